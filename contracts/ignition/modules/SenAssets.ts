@@ -1,0 +1,64 @@
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import SenCore from "./SenCore.ts";
+
+/**
+ * The two tokenised assets Sen lists at launch (and in the demo): a government-bond unit
+ * and a real-estate fund unit, each listed in the vault and open to Vietnamese verified
+ * investors. The document hashes are parameters: on a real deployment they are the
+ * SHA-256 of the prospectus and of the custodian's backing-asset certificate.
+ */
+export default buildModule("SenAssets", (m) => {
+  const core = m.useModule(SenCore);
+  const deployer = m.getAccount(0);
+  const issuer = m.getParameter("assetIssuer", deployer);
+  const agent = m.getParameter("agent", deployer);
+  const VIET_NAM = 704;
+
+  const assets = {
+    bondToken: m.contract(
+      "AssetToken",
+      [
+        "Sen VN Government Bond 2030",
+        "VGB30",
+        0,
+        core.identityRegistry,
+        deployer,
+        m.getParameter("bondDocumentHash", `0x${"b0".repeat(32)}`),
+        m.getParameter("bondDocumentURI", "ipfs://sen-demo/vgb30-prospectus.pdf"),
+        false,
+      ],
+      { id: "BondToken" },
+    ),
+    fundToken: m.contract(
+      "AssetToken",
+      [
+        "Sen Saigon Real Estate Fund",
+        "SREF",
+        0,
+        core.identityRegistry,
+        deployer,
+        m.getParameter("fundDocumentHash", `0x${"f0".repeat(32)}`),
+        m.getParameter("fundDocumentURI", "ipfs://sen-demo/sref-prospectus.pdf"),
+        true,
+      ],
+      { id: "FundToken" },
+    ),
+  };
+
+  for (const [name, token] of Object.entries(assets)) {
+    m.call(token, "setCustodian", [core.vault, true], { id: `${name}Custodian` });
+    m.call(token, "setCountriesAllowed", [[VIET_NAM], true], { id: `${name}Countries` });
+    m.call(token, "grantRole", [m.staticCall(token, "ISSUER_ROLE", [], 0, { id: `${name}IssuerRole` }), issuer], {
+      id: `${name}Issuer`,
+    });
+    m.call(token, "grantRole", [m.staticCall(token, "AGENT_ROLE", [], 0, { id: `${name}AgentRole` }), agent], {
+      id: `${name}Agent`,
+    });
+    m.call(core.vault, "setAssetListed", [token, true], { id: `${name}Listed` });
+  }
+  // The fund is for professional and institutional investors only, 1,000,000 units each at most.
+  m.call(assets.fundToken, "setTransferRules", [1, (1 << 2) | (1 << 3), true, 1_000_000n], { id: "fundRules" });
+  m.call(assets.bondToken, "setTransferRules", [1, 0, true, 0n], { id: "bondRules" });
+
+  return { ...core, ...assets };
+});

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IIdentityRegistry} from "../interfaces/IIdentityRegistry.sol";
+import {PermissionedToken} from "./PermissionedToken.sol";
+
+/// @title CashToken
+/// @notice VND settlement token: 0 decimals (1 unit = 1 đồng), transferable only between
+/// verified wallets, minted by the payment bank when fiat arrives and burned when it is
+/// paid out. Every mint and burn names the bank's reference for reconciliation.
+contract CashToken is PermissionedToken {
+    bytes32 public constant PAYMENT_BANK_ROLE = keccak256("PAYMENT_BANK_ROLE");
+
+    event FiatDeposited(address indexed to, uint256 amount, bytes32 indexed bankReference);
+    event FiatWithdrawn(address indexed from, uint256 amount, bytes32 indexed bankReference);
+
+    constructor(IIdentityRegistry registry, address admin)
+        PermissionedToken("Sen VND", "VNDS", 0, registry, admin, false)
+    {}
+
+    /// @notice Credits `amount` đồng received in fiat from the holder of `to`.
+    function mint(address to, uint256 amount, bytes32 bankReference) external onlyRole(PAYMENT_BANK_ROLE) {
+        _privilegedMint(to, amount);
+        emit FiatDeposited(to, amount, bankReference);
+    }
+
+    /// @notice Burns `amount` đồng the bank paid out in fiat to the holder of `from`.
+    /// Frozen tokens are never paid out: only the unfrozen balance can be burned here.
+    function burn(address from, uint256 amount, bytes32 bankReference) external onlyRole(PAYMENT_BANK_ROLE) {
+        uint256 balance = balanceOf(from);
+        uint256 frozen = getFrozenTokens(from);
+        uint256 unfrozen = frozen >= balance ? 0 : balance - frozen;
+        if (amount > unfrozen) revert ERC7943InsufficientUnfrozenBalance(from, amount, unfrozen);
+        _privilegedBurn(from, amount);
+        emit FiatWithdrawn(from, amount, bankReference);
+    }
+}

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {IIdentityRegistry} from "../interfaces/IIdentityRegistry.sol";
+import {IERC7943Fungible} from "../interfaces/IERC7943Fungible.sol";
+import {IPermissionedToken} from "../interfaces/IPermissionedToken.sol";
+
+/// @title PermissionedToken
+/// @notice ERC-20 whose every transfer, mint and burn is between wallets verified in the
+/// {IdentityRegistry}, with ERC-7943 freezing and forced transfers. Base of {AssetToken}
+/// and {CashToken}; subclasses add rules through {_checkIdentity}.
+///
+/// Roles (least privilege):
+/// - DEFAULT_ADMIN_ROLE: governance; grants roles, registers custodians, sets rules.
+/// - AGENT_ROLE: the asset's transfer agent; freezes, forces transfers, recovers lost
+///   wallets, pauses.
+/// - the minting role of the subclass (issuer / payment bank).
+///
+/// Custodians (the settlement vault) hold tokens on behalf of verified wallets: they are
+/// exempt from identity checks themselves, and the holders' rules are applied to moves in
+/// their books through {custodyTransfer}.
+abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermissionedToken {
+    bytes32 public constant AGENT_ROLE = keccak256("AGENT_ROLE");
+
+    /// @dev Top bit: the whole address is frozen; low 255 bits: frozen amount (ERC-7943).
+    /// One slot per holder keeps a transfer check to a single read.
+    uint256 private constant _ADDRESS_FROZEN = 1 << 255;
+    uint256 private constant _AMOUNT_MASK = _ADDRESS_FROZEN - 1;
+
+    IIdentityRegistry public immutable identityRegistry;
+    /// @notice Whether per-identity holdings are tracked (needed for a per-identity cap).
+    bool public immutable tracksIdentityBalances;
+    uint8 private immutable _decimals;
+
+    /// @notice Per-token rules on holders' identities, packed in one slot with the pause flag.
+    /// @dev Asset rules bind receivers only: a holder whose attributes change may still sell
+    /// (exit) but not buy more. Senders must be verified and not frozen.
+    struct TransferRules {
+        bool paused;
+        uint8 minKycLevel; // 0 or 1: any verified identity; 2: level-2 e-ID only
+        uint8 investorTypeMask; // bit (1 << investorType); 0 allows every type
+        bool countryRestricted; // when set, only countries in the allow-list may receive
+        uint128 maxBalancePerIdentity; // 0: no cap; needs tracksIdentityBalances
+    }
+
+    mapping(address account => uint256 packed) private _freeze;
+    mapping(address account => bool) private _custodians;
+    mapping(bytes32 identityHash => uint256) private _identityBalances;
+    mapping(uint256 word => uint256 bits) private _allowedCountries;
+    TransferRules private _rules;
+    /// @dev Set for the duration of an agent or minter operation that may bypass
+    /// holder-side rules (ERC-7943 "permissioned context").
+    bool private transient _privileged;
+
+    event AddressFrozen(address indexed account, bool frozen, address indexed agent);
+    event CustodianSet(address indexed account, bool isCustodian);
+    event BalanceRecovered(address indexed lostWallet, address indexed newWallet, bytes32 indexed identityHash, uint256 amount);
+    event TokenPaused(address indexed by);
+    event TransferRulesSet(uint8 minKycLevel, uint8 investorTypeMask, bool countryRestricted, uint128 maxBalancePerIdentity);
+    event CountryAllowed(uint16 indexed country, bool allowed);
+    event TokenUnpaused(address indexed by);
+
+    error TokenIsPaused();
+    error TokenNotCustodian(address caller);
+    error TokenRecoveryIdentityMismatch(address lostWallet, address newWallet);
+    error TokenInvalidAccount(address account);
+    error TokenInvalidRules();
+    error TokenIdentityCapExceeded(bytes32 identityHash, uint256 balance, uint256 cap);
+
+    constructor(
+        string memory name_,
+        string memory symbol_,
+        uint8 decimals_,
+        IIdentityRegistry registry,
+        address admin,
+        bool trackIdentityBalances
+    ) ERC20(name_, symbol_) {
+        identityRegistry = registry;
+        _decimals = decimals_;
+        tracksIdentityBalances = trackIdentityBalances;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    function decimals() public view virtual override returns (uint8) {
+        return _decimals;
+    }
+
+    // ---------------------------------------------------------------- ERC-7943 views
+
+    /// @inheritdoc IERC7943Fungible
+    function canSend(address account) public view returns (bool) {
+        if (_custodians[account]) return true;
+        (bool ok,) = _eligible(account, false);
+        return ok;
+    }
+
+    /// @inheritdoc IERC7943Fungible
+    function canReceive(address account) public view returns (bool) {
+        if (_custodians[account]) return true;
+        (bool ok,) = _eligible(account, true);
+        return ok;
+    }
+
+    /// @inheritdoc IERC7943Fungible
+    function canTransfer(address from, address to, uint256 amount) external view returns (bool) {
+        if (_rules.paused || !canSend(from) || !canReceive(to)) return false;
+        uint256 balance = balanceOf(from);
+        if (amount > balance || amount > balance - _min(balance, getFrozenTokens(from))) return false;
+        if (tracksIdentityBalances && !_custodians[from] && !_custodians[to]) {
+            (, bytes32 fromId) = _eligible(from, false);
+            (, bytes32 toId) = _eligible(to, true);
+            uint256 cap = _identityCap();
+            if (fromId != toId && cap != 0 && _identityBalances[toId] + amount > cap) return false;
+        }
+        return true;
+    }
+
+    /// @inheritdoc IERC7943Fungible
+    function getFrozenTokens(address account) public view returns (uint256) {
+        return _freeze[account] & _AMOUNT_MASK;
+    }
+
+    function isAddressFrozen(address account) public view returns (bool) {
+        return _freeze[account] & _ADDRESS_FROZEN != 0;
+    }
+
+    function isCustodian(address account) external view returns (bool) {
+        return _custodians[account];
+    }
+
+    function paused() public view returns (bool) {
+        return _rules.paused;
+    }
+
+    /// @notice Tokens held by all wallets of `identityHash`, including custody balances.
+    /// Only maintained when {tracksIdentityBalances}.
+    function identityBalance(bytes32 identityHash) external view returns (uint256) {
+        return _identityBalances[identityHash];
+    }
+
+    function supportsInterface(bytes4 interfaceId) public view virtual override(AccessControl, IERC165) returns (bool) {
+        return interfaceId == type(IERC7943Fungible).interfaceId || interfaceId == type(IERC20).interfaceId
+            || super.supportsInterface(interfaceId);
+    }
+
+    // ---------------------------------------------------------------- agent actions
+
+    /// @inheritdoc IERC7943Fungible
+    function setFrozenTokens(address account, uint256 amount) external onlyRole(AGENT_ROLE) returns (bool) {
+        _setFrozenTokens(account, amount);
+        return true;
+    }
+
+    /// @notice Freezes or unfreezes every token of `account`, including custody moves.
+    function setAddressFrozen(address account, bool frozen) external onlyRole(AGENT_ROLE) {
+        uint256 packed = _freeze[account];
+        _freeze[account] = frozen ? packed | _ADDRESS_FROZEN : packed & _AMOUNT_MASK;
+        emit AddressFrozen(account, frozen, _msgSender());
+    }
+
+    /// @inheritdoc IERC7943Fungible
+    /// @dev Bypasses the sender's eligibility and frozen amounts (unfreezing what it takes,
+    /// with a {Frozen} event before the {Transfer}); the receiver must still be eligible.
+    function forcedTransfer(address from, address to, uint256 amount) public onlyRole(AGENT_ROLE) returns (bool) {
+        if (!canReceive(to)) revert ERC7943CannotReceive(to);
+        _unfreezeFor(from, amount);
+        _privilegedUpdate(from, to, amount);
+        emit ForcedTransfer(from, to, amount);
+        return true;
+    }
+
+    /// @notice Moves the whole balance of a lost wallet, its frozen amount and frozen
+    /// status to another wallet of the same identity. Emits {BalanceRecovered}.
+    function recoverBalance(address lostWallet, address newWallet) external onlyRole(AGENT_ROLE) {
+        (bytes32 lostId,) = identityRegistry.identityOf(lostWallet);
+        (bytes32 newId,) = identityRegistry.identityOf(newWallet);
+        if (lostId == bytes32(0) || lostId != newId || lostWallet == newWallet) {
+            revert TokenRecoveryIdentityMismatch(lostWallet, newWallet);
+        }
+        if (!canReceive(newWallet)) revert ERC7943CannotReceive(newWallet);
+        uint256 amount = balanceOf(lostWallet);
+        uint256 packed = _freeze[lostWallet];
+        delete _freeze[lostWallet];
+        _privilegedUpdate(lostWallet, newWallet, amount);
+        if (packed != 0) {
+            _freeze[newWallet] |= packed;
+            emit Frozen(newWallet, getFrozenTokens(newWallet));
+            if (packed & _ADDRESS_FROZEN != 0) emit AddressFrozen(newWallet, true, _msgSender());
+        }
+        emit BalanceRecovered(lostWallet, newWallet, lostId, amount);
+    }
+
+    function pause() external onlyRole(AGENT_ROLE) {
+        _rules.paused = true;
+        emit TokenPaused(_msgSender());
+    }
+
+    function unpause() external onlyRole(AGENT_ROLE) {
+        _rules.paused = false;
+        emit TokenUnpaused(_msgSender());
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    function setCustodian(address account, bool custodian) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (account == address(0)) revert TokenInvalidAccount(account);
+        _custodians[account] = custodian;
+        emit CustodianSet(account, custodian);
+    }
+
+    /// @notice Sets the holder rules. Requirements: a cap needs identity tracking.
+    /// Emits {TransferRulesSet}.
+    function setTransferRules(uint8 minKycLevel, uint8 investorTypeMask, bool countryRestricted, uint128 maxBalancePerIdentity)
+        public
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        if (minKycLevel > 2 || (maxBalancePerIdentity != 0 && !tracksIdentityBalances)) revert TokenInvalidRules();
+        TransferRules storage r = _rules;
+        r.minKycLevel = minKycLevel;
+        r.investorTypeMask = investorTypeMask;
+        r.countryRestricted = countryRestricted;
+        r.maxBalancePerIdentity = maxBalancePerIdentity;
+        emit TransferRulesSet(minKycLevel, investorTypeMask, countryRestricted, maxBalancePerIdentity);
+    }
+
+    /// @notice Adds or removes ISO 3166 numeric countries from the receivers' allow-list.
+    function setCountriesAllowed(uint16[] calldata countries, bool allowed) public onlyRole(DEFAULT_ADMIN_ROLE) {
+        for (uint256 i; i < countries.length; ++i) {
+            uint16 c = countries[i];
+            uint256 bit = 1 << (c & 0xff);
+            if (allowed) _allowedCountries[c >> 8] |= bit;
+            else _allowedCountries[c >> 8] &= ~bit;
+            emit CountryAllowed(c, allowed);
+        }
+    }
+
+    function transferRules() external view returns (TransferRules memory) {
+        return _rules;
+    }
+
+    function isCountryAllowed(uint16 country) public view returns (bool) {
+        return _allowedCountries[country >> 8] & (1 << (country & 0xff)) != 0;
+    }
+
+    // ---------------------------------------------------------------- custody
+
+    /// @inheritdoc IPermissionedToken
+    function custodyTransfer(address from, address to, uint256 amount) external {
+        if (!_custodians[_msgSender()]) revert TokenNotCustodian(_msgSender());
+        if (_rules.paused) revert TokenIsPaused();
+        (bool okFrom, bytes32 fromId) = _eligible(from, false);
+        if (!okFrom) revert ERC7943CannotSend(from);
+        (bool okTo, bytes32 toId) = _eligible(to, true);
+        if (!okTo) revert ERC7943CannotReceive(to);
+        if (tracksIdentityBalances && fromId != toId) _moveIdentityBalance(fromId, toId, amount);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Mint/burn by a privileged role of the subclass: holder-side rules are bypassed
+    /// as ERC-7943 permits, but a minted-to wallet must still be able to receive.
+    function _privilegedMint(address to, uint256 amount) internal {
+        if (!canReceive(to)) revert ERC7943CannotReceive(to);
+        _privilegedUpdate(address(0), to, amount);
+    }
+
+    function _privilegedBurn(address from, uint256 amount) internal {
+        _unfreezeFor(from, amount);
+        _privilegedUpdate(from, address(0), amount);
+    }
+
+    function _privilegedUpdate(address from, address to, uint256 amount) private {
+        _privileged = true;
+        _update(from, to, amount);
+        _privileged = false;
+    }
+
+    /// @dev The single hook every balance change goes through (OpenZeppelin pattern).
+    function _update(address from, address to, uint256 value) internal virtual override {
+        bytes32 fromId;
+        bytes32 toId;
+        bool fromCustodian = from != address(0) && _custodians[from];
+        bool toCustodian = to != address(0) && _custodians[to];
+        if (!_privileged) {
+            if (_rules.paused) revert TokenIsPaused();
+            if (from != address(0) && !fromCustodian) {
+                bool ok;
+                (ok, fromId) = _eligible(from, false);
+                if (!ok) revert ERC7943CannotSend(from);
+                uint256 balance = balanceOf(from);
+                uint256 frozen = _freeze[from] & _AMOUNT_MASK;
+                if (value <= balance && value > balance - _min(balance, frozen)) {
+                    revert ERC7943InsufficientUnfrozenBalance(from, value, balance - _min(balance, frozen));
+                }
+            }
+            if (to != address(0) && !toCustodian) {
+                bool ok;
+                (ok, toId) = _eligible(to, true);
+                if (!ok) revert ERC7943CannotReceive(to);
+            }
+        } else if (tracksIdentityBalances) {
+            // Privileged moves may involve wallets that no longer verify; attribute them
+            // to the identity they are bound to all the same.
+            if (from != address(0) && !fromCustodian) (fromId,) = identityRegistry.identityOf(from);
+            if (to != address(0) && !toCustodian) (toId,) = identityRegistry.identityOf(to);
+        }
+        super._update(from, to, value);
+        // Deposits into and withdrawals from a custodian keep the holder's attribution.
+        if (tracksIdentityBalances && !fromCustodian && !toCustodian && fromId != toId) {
+            _moveIdentityBalance(fromId, toId, value);
+        }
+    }
+
+    function _moveIdentityBalance(bytes32 fromId, bytes32 toId, uint256 amount) private {
+        if (fromId != bytes32(0)) _identityBalances[fromId] -= amount;
+        if (toId != bytes32(0)) {
+            uint256 next = _identityBalances[toId] + amount;
+            uint256 cap = _identityCap();
+            if (cap != 0 && next > cap) revert TokenIdentityCapExceeded(toId, next, cap);
+            _identityBalances[toId] = next;
+        }
+    }
+
+    /// @dev Whether `account` may take part in a transfer: verified in the registry, not
+    /// frozen, and passing the subclass's rules. Returns its identity hash for reuse.
+    function _eligible(address account, bool receiving) internal view returns (bool ok, bytes32 identityHash) {
+        if (_freeze[account] & _ADDRESS_FROZEN != 0) return (false, bytes32(0));
+        uint8 kycLevel;
+        uint16 country;
+        uint8 investorType;
+        (identityHash, kycLevel, country, investorType) = identityRegistry.verifiedIdentityOf(account);
+        if (identityHash == bytes32(0)) return (false, bytes32(0));
+        return (_checkIdentity(kycLevel, country, investorType, receiving), identityHash);
+    }
+
+    /// @dev The holder rules on a verified identity's attributes (receivers only).
+    function _checkIdentity(uint8 kycLevel, uint16 country, uint8 investorType, bool receiving)
+        internal
+        view
+        returns (bool)
+    {
+        if (!receiving) return true;
+        TransferRules memory r = _rules;
+        if (kycLevel < r.minKycLevel) return false;
+        if (r.investorTypeMask != 0 && r.investorTypeMask & (1 << investorType) == 0) return false;
+        if (r.countryRestricted && !isCountryAllowed(country)) return false;
+        return true;
+    }
+
+    function _identityCap() internal view returns (uint256) {
+        return _rules.maxBalancePerIdentity;
+    }
+
+    function _setFrozenTokens(address account, uint256 amount) internal {
+        if (amount > _AMOUNT_MASK) amount = _AMOUNT_MASK;
+        _freeze[account] = (_freeze[account] & _ADDRESS_FROZEN) | amount;
+        emit Frozen(account, amount);
+    }
+
+    /// @dev A privileged move may take frozen tokens: reduce the frozen amount first.
+    function _unfreezeFor(address from, uint256 amount) private {
+        uint256 balance = balanceOf(from);
+        uint256 frozen = getFrozenTokens(from);
+        uint256 unfrozen = balance - _min(balance, frozen);
+        if (amount > unfrozen && frozen != 0) {
+            uint256 needed = amount - unfrozen;
+            _setFrozenTokens(from, frozen > needed ? frozen - needed : 0);
+        }
+    }
+
+    function _min(uint256 a, uint256 b) private pure returns (uint256) {
+        return a < b ? a : b;
+    }
+}
