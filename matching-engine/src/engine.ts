@@ -1,0 +1,373 @@
+import { createHash } from "node:crypto";
+import { Book, SIDE_NAMES } from "./book.ts";
+import type { EngineContext } from "./book.ts";
+import { EngineCode, MAX_VALUE } from "./codes.ts";
+import type { Command, StpMode } from "./command.ts";
+import type { EventSink, RejectedEvent } from "./events.ts";
+import { BUY, LevelPool, OrderFlag, OrderPool, SELL, STP_NAMES, StpCode } from "./orderPool.ts";
+import { SNAPSHOT_VERSION } from "./snapshot.ts";
+import type { BookSnapshot, EngineSnapshot, L2Snapshot, OrderSnapshot } from "./snapshot.ts";
+import { resolveSymbolConfig } from "./symbolConfig.ts";
+import type { SymbolConfig } from "./symbolConfig.ts";
+
+export interface MatchingEngineOptions {
+  symbols: SymbolConfig[];
+  /** Emit `l2` delta events (default false). */
+  l2?: boolean;
+}
+
+/** A live order, as seen from outside. */
+export interface OrderView {
+  id: string;
+  symbol: string;
+  owner: string;
+  side: "buy" | "sell";
+  price: number;
+  /** Open quantity (iceberg: displayed + hidden). */
+  qty: number;
+  stop: boolean;
+}
+
+const MAX_ID_LENGTH = 128;
+
+function isQty(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v > 0;
+}
+
+/**
+ * Multi-symbol matching engine: pure and deterministic (no clock, no I/O, no
+ * randomness). `apply(cmd, sink)` validates a command, runs it and returns a
+ * code; events go to the sink synchronously (see EventSink on object reuse).
+ * Orders of all books share one struct-of-arrays pool; client ids map to
+ * pool handles in one Map (live orders only).
+ */
+export class MatchingEngine {
+  private readonly pool = new OrderPool();
+  private readonly levels = new LevelPool();
+  private readonly ctx: EngineContext;
+  private readonly books: Book[] = [];
+  private readonly bookIndex = new Map<string, number>();
+  private arrival = 0;
+  private readonly evRejected: RejectedEvent = { type: "rejected", symbol: "", id: "", reason: EngineCode.OK, seq: 0 };
+
+  constructor(options: MatchingEngineOptions) {
+    this.ctx = { sink: null, l2: options.l2 ?? false };
+    for (const s of options.symbols) this.addSymbol(s);
+  }
+
+  /** Adds a symbol; returns false if it exists or the config is invalid. */
+  addSymbol(config: SymbolConfig): boolean {
+    const c = resolveSymbolConfig(config);
+    if (this.bookIndex.has(c.symbol)) return false;
+    for (const v of [c.tickSize, c.lotSize, c.minQty, c.maxQty]) if (!isQty(v)) return false;
+    if (c.bandTicks !== null && !(Number.isSafeInteger(c.bandTicks) && c.bandTicks >= 0)) return false;
+    if (c.bandBps !== null && !(Number.isSafeInteger(c.bandBps) && c.bandBps >= 0 && c.bandBps <= 10000)) return false;
+    if (!Object.hasOwn(StpCode, c.stpDefault)) return false;
+    const i = this.books.length;
+    this.books.push(new Book(i, c, this.pool, this.levels, this.ctx));
+    this.bookIndex.set(c.symbol, i);
+    return true;
+  }
+
+  symbols(): string[] {
+    return this.books.map((b) => b.config.symbol);
+  }
+
+  /** Applies one command. Never throws on bad input: returns a code (and emits `rejected`). */
+  apply(cmd: Command, sink: EventSink | null = null): EngineCode {
+    this.ctx.sink = sink;
+    if (cmd === null || typeof cmd !== "object") return this.reject(null, "", EngineCode.MALFORMED_COMMAND);
+    switch (cmd.type) {
+      case "limit":
+      case "market":
+      case "stop":
+        return this.place(cmd);
+      case "cancel": {
+        const h = typeof cmd.id === "string" ? this.pool.byId.get(cmd.id) : undefined;
+        if (h === undefined) return this.reject(null, cmd.id, EngineCode.UNKNOWN_ORDER);
+        this.books[this.pool.book[h]].cancelLive(h, EngineCode.USER_CANCELLED);
+        return EngineCode.OK;
+      }
+      case "cancelAll":
+        return this.cancelAll(cmd.owner, cmd.symbol);
+      case "amend":
+        return this.amend(cmd.id, cmd.price, cmd.qty);
+      default:
+        return this.reject(null, (cmd as { id?: unknown }).id, EngineCode.UNKNOWN_COMMAND);
+    }
+  }
+
+  private reject(book: Book | null, id: unknown, reason: EngineCode, symbol = ""): EngineCode {
+    const sid = typeof id === "string" ? id : "";
+    if (book !== null) book.emitRejected(sid, reason);
+    else if (this.ctx.sink !== null) {
+      const e = this.evRejected;
+      e.symbol = symbol;
+      e.id = sid;
+      e.reason = reason;
+      this.ctx.sink(e);
+    }
+    return reason;
+  }
+
+  private bookOf(symbol: unknown): Book | null {
+    if (symbol === undefined) return this.books.length === 1 ? this.books[0] : null;
+    const i = typeof symbol === "string" ? this.bookIndex.get(symbol) : undefined;
+    return i === undefined ? null : this.books[i];
+  }
+
+  private place(cmd: Command & { type: "limit" | "market" | "stop" }): EngineCode {
+    const book = this.bookOf(cmd.symbol);
+    if (book === null) return this.reject(null, cmd.id, EngineCode.UNKNOWN_SYMBOL, String(cmd.symbol));
+    const c = book.config;
+    const id = cmd.id;
+    if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) return this.reject(book, id, EngineCode.INVALID_ID);
+    const pool = this.pool;
+    if (pool.byId.has(id)) return this.reject(book, id, EngineCode.DUPLICATE_ID);
+    const owner = cmd.owner;
+    if (typeof owner !== "string" || owner.length === 0) return this.reject(book, id, EngineCode.INVALID_OWNER);
+    const ben = cmd.beneficialOwner;
+    if (ben !== undefined && (typeof ben !== "string" || ben.length === 0)) return this.reject(book, id, EngineCode.INVALID_OWNER);
+    const side = cmd.side === "buy" ? BUY : cmd.side === "sell" ? SELL : -1;
+    if (side < 0) return this.reject(book, id, EngineCode.INVALID_SIDE);
+    let stp: number = StpCode[c.stpDefault];
+    if (cmd.stp !== undefined) {
+      if (typeof cmd.stp !== "string" || !Object.hasOwn(StpCode, cmd.stp)) return this.reject(book, id, EngineCode.INVALID_STP);
+      stp = StpCode[cmd.stp as StpMode];
+    }
+
+    let price = 0;
+    let qty = 0;
+    let flags = 0;
+    let peak = 0;
+    let stopPrice = 0;
+    let funds: bigint | null = null;
+    const type = cmd.type;
+    if (type === "limit" || (type === "stop" && cmd.price !== undefined)) {
+      price = cmd.price as number;
+      if (!isQty(price)) return this.reject(book, id, EngineCode.INVALID_PRICE);
+      if (price % c.tickSize !== 0) return this.reject(book, id, EngineCode.PRICE_NOT_ON_TICK);
+      const tif = cmd.tif;
+      if (tif === "IOC") flags |= OrderFlag.IOC;
+      else if (tif === "FOK") flags |= OrderFlag.FOK;
+      else if (tif !== undefined && tif !== "GTC") return this.reject(book, id, EngineCode.INVALID_TIF);
+    }
+    if (type === "market" && cmd.funds !== undefined) {
+      if (cmd.qty !== undefined || !isQty(cmd.funds)) return this.reject(book, id, EngineCode.INVALID_FUNDS);
+      funds = BigInt(cmd.funds);
+    } else {
+      qty = cmd.qty as number;
+      const code = this.checkQty(qty, c.lotSize, c.minQty, c.maxQty);
+      if (code !== EngineCode.OK) return this.reject(book, id, code);
+    }
+    if (type === "limit") {
+      if (cmd.postOnly !== undefined) {
+        if (typeof cmd.postOnly !== "boolean" || (cmd.postOnly && flags !== 0)) return this.reject(book, id, EngineCode.INVALID_TIF);
+        if (cmd.postOnly) {
+          if (book.crosses(side, price)) return this.reject(book, id, EngineCode.POST_ONLY_WOULD_TAKE);
+          flags |= OrderFlag.POST_ONLY;
+        }
+      }
+      if (cmd.displayQty !== undefined) {
+        peak = cmd.displayQty;
+        if (!isQty(peak) || peak % c.lotSize !== 0 || peak > qty || (flags & (OrderFlag.IOC | OrderFlag.FOK)) !== 0)
+          return this.reject(book, id, EngineCode.INVALID_ICEBERG);
+        flags |= OrderFlag.ICEBERG;
+      }
+    } else if (type === "stop") {
+      stopPrice = cmd.stopPrice;
+      if (!isQty(stopPrice) || stopPrice % c.tickSize !== 0) return this.reject(book, id, EngineCode.INVALID_STOP_PRICE);
+      flags |= OrderFlag.STOP;
+      if (cmd.price !== undefined) flags |= OrderFlag.STOP_LIMIT;
+      else if (cmd.tif !== undefined) return this.reject(book, id, EngineCode.INVALID_TIF);
+    }
+
+    const h = pool.alloc();
+    pool.ids[h] = id;
+    pool.owner[h] = pool.intern(owner);
+    pool.ben[h] = ben === undefined ? -1 : pool.intern(ben);
+    pool.side[h] = side;
+    pool.price[h] = price;
+    pool.qty[h] = qty;
+    pool.hidden[h] = 0;
+    pool.peak[h] = peak;
+    pool.stopPrice[h] = stopPrice;
+    pool.flags[h] = flags;
+    pool.stp[h] = stp;
+    pool.book[h] = book.index;
+    pool.arrival[h] = this.arrival++;
+    if (type === "limit") book.placeLimit(h);
+    else if (type === "market") book.placeMarket(h, funds);
+    else book.placeStop(h);
+    return EngineCode.OK;
+  }
+
+  private checkQty(qty: unknown, lot: number, min: number, max: number): EngineCode {
+    if (!isQty(qty)) return EngineCode.INVALID_QTY;
+    if (qty % lot !== 0) return EngineCode.QTY_NOT_ON_LOT;
+    if (qty < min) return EngineCode.QTY_BELOW_MIN;
+    if (qty > max) return EngineCode.QTY_ABOVE_MAX;
+    return EngineCode.OK;
+  }
+
+  private cancelAll(owner: unknown, symbol: unknown): EngineCode {
+    let filter = -1;
+    if (symbol !== undefined) {
+      const i = typeof symbol === "string" ? this.bookIndex.get(symbol) : undefined;
+      if (i === undefined) return this.reject(null, "", EngineCode.UNKNOWN_SYMBOL, String(symbol));
+      filter = i;
+    }
+    if (typeof owner !== "string" || owner.length === 0) return this.reject(null, "", EngineCode.INVALID_OWNER);
+    const pool = this.pool;
+    const o = pool.ownerIndex.get(owner);
+    if (o === undefined) return EngineCode.OK;
+    // Cancel in arrival order so the event sequence does not depend on list order.
+    const hs: number[] = [];
+    for (let h = pool.ownerHead[o]; h >= 0; h = pool.oNext[h]) if (filter < 0 || pool.book[h] === filter) hs.push(h);
+    hs.sort((a, b) => pool.arrival[a] - pool.arrival[b]);
+    for (const h of hs) this.books[pool.book[h]].cancelLive(h, EngineCode.CANCEL_ALL);
+    return EngineCode.OK;
+  }
+
+  private amend(id: unknown, price: unknown, qty: unknown): EngineCode {
+    const pool = this.pool;
+    const h = typeof id === "string" ? pool.byId.get(id) : undefined;
+    if (h === undefined) return this.reject(null, id, EngineCode.UNKNOWN_ORDER);
+    const book = this.books[pool.book[h]];
+    const c = book.config;
+    const newPrice = price === undefined ? pool.price[h] : price;
+    if (!isQty(newPrice)) return this.reject(book, id, EngineCode.INVALID_PRICE);
+    if (newPrice % c.tickSize !== 0) return this.reject(book, id, EngineCode.PRICE_NOT_ON_TICK);
+    const newQty = qty === undefined ? pool.qty[h] + pool.hidden[h] : qty;
+    const code0 = this.checkQty(newQty, c.lotSize, c.minQty, c.maxQty);
+    if (code0 !== EngineCode.OK) return this.reject(book, id, code0);
+    const code = book.amend(h, newPrice, newQty as number);
+    if (code !== EngineCode.OK) return this.reject(book, id, code);
+    return EngineCode.OK;
+  }
+
+  // ------------------------------------------------------------ queries
+
+  /** A live order by client id, or null. */
+  order(id: string): OrderView | null {
+    const p = this.pool;
+    const h = p.byId.get(id);
+    if (h === undefined) return null;
+    return {
+      id,
+      symbol: this.books[p.book[h]].config.symbol,
+      owner: p.ownerNames[p.owner[h]],
+      side: SIDE_NAMES[p.side[h]],
+      price: p.price[h],
+      qty: p.qty[h] + p.hidden[h],
+      stop: (p.flags[h] & OrderFlag.STOP) !== 0,
+    };
+  }
+
+  /** Number of live orders (resting + stops) in all books. */
+  liveOrders(): number {
+    return this.pool.byId.size;
+  }
+
+  /** Per-book sequence number (0 for an unknown symbol). */
+  seq(symbol: string): number {
+    return this.bookOf(symbol)?.seq ?? 0;
+  }
+
+  /** Aggregated L2 depth (displayed quantities), `depth` levels per side. */
+  l2(symbol: string, depth = Infinity): L2Snapshot | null {
+    const book = this.bookOf(symbol);
+    if (book === null) return null;
+    const lv = this.levels;
+    const side = (bs: typeof book.bids, sign: number): [number, number][] => {
+      const out: [number, number][] = [];
+      bs.ladder.forEachDesc((k) => {
+        if (out.length >= depth) return false;
+        const price = k * sign;
+        out.push([price, lv.qty[bs.levels.get(price) as number]]);
+        return true;
+      });
+      return out;
+    };
+    return { symbol: book.config.symbol, seq: book.seq, bids: side(book.bids, 1), asks: side(book.asks, -1) };
+  }
+
+  // ------------------------------------------------------------ snapshots
+
+  private orderSnapshot(h: number): OrderSnapshot {
+    const p = this.pool;
+    return {
+      id: p.ids[h],
+      owner: p.ownerNames[p.owner[h]],
+      beneficialOwner: p.ben[h] >= 0 ? p.ownerNames[p.ben[h]] : null,
+      side: SIDE_NAMES[p.side[h]],
+      price: p.price[h],
+      qty: p.qty[h],
+      hidden: p.hidden[h],
+      peak: p.peak[h],
+      stopPrice: p.stopPrice[h],
+      flags: p.flags[h],
+      stp: STP_NAMES[p.stp[h]],
+      arrival: p.arrival[h],
+    };
+  }
+
+  /** Whole engine state, versioned, JSON-serialisable (no bigints, no handles). */
+  snapshot(): EngineSnapshot {
+    const p = this.pool;
+    const lv = this.levels;
+    const books: BookSnapshot[] = this.books.map((b) => {
+      const orders: OrderSnapshot[] = [];
+      for (const [bs, sign] of [
+        [b.bids, 1],
+        [b.asks, -1],
+      ] as const) {
+        bs.ladder.forEachDesc((k) => {
+          for (let h = lv.head[bs.levels.get(k * sign) as number]; h >= 0; h = p.next[h]) orders.push(this.orderSnapshot(h));
+          return true;
+        });
+      }
+      const stops = b.stops.map((h) => this.orderSnapshot(h)).sort((x, y) => x.arrival - y.arrival);
+      return { config: { ...b.config }, seq: b.seq, lastPrice: b.lastPrice, orders, stops };
+    });
+    return { version: SNAPSHOT_VERSION, arrival: this.arrival, l2: this.ctx.l2, books };
+  }
+
+  /** Rebuilds an engine from `snapshot()` output (also after a JSON round trip). */
+  static restore(snap: EngineSnapshot): MatchingEngine {
+    if (snap.version !== SNAPSHOT_VERSION) throw new RangeError(`${EngineCode.MALFORMED_COMMAND}: snapshot version ${snap.version}`);
+    const e = new MatchingEngine({ symbols: snap.books.map((b) => b.config as SymbolConfig), l2: snap.l2 });
+    e.arrival = snap.arrival;
+    const p = e.pool;
+    snap.books.forEach((bs, bi) => {
+      const book = e.books[bi];
+      book.seq = bs.seq;
+      book.lastPrice = bs.lastPrice;
+      const load = (o: OrderSnapshot): number => {
+        const h = p.alloc();
+        p.ids[h] = o.id;
+        p.owner[h] = p.intern(o.owner);
+        p.ben[h] = o.beneficialOwner === null ? -1 : p.intern(o.beneficialOwner);
+        p.side[h] = o.side === "buy" ? BUY : SELL;
+        p.price[h] = o.price;
+        p.qty[h] = o.qty;
+        p.hidden[h] = o.hidden;
+        p.peak[h] = o.peak;
+        p.stopPrice[h] = o.stopPrice;
+        p.flags[h] = o.flags;
+        p.stp[h] = StpCode[o.stp];
+        p.arrival[h] = o.arrival;
+        p.book[h] = bi;
+        return h;
+      };
+      for (const o of bs.orders) book.restoreResting(load(o));
+      for (const o of bs.stops) book.restoreStop(load(o));
+    });
+    return e;
+  }
+
+  /** sha256 of the canonical snapshot JSON: equal states give equal hashes. */
+  stateHash(): string {
+    return createHash("sha256").update(JSON.stringify(this.snapshot())).digest("hex");
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * Struct-of-arrays storage for orders and price levels, addressed by small
+ * integer handles, with free lists: no object per order, no GC pressure from
+ * the resting book. Prices and quantities live in Float64Array, which holds
+ * every integer up to 2^53 exactly (the engine rejects anything larger).
+ */
+
+/** Order flags (bit set in `flags`). */
+export const OrderFlag = {
+  POST_ONLY: 1,
+  ICEBERG: 2,
+  STOP: 4,
+  STOP_LIMIT: 8,
+  /** Time in force: IOC / FOK (GTC when neither). */
+  IOC: 16,
+  FOK: 32,
+} as const;
+
+/** STP mode codes stored per order. */
+export const StpCode = { cancelNewest: 0, cancelOldest: 1, cancelBoth: 2, decrement: 3 } as const;
+export const STP_NAMES = ["cancelNewest", "cancelOldest", "cancelBoth", "decrement"] as const;
+
+export const BUY = 0;
+export const SELL = 1;
+
+export class OrderPool {
+  cap: number;
+  /** Limit price (0 for market / stop-market). */
+  price: Float64Array;
+  /** Open quantity (iceberg: displayed slice only). */
+  qty: Float64Array;
+  /** Iceberg hidden reserve. */
+  hidden: Float64Array;
+  /** Iceberg displayed slice size (0 = not an iceberg). */
+  peak: Float64Array;
+  stopPrice: Float64Array;
+  /** Engine-wide arrival number: orders stops and snapshots deterministically. */
+  arrival: Float64Array;
+  /** Level FIFO links (-1 = none). */
+  next: Int32Array;
+  prev: Int32Array;
+  /** Per-owner list links, for cancelAll (-1 = none). */
+  oNext: Int32Array;
+  oPrev: Int32Array;
+  level: Int32Array;
+  owner: Int32Array;
+  /** Interned beneficial owner, -1 = none. */
+  ben: Int32Array;
+  book: Int32Array;
+  side: Uint8Array;
+  flags: Uint8Array;
+  stp: Uint8Array;
+  ids: string[];
+  private free: Int32Array;
+  private freeTop = 0;
+  private top = 0;
+  live = 0;
+
+  /** id -> handle, for live (resting or stop) orders only. */
+  readonly byId = new Map<string, number>();
+  /** Owner interning (owner and beneficialOwner strings share one table). */
+  readonly ownerNames: string[] = [];
+  readonly ownerIndex = new Map<string, number>();
+  /** Head of each owner's live-order list (-1 = none), indexed by owner id. */
+  ownerHead: Int32Array = new Int32Array(1024).fill(-1);
+
+  constructor(cap = 1024) {
+    this.cap = cap;
+    this.price = new Float64Array(cap);
+    this.qty = new Float64Array(cap);
+    this.hidden = new Float64Array(cap);
+    this.peak = new Float64Array(cap);
+    this.stopPrice = new Float64Array(cap);
+    this.arrival = new Float64Array(cap);
+    this.next = new Int32Array(cap);
+    this.prev = new Int32Array(cap);
+    this.oNext = new Int32Array(cap);
+    this.oPrev = new Int32Array(cap);
+    this.level = new Int32Array(cap);
+    this.owner = new Int32Array(cap);
+    this.ben = new Int32Array(cap);
+    this.book = new Int32Array(cap);
+    this.side = new Uint8Array(cap);
+    this.flags = new Uint8Array(cap);
+    this.stp = new Uint8Array(cap);
+    this.ids = new Array<string>(cap).fill("");
+    this.free = new Int32Array(cap);
+  }
+
+  intern(name: string): number {
+    let i = this.ownerIndex.get(name);
+    if (i === undefined) {
+      i = this.ownerNames.length;
+      this.ownerNames.push(name);
+      this.ownerIndex.set(name, i);
+      if (i >= this.ownerHead.length) {
+        const h = new Int32Array(this.ownerHead.length * 2).fill(-1);
+        h.set(this.ownerHead);
+        this.ownerHead = h;
+      }
+    }
+    return i;
+  }
+
+  alloc(): number {
+    this.live++;
+    if (this.freeTop > 0) return this.free[--this.freeTop];
+    if (this.top === this.cap) this.grow();
+    return this.top++;
+  }
+
+  release(h: number): void {
+    this.live--;
+    this.ids[h] = "";
+    this.free[this.freeTop++] = h;
+  }
+
+  /** Links a live order into its owner's list. */
+  linkOwner(h: number): void {
+    const o = this.owner[h];
+    const head = this.ownerHead[o];
+    this.oPrev[h] = -1;
+    this.oNext[h] = head;
+    if (head >= 0) this.oPrev[head] = h;
+    this.ownerHead[o] = h;
+  }
+
+  unlinkOwner(h: number): void {
+    const p = this.oPrev[h];
+    const n = this.oNext[h];
+    if (p >= 0) this.oNext[p] = n;
+    else this.ownerHead[this.owner[h]] = n;
+    if (n >= 0) this.oPrev[n] = p;
+  }
+
+  private grow(): void {
+    const cap = this.cap * 2;
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(cap);
+      b.set(a);
+      return b;
+    };
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    const u8 = (a: Uint8Array) => {
+      const b = new Uint8Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.price = f64(this.price);
+    this.qty = f64(this.qty);
+    this.hidden = f64(this.hidden);
+    this.peak = f64(this.peak);
+    this.stopPrice = f64(this.stopPrice);
+    this.arrival = f64(this.arrival);
+    this.next = i32(this.next);
+    this.prev = i32(this.prev);
+    this.oNext = i32(this.oNext);
+    this.oPrev = i32(this.oPrev);
+    this.level = i32(this.level);
+    this.owner = i32(this.owner);
+    this.ben = i32(this.ben);
+    this.book = i32(this.book);
+    this.side = u8(this.side);
+    this.flags = u8(this.flags);
+    this.stp = u8(this.stp);
+    this.free = i32(this.free);
+    for (let i = this.cap; i < cap; i++) this.ids.push("");
+    this.cap = cap;
+  }
+}
+
+/** Price levels: FIFO head/tail, aggregated displayed qty, order count. */
+export class LevelPool {
+  cap: number;
+  price: Float64Array;
+  qty: Float64Array;
+  head: Int32Array;
+  tail: Int32Array;
+  count: Int32Array;
+  private free: Int32Array;
+  private freeTop = 0;
+  private top = 0;
+
+  constructor(cap = 256) {
+    this.cap = cap;
+    this.price = new Float64Array(cap);
+    this.qty = new Float64Array(cap);
+    this.head = new Int32Array(cap);
+    this.tail = new Int32Array(cap);
+    this.count = new Int32Array(cap);
+    this.free = new Int32Array(cap);
+  }
+
+  alloc(price: number): number {
+    let l: number;
+    if (this.freeTop > 0) l = this.free[--this.freeTop];
+    else {
+      if (this.top === this.cap) this.grow();
+      l = this.top++;
+    }
+    this.price[l] = price;
+    this.qty[l] = 0;
+    this.head[l] = -1;
+    this.tail[l] = -1;
+    this.count[l] = 0;
+    return l;
+  }
+
+  release(l: number): void {
+    this.free[this.freeTop++] = l;
+  }
+
+  private grow(): void {
+    const cap = this.cap * 2;
+    const p = new Float64Array(cap);
+    p.set(this.price);
+    this.price = p;
+    const q = new Float64Array(cap);
+    q.set(this.qty);
+    this.qty = q;
+    const h = new Int32Array(cap);
+    h.set(this.head);
+    this.head = h;
+    const t = new Int32Array(cap);
+    t.set(this.tail);
+    this.tail = t;
+    const c = new Int32Array(cap);
+    c.set(this.count);
+    this.count = c;
+    const f = new Int32Array(cap);
+    f.set(this.free);
+    this.free = f;
+    this.cap = cap;
+  }
+}
