@@ -552,10 +552,12 @@ export class Book {
   }
 
   /**
-   * FOK pre-check: can h fill completely within its limit? Walks makers in
-   * priority order; a self-trade conflict is skipped under cancelOldest (the
-   * maker will be cancelled) and ends the count under any other mode (the
-   * taker would be cancelled or decremented there).
+   * FOK pre-check: would h fill completely within its limit? Per level the
+   * taker first meets every maker's displayed qty in FIFO order; a self-trade
+   * conflict is skipped under cancelOldest (that maker gets cancelled) and
+   * ends the walk under any other mode (the taker would be cancelled or
+   * decremented there). A level walked without such a stop also yields the
+   * iceberg reserves of its makers (refills cycle at the back of the level).
    */
   private fokFillable(h: number): boolean {
     const p = this.pool;
@@ -568,24 +570,21 @@ export class Book {
     const tBen = p.ben[h];
     const skipConflicts = p.stp[h] === StpCode.cancelOldest;
     let sum = 0;
-    let stop = false;
     opp.ladder.forEachDesc((key) => {
       const price = isBuy ? -key : key;
       if (isBuy ? price > limit : price < limit) return false;
-      let m = lv.head[opp.levels.get(price) as number];
-      while (m >= 0) {
+      let hidden = 0;
+      for (let m = lv.head[opp.levels.get(price) as number]; m >= 0; m = p.next[m]) {
         if (p.owner[m] === tOwner || (tBen >= 0 && p.ben[m] === tBen)) {
-          if (!skipConflicts) {
-            stop = true;
-            return false;
-          }
+          if (!skipConflicts) return false;
         } else {
-          sum += p.qty[m] + p.hidden[m];
+          sum += p.qty[m];
           if (sum >= need) return false;
+          hidden += p.hidden[m];
         }
-        m = p.next[m];
       }
-      return !stop;
+      sum += hidden;
+      return sum < need;
     });
     return sum >= need;
   }
@@ -617,12 +616,17 @@ export class Book {
         break;
       }
       const bp = BigInt(price);
-      const afford = Number(left / bp);
-      if (afford < lot) break; // funds used up (dust below one lot remains)
+      if (Number(left / bp) < lot) break; // funds used up (dust below one lot remains)
       let m = lv.head[l];
       let traded = false;
       while (m >= 0) {
         let next = p.next[m];
+        let q = Number(left / bp);
+        q -= q % lot;
+        if (q === 0) {
+          this.finishLevel(opp, l, price, traded);
+          break outer;
+        }
         if (p.owner[m] === tOwner || (tBen >= 0 && p.ben[m] === tBen)) {
           const mode = p.stp[h];
           if (mode === StpCode.cancelOldest) this.selfTrade(h, m, 0);
@@ -642,12 +646,6 @@ export class Book {
           continue;
         }
         const mq = p.qty[m];
-        let q = Number(left / bp);
-        q -= q % lot;
-        if (q === 0) {
-          this.finishLevel(opp, l, price, traded);
-          break outer;
-        }
         if (q > mq) q = mq;
         left -= bp * BigInt(q);
         p.qty[m] = mq - q;

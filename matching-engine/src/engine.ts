@@ -234,6 +234,7 @@ export class MatchingEngine {
     const h = typeof id === "string" ? pool.byId.get(id) : undefined;
     if (h === undefined) return this.reject(null, id, EngineCode.UNKNOWN_ORDER);
     const book = this.books[pool.book[h]];
+    if (pool.flags[h] & OrderFlag.STOP) return this.reject(book, id, EngineCode.NOT_AMENDABLE);
     const c = book.config;
     const newPrice = price === undefined ? pool.price[h] : price;
     if (!isQty(newPrice)) return this.reject(book, id, EngineCode.INVALID_PRICE);

@@ -1,0 +1,238 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import type { Command } from "./command.ts";
+import { MatchingEngine } from "./engine.ts";
+import type { EngineEvent } from "./events.ts";
+import { collectEvents } from "./events.ts";
+import type { EngineSnapshot } from "./snapshot.ts";
+import { ReferenceBook } from "./testing/referenceModel.ts";
+import type { RefConfig } from "./testing/referenceModel.ts";
+
+const CONFIGS: RefConfig[] = [
+  { symbol: "S", tickSize: 1, lotSize: 1, minQty: 1, maxQty: 1_000_000, bandTicks: null, stpDefault: "cancelNewest" },
+  { symbol: "S", tickSize: 5, lotSize: 10, minQty: 20, maxQty: 300, bandTicks: 15, stpDefault: "decrement" },
+];
+
+/** Random command sequences over a tiny price range so orders collide a lot. */
+export function commands(cfg: RefConfig, opts: { amend: boolean }): fc.Arbitrary<Command[]> {
+  const t = cfg.tickSize;
+  const l = cfg.lotSize;
+  const id = fc.nat(29).map((i) => `o${i}`);
+  const liveId = fc.nat(11).map((i) => `o${i}`);
+  const owner = fc.constantFrom("a", "b", "c", "d");
+  const ben = fc.option(fc.constantFrom("X", "Y"), { nil: undefined, freq: 3 });
+  const side = fc.constantFrom("buy" as const, "sell" as const);
+  // mostly on tick, sometimes off tick
+  const price = fc.oneof({ weight: 12, arbitrary: fc.integer({ min: 95, max: 105 }).map((p) => p * t) }, fc.integer({ min: 95 * t, max: 105 * t }));
+  const qty = fc.oneof({ weight: 12, arbitrary: fc.integer({ min: 1, max: 12 }).map((q) => q * l) }, fc.integer({ min: 1, max: 30 * l }));
+  const stp = fc.option(fc.constantFrom("cancelNewest" as const, "cancelOldest" as const, "cancelBoth" as const, "decrement" as const), {
+    nil: undefined,
+  });
+  const limit = fc.record({
+    type: fc.constant("limit" as const),
+    id,
+    owner,
+    beneficialOwner: ben,
+    side,
+    price,
+    qty,
+    tif: fc.option(fc.constantFrom("GTC" as const, "IOC" as const, "FOK" as const), { nil: undefined }),
+    stp,
+  });
+  const postOnly = fc.record({ type: fc.constant("limit" as const), id, owner, side, price, qty, postOnly: fc.constant(true), stp });
+  const iceberg = fc.record({
+    type: fc.constant("limit" as const),
+    id,
+    owner,
+    beneficialOwner: ben,
+    side,
+    price,
+    qty: qty.map((q) => q + 10 * l),
+    displayQty: fc.integer({ min: 1, max: 4 }).map((d) => d * l),
+    stp,
+  });
+  const market = fc.record({ type: fc.constant("market" as const), id, owner, beneficialOwner: ben, side, qty, stp });
+  const funds = fc.record({
+    type: fc.constant("market" as const),
+    id,
+    owner,
+    beneficialOwner: ben,
+    side,
+    funds: fc.integer({ min: 1, max: 4000 * t * l }),
+    stp,
+  });
+  const stop = fc.record({
+    type: fc.constant("stop" as const),
+    id,
+    owner,
+    side,
+    stopPrice: fc.integer({ min: 97, max: 103 }).map((p) => p * t),
+    qty,
+    price: fc.option(price, { nil: undefined }),
+    stp,
+  });
+  const cancel = fc.record({ type: fc.constant("cancel" as const), id: liveId });
+  const cancelAll = fc.record({ type: fc.constant("cancelAll" as const), owner });
+  const amend = fc.record({
+    type: fc.constant("amend" as const),
+    id: liveId,
+    price: fc.option(price, { nil: undefined }),
+    qty: fc.option(qty, { nil: undefined }),
+  });
+  const arbs: fc.WeightedArbitrary<Command>[] = [
+    { weight: 10, arbitrary: limit },
+    { weight: 2, arbitrary: postOnly },
+    { weight: 2, arbitrary: iceberg },
+    { weight: 3, arbitrary: market },
+    { weight: 1, arbitrary: funds },
+    { weight: 2, arbitrary: stop },
+    { weight: 4, arbitrary: cancel },
+    { weight: 1, arbitrary: cancelAll },
+  ];
+  if (opts.amend) arbs.push({ weight: 3, arbitrary: amend });
+  return fc.array(fc.oneof(...arbs), { minLength: 1, maxLength: 120, size: "max" });
+}
+
+function newEngine(cfg: RefConfig, l2 = false): MatchingEngine {
+  return new MatchingEngine({ symbols: [{ ...cfg, bandTicks: cfg.bandTicks ?? undefined }], l2 });
+}
+
+/** Strips undefined optional fields the way a JSON journal would. */
+function clean(c: Command): Command {
+  return JSON.parse(JSON.stringify(c)) as Command;
+}
+
+for (const [ci, cfg] of CONFIGS.entries()) {
+  test(`engine = reference model: events, codes and book (config ${ci})`, () => {
+    fc.assert(
+      fc.property(commands(cfg, { amend: true }), (cmds) => {
+        const eng = newEngine(cfg);
+        const ref = new ReferenceBook(cfg);
+        const got: EngineEvent[] = [];
+        const sink = collectEvents(got);
+        for (const raw of cmds) {
+          const c = clean(raw);
+          const a = eng.apply(c, sink);
+          const b = ref.apply(c);
+          assert.equal(a, b, `code for ${JSON.stringify(c)}`);
+          assert.deepEqual(got, ref.out, `events after ${JSON.stringify(c)}`);
+          const l2 = eng.l2("S");
+          assert.ok(l2);
+          assert.deepEqual({ bids: l2.bids, asks: l2.asks }, ref.l2());
+          // never crossed after a command
+          if (l2.bids.length && l2.asks.length) assert.ok(l2.bids[0][0] < l2.asks[0][0], "book crossed");
+        }
+      }),
+      { numRuns: 250 },
+    );
+  });
+
+  test(`invariants: conservation, limits, FOK, post-only, STP (config ${ci})`, () => {
+    fc.assert(
+      fc.property(commands(cfg, { amend: false }), (cmds) => {
+        const eng = newEngine(cfg);
+        const ev: EngineEvent[] = [];
+        const sink = collectEvents(ev);
+        const byId = new Map<string, Command>();
+        let placed = 0;
+        let fundsFills = 0;
+        let cancelled = 0;
+        let traded = 0;
+        const fundsIds = new Set<string>();
+        const takerFill = new Map<string, number>();
+        for (const raw of cmds) {
+          const c = clean(raw);
+          const from = ev.length;
+          eng.apply(c, sink);
+          for (const e of ev.slice(from)) {
+            if (e.type === "accepted") {
+              byId.set(e.id, c);
+              takerFill.delete(e.id);
+              placed += e.qty;
+              if (c.type === "market" && c.funds !== undefined) fundsIds.add(e.id);
+              else fundsIds.delete(e.id);
+            } else if (e.type === "cancelled") cancelled += e.qty;
+            else if (e.type === "trade") {
+              traded += e.qty;
+              if (fundsIds.has(e.taker)) fundsFills += e.qty;
+              takerFill.set(e.taker, (takerFill.get(e.taker) ?? 0) + e.qty);
+              const maker = byId.get(e.maker) as Command & { price: number; owner: string; beneficialOwner?: string };
+              const taker = byId.get(e.taker) as Command & { price?: number; owner: string; beneficialOwner?: string; postOnly?: boolean };
+              // trades at the maker's price, never beyond the taker's limit
+              assert.equal(e.price, maker.price);
+              if (taker.type !== "market" && taker.price !== undefined) {
+                assert.ok(e.side === "buy" ? e.price <= taker.price : e.price >= taker.price, "beyond limit");
+              }
+              // STP: never with itself
+              assert.notEqual(maker.owner, taker.owner);
+              if (maker.beneficialOwner !== undefined) assert.notEqual(maker.beneficialOwner, taker.beneficialOwner);
+              assert.ok(!taker.postOnly, "post-only took liquidity");
+            }
+          }
+          // FOK all or nothing
+          if (c.type === "limit" && c.tif === "FOK" && ev.slice(from).some((e) => e.type === "accepted")) {
+            const f = takerFill.get(c.id) ?? 0;
+            assert.ok(f === 0 || f === c.qty, `FOK partially filled ${f}/${c.qty}`);
+          }
+        }
+        const snap = eng.snapshot();
+        let resting = 0;
+        for (const o of [...snap.books[0].orders, ...snap.books[0].stops]) resting += o.qty + o.hidden;
+        assert.equal(placed + fundsFills, 2 * traded + resting + cancelled, "quantity not conserved");
+      }),
+      { numRuns: 250 },
+    );
+  });
+
+  test(`snapshot/restore + replay of the tail = the engine that never stopped (config ${ci})`, () => {
+    fc.assert(
+      fc.property(commands(cfg, { amend: true }), fc.nat(), (cmds, cutSeed) => {
+        const cut = cutSeed % (cmds.length + 1);
+        const a = newEngine(cfg, true);
+        const evA: EngineEvent[] = [];
+        const sinkA = collectEvents(evA);
+        for (const c of cmds.slice(0, cut)) a.apply(clean(c), sinkA);
+        const snap = JSON.parse(JSON.stringify(a.snapshot())) as EngineSnapshot;
+        const b = MatchingEngine.restore(snap);
+        assert.equal(b.stateHash(), a.stateHash());
+        const evB: EngineEvent[] = [];
+        const mark = evA.length;
+        const sinkB = collectEvents(evB);
+        for (const c of cmds.slice(cut)) {
+          a.apply(clean(c), sinkA);
+          b.apply(clean(c), sinkB);
+        }
+        assert.deepEqual(evB, evA.slice(mark));
+        assert.equal(b.stateHash(), a.stateHash());
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test(`L2 deltas applied to an L2 snapshot give the next L2 snapshot (config ${ci})`, () => {
+    fc.assert(
+      fc.property(commands(cfg, { amend: true }), (cmds) => {
+        const eng = newEngine(cfg, true);
+        const book = { buy: new Map<number, number>(), sell: new Map<number, number>() };
+        let seq = 0;
+        for (const c of cmds) {
+          eng.apply(clean(c), (e) => {
+            if (e.type === "l2") {
+              assert.ok(e.seq >= seq, "l2 seq went backwards");
+              if (e.qty === 0) book[e.side].delete(e.price);
+              else book[e.side].set(e.price, e.qty);
+            }
+            if (e.type !== "rejected" || e.seq !== 0) seq = e.seq;
+          });
+          const l2 = eng.l2("S");
+          assert.ok(l2);
+          assert.equal(l2.seq, seq);
+          assert.deepEqual([...book.buy.entries()].sort((x, y) => y[0] - x[0]), l2.bids);
+          assert.deepEqual([...book.sell.entries()].sort((x, y) => x[0] - y[0]), l2.asks);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+}
