@@ -1,0 +1,264 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { getAddress, zeroAddress, zeroHash, type Address, type Hex } from "viem";
+import { deploySen, identityHash, INSTITUTIONAL, ONE_YEAR, PROFESSIONAL, RETAIL, SINGAPORE, VIET_NAM, type Sen } from "../helpers/fixture.ts";
+
+const ATTESTATION_TYPES = {
+  Attestation: [
+    { name: "identityHash", type: "bytes32" },
+    { name: "wallet", type: "address" },
+    { name: "kycLevel", type: "uint8" },
+    { name: "country", type: "uint16" },
+    { name: "investorType", type: "uint8" },
+    { name: "expiresAt", type: "uint40" },
+    { name: "issuer", type: "address" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+} as const;
+
+async function signAttestation(
+  sen: Sen,
+  signer: Sen["issuer"],
+  fields: { identityHash: Hex; wallet: Address; nonce: bigint; deadline: bigint; expiresAt: number; issuer?: Address },
+) {
+  const message = {
+    identityHash: fields.identityHash,
+    wallet: fields.wallet,
+    kycLevel: 2,
+    country: VIET_NAM,
+    investorType: PROFESSIONAL,
+    expiresAt: fields.expiresAt,
+    issuer: fields.issuer ?? signer.account.address,
+    nonce: fields.nonce,
+    deadline: fields.deadline,
+  };
+  const signature = await signer.signTypedData({
+    account: signer.account,
+    domain: {
+      name: "Sen IdentityRegistry",
+      version: "1",
+      chainId: await sen.publicClient.getChainId(),
+      verifyingContract: sen.registry.address,
+    },
+    types: ATTESTATION_TYPES,
+    primaryType: "Attestation",
+    message,
+  });
+  return { message, signature };
+}
+
+describe("IdentityRegistry", async () => {
+  const sen = await deploySen();
+  const { registry, viem, networkHelpers, issuer, gov, traders, as } = sen;
+  const [alice, bob, carol, mallory] = traders;
+  const base = await networkHelpers.takeSnapshot();
+
+  describe("issuers", () => {
+    it("only governance adds and removes trusted issuers", async () => {
+      await base.restore();
+      await viem.assertions.revertWithCustomError(
+        registry.write.addIssuer([mallory.account.address], as(mallory)),
+        registry,
+        "AccessControlUnauthorizedAccount",
+      );
+      await viem.assertions.emitWithArgs(registry.write.addIssuer([carol.account.address]), registry, "TrustedIssuerAdded", [
+        carol.account.address,
+      ]);
+      await viem.assertions.revertWithCustomError(
+        registry.write.removeIssuer([carol.account.address], as(issuer)),
+        registry,
+        "AccessControlUnauthorizedAccount",
+      );
+      await viem.assertions.emit(registry.write.removeIssuer([carol.account.address]), registry, "TrustedIssuerRemoved");
+    });
+
+    it("an untrusted address cannot attest", async () => {
+      await base.restore();
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.attest([identityHash("x"), 2, VIET_NAM, RETAIL, Number((await sen.now()) + ONE_YEAR), alice.account.address], as(mallory)),
+        registry,
+        "IdentityUntrustedIssuer",
+        [mallory.account.address],
+      );
+    });
+
+    it("removing an issuer voids every identity it attested", async () => {
+      await base.restore();
+      await sen.attest(alice.account.address);
+      assert.equal(await registry.read.isVerified([alice.account.address]), true);
+      await registry.write.removeIssuer([issuer.account.address]);
+      assert.equal(await registry.read.isVerified([alice.account.address]), false);
+      const [id] = await registry.read.verifiedIdentityOf([alice.account.address]);
+      assert.equal(id, zeroHash);
+    });
+  });
+
+  describe("attest", () => {
+    it("stores only the hash and packed attributes, binds the wallet, emits events", async () => {
+      await base.restore();
+      const id = identityHash("alice");
+      const expiresAt = Number((await sen.now()) + ONE_YEAR);
+      const tx = registry.write.attest([id, 2, VIET_NAM, PROFESSIONAL, expiresAt, alice.account.address], as(issuer));
+      await viem.assertions.emitWithArgs(tx, registry, "IdentityAttested", [id, issuer.account.address, 2, VIET_NAM, PROFESSIONAL, expiresAt]);
+      const [bound, record] = await registry.read.identityOf([alice.account.address]);
+      assert.equal(bound, id);
+      assert.deepEqual(record, { kycLevel: 2, country: VIET_NAM, investorType: PROFESSIONAL, expiresAt, revoked: false, issuer: getAddress(issuer.account.address) });
+      assert.deepEqual(await registry.read.verifiedIdentityOf([alice.account.address]), [id, 2, VIET_NAM, PROFESSIONAL]);
+      assert.equal(await registry.read.isVerified([bob.account.address]), false);
+    });
+
+    it("rejects invalid attributes", async () => {
+      await base.restore();
+      const t = Number((await sen.now()) + ONE_YEAR);
+      const bad: [number, number, number, number][] = [
+        [0, VIET_NAM, RETAIL, t],
+        [3, VIET_NAM, RETAIL, t],
+        [1, 0, RETAIL, t],
+        [1, 1000, RETAIL, t],
+        [1, VIET_NAM, 0, t],
+        [1, VIET_NAM, INSTITUTIONAL + 1, t],
+        [1, VIET_NAM, RETAIL, Number(await sen.now())],
+      ];
+      for (const [kyc, country, inv, exp] of bad) {
+        await viem.assertions.revertWithCustomError(
+          registry.write.attest([identityHash("a"), kyc, country, inv, exp, alice.account.address], as(issuer)),
+          registry,
+          "IdentityInvalidAttributes",
+        );
+      }
+      await viem.assertions.revertWithCustomError(
+        registry.write.attest([zeroHash, 1, VIET_NAM, RETAIL, t, alice.account.address], as(issuer)),
+        registry,
+        "IdentityInvalidHash",
+      );
+    });
+
+    it("an identity is maintained only by its own (trusted) issuer", async () => {
+      await base.restore();
+      await registry.write.addIssuer([carol.account.address]);
+      const id = await sen.attest(alice.account.address, { label: "alice" });
+      const t = Number((await sen.now()) + ONE_YEAR);
+      await viem.assertions.revertWithCustomError(
+        registry.write.attest([id, 1, SINGAPORE, RETAIL, t, zeroAddress], as(carol)),
+        registry,
+        "IdentityNotIssuer",
+      );
+      // Once the first issuer loses trust, another trusted issuer may take the identity over.
+      await registry.write.removeIssuer([issuer.account.address]);
+      await registry.write.attest([id, 1, SINGAPORE, RETAIL, t, zeroAddress], as(carol));
+      assert.equal(await registry.read.isVerified([alice.account.address]), true);
+    });
+
+    it("expires at expiresAt", async () => {
+      await base.restore();
+      await sen.attest(alice.account.address, { ttl: 100n });
+      assert.equal(await registry.read.isVerified([alice.account.address]), true);
+      await networkHelpers.time.increase(100);
+      assert.equal(await registry.read.isVerified([alice.account.address]), false);
+    });
+  });
+
+  describe("wallets", () => {
+    it("one identity holds several wallets; a wallet belongs to one identity", async () => {
+      await base.restore();
+      const id = await sen.attest(alice.account.address, { label: "alice" });
+      await viem.assertions.emitWithArgs(registry.write.addWallet([id, bob.account.address], as(issuer)), registry, "WalletAdded", [
+        id,
+        bob.account.address,
+      ]);
+      assert.equal((await registry.read.identityOf([bob.account.address]))[0], id);
+      const other = await sen.attest(carol.account.address, { label: "carol" });
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.addWallet([other, bob.account.address], as(issuer)),
+        registry,
+        "IdentityWalletAlreadyBound",
+        [bob.account.address, id],
+      );
+      await viem.assertions.revertWithCustomError(registry.write.addWallet([id, mallory.account.address], as(mallory)), registry, "IdentityNotIssuer");
+      await viem.assertions.revertWithCustomError(registry.write.removeWallet([bob.account.address], as(mallory)), registry, "IdentityNotIssuer");
+      await viem.assertions.emit(registry.write.removeWallet([bob.account.address], as(issuer)), registry, "WalletRemoved");
+      assert.equal(await registry.read.isVerified([bob.account.address]), false);
+      await viem.assertions.revertWithCustomError(registry.write.removeWallet([bob.account.address], as(issuer)), registry, "IdentityWalletNotBound");
+    });
+  });
+
+  describe("revoke", () => {
+    it("by the issuer or governance, never by anyone else; revocation stops verification", async () => {
+      await base.restore();
+      const a = await sen.attest(alice.account.address, { label: "alice" });
+      const b = await sen.attest(bob.account.address, { label: "bob" });
+      await viem.assertions.revertWithCustomError(registry.write.revoke([a], as(mallory)), registry, "IdentityNotIssuer");
+      await viem.assertions.emitWithArgs(registry.write.revoke([a], as(issuer)), registry, "IdentityRevoked", [a, issuer.account.address]);
+      await viem.assertions.emitWithArgs(registry.write.revoke([b], as(gov)), registry, "IdentityRevoked", [b, gov.account.address]);
+      assert.equal(await registry.read.isVerified([alice.account.address]), false);
+      assert.equal(await registry.read.isVerified([bob.account.address]), false);
+      await viem.assertions.revertWithCustomError(registry.write.revoke([identityHash("nobody")], as(issuer)), registry, "IdentityNotFound");
+    });
+  });
+
+  describe("attestBySig (EIP-712)", () => {
+    it("anyone can relay an issuer's signed attestation, once", async () => {
+      await base.restore();
+      const id = identityHash("sig");
+      const deadline = (await sen.now()) + 3600n;
+      const expiresAt = Number((await sen.now()) + ONE_YEAR);
+      const { message, signature } = await signAttestation(sen, issuer, { identityHash: id, wallet: alice.account.address, nonce: 0n, deadline, expiresAt });
+      await viem.assertions.emit(registry.write.attestBySig([message, signature], as(mallory)), registry, "IdentityAttested");
+      assert.equal(await registry.read.isVerified([alice.account.address]), true);
+      assert.equal(await registry.read.nonces([issuer.account.address]), 1n);
+      // Replay of the very same signature: the nonce is spent.
+      await viem.assertions.revertWithCustomError(registry.write.attestBySig([message, signature], as(mallory)), registry, "InvalidAccountNonce");
+    });
+
+    it("rejects an expired deadline", async () => {
+      await base.restore();
+      const deadline = (await sen.now()) + 10n;
+      const { message, signature } = await signAttestation(sen, issuer, {
+        identityHash: identityHash("late"),
+        wallet: alice.account.address,
+        nonce: 0n,
+        deadline,
+        expiresAt: Number((await sen.now()) + ONE_YEAR),
+      });
+      await networkHelpers.time.increase(60);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.attestBySig([message, signature]), registry, "IdentityExpiredSignature", [deadline]);
+    });
+
+    it("rejects a signature by anyone but the named issuer, and tampered fields", async () => {
+      await base.restore();
+      const deadline = (await sen.now()) + 3600n;
+      const expiresAt = Number((await sen.now()) + ONE_YEAR);
+      const forged = await signAttestation(sen, mallory, {
+        identityHash: identityHash("forged"),
+        wallet: mallory.account.address,
+        nonce: 0n,
+        deadline,
+        expiresAt,
+        issuer: issuer.account.address,
+      });
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.attestBySig([forged.message, forged.signature]), registry, "IdentityInvalidSignature", [
+        issuer.account.address,
+      ]);
+      const genuine = await signAttestation(sen, issuer, { identityHash: identityHash("g"), wallet: alice.account.address, nonce: 0n, deadline, expiresAt });
+      const tampered = { ...genuine.message, wallet: mallory.account.address };
+      await viem.assertions.revertWithCustomError(registry.write.attestBySig([tampered, genuine.signature]), registry, "IdentityInvalidSignature");
+      const wrongNonce = await signAttestation(sen, issuer, { identityHash: identityHash("n"), wallet: alice.account.address, nonce: 5n, deadline, expiresAt });
+      await viem.assertions.revertWithCustomError(registry.write.attestBySig([wrongNonce.message, wrongNonce.signature]), registry, "InvalidAccountNonce");
+    });
+
+    it("a signature from an issuer that lost trust is refused", async () => {
+      await base.restore();
+      const deadline = (await sen.now()) + 3600n;
+      const s = await signAttestation(sen, issuer, {
+        identityHash: identityHash("x"),
+        wallet: alice.account.address,
+        nonce: 0n,
+        deadline,
+        expiresAt: Number((await sen.now()) + ONE_YEAR),
+      });
+      await registry.write.removeIssuer([issuer.account.address]);
+      await viem.assertions.revertWithCustomError(registry.write.attestBySig([s.message, s.signature]), registry, "IdentityUntrustedIssuer");
+    });
+  });
+});

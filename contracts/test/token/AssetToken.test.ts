@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { encodeFunctionData, getAddress, parseEventLogs } from "viem";
+import { deploySen, INSTITUTIONAL, PROFESSIONAL, SINGAPORE, VIET_NAM } from "../helpers/fixture.ts";
+
+const PROFESSIONALS = (1 << PROFESSIONAL) | (1 << INSTITUTIONAL);
+
+describe("AssetToken", async () => {
+  const sen = await deploySen();
+  const { bond, fund, registry, viem, networkHelpers, issuer, agent, traders, as, attest } = sen;
+  const [alice, bob, carol, mallory, dave] = traders;
+  const A = alice.account.address;
+  const B = bob.account.address;
+  const C = carol.account.address;
+  const M = mallory.account.address;
+
+  // alice, bob: verified Vietnamese retail; carol: verified Singaporean professional;
+  // mallory: never verified. alice holds 1,000 bond units.
+  const aliceId = await attest(A, { label: "alice" });
+  const bobId = await attest(B, { label: "bob", kyc: 1 });
+  await attest(C, { label: "carol", country: SINGAPORE, investor: PROFESSIONAL });
+  await bond.write.mint([A, 1000n], as(issuer));
+  const base = await networkHelpers.takeSnapshot();
+
+  it("implements ERC-20 metadata, ERC-165 and the ERC-7943 interface id 0x3edbb4c4", async () => {
+    await base.restore();
+    assert.equal(await bond.read.decimals(), 0);
+    assert.equal(await bond.read.documentURI(), "ipfs://bond");
+    assert.equal(await bond.read.supportsInterface(["0x3edbb4c4"]), true);
+    assert.equal(await bond.read.supportsInterface(["0x36372b07"]), true); // ERC-20
+    assert.equal(await bond.read.supportsInterface(["0xffffffff"]), false);
+  });
+
+  describe("verified-only transfers", () => {
+    it("moves between verified wallets", async () => {
+      await base.restore();
+      await bond.write.transfer([B, 10n], as(alice));
+      assert.equal(await bond.read.balanceOf([B]), 10n);
+    });
+
+    it("refuses an unverified receiver or sender", async () => {
+      await base.restore();
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.transfer([M, 1n], as(alice)), bond, "ERC7943CannotReceive", [getAddress(M)]);
+      // The rules bind holders, not spenders: an approved operator (e.g. a custodian's
+      // hot wallet) may move tokens between two verified holders.
+      await bond.write.approve([M, 5n], as(alice));
+      await bond.write.transferFrom([A, B, 5n], as(mallory));
+      await registry.write.removeWallet([B], as(issuer));
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.transfer([A, 1n], as(bob)), bond, "ERC7943CannotSend", [getAddress(B)]);
+    });
+
+    it("refuses a revoked or expired identity", async () => {
+      await base.restore();
+      await registry.write.revoke([bobId], as(issuer));
+      await viem.assertions.revertWithCustomError(bond.write.transfer([B, 1n], as(alice)), bond, "ERC7943CannotReceive");
+      await base.restore();
+      await networkHelpers.time.increase(366 * 24 * 3600);
+      await viem.assertions.revertWithCustomError(bond.write.transfer([B, 1n], as(alice)), bond, "ERC7943CannotSend");
+    });
+
+    it("canSend / canReceive / canTransfer agree with what a transfer does", async () => {
+      await base.restore();
+      assert.equal(await bond.read.canSend([A]), true);
+      assert.equal(await bond.read.canReceive([M]), false);
+      assert.equal(await bond.read.canTransfer([A, B, 1000n]), true);
+      assert.equal(await bond.read.canTransfer([A, B, 1001n]), false);
+      assert.equal(await bond.read.canTransfer([A, M, 1n]), false);
+    });
+  });
+
+  describe("per-asset rules (receivers)", () => {
+    it("allowed countries", async () => {
+      await base.restore();
+      await bond.write.setCountriesAllowed([[VIET_NAM], true]);
+      await bond.write.setTransferRules([0, 0, true, 0n]);
+      await viem.assertions.revertWithCustomError(bond.write.transfer([C, 1n], as(alice)), bond, "ERC7943CannotReceive");
+      await bond.write.transfer([B, 1n], as(alice));
+      await bond.write.setCountriesAllowed([[SINGAPORE], true]);
+      await bond.write.transfer([C, 1n], as(alice));
+      assert.equal(await bond.read.isCountryAllowed([SINGAPORE]), true);
+    });
+
+    it("minimum KYC level", async () => {
+      await base.restore();
+      await bond.write.setTransferRules([2, 0, false, 0n]);
+      await viem.assertions.revertWithCustomError(bond.write.transfer([B, 1n], as(alice)), bond, "ERC7943CannotReceive");
+      await bond.write.transfer([C, 1n], as(alice));
+    });
+
+    it("allowed investor types; a holder who no longer qualifies may still sell", async () => {
+      await base.restore();
+      await bond.write.setTransferRules([0, PROFESSIONALS, false, 0n]);
+      await viem.assertions.revertWithCustomError(bond.write.transfer([B, 1n], as(alice)), bond, "ERC7943CannotReceive");
+      await bond.write.transfer([C, 1n], as(alice)); // alice (retail) exits to a professional
+    });
+
+    it("only governance sets rules; invalid rules are refused", async () => {
+      await base.restore();
+      await viem.assertions.revertWithCustomError(bond.write.setTransferRules([0, 0, false, 0n], as(agent)), bond, "AccessControlUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(bond.write.setTransferRules([3, 0, false, 0n]), bond, "TokenInvalidRules");
+      // a per-identity cap needs identity tracking, which the bond was deployed without
+      await viem.assertions.revertWithCustomError(bond.write.setTransferRules([0, 0, false, 5n]), bond, "TokenInvalidRules");
+    });
+
+    it("max balance per identity counts every wallet of the identity", async () => {
+      await base.restore();
+      await fund.write.setTransferRules([0, 0, false, 100n]);
+      await fund.write.mint([A, 60n], as(issuer));
+      await registry.write.addWallet([aliceId, dave.account.address], as(issuer));
+      await viem.assertions.revertWithCustomError(fund.write.mint([dave.account.address, 41n], as(issuer)), fund, "TokenIdentityCapExceeded");
+      await fund.write.mint([dave.account.address, 40n], as(issuer));
+      assert.equal(await fund.read.identityBalance([aliceId]), 100n);
+      // moving between two wallets of one identity changes nothing
+      await fund.write.transfer([dave.account.address, 60n], as(alice));
+      assert.equal(await fund.read.identityBalance([aliceId]), 100n);
+      await fund.write.transfer([B, 30n], as(dave));
+      assert.equal(await fund.read.identityBalance([aliceId]), 70n);
+      assert.equal(await fund.read.identityBalance([bobId]), 30n);
+      await viem.assertions.revertWithCustomError(fund.write.mint([B, 71n], as(issuer)), fund, "TokenIdentityCapExceeded");
+      assert.equal(await fund.read.canTransfer([dave.account.address, B, 70n]), true);
+      assert.equal(await fund.read.canTransfer([dave.account.address, B, 71n]), false);
+    });
+  });
+
+  describe("freezing (ERC-7943)", () => {
+    it("a frozen amount is never spendable, the rest is", async () => {
+      await base.restore();
+      await viem.assertions.emitWithArgs(bond.write.setFrozenTokens([A, 900n], as(agent)), bond, "Frozen", [getAddress(A), 900n]);
+      assert.equal(await bond.read.getFrozenTokens([A]), 900n);
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.transfer([B, 101n], as(alice)), bond, "ERC7943InsufficientUnfrozenBalance", [
+        getAddress(A),
+        101n,
+        100n,
+      ]);
+      await bond.write.transfer([B, 100n], as(alice));
+      assert.equal(await bond.read.canTransfer([A, B, 1n]), false);
+      // more than the balance may be frozen (withholds future receipts)
+      await bond.write.setFrozenTokens([B, 1_000_000n], as(agent));
+      await viem.assertions.revertWithCustomError(bond.write.transfer([A, 1n], as(bob)), bond, "ERC7943InsufficientUnfrozenBalance");
+    });
+
+    it("a frozen address can neither send nor receive", async () => {
+      await base.restore();
+      await viem.assertions.emit(bond.write.setAddressFrozen([B, true], as(agent)), bond, "AddressFrozen");
+      await viem.assertions.revertWithCustomError(bond.write.transfer([B, 1n], as(alice)), bond, "ERC7943CannotReceive");
+      assert.equal(await bond.read.canSend([B]), false);
+      await bond.write.setAddressFrozen([B, false], as(agent));
+      await bond.write.transfer([B, 1n], as(alice));
+    });
+
+    it("only the agent freezes", async () => {
+      await base.restore();
+      await viem.assertions.revertWithCustomError(bond.write.setFrozenTokens([A, 1n], as(mallory)), bond, "AccessControlUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(bond.write.setAddressFrozen([A, true], as(alice)), bond, "AccessControlUnauthorizedAccount");
+    });
+  });
+
+  describe("agent enforcement", () => {
+    it("forcedTransfer takes frozen tokens, unfreezing them first (Frozen before Transfer)", async () => {
+      await base.restore();
+      await bond.write.setFrozenTokens([A, 1000n], as(agent));
+      const hash = await bond.write.forcedTransfer([A, B, 300n], as(agent));
+      const receipt = await sen.publicClient.waitForTransactionReceipt({ hash });
+      const names = parseEventLogs({ abi: bond.abi, logs: receipt.logs }).map((l) => l.eventName);
+      assert.deepEqual(names, ["Frozen", "Transfer", "ForcedTransfer"]);
+      assert.equal(await bond.read.getFrozenTokens([A]), 700n);
+      assert.equal(await bond.read.balanceOf([B]), 300n);
+    });
+
+    it("forcedTransfer still requires an eligible receiver and the agent role", async () => {
+      await base.restore();
+      await viem.assertions.revertWithCustomError(bond.write.forcedTransfer([A, M, 1n], as(agent)), bond, "ERC7943CannotReceive");
+      await viem.assertions.revertWithCustomError(bond.write.forcedTransfer([A, B, 1n], as(bob)), bond, "AccessControlUnauthorizedAccount");
+    });
+
+    it("recovers a lost wallet's balance and freeze state to a new wallet of the same identity", async () => {
+      await base.restore();
+      await bond.write.setFrozenTokens([A, 250n], as(agent));
+      await registry.write.addWallet([aliceId, dave.account.address], as(issuer));
+      await viem.assertions.revertWithCustomError(bond.write.recoverBalance([A, B], as(agent)), bond, "TokenRecoveryIdentityMismatch");
+      await viem.assertions.emitWithArgs(bond.write.recoverBalance([A, dave.account.address], as(agent)), bond, "BalanceRecovered", [
+        getAddress(A),
+        getAddress(dave.account.address),
+        aliceId,
+        1000n,
+      ]);
+      assert.equal(await bond.read.balanceOf([A]), 0n);
+      assert.equal(await bond.read.balanceOf([dave.account.address]), 1000n);
+      assert.equal(await bond.read.getFrozenTokens([dave.account.address]), 250n);
+      assert.equal(await bond.read.getFrozenTokens([A]), 0n);
+    });
+
+    it("pause stops holders, not the agent", async () => {
+      await base.restore();
+      await viem.assertions.revertWithCustomError(bond.write.pause(as(alice)), bond, "AccessControlUnauthorizedAccount");
+      await bond.write.pause(as(agent));
+      await viem.assertions.revertWithCustomError(bond.write.transfer([B, 1n], as(alice)), bond, "TokenIsPaused");
+      assert.equal(await bond.read.canTransfer([A, B, 1n]), false);
+      await bond.write.forcedTransfer([A, B, 1n], as(agent));
+      await bond.write.unpause(as(agent));
+      await bond.write.transfer([B, 1n], as(alice));
+    });
+
+    it("batches agent operations atomically through multicall", async () => {
+      await base.restore();
+      const calls = [
+        encodeFunctionData({ abi: bond.abi, functionName: "setFrozenTokens", args: [A, 10n] }),
+        encodeFunctionData({ abi: bond.abi, functionName: "forcedTransfer", args: [A, B, 5n] }),
+        encodeFunctionData({ abi: bond.abi, functionName: "setAddressFrozen", args: [C, true] }),
+      ];
+      await bond.write.multicall([calls], as(agent));
+      assert.equal(await bond.read.balanceOf([B]), 5n);
+      assert.equal(await bond.read.isAddressFrozen([C]), true);
+      // one failing call reverts the whole batch
+      const bad = [calls[0], encodeFunctionData({ abi: bond.abi, functionName: "forcedTransfer", args: [A, M, 1n] })];
+      await viem.assertions.revertWithCustomError(bond.write.multicall([bad], as(agent)), bond, "ERC7943CannotReceive");
+    });
+  });
+
+  describe("issuance", () => {
+    it("only the issuer mints (to eligible wallets) and burns", async () => {
+      await base.restore();
+      await viem.assertions.revertWithCustomError(bond.write.mint([A, 1n], as(agent)), bond, "AccessControlUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(bond.write.mint([M, 1n], as(issuer)), bond, "ERC7943CannotReceive");
+      await bond.write.setFrozenTokens([A, 1000n], as(agent));
+      await bond.write.burn([A, 600n], as(issuer));
+      assert.equal(await bond.read.totalSupply(), 400n);
+      assert.equal(await bond.read.getFrozenTokens([A]), 400n);
+    });
+
+    it("only governance updates the backing document", async () => {
+      await base.restore();
+      const h = `0x${"ab".repeat(32)}` as const;
+      await viem.assertions.revertWithCustomError(bond.write.setDocument([h, "ipfs://x"], as(agent)), bond, "AccessControlUnauthorizedAccount");
+      await viem.assertions.emitWithArgs(bond.write.setDocument([h, "ipfs://v2"]), bond, "DocumentUpdated", [h, "ipfs://v2"]);
+      assert.equal(await bond.read.documentHash(), h);
+    });
+  });
+
+  it("custodyTransfer is for registered custodians only", async () => {
+    await base.restore();
+    await viem.assertions.revertWithCustomError(bond.write.custodyTransfer([A, B, 1n], as(mallory)), bond, "TokenNotCustodian");
+  });
+});

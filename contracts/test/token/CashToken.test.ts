@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { keccak256, toHex } from "viem";
+import { deploySen } from "../helpers/fixture.ts";
+
+describe("CashToken (VND)", async () => {
+  const sen = await deploySen();
+  const { cash, viem, networkHelpers, bank, agent, traders, as, attest, registry, issuer } = sen;
+  const [alice, bob, mallory] = traders;
+  const A = alice.account.address;
+  const B = bob.account.address;
+  const ref = keccak256(toHex("bank-ref-1"));
+  const aliceId = await attest(A, { label: "alice" });
+  await attest(B, { label: "bob" });
+  const base = await networkHelpers.takeSnapshot();
+
+  it("is whole đồng: 0 decimals", async () => {
+    assert.equal(await cash.read.decimals(), 0);
+    assert.equal(await cash.read.symbol(), "VNDS");
+  });
+
+  it("the payment bank mints on fiat deposit, naming its reference", async () => {
+    await base.restore();
+    await viem.assertions.emitWithArgs(cash.write.mint([A, 5_000_000n, ref], as(bank)), cash, "FiatDeposited", [
+      (a: string) => a.toLowerCase() === A.toLowerCase(),
+      5_000_000n,
+      ref,
+    ]);
+    assert.equal(await cash.read.balanceOf([A]), 5_000_000n);
+    await viem.assertions.revertWithCustomError(cash.write.mint([A, 1n, ref], as(agent)), cash, "AccessControlUnauthorizedAccount");
+    await viem.assertions.revertWithCustomError(cash.write.mint([mallory.account.address, 1n, ref], as(bank)), cash, "ERC7943CannotReceive");
+  });
+
+  it("moves only between verified wallets", async () => {
+    await base.restore();
+    await cash.write.mint([A, 1000n, ref], as(bank));
+    await cash.write.transfer([B, 400n], as(alice));
+    await viem.assertions.revertWithCustomError(cash.write.transfer([mallory.account.address, 1n], as(alice)), cash, "ERC7943CannotReceive");
+    await registry.write.revoke([aliceId], as(issuer));
+    await viem.assertions.revertWithCustomError(cash.write.transfer([B, 1n], as(alice)), cash, "ERC7943CannotSend");
+  });
+
+  it("the bank burns on fiat withdrawal, never frozen đồng", async () => {
+    await base.restore();
+    await cash.write.mint([A, 1000n, ref], as(bank));
+    await cash.write.setFrozenTokens([A, 300n], as(agent));
+    await viem.assertions.revertWithCustomError(cash.write.burn([A, 701n, ref], as(bank)), cash, "ERC7943InsufficientUnfrozenBalance");
+    await viem.assertions.emit(cash.write.burn([A, 700n, ref], as(bank)), cash, "FiatWithdrawn");
+    assert.equal(await cash.read.totalSupply(), 300n);
+    await viem.assertions.revertWithCustomError(cash.write.burn([A, 1n, ref], as(alice)), cash, "AccessControlUnauthorizedAccount");
+  });
+});
