@@ -1,0 +1,90 @@
+import { EngineCode } from "../codes.ts";
+import type { Command } from "../command.ts";
+import { MatchingEngine } from "../engine.ts";
+import type { EngineEvent } from "../events.ts";
+import { formatEvent } from "./formatEvent.ts";
+import { scanCommand } from "./scanCommand.ts";
+
+export interface ReplayOptions {
+  /** Also print l2 delta events. */
+  l2?: boolean;
+}
+
+export interface ReplayOutput {
+  write(chunk: string): boolean;
+  once(event: "drain", fn: () => void): unknown;
+}
+
+const FLUSH_AT = 1 << 16;
+
+/**
+ * Streams JSON-lines commands through one default book (tick 1, lot 1, no
+ * band) and writes one JSON event per line, then one `snapshot` line with
+ * the full aggregated book. Memory is bounded by the resting book, not by
+ * the input length. A line that is not a JSON object is answered with a
+ * `rejected` event naming the line; processing goes on.
+ */
+export async function runReplay(input: AsyncIterable<Buffer>, output: ReplayOutput, options: ReplayOptions = {}): Promise<void> {
+  const engine = new MatchingEngine({ symbols: [{ symbol: "REPLAY" }], l2: options.l2 ?? false });
+  let out = "";
+  let line = 0;
+  const sink = (e: Readonly<EngineEvent>) => {
+    out += formatEvent(e, line) + "\n";
+  };
+  const flush = async () => {
+    const ok = output.write(out);
+    out = "";
+    if (!ok) await new Promise<void>((r) => output.once("drain", () => r()));
+  };
+  const handle = (buf: Buffer, s: number, e: number) => {
+    line++;
+    let i = s;
+    while (i < e && (buf[i] === 32 || buf[i] === 9 || buf[i] === 13)) i++;
+    if (i === e) return;
+    let cmd: unknown = scanCommand(buf, s, e);
+    if (cmd === null) {
+      try {
+        cmd = JSON.parse(buf.toString("utf8", s, e));
+      } catch {
+        cmd = null;
+      }
+    }
+    if (cmd === null || typeof cmd !== "object" || Array.isArray(cmd)) {
+      out += `{"type":"rejected","id":"","reason":"${EngineCode.MALFORMED_COMMAND}","line":${line},"seq":0}\n`;
+      return;
+    }
+    const c = cmd as { symbol?: unknown };
+    if (c.symbol !== undefined) c.symbol = undefined; // one book: the symbol field is ignored
+    engine.apply(cmd as Command, sink);
+  };
+
+  let rest: Buffer | null = null;
+  for await (const chunk0 of input) {
+    let chunk = chunk0;
+    let s = 0;
+    if (rest !== null) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        rest = Buffer.concat([rest, chunk]);
+        continue;
+      }
+      const joined = Buffer.concat([rest, chunk.subarray(0, nl)]);
+      rest = null;
+      handle(joined, 0, joined.length);
+      s = nl + 1;
+    }
+    for (;;) {
+      const nl = chunk.indexOf(10, s);
+      if (nl < 0) break;
+      handle(chunk, s, nl);
+      s = nl + 1;
+    }
+    if (s < chunk.length) rest = Buffer.from(chunk.subarray(s));
+    if (out.length >= FLUSH_AT) await flush();
+  }
+  if (rest !== null) handle(rest, 0, rest.length);
+  const l2 = engine.l2("REPLAY");
+  const side = (lv: [number, number][]) => lv.map(([p, q]) => `[${p},${q}]`).join(",");
+  out += `{"type":"snapshot","bids":[${side(l2?.bids ?? [])}],"asks":[${side(l2?.asks ?? [])}]}\n`;
+  await flush();
+}
