@@ -1,0 +1,224 @@
+/**
+ * npm run bench:engine   (BENCH_COMMANDS=100000 for a quick run)
+ *
+ * Runs the seeded workload (scripts/bench/engineWorkload.ts) through Sen's
+ * matching engine and through nodejs-order-book in the same process, checks
+ * that both traded the same total quantity, and writes the "engine" section
+ * of BENCHMARKS.md: throughput, per-command latency percentiles, the ratio,
+ * depth / wide-price / 10-symbol variants and the replay tool end to end.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { OrderBook } from "nodejs-order-book";
+import type { Command } from "../../matching-engine/src/command.ts";
+import { MatchingEngine } from "../../matching-engine/src/engine.ts";
+import type { EngineEvent } from "../../matching-engine/src/events.ts";
+import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
+import { generateWorkload, symbolName } from "./engineWorkload.ts";
+import type { Workload } from "./engineWorkload.ts";
+
+const N = Number(process.env.BENCH_COMMANDS ?? 1_000_000);
+const WRITE = process.env.BENCH_WRITE !== "0";
+
+interface Runner {
+  name: string;
+  /** Fresh engine; returns apply(i) and the traded-qty counter. */
+  make(cmds: Command[], nSym: number): { apply: (c: Command) => void; traded: () => number };
+}
+
+const sen: Runner = {
+  name: "Sen",
+  make(_cmds, nSym) {
+    const engine = new MatchingEngine({ symbols: Array.from({ length: nSym }, (_, i) => ({ symbol: symbolName(i) })) });
+    let traded = 0;
+    const sink = (e: Readonly<EngineEvent>) => {
+      if (e.type === "trade") traded += e.qty;
+    };
+    return { apply: (c) => void engine.apply(c, sink), traded: () => traded };
+  },
+};
+
+type NobSide = Parameters<OrderBook["limit"]>[0]["side"];
+const nob: Runner = {
+  name: "nodejs-order-book",
+  make(_cmds, nSym) {
+    const books = new Map<string | undefined, OrderBook>();
+    for (let i = 0; i < nSym; i++) books.set(nSym === 1 ? undefined : symbolName(i), new OrderBook());
+    const where = new Map<string, OrderBook>();
+    let traded = 0;
+    return {
+      apply: (c) => {
+        if (c.type === "limit") {
+          const ob = books.get(c.symbol) as OrderBook;
+          const r = ob.limit({ id: c.id, side: c.side as NobSide, size: c.qty, price: c.price });
+          traded += c.qty - r.quantityLeft;
+          if (r.quantityLeft > 0 && nSym > 1) where.set(c.id, ob);
+        } else if (c.type === "market") {
+          const r = (books.get(c.symbol) as OrderBook).market({ side: c.side as NobSide, size: c.qty as number });
+          traded += (c.qty as number) - r.quantityLeft;
+        } else if (c.type === "cancel") {
+          const ob = nSym === 1 ? (books.get(undefined) as OrderBook) : where.get(c.id);
+          ob?.cancel(c.id);
+          if (nSym > 1) where.delete(c.id);
+        }
+      },
+      traded: () => traded,
+    };
+  },
+};
+
+interface Result {
+  opsPerSec: number;
+  traded: number;
+  lat?: Record<string, { p50: number; p99: number; p999: number }>;
+}
+
+function throughput(r: Runner, cmds: Command[], nSym: number): Result {
+  // warm-up on a fresh engine (first 20% of the stream), then a timed full run on another
+  const warm = r.make(cmds, nSym);
+  const wn = Math.min(cmds.length, Math.max(10_000, cmds.length / 5));
+  for (let i = 0; i < wn; i++) warm.apply(cmds[i]);
+  const e = r.make(cmds, nSym);
+  const t0 = performance.now();
+  for (let i = 0; i < cmds.length; i++) e.apply(cmds[i]);
+  const ms = performance.now() - t0;
+  return { opsPerSec: cmds.length / (ms / 1000), traded: e.traded() };
+}
+
+function pct(a: Float64Array, n: number, p: number): number {
+  return a[Math.min(n - 1, Math.floor(n * p))];
+}
+
+/** Per-command latency: performance.now() around each apply (see timer overhead). */
+function latency(r: Runner, cmds: Command[], nSym: number): Result["lat"] {
+  const e = r.make(cmds, nSym);
+  const kinds = ["limit", "cancel", "market"] as const;
+  const buf = Object.fromEntries(kinds.map((k) => [k, new Float64Array(cmds.length)])) as Record<string, Float64Array>;
+  const n: Record<string, number> = { limit: 0, cancel: 0, market: 0 };
+  const all = new Float64Array(cmds.length);
+  for (let i = 0; i < cmds.length; i++) {
+    const c = cmds[i];
+    const t0 = performance.now();
+    e.apply(c);
+    const dt = (performance.now() - t0) * 1e6;
+    buf[c.type][n[c.type]++] = dt;
+    all[i] = dt;
+  }
+  const out: Record<string, { p50: number; p99: number; p999: number }> = {};
+  const summarise = (a: Float64Array, m: number) => {
+    const s = a.subarray(0, m).sort();
+    return { p50: pct(s, m, 0.5), p99: pct(s, m, 0.99), p999: pct(s, m, 0.999) };
+  };
+  for (const k of kinds) out[k] = summarise(buf[k], n[k]);
+  out.all = summarise(all, cmds.length);
+  return out;
+}
+
+function timerOverheadNs(): number {
+  const a = new Float64Array(200_000);
+  for (let i = 0; i < a.length; i++) {
+    const t0 = performance.now();
+    a[i] = (performance.now() - t0) * 1e6;
+  }
+  a.sort();
+  return a[a.length >> 1];
+}
+
+const fmtOps = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(0)}k`);
+const fmtNs = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)} µs` : `${Math.round(x)} ns`);
+
+interface Variant {
+  label: string;
+  nSym: number;
+  targetDepth: number;
+  center: number;
+  halfSpread: number;
+  latency: boolean;
+}
+
+const variants: Variant[] = [
+  { label: "main: 1 symbol, ~5k resting, ±50 ticks", nSym: 1, targetDepth: 5000, center: 10_000, halfSpread: 50, latency: true },
+  { label: "depth ~1k", nSym: 1, targetDepth: 1000, center: 10_000, halfSpread: 50, latency: false },
+  { label: "depth ~50k", nSym: 1, targetDepth: 50_000, center: 10_000, halfSpread: 50, latency: false },
+  { label: "wide: prices over 1M ticks (600,000 ± 500,000)", nSym: 1, targetDepth: 5000, center: 600_000, halfSpread: 500_000, latency: false },
+  { label: "10 symbols, ~5k resting each", nSym: 10, targetDepth: 5000, center: 10_000, halfSpread: 50, latency: false },
+];
+
+const started = performance.now();
+const overhead = timerOverheadNs();
+const lines: string[] = [];
+let mainWorkload: Workload | null = null;
+const rows: string[] = [];
+let latencyBlock = "";
+for (const v of variants) {
+  const wl = generateWorkload({ commands: N, symbols: v.nSym, targetDepth: v.targetDepth, center: v.center, halfSpread: v.halfSpread });
+  if (mainWorkload === null) mainWorkload = wl;
+  const a = throughput(sen, wl.commands, v.nSym);
+  const b = throughput(nob, wl.commands, v.nSym);
+  if (a.traded !== b.traded) {
+    console.error(`traded quantity differs in "${v.label}": Sen ${a.traded}, nodejs-order-book ${b.traded}`);
+    process.exit(1);
+  }
+  const ratio = a.opsPerSec / b.opsPerSec;
+  rows.push(`| ${v.label} | ${wl.meanDepth} | ${fmtOps(a.opsPerSec)} | ${fmtOps(b.opsPerSec)} | **${ratio.toFixed(1)}×** | ${a.traded} |`);
+  console.log(`${v.label}: Sen ${fmtOps(a.opsPerSec)} ops/s, nodejs-order-book ${fmtOps(b.opsPerSec)} ops/s, ratio ${ratio.toFixed(1)}x, traded ${a.traded} (equal)`);
+  if (v.latency) {
+    const la = latency(sen, wl.commands, v.nSym) ?? {};
+    const lb = latency(nob, wl.commands, v.nSym) ?? {};
+    const lrows: string[] = [];
+    for (const k of ["limit", "cancel", "market", "all"]) {
+      const x = la[k];
+      const y = lb[k];
+      lrows.push(`| ${k} | ${fmtNs(x.p50)} / ${fmtNs(x.p99)} / ${fmtNs(x.p999)} | ${fmtNs(y.p50)} / ${fmtNs(y.p99)} / ${fmtNs(y.p999)} |`);
+    }
+    latencyBlock = [
+      "| command | Sen p50 / p99 / p99.9 | nodejs-order-book p50 / p99 / p99.9 |",
+      "|---|---|---|",
+      ...lrows,
+    ].join("\n");
+    console.log(latencyBlock);
+  }
+}
+
+// Replay tool end to end: JSON lines in, JSON lines out (to /dev/null), separate process.
+const dir = mkdtempSync(join(tmpdir(), "sen-bench-"));
+let replayLine = "";
+try {
+  const file = join(dir, "commands.jsonl");
+  writeFileSync(file, (mainWorkload as Workload).commands.map((c) => JSON.stringify(c)).join("\n") + "\n");
+  const cli = new URL("../../matching-engine/src/cli/replay.ts", import.meta.url).pathname;
+  const t0 = performance.now();
+  execFileSync("bash", ["-c", `"${process.execPath}" "${cli}" < "${file}" > /dev/null`], { stdio: "inherit" });
+  const s = (performance.now() - t0) / 1000;
+  replayLine = `Replay tool end to end (\`npm run engine:replay\` on the main workload as JSON lines, output to /dev/null, process start included): **${fmtOps(N / s)} commands/s** (${N} commands in ${s.toFixed(2)} s).`;
+  console.log(replayLine);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const md = [
+  "## Matching engine (`npm run bench:engine`)",
+  "",
+  machineLine(),
+  "",
+  `Workload: mulberry32(42), ${N.toLocaleString("en")} commands per variant: 70% limit (GTC), 20% cancel of a random resting order, 10% market; qty 1..100; the price offset adapts to depth to hold the target resting count (\`scripts/bench/engineWorkload.ts\`). The identical command array goes through both engines in the same process; the run aborts unless both traded the same total quantity. Sen is driven through its public edge API: \`engine.apply(command, sink)\` with **string client ids** (Map lookup at the edge) and a sink that sums trade quantities; nodejs-order-book ${"10.1.1"} through \`limit()\`/\`market()\`/\`cancel()\`.`,
+  "",
+  "Throughput (each engine warmed up on a fresh instance with the first 20% of the stream, then timed over the whole stream on another fresh instance):",
+  "",
+  "| variant | mean resting orders | Sen ops/s | nodejs-order-book ops/s | ratio | traded qty (both) |",
+  "|---|---|---|---|---|---|",
+  ...rows,
+  "",
+  `Latency per command, main variant: \`performance.now()\` read before and after every single command, so each figure includes one timer pair (median overhead of an empty pair on this machine: ${fmtNs(overhead)}; not subtracted).`,
+  "",
+  latencyBlock,
+  "",
+  replayLine,
+  "",
+  `Total bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`,
+].join("\n");
+if (WRITE) writeBenchmarkSection("engine", md);
+else console.log(md);
+void lines;
