@@ -17,8 +17,8 @@ export default buildModule("SenCore", (m) => {
   const auditor = m.getParameter("auditor", deployer);
   const feeAccount = m.getParameter("feeAccount", deployer);
 
-  // The deployer administers during set-up, then (on public networks) hands the admin
-  // roles to governance: see scripts/deploy.ts.
+  // The deployer administers during set-up; on a public network, governance is then given
+  // DEFAULT_ADMIN_ROLE and the deployer renounces it (README, "Deploying to a testnet").
   const identityRegistry = m.contract("IdentityRegistry", [deployer]);
   m.call(identityRegistry, "addIssuer", [kycIssuer]);
   m.call(identityRegistry, "grantRole", [m.staticCall(identityRegistry, "GOVERNANCE_ROLE"), governance], {
