@@ -1,0 +1,60 @@
+/**
+ * Demo data on a freshly deployed Sen: two attested traders with VND and both assets, part
+ * of it deposited in the settlement vault. The deployer holds every role on a local chain.
+ */
+import type { NetworkConnection } from "hardhat/types/network";
+import { keccak256, toHex, type Address, type Hex } from "viem";
+import type { SenDeployment } from "./deploy.ts";
+
+export type DemoTrader = { name: string; address: Address; identityHash: Hex; accountIndex: number };
+
+const VIET_NAM = 704;
+const PROFESSIONAL = 2;
+const ONE_YEAR = 365 * 24 * 3600;
+
+/** Hardhat's default accounts 8 and 9 play the demo traders (their keys are public test keys). */
+export const DEMO_TRADERS = [
+  { name: "an", accountIndex: 8 },
+  { name: "binh", accountIndex: 9 },
+] as const;
+
+export const DEMO_FUNDING = {
+  vnd: 2_000_000_000n, // đồng minted to each trader by the (simulated) payment bank
+  vndDeposited: 1_000_000_000n,
+  assetUnits: 10_000n,
+  assetDeposited: 5_000n,
+};
+
+export async function seedDemo(connection: NetworkConnection, deployment: SenDeployment): Promise<DemoTrader[]> {
+  const { viem } = connection;
+  const publicClient = await viem.getPublicClient();
+  const wallets = await viem.getWalletClients();
+  const c = deployment.contracts;
+  const registry = await viem.getContractAt("IdentityRegistry", c.IdentityRegistry);
+  const cash = await viem.getContractAt("CashToken", c.CashToken);
+  const vault = await viem.getContractAt("SettlementVault", c.SettlementVault);
+  const assets = [await viem.getContractAt("AssetToken", c.BondToken), await viem.getContractAt("AssetToken", c.FundToken)];
+  const wait = async (hash: Hex) => {
+    await publicClient.waitForTransactionReceipt({ hash });
+  };
+  const now = Number((await publicClient.getBlock()).timestamp);
+
+  const traders: DemoTrader[] = [];
+  for (const t of DEMO_TRADERS) {
+    const wallet = wallets[t.accountIndex];
+    const address = wallet.account.address;
+    // Off chain, the e-KYC issuer salts and hashes the citizen's e-ID; here a demo label.
+    const identityHash = keccak256(toHex(`sen-demo:${t.name}`));
+    await wait(await registry.write.attest([identityHash, 2, VIET_NAM, PROFESSIONAL, now + ONE_YEAR, address]));
+    await wait(await cash.write.mint([address, DEMO_FUNDING.vnd, keccak256(toHex(`demo-fiat-in:${t.name}`))]));
+    await wait(await cash.write.approve([vault.address, DEMO_FUNDING.vndDeposited], { account: wallet.account }));
+    await wait(await vault.write.deposit([cash.address, DEMO_FUNDING.vndDeposited], { account: wallet.account }));
+    for (const asset of assets) {
+      await wait(await asset.write.mint([address, DEMO_FUNDING.assetUnits]));
+      await wait(await asset.write.approve([vault.address, DEMO_FUNDING.assetDeposited], { account: wallet.account }));
+      await wait(await vault.write.deposit([asset.address, DEMO_FUNDING.assetDeposited], { account: wallet.account }));
+    }
+    traders.push({ name: t.name, address, identityHash, accountIndex: t.accountIndex });
+  }
+  return traders;
+}
