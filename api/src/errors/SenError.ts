@@ -1,0 +1,55 @@
+/**
+ * Every failure a module raises is a SenError subclass with a stable `code` from a module
+ * table (AUTH_*, RISK_*, JOURNAL_*, ...). Only the edge mappers (http/errors.ts,
+ * ws/errors.ts) translate codes into KuCoin's numeric codes and HTTP statuses.
+ */
+export class SenError extends Error {
+  override name: string = "SenError";
+  readonly code: string;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: string, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+export const AuthCode = {
+  MISSING_HEADERS: "AUTH_MISSING_HEADERS",
+  UNKNOWN_KEY: "AUTH_UNKNOWN_KEY",
+  KEY_REVOKED: "AUTH_KEY_REVOKED",
+  BAD_SIGNATURE: "AUTH_BAD_SIGNATURE",
+  BAD_PASSPHRASE: "AUTH_BAD_PASSPHRASE",
+  BAD_KEY_VERSION: "AUTH_BAD_KEY_VERSION",
+  TIMESTAMP_EXPIRED: "AUTH_TIMESTAMP_EXPIRED",
+  REPLAYED: "AUTH_REPLAYED",
+  IP_NOT_ALLOWED: "AUTH_IP_NOT_ALLOWED",
+  PERMISSION_DENIED: "AUTH_PERMISSION_DENIED",
+  ROLE_FORBIDDEN: "AUTH_ROLE_FORBIDDEN",
+  BAD_SESSION: "AUTH_BAD_SESSION",
+  SIWE_INVALID: "AUTH_SIWE_INVALID",
+  NOT_VERIFIED: "ID_NOT_VERIFIED",
+} as const;
+export type AuthCode = (typeof AuthCode)[keyof typeof AuthCode];
+
+export class AuthError extends SenError {
+  override name = "AuthError" as const;
+  constructor(code: AuthCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(code, message, options);
+  }
+}
+
+export const JournalCode = {
+  CORRUPT: "JOURNAL_CORRUPT",
+  CLOSED: "JOURNAL_CLOSED",
+  IO: "JOURNAL_IO",
+} as const;
+export type JournalCode = (typeof JournalCode)[keyof typeof JournalCode];
+
+export class JournalError extends SenError {
+  override name = "JournalError" as const;
+  constructor(code: JournalCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(code, message, options);
+  }
+}

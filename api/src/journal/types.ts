@@ -1,0 +1,41 @@
+/**
+ * The journal: every accepted command is appended here before it is acknowledged, and the
+ * exchange's state (books, ledger, orders) is rebuilt by replaying it after a crash.
+ *
+ * Records are opaque JSON-serialisable objects to the journal (the trading core owns their
+ * meaning); the journal owns ordering, durability and integrity.
+ */
+export type JournalRecord = Readonly<Record<string, unknown>>;
+
+export type JournalEntry = { seq: bigint; record: JournalRecord };
+
+export type FsyncPolicy =
+  /** fsync once per flush (group commit): nothing acknowledged is ever lost. */
+  | "always"
+  /** fsync at most every `fsyncIntervalMs`; a power loss may lose that window (a process crash loses nothing). */
+  | "interval"
+  /** leave it to the OS: survives a process crash, not a power loss. */
+  | "none";
+
+export interface Journal {
+  /** Opens (creating if needed), repairs a torn tail, and returns the last durable sequence (0n when empty). */
+  open(): Promise<{ lastSeq: bigint }>;
+  /**
+   * Appends a record in memory and returns its sequence number (last + 1, gap-free, starting
+   * at 1). Synchronous so that the caller's order of appends is the journal's order.
+   */
+  append(record: JournalRecord): bigint;
+  /** Resolves once every record appended so far is durable per the policy. Concurrent calls share one write (group commit). */
+  flush(): Promise<void>;
+  /** Streams durable records with seq >= fromSeq in order. */
+  read(fromSeq?: bigint): AsyncIterable<JournalEntry>;
+  close(): Promise<void>;
+}
+
+/** Periodic snapshots of the whole state let recovery replay only the journal's tail. */
+export interface SnapshotStore {
+  /** Saves atomically (a crash mid-save leaves the previous snapshot intact). */
+  save(seq: bigint, state: unknown): Promise<void>;
+  /** The latest complete snapshot, or null. */
+  load(): Promise<{ seq: bigint; state: unknown } | null>;
+}
