@@ -30,6 +30,14 @@ export const AuthCode = {
   BAD_SESSION: "AUTH_BAD_SESSION",
   SIWE_INVALID: "AUTH_SIWE_INVALID",
   NOT_VERIFIED: "ID_NOT_VERIFIED",
+  /** Every key of the account was disabled (e.g. its e-ID was revoked); maps to KuCoin's frozen account. */
+  ACCOUNT_DISABLED: "AUTH_ACCOUNT_DISABLED",
+  /** Malformed input to an auth operation (bad label, permission, IP range, passphrase, config). */
+  INVALID_INPUT: "AUTH_INVALID_INPUT",
+  /** The replay guard is at capacity: fail closed rather than forget signatures still in the window. */
+  REPLAY_GUARD_FULL: "AUTH_REPLAY_GUARD_FULL",
+  /** The API-key file cannot be parsed or decrypted (wrong master key, tampering). */
+  STORE_CORRUPT: "AUTH_STORE_CORRUPT",
 } as const;
 export type AuthCode = (typeof AuthCode)[keyof typeof AuthCode];
 
