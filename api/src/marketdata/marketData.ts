@@ -1,0 +1,212 @@
+import type { TradingEvent } from "../trading/events.ts";
+import type { SnapshotPart } from "../trading/tradingService.ts";
+
+export type PublicTrade = { sequence: number; tradeId: string; price: number; size: number; side: "buy" | "sell"; time: number };
+/** [start ms, open, close, high, low, volume (base units), turnover (quote units, decimal string)] */
+export type Candle = [number, number, number, number, number, number, string];
+export type L2Change = { side: "buy" | "sell"; price: number; size: number; sequence: number };
+
+export const CANDLE_TYPES: Record<string, number> = {
+  "1min": 60_000,
+  "3min": 180_000,
+  "5min": 300_000,
+  "15min": 900_000,
+  "30min": 1_800_000,
+  "1hour": 3_600_000,
+  "2hour": 7_200_000,
+  "4hour": 14_400_000,
+  "6hour": 21_600_000,
+  "8hour": 28_800_000,
+  "12hour": 43_200_000,
+  "1day": 86_400_000,
+  "1week": 604_800_000,
+};
+
+const MINUTE = 60_000;
+const KEEP_MINUTES = 60 * 24 * 35;
+const KEEP_TRADES = 1_000;
+
+type SymbolData = {
+  trades: PublicTrade[];
+  minutes: Map<number, { o: number; c: number; h: number; l: number; v: number; t: bigint }>;
+  bids: Map<number, number>;
+  asks: Map<number, number>;
+  l2Seq: number;
+  lastPrice: number;
+};
+
+type Listener = (symbol: string, change: L2Change | null, trade: PublicTrade | null) => void;
+
+/**
+ * Public market data built from the durable trading events: an L2 mirror of each book with
+ * its own gap-free sequence (REST snapshot and websocket deltas share it), recent trades,
+ * one-minute candles aggregated on request, and 24-hour statistics.
+ */
+export class MarketData implements SnapshotPart {
+  readonly name = "marketData";
+  readonly #symbols = new Map<string, SymbolData>();
+  readonly #listeners: Listener[] = [];
+  readonly #quoteDecimalsDivisor: (symbol: string) => bigint;
+
+  constructor(symbols: Iterable<string>, notionalDivisor: (symbol: string) => bigint) {
+    for (const s of symbols) this.#symbols.set(s, emptySymbol());
+    this.#quoteDecimalsDivisor = notionalDivisor;
+  }
+
+  onUpdate(listener: Listener): void {
+    this.#listeners.push(listener);
+  }
+
+  readonly handle = (e: TradingEvent): void => {
+    if (e.kind === "l2") {
+      const d = this.#symbols.get(e.symbol);
+      if (!d) return;
+      const book = e.side === "buy" ? d.bids : d.asks;
+      if (e.size === 0) book.delete(e.price);
+      else book.set(e.price, e.size);
+      const change: L2Change = { side: e.side, price: e.price, size: e.size, sequence: ++d.l2Seq };
+      for (const l of this.#listeners) l(e.symbol, change, null);
+    } else if (e.kind === "trade") {
+      const d = this.#symbols.get(e.symbol);
+      if (!d) return;
+      const trade: PublicTrade = { sequence: e.sequence, tradeId: e.tradeId, price: e.price, size: e.size, side: e.side, time: e.ts };
+      d.trades.push(trade);
+      if (d.trades.length > KEEP_TRADES) d.trades.splice(0, d.trades.length - KEEP_TRADES);
+      d.lastPrice = e.price;
+      const minute = Math.floor(e.ts / MINUTE) * MINUTE;
+      const turnover = (BigInt(e.price) * BigInt(e.size)) / this.#quoteDecimalsDivisor(e.symbol);
+      const c = d.minutes.get(minute);
+      if (c) {
+        c.c = e.price;
+        c.h = Math.max(c.h, e.price);
+        c.l = Math.min(c.l, e.price);
+        c.v += e.size;
+        c.t += turnover;
+      } else {
+        d.minutes.set(minute, { o: e.price, c: e.price, h: e.price, l: e.price, v: e.size, t: turnover });
+        const oldest = minute - KEEP_MINUTES * MINUTE;
+        for (const k of d.minutes.keys()) {
+          if (k >= oldest) break;
+          d.minutes.delete(k);
+        }
+      }
+      for (const l of this.#listeners) l(e.symbol, null, trade);
+    }
+  };
+
+  /** Full-depth (or `depth`) aggregated book and the sequence it is at. */
+  level2(symbol: string, depth = Number.POSITIVE_INFINITY): { sequence: number; bids: Array<[number, number]>; asks: Array<[number, number]> } | null {
+    const d = this.#symbols.get(symbol);
+    if (!d) return null;
+    const bids = [...d.bids].sort((a, b) => b[0] - a[0]).slice(0, depth);
+    const asks = [...d.asks].sort((a, b) => a[0] - b[0]).slice(0, depth);
+    return { sequence: d.l2Seq, bids, asks };
+  }
+
+  best(symbol: string): { bid: [number, number] | null; ask: [number, number] | null; sequence: number } {
+    const d = this.#symbols.get(symbol);
+    if (!d) return { bid: null, ask: null, sequence: 0 };
+    let bid: [number, number] | null = null;
+    let ask: [number, number] | null = null;
+    for (const [p, q] of d.bids) if (!bid || p > bid[0]) bid = [p, q];
+    for (const [p, q] of d.asks) if (!ask || p < ask[0]) ask = [p, q];
+    return { bid, ask, sequence: d.l2Seq };
+  }
+
+  trades(symbol: string, limit = 100): PublicTrade[] {
+    const d = this.#symbols.get(symbol);
+    return d ? d.trades.slice(-limit).reverse() : [];
+  }
+
+  lastTrade(symbol: string): PublicTrade | undefined {
+    const d = this.#symbols.get(symbol);
+    return d?.trades[d.trades.length - 1];
+  }
+
+  /** Candles of `type` between `startAt` and `endAt` (ms), newest first, as KuCoin returns them. */
+  candles(symbol: string, type: string, startAt: number, endAt: number): Candle[] {
+    const d = this.#symbols.get(symbol);
+    const width = CANDLE_TYPES[type];
+    if (!d || width === undefined) return [];
+    const buckets = new Map<number, { o: number; c: number; h: number; l: number; v: number; t: bigint; first: number; last: number }>();
+    for (const [minute, c] of d.minutes) {
+      if (minute < startAt - width || minute > endAt) continue;
+      const start = Math.floor(minute / width) * width;
+      if (start + width <= startAt || start > endAt) continue;
+      const b = buckets.get(start);
+      if (!b) buckets.set(start, { ...c, first: minute, last: minute });
+      else {
+        if (minute < b.first) {
+          b.o = c.o;
+          b.first = minute;
+        }
+        if (minute > b.last) {
+          b.c = c.c;
+          b.last = minute;
+        }
+        b.h = Math.max(b.h, c.h);
+        b.l = Math.min(b.l, c.l);
+        b.v += c.v;
+        b.t += c.t;
+      }
+    }
+    return [...buckets]
+      .sort((a, b) => b[0] - a[0])
+      .map(([start, b]) => [start, b.o, b.c, b.h, b.l, b.v, b.t.toString()]);
+  }
+
+  /** Rolling 24-hour statistics from the one-minute candles. */
+  stats24h(symbol: string, now: number) {
+    const d = this.#symbols.get(symbol);
+    const from = now - 86_400_000;
+    let open = 0;
+    let openAt = Number.POSITIVE_INFINITY;
+    let high = 0;
+    let low = 0;
+    let vol = 0;
+    let volValue = 0n;
+    for (const [minute, c] of d?.minutes ?? []) {
+      if (minute < from - MINUTE) continue;
+      if (minute < openAt) {
+        openAt = minute;
+        open = c.o;
+      }
+      high = Math.max(high, c.h);
+      low = low === 0 ? c.l : Math.min(low, c.l);
+      vol += c.v;
+      volValue += c.t;
+    }
+    const last = d?.lastPrice ?? 0;
+    return { open, high, low, last, vol, volValue };
+  }
+
+  snapshot(): unknown {
+    return [...this.#symbols].map(([s, d]) => ({
+      symbol: s,
+      trades: d.trades,
+      minutes: [...d.minutes].map(([m, c]) => [m, c.o, c.c, c.h, c.l, c.v, c.t.toString()]),
+      bids: [...d.bids],
+      asks: [...d.asks],
+      l2Seq: d.l2Seq,
+      lastPrice: d.lastPrice,
+    }));
+  }
+
+  restore(state: unknown): void {
+    type Saved = { symbol: string; trades: PublicTrade[]; minutes: Array<[number, number, number, number, number, number, string]>; bids: Array<[number, number]>; asks: Array<[number, number]>; l2Seq: number; lastPrice: number };
+    for (const s of state as Saved[]) {
+      this.#symbols.set(s.symbol, {
+        trades: s.trades,
+        minutes: new Map(s.minutes.map(([m, o, c, h, l, v, t]) => [m, { o, c, h, l, v, t: BigInt(t) }])),
+        bids: new Map(s.bids),
+        asks: new Map(s.asks),
+        l2Seq: s.l2Seq,
+        lastPrice: s.lastPrice,
+      });
+    }
+  }
+}
+
+function emptySymbol(): SymbolData {
+  return { trades: [], minutes: new Map(), bids: new Map(), asks: new Map(), l2Seq: 0, lastPrice: 0 };
+}

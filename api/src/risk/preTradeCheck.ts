@@ -1,0 +1,75 @@
+import type { TradingCore } from "../trading/tradingCore.ts";
+import type { PlaceRecord } from "../trading/records.ts";
+import { RiskCode, limitsFor, type RiskConfig } from "./types.ts";
+import type { TokenBuckets } from "./tokenBucket.ts";
+
+export type RiskRejection = { code: RiskCode; message: string };
+
+/**
+ * Every control an order passes before it is journaled, in a fixed order (cheapest and most
+ * fundamental first). Returns the first rule that refuses, or null. Reads state, changes
+ * nothing but the rate buckets.
+ */
+export function preTradeCheck(
+  order: Omit<PlaceRecord, "t" | "orderId">,
+  core: TradingCore,
+  config: RiskConfig,
+  buckets: TokenBuckets,
+  now: number,
+): RiskRejection | null {
+  const limits = limitsFor(config, order.symbol, order.accountId);
+  const market = core.catalog.market(order.symbol)!;
+
+  if (order.apiKeyId !== undefined && !buckets.take(`key:${order.apiKeyId}`, limits.keyRate.burst, limits.keyRate.perSecond, now)) {
+    return { code: RiskCode.RATE_LIMIT_KEY, message: `more than ${limits.keyRate.perSecond} orders/s on this API key` };
+  }
+  if (!buckets.take(`acct:${order.accountId}`, limits.accountRate.burst, limits.accountRate.perSecond, now)) {
+    return { code: RiskCode.RATE_LIMIT_ACCOUNT, message: `more than ${limits.accountRate.perSecond} orders/s on this account` };
+  }
+  const frozen = core.isFrozen(order.accountId);
+  if (frozen !== undefined) return { code: RiskCode.ACCOUNT_FROZEN, message: `account frozen: ${frozen}` };
+  if (core.isHalted(order.symbol, now)) {
+    return { code: RiskCode.SYMBOL_HALTED, message: `${order.symbol} is halted: ${core.marketState(order.symbol)?.haltReason ?? ""}` };
+  }
+  if (core.orderByClientOid(order.accountId, order.clientOid)) {
+    return { code: RiskCode.DUPLICATE_CLIENT_OID, message: `clientOid ${order.clientOid} was already used` };
+  }
+  if (order.price !== undefined && order.price % market.tickSize !== 0) {
+    return { code: RiskCode.BAD_TICK, message: `price must be a multiple of ${market.tickSize}` };
+  }
+  if (order.size !== undefined) {
+    if (order.size % market.lotSize !== 0) return { code: RiskCode.BAD_LOT, message: `size must be a multiple of ${market.lotSize}` };
+    if (order.size < market.minQty) return { code: RiskCode.SIZE_BELOW_MIN, message: `size below the minimum ${market.minQty}` };
+    if (order.size > Math.min(limits.maxOrderQty, market.maxQty)) {
+      return { code: RiskCode.MAX_ORDER_QTY, message: `size above the maximum ${Math.min(limits.maxOrderQty, market.maxQty)}` };
+    }
+  }
+  if (core.openOrderIds(order.accountId).size >= limits.maxOpenOrders) {
+    return { code: RiskCode.MAX_OPEN_ORDERS, message: `at most ${limits.maxOpenOrders} open orders` };
+  }
+
+  const best = core.bestPrices(order.symbol);
+  const reference = core.marketState(order.symbol)?.lastPrice || (best.bid && best.ask ? Math.round((best.bid + best.ask) / 2) : 0);
+  if (order.type === "limit" && order.price !== undefined && limits.collarBps > 0 && reference > 0) {
+    const deviation = BigInt(Math.abs(order.price - reference)) * 10_000n;
+    if (deviation > BigInt(reference) * BigInt(limits.collarBps)) {
+      return { code: RiskCode.PRICE_COLLAR, message: `price more than ${limits.collarBps} bps from the reference price ${reference}` };
+    }
+  }
+
+  const value =
+    order.type === "limit"
+      ? core.catalog.notional(market, order.price ?? 0, order.size ?? 0)
+      : order.funds !== undefined
+        ? BigInt(order.funds)
+        : core.catalog.notional(market, order.side === "buy" ? best.ask : best.bid, order.size ?? 0);
+  if (value > BigInt(limits.maxOrderValue)) {
+    return { code: RiskCode.MAX_ORDER_VALUE, message: `order value above the maximum ${limits.maxOrderValue}` };
+  }
+
+  const hold = core.holdFor(order);
+  if (!hold || core.ledger.balance(order.accountId, hold.currency).available < hold.amount) {
+    return { code: RiskCode.INSUFFICIENT_FUNDS, message: `balance insufficient: ${hold?.amount ?? "?"} ${hold?.currency ?? ""} needed` };
+  }
+  return null;
+}

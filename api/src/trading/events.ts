@@ -1,0 +1,17 @@
+import type { Fill, Order } from "./orders.ts";
+
+/**
+ * What the trading core tells the rest of the gateway after each applied record: market
+ * data, private streams, metrics and (later) the audit log subscribe to these.
+ */
+export type OrderChange = "open" | "match" | "filled" | "canceled" | "update" | "rejected";
+
+export type TradingEvent =
+  | { kind: "order"; change: OrderChange; order: Readonly<Order>; fill?: Fill; ts: number }
+  | { kind: "trade"; symbol: string; tradeId: string; price: number; size: number; side: "buy" | "sell"; makerOrderId: string; takerOrderId: string; ts: number; sequence: number }
+  | { kind: "l2"; symbol: string; side: "buy" | "sell"; price: number; size: number; ts: number }
+  | { kind: "balance"; accountId: string; currency: string; available: bigint; hold: bigint; relationEvent: string; ts: number }
+  | { kind: "marketStatus"; symbol: string; halted: boolean; reason: string; ts: number }
+  | { kind: "accountStatus"; accountId: string; frozen: boolean; reason: string; ts: number };
+
+export type TradingListener = (event: TradingEvent) => void;

@@ -1,0 +1,81 @@
+import type { KucoinStp, PlaceRecord } from "./records.ts";
+
+/** An order as the gateway reports it (KuCoin's order fields, in integer units). */
+export type Order = {
+  orderId: string;
+  clientOid: string;
+  accountId: string;
+  identityHash: string;
+  symbol: string;
+  side: "buy" | "sell";
+  type: "limit" | "market";
+  price: number; // 0 for market
+  size: number; // 0 for market-by-funds
+  funds: bigint; // 0 unless market-by-funds
+  tif: "GTC" | "IOC" | "FOK";
+  postOnly: boolean;
+  visibleSize: number; // 0 unless iceberg
+  stp: KucoinStp;
+  stop?: { stopPrice: number; kind: "loss" | "entry"; triggered: boolean };
+  createdAt: number;
+  updatedAt: number;
+  isActive: boolean;
+  cancelExist: boolean;
+  /** Why it ended when it did not fill: an engine or risk code. */
+  doneReason?: string;
+  dealSize: number;
+  dealFunds: bigint;
+  fee: bigint; // quote smallest units
+  /** Σ notional × fee bps over the fills (fees are charged on the running total, rounded up once). */
+  feeBasis: bigint;
+  holdCurrency: string;
+  holdRemaining: bigint;
+  apiKeyId?: string;
+};
+
+export type Fill = {
+  tradeId: string;
+  orderId: string;
+  counterOrderId: string;
+  accountId: string;
+  symbol: string;
+  side: "buy" | "sell";
+  liquidity: "maker" | "taker";
+  price: number;
+  size: number;
+  funds: bigint;
+  fee: bigint;
+  feeRate: number; // bps
+  createdAt: number;
+};
+
+export function orderFromRecord(r: PlaceRecord, holdCurrency: string, hold: bigint): Order {
+  return {
+    orderId: r.orderId,
+    clientOid: r.clientOid,
+    accountId: r.accountId,
+    identityHash: r.identityHash,
+    symbol: r.symbol,
+    side: r.side,
+    type: r.type,
+    price: r.price ?? 0,
+    size: r.size ?? 0,
+    funds: r.funds === undefined ? 0n : BigInt(r.funds),
+    tif: r.tif,
+    postOnly: r.postOnly,
+    visibleSize: r.visibleSize ?? 0,
+    stp: r.stp,
+    stop: r.stop ? { ...r.stop, triggered: false } : undefined,
+    createdAt: r.ts,
+    updatedAt: r.ts,
+    isActive: true,
+    cancelExist: false,
+    dealSize: 0,
+    dealFunds: 0n,
+    fee: 0n,
+    feeBasis: 0n,
+    holdCurrency,
+    holdRemaining: hold,
+    apiKeyId: r.apiKeyId,
+  };
+}

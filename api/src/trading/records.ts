@@ -1,0 +1,41 @@
+/**
+ * What the trading core journals: accepted commands, after the pre-trade checks, with the
+ * ids and the time assigned at acceptance. Replaying these records through
+ * `TradingCore.apply` rebuilds books, ledger and orders exactly (nothing here is random or
+ * read from a clock during apply). Amounts that can exceed 2^53 are decimal strings.
+ */
+export type KucoinStp = "CN" | "CO" | "CB" | "DC";
+
+export type PlaceRecord = {
+  t: "place";
+  ts: number; // ms since epoch, assigned at acceptance
+  orderId: string;
+  accountId: string;
+  identityHash: string;
+  symbol: string;
+  side: "buy" | "sell";
+  type: "limit" | "market";
+  price?: number; // limit price in engine units
+  size?: number; // base smallest units
+  funds?: string; // market buy by quote amount (smallest units)
+  tif: "GTC" | "IOC" | "FOK";
+  postOnly: boolean;
+  visibleSize?: number; // iceberg
+  stp: KucoinStp;
+  stop?: { stopPrice: number; kind: "loss" | "entry" };
+  clientOid: string;
+  apiKeyId?: string;
+};
+
+export type CancelRecord = { t: "cancel"; ts: number; orderId: string; accountId: string };
+
+export type CancelReason = "user" | "killSwitch" | "disconnect" | "identity" | "halt";
+export type CancelAllRecord = { t: "cancelAll"; ts: number; accountId: string; symbol?: string; reason: CancelReason };
+
+export type DepositRecord = { t: "deposit"; ts: number; accountId: string; currency: string; amount: string; ref: string };
+
+export type MarketStatusRecord = { t: "marketStatus"; ts: number; symbol: string; halted: boolean; reason: string; until?: number };
+
+export type AccountStatusRecord = { t: "accountStatus"; ts: number; accountId: string; frozen: boolean; reason: string };
+
+export type TradingRecord = PlaceRecord | CancelRecord | CancelAllRecord | DepositRecord | MarketStatusRecord | AccountStatusRecord;

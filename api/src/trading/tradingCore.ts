@@ -1,0 +1,535 @@
+import { EngineCode, MatchingEngine, type Command, type EngineEvent, type EngineSnapshot, type StpMode } from "../../../matching-engine/src/index.ts";
+import { Ledger, type LedgerSnapshot } from "../ledger/ledger.ts";
+import type { MarketCatalog } from "../markets/marketCatalog.ts";
+import type { Market } from "../markets/types.ts";
+import { divCeil } from "../money/decimal.ts";
+import type { TradingEvent, TradingListener, OrderChange } from "./events.ts";
+import { orderFromRecord, type Fill, type Order } from "./orders.ts";
+import type { CancelAllRecord, KucoinStp, PlaceRecord, TradingRecord } from "./records.ts";
+
+const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
+const BPS = 10_000n;
+
+export type ApplyResult = { ok: true; order?: Readonly<Order> } | { ok: false; code: string; order?: Readonly<Order> };
+
+export type VolatilityRule = { windowMs: number; bandBps: number; haltMs: number };
+
+export type TradingCoreOptions = {
+  catalog: MarketCatalog;
+  /** Account credited with every fee. */
+  feeAccount: string;
+  /** Halt a symbol when a trade moves the price more than bandBps from the oldest trade in the window. */
+  volatility?: VolatilityRule;
+  /** Fills kept per account for /api/v1/fills (older ones live in the audit log). */
+  fillsPerAccount?: number;
+};
+
+type MarketState = {
+  lastPrice: number;
+  halted: boolean;
+  haltReason: string;
+  haltedUntil: number; // 0 = until resumed by an operator
+  window: Array<[ts: number, price: number]>;
+};
+
+export type TradingCoreSnapshot = {
+  version: 1;
+  engine: EngineSnapshot;
+  ledger: LedgerSnapshot;
+  orders: Array<Omit<Order, "funds" | "dealFunds" | "fee" | "feeBasis" | "holdRemaining"> & Record<"funds" | "dealFunds" | "fee" | "feeBasis" | "holdRemaining", string>>;
+  counters: { order: number; trade: number };
+  deposits: string[];
+  frozen: Array<[string, string]>;
+  markets: Array<[string, MarketState]>;
+  fills: Array<[string, Array<Omit<Fill, "funds" | "fee"> & { funds: string; fee: string }>]>;
+};
+
+/**
+ * The deterministic heart of the gateway: applies journaled records to the matching engine,
+ * the ledger and the order store, and reports what happened as TradingEvents. It never reads
+ * a clock, a random source or the network, so replaying the journal rebuilds it exactly.
+ * Pre-trade checks happen before a record is made (risk/), not here.
+ */
+export class TradingCore {
+  readonly catalog: MarketCatalog;
+  readonly feeAccount: string;
+  #engine: MatchingEngine;
+  #ledger: Ledger;
+  readonly #orders = new Map<string, Order>();
+  readonly #clientOids = new Map<string, string>(); // `${accountId}\n${clientOid}` -> orderId
+  readonly #openByAccount = new Map<string, Set<string>>();
+  readonly #fills = new Map<string, Fill[]>();
+  readonly #deposits = new Set<string>();
+  readonly #frozen = new Map<string, string>(); // accountId -> reason
+  readonly #markets = new Map<string, MarketState>();
+  readonly #listeners: TradingListener[] = [];
+  readonly #volatility?: VolatilityRule;
+  readonly #fillsPerAccount: number;
+  #orderCounter = 0;
+  #tradeCounter = 0;
+
+  // Per-apply scratch, reset by #begin.
+  #ts = 0;
+  #touched = new Set<string>();
+  #pending: TradingEvent[] = [];
+  readonly #sink = (e: Readonly<EngineEvent>) => this.#onEngineEvent(e);
+
+  constructor(options: TradingCoreOptions) {
+    this.catalog = options.catalog;
+    this.feeAccount = options.feeAccount;
+    this.#volatility = options.volatility;
+    this.#fillsPerAccount = options.fillsPerAccount ?? 10_000;
+    this.#engine = new MatchingEngine({ symbols: [...options.catalog.markets.values()].map((m) => options.catalog.engineConfig(m)), l2: true });
+    this.#ledger = new Ledger();
+    for (const symbol of options.catalog.markets.keys()) this.#markets.set(symbol, freshMarketState());
+  }
+
+  subscribe(listener: TradingListener): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const i = this.#listeners.indexOf(listener);
+      if (i >= 0) this.#listeners.splice(i, 1);
+    };
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  get ledger(): Ledger {
+    return this.#ledger;
+  }
+
+  order(orderId: string): Readonly<Order> | undefined {
+    return this.#orders.get(orderId);
+  }
+
+  orderByClientOid(accountId: string, clientOid: string): Readonly<Order> | undefined {
+    const id = this.#clientOids.get(`${accountId}\n${clientOid}`);
+    return id === undefined ? undefined : this.#orders.get(id);
+  }
+
+  orders(): IterableIterator<Readonly<Order>> {
+    return this.#orders.values();
+  }
+
+  openOrderIds(accountId: string): ReadonlySet<string> {
+    return this.#openByAccount.get(accountId) ?? new Set();
+  }
+
+  fills(accountId: string): readonly Fill[] {
+    return this.#fills.get(accountId) ?? [];
+  }
+
+  isFrozen(accountId: string): string | undefined {
+    return this.#frozen.get(accountId);
+  }
+
+  marketState(symbol: string): Readonly<MarketState> | undefined {
+    return this.#markets.get(symbol);
+  }
+
+  /** Whether new orders are refused on `symbol` at time `now` (a volatility halt lapses by itself). */
+  isHalted(symbol: string, now: number): boolean {
+    const m = this.#markets.get(symbol);
+    if (!m || !m.halted) return false;
+    return m.haltedUntil === 0 || now < m.haltedUntil;
+  }
+
+  bestPrices(symbol: string): { bid: number; ask: number; bidSize: number; askSize: number; sequence: number } {
+    const l2 = this.#engine.l2(symbol, 1);
+    return {
+      bid: l2?.bids[0]?.[0] ?? 0,
+      bidSize: l2?.bids[0]?.[1] ?? 0,
+      ask: l2?.asks[0]?.[0] ?? 0,
+      askSize: l2?.asks[0]?.[1] ?? 0,
+      sequence: l2?.seq ?? 0,
+    };
+  }
+
+  l2(symbol: string, depth?: number) {
+    return this.#engine.l2(symbol, depth);
+  }
+
+  nextOrderId(): string {
+    return (this.#orderCounter + 1).toString(16).padStart(24, "0");
+  }
+
+  depositApplied(ref: string): boolean {
+    return this.#deposits.has(ref);
+  }
+
+  /** The hold an order needs at acceptance (quote for buys, base for sells), or null if it cannot be priced. */
+  holdFor(r: Pick<PlaceRecord, "symbol" | "side" | "type" | "price" | "size" | "funds">): { currency: string; amount: bigint } | null {
+    const market = this.catalog.market(r.symbol);
+    if (!market) return null;
+    if (r.side === "sell") return { currency: market.base, amount: BigInt(r.size ?? 0) };
+    let notional: bigint;
+    if (r.type === "limit") notional = this.catalog.notional(market, r.price ?? 0, r.size ?? 0);
+    else if (r.funds !== undefined) notional = BigInt(r.funds);
+    else {
+      // A market buy by size cannot trade beyond the protection band: hold for its edge.
+      const ask = this.bestPrices(r.symbol).ask;
+      const bound = ask === 0 ? 0 : ask + Math.floor((ask * market.bandBps) / 10_000);
+      notional = this.catalog.notional(market, bound, r.size ?? 0);
+    }
+    return { currency: market.quote, amount: notional + divCeil(notional * BigInt(market.takerFeeBps), BPS) };
+  }
+
+  // ------------------------------------------------------------------ apply
+
+  /**
+   * Applies one journaled record. Deterministic: the same records in the same order always
+   * give the same state and events. Events are delivered to listeners before it returns.
+   */
+  apply(record: TradingRecord): ApplyResult {
+    this.#begin(record.ts);
+    let result: ApplyResult;
+    switch (record.t) {
+      case "place":
+        result = this.#place(record);
+        break;
+      case "cancel": {
+        const o = this.#orders.get(record.orderId);
+        if (!o || o.accountId !== record.accountId) {
+          result = { ok: false, code: EngineCode.UNKNOWN_ORDER };
+          break;
+        }
+        if (!o.isActive) {
+          result = { ok: false, code: "ORDER_NOT_ACTIVE", order: o };
+          break;
+        }
+        const code = this.#engine.apply({ type: "cancel", id: o.orderId }, this.#sink);
+        result = code === EngineCode.OK ? { ok: true, order: o } : { ok: false, code, order: o };
+        break;
+      }
+      case "cancelAll":
+        result = this.#cancelAll(record);
+        break;
+      case "deposit": {
+        if (this.#deposits.has(record.ref)) {
+          result = { ok: false, code: "DEPOSIT_DUPLICATE" };
+          break;
+        }
+        this.#deposits.add(record.ref);
+        this.#ledger.deposit(record.accountId, record.currency, BigInt(record.amount));
+        this.#balanceChanged(record.accountId, record.currency, "deposit");
+        result = { ok: true };
+        break;
+      }
+      case "marketStatus": {
+        const m = this.#markets.get(record.symbol);
+        if (!m) {
+          result = { ok: false, code: EngineCode.UNKNOWN_SYMBOL };
+          break;
+        }
+        m.halted = record.halted;
+        m.haltReason = record.reason;
+        m.haltedUntil = record.until ?? 0;
+        if (!record.halted) m.window = [];
+        this.#pending.push({ kind: "marketStatus", symbol: record.symbol, halted: record.halted, reason: record.reason, ts: this.#ts });
+        result = { ok: true };
+        break;
+      }
+      case "accountStatus": {
+        if (record.frozen) this.#frozen.set(record.accountId, record.reason);
+        else this.#frozen.delete(record.accountId);
+        this.#pending.push({ kind: "accountStatus", accountId: record.accountId, frozen: record.frozen, reason: record.reason, ts: this.#ts });
+        if (record.frozen) this.#cancelAll({ t: "cancelAll", ts: record.ts, accountId: record.accountId, reason: "killSwitch" });
+        result = { ok: true };
+        break;
+      }
+    }
+    this.#finishTouched();
+    this.#flushEvents();
+    return result;
+  }
+
+  #place(r: PlaceRecord): ApplyResult {
+    const market = this.catalog.market(r.symbol);
+    if (!market) return { ok: false, code: EngineCode.UNKNOWN_SYMBOL };
+    this.#orderCounter = Math.max(this.#orderCounter, Number.parseInt(r.orderId, 16));
+    const hold = this.holdFor(r);
+    if (!hold || !this.#ledger.hold(r.accountId, hold.currency, hold.amount)) {
+      return { ok: false, code: "RISK_INSUFFICIENT_FUNDS" };
+    }
+    const order = orderFromRecord(r, hold.currency, hold.amount);
+    this.#orders.set(order.orderId, order);
+    this.#clientOids.set(`${r.accountId}\n${r.clientOid}`, order.orderId);
+    this.#openSet(r.accountId).add(order.orderId);
+    this.#balanceChanged(r.accountId, hold.currency, "trade.hold");
+    this.#touched.add(order.orderId);
+
+    const base = { symbol: r.symbol, id: r.orderId, owner: r.accountId, beneficialOwner: r.identityHash, side: r.side, stp: STP[r.stp], ts: r.ts } as const;
+    let cmd: Command;
+    if (r.type === "limit") {
+      cmd = { ...base, type: "limit", price: r.price ?? 0, qty: r.size ?? 0, tif: r.tif, postOnly: r.postOnly || undefined, displayQty: r.visibleSize };
+    } else if (r.funds !== undefined) {
+      // The engine takes funds as a safe integer; larger amounts are refused before journaling.
+      cmd = { ...base, type: "market", funds: Number(r.funds) };
+    } else {
+      cmd = { ...base, type: "market", qty: r.size ?? 0 };
+    }
+    const code = this.#engine.apply(cmd, this.#sink);
+    if (code !== EngineCode.OK) {
+      order.isActive = false;
+      order.doneReason = code;
+      return { ok: false, code, order };
+    }
+    return { ok: true, order };
+  }
+
+  #cancelAll(r: CancelAllRecord): ApplyResult {
+    this.#engine.apply({ type: "cancelAll", owner: r.accountId, symbol: r.symbol, ts: r.ts }, this.#sink);
+    return { ok: true };
+  }
+
+  // ------------------------------------------------------------------ engine events
+
+  #onEngineEvent(e: Readonly<EngineEvent>): void {
+    switch (e.type) {
+      case "accepted": {
+        const o = this.#orders.get(e.id);
+        if (o) this.#orderEvent(o, "open");
+        break;
+      }
+      case "trade":
+        this.#onTrade(e.symbol, e.maker, e.taker, e.price, e.qty, e.side);
+        break;
+      case "cancelled": {
+        const o = this.#orders.get(e.id);
+        if (!o) break;
+        this.#touched.add(o.orderId);
+        if (e.left === 0) {
+          o.cancelExist = true;
+          o.doneReason = e.reason;
+        }
+        break;
+      }
+      case "amended":
+      case "triggered":
+        break;
+      case "rejected":
+        break;
+      case "l2": {
+        const m = this.catalog.market(e.symbol);
+        if (m) this.#pending.push({ kind: "l2", symbol: e.symbol, side: e.side, price: e.price, size: e.qty, ts: this.#ts });
+        break;
+      }
+    }
+  }
+
+  #onTrade(symbol: string, makerId: string, takerId: string, price: number, qty: number, takerSide: "buy" | "sell"): void {
+    const market = this.catalog.market(symbol)!;
+    const maker = this.#orders.get(makerId)!;
+    const taker = this.#orders.get(takerId)!;
+    const buyer = takerSide === "buy" ? taker : maker;
+    const seller = takerSide === "buy" ? maker : taker;
+    const notional = this.catalog.notional(market, price, qty);
+    const feeOf = (o: Order, bps: number) => {
+      o.feeBasis += notional * BigInt(bps);
+      const due = divCeil(o.feeBasis, BPS) - o.fee;
+      o.fee += due;
+      return due;
+    };
+    const buyerBps = buyer === taker ? market.takerFeeBps : market.makerFeeBps;
+    const sellerBps = seller === taker ? market.takerFeeBps : market.makerFeeBps;
+    const buyerFee = feeOf(buyer, buyerBps);
+    const sellerFee = feeOf(seller, sellerBps);
+
+    // Cash: buyer's hold pays the seller (net of the seller's fee) and both fees.
+    this.#ledger.transferFromHold(buyer.accountId, seller.accountId, market.quote, notional - sellerFee);
+    this.#ledger.transferFromHold(buyer.accountId, this.feeAccount, market.quote, buyerFee + sellerFee);
+    buyer.holdRemaining -= notional + buyerFee;
+    // Asset: seller's hold delivers to the buyer.
+    this.#ledger.transferFromHold(seller.accountId, buyer.accountId, market.base, BigInt(qty));
+    seller.holdRemaining -= BigInt(qty);
+
+    for (const o of [maker, taker]) {
+      o.dealSize += qty;
+      o.dealFunds += notional;
+      o.updatedAt = this.#ts;
+      this.#touched.add(o.orderId);
+    }
+    const tradeId = (++this.#tradeCounter).toString(16).padStart(24, "0");
+    const sequence = this.#tradeCounter;
+    for (const [o, liquidity, fee, bps] of [
+      [maker, "maker", maker === buyer ? buyerFee : sellerFee, market.makerFeeBps],
+      [taker, "taker", taker === buyer ? buyerFee : sellerFee, market.takerFeeBps],
+    ] as const) {
+      const fill: Fill = {
+        tradeId,
+        orderId: o.orderId,
+        counterOrderId: o === maker ? taker.orderId : maker.orderId,
+        accountId: o.accountId,
+        symbol,
+        side: o.side,
+        liquidity,
+        price,
+        size: qty,
+        funds: notional,
+        fee,
+        feeRate: bps,
+        createdAt: this.#ts,
+      };
+      const list = this.#fillList(o.accountId);
+      list.push(fill);
+      if (list.length > this.#fillsPerAccount) list.splice(0, list.length - this.#fillsPerAccount);
+      this.#orderEvent(o, "match", fill);
+    }
+    this.#pending.push({ kind: "trade", symbol, tradeId, price, size: qty, side: takerSide, makerOrderId: makerId, takerOrderId: takerId, ts: this.#ts, sequence });
+    for (const [account, currency] of [
+      [buyer.accountId, market.quote],
+      [buyer.accountId, market.base],
+      [seller.accountId, market.quote],
+      [seller.accountId, market.base],
+      [this.feeAccount, market.quote],
+    ] as const) {
+      this.#balanceChanged(account, currency, "trade.setted");
+    }
+    this.#afterTrade(symbol, price);
+  }
+
+  /** Volatility halt: a price move beyond the band within the window halts new orders. */
+  #afterTrade(symbol: string, price: number): void {
+    const m = this.#markets.get(symbol)!;
+    m.lastPrice = price;
+    const rule = this.#volatility;
+    if (!rule) return;
+    const from = this.#ts - rule.windowMs;
+    while (m.window.length > 0 && m.window[0][0] < from) m.window.shift();
+    const ref = m.window[0]?.[1];
+    m.window.push([this.#ts, price]);
+    if (ref === undefined || m.halted) return;
+    if (BigInt(Math.abs(price - ref)) * BPS > BigInt(ref) * BigInt(rule.bandBps)) {
+      m.halted = true;
+      m.haltReason = `volatility: ${ref} -> ${price} within ${rule.windowMs} ms`;
+      m.haltedUntil = this.#ts + rule.haltMs;
+      this.#pending.push({ kind: "marketStatus", symbol, halted: true, reason: m.haltReason, ts: this.#ts });
+    }
+  }
+
+  // ------------------------------------------------------------------ bookkeeping
+
+  #begin(ts: number): void {
+    this.#ts = ts;
+    this.#touched.clear();
+  }
+
+  /** Orders the engine no longer holds are done: release what is left of their hold. */
+  #finishTouched(): void {
+    for (const id of this.#touched) {
+      const o = this.#orders.get(id)!;
+      if (!o.isActive) continue;
+      if (this.#engine.order(id) !== null) continue;
+      o.isActive = false;
+      o.updatedAt = this.#ts;
+      if (o.holdRemaining > 0n) {
+        this.#ledger.release(o.accountId, o.holdCurrency, o.holdRemaining);
+        this.#balanceChanged(o.accountId, o.holdCurrency, "trade.hold");
+        o.holdRemaining = 0n;
+      }
+      this.#openSet(o.accountId).delete(id);
+      const filled = o.type === "market" ? !o.cancelExist : o.dealSize === o.size;
+      this.#orderEvent(o, filled ? "filled" : "canceled");
+    }
+    // An order rejected by the engine never became live; it still had a hold.
+    for (const id of this.#touched) {
+      const o = this.#orders.get(id)!;
+      if (o.isActive || o.holdRemaining === 0n) continue;
+      this.#ledger.release(o.accountId, o.holdCurrency, o.holdRemaining);
+      this.#balanceChanged(o.accountId, o.holdCurrency, "trade.hold");
+      o.holdRemaining = 0n;
+      this.#openSet(o.accountId).delete(id);
+      this.#orderEvent(o, "rejected");
+    }
+  }
+
+  #orderEvent(o: Order, change: OrderChange, fill?: Fill): void {
+    this.#pending.push({ kind: "order", change, order: { ...o, stop: o.stop ? { ...o.stop } : undefined }, fill, ts: this.#ts });
+  }
+
+  #balanceChanged(accountId: string, currency: string, relationEvent: string): void {
+    const b = this.#ledger.balance(accountId, currency);
+    this.#pending.push({ kind: "balance", accountId, currency, available: b.available, hold: b.hold, relationEvent, ts: this.#ts });
+  }
+
+  #flushEvents(): void {
+    const events = this.#pending;
+    this.#pending = [];
+    for (const e of events) for (const l of this.#listeners) l(e);
+  }
+
+  #openSet(accountId: string): Set<string> {
+    let s = this.#openByAccount.get(accountId);
+    if (!s) {
+      s = new Set();
+      this.#openByAccount.set(accountId, s);
+    }
+    return s;
+  }
+
+  #fillList(accountId: string): Fill[] {
+    let l = this.#fills.get(accountId);
+    if (!l) {
+      l = [];
+      this.#fills.set(accountId, l);
+    }
+    return l;
+  }
+
+  // ------------------------------------------------------------------ snapshot
+
+  snapshot(): TradingCoreSnapshot {
+    const big = (v: bigint) => v.toString();
+    return {
+      version: 1,
+      engine: this.#engine.snapshot(),
+      ledger: this.#ledger.snapshot(),
+      orders: [...this.#orders.values()].map((o) => ({
+        ...o,
+        funds: big(o.funds),
+        dealFunds: big(o.dealFunds),
+        fee: big(o.fee),
+        feeBasis: big(o.feeBasis),
+        holdRemaining: big(o.holdRemaining),
+      })),
+      counters: { order: this.#orderCounter, trade: this.#tradeCounter },
+      deposits: [...this.#deposits],
+      frozen: [...this.#frozen],
+      markets: [...this.#markets].map(([s, m]) => [s, { ...m, window: m.window.map((w) => [w[0], w[1]] as [number, number]) }]),
+      fills: [...this.#fills].map(([a, fs]) => [a, fs.map((f) => ({ ...f, funds: big(f.funds), fee: big(f.fee) }))]),
+    };
+  }
+
+  static restore(snapshot: TradingCoreSnapshot, options: TradingCoreOptions): TradingCore {
+    if (snapshot.version !== 1) throw new Error(`unsupported trading snapshot version ${String(snapshot.version)}`);
+    const core = new TradingCore(options);
+    core.#engine = MatchingEngine.restore(snapshot.engine);
+    core.#ledger = Ledger.restore(snapshot.ledger);
+    for (const s of snapshot.orders) {
+      const o: Order = {
+        ...s,
+        funds: BigInt(s.funds),
+        dealFunds: BigInt(s.dealFunds),
+        fee: BigInt(s.fee),
+        feeBasis: BigInt(s.feeBasis),
+        holdRemaining: BigInt(s.holdRemaining),
+      };
+      core.#orders.set(o.orderId, o);
+      core.#clientOids.set(`${o.accountId}\n${o.clientOid}`, o.orderId);
+      if (o.isActive) core.#openSet(o.accountId).add(o.orderId);
+    }
+    core.#orderCounter = snapshot.counters.order;
+    core.#tradeCounter = snapshot.counters.trade;
+    for (const d of snapshot.deposits) core.#deposits.add(d);
+    for (const [a, r] of snapshot.frozen) core.#frozen.set(a, r);
+    for (const [s, m] of snapshot.markets) core.#markets.set(s, m);
+    for (const [a, fs] of snapshot.fills) core.#fills.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee) })));
+    return core;
+  }
+}
+
+function freshMarketState(): MarketState {
+  return { lastPrice: 0, halted: false, haltReason: "", haltedUntil: 0, window: [] };
+}
+
+export type { Market };

@@ -1,0 +1,241 @@
+import type { Journal, SnapshotStore } from "../journal/types.ts";
+import { preTradeCheck } from "../risk/preTradeCheck.ts";
+import { TokenBuckets } from "../risk/tokenBucket.ts";
+import type { RiskConfig } from "../risk/types.ts";
+import { SenError } from "../errors/SenError.ts";
+import type { TradingEvent, TradingListener } from "./events.ts";
+import type { Order } from "./orders.ts";
+import type { CancelReason, PlaceRecord, TradingRecord } from "./records.ts";
+import { TradingCore, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
+
+export const TradingCode = {
+  ORDER_NOT_FOUND: "TRADING_ORDER_NOT_FOUND",
+  ORDER_NOT_ACTIVE: "TRADING_ORDER_NOT_ACTIVE",
+  ENGINE_REJECTED: "TRADING_ENGINE_REJECTED",
+  UNKNOWN_SYMBOL: "TRADING_UNKNOWN_SYMBOL",
+  UNKNOWN_CURRENCY: "TRADING_UNKNOWN_CURRENCY",
+} as const;
+
+/** A refused command; `code` is a RISK_*, ENGINE_* or TRADING_* code. Nothing changed. */
+export class TradingError extends SenError {
+  override name = "TradingError" as const;
+}
+
+/** Extra state that lives beside the core and is snapshotted with it (market data). */
+export interface SnapshotPart {
+  readonly name: string;
+  snapshot(): unknown;
+  restore(state: unknown): void;
+}
+
+export type TradingServiceOptions = {
+  core: TradingCoreOptions;
+  journal: Journal;
+  snapshots?: SnapshotStore;
+  /** Take a snapshot after this many records (default 10,000). */
+  snapshotEvery?: number;
+  risk: RiskConfig;
+  now: () => number;
+  parts?: SnapshotPart[];
+  listeners?: TradingListener[];
+};
+
+export type PlaceInput = Omit<PlaceRecord, "t" | "ts" | "orderId">;
+
+/**
+ * The sequencer: the single writer of the exchange's state. For each command it runs the
+ * pre-trade checks, journals the accepted record, applies it to the TradingCore and
+ * acknowledges only once the journal says the record is durable; events reach subscribers
+ * (market data, websockets) only after that too, so nothing a client saw can be lost.
+ * Concurrent requests share journal writes (group commit).
+ */
+export class TradingService {
+  readonly core: TradingCore;
+  readonly risk: RiskConfig;
+  readonly #journal: Journal;
+  readonly #snapshots?: SnapshotStore;
+  readonly #snapshotEvery: number;
+  readonly #now: () => number;
+  readonly #parts: SnapshotPart[];
+  readonly #buckets = new TokenBuckets();
+  readonly #listeners: TradingListener[];
+  #buffer: TradingEvent[] = [];
+  #lastSeq = 0n;
+  #sinceSnapshot = 0;
+  #snapshotting: Promise<void> | null = null;
+  /** Set when the journal failed: the state may be ahead of what is durable, so stop. */
+  #failed: unknown = null;
+
+  private constructor(core: TradingCore, options: TradingServiceOptions, lastSeq: bigint) {
+    this.core = core;
+    this.risk = options.risk;
+    this.#journal = options.journal;
+    this.#snapshots = options.snapshots;
+    this.#snapshotEvery = options.snapshotEvery ?? 10_000;
+    this.#now = options.now;
+    this.#parts = options.parts ?? [];
+    this.#listeners = [...(options.listeners ?? [])];
+    this.#lastSeq = lastSeq;
+    core.subscribe((e) => this.#buffer.push(e));
+  }
+
+  /**
+   * Rebuilds the exchange from the latest snapshot plus the journal's tail. Listeners given
+   * in options see the replayed events (market data rebuilds itself that way).
+   */
+  static async open(options: TradingServiceOptions): Promise<{ service: TradingService; replayed: number }> {
+    const { lastSeq } = await options.journal.open();
+    const snap = options.snapshots ? await options.snapshots.load() : null;
+    let core: TradingCore;
+    let from = 1n;
+    if (snap) {
+      const state = snap.state as { core: TradingCoreSnapshot; parts: Record<string, unknown> };
+      core = TradingCore.restore(state.core, options.core);
+      for (const p of options.parts ?? []) if (p.name in state.parts) p.restore(state.parts[p.name]);
+      from = snap.seq + 1n;
+    } else {
+      core = new TradingCore(options.core);
+    }
+    const service = new TradingService(core, options, snap?.seq ?? 0n);
+    let replayed = 0;
+    for await (const entry of options.journal.read(from)) {
+      service.#applyRecord(entry.record as unknown as TradingRecord);
+      service.#publish();
+      service.#lastSeq = entry.seq;
+      replayed++;
+    }
+    if (service.#lastSeq !== lastSeq) {
+      throw new SenError("JOURNAL_CORRUPT", `journal ends at ${lastSeq} but replay stopped at ${service.#lastSeq}`);
+    }
+    return { service, replayed };
+  }
+
+  subscribe(listener: TradingListener): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const i = this.#listeners.indexOf(listener);
+      if (i >= 0) this.#listeners.splice(i, 1);
+    };
+  }
+
+  get failed(): boolean {
+    return this.#failed !== null;
+  }
+
+  get lastSeq(): bigint {
+    return this.#lastSeq;
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  async placeOrder(input: PlaceInput): Promise<Readonly<Order>> {
+    const now = this.#now();
+    if (!this.core.catalog.market(input.symbol)) throw new TradingError(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${input.symbol}`);
+    const rejection = preTradeCheck({ ...input, ts: now }, this.core, this.risk, this.#buckets, now);
+    if (rejection) throw new TradingError(rejection.code, rejection.message);
+    const record: PlaceRecord = { t: "place", ts: now, orderId: this.core.nextOrderId(), ...input };
+    const result = await this.#commit(record);
+    if (!result.ok) throw new TradingError(result.code, `order refused by the engine: ${result.code}`, { details: { orderId: record.orderId } });
+    return result.order!;
+  }
+
+  async cancelOrder(accountId: string, orderId: string): Promise<Readonly<Order>> {
+    const order = this.core.order(orderId);
+    // Someone else's order is reported exactly like a missing one.
+    if (!order || order.accountId !== accountId) throw new TradingError(TradingCode.ORDER_NOT_FOUND, "order not found");
+    if (!order.isActive) throw new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active");
+    const result = await this.#commit({ t: "cancel", ts: this.#now(), orderId, accountId });
+    if (!result.ok) throw new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active");
+    return this.core.order(orderId)!;
+  }
+
+  /** Cancels every open order of the account (optionally one symbol); returns their ids. */
+  async cancelAll(accountId: string, reason: CancelReason, symbol?: string): Promise<string[]> {
+    const ids = [...this.core.openOrderIds(accountId)].filter((id) => symbol === undefined || this.core.order(id)?.symbol === symbol);
+    if (ids.length === 0) return [];
+    await this.#commit({ t: "cancelAll", ts: this.#now(), accountId, symbol, reason });
+    return ids;
+  }
+
+  /** Credits a deposit exactly once per `ref` (the chain's deposit id); false if already applied. */
+  async deposit(accountId: string, currency: string, amount: bigint, ref: string): Promise<boolean> {
+    if (!this.core.catalog.currency(currency)) throw new TradingError(TradingCode.UNKNOWN_CURRENCY, `unknown currency ${currency}`);
+    if (amount <= 0n) throw new TradingError("TRADING_BAD_AMOUNT", "amount must be positive");
+    if (this.core.depositApplied(ref)) return false;
+    const r = await this.#commit({ t: "deposit", ts: this.#now(), accountId, currency, amount: amount.toString(), ref });
+    return r.ok;
+  }
+
+  async setMarketHalted(symbol: string, halted: boolean, reason: string): Promise<void> {
+    if (!this.core.catalog.market(symbol)) throw new TradingError(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${symbol}`);
+    await this.#commit({ t: "marketStatus", ts: this.#now(), symbol, halted, reason });
+  }
+
+  /** Kill switch: freezing an account cancels all its orders and refuses new ones. */
+  async setAccountFrozen(accountId: string, frozen: boolean, reason: string): Promise<void> {
+    await this.#commit({ t: "accountStatus", ts: this.#now(), accountId, frozen, reason });
+  }
+
+  /** Writes a snapshot now (also done every `snapshotEvery` records and at shutdown). */
+  async snapshot(): Promise<void> {
+    if (!this.#snapshots) return;
+    await this.#journal.flush();
+    await this.#snapshotting;
+    const state = { core: this.core.snapshot(), parts: Object.fromEntries(this.#parts.map((p) => [p.name, p.snapshot()])) };
+    const seq = this.#lastSeq;
+    this.#sinceSnapshot = 0;
+    this.#snapshotting = this.#snapshots.save(seq, state).finally(() => {
+      this.#snapshotting = null;
+    });
+    await this.#snapshotting;
+  }
+
+  async close(): Promise<void> {
+    await this.snapshot();
+    await this.#journal.close();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  async #commit(record: TradingRecord) {
+    if (this.#failed) throw new SenError("JOURNAL_IO", "the journal failed; the exchange stopped accepting commands", { cause: this.#failed });
+    // append + apply run synchronously together: the journal's order is the apply order.
+    const seq = this.#journal.append(record as unknown as Record<string, unknown>);
+    const result = this.#applyRecord(record);
+    this.#lastSeq = seq;
+    const events = this.#buffer;
+    this.#buffer = [];
+    try {
+      await this.#journal.flush();
+    } catch (err) {
+      // Fail-stop: nothing from here on is acknowledged; a restart replays what is durable.
+      this.#failed = err;
+      throw new SenError("JOURNAL_IO", "the journal failed; the command was not acknowledged", { cause: err });
+    }
+    this.#deliver(events);
+    if (++this.#sinceSnapshot >= this.#snapshotEvery && !this.#snapshotting) void this.snapshot();
+    return result;
+  }
+
+  #applyRecord(record: TradingRecord) {
+    return this.core.apply(record);
+  }
+
+  #publish(): void {
+    const events = this.#buffer;
+    this.#buffer = [];
+    this.#deliver(events);
+  }
+
+  #deliver(events: TradingEvent[]): void {
+    for (const e of events) {
+      for (const l of this.#listeners) {
+        try {
+          l(e);
+        } catch {
+          // A failing subscriber (e.g. a closed socket) must never stop the exchange.
+        }
+      }
+    }
+  }
+}
