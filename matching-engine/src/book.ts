@@ -273,7 +273,7 @@ export class Book {
     const side = p.side[h];
     const l = this.levelFor(side === BUY ? this.bids : this.asks, p.price[h]);
     this.append(l, h);
-    p.byId.set(p.ids[h], h);
+    p.index(h);
     p.linkOwner(h);
     this.emitL2(side, l);
   }
@@ -281,7 +281,7 @@ export class Book {
   /** Removes a live order from every index and frees its handle. */
   private drop(h: number): void {
     const p = this.pool;
-    p.byId.delete(p.ids[h]);
+    p.unindex(h);
     p.unlinkOwner(h);
     p.release(h);
   }
@@ -301,14 +301,14 @@ export class Book {
     const p = this.pool;
     const side = p.side[h];
     this.append(this.levelFor(side === BUY ? this.bids : this.asks, p.price[h]), h);
-    p.byId.set(p.ids[h], h);
+    p.index(h);
     p.linkOwner(h);
   }
 
   restoreStop(h: number): void {
     const p = this.pool;
     this.stops.push(h);
-    p.byId.set(p.ids[h], h);
+    p.index(h);
     p.linkOwner(h);
   }
 
@@ -333,7 +333,7 @@ export class Book {
     const p = this.pool;
     this.emitAccepted(h, "stop", p.qty[h]);
     this.stops.push(h);
-    p.byId.set(p.ids[h], h);
+    p.index(h);
     p.linkOwner(h);
     if (this.lastPrice > 0) this.runStops();
   }
@@ -374,7 +374,7 @@ export class Book {
       return EngineCode.POST_ONLY_WOULD_TAKE;
     }
     this.lift(h);
-    p.byId.delete(p.ids[h]);
+    p.unindex(h);
     p.unlinkOwner(h);
     p.price[h] = price;
     p.qty[h] = qty;
@@ -702,7 +702,7 @@ export class Book {
       }
       if (best < 0) return;
       stops.splice(bi, 1);
-      p.byId.delete(p.ids[best]);
+      p.unindex(best);
       p.unlinkOwner(best);
       p.flags[best] &= ~OrderFlag.STOP;
       this.seq++;

@@ -4,7 +4,7 @@ import type { EngineContext } from "./book.ts";
 import { EngineCode, MAX_VALUE } from "./codes.ts";
 import type { Command, StpMode } from "./command.ts";
 import type { EventSink, RejectedEvent } from "./events.ts";
-import { BUY, LevelPool, OrderFlag, OrderPool, SELL, STP_NAMES, StpCode } from "./orderPool.ts";
+import { BUY, LevelPool, NO_HANDLE, OrderFlag, OrderPool, SELL, STP_NAMES, StpCode } from "./orderPool.ts";
 import { SNAPSHOT_VERSION } from "./snapshot.ts";
 import type { BookSnapshot, EngineSnapshot, L2Snapshot, OrderSnapshot } from "./snapshot.ts";
 import { resolveSymbolConfig } from "./symbolConfig.ts";
@@ -30,6 +30,14 @@ export interface OrderView {
 
 const MAX_ID_LENGTH = 128;
 
+/** Time in force for the numeric entry point `placeLimit`. */
+export const Tif = { GTC: 0, IOC: 1, FOK: 2 } as const;
+const TIF_FLAGS = [0, OrderFlag.IOC, OrderFlag.FOK];
+
+/** Returned by `placeLimit` / `placeMarket` when the order was rejected (`lastReject` says why). */
+export const REJECTED = -2;
+export { NO_HANDLE };
+
 function isQty(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v > 0;
 }
@@ -46,8 +54,10 @@ export class MatchingEngine {
   private readonly levels = new LevelPool();
   private readonly ctx: EngineContext;
   private readonly books: Book[] = [];
-  private readonly bookIndex = new Map<string, number>();
+  private readonly bookByName = new Map<string, number>();
   private arrival = 0;
+  /** Reason of the last rejection by a numeric entry point (ENGINE_OK if none yet). */
+  lastReject: EngineCode = EngineCode.OK;
   private readonly evRejected: RejectedEvent = { type: "rejected", symbol: "", id: "", reason: EngineCode.OK, seq: 0 };
 
   constructor(options: MatchingEngineOptions) {
@@ -58,14 +68,14 @@ export class MatchingEngine {
   /** Adds a symbol; returns false if it exists or the config is invalid. */
   addSymbol(config: SymbolConfig): boolean {
     const c = resolveSymbolConfig(config);
-    if (this.bookIndex.has(c.symbol)) return false;
+    if (this.bookByName.has(c.symbol)) return false;
     for (const v of [c.tickSize, c.lotSize, c.minQty, c.maxQty]) if (!isQty(v)) return false;
     if (c.bandTicks !== null && !(Number.isSafeInteger(c.bandTicks) && c.bandTicks >= 0)) return false;
     if (c.bandBps !== null && !(Number.isSafeInteger(c.bandBps) && c.bandBps >= 0 && c.bandBps <= 10000)) return false;
     if (!Object.hasOwn(StpCode, c.stpDefault)) return false;
     const i = this.books.length;
     this.books.push(new Book(i, c, this.pool, this.levels, this.ctx));
-    this.bookIndex.set(c.symbol, i);
+    this.bookByName.set(c.symbol, i);
     return true;
   }
 
@@ -112,7 +122,7 @@ export class MatchingEngine {
 
   private bookOf(symbol: unknown): Book | null {
     if (symbol === undefined) return this.books.length === 1 ? this.books[0] : null;
-    const i = typeof symbol === "string" ? this.bookIndex.get(symbol) : undefined;
+    const i = typeof symbol === "string" ? this.bookByName.get(symbol) : undefined;
     return i === undefined ? null : this.books[i];
   }
 
@@ -182,24 +192,120 @@ export class MatchingEngine {
       else if (cmd.tif !== undefined) return this.reject(book, id, EngineCode.INVALID_TIF);
     }
 
-    const h = pool.alloc();
-    pool.ids[h] = id;
-    pool.owner[h] = pool.intern(owner);
-    pool.ben[h] = ben === undefined ? -1 : pool.intern(ben);
-    pool.side[h] = side;
-    pool.price[h] = price;
-    pool.qty[h] = qty;
-    pool.hidden[h] = 0;
+    const h = this.newOrder(book.index, id, pool.intern(owner), ben === undefined ? -1 : pool.intern(ben), side, price, qty, flags | OrderFlag.INDEXED, stp);
     pool.peak[h] = peak;
     pool.stopPrice[h] = stopPrice;
-    pool.flags[h] = flags;
-    pool.stp[h] = stp;
-    pool.book[h] = book.index;
-    pool.arrival[h] = this.arrival++;
     if (type === "limit") book.placeLimit(h);
     else if (type === "market") book.placeMarket(h, funds);
     else book.placeStop(h);
     return EngineCode.OK;
+  }
+
+  /** Allocates a slot and sets the common fields (peak, stopPrice = 0). */
+  private newOrder(book: number, id: string, owner: number, ben: number, side: number, price: number, qty: number, flags: number, stp: number): number {
+    const pool = this.pool;
+    const h = pool.alloc();
+    pool.ids[h] = id;
+    pool.owner[h] = owner;
+    pool.ben[h] = ben;
+    pool.side[h] = side;
+    pool.price[h] = price;
+    pool.qty[h] = qty;
+    pool.hidden[h] = 0;
+    pool.peak[h] = 0;
+    pool.stopPrice[h] = 0;
+    pool.flags[h] = flags;
+    pool.stp[h] = stp;
+    pool.book[h] = book;
+    pool.arrival[h] = this.arrival++;
+    return h;
+  }
+
+  // ------------------------------------------------- numeric entry points
+
+  /** Index of a symbol's book for the numeric entry points, or -1. */
+  bookIndex(symbol: string): number {
+    return this.bookByName.get(symbol) ?? -1;
+  }
+
+  /** Interns an owner name once; the index is what `placeLimit` / `placeMarket` take. -1 if empty. */
+  ownerIndex(name: string): number {
+    return typeof name === "string" && name.length > 0 ? this.pool.intern(name) : -1;
+  }
+
+  private rejectNumeric(book: number, id: string, reason: EngineCode): number {
+    this.lastReject = reason;
+    this.reject(book >= 0 && book < this.books.length ? this.books[book] : null, id, reason);
+    return REJECTED;
+  }
+
+  private validBook(book: number): boolean {
+    return book >= 0 && book < this.books.length && book === (book | 0);
+  }
+
+  private validOwner(owner: number): boolean {
+    return owner >= 0 && owner < this.pool.ownerNames.length && owner === (owner | 0);
+  }
+
+  /**
+   * Engine core entry point: a limit order on book `book` (see `bookIndex`)
+   * for interned owner `owner` (see `ownerIndex`), side 0 = buy / 1 = sell,
+   * `tif` from `Tif`. Same matching, STP (symbol default mode) and events as
+   * `apply`, without parsing a command object or touching the client-id
+   * index: `id` only labels the events (it need not be unique). Returns the
+   * order's handle if it rests (for `cancelHandle`), NO_HANDLE if it
+   * finished (traded, IOC/FOK/STP cancelled), or REJECTED.
+   */
+  placeLimit(book: number, owner: number, side: number, price: number, qty: number, tif = 0, id = "", sink: EventSink | null = null): number {
+    this.ctx.sink = sink;
+    if (!this.validBook(book)) return this.rejectNumeric(-1, id, EngineCode.UNKNOWN_SYMBOL);
+    const b = this.books[book];
+    const c = b.config;
+    if (!this.validOwner(owner)) return this.rejectNumeric(book, id, EngineCode.INVALID_OWNER);
+    if (side !== BUY && side !== SELL) return this.rejectNumeric(book, id, EngineCode.INVALID_SIDE);
+    if (!isQty(price)) return this.rejectNumeric(book, id, EngineCode.INVALID_PRICE);
+    if (price % c.tickSize !== 0) return this.rejectNumeric(book, id, EngineCode.PRICE_NOT_ON_TICK);
+    const code = this.checkQty(qty, c.lotSize, c.minQty, c.maxQty);
+    if (code !== EngineCode.OK) return this.rejectNumeric(book, id, code);
+    if (tif !== 0 && tif !== 1 && tif !== 2) return this.rejectNumeric(book, id, EngineCode.INVALID_TIF);
+    const pool = this.pool;
+    const h = this.newOrder(book, id, owner, -1, side, price, qty, TIF_FLAGS[tif], StpCode[c.stpDefault]);
+    const g = pool.gen[h];
+    b.placeLimit(h);
+    return pool.gen[h] === g ? pool.handle(h) : NO_HANDLE;
+  }
+
+  /** Engine core entry point: market order by quantity (band applies). Returns NO_HANDLE or REJECTED. */
+  placeMarket(book: number, owner: number, side: number, qty: number, id = "", sink: EventSink | null = null): number {
+    this.ctx.sink = sink;
+    if (!this.validBook(book)) return this.rejectNumeric(-1, id, EngineCode.UNKNOWN_SYMBOL);
+    const b = this.books[book];
+    const c = b.config;
+    if (!this.validOwner(owner)) return this.rejectNumeric(book, id, EngineCode.INVALID_OWNER);
+    if (side !== BUY && side !== SELL) return this.rejectNumeric(book, id, EngineCode.INVALID_SIDE);
+    const code = this.checkQty(qty, c.lotSize, c.minQty, c.maxQty);
+    if (code !== EngineCode.OK) return this.rejectNumeric(book, id, code);
+    const h = this.newOrder(book, id, owner, -1, side, 0, qty, 0, StpCode[c.stpDefault]);
+    b.placeMarket(h, null);
+    return NO_HANDLE;
+  }
+
+  /** Cancels a live order by handle (from `placeLimit`): O(1). ENGINE_UNKNOWN_ORDER for a stale or bad handle. */
+  cancelHandle(handle: number, sink: EventSink | null = null): EngineCode {
+    this.ctx.sink = sink;
+    const h = this.pool.slotOf(handle);
+    if (h < 0) {
+      this.lastReject = EngineCode.UNKNOWN_ORDER;
+      return this.reject(null, "", EngineCode.UNKNOWN_ORDER);
+    }
+    this.books[this.pool.book[h]].cancelLive(h, EngineCode.USER_CANCELLED);
+    return EngineCode.OK;
+  }
+
+  /** Handle of a live order placed by client id (string API), or NO_HANDLE. */
+  handleOf(id: string): number {
+    const h = this.pool.byId.get(id);
+    return h === undefined ? NO_HANDLE : this.pool.handle(h);
   }
 
   private checkQty(qty: unknown, lot: number, min: number, max: number): EngineCode {
@@ -213,7 +319,7 @@ export class MatchingEngine {
   private cancelAll(owner: unknown, symbol: unknown): EngineCode {
     let filter = -1;
     if (symbol !== undefined) {
-      const i = typeof symbol === "string" ? this.bookIndex.get(symbol) : undefined;
+      const i = typeof symbol === "string" ? this.bookByName.get(symbol) : undefined;
       if (i === undefined) return this.reject(null, "", EngineCode.UNKNOWN_SYMBOL, String(symbol));
       filter = i;
     }
@@ -267,7 +373,7 @@ export class MatchingEngine {
 
   /** Number of live orders (resting + stops) in all books. */
   liveOrders(): number {
-    return this.pool.byId.size;
+    return this.pool.live;
   }
 
   /** Per-book sequence number (0 for an unknown symbol). */

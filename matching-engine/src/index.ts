@@ -1,4 +1,4 @@
-export { MatchingEngine } from "./engine.ts";
+export { MatchingEngine, NO_HANDLE, REJECTED, Tif } from "./engine.ts";
 export type { MatchingEngineOptions, OrderView } from "./engine.ts";
 export { EngineCode, MAX_VALUE } from "./codes.ts";
 export type * from "./command.ts";

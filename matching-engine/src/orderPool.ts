@@ -14,6 +14,8 @@ export const OrderFlag = {
   /** Time in force: IOC / FOK (GTC when neither). */
   IOC: 16,
   FOK: 32,
+  /** Placed through the string-id API: the client id is in `byId`. */
+  INDEXED: 64,
 } as const;
 
 /** STP mode codes stored per order. */
@@ -22,6 +24,18 @@ export const STP_NAMES = ["cancelNewest", "cancelOldest", "cancelBoth", "decreme
 
 export const BUY = 0;
 export const SELL = 1;
+
+/**
+ * Public order handles pack the pool slot (low 24 bits) with the slot's
+ * generation (7 bits), so a handle stays a positive small integer (no heap
+ * number) and a stale handle (its order finished, the slot reused) is
+ * recognised: the generation is odd while the slot is live and moves on at
+ * every alloc and release (it wraps after 64 reuses of one slot).
+ */
+export const SLOT_BITS = 24;
+export const SLOT_MASK = (1 << SLOT_BITS) - 1;
+/** Returned by the numeric entry points for an order that did not stay live. */
+export const NO_HANDLE = -1;
 
 export class OrderPool {
   cap: number;
@@ -50,6 +64,8 @@ export class OrderPool {
   side: Uint8Array;
   flags: Uint8Array;
   stp: Uint8Array;
+  /** Slot generation (odd = live), see SLOT_BITS. */
+  gen: Uint8Array;
   ids: string[];
   private free: Int32Array;
   private freeTop = 0;
@@ -83,6 +99,7 @@ export class OrderPool {
     this.side = new Uint8Array(cap);
     this.flags = new Uint8Array(cap);
     this.stp = new Uint8Array(cap);
+    this.gen = new Uint8Array(cap);
     this.ids = new Array<string>(cap).fill("");
     this.free = new Int32Array(cap);
   }
@@ -104,15 +121,38 @@ export class OrderPool {
 
   alloc(): number {
     this.live++;
-    if (this.freeTop > 0) return this.free[--this.freeTop];
-    if (this.top === this.cap) this.grow();
-    return this.top++;
+    const h = this.freeTop > 0 ? this.free[--this.freeTop] : this.top === this.cap ? this.grow() : this.top++;
+    this.gen[h] = (this.gen[h] + 1) & 0x7f;
+    return h;
   }
 
   release(h: number): void {
     this.live--;
+    this.gen[h] = (this.gen[h] + 1) & 0x7f;
     this.ids[h] = "";
     this.free[this.freeTop++] = h;
+  }
+
+  /** Public handle of live slot h. */
+  handle(h: number): number {
+    return (this.gen[h] << SLOT_BITS) | h;
+  }
+
+  /** Slot of a public handle if it names a live order, else -1. */
+  slotOf(handle: number): number {
+    if (!(handle >= 0 && handle <= 0x7fffffff) || handle !== (handle | 0)) return -1;
+    const h = handle & SLOT_MASK;
+    const g = handle >>> SLOT_BITS;
+    return h < this.top && this.gen[h] === g && (g & 1) === 1 ? h : -1;
+  }
+
+  /** Adds h to the client-id index if it came through the string-id API. */
+  index(h: number): void {
+    if (this.flags[h] & OrderFlag.INDEXED) this.byId.set(this.ids[h], h);
+  }
+
+  unindex(h: number): void {
+    if (this.flags[h] & OrderFlag.INDEXED) this.byId.delete(this.ids[h]);
   }
 
   /** Links a live order into its owner's list. */
@@ -133,8 +173,10 @@ export class OrderPool {
     if (n >= 0) this.oPrev[n] = p;
   }
 
-  private grow(): void {
+  /** Doubles the arrays; returns the next fresh slot. */
+  private grow(): number {
     const cap = this.cap * 2;
+    if (cap > SLOT_MASK + 1) throw new RangeError(`order pool full: more than ${SLOT_MASK + 1} live orders`);
     const f64 = (a: Float64Array) => {
       const b = new Float64Array(cap);
       b.set(a);
@@ -167,9 +209,11 @@ export class OrderPool {
     this.side = u8(this.side);
     this.flags = u8(this.flags);
     this.stp = u8(this.stp);
+    this.gen = u8(this.gen);
     this.free = i32(this.free);
     for (let i = this.cap; i < cap; i++) this.ids.push("");
     this.cap = cap;
+    return this.top++;
   }
 }
 

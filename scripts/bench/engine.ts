@@ -24,32 +24,87 @@ const WRITE = process.env.BENCH_WRITE !== "0";
 
 interface Runner {
   name: string;
-  /** Fresh engine; returns apply(i) and the traded-qty counter. */
-  make(cmds: Command[], nSym: number): { apply: (c: Command) => void; traded: () => number };
+  /** Fresh engine; returns apply(command index) and the traded-qty counter. */
+  make(cmds: Command[], nSym: number): { apply: (i: number) => void; traded: () => number };
 }
 
 const sen: Runner = {
-  name: "Sen",
-  make(_cmds, nSym) {
+  name: "Sen (string ids)",
+  make(cmds, nSym) {
     const engine = new MatchingEngine({ symbols: Array.from({ length: nSym }, (_, i) => ({ symbol: symbolName(i) })) });
     let traded = 0;
     const sink = (e: Readonly<EngineEvent>) => {
       if (e.type === "trade") traded += e.qty;
     };
-    return { apply: (c) => void engine.apply(c, sink), traded: () => traded };
+    return { apply: (i) => void engine.apply(cmds[i], sink), traded: () => traded };
+  },
+};
+
+/**
+ * The same stream through the engine core: the commands are pre-decoded into
+ * typed arrays (as a gateway would after its own parsing), owners interned once,
+ * and a cancel names the index of the limit command whose handle it uses (the
+ * caller keeps handles in an array instead of a Map). Events still go to a sink.
+ */
+const senNumeric: Runner = {
+  name: "Sen (numeric handles)",
+  make(cmds, nSym) {
+    const engine = new MatchingEngine({ symbols: Array.from({ length: nSym }, (_, i) => ({ symbol: symbolName(i) })) });
+    const n = cmds.length;
+    const kind = new Uint8Array(n);
+    const book = new Int32Array(n);
+    const owner = new Int32Array(n);
+    const side = new Uint8Array(n);
+    const price = new Float64Array(n);
+    const qty = new Float64Array(n);
+    const target = new Int32Array(n);
+    const ids: string[] = new Array(n);
+    const at = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const c = cmds[i];
+      ids[i] = "id" in c ? c.id : "";
+      if (c.type === "cancel") {
+        kind[i] = 2;
+        target[i] = at.get(c.id) ?? -1;
+        continue;
+      }
+      if (c.type !== "limit" && c.type !== "market") throw new Error(`unexpected ${c.type}`);
+      kind[i] = c.type === "limit" ? 0 : 1;
+      book[i] = engine.bookIndex(c.symbol ?? symbolName(0));
+      owner[i] = engine.ownerIndex(c.owner);
+      side[i] = c.side === "buy" ? 0 : 1;
+      price[i] = c.type === "limit" ? c.price : 0;
+      qty[i] = c.qty as number;
+      if (c.type === "limit") at.set(c.id, i);
+    }
+    const handles = new Int32Array(n).fill(-1);
+    let traded = 0;
+    const sink = (e: Readonly<EngineEvent>) => {
+      if (e.type === "trade") traded += e.qty;
+    };
+    return {
+      apply: (i) => {
+        const k = kind[i];
+        if (k === 0) handles[i] = engine.placeLimit(book[i], owner[i], side[i], price[i], qty[i], 0, ids[i], sink);
+        else if (k === 1) engine.placeMarket(book[i], owner[i], side[i], qty[i], ids[i], sink);
+        else engine.cancelHandle(handles[target[i]], sink);
+      },
+      traded: () => traded,
+    };
   },
 };
 
 type NobSide = Parameters<OrderBook["limit"]>[0]["side"];
 const nob: Runner = {
   name: "nodejs-order-book",
-  make(_cmds, nSym) {
+  make(cmds, nSym) {
     const books = new Map<string | undefined, OrderBook>();
     for (let i = 0; i < nSym; i++) books.set(nSym === 1 ? undefined : symbolName(i), new OrderBook());
     const where = new Map<string, OrderBook>();
     let traded = 0;
     return {
-      apply: (c) => {
+      apply: (i) => {
+        const c = cmds[i];
         if (c.type === "limit") {
           const ob = books.get(c.symbol) as OrderBook;
           const r = ob.limit({ id: c.id, side: c.side as NobSide, size: c.qty, price: c.price });
@@ -79,10 +134,10 @@ function throughput(r: Runner, cmds: Command[], nSym: number): Result {
   // warm-up on a fresh engine (first 20% of the stream), then a timed full run on another
   const warm = r.make(cmds, nSym);
   const wn = Math.min(cmds.length, Math.max(10_000, cmds.length / 5));
-  for (let i = 0; i < wn; i++) warm.apply(cmds[i]);
+  for (let i = 0; i < wn; i++) warm.apply(i);
   const e = r.make(cmds, nSym);
   const t0 = performance.now();
-  for (let i = 0; i < cmds.length; i++) e.apply(cmds[i]);
+  for (let i = 0; i < cmds.length; i++) e.apply(i);
   const ms = performance.now() - t0;
   return { opsPerSec: cmds.length / (ms / 1000), traded: e.traded() };
 }
@@ -101,7 +156,7 @@ function latency(r: Runner, cmds: Command[], nSym: number): Result["lat"] {
   for (let i = 0; i < cmds.length; i++) {
     const c = cmds[i];
     const t0 = performance.now();
-    e.apply(c);
+    e.apply(i);
     const dt = (performance.now() - t0) * 1e6;
     buf[c.type][n[c.type]++] = dt;
     all[i] = dt;
@@ -146,36 +201,47 @@ const variants: Variant[] = [
   { label: "10 symbols, ~5k resting each", nSym: 10, targetDepth: 5000, center: 10_000, halfSpread: 50, latency: false },
 ];
 
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const started = performance.now();
 const overhead = timerOverheadNs();
-const lines: string[] = [];
 let mainWorkload: Workload | null = null;
 const rows: string[] = [];
 let latencyBlock = "";
-for (const v of variants) {
+const runners = [sen, senNumeric, nob];
+const ONLY = process.env.BENCH_ONLY?.split(",").map(Number); // quick runs: variant indices
+const REPLAY = process.env.BENCH_REPLAY !== "0";
+for (const v of variants.filter((_, i) => ONLY === undefined || ONLY.includes(i))) {
   const wl = generateWorkload({ commands: N, symbols: v.nSym, targetDepth: v.targetDepth, center: v.center, halfSpread: v.halfSpread });
   if (mainWorkload === null) mainWorkload = wl;
-  const a = throughput(sen, wl.commands, v.nSym);
-  const b = throughput(nob, wl.commands, v.nSym);
-  if (a.traded !== b.traded) {
-    console.error(`traded quantity differs in "${v.label}": Sen ${a.traded}, nodejs-order-book ${b.traded}`);
+  // interleaved repeats (Sen, Sen numeric, nodejs-order-book, Sen, ...) so machine noise hits all; medians reported
+  const ops: number[][] = runners.map(() => []);
+  const traded: number[] = runners.map(() => 0);
+  for (let rep = 0; rep < REPEAT; rep++) {
+    runners.forEach((r, k) => {
+      const x = throughput(r, wl.commands, v.nSym);
+      ops[k].push(x.opsPerSec);
+      traded[k] = x.traded;
+    });
+  }
+  if (traded[0] !== traded[2] || traded[1] !== traded[2]) {
+    console.error(`traded quantity differs in "${v.label}": ${runners.map((r, k) => `${r.name} ${traded[k]}`).join(", ")}`);
     process.exit(1);
   }
-  const ratio = a.opsPerSec / b.opsPerSec;
-  rows.push(`| ${v.label} | ${wl.meanDepth} | ${fmtOps(a.opsPerSec)} | ${fmtOps(b.opsPerSec)} | **${ratio.toFixed(1)}×** | ${a.traded} |`);
-  console.log(`${v.label}: Sen ${fmtOps(a.opsPerSec)} ops/s, nodejs-order-book ${fmtOps(b.opsPerSec)} ops/s, ratio ${ratio.toFixed(1)}x, traded ${a.traded} (equal)`);
+  const [a, an, b] = ops.map(median);
+  rows.push(`| ${v.label} | ${wl.meanDepth} | ${fmtOps(a)} | ${fmtOps(an)} | ${fmtOps(b)} | **${(a / b).toFixed(1)}×** | **${(an / b).toFixed(1)}×** | ${traded[0]} |`);
+  console.log(
+    `${v.label}: Sen string ids ${fmtOps(a)} ops/s, Sen numeric ${fmtOps(an)} ops/s, nodejs-order-book ${fmtOps(b)} ops/s, ratios ${(a / b).toFixed(1)}x / ${(an / b).toFixed(1)}x, traded ${traded[0]} (equal); runs: ${ops.map((xs) => xs.map(fmtOps).join(" ")).join(" | ")}`,
+  );
   if (v.latency) {
-    const la = latency(sen, wl.commands, v.nSym) ?? {};
-    const lb = latency(nob, wl.commands, v.nSym) ?? {};
+    const ls = runners.map((r) => latency(r, wl.commands, v.nSym) ?? {});
     const lrows: string[] = [];
     for (const k of ["limit", "cancel", "market", "all"]) {
-      const x = la[k];
-      const y = lb[k];
-      lrows.push(`| ${k} | ${fmtNs(x.p50)} / ${fmtNs(x.p99)} / ${fmtNs(x.p999)} | ${fmtNs(y.p50)} / ${fmtNs(y.p99)} / ${fmtNs(y.p999)} |`);
+      lrows.push(`| ${k} | ${ls.map((l) => `${fmtNs(l[k].p50)} / ${fmtNs(l[k].p99)} / ${fmtNs(l[k].p999)}`).join(" | ")} |`);
     }
     latencyBlock = [
-      "| command | Sen p50 / p99 / p99.9 | nodejs-order-book p50 / p99 / p99.9 |",
-      "|---|---|---|",
+      "| command | Sen string ids p50 / p99 / p99.9 | Sen numeric handles p50 / p99 / p99.9 | nodejs-order-book p50 / p99 / p99.9 |",
+      "|---|---|---|---|",
       ...lrows,
     ].join("\n");
     console.log(latencyBlock);
@@ -207,8 +273,8 @@ const md = [
   "",
   "Throughput (each engine warmed up on a fresh instance with the first 20% of the stream, then timed over the whole stream on another fresh instance):",
   "",
-  "| variant | mean resting orders | Sen ops/s | nodejs-order-book ops/s | ratio | traded qty (both) |",
-  "|---|---|---|---|---|---|",
+  "| variant | mean resting orders | Sen string ids ops/s | Sen numeric handles ops/s | nodejs-order-book ops/s | ratio string ids | ratio numeric | traded qty (all equal) |",
+  "|---|---|---|---|---|---|---|---|",
   ...rows,
   "",
   `Latency per command, main variant: \`performance.now()\` read before and after every single command, so each figure includes one timer pair (median overhead of an empty pair on this machine: ${fmtNs(overhead)}; not subtracted).`,
@@ -221,4 +287,3 @@ const md = [
 ].join("\n");
 if (WRITE) writeBenchmarkSection("engine", md);
 else console.log(md);
-void lines;

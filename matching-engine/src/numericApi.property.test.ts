@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import { EngineCode } from "./codes.ts";
+import type { Command } from "./command.ts";
+import { MatchingEngine, NO_HANDLE, REJECTED, Tif } from "./engine.ts";
+import type { EngineEvent } from "./events.ts";
+import { collectEvents } from "./events.ts";
+
+/**
+ * The numeric entry points (placeLimit / placeMarket / cancelHandle) must
+ * behave exactly like `apply` with string ids (which the reference-model
+ * properties check): same codes, same events (rejections of a cancel carry
+ * no id on the numeric path), same book; stale handles must be refused.
+ */
+type Op =
+  | { k: "limit"; owner: number; side: number; price: number; qty: number; tif: number }
+  | { k: "market"; owner: number; side: number; qty: number }
+  | { k: "cancel"; target: number };
+
+const SYMBOLS = [
+  { symbol: "S", tickSize: 1, lotSize: 1 },
+  { symbol: "S", tickSize: 5, lotSize: 10, minQty: 20, maxQty: 300, bandTicks: 15, stpDefault: "decrement" as const },
+];
+const OWNERS = ["a", "b", "c"];
+const TIFS = ["GTC", "IOC", "FOK"] as const;
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      k: fc.constant("limit" as const),
+      owner: fc.nat(2),
+      side: fc.nat(1),
+      price: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 95, max: 105 }).map((p) => p * 5) }, fc.integer({ min: 470, max: 530 })),
+      qty: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 2, max: 12 }).map((q) => q * 10) }, fc.integer({ min: 1, max: 300 })),
+      tif: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, fc.constantFrom(1, 2)),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("market" as const), owner: fc.nat(2), side: fc.nat(1), qty: fc.integer({ min: 1, max: 200 }) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant("cancel" as const), target: fc.nat(200) }) },
+);
+
+for (const [ci, cfg] of SYMBOLS.entries()) {
+  test(`numeric entry points = string-id apply (config ${ci})`, () => {
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 150 }), (ops) => {
+        const str = new MatchingEngine({ symbols: [cfg] });
+        const num = new MatchingEngine({ symbols: [cfg] });
+        const book = num.bookIndex("S");
+        const owners = OWNERS.map((o) => num.ownerIndex(o));
+        const evA: EngineEvent[] = [];
+        const evB: EngineEvent[] = [];
+        const sinkA = collectEvents(evA);
+        const sinkB = collectEvents(evB);
+        const placed: { id: string; handle: number }[] = [];
+        ops.forEach((o, n) => {
+          let codeA: string;
+          let codeB: string;
+          if (o.k === "limit") {
+            const id = `o${n}`;
+            const cmd: Command = { type: "limit", id, owner: OWNERS[o.owner], side: o.side === 0 ? "buy" : "sell", price: o.price, qty: o.qty, tif: TIFS[o.tif] };
+            codeA = str.apply(cmd, sinkA);
+            const h = num.placeLimit(book, owners[o.owner], o.side, o.price, o.qty, o.tif, id, sinkB);
+            codeB = h === REJECTED ? num.lastReject : EngineCode.OK;
+            assert.equal(h >= 0, str.order(id) !== null, "handle iff resting");
+            if (h >= 0) assert.equal(str.handleOf(id) >= 0, true);
+            placed.push({ id, handle: h });
+          } else if (o.k === "market") {
+            const id = `m${n}`;
+            codeA = str.apply({ type: "market", id, owner: OWNERS[o.owner], side: o.side === 0 ? "buy" : "sell", qty: o.qty }, sinkA);
+            const h = num.placeMarket(book, owners[o.owner], o.side, o.qty, id, sinkB);
+            assert.ok(h === NO_HANDLE || h === REJECTED);
+            codeB = h === REJECTED ? num.lastReject : EngineCode.OK;
+          } else {
+            if (placed.length === 0) return;
+            const t = placed[o.target % placed.length];
+            codeA = str.apply({ type: "cancel", id: t.id }, sinkA);
+            codeB = num.cancelHandle(t.handle, sinkB);
+          }
+          assert.equal(codeB, codeA);
+          const norm = (e: EngineEvent) => (e.type === "rejected" && e.reason === EngineCode.UNKNOWN_ORDER ? { ...e, id: "" } : e);
+          assert.deepEqual(evB.map(norm), evA.map(norm));
+          assert.deepEqual(num.l2("S"), str.l2("S"));
+          assert.equal(num.liveOrders(), str.liveOrders());
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+}
+
+test("numeric entry points reject bad input with a code and never throw", () => {
+  const e = new MatchingEngine({ symbols: [{ symbol: "S", tickSize: 5 }] });
+  const a = e.ownerIndex("a");
+  assert.equal(e.ownerIndex(""), -1);
+  assert.equal(e.bookIndex("nope"), -1);
+  const r = (h: number): [number, EngineCode] => [h, e.lastReject];
+  const cases: [[number, EngineCode], EngineCode][] = [
+    [r(e.placeLimit(7, a, 0, 100, 1)), EngineCode.UNKNOWN_SYMBOL],
+    [r(e.placeLimit(0, 99, 0, 100, 1)), EngineCode.INVALID_OWNER],
+    [r(e.placeLimit(0, a, 2, 100, 1)), EngineCode.INVALID_SIDE],
+    [r(e.placeLimit(0, a, 0, 101, 1)), EngineCode.PRICE_NOT_ON_TICK],
+    [r(e.placeLimit(0, a, 0, 0, 1)), EngineCode.INVALID_PRICE],
+    [r(e.placeLimit(0, a, 0, 100, 2 ** 53)), EngineCode.INVALID_QTY],
+    [r(e.placeLimit(0, a, 0, 100, 1, 3)), EngineCode.INVALID_TIF],
+    [r(e.placeMarket(0, a, 0, 0.5)), EngineCode.INVALID_QTY],
+  ];
+  for (const [[h, got], code] of cases) {
+    assert.equal(h, REJECTED);
+    assert.equal(got, code);
+  }
+  const h = e.placeLimit(0, a, 0, 100, 1, Tif.GTC, "x");
+  assert.ok(h >= 0);
+  assert.equal(e.cancelHandle(h), EngineCode.OK);
+  assert.equal(e.cancelHandle(h), EngineCode.UNKNOWN_ORDER, "stale handle");
+  const h2 = e.placeLimit(0, a, 0, 100, 1);
+  assert.notEqual(h2, h, "reused slot gets a new generation");
+  assert.equal(e.cancelHandle(h), EngineCode.UNKNOWN_ORDER, "stale handle of a reused slot");
+  for (const bad of [-1, 1.5, 2 ** 31, NaN, 12345]) assert.equal(e.cancelHandle(bad), EngineCode.UNKNOWN_ORDER);
+  assert.equal(e.liveOrders(), 1);
+});
