@@ -39,3 +39,18 @@ export interface SnapshotStore {
   /** The latest complete snapshot, or null. */
   load(): Promise<{ seq: bigint; state: unknown } | null>;
 }
+
+/**
+ * Counters an implementation may expose (both built-in journals do): they let tests and
+ * metrics see group commit at work (many flush() calls, few writes).
+ */
+export type JournalStats = {
+  /** Batches written (file: write() calls; Redis: atomic batch scripts). */
+  writes: number;
+  /** fsync/fdatasync calls (file journal only; Redis fsyncs by its own AOF policy). */
+  fsyncs: number;
+  /** Records written. */
+  records: number;
+  /** Bytes written. */
+  bytes: number;
+};

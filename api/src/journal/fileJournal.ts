@@ -1,0 +1,330 @@
+import { mkdir, open, readdir, stat, truncate, writeFile } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { JournalCode, JournalError } from "../errors/SenError.ts";
+import { decodeJson, encodeJson } from "./jsonCodec.ts";
+import { readLines } from "./readLines.ts";
+import { encodeRecordLine, parseRecordLine } from "./recordLine.ts";
+import type { FsyncPolicy, Journal, JournalEntry, JournalRecord, JournalStats } from "./types.ts";
+
+/**
+ * An embedded append-only journal in a directory of segment files.
+ *
+ * - Segment files are named `<first seq, 20 digits>.journal` and hold one record per line
+ *   (format and rationale in recordLine.ts). A new segment starts when the current one would
+ *   grow past `segmentBytes` (default 64 MiB); a batch never spans two segments.
+ * - `append` only buffers; `flush` writes everything buffered with one write() and, per the
+ *   policy, one fdatasync (group commit: flush() calls made while a write is in flight share
+ *   the next write).
+ * - `open` verifies every record's checksum and the gap-free sequence. A damaged LAST record
+ *   of the last segment is a torn write (never acknowledged): its bytes are kept in
+ *   `<segment>.torn-<offset>` for forensics, then cut off. Damage followed by any valid record
+ *   is corruption and raises JOURNAL_CORRUPT naming the segment, offset and seq.
+ *
+ * One writer per directory: nothing here locks the directory against a second process.
+ */
+export type FileJournalOptions = {
+  dir: string;
+  fsync: FsyncPolicy;
+  /** For fsync "interval": the most time between a write and its fsync (default 50 ms). */
+  fsyncIntervalMs?: number;
+  /** Roll to a new segment past this size (default 64 MiB). */
+  segmentBytes?: number;
+  /** Called when open() cut a torn tail away. */
+  onRepair?: (info: { segment: string; offset: number; bytes: number; savedAs: string }) => void;
+};
+
+export type FileJournal = Journal & { stats(): JournalStats };
+
+type Segment = { firstSeq: bigint; path: string };
+type Waiter = { seq: bigint; resolve: () => void; reject: (error: unknown) => void };
+
+const SEGMENT_NAME = /^(\d{20})\.journal$/;
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+function segmentName(firstSeq: bigint): string {
+  return `${firstSeq.toString().padStart(20, "0")}.journal`;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export function createFileJournal(options: FileJournalOptions): FileJournal {
+  const { dir, fsync: policy } = options;
+  const intervalMs = options.fsyncIntervalMs ?? 50;
+  const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+
+  let state: "new" | "open" | "closed" = "new";
+  let failure: JournalError | null = null;
+  const segments: Segment[] = [];
+  let handle: FileHandle | null = null;
+  let segmentSize = 0;
+
+  let lastSeq = 0n; // appended (maybe only buffered)
+  let ackedSeq = 0n; // written, and fsynced when the policy is "always"
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let waiters: Waiter[] = [];
+  let draining: Promise<void> = Promise.resolve();
+  let running = false;
+  let fsyncDue = false;
+  let lastFsyncAt = 0;
+  let fsyncTimer: NodeJS.Timeout | null = null;
+  const stats: JournalStats = { writes: 0, fsyncs: 0, records: 0, bytes: 0 };
+
+  function ioError(message: string, cause: unknown): JournalError {
+    return new JournalError(JournalCode.IO, `${message}: ${(cause as Error)?.message ?? cause}`, { cause, details: { dir } });
+  }
+
+  function corrupt(segment: string, offset: number, seq: bigint, reason: string): JournalError {
+    return new JournalError(JournalCode.CORRUPT, `journal corrupt in ${segment} at byte ${offset} (seq ${seq}): ${reason}`, {
+      details: { segment, offset, seq: seq.toString(), reason },
+    });
+  }
+
+  function assertWritable(): void {
+    if (failure) throw failure;
+    if (state !== "open") throw new JournalError(JournalCode.CLOSED, `journal ${dir} is ${state === "new" ? "not open" : "closed"}`);
+  }
+
+  /** Verifies one segment; returns the last seq in it and the end of its last good record. */
+  async function scanSegment(segment: Segment, isLast: boolean): Promise<{ last: bigint; goodEnd: number; size: number }> {
+    let expected = segment.firstSeq;
+    let goodEnd = 0;
+    let bad: { offset: number; seq: bigint; reason: string } | null = null;
+    for await (const line of readLines(segment.path)) {
+      const parsed = parseRecordLine(line.bytes);
+      if (bad === null) {
+        if (parsed === null || !line.terminated) {
+          bad = { offset: line.offset, seq: expected, reason: line.terminated ? "checksum or format mismatch" : "incomplete record" };
+        } else if (parsed.seq !== expected) {
+          // A checksum-valid record with the wrong seq is never a torn write.
+          throw corrupt(segment.path, line.offset, expected, `found seq ${parsed.seq}, expected ${expected}`);
+        } else {
+          expected += 1n;
+          goodEnd = line.offset + line.bytes.length + 1;
+        }
+      } else if (parsed !== null && line.terminated) {
+        throw corrupt(segment.path, bad.offset, bad.seq, `${bad.reason}, followed by valid record seq ${parsed.seq} at byte ${line.offset}`);
+      }
+    }
+    const size = (await stat(segment.path)).size;
+    if (bad !== null && !isLast) throw corrupt(segment.path, bad.offset, bad.seq, `${bad.reason} in a sealed segment`);
+    return { last: expected - 1n, goodEnd, size };
+  }
+
+  async function repairTail(segment: Segment, goodEnd: number, size: number): Promise<void> {
+    const savedAs = `${segment.path}.torn-${goodEnd}`;
+    const source = await open(segment.path, "r");
+    try {
+      const tail = Buffer.alloc(size - goodEnd);
+      await source.read(tail, 0, tail.length, goodEnd);
+      await writeFile(savedAs, tail, { flush: true });
+    } finally {
+      await source.close();
+    }
+    await truncate(segment.path, goodEnd);
+    const h = await open(segment.path, "r+");
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await fsyncDir(dir);
+    options.onRepair?.({ segment: segment.path, offset: goodEnd, bytes: size - goodEnd, savedAs });
+  }
+
+  async function startSegment(firstSeq: bigint): Promise<void> {
+    const path = join(dir, segmentName(firstSeq));
+    handle = await open(path, "a");
+    await fsyncDir(dir);
+    segments.push({ firstSeq, path });
+    segmentSize = 0;
+  }
+
+  async function writeAll(buf: Buffer): Promise<void> {
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesWritten } = await handle!.write(buf, done, buf.length - done);
+      done += bytesWritten;
+    }
+  }
+
+  async function datasync(): Promise<void> {
+    await handle!.datasync();
+    stats.fsyncs += 1;
+    lastFsyncAt = Date.now();
+    fsyncDue = false;
+  }
+
+  function scheduleIntervalFsync(): void {
+    if (Date.now() - lastFsyncAt >= intervalMs) {
+      fsyncDue = true;
+    } else if (fsyncTimer === null) {
+      fsyncTimer = setTimeout(() => {
+        fsyncTimer = null;
+        fsyncDue = true;
+        kick();
+      }, intervalMs - (Date.now() - lastFsyncAt));
+      fsyncTimer.unref();
+    }
+  }
+
+  function kick(): void {
+    if (running || failure !== null || handle === null) return;
+    running = true;
+    draining = drain();
+  }
+
+  /** The single writer loop: at most one write + fsync in flight; everything buffered meanwhile goes in the next write. */
+  async function drain(): Promise<void> {
+    try {
+      while (pending.length > 0 || fsyncDue) {
+        if (pending.length > 0) {
+          const batch = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+          const count = pending.length;
+          const batchLast = lastSeq; // every buffered record is in this batch
+          const batchFirst = batchLast - BigInt(count) + 1n;
+          pending = [];
+          pendingBytes = 0;
+          if (segmentSize > 0 && segmentSize + batch.length > segmentBytes) {
+            await datasync();
+            await handle!.close();
+            handle = null;
+            await startSegment(batchFirst);
+          }
+          await writeAll(batch);
+          segmentSize += batch.length;
+          stats.writes += 1;
+          stats.records += count;
+          stats.bytes += batch.length;
+          if (policy === "always") await datasync();
+          else if (policy === "interval") scheduleIntervalFsync();
+          ackedSeq = batchLast;
+          const ready = waiters.filter((w) => w.seq <= ackedSeq);
+          waiters = waiters.filter((w) => w.seq > ackedSeq);
+          for (const w of ready) w.resolve();
+        }
+        if (fsyncDue) await datasync();
+      }
+    } catch (cause) {
+      // After a failed write or fsync the file's state is unknown (and after a failed fsync
+      // the page cache cannot be trusted): refuse everything; reopening repairs the tail.
+      failure = ioError(`journal write failed in ${dir}`, cause);
+      const all = waiters;
+      waiters = [];
+      for (const w of all) w.reject(failure);
+    } finally {
+      // Cleared in the same synchronous step as the loop's last check, so a flush() queued
+      // by a resolved waiter either finds `running` false or its records already taken.
+      running = false;
+    }
+  }
+
+  return {
+    async open() {
+      if (state !== "new") throw new JournalError(JournalCode.CLOSED, `journal ${dir} was already opened`);
+      try {
+        await mkdir(dir, { recursive: true });
+        const names = (await readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
+        for (const name of names) segments.push({ firstSeq: BigInt(SEGMENT_NAME.exec(name)![1]), path: join(dir, name) });
+      } catch (cause) {
+        throw ioError(`cannot open journal ${dir}`, cause);
+      }
+      if (segments.length === 0) {
+        await startSegment(1n);
+      } else {
+        let previousLast: bigint | null = null;
+        for (let i = 0; i < segments.length; i++) {
+          const segment = segments[i];
+          if (previousLast !== null && segment.firstSeq !== previousLast + 1n) {
+            throw corrupt(segment.path, 0, previousLast + 1n, `segment starts at seq ${segment.firstSeq}, expected ${previousLast + 1n}`);
+          }
+          const isLast = i === segments.length - 1;
+          const { last, goodEnd, size } = await scanSegment(segment, isLast);
+          if (isLast && goodEnd < size) await repairTail(segment, goodEnd, size);
+          previousLast = last;
+          if (isLast) segmentSize = goodEnd;
+        }
+        lastSeq = ackedSeq = previousLast!;
+        handle = await open(segments[segments.length - 1].path, "a");
+      }
+      lastFsyncAt = Date.now();
+      state = "open";
+      return { lastSeq };
+    },
+
+    append(record: JournalRecord): bigint {
+      assertWritable();
+      const seq = lastSeq + 1n;
+      const line = encodeRecordLine(seq, encodeJson(record)); // throws before the seq is taken
+      lastSeq = seq;
+      pending.push(line);
+      pendingBytes += line.length;
+      return seq;
+    },
+
+    flush(): Promise<void> {
+      if (failure) return Promise.reject(failure);
+      if (state === "new") return Promise.reject(new JournalError(JournalCode.CLOSED, `journal ${dir} is not open`));
+      const target = lastSeq;
+      if (ackedSeq >= target) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        waiters.push({ seq: target, resolve, reject });
+        kick();
+      });
+    },
+
+    read(fromSeq = 1n): AsyncIterable<JournalEntry> {
+      if (state !== "open") throw new JournalError(JournalCode.CLOSED, `journal ${dir} is not open`);
+      const upTo = ackedSeq;
+      const snapshot = segments.slice();
+      return {
+        async *[Symbol.asyncIterator]() {
+          if (fromSeq > upTo) return;
+          let start = 0;
+          for (let i = 0; i < snapshot.length; i++) if (snapshot[i].firstSeq <= fromSeq) start = i;
+          for (let i = start; i < snapshot.length; i++) {
+            for await (const line of readLines(snapshot[i].path)) {
+              const parsed = line.terminated ? parseRecordLine(line.bytes) : null;
+              if (parsed === null) throw corrupt(snapshot[i].path, line.offset, 0n, "checksum or format mismatch while reading");
+              if (parsed.seq < fromSeq) continue;
+              yield { seq: parsed.seq, record: decodeJson(parsed.json) as JournalRecord };
+              if (parsed.seq >= upTo) return;
+            }
+          }
+        },
+      };
+    },
+
+    async close() {
+      if (state !== "open") {
+        state = "closed";
+        return;
+      }
+      state = "closed";
+      if (fsyncTimer !== null) clearTimeout(fsyncTimer);
+      fsyncTimer = null;
+      if (failure === null && pending.length > 0) kick();
+      while (running) await draining;
+      if (handle !== null) {
+        try {
+          if (failure === null && policy !== "none") await datasync();
+        } finally {
+          await handle.close();
+          handle = null;
+        }
+      }
+      if (failure) throw failure;
+    },
+
+    stats: () => ({ ...stats }),
+  };
+}
+

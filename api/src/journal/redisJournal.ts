@@ -1,0 +1,211 @@
+import { Redis } from "ioredis";
+import { JournalCode, JournalError } from "../errors/SenError.ts";
+import { decodeJson, encodeJson } from "./jsonCodec.ts";
+import type { Journal, JournalEntry, JournalRecord, JournalStats } from "./types.ts";
+
+/**
+ * The journal on a Redis Stream. Entry ids are `<seq>-0`, so the stream id IS the seq and
+ * Redis itself refuses an id that is not above the stream's top (no duplicates, no reordering).
+ * Each entry has one field, `d`, holding the record as JSON (bigints tagged, see jsonCodec.ts).
+ *
+ * Batches (group commit): flush() sends everything buffered as ONE Lua script that first
+ * checks that the stream's top id is the one this writer expects and then XADDs the batch.
+ * Why a script rather than MULTI/EXEC: EXEC does not roll back, so if one XADD of a
+ * transaction were refused (another writer got there first) the others would still land and
+ * interleave two writers' records. The script refuses the whole batch instead (a fencing
+ * check), and, because Lua scripts run atomically, nobody can slip in between check and XADDs.
+ * A batch re-sent after a lost reply (ioredis resends on reconnect) is recognised and accepted
+ * once. Big backlogs go as several scripts of at most MAX_BATCH records so Redis is not blocked.
+ *
+ * Durability is Redis's: run it with `appendonly yes` and `appendfsync always`. Then a reply to
+ * the script means the batch is in the fsynced AOF, a crash of the Sen process loses nothing
+ * acknowledged, and a crash (kill -9, power loss) of Redis loses nothing acknowledged either.
+ * With `appendfsync everysec` a Redis crash may lose about one second. Don't XDEL or XTRIM the
+ * stream while a writer is running.
+ *
+ * After a failed batch (connection lost mid-flight, conflict) the outcome is unknown to this
+ * instance: it refuses further work with JOURNAL_IO; create a new one and open() it (open
+ * reads the real top of the stream).
+ */
+export type RedisJournalOptions = ({ url: string; redis?: undefined } | { redis: Redis; url?: undefined }) & {
+  stream: string;
+  /** XRANGE page size for read() (default 1000). */
+  pageSize?: number;
+};
+
+export type RedisJournal = Journal & { stats(): JournalStats };
+
+const MAX_BATCH = 5000;
+const FIELD = "d";
+const ID = /^(\d+)-0$/;
+
+const APPEND_BATCH = `
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local lastId = '0-0'
+if #top > 0 then lastId = top[1][1] end
+local n = #ARGV
+if lastId ~= ARGV[1] then
+  if lastId == ARGV[n - 1] and top[1][2][2] == ARGV[n] then return 0 end
+  return redis.error_reply('SENJOURNAL_CONFLICT stream top is ' .. lastId .. ', this writer expected ' .. ARGV[1])
+end
+for i = 2, n, 2 do
+  redis.call('XADD', KEYS[1], ARGV[i], '${FIELD}', ARGV[i + 1])
+end
+return (n - 1) / 2
+`;
+
+type Waiter = { seq: bigint; resolve: () => void; reject: (error: unknown) => void };
+
+export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
+  const { stream } = options;
+  const pageSize = options.pageSize ?? 1000;
+  const owned = options.redis === undefined;
+  const redis: Redis = options.redis ?? new Redis(options.url!, { lazyConnect: true });
+
+  let state: "new" | "open" | "closed" = "new";
+  let failure: JournalError | null = null;
+  let lastSeq = 0n;
+  let ackedSeq = 0n;
+  let pending: string[] = []; // JSON payloads of seqs ackedSeq+1 .. lastSeq, in order
+  let waiters: Waiter[] = [];
+  let running = false;
+  let draining: Promise<void> = Promise.resolve();
+  const stats: JournalStats = { writes: 0, fsyncs: 0, records: 0, bytes: 0 };
+
+  function parseId(id: string): bigint {
+    const m = ID.exec(id);
+    if (m === null) throw new JournalError(JournalCode.CORRUPT, `stream ${stream} holds entry ${id}, which is not a journal id <seq>-0`, { details: { stream, id } });
+    return BigInt(m[1]);
+  }
+
+  function decodeEntry(id: string, fields: string[]): JournalEntry {
+    const seq = parseId(id);
+    const at = fields.indexOf(FIELD);
+    if (at < 0 || at % 2 !== 0) throw new JournalError(JournalCode.CORRUPT, `stream ${stream} entry ${id} has no '${FIELD}' field`, { details: { stream, seq: seq.toString() } });
+    try {
+      return { seq, record: decodeJson(fields[at + 1]) as JournalRecord };
+    } catch (cause) {
+      throw new JournalError(JournalCode.CORRUPT, `stream ${stream} entry ${id} is not valid JSON`, { cause, details: { stream, seq: seq.toString() } });
+    }
+  }
+
+  function assertWritable(): void {
+    if (failure) throw failure;
+    if (state !== "open") throw new JournalError(JournalCode.CLOSED, `journal ${stream} is ${state === "new" ? "not open" : "closed"}`);
+  }
+
+  function kick(): void {
+    if (running || failure !== null || state === "new") return;
+    running = true;
+    draining = drain();
+  }
+
+  async function drain(): Promise<void> {
+    try {
+      while (pending.length > 0) {
+        const count = Math.min(pending.length, MAX_BATCH);
+        const payloads = pending.slice(0, count);
+        const first = ackedSeq + 1n;
+        const args: string[] = [ackedSeq === 0n ? "0-0" : `${ackedSeq}-0`];
+        let bytes = 0;
+        for (let i = 0; i < count; i++) {
+          args.push(`${first + BigInt(i)}-0`, payloads[i]);
+          bytes += payloads[i].length;
+        }
+        await redis.eval(APPEND_BATCH, 1, stream, ...args);
+        pending = pending.slice(count);
+        stats.writes += 1;
+        stats.records += count;
+        stats.bytes += bytes;
+        ackedSeq = first + BigInt(count) - 1n;
+        const ready = waiters.filter((w) => w.seq <= ackedSeq);
+        waiters = waiters.filter((w) => w.seq > ackedSeq);
+        for (const w of ready) w.resolve();
+      }
+    } catch (cause) {
+      failure = new JournalError(JournalCode.IO, `journal batch to stream ${stream} failed: ${(cause as Error)?.message ?? cause}`, {
+        cause,
+        details: { stream, ackedSeq: ackedSeq.toString() },
+      });
+      const all = waiters;
+      waiters = [];
+      for (const w of all) w.reject(failure);
+    } finally {
+      running = false;
+    }
+  }
+
+  return {
+    async open() {
+      if (state !== "new") throw new JournalError(JournalCode.CLOSED, `journal ${stream} was already opened`);
+      try {
+        if (owned && redis.status === "wait") await redis.connect();
+        const top = await redis.xrevrange(stream, "+", "-", "COUNT", 1);
+        lastSeq = ackedSeq = top.length === 0 ? 0n : parseId(top[0][0]);
+      } catch (cause) {
+        if (cause instanceof JournalError) throw cause;
+        throw new JournalError(JournalCode.IO, `cannot open journal stream ${stream}: ${(cause as Error)?.message ?? cause}`, { cause, details: { stream } });
+      }
+      state = "open";
+      return { lastSeq };
+    },
+
+    append(record: JournalRecord): bigint {
+      assertWritable();
+      const json = encodeJson(record);
+      pending.push(json);
+      lastSeq += 1n;
+      return lastSeq;
+    },
+
+    flush(): Promise<void> {
+      if (failure) return Promise.reject(failure);
+      if (state === "new") return Promise.reject(new JournalError(JournalCode.CLOSED, `journal ${stream} is not open`));
+      const target = lastSeq;
+      if (ackedSeq >= target) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        waiters.push({ seq: target, resolve, reject });
+        kick();
+      });
+    },
+
+    read(fromSeq = 1n): AsyncIterable<JournalEntry> {
+      if (state !== "open") throw new JournalError(JournalCode.CLOSED, `journal ${stream} is not open`);
+      const upTo = ackedSeq;
+      return {
+        async *[Symbol.asyncIterator]() {
+          if (fromSeq > upTo) return;
+          let start = `${fromSeq < 1n ? 1n : fromSeq}-0`;
+          for (;;) {
+            let page: [string, string[]][];
+            try {
+              page = await redis.xrange(stream, start, `${upTo}-0`, "COUNT", pageSize);
+            } catch (cause) {
+              throw new JournalError(JournalCode.IO, `XRANGE on ${stream} failed: ${(cause as Error)?.message ?? cause}`, { cause, details: { stream } });
+            }
+            for (const [id, fields] of page) yield decodeEntry(id, fields);
+            if (page.length < pageSize) return;
+            start = `(${page[page.length - 1][0]}`;
+          }
+        },
+      };
+    },
+
+    async close() {
+      const wasOpen = state === "open";
+      state = "closed";
+      if (wasOpen && failure === null && pending.length > 0 && !running) {
+        running = true;
+        draining = drain();
+      }
+      while (running) await draining;
+      if (owned) {
+        if (redis.status === "ready") await redis.quit();
+        else redis.disconnect();
+      }
+      if (failure) throw failure;
+    },
+
+    stats: () => ({ ...stats }),
+  };
+}
