@@ -38,4 +38,7 @@ export type MarketStatusRecord = { t: "marketStatus"; ts: number; symbol: string
 
 export type AccountStatusRecord = { t: "accountStatus"; ts: number; accountId: string; frozen: boolean; reason: string };
 
-export type TradingRecord = PlaceRecord | CancelRecord | CancelAllRecord | DepositRecord | MarketStatusRecord | AccountStatusRecord;
+/** Operator change of pre-trade limits: journaled so limits survive restarts and are audited. */
+export type RiskLimitsRecord = { t: "riskLimits"; ts: number; scope: "defaults" | "symbol" | "account"; key?: string; limits: Record<string, unknown>; by: string };
+
+export type TradingRecord = RiskLimitsRecord | PlaceRecord | CancelRecord | CancelAllRecord | DepositRecord | MarketStatusRecord | AccountStatusRecord;

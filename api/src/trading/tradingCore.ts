@@ -237,6 +237,9 @@ export class TradingCore {
         result = { ok: true };
         break;
       }
+      default:
+        // Records for other parts of the gateway (e.g. risk limits) change nothing here.
+        result = { ok: true };
     }
     this.#finishTouched();
     this.#flushEvents();

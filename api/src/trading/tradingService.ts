@@ -6,7 +6,7 @@ import { SenError } from "../errors/SenError.ts";
 import type { TradingEvent, TradingListener } from "./events.ts";
 import type { Order } from "./orders.ts";
 import type { CancelReason, PlaceRecord, TradingRecord } from "./records.ts";
-import { TradingCore, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
+import { TradingCore, type ApplyResult, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
 
 export const TradingCode = {
   ORDER_NOT_FOUND: "TRADING_ORDER_NOT_FOUND",
@@ -89,8 +89,9 @@ export class TradingService {
     let core: TradingCore;
     let from = 1n;
     if (snap) {
-      const state = snap.state as { core: TradingCoreSnapshot; parts: Record<string, unknown> };
+      const state = snap.state as { core: TradingCoreSnapshot; risk: RiskConfig; parts: Record<string, unknown> };
       core = TradingCore.restore(state.core, options.core);
+      options = { ...options, risk: state.risk };
       for (const p of options.parts ?? []) if (p.name in state.parts) p.restore(state.parts[p.name]);
       from = snap.seq + 1n;
     } else {
@@ -176,12 +177,16 @@ export class TradingService {
     await this.#commit({ t: "accountStatus", ts: this.#now(), accountId, frozen, reason });
   }
 
+  async setRiskLimits(scope: "defaults" | "symbol" | "account", key: string | undefined, limits: Record<string, unknown>, by: string): Promise<void> {
+    await this.#commit({ t: "riskLimits", ts: this.#now(), scope, key, limits, by });
+  }
+
   /** Writes a snapshot now (also done every `snapshotEvery` records and at shutdown). */
   async snapshot(): Promise<void> {
     if (!this.#snapshots) return;
     await this.#journal.flush();
     await this.#snapshotting;
-    const state = { core: this.core.snapshot(), parts: Object.fromEntries(this.#parts.map((p) => [p.name, p.snapshot()])) };
+    const state = { core: this.core.snapshot(), risk: this.risk, parts: Object.fromEntries(this.#parts.map((p) => [p.name, p.snapshot()])) };
     const seq = this.#lastSeq;
     this.#sinceSnapshot = 0;
     this.#snapshotting = this.#snapshots.save(seq, state).finally(() => {
@@ -217,7 +222,15 @@ export class TradingService {
     return result;
   }
 
-  #applyRecord(record: TradingRecord) {
+  #applyRecord(record: TradingRecord): ApplyResult {
+    if (record.t === "riskLimits") {
+      if (record.scope === "defaults") Object.assign(this.risk.defaults, record.limits);
+      else {
+        const table = record.scope === "symbol" ? this.risk.symbols : this.risk.accounts;
+        table[record.key!] = { ...table[record.key!], ...record.limits };
+      }
+      return { ok: true };
+    }
     return this.core.apply(record);
   }
 

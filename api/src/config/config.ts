@@ -1,0 +1,84 @@
+import path from "node:path";
+import { z } from "zod/v4";
+import type { Env } from "./env.ts";
+
+const addressList = z
+  .string()
+  .optional()
+  .transform((s) => (s ? s.split(",").map((a) => a.trim().toLowerCase()).filter(Boolean) : []))
+  .pipe(z.array(z.string().regex(/^0x[0-9a-f]{40}$/)));
+
+const schema = z.object({
+  SEN_HOST: z.string().default("127.0.0.1"),
+  SEN_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  SEN_PUBLIC_URL: z.string().url().optional(),
+  SEN_DATA_DIR: z.string().default("data"),
+  SEN_JOURNAL_FSYNC: z.enum(["always", "interval", "none"]).default("always"),
+  SEN_SNAPSHOT_EVERY: z.coerce.number().int().positive().default(10_000),
+  REDIS_URL: z.string().url().optional(),
+  SEN_CHAIN_RPC: z.string().url().optional(),
+  SEN_DEPLOYMENT: z.string().optional(),
+  SEN_RPC_PORT: z.coerce.number().int().min(0).max(65535).default(8545),
+  SEN_MASTER_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "64 hex digits").optional(),
+  SEN_OPERATORS: addressList,
+  SEN_COMPLIANCE: addressList,
+  SEN_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  SEN_WS_CONFLATE_MS: z.coerce.number().int().min(0).max(1000).default(10),
+});
+
+export type ServerConfig = {
+  host: string;
+  port: number;
+  publicUrl: string;
+  wsEndpoint: string;
+  siweDomain: string;
+  chainId: number;
+  dataDir: string;
+  journal: { kind: "file"; dir: string; fsync: "always" | "interval" | "none" } | { kind: "redis"; url: string };
+  snapshotDir: string;
+  snapshotEvery: number;
+  keysFile: string;
+  masterKeyHex?: string;
+  chainRpc?: string;
+  deploymentFile?: string;
+  rpcPort: number;
+  operators: string[];
+  compliance: string[];
+  logLevel: string;
+  wsConflateMs: number;
+};
+
+/** Validates the environment once; a bad setting stops the process with a clear message. */
+export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): ServerConfig {
+  const r = schema.safeParse(env);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new Error(`configuration: ${i?.path.join(".")}: ${i?.message}`);
+  }
+  const e = r.data;
+  const dataDir = path.resolve(e.SEN_DATA_DIR);
+  const publicUrl = e.SEN_PUBLIC_URL ?? `http://${e.SEN_HOST}:${e.SEN_PORT}`;
+  const u = new URL(publicUrl);
+  return {
+    host: e.SEN_HOST,
+    port: e.SEN_PORT,
+    publicUrl,
+    wsEndpoint: `${u.protocol === "https:" ? "wss" : "ws"}://${u.host}/ws`,
+    siweDomain: u.host,
+    chainId: 31337,
+    dataDir,
+    journal: e.REDIS_URL ? { kind: "redis", url: e.REDIS_URL } : { kind: "file", dir: path.join(dataDir, "journal"), fsync: e.SEN_JOURNAL_FSYNC },
+    snapshotDir: path.join(dataDir, "snapshots"),
+    snapshotEvery: e.SEN_SNAPSHOT_EVERY,
+    keysFile: path.join(dataDir, "api-keys.json"),
+    masterKeyHex: e.SEN_MASTER_KEY,
+    chainRpc: e.SEN_CHAIN_RPC,
+    deploymentFile: e.SEN_DEPLOYMENT,
+    rpcPort: e.SEN_RPC_PORT,
+    operators: e.SEN_OPERATORS,
+    compliance: e.SEN_COMPLIANCE,
+    logLevel: e.SEN_LOG_LEVEL,
+    wsConflateMs: e.SEN_WS_CONFLATE_MS,
+    ...overrides,
+  };
+}

@@ -1,0 +1,24 @@
+/** The only reader of process.env (STYLE.md): every setting Sen understands, raw. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const ENV_KEYS = [
+  "SEN_HOST",
+  "SEN_PORT",
+  "SEN_PUBLIC_URL",
+  "SEN_DATA_DIR",
+  "SEN_JOURNAL_FSYNC",
+  "SEN_SNAPSHOT_EVERY",
+  "REDIS_URL",
+  "SEN_CHAIN_RPC",
+  "SEN_DEPLOYMENT",
+  "SEN_RPC_PORT",
+  "SEN_MASTER_KEY",
+  "SEN_OPERATORS",
+  "SEN_COMPLIANCE",
+  "SEN_LOG_LEVEL",
+  "SEN_WS_CONFLATE_MS",
+] as const;
+
+export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  return Object.fromEntries(ENV_KEYS.map((k) => [k, source[k]]));
+}

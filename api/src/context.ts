@@ -1,0 +1,120 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { createApiKeyStore } from "./auth/apiKeyStore.ts";
+import { createReplayGuard } from "./auth/replayGuard.ts";
+import { createRoleResolver } from "./auth/roles.ts";
+import { createSessionStore, type SessionStore } from "./auth/sessionStore.ts";
+import { createSiweNonceStore, type SiweNonceStore } from "./auth/siweNonceStore.ts";
+import type { ApiKeyStore, IdentityOracle, ReplayGuard, Role } from "./auth/types.ts";
+import type { ServerConfig } from "./config/config.ts";
+import { KucoinFormat } from "./http/kucoinFormat.ts";
+import { createFileJournal } from "./journal/fileJournal.ts";
+import { createFileSnapshotStore } from "./journal/fileSnapshotStore.ts";
+import { createRedisJournal } from "./journal/redisJournal.ts";
+import type { Journal } from "./journal/types.ts";
+import { MarketData } from "./marketdata/marketData.ts";
+import { defaultCatalog, type MarketCatalog } from "./markets/marketCatalog.ts";
+import { createLogger, type Logger } from "./observability/logger.ts";
+import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import { DEFAULT_RISK, type RiskConfig } from "./risk/types.ts";
+import { TradingService } from "./trading/tradingService.ts";
+import { BulletTokens } from "./ws/bulletTokens.ts";
+
+/** Everything a route or a websocket handler may use. Built in one place; holds no logic. */
+export type AppContext = {
+  config: ServerConfig;
+  logger: Logger;
+  metrics: Metrics;
+  now: () => number;
+  catalog: MarketCatalog;
+  format: KucoinFormat;
+  trading: TradingService;
+  marketData: MarketData;
+  keys: ApiKeyStore;
+  sessions: SessionStore;
+  siweNonces: SiweNonceStore;
+  replay: ReplayGuard;
+  identity: IdentityOracle;
+  roles: (wallet: `0x${string}`) => Role;
+  bullets: BulletTokens;
+  /** Wallet that collects trading fees in the ledger (the exchange's own account). */
+  feeAccount: string;
+};
+
+export type ContextDeps = {
+  identity: IdentityOracle;
+  now?: () => number;
+  logger?: Logger;
+  catalog?: MarketCatalog;
+  risk?: RiskConfig;
+  feeAccount?: string;
+};
+
+export async function createContext(config: ServerConfig, deps: ContextDeps): Promise<AppContext> {
+  const now = deps.now ?? Date.now;
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const catalog = deps.catalog ?? defaultCatalog();
+  const feeAccount = deps.feeAccount ?? "sen:fees";
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const journal: Journal =
+    config.journal.kind === "file"
+      ? createFileJournal({ dir: config.journal.dir, fsync: config.journal.fsync, onRepair: (info) => logger.warn(info, "journal: torn tail repaired") })
+      : createRedisJournal({ url: config.journal.url, stream: "sen:journal" });
+  const snapshots = createFileSnapshotStore({ dir: config.snapshotDir, onCorrupt: (file, error) => logger.error({ file, err: error }, "snapshot corrupt, falling back") });
+
+  const marketData = new MarketData(catalog.markets.keys(), (symbol) => 10n ** BigInt(catalog.currency(catalog.market(symbol)!.base)!.decimals));
+  const started = Date.now();
+  const { service: trading, replayed } = await TradingService.open({
+    core: { catalog, feeAccount, volatility: { windowMs: 5 * 60_000, bandBps: 1_500, haltMs: 5 * 60_000 } },
+    journal,
+    snapshots,
+    snapshotEvery: config.snapshotEvery,
+    risk: structuredClone(deps.risk ?? DEFAULT_RISK),
+    now,
+    parts: [marketData],
+    listeners: [marketData.handle],
+  });
+  logger.info({ replayed, lastSeq: trading.lastSeq.toString(), ms: Date.now() - started, journal: config.journal.kind }, "state recovered");
+  trading.subscribe((e) => {
+    if (e.kind === "trade") metrics.trades.inc({ symbol: e.symbol });
+    else if (e.kind === "order" && e.change === "open") metrics.ordersAccepted.inc({ symbol: e.order.symbol });
+  });
+  trading.subscribe(() => metrics.journalSeq.set(Number(trading.lastSeq)));
+
+  const replayWindowMs = 5_000;
+  return {
+    config,
+    logger,
+    metrics,
+    now,
+    catalog,
+    format: new KucoinFormat(catalog),
+    trading,
+    marketData,
+    keys: createApiKeyStore({ file: config.keysFile, masterKey: loadMasterKey(config), now, randomBytes }),
+    sessions: createSessionStore({ now, randomBytes }),
+    siweNonces: createSiweNonceStore({ now }),
+    replay: createReplayGuard({ now, windowMs: replayWindowMs }),
+    identity: deps.identity,
+    roles: createRoleResolver({ operatorWallets: config.operators, complianceWallets: config.compliance }),
+    bullets: new BulletTokens(now),
+    feeAccount,
+  };
+}
+
+/**
+ * The key that encrypts API secrets at rest: from SEN_MASTER_KEY in production (a secret
+ * manager), otherwise generated once into the data directory, readable by the owner only.
+ */
+function loadMasterKey(config: ServerConfig): Buffer {
+  if (config.masterKeyHex) return Buffer.from(config.masterKeyHex, "hex");
+  const file = path.join(config.dataDir, "master.key");
+  if (!existsSync(file)) {
+    writeFileSync(file, randomBytes(32).toString("hex"), { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return Buffer.from(readFileSync(file, "utf8").trim(), "hex");
+}

@@ -1,0 +1,125 @@
+import express, { type Request, type Response } from "express";
+import { z } from "zod/v4";
+import { requirePermission, requireRole } from "../auth/roles.ts";
+import { verifyKucoinRequest } from "../auth/kucoinSignature.ts";
+import type { Principal } from "../auth/types.ts";
+import { AuthCode, AuthError } from "../errors/SenError.ts";
+import type { AppContext } from "../context.ts";
+import { errorHandler, notFound, ValidationError } from "./errors.ts";
+import { buildOpenApi } from "./openapi.ts";
+import type { Route } from "./route.ts";
+import { allRoutes } from "./routes/index.ts";
+
+/** Builds the Express app: every route from one table, the error mapper last. */
+export function createHttpApp(ctx: AppContext): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("query parser", "simple");
+  const routes = allRoutes(ctx);
+  const openapi = buildOpenApi(routes, { title: "Sen exchange API", version: "1.0.0" });
+
+  app.get("/health", (_req, res) => {
+    const failed = ctx.trading.failed;
+    res.status(failed ? 503 : 200).json({ status: failed ? "failed" : "ok", journalSeq: ctx.trading.lastSeq.toString(), uptimeS: Math.round(process.uptime()) });
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.set("content-type", ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+  app.get("/openapi.json", (_req, res) => {
+    res.json(openapi);
+  });
+
+  // The raw bytes are what was signed: keep them, parse JSON only after verification.
+  app.use(express.raw({ type: () => true, limit: "64kb" }));
+  for (const route of routes) {
+    app[route.method](route.path, async (req, res, next) => {
+      const end = ctx.metrics.httpDuration.startTimer({ route: route.path, method: route.method });
+      try {
+        const data = await handle(ctx, route, req, res);
+        if (!res.headersSent) res.json({ code: "200000", data });
+        end({ status: String(res.statusCode) });
+      } catch (err) {
+        end({ status: "error" });
+        next(err);
+      }
+    });
+  }
+  app.use(notFound);
+  app.use(errorHandler(ctx.logger));
+  return app;
+}
+
+async function handle(ctx: AppContext, route: Route, req: Request, res: Response): Promise<unknown> {
+  const raw = Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "";
+  const ip = req.socket.remoteAddress ?? "";
+  const principal = authenticate(ctx, route, req, raw, ip);
+  if (principal) {
+    if (route.roles) requireRole(principal, ...route.roles);
+    if (route.permission) requirePermission(principal, route.permission);
+  }
+  const query = route.query ? parse(route.query, req.query, "query") : {};
+  let body: unknown;
+  if (route.body) {
+    let json: unknown;
+    try {
+      json = raw === "" ? {} : JSON.parse(raw);
+    } catch {
+      throw new ValidationError("body is not valid JSON");
+    }
+    body = parse(route.body, json, "body");
+  }
+  return route.handler({ query, body, params: req.params as Record<string, string>, principal, ip, req, res });
+}
+
+function authenticate(ctx: AppContext, route: Route, req: Request, raw: string, ip: string): Principal | null {
+  if (route.auth === "public") return null;
+  const bearer = req.headers.authorization;
+  if (bearer?.startsWith("Bearer ") && route.auth !== "signed") return ctx.sessions.sessionFromToken(bearer.slice(7));
+  if (route.auth === "session") throw new AuthError(AuthCode.BAD_SESSION, "a session token is required");
+  const header = (name: string) => {
+    const v = req.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const verify = (pathWithQuery: string) =>
+    verifyKucoinRequest(
+      {
+        method: req.method,
+        pathWithQuery,
+        body: raw,
+        headers: {
+          key: header("kc-api-key"),
+          sign: header("kc-api-sign"),
+          timestamp: header("kc-api-timestamp"),
+          passphrase: header("kc-api-passphrase"),
+          keyVersion: header("kc-api-key-version"),
+        },
+        ip,
+      },
+      { keys: ctx.keys, replay: ctx.replay, now: ctx.now },
+    );
+  try {
+    return verify(req.originalUrl);
+  } catch (err) {
+    // ccxt signs the unencoded query but Node percent-encodes it on the wire.
+    const decoded = safeDecode(req.originalUrl);
+    if (err instanceof AuthError && err.code === AuthCode.BAD_SIGNATURE && decoded !== req.originalUrl) return verify(decoded);
+    throw err;
+  }
+}
+
+function safeDecode(url: string): string {
+  try {
+    return decodeURI(url);
+  } catch {
+    return url;
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new ValidationError(`${where}.${first?.path.join(".") || "?"}: ${first?.message ?? "invalid"}`, { issues: r.error.issues.slice(0, 5) });
+  }
+  return r.data;
+}

@@ -1,0 +1,77 @@
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import { SenError } from "../errors/SenError.ts";
+
+/**
+ * The edge mapper: the only place that knows KuCoin's numeric codes. ccxt decides its error
+ * class from `code` (and a few exact messages), so both are chosen to land on the right one
+ * (see api/docs/kucoin-compat.md §5). `senCode` names Sen's own rule for humans and tools.
+ */
+type KucoinError = { status: number; code: string; msg: string };
+
+const TABLE: Record<string, KucoinError> = {
+  AUTH_MISSING_HEADERS: { status: 401, code: "400001", msg: "Any of KC-API-KEY, KC-API-SIGN, KC-API-TIMESTAMP, KC-API-PASSPHRASE is missing in your request header." },
+  AUTH_TIMESTAMP_EXPIRED: { status: 401, code: "400002", msg: "KC-API-TIMESTAMP Invalid -- Time differs from server time by more than 5 seconds" },
+  AUTH_UNKNOWN_KEY: { status: 401, code: "400003", msg: "KC-API-KEY not exists" },
+  AUTH_KEY_REVOKED: { status: 401, code: "400003", msg: "KC-API-KEY not exists" },
+  AUTH_BAD_PASSPHRASE: { status: 401, code: "400004", msg: "KC-API-PASSPHRASE error" },
+  AUTH_BAD_SIGNATURE: { status: 401, code: "400005", msg: "Signature error" },
+  AUTH_REPLAYED: { status: 401, code: "400005", msg: "Signature error: request replayed" },
+  AUTH_BAD_KEY_VERSION: { status: 401, code: "400005", msg: "Signature error: KC-API-KEY-VERSION must be 2" },
+  AUTH_IP_NOT_ALLOWED: { status: 401, code: "400006", msg: "Invalid request ip" },
+  AUTH_PERMISSION_DENIED: { status: 403, code: "400007", msg: "Access Denied -- Your API key does not have sufficient permissions" },
+  AUTH_ROLE_FORBIDDEN: { status: 403, code: "400007", msg: "Access Denied -- this route needs another role" },
+  AUTH_BAD_SESSION: { status: 401, code: "401", msg: "Session missing, invalid or expired" },
+  AUTH_SIWE_INVALID: { status: 401, code: "401", msg: "Sign-in with Ethereum failed" },
+  ID_NOT_VERIFIED: { status: 403, code: "400303", msg: "Wallet has no verified e-ID" },
+  RISK_INSUFFICIENT_FUNDS: { status: 400, code: "200004", msg: "Balance insufficient!" },
+  RISK_ACCOUNT_FROZEN: { status: 403, code: "411100", msg: "User is frozen" },
+  RISK_RATE_LIMIT_KEY: { status: 429, code: "429000", msg: "Exceeded the access frequency (API key)" },
+  RISK_RATE_LIMIT_ACCOUNT: { status: 429, code: "429000", msg: "Exceeded the access frequency (account)" },
+  RATE_LIMIT_IP: { status: 429, code: "429000", msg: "Exceeded the access frequency (IP)" },
+  TRADING_ORDER_NOT_FOUND: { status: 400, code: "400100", msg: "order_not_exist_or_not_allow_to_cancel" },
+  TRADING_ORDER_NOT_ACTIVE: { status: 400, code: "400100", msg: "order_not_exist_or_not_allow_to_cancel" },
+  TRADING_UNKNOWN_SYMBOL: { status: 400, code: "400000", msg: "Unsupported trading pair." },
+  TRADING_UNKNOWN_CURRENCY: { status: 400, code: "400100", msg: "Unsupported currency" },
+  VALIDATION: { status: 400, code: "400100", msg: "Parameter error" },
+  NOT_FOUND: { status: 404, code: "404000", msg: "Url Not Found" },
+  BODY_TOO_LARGE: { status: 413, code: "400100", msg: "Request body too large" },
+  JOURNAL_IO: { status: 503, code: "500000", msg: "Service unavailable: journal failure" },
+};
+
+const INVALID_ORDER: KucoinError = { status: 400, code: "300000", msg: "Order refused" };
+const INTERNAL: KucoinError = { status: 500, code: "500000", msg: "Internal Server Error" };
+
+export function toKucoinError(err: unknown): KucoinError & { senCode: string; detail?: string } {
+  if (err instanceof SenError) {
+    const entry = TABLE[err.code] ?? (err.code.startsWith("RISK_") || err.code.startsWith("ENGINE_") ? INVALID_ORDER : undefined);
+    if (entry) {
+      // Rule rejections say which rule fired and why; auth failures say no more than KuCoin does.
+      const detail = err.code.startsWith("AUTH_") ? undefined : err.message;
+      return { ...entry, msg: entry === INVALID_ORDER || err.code === "VALIDATION" ? `${entry.msg}: ${err.message}` : entry.msg, senCode: err.code, detail };
+    }
+  }
+  const e = err as { type?: string; status?: number };
+  if (e?.type === "entity.too.large") return { ...TABLE.BODY_TOO_LARGE, senCode: "BODY_TOO_LARGE" };
+  return { ...INTERNAL, senCode: "INTERNAL" };
+}
+
+export class ValidationError extends SenError {
+  override name = "ValidationError" as const;
+  constructor(message: string, details?: Record<string, unknown>) {
+    super("VALIDATION", message, { details });
+  }
+}
+
+export const notFound: RequestHandler = (_req, res) => {
+  const e = TABLE.NOT_FOUND;
+  res.status(e.status).json({ code: e.code, msg: e.msg });
+};
+
+export function errorHandler(log: { error: (obj: object, msg: string) => void }): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const mapped = toKucoinError(err);
+    if (mapped.status >= 500) log.error({ err, path: req.path }, "request failed");
+    if (res.headersSent) return;
+    res.status(mapped.status).json({ code: mapped.code, msg: mapped.msg, senCode: mapped.senCode });
+  };
+}

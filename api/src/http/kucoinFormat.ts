@@ -1,0 +1,126 @@
+import type { MarketCatalog } from "../markets/marketCatalog.ts";
+import type { Market } from "../markets/types.ts";
+import { formatUnits, increment, parseUnits } from "../money/decimal.ts";
+import type { Fill, Order } from "../trading/orders.ts";
+import { ValidationError } from "./errors.ts";
+
+/** KuCoin's wire shapes, built from Sen's integer state (the one formatter, STYLE.md). */
+export class KucoinFormat {
+  readonly #catalog: MarketCatalog;
+
+  constructor(catalog: MarketCatalog) {
+    this.#catalog = catalog;
+  }
+
+  decimals(currency: string): number {
+    return this.#catalog.currency(currency)?.decimals ?? 0;
+  }
+
+  /** Engine price units -> decimal string in the quote currency. */
+  price(market: Market, units: number | bigint): string {
+    return formatUnits(BigInt(units), this.decimals(market.quote));
+  }
+
+  size(market: Market, units: number | bigint): string {
+    return formatUnits(BigInt(units), this.decimals(market.base));
+  }
+
+  amount(currency: string, units: bigint): string {
+    return formatUnits(units, this.decimals(currency));
+  }
+
+  /** Decimal string -> integer units of `currency`, refusing excess precision and non-safe values. */
+  parseAmount(field: string, text: string, currency: string, safe = true): bigint {
+    const r = parseUnits(text, this.decimals(currency));
+    if (!r.ok) throw new ValidationError(`${field}: ${r.reason === "precision" ? `at most ${this.decimals(currency)} decimals for ${currency}` : "not a decimal number"}`);
+    if (safe && r.value > BigInt(Number.MAX_SAFE_INTEGER)) throw new ValidationError(`${field}: too large`);
+    return r.value;
+  }
+
+  symbol(m: Market, enableTrading: boolean) {
+    const baseDec = this.decimals(m.base);
+    const quoteDec = this.decimals(m.quote);
+    return {
+      symbol: m.symbol,
+      name: m.name,
+      baseCurrency: m.base,
+      quoteCurrency: m.quote,
+      feeCurrency: m.quote,
+      market: m.quote,
+      baseMinSize: formatUnits(BigInt(m.minQty), baseDec),
+      quoteMinSize: increment(quoteDec),
+      baseMaxSize: formatUnits(BigInt(m.maxQty), baseDec),
+      quoteMaxSize: "999999999999999",
+      baseIncrement: formatUnits(BigInt(m.lotSize), baseDec),
+      quoteIncrement: increment(quoteDec),
+      priceIncrement: formatUnits(BigInt(m.tickSize), quoteDec),
+      priceLimitRate: (m.bandBps / 10_000).toString(),
+      minFunds: increment(quoteDec),
+      isMarginEnabled: false,
+      enableTrading,
+      feeCategory: 1,
+      makerFeeCoefficient: "1",
+      takerFeeCoefficient: "1",
+      st: false,
+    };
+  }
+
+  order(o: Readonly<Order>) {
+    const m = this.#catalog.market(o.symbol)!;
+    return {
+      id: o.orderId,
+      symbol: o.symbol,
+      opType: "DEAL",
+      type: o.type,
+      side: o.side,
+      price: this.price(m, o.price),
+      size: this.size(m, o.size),
+      funds: this.amount(m.quote, o.funds),
+      dealFunds: this.amount(m.quote, o.dealFunds),
+      dealSize: this.size(m, o.dealSize),
+      fee: this.amount(m.quote, o.fee),
+      feeCurrency: m.quote,
+      stp: o.stp,
+      stop: "",
+      stopTriggered: false,
+      stopPrice: "0",
+      timeInForce: o.tif,
+      postOnly: o.postOnly,
+      hidden: false,
+      iceberg: o.visibleSize > 0,
+      visibleSize: this.size(m, o.visibleSize),
+      cancelAfter: 0,
+      channel: o.apiKeyId ? "API" : "WEB",
+      clientOid: o.clientOid,
+      remark: o.doneReason ?? null,
+      tags: null,
+      isActive: o.isActive,
+      cancelExist: o.cancelExist,
+      createdAt: o.createdAt,
+      tradeType: "TRADE",
+    };
+  }
+
+  fill(f: Fill, orderType: "limit" | "market") {
+    const m = this.#catalog.market(f.symbol)!;
+    return {
+      symbol: f.symbol,
+      tradeId: f.tradeId,
+      orderId: f.orderId,
+      counterOrderId: f.counterOrderId,
+      side: f.side,
+      liquidity: f.liquidity,
+      forceTaker: false,
+      price: this.price(m, f.price),
+      size: this.size(m, f.size),
+      funds: this.amount(m.quote, f.funds),
+      fee: this.amount(m.quote, f.fee),
+      feeRate: (f.feeRate / 10_000).toString(),
+      feeCurrency: m.quote,
+      stop: "",
+      tradeType: "TRADE",
+      type: orderType,
+      createdAt: f.createdAt,
+    };
+  }
+}

@@ -1,0 +1,12 @@
+import type { AppContext } from "../../context.ts";
+import type { Route } from "../route.ts";
+import { accountRoutes } from "./account.ts";
+import { bulletRoutes } from "./bullet.ts";
+import { marketRoutes } from "./market.ts";
+import { operatorRoutes } from "./operator.ts";
+import { orderRoutes } from "./orders.ts";
+import { senAuthRoutes } from "./senAuth.ts";
+
+export function allRoutes(ctx: AppContext): Route[] {
+  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...orderRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx)];
+}

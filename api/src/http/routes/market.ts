@@ -1,0 +1,176 @@
+import { z } from "zod/v4";
+import type { AppContext } from "../../context.ts";
+import { CANDLE_TYPES } from "../../marketdata/marketData.ts";
+import { SenError } from "../../errors/SenError.ts";
+import { defineRoute, symbolParam, type Route } from "../route.ts";
+
+const bySymbol = z.object({ symbol: symbolParam });
+
+/** Public market data (KuCoin spot routes), plus the stubs ccxt's loadMarkets insists on. */
+export function marketRoutes(ctx: AppContext): Route[] {
+  const { catalog, marketData, format } = ctx;
+  const market = (symbol: string) => {
+    const m = catalog.market(symbol);
+    if (!m) throw new SenError("TRADING_UNKNOWN_SYMBOL", `unknown symbol ${symbol}`);
+    return m;
+  };
+  const ticker = (symbol: string) => {
+    const m = market(symbol);
+    const now = ctx.now();
+    const s = marketData.stats24h(symbol, now);
+    const best = marketData.best(symbol);
+    const change = s.open === 0 ? 0 : s.last - s.open;
+    return {
+      symbol,
+      symbolName: symbol,
+      time: now,
+      buy: best.bid ? format.price(m, best.bid[0]) : null,
+      bestBidSize: best.bid ? format.size(m, best.bid[1]) : null,
+      sell: best.ask ? format.price(m, best.ask[0]) : null,
+      bestAskSize: best.ask ? format.size(m, best.ask[1]) : null,
+      changeRate: s.open === 0 ? "0" : (change / s.open).toFixed(4), // display ratio, not money
+      changePrice: format.price(m, BigInt(change)),
+      open: format.price(m, s.open),
+      high: format.price(m, s.high),
+      low: format.price(m, s.low),
+      last: format.price(m, s.last),
+      vol: format.size(m, s.vol),
+      volValue: format.amount(m.quote, s.volValue),
+      averagePrice: format.price(m, s.last),
+      takerFeeRate: (m.takerFeeBps / 10_000).toString(),
+      makerFeeRate: (m.makerFeeBps / 10_000).toString(),
+      takerCoefficient: "1",
+      makerCoefficient: "1",
+    };
+  };
+  const book = (symbol: string, depth?: number) => {
+    const m = market(symbol);
+    const l2 = marketData.level2(symbol, depth)!;
+    return {
+      sequence: String(l2.sequence),
+      time: ctx.now(),
+      bids: l2.bids.map(([p, q]) => [format.price(m, p), format.size(m, q)]),
+      asks: l2.asks.map(([p, q]) => [format.price(m, p), format.size(m, q)]),
+    };
+  };
+
+  return [
+    defineRoute({ method: "get", path: "/api/v1/timestamp", tag: "market", summary: "Server time (ms)", auth: "public", handler: () => ctx.now() }),
+    defineRoute({ method: "get", path: "/api/v1/status", tag: "market", summary: "Service status", auth: "public", handler: () => ({ status: ctx.trading.failed ? "close" : "open", msg: "" }) }),
+    defineRoute({
+      method: "get",
+      path: "/api/v3/currencies",
+      tag: "market",
+      summary: "Currencies",
+      auth: "public",
+      handler: () =>
+        [...catalog.currencies.values()].map((c) => ({
+          currency: c.currency,
+          name: c.currency,
+          fullName: c.fullName,
+          precision: c.decimals,
+          confirms: null,
+          contractAddress: c.token ?? null,
+          isMarginEnabled: false,
+          isDebitEnabled: false,
+          chains: [],
+        })),
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/v2/symbols",
+      tag: "market",
+      summary: "Symbols with their increments and limits",
+      auth: "public",
+      handler: () => [...catalog.markets.values()].map((m) => format.symbol(m, !ctx.trading.core.isHalted(m.symbol, ctx.now()))),
+    }),
+    defineRoute({ method: "get", path: "/api/v1/market/allTickers", tag: "market", summary: "All tickers", auth: "public", handler: () => ({ time: ctx.now(), ticker: [...catalog.markets.keys()].map(ticker) }) }),
+    defineRoute({ method: "get", path: "/api/v1/market/stats", tag: "market", summary: "24h statistics of one symbol", auth: "public", query: bySymbol, handler: ({ query }) => ticker(query.symbol) }),
+    defineRoute({
+      method: "get",
+      path: "/api/v1/market/orderbook/level1",
+      tag: "market",
+      summary: "Best bid/ask and last trade",
+      auth: "public",
+      query: bySymbol,
+      handler: ({ query }) => {
+        const m = market(query.symbol);
+        const best = marketData.best(query.symbol);
+        const last = marketData.lastTrade(query.symbol);
+        return {
+          sequence: String(best.sequence),
+          time: ctx.now(),
+          price: last ? format.price(m, last.price) : null,
+          size: last ? format.size(m, last.size) : null,
+          bestBid: best.bid ? format.price(m, best.bid[0]) : null,
+          bestBidSize: best.bid ? format.size(m, best.bid[1]) : null,
+          bestAsk: best.ask ? format.price(m, best.ask[0]) : null,
+          bestAskSize: best.ask ? format.size(m, best.ask[1]) : null,
+        };
+      },
+    }),
+    defineRoute({ method: "get", path: "/api/v1/market/orderbook/level2_20", tag: "market", summary: "Order book, 20 levels", auth: "public", query: bySymbol, handler: ({ query }) => book(query.symbol, 20) }),
+    defineRoute({ method: "get", path: "/api/v1/market/orderbook/level2_100", tag: "market", summary: "Order book, 100 levels", auth: "public", query: bySymbol, handler: ({ query }) => book(query.symbol, 100) }),
+    defineRoute({
+      method: "get",
+      path: "/api/v3/market/orderbook/level2",
+      tag: "market",
+      summary: "Full-depth order book (sequence shared with the websocket level2 deltas)",
+      auth: "signedOrSession",
+      query: bySymbol,
+      handler: ({ query }) => book(query.symbol),
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/v1/market/histories",
+      tag: "market",
+      summary: "Recent trades",
+      auth: "public",
+      query: bySymbol,
+      handler: ({ query }) => {
+        const m = market(query.symbol);
+        return marketData.trades(query.symbol, 100).map((t) => ({
+          sequence: String(t.sequence),
+          tradeId: t.tradeId,
+          price: format.price(m, t.price),
+          size: format.size(m, t.size),
+          side: t.side,
+          time: (BigInt(t.time) * 1_000_000n).toString(), // KuCoin: nanoseconds
+        }));
+      },
+    }),
+    defineRoute({
+      method: "get",
+      path: "/api/v1/market/candles",
+      tag: "market",
+      summary: "Candles (times in seconds, KuCoin column order t,o,c,h,l,v,turnover)",
+      auth: "public",
+      query: z.object({
+        symbol: symbolParam,
+        type: z.enum(Object.keys(CANDLE_TYPES) as [string, ...string[]]),
+        startAt: z.coerce.number().int().nonnegative().optional(),
+        endAt: z.coerce.number().int().nonnegative().optional(),
+      }),
+      handler: ({ query }) => {
+        const m = market(query.symbol);
+        const endMs = (query.endAt ?? Math.floor(ctx.now() / 1000)) * 1000;
+        const startMs = (query.startAt ?? Math.floor(endMs / 1000) - 1500 * (CANDLE_TYPES[query.type] / 1000)) * 1000;
+        return marketData.candles(query.symbol, query.type, startMs, endMs).map(([t, o, c, h, l, v, turnover]) => [
+          String(t / 1000),
+          format.price(m, o),
+          format.price(m, c),
+          format.price(m, h),
+          format.price(m, l),
+          format.size(m, v),
+          format.amount(m.quote, BigInt(turnover)),
+        ]);
+      },
+    }),
+    // ccxt's loadMarkets calls these; Sen has no margin, futures, HF or unified accounts.
+    defineRoute({ method: "get", path: "/api/v3/margin/symbols", tag: "compat", summary: "No margin markets", auth: "public", handler: () => ({ timestamp: ctx.now(), items: [] }) }),
+    defineRoute({ method: "get", path: "/api/v1/isolated/symbols", tag: "compat", summary: "No isolated margin", auth: "public", handler: () => [] }),
+    defineRoute({ method: "get", path: "/api/v1/hf/accounts/opened", tag: "compat", summary: "Classic (non-HF) account", auth: "public", handler: () => false }),
+    defineRoute({ method: "get", path: "/api/ua/v1/account/mode", tag: "compat", summary: "Classic account mode", auth: "public", handler: () => ({ selfAccountMode: "CLASSIC" }) }),
+    defineRoute({ method: "get", path: "/api/v1/contracts/active", tag: "compat", summary: "No futures", auth: "public", handler: () => [] }),
+  ];
+}

@@ -1,0 +1,102 @@
+import { z } from "zod/v4";
+import type { AppContext } from "../../context.ts";
+import { ValidationError } from "../errors.ts";
+import { defineRoute, decimalString, symbolParam, type Route } from "../route.ts";
+
+const accountId = z.string().regex(/^0x[0-9a-f]{40}$/, "a lower-case wallet address");
+const reason = z.object({ reason: z.string().min(1).max(200) }).strict();
+
+/** Operator controls: halts, kill switches and risk limits. Operators only; every action is journaled. */
+export function operatorRoutes(ctx: AppContext): Route[] {
+  const { trading } = ctx;
+  const op = { auth: "signedOrSession", roles: ["operator"], tag: "operator" } as const;
+  return [
+    defineRoute({
+      ...op,
+      method: "post",
+      path: "/api/v1/sen/operator/markets/:symbol/halt",
+      summary: "Halt trading on a symbol (new orders refused; resting orders stay)",
+      body: reason,
+      handler: async ({ params, body }) => {
+        await trading.setMarketHalted(symbolParam.parse(params.symbol), true, body.reason);
+        return { symbol: params.symbol, halted: true };
+      },
+    }),
+    defineRoute({
+      ...op,
+      method: "post",
+      path: "/api/v1/sen/operator/markets/:symbol/resume",
+      summary: "Resume trading on a symbol",
+      body: reason,
+      handler: async ({ params, body }) => {
+        await trading.setMarketHalted(symbolParam.parse(params.symbol), false, body.reason);
+        return { symbol: params.symbol, halted: false };
+      },
+    }),
+    defineRoute({
+      ...op,
+      method: "post",
+      path: "/api/v1/sen/operator/accounts/:accountId/kill-switch",
+      summary: "Freeze an account: cancel all its orders and refuse new ones",
+      body: reason,
+      handler: async ({ params, body }) => {
+        const id = accountId.parse(params.accountId);
+        const cancelled = [...trading.core.openOrderIds(id)];
+        await trading.setAccountFrozen(id, true, body.reason);
+        return { accountId: id, frozen: true, cancelledOrderIds: cancelled };
+      },
+    }),
+    defineRoute({
+      ...op,
+      method: "post",
+      path: "/api/v1/sen/operator/accounts/:accountId/unfreeze",
+      summary: "Lift a kill switch",
+      body: reason,
+      handler: async ({ params, body }) => {
+        const id = accountId.parse(params.accountId);
+        await trading.setAccountFrozen(id, false, body.reason);
+        return { accountId: id, frozen: false };
+      },
+    }),
+    defineRoute({ ...op, method: "get", path: "/api/v1/sen/operator/risk-limits", summary: "Current pre-trade limits", handler: () => trading.risk }),
+    defineRoute({
+      ...op,
+      method: "put",
+      path: "/api/v1/sen/operator/risk-limits",
+      summary: "Override limits for a symbol or an account (merged over the defaults)",
+      body: z
+        .object({
+          scope: z.enum(["defaults", "symbol", "account"]),
+          key: z.string().max(64).optional(),
+          limits: z
+            .object({
+              collarBps: z.number().int().min(0).max(10_000),
+              maxOrderQty: z.number().int().positive(),
+              maxOrderValue: decimalString,
+              maxOpenOrders: z.number().int().positive(),
+              keyRate: z.object({ burst: z.number().int().positive(), perSecond: z.number().positive() }),
+              accountRate: z.object({ burst: z.number().int().positive(), perSecond: z.number().positive() }),
+            })
+            .partial()
+            .strict(),
+        })
+        .strict(),
+      handler: async ({ body, principal }) => {
+        if (body.scope !== "defaults" && !body.key) throw new ValidationError("key is required for a symbol or account scope");
+        await trading.setRiskLimits(body.scope, body.key, body.limits, principal!.accountId);
+        return trading.risk;
+      },
+    }),
+    defineRoute({
+      ...op,
+      method: "post",
+      path: "/api/v1/sen/operator/deposits",
+      summary: "Credit a deposit seen on chain (exactly once per reference)",
+      body: z.object({ accountId, currency: z.string().min(1).max(12), amount: decimalString, ref: z.string().min(1).max(128) }).strict(),
+      handler: async ({ body }) => {
+        const applied = await trading.deposit(body.accountId, body.currency, ctx.format.parseAmount("amount", body.amount, body.currency, false), body.ref);
+        return { applied };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,72 @@
+import { z } from "zod/v4";
+import { getAddress, isAddress, type Hex } from "viem";
+import type { AppContext } from "../../context.ts";
+import { createSiweChallenge, verifySiweLogin } from "../../auth/siwe.ts";
+import { defineRoute, type Route } from "../route.ts";
+
+const address = z.string().refine((a) => isAddress(a), "an Ethereum address");
+
+/**
+ * Sen's own account routes (not part of KuCoin's API): Sign-In with Ethereum for a wallet
+ * with a verified e-ID, then API keys for that wallet's trading account.
+ */
+export function senAuthRoutes(ctx: AppContext): Route[] {
+  return [
+    defineRoute({
+      method: "get",
+      path: "/api/v1/sen/auth/challenge",
+      tag: "sen-auth",
+      summary: "An EIP-4361 message (with a single-use nonce) for the wallet to sign",
+      auth: "public",
+      query: z.object({ address }),
+      handler: ({ query }) =>
+        createSiweChallenge(
+          { address: getAddress(query.address), chainId: ctx.config.chainId, domain: ctx.config.siweDomain, uri: ctx.config.publicUrl, now: ctx.now() },
+          { nonces: ctx.siweNonces },
+        ),
+    }),
+    defineRoute({
+      method: "post",
+      path: "/api/v1/sen/auth/login",
+      tag: "sen-auth",
+      summary: "Verify the signed message; requires a verified e-ID; returns a session token",
+      auth: "public",
+      body: z.object({ message: z.string().min(1).max(4096), signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/) }).strict(),
+      handler: async ({ body }) => {
+        const session = await verifySiweLogin(
+          { message: body.message, signature: body.signature as Hex },
+          { identity: ctx.identity, domain: ctx.config.siweDomain, chainId: ctx.config.chainId, now: ctx.now, roles: ctx.roles, nonces: ctx.siweNonces, sessions: ctx.sessions },
+        );
+        return { token: session.token, expiresAt: session.expiresAt, accountId: session.principal.accountId, role: session.principal.role };
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/api/v1/sen/api-keys",
+      tag: "sen-auth",
+      summary: "Create an API key (the secret is returned once)",
+      auth: "session",
+      body: z
+        .object({
+          label: z.string().min(1).max(64),
+          passphrase: z.string().min(8).max(64),
+          permissions: z.array(z.enum(["General", "Trade", "Withdraw"])).min(1).max(3).default(["General", "Trade"]),
+          ipWhitelist: z.array(z.string().min(2).max(64)).max(20).default([]),
+        })
+        .strict(),
+      handler: ({ body, principal }) => {
+        const { record, apiSecret } = ctx.keys.create(principal!, body);
+        return { ...record, apiSecret, passphrase: undefined };
+      },
+    }),
+    defineRoute({ method: "get", path: "/api/v1/sen/api-keys", tag: "sen-auth", summary: "The caller's API keys (never their secrets)", auth: "session", handler: ({ principal }) => ctx.keys.list(principal!.accountId) }),
+    defineRoute({
+      method: "delete",
+      path: "/api/v1/sen/api-keys/:apiKeyId",
+      tag: "sen-auth",
+      summary: "Revoke one of the caller's API keys",
+      auth: "session",
+      handler: ({ params, principal }) => ctx.keys.revoke(principal!.accountId, params.apiKeyId),
+    }),
+  ];
+}

@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { createFileSnapshotStore } from "./fileSnapshotStore.ts";
+
+const root = mkdtempSync(join(tmpdir(), "sen-snap-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const freshDir = () => join(root, `s${++n}`);
+const flip = (file: string, at: number) => {
+  const bytes = readFileSync(file);
+  bytes[at] ^= 0x20;
+  writeFileSync(file, bytes);
+};
+
+describe("file snapshot store", () => {
+  it("returns null when there is no snapshot", async () => {
+    assert.equal(await createFileSnapshotStore({ dir: freshDir() }).load(), null);
+  });
+
+  it("round-trips the latest snapshot with bigints and keeps the previous one", async () => {
+    const dir = freshDir();
+    const store = createFileSnapshotStore({ dir });
+    await store.save(10n, { balances: { alice: 10n ** 30n }, note: "đồng" });
+    await store.save(20n, { balances: { alice: 5n }, note: "₫" });
+    await store.save(30n, { balances: { alice: 1n }, list: [1n, null] });
+    assert.deepEqual(await store.load(), { seq: 30n, state: { balances: { alice: 1n }, list: [1n, null] } });
+    assert.deepEqual(readdirSync(dir).sort(), ["snapshot-00000000000000000020.snap", "snapshot-00000000000000000030.snap"]);
+  });
+
+  it("falls back to the previous snapshot when the latest is corrupt, then to null", async () => {
+    const dir = freshDir();
+    const corrupt: string[] = [];
+    const store = createFileSnapshotStore({ dir, onCorrupt: (file, e) => corrupt.push(`${file}:${e.code}`) });
+    await store.save(1n, { v: 1n });
+    await store.save(2n, { v: 2n });
+    flip(join(dir, "snapshot-00000000000000000002.snap"), 60);
+    assert.deepEqual(await store.load(), { seq: 1n, state: { v: 1n } });
+    assert.deepEqual(corrupt, [`${join(dir, "snapshot-00000000000000000002.snap")}:JOURNAL_CORRUPT`]);
+    writeFileSync(join(dir, "snapshot-00000000000000000001.snap"), readFileSync(join(dir, "snapshot-00000000000000000001.snap")).subarray(0, 30));
+    assert.equal(await store.load(), null);
+  });
+
+  it("ignores a temp file left by a crash mid-save", async () => {
+    const dir = freshDir();
+    const store = createFileSnapshotStore({ dir });
+    await store.save(5n, { ok: true });
+    writeFileSync(join(dir, ".snapshot.tmp"), "SENSNAP1\t6\t");
+    assert.deepEqual(await store.load(), { seq: 5n, state: { ok: true } });
+    await store.save(6n, { ok: 6n });
+    assert.deepEqual(await store.load(), { seq: 6n, state: { ok: 6n } });
+  });
+});

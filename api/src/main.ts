@@ -1,0 +1,38 @@
+/**
+ * The gateway process against an existing chain: SEN_CHAIN_RPC (JSON-RPC URL) and
+ * SEN_DEPLOYMENT (deployments/<chainId>.json) are required. `npm start` (scripts/start.ts)
+ * wraps this with an in-process chain for the embedded defaults.
+ */
+import { createPublicClient, http } from "viem";
+import { envToConfig } from "./config/config.ts";
+import { readEnv } from "./config/env.ts";
+import { createIdentityOracle } from "./chain/identityOracle.ts";
+import { readDeploymentFile } from "./chain/deploymentFile.ts";
+import { createContext } from "./context.ts";
+import { defaultCatalog } from "./markets/marketCatalog.ts";
+import { startGateway } from "./server.ts";
+
+async function main(): Promise<void> {
+  const config = envToConfig(readEnv());
+  if (!config.chainRpc || !config.deploymentFile) throw new Error("SEN_CHAIN_RPC and SEN_DEPLOYMENT are required (or use `npm start`)");
+  const deployment = readDeploymentFile(config.deploymentFile);
+  config.chainId = deployment.chainId;
+  const client = createPublicClient({ transport: http(config.chainRpc), cacheTime: 0 });
+  const ctx = await createContext(config, {
+    identity: createIdentityOracle(client, deployment.contracts.IdentityRegistry),
+    catalog: defaultCatalog({ VND: deployment.contracts.CashToken, VGB30: deployment.contracts.BondToken, SREF: deployment.contracts.FundToken }),
+  });
+  const gateway = await startGateway(ctx);
+  ctx.logger.info({ url: gateway.url, ws: ctx.config.wsEndpoint }, "Sen gateway listening");
+  process.stdout.write(`SEN_READY ${gateway.url}\n`);
+  const stop = () => {
+    void gateway.close().finally(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

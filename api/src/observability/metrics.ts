@@ -1,0 +1,25 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Prometheus metrics of one gateway process (served at /metrics). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpDuration: new Histogram({
+      name: "sen_http_request_duration_seconds",
+      help: "HTTP request duration by route",
+      labelNames: ["route", "method", "status"] as const,
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers: [registry],
+    }),
+    ordersAccepted: new Counter({ name: "sen_orders_accepted_total", help: "Orders accepted", labelNames: ["symbol"] as const, registers: [registry] }),
+    ordersRejected: new Counter({ name: "sen_orders_rejected_total", help: "Orders refused, by rule", labelNames: ["code"] as const, registers: [registry] }),
+    trades: new Counter({ name: "sen_trades_total", help: "Trades", labelNames: ["symbol"] as const, registers: [registry] }),
+    journalSeq: new Gauge({ name: "sen_journal_sequence", help: "Last durable journal sequence", registers: [registry] }),
+    wsClients: new Gauge({ name: "sen_ws_clients", help: "Open websocket connections", registers: [registry] }),
+    wsSlowConsumersDropped: new Counter({ name: "sen_ws_slow_consumers_dropped_total", help: "Websocket clients cut off for not keeping up", registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,37 @@
+import { createServer, type Server } from "node:http";
+import type { AppContext } from "./context.ts";
+import { createHttpApp } from "./http/app.ts";
+import { WsGateway } from "./ws/wsGateway.ts";
+
+export type RunningGateway = { server: Server; ws: WsGateway; url: string; close(): Promise<void> };
+
+/** Starts HTTP + websocket on the configured host/port (0 = any free port). */
+export async function startGateway(ctx: AppContext): Promise<RunningGateway> {
+  const app = createHttpApp(ctx);
+  const server = createServer({ keepAliveTimeout: 65_000 }, app);
+  const ws = new WsGateway(ctx, { conflateMs: ctx.config.wsConflateMs, maxBufferedBytes: 4 * 1024 * 1024, path: "/ws" });
+  ws.attach(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(ctx.config.port, ctx.config.host, () => resolve());
+  });
+  const { port } = server.address() as { port: number };
+  const url = `http://${ctx.config.host}:${port}`;
+  if (ctx.config.port === 0) {
+    // Port chosen by the OS: publish the real address to clients (bullet endpoint, SIWE domain).
+    ctx.config.publicUrl = url;
+    ctx.config.wsEndpoint = `ws://${ctx.config.host}:${port}/ws`;
+    ctx.config.siweDomain = `${ctx.config.host}:${port}`;
+  }
+  return {
+    server,
+    ws,
+    url,
+    async close() {
+      ws.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ctx.trading.close();
+    },
+  };
+}

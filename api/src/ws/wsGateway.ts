@@ -1,0 +1,352 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import { z } from "zod/v4";
+import type { Principal } from "../auth/types.ts";
+import type { AppContext } from "../context.ts";
+import type { L2Change, PublicTrade } from "../marketdata/marketData.ts";
+import type { TradingEvent } from "../trading/events.ts";
+
+/**
+ * KuCoin's websocket protocol over `ws`: welcome, ping/pong, subscribe/unsubscribe with ack,
+ * public market topics and private order/balance topics. Each update is serialised once and
+ * the same string is sent to every subscriber; level2 deltas are conflated per symbol over a
+ * short window (sequence numbers stay gap-free: a message covers sequenceStart..End);
+ * a client whose send buffer grows past the limit is cut off instead of slowing the engine.
+ */
+export type WsGatewayOptions = { conflateMs: number; maxBufferedBytes: number; path: string };
+
+type Client = {
+  ws: WebSocket;
+  principal: Principal | null;
+  topics: Set<string>;
+  cancelOnDisconnect: boolean;
+};
+
+const inbound = z.object({
+  id: z.union([z.string().max(64), z.number()]).optional(),
+  type: z.enum(["ping", "subscribe", "unsubscribe"]),
+  topic: z.string().max(512).optional(),
+  privateChannel: z.boolean().optional(),
+  response: z.boolean().optional(),
+});
+
+const PUBLIC_PREFIXES = ["/market/level2:", "/market/match:", "/market/ticker:", "/market/snapshot:"] as const;
+const PRIVATE_TOPICS = ["/spotMarket/tradeOrders", "/account/balance"] as const;
+
+export class WsGateway {
+  readonly #ctx: AppContext;
+  readonly #opts: WsGatewayOptions;
+  readonly #wss: WebSocketServer;
+  /** topic -> subscribers (public topics are per symbol, private topics per account). */
+  readonly #subs = new Map<string, Set<Client>>();
+  readonly #l2Pending = new Map<string, { start: number; end: number; bids: Map<number, [string, string, string]>; asks: Map<number, [string, string, string]> }>();
+  #l2Timer: NodeJS.Timeout | null = null;
+  readonly #tickerDue = new Set<string>();
+  #tickerTimer: NodeJS.Timeout | null = null;
+
+  constructor(ctx: AppContext, opts: WsGatewayOptions) {
+    this.#ctx = ctx;
+    this.#opts = opts;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+    ctx.marketData.onUpdate((symbol, change, trade) => {
+      if (change) this.#queueL2(symbol, change);
+      if (trade) this.#publishTrade(symbol, trade);
+    });
+    ctx.trading.subscribe((e) => this.#onTradingEvent(e));
+  }
+
+  attach(server: Server): void {
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      if (url.pathname !== this.#opts.path) {
+        socket.destroy();
+        return;
+      }
+      const token = this.#ctx.bullets.resolve(url.searchParams.get("token") ?? "");
+      if (!token) {
+        socket.write("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n");
+        socket.destroy();
+        return;
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, token.principal, url));
+    });
+  }
+
+  get clientCount(): number {
+    return this.#wss.clients.size;
+  }
+
+  close(): void {
+    if (this.#l2Timer) clearTimeout(this.#l2Timer);
+    if (this.#tickerTimer) clearTimeout(this.#tickerTimer);
+    for (const ws of this.#wss.clients) ws.terminate();
+    this.#wss.close();
+  }
+
+  #onConnection(ws: WebSocket, principal: Principal | null, url: URL): void {
+    const client: Client = { ws, principal, topics: new Set(), cancelOnDisconnect: principal !== null && url.searchParams.get("cancelOnDisconnect") === "true" };
+    this.#ctx.metrics.wsClients.inc();
+    ws.send(JSON.stringify({ id: url.searchParams.get("connectId") ?? "welcome", type: "welcome" }));
+    ws.on("message", (data, isBinary) => this.#onMessage(client, isBinary ? "" : data.toString()));
+    ws.on("close", () => {
+      this.#ctx.metrics.wsClients.dec();
+      for (const t of client.topics) this.#subs.get(t)?.delete(client);
+      if (client.cancelOnDisconnect && client.principal) {
+        void this.#ctx.trading.cancelAll(client.principal.accountId, "disconnect").catch((err: unknown) => this.#ctx.logger.error({ err }, "cancel-on-disconnect failed"));
+      }
+    });
+    ws.on("error", () => ws.terminate());
+  }
+
+  #onMessage(client: Client, text: string): void {
+    let msg: z.infer<typeof inbound>;
+    try {
+      const parsed = inbound.safeParse(JSON.parse(text));
+      if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? "bad message");
+      msg = parsed.data;
+    } catch (err) {
+      this.#send(client, JSON.stringify({ type: "error", code: 400, data: `bad message: ${(err as Error).message}` }));
+      return;
+    }
+    const id = msg.id === undefined ? undefined : String(msg.id);
+    if (msg.type === "ping") {
+      this.#send(client, JSON.stringify({ id, type: "pong", timestamp: this.#ctx.now() * 1000 }));
+      return;
+    }
+    const topics = this.#expand(msg.topic ?? "", client);
+    if (typeof topics === "string") {
+      this.#send(client, JSON.stringify({ id, type: "error", code: topics === "unauthorized" ? 401 : 404, data: topics }));
+      return;
+    }
+    for (const t of topics) {
+      if (msg.type === "subscribe") {
+        client.topics.add(t);
+        let set = this.#subs.get(t);
+        if (!set) {
+          set = new Set();
+          this.#subs.set(t, set);
+        }
+        set.add(client);
+      } else {
+        client.topics.delete(t);
+        this.#subs.get(t)?.delete(client);
+      }
+    }
+    if (msg.response !== false) this.#send(client, JSON.stringify({ id, type: "ack" }));
+  }
+
+  /** Splits "/market/match:A,B" into per-symbol topics; private topics are keyed by account. */
+  #expand(topic: string, client: Client): string[] | string {
+    if ((PRIVATE_TOPICS as readonly string[]).includes(topic)) {
+      if (!client.principal) return "unauthorized";
+      return [`${topic}@${client.principal.accountId}`];
+    }
+    const prefix = PUBLIC_PREFIXES.find((p) => topic.startsWith(p));
+    if (!prefix) return "topic not found";
+    const symbols = topic.slice(prefix.length).split(",");
+    if (symbols.length === 0 || symbols.length > 100 || symbols.some((s) => !this.#ctx.catalog.market(s))) return "topic not found";
+    return symbols.map((s) => `${prefix}${s}`);
+  }
+
+  #send(client: Client, text: string): void {
+    const ws = client.ws;
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > this.#opts.maxBufferedBytes) {
+      // A slow consumer is dropped, never waited for.
+      this.#ctx.metrics.wsSlowConsumersDropped.inc();
+      ws.terminate();
+      return;
+    }
+    ws.send(text);
+  }
+
+  #fanout(topic: string, text: string): void {
+    const set = this.#subs.get(topic);
+    if (!set) return;
+    for (const c of set) this.#send(c, text);
+  }
+
+  // ------------------------------------------------------------------ level2
+
+  #queueL2(symbol: string, change: L2Change): void {
+    const m = this.#ctx.catalog.market(symbol)!;
+    let p = this.#l2Pending.get(symbol);
+    if (!p) {
+      p = { start: change.sequence, end: change.sequence, bids: new Map(), asks: new Map() };
+      this.#l2Pending.set(symbol, p);
+    }
+    p.end = change.sequence;
+    (change.side === "buy" ? p.bids : p.asks).set(change.price, [this.#ctx.format.price(m, change.price), this.#ctx.format.size(m, change.size), String(change.sequence)]);
+    if (!this.#l2Timer) this.#l2Timer = setTimeout(() => this.#flushL2(), this.#opts.conflateMs);
+  }
+
+  #flushL2(): void {
+    this.#l2Timer = null;
+    const now = this.#ctx.now();
+    for (const [symbol, p] of this.#l2Pending) {
+      const topic = `/market/level2:${symbol}`;
+      if (this.#subs.get(topic)?.size) {
+        const text = JSON.stringify({
+          type: "message",
+          topic,
+          subject: "trade.l2update",
+          data: { sequenceStart: p.start, sequenceEnd: p.end, symbol, time: now, changes: { asks: [...p.asks.values()], bids: [...p.bids.values()] } },
+        });
+        this.#fanout(topic, text);
+      }
+      this.#tickerDue.add(symbol);
+    }
+    this.#l2Pending.clear();
+    this.#scheduleTickers();
+  }
+
+  // ------------------------------------------------------------------ trades and tickers
+
+  #publishTrade(symbol: string, t: PublicTrade): void {
+    const m = this.#ctx.catalog.market(symbol)!;
+    const f = this.#ctx.format;
+    const topic = `/market/match:${symbol}`;
+    if (this.#subs.get(topic)?.size) {
+      this.#fanout(
+        topic,
+        JSON.stringify({
+          type: "message",
+          topic,
+          subject: "trade.l3match",
+          data: { symbol, sequence: String(t.sequence), side: t.side, price: f.price(m, t.price), size: f.size(m, t.size), tradeId: t.tradeId, time: (BigInt(t.time) * 1_000_000n).toString(), type: "match" },
+        }),
+      );
+    }
+    this.#tickerDue.add(symbol);
+    this.#scheduleTickers();
+  }
+
+  #scheduleTickers(): void {
+    if (this.#tickerTimer) return;
+    this.#tickerTimer = setTimeout(() => {
+      this.#tickerTimer = null;
+      for (const symbol of this.#tickerDue) this.#publishTicker(symbol);
+      this.#tickerDue.clear();
+    }, 100);
+  }
+
+  #publishTicker(symbol: string): void {
+    const m = this.#ctx.catalog.market(symbol)!;
+    const f = this.#ctx.format;
+    const md = this.#ctx.marketData;
+    const best = md.best(symbol);
+    const last = md.lastTrade(symbol);
+    const now = this.#ctx.now();
+    const tickerTopic = `/market/ticker:${symbol}`;
+    if (this.#subs.get(tickerTopic)?.size) {
+      this.#fanout(
+        tickerTopic,
+        JSON.stringify({
+          type: "message",
+          topic: tickerTopic,
+          subject: "trade.ticker",
+          data: {
+            sequence: String(best.sequence),
+            price: last ? f.price(m, last.price) : null,
+            size: last ? f.size(m, last.size) : null,
+            bestBid: best.bid ? f.price(m, best.bid[0]) : null,
+            bestBidSize: best.bid ? f.size(m, best.bid[1]) : null,
+            bestAsk: best.ask ? f.price(m, best.ask[0]) : null,
+            bestAskSize: best.ask ? f.size(m, best.ask[1]) : null,
+            time: now,
+          },
+        }),
+      );
+    }
+    const snapTopic = `/market/snapshot:${symbol}`;
+    if (this.#subs.get(snapTopic)?.size) {
+      const s = md.stats24h(symbol, now);
+      this.#fanout(
+        snapTopic,
+        JSON.stringify({
+          type: "message",
+          topic: snapTopic,
+          subject: "trade.snapshot",
+          data: {
+            sequence: String(best.sequence),
+            data: {
+              symbol,
+              buy: best.bid ? f.price(m, best.bid[0]) : null,
+              sell: best.ask ? f.price(m, best.ask[0]) : null,
+              lastTradedPrice: f.price(m, s.last),
+              high: f.price(m, s.high),
+              low: f.price(m, s.low),
+              vol: f.size(m, s.vol),
+              volValue: f.amount(m.quote, s.volValue),
+              changePrice: f.price(m, BigInt(s.last - s.open)),
+              changeRate: s.open === 0 ? "0" : ((s.last - s.open) / s.open).toFixed(4),
+              datetime: now,
+            },
+          },
+        }),
+      );
+    }
+  }
+
+  // ------------------------------------------------------------------ private topics
+
+  #onTradingEvent(e: TradingEvent): void {
+    const f = this.#ctx.format;
+    if (e.kind === "order") {
+      const topic = `/spotMarket/tradeOrders@${e.order.accountId}`;
+      if (!this.#subs.get(topic)?.size || e.change === "rejected") return;
+      const o = e.order;
+      const m = this.#ctx.catalog.market(o.symbol)!;
+      const type = e.change === "update" ? "update" : e.change;
+      const data: Record<string, unknown> = {
+        symbol: o.symbol,
+        orderType: o.type,
+        side: o.side,
+        orderId: o.orderId,
+        clientOid: o.clientOid,
+        type,
+        status: o.isActive ? (e.change === "match" ? "match" : "open") : "done",
+        price: f.price(m, o.price),
+        size: f.size(m, o.size),
+        filledSize: f.size(m, o.dealSize),
+        remainSize: f.size(m, Math.max(0, o.size - o.dealSize)),
+        orderTime: o.createdAt,
+        ts: (BigInt(e.ts) * 1_000_000n).toString(),
+      };
+      if (e.fill) {
+        Object.assign(data, {
+          tradeId: e.fill.tradeId,
+          matchPrice: f.price(m, e.fill.price),
+          matchSize: f.size(m, e.fill.size),
+          liquidity: e.fill.liquidity,
+          feeType: e.fill.liquidity === "maker" ? "makerFee" : "takerFee",
+          fee: f.amount(m.quote, e.fill.fee),
+          feeRate: (e.fill.feeRate / 10_000).toString(),
+        });
+      }
+      this.#fanout(topic, JSON.stringify({ type: "message", topic: "/spotMarket/tradeOrders", subject: "orderChange", channelType: "private", data }));
+    } else if (e.kind === "balance") {
+      const topic = `/account/balance@${e.accountId}`;
+      if (!this.#subs.get(topic)?.size) return;
+      this.#fanout(
+        topic,
+        JSON.stringify({
+          type: "message",
+          topic: "/account/balance",
+          subject: "account.balance",
+          channelType: "private",
+          data: {
+            accountId: e.accountId,
+            currency: e.currency,
+            total: f.amount(e.currency, e.available + e.hold),
+            available: f.amount(e.currency, e.available),
+            hold: f.amount(e.currency, e.hold),
+            relationEvent: e.relationEvent,
+            time: String(e.ts),
+          },
+        }),
+      );
+    }
+  }
+}
