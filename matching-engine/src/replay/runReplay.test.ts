@@ -10,7 +10,7 @@ async function replay(text: string, chunkSize: number): Promise<string[]> {
     for (let i = 0; i < bytes.length; i += chunkSize) yield bytes.subarray(i, i + chunkSize);
   }
   let out = "";
-  await runReplay(chunks(), { write: (s) => ((out += s), true), once: () => undefined });
+  await runReplay(chunks(), { write: (b) => ((out += Buffer.from(b).toString("utf8")), true), once: () => undefined });
   return out.trimEnd().split("\n");
 }
 

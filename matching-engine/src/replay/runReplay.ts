@@ -2,8 +2,10 @@ import { EngineCode } from "../codes.ts";
 import type { Command } from "../command.ts";
 import { MatchingEngine } from "../engine.ts";
 import type { EngineEvent } from "../events.ts";
-import { formatEvent } from "./formatEvent.ts";
+import { OutputBuffer } from "./outputBuffer.ts";
 import { scanCommand } from "./scanCommand.ts";
+import { scanFast } from "./scanFast.ts";
+import { writeEvent } from "./writeEvent.ts";
 
 export interface ReplayOptions {
   /** Also print l2 delta events. */
@@ -11,11 +13,9 @@ export interface ReplayOptions {
 }
 
 export interface ReplayOutput {
-  write(chunk: string): boolean;
+  write(chunk: Uint8Array): boolean;
   once(event: "drain", fn: () => void): unknown;
 }
-
-const FLUSH_AT = 1 << 16;
 
 /**
  * Streams JSON-lines commands through one default book (tick 1, lot 1, no
@@ -26,21 +26,28 @@ const FLUSH_AT = 1 << 16;
  */
 export async function runReplay(input: AsyncIterable<Buffer>, output: ReplayOutput, options: ReplayOptions = {}): Promise<void> {
   const engine = new MatchingEngine({ symbols: [{ symbol: "REPLAY" }], l2: options.l2 ?? false });
-  let out = "";
+  const out = new OutputBuffer();
   let line = 0;
-  const sink = (e: Readonly<EngineEvent>) => {
-    out += formatEvent(e, line) + "\n";
+  const sink = (e: Readonly<EngineEvent>) => writeEvent(out, e, line);
+  // One write per ~64 KB; back-pressure is honoured once per input chunk.
+  let blocked = false;
+  const write = () => {
+    if (!output.write(out.take())) blocked = true;
   };
-  const flush = async () => {
-    const ok = output.write(out);
-    out = "";
-    if (!ok) await new Promise<void>((r) => output.once("drain", () => r()));
+  const drain = async () => {
+    if (blocked) await new Promise<void>((r) => output.once("drain", () => r()));
+    blocked = false;
   };
   const handle = (buf: Buffer, s: number, e: number) => {
     line++;
     let i = s;
     while (i < e && (buf[i] === 32 || buf[i] === 9 || buf[i] === 13)) i++;
     if (i === e) return;
+    const fast = scanFast(buf, s, e);
+    if (fast !== null) {
+      engine.apply(fast, sink);
+      return;
+    }
     let cmd: unknown = scanCommand(buf, s, e);
     if (cmd === null) {
       try {
@@ -50,7 +57,7 @@ export async function runReplay(input: AsyncIterable<Buffer>, output: ReplayOutp
       }
     }
     if (cmd === null || typeof cmd !== "object" || Array.isArray(cmd)) {
-      out += `{"type":"rejected","id":"","reason":"${EngineCode.MALFORMED_COMMAND}","line":${line},"seq":0}\n`;
+      writeEvent(out, { type: "rejected", symbol: "", id: "", reason: EngineCode.MALFORMED_COMMAND, seq: 0 }, line);
       return;
     }
     const c = cmd as { symbol?: unknown };
@@ -78,13 +85,15 @@ export async function runReplay(input: AsyncIterable<Buffer>, output: ReplayOutp
       if (nl < 0) break;
       handle(chunk, s, nl);
       s = nl + 1;
+      if (out.full()) write();
     }
     if (s < chunk.length) rest = Buffer.from(chunk.subarray(s));
-    if (out.length >= FLUSH_AT) await flush();
+    await drain();
   }
   if (rest !== null) handle(rest, 0, rest.length);
   const l2 = engine.l2("REPLAY");
   const side = (lv: [number, number][]) => lv.map(([p, q]) => `[${p},${q}]`).join(",");
-  out += `{"type":"snapshot","bids":[${side(l2?.bids ?? [])}],"asks":[${side(l2?.asks ?? [])}]}\n`;
-  await flush();
+  out.text(`{"type":"snapshot","bids":[${side(l2?.bids ?? [])}],"asks":[${side(l2?.asks ?? [])}]}\n`);
+  write();
+  await drain();
 }

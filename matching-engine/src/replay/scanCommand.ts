@@ -50,7 +50,7 @@ function known(t: Word[][], buf: Uint8Array, s: number, n: number): string | nul
   return null;
 }
 
-function latin1(buf: Buffer, s: number, e: number): string {
+export function latin1(buf: Buffer, s: number, e: number): string {
   if (e - s <= 12) {
     let r = "";
     for (let i = s; i < e; i++) r += String.fromCharCode(buf[i]);

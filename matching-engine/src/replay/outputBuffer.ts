@@ -1,0 +1,97 @@
+/**
+ * Byte buffer for the replay output: events are written as ASCII/UTF-8 bytes
+ * straight into a 64 KB chunk (no per-event strings), and `take()` hands the
+ * filled part over for one `write` per chunk.
+ */
+const CHUNK = 1 << 16;
+/** Largest single piece written without a bounds check (a formatted event fits). */
+const SLACK = 1 << 12;
+
+export class OutputBuffer {
+  buf: Buffer = Buffer.allocUnsafe(CHUNK + SLACK);
+  pos = 0;
+
+  /** True once a chunk's worth is buffered. */
+  full(): boolean {
+    return this.pos >= CHUNK;
+  }
+
+  /** The bytes written so far (a fresh buffer is started; the old one is not reused). */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(CHUNK + SLACK);
+    this.pos = 0;
+    return out;
+  }
+
+  private room(n: number): void {
+    if (this.pos + n > this.buf.length) {
+      const b = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n + SLACK));
+      this.buf.copy(b, 0, 0, this.pos);
+      this.buf = b;
+    }
+  }
+
+  /** Pre-encoded bytes (keys, punctuation). */
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < b.length; i++) buf[p++] = b[i];
+    this.pos = p;
+  }
+
+  /** A JSON string literal (quotes included), escaped exactly like JSON.stringify. */
+  str(s: string): void {
+    const n = s.length;
+    this.room(n + 2);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 34;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 32 || c === 34 || c === 92 || c > 126) {
+        const j = JSON.stringify(s);
+        this.room(Buffer.byteLength(j) + SLACK);
+        this.pos += this.buf.write(j, this.pos, "utf8");
+        return;
+      }
+      buf[p++] = c;
+    }
+    buf[p++] = 34;
+    this.pos = p;
+  }
+
+  /** A number as JSON prints it (integers digit by digit). */
+  num(x: number): void {
+    if (x >= 0 && x <= 0x7fffffff && x === (x | 0)) {
+      this.room(12);
+      const buf = this.buf;
+      if (x < 10) {
+        buf[this.pos++] = 48 + x;
+        return;
+      }
+      let d = 10;
+      let len = 2;
+      while (d * 10 <= x && len < 10) {
+        d *= 10;
+        len++;
+      }
+      let p = this.pos + len;
+      this.pos = p;
+      while (x > 0) {
+        const q = (x / 10) | 0;
+        buf[--p] = 48 + (x - q * 10);
+        x = q;
+      }
+      return;
+    }
+    this.text(String(x));
+  }
+
+  /** Latin-1 text that needs no escaping. */
+  text(s: string): void {
+    this.room(s.length + SLACK);
+    this.pos += this.buf.write(s, this.pos, "latin1");
+  }
+}
