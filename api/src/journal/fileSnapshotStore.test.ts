@@ -9,9 +9,10 @@ const root = mkdtempSync(join(tmpdir(), "sen-snap-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const freshDir = () => join(root, `s${++n}`);
-const flip = (file: string, at: number) => {
+/** Flips a bit `fromEnd` bytes before the end of the file (inside the JSON body). */
+const flip = (file: string, fromEnd: number) => {
   const bytes = readFileSync(file);
-  bytes[at] ^= 0x20;
+  bytes[bytes.length - fromEnd] ^= 0x20;
   writeFileSync(file, bytes);
 };
 
@@ -36,7 +37,7 @@ describe("file snapshot store", () => {
     const store = createFileSnapshotStore({ dir, onCorrupt: (file, e) => corrupt.push(`${file}:${e.code}`) });
     await store.save(1n, { v: 1n });
     await store.save(2n, { v: 2n });
-    flip(join(dir, "snapshot-00000000000000000002.snap"), 60);
+    flip(join(dir, "snapshot-00000000000000000002.snap"), 4);
     assert.deepEqual(await store.load(), { seq: 1n, state: { v: 1n } });
     assert.deepEqual(corrupt, [`${join(dir, "snapshot-00000000000000000002.snap")}:JOURNAL_CORRUPT`]);
     writeFileSync(join(dir, "snapshot-00000000000000000001.snap"), readFileSync(join(dir, "snapshot-00000000000000000001.snap")).subarray(0, 30));
