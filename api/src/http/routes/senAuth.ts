@@ -49,7 +49,7 @@ export function senAuthRoutes(ctx: AppContext): Route[] {
       body: z
         .object({
           label: z.string().min(1).max(64),
-          passphrase: z.string().min(8).max(64),
+          passphrase: z.string().min(7).max(32),
           permissions: z.array(z.enum(["General", "Trade", "Withdraw"])).min(1).max(3).default(["General", "Trade"]),
           ipWhitelist: z.array(z.string().min(2).max(64)).max(20).default([]),
         })
