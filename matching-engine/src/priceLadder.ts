@@ -44,7 +44,10 @@ export class PriceLadder {
         if (c[m] < key) lo = m + 1;
         else hi = m;
       }
-      c.splice(lo, 0, key);
+      // in-place shift (splice would allocate its result array)
+      c.push(key);
+      for (let j = c.length - 1; j > lo; j--) c[j] = c[j - 1];
+      c[lo] = key;
     }
     const c = cs[ci];
     if (c.length > CHUNK) cs.splice(ci + 1, 0, c.splice(CHUNK >>> 1));
@@ -69,7 +72,9 @@ export class PriceLadder {
       if (c[m] < key) lo = m + 1;
       else hi = m;
     }
-    c.splice(lo, 1);
+    const last1 = c.length - 1;
+    for (let j = lo; j < last1; j++) c[j] = c[j + 1];
+    c.pop();
     if (c.length === 0) cs.splice(ci, 1);
   }
 
