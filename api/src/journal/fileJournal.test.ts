@@ -60,12 +60,14 @@ describe("file journal: on-disk integrity", () => {
   it("with fsync interval, fsyncs at most about once per interval", async () => {
     const journal = createFileJournal({ dir: freshDir(), fsync: "interval", fsyncIntervalMs: 1000 });
     await journal.open();
+    const started = Date.now();
     for (let i = 0; i < 50; i++) {
       journal.append({ i });
       await journal.flush();
     }
     assert.equal(journal.stats().writes, 50);
-    assert.ok(journal.stats().fsyncs <= 1, `fsyncs ${journal.stats().fsyncs}`);
+    const allowed = 1 + Math.floor((Date.now() - started) / 1000); // one per elapsed interval, however slow the machine
+    assert.ok(journal.stats().fsyncs <= allowed, `fsyncs ${journal.stats().fsyncs}, allowed ${allowed}`);
     await journal.close(); // close fsyncs what is outstanding
   });
 
