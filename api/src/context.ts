@@ -75,7 +75,8 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
     risk: structuredClone(deps.risk ?? DEFAULT_RISK),
     now,
     parts: [marketData],
-    listeners: [marketData.handle],
+    stateListeners: [marketData.handle],
+    onError: (err, what) => logger.error({ err }, `${what} failed`),
   });
   logger.info({ replayed, lastSeq: trading.lastSeq.toString(), ms: Date.now() - started, journal: config.journal.kind }, "state recovered");
   trading.subscribe((e) => {

@@ -166,7 +166,7 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
   function scheduleIntervalFsync(): void {
     if (Date.now() - lastFsyncAt >= intervalMs) {
       fsyncDue = true;
-    } else if (fsyncTimer === null) {
+    } else if (fsyncTimer === null && state === "open") {
       fsyncTimer = setTimeout(() => {
         fsyncTimer = null;
         fsyncDue = true;
@@ -177,7 +177,8 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
   }
 
   function kick(): void {
-    if (running || failure !== null || handle === null) return;
+    // Once closed, only close() itself runs the loop (a late fsync timer must not touch the handle).
+    if (running || failure !== null || handle === null || state !== "open") return;
     running = true;
     draining = drain();
   }
@@ -309,10 +310,13 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
         return;
       }
       state = "closed";
+      if (failure === null && pending.length > 0 && !running) {
+        running = true;
+        draining = drain();
+      }
+      while (running) await draining;
       if (fsyncTimer !== null) clearTimeout(fsyncTimer);
       fsyncTimer = null;
-      if (failure === null && pending.length > 0) kick();
-      while (running) await draining;
       if (handle !== null) {
         try {
           if (failure === null && policy !== "none") await datasync();

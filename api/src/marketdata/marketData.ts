@@ -4,7 +4,6 @@ import type { SnapshotPart } from "../trading/tradingService.ts";
 export type PublicTrade = { sequence: number; tradeId: string; price: number; size: number; side: "buy" | "sell"; time: number };
 /** [start ms, open, close, high, low, volume (base units), turnover (quote units, decimal string)] */
 export type Candle = [number, number, number, number, number, number, string];
-export type L2Change = { side: "buy" | "sell"; price: number; size: number; sequence: number };
 
 export const CANDLE_TYPES: Record<string, number> = {
   "1min": 60_000,
@@ -35,26 +34,20 @@ type SymbolData = {
   lastPrice: number;
 };
 
-type Listener = (symbol: string, change: L2Change | null, trade: PublicTrade | null) => void;
-
 /**
- * Public market data built from the durable trading events: an L2 mirror of each book with
+ * Public market data, kept as a state listener of the trading core (so it is snapshotted at
+ * exactly the journal sequence of the core's snapshot): an L2 mirror of each book with
  * its own gap-free sequence (REST snapshot and websocket deltas share it), recent trades,
  * one-minute candles aggregated on request, and 24-hour statistics.
  */
 export class MarketData implements SnapshotPart {
   readonly name = "marketData";
   readonly #symbols = new Map<string, SymbolData>();
-  readonly #listeners: Listener[] = [];
   readonly #quoteDecimalsDivisor: (symbol: string) => bigint;
 
   constructor(symbols: Iterable<string>, notionalDivisor: (symbol: string) => bigint) {
     for (const s of symbols) this.#symbols.set(s, emptySymbol());
     this.#quoteDecimalsDivisor = notionalDivisor;
-  }
-
-  onUpdate(listener: Listener): void {
-    this.#listeners.push(listener);
   }
 
   readonly handle = (e: TradingEvent): void => {
@@ -64,8 +57,7 @@ export class MarketData implements SnapshotPart {
       const book = e.side === "buy" ? d.bids : d.asks;
       if (e.size === 0) book.delete(e.price);
       else book.set(e.price, e.size);
-      const change: L2Change = { side: e.side, price: e.price, size: e.size, sequence: ++d.l2Seq };
-      for (const l of this.#listeners) l(e.symbol, change, null);
+      e.sequence = ++d.l2Seq;
     } else if (e.kind === "trade") {
       const d = this.#symbols.get(e.symbol);
       if (!d) return;
@@ -90,7 +82,6 @@ export class MarketData implements SnapshotPart {
           d.minutes.delete(k);
         }
       }
-      for (const l of this.#listeners) l(e.symbol, null, trade);
     }
   };
 

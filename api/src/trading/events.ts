@@ -9,7 +9,8 @@ export type OrderChange = "open" | "match" | "filled" | "canceled" | "update" | 
 export type TradingEvent =
   | { kind: "order"; change: OrderChange; order: Readonly<Order>; fill?: Fill; ts: number }
   | { kind: "trade"; symbol: string; tradeId: string; price: number; size: number; side: "buy" | "sell"; makerOrderId: string; takerOrderId: string; ts: number; sequence: number }
-  | { kind: "l2"; symbol: string; side: "buy" | "sell"; price: number; size: number; ts: number }
+  /** `sequence`: the gap-free per-symbol level2 sequence, stamped by MarketData (a state listener) before delivery. */
+  | { kind: "l2"; symbol: string; side: "buy" | "sell"; price: number; size: number; ts: number; sequence?: number }
   | { kind: "balance"; accountId: string; currency: string; available: bigint; hold: bigint; relationEvent: string; ts: number }
   | { kind: "marketStatus"; symbol: string; halted: boolean; reason: string; ts: number }
   | { kind: "accountStatus"; accountId: string; frozen: boolean; reason: string; ts: number };

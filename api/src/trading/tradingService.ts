@@ -37,7 +37,14 @@ export type TradingServiceOptions = {
   risk: RiskConfig;
   now: () => number;
   parts?: SnapshotPart[];
+  /** Durable-event listeners: called after the journal made the events' records durable. */
   listeners?: TradingListener[];
+  /**
+   * State listeners: called synchronously as each record is applied (also during replay); they
+   * keep derived state that is snapshotted with the core (SnapshotPart), e.g. market data.
+   */
+  stateListeners?: TradingListener[];
+  onError?: (err: unknown, what: string) => void;
 };
 
 export type PlaceInput = Omit<PlaceRecord, "t" | "ts" | "orderId">;
@@ -62,7 +69,8 @@ export class TradingService {
   #buffer: TradingEvent[] = [];
   #lastSeq = 0n;
   #sinceSnapshot = 0;
-  #snapshotting: Promise<void> | null = null;
+  #snapshotChain: Promise<void> = Promise.resolve();
+  readonly #onError: (err: unknown, what: string) => void;
   /** Set when the journal failed: the state may be ahead of what is durable, so stop. */
   #failed: unknown = null;
 
@@ -75,7 +83,9 @@ export class TradingService {
     this.#now = options.now;
     this.#parts = options.parts ?? [];
     this.#listeners = [...(options.listeners ?? [])];
+    this.#onError = options.onError ?? (() => undefined);
     this.#lastSeq = lastSeq;
+    for (const l of options.stateListeners ?? []) core.subscribe(l);
     core.subscribe((e) => this.#buffer.push(e));
   }
 
@@ -101,7 +111,7 @@ export class TradingService {
     let replayed = 0;
     for await (const entry of options.journal.read(from)) {
       service.#applyRecord(entry.record as unknown as TradingRecord);
-      service.#publish();
+      service.#buffer = []; // history: state listeners saw it; nothing to deliver live
       service.#lastSeq = entry.seq;
       replayed++;
     }
@@ -181,18 +191,24 @@ export class TradingService {
     await this.#commit({ t: "riskLimits", ts: this.#now(), scope, key, limits, by });
   }
 
-  /** Writes a snapshot now (also done every `snapshotEvery` records and at shutdown). */
-  async snapshot(): Promise<void> {
-    if (!this.#snapshots) return;
-    await this.#journal.flush();
-    await this.#snapshotting;
-    const state = { core: this.core.snapshot(), risk: this.risk, parts: Object.fromEntries(this.#parts.map((p) => [p.name, p.snapshot()])) };
+  /**
+   * Writes a snapshot (also done every `snapshotEvery` records and at shutdown). The state is
+   * captured synchronously, so it is exactly the state after record `seq`, and saved only once
+   * the journal says record `seq` is durable: a snapshot never runs ahead of the journal.
+   * Saves are serialised.
+   */
+  snapshot(): Promise<void> {
+    const store = this.#snapshots;
+    if (!store) return Promise.resolve();
+    const state = { core: this.core.snapshot(), risk: structuredClone(this.risk), parts: Object.fromEntries(this.#parts.map((p) => [p.name, p.snapshot()])) };
     const seq = this.#lastSeq;
     this.#sinceSnapshot = 0;
-    this.#snapshotting = this.#snapshots.save(seq, state).finally(() => {
-      this.#snapshotting = null;
+    const run = this.#snapshotChain.then(async () => {
+      await this.#journal.flush();
+      await store.save(seq, state);
     });
-    await this.#snapshotting;
+    this.#snapshotChain = run.catch(() => undefined);
+    return run;
   }
 
   async close(): Promise<void> {
@@ -218,7 +234,8 @@ export class TradingService {
       throw new SenError("JOURNAL_IO", "the journal failed; the command was not acknowledged", { cause: err });
     }
     this.#deliver(events);
-    if (++this.#sinceSnapshot >= this.#snapshotEvery && !this.#snapshotting) void this.snapshot();
+    // A failed periodic snapshot only means a longer replay next start: report, don't stop.
+    if (++this.#sinceSnapshot >= this.#snapshotEvery) this.snapshot().catch((err: unknown) => this.#onError(err, "snapshot"));
     return result;
   }
 
@@ -232,12 +249,6 @@ export class TradingService {
       return { ok: true };
     }
     return this.core.apply(record);
-  }
-
-  #publish(): void {
-    const events = this.#buffer;
-    this.#buffer = [];
-    this.#deliver(events);
   }
 
   #deliver(events: TradingEvent[]): void {

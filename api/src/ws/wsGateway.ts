@@ -4,7 +4,9 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { z } from "zod/v4";
 import type { Principal } from "../auth/types.ts";
 import type { AppContext } from "../context.ts";
-import type { L2Change, PublicTrade } from "../marketdata/marketData.ts";
+import type { PublicTrade } from "../marketdata/marketData.ts";
+
+type L2Change = { side: "buy" | "sell"; price: number; size: number; sequence: number };
 import type { TradingEvent } from "../trading/events.ts";
 
 /**
@@ -49,11 +51,11 @@ export class WsGateway {
     this.#ctx = ctx;
     this.#opts = opts;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-    ctx.marketData.onUpdate((symbol, change, trade) => {
-      if (change) this.#queueL2(symbol, change);
-      if (trade) this.#publishTrade(symbol, trade);
+    ctx.trading.subscribe((e) => {
+      if (e.kind === "l2") this.#queueL2(e.symbol, { side: e.side, price: e.price, size: e.size, sequence: e.sequence ?? 0 });
+      else if (e.kind === "trade") this.#publishTrade(e.symbol, { sequence: e.sequence, tradeId: e.tradeId, price: e.price, size: e.size, side: e.side, time: e.ts });
+      else this.#onTradingEvent(e);
     });
-    ctx.trading.subscribe((e) => this.#onTradingEvent(e));
   }
 
   attach(server: Server): void {

@@ -12,6 +12,7 @@ export async function spawnExchange(env: Record<string, string>): Promise<Exchan
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
+  child.stderr!.pipe(process.stderr);
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`exchange did not start: ${stderr}`)), 60_000);
