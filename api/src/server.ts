@@ -9,7 +9,7 @@ export type RunningGateway = { server: Server; ws: WsGateway; url: string; close
 export async function startGateway(ctx: AppContext): Promise<RunningGateway> {
   const app = createHttpApp(ctx);
   const server = createServer({ keepAliveTimeout: 65_000 }, app);
-  const ws = new WsGateway(ctx, { conflateMs: ctx.config.wsConflateMs, maxBufferedBytes: 4 * 1024 * 1024, path: "/ws" });
+  const ws = new WsGateway(ctx, { conflateMs: ctx.config.wsConflateMs, maxBufferedBytes: ctx.config.wsMaxBufferedBytes, path: "/ws" });
   ws.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

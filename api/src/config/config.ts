@@ -24,6 +24,7 @@ const schema = z.object({
   SEN_COMPLIANCE: addressList,
   SEN_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SEN_WS_CONFLATE_MS: z.coerce.number().int().min(0).max(1000).default(10),
+  SEN_WS_MAX_BUFFER: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
 });
 
 export type ServerConfig = {
@@ -46,6 +47,8 @@ export type ServerConfig = {
   compliance: string[];
   logLevel: string;
   wsConflateMs: number;
+  /** A websocket client with more than this many bytes unsent is cut off. */
+  wsMaxBufferedBytes: number;
 };
 
 /** Validates the environment once; a bad setting stops the process with a clear message. */
@@ -79,6 +82,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     compliance: e.SEN_COMPLIANCE,
     logLevel: e.SEN_LOG_LEVEL,
     wsConflateMs: e.SEN_WS_CONFLATE_MS,
+    wsMaxBufferedBytes: e.SEN_WS_MAX_BUFFER,
     ...overrides,
   };
 }

@@ -17,6 +17,7 @@ export const ENV_KEYS = [
   "SEN_COMPLIANCE",
   "SEN_LOG_LEVEL",
   "SEN_WS_CONFLATE_MS",
+  "SEN_WS_MAX_BUFFER",
 ] as const;
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {

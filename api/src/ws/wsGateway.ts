@@ -79,6 +79,13 @@ export class WsGateway {
     return this.#wss.clients.size;
   }
 
+  /** The largest unsent backlog of any client, in bytes (a slow-consumer early warning). */
+  maxBufferedAmount(): number {
+    let max = 0;
+    for (const ws of this.#wss.clients) max = Math.max(max, ws.bufferedAmount);
+    return max;
+  }
+
   close(): void {
     if (this.#l2Timer) clearTimeout(this.#l2Timer);
     if (this.#tickerTimer) clearTimeout(this.#tickerTimer);
