@@ -33,6 +33,9 @@ contract IdentityRegistry is IIdentityRegistry, AccessControl, EIP712, Nonces {
 
     mapping(bytes32 identityHash => Identity) private _identities;
     mapping(address wallet => bytes32 identityHash) private _walletIdentity;
+    /// @dev Revocations by governance bind issuers: re-attestation cannot undo them until
+    /// governance lifts the block (read only when attesting, never on the transfer path).
+    mapping(bytes32 identityHash => bool) private _governanceRevoked;
 
     constructor(address governance) EIP712("Sen IdentityRegistry", "1") {
         _grantRole(DEFAULT_ADMIN_ROLE, governance);
@@ -105,7 +108,15 @@ contract IdentityRegistry is IIdentityRegistry, AccessControl, EIP712, Nonces {
         address caller = _msgSender();
         if (caller != id.issuer && !hasRole(GOVERNANCE_ROLE, caller)) revert IdentityNotIssuer(identityHash, caller);
         id.revoked = true;
+        if (caller != id.issuer) _governanceRevoked[identityHash] = true;
         emit IdentityRevoked(identityHash, caller);
+    }
+
+    /// @notice Lets the issuer re-attest an identity governance revoked (after, e.g., a court
+    /// order is lifted). The identity stays revoked until the issuer attests it again.
+    function liftGovernanceRevocation(bytes32 identityHash) external onlyRole(GOVERNANCE_ROLE) {
+        delete _governanceRevoked[identityHash];
+        emit GovernanceRevocationLifted(identityHash);
     }
 
     /// @notice Binds another wallet to an existing identity. Callable by its issuer.
@@ -181,6 +192,7 @@ contract IdentityRegistry is IIdentityRegistry, AccessControl, EIP712, Nonces {
             kycLevel < 1 || kycLevel > 2 || country == 0 || country > 999 || investorType < INVESTOR_RETAIL
                 || investorType > INVESTOR_INSTITUTIONAL || expiresAt <= block.timestamp
         ) revert IdentityInvalidAttributes(kycLevel, country, investorType, expiresAt);
+        if (_governanceRevoked[identityHash]) revert IdentityRevokedByGovernance(identityHash);
         address current = _identities[identityHash].issuer;
         if (current != address(0) && current != issuer && hasRole(ISSUER_ROLE, current)) {
             // Another trusted issuer owns this identity; an issuer that lost trust can be

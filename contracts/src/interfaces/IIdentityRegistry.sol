@@ -42,6 +42,7 @@ interface IIdentityRegistry {
     event IdentityRevoked(bytes32 indexed identityHash, address indexed by);
     event WalletAdded(bytes32 indexed identityHash, address indexed wallet);
     event WalletRemoved(bytes32 indexed identityHash, address indexed wallet);
+    event GovernanceRevocationLifted(bytes32 indexed identityHash);
 
     error IdentityInvalidHash();
     error IdentityInvalidAttributes(uint8 kycLevel, uint16 country, uint8 investorType, uint40 expiresAt);
@@ -53,6 +54,7 @@ interface IIdentityRegistry {
     error IdentityInvalidWallet(address wallet);
     error IdentityExpiredSignature(uint256 deadline);
     error IdentityInvalidSignature(address issuer);
+    error IdentityRevokedByGovernance(bytes32 identityHash);
 
     /// @notice True when `wallet` is bound to an identity that is attested by a still
     /// trusted issuer, not revoked and not expired.

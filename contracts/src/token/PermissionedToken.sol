@@ -51,6 +51,10 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     mapping(address account => uint256 packed) private _freeze;
     mapping(address account => bool) private _custodians;
     mapping(bytes32 identityHash => uint256) private _identityBalances;
+    /// @dev With identity tracking: the identity a wallet's balance is counted for, fixed from
+    /// the moment the balance becomes non-zero until it is zero again, so that unbinding or
+    /// rebinding a wallet in the registry can never make holdings drift.
+    mapping(address wallet => bytes32 identityHash) private _attributedTo;
     mapping(uint256 word => uint256 bits) private _allowedCountries;
     TransferRules private _rules;
     /// @dev Set for the duration of an agent or minter operation that may bypass
@@ -71,6 +75,7 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     error TokenInvalidAccount(address account);
     error TokenInvalidRules();
     error TokenIdentityCapExceeded(bytes32 identityHash, uint256 balance, uint256 cap);
+    error TokenCustodianNotAllowed(address custodian);
 
     constructor(
         string memory name_,
@@ -178,6 +183,8 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     /// status to another wallet of the same identity. Emits {BalanceRecovered}.
     function recoverBalance(address lostWallet, address newWallet) external onlyRole(AGENT_ROLE) {
         (bytes32 lostId,) = identityRegistry.identityOf(lostWallet);
+        // A lost key may already be unbound in the registry; the token still knows whose it was.
+        if (lostId == bytes32(0)) lostId = _attributedTo[lostWallet];
         (bytes32 newId,) = identityRegistry.identityOf(newWallet);
         if (lostId == bytes32(0) || lostId != newId || lostWallet == newWallet) {
             revert TokenRecoveryIdentityMismatch(lostWallet, newWallet);
@@ -188,8 +195,11 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
         delete _freeze[lostWallet];
         _privilegedUpdate(lostWallet, newWallet, amount);
         if (packed != 0) {
-            _freeze[newWallet] |= packed;
-            emit Frozen(newWallet, getFrozenTokens(newWallet));
+            uint256 target = _freeze[newWallet];
+            uint256 amount_ = (target & _AMOUNT_MASK) + (packed & _AMOUNT_MASK);
+            if (amount_ > _AMOUNT_MASK) amount_ = _AMOUNT_MASK;
+            _freeze[newWallet] = (target & _ADDRESS_FROZEN) | (packed & _ADDRESS_FROZEN) | amount_;
+            emit Frozen(newWallet, amount_);
             if (packed & _ADDRESS_FROZEN != 0) emit AddressFrozen(newWallet, true, _msgSender());
         }
         emit BalanceRecovered(lostWallet, newWallet, lostId, amount);
@@ -275,6 +285,8 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     }
 
     function _privilegedUpdate(address from, address to, uint256 amount) private {
+        if (_custodians[from]) revert TokenCustodianNotAllowed(from);
+        if (_custodians[to]) revert TokenCustodianNotAllowed(to);
         _privileged = true;
         _update(from, to, amount);
         _privileged = false;
@@ -288,6 +300,9 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
         bool toCustodian = to != address(0) && _custodians[to];
         if (!_privileged) {
             if (_rules.paused) revert TokenIsPaused();
+            // Tokens enter a custodian only through its own pull (a deposit it books); a plain
+            // transfer to it would be stranded outside its books.
+            if (toCustodian && _msgSender() != to) revert TokenCustodianNotAllowed(to);
             if (from != address(0) && !fromCustodian) {
                 bool ok;
                 (ok, fromId) = _eligible(from, false);
@@ -303,17 +318,26 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
                 (ok, toId) = _eligible(to, true);
                 if (!ok) revert ERC7943CannotReceive(to);
             }
-        } else if (tracksIdentityBalances) {
-            // Privileged moves may involve wallets that no longer verify; attribute them
-            // to the identity they are bound to all the same.
-            if (from != address(0) && !fromCustodian) (fromId,) = identityRegistry.identityOf(from);
-            if (to != address(0) && !toCustodian) (toId,) = identityRegistry.identityOf(to);
+        }
+        // Deposits into and withdrawals from a custodian keep the holder's attribution.
+        if (!tracksIdentityBalances || fromCustodian || toCustodian) {
+            super._update(from, to, value);
+            return;
+        }
+        if (from != address(0)) {
+            bytes32 attributed = _attributedTo[from];
+            if (attributed != bytes32(0)) fromId = attributed;
+            else if (fromId == bytes32(0)) (fromId,) = identityRegistry.identityOf(from);
+        }
+        if (to != address(0)) {
+            bytes32 attributed = _attributedTo[to];
+            if (attributed != bytes32(0) && balanceOf(to) != 0) toId = attributed;
+            else if (toId == bytes32(0)) (toId,) = identityRegistry.identityOf(to);
         }
         super._update(from, to, value);
-        // Deposits into and withdrawals from a custodian keep the holder's attribution.
-        if (tracksIdentityBalances && !fromCustodian && !toCustodian && fromId != toId) {
-            _moveIdentityBalance(fromId, toId, value);
-        }
+        if (from != address(0) && balanceOf(from) == 0) delete _attributedTo[from];
+        if (to != address(0) && value != 0) _attributedTo[to] = toId;
+        if (fromId != toId) _moveIdentityBalance(fromId, toId, value);
     }
 
     function _moveIdentityBalance(bytes32 fromId, bytes32 toId, uint256 amount) private {

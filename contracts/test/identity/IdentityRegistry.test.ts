@@ -197,6 +197,23 @@ describe("IdentityRegistry", async () => {
     });
   });
 
+  it("a governance revocation cannot be undone by the issuer until governance lifts it", async () => {
+    await base.restore();
+    const id = await sen.attest(alice.account.address, { label: "alice" });
+    await registry.write.revoke([id], as(gov));
+    const t = Number((await sen.now()) + ONE_YEAR);
+    await viem.assertions.revertWithCustomErrorWithArgs(registry.write.attest([id, 2, VIET_NAM, RETAIL, t, zeroAddress], as(issuer)), registry, "IdentityRevokedByGovernance", [id]);
+    await viem.assertions.revertWithCustomError(registry.write.liftGovernanceRevocation([id], as(issuer)), registry, "AccessControlUnauthorizedAccount");
+    await registry.write.liftGovernanceRevocation([id], as(gov));
+    assert.equal(await registry.read.isVerified([alice.account.address]), false, "lifting is not reinstating");
+    await registry.write.attest([id, 2, VIET_NAM, RETAIL, t, zeroAddress], as(issuer));
+    assert.equal(await registry.read.isVerified([alice.account.address]), true);
+    // the issuer's own revocation can be undone by the issuer's re-attestation
+    await registry.write.revoke([id], as(issuer));
+    await registry.write.attest([id, 2, VIET_NAM, RETAIL, t, zeroAddress], as(issuer));
+    assert.equal(await registry.read.isVerified([alice.account.address]), true);
+  });
+
   describe("attestBySig (EIP-712)", () => {
     it("anyone can relay an issuer's signed attestation, once", async () => {
       await base.restore();

@@ -237,6 +237,33 @@ describe("AssetToken", async () => {
     });
   });
 
+  describe("custodians and attribution", () => {
+    it("a plain transfer or an agent/issuer operation can never move a custodian's tokens", async () => {
+      await base.restore();
+      const vault = sen.vault.address;
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.transfer([vault, 1n], as(alice)), bond, "TokenCustodianNotAllowed", [getAddress(vault)]);
+      await bond.write.approve([vault, 5n], as(alice));
+      await sen.vault.write.deposit([bond.address, 5n], as(alice)); // the custodian's own pull is the way in
+      await viem.assertions.revertWithCustomError(bond.write.forcedTransfer([vault, B, 1n], as(agent)), bond, "TokenCustodianNotAllowed");
+      await viem.assertions.revertWithCustomError(bond.write.burn([vault, 1n], as(issuer)), bond, "TokenCustodianNotAllowed");
+      await viem.assertions.revertWithCustomError(bond.write.mint([vault, 1n], as(issuer)), bond, "TokenCustodianNotAllowed");
+      assert.equal(await sen.vault.read.balanceOf([bond.address, A]), 5n);
+    });
+
+    it("holdings stay attributed to the identity after its wallet is unbound", async () => {
+      await base.restore();
+      await fund.write.mint([A, 100n], as(issuer));
+      await registry.write.addWallet([aliceId, dave.account.address], as(issuer));
+      await registry.write.removeWallet([A], as(issuer)); // the lost key is unbound first...
+      await fund.write.recoverBalance([A, dave.account.address], as(agent)); // ...and still recoverable
+      assert.equal(await fund.read.balanceOf([dave.account.address]), 100n);
+      assert.equal(await fund.read.identityBalance([aliceId]), 100n, "not counted twice");
+      await fund.write.forcedTransfer([dave.account.address, B, 40n], as(agent));
+      assert.equal(await fund.read.identityBalance([aliceId]), 60n);
+      assert.equal(await fund.read.identityBalance([bobId]), 40n);
+    });
+  });
+
   it("custodyTransfer is for registered custodians only", async () => {
     await base.restore();
     await viem.assertions.revertWithCustomError(bond.write.custodyTransfer([A, B, 1n], as(mallory)), bond, "TokenNotCustodian");
