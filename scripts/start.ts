@@ -1,37 +1,96 @@
 /**
- * `npm start`: Sen on its embedded defaults. Starts an in-process Hardhat chain, serves it
- * over JSON-RPC on loopback, deploys every contract through the Ignition modules, seeds the
- * demo traders and prints where everything is. The trading gateway joins here as issues
- * #5/#6 land.
+ * `npm start`: the whole exchange on its embedded defaults, in one process:
+ * an in-process Hardhat chain (served over JSON-RPC on loopback), every contract deployed
+ * through the Ignition modules, two attested demo traders funded and with deposits in the
+ * settlement vault, and the trading gateway (REST + websocket) crediting those deposits from
+ * the vault's events. The demo traders sign in with SIWE and get API keys, written to
+ * data/dev/demo-credentials.json for `npm run demo` and your own bots.
+ *
+ * Why in-process rather than a spawned `hardhat node`: one process to start and stop, no port
+ * race, and the gateway reads the very chain it deploys to. The chain is not persisted, so the
+ * gateway's state (journal, keys) starts clean in data/dev each time; for a persistent set-up
+ * point the gateway at a real node (`SEN_CHAIN_RPC` + `SEN_DEPLOYMENT`, see README).
  */
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import hre from "hardhat";
-import { deploySen, writeDeploymentFile } from "./deploy.ts";
-import { seedDemo, DEMO_FUNDING } from "./seed.ts";
+import { mnemonicToAccount } from "viem/accounts";
+import { createIdentityOracle } from "../api/src/chain/identityOracle.ts";
+import { envToConfig } from "../api/src/config/config.ts";
+import { readEnv } from "../api/src/config/env.ts";
+import { createContext } from "../api/src/context.ts";
+import { defaultCatalog } from "../api/src/markets/marketCatalog.ts";
+import { startGateway } from "../api/src/server.ts";
 import { serveProvider } from "./chain/serveProvider.ts";
+import { deploySen, writeDeploymentFile } from "./deploy.ts";
+import { creditVaultDeposits } from "./creditVaultDeposits.ts";
+import { loginWithSiwe } from "./siweClient.ts";
+import { DEMO_TRADERS, seedDemo } from "./seed.ts";
 
-const RPC_PORT = Number(process.env.SEN_RPC_PORT ?? 8545);
-const DATA_DIR = process.env.SEN_DATA_DIR ?? "data";
+const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 
 async function main(): Promise<void> {
+  const env = readEnv();
+  if (env.SEN_CHAIN_RPC) {
+    // An external chain: the gateway entry point does the rest.
+    await import("../api/src/main.ts");
+    return;
+  }
+  const dataDir = path.resolve(env.SEN_DATA_DIR ?? "data", "dev");
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+
   await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
   const connection = await hre.network.create();
   const deployment = await deploySen(connection);
-  const file = writeDeploymentFile(deployment, `${DATA_DIR}/deployments`);
+  const deploymentFile = writeDeploymentFile(deployment, path.join(dataDir, "deployments"));
   const traders = await seedDemo(connection, deployment);
-  const server = await serveProvider(connection.provider, RPC_PORT);
+  const rpcPort = Number(env.SEN_RPC_PORT ?? 8545);
+  const rpc = await serveProvider(connection.provider, rpcPort);
 
-  console.log(`Sen is up (in-process chain ${deployment.chainId}).`);
-  console.log(`  JSON-RPC        http://127.0.0.1:${RPC_PORT}`);
-  console.log(`  deployment      ${file}`);
-  for (const [name, address] of Object.entries(deployment.contracts)) console.log(`  ${name.padEnd(17)}${address}`);
-  for (const t of traders) {
-    console.log(`  demo trader ${t.name.padEnd(5)} ${t.address} (Hardhat account #${t.accountIndex}), ${DEMO_FUNDING.vndDeposited} đồng in the vault`);
+  const deployer = (await connection.viem.getWalletClients())[0].account.address.toLowerCase();
+  const config = envToConfig({ ...env, SEN_DATA_DIR: dataDir, SEN_OPERATORS: env.SEN_OPERATORS ?? deployer });
+  config.chainId = deployment.chainId;
+  const publicClient = await connection.viem.getPublicClient({ cacheTime: 0 });
+  const c = deployment.contracts;
+  const catalog = defaultCatalog({ VND: c.CashToken, VGB30: c.BondToken, SREF: c.FundToken });
+  const ctx = await createContext(config, { identity: createIdentityOracle(publicClient, c.IdentityRegistry), catalog });
+  const gateway = await startGateway(ctx);
+  const credited = await creditVaultDeposits(publicClient, deployment, catalog, ctx.trading);
+
+  const credentials = [];
+  for (const t of DEMO_TRADERS) {
+    const account = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: t.accountIndex });
+    const token = await loginWithSiwe(gateway.url, account);
+    const passphrase = `sen-demo-${t.name}`;
+    const res = await fetch(`${gateway.url}/api/v1/sen/api-keys`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ label: "demo", passphrase, permissions: ["General", "Trade"] }),
+    });
+    const key = (await res.json()) as { code: string; data: { apiKeyId: string; apiSecret: string; accountId: string } };
+    if (key.code !== "200000") throw new Error(`API key for ${t.name}: ${JSON.stringify(key)}`);
+    credentials.push({ name: t.name, wallet: account.address, accountId: key.data.accountId, apiKey: key.data.apiKeyId, apiSecret: key.data.apiSecret, passphrase });
   }
-  console.log("Ctrl-C stops it; the in-process chain is not persisted.");
+  const credentialsFile = path.join(dataDir, "demo-credentials.json");
+  writeFileSync(credentialsFile, `${JSON.stringify({ url: gateway.url, traders: credentials }, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(credentialsFile, 0o600);
+
+  const rel = (f: string) => path.relative(process.cwd(), f);
+  console.log(`
+Sen is running (in-process chain ${deployment.chainId}, ${config.journal.kind} journal in ${rel(dataDir)}).
+  REST API       ${gateway.url}   (KuCoin-compatible; try ${gateway.url}/api/v2/symbols)
+  websocket      ${ctx.config.wsEndpoint}   (token from POST /api/v1/bullet-public)
+  API docs       ${gateway.url}/openapi.json
+  health/metrics ${gateway.url}/health   ${gateway.url}/metrics
+  JSON-RPC       http://127.0.0.1:${rpcPort}   (contracts in ${rel(deploymentFile)})
+  demo traders   ${traders.map((t) => `${t.name} ${t.address}`).join(", ")}; ${credited} vault deposits credited
+  credentials    ${rel(credentialsFile)}   (API key, secret, passphrase per trader)
+Run \`npm run demo\` in another terminal. Ctrl-C stops everything.`);
 
   const stop = () => {
-    server.close();
-    void connection.close().finally(() => process.exit(0));
+    rpc.close();
+    void gateway.close().finally(() => void connection.close().finally(() => process.exit(0)));
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

@@ -1,0 +1,74 @@
+/**
+ * `npm run demo`: a short scripted session against the exchange `npm start` runs. Two demo
+ * traders trade VGB30-VND through the signed KuCoin REST API while the buyer watches its
+ * private websocket stream; the terminal shows the orders, fills and balances.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import WebSocket from "ws";
+import { signKucoinRequest } from "../api/src/auth/kucoinSignature.ts";
+
+type Trader = { name: string; wallet: string; apiKey: string; apiSecret: string; passphrase: string };
+const file = path.resolve(process.env.SEN_DATA_DIR ?? "data", "dev", "demo-credentials.json");
+const { url, traders } = JSON.parse(readFileSync(file, "utf8")) as { url: string; traders: Trader[] };
+const [an, binh] = traders;
+const SYMBOL = "VGB30-VND";
+
+async function call<T = any>(t: Trader, method: "GET" | "POST" | "DELETE", p: string, payload?: unknown): Promise<T> {
+  const body = payload === undefined ? "" : JSON.stringify(payload);
+  const headers = signKucoinRequest({ method, pathWithQuery: p, body, apiKey: t.apiKey, apiSecret: t.apiSecret, passphrase: t.passphrase, timestamp: Date.now() });
+  const res = await fetch(url + p, { method, headers: { ...headers, ...(body ? { "content-type": "application/json" } : {}) }, body: body || undefined });
+  const json = (await res.json()) as { code: string; msg?: string; data: T };
+  if (json.code !== "200000") throw new Error(`${method} ${p}: ${json.code} ${json.msg}`);
+  return json.data;
+}
+
+const balances = async (t: Trader) =>
+  (await call<Array<{ currency: string; available: string; holds: string }>>(t, "GET", "/api/v1/accounts"))
+    .filter((a) => a.currency === "VND" || a.currency === "VGB30")
+    .map((a) => `${a.currency} ${a.available} (+${a.holds} on hold)`)
+    .join(", ");
+
+async function main() {
+  console.log(`Sen demo against ${url}\n`);
+  for (const t of traders) console.log(`  ${t.name.padEnd(5)} ${t.wallet}: ${await balances(t)}`);
+
+  const bullet = await call<{ token: string; instanceServers: Array<{ endpoint: string }> }>(binh, "POST", "/api/v1/bullet-private");
+  const ws = new WebSocket(`${bullet.instanceServers[0].endpoint}?token=${bullet.token}&connectId=demo`);
+  await new Promise((r) => ws.once("message", r));
+  ws.send(JSON.stringify({ id: "1", type: "subscribe", topic: "/spotMarket/tradeOrders", privateChannel: true, response: true }));
+  ws.on("message", (raw) => {
+    const m = JSON.parse(raw.toString());
+    if (m.subject === "orderChange") {
+      const d = m.data;
+      console.log(`  [ws ${binh.name}] order ${d.orderId.slice(-6)} ${d.type}${d.matchSize ? ` ${d.matchSize} @ ${d.matchPrice} (${d.liquidity})` : ""}`);
+    }
+  });
+  await new Promise((r) => setTimeout(r, 200));
+
+  console.log(`\n${an.name} offers 10 VGB30 at 10,000 and 10 at 10,100 đồng`);
+  const run = Date.now().toString(36);
+  const s1 = await call(an, "POST", "/api/v1/orders", { clientOid: `demo-${run}-s1`, side: "sell", symbol: SYMBOL, type: "limit", price: "10000", size: "10" });
+  const s2 = await call(an, "POST", "/api/v1/orders", { clientOid: `demo-${run}-s2`, side: "sell", symbol: SYMBOL, type: "limit", price: "10100", size: "10" });
+  console.log(`  orders ${s1.orderId.slice(-6)}, ${s2.orderId.slice(-6)} resting`);
+  const book = await call(binh, "GET", `/api/v1/market/orderbook/level2_20?symbol=${SYMBOL}`);
+  console.log(`  book: asks ${book.asks.map((l: string[]) => `${l[1]}@${l[0]}`).join("  ")}`);
+
+  console.log(`\n${binh.name} buys 15 VGB30 with a limit order at 10,100`);
+  const b1 = await call(binh, "POST", "/api/v1/orders", { clientOid: `demo-${run}-b1`, side: "buy", symbol: SYMBOL, type: "limit", price: "10100", size: "15" });
+  await new Promise((r) => setTimeout(r, 300));
+  const fills = await call(binh, "GET", `/api/v1/fills?orderId=${b1.orderId}`);
+  for (const f of fills.items) console.log(`  fill ${f.tradeId.slice(-6)}: ${f.size} @ ${f.price}, fee ${f.fee} ${f.feeCurrency}`);
+
+  console.log(`\n${an.name} cancels what is left`);
+  await call(an, "DELETE", `/api/v1/orders?symbol=${SYMBOL}`);
+  console.log("");
+  for (const t of traders) console.log(`  ${t.name.padEnd(5)} ${await balances(t)}`);
+  ws.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  console.error("Is the exchange running? Start it with `npm start` in another terminal.");
+  process.exit(1);
+});
