@@ -22,14 +22,46 @@ export interface EngineContext {
   l2: boolean;
 }
 
-/** One side of a book: price -> level map, sorted ladder, cached best level. */
+/** Width of the dense price window of each book side (prices, i.e. ticks × tickSize units). */
+export const WINDOW = 4096;
+
+/**
+ * One side of a book: price -> level index, sorted ladder, cached best level.
+ * The index is a dense window (Int32Array indexed by price - base, no hashing)
+ * for the WINDOW prices around where the side's first level appeared, with a
+ * Map for prices outside it; the window re-centres whenever the side empties.
+ */
 export class BookSide {
   readonly ladder = new PriceLadder();
-  readonly levels = new Map<number, number>();
+  /** Levels whose price is outside the window. */
+  readonly far = new Map<number, number>();
+  readonly window = new Int32Array(WINDOW).fill(-1);
+  base = 0;
   best = -1;
   readonly side: number;
   constructor(side: number) {
     this.side = side;
+  }
+
+  /** Level at `price`, or -1. */
+  get(price: number): number {
+    const i = price - this.base;
+    if (i >= 0 && i < WINDOW) return this.window[i];
+    const l = this.far.get(price);
+    return l === undefined ? -1 : l;
+  }
+
+  set(price: number, l: number): void {
+    if (this.ladder.size === 0) this.base = price > WINDOW / 2 ? price - WINDOW / 2 : 0;
+    const i = price - this.base;
+    if (i >= 0 && i < WINDOW) this.window[i] = l;
+    else this.far.set(price, l);
+  }
+
+  delete(price: number): void {
+    const i = price - this.base;
+    if (i >= 0 && i < WINDOW) this.window[i] = -1;
+    else this.far.delete(price);
   }
 }
 
@@ -44,6 +76,8 @@ const TIF_MASK = OrderFlag.IOC | OrderFlag.FOK;
 export class Book {
   readonly index: number;
   readonly config: ResolvedSymbolConfig;
+  /** The symbol's default STP mode as a StpCode. */
+  readonly stpCode: number;
   readonly bids = new BookSide(BUY);
   readonly asks = new BookSide(SELL);
   /** Stop orders waiting for their trigger (handles). */
@@ -67,6 +101,7 @@ export class Book {
   constructor(index: number, config: ResolvedSymbolConfig, pool: OrderPool, lv: LevelPool, ctx: EngineContext) {
     this.index = index;
     this.config = config;
+    this.stpCode = StpCode[config.stpDefault];
     this.pool = pool;
     this.lv = lv;
     this.ctx = ctx;
@@ -204,10 +239,10 @@ export class Book {
   }
 
   private levelFor(bs: BookSide, price: number): number {
-    let l = bs.levels.get(price);
-    if (l === undefined) {
+    let l = bs.get(price);
+    if (l < 0) {
       l = this.lv.alloc(price);
-      bs.levels.set(price, l);
+      bs.set(price, l);
       bs.ladder.insert(bs.side === BUY ? price : -price);
       const b = bs.best;
       if (b < 0 || (bs.side === BUY ? price > this.lv.price[b] : price < this.lv.price[b])) bs.best = l;
@@ -218,14 +253,14 @@ export class Book {
   private removeLevel(bs: BookSide, l: number): void {
     const lv = this.lv;
     const price = lv.price[l];
-    bs.levels.delete(price);
+    bs.delete(price);
     bs.ladder.remove(bs.side === BUY ? price : -price);
     lv.release(l);
     if (bs.best === l) {
       if (bs.ladder.size === 0) bs.best = -1;
       else {
         const k = bs.ladder.max();
-        bs.best = bs.levels.get(bs.side === BUY ? k : -k) as number;
+        bs.best = bs.get(bs.side === BUY ? k : -k);
       }
     }
   }
@@ -574,7 +609,7 @@ export class Book {
       const price = isBuy ? -key : key;
       if (isBuy ? price > limit : price < limit) return false;
       let hidden = 0;
-      for (let m = lv.head[opp.levels.get(price) as number]; m >= 0; m = p.next[m]) {
+      for (let m = lv.head[opp.get(price)]; m >= 0; m = p.next[m]) {
         if (p.owner[m] === tOwner || (tBen >= 0 && p.ben[m] === tBen)) {
           if (!skipConflicts) return false;
         } else {

@@ -12,6 +12,8 @@ import type { RefConfig } from "./testing/referenceModel.ts";
 const CONFIGS: RefConfig[] = [
   { symbol: "S", tickSize: 1, lotSize: 1, minQty: 1, maxQty: 1_000_000, bandTicks: null, stpDefault: "cancelNewest" },
   { symbol: "S", tickSize: 5, lotSize: 10, minQty: 20, maxQty: 300, bandTicks: 15, stpDefault: "decrement" },
+  // prices span 5,000 units: wider than a book side's dense window (levels also go to its Map, the window re-centres)
+  { symbol: "S", tickSize: 500, lotSize: 1, minQty: 1, maxQty: 1_000_000, bandTicks: null, stpDefault: "cancelOldest" },
 ];
 
 /** Random command sequences over a tiny price range so orders collide a lot. */

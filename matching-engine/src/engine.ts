@@ -140,7 +140,7 @@ export class MatchingEngine {
     if (ben !== undefined && (typeof ben !== "string" || ben.length === 0)) return this.reject(book, id, EngineCode.INVALID_OWNER);
     const side = cmd.side === "buy" ? BUY : cmd.side === "sell" ? SELL : -1;
     if (side < 0) return this.reject(book, id, EngineCode.INVALID_SIDE);
-    let stp: number = StpCode[c.stpDefault];
+    let stp = book.stpCode;
     if (cmd.stp !== undefined) {
       if (typeof cmd.stp !== "string" || !Object.hasOwn(StpCode, cmd.stp)) return this.reject(book, id, EngineCode.INVALID_STP);
       stp = StpCode[cmd.stp as StpMode];
@@ -264,12 +264,12 @@ export class MatchingEngine {
     if (!this.validOwner(owner)) return this.rejectNumeric(book, id, EngineCode.INVALID_OWNER);
     if (side !== BUY && side !== SELL) return this.rejectNumeric(book, id, EngineCode.INVALID_SIDE);
     if (!isQty(price)) return this.rejectNumeric(book, id, EngineCode.INVALID_PRICE);
-    if (price % c.tickSize !== 0) return this.rejectNumeric(book, id, EngineCode.PRICE_NOT_ON_TICK);
+    if (c.tickSize !== 1 && price % c.tickSize !== 0) return this.rejectNumeric(book, id, EngineCode.PRICE_NOT_ON_TICK);
     const code = this.checkQty(qty, c.lotSize, c.minQty, c.maxQty);
     if (code !== EngineCode.OK) return this.rejectNumeric(book, id, code);
     if (tif !== 0 && tif !== 1 && tif !== 2) return this.rejectNumeric(book, id, EngineCode.INVALID_TIF);
     const pool = this.pool;
-    const h = this.newOrder(book, id, owner, -1, side, price, qty, TIF_FLAGS[tif], StpCode[c.stpDefault]);
+    const h = this.newOrder(book, id, owner, -1, side, price, qty, TIF_FLAGS[tif], b.stpCode);
     const g = pool.gen[h];
     b.placeLimit(h);
     return pool.gen[h] === g ? pool.handle(h) : NO_HANDLE;
@@ -285,7 +285,7 @@ export class MatchingEngine {
     if (side !== BUY && side !== SELL) return this.rejectNumeric(book, id, EngineCode.INVALID_SIDE);
     const code = this.checkQty(qty, c.lotSize, c.minQty, c.maxQty);
     if (code !== EngineCode.OK) return this.rejectNumeric(book, id, code);
-    const h = this.newOrder(book, id, owner, -1, side, 0, qty, 0, StpCode[c.stpDefault]);
+    const h = this.newOrder(book, id, owner, -1, side, 0, qty, 0, b.stpCode);
     b.placeMarket(h, null);
     return NO_HANDLE;
   }
@@ -310,7 +310,7 @@ export class MatchingEngine {
 
   private checkQty(qty: unknown, lot: number, min: number, max: number): EngineCode {
     if (!isQty(qty)) return EngineCode.INVALID_QTY;
-    if (qty % lot !== 0) return EngineCode.QTY_NOT_ON_LOT;
+    if (lot !== 1 && qty % lot !== 0) return EngineCode.QTY_NOT_ON_LOT;
     if (qty < min) return EngineCode.QTY_BELOW_MIN;
     if (qty > max) return EngineCode.QTY_ABOVE_MAX;
     return EngineCode.OK;
@@ -391,7 +391,7 @@ export class MatchingEngine {
       bs.ladder.forEachDesc((k) => {
         if (out.length >= depth) return false;
         const price = k * sign;
-        out.push([price, lv.qty[bs.levels.get(price) as number]]);
+        out.push([price, lv.qty[bs.get(price)]]);
         return true;
       });
       return out;
@@ -430,7 +430,7 @@ export class MatchingEngine {
         [b.asks, -1],
       ] as const) {
         bs.ladder.forEachDesc((k) => {
-          for (let h = lv.head[bs.levels.get(k * sign) as number]; h >= 0; h = p.next[h]) orders.push(this.orderSnapshot(h));
+          for (let h = lv.head[bs.get(k * sign)]; h >= 0; h = p.next[h]) orders.push(this.orderSnapshot(h));
           return true;
         });
       }
