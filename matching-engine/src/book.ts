@@ -10,6 +10,7 @@ import type {
   TradeEvent,
   TriggeredEvent,
 } from "./events.ts";
+import { EventBuffer, EventKind, OrderTypeCode } from "./eventBuffer.ts";
 import { BUY, LevelPool, OrderFlag, OrderPool, SELL, StpCode } from "./orderPool.ts";
 import { PriceLadder } from "./priceLadder.ts";
 import type { ResolvedSymbolConfig } from "./symbolConfig.ts";
@@ -19,6 +20,8 @@ export const SIDE_NAMES: readonly Side[] = ["buy", "sell"];
 /** Shared by the engine and its books for the duration of one `apply`. */
 export interface EngineContext {
   sink: EventSink | null;
+  /** Numeric event output of the core entry points (null when `sink` is used). */
+  buf: EventBuffer | null;
   l2: boolean;
 }
 
@@ -139,6 +142,9 @@ export class Book {
       e.reason = reason;
       e.seq = this.seq;
       sink(e);
+    } else if (this.ctx.buf !== null) {
+      const b = this.ctx.buf;
+      b.reason[b.push(EventKind.rejected, this.index, this.seq)] = reason;
     }
   }
 
@@ -156,6 +162,15 @@ export class Book {
       e.qty = qty;
       e.seq = this.seq;
       sink(e);
+    } else if (this.ctx.buf !== null) {
+      const p = this.pool;
+      const b = this.ctx.buf;
+      const i = b.push(EventKind.accepted, this.index, this.seq);
+      b.order[i] = p.handle(h);
+      b.side[i] = p.side[h];
+      b.price[i] = p.price[h];
+      b.qty[i] = qty;
+      b.flag[i] = orderType === "limit" ? OrderTypeCode.limit : orderType === "market" ? OrderTypeCode.market : OrderTypeCode.stop;
     }
   }
 
@@ -176,6 +191,9 @@ export class Book {
       e.takerLeft = takerLeft;
       e.seq = this.seq;
       sink(e);
+    } else if (this.ctx.buf !== null) {
+      const p = this.pool;
+      this.ctx.buf.trade(this.index, this.seq, p.handle(m), p.handle(h), p.side[h], price, qty, makerLeft, takerLeft);
     }
   }
 
@@ -190,6 +208,13 @@ export class Book {
       e.reason = reason;
       e.seq = this.seq;
       sink(e);
+    } else if (this.ctx.buf !== null) {
+      const b = this.ctx.buf;
+      const i = b.push(EventKind.cancelled, this.index, this.seq);
+      b.order[i] = this.pool.handle(h);
+      b.qty[i] = qty;
+      b.left[i] = left;
+      b.reason[i] = reason;
     }
   }
 
@@ -205,18 +230,33 @@ export class Book {
       e.priorityKept = priorityKept;
       e.seq = this.seq;
       sink(e);
+    } else if (this.ctx.buf !== null) {
+      const p = this.pool;
+      const b = this.ctx.buf;
+      const i = b.push(EventKind.amended, this.index, this.seq);
+      b.order[i] = p.handle(h);
+      b.price[i] = p.price[h];
+      b.qty[i] = p.qty[h] + p.hidden[h];
+      b.flag[i] = priorityKept ? 1 : 0;
     }
   }
 
   private emitL2(side: number, level: number): void {
     const sink = this.ctx.sink;
-    if (sink !== null && this.ctx.l2) {
+    if (!this.ctx.l2) return;
+    if (sink !== null) {
       const e = this.evL2;
       e.side = SIDE_NAMES[side];
       e.price = this.lv.price[level];
       e.qty = this.lv.qty[level];
       e.seq = this.seq;
       sink(e);
+    } else if (this.ctx.buf !== null) {
+      const b = this.ctx.buf;
+      const i = b.push(EventKind.l2, this.index, this.seq);
+      b.side[i] = side;
+      b.price[i] = this.lv.price[level];
+      b.qty[i] = this.lv.qty[level];
     }
   }
 
@@ -749,6 +789,12 @@ export class Book {
         e.lastPrice = last;
         e.seq = this.seq;
         sink(e);
+      } else if (this.ctx.buf !== null) {
+        const b = this.ctx.buf;
+        const i = b.push(EventKind.triggered, this.index, this.seq);
+        b.order[i] = p.handle(best);
+        b.price[i] = p.stopPrice[best];
+        b.qty[i] = last;
       }
       if (p.flags[best] & OrderFlag.STOP_LIMIT) this.execLimit(best);
       else this.execMarket(best);

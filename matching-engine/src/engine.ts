@@ -3,6 +3,7 @@ import { Book, SIDE_NAMES } from "./book.ts";
 import type { EngineContext } from "./book.ts";
 import { EngineCode, MAX_VALUE } from "./codes.ts";
 import type { Command, StpMode } from "./command.ts";
+import { EventBuffer, EventKind } from "./eventBuffer.ts";
 import type { EventSink, RejectedEvent } from "./events.ts";
 import { BUY, LevelPool, NO_HANDLE, OrderFlag, OrderPool, SELL, STP_NAMES, StpCode } from "./orderPool.ts";
 import { SNAPSHOT_VERSION } from "./snapshot.ts";
@@ -61,7 +62,7 @@ export class MatchingEngine {
   private readonly evRejected: RejectedEvent = { type: "rejected", symbol: "", id: "", reason: EngineCode.OK, seq: 0 };
 
   constructor(options: MatchingEngineOptions) {
-    this.ctx = { sink: null, l2: options.l2 ?? false };
+    this.ctx = { sink: null, buf: null, l2: options.l2 ?? false };
     for (const s of options.symbols) this.addSymbol(s);
   }
 
@@ -86,6 +87,7 @@ export class MatchingEngine {
   /** Applies one command. Never throws on bad input: returns a code (and emits `rejected`). */
   apply(cmd: Command, sink: EventSink | null = null): EngineCode {
     this.ctx.sink = sink;
+    this.ctx.buf = null;
     if (cmd === null || typeof cmd !== "object") return this.reject(null, "", EngineCode.MALFORMED_COMMAND);
     switch (cmd.type) {
       case "limit":
@@ -116,6 +118,9 @@ export class MatchingEngine {
       e.id = sid;
       e.reason = reason;
       this.ctx.sink(e);
+    } else if (this.ctx.buf !== null) {
+      const b = this.ctx.buf;
+      b.reason[b.push(EventKind.rejected, -1, 0)] = reason;
     }
     return reason;
   }
@@ -233,6 +238,19 @@ export class MatchingEngine {
     return typeof name === "string" && name.length > 0 ? this.pool.intern(name) : -1;
   }
 
+  /** Routes the events of one core call to a sink, an EventBuffer (cleared here) or nowhere. */
+  private output(out: EventSink | EventBuffer | null): void {
+    const ctx = this.ctx;
+    if (out instanceof EventBuffer) {
+      out.count = 0;
+      ctx.buf = out;
+      ctx.sink = null;
+    } else {
+      ctx.buf = null;
+      ctx.sink = out;
+    }
+  }
+
   private rejectNumeric(book: number, id: string, reason: EngineCode): number {
     this.lastReject = reason;
     this.reject(book >= 0 && book < this.books.length ? this.books[book] : null, id, reason);
@@ -256,8 +274,8 @@ export class MatchingEngine {
    * order's handle if it rests (for `cancelHandle`), NO_HANDLE if it
    * finished (traded, IOC/FOK/STP cancelled), or REJECTED.
    */
-  placeLimit(book: number, owner: number, side: number, price: number, qty: number, tif = 0, id = "", sink: EventSink | null = null): number {
-    this.ctx.sink = sink;
+  placeLimit(book: number, owner: number, side: number, price: number, qty: number, tif = 0, id = "", sink: EventSink | EventBuffer | null = null): number {
+    this.output(sink);
     if (!this.validBook(book)) return this.rejectNumeric(-1, id, EngineCode.UNKNOWN_SYMBOL);
     const b = this.books[book];
     const c = b.config;
@@ -276,8 +294,8 @@ export class MatchingEngine {
   }
 
   /** Engine core entry point: market order by quantity (band applies). Returns NO_HANDLE or REJECTED. */
-  placeMarket(book: number, owner: number, side: number, qty: number, id = "", sink: EventSink | null = null): number {
-    this.ctx.sink = sink;
+  placeMarket(book: number, owner: number, side: number, qty: number, id = "", sink: EventSink | EventBuffer | null = null): number {
+    this.output(sink);
     if (!this.validBook(book)) return this.rejectNumeric(-1, id, EngineCode.UNKNOWN_SYMBOL);
     const b = this.books[book];
     const c = b.config;
@@ -291,8 +309,8 @@ export class MatchingEngine {
   }
 
   /** Cancels a live order by handle (from `placeLimit`): O(1). ENGINE_UNKNOWN_ORDER for a stale or bad handle. */
-  cancelHandle(handle: number, sink: EventSink | null = null): EngineCode {
-    this.ctx.sink = sink;
+  cancelHandle(handle: number, sink: EventSink | EventBuffer | null = null): EngineCode {
+    this.output(sink);
     const h = this.pool.slotOf(handle);
     if (h < 0) {
       this.lastReject = EngineCode.UNKNOWN_ORDER;

@@ -7,3 +7,4 @@ export { collectEvents } from "./events.ts";
 export type { SymbolConfig } from "./symbolConfig.ts";
 export type { EngineSnapshot, BookSnapshot, OrderSnapshot, L2Snapshot } from "./snapshot.ts";
 export { SNAPSHOT_VERSION } from "./snapshot.ts";
+export { EventBuffer, EventKind, OrderTypeCode } from "./eventBuffer.ts";

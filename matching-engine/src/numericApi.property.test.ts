@@ -6,6 +6,7 @@ import type { Command } from "./command.ts";
 import { MatchingEngine, NO_HANDLE, REJECTED, Tif } from "./engine.ts";
 import type { EngineEvent } from "./events.ts";
 import { collectEvents } from "./events.ts";
+import { EventBuffer, EventKind } from "./eventBuffer.ts";
 
 /**
  * The numeric entry points (placeLimit / placeMarket / cancelHandle) must
@@ -119,4 +120,99 @@ test("numeric entry points reject bad input with a code and never throw", () => 
   assert.equal(e.cancelHandle(h), EngineCode.UNKNOWN_ORDER, "stale handle of a reused slot");
   for (const bad of [-1, 1.5, 2 ** 31, NaN, 12345]) assert.equal(e.cancelHandle(bad), EngineCode.UNKNOWN_ORDER);
   assert.equal(e.liveOrders(), 1);
+});
+
+/** Rebuilds the EngineEvents of one core call from an EventBuffer (the test knows handle -> id/owner). */
+function fromBuffer(b: EventBuffer, names: Map<number, { id: string; owner: string }>, cur: { id: string; owner: string }): EngineEvent[] {
+  const side = (i: number) => (b.side[i] === 0 ? "buy" : "sell") as "buy" | "sell";
+  let curHandle = -1;
+  const who = (h: number) => (h === curHandle ? cur : (names.get(h) ?? { id: "?", owner: "?" }));
+  const out: EngineEvent[] = [];
+  for (let i = 0; i < b.count; i++) {
+    const symbol = b.book[i] < 0 ? "" : "S";
+    const seq = b.seq[i];
+    switch (b.kind[i]) {
+      case EventKind.accepted:
+        curHandle = b.order[i];
+        out.push({ type: "accepted", symbol, id: cur.id, owner: cur.owner, side: side(i), orderType: (["limit", "market", "stop"] as const)[b.flag[i]], price: b.price[i], qty: b.qty[i], seq });
+        break;
+      case EventKind.rejected:
+        out.push({ type: "rejected", symbol, id: b.book[i] < 0 ? "" : cur.id, reason: b.reason[i], seq });
+        break;
+      case EventKind.trade: {
+        const m = who(b.order[i]);
+        const t = who(b.taker[i]);
+        out.push({ type: "trade", symbol, maker: m.id, taker: t.id, price: b.price[i], qty: b.qty[i], side: side(i), makerOwner: m.owner, takerOwner: t.owner, makerLeft: b.left[i], takerLeft: b.takerLeft[i], seq });
+        break;
+      }
+      case EventKind.cancelled:
+        out.push({ type: "cancelled", symbol, id: who(b.order[i]).id, qty: b.qty[i], left: b.left[i], reason: b.reason[i], seq });
+        break;
+      case EventKind.l2:
+        out.push({ type: "l2", symbol, side: side(i), price: b.price[i], qty: b.qty[i], seq });
+        break;
+      default:
+        throw new Error(`unexpected kind ${b.kind[i]}`);
+    }
+  }
+  return out;
+}
+
+for (const [ci, cfg] of SYMBOLS.entries()) {
+  test(`EventBuffer output = sink output of the numeric entry points (config ${ci}, l2 on)`, () => {
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 150 }), (ops) => {
+        const a = new MatchingEngine({ symbols: [cfg], l2: true });
+        const b = new MatchingEngine({ symbols: [cfg], l2: true });
+        const owners = OWNERS.map((o) => [a.ownerIndex(o), b.ownerIndex(o)]);
+        const buf = new EventBuffer(4); // small: growth is exercised
+        const names = new Map<number, { id: string; owner: string }>();
+        const placed: [number, number][] = [];
+        ops.forEach((o, n) => {
+          const evA: EngineEvent[] = [];
+          const sink = collectEvents(evA);
+          let cur = { id: "", owner: "" };
+          if (o.k === "limit") {
+            cur = { id: `o${n}`, owner: OWNERS[o.owner] };
+            const ha = a.placeLimit(0, owners[o.owner][0], o.side, o.price, o.qty, o.tif, cur.id, sink);
+            const hb = b.placeLimit(0, owners[o.owner][1], o.side, o.price, o.qty, o.tif, cur.id, buf);
+            assert.equal(hb, ha);
+            if (hb >= 0) {
+              names.set(hb, cur);
+              placed.push([ha, hb]);
+            }
+          } else if (o.k === "market") {
+            cur = { id: `m${n}`, owner: OWNERS[o.owner] };
+            assert.equal(b.placeMarket(0, owners[o.owner][1], o.side, o.qty, cur.id, buf), a.placeMarket(0, owners[o.owner][0], o.side, o.qty, cur.id, sink));
+          } else {
+            if (placed.length === 0) return;
+            const [ha, hb] = placed[o.target % placed.length];
+            assert.equal(b.cancelHandle(hb, buf), a.cancelHandle(ha, sink));
+          }
+          assert.deepEqual(fromBuffer(buf, names, cur), evA);
+        });
+        assert.equal(b.stateHash(), a.stateHash());
+      }),
+      { numRuns: 200 },
+    );
+  });
+}
+
+test("EventBuffer: cleared per call, null output skips events, apply does not write to it", () => {
+  const e = new MatchingEngine({ symbols: [{ symbol: "S" }] });
+  const a = e.ownerIndex("a");
+  const c = e.ownerIndex("c");
+  const buf = new EventBuffer();
+  const h = e.placeLimit(0, a, 1, 100, 5, Tif.GTC, "x", buf);
+  assert.equal(buf.count, 1);
+  assert.equal(buf.kind[0], EventKind.accepted);
+  assert.equal(buf.order[0], h);
+  assert.equal(e.placeLimit(0, c, 0, 100, 3, Tif.GTC, "", null), NO_HANDLE);
+  assert.equal(e.seq("S"), 3, "events skipped, seq still counts them");
+  assert.equal(e.placeMarket(0, c, 0, 1, "", buf), NO_HANDLE);
+  assert.deepEqual([buf.count, buf.kind[1], buf.order[1], buf.qty[1], buf.left[1], buf.takerLeft[1]], [2, EventKind.trade, h, 1, 1, 0]);
+  e.apply({ type: "cancel", id: "nope" }, null);
+  assert.equal(buf.count, 2, "apply leaves the buffer alone");
+  assert.equal(e.cancelHandle(12345, buf), EngineCode.UNKNOWN_ORDER);
+  assert.deepEqual([buf.count, buf.kind[0], buf.book[0], buf.reason[0]], [1, EventKind.rejected, -1, EngineCode.UNKNOWN_ORDER]);
 });
