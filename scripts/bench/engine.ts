@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { OrderBook } from "nodejs-order-book";
 import type { Command } from "../../matching-engine/src/command.ts";
 import { MatchingEngine } from "../../matching-engine/src/engine.ts";
+import { EventBuffer, EventKind } from "../../matching-engine/src/eventBuffer.ts";
 import type { EngineEvent } from "../../matching-engine/src/events.ts";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
 import { generateWorkload, symbolName } from "./engineWorkload.ts";
@@ -24,8 +25,19 @@ const WRITE = process.env.BENCH_WRITE !== "0";
 
 interface Runner {
   name: string;
-  /** Fresh engine; returns apply(command index) and the traded-qty counter. */
-  make(cmds: Command[], nSym: number): { apply: (i: number) => void; traded: () => number };
+  /**
+   * Fresh engine; returns apply(command index), run(from, to) (the same in a
+   * loop written out in each runner, so the timed loop's call site is
+   * monomorphic and the JIT can inline the runner's apply into it) and the
+   * traded-qty counter.
+   */
+  make(cmds: Command[], nSym: number): Instance;
+}
+
+interface Instance {
+  apply: (i: number) => void;
+  run: (from: number, to: number) => void;
+  traded: () => number;
 }
 
 const sen: Runner = {
@@ -36,7 +48,14 @@ const sen: Runner = {
     const sink = (e: Readonly<EngineEvent>) => {
       if (e.type === "trade") traded += e.qty;
     };
-    return { apply: (i) => void engine.apply(cmds[i], sink), traded: () => traded };
+    const apply = (i: number) => void engine.apply(cmds[i], sink);
+    return {
+      apply,
+      run: (from, to) => {
+        for (let i = from; i < to; i++) apply(i);
+      },
+      traded: () => traded,
+    };
   },
 };
 
@@ -44,50 +63,87 @@ const sen: Runner = {
  * The same stream through the engine core: the commands are pre-decoded into
  * typed arrays (as a gateway would after its own parsing), owners interned once,
  * and a cancel names the index of the limit command whose handle it uses (the
- * caller keeps handles in an array instead of a Map). Events still go to a sink.
+ * caller keeps handles in an array instead of a Map).
  */
-const senNumeric: Runner = {
-  name: "Sen (numeric handles)",
+function decode(engine: MatchingEngine, cmds: Command[]) {
+  const n = cmds.length;
+  const d = {
+    kind: new Uint8Array(n),
+    book: new Int32Array(n),
+    owner: new Int32Array(n),
+    side: new Uint8Array(n),
+    price: new Float64Array(n),
+    qty: new Float64Array(n),
+    target: new Int32Array(n),
+    ids: new Array<string>(n),
+    handles: new Int32Array(n).fill(-1),
+  };
+  const at = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const c = cmds[i];
+    d.ids[i] = "id" in c ? c.id : "";
+    if (c.type === "cancel") {
+      d.kind[i] = 2;
+      d.target[i] = at.get(c.id) ?? -1;
+      continue;
+    }
+    if (c.type !== "limit" && c.type !== "market") throw new Error(`unexpected ${c.type}`);
+    d.kind[i] = c.type === "limit" ? 0 : 1;
+    d.book[i] = engine.bookIndex(c.symbol ?? symbolName(0));
+    d.owner[i] = engine.ownerIndex(c.owner);
+    d.side[i] = c.side === "buy" ? 0 : 1;
+    d.price[i] = c.type === "limit" ? c.price : 0;
+    d.qty[i] = c.qty as number;
+    if (c.type === "limit") at.set(c.id, i);
+  }
+  return d;
+}
+
+/** Numeric core, events to a sink (reused event objects, one call per event). */
+const senNumericSink: Runner = {
+  name: "Sen (numeric handles, sink)",
   make(cmds, nSym) {
     const engine = new MatchingEngine({ symbols: Array.from({ length: nSym }, (_, i) => ({ symbol: symbolName(i) })) });
-    const n = cmds.length;
-    const kind = new Uint8Array(n);
-    const book = new Int32Array(n);
-    const owner = new Int32Array(n);
-    const side = new Uint8Array(n);
-    const price = new Float64Array(n);
-    const qty = new Float64Array(n);
-    const target = new Int32Array(n);
-    const ids: string[] = new Array(n);
-    const at = new Map<string, number>();
-    for (let i = 0; i < n; i++) {
-      const c = cmds[i];
-      ids[i] = "id" in c ? c.id : "";
-      if (c.type === "cancel") {
-        kind[i] = 2;
-        target[i] = at.get(c.id) ?? -1;
-        continue;
-      }
-      if (c.type !== "limit" && c.type !== "market") throw new Error(`unexpected ${c.type}`);
-      kind[i] = c.type === "limit" ? 0 : 1;
-      book[i] = engine.bookIndex(c.symbol ?? symbolName(0));
-      owner[i] = engine.ownerIndex(c.owner);
-      side[i] = c.side === "buy" ? 0 : 1;
-      price[i] = c.type === "limit" ? c.price : 0;
-      qty[i] = c.qty as number;
-      if (c.type === "limit") at.set(c.id, i);
-    }
-    const handles = new Int32Array(n).fill(-1);
+    const { kind, book, owner, side, price, qty, target, ids, handles } = decode(engine, cmds);
     let traded = 0;
     const sink = (e: Readonly<EngineEvent>) => {
       if (e.type === "trade") traded += e.qty;
     };
+    const apply = (i: number) => {
+      const k = kind[i];
+      if (k === 0) handles[i] = engine.placeLimit(book[i], owner[i], side[i], price[i], qty[i], 0, ids[i], sink);
+      else if (k === 1) engine.placeMarket(book[i], owner[i], side[i], qty[i], ids[i], sink);
+      else engine.cancelHandle(handles[target[i]], sink);
+    };
     return {
-      apply: (i) => {
-        const k = kind[i];
-        if (k === 0) handles[i] = engine.placeLimit(book[i], owner[i], side[i], price[i], qty[i], 0, ids[i], sink);
-        else if (k === 1) engine.placeMarket(book[i], owner[i], side[i], qty[i], ids[i], sink);
-        else engine.cancelHandle(handles[target[i]], sink);
+      apply,
+      run: (from, to) => {
+        for (let i = from; i < to; i++) apply(i);
+      },
+      traded: () => traded,
+    };
+  },
+};
+
+/** Numeric core, events to an EventBuffer that the caller scans after every call (summing trade quantities). */
+const senNumeric: Runner = {
+  name: "Sen (numeric handles, event buffer)",
+  make(cmds, nSym) {
+    const engine = new MatchingEngine({ symbols: Array.from({ length: nSym }, (_, i) => ({ symbol: symbolName(i) })) });
+    const { kind, book, owner, side, price, qty, target, ids, handles } = decode(engine, cmds);
+    const buf = new EventBuffer();
+    let traded = 0;
+    const apply = (i: number) => {
+      const k = kind[i];
+      if (k === 0) handles[i] = engine.placeLimit(book[i], owner[i], side[i], price[i], qty[i], 0, ids[i], buf);
+      else if (k === 1) engine.placeMarket(book[i], owner[i], side[i], qty[i], ids[i], buf);
+      else engine.cancelHandle(handles[target[i]], buf);
+      for (let j = 0; j < buf.count; j++) if (buf.kind[j] === EventKind.trade) traded += buf.qty[j];
+    };
+    return {
+      apply,
+      run: (from, to) => {
+        for (let i = from; i < to; i++) apply(i);
       },
       traded: () => traded,
     };
@@ -102,22 +158,26 @@ const nob: Runner = {
     for (let i = 0; i < nSym; i++) books.set(nSym === 1 ? undefined : symbolName(i), new OrderBook());
     const where = new Map<string, OrderBook>();
     let traded = 0;
+    const apply = (i: number) => {
+      const c = cmds[i];
+      if (c.type === "limit") {
+        const ob = books.get(c.symbol) as OrderBook;
+        const r = ob.limit({ id: c.id, side: c.side as NobSide, size: c.qty, price: c.price });
+        traded += c.qty - r.quantityLeft;
+        if (r.quantityLeft > 0 && nSym > 1) where.set(c.id, ob);
+      } else if (c.type === "market") {
+        const r = (books.get(c.symbol) as OrderBook).market({ side: c.side as NobSide, size: c.qty as number });
+        traded += (c.qty as number) - r.quantityLeft;
+      } else if (c.type === "cancel") {
+        const ob = nSym === 1 ? (books.get(undefined) as OrderBook) : where.get(c.id);
+        ob?.cancel(c.id);
+        if (nSym > 1) where.delete(c.id);
+      }
+    };
     return {
-      apply: (i) => {
-        const c = cmds[i];
-        if (c.type === "limit") {
-          const ob = books.get(c.symbol) as OrderBook;
-          const r = ob.limit({ id: c.id, side: c.side as NobSide, size: c.qty, price: c.price });
-          traded += c.qty - r.quantityLeft;
-          if (r.quantityLeft > 0 && nSym > 1) where.set(c.id, ob);
-        } else if (c.type === "market") {
-          const r = (books.get(c.symbol) as OrderBook).market({ side: c.side as NobSide, size: c.qty as number });
-          traded += (c.qty as number) - r.quantityLeft;
-        } else if (c.type === "cancel") {
-          const ob = nSym === 1 ? (books.get(undefined) as OrderBook) : where.get(c.id);
-          ob?.cancel(c.id);
-          if (nSym > 1) where.delete(c.id);
-        }
+      apply,
+      run: (from, to) => {
+        for (let i = from; i < to; i++) apply(i);
       },
       traded: () => traded,
     };
@@ -134,10 +194,10 @@ function throughput(r: Runner, cmds: Command[], nSym: number): Result {
   // warm-up on a fresh engine (first 20% of the stream), then a timed full run on another
   const warm = r.make(cmds, nSym);
   const wn = Math.min(cmds.length, Math.max(10_000, cmds.length / 5));
-  for (let i = 0; i < wn; i++) warm.apply(i);
+  warm.run(0, wn);
   const e = r.make(cmds, nSym);
   const t0 = performance.now();
-  for (let i = 0; i < cmds.length; i++) e.apply(i);
+  e.run(0, cmds.length);
   const ms = performance.now() - t0;
   return { opsPerSec: cmds.length / (ms / 1000), traded: e.traded() };
 }
@@ -181,6 +241,22 @@ function timerOverheadNs(): number {
   return a[a.length >> 1];
 }
 
+/** Cost of the timed loop itself: run(0, n) over an apply that only reads the decoded command kind. */
+function harnessNsPerCommand(n: number): number {
+  const kind = new Uint8Array(n);
+  let x = 0;
+  const apply = (i: number) => {
+    x += kind[i];
+  };
+  const run = (from: number, to: number) => {
+    for (let i = from; i < to; i++) apply(i);
+  };
+  run(0, n);
+  const t0 = performance.now();
+  run(0, n);
+  return x + ((performance.now() - t0) * 1e6) / n;
+}
+
 const fmtOps = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(0)}k`);
 const fmtNs = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)} µs` : `${Math.round(x)} ns`);
 
@@ -205,14 +281,19 @@ const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const started = performance.now();
 const overhead = timerOverheadNs();
+const harnessNs = harnessNsPerCommand(N);
 let mainWorkload: Workload | null = null;
 const rows: string[] = [];
 let latencyBlock = "";
-const runners = [sen, senNumeric, nob];
+const runners = [sen, senNumericSink, senNumeric, nob];
+const NOB = runners.length - 1;
+const genRows: string[] = [];
 const ONLY = process.env.BENCH_ONLY?.split(",").map(Number); // quick runs: variant indices
 const REPLAY = process.env.BENCH_REPLAY !== "0";
 for (const v of variants.filter((_, i) => ONLY === undefined || ONLY.includes(i))) {
+  const g0 = performance.now();
   const wl = generateWorkload({ commands: N, symbols: v.nSym, targetDepth: v.targetDepth, center: v.center, halfSpread: v.halfSpread });
+  const genMs = performance.now() - g0;
   if (v === variants[0]) mainWorkload = wl;
   // interleaved repeats (Sen, Sen numeric, nodejs-order-book, Sen, ...) so machine noise hits all; medians reported
   const ops: number[][] = runners.map(() => []);
@@ -224,14 +305,17 @@ for (const v of variants.filter((_, i) => ONLY === undefined || ONLY.includes(i)
       traded[k] = x.traded;
     });
   }
-  if (traded[0] !== traded[2] || traded[1] !== traded[2]) {
+  if (traded.some((t) => t !== traded[NOB])) {
     console.error(`traded quantity differs in "${v.label}": ${runners.map((r, k) => `${r.name} ${traded[k]}`).join(", ")}`);
     process.exit(1);
   }
-  const [a, an, b] = ops.map(median);
-  rows.push(`| ${v.label} | ${wl.meanDepth} | ${fmtOps(a)} | ${fmtOps(an)} | ${fmtOps(b)} | **${(a / b).toFixed(1)}×** | **${(an / b).toFixed(1)}×** | ${traded[0]} |`);
+  const med = ops.map(median);
+  const b = med[NOB];
+  const sens = med.slice(0, NOB);
+  rows.push(`| ${v.label} | ${wl.meanDepth} | ${med.map(fmtOps).join(" | ")} | ${sens.map((a) => `**${(a / b).toFixed(1)}×**`).join(" | ")} | ${traded[0]} |`);
+  genRows.push(`${v.label}: ${(genMs / 1000).toFixed(2)} s`);
   console.log(
-    `${v.label}: Sen string ids ${fmtOps(a)} ops/s, Sen numeric ${fmtOps(an)} ops/s, nodejs-order-book ${fmtOps(b)} ops/s, ratios ${(a / b).toFixed(1)}x / ${(an / b).toFixed(1)}x, traded ${traded[0]} (equal); runs: ${ops.map((xs) => xs.map(fmtOps).join(" ")).join(" | ")}`,
+    `${v.label}: ${runners.map((r, k) => `${r.name} ${fmtOps(med[k])}`).join(", ")} ops/s; ratios ${sens.map((a) => `${(a / b).toFixed(1)}x`).join(" / ")}; traded ${traded[0]} (equal); generator ${(genMs / 1000).toFixed(2)} s; runs: ${ops.map((xs) => xs.map(fmtOps).join(" ")).join(" | ")}`,
   );
   if (v.latency) {
     const ls = runners.map((r) => latency(r, wl.commands, v.nSym) ?? {});
@@ -240,8 +324,8 @@ for (const v of variants.filter((_, i) => ONLY === undefined || ONLY.includes(i)
       lrows.push(`| ${k} | ${ls.map((l) => `${fmtNs(l[k].p50)} / ${fmtNs(l[k].p99)} / ${fmtNs(l[k].p999)}`).join(" | ")} |`);
     }
     latencyBlock = [
-      "| command | Sen string ids p50 / p99 / p99.9 | Sen numeric handles p50 / p99 / p99.9 | nodejs-order-book p50 / p99 / p99.9 |",
-      "|---|---|---|---|",
+      `| command | ${runners.map((r) => `${r.name} p50 / p99 / p99.9`).join(" | ")} |`,
+      `|---|${runners.map(() => "---|").join("")}`,
       ...lrows,
     ].join("\n");
     console.log(latencyBlock);
@@ -275,15 +359,16 @@ const md = [
   "",
   machineLine(),
   "",
-  `Workload: mulberry32(42), ${N.toLocaleString("en")} commands per variant: 70% limit (GTC), 20% cancel of a random resting order, 10% market; qty 1..100; the price offset adapts to depth to hold the target resting count (\`scripts/bench/engineWorkload.ts\`). The identical command stream goes through every engine in the same process; the run aborts unless all traded the same total quantity. nodejs-order-book ${"10.1.1"} runs through \`limit()\`/\`market()\`/\`cancel()\` with string ids. Sen runs two ways, both with a sink that receives every event and sums trade quantities:`,
+  `Workload: mulberry32(42), ${N.toLocaleString("en")} commands per variant: 70% limit (GTC), 20% cancel of a random resting order, 10% market; qty 1..100; the price offset adapts to depth to hold the target resting count (\`scripts/bench/engineWorkload.ts\`). The identical command stream goes through every engine in the same process; the run aborts unless all traded the same total quantity. nodejs-order-book ${"10.1.1"} runs through \`limit()\`/\`market()\`/\`cancel()\` with string ids. Sen runs three ways; each receives every event and sums the trade quantities from them:`,
   "",
-  "- **string ids** — the gateway's edge API: `engine.apply(command, sink)` on the command objects (validation, client-id `Map` lookup, owner interning per command);",
-  "- **numeric handles** — the engine core: `placeLimit(book, owner, side, price, qty, tif, id, sink)` / `placeMarket(...)` / `cancelHandle(handle, sink)` on commands pre-decoded into typed arrays, owners interned once, the caller keeping handles in an array (no `Map` on the path).",
+  "- **string ids** — the gateway's edge API: `engine.apply(command, sink)` on the command objects (validation, client-id `Map` lookup, owner interning per command), events to a sink function (reused event objects);",
+  "- **numeric handles, sink** — the engine core: `placeLimit(book, owner, side, price, qty, tif, id, sink)` / `placeMarket(...)` / `cancelHandle(handle, sink)` on commands pre-decoded into typed arrays, owners interned once, the caller keeping handles in an array (no `Map` on the path), events to the same kind of sink;",
+  "- **numeric handles, event buffer** — the same calls with an `EventBuffer` instead of the sink: the engine writes each event as a record into typed arrays, and the caller scans the records after every call.",
   "",
-  `Throughput: each engine is warmed up on a fresh instance with the first 20% of the stream, then timed (wall clock) over the whole stream on another fresh instance; ${REPEAT} interleaved repeats (Sen string, Sen numeric, nodejs-order-book, Sen string, ...), median shown. The ratios divide medians from the same run.`,
+  `Throughput: each engine is warmed up on a fresh instance with the first 20% of the stream, then timed (wall clock) over the whole stream on another fresh instance; ${REPEAT} interleaved repeats (each Sen way, then nodejs-order-book, then again), median shown. The ratios divide medians from the same run. Each runner drives the stream with a loop of its own (\`run(from, to)\`), so the timed loop's call site is monomorphic; that loop alone (calling an apply that only reads the decoded command) costs ${fmtNs(harnessNs)} per command here. The workload generator is not timed with the engines (it runs Sen's engine untimed to track resting orders): ${genRows.join("; ")} for ${N.toLocaleString("en")} commands.`,
   "",
-  "| variant | mean resting orders | Sen string ids ops/s | Sen numeric handles ops/s | nodejs-order-book ops/s | ratio string ids | ratio numeric | traded qty (all equal) |",
-  "|---|---|---|---|---|---|---|---|",
+  "| variant | mean resting orders | Sen string ids ops/s | Sen numeric, sink ops/s | Sen numeric, event buffer ops/s | nodejs-order-book ops/s | ratio string ids | ratio numeric, sink | ratio numeric, buffer | traded qty (all equal) |",
+  "|---|---|---|---|---|---|---|---|---|---|",
   ...rows,
   "",
   `Latency per command, main variant, one pass per engine: \`performance.now()\` read before and after every single command, so each figure includes one timer pair (median cost of an empty pair on this machine: ${fmtNs(overhead)}; **not subtracted**).`,
