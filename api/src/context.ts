@@ -77,6 +77,7 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
     parts: [marketData],
     stateListeners: [marketData.handle],
     onError: (err, what) => logger.error({ err }, `${what} failed`),
+    onRejected: (code) => metrics.ordersRejected.inc({ code }),
   });
   logger.info({ replayed, lastSeq: trading.lastSeq.toString(), ms: Date.now() - started, journal: config.journal.kind }, "state recovered");
   trading.subscribe((e) => {

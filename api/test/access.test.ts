@@ -107,11 +107,10 @@ describe("access control: roles, permissions, ownership and signing guards", () 
 
   it(
     "operator routes refuse a malformed path parameter with 400100",
-    { todo: "gateway bug: http/routes/operator.ts parses :symbol and :accountId with zod .parse(); the ZodError is not a SenError, so errors.ts answers 500 INTERNAL" },
     async () => {
-      const checksummed = hardhatAccount(22).address; // mixed case: the route wants lower case
       const replies: string[] = [];
-      for (const path of ["/api/v1/sen/operator/markets/vgb30-vnd/halt", `/api/v1/sen/operator/accounts/${checksummed}/kill-switch`, "/api/v1/sen/operator/accounts/nope/unfreeze"]) {
+      // (a checksummed wallet address is accepted: it is the same account in lower case)
+      for (const path of ["/api/v1/sen/operator/markets/vgb30-vnd/halt", "/api/v1/sen/operator/accounts/0x1234/kill-switch", "/api/v1/sen/operator/accounts/nope/unfreeze"]) {
         const r = await opSession("POST", path, { reason: "r" });
         replies.push(`${path} -> ${r.status} ${r.code} ${r.senCode}`);
       }
@@ -290,7 +289,7 @@ describe("access control: roles, permissions, ownership and signing guards", () 
     }
   });
 
-  it("GET /metrics counts refused orders by rule", { todo: "gateway gap: sen_orders_rejected_total is registered (observability/metrics.ts) but never incremented" }, async () => {
+  it("GET /metrics counts refused orders by rule", async () => {
     const r = await aliceApi("POST", "/api/v1/orders", { ...ORDER, clientOid: oid(), price: "1001" });
     assert.equal(r.senCode, "RISK_PRICE_NOT_ON_TICK");
     const m = await rawRequest(gw.url, { method: "GET", path: "/metrics" });

@@ -360,25 +360,6 @@ describe("fuzz: malformed requests never break the envelope, the process or the 
     return false;
   }
 
-  /**
-   * Known gateway bugs (see the todo tests below), kept out of the main property so that it can
-   * find new ones: malformed %-escapes in a route parameter, and a Content-Encoding the body
-   * parser refuses, are 4xx errors from Express that the error mapper turns into 500.
-   */
-  function knownBug(p: Plan): boolean {
-    if ((p.headers["content-encoding"] ?? "identity") !== "identity") return true; // even with an empty body
-    const { pathname } = new URL(gw.url + p.path);
-    return paramRoutes.some((re) =>
-      (re.exec(pathname)?.slice(1) ?? []).some((seg) => {
-        try {
-          decodeURIComponent(seg);
-          return false;
-        } catch {
-          return true;
-        }
-      }),
-    );
-  }
 
   function planArb(): fc.Arbitrary<Plan> {
     const template = fc.constantFrom(...routes);
@@ -451,7 +432,7 @@ describe("fuzz: malformed requests never break the envelope, the process or the 
     const orders = fc
       .record({ body: invalidOrderBody(markets, RISK.defaults.maxOrderQty), auth: fc.oneof({ weight: 4, arbitrary: fc.constant<Auth>({ kind: "signed" }) }, { weight: 1, arbitrary: auth }) })
       .map(({ body, auth }): Plan => ({ method: "POST", path: "/api/v1/orders", body, headers: { "content-type": "application/json" }, auth, isOrder: true }));
-    return fc.oneof({ weight: 3, arbitrary: random }, { weight: 2, arbitrary: orders }).filter((p) => !mayMutate(p) && !knownBug(p));
+    return fc.oneof({ weight: 3, arbitrary: random }, { weight: 2, arbitrary: orders }).filter((p) => !mayMutate(p));
   }
 
   async function send(p: Plan): Promise<RawReply> {
@@ -504,7 +485,9 @@ describe("fuzz: malformed requests never break the envelope, the process or the 
       assert.ok(r.status >= 400 && r.status < 500, where);
     }
     if (p.body !== undefined && Buffer.byteLength(p.body) > BODY_LIMIT) {
-      assert.equal(r.status, 413, where);
+      // An unsupported (415) or undecodable (400) Content-Encoding is refused before the size is known.
+      const encoded = (p.headers["content-encoding"] ?? "identity") !== "identity";
+      assert.ok(r.status === 413 || (encoded && (r.status === 400 || r.status === 415)), where);
       assert.equal(body.code, "400100", where);
     }
   }
@@ -547,7 +530,7 @@ describe("fuzz: malformed requests never break the envelope, the process or the 
     assert.ok(!ok({ clientOid: "a", side: "sell", symbol: "VGB30-VND", type: "market", funds: "100" }));
   });
 
-  it("answers a malformed %-escape in a route parameter with a 4xx envelope", { todo: "gateway bug: Express's 400 'Failed to decode param' is mapped to 500 INTERNAL (http/errors.ts toKucoinError ignores err.status)" }, async () => {
+  it("answers a malformed %-escape in a route parameter with a 4xx envelope", async () => {
     for (const path of ["/api/v1/orders/%E0%A4%A", "/api/v1/order/client-order/%zz", "/api/v1/sen/operator/markets/%/halt"]) {
       const r = await rawRequest(gw.url, { method: "GET", path, headers: signedHeaders(trader, "GET", path) });
       assert.equal(r.status, 400, `${path}: ${r.status} ${r.text}`);
@@ -555,7 +538,7 @@ describe("fuzz: malformed requests never break the envelope, the process or the 
     }
   });
 
-  it("answers an unsupported or corrupt Content-Encoding with a 4xx envelope", { todo: "gateway bug: body-parser's 415 encoding.unsupported / 400 inflate error is mapped to 500 INTERNAL (http/errors.ts)" }, async () => {
+  it("answers an unsupported or corrupt Content-Encoding with a 4xx envelope", async () => {
     for (const encoding of ["x-nope", "gzip", "deflate"]) {
       const r = await rawRequest(gw.url, { method: "POST", path: "/api/v1/bullet-public", headers: { "content-encoding": encoding }, body: "not compressed" });
       assert.ok(r.status >= 400 && r.status < 500, `${encoding}: ${r.status} ${r.text}`);

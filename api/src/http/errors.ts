@@ -53,8 +53,13 @@ export function toKucoinError(err: unknown): KucoinError & { senCode: string; de
       return { ...entry, msg: entry === INVALID_ORDER || err.code === "VALIDATION" ? `${entry.msg}: ${err.message}` : entry.msg, senCode: err.code, detail };
     }
   }
-  const e = err as { type?: string; status?: number };
+  const e = err as { type?: string; status?: number; message?: string };
   if (e?.type === "entity.too.large") return { ...TABLE.BODY_TOO_LARGE, senCode: "BODY_TOO_LARGE" };
+  // Express and body-parser flag what is the client's fault (a bad %-escape, an unsupported
+  // or corrupt Content-Encoding) with a 4xx status: a parameter error, not a server error.
+  if (typeof e?.status === "number" && e.status >= 400 && e.status < 500) {
+    return { status: e.status, code: "400100", msg: `Parameter error: ${e.message ?? "bad request"}`, senCode: "VALIDATION" };
+  }
   return { ...INTERNAL, senCode: "INTERNAL" };
 }
 

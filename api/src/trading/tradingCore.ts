@@ -399,6 +399,11 @@ export class TradingCore {
     if (!rule) return;
     const from = this.#ts - rule.windowMs;
     while (m.window.length > 0 && m.window[0][0] < from) m.window.shift();
+    if (m.halted && m.haltedUntil !== 0 && this.#ts >= m.haltedUntil) {
+      // The volatility halt lapsed: the band is measured afresh from here.
+      m.halted = false;
+      m.window = [];
+    }
     const ref = m.window[0]?.[1];
     m.window.push([this.#ts, price]);
     if (ref === undefined || m.halted) return;

@@ -45,6 +45,8 @@ export type TradingServiceOptions = {
    */
   stateListeners?: TradingListener[];
   onError?: (err: unknown, what: string) => void;
+  /** Called with the rule code of every refused order (metrics). */
+  onRejected?: (code: string) => void;
 };
 
 export type PlaceInput = Omit<PlaceRecord, "t" | "ts" | "orderId">;
@@ -71,6 +73,7 @@ export class TradingService {
   #sinceSnapshot = 0;
   #snapshotChain: Promise<void> = Promise.resolve();
   readonly #onError: (err: unknown, what: string) => void;
+  readonly #onRejected: (code: string) => void;
   /** Set when the journal failed: the state may be ahead of what is durable, so stop. */
   #failed: unknown = null;
 
@@ -84,6 +87,7 @@ export class TradingService {
     this.#parts = options.parts ?? [];
     this.#listeners = [...(options.listeners ?? [])];
     this.#onError = options.onError ?? (() => undefined);
+    this.#onRejected = options.onRejected ?? (() => undefined);
     this.#lastSeq = lastSeq;
     for (const l of options.stateListeners ?? []) core.subscribe(l);
     core.subscribe((e) => this.#buffer.push(e));
@@ -143,10 +147,16 @@ export class TradingService {
     const now = this.#now();
     if (!this.core.catalog.market(input.symbol)) throw new TradingError(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${input.symbol}`);
     const rejection = preTradeCheck({ ...input, ts: now }, this.core, this.risk, this.#buckets, now);
-    if (rejection) throw new TradingError(rejection.code, rejection.message);
+    if (rejection) {
+      this.#onRejected(rejection.code);
+      throw new TradingError(rejection.code, rejection.message);
+    }
     const record: PlaceRecord = { t: "place", ts: now, orderId: this.core.nextOrderId(), ...input };
     const result = await this.#commit(record);
-    if (!result.ok) throw new TradingError(result.code, `order refused by the engine: ${result.code}`, { details: { orderId: record.orderId } });
+    if (!result.ok) {
+      this.#onRejected(result.code);
+      throw new TradingError(result.code, `order refused by the engine: ${result.code}`, { details: { orderId: record.orderId } });
+    }
     return result.order!;
   }
 

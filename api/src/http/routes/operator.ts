@@ -3,7 +3,17 @@ import type { AppContext } from "../../context.ts";
 import { ValidationError } from "../errors.ts";
 import { defineRoute, decimalString, symbolParam, type Route } from "../route.ts";
 
-const accountId = z.string().regex(/^0x[0-9a-f]{40}$/, "a lower-case wallet address");
+const accountId = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, "a wallet address")
+  .transform((a) => a.toLowerCase());
+
+/** Path parameters are validated like every other input: a bad one is a 400, never a 500. */
+function param<T>(schema: z.ZodType<T>, value: string | undefined, name: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ValidationError(`${name}: ${r.error.issues[0]?.message ?? "invalid"}`);
+  return r.data;
+}
 const reason = z.object({ reason: z.string().min(1).max(200) }).strict();
 
 /** Operator controls: halts, kill switches and risk limits. Operators only; every action is journaled. */
@@ -18,7 +28,7 @@ export function operatorRoutes(ctx: AppContext): Route[] {
       summary: "Halt trading on a symbol (new orders refused; resting orders stay)",
       body: reason,
       handler: async ({ params, body }) => {
-        await trading.setMarketHalted(symbolParam.parse(params.symbol), true, body.reason);
+        await trading.setMarketHalted(param(symbolParam, params.symbol, "symbol"), true, body.reason);
         return { symbol: params.symbol, halted: true };
       },
     }),
@@ -29,7 +39,7 @@ export function operatorRoutes(ctx: AppContext): Route[] {
       summary: "Resume trading on a symbol",
       body: reason,
       handler: async ({ params, body }) => {
-        await trading.setMarketHalted(symbolParam.parse(params.symbol), false, body.reason);
+        await trading.setMarketHalted(param(symbolParam, params.symbol, "symbol"), false, body.reason);
         return { symbol: params.symbol, halted: false };
       },
     }),
@@ -40,7 +50,7 @@ export function operatorRoutes(ctx: AppContext): Route[] {
       summary: "Freeze an account: cancel all its orders and refuse new ones",
       body: reason,
       handler: async ({ params, body }) => {
-        const id = accountId.parse(params.accountId);
+        const id = param(accountId, params.accountId, "accountId");
         const cancelled = [...trading.core.openOrderIds(id)];
         await trading.setAccountFrozen(id, true, body.reason);
         return { accountId: id, frozen: true, cancelledOrderIds: cancelled };
@@ -53,7 +63,7 @@ export function operatorRoutes(ctx: AppContext): Route[] {
       summary: "Lift a kill switch",
       body: reason,
       handler: async ({ params, body }) => {
-        const id = accountId.parse(params.accountId);
+        const id = param(accountId, params.accountId, "accountId");
         await trading.setAccountFrozen(id, false, body.reason);
         return { accountId: id, frozen: false };
       },
