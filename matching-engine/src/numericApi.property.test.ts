@@ -216,3 +216,18 @@ test("EventBuffer: cleared per call, null output skips events, apply does not wr
   assert.equal(e.cancelHandle(12345, buf), EngineCode.UNKNOWN_ORDER);
   assert.deepEqual([buf.count, buf.kind[0], buf.book[0], buf.reason[0]], [1, EventKind.rejected, -1, EngineCode.UNKNOWN_ORDER]);
 });
+
+test("cancelAll cancels the owner's orders placed through apply, not those of the numeric entry points", () => {
+  const e = new MatchingEngine({ symbols: [{ symbol: "S" }] });
+  const a = e.ownerIndex("a");
+  const h = e.placeLimit(0, a, 0, 100, 5);
+  assert.equal(e.apply({ type: "limit", id: "x", owner: "a", side: "buy", price: 99, qty: 5 }), EngineCode.OK);
+  const ev: EngineEvent[] = [];
+  assert.equal(e.apply({ type: "cancelAll", owner: "a" }, collectEvents(ev)), EngineCode.OK);
+  assert.deepEqual(
+    ev.map((x) => [x.type, "id" in x ? x.id : ""]),
+    [["cancelled", "x"]],
+  );
+  assert.equal(e.liveOrders(), 1);
+  assert.equal(e.cancelHandle(h), EngineCode.OK);
+});

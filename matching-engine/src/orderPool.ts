@@ -53,7 +53,7 @@ export class OrderPool {
   /** Level FIFO links (-1 = none). */
   next: Int32Array;
   prev: Int32Array;
-  /** Per-owner list links, for cancelAll (-1 = none). */
+  /** Per-owner list links, for cancelAll (-1 = none); orders placed through `apply` only. */
   oNext: Int32Array;
   oPrev: Int32Array;
   level: Int32Array;
@@ -155,8 +155,12 @@ export class OrderPool {
     if (this.flags[h] & OrderFlag.INDEXED) this.byId.delete(this.ids[h]);
   }
 
-  /** Links a live order into its owner's list. */
+  /**
+   * Links a live order into its owner's list (for cancelAll). Orders of the
+   * numeric entry points are not linked: their caller holds the handles.
+   */
   linkOwner(h: number): void {
+    if ((this.flags[h] & OrderFlag.INDEXED) === 0) return;
     const o = this.owner[h];
     const head = this.ownerHead[o];
     this.oPrev[h] = -1;
@@ -166,6 +170,7 @@ export class OrderPool {
   }
 
   unlinkOwner(h: number): void {
+    if ((this.flags[h] & OrderFlag.INDEXED) === 0) return;
     const p = this.oPrev[h];
     const n = this.oNext[h];
     if (p >= 0) this.oNext[p] = n;
