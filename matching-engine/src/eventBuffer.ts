@@ -21,7 +21,7 @@ export const OrderTypeCode = { limit: 0, market: 1, stop: 2 } as const;
  * | kind | order | taker | side | price | qty | left | takerLeft | reason | flag |
  * |---|---|---|---|---|---|---|---|---|---|
  * | accepted | order | | side | limit price (0 market) | ordered qty | | | | OrderTypeCode |
- * | rejected | -1 | | | | | | | reason | |
+ * | rejected | | | | | | | | reason | |
  * | trade | maker | taker | aggressor side | price | qty | makerLeft | takerLeft | | |
  * | cancelled | order | | | | qty removed | left | | reason | |
  * | amended | order | | | price | qty | | | | 1 = priority kept |
@@ -29,7 +29,9 @@ export const OrderTypeCode = { limit: 0, market: 1, stop: 2 } as const;
  * | l2 | | | side | price | new displayed qty | | | | |
  *
  * Every record has `seq` (the book's sequence number, as in EngineEvent; 0
- * for a rejection without a book) and `book` (book index, -1 if none).
+ * for a rejection without a book) and `book` (book index, -1 if none). A
+ * column not listed for a kind holds a stale value: only the listed ones are
+ * written (fewer stores per event).
  * Side: 0 buy, 1 sell. Capacity doubles when a call produces more events.
  */
 export class EventBuffer {
@@ -64,26 +66,17 @@ export class EventBuffer {
     this.reason = new Array<EngineCode>(cap).fill("ENGINE_OK");
   }
 
-  /** Appends a record of `kind` with every field zeroed (order/taker -1); returns its index. */
+  /** Appends a record of `kind`; returns its index (the caller fills the kind's own columns). */
   push(kind: number, book: number, seq: number): number {
     const i = this.count === this.cap ? this.grow() : this.count;
     this.count = i + 1;
     this.kind[i] = kind;
     this.book[i] = book;
     this.seq[i] = seq;
-    this.order[i] = -1;
-    this.taker[i] = -1;
-    this.side[i] = 0;
-    this.flag[i] = 0;
-    this.price[i] = 0;
-    this.qty[i] = 0;
-    this.left[i] = 0;
-    this.takerLeft[i] = 0;
-    this.reason[i] = "ENGINE_OK";
     return i;
   }
 
-  /** Trade record (the hot one, written without the generic zeroing). */
+  /** Trade record (the hot one, in one call). */
   trade(book: number, seq: number, maker: number, taker: number, side: number, price: number, qty: number, makerLeft: number, takerLeft: number): void {
     const i = this.count === this.cap ? this.grow() : this.count;
     this.count = i + 1;
@@ -93,12 +86,10 @@ export class EventBuffer {
     this.order[i] = maker;
     this.taker[i] = taker;
     this.side[i] = side;
-    this.flag[i] = 0;
     this.price[i] = price;
     this.qty[i] = qty;
     this.left[i] = makerLeft;
     this.takerLeft[i] = takerLeft;
-    this.reason[i] = "ENGINE_OK";
   }
 
   /** Doubles the arrays; returns the index of the next record. */
