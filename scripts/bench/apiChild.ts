@@ -68,5 +68,10 @@ export function cpuSample(): CpuSample {
 }
 
 export function coreShare(from: CpuSample, to: CpuSample): number {
-  return (to.user - from.user + (to.system - from.system)) / 1000 / (to.at - from.at);
+  return cpuMs(from, to) / (to.at - from.at);
+}
+
+/** CPU time (user + system) between two samples, in ms. */
+export function cpuMs(from: CpuSample, to: CpuSample): number {
+  return (to.user - from.user + (to.system - from.system)) / 1000;
 }

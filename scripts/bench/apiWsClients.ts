@@ -8,7 +8,7 @@
  * events maps l2 sequence numbers to the gateway's stamps of that change.
  */
 import WebSocket from "ws";
-import { cpuSample, coreShare, type CpuSample } from "./apiChild.ts";
+import { cpuMs, cpuSample, coreShare, type CpuSample } from "./apiChild.ts";
 import { percentiles, preciseNow, SampleBuffer, type Percentiles } from "./apiPercentiles.ts";
 
 export type WsConnectRequest = { type: "connect"; url: string; clients: number; topic: string };
@@ -32,6 +32,7 @@ export type WsResult = {
   /** Messages not starting at the previous message's sequenceEnd + 1, over all clients. */
   gaps: number;
   clientCores: number;
+  clientCpuMs: number;
 };
 
 const sequenceStart = new SampleBuffer();
@@ -93,7 +94,9 @@ process.on("message", async (raw) => {
     cpuFrom = cpuSample();
     process.send!({ type: "ready", connected: sockets.length, connectMs: performance.now() - t0 } satisfies WsReady);
   } else if (m.type === "report") {
-    const clientCores = coreShare(cpuFrom!, cpuSample());
+    const cpuTo = cpuSample();
+    const clientCores = coreShare(cpuFrom!, cpuTo);
+    const clientCpuMs = cpuMs(cpuFrom!, cpuTo);
     const apply = new Map<number, number>();
     const publish = new Map<number, number>();
     for (let i = 0; i < m.events.length; i += 3) {
@@ -129,6 +132,7 @@ process.on("message", async (raw) => {
       unmatched: n - matched,
       gaps,
       clientCores,
+      clientCpuMs,
     };
     for (const ws of sockets) ws.terminate();
     sockets = [];
