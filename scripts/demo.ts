@@ -60,6 +60,16 @@ async function main() {
   const fills = await call(binh, "GET", `/api/v1/fills?orderId=${b1.orderId}`);
   for (const f of fills.items) console.log(`  fill ${f.tradeId.slice(-6)}: ${f.size} @ ${f.price}, fee ${f.fee} ${f.feeCurrency}`);
 
+  console.log(`\nSettlement on chain (delivery versus payment in the SettlementVault)`);
+  for (let i = 0; i < 40; i++) {
+    const settled = (await call(binh, "GET", `/api/v1/fills?orderId=${b1.orderId}`)).items;
+    if (settled.every((f: { settlementTxHash: string | null }) => f.settlementTxHash)) {
+      for (const f of settled) console.log(`  trade ${f.tradeId.slice(-6)} settled in tx ${f.settlementTxHash}`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+
   console.log(`\n${an.name} cancels what is left`);
   await call(an, "DELETE", `/api/v1/orders?symbol=${SYMBOL}`);
   console.log("");

@@ -23,7 +23,7 @@ import { defaultCatalog } from "../api/src/markets/marketCatalog.ts";
 import { startGateway } from "../api/src/server.ts";
 import { serveProvider } from "./chain/serveProvider.ts";
 import { deploySen, writeDeploymentFile } from "./deploy.ts";
-import { creditVaultDeposits } from "./creditVaultDeposits.ts";
+import { startChainServices } from "../api/src/chain/chainServices.ts";
 import { loginWithSiwe } from "./siweClient.ts";
 import { DEMO_TRADERS, seedDemo } from "./seed.ts";
 
@@ -56,7 +56,18 @@ async function main(): Promise<void> {
   const catalog = defaultCatalog({ VND: c.CashToken, VGB30: c.BondToken, SREF: c.FundToken });
   const ctx = await createContext(config, { identity: createIdentityOracle(publicClient, c.IdentityRegistry), catalog });
   const gateway = await startGateway(ctx);
-  const credited = await creditVaultDeposits(publicClient, deployment, catalog, ctx.trading);
+  // The deployer holds the vault's settler and withdrawer roles on the local chain.
+  const [operatorWallet] = await connection.viem.getWalletClients();
+  const chain = startChainServices({
+    ctx,
+    publicClient,
+    walletClient: operatorWallet,
+    contracts: c,
+    startBlock: BigInt(deployment.startBlock),
+    confirmations: 0, // the in-process chain mines every transaction at once and never reorgs
+    pollMs: 250,
+  });
+  await chain.poll();
 
   const credentials = [];
   for (const t of DEMO_TRADERS) {
@@ -84,13 +95,16 @@ Sen is running (in-process chain ${deployment.chainId}, ${config.journal.kind} j
   API docs       ${gateway.url}/openapi.json
   health/metrics ${gateway.url}/health   ${gateway.url}/metrics
   JSON-RPC       http://127.0.0.1:${rpcPort}   (contracts in ${rel(deploymentFile)})
-  demo traders   ${traders.map((t) => `${t.name} ${t.address}`).join(", ")}; ${credited} vault deposits credited
+  demo traders   ${traders.map((t) => `${t.name} ${t.address}`).join(", ")} (vault deposits credited)
   credentials    ${rel(credentialsFile)}   (API key, secret, passphrase per trader)
 Run \`npm run demo\` in another terminal. Ctrl-C stops everything.`);
 
   const stop = () => {
     rpc.close();
-    void gateway.close().finally(() => void connection.close().finally(() => process.exit(0)));
+    void chain
+      .stop()
+      .then(() => gateway.close())
+      .finally(() => void connection.close().finally(() => process.exit(0)));
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

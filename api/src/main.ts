@@ -3,7 +3,9 @@
  * SEN_DEPLOYMENT (deployments/<chainId>.json) are required. `npm start` (scripts/start.ts)
  * wraps this with an in-process chain for the embedded defaults.
  */
-import { createPublicClient, http } from "viem";
+import { createPublicClient, createWalletClient, http } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { startChainServices } from "./chain/chainServices.ts";
 import { envToConfig } from "./config/config.ts";
 import { readEnv } from "./config/env.ts";
 import { createIdentityOracle } from "./chain/identityOracle.ts";
@@ -23,10 +25,25 @@ async function main(): Promise<void> {
     catalog: defaultCatalog({ VND: deployment.contracts.CashToken, VGB30: deployment.contracts.BondToken, SREF: deployment.contracts.FundToken }),
   });
   const gateway = await startGateway(ctx);
+  let chainServices: ReturnType<typeof startChainServices> | undefined;
+  if (config.chainKey) {
+    const walletClient = createWalletClient({ account: privateKeyToAccount(config.chainKey), transport: http(config.chainRpc) });
+    chainServices = startChainServices({
+      ctx,
+      publicClient: client,
+      walletClient,
+      contracts: deployment.contracts,
+      startBlock: BigInt(deployment.startBlock ?? "0"),
+      confirmations: config.confirmations,
+      pollMs: config.chainPollMs,
+    });
+  } else {
+    ctx.logger.warn("SEN_CHAIN_KEY not set: deposits, settlement and withdrawals are not processed by this gateway");
+  }
   ctx.logger.info({ url: gateway.url, ws: ctx.config.wsEndpoint }, "Sen gateway listening");
   process.stdout.write(`SEN_READY ${gateway.url}\n`);
   const stop = () => {
-    void gateway.close().finally(() => process.exit(0));
+    void (chainServices?.stop() ?? Promise.resolve()).then(() => gateway.close()).finally(() => process.exit(0));
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

@@ -175,6 +175,10 @@ export function createApiKeyStore(parameters: CreateApiKeyStoreParameters): ApiK
       return [...records.values()].filter((r) => r.accountId === accountId);
     },
 
+    accounts() {
+      return [...new Set([...records.values()].map((r) => r.accountId))];
+    },
+
     revoke(accountId, apiKeyId) {
       const record = records.get(apiKeyId);
       // Someone else's key is reported as unknown: no oracle for which key ids exist.

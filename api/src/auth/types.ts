@@ -51,6 +51,8 @@ export interface ApiKeyStore {
   create(owner: ApiKeyOwner, input: CreateApiKeyInput): { record: ApiKeyRecord; apiSecret: string };
   get(apiKeyId: string): ApiKeyRecord | undefined;
   list(accountId: string): ApiKeyRecord[];
+  /** Every account that holds (or held) a key. */
+  accounts(): string[];
   revoke(accountId: string, apiKeyId: string): ApiKeyRecord;
   disableAccount(accountId: string, reason: string): number;
   isAccountDisabled(accountId: string): string | undefined;

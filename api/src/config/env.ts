@@ -18,6 +18,9 @@ export const ENV_KEYS = [
   "SEN_LOG_LEVEL",
   "SEN_WS_CONFLATE_MS",
   "SEN_WS_MAX_BUFFER",
+  "SEN_CHAIN_KEY",
+  "SEN_CONFIRMATIONS",
+  "SEN_CHAIN_POLL_MS",
 ] as const;
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {

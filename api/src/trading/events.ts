@@ -1,4 +1,4 @@
-import type { Fill, Order } from "./orders.ts";
+import type { Fill, Order, Withdrawal } from "./orders.ts";
 
 /**
  * What the trading core tells the rest of the gateway after each applied record: market
@@ -13,6 +13,8 @@ export type TradingEvent =
   | { kind: "l2"; symbol: string; side: "buy" | "sell"; price: number; size: number; ts: number; sequence?: number }
   | { kind: "balance"; accountId: string; currency: string; available: bigint; hold: bigint; relationEvent: string; ts: number }
   | { kind: "marketStatus"; symbol: string; halted: boolean; reason: string; ts: number }
-  | { kind: "accountStatus"; accountId: string; frozen: boolean; reason: string; ts: number };
+  | { kind: "accountStatus"; accountId: string; frozen: boolean; reason: string; ts: number }
+  | { kind: "settled"; tradeIds: string[]; txHash: string; ts: number }
+  | { kind: "withdrawal"; withdrawal: Withdrawal; ts: number };
 
 export type TradingListener = (event: TradingEvent) => void;

@@ -49,6 +49,31 @@ export type Fill = {
   createdAt: number;
 };
 
+/** A trade waiting for (or confirmed by) on-chain delivery-versus-payment. */
+export type SettlementTrade = {
+  tradeId: string;
+  symbol: string;
+  sellerAccount: string;
+  buyerAccount: string;
+  size: number; // base units delivered
+  funds: bigint; // quote units paid (before fees)
+  sellerFee: bigint;
+  buyerFee: bigint;
+  createdAt: number;
+};
+
+export type Withdrawal = {
+  withdrawalId: string;
+  accountId: string;
+  currency: string;
+  amount: bigint;
+  status: "PROCESSING" | "SUCCESS" | "FAILURE";
+  txHash?: string;
+  reason?: string;
+  createdAt: number;
+  updatedAt: number;
+};
+
 export function orderFromRecord(r: PlaceRecord, holdCurrency: string, hold: bigint): Order {
   return {
     orderId: r.orderId,

@@ -41,4 +41,23 @@ export type AccountStatusRecord = { t: "accountStatus"; ts: number; accountId: s
 /** Operator change of pre-trade limits: journaled so limits survive restarts and are audited. */
 export type RiskLimitsRecord = { t: "riskLimits"; ts: number; scope: "defaults" | "symbol" | "account"; key?: string; limits: Record<string, unknown>; by: string };
 
-export type TradingRecord = RiskLimitsRecord | PlaceRecord | CancelRecord | CancelAllRecord | DepositRecord | MarketStatusRecord | AccountStatusRecord;
+/** A batch of trades confirmed settled on chain (SettlementVault.settleBatch). */
+export type SettledRecord = { t: "settled"; ts: number; tradeIds: string[]; txHash: string };
+
+/** A withdrawal asked for by the account: the amount goes on hold until the chain confirms. */
+export type WithdrawRequestRecord = { t: "withdrawRequest"; ts: number; withdrawalId: string; accountId: string; currency: string; amount: string };
+export type WithdrawDoneRecord = { t: "withdrawDone"; ts: number; withdrawalId: string; txHash: string };
+export type WithdrawFailedRecord = { t: "withdrawFailed"; ts: number; withdrawalId: string; reason: string };
+
+export type TradingRecord =
+  | RiskLimitsRecord
+  | PlaceRecord
+  | CancelRecord
+  | CancelAllRecord
+  | DepositRecord
+  | MarketStatusRecord
+  | AccountStatusRecord
+  | SettledRecord
+  | WithdrawRequestRecord
+  | WithdrawDoneRecord
+  | WithdrawFailedRecord;

@@ -4,7 +4,7 @@ import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { Market } from "../markets/types.ts";
 import { divCeil } from "../money/decimal.ts";
 import type { TradingEvent, TradingListener, OrderChange } from "./events.ts";
-import { orderFromRecord, type Fill, type Order } from "./orders.ts";
+import { orderFromRecord, type Fill, type Order, type SettlementTrade, type Withdrawal } from "./orders.ts";
 import type { CancelAllRecord, KucoinStp, PlaceRecord, TradingRecord } from "./records.ts";
 
 const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
@@ -42,6 +42,9 @@ export type TradingCoreSnapshot = {
   frozen: Array<[string, string]>;
   markets: Array<[string, MarketState]>;
   fills: Array<[string, Array<Omit<Fill, "funds" | "fee"> & { funds: string; fee: string }>]>;
+  unsettled: Array<Omit<SettlementTrade, "funds" | "sellerFee" | "buyerFee"> & Record<"funds" | "sellerFee" | "buyerFee", string>>;
+  withdrawals: Array<Omit<Withdrawal, "amount"> & { amount: string }>;
+  settlementTx: Array<[string, string]>;
 };
 
 /**
@@ -62,6 +65,11 @@ export class TradingCore {
   readonly #deposits = new Set<string>();
   readonly #frozen = new Map<string, string>(); // accountId -> reason
   readonly #markets = new Map<string, MarketState>();
+  /** Trades not yet confirmed settled on chain, in trade order. */
+  readonly #unsettled = new Map<string, SettlementTrade>();
+  readonly #withdrawals = new Map<string, Withdrawal>();
+  /** tradeId -> hash of the settleBatch transaction that settled it. */
+  readonly #settlementTx = new Map<string, string>();
   readonly #listeners: TradingListener[] = [];
   readonly #volatility?: VolatilityRule;
   readonly #fillsPerAccount: number;
@@ -149,6 +157,26 @@ export class TradingCore {
     return this.#engine.l2(symbol, depth);
   }
 
+  settlementTx(tradeId: string): string | undefined {
+    return this.#settlementTx.get(tradeId);
+  }
+
+  unsettledCount(): number {
+    return this.#unsettled.size;
+  }
+
+  unsettledTrades(): IterableIterator<Readonly<SettlementTrade>> {
+    return this.#unsettled.values();
+  }
+
+  withdrawal(withdrawalId: string): Readonly<Withdrawal> | undefined {
+    return this.#withdrawals.get(withdrawalId);
+  }
+
+  withdrawals(): IterableIterator<Readonly<Withdrawal>> {
+    return this.#withdrawals.values();
+  }
+
   nextOrderId(): string {
     return (this.#orderCounter + 1).toString(16).padStart(24, "0");
   }
@@ -234,6 +262,49 @@ export class TradingCore {
         else this.#frozen.delete(record.accountId);
         this.#pending.push({ kind: "accountStatus", accountId: record.accountId, frozen: record.frozen, reason: record.reason, ts: this.#ts });
         if (record.frozen) this.#cancelAll({ t: "cancelAll", ts: record.ts, accountId: record.accountId, reason: "killSwitch" });
+        result = { ok: true };
+        break;
+      }
+      case "settled":
+        for (const id of record.tradeIds) {
+          this.#unsettled.delete(id);
+          this.#settlementTx.set(id, record.txHash);
+        }
+        this.#pending.push({ kind: "settled", tradeIds: record.tradeIds, txHash: record.txHash, ts: this.#ts });
+        result = { ok: true };
+        break;
+      case "withdrawRequest": {
+        const amount = BigInt(record.amount);
+        if (this.#withdrawals.has(record.withdrawalId) || amount <= 0n || !this.#ledger.hold(record.accountId, record.currency, amount)) {
+          result = { ok: false, code: "RISK_INSUFFICIENT_FUNDS" };
+          break;
+        }
+        const w: Withdrawal = { withdrawalId: record.withdrawalId, accountId: record.accountId, currency: record.currency, amount, status: "PROCESSING", createdAt: record.ts, updatedAt: record.ts };
+        this.#withdrawals.set(w.withdrawalId, w);
+        this.#balanceChanged(record.accountId, record.currency, "trade.hold");
+        this.#pending.push({ kind: "withdrawal", withdrawal: { ...w }, ts: this.#ts });
+        result = { ok: true };
+        break;
+      }
+      case "withdrawDone":
+      case "withdrawFailed": {
+        const w = this.#withdrawals.get(record.withdrawalId);
+        if (!w || w.status !== "PROCESSING") {
+          result = { ok: false, code: "WITHDRAWAL_NOT_PENDING" };
+          break;
+        }
+        if (record.t === "withdrawDone") {
+          this.#ledger.withdraw(w.accountId, w.currency, w.amount);
+          w.status = "SUCCESS";
+          w.txHash = record.txHash;
+        } else {
+          this.#ledger.release(w.accountId, w.currency, w.amount);
+          w.status = "FAILURE";
+          w.reason = record.reason;
+        }
+        w.updatedAt = record.ts;
+        this.#balanceChanged(w.accountId, w.currency, "trade.hold");
+        this.#pending.push({ kind: "withdrawal", withdrawal: { ...w }, ts: this.#ts });
         result = { ok: true };
         break;
       }
@@ -354,6 +425,17 @@ export class TradingCore {
     }
     const tradeId = (++this.#tradeCounter).toString(16).padStart(24, "0");
     const sequence = this.#tradeCounter;
+    this.#unsettled.set(tradeId, {
+      tradeId,
+      symbol,
+      sellerAccount: seller.accountId,
+      buyerAccount: buyer.accountId,
+      size: qty,
+      funds: notional,
+      sellerFee,
+      buyerFee,
+      createdAt: this.#ts,
+    });
     for (const [o, liquidity, fee, bps] of [
       [maker, "maker", maker === buyer ? buyerFee : sellerFee, market.makerFeeBps],
       [taker, "taker", taker === buyer ? buyerFee : sellerFee, market.takerFeeBps],
@@ -505,6 +587,9 @@ export class TradingCore {
       frozen: [...this.#frozen],
       markets: [...this.#markets].map(([s, m]) => [s, { ...m, window: m.window.map((w) => [w[0], w[1]] as [number, number]) }]),
       fills: [...this.#fills].map(([a, fs]) => [a, fs.map((f) => ({ ...f, funds: big(f.funds), fee: big(f.fee) }))]),
+      unsettled: [...this.#unsettled.values()].map((t) => ({ ...t, funds: big(t.funds), sellerFee: big(t.sellerFee), buyerFee: big(t.buyerFee) })),
+      withdrawals: [...this.#withdrawals.values()].map((w) => ({ ...w, amount: big(w.amount) })),
+      settlementTx: [...this.#settlementTx],
     };
   }
 
@@ -532,6 +617,9 @@ export class TradingCore {
     for (const [a, r] of snapshot.frozen) core.#frozen.set(a, r);
     for (const [s, m] of snapshot.markets) core.#markets.set(s, m);
     for (const [a, fs] of snapshot.fills) core.#fills.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee) })));
+    for (const t of snapshot.unsettled) core.#unsettled.set(t.tradeId, { ...t, funds: BigInt(t.funds), sellerFee: BigInt(t.sellerFee), buyerFee: BigInt(t.buyerFee) });
+    for (const w of snapshot.withdrawals) core.#withdrawals.set(w.withdrawalId, { ...w, amount: BigInt(w.amount) });
+    for (const [id, tx] of snapshot.settlementTx) core.#settlementTx.set(id, tx);
     return core;
   }
 }

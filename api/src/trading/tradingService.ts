@@ -192,6 +192,34 @@ export class TradingService {
     await this.#commit({ t: "marketStatus", ts: this.#now(), symbol, halted, reason });
   }
 
+  /** Records that `tradeIds` are settled on chain by transaction `txHash`. */
+  async confirmSettled(tradeIds: string[], txHash: string): Promise<void> {
+    await this.#commit({ t: "settled", ts: this.#now(), tradeIds, txHash });
+  }
+
+  /**
+   * Puts `amount` of `currency` on hold for a withdrawal to the account's own wallet and
+   * returns its id (a decimal number: the vault's withdrawal id).
+   */
+  async requestWithdrawal(accountId: string, currency: string, amount: bigint): Promise<string> {
+    if (!this.core.catalog.currency(currency)) throw new TradingError(TradingCode.UNKNOWN_CURRENCY, `unknown currency ${currency}`);
+    if (amount <= 0n) throw new TradingError("TRADING_BAD_AMOUNT", "amount must be positive");
+    if (this.core.isFrozen(accountId) !== undefined) throw new TradingError("RISK_ACCOUNT_FROZEN", "account frozen");
+    if (this.core.ledger.balance(accountId, currency).available < amount) throw new TradingError("RISK_INSUFFICIENT_FUNDS", "balance insufficient");
+    const withdrawalId = String([...this.core.withdrawals()].length + 1);
+    const r = await this.#commit({ t: "withdrawRequest", ts: this.#now(), withdrawalId, accountId, currency, amount: amount.toString() });
+    if (!r.ok) throw new TradingError(r.code, "withdrawal refused");
+    return withdrawalId;
+  }
+
+  async withdrawalDone(withdrawalId: string, txHash: string): Promise<void> {
+    await this.#commit({ t: "withdrawDone", ts: this.#now(), withdrawalId, txHash });
+  }
+
+  async withdrawalFailed(withdrawalId: string, reason: string): Promise<void> {
+    await this.#commit({ t: "withdrawFailed", ts: this.#now(), withdrawalId, reason });
+  }
+
   /** Kill switch: freezing an account cancels all its orders and refuses new ones. */
   async setAccountFrozen(accountId: string, frozen: boolean, reason: string): Promise<void> {
     await this.#commit({ t: "accountStatus", ts: this.#now(), accountId, frozen, reason });

@@ -226,7 +226,8 @@ export function orderRoutes(ctx: AppContext): Route[] {
           )
           .slice()
           .reverse()
-          .map((f) => format.fill(f, trading.core.order(f.orderId)?.type ?? "limit"));
+          // Sen extension: the DvP transaction that settled the trade on chain (null while pending).
+          .map((f) => ({ ...format.fill(f, trading.core.order(f.orderId)?.type ?? "limit"), settlementTxHash: trading.core.settlementTx(f.tradeId) ?? null }));
         return page(items, query.currentPage, query.pageSize);
       },
     }),

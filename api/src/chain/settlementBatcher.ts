@@ -1,0 +1,137 @@
+import { getAddress, parseAbi, type Address, type Hash, type PublicClient, type WalletClient } from "viem";
+import type { MarketCatalog } from "../markets/marketCatalog.ts";
+import type { SettlementTrade } from "../trading/orders.ts";
+import type { TradingService } from "../trading/tradingService.ts";
+
+export const settlementVaultAbi = parseAbi([
+  "struct Trade { uint256 tradeId; address asset; address seller; address buyer; uint256 assetAmount; uint256 cashAmount; uint256 sellerFee; uint256 buyerFee; }",
+  "function settleBatch(Trade[] trades)",
+  "function isSettled(uint256 tradeId) view returns (bool)",
+  "function withdraw(uint256 withdrawalId, address wallet, address token, uint256 amount)",
+  "function isWithdrawn(uint256 withdrawalId) view returns (bool)",
+  "function balanceOf(address token, address wallet) view returns (uint256)",
+  "event TradeSettled(uint256 indexed tradeId, address indexed seller, address indexed buyer, address asset, uint256 assetAmount, uint256 cashAmount, uint256 sellerFee, uint256 buyerFee)",
+]);
+
+export type SettlementBatcherOptions = {
+  trading: TradingService;
+  catalog: MarketCatalog;
+  vault: Address;
+  publicClient: Pick<PublicClient, "waitForTransactionReceipt" | "readContract">;
+  walletClient: WalletClient;
+  /** Trades per settleBatch transaction (default 100). */
+  maxBatch?: number;
+  /** How long a trade may wait for companions before its batch is sent (default 200 ms). */
+  maxDelayMs?: number;
+  /** A batch whose receipt does not come within this time is sent again (default 30 s). */
+  receiptTimeoutMs?: number;
+  onError?: (err: unknown) => void;
+  onSettled?: (count: number, txHash: Hash, lagMs: number) => void;
+};
+
+/**
+ * Turns the journal's unsettled trades into SettlementVault.settleBatch transactions: batches
+ * by size or time, one transaction in flight at a time, and a trade is marked settled only
+ * once its batch is mined (a journaled "settled" record). A failed or timed-out batch is sent
+ * again with the same trade ids: the vault skips ids it has settled, so a trade settles once
+ * and only once, also when the process died between broadcast and receipt (the unsettled
+ * trades come back from the journal on restart).
+ */
+export class SettlementBatcher {
+  readonly #o: Required<Omit<SettlementBatcherOptions, "onError" | "onSettled">> & Pick<SettlementBatcherOptions, "onError" | "onSettled">;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #stopped = false;
+  #unsubscribe: () => void = () => undefined;
+
+  constructor(options: SettlementBatcherOptions) {
+    this.#o = { maxBatch: 100, maxDelayMs: 200, receiptTimeoutMs: 30_000, ...options };
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#o.trading.subscribe((e) => {
+      if (e.kind === "trade") this.#schedule();
+    });
+    this.#schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unsubscribe();
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  /** Trades waiting for settlement right now. */
+  pendingCount(): number {
+    return this.#o.trading.core.unsettledCount();
+  }
+
+  /** Settles everything pending now (used before a withdrawal, and by tests). */
+  async flushAll(): Promise<void> {
+    while (!this.#stopped && this.pendingCount() > 0) {
+      await this.#runOnce();
+    }
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#stopped) return;
+    const delay = this.pendingCount() >= this.#o.maxBatch ? 0 : this.#o.maxDelayMs;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#runOnce().then(() => {
+        if (this.pendingCount() > 0) this.#schedule();
+      });
+    }, delay);
+  }
+
+  #runOnce(): Promise<void> {
+    if (this.#running) return this.#running;
+    this.#running = this.#settleNext().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  async #settleNext(): Promise<void> {
+    const batch = [...this.#o.trading.core.unsettledTrades()].slice(0, this.#o.maxBatch);
+    if (batch.length === 0) return;
+    try {
+      const hash = await this.#o.walletClient.writeContract({
+        address: this.#o.vault,
+        abi: settlementVaultAbi,
+        functionName: "settleBatch",
+        args: [batch.map((t) => this.#toVaultTrade(t))],
+        account: this.#o.walletClient.account!,
+        chain: this.#o.walletClient.chain ?? null,
+      });
+      const receipt = await this.#o.publicClient.waitForTransactionReceipt({ hash, timeout: this.#o.receiptTimeoutMs });
+      if (receipt.status !== "success") throw new Error(`settleBatch ${hash} reverted`);
+      await this.#o.trading.confirmSettled(
+        batch.map((t) => t.tradeId),
+        hash,
+      );
+      this.#o.onSettled?.(batch.length, hash, Date.now() - Math.min(...batch.map((t) => t.createdAt)));
+    } catch (err) {
+      this.#o.onError?.(err);
+      // Back off; the same trades (same ids) go again on the next attempt.
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  #toVaultTrade(t: Readonly<SettlementTrade>) {
+    const market = this.#o.catalog.market(t.symbol)!;
+    const asset = this.#o.catalog.currency(market.base)!.token;
+    if (!asset) throw new Error(`no token address for ${market.base}`);
+    return {
+      tradeId: BigInt(`0x${t.tradeId}`),
+      asset,
+      seller: getAddress(t.sellerAccount),
+      buyer: getAddress(t.buyerAccount),
+      assetAmount: BigInt(t.size),
+      cashAmount: t.funds,
+      sellerFee: t.sellerFee,
+      buyerFee: t.buyerFee,
+    };
+  }
+}
