@@ -7,8 +7,25 @@ const CHUNK = 1 << 16;
 /** Largest single piece written without a bounds check (a formatted event fits). */
 const SLACK = 1 << 12;
 
+/**
+ * A constant piece of output (a key, punctuation) pre-encoded for `piece()`:
+ * element 0 is the byte length, then the bytes packed little-endian four to a
+ * word (zero padded), so a piece is copied a word at a time.
+ */
+export type Piece = Uint32Array;
+
+/** Encodes Latin-1 text (no escaping needed) as a Piece. */
+export function encodePiece(text: string): Piece {
+  const b = Buffer.from(text, "latin1");
+  const p = new Uint32Array(1 + ((b.length + 3) >> 2));
+  p[0] = b.length;
+  for (let i = 0; i < b.length; i++) p[1 + (i >> 2)] |= b[i] << ((i & 3) * 8);
+  return p;
+}
+
 export class OutputBuffer {
   buf: Buffer = Buffer.allocUnsafe(CHUNK + SLACK);
+  private dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   pos = 0;
 
   /** True once a chunk's worth is buffered. */
@@ -19,7 +36,7 @@ export class OutputBuffer {
   /** The bytes written so far (a fresh buffer is started; the old one is not reused). */
   take(): Buffer {
     const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(CHUNK + SLACK);
+    this.setBuf(Buffer.allocUnsafe(CHUNK + SLACK));
     this.pos = 0;
     return out;
   }
@@ -28,11 +45,30 @@ export class OutputBuffer {
     if (this.pos + n > this.buf.length) {
       const b = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n + SLACK));
       this.buf.copy(b, 0, 0, this.pos);
-      this.buf = b;
+      this.setBuf(b);
     }
   }
 
-  /** Pre-encoded bytes (keys, punctuation). */
+  private setBuf(b: Buffer): void {
+    this.buf = b;
+    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+
+  /** A pre-encoded constant piece (see Piece): whole words, so up to 3 bytes past it are scribbled and then overwritten. */
+  piece(k: Piece): void {
+    const n = k[0];
+    this.room(n + 4);
+    const dv = this.dv;
+    const w = k.length;
+    let p = this.pos;
+    for (let i = 1; i < w; i++) {
+      dv.setUint32(p, k[i], true);
+      p += 4;
+    }
+    this.pos += n;
+  }
+
+  /** Pre-encoded bytes. */
   bytes(b: Uint8Array): void {
     this.room(b.length);
     const buf = this.buf;

@@ -1,8 +1,9 @@
 import type { EngineEvent } from "../events.ts";
+import { encodePiece } from "./outputBuffer.ts";
 import type { OutputBuffer } from "./outputBuffer.ts";
 
 /** The constant pieces of the output lines, encoded once. */
-const enc = (t: string): Uint8Array => Buffer.from(t, "latin1");
+const enc = encodePiece;
 const K_TRADE_MAKER = enc('{"type":"trade","maker":');
 const K_TAKER = enc(',"taker":');
 const K_PRICE = enc(',"price":');
@@ -39,78 +40,78 @@ const K_END = enc("}\n");
 export function writeEvent(o: OutputBuffer, e: Readonly<EngineEvent>, line: number): void {
   switch (e.type) {
     case "trade":
-      o.bytes(K_TRADE_MAKER);
+      o.piece(K_TRADE_MAKER);
       o.str(e.maker);
-      o.bytes(K_TAKER);
+      o.piece(K_TAKER);
       o.str(e.taker);
-      o.bytes(K_PRICE);
+      o.piece(K_PRICE);
       o.num(e.price);
-      o.bytes(K_QTY);
+      o.piece(K_QTY);
       o.num(e.qty);
-      o.bytes(e.side === "buy" ? K_SIDE_BUY_MAKEROWNER : K_SIDE_SELL_MAKEROWNER);
+      o.piece(e.side === "buy" ? K_SIDE_BUY_MAKEROWNER : K_SIDE_SELL_MAKEROWNER);
       o.str(e.makerOwner);
-      o.bytes(K_TAKEROWNER);
+      o.piece(K_TAKEROWNER);
       o.str(e.takerOwner);
-      o.bytes(K_MAKERLEFT);
+      o.piece(K_MAKERLEFT);
       o.num(e.makerLeft);
-      o.bytes(K_TAKERLEFT);
+      o.piece(K_TAKERLEFT);
       o.num(e.takerLeft);
       break;
     case "accepted":
-      o.bytes(K_ACCEPTED_ID);
+      o.piece(K_ACCEPTED_ID);
       o.str(e.id);
-      o.bytes(K_OWNER);
+      o.piece(K_OWNER);
       o.str(e.owner);
-      o.bytes(e.side === "buy" ? K_SIDE_BUY_ORDERTYPE : K_SIDE_SELL_ORDERTYPE);
+      o.piece(e.side === "buy" ? K_SIDE_BUY_ORDERTYPE : K_SIDE_SELL_ORDERTYPE);
       o.str(e.orderType);
-      o.bytes(K_PRICE);
+      o.piece(K_PRICE);
       o.num(e.price);
-      o.bytes(K_QTY);
+      o.piece(K_QTY);
       o.num(e.qty);
       break;
     case "cancelled":
-      o.bytes(K_CANCELLED_ID);
+      o.piece(K_CANCELLED_ID);
       o.str(e.id);
-      o.bytes(K_QTY);
+      o.piece(K_QTY);
       o.num(e.qty);
-      o.bytes(K_LEFT);
+      o.piece(K_LEFT);
       o.num(e.left);
-      o.bytes(K_REASON);
+      o.piece(K_REASON);
       o.str(e.reason);
       break;
     case "rejected":
-      o.bytes(K_REJECTED_ID);
+      o.piece(K_REJECTED_ID);
       o.str(e.id);
-      o.bytes(K_REASON);
+      o.piece(K_REASON);
       o.str(e.reason);
-      o.bytes(K_LINE);
+      o.piece(K_LINE);
       o.num(line);
       break;
     case "amended":
-      o.bytes(K_AMENDED_ID);
+      o.piece(K_AMENDED_ID);
       o.str(e.id);
-      o.bytes(K_PRICE);
+      o.piece(K_PRICE);
       o.num(e.price);
-      o.bytes(K_QTY);
+      o.piece(K_QTY);
       o.num(e.qty);
-      o.bytes(e.priorityKept ? K_PRIORITYKEPT_TRUE : K_PRIORITYKEPT_FALSE);
+      o.piece(e.priorityKept ? K_PRIORITYKEPT_TRUE : K_PRIORITYKEPT_FALSE);
       break;
     case "triggered":
-      o.bytes(K_TRIGGERED_ID);
+      o.piece(K_TRIGGERED_ID);
       o.str(e.id);
-      o.bytes(K_STOPPRICE);
+      o.piece(K_STOPPRICE);
       o.num(e.stopPrice);
-      o.bytes(K_LASTPRICE);
+      o.piece(K_LASTPRICE);
       o.num(e.lastPrice);
       break;
     case "l2":
-      o.bytes(e.side === "buy" ? K_L2_SIDE_BUY_PRICE : K_L2_SIDE_SELL_PRICE);
+      o.piece(e.side === "buy" ? K_L2_SIDE_BUY_PRICE : K_L2_SIDE_SELL_PRICE);
       o.num(e.price);
-      o.bytes(K_QTY);
+      o.piece(K_QTY);
       o.num(e.qty);
       break;
   }
-  o.bytes(K_SEQ);
+  o.piece(K_SEQ);
   o.num(e.seq);
-  o.bytes(K_END);
+  o.piece(K_END);
 }
