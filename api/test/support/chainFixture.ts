@@ -56,6 +56,29 @@ export async function startChain(options: { serve?: boolean } = {}) {
       await wait(await registry.write.attest([id, 2, 704, investorType, Number(now + 365n * 86400n), wallet]));
       return id;
     },
+    /** Mints VND and bond units to a funded Hardhat wallet (0..19) and deposits them in the vault. */
+    async fundAndDeposit(accountIndex: number, amounts: { vnd?: bigint; bond?: bigint }): Promise<void> {
+      const wallet = (await connection.viem.getWalletClients())[accountIndex];
+      const as = { account: wallet.account };
+      const c = deployment.contracts;
+      const cash = await connection.viem.getContractAt("CashToken", c.CashToken);
+      const bond = await connection.viem.getContractAt("AssetToken", c.BondToken);
+      const vault = await connection.viem.getContractAt("SettlementVault", c.SettlementVault);
+      if (amounts.vnd) {
+        await wait(await cash.write.mint([wallet.account.address, amounts.vnd, keccak256(toHex(`fiat-${accountIndex}`))]));
+        await wait(await cash.write.approve([c.SettlementVault, amounts.vnd], as));
+        await wait(await vault.write.deposit([c.CashToken, amounts.vnd], as));
+      }
+      if (amounts.bond) {
+        await wait(await bond.write.mint([wallet.account.address, amounts.bond]));
+        await wait(await bond.write.approve([c.SettlementVault, amounts.bond], as));
+        await wait(await vault.write.deposit([c.BondToken, amounts.bond], as));
+      }
+    },
+    async vaultBalance(token: "CashToken" | "BondToken", wallet: Address): Promise<bigint> {
+      const vault = await connection.viem.getContractAt("SettlementVault", deployment.contracts.SettlementVault);
+      return vault.read.balanceOf([deployment.contracts[token], wallet]);
+    },
     async revoke(identityHash: Hex): Promise<void> {
       await wait(await registry.write.revoke([identityHash]));
     },

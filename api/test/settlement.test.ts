@@ -1,0 +1,212 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parseEventLogs, toHex } from "viem";
+import WebSocket from "ws";
+import { startChainServices, type ChainServices } from "../src/chain/chainServices.ts";
+import { settlementVaultAbi } from "../src/chain/settlementBatcher.ts";
+import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
+import { spawnExchange } from "./support/exchangeProcess.ts";
+import { loginAndCreateKey, startTestGateway, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { kucoinClient } from "./support/kucoinClient.ts";
+
+const SYMBOL = "VGB30-VND";
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("end to end: e-ID, on-chain deposits, trading, DvP settlement, withdrawal, revocation", () => {
+  let chain: ChainFixture;
+  let gw: GatewayFixture;
+  let services: ChainServices;
+
+  before(async () => {
+    chain = await startChain();
+    gw = await startTestGateway(chain);
+    const [operator] = await chain.connection.viem.getWalletClients();
+    services = startChainServices({
+      ctx: gw.ctx,
+      publicClient: chain.publicClient,
+      walletClient: operator,
+      contracts: chain.deployment.contracts,
+      startBlock: BigInt(chain.deployment.startBlock),
+      confirmations: 0,
+      pollMs: 100,
+    });
+  });
+  after(async () => {
+    await services?.stop();
+    await gw?.close();
+    await chain?.close();
+  });
+
+  it("runs the whole path and keeps the ledger equal to the vault's books", async () => {
+    // 1. two attested identities, each funded on chain and depositing into the vault
+    const [sellerIdx, buyerIdx] = [15, 16];
+    const seller = hardhatAccount(sellerIdx);
+    const buyer = hardhatAccount(buyerIdx);
+    await chain.attest(seller.address, "e2e-seller");
+    const buyerId = await chain.attest(buyer.address, "e2e-buyer");
+    await chain.fundAndDeposit(sellerIdx, { bond: 500n });
+    await chain.fundAndDeposit(buyerIdx, { vnd: 50_000_000n });
+    const s = await loginAndCreateKey(gw.url, seller);
+    const b = await loginAndCreateKey(gw.url, buyer, ["General", "Trade", "Withdraw"]);
+    const ks = kucoinClient(() => gw.url, s);
+    const kb = kucoinClient(() => gw.url, b);
+    const total = async (k: typeof ks, ccy: string) => {
+      const rows = (await k<Array<{ currency: string; balance: string; available: string }>>("GET", "/api/v1/accounts")).data;
+      return BigInt(rows.find((r) => r.currency === ccy)!.balance);
+    };
+    // 2. the chain watcher credits the deposits (exactly once)
+    await until("deposits credited", async () => (await total(kb, "VND")) === 50_000_000n && (await total(ks, "VGB30")) === 500n);
+    await services.poll();
+    assert.equal(await total(kb, "VND"), 50_000_000n, "a second poll credits nothing twice");
+
+    // 3. crossing orders through the signed REST API; fills arrive on the private websocket
+    const bullet = (await kb<{ token: string }>("POST", "/api/v1/bullet-private")).data;
+    const ws = new WebSocket(`${gw.ctx.config.wsEndpoint}?token=${bullet.token}`);
+    const fills: Array<Record<string, string>> = [];
+    ws.on("message", (raw) => {
+      const m = JSON.parse(raw.toString());
+      if (m.subject === "orderChange" && m.data.type === "match") fills.push(m.data);
+    });
+    await new Promise((r) => ws.once("message", r));
+    ws.send(JSON.stringify({ id: "1", type: "subscribe", topic: "/spotMarket/tradeOrders", privateChannel: true, response: true }));
+    await new Promise((r) => setTimeout(r, 100));
+    for (const [price, size] of [
+      ["10000", "30"],
+      ["10100", "30"],
+    ]) {
+      const r = await ks("POST", "/api/v1/orders", { clientOid: `e2e-s-${price}`, side: "sell", symbol: SYMBOL, type: "limit", price, size });
+      assert.equal(r.code, "200000", JSON.stringify(r));
+    }
+    const buy = await kb<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: "e2e-b-1", side: "buy", symbol: SYMBOL, type: "limit", price: "10100", size: "45" });
+    assert.equal(buy.code, "200000");
+    await until("two fills on the websocket", async () => fills.length >= 2);
+    ws.close();
+
+    // 4. the settlement batch is confirmed on chain
+    const settled = await until("settlement", async () => {
+      const items = (await kb<{ items: Array<{ tradeId: string; settlementTxHash: string | null }> }>("GET", `/api/v1/fills?orderId=${buy.data.orderId}`)).data.items;
+      return items.length === 2 && items.every((f) => f.settlementTxHash) ? items : undefined;
+    });
+    const receipt = await chain.publicClient.getTransactionReceipt({ hash: settled[0].settlementTxHash as `0x${string}` });
+    const events = parseEventLogs({ abi: settlementVaultAbi, logs: receipt.logs, eventName: "TradeSettled" });
+    assert.deepEqual(events.map((e) => toHex(e.args.tradeId, { size: 12 }).slice(2)).sort(), settled.map((f) => f.tradeId).sort());
+
+    // 5. balances on chain equal the ledger, for both traders and both tokens
+    for (const [k, wallet] of [
+      [ks, seller.address],
+      [kb, buyer.address],
+    ] as const) {
+      assert.equal(await chain.vaultBalance("CashToken", wallet), await total(k, "VND"), `VND of ${wallet}`);
+      assert.equal(await chain.vaultBalance("BondToken", wallet), await total(k, "VGB30"), `VGB30 of ${wallet}`);
+    }
+
+    // 6. withdraw to the buyer's own wallet: paid out by the vault, ledger finalised
+    const refused = await kb("POST", "/api/v3/withdrawals", { currency: "VGB30", toAddress: seller.address, amount: 5, withdrawType: "ADDRESS" });
+    assert.equal(refused.code, "400100", "only to one's own wallet");
+    const w = await kb<{ withdrawalId: string }>("POST", "/api/v3/withdrawals", { currency: "VGB30", toAddress: buyer.address, amount: 5, withdrawType: "ADDRESS" });
+    assert.equal(w.code, "200000", JSON.stringify(w));
+    await until("withdrawal done", async () => {
+      const items = (await kb<{ items: Array<{ id: string; status: string }> }>("GET", "/api/v1/withdrawals")).data.items;
+      return items.find((i) => i.id === w.data.withdrawalId)?.status === "SUCCESS";
+    });
+    const bond = await chain.connection.viem.getContractAt("AssetToken", chain.deployment.contracts.BondToken);
+    assert.equal(await bond.read.balanceOf([buyer.address]), 5n, "tokens in the buyer's wallet");
+    assert.equal(await total(kb, "VGB30"), 45n - 5n);
+    assert.equal(await chain.vaultBalance("BondToken", buyer.address), 40n);
+
+    // 7. revoking the buyer's e-ID: within a block its orders are cancelled, new ones and its keys refused
+    const resting = await kb<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: "e2e-b-2", side: "buy", symbol: SYMBOL, type: "limit", price: "9900", size: "1" });
+    assert.equal(resting.code, "200000");
+    await chain.revoke(buyerId);
+    await until("account frozen", async () => gw.ctx.trading.core.isFrozen(b.accountId) !== undefined);
+    assert.equal(gw.ctx.trading.core.order(resting.data.orderId)?.isActive, false, "open order cancelled");
+    const after = await kb("POST", "/api/v1/orders", { clientOid: "e2e-b-3", side: "buy", symbol: SYMBOL, type: "limit", price: "9900", size: "1" });
+    assert.notEqual(after.code, "200000");
+    assert.equal(after.code, "411100", "the revoked account's key is disabled (frozen)");
+  });
+});
+
+describe("settlement survives a crash between broadcast and receipt", () => {
+  let chain: ChainFixture;
+  before(async () => {
+    chain = await startChain({ serve: true });
+  });
+  after(async () => {
+    await chain?.close();
+  });
+
+  it("no trade settles twice and none is lost", async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "sen-settle-crash-"));
+    const operatorKey = toHex(hardhatAccount(0).getHdKey().privateKey!);
+    const env = {
+      SEN_CHAIN_RPC: chain.rpcUrl!,
+      SEN_DEPLOYMENT: chain.deploymentFile!,
+      SEN_DATA_DIR: dataDir,
+      SEN_CHAIN_KEY: operatorKey,
+      SEN_CONFIRMATIONS: "0",
+      SEN_CHAIN_POLL_MS: "100",
+    };
+    const provider = chain.connection.provider;
+    let ex = await spawnExchange(env);
+    try {
+      await chain.attest(hardhatAccount(17).address, "crash-seller");
+      await chain.attest(hardhatAccount(18).address, "crash-buyer");
+      await chain.fundAndDeposit(17, { bond: 100n });
+      await chain.fundAndDeposit(18, { vnd: 10_000_000n });
+      const s = await loginAndCreateKey(ex.url, hardhatAccount(17));
+      const b = await loginAndCreateKey(ex.url, hardhatAccount(18));
+      const ks = kucoinClient(() => ex.url, s);
+      const kb = kucoinClient(() => ex.url, b);
+      await until("deposits credited", async () => {
+        const rows = (await kb<Array<{ currency: string; available: string }>>("GET", "/api/v1/accounts")).data;
+        return rows.find((r) => r.currency === "VND")?.available === "10000000";
+      });
+
+      // Stop mining: the settlement transaction will sit broadcast but unconfirmed.
+      await provider.request({ method: "evm_setAutomine", params: [false] });
+      const r1 = await ks("POST", "/api/v1/orders", { clientOid: "c-s", side: "sell", symbol: SYMBOL, type: "limit", price: "10000", size: "7" });
+      const r2 = await kb("POST", "/api/v1/orders", { clientOid: "c-b", side: "buy", symbol: SYMBOL, type: "limit", price: "10000", size: "7" });
+      assert.equal(r1.code, "200000");
+      assert.equal(r2.code, "200000");
+      await until("settleBatch broadcast", async () => {
+        const pending = (await provider.request({ method: "eth_getBlockByNumber", params: ["pending", false] })) as { transactions: string[] };
+        return pending.transactions.length > 0;
+      });
+      await ex.kill9(); // dies before it sees the receipt
+      await provider.request({ method: "evm_mine", params: [] });
+      await provider.request({ method: "evm_setAutomine", params: [true] });
+
+      ex = await spawnExchange(env); // finds the trade unsettled in its journal and sends it again
+      const fills = await until("settled after restart", async () => {
+        const items = (await kb<{ items: Array<{ tradeId: string; settlementTxHash: string | null }> }>("GET", "/api/v1/fills")).data.items;
+        return items.length === 1 && items[0].settlementTxHash ? items : undefined;
+      });
+      // The vault moved the trade exactly once.
+      assert.equal(await chain.vaultBalance("BondToken", hardhatAccount(18).address), 7n);
+      assert.equal(await chain.vaultBalance("BondToken", hardhatAccount(17).address), 93n);
+      const logs = await chain.publicClient.getContractEvents({
+        address: chain.deployment.contracts.SettlementVault,
+        abi: settlementVaultAbi,
+        eventName: "TradeSettled",
+        fromBlock: 0n,
+      });
+      assert.equal(logs.length, 1, "one TradeSettled event for the one trade");
+      assert.equal(toHex(logs[0].args.tradeId!, { size: 12 }).slice(2), fills[0].tradeId);
+    } finally {
+      await ex.stop().catch(() => undefined);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
