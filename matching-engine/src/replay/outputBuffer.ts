@@ -68,15 +68,6 @@ export class OutputBuffer {
     this.pos += n;
   }
 
-  /** Pre-encoded bytes. */
-  bytes(b: Uint8Array): void {
-    this.room(b.length);
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < b.length; i++) buf[p++] = b[i];
-    this.pos = p;
-  }
-
   /** A JSON string literal (quotes included), escaped exactly like JSON.stringify. */
   str(s: string): void {
     const n = s.length;
