@@ -241,13 +241,13 @@ export class MatchingEngine {
   /** Routes the events of one core call to a sink, an EventBuffer (cleared here) or nowhere. */
   private output(out: EventSink | EventBuffer | null): void {
     const ctx = this.ctx;
-    if (out instanceof EventBuffer) {
+    if (out === null || typeof out === "function") {
+      ctx.buf = null;
+      ctx.sink = out;
+    } else {
       out.count = 0;
       ctx.buf = out;
       ctx.sink = null;
-    } else {
-      ctx.buf = null;
-      ctx.sink = out;
     }
   }
 
