@@ -272,7 +272,10 @@ export class MatchingEngine {
    * `apply`, without parsing a command object or touching the client-id
    * index: `id` only labels the events (it need not be unique). Returns the
    * order's handle if it rests (for `cancelHandle`), NO_HANDLE if it
-   * finished (traded, IOC/FOK/STP cancelled), or REJECTED.
+   * finished (traded, IOC/FOK/STP cancelled), or REJECTED. Events go to
+   * `sink`: a sink function, an EventBuffer (cleared, then one record per
+   * event) or null (no event work). The order is not in its owner's
+   * cancelAll list.
    */
   placeLimit(book: number, owner: number, side: number, price: number, qty: number, tif = 0, id = "", sink: EventSink | EventBuffer | null = null): number {
     this.output(sink);
