@@ -210,3 +210,64 @@ describe("settlement survives a crash between broadcast and receipt", () => {
     }
   });
 });
+
+describe("deposits: credited after N confirmations, exactly once across reorgs and restarts", () => {
+  let chain: ChainFixture;
+  let gw: GatewayFixture;
+  before(async () => {
+    chain = await startChain();
+    gw = await startTestGateway(chain);
+  });
+  after(async () => {
+    await gw?.close();
+    await chain?.close();
+  });
+
+  it("ignores a deposit reorged out before it was confirmed, credits the replacement once", async () => {
+    const provider = chain.connection.provider;
+    const [operator] = await chain.connection.viem.getWalletClients();
+    const start = (confirmations: number) =>
+      startChainServices({
+        ctx: gw.ctx,
+        publicClient: chain.publicClient,
+        walletClient: operator,
+        contracts: chain.deployment.contracts,
+        startBlock: BigInt(chain.deployment.startBlock),
+        confirmations,
+        pollMs: 60_000, // driven by poll() below
+      });
+    const wallet = hardhatAccount(19).address;
+    const account = wallet.toLowerCase();
+    await chain.attest(wallet, "reorg");
+    let services = start(3);
+    await services.poll();
+    const vnd = () => gw.ctx.trading.core.ledger.balance(account, "VND").available;
+
+    // A deposit lands in a block, then the chain reorganises (depth 2 < N = 3) without it.
+    const snapshot = (await provider.request({ method: "evm_snapshot", params: [] })) as string;
+    await chain.fundAndDeposit(19, { vnd: 1_000n });
+    await services.poll();
+    assert.equal(vnd(), 0n, "not credited before 3 confirmations");
+    await provider.request({ method: "evm_revert", params: [snapshot] });
+    await provider.request({ method: "hardhat_mine", params: ["0x5"] });
+    await services.poll();
+    assert.equal(vnd(), 0n, "a reorged-out deposit is never credited");
+
+    // The replacement deposit (same vault deposit id, new transaction) is credited once.
+    await chain.fundAndDeposit(19, { vnd: 2_500n });
+    await services.poll();
+    assert.equal(vnd(), 0n);
+    await provider.request({ method: "hardhat_mine", params: ["0x3"] });
+    await services.poll();
+    assert.equal(vnd(), 2_500n);
+    await services.poll();
+    assert.equal(vnd(), 2_500n);
+
+    // A restarted watcher rescans from the deployment block and credits nothing twice.
+    await services.stop();
+    services = start(3);
+    await services.poll();
+    assert.equal(vnd(), 2_500n);
+    await services.stop();
+  });
+});

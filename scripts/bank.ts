@@ -1,0 +1,52 @@
+/**
+ * The payment bank, simulated on a local chain: fiat arriving at the bank mints VND tokens to
+ * the customer's verified wallet; a fiat pay-out burns them. On a real deployment this is the
+ * partner bank's system holding PAYMENT_BANK_ROLE.
+ *
+ *   node scripts/bank.ts deposit  <wallet> <amount-in-dong> [--ref BANKREF]
+ *   node scripts/bank.ts withdraw <wallet> <amount-in-dong> [--ref BANKREF]
+ * Options: --rpc (default http://127.0.0.1:8545, `npm start`'s chain), --deployment
+ * (default data/dev/deployments/31337.json). The local bank key is Hardhat's account #0.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { createPublicClient, createWalletClient, getAddress, http, keccak256, parseAbi, toHex } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { readDeploymentFile } from "../api/src/chain/deploymentFile.ts";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    rpc: { type: "string", default: "http://127.0.0.1:8545" },
+    deployment: { type: "string", default: "data/dev/deployments/31337.json" },
+    ref: { type: "string" },
+  },
+});
+const [action, walletArg, amountArg] = positionals;
+if (!["deposit", "withdraw"].includes(action ?? "") || !walletArg || !/^\d+$/.test(amountArg ?? "")) {
+  console.error(readFileSync(new URL(import.meta.url), "utf8").split("\n").slice(5, 9).join("\n"));
+  process.exit(2);
+}
+const deployment = readDeploymentFile(values.deployment);
+const bank = mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex: 0 });
+const transport = http(values.rpc);
+const wallet = createWalletClient({ account: bank, transport });
+const reader = createPublicClient({ transport });
+const abi = parseAbi([
+  "function mint(address to, uint256 amount, bytes32 bankReference)",
+  "function burn(address from, uint256 amount, bytes32 bankReference)",
+  "function balanceOf(address) view returns (uint256)",
+]);
+const to = getAddress(walletArg);
+const amount = BigInt(amountArg!);
+const ref = keccak256(toHex(values.ref ?? `sen-bank-${action}-${Date.now()}`));
+const hash = await wallet.writeContract({
+  address: deployment.contracts.CashToken,
+  abi,
+  functionName: action === "deposit" ? "mint" : "burn",
+  args: [to, amount, ref],
+  chain: null,
+});
+const receipt = await reader.waitForTransactionReceipt({ hash });
+const balance = await reader.readContract({ address: deployment.contracts.CashToken, abi, functionName: "balanceOf", args: [to] });
+console.log(`${action === "deposit" ? "minted" : "burned"} ${amount} đồng ${action === "deposit" ? "to" : "from"} ${to} (bank ref ${ref}) in tx ${hash}, status ${receipt.status}; wallet holds ${balance} VNDS`);
