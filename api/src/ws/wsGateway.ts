@@ -158,7 +158,7 @@ export class WsGateway {
     return symbols.map((s) => `${prefix}${s}`);
   }
 
-  #send(client: Client, text: string): void {
+  #send(client: Client, text: string | Buffer): void {
     const ws = client.ws;
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > this.#opts.maxBufferedBytes) {
@@ -167,13 +167,15 @@ export class WsGateway {
       ws.terminate();
       return;
     }
-    ws.send(text);
+    ws.send(text, { binary: false });
   }
 
   #fanout(topic: string, text: string): void {
     const set = this.#subs.get(topic);
     if (!set) return;
-    for (const c of set) this.#send(c, text);
+    // Encoded once: every subscriber gets the same bytes, only the frame header is per socket.
+    const bytes = Buffer.from(text);
+    for (const c of set) this.#send(c, bytes);
   }
 
   // ------------------------------------------------------------------ level2
