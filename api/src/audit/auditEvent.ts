@@ -1,0 +1,142 @@
+/**
+ * One line of Sen's audit log. Field names follow FINRA CAT / MiFID II RTS 24 practice:
+ * every event has a unique id, a global gap-free sequence (its leaf index in the log's
+ * Merkle tree), a UTC timestamp with microseconds, and as many of the order-record fields
+ * as apply. Prices and quantities are decimal strings in display units (as in KuCoin's API)
+ * so the record reads the same to a compliance officer as to the trader who sent it.
+ *
+ * The stored line (canonical JSON, keys in the order of this type, absent fields omitted)
+ * is the Merkle leaf: its bytes are what the tree commits to.
+ */
+export type AuditEventType =
+  // order lifecycle
+  | "order.received" // at the gateway, before any check; carries the reference price and source
+  | "order.accepted" // passed the pre-trade checks, journaled, resting or matched
+  | "order.rejected" // refused: `ruleId` is the RISK_* / ENGINE_* / TRADING_* code
+  | "order.amended"
+  | "order.cancelled" // `reason`: user | killSwitch | disconnect | identity | halt | ioc | fok | postOnly
+  | "order.expired"
+  | "order.stp" // cancelled by self-trade prevention
+  | "order.triggered" // a stop order became active
+  | "order.filled" // one side of a trade (one event per side); `tradeId`, `liquidity`, counterparty
+  // money and chain
+  | "settlement.batch" // trades settled on chain: `txHash`, `detail.tradeIds`
+  | "deposit"
+  | "withdrawal.requested"
+  | "withdrawal.completed"
+  | "withdrawal.failed"
+  // access and controls
+  | "auth.login"
+  | "auth.loginFailed"
+  | "apiKey.created"
+  | "apiKey.revoked"
+  | "role.changed"
+  | "risk.limitsChanged"
+  | "killSwitch" // account frozen / unfrozen by an operator
+  | "market.halted"
+  | "market.resumed"
+  | "identity.revoked"
+  // compliance itself
+  | "audit.query" // every compliance query is itself audited
+  | "alert.raised"; // a surveillance alert
+
+export type AuditEvent = {
+  /** Global sequence: 0 for the first event; equals the event's Merkle leaf index. */
+  seq: number;
+  /** Unique event id (UUID). */
+  id: string;
+  /** UTC, ISO 8601 with microseconds: 2026-11-23T10:15:30.123456Z */
+  ts: string;
+  type: AuditEventType;
+  /** Trading journal sequence of the record this event derives from (absent for events that are not journaled commands, e.g. logins). */
+  jseq?: number;
+  account?: string;
+  identityHash?: string;
+  wallet?: string;
+  apiKeyId?: string;
+  clientOid?: string;
+  orderId?: string;
+  symbol?: string;
+  side?: "buy" | "sell";
+  price?: string;
+  qty?: string;
+  orderType?: string; // limit | market | stop-limit | stop-market
+  tif?: string; // GTC | IOC | FOK (+ postOnly in detail)
+  /** Best bid/ask mid or last price of the symbol when the order was received. */
+  refPrice?: string;
+  ip?: string;
+  reason?: string;
+  ruleId?: string;
+  tradeId?: string;
+  liquidity?: "maker" | "taker";
+  counterpartyAccount?: string;
+  counterpartyIdentityHash?: string;
+  counterpartyOrderId?: string;
+  txHash?: string;
+  currency?: string;
+  amount?: string;
+  /** Who acted, when it is not the account itself (an operator's wallet, a service). */
+  actor?: string;
+  detail?: Record<string, unknown>;
+};
+
+/** What a producer hands to the log; the log assigns seq, id and ts (unless ts is given). */
+export type AuditEventInput = Omit<AuditEvent, "seq" | "id" | "ts"> & { ts?: string };
+
+export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
+  "order.received",
+  "order.accepted",
+  "order.rejected",
+  "order.amended",
+  "order.cancelled",
+  "order.expired",
+  "order.stp",
+  "order.triggered",
+  "order.filled",
+  "settlement.batch",
+  "deposit",
+  "withdrawal.requested",
+  "withdrawal.completed",
+  "withdrawal.failed",
+  "auth.login",
+  "auth.loginFailed",
+  "apiKey.created",
+  "apiKey.revoked",
+  "role.changed",
+  "risk.limitsChanged",
+  "killSwitch",
+  "market.halted",
+  "market.resumed",
+  "identity.revoked",
+  "audit.query",
+  "alert.raised",
+];
+
+const FIELD_ORDER: ReadonlyArray<keyof AuditEvent> = [
+  "seq", "id", "ts", "type", "jseq", "account", "identityHash", "wallet", "apiKeyId", "clientOid", "orderId", "symbol", "side",
+  "price", "qty", "orderType", "tif", "refPrice", "ip", "reason", "ruleId", "tradeId", "liquidity", "counterpartyAccount",
+  "counterpartyIdentityHash", "counterpartyOrderId", "txHash", "currency", "amount", "actor", "detail",
+];
+
+/** The canonical line for an event (no trailing newline): fixed key order, undefined fields dropped. */
+export function encodeAuditEvent(e: AuditEvent): string {
+  const o: Record<string, unknown> = {};
+  for (const k of FIELD_ORDER) if (e[k] !== undefined) o[k] = e[k];
+  return JSON.stringify(o);
+}
+
+/** UTC ISO 8601 with microseconds from epoch microseconds. */
+export function isoMicros(epochMicros: bigint): string {
+  const ms = epochMicros / 1000n;
+  const micros = Number(epochMicros % 1000n);
+  const base = new Date(Number(ms)).toISOString(); // ...SSSZ
+  return `${base.slice(0, -1)}${String(micros).padStart(3, "0")}Z`;
+}
+
+/** Epoch microseconds from an ISO timestamp with up to microsecond precision. */
+export function parseIsoMicros(iso: string): bigint {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z$/.exec(iso);
+  if (!m) throw new Error(`not a UTC ISO timestamp: ${iso}`);
+  const frac = (m[2] ?? "").padEnd(6, "0");
+  return BigInt(Date.parse(`${m[1]}Z`)) * 1000n + BigInt(frac);
+}

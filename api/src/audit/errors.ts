@@ -1,0 +1,20 @@
+import { SenError } from "../errors/SenError.ts";
+
+export const AuditCode = {
+  /** The stored log is not what it should be: a bad line, a gap, a root that does not match its signed checkpoint. */
+  TAMPERED: "AUDIT_TAMPERED",
+  /** A stored checkpoint does not verify with the configured signing key. */
+  KEY_MISMATCH: "AUDIT_KEY_MISMATCH",
+  CLOSED: "AUDIT_CLOSED",
+  IO: "AUDIT_IO",
+  /** A proof, read or export asked for sizes or seqs the log does not have. */
+  BAD_RANGE: "AUDIT_BAD_RANGE",
+} as const;
+export type AuditCode = (typeof AuditCode)[keyof typeof AuditCode];
+
+export class AuditError extends SenError {
+  override name = "AuditError" as const;
+  constructor(code: AuditCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(code, message, options);
+  }
+}
