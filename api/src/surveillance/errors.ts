@@ -1,0 +1,14 @@
+import { SenError } from "../errors/SenError.ts";
+
+export const SurveillanceCode = {
+  /** A threshold or close time in the surveillance configuration is malformed. */
+  BAD_CONFIG: "SURVEILLANCE_BAD_CONFIG",
+} as const;
+export type SurveillanceCode = (typeof SurveillanceCode)[keyof typeof SurveillanceCode];
+
+export class SurveillanceError extends SenError {
+  override name = "SurveillanceError" as const;
+  constructor(code: SurveillanceCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(code, message, options);
+  }
+}
