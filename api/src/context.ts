@@ -1,6 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { AuditTrail } from "./audit/auditTrail.ts";
+import type { AuditIndex } from "./audit/auditIndex.ts";
+import { openAuditLog } from "./audit/auditLog.ts";
+import { loadOrCreateSigningKey } from "./audit/checkpoint.ts";
+import { openPostgresAuditIndex } from "./audit/postgresAuditIndex.ts";
+import { openSqliteAuditIndex } from "./audit/sqliteAuditIndex.ts";
+import { createTradingRecorder } from "./audit/tradingRecorder.ts";
 import { createApiKeyStore } from "./auth/apiKeyStore.ts";
 import { createReplayGuard } from "./auth/replayGuard.ts";
 import { createRoleResolver } from "./auth/roles.ts";
@@ -38,8 +45,20 @@ export type AppContext = {
   identity: IdentityOracle;
   roles: (wallet: `0x${string}`) => Role;
   bullets: BulletTokens;
+  /** The tamper-evident audit log, its query index and the surveillance detectors. */
+  audit: AuditTrail;
+  /** Public key (PEM) that verifies the audit log's signed checkpoints. */
+  auditPublicKeyPem: string;
+  /** Set by the chain services when checkpoints are anchored in the AuditAnchor contract. */
+  auditAnchor?: AuditAnchorView;
   /** Wallet that collects trading fees in the ledger (the exchange's own account). */
   feeAccount: string;
+};
+
+export type AuditAnchorView = {
+  describe(): { chainId: number; contract: string; anchoredTreeSize: number };
+  /** Compares the on-chain root for `treeSize` with `root` (the anchor may lag the checkpoint). */
+  check(treeSize: number, root: string): Promise<{ ok: boolean; anchoredTreeSize: number; onChainRoot?: string; note?: string }>;
 };
 
 export type ContextDeps = {
@@ -65,8 +84,21 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
       : createRedisJournal({ url: config.journal.url, stream: "sen:journal" });
   const snapshots = createFileSnapshotStore({ dir: config.snapshotDir, onCorrupt: (file, error) => logger.error({ file, err: error }, "snapshot corrupt, falling back") });
 
+  const signingKey = loadOrCreateSigningKey(config.audit.dir, config.audit.signingKeyPem);
+  const auditLog = await openAuditLog({
+    dir: config.audit.dir,
+    signingKey,
+    checkpointEvery: config.audit.checkpointEvery,
+    retentionYears: config.audit.retentionYears,
+    onRepair: (info: unknown) => logger.warn({ info }, "audit log: torn tail repaired"),
+  });
+  const auditIndex: AuditIndex = config.audit.databaseUrl ? await openPostgresAuditIndex(config.audit.databaseUrl) : openSqliteAuditIndex(path.join(config.audit.dir, "index.sqlite"));
+  const audit = await AuditTrail.open({ log: auditLog, index: auditIndex, logger });
+  const format = new KucoinFormat(catalog);
+
   const marketData = new MarketData(catalog.markets.keys(), (symbol) => 10n ** BigInt(catalog.currency(catalog.market(symbol)!.base)!.decimals));
   const started = Date.now();
+  let tradingRef: TradingService | undefined;
   const { service: trading, replayed } = await TradingService.open({
     core: { catalog, feeAccount, volatility: { windowMs: 5 * 60_000, bandBps: 1_500, haltMs: 5 * 60_000 } },
     journal,
@@ -78,7 +110,25 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
     stateListeners: [marketData.handle],
     onError: (err, what) => logger.error({ err }, `${what} failed`),
     onRejected: (code) => metrics.ordersRejected.inc({ code }),
+    observer: createTradingRecorder({
+      catalog,
+      format,
+      append: (e) => audit.record(e),
+      flush: () => audit.flush(),
+      refPrice: (symbol) => {
+        const b = marketData.best(symbol);
+        if (b.bid && b.ask) return Math.floor((b.bid[0] + b.ask[0]) / 2);
+        return marketData.lastTrade(symbol) ? Number(marketData.lastTrade(symbol)!.price) : 0;
+      },
+      audited: await AuditTrail.journalPosition(auditLog),
+      identityOf: (account) => {
+        for (const o of tradingRef?.core.orders() ?? []) if (o.accountId === account) return o.identityHash;
+        return undefined;
+      },
+    }),
   });
+  await audit.flush();
+  tradingRef = trading;
   logger.info({ replayed, lastSeq: trading.lastSeq.toString(), ms: Date.now() - started, journal: config.journal.kind }, "state recovered");
   trading.subscribe((e) => {
     if (e.kind === "trade") metrics.trades.inc({ symbol: e.symbol });
@@ -93,7 +143,7 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
     metrics,
     now,
     catalog,
-    format: new KucoinFormat(catalog),
+    format,
     trading,
     marketData,
     keys: createApiKeyStore({ file: config.keysFile, masterKey: loadMasterKey(config), now, randomBytes }),
@@ -103,6 +153,8 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
     identity: deps.identity,
     roles: createRoleResolver({ operatorWallets: config.operators, complianceWallets: config.compliance }),
     bullets: new BulletTokens(now),
+    audit,
+    auditPublicKeyPem: signingKey.publicKeyPem,
     feeAccount,
   };
 }

@@ -5,7 +5,7 @@
  */
 import { createPublicClient, createWalletClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { startChainServices } from "./chain/chainServices.ts";
+import { startChainServices, type ChainServices } from "./chain/chainServices.ts";
 import { envToConfig } from "./config/config.ts";
 import { readEnv } from "./config/env.ts";
 import { createIdentityOracle } from "./chain/identityOracle.ts";
@@ -25,10 +25,10 @@ async function main(): Promise<void> {
     catalog: defaultCatalog({ VND: deployment.contracts.CashToken, VGB30: deployment.contracts.BondToken, SREF: deployment.contracts.FundToken }),
   });
   const gateway = await startGateway(ctx);
-  let chainServices: ReturnType<typeof startChainServices> | undefined;
+  let chainServices: ChainServices | undefined;
   if (config.chainKey) {
     const walletClient = createWalletClient({ account: privateKeyToAccount(config.chainKey), transport: http(config.chainRpc) });
-    chainServices = startChainServices({
+    chainServices = await startChainServices({
       ctx,
       publicClient: client,
       walletClient,

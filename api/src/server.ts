@@ -32,6 +32,8 @@ export async function startGateway(ctx: AppContext): Promise<RunningGateway> {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ctx.trading.close();
+      // After the trading core: its final snapshot flushes the audit trail first.
+      await ctx.audit.close();
     },
   };
 }

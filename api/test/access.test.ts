@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { startChainServices } from "../src/chain/chainServices.ts";
 import { after, before, describe, it } from "node:test";
 import type { Hex } from "viem";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
@@ -91,6 +92,23 @@ describe("access control: roles, permissions, ownership and signing guards", () 
     }
     assert.equal(await journalSeq(), seqBefore, "nothing journaled");
     assert.deepEqual(await traderState(gw.url, aliceApi), aliceBefore);
+  });
+
+  it("compliance routes refuse traders and operators (400007) and unsigned calls (400001), for every route the API documents as compliance-only", async () => {
+    const routes = Object.entries(openapi.paths).flatMap(([p, ops]) =>
+      Object.entries(ops)
+        .filter(([, o]) => o["x-sen-roles"]?.includes("compliance"))
+        .map(([m]) => ({ method: m.toUpperCase() as "GET" | "POST", path: p.replace(/\{\w+\}/g, "0x" + "ab".repeat(32)) })),
+    );
+    assert.ok(routes.length >= 9, `${routes.length} compliance routes documented`);
+    for (const c of routes) {
+      const body = c.method === "POST" ? { status: "closed" } : undefined;
+      expectError(await aliceApi(c.method, c.path, body), 403, "400007", "AUTH_ROLE_FORBIDDEN");
+      expectError(await aliceSession(c.method, c.path, body), 403, "400007", "AUTH_ROLE_FORBIDDEN");
+      expectError(await opSession(c.method, c.path, body), 403, "400007", "AUTH_ROLE_FORBIDDEN");
+      const anonymous = await rawRequest(gw.url, { method: c.method, path: c.path });
+      assert.deepEqual([anonymous.status, (anonymous.json as Envelope).code], [401, "400001"], c.path);
+    }
   });
 
   it("an operator's session and an operator's API key work", async () => {
@@ -193,13 +211,27 @@ describe("access control: roles, permissions, ownership and signing guards", () 
   });
 
   it(
-    "a revoked e-ID also ends the wallet's existing sessions and API keys",
-    { todo: "gateway gap: nothing calls keys.disableAccount / sessions.revokeSessions when an identity is revoked on chain, so keys and sessions made before keep trading" },
+    "a revoked e-ID also ends the wallet's existing sessions and API keys (the chain services' identity sweep)",
     async () => {
       const wallet = hardhatAccount(25);
       const identity: Hex = await chain.attest(wallet.address, "access-revoked-later");
       const creds = await loginAndCreateKey(gw.url, wallet);
-      await chain.revoke(identity);
+      const [deployer] = await chain.connection.viem.getWalletClients();
+      const services = await startChainServices({
+        ctx: gw.ctx,
+        publicClient: chain.publicClient,
+        walletClient: deployer,
+        contracts: { IdentityRegistry: chain.deployment.contracts.IdentityRegistry, SettlementVault: chain.deployment.contracts.SettlementVault },
+        startBlock: BigInt(chain.deployment.startBlock),
+        confirmations: 0,
+        pollMs: 60_000, // driven by poll() below
+      });
+      try {
+        await chain.revoke(identity);
+        await services.poll();
+      } finally {
+        await services.stop();
+      }
       const viaKey = await signedClient(gw.url, creds)("GET", "/api/v1/accounts");
       assert.deepEqual([viaKey.code, viaKey.senCode], ["411100", "AUTH_ACCOUNT_DISABLED"]);
       const viaSession = await sessionClient(gw.url, creds.token)("GET", "/api/v1/accounts");

@@ -5,7 +5,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { spawnExchange, type ExchangeProcess } from "./support/exchangeProcess.ts";
-import { loginAndCreateKey, postJson } from "./support/gatewayFixture.ts";
+import { getJson, loginAndCreateKey, postJson } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { redisServerPath, startRedis, type RedisServer } from "./support/redisServer.ts";
 
@@ -26,6 +26,7 @@ async function crashDuringLoad(chain: ChainFixture, extraEnv: Record<string, str
     SEN_DEPLOYMENT: chain.deploymentFile!,
     SEN_DATA_DIR: dataDir,
     SEN_OPERATORS: operator.address.toLowerCase(),
+    SEN_COMPLIANCE: hardhatAccount(15).address.toLowerCase(),
     ...extraEnv,
   };
   let ex: ExchangeProcess = await spawnExchange(env);
@@ -74,6 +75,7 @@ async function crashDuringLoad(chain: ChainFixture, extraEnv: Record<string, str
       assert.equal((r.data as Order).id, orderId);
     }
     const state1 = await captureState(clients);
+    await assertAuditComplete(ex.url, [...acked.values()].map((a) => a.orderId));
     // None duplicated: one order per clientOid.
     for (const orders of [state1.ordersS, state1.ordersB]) {
       const oids = orders.map((o) => o.clientOid);
@@ -107,6 +109,26 @@ async function crashDuringLoad(chain: ChainFixture, extraEnv: Record<string, str
   }
 }
 
+/**
+ * The audit trail lags the journal by a flush interval, so a kill -9 can cut it short; the
+ * restart must fill the gap from the journal: every acknowledged order has exactly one
+ * `order.accepted` event, and the log still verifies against its signed checkpoints.
+ */
+async function assertAuditComplete(url: string, orderIds: string[]) {
+  const officer = await loginAndCreateKey(url, hardhatAccount(15), ["General"]);
+  const accepted = new Map<string, number>();
+  let cursor = "";
+  for (;;) {
+    const page = (await getJson(`${url}/api/v1/compliance/events?type=order.accepted&order=asc&limit=1000${cursor ? `&cursor=${cursor}` : ""}`, officer.token)) as { items: Array<{ orderId: string }>; nextCursor?: string };
+    for (const e of page.items) accepted.set(e.orderId, (accepted.get(e.orderId) ?? 0) + 1);
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  for (const id of orderIds) assert.equal(accepted.get(id), 1, `order ${id}: ${accepted.get(id) ?? 0} order.accepted events after recovery`);
+  const status = (await getJson(`${url}/api/v1/compliance/audit/status`, officer.token)) as { verified: boolean };
+  assert.equal(status.verified, true);
+}
+
 async function captureState(clients: Record<"s" | "b", ReturnType<typeof kucoinClient>>) {
   const get = async <T>(c: ReturnType<typeof kucoinClient>, p: string) => {
     const r = await c<T>("GET", p);
@@ -138,6 +160,7 @@ describe("crash recovery (kill -9 during load)", () => {
       [12, "operator"],
       [13, "seller"],
       [14, "buyer"],
+      [15, "officer"],
     ] as const) {
       await chain.attest(hardhatAccount(i).address, label);
     }

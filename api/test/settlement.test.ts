@@ -33,7 +33,7 @@ describe("end to end: e-ID, on-chain deposits, trading, DvP settlement, withdraw
     chain = await startChain();
     gw = await startTestGateway(chain);
     const [operator] = await chain.connection.viem.getWalletClients();
-    services = startChainServices({
+    services = await startChainServices({
       ctx: gw.ctx,
       publicClient: chain.publicClient,
       walletClient: operator,
@@ -239,7 +239,7 @@ describe("deposits: credited after N confirmations, exactly once across reorgs a
     const wallet = hardhatAccount(19).address;
     const account = wallet.toLowerCase();
     await chain.attest(wallet, "reorg");
-    let services = start(3);
+    let services = await start(3);
     await services.poll();
     const vnd = () => gw.ctx.trading.core.ledger.balance(account, "VND").available;
 
@@ -265,7 +265,7 @@ describe("deposits: credited after N confirmations, exactly once across reorgs a
 
     // A restarted watcher rescans from the deployment block and credits nothing twice.
     await services.stop();
-    services = start(3);
+    services = await start(3);
     await services.poll();
     assert.equal(vnd(), 2_500n);
     await services.stop();

@@ -37,7 +37,7 @@ const [operator] = await chain.connection.viem.getWalletClients();
 const t = gw.ctx.trading;
 let oid = 0;
 {
-  const once = startChainServices({ ctx: gw.ctx, publicClient: chain.publicClient, walletClient: operator, contracts: chain.deployment.contracts, startBlock: BigInt(chain.deployment.startBlock), confirmations: 0, pollMs: 100 });
+  const once = await startChainServices({ ctx: gw.ctx, publicClient: chain.publicClient, walletClient: operator, contracts: chain.deployment.contracts, startBlock: BigInt(chain.deployment.startBlock), confirmations: 0, pollMs: 100 });
   await once.poll(); // credits the deposits
   await once.stop();
 }
@@ -57,7 +57,7 @@ for (const round of ROUNDS) {
   }
   unsubscribe();
   const started = performance.now();
-  const services = startChainServices({
+  const services = await startChainServices({
     ctx: gw.ctx,
     publicClient: chain.publicClient,
     walletClient: operator,

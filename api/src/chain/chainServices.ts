@@ -4,13 +4,14 @@ import type { Withdrawal } from "../trading/orders.ts";
 import { identityRegistryAbi } from "./identityOracle.ts";
 import { SettlementBatcher, settlementVaultAbi } from "./settlementBatcher.ts";
 import { creditVaultDeposits } from "./vaultDeposits.ts";
+import { startAuditAnchorer } from "./auditAnchorer.ts";
 
 export type ChainServicesOptions = {
   ctx: AppContext;
   publicClient: PublicClient;
   /** Holds the vault's SETTLER_ROLE and WITHDRAWER_ROLE. */
   walletClient: WalletClient;
-  contracts: { IdentityRegistry: Address; SettlementVault: Address };
+  contracts: { IdentityRegistry: Address; SettlementVault: Address; AuditAnchor?: Address };
   startBlock: bigint;
   /** Deposits are credited once this many blocks deep (0 on the in-process chain). */
   confirmations: number;
@@ -23,9 +24,14 @@ export type ChainServicesOptions = {
  * batches, executes withdrawals, and reacts to e-ID revocations within a block. All of it
  * goes through the TradingService, so every effect is journaled like a trader's command.
  */
-export function startChainServices(o: ChainServicesOptions) {
+export async function startChainServices(o: ChainServicesOptions) {
   const { ctx } = o;
   const log = ctx.logger;
+  // Checkpoint roots go on chain with the same operator key (the contract's auditor by default).
+  const anchorer = o.contracts.AuditAnchor
+    ? await startAuditAnchorer({ log: ctx.audit.log, logger: log, publicClient: o.publicClient, walletClient: o.walletClient, contract: o.contracts.AuditAnchor, chainId: ctx.config.chainId, everyMs: ctx.config.audit.anchorEveryMs })
+    : undefined;
+  if (anchorer) ctx.auditAnchor = anchorer;
   const batcher = new SettlementBatcher({
     trading: ctx.trading,
     catalog: ctx.catalog,
@@ -92,7 +98,8 @@ export function startChainServices(o: ChainServicesOptions) {
       const verified = await o.publicClient.readContract({ address: o.contracts.IdentityRegistry, abi: identityRegistryAbi, functionName: "isVerified", args: [getAddress(account)] });
       if (verified) continue;
       const reason = "e-ID revoked, expired or no longer attested";
-      if (ctx.trading.core.isFrozen(account) === undefined) await ctx.trading.setAccountFrozen(account, true, reason);
+      ctx.audit.record({ type: "identity.revoked", account, wallet: account, reason, actor: "identity-sweep", detail: { block: lastBlock.toString() } });
+      if (ctx.trading.core.isFrozen(account) === undefined) await ctx.trading.setAccountFrozen(account, true, reason, "identity-sweep");
       ctx.keys.disableAccount(account, reason);
       ctx.sessions.revokeSessions(account);
       ctx.bullets.revokeAccount(account);
@@ -125,6 +132,7 @@ export function startChainServices(o: ChainServicesOptions) {
 
   return {
     batcher,
+    anchorer,
     /** One poll now: credit deposits, check identities (tests and start-up use it). */
     poll: async () => {
       lastBlock = -1n;
@@ -136,8 +144,9 @@ export function startChainServices(o: ChainServicesOptions) {
       clearInterval(timer);
       unsubscribe();
       await batcher.stop();
+      await anchorer?.stop();
     },
   };
 }
 
-export type ChainServices = ReturnType<typeof startChainServices>;
+export type ChainServices = Awaited<ReturnType<typeof startChainServices>>;

@@ -28,6 +28,12 @@ const schema = z.object({
   SEN_CHAIN_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 32-byte hex private key").optional(),
   SEN_CONFIRMATIONS: z.coerce.number().int().min(0).max(1000).default(2),
   SEN_CHAIN_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
+  SEN_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).default(10_000),
+  SEN_AUDIT_CHECKPOINT_MS: z.coerce.number().int().min(100).default(10_000),
+  SEN_AUDIT_ANCHOR_MS: z.coerce.number().int().min(0).default(60_000),
+  SEN_AUDIT_RETENTION_YEARS: z.coerce.number().int().min(10, "the pilot requires at least 10 years").max(100).default(10),
+  SEN_AUDIT_SIGNING_KEY: z.string().includes("PRIVATE KEY", { message: "a PEM private key" }).optional(),
 });
 
 export type ServerConfig = {
@@ -56,6 +62,17 @@ export type ServerConfig = {
   chainKey?: `0x${string}`;
   confirmations: number;
   chainPollMs: number;
+  audit: {
+    dir: string;
+    /** PostgreSQL for the query index; the embedded SQLite file otherwise. */
+    databaseUrl?: string;
+    checkpointEvery: { events: number; ms: number };
+    /** Anchor the latest checkpoint on chain at most this often (0: every checkpoint). */
+    anchorEveryMs: number;
+    retentionYears: number;
+    /** PEM of the checkpoint signing key (a secret: never logged); generated into dir when absent. */
+    signingKeyPem?: string;
+  };
 };
 
 /** Validates the environment once; a bad setting stops the process with a clear message. */
@@ -93,6 +110,14 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     chainKey: e.SEN_CHAIN_KEY as `0x${string}` | undefined,
     confirmations: e.SEN_CONFIRMATIONS,
     chainPollMs: e.SEN_CHAIN_POLL_MS,
+    audit: {
+      dir: path.join(dataDir, "audit"),
+      databaseUrl: e.DATABASE_URL,
+      checkpointEvery: { events: e.SEN_AUDIT_CHECKPOINT_EVENTS, ms: e.SEN_AUDIT_CHECKPOINT_MS },
+      anchorEveryMs: e.SEN_AUDIT_ANCHOR_MS,
+      retentionYears: e.SEN_AUDIT_RETENTION_YEARS,
+      signingKeyPem: e.SEN_AUDIT_SIGNING_KEY,
+    },
     ...overrides,
   };
 }

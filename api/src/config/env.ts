@@ -21,6 +21,12 @@ export const ENV_KEYS = [
   "SEN_CHAIN_KEY",
   "SEN_CONFIRMATIONS",
   "SEN_CHAIN_POLL_MS",
+  "DATABASE_URL",
+  "SEN_AUDIT_CHECKPOINT_EVENTS",
+  "SEN_AUDIT_CHECKPOINT_MS",
+  "SEN_AUDIT_ANCHOR_MS",
+  "SEN_AUDIT_RETENTION_YEARS",
+  "SEN_AUDIT_SIGNING_KEY",
 ] as const;
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {

@@ -4,7 +4,8 @@ import type { Fill, Order, Withdrawal } from "./orders.ts";
  * What the trading core tells the rest of the gateway after each applied record: market
  * data, private streams, metrics and (later) the audit log subscribe to these.
  */
-export type OrderChange = "open" | "match" | "filled" | "canceled" | "update" | "rejected";
+/** `triggered`: a stop order became live (audit trail; not a KuCoin private-channel type). */
+export type OrderChange = "open" | "match" | "filled" | "canceled" | "update" | "rejected" | "triggered";
 
 export type TradingEvent =
   | { kind: "order"; change: OrderChange; order: Readonly<Order>; fill?: Fill; ts: number }

@@ -34,9 +34,10 @@ export type CancelAllRecord = { t: "cancelAll"; ts: number; accountId: string; s
 
 export type DepositRecord = { t: "deposit"; ts: number; accountId: string; currency: string; amount: string; ref: string };
 
-export type MarketStatusRecord = { t: "marketStatus"; ts: number; symbol: string; halted: boolean; reason: string; until?: number };
+export type MarketStatusRecord = { t: "marketStatus"; ts: number; symbol: string; halted: boolean; reason: string; until?: number; by?: string };
 
-export type AccountStatusRecord = { t: "accountStatus"; ts: number; accountId: string; frozen: boolean; reason: string };
+/** `by`: the operator wallet or service that acted (audit trail). */
+export type AccountStatusRecord = { t: "accountStatus"; ts: number; accountId: string; frozen: boolean; reason: string; by?: string };
 
 /** Operator change of pre-trade limits: journaled so limits survive restarts and are audited. */
 export type RiskLimitsRecord = { t: "riskLimits"; ts: number; scope: "defaults" | "symbol" | "account"; key?: string; limits: Record<string, unknown>; by: string };

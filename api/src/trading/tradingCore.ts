@@ -378,8 +378,15 @@ export class TradingCore {
         }
         break;
       }
+      case "triggered": {
+        const o = this.#orders.get(e.id);
+        if (o?.stop) {
+          o.stop.triggered = true;
+          this.#orderEvent(o, "triggered");
+        }
+        break;
+      }
       case "amended":
-      case "triggered":
         break;
       case "rejected":
         break;

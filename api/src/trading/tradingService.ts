@@ -47,9 +47,26 @@ export type TradingServiceOptions = {
   onError?: (err: unknown, what: string) => void;
   /** Called with the rule code of every refused order (metrics). */
   onRejected?: (code: string) => void;
+  observer?: TradingObserver;
 };
 
 export type PlaceInput = Omit<PlaceRecord, "t" | "ts" | "orderId">;
+
+/** Where a command came from, for the audit trail (not journaled: it does not change state). */
+export type CommandOrigin = { ip?: string; wallet?: string };
+
+/**
+ * Sees every command and every applied record, for the audit trail. Records are reported
+ * live after the journal made them durable, and again during start-up replay (`replay`
+ * true) so an observer that fell behind before a crash can catch up from the journal.
+ */
+export interface TradingObserver {
+  orderReceived(input: PlaceInput, origin: CommandOrigin | undefined, ts: number): void;
+  orderRefused(input: PlaceInput, code: string, message: string, origin: CommandOrigin | undefined, ts: number): void;
+  recordApplied(seq: bigint, record: TradingRecord, events: readonly TradingEvent[], result: ApplyResult, replay: boolean): void;
+  /** Resolves once everything observed so far is durable; snapshots wait for it (so replay can always fill the observer's gaps). */
+  flush(): Promise<void>;
+}
 
 /**
  * The sequencer: the single writer of the exchange's state. For each command it runs the
@@ -64,6 +81,7 @@ export class TradingService {
   readonly #journal: Journal;
   readonly #snapshots?: SnapshotStore;
   readonly #snapshotEvery: number;
+  readonly #coreOptions: TradingCoreOptions;
   readonly #now: () => number;
   readonly #parts: SnapshotPart[];
   readonly #buckets = new TokenBuckets();
@@ -74,6 +92,7 @@ export class TradingService {
   #snapshotChain: Promise<void> = Promise.resolve();
   readonly #onError: (err: unknown, what: string) => void;
   readonly #onRejected: (code: string) => void;
+  #observer?: TradingObserver;
   /** Set when the journal failed: the state may be ahead of what is durable, so stop. */
   #failed: unknown = null;
 
@@ -83,11 +102,13 @@ export class TradingService {
     this.#journal = options.journal;
     this.#snapshots = options.snapshots;
     this.#snapshotEvery = options.snapshotEvery ?? 10_000;
+    this.#coreOptions = options.core;
     this.#now = options.now;
     this.#parts = options.parts ?? [];
     this.#listeners = [...(options.listeners ?? [])];
     this.#onError = options.onError ?? (() => undefined);
     this.#onRejected = options.onRejected ?? (() => undefined);
+    this.#observer = options.observer;
     this.#lastSeq = lastSeq;
     for (const l of options.stateListeners ?? []) core.subscribe(l);
     core.subscribe((e) => this.#buffer.push(e));
@@ -114,7 +135,9 @@ export class TradingService {
     const service = new TradingService(core, options, snap?.seq ?? 0n);
     let replayed = 0;
     for await (const entry of options.journal.read(from)) {
-      service.#applyRecord(entry.record as unknown as TradingRecord);
+      const record = entry.record as unknown as TradingRecord;
+      const result = service.#applyRecord(record);
+      if (service.#observer) service.#observe(entry.seq, record, service.#buffer, result, true);
       service.#buffer = []; // history: state listeners saw it; nothing to deliver live
       service.#lastSeq = entry.seq;
       replayed++;
@@ -133,6 +156,11 @@ export class TradingService {
     };
   }
 
+  /** Attaches the audit observer after start-up (it then only sees live records). */
+  setObserver(observer: TradingObserver): void {
+    this.#observer = observer;
+  }
+
   get failed(): boolean {
     return this.#failed !== null;
   }
@@ -143,14 +171,18 @@ export class TradingService {
 
   // ------------------------------------------------------------------ commands
 
-  async placeOrder(input: PlaceInput): Promise<Readonly<Order>> {
+  async placeOrder(input: PlaceInput, origin?: CommandOrigin): Promise<Readonly<Order>> {
     const now = this.#now();
-    if (!this.core.catalog.market(input.symbol)) throw new TradingError(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${input.symbol}`);
+    this.#observer?.orderReceived(input, origin, now);
+    const refuse = (code: string, message: string) => {
+      this.#onRejected(code);
+      this.#observer?.orderRefused(input, code, message, origin, now);
+      return new TradingError(code, message);
+    };
+    if (!this.core.catalog.market(input.symbol)) throw refuse(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${input.symbol}`);
+    if (this.#failed) throw new SenError("JOURNAL_IO", "the journal failed; the exchange stopped accepting commands", { cause: this.#failed });
     const rejection = preTradeCheck({ ...input, ts: now }, this.core, this.risk, this.#buckets, now);
-    if (rejection) {
-      this.#onRejected(rejection.code);
-      throw new TradingError(rejection.code, rejection.message);
-    }
+    if (rejection) throw refuse(rejection.code, rejection.message);
     const record: PlaceRecord = { t: "place", ts: now, orderId: this.core.nextOrderId(), ...input };
     const result = await this.#commit(record);
     if (!result.ok) {
@@ -187,9 +219,9 @@ export class TradingService {
     return r.ok;
   }
 
-  async setMarketHalted(symbol: string, halted: boolean, reason: string): Promise<void> {
+  async setMarketHalted(symbol: string, halted: boolean, reason: string, by?: string): Promise<void> {
     if (!this.core.catalog.market(symbol)) throw new TradingError(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${symbol}`);
-    await this.#commit({ t: "marketStatus", ts: this.#now(), symbol, halted, reason });
+    await this.#commit({ t: "marketStatus", ts: this.#now(), symbol, halted, reason, by });
   }
 
   /** Records that `tradeIds` are settled on chain by transaction `txHash`. */
@@ -221,8 +253,8 @@ export class TradingService {
   }
 
   /** Kill switch: freezing an account cancels all its orders and refuses new ones. */
-  async setAccountFrozen(accountId: string, frozen: boolean, reason: string): Promise<void> {
-    await this.#commit({ t: "accountStatus", ts: this.#now(), accountId, frozen, reason });
+  async setAccountFrozen(accountId: string, frozen: boolean, reason: string, by?: string): Promise<void> {
+    await this.#commit({ t: "accountStatus", ts: this.#now(), accountId, frozen, reason, by });
   }
 
   async setRiskLimits(scope: "defaults" | "symbol" | "account", key: string | undefined, limits: Record<string, unknown>, by: string): Promise<void> {
@@ -243,10 +275,33 @@ export class TradingService {
     this.#sinceSnapshot = 0;
     const run = this.#snapshotChain.then(async () => {
       await this.#journal.flush();
+      await this.#observer?.flush();
       await store.save(seq, state);
     });
     this.#snapshotChain = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * The order book of `symbol` as it was right after journal record `seq` (or the last record
+   * at or before time `ts`), rebuilt by replaying the journal from the start through a fresh
+   * core: the same deterministic apply that built the live book. For compliance queries.
+   */
+  async bookAt(symbol: string, at: { seq?: bigint; ts?: number }, depth = 50): Promise<{ seq: bigint; ts: number; bids: Array<[number, number]>; asks: Array<[number, number]> }> {
+    if (!this.core.catalog.market(symbol)) throw new TradingError(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${symbol}`);
+    const core = new TradingCore(this.#coreOptions);
+    let seq = 0n;
+    let ts = 0;
+    for await (const entry of this.#journal.read(1n)) {
+      const record = entry.record as unknown as TradingRecord;
+      if (at.seq !== undefined && entry.seq > at.seq) break;
+      if (at.ts !== undefined && record.ts > at.ts) break;
+      if (record.t !== "riskLimits") core.apply(record);
+      seq = entry.seq;
+      ts = record.ts;
+    }
+    const l2 = core.l2(symbol, depth);
+    return { seq, ts, bids: l2?.bids ?? [], asks: l2?.asks ?? [] };
   }
 
   async close(): Promise<void> {
@@ -271,6 +326,7 @@ export class TradingService {
       this.#failed = err;
       throw new SenError("JOURNAL_IO", "the journal failed; the command was not acknowledged", { cause: err });
     }
+    if (this.#observer) this.#observe(seq, record, events, result, false);
     this.#deliver(events);
     // A failed periodic snapshot only means a longer replay next start: report, don't stop.
     if (++this.#sinceSnapshot >= this.#snapshotEvery) this.snapshot().catch((err: unknown) => this.#onError(err, "snapshot"));
@@ -287,6 +343,14 @@ export class TradingService {
       return { ok: true };
     }
     return this.core.apply(record);
+  }
+
+  #observe(seq: bigint, record: TradingRecord, events: readonly TradingEvent[], result: ApplyResult, replay: boolean): void {
+    try {
+      this.#observer!.recordApplied(seq, record, events, result, replay);
+    } catch (err) {
+      this.#onError(err, "audit observer");
+    }
   }
 
   #deliver(events: TradingEvent[]): void {

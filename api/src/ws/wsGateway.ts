@@ -35,6 +35,8 @@ const inbound = z.object({
 
 const PUBLIC_PREFIXES = ["/market/level2:", "/market/match:", "/market/ticker:", "/market/snapshot:"] as const;
 const PRIVATE_TOPICS = ["/spotMarket/tradeOrders", "/account/balance"] as const;
+/** Sen's own topic (not KuCoin's): surveillance alerts, for the compliance role. */
+const COMPLIANCE_ALERTS = "/compliance/alerts";
 
 export class WsGateway {
   readonly #ctx: AppContext;
@@ -55,6 +57,11 @@ export class WsGateway {
       if (e.kind === "l2") this.#queueL2(e.symbol, { side: e.side, price: e.price, size: e.size, sequence: e.sequence ?? 0 });
       else if (e.kind === "trade") this.#publishTrade(e.symbol, { sequence: e.sequence, tradeId: e.tradeId, price: e.price, size: e.size, side: e.side, time: e.ts });
       else this.#onTradingEvent(e);
+    });
+    // Surveillance alerts go to compliance officers only (one shared topic).
+    ctx.audit.onAlert((a) => {
+      if (!this.#subs.get(COMPLIANCE_ALERTS)?.size) return;
+      this.#fanout(COMPLIANCE_ALERTS, JSON.stringify({ type: "message", topic: COMPLIANCE_ALERTS, subject: "alert", channelType: "private", data: a }));
     });
   }
 
@@ -147,6 +154,10 @@ export class WsGateway {
 
   /** Splits "/market/match:A,B" into per-symbol topics; private topics are keyed by account. */
   #expand(topic: string, client: Client): string[] | string {
+    if (topic === COMPLIANCE_ALERTS) {
+      if (!client.principal || client.principal.role !== "compliance") return "unauthorized";
+      return [COMPLIANCE_ALERTS];
+    }
     if ((PRIVATE_TOPICS as readonly string[]).includes(topic)) {
       if (!client.principal) return "unauthorized";
       return [`${topic}@${client.principal.accountId}`];
@@ -306,7 +317,7 @@ export class WsGateway {
     const f = this.#ctx.format;
     if (e.kind === "order") {
       const topic = `/spotMarket/tradeOrders@${e.order.accountId}`;
-      if (!this.#subs.get(topic)?.size || e.change === "rejected") return;
+      if (!this.#subs.get(topic)?.size || e.change === "rejected" || e.change === "triggered") return;
       const o = e.order;
       const m = this.#ctx.catalog.market(o.symbol)!;
       const type = e.change === "update" ? "update" : e.change;

@@ -1,6 +1,8 @@
 import type { AppContext } from "../../context.ts";
 import type { Route } from "../route.ts";
 import { accountRoutes } from "./account.ts";
+import { auditProofRoutes } from "./auditProofs.ts";
+import { complianceRoutes } from "./compliance.ts";
 import { bulletRoutes } from "./bullet.ts";
 import { marketRoutes } from "./market.ts";
 import { operatorRoutes } from "./operator.ts";
@@ -8,5 +10,5 @@ import { orderRoutes } from "./orders.ts";
 import { senAuthRoutes } from "./senAuth.ts";
 
 export function allRoutes(ctx: AppContext): Route[] {
-  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...orderRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx)];
+  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...orderRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx), ...complianceRoutes(ctx), ...auditProofRoutes(ctx)];
 }

@@ -27,8 +27,8 @@ export function operatorRoutes(ctx: AppContext): Route[] {
       path: "/api/v1/sen/operator/markets/:symbol/halt",
       summary: "Halt trading on a symbol (new orders refused; resting orders stay)",
       body: reason,
-      handler: async ({ params, body }) => {
-        await trading.setMarketHalted(param(symbolParam, params.symbol, "symbol"), true, body.reason);
+      handler: async ({ params, body, principal }) => {
+        await trading.setMarketHalted(param(symbolParam, params.symbol, "symbol"), true, body.reason, principal!.accountId);
         return { symbol: params.symbol, halted: true };
       },
     }),
@@ -38,8 +38,8 @@ export function operatorRoutes(ctx: AppContext): Route[] {
       path: "/api/v1/sen/operator/markets/:symbol/resume",
       summary: "Resume trading on a symbol",
       body: reason,
-      handler: async ({ params, body }) => {
-        await trading.setMarketHalted(param(symbolParam, params.symbol, "symbol"), false, body.reason);
+      handler: async ({ params, body, principal }) => {
+        await trading.setMarketHalted(param(symbolParam, params.symbol, "symbol"), false, body.reason, principal!.accountId);
         return { symbol: params.symbol, halted: false };
       },
     }),
@@ -49,10 +49,10 @@ export function operatorRoutes(ctx: AppContext): Route[] {
       path: "/api/v1/sen/operator/accounts/:accountId/kill-switch",
       summary: "Freeze an account: cancel all its orders and refuse new ones",
       body: reason,
-      handler: async ({ params, body }) => {
+      handler: async ({ params, body, principal }) => {
         const id = param(accountId, params.accountId, "accountId");
         const cancelled = [...trading.core.openOrderIds(id)];
-        await trading.setAccountFrozen(id, true, body.reason);
+        await trading.setAccountFrozen(id, true, body.reason, principal!.accountId);
         return { accountId: id, frozen: true, cancelledOrderIds: cancelled };
       },
     }),
@@ -62,9 +62,9 @@ export function operatorRoutes(ctx: AppContext): Route[] {
       path: "/api/v1/sen/operator/accounts/:accountId/unfreeze",
       summary: "Lift a kill switch",
       body: reason,
-      handler: async ({ params, body }) => {
+      handler: async ({ params, body, principal }) => {
         const id = param(accountId, params.accountId, "accountId");
-        await trading.setAccountFrozen(id, false, body.reason);
+        await trading.setAccountFrozen(id, false, body.reason, principal!.accountId);
         return { accountId: id, frozen: false };
       },
     }),

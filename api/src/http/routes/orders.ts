@@ -63,7 +63,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       auth: "signed",
       permission: "Trade",
       body: placeBody,
-      handler: async ({ body, principal }) => {
+      handler: async ({ body, principal, ip }) => {
         const p = me(principal);
         const m = catalog.market(body.symbol);
         if (!m) throw new SenError("TRADING_UNKNOWN_SYMBOL", `unknown symbol ${body.symbol}`);
@@ -108,7 +108,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
           stp: body.stp ?? "CN",
           clientOid: body.clientOid,
           apiKeyId: p.apiKeyId,
-        });
+        }, { ip, wallet: p.wallet });
         return { orderId: order.orderId, clientOid: order.clientOid };
       },
     }),

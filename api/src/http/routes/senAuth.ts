@@ -32,11 +32,21 @@ export function senAuthRoutes(ctx: AppContext): Route[] {
       summary: "Verify the signed message; requires a verified e-ID; returns a session token",
       auth: "public",
       body: z.object({ message: z.string().min(1).max(4096), signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/) }).strict(),
-      handler: async ({ body }) => {
-        const session = await verifySiweLogin(
-          { message: body.message, signature: body.signature as Hex },
-          { identity: ctx.identity, domain: ctx.config.siweDomain, chainId: ctx.config.chainId, now: ctx.now, roles: ctx.roles, nonces: ctx.siweNonces, sessions: ctx.sessions },
-        );
+      handler: async ({ body, ip }) => {
+        let session;
+        try {
+          session = await verifySiweLogin(
+            { message: body.message, signature: body.signature as Hex },
+            { identity: ctx.identity, domain: ctx.config.siweDomain, chainId: ctx.config.chainId, now: ctx.now, roles: ctx.roles, nonces: ctx.siweNonces, sessions: ctx.sessions },
+          );
+        } catch (err) {
+          const claimed = /0x[0-9a-fA-F]{40}/.exec(body.message)?.[0]?.toLowerCase();
+          ctx.audit.record({ type: "auth.loginFailed", wallet: claimed, account: claimed, ip, reason: (err as { code?: string }).code ?? "LOGIN_FAILED" });
+          throw err;
+        }
+        const p = session.principal;
+        ctx.audit.record({ type: "auth.login", account: p.accountId, identityHash: p.identityHash, wallet: p.accountId, ip, detail: { role: p.role } });
+        await ctx.audit.flush();
         return { token: session.token, expiresAt: session.expiresAt, accountId: session.principal.accountId, role: session.principal.role };
       },
     }),
@@ -54,8 +64,10 @@ export function senAuthRoutes(ctx: AppContext): Route[] {
           ipWhitelist: z.array(z.string().min(2).max(64)).max(20).default([]),
         })
         .strict(),
-      handler: ({ body, principal }) => {
+      handler: async ({ body, principal, ip }) => {
         const { record, apiSecret } = ctx.keys.create(principal!, body);
+        ctx.audit.record({ type: "apiKey.created", account: principal!.accountId, identityHash: principal!.identityHash, wallet: principal!.accountId, apiKeyId: record.apiKeyId, ip, detail: { label: body.label, permissions: body.permissions, ipWhitelist: body.ipWhitelist } });
+        await ctx.audit.flush();
         return { ...record, apiSecret, passphrase: undefined };
       },
     }),
@@ -66,7 +78,12 @@ export function senAuthRoutes(ctx: AppContext): Route[] {
       tag: "sen-auth",
       summary: "Revoke one of the caller's API keys",
       auth: "session",
-      handler: ({ params, principal }) => ctx.keys.revoke(principal!.accountId, params.apiKeyId),
+      handler: async ({ params, principal, ip }) => {
+        const result = ctx.keys.revoke(principal!.accountId, params.apiKeyId);
+        ctx.audit.record({ type: "apiKey.revoked", account: principal!.accountId, identityHash: principal!.identityHash, wallet: principal!.accountId, apiKeyId: params.apiKeyId, ip, reason: "user" });
+        await ctx.audit.flush();
+        return result;
+      },
     }),
   ];
 }

@@ -1,0 +1,131 @@
+import type { AuditEvent, AuditEventType } from "./auditEvent.ts";
+import { parseIsoMicros } from "./auditEvent.ts";
+import type { Alert } from "../surveillance/types.ts";
+
+/**
+ * The queryable copy of the audit log. The log is the source of truth; an index is fed from
+ * it in sequence order and can be dropped and rebuilt from it at any time (`reset` + replay).
+ * Two implementations pass the same test suite: embedded SQLite (default, a file under the
+ * data directory) and PostgreSQL (when DATABASE_URL is set).
+ */
+export interface AuditIndex {
+  readonly kind: "sqlite" | "postgres";
+  /** Highest audit seq indexed, -1 when empty. */
+  lastSeq(): Promise<number>;
+  /** Adds events in seq order (idempotent: events at or below lastSeq are ignored). */
+  insert(rows: ReadonlyArray<{ event: AuditEvent; line: string }>): Promise<void>;
+  query(q: AuditQuery): Promise<AuditPage>;
+  saveAlert(alert: Alert, seq: number): Promise<void>;
+  setAlertStatus(alertId: string, status: AlertStatus, by: string, note?: string): Promise<StoredAlert | undefined>;
+  alerts(q: AlertQuery): Promise<{ items: StoredAlert[]; nextCursor?: string }>;
+  alert(alertId: string): Promise<StoredAlert | undefined>;
+  /** Drops everything (before a rebuild from the log). */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type AuditQuery = {
+  identityHash?: string;
+  account?: string;
+  wallet?: string;
+  symbol?: string;
+  orderId?: string;
+  types?: AuditEventType[];
+  /** ISO 8601 UTC, inclusive. */
+  from?: string;
+  /** ISO 8601 UTC, exclusive. */
+  to?: string;
+  fromSeq?: number;
+  toSeq?: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  limit: number;
+  order: "asc" | "desc";
+};
+
+export type AuditPage = { items: AuditEvent[]; nextCursor?: string };
+
+export type AlertStatus = "open" | "acknowledged" | "closed";
+export type StoredAlert = Alert & { seq: number; status: AlertStatus; statusBy?: string; statusNote?: string };
+export type AlertQuery = { rule?: string; status?: AlertStatus; identityHash?: string; symbol?: string; cursor?: string; limit: number };
+
+/** Columns extracted from an event for filtering; the event itself is stored as its log line. */
+export function indexColumns(e: AuditEvent) {
+  return {
+    seq: e.seq,
+    tsUs: parseIsoMicros(e.ts),
+    type: e.type,
+    account: e.account?.toLowerCase() ?? null,
+    identity: e.identityHash?.toLowerCase() ?? null,
+    wallet: e.wallet?.toLowerCase() ?? null,
+    orderId: e.orderId ?? null,
+    symbol: e.symbol ?? null,
+  };
+}
+
+export const cursorOf = (seq: number) => Buffer.from(`s:${seq}`).toString("base64url");
+export function seqOfCursor(cursor: string): number {
+  const m = /^s:(\d{1,15})$/.exec(Buffer.from(cursor, "base64url").toString());
+  if (!m) throw new RangeError("bad cursor");
+  return Number(m[1]);
+}
+
+/**
+ * Builds the WHERE clause shared by both stores. `p(i)` renders the i-th placeholder
+ * (`?` for SQLite, `$i` for PostgreSQL). Every filter column has an (x, seq) index, so the
+ * first page of any single-filter query is an index range scan, whatever the log's size.
+ */
+export function buildEventQuery(q: AuditQuery, p: (i: number) => string): { sql: string; params: Array<string | number | bigint> } {
+  const where: string[] = [];
+  const params: Array<string | number | bigint> = [];
+  const add = (clause: (ph: string) => string, v: string | number | bigint) => {
+    params.push(v);
+    where.push(clause(p(params.length)));
+  };
+  if (q.identityHash) add((x) => `identity = ${x}`, q.identityHash.toLowerCase());
+  if (q.account) add((x) => `account = ${x}`, q.account.toLowerCase());
+  if (q.wallet) add((x) => `wallet = ${x}`, q.wallet.toLowerCase());
+  if (q.symbol) add((x) => `symbol = ${x}`, q.symbol);
+  if (q.orderId) add((x) => `order_id = ${x}`, q.orderId);
+  if (q.from) add((x) => `ts_us >= ${x}`, parseIsoMicros(q.from));
+  if (q.to) add((x) => `ts_us < ${x}`, parseIsoMicros(q.to));
+  if (q.fromSeq !== undefined) add((x) => `seq >= ${x}`, q.fromSeq);
+  if (q.toSeq !== undefined) add((x) => `seq < ${x}`, q.toSeq);
+  if (q.cursor) add((x) => (q.order === "asc" ? `seq > ${x}` : `seq < ${x}`), seqOfCursor(q.cursor));
+  if (q.types?.length) {
+    const phs = q.types.map((t) => {
+      params.push(t);
+      return p(params.length);
+    });
+    where.push(`type IN (${phs.join(", ")})`);
+  }
+  params.push(q.limit + 1);
+  const sql = `SELECT seq, line FROM audit_events${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY seq ${q.order === "asc" ? "ASC" : "DESC"} LIMIT ${p(params.length)}`;
+  return { sql, params };
+}
+
+export function buildAlertQuery(q: AlertQuery, p: (i: number) => string): { sql: string; params: Array<string | number> } {
+  const where: string[] = [];
+  const params: Array<string | number> = [];
+  const add = (clause: (ph: string) => string, v: string | number) => {
+    params.push(v);
+    where.push(clause(p(params.length)));
+  };
+  if (q.rule) add((x) => `rule = ${x}`, q.rule);
+  if (q.status) add((x) => `status = ${x}`, q.status);
+  if (q.symbol) add((x) => `symbol = ${x}`, q.symbol);
+  if (q.identityHash) add((x) => `identities LIKE ${x}`, `%${q.identityHash.toLowerCase()}%`);
+  if (q.cursor) add((x) => `seq < ${x}`, seqOfCursor(q.cursor));
+  params.push(q.limit + 1);
+  return { sql: `SELECT seq, body, status, status_by, status_note FROM audit_alerts${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ${p(params.length)}`, params };
+}
+
+export function pageOf<T>(rows: T[], limit: number, seqOf: (r: T) => number): { items: T[]; nextCursor?: string } {
+  if (rows.length <= limit) return { items: rows };
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: cursorOf(seqOf(items[items.length - 1])) };
+}
+
+export function storedAlert(row: { seq: number | string; body: string; status: string; status_by: string | null; status_note: string | null }): StoredAlert {
+  return { ...(JSON.parse(row.body) as Alert), seq: Number(row.seq), status: row.status as AlertStatus, statusBy: row.status_by ?? undefined, statusNote: row.status_note ?? undefined };
+}

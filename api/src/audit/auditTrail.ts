@@ -1,0 +1,218 @@
+import type { Logger } from "../observability/logger.ts";
+import { createSurveillance } from "../surveillance/surveillance.ts";
+import type { Alert } from "../surveillance/types.ts";
+import type { AuditEvent, AuditEventInput } from "./auditEvent.ts";
+import { encodeAuditEvent, parseIsoMicros } from "./auditEvent.ts";
+import type { AuditIndex, StoredAlert } from "./auditIndex.ts";
+import type { AuditLog } from "./auditLog.ts";
+
+export type AuditTrailOptions = {
+  log: AuditLog;
+  index: AuditIndex;
+  logger: Logger;
+  /** How often appended events are made durable, indexed and screened (ms). */
+  flushEveryMs?: number;
+  /** Detector state is rebuilt at start from this much recent history (µs of event time). */
+  surveillanceWarmupUs?: bigint;
+};
+
+/**
+ * The audit trail as the rest of the gateway sees it: `record` appends an event to the
+ * tamper-evident log; a background loop makes appended events durable, feeds them to the
+ * query index (in seq order, so the index is always a prefix of the log) and to the
+ * market-abuse detectors, whose alerts are themselves recorded (`alert.raised`), stored
+ * for the compliance queue and pushed to listeners (the compliance websocket topic).
+ */
+export class AuditTrail {
+  readonly log: AuditLog;
+  readonly index: AuditIndex;
+  readonly #logger: Logger;
+  readonly #surveillance = createSurveillance();
+  readonly #alertListeners = new Set<(a: StoredAlert) => void>();
+  /** Events appended but not yet indexed/screened, in seq order. */
+  #pending: AuditEvent[] = [];
+  #indexedThrough = -1;
+  #timer: NodeJS.Timeout | undefined;
+  #draining: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  private constructor(o: AuditTrailOptions) {
+    this.log = o.log;
+    this.index = o.index;
+    this.#logger = o.logger;
+  }
+
+  static async open(o: AuditTrailOptions): Promise<AuditTrail> {
+    const trail = new AuditTrail(o);
+    await trail.#catchUp(o.surveillanceWarmupUs ?? 15n * 60n * 1_000_000n);
+    const every = o.flushEveryMs ?? 50;
+    trail.#timer = setInterval(() => void trail.flush().catch((err: unknown) => trail.#logger.error({ err }, "audit flush failed")), every);
+    trail.#timer.unref();
+    return trail;
+  }
+
+  /** Appends an event (synchronously sequenced); `flush()` makes it durable and indexed. */
+  record(input: AuditEventInput): AuditEvent {
+    if (this.#closed) throw new Error("audit trail closed");
+    const e = this.log.append(input);
+    this.#pending.push(e);
+    return e;
+  }
+
+  /**
+   * Where the log stands against the trading journal: the highest journal sequence it has
+   * events for, and how many events of that record it holds (a power cut can tear a record's
+   * events; replay then appends only the missing ones). `seq` 0 when none.
+   */
+  static async journalPosition(log: AuditLog): Promise<{ seq: bigint; eventsOfSeq: number }> {
+    // Scans back from the end: the newest journaled event is near the tail.
+    const size = log.size;
+    for (let to = size; to > 0; ) {
+      const from = Math.max(0, to - 4096);
+      let best = -1;
+      let count = 0;
+      for await (const { line } of log.read(from, to)) {
+        const m = /"jseq":(\d+)/.exec(line);
+        if (!m) continue;
+        const j = Number(m[1]);
+        if (j > best) {
+          best = j;
+          count = 0;
+        }
+        if (j === best) count++;
+      }
+      if (best >= 0) {
+        // The record's events may straddle the chunk boundary: count the earlier ones too.
+        for (let f = from; f > 0 && count > 0; ) {
+          const g = Math.max(0, f - 4096);
+          let more = 0;
+          for await (const { line } of log.read(g, f)) if (line.includes(`"jseq":${best},`)) more++;
+          count += more;
+          if (more === 0) break;
+          f = g;
+        }
+        return { seq: BigInt(best), eventsOfSeq: count };
+      }
+      to = from;
+    }
+    return { seq: 0n, eventsOfSeq: 0 };
+  }
+
+  onAlert(listener: (a: StoredAlert) => void): () => void {
+    this.#alertListeners.add(listener);
+    return () => this.#alertListeners.delete(listener);
+  }
+
+  /** Makes everything recorded so far durable, indexed and screened. Calls are serialised. */
+  flush(): Promise<void> {
+    const run = this.#draining.then(() => this.#drain());
+    this.#draining = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.flush();
+    this.#closed = true;
+    await this.log.close();
+    await this.index.close();
+  }
+
+  async #drain(): Promise<void> {
+    await this.log.flush();
+    // Screening may record alerts, which are drained in the same pass.
+    while (this.#pending.length > 0) {
+      const batch = this.#pending;
+      this.#pending = [];
+      await this.index.insert(batch.map((event) => ({ event, line: encodeAuditEvent(event) })));
+      this.#indexedThrough = batch[batch.length - 1].seq;
+      const alerts: Alert[] = [];
+      for (const e of batch) {
+        if (e.type === "alert.raised" || e.type === "audit.query") continue;
+        for (const a of this.#screen(e)) alerts.push(a);
+      }
+      for (const a of alerts) await this.#raise(a);
+      if (this.#pending.length > 0) await this.log.flush();
+    }
+  }
+
+  #screen(e: AuditEvent): Alert[] {
+    try {
+      return this.#surveillance.onEvent(e);
+    } catch (err) {
+      this.#logger.error({ err, seq: e.seq }, "surveillance detector failed on an event");
+      return [];
+    }
+  }
+
+  async #raise(alert: Alert): Promise<void> {
+    if (await this.index.alert(alert.alertId)) return; // raised before a restart
+    const e = this.record({
+      type: "alert.raised",
+      symbol: alert.symbol,
+      identityHash: alert.identityHashes[0],
+      account: alert.accounts[0],
+      reason: alert.summary,
+      ruleId: alert.rule,
+      detail: { alertId: alert.alertId, severity: alert.severity, identityHashes: alert.identityHashes, accounts: alert.accounts, eventSeqs: alert.eventSeqs },
+    });
+    await this.index.saveAlert(alert, e.seq);
+    const stored: StoredAlert = { ...alert, seq: e.seq, status: "open" };
+    this.#logger.warn({ alertId: alert.alertId, rule: alert.rule, symbol: alert.symbol }, "surveillance alert");
+    for (const l of this.#alertListeners) {
+      try {
+        l(stored);
+      } catch {
+        // a failing listener (closed socket) must not stop the trail
+      }
+    }
+  }
+
+  /** Indexes what the index lacks and re-warms the detectors from recent history. */
+  async #catchUp(warmupUs: bigint): Promise<void> {
+    const size = this.log.size;
+    let indexed = await this.index.lastSeq();
+    if (indexed >= size) {
+      // The index is ahead of the log: it belongs to another log. Rebuild it.
+      this.#logger.warn({ indexed, size }, "audit index ahead of the log; rebuilding");
+      await this.index.reset();
+      indexed = -1;
+    }
+    let batch: Array<{ event: AuditEvent; line: string }> = [];
+    for await (const { line } of this.log.read(indexed + 1, size)) {
+      batch.push({ event: JSON.parse(line) as AuditEvent, line });
+      if (batch.length === 5_000) {
+        await this.index.insert(batch);
+        batch = [];
+      }
+    }
+    await this.index.insert(batch);
+    this.#indexedThrough = size - 1;
+    if (size > indexed + 1) this.#logger.info({ from: indexed + 1, to: size }, "audit index caught up with the log");
+
+    // Detector windows are minutes long: replaying the recent tail restores them; alerts
+    // already raised are recognised by their deterministic ids and not raised twice.
+    if (size === 0) return;
+    const last = await this.log.event(size - 1);
+    if (!last) return;
+    const since = parseIsoMicros(last.ts) - warmupUs;
+    let from = size - 1;
+    for (let step = 1024; from > 0; step *= 2) {
+      const probe = Math.max(0, from - step);
+      const e = await this.log.event(probe);
+      from = probe;
+      if (!e || parseIsoMicros(e.ts) < since) break;
+    }
+    const alerts: Alert[] = [];
+    for await (const { line } of this.log.read(from, size)) {
+      const e = JSON.parse(line) as AuditEvent;
+      if (parseIsoMicros(e.ts) < since || e.type === "alert.raised" || e.type === "audit.query") continue;
+      alerts.push(...this.#screen(e));
+    }
+    for (const a of alerts) await this.#raise(a);
+  }
+
+  get indexedThrough(): number {
+    return this.#indexedThrough;
+  }
+}

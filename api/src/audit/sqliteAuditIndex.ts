@@ -1,0 +1,99 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import type { Alert } from "../surveillance/types.ts";
+import type { AuditEvent } from "./auditEvent.ts";
+import { buildAlertQuery, buildEventQuery, indexColumns, pageOf, storedAlert, type AlertQuery, type AlertStatus, type AuditIndex, type AuditPage, type AuditQuery, type StoredAlert } from "./auditIndex.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_events (
+  seq INTEGER PRIMARY KEY, ts_us INTEGER NOT NULL, type TEXT NOT NULL,
+  account TEXT, identity TEXT, wallet TEXT, order_id TEXT, symbol TEXT, line TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_events_identity ON audit_events(identity, seq) WHERE identity IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_events_account ON audit_events(account, seq) WHERE account IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_events_wallet ON audit_events(wallet, seq) WHERE wallet IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_events_order ON audit_events(order_id, seq) WHERE order_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_events_symbol ON audit_events(symbol, seq) WHERE symbol IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_events_type ON audit_events(type, seq);
+CREATE INDEX IF NOT EXISTS audit_events_ts ON audit_events(ts_us);
+CREATE TABLE IF NOT EXISTS audit_alerts (
+  alert_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL, symbol TEXT,
+  identities TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open', status_by TEXT, status_note TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_alerts_seq ON audit_alerts(seq);
+`;
+
+/**
+ * The default audit index: Node's built-in SQLite (nothing to install), one file under the
+ * data directory, WAL mode so compliance reads never block the feeder.
+ */
+export function openSqliteAuditIndex(file: string): AuditIndex {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const db = new DatabaseSync(file);
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+  db.exec(SCHEMA);
+  const insertEvent = db.prepare("INSERT OR IGNORE INTO audit_events (seq, ts_us, type, account, identity, wallet, order_id, symbol, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  const q = () => "?";
+
+  return {
+    kind: "sqlite",
+    async lastSeq() {
+      const row = db.prepare("SELECT MAX(seq) AS s FROM audit_events").get() as { s: number | null };
+      return row.s ?? -1;
+    },
+    async insert(rows) {
+      if (rows.length === 0) return;
+      db.exec("BEGIN");
+      try {
+        for (const { event, line } of rows) {
+          const c = indexColumns(event);
+          insertEvent.run(c.seq, c.tsUs, c.type, c.account, c.identity, c.wallet, c.orderId, c.symbol, line);
+        }
+        db.exec("COMMIT");
+      } catch (err) {
+        db.exec("ROLLBACK");
+        throw err;
+      }
+    },
+    async query(query: AuditQuery): Promise<AuditPage> {
+      const { sql, params } = buildEventQuery(query, q);
+      const rows = db.prepare(sql).all(...params) as Array<{ seq: number; line: string }>;
+      const page = pageOf(rows, query.limit, (r) => r.seq);
+      return { items: page.items.map((r) => JSON.parse(r.line) as AuditEvent), nextCursor: page.nextCursor };
+    },
+    async saveAlert(alert: Alert, seq: number) {
+      db.prepare("INSERT OR IGNORE INTO audit_alerts (alert_id, seq, rule, severity, symbol, identities, body) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
+        alert.alertId,
+        seq,
+        alert.rule,
+        alert.severity,
+        alert.symbol ?? null,
+        alert.identityHashes.map((h) => h.toLowerCase()).join(","),
+        JSON.stringify(alert),
+      );
+    },
+    async setAlertStatus(alertId: string, status: AlertStatus, by: string, note?: string) {
+      db.prepare("UPDATE audit_alerts SET status = ?, status_by = ?, status_note = ? WHERE alert_id = ?").run(status, by, note ?? null, alertId);
+      return this.alert(alertId);
+    },
+    async alerts(query: AlertQuery) {
+      const { sql, params } = buildAlertQuery(query, q);
+      const rows = db.prepare(sql).all(...params) as Array<{ seq: number; body: string; status: string; status_by: string | null; status_note: string | null }>;
+      const page = pageOf(rows, query.limit, (r) => r.seq);
+      return { items: page.items.map(storedAlert), nextCursor: page.nextCursor };
+    },
+    async alert(alertId: string): Promise<StoredAlert | undefined> {
+      const row = db.prepare("SELECT seq, body, status, status_by, status_note FROM audit_alerts WHERE alert_id = ?").get(alertId) as
+        | { seq: number; body: string; status: string; status_by: string | null; status_note: string | null }
+        | undefined;
+      return row ? storedAlert(row) : undefined;
+    },
+    async reset() {
+      db.exec("DELETE FROM audit_events; DELETE FROM audit_alerts;");
+    },
+    async close() {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,228 @@
+import type { KucoinFormat } from "../http/kucoinFormat.ts";
+import type { MarketCatalog } from "../markets/marketCatalog.ts";
+import type { TradingEvent } from "../trading/events.ts";
+import type { Order } from "../trading/orders.ts";
+import type { PlaceRecord, TradingRecord } from "../trading/records.ts";
+import type { ApplyResult } from "../trading/tradingCore.ts";
+import type { CommandOrigin, PlaceInput, TradingObserver } from "../trading/tradingService.ts";
+import type { AuditEventInput } from "./auditEvent.ts";
+
+export type TradingRecorderOptions = {
+  catalog: MarketCatalog;
+  format: KucoinFormat;
+  /** Appends one event to the audit log (synchronous; durability via `flush`). */
+  append: (e: AuditEventInput) => void;
+  flush: () => Promise<void>;
+  /** Reference price of a symbol when an order arrives (engine units; 0 when there is none). */
+  refPrice: (symbol: string) => number;
+  /** Identity hash of an account not seen trading yet (e.g. a first deposit). */
+  identityOf?: (accountId: string) => string | undefined;
+  /** The log's position against the journal (AuditTrail.journalPosition): replay skips what it holds. */
+  audited: { seq: bigint; eventsOfSeq: number };
+};
+
+/**
+ * Turns the sequencer's commands and applied records into audit events (order lifecycle with
+ * the risk/engine rule that refused an order, fills per side with the counterparty's
+ * identity, money movements, controls). Events of a journaled record carry its journal
+ * sequence (`jseq`), which is how a restart knows which records the audit log still lacks.
+ */
+export function createTradingRecorder(o: TradingRecorderOptions): TradingObserver {
+  const { catalog, format } = o;
+  const auditedThrough = o.audited.seq;
+  // Events are derived deterministically, so the first `eventsOfSeq` of the last audited
+  // record are exactly the ones already in the log.
+  let skip = 0;
+  const append = (e: AuditEventInput) => {
+    if (skip > 0) skip--;
+    else o.append(e);
+  };
+  // Orders carry the e-ID; money movements and controls name only the account.
+  const identities = new Map<string, string>();
+  const identityOf = (account: string) => identities.get(account) ?? o.identityOf?.(account);
+  const iso = (ms: number) => new Date(ms).toISOString().replace("Z", "000Z");
+  const priceText = (symbol: string, units: number) => {
+    const m = catalog.market(symbol);
+    return m && units > 0 ? format.price(m, units) : undefined;
+  };
+  const sizeText = (symbol: string, units: number) => {
+    const m = catalog.market(symbol);
+    return m && units > 0 ? format.size(m, units) : undefined;
+  };
+  const orderType = (r: Pick<PlaceRecord, "type" | "stop">) => (r.stop ? `stop-${r.type}` : r.type);
+
+  const orderFields = (input: PlaceInput) => ({
+    account: input.accountId,
+    identityHash: input.identityHash,
+    wallet: input.accountId,
+    apiKeyId: input.apiKeyId,
+    clientOid: input.clientOid,
+    symbol: input.symbol,
+    side: input.side,
+    price: input.price !== undefined ? priceText(input.symbol, input.price) : undefined,
+    qty: input.size !== undefined ? sizeText(input.symbol, input.size) : undefined,
+    orderType: orderType(input),
+    tif: input.tif,
+  });
+
+  const orderDetail = (input: PlaceInput) => {
+    const d: Record<string, unknown> = {};
+    if (input.postOnly) d.postOnly = true;
+    if (input.visibleSize !== undefined) d.visibleSize = sizeText(input.symbol, input.visibleSize);
+    if (input.funds !== undefined) {
+      const m = catalog.market(input.symbol);
+      if (m) d.funds = format.amount(m.quote, BigInt(input.funds));
+    }
+    if (input.stop) d.stop = { kind: input.stop.kind, stopPrice: priceText(input.symbol, input.stop.stopPrice) };
+    if (input.stp !== "CN") d.stp = input.stp;
+    return Object.keys(d).length ? d : undefined;
+  };
+
+  const fromOrder = (ord: Readonly<Order>) => ({
+    account: ord.accountId,
+    identityHash: ord.identityHash,
+    wallet: ord.accountId,
+    apiKeyId: ord.apiKeyId,
+    clientOid: ord.clientOid,
+    orderId: ord.orderId,
+    symbol: ord.symbol,
+    side: ord.side,
+  });
+
+  function onOrderEvent(jseq: number, ts: string, record: TradingRecord, e: Extract<TradingEvent, { kind: "order" }>, orders: Map<string, Readonly<Order>>): void {
+    const ord = e.order;
+    orders.set(ord.orderId, ord);
+    switch (e.change) {
+      case "open":
+        if (record.t === "place" && record.orderId === ord.orderId) {
+          append({ type: "order.accepted", ts, jseq, ...fromOrder(ord), price: priceText(ord.symbol, ord.price), qty: sizeText(ord.symbol, ord.size), orderType: orderType(record), tif: ord.tif });
+        }
+        return;
+      case "match":
+        return; // fills are recorded from the trade, once per side, below
+      case "triggered":
+        append({ type: "order.triggered", ts, jseq, ...fromOrder(ord), detail: { stopPrice: ord.stop ? priceText(ord.symbol, ord.stop.stopPrice) : undefined } });
+        return;
+      case "canceled": {
+        const code = ord.doneReason ?? "";
+        const reason = cancelReason(record, code);
+        const left = ord.type === "market" ? undefined : sizeText(ord.symbol, ord.size - ord.dealSize);
+        const type = code.startsWith("ENGINE_STP_") ? "order.stp" : code === "ENGINE_IOC_REMAINDER" || code === "ENGINE_FOK_NOT_FILLED" || code === "ENGINE_MARKET_NO_LIQUIDITY" ? "order.expired" : "order.cancelled";
+        append({ type, ts, jseq, ...fromOrder(ord), qty: left, reason, ruleId: code || undefined, actor: record.t === "accountStatus" ? record.by : undefined });
+        return;
+      }
+      case "rejected":
+        append({ type: "order.rejected", ts, jseq, ...fromOrder(ord), ruleId: ord.doneReason, reason: "refused by the matching engine" });
+        return;
+      case "filled":
+      case "update":
+        return;
+    }
+  }
+
+  return {
+    orderReceived(input: PlaceInput, origin: CommandOrigin | undefined, ts: number): void {
+      identities.set(input.accountId, input.identityHash);
+      const ref = o.refPrice(input.symbol);
+      append({ type: "order.received", ts: iso(ts), ...orderFields(input), refPrice: ref > 0 ? priceText(input.symbol, ref) : undefined, ip: origin?.ip, detail: orderDetail(input) });
+    },
+
+    orderRefused(input: PlaceInput, code: string, message: string, origin: CommandOrigin | undefined, ts: number): void {
+      append({ type: "order.rejected", ts: iso(ts), ...orderFields(input), ip: origin?.ip, ruleId: code, reason: message });
+    },
+
+    recordApplied(seq: bigint, record: TradingRecord, events: readonly TradingEvent[], result: ApplyResult, replay: boolean): void {
+      if (record.t === "place") identities.set(record.accountId, record.identityHash);
+      if (replay && seq < auditedThrough) return;
+      skip = replay && seq === auditedThrough ? o.audited.eventsOfSeq : 0;
+      const jseq = Number(seq);
+      const ts = iso(record.ts);
+      const orders = new Map<string, Readonly<Order>>();
+      for (const e of events) {
+        if (e.kind === "order") onOrderEvent(jseq, ts, record, e, orders);
+        else if (e.kind === "trade") {
+          const maker = orders.get(e.makerOrderId);
+          const taker = orders.get(e.takerOrderId);
+          if (!maker || !taker) continue;
+          const common = { ts, jseq, symbol: e.symbol, price: priceText(e.symbol, e.price), qty: sizeText(e.symbol, e.size), tradeId: e.tradeId };
+          for (const [me, other, liquidity] of [[taker, maker, "taker"], [maker, taker, "maker"]] as const) {
+            append({ type: "order.filled", ...common, ...fromOrder(me), liquidity, counterpartyAccount: other.accountId, counterpartyIdentityHash: other.identityHash, counterpartyOrderId: other.orderId });
+          }
+        }
+      }
+      switch (record.t) {
+        case "place":
+          // Engine refusals come back as a failed result with the order never opened.
+          if (!result.ok && !events.some((e) => e.kind === "order" && e.change === "rejected" && e.order.orderId === record.orderId)) {
+            append({ type: "order.rejected", ts, jseq, account: record.accountId, identityHash: record.identityHash, wallet: record.accountId, apiKeyId: record.apiKeyId, clientOid: record.clientOid, orderId: record.orderId, symbol: record.symbol, side: record.side, ruleId: result.code, reason: "refused by the matching engine" });
+          }
+          break;
+        case "deposit":
+          if (result.ok) append({ type: "deposit", ts, jseq, account: record.accountId, identityHash: identityOf(record.accountId), wallet: record.accountId, currency: record.currency, amount: format.amount(record.currency, BigInt(record.amount)), detail: { ref: record.ref } });
+          break;
+        case "settled":
+          append({ type: "settlement.batch", ts, jseq, txHash: record.txHash, detail: { tradeIds: record.tradeIds, trades: record.tradeIds.length } });
+          break;
+        case "withdrawRequest":
+          append({ type: result.ok ? "withdrawal.requested" : "withdrawal.failed", ts, jseq, account: record.accountId, identityHash: identityOf(record.accountId), wallet: record.accountId, currency: record.currency, amount: format.amount(record.currency, BigInt(record.amount)), reason: result.ok ? undefined : result.code, detail: { withdrawalId: record.withdrawalId } });
+          break;
+        case "withdrawDone":
+        case "withdrawFailed": {
+          const w = events.find((e) => e.kind === "withdrawal");
+          const wd = w?.kind === "withdrawal" ? w.withdrawal : undefined;
+          append({
+            type: record.t === "withdrawDone" ? "withdrawal.completed" : "withdrawal.failed",
+            ts,
+            jseq,
+            account: wd?.accountId,
+            identityHash: wd ? identityOf(wd.accountId) : undefined,
+            wallet: wd?.accountId,
+            currency: wd?.currency,
+            amount: wd ? format.amount(wd.currency, wd.amount) : undefined,
+            txHash: record.t === "withdrawDone" ? record.txHash : undefined,
+            reason: record.t === "withdrawFailed" ? record.reason : undefined,
+            detail: { withdrawalId: record.withdrawalId },
+          });
+          break;
+        }
+        case "marketStatus":
+          append({ type: record.halted ? "market.halted" : "market.resumed", ts, jseq, symbol: record.symbol, reason: record.reason, actor: record.by });
+          break;
+        case "accountStatus":
+          append({ type: "killSwitch", ts, jseq, account: record.accountId, identityHash: identityOf(record.accountId), wallet: record.accountId, reason: record.reason, actor: record.by, detail: { frozen: record.frozen } });
+          break;
+        case "riskLimits":
+          append({ type: "risk.limitsChanged", ts, jseq, actor: record.by, reason: `${record.scope}${record.key ? ` ${record.key}` : ""}`, detail: { scope: record.scope, key: record.key, limits: record.limits } });
+          break;
+        case "cancel":
+        case "cancelAll":
+          break; // the cancelled orders were recorded above with the reason
+      }
+      // Volatility halts are decided inside the core (no record of their own).
+      for (const e of events) {
+        if (e.kind === "marketStatus" && record.t !== "marketStatus") append({ type: e.halted ? "market.halted" : "market.resumed", ts, jseq, symbol: e.symbol, reason: e.reason, actor: "volatility-guard" });
+      }
+    },
+
+    flush: () => o.flush(),
+  };
+}
+
+function cancelReason(record: TradingRecord, code: string): string {
+  if (record.t === "cancel") return "user";
+  if (record.t === "cancelAll") return record.reason;
+  if (record.t === "accountStatus") return "killSwitch";
+  if (record.t === "marketStatus") return "halt";
+  switch (code) {
+    case "ENGINE_IOC_REMAINDER":
+      return "ioc";
+    case "ENGINE_FOK_NOT_FILLED":
+      return "fok";
+    case "ENGINE_MARKET_NO_LIQUIDITY":
+      return "noLiquidity";
+    case "ENGINE_POST_ONLY_WOULD_TAKE":
+      return "postOnly";
+    default:
+      return code.startsWith("ENGINE_STP_") ? "stp" : "engine";
+  }
+}

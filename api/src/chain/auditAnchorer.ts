@@ -1,0 +1,95 @@
+import { parseAbi, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
+import type { AuditLog } from "../audit/auditLog.ts";
+import type { AuditAnchorView } from "../context.ts";
+import type { Logger } from "../observability/logger.ts";
+
+export const auditAnchorAbi = parseAbi([
+  "function anchor(uint64 fromSeq, uint64 toSeq, bytes32 root)",
+  "function latest() view returns (uint64 treeSize, bytes32 root, uint32 anchoredAt)",
+  "function rootAt(uint64 treeSize) view returns (bytes32)",
+  "event RootAnchored(uint64 indexed fromSeq, uint64 indexed toSeq, bytes32 root, uint256 timestamp)",
+]);
+
+export type AuditAnchorerOptions = {
+  log: AuditLog;
+  logger: Logger;
+  publicClient: PublicClient;
+  /** The contract's auditor account. */
+  walletClient: WalletClient;
+  contract: Address;
+  chainId: number;
+  /** Anchor the newest checkpoint at most this often (0: as soon as each appears). */
+  everyMs: number;
+};
+
+/**
+ * Puts the audit log's signed checkpoint roots on chain (AuditAnchor.anchor). Anchors tile
+ * the log: each covers [previous anchored size, checkpoint size), so a failed transaction is
+ * simply retried from the same start by the next attempt. Gas scales with anchors, not
+ * events: one anchor per `everyMs` whatever the trading volume.
+ */
+export async function startAuditAnchorer(o: AuditAnchorerOptions): Promise<AuditAnchorView & { stop(): Promise<void>; anchorNow(): Promise<void> }> {
+  const [size] = await o.publicClient.readContract({ address: o.contract, abi: auditAnchorAbi, functionName: "latest" });
+  let anchored = Number(size);
+  let busy: Promise<void> | null = null;
+  let stopped = false;
+  let lastAttempt = 0;
+
+  async function anchorLatest(): Promise<void> {
+    const cp = o.log.latestCheckpoint();
+    if (!cp || cp.treeSize <= anchored) return;
+    if (anchored > o.log.size) {
+      o.logger.error({ anchored, logSize: o.log.size }, "the AuditAnchor contract is ahead of this audit log (another log?); not anchoring");
+      return;
+    }
+    const hash = await o.walletClient.writeContract({
+      address: o.contract,
+      abi: auditAnchorAbi,
+      functionName: "anchor",
+      args: [BigInt(anchored), BigInt(cp.treeSize), cp.root as Hex],
+      account: o.walletClient.account!,
+      chain: o.walletClient.chain ?? null,
+    });
+    const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`anchor transaction ${hash} reverted`);
+    o.log.recordAnchor(cp.treeSize, { chainId: o.chainId, contract: o.contract, txHash: hash, blockNumber: Number(receipt.blockNumber) });
+    o.logger.info({ fromSeq: anchored, toSeq: cp.treeSize, txHash: hash }, "audit checkpoint anchored on chain");
+    anchored = cp.treeSize;
+  }
+
+  const run = (): Promise<void> => {
+    if (busy) return busy;
+    lastAttempt = Date.now();
+    busy = anchorLatest()
+      .catch((err: unknown) => o.logger.warn({ err }, "audit anchoring failed; will retry"))
+      .finally(() => {
+        busy = null;
+      });
+    return busy;
+  };
+  const timer = setInterval(() => {
+    if (!stopped && Date.now() - lastAttempt >= o.everyMs) void run();
+  }, Math.max(200, Math.min(o.everyMs || 1000, 5_000)));
+  timer.unref();
+
+  return {
+    describe: () => ({ chainId: o.chainId, contract: o.contract, anchoredTreeSize: anchored }),
+    async check(treeSize: number, root: string) {
+      const [onChainSize] = await o.publicClient.readContract({ address: o.contract, abi: auditAnchorAbi, functionName: "latest" });
+      const n = Number(onChainSize);
+      if (n === 0) return { ok: true, anchoredTreeSize: 0, note: "nothing anchored yet" };
+      if (n > o.log.size) return { ok: false, anchoredTreeSize: n, note: "the contract has anchored more events than this log holds" };
+      const onChainRoot = await o.publicClient.readContract({ address: o.contract, abi: auditAnchorAbi, functionName: "rootAt", args: [BigInt(n)] });
+      const ours = n === treeSize ? root : o.log.inclusionProof(0, n).root;
+      return { ok: onChainRoot.toLowerCase() === ours.toLowerCase(), anchoredTreeSize: n, onChainRoot, note: n < treeSize ? `latest checkpoint (${treeSize}) not anchored yet` : undefined };
+    },
+    anchorNow: async () => {
+      await run();
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      if (busy) await busy;
+    },
+  };
+}

@@ -1,0 +1,296 @@
+import { once } from "node:events";
+import type { Response } from "express";
+import { z } from "zod/v4";
+import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType } from "../../audit/auditEvent.ts";
+import type { AuditQuery } from "../../audit/auditIndex.ts";
+import type { Principal } from "../../auth/types.ts";
+import type { AppContext } from "../../context.ts";
+import { SenError } from "../../errors/SenError.ts";
+import { ValidationError } from "../errors.ts";
+import { defineRoute, symbolParam, type Route } from "../route.ts";
+
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex identity hash");
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed address");
+const isoTime = z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/, "ISO 8601 UTC, e.g. 2026-11-23T10:00:00Z");
+const typeList = z
+  .string()
+  .max(1000)
+  .transform((s) => s.split(",").map((t) => t.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(AUDIT_EVENT_TYPES as [AuditEventType, ...AuditEventType[]])).max(30));
+
+const filters = {
+  identityHash: hex32.optional(),
+  account: address.optional(),
+  wallet: address.optional(),
+  symbol: symbolParam.optional(),
+  orderId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  type: typeList.optional(),
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+  fromSeq: z.coerce.number().int().nonnegative().optional(),
+  toSeq: z.coerce.number().int().nonnegative().optional(),
+};
+const eventsQuery = z
+  .object({
+    ...filters,
+    cursor: z.string().max(64).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    order: z.enum(["asc", "desc"]).default("desc"),
+  })
+  .strict();
+const exportQuery = z.object({ ...filters, format: z.enum(["csv", "jsonl"]).default("jsonl") }).strict();
+
+export const CSV_COLUMNS = [
+  "seq", "id", "ts", "type", "jseq", "account", "identityHash", "wallet", "apiKeyId", "clientOid", "orderId", "symbol", "side", "price", "qty",
+  "orderType", "tif", "refPrice", "ip", "reason", "ruleId", "tradeId", "liquidity", "counterpartyAccount", "counterpartyIdentityHash",
+  "counterpartyOrderId", "txHash", "currency", "amount", "actor", "detail",
+] as const;
+
+function csvCell(v: unknown): string {
+  if (v === undefined || v === null) return "";
+  const s = typeof v === "object" ? JSON.stringify(v) : String(v);
+  // Cells starting with = + - @ are neutralised so a spreadsheet never runs them as formulas.
+  const safe = /^[=+\-@\t\r]/.test(s) && !/^-?\d/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+export function csvRow(e: AuditEvent): string {
+  return `${CSV_COLUMNS.map((c) => csvCell((e as Record<string, unknown>)[c])).join(",")}\n`;
+}
+
+function toQuery(q: z.infer<typeof eventsQuery> | z.infer<typeof exportQuery>): Omit<AuditQuery, "limit" | "order" | "cursor"> {
+  if (q.from && q.to && q.from >= q.to) throw new ValidationError("from must be before to");
+  return { identityHash: q.identityHash, account: q.account, wallet: q.wallet, symbol: q.symbol, orderId: q.orderId, types: q.type, from: q.from, to: q.to, fromSeq: q.fromSeq, toSeq: q.toSeq };
+}
+
+/**
+ * The compliance officer's queries over the audit trail (compliance role only). Every query
+ * is itself recorded in the audit log (`audit.query`: who asked what, from where).
+ */
+export function complianceRoutes(ctx: AppContext): Route[] {
+  const { audit } = ctx;
+  const c = { auth: "signedOrSession", roles: ["compliance"], tag: "compliance" } as const;
+  const audited = (principal: Principal | null, ip: string, what: string, detail: Record<string, unknown>) =>
+    audit.record({ type: "audit.query", actor: principal!.accountId, account: principal!.accountId, wallet: principal!.accountId, identityHash: principal!.identityHash, ip, reason: what, detail });
+
+  async function write(res: Response, chunk: string): Promise<void> {
+    if (!res.write(chunk)) await once(res, "drain");
+  }
+
+  return [
+    defineRoute({
+      ...c,
+      method: "get",
+      path: "/api/v1/compliance/events",
+      summary: "Search the audit trail (identity, account, wallet, symbol, order, type, time/seq range), cursor-paginated",
+      query: eventsQuery,
+      handler: async ({ query, principal, ip }) => {
+        const q = query as z.infer<typeof eventsQuery>;
+        audited(principal, ip, "events", { ...q });
+        return audit.index.query({ ...toQuery(q), cursor: q.cursor, limit: q.limit, order: q.order });
+      },
+    }),
+    defineRoute({
+      ...c,
+      method: "get",
+      path: "/api/v1/compliance/events/export",
+      summary: "Stream every matching event as CSV or JSONL (no size limit)",
+      query: exportQuery,
+      handler: async ({ query, principal, ip, res }) => {
+        const q = query as z.infer<typeof exportQuery>;
+        audited(principal, ip, "export", { ...q });
+        const base = toQuery(q);
+        // Validate the filters (and fail with a proper envelope) before the stream starts.
+        let page = await audit.index.query({ ...base, limit: 5_000, order: "asc" });
+        res.status(200);
+        res.setHeader("content-type", q.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson");
+        res.setHeader("content-disposition", `attachment; filename="sen-audit.${q.format}"`);
+        if (q.format === "csv") await write(res, `${CSV_COLUMNS.join(",")}\n`);
+        for (;;) {
+          let chunk = "";
+          for (const e of page.items) chunk += q.format === "csv" ? csvRow(e) : `${JSON.stringify(e)}\n`;
+          if (chunk) await write(res, chunk);
+          if (!page.nextCursor) break;
+          page = await audit.index.query({ ...base, cursor: page.nextCursor, limit: 5_000, order: "asc" });
+        }
+        res.end();
+        return undefined;
+      },
+    }),
+    defineRoute({
+      ...c,
+      method: "get",
+      path: "/api/v1/compliance/orders/:orderId/lifecycle",
+      summary: "Every event of one order, oldest first (received, accepted/rejected, fills, cancel), and its current state",
+      handler: async ({ params, principal, ip }) => {
+        const orderId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).safeParse(params.orderId);
+        if (!orderId.success) throw new ValidationError("orderId: 1-64 characters of [A-Za-z0-9_-]");
+        audited(principal, ip, "orderLifecycle", { orderId: orderId.data });
+        const events: AuditEvent[] = [];
+        let page = await audit.index.query({ orderId: orderId.data, limit: 1000, order: "asc" });
+        events.push(...page.items);
+        while (page.nextCursor && events.length < 10_000) {
+          page = await audit.index.query({ orderId: orderId.data, cursor: page.nextCursor, limit: 1000, order: "asc" });
+          events.push(...page.items);
+        }
+        // `order.received` precedes the id: find it by the client order id of the acceptance.
+        const first = events.find((e) => e.clientOid && e.account);
+        if (first) {
+          const received = await audit.index.query({ account: first.account, types: ["order.received"], toSeq: events[0].seq, limit: 50, order: "desc" });
+          const r = received.items.find((e) => e.clientOid === first.clientOid);
+          if (r) events.unshift(r);
+        }
+        if (events.length === 0) throw new SenError("TRADING_ORDER_NOT_FOUND", "no audit events for this order");
+        const order = ctx.trading.core.order(orderId.data);
+        return { orderId: orderId.data, events, current: order ? ctx.format.order(order) : undefined };
+      },
+    }),
+    defineRoute({
+      ...c,
+      method: "get",
+      path: "/api/v1/compliance/identities/:identityHash/activity",
+      summary: "All activity of one e-ID across its wallets and accounts, newest first, with the wallets seen",
+      query: z.object({ cursor: z.string().max(64).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), from: isoTime.optional(), to: isoTime.optional() }).strict(),
+      handler: async ({ params, query, principal, ip }) => {
+        const id = hex32.safeParse(params.identityHash);
+        if (!id.success) throw new ValidationError("identityHash: a 0x-prefixed 32-byte hex value");
+        const q = query as { cursor?: string; limit: number; from?: string; to?: string };
+        audited(principal, ip, "identityActivity", { identityHash: id.data, ...q });
+        const page = await audit.index.query({ identityHash: id.data, cursor: q.cursor, limit: q.limit, from: q.from, to: q.to, order: "desc" });
+        const wallets = new Set<string>();
+        for (const e of page.items) if (e.wallet) wallets.add(e.wallet);
+        return { identityHash: id.data.toLowerCase(), wallets: [...wallets], ...page };
+      },
+    }),
+    defineRoute({
+      ...c,
+      method: "get",
+      path: "/api/v1/compliance/books/:symbol",
+      summary: "The order book of a symbol as it was after a journal sequence or at a time (replayed from the journal)",
+      query: z
+        .object({ seq: z.coerce.bigint().positive().optional(), time: isoTime.optional(), depth: z.coerce.number().int().min(1).max(500).default(50) })
+        .strict()
+        .refine((q) => (q.seq === undefined) !== (q.time === undefined), "give exactly one of seq or time"),
+      handler: async ({ params, query, principal, ip }) => {
+        const symbol = symbolParam.safeParse(params.symbol);
+        if (!symbol.success) throw new ValidationError("symbol: a symbol like VGB30-VND");
+        const q = query as { seq?: bigint; time?: string; depth: number };
+        audited(principal, ip, "bookAt", { symbol: symbol.data, seq: q.seq?.toString(), time: q.time });
+        const m = ctx.catalog.market(symbol.data);
+        if (!m) throw new SenError("TRADING_UNKNOWN_SYMBOL", `unknown symbol ${symbol.data}`);
+        const book = await ctx.trading.bookAt(symbol.data, { seq: q.seq, ts: q.time ? Date.parse(q.time) : undefined }, q.depth);
+        const level = ([p, s]: [number, number]) => [ctx.format.price(m, p), ctx.format.size(m, s)];
+        return { symbol: symbol.data, journalSeq: book.seq.toString(), time: book.ts ? new Date(book.ts).toISOString() : null, bids: book.bids.map(level), asks: book.asks.map(level) };
+      },
+    }),
+    defineRoute({
+      ...c,
+      method: "get",
+      path: "/api/v1/compliance/alerts",
+      summary: "Surveillance alerts, newest first",
+      query: z
+        .object({
+          rule: z.enum(["WASH_SAME_IDENTITY", "WASH_RING", "SPOOFING", "QUOTE_STUFFING", "MARKING_THE_CLOSE"]).optional(),
+          status: z.enum(["open", "acknowledged", "closed"]).optional(),
+          identityHash: hex32.optional(),
+          symbol: symbolParam.optional(),
+          cursor: z.string().max(64).optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+        })
+        .strict(),
+      handler: async ({ query, principal, ip }) => {
+        const q = query as { rule?: string; status?: "open" | "acknowledged" | "closed"; identityHash?: string; symbol?: string; cursor?: string; limit: number };
+        audited(principal, ip, "alerts", { ...q });
+        return audit.index.alerts(q);
+      },
+    }),
+    defineRoute({
+      ...c,
+      method: "get",
+      path: "/api/v1/compliance/alerts/:alertId",
+      summary: "One alert with its evidence events and the symbol's trades around it (for the chart)",
+      query: z.object({ windowMinutes: z.coerce.number().int().min(1).max(24 * 60).default(30) }).strict(),
+      handler: async ({ params, query, principal, ip }) => {
+        const alertId = z.string().max(128).safeParse(params.alertId);
+        if (!alertId.success) throw new ValidationError("alertId too long");
+        audited(principal, ip, "alert", { alertId: alertId.data });
+        const alert = await audit.index.alert(alertId.data);
+        if (!alert) throw new SenError("NOT_FOUND", "no such alert");
+        const evidence: AuditEvent[] = [];
+        for (const seq of alert.eventSeqs.slice(0, 200)) {
+          const page = await audit.index.query({ fromSeq: seq, toSeq: seq + 1, limit: 1, order: "asc" });
+          if (page.items[0]) evidence.push(page.items[0]);
+        }
+        const w = (query as { windowMinutes: number }).windowMinutes * 60_000;
+        const at = Date.parse(alert.ts);
+        const trades = alert.symbol
+          ? (
+              await audit.index.query({
+                symbol: alert.symbol,
+                types: ["order.filled"],
+                from: new Date(at - w).toISOString(),
+                to: new Date(at + w).toISOString(),
+                limit: 1000,
+                order: "asc",
+              })
+            ).items
+              .filter((e) => e.liquidity === "taker")
+              .map((e) => ({ ts: e.ts, price: e.price, qty: e.qty, side: e.side, identityHash: e.identityHash, seq: e.seq }))
+          : [];
+        return { alert, evidence, trades };
+      },
+    }),
+    defineRoute({
+      ...c,
+      method: "post",
+      path: "/api/v1/compliance/alerts/:alertId/status",
+      summary: "Acknowledge or close an alert (recorded in the audit log)",
+      body: z.object({ status: z.enum(["open", "acknowledged", "closed"]), note: z.string().max(1000).optional() }).strict(),
+      handler: async ({ params, body, principal, ip }) => {
+        const b = body as { status: "open" | "acknowledged" | "closed"; note?: string };
+        const alert = await audit.index.setAlertStatus(String(params.alertId).slice(0, 128), b.status, principal!.accountId, b.note);
+        if (!alert) throw new SenError("NOT_FOUND", "no such alert");
+        audited(principal, ip, "alertStatus", { alertId: alert.alertId, status: b.status, note: b.note });
+        await audit.flush();
+        return alert;
+      },
+    }),
+    defineRoute({
+      ...c,
+      method: "get",
+      path: "/api/v1/compliance/audit/status",
+      summary: "The log's size, latest signed checkpoint, on-chain anchor and whether they verify",
+      handler: async ({ principal, ip }) => {
+        audited(principal, ip, "auditStatus", {});
+        return auditStatus(ctx);
+      },
+    }),
+  ];
+}
+
+/** What the console's "verify" panel shows; recomputed on each call. */
+export async function auditStatus(ctx: AppContext) {
+  const { audit } = ctx;
+  const log = audit.log;
+  const cp = log.latestCheckpoint();
+  const { verifyCheckpoint } = await import("../../audit/checkpoint.ts");
+  const { createPublicKey } = await import("node:crypto");
+  let checkpoint: Record<string, unknown> | null = null;
+  if (cp) {
+    const signatureOk = verifyCheckpoint(cp, createPublicKey(ctx.auditPublicKeyPem));
+    const rootOk = log.inclusionProof(0, cp.treeSize).root === cp.root;
+    const anchor = ctx.auditAnchor ? await ctx.auditAnchor.check(cp.treeSize, cp.root).catch((err: unknown) => ({ ok: false, error: (err as Error).message })) : null;
+    checkpoint = { ...cp, signatureOk, rootOk, anchor };
+  }
+  return {
+    events: log.size,
+    durableEvents: log.durableSize,
+    indexedThrough: audit.indexedThrough,
+    index: audit.index.kind,
+    retentionYears: ctx.config.audit.retentionYears,
+    checkpoints: log.checkpoints().length,
+    latestCheckpoint: checkpoint,
+    verified: checkpoint ? checkpoint.signatureOk === true && checkpoint.rootOk === true && (checkpoint.anchor === null || (checkpoint.anchor as { ok: boolean }).ok) : true,
+    publicKeyPem: ctx.auditPublicKeyPem,
+  };
+}
