@@ -5,6 +5,7 @@ import { verifyKucoinRequest } from "../auth/kucoinSignature.ts";
 import type { Principal } from "../auth/types.ts";
 import { AuthCode, AuthError } from "../errors/SenError.ts";
 import type { AppContext } from "../context.ts";
+import { mountConsole } from "./consoleAssets.ts";
 import { errorHandler, notFound, ValidationError } from "./errors.ts";
 import { buildOpenApi } from "./openapi.ts";
 import type { Route } from "./route.ts";
@@ -28,6 +29,7 @@ export function createHttpApp(ctx: AppContext): express.Express {
   app.get("/openapi.json", (_req, res) => {
     res.json(openapi);
   });
+  mountConsole(app);
 
   // The raw bytes are what was signed: keep them, parse JSON only after verification.
   app.use(express.raw({ type: () => true, limit: "64kb" }));

@@ -1,0 +1,85 @@
+import { useState } from "preact/hooks";
+import { apiGet, apiPost } from "./api.ts";
+import { html } from "./html.ts";
+import { formatTime } from "./format.ts";
+import { href } from "./router.ts";
+import { EventsTable, IdentityLink, OrderLink } from "./eventsTable.ts";
+import { PriceChart } from "./priceChart.ts";
+import type { AlertDetail, AlertStatus, StoredAlert } from "./types.ts";
+import { useRemote } from "./useRemote.ts";
+
+function DetailValue({ k, v }: { k: string; v: unknown }): ReturnType<typeof html> {
+  if (typeof v === "string" && /OrderId$/.test(k)) return html`<${OrderLink} id=${v} />`;
+  if (typeof v === "string" && /^0x[0-9a-fA-F]{64}$/.test(v)) return html`<${IdentityLink} hash=${v} />`;
+  // A list of records (e.g. a ring's members): a small table with one column per key.
+  if (Array.isArray(v) && v.length > 0 && v.every((x) => x !== null && typeof x === "object" && !Array.isArray(x))) {
+    const rows = v as Array<Record<string, unknown>>;
+    const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+    return html`<table class="nested">
+      <thead><tr>${keys.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
+      <tbody>${rows.map((r) => html`<tr>${keys.map((c) => html`<td>${r[c] === undefined ? "" : html`<${DetailValue} k=${c} v=${r[c]} />`}</td>`)}</tr>`)}</tbody>
+    </table>`;
+  }
+  return html`<span class="mono">${typeof v === "object" ? JSON.stringify(v) : String(v)}</span>`;
+}
+
+/** Acknowledge / close / reopen, with a note; both go to the audit log. */
+function StatusActions({ alert, onChange }: { alert: StoredAlert; onChange: (a: StoredAlert) => void }) {
+  const [note, setNote] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const act = async (status: AlertStatus) => {
+    setBusy(true);
+    setError("");
+    try {
+      const updated = await apiPost<StoredAlert>(`/api/v1/compliance/alerts/${encodeURIComponent(alert.alertId)}/status`, { status, note: note.trim() || undefined });
+      setNote("");
+      onChange(updated);
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<form class="actions" onSubmit=${(e: Event) => e.preventDefault()} aria-label="Alert review">
+    <label for="alert-note">Note (recorded in the audit log)</label>
+    <textarea id="alert-note" data-testid="alert-note" maxlength="1000" rows="2" value=${note} onInput=${(e: Event) => setNote((e.target as HTMLTextAreaElement).value)}></textarea>
+    <div class="buttons">
+      ${alert.status !== "acknowledged" && alert.status !== "closed" ? html`<button type="button" data-testid="ack" disabled=${busy} onClick=${() => act("acknowledged")}>Acknowledge</button>` : null}
+      ${alert.status !== "closed" ? html`<button type="button" data-testid="close-alert" disabled=${busy} onClick=${() => act("closed")}>Close</button>` : null}
+      ${alert.status !== "open" ? html`<button type="button" data-testid="reopen" class="secondary" disabled=${busy} onClick=${() => act("open")}>Reopen</button>` : null}
+    </div>
+    ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+  </form>`;
+}
+
+/** One alert: what, who, the thresholds, the evidence events and the market around it. */
+export function AlertDetailView({ id }: { id: string }) {
+  const r = useRemote(() => apiGet<AlertDetail>(`/api/v1/compliance/alerts/${encodeURIComponent(id)}`), [id]);
+  if (r.error) return html`<section><p class="error" role="alert">${r.error.message}</p><p><a href=${href.alerts()}>Back to alerts</a></p></section>`;
+  if (!r.data) return html`<p class="muted">Loading…</p>`;
+  const { alert, evidence, trades } = r.data;
+  const setAlert = (a: StoredAlert) => r.set({ ...r.data!, alert: a });
+  return html`<section aria-labelledby="alert-h" data-testid="alert-detail" data-alert-id=${alert.alertId}>
+    <p><a href=${href.alerts()}>← Alerts</a></p>
+    <h2 id="alert-h"><code>${alert.rule}</code> <span class=${`sev sev-${alert.severity}`}>${alert.severity}</span></h2>
+    <p class="summary" data-testid="alert-summary">${alert.summary}</p>
+    <dl class="facts">
+      <dt>Time</dt><dd class="mono">${formatTime(alert.ts)}</dd>
+      <dt>Status</dt><dd><span class=${`status status-${alert.status}`} data-testid="alert-status">${alert.status}</span>${alert.statusBy ? html` <span class="muted">by ${alert.statusBy}</span>` : null}${alert.statusNote ? html` <q data-testid="alert-status-note">${alert.statusNote}</q>` : null}</dd>
+      <dt>Symbol</dt><dd>${alert.symbol ?? "—"}</dd>
+      <dt>Identities</dt><dd>${alert.identityHashes.map((h) => html`<${IdentityLink} hash=${h} /> `)}</dd>
+      <dt>Accounts</dt><dd>${alert.accounts.map((a) => html`<a class="mono" href=${href.search({ account: a })} title=${a}>${a}</a> `)}</dd>
+      <dt>Alert id</dt><dd class="mono">${alert.alertId} (log #${alert.seq})</dd>
+    </dl>
+    <h3>Thresholds and measurements</h3>
+    <dl class="facts" data-testid="alert-detail-values">
+      ${Object.entries(alert.detail).map(([k, v]) => html`<dt>${k}</dt><dd><${DetailValue} k=${k} v=${v} /></dd>`)}
+    </dl>
+    <${StatusActions} alert=${alert} onChange=${setAlert} />
+    <h3>Market around the alert</h3>
+    ${alert.symbol ? html`<${PriceChart} trades=${trades} alertTs=${alert.ts} label=${alert.symbol} />` : html`<p class="muted">No symbol.</p>`}
+    <h3>Evidence (${evidence.length} events)</h3>
+    <${EventsTable} events=${evidence} testid="evidence-table" />
+  </section>`;
+}

@@ -1,0 +1,82 @@
+/**
+ * The gateway's API from the browser: KuCoin envelopes (`{ code: "200000", data }`, errors
+ * `{ code, msg }`), the session token as a Bearer header. The token lives in memory only.
+ */
+
+export class ApiError extends Error {
+  override name = "ApiError" as const;
+  readonly code: string;
+  readonly status: number;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+let token: string | null = null;
+let onUnauthorized: (() => void) | null = null;
+
+export function setToken(t: string | null): void {
+  token = t;
+}
+
+/** Called when the gateway refuses the session (expired or revoked): the app returns to login. */
+export function setUnauthorizedHandler(f: (() => void) | null): void {
+  onUnauthorized = f;
+}
+
+function headers(extra: Record<string, string> = {}): Record<string, string> {
+  return token ? { ...extra, authorization: `Bearer ${token}` } : extra;
+}
+
+async function unwrap<T>(res: Response): Promise<T> {
+  let body: { code?: string; data?: T; msg?: string };
+  try {
+    body = (await res.json()) as typeof body;
+  } catch {
+    throw new ApiError(res.status, String(res.status), `HTTP ${res.status}: not a JSON reply`);
+  }
+  if (body.code !== "200000") {
+    if (res.status === 401 && token) onUnauthorized?.();
+    throw new ApiError(res.status, body.code ?? String(res.status), body.msg ?? `HTTP ${res.status}`);
+  }
+  return body.data as T;
+}
+
+export async function apiGet<T>(path: string): Promise<T> {
+  return unwrap<T>(await fetch(path, { headers: headers(), cache: "no-store" }));
+}
+
+export async function apiPost<T>(path: string, payload?: unknown): Promise<T> {
+  const body = payload === undefined ? undefined : JSON.stringify(payload);
+  return unwrap<T>(await fetch(path, { method: "POST", headers: headers(body ? { "content-type": "application/json" } : {}), body }));
+}
+
+/** A query string from the non-empty values (keys in the given order). */
+export function query(params: Record<string, string | number | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+/**
+ * Downloads a file that needs the Authorization header (so a plain link cannot): fetch it,
+ * then save it through a temporary Blob URL.
+ */
+export async function download(path: string, filename: string): Promise<number> {
+  const res = await fetch(path, { headers: headers(), cache: "no-store" });
+  if (!res.ok || (res.headers.get("content-type") ?? "").startsWith("application/json")) await unwrap<unknown>(res);
+  const blob = await res.blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return blob.size;
+}

@@ -1,0 +1,42 @@
+import { apiGet, apiPost, setToken } from "./api.ts";
+import type { Session } from "./types.ts";
+
+/** An EIP-1193 provider, as MetaMask injects it. */
+export type Eip1193Provider = { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
+
+declare global {
+  interface Window {
+    ethereum?: Eip1193Provider;
+  }
+}
+
+export class WalletError extends Error {
+  override name = "WalletError" as const;
+}
+
+/** UTF-8 text as 0x-hex: what MetaMask expects for personal_sign (it shows the decoded text). */
+function utf8Hex(s: string): string {
+  let out = "0x";
+  for (const b of new TextEncoder().encode(s)) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
+/**
+ * Sign-In with Ethereum through the browser wallet: the gateway's challenge (EIP-4361), signed
+ * with personal_sign, exchanged for a session. The token is kept in memory only.
+ */
+export async function signIn(): Promise<Session & { address: string }> {
+  const eth = window.ethereum;
+  if (!eth) throw new WalletError("No Ethereum wallet found in this browser (install MetaMask or a compatible wallet).");
+  const accounts = (await eth.request({ method: "eth_requestAccounts" })) as string[];
+  const address = accounts?.[0];
+  if (!address) throw new WalletError("The wallet shared no account.");
+  const challenge = await apiGet<{ message: string }>(`/api/v1/sen/auth/challenge?address=${encodeURIComponent(address)}`);
+  const signature = (await eth.request({ method: "personal_sign", params: [utf8Hex(challenge.message), address] })) as string;
+  const session = await apiPost<Session>("/api/v1/sen/auth/login", { message: challenge.message, signature });
+  return { ...session, address };
+}
+
+export function signOut(): void {
+  setToken(null);
+}
