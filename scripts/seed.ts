@@ -18,6 +18,9 @@ export const DEMO_TRADERS = [
   { name: "binh", accountIndex: 9 },
 ] as const;
 
+/** Hardhat account 10 plays the compliance officer (attested too: every user of Sen has an e-ID). */
+export const DEMO_OFFICER = { name: "chi", accountIndex: 10 } as const;
+
 export const DEMO_FUNDING = {
   vnd: 2_000_000_000n, // đồng minted to each trader by the (simulated) payment bank
   vndDeposited: 1_000_000_000n,
@@ -56,5 +59,7 @@ export async function seedDemo(connection: NetworkConnection, deployment: SenDep
     }
     traders.push({ name: t.name, address, identityHash, accountIndex: t.accountIndex });
   }
+  const officer = wallets[DEMO_OFFICER.accountIndex].account.address;
+  await wait(await registry.write.attest([keccak256(toHex(`sen-demo:${DEMO_OFFICER.name}`)), 2, VIET_NAM, PROFESSIONAL, now + ONE_YEAR, officer]));
   return traders;
 }

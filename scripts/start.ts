@@ -25,7 +25,7 @@ import { serveProvider } from "./chain/serveProvider.ts";
 import { deploySen, writeDeploymentFile } from "./deploy.ts";
 import { startChainServices } from "../api/src/chain/chainServices.ts";
 import { loginWithSiwe } from "./siweClient.ts";
-import { DEMO_TRADERS, seedDemo } from "./seed.ts";
+import { DEMO_OFFICER, DEMO_TRADERS, seedDemo } from "./seed.ts";
 
 const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 
@@ -49,7 +49,15 @@ async function main(): Promise<void> {
   const rpc = await serveProvider(connection.provider, rpcPort);
 
   const deployer = (await connection.viem.getWalletClients())[0].account.address.toLowerCase();
-  const config = envToConfig({ ...env, SEN_DATA_DIR: dataDir, SEN_OPERATORS: env.SEN_OPERATORS ?? deployer });
+  const officer = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_OFFICER.accountIndex });
+  const config = envToConfig({
+    ...env,
+    SEN_DATA_DIR: dataDir,
+    SEN_OPERATORS: env.SEN_OPERATORS ?? deployer,
+    SEN_COMPLIANCE: env.SEN_COMPLIANCE ?? officer.address.toLowerCase(),
+    // Anchor often on the local chain so the console's verify badge shows anchors at once.
+    SEN_AUDIT_ANCHOR_MS: env.SEN_AUDIT_ANCHOR_MS ?? "10000",
+  });
   config.chainId = deployment.chainId;
   const publicClient = await connection.viem.getPublicClient({ cacheTime: 0 });
   const c = deployment.contracts;
@@ -58,7 +66,7 @@ async function main(): Promise<void> {
   const gateway = await startGateway(ctx);
   // The deployer holds the vault's settler and withdrawer roles on the local chain.
   const [operatorWallet] = await connection.viem.getWalletClients();
-  const chain = startChainServices({
+  const chain = await startChainServices({
     ctx,
     publicClient,
     walletClient: operatorWallet,
@@ -84,7 +92,13 @@ async function main(): Promise<void> {
     credentials.push({ name: t.name, wallet: account.address, accountId: key.data.accountId, apiKey: key.data.apiKeyId, apiSecret: key.data.apiSecret, passphrase });
   }
   const credentialsFile = path.join(dataDir, "demo-credentials.json");
-  writeFileSync(credentialsFile, `${JSON.stringify({ url: gateway.url, traders: credentials }, null, 2)}\n`, { mode: 0o600 });
+  // The officer signs in to the console with a wallet (SIWE); its key is Hardhat's public test key.
+  const officerKey = `0x${Buffer.from(officer.getHdKey().privateKey!).toString("hex")}`;
+  writeFileSync(
+    credentialsFile,
+    `${JSON.stringify({ url: gateway.url, traders: credentials, complianceOfficer: { name: DEMO_OFFICER.name, wallet: officer.address, privateKey: officerKey, console: `${gateway.url}/compliance/` } }, null, 2)}\n`,
+    { mode: 0o600 },
+  );
   chmodSync(credentialsFile, 0o600);
 
   const rel = (f: string) => path.relative(process.cwd(), f);
@@ -97,6 +111,8 @@ Sen is running (in-process chain ${deployment.chainId}, ${config.journal.kind} j
   JSON-RPC       http://127.0.0.1:${rpcPort}   (contracts in ${rel(deploymentFile)})
   demo traders   ${traders.map((t) => `${t.name} ${t.address}`).join(", ")} (vault deposits credited)
   credentials    ${rel(credentialsFile)}   (API key, secret, passphrase per trader)
+  compliance     ${gateway.url}/compliance/   (sign in with ${officer.address}, Hardhat test account #${DEMO_OFFICER.accountIndex})
+  audit          ${rel(config.audit.dir)}   (signed checkpoints anchored in AuditAnchor; \`npm run audit:verify\`)
 Run \`npm run demo\` in another terminal. Ctrl-C stops everything.`);
 
   const stop = () => {
