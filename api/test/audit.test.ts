@@ -116,7 +116,7 @@ describe("audit trail: recording, compliance queries, proofs, anchoring, export"
     assert.equal(typeof accepted.jseq, "number");
     assert.deepEqual([filled.liquidity, filled.qty, filled.counterpartyOrderId, filled.counterpartyIdentityHash], ["maker", "2", buyId, buyerId]);
     assert.deepEqual([cancel.reason, cancel.qty], ["user", "3"]);
-    for (let i = 1; i < lifecycle.events.length; i++) assert.ok(lifecycle.events[i].seq > lifecycle.events[i - 1].seq);
+    for (let i = 1; i < lifecycle.events.length; i++) assert.ok(lifecycle.events[i].seq > lifecycle.events[i - 1].seq, "lifecycle in recording order");
 
     const rejected = await until("rejection recorded", async () => (await events(`account=${buyer.accountId}&type=order.rejected`)).items[0]);
     assert.equal(rejected.clientOid, "aud-b2");
@@ -168,7 +168,9 @@ describe("audit trail: recording, compliance queries, proofs, anchoring, export"
       cursor = p.nextCursor;
     } while (cursor);
     assert.ok(all.length > 10);
-    assert.deepEqual(all.map((e) => e.seq), [...all.map((e) => e.seq)].sort((x, y) => x - y));
+    // pages run in event-time order, seq breaking ties
+    const byTime = [...all].sort((a, b) => (a.ts === b.ts ? a.seq - b.seq : a.ts < b.ts ? -1 : 1));
+    assert.deepEqual(all.map((e) => e.seq), byTime.map((e) => e.seq));
     assert.equal(new Set(all.map((e) => e.seq)).size, all.length);
 
     const jsonl = await fetch(`${gw.url}/api/v1/compliance/events/export?format=jsonl&account=${seller.accountId}`, { headers: { authorization: `Bearer ${officer.token}` } });

@@ -23,7 +23,9 @@ function makeEvents(n: number): AuditEvent[] {
     const acct = ACCOUNTS[(seq * 7) % 4];
     const id = IDS[(seq * 7) % 4 === 3 ? 2 : ((seq * 7) % 4) % 3];
     const type = TYPES[seq % TYPES.length];
-    const e: AuditEvent = { seq, id: `ev-${seq}`, ts: isoMicros(T0 + BigInt(seq) * 1_500n), type, account: acct, identityHash: id, wallet: acct };
+    // Every 50th event arrives late (a journal catch-up after a restart): its time is older than its neighbours'.
+    const tsUs = T0 + BigInt(seq) * 1_500n - (seq % 50 === 49 ? 200_000n : 0n);
+    const e: AuditEvent = { seq, id: `ev-${seq}`, ts: isoMicros(tsUs), type, account: acct, identityHash: id, wallet: acct };
     if (type !== "deposit" && type !== "auth.login") {
       e.symbol = SYMBOLS[seq % 2];
       e.orderId = `o${Math.floor(seq / 6)}`;
@@ -50,6 +52,8 @@ function reference(events: AuditEvent[], q: AuditQuery): AuditEvent[] {
       (q.fromSeq === undefined || e.seq >= q.fromSeq) &&
       (q.toSeq === undefined || e.seq < q.toSeq),
   );
+  // Pages are in event-time order, seq breaking ties.
+  r.sort((a, b) => (a.ts === b.ts ? a.seq - b.seq : a.ts < b.ts ? -1 : 1));
   return q.order === "asc" ? r : r.reverse();
 }
 

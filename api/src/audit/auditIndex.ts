@@ -63,7 +63,15 @@ export function indexColumns(e: AuditEvent) {
   };
 }
 
-export const cursorOf = (seq: number) => Buffer.from(`s:${seq}`).toString("base64url");
+/** Event pages are ordered by (event time, seq); the cursor is the last row's pair. */
+export const cursorOf = (tsUs: bigint | number | string, seq: number) => Buffer.from(`t:${tsUs}:${seq}`).toString("base64url");
+export function positionOfCursor(cursor: string): { tsUs: bigint; seq: number } {
+  const m = /^t:(\d{1,20}):(\d{1,15})$/.exec(Buffer.from(cursor, "base64url").toString());
+  if (!m) throw new RangeError("bad cursor");
+  return { tsUs: BigInt(m[1]), seq: Number(m[2]) };
+}
+/** Alert pages are ordered by seq alone. */
+export const alertCursorOf = (seq: number) => Buffer.from(`s:${seq}`).toString("base64url");
 export function seqOfCursor(cursor: string): number {
   const m = /^s:(\d{1,15})$/.exec(Buffer.from(cursor, "base64url").toString());
   if (!m) throw new RangeError("bad cursor");
@@ -71,27 +79,39 @@ export function seqOfCursor(cursor: string): number {
 }
 
 /**
- * Builds the WHERE clause shared by both stores. `p(i)` renders the i-th placeholder
- * (`?` for SQLite, `$i` for PostgreSQL). Every filter column has an (x, seq) index, so the
- * first page of any single-filter query is an index range scan, whatever the log's size.
+ * Builds the event query shared by both stores. `p(i)` renders the i-th placeholder (`?` for
+ * SQLite, `$i` for PostgreSQL). Results are ordered by (event time, seq), and every filter
+ * column has a (column, ts_us, seq) index, so the first page of any query — one key, a time
+ * window, or both — is one index range scan of at most a page of rows, whatever the log's
+ * size. With `hint`, the most selective filter's index is named (SQLite's INDEXED BY), so
+ * the plan never depends on statistics.
  */
-export function buildEventQuery(q: AuditQuery, p: (i: number) => string): { sql: string; params: Array<string | number | bigint> } {
+export function buildEventQuery(q: AuditQuery, p: (i: number) => string, hint = false): { sql: string; params: Array<string | number | bigint> } {
   const where: string[] = [];
   const params: Array<string | number | bigint> = [];
   const add = (clause: (ph: string) => string, v: string | number | bigint) => {
     params.push(v);
     where.push(clause(p(params.length)));
   };
-  if (q.identityHash) add((x) => `identity = ${x}`, q.identityHash.toLowerCase());
-  if (q.account) add((x) => `account = ${x}`, q.account.toLowerCase());
-  if (q.wallet) add((x) => `wallet = ${x}`, q.wallet.toLowerCase());
-  if (q.symbol) add((x) => `symbol = ${x}`, q.symbol);
-  if (q.orderId) add((x) => `order_id = ${x}`, q.orderId);
+  let index = "audit_events_time";
+  const use = (name: string) => {
+    if (index === "audit_events_time") index = name;
+  };
+  if (q.orderId) (add((x) => `order_id = ${x}`, q.orderId), use("audit_events_order"));
+  if (q.identityHash) (add((x) => `identity = ${x}`, q.identityHash.toLowerCase()), use("audit_events_identity"));
+  if (q.wallet) (add((x) => `wallet = ${x}`, q.wallet.toLowerCase()), use("audit_events_wallet"));
+  if (q.account) (add((x) => `account = ${x}`, q.account.toLowerCase()), use("audit_events_account"));
+  if (q.symbol) (add((x) => `symbol = ${x}`, q.symbol), use("audit_events_symbol"));
+  if (q.types?.length === 1) use("audit_events_type");
   if (q.from) add((x) => `ts_us >= ${x}`, parseIsoMicros(q.from));
   if (q.to) add((x) => `ts_us < ${x}`, parseIsoMicros(q.to));
   if (q.fromSeq !== undefined) add((x) => `seq >= ${x}`, q.fromSeq);
   if (q.toSeq !== undefined) add((x) => `seq < ${x}`, q.toSeq);
-  if (q.cursor) add((x) => (q.order === "asc" ? `seq > ${x}` : `seq < ${x}`), seqOfCursor(q.cursor));
+  if (q.cursor) {
+    const c = positionOfCursor(q.cursor);
+    params.push(c.tsUs, c.seq);
+    where.push(`(ts_us, seq) ${q.order === "asc" ? ">" : "<"} (${p(params.length - 1)}, ${p(params.length)})`);
+  }
   if (q.types?.length) {
     const phs = q.types.map((t) => {
       params.push(t);
@@ -100,7 +120,9 @@ export function buildEventQuery(q: AuditQuery, p: (i: number) => string): { sql:
     where.push(`type IN (${phs.join(", ")})`);
   }
   params.push(q.limit + 1);
-  const sql = `SELECT seq, line FROM audit_events${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY seq ${q.order === "asc" ? "ASC" : "DESC"} LIMIT ${p(params.length)}`;
+  const dir = q.order === "asc" ? "ASC" : "DESC";
+  const from = hint ? `audit_events INDEXED BY ${index}` : "audit_events";
+  const sql = `SELECT seq, ts_us, line FROM ${from}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ts_us ${dir}, seq ${dir} LIMIT ${p(params.length)}`;
   return { sql, params };
 }
 
@@ -120,10 +142,10 @@ export function buildAlertQuery(q: AlertQuery, p: (i: number) => string): { sql:
   return { sql: `SELECT seq, body, status, status_by, status_note FROM audit_alerts${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ${p(params.length)}`, params };
 }
 
-export function pageOf<T>(rows: T[], limit: number, seqOf: (r: T) => number): { items: T[]; nextCursor?: string } {
+export function pageOf<T>(rows: T[], limit: number, cursorOfRow: (r: T) => string): { items: T[]; nextCursor?: string } {
   if (rows.length <= limit) return { items: rows };
   const items = rows.slice(0, limit);
-  return { items, nextCursor: cursorOf(seqOf(items[items.length - 1])) };
+  return { items, nextCursor: cursorOfRow(items[items.length - 1]) };
 }
 
 export function storedAlert(row: { seq: number | string; body: string; status: string; status_by: string | null; status_note: string | null }): StoredAlert {

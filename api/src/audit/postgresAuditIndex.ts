@@ -1,20 +1,24 @@
 import pg from "pg";
 import type { Alert } from "../surveillance/types.ts";
 import type { AuditEvent } from "./auditEvent.ts";
-import { buildAlertQuery, buildEventQuery, indexColumns, pageOf, storedAlert, type AlertQuery, type AlertStatus, type AuditIndex, type AuditPage, type AuditQuery, type StoredAlert } from "./auditIndex.ts";
+import { alertCursorOf, buildAlertQuery, cursorOf, buildEventQuery, indexColumns, pageOf, storedAlert, type AlertQuery, type AlertStatus, type AuditIndex, type AuditPage, type AuditQuery, type StoredAlert } from "./auditIndex.ts";
+
+/** Bumped when the layout changes: an index is derived data, so an old one is dropped and rebuilt from the log. */
+const LAYOUT = 2;
 
 const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_index_meta (layout INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_events (
   seq BIGINT PRIMARY KEY, ts_us BIGINT NOT NULL, type TEXT NOT NULL,
   account TEXT, identity TEXT, wallet TEXT, order_id TEXT, symbol TEXT, line TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS audit_events_identity ON audit_events(identity, seq) WHERE identity IS NOT NULL;
-CREATE INDEX IF NOT EXISTS audit_events_account ON audit_events(account, seq) WHERE account IS NOT NULL;
-CREATE INDEX IF NOT EXISTS audit_events_wallet ON audit_events(wallet, seq) WHERE wallet IS NOT NULL;
-CREATE INDEX IF NOT EXISTS audit_events_order ON audit_events(order_id, seq) WHERE order_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS audit_events_symbol ON audit_events(symbol, seq) WHERE symbol IS NOT NULL;
-CREATE INDEX IF NOT EXISTS audit_events_type ON audit_events(type, seq);
-CREATE INDEX IF NOT EXISTS audit_events_ts ON audit_events(ts_us);
+CREATE INDEX IF NOT EXISTS audit_events_identity ON audit_events(identity, ts_us, seq);
+CREATE INDEX IF NOT EXISTS audit_events_account ON audit_events(account, ts_us, seq);
+CREATE INDEX IF NOT EXISTS audit_events_wallet ON audit_events(wallet, ts_us, seq);
+CREATE INDEX IF NOT EXISTS audit_events_order ON audit_events(order_id, ts_us, seq);
+CREATE INDEX IF NOT EXISTS audit_events_symbol ON audit_events(symbol, ts_us, seq);
+CREATE INDEX IF NOT EXISTS audit_events_type ON audit_events(type, ts_us, seq);
+CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events(ts_us, seq);
 CREATE TABLE IF NOT EXISTS audit_alerts (
   alert_id TEXT PRIMARY KEY, seq BIGINT NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL, symbol TEXT,
   identities TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open', status_by TEXT, status_note TEXT
@@ -27,7 +31,10 @@ type AlertRow = { seq: string; body: string; status: string; status_by: string |
 /** The audit index on PostgreSQL (DATABASE_URL): the same schema and queries as the SQLite one. */
 export async function openPostgresAuditIndex(connectionString: string): Promise<AuditIndex> {
   const pool = new pg.Pool({ connectionString, max: 4 });
+  const meta = await pool.query<{ layout: number }>("SELECT layout FROM audit_index_meta").catch(() => ({ rows: [] as Array<{ layout: number }> }));
+  if (meta.rows[0]?.layout !== LAYOUT) await pool.query("DROP TABLE IF EXISTS audit_events; DROP TABLE IF EXISTS audit_alerts; DROP TABLE IF EXISTS audit_index_meta;");
   await pool.query(SCHEMA);
+  if (meta.rows[0]?.layout !== LAYOUT) await pool.query("INSERT INTO audit_index_meta (layout) VALUES ($1)", [LAYOUT]);
   const p = (i: number) => `$${i}`;
   const params = (xs: Array<string | number | bigint>) => xs.map((x) => (typeof x === "bigint" ? x.toString() : x));
 
@@ -54,8 +61,8 @@ export async function openPostgresAuditIndex(connectionString: string): Promise<
     },
     async query(query: AuditQuery): Promise<AuditPage> {
       const { sql, params: ps } = buildEventQuery(query, p);
-      const r = await pool.query<{ seq: string; line: string }>(sql, params(ps));
-      const page = pageOf(r.rows, query.limit, (row) => Number(row.seq));
+      const r = await pool.query<{ seq: string; ts_us: string; line: string }>(sql, params(ps));
+      const page = pageOf(r.rows, query.limit, (row) => cursorOf(row.ts_us, Number(row.seq)));
       return { items: page.items.map((row) => JSON.parse(row.line) as AuditEvent), nextCursor: page.nextCursor };
     },
     async saveAlert(alert: Alert, seq: number) {
@@ -76,7 +83,7 @@ export async function openPostgresAuditIndex(connectionString: string): Promise<
     async alerts(query: AlertQuery) {
       const { sql, params: ps } = buildAlertQuery(query, p);
       const r = await pool.query<AlertRow>(sql, ps);
-      const page = pageOf(r.rows, query.limit, (row) => Number(row.seq));
+      const page = pageOf(r.rows, query.limit, (row) => alertCursorOf(Number(row.seq)));
       return { items: page.items.map(storedAlert), nextCursor: page.nextCursor };
     },
     async alert(alertId: string): Promise<StoredAlert | undefined> {

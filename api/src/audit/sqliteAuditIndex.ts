@@ -3,20 +3,24 @@ import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Alert } from "../surveillance/types.ts";
 import type { AuditEvent } from "./auditEvent.ts";
-import { buildAlertQuery, buildEventQuery, indexColumns, pageOf, storedAlert, type AlertQuery, type AlertStatus, type AuditIndex, type AuditPage, type AuditQuery, type StoredAlert } from "./auditIndex.ts";
+import { alertCursorOf, buildAlertQuery, cursorOf, buildEventQuery, indexColumns, pageOf, storedAlert, type AlertQuery, type AlertStatus, type AuditIndex, type AuditPage, type AuditQuery, type StoredAlert } from "./auditIndex.ts";
+
+/** Bumped when the layout changes: an index is derived data, so an old one is dropped and rebuilt from the log. */
+const LAYOUT = 2;
 
 const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_index_meta (layout INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_events (
   seq INTEGER PRIMARY KEY, ts_us INTEGER NOT NULL, type TEXT NOT NULL,
   account TEXT, identity TEXT, wallet TEXT, order_id TEXT, symbol TEXT, line TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS audit_events_identity ON audit_events(identity, seq) WHERE identity IS NOT NULL;
-CREATE INDEX IF NOT EXISTS audit_events_account ON audit_events(account, seq) WHERE account IS NOT NULL;
-CREATE INDEX IF NOT EXISTS audit_events_wallet ON audit_events(wallet, seq) WHERE wallet IS NOT NULL;
-CREATE INDEX IF NOT EXISTS audit_events_order ON audit_events(order_id, seq) WHERE order_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS audit_events_symbol ON audit_events(symbol, seq) WHERE symbol IS NOT NULL;
-CREATE INDEX IF NOT EXISTS audit_events_type ON audit_events(type, seq);
-CREATE INDEX IF NOT EXISTS audit_events_ts ON audit_events(ts_us);
+CREATE INDEX IF NOT EXISTS audit_events_identity ON audit_events(identity, ts_us, seq);
+CREATE INDEX IF NOT EXISTS audit_events_account ON audit_events(account, ts_us, seq);
+CREATE INDEX IF NOT EXISTS audit_events_wallet ON audit_events(wallet, ts_us, seq);
+CREATE INDEX IF NOT EXISTS audit_events_order ON audit_events(order_id, ts_us, seq);
+CREATE INDEX IF NOT EXISTS audit_events_symbol ON audit_events(symbol, ts_us, seq);
+CREATE INDEX IF NOT EXISTS audit_events_type ON audit_events(type, ts_us, seq);
+CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events(ts_us, seq);
 CREATE TABLE IF NOT EXISTS audit_alerts (
   alert_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL, symbol TEXT,
   identities TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open', status_by TEXT, status_note TEXT
@@ -32,7 +36,12 @@ export function openSqliteAuditIndex(file: string): AuditIndex {
   mkdirSync(path.dirname(file), { recursive: true });
   const db = new DatabaseSync(file);
   db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+  const meta = db.prepare("SELECT name FROM sqlite_master WHERE name = 'audit_index_meta'").get()
+    ? (db.prepare("SELECT layout FROM audit_index_meta").get() as { layout: number } | undefined)
+    : undefined;
+  if (meta?.layout !== LAYOUT) db.exec("DROP TABLE IF EXISTS audit_events; DROP TABLE IF EXISTS audit_alerts; DROP TABLE IF EXISTS audit_index_meta;");
   db.exec(SCHEMA);
+  if (meta?.layout !== LAYOUT) db.prepare("INSERT INTO audit_index_meta (layout) VALUES (?)").run(LAYOUT);
   const insertEvent = db.prepare("INSERT OR IGNORE INTO audit_events (seq, ts_us, type, account, identity, wallet, order_id, symbol, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   const q = () => "?";
 
@@ -57,9 +66,9 @@ export function openSqliteAuditIndex(file: string): AuditIndex {
       }
     },
     async query(query: AuditQuery): Promise<AuditPage> {
-      const { sql, params } = buildEventQuery(query, q);
-      const rows = db.prepare(sql).all(...params) as Array<{ seq: number; line: string }>;
-      const page = pageOf(rows, query.limit, (r) => r.seq);
+      const { sql, params } = buildEventQuery(query, q, true);
+      const rows = db.prepare(sql).all(...params) as Array<{ seq: number; ts_us: number | bigint; line: string }>;
+      const page = pageOf(rows, query.limit, (r) => cursorOf(r.ts_us, r.seq));
       return { items: page.items.map((r) => JSON.parse(r.line) as AuditEvent), nextCursor: page.nextCursor };
     },
     async saveAlert(alert: Alert, seq: number) {
@@ -80,7 +89,7 @@ export function openSqliteAuditIndex(file: string): AuditIndex {
     async alerts(query: AlertQuery) {
       const { sql, params } = buildAlertQuery(query, q);
       const rows = db.prepare(sql).all(...params) as Array<{ seq: number; body: string; status: string; status_by: string | null; status_note: string | null }>;
-      const page = pageOf(rows, query.limit, (r) => r.seq);
+      const page = pageOf(rows, query.limit, (r) => alertCursorOf(r.seq));
       return { items: page.items.map(storedAlert), nextCursor: page.nextCursor };
     },
     async alert(alertId: string): Promise<StoredAlert | undefined> {
