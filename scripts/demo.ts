@@ -1,7 +1,9 @@
 /**
  * `npm run demo`: a short scripted session against the exchange `npm start` runs. Two demo
  * traders trade VGB30-VND through the signed KuCoin REST API while the buyer watches its
- * private websocket stream; the terminal shows the orders, fills and balances.
+ * private websocket stream; the terminal shows the orders, fills and balances. Then they pass
+ * the same SREF unit back and forth, which the surveillance flags as a wash-trading ring: the
+ * alert waits in the compliance console.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -10,7 +12,7 @@ import { signKucoinRequest } from "../api/src/auth/kucoinSignature.ts";
 
 type Trader = { name: string; wallet: string; apiKey: string; apiSecret: string; passphrase: string };
 const file = path.resolve(process.env.SEN_DATA_DIR ?? "data", "dev", "demo-credentials.json");
-const { url, traders } = JSON.parse(readFileSync(file, "utf8")) as { url: string; traders: Trader[] };
+const { url, traders, complianceOfficer } = JSON.parse(readFileSync(file, "utf8")) as { url: string; traders: Trader[]; complianceOfficer?: { wallet: string; console: string } };
 const [an, binh] = traders;
 const SYMBOL = "VGB30-VND";
 
@@ -75,6 +77,19 @@ async function main() {
   console.log("");
   for (const t of traders) console.log(`  ${t.name.padEnd(5)} ${await balances(t)}`);
   ws.close();
+
+  // Six round trips of one unit between the same two e-IDs, ending where they started: no
+  // change of ownership, only printed volume. Self-trade prevention cannot see it (two
+  // different identities); the WASH_RING detector does.
+  console.log(`\nSurveillance: ${an.name} and ${binh.name} pass 1 SREF back and forth six times`);
+  const FUND = "SREF-VND";
+  for (let i = 0; i < 6; i++) {
+    const [maker, taker] = i % 2 === 0 ? [an, binh] : [binh, an];
+    await call(maker, "POST", "/api/v1/orders", { clientOid: `demo-${run}-w${i}m`, side: "sell", symbol: FUND, type: "limit", price: "50000", size: "1" });
+    await call(taker, "POST", "/api/v1/orders", { clientOid: `demo-${run}-w${i}t`, side: "buy", symbol: FUND, type: "limit", price: "50000", size: "1" });
+  }
+  console.log(`  6 trades, net change 0 for both`);
+  if (complianceOfficer) console.log(`  the alert is in the compliance console: ${complianceOfficer.console} (sign in as ${complianceOfficer.wallet})`);
 }
 
 main().catch((err: unknown) => {

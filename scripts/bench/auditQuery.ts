@@ -5,7 +5,7 @@
  * embedded SQLite index (api/src/audit/sqliteAuditIndex.ts), then the first page (100 rows)
  * of the queries a compliance officer runs, each answered by `AuditIndex.query` exactly as
  * the HTTP route calls it. Baseline in the same run: the same filter evaluated by a scan of
- * the table without its indexes (what a store without the (column, seq) indexes would do).
+ * the table without its indexes (what a store without the (column, ts_us, seq) indexes would do).
  * Each query is run 21 times on random keys; the median is reported.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
@@ -158,7 +158,7 @@ ${N.toLocaleString("en")} order events (${IDENTITIES.toLocaleString("en")} ident
 |---|---:|---:|---:|---:|
 ${rows.join("\n")}
 
-Every filter column has an index on (column, seq), so a first page is an index range scan whatever the log's size; time windows use the (ts) index. The cursor of the next page is the last seq, so later pages cost the same.
+Every filter column has an index on (column, ts_us, seq), so a first page is an index range scan in event-time order whatever the log's size; a time window alone uses the (ts_us, seq) index, and the planner is told which index to use by the filter's selectivity. The cursor of the next page is the last (ts_us, seq), so later pages cost the same.
 `;
   console.log(`\n${body}`);
   if (WRITE) {
