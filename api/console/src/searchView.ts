@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { apiGet, download, query } from "./api.ts";
 import { html } from "./html.ts";
 import { parseTimeInput } from "./format.ts";
@@ -33,7 +33,14 @@ export function SearchView({ params }: { params: URLSearchParams }) {
   const limit = params.get("limit") ?? "100";
   const [form, setForm] = useState<Filters & { order: string; limit: string }>({ ...applied, order, limit });
   const key = params.toString();
-  useEffect(() => setForm({ ...filtersOf(params), order, limit }), [key]);
+  // The form follows the URL only when the URL changes (back/forward, a link): resetting it on
+  // mount as well would wipe what the officer typed before the first effect ran.
+  const shownKey = useRef(key);
+  useEffect(() => {
+    if (shownKey.current === key) return;
+    shownKey.current = key;
+    setForm({ ...filtersOf(params), order, limit });
+  }, [key]);
   const hasFilter = FILTER_KEYS.some((k) => applied[k] !== "");
 
   const q = { ...applied, order, limit };
