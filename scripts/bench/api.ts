@@ -173,7 +173,7 @@ if (PROFILE_SECONDS > 0) {
   for (const t of profile.top) console.error(`  ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.where}  [${t.category}]`);
 }
 console.error(`bench:api: websocket fan-out to ${WS_CLIENTS} subscribers`);
-const ws: WsFanoutResult = await measureWsFanout(always.gw, { symbol: SYMBOL, clients: WS_CLIENTS, seconds: WS_SECONDS, ordersPerSecond: WS_ORDERS_PER_S, traders: always.accounts });
+const ws: WsFanoutResult = await measureWsFanout(always.gw, { symbol: SYMBOL, clients: WS_CLIENTS, seconds: WS_SECONDS, warmupSeconds: WARMUP_SECONDS, ordersPerSecond: WS_ORDERS_PER_S, traders: always.accounts });
 const conflateMs = always.gw.ctx.config.wsConflateMs;
 const wsMaxBuffer = always.gw.ctx.config.wsMaxBufferedBytes;
 await always.gw.close();
@@ -295,7 +295,7 @@ const markdown = [
         "",
       ]
     : []),
-  `Websocket level2 fan-out: ${int(ws.connected)} clients in their own process subscribed to \`/market/level2:${SYMBOL}\`; the orchestrator placed ${int(ws.ordersPlaced)} limit orders in the gateway's process at ${WS_ORDERS_PER_S}/s for ${WS_SECONDS} s (same ladder, ${int(ws.l2Changes)} level2 changes), fsync always, conflation window \`SEN_WS_CONFLATE_MS=${conflateMs}\`, slow-consumer cut-off at ${int(wsMaxBuffer)} buffered bytes. Each change is stamped when the engine applies it and when the trading service publishes it (after the journal acknowledged it); each client stamps each message on receipt. Latency per client-message = receipt − stamp of the message's first change (\`sequenceStart\`), so it includes the wait for the conflation window. Stamps are \`performance.timeOrigin + performance.now()\` in both processes: wall-clock based, sub-millisecond, comparable because both processes run on this machine.`,
+  `Websocket level2 fan-out: ${int(ws.connected)} clients in their own process subscribed to \`/market/level2:${SYMBOL}\`; the orchestrator placed ${int(ws.ordersPlaced)} limit orders in the gateway's process at ${WS_ORDERS_PER_S}/s for ${WS_SECONDS} s (same ladder, ${int(ws.l2Changes)} level2 changes), after ${WARMUP_SECONDS} s of the same flow unmeasured (warm-up: the clients forget its messages, gap checking carries on), fsync always, conflation window \`SEN_WS_CONFLATE_MS=${conflateMs}\`, slow-consumer cut-off at ${int(wsMaxBuffer)} buffered bytes. Each change is stamped when the engine applies it and when the trading service publishes it (after the journal acknowledged it); each client stamps each message on receipt. Latency per client-message = receipt − stamp of the message's first change (\`sequenceStart\`), so it includes the wait for the conflation window. Stamps are \`performance.timeOrigin + performance.now()\` in both processes: wall-clock based, sub-millisecond, comparable because both processes run on this machine.`,
   "",
   "| Subscribers | Messages delivered | Messages / s | Engine apply → receipt p50 / p99 / max ms | Publish → receipt p50 / p99 / max ms | Clients dropped (slow consumer / closed) | Sequence gaps | Gateway CPU (cores) | Clients' CPU (cores) | Target p99 < 50 ms |",
   "|---:|---:|---:|---|---|---|---:|---:|---:|---|",
@@ -304,7 +304,7 @@ const markdown = [
   [
     `Engine apply → publish is the journal acknowledgement (fsync always) the gateway waits for before anything is published; publish → receipt is the conflation window (up to ${conflateMs} ms for a message's first change), serialising once, writing to ${int(ws.connected)} sockets and the client's read.`,
     `CPU per delivered client-message: ${ms(perMessageUs(ws.gatewayCpuMs))} µs in the gateway's process (all its work over the run, placing the orders included, ÷ messages; each message is one \`ws.send\` and one socket write), ${ms(perMessageUs(ws.clientCpuMs))} µs in the clients' process; a flush to all ${int(ws.connected)} subscribers therefore occupies the gateway's event loop for up to about ${ms((perMessageUs(ws.gatewayCpuMs) * ws.connected) / 1000)} ms, and the last subscriber served waits up to that long after the first.`,
-    `The largest send backlog of any client seen by the gateway was ${int(ws.maxBufferedBytes)} bytes.`,
+    `The largest send backlog of any client seen by the gateway was ${int(ws.maxBufferedBytes)} bytes. The gateway's event-loop delay over the run (perf_hooks, 1 ms resolution): p99 ${ms(ws.loopDelayP99Ms)} ms, max ${ms(ws.loopDelayMaxMs)} ms.`,
     wsOk
       ? ""
       : `Target missed: ${ws.slowConsumersDropped + ws.closed > 0 ? `${ws.slowConsumersDropped + ws.closed} clients were dropped; ` : ""}p99 ${ms(ws.fromApplyMs.p99)} ms from the engine event, of which the journal wait (apply → publish) is about ${ms(ws.fromApplyMs.p50 - ws.fromPublishMs.p50)} ms at the median and conflation, fan-out and delivery the rest (publish → receipt p99 ${ms(ws.fromPublishMs.p99)} ms).`,

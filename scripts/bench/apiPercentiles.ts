@@ -29,6 +29,10 @@ export class SampleBuffer {
     return this.#length;
   }
 
+  clear(): void {
+    this.#length = 0;
+  }
+
   get values(): Float64Array {
     return this.#data.subarray(0, this.#length);
   }

@@ -4,7 +4,8 @@
  * stamped on receipt with preciseNow() (wall clock, sub-ms, comparable with the gateway
  * process's stamps on the same machine) before anything else is done with it.
  *
- * IPC: {type:"connect"} -> {type:"ready"}; {type:"report", events} -> {type:"result"}, where
+ * IPC: {type:"connect"} -> {type:"ready"}; {type:"reset"} -> {type:"reset"} (forget the warm-up's
+ * messages and restart the CPU clock; gap checking carries on); {type:"report", events} -> {type:"result"}, where
  * events maps l2 sequence numbers to the gateway's stamps of that change.
  */
 import WebSocket from "ws";
@@ -15,6 +16,7 @@ export type WsConnectRequest = { type: "connect"; url: string; clients: number; 
 export type WsReady = { type: "ready"; connected: number; connectMs: number };
 /** Flattened triples: sequence, engine-apply stamp, publish stamp (ms, preciseNow clock). */
 export type WsReportRequest = { type: "report"; events: number[] };
+export type WsResetRequest = { type: "reset" };
 export type WsResult = {
   type: "result";
   clients: number;
@@ -83,7 +85,7 @@ function connectOne(url: string, topic: string, id: number): Promise<WebSocket> 
 let sockets: WebSocket[] = [];
 
 process.on("message", async (raw) => {
-  const m = raw as WsConnectRequest | WsReportRequest;
+  const m = raw as WsConnectRequest | WsResetRequest | WsReportRequest;
   if (m.type === "connect") {
     const t0 = performance.now();
     const batch = 50;
@@ -93,6 +95,11 @@ process.on("message", async (raw) => {
     }
     cpuFrom = cpuSample();
     process.send!({ type: "ready", connected: sockets.length, connectMs: performance.now() - t0 } satisfies WsReady);
+  } else if (m.type === "reset") {
+    sequenceStart.clear();
+    receipts.clear();
+    cpuFrom = cpuSample();
+    process.send!({ type: "reset" });
   } else if (m.type === "report") {
     const cpuTo = cpuSample();
     const clientCores = coreShare(cpuFrom!, cpuTo);

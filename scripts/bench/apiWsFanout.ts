@@ -1,12 +1,15 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { GatewayFixture } from "../../api/test/support/gatewayFixture.ts";
 import { coreShare, cpuMs, cpuSample, forkBenchChild } from "./apiChild.ts";
 import { preciseNow } from "./apiPercentiles.ts";
-import type { WsConnectRequest, WsReady, WsReportRequest, WsResult } from "./apiWsClients.ts";
+import type { WsConnectRequest, WsReady, WsReportRequest, WsResetRequest, WsResult } from "./apiWsClients.ts";
 
 export type WsFanoutOptions = {
   symbol: string;
   clients: number;
   seconds: number;
+  /** The same order flow first runs this long unmeasured (JIT, first flushes to every socket). */
+  warmupSeconds: number;
   ordersPerSecond: number;
   /** traders[0] buys, traders[1] sells. */
   traders: [{ accountId: string; identityHash: string }, { accountId: string; identityHash: string }];
@@ -25,6 +28,9 @@ export type WsFanoutResult = WsResult & {
   gatewayCores: number;
   /** The gateway process's CPU time over the run (placing the orders included), ms. */
   gatewayCpuMs: number;
+  /** Event-loop delay in the gateway's process over the run (1 ms resolution): p99 and max, ms. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 };
 
 async function slowDropped(gw: GatewayFixture): Promise<number> {
@@ -58,6 +64,7 @@ export async function measureWsFanout(gw: GatewayFixture, options: WsFanoutOptio
 
     let placed = 0;
     let refused = 0;
+    let stamping = false;
     const pending: Promise<unknown>[] = [];
     const placeOne = () => {
       const k = placed++;
@@ -81,24 +88,39 @@ export async function measureWsFanout(gw: GatewayFixture, options: WsFanoutOptio
       });
       // The engine applied the order synchronously inside placeOrder: its l2 changes are numbered.
       const after = ctx.marketData.best(symbol).sequence;
-      for (let s = before + 1; s <= after; s++) applied.set(s, t);
+      if (stamping) for (let s = before + 1; s <= after; s++) applied.set(s, t);
       pending.push(p.catch(() => refused++));
     };
+    const drive = async (seconds: number) => {
+      const from = placed;
+      const t0 = performance.now();
+      for (;;) {
+        const elapsed = performance.now() - t0;
+        if (elapsed >= seconds * 1000) break;
+        const due = from + Math.floor((elapsed / 1000) * options.ordersPerSecond);
+        while (placed < due) placeOne();
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      await Promise.all(pending);
+      await new Promise((r) => setTimeout(r, 500 + ctx.config.wsConflateMs));
+    };
 
-    const cpu0 = cpuSample();
-    const t0 = performance.now();
-    for (;;) {
-      const elapsed = performance.now() - t0;
-      if (elapsed >= options.seconds * 1000) break;
-      const due = Math.floor((elapsed / 1000) * options.ordersPerSecond);
-      while (placed < due) placeOne();
-      await new Promise((r) => setTimeout(r, 1));
+    if (options.warmupSeconds > 0) {
+      await drive(options.warmupSeconds);
+      clients.send({ type: "reset" } satisfies WsResetRequest);
+      await clients.next<{ type: "reset" }>("reset");
     }
-    await Promise.all(pending);
-    await new Promise((r) => setTimeout(r, 500 + ctx.config.wsConflateMs));
+    const warmupOrders = placed;
+    const warmupRefused = refused;
+    stamping = true;
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
+    const cpu0 = cpuSample();
+    await drive(options.seconds);
     const cpu1 = cpuSample();
     const gatewayCores = coreShare(cpu0, cpu1);
     const gatewayCpuMs = cpuMs(cpu0, cpu1);
+    loop.disable();
     clearInterval(sampler);
     unsubscribe();
 
@@ -113,13 +135,15 @@ export async function measureWsFanout(gw: GatewayFixture, options: WsFanoutOptio
       ...result,
       connected: ready.connected,
       connectMs: ready.connectMs,
-      ordersPlaced: placed,
-      ordersRefused: refused,
+      ordersPlaced: placed - warmupOrders,
+      ordersRefused: refused - warmupRefused,
       l2Changes: applied.size,
       slowConsumersDropped: (await slowDropped(gw)) - dropped0,
       maxBufferedBytes: maxBuffered,
       gatewayCores,
       gatewayCpuMs,
+      loopDelayP99Ms: loop.percentile(99) / 1e6,
+      loopDelayMaxMs: loop.max / 1e6,
     };
   } finally {
     await clients.stop();

@@ -2,7 +2,7 @@ import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { JournalCode, JournalError } from "../errors/SenError.ts";
-import { decodeJson, encodeJson } from "./jsonCodec.ts";
+import { decodeJson, encodeJsonYielding } from "./jsonCodec.ts";
 import type { SnapshotStore } from "./types.ts";
 
 /**
@@ -71,7 +71,7 @@ export function createFileSnapshotStore(options: FileSnapshotStoreOptions): Snap
   return {
     async save(seq, state) {
       if (seq < 0n) throw new JournalError(JournalCode.IO, `snapshot seq must be >= 0, got ${seq}`);
-      const body = Buffer.from(encodeJson(state), "utf8");
+      const body = Buffer.from(await encodeJsonYielding(state), "utf8");
       const header = Buffer.from(`SENSNAP1\t${seq}\t${crc32(body).toString(16).padStart(8, "0")}\t${body.length}\n`, "latin1");
       try {
         await mkdir(dir, { recursive: true });

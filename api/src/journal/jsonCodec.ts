@@ -34,3 +34,55 @@ export function encodeJson(value: unknown): string {
 export function decodeJson(text: string): unknown {
   return JSON.parse(text, reviver);
 }
+
+/** Arrays and objects with at least this many entries are split into one piece per entry. */
+const SPLIT_AT = 64;
+
+function* pieces(value: unknown, depth: number): Generator<string> {
+  if (depth > 0 && value !== null && typeof value === "object" && !("toJSON" in value && typeof value.toJSON === "function")) {
+    if (Array.isArray(value) && value.length >= SPLIT_AT) {
+      yield "[";
+      for (let i = 0; i < value.length; i++) {
+        if (i > 0) yield ",";
+        const v = value[i] as unknown;
+        // JSON.stringify writes null for what it cannot represent inside an array.
+        if (v === undefined || typeof v === "function" || typeof v === "symbol") yield "null";
+        else yield* pieces(v, depth - 1);
+      }
+      yield "]";
+      return;
+    }
+    if (!Array.isArray(value)) {
+      const entries = Object.entries(value).filter(([, v]) => v !== undefined && typeof v !== "function" && typeof v !== "symbol");
+      yield "{";
+      for (let i = 0; i < entries.length; i++) {
+        const [k, v] = entries[i];
+        yield `${i > 0 ? "," : ""}${JSON.stringify(k)}:`;
+        yield* pieces(v, depth - 1);
+      }
+      yield "}";
+      return;
+    }
+  }
+  yield encodeJson(value);
+}
+
+/**
+ * `encodeJson(value)`, produced in pieces with a pause for the event loop every `sliceMs` of
+ * work. A snapshot of a busy exchange is tens of MB of JSON: encoded in one call it would stall
+ * order handling and market data for hundreds of ms. The caller must hand over a value nobody
+ * mutates meanwhile (the trading service snapshots into fresh objects). Same bytes as
+ * `encodeJson` (property-tested).
+ */
+export async function encodeJsonYielding(value: unknown, sliceMs = 4, depth = 4): Promise<string> {
+  const parts: string[] = [];
+  let since = performance.now();
+  for (const piece of pieces(value, depth)) {
+    parts.push(piece);
+    if (performance.now() - since >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
+  }
+  return parts.join("");
+}
