@@ -39,6 +39,9 @@ const TABLE: Record<string, KucoinError> = {
   NOT_FOUND: { status: 404, code: "404000", msg: "Url Not Found" },
   BODY_TOO_LARGE: { status: 413, code: "400100", msg: "Request body too large" },
   JOURNAL_IO: { status: 503, code: "500000", msg: "Service unavailable: journal failure" },
+  // Nothing is accepted that the audit trail cannot record (Resolution 05: every order on record).
+  AUDIT_IO: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },
+  AUDIT_CLOSED: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },
   AUDIT_BAD_RANGE: { status: 400, code: "400100", msg: "Parameter error: outside the audit log" },
 };
 
