@@ -36,7 +36,7 @@ test("scanner agrees with JSON.parse or defers to it", () => {
   );
   const plain = Buffer.from('{"type":"limit","id":"o1","owner":"u1","side":"buy","price":10001,"qty":5}');
   assert.deepEqual(scanCommand(plain, 0, plain.length), { type: "limit", id: "o1", owner: "u1", side: "buy", price: 10001, qty: 5 });
-  for (const bad of ['{"a":1', '{"a":1}x', '{"a":01}', '{"a":1.5}', "[1]", '{"a":"\\n"}']) {
+  for (const bad of ['{"a":1', '{"a":1}x', '{"a":01}', '{"a":1.5}', "[1]", '{"a":"\\n"}', '{"__proto__":null}']) {
     const b = Buffer.from(bad);
     assert.equal(scanCommand(b, 0, b.length), null, bad);
   }

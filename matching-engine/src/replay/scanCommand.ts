@@ -123,7 +123,9 @@ export function scanCommand(buf: Buffer, start: number, end: number): Record<str
       v = null;
       i += 4;
     } else return null;
-    if (Object.hasOwn(o, key)) return null; // duplicate key: let JSON.parse decide
+    // A duplicate key, or "__proto__" (an assignment would set the prototype, where JSON.parse
+    // makes an own property): let JSON.parse decide.
+    if (key === "__proto__" || Object.hasOwn(o, key)) return null;
     o[key] = v;
     while (buf[i] === 32 || buf[i] === 9) i++;
     if (buf[i] === 44) {
