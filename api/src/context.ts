@@ -100,7 +100,7 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
   const started = Date.now();
   let tradingRef: TradingService | undefined;
   const { service: trading, replayed } = await TradingService.open({
-    core: { catalog, feeAccount, volatility: { windowMs: 5 * 60_000, bandBps: 1_500, haltMs: 5 * 60_000 } },
+    core: { catalog, feeAccount, volatility: { windowMs: 5 * 60_000, bandBps: 1_500, haltMs: 5 * 60_000 }, orderRetentionMs: config.orderRetentionMs },
     journal,
     snapshots,
     snapshotEvery: config.snapshotEvery,
@@ -122,8 +122,7 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
       },
       audited: await AuditTrail.journalPosition(auditLog),
       identityOf: (account) => {
-        for (const o of tradingRef?.core.orders() ?? []) if (o.accountId === account) return o.identityHash;
-        return undefined;
+        return tradingRef?.core.accountOrders(account)[0]?.identityHash;
       },
     }),
   });

@@ -15,6 +15,7 @@ const schema = z.object({
   SEN_DATA_DIR: z.string().default("data"),
   SEN_JOURNAL_FSYNC: z.enum(["always", "interval", "none"]).default("always"),
   SEN_SNAPSHOT_EVERY: z.coerce.number().int().positive().default(10_000),
+  SEN_ORDER_RETENTION_DAYS: z.coerce.number().positive().max(3660).default(7),
   REDIS_URL: z.string().url().optional(),
   SEN_CHAIN_RPC: z.string().url().optional(),
   SEN_DEPLOYMENT: z.string().optional(),
@@ -47,6 +48,8 @@ export type ServerConfig = {
   journal: { kind: "file"; dir: string; fsync: "always" | "interval" | "none" } | { kind: "redis"; url: string };
   snapshotDir: string;
   snapshotEvery: number;
+  /** Finished orders stay queryable through the trading API this long (record time), ms. */
+  orderRetentionMs: number;
   keysFile: string;
   masterKeyHex?: string;
   chainRpc?: string;
@@ -97,6 +100,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     journal: e.REDIS_URL ? { kind: "redis", url: e.REDIS_URL } : { kind: "file", dir: path.join(dataDir, "journal"), fsync: e.SEN_JOURNAL_FSYNC },
     snapshotDir: path.join(dataDir, "snapshots"),
     snapshotEvery: e.SEN_SNAPSHOT_EVERY,
+    orderRetentionMs: Math.round(e.SEN_ORDER_RETENTION_DAYS * 86_400_000),
     keysFile: path.join(dataDir, "api-keys.json"),
     masterKeyHex: e.SEN_MASTER_KEY,
     chainRpc: e.SEN_CHAIN_RPC,

@@ -128,22 +128,52 @@ describe("TradingCore", () => {
 
   it("is deterministic: replay gives the same state, and snapshot + tail = never stopped", () => {
     fc.assert(
-      fc.property(recordsArb, fc.nat(), (records, cut) => {
-        const a = new TradingCore(options());
+      // Short retentions (records are 250 ms apart) make finished orders expire mid-stream.
+      fc.property(recordsArb, fc.nat(), fc.constantFrom(undefined, 1_000, 5_000), (records, cut, orderRetentionMs) => {
+        const opts = () => ({ ...options(), orderRetentionMs });
+        const a = new TradingCore(opts());
         for (const r of records) a.apply(r);
-        const b = new TradingCore(options());
+        const b = new TradingCore(opts());
         for (const r of records) b.apply(r);
         const json = (c: TradingCore) => JSON.stringify(c.snapshot());
         assert.equal(json(b), json(a));
         const k = records.length === 0 ? 0 : cut % records.length;
-        const head = new TradingCore(options());
+        const head = new TradingCore(opts());
         for (const r of records.slice(0, k)) head.apply(r);
-        const restored = TradingCore.restore(JSON.parse(JSON.stringify(head.snapshot())), options());
+        const restored = TradingCore.restore(JSON.parse(JSON.stringify(head.snapshot())), opts());
         for (const r of records.slice(k)) restored.apply(r);
         assert.equal(json(restored), json(a));
       }),
       { numRuns: 60 },
     );
+  });
+
+  it("forgets finished orders after the retention, in record time; open orders stay", () => {
+    const core = new TradingCore({ ...options(), orderRetentionMs: 60_000 });
+    core.apply({ t: "deposit", ts: 0, accountId: "s", currency: "VGB30", amount: "100", ref: "d1" });
+    core.apply({ t: "deposit", ts: 0, accountId: "b", currency: "VND", amount: "100000000", ref: "d2" });
+    const place = (orderId: string, accountId: string, side: "buy" | "sell", size: number, ts: number) =>
+      core.apply({ t: "place", ts, orderId, accountId, identityHash: accountId, symbol: "VGB30-VND", side, type: "limit", price: 10_000, size, tif: "GTC", postOnly: false, stp: "CN", clientOid: `c-${orderId}` });
+    place("01", "s", "sell", 5, 1_000); // rests, then partly filled: stays open
+    place("02", "b", "buy", 2, 2_000); // filled at once: finished at 2,000
+    place("03", "b", "buy", 1, 30_000); // filled: finished at 30,000
+    assert.deepEqual(core.accountOrders("b").map((o) => o.orderId), ["03", "02"], "newest first");
+    assert.deepEqual(core.accountOrders("s").map((o) => o.orderId), ["01"]);
+
+    core.apply({ t: "deposit", ts: 62_000, accountId: "b", currency: "VND", amount: "1", ref: "d3" }); // any record moves time
+    assert.equal(core.order("02"), undefined, "finished 60 s ago: forgotten");
+    assert.equal(core.orderByClientOid("b", "c-02"), undefined);
+    assert.equal(core.order("03")?.orderId, "03", "finished 32 s ago: kept");
+    assert.deepEqual(core.accountOrders("b").map((o) => o.orderId), ["03"]);
+
+    core.apply({ t: "deposit", ts: 10_000_000, accountId: "b", currency: "VND", amount: "1", ref: "d4" });
+    assert.equal(core.order("03"), undefined);
+    assert.deepEqual(core.accountOrders("b"), []);
+    assert.equal(core.order("01")?.isActive, true, "an open order is never forgotten");
+    assert.equal(core.fills("b").length, 2, "fills have their own cap");
+    // a forgotten order's clientOid is free again (the duplicate-clientOid rule looks it up here)
+    core.apply({ t: "place", ts: 10_000_001, orderId: "05", accountId: "b", identityHash: "b", symbol: "VGB30-VND", side: "buy", type: "limit", price: 9_000, size: 1, tif: "GTC", postOnly: false, stp: "CN", clientOid: "c-02" });
+    assert.equal(core.orderByClientOid("b", "c-02")?.orderId, "05");
   });
 
   it("charges maker/taker fees in VND, rounded up once on the running total", () => {

@@ -22,7 +22,15 @@ export type TradingCoreOptions = {
   volatility?: VolatilityRule;
   /** Fills kept per account for /api/v1/fills (older ones live in the audit log). */
   fillsPerAccount?: number;
+  /**
+   * How long a finished order stays queryable through the trading API (KuCoin's order list
+   * covers the last 7 days); older ones live in the audit trail. Measured in record time, so
+   * live apply and replay drop the same orders at the same record. Default 7 days.
+   */
+  orderRetentionMs?: number;
 };
+
+export const DEFAULT_ORDER_RETENTION_MS = 7 * 24 * 3_600_000;
 
 type MarketState = {
   lastPrice: number;
@@ -45,6 +53,8 @@ export type TradingCoreSnapshot = {
   unsettled: Array<Omit<SettlementTrade, "funds" | "sellerFee" | "buyerFee"> & Record<"funds" | "sellerFee" | "buyerFee", string>>;
   withdrawals: Array<Omit<Withdrawal, "amount"> & { amount: string }>;
   settlementTx: Array<[string, string]>;
+  /** Finished orders in the order they finished: the eviction queue (absent in older snapshots). */
+  finished?: string[];
 };
 
 /**
@@ -61,6 +71,12 @@ export class TradingCore {
   readonly #orders = new Map<string, Order>();
   readonly #clientOids = new Map<string, string>(); // `${accountId}\n${clientOid}` -> orderId
   readonly #openByAccount = new Map<string, Set<string>>();
+  /** Every retained order of an account, in placement order. */
+  readonly #byAccount = new Map<string, Set<string>>();
+  /** Finished orders in finishing order, from #finishedHead on: the next to be dropped first. */
+  #finished: string[] = [];
+  #finishedHead = 0;
+  readonly #orderRetentionMs: number;
   readonly #fills = new Map<string, Fill[]>();
   readonly #deposits = new Set<string>();
   readonly #frozen = new Map<string, string>(); // accountId -> reason
@@ -87,6 +103,7 @@ export class TradingCore {
     this.feeAccount = options.feeAccount;
     this.#volatility = options.volatility;
     this.#fillsPerAccount = options.fillsPerAccount ?? 10_000;
+    this.#orderRetentionMs = options.orderRetentionMs ?? DEFAULT_ORDER_RETENTION_MS;
     this.#engine = new MatchingEngine({ symbols: [...options.catalog.markets.values()].map((m) => options.catalog.engineConfig(m)), l2: true });
     this.#ledger = new Ledger();
     for (const symbol of options.catalog.markets.keys()) this.#markets.set(symbol, freshMarketState());
@@ -117,6 +134,15 @@ export class TradingCore {
 
   orders(): IterableIterator<Readonly<Order>> {
     return this.#orders.values();
+  }
+
+  /** An account's retained orders (open, and finished within the retention), newest first. */
+  accountOrders(accountId: string): Readonly<Order>[] {
+    const ids = this.#byAccount.get(accountId);
+    if (!ids) return [];
+    const out: Order[] = [];
+    for (const id of ids) out.push(this.#orders.get(id)!);
+    return out.reverse();
   }
 
   openOrderIds(accountId: string): ReadonlySet<string> {
@@ -314,6 +340,7 @@ export class TradingCore {
     }
     this.#finishTouched();
     this.#flushEvents();
+    this.#dropExpired();
     return result;
   }
 
@@ -329,6 +356,7 @@ export class TradingCore {
     this.#orders.set(order.orderId, order);
     this.#clientOids.set(`${r.accountId}\n${r.clientOid}`, order.orderId);
     this.#openSet(r.accountId).add(order.orderId);
+    this.#accountSet(r.accountId).add(order.orderId);
     this.#balanceChanged(r.accountId, hold.currency, "trade.hold");
     this.#touched.add(order.orderId);
 
@@ -525,6 +553,7 @@ export class TradingCore {
         o.holdRemaining = 0n;
       }
       this.#openSet(o.accountId).delete(id);
+      this.#finished.push(id);
       const filled = o.type === "market" ? !o.cancelExist : o.dealSize === o.size;
       this.#orderEvent(o, filled ? "filled" : "canceled");
     }
@@ -536,8 +565,34 @@ export class TradingCore {
       this.#balanceChanged(o.accountId, o.holdCurrency, "trade.hold");
       o.holdRemaining = 0n;
       this.#openSet(o.accountId).delete(id);
+      this.#finished.push(id);
       this.#orderEvent(o, "rejected");
     }
+  }
+
+  /** Forgets finished orders older than the retention (the audit trail keeps them). */
+  #dropExpired(): void {
+    const cutoff = this.#ts - this.#orderRetentionMs;
+    const q = this.#finished;
+    let h = this.#finishedHead;
+    while (h < q.length) {
+      const o = this.#orders.get(q[h]);
+      if (o && o.updatedAt > cutoff) break;
+      h++;
+      if (!o) continue;
+      this.#orders.delete(o.orderId);
+      const key = `${o.accountId}\n${o.clientOid}`;
+      if (this.#clientOids.get(key) === o.orderId) this.#clientOids.delete(key);
+      const mine = this.#byAccount.get(o.accountId);
+      mine?.delete(o.orderId);
+      if (mine?.size === 0) this.#byAccount.delete(o.accountId);
+    }
+    // Compact now and then so the queue's array does not keep every id ever finished.
+    if (h > 4096 && h * 2 > q.length) {
+      this.#finished = q.slice(h);
+      h = 0;
+    }
+    this.#finishedHead = h;
   }
 
   #orderEvent(o: Order, change: OrderChange, fill?: Fill): void {
@@ -560,6 +615,15 @@ export class TradingCore {
     if (!s) {
       s = new Set();
       this.#openByAccount.set(accountId, s);
+    }
+    return s;
+  }
+
+  #accountSet(accountId: string): Set<string> {
+    let s = this.#byAccount.get(accountId);
+    if (!s) {
+      s = new Set();
+      this.#byAccount.set(accountId, s);
     }
     return s;
   }
@@ -597,6 +661,7 @@ export class TradingCore {
       unsettled: [...this.#unsettled.values()].map((t) => ({ ...t, funds: big(t.funds), sellerFee: big(t.sellerFee), buyerFee: big(t.buyerFee) })),
       withdrawals: [...this.#withdrawals.values()].map((w) => ({ ...w, amount: big(w.amount) })),
       settlementTx: [...this.#settlementTx],
+      finished: this.#finished.slice(this.#finishedHead),
     };
   }
 
@@ -616,8 +681,16 @@ export class TradingCore {
       };
       core.#orders.set(o.orderId, o);
       core.#clientOids.set(`${o.accountId}\n${o.clientOid}`, o.orderId);
+      core.#accountSet(o.accountId).add(o.orderId);
       if (o.isActive) core.#openSet(o.accountId).add(o.orderId);
     }
+    // Snapshots from before retention existed: finished orders in the order they finished.
+    core.#finished =
+      snapshot.finished?.filter((id) => core.#orders.has(id)) ??
+      snapshot.orders
+        .filter((o) => !o.isActive)
+        .sort((a, b) => a.updatedAt - b.updatedAt)
+        .map((o) => o.orderId);
     core.#orderCounter = snapshot.counters.order;
     core.#tradeCounter = snapshot.counters.trade;
     for (const d of snapshot.deposits) core.#deposits.add(d);

@@ -122,10 +122,10 @@ export function orderRoutes(ctx: AppContext): Route[] {
       query: listQuery,
       handler: ({ query, principal }) => {
         const p = me(principal);
-        const items = [...trading.core.orders()]
+        const items = trading.core
+          .accountOrders(p.accountId)
           .filter(
             (o) =>
-              o.accountId === p.accountId &&
               (query.status === undefined || (query.status === "active") === o.isActive) &&
               (query.symbol === undefined || o.symbol === query.symbol) &&
               (query.side === undefined || o.side === query.side) &&
