@@ -70,7 +70,8 @@ for (const round of ROUNDS) {
   while (t.core.unsettledCount() > 0) await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - started) / 1000;
   await services.stop();
-  const hashes = new Set(tradeIds.map((id) => t.core.settlementTx(id)!));
+  const settledBy = new Map(t.core.fills(buyer).map((f) => [f.tradeId, f.settlementTxHash]));
+  const hashes = new Set(tradeIds.map((id) => settledBy.get(id)!));
   let gas = 0n;
   for (const hash of hashes) gas += (await chain.publicClient.getTransactionReceipt({ hash: hash as `0x${string}` })).gasUsed;
   rows.push({ batch: round.batch, trades: tradeIds.length, seconds, perSecond: tradeIds.length / seconds, gasPerTrade: Number(gas / BigInt(tradeIds.length)) });

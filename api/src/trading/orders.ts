@@ -47,6 +47,10 @@ export type Fill = {
   fee: bigint;
   feeRate: number; // bps
   createdAt: number;
+  /** The order's type, kept here because the order itself may be forgotten before its fills. */
+  orderType?: "limit" | "market";
+  /** The settleBatch transaction that delivered this trade on chain, once confirmed. */
+  settlementTxHash?: string;
 };
 
 /** A trade waiting for (or confirmed by) on-chain delivery-versus-payment. */

@@ -176,6 +176,31 @@ describe("TradingCore", () => {
     assert.equal(core.orderByClientOid("b", "c-02")?.orderId, "05");
   });
 
+  it("keeps the settlement transaction and the order type on both fills, also across an older snapshot", () => {
+    const core = new TradingCore({ ...options(), orderRetentionMs: 1_000 });
+    core.apply({ t: "deposit", ts: 0, accountId: "s", currency: "VGB30", amount: "10", ref: "d1" });
+    core.apply({ t: "deposit", ts: 0, accountId: "b", currency: "VND", amount: "10000000", ref: "d2" });
+    core.apply({ t: "place", ts: 1, orderId: "01", accountId: "s", identityHash: "s", symbol: "VGB30-VND", side: "sell", type: "limit", price: 10_000, size: 2, tif: "GTC", postOnly: false, stp: "CN", clientOid: "s1" });
+    core.apply({ t: "place", ts: 2, orderId: "02", accountId: "b", identityHash: "b", symbol: "VGB30-VND", side: "buy", type: "market", size: 2, tif: "GTC", postOnly: false, stp: "CN", clientOid: "b1" });
+    const tradeId = core.fills("b")[0].tradeId;
+    core.apply({ t: "settled", ts: 5_000, tradeIds: [tradeId], txHash: "0xabc" });
+    assert.equal(core.unsettledCount(), 0);
+    assert.equal(core.order("02"), undefined, "the market order is forgotten (retention 1 s)...");
+    assert.deepEqual(
+      [core.fills("b")[0].orderType, core.fills("b")[0].settlementTxHash, core.fills("s")[0].orderType, core.fills("s")[0].settlementTxHash],
+      ["market", "0xabc", "limit", "0xabc"],
+      "...its fill still says what it was and where it settled",
+    );
+    // a snapshot written before fills carried the hash
+    const old = JSON.parse(JSON.stringify(core.snapshot()));
+    for (const [, fills] of old.fills) for (const f of fills) delete f.settlementTxHash;
+    delete old.finished;
+    old.settlementTx = [[tradeId, "0xabc"]];
+    const restored = TradingCore.restore(old, options());
+    assert.equal(restored.fills("b")[0].settlementTxHash, "0xabc");
+    assert.equal(restored.fills("s")[0].settlementTxHash, "0xabc");
+  });
+
   it("charges maker/taker fees in VND, rounded up once on the running total", () => {
     const core = new TradingCore(options());
     const ts = 1;

@@ -52,7 +52,8 @@ export type TradingCoreSnapshot = {
   fills: Array<[string, Array<Omit<Fill, "funds" | "fee"> & { funds: string; fee: string }>]>;
   unsettled: Array<Omit<SettlementTrade, "funds" | "sellerFee" | "buyerFee"> & Record<"funds" | "sellerFee" | "buyerFee", string>>;
   withdrawals: Array<Omit<Withdrawal, "amount"> & { amount: string }>;
-  settlementTx: Array<[string, string]>;
+  /** Older snapshots only: tradeId -> settlement tx (now kept on the fills). */
+  settlementTx?: Array<[string, string]>;
   /** Finished orders in the order they finished: the eviction queue (absent in older snapshots). */
   finished?: string[];
 };
@@ -84,8 +85,6 @@ export class TradingCore {
   /** Trades not yet confirmed settled on chain, in trade order. */
   readonly #unsettled = new Map<string, SettlementTrade>();
   readonly #withdrawals = new Map<string, Withdrawal>();
-  /** tradeId -> hash of the settleBatch transaction that settled it. */
-  readonly #settlementTx = new Map<string, string>();
   readonly #listeners: TradingListener[] = [];
   readonly #volatility?: VolatilityRule;
   readonly #fillsPerAccount: number;
@@ -181,10 +180,6 @@ export class TradingCore {
 
   l2(symbol: string, depth?: number) {
     return this.#engine.l2(symbol, depth);
-  }
-
-  settlementTx(tradeId: string): string | undefined {
-    return this.#settlementTx.get(tradeId);
   }
 
   unsettledCount(): number {
@@ -293,8 +288,11 @@ export class TradingCore {
       }
       case "settled":
         for (const id of record.tradeIds) {
+          const t = this.#unsettled.get(id);
+          if (!t) continue;
           this.#unsettled.delete(id);
-          this.#settlementTx.set(id, record.txHash);
+          this.#markSettled(t.sellerAccount, id, record.txHash);
+          if (t.buyerAccount !== t.sellerAccount) this.#markSettled(t.buyerAccount, id, record.txHash);
         }
         this.#pending.push({ kind: "settled", tradeIds: record.tradeIds, txHash: record.txHash, ts: this.#ts });
         result = { ok: true };
@@ -489,6 +487,7 @@ export class TradingCore {
         fee,
         feeRate: bps,
         createdAt: this.#ts,
+        orderType: o.type,
       };
       const list = this.#fillList(o.accountId);
       list.push(fill);
@@ -628,6 +627,18 @@ export class TradingCore {
     return s;
   }
 
+  /** Settlement follows the trade closely: the fill is near the end of the account's list. */
+  #markSettled(accountId: string, tradeId: string, txHash: string): void {
+    const list = this.#fills.get(accountId);
+    if (!list) return;
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (list[i].tradeId === tradeId) {
+        list[i].settlementTxHash = txHash;
+        return;
+      }
+    }
+  }
+
   #fillList(accountId: string): Fill[] {
     let l = this.#fills.get(accountId);
     if (!l) {
@@ -660,7 +671,6 @@ export class TradingCore {
       fills: [...this.#fills].map(([a, fs]) => [a, fs.map((f) => ({ ...f, funds: big(f.funds), fee: big(f.fee) }))]),
       unsettled: [...this.#unsettled.values()].map((t) => ({ ...t, funds: big(t.funds), sellerFee: big(t.sellerFee), buyerFee: big(t.buyerFee) })),
       withdrawals: [...this.#withdrawals.values()].map((w) => ({ ...w, amount: big(w.amount) })),
-      settlementTx: [...this.#settlementTx],
       finished: this.#finished.slice(this.#finishedHead),
     };
   }
@@ -699,7 +709,10 @@ export class TradingCore {
     for (const [a, fs] of snapshot.fills) core.#fills.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee) })));
     for (const t of snapshot.unsettled) core.#unsettled.set(t.tradeId, { ...t, funds: BigInt(t.funds), sellerFee: BigInt(t.sellerFee), buyerFee: BigInt(t.buyerFee) });
     for (const w of snapshot.withdrawals) core.#withdrawals.set(w.withdrawalId, { ...w, amount: BigInt(w.amount) });
-    for (const [id, tx] of snapshot.settlementTx) core.#settlementTx.set(id, tx);
+    if (snapshot.settlementTx?.length) {
+      const tx = new Map(snapshot.settlementTx);
+      for (const list of core.#fills.values()) for (const f of list) f.settlementTxHash ??= tx.get(f.tradeId);
+    }
     return core;
   }
 }

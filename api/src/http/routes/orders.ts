@@ -227,7 +227,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
           .slice()
           .reverse()
           // Sen extension: the DvP transaction that settled the trade on chain (null while pending).
-          .map((f) => ({ ...format.fill(f, trading.core.order(f.orderId)?.type ?? "limit"), settlementTxHash: trading.core.settlementTx(f.tradeId) ?? null }));
+          .map((f) => ({ ...format.fill(f, f.orderType ?? trading.core.order(f.orderId)?.type ?? "limit"), settlementTxHash: f.settlementTxHash ?? null }));
         return page(items, query.currentPage, query.pageSize);
       },
     }),
