@@ -196,6 +196,19 @@ describe("audit trail: recording, compliance queries, proofs, anchoring, export"
     assert.ok(then.asks.some(([p, q]) => p === "10900" && q === "3"), JSON.stringify(then));
     const now = (await getJson(`${gw.url}/api/v1/compliance/books/${SYMBOL}?seq=${Number(gw.ctx.trading.lastSeq)}`, officer.token)) as { asks: string[][] };
     assert.ok(!now.asks.some(([p]) => p === "10900"));
+    // Back in time (a fresh replay), forward again (continues from the kept one), and several at
+    // once (queued): each answer is what a replay from the first record gives.
+    const at = (seq: number | bigint) => getJson(`${gw.url}/api/v1/compliance/books/${SYMBOL}?seq=${seq}`, officer.token) as Promise<{ journalSeq: string; asks: string[][]; bids: string[][] }>;
+    assert.deepEqual(await at(acceptedEv.jseq!), then);
+    const seqs = [Number(acceptedEv.jseq) - 1, Number(acceptedEv.jseq), Number(gw.ctx.trading.lastSeq), Number(acceptedEv.jseq) + 1];
+    const together = await Promise.all(seqs.map(at));
+    const oneByOne = [];
+    for (const q of seqs) {
+      await at(1); // so that each of these replays from the first record
+      oneByOne.push(await at(q));
+    }
+    assert.deepEqual(together, oneByOne);
+    assert.deepEqual(together[2], now);
   });
 
   it("signs checkpoints, anchors them on chain, and serves proofs that verify", async () => {

@@ -68,6 +68,9 @@ export interface TradingObserver {
   flush(): Promise<void>;
 }
 
+/** A core replayed from the journal up to record `seq` (time `ts`; `maxTs`: latest time seen). */
+type HistoryCursor = { core: TradingCore; seq: bigint; ts: number; maxTs: number };
+
 /**
  * The sequencer: the single writer of the exchange's state. For each command it runs the
  * pre-trade checks, journals the accepted record, applies it to the TradingCore and
@@ -90,6 +93,10 @@ export class TradingService {
   #lastSeq = 0n;
   #sinceSnapshot = 0;
   #snapshotChain: Promise<void> = Promise.resolve();
+  /** The last historical replay (bookAt), its position, and the queue replays wait in. */
+  #history: HistoryCursor | null = null;
+  #historyChain: Promise<unknown> = Promise.resolve();
+  #historyTimer: NodeJS.Timeout | null = null;
   readonly #onError: (err: unknown, what: string) => void;
   readonly #onRejected: (code: string) => void;
   #observer?: TradingObserver;
@@ -284,24 +291,43 @@ export class TradingService {
 
   /**
    * The order book of `symbol` as it was right after journal record `seq` (or the last record
-   * at or before time `ts`), rebuilt by replaying the journal from the start through a fresh
-   * core: the same deterministic apply that built the live book. For compliance queries.
+   * at or before time `ts`), rebuilt by replaying the journal through a separate core: the same
+   * deterministic apply that built the live book. For compliance queries.
+   *
+   * Replays run one at a time (each one takes the event loop's time from trading), and the
+   * last one is kept for a minute: a later point in history continues from it instead of from
+   * the first record, so stepping forward through a day costs the records in between.
    */
   async bookAt(symbol: string, at: { seq?: bigint; ts?: number }, depth = 50): Promise<{ seq: bigint; ts: number; bids: Array<[number, number]>; asks: Array<[number, number]> }> {
     if (!this.core.catalog.market(symbol)) throw new TradingError(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${symbol}`);
-    const core = new TradingCore(this.#coreOptions);
-    let seq = 0n;
-    let ts = 0;
-    for await (const entry of this.#journal.read(1n)) {
+    const run = this.#historyChain.then(() => this.#replayTo(at));
+    this.#historyChain = run.catch(() => undefined);
+    const h = await run;
+    const l2 = h.core.l2(symbol, depth);
+    return { seq: h.seq, ts: h.ts, bids: l2?.bids ?? [], asks: l2?.asks ?? [] };
+  }
+
+  async #replayTo(at: { seq?: bigint; ts?: number }): Promise<HistoryCursor> {
+    let h = this.#history;
+    // Going back in time starts over: the journal is the only record of older states.
+    if (!h || (at.seq !== undefined && at.seq < h.seq) || (at.ts !== undefined && at.ts < h.maxTs)) {
+      h = { core: new TradingCore(this.#coreOptions), seq: 0n, ts: 0, maxTs: 0 };
+    }
+    this.#history = null; // not reusable while it moves
+    for await (const entry of this.#journal.read(h.seq + 1n)) {
       const record = entry.record as unknown as TradingRecord;
       if (at.seq !== undefined && entry.seq > at.seq) break;
       if (at.ts !== undefined && record.ts > at.ts) break;
-      if (record.t !== "riskLimits") core.apply(record);
-      seq = entry.seq;
-      ts = record.ts;
+      if (record.t !== "riskLimits") h.core.apply(record);
+      h.seq = entry.seq;
+      h.ts = record.ts;
+      if (record.ts > h.maxTs) h.maxTs = record.ts;
     }
-    const l2 = core.l2(symbol, depth);
-    return { seq, ts, bids: l2?.bids ?? [], asks: l2?.asks ?? [] };
+    this.#history = h;
+    if (this.#historyTimer) clearTimeout(this.#historyTimer);
+    this.#historyTimer = setTimeout(() => (this.#history = null), 60_000);
+    this.#historyTimer.unref();
+    return h;
   }
 
   async close(): Promise<void> {
