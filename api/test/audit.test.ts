@@ -200,7 +200,7 @@ describe("audit trail: recording, compliance queries, proofs, anchoring, export"
     // once (queued): each answer is what a replay from the first record gives.
     const at = (seq: number | bigint) => getJson(`${gw.url}/api/v1/compliance/books/${SYMBOL}?seq=${seq}`, officer.token) as Promise<{ journalSeq: string; asks: string[][]; bids: string[][] }>;
     assert.deepEqual(await at(acceptedEv.jseq!), then);
-    const seqs = [Number(acceptedEv.jseq) - 1, Number(acceptedEv.jseq), Number(gw.ctx.trading.lastSeq), Number(acceptedEv.jseq) + 1];
+    const seqs = [Number(acceptedEv.jseq), Number(gw.ctx.trading.lastSeq), Number(acceptedEv.jseq) + 1]; // at most 3 wait at once
     const together = await Promise.all(seqs.map(at));
     const oneByOne = [];
     for (const q of seqs) {
@@ -208,7 +208,7 @@ describe("audit trail: recording, compliance queries, proofs, anchoring, export"
       oneByOne.push(await at(q));
     }
     assert.deepEqual(together, oneByOne);
-    assert.deepEqual(together[2], now);
+    assert.deepEqual(together[1], now);
   });
 
   it("signs checkpoints, anchors them on chain, and serves proofs that verify", async () => {

@@ -97,6 +97,9 @@ function indexSuite(name: string, open: () => Promise<AuditIndex>, skip: string 
         { types: ["order.filled", "deposit"], limit: 33, order: "desc" },
         { from: isoMicros(T0 + 100_000n), to: isoMicros(T0 + 200_000n), limit: 7, order: "asc" },
         { fromSeq: 100, toSeq: 130, symbol: SYMBOLS[1], limit: 4, order: "desc" },
+        { fromSeq: 100, toSeq: 130, limit: 4, order: "desc" }, // a primary-key range
+        { fromSeq: 250, toSeq: 251, limit: 1, order: "asc" },
+        { types: ["deposit", "alert.raised"], limit: 5, order: "asc" }, // only rare types: the type index
       ];
       for (const q of cases) assert.deepEqual((await all(index, q)).map((e) => e.seq), reference(events, q).map((e) => e.seq), JSON.stringify(q));
     });
@@ -116,6 +119,7 @@ function indexSuite(name: string, open: () => Promise<AuditIndex>, skip: string 
               symbol: fc.constantFrom(...SYMBOLS),
               types: fc.subarray(TYPES, { minLength: 1 }),
               fromSeq: fc.integer({ min: 0, max: 600 }),
+              toSeq: fc.integer({ min: 0, max: 700 }),
             },
             { requiredKeys: [] },
           ),
@@ -130,8 +134,19 @@ function indexSuite(name: string, open: () => Promise<AuditIndex>, skip: string 
       );
     });
 
-    it("rejects a forged cursor", async () => {
-      await assert.rejects(index.query({ cursor: "bm9wZQ", limit: 5, order: "asc" }), RangeError);
+    it("rejects a forged cursor as a parameter error", async () => {
+      await assert.rejects(index.query({ cursor: "bm9wZQ", limit: 5, order: "asc" }), { code: "VALIDATION" });
+      const huge = Buffer.from("t:99999999999999999999:1").toString("base64url"); // beyond int64
+      await assert.rejects(index.query({ cursor: huge, limit: 5, order: "asc" }), { code: "VALIDATION" });
+    });
+
+    it("fetches events by seq through the primary key", async () => {
+      assert.deepEqual(
+        (await index.eventsBySeq([250, 3, 99_999, 17])).map((e) => e.seq),
+        [3, 17, 250],
+      );
+      assert.deepEqual(await index.eventsBySeq([]), []);
+      assert.deepEqual((await index.eventsBySeq([42]))[0], events[42]);
     });
 
     it("stores alerts, filters them and records status changes", async () => {

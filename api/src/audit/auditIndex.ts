@@ -1,3 +1,4 @@
+import { SenError } from "../errors/SenError.ts";
 import type { AuditEvent, AuditEventType } from "./auditEvent.ts";
 import { parseIsoMicros } from "./auditEvent.ts";
 import type { Alert } from "../surveillance/types.ts";
@@ -15,6 +16,8 @@ export interface AuditIndex {
   /** Adds events in seq order (idempotent: events at or below lastSeq are ignored). */
   insert(rows: ReadonlyArray<{ event: AuditEvent; line: string }>): Promise<void>;
   query(q: AuditQuery): Promise<AuditPage>;
+  /** The events with these seqs (primary-key lookups), in seq order; missing ones are skipped. */
+  eventsBySeq(seqs: readonly number[]): Promise<AuditEvent[]>;
   saveAlert(alert: Alert, seq: number): Promise<void>;
   setAlertStatus(alertId: string, status: AlertStatus, by: string, note?: string): Promise<StoredAlert | undefined>;
   alerts(q: AlertQuery): Promise<{ items: StoredAlert[]; nextCursor?: string }>;
@@ -63,18 +66,23 @@ export function indexColumns(e: AuditEvent) {
   };
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Seq ranges up to this size are read by primary key and sorted (see buildEventQuery). */
+const SEQ_RANGE_MAX = 100_000;
+
 /** Event pages are ordered by (event time, seq); the cursor is the last row's pair. */
 export const cursorOf = (tsUs: bigint | number | string, seq: number) => Buffer.from(`t:${tsUs}:${seq}`).toString("base64url");
 export function positionOfCursor(cursor: string): { tsUs: bigint; seq: number } {
-  const m = /^t:(\d{1,20}):(\d{1,15})$/.exec(Buffer.from(cursor, "base64url").toString());
-  if (!m) throw new RangeError("bad cursor");
+  const m = /^t:(\d{1,19}):(\d{1,15})$/.exec(Buffer.from(cursor, "base64url").toString());
+  if (!m || BigInt(m[1]) > INT64_MAX) throw new SenError("VALIDATION", "cursor: not one this API gave out");
   return { tsUs: BigInt(m[1]), seq: Number(m[2]) };
 }
 /** Alert pages are ordered by seq alone. */
 export const alertCursorOf = (seq: number) => Buffer.from(`s:${seq}`).toString("base64url");
 export function seqOfCursor(cursor: string): number {
   const m = /^s:(\d{1,15})$/.exec(Buffer.from(cursor, "base64url").toString());
-  if (!m) throw new RangeError("bad cursor");
+  if (!m) throw new SenError("VALIDATION", "cursor: not one this API gave out");
   return Number(m[1]);
 }
 
@@ -97,12 +105,18 @@ export function buildEventQuery(q: AuditQuery, p: (i: number) => string, hint = 
   const use = (name: string) => {
     if (index === "audit_events_time") index = name;
   };
+  const keyed = () => index !== "audit_events_time";
   if (q.orderId) (add((x) => `order_id = ${x}`, q.orderId), use("audit_events_order"));
   if (q.identityHash) (add((x) => `identity = ${x}`, q.identityHash.toLowerCase()), use("audit_events_identity"));
   if (q.wallet) (add((x) => `wallet = ${x}`, q.wallet.toLowerCase()), use("audit_events_wallet"));
   if (q.account) (add((x) => `account = ${x}`, q.account.toLowerCase()), use("audit_events_account"));
   if (q.symbol) (add((x) => `symbol = ${x}`, q.symbol), use("audit_events_symbol"));
-  if (q.types?.length === 1) use("audit_events_type");
+  // One type, or only rare ones: the type index. Several common (order.*) types are dense in
+  // time, so walking the time index finds a page quickly.
+  if (q.types?.length === 1 || (q.types?.length && q.types.every((t) => !t.startsWith("order.")))) use("audit_events_type");
+  // A bounded seq range with no other key is a primary-key range (then sorted by time): walking
+  // the time index could cross the whole log before it reached the range.
+  const seqRange = !keyed() && !q.from && !q.to && q.fromSeq !== undefined && q.toSeq !== undefined && q.toSeq - q.fromSeq <= SEQ_RANGE_MAX;
   if (q.from) add((x) => `ts_us >= ${x}`, parseIsoMicros(q.from));
   if (q.to) add((x) => `ts_us < ${x}`, parseIsoMicros(q.to));
   if (q.fromSeq !== undefined) add((x) => `seq >= ${x}`, q.fromSeq);
@@ -121,7 +135,7 @@ export function buildEventQuery(q: AuditQuery, p: (i: number) => string, hint = 
   }
   params.push(q.limit + 1);
   const dir = q.order === "asc" ? "ASC" : "DESC";
-  const from = hint ? `audit_events INDEXED BY ${index}` : "audit_events";
+  const from = !hint ? "audit_events" : seqRange ? "audit_events NOT INDEXED" : `audit_events INDEXED BY ${index}`;
   const sql = `SELECT seq, ts_us, line FROM ${from}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ts_us ${dir}, seq ${dir} LIMIT ${p(params.length)}`;
   return { sql, params };
 }

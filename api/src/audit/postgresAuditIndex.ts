@@ -65,6 +65,11 @@ export async function openPostgresAuditIndex(connectionString: string): Promise<
       const page = pageOf(r.rows, query.limit, (row) => cursorOf(row.ts_us, Number(row.seq)));
       return { items: page.items.map((row) => JSON.parse(row.line) as AuditEvent), nextCursor: page.nextCursor };
     },
+    async eventsBySeq(seqs: readonly number[]) {
+      if (seqs.length === 0) return [];
+      const r = await pool.query<{ line: string }>("SELECT line FROM audit_events WHERE seq = ANY($1::bigint[]) ORDER BY seq", [seqs.map(String)]);
+      return r.rows.map((row) => JSON.parse(row.line) as AuditEvent);
+    },
     async saveAlert(alert: Alert, seq: number) {
       await pool.query("INSERT INTO audit_alerts (alert_id, seq, rule, severity, symbol, identities, body) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (alert_id) DO NOTHING", [
         alert.alertId,

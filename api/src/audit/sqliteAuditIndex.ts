@@ -71,6 +71,11 @@ export function openSqliteAuditIndex(file: string): AuditIndex {
       const page = pageOf(rows, query.limit, (r) => cursorOf(r.ts_us, r.seq));
       return { items: page.items.map((r) => JSON.parse(r.line) as AuditEvent), nextCursor: page.nextCursor };
     },
+    async eventsBySeq(seqs: readonly number[]) {
+      if (seqs.length === 0) return [];
+      const rows = db.prepare(`SELECT line FROM audit_events WHERE seq IN (${seqs.map(() => "?").join(",")}) ORDER BY seq`).all(...seqs) as Array<{ line: string }>;
+      return rows.map((r) => JSON.parse(r.line) as AuditEvent);
+    },
     async saveAlert(alert: Alert, seq: number) {
       db.prepare("INSERT OR IGNORE INTO audit_alerts (alert_id, seq, rule, severity, symbol, identities, body) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
         alert.alertId,

@@ -54,8 +54,15 @@ export function createHttpApp(ctx: AppContext): express.Express {
 async function handle(ctx: AppContext, route: Route, req: Request, res: Response): Promise<unknown> {
   const raw = Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "";
   const ip = req.socket.remoteAddress ?? "";
-  const principal = authenticate(ctx, route, req, raw, ip);
+  const authenticated = authenticate(ctx, route, req, raw, ip);
+  // The role comes from today's configuration, not from when the key or session was made: a
+  // wallet taken off the compliance or operator list loses that role on its existing keys too.
+  const principal = authenticated && { ...authenticated, role: ctx.roles(authenticated.wallet) };
   if (principal) {
+    if (route.roles?.includes("compliance") && !route.roles.includes(principal.role)) {
+      // Someone without the role trying the audit trail is itself on record.
+      ctx.audit.record({ type: "audit.query", actor: principal.accountId, account: principal.accountId, wallet: principal.accountId, identityHash: principal.identityHash, ip, reason: "refused", detail: { method: req.method, path: req.path, role: principal.role } });
+    }
     if (route.roles) requireRole(principal, ...route.roles);
     if (route.permission) requirePermission(principal, route.permission);
   }

@@ -68,6 +68,9 @@ export interface TradingObserver {
   flush(): Promise<void>;
 }
 
+/** Past-book replays running or waiting at once; more are refused (each one holds the event loop in turns). */
+const MAX_QUEUED_REPLAYS = 3;
+
 /** A core replayed from the journal up to record `seq` (time `ts`; `maxTs`: latest time seen). */
 type HistoryCursor = { core: TradingCore; seq: bigint; ts: number; maxTs: number };
 
@@ -97,6 +100,7 @@ export class TradingService {
   #history: HistoryCursor | null = null;
   #historyChain: Promise<unknown> = Promise.resolve();
   #historyTimer: NodeJS.Timeout | null = null;
+  #historyQueued = 0;
   readonly #onError: (err: unknown, what: string) => void;
   readonly #onRejected: (code: string) => void;
   #observer?: TradingObserver;
@@ -300,7 +304,9 @@ export class TradingService {
    */
   async bookAt(symbol: string, at: { seq?: bigint; ts?: number }, depth = 50): Promise<{ seq: bigint; ts: number; bids: Array<[number, number]>; asks: Array<[number, number]> }> {
     if (!this.core.catalog.market(symbol)) throw new TradingError(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${symbol}`);
-    const run = this.#historyChain.then(() => this.#replayTo(at));
+    if (this.#historyQueued >= MAX_QUEUED_REPLAYS) throw new SenError("HISTORY_BUSY", "past order books are being rebuilt for other queries; retry shortly");
+    this.#historyQueued++;
+    const run = this.#historyChain.then(() => this.#replayTo(at)).finally(() => this.#historyQueued--);
     this.#historyChain = run.catch(() => undefined);
     const h = await run;
     const l2 = h.core.l2(symbol, depth);

@@ -155,8 +155,10 @@ export class WsGateway {
   /** Splits "/market/match:A,B" into per-symbol topics; private topics are keyed by account. */
   #expand(topic: string, client: Client): string[] | string {
     if (topic === COMPLIANCE_ALERTS) {
-      if (!client.principal || client.principal.role !== "compliance") return "unauthorized";
-      return [COMPLIANCE_ALERTS];
+      const p = client.principal;
+      const allowed = p !== null && p.role === "compliance";
+      if (p) this.#ctx.audit.record({ type: "audit.query", actor: p.accountId, account: p.accountId, wallet: p.accountId, identityHash: p.identityHash, reason: allowed ? "alertsStream" : "refused", detail: { topic } });
+      return allowed ? [COMPLIANCE_ALERTS] : "unauthorized";
     }
     if ((PRIVATE_TOPICS as readonly string[]).includes(topic)) {
       if (!client.principal) return "unauthorized";

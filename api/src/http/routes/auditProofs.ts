@@ -48,8 +48,11 @@ export function auditProofRoutes(ctx: AppContext): Route[] {
       query: z.object({ seq: size, treeSize: size.optional() }).strict(),
       handler: ({ query }) => {
         const q = query as { seq: number; treeSize?: number };
-        const n = q.treeSize ?? log().latestCheckpoint()?.treeSize ?? log().durableSize;
-        if (n > log().durableSize) throw new ValidationError(`treeSize ${n} is beyond the durable log (${log().durableSize})`);
+        // Public proofs are against published (signed) checkpoints only: the live size of the log
+        // is not public, it would show the exchange's activity as it happens.
+        const published = log().latestCheckpoint()?.treeSize ?? 0;
+        const n = q.treeSize ?? published;
+        if (n > published) throw new ValidationError("treeSize is beyond the latest published checkpoint");
         if (q.seq >= n) throw new ValidationError(`seq must be below treeSize (${n})`);
         return log().inclusionProof(q.seq, n);
       },
@@ -63,7 +66,7 @@ export function auditProofRoutes(ctx: AppContext): Route[] {
       handler: ({ query }) => {
         const q = query as { first: number; second: number };
         if (q.first < 1 || q.first > q.second) throw new ValidationError("need 1 <= first <= second");
-        if (q.second > log().durableSize) throw new ValidationError(`second is beyond the durable log (${log().durableSize})`);
+        if (q.second > (log().latestCheckpoint()?.treeSize ?? 0)) throw new ValidationError("second is beyond the latest published checkpoint");
         return log().consistencyProof(q.first, q.second);
       },
     }),

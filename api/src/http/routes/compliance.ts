@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import type { Response } from "express";
 import { z } from "zod/v4";
-import { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType } from "../../audit/auditEvent.ts";
+import { AUDIT_EVENT_TYPES, isoMicros, parseIsoMicros, type AuditEvent, type AuditEventType } from "../../audit/auditEvent.ts";
 import type { AuditQuery } from "../../audit/auditIndex.ts";
 import type { Principal } from "../../auth/types.ts";
 import type { AppContext } from "../../context.ts";
@@ -11,7 +11,14 @@ import { defineRoute, symbolParam, type Route } from "../route.ts";
 
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex identity hash");
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed address");
-const isoTime = z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/, "ISO 8601 UTC, e.g. 2026-11-23T10:00:00Z");
+const isoTime = z
+  .string()
+  .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/, "ISO 8601 UTC, e.g. 2026-11-23T10:00:00Z")
+  // A real instant: Date.parse takes 2026-02-30 for March 2nd and rejects 2026-13-45 with NaN.
+  .refine((s) => {
+    const ms = Date.parse(s);
+    return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 19) === s.slice(0, 19);
+  }, "not a calendar date and time");
 const typeList = z
   .string()
   .max(1000)
@@ -49,8 +56,9 @@ export const CSV_COLUMNS = [
 function csvCell(v: unknown): string {
   if (v === undefined || v === null) return "";
   const s = typeof v === "object" ? JSON.stringify(v) : String(v);
-  // Cells starting with = + - @ are neutralised so a spreadsheet never runs them as formulas.
-  const safe = /^[=+\-@\t\r]/.test(s) && !/^-?\d/.test(s) ? `'${s}` : s;
+  // Cells starting with = + - @ (or a tab or line break) are neutralised so a spreadsheet never
+  // runs them as formulas; only a plain number such as -5 or -0.25 is left as it is.
+  const safe = /^[=+\-@\t\r\n]/.test(s) && !/^-?\d+(\.\d+)?$/.test(s) ? `'${s}` : s;
   return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
@@ -59,7 +67,7 @@ export function csvRow(e: AuditEvent): string {
 }
 
 function toQuery(q: z.infer<typeof eventsQuery> | z.infer<typeof exportQuery>): Omit<AuditQuery, "limit" | "order" | "cursor"> {
-  if (q.from && q.to && q.from >= q.to) throw new ValidationError("from must be before to");
+  if (q.from && q.to && parseIsoMicros(q.from) >= parseIsoMicros(q.to)) throw new ValidationError("from must be before to");
   return { identityHash: q.identityHash, account: q.account, wallet: q.wallet, symbol: q.symbol, orderId: q.orderId, types: q.type, from: q.from, to: q.to, fromSeq: q.fromSeq, toSeq: q.toSeq };
 }
 
@@ -73,8 +81,22 @@ export function complianceRoutes(ctx: AppContext): Route[] {
   const audited = (principal: Principal | null, ip: string, what: string, detail: Record<string, unknown>) =>
     audit.record({ type: "audit.query", actor: principal!.accountId, account: principal!.accountId, wallet: principal!.accountId, identityHash: principal!.identityHash, ip, reason: what, detail });
 
+  /** Writes with backpressure; rejects when the client has gone (a wait for "drain" would never end). */
   async function write(res: Response, chunk: string): Promise<void> {
-    if (!res.write(chunk)) await once(res, "drain");
+    if (res.destroyed) throw new Error("the client closed the export");
+    if (res.write(chunk)) return;
+    await new Promise<void>((resolve, reject) => {
+      const drained = () => {
+        res.off("close", closed);
+        resolve();
+      };
+      const closed = () => {
+        res.off("drain", drained);
+        reject(new Error("the client closed the export"));
+      };
+      res.once("drain", drained);
+      res.once("close", closed);
+    });
   }
 
   return [
@@ -99,21 +121,29 @@ export function complianceRoutes(ctx: AppContext): Route[] {
       handler: async ({ query, principal, ip, res }) => {
         const q = query as z.infer<typeof exportQuery>;
         audited(principal, ip, "export", { ...q });
+        await audit.flush(); // the record of who exported what is durable before any data leaves
         const base = toQuery(q);
         // Validate the filters (and fail with a proper envelope) before the stream starts.
         let page = await audit.index.query({ ...base, limit: 5_000, order: "asc" });
         res.status(200);
         res.setHeader("content-type", q.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson");
         res.setHeader("content-disposition", `attachment; filename="sen-audit.${q.format}"`);
-        if (q.format === "csv") await write(res, `${CSV_COLUMNS.join(",")}\n`);
-        for (;;) {
-          let chunk = "";
-          for (const e of page.items) chunk += q.format === "csv" ? csvRow(e) : `${JSON.stringify(e)}\n`;
-          if (chunk) await write(res, chunk);
-          if (!page.nextCursor) break;
-          page = await audit.index.query({ ...base, cursor: page.nextCursor, limit: 5_000, order: "asc" });
+        try {
+          if (q.format === "csv") await write(res, `${CSV_COLUMNS.join(",")}\n`);
+          for (;;) {
+            let chunk = "";
+            for (const e of page.items) chunk += q.format === "csv" ? csvRow(e) : `${JSON.stringify(e)}\n`;
+            if (chunk) await write(res, chunk);
+            if (!page.nextCursor) break;
+            page = await audit.index.query({ ...base, cursor: page.nextCursor, limit: 5_000, order: "asc" });
+          }
+          res.end();
+        } catch (err) {
+          // The status line is gone: the only honest signal left is to cut the stream, so the
+          // download fails instead of ending as a file that looks complete.
+          ctx.logger.warn({ err }, "audit export aborted");
+          res.destroy();
         }
-        res.end();
         return undefined;
       },
     }),
@@ -136,7 +166,17 @@ export function complianceRoutes(ctx: AppContext): Route[] {
         // `order.received` precedes the id: find it by the client order id of the acceptance.
         const first = events.find((e) => e.clientOid && e.account);
         if (first) {
-          const received = await audit.index.query({ account: first.account, types: ["order.received"], toSeq: events[0].seq, limit: 50, order: "desc" });
+          // Received just before it was accepted: a one-minute window keeps the scan small.
+          const acceptedUs = parseIsoMicros(events[0].ts);
+          const received = await audit.index.query({
+            account: first.account,
+            types: ["order.received"],
+            from: isoMicros(acceptedUs - 60_000_000n),
+            to: isoMicros(acceptedUs + 1n),
+            toSeq: events[0].seq,
+            limit: 50,
+            order: "desc",
+          });
           const r = received.items.find((e) => e.clientOid === first.clientOid);
           if (r) events.unshift(r);
         }
@@ -216,11 +256,7 @@ export function complianceRoutes(ctx: AppContext): Route[] {
         audited(principal, ip, "alert", { alertId: alertId.data });
         const alert = await audit.index.alert(alertId.data);
         if (!alert) throw new SenError("NOT_FOUND", "no such alert");
-        const evidence: AuditEvent[] = [];
-        for (const seq of alert.eventSeqs.slice(0, 200)) {
-          const page = await audit.index.query({ fromSeq: seq, toSeq: seq + 1, limit: 1, order: "asc" });
-          if (page.items[0]) evidence.push(page.items[0]);
-        }
+        const evidence = await audit.index.eventsBySeq(alert.eventSeqs.slice(0, 200));
         const w = (query as { windowMinutes: number }).windowMinutes * 60_000;
         const at = Date.parse(alert.ts);
         const trades = alert.symbol
@@ -279,7 +315,13 @@ export async function auditStatus(ctx: AppContext) {
   if (cp) {
     const signatureOk = verifyCheckpoint(cp, createPublicKey(ctx.auditPublicKeyPem));
     const rootOk = log.inclusionProof(0, cp.treeSize).root === cp.root;
-    const anchor = ctx.auditAnchor ? await ctx.auditAnchor.check(cp.treeSize, cp.root).catch((err: unknown) => ({ ok: false, error: (err as Error).message })) : null;
+    // The RPC error may name the provider's URL (and its key): logged, not shown.
+    const anchor = ctx.auditAnchor
+      ? await ctx.auditAnchor.check(cp.treeSize, cp.root).catch((err: unknown) => {
+          ctx.logger.warn({ err }, "audit anchor check failed");
+          return { ok: false, error: "the chain could not be read; see the gateway log" };
+        })
+      : null;
     checkpoint = { ...cp, signatureOk, rootOk, anchor };
   }
   return {
