@@ -156,7 +156,7 @@ export class WsGateway {
   #expand(topic: string, client: Client): string[] | string {
     if (topic === COMPLIANCE_ALERTS) {
       const p = client.principal;
-      const allowed = p !== null && p.role === "compliance";
+      const allowed = p !== null && this.#ctx.roles(p.wallet) === "compliance"; // today's lists, as for REST
       if (p) this.#ctx.audit.record({ type: "audit.query", actor: p.accountId, account: p.accountId, wallet: p.accountId, identityHash: p.identityHash, reason: allowed ? "alertsStream" : "refused", detail: { topic } });
       return allowed ? [COMPLIANCE_ALERTS] : "unauthorized";
     }
