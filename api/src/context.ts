@@ -6,7 +6,7 @@ import type { AuditIndex } from "./audit/auditIndex.ts";
 import { openAuditLog } from "./audit/auditLog.ts";
 import { loadOrCreateSigningKey } from "./audit/checkpoint.ts";
 import { openPostgresAuditIndex } from "./audit/postgresAuditIndex.ts";
-import { openSqliteAuditIndex } from "./audit/sqliteAuditIndex.ts";
+import { openWorkerSqliteAuditIndex } from "./audit/workerAuditIndex.ts";
 import { createTradingRecorder } from "./audit/tradingRecorder.ts";
 import { createApiKeyStore } from "./auth/apiKeyStore.ts";
 import { createReplayGuard } from "./auth/replayGuard.ts";
@@ -92,7 +92,7 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
     retentionYears: config.audit.retentionYears,
     onRepair: (info: unknown) => logger.warn({ info }, "audit log: torn tail repaired"),
   });
-  const auditIndex: AuditIndex = config.audit.databaseUrl ? await openPostgresAuditIndex(config.audit.databaseUrl) : openSqliteAuditIndex(path.join(config.audit.dir, "index.sqlite"));
+  const auditIndex: AuditIndex = config.audit.databaseUrl ? await openPostgresAuditIndex(config.audit.databaseUrl) : await openWorkerSqliteAuditIndex(path.join(config.audit.dir, "index.sqlite"));
   const audit = await AuditTrail.open({ log: auditLog, index: auditIndex, logger });
   const format = new KucoinFormat(catalog);
 

@@ -31,9 +31,12 @@ export async function startGateway(ctx: AppContext): Promise<RunningGateway> {
       ws.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await ctx.trading.close();
-      // After the trading core: its final snapshot flushes the audit trail first.
-      await ctx.audit.close();
+      try {
+        await ctx.trading.close();
+      } finally {
+        // After the trading core: its final snapshot flushes the audit trail first.
+        await ctx.audit.close();
+      }
     },
   };
 }

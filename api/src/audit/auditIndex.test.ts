@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -9,6 +9,7 @@ import { encodeAuditEvent, isoMicros, parseIsoMicros, type AuditEvent, type Audi
 import type { AuditIndex, AuditQuery } from "./auditIndex.ts";
 import { openPostgresAuditIndex } from "./postgresAuditIndex.ts";
 import { openSqliteAuditIndex } from "./sqliteAuditIndex.ts";
+import { openWorkerSqliteAuditIndex } from "./workerAuditIndex.ts";
 
 const IDS = ["0x" + "a1".repeat(32), "0x" + "b2".repeat(32), "0x" + "c3".repeat(32)];
 const ACCOUNTS = ["0x" + "11".repeat(20), "0x" + "22".repeat(20), "0x" + "33".repeat(20), "0x" + "44".repeat(20)];
@@ -175,6 +176,7 @@ function indexSuite(name: string, open: () => Promise<AuditIndex>, skip: string 
 const dir = mkdtempSync(path.join(tmpdir(), "sen-audit-index-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 indexSuite("sqlite", async () => openSqliteAuditIndex(path.join(dir, "index.sqlite")), false);
+indexSuite("sqlite in a worker thread (the gateway's default)", async () => openWorkerSqliteAuditIndex(path.join(dir, "worker-index.sqlite")), false);
 
 const pgSkip = postgresUnavailable();
 if (pgSkip) console.log(`# audit index: postgres suite skipped: ${pgSkip}`);
@@ -188,3 +190,11 @@ indexSuite(
   },
   pgSkip ?? false,
 );
+
+describe("sqlite in a worker thread: failures reach the caller", () => {
+  it("rejects the open when the file cannot be created", async () => {
+    const file = path.join(dir, "not-a-dir.sqlite");
+    writeFileSync(file, "x");
+    await assert.rejects(openWorkerSqliteAuditIndex(path.join(file, "index.sqlite")), /audit index/);
+  });
+});

@@ -110,12 +110,19 @@ export class AuditTrail {
     return run;
   }
 
+  /** Flushes and closes; the log and the index are closed even when the flush fails. */
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
-    await this.flush();
-    this.#closed = true;
-    await this.log.close();
-    await this.index.close();
+    try {
+      await this.flush();
+    } finally {
+      this.#closed = true;
+      try {
+        await this.log.close();
+      } finally {
+        await this.index.close();
+      }
+    }
   }
 
   async #drain(): Promise<void> {

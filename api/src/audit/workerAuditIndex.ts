@@ -1,0 +1,69 @@
+import { Worker } from "node:worker_threads";
+import { SenError } from "../errors/SenError.ts";
+import type { AuditIndex } from "./auditIndex.ts";
+import type { IndexCall, IndexReply } from "./sqliteIndexWorker.ts";
+
+/**
+ * The embedded SQLite audit index, run in a worker thread: the same store and the same
+ * answers as `openSqliteAuditIndex`, but SQLite's work (index inserts, compliance queries,
+ * WAL checkpoints) happens off the event loop that matches orders. Calls are answered in the
+ * order they were made (one connection, one thread), so an insert is visible to every query
+ * made after it resolved. If the worker dies, every pending and later call fails.
+ */
+export async function openWorkerSqliteAuditIndex(file: string): Promise<AuditIndex> {
+  const worker = new Worker(new URL("./sqliteIndexWorker.ts", import.meta.url), { workerData: { file } });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let dead: Error | null = null;
+
+  await new Promise<void>((resolve, reject) => {
+    worker.once("message", (m: { ready: boolean; error?: string }) => (m.ready ? resolve() : reject(new Error(`audit index: ${m.error}`))));
+    worker.once("error", reject);
+  });
+  const fail = (err: Error) => {
+    dead ??= err;
+    for (const p of pending.values()) p.reject(dead);
+    pending.clear();
+  };
+  worker.on("message", (r: IndexReply) => {
+    const p = pending.get(r.id);
+    if (!p) return;
+    pending.delete(r.id);
+    if (pending.size === 0) worker.unref();
+    if (r.ok) p.resolve(r.value);
+    else p.reject(r.error.code ? new SenError(r.error.code, r.error.message) : Object.assign(new Error(r.error.message), { name: r.error.name }));
+  });
+  worker.on("error", (err) => fail(err));
+  worker.on("exit", (code) => fail(new Error(`audit index worker exited (${code})`)));
+  // The worker keeps the process alive only while a call waits for it: an idle index is never
+  // what holds a stopping process (close() is the orderly way out). After the listeners:
+  // adding a "message" listener refs the worker's port again.
+  worker.unref();
+
+  const call = <T>(method: IndexCall["method"], ...args: unknown[]): Promise<T> => {
+    if (dead) return Promise.reject(dead);
+    const id = nextId++;
+    if (pending.size === 0) worker.ref();
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ id, method, args } satisfies IndexCall);
+    });
+  };
+
+  return {
+    kind: "sqlite",
+    lastSeq: () => call("lastSeq"),
+    insert: (rows) => call("insert", rows),
+    query: (q) => call("query", q),
+    eventsBySeq: (seqs) => call("eventsBySeq", seqs),
+    saveAlert: (alert, seq) => call("saveAlert", alert, seq),
+    setAlertStatus: (alertId, status, by, note) => call("setAlertStatus", alertId, status, by, note),
+    alerts: (q) => call("alerts", q),
+    alert: (alertId) => call("alert", alertId),
+    reset: () => call("reset"),
+    async close() {
+      if (!dead) await call("close");
+      await worker.terminate();
+    },
+  };
+}
