@@ -15,7 +15,7 @@ const stateLike = fc.record({
 describe("encodeJsonYielding", () => {
   it("writes exactly the bytes encodeJson writes, whatever the value", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(stateLike, fc.anything({ maxDepth: 5, withBigInt: true, withSparseArray: true })), fc.integer({ min: 0, max: 2 }), async (value, sliceMs) => {
+      fc.asyncProperty(fc.oneof(stateLike, fc.anything({ maxDepth: 5, withBigInt: true, withSparseArray: true })), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 4 }), async (value, sliceMs, depth) => {
         let expected: string | Error;
         try {
           expected = encodeJson(value);
@@ -23,10 +23,10 @@ describe("encodeJsonYielding", () => {
           expected = err as Error;
         }
         if (expected instanceof Error) {
-          await assert.rejects(encodeJsonYielding(value, sliceMs), TypeError);
+          await assert.rejects(encodeJsonYielding(value, sliceMs, depth), TypeError);
           return;
         }
-        assert.equal(await encodeJsonYielding(value, sliceMs), expected);
+        assert.equal(await encodeJsonYielding(value, sliceMs, depth), expected);
       }),
       { numRuns: 300 },
     );
