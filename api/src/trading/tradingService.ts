@@ -302,18 +302,19 @@ export class TradingService {
    * last one is kept for a minute: a later point in history continues from it instead of from
    * the first record, so stepping forward through a day costs the records in between.
    */
-  async bookAt(symbol: string, at: { seq?: bigint; ts?: number }, depth = 50): Promise<{ seq: bigint; ts: number; bids: Array<[number, number]>; asks: Array<[number, number]> }> {
+  async bookAt(symbol: string, at: { seq?: bigint; ts?: number }, depth = 50, signal?: AbortSignal): Promise<{ seq: bigint; ts: number; bids: Array<[number, number]>; asks: Array<[number, number]> }> {
     if (!this.core.catalog.market(symbol)) throw new TradingError(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${symbol}`);
     if (this.#historyQueued >= MAX_QUEUED_REPLAYS) throw new SenError("HISTORY_BUSY", "past order books are being rebuilt for other queries; retry shortly");
     this.#historyQueued++;
-    const run = this.#historyChain.then(() => this.#replayTo(at)).finally(() => this.#historyQueued--);
+    const run = this.#historyChain.then(() => this.#replayTo(at, signal)).finally(() => this.#historyQueued--);
     this.#historyChain = run.catch(() => undefined);
     const h = await run;
     const l2 = h.core.l2(symbol, depth);
     return { seq: h.seq, ts: h.ts, bids: l2?.bids ?? [], asks: l2?.asks ?? [] };
   }
 
-  async #replayTo(at: { seq?: bigint; ts?: number }): Promise<HistoryCursor> {
+  async #replayTo(at: { seq?: bigint; ts?: number }, signal?: AbortSignal): Promise<HistoryCursor> {
+    signal?.throwIfAborted();
     let h = this.#history;
     // Going back in time starts over: the journal is the only record of older states.
     if (!h || (at.seq !== undefined && at.seq < h.seq) || (at.ts !== undefined && at.ts < h.maxTs)) {
@@ -321,6 +322,10 @@ export class TradingService {
     }
     this.#history = null; // not reusable while it moves
     for await (const entry of this.#journal.read(h.seq + 1n)) {
+      if (signal?.aborted) {
+        this.#keepHistory(h); // a consistent state after record h.seq: the next replay starts there
+        signal.throwIfAborted();
+      }
       const record = entry.record as unknown as TradingRecord;
       if (at.seq !== undefined && entry.seq > at.seq) break;
       if (at.ts !== undefined && record.ts > at.ts) break;
@@ -329,11 +334,15 @@ export class TradingService {
       h.ts = record.ts;
       if (record.ts > h.maxTs) h.maxTs = record.ts;
     }
+    this.#keepHistory(h);
+    return h;
+  }
+
+  #keepHistory(h: HistoryCursor): void {
     this.#history = h;
     if (this.#historyTimer) clearTimeout(this.#historyTimer);
     this.#historyTimer = setTimeout(() => (this.#history = null), 60_000);
     this.#historyTimer.unref();
-    return h;
   }
 
   async close(): Promise<void> {

@@ -211,14 +211,17 @@ export function complianceRoutes(ctx: AppContext): Route[] {
         .object({ seq: z.coerce.bigint().positive().optional(), time: isoTime.optional(), depth: z.coerce.number().int().min(1).max(500).default(50) })
         .strict()
         .refine((q) => (q.seq === undefined) !== (q.time === undefined), "give exactly one of seq or time"),
-      handler: async ({ params, query, principal, ip }) => {
+      handler: async ({ params, query, principal, ip, res }) => {
         const symbol = symbolParam.safeParse(params.symbol);
         if (!symbol.success) throw new ValidationError("symbol: a symbol like VGB30-VND");
         const q = query as { seq?: bigint; time?: string; depth: number };
         audited(principal, ip, "bookAt", { symbol: symbol.data, seq: q.seq?.toString(), time: q.time });
         const m = ctx.catalog.market(symbol.data);
         if (!m) throw new SenError("TRADING_UNKNOWN_SYMBOL", `unknown symbol ${symbol.data}`);
-        const book = await ctx.trading.bookAt(symbol.data, { seq: q.seq, ts: q.time ? Date.parse(q.time) : undefined }, q.depth);
+        // An officer who leaves stops the replay (what it replayed so far is kept for the next one).
+        const gone = new AbortController();
+        res.once("close", () => gone.abort());
+        const book = await ctx.trading.bookAt(symbol.data, { seq: q.seq, ts: q.time ? Date.parse(q.time) : undefined }, q.depth, gone.signal);
         const level = ([p, s]: [number, number]) => [ctx.format.price(m, p), ctx.format.size(m, s)];
         return { symbol: symbol.data, journalSeq: book.seq.toString(), time: book.ts ? new Date(book.ts).toISOString() : null, bids: book.bids.map(level), asks: book.asks.map(level) };
       },
