@@ -26,6 +26,15 @@ const schema = z.object({
   SEN_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SEN_WS_CONFLATE_MS: z.coerce.number().int().min(0).max(1000).default(10),
   SEN_WS_MAX_BUFFER: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  // Unauthenticated routes per client IP: "<burst>/<per second>" (KuCoin allows about 2,000 per 30 s).
+  SEN_PUBLIC_RATE: z
+    .string()
+    .regex(/^\d+\/\d+(\.\d+)?$/, "<burst>/<per second>, e.g. 1000/200")
+    .default("1000/200")
+    .transform((s) => {
+      const [burst, perSecond] = s.split("/").map(Number);
+      return { burst, perSecond };
+    }),
   SEN_CHAIN_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 32-byte hex private key").optional(),
   SEN_CONFIRMATIONS: z.coerce.number().int().min(0).max(1000).default(2),
   SEN_CHAIN_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
@@ -61,6 +70,8 @@ export type ServerConfig = {
   wsConflateMs: number;
   /** A websocket client with more than this many bytes unsent is cut off. */
   wsMaxBufferedBytes: number;
+  /** Token bucket per client IP for the unauthenticated routes. */
+  publicRate: { burst: number; perSecond: number };
   /** Key holding the vault's settler and withdrawer roles (a secret: never logged). */
   chainKey?: `0x${string}`;
   confirmations: number;
@@ -111,6 +122,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     logLevel: e.SEN_LOG_LEVEL,
     wsConflateMs: e.SEN_WS_CONFLATE_MS,
     wsMaxBufferedBytes: e.SEN_WS_MAX_BUFFER,
+    publicRate: e.SEN_PUBLIC_RATE,
     chainKey: e.SEN_CHAIN_KEY as `0x${string}` | undefined,
     confirmations: e.SEN_CONFIRMATIONS,
     chainPollMs: e.SEN_CHAIN_POLL_MS,

@@ -3,7 +3,8 @@ import { z } from "zod/v4";
 import { requirePermission, requireRole } from "../auth/roles.ts";
 import { verifyKucoinRequest } from "../auth/kucoinSignature.ts";
 import type { Principal } from "../auth/types.ts";
-import { AuthCode, AuthError } from "../errors/SenError.ts";
+import { AuthCode, AuthError, SenError } from "../errors/SenError.ts";
+import { TokenBuckets } from "../risk/tokenBucket.ts";
 import type { AppContext } from "../context.ts";
 import { mountConsole } from "./consoleAssets.ts";
 import { errorHandler, notFound, ValidationError } from "./errors.ts";
@@ -17,6 +18,7 @@ export function createHttpApp(ctx: AppContext): express.Express {
   app.disable("x-powered-by");
   app.set("query parser", "simple");
   const routes = allRoutes(ctx);
+  const publicBuckets = new TokenBuckets();
   const openapi = buildOpenApi(routes, { title: "Sen exchange API", version: "1.0.0" });
 
   app.get("/health", (_req, res) => {
@@ -37,6 +39,10 @@ export function createHttpApp(ctx: AppContext): express.Express {
     app[route.method](route.path, async (req, res, next) => {
       const end = ctx.metrics.httpDuration.startTimer({ route: route.path, method: route.method });
       try {
+        // Unauthenticated routes are limited per client IP (signed routes have their own limits).
+        if (route.auth === "public" && !publicBuckets.take(req.socket.remoteAddress ?? "", ctx.config.publicRate.burst, ctx.config.publicRate.perSecond, ctx.now())) {
+          throw new SenError("RATE_LIMITED", "too many requests from this address; slow down");
+        }
         const data = await handle(ctx, route, req, res);
         if (!res.headersSent) res.json({ code: "200000", data });
         end({ status: String(res.statusCode) });

@@ -39,6 +39,7 @@ const TABLE: Record<string, KucoinError> = {
   NOT_FOUND: { status: 404, code: "404000", msg: "Url Not Found" },
   BODY_TOO_LARGE: { status: 413, code: "400100", msg: "Request body too large" },
   JOURNAL_IO: { status: 503, code: "500000", msg: "Service unavailable: journal failure" },
+  RATE_LIMITED: { status: 429, code: "429000", msg: "Too many requests" },
   HISTORY_BUSY: { status: 429, code: "429000", msg: "Too many requests: past order books are being rebuilt, retry shortly" },
   // Nothing is accepted that the audit trail cannot record (Resolution 05: every order on record).
   AUDIT_IO: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },
