@@ -610,21 +610,11 @@ export class TradingCore {
   }
 
   #openSet(accountId: string): Set<string> {
-    let s = this.#openByAccount.get(accountId);
-    if (!s) {
-      s = new Set();
-      this.#openByAccount.set(accountId, s);
-    }
-    return s;
+    return entryOf(this.#openByAccount, accountId, () => new Set());
   }
 
   #accountSet(accountId: string): Set<string> {
-    let s = this.#byAccount.get(accountId);
-    if (!s) {
-      s = new Set();
-      this.#byAccount.set(accountId, s);
-    }
-    return s;
+    return entryOf(this.#byAccount, accountId, () => new Set());
   }
 
   /** Settlement follows the trade closely: the fill is near the end of the account's list. */
@@ -640,12 +630,7 @@ export class TradingCore {
   }
 
   #fillList(accountId: string): Fill[] {
-    let l = this.#fills.get(accountId);
-    if (!l) {
-      l = [];
-      this.#fills.set(accountId, l);
-    }
-    return l;
+    return entryOf(this.#fills, accountId, () => []);
   }
 
   // ------------------------------------------------------------------ snapshot
@@ -715,6 +700,16 @@ export class TradingCore {
     }
     return core;
   }
+}
+
+/** The value under `key`, created by `make` the first time. */
+function entryOf<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    map.set(key, v);
+  }
+  return v;
 }
 
 function freshMarketState(): MarketState {

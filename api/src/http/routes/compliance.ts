@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import type { Response } from "express";
 import { z } from "zod/v4";
 import { AUDIT_EVENT_TYPES, isoMicros, parseIsoMicros, type AuditEvent, type AuditEventType } from "../../audit/auditEvent.ts";
