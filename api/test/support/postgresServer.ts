@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, chmodSync, constants, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { freePort } from "./freePort.ts";
 
 /**
@@ -11,11 +11,37 @@ import { freePort } from "./freePort.ts";
  */
 export type PostgresServer = { url: string; stop(): Promise<void> };
 
-const BIN_DIRS = ["/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/14/bin"];
+const DEBIAN_ROOT = "/usr/lib/postgresql";
+
+const executable = (path: string) => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The first directory holding both initdb and pg_ctl: Debian installs each major version
+ * side by side under /usr/lib/postgresql/<version>/bin (the newest is preferred), other
+ * installs put them on PATH.
+ */
+function serverBinDir(): string | undefined {
+  let versions: string[] = [];
+  try {
+    versions = readdirSync(DEBIAN_ROOT).filter((v) => /^\d+(\.\d+)?$/.test(v));
+  } catch {
+    // no Debian-style install
+  }
+  versions.sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
+  const candidates = [...versions.map((v) => join(DEBIAN_ROOT, v, "bin")), ...(process.env.PATH ?? "").split(delimiter).filter((d) => d !== "")];
+  return candidates.find((d) => executable(join(d, "initdb")) && executable(join(d, "pg_ctl")));
+}
 
 /** Why PostgreSQL tests cannot run here, or null when they can. */
 export function postgresUnavailable(): string | null {
-  if (!BIN_DIRS.some((d) => existsSync(join(d, "initdb")))) return "PostgreSQL server binaries not installed (Debian package `postgresql`)";
+  if (!serverBinDir()) return "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin or on PATH (Debian package `postgresql`)";
   if (process.getuid?.() === 0) {
     try {
       execFileSync("id", ["postgres"], { stdio: "ignore" });
@@ -27,7 +53,7 @@ export function postgresUnavailable(): string | null {
 }
 
 export async function startPostgres(): Promise<PostgresServer> {
-  const bin = BIN_DIRS.find((d) => existsSync(join(d, "initdb")));
+  const bin = serverBinDir();
   if (!bin) throw new Error("PostgreSQL not installed");
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "sen-pg-"));
