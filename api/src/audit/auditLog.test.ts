@@ -56,6 +56,46 @@ async function lines(log: AuditLog, from?: number, to?: number): Promise<string[
   return out;
 }
 
+/** The checkpoints a log reports through onCheckpoint, awaited as they come (with a deadline). */
+function checkpointFeed() {
+  const seen: Checkpoint[] = [];
+  let wake = () => {};
+  return {
+    seen,
+    onCheckpoint(cp: Checkpoint) {
+      seen.push(cp);
+      wake();
+    },
+    async atLeast(n: number, timeoutMs = 10_000): Promise<Checkpoint[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (seen.length < n) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`timed out waiting for checkpoint #${n} (have ${seen.map((c) => c.treeSize).join(",") || "none"})`);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, left);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+      return seen;
+    },
+  };
+}
+
+/**
+ * Resolves once the log's checkpoint timer (period `ms`, armed before this call) has fired
+ * and whatever it queued has run: Node runs expired timers in expiry order, so a longer
+ * timer set now fires after the log's, and one setImmediate turn later the checkpoint the
+ * log's timer may have queued (with setImmediate, then an already settled flush) is done.
+ * This is how "nothing happened" is observed without hoping a sleep was long enough.
+ */
+async function afterLogTimerFired(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms + 1));
+  await new Promise((r) => setImmediate(r));
+}
+
 const segmentFiles = (dir: string) => readdirSync(dir).filter((f) => /^events-\d{12}\.jsonl$/.test(f)).sort();
 
 describe("audit log", () => {
@@ -203,12 +243,18 @@ describe("audit log", () => {
 
   it("checkpoints by count: only durable events, signed, consistent with each other", async () => {
     const seen: Array<[number, number]> = [];
+    const feed = checkpointFeed();
     const log = await openAuditLog(
-      options(freshDir(), { checkpointEvery: { events: 100, ms: 3_600_000 }, onCheckpoint: (cp, prev) => seen.push([prev, cp.treeSize]) }),
+      options(freshDir(), {
+        checkpointEvery: { events: 100, ms: 3_600_000 },
+        onCheckpoint: (cp, prev) => {
+          seen.push([prev, cp.treeSize]);
+          feed.onCheckpoint(cp);
+        },
+      }),
     );
     await fill(log, 450, 25);
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
+    await feed.atLeast(4); // the one queued at 400 events may still be signing
     const cps = log.checkpoints();
     assert.ok(cps.length >= 4, `checkpoints: ${cps.map((c) => c.treeSize).join(",")}`);
     let prev = 0;
@@ -227,14 +273,17 @@ describe("audit log", () => {
   });
 
   it("checkpoints by time, and none while the log does not grow", async () => {
-    const log = await openAuditLog(options(freshDir(), { checkpointEvery: { events: 1_000_000, ms: 40 } }));
-    await new Promise((r) => setTimeout(r, 120));
+    const MS = 40;
+    const feed = checkpointFeed();
+    const log = await openAuditLog(options(freshDir(), { checkpointEvery: { events: 1_000_000, ms: MS }, onCheckpoint: feed.onCheckpoint }));
+    await afterLogTimerFired(MS); // armed at open, fired on an empty log
     assert.equal(log.checkpoints().length, 0);
     for (let i = 0; i < 5; i++) log.append(order(i)); // not flushed: the timer flushes first
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(log.checkpoints().length, 1);
-    assert.equal(log.latestCheckpoint()?.treeSize, 5);
-    await new Promise((r) => setTimeout(r, 150));
+    const [timed] = await feed.atLeast(1);
+    assert.equal(timed.treeSize, 5);
+    assert.deepEqual(log.checkpoints(), [timed]);
+    assert.equal(log.durableSize, 5);
+    await afterLogTimerFired(MS); // re-armed by that checkpoint, fired on an unchanged log
     assert.equal(log.checkpoints().length, 1);
     await log.close();
     assert.equal(log.checkpoints().length, 1); // nothing new to close over
