@@ -5,7 +5,7 @@ import type { LocalAccount } from "viem";
 import { createIdentityOracle } from "../../src/chain/identityOracle.ts";
 import { envToConfig, type ServerConfig } from "../../src/config/config.ts";
 import { createContext, type AppContext } from "../../src/context.ts";
-import { defaultCatalog } from "../../src/markets/marketCatalog.ts";
+import { defaultCatalog, type MarketCatalog } from "../../src/markets/marketCatalog.ts";
 import { startGateway, type RunningGateway } from "../../src/server.ts";
 import type { RiskConfig } from "../../src/risk/types.ts";
 import type { ChainFixture } from "./chainFixture.ts";
@@ -15,14 +15,14 @@ export type GatewayFixture = { ctx: AppContext; gateway: RunningGateway; url: st
 /** The real gateway in this process: real journal on disk, identity checked on the real chain. */
 export async function startTestGateway(
   chain: ChainFixture,
-  options: { dataDir?: string; config?: Partial<ServerConfig>; env?: Record<string, string>; risk?: RiskConfig; now?: () => number } = {},
+  options: { dataDir?: string; config?: Partial<ServerConfig>; env?: Record<string, string>; risk?: RiskConfig; now?: () => number; catalog?: MarketCatalog } = {},
 ): Promise<GatewayFixture> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "sen-gw-"));
   const config = envToConfig({ SEN_PORT: "0", SEN_DATA_DIR: dataDir, SEN_LOG_LEVEL: "silent", ...options.env }, options.config);
   const d = chain.deployment.contracts;
   const ctx = await createContext(config, {
     identity: createIdentityOracle(chain.publicClient, d.IdentityRegistry),
-    catalog: defaultCatalog({ VND: d.CashToken, VGB30: d.BondToken, SREF: d.FundToken }),
+    catalog: options.catalog ?? defaultCatalog({ VND: d.CashToken, VGB30: d.BondToken, SREF: d.FundToken }),
     risk: options.risk,
     now: options.now,
   });
