@@ -236,22 +236,71 @@ contract SettledOnceTest is SenFixture {
         }
     }
 
-    /// One trade that cannot settle (the seller lacks the asset) reverts the whole batch:
-    /// no id is marked, no book moves; the same batch without it then settles in full.
+    /// One trade that cannot settle (the seller lacks the asset) reverts the whole batch
+    /// with the reason: no id is marked, no book moves; the same batch without it then
+    /// settles in full.
     function testFuzz_failingTradeRevertsWholeBatch(uint256 seed, uint256 n, uint256 bad) public {
-        n = bound(n, 1, MAX_TRADES);
+        n = bound(n, 2, MAX_TRADES);
         bad = bound(bad, 0, n - 1);
         SettlementVault.Trade[] memory trades = _batch(seed, n, 900);
-        SettlementVault.Trade memory t = trades[bad];
-        t.assetAmount = START_ASSET + MAX_TRADE_ASSET * MAX_TRADES + 1; // more than the seller can ever hold
+        trades[bad].assetAmount = START_ASSET + MAX_TRADE_ASSET * MAX_TRADES + 1; // more than any book can hold
         uint256[] memory before = _books();
 
-        vm.expectRevert(); // SettlementInsufficientBalance, or the identity cap/underflow first
+        vm.expectRevert(_badTradeRevert(trades, bad));
         vault.settleBatch(trades);
 
         _assertBooks(before, "after a reverted batch");
         for (uint256 i; i < n; ++i) {
             assertFalse(vault.isSettled(trades[i].tradeId), "no id marked by a reverted batch");
         }
+
+        SettlementVault.Trade[] memory rest = new SettlementVault.Trade[](n - 1);
+        for (uint256 i; i < n - 1; ++i) {
+            rest[i] = trades[i < bad ? i : i + 1];
+        }
+        uint256[] memory expected = _books();
+        (uint256 modelSettled,) = _applyModel(expected, rest);
+        assertEq(modelSettled, n - 1, "model settles every remaining trade");
+
+        (uint256 settled, uint256 skipped) = _settleCounting(rest);
+        assertEq(settled, n - 1, "every remaining trade settles");
+        assertEq(skipped, 0, "nothing was marked by the reverted batch");
+        _assertBooks(expected, "after the batch without the bad trade");
+        for (uint256 i; i < n - 1; ++i) {
+            assertTrue(vault.isSettled(rest[i].tradeId), "remaining id marked settled");
+        }
+        assertFalse(vault.isSettled(trades[bad].tradeId), "the bad trade's id stays unsettled");
+    }
+
+    /// @dev The revert `trades[bad]` must raise, from the books the trades before it leave.
+    /// The asset's custodyTransfer runs before the vault's own debit and moves per-identity
+    /// holdings first, so a seller whose whole identity holds less than the amount trips the
+    /// token's checked subtraction (Panic 0x11) rather than SettlementInsufficientBalance.
+    /// That is a gap in SettlementVault.settleBatch (it should debit first and always name
+    /// the reason); the Panic branch goes away once it does.
+    function _badTradeRevert(SettlementVault.Trade[] memory trades, uint256 bad) internal view returns (bytes memory) {
+        SettlementVault.Trade[] memory prefix = new SettlementVault.Trade[](bad);
+        for (uint256 i; i < bad; ++i) {
+            prefix[i] = trades[i];
+        }
+        uint256[] memory books = _books();
+        _applyModel(books, prefix);
+
+        SettlementVault.Trade memory t = trades[bad];
+        bytes32 sellerId = _walletIdentity[_walletIndex(t.seller)];
+        if (sellerId != _walletIdentity[_walletIndex(t.buyer)]) {
+            uint256 identityHeld;
+            for (uint256 j; j < _wallets.length; ++j) {
+                if (_walletIdentity[j] == sellerId) identityHeld += books[j] + asset.balanceOf(_wallets[j]);
+            }
+            if (identityHeld < t.assetAmount) return abi.encodeWithSignature("Panic(uint256)", 0x11);
+        }
+        return abi.encodeWithSelector(
+            SettlementVault.SettlementInsufficientBalance.selector,
+            t.seller,
+            address(asset),
+            books[_walletIndex(t.seller)],
+            t.assetAmount
+        );
     }
 }
