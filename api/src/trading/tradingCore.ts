@@ -401,7 +401,7 @@ export class TradingCore {
         if (e.left === 0) {
           o.cancelExist = true;
           o.doneReason = e.reason;
-        }
+        } else if (o.type === "limit") this.#decrement(o, e.qty);
         break;
       }
       case "triggered": {
@@ -505,6 +505,24 @@ export class TradingCore {
       this.#balanceChanged(account, currency, "trade.setted");
     }
     this.#afterTrade(symbol, price);
+  }
+
+  /**
+   * An STP decrement (DC) took `qty` off a live limit order: it is now an order for that much
+   * less, so it holds only what the smaller order would (a market order's rest is released when it ends).
+   */
+  #decrement(o: Order, qty: number): void {
+    const hold = () => this.holdFor({ symbol: o.symbol, side: o.side, type: "limit", price: o.price, size: o.size })!.amount;
+    const before = hold();
+    o.size -= qty;
+    const release = before - hold();
+    o.updatedAt = this.#ts;
+    if (release > 0n) {
+      o.holdRemaining -= release;
+      this.#ledger.release(o.accountId, o.holdCurrency, release);
+      this.#balanceChanged(o.accountId, o.holdCurrency, "trade.hold");
+    }
+    this.#orderEvent(o, "update");
   }
 
   /** Volatility halt: a price move beyond the band within the window halts new orders. */
