@@ -2,150 +2,344 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
-import type { TradingRecord } from "./records.ts";
+import type { TradingEvent } from "./events.ts";
+import type { Order } from "./orders.ts";
+import type { KucoinStp, TradingRecord } from "./records.ts";
 import { TradingCore, type TradingCoreOptions } from "./tradingCore.ts";
 
 const FEES = "fees";
 const options = (): TradingCoreOptions => ({ catalog: defaultCatalog(), feeAccount: FEES, volatility: { windowMs: 60_000, bandBps: 2_000, haltMs: 30_000 } });
-const ACCOUNTS = ["a1", "a2", "a3"];
-const IDENTITY: Record<string, string> = { a1: "id-1", a2: "id-2", a3: "id-1" }; // a1 and a3: one person, two accounts
+const CATALOG = defaultCatalog();
+const ACCOUNTS = ["a1", "a2", "a3", "a4", "a5"];
+// One e-ID may hold several accounts (wallets): a1/a2 are one person, a3/a4 another.
+const IDENTITY: Record<string, string> = { a1: "id-A", a2: "id-A", a3: "id-B", a4: "id-B", a5: "id-C" };
 const SYMBOLS = ["VGB30-VND", "SREF-VND"];
+const CURRENCIES = ["VND", "VGB30", "SREF"];
+const T0 = 1_700_000_000_000;
+const STEP_MS = 250;
+const STP_REASONS = ["ENGINE_STP_CANCEL_NEWEST", "ENGINE_STP_CANCEL_OLDEST", "ENGINE_STP_CANCEL_BOTH", "ENGINE_STP_DECREMENT"];
 
-/** Random command streams in the shape the service journals (ids assigned in order). */
-const recordsArb = fc
-  .array(
-    fc.oneof(
-      { weight: 2, arbitrary: fc.record({ k: fc.constant("deposit"), a: fc.constantFrom(...ACCOUNTS), c: fc.constantFrom("VND", "VGB30", "SREF"), amt: fc.integer({ min: 1, max: 5_000_000 }) }) },
-      {
-        weight: 6,
-        arbitrary: fc.record({
-          k: fc.constant("limit"),
-          a: fc.constantFrom(...ACCOUNTS),
-          s: fc.constantFrom(...SYMBOLS),
-          side: fc.constantFrom("buy" as const, "sell" as const),
-          p: fc.integer({ min: 95, max: 105 }).map((x) => x * 100),
-          q: fc.integer({ min: 1, max: 50 }),
-          tif: fc.constantFrom("GTC" as const, "GTC" as const, "IOC" as const, "FOK" as const),
-          postOnly: fc.boolean(),
-          stp: fc.constantFrom("CN" as const, "CO" as const, "CB" as const, "DC" as const),
-        }),
-      },
-      {
-        weight: 2,
-        arbitrary: fc.record({
-          k: fc.constant("market"),
-          a: fc.constantFrom(...ACCOUNTS),
-          s: fc.constantFrom(...SYMBOLS),
-          side: fc.constantFrom("buy" as const, "sell" as const),
-          q: fc.integer({ min: 1, max: 60 }),
-          funds: fc.option(fc.integer({ min: 100, max: 500_000 }), { nil: undefined }),
-        }),
-      },
-      { weight: 2, arbitrary: fc.record({ k: fc.constant("cancel"), a: fc.constantFrom(...ACCOUNTS), n: fc.nat(200) }) },
-      { weight: 1, arbitrary: fc.record({ k: fc.constant("cancelAll"), a: fc.constantFrom(...ACCOUNTS) }) },
-      { weight: 1, arbitrary: fc.record({ k: fc.constant("freeze"), a: fc.constantFrom(...ACCOUNTS), on: fc.boolean() }) },
-    ),
-    { maxLength: 120 },
-  )
-  .map((cmds) => {
-    const out: TradingRecord[] = [];
-    let orderNo = 0;
-    let ts = 1_700_000_000_000;
-    cmds.forEach((c, i) => {
-      ts += 250;
-      if (c.k === "deposit") out.push({ t: "deposit", ts, accountId: c.a, currency: c.c, amount: String(c.amt), ref: `dep-${i}` });
-      else if (c.k === "limit" || c.k === "market") {
-        const orderId = (++orderNo).toString(16).padStart(24, "0");
-        const common = { t: "place" as const, ts, orderId, accountId: c.a, identityHash: IDENTITY[c.a], symbol: c.s, side: c.side, clientOid: `c${i}` };
-        if (c.k === "limit") out.push({ ...common, type: "limit", price: c.p, size: c.q, tif: c.tif, postOnly: c.postOnly && c.tif === "GTC", stp: c.stp });
-        else if (c.funds !== undefined && c.side === "buy") out.push({ ...common, type: "market", funds: String(c.funds), tif: "GTC", postOnly: false, stp: "CN" });
-        else out.push({ ...common, type: "market", size: c.q, tif: "GTC", postOnly: false, stp: "CN" });
-      } else if (c.k === "cancel") {
-        out.push({ t: "cancel", ts, accountId: c.a, orderId: ((c.n % Math.max(orderNo, 1)) + 1).toString(16).padStart(24, "0") });
-      } else if (c.k === "cancelAll") out.push({ t: "cancelAll", ts, accountId: c.a, reason: "user" });
-      else out.push({ t: "accountStatus", ts, accountId: c.a, frozen: c.on, reason: "test" });
-    });
-    return out;
+const hexId = (n: number) => n.toString(16).padStart(24, "0");
+const account = fc.constantFrom(...ACCOUNTS);
+const symbol = fc.constantFrom(...SYMBOLS);
+const currency = fc.constantFrom(...CURRENCIES);
+const side = fc.constantFrom("buy" as const, "sell" as const);
+const stp = fc.constantFrom<KucoinStp>("CN", "CO", "CB", "DC");
+/** Scales a generated amount to the currency: VND is worth ~1/10,000 of a unit of either asset. */
+const scaled = (ccy: string, n: number) => String(ccy === "VND" ? n * 10_000 : n);
+
+const command = fc.oneof(
+  {
+    weight: 12,
+    arbitrary: fc.record({
+      k: fc.constant("limit" as const),
+      a: account,
+      s: symbol,
+      side,
+      // Within ±3 ticks of one mid price, so buys and sells cross most of the time.
+      ticks: fc.integer({ min: -3, max: 3 }),
+      q: fc.integer({ min: 1, max: 40 }),
+      tif: fc.constantFrom("GTC" as const, "GTC" as const, "GTC" as const, "IOC" as const, "FOK" as const),
+      postOnly: fc.boolean(),
+      peak: fc.option(fc.integer({ min: 1, max: 40 }), { nil: undefined, freq: 4 }),
+      stp,
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      k: fc.constant("market" as const),
+      a: account,
+      s: symbol,
+      side,
+      q: fc.integer({ min: 1, max: 40 }),
+      funds: fc.option(fc.integer({ min: 5_000, max: 400_000 }), { nil: undefined }),
+      stp,
+    }),
+  },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant("cancel" as const), n: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("cancelAll" as const), a: account, s: fc.option(symbol, { nil: undefined }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("deposit" as const), a: account, c: currency, amt: fc.integer({ min: 1, max: 500 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("freeze" as const), a: account, forRecords: fc.integer({ min: 1, max: 20 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("halt" as const), s: symbol, forRecords: fc.integer({ min: 1, max: 20 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("withdraw" as const), a: account, c: currency, amt: fc.integer({ min: 1, max: 300 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("withdrawEnd" as const), n: fc.nat(), done: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("settle" as const), n: fc.nat(), len: fc.integer({ min: 1, max: 5 }) }) },
+);
+type Command = typeof command extends fc.Arbitrary<infer C> ? C : never;
+
+/** What every account starts with: enough for dozens of orders, not always for all of them. */
+const funding = fc.array(fc.tuple(fc.integer({ min: 200, max: 5_000 }), fc.integer({ min: 20, max: 2_000 }), fc.integer({ min: 20, max: 2_000 })), {
+  minLength: ACCOUNTS.length,
+  maxLength: ACCOUNTS.length,
+});
+
+/**
+ * Turns commands into records the way the service journals them: ids in order, cancels by the
+ * order's owner, no orders from a frozen account or on a symbol an operator halted (a freeze
+ * or halt is lifted again `forRecords` commands later).
+ */
+function toRecords(start: Array<[number, number, number]>, cmds: Command[]): TradingRecord[] {
+  const out: TradingRecord[] = [];
+  let ts = T0;
+  const next = () => (ts += STEP_MS);
+  start.forEach((amounts, i) =>
+    amounts.forEach((amt, j) => out.push({ t: "deposit", ts: next(), accountId: ACCOUNTS[i], currency: CURRENCIES[j], amount: scaled(CURRENCIES[j], amt), ref: `fund-${i}-${j}` })),
+  );
+  const placed: Array<{ orderId: string; accountId: string }> = [];
+  const withdrawals: string[] = [];
+  const frozenUntil = new Map<string, number>(); // account -> command index of its unfreeze
+  const haltedUntil = new Map<string, number>(); // symbol -> command index of its resumption
+  cmds.forEach((c, i) => {
+    for (const [a, until] of frozenUntil) {
+      if (until > i) continue;
+      frozenUntil.delete(a);
+      out.push({ t: "accountStatus", ts: next(), accountId: a, frozen: false, reason: "cleared" });
+    }
+    for (const [s, until] of haltedUntil) {
+      if (until > i) continue;
+      haltedUntil.delete(s);
+      out.push({ t: "marketStatus", ts: next(), symbol: s, halted: false, reason: "resumed", by: "operator" });
+    }
+    if (c.k === "limit" || c.k === "market") {
+      if (frozenUntil.has(c.a) || haltedUntil.has(c.s)) return;
+      const orderId = hexId(placed.length + 1);
+      placed.push({ orderId, accountId: c.a });
+      const common = { t: "place" as const, ts: next(), orderId, accountId: c.a, identityHash: IDENTITY[c.a], symbol: c.s, side: c.side, clientOid: `c${i}`, stp: c.stp };
+      if (c.k === "limit") {
+        const gtc = c.tif === "GTC";
+        const visibleSize = gtc && c.peak !== undefined && c.peak < c.q ? c.peak : undefined;
+        out.push({ ...common, type: "limit", price: 10_000 + 100 * c.ticks, size: c.q, tif: c.tif, postOnly: c.postOnly && gtc && visibleSize === undefined, visibleSize });
+      } else if (c.funds !== undefined && c.side === "buy") out.push({ ...common, type: "market", funds: String(c.funds), tif: "GTC", postOnly: false });
+      else out.push({ ...common, type: "market", size: c.q, tif: "GTC", postOnly: false });
+    } else if (c.k === "cancel") {
+      if (placed.length === 0) return;
+      // Mostly recent orders, which are the ones still likely to be open.
+      const o = placed[placed.length - 1 - (c.n % Math.min(placed.length, 6))];
+      out.push({ t: "cancel", ts: next(), accountId: o.accountId, orderId: o.orderId });
+    } else if (c.k === "cancelAll") out.push({ t: "cancelAll", ts: next(), accountId: c.a, symbol: c.s, reason: "user" });
+    else if (c.k === "deposit") out.push({ t: "deposit", ts: next(), accountId: c.a, currency: c.c, amount: scaled(c.c, c.amt), ref: `dep-${i}` });
+    else if (c.k === "freeze") {
+      if (frozenUntil.has(c.a)) return;
+      frozenUntil.set(c.a, i + c.forRecords);
+      out.push({ t: "accountStatus", ts: next(), accountId: c.a, frozen: true, reason: "compliance" });
+    } else if (c.k === "halt") {
+      if (haltedUntil.has(c.s)) return;
+      haltedUntil.set(c.s, i + c.forRecords);
+      out.push({ t: "marketStatus", ts: next(), symbol: c.s, halted: true, reason: "operator", by: "operator" });
+    } else if (c.k === "withdraw") {
+      const withdrawalId = `w${i}`;
+      withdrawals.push(withdrawalId);
+      out.push({ t: "withdrawRequest", ts: next(), withdrawalId, accountId: c.a, currency: c.c, amount: scaled(c.c, c.amt) });
+    } else if (c.k === "withdrawEnd") {
+      if (withdrawals.length === 0) return;
+      const withdrawalId = withdrawals[withdrawals.length - 1 - (c.n % Math.min(withdrawals.length, 4))];
+      out.push(c.done ? { t: "withdrawDone", ts: next(), withdrawalId, txHash: `0xw${i}` } : { t: "withdrawFailed", ts: next(), withdrawalId, reason: "reverted" });
+    } else {
+      // Trade ids are 1, 2, ... in hex; there are fewer trades than orders, so some ids are not (yet) trades.
+      const first = 1 + (c.n % Math.max(placed.length, 1));
+      out.push({ t: "settled", ts: next(), tradeIds: Array.from({ length: c.len }, (_, j) => hexId(first + j)), txHash: `0xs${i}` });
+    }
   });
+  return out;
+}
 
-function checkInvariants(core: TradingCore, deposited: Map<string, bigint>): void {
-  // Conservation: trading only moves value; the ledger holds exactly what was deposited.
-  for (const ccy of ["VND", "VGB30", "SREF"]) assert.equal(core.ledger.total(ccy), deposited.get(ccy) ?? 0n, `conservation of ${ccy}`);
-  // Every hold is explained by an active order's remaining hold, and vice versa.
+/** Funded accounts trading around one price: 15 funding deposits, then 50 to 300 commands. */
+const recordsArb = fc.tuple(funding, fc.array(command, { minLength: 50, maxLength: 300, size: "max" })).map(([start, cmds]) => toRecords(start, cmds));
+
+const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
+const key = (accountId: string, ccy: string) => `${accountId}/${ccy}`;
+
+/**
+ * Exact bookkeeping after every record: each account holds what its deposits, confirmed
+ * withdrawals and fills say it should (so each currency is conserved across accounts and the
+ * fee account), every hold is explained by an open order or a pending withdrawal, IOC and FOK
+ * never rest, FOK fills all or nothing, and no book is crossed.
+ */
+function checkInvariants(core: TradingCore, expected: ReadonlyMap<string, bigint>, net: ReadonlyMap<string, bigint>): void {
+  for (const ccy of CURRENCIES) {
+    assert.equal(core.ledger.total(ccy), net.get(ccy) ?? 0n, `conservation of ${ccy}`);
+    for (const a of [...ACCOUNTS, FEES]) {
+      const b = core.ledger.balance(a, ccy);
+      assert.ok(b.available >= 0n && b.hold >= 0n, `${a} ${ccy} went negative`);
+      assert.equal(b.available + b.hold, expected.get(key(a, ccy)) ?? 0n, `${a} ${ccy} differs from its deposits, withdrawals and fills`);
+    }
+  }
   const holds = new Map<string, bigint>();
+  const addHold = (k: string, v: bigint) => holds.set(k, (holds.get(k) ?? 0n) + v);
   for (const o of core.orders()) {
     assert.ok(o.holdRemaining >= 0n, `order ${o.orderId} over-consumed its hold`);
     if (o.type === "limit") assert.ok(o.dealSize <= o.size);
-    if (o.isActive) {
-      const k = `${o.accountId}/${o.holdCurrency}`;
-      holds.set(k, (holds.get(k) ?? 0n) + o.holdRemaining);
-    } else assert.equal(o.holdRemaining, 0n, `finished order ${o.orderId} kept a hold`);
+    if (o.tif !== "GTC") assert.ok(!o.isActive, `${o.tif} order ${o.orderId} rests on the book`);
+    if (o.tif === "FOK") assert.ok(o.dealSize === 0 || o.dealSize === o.size, `FOK order ${o.orderId} filled ${o.dealSize} of ${o.size}`);
+    if (o.isActive) addHold(key(o.accountId, o.holdCurrency), o.holdRemaining);
+    else assert.equal(o.holdRemaining, 0n, `finished order ${o.orderId} kept a hold`);
   }
-  for (const a of core.ledger.accounts()) {
-    for (const [ccy, b] of core.ledger.balances(a)) {
-      assert.ok(b.available >= 0n && b.hold >= 0n);
-      assert.equal(b.hold, holds.get(`${a}/${ccy}`) ?? 0n, `hold of ${a} ${ccy}`);
-    }
+  for (const w of core.withdrawals()) if (w.status === "PROCESSING") addHold(key(w.accountId, w.currency), w.amount);
+  for (const a of [...ACCOUNTS, FEES]) {
+    for (const ccy of CURRENCIES) assert.equal(core.ledger.balance(a, ccy).hold, holds.get(key(a, ccy)) ?? 0n, `hold of ${a} ${ccy}`);
   }
-  // The books never cross.
   for (const s of SYMBOLS) {
     const best = core.bestPrices(s);
     if (best.bid && best.ask) assert.ok(best.bid < best.ask, `${s} crossed`);
   }
 }
 
+/** JSON that keeps bigints apart from numbers, for comparing events and results. */
+const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `${x}n` : x));
+
 describe("TradingCore", () => {
-  it("conserves every currency, explains every hold and never crosses (property)", () => {
+  it("conserves every currency exactly, charges each fee once rounded up, explains every hold and never crosses (property)", () => {
+    const seen = { longestStream: 0, trades: 0, fees: 0n, cancels: 0, refusedForFunds: 0, withdrawn: 0, withdrawFailed: 0, settled: 0, frozen: 0 };
     fc.assert(
       fc.property(recordsArb, (records) => {
         const core = new TradingCore(options());
-        const deposited = new Map<string, bigint>();
+        const expected = new Map<string, bigint>(); // account/currency -> what it must hold
+        const net = new Map<string, bigint>(); // currency -> deposited - withdrawn, from the records alone
+        const add = (m: Map<string, bigint>, k: string, v: bigint) => m.set(k, (m.get(k) ?? 0n) + v);
+        const feeByOrder = new Map<string, { basis: bigint; fee: bigint }>();
+        core.subscribe((e) => {
+          if (e.kind === "trade") seen.trades++;
+          else if (e.kind === "order" && e.fill) {
+            const f = e.fill;
+            const m = CATALOG.market(f.symbol)!;
+            assert.equal(f.funds, BigInt(f.price) * BigInt(f.size), "notional of the fill");
+            assert.equal(f.feeRate, f.liquidity === "maker" ? m.makerFeeBps : m.takerFeeBps);
+            if (e.order.postOnly) assert.equal(f.liquidity, "maker", `post-only order ${f.orderId} took liquidity`);
+            const sign = f.side === "buy" ? 1n : -1n;
+            add(expected, key(f.accountId, m.quote), -sign * f.funds - f.fee);
+            add(expected, key(f.accountId, m.base), sign * BigInt(f.size));
+            add(expected, key(FEES, m.quote), f.fee);
+            // The fee is charged on the order's running notional, rounded up once: never more, never less.
+            const acc = feeByOrder.get(f.orderId) ?? { basis: 0n, fee: 0n };
+            feeByOrder.set(f.orderId, acc);
+            acc.basis += f.funds * BigInt(f.feeRate);
+            acc.fee += f.fee;
+            assert.equal(acc.fee, ceilDiv(acc.basis, 10_000n), `fees of order ${f.orderId}`);
+            seen.fees += f.fee;
+          } else if (e.kind === "withdrawal" && e.withdrawal.status === "SUCCESS") {
+            add(expected, key(e.withdrawal.accountId, e.withdrawal.currency), -e.withdrawal.amount);
+          }
+        });
         for (const r of records) {
-          core.apply(r);
-          if (r.t === "deposit") deposited.set(r.currency, (deposited.get(r.currency) ?? 0n) + BigInt(r.amount));
-          checkInvariants(core, deposited);
+          const unsettled = core.unsettledCount();
+          const result = core.apply(r);
+          if (r.t === "deposit") {
+            assert.ok(result.ok);
+            add(expected, key(r.accountId, r.currency), BigInt(r.amount));
+            add(net, r.currency, BigInt(r.amount));
+          } else if (r.t === "withdrawDone" && result.ok) {
+            const w = core.withdrawal(r.withdrawalId)!;
+            add(net, w.currency, -w.amount);
+            seen.withdrawn++;
+          } else if (r.t === "withdrawFailed" && result.ok) seen.withdrawFailed++;
+          else if (r.t === "cancel" && result.ok) seen.cancels++;
+          else if (r.t === "place" && !result.ok && result.code === "RISK_INSUFFICIENT_FUNDS") seen.refusedForFunds++;
+          else if (r.t === "accountStatus" && r.frozen) seen.frozen++;
+          else if (r.t === "settled") seen.settled += unsettled - core.unsettledCount();
+          checkInvariants(core, expected, net);
         }
+        seen.longestStream = Math.max(seen.longestStream, records.length);
       }),
       { numRuns: 150 },
     );
+    assert.ok(seen.longestStream >= 250, `the longest stream had ${seen.longestStream} records`);
+    for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `the streams never exercised ${what}: ${json(seen)}`);
   });
 
   it("no account trades with another account of the same identity (e-ID self-trade prevention)", () => {
+    const seen: Record<string, number> = { trades: 0, stpAcrossAccounts: 0 };
+    for (const reason of STP_REASONS) seen[reason] = 0;
     fc.assert(
       fc.property(recordsArb, (records) => {
         const core = new TradingCore(options());
+        let stopped: Array<Readonly<Order>> = [];
         core.subscribe((e) => {
-          if (e.kind !== "trade") return;
-          const maker = core.order(e.makerOrderId)!;
-          const taker = core.order(e.takerOrderId)!;
-          assert.notEqual(maker.identityHash, taker.identityHash);
+          if (e.kind === "trade") {
+            const maker = core.order(e.makerOrderId)!;
+            const taker = core.order(e.takerOrderId)!;
+            assert.notEqual(maker.identityHash, taker.identityHash, `trade ${e.tradeId}: ${maker.accountId} and ${taker.accountId} are one person`);
+            seen.trades++;
+          } else if (e.kind === "order" && e.change === "canceled" && STP_REASONS.includes(e.order.doneReason ?? "")) stopped.push(e.order);
         });
-        for (const r of records) core.apply(r);
+        for (const r of records) {
+          // Resting orders of the same person this order would cross: what STP has to step in for.
+          const conflicts =
+            r.t === "place"
+              ? [...core.orders()].filter(
+                  (o) => o.isActive && o.symbol === r.symbol && o.side !== r.side && o.identityHash === r.identityHash && (r.type === "market" || (r.side === "buy" ? o.price <= r.price! : o.price >= r.price!)),
+                )
+              : [];
+          stopped = [];
+          core.apply(r);
+          if (stopped.length === 0) continue;
+          if (r.t !== "place") assert.fail(`a ${r.t} record set off STP: only a new order can meet its owner's orders`);
+          assert.ok(conflicts.length > 0, "STP stopped an order that met no order of its owner");
+          for (const o of stopped) {
+            assert.equal(o.identityHash, r.identityHash, "STP cancelled someone else's order");
+            seen[o.doneReason!]++;
+          }
+          // Only another account of the same person was in the way: account-level STP would have let it trade.
+          if (conflicts.every((o) => o.accountId !== r.accountId)) seen.stpAcrossAccounts++;
+        }
       }),
       { numRuns: 100 },
     );
+    for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `the streams never exercised ${what}: ${json(seen)}`);
   });
 
-  it("is deterministic: replay gives the same state, and snapshot + tail = never stopped", () => {
+  it("is deterministic: replay gives the same state, and snapshot + tail = never stopped, events included", () => {
+    const seen = { restores: 0, restoredWithOpenOrders: 0, restoredWithUnsettled: 0, restoredInVolatilityWindow: 0, tradesAfterRestore: 0, volatilityHalts: 0, ordersForgotten: 0 };
+    // A band the clustered prices (±3%) can break, so volatility halts and their windows cross the cuts.
+    const tightBand = { windowMs: 10_000, bandBps: 300, haltMs: 5_000 };
     fc.assert(
       // Short retentions (records are 250 ms apart) make finished orders expire mid-stream.
-      fc.property(recordsArb, fc.nat(), fc.constantFrom(undefined, 1_000, 5_000), (records, cut, orderRetentionMs) => {
-        const opts = () => ({ ...options(), orderRetentionMs });
+      fc.property(recordsArb, fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), fc.constantFrom(undefined, 1_000, 5_000), fc.boolean(), (records, cutSeeds, orderRetentionMs, tight) => {
+        const opts = () => ({ ...options(), orderRetentionMs, ...(tight ? { volatility: tightBand } : {}) });
+        // What each record returned and emitted, in order.
+        const run = (core: TradingCore, r: TradingRecord, log: string[]) => {
+          const events: TradingEvent[] = [];
+          const off = core.subscribe((e) => events.push(e));
+          const result = core.apply(r);
+          off();
+          log.push(json({ result, events }));
+          return events;
+        };
+        const fullLog: string[] = [];
         const a = new TradingCore(opts());
-        for (const r of records) a.apply(r);
+        for (const r of records) run(a, r, fullLog);
         const b = new TradingCore(opts());
         for (const r of records) b.apply(r);
-        const json = (c: TradingCore) => JSON.stringify(c.snapshot());
-        assert.equal(json(b), json(a));
-        const k = records.length === 0 ? 0 : cut % records.length;
-        const head = new TradingCore(opts());
-        for (const r of records.slice(0, k)) head.apply(r);
-        const restored = TradingCore.restore(JSON.parse(JSON.stringify(head.snapshot())), opts());
-        for (const r of records.slice(k)) restored.apply(r);
-        assert.equal(json(restored), json(a));
+        const state = (c: TradingCore) => JSON.stringify(c.snapshot());
+        assert.equal(state(b), state(a));
+
+        const cuts = [...new Set(cutSeeds.map((n) => n % (records.length + 1)))].sort((x, y) => x - y);
+        const log: string[] = [];
+        let core = new TradingCore(opts());
+        let i = 0;
+        const step = () => {
+          const events = run(core, records[i++], log);
+          if (i > cuts[0]) seen.tradesAfterRestore += events.filter((e) => e.kind === "trade").length;
+          seen.volatilityHalts += events.filter((e) => e.kind === "marketStatus" && e.halted && e.reason.startsWith("volatility")).length;
+        };
+        for (const cut of cuts) {
+          while (i < cut) step();
+          const snap = core.snapshot();
+          if (snap.orders.some((o) => o.isActive)) seen.restoredWithOpenOrders++;
+          if (snap.unsettled.length > 0) seen.restoredWithUnsettled++;
+          if (snap.markets.some(([, m]) => m.window.length > 0)) seen.restoredInVolatilityWindow++;
+          core = TradingCore.restore(JSON.parse(JSON.stringify(snap)), opts());
+          seen.restores++;
+        }
+        while (i < records.length) step();
+        assert.equal(state(core), state(a));
+        assert.deepEqual(log, fullLog, "the restored core answered and emitted differently");
+        const placed = records.filter((r) => r.t === "place").length;
+        if (a.snapshot().orders.length < placed) seen.ordersForgotten++;
       }),
       { numRuns: 60 },
     );
+    for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `the streams never exercised ${what}: ${json(seen)}`);
   });
 
   it("forgets finished orders after the retention, in record time; open orders stay", () => {
