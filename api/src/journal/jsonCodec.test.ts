@@ -4,18 +4,34 @@ import fc from "fast-check";
 import { decodeJson, encodeJson, encodeJsonYielding } from "./jsonCodec.ts";
 
 // Values shaped like Sen's state: bigints, nested objects, long arrays of records, odd keys.
+// `size: "max"` lets the arrays reach their maxLength (fast-check otherwise stops near 10),
+// past SPLIT_AT (64) where the encoder splits an array into runs.
 const record = fc.record({ id: fc.string(), qty: fc.bigInt(), price: fc.integer(), note: fc.option(fc.string(), { nil: undefined }), tags: fc.array(fc.string(), { maxLength: 3 }) });
 const stateLike = fc.record({
-  orders: fc.array(record, { maxLength: 300 }),
-  ledger: fc.dictionary(fc.string(), fc.dictionary(fc.string(), fc.bigInt()), { maxKeys: 80 }),
-  pairs: fc.array(fc.tuple(fc.string(), fc.oneof(record, fc.constant(null), fc.constant(undefined))), { maxLength: 150 }),
+  orders: fc.array(record, { maxLength: 300, size: "max" }),
+  ledger: fc.dictionary(fc.string(), fc.dictionary(fc.string(), fc.bigInt()), { maxKeys: 80, size: "max" }),
+  pairs: fc.array(fc.tuple(fc.string(), fc.oneof(record, fc.constant(null), fc.constant(undefined))), { maxLength: 150, size: "max" }),
   misc: fc.anything({ maxDepth: 4, withBigInt: true, withNullPrototype: true, withSparseArray: true }),
 });
+const SPLIT_AT = 64; // jsonCodec.ts splits arrays from this length on
+
+function isStateLike(v: unknown): v is { orders: unknown[]; pairs: unknown[] } {
+  return typeof v === "object" && v !== null && Array.isArray((v as { orders?: unknown }).orders) && Array.isArray((v as { pairs?: unknown }).pairs);
+}
 
 describe("encodeJsonYielding", () => {
   it("writes exactly the bytes encodeJson writes, whatever the value", async () => {
+    // Runs whose arrays the encoder split (depth >= 2 reaches the arrays inside the state), and the most records one run encoded.
+    const seen = { splitOrders: 0, splitOrdersPerElement: 0, splitPairs: 0, mostOrders: 0, yielded: 0 };
     await fc.assert(
       fc.asyncProperty(fc.oneof(stateLike, fc.anything({ maxDepth: 5, withBigInt: true, withSparseArray: true })), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 4 }), async (value, sliceMs, depth) => {
+        if (isStateLike(value)) {
+          const split = depth >= 2;
+          if (split && value.orders.length >= 2 * SPLIT_AT) seen.splitOrders++;
+          if (depth >= 3 && value.orders.length >= SPLIT_AT) seen.splitOrdersPerElement++;
+          if (split && value.pairs.length >= SPLIT_AT) seen.splitPairs++;
+          seen.mostOrders = Math.max(seen.mostOrders, value.orders.length);
+        }
         let expected: string | Error;
         try {
           expected = encodeJson(value);
@@ -26,10 +42,20 @@ describe("encodeJsonYielding", () => {
           await assert.rejects(encodeJsonYielding(value, sliceMs, depth), TypeError);
           return;
         }
-        assert.equal(await encodeJsonYielding(value, sliceMs, depth), expected);
+        // A timer that fires mid-encode shows the encoder paused for the event loop.
+        let ticks = 0;
+        const counter = setInterval(() => ticks++, 0);
+        try {
+          assert.equal(await encodeJsonYielding(value, sliceMs, depth), expected);
+        } finally {
+          clearInterval(counter);
+        }
+        if (ticks > 0) seen.yielded++;
       }),
       { numRuns: 300 },
     );
+    for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `the values never exercised ${what}: ${JSON.stringify(seen)}`);
+    assert.ok(seen.mostOrders >= 250, `the largest state had only ${seen.mostOrders} orders`);
   });
 
   it("lets the event loop run while it encodes a large state", async () => {
