@@ -42,10 +42,33 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ k: fc.constant("cancel" as const), target: fc.nat(200) }) },
 );
 
+/** Counts across all runs of a property of what its runs exercised (event types, reasons, situations). */
+type Seen = Map<string, number>;
+function count(seen: Seen, key: string, n = 1): void {
+  seen.set(key, (seen.get(key) ?? 0) + n);
+}
+function tally(seen: Seen, events: readonly EngineEvent[]): void {
+  for (const e of events) count(seen, e.type === "cancelled" || e.type === "rejected" ? e.reason : e.type);
+}
+/** Fails naming what a property never exercised. */
+function assertSeen(seen: Seen, keys: readonly string[]): void {
+  for (const k of keys) assert.ok((seen.get(k) ?? 0) > 0, `never exercised: ${k} (saw ${JSON.stringify(Object.fromEntries(seen))})`);
+}
+
+/** What each config's runs must exercise; the second adds its tick, lot, minimum and band limits. */
+const MUST_SEE: readonly string[][] = [
+  ["trade", "levelEmptied", "restingCancelled", "staleHandle", EngineCode.IOC_REMAINDER, EngineCode.FOK_NOT_FILLED, EngineCode.MARKET_NO_LIQUIDITY, EngineCode.STP_CANCEL_NEWEST, "long"],
+  ["trade", "levelEmptied", "restingCancelled", "staleHandle", EngineCode.IOC_REMAINDER, EngineCode.FOK_NOT_FILLED, EngineCode.STP_DECREMENT, EngineCode.PRICE_NOT_ON_TICK, EngineCode.QTY_NOT_ON_LOT, EngineCode.QTY_BELOW_MIN, EngineCode.MARKET_PRICE_BAND, "long"],
+];
+const MAX_OPS = 150;
+const opLists = fc.array(op, { minLength: 1, maxLength: MAX_OPS, size: "max" });
+
 for (const [ci, cfg] of SYMBOLS.entries()) {
   test(`numeric entry points = string-id apply (config ${ci})`, () => {
+    const seen: Seen = new Map();
     fc.assert(
-      fc.property(fc.array(op, { minLength: 1, maxLength: 150 }), (ops) => {
+      fc.property(opLists, (ops) => {
+        if (ops.length >= MAX_OPS * 0.9) count(seen, "long");
         const str = new MatchingEngine({ symbols: [cfg] });
         const num = new MatchingEngine({ symbols: [cfg] });
         const book = num.bookIndex("S");
@@ -55,7 +78,10 @@ for (const [ci, cfg] of SYMBOLS.entries()) {
         const sinkA = collectEvents(evA);
         const sinkB = collectEvents(evB);
         const placed: { id: string; handle: number }[] = [];
+        let before = str.l2("S");
         ops.forEach((o, n) => {
+          const fromA = evA.length;
+          const fromB = evB.length;
           let codeA: string;
           let codeB: string;
           if (o.k === "limit") {
@@ -78,16 +104,27 @@ for (const [ci, cfg] of SYMBOLS.entries()) {
             const t = placed[o.target % placed.length];
             codeA = str.apply({ type: "cancel", id: t.id }, sinkA);
             codeB = num.cancelHandle(t.handle, sinkB);
+            if (codeA === EngineCode.OK) count(seen, "restingCancelled");
+            else if (t.handle >= 0) count(seen, "staleHandle"); // rested once, since filled or cancelled
           }
           assert.equal(codeB, codeA);
+          // only this op's events: the earlier ones were compared after their own op
           const norm = (e: EngineEvent) => (e.type === "rejected" && e.reason === EngineCode.UNKNOWN_ORDER ? { ...e, id: "" } : e);
-          assert.deepEqual(evB.map(norm), evA.map(norm));
-          assert.deepEqual(num.l2("S"), str.l2("S"));
+          assert.deepEqual(evB.slice(fromB).map(norm), evA.slice(fromA).map(norm));
+          tally(seen, evA.slice(fromA));
+          const after = str.l2("S");
+          assert.deepEqual(num.l2("S"), after);
           assert.equal(num.liveOrders(), str.liveOrders());
+          assert.ok(before && after);
+          const prices = (l: typeof after) => [...l.bids, ...l.asks].map(([p]) => p);
+          const left = new Set(prices(after));
+          if (prices(before).some((p) => !left.has(p))) count(seen, "levelEmptied");
+          before = after;
         });
       }),
       { numRuns: 300 },
     );
+    assertSeen(seen, MUST_SEE[ci]);
   });
 }
 
@@ -160,8 +197,10 @@ function fromBuffer(b: EventBuffer, names: Map<number, { id: string; owner: stri
 
 for (const [ci, cfg] of SYMBOLS.entries()) {
   test(`EventBuffer output = sink output of the numeric entry points (config ${ci}, l2 on)`, () => {
+    const seen: Seen = new Map();
     fc.assert(
-      fc.property(fc.array(op, { minLength: 1, maxLength: 150 }), (ops) => {
+      fc.property(opLists, (ops) => {
+        if (ops.length >= MAX_OPS * 0.9) count(seen, "long");
         const a = new MatchingEngine({ symbols: [cfg], l2: true });
         const b = new MatchingEngine({ symbols: [cfg], l2: true });
         const owners = OWNERS.map((o) => [a.ownerIndex(o), b.ownerIndex(o)]);
@@ -190,11 +229,14 @@ for (const [ci, cfg] of SYMBOLS.entries()) {
             assert.equal(b.cancelHandle(hb, buf), a.cancelHandle(ha, sink));
           }
           assert.deepEqual(fromBuffer(buf, names, cur), evA);
+          tally(seen, evA);
         });
         assert.equal(b.stateHash(), a.stateHash());
+        if (buf.cap > 4) count(seen, "bufferGrew");
       }),
       { numRuns: 200 },
     );
+    assertSeen(seen, ["trade", "l2", EngineCode.USER_CANCELLED, EngineCode.UNKNOWN_ORDER, EngineCode.IOC_REMAINDER, "bufferGrew", "long"]);
   });
 }
 
