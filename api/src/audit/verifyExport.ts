@@ -2,8 +2,8 @@ import { createPublicKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { createPublicClient, http, parseAbi } from "viem";
-import type { Address, Hex } from "viem";
+import { BaseError, ContractFunctionRevertedError, createPublicClient, http, parseAbi, zeroHash } from "viem";
+import type { Address, Hex, PublicClient } from "viem";
 import { readLines } from "../journal/readLines.ts";
 import type { AnchoredCheckpoint } from "./checkpoint.ts";
 import { verifyCheckpoint } from "./checkpoint.ts";
@@ -47,7 +47,18 @@ export type VerifyExportOptions = {
 
 type Manifest = { origin?: string; events?: number; rpcUrl?: string; anchor?: { chainId: number; contract: string } };
 
-export const auditAnchorReadAbi = parseAbi(["function rootAt(uint64 treeSize) view returns (bytes32)"]);
+export const auditAnchorReadAbi = parseAbi(["function rootAt(uint64 treeSize) view returns (bytes32)", "error AnchorUnknownTreeSize(uint64 treeSize)"]);
+
+/** AuditAnchor.rootAt, its "never anchored" revert read as the zero root: a finding, not an I/O failure. */
+async function anchoredRoot(client: PublicClient, address: Address, treeSize: number): Promise<Hex> {
+  try {
+    return await client.readContract({ address, abi: auditAnchorReadAbi, functionName: "rootAt", args: [BigInt(treeSize)] });
+  } catch (e) {
+    const revert = e instanceof BaseError ? e.walk((x) => x instanceof ContractFunctionRevertedError) : null;
+    if (revert instanceof ContractFunctionRevertedError && revert.data?.errorName === "AnchorUnknownTreeSize") return zeroHash;
+    throw e;
+  }
+}
 
 async function readRequired(path: string): Promise<Buffer> {
   try {
@@ -234,7 +245,7 @@ export async function verifyExport(dir: string, opts: VerifyExportOptions = {}):
         problems.push({ kind: "anchorMismatch", treeSize: cp.treeSize, message: `anchor of tree size ${cp.treeSize} was recorded on chain ${cp.anchor.chainId}, the RPC serves chain ${chainId}` });
         continue;
       }
-      const onChain = (await client.readContract({ address, abi: auditAnchorReadAbi, functionName: "rootAt", args: [BigInt(cp.treeSize)] })) as Hex;
+      const onChain = await anchoredRoot(client, address, cp.treeSize);
       anchorsChecked++;
       if (onChain.toLowerCase() !== cp.root.toLowerCase()) {
         problems.push({
