@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { createPublicKey } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import type { AuditEvent } from "../src/audit/auditEvent.ts";
+import { verifyCheckpoint, type AnchoredCheckpoint } from "../src/audit/checkpoint.ts";
+import { auditAnchorAbi } from "../src/chain/auditAnchorer.ts";
 import { verifyInclusion, verifyConsistency } from "../src/audit/merkle.ts";
 import { startChainServices, type ChainServices } from "../src/chain/chainServices.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
@@ -226,7 +229,7 @@ describe("audit trail: recording, compliance queries, proofs, anchoring, export"
     assert.equal(status.verified, true, JSON.stringify(status));
     assert.equal(status.latestCheckpoint!.signatureOk, true);
 
-    const cp = (await getJson(`${gw.url}/api/v1/audit/checkpoint`)) as { treeSize: number; root: string };
+    const cp = (await getJson(`${gw.url}/api/v1/audit/checkpoint`)) as { treeSize: number; root: string; publicKeyPem: string };
     const leaf = (await getJson(`${gw.url}/api/v1/audit/proof/inclusion?seq=3&treeSize=${cp.treeSize}`)) as { leafIndex: number; treeSize: number; leafHash: string; proof: string[]; root: string };
     assert.equal(leaf.root, cp.root);
     const buf = (h: string) => Buffer.from(h.replace(/^0x/, ""), "hex");
@@ -234,12 +237,25 @@ describe("audit trail: recording, compliance queries, proofs, anchoring, export"
     const first = Math.max(1, Math.floor(cp.treeSize / 2));
     const cons = (await getJson(`${gw.url}/api/v1/audit/proof/consistency?first=${first}&second=${cp.treeSize}`)) as { proof: string[]; firstRoot: string; secondRoot: string };
     assert.ok(verifyConsistency(first, cp.treeSize, buf(cons.firstRoot), buf(cons.secondRoot), cons.proof.map(buf)));
-    const onChain = await chain.publicClient.readContract({
-      address: chain.deployment.contracts.AuditAnchor,
-      abi: [{ type: "function", name: "latest", stateMutability: "view", inputs: [], outputs: [{ type: "uint64" }, { type: "bytes32" }, { type: "uint32" }] }] as const,
-      functionName: "latest",
+
+    // What is on chain must be the root the gateway signed at that size, not merely some root.
+    const address = chain.deployment.contracts.AuditAnchor;
+    const [anchoredSize, anchoredRoot] = await chain.publicClient.readContract({ address, abi: auditAnchorAbi, functionName: "latest" });
+    const size = Number(anchoredSize);
+    assert.ok(size > 0); // may already be past cp: checkpoints keep coming and are anchored as they do
+    // The log records the anchor once the receipt is in, a moment after the chain shows it.
+    const signed = await until("the anchor recorded with its checkpoint", async () => {
+      const [c] = (await getJson(`${gw.url}/api/v1/audit/checkpoints?fromTreeSize=${size}&limit=1`)) as unknown as AnchoredCheckpoint[];
+      return c?.anchor ? c : undefined;
     });
-    assert.ok(Number(onChain[0]) > 0);
+    assert.equal(signed.treeSize, size);
+    assert.ok(verifyCheckpoint(signed, createPublicKey(cp.publicKeyPem)), "the anchored checkpoint is signed by the gateway's key");
+    assert.equal(anchoredRoot.toLowerCase(), signed.root.toLowerCase());
+    assert.equal((await chain.publicClient.readContract({ address, abi: auditAnchorAbi, functionName: "rootAt", args: [anchoredSize] })).toLowerCase(), signed.root.toLowerCase());
+    assert.equal(signed.anchor!.contract.toLowerCase(), address.toLowerCase());
+    // ...and the events the gateway serves proofs for hash to it.
+    const atAnchor = (await getJson(`${gw.url}/api/v1/audit/proof/inclusion?seq=0&treeSize=${size}`)) as { root: string };
+    assert.equal(atAnchor.root, signed.root);
   });
 
   it("exports the log and the offline verifier accepts it, anchors checked on chain", async () => {
