@@ -7,10 +7,11 @@ import WebSocket from "ws";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
+import { connectWs, type WsMessage } from "./support/wsClient.ts";
 import { DEFAULT_RISK } from "../src/risk/types.ts";
 
 const SYMBOL = "VGB30-VND";
-type Msg = Record<string, any>;
+type Msg = WsMessage;
 
 /** One client-to-server websocket text frame (RFC 6455: clients must mask). */
 function maskedTextFrame(text: string): Buffer {
@@ -21,34 +22,15 @@ function maskedTextFrame(text: string): Buffer {
   return Buffer.concat([header, mask, body]);
 }
 
-/** A KuCoin websocket client: connect with a bullet token, collect every message. */
-async function connect(gw: GatewayFixture, token: string, extra = "") {
-  const ws = new WebSocket(`${gw.ctx.config.wsEndpoint}?token=${token}&connectId=t1${extra}`);
-  const messages: Msg[] = [];
-  const waiters: Array<{ pred: (m: Msg) => boolean; resolve: (m: Msg) => void }> = [];
-  ws.on("message", (data) => {
-    const m = JSON.parse(data.toString()) as Msg;
-    messages.push(m);
-    for (const w of [...waiters]) if (w.pred(m)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(m);
-    }
-  });
-  const next = (pred: (m: Msg) => boolean, timeoutMs = 5_000) =>
-    new Promise<Msg>((resolve, reject) => {
-      const found = messages.find(pred);
-      if (found) return resolve(found);
-      const t = setTimeout(() => reject(new Error("timed out waiting for a websocket message")), timeoutMs);
-      waiters.push({ pred, resolve: (m) => (clearTimeout(t), resolve(m)) });
-    });
-  await next((m) => m.type === "welcome");
-  let id = 0;
-  const subscribe = async (topic: string, privateChannel = false) => {
-    const sid = String(++id);
-    ws.send(JSON.stringify({ id: sid, type: "subscribe", topic, privateChannel, response: true }));
-    await next((m) => m.id === sid && m.type === "ack");
-  };
-  return { ws, messages, next, subscribe };
+const connect = (gw: GatewayFixture, token: string, query = "") => connectWs(gw.ctx.config.wsEndpoint, token, query);
+
+/** Polls a condition on state this process holds (e.g. a client library's cache) until it holds. */
+async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe("websocket (KuCoin protocol)", () => {
@@ -79,6 +61,7 @@ describe("websocket (KuCoin protocol)", () => {
     b = await loginAndCreateKey(gw.url, hardhatAccount(31));
     await gw.ctx.trading.deposit(a.accountId, "VGB30", 100_000n, "ws-dep-1");
     await gw.ctx.trading.deposit(b.accountId, "VND", 10_000_000_000n, "ws-dep-2");
+    await gw.ctx.trading.deposit(a.accountId, "SREF", 1_000n, "ws-dep-3");
     ka = kucoinClient(() => gw.url, a);
     kb = kucoinClient(() => gw.url, b);
   });
@@ -142,7 +125,7 @@ describe("websocket (KuCoin protocol)", () => {
     const c = await connect(gw, bullet.token);
     await c.subscribe("/spotMarket/tradeOrders", true);
     await c.subscribe("/account/balance", true);
-    await order(ka, "sell", 9_900, 3);
+    const sellId = await order(ka, "sell", 9_900, 3);
     const id = await order(kb, "buy", 9_900, 3);
     const filled = await c.next((m) => m.subject === "orderChange" && m.data.orderId === id && m.data.type === "filled");
     assert.equal(filled.data.filledSize, "3");
@@ -152,21 +135,74 @@ describe("websocket (KuCoin protocol)", () => {
     assert.ok(match.data.tradeId);
     const bal = await c.next((m) => m.subject === "account.balance" && m.data.currency === "VGB30");
     assert.ok(bal.data.relationEvent.startsWith("trade."));
-    // another account's events never reach this connection
-    assert.ok(c.messages.filter((m) => m.subject === "orderChange").every((m) => m.data.orderId !== undefined && m.topic === "/spotMarket/tradeOrders"));
-    c.ws.close();
+    // Another account's events never reach this connection. The seller's side of the same
+    // trade produced order and balance events too; after the pong all of them would be in.
+    await c.barrier();
+    const own = new Set(((await kb("GET", "/api/v1/orders?pageSize=500")).data.items as Msg[]).map((o) => o.id));
+    assert.ok(own.has(id) && !own.has(sellId));
+    const orderMsgs = c.messages.filter((m) => m.topic === "/spotMarket/tradeOrders");
+    const balanceMsgs = c.messages.filter((m) => m.topic === "/account/balance");
+    assert.ok(orderMsgs.length >= 3 && balanceMsgs.length >= 3, "open, match and filled; hold and two settlements");
+    for (const m of orderMsgs) assert.ok(own.has(m.data.orderId), `order ${m.data.orderId} is not the buyer's`);
+    for (const m of balanceMsgs) assert.equal(m.data.accountId, b.accountId);
+    assert.equal(orderMsgs.length + balanceMsgs.length, c.messages.filter((m) => m.type === "message").length, "nothing but the two private topics");
+    await c.close();
 
+    // Cancel-on-disconnect, seen from another connection of the same account.
     const bulletA = (await ka("POST", "/api/v1/bullet-private")).data as Msg;
+    const watcher = await connect(gw, bulletA.token);
+    await watcher.subscribe("/spotMarket/tradeOrders", true);
     const cod = await connect(gw, bulletA.token, "&cancelOnDisconnect=true");
     const resting = await order(ka, "sell", 11_000, 1);
-    cod.ws.close();
-    let status = "";
-    for (let i = 0; i < 50 && status !== "done"; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      const o = (await ka("GET", `/api/v1/orders/${resting}`)).data as Msg;
-      status = o.isActive ? "active" : "done";
-    }
-    assert.equal(status, "done", "order cancelled when the socket closed");
+    await watcher.next((m) => m.data?.orderId === resting && m.data.type === "open", "the resting order");
+    await cod.close();
+    await watcher.next((m) => m.data?.orderId === resting && m.data.type === "canceled", "the cancel on disconnect");
+    assert.equal(((await ka("GET", `/api/v1/orders/${resting}`)).data as Msg).isActive, false, "order cancelled when the socket closed");
+    await watcher.close();
+  });
+
+  it("ticker and snapshot topics agree with REST's level1, stats and allTickers", async () => {
+    // SREF-VND has not traded here yet: its 24 h figures are exactly the trades below.
+    const sym = "SREF-VND";
+    const c = await connect(gw, ((await (await fetch(`${gw.url}/api/v1/bullet-public`, { method: "POST" })).json()) as Msg).data.token);
+    await c.subscribe(`/market/ticker:${sym}`);
+    await c.subscribe(`/market/snapshot:${sym}`);
+    const place = (k: typeof ka, side: "buy" | "sell", price: number, size: number) =>
+      k("POST", "/api/v1/orders", { clientOid: `t${++n}`, side, symbol: sym, type: "limit", price: String(price), size: String(size) }).then((r) => assert.equal(r.code, "200000", JSON.stringify(r)));
+    await place(ka, "sell", 20_000, 3);
+    await place(kb, "buy", 20_000, 3); // 3 @ 20,000
+    await place(ka, "sell", 20_300, 2);
+    await place(ka, "sell", 20_500, 4);
+    await place(kb, "buy", 20_500, 5); // 2 @ 20,300 and 3 @ 20,500; 1 left @ 20,500
+    await place(kb, "buy", 19_800, 2);
+    await place(ka, "sell", 19_800, 1); // 1 @ 19,800; 1 bid left @ 19,800
+    await place(ka, "sell", 20_800, 2);
+
+    const get = async (path: string) => (await ka("GET", path)).data as Msg;
+    const level1 = await get(`/api/v1/market/orderbook/level1?symbol=${sym}`);
+    const stats = await get(`/api/v1/market/stats?symbol=${sym}`);
+    const all = (await get("/api/v1/market/allTickers")).ticker.find((t: Msg) => t.symbol === sym);
+    assert.deepEqual(
+      { price: level1.price, size: level1.size, bestBid: level1.bestBid, bestBidSize: level1.bestBidSize, bestAsk: level1.bestAsk, bestAskSize: level1.bestAskSize },
+      { price: "19800", size: "1", bestBid: "19800", bestBidSize: "1", bestAsk: "20500", bestAskSize: "1" },
+    );
+    assert.deepEqual(
+      [stats.open, stats.high, stats.low, stats.last, stats.vol, stats.volValue, stats.changePrice, stats.changeRate],
+      ["20000", "20500", "19800", "19800", "9", String(3 * 20_000 + 2 * 20_300 + 3 * 20_500 + 19_800), "-200", "-0.0100"],
+    );
+    const withoutTime = ({ time: _, ...rest }: Msg) => rest;
+    assert.deepEqual(withoutTime(all), withoutTime(stats));
+
+    // Tickers go out on a timer after the book changes; the one at REST's sequence is final.
+    const ticker = (await c.next((m) => m.subject === "trade.ticker" && m.data.sequence === level1.sequence, `the ticker at sequence ${level1.sequence}`)).data;
+    assert.deepEqual(withoutTime(ticker), withoutTime(level1));
+    const snap = (await c.next((m) => m.subject === "trade.snapshot" && m.data.sequence === level1.sequence, `the snapshot at sequence ${level1.sequence}`)).data.data;
+    assert.equal(snap.symbol, sym);
+    assert.deepEqual(
+      [snap.buy, snap.sell, snap.lastTradedPrice, snap.high, snap.low, snap.vol, snap.volValue, snap.changePrice, snap.changeRate],
+      [stats.buy, stats.sell, stats.last, stats.high, stats.low, stats.vol, stats.volValue, stats.changePrice, stats.changeRate],
+    );
+    await c.close();
   });
 
   it("a consumer that stops reading is cut off instead of slowing the exchange", async () => {
@@ -176,13 +212,27 @@ describe("websocket (KuCoin protocol)", () => {
     const u = new URL(gw.ctx.config.wsEndpoint);
     const sock = net.connect(Number(u.port), u.hostname);
     await new Promise<void>((resolve) => sock.once("connect", () => resolve()));
+    let received = "";
+    const readUntil = (needle: string) =>
+      new Promise<void>((resolve) => {
+        const onData = (d: Buffer) => {
+          received += d.toString("latin1");
+          if (!received.includes(needle)) return;
+          sock.off("data", onData);
+          resolve();
+        };
+        sock.on("data", onData);
+      });
+    const handshake = readUntil("\r\n\r\n");
     sock.write(
       `GET ${u.pathname}?token=${token} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     );
-    await new Promise<void>((resolve) => sock.once("data", () => resolve()));
-    sock.write(maskedTextFrame(JSON.stringify({ id: "s", type: "subscribe", topic: `/market/match:${SYMBOL}`, response: false })));
-    await new Promise((r) => setTimeout(r, 100));
+    await handshake;
+    // Server frames are unmasked: the ack's JSON appears as is in the stream.
+    const acked = readUntil(`{"id":"s","type":"ack"}`);
+    sock.write(maskedTextFrame(JSON.stringify({ id: "s", type: "subscribe", topic: `/market/match:${SYMBOL}`, response: true })));
+    await acked;
     sock.pause();
     const dropped = async () => (await gw.ctx.metrics.wsSlowConsumersDropped.get()).values[0]?.value ?? 0;
     const before = await dropped();
@@ -205,26 +255,62 @@ describe("websocket (KuCoin protocol)", () => {
     const api = ex.urls.api as Record<string, string>;
     for (const k of Object.keys(api)) api[k] = gw.url;
     await ex.loadHttpProxyAgent();
+    // Our own connections see the same messages ccxt gets, in the same fan-out.
+    const book = await connect(gw, ((await (await fetch(`${gw.url}/api/v1/bullet-public`, { method: "POST" })).json()) as Msg).data.token);
+    await book.subscribe(`/market/level2:${SYMBOL}`);
+    const mine = await connect(gw, ((await kb("POST", "/api/v1/bullet-private")).data as Msg).token);
+    await mine.subscribe("/spotMarket/tradeOrders", true);
+    const level2 = async () => (await ka("GET", `/api/v3/market/orderbook/level2?symbol=${SYMBOL}`)).data as Msg;
     try {
       await ex.loadMarkets();
-      const bookP = ex.watchOrderBook("VGB30/VND");
-      const ordersP = ex.watchOrders("VGB30/VND");
-      await new Promise((r) => setTimeout(r, 300));
-      // ccxt syncs with its REST snapshot after six level2 messages: space the orders out so
-      // that conflation does not merge them into fewer messages
-      for (let i = 0; i < 8; i++) {
-        await order(ka, "sell", 10_800 + 100 * i, 1);
-        await new Promise((r) => setTimeout(r, 30));
+      let bookSynced = false;
+      let ordersWatched = false;
+      const bookP = ex.watchOrderBook("VGB30/VND").then(() => (bookSynced = true));
+      const ordersP = ex.watchOrders("VGB30/VND").then(() => (ordersWatched = true));
+      // Both are awaited below; should something fail first, ex.close() rejects them and that
+      // must not hide the failure.
+      for (const p of [bookP, ordersP]) p.catch(() => {});
+      // ccxt takes its REST snapshot only after six level-2 messages of its own, and when its
+      // subscription went out is not visible from here. So: one ask at a time, each in a
+      // message of its own (conflation cannot merge it with the next, which is placed only
+      // once this one is out), until ccxt's book is synced.
+      for (let i = 0; !bookSynced; i++) {
+        assert.ok(i < 60, "ccxt never synced its order book");
+        await order(ka, "sell", 10_800 + 100 * (i % 8), 1);
+        const seq = Number((await level2()).sequence);
+        await book.next((m) => m.subject === "trade.l2update" && m.data.sequenceEnd >= seq, `level2 sequence ${seq}`);
       }
-      const book = await bookP;
-      assert.ok(book.asks.length > 0);
-      assert.ok((book.nonce ?? 0) > 0);
-      await order(kb, "buy", 10_800, 1);
-      const orders = await ordersP;
-      assert.ok(orders.length >= 1);
-      assert.equal(orders[0].symbol, "VGB30/VND");
+      // The state that matters: ccxt's book, once at REST's sequence, is REST's book.
+      const rest = await level2();
+      const ccxtBook = () => ex.orderbooks["VGB30/VND"];
+      await until(`ccxt's book at sequence ${rest.sequence}`, () => (ccxtBook()?.nonce ?? 0) >= Number(rest.sequence));
+      const levels = (side: string[][]) => side.map(([p, s]) => [Number(p), Number(s)]);
+      assert.equal(ccxtBook().nonce, Number(rest.sequence));
+      const plain = (side: number[][]) => Array.from(side, ([p, s]) => [p, s]);
+      assert.deepEqual(plain(ccxtBook().asks), levels(rest.asks));
+      assert.deepEqual(plain(ccxtBook().bids), levels(rest.bids));
+      await bookP;
+
+      // Likewise for the private stream: own orders placed and cancelled until ccxt reports one.
+      for (let i = 0; !ordersWatched; i++) {
+        assert.ok(i < 20, "ccxt never reported an order");
+        const id = await order(kb, "buy", 9_700, 1);
+        assert.equal((await kb("DELETE", `/api/v1/orders/${id}`)).code, "200000");
+        await mine.next((m) => m.data?.orderId === id && m.data.type === "canceled", "the nudge's cancel");
+      }
+      await ordersP;
+      const id = await order(kb, "buy", 10_800, 1);
+      const ccxtOrder = () => Array.from(ex.orders ?? []).find((o) => o.id === id);
+      await until("ccxt to see the buy filled", () => ccxtOrder()?.status === "closed");
+      const o = ccxtOrder()!;
+      assert.equal(o.symbol, "VGB30/VND");
+      assert.equal(o.side, "buy");
+      assert.equal(o.filled, 1);
+      assert.equal(o.remaining, 0);
     } finally {
       await ex.close();
+      await book.close();
+      await mine.close();
     }
   });
 });
