@@ -12,7 +12,7 @@ import { createKey, rawRequest, sessionClient, signedClient, siweLogin, traderSt
 
 type Trader = { creds: ApiCredentials; api: SignedClient; accountId: string };
 type Balance = { currency: string; balance: string; available: string; holds: string };
-type OrderView = { id: string; clientOid: string; side: "buy" | "sell"; price: string; size: string; dealSize: string; dealFunds: string; fee: string; isActive: boolean };
+type OrderView = { id: string; clientOid: string; side: "buy" | "sell"; price: string; size: string; dealSize: string; dealFunds: string; fee: string; isActive: boolean; remark: string | null };
 
 describe("pre-trade controls through the signed REST API", () => {
   let chain: ChainFixture;
@@ -323,91 +323,154 @@ describe("pre-trade controls through the signed REST API", () => {
     },
   );
 
-  it("property: random valid and invalid orders and cancels of two traders conserve value and keep holds exact", async (t) => {
+  it("property: random valid and invalid orders and cancels of two traders conserve value and keep holds and the book exact", async (t) => {
     const seen = new Map<string, number>();
     let fills = 0;
+    const stpEnded = new Map<string, number>(); // STP outcome -> orders it ended
     const symbol = "SREF-VND";
     const m = gw.ctx.catalog.market(symbol)!;
     const deposit = { VND: 5_000_000n, SREF: 300n };
     const fees = () => gw.ctx.trading.core.ledger.balance(gw.ctx.feeAccount, "VND").available;
     const price = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 99, max: 101 }) }, { weight: 1, arbitrary: fc.integer({ min: 95, max: 105 }) }).map((n) => n * 100);
     const who = fc.integer({ min: 0, max: 1 });
+    // A trader's order meeting its own resting one is a self-trade: every mode, and the default.
+    const stp = fc.constantFrom(undefined, "CN", "CO", "CB", "DC");
     const command = fc.oneof(
-      { weight: 6, arbitrary: fc.record({ t: fc.constant("limit" as const), who, side: fc.constantFrom("buy", "sell"), price, size: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 60 }) }, { weight: 1, arbitrary: fc.integer({ min: 300, max: 700 }) }), tif: fc.constantFrom("GTC", "GTC", "GTC", "IOC", "FOK"), postOnly: fc.constantFrom(false, false, false, true) }) },
+      {
+        weight: 6,
+        arbitrary: fc.record({
+          t: fc.constant("limit" as const),
+          who,
+          side: fc.constantFrom("buy", "sell"),
+          price,
+          size: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 60 }) }, { weight: 1, arbitrary: fc.integer({ min: 300, max: 700 }) }),
+          tif: fc.constantFrom("GTC", "GTC", "GTC", "IOC", "FOK"),
+          postOnly: fc.constantFrom(false, false, false, true),
+          stp,
+        }),
+      },
       { weight: 2, arbitrary: fc.record({ t: fc.constant("market" as const), who, side: fc.constantFrom("buy", "sell"), size: fc.integer({ min: 1, max: 80 }) }) },
       { weight: 1, arbitrary: fc.record({ t: fc.constant("marketFunds" as const), who, funds: fc.integer({ min: 1, max: 6_000_000 }) }) },
       {
         weight: 2,
-        arbitrary: fc.record({
-          t: fc.constant("invalid" as const),
-          who,
-          patch: fc.constantFrom<Record<string, unknown>>({ price: "10050" }, { size: "1.5" }, { symbol: "AAA-BBB" }, { price: "-100" }, { size: "0" }, { size: "2000000" }, { price: "99999900" }, { type: "market", funds: "100" }, { postOnly: true, timeInForce: "IOC" }, { price: 10_000 }),
-        }),
+        arbitrary: fc.record({ t: fc.constant("invalid" as const), who, nth: fc.nat({ max: INVALID.length - 1 }) }),
       },
+      { weight: 2, arbitrary: fc.record({ t: fc.constant("selfCross" as const), who, nth: fc.nat(), size: fc.integer({ min: 1, max: 60 }), stp }) },
       { weight: 1, arbitrary: fc.record({ t: fc.constant("duplicate" as const), who, nth: fc.nat() }) },
       { weight: 3, arbitrary: fc.record({ t: fc.constant("cancel" as const), who, nth: fc.nat(), byClientOid: fc.boolean() }) },
       { weight: 1, arbitrary: fc.record({ t: fc.constant("cancelAll" as const), who }) },
     );
 
+    // size "max": without it fast-check stops near minLength + 10 whatever maxLength says.
     await fc.assert(
-      fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 30 }), async (commands) => {
+      fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 30, size: "max" }), async (commands) => {
         const traders = [await trader(deposit), await trader(deposit)];
-        const feesBefore = fees();
-        const book = await rawRequest(gw.url, { method: "GET", path: `/api/v1/market/orderbook/level2_100?symbol=${symbol}` });
-        const { bids, asks } = (book.json as { data: { bids: unknown[]; asks: unknown[] } }).data;
-        assert.deepEqual([bids, asks], [[], []], "empty book at the start");
-        const placed: Array<{ who: number; orderId: string; clientOid: string }> = [];
-        let n = 0;
-        for (const c of commands) {
-          const t = traders[c.who];
-          let r: Envelope;
-          const oid = `p${n++}`;
-          const base = { clientOid: oid, symbol, type: "limit" };
-          if (c.t === "limit") r = await place(t, { ...base, side: c.side, price: String(c.price), size: String(c.size), timeInForce: c.tif, postOnly: c.postOnly && c.tif === "GTC" });
-          else if (c.t === "market") r = await place(t, { ...base, type: "market", side: c.side, size: String(c.size) });
-          else if (c.t === "marketFunds") r = await place(t, { ...base, type: "market", side: "buy", funds: String(c.funds) });
-          else if (c.t === "invalid") r = await place(t, { ...base, side: "buy", price: "10000", size: "1", ...c.patch });
-          else if (c.t === "duplicate") {
-            const mine = placed.filter((p) => p.who === c.who);
-            r = await place(t, { ...base, clientOid: mine.length ? mine[c.nth % mine.length].clientOid : oid, side: "buy", price: "10000", size: "1" });
-            if (mine.length) assert.equal(r.senCode, "RISK_DUPLICATE_CLIENT_OID");
-          } else if (c.t === "cancel") {
-            if (placed.length === 0) continue;
-            const target = placed[c.nth % placed.length];
-            r = await t.api("DELETE", c.byClientOid ? `/api/v1/order/client-order/${target.clientOid}` : `/api/v1/orders/${target.orderId}`);
-            if (target.who !== c.who) assert.deepEqual([r.code, r.senCode], ["400100", "TRADING_ORDER_NOT_FOUND"], "another trader's order is not found");
-          } else r = await t.api("DELETE", `/api/v1/orders?symbol=${symbol}`);
-          assert.ok(["200000", "200004", "300000", "400100", "400000"].includes(r.code), `${JSON.stringify(c)}: ${r.code} ${r.senCode} ${r.msg}`);
-          assert.ok(r.status < 500);
-          const key = `${c.t} ${r.code} ${r.senCode ?? ""}`.trim();
-          seen.set(key, (seen.get(key) ?? 0) + 1);
-          if (c.t === "invalid") assert.notEqual(r.code, "200000", JSON.stringify(c));
-          if (r.code === "200000" && "orderId" in (r.data ?? {})) placed.push({ who: c.who, orderId: r.data.orderId, clientOid: oid });
+        try {
+          const feesBefore = fees();
+          const book = await rawRequest(gw.url, { method: "GET", path: `/api/v1/market/orderbook/level2_100?symbol=${symbol}` });
+          const { bids, asks } = (book.json as { data: { bids: unknown[]; asks: unknown[] } }).data;
+          assert.deepEqual([bids, asks], [[], []], "empty book at the start");
+          const placed: Array<{ who: number; orderId: string; clientOid: string }> = [];
+          let n = 0;
+          for (const c of commands) {
+            const t = traders[c.who];
+            let r: Envelope;
+            const oid = `p${n++}`;
+            const base = { clientOid: oid, symbol, type: "limit" };
+            if (c.t === "limit") r = await place(t, { ...base, side: c.side, price: String(c.price), size: String(c.size), timeInForce: c.tif, postOnly: c.postOnly && c.tif === "GTC", ...(c.stp && { stp: c.stp }) });
+            else if (c.t === "market") r = await place(t, { ...base, type: "market", side: c.side, size: String(c.size) });
+            else if (c.t === "marketFunds") r = await place(t, { ...base, type: "market", side: "buy", funds: String(c.funds) });
+            else if (c.t === "invalid") {
+              const bad = INVALID[c.nth];
+              // Far from any price: the collar refuses it, or with nothing to measure from, the balance.
+              const expected = bad.senCode ?? ((await referenceExists(symbol)) ? "RISK_PRICE_COLLAR" : "RISK_INSUFFICIENT_FUNDS");
+              r = await place(t, { ...base, side: "buy", price: "10000", size: "1", ...bad.patch });
+              assert.equal(r.senCode, expected, `${JSON.stringify(bad.patch)}: ${r.code} ${r.senCode} ${r.msg}`);
+            } else if (c.t === "selfCross") {
+              const mine = await openOrders(t);
+              if (mine.length === 0) continue;
+              const o = mine[c.nth % mine.length];
+              r = await place(t, { ...base, side: o.side === "buy" ? "sell" : "buy", price: o.price, size: String(c.size), ...(c.stp && { stp: c.stp }) });
+            } else if (c.t === "duplicate") {
+              const mine = placed.filter((p) => p.who === c.who);
+              r = await place(t, { ...base, clientOid: mine.length ? mine[c.nth % mine.length].clientOid : oid, side: "buy", price: "10000", size: "1" });
+              if (mine.length) assert.equal(r.senCode, "RISK_DUPLICATE_CLIENT_OID");
+            } else if (c.t === "cancel") {
+              if (placed.length === 0) continue;
+              const target = placed[c.nth % placed.length];
+              r = await t.api("DELETE", c.byClientOid ? `/api/v1/order/client-order/${target.clientOid}` : `/api/v1/orders/${target.orderId}`);
+              if (target.who !== c.who) assert.deepEqual([r.code, r.senCode], ["400100", "TRADING_ORDER_NOT_FOUND"], "another trader's order is not found");
+            } else r = await t.api("DELETE", `/api/v1/orders?symbol=${symbol}`);
+            assert.ok(["200000", "200004", "300000", "400100", "400000"].includes(r.code), `${JSON.stringify(c)}: ${r.code} ${r.senCode} ${r.msg}`);
+            assert.ok(r.status < 500);
+            const key = `${c.t} ${r.code} ${r.senCode ?? ""}`.trim();
+            seen.set(key, (seen.get(key) ?? 0) + 1);
+            if (c.t === "invalid") assert.notEqual(r.code, "200000", JSON.stringify(c));
+            if (r.code === "200000" && "orderId" in (r.data ?? {})) placed.push({ who: c.who, orderId: r.data.orderId, clientOid: oid });
+            await invariants(traders, deposit, fees() - feesBefore, m.takerFeeBps);
+          }
+          for (const t of traders) await cancelAll(t);
           await invariants(traders, deposit, fees() - feesBefore, m.takerFeeBps);
+          for (const t of traders) {
+            assert.deepEqual(await openOrders(t), []);
+            for (const b of Object.values(await balances(t))) assert.equal(b.holds, "0");
+            const done = (await t.api("GET", `/api/v1/orders?status=done&symbol=${symbol}&pageSize=500`)).data.items as OrderView[];
+            for (const o of done) if (o.remark?.startsWith("ENGINE_STP_")) stpEnded.set(o.remark, (stpEnded.get(o.remark) ?? 0) + 1);
+          }
+          // Fees collected = the fees on the two traders' fills.
+          let fillFees = 0n;
+          for (const tr of traders) {
+            const items = (await tr.api("GET", `/api/v1/fills?symbol=${symbol}&pageSize=500`)).data.items as Array<{ fee: string }>;
+            fills += items.length;
+            for (const f of items) fillFees += BigInt(f.fee);
+          }
+          assert.equal(fillFees, fees() - feesBefore);
+        } finally {
+          // A failed run must not leave its orders to the next one (shrinking runs many).
+          for (const t of traders) await t.api("DELETE", "/api/v1/orders");
         }
-        for (const t of traders) await cancelAll(t);
-        await invariants(traders, deposit, fees() - feesBefore, m.takerFeeBps);
-        for (const t of traders) {
-          assert.deepEqual(await openOrders(t), []);
-          for (const b of Object.values(await balances(t))) assert.equal(b.holds, "0");
-        }
-        // Fees collected = the fees on the two traders' fills.
-        let fillFees = 0n;
-        for (const tr of traders) {
-          const items = (await tr.api("GET", `/api/v1/fills?symbol=${symbol}&pageSize=500`)).data.items as Array<{ fee: string }>;
-          fills += items.length;
-          for (const f of items) fillFees += BigInt(f.fee);
-        }
-        assert.equal(fillFees, fees() - feesBefore);
       }),
       { numRuns: 12, includeErrorInReport: true },
     );
-    t.diagnostic(`${fills} fills; replies: ${[...seen].sort().map(([k, n]) => `${k} x${n}`).join(", ")}`);
+    t.diagnostic(`${fills} fills; STP: ${[...stpEnded].sort().map(([k, n]) => `${k} x${n}`).join(", ")}; replies: ${[...seen].sort().map(([k, n]) => `${k} x${n}`).join(", ")}`);
+    // It exercised what it is about: trades, self-trades, accepted orders of each kind, refusals by
+    // pre-trade rules and by validation, and cancels that worked.
+    const count = (prefix: string) => [...seen].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
+    assert.ok(fills > 0, "some orders traded");
+    assert.ok(stpEnded.size > 0 && count("selfCross 200000") > 0, "some orders met their own trader's");
+    for (const kind of ["limit 200000", "market 200000", "marketFunds 200000", "cancel 200000", "cancelAll 200000", "duplicate 300000 RISK_DUPLICATE_CLIENT_OID"]) assert.ok(count(kind) > 0, kind);
+    assert.ok(count("invalid 300000 RISK_") > 0, "refused by a pre-trade rule");
+    assert.ok(count("invalid 400100 VALIDATION") > 0, "refused as a bad parameter");
   });
 
-  /** Σ balances + fees = deposits per currency; holds = what the open orders still need. */
+  /** Orders a valid order would never be; senCode undefined: depends on the reference price. */
+  const INVALID: Array<{ patch: Record<string, unknown>; senCode?: string }> = [
+    { patch: { price: "10050" }, senCode: "RISK_PRICE_NOT_ON_TICK" },
+    { patch: { size: "1.5" }, senCode: "VALIDATION" },
+    { patch: { symbol: "AAA-BBB" }, senCode: "TRADING_UNKNOWN_SYMBOL" },
+    { patch: { price: "-100" }, senCode: "VALIDATION" },
+    { patch: { size: "0" }, senCode: "VALIDATION" },
+    { patch: { size: "2000000" }, senCode: "RISK_MAX_ORDER_QTY" },
+    { patch: { price: "99999900" } },
+    { patch: { type: "market", funds: "100" }, senCode: "VALIDATION" },
+    { patch: { postOnly: true, timeInForce: "IOC" }, senCode: "VALIDATION" },
+    { patch: { price: 10_000 }, senCode: "VALIDATION" },
+  ];
+
+  /** A last trade, or both a bid and an ask: the collar has a reference price. */
+  async function referenceExists(symbol: string): Promise<boolean> {
+    const r = await rawRequest(gw.url, { method: "GET", path: `/api/v1/market/orderbook/level1?symbol=${symbol}` });
+    const l1 = (r.json as { data: { price: string | null; bestBid: string | null; bestAsk: string | null } }).data;
+    return l1.price !== null || (l1.bestBid !== null && l1.bestAsk !== null);
+  }
+
+  /**
+   * Σ balances + fees = deposits per currency; holds = what the open orders still need; the
+   * public book = the open orders' remaining sizes (the two traders are alone on the symbol).
+   */
   async function invariants(traders: Trader[], deposit: Record<string, bigint>, feesCollected: bigint, takerFeeBps: number): Promise<void> {
     const total: Record<string, bigint> = { VND: feesCollected, SREF: 0n };
+    const levels = { bids: new Map<string, bigint>(), asks: new Map<string, bigint>() };
     for (const t of traders) {
       const b = await balances(t);
       for (const c of ["VND", "SREF"]) {
@@ -418,6 +481,8 @@ describe("pre-trade controls through the signed REST API", () => {
       let sellNeed = 0n;
       let buyNeed = 0n;
       for (const o of await openOrders(t)) {
+        const side = o.side === "buy" ? levels.bids : levels.asks;
+        side.set(o.price, (side.get(o.price) ?? 0n) + BigInt(o.size) - BigInt(o.dealSize));
         if (o.side === "sell") sellNeed += BigInt(o.size) - BigInt(o.dealSize);
         else {
           const notional = BigInt(o.price) * BigInt(o.size);
@@ -429,5 +494,10 @@ describe("pre-trade controls through the signed REST API", () => {
     }
     assert.equal(total.VND, 2n * deposit.VND, "VND conserved");
     assert.equal(total.SREF, 2n * deposit.SREF, "SREF conserved");
+    const r = await rawRequest(gw.url, { method: "GET", path: "/api/v1/market/orderbook/level2_100?symbol=SREF-VND" });
+    const book = (r.json as { data: { bids: Array<[string, string]>; asks: Array<[string, string]> } }).data;
+    const levelsOf = (m: Map<string, bigint>, descending: boolean) =>
+      [...m].sort(([a], [b]) => ((BigInt(a) < BigInt(b)) === descending ? 1 : -1)).map(([p, q]) => [p, q.toString()]);
+    assert.deepEqual({ bids: book.bids, asks: book.asks }, { bids: levelsOf(levels.bids, true), asks: levelsOf(levels.asks, false) }, "the book is the open orders");
   }
 });
