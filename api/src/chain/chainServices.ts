@@ -38,6 +38,7 @@ export async function startChainServices(o: ChainServicesOptions) {
     vault: o.contracts.SettlementVault,
     publicClient: o.publicClient,
     walletClient: o.walletClient,
+    fromBlock: o.startBlock,
     ...o.settlement,
     onError: (err) => log.warn({ err }, "settlement batch failed; will retry with the same trade ids"),
     onSettled: (count, txHash, lagMs) => {

@@ -1,4 +1,4 @@
-import { getAddress, parseAbi, type Address, type Hash, type PublicClient, type WalletClient } from "viem";
+import { getAddress, isAddressEqual, parseAbi, parseEventLogs, type Address, type Hash, type Log, type PublicClient, type WalletClient } from "viem";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { SettlementTrade } from "../trading/orders.ts";
 import type { TradingService } from "../trading/tradingService.ts";
@@ -11,13 +11,15 @@ export const settlementVaultAbi = parseAbi([
   "function isWithdrawn(uint256 withdrawalId) view returns (bool)",
   "function balanceOf(address token, address wallet) view returns (uint256)",
   "event TradeSettled(uint256 indexed tradeId, address indexed seller, address indexed buyer, address asset, uint256 assetAmount, uint256 cashAmount, uint256 sellerFee, uint256 buyerFee)",
+  "event TradeAlreadySettled(uint256 indexed tradeId)",
+  "event Withdrawn(uint256 indexed withdrawalId, address indexed wallet, address indexed token, uint256 amount)",
 ]);
 
 export type SettlementBatcherOptions = {
   trading: TradingService;
   catalog: MarketCatalog;
   vault: Address;
-  publicClient: Pick<PublicClient, "waitForTransactionReceipt" | "readContract">;
+  publicClient: Pick<PublicClient, "waitForTransactionReceipt" | "readContract" | "getContractEvents">;
   walletClient: WalletClient;
   /** Trades per settleBatch transaction (default 100). */
   maxBatch?: number;
@@ -25,6 +27,8 @@ export type SettlementBatcherOptions = {
   maxDelayMs?: number;
   /** A batch whose receipt does not come within this time is sent again (default 30 s). */
   receiptTimeoutMs?: number;
+  /** Where to look for a trade's earlier TradeSettled event (the deployment block; default 0). */
+  fromBlock?: bigint;
   onError?: (err: unknown) => void;
   onSettled?: (count: number, txHash: Hash, lagMs: number) => void;
 };
@@ -45,7 +49,7 @@ export class SettlementBatcher {
   #unsubscribe: () => void = () => undefined;
 
   constructor(options: SettlementBatcherOptions) {
-    this.#o = { maxBatch: 100, maxDelayMs: 200, receiptTimeoutMs: 30_000, ...options };
+    this.#o = { maxBatch: 100, maxDelayMs: 200, receiptTimeoutMs: 30_000, fromBlock: 0n, ...options };
   }
 
   start(): void {
@@ -107,16 +111,38 @@ export class SettlementBatcher {
       });
       const receipt = await this.#o.publicClient.waitForTransactionReceipt({ hash, timeout: this.#o.receiptTimeoutMs });
       if (receipt.status !== "success") throw new Error(`settleBatch ${hash} reverted`);
-      await this.#o.trading.confirmSettled(
-        batch.map((t) => t.tradeId),
-        hash,
-      );
+      for (const [txHash, tradeIds] of await this.#settledBy(batch, hash, receipt.logs)) await this.#o.trading.confirmSettled(tradeIds, txHash);
       this.#o.onSettled?.(batch.length, hash, Date.now() - Math.min(...batch.map((t) => t.createdAt)));
     } catch (err) {
       this.#o.onError?.(err);
       // Back off; the same trades (same ids) go again on the next attempt.
       await new Promise((r) => setTimeout(r, 500));
     }
+  }
+
+  /**
+   * The transaction that moved each trade: this one, or for a trade the vault skipped as
+   * already settled (an earlier send was mined after a crash or a receipt timeout) the earlier
+   * one, so a fill never names a transaction that moved nothing.
+   */
+  async #settledBy(batch: readonly Readonly<SettlementTrade>[], hash: Hash, logs: Log[]): Promise<Map<Hash, string[]>> {
+    const skipped = new Set(
+      parseEventLogs({ abi: settlementVaultAbi, logs, eventName: "TradeAlreadySettled" })
+        .filter((l) => isAddressEqual(l.address, this.#o.vault))
+        .map((l) => l.args.tradeId),
+    );
+    const byTx = new Map<Hash, string[]>();
+    for (const t of batch) {
+      const tradeId = BigInt(`0x${t.tradeId}`);
+      let tx = hash;
+      if (skipped.has(tradeId)) {
+        const [first] = await this.#o.publicClient.getContractEvents({ address: this.#o.vault, abi: settlementVaultAbi, eventName: "TradeSettled", args: { tradeId }, fromBlock: this.#o.fromBlock });
+        // Without the event (e.g. a wrong deployment block) this transaction still names the trade.
+        if (first) tx = first.transactionHash;
+      }
+      byTx.set(tx, [...(byTx.get(tx) ?? []), t.tradeId]);
+    }
+    return byTx;
   }
 
   #toVaultTrade(t: Readonly<SettlementTrade>) {
