@@ -1,10 +1,13 @@
-import { getAddress, type Address, type PublicClient, type WalletClient } from "viem";
+import { BaseError, ContractFunctionRevertedError, getAddress, type Address, type Hash, type PublicClient, type WalletClient } from "viem";
 import type { AppContext } from "../context.ts";
 import type { Withdrawal } from "../trading/orders.ts";
 import { identityRegistryAbi } from "./identityOracle.ts";
 import { SettlementBatcher, settlementVaultAbi } from "./settlementBatcher.ts";
 import { creditVaultDeposits } from "./vaultDeposits.ts";
 import { startAuditAnchorer } from "./auditAnchorer.ts";
+
+/** How long an unknown withdrawal outcome waits before the payout is sent again (same id). */
+const WITHDRAWAL_RETRY_MS = 1_000;
 
 export type ChainServicesOptions = {
   ctx: AppContext;
@@ -27,9 +30,10 @@ export type ChainServicesOptions = {
 export async function startChainServices(o: ChainServicesOptions) {
   const { ctx } = o;
   const log = ctx.logger;
+  const walletClient = oneSendAtATime(o.walletClient);
   // Checkpoint roots go on chain with the same operator key (the contract's auditor by default).
   const anchorer = o.contracts.AuditAnchor
-    ? await startAuditAnchorer({ log: ctx.audit.log, logger: log, publicClient: o.publicClient, walletClient: o.walletClient, contract: o.contracts.AuditAnchor, chainId: ctx.config.chainId, everyMs: ctx.config.audit.anchorEveryMs })
+    ? await startAuditAnchorer({ log: ctx.audit.log, logger: log, publicClient: o.publicClient, walletClient, contract: o.contracts.AuditAnchor, chainId: ctx.config.chainId, everyMs: ctx.config.audit.anchorEveryMs })
     : undefined;
   if (anchorer) ctx.auditAnchor = anchorer;
   const batcher = new SettlementBatcher({
@@ -37,7 +41,7 @@ export async function startChainServices(o: ChainServicesOptions) {
     catalog: ctx.catalog,
     vault: o.contracts.SettlementVault,
     publicClient: o.publicClient,
-    walletClient: o.walletClient,
+    walletClient,
     fromBlock: o.startBlock,
     ...o.settlement,
     onError: (err) => log.warn({ err }, "settlement batch failed; will retry with the same trade ids"),
@@ -54,32 +58,72 @@ export async function startChainServices(o: ChainServicesOptions) {
   let stopped = false;
   let busy = false;
   const withdrawing = new Set<string>();
+  const retries = new Set<NodeJS.Timeout>();
 
+  /**
+   * Pays a withdrawal out of the vault. The hold is released only when the vault refused the
+   * payout (a revert); when the outcome is unknown (send refused, receipt not seen) the payout
+   * may still be mined, so the hold stays and the same id is sent again: the vault pays an id
+   * at most once.
+   */
   async function executeWithdrawal(w: Readonly<Withdrawal>): Promise<void> {
-    if (withdrawing.has(w.withdrawalId)) return;
+    if (stopped || withdrawing.has(w.withdrawalId)) return;
     withdrawing.add(w.withdrawalId);
+    let outcome: PayoutOutcome | undefined;
     try {
-      // The vault pays from its books: settle every trade first so they hold what was bought.
-      await batcher.flushAll();
-      const token = ctx.catalog.currency(w.currency)?.token;
-      if (!token) throw new Error(`no token for ${w.currency}`);
-      const hash = await o.walletClient.writeContract({
-        address: o.contracts.SettlementVault,
-        abi: settlementVaultAbi,
-        functionName: "withdraw",
-        args: [BigInt(w.withdrawalId), getAddress(w.accountId), token, w.amount],
-        account: o.walletClient.account!,
-        chain: o.walletClient.chain ?? null,
-      });
-      const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
-      if (receipt.status === "success") await ctx.trading.withdrawalDone(w.withdrawalId, hash);
-      else await ctx.trading.withdrawalFailed(w.withdrawalId, `transaction ${hash} reverted`);
+      outcome = await payOut(w);
     } catch (err) {
-      log.warn({ err, withdrawalId: w.withdrawalId }, "withdrawal failed");
-      await ctx.trading.withdrawalFailed(w.withdrawalId, (err as Error).message.slice(0, 200)).catch(() => undefined);
+      if (refusedByVault(err)) outcome = { refused: (err as Error).message.slice(0, 200) };
+      log.warn({ err, withdrawalId: w.withdrawalId }, outcome ? "withdrawal refused by the vault" : "withdrawal outcome unknown; will send it again");
     } finally {
       withdrawing.delete(w.withdrawalId);
     }
+    try {
+      if (outcome && "paidBy" in outcome) await ctx.trading.withdrawalDone(w.withdrawalId, outcome.paidBy);
+      else if (outcome) await ctx.trading.withdrawalFailed(w.withdrawalId, outcome.refused);
+    } catch (err) {
+      log.error({ err, withdrawalId: w.withdrawalId }, "could not record the withdrawal's outcome");
+    }
+    if (outcome || stopped || ctx.trading.failed) return;
+    const timer = setTimeout(() => {
+      retries.delete(timer);
+      const current = ctx.trading.core.withdrawal(w.withdrawalId);
+      if (current?.status === "PROCESSING") void executeWithdrawal(current);
+    }, WITHDRAWAL_RETRY_MS);
+    retries.add(timer);
+  }
+
+  async function payOut(w: Readonly<Withdrawal>): Promise<PayoutOutcome> {
+    const token = ctx.catalog.currency(w.currency)?.token;
+    if (!token) return { refused: `no token for ${w.currency}` };
+    const id = BigInt(w.withdrawalId);
+    // Sent before (then the process died, or the receipt never came) and paid: record that payout.
+    const vault = o.contracts.SettlementVault;
+    const paid = await o.publicClient.readContract({ address: vault, abi: settlementVaultAbi, functionName: "isWithdrawn", args: [id] });
+    const earlier = paid ? await payoutTx(id) : undefined;
+    if (earlier) return { paidBy: earlier };
+    // The vault pays from its books: settle every trade first so they hold what was bought.
+    await batcher.flushAll();
+    const hash = await walletClient.writeContract({
+      address: vault,
+      abi: settlementVaultAbi,
+      functionName: "withdraw",
+      args: [id, getAddress(w.accountId), token, w.amount],
+      account: walletClient.account!,
+      chain: walletClient.chain ?? null,
+    });
+    const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
+    // A mined revert paid nothing: an earlier send of this id has a lower nonce, so had it
+    // paid, this one would have been a no-op instead.
+    if (receipt.status !== "success") return { refused: `transaction ${hash} reverted` };
+    // A no-op (an earlier send was mined first) names the transaction that did pay.
+    return { paidBy: (await payoutTx(id)) ?? hash };
+  }
+
+  /** The transaction whose Withdrawn event paid withdrawal `id`, if there is one. */
+  async function payoutTx(id: bigint): Promise<Hash | undefined> {
+    const [first] = await o.publicClient.getContractEvents({ address: o.contracts.SettlementVault, abi: settlementVaultAbi, eventName: "Withdrawn", args: { withdrawalId: id }, fromBlock: o.startBlock });
+    return first?.transactionHash;
   }
 
   const unsubscribe = ctx.trading.subscribe((e) => {
@@ -143,6 +187,7 @@ export async function startChainServices(o: ChainServicesOptions) {
     async stop(): Promise<void> {
       stopped = true;
       clearInterval(timer);
+      for (const t of retries) clearTimeout(t);
       unsubscribe();
       await batcher.stop();
       await anchorer?.stop();
@@ -151,3 +196,25 @@ export async function startChainServices(o: ChainServicesOptions) {
 }
 
 export type ChainServices = Awaited<ReturnType<typeof startChainServices>>;
+
+type PayoutOutcome = { paidBy: Hash } | { refused: string };
+
+/** The vault (or the gas estimate) reverted: the payout was refused, not lost in transit. */
+function refusedByVault(err: unknown): boolean {
+  return err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionRevertedError) !== null;
+}
+
+/**
+ * The operator key sends settlement batches, payouts and audit anchors; sent concurrently they
+ * would be given the same nonce and all but one refused. Each send waits for the previous one
+ * to be accepted (or refused), so it sees its predecessor in the pending nonce.
+ */
+function oneSendAtATime(client: WalletClient): WalletClient {
+  let last: Promise<unknown> = Promise.resolve();
+  const writeContract = ((args: Parameters<WalletClient["writeContract"]>[0]) => {
+    const sent = last.then(() => client.writeContract(args));
+    last = sent.catch(() => undefined);
+    return sent;
+  }) as WalletClient["writeContract"];
+  return { ...client, writeContract };
+}
