@@ -15,6 +15,7 @@ const schema = z.object({
   SEN_DATA_DIR: z.string().default("data"),
   SEN_JOURNAL_FSYNC: z.enum(["always", "interval", "none"]).default("always"),
   SEN_SNAPSHOT_EVERY: z.coerce.number().int().positive().default(10_000),
+  SEN_JOURNAL_DEADLINE_MS: z.coerce.number().int().min(10).max(600_000).default(3_000),
   SEN_ORDER_RETENTION_DAYS: z.coerce.number().positive().max(3660).default(7),
   REDIS_URL: z.string().url().optional(),
   SEN_CHAIN_RPC: z.string().url().optional(),
@@ -46,6 +47,9 @@ const schema = z.object({
   SEN_AUDIT_SIGNING_KEY: z.string().includes("PRIVATE KEY", { message: "a PEM private key" }).optional(),
 });
 
+/** Every environment variable Sen reads: derived from the schema, so the two cannot drift. */
+export const ENV_KEYS = Object.keys(schema.shape) as ReadonlyArray<keyof typeof schema.shape>;
+
 export type ServerConfig = {
   host: string;
   port: number;
@@ -55,6 +59,8 @@ export type ServerConfig = {
   chainId: number;
   dataDir: string;
   journal: { kind: "file"; dir: string; fsync: "always" | "interval" | "none" } | { kind: "redis"; url: string };
+  /** A journal write not durable within this long stops the exchange (fail-stop). */
+  journalDeadlineMs: number;
   snapshotDir: string;
   snapshotEvery: number;
   /** Finished orders stay queryable through the trading API this long (record time), ms. */
@@ -109,6 +115,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     chainId: 31337,
     dataDir,
     journal: e.REDIS_URL ? { kind: "redis", url: e.REDIS_URL } : { kind: "file", dir: path.join(dataDir, "journal"), fsync: e.SEN_JOURNAL_FSYNC },
+    journalDeadlineMs: e.SEN_JOURNAL_DEADLINE_MS,
     snapshotDir: path.join(dataDir, "snapshots"),
     snapshotEvery: e.SEN_SNAPSHOT_EVERY,
     orderRetentionMs: Math.round(e.SEN_ORDER_RETENTION_DAYS * 86_400_000),

@@ -1,0 +1,20 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { envToConfig } from "./config.ts";
+import { readEnv } from "./env.ts";
+
+describe("environment", () => {
+  it("reads every setting the config schema knows (the list is the schema's, so none is dropped)", () => {
+    const source = { SEN_ORDER_RETENTION_DAYS: "2", SEN_PUBLIC_RATE: "10/5", SEN_JOURNAL_DEADLINE_MS: "1500", UNRELATED: "x" };
+    const env = readEnv(source);
+    assert.equal(env.UNRELATED, undefined, "only Sen's keys are read");
+    const config = envToConfig(env);
+    assert.equal(config.orderRetentionMs, 2 * 86_400_000);
+    assert.deepEqual(config.publicRate, { burst: 10, perSecond: 5 });
+    assert.equal(config.journalDeadlineMs, 1500);
+  });
+
+  it("refuses a journal deadline out of range before anything touches the disk", () => {
+    assert.throws(() => envToConfig(readEnv({ SEN_JOURNAL_DEADLINE_MS: "0" })), /SEN_JOURNAL_DEADLINE_MS/);
+  });
+});
