@@ -81,7 +81,12 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
   const journal: Journal =
     config.journal.kind === "file"
       ? createFileJournal({ dir: config.journal.dir, fsync: config.journal.fsync, onRepair: (info) => logger.warn(info, "journal: torn tail repaired") })
-      : createRedisJournal({ url: config.journal.url, stream: "sen:journal" });
+      : createRedisJournal({
+          url: config.journal.url,
+          stream: "sen:journal",
+          commandTimeoutMs: config.journalDeadlineMs,
+          onConnectionError: (err) => logger.warn({ err: err.message }, "journal: Redis connection error"),
+        });
   const snapshots = createFileSnapshotStore({ dir: config.snapshotDir, onCorrupt: (file, error) => logger.error({ file, err: error }, "snapshot corrupt, falling back") });
 
   const signingKey = loadOrCreateSigningKey(config.audit.dir, config.audit.signingKeyPem);
@@ -104,6 +109,7 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
     journal,
     snapshots,
     snapshotEvery: config.snapshotEvery,
+    journalDeadlineMs: config.journalDeadlineMs,
     risk: structuredClone(deps.risk ?? DEFAULT_RISK),
     now,
     parts: [marketData],

@@ -63,6 +63,8 @@ export interface AuditLog {
   readonly size: number;
   /** Events written and fsynced. */
   readonly durableSize: number;
+  /** True once a write failed: the log refuses appends until the process restarts. */
+  readonly failed: boolean;
   /** Assigns seq, id and ts (unless given); synchronous; the tree includes the event at once. */
   append(input: AuditEventInput): AuditEvent;
   /** Everything appended so far is written and fsynced; concurrent callers share one fsync. */
@@ -241,6 +243,11 @@ class FileAuditLog implements AuditLog {
 
   get size(): number {
     return this.#tree.size;
+  }
+
+  /** True once a write failed: the log refuses appends until the process restarts. */
+  get failed(): boolean {
+    return this.#failure !== null;
   }
 
   get durableSize(): number {

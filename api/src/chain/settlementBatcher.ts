@@ -71,11 +71,15 @@ export class SettlementBatcher {
     return this.#o.trading.core.unsettledCount();
   }
 
-  /** Settles everything pending now (used before a withdrawal, and by tests). */
+  /** Settles everything durable and pending now (used before a withdrawal, and by tests). */
   async flushAll(): Promise<void> {
-    while (!this.#stopped && this.pendingCount() > 0) {
+    while (!this.#stopped && this.#hasSettleable()) {
       await this.#runOnce();
     }
+  }
+
+  #hasSettleable(): boolean {
+    return !this.#o.trading.settleableTrades().next().done;
   }
 
   #schedule(): void {
@@ -84,7 +88,7 @@ export class SettlementBatcher {
     this.#timer = setTimeout(() => {
       this.#timer = null;
       void this.#runOnce().then(() => {
-        if (this.pendingCount() > 0) this.#schedule();
+        if (this.#hasSettleable()) this.#schedule();
       });
     }, delay);
   }
@@ -98,7 +102,11 @@ export class SettlementBatcher {
   }
 
   async #settleNext(): Promise<void> {
-    const batch = [...this.#o.trading.core.unsettledTrades()].slice(0, this.#o.maxBatch);
+    const batch: Readonly<SettlementTrade>[] = [];
+    for (const t of this.#o.trading.settleableTrades()) {
+      batch.push(t);
+      if (batch.length === this.#o.maxBatch) break;
+    }
     if (batch.length === 0) return;
     try {
       const hash = await this.#o.walletClient.writeContract({

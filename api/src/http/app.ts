@@ -12,6 +12,12 @@ import { buildOpenApi } from "./openapi.ts";
 import type { Route } from "./route.ts";
 import { allRoutes } from "./routes/index.ts";
 
+/**
+ * Route groups that never show the trading state, so they keep working after a journal
+ * failure: the audit trail holds only durable records, and sign-in and keys live elsewhere.
+ */
+const STATE_FREE_TAGS = new Set(["compliance", "audit", "sen-auth"]);
+
 /** Builds the Express app: every route from one table, the error mapper last. */
 export function createHttpApp(ctx: AppContext): express.Express {
   const app = express();
@@ -22,8 +28,11 @@ export function createHttpApp(ctx: AppContext): express.Express {
   const openapi = buildOpenApi(routes, { title: "Sen exchange API", version: "1.0.0" });
 
   app.get("/health", (_req, res) => {
-    const failed = ctx.trading.failed;
-    res.status(failed ? 503 : 200).json({ status: failed ? "failed" : "ok", journalSeq: ctx.trading.lastSeq.toString(), uptimeS: Math.round(process.uptime()) });
+    // Component states only: the failures' own messages can name paths or hosts, and they are logged.
+    const journal = ctx.trading.failed ? "failed" : "ok";
+    const audit = ctx.audit.log.failed ? "failed" : "ok";
+    const status = journal === "failed" ? "failed" : audit === "failed" ? "degraded" : "ok";
+    res.status(status === "ok" ? 200 : 503).json({ status, journal, audit, journalSeq: ctx.trading.lastSeq.toString(), uptimeS: Math.round(process.uptime()) });
   });
   app.get("/metrics", async (_req, res) => {
     res.set("content-type", ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
@@ -42,6 +51,9 @@ export function createHttpApp(ctx: AppContext): express.Express {
         // Unauthenticated routes are limited per client IP (signed routes have their own limits).
         if (route.auth === "public" && !publicBuckets.take(req.socket.remoteAddress ?? "", ctx.config.publicRate.burst, ctx.config.publicRate.perSecond, ctx.now())) {
           throw new SenError("RATE_LIMITED", "too many requests from this address; slow down");
+        }
+        if (ctx.trading.failed && !route.whileHalted && !STATE_FREE_TAGS.has(route.tag)) {
+          throw new SenError("JOURNAL_IO", "the journal failed; the exchange is stopped until it restarts");
         }
         const data = await handle(ctx, route, req, res);
         if (!res.headersSent) res.json({ code: "200000", data });

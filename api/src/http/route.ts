@@ -26,6 +26,11 @@ export type Route<Q = unknown, B = unknown> = {
   permission?: Permission;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
+  /**
+   * Still served after a journal failure. Most routes are not: the state in memory may then
+   * hold records that never became durable, so showing it could show what a restart forgets.
+   */
+  whileHalted?: boolean;
   /** Returns the `data` of the KuCoin envelope. */
   handler: (input: RouteInput<Q, B>) => unknown | Promise<unknown>;
 };

@@ -31,6 +31,13 @@ export type RedisJournalOptions = ({ url: string; redis?: undefined } | { redis:
   stream: string;
   /** XRANGE page size for read() (default 1000). */
   pageSize?: number;
+  /**
+   * A command (a batch, a read) without a reply within this many ms fails (default 5,000):
+   * a stalled Redis must fail the journal, not hold every writer and close() for ever.
+   */
+  commandTimeoutMs?: number;
+  /** Connection errors (ioredis reports each reconnect attempt); the journal's own failures are thrown. */
+  onConnectionError?: (err: Error) => void;
 };
 
 export type RedisJournal = Journal & { stats(): JournalStats };
@@ -60,7 +67,8 @@ export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
   const { stream } = options;
   const pageSize = options.pageSize ?? 1000;
   const owned = options.redis === undefined;
-  const redis: Redis = options.redis ?? new Redis(options.url!, { lazyConnect: true });
+  const redis: Redis = options.redis ?? new Redis(options.url!, { lazyConnect: true, commandTimeout: options.commandTimeoutMs ?? 5_000 });
+  if (owned) redis.on("error", (err: Error) => options.onConnectionError?.(err));
 
   let state: "new" | "open" | "closed" = "new";
   let failure: JournalError | null = null;

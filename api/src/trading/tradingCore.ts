@@ -186,6 +186,11 @@ export class TradingCore {
     return this.#unsettled.size;
   }
 
+  /** Trades made so far; trade n has id n in hex, so ids and this count only ever grow. */
+  get tradeCount(): number {
+    return this.#tradeCounter;
+  }
+
   unsettledTrades(): IterableIterator<Readonly<SettlementTrade>> {
     return this.#unsettled.values();
   }

@@ -4,7 +4,7 @@ import { TokenBuckets } from "../risk/tokenBucket.ts";
 import type { RiskConfig } from "../risk/types.ts";
 import { SenError } from "../errors/SenError.ts";
 import type { TradingEvent, TradingListener } from "./events.ts";
-import type { Order } from "./orders.ts";
+import type { Order, SettlementTrade } from "./orders.ts";
 import type { CancelReason, PlaceRecord, TradingRecord } from "./records.ts";
 import { TradingCore, type ApplyResult, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
 
@@ -34,6 +34,11 @@ export type TradingServiceOptions = {
   snapshots?: SnapshotStore;
   /** Take a snapshot after this many records (default 10,000). */
   snapshotEvery?: number;
+  /**
+   * A journal write not durable within this many ms fails the exchange (fail-stop) instead of
+   * leaving requests hanging on a stalled disk or Redis (default 3,000).
+   */
+  journalDeadlineMs?: number;
   risk: RiskConfig;
   now: () => number;
   parts?: SnapshotPart[];
@@ -106,6 +111,9 @@ export class TradingService {
   #observer?: TradingObserver;
   /** Set when the journal failed: the state may be ahead of what is durable, so stop. */
   #failed: unknown = null;
+  readonly #journalDeadlineMs: number;
+  /** Trades 1..n are in durable records: only those may be settled on chain. */
+  #durableTrades = 0;
 
   private constructor(core: TradingCore, options: TradingServiceOptions, lastSeq: bigint) {
     this.core = core;
@@ -121,6 +129,8 @@ export class TradingService {
     this.#onRejected = options.onRejected ?? (() => undefined);
     this.#observer = options.observer;
     this.#lastSeq = lastSeq;
+    this.#journalDeadlineMs = options.journalDeadlineMs ?? 3_000;
+    this.#durableTrades = core.tradeCount;
     for (const l of options.stateListeners ?? []) core.subscribe(l);
     core.subscribe((e) => this.#buffer.push(e));
   }
@@ -156,6 +166,7 @@ export class TradingService {
     if (service.#lastSeq !== lastSeq) {
       throw new SenError("JOURNAL_CORRUPT", `journal ends at ${lastSeq} but replay stopped at ${service.#lastSeq}`);
     }
+    service.#durableTrades = service.core.tradeCount; // everything replayed was durable
     return { service, replayed };
   }
 
@@ -174,6 +185,20 @@ export class TradingService {
 
   get failed(): boolean {
     return this.#failed !== null;
+  }
+
+  /**
+   * Unsettled trades whose records the journal has made durable, in trade order. A trade
+   * applied in memory but not yet durable could vanish in a crash and its id be given to
+   * another trade, so the chain must not see it before then; after a journal failure nothing
+   * is settled at all (its "settled" record could not be written).
+   */
+  *settleableTrades(): Generator<Readonly<SettlementTrade>> {
+    if (this.#failed !== null) return;
+    for (const t of this.core.unsettledTrades()) {
+      if (Number.parseInt(t.tradeId, 16) > this.#durableTrades) return;
+      yield t;
+    }
   }
 
   get lastSeq(): bigint {
@@ -281,6 +306,8 @@ export class TradingService {
   snapshot(): Promise<void> {
     const store = this.#snapshots;
     if (!store) return Promise.resolve();
+    // After a journal failure memory may hold records that never became durable.
+    if (this.#failed) return Promise.reject(new SenError("JOURNAL_IO", "the journal failed; no snapshot of a state that may not be durable", { cause: this.#failed }));
     const state = { core: this.core.snapshot(), risk: structuredClone(this.risk), parts: Object.fromEntries(this.#parts.map((p) => [p.name, p.snapshot()])) };
     const seq = this.#lastSeq;
     this.#sinceSnapshot = 0;
@@ -346,7 +373,7 @@ export class TradingService {
   }
 
   async close(): Promise<void> {
-    await this.snapshot();
+    if (!this.#failed) await this.snapshot();
     await this.#journal.close();
   }
 
@@ -358,20 +385,35 @@ export class TradingService {
     const seq = this.#journal.append(record as unknown as Record<string, unknown>);
     const result = this.#applyRecord(record);
     this.#lastSeq = seq;
+    const tradesThrough = this.core.tradeCount;
     const events = this.#buffer;
     this.#buffer = [];
     try {
-      await this.#journal.flush();
+      await this.#durable();
     } catch (err) {
       // Fail-stop: nothing from here on is acknowledged; a restart replays what is durable.
-      this.#failed = err;
+      this.#failed ??= err;
       throw new SenError("JOURNAL_IO", "the journal failed; the command was not acknowledged", { cause: err });
     }
+    if (tradesThrough > this.#durableTrades) this.#durableTrades = tradesThrough;
     if (this.#observer) this.#observe(seq, record, events, result, false);
     this.#deliver(events);
     // A failed periodic snapshot only means a longer replay next start: report, don't stop.
     if (++this.#sinceSnapshot >= this.#snapshotEvery) this.snapshot().catch((err: unknown) => this.#onError(err, "snapshot"));
     return result;
+  }
+
+  /** The journal's flush, bounded: a write stalled past the deadline counts as failed. */
+  async #durable(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SenError("JOURNAL_IO", `journal write not durable within ${this.#journalDeadlineMs} ms`)), this.#journalDeadlineMs);
+    });
+    try {
+      await Promise.race([this.#journal.flush(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #applyRecord(record: TradingRecord): ApplyResult {

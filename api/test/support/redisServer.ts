@@ -21,6 +21,10 @@ export type RedisServer = {
   kill9(): Promise<void>;
   /** Starts again on the same port and dir (after kill9 or stop({ keepDir: true })). */
   restart(): Promise<void>;
+  /** SIGSTOP: a stalled server (connections stay open, nothing is answered). */
+  pause(): Promise<void>;
+  /** SIGCONT after pause(). */
+  resume(): Promise<void>;
 };
 
 /** The redis-server binary on PATH, or null: tests then skip with a reason instead of failing. */
@@ -105,6 +109,12 @@ export async function startRedis(): Promise<RedisServer> {
         await exited(child);
         child = null;
       }
+    },
+    async pause() {
+      child?.kill("SIGSTOP");
+    },
+    async resume() {
+      child?.kill("SIGCONT");
     },
     async restart() {
       if (child !== null) throw new Error("redis-server is still running; kill9() or stop({ keepDir: true }) first");

@@ -55,8 +55,8 @@ export function marketRoutes(ctx: AppContext): Route[] {
   };
 
   return [
-    defineRoute({ method: "get", path: "/api/v1/timestamp", tag: "market", summary: "Server time (ms)", auth: "public", handler: () => ctx.now() }),
-    defineRoute({ method: "get", path: "/api/v1/status", tag: "market", summary: "Service status", auth: "public", handler: () => ({ status: ctx.trading.failed ? "close" : "open", msg: "" }) }),
+    defineRoute({ method: "get", path: "/api/v1/timestamp", tag: "market", summary: "Server time (ms)", auth: "public", whileHalted: true, handler: () => ctx.now() }),
+    defineRoute({ method: "get", path: "/api/v1/status", tag: "market", summary: "Service status", auth: "public", whileHalted: true, handler: () => ({ status: ctx.trading.failed ? "close" : "open", msg: "" }) }),
     defineRoute({
       method: "get",
       path: "/api/v3/currencies",
