@@ -11,18 +11,10 @@ import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFi
 import { spawnExchange } from "./support/exchangeProcess.ts";
 import { loginAndCreateKey, startTestGateway, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
+import { until } from "./support/until.ts";
+import { ledgerBooks, pendingVaultCalls, settledOnChain, vaultBooks } from "./support/vaultBooks.ts";
 
 const SYMBOL = "VGB30-VND";
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("end to end: e-ID, on-chain deposits, trading, DvP settlement, withdrawal, revocation", () => {
   let chain: ChainFixture;
@@ -80,8 +72,14 @@ describe("end to end: e-ID, on-chain deposits, trading, DvP settlement, withdraw
       if (m.subject === "orderChange" && m.data.type === "match") fills.push(m.data);
     });
     await new Promise((r) => ws.once("message", r));
+    const subscribed = new Promise<void>((resolve) =>
+      ws.on("message", (raw) => {
+        const m = JSON.parse(raw.toString());
+        if (m.type === "ack" && m.id === "1") resolve();
+      }),
+    );
     ws.send(JSON.stringify({ id: "1", type: "subscribe", topic: "/spotMarket/tradeOrders", privateChannel: true, response: true }));
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed;
     for (const [price, size] of [
       ["10000", "30"],
       ["10100", "30"],
@@ -147,7 +145,7 @@ describe("settlement survives a crash between broadcast and receipt", () => {
     await chain?.close();
   });
 
-  it("no trade settles twice and none is lost", async () => {
+  it("no trade settles twice and none is lost; the restarted ledger equals the vault's books", async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), "sen-settle-crash-"));
     const operatorKey = toHex(hardhatAccount(0).getHdKey().privateKey!);
     const env = {
@@ -159,51 +157,75 @@ describe("settlement survives a crash between broadcast and receipt", () => {
       SEN_CHAIN_POLL_MS: "100",
     };
     const provider = chain.connection.provider;
+    const seller = hardhatAccount(17);
+    const buyer = hardhatAccount(18);
     let ex = await spawnExchange(env);
     try {
-      await chain.attest(hardhatAccount(17).address, "crash-seller");
-      await chain.attest(hardhatAccount(18).address, "crash-buyer");
+      await chain.attest(seller.address, "crash-seller");
+      await chain.attest(buyer.address, "crash-buyer");
       await chain.fundAndDeposit(17, { bond: 100n });
       await chain.fundAndDeposit(18, { vnd: 10_000_000n });
-      const s = await loginAndCreateKey(ex.url, hardhatAccount(17));
-      const b = await loginAndCreateKey(ex.url, hardhatAccount(18));
+      const s = await loginAndCreateKey(ex.url, seller);
+      const b = await loginAndCreateKey(ex.url, buyer);
       const ks = kucoinClient(() => ex.url, s);
       const kb = kucoinClient(() => ex.url, b);
+      const traders = [
+        { wallet: seller.address, client: ks },
+        { wallet: buyer.address, client: kb },
+      ];
+      const fillsOf = async (k: typeof ks) => (await k<{ items: Array<{ tradeId: string; fee: string; settlementTxHash: string | null }> }>("GET", "/api/v1/fills")).data.items;
       await until("deposits credited", async () => {
         const rows = (await kb<Array<{ currency: string; available: string }>>("GET", "/api/v1/accounts")).data;
         return rows.find((r) => r.currency === "VND")?.available === "10000000";
       });
 
-      // Stop mining: the settlement transaction will sit broadcast but unconfirmed.
-      await provider.request({ method: "evm_setAutomine", params: [false] });
-      const r1 = await ks("POST", "/api/v1/orders", { clientOid: "c-s", side: "sell", symbol: SYMBOL, type: "limit", price: "10000", size: "7" });
-      const r2 = await kb("POST", "/api/v1/orders", { clientOid: "c-b", side: "buy", symbol: SYMBOL, type: "limit", price: "10000", size: "7" });
-      assert.equal(r1.code, "200000");
-      assert.equal(r2.code, "200000");
-      await until("settleBatch broadcast", async () => {
-        const pending = (await provider.request({ method: "eth_getBlockByNumber", params: ["pending", false] })) as { transactions: string[] };
-        return pending.transactions.length > 0;
+      // A first trade settles normally, so the restart finds one trade settled and one in flight.
+      const place = async (k: typeof ks, clientOid: string, side: "buy" | "sell", size: string) => {
+        const r = await k("POST", "/api/v1/orders", { clientOid, side, symbol: SYMBOL, type: "limit", price: "10000", size });
+        assert.equal(r.code, "200000", JSON.stringify(r));
+      };
+      await place(ks, "c-s-1", "sell", "3");
+      await place(kb, "c-b-1", "buy", "3");
+      await until("first trade settled", async () => {
+        const items = await fillsOf(kb);
+        return items.length === 1 && items[0].settlementTxHash !== null;
       });
+
+      // Stop mining: the second trade's settlement transaction will sit broadcast but unconfirmed.
+      await provider.request({ method: "evm_setAutomine", params: [false] });
+      await place(ks, "c-s-2", "sell", "7");
+      await place(kb, "c-b-2", "buy", "7");
+      await until("settleBatch broadcast", async () => (await pendingVaultCalls(chain)).some((c) => c.functionName === "settleBatch"));
       await ex.kill9(); // dies before it sees the receipt
       await provider.request({ method: "evm_mine", params: [] });
       await provider.request({ method: "evm_setAutomine", params: [true] });
 
       ex = await spawnExchange(env); // finds the trade unsettled in its journal and sends it again
-      const fills = await until("settled after restart", async () => {
-        const items = (await kb<{ items: Array<{ tradeId: string; settlementTxHash: string | null }> }>("GET", "/api/v1/fills")).data.items;
-        return items.length === 1 && items[0].settlementTxHash ? items : undefined;
-      });
-      // The vault moved the trade exactly once.
-      assert.equal(await chain.vaultBalance("BondToken", hardhatAccount(18).address), 7n);
-      assert.equal(await chain.vaultBalance("BondToken", hardhatAccount(17).address), 93n);
-      const logs = await chain.publicClient.getContractEvents({
-        address: chain.deployment.contracts.SettlementVault,
-        abi: settlementVaultAbi,
-        eventName: "TradeSettled",
-        fromBlock: 0n,
-      });
-      assert.equal(logs.length, 1, "one TradeSettled event for the one trade");
-      assert.equal(toHex(logs[0].args.tradeId!, { size: 12 }).slice(2), fills[0].tradeId);
+      const fills = await until(
+        "settled after restart",
+        async () => {
+          const items = await fillsOf(kb);
+          return items.length === 2 && items.every((f) => f.settlementTxHash) ? items : undefined;
+        },
+        30_000,
+      );
+
+      // Every trade settled exactly once, and each fill names the transaction that moved it.
+      const onChain = await settledOnChain(chain);
+      assert.deepEqual(onChain.map((e) => e.tradeId).sort(), fills.map((f) => f.tradeId).sort(), "one TradeSettled event per trade");
+      for (const k of [ks, kb]) {
+        for (const f of await fillsOf(k)) {
+          assert.equal(f.settlementTxHash, onChain.find((e) => e.tradeId === f.tradeId)!.txHash, `settlement tx of trade ${f.tradeId}`);
+        }
+      }
+      // The restarted gateway's ledger is the vault's books, trader by trader and token by token.
+      assert.deepEqual(await ledgerBooks(traders), await vaultBooks(chain, [seller.address, buyer.address]));
+      assert.equal(await chain.vaultBalance("BondToken", buyer.address), 10n);
+      assert.equal(await chain.vaultBalance("BondToken", seller.address), 90n);
+      // Fees went to the vault's fee account once per trade (the deployer here).
+      const fees = [...(await fillsOf(ks)), ...(await fillsOf(kb))].reduce((sum, f) => sum + BigInt(f.fee), 0n);
+      assert.ok(fees > 0n);
+      assert.equal(await chain.vaultBalance("CashToken", hardhatAccount(0).address), fees);
     } finally {
       await ex.stop().catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });

@@ -75,7 +75,7 @@ export async function startChain(options: { serve?: boolean } = {}) {
         await wait(await vault.write.deposit([c.BondToken, amounts.bond], as));
       }
     },
-    async vaultBalance(token: "CashToken" | "BondToken", wallet: Address): Promise<bigint> {
+    async vaultBalance(token: "CashToken" | "BondToken" | "FundToken", wallet: Address): Promise<bigint> {
       const vault = await connection.viem.getContractAt("SettlementVault", deployment.contracts.SettlementVault);
       return vault.read.balanceOf([deployment.contracts[token], wallet]);
     },

@@ -1,0 +1,60 @@
+import { decodeFunctionData, getAddress, parseAbi, toHex, type Address, type Hash, type Hex } from "viem";
+import { settlementVaultAbi } from "../../src/chain/settlementBatcher.ts";
+import type { ChainFixture } from "./chainFixture.ts";
+import type { kucoinClient } from "./kucoinClient.ts";
+
+type Client = ReturnType<typeof kucoinClient>;
+export type Trader = { wallet: Address; client: Client };
+
+/** The vault's events the gateway's records are checked against. */
+export const vaultEventsAbi = parseAbi([
+  "event TradeSettled(uint256 indexed tradeId, address indexed seller, address indexed buyer, address asset, uint256 assetAmount, uint256 cashAmount, uint256 sellerFee, uint256 buyerFee)",
+  "event Deposited(uint256 indexed depositId, address indexed wallet, address indexed token, uint256 amount)",
+  "event Withdrawn(uint256 indexed withdrawalId, address indexed wallet, address indexed token, uint256 amount)",
+]);
+
+const TOKEN_OF = { VND: "CashToken", VGB30: "BondToken", SREF: "FundToken" } as const;
+type Currency = keyof typeof TOKEN_OF;
+const CURRENCIES = Object.keys(TOKEN_OF) as Currency[];
+
+/** Each trader's total (available + holds) per currency as the gateway reports it, keyed "wallet currency". */
+export async function ledgerBooks(traders: Trader[]): Promise<Record<string, bigint>> {
+  const books: Record<string, bigint> = {};
+  for (const { wallet, client } of traders) {
+    const r = await client<Array<{ currency: string; balance: string }>>("GET", "/api/v1/accounts");
+    if (r.code !== "200000") throw new Error(`GET /api/v1/accounts for ${wallet}: ${r.code} ${r.msg}`);
+    for (const c of CURRENCIES) books[`${getAddress(wallet)} ${c}`] = BigInt(r.data.find((row) => row.currency === c)!.balance);
+  }
+  return books;
+}
+
+/** The same keys from the SettlementVault's own books. */
+export async function vaultBooks(chain: ChainFixture, wallets: Address[]): Promise<Record<string, bigint>> {
+  const books: Record<string, bigint> = {};
+  for (const wallet of wallets) for (const c of CURRENCIES) books[`${getAddress(wallet)} ${c}`] = await chain.vaultBalance(TOKEN_OF[c], wallet);
+  return books;
+}
+
+/** Every TradeSettled event of the vault: trade id (as the gateway writes it) and the transaction that moved it. */
+export async function settledOnChain(chain: ChainFixture): Promise<Array<{ tradeId: string; txHash: Hash }>> {
+  const logs = await chain.publicClient.getContractEvents({ address: chain.deployment.contracts.SettlementVault, abi: vaultEventsAbi, eventName: "TradeSettled", fromBlock: 0n });
+  return logs.map((l) => ({ tradeId: toHex(l.args.tradeId!, { size: 12 }).slice(2), txHash: l.transactionHash }));
+}
+
+/** Every Withdrawn event of the vault (payouts actually made). */
+export async function withdrawnOnChain(chain: ChainFixture): Promise<Array<{ withdrawalId: string; wallet: Address; amount: bigint; txHash: Hash }>> {
+  const logs = await chain.publicClient.getContractEvents({ address: chain.deployment.contracts.SettlementVault, abi: vaultEventsAbi, eventName: "Withdrawn", fromBlock: 0n });
+  return logs.map((l) => ({ withdrawalId: l.args.withdrawalId!.toString(), wallet: l.args.wallet!, amount: l.args.amount!, txHash: l.transactionHash }));
+}
+
+/** Calls to the vault waiting in the node's mempool (mining stopped), decoded. */
+export async function pendingVaultCalls(chain: ChainFixture): Promise<Array<{ hash: Hash; functionName: string; args: readonly unknown[] }>> {
+  const block = (await chain.connection.provider.request({ method: "eth_getBlockByNumber", params: ["pending", true] })) as { transactions: Array<{ hash: Hash; to: Address | null; input: Hex }> };
+  const vault = getAddress(chain.deployment.contracts.SettlementVault);
+  return block.transactions
+    .filter((t) => t.to && getAddress(t.to) === vault)
+    .map((t) => {
+      const call = decodeFunctionData({ abi: settlementVaultAbi, data: t.input });
+      return { hash: t.hash, functionName: call.functionName, args: call.args ?? [] };
+    });
+}
