@@ -73,10 +73,13 @@ describe("access control: roles, permissions, ownership and signing guards", () 
       { method: "GET" as const, path: "/api/v1/sen/operator/risk-limits" },
       { method: "PUT" as const, path: "/api/v1/sen/operator/risk-limits", body: { scope: "defaults", limits: { maxOpenOrders: 1 } } },
       { method: "POST" as const, path: "/api/v1/sen/operator/deposits", body: { accountId: alice.accountId, currency: "VND", amount: "1000000", ref: "forged" } },
+      { method: "GET" as const, path: "/api/v1/sen/operator/settlements/failed" },
+      { method: "POST" as const, path: `/api/v1/sen/operator/settlements/${"0".repeat(23)}1/retry`, body: { note: "n" } },
+      { method: "POST" as const, path: `/api/v1/sen/operator/settlements/${"0".repeat(23)}1/reverse`, body: { note: "n" } },
     ];
     // The list covers every route the API describes as operator-only.
     const documented = Object.entries(openapi.paths).flatMap(([p, ops]) => Object.entries(ops).filter(([, o]) => o["x-sen-roles"]?.includes("operator")).map(([m]) => `${m.toUpperCase()} ${p}`));
-    const covered = calls.map((c) => `${c.method} ${c.path.replace("VGB30-VND", "{symbol}").replace(bob.accountId, "{accountId}")}`);
+    const covered = calls.map((c) => `${c.method} ${c.path.replace("VGB30-VND", "{symbol}").replace(bob.accountId, "{accountId}").replace(`${"0".repeat(23)}1`, "{tradeId}")}`);
     assert.deepEqual(new Set(covered), new Set(documented));
     return calls;
   }

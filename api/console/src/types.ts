@@ -31,13 +31,13 @@ export type IdentityActivity = Page<AuditEvent> & { identityHash: string; wallet
 
 export type Session = { token: string; expiresAt: number | string; accountId: string; role: string };
 
-export const ALERT_RULES: readonly AlertRule[] = ["WASH_SAME_IDENTITY", "WASH_RING", "SPOOFING", "QUOTE_STUFFING", "MARKING_THE_CLOSE"];
+export const ALERT_RULES: readonly AlertRule[] = ["WASH_SAME_IDENTITY", "WASH_RING", "SPOOFING", "QUOTE_STUFFING", "MARKING_THE_CLOSE", "SETTLEMENT_FAILED"];
 export const ALERT_STATUSES: readonly AlertStatus[] = ["open", "acknowledged", "closed"];
 
 /** The filterable event types (the server's AUDIT_EVENT_TYPES; the server rejects unknown ones). */
 export const EVENT_TYPES: readonly AuditEventType[] = [
   "order.received", "order.accepted", "order.rejected", "order.amended", "order.cancelled", "order.expired", "order.stp", "order.triggered", "order.filled",
-  "settlement.batch", "deposit", "withdrawal.requested", "withdrawal.completed", "withdrawal.failed",
+  "settlement.batch", "settlement.failed", "settlement.resolved", "deposit", "withdrawal.requested", "withdrawal.completed", "withdrawal.failed",
   "auth.login", "auth.loginFailed", "apiKey.created", "apiKey.revoked", "role.changed", "risk.limitsChanged", "killSwitch",
   "market.halted", "market.resumed", "identity.revoked", "audit.query", "alert.raised",
 ];

@@ -8,37 +8,7 @@
  * The stored line (canonical JSON, keys in the order of this type, absent fields omitted)
  * is the Merkle leaf: its bytes are what the tree commits to.
  */
-export type AuditEventType =
-  // order lifecycle
-  | "order.received" // at the gateway, before any check; carries the reference price and source
-  | "order.accepted" // passed the pre-trade checks, journaled, resting or matched
-  | "order.rejected" // refused: `ruleId` is the RISK_* / ENGINE_* / TRADING_* code
-  | "order.amended"
-  | "order.cancelled" // `reason`: user | killSwitch | disconnect | identity | halt | ioc | fok | postOnly
-  | "order.expired"
-  | "order.stp" // cancelled by self-trade prevention
-  | "order.triggered" // a stop order became active
-  | "order.filled" // one side of a trade (one event per side); `tradeId`, `liquidity`, counterparty
-  // money and chain
-  | "settlement.batch" // trades settled on chain: `txHash`, `detail.tradeIds`
-  | "deposit"
-  | "withdrawal.requested"
-  | "withdrawal.completed"
-  | "withdrawal.failed"
-  // access and controls
-  | "auth.login"
-  | "auth.loginFailed"
-  | "apiKey.created"
-  | "apiKey.revoked"
-  | "role.changed"
-  | "risk.limitsChanged"
-  | "killSwitch" // account frozen / unfrozen by an operator
-  | "market.halted"
-  | "market.resumed"
-  | "identity.revoked"
-  // compliance itself
-  | "audit.query" // every compliance query is itself audited
-  | "alert.raised"; // a surveillance alert
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 export type AuditEvent = {
   /** Global sequence: 0 for the first event; equals the event's Merkle leaf index. */
@@ -83,34 +53,41 @@ export type AuditEvent = {
 /** What a producer hands to the log; the log assigns seq, id and ts (unless ts is given). */
 export type AuditEventInput = Omit<AuditEvent, "seq" | "id" | "ts"> & { ts?: string };
 
-export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
-  "order.received",
-  "order.accepted",
-  "order.rejected",
+/** Every audit event type (the type is derived from this list, so filters and docs cannot drift). */
+export const AUDIT_EVENT_TYPES = [
+  // order lifecycle
+  "order.received", // at the gateway, before any check; carries the reference price and source
+  "order.accepted", // passed the pre-trade checks, journaled, resting or matched
+  "order.rejected", // refused: `ruleId` is the RISK_* / ENGINE_* / TRADING_* code
   "order.amended",
-  "order.cancelled",
+  "order.cancelled", // `reason`: user | killSwitch | disconnect | identity | halt | ioc | fok | postOnly
   "order.expired",
-  "order.stp",
-  "order.triggered",
-  "order.filled",
-  "settlement.batch",
+  "order.stp", // cancelled by self-trade prevention
+  "order.triggered", // a stop order became active
+  "order.filled", // one side of a trade (one event per side); `tradeId`, `liquidity`, counterparty
+  // money and chain
+  "settlement.batch", // trades settled on chain: `txHash`, `detail.tradeIds`
+  "settlement.failed", // the vault refused a trade: `tradeId`, `reason` (the decoded revert); it waits for an operator
+  "settlement.resolved", // an operator retried or reversed a failed settlement: `detail.action`, `actor`
   "deposit",
   "withdrawal.requested",
   "withdrawal.completed",
   "withdrawal.failed",
+  // access and controls
   "auth.login",
   "auth.loginFailed",
   "apiKey.created",
   "apiKey.revoked",
   "role.changed",
   "risk.limitsChanged",
-  "killSwitch",
+  "killSwitch", // account frozen / unfrozen by an operator
   "market.halted",
   "market.resumed",
   "identity.revoked",
-  "audit.query",
-  "alert.raised",
-];
+  // compliance itself
+  "audit.query", // every compliance query is itself audited
+  "alert.raised", // a surveillance alert
+] as const;
 
 const FIELD_ORDER: ReadonlyArray<keyof AuditEvent> = [
   "seq", "id", "ts", "type", "jseq", "account", "identityHash", "wallet", "apiKeyId", "clientOid", "orderId", "symbol", "side",

@@ -163,6 +163,31 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
         case "settled":
           append({ type: "settlement.batch", ts, jseq, txHash: record.txHash, detail: { tradeIds: record.tradeIds, trades: record.tradeIds.length } });
           break;
+        case "settleFailed":
+        case "settleResolve": {
+          const e = events.find((x) => x.kind === "settlementFailed" || x.kind === "settlementResolved");
+          if (!e || (e.kind !== "settlementFailed" && e.kind !== "settlementResolved")) break;
+          const t = e.trade;
+          const market = catalog.market(t.symbol);
+          append({
+            type: e.kind === "settlementFailed" ? "settlement.failed" : "settlement.resolved",
+            ts,
+            jseq,
+            symbol: t.symbol,
+            tradeId: t.tradeId,
+            account: t.buyerAccount,
+            identityHash: identityOf(t.buyerAccount),
+            counterpartyAccount: t.sellerAccount,
+            counterpartyIdentityHash: identityOf(t.sellerAccount),
+            qty: sizeText(t.symbol, t.size),
+            currency: market?.quote,
+            amount: market ? format.amount(market.quote, t.funds) : undefined,
+            reason: t.reason,
+            actor: e.kind === "settlementResolved" ? e.by : "settlement",
+            detail: e.kind === "settlementResolved" ? { action: e.action, note: e.note } : undefined,
+          });
+          break;
+        }
         case "withdrawRequest":
           append({ type: result.ok ? "withdrawal.requested" : "withdrawal.failed", ts, jseq, account: record.accountId, identityHash: identityOf(record.accountId), wallet: record.accountId, currency: record.currency, amount: format.amount(record.currency, BigInt(record.amount)), reason: result.ok ? undefined : result.code, detail: { withdrawalId: record.withdrawalId } });
           break;

@@ -36,6 +36,8 @@ export async function startChainServices(o: ChainServicesOptions) {
     ? await startAuditAnchorer({ log: ctx.audit.log, logger: log, publicClient: o.publicClient, walletClient, contract: o.contracts.AuditAnchor, chainId: ctx.config.chainId, everyMs: ctx.config.audit.anchorEveryMs })
     : undefined;
   if (anchorer) ctx.auditAnchor = anchorer;
+  const countFailed = () => [...ctx.trading.core.failedSettlements()].length;
+  ctx.metrics.settlementFailedOpen.set(countFailed());
   const batcher = new SettlementBatcher({
     trading: ctx.trading,
     catalog: ctx.catalog,
@@ -45,6 +47,12 @@ export async function startChainServices(o: ChainServicesOptions) {
     fromBlock: o.startBlock,
     ...o.settlement,
     onError: (err) => log.warn({ err }, "settlement batch failed; will retry with the same trade ids"),
+    onTradeFailed: (trade, revert) => {
+      ctx.metrics.settlementFailed.inc({ error: revert.name });
+      ctx.metrics.settlementFailedOpen.set(countFailed());
+      log.error({ tradeId: trade.tradeId, symbol: trade.symbol, reason: revert.reason }, "settlement refused a trade: it waits for an operator (retry or reverse); the others go on");
+    },
+    onBlocked: (revert) => log.error({ reason: revert.reason }, "settlement blocked: the vault refuses every batch; waiting"),
     onSettled: (count, txHash, lagMs) => {
       ctx.metrics.settledTrades.inc(count);
       ctx.metrics.settlementLagMs.set(lagMs);
@@ -102,8 +110,8 @@ export async function startChainServices(o: ChainServicesOptions) {
     const paid = await o.publicClient.readContract({ address: vault, abi: settlementVaultAbi, functionName: "isWithdrawn", args: [id] });
     const earlier = paid ? await payoutTx(id) : undefined;
     if (earlier) return { paidBy: earlier };
-    // The vault pays from its books: settle every trade first so they hold what was bought.
-    await batcher.flushAll();
+    // The vault pays from its books: settle this account's trades in this currency first.
+    await batcher.flushFor(w.accountId, w.currency);
     const hash = await walletClient.writeContract({
       address: vault,
       abi: settlementVaultAbi,
@@ -128,6 +136,7 @@ export async function startChainServices(o: ChainServicesOptions) {
 
   const unsubscribe = ctx.trading.subscribe((e) => {
     if (e.kind === "withdrawal" && e.withdrawal.status === "PROCESSING") void executeWithdrawal(e.withdrawal);
+    else if (e.kind === "settlementResolved") ctx.metrics.settlementFailedOpen.set(countFailed());
     else if (e.kind === "trade" || e.kind === "settled") ctx.metrics.settlementPending.set(ctx.trading.core.unsettledCount());
   });
   // Withdrawals that were pending when the process stopped are driven again (idempotent by id).

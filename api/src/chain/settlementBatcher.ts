@@ -1,5 +1,6 @@
 import { getAddress, isAddressEqual, parseAbi, parseEventLogs, type Address, type Hash, type Log, type PublicClient, type WalletClient } from "viem";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
+import { contractErrorsAbi, revertOf, type DecodedRevert } from "./contractErrors.ts";
 import type { SettlementTrade } from "../trading/orders.ts";
 import type { TradingService } from "../trading/tradingService.ts";
 
@@ -19,7 +20,7 @@ export type SettlementBatcherOptions = {
   trading: TradingService;
   catalog: MarketCatalog;
   vault: Address;
-  publicClient: Pick<PublicClient, "waitForTransactionReceipt" | "readContract" | "getContractEvents">;
+  publicClient: Pick<PublicClient, "waitForTransactionReceipt" | "readContract" | "getContractEvents" | "simulateContract">;
   walletClient: WalletClient;
   /** Trades per settleBatch transaction (default 100). */
   maxBatch?: number;
@@ -31,7 +32,14 @@ export type SettlementBatcherOptions = {
   fromBlock?: bigint;
   onError?: (err: unknown) => void;
   onSettled?: (count: number, txHash: Hash, lagMs: number) => void;
+  /** A trade the vault refuses was taken out of the queue (journaled as failed). */
+  onTradeFailed?: (trade: Readonly<SettlementTrade>, revert: DecodedRevert) => void;
+  /** Nothing can settle (vault paused, settler without its role): the batch waits, unchanged in content. */
+  onBlocked?: (revert: DecodedRevert) => void;
 };
+
+/** Reverts that refuse every batch, not one trade: waiting is right, failing trades is not. */
+const BATCH_LEVEL_ERRORS = new Set(["EnforcedPause", "AccessControlUnauthorizedAccount", "ReentrancyGuardReentrantCall"]);
 
 /**
  * Turns the journal's unsettled trades into SettlementVault.settleBatch transactions: batches
@@ -40,9 +48,15 @@ export type SettlementBatcherOptions = {
  * again with the same trade ids: the vault skips ids it has settled, so a trade settles once
  * and only once, also when the process died between broadcast and receipt (the unsettled
  * trades come back from the journal on restart).
+ *
+ * Every batch is simulated first. One the vault would refuse is never sent as it is: the
+ * first trade that makes it revert is found (named by the error, else by bisecting the
+ * batch's prefixes, since a trade may depend on an earlier one in the same batch), journaled
+ * as failed with the decoded reason, and the others go on. Reverts that refuse any batch
+ * (a paused vault, a settler without its role) fail no trade: the batcher waits.
  */
 export class SettlementBatcher {
-  readonly #o: Required<Omit<SettlementBatcherOptions, "onError" | "onSettled">> & Pick<SettlementBatcherOptions, "onError" | "onSettled">;
+  readonly #o: Required<Omit<SettlementBatcherOptions, "onError" | "onSettled" | "onTradeFailed" | "onBlocked">> & Pick<SettlementBatcherOptions, "onError" | "onSettled" | "onTradeFailed" | "onBlocked">;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #stopped = false;
@@ -78,6 +92,24 @@ export class SettlementBatcher {
     }
   }
 
+  /**
+   * Settles until no durable trade of `accountId` in `currency` waits (before a withdrawal:
+   * the vault pays from its books, so they must hold what the ledger credited). Other
+   * accounts' trades go in the same batches but are not waited for.
+   */
+  async flushFor(accountId: string, currency: string): Promise<void> {
+    const concerns = (t: Readonly<SettlementTrade>) => {
+      if (t.buyerAccount !== accountId && t.sellerAccount !== accountId) return false;
+      const m = this.#o.catalog.market(t.symbol);
+      return m?.base === currency || m?.quote === currency;
+    };
+    const waiting = () => {
+      for (const t of this.#o.trading.settleableTrades()) if (concerns(t)) return true;
+      return false;
+    };
+    while (!this.#stopped && waiting()) await this.#runOnce();
+  }
+
   #hasSettleable(): boolean {
     return !this.#o.trading.settleableTrades().next().done;
   }
@@ -109,6 +141,8 @@ export class SettlementBatcher {
     }
     if (batch.length === 0) return;
     try {
+      const refused = await this.#simulate(batch);
+      if (refused) return await this.#isolate(batch, refused);
       const hash = await this.#o.walletClient.writeContract({
         address: this.#o.vault,
         abi: settlementVaultAbi,
@@ -126,6 +160,54 @@ export class SettlementBatcher {
       // Back off; the same trades (same ids) go again on the next attempt.
       await new Promise((r) => setTimeout(r, 500));
     }
+  }
+
+  /** The vault's verdict on settling `trades` now: null if it would settle them, else the decoded revert. */
+  async #simulate(trades: readonly Readonly<SettlementTrade>[]): Promise<DecodedRevert | null> {
+    try {
+      await this.#o.publicClient.simulateContract({
+        address: this.#o.vault,
+        abi: [...settlementVaultAbi, ...contractErrorsAbi],
+        functionName: "settleBatch",
+        args: [trades.map((t) => this.#toVaultTrade(t))],
+        account: this.#o.walletClient.account!,
+      });
+      return null;
+    } catch (err) {
+      const revert = revertOf(err);
+      if (revert === null) throw err; // no verdict (RPC down, timeout): try again later
+      return revert;
+    }
+  }
+
+  /** Takes the first trade the vault refuses out of the queue, journaled with the reason. */
+  async #isolate(batch: readonly Readonly<SettlementTrade>[], refused: DecodedRevert): Promise<void> {
+    let index = -1;
+    let revert = refused;
+    const named = refused.args.tradeId;
+    if (typeof named === "bigint") index = batch.findIndex((t) => BigInt(`0x${t.tradeId}`) === named);
+    if (index < 0 && !BATCH_LEVEL_ERRORS.has(refused.name)) {
+      // The shortest prefix that reverts ends with the culprit (prefixes that revert only grow).
+      let lo = 1;
+      let hi = batch.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const r = await this.#simulate(batch.slice(0, mid));
+        if (r) {
+          hi = mid;
+          revert = r;
+        } else lo = mid + 1;
+      }
+      index = hi - 1;
+    }
+    if (BATCH_LEVEL_ERRORS.has(revert.name)) {
+      this.#o.onBlocked?.(revert);
+      await new Promise((r) => setTimeout(r, 1_000));
+      return;
+    }
+    const trade = batch[index];
+    await this.#o.trading.settlementFailed(trade.tradeId, revert.reason);
+    this.#o.onTradeFailed?.(trade, revert);
   }
 
   /**

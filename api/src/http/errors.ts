@@ -35,6 +35,8 @@ const TABLE: Record<string, KucoinError> = {
   TRADING_ORDER_NOT_ACTIVE: { status: 400, code: "400100", msg: "order_not_exist_or_not_allow_to_cancel" },
   TRADING_UNKNOWN_SYMBOL: { status: 400, code: "400000", msg: "Unsupported trading pair." },
   TRADING_UNKNOWN_CURRENCY: { status: 400, code: "400100", msg: "Unsupported currency" },
+  SETTLEMENT_NOT_FAILED: { status: 400, code: "400100", msg: "No failed settlement for this trade" },
+  SETTLEMENT_REVERSE_INSUFFICIENT: { status: 409, code: "400100", msg: "Cannot reverse yet: a side no longer has available what the trade gave it (cancel its orders or wait for its withdrawals first)" },
   VALIDATION: { status: 400, code: "400100", msg: "Parameter error" },
   NOT_FOUND: { status: 404, code: "404000", msg: "Url Not Found" },
   BODY_TOO_LARGE: { status: 413, code: "400100", msg: "Request body too large" },

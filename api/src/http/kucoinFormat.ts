@@ -1,7 +1,7 @@
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { Market } from "../markets/types.ts";
 import { formatUnits, increment, parseUnits } from "../money/decimal.ts";
-import type { Fill, Order } from "../trading/orders.ts";
+import type { FailedSettlement, Fill, Order } from "../trading/orders.ts";
 import { ValidationError } from "./errors.ts";
 
 /** KuCoin's wire shapes, built from Sen's integer state (the one formatter, STYLE.md). */
@@ -98,6 +98,23 @@ export class KucoinFormat {
       cancelExist: o.cancelExist,
       createdAt: o.createdAt,
       tradeType: "TRADE",
+    };
+  }
+
+  failedSettlement(t: Readonly<FailedSettlement>) {
+    const m = this.#catalog.market(t.symbol)!;
+    return {
+      tradeId: t.tradeId,
+      symbol: t.symbol,
+      seller: t.sellerAccount,
+      buyer: t.buyerAccount,
+      size: this.size(m, t.size),
+      funds: this.amount(m.quote, t.funds),
+      sellerFee: this.amount(m.quote, t.sellerFee),
+      buyerFee: this.amount(m.quote, t.buyerFee),
+      tradedAt: t.createdAt,
+      failedAt: t.failedAt,
+      reason: t.reason,
     };
   }
 

@@ -19,6 +19,8 @@ export function createMetrics() {
     journalSeq: new Gauge({ name: "sen_journal_sequence", help: "Last durable journal sequence", registers: [registry] }),
     settledTrades: new Counter({ name: "sen_settled_trades_total", help: "Trades confirmed settled on chain", registers: [registry] }),
     settlementPending: new Gauge({ name: "sen_settlement_pending_trades", help: "Trades waiting for on-chain settlement", registers: [registry] }),
+    settlementFailed: new Counter({ name: "sen_settlement_failed_trades_total", help: "Trades the settlement vault refused, by decoded error", labelNames: ["error"], registers: [registry] }),
+    settlementFailedOpen: new Gauge({ name: "sen_settlement_failed_open_trades", help: "Refused trades waiting for an operator to retry or reverse them", registers: [registry] }),
     settlementLagMs: new Gauge({ name: "sen_settlement_lag_ms", help: "Age of the oldest trade in the last settled batch", registers: [registry] }),
     wsClients: new Gauge({ name: "sen_ws_clients", help: "Open websocket connections", registers: [registry] }),
     wsSlowConsumersDropped: new Counter({ name: "sen_ws_slow_consumers_dropped_total", help: "Websocket clients cut off for not keeping up", registers: [registry] }),

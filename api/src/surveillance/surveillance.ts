@@ -5,6 +5,7 @@ import { resolveSurveillanceConfig } from "./config.ts";
 import { Cooldown } from "./cooldown.ts";
 import { createMarkingTheCloseDetector } from "./markingTheClose.ts";
 import { createQuoteStuffingDetector } from "./quoteStuffing.ts";
+import { createSettlementFailureDetector } from "./settlementFailures.ts";
 import { createSpoofingDetector } from "./spoofing.ts";
 import { eventMicros, seconds } from "./time.ts";
 import { createWashRingDetector, createWashSameIdentityDetector } from "./washTrades.ts";
@@ -30,6 +31,7 @@ export function createSurveillance(overrides: Partial<SurveillanceConfig> = {}):
     createSpoofingDetector(config, cooldown),
     createQuoteStuffingDetector(config, cooldown),
     createMarkingTheCloseDetector(config, cooldown),
+    createSettlementFailureDetector(config.maxEvidenceSeqs),
   ];
   // Alert ids already returned, for the cool-down window (belt and braces: ids embed the trigger seq).
   const recent = new Map<string, bigint>();

@@ -1,6 +1,8 @@
 import type { AuditEvent } from "../audit/auditEvent.ts";
 
-export type AlertRule = "WASH_SAME_IDENTITY" | "WASH_RING" | "SPOOFING" | "QUOTE_STUFFING" | "MARKING_THE_CLOSE";
+/** Every alert rule (the type is derived from this list, so route filters cannot drift). */
+export const ALERT_RULES = ["WASH_SAME_IDENTITY", "WASH_RING", "SPOOFING", "QUOTE_STUFFING", "MARKING_THE_CLOSE", "SETTLEMENT_FAILED"] as const;
+export type AlertRule = (typeof ALERT_RULES)[number];
 
 export type AlertSeverity = "low" | "medium" | "high";
 

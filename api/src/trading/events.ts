@@ -1,4 +1,4 @@
-import type { Fill, Order, Withdrawal } from "./orders.ts";
+import type { FailedSettlement, Fill, Order, Withdrawal } from "./orders.ts";
 
 /**
  * What the trading core tells the rest of the gateway after each applied record: market
@@ -16,6 +16,8 @@ export type TradingEvent =
   | { kind: "marketStatus"; symbol: string; halted: boolean; reason: string; ts: number }
   | { kind: "accountStatus"; accountId: string; frozen: boolean; reason: string; ts: number }
   | { kind: "settled"; tradeIds: string[]; txHash: string; ts: number }
+  | { kind: "settlementFailed"; trade: FailedSettlement; ts: number }
+  | { kind: "settlementResolved"; trade: FailedSettlement; action: "retry" | "reverse"; by: string; note?: string; ts: number }
   | { kind: "withdrawal"; withdrawal: Withdrawal; ts: number };
 
 export type TradingListener = (event: TradingEvent) => void;

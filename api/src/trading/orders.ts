@@ -51,6 +51,10 @@ export type Fill = {
   orderType?: "limit" | "market";
   /** The settleBatch transaction that delivered this trade on chain, once confirmed. */
   settlementTxHash?: string;
+  /** Absent while settling or once settled; "failed" when the vault refused it, "reversed" once undone on the ledger. */
+  settlementStatus?: "failed" | "reversed";
+  /** Why the vault refused it (the decoded revert). */
+  settlementError?: string;
 };
 
 /** A trade waiting for (or confirmed by) on-chain delivery-versus-payment. */
@@ -65,6 +69,9 @@ export type SettlementTrade = {
   buyerFee: bigint;
   createdAt: number;
 };
+
+/** A trade the vault refused, waiting for an operator (retry or reverse). */
+export type FailedSettlement = SettlementTrade & { reason: string; failedAt: number };
 
 export type Withdrawal = {
   withdrawalId: string;

@@ -45,6 +45,20 @@ export type RiskLimitsRecord = { t: "riskLimits"; ts: number; scope: "defaults" 
 /** A batch of trades confirmed settled on chain (SettlementVault.settleBatch). */
 export type SettledRecord = { t: "settled"; ts: number; tradeIds: string[]; txHash: string };
 
+/**
+ * A trade the vault refuses to settle (`reason`: the decoded revert, e.g.
+ * `ERC7943CannotReceive(0x…)`): it leaves the settlement queue, so the trades behind it go on
+ * settling, and waits for an operator's resolution.
+ */
+export type SettleFailedRecord = { t: "settleFailed"; ts: number; tradeId: string; reason: string };
+
+/**
+ * An operator's resolution of a failed settlement: `retry` queues it again (e.g. after the
+ * identity was restored); `reverse` undoes it on the ledger (each side gets back exactly what
+ * it gave, fees included) and it is never settled.
+ */
+export type SettleResolveRecord = { t: "settleResolve"; ts: number; tradeId: string; action: "retry" | "reverse"; by: string; note?: string };
+
 /** A withdrawal asked for by the account: the amount goes on hold until the chain confirms. */
 export type WithdrawRequestRecord = { t: "withdrawRequest"; ts: number; withdrawalId: string; accountId: string; currency: string; amount: string };
 export type WithdrawDoneRecord = { t: "withdrawDone"; ts: number; withdrawalId: string; txHash: string };
@@ -59,6 +73,8 @@ export type TradingRecord =
   | MarketStatusRecord
   | AccountStatusRecord
   | SettledRecord
+  | SettleFailedRecord
+  | SettleResolveRecord
   | WithdrawRequestRecord
   | WithdrawDoneRecord
   | WithdrawFailedRecord;

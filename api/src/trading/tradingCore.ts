@@ -4,8 +4,8 @@ import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { Market } from "../markets/types.ts";
 import { divCeil } from "../money/decimal.ts";
 import type { TradingEvent, TradingListener, OrderChange } from "./events.ts";
-import { orderFromRecord, type Fill, type Order, type SettlementTrade, type Withdrawal } from "./orders.ts";
-import type { CancelAllRecord, KucoinStp, PlaceRecord, TradingRecord } from "./records.ts";
+import { orderFromRecord, type FailedSettlement, type Fill, type Order, type SettlementTrade, type Withdrawal } from "./orders.ts";
+import type { CancelAllRecord, KucoinStp, PlaceRecord, SettleResolveRecord, TradingRecord } from "./records.ts";
 
 const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
 const BPS = 10_000n;
@@ -54,6 +54,8 @@ export type TradingCoreSnapshot = {
   withdrawals: Array<Omit<Withdrawal, "amount"> & { amount: string }>;
   /** Older snapshots only: tradeId -> settlement tx (now kept on the fills). */
   settlementTx?: Array<[string, string]>;
+  /** Trades the vault refused, waiting for an operator (absent in older snapshots). */
+  failedSettlements?: Array<Omit<FailedSettlement, "funds" | "sellerFee" | "buyerFee"> & Record<"funds" | "sellerFee" | "buyerFee", string>>;
   /** Finished orders in the order they finished: the eviction queue (absent in older snapshots). */
   finished?: string[];
 };
@@ -84,6 +86,8 @@ export class TradingCore {
   readonly #markets = new Map<string, MarketState>();
   /** Trades not yet confirmed settled on chain, in trade order. */
   readonly #unsettled = new Map<string, SettlementTrade>();
+  /** Trades the vault refused, until an operator retries or reverses them. */
+  readonly #failedSettlements = new Map<string, FailedSettlement>();
   readonly #withdrawals = new Map<string, Withdrawal>();
   readonly #listeners: TradingListener[] = [];
   readonly #volatility?: VolatilityRule;
@@ -184,6 +188,28 @@ export class TradingCore {
 
   unsettledCount(): number {
     return this.#unsettled.size;
+  }
+
+  failedSettlements(): IterableIterator<Readonly<FailedSettlement>> {
+    return this.#failedSettlements.values();
+  }
+
+  failedSettlement(tradeId: string): Readonly<FailedSettlement> | undefined {
+    return this.#failedSettlements.get(tradeId);
+  }
+
+  /**
+   * The account that no longer has available what a failed trade gave it (so the trade cannot
+   * be reversed yet), or undefined when the reversal can go through.
+   */
+  reversalShortOf(tradeId: string): string | undefined {
+    const f = this.#failedSettlements.get(tradeId);
+    if (!f) return undefined;
+    const market = this.catalog.market(f.symbol)!;
+    if (this.#ledger.balance(f.sellerAccount, market.quote).available < f.funds - f.sellerFee) return f.sellerAccount;
+    if (this.#ledger.balance(this.feeAccount, market.quote).available < f.buyerFee + f.sellerFee) return this.feeAccount;
+    if (this.#ledger.balance(f.buyerAccount, market.base).available < BigInt(f.size)) return f.buyerAccount;
+    return undefined;
   }
 
   /** Trades made so far; trade n has id n in hex, so ids and this count only ever grow. */
@@ -302,6 +328,23 @@ export class TradingCore {
         this.#pending.push({ kind: "settled", tradeIds: record.tradeIds, txHash: record.txHash, ts: this.#ts });
         result = { ok: true };
         break;
+      case "settleFailed": {
+        const t = this.#unsettled.get(record.tradeId);
+        if (!t) {
+          result = { ok: false, code: "SETTLEMENT_NOT_PENDING" };
+          break;
+        }
+        this.#unsettled.delete(record.tradeId);
+        const failed: FailedSettlement = { ...t, reason: record.reason, failedAt: record.ts };
+        this.#failedSettlements.set(record.tradeId, failed);
+        this.#markFills(t, { settlementStatus: "failed", settlementError: record.reason });
+        this.#pending.push({ kind: "settlementFailed", trade: { ...failed }, ts: this.#ts });
+        result = { ok: true };
+        break;
+      }
+      case "settleResolve":
+        result = this.#resolveSettlement(record);
+        break;
       case "withdrawRequest": {
         const amount = BigInt(record.amount);
         if (this.#withdrawals.has(record.withdrawalId) || amount <= 0n || !this.#ledger.hold(record.accountId, record.currency, amount)) {
@@ -345,6 +388,47 @@ export class TradingCore {
     this.#flushEvents();
     this.#dropExpired();
     return result;
+  }
+
+  #resolveSettlement(r: SettleResolveRecord): ApplyResult {
+    const f = this.#failedSettlements.get(r.tradeId);
+    if (!f) return { ok: false, code: "SETTLEMENT_NOT_FAILED" };
+    if (r.action === "retry") {
+      this.#failedSettlements.delete(r.tradeId);
+      const { reason: _reason, failedAt: _failedAt, ...trade } = f;
+      this.#unsettled.set(r.tradeId, trade);
+      this.#markFills(f, { settlementStatus: undefined, settlementError: undefined });
+    } else {
+      // Each side gives back exactly what the trade gave it: the seller the cash net of its fee,
+      // the fee account both fees, the buyer the units; the buyer gets cash plus its fee back,
+      // the seller its units. Only from available balances: what is held belongs to open
+      // orders or withdrawals, so an operator cancels those first when a side falls short.
+      const market = this.catalog.market(f.symbol)!;
+      const sellerCash = f.funds - f.sellerFee;
+      const fees = f.buyerFee + f.sellerFee;
+      const size = BigInt(f.size);
+      if (this.reversalShortOf(r.tradeId) !== undefined) return { ok: false, code: "SETTLEMENT_REVERSE_INSUFFICIENT" };
+      for (const [from, to, currency, amount] of [
+        [f.sellerAccount, f.buyerAccount, market.quote, sellerCash],
+        [this.feeAccount, f.buyerAccount, market.quote, fees],
+        [f.buyerAccount, f.sellerAccount, market.base, size],
+      ] as const) {
+        if (amount === 0n) continue;
+        this.#ledger.hold(from, currency, amount);
+        this.#ledger.transferFromHold(from, to, currency, amount);
+      }
+      this.#failedSettlements.delete(r.tradeId);
+      this.#markFills(f, { settlementStatus: "reversed", settlementError: f.reason });
+      for (const [account, currency] of [
+        [f.sellerAccount, market.quote],
+        [f.sellerAccount, market.base],
+        [f.buyerAccount, market.quote],
+        [f.buyerAccount, market.base],
+        [this.feeAccount, market.quote],
+      ] as const) this.#balanceChanged(account, currency, "trade.reversed");
+    }
+    this.#pending.push({ kind: "settlementResolved", trade: { ...f }, action: r.action, by: r.by, note: r.note, ts: this.#ts });
+    return { ok: true };
   }
 
   #place(r: PlaceRecord): ApplyResult {
@@ -640,6 +724,17 @@ export class TradingCore {
     return entryOf(this.#byAccount, accountId, () => new Set());
   }
 
+  #markFills(t: Readonly<SettlementTrade>, status: Pick<Fill, "settlementStatus" | "settlementError">): void {
+    for (const account of new Set([t.sellerAccount, t.buyerAccount])) {
+      const fill = this.#fills.get(account)?.findLast((f) => f.tradeId === t.tradeId);
+      if (!fill) continue; // beyond the fills kept per account
+      fill.settlementStatus = status.settlementStatus;
+      fill.settlementError = status.settlementError;
+      if (fill.settlementStatus === undefined) delete fill.settlementStatus;
+      if (fill.settlementError === undefined) delete fill.settlementError;
+    }
+  }
+
   /** Settlement follows the trade closely: the fill is near the end of the account's list. */
   #markSettled(accountId: string, tradeId: string, txHash: string): void {
     const list = this.#fills.get(accountId);
@@ -679,6 +774,7 @@ export class TradingCore {
       fills: [...this.#fills].map(([a, fs]) => [a, fs.map((f) => ({ ...f, funds: big(f.funds), fee: big(f.fee) }))]),
       unsettled: [...this.#unsettled.values()].map((t) => ({ ...t, funds: big(t.funds), sellerFee: big(t.sellerFee), buyerFee: big(t.buyerFee) })),
       withdrawals: [...this.#withdrawals.values()].map((w) => ({ ...w, amount: big(w.amount) })),
+      failedSettlements: [...this.#failedSettlements.values()].map((t) => ({ ...t, funds: big(t.funds), sellerFee: big(t.sellerFee), buyerFee: big(t.buyerFee) })),
       finished: this.#finished.slice(this.#finishedHead),
     };
   }
@@ -717,6 +813,7 @@ export class TradingCore {
     for (const [a, fs] of snapshot.fills) core.#fills.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee) })));
     for (const t of snapshot.unsettled) core.#unsettled.set(t.tradeId, { ...t, funds: BigInt(t.funds), sellerFee: BigInt(t.sellerFee), buyerFee: BigInt(t.buyerFee) });
     for (const w of snapshot.withdrawals) core.#withdrawals.set(w.withdrawalId, { ...w, amount: BigInt(w.amount) });
+    for (const t of snapshot.failedSettlements ?? []) core.#failedSettlements.set(t.tradeId, { ...t, funds: BigInt(t.funds), sellerFee: BigInt(t.sellerFee), buyerFee: BigInt(t.buyerFee) });
     if (snapshot.settlementTx?.length) {
       const tx = new Map(snapshot.settlementTx);
       for (const list of core.#fills.values()) for (const f of list) f.settlementTxHash ??= tx.get(f.tradeId);

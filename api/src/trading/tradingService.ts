@@ -265,6 +265,23 @@ export class TradingService {
     await this.#commit({ t: "settled", ts: this.#now(), tradeIds, txHash });
   }
 
+  /** Takes a trade the vault refuses out of the settlement queue, with the decoded reason. */
+  async settlementFailed(tradeId: string, reason: string): Promise<void> {
+    const r = await this.#commit({ t: "settleFailed", ts: this.#now(), tradeId, reason: reason.slice(0, 500) });
+    if (!r.ok) throw new TradingError(r.code, `trade ${tradeId} is not waiting for settlement`);
+  }
+
+  /** An operator's decision on a failed settlement: send it again, or undo it on the ledger. */
+  async resolveSettlement(tradeId: string, action: "retry" | "reverse", by: string, note?: string): Promise<void> {
+    if (!this.core.failedSettlement(tradeId)) throw new TradingError("SETTLEMENT_NOT_FAILED", `trade ${tradeId} has no failed settlement`);
+    const short = action === "reverse" ? this.core.reversalShortOf(tradeId) : undefined;
+    if (short !== undefined) {
+      throw new TradingError("SETTLEMENT_REVERSE_INSUFFICIENT", `${short} no longer has available what the trade gave it: cancel its orders or wait for its withdrawals, then reverse`);
+    }
+    const r = await this.#commit({ t: "settleResolve", ts: this.#now(), tradeId, action, by, note });
+    if (!r.ok) throw new TradingError(r.code, `cannot ${action} trade ${tradeId}`);
+  }
+
   /**
    * Puts `amount` of `currency` on hold for a withdrawal to the account's own wallet and
    * returns its id (a decimal number: the vault's withdrawal id).

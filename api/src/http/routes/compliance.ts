@@ -1,3 +1,4 @@
+import { ALERT_RULES } from "../../surveillance/types.ts";
 import type { Response } from "express";
 import { z } from "zod/v4";
 import { AUDIT_EVENT_TYPES, isoMicros, parseIsoMicros, type AuditEvent, type AuditEventType } from "../../audit/auditEvent.ts";
@@ -22,7 +23,7 @@ const typeList = z
   .string()
   .max(1000)
   .transform((s) => s.split(",").map((t) => t.trim()).filter(Boolean))
-  .pipe(z.array(z.enum(AUDIT_EVENT_TYPES as [AuditEventType, ...AuditEventType[]])).max(30));
+  .pipe(z.array(z.enum(AUDIT_EVENT_TYPES)).max(30));
 
 const filters = {
   identityHash: hex32.optional(),
@@ -232,7 +233,7 @@ export function complianceRoutes(ctx: AppContext): Route[] {
       summary: "Surveillance alerts, newest first",
       query: z
         .object({
-          rule: z.enum(["WASH_SAME_IDENTITY", "WASH_RING", "SPOOFING", "QUOTE_STUFFING", "MARKING_THE_CLOSE"]).optional(),
+          rule: z.enum(ALERT_RULES).optional(),
           status: z.enum(["open", "acknowledged", "closed"]).optional(),
           identityHash: hex32.optional(),
           symbol: symbolParam.optional(),

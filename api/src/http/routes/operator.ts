@@ -14,9 +14,10 @@ function param<T>(schema: z.ZodType<T>, value: string | undefined, name: string)
   if (!r.success) throw new ValidationError(`${name}: ${r.error.issues[0]?.message ?? "invalid"}`);
   return r.data;
 }
+const tradeIdParam = z.string().regex(/^[0-9a-f]{24}$/, "a trade id (24 hex digits)");
 const reason = z.object({ reason: z.string().min(1).max(200) }).strict();
 
-/** Operator controls: halts, kill switches and risk limits. Operators only; every action is journaled. */
+/** Operator controls: halts, kill switches, risk limits and failed settlements. Operators only; every action is journaled. */
 export function operatorRoutes(ctx: AppContext): Route[] {
   const { trading } = ctx;
   const op = { auth: "signedOrSession", roles: ["operator"], tag: "operator" } as const;
@@ -68,6 +69,30 @@ export function operatorRoutes(ctx: AppContext): Route[] {
         return { accountId: id, frozen: false };
       },
     }),
+    defineRoute({
+      ...op,
+      method: "get",
+      path: "/api/v1/sen/operator/settlements/failed",
+      summary: "Trades the settlement vault refused, with the decoded reason, waiting for retry or reversal",
+      handler: () => ({ items: [...trading.core.failedSettlements()].map((t) => ctx.format.failedSettlement(t)) }),
+    }),
+    ...(["retry", "reverse"] as const).map((action) =>
+      defineRoute({
+        ...op,
+        method: "post",
+        path: `/api/v1/sen/operator/settlements/:tradeId/${action}`,
+        summary:
+          action === "retry"
+            ? "Queue a failed settlement again (e.g. once the identity or the holder rule that refused it is fixed)"
+            : "Undo a failed trade on the ledger: each side gets back exactly what it gave, fees included",
+        body: z.object({ note: z.string().min(1).max(500) }).strict(),
+        handler: async ({ params, body, principal }) => {
+          const tradeId = param(tradeIdParam, params.tradeId, "tradeId");
+          await trading.resolveSettlement(tradeId, action, principal!.accountId, body.note);
+          return { tradeId, action };
+        },
+      }),
+    ),
     defineRoute({ ...op, method: "get", path: "/api/v1/sen/operator/risk-limits", summary: "Current pre-trade limits", handler: () => trading.risk }),
     defineRoute({
       ...op,

@@ -2,7 +2,7 @@ import { z } from "zod/v4";
 import type { AppContext } from "../../context.ts";
 import type { Principal } from "../../auth/types.ts";
 import { SenError } from "../../errors/SenError.ts";
-import type { Order } from "../../trading/orders.ts";
+import type { Fill, Order } from "../../trading/orders.ts";
 import { ValidationError } from "../errors.ts";
 import { clientOid, decimalString, defineRoute, symbolParam, type Route } from "../route.ts";
 
@@ -227,9 +227,15 @@ export function orderRoutes(ctx: AppContext): Route[] {
           .slice()
           .reverse()
           // Sen extension: the DvP transaction that settled the trade on chain (null while pending).
-          .map((f) => ({ ...format.fill(f, f.orderType ?? trading.core.order(f.orderId)?.type ?? "limit"), settlementTxHash: f.settlementTxHash ?? null }));
+          .map((f) => ({ ...format.fill(f, f.orderType ?? trading.core.order(f.orderId)?.type ?? "limit"), settlementTxHash: f.settlementTxHash ?? null, ...settlementOf(f) }));
         return page(items, query.currentPage, query.pageSize);
       },
     }),
   ];
+}
+
+/** Sen's settlement fields on a KuCoin fill: where the trade stands on chain, and why it failed. */
+function settlementOf(f: Fill): { settlementStatus: "pending" | "settled" | "failed" | "reversed"; settlementError: string | null } {
+  const settlementStatus = f.settlementStatus ?? (f.settlementTxHash ? "settled" : "pending");
+  return { settlementStatus, settlementError: f.settlementError ?? null };
 }
