@@ -14,19 +14,11 @@ import { startChainServices, type ChainServices } from "../src/chain/chainServic
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { getJson, loginAndCreateKey, postJson, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
+import { until } from "./support/until.ts";
 
 const SYMBOL = "VGB30-VND";
 const run = promisify(execFile);
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 type Page = { items: AuditEvent[]; nextCursor?: string };
 
