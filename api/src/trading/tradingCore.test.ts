@@ -25,6 +25,7 @@ const symbol = fc.constantFrom(...SYMBOLS);
 const currency = fc.constantFrom(...CURRENCIES);
 const side = fc.constantFrom("buy" as const, "sell" as const);
 const stp = fc.constantFrom<KucoinStp>("CN", "CO", "CB", "DC");
+const sometimes = fc.constantFrom(false, false, false, true);
 /** Scales a generated amount to the currency: VND is worth ~1/10,000 of a unit of either asset. */
 const scaled = (ccy: string, n: number) => String(ccy === "VND" ? n * 10_000 : n);
 
@@ -62,9 +63,13 @@ const command = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant("deposit" as const), a: account, c: currency, amt: fc.integer({ min: 1, max: 500 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("freeze" as const), a: account, forRecords: fc.integer({ min: 1, max: 20 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("halt" as const), s: symbol, forRecords: fc.integer({ min: 1, max: 20 }) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant("withdraw" as const), a: account, c: currency, amt: fc.integer({ min: 1, max: 300 }) }) },
+  // `all`: everything available, which leaves nothing for a reversal to take back.
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("withdraw" as const), a: account, c: currency, amt: fc.integer({ min: 1, max: 300 }), all: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("withdrawEnd" as const), n: fc.nat(), done: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant("settle" as const), n: fc.nat(), len: fc.integer({ min: 1, max: 5 }) }) },
+  // `stray`: aim at a trade in the wrong state (or not made yet), which must be refused or ignored.
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("settle" as const), n: fc.nat(), len: fc.integer({ min: 1, max: 5 }), stray: sometimes }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("settleFail" as const), n: fc.nat(), stray: sometimes }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("resolve" as const), n: fc.nat(), action: fc.constantFrom("retry" as const, "reverse" as const), stray: sometimes }) },
 );
 type Command = typeof command extends fc.Arbitrary<infer C> ? C : never;
 
@@ -77,14 +82,27 @@ const funding = fc.array(fc.tuple(fc.integer({ min: 200, max: 5_000 }), fc.integ
 /**
  * Turns commands into records the way the service journals them: ids in order, cancels by the
  * order's owner, no orders from a frozen account or on a symbol an operator halted (a freeze
- * or halt is lifted again `forRecords` commands later).
+ * or halt is lifted again `forRecords` commands later). Like the batcher and the operator,
+ * settlement records name trades the core holds at that point (a window of the unsettled
+ * queue, a failed trade), so a shadow core follows the records.
  */
 function toRecords(start: Array<[number, number, number]>, cmds: Command[]): TradingRecord[] {
   const out: TradingRecord[] = [];
+  const shadow = new TradingCore(options());
+  const emit = (r: TradingRecord) => {
+    out.push(r);
+    shadow.apply(r);
+  };
+  /** The n-th of the trades made so far (and the next two, not made yet) that is not in `waiting`. */
+  const strayTrade = (n: number, waiting: Iterable<{ tradeId: string }>) => {
+    const skip = new Set([...waiting].map((t) => t.tradeId));
+    const ids = Array.from({ length: shadow.tradeCount + 2 }, (_, j) => hexId(j + 1)).filter((id) => !skip.has(id));
+    return ids[n % ids.length];
+  };
   let ts = T0;
   const next = () => (ts += STEP_MS);
   start.forEach((amounts, i) =>
-    amounts.forEach((amt, j) => out.push({ t: "deposit", ts: next(), accountId: ACCOUNTS[i], currency: CURRENCIES[j], amount: scaled(CURRENCIES[j], amt), ref: `fund-${i}-${j}` })),
+    amounts.forEach((amt, j) => emit({ t: "deposit", ts: next(), accountId: ACCOUNTS[i], currency: CURRENCIES[j], amount: scaled(CURRENCIES[j], amt), ref: `fund-${i}-${j}` })),
   );
   const placed: Array<{ orderId: string; accountId: string }> = [];
   const withdrawals: string[] = [];
@@ -94,12 +112,12 @@ function toRecords(start: Array<[number, number, number]>, cmds: Command[]): Tra
     for (const [a, until] of frozenUntil) {
       if (until > i) continue;
       frozenUntil.delete(a);
-      out.push({ t: "accountStatus", ts: next(), accountId: a, frozen: false, reason: "cleared" });
+      emit({ t: "accountStatus", ts: next(), accountId: a, frozen: false, reason: "cleared" });
     }
     for (const [s, until] of haltedUntil) {
       if (until > i) continue;
       haltedUntil.delete(s);
-      out.push({ t: "marketStatus", ts: next(), symbol: s, halted: false, reason: "resumed", by: "operator" });
+      emit({ t: "marketStatus", ts: next(), symbol: s, halted: false, reason: "resumed", by: "operator" });
     }
     if (c.k === "limit" || c.k === "market") {
       if (frozenUntil.has(c.a) || haltedUntil.has(c.s)) return;
@@ -109,36 +127,50 @@ function toRecords(start: Array<[number, number, number]>, cmds: Command[]): Tra
       if (c.k === "limit") {
         const gtc = c.tif === "GTC";
         const visibleSize = gtc && c.peak !== undefined && c.peak < c.q ? c.peak : undefined;
-        out.push({ ...common, type: "limit", price: 10_000 + 100 * c.ticks, size: c.q, tif: c.tif, postOnly: c.postOnly && gtc && visibleSize === undefined, visibleSize });
-      } else if (c.funds !== undefined && c.side === "buy") out.push({ ...common, type: "market", funds: String(c.funds), tif: "GTC", postOnly: false });
-      else out.push({ ...common, type: "market", size: c.q, tif: "GTC", postOnly: false });
+        emit({ ...common, type: "limit", price: 10_000 + 100 * c.ticks, size: c.q, tif: c.tif, postOnly: c.postOnly && gtc && visibleSize === undefined, visibleSize });
+      } else if (c.funds !== undefined && c.side === "buy") emit({ ...common, type: "market", funds: String(c.funds), tif: "GTC", postOnly: false });
+      else emit({ ...common, type: "market", size: c.q, tif: "GTC", postOnly: false });
     } else if (c.k === "cancel") {
       if (placed.length === 0) return;
       // Mostly recent orders, which are the ones still likely to be open.
       const o = placed[placed.length - 1 - (c.n % Math.min(placed.length, 6))];
-      out.push({ t: "cancel", ts: next(), accountId: o.accountId, orderId: o.orderId });
-    } else if (c.k === "cancelAll") out.push({ t: "cancelAll", ts: next(), accountId: c.a, symbol: c.s, reason: "user" });
-    else if (c.k === "deposit") out.push({ t: "deposit", ts: next(), accountId: c.a, currency: c.c, amount: scaled(c.c, c.amt), ref: `dep-${i}` });
+      emit({ t: "cancel", ts: next(), accountId: o.accountId, orderId: o.orderId });
+    } else if (c.k === "cancelAll") emit({ t: "cancelAll", ts: next(), accountId: c.a, symbol: c.s, reason: "user" });
+    else if (c.k === "deposit") emit({ t: "deposit", ts: next(), accountId: c.a, currency: c.c, amount: scaled(c.c, c.amt), ref: `dep-${i}` });
     else if (c.k === "freeze") {
       if (frozenUntil.has(c.a)) return;
       frozenUntil.set(c.a, i + c.forRecords);
-      out.push({ t: "accountStatus", ts: next(), accountId: c.a, frozen: true, reason: "compliance" });
+      emit({ t: "accountStatus", ts: next(), accountId: c.a, frozen: true, reason: "compliance" });
     } else if (c.k === "halt") {
       if (haltedUntil.has(c.s)) return;
       haltedUntil.set(c.s, i + c.forRecords);
-      out.push({ t: "marketStatus", ts: next(), symbol: c.s, halted: true, reason: "operator", by: "operator" });
+      emit({ t: "marketStatus", ts: next(), symbol: c.s, halted: true, reason: "operator", by: "operator" });
     } else if (c.k === "withdraw") {
       const withdrawalId = `w${i}`;
+      const amount = c.all ? String(shadow.ledger.balance(c.a, c.c).available) : scaled(c.c, c.amt);
+      if (amount === "0") return;
       withdrawals.push(withdrawalId);
-      out.push({ t: "withdrawRequest", ts: next(), withdrawalId, accountId: c.a, currency: c.c, amount: scaled(c.c, c.amt) });
+      emit({ t: "withdrawRequest", ts: next(), withdrawalId, accountId: c.a, currency: c.c, amount });
     } else if (c.k === "withdrawEnd") {
       if (withdrawals.length === 0) return;
       const withdrawalId = withdrawals[withdrawals.length - 1 - (c.n % Math.min(withdrawals.length, 4))];
-      out.push(c.done ? { t: "withdrawDone", ts: next(), withdrawalId, txHash: `0xw${i}` } : { t: "withdrawFailed", ts: next(), withdrawalId, reason: "reverted" });
+      emit(c.done ? { t: "withdrawDone", ts: next(), withdrawalId, txHash: `0xw${i}` } : { t: "withdrawFailed", ts: next(), withdrawalId, reason: "reverted" });
+    } else if (c.k === "settle") {
+      const queue = [...shadow.unsettledTrades()].map((t) => t.tradeId);
+      const from = c.n % Math.max(queue.length, 1);
+      const tradeIds = queue.slice(from, from + c.len);
+      if (c.stray) tradeIds.push(strayTrade(c.n, shadow.unsettledTrades()));
+      if (tradeIds.length > 0) emit({ t: "settled", ts: next(), tradeIds, txHash: `0xs${i}` });
+    } else if (c.k === "settleFail") {
+      const queue = [...shadow.unsettledTrades()];
+      if (queue.length === 0 && !c.stray) return;
+      const tradeId = c.stray ? strayTrade(c.n, queue) : queue[c.n % queue.length].tradeId;
+      emit({ t: "settleFailed", ts: next(), tradeId, reason: `ERC7943CannotReceive(${i})` });
     } else {
-      // Trade ids are 1, 2, ... in hex; there are fewer trades than orders, so some ids are not (yet) trades.
-      const first = 1 + (c.n % Math.max(placed.length, 1));
-      out.push({ t: "settled", ts: next(), tradeIds: Array.from({ length: c.len }, (_, j) => hexId(first + j)), txHash: `0xs${i}` });
+      const failed = [...shadow.failedSettlements()];
+      if (failed.length === 0 && !c.stray) return;
+      const tradeId = c.stray ? strayTrade(c.n, failed) : failed[c.n % failed.length].tradeId;
+      emit({ t: "settleResolve", ts: next(), tradeId, action: c.action, by: "operator" });
     }
   });
   return out;
@@ -185,12 +217,87 @@ function checkInvariants(core: TradingCore, expected: ReadonlyMap<string, bigint
   }
 }
 
+/** A trade as its two fills tell it, and where its settlement stands by the records applied so far. */
+type TradeModel = {
+  symbol: string;
+  seller: string;
+  buyer: string;
+  funds: bigint;
+  sellerFee: bigint;
+  buyerFee: bigint;
+  size: bigint;
+  status: "unsettled" | "settled" | "failed" | "reversed";
+  reason?: string;
+  failedAt?: number;
+  txHash?: string;
+  retried: boolean;
+};
+
+function balancesOf(core: TradingCore): Map<string, { available: bigint; hold: bigint }> {
+  const out = new Map<string, { available: bigint; hold: bigint }>();
+  for (const a of [...ACCOUNTS, FEES]) for (const ccy of CURRENCIES) out.set(key(a, ccy), { ...core.ledger.balance(a, ccy) });
+  return out;
+}
+
+/**
+ * The core's settlement queue and failed list hold exactly the model's unsettled and failed
+ * trades (so a failed trade is never queued, a retried one is, a settled or reversed one never
+ * comes back), a failed one as it was traded, and the fills of the `touched` trades say so.
+ */
+function checkSettlementStates(core: TradingCore, trades: ReadonlyMap<string, TradeModel>, touched: Iterable<string>): void {
+  const queued = new Set([...core.unsettledTrades()].map((t) => t.tradeId));
+  const failed = new Map([...core.failedSettlements()].map((t) => [t.tradeId, t]));
+  for (const [id, t] of trades) {
+    assert.equal(queued.has(id), t.status === "unsettled", `trade ${id} is ${t.status}: queued ${queued.has(id)}`);
+    assert.equal(failed.has(id), t.status === "failed", `trade ${id} is ${t.status}: failed ${failed.has(id)}`);
+    const f = failed.get(id);
+    if (f) {
+      assert.deepEqual(
+        [f.sellerAccount, f.buyerAccount, f.funds, f.sellerFee, f.buyerFee, BigInt(f.size), f.reason, f.failedAt],
+        [t.seller, t.buyer, t.funds, t.sellerFee, t.buyerFee, t.size, t.reason, t.failedAt],
+        `failed trade ${id}`,
+      );
+    }
+  }
+  assert.equal(queued.size + failed.size, [...trades.values()].filter((t) => t.status === "unsettled" || t.status === "failed").length, "the core waits on trades that never happened");
+  for (const id of touched) {
+    const t = trades.get(id);
+    if (!t) continue;
+    const status = t.status === "failed" || t.status === "reversed" ? t.status : undefined;
+    for (const a of [t.seller, t.buyer]) {
+      const fill = core.fills(a).findLast((f) => f.tradeId === id)!;
+      assert.deepEqual(
+        { status: fill.settlementStatus, error: fill.settlementError, tx: fill.settlementTxHash },
+        { status, error: status && t.reason, tx: t.txHash },
+        `${a}'s fill of trade ${id} (${t.status})`,
+      );
+    }
+  }
+}
+
 /** JSON that keeps bigints apart from numbers, for comparing events and results. */
 const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `${x}n` : x));
 
 describe("TradingCore", () => {
-  it("conserves every currency exactly, charges each fee once rounded up, explains every hold and never crosses (property)", () => {
-    const seen = { longestStream: 0, trades: 0, fees: 0n, cancels: 0, refusedForFunds: 0, withdrawn: 0, withdrawFailed: 0, settled: 0, frozen: 0 };
+  it("conserves every currency exactly, charges each fee once rounded up, explains every hold and never crosses, also across failed, retried and reversed settlements (property)", () => {
+    const seen = {
+      longestStream: 0,
+      trades: 0,
+      fees: 0n,
+      cancels: 0,
+      refusedForFunds: 0,
+      withdrawn: 0,
+      withdrawFailed: 0,
+      settled: 0,
+      frozen: 0,
+      settleFailed: 0,
+      failRefusedNotPending: 0,
+      retried: 0,
+      settledAfterRetry: 0,
+      reversed: 0,
+      reverseRefusedForBalance: 0,
+      resolveRefusedNotFailed: 0,
+    };
     fc.assert(
       fc.property(recordsArb, (records) => {
         const core = new TradingCore(options());
@@ -198,7 +305,10 @@ describe("TradingCore", () => {
         const net = new Map<string, bigint>(); // currency -> deposited - withdrawn, from the records alone
         const add = (m: Map<string, bigint>, k: string, v: bigint) => m.set(k, (m.get(k) ?? 0n) + v);
         const feeByOrder = new Map<string, { basis: bigint; fee: bigint }>();
+        const trades = new Map<string, TradeModel>(); // built from the fills alone
+        let events = 0;
         core.subscribe((e) => {
+          events++;
           if (e.kind === "trade") seen.trades++;
           else if (e.kind === "order" && e.fill) {
             const f = e.fill;
@@ -217,13 +327,79 @@ describe("TradingCore", () => {
             acc.fee += f.fee;
             assert.equal(acc.fee, ceilDiv(acc.basis, 10_000n), `fees of order ${f.orderId}`);
             seen.fees += f.fee;
+            const t = trades.get(f.tradeId) ?? { symbol: f.symbol, seller: "", buyer: "", funds: f.funds, sellerFee: 0n, buyerFee: 0n, size: BigInt(f.size), status: "unsettled", retried: false };
+            trades.set(f.tradeId, t);
+            if (f.side === "sell") [t.seller, t.sellerFee] = [f.accountId, f.fee];
+            else [t.buyer, t.buyerFee] = [f.accountId, f.fee];
           } else if (e.kind === "withdrawal" && e.withdrawal.status === "SUCCESS") {
             add(expected, key(e.withdrawal.accountId, e.withdrawal.currency), -e.withdrawal.amount);
           }
         });
         for (const r of records) {
           const unsettled = core.unsettledCount();
+          // What a settlement record must do, from the model alone: a refusal (and its code) or the balance moves.
+          const target = r.t === "settleFailed" || r.t === "settleResolve" ? trades.get(r.tradeId) : undefined;
+          let refusal: string | undefined;
+          let moves: Map<string, bigint> | undefined; // account/currency -> change of available
+          if (r.t === "settleFailed" && target?.status !== "unsettled") refusal = "SETTLEMENT_NOT_PENDING";
+          else if (r.t === "settleResolve" && target?.status !== "failed") refusal = "SETTLEMENT_NOT_FAILED";
+          else if (r.t === "settleResolve" && r.action === "reverse") {
+            const t = target!;
+            const { base, quote } = CATALOG.market(t.symbol)!;
+            const gives: Array<[string, string, bigint]> = [
+              [t.seller, quote, t.funds - t.sellerFee],
+              [FEES, quote, t.buyerFee + t.sellerFee],
+              [t.buyer, base, t.size],
+            ];
+            const short = gives.filter(([a, ccy, amount]) => core.ledger.balance(a, ccy).available < amount).map(([a]) => a);
+            const named = core.reversalShortOf(r.tradeId);
+            if (short.length > 0) {
+              assert.ok(named !== undefined && short.includes(named), `reversalShortOf named ${named}, short: ${short.join(",")}`);
+              refusal = "SETTLEMENT_REVERSE_INSUFFICIENT";
+            } else {
+              assert.equal(named, undefined, "reversalShortOf named a side that has what it gives back");
+              moves = new Map([
+                [key(t.seller, quote), -(t.funds - t.sellerFee)],
+                [key(t.seller, base), t.size],
+                [key(t.buyer, quote), t.funds + t.buyerFee],
+                [key(t.buyer, base), -t.size],
+                [key(FEES, quote), -(t.buyerFee + t.sellerFee)],
+              ]);
+            }
+          } else if (r.t === "settleFailed" || r.t === "settleResolve") moves = new Map();
+          const stateBefore = refusal === undefined ? "" : JSON.stringify(core.snapshot());
+          const balancesBefore = moves === undefined ? undefined : balancesOf(core);
+          events = 0;
+
           const result = core.apply(r);
+
+          if (refusal !== undefined) {
+            assert.deepEqual(result, { ok: false, code: refusal }, `${r.t} ${json(r)}`);
+            assert.equal(JSON.stringify(core.snapshot()), stateBefore, `a refused ${r.t} changed the state`);
+            assert.equal(events, 0, `a refused ${r.t} emitted events`);
+            if (refusal === "SETTLEMENT_NOT_PENDING") seen.failRefusedNotPending++;
+            else if (refusal === "SETTLEMENT_NOT_FAILED") seen.resolveRefusedNotFailed++;
+            else seen.reverseRefusedForBalance++;
+          } else if (moves !== undefined) {
+            assert.deepEqual(result, { ok: true }, `${r.t} ${json(r)}`);
+            // Only a reversal moves money: exactly what the trade's fills moved, backwards, and only available (holds are untouched).
+            const after = balancesOf(core);
+            for (const [k, b] of balancesBefore!) {
+              assert.deepEqual(after.get(k), { available: b.available + (moves.get(k) ?? 0n), hold: b.hold }, `${k} after ${json(r)}`);
+            }
+            for (const [k, v] of moves) add(expected, k, v);
+            const t = target!;
+            if (r.t === "settleFailed") {
+              [t.status, t.reason, t.failedAt] = ["failed", r.reason, r.ts];
+              seen.settleFailed++;
+            } else if (r.t === "settleResolve" && r.action === "retry") {
+              [t.status, t.retried] = ["unsettled", true];
+              seen.retried++;
+            } else {
+              t.status = "reversed";
+              seen.reversed++;
+            }
+          }
           if (r.t === "deposit") {
             assert.ok(result.ok);
             add(expected, key(r.accountId, r.currency), BigInt(r.amount));
@@ -236,9 +412,19 @@ describe("TradingCore", () => {
           else if (r.t === "cancel" && result.ok) seen.cancels++;
           else if (r.t === "place" && !result.ok && result.code === "RISK_INSUFFICIENT_FUNDS") seen.refusedForFunds++;
           else if (r.t === "accountStatus" && r.frozen) seen.frozen++;
-          else if (r.t === "settled") seen.settled += unsettled - core.unsettledCount();
+          else if (r.t === "settled") {
+            seen.settled += unsettled - core.unsettledCount();
+            for (const id of r.tradeIds) {
+              const t = trades.get(id);
+              if (t?.status !== "unsettled") continue; // failed, reversed, settled or never made: ignored
+              [t.status, t.txHash] = ["settled", r.txHash];
+              if (t.retried) seen.settledAfterRetry++;
+            }
+          }
           checkInvariants(core, expected, net);
+          checkSettlementStates(core, trades, r.t === "settled" ? r.tradeIds : r.t === "settleFailed" || r.t === "settleResolve" ? [r.tradeId] : []);
         }
+        checkSettlementStates(core, trades, trades.keys());
         seen.longestStream = Math.max(seen.longestStream, records.length);
       }),
       { numRuns: 150 },
@@ -289,7 +475,17 @@ describe("TradingCore", () => {
   });
 
   it("is deterministic: replay gives the same state, and snapshot + tail = never stopped, events included", () => {
-    const seen = { restores: 0, restoredWithOpenOrders: 0, restoredWithUnsettled: 0, restoredInVolatilityWindow: 0, tradesAfterRestore: 0, volatilityHalts: 0, ordersForgotten: 0 };
+    const seen = {
+      restores: 0,
+      restoredWithOpenOrders: 0,
+      restoredWithUnsettled: 0,
+      restoredWithFailedSettlements: 0,
+      restoredInVolatilityWindow: 0,
+      tradesAfterRestore: 0,
+      failedTradesResolvedAfterRestore: 0,
+      volatilityHalts: 0,
+      ordersForgotten: 0,
+    };
     // A band the clustered prices (±3%) can break, so volatility halts and their windows cross the cuts.
     const tightBand = { windowMs: 10_000, bandBps: 300, haltMs: 5_000 };
     fc.assert(
@@ -317,9 +513,12 @@ describe("TradingCore", () => {
         const log: string[] = [];
         let core = new TradingCore(opts());
         let i = 0;
+        let failedAtLastCut = new Set<string>();
         const step = () => {
           const events = run(core, records[i++], log);
           if (i > cuts[0]) seen.tradesAfterRestore += events.filter((e) => e.kind === "trade").length;
+          // Failed before the cut, retried or reversed after it: only the snapshot knew the trade.
+          if (i > cuts[cuts.length - 1]) seen.failedTradesResolvedAfterRestore += events.filter((e) => e.kind === "settlementResolved" && failedAtLastCut.has(e.trade.tradeId)).length;
           seen.volatilityHalts += events.filter((e) => e.kind === "marketStatus" && e.halted && e.reason.startsWith("volatility")).length;
         };
         for (const cut of cuts) {
@@ -327,6 +526,8 @@ describe("TradingCore", () => {
           const snap = core.snapshot();
           if (snap.orders.some((o) => o.isActive)) seen.restoredWithOpenOrders++;
           if (snap.unsettled.length > 0) seen.restoredWithUnsettled++;
+          failedAtLastCut = new Set((snap.failedSettlements ?? []).map((t) => t.tradeId));
+          if (failedAtLastCut.size > 0) seen.restoredWithFailedSettlements++;
           if (snap.markets.some(([, m]) => m.window.length > 0)) seen.restoredInVolatilityWindow++;
           core = TradingCore.restore(JSON.parse(JSON.stringify(snap)), opts());
           seen.restores++;
