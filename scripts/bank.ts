@@ -6,7 +6,8 @@
  *   node scripts/bank.ts deposit  <wallet> <amount-in-dong> [--ref BANKREF]
  *   node scripts/bank.ts withdraw <wallet> <amount-in-dong> [--ref BANKREF]
  * Options: --rpc (default http://127.0.0.1:8545, `npm start`'s chain), --deployment
- * (default data/dev/deployments/31337.json). The local bank key is Hardhat's account #0.
+ * (default data/dev/deployments/31337.json). The bank's key is the Hardhat test account that
+ * holds PAYMENT_BANK_ROLE in that deployment (#3 by default).
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -28,7 +29,14 @@ if (!["deposit", "withdraw"].includes(action ?? "") || !walletArg || !/^\d+$/.te
   process.exit(2);
 }
 const deployment = readDeploymentFile(values.deployment);
-const bank = mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex: 0 });
+const { roles } = JSON.parse(readFileSync(values.deployment, "utf8")) as { roles?: { paymentBank?: string } };
+const bank = Array.from({ length: 20 }, (_, addressIndex) => mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex })).find(
+  (account) => account.address.toLowerCase() === roles?.paymentBank?.toLowerCase(),
+);
+if (!bank) {
+  console.error(`the payment bank of ${values.deployment} (${roles?.paymentBank ?? "not recorded"}) is not a Hardhat test account: this script only simulates the bank locally`);
+  process.exit(2);
+}
 const transport = http(values.rpc);
 const wallet = createWalletClient({ account: bank, transport });
 const reader = createPublicClient({ transport });

@@ -1,9 +1,11 @@
 /**
  * Demo data on a freshly deployed Sen: two attested traders with VND and both assets, part
- * of it deposited in the settlement vault. The deployer holds every role on a local chain.
+ * of it deposited in the settlement vault. Each step is signed by the account holding its
+ * role in the deployment (e-KYC issuer, payment bank, asset issuer), as it would be on a
+ * public network; the deployer holds none.
  */
 import type { NetworkConnection } from "hardhat/types/network";
-import { keccak256, toHex, type Address, type Hex } from "viem";
+import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import type { SenDeployment } from "./deploy.ts";
 
 export type DemoTrader = { name: string; address: Address; identityHash: Hex; accountIndex: number };
@@ -32,11 +34,20 @@ export async function seedDemo(connection: NetworkConnection, deployment: SenDep
   const { viem } = connection;
   const publicClient = await viem.getPublicClient();
   const wallets = await viem.getWalletClients();
+  const signedBy = (holder: Address) => {
+    const wallet = wallets.find((w) => getAddress(w.account.address) === holder);
+    if (!wallet) throw new Error(`seed: no local wallet for ${holder}`);
+    return { client: { wallet } };
+  };
   const c = deployment.contracts;
-  const registry = await viem.getContractAt("IdentityRegistry", c.IdentityRegistry);
-  const cash = await viem.getContractAt("CashToken", c.CashToken);
+  const { kycIssuer, paymentBank, assetIssuer } = deployment.roles;
+  const registry = await viem.getContractAt("IdentityRegistry", c.IdentityRegistry, signedBy(kycIssuer));
+  const cash = await viem.getContractAt("CashToken", c.CashToken, signedBy(paymentBank));
   const vault = await viem.getContractAt("SettlementVault", c.SettlementVault);
-  const assets = [await viem.getContractAt("AssetToken", c.BondToken), await viem.getContractAt("AssetToken", c.FundToken)];
+  const assets = [
+    await viem.getContractAt("AssetToken", c.BondToken, signedBy(assetIssuer)),
+    await viem.getContractAt("AssetToken", c.FundToken, signedBy(assetIssuer)),
+  ];
   const wait = async (hash: Hex) => {
     await publicClient.waitForTransactionReceipt({ hash });
   };

@@ -48,7 +48,9 @@ async function main(): Promise<void> {
   const rpcPort = Number(env.SEN_RPC_PORT ?? 8545);
   const rpc = await serveProvider(connection.provider, rpcPort);
 
-  const deployer = (await connection.viem.getWalletClients())[0].account.address.toLowerCase();
+  const wallets = await connection.viem.getWalletClients();
+  // The deployer holds no contract role after the deploy; locally its account is the gateway's operator.
+  const deployer = deployment.deployer.toLowerCase();
   const officer = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_OFFICER.accountIndex });
   const config = envToConfig({
     ...env,
@@ -64,8 +66,8 @@ async function main(): Promise<void> {
   const catalog = defaultCatalog({ VND: c.CashToken, VGB30: c.BondToken, SREF: c.FundToken });
   const ctx = await createContext(config, { identity: createIdentityOracle(publicClient, c.IdentityRegistry), catalog });
   const gateway = await startGateway(ctx);
-  // The deployer holds the vault's settler and withdrawer roles on the local chain.
-  const [operatorWallet] = await connection.viem.getWalletClients();
+  // The gateway's chain key: the vault's settler and withdrawer and AuditAnchor's auditor.
+  const operatorWallet = wallets.find((w) => w.account.address.toLowerCase() === deployment.roles.settler.toLowerCase())!;
   const chain = await startChainServices({
     ctx,
     publicClient,
@@ -108,7 +110,7 @@ Sen is running (in-process chain ${deployment.chainId}, ${config.journal.kind} j
   websocket      ${ctx.config.wsEndpoint}   (token from POST /api/v1/bullet-public)
   API docs       ${gateway.url}/openapi.json
   health/metrics ${gateway.url}/health   ${gateway.url}/metrics
-  JSON-RPC       http://127.0.0.1:${rpcPort}   (contracts in ${rel(deploymentFile)})
+  JSON-RPC       http://127.0.0.1:${rpcPort}   (contracts and role holders in ${rel(deploymentFile)})
   demo traders   ${traders.map((t) => `${t.name} ${t.address}`).join(", ")} (vault deposits credited)
   credentials    ${rel(credentialsFile)}   (API key, secret, passphrase per trader)
   compliance     ${gateway.url}/compliance/   (sign in with ${officer.address}, Hardhat test account #${DEMO_OFFICER.accountIndex})

@@ -219,11 +219,10 @@ describe("access control: roles, permissions, ownership and signing guards", () 
       const wallet = hardhatAccount(25);
       const identity: Hex = await chain.attest(wallet.address, "access-revoked-later");
       const creds = await loginAndCreateKey(gw.url, wallet);
-      const [deployer] = await chain.connection.viem.getWalletClients();
       const services = await startChainServices({
         ctx: gw.ctx,
         publicClient: chain.publicClient,
-        walletClient: deployer,
+        walletClient: chain.operatorWallet,
         contracts: { IdentityRegistry: chain.deployment.contracts.IdentityRegistry, SettlementVault: chain.deployment.contracts.SettlementVault },
         startBlock: BigInt(chain.deployment.startBlock),
         confirmations: 0,

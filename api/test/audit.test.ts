@@ -36,7 +36,7 @@ describe("audit trail: recording, compliance queries, proofs, anchoring, export"
   let buyer: ApiCredentials;
   let sellerId: string;
   let buyerId: string;
-  const accounts = { officer: hardhatAccount(5), seller: hardhatAccount(6), buyer: hardhatAccount(7), operator: hardhatAccount(8) };
+  const accounts = { officer: hardhatAccount(45), seller: hardhatAccount(46), buyer: hardhatAccount(47), operator: hardhatAccount(48) };
 
   before(async () => {
     chain = await startChain({ serve: true }); // served over JSON-RPC for the verifier's anchor check
@@ -53,11 +53,10 @@ describe("audit trail: recording, compliance queries, proofs, anchoring, export"
         SEN_AUDIT_ANCHOR_MS: "0",
       },
     });
-    const [deployer] = await chain.connection.viem.getWalletClients();
     services = await startChainServices({
       ctx: gw.ctx,
       publicClient: chain.publicClient,
-      walletClient: deployer,
+      walletClient: chain.operatorWallet,
       contracts: chain.deployment.contracts,
       startBlock: BigInt(chain.deployment.startBlock),
       confirmations: 0,

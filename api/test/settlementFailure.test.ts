@@ -38,12 +38,11 @@ describe("settlement failures are isolated, recorded and resolvable", () => {
   const wallets = (): Address[] => [accounts.seller.address, accounts.buyer.address, accounts.other.address, accounts.buyer2.address];
 
   async function startServices(): Promise<void> {
-    const [operatorKey] = await chain.connection.viem.getWalletClients();
     // Batches wait for flushAll(), so a revocation can land between match and settlement.
     services = await startChainServices({
       ctx: gw.ctx,
       publicClient: chain.publicClient,
-      walletClient: operatorKey,
+      walletClient: chain.operatorWallet,
       contracts: chain.deployment.contracts,
       startBlock: BigInt(chain.deployment.startBlock),
       confirmations: 0,

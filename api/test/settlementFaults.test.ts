@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { toHex, type Address } from "viem";
+import type { Address } from "viem";
 import { startChainServices } from "../src/chain/chainServices.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { spawnExchange, type ExchangeProcess } from "./support/exchangeProcess.ts";
@@ -49,7 +49,7 @@ function exchangeOn(chain: ChainFixture, confirmations: number, rpcUrl = chain.r
     SEN_CHAIN_RPC: rpcUrl,
     SEN_DEPLOYMENT: chain.deploymentFile!,
     SEN_DATA_DIR: dataDir,
-    SEN_CHAIN_KEY: toHex(hardhatAccount(0).getHdKey().privateKey!),
+    SEN_CHAIN_KEY: chain.operatorKey,
     SEN_CONFIRMATIONS: String(confirmations),
     SEN_CHAIN_POLL_MS: "100",
     // The audit anchorer sends with the same key: no checkpoint, so no anchor transaction
@@ -288,11 +288,10 @@ describe("a payout the vault refuses", () => {
   it("is reported failed and returns exactly the held amount to available", async () => {
     const chain = await startChain();
     const gw = await startTestGateway(chain);
-    const [operator] = await chain.connection.viem.getWalletClients();
     const services = await startChainServices({
       ctx: gw.ctx,
       publicClient: chain.publicClient,
-      walletClient: operator,
+      walletClient: chain.operatorWallet,
       contracts: chain.deployment.contracts,
       startBlock: BigInt(chain.deployment.startBlock),
       confirmations: 0,
@@ -314,7 +313,7 @@ describe("a payout the vault refuses", () => {
 
       // The bond's transfer agent freezes the wallet on chain (ERC-7943): its e-ID is still valid,
       // so the gateway keeps the account open, but the vault cannot deliver tokens to it.
-      const bond = await chain.connection.viem.getContractAt("AssetToken", chain.deployment.contracts.BondToken);
+      const bond = await chain.connection.viem.getContractAt("AssetToken", chain.deployment.contracts.BondToken, { client: { wallet: chain.wallets.agent } });
       await chain.publicClient.waitForTransactionReceipt({ hash: await bond.write.setAddressFrozen([wallet, true]) });
 
       const id = await withdraw(k, wallet, "VGB30", 12);

@@ -26,14 +26,14 @@ risk.defaults.keyRate = { burst: 1e9, perSecond: 1e9 };
 risk.defaults.accountRate = { burst: 1e9, perSecond: 1e9 };
 risk.defaults.maxOpenOrders = 1e9;
 const gw = await startTestGateway(chain, { risk, env: { SEN_JOURNAL_FSYNC: "none", SEN_DATA_DIR: mkdtempSync(path.join(tmpdir(), "sen-bench-settle-")) } });
-const [sellerIdx, buyerIdx] = [5, 6];
+const [sellerIdx, buyerIdx] = [16, 17];
 const seller = hardhatAccount(sellerIdx).address.toLowerCase();
 const buyer = hardhatAccount(buyerIdx).address.toLowerCase();
 await chain.attest(hardhatAccount(sellerIdx).address, "bench-seller");
 await chain.attest(hardhatAccount(buyerIdx).address, "bench-buyer");
 await chain.fundAndDeposit(sellerIdx, { bond: 1_000_000n });
 await chain.fundAndDeposit(buyerIdx, { vnd: 10n ** 13n });
-const [operator] = await chain.connection.viem.getWalletClients();
+const operator = chain.operatorWallet;
 const t = gw.ctx.trading;
 let oid = 0;
 {

@@ -56,7 +56,7 @@ describe("verifyExport: anchors on chain", () => {
     rpcUrl = chain.rpcUrl!;
     anchorAddress = chain.deployment.contracts.AuditAnchor;
     chainId = await chain.publicClient.getChainId();
-    const [auditor] = await chain.connection.viem.getWalletClients(); // the deployer is the contract's auditor
+    const auditor = chain.wallets.auditor;
 
     let t = BigInt(Date.parse("2026-11-23T10:00:00Z")) * 1000n;
     const log = await openAuditLog({ dir: join(tmp, "log"), signingKey, now: () => ++t, checkpointEvery: { events: 1_000_000, ms: 3_600_000 } });

@@ -3,8 +3,9 @@ import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import hre from "hardhat";
-import { keccak256, toHex, type Address, type Hex } from "viem";
+import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import { mnemonicToAccount, type HDAccount } from "viem/accounts";
+import { LOCAL_ROLE_ACCOUNTS, ROLE_HOLDERS, type RoleHolder } from "../../../contracts/ignition/roleHolders.ts";
 import { deploySen, type SenDeployment } from "../../../scripts/deploy.ts";
 import { serveProvider } from "../../../scripts/chain/serveProvider.ts";
 import { freePort } from "./freePort.ts";
@@ -20,13 +21,29 @@ export type ChainFixture = Awaited<ReturnType<typeof startChain>>;
 
 /**
  * A real EVM for gateway tests: Hardhat's in-process chain with Sen deployed through the
- * Ignition modules, optionally served over JSON-RPC for child processes.
+ * Ignition modules, optionally served over JSON-RPC for child processes. Each role is held by
+ * its own Hardhat account, as on a public network, and used through that account: the e-KYC
+ * issuer attests, the payment bank and the asset issuer mint, the agent freezes; the gateway
+ * signs with the settler's key (`operatorWallet`, `operatorKey`), never the deployer's.
  */
 export async function startChain(options: { serve?: boolean } = {}) {
   const connection = await hre.network.create();
   const deployment: SenDeployment = await deploySen(connection);
   const publicClient = await connection.viem.getPublicClient({ cacheTime: 0 });
-  const registry = await connection.viem.getContractAt("IdentityRegistry", deployment.contracts.IdentityRegistry);
+  const walletClients = await connection.viem.getWalletClients();
+  const walletOf = (address: Address) => {
+    const wallet = walletClients.find((w) => getAddress(w.account.address) === getAddress(address));
+    if (!wallet) throw new Error(`no local wallet for ${address}`);
+    return wallet;
+  };
+  const roles = deployment.roles;
+  const wallets = Object.fromEntries(ROLE_HOLDERS.map((name) => [name, walletOf(roles[name])])) as Record<RoleHolder, (typeof walletClients)[number]>;
+  const operatorAccount = hardhatAccount(LOCAL_ROLE_ACCOUNTS.settler);
+  if (operatorAccount.address !== roles.settler || roles.withdrawer !== roles.settler || roles.auditor !== roles.settler) {
+    throw new Error("the gateway's key must hold the settler, withdrawer and auditor roles");
+  }
+  const signedBy = (role: RoleHolder) => ({ client: { wallet: wallets[role] } });
+  const registry = await connection.viem.getContractAt("IdentityRegistry", deployment.contracts.IdentityRegistry, signedBy("kycIssuer"));
   let server: Server | undefined;
   let rpcUrl: string | undefined;
   let deploymentFile: string | undefined;
@@ -49,20 +66,27 @@ export async function startChain(options: { serve?: boolean } = {}) {
     registry,
     rpcUrl,
     deploymentFile,
-    /** Attests a fresh identity (issuer = deployer) for `wallet`; returns its hash. */
+    /** The wallet of each role holder (registry: the e-KYC issuer's). */
+    wallets,
+    /** The gateway's chain key: settler, withdrawer and auditor. */
+    operatorWallet: wallets.settler,
+    operatorKey: toHex(operatorAccount.getHdKey().privateKey!),
+    /** Attests a fresh identity (by the e-KYC issuer) for `wallet`; returns its hash. */
     async attest(wallet: Address, label: string = wallet, investorType = 2): Promise<Hex> {
       const id = keccak256(toHex(`sen-test:${label}`));
       const now = (await publicClient.getBlock()).timestamp;
       await wait(await registry.write.attest([id, 2, 704, investorType, Number(now + 365n * 86400n), wallet]));
       return id;
     },
-    /** Mints VND and bond units to a funded Hardhat wallet (0..19) and deposits them in the vault. */
+    /** Mints VND and bond units to a funded Hardhat wallet (8..19: #0-#7 deploy and hold the roles) and deposits them in the vault. */
     async fundAndDeposit(accountIndex: number, amounts: { vnd?: bigint; bond?: bigint }): Promise<void> {
-      const wallet = (await connection.viem.getWalletClients())[accountIndex];
+      const wallet = walletClients[accountIndex];
+      const holder = [deployment.deployer, ...Object.values(roles)].some((a) => getAddress(a) === getAddress(wallet.account.address));
+      if (holder) throw new Error(`account #${accountIndex} deploys or holds a role: trade with another`);
       const as = { account: wallet.account };
       const c = deployment.contracts;
-      const cash = await connection.viem.getContractAt("CashToken", c.CashToken);
-      const bond = await connection.viem.getContractAt("AssetToken", c.BondToken);
+      const cash = await connection.viem.getContractAt("CashToken", c.CashToken, signedBy("paymentBank"));
+      const bond = await connection.viem.getContractAt("AssetToken", c.BondToken, signedBy("assetIssuer"));
       const vault = await connection.viem.getContractAt("SettlementVault", c.SettlementVault);
       if (amounts.vnd) {
         await wait(await cash.write.mint([wallet.account.address, amounts.vnd, keccak256(toHex(`fiat-${accountIndex}`))]));
@@ -79,6 +103,7 @@ export async function startChain(options: { serve?: boolean } = {}) {
       const vault = await connection.viem.getContractAt("SettlementVault", deployment.contracts.SettlementVault);
       return vault.read.balanceOf([deployment.contracts[token], wallet]);
     },
+    /** Revokes an identity as its issuer. */
     async revoke(identityHash: Hex): Promise<void> {
       await wait(await registry.write.revoke([identityHash]));
     },

@@ -5,13 +5,15 @@ import SenCore from "./SenCore.ts";
  * The two tokenised assets Sen lists at launch (and in the demo): a government-bond unit
  * and a real-estate fund unit, each listed in the vault and open to Vietnamese verified
  * investors. The document hashes are parameters: on a real deployment they are the
- * SHA-256 of the prospectus and of the custodian's backing-asset certificate.
+ * SHA-256 of the prospectus and of the custodian's backing-asset certificate. Like SenCore,
+ * it leaves the deployer as admin; the `Sen` module hands over.
  */
 export default buildModule("SenAssets", (m) => {
   const core = m.useModule(SenCore);
   const deployer = m.getAccount(0);
-  const issuer = m.getParameter("assetIssuer", deployer);
-  const agent = m.getParameter("agent", deployer);
+  const governance = m.getParameter<string>("governance");
+  const issuer = m.getParameter<string>("assetIssuer");
+  const agent = m.getParameter<string>("agent");
   const VIET_NAM = 704;
 
   const assets = {
@@ -46,14 +48,12 @@ export default buildModule("SenAssets", (m) => {
   };
 
   for (const [name, token] of Object.entries(assets)) {
+    const role = (constant: string) => m.staticCall(token, constant, [], 0, { id: `${name}${constant}` });
     m.call(token, "setCustodian", [core.vault, true], { id: `${name}Custodian` });
     m.call(token, "setCountriesAllowed", [[VIET_NAM], true], { id: `${name}Countries` });
-    m.call(token, "grantRole", [m.staticCall(token, "ISSUER_ROLE", [], 0, { id: `${name}IssuerRole` }), issuer], {
-      id: `${name}Issuer`,
-    });
-    m.call(token, "grantRole", [m.staticCall(token, "AGENT_ROLE", [], 0, { id: `${name}AgentRole` }), agent], {
-      id: `${name}Agent`,
-    });
+    m.call(token, "grantRole", [role("ISSUER_ROLE"), issuer], { id: `${name}Issuer` });
+    m.call(token, "grantRole", [role("AGENT_ROLE"), agent], { id: `${name}Agent` });
+    m.call(token, "grantRole", [role("DEFAULT_ADMIN_ROLE"), governance], { id: `${name}Admin` });
     m.call(core.vault, "setAssetListed", [token, true], { id: `${name}Listed` });
   }
   // The fund is for professional and institutional investors only, 1,000,000 units each at most.

@@ -2,39 +2,40 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 
 /**
  * Sen's core contracts: the e-ID registry, the VND cash token, the settlement vault and
- * the audit anchor, wired together. Every role holder is a module parameter so a public
- * deployment can give each role its own key (least privilege); locally they all default
- * to the first account.
+ * the audit anchor, wired together, with every role granted to its holder (`$global`
+ * parameters, see ../roleHolders.ts; none has a default, so a missing one stops the deploy
+ * before any transaction). The deployer administers during set-up and still holds its
+ * admin roles when this module ends: deploy the `Sen` module, which hands them over.
  */
 export default buildModule("SenCore", (m) => {
   const deployer = m.getAccount(0);
-  const governance = m.getParameter("governance", deployer);
-  const kycIssuer = m.getParameter("kycIssuer", deployer);
-  const paymentBank = m.getParameter("paymentBank", deployer);
-  const agent = m.getParameter("agent", deployer);
-  const settler = m.getParameter("settler", deployer);
-  const withdrawer = m.getParameter("withdrawer", deployer);
-  const auditor = m.getParameter("auditor", deployer);
-  const feeAccount = m.getParameter("feeAccount", deployer);
+  const governance = m.getParameter<string>("governance");
+  const kycIssuer = m.getParameter<string>("kycIssuer");
+  const paymentBank = m.getParameter<string>("paymentBank");
+  const agent = m.getParameter<string>("agent");
+  const settler = m.getParameter<string>("settler");
+  const withdrawer = m.getParameter<string>("withdrawer");
+  const auditor = m.getParameter<string>("auditor");
+  const feeAccount = m.getParameter<string>("feeAccount");
 
-  // The deployer administers during set-up; on a public network, governance is then given
-  // DEFAULT_ADMIN_ROLE and the deployer renounces it (README, "Deploying to a testnet").
   const identityRegistry = m.contract("IdentityRegistry", [deployer]);
   m.call(identityRegistry, "addIssuer", [kycIssuer]);
-  m.call(identityRegistry, "grantRole", [m.staticCall(identityRegistry, "GOVERNANCE_ROLE"), governance], {
-    id: "registryGovernance",
-  });
+  m.call(identityRegistry, "grantRole", [m.staticCall(identityRegistry, "GOVERNANCE_ROLE"), governance], { id: "registryGovernance" });
+  m.call(identityRegistry, "grantRole", [m.staticCall(identityRegistry, "DEFAULT_ADMIN_ROLE"), governance], { id: "registryAdmin" });
 
   const cashToken = m.contract("CashToken", [identityRegistry, deployer]);
   const vault = m.contract("SettlementVault", [identityRegistry, cashToken, deployer, feeAccount]);
+  // Needs no set-up by the deployer: governance administers it from the start.
   const auditAnchor = m.contract("AuditAnchor", [governance, auditor]);
 
   m.call(cashToken, "setCustodian", [vault, true]);
   m.call(cashToken, "grantRole", [m.staticCall(cashToken, "PAYMENT_BANK_ROLE"), paymentBank], { id: "cashBank" });
   m.call(cashToken, "grantRole", [m.staticCall(cashToken, "AGENT_ROLE"), agent], { id: "cashAgent" });
+  m.call(cashToken, "grantRole", [m.staticCall(cashToken, "DEFAULT_ADMIN_ROLE"), governance], { id: "cashAdmin" });
   m.call(vault, "grantRole", [m.staticCall(vault, "SETTLER_ROLE"), settler], { id: "vaultSettler" });
   m.call(vault, "grantRole", [m.staticCall(vault, "WITHDRAWER_ROLE"), withdrawer], { id: "vaultWithdrawer" });
   m.call(vault, "grantRole", [m.staticCall(vault, "PAUSER_ROLE"), agent], { id: "vaultPauser" });
+  m.call(vault, "grantRole", [m.staticCall(vault, "DEFAULT_ADMIN_ROLE"), governance], { id: "vaultAdmin" });
 
   return { identityRegistry, cashToken, vault, auditAnchor };
 });

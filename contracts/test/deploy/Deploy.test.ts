@@ -1,15 +1,142 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import hre from "hardhat";
-import { createPublicClient, http, type Address } from "viem";
-import type { SenDeployment } from "../../../scripts/deploy.ts";
+import type { NetworkConnection } from "hardhat/types/network";
+import { createPublicClient, createWalletClient, getAddress, http, keccak256, toHex, type Abi, type Address, type PublicClient } from "viem";
+import { LOCAL_ROLE_ACCOUNTS, ROLE_HOLDERS, type RoleHolders } from "../../ignition/roleHolders.ts";
+import { roleIds, roleMembers } from "../../../scripts/chain/roles.ts";
+import { deploySen, type SenDeployment } from "../../../scripts/deploy.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../../..");
+
+type ContractName = keyof SenDeployment["contracts"];
+const ARTIFACT: Record<ContractName, string> = {
+  IdentityRegistry: "IdentityRegistry",
+  CashToken: "CashToken",
+  SettlementVault: "SettlementVault",
+  AuditAnchor: "AuditAnchor",
+  BondToken: "AssetToken",
+  FundToken: "AssetToken",
+};
+
+/** Every role of every contract and who alone must hold it after the deploy. */
+function expectedRoles(h: RoleHolders): Record<ContractName, Record<string, Address[]>> {
+  const asset = { DEFAULT_ADMIN_ROLE: [h.governance], ISSUER_ROLE: [h.assetIssuer], AGENT_ROLE: [h.agent] };
+  return {
+    IdentityRegistry: { DEFAULT_ADMIN_ROLE: [h.governance], GOVERNANCE_ROLE: [h.governance], ISSUER_ROLE: [h.kycIssuer] },
+    CashToken: { DEFAULT_ADMIN_ROLE: [h.governance], PAYMENT_BANK_ROLE: [h.paymentBank], AGENT_ROLE: [h.agent] },
+    SettlementVault: { DEFAULT_ADMIN_ROLE: [h.governance], SETTLER_ROLE: [h.settler], WITHDRAWER_ROLE: [h.withdrawer], PAUSER_ROLE: [h.agent] },
+    AuditAnchor: { DEFAULT_ADMIN_ROLE: [h.governance] },
+    BondToken: asset,
+    FundToken: asset,
+  };
+}
+
+const abiOf = async (name: ContractName) => (await hre.artifacts.readArtifact(ARTIFACT[name])).abi as Abi;
+
+/**
+ * The roles on chain are exactly the configured ones: every role constant each contract
+ * declares has an expected holder list, the RoleGranted/RoleRevoked history since the deploy
+ * leaves exactly those holders (so nobody else, and not the deployer), and hasRole agrees for
+ * every (role, candidate) pair. Returns how many role memberships it checked.
+ */
+async function assertRoles(client: PublicClient, d: SenDeployment, holders: RoleHolders, candidates: Address[]): Promise<number> {
+  assert.deepEqual(d.roles, holders, "the deployment file records the role holders");
+  const expected = expectedRoles(holders);
+  let checked = 0;
+  for (const name of Object.keys(ARTIFACT) as ContractName[]) {
+    const address = d.contracts[name];
+    const abi = await abiOf(name);
+    const ids = await roleIds(client, abi, address);
+    assert.deepEqual(Object.keys(ids).sort(), Object.keys(expected[name]).sort(), `${name}: every role it declares has a configured holder`);
+    const members = await roleMembers(client, address, BigInt(d.startBlock));
+    const names = new Map(Object.entries(ids).map(([role, id]) => [id, role]));
+    for (const id of members.keys()) assert.ok(names.has(id), `${name}: a role it does not declare was granted: ${id}`);
+    const actual = Object.fromEntries(Object.entries(ids).map(([role, id]) => [role, [...(members.get(id) ?? [])].sort()]));
+    const wanted = Object.fromEntries(Object.entries(expected[name]).map(([role, list]) => [role, [...new Set(list)].sort()]));
+    assert.deepEqual(actual, wanted, `${name}: role holders replayed from its events`);
+    for (const [role, id] of Object.entries(ids)) {
+      for (const who of new Set([...candidates, d.deployer])) {
+        const has = await client.readContract({ address, abi, functionName: "hasRole", args: [id, who] });
+        assert.equal(has, wanted[role].includes(who), `${name}.hasRole(${role}, ${who})`);
+        checked++;
+      }
+      assert.equal(await client.readContract({ address, abi, functionName: "hasRole", args: [id, d.deployer] }), false, `the deployer holds ${role} on ${name}`);
+    }
+  }
+  const anchorAbi = await abiOf("AuditAnchor");
+  assert.equal(await client.readContract({ address: d.contracts.AuditAnchor, abi: anchorAbi, functionName: "auditor" }), holders.auditor, "AuditAnchor's auditor");
+  const vaultAbi = await abiOf("SettlementVault");
+  assert.equal(await client.readContract({ address: d.contracts.SettlementVault, abi: vaultAbi, functionName: "feeAccount" }), holders.feeAccount, "the vault's fee account");
+  return checked;
+}
+
+describe("deployment on the in-process chain: every role with its holder, none with the deployer", () => {
+  let connection: NetworkConnection;
+  let d: SenDeployment;
+  let accounts: Address[];
+
+  before(async () => {
+    connection = await hre.network.create();
+    accounts = (await connection.viem.getWalletClients()).map((w) => getAddress(w.account.address));
+    d = await deploySen(connection);
+  });
+  after(async () => {
+    await connection?.close();
+  });
+
+  it("gives each holder its own Hardhat account (the gateway's key settles, withdraws and anchors)", async () => {
+    const holders = Object.fromEntries(ROLE_HOLDERS.map((name) => [name, accounts[LOCAL_ROLE_ACCOUNTS[name]]])) as RoleHolders;
+    assert.equal(d.deployer, accounts[0]);
+    const distinct = new Set([d.deployer, holders.governance, holders.kycIssuer, holders.paymentBank, holders.agent, holders.settler, holders.assetIssuer, holders.feeAccount]);
+    assert.equal(distinct.size, 8, "deployer, governance, issuer, bank, agent, gateway key, asset issuer and fee account differ");
+    assert.equal(holders.withdrawer, holders.settler);
+    assert.equal(holders.auditor, holders.settler);
+    const client = await connection.viem.getPublicClient();
+    const checked = await assertRoles(client, d, holders, accounts);
+    assert.ok(checked >= 16 * accounts.length, `checked ${checked} memberships`);
+  });
+
+  it("the deployer can no longer trust an issuer or grant a role; governance can", async () => {
+    const { viem } = connection;
+    const [deployer] = await viem.getWalletClients();
+    const governance = (await viem.getWalletClients()).find((w) => getAddress(w.account.address) === d.roles.governance)!;
+    const rogue = accounts[19];
+    const registry = await viem.getContractAt("IdentityRegistry", d.contracts.IdentityRegistry);
+    const governanceRole = await registry.read.GOVERNANCE_ROLE();
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      registry.write.addIssuer([rogue], { account: deployer.account }),
+      registry,
+      "AccessControlUnauthorizedAccount",
+      [d.deployer, governanceRole],
+    );
+    for (const name of ["CashToken", "SettlementVault", "BondToken", "FundToken"] as const) {
+      // AccessControl's grantRole and its error are the same on each of them.
+      const contract = await viem.getContractAt("CashToken", d.contracts[name]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        contract.write.grantRole([governanceRole, rogue], { account: deployer.account }),
+        contract,
+        "AccessControlUnauthorizedAccount",
+        [d.deployer, `0x${"00".repeat(32)}`],
+      );
+    }
+    await viem.assertions.emitWithArgs(registry.write.addIssuer([rogue], { account: governance.account }), registry, "TrustedIssuerAdded", [rogue]);
+  });
+
+  it("refuses, before any transaction, a holder that is the deployer or a role holder given per module", async () => {
+    const client = await connection.viem.getPublicClient();
+    const height = await client.getBlockNumber();
+    await assert.rejects(deploySen(connection, { $global: { governance: d.deployer } }), /"governance" is the deployer/);
+    await assert.rejects(deploySen(connection, { SenCore: { settler: accounts[12] } }), /"settler" is a role holder: set it under "\$global"/);
+    await assert.rejects(deploySen(connection, { $global: { agent: "0x1234" } }), /"agent" is not an address/);
+    assert.equal(await client.getBlockNumber(), height, "nothing was sent");
+  });
+});
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -34,7 +161,8 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; out: s
 
 /**
  * The public-testnet path cannot be reached from here, so this proves the same path
- * (Ignition modules over JSON-RPC, via scripts/deploy.ts) against a `hardhat node`.
+ * (Ignition modules over JSON-RPC, via scripts/deploy.ts with a parameters file) against a
+ * `hardhat node`, with holders that are none of the node's accounts, like a testnet's.
  */
 describe("deployment over JSON-RPC (hardhat node + Ignition)", () => {
   let node: ChildProcess;
@@ -67,8 +195,13 @@ describe("deployment over JSON-RPC (hardhat node + Ignition)", () => {
     rmSync(path.join(hre.config.paths.ignition, "deployments", deploymentId), { recursive: true, force: true });
   });
 
-  it("deploys the whole set, wired, and writes deployments/<chainId>.json", async () => {
-    const r = await run(process.execPath, ["scripts/deploy.ts", "--network", "localhost", "--rpc", rpc, "--out", out, "--deployment-id", deploymentId]);
+  it("deploys the whole set, wired, each role with its configured holder, and writes deployments/<chainId>.json", async () => {
+    const holders = Object.fromEntries(ROLE_HOLDERS.map((name) => [name, getAddress(keccak256(toHex(`sen-deploy-test:${name}`)).slice(0, 42))])) as RoleHolders;
+    assert.equal(new Set(Object.values(holders)).size, ROLE_HOLDERS.length, "every holder distinct");
+    const parameters = path.join(out, "parameters.json");
+    writeFileSync(parameters, JSON.stringify({ $global: holders, SenAssets: { bondDocumentURI: "ipfs://sen-test/vgb30.pdf" } }));
+    const deploy = ["scripts/deploy.ts", "--network", "localhost", "--rpc", rpc, "--out", out, "--deployment-id", deploymentId, "--parameters", parameters];
+    const r = await run(process.execPath, deploy);
     assert.equal(r.code, 0, r.out);
     const d = JSON.parse(readFileSync(path.join(out, "31337.json"), "utf8")) as SenDeployment;
     assert.equal(d.chainId, 31337);
@@ -76,21 +209,24 @@ describe("deployment over JSON-RPC (hardhat node + Ignition)", () => {
     for (const address of Object.values(d.contracts)) {
       assert.ok(((await client.getCode({ address })) ?? "0x").length > 2, `no code at ${address}`);
     }
-    const read = async (contract: string, address: Address, functionName: string, args: unknown[]) => {
-      const { abi } = await hre.artifacts.readArtifact(contract);
-      return client.readContract({ address, abi, functionName, args });
-    };
-    assert.equal(await read("SettlementVault", d.contracts.SettlementVault, "isListed", [d.contracts.BondToken]), true);
-    assert.equal(await read("SettlementVault", d.contracts.SettlementVault, "isListed", [d.contracts.FundToken]), true);
-    assert.equal(await read("CashToken", d.contracts.CashToken, "isCustodian", [d.contracts.SettlementVault]), true);
-    assert.equal(await read("AssetToken", d.contracts.FundToken, "isCustodian", [d.contracts.SettlementVault]), true);
-    assert.equal(await read("AssetToken", d.contracts.BondToken, "isCountryAllowed", [704]), true);
+    const read = async (contract: ContractName, functionName: string, args: unknown[]) =>
+      client.readContract({ address: d.contracts[contract], abi: await abiOf(contract), functionName, args });
+    assert.equal(await read("SettlementVault", "isListed", [d.contracts.BondToken]), true);
+    assert.equal(await read("SettlementVault", "isListed", [d.contracts.FundToken]), true);
+    assert.equal(await read("CashToken", "isCustodian", [d.contracts.SettlementVault]), true);
+    assert.equal(await read("FundToken", "isCustodian", [d.contracts.SettlementVault]), true);
+    assert.equal(await read("BondToken", "isCountryAllowed", [704]), true);
+    assert.equal(await read("BondToken", "documentURI", []), "ipfs://sen-test/vgb30.pdf", "module parameters still apply");
+
+    const nodeAccounts = (await createWalletClient({ transport: http(rpc) }).getAddresses()).map((a) => getAddress(a));
+    assert.equal(d.deployer, nodeAccounts[0]);
+    await assertRoles(client, d, holders, nodeAccounts);
 
     // Re-running resumes the journaled deployment: same addresses, nothing redeployed.
-    const again = await run(process.execPath, ["scripts/deploy.ts", "--network", "localhost", "--rpc", rpc, "--out", out, "--deployment-id", deploymentId]);
+    const again = await run(process.execPath, deploy);
     assert.equal(again.code, 0, again.out);
     const d2 = JSON.parse(readFileSync(path.join(out, "31337.json"), "utf8")) as SenDeployment;
     assert.deepEqual(d2.contracts, d.contracts);
+    assert.deepEqual(d2.roles, holders);
   });
 });
-
