@@ -1,25 +1,61 @@
 import { randomBytes } from "node:crypto";
 import type { Principal } from "../auth/types.ts";
 
+export type BulletTokenOptions = {
+  /** How long a token may be used to connect (an open connection is not cut when it expires). */
+  ttlMs?: number;
+  /** Live tokens per owner (client IP for public tokens, account for private ones); the oldest goes first. */
+  maxPerOwner?: number;
+  /** Live tokens in all; past it new ones are refused (the caller answers 429). */
+  maxTotal?: number;
+};
+
+/** What was revoked: every token and socket of an account, or those opened with one API key. */
+export type BulletRevocation = { accountId: string; apiKeyId?: string };
+
+type Entry = { principal: Principal | null; owner: string; expiresAt: number };
+
 /**
- * Short-lived websocket tokens handed out by bullet-public / bullet-private (KuCoin's
- * handshake). A private token carries the principal that asked for it.
+ * Websocket tokens (KuCoin's "bullet"): a short-lived secret that authorises one websocket
+ * connection. Upkeep is O(1) amortised: every token has the same life, so issue order is expiry
+ * order and expired tokens are dropped from the front of one queue; each owner's tokens form a
+ * queue too, so the per-owner cap drops that owner's oldest. A client that asks for a token per
+ * connection, as ccxt does, never notices the caps; one that hoards tokens cannot grow the table.
  */
 export class BulletTokens {
-  readonly #tokens = new Map<string, { principal: Principal | null; expiresAt: number }>();
-  readonly #ttlMs: number;
+  readonly #tokens = new Map<string, Entry>();
+  readonly #byExpiry: string[] = [];
+  #head = 0;
+  readonly #byOwner = new Map<string, string[]>();
+  readonly #listeners = new Set<(r: BulletRevocation) => void>();
   readonly #now: () => number;
+  readonly #ttlMs: number;
+  readonly #maxPerOwner: number;
+  readonly #maxTotal: number;
 
-  constructor(now: () => number, ttlMs = 24 * 3600_000) {
+  constructor(now: () => number, options: BulletTokenOptions = {}) {
     this.#now = now;
-    this.#ttlMs = ttlMs;
+    this.#ttlMs = options.ttlMs ?? 10 * 60_000;
+    this.#maxPerOwner = options.maxPerOwner ?? 100;
+    this.#maxTotal = options.maxTotal ?? 200_000;
   }
 
-  issue(principal: Principal | null): string {
+  get size(): number {
+    return this.#tokens.size;
+  }
+
+  /** A new token, or null when the table is full (refuse the request, retry later). */
+  issue(principal: Principal | null, ip: string): string | null {
     const now = this.#now();
-    if (this.#tokens.size > 50_000) for (const [t, v] of this.#tokens) if (v.expiresAt < now) this.#tokens.delete(t);
+    this.#expire(now);
+    const owner = principal ? `account:${principal.accountId}` : `ip:${ip}`;
+    const mine = this.#ownerQueue(owner);
+    while (mine.length >= this.#maxPerOwner) this.#tokens.delete(mine.shift()!);
+    if (this.#tokens.size >= this.#maxTotal) return null;
     const token = randomBytes(24).toString("base64url");
-    this.#tokens.set(token, { principal, expiresAt: now + this.#ttlMs });
+    this.#tokens.set(token, { principal, owner, expiresAt: now + this.#ttlMs });
+    this.#byExpiry.push(token);
+    mine.push(token);
     return token;
   }
 
@@ -30,7 +66,61 @@ export class BulletTokens {
     return { principal: t.principal };
   }
 
+  /** Voids the account's tokens (or those of one API key) and tells the websocket gateway to close its sockets. */
+  revoke(r: BulletRevocation): void {
+    const queue = this.#byOwner.get(`account:${r.accountId}`) ?? [];
+    for (const token of queue) {
+      const e = this.#tokens.get(token);
+      if (e && (r.apiKeyId === undefined || e.principal?.apiKeyId === r.apiKeyId)) this.#tokens.delete(token);
+    }
+    this.#compact(`account:${r.accountId}`);
+    for (const l of this.#listeners) l(r);
+  }
+
   revokeAccount(accountId: string): void {
-    for (const [t, v] of this.#tokens) if (v.principal?.accountId === accountId) this.#tokens.delete(t);
+    this.revoke({ accountId });
+  }
+
+  onRevoke(listener: (r: BulletRevocation) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #ownerQueue(owner: string): string[] {
+    this.#compact(owner);
+    let q = this.#byOwner.get(owner);
+    if (!q) this.#byOwner.set(owner, (q = []));
+    return q;
+  }
+
+  /** Drops tokens of `owner` that expired or were revoked (they sit at the front, or anywhere after a revocation). */
+  #compact(owner: string): void {
+    const q = this.#byOwner.get(owner);
+    if (!q) return;
+    const live = q.filter((t) => this.#tokens.has(t));
+    if (live.length === 0) this.#byOwner.delete(owner);
+    else if (live.length !== q.length) this.#byOwner.set(owner, live);
+  }
+
+  #expire(now: number): void {
+    const q = this.#byExpiry;
+    while (this.#head < q.length) {
+      const token = q[this.#head];
+      const e = this.#tokens.get(token);
+      if (e && e.expiresAt >= now) break;
+      if (e) {
+        this.#tokens.delete(token);
+        const mine = this.#byOwner.get(e.owner);
+        if (mine?.[0] === token) {
+          mine.shift();
+          if (mine.length === 0) this.#byOwner.delete(e.owner);
+        }
+      }
+      this.#head++;
+    }
+    if (this.#head > 4096 && this.#head * 2 > q.length) {
+      q.splice(0, this.#head);
+      this.#head = 0;
+    }
   }
 }

@@ -44,6 +44,7 @@ export class WsGateway {
   readonly #wss: WebSocketServer;
   /** topic -> subscribers (public topics are per symbol, private topics per account). */
   readonly #subs = new Map<string, Set<Client>>();
+  readonly #clients = new Set<Client>();
   readonly #l2Pending = new Map<string, { start: number; end: number; bids: Map<number, [string, string, string]>; asks: Map<number, [string, string, string]> }>();
   #l2Timer: NodeJS.Timeout | null = null;
   readonly #tickerDue = new Set<string>();
@@ -58,6 +59,12 @@ export class WsGateway {
       else if (e.kind === "trade") this.#publishTrade(e.symbol, { sequence: e.sequence, tradeId: e.tradeId, price: e.price, size: e.size, side: e.side, time: e.ts });
       else this.#onTradingEvent(e);
     });
+    // A frozen account (kill switch, revoked e-ID) or a deleted key loses its open sockets at
+    // once: they would otherwise go on streaming balances and accept private subscriptions.
+    ctx.trading.subscribe((e) => {
+      if (e.kind === "accountStatus" && e.frozen) this.#drop((p) => p.accountId === e.accountId, "account frozen");
+    });
+    ctx.bullets.onRevoke((r) => this.#drop((p) => p.accountId === r.accountId && (r.apiKeyId === undefined || p.apiKeyId === r.apiKeyId), r.apiKeyId ? "API key revoked" : "access revoked"));
     // Surveillance alerts go to compliance officers only (one shared topic).
     ctx.audit.onAlert((a) => {
       if (!this.#subs.get(COMPLIANCE_ALERTS)?.size) return;
@@ -100,12 +107,25 @@ export class WsGateway {
     this.#wss.close();
   }
 
+  /** Closes every authenticated socket whose principal matches, telling the client why (KuCoin's frozen-account code). */
+  #drop(match: (p: Principal) => boolean, reason: string): void {
+    for (const c of this.#clients) {
+      if (!c.principal || !match(c.principal)) continue;
+      if (c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify({ type: "error", code: 411100, data: reason }));
+      c.ws.close(4003, reason);
+      for (const t of c.topics) this.#subs.get(t)?.delete(c);
+      c.topics.clear();
+    }
+  }
+
   #onConnection(ws: WebSocket, principal: Principal | null, url: URL): void {
     const client: Client = { ws, principal, topics: new Set(), cancelOnDisconnect: principal !== null && url.searchParams.get("cancelOnDisconnect") === "true" };
+    this.#clients.add(client);
     this.#ctx.metrics.wsClients.inc();
     ws.send(JSON.stringify({ id: url.searchParams.get("connectId") ?? "welcome", type: "welcome" }));
     ws.on("message", (data, isBinary) => this.#onMessage(client, isBinary ? "" : data.toString()));
     ws.on("close", () => {
+      this.#clients.delete(client);
       this.#ctx.metrics.wsClients.dec();
       for (const t of client.topics) this.#subs.get(t)?.delete(client);
       if (client.cancelOnDisconnect && client.principal) {

@@ -1,11 +1,17 @@
 import type { AppContext } from "../../context.ts";
+import { SenError } from "../../errors/SenError.ts";
 import { defineRoute, type Route } from "../route.ts";
 
 /** KuCoin's websocket handshake: a token plus where to connect and how often to ping. */
 export function bulletRoutes(ctx: AppContext): Route[] {
+  const token = (principal: Parameters<typeof ctx.bullets.issue>[0], ip: string) => {
+    const t = ctx.bullets.issue(principal, ip);
+    if (t === null) throw new SenError("RATE_LIMITED", "too many live websocket tokens; retry shortly");
+    return t;
+  };
   const servers = () => [{ endpoint: ctx.config.wsEndpoint, encrypt: false, protocol: "websocket", pingInterval: 18_000, pingTimeout: 10_000 }];
   return [
-    defineRoute({ method: "post", path: "/api/v1/bullet-public", tag: "websocket", summary: "Token for public topics", auth: "public", handler: () => ({ token: ctx.bullets.issue(null), instanceServers: servers() }) }),
+    defineRoute({ method: "post", path: "/api/v1/bullet-public", tag: "websocket", summary: "Token for public topics", auth: "public", handler: ({ ip }) => ({ token: token(null, ip), instanceServers: servers() }) }),
     defineRoute({
       method: "post",
       path: "/api/v1/bullet-private",
@@ -13,7 +19,7 @@ export function bulletRoutes(ctx: AppContext): Route[] {
       summary: "Token for private topics (orders, balances)",
       auth: "signedOrSession",
       permission: "General",
-      handler: ({ principal }) => ({ token: ctx.bullets.issue(principal), instanceServers: servers() }),
+      handler: ({ principal, ip }) => ({ token: token(principal, ip), instanceServers: servers() }),
     }),
   ];
 }

@@ -80,6 +80,8 @@ export function senAuthRoutes(ctx: AppContext): Route[] {
       auth: "session",
       handler: async ({ params, principal, ip }) => {
         const result = ctx.keys.revoke(principal!.accountId, params.apiKeyId);
+        // Sockets opened with this key close now, not when they next reconnect.
+        ctx.bullets.revoke({ accountId: principal!.accountId, apiKeyId: params.apiKeyId });
         ctx.audit.record({ type: "apiKey.revoked", account: principal!.accountId, identityHash: principal!.identityHash, wallet: principal!.accountId, apiKeyId: params.apiKeyId, ip, reason: "user" });
         await ctx.audit.flush();
         return result;

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import WebSocket from "ws";
+import { startChainServices, type ChainServices } from "../src/chain/chainServices.ts";
+import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
+import { loginAndCreateKey, postJson, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { kucoinClient } from "./support/kucoinClient.ts";
+import { connectWs, type WsClient } from "./support/wsClient.ts";
+
+/** Resolves with the close code once the gateway closes the socket. */
+function closed(c: WsClient): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (c.ws.readyState === c.ws.CLOSED) return reject(new Error("already closed"));
+    const t = setTimeout(() => reject(new Error("the socket stayed open")), 10_000);
+    c.ws.once("close", (code: number) => (clearTimeout(t), resolve(code)));
+  });
+}
+
+async function privateSocket(gw: GatewayFixture, creds: ApiCredentials): Promise<WsClient> {
+  const bullet = await kucoinClient(() => gw.url, creds)<{ token: string }>("POST", "/api/v1/bullet-private");
+  assert.equal(bullet.code, "200000", JSON.stringify(bullet));
+  const c = await connectWs(gw.ctx.config.wsEndpoint, bullet.data.token);
+  await c.subscribe("/account/balance", true);
+  await c.subscribe("/spotMarket/tradeOrders", true);
+  return c;
+}
+
+/**
+ * A trader who loses access — a key deleted, a kill switch, an e-ID revoked on chain — loses
+ * its open private sockets at once; they do not keep streaming balances or take new
+ * subscriptions. Other traders' sockets, and the account's other keys, are untouched.
+ */
+describe("websocket access ends with the access", () => {
+  let chain: ChainFixture;
+  let gw: GatewayFixture;
+  let services: ChainServices;
+  const op = hardhatAccount(17);
+
+  before(async () => {
+    chain = await startChain();
+    await chain.attest(op.address, "wsrev-operator");
+    gw = await startTestGateway(chain, { env: { SEN_OPERATORS: op.address.toLowerCase() } });
+    const [operatorKey] = await chain.connection.viem.getWalletClients();
+    services = await startChainServices({ ctx: gw.ctx, publicClient: chain.publicClient, walletClient: operatorKey, contracts: chain.deployment.contracts, startBlock: BigInt(chain.deployment.startBlock), confirmations: 0, pollMs: 50 });
+  });
+  after(async () => {
+    await services?.stop();
+    await gw?.close();
+    await chain?.close();
+  });
+
+  it("deleting an API key closes the sockets opened with it, not those of the account's other key", async () => {
+    const a = hardhatAccount(18);
+    await chain.attest(a.address, "wsrev-key");
+    const one = await loginAndCreateKey(gw.url, a);
+    const two = await loginAndCreateKey(gw.url, a);
+    const s1 = await privateSocket(gw, one);
+    const s2 = await privateSocket(gw, two);
+    const bye = closed(s1);
+    const res = await fetch(`${gw.url}/api/v1/sen/api-keys/${one.apiKey}`, { method: "DELETE", headers: { authorization: `Bearer ${one.token}` } });
+    assert.equal(res.status, 200);
+    assert.equal(await bye, 4003);
+    assert.ok(s1.messages.some((m) => m.type === "error" && m.code === 411100), "told why");
+    await s2.barrier(); // the other key's socket still answers
+    await gw.ctx.trading.deposit(two.accountId, "VND", 1_000n, "wsrev-key-dep");
+    await s2.next((m) => m.topic === "/account/balance" && m.data.currency === "VND");
+    await s2.close();
+  });
+
+  it("an operator's kill switch closes the account's sockets", async () => {
+    const a = hardhatAccount(19);
+    await chain.attest(a.address, "wsrev-kill");
+    const creds = await loginAndCreateKey(gw.url, a);
+    const other = hardhatAccount(16);
+    await chain.attest(other.address, "wsrev-bystander");
+    const bystander = await privateSocket(gw, await loginAndCreateKey(gw.url, other));
+    const s = await privateSocket(gw, creds);
+    const bye = closed(s);
+    const operator = await loginAndCreateKey(gw.url, op);
+    const r = await kucoinClient(() => gw.url, operator)("POST", `/api/v1/sen/operator/accounts/${creds.accountId}/kill-switch`, { reason: "test" });
+    assert.equal(r.code, "200000", JSON.stringify(r));
+    assert.equal(await bye, 4003);
+    await bystander.barrier();
+    await bystander.close();
+  });
+
+  it("an e-ID revoked on chain closes the account's sockets within a block, and no new private socket can be opened", async () => {
+    const a = hardhatAccount(15);
+    const id = await chain.attest(a.address, "wsrev-revoked");
+    const creds = await loginAndCreateKey(gw.url, a);
+    const spare = (await postJson(`${gw.url}/api/v1/bullet-private`, {}, creds.token)).token as string; // taken before the revocation
+    const s = await privateSocket(gw, creds);
+    const bye = closed(s);
+    await chain.revoke(id);
+    assert.equal(await bye, 4003);
+    // The token taken before is void: the upgrade is refused.
+    const refused = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(`${gw.ctx.config.wsEndpoint}?token=${spare}`);
+      ws.on("error", (err) => resolve(err.message));
+      ws.on("open", () => resolve("opened"));
+    });
+    assert.match(refused, /401/);
+  });
+});
