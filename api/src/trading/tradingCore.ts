@@ -84,7 +84,7 @@ export class TradingCore {
   readonly #deposits = new Set<string>();
   readonly #frozen = new Map<string, string>(); // accountId -> reason
   readonly #markets = new Map<string, MarketState>();
-  /** Trades not yet confirmed settled on chain, in trade order. */
+  /** Trades not yet confirmed settled on chain, in trade order (a retried failed trade joins at the end). */
   readonly #unsettled = new Map<string, SettlementTrade>();
   /** Trades the vault refused, until an operator retries or reverses them. */
   readonly #failedSettlements = new Map<string, FailedSettlement>();
