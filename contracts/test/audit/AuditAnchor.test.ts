@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { keccak256, parseEventLogs, toHex, zeroHash } from "viem";
+import { getAddress, keccak256, parseEventLogs, toHex, zeroAddress, zeroHash } from "viem";
 import { deploySen } from "../helpers/fixture.ts";
 
 describe("AuditAnchor", async () => {
   const { anchor, viem, networkHelpers, publicClient, auditor, gov, traders, as } = await deploySen();
+  const MAX_RANGE = 1n << 32n;
   const [mallory] = traders;
   const root = (n: number) => keccak256(toHex(`root-${n}`));
   const base = await networkHelpers.takeSnapshot();
@@ -41,5 +42,23 @@ describe("AuditAnchor", async () => {
     await anchor.write.setAuditor([mallory.account.address], as(gov));
     await viem.assertions.revertWithCustomError(anchor.write.anchor([0n, 1n, root(1)], as(auditor)), anchor, "AnchorNotAuditor");
     await anchor.write.anchor([0n, 1n, root(1)], as(mallory));
+  });
+
+  it("an anchor covers at most MAX_ANCHOR_RANGE records, so no anchor can use up the sequence space", async () => {
+    await base.restore();
+    assert.equal(await anchor.read.MAX_ANCHOR_RANGE(), MAX_RANGE);
+    const end = (1n << 64n) - 1n;
+    await viem.assertions.revertWithCustomErrorWithArgs(anchor.write.anchor([0n, end, root(1)], as(auditor)), anchor, "AnchorRangeTooLarge", [0n, end, MAX_RANGE]);
+    await viem.assertions.revertWithCustomError(anchor.write.anchor([0n, MAX_RANGE + 1n, root(1)], as(auditor)), anchor, "AnchorRangeTooLarge");
+    await anchor.write.anchor([0n, MAX_RANGE, root(1)], as(auditor));
+    await anchor.write.anchor([MAX_RANGE, MAX_RANGE + 5n, root(2)], as(auditor));
+    assert.equal(await anchor.read.rootAt([MAX_RANGE + 5n]), root(2));
+  });
+
+  it("the auditor is never the zero address (anchoring would stop for good)", async () => {
+    await base.restore();
+    await viem.assertions.revertWithCustomErrorWithArgs(anchor.write.setAuditor([zeroAddress], as(gov)), anchor, "AnchorInvalidAuditor", [zeroAddress]);
+    assert.equal(await anchor.read.auditor(), getAddress(auditor.account.address));
+    await assert.rejects(viem.deployContract("AuditAnchor", [gov.account.address, zeroAddress]), /AnchorInvalidAuditor/);
   });
 });
