@@ -25,7 +25,8 @@ interface IIdentityRegistry {
         uint8 investorType;
         uint40 expiresAt;
         address issuer;
-        uint256 nonce;
+        uint256 identityVersion; // the identity's version when signed: any later change voids it
+        uint256 nonce; // unordered: any unused value, see IdentityRegistry.invalidateNonces
         uint256 deadline;
     }
 
@@ -43,6 +44,7 @@ interface IIdentityRegistry {
     event WalletAdded(bytes32 indexed identityHash, address indexed wallet);
     event WalletRemoved(bytes32 indexed identityHash, address indexed wallet);
     event GovernanceRevocationLifted(bytes32 indexed identityHash);
+    event NoncesInvalidated(address indexed issuer, uint256 indexed wordPos, uint256 mask);
 
     error IdentityInvalidHash();
     error IdentityInvalidAttributes(uint8 kycLevel, uint16 country, uint8 investorType, uint40 expiresAt);
@@ -55,6 +57,9 @@ interface IIdentityRegistry {
     error IdentityExpiredSignature(uint256 deadline);
     error IdentityInvalidSignature(address issuer);
     error IdentityRevokedByGovernance(bytes32 identityHash);
+    error IdentityStaleSignature(bytes32 identityHash, uint256 signedVersion, uint256 currentVersion);
+    error IdentityNonceUsed(address issuer, uint256 nonce);
+    error IdentityWalletFormerlyBound(address wallet, bytes32 identityHash);
 
     /// @notice True when `wallet` is bound to an identity that is attested by a still
     /// trusted issuer, not revoked and not expired.
@@ -72,4 +77,9 @@ interface IIdentityRegistry {
         returns (bytes32 identityHash, uint8 kycLevel, uint16 country, uint8 investorType);
 
     function identity(bytes32 identityHash) external view returns (Identity memory);
+
+    /// @notice The identity `wallet` is bound to or, once unbound, was last bound to (zero if
+    /// never bound). A wallet is never bound to another identity, so this is whose its
+    /// tokens are, also after a lost key was unbound: tokens use it to attribute and recover.
+    function lastIdentityOf(address wallet) external view returns (bytes32 identityHash);
 }

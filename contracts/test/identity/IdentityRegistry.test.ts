@@ -12,6 +12,7 @@ const ATTESTATION_TYPES = {
     { name: "investorType", type: "uint8" },
     { name: "expiresAt", type: "uint40" },
     { name: "issuer", type: "address" },
+    { name: "identityVersion", type: "uint256" },
     { name: "nonce", type: "uint256" },
     { name: "deadline", type: "uint256" },
   ],
@@ -20,16 +21,27 @@ const ATTESTATION_TYPES = {
 async function signAttestation(
   sen: Sen,
   signer: Sen["issuer"],
-  fields: { identityHash: Hex; wallet: Address; nonce: bigint; deadline: bigint; expiresAt: number; issuer?: Address },
+  fields: {
+    identityHash: Hex;
+    wallet: Address;
+    nonce: bigint;
+    deadline: bigint;
+    expiresAt: number;
+    issuer?: Address;
+    kycLevel?: number;
+    /** The identity's version the issuer saw when signing (default: the current one). */
+    identityVersion?: bigint;
+  },
 ) {
   const message = {
     identityHash: fields.identityHash,
     wallet: fields.wallet,
-    kycLevel: 2,
+    kycLevel: fields.kycLevel ?? 2,
     country: VIET_NAM,
     investorType: PROFESSIONAL,
     expiresAt: fields.expiresAt,
     issuer: fields.issuer ?? signer.account.address,
+    identityVersion: fields.identityVersion ?? (await sen.registry.read.identityVersion([fields.identityHash])),
     nonce: fields.nonce,
     deadline: fields.deadline,
   };
@@ -223,9 +235,13 @@ describe("IdentityRegistry", async () => {
       const { message, signature } = await signAttestation(sen, issuer, { identityHash: id, wallet: alice.account.address, nonce: 0n, deadline, expiresAt });
       await viem.assertions.emit(registry.write.attestBySig([message, signature], as(mallory)), registry, "IdentityAttested");
       assert.equal(await registry.read.isVerified([alice.account.address]), true);
-      assert.equal(await registry.read.nonces([issuer.account.address]), 1n);
-      // Replay of the very same signature: the nonce is spent.
-      await viem.assertions.revertWithCustomError(registry.write.attestBySig([message, signature], as(mallory)), registry, "InvalidAccountNonce");
+      assert.equal(await registry.read.isNonceUsed([issuer.account.address, 0n]), true);
+      assert.equal(await registry.read.isNonceUsed([issuer.account.address, 1n]), false);
+      // Replay of the very same signature: the nonce is spent (and the identity has moved on).
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.attestBySig([message, signature], as(mallory)), registry, "IdentityNonceUsed", [
+        getAddress(issuer.account.address),
+        0n,
+      ]);
     });
 
     it("rejects an expired deadline", async () => {
@@ -260,8 +276,12 @@ describe("IdentityRegistry", async () => {
       const genuine = await signAttestation(sen, issuer, { identityHash: identityHash("g"), wallet: alice.account.address, nonce: 0n, deadline, expiresAt });
       const tampered = { ...genuine.message, wallet: mallory.account.address };
       await viem.assertions.revertWithCustomError(registry.write.attestBySig([tampered, genuine.signature]), registry, "IdentityInvalidSignature");
-      const wrongNonce = await signAttestation(sen, issuer, { identityHash: identityHash("n"), wallet: alice.account.address, nonce: 5n, deadline, expiresAt });
-      await viem.assertions.revertWithCustomError(registry.write.attestBySig([wrongNonce.message, wrongNonce.signature]), registry, "InvalidAccountNonce");
+      const otherNonce = await signAttestation(sen, issuer, { identityHash: identityHash("n"), wallet: alice.account.address, nonce: 5n, deadline, expiresAt });
+      await viem.assertions.revertWithCustomError(
+        registry.write.attestBySig([{ ...otherNonce.message, nonce: 6n }, otherNonce.signature]),
+        registry,
+        "IdentityInvalidSignature",
+      );
     });
 
     it("a signature from an issuer that lost trust is refused", async () => {
@@ -277,5 +297,119 @@ describe("IdentityRegistry", async () => {
       await registry.write.removeIssuer([issuer.account.address]);
       await viem.assertions.revertWithCustomError(registry.write.attestBySig([s.message, s.signature]), registry, "IdentityUntrustedIssuer");
     });
+
+    it("a signature made before a revocation, a downgrade or a wallet change cannot be relayed after it", async () => {
+      await base.restore();
+      const id = await sen.attest(alice.account.address, { label: "alice", investor: PROFESSIONAL });
+      const deadline = (await sen.now()) + 3600n;
+      const expiresAt = Number((await sen.now()) + ONE_YEAR);
+      const v1 = await registry.read.identityVersion([id]);
+      assert.ok(v1 > 0n, "an attested identity has a version");
+      // The issuer signs a renewal, then revokes before anyone relays it: the old signature
+      // must not restore the identity.
+      const renewal = await signAttestation(sen, issuer, { identityHash: id, wallet: zeroAddress, nonce: 10n, deadline, expiresAt });
+      assert.equal(renewal.message.identityVersion, v1);
+      await registry.write.revoke([id], as(issuer));
+      const v2 = await registry.read.identityVersion([id]);
+      assert.ok(v2 > v1, "revocation changes the version");
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.attestBySig([renewal.message, renewal.signature], as(mallory)), registry, "IdentityStaleSignature", [
+        id,
+        v1,
+        v2,
+      ]);
+      assert.equal(await registry.read.isVerified([alice.account.address]), false, "still revoked");
+      // A fresh signature over the current version works.
+      const fresh = await signAttestation(sen, issuer, { identityHash: id, wallet: zeroAddress, nonce: 10n, deadline, expiresAt });
+      await registry.write.attestBySig([fresh.message, fresh.signature], as(mallory));
+      assert.equal(await registry.read.isVerified([alice.account.address]), true);
+
+      // A level-2 attestation signed before a downgrade to level 1 does not undo the downgrade.
+      const level2 = await signAttestation(sen, issuer, { identityHash: id, wallet: zeroAddress, nonce: 11n, deadline, expiresAt, kycLevel: 2 });
+      await registry.write.attest([id, 1, VIET_NAM, PROFESSIONAL, expiresAt, zeroAddress], as(issuer));
+      await viem.assertions.revertWithCustomError(registry.write.attestBySig([level2.message, level2.signature], as(mallory)), registry, "IdentityStaleSignature");
+      assert.equal((await registry.read.identity([id])).kycLevel, 1);
+
+      // Unbinding a wallet is a change too: a signature from before it is stale.
+      await registry.write.addWallet([id, bob.account.address], as(issuer));
+      const beforeUnbind = await signAttestation(sen, issuer, { identityHash: id, wallet: zeroAddress, nonce: 12n, deadline, expiresAt });
+      await registry.write.removeWallet([bob.account.address], as(issuer));
+      await viem.assertions.revertWithCustomError(
+        registry.write.attestBySig([beforeUnbind.message, beforeUnbind.signature], as(mallory)),
+        registry,
+        "IdentityStaleSignature",
+      );
+    });
+
+    it("nonces are unordered: a withheld signature does not block later ones", async () => {
+      await base.restore();
+      const deadline = (await sen.now()) + 3600n;
+      const expiresAt = Number((await sen.now()) + ONE_YEAR);
+      const withheld = await signAttestation(sen, issuer, { identityHash: identityHash("w1"), wallet: alice.account.address, nonce: 3n, deadline, expiresAt });
+      const later = await signAttestation(sen, issuer, { identityHash: identityHash("w2"), wallet: bob.account.address, nonce: 300n, deadline, expiresAt });
+      await registry.write.attestBySig([later.message, later.signature], as(mallory));
+      assert.equal(await registry.read.isVerified([bob.account.address]), true);
+      await registry.write.attestBySig([withheld.message, withheld.signature], as(mallory));
+      assert.equal(await registry.read.isVerified([alice.account.address]), true);
+      assert.equal(await registry.read.nonceBitmap([issuer.account.address, 0n]), 1n << 3n);
+      assert.equal(await registry.read.nonceBitmap([issuer.account.address, 1n]), 1n << 44n);
+    });
+
+    it("an issuer cancels signed nonces it no longer wants relayed", async () => {
+      await base.restore();
+      const deadline = (await sen.now()) + 3600n;
+      const expiresAt = Number((await sen.now()) + ONE_YEAR);
+      const s = await signAttestation(sen, issuer, { identityHash: identityHash("cancel"), wallet: alice.account.address, nonce: 258n, deadline, expiresAt });
+      await viem.assertions.emitWithArgs(registry.write.invalidateNonces([1n, (1n << 2n) | (1n << 9n)], as(issuer)), registry, "NoncesInvalidated", [
+        getAddress(issuer.account.address),
+        1n,
+        (1n << 2n) | (1n << 9n),
+      ]);
+      assert.equal(await registry.read.isNonceUsed([issuer.account.address, 258n]), true);
+      assert.equal(await registry.read.isNonceUsed([issuer.account.address, 259n]), false);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.attestBySig([s.message, s.signature], as(mallory)), registry, "IdentityNonceUsed", [
+        getAddress(issuer.account.address),
+        258n,
+      ]);
+      assert.equal(await registry.read.isVerified([alice.account.address]), false);
+    });
+  });
+
+  it("an issuer that lost trust can no longer revoke or unbind; governance still can", async () => {
+    await base.restore();
+    const id = await sen.attest(alice.account.address, { label: "alice" });
+    await registry.write.addWallet([id, bob.account.address], as(issuer));
+    await registry.write.removeIssuer([issuer.account.address]);
+    await viem.assertions.revertWithCustomErrorWithArgs(registry.write.revoke([id], as(issuer)), registry, "IdentityUntrustedIssuer", [getAddress(issuer.account.address)]);
+    await viem.assertions.revertWithCustomErrorWithArgs(registry.write.removeWallet([bob.account.address], as(issuer)), registry, "IdentityUntrustedIssuer", [
+      getAddress(issuer.account.address),
+    ]);
+    assert.equal(await registry.read.identity([id]).then((r) => r.revoked), false);
+    await registry.write.removeWallet([bob.account.address], as(gov));
+    await registry.write.revoke([id], as(gov));
+    assert.equal(await registry.read.identity([id]).then((r) => r.revoked), true);
+  });
+
+  it("a wallet, once bound, is never bound to another identity; the registry remembers whose it was", async () => {
+    await base.restore();
+    const a = await sen.attest(alice.account.address, { label: "alice" });
+    const c = await sen.attest(carol.account.address, { label: "carol" });
+    await registry.write.removeWallet([alice.account.address], as(issuer));
+    assert.equal(await registry.read.lastIdentityOf([alice.account.address]), a);
+    assert.equal((await registry.read.identityOf([alice.account.address]))[0], zeroHash);
+    await viem.assertions.revertWithCustomErrorWithArgs(registry.write.addWallet([c, alice.account.address], as(issuer)), registry, "IdentityWalletFormerlyBound", [
+      getAddress(alice.account.address),
+      a,
+    ]);
+    const t = Number((await sen.now()) + ONE_YEAR);
+    await viem.assertions.revertWithCustomError(
+      registry.write.attest([identityHash("someone else"), 2, VIET_NAM, RETAIL, t, alice.account.address], as(issuer)),
+      registry,
+      "IdentityWalletFormerlyBound",
+    );
+    // Its own identity may take it back.
+    await registry.write.addWallet([a, alice.account.address], as(issuer));
+    assert.equal(await registry.read.isVerified([alice.account.address]), true);
+    assert.equal(await registry.read.lastIdentityOf([carol.account.address]), c);
+    assert.equal(await registry.read.lastIdentityOf([mallory.account.address]), zeroHash);
   });
 });
