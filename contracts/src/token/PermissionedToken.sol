@@ -171,7 +171,11 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     /// @inheritdoc IERC7943Fungible
     /// @dev Bypasses the sender's eligibility and frozen amounts (unfreezing what it takes,
     /// with a {Frozen} event before the {Transfer}); the receiver must still be eligible.
+    /// Never mints or burns: both sides must be real accounts (minting and burning belong to
+    /// the subclass's issuing role).
     function forcedTransfer(address from, address to, uint256 amount) public onlyRole(AGENT_ROLE) returns (bool) {
+        if (from == address(0)) revert ERC20InvalidSender(address(0));
+        if (to == address(0)) revert ERC20InvalidReceiver(address(0));
         if (!canReceive(to)) revert ERC7943CannotReceive(to);
         _unfreezeFor(from, amount);
         _privilegedUpdate(from, to, amount);
@@ -280,6 +284,7 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     }
 
     function _privilegedBurn(address from, uint256 amount) internal {
+        if (from == address(0)) revert ERC20InvalidSender(address(0));
         _unfreezeFor(from, amount);
         _privilegedUpdate(from, address(0), amount);
     }

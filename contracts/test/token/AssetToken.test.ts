@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { encodeFunctionData, getAddress, parseEventLogs } from "viem";
+import { encodeFunctionData, getAddress, parseEventLogs, zeroAddress } from "viem";
 import { deploySen, INSTITUTIONAL, PROFESSIONAL, SINGAPORE, VIET_NAM } from "../helpers/fixture.ts";
 
 const PROFESSIONALS = (1 << PROFESSIONAL) | (1 << INSTITUTIONAL);
@@ -165,6 +165,18 @@ describe("AssetToken", async () => {
       assert.deepEqual(names, ["Frozen", "Transfer", "ForcedTransfer"]);
       assert.equal(await bond.read.getFrozenTokens([A]), 700n);
       assert.equal(await bond.read.balanceOf([B]), 300n);
+    });
+
+    it("forcedTransfer cannot mint or burn: the zero address is refused as sender and as receiver", async () => {
+      await base.restore();
+      const { cash } = sen;
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.forcedTransfer([zeroAddress, B, 5n], as(agent)), bond, "ERC20InvalidSender", [zeroAddress]);
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.forcedTransfer([A, zeroAddress, 0n], as(agent)), bond, "ERC20InvalidReceiver", [zeroAddress]);
+      await viem.assertions.revertWithCustomErrorWithArgs(cash.write.forcedTransfer([zeroAddress, B, 5n], as(agent)), cash, "ERC20InvalidSender", [zeroAddress]);
+      await viem.assertions.revertWithCustomErrorWithArgs(cash.write.forcedTransfer([A, zeroAddress, 0n], as(agent)), cash, "ERC20InvalidReceiver", [zeroAddress]);
+      assert.equal(await bond.read.totalSupply(), 1000n, "no bond created or destroyed");
+      assert.equal(await cash.read.totalSupply(), 0n, "no cash created");
+      assert.equal(await bond.read.balanceOf([B]), 0n);
     });
 
     it("forcedTransfer still requires an eligible receiver and the agent role", async () => {
