@@ -6,7 +6,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IIdentityRegistry} from "../interfaces/IIdentityRegistry.sol";
 import {IPermissionedToken} from "../interfaces/IPermissionedToken.sol";
 
@@ -20,20 +20,41 @@ import {IPermissionedToken} from "../interfaces/IPermissionedToken.sol";
 /// Design decisions:
 /// - Settlement moves book balances, not tokens: a trade costs a handful of warm storage
 ///   writes, and the token's holder rules are still applied through
-///   {IPermissionedToken-custodyTransfer} (both parties verified, not frozen, eligible).
-/// - Trade and withdrawal ids are the exchange's sequential numbers, recorded in bitmaps
-///   (one slot per 256 ids); a resubmitted settled id is skipped with an event, so a batch
-///   retried after a crash never moves anything twice.
+///   {IPermissionedToken-custodyTransfer} (both parties verified, not frozen, eligible, and
+///   the payer's frozen amount still covered by its wallet plus custody). The vault debits
+///   (and checks) the books first and asks the tokens after, so the tokens see the books as
+///   the trade leaves them.
+/// - Every per-trade failure reverts the whole batch with one error,
+///   `SettlementTradeFailed(tradeId, reason)`, where `reason` is the ABI-encoded error that
+///   refused the trade: the vault's own (SettlementInsufficientBalance, SettlementIdReused,
+///   SettlementSelfTrade, SettlementInvalidPrice, SettlementFeeExceedsCap,
+///   SettlementTokenNotListed) or the one a token raised (ERC7943CannotSend/Receive,
+///   ERC7943InsufficientUnfrozenBalance, TokenIsPaused, TokenIdentityCapExceeded, ...). The
+///   gateway decodes the one error to find the trade and why, whatever refused it. Only what
+///   refuses any batch reverts without a trade id: the vault's pause (EnforcedPause), the
+///   settler's role, reentrancy.
+/// - Trade and withdrawal ids are the exchange's sequential numbers. Each settled id records
+///   a 128-bit fingerprint of its content (the top bits of the keccak of the trade struct, or
+///   of the withdrawal's wallet, token and amount), two ids per slot: a resubmission with
+///   identical content is skipped with an event, so a batch retried after a crash never moves
+///   anything twice, and a reused id with other content reverts (SettlementIdReused) instead
+///   of being taken for the trade settled under it.
+/// - Fees are capped in basis points of the trade's cash amount, rounded up (as the
+///   exchange rounds its own fees), with caps set by governance; a trade must move some
+///   asset for some cash (no zero price).
 /// - Withdrawals are executed by the exchange (WITHDRAWER_ROLE) on the trader's request
 ///   because the exchange's ledger holds funds for open orders; they can only go to the
 ///   wallet that owns the balance, and that wallet must still be verified.
 contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
-    using BitMaps for BitMaps.BitMap;
 
     bytes32 public constant SETTLER_ROLE = keccak256("SETTLER_ROLE");
     bytes32 public constant WITHDRAWER_ROLE = keccak256("WITHDRAWER_ROLE");
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    uint16 public constant MAX_FEE_CAP_BPS = 10_000;
+    /// @notice 1% a side: admits the exchange's maker 0.10% and taker 0.20%, rounded up.
+    uint16 public constant DEFAULT_FEE_CAP_BPS = 100;
 
     /// @notice A matched trade: `seller` delivers `assetAmount` of `asset` to `buyer`, who
     /// pays `cashAmount` đồng; `buyerFee` is paid on top and `sellerFee` out of the proceeds.
@@ -48,18 +69,28 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient {
         uint256 buyerFee;
     }
 
+    /// @dev One slot, read once per batch.
+    struct FeePolicy {
+        address account;
+        uint16 sellerCapBps;
+        uint16 buyerCapBps;
+    }
+
     IIdentityRegistry public immutable identityRegistry;
     IERC20 public immutable cash;
-    address public feeAccount;
     uint256 public depositCount;
 
+    FeePolicy private _fees;
     mapping(address token => bool) private _listed;
     mapping(address token => mapping(address wallet => uint256)) private _balances;
-    BitMaps.BitMap private _settled;
-    BitMaps.BitMap private _withdrawn;
+    /// @dev Content fingerprints of settled trades and done withdrawals: id's fingerprint is
+    /// the (id & 1) half of slot id >> 1; zero means not yet.
+    mapping(uint256 pair => uint256) private _settled;
+    mapping(uint256 pair => uint256) private _withdrawn;
 
     event AssetListed(address indexed asset, bool listed);
     event FeeAccountChanged(address indexed feeAccount);
+    event FeeCapsSet(uint16 sellerCapBps, uint16 buyerCapBps);
     event Deposited(uint256 indexed depositId, address indexed wallet, address indexed token, uint256 amount);
     event Withdrawn(uint256 indexed withdrawalId, address indexed wallet, address indexed token, uint256 amount);
     event TradeSettled(
@@ -75,11 +106,16 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient {
     event TradeAlreadySettled(uint256 indexed tradeId);
     event WithdrawalAlreadyDone(uint256 indexed withdrawalId);
 
+    /// @notice Trade `tradeId` of a batch cannot settle; `reason` is the encoded error why.
+    error SettlementTradeFailed(uint256 tradeId, bytes reason);
+    error SettlementIdReused(uint256 id, bytes16 settled, bytes16 submitted);
     error SettlementTokenNotListed(address token);
     error SettlementNotVerified(address wallet);
     error SettlementZeroAmount();
-    error SettlementSelfTrade(uint256 tradeId, address wallet);
-    error SettlementFeeExceedsProceeds(uint256 tradeId, uint256 cashAmount, uint256 sellerFee);
+    error SettlementInvalidPrice(uint256 assetAmount, uint256 cashAmount);
+    error SettlementSelfTrade(address wallet);
+    error SettlementFeeExceedsCap(uint256 fee, uint256 cashAmount, uint256 capBps);
+    error SettlementInvalidFeeCap(uint16 capBps);
     error SettlementInsufficientBalance(address wallet, address token, uint256 balance, uint256 needed);
     error SettlementInvalidAccount(address account);
 
@@ -87,11 +123,12 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient {
         if (feeAccount_ == address(0)) revert SettlementInvalidAccount(feeAccount_);
         identityRegistry = registry;
         cash = cashToken;
-        feeAccount = feeAccount_;
+        _fees = FeePolicy({account: feeAccount_, sellerCapBps: DEFAULT_FEE_CAP_BPS, buyerCapBps: DEFAULT_FEE_CAP_BPS});
         _listed[address(cashToken)] = true;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         emit AssetListed(address(cashToken), true);
         emit FeeAccountChanged(feeAccount_);
+        emit FeeCapsSet(DEFAULT_FEE_CAP_BPS, DEFAULT_FEE_CAP_BPS);
     }
 
     // ---------------------------------------------------------------- traders
@@ -114,56 +151,60 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- exchange
 
     /// @notice Pays `amount` of `token` out of `wallet`'s custody balance to `wallet`
-    /// itself. `withdrawalId` makes the call idempotent: a repeated id is skipped.
+    /// itself. `withdrawalId` makes the call idempotent: a repeated id with the same wallet,
+    /// token and amount is skipped ({WithdrawalAlreadyDone}); with anything else it reverts.
+    /// Requirements: the withdrawer role; not paused; `wallet` verified and its book covers
+    /// `amount`. Emits {Withdrawn}.
     function withdraw(uint256 withdrawalId, address wallet, address token, uint256 amount)
         external
         onlyRole(WITHDRAWER_ROLE)
         nonReentrant
         whenNotPaused
     {
-        if (_withdrawn.get(withdrawalId)) {
+        bytes16 fingerprint = _fingerprintOf(keccak256(abi.encode(wallet, token, amount)));
+        bytes16 done = _recorded(_withdrawn, withdrawalId);
+        if (done != 0) {
+            if (done != fingerprint) revert SettlementIdReused(withdrawalId, done, fingerprint);
             emit WithdrawalAlreadyDone(withdrawalId);
             return;
         }
         if (amount == 0) revert SettlementZeroAmount();
         if (!identityRegistry.isVerified(wallet)) revert SettlementNotVerified(wallet);
-        _withdrawn.set(withdrawalId);
+        _record(_withdrawn, withdrawalId, fingerprint);
         _debit(token, wallet, amount);
         IERC20(token).safeTransfer(wallet, amount);
         emit Withdrawn(withdrawalId, wallet, token, amount);
     }
 
-    /// @notice Settles `trades` delivery-versus-payment. Each trade either settles whole or
-    /// reverts the batch with the reason; already settled ids are skipped.
+    /// @notice Settles `trades` delivery-versus-payment: each trade either settles whole or
+    /// reverts the batch with `SettlementTradeFailed(tradeId, reason)` (see the contract's
+    /// notes for the reasons). An id already settled with the same content is skipped with
+    /// {TradeAlreadySettled}. Requirements: the settler role; not paused.
+    /// Emits {TradeSettled} per settled trade.
     function settleBatch(Trade[] calldata trades) external onlyRole(SETTLER_ROLE) nonReentrant whenNotPaused {
-        IPermissionedToken cashToken = IPermissionedToken(address(cash));
-        address fees = feeAccount;
+        FeePolicy memory fees = _fees;
         uint256 totalFees;
         for (uint256 i; i < trades.length; ++i) {
             Trade calldata t = trades[i];
-            if (_settled.get(t.tradeId)) {
+            bytes16 fingerprint = _fingerprintOf(t);
+            bytes16 settled = _recorded(_settled, t.tradeId);
+            if (settled != 0) {
+                if (settled != fingerprint) {
+                    _fail(t.tradeId, abi.encodeWithSelector(SettlementIdReused.selector, t.tradeId, settled, fingerprint));
+                }
                 emit TradeAlreadySettled(t.tradeId);
                 continue;
             }
-            if (!_listed[t.asset] || t.asset == address(cash)) revert SettlementTokenNotListed(t.asset);
-            if (t.seller == t.buyer) revert SettlementSelfTrade(t.tradeId, t.seller);
-            if (t.sellerFee > t.cashAmount) revert SettlementFeeExceedsProceeds(t.tradeId, t.cashAmount, t.sellerFee);
-            _settled.set(t.tradeId);
-
-            // Holder rules of both tokens for both parties (verified, not frozen, eligible).
-            IPermissionedToken(t.asset).custodyTransfer(t.seller, t.buyer, t.assetAmount);
-            cashToken.custodyTransfer(t.buyer, t.seller, t.cashAmount);
-
-            _debit(t.asset, t.seller, t.assetAmount);
-            _balances[t.asset][t.buyer] += t.assetAmount;
-            _debit(address(cash), t.buyer, t.cashAmount + t.buyerFee);
-            _balances[address(cash)][t.seller] += t.cashAmount - t.sellerFee;
+            _checkTrade(t, fees);
+            _record(_settled, t.tradeId, fingerprint);
+            _moveBooks(t);
+            _applyHolderRules(t);
             totalFees += t.sellerFee + t.buyerFee;
             emit TradeSettled(
                 t.tradeId, t.seller, t.buyer, t.asset, t.assetAmount, t.cashAmount, t.sellerFee, t.buyerFee
             );
         }
-        if (totalFees != 0) _balances[address(cash)][fees] += totalFees;
+        if (totalFees != 0) _balances[address(cash)][fees.account] += totalFees;
     }
 
     // ---------------------------------------------------------------- admin
@@ -176,8 +217,19 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient {
 
     function setFeeAccount(address account) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (account == address(0)) revert SettlementInvalidAccount(account);
-        feeAccount = account;
+        _fees.account = account;
         emit FeeAccountChanged(account);
+    }
+
+    /// @notice Caps the fee each side may pay per trade, in basis points of its cash amount
+    /// (rounded up). Requirements: governance; each cap at most 10,000 (100%).
+    /// Emits {FeeCapsSet}.
+    function setFeeCaps(uint16 sellerCapBps, uint16 buyerCapBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (sellerCapBps > MAX_FEE_CAP_BPS) revert SettlementInvalidFeeCap(sellerCapBps);
+        if (buyerCapBps > MAX_FEE_CAP_BPS) revert SettlementInvalidFeeCap(buyerCapBps);
+        _fees.sellerCapBps = sellerCapBps;
+        _fees.buyerCapBps = buyerCapBps;
+        emit FeeCapsSet(sellerCapBps, buyerCapBps);
     }
 
     function pause() external onlyRole(PAUSER_ROLE) {
@@ -194,19 +246,97 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient {
         return _balances[token][wallet];
     }
 
+    function feeAccount() external view returns (address) {
+        return _fees.account;
+    }
+
+    function feeCaps() external view returns (uint16 sellerCapBps, uint16 buyerCapBps) {
+        FeePolicy memory fees = _fees;
+        return (fees.sellerCapBps, fees.buyerCapBps);
+    }
+
     function isListed(address token) external view returns (bool) {
         return _listed[token];
     }
 
     function isSettled(uint256 tradeId) external view returns (bool) {
-        return _settled.get(tradeId);
+        return _recorded(_settled, tradeId) != 0;
     }
 
     function isWithdrawn(uint256 withdrawalId) external view returns (bool) {
-        return _withdrawn.get(withdrawalId);
+        return _recorded(_withdrawn, withdrawalId) != 0;
     }
 
     // ---------------------------------------------------------------- internals
+
+    function _checkTrade(Trade calldata t, FeePolicy memory fees) private view {
+        if (!_listed[t.asset] || t.asset == address(cash)) {
+            _fail(t.tradeId, abi.encodeWithSelector(SettlementTokenNotListed.selector, t.asset));
+        }
+        if (t.seller == t.buyer) _fail(t.tradeId, abi.encodeWithSelector(SettlementSelfTrade.selector, t.seller));
+        if (t.assetAmount == 0 || t.cashAmount == 0) {
+            _fail(t.tradeId, abi.encodeWithSelector(SettlementInvalidPrice.selector, t.assetAmount, t.cashAmount));
+        }
+        _checkFee(t.tradeId, t.sellerFee, t.cashAmount, fees.sellerCapBps);
+        _checkFee(t.tradeId, t.buyerFee, t.cashAmount, fees.buyerCapBps);
+    }
+
+    /// @dev fee <= ceil(cashAmount * capBps / 10,000); with caps at most 100%, this also keeps
+    /// the seller's fee within its proceeds.
+    function _checkFee(uint256 tradeId, uint256 fee, uint256 cashAmount, uint16 capBps) private pure {
+        if (fee == 0) return;
+        bool over;
+        if (fee > cashAmount) {
+            over = true;
+        } else if (cashAmount <= type(uint256).max / MAX_FEE_CAP_BPS) {
+            // fee <= ceil(x / 10,000)  <=>  fee * 10,000 - 9,999 <= x; no term can overflow
+            // (1 <= fee <= cashAmount < 2^256 / 10,000) and a mulDiv costs far more.
+            unchecked {
+                over = fee * MAX_FEE_CAP_BPS - (MAX_FEE_CAP_BPS - 1) > cashAmount * capBps;
+            }
+        } else {
+            over = fee > Math.mulDiv(cashAmount, capBps, MAX_FEE_CAP_BPS, Math.Rounding.Ceil);
+        }
+        if (over) _fail(tradeId, abi.encodeWithSelector(SettlementFeeExceedsCap.selector, fee, cashAmount, capBps));
+    }
+
+    /// @dev Debits (checking) before it credits, all before any token is asked.
+    function _moveBooks(Trade calldata t) private {
+        _debitForTrade(t.tradeId, t.asset, t.seller, t.assetAmount);
+        _balances[t.asset][t.buyer] += t.assetAmount;
+        uint256 paid;
+        unchecked {
+            paid = t.cashAmount + t.buyerFee;
+        }
+        // An overflowing sum is more than any book can hold.
+        _debitForTrade(t.tradeId, address(cash), t.buyer, paid < t.cashAmount ? type(uint256).max : paid);
+        _balances[address(cash)][t.seller] += t.cashAmount - t.sellerFee;
+    }
+
+    /// @dev Both tokens' holder rules on both parties; a token's refusal fails the trade by id.
+    function _applyHolderRules(Trade calldata t) private {
+        try IPermissionedToken(t.asset).custodyTransfer(t.seller, t.buyer, t.assetAmount) {}
+        catch (bytes memory reason) {
+            _fail(t.tradeId, reason);
+        }
+        try IPermissionedToken(address(cash)).custodyTransfer(t.buyer, t.seller, t.cashAmount) {}
+        catch (bytes memory reason) {
+            _fail(t.tradeId, reason);
+        }
+    }
+
+    function _debitForTrade(uint256 tradeId, address token, address wallet, uint256 amount) private {
+        uint256 balance = _balances[token][wallet];
+        if (balance < amount) {
+            _fail(
+                tradeId,
+                abi.encodeWithSelector(SettlementInsufficientBalance.selector, wallet, token, balance, amount)
+            );
+        }
+        unchecked {
+            _balances[token][wallet] = balance - amount;
+        }
+    }
 
     function _debit(address token, address wallet, uint256 amount) private {
         uint256 balance = _balances[token][wallet];
@@ -214,5 +344,34 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient {
         unchecked {
             _balances[token][wallet] = balance - amount;
         }
+    }
+
+    function _fail(uint256 tradeId, bytes memory reason) private pure {
+        revert SettlementTradeFailed(tradeId, reason);
+    }
+
+    /// @dev The keccak of the trade exactly as ABI-encoded (a static struct is its 8 words in
+    /// calldata), hashed in place instead of re-encoding it.
+    function _fingerprintOf(Trade calldata t) private pure returns (bytes16) {
+        bytes32 h;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, t, 0x100)
+            h := keccak256(ptr, 0x100)
+        }
+        return _fingerprintOf(h);
+    }
+
+    /// @dev The top 128 bits, lowest bit set so that a recorded fingerprint is never zero.
+    function _fingerprintOf(bytes32 h) private pure returns (bytes16) {
+        return bytes16(h) | bytes16(uint128(1));
+    }
+
+    function _recorded(mapping(uint256 => uint256) storage records, uint256 id) private view returns (bytes16) {
+        return bytes16(uint128(records[id >> 1] >> ((id & 1) << 7)));
+    }
+
+    function _record(mapping(uint256 => uint256) storage records, uint256 id, bytes16 fingerprint) private {
+        records[id >> 1] |= uint256(uint128(fingerprint)) << ((id & 1) << 7);
     }
 }

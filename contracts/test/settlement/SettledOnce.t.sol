@@ -17,6 +17,7 @@ contract SettledOnceTest is SenFixture {
     uint256 internal constant MAX_TRADE_ASSET = 10_000;
     uint256 internal constant MAX_TRADE_CASH = 1e10;
     uint256 internal constant MAX_TRADES = 12;
+    uint256 internal constant DEFAULT_FEE_CAP_BPS = 100;
 
     address[] internal _traders;
 
@@ -34,8 +35,9 @@ contract SettledOnceTest is SenFixture {
 
     // ---------------------------------------------------------------- batch generation
 
-    /// @dev A pseudo-random, always-affordable trade. Ids are drawn from a small range
-    /// around `idBase` so some batches straddle a 256-id bitmap word.
+    /// @dev A pseudo-random, always-affordable trade at a non-zero price, with fees up to the
+    /// default cap (1% of the cash amount, rounded up). Ids are drawn from a small range
+    /// around `idBase` (odd or even), so batches straddle the vault's two-ids-per-slot records.
     function _trade(uint256 seed, uint256 i, uint256 idBase) internal view returns (SettlementVault.Trade memory t) {
         uint256 r = uint256(keccak256(abi.encode(seed, i)));
         uint256 n = _traders.length;
@@ -45,10 +47,11 @@ contract SettledOnceTest is SenFixture {
         t.asset = address(asset);
         t.seller = _traders[s];
         t.buyer = _traders[b];
-        t.assetAmount = (r >> 16) % (MAX_TRADE_ASSET + 1);
-        t.cashAmount = (r >> 48) % (MAX_TRADE_CASH + 1);
-        t.sellerFee = t.cashAmount == 0 ? 0 : (r >> 96) % (t.cashAmount / 100 + 1);
-        t.buyerFee = (r >> 144) % (MAX_TRADE_CASH / 100 + 1);
+        t.assetAmount = 1 + (r >> 16) % MAX_TRADE_ASSET;
+        t.cashAmount = 1 + (r >> 48) % MAX_TRADE_CASH;
+        uint256 feeCap = (t.cashAmount * DEFAULT_FEE_CAP_BPS + 9_999) / 10_000;
+        t.sellerFee = (r >> 96) % (feeCap + 1);
+        t.buyerFee = (r >> 144) % (feeCap + 1);
     }
 
     function _batch(uint256 seed, uint256 n, uint256 idBase) internal view returns (SettlementVault.Trade[] memory trades) {
@@ -157,7 +160,7 @@ contract SettledOnceTest is SenFixture {
         _assertBooks(expected, "after resubmission");
     }
 
-    /// A trade id repeated inside one batch (with any content) settles only its first occurrence.
+    /// A trade id repeated inside one batch with the same content settles only its first occurrence.
     function testFuzz_duplicateIdInsideBatchSettlesOnce(uint256 seed, uint256 n, uint256 first, uint256 copies)
         public
     {
@@ -165,9 +168,8 @@ contract SettledOnceTest is SenFixture {
         first = bound(first, 0, n - 2);
         copies = bound(copies, 1, n - 1 - first);
         SettlementVault.Trade[] memory trades = _batch(seed, n, 7);
-        // The `copies` trades after `first` reuse its id but carry their own (different) moves.
         for (uint256 k = 1; k <= copies; ++k) {
-            trades[first + k].tradeId = trades[first].tradeId;
+            trades[first + k] = trades[first];
         }
         uint256[] memory expected = _books();
         (uint256 modelSettled,) = _applyModel(expected, trades);
@@ -177,6 +179,64 @@ contract SettledOnceTest is SenFixture {
         assertEq(settled, n - copies, "TradeSettled once per id");
         assertEq(skipped, copies, "TradeAlreadySettled for each copy");
         _assertBooks(expected, "after a batch with duplicate ids");
+    }
+
+    /// A trade id reused with different content, in the same batch or a later one, reverts the
+    /// batch naming that id: a settled id is never silently taken for another trade.
+    function testFuzz_reusedIdWithOtherContentReverts(uint256 seed, uint256 n, uint256 reused, uint256 field, bool sameBatch)
+        public
+    {
+        n = bound(n, 2, MAX_TRADES);
+        reused = bound(reused, 0, n - 2);
+        SettlementVault.Trade[] memory trades = _batch(seed, n, 4_000);
+        SettlementVault.Trade memory original = trades[reused];
+        SettlementVault.Trade memory changed = _changed(original, field);
+        trades[n - 1] = changed;
+        bytes memory expected = abi.encodeWithSelector(
+            SettlementVault.SettlementTradeFailed.selector,
+            original.tradeId,
+            abi.encodeWithSelector(
+                SettlementVault.SettlementIdReused.selector, original.tradeId, _fingerprint(original), _fingerprint(changed)
+            )
+        );
+        uint256[] memory before = _books();
+        if (!sameBatch) {
+            SettlementVault.Trade[] memory head = new SettlementVault.Trade[](n - 1);
+            for (uint256 i; i < n - 1; ++i) {
+                head[i] = trades[i];
+            }
+            vault.settleBatch(head);
+            before = _books();
+        }
+        vm.expectRevert(expected);
+        vault.settleBatch(trades);
+        _assertBooks(before, "a reverted batch moves nothing");
+        assertEq(vault.isSettled(original.tradeId), !sameBatch, "the id is settled only by the earlier batch");
+    }
+
+    /// @dev A copy of `t` (a new struct: memory assignment would alias it) with one field changed.
+    function _changed(SettlementVault.Trade memory t, uint256 field) internal pure returns (SettlementVault.Trade memory c) {
+        c = SettlementVault.Trade(
+            t.tradeId, t.asset, t.seller, t.buyer, t.assetAmount, t.cashAmount, t.sellerFee, t.buyerFee
+        );
+        field = field % 5;
+        if (field == 0) c.assetAmount = t.assetAmount - 1 == 0 ? 2 : t.assetAmount - 1;
+        else if (field == 1) c.cashAmount = t.cashAmount + 1;
+        else if (field == 2) c.buyerFee = t.buyerFee == 0 ? 1 : 0;
+        else if (field == 3) c.seller = _other(t.seller, t.buyer);
+        else c.buyer = _other(t.seller, t.buyer);
+    }
+
+    /// @dev A trader that is neither `a` nor `b`.
+    function _other(address a, address b) internal pure returns (address) {
+        if (a != ALICE && b != ALICE) return ALICE;
+        if (a != BOB && b != BOB) return BOB;
+        return CAROL;
+    }
+
+    /// @dev The vault's record of a trade's content: the top 128 bits of its keccak, lowest bit set.
+    function _fingerprint(SettlementVault.Trade memory t) internal pure returns (bytes16) {
+        return bytes16(keccak256(abi.encode(t))) | bytes16(uint128(1));
     }
 
     /// Resubmitting a prefix of a batch, then the whole batch (a retry after a crash),
@@ -272,12 +332,9 @@ contract SettledOnceTest is SenFixture {
         assertFalse(vault.isSettled(trades[bad].tradeId), "the bad trade's id stays unsettled");
     }
 
-    /// @dev The revert `trades[bad]` must raise, from the books the trades before it leave.
-    /// The asset's custodyTransfer runs before the vault's own debit and moves per-identity
-    /// holdings first, so a seller whose whole identity holds less than the amount trips the
-    /// token's checked subtraction (Panic 0x11) rather than SettlementInsufficientBalance.
-    /// That is a gap in SettlementVault.settleBatch (it should debit first and always name
-    /// the reason); the Panic branch goes away once it does.
+    /// @dev The revert `trades[bad]` must raise, from the books the trades before it leave:
+    /// the vault debits (and checks) the seller's book before asking any token, and names the
+    /// trade, so the reason is always SettlementInsufficientBalance inside SettlementTradeFailed.
     function _badTradeRevert(SettlementVault.Trade[] memory trades, uint256 bad) internal view returns (bytes memory) {
         SettlementVault.Trade[] memory prefix = new SettlementVault.Trade[](bad);
         for (uint256 i; i < bad; ++i) {
@@ -287,20 +344,16 @@ contract SettledOnceTest is SenFixture {
         _applyModel(books, prefix);
 
         SettlementVault.Trade memory t = trades[bad];
-        bytes32 sellerId = _walletIdentity[_walletIndex(t.seller)];
-        if (sellerId != _walletIdentity[_walletIndex(t.buyer)]) {
-            uint256 identityHeld;
-            for (uint256 j; j < _wallets.length; ++j) {
-                if (_walletIdentity[j] == sellerId) identityHeld += books[j] + asset.balanceOf(_wallets[j]);
-            }
-            if (identityHeld < t.assetAmount) return abi.encodeWithSignature("Panic(uint256)", 0x11);
-        }
         return abi.encodeWithSelector(
-            SettlementVault.SettlementInsufficientBalance.selector,
-            t.seller,
-            address(asset),
-            books[_walletIndex(t.seller)],
-            t.assetAmount
+            SettlementVault.SettlementTradeFailed.selector,
+            t.tradeId,
+            abi.encodeWithSelector(
+                SettlementVault.SettlementInsufficientBalance.selector,
+                t.seller,
+                address(asset),
+                books[_walletIndex(t.seller)],
+                t.assetAmount
+            )
         );
     }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { encodeFunctionData, getAddress, keccak256, parseEventLogs, toHex, type Address } from "viem";
+import { encodeAbiParameters, encodeErrorResult, encodeFunctionData, getAddress, keccak256, parseEventLogs, toHex, type Abi, type Address, type Hex } from "viem";
 import { deploySen, PROFESSIONAL, RETAIL } from "../helpers/fixture.ts";
 
 describe("SettlementVault", async () => {
@@ -42,6 +42,25 @@ describe("SettlementVault", async () => {
     };
   }
   const book = (token: { address: Address }, w: Address) => vault.read.balanceOf([token.address, w]);
+
+  type Trade = ReturnType<typeof trade>;
+  /** The revert data of `errorName(args)` as a contract encodes it. */
+  const errorData = (abi: Abi, errorName: string, args: readonly unknown[] = []): Hex => encodeErrorResult({ abi, errorName, args } as never);
+  /** settleBatch must revert with SettlementTradeFailed naming `t` and carrying `reason`. */
+  async function expectTradeFailed(batch: Trade[], t: Trade, reason: Hex) {
+    await viem.assertions.revertWithCustomErrorWithArgs(vault.write.settleBatch([batch], as(settler)), vault, "SettlementTradeFailed", [t.tradeId, reason]);
+  }
+  /** The vault's record of an id's content: the top 128 bits of the keccak, lowest bit set. */
+  const fingerprint = (encoded: Hex): Hex => toHex((BigInt(keccak256(encoded)) >> 128n) | 1n, { size: 16 });
+  const tradeFingerprint = (t: Trade) =>
+    fingerprint(
+      encodeAbiParameters(
+        [{ type: "uint256" }, { type: "address" }, { type: "address" }, { type: "address" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }],
+        [t.tradeId, t.asset, t.seller, t.buyer, t.assetAmount, t.cashAmount, t.sellerFee, t.buyerFee],
+      ),
+    );
+  const withdrawalFingerprint = (wallet: Address, token: Address, amount: bigint) =>
+    fingerprint(encodeAbiParameters([{ type: "address" }, { type: "address" }, { type: "uint256" }], [wallet, token, amount]));
 
   describe("deposit", () => {
     it("credits the depositor's book with a sequential id", async () => {
@@ -97,48 +116,59 @@ describe("SettlementVault", async () => {
       assert.equal(await vault.read.isSettled([t.tradeId + 100n]), false);
     });
 
-    it("one bad trade reverts the whole batch, naming it", async () => {
+    it("every trade that cannot settle reverts the batch with SettlementTradeFailed naming it and the reason", async () => {
       await base.restore();
       const ok = trade();
       const tooBig = trade({ assetAmount: 5_000n });
-      await viem.assertions.revertWithCustomErrorWithArgs(vault.write.settleBatch([[ok, tooBig]], as(settler)), vault, "SettlementInsufficientBalance", [
-        getAddress(S),
-        getAddress(bond.address),
-        1_000n - 10n,
-        5_000n,
-      ]);
+      // the seller's book is debited (and checked) before any token is asked
+      await expectTradeFailed([ok, tooBig], tooBig, errorData(vault.abi, "SettlementInsufficientBalance", [getAddress(S), getAddress(bond.address), 1_000n - 10n, 5_000n]));
       assert.equal(await vault.read.isSettled([ok.tradeId]), false);
       assert.equal(await book(bond, Bu), 0n);
-      await viem.assertions.revertWithCustomError(vault.write.settleBatch([[trade({ buyer: S })]], as(settler)), vault, "SettlementSelfTrade");
-      await viem.assertions.revertWithCustomError(
-        vault.write.settleBatch([[trade({ sellerFee: 200_000n })]], as(settler)),
-        vault,
-        "SettlementFeeExceedsProceeds",
-      );
-      await viem.assertions.revertWithCustomError(vault.write.settleBatch([[trade({ asset: cash.address })]], as(settler)), vault, "SettlementTokenNotListed");
+      // the identity-tracked fund once tripped its own checked arithmetic first (Panic 0x11)
+      const fundTooBig = trade({ asset: fund.address, assetAmount: 5_000n });
+      await expectTradeFailed([fundTooBig], fundTooBig, errorData(vault.abi, "SettlementInsufficientBalance", [getAddress(S), getAddress(fund.address), 1_000n, 5_000n]));
+      const broke = trade({ cashAmount: 20_000_000n, sellerFee: 0n, buyerFee: 0n });
+      await expectTradeFailed([broke], broke, errorData(vault.abi, "SettlementInsufficientBalance", [getAddress(Bu), getAddress(cash.address), 10_000_000n, 20_000_000n]));
+      const feeBroke = trade({ cashAmount: 9_999_990n, sellerFee: 0n, buyerFee: 11n });
+      await expectTradeFailed([feeBroke], feeBroke, errorData(vault.abi, "SettlementInsufficientBalance", [getAddress(Bu), getAddress(cash.address), 10_000_000n, 10_000_001n]));
+      const self = trade({ buyer: S });
+      await expectTradeFailed([self], self, errorData(vault.abi, "SettlementSelfTrade", [getAddress(S)]));
+      const cashAsAsset = trade({ asset: cash.address });
+      await expectTradeFailed([cashAsAsset], cashAsAsset, errorData(vault.abi, "SettlementTokenNotListed", [getAddress(cash.address)]));
+      await vault.write.setAssetListed([fund.address, false]);
+      const delisted = trade({ asset: fund.address });
+      await expectTradeFailed([ok, delisted], delisted, errorData(vault.abi, "SettlementTokenNotListed", [getAddress(fund.address)]));
     });
 
-    it("both parties must still be verified and eligible at settlement", async () => {
+    it("the tokens' holder rules, freezes and pauses fail a trade by its id too", async () => {
       await base.restore();
       await registry.write.revoke([buyerId], as(issuer));
-      await viem.assertions.revertWithCustomError(vault.write.settleBatch([[trade()]], as(settler)), bond, "ERC7943CannotReceive");
+      let t = trade();
+      await expectTradeFailed([t], t, errorData(bond.abi, "ERC7943CannotReceive", [getAddress(Bu)]));
       await base.restore();
       await cash.write.setAddressFrozen([S, true], as(agent));
-      await viem.assertions.revertWithCustomError(vault.write.settleBatch([[trade()]], as(settler)), cash, "ERC7943CannotReceive");
+      t = trade();
+      await expectTradeFailed([t], t, errorData(cash.abi, "ERC7943CannotReceive", [getAddress(S)]));
       await base.restore();
       await bond.write.setAddressFrozen([S, true], as(agent));
-      await viem.assertions.revertWithCustomError(vault.write.settleBatch([[trade()]], as(settler)), bond, "ERC7943CannotSend");
+      t = trade();
+      await expectTradeFailed([t], t, errorData(bond.abi, "ERC7943CannotSend", [getAddress(S)]));
+      await base.restore();
+      await bond.write.pause(as(agent));
+      t = trade();
+      await expectTradeFailed([t], t, errorData(bond.abi, "TokenIsPaused"));
+      await base.restore();
+      await cash.write.pause(as(agent));
+      t = trade();
+      await expectTradeFailed([t], t, errorData(cash.abi, "TokenIsPaused"));
       await base.restore();
       // the fund admits professionals only: a retail buyer is refused by the asset's rules
       await fund.write.setTransferRules([0, 1 << PROFESSIONAL, false, 0n]);
       await cash.write.mint([T, 1_000_000n, ref], as(bank));
       await cash.write.approve([vault.address, 1_000_000n], as(third));
       await vault.write.deposit([cash.address, 1_000_000n], as(third));
-      await viem.assertions.revertWithCustomError(
-        vault.write.settleBatch([[trade({ asset: fund.address, buyer: T, cashAmount: 1_000n, sellerFee: 0n, buyerFee: 0n })]], as(settler)),
-        fund,
-        "ERC7943CannotReceive",
-      );
+      t = trade({ asset: fund.address, buyer: T, cashAmount: 1_000n, sellerFee: 0n, buyerFee: 0n });
+      await expectTradeFailed([trade(), t], t, errorData(fund.abi, "ERC7943CannotReceive", [getAddress(T)]));
     });
 
     it("only the settler settles; pause stops it", async () => {
@@ -173,6 +203,80 @@ describe("SettlementVault", async () => {
       await registry.write.revoke([buyerId], as(issuer));
       await viem.assertions.revertWithCustomError(vault.write.withdraw([2n, Bu, cash.address, 1n], as(withdrawer)), vault, "SettlementNotVerified");
       assert.equal(await vault.read.isWithdrawn([2n]), false);
+    });
+  });
+
+  describe("fees and prices", () => {
+    it("fees are capped in basis points of the cash amount, rounded up, as governance sets", async () => {
+      await base.restore();
+      assert.deepEqual(await vault.read.feeCaps(), [100, 100], "1% on either side by default");
+      // The exchange's own fees (maker 0.10%, taker 0.20%, rounded up) always pass: 0.20% of
+      // 1 đồng rounds up to 1, as does the cap's 1%.
+      await vault.write.settleBatch([[trade({ assetAmount: 1n, cashAmount: 1n, sellerFee: 1n, buyerFee: 1n })]], as(settler));
+      // 1% of 150 is 1.5: the cap is 2
+      await vault.write.settleBatch([[trade({ cashAmount: 150n, sellerFee: 2n, buyerFee: 2n })]], as(settler));
+      let t = trade({ cashAmount: 150n, sellerFee: 0n, buyerFee: 3n });
+      await expectTradeFailed([t], t, errorData(vault.abi, "SettlementFeeExceedsCap", [3n, 150n, 100n]));
+      t = trade({ cashAmount: 150n, sellerFee: 3n, buyerFee: 0n });
+      await expectTradeFailed([t], t, errorData(vault.abi, "SettlementFeeExceedsCap", [3n, 150n, 100n]));
+      // an uncapped buyer fee once drained the buyer's whole book
+      t = trade({ buyerFee: 5_000_000n });
+      await expectTradeFailed([t], t, errorData(vault.abi, "SettlementFeeExceedsCap", [5_000_000n, 100_000n, 100n]));
+
+      await viem.assertions.revertWithCustomError(vault.write.setFeeCaps([10, 20], as(settler)), vault, "AccessControlUnauthorizedAccount");
+      await viem.assertions.revertWithCustomErrorWithArgs(vault.write.setFeeCaps([10_001, 20]), vault, "SettlementInvalidFeeCap", [10_001]);
+      await viem.assertions.emitWithArgs(vault.write.setFeeCaps([10, 20]), vault, "FeeCapsSet", [10, 20]);
+      assert.deepEqual(await vault.read.feeCaps(), [10, 20]);
+      // 0.20% of 100,001 is 200.002: the buyer's cap is 201, the seller's (0.10%) 101
+      await vault.write.settleBatch([[trade({ cashAmount: 100_001n, sellerFee: 101n, buyerFee: 201n })]], as(settler));
+      t = trade({ cashAmount: 100_001n, sellerFee: 102n, buyerFee: 0n });
+      await expectTradeFailed([t], t, errorData(vault.abi, "SettlementFeeExceedsCap", [102n, 100_001n, 10n]));
+      assert.equal(await vault.read.feeAccount(), getAddress(fees.account.address), "the fee account is kept beside the caps");
+    });
+
+    it("a trade with no asset or no cash (a zero price) is refused", async () => {
+      await base.restore();
+      for (const [assetAmount, cashAmount] of [
+        [0n, 100_000n],
+        [10n, 0n],
+        [0n, 0n],
+      ]) {
+        const t = trade({ assetAmount, cashAmount, sellerFee: 0n, buyerFee: 0n });
+        await expectTradeFailed([t], t, errorData(vault.abi, "SettlementInvalidPrice", [assetAmount, cashAmount]));
+      }
+    });
+  });
+
+  describe("ids carry their content", () => {
+    it("a trade id reused with other content reverts naming it; the identical resend is still skipped", async () => {
+      await base.restore();
+      const t = trade();
+      await vault.write.settleBatch([[t]], as(settler));
+      await viem.assertions.emitWithArgs(vault.write.settleBatch([[t]], as(settler)), vault, "TradeAlreadySettled", [t.tradeId]);
+      for (const changed of [{ ...t, cashAmount: t.cashAmount - 1n }, { ...t, buyer: T }, { ...t, buyerFee: 0n }]) {
+        await expectTradeFailed([trade(), changed], changed, errorData(vault.abi, "SettlementIdReused", [t.tradeId, tradeFingerprint(t), tradeFingerprint(changed)]));
+      }
+      // inside one batch as well: the first occurrence settles, a different second one reverts it all
+      const u = trade();
+      const other = { ...u, assetAmount: 11n };
+      await expectTradeFailed([u, other], other, errorData(vault.abi, "SettlementIdReused", [u.tradeId, tradeFingerprint(u), tradeFingerprint(other)]));
+      assert.equal(await vault.read.isSettled([u.tradeId]), false);
+      await vault.write.settleBatch([[u, u]], as(settler));
+      assert.equal(await book(bond, Bu), 20n);
+    });
+
+    it("a withdrawal id reused with other content reverts; the identical resend is skipped", async () => {
+      await base.restore();
+      await vault.write.withdraw([7n, Bu, cash.address, 1_000n], as(withdrawer));
+      await viem.assertions.emitWithArgs(vault.write.withdraw([7n, Bu, cash.address, 1_000n], as(withdrawer)), vault, "WithdrawalAlreadyDone", [7n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(vault.write.withdraw([7n, Bu, cash.address, 999n], as(withdrawer)), vault, "SettlementIdReused", [
+        7n,
+        withdrawalFingerprint(Bu, cash.address, 1_000n),
+        withdrawalFingerprint(Bu, cash.address, 999n),
+      ]);
+      await viem.assertions.revertWithCustomError(vault.write.withdraw([7n, S, bond.address, 1_000n], as(withdrawer)), vault, "SettlementIdReused");
+      assert.equal(await cash.read.balanceOf([Bu]), 1_000n);
+      assert.equal(await book(cash, Bu), 10_000_000n - 1_000n);
     });
   });
 

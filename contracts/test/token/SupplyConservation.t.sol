@@ -165,16 +165,20 @@ contract SupplyHandler {
                 || cash.isAddressFrozen(buyer)
         ) return;
 
+        uint256 sellerAsset = vault.balanceOf(address(asset), seller);
+        uint256 buyerCash = vault.balanceOf(address(cash), buyer);
+        if (sellerAsset == 0 || buyerCash == 0) return; // no zero-price trades
+
         SettlementVault.Trade memory t;
         t.tradeId = nextTradeId++;
         t.asset = address(asset);
         t.seller = seller;
         t.buyer = buyer;
-        t.assetAmount = _bound(assetAmount, 0, vault.balanceOf(address(asset), seller));
-        uint256 buyerCash = vault.balanceOf(address(cash), buyer);
-        t.cashAmount = _bound(cashAmount, 0, buyerCash);
-        t.buyerFee = _bound(buyerFee, 0, buyerCash - t.cashAmount);
-        t.sellerFee = _bound(sellerFee, 0, t.cashAmount);
+        t.assetAmount = _bound(assetAmount, 1, sellerAsset);
+        t.cashAmount = _bound(cashAmount, 1, buyerCash);
+        uint256 feeCap = (t.cashAmount * 100 + 9_999) / 10_000; // the vault's default 1% cap
+        t.buyerFee = _bound(buyerFee, 0, feeCap < buyerCash - t.cashAmount ? feeCap : buyerCash - t.cashAmount);
+        t.sellerFee = _bound(sellerFee, 0, feeCap);
 
         bool replay = replayLast && _lastTrade.tradeId != 0;
         SettlementVault.Trade[] memory batch = new SettlementVault.Trade[](replay ? 2 : 1);
