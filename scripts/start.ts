@@ -64,7 +64,11 @@ async function main(): Promise<void> {
   const publicClient = await connection.viem.getPublicClient({ cacheTime: 0 });
   const c = deployment.contracts;
   const catalog = defaultCatalog({ VND: c.CashToken, VGB30: c.BondToken, SREF: c.FundToken });
-  const ctx = await createContext(config, { identity: createIdentityOracle(publicClient, c.IdentityRegistry), catalog });
+  const ctx = await createContext(config, {
+    identity: createIdentityOracle(publicClient, c.IdentityRegistry),
+    catalog,
+    chain: { publicClient, contracts: c, startBlock: BigInt(deployment.startBlock), confirmations: 0 },
+  });
   const gateway = await startGateway(ctx);
   // The gateway's chain key: the vault's settler and withdrawer and AuditAnchor's auditor.
   const operatorWallet = wallets.find((w) => w.account.address.toLowerCase() === deployment.roles.settler.toLowerCase())!;

@@ -14,6 +14,7 @@ import { createRoleResolver } from "./auth/roles.ts";
 import { createSessionStore, type SessionStore } from "./auth/sessionStore.ts";
 import { createSiweNonceStore, type SiweNonceStore } from "./auth/siweNonceStore.ts";
 import type { ApiKeyStore, IdentityOracle, ReplayGuard, Role } from "./auth/types.ts";
+import { startHolderRulesView, type HolderRulesView, type HolderRulesViewOptions } from "./chain/holderRulesView.ts";
 import type { ServerConfig } from "./config/config.ts";
 import { KucoinFormat } from "./http/kucoinFormat.ts";
 import { createFileJournal } from "./journal/fileJournal.ts";
@@ -53,6 +54,8 @@ export type AppContext = {
   auditAnchor?: AuditAnchorView;
   /** Wallet that collects trading fees in the ledger (the exchange's own account). */
   feeAccount: string;
+  /** The chain's holder rules as the gateway sees them; absent without a chain. */
+  holderView?: HolderRulesView;
 };
 
 export type AuditAnchorView = {
@@ -68,6 +71,8 @@ export type ContextDeps = {
   catalog?: MarketCatalog;
   risk?: RiskConfig;
   feeAccount?: string;
+  /** The chain trades settle on: orders and withdrawals are then checked against its holder rules. */
+  chain?: Pick<HolderRulesViewOptions, "publicClient" | "contracts" | "startBlock" | "confirmations">;
 };
 
 export async function createContext(config: ServerConfig, deps: ContextDeps): Promise<AppContext> {
@@ -141,6 +146,29 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
   });
   trading.subscribe(() => metrics.journalSeq.set(Number(trading.lastSeq)));
 
+  let identity = deps.identity;
+  let holderView: HolderRulesView | undefined;
+  if (deps.chain) {
+    const view = await startHolderRulesView({
+      ...deps.chain,
+      catalog,
+      core: trading.core,
+      pollMs: config.chainPollMs,
+      horizonMs: config.settlementHorizonMs,
+      onError: (err) => logger.warn({ err }, "holder rules: chain poll failed; the last state read stays in force"),
+    });
+    trading.setHolderRules(view.rules);
+    holderView = view;
+    // A wallet that signs in is known to the view before its first order (it may be newer than the last poll).
+    identity = {
+      async verifiedIdentityOf(wallet) {
+        const id = await deps.identity.verifiedIdentityOf(wallet);
+        if (id) await view.sync().catch((err: unknown) => logger.warn({ err }, "holder rules: sync at sign-in failed; the next poll catches up"));
+        return id;
+      },
+    };
+  }
+
   const replayWindowMs = 5_000;
   return {
     config,
@@ -155,12 +183,13 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
     sessions: createSessionStore({ now, randomBytes }),
     siweNonces: createSiweNonceStore({ now }),
     replay: createReplayGuard({ now, windowMs: replayWindowMs }),
-    identity: deps.identity,
+    identity,
     roles: createRoleResolver({ operatorWallets: config.operators, complianceWallets: config.compliance }),
     bullets: new BulletTokens(now),
     audit,
     auditPublicKeyPem: signingKey.publicKeyPem,
     feeAccount,
+    holderView,
   };
 }
 

@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const ctx = await createContext(config, {
     identity: createIdentityOracle(client, deployment.contracts.IdentityRegistry),
     catalog: defaultCatalog({ VND: deployment.contracts.CashToken, VGB30: deployment.contracts.BondToken, SREF: deployment.contracts.FundToken }),
+    chain: { publicClient: client, contracts: deployment.contracts, startBlock: BigInt(deployment.startBlock ?? "0"), confirmations: config.confirmations },
   });
   const gateway = await startGateway(ctx);
   let chainServices: ChainServices | undefined;

@@ -28,6 +28,7 @@ export async function startGateway(ctx: AppContext): Promise<RunningGateway> {
     ws,
     url,
     async close() {
+      ctx.holderView?.stop();
       ws.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

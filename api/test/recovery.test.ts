@@ -27,6 +27,8 @@ async function crashDuringLoad(chain: ChainFixture, extraEnv: Record<string, str
     SEN_DATA_DIR: dataDir,
     SEN_OPERATORS: operator.address.toLowerCase(),
     SEN_COMPLIANCE: hardhatAccount(15).address.toLowerCase(),
+    // The in-process chain never reorganises: e-IDs attested just before count at once.
+    SEN_CONFIRMATIONS: "0",
     ...extraEnv,
   };
   let ex: ExchangeProcess = await spawnExchange(env);

@@ -131,6 +131,10 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
       append({ type: "order.rejected", ts: iso(ts), ...orderFields(input), ip: origin?.ip, ruleId: code, reason: message });
     },
 
+    withdrawalRefused(accountId: string, currency: string, amount: bigint, code: string, message: string, ts: number): void {
+      append({ type: "withdrawal.failed", ts: iso(ts), account: accountId, identityHash: identityOf(accountId), wallet: accountId, currency, amount: format.amount(currency, amount), ruleId: code, reason: message });
+    },
+
     recordApplied(seq: bigint, record: TradingRecord, events: readonly TradingEvent[], result: ApplyResult, replay: boolean): void {
       if (record.t === "place") identities.set(record.accountId, record.identityHash);
       if (replay && seq < auditedThrough) return;

@@ -39,6 +39,7 @@ const schema = z.object({
   SEN_CHAIN_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 32-byte hex private key").optional(),
   SEN_CONFIRMATIONS: z.coerce.number().int().min(0).max(1000).default(2),
   SEN_CHAIN_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  SEN_SETTLEMENT_HORIZON_MS: z.coerce.number().int().min(0).max(30 * 86_400_000).default(3_600_000),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
   SEN_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).default(10_000),
   SEN_AUDIT_CHECKPOINT_MS: z.coerce.number().int().min(100).default(10_000),
@@ -82,6 +83,11 @@ export type ServerConfig = {
   chainKey?: `0x${string}`;
   confirmations: number;
   chainPollMs: number;
+  /**
+   * The latest a trade accepted now may settle on chain: an e-ID that expires before then
+   * cannot buy or sell (the vault checks it at settlement).
+   */
+  settlementHorizonMs: number;
   audit: {
     dir: string;
     /** PostgreSQL for the query index; the embedded SQLite file otherwise. */
@@ -133,6 +139,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     chainKey: e.SEN_CHAIN_KEY as `0x${string}` | undefined,
     confirmations: e.SEN_CONFIRMATIONS,
     chainPollMs: e.SEN_CHAIN_POLL_MS,
+    settlementHorizonMs: e.SEN_SETTLEMENT_HORIZON_MS,
     audit: {
       dir: path.join(dataDir, "audit"),
       databaseUrl: e.DATABASE_URL,

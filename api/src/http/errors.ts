@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { SenError } from "../errors/SenError.ts";
+import { HolderCode } from "../risk/types.ts";
 
 /**
  * The edge mapper: the only place that knows KuCoin's numeric codes. ccxt decides its error
@@ -8,7 +9,25 @@ import { SenError } from "../errors/SenError.ts";
  */
 type KucoinError = { status: number; code: string; msg: string };
 
+/**
+ * The chain's holder rules (risk/holderRules.ts). Keyed by the code table, so a rule added
+ * there without a KuCoin code here does not type-check; the reply's msg says why.
+ */
+const HOLDER: Record<HolderCode, KucoinError> = {
+  [HolderCode.TOKEN_PAUSED]: { status: 400, code: "400200", msg: "Forbidden to place an order: the token is paused on chain" },
+  [HolderCode.HOLDER_FROZEN]: { status: 403, code: "400200", msg: "Forbidden to place an order: the wallet is frozen on this token" },
+  [HolderCode.HOLDER_FROZEN_AMOUNT]: { status: 400, code: "200004", msg: "Balance insufficient: frozen on chain by the token's transfer agent" },
+  [HolderCode.IDENTITY_NOT_VERIFIED]: { status: 403, code: "400303", msg: "Wallet has no verified e-ID" },
+  [HolderCode.IDENTITY_REVOKED]: { status: 403, code: "400303", msg: "The wallet's e-ID was revoked" },
+  [HolderCode.IDENTITY_EXPIRES]: { status: 403, code: "400303", msg: "The wallet's e-ID expires before this could settle" },
+  [HolderCode.HOLDER_KYC_LEVEL]: { status: 403, code: "400303", msg: "The asset needs a higher e-ID level" },
+  [HolderCode.HOLDER_INVESTOR_TYPE]: { status: 403, code: "400303", msg: "The asset is not open to this investor type" },
+  [HolderCode.HOLDER_COUNTRY]: { status: 403, code: "400500", msg: "Your located country/region is currently not supported for the trading of this token" },
+  [HolderCode.HOLDER_CAP]: { status: 400, code: "400200", msg: "Forbidden to place an order: above the asset's holding limit per identity" },
+};
+
 const TABLE: Record<string, KucoinError> = {
+  ...HOLDER,
   AUTH_MISSING_HEADERS: { status: 401, code: "400001", msg: "Any of KC-API-KEY, KC-API-SIGN, KC-API-TIMESTAMP, KC-API-PASSPHRASE is missing in your request header." },
   AUTH_TIMESTAMP_EXPIRED: { status: 401, code: "400002", msg: "KC-API-TIMESTAMP Invalid -- Time differs from server time by more than 5 seconds" },
   AUTH_UNKNOWN_KEY: { status: 401, code: "400003", msg: "KC-API-KEY not exists" },
@@ -58,7 +77,8 @@ export function toKucoinError(err: unknown): KucoinError & { senCode: string; de
     if (entry) {
       // Rule rejections say which rule fired and why; auth failures say no more than KuCoin does.
       const detail = err.code.startsWith("AUTH_") ? undefined : err.message;
-      return { ...entry, msg: entry === INVALID_ORDER || err.code === "VALIDATION" ? `${entry.msg}: ${err.message}` : entry.msg, senCode: err.code, detail };
+      const explain = entry === INVALID_ORDER || err.code === "VALIDATION" || err.code in HOLDER;
+      return { ...entry, msg: explain ? `${entry.msg}: ${err.message}` : entry.msg, senCode: err.code, detail };
     }
   }
   const e = err as { type?: string; status?: number; message?: string };

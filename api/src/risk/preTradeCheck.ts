@@ -1,5 +1,6 @@
 import type { TradingCore } from "../trading/tradingCore.ts";
 import type { PlaceRecord } from "../trading/records.ts";
+import type { HolderRules } from "./holderRules.ts";
 import { RiskCode, limitsFor, type RiskConfig } from "./types.ts";
 import type { TokenBuckets } from "./tokenBucket.ts";
 
@@ -16,6 +17,8 @@ export function preTradeCheck(
   config: RiskConfig,
   buckets: TokenBuckets,
   now: number,
+  /** The chain's holder rules (absent when the gateway runs without a chain). */
+  holderRules: HolderRules | null = null,
 ): RiskRejection | null {
   const limits = limitsFor(config, order.symbol, order.accountId);
   const market = core.catalog.market(order.symbol)!;
@@ -71,5 +74,7 @@ export function preTradeCheck(
   if (!hold || core.ledger.balance(order.accountId, hold.currency).available < hold.amount) {
     return { code: RiskCode.INSUFFICIENT_FUNDS, message: `balance insufficient: ${hold?.amount ?? "?"} ${hold?.currency ?? ""} needed` };
   }
-  return null;
+  // Last: it reads open orders and unsettled trades; and what the chain would refuse to
+  // settle must never be matched.
+  return holderRules?.checkOrder(order, core, now) ?? null;
 }

@@ -1,5 +1,26 @@
+/**
+ * The on-chain holder rules an order or a withdrawal must pass before it reaches the engine:
+ * the tokens' own rules (PermissionedToken._eligible/_checkIdentity, canTransfer) evaluated on
+ * the gateway's view of the chain (risk/holderRules.ts), so nothing is matched that the vault
+ * would refuse to settle.
+ */
+export const HolderCode = {
+  TOKEN_PAUSED: "RISK_TOKEN_PAUSED",
+  HOLDER_FROZEN: "RISK_HOLDER_FROZEN",
+  HOLDER_FROZEN_AMOUNT: "RISK_HOLDER_FROZEN_AMOUNT",
+  IDENTITY_NOT_VERIFIED: "RISK_IDENTITY_NOT_VERIFIED",
+  IDENTITY_REVOKED: "RISK_IDENTITY_REVOKED",
+  IDENTITY_EXPIRES: "RISK_IDENTITY_EXPIRES",
+  HOLDER_KYC_LEVEL: "RISK_HOLDER_KYC_LEVEL",
+  HOLDER_INVESTOR_TYPE: "RISK_HOLDER_INVESTOR_TYPE",
+  HOLDER_COUNTRY: "RISK_HOLDER_COUNTRY",
+  HOLDER_CAP: "RISK_HOLDER_CAP",
+} as const;
+export type HolderCode = (typeof HolderCode)[keyof typeof HolderCode];
+
 /** Pre-trade rule ids: every rejection names the rule that fired. */
 export const RiskCode = {
+  ...HolderCode,
   SYMBOL_HALTED: "RISK_SYMBOL_HALTED",
   ACCOUNT_FROZEN: "RISK_ACCOUNT_FROZEN",
   PRICE_COLLAR: "RISK_PRICE_COLLAR",

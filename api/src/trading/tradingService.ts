@@ -1,4 +1,5 @@
 import type { Journal, SnapshotStore } from "../journal/types.ts";
+import type { HolderRules } from "../risk/holderRules.ts";
 import { preTradeCheck } from "../risk/preTradeCheck.ts";
 import { TokenBuckets } from "../risk/tokenBucket.ts";
 import type { RiskConfig } from "../risk/types.ts";
@@ -68,6 +69,8 @@ export type CommandOrigin = { ip?: string; wallet?: string };
 export interface TradingObserver {
   orderReceived(input: PlaceInput, origin: CommandOrigin | undefined, ts: number): void;
   orderRefused(input: PlaceInput, code: string, message: string, origin: CommandOrigin | undefined, ts: number): void;
+  /** A withdrawal refused before it was journaled (the chain would not pay it out). */
+  withdrawalRefused?(accountId: string, currency: string, amount: bigint, code: string, message: string, ts: number): void;
   recordApplied(seq: bigint, record: TradingRecord, events: readonly TradingEvent[], result: ApplyResult, replay: boolean): void;
   /** Resolves once everything observed so far is durable; snapshots wait for it (so replay can always fill the observer's gaps). */
   flush(): Promise<void>;
@@ -114,6 +117,7 @@ export class TradingService {
   readonly #journalDeadlineMs: number;
   /** Trades 1..n are in durable records: only those may be settled on chain. */
   #durableTrades = 0;
+  #holderRules: HolderRules | null = null;
 
   private constructor(core: TradingCore, options: TradingServiceOptions, lastSeq: bigint) {
     this.core = core;
@@ -183,6 +187,15 @@ export class TradingService {
     this.#observer = observer;
   }
 
+  /** Checks orders and withdrawals against the chain's holder rules from now on. */
+  setHolderRules(rules: HolderRules): void {
+    this.#holderRules = rules;
+  }
+
+  get holderRules(): HolderRules | null {
+    return this.#holderRules;
+  }
+
   get failed(): boolean {
     return this.#failed !== null;
   }
@@ -217,7 +230,7 @@ export class TradingService {
     };
     if (!this.core.catalog.market(input.symbol)) throw refuse(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${input.symbol}`);
     if (this.#failed) throw new SenError("JOURNAL_IO", "the journal failed; the exchange stopped accepting commands", { cause: this.#failed });
-    const rejection = preTradeCheck({ ...input, ts: now }, this.core, this.risk, this.#buckets, now);
+    const rejection = preTradeCheck({ ...input, ts: now }, this.core, this.risk, this.#buckets, now, this.#holderRules);
     if (rejection) throw refuse(rejection.code, rejection.message);
     const record: PlaceRecord = { t: "place", ts: now, orderId: this.core.nextOrderId(), ...input };
     const result = await this.#commit(record);
@@ -291,6 +304,13 @@ export class TradingService {
     if (amount <= 0n) throw new TradingError("TRADING_BAD_AMOUNT", "amount must be positive");
     if (this.core.isFrozen(accountId) !== undefined) throw new TradingError("RISK_ACCOUNT_FROZEN", "account frozen");
     if (this.core.ledger.balance(accountId, currency).available < amount) throw new TradingError("RISK_INSUFFICIENT_FUNDS", "balance insufficient");
+    const now = this.#now();
+    const refusal = this.#holderRules?.checkWithdrawal(accountId, currency, amount, this.core, now);
+    if (refusal) {
+      this.#onRejected(refusal.code);
+      this.#observer?.withdrawalRefused?.(accountId, currency, amount, refusal.code, refusal.message, now);
+      throw new TradingError(refusal.code, refusal.message);
+    }
     const withdrawalId = String([...this.core.withdrawals()].length + 1);
     const r = await this.#commit({ t: "withdrawRequest", ts: this.#now(), withdrawalId, accountId, currency, amount: amount.toString() });
     if (!r.ok) throw new TradingError(r.code, "withdrawal refused");

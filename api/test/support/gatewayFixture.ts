@@ -15,7 +15,18 @@ export type GatewayFixture = { ctx: AppContext; gateway: RunningGateway; url: st
 /** The real gateway in this process: real journal on disk, identity checked on the real chain. */
 export async function startTestGateway(
   chain: ChainFixture,
-  options: { dataDir?: string; config?: Partial<ServerConfig>; env?: Record<string, string>; risk?: RiskConfig; now?: () => number; catalog?: MarketCatalog } = {},
+  options: {
+    dataDir?: string;
+    config?: Partial<ServerConfig>;
+    env?: Record<string, string>;
+    risk?: RiskConfig;
+    now?: () => number;
+    catalog?: MarketCatalog;
+    /** false: no view of the chain's holder rules (to reach the vault with what it refuses). */
+    holderRules?: boolean;
+    /** Blocks before a permitting rule change counts (default 0: the in-process chain never reorganises by itself). */
+    confirmations?: number;
+  } = {},
 ): Promise<GatewayFixture> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), "sen-gw-"));
   const config = envToConfig({ SEN_PORT: "0", SEN_DATA_DIR: dataDir, SEN_LOG_LEVEL: "silent", ...options.env }, options.config);
@@ -25,6 +36,10 @@ export async function startTestGateway(
     catalog: options.catalog ?? defaultCatalog({ VND: d.CashToken, VGB30: d.BondToken, SREF: d.FundToken }),
     risk: options.risk,
     now: options.now,
+    chain:
+      options.holderRules === false
+        ? undefined
+        : { publicClient: chain.publicClient, contracts: d, startBlock: BigInt(chain.deployment.startBlock), confirmations: options.confirmations ?? 0 },
   });
   const gateway = await startGateway(ctx);
   return {

@@ -3,6 +3,7 @@ import type { Route } from "../route.ts";
 import { accountRoutes } from "./account.ts";
 import { auditProofRoutes } from "./auditProofs.ts";
 import { complianceRoutes } from "./compliance.ts";
+import { eligibilityRoutes } from "./eligibility.ts";
 import { bulletRoutes } from "./bullet.ts";
 import { marketRoutes } from "./market.ts";
 import { operatorRoutes } from "./operator.ts";
@@ -10,5 +11,5 @@ import { orderRoutes } from "./orders.ts";
 import { senAuthRoutes } from "./senAuth.ts";
 
 export function allRoutes(ctx: AppContext): Route[] {
-  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...orderRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx), ...complianceRoutes(ctx), ...auditProofRoutes(ctx)];
+  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...eligibilityRoutes(ctx), ...orderRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx), ...complianceRoutes(ctx), ...auditProofRoutes(ctx)];
 }

@@ -1,0 +1,49 @@
+import type { AppContext } from "../../context.ts";
+import { SenError } from "../../errors/SenError.ts";
+import type { RiskRejection } from "../../risk/preTradeCheck.ts";
+import { toKucoinError } from "../errors.ts";
+import { defineRoute, type Route } from "../route.ts";
+
+/**
+ * Sen's own route: which markets the caller may buy and sell, by the chain's holder rules
+ * (e-ID validity until the settlement horizon, investor type, e-ID level, country, freezes,
+ * pause, per-identity cap), so a trader learns it before an order is refused.
+ */
+export function eligibilityRoutes(ctx: AppContext): Route[] {
+  const { trading, catalog, format } = ctx;
+  const refusal = (r: RiskRejection | undefined) => {
+    if (!r) return null;
+    return { senCode: r.code, code: toKucoinError(new SenError(r.code, r.message)).code, reason: r.message };
+  };
+  return [
+    defineRoute({
+      method: "get",
+      path: "/api/v1/sen/eligibility",
+      tag: "account",
+      summary: "Per market: whether the caller may buy / sell under the tokens' on-chain holder rules, and the rule that refuses",
+      auth: "signedOrSession",
+      permission: "General",
+      handler: ({ principal }) => {
+        const rules = trading.holderRules;
+        const now = ctx.now();
+        const settleBy = new Date(now + ctx.config.settlementHorizonMs).toISOString();
+        if (!rules) {
+          // No chain behind this gateway: nothing settles on chain, so no holder rule applies.
+          return { checked: false, settleBy, items: [...catalog.markets.keys()].map((symbol) => ({ symbol, canBuy: true, canSell: true, buyRefusal: null, sellRefusal: null, buyCapacity: null })) };
+        }
+        return {
+          checked: true,
+          settleBy,
+          items: rules.eligibility(principal!.accountId, trading.core, now).map((e) => ({
+            symbol: e.symbol,
+            canBuy: e.canBuy,
+            canSell: e.canSell,
+            buyRefusal: refusal(e.buyRefusal),
+            sellRefusal: refusal(e.sellRefusal),
+            buyCapacity: e.buyCapacity === undefined ? null : format.amount(catalog.market(e.symbol)!.base, e.buyCapacity),
+          })),
+        };
+      },
+    }),
+  ];
+}
