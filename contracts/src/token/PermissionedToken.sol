@@ -24,6 +24,10 @@ import {IPermissionedToken} from "../interfaces/IPermissionedToken.sol";
 /// Custodians (the settlement vault) hold tokens on behalf of verified wallets: they are
 /// exempt from identity checks themselves, and the holders' rules are applied to moves in
 /// their books through {custodyTransfer}.
+///
+/// Per-identity holdings count each wallet (and its custody) for the identity the registry
+/// says it belongs to for good ({IIdentityRegistry-lastIdentityOf}): a wallet is never
+/// rebound to another identity, so holdings cannot drift when wallets are unbound.
 abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermissionedToken {
     bytes32 public constant AGENT_ROLE = keccak256("AGENT_ROLE");
 
@@ -51,10 +55,6 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     mapping(address account => uint256 packed) private _freeze;
     mapping(address account => bool) private _custodians;
     mapping(bytes32 identityHash => uint256) private _identityBalances;
-    /// @dev With identity tracking: the identity a wallet's balance is counted for, fixed from
-    /// the moment the balance becomes non-zero until it is zero again, so that unbinding or
-    /// rebinding a wallet in the registry can never make holdings drift.
-    mapping(address wallet => bytes32 identityHash) private _attributedTo;
     mapping(uint256 word => uint256 bits) private _allowedCountries;
     TransferRules private _rules;
     /// @dev Set for the duration of an agent or minter operation that may bypass
@@ -76,6 +76,7 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     error TokenInvalidRules();
     error TokenIdentityCapExceeded(bytes32 identityHash, uint256 balance, uint256 cap);
     error TokenCustodianNotAllowed(address custodian);
+    error TokenInvalidFrozenAmount(address account, uint256 amount, uint256 max);
 
     constructor(
         string memory name_,
@@ -156,6 +157,9 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     // ---------------------------------------------------------------- agent actions
 
     /// @inheritdoc IERC7943Fungible
+    /// @dev The amount may exceed the balance (it then withholds future receipts).
+    /// Requirements: `amount` fits in 255 bits (the top bit of the packed slot is the address
+    /// freeze). Emits {Frozen}.
     function setFrozenTokens(address account, uint256 amount) external onlyRole(AGENT_ROLE) returns (bool) {
         _setFrozenTokens(account, amount);
         return true;
@@ -183,29 +187,22 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
         return true;
     }
 
-    /// @notice Moves the whole balance of a lost wallet, its frozen amount and frozen
-    /// status to another wallet of the same identity. Emits {BalanceRecovered}.
+    /// @notice Moves the whole balance of a lost wallet, its frozen amount and its address
+    /// freeze to another wallet of the same identity. The lost wallet may already be unbound
+    /// in the registry, which still knows whose it was.
+    /// Requirements: both wallets of one identity; the new wallet can receive.
+    /// Emits {Frozen}/{AddressFrozen} for both wallets when a freeze moves, and {BalanceRecovered}.
     function recoverBalance(address lostWallet, address newWallet) external onlyRole(AGENT_ROLE) {
-        (bytes32 lostId,) = identityRegistry.identityOf(lostWallet);
-        // A lost key may already be unbound in the registry; the token still knows whose it was.
-        if (lostId == bytes32(0)) lostId = _attributedTo[lostWallet];
+        bytes32 lostId = identityRegistry.lastIdentityOf(lostWallet);
         (bytes32 newId,) = identityRegistry.identityOf(newWallet);
         if (lostId == bytes32(0) || lostId != newId || lostWallet == newWallet) {
             revert TokenRecoveryIdentityMismatch(lostWallet, newWallet);
         }
         if (!canReceive(newWallet)) revert ERC7943CannotReceive(newWallet);
         uint256 amount = balanceOf(lostWallet);
-        uint256 packed = _freeze[lostWallet];
-        delete _freeze[lostWallet];
         _privilegedUpdate(lostWallet, newWallet, amount);
-        if (packed != 0) {
-            uint256 target = _freeze[newWallet];
-            uint256 amount_ = (target & _AMOUNT_MASK) + (packed & _AMOUNT_MASK);
-            if (amount_ > _AMOUNT_MASK) amount_ = _AMOUNT_MASK;
-            _freeze[newWallet] = (target & _ADDRESS_FROZEN) | (packed & _ADDRESS_FROZEN) | amount_;
-            emit Frozen(newWallet, amount_);
-            if (packed & _ADDRESS_FROZEN != 0) emit AddressFrozen(newWallet, true, _msgSender());
-        }
+        uint256 packed = _freeze[lostWallet];
+        if (packed != 0) _moveFreeze(lostWallet, newWallet, packed);
         emit BalanceRecovered(lostWallet, newWallet, lostId, amount);
     }
 
@@ -329,19 +326,10 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
             super._update(from, to, value);
             return;
         }
-        if (from != address(0)) {
-            bytes32 attributed = _attributedTo[from];
-            if (attributed != bytes32(0)) fromId = attributed;
-            else if (fromId == bytes32(0)) (fromId,) = identityRegistry.identityOf(from);
-        }
-        if (to != address(0)) {
-            bytes32 attributed = _attributedTo[to];
-            if (attributed != bytes32(0) && balanceOf(to) != 0) toId = attributed;
-            else if (toId == bytes32(0)) (toId,) = identityRegistry.identityOf(to);
-        }
+        // Privileged moves skip the eligibility checks above: ask whose the wallet is for good.
+        if (from != address(0) && fromId == bytes32(0)) fromId = identityRegistry.lastIdentityOf(from);
+        if (to != address(0) && toId == bytes32(0)) toId = identityRegistry.lastIdentityOf(to);
         super._update(from, to, value);
-        if (from != address(0) && balanceOf(from) == 0) delete _attributedTo[from];
-        if (to != address(0) && value != 0) _attributedTo[to] = toId;
         if (fromId != toId) _moveIdentityBalance(fromId, toId, value);
     }
 
@@ -386,9 +374,24 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     }
 
     function _setFrozenTokens(address account, uint256 amount) internal {
-        if (amount > _AMOUNT_MASK) amount = _AMOUNT_MASK;
+        if (amount > _AMOUNT_MASK) revert TokenInvalidFrozenAmount(account, amount, _AMOUNT_MASK);
         _freeze[account] = (_freeze[account] & _ADDRESS_FROZEN) | amount;
         emit Frozen(account, amount);
+    }
+
+    /// @dev Recovery: the lost wallet's freeze is cleared (with events) and added to the new one's.
+    function _moveFreeze(address lostWallet, address newWallet, uint256 packed) private {
+        delete _freeze[lostWallet];
+        if (packed & _AMOUNT_MASK != 0) emit Frozen(lostWallet, 0);
+        if (packed & _ADDRESS_FROZEN != 0) emit AddressFrozen(lostWallet, false, _msgSender());
+        uint256 target = _freeze[newWallet];
+        uint256 amount = (target & _AMOUNT_MASK) + (packed & _AMOUNT_MASK);
+        // Saturates rather than reverting (recovery must not be blockable): 2^255 - 1 frozen
+        // units already freeze every token there can be.
+        if (amount > _AMOUNT_MASK) amount = _AMOUNT_MASK;
+        _freeze[newWallet] = (target & _ADDRESS_FROZEN) | (packed & _ADDRESS_FROZEN) | amount;
+        emit Frozen(newWallet, amount);
+        if (packed & _ADDRESS_FROZEN != 0) emit AddressFrozen(newWallet, true, _msgSender());
     }
 
     /// @dev A privileged move may take frozen tokens: reduce the frozen amount first.

@@ -7,10 +7,11 @@ describe("SettlementVault", async () => {
   const sen = await deploySen();
   const { vault, cash, bond, fund, registry, viem, networkHelpers, publicClient, issuer, bank, agent, settler, withdrawer, fees, traders, as, attest } =
     sen;
-  const [seller, buyer, third, mallory] = traders;
+  const [seller, buyer, third, mallory, spare] = traders;
   const S = seller.account.address;
   const Bu = buyer.account.address;
   const T = third.account.address;
+  const N = spare.account.address; // an unattested wallet, bound to an identity when a test needs it
   const ref = keccak256(toHex("ref"));
 
   const sellerId = await attest(S, { label: "seller", investor: PROFESSIONAL });
@@ -277,6 +278,20 @@ describe("SettlementVault", async () => {
       await viem.assertions.revertWithCustomError(vault.write.withdraw([7n, S, bond.address, 1_000n], as(withdrawer)), vault, "SettlementIdReused");
       assert.equal(await cash.read.balanceOf([Bu]), 1_000n);
       assert.equal(await book(cash, Bu), 10_000_000n - 1_000n);
+    });
+  });
+
+  describe("recovery", () => {
+    it("a balance that came out of the vault is recoverable after its wallet was unbound", async () => {
+      await base.restore();
+      const t = trade({ asset: fund.address, assetAmount: 7n });
+      await vault.write.settleBatch([[t]], as(settler));
+      await vault.write.withdraw([1n, Bu, fund.address, 7n], as(withdrawer));
+      await registry.write.addWallet([buyerId, N], as(issuer));
+      await registry.write.removeWallet([Bu], as(issuer));
+      await fund.write.recoverBalance([Bu, N], as(agent));
+      assert.equal(await fund.read.balanceOf([N]), 7n);
+      assert.equal(await fund.read.identityBalance([buyerId]), 7n);
     });
   });
 

@@ -148,6 +148,19 @@ describe("AssetToken", async () => {
       await bond.write.transfer([B, 1n], as(alice));
     });
 
+    it("a frozen amount above the representable maximum is refused, not silently capped", async () => {
+      await base.restore();
+      const max = (1n << 255n) - 1n;
+      await bond.write.setFrozenTokens([A, max], as(agent));
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.setFrozenTokens([A, max + 1n], as(agent)), bond, "TokenInvalidFrozenAmount", [
+        getAddress(A),
+        max + 1n,
+        max,
+      ]);
+      assert.equal(await bond.read.getFrozenTokens([A]), max);
+      assert.equal(await bond.read.isAddressFrozen([A]), false, "the amount never spills into the address-frozen bit");
+    });
+
     it("only the agent freezes", async () => {
       await base.restore();
       await viem.assertions.revertWithCustomError(bond.write.setFrozenTokens([A, 1n], as(mallory)), bond, "AccessControlUnauthorizedAccount");
@@ -200,6 +213,22 @@ describe("AssetToken", async () => {
       assert.equal(await bond.read.balanceOf([dave.account.address]), 1000n);
       assert.equal(await bond.read.getFrozenTokens([dave.account.address]), 250n);
       assert.equal(await bond.read.getFrozenTokens([A]), 0n);
+    });
+
+    it("recovery clears the lost wallet's freeze with events", async () => {
+      await base.restore();
+      await bond.write.setFrozenTokens([A, 250n], as(agent));
+      await bond.write.setAddressFrozen([A, true], as(agent));
+      await registry.write.addWallet([aliceId, dave.account.address], as(issuer));
+      const hash = await bond.write.recoverBalance([A, dave.account.address], as(agent));
+      const receipt = await sen.publicClient.waitForTransactionReceipt({ hash });
+      const logs = parseEventLogs({ abi: bond.abi, logs: receipt.logs });
+      const frozenLost = logs.filter((l) => l.eventName === "Frozen" && l.args.account === getAddress(A));
+      assert.deepEqual(frozenLost.map((l) => l.args), [{ account: getAddress(A), amount: 0n }]);
+      const unfrozenLost = logs.filter((l) => l.eventName === "AddressFrozen" && l.args.account === getAddress(A));
+      assert.deepEqual(unfrozenLost.map((l) => l.args), [{ account: getAddress(A), frozen: false, agent: getAddress(agent.account.address) }]);
+      assert.equal(await bond.read.isAddressFrozen([A]), false);
+      assert.equal(await bond.read.isAddressFrozen([dave.account.address]), true);
     });
 
     it("pause stops holders, not the agent", async () => {

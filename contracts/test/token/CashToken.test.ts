@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { keccak256, toHex } from "viem";
+import { getAddress, keccak256, toHex } from "viem";
 import { deploySen } from "../helpers/fixture.ts";
 
 describe("CashToken (VND)", async () => {
   const sen = await deploySen();
   const { cash, viem, networkHelpers, bank, agent, traders, as, attest, registry, issuer } = sen;
-  const [alice, bob, mallory] = traders;
+  const [alice, bob, mallory, dave] = traders;
   const A = alice.account.address;
   const B = bob.account.address;
   const ref = keccak256(toHex("bank-ref-1"));
@@ -48,5 +48,19 @@ describe("CashToken (VND)", async () => {
     await viem.assertions.emit(cash.write.burn([A, 700n, ref], as(bank)), cash, "FiatWithdrawn");
     assert.equal(await cash.read.totalSupply(), 300n);
     await viem.assertions.revertWithCustomError(cash.write.burn([A, 1n, ref], as(alice)), cash, "AccessControlUnauthorizedAccount");
+  });
+
+  it("a lost wallet's đồng are recoverable after the wallet was unbound (the registry remembers whose it was)", async () => {
+    await base.restore();
+    const D = dave.account.address;
+    await cash.write.mint([A, 1000n, ref], as(bank));
+    await registry.write.addWallet([aliceId, D], as(issuer));
+    await registry.write.removeWallet([A], as(issuer)); // the lost key is unbound first
+    await viem.assertions.emitWithArgs(cash.write.recoverBalance([A, D], as(agent)), cash, "BalanceRecovered", [getAddress(A), getAddress(D), aliceId, 1000n]);
+    assert.equal(await cash.read.balanceOf([D]), 1000n);
+    assert.equal(await cash.read.balanceOf([A]), 0n);
+    // never to another identity's wallet
+    await cash.write.mint([D, 5n, ref], as(bank));
+    await viem.assertions.revertWithCustomError(cash.write.recoverBalance([D, B], as(agent)), cash, "TokenRecoveryIdentityMismatch");
   });
 });
