@@ -10,8 +10,11 @@ import {IERC7943Fungible} from "./IERC7943Fungible.sol";
 interface IPermissionedToken is IERC20, IERC7943Fungible {
     /// @notice Applies the token's transfer rules to a move of `amount` from `from` to `to`
     /// that happens in a custodian's own books (the tokens stay in the custodian), and
-    /// updates per-identity holdings when the token tracks them.
-    /// Requirements: caller is a registered custodian; `from` can send; `to` can receive.
+    /// updates per-identity holdings when the token tracks them. The custodian calls it
+    /// *after* updating its books, so the token sees `from`'s holdings as the move (and any
+    /// fee the custodian took from `from` with it) leaves them.
+    /// Requirements: caller is a registered custodian; the token is not paused; `from` can
+    /// send; `to` can receive; `from`'s wallet plus custody still cover its frozen amount.
     function custodyTransfer(address from, address to, uint256 amount) external;
 
     /// @notice Whether `account` is a custodian (e.g. the settlement vault).

@@ -7,6 +7,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {ICustodian} from "../interfaces/ICustodian.sol";
 import {IIdentityRegistry} from "../interfaces/IIdentityRegistry.sol";
 import {IPermissionedToken} from "../interfaces/IPermissionedToken.sol";
 
@@ -44,8 +45,10 @@ import {IPermissionedToken} from "../interfaces/IPermissionedToken.sol";
 ///   asset for some cash (no zero price).
 /// - Withdrawals are executed by the exchange (WITHDRAWER_ROLE) on the trader's request
 ///   because the exchange's ledger holds funds for open orders; they can only go to the
-///   wallet that owns the balance, and that wallet must still be verified.
-contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient {
+///   wallet that owns the balance, and that wallet must still be verified. The custody of a
+///   lost (unbound) wallet leaves through the token's audited agent recovery instead
+///   ({PermissionedToken-recoverBalance} calls {returnCustody}).
+contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, ICustodian {
     using SafeERC20 for IERC20;
 
     bytes32 public constant SETTLER_ROLE = keccak256("SETTLER_ROLE");
@@ -105,6 +108,7 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient {
     );
     event TradeAlreadySettled(uint256 indexed tradeId);
     event WithdrawalAlreadyDone(uint256 indexed withdrawalId);
+    event CustodyReturned(address indexed token, address indexed fromWallet, address indexed toWallet, uint256 amount);
 
     /// @notice Trade `tradeId` of a batch cannot settle; `reason` is the encoded error why.
     error SettlementTradeFailed(uint256 tradeId, bytes reason);
@@ -207,6 +211,23 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient {
         if (totalFees != 0) _balances[address(cash)][fees.account] += totalFees;
     }
 
+    // ---------------------------------------------------------------- tokens
+
+    /// @inheritdoc ICustodian
+    /// @dev Moves only the calling token's own books (`msg.sender` is the token), so no
+    /// other caller can touch them; the token decides whose wallet is whose. Nothing leaves a
+    /// paused vault. Emits {CustodyReturned} when there was custody to return.
+    function returnCustody(address fromWallet, address toWallet) external nonReentrant returns (uint256 amount) {
+        address token = msg.sender;
+        amount = _balances[token][fromWallet];
+        if (amount == 0) return 0;
+        _requireNotPaused();
+        if (toWallet == address(0) || toWallet == fromWallet) revert SettlementInvalidAccount(toWallet);
+        delete _balances[token][fromWallet];
+        IERC20(token).safeTransfer(toWallet, amount);
+        emit CustodyReturned(token, fromWallet, toWallet, amount);
+    }
+
     // ---------------------------------------------------------------- admin
 
     function setAssetListed(address asset, bool listed) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -242,6 +263,7 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- views
 
+    /// @inheritdoc ICustodian
     function balanceOf(address token, address wallet) external view returns (uint256) {
         return _balances[token][wallet];
     }

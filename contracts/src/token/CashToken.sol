@@ -25,11 +25,10 @@ contract CashToken is PermissionedToken {
     }
 
     /// @notice Burns `amount` đồng the bank paid out in fiat to the holder of `from`.
-    /// Frozen tokens are never paid out: only the unfrozen balance can be burned here.
+    /// Frozen tokens are never paid out: only what the wallet holds above the frozen amount
+    /// (which covers the wallet and its custody together) can be burned here.
     function burn(address from, uint256 amount, bytes32 bankReference) external onlyRole(PAYMENT_BANK_ROLE) {
-        uint256 balance = balanceOf(from);
-        uint256 frozen = getFrozenTokens(from);
-        uint256 unfrozen = frozen >= balance ? 0 : balance - frozen;
+        uint256 unfrozen = _spendable(from, balanceOf(from));
         if (amount > unfrozen) revert ERC7943InsufficientUnfrozenBalance(from, amount, unfrozen);
         _privilegedBurn(from, amount);
         emit FiatWithdrawn(from, amount, bankReference);

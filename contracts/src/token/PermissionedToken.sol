@@ -6,6 +6,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {ICustodian} from "../interfaces/ICustodian.sol";
 import {IIdentityRegistry} from "../interfaces/IIdentityRegistry.sol";
 import {IERC7943Fungible} from "../interfaces/IERC7943Fungible.sol";
 import {IPermissionedToken} from "../interfaces/IPermissionedToken.sol";
@@ -25,10 +27,18 @@ import {IPermissionedToken} from "../interfaces/IPermissionedToken.sol";
 /// exempt from identity checks themselves, and the holders' rules are applied to moves in
 /// their books through {custodyTransfer}.
 ///
+/// Frozen amounts (ERC-7943) cover what a holder holds in all: its wallet plus the custody
+/// every custodian books for it ({ICustodian-balanceOf}). A holder's move out of either (a
+/// transfer, a deposit, a sale or purchase settled in custody) must leave the frozen amount
+/// covered; withdrawals from custody keep the holdings whole and stay allowed. Custody is
+/// only looked up for a holder with a frozen amount, so the common path pays nothing for it.
+///
 /// Per-identity holdings count each wallet (and its custody) for the identity the registry
 /// says it belongs to for good ({IIdentityRegistry-lastIdentityOf}): a wallet is never
 /// rebound to another identity, so holdings cannot drift when wallets are unbound.
 abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermissionedToken {
+    using EnumerableSet for EnumerableSet.AddressSet;
+
     bytes32 public constant AGENT_ROLE = keccak256("AGENT_ROLE");
 
     /// @dev Top bit: the whole address is frozen; low 255 bits: frozen amount (ERC-7943).
@@ -53,7 +63,9 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     }
 
     mapping(address account => uint256 packed) private _freeze;
-    mapping(address account => bool) private _custodians;
+    /// @dev Enumerable so that a frozen holder's custody can be summed over every custodian;
+    /// membership is still one slot read on the transfer path.
+    EnumerableSet.AddressSet private _custodians;
     mapping(bytes32 identityHash => uint256) private _identityBalances;
     mapping(uint256 word => uint256 bits) private _allowedCountries;
     TransferRules private _rules;
@@ -99,25 +111,37 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     // ---------------------------------------------------------------- ERC-7943 views
 
     /// @inheritdoc IERC7943Fungible
+    /// @dev False also when everything `account` holds (wallet + custody) is frozen.
     function canSend(address account) public view returns (bool) {
-        if (_custodians[account]) return true;
+        if (_custodians.contains(account)) return true;
         (bool ok,) = _eligible(account, false);
-        return ok;
+        if (!ok) return false;
+        uint256 frozen = _freeze[account] & _AMOUNT_MASK;
+        return frozen == 0 || balanceOf(account) + _custodyOf(account) > frozen;
     }
 
     /// @inheritdoc IERC7943Fungible
     function canReceive(address account) public view returns (bool) {
-        if (_custodians[account]) return true;
+        if (_custodians.contains(account)) return true;
         (bool ok,) = _eligible(account, true);
         return ok;
     }
 
     /// @inheritdoc IERC7943Fungible
+    /// @dev A plain transfer to a custodian is refused (tokens enter custody only through the
+    /// custodian's own pull, its deposit, which this view cannot tell apart), so that is false.
+    /// The amount must fit in the part of the sender's holdings (wallet + custody) above its
+    /// frozen amount, and in its wallet.
     function canTransfer(address from, address to, uint256 amount) external view returns (bool) {
-        if (_rules.paused || !canSend(from) || !canReceive(to)) return false;
+        if (_rules.paused || !canReceive(to) || _custodians.contains(to)) return false;
+        bool fromCustodian = _custodians.contains(from);
         uint256 balance = balanceOf(from);
-        if (amount > balance || amount > balance - _min(balance, getFrozenTokens(from))) return false;
-        if (tracksIdentityBalances && !_custodians[from] && !_custodians[to]) {
+        if (amount > balance) return false;
+        if (!fromCustodian) {
+            (bool ok,) = _eligible(from, false);
+            if (!ok || amount > _spendable(from, balance)) return false;
+        }
+        if (tracksIdentityBalances && !fromCustodian) {
             (, bytes32 fromId) = _eligible(from, false);
             (, bytes32 toId) = _eligible(to, true);
             uint256 cap = _identityCap();
@@ -136,7 +160,12 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     }
 
     function isCustodian(address account) external view returns (bool) {
-        return _custodians[account];
+        return _custodians.contains(account);
+    }
+
+    /// @notice Every registered custodian.
+    function custodians() external view returns (address[] memory) {
+        return _custodians.values();
     }
 
     function paused() public view returns (bool) {
@@ -157,9 +186,9 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     // ---------------------------------------------------------------- agent actions
 
     /// @inheritdoc IERC7943Fungible
-    /// @dev The amount may exceed the balance (it then withholds future receipts).
-    /// Requirements: `amount` fits in 255 bits (the top bit of the packed slot is the address
-    /// freeze). Emits {Frozen}.
+    /// @dev The amount covers the wallet and its custody together, and may exceed them (it
+    /// then withholds future receipts). Requirements: `amount` fits in 255 bits (the top bit
+    /// of the packed slot is the address freeze). Emits {Frozen}.
     function setFrozenTokens(address account, uint256 amount) external onlyRole(AGENT_ROLE) returns (bool) {
         _setFrozenTokens(account, amount);
         return true;
@@ -187,11 +216,14 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
         return true;
     }
 
-    /// @notice Moves the whole balance of a lost wallet, its frozen amount and its address
-    /// freeze to another wallet of the same identity. The lost wallet may already be unbound
-    /// in the registry, which still knows whose it was.
-    /// Requirements: both wallets of one identity; the new wallet can receive.
-    /// Emits {Frozen}/{AddressFrozen} for both wallets when a freeze moves, and {BalanceRecovered}.
+    /// @notice Moves everything a lost wallet holds to another wallet of the same identity:
+    /// its balance, the custody every custodian books for it (paid out to the new wallet),
+    /// its frozen amount and its address freeze. The lost wallet may already be unbound in the
+    /// registry, which still knows whose it was.
+    /// Requirements: both wallets of one identity; the new wallet can receive; when custody is
+    /// returned, neither this token nor the custodian is paused.
+    /// Emits {Frozen}/{AddressFrozen} for both wallets when a freeze moves, the custodians'
+    /// {ICustodian} events, and {BalanceRecovered} with everything moved.
     function recoverBalance(address lostWallet, address newWallet) external onlyRole(AGENT_ROLE) {
         bytes32 lostId = identityRegistry.lastIdentityOf(lostWallet);
         (bytes32 newId,) = identityRegistry.identityOf(newWallet);
@@ -201,6 +233,11 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
         if (!canReceive(newWallet)) revert ERC7943CannotReceive(newWallet);
         uint256 amount = balanceOf(lostWallet);
         _privilegedUpdate(lostWallet, newWallet, amount);
+        uint256 n = _custodians.length();
+        for (uint256 i; i < n; ++i) {
+            amount += ICustodian(_custodians.at(i)).returnCustody(lostWallet, newWallet);
+        }
+        // Last, so that an address freeze it carries cannot refuse the custody paid out above.
         uint256 packed = _freeze[lostWallet];
         if (packed != 0) _moveFreeze(lostWallet, newWallet, packed);
         emit BalanceRecovered(lostWallet, newWallet, lostId, amount);
@@ -218,9 +255,13 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
 
     // ---------------------------------------------------------------- governance
 
+    /// @notice Registers or removes a custodian. Requirements: `account` implements
+    /// {ICustodian} (its books count towards its holders' frozen amounts); keep the list short,
+    /// since a frozen holder's custody is summed over all of them. Emits {CustodianSet}.
     function setCustodian(address account, bool custodian) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (account == address(0)) revert TokenInvalidAccount(account);
-        _custodians[account] = custodian;
+        if (custodian) _custodians.add(account);
+        else _custodians.remove(account);
         emit CustodianSet(account, custodian);
     }
 
@@ -261,11 +302,23 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     // ---------------------------------------------------------------- custody
 
     /// @inheritdoc IPermissionedToken
+    /// @dev When `from`'s holdings no longer cover its frozen amount, reverts with
+    /// ERC7943InsufficientUnfrozenBalance(from, amount, unfrozen), where `unfrozen` is what
+    /// was still unfrozen of `amount` after the custodian's other debits of the same operation.
     function custodyTransfer(address from, address to, uint256 amount) external {
-        if (!_custodians[_msgSender()]) revert TokenNotCustodian(_msgSender());
+        if (!_custodians.contains(_msgSender())) revert TokenNotCustodian(_msgSender());
         if (_rules.paused) revert TokenIsPaused();
         (bool okFrom, bytes32 fromId) = _eligible(from, false);
         if (!okFrom) revert ERC7943CannotSend(from);
+        uint256 frozen = _freeze[from] & _AMOUNT_MASK;
+        if (frozen != 0) {
+            // The custodian has already debited `from`: what is left must cover the freeze.
+            uint256 held = balanceOf(from) + _custodyOf(from);
+            if (held < frozen) {
+                uint256 before = held + amount;
+                revert ERC7943InsufficientUnfrozenBalance(from, amount, before > frozen ? before - frozen : 0);
+            }
+        }
         (bool okTo, bytes32 toId) = _eligible(to, true);
         if (!okTo) revert ERC7943CannotReceive(to);
         if (tracksIdentityBalances && fromId != toId) _moveIdentityBalance(fromId, toId, amount);
@@ -287,8 +340,8 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     }
 
     function _privilegedUpdate(address from, address to, uint256 amount) private {
-        if (_custodians[from]) revert TokenCustodianNotAllowed(from);
-        if (_custodians[to]) revert TokenCustodianNotAllowed(to);
+        if (_custodians.contains(from)) revert TokenCustodianNotAllowed(from);
+        if (_custodians.contains(to)) revert TokenCustodianNotAllowed(to);
         _privileged = true;
         _update(from, to, amount);
         _privileged = false;
@@ -298,8 +351,8 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     function _update(address from, address to, uint256 value) internal virtual override {
         bytes32 fromId;
         bytes32 toId;
-        bool fromCustodian = from != address(0) && _custodians[from];
-        bool toCustodian = to != address(0) && _custodians[to];
+        bool fromCustodian = from != address(0) && _custodians.contains(from);
+        bool toCustodian = to != address(0) && _custodians.contains(to);
         if (!_privileged) {
             if (_rules.paused) revert TokenIsPaused();
             // Tokens enter a custodian only through its own pull (a deposit it books); a plain
@@ -309,10 +362,13 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
                 bool ok;
                 (ok, fromId) = _eligible(from, false);
                 if (!ok) revert ERC7943CannotSend(from);
-                uint256 balance = balanceOf(from);
-                uint256 frozen = _freeze[from] & _AMOUNT_MASK;
-                if (value <= balance && value > balance - _min(balance, frozen)) {
-                    revert ERC7943InsufficientUnfrozenBalance(from, value, balance - _min(balance, frozen));
+                if (_freeze[from] & _AMOUNT_MASK != 0) {
+                    uint256 balance = balanceOf(from);
+                    // Above the balance, ERC20InsufficientBalance says it better.
+                    if (value <= balance) {
+                        uint256 spendable = _spendable(from, balance);
+                        if (value > spendable) revert ERC7943InsufficientUnfrozenBalance(from, value, spendable);
+                    }
                 }
             }
             if (to != address(0) && !toCustodian) {
@@ -394,12 +450,32 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
         if (packed & _ADDRESS_FROZEN != 0) emit AddressFrozen(newWallet, true, _msgSender());
     }
 
-    /// @dev A privileged move may take frozen tokens: reduce the frozen amount first.
+    /// @dev What `account` may move out of its wallet holding `balance`: the part of its
+    /// holdings (wallet + custody) above its frozen amount, at most the wallet.
+    function _spendable(address account, uint256 balance) internal view returns (uint256) {
+        uint256 frozen = _freeze[account] & _AMOUNT_MASK;
+        if (frozen == 0) return balance;
+        uint256 held = balance + _custodyOf(account);
+        uint256 free = held > frozen ? held - frozen : 0;
+        return _min(free, balance);
+    }
+
+    /// @dev What every custodian books for `account` (asked only for holders with a freeze).
+    function _custodyOf(address account) private view returns (uint256 total) {
+        uint256 n = _custodians.length();
+        for (uint256 i; i < n; ++i) {
+            total += ICustodian(_custodians.at(i)).balanceOf(address(this), account);
+        }
+    }
+
+    /// @dev A privileged move may take frozen tokens: reduce the frozen amount by the frozen
+    /// part it takes, counting the holder's custody as holdings.
     function _unfreezeFor(address from, uint256 amount) private {
-        uint256 balance = balanceOf(from);
-        uint256 frozen = getFrozenTokens(from);
-        uint256 unfrozen = balance - _min(balance, frozen);
-        if (amount > unfrozen && frozen != 0) {
+        uint256 frozen = _freeze[from] & _AMOUNT_MASK;
+        if (frozen == 0) return;
+        uint256 held = balanceOf(from) + _custodyOf(from);
+        uint256 unfrozen = held > frozen ? held - frozen : 0;
+        if (amount > unfrozen) {
             uint256 needed = amount - unfrozen;
             _setFrozenTokens(from, frozen > needed ? frozen - needed : 0);
         }

@@ -281,7 +281,95 @@ describe("SettlementVault", async () => {
     });
   });
 
-  describe("recovery", () => {
+  describe("frozen amounts cover custody", () => {
+    it("frozen units in custody cannot be sold through settlement", async () => {
+      await base.restore();
+      // S holds its 1,000 bond units in custody, none in its wallet; 995 are frozen.
+      await bond.write.setFrozenTokens([S, 995n], as(agent));
+      assert.equal(await bond.read.canSend([S]), true);
+      let t = trade({ assetAmount: 10n });
+      await expectTradeFailed([t], t, errorData(bond.abi, "ERC7943InsufficientUnfrozenBalance", [getAddress(S), 10n, 5n]));
+      await vault.write.settleBatch([[trade({ assetAmount: 5n })]], as(settler));
+      assert.equal(await book(bond, S), 995n);
+      assert.equal(await bond.read.canSend([S]), false, "everything S still holds is frozen");
+      t = trade({ assetAmount: 1n });
+      await expectTradeFailed([t], t, errorData(bond.abi, "ERC7943InsufficientUnfrozenBalance", [getAddress(S), 1n, 0n]));
+
+      // The buyer's cash: the fee it pays on top counts against its unfrozen amount too.
+      const buyerCash = await book(cash, Bu);
+      await cash.write.setFrozenTokens([Bu, buyerCash - 100_000n], as(agent)); // 100,000 unfrozen
+      await bond.write.mint([T, 2n], as(issuer));
+      await bond.write.approve([vault.address, 2n], as(third));
+      await vault.write.deposit([bond.address, 2n], as(third));
+      t = trade({ assetAmount: 1n, seller: T, cashAmount: 100_000n, sellerFee: 0n, buyerFee: 150n });
+      // of the 100,000 moved, 99,850 were still unfrozen once the fee was taken
+      await expectTradeFailed([t], t, errorData(cash.abi, "ERC7943InsufficientUnfrozenBalance", [getAddress(Bu), 100_000n, 99_850n]));
+      await vault.write.settleBatch([[trade({ assetAmount: 1n, seller: T, cashAmount: 99_500n, sellerFee: 0n, buyerFee: 500n })]], as(settler));
+      assert.equal(await book(cash, Bu), buyerCash - 100_000n, "exactly the unfrozen amount was spent");
+      assert.equal(await cash.read.canSend([Bu]), false);
+    });
+
+    it("wallet and custody share one frozen amount: canTransfer, canSend and transfers agree", async () => {
+      await base.restore();
+      await vault.write.withdraw([1n, S, bond.address, 100n], as(withdrawer)); // wallet 100, custody 900
+      await bond.write.setFrozenTokens([S, 950n], as(agent)); // 50 unfrozen in all
+      assert.equal(await bond.read.canTransfer([S, T, 50n]), true);
+      assert.equal(await bond.read.canTransfer([S, T, 51n]), false);
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.transfer([T, 51n], as(seller)), bond, "ERC7943InsufficientUnfrozenBalance", [getAddress(S), 51n, 50n]);
+      await bond.write.transfer([T, 50n], as(seller));
+      assert.equal(await bond.read.canSend([S]), false);
+      assert.equal(await bond.read.canTransfer([S, T, 1n]), false);
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.transfer([T, 1n], as(seller)), bond, "ERC7943InsufficientUnfrozenBalance", [getAddress(S), 1n, 0n]);
+      // Withdrawing custody keeps the holdings whole, so it stays allowed.
+      await vault.write.withdraw([2n, S, bond.address, 900n], as(withdrawer));
+      assert.equal(await bond.read.balanceOf([S]), 950n);
+      // The payment bank never pays out frozen đồng held in custody either.
+      await cash.write.setFrozenTokens([Bu, 9_999_000n], as(agent));
+      await vault.write.withdraw([3n, Bu, cash.address, 5_000n], as(withdrawer)); // wallet 5,000, custody 9,995,000
+      await viem.assertions.revertWithCustomErrorWithArgs(cash.write.burn([Bu, 1_001n, ref], as(bank)), cash, "ERC7943InsufficientUnfrozenBalance", [
+        getAddress(Bu),
+        1_001n,
+        1_000n,
+      ]);
+      await cash.write.burn([Bu, 1_000n, ref], as(bank));
+    });
+  });
+
+  describe("custody of a lost wallet", () => {
+    it("the agent's recovery returns a lost wallet's custody to another wallet of its identity, with its freeze", async () => {
+      await base.restore();
+      await bond.write.setFrozenTokens([S, 100n], as(agent));
+      await registry.write.addWallet([sellerId, N], as(issuer));
+      await registry.write.removeWallet([S], as(issuer));
+      // unbound, S can neither withdraw nor trade its custody
+      await viem.assertions.revertWithCustomError(vault.write.withdraw([1n, S, bond.address, 1n], as(withdrawer)), vault, "SettlementNotVerified");
+      await viem.assertions.revertWithCustomError(bond.write.recoverBalance([S, N], as(mallory)), bond, "AccessControlUnauthorizedAccount");
+
+      const hash = await bond.write.recoverBalance([S, N], as(agent));
+      const receipt = await publicClient.waitForTransactionReceipt({ hash });
+      const returned = parseEventLogs({ abi: vault.abi, logs: receipt.logs, eventName: "CustodyReturned" });
+      assert.deepEqual(
+        returned.map((e) => e.args),
+        [{ token: getAddress(bond.address), fromWallet: getAddress(S), toWallet: getAddress(N), amount: 1_000n }],
+      );
+      const recovered = parseEventLogs({ abi: bond.abi, logs: receipt.logs, eventName: "BalanceRecovered" });
+      assert.deepEqual(recovered.map((e) => e.args), [{ lostWallet: getAddress(S), newWallet: getAddress(N), identityHash: sellerId, amount: 1_000n }]);
+      assert.equal(await book(bond, S), 0n);
+      assert.equal(await bond.read.balanceOf([N]), 1_000n);
+      assert.equal(await bond.read.balanceOf([vault.address]), 0n, "the vault holds exactly its books");
+      assert.equal(await bond.read.getFrozenTokens([N]), 100n);
+      assert.equal(await bond.read.getFrozenTokens([S]), 0n);
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.transfer([T, 901n], as(spare)), bond, "ERC7943InsufficientUnfrozenBalance", [getAddress(N), 901n, 900n]);
+
+      // The identity-tracked fund: per-identity holdings do not move (same identity).
+      await fund.write.recoverBalance([S, N], as(agent));
+      assert.equal(await fund.read.balanceOf([N]), 1_000n);
+      assert.equal(await fund.read.identityBalance([sellerId]), 1_000n);
+      // Nobody else can move a token's books: the vault only lets a token move its own.
+      await vault.write.returnCustody([Bu, T], as(mallory));
+      assert.equal(await book(cash, Bu), 10_000_000n);
+    });
+
     it("a balance that came out of the vault is recoverable after its wallet was unbound", async () => {
       await base.restore();
       const t = trade({ asset: fund.address, assetAmount: 7n });
@@ -292,6 +380,10 @@ describe("SettlementVault", async () => {
       await fund.write.recoverBalance([Bu, N], as(agent));
       assert.equal(await fund.read.balanceOf([N]), 7n);
       assert.equal(await fund.read.identityBalance([buyerId]), 7n);
+      // and the buyer's remaining cash custody comes back to its wallet too
+      await cash.write.recoverBalance([Bu, N], as(agent));
+      assert.equal(await cash.read.balanceOf([N]), 10_000_000n - t.cashAmount - t.buyerFee);
+      assert.equal(await book(cash, Bu), 0n);
     });
   });
 

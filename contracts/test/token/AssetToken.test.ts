@@ -305,6 +305,13 @@ describe("AssetToken", async () => {
     });
   });
 
+  it("canTransfer says false for a plain transfer to a custodian, which reverts (deposits are the custodian's pull)", async () => {
+    await base.restore();
+    const vault = sen.vault.address;
+    assert.equal(await bond.read.canTransfer([A, vault, 1n]), false);
+    await viem.assertions.revertWithCustomError(bond.write.transfer([vault, 1n], as(alice)), bond, "TokenCustodianNotAllowed");
+  });
+
   it("custodyTransfer is for registered custodians only", async () => {
     await base.restore();
     await viem.assertions.revertWithCustomError(bond.write.custodyTransfer([A, B, 1n], as(mallory)), bond, "TokenNotCustodian");

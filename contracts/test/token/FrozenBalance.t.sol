@@ -5,11 +5,14 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {IERC7943Fungible} from "../../src/interfaces/IERC7943Fungible.sol";
 import {PermissionedToken} from "../../src/token/PermissionedToken.sol";
+import {SettlementVault} from "../../src/settlement/SettlementVault.sol";
 import {SenFixture} from "../fixtures/SenFixture.t.sol";
 
 /// @notice ERC-7943 frozen amounts: a holder can never spend them (transfer, transferFrom,
-/// vault deposit), while the AGENT's forcedTransfer may take them and then lowers the
-/// frozen amount by what it took. Run on both the AssetToken and the CashToken.
+/// vault deposit, a sale or a purchase settled in the vault), while the AGENT's
+/// forcedTransfer may take them and then lowers the frozen amount by what it took. A frozen
+/// amount covers the holder's wallet and its custody in the vault together. Run on both the
+/// AssetToken and the CashToken.
 contract FrozenBalanceTest is SenFixture {
     uint256 internal constant MAX_AMOUNT = 1e30;
 
@@ -228,5 +231,162 @@ contract FrozenBalanceTest is SenFixture {
         asset.forcedTransfer(ALICE, BOB, amount);
         assertEq(asset.balanceOf(BOB), amount, "agent moved the tokens");
         assertTrue(asset.isAddressFrozen(ALICE), "address stays frozen");
+    }
+
+    // ---------------------------------------------------------------- custody
+
+    /// @dev Deposits `custody` of ALICE's `wallet + custody` into the vault, then freezes `frozen`.
+    function _holdAndFreeze(PermissionedToken token, uint256 wallet, uint256 custody, uint256 frozen) internal {
+        if (wallet + custody != 0) _mint(token, ALICE, wallet + custody);
+        if (custody != 0) _deposit(ALICE, token, custody);
+        token.setFrozenTokens(ALICE, frozen);
+    }
+
+    function _holdings(PermissionedToken token, address who) internal view returns (uint256) {
+        return token.balanceOf(who) + vault.balanceOf(address(token), who);
+    }
+
+    function _oneTrade(uint256 tradeId, address seller, address buyer, uint256 assetAmount, uint256 cashAmount, uint256 buyerFee)
+        internal
+        view
+        returns (SettlementVault.Trade[] memory trades)
+    {
+        trades = new SettlementVault.Trade[](1);
+        trades[0] = SettlementVault.Trade({
+            tradeId: tradeId,
+            asset: address(asset),
+            seller: seller,
+            buyer: buyer,
+            assetAmount: assetAmount,
+            cashAmount: cashAmount,
+            sellerFee: 0,
+            buyerFee: buyerFee
+        });
+    }
+
+    /// A holder's wallet transfer may spend at most (wallet + custody) - frozen. Every run
+    /// freezes some custody-backed part and tries one amount above the limit and one within it.
+    function testFuzz_walletTransferCountsCustody(
+        bool useCash,
+        uint256 wallet,
+        uint256 custody,
+        uint256 unfrozen,
+        uint256 over,
+        uint256 within
+    ) public {
+        PermissionedToken token = _token(useCash);
+        wallet = bound(wallet, 2, MAX_AMOUNT);
+        custody = bound(custody, 1, MAX_AMOUNT);
+        unfrozen = bound(unfrozen, 1, wallet - 1);
+        uint256 frozen = wallet + custody - unfrozen;
+        _holdAndFreeze(token, wallet, custody, frozen);
+        assertTrue(token.canSend(ALICE), "something is unfrozen");
+
+        over = bound(over, unfrozen + 1, wallet);
+        assertFalse(token.canTransfer(ALICE, BOB, over), "canTransfer refuses frozen units");
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC7943Fungible.ERC7943InsufficientUnfrozenBalance.selector, ALICE, over, unfrozen)
+        );
+        vm.prank(ALICE);
+        token.transfer(BOB, over);
+
+        within = bound(within, 1, unfrozen);
+        assertTrue(token.canTransfer(ALICE, BOB, within), "canTransfer counts the custody as holdings");
+        vm.prank(ALICE);
+        token.transfer(BOB, within);
+        assertEq(token.balanceOf(BOB), within, "receiver balance");
+        assertEq(_holdings(token, ALICE), frozen + unfrozen - within, "sender holdings");
+        assertEq(token.canSend(ALICE), within < unfrozen, "canSend: false once everything held is frozen");
+    }
+
+    /// Asset units frozen in custody are never sold: every run tries a sale above
+    /// (wallet + custody) - frozen, refused by its trade id with the token's reason, and one
+    /// within it, which settles.
+    function testFuzz_frozenAssetInCustodyIsNeverSold(
+        uint256 wallet,
+        uint256 custody,
+        uint256 unfrozen,
+        uint256 over,
+        uint256 within
+    ) public {
+        wallet = bound(wallet, 0, MAX_AMOUNT);
+        custody = bound(custody, 2, MAX_AMOUNT);
+        unfrozen = bound(unfrozen, 1, custody - 1);
+        uint256 frozen = wallet + custody - unfrozen;
+        _holdAndFreeze(PermissionedToken(address(asset)), wallet, custody, frozen);
+        _fundInVault(BOB, 0, custody);
+
+        over = bound(over, unfrozen + 1, custody);
+        SettlementVault.Trade[] memory trades = _oneTrade(1, ALICE, BOB, over, over, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                SettlementVault.SettlementTradeFailed.selector,
+                1,
+                abi.encodeWithSelector(IERC7943Fungible.ERC7943InsufficientUnfrozenBalance.selector, ALICE, over, unfrozen)
+            )
+        );
+        vault.settleBatch(trades);
+
+        within = bound(within, 1, unfrozen);
+        vault.settleBatch(_oneTrade(2, ALICE, BOB, within, within, 0));
+        assertEq(vault.balanceOf(address(asset), BOB), within, "buyer's custody");
+        assertEq(_holdings(asset, ALICE), frozen + unfrozen - within, "frozen units still held");
+        assertEq(asset.getFrozenTokens(ALICE), frozen, "settlement never changes the frozen amount");
+    }
+
+    /// Đồng frozen in custody never pay for a purchase, fee included: every run tries a
+    /// purchase whose price plus fee exceeds the unfrozen amount, and one within it.
+    function testFuzz_frozenCashInCustodyNeverPays(
+        uint256 wallet,
+        uint256 custody,
+        uint256 unfrozen,
+        uint256 overPrice,
+        uint256 withinPrice
+    ) public {
+        wallet = bound(wallet, 0, MAX_AMOUNT);
+        custody = bound(custody, 3, MAX_AMOUNT);
+        unfrozen = bound(unfrozen, 2, custody - 1);
+        uint256 frozen = wallet + custody - unfrozen;
+        _holdAndFreeze(PermissionedToken(address(cash)), wallet, custody, frozen);
+        _fundInVault(BOB, 2, 0);
+
+        // Above: price + fee in (unfrozen, custody], the fee within the 1% cap.
+        uint256 price = bound(overPrice, unfrozen, custody - 1);
+        uint256 fee = price > unfrozen ? 0 : 1;
+        vm.expectRevert(_buyerFrozenRevert(wallet + custody, frozen, price, fee));
+        vault.settleBatch(_oneTrade(1, BOB, ALICE, 1, price, fee));
+
+        // Within: price + fee <= unfrozen.
+        price = bound(withinPrice, 1, unfrozen - 1);
+        fee = _min(_feeCap(price), unfrozen - price);
+        vault.settleBatch(_oneTrade(2, BOB, ALICE, 1, price, fee));
+        assertEq(vault.balanceOf(address(cash), BOB), price, "seller's proceeds");
+        assertEq(vault.balanceOf(address(cash), FEE), fee, "fee");
+        assertGe(_holdings(cash, ALICE), frozen, "frozen cash still held");
+    }
+
+    /// @dev Trade 1's failure when ALICE, holding `held`, cannot pay `price + fee`: the token
+    /// reports what was still unfrozen of the price once the fee was taken.
+    function _buyerFrozenRevert(uint256 held, uint256 frozen, uint256 price, uint256 fee)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodeWithSelector(
+            SettlementVault.SettlementTradeFailed.selector,
+            1,
+            abi.encodeWithSelector(
+                IERC7943Fungible.ERC7943InsufficientUnfrozenBalance.selector, ALICE, price, _unfrozen(held - fee, frozen)
+            )
+        );
+    }
+
+    /// @dev The vault's default fee cap: 1% of `cashAmount`, rounded up.
+    function _feeCap(uint256 cashAmount) internal pure returns (uint256) {
+        return (cashAmount + 99) / 100;
+    }
+
+    function _min(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a < b ? a : b;
     }
 }

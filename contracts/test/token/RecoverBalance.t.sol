@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC7943Fungible} from "../../src/interfaces/IERC7943Fungible.sol";
 import {PermissionedToken} from "../../src/token/PermissionedToken.sol";
 import {SenFixture} from "../fixtures/SenFixture.t.sol";
 
 /// @notice PermissionedToken.recoverBalance (lost wallet -> another wallet of the same
-/// identity): the balance, the frozen amount and the address freeze all move; nothing is
-/// created or lost, and per-identity holdings do not change.
+/// identity): the balance, the custody the vault holds for the lost wallet, the frozen amount
+/// and the address freeze all move; nothing is created or lost, and per-identity holdings do
+/// not change.
 contract RecoverBalanceTest is SenFixture {
     uint256 internal constant MAX_AMOUNT = 1e30;
 
@@ -82,5 +84,39 @@ contract RecoverBalanceTest is SenFixture {
             abi.encodeWithSelector(IERC7943Fungible.ERC7943InsufficientUnfrozenBalance.selector, DAVE2, 1, 0)
         );
         asset.transfer(ALICE, 1);
+    }
+
+    /// A lost (unbound) wallet's custody leaves the vault to the identity's other wallet, for
+    /// both tokens, with its frozen amount; the vault still holds exactly its books.
+    function testFuzz_recoveryReturnsCustodyOfAnUnboundWallet(
+        uint256 walletAsset,
+        uint256 custodyAsset,
+        uint256 custodyCash,
+        uint256 frozen
+    ) public {
+        walletAsset = bound(walletAsset, 0, MAX_AMOUNT);
+        custodyAsset = bound(custodyAsset, 1, MAX_AMOUNT);
+        custodyCash = bound(custodyCash, 1, MAX_AMOUNT);
+        frozen = bound(frozen, 0, walletAsset + custodyAsset);
+        if (walletAsset != 0) asset.mint(DAVE, walletAsset);
+        _fundInVault(DAVE, custodyAsset, custodyCash);
+        _fundInVault(ALICE, 5, 5); // someone else's books stay put
+        asset.setFrozenTokens(DAVE, frozen);
+        bytes32 id = keccak256("identity:dave");
+        registry.removeWallet(DAVE);
+
+        asset.recoverBalance(DAVE, DAVE2);
+        cash.recoverBalance(DAVE, DAVE2);
+
+        assertEq(vault.balanceOf(address(asset), DAVE), 0, "asset custody left the lost wallet");
+        assertEq(vault.balanceOf(address(cash), DAVE), 0, "cash custody left the lost wallet");
+        assertEq(asset.balanceOf(DAVE2), walletAsset + custodyAsset, "asset: wallet and custody recovered");
+        assertEq(cash.balanceOf(DAVE2), custodyCash, "cash: custody recovered");
+        assertEq(asset.getFrozenTokens(DAVE2), frozen, "the frozen amount follows");
+        assertEq(asset.identityBalance(id), walletAsset + custodyAsset, "identity holdings unchanged");
+        assertEq(asset.balanceOf(address(vault)), _sumBooks(address(asset)), "asset: vault holds its books");
+        assertEq(cash.balanceOf(address(vault)), _sumBooks(address(cash)), "cash: vault holds its books");
+        assertEq(vault.balanceOf(address(asset), ALICE), 5, "other books untouched");
+        assertEq(IERC20(address(cash)).balanceOf(address(vault)), 5, "only ALICE's cash remains");
     }
 }

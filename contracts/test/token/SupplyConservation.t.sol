@@ -165,8 +165,9 @@ contract SupplyHandler {
                 || cash.isAddressFrozen(buyer)
         ) return;
 
-        uint256 sellerAsset = vault.balanceOf(address(asset), seller);
-        uint256 buyerCash = vault.balanceOf(address(cash), buyer);
+        // Within what each party holds unfrozen: a frozen amount covers wallet and custody.
+        uint256 sellerAsset = _min(vault.balanceOf(address(asset), seller), _unfrozenTotal(asset, seller));
+        uint256 buyerCash = _min(vault.balanceOf(address(cash), buyer), _unfrozenTotal(cash, buyer));
         if (sellerAsset == 0 || buyerCash == 0) return; // no zero-price trades
 
         SettlementVault.Trade memory t;
@@ -226,6 +227,17 @@ contract SupplyHandler {
         uint256 balance = token.balanceOf(who);
         uint256 frozen = token.getFrozenTokens(who);
         return frozen >= balance ? 0 : balance - frozen;
+    }
+
+    /// @dev The part of `who`'s holdings (wallet + custody) above its frozen amount.
+    function _unfrozenTotal(PermissionedToken token, address who) internal view returns (uint256) {
+        uint256 held = token.balanceOf(who) + vault.balanceOf(address(token), who);
+        uint256 frozen = token.getFrozenTokens(who);
+        return frozen >= held ? 0 : held - frozen;
+    }
+
+    function _min(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a < b ? a : b;
     }
 
     function _bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
