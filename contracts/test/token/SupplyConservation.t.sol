@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {Vm} from "forge-std/Vm.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC7943Fungible} from "../../src/interfaces/IERC7943Fungible.sol";
 import {AssetToken} from "../../src/token/AssetToken.sol";
 import {CashToken} from "../../src/token/CashToken.sol";
 import {PermissionedToken} from "../../src/token/PermissionedToken.sol";
@@ -11,11 +12,13 @@ import {SenFixture} from "../fixtures/SenFixture.t.sol";
 
 /// @notice The invariant fuzzer's only target. It holds every operator role and turns
 /// random inputs into *valid* operations on the real contracts: mints, holder transfers
-/// (never above the unfrozen balance), forced transfers, burns, freezes, custody deposits,
-/// withdrawals (sometimes replaying an old id) and settlements (sometimes with an already
-/// settled trade appended). Because every operation is valid, the suite runs with
-/// `failOnRevert`: a revert here means the contracts refused something they must allow.
-/// It also checks, per call, that settlement and replays move exactly what they should.
+/// (never above the unfrozen amount), forced transfers, burns, freezes, custody deposits,
+/// withdrawals (sometimes replaying an old id), settlements (sometimes with an already
+/// settled trade appended) and recoveries of a wallet with its custody. Because every
+/// operation is valid, the suite runs with `failOnRevert`: a revert here means the contracts
+/// refused something they must allow. It also checks, per call, that settlement and replays
+/// move exactly what they should, that a sale of frozen units in custody is refused with the
+/// exact reason, and counts every holder operation that shrank what a frozen amount covers.
 contract SupplyHandler {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
     uint256 internal constant MAX_MINT = 1e24;
@@ -38,10 +41,14 @@ contract SupplyHandler {
     address internal _lastWithdrawalToken;
     uint256 internal _lastWithdrawalAmount;
 
-    /// @notice How many calls of each kind did something (for eyeballing coverage).
+    /// @notice How many calls of each kind did something (asserted by the invariants).
     mapping(bytes4 selector => uint256) public calls;
+    /// @notice Holder operations (transfers, deposits, withdrawals, settlements, pay-outs)
+    /// after which a payer held fewer of its frozen units (wallet + custody) than before.
+    uint256 public frozenCoverageBreaches;
 
     error HandlerMismatch(string what, uint256 actual, uint256 expected);
+    error HandlerUnexpectedRevert(bytes reason);
 
     constructor(CashToken cash_, AssetToken asset_, SettlementVault vault_, address[] memory wallets_, address fee) {
         cash = cash_;
@@ -69,9 +76,11 @@ contract SupplyHandler {
         address to = _wallet(toSeed);
         PermissionedToken token = _token(useCash);
         if (token.isAddressFrozen(from) || token.isAddressFrozen(to)) return;
-        amount = _bound(amount, 0, _unfrozen(token, from));
+        amount = _bound(amount, 0, _spendable(token, from));
+        uint256 covered = _covered(token, from);
         vm.prank(from);
         token.transfer(to, amount);
+        _checkCovered(token, from, covered);
         ++calls[this.transfer.selector];
     }
 
@@ -88,8 +97,10 @@ contract SupplyHandler {
     function burn(uint256 fromSeed, bool useCash, uint256 amount) external {
         address from = _wallet(fromSeed);
         if (useCash) {
-            amount = _bound(amount, 0, _unfrozen(cash, from)); // pay-outs never take frozen cash
+            amount = _bound(amount, 0, _spendable(cash, from)); // pay-outs never take frozen cash
+            uint256 covered = _covered(cash, from);
             cash.burn(from, amount, bytes32(0));
+            _checkCovered(cash, from, covered);
         } else {
             amount = _bound(amount, 0, asset.balanceOf(from)); // redemption may
             asset.burn(from, amount);
@@ -101,7 +112,7 @@ contract SupplyHandler {
     function freeze(uint256 whoSeed, bool useCash, uint256 amount, uint8 toggleAddress) external {
         address who = _wallet(whoSeed);
         PermissionedToken token = _token(useCash);
-        token.setFrozenTokens(who, _bound(amount, 0, 2 * token.balanceOf(who) + 1));
+        token.setFrozenTokens(who, _bound(amount, 0, 2 * _holdings(token, who) + 1));
         // Rarely flip the whole-address freeze, so both kinds of freeze are in play.
         if (toggleAddress < 16) token.setAddressFrozen(who, !token.isAddressFrozen(who));
         ++calls[this.freeze.selector];
@@ -111,13 +122,15 @@ contract SupplyHandler {
         address who = _wallet(whoSeed);
         PermissionedToken token = _token(useCash);
         if (token.isAddressFrozen(who)) return;
-        uint256 unfrozen = _unfrozen(token, who);
-        if (unfrozen == 0) return;
-        amount = _bound(amount, 1, unfrozen);
+        uint256 spendable = _spendable(token, who);
+        if (spendable == 0) return;
+        amount = _bound(amount, 1, spendable);
+        uint256 covered = _covered(token, who);
         vm.prank(who);
         token.approve(address(vault), amount);
         vm.prank(who);
         vault.deposit(address(token), amount);
+        _checkCovered(token, who, covered);
         ++calls[this.deposit.selector];
     }
 
@@ -141,13 +154,16 @@ contract SupplyHandler {
         uint256 available = vault.balanceOf(address(token), who);
         if (available == 0) return;
         amount = _bound(amount, 1, available);
+        uint256 covered = _covered(token, who);
         vault.withdraw(nextWithdrawalId++, who, address(token), amount);
+        _checkCovered(token, who, covered);
         (_lastWithdrawalWallet, _lastWithdrawalToken, _lastWithdrawalAmount) = (who, address(token), amount);
         ++calls[this.withdraw.selector];
     }
 
     /// Settles one fresh trade, optionally in a batch that also resubmits the previous
-    /// trade, and checks that exactly the fresh trade's moves happened.
+    /// trade, and checks that exactly the fresh trade's moves happened. Amounts stay within
+    /// what the parties hold unfrozen (wallet + custody), fees within the default 1% cap.
     function settle(
         uint256 sellerSeed,
         uint256 buyerSeed,
@@ -157,28 +173,24 @@ contract SupplyHandler {
         uint256 buyerFee,
         bool replayLast
     ) external {
-        uint256 traders = wallets.length - 1; // not the fee account
-        address seller = wallets[sellerSeed % traders];
-        address buyer = wallets[(sellerSeed % traders + 1 + buyerSeed % (traders - 1)) % traders];
+        (address seller, address buyer) = _parties(sellerSeed, buyerSeed);
         if (
             asset.isAddressFrozen(seller) || asset.isAddressFrozen(buyer) || cash.isAddressFrozen(seller)
                 || cash.isAddressFrozen(buyer)
         ) return;
-
-        // Within what each party holds unfrozen: a frozen amount covers wallet and custody.
-        uint256 sellerAsset = _min(vault.balanceOf(address(asset), seller), _unfrozenTotal(asset, seller));
-        uint256 buyerCash = _min(vault.balanceOf(address(cash), buyer), _unfrozenTotal(cash, buyer));
-        if (sellerAsset == 0 || buyerCash == 0) return; // no zero-price trades
+        uint256 maxAsset = _min(vault.balanceOf(address(asset), seller), _unfrozenTotal(asset, seller));
+        uint256 maxCash = _min(vault.balanceOf(address(cash), buyer), _unfrozenTotal(cash, buyer));
+        if (maxAsset == 0 || maxCash == 0) return;
 
         SettlementVault.Trade memory t;
         t.tradeId = nextTradeId++;
         t.asset = address(asset);
         t.seller = seller;
         t.buyer = buyer;
-        t.assetAmount = _bound(assetAmount, 1, sellerAsset);
-        t.cashAmount = _bound(cashAmount, 1, buyerCash);
-        uint256 feeCap = (t.cashAmount * 100 + 9_999) / 10_000; // the vault's default 1% cap
-        t.buyerFee = _bound(buyerFee, 0, feeCap < buyerCash - t.cashAmount ? feeCap : buyerCash - t.cashAmount);
+        t.assetAmount = _bound(assetAmount, 1, maxAsset);
+        t.cashAmount = _bound(cashAmount, 1, maxCash);
+        uint256 feeCap = (t.cashAmount * 100 + 9_999) / 10_000;
+        t.buyerFee = _bound(buyerFee, 0, _min(feeCap, maxCash - t.cashAmount));
         t.sellerFee = _bound(sellerFee, 0, feeCap);
 
         bool replay = replayLast && _lastTrade.tradeId != 0;
@@ -187,6 +199,8 @@ contract SupplyHandler {
         if (replay) batch[1] = _lastTrade;
 
         uint256[6] memory before = _partyBooks(seller, buyer);
+        uint256 sellerCovered = _covered(asset, seller);
+        uint256 buyerCovered = _covered(cash, buyer);
         vault.settleBatch(batch);
         uint256[6] memory afterBooks = _partyBooks(seller, buyer);
 
@@ -196,8 +210,66 @@ contract SupplyHandler {
         _same("buyer cash book", afterBooks[3], before[3] - t.cashAmount - t.buyerFee);
         _same("fee cash book", afterBooks[4], before[4] + t.sellerFee + t.buyerFee);
         _same("fee asset book", afterBooks[5], before[5]);
+        _checkCovered(asset, seller, sellerCovered);
+        _checkCovered(cash, buyer, buyerCovered);
         _lastTrade = t;
         ++calls[this.settle.selector];
+    }
+
+    /// Freezes part of a seller's holdings (an agent action), then tries to sell more of its
+    /// custody than is left unfrozen: the vault must refuse the trade by its id with the
+    /// asset's ERC7943InsufficientUnfrozenBalance, moving nothing.
+    function settleFrozen(uint256 sellerSeed, uint256 buyerSeed, uint256 unfrozenSeed, uint256 excess) external {
+        (address seller, address buyer) = _parties(sellerSeed, buyerSeed);
+        if (asset.isAddressFrozen(seller) || asset.isAddressFrozen(buyer) || cash.isAddressFrozen(buyer)) return;
+        uint256 book = vault.balanceOf(address(asset), seller);
+        if (book == 0 || vault.balanceOf(address(cash), buyer) == 0) return;
+        uint256 free = _bound(unfrozenSeed, 0, book - 1);
+        asset.setFrozenTokens(seller, _holdings(asset, seller) - free);
+
+        SettlementVault.Trade memory t;
+        t.tradeId = nextTradeId; // not consumed: the batch must revert
+        t.asset = address(asset);
+        t.seller = seller;
+        t.buyer = buyer;
+        t.assetAmount = _bound(excess, free + 1, book);
+        t.cashAmount = 1;
+        SettlementVault.Trade[] memory batch = new SettlementVault.Trade[](1);
+        batch[0] = t;
+        bytes memory expected = abi.encodeWithSelector(
+            SettlementVault.SettlementTradeFailed.selector,
+            t.tradeId,
+            abi.encodeWithSelector(
+                IERC7943Fungible.ERC7943InsufficientUnfrozenBalance.selector, seller, t.assetAmount, free
+            )
+        );
+        uint256[6] memory before = _partyBooks(seller, buyer);
+        try vault.settleBatch(batch) {
+            revert HandlerMismatch("frozen custody was sold", t.assetAmount, free);
+        } catch (bytes memory reason) {
+            if (keccak256(reason) != keccak256(expected)) revert HandlerUnexpectedRevert(reason);
+        }
+        uint256[6] memory afterBooks = _partyBooks(seller, buyer);
+        for (uint256 i; i < 6; ++i) {
+            _same("a refused trade moves no book", afterBooks[i], before[i]);
+        }
+        ++calls[this.settleFrozen.selector];
+    }
+
+    /// The agent recovers DAVE's or DAVE2's wallet *and custody* (both of one identity) into
+    /// the other wallet.
+    function recover(bool useCash, bool fromDave2) external {
+        uint256 n = wallets.length;
+        // DAVE and DAVE2 are the two wallets before the fee account (SenFixture order).
+        address lost = wallets[fromDave2 ? n - 2 : n - 3];
+        address kept = wallets[fromDave2 ? n - 3 : n - 2];
+        PermissionedToken token = _token(useCash);
+        if (token.isAddressFrozen(kept)) return; // a frozen address cannot receive
+        uint256 total = _holdings(token, lost) + _holdings(token, kept);
+        token.recoverBalance(lost, kept);
+        _same("recovered: nothing left behind", _holdings(token, lost), 0);
+        _same("recovered: holdings moved whole", _holdings(token, kept), total);
+        ++calls[this.recover.selector];
     }
 
     // ---------------------------------------------------------------- helpers
@@ -223,17 +295,36 @@ contract SupplyHandler {
         return useCash ? PermissionedToken(address(cash)) : PermissionedToken(address(asset));
     }
 
-    function _unfrozen(PermissionedToken token, address who) internal view returns (uint256) {
-        uint256 balance = token.balanceOf(who);
-        uint256 frozen = token.getFrozenTokens(who);
-        return frozen >= balance ? 0 : balance - frozen;
+    function _parties(uint256 sellerSeed, uint256 buyerSeed) internal view returns (address seller, address buyer) {
+        uint256 traders = wallets.length - 1; // not the fee account
+        seller = wallets[sellerSeed % traders];
+        buyer = wallets[(sellerSeed % traders + 1 + buyerSeed % (traders - 1)) % traders];
     }
 
-    /// @dev The part of `who`'s holdings (wallet + custody) above its frozen amount.
+    /// @dev What `who` holds of `token`: its wallet plus its custody in the vault.
+    function _holdings(PermissionedToken token, address who) internal view returns (uint256) {
+        return token.balanceOf(who) + vault.balanceOf(address(token), who);
+    }
+
+    /// @dev The holdings above the frozen amount (which covers wallet and custody together).
     function _unfrozenTotal(PermissionedToken token, address who) internal view returns (uint256) {
-        uint256 held = token.balanceOf(who) + vault.balanceOf(address(token), who);
+        uint256 held = _holdings(token, who);
         uint256 frozen = token.getFrozenTokens(who);
         return frozen >= held ? 0 : held - frozen;
+    }
+
+    /// @dev What the holder may move out of its wallet.
+    function _spendable(PermissionedToken token, address who) internal view returns (uint256) {
+        return _min(token.balanceOf(who), _unfrozenTotal(token, who));
+    }
+
+    /// @dev The frozen units `who` still holds: min(frozen amount, wallet + custody).
+    function _covered(PermissionedToken token, address who) internal view returns (uint256) {
+        return _min(token.getFrozenTokens(who), _holdings(token, who));
+    }
+
+    function _checkCovered(PermissionedToken token, address who, uint256 before) internal {
+        if (_covered(token, who) < before) ++frozenCoverageBreaches;
     }
 
     function _min(uint256 a, uint256 b) internal pure returns (uint256) {
@@ -253,7 +344,10 @@ contract SupplyHandler {
 /// @notice Supply conservation under random sequences of every balance-changing operation:
 /// - each token's totalSupply equals the sum of all balances (wallets and the vault) and
 ///   equals everything minted minus everything burned;
-/// - the vault holds exactly the sum of its books (SettlementVault.balanceOf) per token;
+/// - the vault holds exactly the sum of its books (SettlementVault.balanceOf) per token,
+///   whatever sequence of deposits, settlements, withdrawals and recoveries ran;
+/// - no holder operation (transfer, deposit, withdrawal, settlement, pay-out) shrinks what a
+///   frozen amount covers, counting the wallet and its custody together;
 /// - the asset's per-identity holdings equal what the identity's wallets hold directly
 ///   plus in custody (DAVE and DAVE2 share an identity).
 /// Checked after every call of an invariant run.
@@ -265,6 +359,56 @@ contract SupplyConservationTest is SenFixture {
         handler = new SupplyHandler(cash, asset, vault, _wallets, FEE);
         _grantOperatorRoles(address(handler));
         targetContract(address(handler));
+    }
+
+    /// The handler's actions are not vacuous: driven by hand, each one acts (none returns
+    /// early), a sale of frozen custody is refused, and the checks above hold throughout.
+    function test_handlerActionsAllAct() public {
+        // wallets: ALICE 0, BOB 1, CAROL 2, DAVE 3, DAVE2 4, FEE 5
+        handler.mint(0, false, 1_000);
+        handler.mint(1, true, 1_000_000);
+        handler.mint(3, false, 500);
+        handler.mint(3, true, 500);
+        handler.deposit(0, false, 1_000);
+        handler.deposit(1, true, 1_000_000);
+        handler.deposit(3, false, 400);
+        handler.deposit(3, true, 400);
+        handler.transfer(3, 4, false, 50);
+        handler.settleFrozen(0, 0, 100, 500); // ALICE (all 1,000 in custody) -> BOB, 100 unfrozen: refused
+        handler.freeze(0, false, 900, 255); // ALICE: 900 frozen
+        handler.settle(0, 0, 60, 5_000, 50, 50, false);
+        handler.settle(0, 0, 40, 5_000, 50, 50, true); // and the previous trade resubmitted
+        handler.withdraw(1, false, 10, false);
+        handler.withdraw(0, false, 0, true); // replay
+        handler.forcedTransfer(3, 2, false, 10);
+        handler.burn(3, true, 50);
+        handler.recover(false, false); // DAVE's asset, wallet and custody -> DAVE2
+        handler.recover(true, true); // DAVE2's cash -> DAVE
+
+        bytes4[12] memory acted = [
+            handler.mint.selector,
+            handler.deposit.selector,
+            handler.transfer.selector,
+            handler.freeze.selector,
+            handler.settleFrozen.selector,
+            handler.settle.selector,
+            handler.withdraw.selector,
+            bytes4(keccak256("withdrawReplay")),
+            handler.forcedTransfer.selector,
+            handler.burn.selector,
+            handler.recover.selector,
+            handler.recover.selector
+        ];
+        for (uint256 i; i < acted.length; ++i) {
+            assertGt(handler.calls(acted[i]), 0, "every handler action acted");
+        }
+        assertEq(handler.calls(handler.settle.selector), 2, "both settlements");
+        assertEq(vault.balanceOf(address(asset), DAVE), 0, "DAVE's custody was recovered");
+        assertEq(asset.balanceOf(DAVE2), 450 + 50 - 10, "DAVE2 holds DAVE's wallet and custody");
+        invariant_vaultHoldsExactlyItsBooks();
+        invariant_holdersNeverMoveFrozenUnits();
+        invariant_identityHoldingsFollowWallets();
+        invariant_totalSupplyIsSumOfBalances();
     }
 
     /**
@@ -287,6 +431,15 @@ contract SupplyConservationTest is SenFixture {
     function invariant_vaultHoldsExactlyItsBooks() public view {
         assertEq(asset.balanceOf(address(vault)), _sumBooks(address(asset)), "asset: vault balance == sum of books");
         assertEq(cash.balanceOf(address(vault)), _sumBooks(address(cash)), "cash: vault balance == sum of books");
+    }
+
+    /**
+     * hardhat-config: invariant.runs = 64
+     * hardhat-config: invariant.depth = 64
+     * hardhat-config: invariant.failOnRevert = true
+     */
+    function invariant_holdersNeverMoveFrozenUnits() public view {
+        assertEq(handler.frozenCoverageBreaches(), 0, "a holder operation took frozen units (wallet + custody)");
     }
 
     /**
