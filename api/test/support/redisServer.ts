@@ -25,6 +25,8 @@ export type RedisServer = {
   pause(): Promise<void>;
   /** SIGCONT after pause(). */
   resume(): Promise<void>;
+  /** The running server's process id (undefined while it is down), for a last-resort kill at exit. */
+  readonly pid: number | undefined;
 };
 
 /** The redis-server binary on PATH, or null: tests then skip with a reason instead of failing. */
@@ -119,6 +121,9 @@ export async function startRedis(): Promise<RedisServer> {
     async restart() {
       if (child !== null) throw new Error("redis-server is still running; kill9() or stop({ keepDir: true }) first");
       await launch();
+    },
+    get pid() {
+      return child?.pid;
     },
   };
 }

@@ -41,6 +41,25 @@ export async function settledOnChain(chain: ChainFixture): Promise<Array<{ trade
   return logs.map((l) => ({ tradeId: toHex(l.args.tradeId!, { size: 12 }).slice(2), txHash: l.transactionHash }));
 }
 
+/** Every TradeSettled event with what it moved, to compare with the gateway's fills of that trade id. */
+export async function tradeSettledEvents(chain: ChainFixture) {
+  const logs = await chain.publicClient.getContractEvents({ address: chain.deployment.contracts.SettlementVault, abi: vaultEventsAbi, eventName: "TradeSettled", fromBlock: 0n });
+  return logs.map((l) => {
+    const a = l.args as Required<typeof l.args>;
+    return {
+      tradeId: toHex(a.tradeId, { size: 12 }).slice(2),
+      txHash: l.transactionHash,
+      seller: a.seller,
+      buyer: a.buyer,
+      asset: a.asset,
+      assetAmount: a.assetAmount,
+      cashAmount: a.cashAmount,
+      sellerFee: a.sellerFee,
+      buyerFee: a.buyerFee,
+    };
+  });
+}
+
 /** Every Withdrawn event of the vault (payouts actually made). */
 export async function withdrawnOnChain(chain: ChainFixture): Promise<Array<{ withdrawalId: string; wallet: Address; amount: bigint; txHash: Hash }>> {
   const logs = await chain.publicClient.getContractEvents({ address: chain.deployment.contracts.SettlementVault, abi: vaultEventsAbi, eventName: "Withdrawn", fromBlock: 0n });
