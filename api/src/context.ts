@@ -9,6 +9,7 @@ import { openPostgresAuditIndex } from "./audit/postgresAuditIndex.ts";
 import { openWorkerSqliteAuditIndex } from "./audit/workerAuditIndex.ts";
 import { createTradingRecorder } from "./audit/tradingRecorder.ts";
 import { createApiKeyStore } from "./auth/apiKeyStore.ts";
+import { openReplayBarrier, type ReplayBarrier } from "./auth/replayBarrier.ts";
 import { createReplayGuard } from "./auth/replayGuard.ts";
 import { createRoleResolver } from "./auth/roles.ts";
 import { createSessionStore, type SessionStore } from "./auth/sessionStore.ts";
@@ -43,6 +44,8 @@ export type AppContext = {
   sessions: SessionStore;
   siweNonces: SiweNonceStore;
   replay: ReplayGuard;
+  /** Keeps signed requests single-use across restarts (see auth/replayBarrier.ts). */
+  replayBarrier: ReplayBarrier;
   identity: IdentityOracle;
   roles: (wallet: `0x${string}`) => Role;
   bullets: BulletTokens;
@@ -183,6 +186,7 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
     sessions: createSessionStore({ now, randomBytes }),
     siweNonces: createSiweNonceStore({ now }),
     replay: createReplayGuard({ now, windowMs: replayWindowMs }),
+    replayBarrier: openReplayBarrier(config.dataDir, now, replayWindowMs),
     identity,
     roles: createRoleResolver({ operatorWallets: config.operators, complianceWallets: config.compliance }),
     bullets: new BulletTokens(now),

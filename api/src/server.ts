@@ -32,6 +32,7 @@ export async function startGateway(ctx: AppContext): Promise<RunningGateway> {
       ws.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      ctx.replayBarrier.close(); // nothing more is accepted: the next start need not hold requests back
       try {
         await ctx.trading.close();
       } finally {

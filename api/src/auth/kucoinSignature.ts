@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { AuthCode, AuthError } from "../errors/SenError.ts";
 import { isIpAllowed } from "./ipAllowList.ts";
 import type { ApiKeyStore, Principal, ReplayGuard } from "./types.ts";
+import type { ReplayBarrier } from "./replayBarrier.ts";
 
 /** The KC-API-* headers, already extracted (lower-case lookup is the HTTP layer's job). */
 export type KucoinAuthHeaders = {
@@ -29,6 +30,11 @@ export type VerifyKucoinRequestDeps = {
   now: () => number;
   /** Accepted clock skew either side, in ms. KuCoin uses 5 s. */
   windowMs?: number;
+  /**
+   * State-changing requests signed before its `notBeforeMs` are refused
+   * (AUTH_SIGNED_BEFORE_RESTART): the previous process may have accepted them.
+   */
+  barrier?: Pick<ReplayBarrier, "notBeforeMs" | "accepted">;
 };
 
 const TIMESTAMP_RE = /^[0-9]{1,15}$/;
@@ -56,6 +62,7 @@ export function kucoinPrehash(timestamp: string, method: string, pathWithQuery: 
  * - |now - timestamp| <= windowMs (AUTH_TIMESTAMP_EXPIRED)
  * - the passphrase header matches (AUTH_BAD_PASSPHRASE)
  * - the signature matches, compared in constant time (AUTH_BAD_SIGNATURE)
+ * - a state-changing request is not signed before the restart barrier (AUTH_SIGNED_BEFORE_RESTART)
  * - the (key, signature) pair was not already accepted in the window (AUTH_REPLAYED)
  *
  * Signatures and passphrases are compared as the base64 text, not as decoded bytes: base64
@@ -114,9 +121,17 @@ export function verifyKucoinRequest(input: VerifyKucoinRequestInput, deps: Verif
     throw new AuthError(AuthCode.BAD_SIGNATURE, "Invalid KC-API-SIGN");
   }
 
+  const changesState = method !== "GET";
+  if (deps.barrier && changesState && ts < deps.barrier.notBeforeMs) {
+    throw new AuthError(AuthCode.SIGNED_BEFORE_RESTART, "Request signed before the gateway restarted: sign it again with the current time", {
+      details: { timestamp, notBefore: deps.barrier.notBeforeMs },
+    });
+  }
+
   if (!deps.replay.remember(key, sign, ts)) {
     throw new AuthError(AuthCode.REPLAYED, "Request already seen (replayed signature)");
   }
+  if (changesState) deps.barrier?.accepted(ts);
 
   return {
     accountId: record.accountId,

@@ -24,6 +24,8 @@ export const AuthCode = {
   BAD_KEY_VERSION: "AUTH_BAD_KEY_VERSION",
   TIMESTAMP_EXPIRED: "AUTH_TIMESTAMP_EXPIRED",
   REPLAYED: "AUTH_REPLAYED",
+  /** Signed before this process started, so possibly accepted by the previous one (no replay across restarts). */
+  SIGNED_BEFORE_RESTART: "AUTH_SIGNED_BEFORE_RESTART",
   IP_NOT_ALLOWED: "AUTH_IP_NOT_ALLOWED",
   PERMISSION_DENIED: "AUTH_PERMISSION_DENIED",
   ROLE_FORBIDDEN: "AUTH_ROLE_FORBIDDEN",

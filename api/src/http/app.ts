@@ -122,7 +122,7 @@ function authenticate(ctx: AppContext, route: Route, req: Request, raw: string, 
         },
         ip,
       },
-      { keys: ctx.keys, replay: ctx.replay, now: ctx.now },
+      { keys: ctx.keys, replay: ctx.replay, now: ctx.now, barrier: ctx.replayBarrier },
     );
   try {
     return verify(req.originalUrl);

@@ -35,6 +35,7 @@ const TABLE: Record<string, KucoinError> = {
   AUTH_BAD_PASSPHRASE: { status: 401, code: "400004", msg: "KC-API-PASSPHRASE error" },
   AUTH_BAD_SIGNATURE: { status: 401, code: "400005", msg: "Signature error" },
   AUTH_REPLAYED: { status: 401, code: "400005", msg: "Signature error: request replayed" },
+  AUTH_SIGNED_BEFORE_RESTART: { status: 503, code: "500000", msg: "Service restarted: sign the request again with the current time and retry" },
   AUTH_BAD_KEY_VERSION: { status: 401, code: "400005", msg: "Signature error: KC-API-KEY-VERSION must be 2" },
   AUTH_ACCOUNT_DISABLED: { status: 403, code: "411100", msg: "User is frozen" },
   AUTH_REPLAY_GUARD_FULL: { status: 429, code: "429000", msg: "Exceeded the access frequency (server busy)" },
