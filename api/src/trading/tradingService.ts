@@ -201,8 +201,9 @@ export class TradingService {
   }
 
   /**
-   * Unsettled trades whose records the journal has made durable, in trade order. A trade
-   * applied in memory but not yet durable could vanish in a crash and its id be given to
+   * Unsettled trades whose records the journal has made durable, in queue order, stopping at
+   * the first one that is not (a retried trade queued behind it waits one group commit). A
+   * trade applied in memory but not yet durable could vanish in a crash and its id be given to
    * another trade, so the chain must not see it before then; after a journal failure nothing
    * is settled at all (its "settled" record could not be written).
    */
