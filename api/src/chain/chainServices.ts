@@ -2,6 +2,7 @@ import { BaseError, ContractFunctionRevertedError, getAddress, type Address, typ
 import type { AppContext } from "../context.ts";
 import type { Withdrawal } from "../trading/orders.ts";
 import { identityRegistryAbi } from "./identityOracle.ts";
+import { rootCause } from "./contractErrors.ts";
 import { SettlementBatcher, settlementVaultAbi } from "./settlementBatcher.ts";
 import { creditVaultDeposits } from "./vaultDeposits.ts";
 import { startAuditAnchorer } from "./auditAnchorer.ts";
@@ -48,7 +49,7 @@ export async function startChainServices(o: ChainServicesOptions) {
     ...o.settlement,
     onError: (err) => log.warn({ err }, "settlement batch failed; will retry with the same trade ids"),
     onTradeFailed: (trade, revert) => {
-      ctx.metrics.settlementFailed.inc({ error: revert.name });
+      ctx.metrics.settlementFailed.inc({ error: rootCause(revert).name });
       ctx.metrics.settlementFailedOpen.set(countFailed());
       log.error({ tradeId: trade.tradeId, symbol: trade.symbol, reason: revert.reason }, "settlement refused a trade: it waits for an operator (retry or reverse); the others go on");
     },

@@ -27,27 +27,34 @@ export const CONTRACT_ERROR_SIGNATURES = [
   "error IdentityInvalidHash()",
   "error IdentityInvalidSignature(address issuer)",
   "error IdentityInvalidWallet(address wallet)",
+  "error IdentityNonceUsed(address issuer, uint256 nonce)",
   "error IdentityNotFound(bytes32 identityHash)",
   "error IdentityNotIssuer(bytes32 identityHash, address caller)",
   "error IdentityRevokedByGovernance(bytes32 identityHash)",
+  "error IdentityStaleSignature(bytes32 identityHash, uint256 signedVersion, uint256 currentVersion)",
   "error IdentityUntrustedIssuer(address issuer)",
   "error IdentityWalletAlreadyBound(address wallet, bytes32 identityHash)",
+  "error IdentityWalletFormerlyBound(address wallet, bytes32 identityHash)",
   "error IdentityWalletNotBound(address wallet)",
-  "error InvalidAccountNonce(address account, uint256 currentNonce)",
   "error InvalidShortString()",
   "error ReentrancyGuardReentrantCall()",
   "error SafeERC20FailedOperation(address token)",
-  "error SettlementFeeExceedsProceeds(uint256 tradeId, uint256 cashAmount, uint256 sellerFee)",
+  "error SettlementFeeExceedsCap(uint256 fee, uint256 cashAmount, uint256 capBps)",
+  "error SettlementIdReused(uint256 id, bytes16 settled, bytes16 submitted)",
   "error SettlementInsufficientBalance(address wallet, address token, uint256 balance, uint256 needed)",
   "error SettlementInvalidAccount(address account)",
+  "error SettlementInvalidFeeCap(uint16 capBps)",
+  "error SettlementInvalidPrice(uint256 assetAmount, uint256 cashAmount)",
   "error SettlementNotVerified(address wallet)",
-  "error SettlementSelfTrade(uint256 tradeId, address wallet)",
+  "error SettlementSelfTrade(address wallet)",
   "error SettlementTokenNotListed(address token)",
+  "error SettlementTradeFailed(uint256 tradeId, bytes reason)",
   "error SettlementZeroAmount()",
   "error StringTooLong(string str)",
   "error TokenCustodianNotAllowed(address custodian)",
   "error TokenIdentityCapExceeded(bytes32 identityHash, uint256 balance, uint256 cap)",
   "error TokenInvalidAccount(address account)",
+  "error TokenInvalidFrozenAmount(address account, uint256 amount, uint256 max)",
   "error TokenInvalidRules()",
   "error TokenIsPaused()",
   "error TokenNotCustodian(address caller)",
@@ -68,6 +75,14 @@ export function revertOf(err: unknown): DecodedRevert | null {
   return { name: "Reverted", args: {}, reason: revert.reason ? `Reverted(${revert.reason})` : "reverted without a reason" };
 }
 
+/** The innermost revert of a wrapper (the vault's SettlementTradeFailed names the trade and carries the token's reason). */
+export function rootCause(r: DecodedRevert): DecodedRevert {
+  for (const v of Object.values(r.args)) {
+    if (v && typeof v === "object" && "reason" in v && "name" in v) return rootCause(v as DecodedRevert);
+  }
+  return r;
+}
+
 /** Decodes revert data against Sen's contract errors (plus Error(string) and Panic(uint256)). */
 export function decodeRevert(data: Hex): DecodedRevert {
   try {
@@ -84,7 +99,12 @@ function describe(name: string, inputs: readonly { name?: string; type: string }
   inputs.forEach((input, i) => {
     const v = values[i];
     args[input.name || String(i)] = v;
-    shown.push(typeof v === "bigint" ? v.toString() : String(v));
+    // A wrapper error (e.g. the vault naming the failing trade) carries the inner revert as bytes.
+    if (input.type === "bytes" && typeof v === "string" && v.length >= 10) {
+      const inner = decodeRevert(v as Hex);
+      args[`${input.name || String(i)}Decoded`] = inner;
+      shown.push(inner.reason);
+    } else shown.push(typeof v === "bigint" ? v.toString() : String(v));
   });
   return { name, args, reason: `${name}(${shown.join(", ")})` };
 }
