@@ -66,16 +66,14 @@ describe("the gateway's holder rules equal the contracts' own (property)", () =>
     const d = chain.deployment.contracts;
     const clients = await chain.connection.viem.getWalletClients();
     const as = (w: (typeof clients)[number]) => ({ client: { wallet: w } });
-    const at = async (role: keyof ChainFixture["wallets"]) => [
-      await chain.connection.viem.getContractAt("AssetToken", d.BondToken, as(chain.wallets[role])),
-      await chain.connection.viem.getContractAt("AssetToken", d.FundToken, as(chain.wallets[role])),
-      await chain.connection.viem.getContractAt("CashToken", d.CashToken, as(chain.wallets[role])),
-    ] as const;
+    const tokenAddresses = [d.BondToken, d.FundToken, d.CashToken];
+    // The rules, freezes and pause every token shares (PermissionedToken), as the role holder that may change them.
+    const at = (role: keyof ChainFixture["wallets"]) => Promise.all(tokenAddresses.map((a) => chain.connection.viem.getContractAt("PermissionedToken", a, as(chain.wallets[role]))));
     const admin = await at("governance");
     const agent = await at("agent");
-    const [bondIssuer, fundIssuer] = await at("assetIssuer");
-    const [, , bank] = await at("paymentBank");
-    const tokenAddresses = [d.BondToken, d.FundToken, d.CashToken];
+    const bondIssuer = await chain.connection.viem.getContractAt("AssetToken", d.BondToken, as(chain.wallets.assetIssuer));
+    const fundIssuer = await chain.connection.viem.getContractAt("AssetToken", d.FundToken, as(chain.wallets.assetIssuer));
+    const bank = await chain.connection.viem.getContractAt("CashToken", d.CashToken, as(chain.wallets.paymentBank));
     const registryAsGovernance = await chain.connection.viem.getContractAt("IdentityRegistry", d.IdentityRegistry, as(chain.wallets.governance));
     const registryAsIssuer2 = await chain.connection.viem.getContractAt("IdentityRegistry", d.IdentityRegistry, as(clients[ISSUER2]));
     const vault = await chain.connection.viem.getContractAt("SettlementVault", d.SettlementVault);
