@@ -3,6 +3,7 @@ import { Ledger, type LedgerSnapshot } from "../ledger/ledger.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { Market } from "../markets/types.ts";
 import { divCeil } from "../money/decimal.ts";
+import { TradingCode } from "./codes.ts";
 import type { TradingEvent, TradingListener, OrderChange } from "./events.ts";
 import { orderFromRecord, type FailedSettlement, type Fill, type Order, type SettlementTrade, type Withdrawal } from "./orders.ts";
 import type { CancelAllRecord, KucoinStp, PlaceRecord, SettleResolveRecord, TradingRecord } from "./records.ts";
@@ -274,7 +275,7 @@ export class TradingCore {
           break;
         }
         if (!o.isActive) {
-          result = { ok: false, code: "ORDER_NOT_ACTIVE", order: o };
+          result = { ok: false, code: TradingCode.ORDER_NOT_ACTIVE, order: o };
           break;
         }
         const code = this.#engine.apply({ type: "cancel", id: o.orderId }, this.#sink);
@@ -286,7 +287,7 @@ export class TradingCore {
         break;
       case "deposit": {
         if (this.#deposits.has(record.ref)) {
-          result = { ok: false, code: "DEPOSIT_DUPLICATE" };
+          result = { ok: false, code: TradingCode.DEPOSIT_DUPLICATE };
           break;
         }
         this.#deposits.add(record.ref);
@@ -331,7 +332,7 @@ export class TradingCore {
       case "settleFailed": {
         const t = this.#unsettled.get(record.tradeId);
         if (!t) {
-          result = { ok: false, code: "SETTLEMENT_NOT_PENDING" };
+          result = { ok: false, code: TradingCode.SETTLEMENT_NOT_PENDING };
           break;
         }
         this.#unsettled.delete(record.tradeId);
@@ -362,7 +363,7 @@ export class TradingCore {
       case "withdrawFailed": {
         const w = this.#withdrawals.get(record.withdrawalId);
         if (!w || w.status !== "PROCESSING") {
-          result = { ok: false, code: "WITHDRAWAL_NOT_PENDING" };
+          result = { ok: false, code: TradingCode.WITHDRAWAL_NOT_PENDING };
           break;
         }
         if (record.t === "withdrawDone") {
@@ -392,7 +393,7 @@ export class TradingCore {
 
   #resolveSettlement(r: SettleResolveRecord): ApplyResult {
     const f = this.#failedSettlements.get(r.tradeId);
-    if (!f) return { ok: false, code: "SETTLEMENT_NOT_FAILED" };
+    if (!f) return { ok: false, code: TradingCode.SETTLEMENT_NOT_FAILED };
     if (r.action === "retry") {
       this.#failedSettlements.delete(r.tradeId);
       const { reason: _reason, failedAt: _failedAt, ...trade } = f;
@@ -407,7 +408,7 @@ export class TradingCore {
       const sellerCash = f.funds - f.sellerFee;
       const fees = f.buyerFee + f.sellerFee;
       const size = BigInt(f.size);
-      if (this.reversalShortOf(r.tradeId) !== undefined) return { ok: false, code: "SETTLEMENT_REVERSE_INSUFFICIENT" };
+      if (this.reversalShortOf(r.tradeId) !== undefined) return { ok: false, code: TradingCode.SETTLEMENT_REVERSE_INSUFFICIENT };
       for (const [from, to, currency, amount] of [
         [f.sellerAccount, f.buyerAccount, market.quote, sellerCash],
         [this.feeAccount, f.buyerAccount, market.quote, fees],

@@ -4,18 +4,13 @@ import { preTradeCheck } from "../risk/preTradeCheck.ts";
 import { TokenBuckets } from "../risk/tokenBucket.ts";
 import type { RiskConfig } from "../risk/types.ts";
 import { SenError } from "../errors/SenError.ts";
+import { TradingCode } from "./codes.ts";
 import type { TradingEvent, TradingListener } from "./events.ts";
 import type { Order, SettlementTrade } from "./orders.ts";
 import type { CancelReason, PlaceRecord, TradingRecord } from "./records.ts";
 import { TradingCore, type ApplyResult, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
 
-export const TradingCode = {
-  ORDER_NOT_FOUND: "TRADING_ORDER_NOT_FOUND",
-  ORDER_NOT_ACTIVE: "TRADING_ORDER_NOT_ACTIVE",
-  ENGINE_REJECTED: "TRADING_ENGINE_REJECTED",
-  UNKNOWN_SYMBOL: "TRADING_UNKNOWN_SYMBOL",
-  UNKNOWN_CURRENCY: "TRADING_UNKNOWN_CURRENCY",
-} as const;
+export { TradingCode } from "./codes.ts";
 
 /** A refused command; `code` is a RISK_*, ENGINE_* or TRADING_* code. Nothing changed. */
 export class TradingError extends SenError {
@@ -263,7 +258,7 @@ export class TradingService {
   /** Credits a deposit exactly once per `ref` (the chain's deposit id); false if already applied. */
   async deposit(accountId: string, currency: string, amount: bigint, ref: string): Promise<boolean> {
     if (!this.core.catalog.currency(currency)) throw new TradingError(TradingCode.UNKNOWN_CURRENCY, `unknown currency ${currency}`);
-    if (amount <= 0n) throw new TradingError("TRADING_BAD_AMOUNT", "amount must be positive");
+    if (amount <= 0n) throw new TradingError(TradingCode.BAD_AMOUNT, "amount must be positive");
     if (this.core.depositApplied(ref)) return false;
     const r = await this.#commit({ t: "deposit", ts: this.#now(), accountId, currency, amount: amount.toString(), ref });
     return r.ok;
@@ -287,10 +282,10 @@ export class TradingService {
 
   /** An operator's decision on a failed settlement: send it again, or undo it on the ledger. */
   async resolveSettlement(tradeId: string, action: "retry" | "reverse", by: string, note?: string): Promise<void> {
-    if (!this.core.failedSettlement(tradeId)) throw new TradingError("SETTLEMENT_NOT_FAILED", `trade ${tradeId} has no failed settlement`);
+    if (!this.core.failedSettlement(tradeId)) throw new TradingError(TradingCode.SETTLEMENT_NOT_FAILED, `trade ${tradeId} has no failed settlement`);
     const short = action === "reverse" ? this.core.reversalShortOf(tradeId) : undefined;
     if (short !== undefined) {
-      throw new TradingError("SETTLEMENT_REVERSE_INSUFFICIENT", `${short} no longer has available what the trade gave it: cancel its orders or wait for its withdrawals, then reverse`);
+      throw new TradingError(TradingCode.SETTLEMENT_REVERSE_INSUFFICIENT, `${short} no longer has available what the trade gave it: cancel its orders or wait for its withdrawals, then reverse`);
     }
     const r = await this.#commit({ t: "settleResolve", ts: this.#now(), tradeId, action, by, note });
     if (!r.ok) throw new TradingError(r.code, `cannot ${action} trade ${tradeId}`);
@@ -302,7 +297,7 @@ export class TradingService {
    */
   async requestWithdrawal(accountId: string, currency: string, amount: bigint): Promise<string> {
     if (!this.core.catalog.currency(currency)) throw new TradingError(TradingCode.UNKNOWN_CURRENCY, `unknown currency ${currency}`);
-    if (amount <= 0n) throw new TradingError("TRADING_BAD_AMOUNT", "amount must be positive");
+    if (amount <= 0n) throw new TradingError(TradingCode.BAD_AMOUNT, "amount must be positive");
     if (this.core.isFrozen(accountId) !== undefined) throw new TradingError("RISK_ACCOUNT_FROZEN", "account frozen");
     if (this.core.ledger.balance(accountId, currency).available < amount) throw new TradingError("RISK_INSUFFICIENT_FUNDS", "balance insufficient");
     const now = this.#now();
