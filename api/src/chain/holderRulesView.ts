@@ -124,11 +124,11 @@ export async function startHolderRulesView(o: HolderRulesViewOptions): Promise<H
   let running: Promise<void> | null = null;
   let queued: Promise<void> | null = null;
   const run = async () => {
-    if (shared.tracks.size === 0) {
-      const head = await o.publicClient.getBlockNumber({ cacheTime: 0 });
-      for (const t of tokens) shared.tracks.set(t, await o.publicClient.readContract({ address: t as Address, abi: holderStateAbi, functionName: "tracksIdentityBalances", blockNumber: head }));
-    }
     const head = await o.publicClient.getBlockNumber({ cacheTime: 0 });
+    if (shared.tracks.size === 0) {
+      const flags = await Promise.all(tokens.map((t) => o.publicClient.readContract({ address: t as Address, abi: holderStateAbi, functionName: "tracksIdentityBalances", blockNumber: head })));
+      tokens.forEach((t, i) => shared.tracks.set(t, flags[i]));
+    }
     for (const m of mirrors) await m.sync(head);
     for (const id of [...pending.ids()]) {
       if (!mirrors.every((m) => m.settled(id))) continue;
