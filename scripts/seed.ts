@@ -23,6 +23,9 @@ export const DEMO_TRADERS = [
 /** Hardhat account 10 plays the compliance officer (attested too: every user of Sen has an e-ID). */
 export const DEMO_OFFICER = { name: "chi", accountIndex: 10 } as const;
 
+/** Hardhat account 11 plays the exchange's operator (halts, kill switches, failed settlements): it signs in like anyone, so it has an e-ID. */
+export const DEMO_OPERATOR = { name: "dung", accountIndex: 11 } as const;
+
 export const DEMO_FUNDING = {
   vnd: 2_000_000_000n, // đồng minted to each trader by the (simulated) payment bank
   vndDeposited: 1_000_000_000n,
@@ -72,5 +75,7 @@ export async function seedDemo(connection: NetworkConnection, deployment: SenDep
   }
   const officer = wallets[DEMO_OFFICER.accountIndex].account.address;
   await wait(await registry.write.attest([keccak256(toHex(`sen-demo:${DEMO_OFFICER.name}`)), 2, VIET_NAM, PROFESSIONAL, now + ONE_YEAR, officer]));
+  const operator = wallets[DEMO_OPERATOR.accountIndex].account.address;
+  await wait(await registry.write.attest([keccak256(toHex(`sen-demo:${DEMO_OPERATOR.name}`)), 2, VIET_NAM, PROFESSIONAL, now + ONE_YEAR, operator]));
   return traders;
 }

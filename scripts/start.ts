@@ -8,16 +8,18 @@
  *
  * Why in-process rather than a spawned `hardhat node`: one process to start and stop, no port
  * race, and the gateway reads the very chain it deploys to. The chain is not persisted, so the
- * gateway's state (journal, keys) starts clean in data/dev each time; for a persistent set-up
+ * gateway's state (journal, keys) starts clean in data/dev each time (the previous run is moved
+ * aside to data/dev-previous-<time>, never deleted); for a persistent set-up
  * point the gateway at a real node (`SEN_CHAIN_RPC` + `SEN_DEPLOYMENT`, see README).
  */
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
 import { mnemonicToAccount } from "viem/accounts";
 import { createIdentityOracle } from "../api/src/chain/identityOracle.ts";
 import { envToConfig } from "../api/src/config/config.ts";
-import { readEnv } from "../api/src/config/env.ts";
+import { dataDirOwner } from "../api/src/config/dataDirLock.ts";
+import { readEnv, unknownSettings } from "../api/src/config/env.ts";
 import { createContext } from "../api/src/context.ts";
 import { defaultCatalog } from "../api/src/markets/marketCatalog.ts";
 import { startGateway } from "../api/src/server.ts";
@@ -25,7 +27,7 @@ import { serveProvider } from "./chain/serveProvider.ts";
 import { deploySen, writeDeploymentFile } from "./deploy.ts";
 import { startChainServices } from "../api/src/chain/chainServices.ts";
 import { loginWithSiwe } from "./siweClient.ts";
-import { DEMO_OFFICER, DEMO_TRADERS, seedDemo } from "./seed.ts";
+import { DEMO_OFFICER, DEMO_OPERATOR, DEMO_TRADERS, seedDemo } from "./seed.ts";
 
 const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 
@@ -36,8 +38,19 @@ async function main(): Promise<void> {
     await import("../api/src/main.ts");
     return;
   }
+  // Every setting is checked before anything on disk is touched (SEN_PORT=abc stops here, named).
+  const checked = envToConfig(env);
+  for (const name of unknownSettings()) console.warn(`warning: ${name} is not a Sen setting (ignored); see README "Configuration"`);
   const dataDir = path.resolve(env.SEN_DATA_DIR ?? "data", "dev");
-  rmSync(dataDir, { recursive: true, force: true });
+  const owner = dataDirOwner(dataDir);
+  if (owner !== null) throw new Error(`npm start is already running on ${dataDir} (process ${owner}); stop it first`);
+  // The chain is new each time, so the gateway starts clean too; the previous run (its journal
+  // and 10-year audit trail included) is moved aside, never deleted.
+  if (existsSync(dataDir)) {
+    const aside = `${dataDir}-previous-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    renameSync(dataDir, aside);
+    console.log(`previous run moved to ${path.relative(process.cwd(), aside)}`);
+  }
   mkdirSync(dataDir, { recursive: true });
 
   await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
@@ -45,17 +58,16 @@ async function main(): Promise<void> {
   const deployment = await deploySen(connection);
   const deploymentFile = writeDeploymentFile(deployment, path.join(dataDir, "deployments"));
   const traders = await seedDemo(connection, deployment);
-  const rpcPort = Number(env.SEN_RPC_PORT ?? 8545);
+  const rpcPort = checked.rpcPort;
   const rpc = await serveProvider(connection.provider, rpcPort);
 
   const wallets = await connection.viem.getWalletClients();
-  // The deployer holds no contract role after the deploy; locally its account is the gateway's operator.
-  const deployer = deployment.deployer.toLowerCase();
   const officer = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_OFFICER.accountIndex });
+  const operator = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_OPERATOR.accountIndex });
   const config = envToConfig({
     ...env,
     SEN_DATA_DIR: dataDir,
-    SEN_OPERATORS: env.SEN_OPERATORS ?? deployer,
+    SEN_OPERATORS: env.SEN_OPERATORS ?? operator.address.toLowerCase(),
     SEN_COMPLIANCE: env.SEN_COMPLIANCE ?? officer.address.toLowerCase(),
     // Anchor often on the local chain so the console's verify badge shows anchors at once.
     SEN_AUDIT_ANCHOR_MS: env.SEN_AUDIT_ANCHOR_MS ?? "10000",
@@ -100,9 +112,10 @@ async function main(): Promise<void> {
   const credentialsFile = path.join(dataDir, "demo-credentials.json");
   // The officer signs in to the console with a wallet (SIWE); its key is Hardhat's public test key.
   const officerKey = `0x${Buffer.from(officer.getHdKey().privateKey!).toString("hex")}`;
+  const operatorKey = `0x${Buffer.from(operator.getHdKey().privateKey!).toString("hex")}`;
   writeFileSync(
     credentialsFile,
-    `${JSON.stringify({ url: gateway.url, traders: credentials, complianceOfficer: { name: DEMO_OFFICER.name, wallet: officer.address, privateKey: officerKey, console: `${gateway.url}/compliance/` } }, null, 2)}\n`,
+    `${JSON.stringify({ url: gateway.url, traders: credentials, complianceOfficer: { name: DEMO_OFFICER.name, wallet: officer.address, privateKey: officerKey, console: `${gateway.url}/compliance/` }, operator: { name: DEMO_OPERATOR.name, wallet: operator.address, privateKey: operatorKey } }, null, 2)}\n`,
     { mode: 0o600 },
   );
   chmodSync(credentialsFile, 0o600);
@@ -118,6 +131,7 @@ Sen is running (in-process chain ${deployment.chainId}, ${config.journal.kind} j
   demo traders   ${traders.map((t) => `${t.name} ${t.address}`).join(", ")} (vault deposits credited)
   credentials    ${rel(credentialsFile)}   (API key, secret, passphrase per trader)
   compliance     ${gateway.url}/compliance/   (sign in with ${officer.address}, Hardhat test account #${DEMO_OFFICER.accountIndex})
+  operator       ${operator.address}, Hardhat test account #${DEMO_OPERATOR.accountIndex} (e-ID attested; signs in like a trader, then /api/v1/sen/operator/…)
   audit          ${rel(config.audit.dir)}   (signed checkpoints anchored in AuditAnchor; \`npm run audit:verify\`)
 Run \`npm run demo\` in another terminal. Ctrl-C stops everything.`);
 

@@ -17,6 +17,7 @@ import { createSiweNonceStore, type SiweNonceStore } from "./auth/siweNonceStore
 import type { ApiKeyStore, IdentityOracle, ReplayGuard, Role } from "./auth/types.ts";
 import { startHolderRulesView, type HolderRulesView, type HolderRulesViewOptions } from "./chain/holderRulesView.ts";
 import type { ServerConfig } from "./config/config.ts";
+import { lockDataDir, type DataDirLock } from "./config/dataDirLock.ts";
 import { KucoinFormat } from "./http/kucoinFormat.ts";
 import { createFileJournal } from "./journal/fileJournal.ts";
 import { createFileSnapshotStore } from "./journal/fileSnapshotStore.ts";
@@ -57,6 +58,8 @@ export type AppContext = {
   auditAnchor?: AuditAnchorView;
   /** Wallet that collects trading fees in the ledger (the exchange's own account). */
   feeAccount: string;
+  /** This process's ownership of the data directory (released when the gateway closes). */
+  dataDirLock: DataDirLock;
   /** The chain's holder rules as the gateway sees them; absent without a chain. */
   holderView?: HolderRulesView;
 };
@@ -79,12 +82,23 @@ export type ContextDeps = {
 };
 
 export async function createContext(config: ServerConfig, deps: ContextDeps): Promise<AppContext> {
+  mkdirSync(config.dataDir, { recursive: true });
+  // Before anything in it is opened: one process per data directory.
+  const dataDirLock = lockDataDir(config.dataDir);
+  try {
+    return await openContext(config, deps, dataDirLock);
+  } catch (err) {
+    dataDirLock.release();
+    throw err;
+  }
+}
+
+async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock: DataDirLock): Promise<AppContext> {
   const now = deps.now ?? Date.now;
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
   const catalog = deps.catalog ?? defaultCatalog();
   const feeAccount = deps.feeAccount ?? "sen:fees";
-  mkdirSync(config.dataDir, { recursive: true });
 
   const journal: Journal =
     config.journal.kind === "file"
@@ -194,6 +208,7 @@ export async function createContext(config: ServerConfig, deps: ContextDeps): Pr
     auditPublicKeyPem: signingKey.publicKeyPem,
     feeAccount,
     holderView,
+    dataDirLock,
   };
 }
 

@@ -7,7 +7,7 @@ import { createPublicClient, createWalletClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { startChainServices, type ChainServices } from "./chain/chainServices.ts";
 import { envToConfig } from "./config/config.ts";
-import { readEnv } from "./config/env.ts";
+import { readEnv, unknownSettings } from "./config/env.ts";
 import { createIdentityOracle } from "./chain/identityOracle.ts";
 import { readDeploymentFile } from "./chain/deploymentFile.ts";
 import { createContext } from "./context.ts";
@@ -16,6 +16,7 @@ import { startGateway } from "./server.ts";
 
 async function main(): Promise<void> {
   const config = envToConfig(readEnv());
+  for (const name of unknownSettings()) console.warn(`warning: ${name} is not a Sen setting (ignored); see README "Configuration"`);
   if (!config.chainRpc || !config.deploymentFile) throw new Error("SEN_CHAIN_RPC and SEN_DEPLOYMENT are required (or use `npm start`)");
   const deployment = readDeploymentFile(config.deploymentFile);
   config.chainId = deployment.chainId;

@@ -36,8 +36,12 @@ export async function startGateway(ctx: AppContext): Promise<RunningGateway> {
       try {
         await ctx.trading.close();
       } finally {
-        // After the trading core: its final snapshot flushes the audit trail first.
-        await ctx.audit.close();
+        try {
+          // After the trading core: its final snapshot flushes the audit trail first.
+          await ctx.audit.close();
+        } finally {
+          ctx.dataDirLock.release();
+        }
       }
     },
   };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { envToConfig } from "./config.ts";
-import { readEnv } from "./env.ts";
+import { readEnv, unknownSettings } from "./env.ts";
 
 describe("environment", () => {
   it("reads every setting the config schema knows (the list is the schema's, so none is dropped)", () => {
@@ -16,5 +16,9 @@ describe("environment", () => {
 
   it("refuses a journal deadline out of range before anything touches the disk", () => {
     assert.throws(() => envToConfig(readEnv({ SEN_JOURNAL_DEADLINE_MS: "0" })), /SEN_JOURNAL_DEADLINE_MS/);
+  });
+
+  it("names SEN_* variables no setting reads (a typo would otherwise be silently ignored)", () => {
+    assert.deepEqual(unknownSettings({ SEN_PORTT: "1", SEN_PORT: "2", SEN_NODE_BOOTSTRAP: "/x", PATH: "/bin" }), ["SEN_PORTT"]);
   });
 });

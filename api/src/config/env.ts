@@ -7,3 +7,10 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
   return Object.fromEntries(ENV_KEYS.map((k) => [k, source[k]]));
 }
+
+/** SEN_* variables in the environment that no setting reads (a typo, or a setting that was removed). */
+export function unknownSettings(source: NodeJS.ProcessEnv = process.env): string[] {
+  // SEN_NODE_BOOTSTRAP belongs to scripts/setup.sh, not to the gateway.
+  const known = new Set<string>([...ENV_KEYS, "SEN_NODE_BOOTSTRAP"]);
+  return Object.keys(source).filter((k) => k.startsWith("SEN_") && !known.has(k));
+}
