@@ -37,7 +37,8 @@ export class KucoinFormat {
     return r.value;
   }
 
-  symbol(m: Market, enableTrading: boolean) {
+  /** `limits`: the pre-trade limits in force for the symbol, so the metadata says what risk enforces. */
+  symbol(m: Market, enableTrading: boolean, limits: { collarBps: number; maxOrderQty: number }) {
     const baseDec = this.decimals(m.base);
     const quoteDec = this.decimals(m.quote);
     return {
@@ -49,12 +50,13 @@ export class KucoinFormat {
       market: m.quote,
       baseMinSize: formatUnits(BigInt(m.minQty), baseDec),
       quoteMinSize: increment(quoteDec),
-      baseMaxSize: formatUnits(BigInt(m.maxQty), baseDec),
+      baseMaxSize: formatUnits(BigInt(Math.min(m.maxQty, limits.maxOrderQty)), baseDec),
       quoteMaxSize: "999999999999999",
       baseIncrement: formatUnits(BigInt(m.lotSize), baseDec),
       quoteIncrement: increment(quoteDec),
       priceIncrement: formatUnits(BigInt(m.tickSize), quoteDec),
-      priceLimitRate: (m.bandBps / 10_000).toString(),
+      // The collar on limit prices (0 = none); market orders are bounded by the engine's band.
+      priceLimitRate: (limits.collarBps / 10_000).toString(),
       minFunds: increment(quoteDec),
       isMarginEnabled: false,
       enableTrading,

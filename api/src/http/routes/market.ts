@@ -1,5 +1,6 @@
 import { z } from "zod/v4";
 import type { AppContext } from "../../context.ts";
+import { limitsFor } from "../../risk/types.ts";
 import { CANDLE_TYPES } from "../../marketdata/marketData.ts";
 import { SenError } from "../../errors/SenError.ts";
 import { defineRoute, symbolParam, type Route } from "../route.ts";
@@ -82,7 +83,7 @@ export function marketRoutes(ctx: AppContext): Route[] {
       tag: "market",
       summary: "Symbols with their increments and limits",
       auth: "public",
-      handler: () => [...catalog.markets.values()].map((m) => format.symbol(m, !ctx.trading.core.isHalted(m.symbol, ctx.now()))),
+      handler: () => [...catalog.markets.values()].map((m) => format.symbol(m, !ctx.trading.core.isHalted(m.symbol, ctx.now()), limitsFor(ctx.trading.risk, m.symbol, ""))),
     }),
     defineRoute({ method: "get", path: "/api/v1/market/allTickers", tag: "market", summary: "All tickers", auth: "public", handler: () => ({ time: ctx.now(), ticker: [...catalog.markets.keys()].map(ticker) }) }),
     defineRoute({ method: "get", path: "/api/v1/market/stats", tag: "market", summary: "24h statistics of one symbol", auth: "public", query: bySymbol, handler: ({ query }) => ticker(query.symbol) }),
