@@ -8,6 +8,7 @@ import { TokenBuckets } from "../risk/tokenBucket.ts";
 import type { AppContext } from "../context.ts";
 import { mountConsole } from "./consoleAssets.ts";
 import { errorHandler, notFound, ValidationError } from "./errors.ts";
+import { firstDuplicateKey } from "./duplicateKeys.ts";
 import { buildOpenApi } from "./openapi.ts";
 import type { Route } from "./route.ts";
 import { allRoutes } from "./routes/index.ts";
@@ -93,6 +94,8 @@ async function handle(ctx: AppContext, route: Route, req: Request, res: Response
     } catch {
       throw new ValidationError("body is not valid JSON");
     }
+    const duplicate = raw === "" ? undefined : firstDuplicateKey(raw);
+    if (duplicate !== undefined) throw new ValidationError(`body: key "${duplicate.slice(0, 64)}" appears twice`);
     body = parse(route.body, json, "body");
   }
   return route.handler({ query, body, params: req.params as Record<string, string>, principal, ip, req, res });
