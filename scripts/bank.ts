@@ -5,7 +5,7 @@
  *
  *   node scripts/bank.ts deposit  <wallet> <amount-in-dong> [--ref BANKREF]
  *   node scripts/bank.ts withdraw <wallet> <amount-in-dong> [--ref BANKREF]
- * Options: --rpc (default http://127.0.0.1:8545, `npm start`'s chain), --deployment
+ * Options: --rpc (default http://127.0.0.1:$SEN_RPC_PORT or 8545, `npm start`'s chain), --deployment
  * (default data/dev/deployments/31337.json). The bank's key is the Hardhat test account that
  * holds PAYMENT_BANK_ROLE in that deployment (#3 by default).
  */
@@ -13,12 +13,14 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createPublicClient, createWalletClient, getAddress, http, keccak256, parseAbi, toHex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
+import { contractErrorsAbi, describeChainError } from "../api/src/chain/contractErrors.ts";
 import { readDeploymentFile } from "../api/src/chain/deploymentFile.ts";
+import { readEnv } from "../api/src/config/env.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    rpc: { type: "string", default: "http://127.0.0.1:8545" },
+    rpc: { type: "string", default: `http://127.0.0.1:${readEnv().SEN_RPC_PORT ?? 8545}` },
     deployment: { type: "string", default: "data/dev/deployments/31337.json" },
     ref: { type: "string" },
   },
@@ -48,13 +50,19 @@ const abi = parseAbi([
 const to = getAddress(walletArg);
 const amount = BigInt(amountArg!);
 const ref = keccak256(toHex(values.ref ?? `sen-bank-${action}-${Date.now()}`));
-const hash = await wallet.writeContract({
-  address: deployment.contracts.CashToken,
-  abi,
-  functionName: action === "deposit" ? "mint" : "burn",
-  args: [to, amount, ref],
-  chain: null,
-});
+let hash: `0x${string}`;
+try {
+  hash = await wallet.writeContract({
+    address: deployment.contracts.CashToken,
+    abi: [...abi, ...contractErrorsAbi],
+    functionName: action === "deposit" ? "mint" : "burn",
+    args: [to, amount, ref],
+    chain: null,
+  });
+} catch (err) {
+  console.error(`${action} refused: ${describeChainError(err)}`);
+  process.exit(1);
+}
 const receipt = await reader.waitForTransactionReceipt({ hash });
 const balance = await reader.readContract({ address: deployment.contracts.CashToken, abi, functionName: "balanceOf", args: [to] });
 console.log(`${action === "deposit" ? "minted" : "burned"} ${amount} đồng ${action === "deposit" ? "to" : "from"} ${to} (bank ref ${ref}) in tx ${hash}, status ${receipt.status}; wallet holds ${balance} VNDS`);

@@ -24,6 +24,8 @@ import { getAddress, isAddress, isAddressEqual, zeroAddress, type Address } from
 import Sen from "../contracts/ignition/modules/Sen.ts";
 import { LOCAL_ROLE_ACCOUNTS, ROLE_HOLDERS, type RoleHolders } from "../contracts/ignition/roleHolders.ts";
 import { roleIds } from "./chain/roles.ts";
+import { describeChainError } from "../api/src/chain/contractErrors.ts";
+import { readEnv } from "../api/src/config/env.ts";
 
 export type SenDeployment = {
   chainId: number;
@@ -129,9 +131,12 @@ async function main(): Promise<void> {
       reset: { type: "boolean", default: false },
     },
   });
+  // `npm run deploy:localhost` follows SEN_RPC_PORT, like `npm start`'s chain and `npm run bank`.
+  const port = readEnv().SEN_RPC_PORT;
+  const rpc = values.rpc ?? (values.network === "localhost" && port ? `http://127.0.0.1:${port}` : undefined);
   const connection = await hre.network.create({
     network: values.network,
-    ...(values.rpc ? { override: { url: values.rpc } } : {}),
+    ...(rpc ? { override: { url: rpc } } : {}),
   });
   const parameters = values.parameters ? (JSON.parse(readFileSync(values.parameters, "utf8")) as IgnitionParameters) : {};
   const chainId = Number(await connection.provider.request({ method: "eth_chainId" }));
@@ -148,7 +153,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
+    console.error(`deploy failed: ${describeChainError(err)}`);
     process.exitCode = 1;
   });
 }

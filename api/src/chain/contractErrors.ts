@@ -108,3 +108,11 @@ function describe(name: string, inputs: readonly { name?: string; type: string }
   });
   return { name, args, reason: `${name}(${shown.join(", ")})` };
 }
+
+/** One line for people about a failed chain call: the decoded custom error when it reverted, else viem's short message. */
+export function describeChainError(err: unknown): string {
+  const revert = revertOf(err);
+  if (revert) return `reverted: ${revert.reason}`;
+  if (err instanceof BaseError) return err.shortMessage;
+  return err instanceof Error ? err.message : String(err);
+}
