@@ -54,6 +54,8 @@ export type AppContext = {
   audit: AuditTrail;
   /** Public key (PEM) that verifies the audit log's signed checkpoints. */
   auditPublicKeyPem: string;
+  /** Set by the chain services: "degraded" while the chain has not answered their polls for a while. */
+  chainHealth?: () => "ok" | "degraded";
   /** Set by the chain services when checkpoints are anchored in the AuditAnchor contract. */
   auditAnchor?: AuditAnchorView;
   /** Wallet that collects trading fees in the ledger (the exchange's own account). */

@@ -177,12 +177,16 @@ export async function startChainServices(o: ChainServicesOptions) {
           cursor = safe + 1n;
         }
       }
+      lastPollOk = Date.now();
     } catch (err) {
       log.warn({ err }, "chain poll failed");
     } finally {
       busy = false;
     }
   }
+  let lastPollOk = Date.now();
+  // Deposits, identity sweeps and settlement all wait on the chain: say so when it stops answering.
+  ctx.chainHealth = () => (Date.now() - lastPollOk > Math.max(2_000, 5 * o.pollMs) ? "degraded" : "ok");
   const timer = setInterval(() => void tick(), o.pollMs);
 
   return {

@@ -9,6 +9,7 @@ import type { AppContext } from "../context.ts";
 import { mountConsole } from "./consoleAssets.ts";
 import { errorHandler, notFound, ValidationError } from "./errors.ts";
 import { firstDuplicateKey } from "./duplicateKeys.ts";
+import { healthOf } from "./health.ts";
 import { buildOpenApi } from "./openapi.ts";
 import type { Route } from "./route.ts";
 import { allRoutes } from "./routes/index.ts";
@@ -30,10 +31,9 @@ export function createHttpApp(ctx: AppContext): express.Express {
 
   app.get("/health", (_req, res) => {
     // Component states only: the failures' own messages can name paths or hosts, and they are logged.
-    const journal = ctx.trading.failed ? "failed" : "ok";
-    const audit = ctx.audit.log.failed ? "failed" : "ok";
-    const status = journal === "failed" ? "failed" : audit === "failed" ? "degraded" : "ok";
-    res.status(status === "ok" ? 200 : 503).json({ status, journal, audit, journalSeq: ctx.trading.lastSeq.toString(), uptimeS: Math.round(process.uptime()) });
+    const h = healthOf(ctx);
+    // 503 when this gateway cannot take orders; a slow chain delays settlement, not trading.
+    res.status(h.journal === "failed" || h.audit === "failed" ? 503 : 200).json({ ...h, journalSeq: ctx.trading.lastSeq.toString(), uptimeS: Math.round(process.uptime()) });
   });
   app.get("/metrics", async (_req, res) => {
     res.set("content-type", ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());

@@ -1,6 +1,7 @@
 import { z } from "zod/v4";
 import type { AppContext } from "../../context.ts";
 import { limitsFor } from "../../risk/types.ts";
+import { healthOf } from "../health.ts";
 import { CANDLE_TYPES } from "../../marketdata/marketData.ts";
 import { SenError } from "../../errors/SenError.ts";
 import { defineRoute, symbolParam, type Route } from "../route.ts";
@@ -57,7 +58,13 @@ export function marketRoutes(ctx: AppContext): Route[] {
 
   return [
     defineRoute({ method: "get", path: "/api/v1/timestamp", tag: "market", summary: "Server time (ms)", auth: "public", whileHalted: true, handler: () => ctx.now() }),
-    defineRoute({ method: "get", path: "/api/v1/status", tag: "market", summary: "Service status", auth: "public", whileHalted: true, handler: () => ({ status: ctx.trading.failed ? "close" : "open", msg: "" }) }),
+    defineRoute({ method: "get", path: "/api/v1/status", tag: "market", summary: "Service status", auth: "public", whileHalted: true, handler: () => {
+        // KuCoin's values: open, close, cancelonly (a failed audit log refuses new orders, not cancels).
+        const h = healthOf(ctx);
+        const status = h.journal === "failed" ? "close" : h.audit === "failed" ? "cancelonly" : "open";
+        const msg = [h.journal === "failed" && "journal failed", h.audit === "failed" && "audit trail failed", h.chain === "degraded" && "chain not answering: deposits, withdrawals and settlement delayed"].filter(Boolean).join("; ");
+        return { status, msg };
+      } }),
     defineRoute({
       method: "get",
       path: "/api/v3/currencies",
