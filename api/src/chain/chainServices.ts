@@ -1,8 +1,8 @@
-import { BaseError, ContractFunctionRevertedError, getAddress, type Address, type Hash, type PublicClient, type WalletClient } from "viem";
+import { getAddress, type Address, type Hash, type PublicClient, type WalletClient } from "viem";
 import type { AppContext } from "../context.ts";
 import type { Withdrawal } from "../trading/orders.ts";
 import { identityRegistryAbi } from "./identityOracle.ts";
-import { rootCause } from "./contractErrors.ts";
+import { contractErrorsAbi, describeChainError, revertOf, rootCause } from "./contractErrors.ts";
 import { SettlementBatcher, settlementVaultAbi } from "./settlementBatcher.ts";
 import { creditVaultDeposits } from "./vaultDeposits.ts";
 import { startAuditAnchorer } from "./auditAnchorer.ts";
@@ -82,7 +82,7 @@ export async function startChainServices(o: ChainServicesOptions) {
     try {
       outcome = await payOut(w);
     } catch (err) {
-      if (refusedByVault(err)) outcome = { refused: (err as Error).message.slice(0, 200) };
+      if (revertOf(err)) outcome = { refused: describeChainError(err).slice(0, 300) };
       log.warn({ err, withdrawalId: w.withdrawalId }, outcome ? "withdrawal refused by the vault" : "withdrawal outcome unknown; will send it again");
     } finally {
       withdrawing.delete(w.withdrawalId);
@@ -115,7 +115,7 @@ export async function startChainServices(o: ChainServicesOptions) {
     await batcher.flushFor(w.accountId, w.currency);
     const hash = await walletClient.writeContract({
       address: vault,
-      abi: settlementVaultAbi,
+      abi: [...settlementVaultAbi, ...contractErrorsAbi],
       functionName: "withdraw",
       args: [id, getAddress(w.accountId), token, w.amount],
       account: walletClient.account!,
@@ -213,10 +213,6 @@ export type ChainServices = Awaited<ReturnType<typeof startChainServices>>;
 
 type PayoutOutcome = { paidBy: Hash } | { refused: string };
 
-/** The vault (or the gas estimate) reverted: the payout was refused, not lost in transit. */
-function refusedByVault(err: unknown): boolean {
-  return err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionRevertedError) !== null;
-}
 
 /**
  * The operator key sends settlement batches, payouts and audit anchors; sent concurrently they
