@@ -193,6 +193,24 @@ describe("settlement failures are isolated, recorded and resolvable", () => {
     await booksAgree();
   });
 
+  it("a paused asset token holds its market's trades back without failing them; they settle once it is unpaused", async () => {
+    const bond = await chain.connection.viem.getContractAt("AssetToken", chain.deployment.contracts.BondToken, { client: { wallet: chain.wallets.agent } });
+    await chain.publicClient.waitForTransactionReceipt({ hash: await bond.write.pause() });
+    // The view refuses new orders on a paused token: this trade was matched just before the pause.
+    await chain.publicClient.waitForTransactionReceipt({ hash: await bond.write.unpause() });
+    await order(ks, "sell", 1);
+    const buy = await order(ko, "buy", 1);
+    await chain.publicClient.waitForTransactionReceipt({ hash: await bond.write.pause() });
+    const settle = services.batcher.flushAll();
+    await new Promise((r) => setTimeout(r, 1_500)); // several rounds of the batcher meet the pause
+    assert.deepEqual(await failedList(), [], "nothing failed: the market waits");
+    assert.equal((await fillOf(ko, buy)).settlementStatus, "pending");
+    await chain.publicClient.waitForTransactionReceipt({ hash: await bond.write.unpause() });
+    await settle;
+    assert.equal((await fillOf(ko, buy)).settlementStatus, "settled");
+    await booksAgree();
+  });
+
   it("a reversal gives each side back exactly what the trade gave it, and is audited; a second one is refused", async () => {
     const ledgerBefore = ledger();
     const feesBefore = gw.ctx.trading.core.ledger.balance(gw.ctx.feeAccount, "VND").available;

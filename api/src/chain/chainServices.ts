@@ -67,6 +67,22 @@ export async function startChainServices(o: ChainServicesOptions) {
   let stopped = false;
   let busy = false;
   const withdrawing = new Set<string>();
+  /** Payouts this process has broadcast (one may still be pending when a later try is refused). */
+  const sent = new Map<string, Hash>();
+
+  /** An earlier send that is still in the node's pool (not mined, not dropped) may still pay. */
+  async function mayStillBeMined(hash: Hash | undefined): Promise<boolean> {
+    if (!hash) return false;
+    try {
+      await o.publicClient.getTransactionReceipt({ hash });
+      return false; // mined: paid (then isWithdrawn said so) or reverted
+    } catch {
+      return o.publicClient.getTransaction({ hash }).then(
+        () => true,
+        () => false, // dropped
+      );
+    }
+  }
   const retries = new Set<NodeJS.Timeout>();
 
   /**
@@ -82,7 +98,8 @@ export async function startChainServices(o: ChainServicesOptions) {
     try {
       outcome = await payOut(w);
     } catch (err) {
-      if (revertOf(err)) outcome = { refused: describeChainError(err).slice(0, 300) };
+      // A refusal before sending releases the hold only if no earlier send of this id may still be mined.
+      if (revertOf(err) && !(await mayStillBeMined(sent.get(w.withdrawalId)))) outcome = { refused: describeChainError(err).slice(0, 300) };
       log.warn({ err, withdrawalId: w.withdrawalId }, outcome ? "withdrawal refused by the vault" : "withdrawal outcome unknown; will send it again");
     } finally {
       withdrawing.delete(w.withdrawalId);
@@ -121,6 +138,7 @@ export async function startChainServices(o: ChainServicesOptions) {
       account: walletClient.account!,
       chain: walletClient.chain ?? null,
     });
+    sent.set(w.withdrawalId, hash);
     const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
     // A mined revert paid nothing: an earlier send of this id has a lower nonce, so had it
     // paid, this one would have been a no-op instead.

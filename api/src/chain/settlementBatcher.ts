@@ -1,6 +1,6 @@
 import { getAddress, isAddressEqual, parseAbi, parseEventLogs, type Address, type Hash, type Log, type PublicClient, type WalletClient } from "viem";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
-import { contractErrorsAbi, revertOf, type DecodedRevert } from "./contractErrors.ts";
+import { contractErrorsAbi, revertOf, rootCause, type DecodedRevert } from "./contractErrors.ts";
 import type { SettlementTrade } from "../trading/orders.ts";
 import type { TradingService } from "../trading/tradingService.ts";
 
@@ -40,6 +40,13 @@ export type SettlementBatcherOptions = {
 
 /** Reverts that refuse every batch, not one trade: waiting is right, failing trades is not. */
 const BATCH_LEVEL_ERRORS = new Set(["EnforcedPause", "AccessControlUnauthorizedAccount", "ReentrancyGuardReentrantCall"]);
+/**
+ * Root causes that refuse every trade of a market for a while (a paused token, a token that
+ * no longer lists the vault): its trades wait, the other markets go on; none is failed.
+ */
+const MARKET_LEVEL_ERRORS = new Set(["TokenIsPaused", "TokenNotCustodian", "SettlementTokenNotListed", "EnforcedPause"]);
+/** How long a market's trades wait after a market-level refusal before they are tried again. */
+const MARKET_WAIT_MS = 2_000;
 
 /**
  * Turns the journal's unsettled trades into SettlementVault.settleBatch transactions: batches
@@ -68,7 +75,8 @@ export class SettlementBatcher {
 
   start(): void {
     this.#unsubscribe = this.#o.trading.subscribe((e) => {
-      if (e.kind === "trade") this.#schedule();
+      // A retried failed trade is back in the queue: it must not wait for the next trade.
+      if (e.kind === "trade" || (e.kind === "settlementResolved" && e.action === "retry")) this.#schedule();
     });
     this.#schedule();
   }
@@ -89,6 +97,7 @@ export class SettlementBatcher {
   async flushAll(): Promise<void> {
     while (!this.#stopped && this.#hasSettleable()) {
       await this.#runOnce();
+      if (this.#waitingMarkets.size > 0 && !this.#hasSendable()) await new Promise((r) => setTimeout(r, 200));
     }
   }
 
@@ -107,7 +116,28 @@ export class SettlementBatcher {
       for (const t of this.#o.trading.settleableTrades()) if (concerns(t)) return true;
       return false;
     };
-    while (!this.#stopped && waiting()) await this.#runOnce();
+    while (!this.#stopped && waiting()) {
+      await this.#runOnce();
+      // Only trades of a waiting market left: pace the loop instead of spinning on it.
+      if (this.#waitingMarkets.size > 0 && !this.#hasSendable()) await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Markets whose trades wait after a market-level refusal, until the time given. */
+  readonly #waitingMarkets = new Map<string, number>();
+
+  #sendable(t: Readonly<SettlementTrade>, now: number): boolean {
+    const until = this.#waitingMarkets.get(t.symbol);
+    if (until === undefined) return true;
+    if (until > now) return false;
+    this.#waitingMarkets.delete(t.symbol);
+    return true;
+  }
+
+  #hasSendable(): boolean {
+    const now = Date.now();
+    for (const t of this.#o.trading.settleableTrades()) if (this.#sendable(t, now)) return true;
+    return false;
   }
 
   #hasSettleable(): boolean {
@@ -135,7 +165,9 @@ export class SettlementBatcher {
 
   async #settleNext(): Promise<void> {
     const batch: Readonly<SettlementTrade>[] = [];
+    const now = Date.now();
     for (const t of this.#o.trading.settleableTrades()) {
+      if (!this.#sendable(t, now)) continue;
       batch.push(t);
       if (batch.length === this.#o.maxBatch) break;
     }
@@ -206,6 +238,11 @@ export class SettlementBatcher {
       return;
     }
     const trade = batch[index];
+    if (MARKET_LEVEL_ERRORS.has(rootCause(revert).name)) {
+      this.#waitingMarkets.set(trade.symbol, Date.now() + MARKET_WAIT_MS);
+      this.#o.onBlocked?.(revert);
+      return;
+    }
     await this.#o.trading.settlementFailed(trade.tradeId, revert.reason);
     this.#o.onTradeFailed?.(trade, revert);
   }

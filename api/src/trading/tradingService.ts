@@ -112,6 +112,8 @@ export class TradingService {
   readonly #journalDeadlineMs: number;
   /** Trades 1..n are in durable records: only those may be settled on chain. */
   #durableTrades = 0;
+  /** Failed trades queued again by a retry whose record is not durable yet: not to be settled before it is. */
+  readonly #retrying = new Set<string>();
   #holderRules: HolderRules | null = null;
 
   private constructor(core: TradingCore, options: TradingServiceOptions, lastSeq: bigint) {
@@ -206,6 +208,7 @@ export class TradingService {
     if (this.#failed !== null) return;
     for (const t of this.core.unsettledTrades()) {
       if (Number.parseInt(t.tradeId, 16) > this.#durableTrades) return;
+      if (this.#retrying.has(t.tradeId)) continue;
       yield t;
     }
   }
@@ -287,8 +290,15 @@ export class TradingService {
     if (short !== undefined) {
       throw new TradingError(TradingCode.SETTLEMENT_REVERSE_INSUFFICIENT, `${short} no longer has available what the trade gave it: cancel its orders or wait for its withdrawals, then reverse`);
     }
-    const r = await this.#commit({ t: "settleResolve", ts: this.#now(), tradeId, action, by, note });
-    if (!r.ok) throw new TradingError(r.code, `cannot ${action} trade ${tradeId}`);
+    // Settled on chain before its retry is durable, a crash could leave the journal saying
+    // "failed" — and a later reversal would undo a trade the vault had delivered.
+    if (action === "retry") this.#retrying.add(tradeId);
+    try {
+      const r = await this.#commit({ t: "settleResolve", ts: this.#now(), tradeId, action, by, note });
+      if (!r.ok) throw new TradingError(r.code, `cannot ${action} trade ${tradeId}`);
+    } finally {
+      this.#retrying.delete(tradeId);
+    }
   }
 
   /**
@@ -440,7 +450,10 @@ export class TradingService {
   async #durable(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SenError("JOURNAL_IO", `journal write not durable within ${this.#journalDeadlineMs} ms`)), this.#journalDeadlineMs);
+      // After a blocked event loop, expired timers run before the I/O that finished meanwhile:
+      // let one round of I/O callbacks through first, so a stalled loop is not taken for a stalled disk.
+      const expire = () => setImmediate(() => reject(new SenError("JOURNAL_IO", `journal write not durable within ${this.#journalDeadlineMs} ms`)));
+      timer = setTimeout(expire, this.#journalDeadlineMs);
     });
     try {
       await Promise.race([this.#journal.flush(), deadline]);
