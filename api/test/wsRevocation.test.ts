@@ -16,6 +16,15 @@ function closed(c: WsClient): Promise<number> {
   });
 }
 
+/** How the gateway answers a websocket upgrade with `token` ("opened" if it lets it in). */
+function upgradeRefusal(gw: GatewayFixture, token: string): Promise<string> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`${gw.ctx.config.wsEndpoint}?token=${token}`);
+    ws.on("error", (err) => resolve(err.message));
+    ws.on("open", () => (ws.close(), resolve("opened")));
+  });
+}
+
 async function privateSocket(gw: GatewayFixture, creds: ApiCredentials): Promise<WsClient> {
   const bullet = await kucoinClient(() => gw.url, creds)<{ token: string }>("POST", "/api/v1/bullet-private");
   assert.equal(bullet.code, "200000", JSON.stringify(bullet));
@@ -75,11 +84,16 @@ describe("websocket access ends with the access", () => {
     await chain.attest(other.address, "wsrev-bystander");
     const bystander = await privateSocket(gw, await loginAndCreateKey(gw.url, other));
     const s = await privateSocket(gw, creds);
+    const spare = (await kucoinClient(() => gw.url, creds)<{ token: string }>("POST", "/api/v1/bullet-private")).data.token;
     const bye = closed(s);
     const operator = await loginAndCreateKey(gw.url, op);
     const r = await kucoinClient(() => gw.url, operator)("POST", `/api/v1/sen/operator/accounts/${creds.accountId}/kill-switch`, { reason: "test" });
     assert.equal(r.code, "200000", JSON.stringify(r));
     assert.equal(await bye, 4003);
+    // No way back in while frozen: a token taken before does not connect, a new one is refused.
+    assert.match(await upgradeRefusal(gw, spare), /401/);
+    const again = await kucoinClient(() => gw.url, creds)("POST", "/api/v1/bullet-private");
+    assert.deepEqual([again.status, again.code], [403, "411100"]);
     await bystander.barrier();
     await bystander.close();
   });
@@ -94,11 +108,6 @@ describe("websocket access ends with the access", () => {
     await chain.revoke(id);
     assert.equal(await bye, 4003);
     // The token taken before is void: the upgrade is refused.
-    const refused = await new Promise<string>((resolve) => {
-      const ws = new WebSocket(`${gw.ctx.config.wsEndpoint}?token=${spare}`);
-      ws.on("error", (err) => resolve(err.message));
-      ws.on("open", () => resolve("opened"));
-    });
-    assert.match(refused, /401/);
+    assert.match(await upgradeRefusal(gw, spare), /401/);
   });
 });

@@ -63,8 +63,9 @@ export function openReplayBarrier(dataDir: string, now: () => number, windowMs: 
     accepted(timestampMs) {
       if (timestampMs > latest) latest = timestampMs;
       if (timestampMs <= ceiling || closed) return;
+      // Durable first: if the write throws, the request fails and the ceiling stays where it is.
+      write("running", timestampMs + STEP_MS);
       ceiling = timestampMs + STEP_MS;
-      write("running", ceiling);
     },
     close() {
       if (closed) return;

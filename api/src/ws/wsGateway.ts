@@ -62,7 +62,10 @@ export class WsGateway {
     // A frozen account (kill switch, revoked e-ID) or a deleted key loses its open sockets at
     // once: they would otherwise go on streaming balances and accept private subscriptions.
     ctx.trading.subscribe((e) => {
-      if (e.kind === "accountStatus" && e.frozen) this.#drop((p) => p.accountId === e.accountId, "account frozen");
+      if (e.kind === "accountStatus" && e.frozen) {
+        this.#drop((p) => p.accountId === e.accountId, "account frozen");
+        ctx.bullets.revokeAccount(e.accountId); // tokens taken before the freeze no longer connect
+      }
     });
     ctx.bullets.onRevoke((r) => this.#drop((p) => p.accountId === r.accountId && (r.apiKeyId === undefined || p.apiKeyId === r.apiKeyId), r.apiKeyId ? "API key revoked" : "access revoked"));
     // Surveillance alerts go to compliance officers only (one shared topic).

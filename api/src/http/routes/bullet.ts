@@ -19,7 +19,11 @@ export function bulletRoutes(ctx: AppContext): Route[] {
       summary: "Token for private topics (orders, balances)",
       auth: "signedOrSession",
       permission: "General",
-      handler: ({ principal, ip }) => ({ token: token(principal, ip), instanceServers: servers() }),
+      handler: ({ principal, ip }) => {
+        const frozen = ctx.trading.core.isFrozen(principal!.accountId);
+        if (frozen !== undefined) throw new SenError("RISK_ACCOUNT_FROZEN", `account frozen: ${frozen}`);
+        return { token: token(principal, ip), instanceServers: servers() };
+      },
     }),
   ];
 }
