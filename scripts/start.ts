@@ -18,7 +18,7 @@ import hre from "hardhat";
 import { mnemonicToAccount } from "viem/accounts";
 import { createIdentityOracle } from "../api/src/chain/identityOracle.ts";
 import { envToConfig } from "../api/src/config/config.ts";
-import { dataDirOwner } from "../api/src/config/dataDirLock.ts";
+import { dataDirOwner, lockDataDir } from "../api/src/config/dataDirLock.ts";
 import { readEnv, unknownSettings } from "../api/src/config/env.ts";
 import { createContext } from "../api/src/context.ts";
 import { defaultCatalog } from "../api/src/markets/marketCatalog.ts";
@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     console.log(`previous run moved to ${path.relative(process.cwd(), aside)}`);
   }
   mkdirSync(dataDir, { recursive: true });
+  const dataDirLock = lockDataDir(dataDir); // held from here on, so no second start can move it
 
   await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
   const connection = await hre.network.create();
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
     identity: createIdentityOracle(publicClient, c.IdentityRegistry),
     catalog,
     chain: { publicClient, contracts: c, startBlock: BigInt(deployment.startBlock), confirmations: 0 },
+    dataDirLock,
   });
   const gateway = await startGateway(ctx);
   // The gateway's chain key: the vault's settler and withdrawer and AuditAnchor's auditor.

@@ -79,6 +79,8 @@ export type ContextDeps = {
   catalog?: MarketCatalog;
   risk?: RiskConfig;
   feeAccount?: string;
+  /** The data directory's lock, when the caller took it earlier (npm start takes it before deploying). */
+  dataDirLock?: DataDirLock;
   /** The chain trades settle on: orders and withdrawals are then checked against its holder rules. */
   chain?: Pick<HolderRulesViewOptions, "publicClient" | "contracts" | "startBlock" | "confirmations">;
 };
@@ -86,7 +88,7 @@ export type ContextDeps = {
 export async function createContext(config: ServerConfig, deps: ContextDeps): Promise<AppContext> {
   mkdirSync(config.dataDir, { recursive: true });
   // Before anything in it is opened: one process per data directory.
-  const dataDirLock = lockDataDir(config.dataDir);
+  const dataDirLock = deps.dataDirLock ?? lockDataDir(config.dataDir);
   try {
     return await openContext(config, deps, dataDirLock);
   } catch (err) {
