@@ -32,5 +32,12 @@ describe("duplicate keys in a signed body", () => {
     assert.deepEqual([json.code, json.senCode], ["400100", "VALIDATION"]);
     assert.match(json.msg, /"side" appears twice/);
     assert.equal(gw.ctx.trading.lastSeq, seq, "nothing journaled");
+
+    // Nested deeper than the check can follow (JSON.parse still takes it): a 400, not a 500.
+    const deep = "[".repeat(20_000) + "]".repeat(20_000);
+    const deepHeaders = signKucoinRequest({ method: "POST", pathWithQuery: "/api/v1/orders", body: deep, ...creds, timestamp: Date.now() });
+    const refused = await fetch(`${gw.url}/api/v1/orders`, { method: "POST", headers: { ...deepHeaders, "content-type": "application/json" }, body: deep });
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { senCode: string }).senCode, "VALIDATION");
   });
 });

@@ -94,7 +94,12 @@ async function handle(ctx: AppContext, route: Route, req: Request, res: Response
     } catch {
       throw new ValidationError("body is not valid JSON");
     }
-    const duplicate = raw === "" ? undefined : firstDuplicateKey(raw);
+    let duplicate: string | undefined;
+    try {
+      duplicate = raw === "" ? undefined : firstDuplicateKey(raw);
+    } catch (err) {
+      throw new ValidationError(`body: ${(err as Error).message}`);
+    }
     if (duplicate !== undefined) throw new ValidationError(`body: key "${duplicate.slice(0, 64)}" appears twice`);
     body = parse(route.body, json, "body");
   }

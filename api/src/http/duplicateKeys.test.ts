@@ -12,6 +12,13 @@ describe("duplicate JSON keys", () => {
     assert.equal(firstDuplicateKey('{"\\u0061":1,"a":2}'), "a", "escapes are compared decoded, as JSON.parse sees them");
   });
 
+  it("refuses (throws) a body nested deeper than any request needs, instead of overflowing the stack", () => {
+    const deep = "[".repeat(20_000) + "]".repeat(20_000);
+    assert.doesNotThrow(() => JSON.parse(deep));
+    assert.throws(() => firstDuplicateKey(deep), RangeError);
+    assert.equal(firstDuplicateKey(`{"a":"${"[".repeat(500)}"}`), undefined, "brackets inside strings do not count");
+  });
+
   it("agrees with JSON.parse: a body has a duplicate exactly when its parse lost a key", () => {
     let duplicates = 0;
     fc.assert(

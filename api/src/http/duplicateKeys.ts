@@ -10,6 +10,9 @@ import { visit } from "jsonc-parser";
 export function firstDuplicateKey(json: string): string | undefined {
   const open: Array<Set<string>> = [];
   let found: string | undefined;
+  // The visitor recurses: a body nested deeper than the stack allows cannot be checked, and no
+  // request of this API nests more than a few levels, so it is refused rather than crashing.
+  if (nestingDepth(json) > MAX_DEPTH) throw new RangeError(`JSON nested deeper than ${MAX_DEPTH} levels`);
   visit(json, {
     onObjectBegin: () => {
       open.push(new Set());
@@ -24,4 +27,23 @@ export function firstDuplicateKey(json: string): string | undefined {
     },
   });
   return found;
+}
+
+const MAX_DEPTH = 64;
+
+/** The deepest nesting of arrays and objects in `json` (brackets inside strings do not count). */
+function nestingDepth(json: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
 }
