@@ -1,8 +1,8 @@
 /**
  * `npm run demo`: a short scripted session against the exchange `npm start` runs. Two demo
- * traders trade VGB30-VND through the signed KuCoin REST API while the buyer watches its
+ * traders trade GOLD-VND through the signed KuCoin REST API while the buyer watches its
  * private websocket stream; the terminal shows the orders, fills and balances. Then they pass
- * the same SREF unit back and forth, which the surveillance flags as a wash-trading ring: the
+ * the same RIVER unit back and forth, which the surveillance flags as a wash-trading ring: the
  * alert waits in the compliance console.
  */
 import { readFileSync } from "node:fs";
@@ -14,7 +14,7 @@ type Trader = { name: string; wallet: string; apiKey: string; apiSecret: string;
 const file = path.resolve(process.env.SEN_DATA_DIR ?? "data", "dev", "demo-credentials.json");
 const { url, traders, complianceOfficer } = JSON.parse(readFileSync(file, "utf8")) as { url: string; traders: Trader[]; complianceOfficer?: { wallet: string; console: string } };
 const [an, binh] = traders;
-const SYMBOL = "VGB30-VND";
+const SYMBOL = "GOLD-VND";
 
 async function call<T = any>(t: Trader, method: "GET" | "POST" | "DELETE", p: string, payload?: unknown): Promise<T> {
   const body = payload === undefined ? "" : JSON.stringify(payload);
@@ -27,7 +27,7 @@ async function call<T = any>(t: Trader, method: "GET" | "POST" | "DELETE", p: st
 
 const balances = async (t: Trader) =>
   (await call<Array<{ currency: string; available: string; holds: string }>>(t, "GET", "/api/v1/accounts"))
-    .filter((a) => a.currency === "VND" || a.currency === "VGB30")
+    .filter((a) => a.currency === "VND" || a.currency === "GOLD")
     .map((a) => `${a.currency} ${a.available} (+${a.holds} on hold)`)
     .join(", ");
 
@@ -48,7 +48,7 @@ async function main() {
   });
   await new Promise((r) => setTimeout(r, 200));
 
-  console.log(`\n${an.name} offers 10 VGB30 at 10,000 and 10 at 10,100 đồng`);
+  console.log(`\n${an.name} offers 10 GOLD at 10,000 and 10 at 10,100 đồng`);
   const run = Date.now().toString(36);
   const s1 = await call(an, "POST", "/api/v1/orders", { clientOid: `demo-${run}-s1`, side: "sell", symbol: SYMBOL, type: "limit", price: "10000", size: "10" });
   const s2 = await call(an, "POST", "/api/v1/orders", { clientOid: `demo-${run}-s2`, side: "sell", symbol: SYMBOL, type: "limit", price: "10100", size: "10" });
@@ -56,7 +56,7 @@ async function main() {
   const book = await call(binh, "GET", `/api/v1/market/orderbook/level2_20?symbol=${SYMBOL}`);
   console.log(`  book: asks ${book.asks.map((l: string[]) => `${l[1]}@${l[0]}`).join("  ")}`);
 
-  console.log(`\n${binh.name} buys 15 VGB30 with a limit order at 10,100`);
+  console.log(`\n${binh.name} buys 15 GOLD with a limit order at 10,100`);
   const b1 = await call(binh, "POST", "/api/v1/orders", { clientOid: `demo-${run}-b1`, side: "buy", symbol: SYMBOL, type: "limit", price: "10100", size: "15" });
   await new Promise((r) => setTimeout(r, 300));
   const fills = await call(binh, "GET", `/api/v1/fills?orderId=${b1.orderId}`);
@@ -81,8 +81,8 @@ async function main() {
   // Six round trips of one unit between the same two e-IDs, ending where they started: no
   // change of ownership, only printed volume. Self-trade prevention cannot see it (two
   // different identities); the WASH_RING detector does.
-  console.log(`\nSurveillance: ${an.name} and ${binh.name} pass 1 SREF back and forth six times`);
-  const FUND = "SREF-VND";
+  console.log(`\nSurveillance: ${an.name} and ${binh.name} pass 1 RIVER back and forth six times`);
+  const FUND = "RIVER-VND";
   for (let i = 0; i < 6; i++) {
     const [maker, taker] = i % 2 === 0 ? [an, binh] : [binh, an];
     await call(maker, "POST", "/api/v1/orders", { clientOid: `demo-${run}-w${i}m`, side: "sell", symbol: FUND, type: "limit", price: "50000", size: "1" });

@@ -39,8 +39,8 @@ export type SenDeployment = {
     CashToken: Address;
     SettlementVault: Address;
     AuditAnchor: Address;
-    BondToken: Address;
-    FundToken: Address;
+    GoldToken: Address;
+    RiverToken: Address;
   };
 };
 
@@ -65,16 +65,16 @@ export async function deploySen(
     CashToken: r.cashToken.address,
     SettlementVault: r.vault.address,
     AuditAnchor: r.auditAnchor.address,
-    BondToken: r.bondToken.address,
-    FundToken: r.fundToken.address,
+    GoldToken: r.goldToken.address,
+    RiverToken: r.riverToken.address,
   };
   for (const [name, contract] of Object.entries({
     IdentityRegistry: r.identityRegistry,
     CashToken: r.cashToken,
     SettlementVault: r.vault,
     AuditAnchor: r.auditAnchor,
-    BondToken: r.bondToken,
-    FundToken: r.fundToken,
+    GoldToken: r.goldToken,
+    RiverToken: r.riverToken,
   })) {
     for (const [role, id] of Object.entries(await roleIds(publicClient, contract.abi, contract.address))) {
       if (await publicClient.readContract({ address: contract.address, abi: contract.abi, functionName: "hasRole", args: [id, deployer] })) {

@@ -48,8 +48,8 @@ export async function seedDemo(connection: NetworkConnection, deployment: SenDep
   const cash = await viem.getContractAt("CashToken", c.CashToken, signedBy(paymentBank));
   const vault = await viem.getContractAt("SettlementVault", c.SettlementVault);
   const assets = [
-    await viem.getContractAt("AssetToken", c.BondToken, signedBy(assetIssuer)),
-    await viem.getContractAt("AssetToken", c.FundToken, signedBy(assetIssuer)),
+    await viem.getContractAt("AssetToken", c.GoldToken, signedBy(assetIssuer)),
+    await viem.getContractAt("AssetToken", c.RiverToken, signedBy(assetIssuer)),
   ];
   const wait = async (hash: Hex) => {
     await publicClient.waitForTransactionReceipt({ hash });

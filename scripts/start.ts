@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   config.chainId = deployment.chainId;
   const publicClient = await connection.viem.getPublicClient({ cacheTime: 0 });
   const c = deployment.contracts;
-  const catalog = defaultCatalog({ VND: c.CashToken, VGB30: c.BondToken, SREF: c.FundToken });
+  const catalog = defaultCatalog({ VND: c.CashToken, GOLD: c.GoldToken, RIVER: c.RiverToken });
   const ctx = await createContext(config, {
     identity: createIdentityOracle(publicClient, c.IdentityRegistry),
     catalog,

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const client = createPublicClient({ transport: http(config.chainRpc), cacheTime: 0 });
   const ctx = await createContext(config, {
     identity: createIdentityOracle(client, deployment.contracts.IdentityRegistry),
-    catalog: defaultCatalog({ VND: deployment.contracts.CashToken, VGB30: deployment.contracts.BondToken, SREF: deployment.contracts.FundToken }),
+    catalog: defaultCatalog({ VND: deployment.contracts.CashToken, GOLD: deployment.contracts.GoldToken, RIVER: deployment.contracts.RiverToken }),
     chain: { publicClient: client, contracts: deployment.contracts, startBlock: BigInt(deployment.startBlock ?? "0"), confirmations: config.confirmations },
   });
   const gateway = await startGateway(ctx);

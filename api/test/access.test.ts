@@ -13,7 +13,7 @@ import { createKey, rawRequest, sessionClient, signedClient, signedHeaders, siwe
 
 type OpenApi = { openapi: string; paths: Record<string, Record<string, { security: unknown[]; "x-sen-roles"?: string[] }>>; components: { securitySchemes: Record<string, unknown> } };
 
-const ORDER = { side: "buy", symbol: "VGB30-VND", type: "limit", price: "1000", size: "1" };
+const ORDER = { side: "buy", symbol: "GOLD-VND", type: "limit", price: "1000", size: "1" };
 const MISSING_ID = "ffffffffffffffffffffffff";
 
 describe("access control: roles, permissions, ownership and signing guards", () => {
@@ -66,8 +66,8 @@ describe("access control: roles, permissions, ownership and signing guards", () 
   /** Every operator route with a body it would accept, so that only the role can refuse it. */
   function operatorCalls(): Array<{ method: "GET" | "POST" | "PUT"; path: string; body?: unknown }> {
     const calls = [
-      { method: "POST" as const, path: "/api/v1/sen/operator/markets/VGB30-VND/halt", body: { reason: "r" } },
-      { method: "POST" as const, path: "/api/v1/sen/operator/markets/VGB30-VND/resume", body: { reason: "r" } },
+      { method: "POST" as const, path: "/api/v1/sen/operator/markets/GOLD-VND/halt", body: { reason: "r" } },
+      { method: "POST" as const, path: "/api/v1/sen/operator/markets/GOLD-VND/resume", body: { reason: "r" } },
       { method: "POST" as const, path: `/api/v1/sen/operator/accounts/${bob.accountId}/kill-switch`, body: { reason: "r" } },
       { method: "POST" as const, path: `/api/v1/sen/operator/accounts/${bob.accountId}/unfreeze`, body: { reason: "r" } },
       { method: "GET" as const, path: "/api/v1/sen/operator/risk-limits" },
@@ -79,7 +79,7 @@ describe("access control: roles, permissions, ownership and signing guards", () 
     ];
     // The list covers every route the API describes as operator-only.
     const documented = Object.entries(openapi.paths).flatMap(([p, ops]) => Object.entries(ops).filter(([, o]) => o["x-sen-roles"]?.includes("operator")).map(([m]) => `${m.toUpperCase()} ${p}`));
-    const covered = calls.map((c) => `${c.method} ${c.path.replace("VGB30-VND", "{symbol}").replace(bob.accountId, "{accountId}").replace(`${"0".repeat(23)}1`, "{tradeId}")}`);
+    const covered = calls.map((c) => `${c.method} ${c.path.replace("GOLD-VND", "{symbol}").replace(bob.accountId, "{accountId}").replace(`${"0".repeat(23)}1`, "{tradeId}")}`);
     assert.deepEqual(new Set(covered), new Set(documented));
     return calls;
   }
@@ -120,10 +120,10 @@ describe("access control: roles, permissions, ownership and signing guards", () 
     assert.equal(typeof limits.data.defaults.maxOpenOrders, "number");
     const viaKey = await signedClient(gw.url, operator)("GET", "/api/v1/sen/operator/risk-limits");
     assert.deepEqual(viaKey.data, limits.data);
-    const halt = await opSession("POST", "/api/v1/sen/operator/markets/SREF-VND/halt", { reason: "access test" });
-    assert.deepEqual(halt.data, { symbol: "SREF-VND", halted: true });
-    const resume = await signedClient(gw.url, operator)("POST", "/api/v1/sen/operator/markets/SREF-VND/resume", { reason: "access test" });
-    assert.deepEqual(resume.data, { symbol: "SREF-VND", halted: false });
+    const halt = await opSession("POST", "/api/v1/sen/operator/markets/RIVER-VND/halt", { reason: "access test" });
+    assert.deepEqual(halt.data, { symbol: "RIVER-VND", halted: true });
+    const resume = await signedClient(gw.url, operator)("POST", "/api/v1/sen/operator/markets/RIVER-VND/resume", { reason: "access test" });
+    assert.deepEqual(resume.data, { symbol: "RIVER-VND", halted: false });
   });
 
   it(
@@ -316,7 +316,7 @@ describe("access control: roles, permissions, ownership and signing guards", () 
     assert.match(r.text, /^# HELP sen_http_request_duration_seconds /m);
     assert.match(r.text, /^# TYPE sen_http_request_duration_seconds histogram$/m);
     assert.match(r.text, /^sen_http_request_duration_seconds_count\{route="\/api\/v1\/accounts",method="get",status="200"\} \d+$/m);
-    assert.match(r.text, /^sen_orders_accepted_total\{symbol="VGB30-VND"\} \d+$/m);
+    assert.match(r.text, /^sen_orders_accepted_total\{symbol="GOLD-VND"\} \d+$/m);
     for (const line of r.text.split("\n")) {
       if (line === "" || line.startsWith("#")) continue;
       assert.match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eEInfNa]+$/, `sample line: ${line}`);

@@ -16,7 +16,7 @@ import { getJson, loginAndCreateKey, postJson, startTestGateway, type ApiCredent
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 
-const SYMBOL = "VGB30-VND";
+const SYMBOL = "GOLD-VND";
 const run = promisify(execFile);
 
 
@@ -66,7 +66,7 @@ describe("audit trail: recording, compliance queries, proofs, anchoring, export"
     seller = await loginAndCreateKey(gw.url, accounts.seller);
     buyer = await loginAndCreateKey(gw.url, accounts.buyer);
     const op = await loginAndCreateKey(gw.url, accounts.operator, ["General"]);
-    await postJson(`${gw.url}/api/v1/sen/operator/deposits`, { accountId: seller.accountId, currency: "VGB30", amount: "1000", ref: "a-s" }, op.token);
+    await postJson(`${gw.url}/api/v1/sen/operator/deposits`, { accountId: seller.accountId, currency: "GOLD", amount: "1000", ref: "a-s" }, op.token);
     await postJson(`${gw.url}/api/v1/sen/operator/deposits`, { accountId: buyer.accountId, currency: "VND", amount: "100000000", ref: "a-b" }, op.token);
   });
   after(async () => {

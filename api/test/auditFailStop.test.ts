@@ -6,7 +6,7 @@ import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFi
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 
-const SYMBOL = "VGB30-VND";
+const SYMBOL = "GOLD-VND";
 
 /** The descriptors this process holds on the audit log's event segments. */
 function segmentFds(auditDir: string): number[] {

@@ -21,7 +21,7 @@ describe("request bodies at the edge", () => {
     await chain.attest(a.address, "body-edges");
     creds = await loginAndCreateKey(gw.url, a, ["General", "Trade", "Withdraw"]);
     await gw.ctx.trading.deposit(creds.accountId, "VND", 10n ** 9n, "edges-vnd");
-    await gw.ctx.trading.deposit(creds.accountId, "VGB30", 100n, "edges-bond");
+    await gw.ctx.trading.deposit(creds.accountId, "GOLD", 100n, "edges-gold");
   });
   after(async () => {
     await gw?.close();
@@ -49,7 +49,7 @@ describe("request bodies at the edge", () => {
 
   it("an order whose side is given twice is a 400 and changes nothing", async () => {
     const seq = gw.ctx.trading.lastSeq;
-    const r = await rawSigned("/api/v1/orders", '{"clientOid":"dup-1","side":"buy","symbol":"VGB30-VND","type":"limit","price":"10000","size":"1","side":"sell"}');
+    const r = await rawSigned("/api/v1/orders", '{"clientOid":"dup-1","side":"buy","symbol":"GOLD-VND","type":"limit","price":"10000","size":"1","side":"sell"}');
     assert.equal(r.status, 400);
     assert.deepEqual([r.code, r.senCode], ["400100", "VALIDATION"]);
     assert.match(r.msg, /"side" appears twice/);

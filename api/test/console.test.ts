@@ -17,7 +17,7 @@ import { kucoinClient } from "./support/kucoinClient.ts";
  */
 
 const CHROMIUM = "/usr/bin/chromium";
-const SYMBOL = "VGB30-VND";
+const SYMBOL = "GOLD-VND";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
@@ -37,7 +37,7 @@ describe("compliance console (Chromium)", { skip: existsSync(CHROMIUM) ? false :
   let officerApi: SessionClient;
   const officer = hardhatAccount(50);
   const [washA, washB, other, third] = [hardhatAccount(51), hardhatAccount(52), hardhatAccount(53), hardhatAccount(54)];
-  /** Six back-and-forth trades between `other` and `third` in SREF-VND: a second WASH_RING, raised while the console is open. */
+  /** Six back-and-forth trades between `other` and `third` in RIVER-VND: a second WASH_RING, raised while the console is open. */
   let laterRing: () => Promise<void>;
   let washId: Hex;
   let alertId: string;
@@ -61,10 +61,10 @@ describe("compliance console (Chromium)", { skip: existsSync(CHROMIUM) ? false :
     const [a, b, o, t] = creds;
     await gw.ctx.trading.deposit(a.accountId, "VND", 1_000_000_000n, "console-dep-a");
     await gw.ctx.trading.deposit(b.accountId, "VND", 1_000_000_000n, "console-dep-b");
-    await gw.ctx.trading.deposit(b.accountId, "VGB30", 1_000n, "console-dep-b2");
+    await gw.ctx.trading.deposit(b.accountId, "GOLD", 1_000n, "console-dep-b2");
     await gw.ctx.trading.deposit(o.accountId, "VND", 1_000_000_000n, "console-dep-o");
-    await gw.ctx.trading.deposit(o.accountId, "VGB30", 1_000n, "console-dep-o2");
-    await gw.ctx.trading.deposit(o.accountId, "SREF", 1_000n, "console-dep-o3");
+    await gw.ctx.trading.deposit(o.accountId, "GOLD", 1_000n, "console-dep-o2");
+    await gw.ctx.trading.deposit(o.accountId, "RIVER", 1_000n, "console-dep-o3");
     await gw.ctx.trading.deposit(t.accountId, "VND", 1_000_000_000n, "console-dep-t");
     const [ka, kb, ko, kt] = creds.map((c) => kucoinClient(() => gw.url, c));
     let n = 0;
@@ -92,10 +92,10 @@ describe("compliance console (Chromium)", { skip: existsSync(CHROMIUM) ? false :
     await order(ka, "buy", 100_300, 3);
     laterRing = async () => {
       for (let i = 0; i < 3; i++) {
-        await order(ko, "sell", 50_000, 1, "SREF-VND");
-        await order(kt, "buy", 50_000, 1, "SREF-VND");
-        await order(kt, "sell", 50_000, 1, "SREF-VND");
-        await order(ko, "buy", 50_000, 1, "SREF-VND");
+        await order(ko, "sell", 50_000, 1, "RIVER-VND");
+        await order(kt, "buy", 50_000, 1, "RIVER-VND");
+        await order(kt, "sell", 50_000, 1, "RIVER-VND");
+        await order(ko, "buy", 50_000, 1, "RIVER-VND");
       }
     };
     alertId = await until("the WASH_RING alert", async () => {
@@ -177,7 +177,7 @@ describe("compliance console (Chromium)", { skip: existsSync(CHROMIUM) ? false :
     // a new alert arrives over the websocket while the list is open (no reload)
     await page.locator("[data-testid=live-status]", { hasText: "live" }).waitFor();
     await laterRing();
-    await page.locator("[data-testid=alert-row][data-rule=WASH_RING]", { hasText: "SREF-VND" }).waitFor({ timeout: 10_000 });
+    await page.locator("[data-testid=alert-row][data-rule=WASH_RING]", { hasText: "RIVER-VND" }).waitFor({ timeout: 10_000 });
     assert.equal(await page.getByTestId("live-count").innerText(), "1 new");
     assert.equal(await row.getAttribute("data-rule"), "WASH_RING");
     assert.equal(await row.getAttribute("data-status"), "open");
@@ -186,7 +186,7 @@ describe("compliance console (Chromium)", { skip: existsSync(CHROMIUM) ? false :
     // detail: summary, evidence fills, chart
     const detail = page.getByTestId("alert-detail");
     await detail.waitFor();
-    assert.match(await page.getByTestId("alert-summary").innerText(), /VGB30-VND/);
+    assert.match(await page.getByTestId("alert-summary").innerText(), /GOLD-VND/);
     const evidence = page.locator("[data-testid=evidence-table] [data-testid=event-row]");
     await evidence.first().waitFor();
     const evidenceTypes = await evidence.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-type")));

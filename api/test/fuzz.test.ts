@@ -168,7 +168,7 @@ const jsonText = fc.oneof(
     '{"__proto__":{"polluted":"yes"}}',
     '{"constructor":{"prototype":{"polluted":"yes"}}}',
     '{"__proto__":{"role":"operator"},"reason":"x"}',
-    '[{"clientOid":"a","side":"buy","symbol":"VGB30-VND","price":"10000","size":"1"}]',
+    '[{"clientOid":"a","side":"buy","symbol":"GOLD-VND","price":"10000","size":"1"}]',
     '{"reason":""}',
     '{"reason":"x","extra":1}',
     '{"scope":"defaults","limits":{"maxOpenOrders":1}}',
@@ -195,7 +195,7 @@ const contentTypes = fc.constantFrom(
 const orderBase = fc.record({
   clientOid: fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/),
   side: fc.constantFrom("buy", "sell"),
-  symbol: fc.constantFrom("VGB30-VND", "SREF-VND"),
+  symbol: fc.constantFrom("GOLD-VND", "RIVER-VND"),
   type: fc.constantFrom("limit", "market", undefined),
   price: fc.integer({ min: 1, max: 200 }).map((n) => String(n * 100)),
   size: fc.integer({ min: 1, max: 100 }).map(String),
@@ -217,7 +217,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   // past the schema: refused by the handler or by a pre-trade rule
   { weight: 3, arbitrary: fc.integer({ min: 1, max: 99 }).map((d): Mutation => (o) => void (o.price = String(10_000 + d))) }, // off tick
   { weight: 3, arbitrary: fc.constantFrom("1000001", "99999999", "9007199254740991").map((s): Mutation => (o) => void (o.size = s)) }, // above max qty
-  { weight: 2, arbitrary: fc.constantFrom("AAA-BBB", "VND-VGB30", "SREF-VGB30", "vgb30-vnd", "VGB30_VND", "VGB30-VND ", "VGB30-VND-X", "").map((s): Mutation => (o) => void (o.symbol = s)) },
+  { weight: 2, arbitrary: fc.constantFrom("AAA-BBB", "VND-GOLD", "RIVER-GOLD", "vgb30-vnd", "GOLD_VND", "GOLD-VND ", "GOLD-VND-X", "").map((s): Mutation => (o) => void (o.symbol = s)) },
   fc.constantFrom<Mutation>(
     (o) => Object.assign(o, { type: "market", price: "10000" }),
     (o) => Object.assign(o, { type: "market", funds: "10000" }), // with size: one of size/funds only
@@ -310,15 +310,15 @@ describe("fuzz: malformed requests never break the envelope, the process or the 
     other = await loginAndCreateKey(gw.url, o);
     const { trading, catalog } = gw.ctx;
     await trading.deposit(trader.accountId, "VND", 10_000_000n, "fuzz-1");
-    await trading.deposit(trader.accountId, "VGB30", 100n, "fuzz-2");
+    await trading.deposit(trader.accountId, "GOLD", 100n, "fuzz-2");
     await trading.deposit(other.accountId, "VND", 1_000_000n, "fuzz-3");
     const tc = signedClient(gw.url, trader);
     const oc = signedClient(gw.url, other);
     const placed = [
-      await tc("POST", "/api/v1/orders", { clientOid: "fuzz-buy", side: "buy", symbol: "VGB30-VND", price: "9500", size: "5" }),
-      await tc("POST", "/api/v1/orders", { clientOid: "fuzz-sell", side: "sell", symbol: "VGB30-VND", price: "10500", size: "5" }),
+      await tc("POST", "/api/v1/orders", { clientOid: "fuzz-buy", side: "buy", symbol: "GOLD-VND", price: "9500", size: "5" }),
+      await tc("POST", "/api/v1/orders", { clientOid: "fuzz-sell", side: "sell", symbol: "GOLD-VND", price: "10500", size: "5" }),
     ];
-    const theirs = await oc("POST", "/api/v1/orders", { clientOid: "other-buy", side: "buy", symbol: "VGB30-VND", price: "9600", size: "1" });
+    const theirs = await oc("POST", "/api/v1/orders", { clientOid: "other-buy", side: "buy", symbol: "GOLD-VND", price: "9600", size: "1" });
     for (const r of [...placed, theirs]) assert.equal(r.code, "200000", r.msg);
     ownIds = new Set(["fuzz-buy", "fuzz-sell", ...placed.map((r) => r.data.orderId as string)]);
     otherOrderId = theirs.data.orderId;
@@ -364,7 +364,7 @@ describe("fuzz: malformed requests never break the envelope, the process or the 
   function planArb(): fc.Arbitrary<Plan> {
     const template = fc.constantFrom(...routes);
     const paramValue = fc.oneof(
-      fc.constantFrom("VGB30-VND", "SREF-VND", "AAA-BBB", trader.accountId, other.accountId, otherOrderId, "other-buy", "ffffffffffffffffffffffff", "__proto__", "constructor", "..", "%2e%2e"),
+      fc.constantFrom("GOLD-VND", "RIVER-VND", "AAA-BBB", trader.accountId, other.accountId, otherOrderId, "other-buy", "ffffffffffffffffffffffff", "__proto__", "constructor", "..", "%2e%2e"),
       hex24,
       ascii(40).map(encodeURIComponent),
       ascii(40).map((s) => s.replace(/[?#]/g, "")),
@@ -387,7 +387,7 @@ describe("fuzz: malformed requests never break the envelope, the process or the 
     );
     const queryKey = fc.oneof(fc.constantFrom("symbol", "status", "side", "type", "currentPage", "pageSize", "startAt", "endAt", "currency", "address", "tradeType", "orderId", "__proto__", "constructor", "a[b]"), ascii(10));
     const queryValue = fc.oneof(
-      fc.constantFrom("VGB30-VND", "active", "done", "buy", "1min", "1week", "1", "0", "-1", "500", "501", "1e3", "1e400", "NaN", "9".repeat(25), "0x1f", trader.accountId, "0x0000000000000000000000000000000000000000"),
+      fc.constantFrom("GOLD-VND", "active", "done", "buy", "1min", "1week", "1", "0", "-1", "500", "501", "1e3", "1e400", "NaN", "9".repeat(25), "0x1f", trader.accountId, "0x0000000000000000000000000000000000000000"),
       ascii(30),
       graphemes(10),
     );
@@ -395,7 +395,7 @@ describe("fuzz: malformed requests never break the envelope, the process or the 
       fc.constant(""),
       fc.array(fc.tuple(queryKey, queryValue), { maxLength: 5 }).map((kv) => `?${kv.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&")}`),
       fc.array(fc.tuple(queryKey, queryValue), { maxLength: 4 }).map((kv) => `?${kv.map(([k, v]) => `${k}=${v}`.replace(/#/g, "")).join("&")}`),
-      fc.constantFrom("?", "?&&&", "?=", "?a=%", "?symbol=%zz", "?symbol=VGB30-VND&symbol=SREF-VND", "?__proto__[x]=1", "?pageSize=500&currentPage=999999999999"),
+      fc.constantFrom("?", "?&&&", "?=", "?a=%", "?symbol=%zz", "?symbol=GOLD-VND&symbol=RIVER-VND", "?__proto__[x]=1", "?pageSize=500&currentPage=999999999999"),
     );
     const method = fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS");
     const headerValue = fc.oneof(
@@ -522,12 +522,12 @@ describe("fuzz: malformed requests never break the envelope, the process or the 
 
   it("the order-body mirror accepts the valid orders it is meant to filter out", () => {
     const ok = (o: object) => orderMayBeAccepted(JSON.stringify(o), markets, RISK.defaults.maxOrderQty);
-    assert.ok(ok({ clientOid: "a", side: "buy", symbol: "VGB30-VND", price: "10000", size: "1" }));
-    assert.ok(ok({ clientOid: "a", side: "sell", symbol: "VGB30-VND", type: "market", size: "1.000" }));
-    assert.ok(ok({ clientOid: "a", side: "buy", symbol: "SREF-VND", type: "market", funds: "100" }));
-    assert.ok(!ok({ clientOid: "a", side: "buy", symbol: "VGB30-VND", price: "10001", size: "1" }));
-    assert.ok(!ok({ clientOid: "a", side: "buy", symbol: "VGB30-VND", price: "10000", size: "1.5" }));
-    assert.ok(!ok({ clientOid: "a", side: "sell", symbol: "VGB30-VND", type: "market", funds: "100" }));
+    assert.ok(ok({ clientOid: "a", side: "buy", symbol: "GOLD-VND", price: "10000", size: "1" }));
+    assert.ok(ok({ clientOid: "a", side: "sell", symbol: "GOLD-VND", type: "market", size: "1.000" }));
+    assert.ok(ok({ clientOid: "a", side: "buy", symbol: "RIVER-VND", type: "market", funds: "100" }));
+    assert.ok(!ok({ clientOid: "a", side: "buy", symbol: "GOLD-VND", price: "10001", size: "1" }));
+    assert.ok(!ok({ clientOid: "a", side: "buy", symbol: "GOLD-VND", price: "10000", size: "1.5" }));
+    assert.ok(!ok({ clientOid: "a", side: "sell", symbol: "GOLD-VND", type: "market", funds: "100" }));
   });
 
   it("answers a malformed %-escape in a route parameter with a 4xx envelope", async () => {

@@ -66,13 +66,13 @@ describe("the gateway's holder rules equal the contracts' own (property)", () =>
     const d = chain.deployment.contracts;
     const clients = await chain.connection.viem.getWalletClients();
     const as = (w: (typeof clients)[number]) => ({ client: { wallet: w } });
-    const tokenAddresses = [d.BondToken, d.FundToken, d.CashToken];
+    const tokenAddresses = [d.GoldToken, d.RiverToken, d.CashToken];
     // The rules, freezes and pause every token shares (PermissionedToken), as the role holder that may change them.
     const at = (role: keyof ChainFixture["wallets"]) => Promise.all(tokenAddresses.map((a) => chain.connection.viem.getContractAt("PermissionedToken", a, as(chain.wallets[role]))));
     const admin = await at("governance");
     const agent = await at("agent");
-    const bondIssuer = await chain.connection.viem.getContractAt("AssetToken", d.BondToken, as(chain.wallets.assetIssuer));
-    const fundIssuer = await chain.connection.viem.getContractAt("AssetToken", d.FundToken, as(chain.wallets.assetIssuer));
+    const goldIssuer = await chain.connection.viem.getContractAt("AssetToken", d.GoldToken, as(chain.wallets.assetIssuer));
+    const riverIssuer = await chain.connection.viem.getContractAt("AssetToken", d.RiverToken, as(chain.wallets.assetIssuer));
     const bank = await chain.connection.viem.getContractAt("CashToken", d.CashToken, as(chain.wallets.paymentBank));
     const registryAsGovernance = await chain.connection.viem.getContractAt("IdentityRegistry", d.IdentityRegistry, as(chain.wallets.governance));
     const registryAsIssuer2 = await chain.connection.viem.getContractAt("IdentityRegistry", d.IdentityRegistry, as(clients[ISSUER2]));
@@ -132,7 +132,7 @@ describe("the gateway's holder rules equal the contracts' own (property)", () =>
           return send(() => (op.trusted ? registryAsGovernance.write.addIssuer([hardhatAccount(ISSUER2).address]) : registryAsGovernance.write.removeIssuer([hardhatAccount(ISSUER2).address])));
         case "mint": {
           const to = wallets[op.wallet];
-          return send(() => (op.token === 0 ? bondIssuer.write.mint([to, op.amount]) : op.token === 1 ? fundIssuer.write.mint([to, op.amount]) : bank.write.mint([to, op.amount, keccak256(toHex(`p-${applied}-${reverted}`))])));
+          return send(() => (op.token === 0 ? goldIssuer.write.mint([to, op.amount]) : op.token === 1 ? riverIssuer.write.mint([to, op.amount]) : bank.write.mint([to, op.amount, keccak256(toHex(`p-${applied}-${reverted}`))])));
         }
         case "deposit": {
           const account = clients[WALLETS[op.wallet]].account;

@@ -9,7 +9,7 @@ import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayF
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { redisServerPath, removeRedisDir, startRedis, type RedisServer } from "./support/redisServer.ts";
 
-const SYMBOL = "VGB30-VND";
+const SYMBOL = "GOLD-VND";
 const DEADLINE_MS = 800;
 type Msg = Record<string, any>;
 

@@ -9,7 +9,7 @@ import { getJson, loginAndCreateKey, postJson } from "./support/gatewayFixture.t
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { redisServerPath, startRedis, type RedisServer } from "./support/redisServer.ts";
 
-const SYMBOL = "VGB30-VND";
+const SYMBOL = "GOLD-VND";
 const DEPOSIT = { asset: 1_000_000n, cash: 1_000_000_000_000n };
 
 type Order = { id: string; clientOid: string; isActive: boolean; size: string; dealSize: string; side: string; cancelExist: boolean };
@@ -36,7 +36,7 @@ async function crashDuringLoad(chain: ChainFixture, extraEnv: Record<string, str
     const seller = await loginAndCreateKey(ex.url, hardhatAccount(13));
     const buyer = await loginAndCreateKey(ex.url, hardhatAccount(14));
     const op = await loginAndCreateKey(ex.url, operator);
-    await postJson(`${ex.url}/api/v1/sen/operator/deposits`, { accountId: seller.accountId, currency: "VGB30", amount: DEPOSIT.asset.toString(), ref: "dep-s" }, op.token);
+    await postJson(`${ex.url}/api/v1/sen/operator/deposits`, { accountId: seller.accountId, currency: "GOLD", amount: DEPOSIT.asset.toString(), ref: "dep-s" }, op.token);
     await postJson(`${ex.url}/api/v1/sen/operator/deposits`, { accountId: buyer.accountId, currency: "VND", amount: DEPOSIT.cash.toString(), ref: "dep-b" }, op.token);
 
     const url = () => ex.url;
@@ -85,11 +85,11 @@ async function crashDuringLoad(chain: ChainFixture, extraEnv: Record<string, str
     }
     // Conservation: what the two traders hold plus fees is exactly what was deposited.
     const fees = [...state1.fillsS, ...state1.fillsB].reduce((s, f) => s + BigInt(f.fee), 0n);
-    assert.equal(BigInt(state1.balS.VGB30.balance) + BigInt(state1.balB.VGB30.balance), DEPOSIT.asset);
+    assert.equal(BigInt(state1.balS.GOLD.balance) + BigInt(state1.balB.GOLD.balance), DEPOSIT.asset);
     assert.equal(BigInt(state1.balS.VND.balance) + BigInt(state1.balB.VND.balance) + fees, DEPOSIT.cash);
     // The seller's asset hold is exactly its open sell orders' remaining size.
     const openSellRemaining = state1.ordersS.filter((o) => o.isActive).reduce((s, o) => s + BigInt(o.size) - BigInt(o.dealSize), 0n);
-    assert.equal(BigInt(state1.balS.VGB30.holds), openSellRemaining);
+    assert.equal(BigInt(state1.balS.GOLD.holds), openSellRemaining);
     // The book never crossed.
     const book = state1.book;
     if (book.bids.length && book.asks.length) assert.ok(Number(book.bids[0][0]) < Number(book.asks[0][0]));

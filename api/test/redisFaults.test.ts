@@ -12,7 +12,7 @@ import { redisServerPath, startRedis, type RedisServer } from "./support/redisSe
 import { until } from "./support/until.ts";
 import { ledgerBooks, tradeSettledEvents, vaultBooks, type Trader } from "./support/vaultBooks.ts";
 
-const SYMBOL = "VGB30-VND";
+const SYMBOL = "GOLD-VND";
 const ROUNDS = 20;
 const SEED = 0x5e0021;
 const DEADLINE_MS = 800;
@@ -231,7 +231,7 @@ async function assertSettledAsTraded(chain: ChainFixture, traders: Trader[], lab
     assert.ok(sell && buy && sides.length === 2, `${label}: trade ${e.tradeId} has one fill per side: ${JSON.stringify(sides)}`);
     assert.deepEqual(
       { seller: e.seller, buyer: e.buyer, asset: e.asset, assetAmount: e.assetAmount, cashAmount: e.cashAmount, sellerFee: e.sellerFee, buyerFee: e.buyerFee },
-      { seller: sell.wallet, buyer: buy.wallet, asset: chain.deployment.contracts.BondToken, assetAmount: BigInt(sell.size), cashAmount: BigInt(sell.funds), sellerFee: BigInt(sell.fee), buyerFee: BigInt(buy.fee) },
+      { seller: sell.wallet, buyer: buy.wallet, asset: chain.deployment.contracts.GoldToken, assetAmount: BigInt(sell.size), cashAmount: BigInt(sell.funds), sellerFee: BigInt(sell.fee), buyerFee: BigInt(buy.fee) },
       `${label}: trade ${e.tradeId} settled with other content than the gateway's`,
     );
     assert.equal(BigInt(buy.funds), BigInt(sell.funds));
@@ -290,7 +290,7 @@ describe("Redis journal faults under load: SIGSTOP/SIGKILL of redis-server, kill
       for (const idx of TRADER_ACCOUNTS) {
         const wallet = hardhatAccount(idx).address;
         await chain.attest(wallet, `redis-faults-${idx}`);
-        await chain.fundAndDeposit(idx, { vnd: 10n ** 10n, bond: 100_000n });
+        await chain.fundAndDeposit(idx, { vnd: 10n ** 10n, gold: 100_000n });
         traders.push({ name: `t${idx}`, wallet, client: kucoinClient(() => gw.url, await loginAndCreateKey(gw.url, hardhatAccount(idx))) });
       }
       await until("deposits credited", async () => Object.values(await ledgerBooks(traders)).filter((b) => b > 0n).length === traders.length * 2);

@@ -105,15 +105,15 @@ describe("pre-trade controls through the signed REST API", () => {
   }
 
   it("price collar: a limit price more than collarBps from the last trade is refused", async () => {
-    const s = await trader({ SREF: 100n });
+    const s = await trader({ RIVER: 100n });
     const b = await trader({ VND: 10_000_000n });
-    await trade(s, b, "SREF-VND", 10_000, 1); // the reference price
+    await trade(s, b, "RIVER-VND", 10_000, 1); // the reference price
     const collar = { code: "300000", senCode: "RISK_PRICE_COLLAR", status: 400, msg: /1000 bps from the reference price 10000/ };
-    await refused(b, { side: "buy", symbol: "SREF-VND", price: "11100", size: "1" }, collar);
-    await refused(s, { side: "sell", symbol: "SREF-VND", price: "8900", size: "1" }, collar);
+    await refused(b, { side: "buy", symbol: "RIVER-VND", price: "11100", size: "1" }, collar);
+    await refused(s, { side: "sell", symbol: "RIVER-VND", price: "8900", size: "1" }, collar);
     // exactly 10 % away is still inside the collar
-    await placeOk(b, { side: "buy", symbol: "SREF-VND", price: "9000", size: "1" });
-    await placeOk(s, { side: "sell", symbol: "SREF-VND", price: "11000", size: "1" });
+    await placeOk(b, { side: "buy", symbol: "RIVER-VND", price: "9000", size: "1" });
+    await placeOk(s, { side: "sell", symbol: "RIVER-VND", price: "11000", size: "1" });
     await cancelAll(b);
     await cancelAll(s);
   });
@@ -123,46 +123,46 @@ describe("pre-trade controls through the signed REST API", () => {
     await setLimits("account", t.accountId, { maxOrderQty: 50 });
     const limits = await op("GET", "/api/v1/sen/operator/risk-limits");
     assert.equal(limits.data.accounts[t.accountId].maxOrderQty, 50);
-    await refused(t, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "51" }, { status: 400, code: "300000", senCode: "RISK_MAX_ORDER_QTY", msg: /size above the maximum 50/ });
-    await placeOk(t, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "50" });
+    await refused(t, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "51" }, { status: 400, code: "300000", senCode: "RISK_MAX_ORDER_QTY", msg: /size above the maximum 50/ });
+    await placeOk(t, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "50" });
     // the market's own maximum applies to everyone
     const u = await trader({ VND: 10_000_000n });
-    await refused(u, { side: "buy", symbol: "VGB30-VND", price: "100", size: "1000001" }, { code: "300000", senCode: "RISK_MAX_ORDER_QTY" });
+    await refused(u, { side: "buy", symbol: "GOLD-VND", price: "100", size: "1000001" }, { code: "300000", senCode: "RISK_MAX_ORDER_QTY" });
     await cancelAll(t);
   });
 
   it("max order value: notional above maxOrderValue is refused", async () => {
     const t = await trader({ VND: 10_000_000n });
     await setLimits("account", t.accountId, { maxOrderValue: "100000" });
-    await refused(t, { side: "buy", symbol: "VGB30-VND", price: "10000", size: "11" }, { status: 400, code: "300000", senCode: "RISK_MAX_ORDER_VALUE", msg: /order value above the maximum 100000/ });
-    await refused(t, { side: "buy", symbol: "VGB30-VND", type: "market", funds: "100001" }, { code: "300000", senCode: "RISK_MAX_ORDER_VALUE" });
-    await placeOk(t, { side: "buy", symbol: "VGB30-VND", price: "10000", size: "10" }); // exactly the maximum
+    await refused(t, { side: "buy", symbol: "GOLD-VND", price: "10000", size: "11" }, { status: 400, code: "300000", senCode: "RISK_MAX_ORDER_VALUE", msg: /order value above the maximum 100000/ });
+    await refused(t, { side: "buy", symbol: "GOLD-VND", type: "market", funds: "100001" }, { code: "300000", senCode: "RISK_MAX_ORDER_VALUE" });
+    await placeOk(t, { side: "buy", symbol: "GOLD-VND", price: "10000", size: "10" }); // exactly the maximum
     await cancelAll(t);
   });
 
   it("max open orders: the next order is refused until one is cancelled", async () => {
     const t = await trader({ VND: 10_000_000n });
     await setLimits("account", t.accountId, { maxOpenOrders: 2 });
-    const first = await placeOk(t, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" });
-    await placeOk(t, { side: "buy", symbol: "VGB30-VND", price: "1100", size: "1" });
-    await refused(t, { side: "buy", symbol: "VGB30-VND", price: "1200", size: "1" }, { status: 400, code: "300000", senCode: "RISK_MAX_OPEN_ORDERS", msg: /at most 2 open orders/ });
+    const first = await placeOk(t, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" });
+    await placeOk(t, { side: "buy", symbol: "GOLD-VND", price: "1100", size: "1" });
+    await refused(t, { side: "buy", symbol: "GOLD-VND", price: "1200", size: "1" }, { status: 400, code: "300000", senCode: "RISK_MAX_OPEN_ORDERS", msg: /at most 2 open orders/ });
     assert.equal((await t.api("DELETE", `/api/v1/orders/${first}`)).code, "200000");
-    await placeOk(t, { side: "buy", symbol: "VGB30-VND", price: "1200", size: "1" });
+    await placeOk(t, { side: "buy", symbol: "GOLD-VND", price: "1200", size: "1" });
     await cancelAll(t);
   });
 
   it("per-key rate throttle: a key over its burst is refused (429000); another key of the account is not", async () => {
     const t = await trader({ VND: 10_000_000n });
     await setLimits("account", t.accountId, { keyRate: { burst: 3, perSecond: 0.001 } });
-    for (let i = 0; i < 3; i++) await placeOk(t, { side: "buy", symbol: "VGB30-VND", price: String(1000 + 100 * i), size: "1" });
+    for (let i = 0; i < 3; i++) await placeOk(t, { side: "buy", symbol: "GOLD-VND", price: String(1000 + 100 * i), size: "1" });
     const throttled = { status: 429, code: "429000", senCode: "RISK_RATE_LIMIT_KEY", msg: /^Exceeded the access frequency/ };
-    await refused(t, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" }, throttled);
+    await refused(t, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" }, throttled);
     // Reads and cancels are not orders: they still work.
     assert.equal((await t.api("GET", "/api/v1/accounts")).code, "200000");
     const second = await createKey(gw.url, t.creds.token);
     const t2: Trader = { ...t, api: signedClient(gw.url, second, clock) };
-    await placeOk(t2, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" });
-    await refused(t, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" }, throttled);
+    await placeOk(t2, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" });
+    await refused(t, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" }, throttled);
     await cancelAll(t);
   });
 
@@ -171,90 +171,90 @@ describe("pre-trade controls through the signed REST API", () => {
     await setLimits("account", t.accountId, { accountRate: { burst: 4, perSecond: 0.001 } });
     const second = await createKey(gw.url, t.creds.token);
     const t2: Trader = { ...t, api: signedClient(gw.url, second, clock) };
-    for (const k of [t, t2, t, t2]) await placeOk(k, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" });
+    for (const k of [t, t2, t, t2]) await placeOk(k, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" });
     const throttled = { status: 429, code: "429000", senCode: "RISK_RATE_LIMIT_ACCOUNT", msg: /^Exceeded the access frequency \(account\)/ };
-    await refused(t2, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" }, throttled);
+    await refused(t2, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" }, throttled);
     const third = await createKey(gw.url, t.creds.token);
-    await refused({ ...t, api: signedClient(gw.url, third, clock) }, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" }, throttled);
+    await refused({ ...t, api: signedClient(gw.url, third, clock) }, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" }, throttled);
     // another account is not affected
     const u = await trader({ VND: 10_000n });
-    await placeOk(u, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" });
+    await placeOk(u, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" });
     await cancelAll(t);
     await cancelAll(u);
   });
 
   it("insufficient balance: buys need notional plus the taker fee, sells need the size (200004)", async () => {
-    const t = await trader({ VND: 100_199n, VGB30: 5n });
+    const t = await trader({ VND: 100_199n, GOLD: 5n });
     const funds = { status: 400, code: "200004", senCode: "RISK_INSUFFICIENT_FUNDS", msg: /^Balance insufficient!$/ };
-    await refused(t, { side: "buy", symbol: "VGB30-VND", price: "10000", size: "10" }, funds); // 100,000 + 200 fee
-    await refused(t, { side: "buy", symbol: "VGB30-VND", type: "market", funds: "100000" }, funds); // + 200 fee
-    await refused(t, { side: "sell", symbol: "VGB30-VND", price: "20000", size: "6" }, funds);
-    await refused(t, { side: "sell", symbol: "VGB30-VND", type: "market", size: "6" }, funds);
-    await refused(t, { side: "buy", symbol: "SREF-VND", price: "10000", size: "10" }, funds);
+    await refused(t, { side: "buy", symbol: "GOLD-VND", price: "10000", size: "10" }, funds); // 100,000 + 200 fee
+    await refused(t, { side: "buy", symbol: "GOLD-VND", type: "market", funds: "100000" }, funds); // + 200 fee
+    await refused(t, { side: "sell", symbol: "GOLD-VND", price: "20000", size: "6" }, funds);
+    await refused(t, { side: "sell", symbol: "GOLD-VND", type: "market", size: "6" }, funds);
+    await refused(t, { side: "buy", symbol: "RIVER-VND", price: "10000", size: "10" }, funds);
     // one more đồng and exactly the needed amount is held
     assert.equal((await op("POST", "/api/v1/sen/operator/deposits", { accountId: t.accountId, currency: "VND", amount: "1", ref: `${t.accountId}-top-up` })).code, "200000");
-    await placeOk(t, { side: "buy", symbol: "VGB30-VND", price: "10000", size: "10" });
-    await placeOk(t, { side: "sell", symbol: "VGB30-VND", price: "20000", size: "5" });
+    await placeOk(t, { side: "buy", symbol: "GOLD-VND", price: "10000", size: "10" });
+    await placeOk(t, { side: "sell", symbol: "GOLD-VND", price: "20000", size: "5" });
     const b = await balances(t);
-    assert.deepEqual([b.VND.available, b.VND.holds, b.VGB30.available, b.VGB30.holds], ["0", "100200", "0", "5"]);
-    await refused(t, { side: "sell", symbol: "VGB30-VND", type: "market", size: "1" }, funds);
+    assert.deepEqual([b.VND.available, b.VND.holds, b.GOLD.available, b.GOLD.holds], ["0", "100200", "0", "5"]);
+    await refused(t, { side: "sell", symbol: "GOLD-VND", type: "market", size: "1" }, funds);
     await cancelAll(t);
   });
 
   it("duplicate clientOid: refused, even after the first order was cancelled; per account", async () => {
     const t = await trader({ VND: 1_000_000n });
     const dup = { code: "300000", senCode: "RISK_DUPLICATE_CLIENT_OID", status: 400, msg: /clientOid dup-1 was already used/ };
-    const id = await placeOk(t, { clientOid: "dup-1", side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" });
-    await refused(t, { clientOid: "dup-1", side: "buy", symbol: "VGB30-VND", price: "1100", size: "2" }, dup);
+    const id = await placeOk(t, { clientOid: "dup-1", side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" });
+    await refused(t, { clientOid: "dup-1", side: "buy", symbol: "GOLD-VND", price: "1100", size: "2" }, dup);
     assert.equal((await t.api("DELETE", `/api/v1/orders/${id}`)).code, "200000");
-    await refused(t, { clientOid: "dup-1", side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" }, dup);
+    await refused(t, { clientOid: "dup-1", side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" }, dup);
     const u = await trader({ VND: 1_000_000n });
-    await placeOk(u, { clientOid: "dup-1", side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" });
+    await placeOk(u, { clientOid: "dup-1", side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" });
     await cancelAll(u);
   });
 
   it("symbol halt: new orders refused, resting ones stay and can be cancelled; resume re-opens", async () => {
     const t = await trader({ VND: 1_000_000n });
-    const resting = await placeOk(t, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" });
-    const h = await op("POST", "/api/v1/sen/operator/markets/VGB30-VND/halt", { reason: "test halt" });
-    assert.deepEqual(h.data, { symbol: "VGB30-VND", halted: true });
-    assert.equal(await enableTrading("VGB30-VND"), false);
-    assert.equal(await enableTrading("SREF-VND"), true);
-    await refused(t, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" }, { status: 400, code: "300000", senCode: "RISK_SYMBOL_HALTED", msg: /VGB30-VND is halted: test halt/ });
+    const resting = await placeOk(t, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" });
+    const h = await op("POST", "/api/v1/sen/operator/markets/GOLD-VND/halt", { reason: "test halt" });
+    assert.deepEqual(h.data, { symbol: "GOLD-VND", halted: true });
+    assert.equal(await enableTrading("GOLD-VND"), false);
+    assert.equal(await enableTrading("RIVER-VND"), true);
+    await refused(t, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" }, { status: 400, code: "300000", senCode: "RISK_SYMBOL_HALTED", msg: /GOLD-VND is halted: test halt/ });
     assert.deepEqual((await openOrders(t)).map((o) => o.id), [resting]);
-    await placeOk(t, { side: "buy", symbol: "SREF-VND", price: "9500", size: "1" }); // other symbols trade on
+    await placeOk(t, { side: "buy", symbol: "RIVER-VND", price: "9500", size: "1" }); // other symbols trade on
     assert.equal((await t.api("DELETE", `/api/v1/orders/${resting}`)).code, "200000");
     const unknown = await op("POST", "/api/v1/sen/operator/markets/AAA-BBB/halt", { reason: "x" });
     assert.equal(unknown.code, "400000");
-    const r = await op("POST", "/api/v1/sen/operator/markets/VGB30-VND/resume", { reason: "test over" });
-    assert.deepEqual(r.data, { symbol: "VGB30-VND", halted: false });
-    assert.equal(await enableTrading("VGB30-VND"), true);
-    await placeOk(t, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" });
+    const r = await op("POST", "/api/v1/sen/operator/markets/GOLD-VND/resume", { reason: "test over" });
+    assert.deepEqual(r.data, { symbol: "GOLD-VND", halted: false });
+    assert.equal(await enableTrading("GOLD-VND"), true);
+    await placeOk(t, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" });
     await cancelAll(t);
   });
 
   it("account kill switch: open orders cancelled, holds released, new orders refused (411100) until unfrozen", async () => {
-    const t = await trader({ VND: 1_000_000n, VGB30: 10n });
-    const ids = [await placeOk(t, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "3" }), await placeOk(t, { side: "sell", symbol: "VGB30-VND", price: "20000", size: "4" })];
+    const t = await trader({ VND: 1_000_000n, GOLD: 10n });
+    const ids = [await placeOk(t, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "3" }), await placeOk(t, { side: "sell", symbol: "GOLD-VND", price: "20000", size: "4" })];
     const k = await op("POST", `/api/v1/sen/operator/accounts/${t.accountId}/kill-switch`, { reason: "suspicious activity" });
     assert.equal(k.code, "200000", k.msg);
     assert.deepEqual(k.data, { accountId: t.accountId, frozen: true, cancelledOrderIds: ids });
     assert.deepEqual(await openOrders(t), []);
     const b = await balances(t);
-    assert.deepEqual([b.VND.available, b.VND.holds, b.VGB30.available, b.VGB30.holds], ["1000000", "0", "10", "0"]);
+    assert.deepEqual([b.VND.available, b.VND.holds, b.GOLD.available, b.GOLD.holds], ["1000000", "0", "10", "0"]);
     for (const id of ids) assert.equal((await t.api("GET", `/api/v1/orders/${id}`)).data.cancelExist, true);
     const frozen = { status: 403, code: "411100", senCode: "RISK_ACCOUNT_FROZEN" };
-    await refused(t, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" }, frozen);
-    await refused(t, { side: "sell", symbol: "SREF-VND", type: "market", size: "1" }, frozen);
+    await refused(t, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" }, frozen);
+    await refused(t, { side: "sell", symbol: "RIVER-VND", type: "market", size: "1" }, frozen);
     const u = await op("POST", `/api/v1/sen/operator/accounts/${t.accountId}/unfreeze`, { reason: "cleared" });
     assert.deepEqual(u.data, { accountId: t.accountId, frozen: false });
-    await placeOk(t, { side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" });
+    await placeOk(t, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" });
     await cancelAll(t);
   });
 
   it("cancel of an already cancelled (or filled) order is refused (400100) and changes nothing", async () => {
-    const t = await trader({ VND: 1_000_000n, SREF: 5n });
-    const id = await placeOk(t, { clientOid: "to-cancel", side: "buy", symbol: "VGB30-VND", price: "1000", size: "1" });
+    const t = await trader({ VND: 1_000_000n, RIVER: 5n });
+    const id = await placeOk(t, { clientOid: "to-cancel", side: "buy", symbol: "GOLD-VND", price: "1000", size: "1" });
     assert.equal((await t.api("DELETE", `/api/v1/orders/${id}`)).code, "200000");
     const before = await state(t);
     for (const path of [`/api/v1/orders/${id}`, "/api/v1/order/client-order/to-cancel"]) {
@@ -267,37 +267,37 @@ describe("pre-trade controls through the signed REST API", () => {
     assert.deepEqual(await state(t), before, "nothing changed");
     // a filled order cannot be cancelled either
     const b = await trader({ VND: 1_000_000n });
-    const sold = await placeOk(t, { side: "sell", symbol: "SREF-VND", price: "10000", size: "1" });
-    await placeOk(b, { side: "buy", symbol: "SREF-VND", price: "10000", size: "1" });
+    const sold = await placeOk(t, { side: "sell", symbol: "RIVER-VND", price: "10000", size: "1" });
+    await placeOk(b, { side: "buy", symbol: "RIVER-VND", price: "10000", size: "1" });
     const r = await t.api("DELETE", `/api/v1/orders/${sold}`);
     assert.deepEqual([r.code, r.senCode], ["400100", "TRADING_ORDER_NOT_ACTIVE"]);
     assert.deepEqual((await state(t)).openOrders, before.openOrders);
   });
 
   it("volatility halt: trades moving the price beyond the band halt the symbol until the halt lapses", async () => {
-    const s = await trader({ VGB30: 100n });
+    const s = await trader({ GOLD: 100n });
     const b = await trader({ VND: 100_000_000n });
     // 10,000 -> 10,900 (+9 %) -> 11,800 (+18 % over the window): each step inside the 10 % collar.
-    await trade(s, b, "VGB30-VND", 10_000, 1);
-    await trade(s, b, "VGB30-VND", 10_900, 1);
-    assert.equal(await enableTrading("VGB30-VND"), true, "+9 % is inside the 15 % band");
-    await trade(s, b, "VGB30-VND", 11_800, 1);
-    assert.equal(await enableTrading("VGB30-VND"), false);
+    await trade(s, b, "GOLD-VND", 10_000, 1);
+    await trade(s, b, "GOLD-VND", 10_900, 1);
+    assert.equal(await enableTrading("GOLD-VND"), true, "+9 % is inside the 15 % band");
+    await trade(s, b, "GOLD-VND", 11_800, 1);
+    assert.equal(await enableTrading("GOLD-VND"), false);
     const halted = { status: 400, code: "300000", senCode: "RISK_SYMBOL_HALTED", msg: /volatility: 10000 -> 11800/ };
-    await refused(b, { side: "buy", symbol: "VGB30-VND", price: "11800", size: "1" }, halted);
-    await refused(s, { side: "sell", symbol: "VGB30-VND", type: "market", size: "1" }, halted);
+    await refused(b, { side: "buy", symbol: "GOLD-VND", price: "11800", size: "1" }, halted);
+    await refused(s, { side: "sell", symbol: "GOLD-VND", type: "market", size: "1" }, halted);
     // The halt lapses by itself after haltMs (5 min).
     offset += 5 * 60_000 + 1_000;
-    assert.equal(await enableTrading("VGB30-VND"), true);
-    await placeOk(b, { side: "buy", symbol: "VGB30-VND", price: "11800", size: "1" });
+    assert.equal(await enableTrading("GOLD-VND"), true);
+    await placeOk(b, { side: "buy", symbol: "GOLD-VND", price: "11800", size: "1" });
     await cancelAll(b);
   });
 
   it(
     "volatility halt: a second large move after a lapsed halt halts the symbol again",
     async () => {
-      const symbol = "VGB30-VND";
-      const s = await trader({ VGB30: 100n });
+      const symbol = "GOLD-VND";
+      const s = await trader({ GOLD: 100n });
       const b = await trader({ VND: 100_000_000n });
       await op("POST", `/api/v1/sen/operator/markets/${symbol}/resume`, { reason: "start clean" });
       const up = (p: bigint, percent: bigint) => ((p * (100n + percent)) / 10_000n) * 100n; // on the 100 đồng tick
@@ -327,9 +327,9 @@ describe("pre-trade controls through the signed REST API", () => {
     const seen = new Map<string, number>();
     let fills = 0;
     const stpEnded = new Map<string, number>(); // STP outcome -> orders it ended
-    const symbol = "SREF-VND";
+    const symbol = "RIVER-VND";
     const m = gw.ctx.catalog.market(symbol)!;
-    const deposit = { VND: 5_000_000n, SREF: 300n };
+    const deposit = { VND: 5_000_000n, RIVER: 300n };
     const fees = () => gw.ctx.trading.core.ledger.balance(gw.ctx.feeAccount, "VND").available;
     const price = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 99, max: 101 }) }, { weight: 1, arbitrary: fc.integer({ min: 95, max: 105 }) }).map((n) => n * 100);
     const who = fc.integer({ min: 0, max: 1 });
@@ -469,11 +469,11 @@ describe("pre-trade controls through the signed REST API", () => {
    * public book = the open orders' remaining sizes (the two traders are alone on the symbol).
    */
   async function invariants(traders: Trader[], deposit: Record<string, bigint>, feesCollected: bigint, takerFeeBps: number): Promise<void> {
-    const total: Record<string, bigint> = { VND: feesCollected, SREF: 0n };
+    const total: Record<string, bigint> = { VND: feesCollected, RIVER: 0n };
     const levels = { bids: new Map<string, bigint>(), asks: new Map<string, bigint>() };
     for (const t of traders) {
       const b = await balances(t);
-      for (const c of ["VND", "SREF"]) {
+      for (const c of ["VND", "RIVER"]) {
         assert.doesNotMatch(b[c].available + b[c].holds, /-|\./, "whole, non-negative units");
         assert.equal(BigInt(b[c].balance), BigInt(b[c].available) + BigInt(b[c].holds));
         total[c] += BigInt(b[c].balance);
@@ -489,12 +489,12 @@ describe("pre-trade controls through the signed REST API", () => {
           buyNeed += notional + (notional * BigInt(takerFeeBps) + 9_999n) / 10_000n - BigInt(o.dealFunds) - BigInt(o.fee);
         }
       }
-      assert.equal(BigInt(b.SREF.holds), sellNeed, "base hold = remaining size of open sells");
+      assert.equal(BigInt(b.RIVER.holds), sellNeed, "base hold = remaining size of open sells");
       assert.equal(BigInt(b.VND.holds), buyNeed, "quote hold = notional + taker fee of open buys, less what was paid");
     }
     assert.equal(total.VND, 2n * deposit.VND, "VND conserved");
-    assert.equal(total.SREF, 2n * deposit.SREF, "SREF conserved");
-    const r = await rawRequest(gw.url, { method: "GET", path: "/api/v1/market/orderbook/level2_100?symbol=SREF-VND" });
+    assert.equal(total.RIVER, 2n * deposit.RIVER, "RIVER conserved");
+    const r = await rawRequest(gw.url, { method: "GET", path: "/api/v1/market/orderbook/level2_100?symbol=RIVER-VND" });
     const book = (r.json as { data: { bids: Array<[string, string]>; asks: Array<[string, string]> } }).data;
     const levelsOf = (m: Map<string, bigint>, descending: boolean) =>
       [...m].sort(([a], [b]) => ((BigInt(a) < BigInt(b)) === descending ? 1 : -1)).map(([p, q]) => [p, q.toString()]);

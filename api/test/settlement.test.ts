@@ -14,7 +14,7 @@ import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 import { ledgerBooks, pendingVaultCalls, settledOnChain, vaultBooks } from "./support/vaultBooks.ts";
 
-const SYMBOL = "VGB30-VND";
+const SYMBOL = "GOLD-VND";
 
 describe("end to end: e-ID, on-chain deposits, trading, DvP settlement, withdrawal, revocation", () => {
   let chain: ChainFixture;
@@ -47,7 +47,7 @@ describe("end to end: e-ID, on-chain deposits, trading, DvP settlement, withdraw
     const buyer = hardhatAccount(buyerIdx);
     await chain.attest(seller.address, "e2e-seller");
     const buyerId = await chain.attest(buyer.address, "e2e-buyer");
-    await chain.fundAndDeposit(sellerIdx, { bond: 500n });
+    await chain.fundAndDeposit(sellerIdx, { gold: 500n });
     await chain.fundAndDeposit(buyerIdx, { vnd: 50_000_000n });
     const s = await loginAndCreateKey(gw.url, seller);
     const b = await loginAndCreateKey(gw.url, buyer, ["General", "Trade", "Withdraw"]);
@@ -58,7 +58,7 @@ describe("end to end: e-ID, on-chain deposits, trading, DvP settlement, withdraw
       return BigInt(rows.find((r) => r.currency === ccy)!.balance);
     };
     // 2. the chain watcher credits the deposits (exactly once)
-    await until("deposits credited", async () => (await total(kb, "VND")) === 50_000_000n && (await total(ks, "VGB30")) === 500n);
+    await until("deposits credited", async () => (await total(kb, "VND")) === 50_000_000n && (await total(ks, "GOLD")) === 500n);
     await services.poll();
     assert.equal(await total(kb, "VND"), 50_000_000n, "a second poll credits nothing twice");
 
@@ -106,22 +106,22 @@ describe("end to end: e-ID, on-chain deposits, trading, DvP settlement, withdraw
       [kb, buyer.address],
     ] as const) {
       assert.equal(await chain.vaultBalance("CashToken", wallet), await total(k, "VND"), `VND of ${wallet}`);
-      assert.equal(await chain.vaultBalance("BondToken", wallet), await total(k, "VGB30"), `VGB30 of ${wallet}`);
+      assert.equal(await chain.vaultBalance("GoldToken", wallet), await total(k, "GOLD"), `GOLD of ${wallet}`);
     }
 
     // 6. withdraw to the buyer's own wallet: paid out by the vault, ledger finalised
-    const refused = await kb("POST", "/api/v3/withdrawals", { currency: "VGB30", toAddress: seller.address, amount: 5, withdrawType: "ADDRESS" });
+    const refused = await kb("POST", "/api/v3/withdrawals", { currency: "GOLD", toAddress: seller.address, amount: 5, withdrawType: "ADDRESS" });
     assert.equal(refused.code, "400100", "only to one's own wallet");
-    const w = await kb<{ withdrawalId: string }>("POST", "/api/v3/withdrawals", { currency: "VGB30", toAddress: buyer.address, amount: 5, withdrawType: "ADDRESS" });
+    const w = await kb<{ withdrawalId: string }>("POST", "/api/v3/withdrawals", { currency: "GOLD", toAddress: buyer.address, amount: 5, withdrawType: "ADDRESS" });
     assert.equal(w.code, "200000", JSON.stringify(w));
     await until("withdrawal done", async () => {
       const items = (await kb<{ items: Array<{ id: string; status: string }> }>("GET", "/api/v1/withdrawals")).data.items;
       return items.find((i) => i.id === w.data.withdrawalId)?.status === "SUCCESS";
     });
-    const bond = await chain.connection.viem.getContractAt("AssetToken", chain.deployment.contracts.BondToken);
-    assert.equal(await bond.read.balanceOf([buyer.address]), 5n, "tokens in the buyer's wallet");
-    assert.equal(await total(kb, "VGB30"), 45n - 5n);
-    assert.equal(await chain.vaultBalance("BondToken", buyer.address), 40n);
+    const gold = await chain.connection.viem.getContractAt("AssetToken", chain.deployment.contracts.GoldToken);
+    assert.equal(await gold.read.balanceOf([buyer.address]), 5n, "tokens in the buyer's wallet");
+    assert.equal(await total(kb, "GOLD"), 45n - 5n);
+    assert.equal(await chain.vaultBalance("GoldToken", buyer.address), 40n);
 
     // 7. revoking the buyer's e-ID: within a block its orders are cancelled, new ones and its keys refused
     const resting = await kb<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: "e2e-b-2", side: "buy", symbol: SYMBOL, type: "limit", price: "9900", size: "1" });
@@ -161,7 +161,7 @@ describe("settlement survives a crash between broadcast and receipt", () => {
     try {
       await chain.attest(seller.address, "crash-seller");
       await chain.attest(buyer.address, "crash-buyer");
-      await chain.fundAndDeposit(17, { bond: 100n });
+      await chain.fundAndDeposit(17, { gold: 100n });
       await chain.fundAndDeposit(18, { vnd: 10_000_000n });
       const s = await loginAndCreateKey(ex.url, seller);
       const b = await loginAndCreateKey(ex.url, buyer);
@@ -218,8 +218,8 @@ describe("settlement survives a crash between broadcast and receipt", () => {
       }
       // The restarted gateway's ledger is the vault's books, trader by trader and token by token.
       assert.deepEqual(await ledgerBooks(traders), await vaultBooks(chain, [seller.address, buyer.address]));
-      assert.equal(await chain.vaultBalance("BondToken", buyer.address), 10n);
-      assert.equal(await chain.vaultBalance("BondToken", seller.address), 90n);
+      assert.equal(await chain.vaultBalance("GoldToken", buyer.address), 10n);
+      assert.equal(await chain.vaultBalance("GoldToken", seller.address), 90n);
       // Fees went to the vault's fee account once per trade.
       const fees = [...(await fillsOf(ks)), ...(await fillsOf(kb))].reduce((sum, f) => sum + BigInt(f.fee), 0n);
       assert.ok(fees > 0n);

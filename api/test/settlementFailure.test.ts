@@ -11,7 +11,7 @@ import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 import { settledOnChain, vaultBooks } from "./support/vaultBooks.ts";
 
-const SYMBOL = "VGB30-VND";
+const SYMBOL = "GOLD-VND";
 type Client = ReturnType<typeof kucoinClient>;
 type FillRow = { tradeId: string; settlementStatus: string; settlementError: string | null; settlementTxHash: string | null };
 
@@ -60,7 +60,7 @@ describe("settlement failures are isolated, recorded and resolvable", () => {
   function ledger(): Record<string, bigint> {
     const books: Record<string, bigint> = {};
     for (const w of wallets()) {
-      for (const c of ["VND", "VGB30", "SREF"]) {
+      for (const c of ["VND", "GOLD", "RIVER"]) {
         const b = gw.ctx.trading.core.ledger.balance(w.toLowerCase(), c);
         books[`${getAddress(w)} ${c}`] = b.available + b.hold;
       }
@@ -108,7 +108,7 @@ describe("settlement failures are isolated, recorded and resolvable", () => {
     await chain.attest(accounts.seller.address, "sf-seller");
     await chain.attest(accounts.other.address, "sf-other");
     await chain.attest(accounts.operator.address, "sf-operator");
-    await chain.fundAndDeposit(11, { bond: 100n });
+    await chain.fundAndDeposit(11, { gold: 100n });
     await chain.fundAndDeposit(12, { vnd: 10_000_000n });
     await chain.fundAndDeposit(15, { vnd: 10_000_000n });
     await chain.fundAndDeposit(13, { vnd: 10_000_000n });
@@ -163,7 +163,7 @@ describe("settlement failures are isolated, recorded and resolvable", () => {
     assert.match(metrics, /sen_settlement_failed_open_trades 1/);
 
     // A withdrawal of the other buyer's units does not wait for the failed trade.
-    const w = await ko("POST", "/api/v3/withdrawals", { currency: "VGB30", toAddress: accounts.other.address, amount: "3" });
+    const w = await ko("POST", "/api/v3/withdrawals", { currency: "GOLD", toAddress: accounts.other.address, amount: "3" });
     assert.equal(w.code, "200000", JSON.stringify(w));
     await until("withdrawal paid", async () => (await ko<{ items: Array<{ status: string }> }>("GET", "/api/v1/withdrawals")).data.items.some((x) => x.status === "SUCCESS"));
 
@@ -194,18 +194,18 @@ describe("settlement failures are isolated, recorded and resolvable", () => {
   });
 
   it("a paused asset token holds its market's trades back without failing them; they settle once it is unpaused", async () => {
-    const bond = await chain.connection.viem.getContractAt("AssetToken", chain.deployment.contracts.BondToken, { client: { wallet: chain.wallets.agent } });
-    await chain.publicClient.waitForTransactionReceipt({ hash: await bond.write.pause() });
+    const gold = await chain.connection.viem.getContractAt("AssetToken", chain.deployment.contracts.GoldToken, { client: { wallet: chain.wallets.agent } });
+    await chain.publicClient.waitForTransactionReceipt({ hash: await gold.write.pause() });
     // The view refuses new orders on a paused token: this trade was matched just before the pause.
-    await chain.publicClient.waitForTransactionReceipt({ hash: await bond.write.unpause() });
+    await chain.publicClient.waitForTransactionReceipt({ hash: await gold.write.unpause() });
     await order(ks, "sell", 1);
     const buy = await order(ko, "buy", 1);
-    await chain.publicClient.waitForTransactionReceipt({ hash: await bond.write.pause() });
+    await chain.publicClient.waitForTransactionReceipt({ hash: await gold.write.pause() });
     const settle = services.batcher.flushAll();
     await new Promise((r) => setTimeout(r, 1_500)); // several rounds of the batcher meet the pause
     assert.deepEqual(await failedList(), [], "nothing failed: the market waits");
     assert.equal((await fillOf(ko, buy)).settlementStatus, "pending");
-    await chain.publicClient.waitForTransactionReceipt({ hash: await bond.write.unpause() });
+    await chain.publicClient.waitForTransactionReceipt({ hash: await gold.write.unpause() });
     await settle;
     assert.equal((await fillOf(ko, buy)).settlementStatus, "settled");
     await booksAgree();
@@ -239,8 +239,8 @@ describe("settlement failures are isolated, recorded and resolvable", () => {
     const after = ledger();
     const key = (w: Address, c: string) => `${getAddress(w)} ${c}`;
     assert.equal(after[key(accounts.buyer2.address, "VND")], ledgerBefore[key(accounts.buyer2.address, "VND")], "buyer's cash and fee back");
-    assert.equal(after[key(accounts.buyer2.address, "VGB30")], ledgerBefore[key(accounts.buyer2.address, "VGB30")], "buyer's units gone again");
-    assert.equal(after[key(accounts.seller.address, "VGB30")], ledgerBefore[key(accounts.seller.address, "VGB30")] - 3n, "seller keeps only the other trade's delivery");
+    assert.equal(after[key(accounts.buyer2.address, "GOLD")], ledgerBefore[key(accounts.buyer2.address, "GOLD")], "buyer's units gone again");
+    assert.equal(after[key(accounts.seller.address, "GOLD")], ledgerBefore[key(accounts.seller.address, "GOLD")] - 3n, "seller keeps only the other trade's delivery");
     const feesAfter = gw.ctx.trading.core.ledger.balance(gw.ctx.feeAccount, "VND").available;
     const otherTrade = (await ko<{ items: Array<FillRow & { fee: string }> }>("GET", `/api/v1/fills?symbol=${SYMBOL}`)).data.items.sort((a, b) => (a.tradeId < b.tradeId ? 1 : -1))[0];
     const sellerOther = (await ks<{ items: Array<FillRow & { fee: string }> }>("GET", `/api/v1/fills?symbol=${SYMBOL}`)).data.items.find((f) => f.tradeId === otherTrade.tradeId)!;

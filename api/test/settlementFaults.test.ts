@@ -13,7 +13,7 @@ import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 import { ledgerBooks, pendingVaultCalls, settledOnChain, vaultBooks, withdrawnOnChain, type Trader } from "./support/vaultBooks.ts";
 
-const SYMBOL = "VGB30-VND";
+const SYMBOL = "GOLD-VND";
 const FINAL = new Set(["SUCCESS", "FAILURE"]);
 
 type Client = ReturnType<typeof kucoinClient>;
@@ -37,7 +37,7 @@ async function withdraw(k: Client, wallet: Address, currency: string, amount: nu
   return r.data.withdrawalId;
 }
 
-async function tokenBalance(chain: ChainFixture, token: "CashToken" | "BondToken", wallet: Address): Promise<bigint> {
+async function tokenBalance(chain: ChainFixture, token: "CashToken" | "GoldToken", wallet: Address): Promise<bigint> {
   const t = await chain.connection.viem.getContractAt("AssetToken", chain.deployment.contracts[token]);
   return t.read.balanceOf([wallet]);
 }
@@ -94,7 +94,7 @@ describe("gateway kill -9 with deposits and a payout in flight", () => {
       await ex.start();
       await chain.attest(seller, "faults-seller");
       await chain.attest(buyer, "faults-buyer");
-      await chain.fundAndDeposit(sellerIdx, { bond: 100n });
+      await chain.fundAndDeposit(sellerIdx, { gold: 100n });
       await chain.fundAndDeposit(buyerIdx, { vnd: 10_000_000n });
       await mine(2);
       const ks = kucoinClient(() => ex.url, await loginAndCreateKey(ex.url, hardhatAccount(sellerIdx)));
@@ -103,7 +103,7 @@ describe("gateway kill -9 with deposits and a payout in flight", () => {
         { wallet: seller, client: ks },
         { wallet: buyer, client: kb },
       ];
-      await until("initial deposits credited", async () => (await balance(kb, "VND")).balance === 10_000_000n && (await balance(ks, "VGB30")).balance === 100n);
+      await until("initial deposits credited", async () => (await balance(kb, "VND")).balance === 10_000_000n && (await balance(ks, "GOLD")).balance === 100n);
 
       // A trade, settled on chain before anything goes wrong.
       for (const [k, side] of [
@@ -122,7 +122,7 @@ describe("gateway kill -9 with deposits and a payout in flight", () => {
 
       // The payout is broadcast (mining stopped) and the gateway dies before its receipt.
       await provider.request({ method: "evm_setAutomine", params: [false] });
-      const w = await withdraw(kb, buyer, "VGB30", 4);
+      const w = await withdraw(kb, buyer, "GOLD", 4);
       await until("withdraw broadcast", async () => (await pendingVaultCalls(chain)).some((c) => c.functionName === "withdraw"));
       await ex.kill9();
 
@@ -146,7 +146,7 @@ describe("gateway kill -9 with deposits and a payout in flight", () => {
       // Paid exactly once, and the gateway says so, naming the transaction that paid.
       const payouts = (await withdrawnOnChain(chain)).filter((p) => p.withdrawalId === w);
       assert.equal(payouts.length, 1, "one Withdrawn event");
-      assert.equal(await tokenBalance(chain, "BondToken", buyer), 4n, "the wallet received the tokens once");
+      assert.equal(await tokenBalance(chain, "GoldToken", buyer), 4n, "the wallet received the tokens once");
       assert.equal(done.status, "SUCCESS");
       assert.equal(done.walletTxId, payouts[0].txHash);
       // Each deposit credited once (restarted watchers rescan from the deployment block).
@@ -176,16 +176,16 @@ describe("gateway kill -9 with payouts still unmined when it comes back", () => 
     try {
       await ex.start();
       await chain.attest(wallet, "faults-mempool");
-      await chain.fundAndDeposit(idx, { vnd: 1_000_000n, bond: 50n });
+      await chain.fundAndDeposit(idx, { vnd: 1_000_000n, gold: 50n });
       const k = kucoinClient(() => ex.url, await loginAndCreateKey(ex.url, hardhatAccount(idx), ["General", "Trade", "Withdraw"]));
-      await until("deposits credited", async () => (await balance(k, "VND")).balance === 1_000_000n && (await balance(k, "VGB30")).balance === 50n);
+      await until("deposits credited", async () => (await balance(k, "VND")).balance === 1_000_000n && (await balance(k, "GOLD")).balance === 50n);
 
       // Two payouts sit in the mempool when the gateway dies; they are still there when it is back.
       await provider.request({ method: "evm_setAutomine", params: [false] });
       const sent = async (id: string) => (await pendingVaultCalls(chain)).filter((c) => c.functionName === "withdraw" && c.args[0] === BigInt(id)).length;
       const ids: string[] = [];
       for (const [currency, amount] of [
-        ["VGB30", 20],
+        ["GOLD", 20],
         ["VND", 300_000],
       ] as const) {
         const id = await withdraw(k, wallet, currency, amount);
@@ -222,11 +222,11 @@ describe("gateway kill -9 with payouts still unmined when it comes back", () => 
         assert.equal(row.status, "SUCCESS", `withdrawal ${id} was paid on chain, so it must not be reported ${row.status} (${row.remark})`);
       }
       for (const id of ids) assert.equal(rows.find((r) => r.id === id)!.walletTxId, payouts.find((p) => p.withdrawalId === id)!.txHash, `the payout of ${id}`);
-      assert.equal(await tokenBalance(chain, "BondToken", wallet), 20n);
+      assert.equal(await tokenBalance(chain, "GoldToken", wallet), 20n);
       assert.equal(await tokenBalance(chain, "CashToken", wallet), 300_000n);
       assert.deepEqual(await ledgerBooks([{ wallet, client: k }]), await vaultBooks(chain, [wallet]));
-      const bond = await balance(k, "VGB30");
-      assert.deepEqual([bond.available, bond.holds], [30n, 0n]);
+      const gold = await balance(k, "GOLD");
+      assert.deepEqual([gold.available, gold.holds], [30n, 0n]);
     } finally {
       await provider.request({ method: "evm_setAutomine", params: [true] });
       await ex.close();
@@ -253,12 +253,12 @@ describe("a payout whose receipt the RPC provider will not return (rate limited)
     try {
       await ex.start();
       await chain.attest(wallet, "faults-rate-limited");
-      await chain.fundAndDeposit(idx, { bond: 40n });
+      await chain.fundAndDeposit(idx, { gold: 40n });
       const k = kucoinClient(() => ex.url, await loginAndCreateKey(ex.url, hardhatAccount(idx), ["General", "Trade", "Withdraw"]));
-      await until("deposit credited", async () => (await balance(k, "VGB30")).balance === 40n);
+      await until("deposit credited", async () => (await balance(k, "GOLD")).balance === 40n);
 
       rpc.rateLimit("eth_getTransactionReceipt");
-      const id = await withdraw(k, wallet, "VGB30", 15);
+      const id = await withdraw(k, wallet, "GOLD", 15);
       await until("paid on chain", async () => (await withdrawnOnChain(chain)).some((p) => p.withdrawalId === id));
       const row = await until(
         "withdrawal final",
@@ -273,9 +273,9 @@ describe("a payout whose receipt the RPC provider will not return (rate limited)
       assert.equal(payouts.length, 1);
       assert.equal(row.status, "SUCCESS", `the vault paid it, so it must not be reported ${row.status} (${row.remark})`);
       assert.equal(row.walletTxId, payouts[0].txHash);
-      assert.equal(await tokenBalance(chain, "BondToken", wallet), 15n);
-      const bond = await balance(k, "VGB30");
-      assert.deepEqual([bond.balance, bond.available, bond.holds], [25n, 25n, 0n]);
+      assert.equal(await tokenBalance(chain, "GoldToken", wallet), 15n);
+      const gold = await balance(k, "GOLD");
+      assert.deepEqual([gold.balance, gold.available, gold.holds], [25n, 25n, 0n]);
       assert.deepEqual(await ledgerBooks([{ wallet, client: k }]), await vaultBooks(chain, [wallet]));
     } finally {
       rpc.rateLimit(undefined);
@@ -303,22 +303,22 @@ describe("a payout the vault refuses", () => {
       const idx = 14;
       const wallet = hardhatAccount(idx).address;
       await chain.attest(wallet, "faults-frozen");
-      await chain.fundAndDeposit(idx, { bond: 30n });
+      await chain.fundAndDeposit(idx, { gold: 30n });
       const creds = await loginAndCreateKey(gw.url, hardhatAccount(idx), ["General", "Trade", "Withdraw"]);
       const k = kucoinClient(() => gw.url, creds);
-      await until("deposit credited", async () => (await balance(k, "VGB30")).available === 30n);
+      await until("deposit credited", async () => (await balance(k, "GOLD")).available === 30n);
       // Part of it rests in an order, so available differs from the total and both must come back right.
       const order = await k("POST", "/api/v1/orders", { clientOid: "frozen-1", side: "sell", symbol: SYMBOL, type: "limit", price: "10000", size: "5" });
       assert.equal(order.code, "200000", JSON.stringify(order));
-      const before = await balance(k, "VGB30");
+      const before = await balance(k, "GOLD");
       assert.deepEqual([before.balance, before.available, before.holds], [30n, 25n, 5n]);
 
-      // The bond's transfer agent freezes the wallet on chain (ERC-7943): its e-ID is still valid,
+      // The gold's transfer agent freezes the wallet on chain (ERC-7943): its e-ID is still valid,
       // so the gateway keeps the account open, but the vault cannot deliver tokens to it.
-      const bond = await chain.connection.viem.getContractAt("AssetToken", chain.deployment.contracts.BondToken, { client: { wallet: chain.wallets.agent } });
-      await chain.publicClient.waitForTransactionReceipt({ hash: await bond.write.setAddressFrozen([wallet, true]) });
+      const gold = await chain.connection.viem.getContractAt("AssetToken", chain.deployment.contracts.GoldToken, { client: { wallet: chain.wallets.agent } });
+      await chain.publicClient.waitForTransactionReceipt({ hash: await gold.write.setAddressFrozen([wallet, true]) });
 
-      const id = await withdraw(k, wallet, "VGB30", 12);
+      const id = await withdraw(k, wallet, "GOLD", 12);
       const failed = await until("withdrawal failed", async () => {
         const row = (await withdrawals(k)).find((r) => r.id === id);
         return row && FINAL.has(row.status) ? row : undefined;
@@ -327,22 +327,22 @@ describe("a payout the vault refuses", () => {
       assert.match(failed.remark, /^reverted: ERC7943CannotReceive\(0x[0-9a-fA-F]{40}\)$/, "the reason is the decoded custom error");
       assert.equal(failed.walletTxId, null);
       assert.equal(gw.ctx.trading.core.isFrozen(creds.accountId), undefined, "the account itself stays open");
-      const after = await balance(k, "VGB30");
+      const after = await balance(k, "GOLD");
       assert.deepEqual([after.balance, after.available, after.holds], [30n, 25n, 5n], "the hold is released exactly");
-      assert.equal(await chain.vaultBalance("BondToken", wallet), 30n, "the vault paid nothing");
-      assert.equal(await tokenBalance(chain, "BondToken", wallet), 0n);
+      assert.equal(await chain.vaultBalance("GoldToken", wallet), 30n, "the vault paid nothing");
+      assert.equal(await tokenBalance(chain, "GoldToken", wallet), 0n);
       const vault = await chain.connection.viem.getContractAt("SettlementVault", chain.deployment.contracts.SettlementVault);
       assert.equal(await vault.read.isWithdrawn([BigInt(id)]), false);
 
       // Once unfrozen, the released amount can be withdrawn in full: it was really available again.
-      await chain.publicClient.waitForTransactionReceipt({ hash: await bond.write.setAddressFrozen([wallet, false]) });
-      const again = await withdraw(k, wallet, "VGB30", 25);
+      await chain.publicClient.waitForTransactionReceipt({ hash: await gold.write.setAddressFrozen([wallet, false]) });
+      const again = await withdraw(k, wallet, "GOLD", 25);
       const paid = await until("second withdrawal final", async () => {
         const row = (await withdrawals(k)).find((r) => r.id === again);
         return row && FINAL.has(row.status) ? row : undefined;
       });
       assert.equal(paid.status, "SUCCESS", paid.remark);
-      assert.equal(await tokenBalance(chain, "BondToken", wallet), 25n);
+      assert.equal(await tokenBalance(chain, "GoldToken", wallet), 25n);
       assert.deepEqual(await ledgerBooks([{ wallet, client: k }]), await vaultBooks(chain, [wallet]));
     } finally {
       await services.stop();

@@ -24,16 +24,16 @@ describe("symbol metadata", () => {
   const symbols = async () => (await getJson(`${gw.url}/api/v2/symbols`)) as unknown as Symbol[];
 
   it("priceLimitRate is the enforced collar and baseMaxSize the enforced maximum, per symbol", async () => {
-    const vgb = (await symbols()).find((s) => s.symbol === "VGB30-VND")!;
+    const vgb = (await symbols()).find((s) => s.symbol === "GOLD-VND")!;
     assert.equal(vgb.priceLimitRate, String(gw.ctx.trading.risk.defaults.collarBps / 10_000));
     assert.equal(vgb.priceLimitRate, "0.1");
     const operator = kucoinClient(() => gw.url, await loginAndCreateKey(gw.url, op));
-    const r = await operator("PUT", "/api/v1/sen/operator/risk-limits", { scope: "symbol", key: "VGB30-VND", limits: { collarBps: 500, maxOrderQty: 1234 } });
+    const r = await operator("PUT", "/api/v1/sen/operator/risk-limits", { scope: "symbol", key: "GOLD-VND", limits: { collarBps: 500, maxOrderQty: 1234 } });
     assert.equal(r.code, "200000", JSON.stringify(r));
     const after = await symbols();
-    const changed = after.find((s) => s.symbol === "VGB30-VND")!;
+    const changed = after.find((s) => s.symbol === "GOLD-VND")!;
     assert.equal(changed.priceLimitRate, "0.05");
     assert.equal(changed.baseMaxSize, "1234");
-    assert.equal(after.find((s) => s.symbol === "SREF-VND")!.priceLimitRate, "0.1", "other symbols keep the default");
+    assert.equal(after.find((s) => s.symbol === "RIVER-VND")!.priceLimitRate, "0.1", "other symbols keep the default");
   });
 });

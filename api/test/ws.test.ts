@@ -10,7 +10,7 @@ import { kucoinClient } from "./support/kucoinClient.ts";
 import { connectWs, type WsMessage } from "./support/wsClient.ts";
 import { DEFAULT_RISK } from "../src/risk/types.ts";
 
-const SYMBOL = "VGB30-VND";
+const SYMBOL = "GOLD-VND";
 type Msg = WsMessage;
 
 /** One client-to-server websocket text frame (RFC 6455: clients must mask). */
@@ -59,9 +59,9 @@ describe("websocket (KuCoin protocol)", () => {
     for (const i of [30, 31]) await chain.attest(hardhatAccount(i).address, `ws-${i}`);
     a = await loginAndCreateKey(gw.url, hardhatAccount(30));
     b = await loginAndCreateKey(gw.url, hardhatAccount(31));
-    await gw.ctx.trading.deposit(a.accountId, "VGB30", 100_000n, "ws-dep-1");
+    await gw.ctx.trading.deposit(a.accountId, "GOLD", 100_000n, "ws-dep-1");
     await gw.ctx.trading.deposit(b.accountId, "VND", 10_000_000_000n, "ws-dep-2");
-    await gw.ctx.trading.deposit(a.accountId, "SREF", 1_000n, "ws-dep-3");
+    await gw.ctx.trading.deposit(a.accountId, "RIVER", 1_000n, "ws-dep-3");
     ka = kucoinClient(() => gw.url, a);
     kb = kucoinClient(() => gw.url, b);
   });
@@ -133,7 +133,7 @@ describe("websocket (KuCoin protocol)", () => {
     assert.equal(match.data.matchPrice, "9900");
     assert.equal(match.data.liquidity, "taker");
     assert.ok(match.data.tradeId);
-    const bal = await c.next((m) => m.subject === "account.balance" && m.data.currency === "VGB30");
+    const bal = await c.next((m) => m.subject === "account.balance" && m.data.currency === "GOLD");
     assert.ok(bal.data.relationEvent.startsWith("trade."));
     // Another account's events never reach this connection. The seller's side of the same
     // trade produced order and balance events too; after the pong all of them would be in.
@@ -162,8 +162,8 @@ describe("websocket (KuCoin protocol)", () => {
   });
 
   it("ticker and snapshot topics agree with REST's level1, stats and allTickers", async () => {
-    // SREF-VND has not traded here yet: its 24 h figures are exactly the trades below.
-    const sym = "SREF-VND";
+    // RIVER-VND has not traded here yet: its 24 h figures are exactly the trades below.
+    const sym = "RIVER-VND";
     const c = await connect(gw, ((await (await fetch(`${gw.url}/api/v1/bullet-public`, { method: "POST" })).json()) as Msg).data.token);
     await c.subscribe(`/market/ticker:${sym}`);
     await c.subscribe(`/market/snapshot:${sym}`);
@@ -265,8 +265,8 @@ describe("websocket (KuCoin protocol)", () => {
       await ex.loadMarkets();
       let bookSynced = false;
       let ordersWatched = false;
-      const bookP = ex.watchOrderBook("VGB30/VND").then(() => (bookSynced = true));
-      const ordersP = ex.watchOrders("VGB30/VND").then(() => (ordersWatched = true));
+      const bookP = ex.watchOrderBook("GOLD/VND").then(() => (bookSynced = true));
+      const ordersP = ex.watchOrders("GOLD/VND").then(() => (ordersWatched = true));
       // Both are awaited below; should something fail first, ex.close() rejects them and that
       // must not hide the failure.
       for (const p of [bookP, ordersP]) p.catch(() => {});
@@ -282,7 +282,7 @@ describe("websocket (KuCoin protocol)", () => {
       }
       // The state that matters: ccxt's book, once at REST's sequence, is REST's book.
       const rest = await level2();
-      const ccxtBook = () => ex.orderbooks["VGB30/VND"];
+      const ccxtBook = () => ex.orderbooks["GOLD/VND"];
       await until(`ccxt's book at sequence ${rest.sequence}`, () => (ccxtBook()?.nonce ?? 0) >= Number(rest.sequence));
       const levels = (side: string[][]) => side.map(([p, s]) => [Number(p), Number(s)]);
       assert.equal(ccxtBook().nonce, Number(rest.sequence));
@@ -303,7 +303,7 @@ describe("websocket (KuCoin protocol)", () => {
       const ccxtOrder = () => Array.from(ex.orders ?? []).find((o) => o.id === id);
       await until("ccxt to see the buy filled", () => ccxtOrder()?.status === "closed");
       const o = ccxtOrder()!;
-      assert.equal(o.symbol, "VGB30/VND");
+      assert.equal(o.symbol, "GOLD/VND");
       assert.equal(o.side, "buy");
       assert.equal(o.filled, 1);
       assert.equal(o.remaining, 0);

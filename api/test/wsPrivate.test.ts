@@ -6,7 +6,7 @@ import { kucoinClient } from "./support/kucoinClient.ts";
 import { connectWs, type WsClient, type WsMessage } from "./support/wsClient.ts";
 import { DEFAULT_RISK } from "../src/risk/types.ts";
 
-const SYMBOL = "VGB30-VND";
+const SYMBOL = "GOLD-VND";
 
 /** A small seeded generator (mulberry32): the same script of orders on every run. */
 function seeded(seed: number) {
@@ -39,7 +39,7 @@ describe("private websocket streams of two traders", () => {
     ] as const) {
       await chain.attest(hardhatAccount(i).address, `ws-private-${i}`);
       const creds = await loginAndCreateKey(gw.url, hardhatAccount(i));
-      await gw.ctx.trading.deposit(creds.accountId, "VGB30", 10_000n, `wsp-${i}-bond`);
+      await gw.ctx.trading.deposit(creds.accountId, "GOLD", 10_000n, `wsp-${i}-gold`);
       await gw.ctx.trading.deposit(creds.accountId, "VND", 1_000_000_000n, `wsp-${i}-cash`);
       const rest = kucoinClient(() => gw.url, creds);
       const bullet = (await rest("POST", "/api/v1/bullet-private")).data as WsMessage;
@@ -139,7 +139,7 @@ describe("private websocket streams of two traders", () => {
       // Each fill moves both currencies of the account once.
       assert.equal(balanceMsgs.filter((m) => m.data.relationEvent === "trade.setted").length, 2 * fills.length, `${t.name}: settlement messages`);
       assert.ok(balanceMsgs.filter((m) => m.data.relationEvent === "trade.hold").length >= orders.length, `${t.name}: a hold message per order at least`);
-      for (const currency of ["VND", "VGB30"]) {
+      for (const currency of ["VND", "GOLD"]) {
         const last = balanceMsgs.filter((m) => m.data.currency === currency).at(-1)?.data;
         const b = balances.find((x) => x.currency === currency)!;
         assert.ok(last, `${t.name}: a ${currency} balance message`);

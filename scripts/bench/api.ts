@@ -39,7 +39,7 @@ const WS_ORDERS_PER_S = Number(process.env.BENCH_WS_ORDERS_PER_S ?? 200);
 const WS_CONFLATE_MS = process.env.BENCH_WS_CONFLATE_MS ?? "10";
 const WRITE = process.env.BENCH_WRITE !== "0";
 
-const SYMBOL = "VGB30-VND";
+const SYMBOL = "GOLD-VND";
 const ORDER_PATH = "/api/v1/orders";
 const UNLIMITED = 1_000_000_000;
 const TARGET_RATIO = 0.8;
@@ -104,7 +104,7 @@ async function startBenchGateway(chain: ChainFixture, fsync: "always" | "none"):
   for (const [i, account] of [hardhatAccount(40), hardhatAccount(41)].entries()) {
     const c = await loginAndCreateKey(gw.url, account);
     await gw.ctx.trading.deposit(c.accountId, "VND", 10n ** 13n, `bench-vnd-${i}`);
-    await gw.ctx.trading.deposit(c.accountId, "VGB30", 10n ** 9n, `bench-vgb30-${i}`);
+    await gw.ctx.trading.deposit(c.accountId, "GOLD", 10n ** 9n, `bench-vgb30-${i}`);
     creds.push(c);
   }
   const [a, b] = creds;

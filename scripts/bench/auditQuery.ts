@@ -35,7 +35,7 @@ function mulberry32(seed: number): () => number {
 }
 
 const IDENTITIES = 20_000;
-const SYMBOLS = ["VGB30-VND", "SREF-VND", "VNM-VND", "FPT-VND", "HPG-VND"];
+const SYMBOLS = ["GOLD-VND", "RIVER-VND", "VNM-VND", "FPT-VND", "HPG-VND"];
 const TYPES: AuditEventType[] = ["order.received", "order.accepted", "order.filled", "order.cancelled"];
 const identity = (i: number) => `0x${i.toString(16).padStart(64, "0")}`;
 const wallet = (i: number, k: number) => `0x${(i * 2 + k).toString(16).padStart(40, "0")}`;

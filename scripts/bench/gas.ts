@@ -61,14 +61,14 @@ async function attest(wallet: Address, label: string): Promise<bigint> {
 }
 
 const cash = await viem.deployContract("CashToken", [registry.address, deployer]);
-const bond = await viem.deployContract("AssetToken", [
+const gold = await viem.deployContract("AssetToken", [
   "Bench Bond",
   "BBND",
   0,
   registry.address,
   deployer,
-  identityHashOf("bond-prospectus"),
-  "ipfs://bench/bond",
+  identityHashOf("gold-prospectus"),
+  "ipfs://bench/gold",
   false,
 ]);
 const fund = await viem.deployContract("AssetToken", [
@@ -92,14 +92,14 @@ const plain = await viem.deployContract("PlainERC20", []);
 
 await cash.write.grantRole([await cash.read.PAYMENT_BANK_ROLE(), deployer]);
 await cash.write.setCustodian([vault.address, true]);
-for (const asset of [bond, fund]) {
+for (const asset of [gold, fund]) {
   await asset.write.grantRole([await asset.read.ISSUER_ROLE(), deployer]);
   await asset.write.setCustodian([vault.address, true]);
   await asset.write.setCountriesAllowed([[VIET_NAM], true]);
   await vault.write.setAssetListed([asset.address, true]);
 }
 // Every holder rule on: level-2 e-ID only, professional or institutional, Viet Nam only.
-await bond.write.setTransferRules([KYC_LEVEL_2, PRO_AND_INSTITUTIONAL, true, 0n]);
+await gold.write.setTransferRules([KYC_LEVEL_2, PRO_AND_INSTITUTIONAL, true, 0n]);
 // The fund adds the per-identity cap (needs per-identity holdings tracking).
 await fund.write.setTransferRules([KYC_LEVEL_2, PRO_AND_INSTITUTIONAL, true, 10n ** 15n]);
 await vault.write.grantRole([await vault.read.SETTLER_ROLE(), deployer]);
@@ -171,11 +171,11 @@ const plainTransfer = await gasOf(
 );
 
 for (const holder of [holderA, holderB]) {
-  await bond.write.mint([holder.account.address, 1_000_000n]);
+  await gold.write.mint([holder.account.address, 1_000_000n]);
   await fund.write.mint([holder.account.address, 1_000_000n]);
   await cash.write.mint([holder.account.address, 10n ** 12n, identityHashOf("bank-ref")]);
 }
-const bondTransfer = await gasOf(bond.write.transfer([holderB.account.address, 1n], { account: holderA.account }));
+const bondTransfer = await gasOf(gold.write.transfer([holderB.account.address, 1n], { account: holderA.account }));
 const fundTransfer = await gasOf(fund.write.transfer([holderB.account.address, 1n], { account: holderA.account }));
 const cashTransfer = await gasOf(cash.write.transfer([holderB.account.address, 1n], { account: holderA.account }));
 
@@ -198,7 +198,7 @@ async function makeFundedTraders(prefix: string, count: number): Promise<Address
   for (let i = 0; i < count; i++) {
     const wallet = await makeTrader(`${prefix}-${i}`);
     await attest(wallet, `${prefix}-${i}`);
-    for (const asset of [bond, fund]) {
+    for (const asset of [gold, fund]) {
       await asset.write.mint([wallet, 1_000_000n]);
       await asset.write.approve([vault.address, 1_000_000n], { account: wallet });
       await vault.write.deposit([asset.address, 1_000_000n], { account: wallet });
@@ -236,12 +236,12 @@ const coldPool = await makeFundedTraders("cold", COLD_TRADERS);
 // Warm-up outside the measured pools: the fee account's cash book becomes non-zero, as on
 // any exchange that has settled once (settled ids are new slots whatever ran before).
 const warmUp = await makeFundedTraders("warm-up", 2);
-await settle(makeTrades(bond.address, warmUp, 1));
+await settle(makeTrades(gold.address, warmUp, 1));
 
-const settle1 = await settle(makeTrades(bond.address, pool, 1));
-const settle10 = await settle(makeTrades(bond.address, pool, 10));
-const settle100 = await settle(makeTrades(bond.address, pool, 100));
-const settle100Cold = await settle(makeTrades(bond.address, coldPool, 100));
+const settle1 = await settle(makeTrades(gold.address, pool, 1));
+const settle10 = await settle(makeTrades(gold.address, pool, 10));
+const settle100 = await settle(makeTrades(gold.address, pool, 100));
+const settle100Cold = await settle(makeTrades(gold.address, coldPool, 100));
 const settle100Fund = await settle(makeTrades(fund.address, pool, 100));
 
 // ------------------------------------------------------------------ audit anchor

@@ -31,7 +31,7 @@ const seller = hardhatAccount(sellerIdx).address.toLowerCase();
 const buyer = hardhatAccount(buyerIdx).address.toLowerCase();
 await chain.attest(hardhatAccount(sellerIdx).address, "bench-seller");
 await chain.attest(hardhatAccount(buyerIdx).address, "bench-buyer");
-await chain.fundAndDeposit(sellerIdx, { bond: 1_000_000n });
+await chain.fundAndDeposit(sellerIdx, { gold: 1_000_000n });
 await chain.fundAndDeposit(buyerIdx, { vnd: 10n ** 13n });
 const operator = chain.operatorWallet;
 const t = gw.ctx.trading;
@@ -51,7 +51,7 @@ for (const round of ROUNDS) {
     if (e.kind === "trade") tradeIds.push(e.tradeId);
   });
   for (let i = 0; i < round.trades; i++) {
-    const common = { symbol: "VGB30-VND", type: "limit", price: 10_000, size: 1, tif: "GTC", postOnly: false, stp: "CN" } as const;
+    const common = { symbol: "GOLD-VND", type: "limit", price: 10_000, size: 1, tif: "GTC", postOnly: false, stp: "CN" } as const;
     await t.placeOrder({ ...common, accountId: seller, identityHash: "bench-s", side: "sell", clientOid: `s${++oid}` });
     await t.placeOrder({ ...common, accountId: buyer, identityHash: "bench-b", side: "buy", clientOid: `b${++oid}` });
   }

@@ -11,7 +11,7 @@ const TEXT_FILTERS = [
   { key: "identityHash", label: "Identity hash (e-ID)", placeholder: "0x… (32 bytes)" },
   { key: "account", label: "Account", placeholder: "0x… wallet address" },
   { key: "wallet", label: "Wallet", placeholder: "0x… wallet address" },
-  { key: "symbol", label: "Symbol", placeholder: "VGB30-VND" },
+  { key: "symbol", label: "Symbol", placeholder: "GOLD-VND" },
   { key: "orderId", label: "Order id", placeholder: "" },
   { key: "from", label: "From (UTC, inclusive)", placeholder: "2026-11-23T10:00:00Z" },
   { key: "to", label: "To (UTC, exclusive)", placeholder: "2026-11-23T11:00:00.000000Z" },

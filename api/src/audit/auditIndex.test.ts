@@ -13,7 +13,7 @@ import { openWorkerSqliteAuditIndex } from "./workerAuditIndex.ts";
 
 const IDS = ["0x" + "a1".repeat(32), "0x" + "b2".repeat(32), "0x" + "c3".repeat(32)];
 const ACCOUNTS = ["0x" + "11".repeat(20), "0x" + "22".repeat(20), "0x" + "33".repeat(20), "0x" + "44".repeat(20)];
-const SYMBOLS = ["VGB30-VND", "SREF-VND"];
+const SYMBOLS = ["GOLD-VND", "RIVER-VND"];
 const TYPES: AuditEventType[] = ["order.received", "order.accepted", "order.filled", "order.cancelled", "deposit", "auth.login"];
 const T0 = 1_795_000_000_000_000n; // µs
 

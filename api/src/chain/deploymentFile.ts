@@ -12,8 +12,8 @@ export const deploymentSchema = z.object({
     CashToken: address,
     SettlementVault: address,
     AuditAnchor: address,
-    BondToken: address,
-    FundToken: address,
+    GoldToken: address,
+    RiverToken: address,
   }),
 });
 export type Deployment = z.infer<typeof deploymentSchema>;

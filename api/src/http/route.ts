@@ -41,5 +41,5 @@ export function defineRoute<Q = Record<string, never>, B = undefined>(route: Rou
 
 /** Decimal string as KuCoin sends amounts (validated here for shape; scale is checked per currency). */
 export const decimalString = z.string().regex(/^\d{1,30}(\.\d{1,18})?$/, "a non-negative decimal string");
-export const symbolParam = z.string().regex(/^[A-Z0-9]{1,12}-[A-Z0-9]{1,12}$/, "a symbol like VGB30-VND");
+export const symbolParam = z.string().regex(/^[A-Z0-9]{1,12}-[A-Z0-9]{1,12}$/, "a symbol like GOLD-VND");
 export const clientOid = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "1-40 characters of [A-Za-z0-9_-]");

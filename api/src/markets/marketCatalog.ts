@@ -46,16 +46,16 @@ export class MarketCatalog {
 }
 
 /** The pilot's launch listing: two tokenised assets quoted in VND. */
-export function defaultCatalog(tokens: Partial<Record<"VND" | "VGB30" | "SREF", `0x${string}`>> = {}): MarketCatalog {
+export function defaultCatalog(tokens: Partial<Record<"VND" | "GOLD" | "RIVER", `0x${string}`>> = {}): MarketCatalog {
   return new MarketCatalog(
     [
       { currency: "VND", fullName: "Vietnamese đồng (Sen VND token)", decimals: 0, token: tokens.VND },
-      { currency: "VGB30", fullName: "Sen VN Government Bond 2030", decimals: 0, token: tokens.VGB30 },
-      { currency: "SREF", fullName: "Sen Saigon Real Estate Fund", decimals: 0, token: tokens.SREF },
+      { currency: "GOLD", fullName: "Sen Gold (1 g of gold vaulted abroad, issued outside Viet Nam)", decimals: 0, token: tokens.GOLD },
+      { currency: "RIVER", fullName: "Saigon Riverside Residences (tokenised project interest)", decimals: 0, token: tokens.RIVER },
     ],
     [
-      { symbol: "VGB30-VND", name: "VGB30-VND", base: "VGB30", quote: "VND", tickSize: 100, lotSize: 1, minQty: 1, maxQty: 1_000_000, bandBps: 500, makerFeeBps: 10, takerFeeBps: 20 },
-      { symbol: "SREF-VND", name: "SREF-VND", base: "SREF", quote: "VND", tickSize: 100, lotSize: 1, minQty: 1, maxQty: 1_000_000, bandBps: 500, makerFeeBps: 10, takerFeeBps: 20 },
+      { symbol: "GOLD-VND", name: "GOLD-VND", base: "GOLD", quote: "VND", tickSize: 100, lotSize: 1, minQty: 1, maxQty: 1_000_000, bandBps: 500, makerFeeBps: 10, takerFeeBps: 20 },
+      { symbol: "RIVER-VND", name: "RIVER-VND", base: "RIVER", quote: "VND", tickSize: 100, lotSize: 1, minQty: 1, maxQty: 1_000_000, bandBps: 500, makerFeeBps: 10, takerFeeBps: 20 },
     ],
   );
 }

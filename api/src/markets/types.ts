@@ -2,7 +2,7 @@ import type { Address } from "viem";
 
 /** A currency as the exchange books it: integer amounts of its smallest unit. */
 export type Currency = {
-  currency: string; // "VND", "VGB30", "SREF"
+  currency: string; // "VND", "GOLD", "RIVER"
   fullName: string;
   decimals: number; // on-chain decimals = ledger scale
   /** The ERC-20 (CashToken / AssetToken) carrying it on chain, once deployed. */

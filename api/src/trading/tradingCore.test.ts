@@ -13,8 +13,8 @@ const CATALOG = defaultCatalog();
 const ACCOUNTS = ["a1", "a2", "a3", "a4", "a5"];
 // One e-ID may hold several accounts (wallets): a1/a2 are one person, a3/a4 another.
 const IDENTITY: Record<string, string> = { a1: "id-A", a2: "id-A", a3: "id-B", a4: "id-B", a5: "id-C" };
-const SYMBOLS = ["VGB30-VND", "SREF-VND"];
-const CURRENCIES = ["VND", "VGB30", "SREF"];
+const SYMBOLS = ["GOLD-VND", "RIVER-VND"];
+const CURRENCIES = ["VND", "GOLD", "RIVER"];
 const T0 = 1_700_000_000_000;
 const STEP_MS = 250;
 const STP_REASONS = ["ENGINE_STP_CANCEL_NEWEST", "ENGINE_STP_CANCEL_OLDEST", "ENGINE_STP_CANCEL_BOTH", "ENGINE_STP_DECREMENT"];
@@ -545,10 +545,10 @@ describe("TradingCore", () => {
 
   it("forgets finished orders after the retention, in record time; open orders stay", () => {
     const core = new TradingCore({ ...options(), orderRetentionMs: 60_000 });
-    core.apply({ t: "deposit", ts: 0, accountId: "s", currency: "VGB30", amount: "100", ref: "d1" });
+    core.apply({ t: "deposit", ts: 0, accountId: "s", currency: "GOLD", amount: "100", ref: "d1" });
     core.apply({ t: "deposit", ts: 0, accountId: "b", currency: "VND", amount: "100000000", ref: "d2" });
     const place = (orderId: string, accountId: string, side: "buy" | "sell", size: number, ts: number) =>
-      core.apply({ t: "place", ts, orderId, accountId, identityHash: accountId, symbol: "VGB30-VND", side, type: "limit", price: 10_000, size, tif: "GTC", postOnly: false, stp: "CN", clientOid: `c-${orderId}` });
+      core.apply({ t: "place", ts, orderId, accountId, identityHash: accountId, symbol: "GOLD-VND", side, type: "limit", price: 10_000, size, tif: "GTC", postOnly: false, stp: "CN", clientOid: `c-${orderId}` });
     place("01", "s", "sell", 5, 1_000); // rests, then partly filled: stays open
     place("02", "b", "buy", 2, 2_000); // filled at once: finished at 2,000
     place("03", "b", "buy", 1, 30_000); // filled: finished at 30,000
@@ -567,16 +567,16 @@ describe("TradingCore", () => {
     assert.equal(core.order("01")?.isActive, true, "an open order is never forgotten");
     assert.equal(core.fills("b").length, 2, "fills have their own cap");
     // a forgotten order's clientOid is free again (the duplicate-clientOid rule looks it up here)
-    core.apply({ t: "place", ts: 10_000_001, orderId: "05", accountId: "b", identityHash: "b", symbol: "VGB30-VND", side: "buy", type: "limit", price: 9_000, size: 1, tif: "GTC", postOnly: false, stp: "CN", clientOid: "c-02" });
+    core.apply({ t: "place", ts: 10_000_001, orderId: "05", accountId: "b", identityHash: "b", symbol: "GOLD-VND", side: "buy", type: "limit", price: 9_000, size: 1, tif: "GTC", postOnly: false, stp: "CN", clientOid: "c-02" });
     assert.equal(core.orderByClientOid("b", "c-02")?.orderId, "05");
   });
 
   it("keeps the settlement transaction and the order type on both fills, also across an older snapshot", () => {
     const core = new TradingCore({ ...options(), orderRetentionMs: 1_000 });
-    core.apply({ t: "deposit", ts: 0, accountId: "s", currency: "VGB30", amount: "10", ref: "d1" });
+    core.apply({ t: "deposit", ts: 0, accountId: "s", currency: "GOLD", amount: "10", ref: "d1" });
     core.apply({ t: "deposit", ts: 0, accountId: "b", currency: "VND", amount: "10000000", ref: "d2" });
-    core.apply({ t: "place", ts: 1, orderId: "01", accountId: "s", identityHash: "s", symbol: "VGB30-VND", side: "sell", type: "limit", price: 10_000, size: 2, tif: "GTC", postOnly: false, stp: "CN", clientOid: "s1" });
-    core.apply({ t: "place", ts: 2, orderId: "02", accountId: "b", identityHash: "b", symbol: "VGB30-VND", side: "buy", type: "market", size: 2, tif: "GTC", postOnly: false, stp: "CN", clientOid: "b1" });
+    core.apply({ t: "place", ts: 1, orderId: "01", accountId: "s", identityHash: "s", symbol: "GOLD-VND", side: "sell", type: "limit", price: 10_000, size: 2, tif: "GTC", postOnly: false, stp: "CN", clientOid: "s1" });
+    core.apply({ t: "place", ts: 2, orderId: "02", accountId: "b", identityHash: "b", symbol: "GOLD-VND", side: "buy", type: "market", size: 2, tif: "GTC", postOnly: false, stp: "CN", clientOid: "b1" });
     const tradeId = core.fills("b")[0].tradeId;
     core.apply({ t: "settled", ts: 5_000, tradeIds: [tradeId], txHash: "0xabc" });
     assert.equal(core.unsettledCount(), 0);
@@ -599,10 +599,10 @@ describe("TradingCore", () => {
   it("charges maker/taker fees in VND, rounded up once on the running total", () => {
     const core = new TradingCore(options());
     const ts = 1;
-    core.apply({ t: "deposit", ts, accountId: "s", currency: "VGB30", amount: "100", ref: "d1" });
+    core.apply({ t: "deposit", ts, accountId: "s", currency: "GOLD", amount: "100", ref: "d1" });
     core.apply({ t: "deposit", ts, accountId: "b", currency: "VND", amount: "10000000", ref: "d2" });
     const place = (orderId: string, accountId: string, side: "buy" | "sell", price: number, size: number) =>
-      core.apply({ t: "place", ts, orderId, accountId, identityHash: accountId, symbol: "VGB30-VND", side, type: "limit", price, size, tif: "GTC", postOnly: false, stp: "CN", clientOid: orderId });
+      core.apply({ t: "place", ts, orderId, accountId, identityHash: accountId, symbol: "GOLD-VND", side, type: "limit", price, size, tif: "GTC", postOnly: false, stp: "CN", clientOid: orderId });
     place("01", "s", "sell", 10_000, 3);
     place("02", "b", "buy", 10_100, 3); // takes 3 @ 10,000: notional 30,000
     // taker (buyer) 20 bps: 60 đồng; maker (seller) 10 bps: 30 đồng
@@ -610,24 +610,24 @@ describe("TradingCore", () => {
     assert.equal(core.ledger.balance("b", "VND").hold, 0n);
     assert.equal(core.ledger.balance("s", "VND").available, 30_000n - 30n);
     assert.equal(core.ledger.balance(FEES, "VND").available, 90n);
-    assert.equal(core.ledger.balance("b", "VGB30").available, 3n);
+    assert.equal(core.ledger.balance("b", "GOLD").available, 3n);
     assert.equal(core.fills("b")[0].liquidity, "taker");
     assert.equal(core.fills("s")[0].fee, 30n);
   });
 
   it("halts a symbol on a price move beyond the volatility band, for the halt period", () => {
     const core = new TradingCore(options());
-    core.apply({ t: "deposit", ts: 0, accountId: "s", currency: "VGB30", amount: "100", ref: "d1" });
+    core.apply({ t: "deposit", ts: 0, accountId: "s", currency: "GOLD", amount: "100", ref: "d1" });
     core.apply({ t: "deposit", ts: 0, accountId: "b", currency: "VND", amount: "100000000", ref: "d2" });
     const trade = (n: number, price: number, ts: number) => {
-      core.apply({ t: "place", ts, orderId: `s${n}`, accountId: "s", identityHash: "s", symbol: "VGB30-VND", side: "sell", type: "limit", price, size: 1, tif: "GTC", postOnly: false, stp: "CN", clientOid: `s${n}` });
-      core.apply({ t: "place", ts, orderId: `b${n}`, accountId: "b", identityHash: "b", symbol: "VGB30-VND", side: "buy", type: "limit", price, size: 1, tif: "GTC", postOnly: false, stp: "CN", clientOid: `b${n}` });
+      core.apply({ t: "place", ts, orderId: `s${n}`, accountId: "s", identityHash: "s", symbol: "GOLD-VND", side: "sell", type: "limit", price, size: 1, tif: "GTC", postOnly: false, stp: "CN", clientOid: `s${n}` });
+      core.apply({ t: "place", ts, orderId: `b${n}`, accountId: "b", identityHash: "b", symbol: "GOLD-VND", side: "buy", type: "limit", price, size: 1, tif: "GTC", postOnly: false, stp: "CN", clientOid: `b${n}` });
     };
     trade(1, 10_000, 1_000);
     trade(2, 11_000, 2_000); // +10%: within the 20% band
-    assert.equal(core.isHalted("VGB30-VND", 2_000), false);
+    assert.equal(core.isHalted("GOLD-VND", 2_000), false);
     trade(3, 12_500, 3_000); // +25% from the oldest trade in the window
-    assert.equal(core.isHalted("VGB30-VND", 3_000), true);
-    assert.equal(core.isHalted("VGB30-VND", 3_000 + 30_000), false);
+    assert.equal(core.isHalted("GOLD-VND", 3_000), true);
+    assert.equal(core.isHalted("GOLD-VND", 3_000 + 30_000), false);
   });
 });

@@ -78,28 +78,28 @@ export async function startChain(options: { serve?: boolean } = {}) {
       await wait(await registry.write.attest([id, 2, 704, investorType, Number(now + 365n * 86400n), wallet]));
       return id;
     },
-    /** Mints VND and bond units to a funded Hardhat wallet (8..19: #0-#7 deploy and hold the roles) and deposits them in the vault. */
-    async fundAndDeposit(accountIndex: number, amounts: { vnd?: bigint; bond?: bigint }): Promise<void> {
+    /** Mints VND and gold units to a funded Hardhat wallet (8..19: #0-#7 deploy and hold the roles) and deposits them in the vault. */
+    async fundAndDeposit(accountIndex: number, amounts: { vnd?: bigint; gold?: bigint }): Promise<void> {
       const wallet = walletClients[accountIndex];
       const holder = [deployment.deployer, ...Object.values(roles)].some((a) => getAddress(a) === getAddress(wallet.account.address));
       if (holder) throw new Error(`account #${accountIndex} deploys or holds a role: trade with another`);
       const as = { account: wallet.account };
       const c = deployment.contracts;
       const cash = await connection.viem.getContractAt("CashToken", c.CashToken, signedBy("paymentBank"));
-      const bond = await connection.viem.getContractAt("AssetToken", c.BondToken, signedBy("assetIssuer"));
+      const gold = await connection.viem.getContractAt("AssetToken", c.GoldToken, signedBy("assetIssuer"));
       const vault = await connection.viem.getContractAt("SettlementVault", c.SettlementVault);
       if (amounts.vnd) {
         await wait(await cash.write.mint([wallet.account.address, amounts.vnd, keccak256(toHex(`fiat-${accountIndex}`))]));
         await wait(await cash.write.approve([c.SettlementVault, amounts.vnd], as));
         await wait(await vault.write.deposit([c.CashToken, amounts.vnd], as));
       }
-      if (amounts.bond) {
-        await wait(await bond.write.mint([wallet.account.address, amounts.bond]));
-        await wait(await bond.write.approve([c.SettlementVault, amounts.bond], as));
-        await wait(await vault.write.deposit([c.BondToken, amounts.bond], as));
+      if (amounts.gold) {
+        await wait(await gold.write.mint([wallet.account.address, amounts.gold]));
+        await wait(await gold.write.approve([c.SettlementVault, amounts.gold], as));
+        await wait(await vault.write.deposit([c.GoldToken, amounts.gold], as));
       }
     },
-    async vaultBalance(token: "CashToken" | "BondToken" | "FundToken", wallet: Address): Promise<bigint> {
+    async vaultBalance(token: "CashToken" | "GoldToken" | "RiverToken", wallet: Address): Promise<bigint> {
       const vault = await connection.viem.getContractAt("SettlementVault", deployment.contracts.SettlementVault);
       return vault.read.balanceOf([deployment.contracts[token], wallet]);
     },

@@ -33,7 +33,7 @@ export async function startTestGateway(
   const d = chain.deployment.contracts;
   const ctx = await createContext(config, {
     identity: createIdentityOracle(chain.publicClient, d.IdentityRegistry),
-    catalog: options.catalog ?? defaultCatalog({ VND: d.CashToken, VGB30: d.BondToken, SREF: d.FundToken }),
+    catalog: options.catalog ?? defaultCatalog({ VND: d.CashToken, GOLD: d.GoldToken, RIVER: d.RiverToken }),
     risk: options.risk,
     now: options.now,
     chain:

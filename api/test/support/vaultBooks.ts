@@ -13,7 +13,7 @@ export const vaultEventsAbi = parseAbi([
   "event Withdrawn(uint256 indexed withdrawalId, address indexed wallet, address indexed token, uint256 amount)",
 ]);
 
-const TOKEN_OF = { VND: "CashToken", VGB30: "BondToken", SREF: "FundToken" } as const;
+const TOKEN_OF = { VND: "CashToken", GOLD: "GoldToken", RIVER: "RiverToken" } as const;
 type Currency = keyof typeof TOKEN_OF;
 const CURRENCIES = Object.keys(TOKEN_OF) as Currency[];
 

@@ -15,8 +15,8 @@ export default buildModule("Sen", (m) => {
     ["registry", sen.identityRegistry, ["GOVERNANCE_ROLE", "DEFAULT_ADMIN_ROLE"]],
     ["cash", sen.cashToken, ["DEFAULT_ADMIN_ROLE"]],
     ["vault", sen.vault, ["DEFAULT_ADMIN_ROLE"]],
-    ["bondToken", sen.bondToken, ["DEFAULT_ADMIN_ROLE"]],
-    ["fundToken", sen.fundToken, ["DEFAULT_ADMIN_ROLE"]],
+    ["goldToken", sen.goldToken, ["DEFAULT_ADMIN_ROLE"]],
+    ["riverToken", sen.riverToken, ["DEFAULT_ADMIN_ROLE"]],
   ] as const;
   for (const [name, contract, roles] of held) {
     for (const role of roles) {

@@ -17,11 +17,11 @@ export default buildModule("SenAssets", (m) => {
   const VIET_NAM = 704;
 
   const assets = {
-    bondToken: m.contract(
+    goldToken: m.contract(
       "AssetToken",
       [
-        "Sen VN Government Bond 2030",
-        "VGB30",
+        "Sen Gold (1 g of gold vaulted abroad, issued outside Viet Nam)",
+        "GOLD",
         0,
         core.identityRegistry,
         deployer,
@@ -29,13 +29,13 @@ export default buildModule("SenAssets", (m) => {
         m.getParameter("bondDocumentURI", "ipfs://sen-demo/vgb30-prospectus.pdf"),
         false,
       ],
-      { id: "BondToken" },
+      { id: "GoldToken" },
     ),
-    fundToken: m.contract(
+    riverToken: m.contract(
       "AssetToken",
       [
-        "Sen Saigon Real Estate Fund",
-        "SREF",
+        "Saigon Riverside Residences (tokenised project interest)",
+        "RIVER",
         0,
         core.identityRegistry,
         deployer,
@@ -43,7 +43,7 @@ export default buildModule("SenAssets", (m) => {
         m.getParameter("fundDocumentURI", "ipfs://sen-demo/sref-prospectus.pdf"),
         true,
       ],
-      { id: "FundToken" },
+      { id: "RiverToken" },
     ),
   };
 
@@ -57,8 +57,8 @@ export default buildModule("SenAssets", (m) => {
     m.call(core.vault, "setAssetListed", [token, true], { id: `${name}Listed` });
   }
   // The fund is for professional and institutional investors only, 1,000,000 units each at most.
-  m.call(assets.fundToken, "setTransferRules", [1, (1 << 2) | (1 << 3), true, 1_000_000n], { id: "fundRules" });
-  m.call(assets.bondToken, "setTransferRules", [1, 0, true, 0n], { id: "bondRules" });
+  m.call(assets.riverToken, "setTransferRules", [1, (1 << 2) | (1 << 3), true, 1_000_000n], { id: "fundRules" });
+  m.call(assets.goldToken, "setTransferRules", [1, 0, true, 0n], { id: "bondRules" });
 
   return { ...core, ...assets };
 });

@@ -20,8 +20,8 @@ const ARTIFACT: Record<ContractName, string> = {
   CashToken: "CashToken",
   SettlementVault: "SettlementVault",
   AuditAnchor: "AuditAnchor",
-  BondToken: "AssetToken",
-  FundToken: "AssetToken",
+  GoldToken: "AssetToken",
+  RiverToken: "AssetToken",
 };
 
 /** Every role of every contract and who alone must hold it after the deploy. */
@@ -32,8 +32,8 @@ function expectedRoles(h: RoleHolders): Record<ContractName, Record<string, Addr
     CashToken: { DEFAULT_ADMIN_ROLE: [h.governance], PAYMENT_BANK_ROLE: [h.paymentBank], AGENT_ROLE: [h.agent] },
     SettlementVault: { DEFAULT_ADMIN_ROLE: [h.governance], SETTLER_ROLE: [h.settler], WITHDRAWER_ROLE: [h.withdrawer], PAUSER_ROLE: [h.agent] },
     AuditAnchor: { DEFAULT_ADMIN_ROLE: [h.governance] },
-    BondToken: asset,
-    FundToken: asset,
+    GoldToken: asset,
+    RiverToken: asset,
   };
 }
 
@@ -115,7 +115,7 @@ describe("deployment on the in-process chain: every role with its holder, none w
       "AccessControlUnauthorizedAccount",
       [d.deployer, governanceRole],
     );
-    for (const name of ["CashToken", "SettlementVault", "BondToken", "FundToken"] as const) {
+    for (const name of ["CashToken", "SettlementVault", "GoldToken", "RiverToken"] as const) {
       // AccessControl's grantRole and its error are the same on each of them.
       const contract = await viem.getContractAt("CashToken", d.contracts[name]);
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -211,12 +211,12 @@ describe("deployment over JSON-RPC (hardhat node + Ignition)", () => {
     }
     const read = async (contract: ContractName, functionName: string, args: unknown[]) =>
       client.readContract({ address: d.contracts[contract], abi: await abiOf(contract), functionName, args });
-    assert.equal(await read("SettlementVault", "isListed", [d.contracts.BondToken]), true);
-    assert.equal(await read("SettlementVault", "isListed", [d.contracts.FundToken]), true);
+    assert.equal(await read("SettlementVault", "isListed", [d.contracts.GoldToken]), true);
+    assert.equal(await read("SettlementVault", "isListed", [d.contracts.RiverToken]), true);
     assert.equal(await read("CashToken", "isCustodian", [d.contracts.SettlementVault]), true);
-    assert.equal(await read("FundToken", "isCustodian", [d.contracts.SettlementVault]), true);
-    assert.equal(await read("BondToken", "isCountryAllowed", [704]), true);
-    assert.equal(await read("BondToken", "documentURI", []), "ipfs://sen-test/vgb30.pdf", "module parameters still apply");
+    assert.equal(await read("RiverToken", "isCustodian", [d.contracts.SettlementVault]), true);
+    assert.equal(await read("GoldToken", "isCountryAllowed", [704]), true);
+    assert.equal(await read("GoldToken", "documentURI", []), "ipfs://sen-test/vgb30.pdf", "module parameters still apply");
 
     const nodeAccounts = (await createWalletClient({ transport: http(rpc) }).getAddresses()).map((a) => getAddress(a));
     assert.equal(d.deployer, nodeAccounts[0]);

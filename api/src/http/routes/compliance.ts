@@ -213,7 +213,7 @@ export function complianceRoutes(ctx: AppContext): Route[] {
         .refine((q) => (q.seq === undefined) !== (q.time === undefined), "give exactly one of seq or time"),
       handler: async ({ params, query, principal, ip, res }) => {
         const symbol = symbolParam.safeParse(params.symbol);
-        if (!symbol.success) throw new ValidationError("symbol: a symbol like VGB30-VND");
+        if (!symbol.success) throw new ValidationError("symbol: a symbol like GOLD-VND");
         const q = query as { seq?: bigint; time?: string; depth: number };
         audited(principal, ip, "bookAt", { symbol: symbol.data, seq: q.seq?.toString(), time: q.time });
         const m = ctx.catalog.market(symbol.data);
