@@ -81,6 +81,8 @@ export type ContextDeps = {
   feeAccount?: string;
   /** The data directory's lock, when the caller took it earlier (npm start takes it before deploying). */
   dataDirLock?: DataDirLock;
+  /** The tax rate and where it was read (the vault's tax policy when there is a chain); default: SEN_TAX_RATE_BPS. */
+  tax?: { rateBps: number; source: string };
   /** The chain trades settle on: orders and withdrawals are then checked against its holder rules. */
   chain?: Pick<HolderRulesViewOptions, "publicClient" | "contracts" | "startBlock" | "confirmations">;
 };
@@ -160,6 +162,8 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   });
   await audit.flush();
   tradingRef = trading;
+  const tax = deps.tax ?? { rateBps: config.taxRateBps, source: "SEN_TAX_RATE_BPS" };
+  await trading.setTaxRate(tax.rateBps, tax.source, "gateway start");
   logger.info({ replayed, lastSeq: trading.lastSeq.toString(), ms: Date.now() - started, journal: config.journal.kind }, "state recovered");
   trading.subscribe((e) => {
     if (e.kind === "trade") metrics.trades.inc({ symbol: e.symbol });

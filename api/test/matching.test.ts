@@ -148,7 +148,7 @@ describe("self-trade prevention and iceberg orders through the signed REST API",
     assert.deepEqual(await status(c, taker), ["5", "2", true, null]);
     assert.deepEqual(await status(a, resting), ["2", "2", false, null]);
     assert.deepEqual(await ex.book(SYMBOL), { bids: [[PRICE, "3"]], asks: [] });
-    assert.deepEqual(await money(a), ["98", "0", "10019980", "0"], "sold 2 at 10,000 less the 0.1 % maker fee");
+    assert.deepEqual(await money(a), ["98", "0", "10019960", "0"], "sold 2 at 10,000 less the 0.1 % maker fee and the 0.1 % tax");
   });
 
   it("DC, incoming larger: the resting order is cancelled and the incoming one goes on with the difference", async () => {
@@ -219,7 +219,7 @@ describe("self-trade prevention and iceberg orders through the signed REST API",
       [ice, "1"],
     ]);
     assert.deepEqual(await status(s, ice), ["10", "10", false, null]);
-    assert.deepEqual(await money(s), ["0", "0", "99900", "0"], "sold 10 at 10,000 less the 0.1 % maker fee");
+    assert.deepEqual(await money(s), ["0", "0", "99800", "0"], "sold 10 at 10,000 less the 0.1 % maker fee and the 0.1 % tax");
     assert.deepEqual(await money(b), ["12", "0", String(10_000_000 - 120_000 - 240), "0"]);
   });
 

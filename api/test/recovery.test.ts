@@ -83,8 +83,8 @@ async function crashDuringLoad(chain: ChainFixture, extraEnv: Record<string, str
       const oids = orders.map((o) => o.clientOid);
       assert.equal(new Set(oids).size, oids.length, "duplicate order after recovery");
     }
-    // Conservation: what the two traders hold plus fees is exactly what was deposited.
-    const fees = [...state1.fillsS, ...state1.fillsB].reduce((s, f) => s + BigInt(f.fee), 0n);
+    // Conservation: what the two traders hold plus fees and the tax withheld is exactly what was deposited.
+    const fees = [...state1.fillsS, ...state1.fillsB].reduce((s, f) => s + BigInt(f.fee) + BigInt(f.tax), 0n);
     assert.equal(BigInt(state1.balS.GOLD.balance) + BigInt(state1.balB.GOLD.balance), DEPOSIT.asset);
     assert.equal(BigInt(state1.balS.VND.balance) + BigInt(state1.balB.VND.balance) + fees, DEPOSIT.cash);
     // The seller's asset hold is exactly its open sell orders' remaining size.
@@ -141,7 +141,7 @@ async function captureState(clients: Record<"s" | "b", ReturnType<typeof kucoinC
     Object.fromEntries((await get<Array<{ currency: string; balance: string; available: string; holds: string }>>(c, "/api/v1/accounts")).map((a) => [a.currency, a]));
   const orders = async (c: ReturnType<typeof kucoinClient>) =>
     (await get<{ items: Order[] }>(c, "/api/v1/orders?pageSize=500")).items.sort((x, y) => x.id.localeCompare(y.id));
-  const fills = async (c: ReturnType<typeof kucoinClient>) => (await get<{ items: Array<{ tradeId: string; fee: string }> }>(c, "/api/v1/fills?pageSize=500")).items;
+  const fills = async (c: ReturnType<typeof kucoinClient>) => (await get<{ items: Array<{ tradeId: string; fee: string; tax: string }> }>(c, "/api/v1/fills?pageSize=500")).items;
   const book = await get<{ sequence: string; bids: string[][]; asks: string[][] }>(clients.s, `/api/v3/market/orderbook/level2?symbol=${SYMBOL}`);
   return {
     balS: await balances(clients.s),

@@ -330,7 +330,8 @@ describe("pre-trade controls through the signed REST API", () => {
     const symbol = "RIVER-VND";
     const m = gw.ctx.catalog.market(symbol)!;
     const deposit = { VND: 5_000_000n, RIVER: 300n };
-    const fees = () => gw.ctx.trading.core.ledger.balance(gw.ctx.feeAccount, "VND").available;
+    // What the exchange withholds: fees (fee account) and the sellers' tax (tax account).
+    const fees = () => gw.ctx.trading.core.ledger.balance(gw.ctx.feeAccount, "VND").available + gw.ctx.trading.core.ledger.balance(gw.ctx.trading.core.taxAccount, "VND").available;
     const price = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 99, max: 101 }) }, { weight: 1, arbitrary: fc.integer({ min: 95, max: 105 }) }).map((n) => n * 100);
     const who = fc.integer({ min: 0, max: 1 });
     // A trader's order meeting its own resting one is a self-trade: every mode, and the default.
@@ -417,12 +418,15 @@ describe("pre-trade controls through the signed REST API", () => {
             const done = (await t.api("GET", `/api/v1/orders?status=done&symbol=${symbol}&pageSize=500`)).data.items as OrderView[];
             for (const o of done) if (o.remark?.startsWith("ENGINE_STP_")) stpEnded.set(o.remark, (stpEnded.get(o.remark) ?? 0) + 1);
           }
-          // Fees collected = the fees on the two traders' fills.
+          // Fees and tax collected = the fees and tax on the two traders' fills; the tax is 0.1% of each sale, rounded down.
           let fillFees = 0n;
           for (const tr of traders) {
-            const items = (await tr.api("GET", `/api/v1/fills?symbol=${symbol}&pageSize=500`)).data.items as Array<{ fee: string }>;
+            const items = (await tr.api("GET", `/api/v1/fills?symbol=${symbol}&pageSize=500`)).data.items as Array<{ fee: string; tax: string; side: string; funds: string }>;
             fills += items.length;
-            for (const f of items) fillFees += BigInt(f.fee);
+            for (const f of items) {
+              assert.equal(BigInt(f.tax), f.side === "sell" ? (BigInt(f.funds) * 10n) / 10_000n : 0n, `tax on a ${f.side} fill of ${f.funds}`);
+              fillFees += BigInt(f.fee) + BigInt(f.tax);
+            }
           }
           assert.equal(fillFees, fees() - feesBefore);
         } finally {

@@ -84,6 +84,11 @@ export const AUDIT_EVENT_TYPES = [
   "market.halted",
   "market.resumed",
   "identity.revoked",
+  // the pilot's rules
+  "tax.rateChanged", // the rate withheld from sales from now on: `detail.rateBps`, `detail.previousBps`, `detail.source`
+  "listing.created", // an asset listed through the operator flow: `symbol`, `detail` = the listing
+  "listing.refused", // a listing the pilot rules refuse: `ruleId`, `reason`
+  "rules.loaded", // the pilot rule set in force at start: `detail.version`, `detail.sha256`
   // compliance itself
   "audit.query", // every compliance query is itself audited
   "alert.raised", // a surveillance alert

@@ -149,8 +149,12 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
           const taker = orders.get(e.takerOrderId);
           if (!maker || !taker) continue;
           const common = { ts, jseq, symbol: e.symbol, price: priceText(e.symbol, e.price), qty: sizeText(e.symbol, e.size), tradeId: e.tradeId };
+          const market = catalog.market(e.symbol);
           for (const [me, other, liquidity] of [[taker, maker, "taker"], [maker, taker, "maker"]] as const) {
-            append({ type: "order.filled", ...common, ...fromOrder(me), liquidity, counterpartyAccount: other.accountId, counterpartyIdentityHash: other.identityHash, counterpartyOrderId: other.orderId });
+            // The sale value and, on the seller's side, the tax withheld from it: the tax report reads these.
+            const money = market ? { currency: market.quote, amount: format.amount(market.quote, e.funds) } : {};
+            const tax = market && me.side === "sell" ? { detail: { tax: format.amount(market.quote, e.sellerTax) } } : {};
+            append({ type: "order.filled", ...common, ...fromOrder(me), liquidity, counterpartyAccount: other.accountId, counterpartyIdentityHash: other.identityHash, counterpartyOrderId: other.orderId, ...money, ...tax });
           }
         }
       }
@@ -220,6 +224,11 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
         case "accountStatus":
           append({ type: "killSwitch", ts, jseq, account: record.accountId, identityHash: identityOf(record.accountId), wallet: record.accountId, reason: record.reason, actor: record.by, detail: { frozen: record.frozen } });
           break;
+        case "taxPolicy": {
+          const e = events.find((x) => x.kind === "taxPolicy");
+          append({ type: "tax.rateChanged", ts, jseq, actor: record.by, reason: `tax withheld from sales: ${record.rateBps} bps of the sale value`, detail: { rateBps: record.rateBps, previousBps: e?.kind === "taxPolicy" ? e.previousBps : undefined, source: record.source } });
+          break;
+        }
         case "riskLimits":
           append({ type: "risk.limitsChanged", ts, jseq, actor: record.by, reason: `${record.scope}${record.key ? ` ${record.key}` : ""}`, detail: { scope: record.scope, key: record.key, limits: record.limits } });
           break;

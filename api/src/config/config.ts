@@ -39,6 +39,8 @@ const schema = z.object({
   SEN_CHAIN_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 32-byte hex private key").optional(),
   SEN_CONFIRMATIONS: z.coerce.number().int().min(0).max(1000).default(2),
   SEN_CHAIN_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** Personal income tax withheld from each sale, in basis points of its value (10 = 0.1%, as for securities transfers). Without a chain only: with one, the vault's tax policy is the rate. */
+  SEN_TAX_RATE_BPS: z.coerce.number().int().min(0).max(1_000).default(10),
   SEN_SETTLEMENT_HORIZON_MS: z.coerce.number().int().min(0).max(30 * 86_400_000).default(3_600_000),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
   SEN_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).default(10_000),
@@ -88,6 +90,7 @@ export type ServerConfig = {
    * cannot buy or sell (the vault checks it at settlement).
    */
   settlementHorizonMs: number;
+  taxRateBps: number;
   audit: {
     dir: string;
     /** PostgreSQL for the query index; the embedded SQLite file otherwise. */
@@ -140,6 +143,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     confirmations: e.SEN_CONFIRMATIONS,
     chainPollMs: e.SEN_CHAIN_POLL_MS,
     settlementHorizonMs: e.SEN_SETTLEMENT_HORIZON_MS,
+    taxRateBps: e.SEN_TAX_RATE_BPS,
     audit: {
       dir: path.join(dataDir, "audit"),
       databaseUrl: e.DATABASE_URL,

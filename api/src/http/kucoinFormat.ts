@@ -136,6 +136,8 @@ export class KucoinFormat {
       fee: this.amount(m.quote, f.fee),
       feeRate: (f.feeRate / 10_000).toString(),
       feeCurrency: m.quote,
+      // Sen: personal income tax withheld from a sale's proceeds (0 on buys), in feeCurrency.
+      tax: this.amount(m.quote, f.tax),
       stop: "",
       tradeType: "TRADE",
       type: orderType,

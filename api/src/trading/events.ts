@@ -9,7 +9,8 @@ export type OrderChange = "open" | "match" | "filled" | "canceled" | "update" | 
 
 export type TradingEvent =
   | { kind: "order"; change: OrderChange; order: Readonly<Order>; fill?: Fill; ts: number }
-  | { kind: "trade"; symbol: string; tradeId: string; price: number; size: number; side: "buy" | "sell"; makerOrderId: string; takerOrderId: string; ts: number; sequence: number }
+  /** `funds`: the sale value (quote units); `sellerTax`: what was withheld from it. */
+  | { kind: "trade"; symbol: string; tradeId: string; price: number; size: number; side: "buy" | "sell"; makerOrderId: string; takerOrderId: string; ts: number; sequence: number; funds: bigint; sellerTax: bigint }
   /** `sequence`: the gap-free per-symbol level2 sequence, stamped by MarketData (a state listener) before delivery. */
   | { kind: "l2"; symbol: string; side: "buy" | "sell"; price: number; size: number; ts: number; sequence?: number }
   | { kind: "balance"; accountId: string; currency: string; available: bigint; hold: bigint; relationEvent: string; ts: number }
@@ -18,6 +19,7 @@ export type TradingEvent =
   | { kind: "settled"; tradeIds: string[]; txHash: string; ts: number }
   | { kind: "settlementFailed"; trade: FailedSettlement; ts: number }
   | { kind: "settlementResolved"; trade: FailedSettlement; action: "retry" | "reverse"; by: string; note?: string; ts: number }
-  | { kind: "withdrawal"; withdrawal: Withdrawal; ts: number };
+  | { kind: "withdrawal"; withdrawal: Withdrawal; ts: number }
+  | { kind: "taxPolicy"; rateBps: number; previousBps: number; source: string; by: string; ts: number };
 
 export type TradingListener = (event: TradingEvent) => void;

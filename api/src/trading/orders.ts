@@ -46,6 +46,8 @@ export type Fill = {
   funds: bigint;
   fee: bigint;
   feeRate: number; // bps
+  /** Personal income tax withheld from this fill's proceeds (sells only; 0n on buys), in the quote currency. */
+  tax: bigint;
   createdAt: number;
   /** The order's type, kept here because the order itself may be forgotten before its fills. */
   orderType?: "limit" | "market";
@@ -67,6 +69,8 @@ export type SettlementTrade = {
   funds: bigint; // quote units paid (before fees)
   sellerFee: bigint;
   buyerFee: bigint;
+  /** Tax withheld from the seller's proceeds, paid to the tax account; the vault checks it against its tax rate. */
+  sellerTax: bigint;
   createdAt: number;
 };
 

@@ -42,6 +42,14 @@ export type AccountStatusRecord = { t: "accountStatus"; ts: number; accountId: s
 /** Operator change of pre-trade limits: journaled so limits survive restarts and are audited. */
 export type RiskLimitsRecord = { t: "riskLimits"; ts: number; scope: "defaults" | "symbol" | "account"; key?: string; limits: Record<string, unknown>; by: string };
 
+/**
+ * The personal income tax rate withheld from every sale from this record on (basis points of
+ * the sale value). Journaled when the rate's source (the vault's tax policy on chain, or the
+ * configuration without a chain) differs from the core's, so replay taxes each trade at the rate
+ * it was made at. Before the first such record the rate is 0.
+ */
+export type TaxPolicyRecord = { t: "taxPolicy"; ts: number; rateBps: number; source: string; by: string };
+
 /** A batch of trades confirmed settled on chain (SettlementVault.settleBatch). */
 export type SettledRecord = { t: "settled"; ts: number; tradeIds: string[]; txHash: string };
 
@@ -66,6 +74,7 @@ export type WithdrawFailedRecord = { t: "withdrawFailed"; ts: number; withdrawal
 
 export type TradingRecord =
   | RiskLimitsRecord
+  | TaxPolicyRecord
   | PlaceRecord
   | CancelRecord
   | CancelAllRecord

@@ -8,7 +8,8 @@ import type { KucoinStp, TradingRecord } from "./records.ts";
 import { TradingCore, type TradingCoreOptions } from "./tradingCore.ts";
 
 const FEES = "fees";
-const options = (): TradingCoreOptions => ({ catalog: defaultCatalog(), feeAccount: FEES, volatility: { windowMs: 60_000, bandBps: 2_000, haltMs: 30_000 } });
+const TAX = "tax";
+const options = (): TradingCoreOptions => ({ catalog: defaultCatalog(), feeAccount: FEES, taxAccount: TAX, volatility: { windowMs: 60_000, bandBps: 2_000, haltMs: 30_000 } });
 const CATALOG = defaultCatalog();
 const ACCOUNTS = ["a1", "a2", "a3", "a4", "a5"];
 // One e-ID may hold several accounts (wallets): a1/a2 are one person, a3/a4 another.
@@ -86,7 +87,7 @@ const funding = fc.array(fc.tuple(fc.integer({ min: 200, max: 5_000 }), fc.integ
  * settlement records name trades the core holds at that point (a window of the unsettled
  * queue, a failed trade), so a shadow core follows the records.
  */
-function toRecords(start: Array<[number, number, number]>, cmds: Command[]): TradingRecord[] {
+function toRecords(start: Array<[number, number, number]>, cmds: Command[], taxRates: number[] = []): TradingRecord[] {
   const out: TradingRecord[] = [];
   const shadow = new TradingCore(options());
   const emit = (r: TradingRecord) => {
@@ -106,9 +107,13 @@ function toRecords(start: Array<[number, number, number]>, cmds: Command[]): Tra
   );
   const placed: Array<{ orderId: string; accountId: string }> = [];
   const withdrawals: string[] = [];
+  // The tax rate changes a few times along the stream (as a law change would): trades are taxed at the rate of their moment.
+  const taxAt = new Map(taxRates.map((rate, k) => [Math.floor((k * cmds.length) / Math.max(1, taxRates.length)), rate]));
   const frozenUntil = new Map<string, number>(); // account -> command index of its unfreeze
   const haltedUntil = new Map<string, number>(); // symbol -> command index of its resumption
   cmds.forEach((c, i) => {
+    const rate = taxAt.get(i);
+    if (rate !== undefined) emit({ t: "taxPolicy", ts: next(), rateBps: rate, source: "test", by: "test" });
     for (const [a, until] of frozenUntil) {
       if (until > i) continue;
       frozenUntil.delete(a);
@@ -177,7 +182,8 @@ function toRecords(start: Array<[number, number, number]>, cmds: Command[]): Tra
 }
 
 /** Funded accounts trading around one price: 15 funding deposits, then 50 to 300 commands. */
-const recordsArb = fc.tuple(funding, fc.array(command, { minLength: 50, maxLength: 300, size: "max" })).map(([start, cmds]) => toRecords(start, cmds));
+const taxRates = fc.array(fc.oneof(fc.constant(10), fc.integer({ min: 0, max: 1_000 })), { maxLength: 3 });
+const recordsArb = fc.tuple(funding, fc.array(command, { minLength: 50, maxLength: 300, size: "max" }), taxRates).map(([start, cmds, rates]) => toRecords(start, cmds, rates));
 
 const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
 const key = (accountId: string, ccy: string) => `${accountId}/${ccy}`;
@@ -191,7 +197,7 @@ const key = (accountId: string, ccy: string) => `${accountId}/${ccy}`;
 function checkInvariants(core: TradingCore, expected: ReadonlyMap<string, bigint>, net: ReadonlyMap<string, bigint>): void {
   for (const ccy of CURRENCIES) {
     assert.equal(core.ledger.total(ccy), net.get(ccy) ?? 0n, `conservation of ${ccy}`);
-    for (const a of [...ACCOUNTS, FEES]) {
+    for (const a of [...ACCOUNTS, FEES, TAX]) {
       const b = core.ledger.balance(a, ccy);
       assert.ok(b.available >= 0n && b.hold >= 0n, `${a} ${ccy} went negative`);
       assert.equal(b.available + b.hold, expected.get(key(a, ccy)) ?? 0n, `${a} ${ccy} differs from its deposits, withdrawals and fills`);
@@ -208,7 +214,7 @@ function checkInvariants(core: TradingCore, expected: ReadonlyMap<string, bigint
     else assert.equal(o.holdRemaining, 0n, `finished order ${o.orderId} kept a hold`);
   }
   for (const w of core.withdrawals()) if (w.status === "PROCESSING") addHold(key(w.accountId, w.currency), w.amount);
-  for (const a of [...ACCOUNTS, FEES]) {
+  for (const a of [...ACCOUNTS, FEES, TAX]) {
     for (const ccy of CURRENCIES) assert.equal(core.ledger.balance(a, ccy).hold, holds.get(key(a, ccy)) ?? 0n, `hold of ${a} ${ccy}`);
   }
   for (const s of SYMBOLS) {
@@ -225,6 +231,7 @@ type TradeModel = {
   funds: bigint;
   sellerFee: bigint;
   buyerFee: bigint;
+  sellerTax: bigint;
   size: bigint;
   status: "unsettled" | "settled" | "failed" | "reversed";
   reason?: string;
@@ -235,7 +242,7 @@ type TradeModel = {
 
 function balancesOf(core: TradingCore): Map<string, { available: bigint; hold: bigint }> {
   const out = new Map<string, { available: bigint; hold: bigint }>();
-  for (const a of [...ACCOUNTS, FEES]) for (const ccy of CURRENCIES) out.set(key(a, ccy), { ...core.ledger.balance(a, ccy) });
+  for (const a of [...ACCOUNTS, FEES, TAX]) for (const ccy of CURRENCIES) out.set(key(a, ccy), { ...core.ledger.balance(a, ccy) });
   return out;
 }
 
@@ -253,8 +260,8 @@ function checkSettlementStates(core: TradingCore, trades: ReadonlyMap<string, Tr
     const f = failed.get(id);
     if (f) {
       assert.deepEqual(
-        [f.sellerAccount, f.buyerAccount, f.funds, f.sellerFee, f.buyerFee, BigInt(f.size), f.reason, f.failedAt],
-        [t.seller, t.buyer, t.funds, t.sellerFee, t.buyerFee, t.size, t.reason, t.failedAt],
+        [f.sellerAccount, f.buyerAccount, f.funds, f.sellerFee, f.buyerFee, f.sellerTax, BigInt(f.size), f.reason, f.failedAt],
+        [t.seller, t.buyer, t.funds, t.sellerFee, t.buyerFee, t.sellerTax, t.size, t.reason, t.failedAt],
         `failed trade ${id}`,
       );
     }
@@ -284,6 +291,7 @@ describe("TradingCore", () => {
       longestStream: 0,
       trades: 0,
       fees: 0n,
+      taxed: 0,
       cancels: 0,
       refusedForFunds: 0,
       withdrawn: 0,
@@ -317,7 +325,11 @@ describe("TradingCore", () => {
             assert.equal(f.feeRate, f.liquidity === "maker" ? m.makerFeeBps : m.takerFeeBps);
             if (e.order.postOnly) assert.equal(f.liquidity, "maker", `post-only order ${f.orderId} took liquidity`);
             const sign = f.side === "buy" ? 1n : -1n;
-            add(expected, key(f.accountId, m.quote), -sign * f.funds - f.fee);
+            add(expected, key(f.accountId, m.quote), -sign * f.funds - f.fee - f.tax);
+            add(expected, key(TAX, m.quote), f.tax);
+            // The tax is the rate in force times the sale value, rounded down per trade, on the seller only.
+            assert.equal(f.tax, f.side === "sell" ? (f.funds * BigInt(core.taxRateBps)) / 10_000n : 0n, `tax on ${f.side} fill of ${f.tradeId}`);
+            seen.taxed += f.tax > 0n ? 1 : 0;
             add(expected, key(f.accountId, m.base), sign * BigInt(f.size));
             add(expected, key(FEES, m.quote), f.fee);
             // The fee is charged on the order's running notional, rounded up once: never more, never less.
@@ -327,9 +339,9 @@ describe("TradingCore", () => {
             acc.fee += f.fee;
             assert.equal(acc.fee, ceilDiv(acc.basis, 10_000n), `fees of order ${f.orderId}`);
             seen.fees += f.fee;
-            const t = trades.get(f.tradeId) ?? { symbol: f.symbol, seller: "", buyer: "", funds: f.funds, sellerFee: 0n, buyerFee: 0n, size: BigInt(f.size), status: "unsettled", retried: false };
+            const t = trades.get(f.tradeId) ?? { symbol: f.symbol, seller: "", buyer: "", funds: f.funds, sellerFee: 0n, buyerFee: 0n, sellerTax: 0n, size: BigInt(f.size), status: "unsettled", retried: false };
             trades.set(f.tradeId, t);
-            if (f.side === "sell") [t.seller, t.sellerFee] = [f.accountId, f.fee];
+            if (f.side === "sell") [t.seller, t.sellerFee, t.sellerTax] = [f.accountId, f.fee, f.tax];
             else [t.buyer, t.buyerFee] = [f.accountId, f.fee];
           } else if (e.kind === "withdrawal" && e.withdrawal.status === "SUCCESS") {
             add(expected, key(e.withdrawal.accountId, e.withdrawal.currency), -e.withdrawal.amount);
@@ -347,8 +359,9 @@ describe("TradingCore", () => {
             const t = target!;
             const { base, quote } = CATALOG.market(t.symbol)!;
             const gives: Array<[string, string, bigint]> = [
-              [t.seller, quote, t.funds - t.sellerFee],
+              [t.seller, quote, t.funds - t.sellerFee - t.sellerTax],
               [FEES, quote, t.buyerFee + t.sellerFee],
+              [TAX, quote, t.sellerTax],
               [t.buyer, base, t.size],
             ];
             const short = gives.filter(([a, ccy, amount]) => core.ledger.balance(a, ccy).available < amount).map(([a]) => a);
@@ -359,11 +372,12 @@ describe("TradingCore", () => {
             } else {
               assert.equal(named, undefined, "reversalShortOf named a side that has what it gives back");
               moves = new Map([
-                [key(t.seller, quote), -(t.funds - t.sellerFee)],
+                [key(t.seller, quote), -(t.funds - t.sellerFee - t.sellerTax)],
                 [key(t.seller, base), t.size],
                 [key(t.buyer, quote), t.funds + t.buyerFee],
                 [key(t.buyer, base), -t.size],
                 [key(FEES, quote), -(t.buyerFee + t.sellerFee)],
+                [key(TAX, quote), -t.sellerTax],
               ]);
             }
           } else if (r.t === "settleFailed" || r.t === "settleResolve") moves = new Map();

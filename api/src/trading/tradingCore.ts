@@ -19,6 +19,8 @@ export type TradingCoreOptions = {
   catalog: MarketCatalog;
   /** Account credited with every fee. */
   feeAccount: string;
+  /** Account credited with the tax withheld from sales (default `sen:tax`). */
+  taxAccount?: string;
   /** Halt a symbol when a trade moves the price more than bandBps from the oldest trade in the window. */
   volatility?: VolatilityRule;
   /** Fills kept per account for /api/v1/fills (older ones live in the audit log). */
@@ -41,6 +43,8 @@ type MarketState = {
   window: Array<[ts: number, price: number]>;
 };
 
+type SnapshotTrade = Omit<SettlementTrade, "funds" | "sellerFee" | "buyerFee" | "sellerTax"> & Record<"funds" | "sellerFee" | "buyerFee", string> & { sellerTax?: string };
+
 export type TradingCoreSnapshot = {
   version: 1;
   engine: EngineSnapshot;
@@ -50,13 +54,15 @@ export type TradingCoreSnapshot = {
   deposits: string[];
   frozen: Array<[string, string]>;
   markets: Array<[string, MarketState]>;
-  fills: Array<[string, Array<Omit<Fill, "funds" | "fee"> & { funds: string; fee: string }>]>;
-  unsettled: Array<Omit<SettlementTrade, "funds" | "sellerFee" | "buyerFee"> & Record<"funds" | "sellerFee" | "buyerFee", string>>;
+  fills: Array<[string, Array<Omit<Fill, "funds" | "fee" | "tax"> & { funds: string; fee: string; tax?: string }>]>;
+  unsettled: Array<SnapshotTrade>;
   withdrawals: Array<Omit<Withdrawal, "amount"> & { amount: string }>;
   /** Older snapshots only: tradeId -> settlement tx (now kept on the fills). */
   settlementTx?: Array<[string, string]>;
   /** Trades the vault refused, waiting for an operator (absent in older snapshots). */
-  failedSettlements?: Array<Omit<FailedSettlement, "funds" | "sellerFee" | "buyerFee"> & Record<"funds" | "sellerFee" | "buyerFee", string>>;
+  failedSettlements?: Array<SnapshotTrade & { reason: string; failedAt: number }>;
+  /** The tax rate in force (absent in snapshots from before tax: 0). */
+  taxRateBps?: number;
   /** Finished orders in the order they finished: the eviction queue (absent in older snapshots). */
   finished?: string[];
 };
@@ -70,6 +76,8 @@ export type TradingCoreSnapshot = {
 export class TradingCore {
   readonly catalog: MarketCatalog;
   readonly feeAccount: string;
+  readonly taxAccount: string;
+  #taxRateBps = 0;
   #engine: MatchingEngine;
   #ledger: Ledger;
   readonly #orders = new Map<string, Order>();
@@ -105,6 +113,7 @@ export class TradingCore {
   constructor(options: TradingCoreOptions) {
     this.catalog = options.catalog;
     this.feeAccount = options.feeAccount;
+    this.taxAccount = options.taxAccount ?? "sen:tax";
     this.#volatility = options.volatility;
     this.#fillsPerAccount = options.fillsPerAccount ?? 10_000;
     this.#orderRetentionMs = options.orderRetentionMs ?? DEFAULT_ORDER_RETENTION_MS;
@@ -207,10 +216,16 @@ export class TradingCore {
     const f = this.#failedSettlements.get(tradeId);
     if (!f) return undefined;
     const market = this.catalog.market(f.symbol)!;
-    if (this.#ledger.balance(f.sellerAccount, market.quote).available < f.funds - f.sellerFee) return f.sellerAccount;
+    if (this.#ledger.balance(f.sellerAccount, market.quote).available < f.funds - f.sellerFee - f.sellerTax) return f.sellerAccount;
     if (this.#ledger.balance(this.feeAccount, market.quote).available < f.buyerFee + f.sellerFee) return this.feeAccount;
+    if (this.#ledger.balance(this.taxAccount, market.quote).available < f.sellerTax) return this.taxAccount;
     if (this.#ledger.balance(f.buyerAccount, market.base).available < BigInt(f.size)) return f.buyerAccount;
     return undefined;
+  }
+
+  /** Basis points of each sale's value withheld as personal income tax (see TaxPolicyRecord). */
+  get taxRateBps(): number {
+    return this.#taxRateBps;
   }
 
   /** Trades made so far; trade n has id n in hex, so ids and this count only ever grow. */
@@ -285,6 +300,13 @@ export class TradingCore {
       case "cancelAll":
         result = this.#cancelAll(record);
         break;
+      case "taxPolicy": {
+        const previousBps = this.#taxRateBps;
+        this.#taxRateBps = record.rateBps;
+        this.#pending.push({ kind: "taxPolicy", rateBps: record.rateBps, previousBps, source: record.source, by: record.by, ts: this.#ts });
+        result = { ok: true };
+        break;
+      }
       case "deposit": {
         if (this.#deposits.has(record.ref)) {
           result = { ok: false, code: TradingCode.DEPOSIT_DUPLICATE };
@@ -400,18 +422,20 @@ export class TradingCore {
       this.#unsettled.set(r.tradeId, trade);
       this.#markFills(f, { settlementStatus: undefined, settlementError: undefined });
     } else {
-      // Each side gives back exactly what the trade gave it: the seller the cash net of its fee,
-      // the fee account both fees, the buyer the units; the buyer gets cash plus its fee back,
+      // Each side gives back exactly what the trade gave it: the seller the cash net of its fee
+      // and tax, the fee account both fees, the tax account the tax, the buyer the units; the
+      // buyer gets cash plus its fee back,
       // the seller its units. Only from available balances: what is held belongs to open
       // orders or withdrawals, so an operator cancels those first when a side falls short.
       const market = this.catalog.market(f.symbol)!;
-      const sellerCash = f.funds - f.sellerFee;
+      const sellerCash = f.funds - f.sellerFee - f.sellerTax;
       const fees = f.buyerFee + f.sellerFee;
       const size = BigInt(f.size);
       if (this.reversalShortOf(r.tradeId) !== undefined) return { ok: false, code: TradingCode.SETTLEMENT_REVERSE_INSUFFICIENT };
       for (const [from, to, currency, amount] of [
         [f.sellerAccount, f.buyerAccount, market.quote, sellerCash],
         [this.feeAccount, f.buyerAccount, market.quote, fees],
+        [this.taxAccount, f.buyerAccount, market.quote, f.sellerTax],
         [f.buyerAccount, f.sellerAccount, market.base, size],
       ] as const) {
         if (amount === 0n) continue;
@@ -426,6 +450,7 @@ export class TradingCore {
         [f.buyerAccount, market.quote],
         [f.buyerAccount, market.base],
         [this.feeAccount, market.quote],
+        [this.taxAccount, market.quote],
       ] as const) this.#balanceChanged(account, currency, "trade.reversed");
     }
     this.#pending.push({ kind: "settlementResolved", trade: { ...f }, action: r.action, by: r.by, note: r.note, ts: this.#ts });
@@ -531,10 +556,14 @@ export class TradingCore {
     const sellerBps = seller === taker ? market.takerFeeBps : market.makerFeeBps;
     const buyerFee = feeOf(buyer, buyerBps);
     const sellerFee = feeOf(seller, sellerBps);
+    // Per trade and rounded down to the quote's smallest unit (a whole đồng), exactly as the
+    // vault recomputes it on chain; fees and tax together never exceed the proceeds.
+    const sellerTax = (notional * BigInt(this.#taxRateBps)) / BPS;
 
-    // Cash: buyer's hold pays the seller (net of the seller's fee) and both fees.
-    this.#ledger.transferFromHold(buyer.accountId, seller.accountId, market.quote, notional - sellerFee);
+    // Cash: buyer's hold pays the seller (net of the seller's fee and tax), both fees and the tax.
+    this.#ledger.transferFromHold(buyer.accountId, seller.accountId, market.quote, notional - sellerFee - sellerTax);
     this.#ledger.transferFromHold(buyer.accountId, this.feeAccount, market.quote, buyerFee + sellerFee);
+    if (sellerTax !== 0n) this.#ledger.transferFromHold(buyer.accountId, this.taxAccount, market.quote, sellerTax);
     buyer.holdRemaining -= notional + buyerFee;
     // Asset: seller's hold delivers to the buyer.
     this.#ledger.transferFromHold(seller.accountId, buyer.accountId, market.base, BigInt(qty));
@@ -557,6 +586,7 @@ export class TradingCore {
       funds: notional,
       sellerFee,
       buyerFee,
+      sellerTax,
       createdAt: this.#ts,
     });
     for (const [o, liquidity, fee, bps] of [
@@ -576,6 +606,7 @@ export class TradingCore {
         funds: notional,
         fee,
         feeRate: bps,
+        tax: o === seller ? sellerTax : 0n,
         createdAt: this.#ts,
         orderType: o.type,
       };
@@ -584,14 +615,16 @@ export class TradingCore {
       if (list.length > this.#fillsPerAccount) list.splice(0, list.length - this.#fillsPerAccount);
       this.#orderEvent(o, "match", fill);
     }
-    this.#pending.push({ kind: "trade", symbol, tradeId, price, size: qty, side: takerSide, makerOrderId: makerId, takerOrderId: takerId, ts: this.#ts, sequence });
+    this.#pending.push({ kind: "trade", symbol, tradeId, price, size: qty, side: takerSide, makerOrderId: makerId, takerOrderId: takerId, ts: this.#ts, sequence, funds: notional, sellerTax });
     for (const [account, currency] of [
       [buyer.accountId, market.quote],
       [buyer.accountId, market.base],
       [seller.accountId, market.quote],
       [seller.accountId, market.base],
       [this.feeAccount, market.quote],
+      [this.taxAccount, market.quote],
     ] as const) {
+      if (account === this.taxAccount && sellerTax === 0n) continue;
       this.#balanceChanged(account, currency, "trade.setted");
     }
     this.#afterTrade(symbol, price);
@@ -772,11 +805,12 @@ export class TradingCore {
       deposits: [...this.#deposits],
       frozen: [...this.#frozen],
       markets: [...this.#markets].map(([s, m]) => [s, { ...m, window: m.window.map((w) => [w[0], w[1]] as [number, number]) }]),
-      fills: [...this.#fills].map(([a, fs]) => [a, fs.map((f) => ({ ...f, funds: big(f.funds), fee: big(f.fee) }))]),
-      unsettled: [...this.#unsettled.values()].map((t) => ({ ...t, funds: big(t.funds), sellerFee: big(t.sellerFee), buyerFee: big(t.buyerFee) })),
+      fills: [...this.#fills].map(([a, fs]) => [a, fs.map((f) => ({ ...f, funds: big(f.funds), fee: big(f.fee), tax: big(f.tax) }))]),
+      unsettled: [...this.#unsettled.values()].map(tradeToSnapshot),
       withdrawals: [...this.#withdrawals.values()].map((w) => ({ ...w, amount: big(w.amount) })),
-      failedSettlements: [...this.#failedSettlements.values()].map((t) => ({ ...t, funds: big(t.funds), sellerFee: big(t.sellerFee), buyerFee: big(t.buyerFee) })),
+      failedSettlements: [...this.#failedSettlements.values()].map((t) => ({ ...tradeToSnapshot(t), reason: t.reason, failedAt: t.failedAt })),
       finished: this.#finished.slice(this.#finishedHead),
+      taxRateBps: this.#taxRateBps,
     };
   }
 
@@ -811,16 +845,36 @@ export class TradingCore {
     for (const d of snapshot.deposits) core.#deposits.add(d);
     for (const [a, r] of snapshot.frozen) core.#frozen.set(a, r);
     for (const [s, m] of snapshot.markets) core.#markets.set(s, m);
-    for (const [a, fs] of snapshot.fills) core.#fills.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee) })));
-    for (const t of snapshot.unsettled) core.#unsettled.set(t.tradeId, { ...t, funds: BigInt(t.funds), sellerFee: BigInt(t.sellerFee), buyerFee: BigInt(t.buyerFee) });
+    for (const [a, fs] of snapshot.fills) core.#fills.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee), tax: BigInt(f.tax ?? 0) })));
+    for (const t of snapshot.unsettled) core.#unsettled.set(t.tradeId, tradeFromSnapshot(t));
     for (const w of snapshot.withdrawals) core.#withdrawals.set(w.withdrawalId, { ...w, amount: BigInt(w.amount) });
-    for (const t of snapshot.failedSettlements ?? []) core.#failedSettlements.set(t.tradeId, { ...t, funds: BigInt(t.funds), sellerFee: BigInt(t.sellerFee), buyerFee: BigInt(t.buyerFee) });
+    for (const t of snapshot.failedSettlements ?? []) core.#failedSettlements.set(t.tradeId, { ...tradeFromSnapshot(t), reason: t.reason, failedAt: t.failedAt });
+    core.#taxRateBps = snapshot.taxRateBps ?? 0;
     if (snapshot.settlementTx?.length) {
       const tx = new Map(snapshot.settlementTx);
       for (const list of core.#fills.values()) for (const f of list) f.settlementTxHash ??= tx.get(f.tradeId);
     }
     return core;
   }
+}
+
+function tradeToSnapshot(t: Readonly<SettlementTrade>): SnapshotTrade {
+  return {
+    tradeId: t.tradeId,
+    symbol: t.symbol,
+    sellerAccount: t.sellerAccount,
+    buyerAccount: t.buyerAccount,
+    size: t.size,
+    funds: t.funds.toString(),
+    sellerFee: t.sellerFee.toString(),
+    buyerFee: t.buyerFee.toString(),
+    sellerTax: t.sellerTax.toString(),
+    createdAt: t.createdAt,
+  };
+}
+
+function tradeFromSnapshot(t: SnapshotTrade): SettlementTrade {
+  return { ...t, funds: BigInt(t.funds), sellerFee: BigInt(t.sellerFee), buyerFee: BigInt(t.buyerFee), sellerTax: BigInt(t.sellerTax ?? 0) };
 }
 
 /** The value under `key`, created by `make` the first time. */

@@ -336,6 +336,16 @@ export class TradingService {
     await this.#commit({ t: "accountStatus", ts: this.#now(), accountId, frozen, reason, by });
   }
 
+  /**
+   * Makes `rateBps` the tax rate for trades from now on (journaled, so replay taxes each trade at
+   * the rate it was made at); nothing is written when it is already in force.
+   */
+  async setTaxRate(rateBps: number, source: string, by: string): Promise<void> {
+    if (!Number.isInteger(rateBps) || rateBps < 0 || rateBps > 10_000) throw new TradingError(TradingCode.BAD_AMOUNT, `tax rate ${rateBps} bps is not between 0 and 10000`);
+    if (this.core.taxRateBps === rateBps) return;
+    await this.#commit({ t: "taxPolicy", ts: this.#now(), rateBps, source, by });
+  }
+
   async setRiskLimits(scope: "defaults" | "symbol" | "account", key: string | undefined, limits: Record<string, unknown>, by: string): Promise<void> {
     await this.#commit({ t: "riskLimits", ts: this.#now(), scope, key, limits, by });
   }

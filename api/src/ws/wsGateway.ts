@@ -369,6 +369,7 @@ export class WsGateway {
           liquidity: e.fill.liquidity,
           feeType: e.fill.liquidity === "maker" ? "makerFee" : "takerFee",
           fee: f.amount(m.quote, e.fill.fee),
+          tax: f.amount(m.quote, e.fill.tax),
           feeRate: (e.fill.feeRate / 10_000).toString(),
         });
       }
