@@ -9,9 +9,9 @@ import { SenError } from "../../errors/SenError.ts";
 import { ValidationError } from "../errors.ts";
 import { defineRoute, symbolParam, type Route } from "../route.ts";
 
-const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex identity hash");
+export const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex identity hash");
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 0x-prefixed address");
-const isoTime = z
+export const isoTime = z
   .string()
   .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/, "ISO 8601 UTC, e.g. 2026-11-23T10:00:00Z")
   // A real instant: Date.parse takes 2026-02-30 for March 2nd and rejects 2026-13-45 with NaN.
@@ -53,7 +53,7 @@ export const CSV_COLUMNS = [
   "counterpartyOrderId", "txHash", "currency", "amount", "actor", "detail",
 ] as const;
 
-function csvCell(v: unknown): string {
+export function csvCell(v: unknown): string {
   if (v === undefined || v === null) return "";
   const s = typeof v === "object" ? JSON.stringify(v) : String(v);
   // Cells starting with = + - @ (or a tab or line break) are neutralised so a spreadsheet never

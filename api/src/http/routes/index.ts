@@ -9,7 +9,8 @@ import { marketRoutes } from "./market.ts";
 import { operatorRoutes } from "./operator.ts";
 import { orderRoutes } from "./orders.ts";
 import { senAuthRoutes } from "./senAuth.ts";
+import { taxReportRoutes } from "./taxReport.ts";
 
 export function allRoutes(ctx: AppContext): Route[] {
-  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...eligibilityRoutes(ctx), ...orderRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx), ...complianceRoutes(ctx), ...auditProofRoutes(ctx)];
+  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...eligibilityRoutes(ctx), ...orderRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx), ...complianceRoutes(ctx), ...taxReportRoutes(ctx), ...auditProofRoutes(ctx)];
 }
