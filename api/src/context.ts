@@ -29,6 +29,9 @@ import { createLogger, type Logger } from "./observability/logger.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { DEFAULT_RISK, type RiskConfig } from "./risk/types.ts";
 import { TradingService } from "./trading/tradingService.ts";
+import { loadPilotRules, type LoadedPilotRules } from "./listing/pilotRules.ts";
+import { ListingService, type ListingChain } from "./listing/listingService.ts";
+import type { ListingInput } from "./listing/listing.ts";
 import { BulletTokens } from "./ws/bulletTokens.ts";
 
 /** Everything a route or a websocket handler may use. Built in one place; holds no logic. */
@@ -64,6 +67,10 @@ export type AppContext = {
   dataDirLock: DataDirLock;
   /** The chain's holder rules as the gateway sees them; absent without a chain. */
   holderView?: HolderRulesView;
+  /** The pilot's rules in force (shipped default or SEN_PILOT_RULES). */
+  pilot: LoadedPilotRules;
+  /** The operator's listing flow and Sen's copies of the prospectuses. */
+  listings: ListingService;
 };
 
 export type AuditAnchorView = {
@@ -83,11 +90,19 @@ export type ContextDeps = {
   dataDirLock?: DataDirLock;
   /** The tax rate and where it was read (the vault's tax policy when there is a chain); default: SEN_TAX_RATE_BPS. */
   tax?: { rateBps: number; source: string };
+  /** The pilot's rules (default: SEN_PILOT_RULES or the shipped rules). */
+  pilotRules?: LoadedPilotRules;
+  /** Checks listings against the tokens on chain. */
+  listingChain?: ListingChain;
+  /** The venue's launch listings, imported at start (each once) through the listing flow with the publication time they state. */
+  launchListings?: Array<{ input: ListingInput; publishedAt: number; by: string }>;
   /** The chain trades settle on: orders and withdrawals are then checked against its holder rules. */
   chain?: Pick<HolderRulesViewOptions, "publicClient" | "contracts" | "startBlock" | "confirmations">;
 };
 
 export async function createContext(config: ServerConfig, deps: ContextDeps): Promise<AppContext> {
+  // Configuration first: a bad rule file stops the start before anything is written.
+  deps = { ...deps, pilotRules: deps.pilotRules ?? loadPilotRules(config.pilotRulesFile) };
   mkdirSync(config.dataDir, { recursive: true });
   // Before anything in it is opened: one process per data directory.
   const dataDirLock = deps.dataDirLock ?? lockDataDir(config.dataDir);
@@ -139,6 +154,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     snapshotEvery: config.snapshotEvery,
     journalDeadlineMs: config.journalDeadlineMs,
     risk: structuredClone(deps.risk ?? DEFAULT_RISK),
+    pilotRules: deps.pilotRules!.rules,
     now,
     parts: [marketData],
     stateListeners: [marketData.handle],
@@ -162,8 +178,16 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   });
   await audit.flush();
   tradingRef = trading;
+  const pilot = deps.pilotRules!;
+  audit.record({ type: "rules.loaded", actor: "gateway start", reason: pilot.rules.source, detail: { version: pilot.rules.version, sha256: pilot.sha256, file: pilot.file ?? "shipped default" } });
   const tax = deps.tax ?? { rateBps: config.taxRateBps, source: "SEN_TAX_RATE_BPS" };
   await trading.setTaxRate(tax.rateBps, tax.source, "gateway start");
+  const listings = new ListingService({ trading, pilot, dir: path.join(config.dataDir, "prospectus"), chain: deps.listingChain, now, record: (e) => audit.record(e) });
+  // Before the holder rules view starts, so that it follows the listed tokens from its first read.
+  for (const l of deps.launchListings ?? []) {
+    if (trading.core.listing(`${l.input.base}-${l.input.quote}`)) continue;
+    await listings.list(l.input, l.by, l.publishedAt);
+  }
   logger.info({ replayed, lastSeq: trading.lastSeq.toString(), ms: Date.now() - started, journal: config.journal.kind }, "state recovered");
   trading.subscribe((e) => {
     if (e.kind === "trade") metrics.trades.inc({ symbol: e.symbol });
@@ -217,6 +241,8 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     feeAccount,
     holderView,
     dataDirLock,
+    pilot,
+    listings,
   };
 }
 

@@ -224,6 +224,12 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
         case "accountStatus":
           append({ type: "killSwitch", ts, jseq, account: record.accountId, identityHash: identityOf(record.accountId), wallet: record.accountId, reason: record.reason, actor: record.by, detail: { frozen: record.frozen } });
           break;
+        case "listing": {
+          const l = record.listing;
+          if (result.ok) append({ type: "listing.created", ts, jseq, symbol: l.symbol, actor: l.listedBy, reason: `${l.assetClass}: ${l.underlying.type}`, detail: { ...l, offeringOpensAt: new Date(l.offeringOpensAt).toISOString(), prospectus: { ...l.prospectus, publishedAt: new Date(l.prospectus.publishedAt).toISOString() } } });
+          else append({ type: "listing.refused", ts, jseq, symbol: l.symbol, actor: l.listedBy, ruleId: result.code, reason: "the market exists or its sizes make fractional amounts" });
+          break;
+        }
         case "taxPolicy": {
           const e = events.find((x) => x.kind === "taxPolicy");
           append({ type: "tax.rateChanged", ts, jseq, actor: record.by, reason: `tax withheld from sales: ${record.rateBps} bps of the sale value`, detail: { rateBps: record.rateBps, previousBps: e?.kind === "taxPolicy" ? e.previousBps : undefined, source: record.source } });

@@ -41,6 +41,8 @@ const schema = z.object({
   SEN_CHAIN_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   /** Personal income tax withheld from each sale, in basis points of its value (10 = 0.1%, as for securities transfers). Without a chain only: with one, the vault's tax policy is the rate. */
   SEN_TAX_RATE_BPS: z.coerce.number().int().min(0).max(1_000).default(10),
+  /** A JSON file replacing the pilot's shipped rules (listing/pilotRules.ts); validated in full at start. */
+  SEN_PILOT_RULES: z.string().min(1).optional(),
   SEN_SETTLEMENT_HORIZON_MS: z.coerce.number().int().min(0).max(30 * 86_400_000).default(3_600_000),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
   SEN_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).default(10_000),
@@ -91,6 +93,7 @@ export type ServerConfig = {
    */
   settlementHorizonMs: number;
   taxRateBps: number;
+  pilotRulesFile?: string;
   audit: {
     dir: string;
     /** PostgreSQL for the query index; the embedded SQLite file otherwise. */
@@ -144,6 +147,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     chainPollMs: e.SEN_CHAIN_POLL_MS,
     settlementHorizonMs: e.SEN_SETTLEMENT_HORIZON_MS,
     taxRateBps: e.SEN_TAX_RATE_BPS,
+    pilotRulesFile: e.SEN_PILOT_RULES,
     audit: {
       dir: path.join(dataDir, "audit"),
       databaseUrl: e.DATABASE_URL,

@@ -7,6 +7,7 @@ import { AuthCode, AuthError, SenError } from "../errors/SenError.ts";
 import { TokenBuckets } from "../risk/tokenBucket.ts";
 import type { AppContext } from "../context.ts";
 import { mountConsole } from "./consoleAssets.ts";
+import { mountListingPages } from "./routes/listings.ts";
 import { errorHandler, notFound, ValidationError } from "./errors.ts";
 import { firstDuplicateKey } from "./duplicateKeys.ts";
 import { healthOf } from "./health.ts";
@@ -42,6 +43,7 @@ export function createHttpApp(ctx: AppContext): express.Express {
     res.json(openapi);
   });
   mountConsole(app);
+  mountListingPages(app, ctx);
 
   // The raw bytes are what was signed: keep them, parse JSON only after verification.
   app.use(express.raw({ type: () => true, limit: "64kb" }));

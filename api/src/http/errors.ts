@@ -47,6 +47,7 @@ const TABLE: Record<string, KucoinError> = {
   AUTH_SIWE_INVALID: { status: 401, code: "401", msg: "Sign-in with Ethereum failed" },
   ID_NOT_VERIFIED: { status: 403, code: "400303", msg: "Wallet has no verified e-ID" },
   RISK_INSUFFICIENT_FUNDS: { status: 400, code: "200004", msg: "Balance insufficient!" },
+  RISK_OFFERING_NOT_OPEN: { status: 400, code: "400100", msg: "The trading pair is not open yet: its offering has not opened" },
   RISK_ACCOUNT_FROZEN: { status: 403, code: "411100", msg: "User is frozen" },
   RISK_RATE_LIMIT_KEY: { status: 429, code: "429000", msg: "Exceeded the access frequency (API key)" },
   RISK_RATE_LIMIT_ACCOUNT: { status: 429, code: "429000", msg: "Exceeded the access frequency (account)" },
@@ -61,6 +62,10 @@ const TABLE: Record<string, KucoinError> = {
   WITHDRAWAL_NOT_PENDING: { status: 400, code: "400100", msg: "Withdrawal is not pending" },
   SETTLEMENT_NOT_PENDING: { status: 400, code: "400100", msg: "Trade is not waiting for settlement" },
   SETTLEMENT_NOT_FAILED: { status: 400, code: "400100", msg: "No failed settlement for this trade" },
+  TRADING_OFFERING_NOT_OPEN: { status: 400, code: "400100", msg: "The trading pair is not open yet: its offering has not opened" },
+  TRADING_LISTING_REFUSED: { status: 400, code: "400100", msg: "Listing refused" },
+  LISTING_RULE: { status: 400, code: "400100", msg: "Listing refused by the pilot's rules" },
+  LISTING_CHAIN: { status: 409, code: "400100", msg: "Listing refused: the token on chain does not match the application" },
   SETTLEMENT_REVERSE_INSUFFICIENT: { status: 409, code: "400100", msg: "Cannot reverse yet: a side no longer has available what the trade gave it (cancel its orders or wait for its withdrawals first)" },
   VALIDATION: { status: 400, code: "400100", msg: "Parameter error" },
   NOT_FOUND: { status: 404, code: "404000", msg: "Url Not Found" },
@@ -80,6 +85,9 @@ const TABLE: Record<string, KucoinError> = {
   AUDIT_KEY_MISMATCH: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },
 };
 
+/** Refusals by the pilot's rules: the reply names the rule and says it in words. */
+const PILOT_RULE_CODES = new Set(["LISTING_RULE", "LISTING_CHAIN", "RISK_OFFERING_NOT_OPEN", "TRADING_OFFERING_NOT_OPEN", "TRADING_LISTING_REFUSED"]);
+
 const INVALID_ORDER: KucoinError = { status: 400, code: "300000", msg: "Order refused" };
 const INTERNAL: KucoinError = { status: 500, code: "500000", msg: "Internal Server Error" };
 
@@ -89,7 +97,7 @@ export function toKucoinError(err: unknown): KucoinError & { senCode: string; de
     if (entry) {
       // Rule rejections say which rule fired and why; auth failures say no more than KuCoin does.
       const detail = err.code.startsWith("AUTH_") ? undefined : err.message;
-      const explain = entry === INVALID_ORDER || err.code === "VALIDATION" || err.code in HOLDER;
+      const explain = entry === INVALID_ORDER || err.code === "VALIDATION" || err.code in HOLDER || PILOT_RULE_CODES.has(err.code);
       return { ...entry, msg: explain ? `${entry.msg}: ${err.message}` : entry.msg, senCode: err.code, detail };
     }
   }

@@ -51,7 +51,9 @@ export class MarketData implements SnapshotPart {
   }
 
   readonly handle = (e: TradingEvent): void => {
-    if (e.kind === "l2") {
+    if (e.kind === "listed") {
+      if (!this.#symbols.has(e.listing.symbol)) this.#symbols.set(e.listing.symbol, emptySymbol());
+    } else if (e.kind === "l2") {
       const d = this.#symbols.get(e.symbol);
       if (!d) return;
       const book = e.side === "buy" ? d.bids : d.asks;

@@ -3,20 +3,63 @@ import type { Currency, Market } from "./types.ts";
 
 /** Looks markets and currencies up by name and converts them for the engine. */
 export class MarketCatalog {
-  readonly currencies: ReadonlyMap<string, Currency>;
-  readonly markets: ReadonlyMap<string, Market>;
+  readonly #currencies: Map<string, Currency>;
+  readonly #markets: Map<string, Market>;
 
   constructor(currencies: Currency[], markets: Market[]) {
-    this.currencies = new Map(currencies.map((c) => [c.currency, c]));
-    this.markets = new Map(markets.map((m) => [m.symbol, m]));
-    for (const m of markets) {
-      const base = this.currencies.get(m.base);
-      if (!base || !this.currencies.has(m.quote)) throw new Error(`market ${m.symbol}: unknown currency`);
-      // Notional must be a whole number of quote units for every valid price and size.
-      if ((BigInt(m.tickSize) * BigInt(m.lotSize)) % 10n ** BigInt(base.decimals) !== 0n) {
-        throw new Error(`market ${m.symbol}: tickSize * lotSize must be a multiple of 10^${base.decimals}`);
-      }
+    this.#currencies = new Map(currencies.map((c) => [c.currency, c]));
+    this.#markets = new Map();
+    for (const m of markets) this.#addMarket(m);
+  }
+
+  get currencies(): ReadonlyMap<string, Currency> {
+    return this.#currencies;
+  }
+
+  get markets(): ReadonlyMap<string, Market> {
+    return this.#markets;
+  }
+
+  /**
+   * Adds a listed asset and its market (the listing flow, journaled). Throws when the market
+   * exists, its quote is unknown, or its base is known with other properties.
+   */
+  add(currency: Currency, market: Market): void {
+    if (this.#markets.has(market.symbol)) throw new Error(`market ${market.symbol} exists`);
+    const known = this.#currencies.get(currency.currency);
+    if (known && (known.decimals !== currency.decimals || known.token?.toLowerCase() !== currency.token?.toLowerCase())) {
+      throw new Error(`currency ${currency.currency} exists with other decimals or token`);
     }
+    const added = !known;
+    if (added) this.#currencies.set(currency.currency, currency);
+    try {
+      this.#addMarket(market);
+    } catch (err) {
+      if (added) this.#currencies.delete(currency.currency);
+      throw err;
+    }
+  }
+
+  /** Whether `add` would accept the market (same checks, nothing changed). */
+  check(currency: Currency, market: Market): string | null {
+    const probe = new MarketCatalog([...this.#currencies.values()], [...this.#markets.values()]);
+    try {
+      probe.add(currency, market);
+      return null;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+
+  #addMarket(m: Market): void {
+    const base = this.#currencies.get(m.base);
+    if (!base || !this.#currencies.has(m.quote)) throw new Error(`market ${m.symbol}: unknown currency`);
+    // Notional must be a whole number of quote units for every valid price and size.
+    if ((BigInt(m.tickSize) * BigInt(m.lotSize)) % 10n ** BigInt(base.decimals) !== 0n) {
+      throw new Error(`market ${m.symbol}: tickSize * lotSize must be a multiple of 10^${base.decimals}`);
+    }
+    if (m.minQty > m.maxQty || m.minQty % m.lotSize !== 0) throw new Error(`market ${m.symbol}: minQty must be a multiple of lotSize and at most maxQty`);
+    this.#markets.set(m.symbol, m);
   }
 
   market(symbol: string): Market | undefined {
@@ -45,7 +88,12 @@ export class MarketCatalog {
   }
 }
 
-/** The pilot's launch listing: two tokenised assets quoted in VND. */
+/**
+ * A fixed catalog of the two demo assets quoted in VND, for tests and tools that run without the
+ * listing flow: GOLD, a gold token issued abroad (another crypto-asset), and RIVER, a tokenised
+ * interest in a Vietnamese real-estate project (foreign investors only). `npm start` lists them
+ * through the listing flow instead (listing/launchListings.ts).
+ */
 export function defaultCatalog(tokens: Partial<Record<"VND" | "GOLD" | "RIVER", `0x${string}`>> = {}): MarketCatalog {
   return new MarketCatalog(
     [
@@ -54,8 +102,8 @@ export function defaultCatalog(tokens: Partial<Record<"VND" | "GOLD" | "RIVER", 
       { currency: "RIVER", fullName: "Saigon Riverside Residences (tokenised project interest)", decimals: 0, token: tokens.RIVER },
     ],
     [
-      { symbol: "GOLD-VND", name: "GOLD-VND", base: "GOLD", quote: "VND", tickSize: 100, lotSize: 1, minQty: 1, maxQty: 1_000_000, bandBps: 500, makerFeeBps: 10, takerFeeBps: 20 },
-      { symbol: "RIVER-VND", name: "RIVER-VND", base: "RIVER", quote: "VND", tickSize: 100, lotSize: 1, minQty: 1, maxQty: 1_000_000, bandBps: 500, makerFeeBps: 10, takerFeeBps: 20 },
+      { symbol: "GOLD-VND", name: "GOLD-VND", base: "GOLD", quote: "VND", tickSize: 100, lotSize: 1, minQty: 1, maxQty: 1_000_000, bandBps: 500, makerFeeBps: 10, takerFeeBps: 20, assetClass: "crypto-asset" },
+      { symbol: "RIVER-VND", name: "RIVER-VND", base: "RIVER", quote: "VND", tickSize: 100, lotSize: 1, minQty: 1, maxQty: 1_000_000, bandBps: 500, makerFeeBps: 10, takerFeeBps: 20, assetClass: "vn-tokenised-real-asset" },
     ],
   );
 }

@@ -27,4 +27,6 @@ export type Market = {
   bandBps: number;
   makerFeeBps: number;
   takerFeeBps: number;
+  /** The pilot's asset class (listing/pilotRules.ts): names the holder rule behind a refusal. */
+  assetClass?: string;
 };

@@ -1,6 +1,7 @@
 import type { TradingCore } from "../trading/tradingCore.ts";
 import type { PlaceRecord } from "../trading/records.ts";
 import type { HolderRules } from "./holderRules.ts";
+import type { PilotRules } from "../listing/pilotRules.ts";
 import { RiskCode, limitsFor, type RiskConfig } from "./types.ts";
 import type { TokenBuckets } from "./tokenBucket.ts";
 
@@ -19,6 +20,8 @@ export function preTradeCheck(
   now: number,
   /** The chain's holder rules (absent when the gateway runs without a chain). */
   holderRules: HolderRules | null = null,
+  /** The pilot's rules: they name the rule behind a refusal in words. */
+  pilot?: PilotRules,
 ): RiskRejection | null {
   const limits = limitsFor(config, order.symbol, order.accountId);
   const market = core.catalog.market(order.symbol)!;
@@ -33,6 +36,14 @@ export function preTradeCheck(
   if (frozen !== undefined) return { code: RiskCode.ACCOUNT_FROZEN, message: `account frozen: ${frozen}` };
   if (core.isHalted(order.symbol, now)) {
     return { code: RiskCode.SYMBOL_HALTED, message: `${order.symbol} is halted: ${core.marketState(order.symbol)?.haltReason ?? ""}` };
+  }
+  const listing = core.listing(order.symbol);
+  if (listing && now < listing.offeringOpensAt) {
+    const rule = pilot?.listing.offeringWindow;
+    return {
+      code: RiskCode.OFFERING_NOT_OPEN,
+      message: `${rule ? `${rule.ruleId}: ${rule.text}; ` : ""}the offering of ${listing.base} opens at ${new Date(listing.offeringOpensAt).toISOString()} (prospectus published ${new Date(listing.prospectus.publishedAt).toISOString()})`,
+    };
   }
   if (core.orderByClientOid(order.accountId, order.clientOid)) {
     return { code: RiskCode.DUPLICATE_CLIENT_OID, message: `clientOid ${order.clientOid} was already used` };
@@ -76,5 +87,10 @@ export function preTradeCheck(
   }
   // Last: it reads open orders and unsettled trades; and what the chain would refuse to
   // settle must never be matched.
-  return holderRules?.checkOrder(order, core, now) ?? null;
+  const refusal = holderRules?.checkOrder(order, core, now) ?? null;
+  // The token's country rule is the pilot's holder rule for the asset's class: say which, in words.
+  const assetClass = listing?.assetClass ?? market.assetClass;
+  const holders = assetClass === undefined ? undefined : pilot?.assetClasses[assetClass]?.holders;
+  if (refusal?.code === RiskCode.HOLDER_COUNTRY && holders) return { code: refusal.code, message: `${holders.ruleId}: ${holders.text} (${refusal.message})` };
+  return refusal;
 }

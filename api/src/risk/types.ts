@@ -22,6 +22,8 @@ export type HolderCode = (typeof HolderCode)[keyof typeof HolderCode];
 export const RiskCode = {
   ...HolderCode,
   SYMBOL_HALTED: "RISK_SYMBOL_HALTED",
+  /** The pilot's offering window: the market's offering has not opened yet. */
+  OFFERING_NOT_OPEN: "RISK_OFFERING_NOT_OPEN",
   ACCOUNT_FROZEN: "RISK_ACCOUNT_FROZEN",
   PRICE_COLLAR: "RISK_PRICE_COLLAR",
   MAX_ORDER_QTY: "RISK_MAX_ORDER_QTY",

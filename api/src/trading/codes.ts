@@ -17,5 +17,9 @@ export const TradingCode = {
   SETTLEMENT_NOT_PENDING: "SETTLEMENT_NOT_PENDING",
   SETTLEMENT_NOT_FAILED: "SETTLEMENT_NOT_FAILED",
   SETTLEMENT_REVERSE_INSUFFICIENT: "SETTLEMENT_REVERSE_INSUFFICIENT",
+  /** An order in a listed market before its offering opens (the pilot's offering window). */
+  OFFERING_NOT_OPEN: "TRADING_OFFERING_NOT_OPEN",
+  /** A listing of a market that exists, or that the catalog cannot take (e.g. tick and lot sizes that make fractional amounts). */
+  LISTING_REFUSED: "TRADING_LISTING_REFUSED",
 } as const;
 export type TradingCode = (typeof TradingCode)[keyof typeof TradingCode];

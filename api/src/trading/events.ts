@@ -1,3 +1,4 @@
+import type { Listing } from "../listing/listing.ts";
 import type { FailedSettlement, Fill, Order, Withdrawal } from "./orders.ts";
 
 /**
@@ -20,6 +21,7 @@ export type TradingEvent =
   | { kind: "settlementFailed"; trade: FailedSettlement; ts: number }
   | { kind: "settlementResolved"; trade: FailedSettlement; action: "retry" | "reverse"; by: string; note?: string; ts: number }
   | { kind: "withdrawal"; withdrawal: Withdrawal; ts: number }
+  | { kind: "listed"; listing: Listing; ts: number }
   | { kind: "taxPolicy"; rateBps: number; previousBps: number; source: string; by: string; ts: number };
 
 export type TradingListener = (event: TradingEvent) => void;

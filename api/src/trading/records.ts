@@ -4,6 +4,8 @@
  * `TradingCore.apply` rebuilds books, ledger and orders exactly (nothing here is random or
  * read from a clock during apply). Amounts that can exceed 2^53 are decimal strings.
  */
+import type { Listing } from "../listing/listing.ts";
+
 export type KucoinStp = "CN" | "CO" | "CB" | "DC";
 
 export type PlaceRecord = {
@@ -50,6 +52,9 @@ export type RiskLimitsRecord = { t: "riskLimits"; ts: number; scope: "defaults" 
  */
 export type TaxPolicyRecord = { t: "taxPolicy"; ts: number; rateBps: number; source: string; by: string };
 
+/** An asset listed through the operator flow: its market exists from this record on. */
+export type ListingRecord = { t: "listing"; ts: number; listing: Listing };
+
 /** A batch of trades confirmed settled on chain (SettlementVault.settleBatch). */
 export type SettledRecord = { t: "settled"; ts: number; tradeIds: string[]; txHash: string };
 
@@ -75,6 +80,7 @@ export type WithdrawFailedRecord = { t: "withdrawFailed"; ts: number; withdrawal
 export type TradingRecord =
   | RiskLimitsRecord
   | TaxPolicyRecord
+  | ListingRecord
   | PlaceRecord
   | CancelRecord
   | CancelAllRecord

@@ -2,6 +2,7 @@ import { EngineCode, MatchingEngine, type Command, type EngineEvent, type Engine
 import { Ledger, type LedgerSnapshot } from "../ledger/ledger.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { Market } from "../markets/types.ts";
+import { catalogEntries, type Listing } from "../listing/listing.ts";
 import { divCeil } from "../money/decimal.ts";
 import { TradingCode } from "./codes.ts";
 import type { TradingEvent, TradingListener, OrderChange } from "./events.ts";
@@ -61,6 +62,8 @@ export type TradingCoreSnapshot = {
   settlementTx?: Array<[string, string]>;
   /** Trades the vault refused, waiting for an operator (absent in older snapshots). */
   failedSettlements?: Array<SnapshotTrade & { reason: string; failedAt: number }>;
+  /** Markets added by the listing flow (absent in older snapshots). */
+  listings?: Listing[];
   /** The tax rate in force (absent in snapshots from before tax: 0). */
   taxRateBps?: number;
   /** Finished orders in the order they finished: the eviction queue (absent in older snapshots). */
@@ -98,6 +101,7 @@ export class TradingCore {
   /** Trades the vault refused, until an operator retries or reverses them. */
   readonly #failedSettlements = new Map<string, FailedSettlement>();
   readonly #withdrawals = new Map<string, Withdrawal>();
+  readonly #listings = new Map<string, Listing>();
   readonly #listeners: TradingListener[] = [];
   readonly #volatility?: VolatilityRule;
   readonly #fillsPerAccount: number;
@@ -223,6 +227,15 @@ export class TradingCore {
     return undefined;
   }
 
+  /** The listing of a market added through the listing flow (markets of the static catalog have none). */
+  listing(symbol: string): Readonly<Listing> | undefined {
+    return this.#listings.get(symbol);
+  }
+
+  listings(): IterableIterator<Readonly<Listing>> {
+    return this.#listings.values();
+  }
+
   /** Basis points of each sale's value withheld as personal income tax (see TaxPolicyRecord). */
   get taxRateBps(): number {
     return this.#taxRateBps;
@@ -299,6 +312,9 @@ export class TradingCore {
       }
       case "cancelAll":
         result = this.#cancelAll(record);
+        break;
+      case "listing":
+        result = this.#list(record.listing);
         break;
       case "taxPolicy": {
         const previousBps = this.#taxRateBps;
@@ -457,9 +473,31 @@ export class TradingCore {
     return { ok: true };
   }
 
+  #list(l: Listing): ApplyResult {
+    if (this.#listings.has(l.symbol)) return { ok: false, code: TradingCode.LISTING_REFUSED };
+    const { currency, market } = catalogEntries(l);
+    // The catalog is shared with the rest of the gateway (and with cores rebuilding past books),
+    // so a market it already has from this same listing is taken as it is.
+    if (!this.catalog.market(l.symbol)) {
+      try {
+        this.catalog.add(currency, market);
+      } catch {
+        return { ok: false, code: TradingCode.LISTING_REFUSED };
+      }
+    }
+    if (!this.#engine.symbols().includes(l.symbol)) this.#engine.addSymbol(this.catalog.engineConfig(this.catalog.market(l.symbol)!));
+    this.#listings.set(l.symbol, l);
+    // The offering price is the collar's reference until the first trade sets one.
+    this.#markets.set(l.symbol, { ...freshMarketState(), lastPrice: l.market.referencePrice ?? 0 });
+    this.#pending.push({ kind: "listed", listing: l, ts: this.#ts });
+    return { ok: true };
+  }
+
   #place(r: PlaceRecord): ApplyResult {
     const market = this.catalog.market(r.symbol);
     if (!market) return { ok: false, code: EngineCode.UNKNOWN_SYMBOL };
+    const listing = this.#listings.get(r.symbol);
+    if (listing && r.ts < listing.offeringOpensAt) return { ok: false, code: TradingCode.OFFERING_NOT_OPEN };
     this.#orderCounter = Math.max(this.#orderCounter, Number.parseInt(r.orderId, 16));
     const hold = this.holdFor(r);
     if (!hold || !this.#ledger.hold(r.accountId, hold.currency, hold.amount)) {
@@ -811,12 +849,19 @@ export class TradingCore {
       failedSettlements: [...this.#failedSettlements.values()].map((t) => ({ ...tradeToSnapshot(t), reason: t.reason, failedAt: t.failedAt })),
       finished: this.#finished.slice(this.#finishedHead),
       taxRateBps: this.#taxRateBps,
+      listings: [...this.#listings.values()],
     };
   }
 
   static restore(snapshot: TradingCoreSnapshot, options: TradingCoreOptions): TradingCore {
     if (snapshot.version !== 1) throw new Error(`unsupported trading snapshot version ${String(snapshot.version)}`);
+    for (const l of snapshot.listings ?? []) {
+      if (options.catalog.market(l.symbol)) continue;
+      const { currency, market } = catalogEntries(l);
+      options.catalog.add(currency, market);
+    }
     const core = new TradingCore(options);
+    for (const l of snapshot.listings ?? []) core.#listings.set(l.symbol, l);
     core.#engine = MatchingEngine.restore(snapshot.engine);
     core.#ledger = Ledger.restore(snapshot.ledger);
     for (const s of snapshot.orders) {

@@ -1,5 +1,7 @@
 import type { Journal, SnapshotStore } from "../journal/types.ts";
 import type { HolderRules } from "../risk/holderRules.ts";
+import type { Listing } from "../listing/listing.ts";
+import type { PilotRules } from "../listing/pilotRules.ts";
 import { preTradeCheck } from "../risk/preTradeCheck.ts";
 import { TokenBuckets } from "../risk/tokenBucket.ts";
 import type { RiskConfig } from "../risk/types.ts";
@@ -36,6 +38,8 @@ export type TradingServiceOptions = {
    */
   journalDeadlineMs?: number;
   risk: RiskConfig;
+  /** The pilot's rules, for naming them in refusals (listing/pilotRules.ts). */
+  pilotRules?: PilotRules;
   now: () => number;
   parts?: SnapshotPart[];
   /** Durable-event listeners: called after the journal made the events' records durable. */
@@ -87,6 +91,7 @@ type HistoryCursor = { core: TradingCore; seq: bigint; ts: number; maxTs: number
 export class TradingService {
   readonly core: TradingCore;
   readonly risk: RiskConfig;
+  readonly pilotRules?: PilotRules;
   readonly #journal: Journal;
   readonly #snapshots?: SnapshotStore;
   readonly #snapshotEvery: number;
@@ -119,6 +124,7 @@ export class TradingService {
   private constructor(core: TradingCore, options: TradingServiceOptions, lastSeq: bigint) {
     this.core = core;
     this.risk = options.risk;
+    this.pilotRules = options.pilotRules;
     this.#journal = options.journal;
     this.#snapshots = options.snapshots;
     this.#snapshotEvery = options.snapshotEvery ?? 10_000;
@@ -229,7 +235,7 @@ export class TradingService {
     };
     if (!this.core.catalog.market(input.symbol)) throw refuse(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${input.symbol}`);
     if (this.#failed) throw new SenError("JOURNAL_IO", "the journal failed; the exchange stopped accepting commands", { cause: this.#failed });
-    const rejection = preTradeCheck({ ...input, ts: now }, this.core, this.risk, this.#buckets, now, this.#holderRules);
+    const rejection = preTradeCheck({ ...input, ts: now }, this.core, this.risk, this.#buckets, now, this.#holderRules, this.pilotRules);
     if (rejection) throw refuse(rejection.code, rejection.message);
     const record: PlaceRecord = { t: "place", ts: now, orderId: this.core.nextOrderId(), ...input };
     const result = await this.#commit(record);
@@ -334,6 +340,16 @@ export class TradingService {
   /** Kill switch: freezing an account cancels all its orders and refuses new ones. */
   async setAccountFrozen(accountId: string, frozen: boolean, reason: string, by?: string): Promise<void> {
     await this.#commit({ t: "accountStatus", ts: this.#now(), accountId, frozen, reason, by });
+  }
+
+  /**
+   * Lists an asset (its market exists from this record on, in every replay). The caller has
+   * checked the pilot's rules and the chain; the core refuses a market that exists or that the
+   * catalog cannot take.
+   */
+  async list(listing: Listing): Promise<void> {
+    const r = await this.#commit({ t: "listing", ts: this.#now(), listing });
+    if (!r.ok) throw new TradingError(r.code, `listing of ${listing.symbol} refused: the market exists or its sizes make fractional amounts`);
   }
 
   /**

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { LocalAccount } from "viem";
+import { createListingChain } from "../../src/chain/listingChain.ts";
 import { createIdentityOracle } from "../../src/chain/identityOracle.ts";
 import { envToConfig, type ServerConfig } from "../../src/config/config.ts";
 import { createContext, type AppContext } from "../../src/context.ts";
@@ -36,6 +37,7 @@ export async function startTestGateway(
     catalog: options.catalog ?? defaultCatalog({ VND: d.CashToken, GOLD: d.GoldToken, RIVER: d.RiverToken }),
     risk: options.risk,
     now: options.now,
+    listingChain: createListingChain(chain.publicClient, d.SettlementVault),
     chain:
       options.holderRules === false
         ? undefined

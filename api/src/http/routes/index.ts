@@ -5,6 +5,7 @@ import { auditProofRoutes } from "./auditProofs.ts";
 import { complianceRoutes } from "./compliance.ts";
 import { eligibilityRoutes } from "./eligibility.ts";
 import { bulletRoutes } from "./bullet.ts";
+import { listingRoutes } from "./listings.ts";
 import { marketRoutes } from "./market.ts";
 import { operatorRoutes } from "./operator.ts";
 import { orderRoutes } from "./orders.ts";
@@ -12,5 +13,5 @@ import { senAuthRoutes } from "./senAuth.ts";
 import { taxReportRoutes } from "./taxReport.ts";
 
 export function allRoutes(ctx: AppContext): Route[] {
-  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...eligibilityRoutes(ctx), ...orderRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx), ...complianceRoutes(ctx), ...taxReportRoutes(ctx), ...auditProofRoutes(ctx)];
+  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...eligibilityRoutes(ctx), ...orderRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx), ...listingRoutes(ctx), ...complianceRoutes(ctx), ...taxReportRoutes(ctx), ...auditProofRoutes(ctx)];
 }

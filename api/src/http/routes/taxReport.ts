@@ -2,7 +2,6 @@ import { z } from "zod/v4";
 import { parseIsoMicros, type AuditEvent } from "../../audit/auditEvent.ts";
 import { AuditCode, AuditError } from "../../audit/errors.ts";
 import type { AppContext } from "../../context.ts";
-import { PILOT_RULES } from "../../listing/pilotRules.ts";
 import { formatUnits, parseUnits } from "../../money/decimal.ts";
 import { defineRoute, type Route } from "../route.ts";
 import { csvCell, hex32, isoTime } from "./compliance.ts";
@@ -39,7 +38,7 @@ type Seller = Sums & { identityHash: string; account: string; currency: string }
  */
 export function taxReportRoutes(ctx: AppContext): Route[] {
   const { audit, catalog } = ctx;
-  const taxRuleId = PILOT_RULES.tax.ruleId;
+  const taxRuleId = ctx.pilot.rules.tax.ruleId;
 
   const decimalsOf = (currency: string, seq: number) => {
     const c = catalog.currency(currency);
