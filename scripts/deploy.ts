@@ -14,6 +14,7 @@
  * does not have, so there every holder must be given. The deployer renounces every role at
  * the end, so it may hold none of them, and the deploy checks on chain that it holds none.
  */
+import { DEMO_PROSPECTUS, prospectusHash } from "../api/src/listing/launchListings.ts";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -57,7 +58,8 @@ export async function deploySen(
   const roles = resolveRoleHolders(parameters, deployer, wallets.map((w) => w.account.address));
   const startBlock = await publicClient.getBlockNumber();
   const r = await connection.ignition.deploy(Sen, {
-    parameters: { ...parameters, $global: { ...parameters.$global, ...roles } } as never,
+    // The demo assets hold the SHA-256 of the prospectuses Sen publishes for them (listing/launchListings.ts), unless given.
+    parameters: { ...parameters, SenAssets: { ...DEMO_DOCUMENTS, ...parameters.SenAssets }, $global: { ...parameters.$global, ...roles } } as never,
     deploymentId,
   });
   const contracts = {
@@ -92,6 +94,8 @@ export async function deploySen(
     contracts,
   };
 }
+
+const DEMO_DOCUMENTS = { goldDocumentHash: prospectusHash(DEMO_PROSPECTUS.GOLD), riverDocumentHash: prospectusHash(DEMO_PROSPECTUS.RIVER) };
 
 /** Each holder from `$global`, else its local Hardhat account; never the deployer. */
 function resolveRoleHolders(parameters: IgnitionParameters, deployer: Address, accounts: Address[]): RoleHolders {

@@ -21,7 +21,10 @@ import { envToConfig } from "../api/src/config/config.ts";
 import { dataDirOwner, lockDataDir } from "../api/src/config/dataDirLock.ts";
 import { readEnv, unknownSettings } from "../api/src/config/env.ts";
 import { createContext } from "../api/src/context.ts";
-import { defaultCatalog } from "../api/src/markets/marketCatalog.ts";
+import { MarketCatalog } from "../api/src/markets/marketCatalog.ts";
+import { createListingChain } from "../api/src/chain/listingChain.ts";
+import { readTaxPolicy } from "../api/src/chain/taxPolicy.ts";
+import { demoLaunchListings } from "../api/src/listing/launchListings.ts";
 import { startGateway } from "../api/src/server.ts";
 import { serveProvider } from "./chain/serveProvider.ts";
 import { deploySen, writeDeploymentFile } from "./deploy.ts";
@@ -76,10 +79,14 @@ async function main(): Promise<void> {
   config.chainId = deployment.chainId;
   const publicClient = await connection.viem.getPublicClient({ cacheTime: 0 });
   const c = deployment.contracts;
-  const catalog = defaultCatalog({ VND: c.CashToken, GOLD: c.GoldToken, RIVER: c.RiverToken });
+  // The markets come from the listing flow: the demo assets are the launch listings.
+  const catalog = new MarketCatalog([{ currency: "VND", fullName: "Vietnamese đồng (Sen VND token)", decimals: 0, token: c.CashToken }], []);
   const ctx = await createContext(config, {
     identity: createIdentityOracle(publicClient, c.IdentityRegistry),
     catalog,
+    listingChain: createListingChain(publicClient, c.SettlementVault),
+    launchListings: demoLaunchListings({ GOLD: c.GoldToken, RIVER: c.RiverToken }),
+    tax: { rateBps: (await readTaxPolicy(publicClient, c.SettlementVault)).rateBps, source: `SettlementVault ${c.SettlementVault}` },
     chain: { publicClient, contracts: c, startBlock: BigInt(deployment.startBlock), confirmations: 0 },
     dataDirLock,
   });

@@ -11,7 +11,10 @@ import { readEnv, unknownSettings } from "./config/env.ts";
 import { createIdentityOracle } from "./chain/identityOracle.ts";
 import { readDeploymentFile } from "./chain/deploymentFile.ts";
 import { createContext } from "./context.ts";
-import { defaultCatalog } from "./markets/marketCatalog.ts";
+import { MarketCatalog } from "./markets/marketCatalog.ts";
+import { createListingChain } from "./chain/listingChain.ts";
+import { readTaxPolicy } from "./chain/taxPolicy.ts";
+import { demoLaunchListings } from "./listing/launchListings.ts";
 import { startGateway } from "./server.ts";
 
 async function main(): Promise<void> {
@@ -23,7 +26,11 @@ async function main(): Promise<void> {
   const client = createPublicClient({ transport: http(config.chainRpc), cacheTime: 0 });
   const ctx = await createContext(config, {
     identity: createIdentityOracle(client, deployment.contracts.IdentityRegistry),
-    catalog: defaultCatalog({ VND: deployment.contracts.CashToken, GOLD: deployment.contracts.GoldToken, RIVER: deployment.contracts.RiverToken }),
+    // The markets come from the listing flow: the demo assets of the deployment are the launch listings.
+    catalog: new MarketCatalog([{ currency: "VND", fullName: "Vietnamese đồng (Sen VND token)", decimals: 0, token: deployment.contracts.CashToken }], []),
+    listingChain: createListingChain(client, deployment.contracts.SettlementVault),
+    launchListings: demoLaunchListings({ GOLD: deployment.contracts.GoldToken, RIVER: deployment.contracts.RiverToken }),
+    tax: { rateBps: (await readTaxPolicy(client, deployment.contracts.SettlementVault)).rateBps, source: `SettlementVault ${deployment.contracts.SettlementVault}` },
     chain: { publicClient: client, contracts: deployment.contracts, startBlock: BigInt(deployment.startBlock ?? "0"), confirmations: config.confirmations },
   });
   const gateway = await startGateway(ctx);

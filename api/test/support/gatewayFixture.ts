@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { LocalAccount } from "viem";
 import { createListingChain } from "../../src/chain/listingChain.ts";
+import { readTaxPolicy } from "../../src/chain/taxPolicy.ts";
 import { createIdentityOracle } from "../../src/chain/identityOracle.ts";
 import { envToConfig, type ServerConfig } from "../../src/config/config.ts";
 import { createContext, type AppContext } from "../../src/context.ts";
@@ -38,6 +39,8 @@ export async function startTestGateway(
     risk: options.risk,
     now: options.now,
     listingChain: createListingChain(chain.publicClient, d.SettlementVault),
+    // The rate the vault will check the trades' tax against.
+    tax: { rateBps: (await readTaxPolicy(chain.publicClient, d.SettlementVault)).rateBps, source: "SettlementVault" },
     chain:
       options.holderRules === false
         ? undefined
