@@ -1,23 +1,32 @@
 /**
- * Demo data on a freshly deployed Sen: two attested traders with VND and both assets, part
- * of it deposited in the settlement vault. Each step is signed by the account holding its
- * role in the deployment (e-KYC issuer, payment bank, asset issuer), as it would be on a
- * public network; the deployer holds none.
+ * Demo data on a freshly deployed Sen, under the pilot's rules (Resolution 05/2025/NQ-CP): a
+ * domestic investor (an, Viet Nam) and a foreign one (emma, Singapore), both professional,
+ * each with VND and GOLD, part of it deposited in the settlement vault (the domestic investor
+ * already holds the crypto-asset and deposits it). Only emma gets RIVER: a real asset
+ * tokenised in Viet Nam is for foreign investors only, and the token refuses a mint to an.
+ * Each step is signed by the account holding its role in the deployment (e-KYC issuer,
+ * payment bank, asset issuer), as it would be on a public network; the deployer holds none.
  */
 import type { NetworkConnection } from "hardhat/types/network";
 import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import type { SenDeployment } from "./deploy.ts";
 
-export type DemoTrader = { name: string; address: Address; identityHash: Hex; accountIndex: number };
+export type DemoTrader = { name: string; address: Address; identityHash: Hex; accountIndex: number; country: number };
 
-const VIET_NAM = 704;
+/** ISO 3166 numeric country codes, as e-IDs carry them. */
+export const VIET_NAM = 704;
+export const SINGAPORE = 702;
 const PROFESSIONAL = 2;
+const INSTITUTIONAL = 3;
 const ONE_YEAR = 365 * 24 * 3600;
 
-/** Hardhat's default accounts 8 and 9 play the demo traders (their keys are public test keys). */
+/**
+ * Hardhat's default accounts 8 and 9 play the demo traders (their keys are public test keys):
+ * an, a domestic investor, and emma, a foreign one. RIVER is open to emma only.
+ */
 export const DEMO_TRADERS = [
-  { name: "an", accountIndex: 8 },
-  { name: "binh", accountIndex: 9 },
+  { name: "an", accountIndex: 8, country: VIET_NAM },
+  { name: "emma", accountIndex: 9, country: SINGAPORE },
 ] as const;
 
 /** Hardhat account 10 plays the compliance officer (attested too: every user of Sen has an e-ID). */
@@ -47,10 +56,8 @@ export async function seedDemo(connection: NetworkConnection, deployment: SenDep
   const registry = await viem.getContractAt("IdentityRegistry", c.IdentityRegistry, signedBy(kycIssuer));
   const cash = await viem.getContractAt("CashToken", c.CashToken, signedBy(paymentBank));
   const vault = await viem.getContractAt("SettlementVault", c.SettlementVault);
-  const assets = [
-    await viem.getContractAt("AssetToken", c.GoldToken, signedBy(assetIssuer)),
-    await viem.getContractAt("AssetToken", c.RiverToken, signedBy(assetIssuer)),
-  ];
+  const gold = await viem.getContractAt("AssetToken", c.GoldToken, signedBy(assetIssuer));
+  const river = await viem.getContractAt("AssetToken", c.RiverToken, signedBy(assetIssuer));
   const wait = async (hash: Hex) => {
     await publicClient.waitForTransactionReceipt({ hash });
   };
@@ -62,20 +69,24 @@ export async function seedDemo(connection: NetworkConnection, deployment: SenDep
     const address = wallet.account.address;
     // Off chain, the e-KYC issuer salts and hashes the citizen's e-ID; here a demo label.
     const identityHash = keccak256(toHex(`sen-demo:${t.name}`));
-    await wait(await registry.write.attest([identityHash, 2, VIET_NAM, PROFESSIONAL, now + ONE_YEAR, address]));
+    await wait(await registry.write.attest([identityHash, 2, t.country, PROFESSIONAL, now + ONE_YEAR, address]));
     await wait(await cash.write.mint([address, DEMO_FUNDING.vnd, keccak256(toHex(`demo-fiat-in:${t.name}`))]));
     await wait(await cash.write.approve([vault.address, DEMO_FUNDING.vndDeposited], { account: wallet.account }));
     await wait(await vault.write.deposit([cash.address, DEMO_FUNDING.vndDeposited], { account: wallet.account }));
-    for (const asset of assets) {
+    // RIVER's block-list of Viet Nam refuses the mint to a domestic investor on chain.
+    for (const asset of t.country === VIET_NAM ? [gold] : [gold, river]) {
       await wait(await asset.write.mint([address, DEMO_FUNDING.assetUnits]));
       await wait(await asset.write.approve([vault.address, DEMO_FUNDING.assetDeposited], { account: wallet.account }));
       await wait(await vault.write.deposit([asset.address, DEMO_FUNDING.assetDeposited], { account: wallet.account }));
     }
-    traders.push({ name: t.name, address, identityHash, accountIndex: t.accountIndex });
+    traders.push({ name: t.name, address, identityHash, accountIndex: t.accountIndex, country: t.country });
   }
   const officer = wallets[DEMO_OFFICER.accountIndex].account.address;
   await wait(await registry.write.attest([keccak256(toHex(`sen-demo:${DEMO_OFFICER.name}`)), 2, VIET_NAM, PROFESSIONAL, now + ONE_YEAR, officer]));
   const operator = wallets[DEMO_OPERATOR.accountIndex].account.address;
   await wait(await registry.write.attest([keccak256(toHex(`sen-demo:${DEMO_OPERATOR.name}`)), 2, VIET_NAM, PROFESSIONAL, now + ONE_YEAR, operator]));
+  // The tax account needs an e-ID of its own: the vault pays custody out only to a verified
+  // wallet, so without one the tax withheld could never leave for the State Treasury.
+  await wait(await registry.write.attest([keccak256(toHex("sen-demo:tax-account")), 2, VIET_NAM, INSTITUTIONAL, now + ONE_YEAR, deployment.roles.taxAccount]));
   return traders;
 }

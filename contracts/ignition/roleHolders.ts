@@ -13,6 +13,7 @@ export const ROLE_HOLDERS = [
   "auditor", // AuditAnchor's auditor
   "assetIssuer", // ISSUER_ROLE on each asset token
   "feeAccount", // the vault's fee account (no role)
+  "taxAccount", // the vault's tax account: income tax withheld from sales, for the State Treasury (no role)
 ] as const;
 
 export type RoleHolder = (typeof ROLE_HOLDERS)[number];
@@ -21,8 +22,9 @@ export type RoleHolders = Record<RoleHolder, `0x${string}`>;
 /**
  * The local default: each holder is its own Hardhat test account (#0 deploys), so a local
  * chain is shaped like a public one. The gateway signs settlement, withdrawals and audit
- * anchors with one key (`SEN_CHAIN_KEY`), hence #5 for all three. Demo traders are #8-#10,
- * the gateway tests' traders #11 and up.
+ * anchors with one key (`SEN_CHAIN_KEY`), hence #5 for all three. The demo's traders are #8
+ * and #9, its compliance officer #10 and operator #11. The tax account, #12, holds no role but
+ * its vault book takes every sale's tax: no test or demo account trades with it.
  */
 export const LOCAL_ROLE_ACCOUNTS: Record<RoleHolder, number> = {
   governance: 1,
@@ -34,4 +36,5 @@ export const LOCAL_ROLE_ACCOUNTS: Record<RoleHolder, number> = {
   auditor: 5,
   feeAccount: 6,
   assetIssuer: 7,
+  taxAccount: 12,
 };

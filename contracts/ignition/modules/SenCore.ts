@@ -17,6 +17,7 @@ export default buildModule("SenCore", (m) => {
   const withdrawer = m.getParameter<string>("withdrawer");
   const auditor = m.getParameter<string>("auditor");
   const feeAccount = m.getParameter<string>("feeAccount");
+  const taxAccount = m.getParameter<string>("taxAccount");
 
   const identityRegistry = m.contract("IdentityRegistry", [deployer]);
   m.call(identityRegistry, "addIssuer", [kycIssuer]);
@@ -24,7 +25,12 @@ export default buildModule("SenCore", (m) => {
   m.call(identityRegistry, "grantRole", [m.staticCall(identityRegistry, "DEFAULT_ADMIN_ROLE"), governance], { id: "registryAdmin" });
 
   const cashToken = m.contract("CashToken", [identityRegistry, deployer]);
-  const vault = m.contract("SettlementVault", [identityRegistry, cashToken, deployer, feeAccount]);
+  const vault = m.contract("SettlementVault", [identityRegistry, cashToken, deployer, feeAccount, taxAccount]);
+  // Income tax withheld from each sale, in basis points (Resolution 05/2025/NQ-CP: 0.1%, as
+  // for securities). Set while the deployer still administers the vault, so a deployment
+  // states its rate whatever the contract's default.
+  const taxRateBps = m.getParameter("taxRateBps", 10);
+  m.call(vault, "setTaxPolicy", [taxAccount, taxRateBps], { id: "vaultTaxPolicy" });
   // Needs no set-up by the deployer: governance administers it from the start.
   const auditAnchor = m.contract("AuditAnchor", [governance, auditor]);
 

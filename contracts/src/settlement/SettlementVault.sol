@@ -15,8 +15,8 @@ import {IPermissionedToken} from "../interfaces/IPermissionedToken.sol";
 /// @notice Custody and delivery-versus-payment settlement for Sen. Traders deposit asset
 /// and VND cash tokens; the exchange settles batches of matched trades by moving balances
 /// in the vault's books, each trade atomically (asset to the buyer, cash to the seller,
-/// fees to the fee account) and at most once; withdrawals pay out to the trader's own
-/// verified wallet.
+/// fees to the fee account, the seller's withheld income tax to the tax account) and at most
+/// once; withdrawals pay out to the trader's own verified wallet.
 ///
 /// Design decisions:
 /// - Settlement moves book balances, not tokens: a trade costs a handful of warm storage
@@ -29,11 +29,11 @@ import {IPermissionedToken} from "../interfaces/IPermissionedToken.sol";
 ///   `SettlementTradeFailed(tradeId, reason)`, where `reason` is the ABI-encoded error that
 ///   refused the trade: the vault's own (SettlementInsufficientBalance, SettlementIdReused,
 ///   SettlementSelfTrade, SettlementInvalidPrice, SettlementFeeExceedsCap,
-///   SettlementTokenNotListed) or the one a token raised (ERC7943CannotSend/Receive,
-///   ERC7943InsufficientUnfrozenBalance, TokenIsPaused, TokenIdentityCapExceeded, ...). The
-///   gateway decodes the one error to find the trade and why, whatever refused it. Only what
-///   refuses any batch reverts without a trade id: the vault's pause (EnforcedPause), the
-///   settler's role, reentrancy.
+///   SettlementTaxMismatch, SettlementDeductionsExceedProceeds, SettlementTokenNotListed) or
+///   the one a token raised (ERC7943CannotSend/Receive, ERC7943InsufficientUnfrozenBalance,
+///   TokenIsPaused, TokenIdentityCapExceeded, ...). The gateway decodes the one error to
+///   find the trade and why, whatever refused it. Only what refuses any batch reverts without
+///   a trade id: the vault's pause (EnforcedPause), the settler's role, reentrancy.
 /// - Trade and withdrawal ids are the exchange's sequential numbers. Each settled id records
 ///   a 128-bit fingerprint of its content (the top bits of the keccak of the trade struct, or
 ///   of the withdrawal's wallet, token and amount), two ids per slot: a resubmission with
@@ -43,6 +43,11 @@ import {IPermissionedToken} from "../interfaces/IPermissionedToken.sol";
 /// - Fees are capped in basis points of the trade's cash amount, rounded up (as the
 ///   exchange rounds its own fees), with caps set by governance; a trade must move some
 ///   asset for some cash (no zero price).
+/// - Personal income tax is withheld from every sale as for a securities transfer (Resolution
+///   05/2025/NQ-CP's crypto-asset pilot): `rateBps` of the trade's cash amount, 0.1% by
+///   default, rounded down to a whole đồng. The exchange computes it and the vault checks it
+///   to the đồng, so the ledger and the vault cannot drift apart by rounding; the batch's tax
+///   is credited to the tax account's book, from which it is paid to the State Treasury.
 /// - Withdrawals are executed by the exchange (WITHDRAWER_ROLE) on the trader's request
 ///   because the exchange's ledger holds funds for open orders; they can only go to the
 ///   wallet that owns the balance, and that wallet must still be verified. The custody of a
@@ -58,9 +63,17 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
     uint16 public constant MAX_FEE_CAP_BPS = 10_000;
     /// @notice 1% a side: admits the exchange's maker 0.10% and taker 0.20%, rounded up.
     uint16 public constant DEFAULT_FEE_CAP_BPS = 100;
+    /// @notice 0.1% of each sale's value: personal income tax on a securities transfer, which
+    /// the pilot applies to crypto-asset transfers.
+    uint16 public constant DEFAULT_TAX_RATE_BPS = 10;
+    /// @notice 10%: a hundred times the statutory rate leaves room for any change of the law
+    /// while a mistaken or hostile setting still cannot take a seller's whole proceeds.
+    uint16 public constant MAX_TAX_RATE_BPS = 1_000;
+    uint256 private constant _BPS = 10_000;
 
     /// @notice A matched trade: `seller` delivers `assetAmount` of `asset` to `buyer`, who
-    /// pays `cashAmount` đồng; `buyerFee` is paid on top and `sellerFee` out of the proceeds.
+    /// pays `cashAmount` đồng; `buyerFee` is paid on top, `sellerFee` and the income tax
+    /// withheld, `sellerTax`, out of the proceeds.
     struct Trade {
         uint256 tradeId;
         address asset;
@@ -70,6 +83,7 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
         uint256 cashAmount;
         uint256 sellerFee;
         uint256 buyerFee;
+        uint256 sellerTax;
     }
 
     /// @dev One slot, read once per batch.
@@ -79,11 +93,19 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
         uint16 buyerCapBps;
     }
 
+    /// @notice Where withheld income tax is booked and at what rate. One slot, read once per
+    /// batch.
+    struct TaxPolicy {
+        address account;
+        uint16 rateBps;
+    }
+
     IIdentityRegistry public immutable identityRegistry;
     IERC20 public immutable cash;
     uint256 public depositCount;
 
     FeePolicy private _fees;
+    TaxPolicy private _tax;
     mapping(address token => bool) private _listed;
     mapping(address token => mapping(address wallet => uint256)) private _balances;
     /// @dev Content fingerprints of settled trades and done withdrawals: id's fingerprint is
@@ -94,6 +116,7 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
     event AssetListed(address indexed asset, bool listed);
     event FeeAccountChanged(address indexed feeAccount);
     event FeeCapsSet(uint16 sellerCapBps, uint16 buyerCapBps);
+    event TaxPolicySet(address indexed account, uint16 rateBps);
     event Deposited(uint256 indexed depositId, address indexed wallet, address indexed token, uint256 amount);
     event Withdrawn(uint256 indexed withdrawalId, address indexed wallet, address indexed token, uint256 amount);
     event TradeSettled(
@@ -104,7 +127,8 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
         uint256 assetAmount,
         uint256 cashAmount,
         uint256 sellerFee,
-        uint256 buyerFee
+        uint256 buyerFee,
+        uint256 sellerTax
     );
     event TradeAlreadySettled(uint256 indexed tradeId);
     event WithdrawalAlreadyDone(uint256 indexed withdrawalId);
@@ -120,10 +144,15 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
     error SettlementSelfTrade(address wallet);
     error SettlementFeeExceedsCap(uint256 fee, uint256 cashAmount, uint256 capBps);
     error SettlementInvalidFeeCap(uint16 capBps);
+    error SettlementTaxMismatch(uint256 expected, uint256 submitted);
+    error SettlementDeductionsExceedProceeds(uint256 sellerFee, uint256 sellerTax, uint256 cashAmount);
+    error SettlementInvalidTaxRate(uint16 rateBps);
     error SettlementInsufficientBalance(address wallet, address token, uint256 balance, uint256 needed);
     error SettlementInvalidAccount(address account);
 
-    constructor(IIdentityRegistry registry, IERC20 cashToken, address admin, address feeAccount_) {
+    /// @param taxAccount_ where withheld income tax is booked, at DEFAULT_TAX_RATE_BPS until
+    /// governance sets another rate ({setTaxPolicy}).
+    constructor(IIdentityRegistry registry, IERC20 cashToken, address admin, address feeAccount_, address taxAccount_) {
         if (feeAccount_ == address(0)) revert SettlementInvalidAccount(feeAccount_);
         identityRegistry = registry;
         cash = cashToken;
@@ -133,6 +162,7 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
         emit AssetListed(address(cashToken), true);
         emit FeeAccountChanged(feeAccount_);
         emit FeeCapsSet(DEFAULT_FEE_CAP_BPS, DEFAULT_FEE_CAP_BPS);
+        _setTaxPolicy(taxAccount_, DEFAULT_TAX_RATE_BPS);
     }
 
     // ---------------------------------------------------------------- traders
@@ -183,11 +213,17 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
     /// @notice Settles `trades` delivery-versus-payment: each trade either settles whole or
     /// reverts the batch with `SettlementTradeFailed(tradeId, reason)` (see the contract's
     /// notes for the reasons). An id already settled with the same content is skipped with
-    /// {TradeAlreadySettled}. Requirements: the settler role; not paused.
+    /// {TradeAlreadySettled}. The seller receives `cashAmount - sellerFee - sellerTax`; fees
+    /// and tax are booked to their accounts once per batch.
+    /// Requirements: the settler role; not paused; per trade, `sellerTax` exactly
+    /// floor(cashAmount * rateBps / 10,000) (whole đồng, rounded down) at the rate in force,
+    /// and `sellerFee + sellerTax` at most `cashAmount`.
     /// Emits {TradeSettled} per settled trade.
     function settleBatch(Trade[] calldata trades) external onlyRole(SETTLER_ROLE) nonReentrant whenNotPaused {
         FeePolicy memory fees = _fees;
+        TaxPolicy memory tax = _tax;
         uint256 totalFees;
+        uint256 totalTax;
         for (uint256 i; i < trades.length; ++i) {
             Trade calldata t = trades[i];
             bytes16 fingerprint = _fingerprintOf(t);
@@ -199,16 +235,18 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
                 emit TradeAlreadySettled(t.tradeId);
                 continue;
             }
-            _checkTrade(t, fees);
+            _checkTrade(t, fees, tax.rateBps);
             _record(_settled, t.tradeId, fingerprint);
             _moveBooks(t);
             _applyHolderRules(t);
             totalFees += t.sellerFee + t.buyerFee;
+            totalTax += t.sellerTax;
             emit TradeSettled(
-                t.tradeId, t.seller, t.buyer, t.asset, t.assetAmount, t.cashAmount, t.sellerFee, t.buyerFee
+                t.tradeId, t.seller, t.buyer, t.asset, t.assetAmount, t.cashAmount, t.sellerFee, t.buyerFee, t.sellerTax
             );
         }
         if (totalFees != 0) _balances[address(cash)][fees.account] += totalFees;
+        if (totalTax != 0) _balances[address(cash)][tax.account] += totalTax;
     }
 
     // ---------------------------------------------------------------- tokens
@@ -253,6 +291,15 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
         emit FeeCapsSet(sellerCapBps, buyerCapBps);
     }
 
+    /// @notice Sets where withheld income tax is booked and its rate in basis points of each
+    /// sale's cash amount. Takes effect for the next batch: a trade the exchange matched at the
+    /// old rate then fails with SettlementTaxMismatch, so change it while the exchange holds
+    /// settlement back. Requirements: governance; `account` not zero; `rateBps` at most
+    /// MAX_TAX_RATE_BPS. Emits {TaxPolicySet}.
+    function setTaxPolicy(address account, uint16 rateBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setTaxPolicy(account, rateBps);
+    }
+
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
     }
@@ -277,6 +324,10 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
         return (fees.sellerCapBps, fees.buyerCapBps);
     }
 
+    function taxPolicy() external view returns (TaxPolicy memory) {
+        return _tax;
+    }
+
     function isListed(address token) external view returns (bool) {
         return _listed[token];
     }
@@ -291,7 +342,7 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
 
     // ---------------------------------------------------------------- internals
 
-    function _checkTrade(Trade calldata t, FeePolicy memory fees) private view {
+    function _checkTrade(Trade calldata t, FeePolicy memory fees, uint16 taxRateBps) private view {
         if (!_listed[t.asset] || t.asset == address(cash)) {
             _fail(t.tradeId, abi.encodeWithSelector(SettlementTokenNotListed.selector, t.asset));
         }
@@ -301,6 +352,30 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
         }
         _checkFee(t.tradeId, t.sellerFee, t.cashAmount, fees.sellerCapBps);
         _checkFee(t.tradeId, t.buyerFee, t.cashAmount, fees.buyerCapBps);
+        uint256 tax = _taxOf(t.cashAmount, taxRateBps);
+        if (t.sellerTax != tax) {
+            _fail(t.tradeId, abi.encodeWithSelector(SettlementTaxMismatch.selector, tax, t.sellerTax));
+        }
+        // The fee check above keeps sellerFee within cashAmount.
+        if (t.sellerTax > t.cashAmount - t.sellerFee) {
+            _fail(
+                t.tradeId,
+                abi.encodeWithSelector(
+                    SettlementDeductionsExceedProceeds.selector, t.sellerFee, t.sellerTax, t.cashAmount
+                )
+            );
+        }
+    }
+
+    /// @dev floor(cashAmount * rateBps / 10,000): whole đồng, rounded down.
+    function _taxOf(uint256 cashAmount, uint16 rateBps) private pure returns (uint256) {
+        if (cashAmount <= type(uint256).max / _BPS) {
+            // rateBps <= MAX_TAX_RATE_BPS < 10,000: the product cannot overflow.
+            unchecked {
+                return cashAmount * rateBps / _BPS;
+            }
+        }
+        return Math.mulDiv(cashAmount, rateBps, _BPS);
     }
 
     /// @dev fee <= ceil(cashAmount * capBps / 10,000); with caps at most 100%, this also keeps
@@ -332,7 +407,8 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
         }
         // An overflowing sum is more than any book can hold.
         _debitForTrade(t.tradeId, address(cash), t.buyer, paid < t.cashAmount ? type(uint256).max : paid);
-        _balances[address(cash)][t.seller] += t.cashAmount - t.sellerFee;
+        // _checkTrade: sellerFee + sellerTax <= cashAmount.
+        _balances[address(cash)][t.seller] += t.cashAmount - t.sellerFee - t.sellerTax;
     }
 
     /// @dev Both tokens' holder rules on both parties; a token's refusal fails the trade by id.
@@ -368,18 +444,25 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
         }
     }
 
+    function _setTaxPolicy(address account, uint16 rateBps) private {
+        if (account == address(0)) revert SettlementInvalidAccount(account);
+        if (rateBps > MAX_TAX_RATE_BPS) revert SettlementInvalidTaxRate(rateBps);
+        _tax = TaxPolicy({account: account, rateBps: rateBps});
+        emit TaxPolicySet(account, rateBps);
+    }
+
     function _fail(uint256 tradeId, bytes memory reason) private pure {
         revert SettlementTradeFailed(tradeId, reason);
     }
 
-    /// @dev The keccak of the trade exactly as ABI-encoded (a static struct is its 8 words in
+    /// @dev The keccak of the trade exactly as ABI-encoded (a static struct is its 9 words in
     /// calldata), hashed in place instead of re-encoding it.
     function _fingerprintOf(Trade calldata t) private pure returns (bytes16) {
         bytes32 h;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
-            calldatacopy(ptr, t, 0x100)
-            h := keccak256(ptr, 0x100)
+            calldatacopy(ptr, t, 0x120)
+            h := keccak256(ptr, 0x120)
         }
         return _fingerprintOf(h);
     }

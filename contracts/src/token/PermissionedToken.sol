@@ -51,6 +51,14 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     bool public immutable tracksIdentityBalances;
     uint8 private immutable _decimals;
 
+    /// @notice {TransferRules-countryRule}: every country may receive.
+    uint8 public constant COUNTRY_RULE_ANY = 0;
+    /// @notice {TransferRules-countryRule}: only the listed countries may receive.
+    uint8 public constant COUNTRY_RULE_ALLOW_LIST = 1;
+    /// @notice {TransferRules-countryRule}: the listed countries may not receive (e.g. a real
+    /// asset issued in Viet Nam that only foreign investors may hold lists 704).
+    uint8 public constant COUNTRY_RULE_BLOCK_LIST = 2;
+
     /// @notice Per-token rules on holders' identities, packed in one slot with the pause flag.
     /// @dev Asset rules bind receivers only: a holder whose attributes change may still sell
     /// (exit) but not buy more. Senders must be verified and not frozen.
@@ -58,7 +66,7 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
         bool paused;
         uint8 minKycLevel; // 0 or 1: any verified identity; 2: level-2 e-ID only
         uint8 investorTypeMask; // bit (1 << investorType); 0 allows every type
-        bool countryRestricted; // when set, only countries in the allow-list may receive
+        uint8 countryRule; // COUNTRY_RULE_*: how the token's country list binds receivers
         uint128 maxBalancePerIdentity; // 0: no cap; needs tracksIdentityBalances
     }
 
@@ -67,7 +75,7 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     /// membership is still one slot read on the transfer path.
     EnumerableSet.AddressSet private _custodians;
     mapping(bytes32 identityHash => uint256) private _identityBalances;
-    mapping(uint256 word => uint256 bits) private _allowedCountries;
+    mapping(uint256 word => uint256 bits) private _listedCountries;
     TransferRules private _rules;
     /// @dev Set for the duration of an agent or minter operation that may bypass
     /// holder-side rules (ERC-7943 "permissioned context").
@@ -77,8 +85,8 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     event CustodianSet(address indexed account, bool isCustodian);
     event BalanceRecovered(address indexed lostWallet, address indexed newWallet, bytes32 indexed identityHash, uint256 amount);
     event TokenPaused(address indexed by);
-    event TransferRulesSet(uint8 minKycLevel, uint8 investorTypeMask, bool countryRestricted, uint128 maxBalancePerIdentity);
-    event CountryAllowed(uint16 indexed country, bool allowed);
+    event TransferRulesSet(uint8 minKycLevel, uint8 investorTypeMask, uint8 countryRule, uint128 maxBalancePerIdentity);
+    event CountryListed(uint16 indexed country, bool listed);
     event TokenUnpaused(address indexed by);
 
     error TokenIsPaused();
@@ -265,29 +273,37 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
         emit CustodianSet(account, custodian);
     }
 
-    /// @notice Sets the holder rules. Requirements: a cap needs identity tracking.
+    /// @notice Sets the holder rules; `countryRule` says how the country list binds receivers
+    /// (COUNTRY_RULE_ANY, _ALLOW_LIST or _BLOCK_LIST). Requirements: governance; a KYC level
+    /// of at most 2; a known country rule; a cap needs identity tracking.
     /// Emits {TransferRulesSet}.
-    function setTransferRules(uint8 minKycLevel, uint8 investorTypeMask, bool countryRestricted, uint128 maxBalancePerIdentity)
+    function setTransferRules(uint8 minKycLevel, uint8 investorTypeMask, uint8 countryRule, uint128 maxBalancePerIdentity)
         public
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
-        if (minKycLevel > 2 || (maxBalancePerIdentity != 0 && !tracksIdentityBalances)) revert TokenInvalidRules();
+        if (
+            minKycLevel > 2 || countryRule > COUNTRY_RULE_BLOCK_LIST
+                || (maxBalancePerIdentity != 0 && !tracksIdentityBalances)
+        ) revert TokenInvalidRules();
         TransferRules storage r = _rules;
         r.minKycLevel = minKycLevel;
         r.investorTypeMask = investorTypeMask;
-        r.countryRestricted = countryRestricted;
+        r.countryRule = countryRule;
         r.maxBalancePerIdentity = maxBalancePerIdentity;
-        emit TransferRulesSet(minKycLevel, investorTypeMask, countryRestricted, maxBalancePerIdentity);
+        emit TransferRulesSet(minKycLevel, investorTypeMask, countryRule, maxBalancePerIdentity);
     }
 
-    /// @notice Adds or removes ISO 3166 numeric countries from the receivers' allow-list.
-    function setCountriesAllowed(uint16[] calldata countries, bool allowed) public onlyRole(DEFAULT_ADMIN_ROLE) {
+    /// @notice Adds ISO 3166 numeric countries to the token's country list, or removes them.
+    /// What a listed country means follows {TransferRules-countryRule}: admitted under an
+    /// allow-list, refused under a block-list, nothing while the rule is COUNTRY_RULE_ANY.
+    /// Emits {CountryListed} per country.
+    function setCountriesListed(uint16[] calldata countries, bool listed) public onlyRole(DEFAULT_ADMIN_ROLE) {
         for (uint256 i; i < countries.length; ++i) {
             uint16 c = countries[i];
             uint256 bit = 1 << (c & 0xff);
-            if (allowed) _allowedCountries[c >> 8] |= bit;
-            else _allowedCountries[c >> 8] &= ~bit;
-            emit CountryAllowed(c, allowed);
+            if (listed) _listedCountries[c >> 8] |= bit;
+            else _listedCountries[c >> 8] &= ~bit;
+            emit CountryListed(c, listed);
         }
     }
 
@@ -295,8 +311,8 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
         return _rules;
     }
 
-    function isCountryAllowed(uint16 country) public view returns (bool) {
-        return _allowedCountries[country >> 8] & (1 << (country & 0xff)) != 0;
+    function isCountryListed(uint16 country) public view returns (bool) {
+        return _listedCountries[country >> 8] & (1 << (country & 0xff)) != 0;
     }
 
     // ---------------------------------------------------------------- custody
@@ -421,7 +437,10 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
         TransferRules memory r = _rules;
         if (kycLevel < r.minKycLevel) return false;
         if (r.investorTypeMask != 0 && r.investorTypeMask & (1 << investorType) == 0) return false;
-        if (r.countryRestricted && !isCountryAllowed(country)) return false;
+        // Listed and admitted agree under an allow-list and disagree under a block-list.
+        if (r.countryRule != COUNTRY_RULE_ANY && isCountryListed(country) != (r.countryRule == COUNTRY_RULE_ALLOW_LIST)) {
+            return false;
+        }
         return true;
     }
 

@@ -7,10 +7,11 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import hre from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
-import { createPublicClient, createWalletClient, getAddress, http, keccak256, toHex, type Abi, type Address, type PublicClient } from "viem";
+import { createPublicClient, createWalletClient, encodeErrorResult, getAddress, http, keccak256, toHex, type Abi, type Address, type PublicClient } from "viem";
 import { LOCAL_ROLE_ACCOUNTS, ROLE_HOLDERS, type RoleHolders } from "../../ignition/roleHolders.ts";
 import { roleIds, roleMembers } from "../../../scripts/chain/roles.ts";
 import { deploySen, type SenDeployment } from "../../../scripts/deploy.ts";
+import { DEMO_FUNDING, seedDemo } from "../../../scripts/seed.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../../..");
 
@@ -61,7 +62,8 @@ async function assertRoles(client: PublicClient, d: SenDeployment, holders: Role
     const wanted = Object.fromEntries(Object.entries(expected[name]).map(([role, list]) => [role, [...new Set(list)].sort()]));
     assert.deepEqual(actual, wanted, `${name}: role holders replayed from its events`);
     for (const [role, id] of Object.entries(ids)) {
-      for (const who of new Set([...candidates, d.deployer])) {
+      // Every holder too: the fee and tax accounts hold none, and each holder only its own.
+      for (const who of new Set([...candidates, d.deployer, ...Object.values(holders)])) {
         const has = await client.readContract({ address, abi, functionName: "hasRole", args: [id, who] });
         assert.equal(has, wanted[role].includes(who), `${name}.hasRole(${role}, ${who})`);
         checked++;
@@ -73,7 +75,35 @@ async function assertRoles(client: PublicClient, d: SenDeployment, holders: Role
   assert.equal(await client.readContract({ address: d.contracts.AuditAnchor, abi: anchorAbi, functionName: "auditor" }), holders.auditor, "AuditAnchor's auditor");
   const vaultAbi = await abiOf("SettlementVault");
   assert.equal(await client.readContract({ address: d.contracts.SettlementVault, abi: vaultAbi, functionName: "feeAccount" }), holders.feeAccount, "the vault's fee account");
+  assert.deepEqual(await client.readContract({ address: d.contracts.SettlementVault, abi: vaultAbi, functionName: "taxPolicy" }), { account: holders.taxAccount, rateBps: 10 }, "the vault withholds 0.1% for the tax account");
   return checked;
+}
+
+/** PermissionedToken.COUNTRY_RULE_*. */
+const COUNTRY_RULE = { any: 0, allowList: 1, blockList: 2 } as const;
+const VIET_NAM = 704;
+const SINGAPORE = 702;
+
+/** The pilot's rules on the two assets, as deployed (Resolution 05/2025/NQ-CP). */
+async function assertAssetRules(client: PublicClient, d: SenDeployment): Promise<void> {
+  const abi = await abiOf("GoldToken");
+  const read = (token: "GoldToken" | "RiverToken", functionName: string, args: unknown[] = []) => client.readContract({ address: d.contracts[token], abi, functionName, args });
+  // GOLD, an "other crypto-asset" issued abroad: every verified investor, domestic or foreign.
+  assert.deepEqual(await read("GoldToken", "transferRules"), { paused: false, minKycLevel: 1, investorTypeMask: 0, countryRule: COUNTRY_RULE.any, maxBalancePerIdentity: 0n });
+  assert.equal(await read("GoldToken", "tracksIdentityBalances"), false);
+  assert.equal(await read("GoldToken", "symbol"), "GOLD");
+  // RIVER, a real asset tokenised in Viet Nam: foreign professional and institutional investors only.
+  assert.deepEqual(await read("RiverToken", "transferRules"), {
+    paused: false,
+    minKycLevel: 1,
+    investorTypeMask: (1 << 2) | (1 << 3),
+    countryRule: COUNTRY_RULE.blockList,
+    maxBalancePerIdentity: 1_000_000n,
+  });
+  assert.equal(await read("RiverToken", "isCountryListed", [VIET_NAM]), true);
+  assert.equal(await read("RiverToken", "isCountryListed", [SINGAPORE]), false);
+  assert.equal(await read("RiverToken", "tracksIdentityBalances"), true);
+  assert.equal(await read("RiverToken", "symbol"), "RIVER");
 }
 
 describe("deployment on the in-process chain: every role with its holder, none with the deployer", () => {
@@ -93,13 +123,48 @@ describe("deployment on the in-process chain: every role with its holder, none w
   it("gives each holder its own Hardhat account (the gateway's key settles, withdraws and anchors)", async () => {
     const holders = Object.fromEntries(ROLE_HOLDERS.map((name) => [name, accounts[LOCAL_ROLE_ACCOUNTS[name]]])) as RoleHolders;
     assert.equal(d.deployer, accounts[0]);
-    const distinct = new Set([d.deployer, holders.governance, holders.kycIssuer, holders.paymentBank, holders.agent, holders.settler, holders.assetIssuer, holders.feeAccount]);
-    assert.equal(distinct.size, 8, "deployer, governance, issuer, bank, agent, gateway key, asset issuer and fee account differ");
+    const distinct = new Set([d.deployer, holders.governance, holders.kycIssuer, holders.paymentBank, holders.agent, holders.settler, holders.assetIssuer, holders.feeAccount, holders.taxAccount]);
+    assert.equal(distinct.size, 9, "deployer, governance, issuer, bank, agent, gateway key, asset issuer, fee and tax accounts differ");
+    assert.equal(holders.taxAccount, accounts[12]);
     assert.equal(holders.withdrawer, holders.settler);
     assert.equal(holders.auditor, holders.settler);
     const client = await connection.viem.getPublicClient();
     const checked = await assertRoles(client, d, holders, accounts);
     assert.ok(checked >= 16 * accounts.length, `checked ${checked} memberships`);
+    await assertAssetRules(client, d);
+  });
+
+  it("the chain itself keeps RIVER from domestic investors, at issue and at settlement, and withholds the tax", async () => {
+    const { viem } = connection;
+    const wallets = await viem.getWalletClients();
+    const as = (holder: Address) => ({ account: wallets.find((w) => getAddress(w.account.address) === holder)!.account });
+    const publicClient = await viem.getPublicClient();
+    const wait = async (hash: Promise<`0x${string}`>) => publicClient.waitForTransactionReceipt({ hash: await hash });
+    const registry = await viem.getContractAt("IdentityRegistry", d.contracts.IdentityRegistry);
+    const river = await viem.getContractAt("AssetToken", d.contracts.RiverToken);
+    const cash = await viem.getContractAt("CashToken", d.contracts.CashToken);
+    const vault = await viem.getContractAt("SettlementVault", d.contracts.SettlementVault);
+    const [domestic, foreignSeller, foreignBuyer] = [accounts[14], accounts[15], accounts[16]];
+    const expires = Number((await publicClient.getBlock()).timestamp) + 365 * 86_400;
+    for (const [wallet, country] of [[domestic, VIET_NAM], [foreignSeller, SINGAPORE], [foreignBuyer, SINGAPORE]] as const) {
+      await wait(registry.write.attest([keccak256(toHex(`deploy-test:${wallet}`)), 2, country, 2, expires, wallet], as(d.roles.kycIssuer)));
+      await wait(cash.write.mint([wallet, 1_000_000n, keccak256(toHex("fiat"))], as(d.roles.paymentBank)));
+      await wait(cash.write.approve([vault.address, 1_000_000n], as(wallet)));
+      await wait(vault.write.deposit([cash.address, 1_000_000n], as(wallet)));
+    }
+    await viem.assertions.revertWithCustomErrorWithArgs(river.write.mint([domestic, 10n], as(d.roles.assetIssuer)), river, "ERC7943CannotReceive", [domestic]);
+    await wait(river.write.mint([foreignSeller, 10n], as(d.roles.assetIssuer)));
+    await wait(river.write.approve([vault.address, 10n], as(foreignSeller)));
+    await wait(vault.write.deposit([river.address, 10n], as(foreignSeller)));
+
+    // The settler signs what the gateway would have refused: the vault asks the token and fails the trade.
+    const trade = (tradeId: bigint, buyer: Address) => ({ tradeId, asset: river.address, seller: foreignSeller, buyer, assetAmount: 1n, cashAmount: 123_456n, sellerFee: 0n, buyerFee: 0n, sellerTax: 123n });
+    const refused = encodeErrorResult({ abi: river.abi, errorName: "ERC7943CannotReceive", args: [domestic] });
+    await viem.assertions.revertWithCustomErrorWithArgs(vault.write.settleBatch([[trade(1n, domestic)]], as(d.roles.settler)), vault, "SettlementTradeFailed", [1n, refused]);
+    await wait(vault.write.settleBatch([[trade(1n, foreignBuyer)]], as(d.roles.settler)));
+    assert.equal(await vault.read.balanceOf([river.address, foreignBuyer]), 1n);
+    assert.equal(await vault.read.balanceOf([cash.address, foreignSeller]), 1_000_000n + 123_456n - 123n, "the seller's proceeds net of 0.1% (123.456 rounded down)");
+    assert.equal(await vault.read.balanceOf([cash.address, d.roles.taxAccount]), 123n, "the tax account's book");
   });
 
   it("the deployer can no longer trust an issuer or grant a role; governance can", async () => {
@@ -135,6 +200,24 @@ describe("deployment on the in-process chain: every role with its holder, none w
     await assert.rejects(deploySen(connection, { SenCore: { settler: accounts[12] } }), /"settler" is a role holder: set it under "\$global"/);
     await assert.rejects(deploySen(connection, { $global: { agent: "0x1234" } }), /"agent" is not an address/);
     assert.equal(await client.getBlockNumber(), height, "nothing was sent");
+  });
+
+  it("seeds the demo under the pilot's rules: the domestic investor holds GOLD, only the foreign one RIVER", async () => {
+    const traders = await seedDemo(connection, d);
+    assert.deepEqual(traders.map((t) => [t.name, t.country]), [["an", VIET_NAM], ["emma", SINGAPORE]]);
+    const { viem } = connection;
+    const vault = await viem.getContractAt("SettlementVault", d.contracts.SettlementVault);
+    const river = await viem.getContractAt("AssetToken", d.contracts.RiverToken);
+    const registry = await viem.getContractAt("IdentityRegistry", d.contracts.IdentityRegistry);
+    const [an, emma] = traders.map((t) => t.address);
+    const held = async (token: Address, wallet: Address) => [await vault.read.balanceOf([token, wallet]), await river.read.balanceOf([wallet])];
+    assert.equal(await vault.read.balanceOf([d.contracts.GoldToken, an]), DEMO_FUNDING.assetDeposited, "an deposited the GOLD it holds");
+    assert.equal(await vault.read.balanceOf([d.contracts.GoldToken, emma]), DEMO_FUNDING.assetDeposited);
+    assert.equal(await vault.read.balanceOf([d.contracts.CashToken, an]), DEMO_FUNDING.vndDeposited);
+    assert.deepEqual(await held(d.contracts.RiverToken, an), [0n, 0n], "no RIVER for a domestic investor");
+    assert.deepEqual(await held(d.contracts.RiverToken, emma), [DEMO_FUNDING.assetDeposited, DEMO_FUNDING.assetUnits - DEMO_FUNDING.assetDeposited]);
+    assert.equal(await river.read.canReceive([an]), false);
+    assert.equal(await registry.read.isVerified([d.roles.taxAccount]), true, "the tax account can be paid out");
   });
 });
 
@@ -199,7 +282,7 @@ describe("deployment over JSON-RPC (hardhat node + Ignition)", () => {
     const holders = Object.fromEntries(ROLE_HOLDERS.map((name) => [name, getAddress(keccak256(toHex(`sen-deploy-test:${name}`)).slice(0, 42))])) as RoleHolders;
     assert.equal(new Set(Object.values(holders)).size, ROLE_HOLDERS.length, "every holder distinct");
     const parameters = path.join(out, "parameters.json");
-    writeFileSync(parameters, JSON.stringify({ $global: holders, SenAssets: { bondDocumentURI: "ipfs://sen-test/vgb30.pdf" } }));
+    writeFileSync(parameters, JSON.stringify({ $global: holders, SenAssets: { goldDocumentURI: "ipfs://sen-test/gold.pdf" } }));
     const deploy = ["scripts/deploy.ts", "--network", "localhost", "--rpc", rpc, "--out", out, "--deployment-id", deploymentId, "--parameters", parameters];
     const r = await run(process.execPath, deploy);
     assert.equal(r.code, 0, r.out);
@@ -215,8 +298,9 @@ describe("deployment over JSON-RPC (hardhat node + Ignition)", () => {
     assert.equal(await read("SettlementVault", "isListed", [d.contracts.RiverToken]), true);
     assert.equal(await read("CashToken", "isCustodian", [d.contracts.SettlementVault]), true);
     assert.equal(await read("RiverToken", "isCustodian", [d.contracts.SettlementVault]), true);
-    assert.equal(await read("GoldToken", "isCountryAllowed", [704]), true);
-    assert.equal(await read("GoldToken", "documentURI", []), "ipfs://sen-test/vgb30.pdf", "module parameters still apply");
+    assert.equal(await read("GoldToken", "documentURI", []), "ipfs://sen-test/gold.pdf", "module parameters still apply");
+    assert.equal(await read("RiverToken", "documentURI", []), "ipfs://sen-demo/river-prospectus.pdf");
+    await assertAssetRules(client, d);
 
     const nodeAccounts = (await createWalletClient({ transport: http(rpc) }).getAddresses()).map((a) => getAddress(a));
     assert.equal(d.deployer, nodeAccounts[0]);

@@ -16,15 +16,16 @@ export function identityHash(label: string): Hex {
 /**
  * One chain with the whole Sen set deployed and wired, roles on distinct accounts so that
  * role checks are meaningful: 0 governance/admin, 1 e-KYC issuer, 2 payment bank,
- * 3 agent, 4 settler, 5 withdrawer, 6 auditor, 7 fee account, 8.. traders.
+ * 3 agent, 4 settler, 5 withdrawer, 6 auditor, 7 fee account, 8 tax account (withheld income
+ * tax), 9.. traders.
  */
 export async function deploySen() {
   const connection = await network.create();
   const { viem, networkHelpers } = connection;
   const publicClient = await viem.getPublicClient();
   const wallets = await viem.getWalletClients();
-  const [gov, issuer, bank, agent, settler, withdrawer, auditor, fees] = wallets;
-  const traders = wallets.slice(8);
+  const [gov, issuer, bank, agent, settler, withdrawer, auditor, fees, taxes] = wallets;
+  const traders = wallets.slice(9);
   const as = (w: (typeof wallets)[number]) => ({ account: w.account });
 
   const registry = await viem.deployContract("IdentityRegistry", [gov.account.address]);
@@ -35,6 +36,7 @@ export async function deploySen() {
     cash.address,
     gov.account.address,
     fees.account.address,
+    taxes.account.address,
   ]);
   const bond = await viem.deployContract("AssetToken", [
     "Bond",
@@ -100,6 +102,7 @@ export async function deploySen() {
     withdrawer,
     auditor,
     fees,
+    taxes,
     traders,
     registry,
     cash,

@@ -9,7 +9,9 @@ import {SenFixture} from "../fixtures/SenFixture.t.sol";
 /// 10,000), checked against OpenZeppelin's full-precision Math.mulDiv over the whole uint256
 /// range of cash amounts (the vault takes a cheaper path below 2^256 / 10,000); and the
 /// exchange's own fees (maker 0.10%, taker 0.20%, charged per order on the running notional
-/// and rounded up) always fit the default 1% cap.
+/// and rounded up) always fit the default 1% cap. Every trade also withholds the seller's
+/// income tax at the default 0.1% (floor(cashAmount / 1,000)), which the seller's fee must
+/// leave room for.
 contract FeeCapTest is SenFixture {
     uint256 internal constant BPS = 10_000;
 
@@ -31,7 +33,9 @@ contract FeeCapTest is SenFixture {
             assetAmount: 1,
             cashAmount: cashAmount,
             sellerFee: sellerFee,
-            buyerFee: buyerFee
+            buyerFee: buyerFee,
+            // 10 bps rounded down: floor(cashAmount * 10 / 10,000) == floor(cashAmount / 1,000).
+            sellerTax: cashAmount / 1_000
         });
     }
 
@@ -44,7 +48,9 @@ contract FeeCapTest is SenFixture {
     }
 
     /// In every run the fee one unit above the cap is refused on either side, and the fee at
-    /// the cap settles on both; `huge` moves the cash amount past 2^256 / 10,000.
+    /// the cap settles on both unless the seller's, with the tax, would exceed the proceeds
+    /// (refused; the most that leaves the tax settles instead); `huge` moves the cash amount
+    /// past 2^256 / 10,000, where the vault computes both with full-precision division.
     function testFuzz_feeCapIsTheCeilingOfBasisPoints(uint256 cashAmount, uint16 sellerCap, uint16 buyerCap, bool huge)
         public
     {
@@ -64,9 +70,50 @@ contract FeeCapTest is SenFixture {
         vm.expectRevert(_exceeds(1, buyerMax + 1, cashAmount, buyerCap));
         vault.settleBatch(_trade(1, cashAmount, 0, buyerMax + 1));
 
-        vault.settleBatch(_trade(1, cashAmount, sellerMax, buyerMax));
-        assertEq(vault.balanceOf(address(cash), FEE), sellerMax + buyerMax, "both capped fees taken");
-        assertEq(vault.balanceOf(address(cash), ALICE), cashAmount - sellerMax, "seller's proceeds net of its fee");
+        uint256 tax = cashAmount / 1_000;
+        uint256 sellerFee = sellerMax;
+        if (sellerMax > cashAmount - tax) {
+            vm.expectRevert(_deductionsExceed(1, sellerMax, tax, cashAmount));
+            vault.settleBatch(_trade(1, cashAmount, sellerMax, buyerMax));
+            sellerFee = cashAmount - tax;
+        }
+        vault.settleBatch(_trade(1, cashAmount, sellerFee, buyerMax));
+        assertEq(vault.balanceOf(address(cash), FEE), sellerFee + buyerMax, "both fees taken");
+        assertEq(vault.balanceOf(address(cash), TAX), tax, "the tax withheld");
+        assertEq(vault.balanceOf(address(cash), ALICE), cashAmount - sellerFee - tax, "seller's proceeds net of fee and tax");
+    }
+
+    /// Fee and tax together never take more than the proceeds: with the seller's cap at 100%,
+    /// a fee one đồng above `cashAmount - tax` is refused by the trade's id, and the fee that
+    /// leaves exactly the tax settles, paying the seller nothing.
+    function testFuzz_feeAndTaxNeverExceedTheProceeds(uint256 cashAmount) public {
+        cashAmount = bound(cashAmount, 1_000, 1e30); // some tax: at least 1 đồng
+        vault.setFeeCaps(uint16(BPS), 0);
+        uint256 tax = cashAmount / 1_000;
+        _fundInVault(ALICE, 1, 0);
+        _fundInVault(BOB, 0, cashAmount);
+
+        vm.expectRevert(_deductionsExceed(1, cashAmount - tax + 1, tax, cashAmount));
+        vault.settleBatch(_trade(1, cashAmount, cashAmount - tax + 1, 0));
+
+        vault.settleBatch(_trade(1, cashAmount, cashAmount - tax, 0));
+        assertEq(vault.balanceOf(address(cash), ALICE), 0, "nothing left for the seller");
+        assertEq(vault.balanceOf(address(cash), TAX), tax, "the tax in full");
+        assertEq(vault.balanceOf(address(cash), FEE), cashAmount - tax, "the fee");
+    }
+
+    function _deductionsExceed(uint256 tradeId, uint256 sellerFee, uint256 sellerTax, uint256 cashAmount)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodeWithSelector(
+            SettlementVault.SettlementTradeFailed.selector,
+            tradeId,
+            abi.encodeWithSelector(
+                SettlementVault.SettlementDeductionsExceedProceeds.selector, sellerFee, sellerTax, cashAmount
+            )
+        );
     }
 
     /// The exchange charges each order ceil(running notional * bps / 10,000) minus what it

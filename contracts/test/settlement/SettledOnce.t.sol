@@ -7,7 +7,8 @@ import {SenFixture} from "../fixtures/SenFixture.t.sol";
 
 /// @notice Settlement moves book balances at most once per trade id, and only
 /// redistributes them: per token, the sum of all books is unchanged by any batch (fees go
-/// to the fee account), and the vault's token holdings do not move at all.
+/// to the fee account, the seller's withheld income tax to the tax account), and the vault's
+/// token holdings do not move at all.
 ///
 /// Each test builds a random batch from a seed and compares the vault with a reference
 /// model computed here (first occurrence of an id settles, later ones are skipped).
@@ -36,7 +37,7 @@ contract SettledOnceTest is SenFixture {
     // ---------------------------------------------------------------- batch generation
 
     /// @dev A pseudo-random, always-affordable trade at a non-zero price, with fees up to the
-    /// default cap (1% of the cash amount, rounded up). Ids are drawn from a small range
+    /// default cap (1% of the cash amount, rounded up) and the tax at the default rate. Ids are drawn from a small range
     /// around `idBase` (odd or even), so batches straddle the vault's two-ids-per-slot records.
     function _trade(uint256 seed, uint256 i, uint256 idBase) internal view returns (SettlementVault.Trade memory t) {
         uint256 r = uint256(keccak256(abi.encode(seed, i)));
@@ -52,6 +53,7 @@ contract SettledOnceTest is SenFixture {
         uint256 feeCap = (t.cashAmount * DEFAULT_FEE_CAP_BPS + 9_999) / 10_000;
         t.sellerFee = (r >> 96) % (feeCap + 1);
         t.buyerFee = (r >> 144) % (feeCap + 1);
+        t.sellerTax = _taxOf(t.cashAmount);
     }
 
     function _batch(uint256 seed, uint256 n, uint256 idBase) internal view returns (SettlementVault.Trade[] memory trades) {
@@ -85,7 +87,7 @@ contract SettledOnceTest is SenFixture {
     function _applyModel(uint256[] memory books, SettlementVault.Trade[] memory trades)
         internal
         view
-        returns (uint256 settledCount, uint256 feeTotal)
+        returns (uint256 settledCount, uint256 feeTotal, uint256 taxTotal)
     {
         uint256 w = _wallets.length;
         for (uint256 i; i < trades.length; ++i) {
@@ -96,9 +98,11 @@ contract SettledOnceTest is SenFixture {
             books[s] -= t.assetAmount;
             books[b] += t.assetAmount;
             books[w + b] -= t.cashAmount + t.buyerFee;
-            books[w + s] += t.cashAmount - t.sellerFee;
+            books[w + s] += t.cashAmount - t.sellerFee - t.sellerTax;
             books[w + _walletIndex(FEE)] += t.sellerFee + t.buyerFee;
+            books[w + _walletIndex(TAX)] += t.sellerTax;
             feeTotal += t.sellerFee + t.buyerFee;
+            taxTotal += t.sellerTax;
             ++settledCount;
         }
     }
@@ -143,7 +147,7 @@ contract SettledOnceTest is SenFixture {
         idBase = bound(idBase, 0, 1_000);
         SettlementVault.Trade[] memory trades = _batch(seed, n, idBase);
         uint256[] memory expected = _books();
-        (uint256 modelSettled,) = _applyModel(expected, trades);
+        (uint256 modelSettled,,) = _applyModel(expected, trades);
         assertEq(modelSettled, n, "fresh ids all settle");
 
         (uint256 settled, uint256 skipped) = _settleCounting(trades);
@@ -172,7 +176,7 @@ contract SettledOnceTest is SenFixture {
             trades[first + k] = trades[first];
         }
         uint256[] memory expected = _books();
-        (uint256 modelSettled,) = _applyModel(expected, trades);
+        (uint256 modelSettled,,) = _applyModel(expected, trades);
         assertEq(modelSettled, n - copies, "model settles each id once");
 
         (uint256 settled, uint256 skipped) = _settleCounting(trades);
@@ -217,14 +221,16 @@ contract SettledOnceTest is SenFixture {
     /// @dev A copy of `t` (a new struct: memory assignment would alias it) with one field changed.
     function _changed(SettlementVault.Trade memory t, uint256 field) internal pure returns (SettlementVault.Trade memory c) {
         c = SettlementVault.Trade(
-            t.tradeId, t.asset, t.seller, t.buyer, t.assetAmount, t.cashAmount, t.sellerFee, t.buyerFee
+            t.tradeId, t.asset, t.seller, t.buyer, t.assetAmount, t.cashAmount, t.sellerFee, t.buyerFee, t.sellerTax
         );
-        field = field % 5;
+        // The last field is the ninth word of the struct: the fingerprint must cover it.
+        field = field % 6;
         if (field == 0) c.assetAmount = t.assetAmount - 1 == 0 ? 2 : t.assetAmount - 1;
         else if (field == 1) c.cashAmount = t.cashAmount + 1;
         else if (field == 2) c.buyerFee = t.buyerFee == 0 ? 1 : 0;
         else if (field == 3) c.seller = _other(t.seller, t.buyer);
-        else c.buyer = _other(t.seller, t.buyer);
+        else if (field == 4) c.buyer = _other(t.seller, t.buyer);
+        else c.sellerTax = t.sellerTax + 1;
     }
 
     /// @dev A trader that is neither `a` nor `b`.
@@ -260,7 +266,8 @@ contract SettledOnceTest is SenFixture {
     }
 
     /// Per token, settlement only redistributes books: totals are conserved, the fee
-    /// account gains exactly the fees, and no token leaves or enters the vault.
+    /// account gains exactly the fees, the tax account exactly the tax withheld, and no token
+    /// leaves or enters the vault.
     function testFuzz_settlementConservesBookTotals(uint256 seed, uint256 n) public {
         n = bound(n, 1, MAX_TRADES);
         SettlementVault.Trade[] memory trades = _batch(seed, n, 50_000);
@@ -269,10 +276,14 @@ contract SettledOnceTest is SenFixture {
         uint256 vaultAsset = asset.balanceOf(address(vault));
         uint256 vaultCash = cash.balanceOf(address(vault));
         uint256 feeBefore = vault.balanceOf(address(cash), FEE);
+        uint256 taxBefore = vault.balanceOf(address(cash), TAX);
         uint256 fees;
+        uint256 tax;
         for (uint256 i; i < n; ++i) {
             fees += trades[i].sellerFee + trades[i].buyerFee;
+            tax += trades[i].sellerTax;
         }
+        assertEq(tax, _sumFloorTenthPercent(trades), "the batch withholds 0.1% of each sale, rounded down");
 
         vault.settleBatch(trades);
 
@@ -280,6 +291,8 @@ contract SettledOnceTest is SenFixture {
         assertEq(_sum(afterBooks, 0, w), _sum(before, 0, w), "asset book total conserved");
         assertEq(_sum(afterBooks, w, 2 * w), _sum(before, w, 2 * w), "cash book total conserved");
         assertEq(vault.balanceOf(address(cash), FEE) - feeBefore, fees, "fee account gains the fees");
+        assertEq(vault.balanceOf(address(cash), TAX) - taxBefore, tax, "tax account gains the tax");
+        assertEq(vault.balanceOf(address(asset), TAX), 0, "no asset tax");
         assertEq(vault.balanceOf(address(asset), FEE), 0, "no asset fees");
         assertEq(asset.balanceOf(address(vault)), vaultAsset, "vault asset holdings unchanged");
         assertEq(cash.balanceOf(address(vault)), vaultCash, "vault cash holdings unchanged");
@@ -293,6 +306,13 @@ contract SettledOnceTest is SenFixture {
                 if (_walletIdentity[j] == id) held += afterBooks[j] + asset.balanceOf(_wallets[j]);
             }
             assertEq(asset.identityBalance(id), held, "identity balance follows settlement");
+        }
+    }
+
+    /// @dev The default rate written out, not read from the vault: 10 bps of each cash amount.
+    function _sumFloorTenthPercent(SettlementVault.Trade[] memory trades) internal pure returns (uint256 total) {
+        for (uint256 i; i < trades.length; ++i) {
+            total += trades[i].cashAmount / 1_000;
         }
     }
 
@@ -319,7 +339,7 @@ contract SettledOnceTest is SenFixture {
             rest[i] = trades[i < bad ? i : i + 1];
         }
         uint256[] memory expected = _books();
-        (uint256 modelSettled,) = _applyModel(expected, rest);
+        (uint256 modelSettled,,) = _applyModel(expected, rest);
         assertEq(modelSettled, n - 1, "model settles every remaining trade");
 
         (uint256 settled, uint256 skipped) = _settleCounting(rest);

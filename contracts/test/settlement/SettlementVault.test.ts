@@ -1,11 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { encodeAbiParameters, encodeErrorResult, encodeFunctionData, getAddress, keccak256, parseEventLogs, toHex, type Abi, type Address, type Hex } from "viem";
-import { deploySen, PROFESSIONAL, RETAIL } from "../helpers/fixture.ts";
+import { encodeAbiParameters, encodeErrorResult, encodeFunctionData, getAddress, keccak256, parseEventLogs, toHex, zeroAddress, type Abi, type Address, type Hex } from "viem";
+import { deploySen, PROFESSIONAL, RETAIL, SINGAPORE, VIET_NAM } from "../helpers/fixture.ts";
+
+/** The vault's default income-tax rate: 0.1% of each sale, in basis points. */
+const TAX_RATE_BPS = 10n;
+/** floor(cashAmount * rate / 10,000): whole đồng, rounded down. */
+const taxOf = (cashAmount: bigint, rateBps = TAX_RATE_BPS) => (cashAmount * rateBps) / 10_000n;
 
 describe("SettlementVault", async () => {
   const sen = await deploySen();
-  const { vault, cash, bond, fund, registry, viem, networkHelpers, publicClient, issuer, bank, agent, settler, withdrawer, fees, traders, as, attest } =
+  const { vault, cash, bond, fund, registry, viem, networkHelpers, publicClient, gov, issuer, bank, agent, settler, withdrawer, fees, taxes, traders, as, attest } =
     sen;
   const [seller, buyer, third, mallory, spare] = traders;
   const S = seller.account.address;
@@ -29,8 +34,9 @@ describe("SettlementVault", async () => {
   const base = await networkHelpers.takeSnapshot();
 
   let nextTradeId = 1n;
-  function trade(over: Partial<{ tradeId: bigint; asset: Address; seller: Address; buyer: Address; assetAmount: bigint; cashAmount: bigint; sellerFee: bigint; buyerFee: bigint }> = {}) {
-    return {
+  /** A trade; its seller's tax is the default rate's unless given. */
+  function trade(over: Partial<{ tradeId: bigint; asset: Address; seller: Address; buyer: Address; assetAmount: bigint; cashAmount: bigint; sellerFee: bigint; buyerFee: bigint; sellerTax: bigint }> = {}) {
+    const t = {
       tradeId: nextTradeId++,
       asset: bond.address,
       seller: S,
@@ -41,7 +47,9 @@ describe("SettlementVault", async () => {
       buyerFee: 150n,
       ...over,
     };
+    return { ...t, sellerTax: over.sellerTax ?? taxOf(t.cashAmount) };
   }
+  const TAX = taxes.account.address;
   const book = (token: { address: Address }, w: Address) => vault.read.balanceOf([token.address, w]);
 
   type Trade = ReturnType<typeof trade>;
@@ -56,8 +64,8 @@ describe("SettlementVault", async () => {
   const tradeFingerprint = (t: Trade) =>
     fingerprint(
       encodeAbiParameters(
-        [{ type: "uint256" }, { type: "address" }, { type: "address" }, { type: "address" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }],
-        [t.tradeId, t.asset, t.seller, t.buyer, t.assetAmount, t.cashAmount, t.sellerFee, t.buyerFee],
+        [{ type: "uint256" }, { type: "address" }, { type: "address" }, { type: "address" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }],
+        [t.tradeId, t.asset, t.seller, t.buyer, t.assetAmount, t.cashAmount, t.sellerFee, t.buyerFee, t.sellerTax],
       ),
     );
   const withdrawalFingerprint = (wallet: Address, token: Address, amount: bigint) =>
@@ -82,7 +90,7 @@ describe("SettlementVault", async () => {
   });
 
   describe("settleBatch (DvP)", () => {
-    it("moves asset to the buyer, cash to the seller and fees to the fee account, atomically per trade", async () => {
+    it("moves asset to the buyer, cash to the seller, fees to the fee account and tax to the tax account, atomically per trade", async () => {
       await base.restore();
       const t1 = trade();
       const t2 = trade({ asset: fund.address, assetAmount: 7n, cashAmount: 70_000n, sellerFee: 0n, buyerFee: 70n });
@@ -93,9 +101,11 @@ describe("SettlementVault", async () => {
       assert.equal(await book(bond, Bu), 10n);
       assert.equal(await book(bond, S), 990n);
       assert.equal(await book(fund, Bu), 7n);
-      assert.equal(await book(cash, S), 100_000n - 100n + 70_000n);
+      assert.equal(await book(cash, S), 100_000n - 100n - taxOf(100_000n) + 70_000n - taxOf(70_000n));
       assert.equal(await book(cash, Bu), 10_000_000n - 100_000n - 150n - 70_000n - 70n);
       assert.equal(await book(cash, fees.account.address), 100n + 150n + 70n);
+      assert.equal(await book(cash, TAX), taxOf(100_000n) + taxOf(70_000n));
+      assert.deepEqual(settled.map((e) => e.args.sellerTax), [100n, 70n]);
       // custody moves keep the fund's per-identity holdings right
       assert.equal(await fund.read.identityBalance([buyerId]), 7n);
       assert.equal(await fund.read.identityBalance([sellerId]), 993n);
@@ -164,7 +174,7 @@ describe("SettlementVault", async () => {
       await expectTradeFailed([t], t, errorData(cash.abi, "TokenIsPaused"));
       await base.restore();
       // the fund admits professionals only: a retail buyer is refused by the asset's rules
-      await fund.write.setTransferRules([0, 1 << PROFESSIONAL, false, 0n]);
+      await fund.write.setTransferRules([0, 1 << PROFESSIONAL, 0, 0n]);
       await cash.write.mint([T, 1_000_000n, ref], as(bank));
       await cash.write.approve([vault.address, 1_000_000n], as(third));
       await vault.write.deposit([cash.address, 1_000_000n], as(third));
@@ -248,13 +258,104 @@ describe("SettlementVault", async () => {
     });
   });
 
+  describe("income tax withheld from the seller", () => {
+    it("takes exactly floor(cashAmount × 0.1%) per sale, so small sales pay none, and books the batch's tax to the tax account", async () => {
+      await base.restore();
+      const cashAmounts = [999n, 1_000n, 1_999n, 2_000n, 9_876_543n];
+      assert.deepEqual(cashAmounts.map((c) => taxOf(c)), [0n, 1n, 1n, 2n, 9_876n]);
+      const batch = cashAmounts.map((cashAmount) => trade({ assetAmount: 1n, cashAmount, sellerFee: 0n, buyerFee: 0n }));
+      const sellerBefore = await book(cash, S);
+      const receipt = await publicClient.waitForTransactionReceipt({ hash: await vault.write.settleBatch([batch], as(settler)) });
+      const settled = parseEventLogs({ abi: vault.abi, logs: receipt.logs, eventName: "TradeSettled" });
+      assert.deepEqual(settled.map((e) => e.args.sellerTax), [0n, 1n, 1n, 2n, 9_876n]);
+      const proceeds = cashAmounts.reduce((a, b) => a + b, 0n);
+      assert.equal(await book(cash, TAX), 9_880n);
+      assert.equal(await book(cash, S) - sellerBefore, proceeds - 9_880n);
+    });
+
+    it("a tax one đồng off either way, or rounded up, is refused naming the trade and both amounts", async () => {
+      await base.restore();
+      for (const [cashAmount, submitted] of [
+        [100_000n, 101n],
+        [100_000n, 99n],
+        [999n, 1n], // 0.999 đồng rounded up
+        [1_999n, 2n],
+        [100_000n, 0n],
+      ] as const) {
+        const t = trade({ cashAmount, sellerFee: 0n, buyerFee: 0n, sellerTax: submitted });
+        await expectTradeFailed([trade(), t], t, errorData(vault.abi, "SettlementTaxMismatch", [taxOf(cashAmount), submitted]));
+      }
+      assert.equal(await book(cash, TAX), 0n);
+    });
+
+    it("fee and tax together may not exceed the seller's proceeds", async () => {
+      await base.restore();
+      await vault.write.setFeeCaps([10_000, 100]); // a fee of up to 100%: only the proceeds bound it
+      const t = trade({ cashAmount: 100_000n, sellerFee: 99_901n, buyerFee: 0n });
+      await expectTradeFailed([t], t, errorData(vault.abi, "SettlementDeductionsExceedProceeds", [99_901n, 100n, 100_000n]));
+      await vault.write.settleBatch([[trade({ cashAmount: 100_000n, sellerFee: 99_900n, buyerFee: 0n })]], as(settler));
+      assert.equal(await book(cash, S), 0n, "nothing left for the seller");
+      assert.equal(await book(cash, TAX), 100n);
+    });
+
+    it("governance alone sets the rate and the account; the vault checks the rate in force, zero included", async () => {
+      await base.restore();
+      assert.deepEqual(await vault.read.taxPolicy(), { account: getAddress(TAX), rateBps: 10 });
+      assert.equal(await vault.read.DEFAULT_TAX_RATE_BPS(), 10);
+      await viem.assertions.revertWithCustomErrorWithArgs(vault.write.setTaxPolicy([TAX, 0], as(settler)), vault, "AccessControlUnauthorizedAccount", [
+        getAddress(settler.account.address),
+        `0x${"00".repeat(32)}`,
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(vault.write.setTaxPolicy([TAX, 1_001], as(gov)), vault, "SettlementInvalidTaxRate", [1_001]);
+      await viem.assertions.revertWithCustomErrorWithArgs(vault.write.setTaxPolicy([zeroAddress, 10], as(gov)), vault, "SettlementInvalidAccount", [zeroAddress]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        viem.deployContract("SettlementVault", [registry.address, cash.address, gov.account.address, fees.account.address, zeroAddress]),
+        vault,
+        "SettlementInvalidAccount",
+        [zeroAddress],
+      );
+
+      // A zero rate: a trade matched at the old rate is refused, one with no tax settles.
+      await viem.assertions.emitWithArgs(vault.write.setTaxPolicy([TAX, 0], as(gov)), vault, "TaxPolicySet", [getAddress(TAX), 0]);
+      const stale = trade();
+      await expectTradeFailed([stale], stale, errorData(vault.abi, "SettlementTaxMismatch", [0n, 100n]));
+      await vault.write.settleBatch([[trade({ sellerTax: 0n })]], as(settler));
+      assert.equal(await book(cash, S), 100_000n - 100n, "the seller keeps everything but its fee");
+      assert.equal(await book(cash, TAX), 0n);
+
+      // The maximum, 10%, to another account.
+      await vault.write.setTaxPolicy([fees.account.address, 1_000], as(gov));
+      await vault.write.settleBatch([[trade({ sellerTax: taxOf(100_000n, 1_000n) })]], as(settler));
+      assert.equal(await book(cash, fees.account.address), 100n + 150n + 100n + 150n + 10_000n);
+    });
+  });
+
+  describe("country rules through custody", () => {
+    it("a block-list of Viet Nam refuses a 704 buyer at settlement and admits a 702 one", async () => {
+      await base.restore();
+      await fund.write.setCountriesListed([[VIET_NAM], true]);
+      await fund.write.setTransferRules([0, 0, 2, 0n]);
+      await attest(N, { label: "foreign buyer", country: SINGAPORE, investor: PROFESSIONAL });
+      await cash.write.mint([N, 1_000_000n, ref], as(bank));
+      await cash.write.approve([vault.address, 1_000_000n], as(spare));
+      await vault.write.deposit([cash.address, 1_000_000n], as(spare));
+      // The Vietnamese seller may still sell what it holds; a Vietnamese buyer may not receive.
+      const domestic = trade({ asset: fund.address, assetAmount: 1n });
+      await expectTradeFailed([domestic], domestic, errorData(fund.abi, "ERC7943CannotReceive", [getAddress(Bu)]));
+      await vault.write.settleBatch([[trade({ asset: fund.address, assetAmount: 1n, buyer: N, cashAmount: 10_000n, sellerFee: 0n, buyerFee: 0n })]], as(settler));
+      assert.equal(await book(fund, N), 1n);
+      assert.equal(await book(fund, Bu), 0n);
+    });
+  });
+
   describe("ids carry their content", () => {
     it("a trade id reused with other content reverts naming it; the identical resend is still skipped", async () => {
       await base.restore();
       const t = trade();
       await vault.write.settleBatch([[t]], as(settler));
       await viem.assertions.emitWithArgs(vault.write.settleBatch([[t]], as(settler)), vault, "TradeAlreadySettled", [t.tradeId]);
-      for (const changed of [{ ...t, cashAmount: t.cashAmount - 1n }, { ...t, buyer: T }, { ...t, buyerFee: 0n }]) {
+      // the ninth word, the seller's tax, is part of the content too
+      for (const changed of [{ ...t, cashAmount: t.cashAmount - 1n }, { ...t, buyer: T }, { ...t, buyerFee: 0n }, { ...t, sellerTax: t.sellerTax + 1n }]) {
         await expectTradeFailed([trade(), changed], changed, errorData(vault.abi, "SettlementIdReused", [t.tradeId, tradeFingerprint(t), tradeFingerprint(changed)]));
       }
       // inside one batch as well: the first occurrence settles, a different second one reverts it all

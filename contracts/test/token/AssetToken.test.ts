@@ -4,6 +4,10 @@ import { encodeFunctionData, getAddress, parseEventLogs, zeroAddress } from "vie
 import { deploySen, INSTITUTIONAL, PROFESSIONAL, SINGAPORE, VIET_NAM } from "../helpers/fixture.ts";
 
 const PROFESSIONALS = (1 << PROFESSIONAL) | (1 << INSTITUTIONAL);
+/** PermissionedToken.COUNTRY_RULE_*: how the token's country list binds receivers. */
+const ANY_COUNTRY = 0;
+const ALLOW_LIST = 1;
+const BLOCK_LIST = 2;
 
 describe("AssetToken", async () => {
   const sen = await deploySen();
@@ -69,42 +73,63 @@ describe("AssetToken", async () => {
   });
 
   describe("per-asset rules (receivers)", () => {
-    it("allowed countries", async () => {
+    it("country allow-list: only listed countries receive", async () => {
       await base.restore();
-      await bond.write.setCountriesAllowed([[VIET_NAM], true]);
-      await bond.write.setTransferRules([0, 0, true, 0n]);
-      await viem.assertions.revertWithCustomError(bond.write.transfer([C, 1n], as(alice)), bond, "ERC7943CannotReceive");
+      assert.deepEqual([await bond.read.COUNTRY_RULE_ANY(), await bond.read.COUNTRY_RULE_ALLOW_LIST(), await bond.read.COUNTRY_RULE_BLOCK_LIST()], [ANY_COUNTRY, ALLOW_LIST, BLOCK_LIST]);
+      await viem.assertions.emitWithArgs(bond.write.setCountriesListed([[VIET_NAM], true]), bond, "CountryListed", [VIET_NAM, true]);
+      await viem.assertions.emitWithArgs(bond.write.setTransferRules([0, 0, ALLOW_LIST, 0n]), bond, "TransferRulesSet", [0, 0, ALLOW_LIST, 0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.transfer([C, 1n], as(alice)), bond, "ERC7943CannotReceive", [getAddress(C)]);
       await bond.write.transfer([B, 1n], as(alice));
-      await bond.write.setCountriesAllowed([[SINGAPORE], true]);
+      await bond.write.setCountriesListed([[SINGAPORE], true]);
       await bond.write.transfer([C, 1n], as(alice));
-      assert.equal(await bond.read.isCountryAllowed([SINGAPORE]), true);
+      assert.equal(await bond.read.isCountryListed([SINGAPORE]), true);
+      assert.equal((await bond.read.transferRules()).countryRule, ALLOW_LIST);
+    });
+
+    it("country block-list: listed countries may not receive (RIVER: foreign investors only), but still sell", async () => {
+      await base.restore();
+      await bond.write.transfer([B, 10n], as(alice)); // bob (704) holds some before the rule
+      await bond.write.setCountriesListed([[VIET_NAM], true]);
+      await bond.write.setTransferRules([0, 0, BLOCK_LIST, 0n]);
+      assert.equal(await bond.read.canReceive([B]), false);
+      assert.equal(await bond.read.canReceive([C]), true);
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.transfer([B, 1n], as(alice)), bond, "ERC7943CannotReceive", [getAddress(B)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.mint([A, 1n], as(issuer)), bond, "ERC7943CannotReceive", [getAddress(A)]);
+      await bond.write.transfer([C, 1n], as(alice)); // carol (702) receives
+      await bond.write.transfer([C, 10n], as(bob)); // a Vietnamese holder exits
+      assert.equal(await bond.read.balanceOf([C]), 11n);
+      // The same list read as "any country": the rule, not the list, decides.
+      await bond.write.setTransferRules([0, 0, ANY_COUNTRY, 0n]);
+      await bond.write.transfer([B, 1n], as(alice));
     });
 
     it("minimum KYC level", async () => {
       await base.restore();
-      await bond.write.setTransferRules([2, 0, false, 0n]);
+      await bond.write.setTransferRules([2, 0, ANY_COUNTRY, 0n]);
       await viem.assertions.revertWithCustomError(bond.write.transfer([B, 1n], as(alice)), bond, "ERC7943CannotReceive");
       await bond.write.transfer([C, 1n], as(alice));
     });
 
     it("allowed investor types; a holder who no longer qualifies may still sell", async () => {
       await base.restore();
-      await bond.write.setTransferRules([0, PROFESSIONALS, false, 0n]);
+      await bond.write.setTransferRules([0, PROFESSIONALS, ANY_COUNTRY, 0n]);
       await viem.assertions.revertWithCustomError(bond.write.transfer([B, 1n], as(alice)), bond, "ERC7943CannotReceive");
       await bond.write.transfer([C, 1n], as(alice)); // alice (retail) exits to a professional
     });
 
     it("only governance sets rules; invalid rules are refused", async () => {
       await base.restore();
-      await viem.assertions.revertWithCustomError(bond.write.setTransferRules([0, 0, false, 0n], as(agent)), bond, "AccessControlUnauthorizedAccount");
-      await viem.assertions.revertWithCustomError(bond.write.setTransferRules([3, 0, false, 0n]), bond, "TokenInvalidRules");
+      await viem.assertions.revertWithCustomError(bond.write.setTransferRules([0, 0, ANY_COUNTRY, 0n], as(agent)), bond, "AccessControlUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(bond.write.setCountriesListed([[VIET_NAM], true], as(agent)), bond, "AccessControlUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(bond.write.setTransferRules([3, 0, ANY_COUNTRY, 0n]), bond, "TokenInvalidRules");
+      await viem.assertions.revertWithCustomError(bond.write.setTransferRules([0, 0, BLOCK_LIST + 1, 0n]), bond, "TokenInvalidRules");
       // a per-identity cap needs identity tracking, which the bond was deployed without
-      await viem.assertions.revertWithCustomError(bond.write.setTransferRules([0, 0, false, 5n]), bond, "TokenInvalidRules");
+      await viem.assertions.revertWithCustomError(bond.write.setTransferRules([0, 0, ANY_COUNTRY, 5n]), bond, "TokenInvalidRules");
     });
 
     it("max balance per identity counts every wallet of the identity", async () => {
       await base.restore();
-      await fund.write.setTransferRules([0, 0, false, 100n]);
+      await fund.write.setTransferRules([0, 0, ANY_COUNTRY, 100n]);
       await fund.write.mint([A, 60n], as(issuer));
       await registry.write.addWallet([aliceId, dave.account.address], as(issuer));
       await viem.assertions.revertWithCustomError(fund.write.mint([dave.account.address, 41n], as(issuer)), fund, "TokenIdentityCapExceeded");

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {Vm} from "forge-std/Vm.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IERC7943Fungible} from "../../src/interfaces/IERC7943Fungible.sol";
 import {AssetToken} from "../../src/token/AssetToken.sol";
 import {CashToken} from "../../src/token/CashToken.sol";
@@ -14,7 +15,8 @@ import {SenFixture} from "../fixtures/SenFixture.t.sol";
 /// random inputs into *valid* operations on the real contracts: mints, holder transfers
 /// (never above the unfrozen amount), forced transfers, burns, freezes, custody deposits,
 /// withdrawals (sometimes replaying an old id), settlements (sometimes with an already
-/// settled trade appended) and recoveries of a wallet with its custody. Because every
+/// settled trade appended) withholding income tax at the rate in force, changes of that
+/// rate, and recoveries of a wallet with its custody. Because every
 /// operation is valid, the suite runs with `failOnRevert`: a revert here means the contracts
 /// refused something they must allow. It also checks, per call, that settlement and replays
 /// move exactly what they should, that a sale of frozen units in custody is refused with the
@@ -27,8 +29,9 @@ contract SupplyHandler {
     AssetToken public immutable asset;
     SettlementVault public immutable vault;
     address public immutable feeAccount;
+    address public immutable taxAccount;
 
-    /// @dev Every wallet that may hold tokens; the fee account is last and never trades.
+    /// @dev Every wallet that may hold tokens; the fee and tax accounts are last and never trade.
     address[] public wallets;
 
     mapping(address token => uint256) public minted;
@@ -43,6 +46,9 @@ contract SupplyHandler {
 
     /// @notice How many calls of each kind did something (asserted by the invariants).
     mapping(bytes4 selector => uint256) public calls;
+    /// @notice Income tax withheld by the settlements, and how many of them withheld some.
+    uint256 public taxWithheld;
+    uint256 public taxedTrades;
     /// @notice Holder operations (transfers, deposits, withdrawals, settlements, pay-outs)
     /// after which a payer held fewer of its frozen units (wallet + custody) than before.
     uint256 public frozenCoverageBreaches;
@@ -50,12 +56,13 @@ contract SupplyHandler {
     error HandlerMismatch(string what, uint256 actual, uint256 expected);
     error HandlerUnexpectedRevert(bytes reason);
 
-    constructor(CashToken cash_, AssetToken asset_, SettlementVault vault_, address[] memory wallets_, address fee) {
+    constructor(CashToken cash_, AssetToken asset_, SettlementVault vault_, address[] memory wallets_, address fee, address tax) {
         cash = cash_;
         asset = asset_;
         vault = vault_;
         wallets = wallets_;
         feeAccount = fee;
+        taxAccount = tax;
     }
 
     // ---------------------------------------------------------------- actions
@@ -163,7 +170,8 @@ contract SupplyHandler {
 
     /// Settles one fresh trade, optionally in a batch that also resubmits the previous
     /// trade, and checks that exactly the fresh trade's moves happened. Amounts stay within
-    /// what the parties hold unfrozen (wallet + custody), fees within the default 1% cap.
+    /// what the parties hold unfrozen (wallet + custody), fees within the default 1% cap; the
+    /// seller's tax is floor(cash * rate / 10,000) at the rate in force.
     function settle(
         uint256 sellerSeed,
         uint256 buyerSeed,
@@ -192,28 +200,42 @@ contract SupplyHandler {
         uint256 feeCap = (t.cashAmount * 100 + 9_999) / 10_000;
         t.buyerFee = _bound(buyerFee, 0, _min(feeCap, maxCash - t.cashAmount));
         t.sellerFee = _bound(sellerFee, 0, feeCap);
+        t.sellerTax = _taxOf(t.cashAmount);
 
         bool replay = replayLast && _lastTrade.tradeId != 0;
         SettlementVault.Trade[] memory batch = new SettlementVault.Trade[](replay ? 2 : 1);
         batch[0] = t;
         if (replay) batch[1] = _lastTrade;
 
-        uint256[6] memory before = _partyBooks(seller, buyer);
+        uint256[8] memory before = _partyBooks(seller, buyer);
         uint256 sellerCovered = _covered(asset, seller);
         uint256 buyerCovered = _covered(cash, buyer);
         vault.settleBatch(batch);
-        uint256[6] memory afterBooks = _partyBooks(seller, buyer);
+        uint256[8] memory afterBooks = _partyBooks(seller, buyer);
 
         _same("seller asset book", afterBooks[0], before[0] - t.assetAmount);
         _same("buyer asset book", afterBooks[1], before[1] + t.assetAmount);
-        _same("seller cash book", afterBooks[2], before[2] + t.cashAmount - t.sellerFee);
+        _same("seller cash book", afterBooks[2], before[2] + t.cashAmount - t.sellerFee - t.sellerTax);
         _same("buyer cash book", afterBooks[3], before[3] - t.cashAmount - t.buyerFee);
         _same("fee cash book", afterBooks[4], before[4] + t.sellerFee + t.buyerFee);
         _same("fee asset book", afterBooks[5], before[5]);
+        _same("tax cash book", afterBooks[6], before[6] + t.sellerTax);
+        _same("tax asset book", afterBooks[7], before[7]);
         _checkCovered(asset, seller, sellerCovered);
         _checkCovered(cash, buyer, buyerCovered);
         _lastTrade = t;
+        taxWithheld += t.sellerTax;
+        if (t.sellerTax != 0) ++taxedTrades;
         ++calls[this.settle.selector];
+    }
+
+    /// Governance changes the income tax rate (anywhere from 0 to the vault's maximum); the
+    /// settlements that follow withhold at the new rate.
+    function setTaxRate(uint256 rateBps) external {
+        uint16 rate = uint16(_bound(rateBps, 0, vault.MAX_TAX_RATE_BPS()));
+        vault.setTaxPolicy(taxAccount, rate);
+        _same("tax rate in force", vault.taxPolicy().rateBps, rate);
+        ++calls[this.setTaxRate.selector];
     }
 
     /// Freezes part of a seller's holdings (an agent action), then tries to sell more of its
@@ -234,6 +256,7 @@ contract SupplyHandler {
         t.buyer = buyer;
         t.assetAmount = _bound(excess, free + 1, book);
         t.cashAmount = 1;
+        t.sellerTax = _taxOf(1);
         SettlementVault.Trade[] memory batch = new SettlementVault.Trade[](1);
         batch[0] = t;
         bytes memory expected = abi.encodeWithSelector(
@@ -243,14 +266,14 @@ contract SupplyHandler {
                 IERC7943Fungible.ERC7943InsufficientUnfrozenBalance.selector, seller, t.assetAmount, free
             )
         );
-        uint256[6] memory before = _partyBooks(seller, buyer);
+        uint256[8] memory before = _partyBooks(seller, buyer);
         try vault.settleBatch(batch) {
             revert HandlerMismatch("frozen custody was sold", t.assetAmount, free);
         } catch (bytes memory reason) {
             if (keccak256(reason) != keccak256(expected)) revert HandlerUnexpectedRevert(reason);
         }
-        uint256[6] memory afterBooks = _partyBooks(seller, buyer);
-        for (uint256 i; i < 6; ++i) {
+        uint256[8] memory afterBooks = _partyBooks(seller, buyer);
+        for (uint256 i; i < 8; ++i) {
             _same("a refused trade moves no book", afterBooks[i], before[i]);
         }
         ++calls[this.settleFrozen.selector];
@@ -260,9 +283,9 @@ contract SupplyHandler {
     /// the other wallet.
     function recover(bool useCash, bool fromDave2) external {
         uint256 n = wallets.length;
-        // DAVE and DAVE2 are the two wallets before the fee account (SenFixture order).
-        address lost = wallets[fromDave2 ? n - 2 : n - 3];
-        address kept = wallets[fromDave2 ? n - 3 : n - 2];
+        // DAVE and DAVE2 are the two wallets before the fee and tax accounts (SenFixture order).
+        address lost = wallets[fromDave2 ? n - 3 : n - 4];
+        address kept = wallets[fromDave2 ? n - 4 : n - 3];
         PermissionedToken token = _token(useCash);
         if (token.isAddressFrozen(kept)) return; // a frozen address cannot receive
         uint256 total = _holdings(token, lost) + _holdings(token, kept);
@@ -278,13 +301,20 @@ contract SupplyHandler {
         return wallets.length;
     }
 
-    function _partyBooks(address seller, address buyer) internal view returns (uint256[6] memory b) {
+    function _partyBooks(address seller, address buyer) internal view returns (uint256[8] memory b) {
         b[0] = vault.balanceOf(address(asset), seller);
         b[1] = vault.balanceOf(address(asset), buyer);
         b[2] = vault.balanceOf(address(cash), seller);
         b[3] = vault.balanceOf(address(cash), buyer);
         b[4] = vault.balanceOf(address(cash), feeAccount);
         b[5] = vault.balanceOf(address(asset), feeAccount);
+        b[6] = vault.balanceOf(address(cash), taxAccount);
+        b[7] = vault.balanceOf(address(asset), taxAccount);
+    }
+
+    /// @dev floor(cashAmount * rate / 10,000) at the vault's rate in force.
+    function _taxOf(uint256 cashAmount) internal view returns (uint256) {
+        return Math.mulDiv(cashAmount, vault.taxPolicy().rateBps, 10_000);
     }
 
     function _wallet(uint256 seed) internal view returns (address) {
@@ -296,7 +326,7 @@ contract SupplyHandler {
     }
 
     function _parties(uint256 sellerSeed, uint256 buyerSeed) internal view returns (address seller, address buyer) {
-        uint256 traders = wallets.length - 1; // not the fee account
+        uint256 traders = wallets.length - 2; // not the fee or tax account
         seller = wallets[sellerSeed % traders];
         buyer = wallets[(sellerSeed % traders + 1 + buyerSeed % (traders - 1)) % traders];
     }
@@ -345,7 +375,8 @@ contract SupplyHandler {
 /// - each token's totalSupply equals the sum of all balances (wallets and the vault) and
 ///   equals everything minted minus everything burned;
 /// - the vault holds exactly the sum of its books (SettlementVault.balanceOf) per token,
-///   whatever sequence of deposits, settlements, withdrawals and recoveries ran;
+///   the fee and tax accounts' included, whatever sequence of deposits, settlements (with
+///   tax withheld at changing rates), withdrawals and recoveries ran;
 /// - no holder operation (transfer, deposit, withdrawal, settlement, pay-out) shrinks what a
 ///   frozen amount covers, counting the wallet and its custody together;
 /// - the asset's per-identity holdings equal what the identity's wallets hold directly
@@ -356,15 +387,16 @@ contract SupplyConservationTest is SenFixture {
 
     function setUp() public {
         _deploySen();
-        handler = new SupplyHandler(cash, asset, vault, _wallets, FEE);
+        handler = new SupplyHandler(cash, asset, vault, _wallets, FEE, TAX);
         _grantOperatorRoles(address(handler));
+        vault.grantRole(vault.DEFAULT_ADMIN_ROLE(), address(handler)); // sets the tax rate
         targetContract(address(handler));
     }
 
     /// The handler's actions are not vacuous: driven by hand, each one acts (none returns
     /// early), a sale of frozen custody is refused, and the checks above hold throughout.
     function test_handlerActionsAllAct() public {
-        // wallets: ALICE 0, BOB 1, CAROL 2, DAVE 3, DAVE2 4, FEE 5
+        // wallets: ALICE 0, BOB 1, CAROL 2, DAVE 3, DAVE2 4, FEE 5, TAX 6
         handler.mint(0, false, 1_000);
         handler.mint(1, true, 1_000_000);
         handler.mint(3, false, 500);
@@ -378,6 +410,9 @@ contract SupplyConservationTest is SenFixture {
         handler.freeze(0, false, 900, 255); // ALICE: 900 frozen
         handler.settle(0, 0, 60, 5_000, 50, 50, false);
         handler.settle(0, 0, 40, 5_000, 50, 50, true); // and the previous trade resubmitted
+        handler.setTaxRate(1_000); // 10%: the next sale withholds 500 of 5,000
+        handler.settle(1, 3, 1, 5_000, 0, 0, false); // BOB sells to ALICE
+        handler.withdraw(6, true, 1, false); // the tax account pays some out
         handler.withdraw(1, false, 10, false);
         handler.withdraw(0, false, 0, true); // replay
         handler.forcedTransfer(3, 2, false, 10);
@@ -385,7 +420,7 @@ contract SupplyConservationTest is SenFixture {
         handler.recover(false, false); // DAVE's asset, wallet and custody -> DAVE2
         handler.recover(true, true); // DAVE2's cash -> DAVE
 
-        bytes4[12] memory acted = [
+        bytes4[13] memory acted = [
             handler.mint.selector,
             handler.deposit.selector,
             handler.transfer.selector,
@@ -397,12 +432,15 @@ contract SupplyConservationTest is SenFixture {
             handler.forcedTransfer.selector,
             handler.burn.selector,
             handler.recover.selector,
-            handler.recover.selector
+            handler.recover.selector,
+            handler.setTaxRate.selector
         ];
         for (uint256 i; i < acted.length; ++i) {
             assertGt(handler.calls(acted[i]), 0, "every handler action acted");
         }
-        assertEq(handler.calls(handler.settle.selector), 2, "both settlements");
+        assertEq(handler.calls(handler.settle.selector), 3, "every settlement");
+        assertEq(handler.taxWithheld(), 5 + 5 + 500, "0.1% of two sales, then 10% of one");
+        assertEq(vault.balanceOf(address(cash), TAX), 510 - 1, "the tax account's book, less its pay-out");
         assertEq(vault.balanceOf(address(asset), DAVE), 0, "DAVE's custody was recovered");
         assertEq(asset.balanceOf(DAVE2), 450 + 50 - 10, "DAVE2 holds DAVE's wallet and custody");
         invariant_vaultHoldsExactlyItsBooks();
