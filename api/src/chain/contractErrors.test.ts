@@ -47,6 +47,11 @@ describe("contract errors", () => {
     assert.equal(wrapped.args.tradeId, 12n);
     assert.equal(wrapped.reason, "SettlementTradeFailed(12, ERC7943CannotReceive(0x00000000000000000000000000000000000000b2))");
     assert.equal(rootCause(wrapped).name, "ERC7943CannotReceive");
+    // The vault's own reason inside the wrapper: a tax the gateway computed at another rate.
+    const tax = encodeErrorResult({ abi: contractErrorsAbi, errorName: "SettlementTaxMismatch", args: [100n, 99n] });
+    const taxed = decodeRevert(encodeErrorResult({ abi: contractErrorsAbi, errorName: "SettlementTradeFailed", args: [5n, tax] }));
+    assert.equal(taxed.reason, "SettlementTradeFailed(5, SettlementTaxMismatch(100, 99))");
+    assert.deepEqual(rootCause(taxed).args, { expected: 100n, submitted: 99n });
     assert.equal(decodeRevert("0x4e487b710000000000000000000000000000000000000000000000000000000000000011").reason, "Panic(17)");
     assert.equal(decodeRevert("0xdeadbeef").name, "Unknown");
     assert.equal(decodeRevert("0x").reason, "reverted without a reason");

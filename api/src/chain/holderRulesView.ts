@@ -5,13 +5,13 @@ import type { TradingCore } from "../trading/tradingCore.ts";
 
 export const holderStateAbi = parseAbi([
   "struct Identity { uint8 kycLevel; uint16 country; uint8 investorType; uint40 expiresAt; bool revoked; address issuer; }",
-  "struct TransferRules { bool paused; uint8 minKycLevel; uint8 investorTypeMask; bool countryRestricted; uint128 maxBalancePerIdentity; }",
+  "struct TransferRules { bool paused; uint8 minKycLevel; uint8 investorTypeMask; uint8 countryRule; uint128 maxBalancePerIdentity; }",
   "function identityOf(address wallet) view returns (bytes32 identityHash, Identity identity)",
   "function identity(bytes32 identityHash) view returns (Identity)",
   "function hasRole(bytes32 role, address account) view returns (bool)",
   "function transferRules() view returns (TransferRules)",
   "function tracksIdentityBalances() view returns (bool)",
-  "function isCountryAllowed(uint16 country) view returns (bool)",
+  "function isCountryListed(uint16 country) view returns (bool)",
   "function isAddressFrozen(address account) view returns (bool)",
   "function getFrozenTokens(address account) view returns (uint256)",
   "function balanceOf(address account) view returns (uint256)",
@@ -37,9 +37,9 @@ const changeEvents = parseAbi([
   "event BalanceRecovered(address indexed lostWallet, address indexed newWallet, bytes32 indexed identityHash, uint256 amount)",
   "event TokenPaused(address indexed by)",
   "event TokenUnpaused(address indexed by)",
-  "event TransferRulesSet(uint8 minKycLevel, uint8 investorTypeMask, bool countryRestricted, uint128 maxBalancePerIdentity)",
-  "event CountryAllowed(uint16 indexed country, bool allowed)",
-  "event TradeSettled(uint256 indexed tradeId, address indexed seller, address indexed buyer, address asset, uint256 assetAmount, uint256 cashAmount, uint256 sellerFee, uint256 buyerFee)",
+  "event TransferRulesSet(uint8 minKycLevel, uint8 investorTypeMask, uint8 countryRule, uint128 maxBalancePerIdentity)",
+  "event CountryListed(uint16 indexed country, bool listed)",
+  "event TradeSettled(uint256 indexed tradeId, address indexed seller, address indexed buyer, address asset, uint256 assetAmount, uint256 cashAmount, uint256 sellerFee, uint256 buyerFee, uint256 sellerTax)",
   "event Deposited(uint256 indexed depositId, address indexed wallet, address indexed token, uint256 amount)",
   "event Withdrawn(uint256 indexed withdrawalId, address indexed wallet, address indexed token, uint256 amount)",
   "event CustodyReturned(address indexed token, address indexed fromWallet, address indexed toWallet, uint256 amount)",
@@ -274,7 +274,7 @@ class ChainMirror implements HolderState {
   readonly #settled = new Map<string, bigint>();
 
   readonly #rules = new Map<string, TokenRules>();
-  readonly #allowed = new Map<string, boolean>();
+  readonly #listed = new Map<string, boolean>();
   readonly #countries = new Set<number>();
   readonly #walletIdentity = new Map<string, string>();
   readonly #identities = new Map<string, IdentityRecord>();
@@ -295,8 +295,8 @@ class ChainMirror implements HolderState {
   rules(token: string): TokenRules | undefined {
     return this.#rules.get(token);
   }
-  countryAllowed(token: string, country: number): boolean {
-    return this.#allowed.get(`${token}|${country}`) ?? false;
+  countryListed(token: string, country: number): boolean {
+    return this.#listed.get(`${token}|${country}`) ?? false;
   }
   identityOf(wallet: string): IdentityRecord | undefined {
     const hash = this.#walletIdentity.get(wallet);
@@ -513,7 +513,7 @@ class ChainMirror implements HolderState {
       case "TransferRulesSet":
         d.tokens.add(token);
         return;
-      case "CountryAllowed":
+      case "CountryListed":
         d.countries.add(`${token}|${Number(a.country)}`);
         return;
     }
@@ -531,7 +531,7 @@ class ChainMirror implements HolderState {
     const walletIdentity = new Map<string, string | null>();
     const identities = new Map<string, IdentityRecord | null>();
     const rules = new Map<string, TokenRules>();
-    const allowed = new Map<string, boolean>();
+    const listed = new Map<string, boolean>();
     const issuers = new Map<string, boolean>();
     const freezes = new Map<string, { frozen: boolean; amount: bigint }>();
     const balances = new Map<string, bigint>();
@@ -553,7 +553,8 @@ class ChainMirror implements HolderState {
         identities.set(h, record(h, await call<Raw>(s.registry, "identity", [h])));
       }),
       ...[...d.tokens].map((t) => async () => {
-        const r = await call<{ paused: boolean; minKycLevel: number; investorTypeMask: number; countryRestricted: boolean; maxBalancePerIdentity: bigint }>(t, "transferRules", []);
+        // setTransferRules refuses any country rule but 0, 1 and 2 (TokenInvalidRules).
+        const r = await call<Omit<TokenRules, "tracksIdentityBalances">>(t, "transferRules", []);
         rules.set(t, { ...r, tracksIdentityBalances: s.tracks.get(t) ?? false });
       }),
       ...[...d.freezes].map((key) => async () => {
@@ -587,7 +588,7 @@ class ChainMirror implements HolderState {
       }),
       ...[...d.countries].map((key) => async () => {
         const [t, c] = split(key);
-        allowed.set(key, await call<boolean>(t, "isCountryAllowed", [Number(c)]));
+        listed.set(key, await call<boolean>(t, "isCountryListed", [Number(c)]));
       }),
       ...[...d.idBalances].map((key) => async () => {
         const [t, h] = split(key);
@@ -619,8 +620,8 @@ class ChainMirror implements HolderState {
         else this.#identities.delete(h);
       }
       for (const [k, v] of rules) this.#rules.set(k, v);
-      for (const [k, v] of allowed) {
-        this.#allowed.set(k, v);
+      for (const [k, v] of listed) {
+        this.#listed.set(k, v);
         this.#countries.add(Number(split(k)[1]));
       }
       for (const [k, v] of issuers) this.#issuers.set(k, v);

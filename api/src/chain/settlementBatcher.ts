@@ -5,13 +5,13 @@ import type { SettlementTrade } from "../trading/orders.ts";
 import type { TradingService } from "../trading/tradingService.ts";
 
 export const settlementVaultAbi = parseAbi([
-  "struct Trade { uint256 tradeId; address asset; address seller; address buyer; uint256 assetAmount; uint256 cashAmount; uint256 sellerFee; uint256 buyerFee; }",
+  "struct Trade { uint256 tradeId; address asset; address seller; address buyer; uint256 assetAmount; uint256 cashAmount; uint256 sellerFee; uint256 buyerFee; uint256 sellerTax; }",
   "function settleBatch(Trade[] trades)",
   "function isSettled(uint256 tradeId) view returns (bool)",
   "function withdraw(uint256 withdrawalId, address wallet, address token, uint256 amount)",
   "function isWithdrawn(uint256 withdrawalId) view returns (bool)",
   "function balanceOf(address token, address wallet) view returns (uint256)",
-  "event TradeSettled(uint256 indexed tradeId, address indexed seller, address indexed buyer, address asset, uint256 assetAmount, uint256 cashAmount, uint256 sellerFee, uint256 buyerFee)",
+  "event TradeSettled(uint256 indexed tradeId, address indexed seller, address indexed buyer, address asset, uint256 assetAmount, uint256 cashAmount, uint256 sellerFee, uint256 buyerFee, uint256 sellerTax)",
   "event TradeAlreadySettled(uint256 indexed tradeId)",
   "event Withdrawn(uint256 indexed withdrawalId, address indexed wallet, address indexed token, uint256 amount)",
 ]);
@@ -285,6 +285,7 @@ export class SettlementBatcher {
       cashAmount: t.funds,
       sellerFee: t.sellerFee,
       buyerFee: t.buyerFee,
+      sellerTax: t.sellerTax,
     };
   }
 }

@@ -5,13 +5,18 @@ import type { TradingCore } from "../trading/tradingCore.ts";
 import type { RiskRejection } from "./preTradeCheck.ts";
 import { HolderCode, RiskCode } from "./types.ts";
 
+/** PermissionedToken.COUNTRY_RULE_*: how the token's country list binds receivers. */
+export const COUNTRY_RULE = { any: 0, allowList: 1, blockList: 2 } as const;
+export type CountryRule = (typeof COUNTRY_RULE)[keyof typeof COUNTRY_RULE];
+
 /** PermissionedToken.TransferRules plus the token's fixed identity tracking. */
 export type TokenRules = {
   paused: boolean;
   minKycLevel: number;
   /** Bit (1 << investorType); 0 admits every type. */
   investorTypeMask: number;
-  countryRestricted: boolean;
+  /** 0: every country receives; 1: only the listed ones; 2: all but the listed ones. */
+  countryRule: CountryRule;
   /** 0n: no cap. */
   maxBalancePerIdentity: bigint;
   tracksIdentityBalances: boolean;
@@ -39,7 +44,8 @@ export interface HolderState {
   /** The block's timestamp, unix seconds. */
   readonly timestamp: number;
   rules(token: string): TokenRules | undefined;
-  countryAllowed(token: string, country: number): boolean;
+  /** PermissionedToken.isCountryListed: what the listing means follows the token's country rule. */
+  countryListed(token: string, country: number): boolean;
   /** The identity bound to `wallet`, valid or not; undefined when the wallet is bound to none. */
   identityOf(wallet: string): IdentityRecord | undefined;
   issuerTrusted(issuer: string): boolean;
@@ -95,7 +101,10 @@ export function eligibilityRefusal(s: HolderState, token: string, wallet: string
     const open = Object.entries(INVESTOR_TYPES).filter(([t]) => (r.investorTypeMask & (1 << Number(t))) !== 0).map(([, name]) => name);
     return { code: HolderCode.HOLDER_INVESTOR_TYPE, message: `${label} is open to ${open.join(" and ") || "no"} investors only; this e-ID is ${INVESTOR_TYPES[id.investorType] ?? `type ${id.investorType}`}` };
   }
-  if (r.countryRestricted && !s.countryAllowed(token, id.country)) return { code: HolderCode.HOLDER_COUNTRY, message: `${label} is not open to holders from country ${id.country}` };
+  if (r.countryRule === COUNTRY_RULE.allowList && !s.countryListed(token, id.country)) return { code: HolderCode.HOLDER_COUNTRY, message: `${label} is not open to holders from country ${id.country}` };
+  if (r.countryRule === COUNTRY_RULE.blockList && s.countryListed(token, id.country)) {
+    return { code: HolderCode.HOLDER_COUNTRY, message: `${label} may not be received by holders from country ${id.country} (the token's country rule)` };
+  }
   return null;
 }
 
