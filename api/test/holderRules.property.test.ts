@@ -14,8 +14,8 @@ const COUNTRIES = [704, 840, 392] as const;
 const STEP = 10_000n;
 
 type Op =
-  | { k: "rules"; token: number; minKyc: number; mask: number; restricted: boolean; cap: bigint }
-  | { k: "country"; token: number; country: number; allowed: boolean }
+  | { k: "rules"; token: number; minKyc: number; mask: number; countryRule: number; cap: bigint }
+  | { k: "country"; token: number; country: number; listed: boolean }
   | { k: "pause"; token: number; paused: boolean }
   | { k: "freeze"; token: number; wallet: number; frozen: boolean }
   | { k: "frozenAmount"; token: number; wallet: number; amount: bigint }
@@ -30,8 +30,9 @@ const token = fc.integer({ min: 0, max: 2 });
 const wallet = fc.integer({ min: 0, max: WALLETS.length - 1 });
 const identity = fc.integer({ min: 0, max: 2 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 2, arbitrary: fc.record({ k: fc.constant("rules" as const), token, minKyc: fc.integer({ min: 0, max: 2 }), mask: fc.integer({ min: 0, max: 15 }), restricted: fc.boolean(), cap: fc.constantFrom(0n, 40n, 150n, 10_000n) }) },
-  fc.record({ k: fc.constant("country" as const), token, country: fc.constantFrom(...COUNTRIES), allowed: fc.boolean() }),
+  // countryRule: PermissionedToken.COUNTRY_RULE_* (any, allow-list, block-list).
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("rules" as const), token, minKyc: fc.integer({ min: 0, max: 2 }), mask: fc.integer({ min: 0, max: 15 }), countryRule: fc.integer({ min: 0, max: 2 }), cap: fc.constantFrom(0n, 40n, 150n, 10_000n) }) },
+  fc.record({ k: fc.constant("country" as const), token, country: fc.constantFrom(...COUNTRIES), listed: fc.boolean() }),
   fc.record({ k: fc.constant("pause" as const), token, paused: fc.boolean() }),
   fc.record({ k: fc.constant("freeze" as const), token, wallet, frozen: fc.boolean() }),
   fc.record({ k: fc.constant("frozenAmount" as const), token, wallet, amount: fc.constantFrom(0n, 5n, 20n, 60n, 1_000n) }),
@@ -113,9 +114,9 @@ describe("the gateway's holder rules equal the contracts' own (property)", () =>
     const run = async (op: Op) => {
       switch (op.k) {
         case "rules":
-          return send(() => admin[op.token].write.setTransferRules([op.minKyc, op.mask, op.restricted, op.token === 1 ? op.cap : 0n]));
+          return send(() => admin[op.token].write.setTransferRules([op.minKyc, op.mask, op.countryRule, op.token === 1 ? op.cap : 0n]));
         case "country":
-          return send(() => admin[op.token].write.setCountriesAllowed([[op.country], op.allowed]));
+          return send(() => admin[op.token].write.setCountriesListed([[op.country], op.listed]));
         case "pause":
           return send(() => (op.paused ? agent[op.token].write.pause() : agent[op.token].write.unpause()));
         case "freeze":
@@ -150,9 +151,12 @@ describe("the gateway's holder rules equal the contracts' own (property)", () =>
     const seen = new Set<string>();
     const outcomes = { receive: [0, 0], send: [0, 0], transfer: [0, 0] };
     let custodyUnderFreeze = 0;
+    /** Country refusals by the rule that made them: a country not on an allow-list, or one on a block-list. */
+    const countryRefusals = { allowList: 0, blockList: 0 };
     const note = (kind: keyof typeof outcomes, ok: boolean, r: HolderRefusal | null) => {
       outcomes[kind][ok ? 1 : 0]++;
       if (r) seen.add(r.code);
+      if (r?.code === "RISK_HOLDER_COUNTRY") countryRefusals[/may not be received/.test(r.message) ? "blockList" : "allowList"]++;
     };
 
     await fc.assert(
@@ -199,13 +203,13 @@ describe("the gateway's holder rules equal the contracts' own (property)", () =>
         numRuns: 60,
         // Run first, on the fresh chain: rules that a random walk meets rarely once e-IDs lapse.
         examples: [
-          [[{ k: "attest", identity: 0, kyc: 1, country: 704, type: 2, steps: 4n }, { k: "rules", token: 0, minKyc: 2, mask: 0, restricted: false, cap: 0n }]],
+          [[{ k: "attest", identity: 0, kyc: 1, country: 704, type: 2, steps: 4n }, { k: "rules", token: 0, minKyc: 2, mask: 0, countryRule: 0, cap: 0n }]],
           [
             [
-              { k: "rules", token: 1, minKyc: 0, mask: 0, restricted: false, cap: 10_000n },
+              { k: "rules", token: 1, minKyc: 0, mask: 0, countryRule: 0, cap: 10_000n },
               { k: "mint", token: 1, wallet: 2, amount: 30n },
               { k: "mint", token: 1, wallet: 0, amount: 30n },
-              { k: "rules", token: 1, minKyc: 0, mask: 0, restricted: false, cap: 40n },
+              { k: "rules", token: 1, minKyc: 0, mask: 0, countryRule: 0, cap: 40n },
             ],
           ],
           [
@@ -215,8 +219,10 @@ describe("the gateway's holder rules equal the contracts' own (property)", () =>
               { k: "frozenAmount", token: 0, wallet: 2, amount: 35n },
             ],
           ],
-          [[{ k: "pause", token: 1, paused: true }, { k: "freeze", token: 2, wallet: 0, frozen: true }, { k: "mint", token: 2, wallet: 0, amount: 5n }, { k: "rules", token: 2, minKyc: 0, mask: 1 << 1, restricted: false, cap: 0n }]],
-          [[{ k: "rules", token: 1, minKyc: 0, mask: 0, restricted: true, cap: 0n }, { k: "country", token: 1, country: 704, allowed: false }]],
+          [[{ k: "pause", token: 1, paused: true }, { k: "freeze", token: 2, wallet: 0, frozen: true }, { k: "mint", token: 2, wallet: 0, amount: 5n }, { k: "rules", token: 2, minKyc: 0, mask: 1 << 1, countryRule: 0, cap: 0n }]],
+          // RIVER as deployed (a block-list of 704), then as an allow-list of the same list.
+          [[{ k: "rules", token: 1, minKyc: 0, mask: 0, countryRule: 2, cap: 0n }, { k: "attest", identity: 1, kyc: 2, country: 840, type: 2, steps: 4n }]],
+          [[{ k: "rules", token: 1, minKyc: 0, mask: 0, countryRule: 1, cap: 0n }, { k: "country", token: 1, country: 704, listed: false }]],
           [[{ k: "revoke", identity: 1 }, { k: "issuer", trusted: false }]],
           [[{ k: "attest", identity: 0, kyc: 2, country: 704, type: 2, steps: 1n }, { k: "time", steps: 2n }]],
         ],
@@ -229,5 +235,6 @@ describe("the gateway's holder rules equal the contracts' own (property)", () =>
     const expected = ["RISK_TOKEN_PAUSED", "RISK_HOLDER_FROZEN", "RISK_HOLDER_FROZEN_AMOUNT", "RISK_IDENTITY_NOT_VERIFIED", "RISK_IDENTITY_REVOKED", "RISK_IDENTITY_EXPIRES", "RISK_HOLDER_KYC_LEVEL", "RISK_HOLDER_INVESTOR_TYPE", "RISK_HOLDER_COUNTRY", "RISK_HOLDER_CAP", "RISK_INSUFFICIENT_FUNDS"];
     assert.deepEqual(expected.filter((c) => !seen.has(c)), [], "rules never exercised");
     assert.ok(custodyUnderFreeze > 0, "a frozen amount covered only thanks to custody");
+    assert.ok(countryRefusals.allowList > 0 && countryRefusals.blockList > 0, `country refusals: ${JSON.stringify(countryRefusals)}`);
   });
 });

@@ -15,6 +15,14 @@ const RETAIL = 1;
 const PROFESSIONAL = 2;
 const INSTITUTIONAL = 3;
 const HOUR = 3600n;
+/** e-ID countries: RIVER, a real asset tokenised in Viet Nam, is for foreign investors only. */
+const VIET_NAM = 704;
+const SINGAPORE = 702;
+/** PermissionedToken.COUNTRY_RULE_*. */
+const ANY_COUNTRY = 0;
+const ALLOW_LIST = 1;
+const BLOCK_LIST = 2;
+const PRO_AND_INSTITUTIONAL = (1 << 2) | (1 << 3);
 
 type Attributes = { kyc?: number; country?: number; type?: number; expiresIn?: bigint };
 type HolderTrader = Trader & { identity: Hex };
@@ -96,9 +104,9 @@ describe("holder rules: an order or withdrawal the chain would refuse is refused
   }
 
   it("a verified retail trader's RIVER buy is refused (investor type), changes nothing and is on the audit trail; a professional's is matched", async () => {
-    const seller = await trader(101, { type: INSTITUTIONAL }, { RIVER: 100n });
-    const retail = await trader(102, { type: RETAIL }, { VND: 10_000_000n });
-    const pro = await trader(103, { type: PROFESSIONAL }, { VND: 10_000_000n });
+    const seller = await trader(101, { type: INSTITUTIONAL, country: SINGAPORE }, { RIVER: 100n });
+    const retail = await trader(102, { type: RETAIL, country: SINGAPORE }, { VND: 10_000_000n });
+    const pro = await trader(103, { type: PROFESSIONAL, country: SINGAPORE }, { VND: 10_000_000n });
     await ex.placeOk(seller, { side: "sell", symbol: RIVER, price: "10000", size: "10" });
     const book = await ex.book(RIVER);
 
@@ -149,11 +157,11 @@ describe("holder rules: an order or withdrawal the chain would refuse is refused
 
   it("the per-identity cap counts wallet and vault custody, unsettled trades and open buys of every wallet of the identity", async () => {
     // The project admits at most 100 units per identity.
-    await onChain(await c.admin.river.write.setTransferRules([1, (1 << 2) | (1 << 3), true, 100n]));
+    await onChain(await c.admin.river.write.setTransferRules([1, PRO_AND_INSTITUTIONAL, BLOCK_LIST, 100n]));
     try {
       const idx = 11; // funded: it deposits into the vault itself
       const main = hardhatAccount(idx);
-      const id = await attest(chain, main.address, "cap-main");
+      const id = await attest(chain, main.address, "cap-main", { country: SINGAPORE });
       // 30 units on chain: 10 in the wallet, 20 in the vault's custody.
       const wallet = (await chain.connection.viem.getWalletClients())[idx];
       await chain.publicClient.waitForTransactionReceipt({ hash: await c.issuer.river.write.mint([main.address, 30n]) });
@@ -171,7 +179,7 @@ describe("holder rules: an order or withdrawal the chain would refuse is refused
       };
       const a = await login(main);
       const b = await login(second);
-      const seller = await trader(108, { type: INSTITUTIONAL }, { RIVER: 500n });
+      const seller = await trader(108, { type: INSTITUTIONAL, country: SINGAPORE }, { RIVER: 500n });
 
       // 40 bought and not yet settled, 5 in an open buy of the other wallet: 30 + 40 + 5 = 75.
       await ex.placeOk(seller, { side: "sell", symbol: RIVER, price: "10000", size: "40" });
@@ -194,12 +202,12 @@ describe("holder rules: an order or withdrawal the chain would refuse is refused
       await onChain(await c.issuer.river.write.burn([main.address, 10n]));
       assert.equal((await eligibility(b, RIVER)).buyCapacity, String(100 - 20 - 40));
     } finally {
-      await onChain(await c.admin.river.write.setTransferRules([1, (1 << 2) | (1 << 3), true, 1_000_000n]));
+      await onChain(await c.admin.river.write.setTransferRules([1, PRO_AND_INSTITUTIONAL, BLOCK_LIST, 1_000_000n]));
     }
   });
 
   it("a wallet frozen on a token can neither buy nor sell it; a partial freeze covers wallet and custody together", async () => {
-    const t = await trader(109, {}, { VND: 10_000_000n, GOLD: 30n });
+    const t = await trader(109, { country: SINGAPORE }, { VND: 10_000_000n, GOLD: 30n });
     await onChain(await c.agent.gold.write.setAddressFrozen([t.wallet, true]));
     const frozen = { status: 403, code: "400200", senCode: "RISK_HOLDER_FROZEN" };
     await ex.refused(t, { side: "buy", symbol: GOLD, price: "9000", size: "1" }, frozen);
@@ -232,7 +240,7 @@ describe("holder rules: an order or withdrawal the chain would refuse is refused
   });
 
   it("a paused token: its market is refused; a paused cash token stops every market", async () => {
-    const t = await trader(110, {}, { VND: 10_000_000n, GOLD: 10n, RIVER: 10n });
+    const t = await trader(110, { country: SINGAPORE }, { VND: 10_000_000n, GOLD: 10n, RIVER: 10n });
     await onChain(await c.agent.gold.write.pause());
     try {
       const paused = { status: 400, code: "400200", senCode: "RISK_TOKEN_PAUSED", msg: /GOLD is paused/ };
@@ -253,34 +261,76 @@ describe("holder rules: an order or withdrawal the chain would refuse is refused
     await ex.cancel(t, await ex.placeOk(t, { side: "sell", symbol: GOLD, price: "11000", size: "1" }));
   });
 
-  it("country and e-ID level rules: refused until the token's admin changes them on chain", async () => {
+  it("RIVER is for foreign investors only: a domestic investor's buy is refused before matching, a foreign one's trades; GOLD is open to both", async () => {
+    const seller = await trader(115, { type: INSTITUTIONAL, country: SINGAPORE }, { RIVER: 10n });
+    const domestic = await trader(116, { country: VIET_NAM }, { VND: 10_000_000n, GOLD: 5n });
+    const foreign = await trader(117, { country: SINGAPORE }, { VND: 10_000_000n });
+    await ex.placeOk(seller, { side: "sell", symbol: RIVER, price: "10000", size: "5" });
+    const book = await ex.book(RIVER);
+
+    const country = { status: 403, code: "400500", senCode: "RISK_HOLDER_COUNTRY", msg: /RIVER may not be received by holders from country 704 \(the token's country rule\)/ };
+    await ex.refused(domestic, { side: "buy", symbol: RIVER, price: "10000", size: "1" }, country);
+    await ex.refused(domestic, { side: "buy", symbol: RIVER, type: "market", funds: "10000" }, country);
+    assert.deepEqual(await ex.book(RIVER), book, "nothing reached the engine");
+    assert.deepEqual(await auditRules(domestic.accountId, "order.rejected"), ["RISK_HOLDER_COUNTRY", "RISK_HOLDER_COUNTRY"]);
+    const e = await eligibility(domestic, RIVER);
+    assert.deepEqual([e.canBuy, e.buyRefusal?.senCode, e.buyRefusal?.code], [false, "RISK_HOLDER_COUNTRY", "400500"]);
+
+    await ex.placeOk(foreign, { side: "buy", symbol: RIVER, price: "10000", size: "2" });
+    assert.deepEqual((await ex.fills(foreign, RIVER)).map((f) => f.size), ["2"]);
+    assert.equal((await eligibility(foreign, RIVER)).canBuy, true);
+    // The domestic investor trades GOLD, the crypto-asset it deposited, either way.
+    await ex.cancel(domestic, await ex.placeOk(domestic, { side: "buy", symbol: GOLD, price: "9000", size: "1" }));
+    await ex.cancel(domestic, await ex.placeOk(domestic, { side: "sell", symbol: GOLD, price: "11000", size: "1" }));
+
+    // The list, not the gateway, decides: 704 taken off RIVER's block-list admits the domestic buy.
+    await onChain(await c.admin.river.write.setCountriesListed([[VIET_NAM], false]));
+    try {
+      await ex.cancel(domestic, await ex.placeOk(domestic, { side: "buy", symbol: RIVER, price: "9000", size: "1" }));
+    } finally {
+      await onChain(await c.admin.river.write.setCountriesListed([[VIET_NAM], true]));
+    }
+    await ex.refused(domestic, { side: "buy", symbol: RIVER, price: "9000", size: "1" }, country);
+  });
+
+  it("country allow-list and e-ID level rules: refused until the token's admin changes them on chain", async () => {
     const us = await trader(111, { country: 840 }, { VND: 10_000_000n });
-    const country = { status: 403, code: "400500", senCode: "RISK_HOLDER_COUNTRY", msg: /not open to holders from country 840/ };
-    await ex.refused(us, { side: "buy", symbol: GOLD, price: "9000", size: "1" }, country);
-    await onChain(await c.admin.gold.write.setCountriesAllowed([[840], true]));
     await ex.cancel(us, await ex.placeOk(us, { side: "buy", symbol: GOLD, price: "9000", size: "1" }));
-    await onChain(await c.admin.gold.write.setCountriesAllowed([[840], false]));
-    await ex.refused(us, { side: "buy", symbol: GOLD, price: "9000", size: "1" }, country);
+    const country = { status: 403, code: "400500", senCode: "RISK_HOLDER_COUNTRY", msg: /not open to holders from country 840/ };
+    // GOLD restricted to an allow-list of Viet Nam, then 840 added and removed.
+    await onChain(await c.admin.gold.write.setCountriesListed([[VIET_NAM], true]));
+    await onChain(await c.admin.gold.write.setTransferRules([1, 0, ALLOW_LIST, 0n]));
+    try {
+      await ex.refused(us, { side: "buy", symbol: GOLD, price: "9000", size: "1" }, country);
+      await onChain(await c.admin.gold.write.setCountriesListed([[840], true]));
+      await ex.cancel(us, await ex.placeOk(us, { side: "buy", symbol: GOLD, price: "9000", size: "1" }));
+      await onChain(await c.admin.gold.write.setCountriesListed([[840], false]));
+      await ex.refused(us, { side: "buy", symbol: GOLD, price: "9000", size: "1" }, country);
+    } finally {
+      await onChain(await c.admin.gold.write.setTransferRules([1, 0, ANY_COUNTRY, 0n]));
+      await onChain(await c.admin.gold.write.setCountriesListed([[VIET_NAM], false]));
+    }
+    await ex.cancel(us, await ex.placeOk(us, { side: "buy", symbol: GOLD, price: "9000", size: "1" }));
 
     const level1 = await trader(112, { kyc: 1 }, { VND: 10_000_000n });
     await ex.cancel(level1, await ex.placeOk(level1, { side: "buy", symbol: GOLD, price: "9000", size: "1" }));
-    await onChain(await c.admin.gold.write.setTransferRules([2, 0, true, 0n]));
+    await onChain(await c.admin.gold.write.setTransferRules([2, 0, ANY_COUNTRY, 0n]));
     try {
       await ex.refused(level1, { side: "buy", symbol: GOLD, price: "9000", size: "1" }, { status: 403, code: "400303", senCode: "RISK_HOLDER_KYC_LEVEL" });
     } finally {
-      await onChain(await c.admin.gold.write.setTransferRules([1, 0, true, 0n]));
+      await onChain(await c.admin.gold.write.setTransferRules([1, 0, ANY_COUNTRY, 0n]));
     }
   });
 
   it("a rules change that a reorganisation removes does not stay in the view, in either direction", async () => {
     const provider = chain.connection.provider;
-    const retail = await trader(113, { type: RETAIL }, { VND: 10_000_000n, GOLD: 10n });
+    const retail = await trader(113, { type: RETAIL, country: SINGAPORE }, { VND: 10_000_000n, GOLD: 10n });
     const investorType = { status: 403, code: "400303", senCode: "RISK_HOLDER_INVESTOR_TYPE" };
     const buy = { side: "buy", symbol: RIVER, price: "9000", size: "1" };
 
     // A permitting change: the river opened to every investor type, then reorganised away.
     let snapshot = (await provider.request({ method: "evm_snapshot", params: [] })) as string;
-    await onChain(await c.admin.river.write.setTransferRules([1, 0, true, 1_000_000n]));
+    await onChain(await c.admin.river.write.setTransferRules([1, 0, BLOCK_LIST, 1_000_000n]));
     await ex.cancel(retail, await ex.placeOk(retail, buy));
     await provider.request({ method: "evm_revert", params: [snapshot] });
     await view().sync(); // the head is now below the block the view had read
@@ -302,7 +352,7 @@ describe("holder rules: an order or withdrawal the chain would refuse is refused
 
   it("with confirmations, a change that permits counts only once confirmed (and never if reorganised away); one that restricts counts at once", async () => {
     const provider = chain.connection.provider;
-    const retail = await trader(114, { type: RETAIL }, { VND: 10_000_000n });
+    const retail = await trader(114, { type: RETAIL, country: SINGAPORE }, { VND: 10_000_000n });
     const core = ex.gw.ctx.trading.core;
     const confirmed = await startHolderRulesView({
       publicClient: chain.publicClient,
@@ -328,7 +378,7 @@ describe("holder rules: an order or withdrawal the chain would refuse is refused
       assert.equal(confirmed.rules.checkOrder({ accountId: retail.accountId, symbol: GOLD, side: "buy", type: "limit", price: 9000, size: 1 }, core, Date.now()), null);
 
       const snapshot = (await provider.request({ method: "evm_snapshot", params: [] })) as string;
-      await chain.publicClient.waitForTransactionReceipt({ hash: await c.admin.river.write.setTransferRules([1, 0, true, 1_000_000n]) });
+      await chain.publicClient.waitForTransactionReceipt({ hash: await c.admin.river.write.setTransferRules([1, 0, BLOCK_LIST, 1_000_000n]) });
       assert.equal(await verdict(), "RISK_HOLDER_INVESTOR_TYPE", "at the head only");
       await mine(1);
       assert.equal(await verdict(), "RISK_HOLDER_INVESTOR_TYPE", "one block deep");
@@ -336,10 +386,10 @@ describe("holder rules: an order or withdrawal the chain would refuse is refused
       await mine(4);
       assert.equal(await verdict(), "RISK_HOLDER_INVESTOR_TYPE", "reorganised away before it was confirmed");
 
-      await chain.publicClient.waitForTransactionReceipt({ hash: await c.admin.river.write.setTransferRules([1, 0, true, 1_000_000n]) });
+      await chain.publicClient.waitForTransactionReceipt({ hash: await c.admin.river.write.setTransferRules([1, 0, BLOCK_LIST, 1_000_000n]) });
       await mine(2);
       assert.equal(await verdict(), null, "two blocks deep: in force");
-      await chain.publicClient.waitForTransactionReceipt({ hash: await c.admin.river.write.setTransferRules([1, (1 << 2) | (1 << 3), true, 1_000_000n]) });
+      await chain.publicClient.waitForTransactionReceipt({ hash: await c.admin.river.write.setTransferRules([1, PRO_AND_INSTITUTIONAL, BLOCK_LIST, 1_000_000n]) });
       assert.equal(await verdict(), "RISK_HOLDER_INVESTOR_TYPE", "a restriction counts from the head");
     } finally {
       confirmed.stop();
@@ -374,14 +424,15 @@ describe("holder rules with settlement: what was accepted settles, and settled u
 
   it("a buyer's cap room is the same before and after its trade settles on chain", async () => {
     const c = await contracts(chain);
-    await chain.publicClient.waitForTransactionReceipt({ hash: await c.admin.river.write.setTransferRules([1, (1 << 2) | (1 << 3), true, 100n]) });
-    // The seller's units and the buyer's cash are in the vault, deposited on chain.
-    const [sellerIdx, buyerIdx] = [12, 13];
+    await chain.publicClient.waitForTransactionReceipt({ hash: await c.admin.river.write.setTransferRules([1, PRO_AND_INSTITUTIONAL, BLOCK_LIST, 100n]) });
+    // The seller's units and the buyer's cash are in the vault, deposited on chain (#12 is the tax account).
+    const [sellerIdx, buyerIdx] = [14, 13];
     const wallets = await chain.connection.viem.getWalletClients();
     const sellerAccount = hardhatAccount(sellerIdx);
     const buyerAccount = hardhatAccount(buyerIdx);
-    await attest(chain, sellerAccount.address, "settle-seller", { type: INSTITUTIONAL });
-    await attest(chain, buyerAccount.address, "settle-buyer", { type: PROFESSIONAL });
+    // RIVER is minted to and bought by foreign investors only.
+    await attest(chain, sellerAccount.address, "settle-seller", { type: INSTITUTIONAL, country: SINGAPORE });
+    await attest(chain, buyerAccount.address, "settle-buyer", { type: PROFESSIONAL, country: SINGAPORE });
     await chain.publicClient.waitForTransactionReceipt({ hash: await c.issuer.river.write.mint([sellerAccount.address, 80n]) });
     await chain.publicClient.waitForTransactionReceipt({ hash: await c.river.write.approve([c.vault.address, 80n], { account: wallets[sellerIdx].account }) });
     await chain.publicClient.waitForTransactionReceipt({ hash: await c.vault.write.deposit([c.river.address, 80n], { account: wallets[sellerIdx].account }) });

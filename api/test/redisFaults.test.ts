@@ -22,13 +22,14 @@ const MARGIN_MS = 1_500;
 const ORDERS_PER_ROUND = 25;
 /** Full checks (settlement caught up, books, fills against the vault's events) after these rounds. */
 const CHECK_EVERY = 5;
-const TRADER_ACCOUNTS = [10, 11, 12] as const;
+// Funded accounts that hold no role (#12 is the vault's tax account).
+const TRADER_ACCOUNTS = [10, 11, 13] as const;
 
 type Client = ReturnType<typeof kucoinClient>;
 type FaultPlan = { fault: "stop" | "kill"; gateway: "midStall" | "afterFailStop"; redisBackFirst: boolean; midStallMs: number };
 type Acked = { client: Client; clientOid: string; orderId: string; side: string; price: string; size: string };
 type Order = { id: string; clientOid: string; side: string; price: string; size: string };
-type Fill = { tradeId: string; side: "buy" | "sell"; size: string; funds: string; fee: string; settlementStatus: string; settlementTxHash: string | null };
+type Fill = { tradeId: string; side: "buy" | "sell"; size: string; funds: string; fee: string; tax: string; settlementStatus: string; settlementTxHash: string | null };
 
 /** mulberry32: a small seeded generator, so a failing plan can be run again. */
 function rng(seed: number): () => number {
@@ -230,8 +231,8 @@ async function assertSettledAsTraded(chain: ChainFixture, traders: Trader[], lab
     const buy = sides.find((f) => f.side === "buy");
     assert.ok(sell && buy && sides.length === 2, `${label}: trade ${e.tradeId} has one fill per side: ${JSON.stringify(sides)}`);
     assert.deepEqual(
-      { seller: e.seller, buyer: e.buyer, asset: e.asset, assetAmount: e.assetAmount, cashAmount: e.cashAmount, sellerFee: e.sellerFee, buyerFee: e.buyerFee },
-      { seller: sell.wallet, buyer: buy.wallet, asset: chain.deployment.contracts.GoldToken, assetAmount: BigInt(sell.size), cashAmount: BigInt(sell.funds), sellerFee: BigInt(sell.fee), buyerFee: BigInt(buy.fee) },
+      { seller: e.seller, buyer: e.buyer, asset: e.asset, assetAmount: e.assetAmount, cashAmount: e.cashAmount, sellerFee: e.sellerFee, buyerFee: e.buyerFee, sellerTax: e.sellerTax },
+      { seller: sell.wallet, buyer: buy.wallet, asset: chain.deployment.contracts.GoldToken, assetAmount: BigInt(sell.size), cashAmount: BigInt(sell.funds), sellerFee: BigInt(sell.fee), buyerFee: BigInt(buy.fee), sellerTax: BigInt(sell.tax) },
       `${label}: trade ${e.tradeId} settled with other content than the gateway's`,
     );
     assert.equal(BigInt(buy.funds), BigInt(sell.funds));

@@ -12,9 +12,11 @@ import { spawnExchange } from "./support/exchangeProcess.ts";
 import { loginAndCreateKey, startTestGateway, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
-import { ledgerBooks, pendingVaultCalls, settledOnChain, vaultBooks } from "./support/vaultBooks.ts";
+import { ledgerBooks, ledgerHouseBooks, pendingVaultCalls, settledOnChain, tradeSettledEvents, vaultBooks, vaultHouseBooks } from "./support/vaultBooks.ts";
 
 const SYMBOL = "GOLD-VND";
+/** Income tax withheld from a sale: 0.1% of its value, rounded down to whole đồng (the gateway's and the vault's default). */
+const taxOf = (cashAmount: bigint) => (cashAmount * 10n) / 10_000n;
 
 describe("end to end: e-ID, on-chain deposits, trading, DvP settlement, withdrawal, revocation", () => {
   let chain: ChainFixture;
@@ -108,6 +110,15 @@ describe("end to end: e-ID, on-chain deposits, trading, DvP settlement, withdraw
       assert.equal(await chain.vaultBalance("CashToken", wallet), await total(k, "VND"), `VND of ${wallet}`);
       assert.equal(await chain.vaultBalance("GoldToken", wallet), await total(k, "GOLD"), `GOLD of ${wallet}`);
     }
+    // ... and for the exchange's own accounts: the fees, and the seller's income tax withheld per sale.
+    assert.deepEqual(
+      events.map((e) => e.args.sellerTax),
+      events.map((e) => taxOf(e.args.cashAmount)),
+    );
+    const tax = events.reduce((sum, e) => sum + taxOf(e.args.cashAmount), 0n);
+    assert.equal(tax, taxOf(30n * 10_000n) + taxOf(15n * 10_100n), "300 + 151 đồng");
+    assert.deepEqual(ledgerHouseBooks(gw.ctx.trading.core), await vaultHouseBooks(chain));
+    assert.equal((await vaultHouseBooks(chain)).tax, tax);
 
     // 6. withdraw to the buyer's own wallet: paid out by the vault, ledger finalised
     const refused = await kb("POST", "/api/v3/withdrawals", { currency: "GOLD", toAddress: seller.address, amount: 5, withdrawType: "ADDRESS" });
@@ -224,6 +235,10 @@ describe("settlement survives a crash between broadcast and receipt", () => {
       const fees = [...(await fillsOf(ks)), ...(await fillsOf(kb))].reduce((sum, f) => sum + BigInt(f.fee), 0n);
       assert.ok(fees > 0n);
       assert.equal(await chain.vaultBalance("CashToken", chain.deployment.roles.feeAccount), fees);
+      // And the income tax withheld from each sale to the tax account, once per trade too.
+      const sales = await tradeSettledEvents(chain);
+      assert.deepEqual(sales.map((t) => t.sellerTax), sales.map((t) => taxOf(t.cashAmount)));
+      assert.equal(await chain.vaultBalance("CashToken", chain.deployment.roles.taxAccount), taxOf(3n * 10_000n) + taxOf(7n * 10_000n));
     } finally {
       await ex.stop().catch(() => undefined);
       rmSync(dataDir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFi
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
-import { settledOnChain, vaultBooks } from "./support/vaultBooks.ts";
+import { ledgerHouseBooks, settledOnChain, vaultBooks, vaultHouseBooks } from "./support/vaultBooks.ts";
 
 const SYMBOL = "GOLD-VND";
 type Client = ReturnType<typeof kucoinClient>;
@@ -34,7 +34,8 @@ describe("settlement failures are isolated, recorded and resolvable", () => {
   let kop: Client;
   let buyerIds: Record<"buyer" | "buyer2", `0x${string}`>;
   let oid = 0;
-  const accounts = { seller: hardhatAccount(11), buyer: hardhatAccount(12), other: hardhatAccount(13), operator: hardhatAccount(14), buyer2: hardhatAccount(15) };
+  // #12 is the vault's tax account.
+  const accounts = { seller: hardhatAccount(11), buyer: hardhatAccount(16), other: hardhatAccount(13), operator: hardhatAccount(14), buyer2: hardhatAccount(15) };
   const wallets = (): Address[] => [accounts.seller.address, accounts.buyer.address, accounts.other.address, accounts.buyer2.address];
 
   async function startServices(): Promise<void> {
@@ -89,6 +90,7 @@ describe("settlement failures are isolated, recorded and resolvable", () => {
 
   async function booksAgree(): Promise<void> {
     assert.deepEqual(ledger(), await vaultBooks(chain, wallets()), "ledger = vault books");
+    assert.deepEqual(ledgerHouseBooks(gw.ctx.trading.core), await vaultHouseBooks(chain), "fees and tax: ledger = vault books");
   }
 
   /** A seller's trade with `who` and one with `other`, then `who`'s e-ID revoked on chain before they settle. */
@@ -109,7 +111,7 @@ describe("settlement failures are isolated, recorded and resolvable", () => {
     await chain.attest(accounts.other.address, "sf-other");
     await chain.attest(accounts.operator.address, "sf-operator");
     await chain.fundAndDeposit(11, { gold: 100n });
-    await chain.fundAndDeposit(12, { vnd: 10_000_000n });
+    await chain.fundAndDeposit(16, { vnd: 10_000_000n });
     await chain.fundAndDeposit(15, { vnd: 10_000_000n });
     await chain.fundAndDeposit(13, { vnd: 10_000_000n });
     await startGateway();
@@ -214,6 +216,7 @@ describe("settlement failures are isolated, recorded and resolvable", () => {
   it("a reversal gives each side back exactly what the trade gave it, and is audited; a second one is refused", async () => {
     const ledgerBefore = ledger();
     const feesBefore = gw.ctx.trading.core.ledger.balance(gw.ctx.feeAccount, "VND").available;
+    const taxBefore = ledgerHouseBooks(gw.ctx.trading.core).tax;
     await tradeThenRevoke("buyer2");
     await services.batcher.flushAll();
     const [failed] = await failedList();
@@ -245,6 +248,8 @@ describe("settlement failures are isolated, recorded and resolvable", () => {
     const otherTrade = (await ko<{ items: Array<FillRow & { fee: string }> }>("GET", `/api/v1/fills?symbol=${SYMBOL}`)).data.items.sort((a, b) => (a.tradeId < b.tradeId ? 1 : -1))[0];
     const sellerOther = (await ks<{ items: Array<FillRow & { fee: string }> }>("GET", `/api/v1/fills?symbol=${SYMBOL}`)).data.items.find((f) => f.tradeId === otherTrade.tradeId)!;
     assert.equal(feesAfter - feesBefore, BigInt(otherTrade.fee) + BigInt(sellerOther.fee), "only the standing trade's fees remain collected");
+    // 3 of the 5 sold at 10,000 stand: 0.1% of 30,000 đồng; the reversed sale's tax was given back.
+    assert.equal(ledgerHouseBooks(gw.ctx.trading.core).tax - taxBefore, (3n * 10_000n * 10n) / 10_000n, "only the standing sale's tax remains withheld");
     const reversedSide = (await ks<{ items: FillRow[] }>("GET", `/api/v1/fills?symbol=${SYMBOL}`)).data.items.find((f) => f.tradeId === failed.tradeId)!;
     assert.equal(reversedSide.settlementStatus, "reversed");
 

@@ -71,32 +71,41 @@ export async function startChain(options: { serve?: boolean } = {}) {
     /** The gateway's chain key: settler, withdrawer and auditor. */
     operatorWallet: wallets.settler,
     operatorKey: toHex(operatorAccount.getHdKey().privateKey!),
-    /** Attests a fresh identity (by the e-KYC issuer) for `wallet`; returns its hash. */
-    async attest(wallet: Address, label: string = wallet, investorType = 2): Promise<Hex> {
+    /**
+     * Attests a fresh identity (by the e-KYC issuer) for `wallet`; returns its hash. Country 704
+     * (Viet Nam) by default: a domestic investor, whom RIVER's rule refuses as a receiver; a
+     * foreign one (e.g. 702, Singapore) may buy it.
+     */
+    async attest(wallet: Address, label: string = wallet, investorType = 2, country = 704): Promise<Hex> {
       const id = keccak256(toHex(`sen-test:${label}`));
       const now = (await publicClient.getBlock()).timestamp;
-      await wait(await registry.write.attest([id, 2, 704, investorType, Number(now + 365n * 86400n), wallet]));
+      await wait(await registry.write.attest([id, 2, country, investorType, Number(now + 365n * 86400n), wallet]));
       return id;
     },
-    /** Mints VND and gold units to a funded Hardhat wallet (8..19: #0-#7 deploy and hold the roles) and deposits them in the vault. */
-    async fundAndDeposit(accountIndex: number, amounts: { vnd?: bigint; gold?: bigint }): Promise<void> {
+    /**
+     * Mints VND and asset units to a funded Hardhat wallet that holds no role (#8-#11, #13 and up:
+     * #0-#7 deploy and hold the roles, #12 is the tax account) and deposits them in the vault.
+     * RIVER can only be minted to a wallet its rules admit (a foreign investor).
+     */
+    async fundAndDeposit(accountIndex: number, amounts: { vnd?: bigint; gold?: bigint; river?: bigint }): Promise<void> {
       const wallet = walletClients[accountIndex];
       const holder = [deployment.deployer, ...Object.values(roles)].some((a) => getAddress(a) === getAddress(wallet.account.address));
       if (holder) throw new Error(`account #${accountIndex} deploys or holds a role: trade with another`);
       const as = { account: wallet.account };
       const c = deployment.contracts;
       const cash = await connection.viem.getContractAt("CashToken", c.CashToken, signedBy("paymentBank"));
-      const gold = await connection.viem.getContractAt("AssetToken", c.GoldToken, signedBy("assetIssuer"));
       const vault = await connection.viem.getContractAt("SettlementVault", c.SettlementVault);
       if (amounts.vnd) {
         await wait(await cash.write.mint([wallet.account.address, amounts.vnd, keccak256(toHex(`fiat-${accountIndex}`))]));
         await wait(await cash.write.approve([c.SettlementVault, amounts.vnd], as));
         await wait(await vault.write.deposit([c.CashToken, amounts.vnd], as));
       }
-      if (amounts.gold) {
-        await wait(await gold.write.mint([wallet.account.address, amounts.gold]));
-        await wait(await gold.write.approve([c.SettlementVault, amounts.gold], as));
-        await wait(await vault.write.deposit([c.GoldToken, amounts.gold], as));
+      for (const [name, amount] of [["GoldToken", amounts.gold], ["RiverToken", amounts.river]] as const) {
+        if (!amount) continue;
+        const asset = await connection.viem.getContractAt("AssetToken", c[name], signedBy("assetIssuer"));
+        await wait(await asset.write.mint([wallet.account.address, amount]));
+        await wait(await asset.write.approve([c.SettlementVault, amount], as));
+        await wait(await vault.write.deposit([c[name], amount], as));
       }
     },
     async vaultBalance(token: "CashToken" | "GoldToken" | "RiverToken", wallet: Address): Promise<bigint> {

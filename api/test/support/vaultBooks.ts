@@ -1,5 +1,6 @@
 import { decodeFunctionData, getAddress, parseAbi, toHex, type Address, type Hash, type Hex } from "viem";
 import { settlementVaultAbi } from "../../src/chain/settlementBatcher.ts";
+import type { TradingCore } from "../../src/trading/tradingCore.ts";
 import type { ChainFixture } from "./chainFixture.ts";
 import type { kucoinClient } from "./kucoinClient.ts";
 
@@ -8,7 +9,7 @@ export type Trader = { wallet: Address; client: Client };
 
 /** The vault's events the gateway's records are checked against. */
 export const vaultEventsAbi = parseAbi([
-  "event TradeSettled(uint256 indexed tradeId, address indexed seller, address indexed buyer, address asset, uint256 assetAmount, uint256 cashAmount, uint256 sellerFee, uint256 buyerFee)",
+  "event TradeSettled(uint256 indexed tradeId, address indexed seller, address indexed buyer, address asset, uint256 assetAmount, uint256 cashAmount, uint256 sellerFee, uint256 buyerFee, uint256 sellerTax)",
   "event Deposited(uint256 indexed depositId, address indexed wallet, address indexed token, uint256 amount)",
   "event Withdrawn(uint256 indexed withdrawalId, address indexed wallet, address indexed token, uint256 amount)",
 ]);
@@ -35,6 +36,24 @@ export async function vaultBooks(chain: ChainFixture, wallets: Address[]): Promi
   return books;
 }
 
+/**
+ * The exchange's own VND books in the ledger (available + held): its fee account (`sen:fees`)
+ * and the income tax it withheld from sales (`sen:tax`).
+ */
+export function ledgerHouseBooks(core: Pick<TradingCore, "ledger" | "feeAccount" | "taxAccount">): { fees: bigint; tax: bigint } {
+  const total = (account: string) => {
+    const b = core.ledger.balance(account, "VND");
+    return b.available + b.hold;
+  };
+  return { fees: total(core.feeAccount), tax: total(core.taxAccount) };
+}
+
+/** The same from the vault: the books of its fee account and of its tax account, which those ledger accounts mirror. */
+export async function vaultHouseBooks(chain: ChainFixture): Promise<{ fees: bigint; tax: bigint }> {
+  const { feeAccount, taxAccount } = chain.deployment.roles;
+  return { fees: await chain.vaultBalance("CashToken", feeAccount), tax: await chain.vaultBalance("CashToken", taxAccount) };
+}
+
 /** Every TradeSettled event of the vault: trade id (as the gateway writes it) and the transaction that moved it. */
 export async function settledOnChain(chain: ChainFixture): Promise<Array<{ tradeId: string; txHash: Hash }>> {
   const logs = await chain.publicClient.getContractEvents({ address: chain.deployment.contracts.SettlementVault, abi: vaultEventsAbi, eventName: "TradeSettled", fromBlock: 0n });
@@ -56,6 +75,7 @@ export async function tradeSettledEvents(chain: ChainFixture) {
       cashAmount: a.cashAmount,
       sellerFee: a.sellerFee,
       buyerFee: a.buyerFee,
+      sellerTax: a.sellerTax,
     };
   });
 }
