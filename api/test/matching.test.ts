@@ -10,7 +10,7 @@ import { expectRefusal, openExchange, type ExchangeFixture, type Trader } from "
  * oldest (the resting order), CB both, DC decrements the larger by the smaller and cancels the
  * smaller. One exchange serves every test; each test uses new traders and starts from an empty book.
  */
-const SYMBOL = "RIVER-VND";
+const SYMBOL = "GOLD-VND";
 const PRICE = "10000";
 
 describe("self-trade prevention and iceberg orders through the signed REST API", () => {
@@ -42,7 +42,7 @@ describe("self-trade prevention and iceberg orders through the signed REST API",
     used = [];
   });
 
-  const funded = { RIVER: 100n, VND: 10_000_000n };
+  const funded = { GOLD: 100n, VND: 10_000_000n };
   /** Two accounts of one person (one e-ID) and an unrelated trader. */
   async function twinsAndOther(): Promise<{ a: Trader; b: Trader; c: Trader }> {
     const identity = `twin-${++twinNo}`;
@@ -63,10 +63,10 @@ describe("self-trade prevention and iceberg orders through the signed REST API",
   async function noFills(...ts: Trader[]): Promise<void> {
     for (const t of ts) assert.deepEqual(await ex.fills(t, SYMBOL), [], `${t.accountId} has no fills`);
   }
-  /** Holds and balances of one trader: [RIVER available, RIVER holds, VND available, VND holds]. */
+  /** Holds and balances of one trader: [GOLD available, GOLD holds, VND available, VND holds]. */
   async function money(t: Trader) {
     const b = await ex.balances(t);
-    return [b.RIVER.available, b.RIVER.holds, b.VND.available, b.VND.holds];
+    return [b.GOLD.available, b.GOLD.holds, b.VND.available, b.VND.holds];
   }
   const untouched = ["100", "0", "10000000", "0"];
 
@@ -192,8 +192,8 @@ describe("self-trade prevention and iceberg orders through the signed REST API",
   });
 
   it("iceberg: the book shows one slice; a used-up slice is refilled at the back of its level; the whole size trades", async () => {
-    const s = await trader({ RIVER: 10n });
-    const t = await trader({ RIVER: 10n });
+    const s = await trader({ GOLD: 10n });
+    const t = await trader({ GOLD: 10n });
     const b = await trader({ VND: 10_000_000n });
     const ice = await ex.placeOk(s, sell(10, { iceberg: true, visibleSize: "3" }));
     const view = await ex.order(s, ice);
@@ -224,7 +224,7 @@ describe("self-trade prevention and iceberg orders through the signed REST API",
   });
 
   it("iceberg as the taker: trades its whole size against the book first, then rests showing one slice", async () => {
-    const s = await trader({ RIVER: 20n });
+    const s = await trader({ GOLD: 20n });
     const b = await trader({ VND: 10_000_000n });
     const first = await ex.placeOk(s, sell(4));
     const ice = await ex.placeOk(b, buy(10, { iceberg: true, visibleSize: "3" }));
@@ -239,7 +239,7 @@ describe("self-trade prevention and iceberg orders through the signed REST API",
   });
 
   it("iceberg: refused without visibleSize, on a market order, with a slice larger than the order or with IOC; a cancel releases the hidden part too", async () => {
-    const s = await trader({ RIVER: 10n });
+    const s = await trader({ GOLD: 10n });
     const param = { status: 400, code: "400100", senCode: "VALIDATION" };
     await ex.refused(s, sell(10, { iceberg: true }), { ...param, msg: /visibleSize/ });
     await ex.refused(s, { side: "sell", symbol: SYMBOL, type: "market", size: "10", iceberg: true, visibleSize: "3" }, param);

@@ -40,7 +40,8 @@ describe("pre-trade controls through the signed REST API", () => {
   /** A fresh trader with a verified e-ID, an API key and the given deposits (credited by the operator). */
   async function trader(deposits: Record<string, bigint> = {}): Promise<Trader> {
     const account = hardhatAccount(nextAccount++);
-    await chain.attest(account.address, `risk-${account.address}`);
+    // Foreign investors: RIVER, a tokenised asset issued in Viet Nam, is theirs alone under the pilot (NQ05-FOREIGN-ONLY).
+    await chain.attest(account.address, `risk-${account.address}`, 2, 702);
     const creds = await loginAndCreateKey(gw.url, account);
     for (const [currency, amount] of Object.entries(deposits)) {
       const r = await op("POST", "/api/v1/sen/operator/deposits", { accountId: creds.accountId, currency, amount: amount.toString(), ref: `${creds.accountId}-${currency}` });
