@@ -76,6 +76,22 @@ describe("access control: roles, permissions, ownership and signing guards", () 
       { method: "GET" as const, path: "/api/v1/sen/operator/settlements/failed" },
       { method: "POST" as const, path: `/api/v1/sen/operator/settlements/${"0".repeat(23)}1/retry`, body: { note: "n" } },
       { method: "POST" as const, path: `/api/v1/sen/operator/settlements/${"0".repeat(23)}1/reverse`, body: { note: "n" } },
+      {
+        method: "POST" as const,
+        path: "/api/v1/sen/operator/listings",
+        body: {
+          base: "ACCX",
+          name: "Access test asset",
+          assetClass: "crypto-asset",
+          underlying: { type: "commodity", description: "gold" },
+          issuer: { name: "Issuer", country: 702, registration: "R1" },
+          custodian: { name: "Vault", proofOfBacking: "proof" },
+          decimals: 0,
+          prospectus: { uri: "ipfs://x", document: "x".repeat(120) },
+          offeringOpensAt: "2030-01-01T00:00:00Z",
+          market: { tickSize: 100, lotSize: 1, minQty: 1, maxQty: 10 },
+        },
+      },
     ];
     // The list covers every route the API describes as operator-only.
     const documented = Object.entries(openapi.paths).flatMap(([p, ops]) => Object.entries(ops).filter(([, o]) => o["x-sen-roles"]?.includes("operator")).map(([m]) => `${m.toUpperCase()} ${p}`));

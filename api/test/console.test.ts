@@ -52,8 +52,9 @@ describe("compliance console (Chromium)", { skip: existsSync(CHROMIUM) ? false :
     // One person, two wallets: attested once, then the second wallet bound to the same e-ID.
     washId = await chain.attest(washA.address, "console-washer");
     await chain.publicClient.waitForTransactionReceipt({ hash: await chain.registry.write.addWallet([washId, washB.address]) });
-    await chain.attest(other.address, "console-other");
-    await chain.attest(third.address, "console-third");
+    // Foreign investors: their ring trades RIVER, which the pilot reserves for them (NQ05-FOREIGN-ONLY).
+    await chain.attest(other.address, "console-other", 2, 702);
+    await chain.attest(third.address, "console-third", 2, 702);
 
     officerApi = sessionClient(gw.url, (await loginAndCreateKey(gw.url, officer)).token);
     const creds: ApiCredentials[] = [];

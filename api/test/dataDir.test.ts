@@ -10,6 +10,7 @@ import { freePort } from "./support/freePort.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const START = path.join(ROOT, "scripts/start.ts");
+const DEMO = path.join(ROOT, "scripts/demo.ts");
 
 type Run = { child: ChildProcess; out: () => string; exited: Promise<number | null> };
 
@@ -63,6 +64,12 @@ describe("data directory ownership and start-up order", () => {
     const first = run(START, await env());
     running.push(first);
     await ready(first, "Sen is running");
+    // \`npm run demo\` against it: a sale settles on chain with the tax withheld, and the pilot's holder rule refuses the domestic investor in words.
+    const demo = run(DEMO, { SEN_DATA_DIR: dataDir });
+    assert.equal(await demo.exited, 0, demo.out());
+    assert.match(demo.out(), /settled in tx 0x[0-9a-f]{64}/, demo.out());
+    assert.match(demo.out(), /personal income tax withheld [1-9]\d* VND \(0\.1% of the sale\)/, demo.out());
+    assert.match(demo.out(), /refused 400500 RISK_HOLDER_COUNTRY: .*NQ05-FOREIGN-ONLY: tokenised assets issued in Viet Nam are offered to and traded among foreign investors only/, demo.out());
     const auditDir = path.join(dataDir, "dev", "audit");
     const before = readdirSync(auditDir).sort();
     const events = before.filter((f) => /^events-\d+\.jsonl$/.test(f));

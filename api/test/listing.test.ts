@@ -185,6 +185,23 @@ describe("listing: the pilot's rules at listing, on chain and before matching", 
     const listed = (await rawRequest(gw.url, { method: "GET", path: "/api/v1/sen/listings/ORCH3-VND" })).json as { data: { open: boolean } };
     assert.equal(listed.data.open, true);
 
+    // Listed while running: the holder rules view follows the new token at once, and its on-chain
+    // rule is the pilot's rule in words for the domestic investor.
+    const foreign = hardhatAccount(33);
+    const domestic = hardhatAccount(34);
+    await chain.attest(foreign.address, "listing-foreign", 2, 702);
+    await chain.attest(domestic.address, "listing-domestic", 2, VIET_NAM);
+    const f = await loginAndCreateKey(gw.url, foreign);
+    const dm = await loginAndCreateKey(gw.url, domestic);
+    await gw.ctx.trading.deposit(f.accountId, "VND", 1_000_000n, "listing-foreign-vnd");
+    await gw.ctx.trading.deposit(dm.accountId, "VND", 1_000_000n, "listing-domestic-vnd");
+    const buy = { side: "buy", symbol: "ORCH3-VND", type: "limit", price: "10000", size: "1" };
+    const ok = await signedClient(gw.url, f)("POST", "/api/v1/orders", { ...buy, clientOid: "foreign-1" });
+    assert.equal(ok.code, "200000", `${ok.senCode} ${ok.msg}`);
+    const no = await signedClient(gw.url, dm)("POST", "/api/v1/orders", { ...buy, clientOid: "domestic-1" });
+    assert.deepEqual([no.status, no.code, no.senCode], [403, "400500", "RISK_HOLDER_COUNTRY"]);
+    assert.match(no.msg ?? "", /NQ05-FOREIGN-ONLY: tokenised assets issued in Viet Nam are offered to and traded among foreign investors only/);
+
     // A bad rule file stops the start with the reason, before the data directory is touched.
     writeFileSync(file, JSON.stringify({ ...changed, tax: { ...changed.tax, rateBps: 5_000 } }));
     await gw.close();

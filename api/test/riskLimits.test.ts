@@ -19,7 +19,8 @@ describe("size rules and the price collar's reference through the signed REST AP
   });
 
   async function withExchange(run: (ex: ExchangeFixture) => Promise<void>, catalog?: MarketCatalog): Promise<void> {
-    const ex = await openExchange(chain, { catalog });
+    // Foreign investors: the collar tests trade RIVER, theirs alone under NQ05-FOREIGN-ONLY.
+    const ex = await openExchange(chain, { catalog, traderCountry: 702 });
     try {
       await run(ex);
     } finally {

@@ -144,6 +144,43 @@ describe("end to end: e-ID, on-chain deposits, trading, DvP settlement, withdraw
     assert.notEqual(after.code, "200000");
     assert.equal(after.code, "411100", "the revoked account's key is disabled (frozen)");
   });
+
+  it("a tax rate changed by governance on chain applies to the trades matched after it, is audited, and settles", async () => {
+    const vault = await chain.connection.viem.getContractAt("SettlementVault", chain.deployment.contracts.SettlementVault, { client: { wallet: chain.wallets.governance } });
+    const [taxAccount] = [(await vault.read.taxPolicy()).account];
+    await chain.publicClient.waitForTransactionReceipt({ hash: await vault.write.setTaxPolicy([taxAccount, 25]) });
+    await until("the gateway follows the new rate", async () => gw.ctx.trading.core.taxRateBps === 25);
+    try {
+      const [sellerIdx, buyerIdx] = [13, 14];
+      await chain.attest(hardhatAccount(sellerIdx).address, "rate-seller");
+      await chain.attest(hardhatAccount(buyerIdx).address, "rate-buyer");
+      await chain.fundAndDeposit(sellerIdx, { gold: 10n });
+      await chain.fundAndDeposit(buyerIdx, { vnd: 1_000_000n });
+      const ks = kucoinClient(() => gw.url, await loginAndCreateKey(gw.url, hardhatAccount(sellerIdx)));
+      const kb = kucoinClient(() => gw.url, await loginAndCreateKey(gw.url, hardhatAccount(buyerIdx)));
+      await until("deposits credited", async () => gw.ctx.trading.core.ledger.balance(hardhatAccount(buyerIdx).address.toLowerCase(), "VND").available === 1_000_000n);
+      await until("gold credited", async () => gw.ctx.trading.core.ledger.balance(hardhatAccount(sellerIdx).address.toLowerCase(), "GOLD").available === 10n);
+      assert.equal((await ks("POST", "/api/v1/orders", { clientOid: "rate-s", side: "sell", symbol: SYMBOL, type: "limit", price: "10000", size: "7" })).code, "200000");
+      const buy = await kb<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: "rate-b", side: "buy", symbol: SYMBOL, type: "limit", price: "10000", size: "7" });
+      assert.equal(buy.code, "200000");
+      const sold = (await ks<{ items: Array<{ tax: string; funds: string; settlementTxHash: string | null }> }>("GET", "/api/v1/fills?symbol=GOLD-VND")).data.items;
+      assert.deepEqual(sold.map((f) => [f.funds, f.tax]), [["70000", "175"]], "25 bps of 70,000");
+      const fill = await until("settled", async () => {
+        const items = (await kb<{ items: Array<{ settlementTxHash: string | null }> }>("GET", `/api/v1/fills?orderId=${buy.data.orderId}`)).data.items;
+        return items[0]?.settlementTxHash ? items[0] : undefined;
+      });
+      const receipt = await chain.publicClient.getTransactionReceipt({ hash: fill.settlementTxHash as `0x${string}` });
+      const [settledEvent] = parseEventLogs({ abi: settlementVaultAbi, logs: receipt.logs, eventName: "TradeSettled" });
+      assert.equal(settledEvent.args.sellerTax, 175n, "the vault checked and booked the same tax");
+      assert.deepEqual(ledgerHouseBooks(gw.ctx.trading.core), await vaultHouseBooks(chain));
+      await gw.ctx.audit.flush();
+      const changes = await gw.ctx.audit.index.query({ types: ["tax.rateChanged"], limit: 10, order: "desc" });
+      assert.deepEqual([changes.items[0].detail?.rateBps, changes.items[0].detail?.previousBps], [25, 10]);
+    } finally {
+      await chain.publicClient.waitForTransactionReceipt({ hash: await vault.write.setTaxPolicy([taxAccount, 10]) });
+      await until("the gateway follows the rate back", async () => gw.ctx.trading.core.taxRateBps === 10);
+    }
+  });
 });
 
 describe("settlement survives a crash between broadcast and receipt", () => {

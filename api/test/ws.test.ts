@@ -56,7 +56,8 @@ describe("websocket (KuCoin protocol)", () => {
     risk.defaults.accountRate = { burst: 10_000, perSecond: 10_000 };
     // Durability is tested elsewhere; here fsync would only slow the load the tests need.
     gw = await startTestGateway(chain, { risk, env: { SEN_WS_CONFLATE_MS: "5", SEN_WS_MAX_BUFFER: "65536", SEN_JOURNAL_FSYNC: "none" } });
-    for (const i of [30, 31]) await chain.attest(hardhatAccount(i).address, `ws-${i}`);
+    // Foreign investors: they also trade RIVER, theirs alone under NQ05-FOREIGN-ONLY.
+    for (const i of [30, 31]) await chain.attest(hardhatAccount(i).address, `ws-${i}`, 2, 702);
     a = await loginAndCreateKey(gw.url, hardhatAccount(30));
     b = await loginAndCreateKey(gw.url, hardhatAccount(31));
     await gw.ctx.trading.deposit(a.accountId, "GOLD", 100_000n, "ws-dep-1");

@@ -6,6 +6,7 @@ import { contractErrorsAbi, describeChainError, revertOf, rootCause } from "./co
 import { SettlementBatcher, settlementVaultAbi } from "./settlementBatcher.ts";
 import { creditVaultDeposits } from "./vaultDeposits.ts";
 import { startAuditAnchorer } from "./auditAnchorer.ts";
+import { followTaxPolicy } from "./taxPolicy.ts";
 
 /** How long an unknown withdrawal outcome waits before the payout is sent again (same id). */
 const WITHDRAWAL_RETRY_MS = 1_000;
@@ -61,6 +62,21 @@ export async function startChainServices(o: ChainServicesOptions) {
     },
   });
   batcher.start();
+
+  // The vault checks each trade's tax at its rate when the batch settles: follow the rate so that
+  // trades matched after a governance change are taxed at the new one (journaled, audited).
+  const taxSource = `SettlementVault ${o.contracts.SettlementVault} TaxPolicySet`;
+  const taxPolicy = await followTaxPolicy({
+    publicClient: o.publicClient,
+    vault: o.contracts.SettlementVault,
+    pollMs: o.pollMs,
+    onChange: async (p) => {
+      await ctx.trading.setTaxRate(p.rateBps, taxSource, "chain");
+      log.warn({ rateBps: p.rateBps }, "tax rate changed on chain: trades from now on are taxed at it");
+    },
+    onError: (err) => log.warn({ err }, "tax policy poll failed; the last rate read stays in force"),
+  });
+  await ctx.trading.setTaxRate(taxPolicy.current().rateBps, `SettlementVault ${o.contracts.SettlementVault}`, "chain");
 
   let cursor = o.startBlock;
   let lastBlock = -1n;
@@ -212,6 +228,7 @@ export async function startChainServices(o: ChainServicesOptions) {
     anchorer,
     /** One poll now: credit deposits, check identities (tests and start-up use it). */
     poll: async () => {
+      await taxPolicy.poll();
       lastBlock = -1n;
       while (busy) await new Promise((r) => setTimeout(r, 5));
       await tick();
@@ -221,6 +238,7 @@ export async function startChainServices(o: ChainServicesOptions) {
       clearInterval(timer);
       for (const t of retries) clearTimeout(t);
       unsubscribe();
+      taxPolicy.stop();
       await batcher.stop();
       await anchorer?.stop();
     },

@@ -106,6 +106,12 @@ export async function startHolderRulesView(o: HolderRulesViewOptions): Promise<H
       const m = o.catalog.market(e.symbol)!;
       addTrade(e.tradeId, e.symbol, buyer.accountId, seller.accountId, BigInt(e.size), o.catalog.notional(m, e.price, e.size));
     } else if (e.kind === "settlementResolved" && e.action === "reverse") pending.remove(e.trade.tradeId);
+    else if (e.kind === "listed" && e.listing.token && !tokens.includes(e.listing.token.toLowerCase())) {
+      // A token listed while running: read its whole state at the next sync, then follow its events.
+      tokens.push(e.listing.token.toLowerCase());
+      for (const m of mirrors) m.refreshAll();
+      void sync().catch((err: unknown) => o.onError?.(err));
+    }
   });
 
   const shared: MirrorShared = {
@@ -125,9 +131,10 @@ export async function startHolderRulesView(o: HolderRulesViewOptions): Promise<H
   let queued: Promise<void> | null = null;
   const run = async () => {
     const head = await o.publicClient.getBlockNumber({ cacheTime: 0 });
-    if (shared.tracks.size === 0) {
-      const flags = await Promise.all(tokens.map((t) => o.publicClient.readContract({ address: t as Address, abi: holderStateAbi, functionName: "tracksIdentityBalances", blockNumber: head })));
-      tokens.forEach((t, i) => shared.tracks.set(t, flags[i]));
+    const untracked = tokens.filter((t) => !shared.tracks.has(t));
+    if (untracked.length > 0) {
+      const flags = await Promise.all(untracked.map((t) => o.publicClient.readContract({ address: t as Address, abi: holderStateAbi, functionName: "tracksIdentityBalances", blockNumber: head })));
+      untracked.forEach((t, i) => shared.tracks.set(t, flags[i]));
     }
     for (const m of mirrors) await m.sync(head);
     for (const id of [...pending.ids()]) {
@@ -264,6 +271,7 @@ type ChangeLog = { address: Address; blockNumber: bigint | null; eventName: stri
 
 /** The holder state as of one block (the head minus `lag`), and how it follows the chain. */
 class ChainMirror implements HolderState {
+  #refresh = false;
   block = -1n;
   timestamp = 0;
   #hash: Hex = zeroHash;
@@ -341,17 +349,26 @@ class ChainMirror implements HolderState {
 
   // ---------------------------------------------------------------- following the chain
 
+  /** The next sync reads every token's state again (a token was added). */
+  refreshAll(): void {
+    this.#refresh = true;
+  }
+
   async sync(head: bigint): Promise<void> {
     const s = this.#s;
     let target = head - this.#lag;
     if (target < s.startBlock) target = s.startBlock;
     let from: bigint;
-    let full = false;
+    let full = this.#refresh;
+    this.#refresh = false;
     if (this.block < 0n) {
       from = s.startBlock;
       full = true;
     } else if (await this.#canonical(this.block, this.#hash)) {
-      if (target <= this.block) return;
+      if (target <= this.block) {
+        if (!full) return;
+        target = this.block; // a refresh reads the block already synced
+      }
       from = this.block + 1n;
     } else {
       // Reorganised: everything after the newest block still on the chain is read again.

@@ -43,7 +43,8 @@ export type ExchangeFixture = Awaited<ReturnType<typeof openExchange>>;
  * trader does through the signed REST API: open an account with a verified e-ID and
  * operator-credited deposits, place, cancel, look at orders, fills, balances and the book.
  */
-export async function openExchange(chain: ChainFixture, options: { catalog?: MarketCatalog } = {}) {
+/** `traderCountry`: the e-ID country of the traders it makes (default 704, Viet Nam; RIVER is for foreign investors only). */
+export async function openExchange(chain: ChainFixture, options: { catalog?: MarketCatalog; traderCountry?: number } = {}) {
   const operator = wallet(chain);
   const gw: GatewayFixture = await startTestGateway(chain, { env: { SEN_OPERATORS: operator.address.toLowerCase() }, catalog: options.catalog });
   await chain.attest(operator.address, `operator-${operator.address}`);
@@ -66,7 +67,7 @@ export async function openExchange(chain: ChainFixture, options: { catalog?: Mar
      */
     async trader(deposits: Record<string, bigint> = {}, identity?: string): Promise<Trader> {
       const account = wallet(chain);
-      await chain.attest(account.address, identity ?? `trader-${account.address}`);
+      await chain.attest(account.address, identity ?? `trader-${account.address}`, 2, options.traderCountry ?? 704);
       const creds = await loginAndCreateKey(gw.url, account);
       for (const [currency, amount] of Object.entries(deposits)) {
         ok(await op("POST", "/api/v1/sen/operator/deposits", { accountId: creds.accountId, currency, amount: amount.toString(), ref: `${creds.accountId}-${currency}` }), "deposit");

@@ -3,6 +3,7 @@ import type { AppContext } from "../../context.ts";
 import type { Listing } from "../../listing/listing.ts";
 import { listingInputSchema } from "../../listing/listing.ts";
 import { SenError } from "../../errors/SenError.ts";
+import { ValidationError } from "../errors.ts";
 import { defineRoute, symbolParam, type Route } from "../route.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -60,7 +61,9 @@ export function listingRoutes(ctx: AppContext): Route[] {
       auth: "public",
       summary: "One listing, with the prospectus hash the token holds on chain now",
       handler: async ({ params }) => {
-        const l = find(symbolParam.parse(params.symbol));
+        const symbol = symbolParam.safeParse(params.symbol);
+        if (!symbol.success) throw new ValidationError(`symbol: ${symbol.error.issues[0]?.message ?? "invalid"}`);
+        const l = find(symbol.data);
         const onChain = await listings.onChainHash(l);
         return { ...publicView(ctx, l), onChainDocumentHash: onChain ?? null, hashMatches: onChain === undefined ? null : onChain === l.prospectus.hash };
       },
