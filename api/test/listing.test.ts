@@ -148,6 +148,8 @@ describe("listing: the pilot's rules at listing, on chain and before matching", 
     const order = { clientOid: "early-1", side: "buy", symbol: "ORCH2-VND", type: "limit", price: "10000", size: "1" };
     const early = await signedClient(gw.url, creds)("POST", "/api/v1/orders", order);
     assert.deepEqual([early.status, early.senCode], [400, "RISK_OFFERING_NOT_OPEN"]);
+    const before = (await signedClient(gw.url, creds)("GET", "/api/v1/sen/eligibility")).data.items.find((i: { symbol: string }) => i.symbol === "ORCH2-VND");
+    assert.deepEqual([before.canBuy, before.canSell, before.buyRefusal.senCode], [false, false, "RISK_OFFERING_NOT_OPEN"], "eligibility says the offering is not open");
     assert.match(early.msg ?? "", /NQ05-OFFERING-WINDOW.*opens at/);
 
     // Journaled: the listing, its market and its window survive a restart.
@@ -201,6 +203,11 @@ describe("listing: the pilot's rules at listing, on chain and before matching", 
     const no = await signedClient(gw.url, dm)("POST", "/api/v1/orders", { ...buy, clientOid: "domestic-1" });
     assert.deepEqual([no.status, no.code, no.senCode], [403, "400500", "RISK_HOLDER_COUNTRY"]);
     assert.match(no.msg ?? "", /NQ05-FOREIGN-ONLY: tokenised assets issued in Viet Nam are offered to and traded among foreign investors only/);
+    // The eligibility view says the same before any order is sent.
+    const seen = (await signedClient(gw.url, dm)("GET", "/api/v1/sen/eligibility")).data.items.find((i: { symbol: string }) => i.symbol === "ORCH3-VND");
+    assert.equal(seen.canBuy, false);
+    assert.equal(seen.buyRefusal.senCode, "RISK_HOLDER_COUNTRY");
+    assert.match(seen.buyRefusal.reason, /^NQ05-FOREIGN-ONLY: /);
 
     // A bad rule file stops the start with the reason, before the data directory is touched.
     writeFileSync(file, JSON.stringify({ ...changed, tax: { ...changed.tax, rateBps: 5_000 } }));

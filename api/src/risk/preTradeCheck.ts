@@ -2,6 +2,7 @@ import type { TradingCore } from "../trading/tradingCore.ts";
 import type { PlaceRecord } from "../trading/records.ts";
 import type { HolderRules } from "./holderRules.ts";
 import type { PilotRules } from "../listing/pilotRules.ts";
+import { inPilotWords, offeringRefusal } from "./pilotWording.ts";
 import { RiskCode, limitsFor, type RiskConfig } from "./types.ts";
 import type { TokenBuckets } from "./tokenBucket.ts";
 
@@ -38,13 +39,8 @@ export function preTradeCheck(
     return { code: RiskCode.SYMBOL_HALTED, message: `${order.symbol} is halted: ${core.marketState(order.symbol)?.haltReason ?? ""}` };
   }
   const listing = core.listing(order.symbol);
-  if (listing && now < listing.offeringOpensAt) {
-    const rule = pilot?.listing.offeringWindow;
-    return {
-      code: RiskCode.OFFERING_NOT_OPEN,
-      message: `${rule ? `${rule.ruleId}: ${rule.text}; ` : ""}the offering of ${listing.base} opens at ${new Date(listing.offeringOpensAt).toISOString()} (prospectus published ${new Date(listing.prospectus.publishedAt).toISOString()})`,
-    };
-  }
+  const notOpen = offeringRefusal(listing, now, pilot);
+  if (notOpen) return notOpen;
   if (core.orderByClientOid(order.accountId, order.clientOid)) {
     return { code: RiskCode.DUPLICATE_CLIENT_OID, message: `clientOid ${order.clientOid} was already used` };
   }
@@ -87,10 +83,5 @@ export function preTradeCheck(
   }
   // Last: it reads open orders and unsettled trades; and what the chain would refuse to
   // settle must never be matched.
-  const refusal = holderRules?.checkOrder(order, core, now) ?? null;
-  // The token's country rule is the pilot's holder rule for the asset's class: say which, in words.
-  const assetClass = listing?.assetClass ?? market.assetClass;
-  const holders = assetClass === undefined ? undefined : pilot?.assetClasses[assetClass]?.holders;
-  if (refusal?.code === RiskCode.HOLDER_COUNTRY && holders) return { code: refusal.code, message: `${holders.ruleId}: ${holders.text} (${refusal.message})` };
-  return refusal;
+  return inPilotWords(holderRules?.checkOrder(order, core, now) ?? null, listing?.assetClass ?? market.assetClass, pilot);
 }

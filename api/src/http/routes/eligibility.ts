@@ -1,6 +1,7 @@
 import type { AppContext } from "../../context.ts";
 import { SenError } from "../../errors/SenError.ts";
 import type { RiskRejection } from "../../risk/preTradeCheck.ts";
+import { inPilotWords, offeringRefusal } from "../../risk/pilotWording.ts";
 import { toKucoinError } from "../errors.ts";
 import { defineRoute, type Route } from "../route.ts";
 
@@ -11,7 +12,7 @@ import { defineRoute, type Route } from "../route.ts";
  */
 export function eligibilityRoutes(ctx: AppContext): Route[] {
   const { trading, catalog, format } = ctx;
-  const refusal = (r: RiskRejection | undefined) => {
+  const refusal = (r: RiskRejection | null | undefined) => {
     if (!r) return null;
     return { senCode: r.code, code: toKucoinError(new SenError(r.code, r.message)).code, reason: r.message };
   };
@@ -34,14 +35,21 @@ export function eligibilityRoutes(ctx: AppContext): Route[] {
         return {
           checked: true,
           settleBy,
-          items: rules.eligibility(principal!.accountId, trading.core, now).map((e) => ({
-            symbol: e.symbol,
-            canBuy: e.canBuy,
-            canSell: e.canSell,
-            buyRefusal: refusal(e.buyRefusal),
-            sellRefusal: refusal(e.sellRefusal),
-            buyCapacity: e.buyCapacity === undefined ? null : format.amount(catalog.market(e.symbol)!.base, e.buyCapacity),
-          })),
+          items: rules.eligibility(principal!.accountId, trading.core, now).map((e) => {
+            // The pilot's words: the offering window first, then the holder rule of the asset's class.
+            const listing = trading.core.listing(e.symbol);
+            const closed = offeringRefusal(listing, now, ctx.pilot.rules);
+            const words = (r: RiskRejection | undefined) => closed ?? inPilotWords(r ?? null, listing?.assetClass ?? catalog.market(e.symbol)?.assetClass, ctx.pilot.rules);
+            const [buy, sell] = [words(e.buyRefusal), words(e.sellRefusal)];
+            return {
+              symbol: e.symbol,
+              canBuy: e.canBuy && closed === null,
+              canSell: e.canSell && closed === null,
+              buyRefusal: refusal(buy),
+              sellRefusal: refusal(sell),
+              buyCapacity: e.buyCapacity === undefined ? null : format.amount(catalog.market(e.symbol)!.base, e.buyCapacity),
+            };
+          }),
         };
       },
     }),
