@@ -137,7 +137,9 @@ Sen is running (in-process chain ${deployment.chainId}, ${config.journal.kind} j
   API docs       ${gateway.url}/openapi.json
   health/metrics ${gateway.url}/health   ${gateway.url}/metrics
   JSON-RPC       http://127.0.0.1:${rpcPort}   (contracts and role holders in ${rel(deploymentFile)})
-  demo traders   ${traders.map((t) => `${t.name} ${t.address}`).join(", ")} (vault deposits credited)
+  demo traders   ${traders.map((t) => `${t.name} ${t.address} (${t.country === 704 ? "domestic, Vietnamese e-ID" : `foreign, country ${t.country}`})`).join(", ")} (vault deposits credited)
+  markets        ${[...ctx.trading.core.listings()].map((l) => `${l.symbol} ${ctx.pilot.rules.assetClasses[l.assetClass]?.holders.ruleId ?? l.assetClass} (${gateway.url}/listings/${l.symbol})`).join(", ")}
+  pilot rules    ${ctx.pilot.rules.version} (${gateway.url}/api/v1/sen/rules); income tax ${ctx.trading.core.taxRateBps} bps of each sale, from the vault
   credentials    ${rel(credentialsFile)}   (API key, secret, passphrase per trader)
   compliance     ${gateway.url}/compliance/   (sign in with ${officer.address}, Hardhat test account #${DEMO_OFFICER.accountIndex})
   operator       ${operator.address}, Hardhat test account #${DEMO_OPERATOR.accountIndex} (e-ID attested; signs in like a trader, then /api/v1/sen/operator/…)
