@@ -34,7 +34,7 @@ describe("audit trail failure stops order intake", { skip: process.platform !== 
 
   before(async () => {
     chain = await startChain();
-    const account = hardhatAccount(12);
+    const account = hardhatAccount(17); // #12 holds the tax account
     await chain.attest(account.address, "failstop-trader");
     gw = await startTestGateway(chain);
     trader = await loginAndCreateKey(gw.url, account);

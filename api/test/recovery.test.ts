@@ -20,7 +20,7 @@ type Order = { id: string; clientOid: string; isActive: boolean; size: string; d
  */
 async function crashDuringLoad(chain: ChainFixture, extraEnv: Record<string, string>) {
   const dataDir = mkdtempSync(path.join(tmpdir(), "sen-crash-"));
-  const operator = hardhatAccount(12);
+  const operator = hardhatAccount(17); // #12 holds the tax account
   const env = {
     SEN_CHAIN_RPC: chain.rpcUrl!,
     SEN_DEPLOYMENT: chain.deploymentFile!,
@@ -159,7 +159,7 @@ describe("crash recovery (kill -9 during load)", () => {
   before(async () => {
     chain = await startChain({ serve: true });
     for (const [i, label] of [
-      [12, "operator"],
+      [17, "operator"],
       [13, "seller"],
       [14, "buyer"],
       [15, "officer"],
