@@ -142,19 +142,27 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
       const jseq = Number(seq);
       const ts = iso(record.ts);
       const orders = new Map<string, Readonly<Order>>();
+      // Each side's fee arrives on its order's fill, just before the trade.
+      const fees = new Map<string, bigint>();
       for (const e of events) {
-        if (e.kind === "order") onOrderEvent(jseq, ts, record, e, orders);
-        else if (e.kind === "trade") {
+        if (e.kind === "order") {
+          if (e.fill) fees.set(`${e.fill.tradeId}:${e.order.orderId}`, e.fill.fee);
+          onOrderEvent(jseq, ts, record, e, orders);
+        } else if (e.kind === "trade") {
           const maker = orders.get(e.makerOrderId);
           const taker = orders.get(e.takerOrderId);
           if (!maker || !taker) continue;
           const common = { ts, jseq, symbol: e.symbol, price: priceText(e.symbol, e.price), qty: sizeText(e.symbol, e.size), tradeId: e.tradeId };
           const market = catalog.market(e.symbol);
           for (const [me, other, liquidity] of [[taker, maker, "taker"], [maker, taker, "maker"]] as const) {
-            // The sale value and, on the seller's side, the tax withheld from it: the tax report reads these.
+            // The sale value, this side's fee and, on the seller's side, the tax withheld from it:
+            // the tax report and the account ledger read these.
             const money = market ? { currency: market.quote, amount: format.amount(market.quote, e.funds) } : {};
-            const tax = market && me.side === "sell" ? { detail: { tax: format.amount(market.quote, e.sellerTax) } } : {};
-            append({ type: "order.filled", ...common, ...fromOrder(me), liquidity, counterpartyAccount: other.accountId, counterpartyIdentityHash: other.identityHash, counterpartyOrderId: other.orderId, ...money, ...tax });
+            const fee = fees.get(`${e.tradeId}:${me.orderId}`);
+            const detail: Record<string, string> = {};
+            if (market && fee !== undefined) detail.fee = format.amount(market.quote, fee);
+            if (market && me.side === "sell") detail.tax = format.amount(market.quote, e.sellerTax);
+            append({ type: "order.filled", ...common, ...fromOrder(me), liquidity, counterpartyAccount: other.accountId, counterpartyIdentityHash: other.identityHash, counterpartyOrderId: other.orderId, ...money, detail: Object.keys(detail).length ? detail : undefined });
           }
         }
       }
@@ -192,7 +200,8 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
             amount: market ? format.amount(market.quote, t.funds) : undefined,
             reason: t.reason,
             actor: e.kind === "settlementResolved" ? e.by : "settlement",
-            detail: e.kind === "settlementResolved" ? { action: e.action, note: e.note } : undefined,
+            // What a reversal gives back besides the sale value (the account ledger reads these).
+            detail: e.kind === "settlementResolved" ? { action: e.action, note: e.note, ...(market ? { buyerFee: format.amount(market.quote, t.buyerFee), sellerFee: format.amount(market.quote, t.sellerFee), sellerTax: format.amount(market.quote, t.sellerTax) } : {}) } : undefined,
           });
           break;
         }
