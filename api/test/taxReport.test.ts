@@ -5,10 +5,10 @@ import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFi
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { rawRequest, signedClient, signedHeaders, type RawReply, type SignedClient } from "./support/httpProbe.ts";
 
-type Row = { from: string; to: string; identityHash: string; account: string; sales: number; saleValue: string; taxWithheld: string; currency: string; taxRuleId: string };
-type Total = { currency: string; sellers: number; sales: number; saleValue: string; taxWithheld: string };
+type Row = { from: string; to: string; identityHash: string; account: string; sales: number; reversals: number; saleValue: string; taxWithheld: string; currency: string; taxRuleId: string };
+type Total = { currency: string; sellers: number; sales: number; reversals: number; saleValue: string; taxWithheld: string };
 type Report = { from: string; to: string; identityHash?: string; taxRuleId: string; auditSeq: number; rows: Row[]; totals: Total[] };
-type Fill = { symbol: string; side: "buy" | "sell"; funds: string; tax: string; createdAt: number };
+type Fill = { tradeId: string; symbol: string; side: "buy" | "sell"; funds: string; tax: string; createdAt: number };
 type Trader = { creds: ApiCredentials; api: SignedClient; identityHash: string };
 
 const PATH = "/api/v1/sen/compliance/reports/tax";
@@ -122,8 +122,8 @@ describe("tax report: per seller and period, from the audit trail", () => {
     const r = await jsonReport(period(start, end));
     const row = (trader: Trader) => r.rows.find((x) => x.account === trader.creds.accountId);
     const base = { from: start, to: end, currency: "VND", taxRuleId: "PIT-SALE-0.1" };
-    assert.deepEqual(row(t.goldSeller), { ...base, identityHash: t.goldSeller.identityHash, account: t.goldSeller.creds.accountId, sales: 3, saleValue: gold.saleValue, taxWithheld: gold.taxWithheld });
-    assert.deepEqual(row(t.riverSeller), { ...base, identityHash: t.riverSeller.identityHash, account: t.riverSeller.creds.accountId, sales: 3, saleValue: river.saleValue, taxWithheld: river.taxWithheld });
+    assert.deepEqual(row(t.goldSeller), { ...base, identityHash: t.goldSeller.identityHash, account: t.goldSeller.creds.accountId, sales: 3, reversals: 0, saleValue: gold.saleValue, taxWithheld: gold.taxWithheld });
+    assert.deepEqual(row(t.riverSeller), { ...base, identityHash: t.riverSeller.identityHash, account: t.riverSeller.creds.accountId, sales: 3, reversals: 0, saleValue: river.saleValue, taxWithheld: river.taxWithheld });
     assert.equal(gold.saleValue, "159700");
     assert.equal(river.saleValue, "15300");
     assert.equal(r.rows.length, 2, "buyers have no row");
@@ -131,7 +131,7 @@ describe("tax report: per seller and period, from the audit trail", () => {
 
     const ledger = gw.ctx.trading.core.ledger.balance(gw.ctx.trading.core.taxAccount, "VND");
     assert.equal(ledger.available + ledger.hold, BigInt(gold.taxWithheld) + BigInt(river.taxWithheld));
-    assert.deepEqual(r.totals, [{ currency: "VND", sellers: 2, sales: 6, saleValue: "175000", taxWithheld: (ledger.available + ledger.hold).toString() }]);
+    assert.deepEqual(r.totals, [{ currency: "VND", sellers: 2, sales: 6, reversals: 0, saleValue: "175000", taxWithheld: (ledger.available + ledger.hold).toString() }]);
   });
 
   it("serves the same report as CSV, with a totals row", async () => {
@@ -140,13 +140,13 @@ describe("tax report: per seller and period, from the audit trail", () => {
     assert.equal(r.status, 200, r.text);
     assert.match(r.contentType, /^text\/csv/);
     const [header, ...lines] = r.text.trimEnd().split("\n").map((l) => l.split(","));
-    assert.deepEqual(header, ["row", "from", "to", "identityHash", "account", "currency", "sales", "saleValue", "taxWithheld", "taxRuleId"]);
+    assert.deepEqual(header, ["row", "from", "to", "identityHash", "account", "currency", "sales", "reversals", "saleValue", "taxWithheld", "taxRuleId"]);
     assert.deepEqual(
       lines.filter((l) => l[0] === "investor"),
-      json.rows.map((x) => ["investor", x.from, x.to, x.identityHash, x.account, x.currency, String(x.sales), x.saleValue, x.taxWithheld, x.taxRuleId]),
+      json.rows.map((x) => ["investor", x.from, x.to, x.identityHash, x.account, x.currency, String(x.sales), String(x.reversals), x.saleValue, x.taxWithheld, x.taxRuleId]),
     );
     const totals = lines.filter((l) => l[0] === "total");
-    assert.deepEqual(totals, [["total", start, end, "", "", "VND", "6", "175000", json.totals[0].taxWithheld, "PIT-SALE-0.1"]]);
+    assert.deepEqual(totals, [["total", start, end, "", "", "VND", "6", "0", "175000", json.totals[0].taxWithheld, "PIT-SALE-0.1"]]);
     assert.equal(lines.length, json.rows.length + 1);
   });
 
@@ -201,6 +201,32 @@ describe("tax report: per seller and period, from the audit trail", () => {
     assert.equal(recorded.reason, "taxReport");
     assert.equal(recorded.actor, officer.accountId);
     assert.deepEqual(recorded.detail, { from, to: end, format: "json", identityHash: t.goldSeller.identityHash, taxRuleId: "PIT-SALE-0.1" });
+  });
+
+  it("counts a sale reversed after a failed settlement in the period of its reversal, giving its tax back, so totals follow the tax account", async () => {
+    // The GOLD seller's 112,000 sale (tax 112) fails settlement and is reversed by an operator.
+    const sale = (await fills(t.goldSeller)).find((f) => f.side === "sell" && f.tax === "112")!;
+    await nextMs();
+    const from = new Date().toISOString();
+    await nextMs();
+    await gw.ctx.trading.settlementFailed(sale.tradeId, "test: the vault refused it");
+    await gw.ctx.trading.resolveSettlement(sale.tradeId, "reverse", "test-operator", "undone in a test");
+    await nextMs();
+    const to = new Date().toISOString();
+    const r = await jsonReport(period(from, to));
+    assert.deepEqual(
+      r.rows.map((x) => [x.account, x.sales, x.reversals, x.saleValue, x.taxWithheld]),
+      [[t.goldSeller.creds.accountId, 0, 1, "-112000", "-112"]],
+      "the reversal's period shows the value and tax given back",
+    );
+    // Over the whole life of these trades the report equals the tax account.
+    const all = await jsonReport(period(start, to));
+    const ledger = gw.ctx.trading.core.ledger.balance(gw.ctx.trading.core.taxAccount, "VND");
+    assert.equal(all.totals[0].taxWithheld, (ledger.available + ledger.hold).toString());
+    assert.equal(all.totals[0].reversals, 1);
+    // One identity asked for: its reversal is found although the event is the buyer's.
+    const one = await jsonReport(`${period(from, to)}&identityHash=${t.goldSeller.identityHash}`);
+    assert.deepEqual(one.rows.map((x) => x.reversals), [1]);
   });
 
   it("is described in the OpenAPI document", async () => {

@@ -24,17 +24,19 @@ const reportQuery = z
   .refine((q) => !bothTimes(q) || parseIsoMicros(q.to) - parseIsoMicros(q.from) <= MAX_PERIOD_US, { message: "a report covers at most 366 days", path: ["to"] });
 type ReportQuery = z.infer<typeof reportQuery>;
 
-export const TAX_REPORT_COLUMNS = ["row", "from", "to", "identityHash", "account", "currency", "sales", "saleValue", "taxWithheld", "taxRuleId"] as const;
+export const TAX_REPORT_COLUMNS = ["row", "from", "to", "identityHash", "account", "currency", "sales", "reversals", "saleValue", "taxWithheld", "taxRuleId"] as const;
 
-type Sums = { sales: number; saleValue: bigint; taxWithheld: bigint };
+type Sums = { sales: number; reversals: number; saleValue: bigint; taxWithheld: bigint };
 type Seller = Sums & { identityHash: string; account: string; currency: string };
 
 /**
  * The personal-income-tax report (issue #13): per seller identity and account, the sales of a
  * period, their value and the tax withheld from them, read from the audit trail's seller-side
  * `order.filled` events (compliance role only). Each report is itself on record (`audit.query`),
- * and covers exactly the events recorded before that record (its `auditSeq`). Not yet: a trade
- * reversed after a failed settlement gives its tax back, and its fills still count here.
+ * and covers exactly the events recorded before that record (its `auditSeq`). A sale reversed
+ * after a failed settlement gives its tax back: the reversal counts in the period it happens in
+ * (`reversals`, its value and tax subtracted), so a period's total is what the tax account
+ * gained in it.
  */
 export function taxReportRoutes(ctx: AppContext): Route[] {
   const { audit, catalog } = ctx;
@@ -55,6 +57,12 @@ export function taxReportRoutes(ctx: AppContext): Route[] {
   /** Sums as it pages: memory grows with the number of sellers, not of fills. */
   async function aggregate(q: ReportQuery, beforeSeq: number): Promise<Seller[]> {
     const sellers = new Map<string, Seller>();
+    const sellerOf = (identityHash: string, account: string, currency: string) => {
+      const key = `${identityHash}|${account}|${currency}`;
+      let s = sellers.get(key);
+      if (!s) sellers.set(key, (s = { identityHash, account, currency, sales: 0, reversals: 0, saleValue: 0n, taxWithheld: 0n }));
+      return s;
+    };
     const base = { types: ["order.filled" as const], from: q.from, to: q.to, identityHash: q.identityHash, toSeq: beforeSeq, limit: PAGE, order: "asc" as const };
     let cursor: string | undefined;
     do {
@@ -65,11 +73,27 @@ export function taxReportRoutes(ctx: AppContext): Route[] {
         const identityHash = e.identityHash.toLowerCase();
         const account = e.account.toLowerCase();
         const key = `${identityHash}|${account}|${e.currency}`;
-        let s = sellers.get(key);
-        if (!s) sellers.set(key, (s = { identityHash, account, currency: e.currency, sales: 0, saleValue: 0n, taxWithheld: 0n }));
+        const s = sellerOf(identityHash, account, e.currency);
         s.sales++;
         s.saleValue += units(e.amount, decimals, e, "sale value");
         s.taxWithheld += units(e.detail?.tax, decimals, e, "tax");
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    // Reversals name the seller as the counterparty (the event is the buyer's), so they are read unfiltered.
+    const reversals = { ...base, types: ["settlement.resolved" as const], identityHash: undefined };
+    cursor = undefined;
+    do {
+      const page = await audit.index.query({ ...reversals, cursor });
+      for (const e of page.items) {
+        if (e.detail?.action !== "reverse" || !e.counterpartyIdentityHash || !e.counterpartyAccount || !e.currency) continue;
+        const identityHash = e.counterpartyIdentityHash.toLowerCase();
+        if (q.identityHash && identityHash !== q.identityHash.toLowerCase()) continue;
+        const decimals = decimalsOf(e.currency, e.seq);
+        const s = sellerOf(identityHash, e.counterpartyAccount.toLowerCase(), e.currency);
+        s.reversals++;
+        s.saleValue -= units(e.amount, decimals, e, "sale value");
+        s.taxWithheld -= units(e.detail?.sellerTax, decimals, e, "tax");
       }
       cursor = page.nextCursor;
     } while (cursor);
@@ -100,6 +124,7 @@ export function taxReportRoutes(ctx: AppContext): Route[] {
           identityHash: s.identityHash,
           account: s.account,
           sales: s.sales,
+          reversals: s.reversals,
           saleValue: amount(s.currency, s.saleValue),
           taxWithheld: amount(s.currency, s.taxWithheld),
           currency: s.currency,
@@ -107,17 +132,17 @@ export function taxReportRoutes(ctx: AppContext): Route[] {
         }));
         const totalsByCurrency = new Map<string, Sums & { sellers: number }>();
         for (const s of sellers) {
-          const t = totalsByCurrency.get(s.currency) ?? { sellers: 0, sales: 0, saleValue: 0n, taxWithheld: 0n };
-          totalsByCurrency.set(s.currency, { sellers: t.sellers + 1, sales: t.sales + s.sales, saleValue: t.saleValue + s.saleValue, taxWithheld: t.taxWithheld + s.taxWithheld });
+          const t = totalsByCurrency.get(s.currency) ?? { sellers: 0, sales: 0, reversals: 0, saleValue: 0n, taxWithheld: 0n };
+          totalsByCurrency.set(s.currency, { sellers: t.sellers + 1, sales: t.sales + s.sales, reversals: t.reversals + s.reversals, saleValue: t.saleValue + s.saleValue, taxWithheld: t.taxWithheld + s.taxWithheld });
         }
         // One total per quote currency (all VND today; a listing may quote in another).
-        const totals = [...totalsByCurrency].map(([currency, t]) => ({ currency, sellers: t.sellers, sales: t.sales, saleValue: amount(currency, t.saleValue), taxWithheld: amount(currency, t.taxWithheld) }));
+        const totals = [...totalsByCurrency].map(([currency, t]) => ({ currency, sellers: t.sellers, sales: t.sales, reversals: t.reversals, saleValue: amount(currency, t.saleValue), taxWithheld: amount(currency, t.taxWithheld) }));
         if (q.format === "json") return { from: q.from, to: q.to, identityHash: q.identityHash?.toLowerCase(), taxRuleId, auditSeq: record.seq, rows, totals };
 
         const line = (cells: unknown[]) => `${cells.map(csvCell).join(",")}\n`;
         let csv = line([...TAX_REPORT_COLUMNS]);
-        for (const r of rows) csv += line(["investor", r.from, r.to, r.identityHash, r.account, r.currency, r.sales, r.saleValue, r.taxWithheld, r.taxRuleId]);
-        for (const t of totals) csv += line(["total", q.from, q.to, "", "", t.currency, t.sales, t.saleValue, t.taxWithheld, taxRuleId]);
+        for (const r of rows) csv += line(["investor", r.from, r.to, r.identityHash, r.account, r.currency, r.sales, r.reversals, r.saleValue, r.taxWithheld, r.taxRuleId]);
+        for (const t of totals) csv += line(["total", q.from, q.to, "", "", t.currency, t.sales, t.reversals, t.saleValue, t.taxWithheld, taxRuleId]);
         res.status(200);
         res.setHeader("content-type", "text/csv; charset=utf-8");
         res.setHeader("content-disposition", 'attachment; filename="sen-tax-report.csv"');
