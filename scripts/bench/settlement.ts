@@ -40,6 +40,7 @@ let oid = 0;
   const once = await startChainServices({ ctx: gw.ctx, publicClient: chain.publicClient, walletClient: operator, contracts: chain.deployment.contracts, startBlock: BigInt(chain.deployment.startBlock), confirmations: 0, pollMs: 100 });
   await once.poll(); // credits the deposits
   await once.stop();
+  await gw.ctx.holderView?.sync(); // the traders' e-IDs, before their first order
 }
 
 type Row = { batch: number; trades: number; seconds: number; perSecond: number; gasPerTrade: number };
