@@ -22,21 +22,10 @@ contract FeeCapTest is SenFixture {
     function _trade(uint256 tradeId, uint256 cashAmount, uint256 sellerFee, uint256 buyerFee)
         internal
         view
-        returns (SettlementVault.Trade[] memory trades)
+        returns (SettlementVault.Trade[] memory)
     {
-        trades = new SettlementVault.Trade[](1);
-        trades[0] = SettlementVault.Trade({
-            tradeId: tradeId,
-            asset: address(asset),
-            seller: ALICE,
-            buyer: BOB,
-            assetAmount: 1,
-            cashAmount: cashAmount,
-            sellerFee: sellerFee,
-            buyerFee: buyerFee,
-            // 10 bps rounded down: floor(cashAmount * 10 / 10,000) == floor(cashAmount / 1,000).
-            sellerTax: cashAmount / 1_000
-        });
+        // 10 bps rounded down: floor(cashAmount * 10 / 10,000) == floor(cashAmount / 1,000).
+        return _oneTrade(tradeId, ALICE, BOB, 1, cashAmount, sellerFee, buyerFee, cashAmount / 1_000);
     }
 
     function _exceeds(uint256 tradeId, uint256 fee, uint256 cashAmount, uint256 capBps) internal pure returns (bytes memory) {

@@ -77,22 +77,7 @@ contract TaxWithholdingTest is SenFixture {
         assertEq(vault.balanceOf(address(cash), TAX), 0, "nothing to the old one");
     }
 
-    function _trade(uint256 tradeId, uint256 cashAmount, uint256 sellerTax)
-        internal
-        view
-        returns (SettlementVault.Trade[] memory trades)
-    {
-        trades = new SettlementVault.Trade[](1);
-        trades[0] = SettlementVault.Trade({
-            tradeId: tradeId,
-            asset: address(asset),
-            seller: ALICE,
-            buyer: BOB,
-            assetAmount: 1,
-            cashAmount: cashAmount,
-            sellerFee: 0,
-            buyerFee: 0,
-            sellerTax: sellerTax
-        });
+    function _trade(uint256 tradeId, uint256 cashAmount, uint256 sellerTax) internal view returns (SettlementVault.Trade[] memory) {
+        return _oneTrade(tradeId, ALICE, BOB, 1, cashAmount, 0, 0, sellerTax);
     }
 }

@@ -111,22 +111,7 @@ contract CountryRuleTest is SenFixture {
         for (c = 1; c == country || c == other || c == (country ^ 1); ++c) {}
     }
 
-    function _trade(uint256 tradeId, address seller, address buyer)
-        internal
-        view
-        returns (SettlementVault.Trade[] memory trades)
-    {
-        trades = new SettlementVault.Trade[](1);
-        trades[0] = SettlementVault.Trade({
-            tradeId: tradeId,
-            asset: address(asset),
-            seller: seller,
-            buyer: buyer,
-            assetAmount: 1,
-            cashAmount: 10_000,
-            sellerFee: 0,
-            buyerFee: 0,
-            sellerTax: _taxOf(10_000)
-        });
+    function _trade(uint256 tradeId, address seller, address buyer) internal view returns (SettlementVault.Trade[] memory) {
+        return _oneTrade(tradeId, seller, buyer, 1, 10_000, 0, 0, _taxOf(10_000));
     }
 }

@@ -249,20 +249,9 @@ contract FrozenBalanceTest is SenFixture {
     function _oneTrade(uint256 tradeId, address seller, address buyer, uint256 assetAmount, uint256 cashAmount, uint256 buyerFee)
         internal
         view
-        returns (SettlementVault.Trade[] memory trades)
+        returns (SettlementVault.Trade[] memory)
     {
-        trades = new SettlementVault.Trade[](1);
-        trades[0] = SettlementVault.Trade({
-            tradeId: tradeId,
-            asset: address(asset),
-            seller: seller,
-            buyer: buyer,
-            assetAmount: assetAmount,
-            cashAmount: cashAmount,
-            sellerFee: 0,
-            buyerFee: buyerFee,
-            sellerTax: _taxOf(cashAmount)
-        });
+        return _oneTrade(tradeId, seller, buyer, assetAmount, cashAmount, 0, buyerFee, _taxOf(cashAmount));
     }
 
     /// A holder's wallet transfer may spend at most (wallet + custody) - frozen. Every run
