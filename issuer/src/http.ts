@@ -1,0 +1,222 @@
+import type { Server } from "node:http";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Logger } from "pino";
+import { getAddress, type Address, type Hex } from "viem";
+import { z } from "zod/v4";
+import { IssuerChainError } from "./chain.ts";
+import { SiweAuthError, type IssuerSession, type SiweAuth } from "./siweAuth.ts";
+import type { InvestorType } from "./types.ts";
+
+/**
+ * The issuer service's HTTP API (/issuer/v1). Every error leaves as `{ code, field?, message }`.
+ * Personal data travels in some bodies and answers but never into the log: the access log
+ * names the method, the route pattern, the status, the duration and the wallet only.
+ */
+
+/** What the routes need of the issuer service (service.ts); one method per operation. */
+export interface IssuerServiceApi {
+  submit(wallet: Address, input: unknown, requestKey: string, proof?: AddWalletProof): Promise<unknown>;
+  status(wallet: Address): Promise<unknown>;
+  myData(wallet: Address): Promise<unknown>;
+  erase(wallet: Address): Promise<unknown>;
+  queue(): Promise<unknown>;
+  read(officer: Address, id: string, why: string): Promise<unknown>;
+  approve(officer: Address, id: string, decision: { kycLevel: number; investorType: InvestorType; expiresAt: number }): Promise<unknown>;
+  reject(officer: Address, id: string, reason: string): Promise<unknown>;
+  revoke(officer: Address, identityHash: Hex, reason: string): Promise<unknown>;
+  expiring(withinSeconds: number): Promise<unknown>;
+}
+/** A wallet already bound to the identity signs for the new one (a second wallet of one person). */
+export type AddWalletProof = { wallet: Address; signature: Hex };
+
+export const BODY_LIMIT_BYTES = 32 * 1024;
+
+export type IssuerAppDeps = {
+  service: IssuerServiceApi;
+  auth: SiweAuth;
+  logger: Logger;
+  /** Extra facts for /health (e.g. the provider and whether it is for production). */
+  health?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
+};
+
+/** An answer other than 2xx, with the code table's name and, for bad input, the field. */
+export class IssuerHttpError extends Error {
+  override readonly name = "IssuerHttpError";
+  readonly status: number;
+  readonly code: string;
+  readonly field: string | undefined;
+  constructor(status: number, code: string, message: string, field?: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+// zod 4 runs a transform even after a failed check: checksum only what passed.
+const address = z.string().regex(ADDRESS, "must be a 0x-prefixed 20-byte address").transform((a) => (ADDRESS.test(a) ? getAddress(a.toLowerCase()) : (a as Address)));
+const hex = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, "must be 0x-prefixed hex");
+const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be 0x-prefixed 32-byte hex").transform((h) => h as Hex);
+const reason = z.string().trim().min(3, "give a reason (at least 3 characters)").max(500);
+
+const schemas = {
+  nonce: z.object({ address }).strict(),
+  login: z.object({ message: z.string().min(1).max(4096), signature: hex.transform((h) => h as Hex) }).strict(),
+  application: z.object({ proof: z.object({ wallet: address, signature: hex.transform((h) => h as Hex) }).strict().optional() }).passthrough(),
+  approve: z
+    .object({
+      kycLevel: z.union([z.literal(1), z.literal(2)]),
+      investorType: z.enum(["retail", "professional", "institutional"]),
+      expiresAt: z.number().int().positive(),
+    })
+    .strict(),
+  reason: z.object({ reason }).strict(),
+  idempotencyKey: z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, "Idempotency-Key header: 8-128 characters of A-Z a-z 0-9 _ . : -"),
+  readQuery: z.object({ reason }),
+  expiringQuery: z.object({ withinDays: z.coerce.number().int().min(0).max(3650).default(30) }),
+  applicationId: z.string().min(1).max(100),
+};
+
+function parse<T extends z.ZodType>(schema: T, value: unknown, prefix?: string): z.output<T> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const field = [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || undefined;
+  throw new IssuerHttpError(400, "INVALID_FIELD", field ? `${field}: ${issue.message}` : issue.message, field);
+}
+
+type Locals = { session?: IssuerSession };
+
+export function createIssuerApp(deps: IssuerAppDeps): express.Express {
+  const { service, auth, logger } = deps;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("query parser", "simple");
+
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.on("finish", () => {
+      const session = (res.locals as Locals).session;
+      // The route pattern, not the URL: paths and queries are not the log's business.
+      const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : "(unmatched)";
+      logger.info({ method: req.method, route, status: res.statusCode, ms: Math.round(performance.now() - started), wallet: session?.wallet }, "request");
+    });
+    next();
+  });
+  app.use(express.json({ limit: BODY_LIMIT_BYTES, strict: true }));
+
+  const v1 = express.Router();
+  const sessionOf = (req: Request, res: Response): IssuerSession => {
+    const m = /^Bearer ([A-Za-z0-9_-]{20,100})$/.exec(req.get("authorization") ?? "");
+    const session = m ? auth.session(m[1]!) : null;
+    if (!session) throw new IssuerHttpError(401, "AUTH_REQUIRED", "sign in first (Authorization: Bearer <token> from POST /issuer/v1/siwe/login)");
+    (res.locals as Locals).session = session;
+    return session;
+  };
+  const officerOf = (req: Request, res: Response): Address => {
+    const session = sessionOf(req, res);
+    // Today's configuration decides, not the role at sign-in: a removed officer loses access at once.
+    if (!auth.isOfficer(session.wallet)) throw new IssuerHttpError(403, "AUTH_NOT_OFFICER", "this route is for issuer officers");
+    return session.wallet;
+  };
+  const route = (method: "get" | "post", path: string, handle: (req: Request, res: Response) => Promise<unknown>) => {
+    v1[method](path, (req, res, next) => {
+      handle(req, res).then((data) => res.json(data ?? null), next);
+    });
+  };
+
+  route("post", "/siwe/nonce", async (req) => auth.challenge(parse(schemas.nonce, req.body).address));
+  route("post", "/siwe/login", async (req) => {
+    const { message, signature } = parse(schemas.login, req.body);
+    const s = await auth.login(message, signature);
+    return { token: s.token, wallet: s.wallet, role: s.role, expiresAt: s.expiresAt };
+  });
+
+  route("post", "/applications", async (req, res) => {
+    const wallet = sessionOf(req, res).wallet;
+    const key = parse(schemas.idempotencyKey, req.get("idempotency-key") ?? "", "Idempotency-Key");
+    const { proof, ...input } = parse(schemas.application, req.body);
+    return service.submit(wallet, input, key, proof);
+  });
+  route("get", "/applications/me", async (req, res) => service.status(sessionOf(req, res).wallet));
+  route("get", "/me/data", async (req, res) => service.myData(sessionOf(req, res).wallet));
+  route("post", "/me/erase", async (req, res) => service.erase(sessionOf(req, res).wallet));
+
+  route("get", "/review/queue", async (req, res) => {
+    officerOf(req, res);
+    return service.queue();
+  });
+  route("get", "/review/applications/:id", async (req, res) => {
+    const officer = officerOf(req, res);
+    const { reason: why } = parse(schemas.readQuery, req.query);
+    return service.read(officer, parse(schemas.applicationId, req.params.id, "id"), why);
+  });
+  route("post", "/review/applications/:id/approve", async (req, res) => {
+    const officer = officerOf(req, res);
+    return service.approve(officer, parse(schemas.applicationId, req.params.id, "id"), parse(schemas.approve, req.body));
+  });
+  route("post", "/review/applications/:id/reject", async (req, res) => {
+    const officer = officerOf(req, res);
+    return service.reject(officer, parse(schemas.applicationId, req.params.id, "id"), parse(schemas.reason, req.body).reason);
+  });
+  route("post", "/review/identities/:identityHash/revoke", async (req, res) => {
+    const officer = officerOf(req, res);
+    return service.revoke(officer, parse(bytes32, req.params.identityHash, "identityHash"), parse(schemas.reason, req.body).reason);
+  });
+  route("get", "/review/expiring", async (req, res) => {
+    officerOf(req, res);
+    return service.expiring(parse(schemas.expiringQuery, req.query).withinDays * 86400);
+  });
+
+  app.get("/health", (_req, res, next) => {
+    Promise.resolve(deps.health?.() ?? {}).then((extra) => res.json({ status: "ok", ...extra }), next);
+  });
+  app.use("/issuer/v1", v1);
+  app.use((_req: Request, _res: Response, next: NextFunction) => next(new IssuerHttpError(404, "NOT_FOUND", "no such route")));
+  app.use(errorHandler(logger));
+  return app;
+}
+
+/** Errors from the service: a code (and a field for bad input) it chose to show the caller. */
+type CodedError = { code: string; message: string; field?: string; status?: number };
+const isCoded = (e: unknown): e is CodedError => e instanceof Error && typeof (e as { code?: unknown }).code === "string";
+
+function statusOfCode(code: string): number {
+  if (/NOT_FOUND$/.test(code)) return 404;
+  if (/FORBIDDEN|NOT_OFFICER|PROOF/.test(code)) return 403;
+  if (/CONFLICT|ALREADY|DUPLICATE|STATE/.test(code)) return 409;
+  return 400;
+}
+
+function errorHandler(logger: Logger) {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const send = (status: number, code: string, message: string, field?: string) => {
+      if (!res.headersSent) res.status(status).json(field ? { code, field, message } : { code, message });
+    };
+    const bodyError = err as { type?: string; status?: number };
+    if (bodyError?.type === "entity.too.large") return send(413, "BODY_TOO_LARGE", `request body exceeds the ${BODY_LIMIT_BYTES / 1024} KB limit`);
+    if (bodyError?.type === "entity.parse.failed") {
+      // JSON.parse quotes the offending text: keep the position, drop the excerpt (it may be personal data).
+      const where = /position \d+( \(line \d+ column \d+\))?/.exec((err as Error).message)?.[0];
+      return send(400, "MALFORMED_JSON", `request body is not valid JSON${where ? ` (at ${where})` : ""}`);
+    }
+    if (err instanceof IssuerHttpError) return send(err.status, err.code, err.message, err.field);
+    if (err instanceof SiweAuthError) return send(401, err.code, err.message);
+    if (err instanceof IssuerChainError) {
+      logger.error({ code: err.code, revert: err.revert }, "chain refused an issuer transaction");
+      return send(502, err.code, err.revert ? `the identity registry refused: ${err.revert}` : "the chain could not take the transaction; try again");
+    }
+    if (isCoded(err)) return send(err.status ?? statusOfCode(err.code), err.code, err.message, err.field);
+    // Unknown errors may carry anything: log the name only, answer without detail.
+    logger.error({ error: err instanceof Error ? err.name : typeof err }, "unexpected error");
+    send(500, "INTERNAL", "internal error");
+  };
+}
+
+export function listen(app: express.Express, port: number, host = "127.0.0.1"): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, () => resolve(server));
+    server.once("error", reject);
+  });
+}
