@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { getAddress, parseAbi, zeroHash, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import { describeChainError, revertOf } from "../../api/src/chain/contractErrors.ts";
+import { ISSUER_ERROR, IssuerError } from "./errors.ts";
 import type { IssuancePort } from "./types.ts";
 
 /** The registry functions the issuer calls (IdentityRegistry.sol). */
@@ -47,13 +48,11 @@ export type Attestation = {
 export type SignedAttestation = { attestation: Attestation; signature: Hex };
 
 /** The chain refused (reverted) or could not take an issuer transaction; `revert` names the contract error. */
-export class IssuerChainError extends Error {
-  override readonly name = "IssuerChainError";
-  readonly code = "ISSUER_CHAIN_REFUSED";
+export class IssuerChainError extends IssuerError {
   readonly revert: string | null;
   constructor(operation: string, cause: unknown) {
     const revert = revertOf(cause);
-    super(`${operation}: ${describeChainError(cause)}`, { cause });
+    super(ISSUER_ERROR.CHAIN_FAILED, undefined, `${operation}: ${describeChainError(cause)}`, { cause });
     this.revert = revert?.name ?? null;
   }
 }

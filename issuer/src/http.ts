@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { getAddress, type Address, type Hex } from "viem";
 import { z } from "zod/v4";
 import { IssuerChainError } from "./chain.ts";
+import { ISSUER_ERROR, IssuerError, type IssuerErrorCode } from "./errors.ts";
 import { SiweAuthError, type IssuerSession, type SiweAuth } from "./siweAuth.ts";
 import type { InvestorType } from "./types.ts";
 
@@ -83,7 +84,7 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, prefix?: string):
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const field = [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || undefined;
-  throw new IssuerHttpError(400, "INVALID_FIELD", field ? `${field}: ${issue.message}` : issue.message, field);
+  throw new IssuerHttpError(400, ISSUER_ERROR.BAD_INPUT, field ? `${field}: ${issue.message}` : issue.message, field);
 }
 
 type Locals = { session?: IssuerSession };
@@ -110,14 +111,14 @@ export function createIssuerApp(deps: IssuerAppDeps): express.Express {
   const sessionOf = (req: Request, res: Response): IssuerSession => {
     const m = /^Bearer ([A-Za-z0-9_-]{20,100})$/.exec(req.get("authorization") ?? "");
     const session = m ? auth.session(m[1]!) : null;
-    if (!session) throw new IssuerHttpError(401, "AUTH_REQUIRED", "sign in first (Authorization: Bearer <token> from POST /issuer/v1/siwe/login)");
+    if (!session) throw new IssuerHttpError(401, "ISSUER_AUTH_REQUIRED", "sign in first (Authorization: Bearer <token> from POST /issuer/v1/siwe/login)");
     (res.locals as Locals).session = session;
     return session;
   };
   const officerOf = (req: Request, res: Response): Address => {
     const session = sessionOf(req, res);
     // Today's configuration decides, not the role at sign-in: a removed officer loses access at once.
-    if (!auth.isOfficer(session.wallet)) throw new IssuerHttpError(403, "AUTH_NOT_OFFICER", "this route is for issuer officers");
+    if (!auth.isOfficer(session.wallet)) throw new IssuerHttpError(403, ISSUER_ERROR.NOT_OFFICER, "this route is for issuer officers");
     return session.wallet;
   };
   const route = (method: "get" | "post", path: string, handle: (req: Request, res: Response) => Promise<unknown>) => {
@@ -173,21 +174,29 @@ export function createIssuerApp(deps: IssuerAppDeps): express.Express {
     Promise.resolve(deps.health?.() ?? {}).then((extra) => res.json({ status: "ok", ...extra }), next);
   });
   app.use("/issuer/v1", v1);
-  app.use((_req: Request, _res: Response, next: NextFunction) => next(new IssuerHttpError(404, "NOT_FOUND", "no such route")));
+  app.use((_req: Request, _res: Response, next: NextFunction) => next(new IssuerHttpError(404, "ISSUER_NO_ROUTE", "no such route")));
   app.use(errorHandler(logger));
   return app;
 }
 
-/** Errors from the service: a code (and a field for bad input) it chose to show the caller. */
-type CodedError = { code: string; message: string; field?: string; status?: number };
-const isCoded = (e: unknown): e is CodedError => e instanceof Error && typeof (e as { code?: unknown }).code === "string";
-
-function statusOfCode(code: string): number {
-  if (/NOT_FOUND$/.test(code)) return 404;
-  if (/FORBIDDEN|NOT_OFFICER|PROOF/.test(code)) return 403;
-  if (/CONFLICT|ALREADY|DUPLICATE|STATE/.test(code)) return 409;
-  return 400;
-}
+const STATUS_OF: Record<IssuerErrorCode, number> = {
+  [ISSUER_ERROR.BAD_INPUT]: 400,
+  [ISSUER_ERROR.DUPLICATE]: 409,
+  [ISSUER_ERROR.REQUEST_KEY_REUSED]: 409,
+  [ISSUER_ERROR.WALLET_BOUND]: 409,
+  [ISSUER_ERROR.IDENTITY_PENDING]: 409,
+  [ISSUER_ERROR.PROOF_REQUIRED]: 409,
+  [ISSUER_ERROR.BAD_PROOF]: 403,
+  [ISSUER_ERROR.VERIFICATION_FAILED]: 422,
+  [ISSUER_ERROR.PROVIDER_UNAVAILABLE]: 503,
+  [ISSUER_ERROR.NOT_FOUND]: 404,
+  [ISSUER_ERROR.WRONG_STATUS]: 409,
+  [ISSUER_ERROR.NOT_OFFICER]: 403,
+  [ISSUER_ERROR.CHAIN_FAILED]: 502,
+  [ISSUER_ERROR.PII_KEY_UNKNOWN]: 500,
+  [ISSUER_ERROR.PII_CORRUPT]: 500,
+  [ISSUER_ERROR.CONFIG]: 500,
+};
 
 function errorHandler(logger: Logger) {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
@@ -195,11 +204,11 @@ function errorHandler(logger: Logger) {
       if (!res.headersSent) res.status(status).json(field ? { code, field, message } : { code, message });
     };
     const bodyError = err as { type?: string; status?: number };
-    if (bodyError?.type === "entity.too.large") return send(413, "BODY_TOO_LARGE", `request body exceeds the ${BODY_LIMIT_BYTES / 1024} KB limit`);
+    if (bodyError?.type === "entity.too.large") return send(413, "ISSUER_BODY_TOO_LARGE", `request body exceeds the ${BODY_LIMIT_BYTES / 1024} KB limit`);
     if (bodyError?.type === "entity.parse.failed") {
       // JSON.parse quotes the offending text: keep the position, drop the excerpt (it may be personal data).
       const where = /position \d+( \(line \d+ column \d+\))?/.exec((err as Error).message)?.[0];
-      return send(400, "MALFORMED_JSON", `request body is not valid JSON${where ? ` (at ${where})` : ""}`);
+      return send(400, "ISSUER_MALFORMED_JSON", `request body is not valid JSON${where ? ` (at ${where})` : ""}`);
     }
     if (err instanceof IssuerHttpError) return send(err.status, err.code, err.message, err.field);
     if (err instanceof SiweAuthError) return send(401, err.code, err.message);
@@ -207,10 +216,14 @@ function errorHandler(logger: Logger) {
       logger.error({ code: err.code, revert: err.revert }, "chain refused an issuer transaction");
       return send(502, err.code, err.revert ? `the identity registry refused: ${err.revert}` : "the chain could not take the transaction; try again");
     }
-    if (isCoded(err)) return send(err.status ?? statusOfCode(err.code), err.code, err.message, err.field);
+    if (err instanceof IssuerError) {
+      const status = STATUS_OF[err.code] ?? 500;
+      if (status >= 500) logger.error({ code: err.code }, "issuer error");
+      return send(status, err.code, err.message, err.field);
+    }
     // Unknown errors may carry anything: log the name only, answer without detail.
     logger.error({ error: err instanceof Error ? err.name : typeof err }, "unexpected error");
-    send(500, "INTERNAL", "internal error");
+    send(500, "ISSUER_INTERNAL", "internal error");
   };
 }
 

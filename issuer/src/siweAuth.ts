@@ -13,7 +13,7 @@ export type IssuerSession = { token: string; wallet: Address; role: Role; expire
 
 export class SiweAuthError extends Error {
   override readonly name = "SiweAuthError";
-  readonly code = "AUTH_SIWE_INVALID";
+  readonly code = "ISSUER_AUTH_SIWE_INVALID";
 }
 
 export type SiweAuthOptions = {

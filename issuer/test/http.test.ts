@@ -9,6 +9,7 @@ import { hardhatAccount, startChain, type ChainFixture } from "../../api/test/su
 import { freePort } from "../../api/test/support/freePort.ts";
 import { createIssuancePort, type ChainIssuancePort } from "../src/chain.ts";
 import { createIssuerApp, listen, type AddWalletProof, type IssuerServiceApi } from "../src/http.ts";
+import { ISSUER_ERROR, IssuerError } from "../src/errors.ts";
 import { createSiweAuth } from "../src/siweAuth.ts";
 import { INVESTOR_TYPE_CODE, type InvestorType } from "../src/types.ts";
 
@@ -33,7 +34,7 @@ class RecordingService implements IssuerServiceApi {
     this.record("submit", wallet, input, requestKey, proof);
     const idNumber = (input as { idNumber?: unknown }).idNumber;
     if (typeof idNumber !== "string" || !/^\d{12}$/.test(idNumber)) {
-      throw Object.assign(new Error("idNumber: 12 digits"), { code: "APPLICATION_INVALID", field: "idNumber" });
+      throw new IssuerError(ISSUER_ERROR.BAD_INPUT, "idNumber", "idNumber: 12 digits");
     }
     const id = `app-${this.apps.size + 1}`;
     this.apps.set(id, { wallet, idNumber });
@@ -58,7 +59,7 @@ class RecordingService implements IssuerServiceApi {
   async read(officer: Address, id: string, why: string) {
     this.record("read", officer, id, why);
     const app = this.apps.get(id);
-    if (!app) throw Object.assign(new Error(`no application ${id}`), { code: "APPLICATION_NOT_FOUND" });
+    if (!app) throw new IssuerError(ISSUER_ERROR.NOT_FOUND, undefined, `no application ${id}`);
     return { id, fullName: FULL_NAME, idNumber: app.idNumber };
   }
   async approve(officer: Address, id: string, d: { kycLevel: number; investorType: InvestorType; expiresAt: number }) {
@@ -142,14 +143,14 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, real chain", () => {
     assert.equal(first.body.role, "applicant");
     const replay = await call("POST", "/siwe/login", { body: { message: challenge.body.message, signature } });
     assert.equal(replay.status, 401);
-    assert.equal(replay.body.code, "AUTH_SIWE_INVALID");
+    assert.equal(replay.body.code, "ISSUER_AUTH_SIWE_INVALID");
     assert.equal((await signIn(officer)).body.role, "officer");
   });
 
   it("refuses a signature for another wallet, and a wallet swapped into someone else's challenge", async () => {
     const forged = await signIn(applicant, trader);
     assert.equal(forged.status, 401);
-    assert.equal(forged.body.code, "AUTH_SIWE_INVALID");
+    assert.equal(forged.body.code, "ISSUER_AUTH_SIWE_INVALID");
     // The trader rewrites the applicant's challenge to name itself: the nonce was issued to another wallet.
     const challenge = await call("POST", "/siwe/nonce", { body: { address: applicant.address } });
     const swapped = challenge.body.message.replace(applicant.address, trader.address);
@@ -157,15 +158,15 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, real chain", () => {
     assert.equal(own.status, 401);
     assert.match(own.body.message, /another wallet/);
     const bad = await call("POST", "/siwe/nonce", { body: { address: "0x1234" } });
-    assert.deepEqual([bad.status, bad.body.code, bad.body.field], [400, "INVALID_FIELD", "address"]);
+    assert.deepEqual([bad.status, bad.body.code, bad.body.field], [400, "ISSUER_BAD_INPUT", "address"]);
   });
 
   it("takes an application from a signed-in applicant only, with an Idempotency-Key, passing the session's wallet", async () => {
     const anonymous = await call("POST", "/applications", { body: application, headers: { "idempotency-key": "key-00000001" } });
-    assert.deepEqual([anonymous.status, anonymous.body.code], [401, "AUTH_REQUIRED"]);
+    assert.deepEqual([anonymous.status, anonymous.body.code], [401, "ISSUER_AUTH_REQUIRED"]);
     const token = await tokenOf(applicant);
     const noKey = await call("POST", "/applications", { token, body: application });
-    assert.deepEqual([noKey.status, noKey.body.code, noKey.body.field], [400, "INVALID_FIELD", "Idempotency-Key"]);
+    assert.deepEqual([noKey.status, noKey.body.code, noKey.body.field], [400, "ISSUER_BAD_INPUT", "Idempotency-Key"]);
     const before = service.calls.filter((c) => c.op === "submit").length;
     const ok = await call("POST", "/applications", { token, body: application, headers: { "idempotency-key": "key-00000001" } });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
@@ -174,7 +175,7 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, real chain", () => {
     assert.deepEqual(submit.at(-1)!.args.slice(0, 3), [applicant.address, application, "key-00000001"]);
     // A refusal from the service keeps its code and names the field.
     const invalid = await call("POST", "/applications", { token, body: { ...application, idNumber: "12" }, headers: { "idempotency-key": "key-00000002" } });
-    assert.deepEqual(invalid.body, { code: "APPLICATION_INVALID", field: "idNumber", message: "idNumber: 12 digits" });
+    assert.deepEqual(invalid.body, { code: "ISSUER_BAD_INPUT", field: "idNumber", message: "idNumber: 12 digits" });
     assert.equal(invalid.status, 400);
     const mine = await call("GET", "/applications/me", { token });
     assert.deepEqual(mine.body, { wallet: applicant.address, status: "submitted" });
@@ -184,10 +185,10 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, real chain", () => {
     const token = await tokenOf(applicant);
     const before = service.calls.length;
     const big = await call("POST", "/applications", { token, body: { ...application, padding: "x".repeat(33 * 1024) }, headers: { "idempotency-key": "key-00000003" } });
-    assert.deepEqual(big, { status: 413, body: { code: "BODY_TOO_LARGE", message: "request body exceeds the 32 KB limit" } });
+    assert.deepEqual(big, { status: 413, body: { code: "ISSUER_BODY_TOO_LARGE", message: "request body exceeds the 32 KB limit" } });
     const malformed = await call("POST", "/applications", { token, raw: `{"fullName": "${FULL_NAME}", idNumber: ${ID_NUMBER}}`, headers: { "idempotency-key": "key-00000004" } });
     assert.equal(malformed.status, 400);
-    assert.equal(malformed.body.code, "MALFORMED_JSON");
+    assert.equal(malformed.body.code, "ISSUER_MALFORMED_JSON");
     assert.match(malformed.body.message, /not valid JSON \(at position \d+/);
     assert.doesNotMatch(malformed.body.message, new RegExp(`${ID_NUMBER}|${FULL_NAME}`));
     assert.equal(service.calls.length, before, "nothing reached the service");
@@ -205,7 +206,7 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, real chain", () => {
       ["GET", "/review/expiring?withinDays=30"],
     ] as const) {
       const r = await call(method, path, { token, body });
-      assert.deepEqual([r.status, r.body.code], [403, "AUTH_NOT_OFFICER"], `${method} ${path}`);
+      assert.deepEqual([r.status, r.body.code], [403, "ISSUER_NOT_OFFICER"], `${method} ${path}`);
     }
     assert.equal(service.calls.length, before);
     const anonymous = await call("GET", "/review/queue");
@@ -226,7 +227,7 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, real chain", () => {
     assert.equal(read.status, 200);
     assert.deepEqual(service.calls.at(-1), { op: "read", args: [officer.address, id, "identity review"] });
     const missing = await call("GET", `/review/applications/nope?reason=identity%20review`, { token: officerToken });
-    assert.deepEqual([missing.status, missing.body.code], [404, "APPLICATION_NOT_FOUND"]);
+    assert.deepEqual([missing.status, missing.body.code], [404, "ISSUER_NOT_FOUND"]);
 
     const expiresAt = Number((await chain.publicClient.getBlock()).timestamp) + 365 * 86400;
     const badLevel = await call("POST", `/review/applications/${id}/approve`, { token: officerToken, body: { kycLevel: 3, investorType: "retail", expiresAt } });
@@ -240,7 +241,7 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, real chain", () => {
     // Approving the same wallet into a second identity: the registry refuses, and its error is named.
     const again = await call("POST", "/applications", { token, body: { ...application, idNumber: "001099054322" }, headers: { "idempotency-key": "key-00000006" } });
     const refused = await call("POST", `/review/applications/${again.body.id}/approve`, { token: officerToken, body: { kycLevel: 2, investorType: "retail", expiresAt } });
-    assert.deepEqual(refused.body, { code: "ISSUER_CHAIN_REFUSED", message: "the identity registry refused: IdentityWalletAlreadyBound" });
+    assert.deepEqual(refused.body, { code: "ISSUER_CHAIN_FAILED", message: "the identity registry refused: IdentityWalletAlreadyBound" });
 
     const revoked = await call("POST", `/review/identities/${approved.body.identityHash}/revoke`, { token: officerToken, body: { reason: "applicant asked" } });
     assert.equal(revoked.status, 200);
@@ -254,7 +255,7 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, real chain", () => {
     const health = await fetch(base.replace("/issuer/v1", "/health"));
     assert.deepEqual(await health.json(), { status: "ok" });
     const unknown = await call("GET", "/nope");
-    assert.deepEqual(unknown, { status: 404, body: { code: "NOT_FOUND", message: "no such route" } });
+    assert.deepEqual(unknown, { status: 404, body: { code: "ISSUER_NO_ROUTE", message: "no such route" } });
   });
 
   it("logged every request and no personal data from the whole run", () => {
