@@ -1,0 +1,99 @@
+import { createServer, type Server } from "node:http";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import pino, { type Logger } from "pino";
+import { createPublicClient, createWalletClient, http, parseAbi, webSocket, type Address, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { readDeploymentFile } from "../../api/src/chain/deploymentFile.ts";
+import { createIssuancePort, type ChainIssuancePort } from "./chain.ts";
+import { readIssuerConfig, type IssuerConfig } from "./config.ts";
+import { ISSUER_ERROR, IssuerError } from "./errors.ts";
+import { createIssuerApp, type IssuerServiceApi } from "./http.ts";
+import { createPiiVault, type PiiVault } from "./piiVault.ts";
+import { createSiweAuth } from "./siweAuth.ts";
+import { openIssuerStore, type IssuerStore } from "./store.ts";
+
+/** What the issuer service is built from (the one place that wires the process). */
+export type IssuerParts = { config: IssuerConfig; store: IssuerStore; vault: PiiVault; issuance: ChainIssuancePort; issuer: Address; logger: Logger };
+export type ServiceFactory = (parts: IssuerParts) => IssuerServiceApi;
+
+export type RunningIssuer = { url: string; server: Server; close(): Promise<void> };
+
+const registryRoleAbi = parseAbi(["function ISSUER_ROLE() view returns (bytes32)", "function hasRole(bytes32 role, address account) view returns (bool)"]);
+
+/** Connects to the chain, opens the store, serves the API; resolves once listening. */
+export async function startIssuer(config: IssuerConfig, o: { logger: Logger; createService: ServiceFactory }): Promise<RunningIssuer> {
+  const { logger } = o;
+  if (config.databaseUrl) {
+    throw new IssuerError(ISSUER_ERROR.CONFIG, "DATABASE_URL", "DATABASE_URL: the issuer's PostgreSQL store is not built yet; unset it to use the embedded store");
+  }
+  const deployment = readDeploymentFile(config.deploymentFile);
+  const transport = /^wss?:/.test(config.chainRpc) ? webSocket(config.chainRpc) : http(config.chainRpc);
+  const publicClient = createPublicClient({ transport }) as PublicClient;
+  const chainId = await publicClient.getChainId();
+  if (chainId !== deployment.chainId) {
+    throw new IssuerError(ISSUER_ERROR.CONFIG, "SEN_DEPLOYMENT", `SEN_DEPLOYMENT: the deployment is for chain ${deployment.chainId}, the RPC serves chain ${chainId}`);
+  }
+  const account = privateKeyToAccount(config.issuerKey);
+  const registry = deployment.contracts.IdentityRegistry;
+  const role = await publicClient.readContract({ address: registry, abi: registryRoleAbi, functionName: "ISSUER_ROLE" });
+  if (!(await publicClient.readContract({ address: registry, abi: registryRoleAbi, functionName: "hasRole", args: [role, account.address] }))) {
+    // Applications can still be taken and reviewed; approvals will fail until governance trusts the key.
+    logger.warn({ issuer: account.address, registry }, "the registry does not trust this issuer key yet (governance: addIssuer)");
+  }
+  const walletClient = createWalletClient({ account, transport });
+  const issuance = createIssuancePort({ publicClient, walletClient, registry, chainId });
+  const store = openIssuerStore(path.join(config.dataDir, "issuer.sqlite"));
+  const vault = createPiiVault(config.piiKeys);
+  const service = o.createService({ config, store, vault, issuance, issuer: account.address, logger });
+
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const authority = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  const domain = config.siweDomain ?? authority;
+  const auth = createSiweAuth({ domain, uri: `http://${domain}`, chainId, isOfficer: (w) => config.officers.has(w) });
+  server.on("request", createIssuerApp({ service, auth, logger, health: () => ({ chainId, issuer: account.address, registry }) }));
+  return {
+    url: `http://${authority}`,
+    server,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Until service.ts lands: every operation answers that the service is not wired. */
+const serviceNotWired: ServiceFactory = () => {
+  const missing = async (): Promise<never> => {
+    throw new IssuerError(ISSUER_ERROR.PROVIDER_UNAVAILABLE, undefined, "the issuer service is not wired into this process yet");
+  };
+  return { submit: missing, status: missing, myData: missing, erase: missing, queue: missing, read: missing, approve: missing, reject: missing, revoke: missing, expiring: missing };
+};
+
+async function main(): Promise<void> {
+  const logger = pino({ name: "sen-issuer" });
+  let config: IssuerConfig;
+  try {
+    config = readIssuerConfig(process.env);
+  } catch (err) {
+    // Before anything else: a bad configuration never touches the disk or the chain.
+    process.stderr.write(`issuer: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  const running = await startIssuer(config, { logger, createService: serviceNotWired });
+  logger.info({ url: running.url, officers: config.officers.size }, "issuer listening");
+  process.stdout.write(`ISSUER_READY ${running.url}\n`);
+  const stop = () => void running.close().then(() => process.exit(0));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`issuer: ${err instanceof IssuerError ? err.message : err instanceof Error ? err.name + ": " + err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { toHex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { LOCAL_ROLE_ACCOUNTS } from "../../contracts/ignition/roleHolders.ts";
+import { hardhatAccount, startChain, type ChainFixture } from "../../api/test/support/chainFixture.ts";
+import { freePort } from "../../api/test/support/freePort.ts";
+import { readIssuerConfig } from "../src/config.ts";
+import { IssuerError } from "../src/errors.ts";
+
+const MAIN = path.join(import.meta.dirname, "../src/main.ts");
+const officer = privateKeyToAccount(generatePrivateKey());
+const ISSUER_KEY = toHex(hardhatAccount(LOCAL_ROLE_ACCOUNTS.kycIssuer).getHdKey().privateKey!);
+const PII_KEY = `k1:${"ab".repeat(32)}`;
+const SALT = "5a".repeat(32);
+
+const baseEnv = (over: Record<string, string | undefined> = {}) => ({
+  SEN_ISSUER_KEY: ISSUER_KEY,
+  SEN_CHAIN_RPC: "http://127.0.0.1:8545",
+  SEN_DEPLOYMENT: "deployments/31337.json",
+  SEN_ISSUER_OFFICERS: officer.address,
+  SEN_ISSUER_PII_KEYS: PII_KEY,
+  SEN_ISSUER_SALT: SALT,
+  ...over,
+});
+
+function refusal(env: Record<string, string | undefined>): IssuerError {
+  try {
+    readIssuerConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof IssuerError);
+    return err;
+  }
+  assert.fail("configuration accepted");
+}
+
+describe("issuer configuration", () => {
+  it("reads a valid environment with its defaults", () => {
+    const c = readIssuerConfig(baseEnv({ SEN_ISSUER_OFFICERS: ` ${officer.address.toLowerCase()} , ${privateKeyToAccount(generatePrivateKey()).address}` }));
+    assert.equal(c.port, 8090);
+    assert.equal(c.dataDir, "data/issuer");
+    assert.equal(c.officers.size, 2);
+    assert.ok(c.officers.has(officer.address), "officers are checksummed");
+    assert.equal(c.identitySalt.length, 32);
+  });
+
+  it("refuses each bad variable by name, never quoting a secret", () => {
+    const cases: [Record<string, string | undefined>, string][] = [
+      [{ SEN_ISSUER_KEY: undefined }, "SEN_ISSUER_KEY"],
+      [{ SEN_ISSUER_KEY: ISSUER_KEY.slice(0, 40) }, "SEN_ISSUER_KEY"],
+      [{ SEN_CHAIN_RPC: "ftp://x" }, "SEN_CHAIN_RPC"],
+      [{ SEN_DEPLOYMENT: "" }, "SEN_DEPLOYMENT"],
+      [{ SEN_ISSUER_OFFICERS: "0x12, 0x34" }, "SEN_ISSUER_OFFICERS"],
+      [{ SEN_ISSUER_OFFICERS: " , " }, "SEN_ISSUER_OFFICERS"],
+      [{ SEN_ISSUER_PII_KEYS: "k1:abcd" }, "SEN_ISSUER_PII_KEYS"],
+      [{ SEN_ISSUER_PII_KEYS: `${PII_KEY},${PII_KEY}` }, "SEN_ISSUER_PII_KEYS"],
+      [{ SEN_ISSUER_SALT: "5a".repeat(31) }, "SEN_ISSUER_SALT"],
+      [{ SEN_ISSUER_PORT: "70000" }, "SEN_ISSUER_PORT"],
+      [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
+    ];
+    for (const [over, name] of cases) {
+      const err = refusal(baseEnv(over));
+      assert.equal(err.code, "ISSUER_CONFIG");
+      assert.equal(err.field, name, JSON.stringify(over));
+      assert.ok(err.message.startsWith(`${name}: `), err.message);
+      for (const secret of [ISSUER_KEY.slice(2, 40), "ab".repeat(16), "5a".repeat(16)]) assert.ok(!err.message.includes(secret), err.message);
+    }
+  });
+});
+
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output: ${out}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = pattern.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code} before ${pattern}; output: ${out}`));
+    });
+  });
+}
+
+const collect = (child: ChildProcess) => {
+  const o = { text: "" };
+  child.stdout!.on("data", (d: Buffer) => (o.text += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (o.text += d.toString()));
+  return o;
+};
+
+describe("npm run start:issuer (issuer/src/main.ts) as a process", () => {
+  let chain: ChainFixture;
+  let child: ChildProcess | undefined;
+  before(async () => {
+    chain = await startChain({ serve: true });
+  });
+  after(async () => {
+    if (child && child.exitCode === null) child.kill("SIGTERM");
+    await chain?.close();
+  });
+
+  it("refuses a bad configuration before touching the disk: exit 2, the variable named, no data directory", async () => {
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), "sen-issuer-")), "data");
+    const bad = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...baseEnv({ SEN_ISSUER_SALT: "00", SEN_ISSUER_DATA_DIR: dataDir, SEN_CHAIN_RPC: chain.rpcUrl!, SEN_DEPLOYMENT: chain.deploymentFile! }) } });
+    const output = collect(bad);
+    const code = await new Promise<number | null>((resolve) => bad.once("exit", resolve));
+    assert.equal(code, 2);
+    assert.match(output.text, /SEN_ISSUER_SALT: /);
+    assert.ok(!output.text.includes(ISSUER_KEY.slice(2)));
+    assert.equal(existsSync(dataDir), false);
+  });
+
+  it("starts against the chain, prints ISSUER_READY, serves /health and SIWE sign-in; the key never appears in its output", async () => {
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), "sen-issuer-")), "data");
+    const port = await freePort();
+    child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH, ...baseEnv({ SEN_ISSUER_PORT: String(port), SEN_ISSUER_DATA_DIR: dataDir, SEN_CHAIN_RPC: chain.rpcUrl!, SEN_DEPLOYMENT: chain.deploymentFile! }) },
+    });
+    const output = collect(child);
+    const [, url] = await waitForLine(child, /ISSUER_READY (\S+)\n/);
+    assert.equal(url, `http://127.0.0.1:${port}`);
+    const health = await (await fetch(`${url}/health`)).json();
+    assert.deepEqual(health, { status: "ok", chainId: chain.deployment.chainId, issuer: chain.deployment.roles.kycIssuer, registry: chain.deployment.contracts.IdentityRegistry });
+    assert.ok(existsSync(path.join(dataDir, "issuer.sqlite")), "the embedded store opened in the data directory");
+
+    const challenge: { message: string } = await (await fetch(`${url}/issuer/v1/siwe/nonce`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ address: officer.address }) })).json();
+    const signature = await officer.signMessage({ message: challenge.message });
+    const login = await fetch(`${url}/issuer/v1/siwe/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message: challenge.message, signature }) });
+    assert.equal(login.status, 200);
+    assert.equal(((await login.json()) as { role: string }).role, "officer");
+    child.kill("SIGTERM");
+    await new Promise((resolve) => child!.once("exit", resolve));
+    assert.ok(!output.text.includes(ISSUER_KEY.slice(2)), "the issuer key is never printed");
+    assert.ok(!output.text.includes("ab".repeat(32)), "the PII key is never printed");
+  });
+});
