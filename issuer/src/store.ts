@@ -139,7 +139,8 @@ function runMigrations(db: DatabaseSync, migrations: readonly Migration[]): void
 export function openIssuerStore(file: string, migrations: readonly Migration[] = MIGRATIONS): IssuerStore {
   if (file !== ":memory:") mkdirSync(path.dirname(file), { recursive: true });
   const db = new DatabaseSync(file);
-  db.exec("PRAGMA foreign_keys = ON;");
+  // secure_delete: an erased record's ciphertext is overwritten, not left in a free page.
+  db.exec("PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;");
   if (file !== ":memory:") db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
   runMigrations(db, migrations);
 
