@@ -135,7 +135,7 @@ describe("npm run start:issuer (issuer/src/main.ts) as a process", () => {
     assert.deepEqual(health, { status: "ok", chainId: chain.deployment.chainId, issuer: chain.deployment.roles.kycIssuer, registry: chain.deployment.contracts.IdentityRegistry });
     assert.ok(existsSync(path.join(dataDir, "issuer.sqlite")), "the embedded store opened in the data directory");
 
-    const challenge: { message: string } = await (await fetch(`${url}/issuer/v1/siwe/nonce`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ address: officer.address }) })).json();
+    const challenge = (await (await fetch(`${url}/issuer/v1/siwe/nonce`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ address: officer.address }) })).json()) as { message: string };
     const signature = await officer.signMessage({ message: challenge.message });
     const login = await fetch(`${url}/issuer/v1/siwe/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message: challenge.message, signature }) });
     assert.equal(login.status, 200);
