@@ -6,7 +6,7 @@ import { z } from "zod/v4";
 import { IssuerChainError } from "./chain.ts";
 import { ISSUER_ERROR, IssuerError, type IssuerErrorCode } from "./errors.ts";
 import { SiweAuthError, type IssuerSession, type SiweAuth } from "./siweAuth.ts";
-import type { InvestorType } from "./types.ts";
+import type { IssuerService } from "./service.ts";
 
 /**
  * The issuer service's HTTP API (/issuer/v1). Every error leaves as `{ code, field?, message }`.
@@ -14,21 +14,8 @@ import type { InvestorType } from "./types.ts";
  * names the method, the route pattern, the status, the duration and the wallet only.
  */
 
-/** What the routes need of the issuer service (service.ts); one method per operation. */
-export interface IssuerServiceApi {
-  submit(wallet: Address, input: unknown, requestKey: string, proof?: AddWalletProof): Promise<unknown>;
-  status(wallet: Address): Promise<unknown>;
-  myData(wallet: Address): Promise<unknown>;
-  erase(wallet: Address): Promise<unknown>;
-  queue(): Promise<unknown>;
-  read(officer: Address, id: string, why: string): Promise<unknown>;
-  approve(officer: Address, id: string, decision: { kycLevel: number; investorType: InvestorType; expiresAt: number }): Promise<unknown>;
-  reject(officer: Address, id: string, reason: string): Promise<unknown>;
-  revoke(officer: Address, identityHash: Hex, reason: string): Promise<unknown>;
-  expiring(withinSeconds: number): Promise<unknown>;
-}
-/** A wallet already bound to the identity signs for the new one (a second wallet of one person). */
-export type AddWalletProof = { wallet: Address; signature: Hex };
+/** What the routes need of the issuer service (service.ts): its operations, nothing else. */
+export type IssuerServiceApi = Pick<IssuerService, "submit" | "status" | "myData" | "erase" | "queue" | "read" | "approve" | "reject" | "revoke" | "expiring">;
 
 export const BODY_LIMIT_BYTES = 32 * 1024;
 
@@ -64,7 +51,7 @@ const reason = z.string().trim().min(3, "give a reason (at least 3 characters)")
 const schemas = {
   nonce: z.object({ address }).strict(),
   login: z.object({ message: z.string().min(1).max(4096), signature: hex.transform((h) => h as Hex) }).strict(),
-  application: z.object({ proof: z.object({ wallet: address, signature: hex.transform((h) => h as Hex) }).strict().optional() }).passthrough(),
+  application: z.object({ proof: z.object({ signer: address, signature: hex.transform((h) => h as Hex) }).strict().optional() }).passthrough(),
   approve: z
     .object({
       kycLevel: z.union([z.literal(1), z.literal(2)]),
@@ -218,8 +205,10 @@ function errorHandler(logger: Logger) {
     }
     if (err instanceof IssuerError) {
       const status = STATUS_OF[err.code] ?? 500;
-      if (status >= 500) logger.error({ code: err.code }, "issuer error");
-      return send(status, err.code, err.message, err.field);
+      // The service words chain failures for people; the registry's error name says which rule refused.
+      const revert = err.cause instanceof IssuerChainError ? err.cause.revert : null;
+      if (status >= 500) logger.error({ code: err.code, revert }, "issuer error");
+      return send(status, err.code, revert ? `${err.message} (the registry refused: ${revert})` : err.message, err.field);
     }
     // Unknown errors may carry anything: log the name only, answer without detail.
     logger.error({ error: err instanceof Error ? err.name : typeof err }, "unexpected error");

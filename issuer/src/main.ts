@@ -10,12 +10,14 @@ import { readIssuerConfig, type IssuerConfig } from "./config.ts";
 import { ISSUER_ERROR, IssuerError } from "./errors.ts";
 import { createIssuerApp, type IssuerServiceApi } from "./http.ts";
 import { createPiiVault, type PiiVault } from "./piiVault.ts";
+import { DevelopmentProvider } from "./provider.ts";
+import { IssuerService, type IssuerAuditEvent } from "./service.ts";
 import { createSiweAuth } from "./siweAuth.ts";
 import { openIssuerStore, type IssuerStore } from "./store.ts";
 
 /** What the issuer service is built from (the one place that wires the process). */
 export type IssuerParts = { config: IssuerConfig; store: IssuerStore; vault: PiiVault; issuance: ChainIssuancePort; issuer: Address; logger: Logger };
-export type ServiceFactory = (parts: IssuerParts) => IssuerServiceApi;
+export type ServiceFactory = (parts: IssuerParts) => { service: IssuerServiceApi; provider: { name: string; production: boolean } };
 
 export type RunningIssuer = { url: string; server: Server; close(): Promise<void> };
 
@@ -45,7 +47,7 @@ export async function startIssuer(config: IssuerConfig, o: { logger: Logger; cre
   const issuance = createIssuancePort({ publicClient, walletClient, registry, chainId });
   const store = openIssuerStore(path.join(config.dataDir, "issuer.sqlite"));
   const vault = createPiiVault(config.piiKeys);
-  const service = o.createService({ config, store, vault, issuance, issuer: account.address, logger });
+  const { service, provider } = o.createService({ config, store, vault, issuance, issuer: account.address, logger });
 
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -57,20 +59,31 @@ export async function startIssuer(config: IssuerConfig, o: { logger: Logger; cre
   const authority = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   const domain = config.siweDomain ?? authority;
   const auth = createSiweAuth({ domain, uri: `http://${domain}`, chainId, isOfficer: (w) => config.officers.has(w) });
-  server.on("request", createIssuerApp({ service, auth, logger, health: () => ({ chainId, issuer: account.address, registry }) }));
+  server.on("request", createIssuerApp({ service, auth, logger, health: () => ({ chainId, issuer: account.address, registry, provider: { name: provider.name, production: provider.production } }) }));
   return {
     url: `http://${authority}`,
     server,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => server.close(() => resolve())).then(() => {
+        store.close();
+      }),
   };
 }
 
-/** Until service.ts lands: every operation answers that the service is not wired. */
-const serviceNotWired: ServiceFactory = () => {
-  const missing = async (): Promise<never> => {
-    throw new IssuerError(ISSUER_ERROR.PROVIDER_UNAVAILABLE, undefined, "the issuer service is not wired into this process yet");
-  };
-  return { submit: missing, status: missing, myData: missing, erase: missing, queue: missing, read: missing, approve: missing, reject: missing, revoke: missing, expiring: missing };
+/**
+ * The audit trail goes to the log: events carry wallets, hashes, statuses and transaction
+ * hashes only. An officer's stated reason is free text, so it stays in the store's read
+ * record (pii_reads) and out of the log.
+ */
+export function auditToLog(logger: Logger): (event: IssuerAuditEvent) => void {
+  return ({ why: _why, ...event }) => logger.info({ audit: event }, "issuer audit");
+}
+
+/** The service as this process runs it. Only the development provider exists so far, and it says so everywhere. */
+export const defaultService: ServiceFactory = ({ config, store, vault, issuance, logger }) => {
+  const provider = new DevelopmentProvider();
+  logger.warn({ provider: provider.name }, "verification provider is the development one: NOT FOR PRODUCTION");
+  return { provider, service: new IssuerService({ store, vault, salt: config.identitySalt, provider, port: issuance, officers: [...config.officers], clock: Date.now, audit: auditToLog(logger) }) };
 };
 
 async function main(): Promise<void> {
@@ -83,7 +96,7 @@ async function main(): Promise<void> {
     process.stderr.write(`issuer: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
-  const running = await startIssuer(config, { logger, createService: serviceNotWired });
+  const running = await startIssuer(config, { logger, createService: defaultService });
   logger.info({ url: running.url, officers: config.officers.size }, "issuer listening");
   process.stdout.write(`ISSUER_READY ${running.url}\n`);
   const stop = () => void running.close().then(() => process.exit(0));

@@ -132,17 +132,36 @@ describe("npm run start:issuer (issuer/src/main.ts) as a process", () => {
     const [, url] = await waitForLine(child, /ISSUER_READY (\S+)\n/);
     assert.equal(url, `http://127.0.0.1:${port}`);
     const health = await (await fetch(`${url}/health`)).json();
-    assert.deepEqual(health, { status: "ok", chainId: chain.deployment.chainId, issuer: chain.deployment.roles.kycIssuer, registry: chain.deployment.contracts.IdentityRegistry });
+    assert.deepEqual(health, { status: "ok", chainId: chain.deployment.chainId, issuer: chain.deployment.roles.kycIssuer, registry: chain.deployment.contracts.IdentityRegistry, provider: { name: "development (NOT FOR PRODUCTION)", production: false } });
     assert.ok(existsSync(path.join(dataDir, "issuer.sqlite")), "the embedded store opened in the data directory");
 
-    const challenge = (await (await fetch(`${url}/issuer/v1/siwe/nonce`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ address: officer.address }) })).json()) as { message: string };
-    const signature = await officer.signMessage({ message: challenge.message });
-    const login = await fetch(`${url}/issuer/v1/siwe/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message: challenge.message, signature }) });
-    assert.equal(login.status, 200);
-    assert.equal(((await login.json()) as { role: string }).role, "officer");
+    const post = async (p: string, body: unknown, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${url}/issuer/v1${p}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const signIn = async (account: typeof officer) => {
+      const challenge = await post("/siwe/nonce", { address: account.address });
+      const login = await post("/siwe/login", { message: challenge.body.message, signature: await account.signMessage({ message: challenge.body.message }) });
+      assert.equal(login.status, 200);
+      return login.body as { token: string; role: string };
+    };
+    const officerSession = await signIn(officer);
+    assert.equal(officerSession.role, "officer");
+    // The whole path through the process: a fresh wallet applies, the officer approves, the chain verifies it.
+    const applicant = privateKeyToAccount(generatePrivateKey());
+    const applicantSession = await signIn(applicant);
+    const application = { idNumber: "001190123456", fullName: "Nguyễn Thị Bích Ngọc", dateOfBirth: "1990-05-17", sex: "female", nationality: 704, chipDataHash: `0x${"ab".repeat(32)}`, verification: { provider: "development (NOT FOR PRODUCTION)", sessionId: "s-1" }, investorType: "retail" };
+    const submitted = await post("/applications", application, { authorization: `Bearer ${applicantSession.token}`, "idempotency-key": "process-test-1" });
+    assert.equal(submitted.status, 200, JSON.stringify(submitted.body));
+    const expiresAt = Number((await chain.publicClient.getBlock()).timestamp) + 365 * 86400;
+    const approved = await post(`/review/applications/${submitted.body.id}/approve`, { kycLevel: 2, investorType: "retail", expiresAt }, { authorization: `Bearer ${officerSession.token}` });
+    assert.equal(approved.status, 200, JSON.stringify(approved.body));
+    assert.equal(await chain.registry.read.isVerified([applicant.address]), true);
     child.kill("SIGTERM");
     await new Promise((resolve) => child!.once("exit", resolve));
     assert.ok(!output.text.includes(ISSUER_KEY.slice(2)), "the issuer key is never printed");
     assert.ok(!output.text.includes("ab".repeat(32)), "the PII key is never printed");
+    assert.match(output.text, /"issuer audit"/, "the run was logged");
+    for (const secret of ["001190123456", "Nguyễn", "1990-05-17"]) assert.ok(!output.text.includes(secret), `the process printed ${secret}`);
   });
 });
