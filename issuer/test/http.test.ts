@@ -13,7 +13,7 @@ import { createIssuerApp, listen } from "../src/http.ts";
 import { auditToLog } from "../src/main.ts";
 import { createPiiVault } from "../src/piiVault.ts";
 import { DEVELOPMENT_PROVIDER_NAME, DevelopmentProvider } from "../src/provider.ts";
-import { IssuerService } from "../src/service.ts";
+import { addWalletMessage, IssuerService } from "../src/service.ts";
 import { createSiweAuth } from "../src/siweAuth.ts";
 import { openIssuerStore, type IssuerStore } from "../src/store.ts";
 import type { ApplicationInput } from "../src/types.ts";
@@ -44,6 +44,9 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, the real service and
   const officer = privateKeyToAccount(generatePrivateKey());
   const applicant = privateKeyToAccount(generatePrivateKey());
   const trader = privateKeyToAccount(generatePrivateKey());
+  const formerOfficer = privateKeyToAccount(generatePrivateKey());
+  /** The configured officer list, as the process reads it; a test takes one off. */
+  const officers = new Set([officer.address, formerOfficer.address]);
 
   before(async () => {
     chain = await startChain();
@@ -57,12 +60,12 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, the real service and
       salt: randomBytes(32),
       provider: new DevelopmentProvider(),
       port,
-      officers: [officer.address],
+      officers: [officer.address, formerOfficer.address],
       clock: Date.now,
       audit: auditToLog(logger),
     });
     const httpPort = await freePort();
-    const auth = createSiweAuth({ domain: `127.0.0.1:${httpPort}`, uri: `http://127.0.0.1:${httpPort}`, chainId: chain.deployment.chainId, isOfficer: (w) => w === officer.address });
+    const auth = createSiweAuth({ domain: `127.0.0.1:${httpPort}`, uri: `http://127.0.0.1:${httpPort}`, chainId: chain.deployment.chainId, isOfficer: (w) => officers.has(w) });
     server = await listen(createIssuerApp({ service, auth, logger }), httpPort);
     base = `http://127.0.0.1:${httpPort}/issuer/v1`;
   });
@@ -182,6 +185,14 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, the real service and
     assert.equal((await call("GET", "/review/queue")).status, 401);
   });
 
+  it("an officer taken off the list loses the officer routes at once, session or not", async () => {
+    const token = await tokenOf(formerOfficer);
+    assert.equal((await call("GET", "/review/queue", { token })).status, 200);
+    officers.delete(formerOfficer.address);
+    const after = await call("GET", "/review/queue", { token });
+    assert.deepEqual([after.status, after.body.code], [403, "ISSUER_NOT_OFFICER"]);
+  });
+
   it("an officer reads with a reason, approves, and the applicant's wallet is verified on chain; revocation unverifies it", async () => {
     const applicantToken = await tokenOf(applicant);
     const [app] = (await call("GET", "/applications/me", { token: applicantToken })).body;
@@ -219,6 +230,28 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, the real service and
     assert.equal(await chain.registry.read.isVerified([applicant.address]), false);
     const seen = (await call("GET", "/applications/me", { token: applicantToken })).body[0];
     assert.deepEqual([seen.status, seen.reason], ["revoked", "court order"]);
+  });
+
+  it("one person, one identity: a second wallet joins the identity only with a bound wallet's signature", async () => {
+    const first = privateKeyToAccount(generatePrivateKey());
+    const second = privateKeyToAccount(generatePrivateKey());
+    const officerToken = await tokenOf(officer);
+    const expiresAt = Number((await chain.publicClient.getBlock()).timestamp) + 365 * 86400;
+    const app = (await submit(await tokenOf(first), person(5))).body;
+    assert.equal((await call("POST", `/review/applications/${app.id}/approve`, { token: officerToken, body: { kycLevel: 2, investorType: "retail", expiresAt } })).status, 200);
+
+    const secondToken = await tokenOf(second);
+    const noProof = await submit(secondToken, person(5));
+    assert.deepEqual([noProof.status, noProof.body.code, noProof.body.field], [409, "ISSUER_PROOF_REQUIRED", "proof"]);
+    // A signature by the new wallet itself is no proof.
+    const selfSigned = await submit(secondToken, { ...person(5), proof: { signer: first.address, signature: await second.signMessage({ message: addWalletMessage(second.address) }) } });
+    assert.deepEqual([selfSigned.status, selfSigned.body.code], [403, "ISSUER_BAD_PROOF"]);
+    const joined = await submit(secondToken, { ...person(5), proof: { signer: first.address, signature: await first.signMessage({ message: addWalletMessage(second.address) }) } });
+    assert.equal(joined.status, 200, JSON.stringify(joined.body));
+    assert.deepEqual([joined.body.kind, joined.body.identityHash], ["add-wallet", app.identityHash]);
+    assert.equal((await call("POST", `/review/applications/${joined.body.id}/approve`, { token: officerToken, body: { kycLevel: 2, investorType: "retail", expiresAt } })).status, 200);
+    assert.equal(await boundIdentity(second.address), app.identityHash);
+    assert.equal(await chain.registry.read.isVerified([second.address]), true);
   });
 
   it("a rejection reaches the applicant with its reason; nothing reaches the chain", async () => {
