@@ -51,7 +51,7 @@ const reason = z.string().trim().min(3, "give a reason (at least 3 characters)")
 const schemas = {
   nonce: z.object({ address }).strict(),
   login: z.object({ message: z.string().min(1).max(4096), signature: hex.transform((h) => h as Hex) }).strict(),
-  application: z.object({ proof: z.object({ signer: address, signature: hex.transform((h) => h as Hex) }).strict().optional() }).passthrough(),
+  application: z.looseObject({ proof: z.object({ signer: address, signature: hex.transform((h) => h as Hex) }).strict().optional() }),
   approve: z
     .object({
       kycLevel: z.union([z.literal(1), z.literal(2)]),
@@ -60,7 +60,7 @@ const schemas = {
     })
     .strict(),
   reason: z.object({ reason }).strict(),
-  idempotencyKey: z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, "Idempotency-Key header: 8-128 characters of A-Z a-z 0-9 _ . : -"),
+  idempotencyKey: z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, "must be 8-128 characters of A-Z a-z 0-9 _ . : -"),
   readQuery: z.object({ reason }),
   expiringQuery: z.object({ withinDays: z.coerce.number().int().min(0).max(3650).default(30) }),
   applicationId: z.string().min(1).max(100),
@@ -71,7 +71,7 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, prefix?: string):
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const field = [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || undefined;
-  throw new IssuerHttpError(400, ISSUER_ERROR.BAD_INPUT, field ? `${field}: ${issue.message}` : issue.message, field);
+  throw new IssuerHttpError(400, ISSUER_ERROR.BAD_INPUT, `${field ?? "request body"}: ${issue.message}`, field);
 }
 
 type Locals = { session?: IssuerSession };

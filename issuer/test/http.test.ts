@@ -128,7 +128,10 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, the real service and
     assert.deepEqual([anonymous.status, anonymous.body.code], [401, "ISSUER_AUTH_REQUIRED"]);
     const token = await tokenOf(applicant);
     const noKey = await call("POST", "/applications", { token, body: PERSON });
-    assert.deepEqual([noKey.status, noKey.body.code, noKey.body.field], [400, "ISSUER_BAD_INPUT", "Idempotency-Key"]);
+    assert.deepEqual(noKey.body, { code: "ISSUER_BAD_INPUT", field: "Idempotency-Key", message: "Idempotency-Key: must be 8-128 characters of A-Z a-z 0-9 _ . : -" });
+    const notJson = await call("POST", "/applications", { token, headers: { "idempotency-key": key() } });
+    assert.deepEqual([notJson.status, notJson.body.code], [400, "ISSUER_BAD_INPUT"]);
+    assert.match(notJson.body.message, /^request body: /);
     // The ID number says a woman born in 1990; a man's application with it is refused, naming idNumber or sex.
     const inconsistent = await submit(token, { ...PERSON, sex: "male" });
     assert.equal(inconsistent.status, 400);
