@@ -30,7 +30,15 @@ import { serveProvider } from "./chain/serveProvider.ts";
 import { deploySen, writeDeploymentFile } from "./deploy.ts";
 import { startChainServices } from "../api/src/chain/chainServices.ts";
 import { loginWithSiwe } from "./siweClient.ts";
+import { randomBytes } from "node:crypto";
+import { pino } from "pino";
+import { readIssuerConfig } from "../issuer/src/config.ts";
+import { defaultService, startIssuer } from "../issuer/src/main.ts";
+import { LOCAL_ROLE_ACCOUNTS } from "../contracts/ignition/roleHolders.ts";
 import { DEMO_OFFICER, DEMO_OPERATOR, DEMO_TRADERS, seedDemo } from "./seed.ts";
+
+/** Hardhat account 13 plays the e-KYC issuer's officer, who reviews applications (no e-ID needed: it works for the issuer, not on the exchange). */
+const DEMO_ISSUER_OFFICER = { name: "giang", accountIndex: 13 } as const;
 
 const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 
@@ -43,7 +51,8 @@ async function main(): Promise<void> {
   }
   // Every setting is checked before anything on disk is touched (SEN_PORT=abc stops here, named).
   const checked = envToConfig(env);
-  for (const name of unknownSettings()) console.warn(`warning: ${name} is not a Sen setting (ignored); see README "Configuration"`);
+  // SEN_ISSUER_* belong to the e-KYC issuer service started below (issuer/src/config.ts reads them).
+  for (const name of unknownSettings().filter((n) => !n.startsWith("SEN_ISSUER_"))) console.warn(`warning: ${name} is not a Sen setting (ignored); see README "Configuration"`);
   const dataDir = path.resolve(env.SEN_DATA_DIR ?? "data", "dev");
   const owner = dataDirOwner(dataDir);
   if (owner !== null) throw new Error(`npm start is already running on ${dataDir} (process ${owner}); stop it first`);
@@ -104,6 +113,31 @@ async function main(): Promise<void> {
   });
   await chain.poll();
 
+  // The e-KYC issuer service, as the issuer organisation would run it, with the e-KYC issuer's
+  // key (its own process in production: `npm run start:issuer`). Development secrets are made
+  // here and kept beside its data (0600); SEN_ISSUER_PII_KEYS / SEN_ISSUER_SALT override them.
+  const issuerDir = path.join(dataDir, "issuer");
+  const issuerOfficer = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_ISSUER_OFFICER.accountIndex });
+  const devSecrets = { piiKeys: `k1:${randomBytes(32).toString("hex")}`, salt: randomBytes(32).toString("hex") };
+  const issuerConfig = readIssuerConfig({
+    // Beside a gateway on a free port (tests), the issuer takes a free port too.
+    SEN_ISSUER_PORT: process.env.SEN_ISSUER_PORT ?? (checked.port === 0 ? "0" : "8090"),
+    SEN_ISSUER_HOST: process.env.SEN_ISSUER_HOST,
+    SEN_ISSUER_DATA_DIR: issuerDir,
+    SEN_ISSUER_KEY: `0x${Buffer.from(mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: LOCAL_ROLE_ACCOUNTS.kycIssuer }).getHdKey().privateKey!).toString("hex")}`,
+    SEN_CHAIN_RPC: `http://127.0.0.1:${rpcPort}`,
+    SEN_DEPLOYMENT: deploymentFile,
+    SEN_ISSUER_OFFICERS: process.env.SEN_ISSUER_OFFICERS ?? issuerOfficer.address,
+    SEN_ISSUER_PII_KEYS: process.env.SEN_ISSUER_PII_KEYS ?? devSecrets.piiKeys,
+    SEN_ISSUER_SALT: process.env.SEN_ISSUER_SALT ?? devSecrets.salt,
+    SEN_ISSUER_SIWE_DOMAIN: process.env.SEN_ISSUER_SIWE_DOMAIN,
+  });
+  mkdirSync(issuerDir, { recursive: true });
+  if (!process.env.SEN_ISSUER_PII_KEYS || !process.env.SEN_ISSUER_SALT) {
+    writeFileSync(path.join(issuerDir, "dev-secrets.json"), `${JSON.stringify({ SEN_ISSUER_PII_KEYS: issuerConfig.piiKeys.join(","), SEN_ISSUER_SALT: devSecrets.salt }, null, 2)}\n`, { mode: 0o600 });
+  }
+  const issuer = await startIssuer(issuerConfig, { logger: pino({ name: "sen-issuer", level: config.logLevel }), createService: defaultService });
+
   const credentials = [];
   for (const t of DEMO_TRADERS) {
     const account = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: t.accountIndex });
@@ -124,7 +158,7 @@ async function main(): Promise<void> {
   const operatorKey = `0x${Buffer.from(operator.getHdKey().privateKey!).toString("hex")}`;
   writeFileSync(
     credentialsFile,
-    `${JSON.stringify({ url: gateway.url, traders: credentials, complianceOfficer: { name: DEMO_OFFICER.name, wallet: officer.address, privateKey: officerKey, console: `${gateway.url}/compliance/` }, operator: { name: DEMO_OPERATOR.name, wallet: operator.address, privateKey: operatorKey } }, null, 2)}\n`,
+    `${JSON.stringify({ url: gateway.url, traders: credentials, complianceOfficer: { name: DEMO_OFFICER.name, wallet: officer.address, privateKey: officerKey, console: `${gateway.url}/compliance/` }, operator: { name: DEMO_OPERATOR.name, wallet: operator.address, privateKey: operatorKey }, issuerOfficer: { name: DEMO_ISSUER_OFFICER.name, wallet: issuerOfficer.address, privateKey: `0x${Buffer.from(issuerOfficer.getHdKey().privateKey!).toString("hex")}`, queue: `${issuer.url}/review/` } }, null, 2)}\n`,
     { mode: 0o600 },
   );
   chmodSync(credentialsFile, 0o600);
@@ -143,11 +177,13 @@ Sen is running (in-process chain ${deployment.chainId}, ${config.journal.kind} j
   credentials    ${rel(credentialsFile)}   (API key, secret, passphrase per trader)
   compliance     ${gateway.url}/compliance/   (sign in with ${officer.address}, Hardhat test account #${DEMO_OFFICER.accountIndex})
   operator       ${operator.address}, Hardhat test account #${DEMO_OPERATOR.accountIndex} (e-ID attested; signs in like a trader, then /api/v1/sen/operator/…)
+  e-KYC issuer   ${issuer.url}/onboarding/   (a new wallet applies for an e-ID; officer ${issuerOfficer.address}, Hardhat test account #${DEMO_ISSUER_OFFICER.accountIndex}, reviews at ${issuer.url}/review/; development verification provider: NOT FOR PRODUCTION)
   audit          ${rel(config.audit.dir)}   (signed checkpoints anchored in AuditAnchor; \`npm run audit:verify\`)
 Run \`npm run demo\` in another terminal. Ctrl-C stops everything.`);
 
   const stop = () => {
     rpc.close();
+    void issuer.close();
     void chain
       .stop()
       .then(() => gateway.close())
