@@ -5,6 +5,7 @@ import { getAddress, type Address, type Hex } from "viem";
 import { z } from "zod/v4";
 import { IssuerChainError } from "./chain.ts";
 import { ISSUER_ERROR, IssuerError, type IssuerErrorCode } from "./errors.ts";
+import { mountIssuerPages } from "./pages.ts";
 import { SiweAuthError, type IssuerSession, type SiweAuth } from "./siweAuth.ts";
 import type { IssuerService } from "./service.ts";
 
@@ -157,6 +158,7 @@ export function createIssuerApp(deps: IssuerAppDeps): express.Express {
     return service.expiring(parse(schemas.expiringQuery, req.query).withinDays * 86400);
   });
 
+  mountIssuerPages(app);
   app.get("/health", (_req, res, next) => {
     Promise.resolve(deps.health?.() ?? {}).then((extra) => res.json({ status: "ok", ...extra }), next);
   });
