@@ -17,7 +17,7 @@ import { checkApplication } from "./application.ts";
 import { IssuerError, ISSUER_ERROR } from "./errors.ts";
 import { identityHash } from "./identityHash.ts";
 import type { PiiVault } from "./piiVault.ts";
-import type { IssuerStore, StoredApplication } from "./store.ts";
+import type { IssuerStore, IssuerStoreOps, StoredApplication } from "./store.ts";
 import { INVESTOR_TYPE_CODE, type Application, type ApplicationInput, type InvestorType, type IssuancePort, type VerificationProvider } from "./types.ts";
 
 /** The provider's evidence must reach these to be accepted. */
@@ -25,11 +25,24 @@ export const MIN_FACE_MATCH_BPS = 9_000;
 /** IdentityRegistry accepts KYC levels 1 and 2. */
 export const KYC_LEVELS = [1, 2] as const;
 const MAX_UINT40 = 2 ** 40 - 1;
+const DAY_MS = 86_400_000;
+
+/**
+ * How long personal data is kept once it is no longer needed for a live attestation (Decree
+ * 13/2023 art. 2 and 44: no longer than the purpose needs). The clock starts when the
+ * application is rejected, when the identity is revoked, or when an issued attestation lapses
+ * without renewal by that application. Five years because the Law on Anti-Money Laundering
+ * (14/2022/QH15, art. 12) has customer identification records kept five years after the
+ * relationship ends, and the exchange relies on this issuer's records for that; an issuer
+ * under a shorter duty sets SEN_ISSUER_RETENTION_DAYS lower. Erasure on request does not wait.
+ */
+export const DEFAULT_RETENTION_DAYS = 1825;
 
 export type IssuerAuditEvent = {
-  type: "application.submitted" | "application.approved" | "application.issued" | "application.rejected" | "identity.revoked" | "pii.read" | "pii.erased";
+  type: "application.submitted" | "application.approved" | "application.issued" | "application.rejected" | "identity.revoked" | "pii.read" | "pii.erased" | "pii.purged";
   at: number;
-  actor: Address;
+  /** The wallet that acted, or "retention" for the purge of data past its retention period. */
+  actor: Address | "retention";
   applicationId?: string;
   identityHash?: Hex;
   wallet?: Address;
@@ -52,6 +65,8 @@ export type IssuerServiceDeps = {
   clock: () => number;
   /** Every submission, decision and personal-data read; never given personal data. */
   audit: (event: IssuerAuditEvent) => void;
+  /** Days personal data is kept once no longer needed (purgeExpired); DEFAULT_RETENTION_DAYS when absent. */
+  retentionDays?: number;
 };
 
 /** A signature by a wallet already bound to the identity, over addWalletMessage(newWallet). */
@@ -98,21 +113,20 @@ export class IssuerService {
     return o;
   }
 
-  #get(id: unknown): StoredApplication {
-    const a = typeof id === "string" ? this.#d.store.get(id) : undefined;
+  async #get(id: unknown): Promise<StoredApplication> {
+    const a = typeof id === "string" ? await this.#d.store.get(id) : undefined;
     if (!a) throw new IssuerError(ISSUER_ERROR.NOT_FOUND, "id", "id: no such application");
     return a;
   }
 
   /** Refusals that depend only on what is stored; run before the provider and again inside the insert transaction. */
-  #storedRefusals(wallet: Address, idHash: Hex): { kind: Application["kind"]; boundWallets: Address[] } {
-    const { store } = this.#d;
-    const mine = store.byWallet(wallet);
+  async #storedRefusals(wallet: Address, idHash: Hex, store: IssuerStoreOps = this.#d.store): Promise<{ kind: Application["kind"]; boundWallets: Address[] }> {
+    const mine = await store.byWallet(wallet);
     if (mine.some((a) => (OPEN as readonly string[]).includes(a.status)))
       throw new IssuerError(ISSUER_ERROR.DUPLICATE, "wallet", "wallet: an application of this wallet is already under review");
     if (mine.some((a) => a.status === "issued" && a.identityHash !== idHash))
       throw new IssuerError(ISSUER_ERROR.WALLET_BOUND, "wallet", "wallet: already bound to another identity");
-    const same = store.byIdentity(idHash);
+    const same = await store.byIdentity(idHash);
     if (same.some((a) => a.wallet !== wallet && (OPEN as readonly string[]).includes(a.status)))
       throw new IssuerError(ISSUER_ERROR.IDENTITY_PENDING, "idNumber", "idNumber: an application for this identity from another wallet is under review; wait for its decision");
     const boundWallets = [...new Set(same.filter((a) => a.status === "issued" && a.wallet !== wallet).map((a) => a.wallet))];
@@ -137,9 +151,9 @@ export class IssuerService {
       throw bad("verification.provider", "this issuer verifies through another provider");
     const idHash = identityHash(value.idNumber, this.#d.salt);
 
-    const replay = this.#replay(w, idHash, value, requestKey);
+    const replay = await this.#replay(w, idHash, value, requestKey);
     if (replay) return replay;
-    this.#storedRefusals(w, idHash);
+    await this.#storedRefusals(w, idHash);
 
     const onChain = await port.identityOf(w);
     if (onChain && onChain.identityHash.toLowerCase() !== idHash.toLowerCase())
@@ -157,7 +171,7 @@ export class IssuerService {
       throw new IssuerError(ISSUER_ERROR.VERIFICATION_FAILED, "verification", `verification: the face match (${result.faceMatchBps} bps) is below the required ${MIN_FACE_MATCH_BPS} bps`);
     if (!result.liveness) throw new IssuerError(ISSUER_ERROR.VERIFICATION_FAILED, "verification", "verification: the liveness check failed");
 
-    const { kind, boundWallets } = this.#storedRefusals(w, idHash);
+    const { kind, boundWallets } = await this.#storedRefusals(w, idHash);
     if (kind === "add-wallet") await this.#checkProof(w, boundWallets, proof);
 
     const id = randomUUID();
@@ -169,12 +183,12 @@ export class IssuerService {
       requestKey, piiKid: sealed.kid, piiBlob: sealed.blob,
     };
     // Between the awaits above another request may have landed: decide again, atomically with the insert.
-    const stored = store.transaction(() => {
-      const again = this.#replay(w, idHash, value, requestKey);
+    const stored = await store.transaction(async (tx) => {
+      const again = await this.#replay(w, idHash, value, requestKey, tx);
       if (again) return again;
-      const now2 = this.#storedRefusals(w, idHash);
+      const now2 = await this.#storedRefusals(w, idHash, tx);
       if (now2.kind !== kind) throw new IssuerError(ISSUER_ERROR.IDENTITY_PENDING, "idNumber", "idNumber: this identity changed while the application was checked; submit again");
-      store.insert(app);
+      await tx.insert(app);
       return publicView(app);
     });
     if (stored.id === id)
@@ -182,8 +196,8 @@ export class IssuerService {
     return stored;
   }
 
-  #replay(w: Address, idHash: Hex, value: ApplicationInput, requestKey: string): Application | undefined {
-    const prior = this.#d.store.byRequestKey(requestKey);
+  async #replay(w: Address, idHash: Hex, value: ApplicationInput, requestKey: string, store: IssuerStoreOps = this.#d.store): Promise<Application | undefined> {
+    const prior = await store.byRequestKey(requestKey);
     if (!prior) return undefined;
     const same = prior.wallet === w && prior.identityHash === idHash && prior.piiBlob !== null &&
       JSON.stringify(this.#d.vault.decrypt(prior.id, prior.piiKid!, prior.piiBlob)) === JSON.stringify(value);
@@ -208,34 +222,36 @@ export class IssuerService {
   }
 
   /** The applicant's applications, newest last; no personal data. */
-  status(wallet: unknown): Application[] {
-    return this.#d.store.byWallet(walletOf(wallet)).map(publicView);
+  async status(wallet: unknown): Promise<Application[]> {
+    return (await this.#d.store.byWallet(walletOf(wallet))).map(publicView);
   }
 
   /** The applicant's own personal data (Decree 13/2023 right of access); the read is recorded like an officer's. */
-  myData(wallet: unknown): PersonalRecord[] {
+  async myData(wallet: unknown): Promise<PersonalRecord[]> {
     const w = walletOf(wallet);
-    return this.#d.store.byWallet(w).filter((a) => a.piiBlob !== null).map((a) => this.#open(a, w, "applicant", "the applicant's own request"));
+    const records: PersonalRecord[] = [];
+    for (const a of await this.#d.store.byWallet(w)) if (a.piiBlob !== null) records.push(await this.#open(a, w, "applicant", "the applicant's own request"));
+    return records;
   }
 
-  #open(a: StoredApplication, reader: Address, role: "officer" | "applicant", why: string): PersonalRecord {
+  async #open(a: StoredApplication, reader: Address, role: "officer" | "applicant", why: string): Promise<PersonalRecord> {
     const data = this.#d.vault.decrypt(a.id, a.piiKid!, a.piiBlob!) as ApplicationInput;
     const at = this.#d.clock();
-    this.#d.store.recordRead({ applicationId: a.id, reader, role, why, readAt: at });
+    await this.#d.store.recordRead({ applicationId: a.id, reader, role, why, readAt: at });
     this.#d.audit({ type: "pii.read", at, actor: reader, applicationId: a.id, why });
     return { application: publicView(a), data };
   }
 
   /** The officers' review queue: submitted applications with the provider that verified each; no personal data. */
-  queue(): Application[] {
-    return this.#d.store.byStatus("submitted").map(publicView);
+  async queue(): Promise<Application[]> {
+    return (await this.#d.store.byStatus("submitted")).map(publicView);
   }
 
   /** An officer reads an application's personal data, saying why; recorded in pii_reads and the audit. */
-  read(officer: unknown, id: unknown, why: unknown): PersonalRecord {
+  async read(officer: unknown, id: unknown, why: unknown): Promise<PersonalRecord> {
     const o = this.#officer(officer);
     const reason = text(why, "why", 3, 500);
-    const a = this.#get(id);
+    const a = await this.#get(id);
     if (a.piiBlob === null) throw new IssuerError(ISSUER_ERROR.WRONG_STATUS, "id", "id: this application's personal data was erased");
     return this.#open(a, o, "officer", reason);
   }
@@ -244,7 +260,7 @@ export class IssuerService {
   async approve(officer: unknown, id: unknown, decision: unknown): Promise<Application> {
     const o = this.#officer(officer);
     const { store, port, clock } = this.#d;
-    const a = this.#get(id);
+    const a = await this.#get(id);
     if (a.status !== "submitted") throw new IssuerError(ISSUER_ERROR.WRONG_STATUS, "id", `id: the application is ${a.status}, not submitted`);
     const d = (decision ?? {}) as Partial<Decision>;
     const now = clock();
@@ -252,7 +268,7 @@ export class IssuerService {
     let sibling: StoredApplication | undefined;
     if (a.kind === "add-wallet") {
       // The identity's attributes are already on chain; the added wallet shares them.
-      sibling = store.byIdentity(a.identityHash).find((s) => s.status === "issued" && s.wallet !== a.wallet);
+      sibling = (await store.byIdentity(a.identityHash)).find((s) => s.status === "issued" && s.wallet !== a.wallet);
       if (!sibling) throw new IssuerError(ISSUER_ERROR.WRONG_STATUS, "id", "id: the identity this wallet would join is no longer issued");
       patch = { kycLevel: sibling.kycLevel!, investorType: sibling.investorType, expiresAt: sibling.expiresAt! };
     } else {
@@ -265,7 +281,7 @@ export class IssuerService {
       patch = { kycLevel: d.kycLevel as number, investorType: d.investorType, expiresAt: d.expiresAt! };
     }
     // Claim the application first: a second approval (another officer, a retry) finds it no longer submitted.
-    if (!store.update(a.id, ["submitted"], { status: "approved", decidedAt: now, decidedBy: o, ...patch }))
+    if (!(await store.update(a.id, ["submitted"], { status: "approved", decidedAt: now, decidedBy: o, ...patch })))
       throw new IssuerError(ISSUER_ERROR.WRONG_STATUS, "id", "id: the application was decided meanwhile");
     this.#d.audit({ type: "application.approved", at: now, actor: o, applicationId: a.id, identityHash: a.identityHash, wallet: a.wallet });
     let txHash: Hex;
@@ -274,24 +290,24 @@ export class IssuerService {
         ? await port.addWallet(a.identityHash, a.wallet)
         : await port.attest({ identityHash: a.identityHash, wallet: a.wallet, kycLevel: patch.kycLevel, country: a.nationality, investorType: INVESTOR_TYPE_CODE[patch.investorType], expiresAt: patch.expiresAt }));
     } catch (cause) {
-      store.update(a.id, ["approved"], { status: "submitted", decidedAt: undefined, decidedBy: undefined, kycLevel: undefined, expiresAt: undefined, investorType: a.investorType });
+      await store.update(a.id, ["approved"], { status: "submitted", decidedAt: undefined, decidedBy: undefined, kycLevel: undefined, expiresAt: undefined, investorType: a.investorType });
       throw new IssuerError(ISSUER_ERROR.CHAIN_FAILED, undefined, "chain: the attestation was not recorded on chain; the application stays in the queue", { cause });
     }
-    store.update(a.id, ["approved"], { status: "issued", txHash });
+    await store.update(a.id, ["approved"], { status: "issued", txHash });
     this.#d.audit({ type: "application.issued", at: clock(), actor: o, applicationId: a.id, identityHash: a.identityHash, wallet: a.wallet, txHash });
-    return publicView(store.get(a.id)!);
+    return publicView((await store.get(a.id))!);
   }
 
   /** Rejection with a reason the applicant sees; nothing reaches the chain. */
-  reject(officer: unknown, id: unknown, reason: unknown): Application {
+  async reject(officer: unknown, id: unknown, reason: unknown): Promise<Application> {
     const o = this.#officer(officer);
     const why = text(reason, "reason", 3, 500);
-    const a = this.#get(id);
+    const a = await this.#get(id);
     const now = this.#d.clock();
-    if (!this.#d.store.update(a.id, ["submitted"], { status: "rejected", decidedAt: now, decidedBy: o, reason: why }))
+    if (!(await this.#d.store.update(a.id, ["submitted"], { status: "rejected", decidedAt: now, decidedBy: o, reason: why })))
       throw new IssuerError(ISSUER_ERROR.WRONG_STATUS, "id", `id: the application is ${a.status}, not submitted`);
     this.#d.audit({ type: "application.rejected", at: now, actor: o, applicationId: a.id, wallet: a.wallet });
-    return publicView(this.#d.store.get(a.id)!);
+    return publicView((await this.#d.store.get(a.id))!);
   }
 
   /** Revokes an identity on chain (the exchange's kill switch follows); every issued application of it becomes revoked with the reason. */
@@ -301,7 +317,7 @@ export class IssuerService {
     const why = text(reason, "reason", 3, 500);
     const idHash = identity.toLowerCase() as Hex;
     const { store, port, clock } = this.#d;
-    const issued = store.byIdentity(idHash).filter((a) => a.status === "issued");
+    const issued = (await store.byIdentity(idHash)).filter((a) => a.status === "issued");
     if (issued.length === 0) throw new IssuerError(ISSUER_ERROR.NOT_FOUND, "identityHash", "identityHash: no issued identity with this hash");
     let txHash: Hex;
     try {
@@ -310,76 +326,110 @@ export class IssuerService {
       throw new IssuerError(ISSUER_ERROR.CHAIN_FAILED, undefined, "chain: the revocation was not recorded on chain; nothing changed", { cause });
     }
     const now = clock();
-    store.transaction(() => {
-      for (const a of issued) store.update(a.id, ["issued"], { status: "revoked", decidedAt: now, decidedBy: o, reason: why });
+    const applications = await store.transaction(async (tx) => {
+      for (const a of issued) await tx.update(a.id, ["issued"], { status: "revoked", decidedAt: now, decidedBy: o, reason: why });
+      return Promise.all(issued.map(async (a) => publicView((await tx.get(a.id))!)));
     });
     this.#d.audit({ type: "identity.revoked", at: now, actor: o, identityHash: idHash, txHash });
-    return { txHash, applications: issued.map((a) => publicView(store.get(a.id)!)) };
+    return { txHash, applications };
   }
 
   /**
    * Erasure at the applicant's request: personal data deleted, status erased, the attestation
-   * revoked on chain (the on-chain hash stays; without the salt it names no one). A wallet that
-   * holds an issued attestation erases its whole identity (all its wallets' applications are the
-   * same person's data); any other wallet erases only its own applications.
+   * revoked on chain (the on-chain hash stays; without the salt it names no one).
+   *
+   * A wallet that was bound to an identity (an application of it issued, or issued and later
+   * revoked by an officer) erases the whole identity: every wallet's applications of it are the
+   * same person's data, and an officer's revocation does not make them someone else's. A wallet
+   * never bound (its applications only submitted or rejected) erases only its own: it has not
+   * proven it is the person, and someone who typed another's ID number must not be able to
+   * erase that person's data.
    */
   async erase(wallet: unknown): Promise<{ erased: number; txHash?: Hex }> {
     const w = walletOf(wallet);
     const { store, port, clock } = this.#d;
-    const mine = store.byWallet(w);
+    const mine = await store.byWallet(w);
     if (mine.length === 0) throw new IssuerError(ISSUER_ERROR.NOT_FOUND, "wallet", "wallet: no applications for this wallet");
-    if (mine.some((a) => a.status === "approved"))
+    const identities = [...new Set(mine.filter((a) => a.status === "issued" || a.status === "revoked").map((a) => a.identityHash))];
+    const targets = new Map(mine.map((a) => [a.id, a]));
+    for (const h of identities) for (const a of await store.byIdentity(h)) targets.set(a.id, a);
+    if ([...targets.values()].some((a) => a.status === "approved"))
       throw new IssuerError(ISSUER_ERROR.WRONG_STATUS, "wallet", "wallet: an approval is being recorded on chain; ask again in a minute");
-    const issued = mine.find((a) => a.status === "issued");
-    const targets = issued ? store.byIdentity(issued.identityHash) : mine;
+    // Any identity still live on chain (through this wallet or another of the person's) is revoked first.
+    const live = [...new Set([...targets.values()].filter((a) => a.status === "issued").map((a) => a.identityHash))];
     let txHash: Hex | undefined;
-    if (issued) {
+    for (const h of live) {
       try {
-        ({ txHash } = await port.revoke(issued.identityHash));
+        ({ txHash } = await port.revoke(h));
       } catch (cause) {
         throw new IssuerError(ISSUER_ERROR.CHAIN_FAILED, undefined, "chain: the revocation was not recorded on chain; nothing was erased", { cause });
       }
     }
     const now = clock();
-    const erased = store.transaction(() => {
+    const erased = await store.transaction(async (tx) => {
       let n = 0;
-      for (const a of targets) {
+      for (const a of targets.values()) {
         if (a.status === "erased") continue;
-        if (store.update(a.id, ["submitted", "rejected", "issued", "revoked"], { status: "erased", piiKid: null, piiBlob: null, decidedAt: now, reason: "erased at the applicant's request" })) n++;
+        if (await tx.update(a.id, ["submitted", "rejected", "issued", "revoked"], { status: "erased", piiKid: null, piiBlob: null, decidedAt: now, reason: "erased at the applicant's request" })) n++;
       }
       return n;
     });
-    this.#d.audit({ type: "pii.erased", at: now, actor: w, wallet: w, identityHash: issued?.identityHash, txHash });
+    this.#d.audit({ type: "pii.erased", at: now, actor: w, wallet: w, identityHash: identities[0], txHash });
     return { erased, txHash };
+  }
+
+  /**
+   * Retention (Decree 13/2023): erases the personal data of applications kept longer than
+   * `retentionDays` after it stopped being needed — rejected or revoked that long ago, or an
+   * issued attestation lapsed that long ago. The status, attributes and hash stay (the record
+   * of what was decided); only the ciphertext goes. Data still within the period, and every
+   * submitted or approved application, is untouched, so running it at any time (at start, daily,
+   * twice) erases exactly what the rule says. `now` is milliseconds since the epoch.
+   */
+  async purgeExpired(now: number): Promise<{ purged: number }> {
+    if (!Number.isSafeInteger(now) || now < 0) throw bad("now", "must be milliseconds since the epoch");
+    const { store } = this.#d;
+    const cutoff = now - (this.#d.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
+    const due = await store.pastRetention(cutoff, Math.floor(cutoff / 1000));
+    const purged = await store.transaction(async (tx) => {
+      const done: StoredApplication[] = [];
+      // Compare-and-set on the status seen: one decided differently meanwhile (a renewal revoked, an erasure) is left to its new rule.
+      for (const a of due) if (await tx.update(a.id, [a.status], { piiKid: null, piiBlob: null })) done.push(a);
+      return done;
+    });
+    for (const a of purged) this.#d.audit({ type: "pii.purged", at: now, actor: "retention", applicationId: a.id, identityHash: a.identityHash, wallet: a.wallet });
+    return { purged: purged.length };
   }
 
   /**
    * Issued attestations lapsing within `withinSeconds` (for reminders): one per wallet, the
    * latest, so an attestation renewed by a newer application is not reminded of.
    */
-  expiring(withinSeconds: unknown): Application[] {
+  async expiring(withinSeconds: unknown): Promise<Application[]> {
     if (!Number.isSafeInteger(withinSeconds) || (withinSeconds as number) < 0) throw bad("withinSeconds", "must be a whole number of seconds, 0 or more");
     const now = Math.floor(this.#d.clock() / 1000);
     const { store } = this.#d;
-    return store
-      .expiring(now, now + (withinSeconds as number))
-      .filter((a) => !store.byWallet(a.wallet).some((b) => b.status === "issued" && b.identityHash === a.identityHash && (b.expiresAt ?? 0) > (a.expiresAt ?? 0)))
-      .map(publicView);
+    const out: Application[] = [];
+    for (const a of await store.expiring(now, now + (withinSeconds as number))) {
+      const renewed = (await store.byWallet(a.wallet)).some((b) => b.status === "issued" && b.identityHash === a.identityHash && (b.expiresAt ?? 0) > (a.expiresAt ?? 0));
+      if (!renewed) out.push(publicView(a));
+    }
+    return out;
   }
 
   /** Re-encrypts every stored personal-data record under the vault's current key; returns how many changed. */
-  rotatePii(): number {
+  async rotatePii(): Promise<number> {
     const { store, vault } = this.#d;
-    let n = 0;
-    store.transaction(() => {
+    return store.transaction(async (tx) => {
+      let n = 0;
       for (const status of ["submitted", "approved", "rejected", "issued", "revoked"] as const) {
-        for (const a of store.byStatus(status)) {
+        for (const a of await tx.byStatus(status)) {
           if (a.piiBlob === null || a.piiKid === vault.currentKid) continue;
           const sealed = vault.reencrypt(a.id, a.piiKid!, a.piiBlob);
-          if (store.update(a.id, [a.status], { piiKid: sealed.kid, piiBlob: sealed.blob })) n++;
+          if (await tx.update(a.id, [a.status], { piiKid: sealed.kid, piiBlob: sealed.blob })) n++;
         }
       }
+      return n;
     });
-    return n;
   }
 }

@@ -139,7 +139,7 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, the real service and
     assert.ok(["idNumber", "sex"].includes(inconsistent.body.field), JSON.stringify(inconsistent.body));
     const underAge = await submit(token, { ...PERSON, idNumber: "001320123456", dateOfBirth: "2020-01-01" });
     assert.deepEqual([underAge.status, underAge.body.code, underAge.body.field], [400, "ISSUER_BAD_INPUT", "dateOfBirth"]);
-    assert.equal(store.byWallet(applicant.address).length, 0, "nothing stored half-way");
+    assert.equal((await store.byWallet(applicant.address)).length, 0, "nothing stored half-way");
 
     const requestKey = key();
     const ok = await submit(token, PERSON, requestKey);
@@ -165,7 +165,7 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, the real service and
     assert.equal(malformed.body.code, "ISSUER_MALFORMED_JSON");
     assert.match(malformed.body.message, /not valid JSON \(at position \d+/);
     for (const secret of SECRETS) assert.ok(!malformed.body.message.includes(secret));
-    assert.equal(store.byWallet(trader.address).length, 0, "nothing reached the store");
+    assert.equal((await store.byWallet(trader.address)).length, 0, "nothing reached the store");
   });
 
   it("keeps officer routes to officers: a trader's session gets 403 and nothing changes", async () => {
@@ -183,7 +183,7 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, the real service and
       const r = await call(method, path, { token, body });
       assert.deepEqual([r.status, r.body.code], [403, "ISSUER_NOT_OFFICER"], `${method} ${path}`);
     }
-    assert.equal(store.get(app.id)?.status, "submitted");
+    assert.equal((await store.get(app.id))?.status, "submitted");
     assert.equal(await chain.registry.read.isVerified([applicant.address]), false);
     assert.equal((await call("GET", "/review/queue")).status, 401);
   });
@@ -281,7 +281,7 @@ describe("issuer HTTP API: real HTTP, real SIWE signatures, the real service and
     assert.equal(refused.status, 502);
     assert.equal(refused.body.code, "ISSUER_CHAIN_FAILED");
     assert.match(refused.body.message, /the registry refused: IdentityWalletAlreadyBound/);
-    assert.equal(store.get(app.id)?.status, "submitted");
+    assert.equal((await store.get(app.id))?.status, "submitted");
   });
 
   it("erasure at the applicant's request removes the personal data and revokes the attestation", async () => {

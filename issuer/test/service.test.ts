@@ -95,7 +95,11 @@ function setup() {
     store, vault: createPiiVault([`k1:${randomBytes(32).toString("hex")}`]), salt, provider: new DevelopmentProvider(() => clock.now), port,
     officers: [officer.address], clock: () => clock.now, audit: (e) => (events.push(e), audits.push(e)),
   });
-  const rows = () => store.byStatus("submitted").length + store.byStatus("approved").length + store.byStatus("issued").length + store.byStatus("rejected").length + store.byStatus("revoked").length + store.byStatus("erased").length;
+  const rows = async () => {
+    let n = 0;
+    for (const status of ["submitted", "approved", "issued", "rejected", "revoked", "erased"] as const) n += (await store.byStatus(status)).length;
+    return n;
+  };
   return { store, port, salt, clock, service, events, rows, file, idHash: (n: string) => identityHash(n, salt) };
 }
 
@@ -126,11 +130,11 @@ test("a submission is stored with its personal data encrypted, labelled with the
   assert.equal(app.providerProduction, false);
   assert.equal(app.verification.faceMatchBps, 9_700);
   assert.equal(app.identityHash, s.idHash(PERSON.idNumber));
-  assert.deepEqual(s.service.queue().map((a) => a.id), [app.id]);
-  const shown = JSON.stringify([s.service.queue(), s.service.status(w.address)]);
+  assert.deepEqual((await s.service.queue()).map((a) => a.id), [app.id]);
+  const shown = JSON.stringify([await s.service.queue(), await s.service.status(w.address)]);
   for (const secret of SECRETS) assert.ok(!shown.includes(secret), `queue/status shows ${secret}`);
-  assert.ok(!("piiBlob" in s.service.queue()[0]));
-  assert.equal(s.store.get(app.id)!.piiBlob!.length > 0, true);
+  assert.ok(!("piiBlob" in (await s.service.queue())[0]));
+  assert.equal((await s.store.get(app.id))!.piiBlob!.length > 0, true);
   assert.deepEqual(s.port.writes(), []);
   assert.deepEqual(s.events.map((e) => e.type), ["application.submitted"]);
 });
@@ -160,7 +164,7 @@ test("bad input: each refusal names the field, stores nothing and reaches no cha
   let i = 0;
   for (const [who, input, code, field] of cases) await refused(s.service.submit(who, input, `req-bad-${i++}`), code, field);
   await refused(s.service.submit(w.address, PERSON, "short"), "ISSUER_BAD_INPUT", "requestKey");
-  assert.equal(s.rows(), 0, "nothing stored");
+  assert.equal(await s.rows(), 0, "nothing stored");
   assert.deepEqual(s.port.writes(), [], "nothing reached the chain");
   assert.equal(i, 17);
   // The age boundary: on the 18th birthday (Viet Nam time) the same person passes.
@@ -174,7 +178,7 @@ test("a wallet bound on chain to another identity is refused before anything is 
   const w = wallet();
   s.port.bound.set(w.address, H("99"));
   await refused(s.service.submit(w.address, PERSON, "req-bound-01"), "ISSUER_WALLET_BOUND", "wallet");
-  assert.equal(s.rows(), 0);
+  assert.equal(await s.rows(), 0);
   assert.deepEqual(s.port.writes(), []);
 });
 
@@ -199,7 +203,7 @@ test("repeated submissions: the same one is idempotent, the key reused for anoth
   const lost = race.find((r) => r.status === "rejected") as PromiseRejectedResult;
   assert.equal((lost.reason as IssuerError).code, "ISSUER_DUPLICATE");
   messages.push((lost.reason as IssuerError).message);
-  assert.equal(s.rows(), 2);
+  assert.equal(await s.rows(), 2);
 });
 
 test("approve attests through the port and marks issued with the tx hash; a failed chain call leaves it submitted", async () => {
@@ -215,11 +219,11 @@ test("approve attests through the port and marks issued with the tx hash; a fail
 
   s.port.failNext = true;
   await refused(s.service.approve(officer.address, app.id, decision(T0)), "ISSUER_CHAIN_FAILED", undefined);
-  const after1 = s.service.status(w.address)[0];
+  const after1 = (await s.service.status(w.address))[0];
   assert.equal(after1.status, "submitted");
   assert.equal(after1.txHash, undefined);
   assert.equal(after1.decidedBy, undefined);
-  assert.deepEqual(s.service.queue().map((a) => a.id), [app.id]);
+  assert.deepEqual((await s.service.queue()).map((a) => a.id), [app.id]);
 
   const issued = await s.service.approve(officer.address, app.id, decision(T0));
   assert.equal(issued.status, "issued");
@@ -229,7 +233,7 @@ test("approve attests through the port and marks issued with the tx hash; a fail
   assert.deepEqual(s.port.writes()[1].args[0], { identityHash: s.idHash(PERSON.idNumber), wallet: w.address, kycLevel: 2, country: 704, investorType: 1, expiresAt: decision(T0).expiresAt });
   await refused(s.service.approve(officer.address, app.id, decision(T0)), "ISSUER_WRONG_STATUS", "id");
   assert.equal(s.port.writes().length, 2, "a second approval never reaches the chain");
-  assert.deepEqual(s.service.queue(), []);
+  assert.deepEqual(await s.service.queue(), []);
   assert.deepEqual(s.events.map((e) => e.type), ["application.submitted", "application.approved", "application.approved", "application.issued"]);
 });
 
@@ -267,7 +271,7 @@ test("one person, one identity: a second wallet is an add-wallet application nee
   await refused(s.service.submit(b.address, PERSON, "req-add-0005", { signer: a.address, signature: await a.signMessage({ message: addWalletMessage(c.address) }) }), "ISSUER_BAD_PROOF", "proof.signature");
   await refused(s.service.submit(b.address, PERSON, "req-add-0006", { signer: a.address, signature: "0x1234" }), "ISSUER_BAD_PROOF", "proof.signature");
   await refused(s.service.submit(b.address, PERSON, "req-add-0007", { signer: a.address, signature: "nope" }), "ISSUER_BAD_INPUT", "proof.signature");
-  assert.equal(s.store.byWallet(b.address).length, 0);
+  assert.equal((await s.store.byWallet(b.address)).length, 0);
   assert.deepEqual(s.port.writes().map((x) => x.fn), ["attest"]);
 
   const added = await s.service.submit(b.address, PERSON, "req-add-0008", { signer: a.address, signature: await a.signMessage({ message: addWalletMessage(b.address) }) });
@@ -289,9 +293,9 @@ test("reject shows the reason to the applicant and reaches no chain", async () =
   const app = await s.service.submit(w.address, PERSON, "req-rej-0001");
   await refused(() => s.service.reject(officer.address, app.id, ""), "ISSUER_BAD_INPUT", "reason");
   await refused(() => s.service.reject(outsider.address, app.id, "photo unclear"), "ISSUER_NOT_OFFICER", "officer");
-  const r = s.service.reject(officer.address, app.id, "photo unclear, please retake");
+  const r = await s.service.reject(officer.address, app.id, "photo unclear, please retake");
   assert.equal(r.status, "rejected");
-  assert.equal(s.service.status(w.address)[0].reason, "photo unclear, please retake");
+  assert.equal((await s.service.status(w.address))[0].reason, "photo unclear, please retake");
   await refused(s.service.approve(officer.address, app.id, decision(T0)), "ISSUER_WRONG_STATUS", "id");
   await refused(() => s.service.reject(officer.address, app.id, "again"), "ISSUER_WRONG_STATUS", "id");
   assert.deepEqual(s.port.writes(), []);
@@ -309,11 +313,11 @@ test("revoke goes through the port and marks every issued application of the ide
   await refused(s.service.revoke(outsider.address, app.identityHash, "court order"), "ISSUER_NOT_OFFICER", "officer");
   s.port.failNext = true;
   await refused(s.service.revoke(officer.address, app.identityHash, "court order"), "ISSUER_CHAIN_FAILED", undefined);
-  assert.equal(s.service.status(w.address)[0].status, "issued", "not revoked in the store when the chain refused");
+  assert.equal((await s.service.status(w.address))[0].status, "issued", "not revoked in the store when the chain refused");
   const r = await s.service.revoke(officer.address, app.identityHash, "court order");
   assert.deepEqual(s.port.writes().slice(-1)[0], { fn: "revoke", args: [app.identityHash] });
   assert.equal(r.applications[0].status, "revoked");
-  assert.equal(s.service.status(w.address)[0].reason, "court order");
+  assert.equal((await s.service.status(w.address))[0].reason, "court order");
 });
 
 test("personal data reads are audited: officers say why, applicants read only their own", async () => {
@@ -322,14 +326,14 @@ test("personal data reads are audited: officers say why, applicants read only th
   const app = await s.service.submit(w.address, PERSON, "req-read-001");
   await refused(() => s.service.read(outsider.address, app.id, "curious"), "ISSUER_NOT_OFFICER", "officer");
   await refused(() => s.service.read(officer.address, app.id, ""), "ISSUER_BAD_INPUT", "why");
-  assert.deepEqual(s.store.reads(), []);
-  const r = s.service.read(officer.address, app.id, "review of the application");
+  assert.deepEqual(await s.store.reads(), []);
+  const r = await s.service.read(officer.address, app.id, "review of the application");
   assert.deepEqual(r.data, PERSON);
   assert.equal(r.application.id, app.id);
-  const mine = s.service.myData(w.address);
+  const mine = await s.service.myData(w.address);
   assert.deepEqual(mine.map((m) => m.data), [PERSON]);
-  assert.deepEqual(s.service.myData(wallet().address), []);
-  assert.deepEqual(s.store.reads(app.id).map((x) => [x.reader, x.role, x.why, x.readAt]), [
+  assert.deepEqual(await s.service.myData(wallet().address), []);
+  assert.deepEqual((await s.store.reads(app.id)).map((x) => [x.reader, x.role, x.why, x.readAt]), [
     [officer.address, "officer", "review of the application", T0],
     [w.address, "applicant", "the applicant's own request", T0],
   ]);
@@ -351,19 +355,19 @@ test("erasure: personal data deleted, status erased, attestation revoked; the ha
 
   s.port.failNext = true;
   await refused(s.service.erase(b.address), "ISSUER_CHAIN_FAILED", undefined);
-  assert.ok(s.store.get(first.id)!.piiBlob, "nothing erased when the chain refused the revocation");
+  assert.ok((await s.store.get(first.id))!.piiBlob, "nothing erased when the chain refused the revocation");
 
   const r = await s.service.erase(b.address);
   assert.equal(r.erased, 2, "both wallets' applications are the same person's data");
   assert.deepEqual(s.port.writes().slice(-1)[0], { fn: "revoke", args: [first.identityHash] });
   for (const id of [first.id, added.id]) {
-    const stored = s.store.get(id)!;
+    const stored = (await s.store.get(id))!;
     assert.equal(stored.status, "erased");
     assert.equal(stored.piiBlob, null);
     assert.equal(stored.piiKid, null);
     assert.equal(stored.identityHash, first.identityHash, "the non-identifying hash stays");
   }
-  assert.deepEqual(s.service.myData(a.address), []);
+  assert.deepEqual(await s.service.myData(a.address), []);
   await refused(() => s.service.read(officer.address, first.id, "after erasure"), "ISSUER_WRONG_STATUS", "id");
 
   // A wallet with only an unverified application erases just its own.
@@ -372,7 +376,7 @@ test("erasure: personal data deleted, status erased, attestation revoked; the ha
   const writes = s.port.writes().length;
   assert.deepEqual(await s.service.erase(c.address), { erased: 1, txHash: undefined });
   assert.equal(s.port.writes().length, writes, "nothing to revoke on chain");
-  assert.equal(s.store.get(other.id)!.status, "erased");
+  assert.equal((await s.store.get(other.id))!.status, "erased");
 });
 
 test("expiring: issued attestations lapsing within the window, the latest per wallet; renewal is a fresh application", async () => {
@@ -382,14 +386,14 @@ test("expiring: issued attestations lapsing within the window, the latest per wa
   const soon = Math.floor(T0 / 1000) + 10 * 86_400;
   await s.service.approve(officer.address, app.id, { kycLevel: 1, investorType: "retail", expiresAt: soon });
   await refused(() => s.service.expiring(-1), "ISSUER_BAD_INPUT", "withinSeconds");
-  assert.deepEqual(s.service.expiring(9 * 86_400), []);
-  assert.deepEqual(s.service.expiring(30 * 86_400).map((a) => a.id), [app.id]);
+  assert.deepEqual(await s.service.expiring(9 * 86_400), []);
+  assert.deepEqual((await s.service.expiring(30 * 86_400)).map((a) => a.id), [app.id]);
   // Renewal: a new verification, a new approval with a later expiry; the reminder stops.
   const renewal = await s.service.submit(w.address, { ...PERSON, verification: { ...PERSON.verification, sessionId: "session-2" } }, "req-exp-0002");
   assert.equal(renewal.kind, "new-identity");
   await s.service.approve(officer.address, renewal.id, { kycLevel: 1, investorType: "retail", expiresAt: soon + year });
-  assert.deepEqual(s.service.expiring(30 * 86_400), []);
-  assert.deepEqual(s.service.expiring(400 * 86_400).map((a) => a.id), [renewal.id]);
+  assert.deepEqual(await s.service.expiring(30 * 86_400), []);
+  assert.deepEqual((await s.service.expiring(400 * 86_400)).map((a) => a.id), [renewal.id]);
 });
 
 test("key rotation re-encrypts every stored record under the current key", async () => {
@@ -403,11 +407,11 @@ test("key rotation re-encrypts every stored record under the current key", async
   await before.submit(ws[0].address, PERSON, "req-rot-0001");
   await before.submit(ws[1].address, OTHER, "req-rot-0002");
   const rotating = new IssuerService({ ...deps, vault: createPiiVault([k2, k1]) });
-  assert.equal(rotating.rotatePii(), 2);
-  assert.equal(rotating.rotatePii(), 0);
+  assert.equal(await rotating.rotatePii(), 2);
+  assert.equal(await rotating.rotatePii(), 0);
   const onlyNew = new IssuerService({ ...deps, vault: createPiiVault([k2]) });
-  assert.deepEqual(onlyNew.myData(ws[0].address).map((m) => m.data), [PERSON]);
-  assert.deepEqual(onlyNew.myData(ws[1].address).map((m) => m.data), [OTHER]);
+  assert.deepEqual((await onlyNew.myData(ws[0].address)).map((m) => m.data), [PERSON]);
+  assert.deepEqual((await onlyNew.myData(ws[1].address)).map((m) => m.data), [OTHER]);
 });
 
 test("no personal data in any error message, audit event or the database file in clear", () => {
