@@ -3,6 +3,7 @@ import { z } from "zod/v4";
 import { ISSUER_ERROR, IssuerError } from "./errors.ts";
 import { parseIdentitySalt } from "./identityHash.ts";
 import { parsePiiKeys } from "./piiVault.ts";
+import { DEFAULT_RETENTION_DAYS } from "./service.ts";
 
 /**
  * The issuer process's configuration: the only reader of the environment, checked whole
@@ -19,7 +20,10 @@ export type IssuerConfig = {
   officers: ReadonlySet<Address>;
   piiKeys: readonly string[];
   identitySalt: Buffer;
+  /** PostgreSQL's connection URL; the embedded SQLite store in dataDir when absent. */
   databaseUrl: string | undefined;
+  /** Days personal data is kept once no longer needed (IssuerService.purgeExpired; DEFAULT_RETENTION_DAYS says why 5 years). */
+  retentionDays: number;
   /** The sign-in domain (host[:port]) the SIWE messages must name; default the listening address. */
   siweDomain: string | undefined;
 };
@@ -41,7 +45,13 @@ const envSchema = z.object({
   SEN_ISSUER_PII_KEYS: z.string().min(1, "must list the personal-data keys as kid:hex64,..."),
   SEN_ISSUER_SALT: z.string().min(1, "must be the identity salt, at least 32 bytes of hex"),
   SEN_ISSUER_SIWE_DOMAIN: z.string().min(1).optional(),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+    .refine((u) => URL.canParse(u), "must be a postgres:// URL")
+    .optional(),
+  // Up to 100 years: a typo of extra digits is refused rather than keeping data forever.
+  SEN_ISSUER_RETENTION_DAYS: z.coerce.number().int("must be a whole number of days").min(1, "must be at least 1 day").max(36_500, "must be at most 36500 days").default(DEFAULT_RETENTION_DAYS),
 });
 
 /** Reads and checks the configuration; throws ISSUER_CONFIG naming the variable. */
@@ -76,6 +86,7 @@ export function readIssuerConfig(env: Record<string, string | undefined>): Issue
     piiKeys,
     identitySalt: renamed("SEN_ISSUER_SALT", () => parseIdentitySalt(e.SEN_ISSUER_SALT)),
     databaseUrl: e.DATABASE_URL,
+    retentionDays: e.SEN_ISSUER_RETENTION_DAYS,
     siweDomain: e.SEN_ISSUER_SIWE_DOMAIN,
   };
 }

@@ -13,22 +13,42 @@ import { createPiiVault, type PiiVault } from "./piiVault.ts";
 import { DevelopmentProvider } from "./provider.ts";
 import { IssuerService, type IssuerAuditEvent } from "./service.ts";
 import { createSiweAuth } from "./siweAuth.ts";
+import { openPostgresIssuerStore } from "./postgresStore.ts";
 import { openIssuerStore, type IssuerStore } from "./store.ts";
 
 /** What the issuer service is built from (the one place that wires the process). */
 export type IssuerParts = { config: IssuerConfig; store: IssuerStore; vault: PiiVault; issuance: ChainIssuancePort; issuer: Address; logger: Logger };
-export type ServiceFactory = (parts: IssuerParts) => { service: IssuerServiceApi; provider: { name: string; production: boolean } };
+export type ServiceFactory = (parts: IssuerParts) => {
+  service: IssuerServiceApi;
+  provider: { name: string; production: boolean };
+  /** Erases personal data past retention (IssuerService.purgeExpired); run at start and daily. */
+  purgeExpired?: (now: number) => Promise<{ purged: number }>;
+};
 
 export type RunningIssuer = { url: string; server: Server; close(): Promise<void> };
 
 const registryRoleAbi = parseAbi(["function ISSUER_ROLE() view returns (bytes32)", "function hasRole(bytes32 role, address account) view returns (bool)"]);
 
-/** Connects to the chain, opens the store, serves the API; resolves once listening. */
-export async function startIssuer(config: IssuerConfig, o: { logger: Logger; createService: ServiceFactory }): Promise<RunningIssuer> {
-  const { logger } = o;
-  if (config.databaseUrl) {
-    throw new IssuerError(ISSUER_ERROR.CONFIG, "DATABASE_URL", "DATABASE_URL: the issuer's PostgreSQL store is not built yet; unset it to use the embedded store");
+const DAY_MS = 86_400_000;
+
+/** PostgreSQL when DATABASE_URL is set (the audit index's convention), else SQLite in the data directory. */
+async function openStore(config: IssuerConfig): Promise<IssuerStore> {
+  if (!config.databaseUrl) return openIssuerStore(path.join(config.dataDir, "issuer.sqlite"));
+  try {
+    return await openPostgresIssuerStore(config.databaseUrl);
+  } catch (cause) {
+    // The driver's message may quote the URL (and its password); only its code is said.
+    const code = (cause as { code?: unknown }).code;
+    throw new IssuerError(ISSUER_ERROR.CONFIG, "DATABASE_URL", `DATABASE_URL: the PostgreSQL store could not be opened${typeof code === "string" ? ` (${code})` : ""}`, { cause });
   }
+}
+
+/**
+ * Connects to the chain, opens the store, purges personal data past retention, serves the API;
+ * resolves once listening. The purge runs again every `retentionEveryMs` (a day).
+ */
+export async function startIssuer(config: IssuerConfig, o: { logger: Logger; createService: ServiceFactory; retentionEveryMs?: number }): Promise<RunningIssuer> {
+  const { logger } = o;
   const deployment = readDeploymentFile(config.deploymentFile);
   const transport = /^wss?:/.test(config.chainRpc) ? webSocket(config.chainRpc) : http(config.chainRpc);
   const publicClient = createPublicClient({ transport }) as PublicClient;
@@ -45,15 +65,29 @@ export async function startIssuer(config: IssuerConfig, o: { logger: Logger; cre
   }
   const walletClient = createWalletClient({ account, transport });
   const issuance = createIssuancePort({ publicClient, walletClient, registry, chainId });
-  const store = openIssuerStore(path.join(config.dataDir, "issuer.sqlite"));
+  const store = await openStore(config);
   const vault = createPiiVault(config.piiKeys);
-  const { service, provider } = o.createService({ config, store, vault, issuance, issuer: account.address, logger });
+  const { service, provider, purgeExpired } = o.createService({ config, store, vault, issuance, issuer: account.address, logger });
+  const purge = async () => {
+    if (!purgeExpired) return;
+    const { purged } = await purgeExpired(Date.now());
+    logger.info({ retention: { purged, days: config.retentionDays } }, "personal data past retention purged");
+  };
+  try {
+    // Before serving: data kept past the rule does not wait for the first day to pass.
+    await purge();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
 
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  const daily = setInterval(() => purge().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.name : "error" }, "retention purge failed; retried next time")), o.retentionEveryMs ?? DAY_MS);
+  daily.unref();
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const authority = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
@@ -64,9 +98,10 @@ export async function startIssuer(config: IssuerConfig, o: { logger: Logger; cre
     url: `http://${authority}`,
     server,
     close: () =>
-      new Promise<void>((resolve) => server.close(() => resolve())).then(() => {
-        store.close();
-      }),
+      new Promise<void>((resolve) => {
+        clearInterval(daily);
+        server.close(() => resolve());
+      }).then(() => store.close()),
   };
 }
 
@@ -83,7 +118,8 @@ export function auditToLog(logger: Logger): (event: IssuerAuditEvent) => void {
 export const defaultService: ServiceFactory = ({ config, store, vault, issuance, logger }) => {
   const provider = new DevelopmentProvider();
   logger.warn({ provider: provider.name }, "verification provider is the development one: NOT FOR PRODUCTION");
-  return { provider, service: new IssuerService({ store, vault, salt: config.identitySalt, provider, port: issuance, officers: [...config.officers], clock: Date.now, audit: auditToLog(logger) }) };
+  const service = new IssuerService({ store, vault, salt: config.identitySalt, provider, port: issuance, officers: [...config.officers], clock: Date.now, audit: auditToLog(logger), retentionDays: config.retentionDays });
+  return { provider, service, purgeExpired: (now) => service.purgeExpired(now) };
 };
 
 async function main(): Promise<void> {

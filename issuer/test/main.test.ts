@@ -9,9 +9,16 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { LOCAL_ROLE_ACCOUNTS } from "../../contracts/ignition/roleHolders.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "../../api/test/support/chainFixture.ts";
 import { freePort } from "../../api/test/support/freePort.ts";
+import pino from "pino";
 import { readIssuerConfig } from "../src/config.ts";
 import { IssuerError } from "../src/errors.ts";
+import { defaultService, startIssuer, type ServiceFactory } from "../src/main.ts";
+import type { StoredApplication } from "../src/store.ts";
+import { storeBackends } from "./support/storeBackends.ts";
 
+const postgres = storeBackends()[1]!;
+after(() => postgres.cleanup());
+if (postgres.skip) console.log(`# issuer process on PostgreSQL skipped: ${postgres.skip}`);
 const MAIN = path.join(import.meta.dirname, "../src/main.ts");
 const officer = privateKeyToAccount(generatePrivateKey());
 const ISSUER_KEY = toHex(hardhatAccount(LOCAL_ROLE_ACCOUNTS.kycIssuer).getHdKey().privateKey!);
@@ -46,6 +53,11 @@ describe("issuer configuration", () => {
     assert.equal(c.officers.size, 2);
     assert.ok(c.officers.has(officer.address), "officers are checksummed");
     assert.equal(c.identitySalt.length, 32);
+    assert.equal(c.databaseUrl, undefined, "the embedded store by default");
+    assert.equal(c.retentionDays, 1825);
+    const pgc = readIssuerConfig(baseEnv({ DATABASE_URL: "postgresql://issuer:secret@db.internal:5432/issuer", SEN_ISSUER_RETENTION_DAYS: "30" }));
+    assert.equal(pgc.databaseUrl, "postgresql://issuer:secret@db.internal:5432/issuer");
+    assert.equal(pgc.retentionDays, 30);
   });
 
   it("refuses each bad variable by name, never quoting a secret", () => {
@@ -61,6 +73,11 @@ describe("issuer configuration", () => {
       [{ SEN_ISSUER_SALT: "5a".repeat(31) }, "SEN_ISSUER_SALT"],
       [{ SEN_ISSUER_PORT: "70000" }, "SEN_ISSUER_PORT"],
       [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
+      [{ DATABASE_URL: "postgres://[bad" }, "DATABASE_URL"],
+      [{ SEN_ISSUER_RETENTION_DAYS: "0" }, "SEN_ISSUER_RETENTION_DAYS"],
+      [{ SEN_ISSUER_RETENTION_DAYS: "1.5" }, "SEN_ISSUER_RETENTION_DAYS"],
+      [{ SEN_ISSUER_RETENTION_DAYS: "forever" }, "SEN_ISSUER_RETENTION_DAYS"],
+      [{ SEN_ISSUER_RETENTION_DAYS: "182500" }, "SEN_ISSUER_RETENTION_DAYS"],
     ];
     for (const [over, name] of cases) {
       const err = refusal(baseEnv(over));
@@ -163,5 +180,88 @@ describe("npm run start:issuer (issuer/src/main.ts) as a process", () => {
     assert.ok(!output.text.includes("ab".repeat(32)), "the PII key is never printed");
     assert.match(output.text, /"issuer audit"/, "the run was logged");
     for (const secret of ["001190123456", "Nguyễn", "1990-05-17"]) assert.ok(!output.text.includes(secret), `the process printed ${secret}`);
+  });
+
+  it("with DATABASE_URL runs on PostgreSQL, purging at start only the personal data past retention (SEN_ISSUER_RETENTION_DAYS)", { skip: postgres.skip }, async () => {
+    const url = await postgres.fresh();
+    const DAY = 86_400_000;
+    const now = Date.now();
+    const seeded = (id: string, decidedAt: number): StoredApplication => ({
+      id, wallet: privateKeyToAccount(generatePrivateKey()).address, identityHash: `0x${id.padStart(64, "0")}`, status: "rejected", kind: "new-identity",
+      submittedAt: decidedAt - DAY, provider: "development (NOT FOR PRODUCTION)", providerProduction: false,
+      verification: { provider: "development (NOT FOR PRODUCTION)", production: false, chipVerified: true, faceMatchBps: 9700, liveness: true, checkedAt: decidedAt - DAY },
+      investorType: "retail", nationality: 704, decidedAt, reason: "photo unclear", requestKey: `seed-${id}`, piiKid: "k1", piiBlob: new Uint8Array([1, 2, 3]),
+    });
+    const seed = await postgres.open(url);
+    await seed.insert(seeded("a1d", now - 31 * DAY));
+    await seed.insert(seeded("b29", now - 29 * DAY));
+    await seed.close();
+
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), "sen-issuer-")), "data");
+    const port = await freePort();
+    const pgChild = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH, ...baseEnv({ DATABASE_URL: url, SEN_ISSUER_RETENTION_DAYS: "30", SEN_ISSUER_PORT: String(port), SEN_ISSUER_DATA_DIR: dataDir, SEN_CHAIN_RPC: chain.rpcUrl!, SEN_DEPLOYMENT: chain.deploymentFile! }) },
+    });
+    const output = collect(pgChild);
+    try {
+      const [, base] = await waitForLine(pgChild, /ISSUER_READY (\S+)\n/);
+      const store = await postgres.open(url);
+      assert.equal((await store.get("a1d"))!.piiBlob, null, "31 days after rejection: purged before serving");
+      assert.equal((await store.get("a1d"))!.status, "rejected", "the decision stays");
+      assert.deepEqual((await store.get("b29"))!.piiBlob, new Uint8Array([1, 2, 3]), "29 days after rejection: kept");
+      assert.match(output.text, /"type":"pii.purged"[^\n]*"applicationId":"a1d"/);
+      assert.doesNotMatch(output.text, /"applicationId":"b29"/);
+
+      // The process's writes land in PostgreSQL: a submission over HTTP is a row there, and no SQLite file appears.
+      const applicant = privateKeyToAccount(generatePrivateKey());
+      const post = async (p: string, body: unknown, headers: Record<string, string> = {}) => {
+        const res = await fetch(`${base}/issuer/v1${p}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+        return { status: res.status, body: (await res.json()) as any };
+      };
+      const challenge = await post("/siwe/nonce", { address: applicant.address });
+      const login = await post("/siwe/login", { message: challenge.body.message, signature: await applicant.signMessage({ message: challenge.body.message }) });
+      const application = { idNumber: "079084654321", fullName: "Trần Văn Bình", dateOfBirth: "1984-01-31", sex: "male", nationality: 704, chipDataHash: `0x${"ab".repeat(32)}`, verification: { provider: "development (NOT FOR PRODUCTION)", sessionId: "s-pg" }, investorType: "retail" };
+      const submitted = await post("/applications", application, { authorization: `Bearer ${login.body.token}`, "idempotency-key": "process-pg-1" });
+      assert.equal(submitted.status, 200, JSON.stringify(submitted.body));
+      assert.deepEqual((await store.byWallet(applicant.address)).map((a) => [a.id, a.status]), [[submitted.body.id, "submitted"]]);
+      assert.equal(existsSync(path.join(dataDir, "issuer.sqlite")), false);
+      assert.ok(!output.text.includes("079084654321") && !output.text.includes("Trần"), "no personal data in the log");
+    } finally {
+      pgChild.kill("SIGTERM");
+      await new Promise((resolve) => (pgChild.exitCode === null ? pgChild.once("exit", resolve) : resolve(null)));
+    }
+  });
+
+  it("an unreachable DATABASE_URL stops the start with the variable named, never its password", async () => {
+    const port = await freePort();
+    const bad = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH, ...baseEnv({ DATABASE_URL: `postgres://issuer:hunter2secret@127.0.0.1:${port}/issuer`, SEN_CHAIN_RPC: chain.rpcUrl!, SEN_DEPLOYMENT: chain.deploymentFile!, SEN_ISSUER_DATA_DIR: path.join(mkdtempSync(path.join(tmpdir(), "sen-issuer-")), "data") }) },
+    });
+    const output = collect(bad);
+    const code = await new Promise<number | null>((resolve) => bad.once("exit", resolve));
+    assert.equal(code, 1);
+    assert.match(output.text, /DATABASE_URL: the PostgreSQL store could not be opened \(ECONNREFUSED\)/);
+    assert.ok(!output.text.includes("hunter2secret"), output.text);
+  });
+
+  it("runs the retention purge at start, before serving, then again on its interval", async () => {
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), "sen-issuer-")), "data");
+    const config = readIssuerConfig(baseEnv({ SEN_ISSUER_PORT: "0", SEN_ISSUER_DATA_DIR: dataDir, SEN_CHAIN_RPC: chain.rpcUrl!, SEN_DEPLOYMENT: chain.deploymentFile! }));
+    const calls: number[] = [];
+    let third!: () => void;
+    const thirdCall = new Promise<void>((resolve) => (third = resolve));
+    const counting: ServiceFactory = (parts) => {
+      const made = defaultService(parts);
+      return { ...made, purgeExpired: async (now) => (calls.push(now), calls.length === 3 && third(), made.purgeExpired!(now)) };
+    };
+    const before = Date.now();
+    const running = await startIssuer(config, { logger: pino({ level: "silent" }), createService: counting, retentionEveryMs: 25 });
+    try {
+      assert.ok(calls.length >= 1, "the first purge ran before the start resolved");
+      assert.ok(calls[0]! >= before && calls[0]! <= Date.now(), "with the wall clock");
+      await Promise.race([thirdCall, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${calls.length} purges`)), 20_000))]);
+    } finally {
+      await running.close();
+    }
   });
 });
