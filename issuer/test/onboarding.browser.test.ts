@@ -27,7 +27,7 @@ import { defaultService, startIssuer, type RunningIssuer } from "../src/main.ts"
 const CHROMIUM = "/usr/bin/chromium";
 const ROOT = path.join(import.meta.dirname, "../..");
 const SHOTS = process.env.SEN_UPDATE_SCREENSHOTS === "1" ? path.join(ROOT, "docs/screenshots") : mkdtempSync(path.join(tmpdir(), "sen-issuer-shots-"));
-const PERSON = { idNumber: "001190123456", fullName: "Nguyễn Thị Bích Ngọc", dateOfBirth: "1990-05-17" };
+const PERSON = { idNumber: "001190123456", fullName: "Nguyễn Thị Bích Ngọc", dateOfBirth: "1990-05-17", sex: "female" } as const;
 
 describe("e-ID onboarding in Chromium: fresh wallet → application → officer approves → on chain → exchange order via ccxt", { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (CI installs the Debian chromium package)`, timeout: 180_000 }, () => {
   let chain: ChainFixture;
@@ -99,7 +99,8 @@ describe("e-ID onboarding in Chromium: fresh wallet → application → officer 
   async function shoot(page: Page, name: string): Promise<void> {
     await page.screenshot({ path: path.join(SHOTS, `issuer-${name}-1280.png`), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    // A string, evaluated in the page: this file is type-checked without the DOM library.
+    const overflow = (await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")) as number;
     assert.ok(overflow <= 0, `${name} overflows a 390 px screen by ${overflow} px`);
     await page.screenshot({ path: path.join(SHOTS, `issuer-${name}-390.png`), fullPage: true });
     await page.setViewportSize({ width: 1280, height: 900 });
@@ -122,25 +123,41 @@ describe("e-ID onboarding in Chromium: fresh wallet → application → officer 
     assert.equal(redirect.headers.get("location"), "/onboarding/?exchange=x");
   });
 
-  it("runs the whole path", async () => {
-    const { page: app, errors: appErrors } = await openPage(applicant, `${issuer.url}/onboarding/?exchange=${encodeURIComponent(gw.url)}`);
+  type Person = { idNumber: string; fullName: string; dateOfBirth: string; sex: "male" | "female" };
+  /** Types an application (the development provider's session filled in by its button). */
+  async function fillApplication(page: Page, p: Person): Promise<void> {
+    await page.locator("#f-idNumber").fill(p.idNumber);
+    await page.locator("#f-fullName").fill(p.fullName);
+    await page.locator("#f-dateOfBirth").fill(p.dateOfBirth);
+    await page.locator("#f-sex").selectOption(p.sex);
+    await page.getByTestId("dev-session").click();
+  }
+  async function connect(page: Page, account: LocalAccount): Promise<void> {
+    await page.getByTestId("connect").click();
+    await page.getByTestId("wallet").getByText(account.address).waitFor();
+  }
+
+  let app: Page;
+  let review: Page;
+  const pageErrors: string[][] = [];
+
+  it("runs the whole path: fresh wallet → application → officer approves → issued live → on chain → exchange API key → ccxt order", async () => {
+    const opened = await openPage(applicant, `${issuer.url}/onboarding/?exchange=${encodeURIComponent(gw.url)}`);
+    app = opened.page;
+    pageErrors.push(opened.errors);
     // The development provider says what it is before anything is typed; Vietnamese by default.
-    await app.getByTestId("dev-banner").getByText("NOT FOR PRODUCTION").waitFor();
+    await app.getByTestId("dev-banner").getByText("development (NOT FOR PRODUCTION) — KHÔNG DÙNG CHO MÔI TRƯỜNG THẬT").waitFor();
     assert.equal(await app.getByTestId("connect").textContent(), "Kết nối ví");
     await app.getByTestId("lang").click();
     await app.getByTestId("connect").getByText("Connect wallet").waitFor();
     await app.getByTestId("lang").click();
-    await app.getByTestId("connect").click();
-    await app.getByTestId("wallet").getByText(applicant.address).waitFor();
+    await connect(app, applicant);
 
     // A bad ID number: the field says so beside it, in the page's language, and nothing is sent.
     await app.locator("#f-idNumber").fill("00119012345");
     await app.locator("#f-idNumber").blur();
     assert.match((await app.getByTestId("err-idNumber").textContent()) ?? "", /12 chữ số/);
-    await app.locator("#f-fullName").fill(PERSON.fullName);
-    await app.locator("#f-dateOfBirth").fill(PERSON.dateOfBirth);
-    await app.locator("#f-sex").selectOption("male");
-    await app.locator("#f-idNumber").fill(PERSON.idNumber);
+    await fillApplication(app, { ...PERSON, sex: "male" });
     // The server's own rule, run in the page: the 4th digit (1) says female, the form says male.
     await app.getByTestId("submit").click();
     assert.match((await app.getByTestId("err-idNumber").textContent()) ?? "", /giới tính/);
@@ -149,7 +166,6 @@ describe("e-ID onboarding in Chromium: fresh wallet → application → officer 
     await app.getByTestId("err-idNumber").waitFor({ state: "detached" });
 
     // The provider's refusal comes from the server and is shown beside the session field.
-    await app.locator("#f-chipDataHash").fill(`0x${"ab".repeat(32)}`);
     await app.locator("#f-sessionId").fill("fail-face-1");
     await app.getByTestId("submit").click();
     await app.getByTestId("err-sessionId").getByText("face match").waitFor();
@@ -157,17 +173,19 @@ describe("e-ID onboarding in Chromium: fresh wallet → application → officer 
 
     await app.getByTestId("dev-session").click();
     assert.match(await app.locator("#f-sessionId").inputValue(), /^dev-[0-9a-f]{16}$/);
+    await app.getByTestId("err-sessionId").waitFor({ state: "detached" });
+    await shoot(app, "onboarding-form");
     await app.getByTestId("submit").click();
     await app.locator('[data-testid="status"][data-status="submitted"]').waitFor();
     await app.getByTestId("show-data").click();
     await app.getByTestId("my-data").getByText(PERSON.fullName).waitFor();
-    await shoot(app, "onboarding");
 
     // The officer, on another browser profile with their own wallet.
-    const { page: review, errors: reviewErrors } = await openPage(officer, `${issuer.url}/review/`);
-    await review.getByTestId("connect").click();
+    const officerPage = await openPage(officer, `${issuer.url}/review/`);
+    review = officerPage.page;
+    pageErrors.push(officerPage.errors);
+    await connect(review, officer);
     const item = review.locator(`[data-testid="queue-item"][data-wallet="${applicant.address}"]`);
-    await item.waitFor();
     await item.getByTestId("dev-badge").waitFor();
     await item.getByTestId("open").click();
     // Reading personal data needs a reason; without one the server's refusal is shown in words.
@@ -200,9 +218,72 @@ describe("e-ID onboarding in Chromium: fresh wallet → application → officer 
     const fetched = await ex.fetchOrder(order.id, "GOLD/VND");
     assert.equal(fetched.status, "open");
     assert.equal(fetched.amount, 1);
+  });
 
-    assert.deepEqual(appErrors, []);
-    assert.deepEqual(reviewErrors, []);
-    for (const secret of [PERSON.idNumber, "Nguyễn", PERSON.dateOfBirth]) assert.ok(!log.includes(secret), `the issuer logged ${secret}`);
+  it("an officer's rejection, with its reason, reaches the applicant live; a wallet that is no officer is turned away", async () => {
+    const second = privateKeyToAccount(generatePrivateKey());
+    const opened = await openPage(second, `${issuer.url}/onboarding/`);
+    pageErrors.push(opened.errors);
+    const page = opened.page;
+    await connect(page, second);
+    // Hồ Chí Minh City (079), a man born in 1985 (century/sex digit 0, year 85).
+    await fillApplication(page, { idNumber: "079085654321", fullName: "Trần Văn Minh", dateOfBirth: "1985-11-02", sex: "male" });
+    await page.getByTestId("submit").click();
+    await page.locator('[data-testid="status"][data-status="submitted"]').waitFor();
+
+    const item = review.locator(`[data-testid="queue-item"][data-wallet="${second.address}"]`);
+    await item.getByTestId("open").click();
+    await item.locator("#reject-why").fill("no");
+    await item.getByTestId("reject").click();
+    await item.getByTestId("detail-error").getByText("at least 3 characters").waitFor();
+    const reason = "the face in the video is not the card holder's";
+    await item.locator("#reject-why").fill(reason);
+    await item.getByTestId("reject").click();
+    await review.getByTestId("review-result").getByText("rejected").waitFor();
+    await item.waitFor({ state: "detached" });
+
+    await page.locator('[data-testid="status"][data-status="rejected"]').waitFor({ timeout: 15_000 });
+    assert.equal(await page.getByTestId("status-reason").textContent(), reason);
+    await page.getByTestId("submit").waitFor(); // a rejected applicant may apply again
+
+    const notOfficer = await openPage(second, `${issuer.url}/review/`);
+    pageErrors.push(notOfficer.errors);
+    await notOfficer.page.getByTestId("connect").click();
+    await notOfficer.page.getByTestId("error").getByText("không phải cán bộ").waitFor();
+    assert.equal(await notOfficer.page.getByTestId("queue").count(), 0);
+  });
+
+  it("revocation from the review page reaches the chain and the applicant's page; erasure asks first, then erases", async () => {
+    await review.locator("#days").fill("400");
+    await review.getByTestId("load-expiring").click();
+    await review.locator(`[data-testid="expiring-item"][data-wallet="${applicant.address}"]`).getByTestId("pick-revoke").click();
+    const reason = "court order 12/2026";
+    await review.locator("#revoke-why").fill(reason);
+    await review.getByTestId("revoke").click();
+    await review.getByTestId("revoke-result").getByText(/0x[0-9a-f]{64}/).waitFor({ timeout: 30_000 });
+    assert.equal(await chain.registry.read.isVerified([applicant.address]), false);
+    await app.locator('[data-testid="status"][data-status="revoked"]').waitFor({ timeout: 15_000 });
+    assert.equal(await app.getByTestId("status-reason").textContent(), reason);
+
+    // Declining the confirmation sends nothing: the data is still there when asked again.
+    // The click returns only once the confirmation is answered: answer it from the dialog event.
+    const asked: string[] = [];
+    app.once("dialog", (d) => void (asked.push(d.message()), d.dismiss()));
+    await app.getByTestId("erase").click();
+    assert.match(asked[0] ?? "", /thu hồi/);
+    await app.getByTestId("show-data").click();
+    await app.getByTestId("my-data").getByText(PERSON.fullName).waitFor();
+    assert.equal(await app.getByTestId("erase-result").count(), 0);
+
+    app.once("dialog", (d) => void (asked.push(d.message()), d.accept()));
+    await app.getByTestId("erase").click();
+    assert.equal(asked.length, 2);
+    await app.getByTestId("erase-result").getByText("Đã xóa 1 hồ sơ").waitFor();
+    await app.getByTestId("show-data").click();
+    await app.getByTestId("my-data").getByText("Không có dữ liệu cá nhân nào").waitFor();
+    await app.locator('[data-testid="status"][data-status="erased"]').waitFor({ timeout: 15_000 });
+
+    for (const errors of pageErrors) assert.deepEqual(errors, []);
+    for (const secret of [PERSON.idNumber, "Nguyễn", PERSON.dateOfBirth, "079085654321", "Trần"]) assert.ok(!log.includes(secret), `the issuer logged ${secret}`);
   });
 });

@@ -8,7 +8,7 @@ const vi = {
   appTitle: "Sen · Xác minh e-ID",
   reviewTitle: "Sen · Duyệt hồ sơ e-KYC",
   switchLang: "English",
-  devBanner: "Nhà cung cấp xác minh: {p} — KHÔNG DÙNG CHO MÔI TRƯỜNG THẬT (NOT FOR PRODUCTION)",
+  devBanner: "Nhà cung cấp xác minh: {p} — KHÔNG DÙNG CHO MÔI TRƯỜNG THẬT",
   connect: "Kết nối ví",
   connecting: "Đang chờ ví…",
   intro: "Kết nối ví của bạn (Sign-In with Ethereum) để nộp hồ sơ định danh điện tử mức 2 (Nghị định 69/2024). Sau khi được duyệt, ví của bạn có thể đăng nhập sàn Sen.",
@@ -93,6 +93,9 @@ const vi = {
   revokeReason: "Lý do thu hồi",
   wallet: "Ví",
   devBadge: "KHÔNG DÙNG THẬT",
+  faceLiveness: "Khớp khuôn mặt / người thật / chip",
+  "kind.new-identity": "danh tính mới",
+  "kind.add-wallet": "thêm ví cho danh tính đã có",
 };
 export type MsgKey = keyof typeof vi;
 
@@ -185,6 +188,9 @@ const en: Record<MsgKey, string> = {
   revokeReason: "Reason for revoking",
   wallet: "Wallet",
   devBadge: "NOT FOR PRODUCTION",
+  faceLiveness: "Face match / liveness / chip",
+  "kind.new-identity": "new identity",
+  "kind.add-wallet": "another wallet for an existing identity",
 };
 
 export type T = (key: MsgKey, vars?: Record<string, string | number>) => string;

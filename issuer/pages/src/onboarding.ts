@@ -62,6 +62,8 @@ function ApplicationForm({ t, provider, onSubmitted }: { t: T; provider: Provide
   const fillDevSession = () => {
     const next = { ...v, chipDataHash: `0x${randomHex(32)}`, sessionId: `dev-${randomHex(8)}` };
     setV(next);
+    setRequestKey(`web-${randomHex(12)}`);
+    setServerErrors({ ...serverErrors, chipDataHash: undefined, sessionId: undefined });
     setErrors(validateForm(next, Date.now()));
     setTouched({ ...touched, chipDataHash: true, sessionId: true });
   };
@@ -175,7 +177,7 @@ function StatusCard({ a, t, lang }: { a: Application; t: T; lang: Lang }) {
   </section>`;
 }
 
-function MyData({ t, onErased }: { t: T; onErased: () => void }) {
+function MyData({ t }: { t: T }) {
   const [records, setRecords] = useState<PersonalRecord[] | null>(null);
   const [msg, setMsg] = useState("");
   const [error, setError] = useState("");
@@ -194,7 +196,6 @@ function MyData({ t, onErased }: { t: T; onErased: () => void }) {
       const r = await apiPost<{ erased: number }>("/me/erase");
       setRecords(null);
       setMsg(t("erased", { n: r.erased }));
-      onErased();
     } catch (err) {
       setError(errorText(err, t));
     }
@@ -205,7 +206,7 @@ function MyData({ t, onErased }: { t: T; onErased: () => void }) {
       <button type="button" class="secondary" data-testid="show-data" onClick=${show}>${t("showData")}</button>
       <button type="button" class="danger" data-testid="erase" onClick=${erase}>${t("erase")}</button>
     </div>
-    ${msg ? html`<p class="ok" role="status">${msg}</p>` : null}
+    ${msg ? html`<p class="ok" role="status" data-testid="erase-result">${msg}</p>` : null}
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     ${records && records.length === 0 ? html`<p>${t("noData")}</p>` : null}
     ${records?.map(
@@ -287,7 +288,7 @@ function App() {
       ${session && canApply
         ? html`${latest ? html`<p>${t("applyAgain")}</p>` : null}<${ApplicationForm} t=${t} provider=${provider} onSubmitted=${(a: Application) => setApps([...(apps ?? []), a])} />`
         : null}
-      ${session ? html`<${MyData} t=${t} onErased=${() => setApps(apps ? [...apps] : apps)} />` : null}
+      ${session ? html`<${MyData} t=${t} />` : null}
     </main>`;
 }
 

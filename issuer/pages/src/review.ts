@@ -2,7 +2,7 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { apiGet, apiPost, setToken, type Application, type PersonalRecord } from "./api.ts";
 import { html } from "./html.ts";
-import { formatTime, LangToggle, useLang, type Lang, type T } from "./i18n.ts";
+import { formatTime, LangToggle, useLang, type Lang, type MsgKey, type T } from "./i18n.ts";
 import { signIn, WalletError, type Session } from "./wallet.ts";
 
 /**
@@ -45,7 +45,8 @@ function Detail({ a, t, lang, onDone }: { a: Application; t: T; lang: Lang; onDo
   const read = () => run(async () => setRecord(await apiGet<PersonalRecord>(`/review/applications/${encodeURIComponent(a.id)}?reason=${encodeURIComponent(why)}`)));
   const approve = () =>
     run(async () => {
-      const expiresAt = Math.floor(Date.parse(`${expiry}T00:00:00Z`) / 1000);
+      // The start of that day in Viet Nam, where the attestation is used.
+      const expiresAt = Math.floor(Date.parse(`${expiry}T00:00:00+07:00`) / 1000);
       const r = await apiPost<Application>(`/review/applications/${encodeURIComponent(a.id)}/approve`, { kycLevel: Number(kycLevel), investorType, expiresAt });
       onDone(t("done", { s: `${r.status} ${r.txHash ?? ""}` }));
     });
@@ -69,7 +70,7 @@ function Detail({ a, t, lang, onDone }: { a: Application; t: T; lang: Lang; onDo
           <dt>${t("nationality")}</dt><dd>${record.data.nationality}</dd>
           <dt>${t("chipDataHash")}</dt><dd class="mono break">${record.data.chipDataHash}</dd>
           <dt>${t("sessionId")}</dt><dd>${record.data.verification.sessionId}</dd>
-          <dt>Face / liveness</dt><dd>${(a.verification.faceMatchBps / 100).toFixed(2)}% · ${a.verification.liveness ? "✓" : "✗"} · chip ${a.verification.chipVerified ? "✓" : "✗"}</dd>
+          <dt>${t("faceLiveness")}</dt><dd>${(a.verification.faceMatchBps / 100).toFixed(2)}% · ${a.verification.liveness ? "✓" : "✗"} · ${a.verification.chipVerified ? "✓" : "✗"}</dd>
           ${record.data.investorEvidence
             ? html`<dt>${t("evidenceKind")}</dt><dd>${record.data.investorEvidence.kind}: ${record.data.investorEvidence.description} <span class="mono break">${record.data.investorEvidence.documentHash}</span></dd>`
             : null}
@@ -126,7 +127,7 @@ function Queue({ t, lang }: { t: T; lang: Lang }) {
             <span class="mono break">${a.wallet}</span>
             <button type="button" class="secondary" data-testid="open" onClick=${() => setOpen(open === a.id ? null : a.id)}>${t("open")}</button>
           </div>
-          <div class="muted">${formatTime(a.submittedAt, lang)} · ${t(a.investorType)} · ${a.nationality} · ${a.kind}</div>
+          <div class="muted">${formatTime(a.submittedAt, lang)} · ${t(a.investorType)} · ${a.nationality} · ${t(`kind.${a.kind}` as MsgKey)}</div>
           <div>${t("provider")}: <${ProviderCell} a=${a} t=${t} /></div>
           ${open === a.id
             ? html`<${Detail} a=${a} t=${t} lang=${lang} onDone=${(m: string) => {
@@ -169,13 +170,13 @@ function Expiring({ t, lang }: { t: T; lang: Lang }) {
   return html`<section class="card" data-testid="expiring">
     <h2>${t("expiring")}</h2>
     <div class="row"><label for="days">${t("withinDays")}</label><input id="days" value=${days} inputmode="numeric" style="width: 6rem" onInput=${(e: Event) => setDays((e.target as HTMLInputElement).value)} />
-      <button type="button" class="secondary" onClick=${load}>${t("load")}</button></div>
+      <button type="button" class="secondary" data-testid="load-expiring" onClick=${load}>${t("load")}</button></div>
     ${list && list.length === 0 ? html`<p>${t("none")}</p>` : null}
     <ul class="items">
       ${list?.map(
-        (a) => html`<li>
+        (a) => html`<li data-testid="expiring-item" data-wallet=${a.wallet}>
           <span class="mono break">${a.wallet}</span> · ${t("expires")} ${a.expiresAt ? formatTime(a.expiresAt * 1000, lang) : "—"}
-          <button type="button" class="secondary" onClick=${() => setIdentity(a.identityHash)}>${t("revoke")}…</button>
+          <button type="button" class="secondary" data-testid="pick-revoke" onClick=${() => setIdentity(a.identityHash)}>${t("revoke")}…</button>
         </li>`,
       )}
     </ul>
@@ -183,7 +184,7 @@ function Expiring({ t, lang }: { t: T; lang: Lang }) {
     <div class="field"><label for="identity">${t("identityHash")}</label><input id="identity" class="mono" value=${identity} onInput=${(e: Event) => setIdentity((e.target as HTMLInputElement).value)} /></div>
     <div class="field"><label for="revoke-why">${t("revokeReason")}</label><input id="revoke-why" value=${why} onInput=${(e: Event) => setWhy((e.target as HTMLInputElement).value)} /></div>
     <button type="button" class="danger" data-testid="revoke" onClick=${revoke}>${t("revoke")}</button>
-    ${msg ? html`<p class="ok" role="status">${msg}</p>` : null}
+    ${msg ? html`<p class="ok" role="status" data-testid="revoke-result">${msg}</p>` : null}
     ${error ? html`<p class="error" role="alert" data-testid="revoke-error">${error}</p>` : null}
   </section>`;
 }
