@@ -177,7 +177,7 @@ Sen is running (in-process chain ${deployment.chainId}, ${config.journal.kind} j
   credentials    ${rel(credentialsFile)}   (API key, secret, passphrase per trader)
   compliance     ${gateway.url}/compliance/   (sign in with ${officer.address}, Hardhat test account #${DEMO_OFFICER.accountIndex})
   operator       ${operator.address}, Hardhat test account #${DEMO_OPERATOR.accountIndex} (e-ID attested; signs in like a trader, then /api/v1/sen/operator/…)
-  e-KYC issuer   ${issuer.url}/onboarding/   (a new wallet applies for an e-ID; officer ${issuerOfficer.address}, Hardhat test account #${DEMO_ISSUER_OFFICER.accountIndex}, reviews at ${issuer.url}/review/; development verification provider: NOT FOR PRODUCTION)
+  e-KYC issuer   ${issuer.url}/onboarding/?exchange=${encodeURIComponent(gateway.url)}   (a new wallet applies for an e-ID; officer ${issuerOfficer.address}, Hardhat test account #${DEMO_ISSUER_OFFICER.accountIndex}, reviews at ${issuer.url}/review/; development verification provider: NOT FOR PRODUCTION)
   audit          ${rel(config.audit.dir)}   (signed checkpoints anchored in AuditAnchor; \`npm run audit:verify\`)
 Run \`npm run demo\` in another terminal. Ctrl-C stops everything.`);
 
