@@ -159,6 +159,8 @@ function ApplicationForm({ t, provider, onSubmitted }: { t: T; provider: Provide
   </section>`;
 }
 
+const RENEW_WITHIN_MS = 30 * 86_400_000;
+
 function StatusCard({ a, t, lang }: { a: Application; t: T; lang: Lang }) {
   const exchange = exchangeUrl();
   return html`<section class="card status" data-status=${a.status} data-testid="status" aria-live="polite">
@@ -171,6 +173,9 @@ function StatusCard({ a, t, lang }: { a: Application; t: T; lang: Lang }) {
       ${a.txHash ? html`<dt>${t("tx")}</dt><dd class="mono break" data-testid="status-tx">${a.txHash}</dd>` : null}
       ${a.expiresAt ? html`<dt>${t("expires")}</dt><dd>${formatTime(a.expiresAt * 1000, lang)}</dd>` : null}
     </dl>
+    ${a.status === "issued" && a.expiresAt !== undefined && a.expiresAt * 1000 - Date.now() < RENEW_WITHIN_MS
+      ? html`<p class="error" role="status" data-testid="renew-reminder">${t("renewReminder")}</p>`
+      : null}
     ${a.status === "issued"
       ? html`<p class="ok">${t("exchangeReady")} ${exchange ? html`<a href=${exchange} data-testid="exchange-link">${t("goExchange")}</a>` : null}</p>`
       : null}
@@ -267,7 +272,9 @@ function App() {
     }
   };
   const latest = apps && apps.length > 0 ? [...apps].sort((a, b) => a.submittedAt - b.submittedAt)[apps.length - 1]! : null;
-  const canApply = apps !== null && (!latest || latest.status === "rejected" || latest.status === "revoked" || latest.status === "erased");
+  // An attestation lapsing within 30 days is renewed by a fresh application (re-verification).
+  const renewing = latest?.status === "issued" && latest.expiresAt !== undefined && latest.expiresAt * 1000 - Date.now() < RENEW_WITHIN_MS;
+  const canApply = apps !== null && (!latest || renewing || latest.status === "rejected" || latest.status === "revoked" || latest.status === "erased");
   return html`<${DevBanner} provider=${provider} t=${t} />
     <header>
       <h1>${t("appTitle")}</h1>
