@@ -23,6 +23,8 @@ export type ServiceFactory = (parts: IssuerParts) => {
   provider: { name: string; production: boolean };
   /** Erases personal data past retention (IssuerService.purgeExpired); run at start and daily. */
   purgeExpired?: (now: number) => Promise<{ purged: number }>;
+  /** Re-encrypts personal data sealed under older keys with the current one (IssuerService.rotatePii); run at start. */
+  rotatePii?: () => Promise<number>;
 };
 
 export type RunningIssuer = { url: string; server: Server; close(): Promise<void> };
@@ -67,7 +69,7 @@ export async function startIssuer(config: IssuerConfig, o: { logger: Logger; cre
   const issuance = createIssuancePort({ publicClient, walletClient, registry, chainId });
   const store = await openStore(config);
   const vault = createPiiVault(config.piiKeys);
-  const { service, provider, purgeExpired } = o.createService({ config, store, vault, issuance, issuer: account.address, logger });
+  const { service, provider, purgeExpired, rotatePii } = o.createService({ config, store, vault, issuance, issuer: account.address, logger });
   const purge = async () => {
     if (!purgeExpired) return;
     const { purged } = await purgeExpired(Date.now());
@@ -76,6 +78,12 @@ export async function startIssuer(config: IssuerConfig, o: { logger: Logger; cre
   try {
     // Before serving: data kept past the rule does not wait for the first day to pass.
     await purge();
+    // Key rotation: list the new key first in SEN_ISSUER_PII_KEYS, keep the old one after it,
+    // restart; every record is then sealed under the new key and the old one can be dropped.
+    if (rotatePii) {
+      const rotated = await rotatePii();
+      if (rotated > 0) logger.info({ rotated, kid: vault.currentKid }, "personal data re-encrypted under the current key");
+    }
   } catch (err) {
     await store.close();
     throw err;
@@ -119,7 +127,7 @@ export const defaultService: ServiceFactory = ({ config, store, vault, issuance,
   const provider = new DevelopmentProvider();
   logger.warn({ provider: provider.name }, "verification provider is the development one: NOT FOR PRODUCTION");
   const service = new IssuerService({ store, vault, salt: config.identitySalt, provider, port: issuance, officers: [...config.officers], clock: Date.now, audit: auditToLog(logger), retentionDays: config.retentionDays });
-  return { provider, service, purgeExpired: (now) => service.purgeExpired(now) };
+  return { provider, service, purgeExpired: (now) => service.purgeExpired(now), rotatePii: () => service.rotatePii() };
 };
 
 async function main(): Promise<void> {

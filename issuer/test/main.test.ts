@@ -244,6 +244,45 @@ describe("npm run start:issuer (issuer/src/main.ts) as a process", () => {
     assert.ok(!output.text.includes("hunter2secret"), output.text);
   });
 
+  it("rotates the personal-data key at start: listed first, the new key seals every record, and the old one can then be dropped", async () => {
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), "sen-issuer-")), "data");
+    const env = (keys: string) => readIssuerConfig(baseEnv({ SEN_ISSUER_PORT: "0", SEN_ISSUER_DATA_DIR: dataDir, SEN_CHAIN_RPC: chain.rpcUrl!, SEN_DEPLOYMENT: chain.deploymentFile!, SEN_ISSUER_PII_KEYS: keys }));
+    const NEW_KEY = `k2:${"cd".repeat(32)}`;
+    let service!: ReturnType<typeof defaultService>["service"];
+    const capture: ServiceFactory = (parts) => {
+      const made = defaultService(parts);
+      service = made.service;
+      return made;
+    };
+    const applicant = privateKeyToAccount(generatePrivateKey());
+    const input = {
+      idNumber: "001190123456",
+      fullName: "Nguyễn Thị Minh Khai",
+      dateOfBirth: "1990-05-17",
+      sex: "female",
+      nationality: 704,
+      chipDataHash: `0x${"ab".repeat(32)}`,
+      verification: { provider: "development (NOT FOR PRODUCTION)", sessionId: "rotation-1" },
+      investorType: "retail",
+    };
+    const opened = async (keys: string) => startIssuer(env(keys), { logger: pino({ level: "silent" }), createService: capture });
+    let running = await opened(PII_KEY);
+    const app = await service.submit(applicant.address, input, "rotation-request-1");
+    await running.close();
+    running = await opened(`${NEW_KEY},${PII_KEY}`);
+    await running.close();
+    // Only the new key from here: the record was re-sealed under it at the last start.
+    running = await opened(NEW_KEY);
+    try {
+      const mine = await service.myData(applicant.address);
+      assert.equal(mine.length, 1);
+      assert.equal(JSON.stringify(mine).includes("Nguyễn Thị Minh Khai"), true, "readable with the new key alone");
+      assert.equal((await service.status(applicant.address))[0]?.id, app.id);
+    } finally {
+      await running.close();
+    }
+  });
+
   it("runs the retention purge at start, before serving, then again on its interval", async () => {
     const dataDir = path.join(mkdtempSync(path.join(tmpdir(), "sen-issuer-")), "data");
     const config = readIssuerConfig(baseEnv({ SEN_ISSUER_PORT: "0", SEN_ISSUER_DATA_DIR: dataDir, SEN_CHAIN_RPC: chain.rpcUrl!, SEN_DEPLOYMENT: chain.deploymentFile! }));
