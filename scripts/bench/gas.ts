@@ -7,6 +7,7 @@
  * enough. Every measured transaction starts with cold storage (EIP-2929 warmth is per
  * transaction); "existing holder" means the balances written are non-zero before and after.
  */
+import { ATTESTATION_TYPES } from "../../issuer/src/chain.ts";
 import hre, { network } from "hardhat";
 import { getAddress, keccak256, toHex, type Address, type Hash, type Hex } from "viem";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
@@ -112,20 +113,6 @@ const attestDirect = await attest(holderA.account.address, "holder-a");
 await attest(holderB.account.address, "holder-b");
 await attest(feeClient.account.address, "fee-account");
 
-const ATTESTATION_TYPES = {
-  Attestation: [
-    { name: "identityHash", type: "bytes32" },
-    { name: "wallet", type: "address" },
-    { name: "kycLevel", type: "uint8" },
-    { name: "country", type: "uint16" },
-    { name: "investorType", type: "uint8" },
-    { name: "expiresAt", type: "uint40" },
-    { name: "issuer", type: "address" },
-    { name: "identityVersion", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-} as const;
 
 let nextNonce = 0n;
 
