@@ -182,7 +182,7 @@ function toRecords(start: Array<[number, number, number]>, cmds: Command[], taxR
 }
 
 /** Funded accounts trading around one price: 15 funding deposits, then 50 to 300 commands. */
-const taxRates = fc.array(fc.oneof(fc.constant(10), fc.integer({ min: 0, max: 1_000 })), { maxLength: 3 });
+const taxRates = fc.array(fc.oneof(fc.constant(10), fc.integer({ min: 0, max: 1_000 })), { maxLength: 3, size: "max" });
 const recordsArb = fc.tuple(funding, fc.array(command, { minLength: 50, maxLength: 300, size: "max" }), taxRates).map(([start, cmds, rates]) => toRecords(start, cmds, rates));
 
 const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
@@ -292,6 +292,7 @@ describe("TradingCore", () => {
       trades: 0,
       fees: 0n,
       taxed: 0,
+      taxRateChangedAfterTrades: 0,
       cancels: 0,
       refusedForFunds: 0,
       withdrawn: 0,
@@ -426,6 +427,7 @@ describe("TradingCore", () => {
           else if (r.t === "cancel" && result.ok) seen.cancels++;
           else if (r.t === "place" && !result.ok && result.code === "RISK_INSUFFICIENT_FUNDS") seen.refusedForFunds++;
           else if (r.t === "accountStatus" && r.frozen) seen.frozen++;
+          else if (r.t === "taxPolicy" && core.tradeCount > 0) seen.taxRateChangedAfterTrades++;
           else if (r.t === "settled") {
             seen.settled += unsettled - core.unsettledCount();
             for (const id of r.tradeIds) {
