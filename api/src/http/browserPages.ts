@@ -1,0 +1,91 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { stripTypeScriptTypes } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { RequestHandler } from "express";
+
+/**
+ * Browser pages without a build step, as Sen's compliance console and the e-KYC issuer's pages
+ * are served: a fixed allow-list of URL paths to files (no request path ever reaches the file
+ * system), browser TypeScript type-stripped on first request and then kept in memory, Preact
+ * and htm from node_modules, and a CSP that admits only this origin's scripts and the page's
+ * hashed import map.
+ */
+export type PageAsset = { file: string; type: string; transpile?: boolean };
+
+export const JS = "text/javascript; charset=utf-8";
+export const HTML = "text/html; charset=utf-8";
+export const CSS = "text/css; charset=utf-8";
+
+/** A package's folder, from its resolved entry point (hoisted or nested node_modules alike; not every package exports its package.json). */
+export function packageDir(name: string): string {
+  const entry = fileURLToPath(import.meta.resolve(name));
+  const marker = `${path.sep}node_modules${path.sep}${name}${path.sep}`;
+  return entry.slice(0, entry.lastIndexOf(marker) + marker.length - 1);
+}
+
+/** Preact, its hooks and htm, under `prefix` (e.g. "/vendor"). */
+export function uiLibraries(prefix: string): Array<[string, PageAsset]> {
+  return [
+    [`${prefix}/preact.js`, { file: path.join(packageDir("preact"), "dist/preact.mjs"), type: JS }],
+    [`${prefix}/preact-hooks.js`, { file: path.join(packageDir("preact"), "hooks/dist/hooks.mjs"), type: JS }],
+    [`${prefix}/htm.js`, { file: path.join(packageDir("htm"), "dist/htm.module.js"), type: JS }],
+  ];
+}
+
+/** The CSP `script-src` hash of a page's inline import map (its only inline script). */
+export function importMapHash(html: string): string {
+  const m = /<script type="importmap">([\s\S]*?)<\/script>/.exec(html);
+  if (!m) throw new Error("the page has no inline import map");
+  return `'sha256-${createHash("sha256").update(m[1], "utf8").digest("base64")}'`;
+}
+
+/** Content-Security-Policy for every page response: own scripts and the hashed import map only; API calls to this origin. */
+export function pageCsp(html: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'self' ${importMapHash(html)}`,
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+/** Serves the allow-listed assets (GET and HEAD); anything else goes to `next`. */
+export function serveAssets(assets: ReadonlyMap<string, PageAsset>, csp: string): RequestHandler {
+  const cache = new Map<string, Buffer>();
+  const body = (asset: PageAsset): Buffer => {
+    let b = cache.get(asset.file);
+    if (!b) {
+      const source = readFileSync(asset.file, "utf8");
+      b = Buffer.from(asset.transpile ? stripTypeScriptTypes(source, { mode: "strip", sourceUrl: path.basename(asset.file) }) : source, "utf8");
+      cache.set(asset.file, b);
+    }
+    return b;
+  };
+  return (req, res, next) => {
+    if (req.method !== "GET" && req.method !== "HEAD") return next();
+    const asset = assets.get(req.path);
+    if (!asset) return next();
+    let data: Buffer;
+    try {
+      data = body(asset);
+    } catch (err) {
+      return next(err);
+    }
+    res.set({
+      "content-type": asset.type,
+      "content-security-policy": csp,
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+      "cross-origin-opener-policy": "same-origin",
+      "cache-control": "no-cache",
+    });
+    res.status(200).send(data);
+  };
+}
