@@ -10,9 +10,9 @@ import type { AuditEvent } from "../src/audit/auditEvent.ts";
 import { verifyCheckpoint, type AnchoredCheckpoint } from "../src/audit/checkpoint.ts";
 import { auditAnchorAbi } from "../src/chain/auditAnchorer.ts";
 import { verifyInclusion, verifyConsistency } from "../src/audit/merkle.ts";
-import { startChainServices, type ChainServices } from "../src/chain/chainServices.ts";
+import type { ChainServices } from "../src/chain/chainServices.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
-import { getJson, loginAndCreateKey, postJson, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { getJson, loginAndCreateKey, postJson, startTestGateway, type ApiCredentials, type GatewayFixture, startTestChainServices } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 
@@ -53,15 +53,7 @@ describe("audit trail: recording, compliance queries, proofs, anchoring, export"
         SEN_AUDIT_ANCHOR_MS: "0",
       },
     });
-    services = await startChainServices({
-      ctx: gw.ctx,
-      publicClient: chain.publicClient,
-      walletClient: chain.operatorWallet,
-      contracts: chain.deployment.contracts,
-      startBlock: BigInt(chain.deployment.startBlock),
-      confirmations: 0,
-      pollMs: 100,
-    });
+    services = await startTestChainServices(chain, gw.ctx);
     officer = await loginAndCreateKey(gw.url, accounts.officer, ["General"]);
     seller = await loginAndCreateKey(gw.url, accounts.seller);
     buyer = await loginAndCreateKey(gw.url, accounts.buyer);

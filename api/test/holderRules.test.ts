@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { keccak256, toHex, type Address, type Hex } from "viem";
-import { startChainServices, type ChainServices } from "../src/chain/chainServices.ts";
+import type { ChainServices } from "../src/chain/chainServices.ts";
 import { startHolderRulesView } from "../src/chain/holderRulesView.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { openExchange, type ExchangeFixture, type Trader } from "./support/exchangeFixture.ts";
-import { loginAndCreateKey } from "./support/gatewayFixture.ts";
+import { loginAndCreateKey, startTestChainServices } from "./support/gatewayFixture.ts";
 import { signedClient } from "./support/httpProbe.ts";
 import { until } from "./support/until.ts";
 
@@ -406,15 +406,7 @@ describe("holder rules with settlement: what was accepted settles, and settled u
   before(async () => {
     chain = await startChain();
     ex = await openExchange(chain);
-    services = await startChainServices({
-      ctx: ex.gw.ctx,
-      publicClient: chain.publicClient,
-      walletClient: chain.operatorWallet,
-      contracts: chain.deployment.contracts,
-      startBlock: BigInt(chain.deployment.startBlock),
-      confirmations: 0,
-      pollMs: 100,
-    });
+    services = await startTestChainServices(chain, ex.gw.ctx);
   });
   after(async () => {
     await services?.stop();

@@ -5,11 +5,11 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parseEventLogs, toHex } from "viem";
 import WebSocket from "ws";
-import { startChainServices, type ChainServices } from "../src/chain/chainServices.ts";
+import type { ChainServices } from "../src/chain/chainServices.ts";
 import { settlementVaultAbi } from "../src/chain/settlementBatcher.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { spawnExchange } from "./support/exchangeProcess.ts";
-import { loginAndCreateKey, startTestGateway, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { loginAndCreateKey, startTestGateway, type GatewayFixture, startTestChainServices } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 import { ledgerBooks, ledgerHouseBooks, pendingVaultCalls, settledOnChain, tradeSettledEvents, vaultBooks, vaultHouseBooks } from "./support/vaultBooks.ts";
@@ -26,15 +26,7 @@ describe("end to end: e-ID, on-chain deposits, trading, DvP settlement, withdraw
   before(async () => {
     chain = await startChain();
     gw = await startTestGateway(chain);
-    services = await startChainServices({
-      ctx: gw.ctx,
-      publicClient: chain.publicClient,
-      walletClient: chain.operatorWallet,
-      contracts: chain.deployment.contracts,
-      startBlock: BigInt(chain.deployment.startBlock),
-      confirmations: 0,
-      pollMs: 100,
-    });
+    services = await startTestChainServices(chain, gw.ctx);
   });
   after(async () => {
     await services?.stop();
@@ -298,15 +290,7 @@ describe("deposits: credited after N confirmations, exactly once across reorgs a
   it("ignores a deposit reorged out before it was confirmed, credits the replacement once", async () => {
     const provider = chain.connection.provider;
     const start = (confirmations: number) =>
-      startChainServices({
-        ctx: gw.ctx,
-        publicClient: chain.publicClient,
-        walletClient: chain.operatorWallet,
-        contracts: chain.deployment.contracts,
-        startBlock: BigInt(chain.deployment.startBlock),
-        confirmations,
-        pollMs: 60_000, // driven by poll() below
-      });
+      startTestChainServices(chain, gw.ctx, { confirmations, pollMs: 60_000 }); // driven by poll() below
     const wallet = hardhatAccount(19).address;
     const account = wallet.toLowerCase();
     await chain.attest(wallet, "reorg");

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { getAddress, type Address } from "viem";
-import { startChainServices, type ChainServices } from "../src/chain/chainServices.ts";
+import type { ChainServices } from "../src/chain/chainServices.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
-import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture, startTestChainServices } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 import { ledgerHouseBooks, settledOnChain, vaultBooks, vaultHouseBooks } from "./support/vaultBooks.ts";
@@ -40,16 +40,7 @@ describe("settlement failures are isolated, recorded and resolvable", () => {
 
   async function startServices(): Promise<void> {
     // Batches wait for flushAll(), so a revocation can land between match and settlement.
-    services = await startChainServices({
-      ctx: gw.ctx,
-      publicClient: chain.publicClient,
-      walletClient: chain.operatorWallet,
-      contracts: chain.deployment.contracts,
-      startBlock: BigInt(chain.deployment.startBlock),
-      confirmations: 0,
-      pollMs: 100,
-      settlement: { maxDelayMs: 3_600_000 },
-    });
+    services = await startTestChainServices(chain, gw.ctx, { settlement: { maxDelayMs: 3_600_000 } });
   }
 
   async function startGateway(): Promise<void> {

@@ -4,11 +4,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Address } from "viem";
-import { startChainServices } from "../src/chain/chainServices.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { spawnExchange, type ExchangeProcess } from "./support/exchangeProcess.ts";
 import { startFaultyRpc } from "./support/faultyRpc.ts";
-import { loginAndCreateKey, startTestGateway } from "./support/gatewayFixture.ts";
+import { loginAndCreateKey, startTestGateway, startTestChainServices } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 import { ledgerBooks, pendingVaultCalls, settledOnChain, vaultBooks, withdrawnOnChain, type Trader } from "./support/vaultBooks.ts";
@@ -290,15 +289,7 @@ describe("a payout the vault refuses", () => {
     // The gateway's holder rules would refuse this payout up front (holderRules.test.ts): here the
     // freeze is taken to land after that check, so it is the vault that refuses.
     const gw = await startTestGateway(chain, { holderRules: false });
-    const services = await startChainServices({
-      ctx: gw.ctx,
-      publicClient: chain.publicClient,
-      walletClient: chain.operatorWallet,
-      contracts: chain.deployment.contracts,
-      startBlock: BigInt(chain.deployment.startBlock),
-      confirmations: 0,
-      pollMs: 100,
-    });
+    const services = await startTestChainServices(chain, gw.ctx);
     try {
       const idx = 14;
       const wallet = hardhatAccount(idx).address;

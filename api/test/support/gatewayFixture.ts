@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { LocalAccount } from "viem";
+import { startChainServices, type ChainServices, type ChainServicesOptions } from "../../src/chain/chainServices.ts";
 import { createListingChain } from "../../src/chain/listingChain.ts";
 import { readTaxPolicy } from "../../src/chain/taxPolicy.ts";
 import { createIdentityOracle } from "../../src/chain/identityOracle.ts";
@@ -87,4 +88,18 @@ export async function postJson(url: string, payload: unknown, token?: string): P
   const body = (await res.json()) as { code: string; data: Record<string, unknown>; msg?: string };
   if (body.code !== "200000") throw new Error(`POST ${url}: ${body.code} ${body.msg}`);
   return body.data;
+}
+
+/** The gateway's chain services on the test chain, signing with the settler's key; any option can be overridden. */
+export function startTestChainServices(chain: ChainFixture, ctx: AppContext, over: Partial<ChainServicesOptions> = {}): Promise<ChainServices> {
+  return startChainServices({
+    ctx,
+    publicClient: chain.publicClient,
+    walletClient: chain.operatorWallet,
+    contracts: chain.deployment.contracts,
+    startBlock: BigInt(chain.deployment.startBlock),
+    confirmations: 0,
+    pollMs: 100,
+    ...over,
+  });
 }
