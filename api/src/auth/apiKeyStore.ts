@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../fs/writeFileAtomic.ts";
 import { z } from "zod/v4";
 import { AuthCode, AuthError } from "../errors/SenError.ts";
 import { constantTimeEqual, kucoinHmac } from "./kucoinSignature.ts";
@@ -278,25 +278,3 @@ function load(file: string): StoredFile {
   return parsed.data;
 }
 
-function writeFileAtomic(file: string, contents: string, suffix: string): void {
-  const tmp = `${file}.${suffix}.tmp`;
-  const fd = openSync(tmp, "w", 0o600);
-  try {
-    writeSync(fd, contents);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  // Make the rename itself durable.
-  try {
-    const dirFd = openSync(dirname(file), "r");
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
-  } catch {
-    // Directory fsync is unsupported on some platforms; the rename is still atomic.
-  }
-}

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../fs/writeFileAtomic.ts";
 import path from "node:path";
 import { SenError } from "../errors/SenError.ts";
 import type { AuditEventInput } from "../audit/auditEvent.ts";
@@ -101,20 +102,6 @@ export class ListingService {
   #storeDocument(hash: string, document: string): void {
     const file = path.join(this.#o.dir, `${hash.slice(2)}.txt`);
     if (existsSync(file)) return;
-    const tmp = `${file}.${process.pid}.tmp`;
-    const fd = openSync(tmp, "w", 0o644);
-    try {
-      writeSync(fd, document);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-    const dirFd = openSync(this.#o.dir, "r");
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
+    writeFileAtomic(file, document, String(process.pid), 0o644);
   }
 }
