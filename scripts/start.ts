@@ -32,7 +32,7 @@ import { startChainServices } from "../api/src/chain/chainServices.ts";
 import { loginWithSiwe } from "./siweClient.ts";
 import { randomBytes } from "node:crypto";
 import { pino } from "pino";
-import { readIssuerConfig } from "../issuer/src/config.ts";
+import { ISSUER_ENV_KEYS, readIssuerConfig } from "../issuer/src/config.ts";
 import { defaultService, startIssuer } from "../issuer/src/main.ts";
 import { LOCAL_ROLE_ACCOUNTS } from "../contracts/ignition/roleHolders.ts";
 import { DEMO_OFFICER, DEMO_OPERATOR, DEMO_TRADERS, seedDemo } from "./seed.ts";
@@ -51,8 +51,8 @@ async function main(): Promise<void> {
   }
   // Every setting is checked before anything on disk is touched (SEN_PORT=abc stops here, named).
   const checked = envToConfig(env);
-  // SEN_ISSUER_* belong to the e-KYC issuer service started below (issuer/src/config.ts reads them).
-  for (const name of unknownSettings().filter((n) => !n.startsWith("SEN_ISSUER_"))) console.warn(`warning: ${name} is not a Sen setting (ignored); see README "Configuration"`);
+  // The e-KYC issuer service started below reads its own settings (issuer/src/config.ts).
+  for (const name of unknownSettings(process.env, ISSUER_ENV_KEYS)) console.warn(`warning: ${name} is not a Sen setting (ignored); see README "Configuration"`);
   const dataDir = path.resolve(env.SEN_DATA_DIR ?? "data", "dev");
   const owner = dataDirOwner(dataDir);
   if (owner !== null) throw new Error(`npm start is already running on ${dataDir} (process ${owner}); stop it first`);

@@ -54,6 +54,9 @@ const envSchema = z.object({
   SEN_ISSUER_RETENTION_DAYS: z.coerce.number().int("must be a whole number of days").min(1, "must be at least 1 day").max(36_500, "must be at most 36500 days").default(DEFAULT_RETENTION_DAYS),
 });
 
+/** Every variable the issuer reads (derived from the schema, so it cannot drift). */
+export const ISSUER_ENV_KEYS: readonly string[] = Object.keys(envSchema.shape);
+
 /** Reads and checks the configuration; throws ISSUER_CONFIG naming the variable. */
 export function readIssuerConfig(env: Record<string, string | undefined>): IssuerConfig {
   // An empty variable means "not set", as a shell's `VAR= cmd` does.

@@ -10,7 +10,7 @@ import { LOCAL_ROLE_ACCOUNTS } from "../../contracts/ignition/roleHolders.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "../../api/test/support/chainFixture.ts";
 import { freePort } from "../../api/test/support/freePort.ts";
 import pino from "pino";
-import { readIssuerConfig } from "../src/config.ts";
+import { ISSUER_ENV_KEYS, readIssuerConfig } from "../src/config.ts";
 import { IssuerError } from "../src/errors.ts";
 import { defaultService, startIssuer, type ServiceFactory } from "../src/main.ts";
 import type { StoredApplication } from "../src/store.ts";
@@ -46,6 +46,10 @@ function refusal(env: Record<string, string | undefined>): IssuerError {
 }
 
 describe("issuer configuration", () => {
+  it("lists the variables it reads, from its schema", () => {
+    for (const key of ["SEN_ISSUER_KEY", "SEN_ISSUER_PII_KEYS", "SEN_ISSUER_SALT", "SEN_ISSUER_RETENTION_DAYS", "SEN_CHAIN_RPC", "DATABASE_URL"]) assert.ok(ISSUER_ENV_KEYS.includes(key), key);
+  });
+
   it("reads a valid environment with its defaults", () => {
     const c = readIssuerConfig(baseEnv({ SEN_ISSUER_OFFICERS: ` ${officer.address.toLowerCase()} , ${privateKeyToAccount(generatePrivateKey()).address}` }));
     assert.equal(c.port, 8090);

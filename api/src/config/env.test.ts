@@ -20,5 +20,7 @@ describe("environment", () => {
 
   it("names SEN_* variables no setting reads (a typo would otherwise be silently ignored)", () => {
     assert.deepEqual(unknownSettings({ SEN_PORTT: "1", SEN_PORT: "2", SEN_NODE_BOOTSTRAP: "/x", PATH: "/bin" }), ["SEN_PORTT"]);
+    // Settings of another part of the same process (npm start runs the issuer too) are known, their typos are not.
+    assert.deepEqual(unknownSettings({ SEN_ISSUER_PORT: "1", SEN_ISSUER_PROT: "2" }, ["SEN_ISSUER_PORT"]), ["SEN_ISSUER_PROT"]);
   });
 });
