@@ -60,7 +60,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       path: "/api/v1/orders",
       tag: "orders",
       summary: "Place a limit or market order (pre-trade checks, journaled before the reply)",
-      auth: "signed",
+      auth: "signedOrSession",
       permission: "Trade",
       body: placeBody,
       handler: async ({ body, principal, ip }) => {
@@ -117,7 +117,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       path: "/api/v1/orders",
       tag: "orders",
       summary: "List own orders (active or done)",
-      auth: "signed",
+      auth: "signedOrSession",
       permission: "General",
       query: listQuery,
       handler: ({ query, principal }) => {
@@ -143,7 +143,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       path: "/api/v1/orders/:orderId",
       tag: "orders",
       summary: "One own order",
-      auth: "signed",
+      auth: "signedOrSession",
       permission: "General",
       handler: ({ params, principal }) => format.order(own(me(principal), trading.core.order(params.orderId))),
     }),
@@ -152,7 +152,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       path: "/api/v1/order/client-order/:clientOid",
       tag: "orders",
       summary: "One own order by clientOid",
-      auth: "signed",
+      auth: "signedOrSession",
       permission: "General",
       handler: ({ params, principal }) => {
         const p = me(principal);
@@ -164,7 +164,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       path: "/api/v1/orders/:orderId",
       tag: "orders",
       summary: "Cancel one own order",
-      auth: "signed",
+      auth: "signedOrSession",
       permission: "Trade",
       handler: async ({ params, principal }) => {
         const o = await trading.cancelOrder(me(principal).accountId, params.orderId);
@@ -176,7 +176,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       path: "/api/v1/order/client-order/:clientOid",
       tag: "orders",
       summary: "Cancel one own order by clientOid",
-      auth: "signed",
+      auth: "signedOrSession",
       permission: "Trade",
       handler: async ({ params, principal }) => {
         const p = me(principal);
@@ -190,7 +190,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       path: "/api/v1/orders",
       tag: "orders",
       summary: "Cancel all own open orders (optionally of one symbol)",
-      auth: "signed",
+      auth: "signedOrSession",
       permission: "Trade",
       query: z.object({ symbol: symbolParam.optional(), tradeType: z.string().optional() }),
       handler: async ({ query, principal }) => ({ cancelledOrderIds: await trading.cancelAll(me(principal).accountId, "user", query.symbol) }),
@@ -200,7 +200,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       path: "/api/v1/fills",
       tag: "orders",
       summary: "Own fills, newest first",
-      auth: "signed",
+      auth: "signedOrSession",
       permission: "General",
       query: z.object({
         symbol: symbolParam.optional(),
