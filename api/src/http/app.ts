@@ -7,6 +7,7 @@ import { AuthCode, AuthError, SenError } from "../errors/SenError.ts";
 import { TokenBuckets } from "../risk/tokenBucket.ts";
 import type { AppContext } from "../context.ts";
 import { mountConsole } from "./consoleAssets.ts";
+import { mountApiDocs } from "./apiDocs.ts";
 import { mountListingPages } from "./routes/listings.ts";
 import { errorHandler, notFound, ValidationError } from "./errors.ts";
 import { firstDuplicateKey } from "./duplicateKeys.ts";
@@ -43,6 +44,7 @@ export function createHttpApp(ctx: AppContext): express.Express {
     res.json(openapi);
   });
   mountConsole(app);
+  mountApiDocs(app);
   mountListingPages(app, ctx);
 
   // The raw bytes are what was signed: keep them, parse JSON only after verification.
