@@ -24,6 +24,7 @@ import { createFileSnapshotStore } from "./journal/fileSnapshotStore.ts";
 import { createRedisJournal } from "./journal/redisJournal.ts";
 import type { Journal } from "./journal/types.ts";
 import { MarketData } from "./marketdata/marketData.ts";
+import { CandleStore } from "./marketdata/candleStore.ts";
 import { defaultCatalog, type MarketCatalog } from "./markets/marketCatalog.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
@@ -44,6 +45,8 @@ export type AppContext = {
   format: KucoinFormat;
   trading: TradingService;
   marketData: MarketData;
+  /** Candles for the life of each market (SQLite in the data directory). */
+  candles: CandleStore;
   keys: ApiKeyStore;
   sessions: SessionStore;
   siweNonces: SiweNonceStore;
@@ -145,6 +148,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   const format = new KucoinFormat(catalog);
 
   const marketData = new MarketData(catalog.markets.keys(), (symbol) => 10n ** BigInt(catalog.currency(catalog.market(symbol)!.base)!.decimals));
+  const candles = new CandleStore({ file: path.join(config.dataDir, "candles.sqlite") });
   const started = Date.now();
   let tradingRef: TradingService | undefined;
   const { service: trading, replayed } = await TradingService.open({
@@ -156,8 +160,8 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     risk: structuredClone(deps.risk ?? DEFAULT_RISK),
     pilotRules: deps.pilotRules!.rules,
     now,
-    parts: [marketData],
-    stateListeners: [marketData.handle],
+    parts: [marketData, candles],
+    stateListeners: [marketData.handle, candles.record],
     onError: (err, what) => logger.error({ err }, `${what} failed`),
     onRejected: (code) => metrics.ordersRejected.inc({ code }),
     observer: createTradingRecorder({
@@ -178,6 +182,9 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   });
   await audit.flush();
   tradingRef = trading;
+  // Everything replayed came from the journal; live trades are written once durable.
+  candles.markDurable(trading.core.tradeCount);
+  trading.subscribe(candles.durable);
   const pilot = deps.pilotRules!;
   audit.record({ type: "rules.loaded", actor: "gateway start", reason: pilot.rules.source, detail: { version: pilot.rules.version, sha256: pilot.sha256, file: pilot.file ?? "shipped default" } });
   const tax = deps.tax ?? { rateBps: config.taxRateBps, source: "SEN_TAX_RATE_BPS" };
@@ -228,6 +235,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     format,
     trading,
     marketData,
+    candles,
     keys: createApiKeyStore({ file: config.keysFile, masterKey: loadMasterKey(config), now, randomBytes }),
     sessions: createSessionStore({ now, randomBytes }),
     siweNonces: createSiweNonceStore({ now }),

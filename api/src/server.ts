@@ -35,6 +35,7 @@ export async function startGateway(ctx: AppContext): Promise<RunningGateway> {
       ctx.replayBarrier.close(); // nothing more is accepted: the next start need not hold requests back
       try {
         await ctx.trading.close();
+        ctx.candles.close(); // after the final snapshot, which flushes it
       } finally {
         try {
           // After the trading core: its final snapshot flushes the audit trail first.

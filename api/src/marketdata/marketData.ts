@@ -2,27 +2,9 @@ import type { TradingEvent } from "../trading/events.ts";
 import type { SnapshotPart } from "../trading/tradingService.ts";
 
 export type PublicTrade = { sequence: number; tradeId: string; price: number; size: number; side: "buy" | "sell"; time: number };
-/** [start ms, open, close, high, low, volume (base units), turnover (quote units, decimal string)] */
-export type Candle = [number, number, number, number, number, number, string];
-
-export const CANDLE_TYPES: Record<string, number> = {
-  "1min": 60_000,
-  "3min": 180_000,
-  "5min": 300_000,
-  "15min": 900_000,
-  "30min": 1_800_000,
-  "1hour": 3_600_000,
-  "2hour": 7_200_000,
-  "4hour": 14_400_000,
-  "6hour": 21_600_000,
-  "8hour": 28_800_000,
-  "12hour": 43_200_000,
-  "1day": 86_400_000,
-  "1week": 604_800_000,
-};
-
 const MINUTE = 60_000;
-const KEEP_MINUTES = 60 * 24 * 35;
+// Only the rolling 24 h statistics read these (the candle history is in CandleStore): a day and an hour.
+const KEEP_MINUTES = 60 * 25;
 const KEEP_TRADES = 1_000;
 
 type SymbolData = {
@@ -38,7 +20,7 @@ type SymbolData = {
  * Public market data, kept as a state listener of the trading core (so it is snapshotted at
  * exactly the journal sequence of the core's snapshot): an L2 mirror of each book with
  * its own gap-free sequence (REST snapshot and websocket deltas share it), recent trades,
- * one-minute candles aggregated on request, and 24-hour statistics.
+ * and one-minute figures for the 24-hour statistics (candles: see candleStore.ts).
  */
 export class MarketData implements SnapshotPart {
   readonly name = "marketData";
@@ -114,38 +96,6 @@ export class MarketData implements SnapshotPart {
   lastTrade(symbol: string): PublicTrade | undefined {
     const d = this.#symbols.get(symbol);
     return d?.trades[d.trades.length - 1];
-  }
-
-  /** Candles of `type` between `startAt` and `endAt` (ms), newest first, as KuCoin returns them. */
-  candles(symbol: string, type: string, startAt: number, endAt: number): Candle[] {
-    const d = this.#symbols.get(symbol);
-    const width = CANDLE_TYPES[type];
-    if (!d || width === undefined) return [];
-    const buckets = new Map<number, { o: number; c: number; h: number; l: number; v: number; t: bigint; first: number; last: number }>();
-    for (const [minute, c] of d.minutes) {
-      if (minute < startAt - width || minute > endAt) continue;
-      const start = Math.floor(minute / width) * width;
-      if (start + width <= startAt || start > endAt) continue;
-      const b = buckets.get(start);
-      if (!b) buckets.set(start, { ...c, first: minute, last: minute });
-      else {
-        if (minute < b.first) {
-          b.o = c.o;
-          b.first = minute;
-        }
-        if (minute > b.last) {
-          b.c = c.c;
-          b.last = minute;
-        }
-        b.h = Math.max(b.h, c.h);
-        b.l = Math.min(b.l, c.l);
-        b.v += c.v;
-        b.t += c.t;
-      }
-    }
-    return [...buckets]
-      .sort((a, b) => b[0] - a[0])
-      .map(([start, b]) => [start, b.o, b.c, b.h, b.l, b.v, b.t.toString()]);
   }
 
   /** Rolling 24-hour statistics from the one-minute candles. */

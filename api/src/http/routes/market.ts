@@ -2,7 +2,7 @@ import { z } from "zod/v4";
 import type { AppContext } from "../../context.ts";
 import { limitsFor } from "../../risk/types.ts";
 import { healthOf } from "../health.ts";
-import { CANDLE_TYPES } from "../../marketdata/marketData.ts";
+import { CANDLE_TYPES, MAX_CANDLES } from "../../marketdata/candleStore.ts";
 import { SenError } from "../../errors/SenError.ts";
 import { defineRoute, symbolParam, type Route } from "../route.ts";
 
@@ -151,26 +151,30 @@ export function marketRoutes(ctx: AppContext): Route[] {
       method: "get",
       path: "/api/v1/market/candles",
       tag: "market",
-      summary: "Candles (times in seconds, KuCoin column order t,o,c,h,l,v,turnover)",
+      summary: "Candles for the life of the market (times in seconds, KuCoin column order t,o,c,h,l,v,turnover; at most 1,500, newest first)",
       auth: "public",
       query: z.object({
         symbol: symbolParam,
-        type: z.enum(Object.keys(CANDLE_TYPES) as [string, ...string[]]),
+        type: z.enum(CANDLE_TYPES),
         startAt: z.coerce.number().int().nonnegative().optional(),
         endAt: z.coerce.number().int().nonnegative().optional(),
       }),
       handler: ({ query }) => {
         const m = market(query.symbol);
-        const endMs = (query.endAt ?? Math.floor(ctx.now() / 1000)) * 1000;
-        const startMs = (query.startAt ?? Math.floor(endMs / 1000) - 1500 * (CANDLE_TYPES[query.type] / 1000)) * 1000;
-        return marketData.candles(query.symbol, query.type, startMs, endMs).map(([t, o, c, h, l, v, turnover]) => [
+        const endMs = query.endAt === undefined || query.endAt === 0 ? ctx.now() : query.endAt * 1000;
+        // KuCoin: at most 1,500 candles; from startAt forward when it is given (paging), else the latest before endAt.
+        const rows =
+          query.startAt === undefined || query.startAt === 0
+            ? ctx.candles.candles(query.symbol, query.type, 0, endMs, MAX_CANDLES, "last")
+            : ctx.candles.candles(query.symbol, query.type, query.startAt * 1000, endMs, MAX_CANDLES, "first");
+        return rows.reverse().map(([t, o, c, h, l, v, turnover]) => [
           String(t / 1000),
           format.price(m, o),
           format.price(m, c),
           format.price(m, h),
           format.price(m, l),
           format.size(m, v),
-          format.amount(m.quote, BigInt(turnover)),
+          format.amount(m.quote, turnover),
         ]);
       },
     }),

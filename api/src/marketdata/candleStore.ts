@@ -1,0 +1,272 @@
+import { DatabaseSync } from "node:sqlite";
+import type { TradingEvent } from "../trading/events.ts";
+import type { SnapshotPart } from "../trading/tradingService.ts";
+
+/** [start ms, open, close, high, low, volume (base units), turnover (quote units)] */
+export type Candle = [number, number, number, number, number, number, bigint];
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/**
+ * KuCoin's candle types. Fixed widths are aligned on the Unix epoch, as KuCoin aligns them:
+ * its `1week` candles start on Thursday 00:00 UTC (1970-01-01 was a Thursday; see
+ * Kucoin/kucoin-api-docs issues 350 and 373), not on Monday. A client ported from KuCoin
+ * expects that, and ccxt only needs each candle's start time. `1month` is the calendar month, UTC.
+ */
+export const CANDLE_TYPES = ["1min", "3min", "5min", "15min", "30min", "1hour", "2hour", "4hour", "6hour", "8hour", "12hour", "1day", "1week", "1month"] as const;
+export type CandleType = (typeof CANDLE_TYPES)[number];
+
+const WIDTH: Record<Exclude<CandleType, "1month">, number> = {
+  "1min": MINUTE,
+  "3min": 3 * MINUTE,
+  "5min": 5 * MINUTE,
+  "15min": 15 * MINUTE,
+  "30min": 30 * MINUTE,
+  "1hour": HOUR,
+  "2hour": 2 * HOUR,
+  "4hour": 4 * HOUR,
+  "6hour": 6 * HOUR,
+  "8hour": 8 * HOUR,
+  "12hour": 12 * HOUR,
+  "1day": DAY,
+  "1week": 7 * DAY,
+};
+
+/** Start (ms) of the candle of `type` that contains `ts`. */
+export function bucketStart(type: CandleType, ts: number): number {
+  if (type === "1month") {
+    const d = new Date(ts);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  }
+  const w = WIDTH[type];
+  return Math.floor(ts / w) * w;
+}
+
+/** Start (ms) of the candle after the one starting at `start`. */
+export function nextBucket(type: CandleType, start: number): number {
+  if (type === "1month") {
+    const d = new Date(start);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  }
+  return start + WIDTH[type];
+}
+
+/**
+ * Candles are kept at three resolutions and every type is read from the coarsest one that
+ * divides it, so one reply of at most 1,500 candles reads at most ~46,000 rows (1,500 months
+ * of days; 30min reads 30 minutes per candle) however long the market has traded.
+ */
+const RESOLUTIONS = [
+  { res: "m", width: MINUTE },
+  { res: "h", width: HOUR },
+  { res: "d", width: DAY },
+] as const;
+type Res = (typeof RESOLUTIONS)[number]["res"];
+function sourceOf(type: CandleType): Res {
+  if (type === "1month" || type === "1day" || type === "1week") return "d";
+  return WIDTH[type] >= HOUR ? "h" : "m";
+}
+
+/** KuCoin's cap on rows per candles reply. */
+export const MAX_CANDLES = 1_500;
+
+type Trade = { symbol: string; sequence: number; price: number; size: number; funds: bigint; ts: number };
+type Row = { o: number; c: number; h: number; l: number; v: number; t: bigint };
+
+export type CandleStoreOptions = {
+  /** SQLite file; ":memory:" keeps nothing across restarts. */
+  file: string;
+  /** Trades waiting to be written are written at least this often (ms). */
+  flushMs?: number;
+  /** ... or as soon as this many durable trades are waiting. */
+  flushTrades?: number;
+};
+
+/**
+ * The life-long candle history of every market, in SQLite beside the journal.
+ *
+ * Fed from journaled trades only: `record` is a state listener (it sees each trade as the
+ * core applies it, also during start-up replay) and `durable` is a delivery listener (it
+ * sees a trade once its journal record is durable; trade sequences are global and in journal
+ * order, so everything up to that sequence is durable). Only durable trades are written.
+ *
+ * Writes are batched (every `flushMs` or `flushTrades`), one transaction each, off the
+ * matching path: a trade costs an array push. Idempotent by trade sequence, kept per symbol in
+ * the same transaction as the candles, so the journal replay after a snapshot (which repeats
+ * trades the store may already hold) never counts a trade twice. What is applied but not yet
+ * written when the trading core snapshots goes into the snapshot (this is a SnapshotPart), so
+ * a trade the snapshot covers (and replay will not repeat) is never lost to a crash.
+ */
+export class CandleStore implements SnapshotPart {
+  readonly name = "candles";
+  readonly #db: DatabaseSync;
+  readonly #pending: Trade[] = [];
+  #durableThrough = 0;
+  readonly #progress = new Map<string, number>();
+  readonly #flushMs: number;
+  readonly #flushTrades: number;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+  readonly #select;
+  readonly #upsert;
+  readonly #setProgress;
+  readonly #asc;
+  readonly #desc;
+
+  constructor(options: CandleStoreOptions) {
+    this.#flushMs = options.flushMs ?? 200;
+    this.#flushTrades = options.flushTrades ?? 2_000;
+    this.#db = new DatabaseSync(options.file);
+    // WAL + FULL: a committed batch survives power loss (one fsync per batch, not per trade).
+    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+    this.#db.exec(`
+      CREATE TABLE IF NOT EXISTS candle (
+        symbol TEXT NOT NULL, res TEXT NOT NULL, t INTEGER NOT NULL,
+        o INTEGER NOT NULL, c INTEGER NOT NULL, h INTEGER NOT NULL, l INTEGER NOT NULL,
+        v INTEGER NOT NULL, turnover TEXT NOT NULL,
+        PRIMARY KEY (symbol, res, t)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS progress (symbol TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;`);
+    for (const r of this.#db.prepare("SELECT symbol, seq FROM progress").all()) this.#progress.set(String(r.symbol), Number(r.seq));
+    this.#select = this.#db.prepare("SELECT o, c, h, l, v, turnover FROM candle WHERE symbol = ? AND res = ? AND t = ?");
+    this.#upsert = this.#db.prepare("INSERT OR REPLACE INTO candle (symbol, res, t, o, c, h, l, v, turnover) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    this.#setProgress = this.#db.prepare("INSERT OR REPLACE INTO progress (symbol, seq) VALUES (?, ?)");
+    const range = "SELECT t, o, c, h, l, v, turnover FROM candle WHERE symbol = ? AND res = ? AND t >= ? AND t < ? ORDER BY t";
+    this.#asc = this.#db.prepare(range);
+    this.#desc = this.#db.prepare(`${range} DESC`);
+  }
+
+  /** State listener: every applied trade, live or replayed (not yet known to be durable). */
+  readonly record = (e: TradingEvent): void => {
+    if (e.kind !== "trade") return;
+    this.#pending.push({ symbol: e.symbol, sequence: e.sequence, price: e.price, size: e.size, funds: e.funds, ts: e.ts });
+  };
+
+  /** Delivery listener: the trade's record is durable, and so is every earlier one. */
+  readonly durable = (e: TradingEvent): void => {
+    if (e.kind !== "trade") return;
+    this.markDurable(e.sequence);
+  };
+
+  /** Everything applied up to trade `sequence` is durable (after replay: everything replayed). */
+  markDurable(sequence: number): void {
+    if (sequence > this.#durableThrough) this.#durableThrough = sequence;
+    if (this.#closed) return;
+    if (this.#pending.length >= this.#flushTrades) this.flush();
+    else if (!this.#timer && this.#pending.length > 0) {
+      this.#timer = setTimeout(() => this.flush(), this.#flushMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Writes every durable waiting trade in one transaction. */
+  flush(): void {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    let n = 0;
+    while (n < this.#pending.length && this.#pending[n].sequence <= this.#durableThrough) n++;
+    if (n === 0 || this.#closed) return;
+    const batch = this.#pending.slice(0, n);
+    // Merged in memory first: one read and one write per touched candle, not per trade.
+    const touched = new Map<string, { symbol: string; res: Res; t: number; row: Row }>();
+    const progress = new Map<string, number>();
+    for (const tr of batch) {
+      const done = progress.get(tr.symbol) ?? this.#progress.get(tr.symbol) ?? 0;
+      if (tr.sequence <= done) continue; // already counted (replay after a snapshot)
+      progress.set(tr.symbol, tr.sequence);
+      for (const { res, width } of RESOLUTIONS) {
+        const t = Math.floor(tr.ts / width) * width;
+        const key = `${tr.symbol}\u0000${res}\u0000${t}`;
+        let entry = touched.get(key);
+        if (!entry) {
+          const saved = this.#select.get(tr.symbol, res, t);
+          const row: Row | null = saved ? { o: Number(saved.o), c: Number(saved.c), h: Number(saved.h), l: Number(saved.l), v: Number(saved.v), t: BigInt(String(saved.turnover)) } : null;
+          entry = { symbol: tr.symbol, res, t, row: row ?? { o: tr.price, c: tr.price, h: tr.price, l: tr.price, v: 0, t: 0n } };
+          touched.set(key, entry);
+        }
+        mergeTrade(entry.row, tr);
+      }
+    }
+    this.#db.exec("BEGIN");
+    try {
+      for (const e of touched.values()) this.#upsert.run(e.symbol, e.res, e.t, e.row.o, e.row.c, e.row.h, e.row.l, e.row.v, e.row.t.toString());
+      for (const [symbol, seq] of progress) this.#setProgress.run(symbol, seq);
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
+    for (const [symbol, seq] of progress) this.#progress.set(symbol, seq);
+    this.#pending.splice(0, n);
+    if (this.#pending.length > 0 && this.#pending[0].sequence <= this.#durableThrough) this.markDurable(this.#durableThrough);
+  }
+
+  /**
+   * Candles of `type` that overlap [fromMs, toMs], oldest first, at most `limit`:
+   * the earliest ones when `keep` is "first" (paging forward from a start), else the latest.
+   */
+  candles(symbol: string, type: CandleType, fromMs: number, toMs: number, limit = MAX_CANDLES, keep: "first" | "last" = "last"): Candle[] {
+    this.flush(); // a durable trade is visible at once, not one batch later
+    const from = bucketStart(type, Math.max(0, fromMs));
+    if (toMs < from) return [];
+    const to = nextBucket(type, bucketStart(type, toMs));
+    // Read from the end that is kept, and stop there: a long history is never scanned whole.
+    const rows = keep === "first" ? this.#asc.iterate(symbol, sourceOf(type), from, to) : this.#desc.iterate(symbol, sourceOf(type), from, to);
+    const out: Candle[] = [];
+    let cur: Candle | null = null;
+    for (const r of rows) {
+      const t = Number(r.t);
+      const start = bucketStart(type, t);
+      if (cur && cur[0] === start) {
+        if (keep === "first") cur[2] = Number(r.c);
+        else cur[1] = Number(r.o); // descending: each earlier row holds an earlier open
+        cur[3] = Math.max(cur[3], Number(r.h));
+        cur[4] = Math.min(cur[4], Number(r.l));
+        cur[5] += Number(r.v);
+        cur[6] += BigInt(String(r.turnover));
+        continue;
+      }
+      if (out.length === limit) break;
+      cur = [start, Number(r.o), Number(r.c), Number(r.h), Number(r.l), Number(r.v), BigInt(String(r.turnover))];
+      out.push(cur);
+    }
+    return keep === "first" ? out : out.reverse();
+  }
+
+  /** The candle of `type` containing `ts`, if any trade fell in it. */
+  candleAt(symbol: string, type: CandleType, ts: number): Candle | undefined {
+    const start = bucketStart(type, ts);
+    return this.candles(symbol, type, start, start, 1)[0];
+  }
+
+  /** Applied trades not yet written: the snapshot carries them (it is written once they are durable). */
+  snapshot(): unknown {
+    this.flush();
+    return this.#pending.map((t) => ({ ...t, funds: t.funds.toString() }));
+  }
+
+  restore(state: unknown): void {
+    const saved = state as Array<Omit<Trade, "funds"> & { funds: string }>;
+    this.#pending.splice(0, this.#pending.length, ...saved.map((t) => ({ ...t, funds: BigInt(t.funds) })));
+    // A snapshot is only ever written once the journal holds everything in it.
+    for (const t of saved) if (t.sequence > this.#durableThrough) this.#durableThrough = t.sequence;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    this.#db.close();
+  }
+}
+
+function mergeTrade(row: Row, tr: Trade): void {
+  row.c = tr.price;
+  row.h = Math.max(row.h, tr.price);
+  row.l = Math.min(row.l, tr.price);
+  row.v += tr.size;
+  row.t += tr.funds;
+}
