@@ -247,6 +247,16 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
         case "riskLimits":
           append({ type: "risk.limitsChanged", ts, jseq, actor: record.by, reason: `${record.scope}${record.key ? ` ${record.key}` : ""}`, detail: { scope: record.scope, key: record.key, limits: record.limits } });
           break;
+        case "amend": {
+          const ord = orders.get(record.orderId) ?? result.order;
+          if (!ord) break;
+          if (result.ok) {
+            append({ type: "order.amended", ts, jseq, ...fromOrder(ord), price: priceText(ord.symbol, ord.price), qty: sizeText(ord.symbol, ord.size), detail: { newPrice: record.price !== undefined ? priceText(ord.symbol, record.price) : undefined, newSize: record.size !== undefined ? sizeText(ord.symbol, record.size) : undefined } });
+          } else {
+            append({ type: "order.rejected", ts, jseq, ...fromOrder(ord), ruleId: result.code, reason: "amendment refused" });
+          }
+          break;
+        }
         case "cancel":
         case "cancelAll":
           break; // the cancelled orders were recorded above with the reason

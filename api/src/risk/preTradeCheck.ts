@@ -1,5 +1,6 @@
 import type { TradingCore } from "../trading/tradingCore.ts";
 import type { PlaceRecord } from "../trading/records.ts";
+import type { Order } from "../trading/orders.ts";
 import type { HolderRules } from "./holderRules.ts";
 import type { PilotRules } from "../listing/pilotRules.ts";
 import { inPilotWords, offeringRefusal } from "./pilotWording.ts";
@@ -23,6 +24,11 @@ export function preTradeCheck(
   holderRules: HolderRules | null = null,
   /** The pilot's rules: they name the rule behind a refusal in words. */
   pilot?: PilotRules,
+  /**
+   * An amendment: `order` is what the live order `replacing` becomes (size: its new open part).
+   * It keeps its clientOid and open-order slot, and its hold counts towards the funds.
+   */
+  replacing?: Readonly<Order>,
 ): RiskRejection | null {
   const limits = limitsFor(config, order.symbol, order.accountId);
   const market = core.catalog.market(order.symbol)!;
@@ -41,8 +47,11 @@ export function preTradeCheck(
   const listing = core.listing(order.symbol);
   const notOpen = offeringRefusal(listing, now, pilot);
   if (notOpen) return notOpen;
-  if (core.orderByClientOid(order.accountId, order.clientOid)) {
+  if (!replacing && core.orderByClientOid(order.accountId, order.clientOid)) {
     return { code: RiskCode.DUPLICATE_CLIENT_OID, message: `clientOid ${order.clientOid} was already used` };
+  }
+  if (order.stop !== undefined && (!Number.isSafeInteger(order.stop.stopPrice) || order.stop.stopPrice <= 0 || order.stop.stopPrice % market.tickSize !== 0)) {
+    return { code: RiskCode.BAD_TICK, message: `stopPrice must be a positive multiple of ${market.tickSize}` };
   }
   if (order.price !== undefined && order.price % market.tickSize !== 0) {
     return { code: RiskCode.BAD_TICK, message: `price must be a multiple of ${market.tickSize}` };
@@ -54,12 +63,13 @@ export function preTradeCheck(
       return { code: RiskCode.MAX_ORDER_QTY, message: `size above the maximum ${Math.min(limits.maxOrderQty, market.maxQty)}` };
     }
   }
-  if (core.openOrderIds(order.accountId).size >= limits.maxOpenOrders) {
+  if (!replacing && core.openOrderIds(order.accountId).size >= limits.maxOpenOrders) {
     return { code: RiskCode.MAX_OPEN_ORDERS, message: `at most ${limits.maxOpenOrders} open orders` };
   }
 
   const best = core.bestPrices(order.symbol);
-  const reference = core.marketState(order.symbol)?.lastPrice || (best.bid && best.ask ? Math.round((best.bid + best.ask) / 2) : 0);
+  // A stop trades when the last price reaches its stop price: that is its reference.
+  const reference = order.stop?.stopPrice ?? (core.marketState(order.symbol)?.lastPrice || (best.bid && best.ask ? Math.round((best.bid + best.ask) / 2) : 0));
   if (order.type === "limit" && order.price !== undefined && limits.collarBps > 0 && reference > 0) {
     const deviation = BigInt(Math.abs(order.price - reference)) * 10_000n;
     if (deviation > BigInt(reference) * BigInt(limits.collarBps)) {
@@ -72,16 +82,24 @@ export function preTradeCheck(
       ? core.catalog.notional(market, order.price ?? 0, order.size ?? 0)
       : order.funds !== undefined
         ? BigInt(order.funds)
-        : core.catalog.notional(market, order.side === "buy" ? best.ask : best.bid, order.size ?? 0);
+        : core.catalog.notional(market, order.stop?.stopPrice ?? (order.side === "buy" ? best.ask : best.bid), order.size ?? 0);
   if (value > BigInt(limits.maxOrderValue)) {
     return { code: RiskCode.MAX_ORDER_VALUE, message: `order value above the maximum ${limits.maxOrderValue}` };
   }
 
   const hold = core.holdFor(order);
-  if (!hold || core.ledger.balance(order.accountId, hold.currency).available < hold.amount) {
+  const held = replacing?.holdRemaining ?? 0n;
+  if (!hold || core.ledger.balance(order.accountId, hold.currency).available + held < hold.amount) {
     return { code: RiskCode.INSUFFICIENT_FUNDS, message: `balance insufficient: ${hold?.amount ?? "?"} ${hold?.currency ?? ""} needed` };
   }
   // Last: it reads open orders and unsettled trades; and what the chain would refuse to
   // settle must never be matched.
-  return inPilotWords(holderRules?.checkOrder(order, core, now) ?? null, listing?.assetClass ?? market.assetClass, pilot);
+  // An amendment is checked for the size it adds to the live order (which the rules already count).
+  let checked = order;
+  if (replacing) {
+    const added = (order.size ?? 0) - (replacing.size - replacing.dealSize);
+    if (added <= 0) return null;
+    checked = { ...order, size: added };
+  }
+  return inPilotWords(holderRules?.checkOrder(checked, core, now) ?? null, listing?.assetClass ?? market.assetClass, pilot);
 }

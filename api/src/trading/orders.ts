@@ -119,3 +119,19 @@ export function orderFromRecord(r: PlaceRecord, holdCurrency: string, hold: bigi
     apiKeyId: r.apiKeyId,
   };
 }
+
+/** A stop order still waiting for its trigger: KuCoin lists these apart from the order book's orders. */
+export function isWaitingStop(o: Pick<Order, "stop">): boolean {
+  return o.stop !== undefined && !o.stop.triggered;
+}
+
+/**
+ * KuCoin's stop kinds on the last trade price: "loss" triggers at or below the stop price,
+ * "entry" at or above, whatever the side.
+ */
+export function stopReached(stop: { stopPrice: number; kind: "loss" | "entry" }, lastPrice: number): boolean {
+  return stop.kind === "loss" ? lastPrice <= stop.stopPrice : lastPrice >= stop.stopPrice;
+}
+
+/** A credited deposit as the account's deposit history keeps it (`ref`: the chain's reference). */
+export type Deposit = { accountId: string; currency: string; amount: bigint; ref: string; createdAt: number };

@@ -32,7 +32,19 @@ export type PlaceRecord = {
 export type CancelRecord = { t: "cancel"; ts: number; orderId: string; accountId: string };
 
 export type CancelReason = "user" | "killSwitch" | "disconnect" | "identity" | "halt";
-export type CancelAllRecord = { t: "cancelAll"; ts: number; accountId: string; symbol?: string; reason: CancelReason };
+/**
+ * `scope`: which orders it cancels. KuCoin keeps untriggered stop orders apart from the order
+ * book: "orders" cancels only live orders (triggered stops included), "stops" only stops still
+ * waiting for their trigger; absent, both (kill switch, halts, and records from before stops).
+ */
+export type CancelAllRecord = { t: "cancelAll"; ts: number; accountId: string; symbol?: string; reason: CancelReason; scope?: "orders" | "stops" };
+
+/**
+ * A change of a live limit order's price and/or total size (KuCoin's order alter), after the
+ * pre-trade checks for the new price and size. `size` is the new total (filled part included).
+ * The engine keeps the order's time priority only when the size goes down at the same price.
+ */
+export type AmendRecord = { t: "amend"; ts: number; orderId: string; accountId: string; price?: number; size?: number };
 
 export type DepositRecord = { t: "deposit"; ts: number; accountId: string; currency: string; amount: string; ref: string };
 
@@ -84,6 +96,7 @@ export type TradingRecord =
   | PlaceRecord
   | CancelRecord
   | CancelAllRecord
+  | AmendRecord
   | DepositRecord
   | MarketStatusRecord
   | AccountStatusRecord

@@ -6,8 +6,8 @@ import { catalogEntries, type Listing } from "../listing/listing.ts";
 import { divCeil } from "../money/decimal.ts";
 import { TradingCode } from "./codes.ts";
 import type { TradingEvent, TradingListener, OrderChange } from "./events.ts";
-import { orderFromRecord, type FailedSettlement, type Fill, type Order, type SettlementTrade, type Withdrawal } from "./orders.ts";
-import type { CancelAllRecord, KucoinStp, PlaceRecord, SettleResolveRecord, TradingRecord } from "./records.ts";
+import { isWaitingStop, orderFromRecord, stopReached, type Deposit, type FailedSettlement, type Fill, type Order, type SettlementTrade, type Withdrawal } from "./orders.ts";
+import type { AmendRecord, CancelAllRecord, KucoinStp, PlaceRecord, SettleResolveRecord, TradingRecord } from "./records.ts";
 
 const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
 const BPS = 10_000n;
@@ -68,6 +68,8 @@ export type TradingCoreSnapshot = {
   taxRateBps?: number;
   /** Finished orders in the order they finished: the eviction queue (absent in older snapshots). */
   finished?: string[];
+  /** Each account's credited deposits, oldest first (absent in older snapshots: their deposits are not listed). */
+  depositHistory?: Array<[string, Array<Omit<Deposit, "amount" | "accountId"> & { amount: string }>]>;
 };
 
 /**
@@ -94,6 +96,15 @@ export class TradingCore {
   readonly #orderRetentionMs: number;
   readonly #fills = new Map<string, Fill[]>();
   readonly #deposits = new Set<string>();
+  readonly #depositHistory = new Map<string, Deposit[]>();
+  /**
+   * Stop orders waiting for their trigger, per symbol, in acceptance order (the earliest is
+   * triggered first). The engine never sees them before: the core triggers them with KuCoin's
+   * loss/entry rule and then places them as ordinary orders under the same id.
+   */
+  readonly #stops = new Map<string, Set<string>>();
+  /** Symbols that traded (or got a stop) in this apply: their stops are checked before it ends. */
+  readonly #stopsDirty = new Set<string>();
   readonly #frozen = new Map<string, string>(); // accountId -> reason
   readonly #markets = new Map<string, MarketState>();
   /** Trades not yet confirmed settled on chain, in trade order (a retried failed trade joins at the end). */
@@ -266,8 +277,13 @@ export class TradingCore {
     return this.#deposits.has(ref);
   }
 
+  /** The account's credited deposits, oldest first. */
+  deposits(accountId: string): readonly Readonly<Deposit>[] {
+    return this.#depositHistory.get(accountId) ?? [];
+  }
+
   /** The hold an order needs at acceptance (quote for buys, base for sells), or null if it cannot be priced. */
-  holdFor(r: Pick<PlaceRecord, "symbol" | "side" | "type" | "price" | "size" | "funds">): { currency: string; amount: bigint } | null {
+  holdFor(r: Pick<PlaceRecord, "symbol" | "side" | "type" | "price" | "size" | "funds" | "stop">): { currency: string; amount: bigint } | null {
     const market = this.catalog.market(r.symbol);
     if (!market) return null;
     if (r.side === "sell") return { currency: market.base, amount: BigInt(r.size ?? 0) };
@@ -275,8 +291,9 @@ export class TradingCore {
     if (r.type === "limit") notional = this.catalog.notional(market, r.price ?? 0, r.size ?? 0);
     else if (r.funds !== undefined) notional = BigInt(r.funds);
     else {
-      // A market buy by size cannot trade beyond the protection band: hold for its edge.
-      const ask = this.bestPrices(r.symbol).ask;
+      // A market buy by size cannot trade beyond the protection band: hold for its edge. A stop
+      // waiting for its trigger is priced at its stop price (held again at the ask when it triggers).
+      const ask = r.stop ? r.stop.stopPrice : this.bestPrices(r.symbol).ask;
       const bound = ask === 0 ? 0 : ask + Math.floor((ask * market.bandBps) / 10_000);
       notional = this.catalog.notional(market, bound, r.size ?? 0);
     }
@@ -306,12 +323,20 @@ export class TradingCore {
           result = { ok: false, code: TradingCode.ORDER_NOT_ACTIVE, order: o };
           break;
         }
+        if (isWaitingStop(o)) {
+          this.#cancelStop(o, EngineCode.USER_CANCELLED);
+          result = { ok: true, order: o };
+          break;
+        }
         const code = this.#engine.apply({ type: "cancel", id: o.orderId }, this.#sink);
         result = code === EngineCode.OK ? { ok: true, order: o } : { ok: false, code, order: o };
         break;
       }
       case "cancelAll":
         result = this.#cancelAll(record);
+        break;
+      case "amend":
+        result = this.#amend(record);
         break;
       case "listing":
         result = this.#list(record.listing);
@@ -329,6 +354,7 @@ export class TradingCore {
           break;
         }
         this.#deposits.add(record.ref);
+        entryOf(this.#depositHistory, record.accountId, () => []).push({ accountId: record.accountId, currency: record.currency, amount: BigInt(record.amount), ref: record.ref, createdAt: record.ts });
         this.#ledger.deposit(record.accountId, record.currency, BigInt(record.amount));
         this.#balanceChanged(record.accountId, record.currency, "deposit");
         result = { ok: true };
@@ -423,6 +449,7 @@ export class TradingCore {
         // Records for other parts of the gateway (e.g. risk limits) change nothing here.
         result = { ok: true };
     }
+    this.#runStops();
     this.#finishTouched();
     this.#flushEvents();
     this.#dropExpired();
@@ -509,19 +536,16 @@ export class TradingCore {
     this.#openSet(r.accountId).add(order.orderId);
     this.#accountSet(r.accountId).add(order.orderId);
     this.#balanceChanged(r.accountId, hold.currency, "trade.hold");
-    this.#touched.add(order.orderId);
-
-    const base = { symbol: r.symbol, id: r.orderId, owner: r.accountId, beneficialOwner: r.identityHash, side: r.side, stp: STP[r.stp], ts: r.ts } as const;
-    let cmd: Command;
-    if (r.type === "limit") {
-      cmd = { ...base, type: "limit", price: r.price ?? 0, qty: r.size ?? 0, tif: r.tif, postOnly: r.postOnly || undefined, displayQty: r.visibleSize };
-    } else if (r.funds !== undefined) {
-      // The engine takes funds as a safe integer; larger amounts are refused before journaling.
-      cmd = { ...base, type: "market", funds: Number(r.funds) };
-    } else {
-      cmd = { ...base, type: "market", qty: r.size ?? 0 };
+    if (r.stop) {
+      // Waits in the core (holding its funds) until a trade reaches its stop price; one that the
+      // last price already meets triggers before this apply ends.
+      entryOf(this.#stops, r.symbol, () => new Set()).add(order.orderId);
+      this.#orderEvent(order, "open");
+      this.#stopsDirty.add(r.symbol);
+      return { ok: true, order };
     }
-    const code = this.#engine.apply(cmd, this.#sink);
+    this.#touched.add(order.orderId);
+    const code = this.#engine.apply(engineCommand(order), this.#sink);
     if (code !== EngineCode.OK) {
       order.isActive = false;
       order.doneReason = code;
@@ -531,8 +555,106 @@ export class TradingCore {
   }
 
   #cancelAll(r: CancelAllRecord): ApplyResult {
-    this.#engine.apply({ type: "cancelAll", owner: r.accountId, symbol: r.symbol, ts: r.ts }, this.#sink);
+    if (r.scope !== "stops") this.#engine.apply({ type: "cancelAll", owner: r.accountId, symbol: r.symbol, ts: r.ts }, this.#sink);
+    if (r.scope !== "orders") {
+      for (const id of [...this.openOrderIds(r.accountId)]) {
+        const o = this.#orders.get(id)!;
+        if (isWaitingStop(o) && (r.symbol === undefined || o.symbol === r.symbol)) this.#cancelStop(o, EngineCode.CANCEL_ALL);
+      }
+    }
     return { ok: true };
+  }
+
+  /** A waiting stop leaves the core's list; #finishTouched ends it and releases its hold. */
+  #cancelStop(o: Order, reason: string): void {
+    this.#stops.get(o.symbol)?.delete(o.orderId);
+    o.cancelExist = true;
+    o.doneReason = reason;
+    this.#touched.add(o.orderId);
+  }
+
+  /**
+   * Triggers waiting stops whose condition the last price meets, earliest accepted first, each
+   * placed as an ordinary order; the trades it makes may trigger more. Not while the market is
+   * halted: they wait for the next trade after it resumes.
+   */
+  #runStops(): void {
+    while (this.#stopsDirty.size > 0) {
+      const symbol = this.#stopsDirty.values().next().value!;
+      this.#stopsDirty.delete(symbol);
+      const waiting = this.#stops.get(symbol);
+      while (waiting && waiting.size > 0) {
+        const last = this.#markets.get(symbol)?.lastPrice ?? 0;
+        if (last === 0 || this.isHalted(symbol, this.#ts)) break;
+        let next: Order | undefined;
+        for (const id of waiting) {
+          const o = this.#orders.get(id)!;
+          if (stopReached(o.stop!, last)) {
+            next = o;
+            break;
+          }
+        }
+        if (!next) break;
+        waiting.delete(next.orderId);
+        this.#trigger(next);
+      }
+    }
+  }
+
+  #trigger(o: Order): void {
+    o.stop!.triggered = true;
+    o.updatedAt = this.#ts;
+    this.#touched.add(o.orderId);
+    this.#orderEvent(o, "triggered");
+    if (o.type === "market" && o.side === "buy" && o.funds === 0n) {
+      // Held at the stop price when accepted; now it trades at the ask, within the band.
+      const need = this.holdFor({ symbol: o.symbol, side: "buy", type: "market", size: o.size })!.amount;
+      if (need > o.holdRemaining) {
+        if (!this.#ledger.hold(o.accountId, o.holdCurrency, need - o.holdRemaining)) {
+          o.isActive = false;
+          o.doneReason = "RISK_INSUFFICIENT_FUNDS";
+          return;
+        }
+        o.holdRemaining = need;
+        this.#balanceChanged(o.accountId, o.holdCurrency, "trade.hold");
+      }
+    }
+    const code = this.#engine.apply(engineCommand(o), this.#sink);
+    if (code !== EngineCode.OK) {
+      o.isActive = false;
+      o.doneReason = code;
+    }
+  }
+
+  /**
+   * New price and/or total size for a live limit order. The hold follows the new order first
+   * (a rise takes more from available, all or nothing), so the engine's re-entry may trade at
+   * once; a refusal by the engine puts the hold back. Nothing else changes on a refusal.
+   */
+  #amend(r: AmendRecord): ApplyResult {
+    const o = this.#orders.get(r.orderId);
+    if (!o || o.accountId !== r.accountId) return { ok: false, code: EngineCode.UNKNOWN_ORDER };
+    if (!o.isActive) return { ok: false, code: TradingCode.ORDER_NOT_ACTIVE, order: o };
+    if (o.type !== "limit" || isWaitingStop(o)) return { ok: false, code: EngineCode.NOT_AMENDABLE, order: o };
+    const price = r.price ?? o.price;
+    const open = (r.size ?? o.size) - o.dealSize;
+    if (open <= 0) return { ok: false, code: EngineCode.INVALID_QTY, order: o };
+    const need = this.holdFor({ symbol: o.symbol, side: o.side, type: "limit", price, size: open })!.amount;
+    const change = need - o.holdRemaining;
+    if (change > 0n && !this.#ledger.hold(o.accountId, o.holdCurrency, change)) return { ok: false, code: "RISK_INSUFFICIENT_FUNDS", order: o };
+    if (change < 0n) this.#ledger.release(o.accountId, o.holdCurrency, -change);
+    o.holdRemaining = need;
+    this.#touched.add(o.orderId);
+    const code = this.#engine.apply({ type: "amend", id: o.orderId, price: r.price, qty: open, ts: r.ts }, this.#sink);
+    if (code !== EngineCode.OK) {
+      // Undone within the same apply: what was released is still available, what was taken still held.
+      if (change > 0n) this.#ledger.release(o.accountId, o.holdCurrency, change);
+      else if (change < 0n) this.#ledger.hold(o.accountId, o.holdCurrency, -change);
+      o.holdRemaining -= change;
+      return { ok: false, code, order: o };
+    }
+    if (change !== 0n) this.#balanceChanged(o.accountId, o.holdCurrency, "trade.hold");
+    return { ok: true, order: o };
   }
 
   // ------------------------------------------------------------------ engine events
@@ -565,8 +687,16 @@ export class TradingCore {
         }
         break;
       }
-      case "amended":
+      case "amended": {
+        // Before any trade the re-entered order makes: the order's new terms, then its fills.
+        const o = this.#orders.get(e.id);
+        if (!o) break;
+        o.price = e.price;
+        o.size = o.dealSize + e.qty;
+        o.updatedAt = this.#ts;
+        this.#orderEvent(o, "update");
         break;
+      }
       case "rejected":
         break;
       case "l2": {
@@ -690,6 +820,7 @@ export class TradingCore {
   #afterTrade(symbol: string, price: number): void {
     const m = this.#markets.get(symbol)!;
     m.lastPrice = price;
+    if (this.#stops.get(symbol)?.size) this.#stopsDirty.add(symbol);
     const rule = this.#volatility;
     if (!rule) return;
     const from = this.#ts - rule.windowMs;
@@ -833,6 +964,8 @@ export class TradingCore {
       ledger: this.#ledger.snapshot(),
       orders: [...this.#orders.values()].map((o) => ({
         ...o,
+        // Its own copy: the state is captured now and saved later, while a trigger mutates the live one.
+        stop: o.stop ? { ...o.stop } : undefined,
         funds: big(o.funds),
         dealFunds: big(o.dealFunds),
         fee: big(o.fee),
@@ -850,6 +983,7 @@ export class TradingCore {
       finished: this.#finished.slice(this.#finishedHead),
       taxRateBps: this.#taxRateBps,
       listings: [...this.#listings.values()],
+      depositHistory: [...this.#depositHistory].map(([a, ds]) => [a, ds.map((d) => ({ currency: d.currency, amount: big(d.amount), ref: d.ref, createdAt: d.createdAt }))]),
     };
   }
 
@@ -877,6 +1011,8 @@ export class TradingCore {
       core.#clientOids.set(`${o.accountId}\n${o.clientOid}`, o.orderId);
       core.#accountSet(o.accountId).add(o.orderId);
       if (o.isActive) core.#openSet(o.accountId).add(o.orderId);
+      // Orders are snapshotted in placement order: the stops' trigger order is kept.
+      if (o.isActive && isWaitingStop(o)) entryOf(core.#stops, o.symbol, () => new Set()).add(o.orderId);
     }
     // Snapshots from before retention existed: finished orders in the order they finished.
     core.#finished =
@@ -888,6 +1024,7 @@ export class TradingCore {
     core.#orderCounter = snapshot.counters.order;
     core.#tradeCounter = snapshot.counters.trade;
     for (const d of snapshot.deposits) core.#deposits.add(d);
+    for (const [a, ds] of snapshot.depositHistory ?? []) core.#depositHistory.set(a, ds.map((d) => ({ ...d, accountId: a, amount: BigInt(d.amount) })));
     for (const [a, r] of snapshot.frozen) core.#frozen.set(a, r);
     for (const [s, m] of snapshot.markets) core.#markets.set(s, m);
     for (const [a, fs] of snapshot.fills) core.#fills.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee), tax: BigInt(f.tax ?? 0) })));
@@ -901,6 +1038,15 @@ export class TradingCore {
     }
     return core;
   }
+}
+
+/** The engine command that makes `o` live (at acceptance, or when its stop triggers). */
+function engineCommand(o: Readonly<Order>): Command {
+  const base = { symbol: o.symbol, id: o.orderId, owner: o.accountId, beneficialOwner: o.identityHash, side: o.side, stp: STP[o.stp], ts: o.updatedAt } as const;
+  if (o.type === "limit") return { ...base, type: "limit", price: o.price, qty: o.size, tif: o.tif, postOnly: o.postOnly || undefined, displayQty: o.visibleSize || undefined };
+  // The engine takes funds as a safe integer; larger amounts are refused before journaling.
+  if (o.funds > 0n) return { ...base, type: "market", funds: Number(o.funds) };
+  return { ...base, type: "market", qty: o.size };
 }
 
 function tradeToSnapshot(t: Readonly<SettlementTrade>): SnapshotTrade {

@@ -8,7 +8,7 @@ import type { RiskConfig } from "../risk/types.ts";
 import { SenError } from "../errors/SenError.ts";
 import { TradingCode } from "./codes.ts";
 import type { TradingEvent, TradingListener } from "./events.ts";
-import type { Order, SettlementTrade } from "./orders.ts";
+import { isWaitingStop, type Order, type SettlementTrade } from "./orders.ts";
 import type { CancelReason, PlaceRecord, TradingRecord } from "./records.ts";
 import { TradingCore, type ApplyResult, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
 
@@ -256,12 +256,50 @@ export class TradingService {
     return this.core.order(orderId)!;
   }
 
-  /** Cancels every open order of the account (optionally one symbol); returns their ids. */
-  async cancelAll(accountId: string, reason: CancelReason, symbol?: string): Promise<string[]> {
-    const ids = [...this.core.openOrderIds(accountId)].filter((id) => symbol === undefined || this.core.order(id)?.symbol === symbol);
+  /**
+   * Cancels every open order of the account (optionally one symbol); returns their ids.
+   * `scope` "orders": only live orders; "stops": only stops waiting for their trigger; absent: both.
+   */
+  async cancelAll(accountId: string, reason: CancelReason, symbol?: string, scope?: "orders" | "stops"): Promise<string[]> {
+    const ids = [...this.core.openOrderIds(accountId)].filter((id) => {
+      const o = this.core.order(id);
+      if (!o || (symbol !== undefined && o.symbol !== symbol)) return false;
+      return scope === undefined || (scope === "stops") === isWaitingStop(o);
+    });
     if (ids.length === 0) return [];
-    await this.#commit({ t: "cancelAll", ts: this.#now(), accountId, symbol, reason });
+    await this.#commit({ t: "cancelAll", ts: this.#now(), accountId, symbol, reason, scope });
     return ids;
+  }
+
+  /**
+   * New price and/or total size (`size`, filled part included) for an own live limit order,
+   * after the pre-trade checks for the order it becomes (a rise must be covered by available
+   * funds and the limits). Refused: nothing changed.
+   */
+  async amendOrder(accountId: string, orderId: string, change: { price?: number; size?: number }, origin?: CommandOrigin): Promise<Readonly<Order>> {
+    const order = this.core.order(orderId);
+    if (!order || order.accountId !== accountId || isWaitingStop(order)) throw new TradingError(TradingCode.ORDER_NOT_FOUND, "order not found");
+    if (!order.isActive) throw new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active");
+    if (order.type !== "limit") throw new TradingError("ENGINE_NOT_AMENDABLE", "only limit orders can be amended");
+    if (this.#failed) throw new SenError("JOURNAL_IO", "the journal failed; the exchange stopped accepting commands", { cause: this.#failed });
+    const price = change.price ?? order.price;
+    const size = change.size ?? order.size;
+    if (price === order.price && size === order.size) throw new TradingError("ENGINE_AMEND_NO_CHANGE", "the new price and size are the order's own");
+    if (size <= order.dealSize) throw new TradingError("ENGINE_INVALID_QTY", "the new size must be above the size already filled");
+    const now = this.#now();
+    const input: PlaceInput = { ...pickPlaceInput(order), price, size: size - order.dealSize };
+    const rejection = preTradeCheck({ ...input, ts: now }, this.core, this.risk, this.#buckets, now, this.#holderRules, this.pilotRules, order);
+    if (rejection) {
+      this.#onRejected(rejection.code);
+      this.#observer?.orderRefused(input, rejection.code, rejection.message, origin, now);
+      throw new TradingError(rejection.code, rejection.message);
+    }
+    const result = await this.#commit({ t: "amend", ts: now, orderId, accountId, price: change.price, size: change.size });
+    if (!result.ok) {
+      this.#onRejected(result.code);
+      throw new TradingError(result.code, `amendment refused: ${result.code}`, { details: { orderId } });
+    }
+    return this.core.order(orderId) ?? order;
   }
 
   /** Credits a deposit exactly once per `ref` (the chain's deposit id); false if already applied. */
@@ -519,4 +557,23 @@ export class TradingService {
       }
     }
   }
+}
+
+/** The order's own terms as a placement (what the pre-trade checks read when it is amended). */
+function pickPlaceInput(o: Readonly<Order>): PlaceInput {
+  return {
+    accountId: o.accountId,
+    identityHash: o.identityHash,
+    symbol: o.symbol,
+    side: o.side,
+    type: o.type,
+    price: o.price,
+    size: o.size,
+    tif: o.tif,
+    postOnly: o.postOnly,
+    visibleSize: o.visibleSize || undefined,
+    stp: o.stp,
+    clientOid: o.clientOid,
+    apiKeyId: o.apiKeyId,
+  };
 }

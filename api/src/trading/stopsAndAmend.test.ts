@@ -1,0 +1,216 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { defaultCatalog } from "../markets/marketCatalog.ts";
+import type { TradingEvent } from "./events.ts";
+import type { PlaceRecord, TradingRecord } from "./records.ts";
+import { TradingCore, type TradingCoreOptions } from "./tradingCore.ts";
+
+const options = (): TradingCoreOptions => ({ catalog: defaultCatalog(), feeAccount: "fees", taxAccount: "tax" });
+const T0 = 1_700_000_000_000;
+const hexId = (n: number) => n.toString(16).padStart(24, "0");
+const S = "GOLD-VND";
+
+/** A core funded for two accounts, and helpers that journal-like number the orders. */
+function market() {
+  const core = new TradingCore(options());
+  let ts = T0;
+  let n = 0;
+  const records: TradingRecord[] = [];
+  const apply = (r: TradingRecord) => {
+    records.push(r);
+    return core.apply(r);
+  };
+  for (const a of ["a", "b"]) {
+    apply({ t: "deposit", ts: ++ts, accountId: a, currency: "VND", amount: "10000000", ref: `v-${a}` });
+    apply({ t: "deposit", ts: ++ts, accountId: a, currency: "GOLD", amount: "1000", ref: `g-${a}` });
+  }
+  const place = (accountId: string, o: Partial<PlaceRecord> & Pick<PlaceRecord, "side">) => {
+    const orderId = hexId(++n);
+    const r = apply({ t: "place", ts: ++ts, orderId, accountId, identityHash: `id-${accountId}`, symbol: S, type: "limit", tif: "GTC", postOnly: false, stp: "CN", clientOid: `c${n}`, ...o });
+    return { orderId, r };
+  };
+  const amend = (accountId: string, orderId: string, change: { price?: number; size?: number }) => apply({ t: "amend", ts: ++ts, orderId, accountId, ...change });
+  const vnd = (a: string) => core.ledger.balance(a, "VND");
+  return { core, apply, place, amend, vnd, records };
+}
+
+describe("stop orders in the core", () => {
+  it("waits with its hold, stays out of the book, triggers on a trade at or below a loss stop and fills", () => {
+    const m = market();
+    const { orderId: stop } = m.place("a", { side: "sell", price: 9_000, size: 5, stop: { stopPrice: 9_500, kind: "loss" } });
+    assert.equal(m.core.ledger.balance("a", "GOLD").hold, 5n, "the stop holds what it sells");
+    assert.deepEqual(m.core.l2(S)?.asks, [], "a waiting stop is not in the book");
+    m.place("b", { side: "buy", price: 9_000, size: 5 }); // resting bid the stop will hit
+    // A trade at 10,000 does not reach the stop...
+    m.place("b", { side: "sell", price: 10_000, size: 1 });
+    m.place("a", { side: "buy", price: 10_000, size: 1 });
+    assert.equal(m.core.order(stop)!.stop!.triggered, false);
+    // ...one at 9,500 does: the stop becomes a limit sell at 9,000 and fills against the bid.
+    m.place("b", { side: "sell", price: 9_500, size: 1 });
+    m.place("a", { side: "buy", price: 9_500, size: 1 });
+    const o = m.core.order(stop)!;
+    assert.equal(o.stop!.triggered, true);
+    assert.equal(o.dealSize, 5);
+    assert.equal(o.isActive, false);
+    assert.equal(m.core.ledger.balance("a", "GOLD").hold, 0n);
+  });
+
+  it("an entry stop triggers at or above its price; cancelling a waiting stop releases its hold", () => {
+    const m = market();
+    const before = m.vnd("a").available;
+    const { orderId: entry } = m.place("a", { side: "buy", type: "market", size: 2, tif: "GTC", stop: { stopPrice: 11_000, kind: "entry" } });
+    const { orderId: other } = m.place("a", { side: "buy", price: 10_500, size: 1, stop: { stopPrice: 12_000, kind: "entry" } });
+    assert.ok(m.vnd("a").hold > 0n);
+    assert.equal(m.apply({ t: "cancel", ts: T0 + 1_000, orderId: other, accountId: "a" }).ok, true);
+    assert.equal(m.core.order(other)!.cancelExist, true);
+    m.place("b", { side: "sell", price: 11_000, size: 4 });
+    m.place("a", { side: "buy", price: 11_000, size: 1 }); // trade at 11,000 triggers the entry stop
+    const o = m.core.order(entry)!;
+    assert.equal(o.stop!.triggered, true);
+    assert.equal(o.dealSize, 2, "the triggered market buy took the rest of the ask");
+    assert.equal(m.vnd("a").hold, 0n, "nothing stays held");
+    assert.ok(m.vnd("a").available < before);
+  });
+
+  it("cancelAll by scope: orders leaves waiting stops, stops leaves live orders", () => {
+    const m = market();
+    const { orderId: live } = m.place("a", { side: "buy", price: 9_000, size: 1 });
+    const { orderId: stop } = m.place("a", { side: "sell", price: 9_000, size: 1, stop: { stopPrice: 9_000, kind: "loss" } });
+    m.apply({ t: "cancelAll", ts: T0 + 5_000, accountId: "a", reason: "user", scope: "orders" });
+    assert.equal(m.core.order(live)!.isActive, false);
+    assert.equal(m.core.order(stop)!.isActive, true);
+    const { orderId: live2 } = m.place("a", { side: "buy", price: 9_000, size: 1 });
+    m.apply({ t: "cancelAll", ts: T0 + 6_000, accountId: "a", reason: "user", scope: "stops" });
+    assert.equal(m.core.order(stop)!.isActive, false);
+    assert.equal(m.core.order(live2)!.isActive, true);
+  });
+});
+
+describe("amend in the core", () => {
+  it("keeps priority when only the size goes down, loses it when the price changes", () => {
+    const m = market();
+    const { orderId: first } = m.place("a", { side: "buy", price: 9_000, size: 5 });
+    const { orderId: second } = m.place("b", { side: "buy", price: 9_000, size: 5 });
+    assert.equal(m.amend("a", first, { size: 3 }).ok, true);
+    assert.equal(m.core.order(first)!.size, 3);
+    m.place("b", { side: "sell", price: 9_000, size: 1 });
+    assert.equal(m.core.order(first)!.dealSize, 1, "the reduced order is still first in line");
+    // A price change (up and back) sends it to the back of the level.
+    assert.equal(m.amend("a", first, { price: 8_900 }).ok, true);
+    assert.equal(m.amend("a", first, { price: 9_000 }).ok, true);
+    m.place("b", { side: "sell", price: 9_000, size: 1 });
+    assert.equal(m.core.order(second)!.dealSize, 0, "b's own sell does not match b (STP CN cancels it)");
+    m.place("b", { side: "sell", price: 9_000, size: 1, stp: "CN" });
+    const a = m.core.order(first)!;
+    assert.equal(a.dealSize, 1, "after losing priority nothing more reached it: b's resting bid was ahead");
+  });
+
+  it("a rise needs funds: refused all or nothing, the state unchanged; the hold follows an accepted change", () => {
+    const m = market();
+    const { orderId } = m.place("a", { side: "buy", price: 9_000, size: 10 });
+    const heldBefore = m.vnd("a").hold;
+    const state = JSON.stringify(m.core.snapshot());
+    assert.deepEqual(m.amend("a", orderId, { size: 100_000 }), { ok: false, code: "RISK_INSUFFICIENT_FUNDS", order: m.core.order(orderId) });
+    assert.equal(JSON.stringify(m.core.snapshot()), state, "a refused amend changed the state");
+    assert.equal(m.amend("a", orderId, { price: 9_100, size: 20 }).ok, true);
+    assert.ok(m.vnd("a").hold > heldBefore);
+    assert.equal(m.amend("a", orderId, { size: 2 }).ok, true);
+    assert.ok(m.vnd("a").hold < heldBefore);
+    assert.equal(m.amend("b", orderId, { size: 3 }).ok, false, "someone else's order");
+  });
+});
+
+/** Random streams of orders, stops, amends and cancels across two symbols' worth of accounts. */
+const step = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ k: fc.constant("limit" as const), a: fc.constantFrom("a", "b", "c"), side: fc.constantFrom("buy" as const, "sell" as const), ticks: fc.integer({ min: -4, max: 4 }), q: fc.integer({ min: 1, max: 20 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("market" as const), a: fc.constantFrom("a", "b", "c"), side: fc.constantFrom("buy" as const, "sell" as const), q: fc.integer({ min: 1, max: 20 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ k: fc.constant("stop" as const), a: fc.constantFrom("a", "b", "c"), side: fc.constantFrom("buy" as const, "sell" as const), kind: fc.constantFrom("loss" as const, "entry" as const), sp: fc.integer({ min: -4, max: 4 }), ticks: fc.option(fc.integer({ min: -4, max: 4 }), { nil: undefined }), q: fc.integer({ min: 1, max: 20 }) }),
+  },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant("amend" as const), n: fc.nat(), ticks: fc.option(fc.integer({ min: -4, max: 4 }), { nil: undefined }), q: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("cancel" as const), n: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("cancelAll" as const), a: fc.constantFrom("a", "b", "c"), scope: fc.constantFrom("orders" as const, "stops" as const, undefined) }) },
+);
+
+function recordsOf(steps: Array<typeof step extends fc.Arbitrary<infer C> ? C : never>): TradingRecord[] {
+  const out: TradingRecord[] = [];
+  let ts = T0;
+  for (const a of ["a", "b", "c"]) {
+    out.push({ t: "deposit", ts: ++ts, accountId: a, currency: "VND", amount: "3000000", ref: `v-${a}` });
+    out.push({ t: "deposit", ts: ++ts, accountId: a, currency: "GOLD", amount: "200", ref: `g-${a}` });
+  }
+  const placed: Array<{ orderId: string; accountId: string }> = [];
+  steps.forEach((c, i) => {
+    if (c.k === "limit" || c.k === "market" || c.k === "stop") {
+      const orderId = hexId(placed.length + 1);
+      placed.push({ orderId, accountId: c.a });
+      const common = { t: "place" as const, ts: ++ts, orderId, accountId: c.a, identityHash: `id-${c.a}`, symbol: S, side: c.side, clientOid: `c${i}`, stp: "CN" as const, tif: "GTC" as const, postOnly: false };
+      if (c.k === "limit") out.push({ ...common, type: "limit", price: 10_000 + 100 * c.ticks, size: c.q });
+      else if (c.k === "market") out.push({ ...common, type: "market", size: c.q });
+      else {
+        const stop = { stopPrice: 10_000 + 100 * c.sp, kind: c.kind };
+        if (c.ticks === undefined) out.push({ ...common, type: "market", size: c.q, stop });
+        else out.push({ ...common, type: "limit", price: 10_000 + 100 * c.ticks, size: c.q, stop });
+      }
+    } else if (c.k === "amend" || c.k === "cancel") {
+      if (placed.length === 0) return;
+      const o = placed[placed.length - 1 - (c.n % Math.min(placed.length, 6))];
+      if (c.k === "cancel") out.push({ t: "cancel", ts: ++ts, orderId: o.orderId, accountId: o.accountId });
+      else out.push({ t: "amend", ts: ++ts, orderId: o.orderId, accountId: o.accountId, price: c.ticks === undefined ? undefined : 10_000 + 100 * c.ticks, size: c.q });
+    } else out.push({ t: "cancelAll", ts: ++ts, accountId: c.a, reason: "user", scope: c.scope });
+  });
+  return out;
+}
+
+describe("stops and amends replay deterministically", () => {
+  it("snapshot at any point + the rest of the records = never stopped (state and events)", () => {
+    const stats = { amendsApplied: 0, triggered: 0 };
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 5, maxLength: 60 }), fc.nat(), (steps, cutSeed) => {
+        const records = recordsOf(steps);
+        const whole = new TradingCore(options());
+        const events: TradingEvent[] = [];
+        whole.subscribe((e) => events.push(e));
+        const cut = cutSeed % (records.length + 1);
+        let mark = 0;
+        let snap: ReturnType<TradingCore["snapshot"]> | undefined;
+        records.forEach((r, i) => {
+          if (i === cut) {
+            snap = whole.snapshot();
+            mark = events.length;
+          }
+          const res = whole.apply(r);
+          if (r.t === "amend" && res.ok) stats.amendsApplied++;
+        });
+        if (cut === records.length) {
+          snap = whole.snapshot();
+          mark = events.length;
+        }
+        stats.triggered += events.filter((e) => e.kind === "order" && e.change === "triggered").length;
+        const restored = TradingCore.restore(JSON.parse(JSON.stringify(snap)), options());
+        const tail: TradingEvent[] = [];
+        restored.subscribe((e) => tail.push(e));
+        for (const r of records.slice(cut)) restored.apply(r);
+        const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x));
+        assert.equal(json(restored.snapshot()), json(whole.snapshot()));
+        assert.equal(json(tail), json(events.slice(mark)));
+        // Replay from nothing gives the same state too.
+        const again = new TradingCore(options());
+        for (const r of records) again.apply(r);
+        assert.equal(json(again.snapshot()), json(whole.snapshot()));
+        // Holds always equal what the open orders still hold.
+        for (const a of ["a", "b", "c"]) {
+          for (const ccy of ["VND", "GOLD"]) {
+            const open = [...whole.openOrderIds(a)].map((id) => whole.order(id)!).filter((o) => o.holdCurrency === ccy);
+            assert.equal(whole.ledger.balance(a, ccy).hold, open.reduce((s, o) => s + o.holdRemaining, 0n), `${a} ${ccy} hold`);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+    assert.ok(stats.amendsApplied > 20, `only ${stats.amendsApplied} amends applied`);
+    assert.ok(stats.triggered > 10, `only ${stats.triggered} stops triggered`);
+  });
+});
