@@ -74,6 +74,8 @@ export type AppContext = {
   pilot: LoadedPilotRules;
   /** The operator's listing flow and Sen's copies of the prospectuses. */
   listings: ListingService;
+  /** The chain and contracts trades settle on (the trader app's wallet transactions read it); absent without a chain. */
+  chain?: ContextDeps["chain"];
 };
 
 export type AuditAnchorView = {
@@ -251,6 +253,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     dataDirLock,
     pilot,
     listings,
+    chain: deps.chain,
   };
 }
 

@@ -53,6 +53,10 @@ export async function apiPost<T>(path: string, payload?: unknown): Promise<T> {
   return unwrap<T>(await fetch(path, { method: "POST", headers: headers(body ? { "content-type": "application/json" } : {}), body }));
 }
 
+export async function apiDelete<T>(path: string): Promise<T> {
+  return unwrap<T>(await fetch(path, { method: "DELETE", headers: headers() }));
+}
+
 /** A query string from the non-empty values (keys in the given order). */
 export function query(params: Record<string, string | number | undefined | null>): string {
   const q = new URLSearchParams();

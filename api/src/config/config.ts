@@ -50,6 +50,10 @@ const schema = z.object({
   SEN_AUDIT_ANCHOR_MS: z.coerce.number().int().min(0).default(60_000),
   SEN_AUDIT_RETENTION_YEARS: z.coerce.number().int().min(10, "the pilot requires at least 10 years").max(100).default(10),
   SEN_AUDIT_SIGNING_KEY: z.string().includes("PRIVATE KEY", { message: "a PEM private key" }).optional(),
+  /** The trader app's link for a wallet without an e-ID (the e-KYC issuer's onboarding page). */
+  SEN_ONBOARDING_URL: z.string().url().optional(),
+  /** The trader app's link to a transaction: this prefix + the hash (e.g. https://explorer.example/tx/); none for a local chain. */
+  SEN_EXPLORER_TX_URL: z.string().url().optional(),
 });
 
 /** Every environment variable Sen reads: derived from the schema, so the two cannot drift. */
@@ -105,6 +109,10 @@ export type ServerConfig = {
     /** PEM of the checkpoint signing key (a secret: never logged); generated into dir when absent. */
     signingKeyPem?: string;
   };
+  /** Where the trader app sends a wallet without an e-ID; default the local issuer's /onboarding/ beside this host. */
+  onboardingUrl: string;
+  /** Prefix of a transaction's explorer page; absent: the app shows the hash only. */
+  explorerTxUrl?: string;
 };
 
 /** Validates the environment once; a bad setting stops the process with a clear message. */
@@ -156,6 +164,9 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
       retentionYears: e.SEN_AUDIT_RETENTION_YEARS,
       signingKeyPem: e.SEN_AUDIT_SIGNING_KEY,
     },
+    // npm start runs the issuer on 8090 beside the gateway.
+    onboardingUrl: e.SEN_ONBOARDING_URL ?? `${u.protocol}//${u.hostname}:8090/onboarding/`,
+    explorerTxUrl: e.SEN_EXPLORER_TX_URL,
     ...overrides,
   };
 }

@@ -7,6 +7,7 @@ import { AuthCode, AuthError, SenError } from "../errors/SenError.ts";
 import { TokenBuckets } from "../risk/tokenBucket.ts";
 import type { AppContext } from "../context.ts";
 import { mountConsole } from "./consoleAssets.ts";
+import { mountTrader } from "./traderAssets.ts";
 import { mountApiDocs } from "./apiDocs.ts";
 import { mountListingPages } from "./routes/listings.ts";
 import { errorHandler, notFound, ValidationError } from "./errors.ts";
@@ -44,6 +45,7 @@ export function createHttpApp(ctx: AppContext): express.Express {
     res.json(openapi);
   });
   mountConsole(app);
+  mountTrader(app);
   mountApiDocs(app);
   mountListingPages(app, ctx);
 

@@ -12,7 +12,8 @@ import { orderRoutes } from "./orders.ts";
 import { senAuthRoutes } from "./senAuth.ts";
 import { taxReportRoutes } from "./taxReport.ts";
 import { ledgerRoutes } from "./ledgers.ts";
+import { walletTransactionRoutes } from "./walletTransactions.ts";
 
 export function allRoutes(ctx: AppContext): Route[] {
-  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...ledgerRoutes(ctx), ...eligibilityRoutes(ctx), ...orderRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx), ...listingRoutes(ctx), ...complianceRoutes(ctx), ...taxReportRoutes(ctx), ...auditProofRoutes(ctx)];
+  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...ledgerRoutes(ctx), ...eligibilityRoutes(ctx), ...orderRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx), ...listingRoutes(ctx), ...complianceRoutes(ctx), ...taxReportRoutes(ctx), ...auditProofRoutes(ctx), ...walletTransactionRoutes(ctx)];
 }

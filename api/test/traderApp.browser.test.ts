@@ -1,0 +1,227 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { createWalletClient, http, keccak256, toHex, type Hex, type LocalAccount } from "viem";
+import { hardhat } from "viem/chains";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import type { ChainServices } from "../src/chain/chainServices.ts";
+import { DEFAULT_RISK } from "../src/risk/types.ts";
+import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
+import { loginAndCreateKey, startTestChainServices, startTestGateway, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { kucoinClient } from "./support/kucoinClient.ts";
+import { until } from "./support/until.ts";
+
+/**
+ * The trader web app (issue #16) in Chromium on the real stack: the gateway with its chain
+ * services on a served Hardhat chain. An injected EIP-1193 wallet (signing with a test key,
+ * sending its own signed transactions to the node) signs in, deposits VND from the wallet into
+ * the vault, places a limit buy that a second trader's REST sell fills, sees the fill settle on
+ * chain with its transaction, and withdraws the bought GOLD back to the wallet; the book, the
+ * trades tape, the balances and the open orders change on the page without a reload.
+ *
+ * Screenshots at 1280 and 390 px go to a temporary directory, or to docs/screenshots/ with
+ * SEN_UPDATE_SCREENSHOTS=1.
+ */
+const CHROMIUM = "/usr/bin/chromium";
+const ROOT = path.join(import.meta.dirname, "../..");
+const SHOTS = process.env.SEN_UPDATE_SCREENSHOTS === "1" ? path.join(ROOT, "docs/screenshots") : mkdtempSync(path.join(tmpdir(), "sen-trader-shots-"));
+const SYMBOL = "GOLD-VND";
+
+describe("trader web app in Chromium: sign in → deposit → limit order → filled → settled on chain → withdraw", { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (CI installs the Debian chromium package)`, timeout: 150_000 }, () => {
+  let chain: ChainFixture;
+  let gw: GatewayFixture;
+  let services: ChainServices;
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  const trader = hardhatAccount(17);
+  const seller = hardhatAccount(18);
+  let sell: ReturnType<typeof kucoinClient>;
+
+  before(async () => {
+    chain = await startChain({ serve: true });
+    const risk = structuredClone(DEFAULT_RISK);
+    risk.defaults.collarBps = 0;
+    gw = await startTestGateway(chain, { risk, env: { SEN_JOURNAL_FSYNC: "none", SEN_EXPLORER_TX_URL: "https://explorer.sen.test/tx/" } });
+    services = await startTestChainServices(chain, gw.ctx);
+    await chain.attest(trader.address, "trader-app-buyer");
+    await chain.attest(seller.address, "trader-app-seller");
+    // VND in the trader's wallet (not yet in the vault): the page deposits it.
+    const cash = await chain.connection.viem.getContractAt("CashToken", chain.deployment.contracts.CashToken, { client: { wallet: chain.wallets.paymentBank } });
+    await chain.publicClient.waitForTransactionReceipt({ hash: await cash.write.mint([trader.address, 200_000_000n, keccak256(toHex("trader-app-fiat"))]) });
+    await chain.fundAndDeposit(18, { gold: 100n });
+    sell = kucoinClient(() => gw.url, await loginAndCreateKey(gw.url, seller));
+    mkdirSync(SHOTS, { recursive: true });
+  });
+
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await services?.stop();
+    await gw?.close();
+    await chain?.close();
+  });
+
+  /**
+   * A page whose `window.ethereum` is an EIP-1193 wallet for `account`: personal_sign and
+   * eth_sendTransaction are signed with its key here, the transaction sent to the chain's
+   * JSON-RPC node; reads (receipts) go to the node as they are.
+   */
+  async function openApp(account: LocalAccount, width = 1280): Promise<{ page: Page; errors: string[] }> {
+    if (!browser) {
+      const { chromium } = await import("playwright-core");
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    }
+    const context = await browser.newContext({ viewport: { width, height: 900 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(`page: ${e.message}`));
+    page.on("console", (m) => {
+      // Refused API calls are logged by the browser itself; the page shows them in words.
+      if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(`console: ${m.text()}`);
+    });
+    const wallet = createWalletClient({ account, chain: hardhat, transport: http(chain.rpcUrl!) });
+    await page.exposeFunction("senTestSign", (hex: Hex) => account.signMessage({ message: { raw: hex } }));
+    await page.exposeFunction("senTestSend", (tx: { to: Hex; data: Hex }) => wallet.sendTransaction({ to: tx.to, data: tx.data }));
+    await page.exposeFunction("senTestRpc", (method: string, params: unknown[]) => chain.publicClient.request({ method: method as "eth_chainId", params: params as never }));
+    await page.addInitScript({
+      content: `window.ethereum = { request: async ({ method, params }) => {
+        if (method === "eth_requestAccounts" || method === "eth_accounts") return [${JSON.stringify(account.address)}];
+        if (method === "personal_sign") return window.senTestSign(params[0]);
+        if (method === "eth_sendTransaction") return window.senTestSend(params[0]);
+        return window.senTestRpc(method, params ?? []);
+      } };`,
+    });
+    await page.goto(`${gw.url}/`);
+    return { page, errors };
+  }
+
+  async function shoot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: path.join(SHOTS, `trader-${name}-1280.png`), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = (await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")) as number;
+    assert.ok(overflow <= 0, `${name} overflows a 390 px screen by ${overflow} px`);
+    await page.screenshot({ path: path.join(SHOTS, `trader-${name}-390.png`), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+
+  const attr = (page: Page, selector: string, name: string) => page.locator(selector).first().getAttribute(name);
+
+  it("serves the app at / with a strict CSP and only allow-listed files", async () => {
+    const index = await fetch(`${gw.url}/`);
+    assert.equal(index.status, 200);
+    assert.match(await index.text(), /<html lang="vi">/);
+    const csp = index.headers.get("content-security-policy") ?? "";
+    assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/=]+'; .*connect-src 'self'/);
+    const module = await fetch(`${gw.url}/src/money.ts`);
+    assert.equal(module.status, 200);
+    assert.match(module.headers.get("content-type") ?? "", /javascript/);
+    assert.doesNotMatch(await module.text(), /: Lang\)/, "TypeScript types are stripped");
+    assert.equal((await fetch(`${gw.url}/console/src/api.ts`)).status, 200, "the shared console modules are served");
+    assert.equal((await fetch(`${gw.url}/console/src/alertsView.ts`)).status, 404, "only the shared ones");
+    assert.equal((await fetch(`${gw.url}/src/../../src/config/config.ts`)).status, 404);
+  });
+
+  it("runs the trader's whole path in the browser, live", async () => {
+    const { page, errors } = await openApp(trader);
+    // Public market data before sign-in, in Vietnamese by default.
+    await page.getByTestId("markets").locator(`tr[data-symbol="${SYMBOL}"]`).waitFor();
+    assert.equal(await page.getByTestId("connect").innerText(), "Kết nối ví");
+    await page.getByTestId("connect").click();
+    await page.getByTestId("signed-in-as").waitFor();
+
+    // Deposit 50.000.000 ₫ from the wallet: approve + deposit sent by the wallet, then credited.
+    await page.getByTestId("fund-amount").fill("50.000.000");
+    await page.getByTestId("fund-submit").click();
+    await page.getByTestId("fund-result").waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('[data-step="stepCredit"]').getAttribute("data-state"), "done");
+    await until("VND credited on the page", async () => (await attr(page, '[data-testid="balances"] tr[data-currency="VND"]', "data-available")) === "50000000");
+    assert.match(await page.getByTestId("balances").locator('tr[data-currency="VND"]').innerText(), /50\.000\.000\s₫/, "VND as Vietnamese read it");
+    assert.equal(await chain.vaultBalance("CashToken", trader.address), 50_000_000n);
+    await until("custody shown", async () => (await attr(page, '[data-testid="balances"] tr[data-currency="VND"]', "data-custody")) === "50000000");
+
+    // A refused order shows the risk rule in words.
+    await page.getByTestId("side-sell").click();
+    await page.getByTestId("price").fill("100.000");
+    await page.getByTestId("size").fill("5");
+    await page.getByTestId("place").click();
+    await page.getByTestId("order-error").waitFor();
+    assert.match(await page.getByTestId("order-error").innerText(), /Balance insufficient/);
+
+    // A large order asks first; cancelling sends nothing.
+    await page.getByTestId("side-buy").click();
+    await page.getByTestId("size").fill("2000");
+    await page.getByTestId("place").click();
+    await page.getByTestId("confirm-dialog").getByText("Huỷ").click();
+    assert.equal((await gw.ctx.trading.core.accountOrders(trader.address.toLowerCase())).length, 0);
+
+    // Limit buy 10 GOLD at 100.000 ₫: on the book and in the open orders, live.
+    await page.getByTestId("size").fill("10");
+    await page.getByTestId("place").click();
+    await page.getByTestId("order-ok").waitFor();
+    await page.getByTestId("open-orders").locator("tr[data-order]").waitFor();
+    await page.getByTestId("book-bids").locator('tr[data-price="100000"]').waitFor();
+    await until("hold shown", async () => (await attr(page, '[data-testid="balances"] tr[data-currency="VND"]', "data-holds")) !== "0");
+    await shoot(page, "open-order");
+
+    // The counter-order from another trader (signed REST) fills it.
+    const r = await sell("POST", "/api/v1/orders", { clientOid: "trader-app-sell", side: "sell", symbol: SYMBOL, type: "limit", price: "100000", size: "10" });
+    assert.equal(r.code, "200000", JSON.stringify(r));
+    await page.getByTestId("trades").locator("tr[data-trade]").first().waitFor();
+    await page.getByTestId("book-bids").locator('tr[data-price="100000"]').waitFor({ state: "detached" });
+    await page.getByTestId("open-orders").waitFor({ state: "detached" });
+    await until("GOLD on the page", async () => (await attr(page, '[data-testid="balances"] tr[data-currency="GOLD"]', "data-available")) === "10");
+    await until("market list last price", async () => /100\.000/.test(await page.getByTestId("markets").locator(`tr[data-symbol="${SYMBOL}"] [data-testid="market-last"]`).innerText()));
+
+    // The fill settles on chain; its transaction is linked.
+    await page.getByTestId("tab-fills").click();
+    await page.getByTestId("fills").locator('tr[data-settlement="settled"]').waitFor({ timeout: 30_000 });
+    const href = await page.getByTestId("fills").getByTestId("tx-link").first().getAttribute("href");
+    assert.match(href ?? "", /^https:\/\/explorer\.sen\.test\/tx\/0x[0-9a-f]{64}$/);
+    const receipt = await chain.publicClient.getTransactionReceipt({ hash: href!.split("/").pop() as Hex });
+    assert.equal(receipt.status, "success");
+
+    // Withdraw 5 GOLD to the wallet: paid by the vault on chain.
+    await page.getByTestId("mode-withdraw").click();
+    await page.getByTestId("fund-currency").selectOption("GOLD");
+    await page.getByTestId("fund-amount").fill("5");
+    await page.getByTestId("fund-submit").click();
+    await page.getByTestId("fund-result").waitFor({ timeout: 30_000 });
+    const gold = await chain.connection.viem.getContractAt("AssetToken", chain.deployment.contracts.GoldToken);
+    assert.equal(await gold.read.balanceOf([trader.address]), 5n);
+    await until("GOLD after the withdrawal", async () => (await attr(page, '[data-testid="balances"] tr[data-currency="GOLD"]', "data-available")) === "5");
+
+    // English on request.
+    await page.getByTestId("lang-en").click();
+    await page.getByText("Order book").waitFor();
+    await shoot(page, "filled");
+    assert.deepEqual(errors, []);
+  });
+
+  it("creates, lists and revokes an API key; the secret is shown once", async () => {
+    const { page, errors } = await openApp(trader);
+    await page.getByTestId("connect").click();
+    await page.getByTestId("signed-in-as").waitFor();
+    await page.getByTestId("key-label").fill("bot");
+    await page.getByTestId("key-passphrase").fill("secret-pass-1");
+    await page.getByTestId("key-ips").fill("127.0.0.1");
+    await page.getByTestId("key-create").click();
+    await page.getByTestId("key-secret").waitFor();
+    const row = page.getByTestId("keys").locator('tr[data-revoked="no"]');
+    await row.waitFor();
+    assert.match(await row.innerText(), /127\.0\.0\.1/);
+    await row.getByTestId("key-revoke").click();
+    await page.getByTestId("keys").locator('tr[data-revoked="yes"]').waitFor();
+    assert.deepEqual(errors, []);
+  });
+
+  it("sends a wallet without an e-ID to onboarding", async () => {
+    const { page } = await openApp(privateKeyToAccount(generatePrivateKey()), 390);
+    await page.getByTestId("connect").click();
+    await page.getByTestId("no-eid").waitFor();
+    assert.match((await page.getByTestId("onboarding-link").getAttribute("href")) ?? "", /\/onboarding\/$/);
+  });
+});
