@@ -2,7 +2,7 @@ import { balance, connectWallet, depositToVault, readDeployment, requestWithdraw
 
 /**
  * Sign in, deposit into the settlement vault, wait for the credit, withdraw, wait for the
- * payout. Usage (Node 22 or later):
+ * payout. Usage (Node 22.18 or later, which strips the types):
  *
  *   SEN_URL=http://127.0.0.1:8080 SEN_RPC=http://127.0.0.1:8545 \
  *   SEN_DEPLOYMENT=deployments/31337.json PRIVATE_KEY=0x... \
