@@ -5,6 +5,7 @@ import { z } from "zod/v4";
 import type { Principal } from "../auth/types.ts";
 import type { AppContext } from "../context.ts";
 import type { PublicTrade } from "../marketdata/marketData.ts";
+import { MarketStreams, tickerData } from "./marketStreams.ts";
 
 type L2Change = { side: "buy" | "sell"; price: number; size: number; sequence: number };
 import type { TradingEvent } from "../trading/events.ts";
@@ -49,12 +50,15 @@ export class WsGateway {
   #l2Timer: NodeJS.Timeout | null = null;
   readonly #tickerDue = new Set<string>();
   #tickerTimer: NodeJS.Timeout | null = null;
+  /** Candles, depth-5/50 snapshots, level1 and ticker:all (marketStreams.ts). */
+  readonly #streams: MarketStreams;
 
   constructor(ctx: AppContext, opts: WsGatewayOptions) {
     this.#ctx = ctx;
     this.#opts = opts;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
     ctx.trading.subscribe((e) => {
+    this.#streams = new MarketStreams(ctx, { has: (t) => (this.#subs.get(t)?.size ?? 0) > 0, fanout: (t, text) => this.#fanout(t, text) });
       if (e.kind === "l2") this.#queueL2(e.symbol, { side: e.side, price: e.price, size: e.size, sequence: e.sequence ?? 0 });
       else if (e.kind === "trade") this.#publishTrade(e.symbol, { sequence: e.sequence, tradeId: e.tradeId, price: e.price, size: e.size, side: e.side, time: e.ts });
       else this.#onTradingEvent(e);
@@ -174,6 +178,8 @@ export class WsGateway {
     }
     if (msg.response !== false) this.#send(client, JSON.stringify({ id, type: "ack" }));
   }
+    // After the ack: ccxt sets up its book when the ack arrives and drops what came before.
+    if (msg.type === "subscribe") for (const t of topics) for (const text of this.#streams.initial(t, (s) => this.#l2SentSeq(s))) this.#send(client, text);
 
   /** Splits "/market/match:A,B" into per-symbol topics; private topics are keyed by account. */
   #expand(topic: string, client: Client): string[] | string {
@@ -188,6 +194,8 @@ export class WsGateway {
       return [`${topic}@${client.principal.accountId}`];
     }
     const prefix = PUBLIC_PREFIXES.find((p) => topic.startsWith(p));
+    const stream = this.#streams.expand(topic);
+    if (stream) return stream;
     if (!prefix) return "topic not found";
     const symbols = topic.slice(prefix.length).split(",");
     if (symbols.length === 0 || symbols.length > 100 || symbols.some((s) => !this.#ctx.catalog.market(s))) return "topic not found";
@@ -229,6 +237,12 @@ export class WsGateway {
   }
 
   #flushL2(): void {
+  /** The last level2 sequence already sent for `symbol` (what is still conflating comes after it). */
+  #l2SentSeq(symbol: string): number {
+    const p = this.#l2Pending.get(symbol);
+    return p ? p.start - 1 : this.#ctx.marketData.best(symbol).sequence;
+  }
+
     this.#l2Timer = null;
     const now = this.#ctx.now();
     for (const [symbol, p] of this.#l2Pending) {
@@ -266,6 +280,7 @@ export class WsGateway {
       );
     }
     this.#tickerDue.add(symbol);
+    this.#streams.traded(symbol, t.time);
     this.#scheduleTickers();
   }
 
@@ -273,7 +288,10 @@ export class WsGateway {
     if (this.#tickerTimer) return;
     this.#tickerTimer = setTimeout(() => {
       this.#tickerTimer = null;
-      for (const symbol of this.#tickerDue) this.#publishTicker(symbol);
+      for (const symbol of this.#tickerDue) {
+        this.#publishTicker(symbol);
+        this.#streams.publish(symbol);
+      }
       this.#tickerDue.clear();
     }, 100);
   }
@@ -283,29 +301,9 @@ export class WsGateway {
     const f = this.#ctx.format;
     const md = this.#ctx.marketData;
     const best = md.best(symbol);
-    const last = md.lastTrade(symbol);
     const now = this.#ctx.now();
     const tickerTopic = `/market/ticker:${symbol}`;
-    if (this.#subs.get(tickerTopic)?.size) {
-      this.#fanout(
-        tickerTopic,
-        JSON.stringify({
-          type: "message",
-          topic: tickerTopic,
-          subject: "trade.ticker",
-          data: {
-            sequence: String(best.sequence),
-            price: last ? f.price(m, last.price) : null,
-            size: last ? f.size(m, last.size) : null,
-            bestBid: best.bid ? f.price(m, best.bid[0]) : null,
-            bestBidSize: best.bid ? f.size(m, best.bid[1]) : null,
-            bestAsk: best.ask ? f.price(m, best.ask[0]) : null,
-            bestAskSize: best.ask ? f.size(m, best.ask[1]) : null,
-            time: now,
-          },
-        }),
-      );
-    }
+    if (this.#subs.get(tickerTopic)?.size) this.#fanout(tickerTopic, JSON.stringify({ type: "message", topic: tickerTopic, subject: "trade.ticker", data: tickerData(this.#ctx, symbol) }));
     const snapTopic = `/market/snapshot:${symbol}`;
     if (this.#subs.get(snapTopic)?.size) {
       const s = md.stats24h(symbol, now);

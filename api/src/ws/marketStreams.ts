@@ -1,0 +1,175 @@
+import type { AppContext } from "../context.ts";
+import { CANDLE_TYPES, type CandleType } from "../marketdata/candleStore.ts";
+
+/**
+ * KuCoin's public market-data topics beyond level2/match/ticker/snapshot, as ccxt pro 4.5.84
+ * parses them (pro/kucoin.js):
+ * - `/market/candles:SYM_TYPE` (watchOHLCV): subject `trade.candles.update`, data
+ *   `{symbol, candles:[t_s,o,c,h,l,v,turnover], time:ns}`; KuCoin also sends `trade.candles.add`
+ *   when a candle starts, which ccxt ignores, so the new candle's first state also goes out as
+ *   an update.
+ * - `/spotMarket/level2Depth5:SYM`, `/spotMarket/level2Depth50:SYM` (watchOrderBook with limit
+ *   5/50): subject `level2`, the whole top of book each time `{asks, bids, timestamp}`.
+ * - `/spotMarket/level1:SYM` (watchBidsAsks): subject `level1`, `{asks:[p,s], bids:[p,s], timestamp}`.
+ * - `/market/ticker:all` (watchTickers with no symbols): subject = the symbol id, data as `trade.ticker`.
+ * Updates go out on the gateway's 100 ms ticker timer for the symbols that changed (one
+ * message per topic per tick, encoded once for all subscribers); snapshot-like topics also
+ * get one message right after the subscription's ack, so a quiet market answers at once.
+ */
+export const STREAM_PREFIXES = ["/market/candles:", "/spotMarket/level2Depth5:", "/spotMarket/level2Depth50:", "/spotMarket/level1:"] as const;
+export const TICKER_ALL = "/market/ticker:all";
+const LEVEL2 = "/market/level2:";
+
+/**
+ * Empty level2 messages sent after a `/market/level2` subscription's ack. ccxt pro buffers
+ * deltas and fetches its REST snapshot only when the 6th arrives (`snapshotDelay` 5, then
+ * `cacheLength === snapshotDelay`), so on a quiet book it never resolved. Each primer is the
+ * empty range [S+1, S] where S is the last sequence already sent: the rule "each message starts
+ * one after the previous one's end" holds before, between and after them, and ccxt drops them
+ * once it has a snapshot at S or later (it keeps only deltas ending after the snapshot).
+ */
+export const LEVEL2_PRIMERS = 6;
+
+type Io = { has(topic: string): boolean; fanout(topic: string, text: string): void };
+
+export class MarketStreams {
+  readonly #ctx: AppContext;
+  readonly #io: Io;
+  /** Time of each symbol's latest trade: the candles it touched are due. */
+  readonly #tradedAt = new Map<string, number>();
+  /** Start of the candle last sent on each candles topic (a new one is announced with `trade.candles.add`). */
+  readonly #candleSent = new Map<string, number>();
+  readonly #level1Sent = new Map<string, string>();
+
+  constructor(ctx: AppContext, io: Io) {
+    this.#ctx = ctx;
+    this.#io = io;
+  }
+
+  /** Per-symbol topics for one of these topics, "topic not found", or undefined when not one of them. */
+  expand(topic: string): string[] | "topic not found" | undefined {
+    if (topic === TICKER_ALL) return [TICKER_ALL];
+    const prefix = STREAM_PREFIXES.find((p) => topic.startsWith(p));
+    if (!prefix) return undefined;
+    const items = topic.slice(prefix.length).split(",");
+    if (items.length > 100) return "topic not found";
+    for (const item of items) {
+      const [symbol, type] = prefix === "/market/candles:" ? splitCandleTopic(item) : [item, undefined];
+      if (!this.#ctx.catalog.market(symbol)) return "topic not found";
+      if (prefix === "/market/candles:" && !(CANDLE_TYPES as readonly string[]).includes(type ?? "")) return "topic not found";
+    }
+    return items.map((i) => prefix + i);
+  }
+
+  /** What a new subscriber of `topic` gets right after the ack. `l2SentSeq(symbol)`: the last level2 sequence already sent. */
+  initial(topic: string, l2SentSeq: (symbol: string) => number): string[] {
+    if (topic.startsWith(LEVEL2)) {
+      const symbol = topic.slice(LEVEL2.length);
+      const s = l2SentSeq(symbol);
+      const text = JSON.stringify({ type: "message", topic, subject: "trade.l2update", data: { sequenceStart: s + 1, sequenceEnd: s, symbol, time: this.#ctx.now(), changes: { asks: [], bids: [] } } });
+      return Array.from({ length: LEVEL2_PRIMERS }, () => text);
+    }
+    if (topic.startsWith("/spotMarket/level2Depth")) return [this.#depth(topic)];
+    if (topic.startsWith("/spotMarket/level1:")) return [this.#level1(topic.slice("/spotMarket/level1:".length)).text];
+    if (topic.startsWith("/market/candles:")) {
+      const [symbol, type] = splitCandleTopic(topic.slice("/market/candles:".length));
+      const c = this.#candle(topic, symbol, type as CandleType, this.#ctx.now(), "trade.candles.update");
+      return c ? [c] : [];
+    }
+    return [];
+  }
+
+  traded(symbol: string, ts: number): void {
+    this.#tradedAt.set(symbol, Math.max(ts, this.#tradedAt.get(symbol) ?? 0));
+  }
+
+  /** Called on the ticker timer for each symbol whose book or trades changed. */
+  publish(symbol: string): void {
+    for (const n of [5, 50]) {
+      const topic = `/spotMarket/level2Depth${n}:${symbol}`;
+      if (this.#io.has(topic)) this.#io.fanout(topic, this.#depth(topic));
+    }
+    const l1 = `/spotMarket/level1:${symbol}`;
+    if (this.#io.has(l1)) {
+      const { key, text } = this.#level1(symbol);
+      if (this.#level1Sent.get(symbol) !== key) {
+        this.#level1Sent.set(symbol, key);
+        this.#io.fanout(l1, text);
+      }
+    }
+    if (this.#io.has(TICKER_ALL)) this.#io.fanout(TICKER_ALL, JSON.stringify({ type: "message", topic: TICKER_ALL, subject: symbol, data: tickerData(this.#ctx, symbol) }));
+    const at = this.#tradedAt.get(symbol);
+    if (at === undefined) return;
+    this.#tradedAt.delete(symbol);
+    for (const type of CANDLE_TYPES) {
+      const topic = `/market/candles:${symbol}_${type}`;
+      if (!this.#io.has(topic)) continue;
+      const start = this.#ctx.candles.candleAt(symbol, type, at)?.[0];
+      if (start === undefined) continue;
+      if (this.#candleSent.get(topic) !== start) {
+        const add = this.#candle(topic, symbol, type, at, "trade.candles.add");
+        if (add) this.#io.fanout(topic, add);
+      }
+      const update = this.#candle(topic, symbol, type, at, "trade.candles.update");
+      if (update) this.#io.fanout(topic, update);
+    }
+  }
+
+  #candle(topic: string, symbol: string, type: CandleType, at: number, subject: string): string | undefined {
+    const c = this.#ctx.candles.candleAt(symbol, type, at);
+    if (!c) return undefined;
+    this.#candleSent.set(topic, c[0]);
+    const m = this.#ctx.catalog.market(symbol)!;
+    const f = this.#ctx.format;
+    const [t, o, close, h, l, v, turnover] = c;
+    const candles = [String(t / 1000), f.price(m, o), f.price(m, close), f.price(m, h), f.price(m, l), f.size(m, v), f.amount(m.quote, turnover)];
+    return JSON.stringify({ type: "message", topic, subject, data: { symbol, candles, time: (BigInt(this.#ctx.now()) * 1_000_000n).toString() } });
+  }
+
+  #depth(topic: string): string {
+    const [channel, symbol] = topic.split(":");
+    const m = this.#ctx.catalog.market(symbol)!;
+    const f = this.#ctx.format;
+    const l2 = this.#ctx.marketData.level2(symbol, channel.endsWith("Depth5") ? 5 : 50)!;
+    return JSON.stringify({
+      type: "message",
+      topic,
+      subject: "level2",
+      data: { asks: l2.asks.map(([p, q]) => [f.price(m, p), f.size(m, q)]), bids: l2.bids.map(([p, q]) => [f.price(m, p), f.size(m, q)]), timestamp: this.#ctx.now() },
+    });
+  }
+
+  #level1(symbol: string): { key: string; text: string } {
+    const m = this.#ctx.catalog.market(symbol)!;
+    const f = this.#ctx.format;
+    const best = this.#ctx.marketData.best(symbol);
+    const asks = best.ask ? [f.price(m, best.ask[0]), f.size(m, best.ask[1])] : [];
+    const bids = best.bid ? [f.price(m, best.bid[0]), f.size(m, best.bid[1])] : [];
+    const key = JSON.stringify([asks, bids]);
+    return { key, text: JSON.stringify({ type: "message", topic: `/spotMarket/level1:${symbol}`, subject: "level1", data: { asks, bids, timestamp: this.#ctx.now() } }) };
+  }
+}
+
+/** `trade.ticker` data (`/market/ticker:SYM` and `/market/ticker:all`): best bid/ask, last trade, and the book's sequence. */
+export function tickerData(ctx: AppContext, symbol: string) {
+  const m = ctx.catalog.market(symbol)!;
+  const f = ctx.format;
+  const best = ctx.marketData.best(symbol);
+  const last = ctx.marketData.lastTrade(symbol);
+  return {
+    sequence: String(best.sequence),
+    price: last ? f.price(m, last.price) : null,
+    size: last ? f.size(m, last.size) : null,
+    bestBid: best.bid ? f.price(m, best.bid[0]) : null,
+    bestBidSize: best.bid ? f.size(m, best.bid[1]) : null,
+    bestAsk: best.ask ? f.price(m, best.ask[0]) : null,
+    bestAskSize: best.ask ? f.size(m, best.ask[1]) : null,
+    time: ctx.now(),
+  };
+}
+
+/** "GOLD-VND_1min" → ["GOLD-VND", "1min"] (symbol ids hold no "_"). */
+function splitCandleTopic(item: string): [string, string | undefined] {
+  const i = item.lastIndexOf("_");
+  return i < 0 ? [item, undefined] : [item.slice(0, i), item.slice(i + 1)];
+}
