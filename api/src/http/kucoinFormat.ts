@@ -83,9 +83,10 @@ export class KucoinFormat {
       fee: this.amount(m.quote, o.fee),
       feeCurrency: m.quote,
       stp: o.stp,
-      stop: "",
-      stopTriggered: false,
-      stopPrice: "0",
+      // A triggered stop order is an ordinary order that still says what it was.
+      stop: o.stop?.kind ?? "",
+      stopTriggered: o.stop?.triggered ?? false,
+      stopPrice: o.stop ? this.price(m, o.stop.stopPrice) : "0",
       timeInForce: o.tif,
       postOnly: o.postOnly,
       hidden: false,
@@ -100,6 +101,57 @@ export class KucoinFormat {
       cancelExist: o.cancelExist,
       createdAt: o.createdAt,
       tradeType: "TRADE",
+    };
+  }
+
+  /**
+   * A stop order as KuCoin's stop-order routes show it. `status`: NEW while it waits, TRIGGERED
+   * once it became an ordinary order, CANCELLED when cancelled before that (KuCoin drops those);
+   * `isActive`, `cancelExist`, `dealSize`, `dealFunds` and `fee` are Sen's (the live order's),
+   * so ccxt reads open / closed / canceled right.
+   */
+  stopOrder(o: Readonly<Order>) {
+    const m = this.#catalog.market(o.symbol)!;
+    const stop = o.stop!;
+    return {
+      id: o.orderId,
+      symbol: o.symbol,
+      userId: o.accountId,
+      status: stop.triggered ? "TRIGGERED" : o.isActive ? "NEW" : "CANCELLED",
+      type: o.type,
+      side: o.side,
+      price: this.price(m, o.price),
+      size: this.size(m, o.size),
+      funds: o.funds > 0n ? this.amount(m.quote, o.funds) : null,
+      stp: o.stp,
+      timeInForce: o.tif,
+      cancelAfter: -1,
+      postOnly: o.postOnly,
+      hidden: false,
+      iceberg: o.visibleSize > 0,
+      visibleSize: o.visibleSize > 0 ? this.size(m, o.visibleSize) : null,
+      channel: o.apiKeyId ? "API" : "WEB",
+      clientOid: o.clientOid,
+      remark: o.doneReason ?? null,
+      tags: null,
+      // KuCoin: nanoseconds.
+      orderTime: o.createdAt * 1_000_000,
+      domainId: "sen",
+      tradeSource: "USER",
+      tradeType: "TRADE",
+      feeCurrency: m.quote,
+      takerFeeRate: (m.takerFeeBps / 10_000).toString(),
+      makerFeeRate: (m.makerFeeBps / 10_000).toString(),
+      createdAt: o.createdAt,
+      stop: stop.kind,
+      stopTriggered: stop.triggered,
+      stopTriggerTime: stop.triggeredAt ?? null,
+      stopPrice: this.price(m, stop.stopPrice),
+      isActive: o.isActive,
+      cancelExist: o.cancelExist,
+      dealSize: this.size(m, o.dealSize),
+      dealFunds: this.amount(m.quote, o.dealFunds),
+      fee: this.amount(m.quote, o.fee),
     };
   }
 

@@ -16,7 +16,8 @@ export type Order = {
   postOnly: boolean;
   visibleSize: number; // 0 unless iceberg
   stp: KucoinStp;
-  stop?: { stopPrice: number; kind: "loss" | "entry"; triggered: boolean };
+  /** `triggeredAt`: record time of the trigger (absent while waiting, and in older snapshots). */
+  stop?: { stopPrice: number; kind: "loss" | "entry"; triggered: boolean; triggeredAt?: number };
   createdAt: number;
   updatedAt: number;
   isActive: boolean;

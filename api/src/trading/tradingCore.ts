@@ -603,22 +603,25 @@ export class TradingCore {
 
   #trigger(o: Order): void {
     o.stop!.triggered = true;
+    o.stop!.triggeredAt = this.#ts;
     o.updatedAt = this.#ts;
     this.#touched.add(o.orderId);
-    this.#orderEvent(o, "triggered");
     if (o.type === "market" && o.side === "buy" && o.funds === 0n) {
       // Held at the stop price when accepted; now it trades at the ask, within the band.
       const need = this.holdFor({ symbol: o.symbol, side: "buy", type: "market", size: o.size })!.amount;
       if (need > o.holdRemaining) {
         if (!this.#ledger.hold(o.accountId, o.holdCurrency, need - o.holdRemaining)) {
+          // Reported as a trigger that failed (inactive), then rejected: its hold is released.
           o.isActive = false;
           o.doneReason = "RISK_INSUFFICIENT_FUNDS";
+          this.#orderEvent(o, "triggered");
           return;
         }
         o.holdRemaining = need;
         this.#balanceChanged(o.accountId, o.holdCurrency, "trade.hold");
       }
     }
+    this.#orderEvent(o, "triggered");
     const code = this.#engine.apply(engineCommand(o), this.#sink);
     if (code !== EngineCode.OK) {
       o.isActive = false;

@@ -13,7 +13,11 @@ import { senAuthRoutes } from "./senAuth.ts";
 import { taxReportRoutes } from "./taxReport.ts";
 import { ledgerRoutes } from "./ledgers.ts";
 import { walletTransactionRoutes } from "./walletTransactions.ts";
+import { stopOrderRoutes } from "./stopOrders.ts";
+import { orderAlterRoutes } from "./orderAlter.ts";
+import { orderBatchRoutes } from "./orderBatch.ts";
+import { fundingRoutes } from "./funding.ts";
 
 export function allRoutes(ctx: AppContext): Route[] {
-  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...ledgerRoutes(ctx), ...eligibilityRoutes(ctx), ...orderRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx), ...listingRoutes(ctx), ...complianceRoutes(ctx), ...taxReportRoutes(ctx), ...auditProofRoutes(ctx), ...walletTransactionRoutes(ctx)];
+  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...ledgerRoutes(ctx), ...eligibilityRoutes(ctx), ...orderRoutes(ctx), ...stopOrderRoutes(ctx), ...orderAlterRoutes(ctx), ...orderBatchRoutes(ctx), ...fundingRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx), ...listingRoutes(ctx), ...complianceRoutes(ctx), ...taxReportRoutes(ctx), ...auditProofRoutes(ctx), ...walletTransactionRoutes(ctx)];
 }

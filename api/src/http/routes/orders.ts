@@ -2,11 +2,12 @@ import { z } from "zod/v4";
 import type { AppContext } from "../../context.ts";
 import type { Principal } from "../../auth/types.ts";
 import { SenError } from "../../errors/SenError.ts";
-import type { Fill, Order } from "../../trading/orders.ts";
+import { isWaitingStop, type Fill, type Order } from "../../trading/orders.ts";
+import type { PlaceInput } from "../../trading/tradingService.ts";
 import { ValidationError } from "../errors.ts";
 import { clientOid, decimalString, defineRoute, symbolParam, type Route } from "../route.ts";
 
-const placeBody = z
+export const placeBody = z
   .object({
     clientOid,
     side: z.enum(["buy", "sell"]),
@@ -40,10 +41,11 @@ const listQuery = z.object({
 
 /** Classic KuCoin spot order routes. A trader only ever sees or touches its own orders. */
 export function orderRoutes(ctx: AppContext): Route[] {
-  const { trading, format, catalog } = ctx;
+  const { trading, format } = ctx;
   const me = (p: Principal | null) => p!;
+  // Stops waiting for their trigger live apart (routes/stopOrders.ts), as on KuCoin.
   const own = (p: Principal, o: Readonly<Order> | undefined, msg = "order_not_exist") => {
-    if (!o || o.accountId !== p.accountId) throw new SenError("TRADING_ORDER_NOT_FOUND", msg);
+    if (!o || o.accountId !== p.accountId || isWaitingStop(o)) throw new SenError("TRADING_ORDER_NOT_FOUND", msg);
     return o;
   };
   const page = <T>(items: T[], currentPage: number, pageSize: number) => ({
@@ -65,50 +67,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       body: placeBody,
       handler: async ({ body, principal, ip }) => {
         const p = me(principal);
-        const m = catalog.market(body.symbol);
-        if (!m) throw new SenError("TRADING_UNKNOWN_SYMBOL", `unknown symbol ${body.symbol}`);
-        const num = (field: string, text: string, ccy: string) => Number(format.parseAmount(field, text, ccy));
-        let price: number | undefined;
-        let size: number | undefined;
-        let funds: string | undefined;
-        if (body.type === "limit") {
-          if (body.price === undefined || body.size === undefined) throw new ValidationError("a limit order needs price and size");
-          if (body.funds !== undefined) throw new ValidationError("funds is for market orders");
-          price = num("price", body.price, m.quote);
-          size = num("size", body.size, m.base);
-          if (price <= 0 || size <= 0) throw new ValidationError("price and size must be positive");
-        } else {
-          if ((body.size === undefined) === (body.funds === undefined)) throw new ValidationError("a market order needs exactly one of size or funds");
-          if (body.price !== undefined || body.postOnly || body.iceberg) throw new ValidationError("price, postOnly and iceberg are for limit orders");
-          if (body.size !== undefined) size = num("size", body.size, m.base);
-          if (body.funds !== undefined) {
-            if (body.side === "sell") throw new ValidationError("funds is supported for market buys only");
-            funds = format.parseAmount("funds", body.funds, m.quote).toString();
-          }
-          if (size === 0 || funds === "0") throw new ValidationError("size or funds must be positive");
-        }
-        let visibleSize: number | undefined;
-        if (body.iceberg) {
-          if (body.visibleSize === undefined) throw new ValidationError("an iceberg order needs visibleSize");
-          visibleSize = num("visibleSize", body.visibleSize, m.base);
-        }
-        if (body.postOnly && body.timeInForce !== "GTC") throw new ValidationError("postOnly needs timeInForce GTC");
-        const order = await trading.placeOrder({
-          accountId: p.accountId,
-          identityHash: p.identityHash,
-          symbol: body.symbol,
-          side: body.side,
-          type: body.type,
-          price,
-          size,
-          funds,
-          tif: body.type === "market" ? "GTC" : body.timeInForce,
-          postOnly: body.postOnly,
-          visibleSize,
-          stp: body.stp ?? "CN",
-          clientOid: body.clientOid,
-          apiKeyId: p.apiKeyId,
-        }, { ip, wallet: p.wallet });
+        const order = await trading.placeOrder(placeInputOf(ctx, body, p), { ip, wallet: p.wallet });
         return { orderId: order.orderId, clientOid: order.clientOid };
       },
     }),
@@ -126,6 +85,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
           .accountOrders(p.accountId)
           .filter(
             (o) =>
+              !isWaitingStop(o) &&
               (query.status === undefined || (query.status === "active") === o.isActive) &&
               (query.symbol === undefined || o.symbol === query.symbol) &&
               (query.side === undefined || o.side === query.side) &&
@@ -167,7 +127,9 @@ export function orderRoutes(ctx: AppContext): Route[] {
       auth: "signedOrSession",
       permission: "Trade",
       handler: async ({ params, principal }) => {
-        const o = await trading.cancelOrder(me(principal).accountId, params.orderId);
+        const p = me(principal);
+        own(p, trading.core.order(params.orderId), "order_not_exist_or_not_allow_to_cancel");
+        const o = await trading.cancelOrder(p.accountId, params.orderId);
         return { cancelledOrderIds: [o.orderId] };
       },
     }),
@@ -193,7 +155,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       auth: "signedOrSession",
       permission: "Trade",
       query: z.object({ symbol: symbolParam.optional(), tradeType: z.string().optional() }),
-      handler: async ({ query, principal }) => ({ cancelledOrderIds: await trading.cancelAll(me(principal).accountId, "user", query.symbol) }),
+      handler: async ({ query, principal }) => ({ cancelledOrderIds: await trading.cancelAll(me(principal).accountId, "user", query.symbol, "orders") }),
     }),
     defineRoute({
       method: "get",
@@ -238,4 +200,56 @@ export function orderRoutes(ctx: AppContext): Route[] {
 function settlementOf(f: Fill): { settlementStatus: "pending" | "settled" | "failed" | "reversed"; settlementError: string | null } {
   const settlementStatus = f.settlementStatus ?? (f.settlementTxHash ? "settled" : "pending");
   return { settlementStatus, settlementError: f.settlementError ?? null };
+}
+
+/**
+ * A KuCoin order body (POST /api/v1/orders, a stop order's, one of a batch's) as the trading
+ * service's input, in integer units; a body that cannot be one is a ValidationError.
+ */
+export function placeInputOf(ctx: AppContext, body: z.infer<typeof placeBody>, p: Principal): PlaceInput {
+  const { format, catalog } = ctx;
+  const m = catalog.market(body.symbol);
+  if (!m) throw new SenError("TRADING_UNKNOWN_SYMBOL", `unknown symbol ${body.symbol}`);
+  const num = (field: string, text: string, ccy: string) => Number(format.parseAmount(field, text, ccy));
+  let price: number | undefined;
+  let size: number | undefined;
+  let funds: string | undefined;
+  if (body.type === "limit") {
+    if (body.price === undefined || body.size === undefined) throw new ValidationError("a limit order needs price and size");
+    if (body.funds !== undefined) throw new ValidationError("funds is for market orders");
+    price = num("price", body.price, m.quote);
+    size = num("size", body.size, m.base);
+    if (price <= 0 || size <= 0) throw new ValidationError("price and size must be positive");
+  } else {
+    if ((body.size === undefined) === (body.funds === undefined)) throw new ValidationError("a market order needs exactly one of size or funds");
+    if (body.price !== undefined || body.postOnly || body.iceberg) throw new ValidationError("price, postOnly and iceberg are for limit orders");
+    if (body.size !== undefined) size = num("size", body.size, m.base);
+    if (body.funds !== undefined) {
+      if (body.side === "sell") throw new ValidationError("funds is supported for market buys only");
+      funds = format.parseAmount("funds", body.funds, m.quote).toString();
+    }
+    if (size === 0 || funds === "0") throw new ValidationError("size or funds must be positive");
+  }
+  let visibleSize: number | undefined;
+  if (body.iceberg) {
+    if (body.visibleSize === undefined) throw new ValidationError("an iceberg order needs visibleSize");
+    visibleSize = num("visibleSize", body.visibleSize, m.base);
+  }
+  if (body.postOnly && body.timeInForce !== "GTC") throw new ValidationError("postOnly needs timeInForce GTC");
+  return {
+    accountId: p.accountId,
+    identityHash: p.identityHash,
+    symbol: body.symbol,
+    side: body.side,
+    type: body.type,
+    price,
+    size,
+    funds,
+    tif: body.type === "market" ? "GTC" : body.timeInForce,
+    postOnly: body.postOnly,
+    visibleSize,
+    stp: body.stp ?? "CN",
+    clientOid: body.clientOid,
+    apiKeyId: p.apiKeyId,
+  };
 }
