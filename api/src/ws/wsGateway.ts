@@ -48,6 +48,11 @@ export class WsGateway {
   readonly #clients = new Set<Client>();
   readonly #l2Pending = new Map<string, { start: number; end: number; bids: Map<number, [string, string, string]>; asks: Map<number, [string, string, string]> }>();
   #l2Timer: NodeJS.Timeout | null = null;
+  /**
+   * The last level2 sequence handed to this gateway per symbol. Not MarketData's: that one
+   * also counts changes applied but not yet durable, which reach the gateway later.
+   */
+  readonly #l2Delivered = new Map<string, number>();
   readonly #tickerDue = new Set<string>();
   #tickerTimer: NodeJS.Timeout | null = null;
   /** Candles, depth-5/50 snapshots, level1 and ticker:all (marketStreams.ts). */
@@ -57,7 +62,8 @@ export class WsGateway {
     this.#ctx = ctx;
     this.#opts = opts;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-    ctx.trading.subscribe((e) => {
+    // At start everything applied is durable: the books' sequences are what clients have "seen".
+    for (const symbol of ctx.catalog.markets.keys()) this.#l2Delivered.set(symbol, ctx.marketData.best(symbol).sequence);
     this.#streams = new MarketStreams(ctx, { has: (t) => (this.#subs.get(t)?.size ?? 0) > 0, fanout: (t, text) => this.#fanout(t, text) });
       if (e.kind === "l2") this.#queueL2(e.symbol, { side: e.side, price: e.price, size: e.size, sequence: e.sequence ?? 0 });
       else if (e.kind === "trade") this.#publishTrade(e.symbol, { sequence: e.sequence, tradeId: e.tradeId, price: e.price, size: e.size, side: e.side, time: e.ts });
@@ -234,13 +240,14 @@ export class WsGateway {
     p.end = change.sequence;
     (change.side === "buy" ? p.bids : p.asks).set(change.price, [this.#ctx.format.price(m, change.price), this.#ctx.format.size(m, change.size), String(change.sequence)]);
     if (!this.#l2Timer) this.#l2Timer = setTimeout(() => this.#flushL2(), this.#opts.conflateMs);
+    this.#l2Delivered.set(symbol, change.sequence);
   }
 
   #flushL2(): void {
   /** The last level2 sequence already sent for `symbol` (what is still conflating comes after it). */
   #l2SentSeq(symbol: string): number {
     const p = this.#l2Pending.get(symbol);
-    return p ? p.start - 1 : this.#ctx.marketData.best(symbol).sequence;
+    return p ? p.start - 1 : (this.#l2Delivered.get(symbol) ?? 0);
   }
 
     this.#l2Timer = null;
