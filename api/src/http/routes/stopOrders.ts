@@ -110,15 +110,17 @@ export function stopOrderRoutes(ctx: AppContext): Route[] {
       method: "get",
       path: "/api/v1/stop-order/queryOrderByClientOid",
       tag: "orders",
-      summary: "One own stop order by clientOid (KuCoin answers a list)",
+      // KuCoin documents a one-element list here, but ccxt 4.5.84 reads `data` with safeDict, which
+      // turns a list into {} (an order without id): so one object, and not found as an error.
+      summary: "One own stop order by clientOid (one object, not KuCoin's list: what ccxt reads)",
       auth: "signedOrSession",
       permission: "General",
       query: z.object({ clientOid, symbol: symbolParam.optional() }),
       handler: ({ query, principal }) => {
         const p = me(principal);
-        const o = trading.core.orderByClientOid(p.accountId, query.clientOid);
-        if (!o || !o.stop || (query.symbol !== undefined && o.symbol !== query.symbol)) return [];
-        return [format.stopOrder(o)];
+        const o = ownStop(p, trading.core.orderByClientOid(p.accountId, query.clientOid));
+        if (query.symbol !== undefined && o.symbol !== query.symbol) throw new SenError("TRADING_ORDER_NOT_FOUND", "order_not_exist");
+        return format.stopOrder(o);
       },
     }),
     defineRoute({

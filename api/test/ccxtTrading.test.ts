@@ -1,0 +1,276 @@
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, describe, it } from "node:test";
+import ccxt from "ccxt";
+import { startChain, hardhatAccount, type ChainFixture } from "./support/chainFixture.ts";
+import { loginAndCreateKey, startTestChainServices, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { kucoinClient } from "./support/kucoinClient.ts";
+import { until } from "./support/until.ts";
+import type { ChainServices } from "../src/chain/chainServices.ts";
+
+const S = "GOLD/VND";
+
+/** The stock ccxt kucoin classes (REST and pro), changed in nothing but where their URLs point. */
+function kucoinAt(url: string, creds: ApiCredentials) {
+  const ex = new ccxt.kucoin({ apiKey: creds.apiKey, secret: creds.apiSecret, password: creds.passphrase });
+  for (const k of Object.keys(ex.urls.api)) (ex.urls.api as Record<string, string>)[k] = url;
+  return ex;
+}
+async function proAt(url: string, creds: ApiCredentials) {
+  const ex = new ccxt.pro.kucoin({ apiKey: creds.apiKey, secret: creds.apiSecret, password: creds.passphrase });
+  for (const k of Object.keys(ex.urls.api)) (ex.urls.api as Record<string, string>)[k] = url;
+  await ex.loadHttpProxyAgent(); // the bullet endpoint is ws://
+  await ex.loadMarkets();
+  return ex;
+}
+
+/** Repeats `act` until the watch `p` resolves (a subscription is live only some time after the call). */
+async function nudge<T>(what: string, p: Promise<T>, act: (i: number) => Promise<unknown>, max = 30): Promise<T> {
+  let done = false;
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let i = 0; !done; i++) {
+    assert.ok(i < max, `${what} never resolved`);
+    await act(i);
+    await sleep(150);
+  }
+  return p;
+}
+
+describe("ccxt kucoin trading against Sen: stop orders, editOrder, createOrders, deposits, fees (stock client, real gateway, real chain)", () => {
+  let chain: ChainFixture;
+  let gw: GatewayFixture;
+  let services: ChainServices;
+  const creds: Record<"seller" | "buyer" | "tight" | "other", ApiCredentials> = {} as never;
+  const rest = {} as Record<keyof typeof creds, ReturnType<typeof kucoinAt>>;
+  let sellerPro: Awaited<ReturnType<typeof proAt>>;
+
+  before(async () => {
+    chain = await startChain();
+    gw = await startTestGateway(chain);
+    services = await startTestChainServices(chain, gw.ctx);
+    // Funds reach the exchange as in production: a vault deposit on chain, credited by the chain watcher.
+    const plan = [
+      ["seller", 14, { gold: 100n, vnd: 1_000_000n }],
+      ["buyer", 15, { vnd: 5_000_000n }],
+      ["tight", 16, { vnd: 85_000n }],
+      ["other", 17, { vnd: 1_000_000n }],
+    ] as const;
+    for (const [name, idx, amounts] of plan) {
+      const account = hardhatAccount(idx);
+      await chain.attest(account.address, name);
+      creds[name] = await loginAndCreateKey(gw.url, account);
+      await chain.fundAndDeposit(idx, amounts);
+      rest[name] = kucoinAt(gw.url, creds[name]);
+    }
+    for (const [name, , amounts] of plan) {
+      await until(`${name}'s deposits`, async () => gw.ctx.trading.core.deposits(creds[name].accountId).length === Object.keys(amounts).length);
+    }
+    sellerPro = await proAt(gw.url, creds.seller);
+    // A first trade sets the last price (the stops' and the collar's reference): 10,000.
+    await rest.seller.createOrder(S, "limit", "sell", 1, 10_000);
+    await rest.buyer.createOrder(S, "limit", "buy", 1, 10_000);
+  });
+
+  after(async () => {
+    await sellerPro?.close();
+    await services?.stop();
+    await gw?.close();
+    await chain?.close();
+  });
+
+  it("fetchDeposits lists the vault deposits the chain watcher credited, with the chain reference as txid", async () => {
+    const deposits = await rest.seller.fetchDeposits();
+    assert.equal(deposits.length, 2);
+    for (const d of deposits) {
+      assert.equal(d.status, "ok");
+      assert.equal(d.type, "deposit");
+      assert.match(d.txid!, /^vault:0x[0-9a-fA-F]{40}:\d+$/);
+    }
+    const vnd = await rest.seller.fetchDeposits("VND");
+    assert.deepEqual(
+      vnd.map((d) => [d.currency, d.amount]),
+      [["VND", 1_000_000]],
+    );
+    assert.equal((await rest.seller.fetchDeposits(undefined, Date.now() + 60_000)).length, 0, "since filters");
+    // KuCoin pagination, and only the caller's own deposits.
+    const raw = kucoinClient(() => gw.url, creds.seller);
+    const page = await raw<{ totalNum: number; items: unknown[] }>("GET", "/api/v1/deposits?pageSize=1&currentPage=2");
+    assert.equal(page.data.totalNum, 2);
+    assert.equal(page.data.items.length, 1);
+    assert.equal((await rest.buyer.fetchDeposits()).length, 1);
+    const bad = await raw("GET", "/api/v1/deposits?status=DONE");
+    assert.equal(bad.code, "400100");
+  });
+
+  it("fetchTradingFee reads maker and taker rates from the market catalog; trade-fees takes several symbols", async () => {
+    const fee = await rest.buyer.fetchTradingFee(S);
+    assert.equal(fee.maker, 0.001);
+    assert.equal(fee.taker, 0.002);
+    const raw = kucoinClient(() => gw.url, creds.buyer);
+    const both = await raw<Array<{ symbol: string }>>("GET", "/api/v1/trade-fees?symbols=GOLD-VND,RIVER-VND");
+    assert.deepEqual(
+      both.data.map((f) => f.symbol),
+      ["GOLD-VND", "RIVER-VND"],
+    );
+    assert.equal((await raw("GET", "/api/v1/trade-fees?symbols=NOPE-VND")).code, "400000");
+    // ccxt 4.5.84 marks fetchTradingFees unsupported for kucoin (has.fetchTradingFees false).
+    await assert.rejects(rest.buyer.fetchTradingFees(), ccxt.NotSupported);
+  });
+
+  it("creates, fetches (by id and clientOid) and cancels stop orders; they hold funds and stay out of the normal order lists", async () => {
+    const ex = rest.seller;
+    const stop = await ex.createOrder(S, "limit", "sell", 2, 9_000, { stopLossPrice: 9_500 });
+    const byId = await ex.fetchOrder(stop.id!, S, { trigger: true });
+    assert.equal(byId.status, "open");
+    assert.equal(byId.triggerPrice, 9_500);
+    assert.equal(byId.amount, 2);
+    assert.equal((byId.info as { stop: string }).stop, "loss");
+    assert.equal((await ex.fetchBalance()).GOLD?.used, 2, "a waiting stop holds what it sells");
+    assert.deepEqual(
+      (await ex.fetchOpenOrders(S, undefined, undefined, { trigger: true })).map((o) => o.id),
+      [stop.id],
+    );
+    assert.equal((await ex.fetchOpenOrders(S)).length, 0, "waiting stops are not ordinary open orders");
+    await assert.rejects(ex.fetchOrder(stop.id!, S), ccxt.OrderNotFound);
+    await assert.rejects(ex.cancelOrder(stop.id!, S), ccxt.OrderNotFound);
+
+    // A market entry stop with a clientOid: fetched and cancelled by it.
+    const entry = await ex.createOrder(S, "market", "buy", 1, undefined, { triggerPrice: 11_000, stop: "entry", clientOid: "stop-c1" });
+    const byCid = await ex.fetchOrder("", S, { trigger: true, clientOid: "stop-c1" });
+    assert.equal(byCid.id, entry.id);
+    assert.equal(byCid.type, "market");
+    await ex.cancelOrder("", S, { trigger: true, clientOid: "stop-c1" });
+    assert.equal((await ex.fetchOrder(entry.id!, S, { trigger: true })).status, "canceled");
+    await assert.rejects(ex.cancelOrder("", S, { trigger: true, clientOid: "stop-c1" }), ccxt.OrderNotFound);
+
+    // By id, then all at once (after which only the first stop's own cancel remains to see).
+    const x = await ex.createOrder(S, "limit", "sell", 1, 9_000, { triggerPrice: 8_200 });
+    await ex.cancelOrder(x.id!, S, { trigger: true });
+    assert.equal((await ex.fetchOrder(x.id!, S, { trigger: true })).status, "canceled");
+    const y = await ex.createOrder(S, "limit", "sell", 1, 9_000, { triggerPrice: 8_200 });
+    const z = await ex.createOrder(S, "limit", "sell", 1, 9_000, { triggerPrice: 8_300 });
+    const raw = kucoinClient(() => gw.url, creds.seller);
+    const some = await raw<{ cancelledOrderIds: string[] }>("DELETE", `/api/v1/stop-order/cancel?symbol=GOLD-VND&orderIds=${y.id},ffffffffffffffffffffffff`);
+    assert.deepEqual(some.data.cancelledOrderIds, [y.id], "unknown ids are left out");
+    await ex.cancelAllOrders(S, { trigger: true });
+    const closed = await ex.fetchClosedOrders(S, undefined, undefined, { trigger: true });
+    assert.deepEqual(new Set(closed.map((o) => o.id)), new Set([stop.id, entry.id, x.id, y.id, z.id]));
+    assert.ok(closed.every((o) => o.status === "canceled"));
+    assert.deepEqual(
+      (await ex.fetchOpenOrders(S, undefined, undefined, { trigger: true })).map((o) => o.id),
+      [],
+      "cancelAll took the first stop too",
+    );
+    assert.equal((await ex.fetchBalance()).GOLD?.used, 0);
+    // Bad input changes nothing.
+    const bad = await raw("POST", "/api/v1/stop-order", { clientOid: "bad-1", side: "sell", symbol: "GOLD-VND", type: "limit", price: "9000", size: "1", stop: "sideways", stopPrice: "9500" });
+    assert.equal(bad.code, "400100");
+    const noStop = await raw("POST", "/api/v1/stop-order", { clientOid: "bad-2", side: "sell", symbol: "GOLD-VND", type: "limit", price: "9000", size: "1" });
+    assert.equal(noStop.code, "400100");
+    const offTick = await raw("POST", "/api/v1/stop-order", { clientOid: "bad-3", side: "sell", symbol: "GOLD-VND", type: "limit", price: "9000", size: "1", stopPrice: "9550" });
+    assert.notEqual(offTick.code, "200000");
+    assert.equal((await ex.fetchOpenOrders(S, undefined, undefined, { trigger: true })).length, 0);
+  });
+
+  it("a stop triggers on a trade, becomes an ordinary order under its id and fills; watchOrders({trigger}) sees open and triggered", async () => {
+    const seller = rest.seller;
+    const watch = () => sellerPro.watchOrders(S, undefined, undefined, { trigger: true });
+    const within = <T>(p: Promise<T>, what: string) => Promise.race([p, sleep(10_000).then(() => assert.fail(`no ${what} message`))]);
+    // The subscription is live some time after the first call: stops placed and cancelled until a message comes.
+    const warm = await nudge("watchOrders (advancedOrders)", watch(), async (i) => {
+      const o = await seller.createOrder(S, "limit", "sell", 1, 9_000, { triggerPrice: 8_200, clientOid: `warm-${i}` });
+      await seller.cancelOrder(o.id!, S, { trigger: true });
+    });
+    assert.ok(warm.every((o) => o.triggerPrice === 8_200 && (o.status === "open" || o.status === "canceled")));
+    await sleep(300); // the warm-up's last messages
+    const opening = watch();
+    const stopId = (await seller.createOrder(S, "limit", "sell", 2, 9_000, { stopLossPrice: 9_500, clientOid: "trig-1" })).id!;
+    const opened = await within(opening, "open");
+    assert.ok(opened.some((o) => o.id === stopId && o.status === "open" && o.triggerPrice === 9_500), JSON.stringify(opened.map((o) => [o.id, o.status])));
+
+    await rest.buyer.createOrder(S, "limit", "buy", 2, 9_000); // the bid the stop will sell into
+    const triggered = sellerPro.watchOrders(S, undefined, undefined, { trigger: true });
+    // A trade at 9,500 reaches the loss stop.
+    await rest.other.createOrder(S, "limit", "buy", 1, 9_500);
+    await seller.createOrder(S, "limit", "sell", 1, 9_500);
+    const seen = await within(triggered, "triggered");
+    assert.ok(seen.some((o) => o.id === stopId && o.status === "triggered"), JSON.stringify(seen.map((o) => [o.id, o.status])));
+
+    const asOrder = await until("the triggered stop filled", async () => {
+      const o = await seller.fetchOrder(stopId, S);
+      return o.status === "closed" && o;
+    });
+    assert.equal(asOrder.filled, 2);
+    assert.equal(asOrder.price, 9_000);
+    assert.equal(asOrder.triggerPrice, 9_500);
+    assert.equal((asOrder.info as { stopTriggered: boolean }).stopTriggered, true);
+    const asStop = await seller.fetchOrder(stopId, S, { trigger: true });
+    assert.equal(asStop.status, "closed");
+    assert.equal((asStop.info as { status: string }).status, "TRIGGERED");
+    assert.ok((await seller.fetchClosedOrders(S)).some((o) => o.id === stopId), "listed with the ordinary orders once triggered");
+    assert.ok((await seller.fetchMyTrades(S)).some((t) => t.order === stopId && t.amount === 2));
+  });
+
+  it("editOrder: a size cut keeps priority, a price change loses it; a rise needs funds and a refusal leaves the order as it was", async () => {
+    const buyer = rest.buyer;
+    const first = await buyer.createOrder(S, "limit", "buy", 5, 9_100);
+    const second = await rest.other.createOrder(S, "limit", "buy", 5, 9_100);
+    const cut = await buyer.editOrder(first.id!, S, "limit", "buy", 3, 9_100);
+    assert.equal(cut.id, first.id, "Sen amends in place: newOrderId is the order's own id");
+    assert.equal((await buyer.fetchOrder(first.id!, S)).amount, 3);
+    await rest.seller.createOrder(S, "limit", "sell", 1, 9_100);
+    assert.equal((await buyer.fetchOrder(first.id!, S)).filled, 1, "still first in line after a size cut");
+    await buyer.editOrder(first.id!, S, "limit", "buy", undefined, 9_200);
+    await buyer.editOrder(first.id!, S, "limit", "buy", undefined, 9_100);
+    await rest.seller.createOrder(S, "limit", "sell", 1, 9_100);
+    assert.equal((await rest.other.fetchOrder(second.id!, S)).filled, 1, "the price change sent it behind the other bid");
+    assert.equal((await buyer.fetchOrder(first.id!, S)).filled, 1);
+    // By clientOid too.
+    const byCid = await buyer.createOrder(S, "limit", "buy", 2, 9_000, { clientOid: "edit-c1" });
+    await buyer.editOrder(byCid.id!, S, "limit", "buy", 4, undefined, { clientOid: "edit-c1" });
+    assert.equal((await buyer.fetchOrder(byCid.id!, S)).amount, 4);
+
+    // 85,000 đồng: a bid of 9 at 9,000 holds 81,162 (fee included).
+    const tight = rest.tight;
+    const bid = await tight.createOrder(S, "limit", "buy", 9, 9_000);
+    assert.equal((await tight.fetchBalance()).VND?.used, 81_162);
+    await tight.editOrder(bid.id!, S, "limit", "buy", undefined, 9_400);
+    assert.equal((await tight.fetchBalance()).VND?.used, 84_770, "the hold follows the higher price");
+    await assert.rejects(tight.editOrder(bid.id!, S, "limit", "buy", undefined, 9_500), ccxt.InsufficientFunds);
+    await assert.rejects(tight.editOrder(bid.id!, S, "limit", "buy", 10, undefined), ccxt.InsufficientFunds);
+    const unchanged = await tight.fetchOrder(bid.id!, S);
+    assert.equal(unchanged.price, 9_400);
+    assert.equal(unchanged.amount, 9);
+    assert.equal((await tight.fetchBalance()).VND?.used, 84_770);
+    await tight.editOrder(bid.id!, S, "limit", "buy", 5, undefined);
+    assert.ok(((await tight.fetchBalance()).VND?.used ?? 0) < 50_000, "a smaller order holds less");
+    // Not one's own, not live, or nothing to change: refused.
+    await assert.rejects(rest.other.editOrder(bid.id!, S, "limit", "buy", 4, undefined), ccxt.OrderNotFound);
+    const raw = kucoinClient(() => gw.url, creds.tight);
+    assert.equal((await raw("POST", "/api/v1/hf/orders/alter", { symbol: "GOLD-VND", orderId: bid.id })).code, "400100");
+    await tight.cancelOrder(bid.id!, S);
+    await assert.rejects(tight.editOrder(bid.id!, S, "limit", "buy", 4, undefined), ccxt.OrderNotFound);
+  });
+
+  it("createOrders: each order on its own; a refused one does not stop the good one", async () => {
+    const results = await rest.other.createOrders([
+      { symbol: S, type: "limit", side: "buy", amount: 1, price: 8_900 },
+      { symbol: S, type: "limit", side: "buy", amount: 100_000, price: 8_900 },
+      { symbol: S, type: "limit", side: "buy", amount: 1, price: 8_800, params: { clientOid: "batch-3" } },
+    ]);
+    assert.equal(results.length, 3);
+    assert.match(results[0].id!, /^[0-9a-f]{24}$/);
+    assert.equal(results[1].status, "rejected");
+    assert.match((results[1].info as { failMsg: string }).failMsg, /Balance insufficient/);
+    assert.equal(results[2].clientOrderId, "batch-3");
+    const open = await rest.other.fetchOpenOrders(S);
+    assert.ok(open.some((o) => o.id === results[0].id && o.amount === 1 && o.price === 8_900), JSON.stringify([results[0].id, open.map((o) => [o.id, o.amount, o.price, o.status])]));
+    assert.ok(open.some((o) => o.id === results[2].id));
+    // A malformed batch is refused whole.
+    const raw = kucoinClient(() => gw.url, creds.other);
+    assert.equal((await raw("POST", "/api/v1/orders/multi", { symbol: "GOLD-VND", orderList: [] })).code, "400100");
+  });
+});
