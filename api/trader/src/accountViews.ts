@@ -12,7 +12,7 @@ export function Balances({ data }: { data: AccountData }) {
   const custody = (c: string) => data.holdings?.items.find((x) => x.currency === c);
   return html`<section class="panel balances" aria-labelledby="bal-h">
     <h2 id="bal-h">${t("balances")}</h2>
-    <table class="grid" data-testid="balances">
+    <div class="scroll"><table class="grid" data-testid="balances">
       <thead><tr><th>${t("currency")}</th><th class="num">${t("available")}</th><th class="num">${t("onHold")}</th><th class="num">${t("inCustody")}</th></tr></thead>
       <tbody>
         ${data.balances.map(
@@ -24,7 +24,7 @@ export function Balances({ data }: { data: AccountData }) {
           </tr>`,
         )}
       </tbody>
-    </table>
+    </table></div>
   </section>`;
 }
 
@@ -110,11 +110,11 @@ function Stops({ data }: { data: AccountData }) {
       <thead><tr><th>${t("market")}</th><th>${t("side")}</th><th>${t("type")}</th><th class="num">${t("stopPrice")}</th><th class="num">${t("price")}</th><th class="num">${t("size")}</th><th></th></tr></thead>
       <tbody>
         ${data.stops.map(
-          (s) => html`<tr key=${s.id}>
+          (s) => html`<tr key=${s.id} data-stop=${s.id}>
             <td>${s.symbol}</td><td class=${s.side === "buy" ? "up" : "down"}>${s.side === "buy" ? t("buy") : t("sell")}</td><td>${s.type} · ${s.stop}</td>
             <td class="num mono">${formatDecimal(s.stopPrice, lang)}</td><td class="num mono">${s.price ? formatDecimal(s.price, lang) : "—"}</td>
-            <td class="num mono">${s.size ? formatDecimal(s.size, lang) : s.funds ? formatAmount(s.funds, "VND", lang) : "—"}</td>
-            <td><button type="button" class="secondary small" onClick=${async () => {
+            <td class="num mono">${s.funds ? formatAmount(s.funds, s.symbol.split("-")[1], lang) : s.size ? formatDecimal(s.size, lang) : "—"}</td>
+            <td><button type="button" class="secondary small" data-testid="cancel-stop" onClick=${async () => {
               try {
                 await apiDelete(`/api/v1/stop-order/${s.id}`);
                 data.reload();

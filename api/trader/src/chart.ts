@@ -13,7 +13,7 @@ declare global {
   }
 }
 
-/** KuCoin candle types from 1 minute to 1 month; a month is built here from days (the gateway's widest is a week). */
+/** KuCoin candle types from 1 minute to 1 month. */
 const INTERVALS = [
   ["1min", 60],
   ["5min", 300],
@@ -29,7 +29,7 @@ type Interval = (typeof INTERVALS)[number][0];
 /** One candle, prices and volume as the gateway's decimal strings; time in epoch seconds. */
 type Candle = { time: number; open: string; close: string; high: string; low: string; volume: string };
 
-/** KuCoin's weeks start on Thursday 1970-01-01 like its epoch buckets; months start on the 1st (UTC). */
+/** The candle a trade falls in, as the gateway buckets them: epoch multiples (weeks from Thursday 1970-01-01), months from the 1st (UTC). */
 function bucket(sec: number, interval: Interval): number {
   if (interval === "1month") {
     const d = new Date(sec * 1000);
@@ -48,21 +48,9 @@ function merge(c: Candle | undefined, time: number, price: string, size: string)
 
 async function loadCandles(symbol: string, interval: Interval): Promise<Candle[]> {
   const now = Math.floor(Date.now() / 1000);
-  const type = interval === "1month" ? "1day" : interval;
-  const width = interval === "1month" ? 86_400 : INTERVALS.find((i) => i[0] === interval)![1];
-  const rows = await apiGet<string[][]>(`/api/v1/market/candles?symbol=${symbol}&type=${type}&startAt=${now - width * 1000}&endAt=${now}`);
-  let candles = rows.map(([t, o, c, h, l, v]) => ({ time: Number(t), open: o, close: c, high: h, low: l, volume: v })).sort((a, b) => a.time - b.time);
-  if (interval === "1month") {
-    const months: Candle[] = [];
-    for (const d of candles) {
-      const m = bucket(d.time, "1month");
-      const last = months[months.length - 1];
-      if (!last || last.time !== m) months.push({ ...d, time: m });
-      else months[months.length - 1] = { time: m, open: last.open, close: d.close, high: gt(d.high, last.high) ? d.high : last.high, low: gt(last.low, d.low) ? d.low : last.low, volume: add(last.volume, d.volume) };
-    }
-    candles = months;
-  }
-  return candles;
+  const width = interval === "1month" ? 31 * 86_400 : INTERVALS.find((i) => i[0] === interval)![1];
+  const rows = await apiGet<string[][]>(`/api/v1/market/candles?symbol=${symbol}&type=${interval}&startAt=${Math.max(0, now - width * 1000)}&endAt=${now}`);
+  return rows.map(([t, o, c, h, l, v]) => ({ time: Number(t), open: o, close: c, high: h, low: l, volume: v })).sort((a, b) => a.time - b.time);
 }
 
 /**
@@ -71,7 +59,7 @@ async function loadCandles(symbol: string, interval: Interval): Promise<Candle[]
  * /market/match trade.
  */
 export function CandleChart({ symbol, info, feed }: { symbol: string; info: SymbolInfo; feed: Feed }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const [interval, setInterval_] = useState<Interval>("1min");
   const box = useRef<HTMLDivElement>(null);
   const [count, setCount] = useState(0);
@@ -85,7 +73,7 @@ export function CandleChart({ symbol, info, feed }: { symbol: string; info: Symb
       grid: { vertLines: { color: "#eef1f4" }, horzLines: { color: "#eef1f4" } },
       timeScale: { timeVisible: interval !== "1day" && interval !== "1week" && interval !== "1month", secondsVisible: false },
       rightPriceScale: { scaleMargins: { top: 0.1, bottom: 0.3 } },
-      localization: { priceFormatter: (p: number) => Math.round(p).toLocaleString("vi-VN") },
+      localization: { locale: lang === "vi" ? "vi-VN" : "en-US", priceFormatter: (p: number) => Math.round(p).toLocaleString(lang === "vi" ? "vi-VN" : "en-US") },
     });
     const decimals = info.priceIncrement.split(".")[1]?.length ?? 0;
     const candles = chart.addSeries(LWC.CandlestickSeries, { upColor: "#16a34a", downColor: "#dc2626", wickUpColor: "#16a34a", wickDownColor: "#dc2626", borderVisible: false, priceFormat: { type: "price", precision: decimals, minMove: 10 ** -decimals } });
@@ -109,22 +97,19 @@ export function CandleChart({ symbol, info, feed }: { symbol: string; info: Symb
     };
     let serverCandles = false;
     const offMatch = feed.on(`/market/match:${symbol}`, (d: Trade) => {
-      if (serverCandles && interval !== "1month") return;
+      if (serverCandles) return;
       const run = () => {
         const sec = Number(BigInt(d.time) / 1_000_000_000n);
         upsert(merge(data[data.length - 1], bucket(sec, interval), d.price, d.size));
       };
       ready ? run() : pending.push(run);
     });
-    const offCandles =
-      interval === "1month"
-        ? () => undefined
-        : feed.on(`/market/candles:${symbol}_${interval}`, (d: { candles: string[] }) => {
-            serverCandles = true;
-            const [tm, o, c, h, l, v] = d.candles;
-            const run = () => upsert({ time: Number(tm), open: o, close: c, high: h, low: l, volume: v });
-            ready ? run() : pending.push(run);
-          });
+    const offCandles = feed.on(`/market/candles:${symbol}_${interval}`, (d: { candles: string[] }) => {
+      serverCandles = true;
+      const [tm, o, c, h, l, v] = d.candles;
+      const run = () => upsert({ time: Number(tm), open: o, close: c, high: h, low: l, volume: v });
+      ready ? run() : pending.push(run);
+    });
     loadCandles(symbol, interval).then(
       (cs) => {
         data = cs;
@@ -142,7 +127,7 @@ export function CandleChart({ symbol, info, feed }: { symbol: string; info: Symb
       offCandles();
       chart.remove();
     };
-  }, [symbol, interval, feed]);
+  }, [symbol, interval, feed, lang]);
   return html`<section class="panel chart-panel" aria-labelledby="chart-h">
     <div class="panel-head">
       <h2 id="chart-h">${t("chart")} ${info.baseCurrency}/${info.quoteCurrency}</h2>

@@ -54,7 +54,7 @@ export function Funding({ data, address, settings }: { data: AccountData; addres
   const [steps, setSteps] = useState<Step[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
-  const [result, setResult] = useState("");
+  const [result, setResult] = useState<{ key: Key; value: string; currency: string } | null>(null);
   const mark = (i: number, state: StepState, hash?: string) => setSteps((ss) => ss.map((s, j) => (j === i ? { ...s, state, hash: hash ?? s.hash } : s)));
 
   const deposit = async (value: string) => {
@@ -72,7 +72,7 @@ export function Funding({ data, address, settings }: { data: AccountData; addres
       return compare(total(bs, currency), target) >= 0 ? true : undefined;
     });
     mark(2, "done");
-    setResult(`${t("credited")}: ${formatAmount(value, currency, lang)}`);
+    setResult({ key: "credited", value, currency });
   };
   const withdraw = async (value: string) => {
     setSteps([{ key: "stepRequest", state: "busy" }, { key: "stepPaid", state: "todo" }]);
@@ -89,12 +89,12 @@ export function Funding({ data, address, settings }: { data: AccountData; addres
       throw new Error(w.remark || w.status);
     }
     mark(1, "done", w.walletTxId ?? undefined);
-    setResult(`${t("paid")}: ${formatAmount(value, currency, lang)}`);
+    setResult({ key: "paid", value, currency });
   };
   const submit = async (ev: Event) => {
     ev.preventDefault();
     setError("");
-    setResult("");
+    setResult(null);
     const value = parseInput(amount, lang);
     if (!value) return setError(t("badNumber"));
     setBusy(true);
@@ -112,8 +112,8 @@ export function Funding({ data, address, settings }: { data: AccountData; addres
   return html`<section class="panel funding" aria-labelledby="fund-h">
     <h2 id="fund-h">${t("funding")}</h2>
     <div class="segmented" role="group">
-      <button type="button" aria-pressed=${mode === "deposit"} data-testid="mode-deposit" onClick=${() => (setMode("deposit"), setSteps([]), setResult(""))}>${t("deposit")}</button>
-      <button type="button" aria-pressed=${mode === "withdraw"} data-testid="mode-withdraw" onClick=${() => (setMode("withdraw"), setSteps([]), setResult(""))}>${t("withdraw")}</button>
+      <button type="button" aria-pressed=${mode === "deposit"} data-testid="mode-deposit" onClick=${() => (setMode("deposit"), setSteps([]), setResult(null))}>${t("deposit")}</button>
+      <button type="button" aria-pressed=${mode === "withdraw"} data-testid="mode-withdraw" onClick=${() => (setMode("withdraw"), setSteps([]), setResult(null))}>${t("withdraw")}</button>
     </div>
     <form onSubmit=${submit} data-testid="funding-form" novalidate>
       <label>${t("currency")}<select value=${currency} data-testid="fund-currency" onChange=${(e: Event) => setCurrency((e.target as HTMLSelectElement).value)}>${currencies.map((c) => html`<option key=${c}>${c}</option>`)}</select></label>
@@ -122,7 +122,7 @@ export function Funding({ data, address, settings }: { data: AccountData; addres
       <button type="submit" class="primary" disabled=${busy} data-testid="fund-submit">${mode === "deposit" ? t("deposit") : t("withdraw")}</button>
     </form>
     ${steps.length ? html`<${Steps} steps=${steps} />` : null}
-    ${result ? html`<p class="ok" role="status" data-testid="fund-result">${result}</p>` : null}
+    ${result ? html`<p class="ok" role="status" data-testid="fund-result">${t(result.key)}: ${formatAmount(result.value, result.currency, lang)}</p>` : null}
     ${error ? html`<p class="error" role="alert" data-testid="fund-error">${error}</p>` : null}
     ${settings?.vault ? html`<p class="muted small">Vault <span class="mono">${settings.vault}</span></p>` : null}
   </section>`;

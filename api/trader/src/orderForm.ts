@@ -35,7 +35,7 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, onPlaced 
   const [tif, setTif] = useState<"GTC" | "IOC" | "FOK">("GTC");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
-  const [done, setDone] = useState("");
+  const [done, setDone] = useState(false);
   const [confirming, setConfirming] = useState<{ body: Record<string, unknown>; path: string; value: string } | null>(null);
   const dialog = useRef<HTMLDialogElement>(null);
 
@@ -64,7 +64,7 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, onPlaced 
   const submit = async (ev: Event) => {
     ev.preventDefault();
     setError("");
-    setDone("");
+    setDone(false);
     if ((hasPrice && !p) || (useFunds ? !f : !q) || (isStop && !sp)) return setError(t("badNumber"));
     const body: Record<string, unknown> = { clientOid: crypto.randomUUID(), side, symbol: info.symbol, type: hasPrice ? "limit" : "market" };
     if (hasPrice) body.price = p;
@@ -86,7 +86,7 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, onPlaced 
     setBusy(true);
     try {
       await apiPost<{ orderId: string }>(path, body);
-      setDone(t("placed"));
+      setDone(true);
       onPlaced();
     } catch (err) {
       setError((err as Error).message);
@@ -129,7 +129,7 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, onPlaced 
       ${refusal ? html`<p class="warn" data-testid="eligibility-refusal">${side === "buy" ? t("cannotBuy") : t("cannotSell")}: ${refusal}</p>` : null}
       <button type="submit" class=${`primary ${side}`} disabled=${busy} data-testid="place">${side === "buy" ? t("buy") : t("sell")} ${info.baseCurrency}</button>
       ${error ? html`<p class="error" role="alert" data-testid="order-error"><strong>${t("refused")}:</strong> ${error}</p>` : null}
-      ${done ? html`<p class="ok" role="status" data-testid="order-ok">${done}</p>` : null}
+      ${done ? html`<p class="ok" role="status" data-testid="order-ok">${t("placed")}</p>` : null}
     </form>
     <dialog ref=${dialog} data-testid="confirm-dialog" onClose=${() => setConfirming(null)} onCancel=${() => setConfirming(null)}>
       ${confirming
