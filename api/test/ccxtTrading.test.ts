@@ -255,6 +255,29 @@ describe("ccxt kucoin trading against Sen: stop orders, editOrder, createOrders,
     await assert.rejects(tight.editOrder(bid.id!, S, "limit", "buy", 4, undefined), ccxt.OrderNotFound);
   });
 
+  it("watchOrders (tradeOrders) reports an amendment as an update with the new terms", async () => {
+    const seller = rest.seller;
+    const ask = await seller.createOrder(S, "limit", "sell", 3, 9_900);
+    let size = 3;
+    // Amend back and forth until the subscription is live and an update arrives.
+    const first = await nudge("watchOrders (tradeOrders)", sellerPro.watchOrders(S), async () => {
+      size = size === 3 ? 2 : 3;
+      await seller.editOrder(ask.id!, S, "limit", "sell", size, undefined);
+    });
+    assert.ok(first.some((o) => o.id === ask.id && o.status === "open"));
+    await sleep(300);
+    const next = sellerPro.watchOrders(S);
+    await seller.editOrder(ask.id!, S, "limit", "sell", 1, 9_800);
+    const seen = await Promise.race([next, sleep(10_000).then(() => assert.fail("no update message"))]);
+    const u = seen.find((o) => o.id === ask.id);
+    assert.ok(u, JSON.stringify(seen.map((o) => o.id)));
+    assert.equal((u.info as { type: string }).type, "update");
+    assert.equal(u.status, "open");
+    assert.equal(u.amount, 1);
+    assert.equal(u.price, 9_800);
+    await seller.cancelOrder(ask.id!, S);
+  });
+
   it("createOrders: each order on its own; a refused one does not stop the good one", async () => {
     const results = await rest.other.createOrders([
       { symbol: S, type: "limit", side: "buy", amount: 1, price: 8_900 },
