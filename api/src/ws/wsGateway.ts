@@ -9,7 +9,6 @@ import { MarketStreams, tickerData } from "./marketStreams.ts";
 
 type L2Change = { side: "buy" | "sell"; price: number; size: number; sequence: number };
 import type { TradingEvent } from "../trading/events.ts";
-import { ADVANCED_ORDERS, advancedOrderMessage, isAdvancedOrderEvent } from "./advancedOrders.ts";
 
 /**
  * KuCoin's websocket protocol over `ws`: welcome, ping/pong, subscribe/unsubscribe with ack,
@@ -36,7 +35,7 @@ const inbound = z.object({
 });
 
 const PUBLIC_PREFIXES = ["/market/level2:", "/market/match:", "/market/ticker:", "/market/snapshot:"] as const;
-const PRIVATE_TOPICS = ["/spotMarket/tradeOrders", "/account/balance", ADVANCED_ORDERS] as const;
+const PRIVATE_TOPICS = ["/spotMarket/tradeOrders", "/account/balance"] as const;
 /** Sen's own topic (not KuCoin's): surveillance alerts, for the compliance role. */
 const COMPLIANCE_ALERTS = "/compliance/alerts";
 
@@ -48,16 +47,16 @@ export class WsGateway {
   readonly #subs = new Map<string, Set<Client>>();
   readonly #clients = new Set<Client>();
   readonly #l2Pending = new Map<string, { start: number; end: number; bids: Map<number, [string, string, string]>; asks: Map<number, [string, string, string]> }>();
-  #l2Timer: NodeJS.Timeout | null = null;
   /**
    * The last level2 sequence handed to this gateway per symbol. Not MarketData's: that one
    * also counts changes applied but not yet durable, which reach the gateway later.
    */
   readonly #l2Delivered = new Map<string, number>();
+  #l2Timer: NodeJS.Timeout | null = null;
   readonly #tickerDue = new Set<string>();
-  #tickerTimer: NodeJS.Timeout | null = null;
   /** Candles, depth-5/50 snapshots, level1 and ticker:all (marketStreams.ts). */
   readonly #streams: MarketStreams;
+  #tickerTimer: NodeJS.Timeout | null = null;
 
   constructor(ctx: AppContext, opts: WsGatewayOptions) {
     this.#ctx = ctx;
@@ -66,6 +65,7 @@ export class WsGateway {
     // At start everything applied is durable: the books' sequences are what clients have "seen".
     for (const symbol of ctx.catalog.markets.keys()) this.#l2Delivered.set(symbol, ctx.marketData.best(symbol).sequence);
     this.#streams = new MarketStreams(ctx, { has: (t) => (this.#subs.get(t)?.size ?? 0) > 0, fanout: (t, text) => this.#fanout(t, text) });
+    ctx.trading.subscribe((e) => {
       if (e.kind === "l2") this.#queueL2(e.symbol, { side: e.side, price: e.price, size: e.size, sequence: e.sequence ?? 0 });
       else if (e.kind === "trade") this.#publishTrade(e.symbol, { sequence: e.sequence, tradeId: e.tradeId, price: e.price, size: e.size, side: e.side, time: e.ts });
       else this.#onTradingEvent(e);
@@ -184,9 +184,9 @@ export class WsGateway {
       }
     }
     if (msg.response !== false) this.#send(client, JSON.stringify({ id, type: "ack" }));
-  }
     // After the ack: ccxt sets up its book when the ack arrives and drops what came before.
     if (msg.type === "subscribe") for (const t of topics) for (const text of this.#streams.initial(t, (s) => this.#l2SentSeq(s))) this.#send(client, text);
+  }
 
   /** Splits "/market/match:A,B" into per-symbol topics; private topics are keyed by account. */
   #expand(topic: string, client: Client): string[] | string {
@@ -200,9 +200,9 @@ export class WsGateway {
       if (!client.principal) return "unauthorized";
       return [`${topic}@${client.principal.accountId}`];
     }
-    const prefix = PUBLIC_PREFIXES.find((p) => topic.startsWith(p));
     const stream = this.#streams.expand(topic);
     if (stream) return stream;
+    const prefix = PUBLIC_PREFIXES.find((p) => topic.startsWith(p));
     if (!prefix) return "topic not found";
     const symbols = topic.slice(prefix.length).split(",");
     if (symbols.length === 0 || symbols.length > 100 || symbols.some((s) => !this.#ctx.catalog.market(s))) return "topic not found";
@@ -239,18 +239,18 @@ export class WsGateway {
       this.#l2Pending.set(symbol, p);
     }
     p.end = change.sequence;
+    this.#l2Delivered.set(symbol, change.sequence);
     (change.side === "buy" ? p.bids : p.asks).set(change.price, [this.#ctx.format.price(m, change.price), this.#ctx.format.size(m, change.size), String(change.sequence)]);
     if (!this.#l2Timer) this.#l2Timer = setTimeout(() => this.#flushL2(), this.#opts.conflateMs);
-    this.#l2Delivered.set(symbol, change.sequence);
   }
 
-  #flushL2(): void {
   /** The last level2 sequence already sent for `symbol` (what is still conflating comes after it). */
   #l2SentSeq(symbol: string): number {
     const p = this.#l2Pending.get(symbol);
     return p ? p.start - 1 : (this.#l2Delivered.get(symbol) ?? 0);
   }
 
+  #flushL2(): void {
     this.#l2Timer = null;
     const now = this.#ctx.now();
     for (const [symbol, p] of this.#l2Pending) {
@@ -287,8 +287,8 @@ export class WsGateway {
         }),
       );
     }
-    this.#tickerDue.add(symbol);
     this.#streams.traded(symbol, t.time);
+    this.#tickerDue.add(symbol);
     this.#scheduleTickers();
   }
 
@@ -346,10 +346,7 @@ export class WsGateway {
 
   #onTradingEvent(e: TradingEvent): void {
     const f = this.#ctx.format;
-    if (e.kind === "order" && isAdvancedOrderEvent(e)) {
-      const topic = `${ADVANCED_ORDERS}@${e.order.accountId}`;
-      if (this.#subs.get(topic)?.size) this.#fanout(topic, advancedOrderMessage(e, this.#ctx.catalog, f));
-    } else if (e.kind === "order") {
+    if (e.kind === "order") {
       const topic = `/spotMarket/tradeOrders@${e.order.accountId}`;
       if (!this.#subs.get(topic)?.size || e.change === "rejected" || e.change === "triggered") return;
       const o = e.order;
