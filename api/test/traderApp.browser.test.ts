@@ -135,6 +135,20 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     assert.equal((await fetch(`${gw.url}/console/src/api.ts`)).status, 200, "the shared console modules are served");
     assert.equal((await fetch(`${gw.url}/console/src/alertsView.ts`)).status, 404, "only the shared ones");
     assert.equal((await fetch(`${gw.url}/src/../../src/config/config.ts`)).status, 404);
+    // The deposit transactions are encoded for a signed-in wallet only, for a known currency and a positive amount.
+    const deposit = (body: unknown, token?: string) =>
+      fetch(`${gw.url}/api/v1/sen/wallet/deposit-transactions`, { method: "POST", headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    assert.equal((await deposit({ currency: "VND", amount: "1" })).status, 401);
+    const { token } = await loginAndCreateKey(gw.url, seller);
+    assert.equal((await deposit({ currency: "DOGE", amount: "1" }, token)).status, 400);
+    assert.equal((await deposit({ currency: "VND", amount: "0" }, token)).status, 400);
+    const plan = (await (await deposit({ currency: "GOLD", amount: "7" }, token)).json()) as { data: { transactions: Array<{ step: string; to: string; data: string }> } };
+    assert.deepEqual(plan.data.transactions.map((x) => [x.step, x.to.toLowerCase()]), [
+      ["approve", chain.deployment.contracts.GoldToken.toLowerCase()],
+      ["deposit", chain.deployment.contracts.SettlementVault.toLowerCase()],
+    ]);
+    const settings = (await (await fetch(`${gw.url}/api/v1/sen/trader-settings`)).json()) as { data: { explorerTxUrl: string; onboardingUrl: string } };
+    assert.equal(settings.data.explorerTxUrl, "https://explorer.sen.test/tx/");
   });
 
   it("runs the trader's whole path in the browser, live", async () => {
@@ -187,6 +201,7 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     await page.getByTestId("book-bids").locator('tr[data-price="100000"]').waitFor({ state: "detached" });
     await page.getByTestId("open-orders").waitFor({ state: "detached" });
     await until("GOLD on the page", async () => (await attr(page, '[data-testid="balances"] tr[data-currency="GOLD"]', "data-available")) === "10");
+    await until("a candle drawn from the live trade", async () => Number(await attr(page, '[data-testid="candles"]', "data-candles")) >= 1);
     await until("market list last price", async () => /100\.000/.test(await page.getByTestId("markets").locator(`tr[data-symbol="${SYMBOL}"] [data-testid="market-last"]`).innerText()));
 
     // The fill settles on chain; its transaction is linked.
@@ -210,6 +225,9 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     // English on request.
     await page.getByTestId("lang-en").click();
     await page.getByText("Order book").waitFor();
+    // What was typed is rewritten for the new language, so it still means the same amount.
+    assert.equal(await page.getByTestId("price").inputValue(), "100,000");
+    assert.match(await page.getByTestId("order-total").innerText(), /₫1,000,000/);
     await shoot(page, "filled");
     assert.deepEqual(errors, []);
   });

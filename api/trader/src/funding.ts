@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { apiGet, apiPost } from "../../console/src/api.ts";
 import { html } from "../../console/src/html.ts";
+import { useAmountInput } from "./amountInput.ts";
 import type { AccountData } from "./accountData.ts";
 import { useI18n, type Key } from "./i18n.ts";
 import { add, compare, formatAmount, parseInput } from "./money.ts";
@@ -50,7 +51,7 @@ export function Funding({ data, address, settings }: { data: AccountData; addres
   const currencies = data.holdings?.items.map((i) => i.currency) ?? data.balances.map((b) => b.currency);
   const [mode, setMode] = useState<"deposit" | "withdraw">("deposit");
   const [currency, setCurrency] = useState("VND");
-  const [amount, setAmount] = useState("");
+  const [amount, setAmount] = useAmountInput(lang);
   const [steps, setSteps] = useState<Step[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");

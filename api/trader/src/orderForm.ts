@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { apiPost } from "../../console/src/api.ts";
 import { html } from "../../console/src/html.ts";
 import { useI18n, type Key } from "./i18n.ts";
+import { useAmountInput } from "./amountInput.ts";
 import { compare, formatAmount, formatDecimal, multiply, parseInput } from "./money.ts";
 import type { Eligibility, SymbolInfo } from "./types.ts";
 
@@ -26,10 +27,10 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, onPlaced 
   const [side, setSide] = useState<"buy" | "sell">("buy");
   const [kind, setKind] = useState<Kind>("limit");
   const [byFunds, setByFunds] = useState(false);
-  const [price, setPrice] = useState("");
-  const [size, setSize] = useState("");
-  const [funds, setFunds] = useState("");
-  const [stopPrice, setStopPrice] = useState("");
+  const [price, setPrice] = useAmountInput(lang);
+  const [size, setSize] = useAmountInput(lang);
+  const [funds, setFunds] = useAmountInput(lang);
+  const [stopPrice, setStopPrice] = useAmountInput(lang);
   const [stop, setStop] = useState<"loss" | "entry">("entry");
   const [postOnly, setPostOnly] = useState(false);
   const [tif, setTif] = useState<"GTC" | "IOC" | "FOK">("GTC");
