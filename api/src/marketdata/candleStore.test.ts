@@ -10,7 +10,7 @@ const dir = mkdtempSync(path.join(tmpdir(), "sen-candles-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 let seq = 0;
-function trade(ts: number, price: number, size: number, symbol = "GOLD-VND"): TradingEvent {
+function trade(ts: number, price: number, size: number, symbol = "GOLD-VND"): Extract<TradingEvent, { kind: "trade" }> {
   return { kind: "trade", symbol, tradeId: String(++seq), price, size, side: "buy", makerOrderId: "m", takerOrderId: "t", ts, sequence: seq, funds: BigInt(price * size), sellerTax: 0n };
 }
 /** Applied and durable, as the trading service reports a journaled trade. */
@@ -79,7 +79,7 @@ describe("candle store", () => {
     for (const e of [...first, undelivered]) b.record(e); // replay from an older position: all repeated
     const later = trade(t0 + 3_000, 99, 5);
     b.record(later);
-    b.markDurable(later.sequence as number); // after replay: everything replayed is durable
+    b.markDurable(later.sequence); // after replay: everything replayed is durable
     assert.deepEqual(b.candles("GOLD-VND", "1min", t0, t0), [[t0, 100, 99, 102, 99, 8, 100n + 101n + 102n + 495n]]);
     b.close();
     const c = new CandleStore({ file });
