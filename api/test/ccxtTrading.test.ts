@@ -74,6 +74,17 @@ describe("ccxt kucoin trading against Sen: stop orders, editOrder, createOrders,
     await rest.buyer.createOrder(S, "limit", "buy", 1, 10_000);
   });
 
+  /** The audit trail's events of one order, in order (refusals before or without an id are found by clientOid). */
+  const auditOf = async (orderId: string, clientOid?: string) => {
+    await gw.ctx.audit.flush();
+    const out: Array<{ type: string; ruleId?: string }> = [];
+    for await (const { line } of gw.ctx.audit.log.read()) {
+      const e = JSON.parse(line) as { type: string; orderId?: string; clientOid?: string; ruleId?: string };
+      if (e.orderId === orderId || (clientOid !== undefined && e.orderId === undefined && e.clientOid === clientOid)) out.push(e);
+    }
+    return out;
+  };
+
   after(async () => {
     await sellerPro?.close();
     await services?.stop();
@@ -212,6 +223,9 @@ describe("ccxt kucoin trading against Sen: stop orders, editOrder, createOrders,
     assert.equal((asStop.info as { status: string }).status, "TRIGGERED");
     assert.ok((await seller.fetchClosedOrders(S)).some((o) => o.id === stopId), "listed with the ordinary orders once triggered");
     assert.ok((await seller.fetchMyTrades(S)).some((t) => t.order === stopId && t.amount === 2));
+    const trail = (await auditOf(stopId)).map((e) => e.type);
+    assert.deepEqual(trail.slice(0, 2), ["order.accepted", "order.triggered"]);
+    assert.ok(trail.includes("order.filled"));
   });
 
   it("editOrder: a size cut keeps priority, a price change loses it; a rise needs funds and a refusal leaves the order as it was", async () => {
@@ -253,6 +267,19 @@ describe("ccxt kucoin trading against Sen: stop orders, editOrder, createOrders,
     assert.equal((await raw("POST", "/api/v1/hf/orders/alter", { symbol: "GOLD-VND", orderId: bid.id })).code, "400100");
     await tight.cancelOrder(bid.id!, S);
     await assert.rejects(tight.editOrder(bid.id!, S, "limit", "buy", 4, undefined), ccxt.OrderNotFound);
+    // The audit trail has every amendment, and the refused ones with their rule.
+    assert.deepEqual(
+      (await auditOf(bid.id!, unchanged.clientOrderId)).map((e) => [e.type, e.ruleId ?? null]),
+      [
+        ["order.received", null],
+        ["order.accepted", null],
+        ["order.amended", null],
+        ["order.rejected", "RISK_INSUFFICIENT_FUNDS"],
+        ["order.rejected", "RISK_INSUFFICIENT_FUNDS"],
+        ["order.amended", null],
+        ["order.cancelled", "ENGINE_USER_CANCELLED"],
+      ],
+    );
   });
 
   it("watchOrders (tradeOrders) reports an amendment as an update with the new terms", async () => {
