@@ -135,6 +135,7 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     assert.equal((await fetch(`${gw.url}/console/src/api.ts`)).status, 200, "the shared console modules are served");
     assert.equal((await fetch(`${gw.url}/console/src/alertsView.ts`)).status, 404, "only the shared ones");
     assert.equal((await fetch(`${gw.url}/src/../../src/config/config.ts`)).status, 404);
+    assert.equal((await fetch(`${gw.url}/src/main.ts`)).status, 404);
     // The deposit transactions are encoded for a signed-in wallet only, for a known currency and a positive amount.
     const deposit = (body: unknown, token?: string) =>
       fetch(`${gw.url}/api/v1/sen/wallet/deposit-transactions`, { method: "POST", headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
