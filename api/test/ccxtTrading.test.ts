@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import ccxt from "ccxt";
@@ -322,5 +325,64 @@ describe("ccxt kucoin trading against Sen: stop orders, editOrder, createOrders,
     // A malformed batch is refused whole.
     const raw = kucoinClient(() => gw.url, creds.other);
     assert.equal((await raw("POST", "/api/v1/orders/multi", { symbol: "GOLD-VND", orderList: [] })).code, "400100");
+  });
+});
+
+describe("stop orders, amendments and deposits survive a restart (snapshot, and the journal alone)", () => {
+  let chain: ChainFixture;
+  let dataDir: string;
+  let gw: GatewayFixture | undefined;
+
+  before(async () => {
+    chain = await startChain();
+    dataDir = mkdtempSync(path.join(tmpdir(), "sen-ccxt-restart-"));
+  });
+  after(async () => {
+    await gw?.close();
+    await chain?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("a waiting stop still waits and then triggers, an amended order keeps its new terms, deposits stay listed", async () => {
+    gw = await startTestGateway(chain, { dataDir });
+    const a = hardhatAccount(18);
+    const b = hardhatAccount(19);
+    await chain.attest(a.address, "restart-a");
+    await chain.attest(b.address, "restart-b");
+    const ca = await loginAndCreateKey(gw.url, a);
+    const cb = await loginAndCreateKey(gw.url, b);
+    await gw.ctx.trading.deposit(ca.accountId, "GOLD", 100n, "restart-dep-a");
+    await gw.ctx.trading.deposit(cb.accountId, "VND", 5_000_000n, "restart-dep-b");
+    const ex = () => [kucoinAt(gw!.url, ca), kucoinAt(gw!.url, cb)] as const;
+    let [sa, sb] = ex();
+    await sa.createOrder(S, "limit", "sell", 1, 10_000);
+    await sb.createOrder(S, "limit", "buy", 1, 10_000); // last price 10,000
+    const stop = await sa.createOrder(S, "limit", "sell", 3, 9_000, { stopLossPrice: 9_500 });
+    const bid = await sb.createOrder(S, "limit", "buy", 5, 9_000);
+    await sb.editOrder(bid.id!, S, "limit", "buy", 4, 9_100);
+    const before = { stop: await sa.fetchOrder(stop.id!, S, { trigger: true }), bid: await sb.fetchOrder(bid.id!, S), deposits: await sb.fetchDeposits(), balances: [await sa.fetchBalance(), await sb.fetchBalance()] };
+    const same = async (what: string) => {
+      [sa, sb] = ex();
+      const now = { stop: await sa.fetchOrder(stop.id!, S, { trigger: true }), bid: await sb.fetchOrder(bid.id!, S), deposits: await sb.fetchDeposits(), balances: [await sa.fetchBalance(), await sb.fetchBalance()] };
+      assert.equal(now.stop.status, "open", what);
+      assert.deepEqual([now.bid.price, now.bid.amount], [9_100, 4], what);
+      assert.deepEqual(now.deposits.map((d) => [d.txid, d.amount]), before.deposits.map((d) => [d.txid, d.amount]), what);
+      assert.deepEqual(now.balances.map((x) => [x.GOLD, x.VND]), before.balances.map((x) => [x.GOLD, x.VND]), what);
+    };
+    // From the snapshot written at a clean stop...
+    await gw.close();
+    gw = await startTestGateway(chain, { dataDir });
+    await same("after a restart from the snapshot");
+    // ...and from the journal alone.
+    await gw.close();
+    rmSync(path.join(dataDir, "snapshots"), { recursive: true, force: true });
+    gw = await startTestGateway(chain, { dataDir });
+    await same("after a replay of the whole journal");
+    // The stop still triggers: a trade at 9,500, then it sells into the amended bid at 9,100.
+    await sb.createOrder(S, "limit", "buy", 1, 9_500);
+    await sa.createOrder(S, "limit", "sell", 1, 9_500);
+    const filled = await sa.fetchOrder(stop.id!, S);
+    assert.equal(filled.filled, 3);
+    assert.equal((await sb.fetchOrder(bid.id!, S)).filled, 3);
   });
 });
