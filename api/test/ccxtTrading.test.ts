@@ -308,6 +308,25 @@ describe("ccxt kucoin trading against Sen: stop orders, editOrder, createOrders,
     await seller.cancelOrder(ask.id!, S);
   });
 
+  it("the new routes are in the OpenAPI document, with their inputs", async () => {
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    for (const [p, method] of [
+      ["/api/v1/stop-order", "post"],
+      ["/api/v1/stop-order", "get"],
+      ["/api/v1/stop-order/{orderId}", "get"],
+      ["/api/v1/stop-order/{orderId}", "delete"],
+      ["/api/v1/stop-order/queryOrderByClientOid", "get"],
+      ["/api/v1/stop-order/cancelOrderByClientOid", "delete"],
+      ["/api/v1/stop-order/cancel", "delete"],
+      ["/api/v1/hf/orders/alter", "post"],
+      ["/api/v1/orders/multi", "post"],
+      ["/api/v1/deposits", "get"],
+      ["/api/v1/trade-fees", "get"],
+    ]) {
+      assert.ok(doc.paths[p]?.[method], `${method} ${p} in /openapi.json (has ${Object.keys(doc.paths).filter((k) => k.includes("stop")).join(", ")})`);
+    }
+  });
+
   it("createOrders: each order on its own; a refused one does not stop the good one", async () => {
     const results = await rest.other.createOrders([
       { symbol: S, type: "limit", side: "buy", amount: 1, price: 8_900 },
