@@ -95,9 +95,9 @@ describe("candle history across kill -9", () => {
     assert.ok(killed);
 
     const candles = async (type: string) => {
-      const r = await (await fetch(`${ex!.url}/api/v1/market/candles?symbol=${SYMBOL}&type=${type}`)).json();
+      const r = (await (await fetch(`${ex!.url}/api/v1/market/candles?symbol=${SYMBOL}&type=${type}`)).json()) as { code: string; data: string[][] };
       assert.equal(r.code, "200000", JSON.stringify(r));
-      return r.data as string[][];
+      return r.data;
     };
     const check = async () => {
       const fills = (await b<{ items: Fill[] }>("GET", `/api/v1/fills?symbol=${SYMBOL}&pageSize=500`)).data.items;

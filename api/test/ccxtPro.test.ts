@@ -149,7 +149,10 @@ describe("ccxt pro (kucoin) market data and candle history against Sen", () => {
     for (const k of Object.keys(api)) api[k] = gw.url;
     return ex;
   };
-  const restBook = async () => (await (await fetch(`${gw.url}/api/v1/market/orderbook/level2_100?symbol=${SYMBOL}`)).json()).data as { sequence: string; bids: string[][]; asks: string[][] };
+  /** GET a public route's `data`. */
+  const pub = async <T>(route: string) => ((await (await fetch(`${gw.url}${route}`)).json()) as { data: T }).data;
+  const restBook = () => pub<{ sequence: string; bids: string[][]; asks: string[][] }>(`/api/v1/market/orderbook/level2_100?symbol=${SYMBOL}`);
+  type Level1 = { price: string; bestBid: string; bestAsk: string; bestAskSize: string };
   const levels = (side: string[][]) => side.map(([p, s]) => [Number(p), Number(s)]);
   const plain = (side: ArrayLike<ArrayLike<unknown>>) => Array.from(side, (l) => [l[0], l[1]]);
 
@@ -206,7 +209,7 @@ describe("ccxt pro (kucoin) market data and candle history against Sen", () => {
       "calendar months",
     );
     // The raw rows: seconds, KuCoin's column order t,o,c,h,l,v,turnover, newest first.
-    const raw = (await (await fetch(`${gw.url}/api/v1/market/candles?symbol=${SYMBOL}&type=1month&startAt=${monthA / 1000}&endAt=${monthC / 1000}`)).json()).data as string[][];
+    const raw = await pub<string[][]>(`/api/v1/market/candles?symbol=${SYMBOL}&type=1month&startAt=${monthA / 1000}&endAt=${monthC / 1000}`);
     assert.deepEqual(raw[raw.length - 1], [String(monthA / 1000), "10000", "10300", "10300", "9900", "10", String(2 * 10_000 + 10_100 + 3 * 9_900 + 10_000 + 2 * 10_200 + 10_300)]);
     assert.equal(raw.length, 3);
     const bad = await fetch(`${gw.url}/api/v1/market/candles?symbol=${SYMBOL}&type=2min`);
@@ -309,7 +312,7 @@ describe("ccxt pro (kucoin) market data and candle history against Sen", () => {
 
     // level1 answers at once (its current state), then follows the best bid.
     const bidsAsks = await within("watchBidsAsks", ex.watchBidsAsks([S]));
-    const level1 = (await (await fetch(`${gw.url}/api/v1/market/orderbook/level1?symbol=${SYMBOL}`)).json()).data;
+    const level1 = await pub<Level1>(`/api/v1/market/orderbook/level1?symbol=${SYMBOL}`);
     assert.equal(bidsAsks[S].bid, Number(level1.bestBid));
     assert.equal(bidsAsks[S].ask, Number(level1.bestAsk));
     assert.equal(bidsAsks[S].askVolume, Number(level1.bestAskSize));
@@ -319,7 +322,7 @@ describe("ccxt pro (kucoin) market data and candle history against Sen", () => {
 
     // After the stream settles, ticker:all carries what REST's level1 says.
     await sleep(300);
-    const l1 = (await (await fetch(`${gw.url}/api/v1/market/orderbook/level1?symbol=${SYMBOL}`)).json()).data;
+    const l1 = await pub<Level1>(`/api/v1/market/orderbook/level1?symbol=${SYMBOL}`);
     await until("ticker:all at REST's level1", () => ex.tickers[S]?.bid === Number(l1.bestBid) && ex.tickers[S]?.ask === Number(l1.bestAsk) && ex.tickers[S]?.last === Number(l1.price));
   });
 
