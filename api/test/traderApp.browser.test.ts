@@ -230,6 +230,11 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     assert.equal(await page.getByTestId("price").inputValue(), "100,000");
     assert.match(await page.getByTestId("order-total").innerText(), /₫1,000,000/);
     await shoot(page, "filled");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByTestId("view-account").click();
+    await page.screenshot({ path: path.join(SHOTS, "trader-account-390.png"), fullPage: true });
+    await page.getByTestId("view-trade").click();
+    await page.setViewportSize({ width: 1280, height: 900 });
     assert.deepEqual(errors, []);
   });
 
@@ -274,6 +279,24 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
       await page.getByTestId("cancel-stop").click();
       await page.getByTestId("stop-orders").waitFor({ state: "detached" });
     } else t.diagnostic("no /api/v1/stop-order on this gateway yet: stop orders not exercised");
+
+    // A market buy by funds takes what the seller offers; the GOLD arrives live.
+    const before = BigInt((await attr(page, '[data-testid="balances"] tr[data-currency="GOLD"]', "data-available")) ?? "0");
+    const r = await sell("POST", "/api/v1/orders", { clientOid: "trader-app-ask", side: "sell", symbol: SYMBOL, type: "limit", price: "101000", size: "5" });
+    assert.equal(r.code, "200000", JSON.stringify(r));
+    await page.getByTestId("book-asks").locator('tr[data-price="101000"]').waitFor();
+    await page.getByTestId("kind-market").click();
+    await page.getByTestId("by-funds").click();
+    await page.getByTestId("funds").fill("202.000");
+    await page.getByTestId("place").click();
+    await placed(page);
+    await until("GOLD bought by funds", async () => BigInt((await attr(page, '[data-testid="balances"] tr[data-currency="GOLD"]', "data-available")) ?? "0") >= before + 1n);
+
+    // RIVER is for foreign investors: the form says so, in the pilot's words, before any order.
+    await page.getByTestId("markets").locator('tr[data-symbol="RIVER-VND"] button').click();
+    await page.getByTestId("kind-limit").click();
+    await page.getByTestId("eligibility-refusal").waitFor();
+    assert.match(await page.getByTestId("eligibility-refusal").innerText(), /^Không thể mua: .+/);
     assert.deepEqual(errors, []);
   });
 
