@@ -150,7 +150,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   const format = new KucoinFormat(catalog);
 
   const marketData = new MarketData(catalog.markets.keys(), (symbol) => 10n ** BigInt(catalog.currency(catalog.market(symbol)!.base)!.decimals));
-  const candles = new CandleStore({ file: path.join(config.dataDir, "candles.sqlite") });
+  const candles = new CandleStore({ file: path.join(config.dataDir, "candles.sqlite"), onError: (err) => logger.error({ err }, "candle store: write failed; retried with the next batch") });
   const started = Date.now();
   let tradingRef: TradingService | undefined;
   const { service: trading, replayed } = await TradingService.open({

@@ -82,6 +82,8 @@ export type CandleStoreOptions = {
   flushMs?: number;
   /** ... or as soon as this many durable trades are waiting. */
   flushTrades?: number;
+  /** A failed background write (e.g. a full disk): the trades stay queued for the next one. */
+  onError?: (err: unknown) => void;
 };
 
 /**
@@ -107,6 +109,7 @@ export class CandleStore implements SnapshotPart {
   readonly #progress = new Map<string, number>();
   readonly #flushMs: number;
   readonly #flushTrades: number;
+  readonly #onError: (err: unknown) => void;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
   readonly #select;
@@ -118,6 +121,7 @@ export class CandleStore implements SnapshotPart {
   constructor(options: CandleStoreOptions) {
     this.#flushMs = options.flushMs ?? 200;
     this.#flushTrades = options.flushTrades ?? 2_000;
+    this.#onError = options.onError ?? (() => undefined);
     this.#db = new DatabaseSync(options.file);
     // WAL + FULL: a committed batch survives power loss (one fsync per batch, not per trade).
     this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
@@ -155,7 +159,13 @@ export class CandleStore implements SnapshotPart {
     if (this.#closed) return;
     if (this.#pending.length >= this.#flushTrades) this.flush();
     else if (!this.#timer && this.#pending.length > 0) {
-      this.#timer = setTimeout(() => this.flush(), this.#flushMs);
+      this.#timer = setTimeout(() => {
+        try {
+          this.flush();
+        } catch (err) {
+          this.#onError(err);
+        }
+      }, this.#flushMs);
       this.#timer.unref();
     }
   }
