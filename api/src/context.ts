@@ -200,7 +200,8 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   logger.info({ replayed, lastSeq: trading.lastSeq.toString(), ms: Date.now() - started, journal: config.journal.kind }, "state recovered");
   trading.subscribe((e) => {
     if (e.kind === "trade") metrics.trades.inc({ symbol: e.symbol });
-    else if (e.kind === "order" && e.change === "open") metrics.ordersAccepted.inc({ symbol: e.order.symbol });
+    // A stop is counted when accepted, not again when its trigger makes it live.
+    else if (e.kind === "order" && e.change === "open" && !e.order.stop?.triggered) metrics.ordersAccepted.inc({ symbol: e.order.symbol });
   });
   trading.subscribe(() => metrics.journalSeq.set(Number(trading.lastSeq)));
 
