@@ -9,6 +9,7 @@ import { MarketStreams, tickerData } from "./marketStreams.ts";
 
 type L2Change = { side: "buy" | "sell"; price: number; size: number; sequence: number };
 import type { TradingEvent } from "../trading/events.ts";
+import { ADVANCED_ORDERS, advancedOrderMessage, isAdvancedOrderEvent } from "./advancedOrders.ts";
 
 /**
  * KuCoin's websocket protocol over `ws`: welcome, ping/pong, subscribe/unsubscribe with ack,
@@ -35,7 +36,7 @@ const inbound = z.object({
 });
 
 const PUBLIC_PREFIXES = ["/market/level2:", "/market/match:", "/market/ticker:", "/market/snapshot:"] as const;
-const PRIVATE_TOPICS = ["/spotMarket/tradeOrders", "/account/balance"] as const;
+const PRIVATE_TOPICS = ["/spotMarket/tradeOrders", "/account/balance", ADVANCED_ORDERS] as const;
 /** Sen's own topic (not KuCoin's): surveillance alerts, for the compliance role. */
 const COMPLIANCE_ALERTS = "/compliance/alerts";
 
@@ -346,7 +347,10 @@ export class WsGateway {
 
   #onTradingEvent(e: TradingEvent): void {
     const f = this.#ctx.format;
-    if (e.kind === "order") {
+    if (e.kind === "order" && isAdvancedOrderEvent(e)) {
+      const topic = `${ADVANCED_ORDERS}@${e.order.accountId}`;
+      if (this.#subs.get(topic)?.size) this.#fanout(topic, advancedOrderMessage(e, this.#ctx.catalog, f));
+    } else if (e.kind === "order") {
       const topic = `/spotMarket/tradeOrders@${e.order.accountId}`;
       if (!this.#subs.get(topic)?.size || e.change === "rejected" || e.change === "triggered") return;
       const o = e.order;
