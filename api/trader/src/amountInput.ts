@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Lang } from "./i18n.ts";
+import type { Lang } from "./lang.ts";
 import { formatDecimal, parseInput } from "./money.ts";
 
 /**

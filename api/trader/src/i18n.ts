@@ -1,7 +1,8 @@
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
+import type { Lang } from "./lang.ts";
 
-export type Lang = "vi" | "en";
+export type { Lang };
 
 /** Every text of the app in Vietnamese (the default) and English; the keys are the English meaning. */
 const vi = {

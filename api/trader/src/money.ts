@@ -3,7 +3,7 @@
  * gateway's decimal strings: the whole part goes through Intl as a bigint and the fraction is
  * kept digit for digit, so nothing is ever rounded through a float.
  */
-import type { Lang } from "./i18n.ts";
+import type { Lang } from "./lang.ts";
 
 const LOCALE: Record<Lang, string> = { vi: "vi-VN", en: "en-US" };
 const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
