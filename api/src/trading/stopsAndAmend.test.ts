@@ -73,6 +73,31 @@ describe("stop orders in the core", () => {
     assert.ok(m.vnd("a").available < before);
   });
 
+  it("a market buy stop is held at its stop price, held again at the ask when it triggers, and refused (hold released) when that is short", () => {
+    const m = market();
+    // c can pay for 10 at the stop price plus the band (10,500) and the taker fee: 105,210.
+    m.apply({ t: "deposit", ts: T0 + 100, accountId: "c", currency: "VND", amount: "105210", ref: "v-c" });
+    const events: TradingEvent[] = [];
+    m.core.subscribe((e) => events.push(e));
+    const { orderId: stop } = m.place("c", { side: "buy", type: "market", size: 10, stop: { stopPrice: 10_000, kind: "entry" } });
+    assert.equal(m.vnd("c").hold, 105_210n);
+    // The ask is at 11,000 when a trade at 11,000 triggers it: 10 × 11,550 (+ fee) is more than c has.
+    m.place("b", { side: "sell", price: 11_000, size: 20 });
+    m.place("a", { side: "buy", price: 11_000, size: 1 });
+    const o = m.core.order(stop)!;
+    assert.equal(o.stop!.triggered, true);
+    assert.equal(o.isActive, false);
+    assert.equal(o.doneReason, "RISK_INSUFFICIENT_FUNDS");
+    assert.equal(o.dealSize, 0);
+    assert.deepEqual([m.vnd("c").available, m.vnd("c").hold], [105_210n, 0n], "nothing spent, nothing left held");
+    const mine = events.filter((e) => e.kind === "order" && e.order.orderId === stop).map((e) => e.kind === "order" && [e.change, e.order.isActive]);
+    assert.deepEqual(mine, [
+      ["open", true],
+      ["triggered", false],
+      ["rejected", false],
+    ]);
+  });
+
   it("cancelAll by scope: orders leaves waiting stops, stops leaves live orders", () => {
     const m = market();
     const { orderId: live } = m.place("a", { side: "buy", price: 9_000, size: 1 });
