@@ -199,6 +199,8 @@ describe("ccxt kucoin trading against Sen: stop orders, editOrder, createOrders,
       await seller.cancelOrder(o.id!, S, { trigger: true });
     });
     assert.ok(warm.every((o) => o.triggerPrice === 8_200 && (o.status === "open" || o.status === "canceled")));
+    // KuCoin's stopOrder data: type open | triggered | cancel, orderType "stop".
+    assert.ok(warm.every((o) => ["open", "cancel"].includes((o.info as { type: string }).type) && (o.info as { orderType: string }).orderType === "stop"));
     await sleep(300); // the warm-up's last messages
     const opening = watch();
     const stopId = (await seller.createOrder(S, "limit", "sell", 2, 9_000, { stopLossPrice: 9_500, clientOid: "trig-1" })).id!;
@@ -211,7 +213,7 @@ describe("ccxt kucoin trading against Sen: stop orders, editOrder, createOrders,
     await rest.other.createOrder(S, "limit", "buy", 1, 9_500);
     await seller.createOrder(S, "limit", "sell", 1, 9_500);
     const seen = await within(triggered, "triggered");
-    assert.ok(seen.some((o) => o.id === stopId && o.status === "triggered"), JSON.stringify(seen.map((o) => [o.id, o.status])));
+    assert.ok(seen.some((o) => o.id === stopId && o.status === "triggered" && (o.info as { triggerSuccess: boolean }).triggerSuccess === true), JSON.stringify(seen.map((o) => [o.id, o.status])));
 
     const asOrder = await until("the triggered stop filled", async () => {
       const o = await seller.fetchOrder(stopId, S);
