@@ -321,6 +321,8 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     const { page } = await openApp(privateKeyToAccount(generatePrivateKey()), 390);
     await page.getByTestId("connect").click();
     await page.getByTestId("no-eid").waitFor();
-    assert.match((await page.getByTestId("onboarding-link").getAttribute("href")) ?? "", /\/onboarding\/$/);
+    const href = new URL((await page.getByTestId("onboarding-link").getAttribute("href")) ?? "");
+    assert.equal(href.pathname, "/onboarding/");
+    assert.equal(href.searchParams.get("exchange"), `${gw.url}/`, "the issuer's page links back to this exchange");
   });
 });

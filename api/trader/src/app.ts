@@ -15,6 +15,14 @@ import type { Eligibility, Settings, SymbolInfo, Trade } from "./types.ts";
 
 type Session = { token: string; address: string; accountId: string; expiresAt: string | number };
 
+/** The issuer's onboarding page, told where to send the applicant back (its `?exchange=`). */
+function onboardingHref(settings: Settings | null): string {
+  if (!settings) return "#";
+  const u = new URL(settings.onboardingUrl);
+  u.searchParams.set("exchange", new URL("/", location.href).href);
+  return u.href;
+}
+
 function SignIn({ settings, onSession }: { settings: Settings | null; onSession: (s: Session) => void }) {
   const { t } = useI18n();
   const [busy, setBusy] = useState(false);
@@ -39,7 +47,7 @@ function SignIn({ settings, onSession }: { settings: Settings | null; onSession:
   return html`<div class="signin">
     <button type="button" class="primary" data-testid="connect" disabled=${busy} onClick=${connect}>${busy ? t("connecting") : t("connect")}</button>
     ${noEid
-      ? html`<p class="warn" role="alert" data-testid="no-eid">${t("noEid")} <a href=${settings?.onboardingUrl ?? "#"} data-testid="onboarding-link" rel="noopener">${t("onboard")} →</a></p>`
+      ? html`<p class="warn" role="alert" data-testid="no-eid">${t("noEid")} <a href=${onboardingHref(settings)} data-testid="onboarding-link" rel="noopener">${t("onboard")} →</a></p>`
       : null}
     ${error ? html`<p class="error" role="alert" data-testid="login-error">${error}</p>` : null}
   </div>`;
