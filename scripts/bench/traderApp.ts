@@ -16,9 +16,9 @@
  *    placed from this process through the signed REST API. The server stamp is taken in a
  *    `ctx.trading.subscribe` listener, i.e. when the trading service delivers the event after
  *    the journal made it durable (the moment the websocket gateway sends a trade, or queues a
- *    level2 change for its conflation window: the listener is registered after the gateway's,
- *    so it follows the send by the gateway's own few µs, more if the OS preempts Node right
- *    after the write, which a busy machine does); a second stamp in `ctx.trading.core.subscribe`
+ *    level2 change for its conflation window; for trades the stamp is taken just before the
+ *    gateway's first socket write of the message, as the OS may switch to the browser at that
+ *    write and a stamp after it can land after the page's); a second stamp in `ctx.trading.core.subscribe`
  *    marks when the engine applied the record, so the journal's share shows too. The page
  *    stamps (a script installed before the app's code) when the marker shows in the DOM (bid
  *    row with the marker's price and size; tape row with the trade's id, by MutationObserver),
@@ -48,6 +48,7 @@
 import { existsSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { WebSocket as WsSocket } from "ws";
 import { DEFAULT_RISK } from "../../api/src/risk/types.ts";
 import type { TradingEvent } from "../../api/src/trading/events.ts";
 import { hardhatAccount, startChain } from "../../api/test/support/chainFixture.ts";
@@ -301,10 +302,35 @@ ctx.trading.core.subscribe((e) => {
   const k = keyOf(e);
   if (k && !applied.has(k)) applied.set(k, t);
 });
+
+/**
+ * The websocket gateway sends a trade from its own listener, which runs before ours: a stamp
+ * taken in ours would follow the socket write, and on a busy machine the OS may switch to the
+ * woken browser right at that write, so the page could "see" the trade before the server
+ * stamped it. The first send of each fan-out buffer (the gateway encodes a message once for
+ * all its subscribers) is stamped here just before the write instead; a trade takes that
+ * stamp when the buffer that was sent last carries its id.
+ */
+let lastBuffer: unknown = null;
+let lastBufferAt = 0;
+const wsProto = WsSocket.prototype as unknown as { send: (data: unknown, ...rest: unknown[]) => void };
+const wsSend = wsProto.send;
+wsProto.send = function (this: WsSocket, data: unknown, ...rest: unknown[]) {
+  if (data !== lastBuffer) {
+    lastBufferAt = preciseNow();
+    lastBuffer = data;
+  }
+  return wsSend.call(this, data, ...rest);
+};
+let tradesStampedAtSend = 0;
 ctx.trading.subscribe((e) => {
-  const t = preciseNow();
+  let t = preciseNow();
   const k = keyOf(e);
   if (!k || delivered.has(k)) return;
+  if (e.kind === "trade" && Buffer.isBuffer(lastBuffer) && lastBuffer.includes(`"tradeId":"${e.tradeId}"`)) {
+    t = lastBufferAt;
+    tradesStampedAtSend++;
+  }
   delivered.set(k, t);
   if (burstTrades && k.startsWith("trade:")) burstTrades.push(k);
 });
@@ -521,6 +547,7 @@ for (let r = 0; r < BURSTS; r++) {
 }
 if (BURSTS > 0) console.log(`bursts: ${BURSTS} × ${BURST} trades`);
 const clockAfter = await clockOffset();
+if (tradesStampedAtSend < trades.length + bursts.length) throw new Error(`bench: ${trades.length + bursts.length - tradesStampedAtSend} trades were not stamped at the gateway's send`);
 const clockBound = Math.max(Math.abs(clockBefore.offset) + clockBefore.rtt / 2, Math.abs(clockAfter.offset) + clockAfter.rtt / 2);
 if (pageErrors.length) throw new Error(`bench: the page threw: ${pageErrors.join("; ")}`);
 const chromiumVersion = browser.version();
@@ -581,7 +608,7 @@ ${machineLine()} Chromium ${chromiumVersion} headless (\`--disable-gpu\`), viewp
 
 **Page load.** Each page is loaded ${COLD} times cold (a new browser context each time: empty HTTP cache, new connections) and ${WARM} times warm (a new page in a context that loaded it once: the gateway sends \`cache-control: no-cache\` with an ETag, so every file is revalidated and comes back 304), the three pages interleaved in rotating order after one unmeasured load of each (the gateway type-strips each module on its first request). Times are from the start of the navigation: first contentful paint (Paint Timing), the end of DOMContentLoaded and of load (Navigation Timing), and for the trader app "book + tape shown", when the order book and the trades tape first have rows (REST data fetched and rendered; the book is seeded with ten levels a side and five trades). Bytes are Resource Timing's for the script files (.js and the type-stripped .ts modules: transferred incl. headers / body as sent / body decoded; no compression is applied, so the last two agree). The named baseline is a static HTML page with no script or stylesheet, answered by the gateway's own HTTP server (same process and port, ahead of its Express app): the floor of a navigation here, so the timing ratio is what the app adds. The compliance console (the same no-build Preact+htm stack and libraries, signed out) is the reference for bytes: the ratio compares the two apps.
 
-${COLD > 0 ? `Cold:\n\n${loadTable(coldStats, COLD)}\n\n` : ""}${WARM > 0 ? `Warm:\n\n${loadTable(warmStats, WARM)}\n\n` : ""}${trader0 ? `The trader app's largest scripts (decoded KiB): ${biggest(trader0)}.\n` : ""}**Live updates, engine event to DOM.** The app open on ${SYMBOL} (signed out: the public book and tape), orders placed from Node through the signed REST API. The server stamp is the trading service delivering the event (after the journal made its record durable), taken in a \`ctx.trading.subscribe\` listener registered after the websocket gateway's, so just after the gateway sent the trade or queued the level2 change for its ${ctx.config.wsConflateMs} ms conflation window (level2 rows therefore include that window; trades do not); "journal" is from the engine applying the record (\`ctx.trading.core.subscribe\`) to that delivery, not part of the other columns. The page stamps, from a script installed before the app's code: when the message reaches a raw WebSocket opened in the page on the same two topics before the app's own socket (so it is first in the gateway's fan-out and in the page's queue) — the baseline, network and gateway delivery; when the same message reaches the app's own socket (a listener added as the socket is made, running before the app's handler); when the marker is in the DOM (MutationObserver: a bid row with the marker's price and size; a tape row with the trade's id); and after the next frame (requestAnimationFrame, then a message task: about when it is painted). "App's socket → DOM" is the app's own work (parse, state, Preact render). Book markers: a fresh bid above the seeded ones, cancelled once shown; trades: a resting ask, then a buy that takes it; ${LIVE} of each, alternating, ${ctx.config.wsConflateMs + 20}–${ctx.config.wsConflateMs + 37} ms apart (random), after 5 unmeasured of each. Bursts: ${BURSTS} times, ${BURST} resting asks, then ${BURST} crossing buys sent at once; every trade timed (the gateway's journal commits them in groups, so "journal" grows and trades reach the page in clumps). Both clocks are this machine's (performance.timeOrigin + performance.now() in Node and in the page); the page − Node offset estimated over CDP round trips was ${offsetLine(clockBefore)} before and ${offsetLine(clockAfter)} after; figures are not corrected by it${early > 0 ? `; ${early} page stamp(s) fell before the server's by more than that bound and are kept` : ""}.
+${COLD > 0 ? `Cold:\n\n${loadTable(coldStats, COLD)}\n\n` : ""}${WARM > 0 ? `Warm:\n\n${loadTable(warmStats, WARM)}\n\n` : ""}${trader0 ? `The trader app's largest scripts (decoded KiB): ${biggest(trader0)}.\n\n` : ""}**Live updates, engine event to DOM.** The app open on ${SYMBOL} (signed out: the public book and tape), orders placed from Node through the signed REST API. The server stamp is the trading service delivering the event (after the journal made its record durable): for a level2 change, in a \`ctx.trading.subscribe\` listener registered after the websocket gateway's, i.e. just after the gateway queued it for its ${ctx.config.wsConflateMs} ms conflation window (level2 rows therefore include that window); for a trade, which the gateway sends from its own listener, just before its first socket write of the message (a stamp on \`ws\`'s \`send\`; a stamp after the write can land after the browser has already run, when the OS switches to it at the write); "journal" is from the engine applying the record (\`ctx.trading.core.subscribe\`) to that delivery, not part of the other columns. The page stamps, from a script installed before the app's code: when the message reaches a raw WebSocket opened in the page on the same two topics before the app's own socket (so it is first in the gateway's fan-out and in the page's queue) — the baseline, network and gateway delivery; when the same message reaches the app's own socket (a listener added as the socket is made, running before the app's handler); when the marker is in the DOM (MutationObserver: a bid row with the marker's price and size; a tape row with the trade's id); and after the next frame (requestAnimationFrame, then a message task: about when it is painted). "App's socket → DOM" is the app's own work (parse, state, Preact render). Book markers: a fresh bid above the seeded ones, cancelled once shown; trades: a resting ask, then a buy that takes it; ${LIVE} of each, alternating, ${ctx.config.wsConflateMs + 20}–${ctx.config.wsConflateMs + 37} ms apart (random), after 5 unmeasured of each. Bursts: ${BURSTS} times, ${BURST} resting asks, then ${BURST} crossing buys sent at once; every trade timed (the gateway's journal commits them in groups, so "journal" grows and trades reach the page in clumps). Both clocks are this machine's (performance.timeOrigin + performance.now() in Node and in the page); the page − Node offset estimated over CDP round trips was ${offsetLine(clockBefore)} before and ${offsetLine(clockAfter)} after; figures are not corrected by it${early > 0 ? `; ${early} page stamp(s) fell before the server's by more than that bound and are kept` : ""}.
 
 | update | n | journal ms p50 | event → raw WS in the page (baseline) p50 / p90 | event → app's socket p50 / p90 | event → DOM p50 / p90 | event → next frame p50 / p90 | max ms raw / DOM | app's socket → DOM p50 / p90 | DOM vs raw (p50) |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
