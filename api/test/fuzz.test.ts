@@ -32,7 +32,8 @@ type Auth =
 type Plan = { method: string; path: string; body?: string; headers: Record<string, string>; auth: Auth; isOrder?: boolean };
 
 const KC = ["KC-API-KEY", "KC-API-SIGN", "KC-API-TIMESTAMP", "KC-API-PASSPHRASE", "KC-API-KEY-VERSION"];
-const NON_ENVELOPE = new Set(["/health", "/metrics", "/openapi.json"]);
+// "": the root "/" with its slash stripped by routeForms, the trader web app's page (HTML).
+const NON_ENVELOPE = new Set(["", "/health", "/metrics", "/openapi.json"]);
 
 // ---------------------------------------------------------------- mirrors of the gateway's rules
 
