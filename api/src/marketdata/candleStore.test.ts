@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, it } from "node:test";
 import type { TradingEvent } from "../trading/events.ts";
 import { CandleStore, bucketStart, nextBucket } from "./candleStore.ts";
@@ -102,5 +104,66 @@ describe("candle store", () => {
     assert.ok(perTrade < 0.05, `${perTrade} ms per trade`);
     assert.equal(store.candles("GOLD-VND", "1day", t0, t0)[0][5], n);
     store.close();
+  });
+  it("a database that takes no write (full disk): trades, reads and snapshots go on, one report per attempt, nothing lost or doubled once it writes again", async () => {
+    const file = path.join(dir, "full.sqlite");
+    const errors: unknown[] = [];
+    const store = new CandleStore({ file, flushMs: 5, flushTrades: 3, maxRetryMs: 40, onError: (e) => errors.push(e) });
+    const t0 = utc(2026, 7, 1, 9);
+    feed(store, trade(t0, 100, 1));
+    store.flush();
+    // Another connection makes every write fail, as a full disk does.
+    const disk = new DatabaseSync(file);
+    disk.exec(`CREATE TRIGGER full_c BEFORE INSERT ON candle BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;
+               CREATE TRIGGER full_p BEFORE INSERT ON progress BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;`);
+    const later = Array.from({ length: 30 }, (_, i) => trade(t0 + 1_000 * (i + 1), 100 + i, 2));
+    for (const e of later) feed(store, e); // the durable listener: must not throw, nor write on every trade
+    assert.ok(errors.length <= 2, `${errors.length} failed writes reported for 30 trades: retried on every trade`);
+    const expected = [t0, 100, 129, 129, 100, 61, 100n + later.reduce((s, e) => s + (e.kind === "trade" ? e.funds : 0n), 0n)];
+    assert.deepEqual(store.candles("GOLD-VND", "1min", t0, t0), [expected], "reads count the queued durable trades");
+    const snap = store.snapshot() as unknown[];
+    assert.equal(snap.length, 30, "the snapshot carries every unwritten trade");
+    await sleep(150);
+    assert.ok(errors.length >= 2 && errors.length <= 6, `${errors.length} attempts in 150 ms: the pause between them grows`);
+    disk.exec("DROP TRIGGER full_c; DROP TRIGGER full_p;");
+    await sleep(120);
+    disk.close();
+    store.close();
+    // A restart from that snapshot (replay repeats nothing here) counts each trade once.
+    const again = new CandleStore({ file });
+    again.restore(JSON.parse(JSON.stringify(snap)));
+    again.flush();
+    assert.deepEqual(again.candles("GOLD-VND", "1hour", t0, t0), [[t0, 100, 129, 129, 100, 61, expected[6]]]);
+    again.close();
+  });
+
+  it("a trade the database refuses alone is left out and reported; the trades after it are written", () => {
+    const errors: unknown[] = [];
+    const store = new CandleStore({ file: ":memory:", flushMs: 60_000, onError: (e) => errors.push(e) });
+    const t0 = utc(2026, 8, 1);
+    feed(store, trade(t0, 100, 1));
+    const bad = trade(t0 + 1_000, 100, 1);
+    if (bad.kind === "trade") bad.price = Number.NaN; // stands for any trade SQLite refuses (NOT NULL)
+    feed(store, bad);
+    feed(store, trade(t0 + 2_000, 105, 1));
+    store.flush();
+    feed(store, trade(t0 + 3_000, 95, 1));
+    store.flush();
+    assert.deepEqual(store.candles("GOLD-VND", "1min", t0, t0), [[t0, 100, 95, 105, 95, 3, 300n]]);
+    assert.equal(errors.length, 1);
+    assert.match(String((errors[0] as Error).message), new RegExp(`trade ${bad.kind === "trade" ? bad.sequence : 0} of GOLD-VND left out`));
+    store.close();
+    assert.throws(() => store.candles("GOLD-VND", "1min", t0, t0), "closed: the handle is released");
+  });
+
+  it("closing a store whose database takes no write still releases the handle, and does not throw", () => {
+    const file = path.join(dir, "close.sqlite");
+    const store = new CandleStore({ file, flushMs: 60_000 });
+    const disk = new DatabaseSync(file);
+    disk.exec("CREATE TRIGGER full_c BEFORE INSERT ON candle BEGIN SELECT RAISE(ABORT, 'disk full'); END; CREATE TRIGGER full_p BEFORE INSERT ON progress BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+    feed(store, trade(utc(2026, 9, 1), 100, 1));
+    assert.doesNotThrow(() => store.close());
+    disk.exec("DROP TRIGGER full_c; DROP TRIGGER full_p;");
+    disk.close();
   });
 });

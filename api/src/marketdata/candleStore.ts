@@ -82,8 +82,15 @@ export type CandleStoreOptions = {
   flushMs?: number;
   /** ... or as soon as this many durable trades are waiting. */
   flushTrades?: number;
-  /** A failed background write (e.g. a full disk): the trades stay queued for the next one. */
+  /**
+   * A failed write, or a trade left out of the candles because it alone cannot be written.
+   * A store that cannot write at all (full disk) keeps its trades queued and in the snapshot,
+   * and tries again after a growing pause (up to `maxRetryMs`), so each failure is reported once
+   * per attempt, not once per trade.
+   */
   onError?: (err: unknown) => void;
+  /** Longest pause between attempts after failed writes (default 30 s). */
+  maxRetryMs?: number;
 };
 
 /**
@@ -110,6 +117,9 @@ export class CandleStore implements SnapshotPart {
   readonly #flushMs: number;
   readonly #flushTrades: number;
   readonly #onError: (err: unknown) => void;
+  readonly #maxRetryMs: number;
+  /** Consecutive failed writes: while above 0, writes wait for the retry timer (growing pause). */
+  #failures = 0;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
   readonly #select;
@@ -122,6 +132,7 @@ export class CandleStore implements SnapshotPart {
     this.#flushMs = options.flushMs ?? 200;
     this.#flushTrades = options.flushTrades ?? 2_000;
     this.#onError = options.onError ?? (() => undefined);
+    this.#maxRetryMs = options.maxRetryMs ?? 30_000;
     this.#db = new DatabaseSync(options.file);
     // WAL + FULL: a committed batch survives power loss (one fsync per batch, not per trade).
     this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
@@ -157,36 +168,118 @@ export class CandleStore implements SnapshotPart {
   markDurable(sequence: number): void {
     if (sequence > this.#durableThrough) this.#durableThrough = sequence;
     if (this.#closed) return;
-    if (this.#pending.length >= this.#flushTrades) this.flush();
-    else if (!this.#timer && this.#pending.length > 0) {
-      this.#timer = setTimeout(() => {
-        try {
-          this.flush();
-        } catch (err) {
-          this.#onError(err);
-        }
-      }, this.#flushMs);
-      this.#timer.unref();
+    // After a failed write only the retry timer writes: a full disk is not hit again on every trade.
+    if (this.#failures === 0 && this.#pending.length >= this.#flushTrades) this.#tryFlush();
+    else this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#closed || this.#pending.length === 0) return;
+    const delay = this.#failures === 0 ? this.#flushMs : Math.min(this.#maxRetryMs, this.#flushMs * 2 ** this.#failures);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#tryFlush();
+    }, delay);
+    this.#timer.unref();
+  }
+
+  /** A write that never throws: a failure is reported, the trades stay queued, a retry is scheduled. */
+  #tryFlush(): void {
+    try {
+      this.flush();
+    } catch (err) {
+      this.#onError(err);
+      this.#schedule();
     }
   }
 
-  /** Writes every durable waiting trade in one transaction. */
+  /**
+   * Durable waiting trades not yet in the database, in order, each once (a replay after an
+   * older snapshot repeats trades the database or the queue already holds); `count`: how many
+   * queued trades they come from.
+   */
+  #unwritten(): { trades: Trade[]; count: number; progress: Map<string, number> } {
+    let count = 0;
+    while (count < this.#pending.length && this.#pending[count].sequence <= this.#durableThrough) count++;
+    const trades: Trade[] = [];
+    const progress = new Map<string, number>();
+    for (let i = 0; i < count; i++) {
+      const tr = this.#pending[i];
+      const done = progress.get(tr.symbol) ?? this.#progress.get(tr.symbol) ?? 0;
+      if (tr.sequence <= done) continue;
+      progress.set(tr.symbol, tr.sequence);
+      trades.push(tr);
+    }
+    return { trades, count, progress };
+  }
+
+  /**
+   * Writes every durable waiting trade in one transaction. When the batch fails, each trade is
+   * tried alone: one that fails while the database still takes writes is left out of the
+   * candles and reported (it would otherwise block every later trade forever); if the database
+   * takes no write at all, the error is thrown and everything stays queued.
+   */
   flush(): void {
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    let n = 0;
-    while (n < this.#pending.length && this.#pending[n].sequence <= this.#durableThrough) n++;
-    if (n === 0 || this.#closed) return;
-    const batch = this.#pending.slice(0, n);
+    if (this.#closed) return;
+    const { trades, count, progress } = this.#unwritten();
+    if (count === 0) return;
+    try {
+      this.#write(trades, progress);
+    } catch (err) {
+      if (trades.length <= 1 && !this.#writable()) throw this.#failed(err);
+      for (const tr of trades) {
+        try {
+          this.#write([tr], new Map([[tr.symbol, tr.sequence]]));
+        } catch (one) {
+          if (!this.#writable()) throw this.#failed(one);
+          // The database takes writes but not this trade: record it and move past it.
+          this.#write([], new Map([[tr.symbol, tr.sequence]]));
+          this.#onError(new Error(`candle store: trade ${tr.sequence} of ${tr.symbol} left out of the candles (${(one as Error).message})`, { cause: one }));
+        }
+        this.#pending.splice(this.#pending.indexOf(tr), 1);
+      }
+    }
+    this.#failures = 0;
+    // What remains of the first `count` queued trades was already written (or repeated).
+    let left = 0;
+    while (left < this.#pending.length && this.#pending[left].sequence <= this.#durableThrough && (this.#progress.get(this.#pending[left].symbol) ?? 0) >= this.#pending[left].sequence) left++;
+    this.#pending.splice(0, left);
+    if (this.#pending.length > 0 && this.#pending[0].sequence <= this.#durableThrough) this.#schedule();
+  }
+
+  #failed(err: unknown): unknown {
+    this.#failures++;
+    return err;
+  }
+
+  /** Whether the database takes a write at all (a full disk, a read-only file: it does not). */
+  #writable(): boolean {
+    try {
+      this.#db.exec("BEGIN IMMEDIATE; INSERT OR REPLACE INTO progress (symbol, seq) VALUES ('', 0); DELETE FROM progress WHERE symbol = ''; COMMIT;");
+      return true;
+    } catch {
+      this.#rollback();
+      return false;
+    }
+  }
+
+  #rollback(): void {
+    try {
+      this.#db.exec("ROLLBACK");
+    } catch {
+      // SQLite already rolled the transaction back (e.g. SQLITE_FULL).
+    }
+  }
+
+  /** One transaction: the trades' candles at every resolution and each symbol's progress. */
+  #write(trades: Trade[], progress: Map<string, number>): void {
     // Merged in memory first: one read and one write per touched candle, not per trade.
     const touched = new Map<string, { symbol: string; res: Res; t: number; row: Row }>();
-    const progress = new Map<string, number>();
-    for (const tr of batch) {
-      const done = progress.get(tr.symbol) ?? this.#progress.get(tr.symbol) ?? 0;
-      if (tr.sequence <= done) continue; // already counted (replay after a snapshot)
-      progress.set(tr.symbol, tr.sequence);
+    for (const tr of trades) {
       for (const { res, width } of RESOLUTIONS) {
         const t = Math.floor(tr.ts / width) * width;
         const key = `${tr.symbol}\u0000${res}\u0000${t}`;
@@ -206,20 +299,19 @@ export class CandleStore implements SnapshotPart {
       for (const [symbol, seq] of progress) this.#setProgress.run(symbol, seq);
       this.#db.exec("COMMIT");
     } catch (err) {
-      this.#db.exec("ROLLBACK");
+      this.#rollback();
       throw err;
     }
     for (const [symbol, seq] of progress) this.#progress.set(symbol, seq);
-    this.#pending.splice(0, n);
-    if (this.#pending.length > 0 && this.#pending[0].sequence <= this.#durableThrough) this.markDurable(this.#durableThrough);
   }
 
   /**
    * Candles of `type` that overlap [fromMs, toMs], oldest first, at most `limit`:
    * the earliest ones when `keep` is "first" (paging forward from a start), else the latest.
+   * Durable trades still queued are counted in from memory: a read never writes (no fsync on a
+   * public request, no failure of a read because the disk is full).
    */
   candles(symbol: string, type: CandleType, fromMs: number, toMs: number, limit = MAX_CANDLES, keep: "first" | "last" = "last"): Candle[] {
-    this.flush(); // a durable trade is visible at once, not one batch later
     const from = bucketStart(type, Math.max(0, fromMs));
     if (toMs < from) return [];
     const to = nextBucket(type, bucketStart(type, toMs));
@@ -243,7 +335,33 @@ export class CandleStore implements SnapshotPart {
       cur = [start, Number(r.o), Number(r.c), Number(r.h), Number(r.l), Number(r.v), BigInt(String(r.turnover))];
       out.push(cur);
     }
-    return keep === "first" ? out : out.reverse();
+    if (keep === "last") out.reverse();
+    // Queued trades are later than every written one: they extend the newest candles.
+    let merged = false;
+    const byStart = new Map<number, Candle>();
+    for (const tr of this.#unwritten().trades) {
+      if (tr.symbol !== symbol || tr.ts < from || tr.ts >= to) continue;
+      if (byStart.size === 0) for (const c of out) byStart.set(c[0], c);
+      const start = bucketStart(type, tr.ts);
+      const c = byStart.get(start);
+      if (c) {
+        c[2] = tr.price;
+        c[3] = Math.max(c[3], tr.price);
+        c[4] = Math.min(c[4], tr.price);
+        c[5] += tr.size;
+        c[6] += tr.funds;
+      } else {
+        const fresh: Candle = [start, tr.price, tr.price, tr.price, tr.price, tr.size, tr.funds];
+        out.push(fresh);
+        byStart.set(start, fresh);
+        merged = true;
+      }
+    }
+    if (merged) {
+      out.sort((a, b) => a[0] - b[0]);
+      if (out.length > limit) out.splice(keep === "first" ? limit : 0, out.length - limit);
+    }
+    return out;
   }
 
   /** The candle of `type` containing `ts`, if any trade fell in it. */
@@ -252,9 +370,12 @@ export class CandleStore implements SnapshotPart {
     return this.candles(symbol, type, start, start, 1)[0];
   }
 
-  /** Applied trades not yet written: the snapshot carries them (it is written once they are durable). */
+  /**
+   * Applied trades not yet written: the snapshot carries them (it is saved once they are
+   * durable). No write here: this runs on the trading core's commit path, which must not fail
+   * or wait on the candle database.
+   */
   snapshot(): unknown {
-    this.flush();
     return this.#pending.map((t) => ({ ...t, funds: t.funds.toString() }));
   }
 
@@ -265,11 +386,18 @@ export class CandleStore implements SnapshotPart {
     for (const t of saved) if (t.sequence > this.#durableThrough) this.#durableThrough = t.sequence;
   }
 
+  /** After the trading core's final snapshot (which holds whatever this last write leaves queued). */
   close(): void {
     if (this.#closed) return;
-    this.flush();
-    this.#closed = true;
-    this.#db.close();
+    try {
+      this.flush();
+    } catch (err) {
+      this.#onError(err);
+    } finally {
+      this.#closed = true;
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#db.close();
+    }
   }
 }
 
