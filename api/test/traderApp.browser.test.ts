@@ -227,8 +227,8 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     await page.getByTestId("lang-en").click();
     await page.getByText("Order book").waitFor();
     // What was typed is rewritten for the new language, so it still means the same amount.
-    assert.equal(await page.getByTestId("price").inputValue(), "100,000");
-    assert.match(await page.getByTestId("order-total").innerText(), /₫1,000,000/);
+    await until("the typed price rewritten", async () => (await page.getByTestId("price").inputValue()) === "100,000");
+    await until("the total in English", async () => /₫1,000,000/.test(await page.getByTestId("order-total").innerText()));
     await shoot(page, "filled");
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByTestId("view-account").click();
@@ -285,6 +285,9 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     const r = await sell("POST", "/api/v1/orders", { clientOid: "trader-app-ask", side: "sell", symbol: SYMBOL, type: "limit", price: "101000", size: "5" });
     assert.equal(r.code, "200000", JSON.stringify(r));
     await page.getByTestId("book-asks").locator('tr[data-price="101000"]').waitFor();
+    // A price picked in the book fills the form (in the language's way of writing it).
+    await page.getByTestId("book-asks").locator('tr[data-price="101000"] button').click();
+    await until("the picked price in the form", async () => (await page.getByTestId("price").inputValue()) === "101.000");
     await page.getByTestId("kind-market").click();
     await page.getByTestId("by-funds").click();
     await page.getByTestId("funds").fill("202.000");

@@ -53,9 +53,11 @@ function SignIn({ settings, onSession }: { settings: Settings | null; onSession:
   </div>`;
 }
 
-function LiveBadge({ state }: { state: LinkState }) {
+/** A websocket's state: the market stream in the header, the account stream beside the views. */
+function LiveBadge({ state, account = false }: { state: LinkState; account?: boolean }) {
   const { t } = useI18n();
-  return html`<span class=${`live live-${state}`} data-testid="live-status">${state === "live" ? t("live") : state === "connecting" ? t("reconnecting") : t("offline")}</span>`;
+  const words = state === "live" ? t("live") : state === "connecting" ? t("reconnecting") : t("offline");
+  return html`<span class=${`live live-${state}`} data-testid=${account ? "account-live-status" : "live-status"}>${words}${account ? ` · ${t("tabAccount")}` : ""}</span>`;
 }
 
 function Trader({ session, settings, symbols, feed }: { session: Session | null; settings: Settings | null; symbols: SymbolInfo[]; feed: Feed }) {
@@ -95,7 +97,7 @@ function Trader({ session, settings, symbols, feed }: { session: Session | null;
     <nav class="views" aria-label="Views">
       <button type="button" aria-pressed=${view === "trade"} data-testid="view-trade" onClick=${() => setView("trade")}>${t("tabTrade")}</button>
       <button type="button" aria-pressed=${view === "account"} data-testid="view-account" onClick=${() => setView("account")} disabled=${!session}>${t("tabAccount")}</button>
-      ${session ? html`<${LiveBadge} state=${privateState} />` : null}
+      ${session ? html`<${LiveBadge} state=${privateState} account=${true} />` : null}
     </nav>
     <div class=${`trade-view ${view === "trade" ? "" : "hidden-mobile"}`}>
       <${MarketList} symbols=${symbols} feed=${feed} selected=${symbol} onSelect=${(s: string) => (setSymbol(s), setPicked(null))} />

@@ -102,8 +102,8 @@ export function OrderBook({ symbol, info, feed, onPick }: { symbol: string; info
   // Bar widths are for drawing only.
   const max = Math.max(1, ...asks.map((l) => Number(l[1])), ...bids.map((l) => Number(l[1])));
   const row = (side: "ask" | "bid") => ([p, q]: [string, string]) =>
-    html`<tr key=${p} class=${side} data-price=${p} data-size=${q} onClick=${() => onPick(p)}>
-      <td class="num mono price">${price(p, info.quoteCurrency)}</td>
+    html`<tr key=${p} class=${side} data-price=${p} data-size=${q}>
+      <td class="num mono price"><button type="button" class="link mono" title=${t("price")} onClick=${() => onPick(p)}>${price(p, info.quoteCurrency)}</button></td>
       <td class="num mono">${formatDecimal(q, lang)}</td>
       <td class="bar" aria-hidden="true"><span style=${{ width: `${Math.round((Number(q) / max) * 100)}%` }}></span></td>
     </tr>`;
