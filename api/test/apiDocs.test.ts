@@ -86,11 +86,8 @@ describe("API reference at /docs", { timeout: 90_000 }, () => {
       const violations: string[] = [];
       const errors: string[] = [];
       await page.exposeFunction("reportViolation", (v: string) => violations.push(v));
-      await page.addInitScript(() => {
-        document.addEventListener("securitypolicyviolation", (e) => {
-          (window as unknown as { reportViolation(v: string): void }).reportViolation(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`);
-        });
-      });
+      // Page code as strings: the root tsconfig has no DOM library (Node code must not see one).
+      await page.addInitScript(`document.addEventListener("securitypolicyviolation", (e) => window.reportViolation(e.violatedDirective + " " + e.blockedURI + " " + e.sample));`);
       page.on("pageerror", (e) => errors.push(e.message));
       page.on("console", (m) => {
         if (m.type() === "error") errors.push(m.text());
@@ -104,8 +101,8 @@ describe("API reference at /docs", { timeout: 90_000 }, () => {
       for (const p of ["/api/v1/orders", "/api/v3/withdrawals", "/api/v1/sen/auth/challenge"]) assert.ok(paths.some((t) => t.replace(/\u200b/g, "") === p), `${p} rendered`);
 
       // Every operation open (parameters, request-body schemas), then the schemas section.
-      await page.evaluate(() => document.querySelectorAll<HTMLElement>(".opblock-summary-control").forEach((b) => b.click()));
-      await page.evaluate(() => document.querySelectorAll<HTMLElement>(".models-control, .models .model-box-control").forEach((b) => b.click()));
+      await page.evaluate(`document.querySelectorAll(".opblock-summary-control").forEach((b) => b.click())`);
+      await page.evaluate(`document.querySelectorAll(".models-control, .models .model-box-control").forEach((b) => b.click())`);
       await page.locator(".opblock.is-open").nth(paths.length - 1).waitFor();
 
       // "Try it out" on a public route: the request goes to this origin and its answer is shown.
