@@ -73,9 +73,7 @@ export class MarketData implements SnapshotPart {
   level2(symbol: string, depth = Number.POSITIVE_INFINITY): { sequence: number; bids: Array<[number, number]>; asks: Array<[number, number]> } | null {
     const d = this.#symbols.get(symbol);
     if (!d) return null;
-    const bids = [...d.bids].sort((a, b) => b[0] - a[0]).slice(0, depth);
-    const asks = [...d.asks].sort((a, b) => a[0] - b[0]).slice(0, depth);
-    return { sequence: d.l2Seq, bids, asks };
+    return { sequence: d.l2Seq, bids: topLevels(d.bids, depth, -1), asks: topLevels(d.asks, depth, 1) };
   }
 
   best(symbol: string): { bid: [number, number] | null; ask: [number, number] | null; sequence: number } {
@@ -148,6 +146,31 @@ export class MarketData implements SnapshotPart {
       });
     }
   }
+}
+
+/**
+ * The best `depth` levels, best first (`dir` 1: lowest price first, -1: highest). A bounded
+ * depth (the websocket's 5/50 levels, ten times a second) is one pass over the book keeping the
+ * best few, not a sort of every level.
+ */
+function topLevels(levels: Map<number, number>, depth: number, dir: 1 | -1): Array<[number, number]> {
+  if (depth >= levels.size) return [...levels].sort((a, b) => dir * (a[0] - b[0]));
+  const out: Array<[number, number]> = [];
+  if (depth <= 0) return out;
+  for (const level of levels) {
+    const key = dir * level[0];
+    if (out.length === depth && key >= dir * out[depth - 1][0]) continue;
+    let lo = 0;
+    let hi = out.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (dir * out[mid][0] < key) lo = mid + 1;
+      else hi = mid;
+    }
+    out.splice(lo, 0, level);
+    if (out.length > depth) out.pop();
+  }
+  return out;
 }
 
 function emptySymbol(): SymbolData {

@@ -1,5 +1,5 @@
 import type { AppContext } from "../context.ts";
-import { CANDLE_TYPES, type CandleType } from "../marketdata/candleStore.ts";
+import { CANDLE_TYPES, bucketStart, type Candle, type CandleType } from "../marketdata/candleStore.ts";
 
 /**
  * KuCoin's public market-data topics beyond level2/match/ticker/snapshot, as ccxt pro 4.5.84
@@ -31,17 +31,22 @@ const LEVEL2 = "/market/level2:";
 export const LEVEL2_PRIMERS = 6;
 
 type Io = { has(topic: string): boolean; fanout(topic: string, text: string): void };
+/** What MarketStreams reads (the gateway passes its AppContext). */
+type Ctx = Pick<AppContext, "catalog" | "format" | "marketData" | "candles" | "now"> & { logger?: Pick<AppContext["logger"], "error"> };
 
 export class MarketStreams {
-  readonly #ctx: AppContext;
+  readonly #ctx: Ctx;
   readonly #io: Io;
-  /** Time of each symbol's latest trade: the candles it touched are due. */
-  readonly #tradedAt = new Map<string, number>();
+  /**
+   * Times of each symbol's earliest and latest trade since the last tick: the candles between
+   * them are due (a tick across a candle boundary also closes the earlier candle).
+   */
+  readonly #tradedAt = new Map<string, { first: number; last: number }>();
   /** Start of the candle last sent on each candles topic (a new one is announced with `trade.candles.add`). */
   readonly #candleSent = new Map<string, number>();
   readonly #level1Sent = new Map<string, string>();
 
-  constructor(ctx: AppContext, io: Io) {
+  constructor(ctx: Ctx, io: Io) {
     this.#ctx = ctx;
     this.#io = io;
   }
@@ -73,21 +78,31 @@ export class MarketStreams {
     if (topic.startsWith("/spotMarket/level1:")) return [this.#level1(topic.slice("/spotMarket/level1:".length)).text];
     if (topic.startsWith("/market/candles:")) {
       const [symbol, type] = splitCandleTopic(topic.slice("/market/candles:".length));
-      const c = this.#candle(topic, symbol, type as CandleType, this.#ctx.now(), "trade.candles.update");
-      return c ? [c] : [];
+      // Not remembered as sent: the topic's other subscribers still get the `trade.candles.add`.
+      const c = this.#ctx.candles.candleAt(symbol, type as CandleType, this.#ctx.now());
+      return c ? [this.#candleText(topic, symbol, c, "trade.candles.update")] : [];
     }
     return [];
   }
 
   traded(symbol: string, ts: number): void {
-    this.#tradedAt.set(symbol, Math.max(ts, this.#tradedAt.get(symbol) ?? 0));
+    const t = this.#tradedAt.get(symbol);
+    if (!t) this.#tradedAt.set(symbol, { first: ts, last: ts });
+    else {
+      t.first = Math.min(t.first, ts);
+      t.last = Math.max(t.last, ts);
+    }
   }
 
   /** Called on the ticker timer for each symbol whose book or trades changed. */
   publish(symbol: string): void {
-    for (const n of [5, 50]) {
-      const topic = `/spotMarket/level2Depth${n}:${symbol}`;
-      if (this.#io.has(topic)) this.#io.fanout(topic, this.#depth(topic));
+    const d5 = `/spotMarket/level2Depth5:${symbol}`;
+    const d50 = `/spotMarket/level2Depth50:${symbol}`;
+    if (this.#io.has(d5) || this.#io.has(d50)) {
+      // One pass over the book per tick for both depths, whatever the number of subscribers.
+      const top = this.#ctx.marketData.level2(symbol, 50)!;
+      if (this.#io.has(d5)) this.#io.fanout(d5, this.#depthText(d5, symbol, top, 5));
+      if (this.#io.has(d50)) this.#io.fanout(d50, this.#depthText(d50, symbol, top, 50));
     }
     const l1 = `/spotMarket/level1:${symbol}`;
     if (this.#io.has(l1)) {
@@ -104,21 +119,26 @@ export class MarketStreams {
     for (const type of CANDLE_TYPES) {
       const topic = `/market/candles:${symbol}_${type}`;
       if (!this.#io.has(topic)) continue;
-      const start = this.#ctx.candles.candleAt(symbol, type, at)?.[0];
-      if (start === undefined) continue;
-      if (this.#candleSent.get(topic) !== start) {
-        const add = this.#candle(topic, symbol, type, at, "trade.candles.add");
-        if (add) this.#io.fanout(topic, add);
+      try {
+        // The candle the tick's first trade fell in gets its final state before the next one opens.
+        const first = this.#ctx.candles.candleAt(symbol, type, at.first);
+        const last = first && first[0] === bucketStart(type, at.last) ? first : this.#ctx.candles.candleAt(symbol, type, at.last);
+        for (const c of first && last && first !== last ? [first, last] : [last ?? first]) {
+          if (!c) continue;
+          if (this.#candleSent.get(topic) !== c[0]) {
+            this.#candleSent.set(topic, c[0]);
+            this.#io.fanout(topic, this.#candleText(topic, symbol, c, "trade.candles.add"));
+          }
+          this.#io.fanout(topic, this.#candleText(topic, symbol, c, "trade.candles.update"));
+        }
+      } catch (err) {
+        // Runs on the gateway's timer: a failed read must not take the process down.
+        this.#ctx.logger?.error({ err, topic }, "candles topic: read failed");
       }
-      const update = this.#candle(topic, symbol, type, at, "trade.candles.update");
-      if (update) this.#io.fanout(topic, update);
     }
   }
 
-  #candle(topic: string, symbol: string, type: CandleType, at: number, subject: string): string | undefined {
-    const c = this.#ctx.candles.candleAt(symbol, type, at);
-    if (!c) return undefined;
-    this.#candleSent.set(topic, c[0]);
+  #candleText(topic: string, symbol: string, c: Candle, subject: string): string {
     const m = this.#ctx.catalog.market(symbol)!;
     const f = this.#ctx.format;
     const [t, o, close, h, l, v, turnover] = c;
@@ -128,15 +148,15 @@ export class MarketStreams {
 
   #depth(topic: string): string {
     const [channel, symbol] = topic.split(":");
+    const n = channel.endsWith("Depth5") ? 5 : 50;
+    return this.#depthText(topic, symbol, this.#ctx.marketData.level2(symbol, n)!, n);
+  }
+
+  #depthText(topic: string, symbol: string, l2: { bids: Array<[number, number]>; asks: Array<[number, number]> }, n: number): string {
     const m = this.#ctx.catalog.market(symbol)!;
     const f = this.#ctx.format;
-    const l2 = this.#ctx.marketData.level2(symbol, channel.endsWith("Depth5") ? 5 : 50)!;
-    return JSON.stringify({
-      type: "message",
-      topic,
-      subject: "level2",
-      data: { asks: l2.asks.map(([p, q]) => [f.price(m, p), f.size(m, q)]), bids: l2.bids.map(([p, q]) => [f.price(m, p), f.size(m, q)]), timestamp: this.#ctx.now() },
-    });
+    const side = (levels: Array<[number, number]>) => levels.slice(0, n).map(([p, q]) => [f.price(m, p), f.size(m, q)]);
+    return JSON.stringify({ type: "message", topic, subject: "level2", data: { asks: side(l2.asks), bids: side(l2.bids), timestamp: this.#ctx.now() } });
   }
 
   #level1(symbol: string): { key: string; text: string } {
@@ -151,7 +171,7 @@ export class MarketStreams {
 }
 
 /** `trade.ticker` data (`/market/ticker:SYM` and `/market/ticker:all`): best bid/ask, last trade, and the book's sequence. */
-export function tickerData(ctx: AppContext, symbol: string) {
+export function tickerData(ctx: Pick<AppContext, "catalog" | "format" | "marketData" | "now">, symbol: string) {
   const m = ctx.catalog.market(symbol)!;
   const f = ctx.format;
   const best = ctx.marketData.best(symbol);
