@@ -43,16 +43,16 @@ describe("candle store", () => {
     feed(store, trade(utc(2026, 3, 1, 0, 0), 130, 5));
     const all = (type: Parameters<CandleStore["candles"]>[1]) => store.candles("GOLD-VND", type, 0, utc(2027, 1, 1));
     assert.deepEqual(all("1month"), [
-      [utc(2026, 1, 1), 100, 100, 100, 100, 1, 100n],
-      [utc(2026, 2, 1), 110, 120, 120, 90, 9, 220n + 270n + 480n],
-      [utc(2026, 3, 1), 130, 130, 130, 130, 5, 650n],
+      [utc(2026, 1, 1), 100, 100, 100, 100, 1n, 100n],
+      [utc(2026, 2, 1), 110, 120, 120, 90, 9n, 220n + 270n + 480n],
+      [utc(2026, 3, 1), 130, 130, 130, 130, 5n, 650n],
     ]);
-    assert.deepEqual(all("1min")[1], [utc(2026, 2, 1), 110, 90, 110, 90, 5, 490n]);
+    assert.deepEqual(all("1min")[1], [utc(2026, 2, 1), 110, 90, 110, 90, 5n, 490n]);
     assert.equal(all("1min").length, 4);
     assert.deepEqual(all("1day").map((c) => c[0]), [utc(2026, 1, 31), utc(2026, 2, 1), utc(2026, 2, 28), utc(2026, 3, 1)]);
     // Week of Thursday 29 January holds the January and early-February trades.
-    assert.deepEqual(all("1week")[0], [utc(2026, 1, 29), 100, 90, 110, 90, 6, 590n]);
-    assert.deepEqual(all("12hour").map((c) => c[5]), [1, 5, 4, 5]);
+    assert.deepEqual(all("1week")[0], [utc(2026, 1, 29), 100, 90, 110, 90, 6n, 590n]);
+    assert.deepEqual(all("12hour").map((c) => c[5]), [1n, 5n, 4n, 5n]);
     // Limits: the latest by default, the earliest when paging forward.
     assert.deepEqual(store.candles("GOLD-VND", "1min", 0, utc(2027, 1, 1), 2).map((c) => c[0]), [utc(2026, 2, 28, 23), utc(2026, 3, 1)]);
     assert.deepEqual(store.candles("GOLD-VND", "1min", 0, utc(2027, 1, 1), 2, "first").map((c) => c[0]), [utc(2026, 1, 31, 23, 59), utc(2026, 2, 1)]);
@@ -70,7 +70,7 @@ describe("candle store", () => {
     for (const e of first) feed(a, e);
     const undelivered = trade(t0 + 2_000, 102, 1);
     a.record(undelivered); // applied, its record not yet durable
-    assert.equal(a.candles("GOLD-VND", "1min", t0, t0)[0][5], 2, "the non-durable trade is not counted");
+    assert.equal(a.candles("GOLD-VND", "1min", t0, t0)[0][5], 2n, "the non-durable trade is not counted");
     const snapshot = a.snapshot(); // written by the trading service once the journal holds it
     a.close();
 
@@ -82,10 +82,10 @@ describe("candle store", () => {
     const later = trade(t0 + 3_000, 99, 5);
     b.record(later);
     b.markDurable(later.sequence); // after replay: everything replayed is durable
-    assert.deepEqual(b.candles("GOLD-VND", "1min", t0, t0), [[t0, 100, 99, 102, 99, 8, 100n + 101n + 102n + 495n]]);
+    assert.deepEqual(b.candles("GOLD-VND", "1min", t0, t0), [[t0, 100, 99, 102, 99, 8n, 100n + 101n + 102n + 495n]]);
     b.close();
     const c = new CandleStore({ file });
-    assert.equal(c.candles("GOLD-VND", "1hour", t0, t0)[0][5], 8, "persisted, counted once");
+    assert.equal(c.candles("GOLD-VND", "1hour", t0, t0)[0][5], 8n, "persisted, counted once");
     c.close();
   });
 
@@ -102,7 +102,7 @@ describe("candle store", () => {
     // Rough figures for the report; the bound only catches a per-trade disk write.
     console.log(`candle store: ${(perTrade * 1000).toFixed(2)} µs per trade on the hot path, ${flushMs.toFixed(0)} ms to write ${n} trades`);
     assert.ok(perTrade < 0.05, `${perTrade} ms per trade`);
-    assert.equal(store.candles("GOLD-VND", "1day", t0, t0)[0][5], n);
+    assert.equal(store.candles("GOLD-VND", "1day", t0, t0)[0][5], BigInt(n));
     store.close();
   });
   it("a database that takes no write (full disk): trades, reads and snapshots go on, one report per attempt, nothing lost or doubled once it writes again", async () => {
@@ -119,7 +119,7 @@ describe("candle store", () => {
     const later = Array.from({ length: 30 }, (_, i) => trade(t0 + 1_000 * (i + 1), 100 + i, 2));
     for (const e of later) feed(store, e); // the durable listener: must not throw, nor write on every trade
     assert.ok(errors.length <= 2, `${errors.length} failed writes reported for 30 trades: retried on every trade`);
-    const expected = [t0, 100, 129, 129, 100, 61, 100n + later.reduce((s, e) => s + (e.kind === "trade" ? e.funds : 0n), 0n)];
+    const expected = [t0, 100, 129, 129, 100, 61n, 100n + later.reduce((s, e) => s + (e.kind === "trade" ? e.funds : 0n), 0n)];
     assert.deepEqual(store.candles("GOLD-VND", "1min", t0, t0), [expected], "reads count the queued durable trades");
     const snap = store.snapshot() as unknown[];
     assert.equal(snap.length, 30, "the snapshot carries every unwritten trade");
@@ -133,7 +133,7 @@ describe("candle store", () => {
     const again = new CandleStore({ file });
     again.restore(JSON.parse(JSON.stringify(snap)));
     again.flush();
-    assert.deepEqual(again.candles("GOLD-VND", "1hour", t0, t0), [[t0, 100, 129, 129, 100, 61, expected[6]]]);
+    assert.deepEqual(again.candles("GOLD-VND", "1hour", t0, t0), [[t0, 100, 129, 129, 100, 61n, expected[6]]]);
     again.close();
   });
 
@@ -149,7 +149,7 @@ describe("candle store", () => {
     store.flush();
     feed(store, trade(t0 + 3_000, 95, 1));
     store.flush();
-    assert.deepEqual(store.candles("GOLD-VND", "1min", t0, t0), [[t0, 100, 95, 105, 95, 3, 300n]]);
+    assert.deepEqual(store.candles("GOLD-VND", "1min", t0, t0), [[t0, 100, 95, 105, 95, 3n, 300n]]);
     assert.equal(errors.length, 1);
     assert.match(String((errors[0] as Error).message), new RegExp(`trade ${bad.kind === "trade" ? bad.sequence : 0} of GOLD-VND left out`));
     store.close();
@@ -165,5 +165,35 @@ describe("candle store", () => {
     assert.doesNotThrow(() => store.close());
     disk.exec("DROP TRIGGER full_c; DROP TRIGGER full_p;");
     disk.close();
+  });
+  it("volume is exact past 2^53 and 2^63 (an 18-decimal token), in the database and in memory", () => {
+    const file = path.join(dir, "big.sqlite");
+    const store = new CandleStore({ file, flushMs: 60_000 });
+    const t0 = utc(2026, 10, 1);
+    const size = Number.MAX_SAFE_INTEGER; // the largest size the engine takes
+    for (let i = 0; i < 1_100; i++) feed(store, trade(t0 + i, 1, size));
+    const v = 1_100n * BigInt(size); // ~9.9e18: past SQLite's 64-bit integers too
+    assert.equal(store.candles("GOLD-VND", "1min", t0, t0)[0][5], v, "queued, in memory");
+    store.flush();
+    feed(store, trade(t0 + 5_000, 1, 1));
+    store.close();
+    const again = new CandleStore({ file });
+    assert.equal(again.candles("GOLD-VND", "1month", t0, t0)[0][5], v + 1n, "written, read back exactly");
+    again.close();
+  });
+
+  it("a store written with the integer volume column is read on (migrated to text, rows kept)", () => {
+    const file = path.join(dir, "old.sqlite");
+    const old = new DatabaseSync(file);
+    old.exec(`CREATE TABLE candle (symbol TEXT NOT NULL, res TEXT NOT NULL, t INTEGER NOT NULL, o INTEGER NOT NULL, c INTEGER NOT NULL, h INTEGER NOT NULL, l INTEGER NOT NULL, v INTEGER NOT NULL, turnover TEXT NOT NULL, PRIMARY KEY (symbol, res, t)) WITHOUT ROWID;
+      CREATE TABLE progress (symbol TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO candle VALUES ('GOLD-VND', 'm', ${utc(2026, 11, 1)}, 100, 100, 100, 100, 7, '700'), ('GOLD-VND', 'h', ${utc(2026, 11, 1)}, 100, 100, 100, 100, 7, '700'), ('GOLD-VND', 'd', ${utc(2026, 11, 1)}, 100, 100, 100, 100, 7, '700');
+      INSERT INTO progress VALUES ('GOLD-VND', 1);`);
+    old.close();
+    const store = new CandleStore({ file, flushMs: 60_000 });
+    feed(store, { ...trade(utc(2026, 11, 1, 0, 0) + 1, 110, 3) });
+    store.flush();
+    assert.deepEqual(store.candles("GOLD-VND", "1day", utc(2026, 11, 1), utc(2026, 11, 1)), [[utc(2026, 11, 1), 100, 110, 110, 100, 10n, 1030n]]);
+    store.close();
   });
 });

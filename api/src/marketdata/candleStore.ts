@@ -2,8 +2,12 @@ import { DatabaseSync } from "node:sqlite";
 import type { TradingEvent } from "../trading/events.ts";
 import type { SnapshotPart } from "../trading/tradingService.ts";
 
-/** [start ms, open, close, high, low, volume (base units), turnover (quote units)] */
-export type Candle = [number, number, number, number, number, number, bigint];
+/**
+ * [start ms, open, close, high, low, volume (base units), turnover (quote units)]. Volume is a
+ * bigint like turnover: a day's or a month's volume of an 18-decimal token passes 2^53 (and 2^63,
+ * so both are stored as decimal text).
+ */
+export type Candle = [number, number, number, number, number, bigint, bigint];
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -73,7 +77,7 @@ function sourceOf(type: CandleType): Res {
 export const MAX_CANDLES = 1_500;
 
 type Trade = { symbol: string; sequence: number; price: number; size: number; funds: bigint; ts: number };
-type Row = { o: number; c: number; h: number; l: number; v: number; t: bigint };
+type Row = { o: number; c: number; h: number; l: number; v: bigint; t: bigint };
 
 export type CandleStoreOptions = {
   /** SQLite file; ":memory:" keeps nothing across restarts. */
@@ -140,9 +144,10 @@ export class CandleStore implements SnapshotPart {
       CREATE TABLE IF NOT EXISTS candle (
         symbol TEXT NOT NULL, res TEXT NOT NULL, t INTEGER NOT NULL,
         o INTEGER NOT NULL, c INTEGER NOT NULL, h INTEGER NOT NULL, l INTEGER NOT NULL,
-        v INTEGER NOT NULL, turnover TEXT NOT NULL,
+        v TEXT NOT NULL, turnover TEXT NOT NULL,
         PRIMARY KEY (symbol, res, t)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS progress (symbol TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;`);
+    migrateVolumeToText(this.#db);
     for (const r of this.#db.prepare("SELECT symbol, seq FROM progress").all()) this.#progress.set(String(r.symbol), Number(r.seq));
     this.#select = this.#db.prepare("SELECT o, c, h, l, v, turnover FROM candle WHERE symbol = ? AND res = ? AND t = ?");
     this.#upsert = this.#db.prepare("INSERT OR REPLACE INTO candle (symbol, res, t, o, c, h, l, v, turnover) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -286,8 +291,8 @@ export class CandleStore implements SnapshotPart {
         let entry = touched.get(key);
         if (!entry) {
           const saved = this.#select.get(tr.symbol, res, t);
-          const row: Row | null = saved ? { o: Number(saved.o), c: Number(saved.c), h: Number(saved.h), l: Number(saved.l), v: Number(saved.v), t: BigInt(String(saved.turnover)) } : null;
-          entry = { symbol: tr.symbol, res, t, row: row ?? { o: tr.price, c: tr.price, h: tr.price, l: tr.price, v: 0, t: 0n } };
+          const row: Row | null = saved ? { o: Number(saved.o), c: Number(saved.c), h: Number(saved.h), l: Number(saved.l), v: BigInt(String(saved.v)), t: BigInt(String(saved.turnover)) } : null;
+          entry = { symbol: tr.symbol, res, t, row: row ?? { o: tr.price, c: tr.price, h: tr.price, l: tr.price, v: 0n, t: 0n } };
           touched.set(key, entry);
         }
         mergeTrade(entry.row, tr);
@@ -295,7 +300,7 @@ export class CandleStore implements SnapshotPart {
     }
     this.#db.exec("BEGIN");
     try {
-      for (const e of touched.values()) this.#upsert.run(e.symbol, e.res, e.t, e.row.o, e.row.c, e.row.h, e.row.l, e.row.v, e.row.t.toString());
+      for (const e of touched.values()) this.#upsert.run(e.symbol, e.res, e.t, e.row.o, e.row.c, e.row.h, e.row.l, e.row.v.toString(), e.row.t.toString());
       for (const [symbol, seq] of progress) this.#setProgress.run(symbol, seq);
       this.#db.exec("COMMIT");
     } catch (err) {
@@ -327,12 +332,12 @@ export class CandleStore implements SnapshotPart {
         else cur[1] = Number(r.o); // descending: each earlier row holds an earlier open
         cur[3] = Math.max(cur[3], Number(r.h));
         cur[4] = Math.min(cur[4], Number(r.l));
-        cur[5] += Number(r.v);
+        cur[5] += BigInt(String(r.v));
         cur[6] += BigInt(String(r.turnover));
         continue;
       }
       if (out.length === limit) break;
-      cur = [start, Number(r.o), Number(r.c), Number(r.h), Number(r.l), Number(r.v), BigInt(String(r.turnover))];
+      cur = [start, Number(r.o), Number(r.c), Number(r.h), Number(r.l), BigInt(String(r.v)), BigInt(String(r.turnover))];
       out.push(cur);
     }
     if (keep === "last") out.reverse();
@@ -348,10 +353,10 @@ export class CandleStore implements SnapshotPart {
         c[2] = tr.price;
         c[3] = Math.max(c[3], tr.price);
         c[4] = Math.min(c[4], tr.price);
-        c[5] += tr.size;
+        c[5] += BigInt(tr.size);
         c[6] += tr.funds;
       } else {
-        const fresh: Candle = [start, tr.price, tr.price, tr.price, tr.price, tr.size, tr.funds];
+        const fresh: Candle = [start, tr.price, tr.price, tr.price, tr.price, BigInt(tr.size), tr.funds];
         out.push(fresh);
         byStart.set(start, fresh);
         merged = true;
@@ -405,6 +410,22 @@ function mergeTrade(row: Row, tr: Trade): void {
   row.c = tr.price;
   row.h = Math.max(row.h, tr.price);
   row.l = Math.min(row.l, tr.price);
-  row.v += tr.size;
+  row.v += BigInt(tr.size);
   row.t += tr.funds;
+}
+
+/** A store written before volume became decimal text (INTEGER column): the same rows, v as text. */
+function migrateVolumeToText(db: DatabaseSync): void {
+  const v = db.prepare("SELECT type FROM pragma_table_info('candle') WHERE name = 'v'").get();
+  if (String(v?.type).toUpperCase() !== "INTEGER") return;
+  db.exec(`BEGIN;
+    CREATE TABLE candle_text (
+      symbol TEXT NOT NULL, res TEXT NOT NULL, t INTEGER NOT NULL,
+      o INTEGER NOT NULL, c INTEGER NOT NULL, h INTEGER NOT NULL, l INTEGER NOT NULL,
+      v TEXT NOT NULL, turnover TEXT NOT NULL,
+      PRIMARY KEY (symbol, res, t)) WITHOUT ROWID;
+    INSERT INTO candle_text SELECT symbol, res, t, o, c, h, l, CAST(v AS TEXT), turnover FROM candle;
+    DROP TABLE candle;
+    ALTER TABLE candle_text RENAME TO candle;
+    COMMIT;`);
 }
