@@ -1,6 +1,6 @@
 import type { TradingCore } from "../trading/tradingCore.ts";
 import type { PlaceRecord } from "../trading/records.ts";
-import type { Order } from "../trading/orders.ts";
+import { stopReached, type Order } from "../trading/orders.ts";
 import type { HolderRules } from "./holderRules.ts";
 import type { PilotRules } from "../listing/pilotRules.ts";
 import { inPilotWords, offeringRefusal } from "./pilotWording.ts";
@@ -68,8 +68,13 @@ export function preTradeCheck(
   }
 
   const best = core.bestPrices(order.symbol);
-  // A stop trades when the last price reaches its stop price: that is its reference.
-  const reference = order.stop?.stopPrice ?? (core.marketState(order.symbol)?.lastPrice || (best.bid && best.ask ? Math.round((best.bid + best.ask) / 2) : 0));
+  const last = core.marketState(order.symbol)?.lastPrice ?? 0;
+  // A stop trades when the last price reaches its stop price: that is its reference. One the
+  // last price already meets triggers as it is accepted, so it is checked as the order it
+  // becomes (else any stop price would carry a limit price past the collar, or value a market
+  // buy at a fraction of the ask).
+  const waits = order.stop !== undefined && !(last > 0 && stopReached(order.stop, last));
+  const reference = waits ? order.stop!.stopPrice : last || (best.bid && best.ask ? Math.round((best.bid + best.ask) / 2) : 0);
   if (order.type === "limit" && order.price !== undefined && limits.collarBps > 0 && reference > 0) {
     const deviation = BigInt(Math.abs(order.price - reference)) * 10_000n;
     if (deviation > BigInt(reference) * BigInt(limits.collarBps)) {
@@ -82,7 +87,7 @@ export function preTradeCheck(
       ? core.catalog.notional(market, order.price ?? 0, order.size ?? 0)
       : order.funds !== undefined
         ? BigInt(order.funds)
-        : core.catalog.notional(market, order.stop?.stopPrice ?? (order.side === "buy" ? best.ask : best.bid), order.size ?? 0);
+        : core.catalog.notional(market, waits ? order.stop!.stopPrice : order.side === "buy" ? best.ask : best.bid, order.size ?? 0);
   if (value > BigInt(limits.maxOrderValue)) {
     return { code: RiskCode.MAX_ORDER_VALUE, message: `order value above the maximum ${limits.maxOrderValue}` };
   }

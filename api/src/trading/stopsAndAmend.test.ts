@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
+import { preTradeCheck } from "../risk/preTradeCheck.ts";
+import { TokenBuckets } from "../risk/tokenBucket.ts";
+import { DEFAULT_RISK, RiskCode, type RiskConfig } from "../risk/types.ts";
 import type { TradingEvent } from "./events.ts";
 import type { PlaceRecord, TradingRecord } from "./records.ts";
 import { TradingCore, type TradingCoreOptions } from "./tradingCore.ts";
@@ -237,5 +240,41 @@ describe("stops and amends replay deterministically", () => {
     );
     assert.ok(stats.amendsApplied > 20, `only ${stats.amendsApplied} amends applied`);
     assert.ok(stats.triggered > 10, `only ${stats.triggered} stops triggered`);
+  });
+});
+
+describe("pre-trade checks of a stop that the last price already meets", () => {
+  /** A market that last traded at 10,000, with a bid at 9,900 and an ask at 10,000 resting. */
+  function traded() {
+    const m = market();
+    m.place("b", { side: "sell", price: 10_000, size: 1 });
+    m.place("a", { side: "buy", price: 10_000, size: 1 });
+    m.place("b", { side: "buy", price: 9_900, size: 100 });
+    m.place("b", { side: "sell", price: 10_000, size: 100 });
+    assert.equal(m.core.marketState(S)!.lastPrice, 10_000);
+    const risk: RiskConfig = structuredClone(DEFAULT_RISK);
+    const now = T0 + 60_000;
+    const check = (o: Partial<PlaceRecord> & Pick<PlaceRecord, "side" | "stop">) =>
+      preTradeCheck({ ts: now, accountId: "a", identityHash: "id-a", symbol: S, type: "limit", tif: "GTC", postOnly: false, stp: "CN", clientOid: `k${now}-${Math.random()}`, ...o }, m.core, risk, new TokenBuckets(), now)?.code ?? null;
+    return { m, risk, check };
+  }
+
+  it("is held to the price collar around the market, not around its own stop price", () => {
+    const { check } = traded();
+    // An entry sell stop at 5,000 triggers at once (10,000 ≥ 5,000) and would sell down the book to 5,000.
+    assert.equal(check({ side: "sell", price: 5_000, size: 1, stop: { stopPrice: 5_000, kind: "entry" } }), RiskCode.PRICE_COLLAR);
+    assert.equal(check({ side: "buy", price: 20_000, size: 1, stop: { stopPrice: 20_000, kind: "loss" } }), RiskCode.PRICE_COLLAR);
+    // The same prices as stops that wait are fine: they trade only once the market is there.
+    assert.equal(check({ side: "sell", price: 5_000, size: 1, stop: { stopPrice: 5_000, kind: "loss" } }), null);
+    assert.equal(check({ side: "buy", price: 20_000, size: 1, stop: { stopPrice: 20_000, kind: "entry" } }), null);
+  });
+
+  it("a market buy by size is valued at the ask, not at a stop price far below it", () => {
+    const { m, risk, check } = traded();
+    const market = m.core.catalog.market(S)!;
+    risk.defaults.maxOrderValue = (m.core.catalog.notional(market, 10_000, 50) - 1n).toString();
+    // Valued at its stop price (100) it would pass; it triggers at once and buys 50 at 10,000.
+    assert.equal(check({ side: "buy", type: "market", price: undefined, size: 50, stop: { stopPrice: 100, kind: "entry" } }), RiskCode.MAX_ORDER_VALUE);
+    assert.equal(check({ side: "buy", type: "market", price: undefined, size: 49, stop: { stopPrice: 100, kind: "entry" } }), null);
   });
 });
