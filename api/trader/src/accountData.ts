@@ -16,7 +16,7 @@ export type AccountData = {
 /**
  * The signed-in account's state, kept current without reloading the page: balances from the
  * /account/balance topic as they come, orders and fills fetched again on each
- * /spotMarket/tradeOrders change, and fills polled while any waits for settlement on chain (no
+ * /spotMarket/tradeOrders (and stop orders on each /spotMarket/advancedOrders) change, and fills polled while any waits for settlement on chain (no
  * topic carries settlement).
  */
 export function useAccountData(feed: Feed | null): AccountData {
@@ -54,6 +54,8 @@ export function useAccountData(feed: Feed | null): AccountData {
       soon("orders", loadOrders);
       soon("fills", loadFills, 200);
     });
+    // Stop orders: placed, triggered (then an ordinary order) or cancelled.
+    const offStops = feed.on("/spotMarket/advancedOrders", () => soon("orders", loadOrders));
     const offBalance = feed.on("/account/balance", (d: { currency: string; total: string; available: string; hold: string }) => {
       setBalances((bs) => {
         const next = { currency: d.currency, balance: d.total, available: d.available, holds: d.hold };
@@ -65,6 +67,7 @@ export function useAccountData(feed: Feed | null): AccountData {
     window.addEventListener("sen:resync", reload);
     return () => {
       offOrders();
+      offStops();
       offBalance();
       window.removeEventListener("sen:resync", reload);
       Object.values(timers.current).forEach(clearTimeout);
