@@ -106,6 +106,7 @@ describe("candle store", () => {
     store.close();
   });
   it("a database that takes no write (full disk): trades, reads and snapshots go on, one report per attempt, nothing lost or doubled once it writes again", async () => {
+    seq = 0; // a new database: trades from 1
     const file = path.join(dir, "full.sqlite");
     const errors: unknown[] = [];
     const store = new CandleStore({ file, flushMs: 5, flushTrades: 3, maxRetryMs: 40, onError: (e) => errors.push(e) });
@@ -138,6 +139,7 @@ describe("candle store", () => {
   });
 
   it("a trade the database refuses alone is left out and reported; the trades after it are written", () => {
+    seq = 0; // a new database: trades from 1
     const errors: unknown[] = [];
     const store = new CandleStore({ file: ":memory:", flushMs: 60_000, onError: (e) => errors.push(e) });
     const t0 = utc(2026, 8, 1);
@@ -194,6 +196,58 @@ describe("candle store", () => {
     feed(store, { ...trade(utc(2026, 11, 1, 0, 0) + 1, 110, 3) });
     store.flush();
     assert.deepEqual(store.candles("GOLD-VND", "1day", utc(2026, 11, 1), utc(2026, 11, 1)), [[utc(2026, 11, 1), 100, 110, 110, 100, 10n, 1030n]]);
+    store.close();
+  });
+  it("a candle database older than the snapshot (lost, restored from a backup) is reported as a gap at start", () => {
+    const t0 = utc(2026, 12, 1);
+    const a = new CandleStore({ file: path.join(dir, "gap-a.sqlite"), flushMs: 60_000 });
+    const written = [trade(t0, 100, 1), trade(t0 + 1, 100, 1), trade(t0 + 2, 100, 1)];
+    for (const e of written) feed(a, e);
+    a.flush();
+    const queued = [trade(t0 + 3, 100, 1), trade(t0 + 4, 100, 1)];
+    for (const e of queued) a.record(e);
+    const snapshot = JSON.parse(JSON.stringify(a.snapshot()));
+    a.close();
+    const first = written[0].kind === "trade" ? written[0].sequence : 0;
+    // The same snapshot over the database that holds the written trades: nothing to report.
+    const errors: unknown[] = [];
+    const same = new CandleStore({ file: path.join(dir, "gap-a.sqlite"), onError: (e) => errors.push(e) });
+    same.restore(snapshot);
+    same.markDurable(first + 4);
+    same.close();
+    assert.deepEqual(errors, []);
+    // Over an empty database (the file was lost): the written trades are a hole in the history.
+    const lost = new CandleStore({ file: path.join(dir, "gap-b.sqlite"), onError: (e) => errors.push(e) });
+    lost.restore(snapshot);
+    lost.markDurable(first + 4);
+    lost.close();
+    assert.equal(errors.length, 1);
+    assert.match((errors[0] as Error).message, new RegExp(`trades 1\\.\\.${first + 2} are missing`));
+  });
+
+  it("writes that keep failing stop after maxAttempts (reported once), and the queue kept meanwhile is bounded, the dropped range reported", async () => {
+    seq = 0; // a new database: trades from 1
+    const file = path.join(dir, "stalled.sqlite");
+    const errors: Error[] = [];
+    const store = new CandleStore({ file, flushMs: 1, maxRetryMs: 4, maxAttempts: 3, maxQueued: 10, onError: (e) => errors.push(e as Error) });
+    const disk = new DatabaseSync(file);
+    disk.exec("CREATE TRIGGER full_c BEFORE INSERT ON candle BEGIN SELECT RAISE(ABORT, 'disk full'); END; CREATE TRIGGER full_p BEFORE INSERT ON progress BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+    const t0 = utc(2027, 1, 1);
+    feed(store, trade(t0, 100, 1));
+    await sleep(100);
+    assert.equal(store.stalled, true);
+    assert.equal(errors.filter((e) => /writes stopped after 3 failed attempts/.test(e.message)).length, 1);
+    const attempts = errors.length;
+    await sleep(50);
+    assert.equal(errors.length, attempts, "no retry once stopped");
+    for (let i = 1; i <= 20; i++) feed(store, trade(t0 + i, 100, 1));
+    assert.ok((store.snapshot() as unknown[]).length <= 10, "queue bounded");
+    const drops = errors.slice(attempts).map((e) => e.message.match(/trades (\d+)\.\.(\d+) dropped from the candles/));
+    const kept = (store.snapshot() as unknown[]).length;
+    assert.ok(drops.length > 0 && drops.length < 21 - kept, `${drops.length} reports for ${21 - kept} dropped trades`);
+    assert.equal(drops.reduce((n, m) => n + Number(m![2]) - Number(m![1]) + 1, 0), 21 - kept, "every dropped trade is in a reported range");
+    disk.exec("DROP TRIGGER full_c; DROP TRIGGER full_p;");
+    disk.close();
     store.close();
   });
 });

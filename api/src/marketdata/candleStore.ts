@@ -77,6 +77,8 @@ function sourceOf(type: CandleType): Res {
 export const MAX_CANDLES = 1_500;
 
 type Trade = { symbol: string; sequence: number; price: number; size: number; funds: bigint; ts: number };
+/** Durable queued trades not yet written, each once; `count`: how many queued trades they come from. */
+type Unwritten = { trades: Trade[]; count: number; progress: Map<string, number> };
 type Row = { o: number; c: number; h: number; l: number; v: bigint; t: bigint };
 
 export type CandleStoreOptions = {
@@ -95,6 +97,13 @@ export type CandleStoreOptions = {
   onError?: (err: unknown) => void;
   /** Longest pause between attempts after failed writes (default 30 s). */
   maxRetryMs?: number;
+  /**
+   * Consecutive failed attempts after which the store stops retrying on its own (default 10):
+   * the queue stays in memory and in every snapshot and is written at the next start.
+   */
+  maxAttempts?: number;
+  /** While stopped, at most this many trades are kept queued; older ones are dropped and reported as a gap (default 500,000). */
+  maxQueued?: number;
 };
 
 /**
@@ -122,6 +131,12 @@ export class CandleStore implements SnapshotPart {
   readonly #flushTrades: number;
   readonly #onError: (err: unknown) => void;
   readonly #maxRetryMs: number;
+  readonly #maxAttempts: number;
+  readonly #maxQueued: number;
+  /** The first markDurable checks that every earlier trade is written or queued (a lost or older database is reported). */
+  #checked = false;
+  /** #unwritten() of the current queue, reused by the reads of one ticker tick. */
+  #unwrittenCache: Unwritten | null = null;
   /** Consecutive failed writes: while above 0, writes wait for the retry timer (growing pause). */
   #failures = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -137,6 +152,8 @@ export class CandleStore implements SnapshotPart {
     this.#flushTrades = options.flushTrades ?? 2_000;
     this.#onError = options.onError ?? (() => undefined);
     this.#maxRetryMs = options.maxRetryMs ?? 30_000;
+    this.#maxAttempts = options.maxAttempts ?? 10;
+    this.#maxQueued = options.maxQueued ?? 500_000;
     this.#db = new DatabaseSync(options.file);
     // WAL + FULL: a committed batch survives power loss (one fsync per batch, not per trade).
     this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
@@ -160,6 +177,7 @@ export class CandleStore implements SnapshotPart {
   /** State listener: every applied trade, live or replayed (not yet known to be durable). */
   readonly record = (e: TradingEvent): void => {
     if (e.kind !== "trade") return;
+    this.#unwrittenCache = null;
     this.#pending.push({ symbol: e.symbol, sequence: e.sequence, price: e.price, size: e.size, funds: e.funds, ts: e.ts });
   };
 
@@ -171,15 +189,28 @@ export class CandleStore implements SnapshotPart {
 
   /** Everything applied up to trade `sequence` is durable (after replay: everything replayed). */
   markDurable(sequence: number): void {
-    if (sequence > this.#durableThrough) this.#durableThrough = sequence;
+    if (sequence > this.#durableThrough) {
+      this.#durableThrough = sequence;
+      this.#unwrittenCache = null;
+    }
     if (this.#closed) return;
+    if (!this.#checked) this.#checkContinuity();
+    if (this.stalled) {
+      this.#capQueue();
+      return;
+    }
     // After a failed write only the retry timer writes: a full disk is not hit again on every trade.
     if (this.#failures === 0 && this.#pending.length >= this.#flushTrades) this.#tryFlush();
     else this.#schedule();
   }
 
+  /** Writes failed `maxAttempts` times in a row: no more retries until the next start. */
+  get stalled(): boolean {
+    return this.#failures >= this.#maxAttempts;
+  }
+
   #schedule(): void {
-    if (this.#timer || this.#closed || this.#pending.length === 0) return;
+    if (this.#timer || this.#closed || this.#pending.length === 0 || this.stalled) return;
     const delay = this.#failures === 0 ? this.#flushMs : Math.min(this.#maxRetryMs, this.#flushMs * 2 ** this.#failures);
     this.#timer = setTimeout(() => {
       this.#timer = null;
@@ -194,8 +225,33 @@ export class CandleStore implements SnapshotPart {
       this.flush();
     } catch (err) {
       this.#onError(err);
+      if (this.stalled) this.#onError(new Error(`candle store: writes stopped after ${this.#failures} failed attempts; ${this.#pending.length} trades stay queued (and in snapshots) and are written at the next start`));
       this.#schedule();
     }
+  }
+
+  /** While stalled the queue is bounded: the oldest trades go, reported as a gap to rebuild from the journal. */
+  #capQueue(): void {
+    if (this.#pending.length <= this.#maxQueued) return;
+    // Down to 90% of the bound: one report per tenth of it, not one per trade.
+    const dropped = this.#pending.splice(0, this.#pending.length - Math.floor(this.#maxQueued * 0.9));
+    this.#unwrittenCache = null;
+    this.#onError(new Error(`candle store: trades ${dropped[0].sequence}..${dropped[dropped.length - 1].sequence} dropped from the candles (writes stopped, queue full); rebuild from the journal`));
+  }
+
+  /**
+   * Trades are numbered 1, 2, ... across symbols and written in that order, so each trade up to
+   * the highest written one is in the database; every later durable one must be queued. A
+   * database lost, restored from a backup, or older than the snapshot leaves a range that is
+   * neither: reported (it would otherwise be a silent hole in the history).
+   */
+  #checkContinuity(): void {
+    this.#checked = true;
+    let written = 0;
+    for (const seq of this.#progress.values()) if (seq > written) written = seq;
+    let next = this.#durableThrough + 1;
+    for (const t of this.#pending) if (t.sequence < next) next = t.sequence;
+    if (next - 1 > written) this.#onError(new Error(`candle store: trades ${written + 1}..${next - 1} are missing from the candle history (its database is older than the snapshot); rebuild from the journal`));
   }
 
   /**
@@ -203,7 +259,12 @@ export class CandleStore implements SnapshotPart {
    * older snapshot repeats trades the database or the queue already holds); `count`: how many
    * queued trades they come from.
    */
-  #unwritten(): { trades: Trade[]; count: number; progress: Map<string, number> } {
+  #unwritten(): Unwritten {
+    this.#unwrittenCache ??= this.#unwrittenNow();
+    return this.#unwrittenCache;
+  }
+
+  #unwrittenNow(): Unwritten {
     let count = 0;
     while (count < this.#pending.length && this.#pending[count].sequence <= this.#durableThrough) count++;
     const trades: Trade[] = [];
@@ -246,6 +307,7 @@ export class CandleStore implements SnapshotPart {
           this.#onError(new Error(`candle store: trade ${tr.sequence} of ${tr.symbol} left out of the candles (${(one as Error).message})`, { cause: one }));
         }
         this.#pending.splice(this.#pending.indexOf(tr), 1);
+        this.#unwrittenCache = null;
       }
     }
     this.#failures = 0;
@@ -253,6 +315,7 @@ export class CandleStore implements SnapshotPart {
     let left = 0;
     while (left < this.#pending.length && this.#pending[left].sequence <= this.#durableThrough && (this.#progress.get(this.#pending[left].symbol) ?? 0) >= this.#pending[left].sequence) left++;
     this.#pending.splice(0, left);
+    this.#unwrittenCache = null;
     if (this.#pending.length > 0 && this.#pending[0].sequence <= this.#durableThrough) this.#schedule();
   }
 
@@ -308,6 +371,7 @@ export class CandleStore implements SnapshotPart {
       throw err;
     }
     for (const [symbol, seq] of progress) this.#progress.set(symbol, seq);
+    this.#unwrittenCache = null;
   }
 
   /**
@@ -387,6 +451,7 @@ export class CandleStore implements SnapshotPart {
   restore(state: unknown): void {
     const saved = state as Array<Omit<Trade, "funds"> & { funds: string }>;
     this.#pending.splice(0, this.#pending.length, ...saved.map((t) => ({ ...t, funds: BigInt(t.funds) })));
+    this.#unwrittenCache = null;
     // A snapshot is only ever written once the journal holds everything in it.
     for (const t of saved) if (t.sequence > this.#durableThrough) this.#durableThrough = t.sequence;
   }
