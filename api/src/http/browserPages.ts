@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { stripTypeScriptTypes } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { brotliCompress, gzip, constants as zlibConstants } from "node:zlib";
 import type { RequestHandler } from "express";
 
 /**
@@ -58,34 +60,54 @@ export function pageCsp(html: string): string {
 
 /** Serves the allow-listed assets (GET and HEAD); anything else goes to `next`. */
 export function serveAssets(assets: ReadonlyMap<string, PageAsset>, csp: string): RequestHandler {
-  const cache = new Map<string, Buffer>();
-  const body = (asset: PageAsset): Buffer => {
-    let b = cache.get(asset.file);
-    if (!b) {
-      const source = readFileSync(asset.file, "utf8");
-      b = Buffer.from(asset.transpile ? stripTypeScriptTypes(source, { mode: "strip", sourceUrl: path.basename(asset.file) }) : source, "utf8");
-      cache.set(asset.file, b);
+  // Each file is read, type-stripped and compressed once, on first request (compression on the
+  // libuv thread pool, so a first visit never stalls the gateway's event loop): the pages are a
+  // fixed set of small files, and doing it per request would only burn CPU on the gateway.
+  const cache = new Map<string, Promise<Encoded>>();
+  const encoded = (asset: PageAsset): Promise<Encoded> => {
+    let e = cache.get(asset.file);
+    if (!e) {
+      e = (async () => {
+        const source = readFileSync(asset.file, "utf8");
+        const identity = Buffer.from(asset.transpile ? stripTypeScriptTypes(source, { mode: "strip", sourceUrl: path.basename(asset.file) }) : source, "utf8");
+        // Brotli 9, not 11: within 10 % of the size at a twentieth of the time (1.7 MB: 0.2 s, not 4.7 s).
+        const [br, gz] = await Promise.all([
+          brotliAsync(identity, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: identity.length } }),
+          gzipAsync(identity, { level: 9 }),
+        ]);
+        return { identity, br, gzip: gz };
+      })();
+      // A failed read is not cached: the next request tries again.
+      e.catch(() => cache.delete(asset.file));
+      cache.set(asset.file, e);
     }
-    return b;
+    return e;
   };
   return (req, res, next) => {
     if (req.method !== "GET" && req.method !== "HEAD") return next();
     const asset = assets.get(req.path);
     if (!asset) return next();
-    let data: Buffer;
-    try {
-      data = body(asset);
-    } catch (err) {
-      return next(err);
-    }
-    res.set({
-      "content-type": asset.type,
-      "content-security-policy": csp,
-      "x-content-type-options": "nosniff",
-      "referrer-policy": "no-referrer",
-      "cross-origin-opener-policy": "same-origin",
-      "cache-control": "no-cache",
-    });
-    res.status(200).send(data);
+    encoded(asset).then((e) => {
+      // Brotli whenever accepted: browsers list "gzip, deflate, br" with equal weights, and the
+      // negotiator would then take the first of theirs.
+      const coding = req.acceptsEncodings("br") === "br" ? "br" : req.acceptsEncodings("gzip") === "gzip" ? "gzip" : "identity";
+      res.set({
+        "content-type": asset.type,
+        "content-security-policy": csp,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "cross-origin-opener-policy": "same-origin",
+        "cache-control": "no-cache",
+        vary: "Accept-Encoding",
+      });
+      if (coding === "br" || coding === "gzip") res.set("content-encoding", coding);
+      // send() sets an ETag over these bytes and answers a matching If-None-Match with 304.
+      res.status(200).send(coding === "br" ? e.br : coding === "gzip" ? e.gzip : e.identity);
+    }, next);
   };
 }
+
+const brotliAsync = promisify(brotliCompress);
+const gzipAsync = promisify(gzip);
+
+type Encoded = { identity: Buffer; br: Buffer; gzip: Buffer };
