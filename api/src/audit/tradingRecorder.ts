@@ -131,6 +131,20 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
       append({ type: "order.rejected", ts: iso(ts), ...orderFields(input), ip: origin?.ip, ruleId: code, reason: message });
     },
 
+    amendmentRefused(ord: Readonly<Order>, change: { price?: number; size?: number }, code: string, message: string, origin: CommandOrigin | undefined, ts: number): void {
+      append({
+        type: "order.rejected",
+        ts: iso(ts),
+        ...fromOrder(ord),
+        price: priceText(ord.symbol, change.price ?? ord.price),
+        qty: sizeText(ord.symbol, change.size ?? ord.size),
+        ip: origin?.ip,
+        ruleId: code,
+        reason: `amendment refused: ${message}`,
+        detail: { newPrice: change.price !== undefined ? priceText(ord.symbol, change.price) : undefined, newSize: change.size !== undefined ? sizeText(ord.symbol, change.size) : undefined },
+      });
+    },
+
     withdrawalRefused(accountId: string, currency: string, amount: bigint, code: string, message: string, ts: number): void {
       append({ type: "withdrawal.failed", ts: iso(ts), account: accountId, identityHash: identityOf(accountId), wallet: accountId, currency, amount: format.amount(currency, amount), ruleId: code, reason: message });
     },

@@ -68,6 +68,11 @@ export type CommandOrigin = { ip?: string; wallet?: string };
 export interface TradingObserver {
   orderReceived(input: PlaceInput, origin: CommandOrigin | undefined, ts: number): void;
   orderRefused(input: PlaceInput, code: string, message: string, origin: CommandOrigin | undefined, ts: number): void;
+  /**
+   * An amendment of live order `order` refused before it was journaled: recorded under the
+   * order's id, so the order's lifecycle shows it (a refused placement has no id yet).
+   */
+  amendmentRefused?(order: Readonly<Order>, change: { price?: number; size?: number }, code: string, message: string, origin: CommandOrigin | undefined, ts: number): void;
   /** A withdrawal refused before it was journaled (the chain would not pay it out). */
   withdrawalRefused?(accountId: string, currency: string, amount: bigint, code: string, message: string, ts: number): void;
   recordApplied(seq: bigint, record: TradingRecord, events: readonly TradingEvent[], result: ApplyResult, replay: boolean): void;
@@ -291,7 +296,8 @@ export class TradingService {
     const rejection = preTradeCheck({ ...input, ts: now }, this.core, this.risk, this.#buckets, now, this.#holderRules, this.pilotRules, order);
     if (rejection) {
       this.#onRejected(rejection.code);
-      this.#observer?.orderRefused(input, rejection.code, rejection.message, origin, now);
+      if (this.#observer?.amendmentRefused) this.#observer.amendmentRefused(order, change, rejection.code, rejection.message, origin, now);
+      else this.#observer?.orderRefused(input, rejection.code, rejection.message, origin, now);
       throw new TradingError(rejection.code, rejection.message);
     }
     const result = await this.#commit({ t: "amend", ts: now, orderId, accountId, price: change.price, size: change.size });
