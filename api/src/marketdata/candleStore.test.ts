@@ -215,7 +215,7 @@ describe("candle store", () => {
     same.restore(snapshot);
     same.markDurable(first + 4);
     same.close();
-    assert.deepEqual(errors, []);
+    assert.equal(errors.length, 0);
     // Over an empty database (the file was lost): the written trades are a hole in the history.
     const lost = new CandleStore({ file: path.join(dir, "gap-b.sqlite"), onError: (e) => errors.push(e) });
     lost.restore(snapshot);
