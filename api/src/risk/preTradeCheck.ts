@@ -99,12 +99,14 @@ export function preTradeCheck(
   }
   // Last: it reads open orders and unsettled trades; and what the chain would refuse to
   // settle must never be matched.
-  // An amendment is checked for the size it adds to the live order (which the rules already count).
+  // An amendment is checked for the size it adds to the live order (which the rules already
+  // count). A cut at the same price only lowers what the order can bring; a new price re-enters
+  // the order (it may trade at once), so its owner must still be eligible, whatever the size.
   let checked = order;
   if (replacing) {
     const added = (order.size ?? 0) - (replacing.size - replacing.dealSize);
-    if (added <= 0) return null;
-    checked = { ...order, size: added };
+    if (added <= 0 && order.price === replacing.price) return null;
+    checked = { ...order, size: Math.max(added, 0) };
   }
   return inPilotWords(holderRules?.checkOrder(checked, core, now) ?? null, listing?.assetClass ?? market.assetClass, pilot);
 }

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
+import { createHolderRules, type HolderState } from "../risk/holderRules.ts";
 import { preTradeCheck } from "../risk/preTradeCheck.ts";
 import { TokenBuckets } from "../risk/tokenBucket.ts";
-import { DEFAULT_RISK, RiskCode, type RiskConfig } from "../risk/types.ts";
+import { DEFAULT_RISK, HolderCode, RiskCode, type RiskConfig } from "../risk/types.ts";
 import type { TradingEvent } from "./events.ts";
 import type { PlaceRecord, TradingRecord } from "./records.ts";
 import { TradingCore, type TradingCoreOptions } from "./tradingCore.ts";
@@ -276,5 +277,46 @@ describe("pre-trade checks of a stop that the last price already meets", () => {
     // Valued at its stop price (100) it would pass; it triggers at once and buys 50 at 10,000.
     assert.equal(check({ side: "buy", type: "market", price: undefined, size: 50, stop: { stopPrice: 100, kind: "entry" } }), RiskCode.MAX_ORDER_VALUE);
     assert.equal(check({ side: "buy", type: "market", price: undefined, size: 49, stop: { stopPrice: 100, kind: "entry" } }), null);
+  });
+});
+
+describe("the chain's holder rules on an amendment", () => {
+  const VND = "0x00000000000000000000000000000000000000a1";
+  const GOLD = "0x00000000000000000000000000000000000000a2";
+  const wallet = "0x00000000000000000000000000000000000000b1";
+  /** The chain as of one block, held in memory: one wallet, its e-ID valid or revoked. */
+  const chainState = (revoked: boolean): HolderState => ({
+    block: 1n,
+    timestamp: Math.floor(T0 / 1000),
+    rules: () => ({ paused: false, minKycLevel: 0, investorTypeMask: 0, countryRule: 0, maxBalancePerIdentity: 0n, tracksIdentityBalances: false }),
+    countryListed: () => false,
+    identityOf: () => ({ identityHash: "0x" + "11".repeat(32), kycLevel: 2, country: 704, investorType: 2, expiresAt: Math.floor(T0 / 1000) + 365 * 86_400, revoked, issuer: "0x00000000000000000000000000000000000000c1" }),
+    issuerTrusted: () => true,
+    walletsOf: () => [wallet],
+    addressFrozen: () => false,
+    frozenTokens: () => 0n,
+    balanceOf: () => 0n,
+    custodyOf: () => 0n,
+    identityBalance: () => 0n,
+    pendingReceipts: () => 0n,
+  });
+
+  it("a new price re-enters the order, so a revoked e-ID is refused; a size cut at the same price is not", () => {
+    const catalog = defaultCatalog({ VND, GOLD });
+    const core = new TradingCore({ catalog, feeAccount: "fees", taxAccount: "tax" });
+    core.apply({ t: "deposit", ts: T0, accountId: wallet, currency: "VND", amount: "10000000", ref: "v" });
+    const placed = core.apply({ t: "place", ts: T0 + 1, orderId: hexId(1), accountId: wallet, identityHash: "0x" + "11".repeat(32), symbol: S, type: "limit", side: "buy", price: 9_000, size: 10, tif: "GTC", postOnly: false, stp: "CN", clientOid: "h1" });
+    assert.equal(placed.ok, true);
+    const order = core.order(hexId(1))!;
+    let revoked = false;
+    const rules = createHolderRules({ catalog, horizonMs: 60_000, states: () => [chainState(revoked)] });
+    const now = T0 + 10;
+    const amend = (price: number, open: number) =>
+      preTradeCheck({ ts: now, accountId: wallet, identityHash: order.identityHash, symbol: S, side: "buy", type: "limit", price, size: open, tif: "GTC", postOnly: false, stp: "CN", clientOid: "h1" }, core, structuredClone(DEFAULT_RISK), new TokenBuckets(), now, rules, undefined, order)?.code ?? null;
+    assert.equal(amend(9_100, 10), null, "valid e-ID: a new price is fine");
+    revoked = true;
+    assert.equal(amend(9_100, 10), HolderCode.IDENTITY_REVOKED, "a new price after the e-ID was revoked");
+    assert.equal(amend(9_100, 5), HolderCode.IDENTITY_REVOKED, "a new price with a smaller size re-enters the order too");
+    assert.equal(amend(9_000, 5), null, "a size cut at the same price only lowers what the order can bring");
   });
 });
