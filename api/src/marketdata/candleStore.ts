@@ -303,7 +303,11 @@ export class CandleStore implements SnapshotPart {
         } catch (one) {
           if (!this.#writable()) throw this.#failed(one);
           // The database takes writes but not this trade: record it and move past it.
-          this.#write([], new Map([[tr.symbol, tr.sequence]]));
+          try {
+            this.#write([], new Map([[tr.symbol, tr.sequence]]));
+          } catch (skip) {
+            throw this.#failed(skip);
+          }
           this.#onError(new Error(`candle store: trade ${tr.sequence} of ${tr.symbol} left out of the candles (${(one as Error).message})`, { cause: one }));
         }
         this.#pending.splice(this.#pending.indexOf(tr), 1);
