@@ -137,6 +137,8 @@ async function main(): Promise<void> {
     writeFileSync(path.join(issuerDir, "dev-secrets.json"), `${JSON.stringify({ SEN_ISSUER_PII_KEYS: issuerConfig.piiKeys.join(","), SEN_ISSUER_SALT: devSecrets.salt }, null, 2)}\n`, { mode: 0o600 });
   }
   const issuer = await startIssuer(issuerConfig, { logger: pino({ name: "sen-issuer", level: config.logLevel }), createService: defaultService });
+  // The trader app links a wallet without an e-ID to this issuer's onboarding (wherever it listens).
+  if (!env.SEN_ONBOARDING_URL) config.onboardingUrl = `${issuer.url}/onboarding/`;
 
   const credentials = [];
   for (const t of DEMO_TRADERS) {
@@ -166,9 +168,10 @@ async function main(): Promise<void> {
   const rel = (f: string) => path.relative(process.cwd(), f);
   console.log(`
 Sen is running (in-process chain ${deployment.chainId}, ${config.journal.kind} journal in ${rel(dataDir)}).
+  trader app     ${gateway.url}/   (connect a wallet: Sign-In with Ethereum; vi/en)
   REST API       ${gateway.url}   (KuCoin-compatible; try ${gateway.url}/api/v2/symbols)
   websocket      ${ctx.config.wsEndpoint}   (token from POST /api/v1/bullet-public)
-  API docs       ${gateway.url}/openapi.json
+  API docs       ${gateway.url}/docs   (OpenAPI: ${gateway.url}/openapi.json; bots: docs/bots.md)
   health/metrics ${gateway.url}/health   ${gateway.url}/metrics
   JSON-RPC       http://127.0.0.1:${rpcPort}   (contracts and role holders in ${rel(deploymentFile)})
   demo traders   ${traders.map((t) => `${t.name} ${t.address} (${t.country === 704 ? "domestic, Vietnamese e-ID" : `foreign, country ${t.country}`})`).join(", ")} (vault deposits credited)
