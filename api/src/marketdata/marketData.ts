@@ -14,6 +14,9 @@ type SymbolData = {
   asks: Map<number, number>;
   l2Seq: number;
   lastPrice: number;
+  /** Best bid and ask price, kept as levels change; undefined: to be found again (the best level went). */
+  bestBid?: number | null;
+  bestAsk?: number | null;
 };
 
 /**
@@ -41,6 +44,8 @@ export class MarketData implements SnapshotPart {
       const book = e.side === "buy" ? d.bids : d.asks;
       if (e.size === 0) book.delete(e.price);
       else book.set(e.price, e.size);
+      if (e.side === "buy") d.bestBid = bestAfter(d.bestBid, e.price, e.size, -1);
+      else d.bestAsk = bestAfter(d.bestAsk, e.price, e.size, 1);
       e.sequence = ++d.l2Seq;
     } else if (e.kind === "trade") {
       const d = this.#symbols.get(e.symbol);
@@ -79,10 +84,11 @@ export class MarketData implements SnapshotPart {
   best(symbol: string): { bid: [number, number] | null; ask: [number, number] | null; sequence: number } {
     const d = this.#symbols.get(symbol);
     if (!d) return { bid: null, ask: null, sequence: 0 };
-    let bid: [number, number] | null = null;
-    let ask: [number, number] | null = null;
-    for (const [p, q] of d.bids) if (!bid || p > bid[0]) bid = [p, q];
-    for (const [p, q] of d.asks) if (!ask || p < ask[0]) ask = [p, q];
+    // Read several times per ticker tick (ticker, level1, ticker:all): a scan only after the best level went.
+    if (d.bestBid === undefined) d.bestBid = extreme(d.bids, -1);
+    if (d.bestAsk === undefined) d.bestAsk = extreme(d.asks, 1);
+    const bid: [number, number] | null = d.bestBid === null ? null : [d.bestBid, d.bids.get(d.bestBid)!];
+    const ask: [number, number] | null = d.bestAsk === null ? null : [d.bestAsk, d.asks.get(d.bestAsk)!];
     return { bid, ask, sequence: d.l2Seq };
   }
 
@@ -171,6 +177,20 @@ function topLevels(levels: Map<number, number>, depth: number, dir: 1 | -1): Arr
     if (out.length > depth) out.pop();
   }
   return out;
+}
+
+/** A side's best price once level `price` is `size` (`dir` 1: asks, -1: bids); undefined: the best went, scan when read. */
+function bestAfter(best: number | null | undefined, price: number, size: number, dir: 1 | -1): number | null | undefined {
+  if (size === 0) return price === best ? undefined : best;
+  if (best === null || (best !== undefined && dir * price < dir * best)) return price;
+  return best;
+}
+
+/** Lowest (`dir` 1) or highest (-1) price of a side, null when empty. */
+function extreme(levels: Map<number, number>, dir: 1 | -1): number | null {
+  let best: number | null = null;
+  for (const p of levels.keys()) if (best === null || dir * p < dir * best) best = p;
+  return best;
 }
 
 function emptySymbol(): SymbolData {

@@ -89,4 +89,31 @@ describe("market streams", () => {
     assert.deepEqual({ bids: byTopic.get(d50)?.data.bids, asks: byTopic.get(d50)?.data.asks }, want(50));
     assert.deepEqual(streams.initial(d5, () => 0).map((t) => JSON.parse(t).data.asks), [want(5).asks], "the first message after the ack: the same book");
   });
+  it("best bid/ask (level1, tickers) follow a book whose best levels come and go", () => {
+    const l1 = `/spotMarket/level1:${SYMBOL}`;
+    const { streams, sent, level } = setup([l1]);
+    const bids = new Map<number, number>();
+    const asks = new Map<number, number>();
+    let x = 12_345;
+    const rnd = (n: number) => (x = (x * 1_103_515_245 + 12_345) % 2_147_483_648) % n;
+    for (let i = 0; i < 3_000; i++) {
+      const buy = rnd(2) === 0;
+      const price = (buy ? 1 + rnd(60) : 61 + rnd(60)) * 100;
+      const size = rnd(3) === 0 ? 0 : 1 + rnd(9);
+      const side = buy ? bids : asks;
+      if (size === 0) side.delete(price);
+      else side.set(price, size);
+      level(buy ? "buy" : "sell", price, size);
+      if (i % 7 !== 0) continue;
+      sent.length = 0;
+      streams.traded(SYMBOL, T0);
+      streams.publish(SYMBOL);
+      const [text] = streams.initial(l1, () => 0);
+      const best = (m: Map<number, number>, dir: number) => [...m].sort((a, b) => dir * (a[0] - b[0]))[0];
+      const b = best(bids, -1);
+      const a = best(asks, 1);
+      assert.deepEqual(JSON.parse(text).data.bids, b ? [String(b[0]), String(b[1])] : [], `bids after change ${i}`);
+      assert.deepEqual(JSON.parse(text).data.asks, a ? [String(a[0]), String(a[1])] : [], `asks after change ${i}`);
+    }
+  });
 });
