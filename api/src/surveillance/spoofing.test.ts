@@ -114,3 +114,44 @@ describe("SPOOFING", () => {
     assert.equal(run(s.events, createSpoofingDetector(config).onEvent).length, 0);
   });
 });
+
+describe("SPOOFING with stop orders and amendments", () => {
+  it("does not fire on a large away stop: waiting for its trigger it is not in the book", () => {
+    const s = market();
+    const stop = s.place({ trader: S, side: "buy", price: "24500", qty: "50", refPrice: "25000", orderType: "stop-limit" });
+    s.wait(2).trade({ taker: S, maker: B, side: "sell", price: "25010", qty: "2", refPrice: "25000" });
+    s.wait(1).cancel(stop);
+    assert.equal(run(s.events, createSpoofingDetector(config).onEvent).length, 0);
+  });
+
+  it("fires when a small order is amended into a large away one, an opposite fill follows, then the cancel", () => {
+    const s = market();
+    const id = s.place({ trader: S, side: "buy", price: "24990", qty: "1", refPrice: "25000" });
+    s.wait(1);
+    const amended = s.amend(id, { price: "24500", qty: "50" });
+    const { taker } = s.wait(2).trade({ taker: S, maker: B, side: "sell", price: "25010", qty: "2", refPrice: "25000" });
+    const cancel = s.wait(1).cancel(id);
+    const alerts = run(s.events, createSpoofingDetector(config).onEvent);
+    assert.equal(alerts.length, 1);
+    assert.deepEqual(alerts[0].eventSeqs, [amended.seq, taker.seq, cancel.seq]);
+  });
+
+  it("fires when the large away order is amended down to a small one after the opposite fill (withdrawn without a cancel)", () => {
+    const s = market();
+    const large = spoofBuy(s);
+    s.wait(2).trade({ taker: S, maker: B, side: "sell", price: "25010", qty: "2", refPrice: "25000" });
+    const cut = s.wait(1).amend(large, { qty: "1" });
+    const alerts = run(s.events, createSpoofingDetector(config).onEvent);
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0].ts, cut.ts);
+    assert.match(alerts[0].summary, /amended away/);
+    // Still large and away after an amendment: it keeps waiting for its cancel.
+    const t = market();
+    const still = spoofBuy(t);
+    t.wait(1).amend(still, { price: "24400" });
+    t.wait(1).trade({ taker: S, maker: B, side: "sell", price: "25010", qty: "2", refPrice: "25000" });
+    assert.equal(run(t.events, createSpoofingDetector(config).onEvent).length, 0);
+    t.wait(1).cancel(still);
+    assert.equal(run(t.events, createSpoofingDetector(config).onEvent).length, 1);
+  });
+});

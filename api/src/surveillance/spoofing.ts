@@ -19,6 +19,9 @@
  * fill(s), the cancel.
  * Not alerted: a large away order that rests and is (even partly) filled; one cancelled with
  * no opposite-side trade; one cancelled after the window or long after the opposite trade.
+ * Amendments count as the book shows them: an order amended into a large away one is placed
+ * then; one amended so that it is no longer large and away is withdrawn then, as by a cancel.
+ * A stop waiting for its trigger is not in the book and is not watched.
  */
 import type { AuditEvent } from "../audit/auditEvent.ts";
 import type { SurveillanceConfig } from "./config.ts";
@@ -97,22 +100,27 @@ export function createSpoofingDetector(config: SurveillanceConfig, cooldown = ne
           return [];
         }
         case "order.accepted": {
+          // A stop waiting for its trigger is not in the book: no one sees it, so it cannot mislead.
+          if (e.orderType?.startsWith("stop-")) return [];
           const qty = toUnits(e.qty);
-          const price = toUnits(e.price);
           if (qty === undefined || qty === 0n) return [];
           const s = stats(symbol);
           const median = s.sizes.length >= config.spoofMinSamples ? s.median : undefined;
           addSample(s, qty);
-          if (price === undefined || price === 0n || !e.identityHash || !e.orderId || !e.side || s.ref === undefined) return [];
-          const big = (median !== undefined && median > 0n && qty * 100n >= multipleCents * median) || (minNotional > 0n && notional(price, qty) >= minNotional);
-          const gap = e.side === "buy" ? s.ref - price : price - s.ref;
-          const away = gap * 10000n >= BigInt(config.spoofAwayBps) * s.ref;
-          if (!big || !away) return [];
-          const book = books.touch(`${symbol}\n${e.identityHash}`, now, () => new Map());
-          prune(book, now - window);
-          if (book.size >= MAX_LARGE_PER_IDENTITY) book.delete(book.keys().next().value as string);
-          book.set(e.orderId, { orderId: e.orderId, side: e.side, t: now, seq: e.seq, account: e.account, price, qty, ref: s.ref, median, oppositeFills: [] });
+          track(e, symbol, now, median);
           return [];
+        }
+        case "order.amended": {
+          // On the book an amendment is a cancel and a new order: a large away order cut back
+          // or moved to the touch after an opposite fill is withdrawn as surely as by a cancel,
+          // and a small order amended into a large away one is placed now.
+          if (!e.identityHash || !e.orderId) return [];
+          const book = books.get(`${symbol}\n${e.identityHash}`);
+          const o = book?.get(e.orderId);
+          const s = stats(symbol);
+          const tracked = track(e, symbol, now, s.sizes.length >= config.spoofMinSamples ? s.median : undefined, o);
+          if (!o || tracked) return [];
+          return withdrawn(e, o, book!, symbol, now);
         }
         case "order.filled": {
           const price = toUnits(e.price);
@@ -138,48 +146,83 @@ export function createSpoofingDetector(config: SurveillanceConfig, cooldown = ne
           if (!book || !o) return [];
           book.delete(e.orderId);
           if (e.type !== "order.cancelled" || (e.reason !== undefined && OPERATOR_REASONS.has(e.reason))) return [];
-          const last = o.oppositeFills[o.oppositeFills.length - 1];
-          if (!last || now - o.t > window || now - last.t > afterFill) return [];
-          if (!cooldown.acquire(Cooldown.key("SPOOFING", "", [e.identityHash], symbol), now)) return [];
-          // Other large orders on the same side that also saw an opposite fill: layers.
-          const layers = [o];
-          for (const other of book.values()) if (other.side === o.side && other.oppositeFills.length > 0) layers.push(other);
-          for (const l of layers) book.delete(l.orderId);
-          const fills = new Map<number, Fill>();
-          for (const l of layers) for (const f of l.oppositeFills) fills.set(f.seq, f);
-          const totalQty = layers.reduce((a, l) => a + l.qty, 0n);
-          const placedToCancel = Number((now - o.t) / 1000n);
-          const fillToCancel = Number((now - last.t) / 1000n);
-          return [
-            buildAlert({
-              rule: "SPOOFING",
-              severity: "high",
-              trigger: e,
-              symbol,
-              identityHashes: [e.identityHash],
-              accounts: [e.account, ...layers.map((l) => l.account)],
-              eventSeqs: [...layers.map((l) => l.seq), ...fills.keys()],
-              maxEvidenceSeqs: config.maxEvidenceSeqs,
-              summary: `Identity ${shortId(e.identityHash)} placed ${layers.length} large ${o.side} order(s) for ${fromUnits(totalQty)} ${symbol} ${Math.abs(moveBps(o.ref, o.price))} bps from the reference price ${fromUnits(o.ref)}, traded ${fills.size} time(s) on the ${o.side === "buy" ? "sell" : "buy"} side, and cancelled ${fromUnits(o.qty)} ${placedToCancel / 1000} s after placing it (${fillToCancel / 1000} s after the opposite fill).`,
-              detail: {
-                side: o.side,
-                orders: layers.map((l) => ({ orderId: l.orderId, price: fromUnits(l.price), qty: fromUnits(l.qty), refPrice: fromUnits(l.ref), awayBps: Math.abs(moveBps(l.ref, l.price)), medianOrderQty: l.median !== undefined ? fromUnits(l.median) : undefined, notional: fromUnits(notional(l.price, l.qty)) })),
-                oppositeFills: [...fills.values()].map((f) => ({ seq: f.seq, qty: f.qty, price: f.price })),
-                placedToCancelMs: placedToCancel,
-                fillToCancelMs: fillToCancel,
-                cancelReason: e.reason,
-                sizeMultiple: config.spoofSizeMultiple,
-                minNotional: config.spoofMinNotional,
-                awayBps: config.spoofAwayBps,
-                windowSeconds: config.spoofWindowSeconds,
-                cancelAfterFillSeconds: config.spoofCancelAfterFillSeconds,
-              },
-            }),
-          ];
+          return withdrawn(e, o, book, symbol, now);
         }
         default:
           return [];
       }
     },
   };
+
+  /**
+   * Tracks the order of `e` (an acceptance, or an amendment's new terms) when it is large and
+   * away from the touch; an order already tracked (`was`) keeps its placement and opposite
+   * fills. False when it is not (any longer) large and away.
+   */
+  function track(e: AuditEvent, symbol: string, now: bigint, median: bigint | undefined, was?: LargeOrder): boolean {
+    const qty = toUnits(e.qty);
+    const price = toUnits(e.price);
+    const s = stats(symbol);
+    if (qty === undefined || qty === 0n || price === undefined || price === 0n || !e.identityHash || !e.orderId || !e.side || s.ref === undefined) return false;
+    const ref = was?.ref ?? s.ref;
+    const big = (median !== undefined && median > 0n && qty * 100n >= multipleCents * median) || (minNotional > 0n && notional(price, qty) >= minNotional);
+    const gap = e.side === "buy" ? ref - price : price - ref;
+    const away = gap * 10000n >= BigInt(config.spoofAwayBps) * ref;
+    if (!big || !away) return false;
+    if (was) {
+      was.price = price;
+      was.qty = qty;
+      return true;
+    }
+    const book = books.touch(`${symbol}\n${e.identityHash}`, now, () => new Map());
+    prune(book, now - window);
+    if (book.size >= MAX_LARGE_PER_IDENTITY) book.delete(book.keys().next().value as string);
+    book.set(e.orderId, { orderId: e.orderId, side: e.side, t: now, seq: e.seq, account: e.account, price, qty, ref, median, oppositeFills: [] });
+    return true;
+  }
+
+  /** Large order `o` left the book by `e` (a trader's cancel or amendment): an alert if it was a spoof. */
+  function withdrawn(e: AuditEvent, o: LargeOrder, book: Map<string, LargeOrder>, symbol: string, now: bigint): Alert[] {
+    book.delete(o.orderId);
+    const identityHash = e.identityHash;
+    if (!identityHash) return [];
+    const last = o.oppositeFills[o.oppositeFills.length - 1];
+    if (!last || now - o.t > window || now - last.t > afterFill) return [];
+    if (!cooldown.acquire(Cooldown.key("SPOOFING", "", [identityHash], symbol), now)) return [];
+    // Other large orders on the same side that also saw an opposite fill: layers.
+    const layers = [o];
+    for (const other of book.values()) if (other.side === o.side && other.oppositeFills.length > 0) layers.push(other);
+    for (const l of layers) book.delete(l.orderId);
+    const fills = new Map<number, Fill>();
+    for (const l of layers) for (const f of l.oppositeFills) fills.set(f.seq, f);
+    const totalQty = layers.reduce((a, l) => a + l.qty, 0n);
+    const placedToCancel = Number((now - o.t) / 1000n);
+    const fillToCancel = Number((now - last.t) / 1000n);
+    return [
+      buildAlert({
+        rule: "SPOOFING",
+        severity: "high",
+        trigger: e,
+        symbol,
+        identityHashes: [identityHash],
+        accounts: [e.account, ...layers.map((l) => l.account)],
+        eventSeqs: [...layers.map((l) => l.seq), ...fills.keys()],
+        maxEvidenceSeqs: config.maxEvidenceSeqs,
+        summary: `Identity ${shortId(identityHash)} placed ${layers.length} large ${o.side} order(s) for ${fromUnits(totalQty)} ${symbol} ${Math.abs(moveBps(o.ref, o.price))} bps from the reference price ${fromUnits(o.ref)}, traded ${fills.size} time(s) on the ${o.side === "buy" ? "sell" : "buy"} side, and ${e.type === "order.amended" ? "amended away" : "cancelled"} ${fromUnits(o.qty)} ${placedToCancel / 1000} s after placing it (${fillToCancel / 1000} s after the opposite fill).`,
+        detail: {
+          side: o.side,
+          orders: layers.map((l) => ({ orderId: l.orderId, price: fromUnits(l.price), qty: fromUnits(l.qty), refPrice: fromUnits(l.ref), awayBps: Math.abs(moveBps(l.ref, l.price)), medianOrderQty: l.median !== undefined ? fromUnits(l.median) : undefined, notional: fromUnits(notional(l.price, l.qty)) })),
+          oppositeFills: [...fills.values()].map((f) => ({ seq: f.seq, qty: f.qty, price: f.price })),
+          placedToCancelMs: placedToCancel,
+          fillToCancelMs: fillToCancel,
+          cancelReason: e.reason,
+          sizeMultiple: config.spoofSizeMultiple,
+          minNotional: config.spoofMinNotional,
+          awayBps: config.spoofAwayBps,
+          windowSeconds: config.spoofWindowSeconds,
+          cancelAfterFillSeconds: config.spoofCancelAfterFillSeconds,
+        },
+      }),
+    ];
+  }
 }

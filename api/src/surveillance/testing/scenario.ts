@@ -79,6 +79,14 @@ export class Scenario {
     return this.emit({ type: "order.received", account: a.trader.account, identityHash: a.trader.identity, wallet: a.trader.account, symbol: a.symbol ?? this.symbol, side: a.side, price: a.price, qty: a.qty, orderType: a.orderType ?? "limit", refPrice: a.refPrice });
   }
 
+  /** order.amended: the order's new price and/or total size, as the trading recorder writes it. */
+  amend(orderId: string, change: { price?: string; qty?: string }): AuditEvent {
+    const o = this.orders.get(orderId);
+    if (!o) throw new RangeError(`unknown order ${orderId}`);
+    Object.assign(o, Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)));
+    return this.emit({ type: "order.amended", account: o.trader.account, identityHash: o.trader.identity, wallet: o.trader.account, orderId, symbol: o.symbol, side: o.side, price: o.price, qty: o.qty });
+  }
+
   cancel(orderId: string, reason = "user"): AuditEvent {
     const o = this.orders.get(orderId);
     if (!o) throw new RangeError(`unknown order ${orderId}`);
