@@ -21,7 +21,8 @@
  * no opposite-side trade; one cancelled after the window or long after the opposite trade.
  * Amendments count as the book shows them: an order amended into a large away one is placed
  * then; one amended so that it is no longer large and away is withdrawn then, as by a cancel.
- * A stop waiting for its trigger is not in the book and is not watched.
+ * Stop orders are not watched: waiting, they are not in the book; when one enters it, the
+ * market's price put it there (a stop-limit that then rests is a known gap).
  */
 import type { AuditEvent } from "../audit/auditEvent.ts";
 import type { SurveillanceConfig } from "./config.ts";
