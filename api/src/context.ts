@@ -150,7 +150,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   const format = new KucoinFormat(catalog);
 
   const marketData = new MarketData(catalog.markets.keys(), (symbol) => 10n ** BigInt(catalog.currency(catalog.market(symbol)!.base)!.decimals));
-  const candles = new CandleStore({ file: path.join(config.dataDir, "candles.sqlite"), onError: (err) => logger.error({ err }, "candle store: write failed; retried with the next batch") });
+  const candles = new CandleStore({ file: path.join(config.dataDir, "candles.sqlite"), onError: (err) => logger.error({ err }, "candle store: write failed; retried after a pause, stopped after 10 attempts in a row (the unwritten trades stay in snapshots)") });
   const started = Date.now();
   let tradingRef: TradingService | undefined;
   const { service: trading, replayed } = await TradingService.open({
@@ -181,6 +181,14 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
         return tradingRef?.core.accountOrders(account)[0]?.identityHash;
       },
     }),
+  }).catch((err: unknown) => {
+    // A failed start (e.g. a corrupt journal) must not leave the candle database open behind it.
+    try {
+      candles.close();
+    } catch {
+      // the start's own error is the one to report
+    }
+    throw err;
   });
   await audit.flush();
   tradingRef = trading;

@@ -35,8 +35,13 @@ export async function startGateway(ctx: AppContext): Promise<RunningGateway> {
       ctx.replayBarrier.close(); // nothing more is accepted: the next start need not hold requests back
       try {
         await ctx.trading.close();
-        ctx.candles.close(); // after the final snapshot, which flushes it
       } finally {
+        try {
+          // After the final snapshot, which carries the trades it has not written yet.
+          ctx.candles.close();
+        } catch (err) {
+          ctx.logger.error({ err }, "candle store: close failed (its unwritten trades are in the last snapshot)");
+        }
         try {
           // After the trading core: its final snapshot flushes the audit trail first.
           await ctx.audit.close();

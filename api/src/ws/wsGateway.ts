@@ -186,7 +186,20 @@ export class WsGateway {
     }
     if (msg.response !== false) this.#send(client, JSON.stringify({ id, type: "ack" }));
     // After the ack: ccxt sets up its book when the ack arrives and drops what came before.
-    if (msg.type === "subscribe") for (const t of topics) for (const text of this.#streams.initial(t, (s) => this.#l2SentSeq(s))) this.#send(client, text);
+    if (msg.type === "subscribe") {
+      for (const t of topics) {
+        let texts: string[];
+        try {
+          texts = [...this.#streams.initial(t, (s) => this.#l2SentSeq(s))];
+        } catch (err) {
+          // One topic's opening message failing (e.g. the candle store unreadable) is that client's error, never the process's.
+          this.#ctx.logger.error({ err, topic: t }, "websocket: opening message failed");
+          this.#send(client, JSON.stringify({ id, type: "error", code: 500, data: "opening message failed" }));
+          continue;
+        }
+        for (const text of texts) this.#send(client, text);
+      }
+    }
   }
 
   /** Splits "/market/match:A,B" into per-symbol topics; private topics are keyed by account. */
@@ -297,11 +310,17 @@ export class WsGateway {
     if (this.#tickerTimer) return;
     this.#tickerTimer = setTimeout(() => {
       this.#tickerTimer = null;
-      for (const symbol of this.#tickerDue) {
-        this.#publishTicker(symbol);
-        this.#streams.publish(symbol);
-      }
+      const due = [...this.#tickerDue];
       this.#tickerDue.clear();
+      for (const symbol of due) {
+        // A timer callback that throws would take the process down: one symbol's failure is logged and the others go on.
+        try {
+          this.#publishTicker(symbol);
+          this.#streams.publish(symbol);
+        } catch (err) {
+          this.#ctx.logger.error({ err, symbol }, "websocket: ticker/stream publish failed");
+        }
+      }
     }, 100);
   }
 
