@@ -80,9 +80,9 @@ describe("ccxt kucoin trading against Sen: stop orders, editOrder, createOrders,
   /** The audit trail's events of one order, in order (refusals before or without an id are found by clientOid). */
   const auditOf = async (orderId: string, clientOid?: string) => {
     await gw.ctx.audit.flush();
-    const out: Array<{ type: string; ruleId?: string }> = [];
+    const out: Array<{ type: string; ruleId?: string; detail?: unknown }> = [];
     for await (const { line } of gw.ctx.audit.log.read()) {
-      const e = JSON.parse(line) as { type: string; orderId?: string; clientOid?: string; ruleId?: string };
+      const e = JSON.parse(line) as { type: string; orderId?: string; clientOid?: string; ruleId?: string; detail?: unknown };
       if (e.orderId === orderId || (clientOid !== undefined && e.orderId === undefined && e.clientOid === clientOid)) out.push(e);
     }
     return out;
@@ -228,8 +228,13 @@ describe("ccxt kucoin trading against Sen: stop orders, editOrder, createOrders,
     assert.equal((asStop.info as { status: string }).status, "TRIGGERED");
     assert.ok((await seller.fetchClosedOrders(S)).some((o) => o.id === stopId), "listed with the ordinary orders once triggered");
     assert.ok((await seller.fetchMyTrades(S)).some((t) => t.order === stopId && t.amount === 2));
-    const trail = (await auditOf(stopId)).map((e) => e.type);
+    const audited = await auditOf(stopId);
+    const trail = audited.map((e) => e.type);
     assert.deepEqual(trail.slice(0, 2), ["order.accepted", "order.triggered"]);
+    // The trigger names the trade that reached the stop price.
+    const trigger = audited[1].detail as { stopPrice?: string; kind?: string; triggerPrice?: string; triggerTradeId?: string };
+    assert.deepEqual([trigger.stopPrice, trigger.kind, trigger.triggerPrice], ["9500", "loss", "9500"]);
+    assert.match(trigger.triggerTradeId ?? "", /^[0-9a-f]{24}$/);
     assert.ok(trail.includes("order.filled"));
   });
 

@@ -89,7 +89,8 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
     side: ord.side,
   });
 
-  function onOrderEvent(jseq: number, ts: string, record: TradingRecord, e: Extract<TradingEvent, { kind: "order" }>, orders: Map<string, Readonly<Order>>): void {
+  /** `lastTrade`: per symbol, the latest trade among this record's events so far (what a stop triggers on). */
+  function onOrderEvent(jseq: number, ts: string, record: TradingRecord, e: Extract<TradingEvent, { kind: "order" }>, orders: Map<string, Readonly<Order>>, lastTrade: Map<string, { price: number; tradeId: string }>): void {
     const ord = e.order;
     orders.set(ord.orderId, ord);
     switch (e.change) {
@@ -100,9 +101,13 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
         return;
       case "match":
         return; // fills are recorded from the trade, once per side, below
-      case "triggered":
-        append({ type: "order.triggered", ts, jseq, ...fromOrder(ord), detail: { stopPrice: ord.stop ? priceText(ord.symbol, ord.stop.stopPrice) : undefined } });
+      case "triggered": {
+        // The trade that reached the stop price; none when the last price met it at acceptance.
+        const by = lastTrade.get(ord.symbol);
+        const trigger = by ? { triggerPrice: priceText(ord.symbol, by.price), triggerTradeId: by.tradeId } : { atAcceptance: true };
+        append({ type: "order.triggered", ts, jseq, ...fromOrder(ord), detail: { stopPrice: ord.stop ? priceText(ord.symbol, ord.stop.stopPrice) : undefined, kind: ord.stop?.kind, ...trigger, ...(ord.isActive ? {} : { refused: ord.doneReason }) } });
         return;
+      }
       case "canceled": {
         const code = ord.doneReason ?? "";
         const reason = cancelReason(record, code);
@@ -158,11 +163,13 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
       const orders = new Map<string, Readonly<Order>>();
       // Each side's fee arrives on its order's fill, just before the trade.
       const fees = new Map<string, bigint>();
+      const lastTrade = new Map<string, { price: number; tradeId: string }>();
       for (const e of events) {
         if (e.kind === "order") {
           if (e.fill) fees.set(`${e.fill.tradeId}:${e.order.orderId}`, e.fill.fee);
-          onOrderEvent(jseq, ts, record, e, orders);
+          onOrderEvent(jseq, ts, record, e, orders, lastTrade);
         } else if (e.kind === "trade") {
+          lastTrade.set(e.symbol, { price: e.price, tradeId: e.tradeId });
           const maker = orders.get(e.makerOrderId);
           const taker = orders.get(e.takerOrderId);
           if (!maker || !taker) continue;
