@@ -320,3 +320,24 @@ describe("the chain's holder rules on an amendment", () => {
     assert.equal(amend(9_000, 5), null, "a size cut at the same price only lowers what the order can bring");
   });
 });
+
+describe("a kill switch or a revoked e-ID (account frozen) ends waiting stops", () => {
+  it("cancels them with their holds released, and a later trade at their stop price does not trigger them", () => {
+    const m = market();
+    const { orderId: sellStop } = m.place("a", { side: "sell", price: 9_000, size: 5, stop: { stopPrice: 9_500, kind: "loss" } });
+    const { orderId: buyStop } = m.place("a", { side: "buy", type: "market", size: 2, stop: { stopPrice: 9_500, kind: "loss" } });
+    assert.ok(m.vnd("a").hold > 0n && m.core.ledger.balance("a", "GOLD").hold === 5n);
+    m.apply({ t: "accountStatus", ts: T0 + 10_000, accountId: "a", frozen: true, reason: "e-ID revoked", by: "identity-sweep" });
+    for (const id of [sellStop, buyStop]) {
+      const o = m.core.order(id)!;
+      assert.deepEqual([o.isActive, o.cancelExist, o.stop!.triggered], [false, true, false]);
+    }
+    assert.deepEqual([m.vnd("a").hold, m.core.ledger.balance("a", "GOLD").hold], [0n, 0n]);
+    m.apply({ t: "place", ts: T0 + 11_000, orderId: hexId(100), accountId: "b", identityHash: "id-b", symbol: S, side: "buy", type: "limit", price: 9_500, size: 1, tif: "GTC", postOnly: false, stp: "CN", clientOid: "b-bid" });
+    m.apply({ t: "deposit", ts: T0 + 11_001, accountId: "c", currency: "GOLD", amount: "10", ref: "g-c" });
+    m.apply({ t: "place", ts: T0 + 11_002, orderId: hexId(101), accountId: "c", identityHash: "id-c", symbol: S, side: "sell", type: "limit", price: 9_500, size: 1, tif: "GTC", postOnly: false, stp: "CN", clientOid: "c-ask" });
+    assert.equal(m.core.marketState(S)!.lastPrice, 9_500);
+    assert.equal(m.core.order(sellStop)!.stop!.triggered, false, "a cancelled stop never triggers");
+    assert.equal(m.core.fills("a").length, 0);
+  });
+});
