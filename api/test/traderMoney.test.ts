@@ -40,3 +40,15 @@ describe("trader app money formatting", () => {
     assert.equal(compare("1.50", "1.5"), 0);
   });
 });
+
+describe("the large-order confirmation threshold (SEN_CONFIRM_ORDER_VND)", () => {
+  it("defaults to 100 million đồng, takes a whole number of đồng, and refuses anything else at start", async () => {
+    const { envToConfig } = await import("../src/config/config.ts");
+    const { readEnv } = await import("../src/config/env.ts");
+    assert.equal(envToConfig(readEnv({})).confirmOrderVnd, "100000000");
+    assert.equal(envToConfig(readEnv({ SEN_CONFIRM_ORDER_VND: "250000000000000000" })).confirmOrderVnd, "250000000000000000", "kept as a string: no float on the way");
+    for (const bad of ["0", "1.5", "1e9", "-5", "100.000.000", ""]) {
+      assert.throws(() => envToConfig(readEnv({ SEN_CONFIRM_ORDER_VND: bad })), /SEN_CONFIRM_ORDER_VND/, bad);
+    }
+  });
+});

@@ -7,10 +7,13 @@ export class ApiError extends Error {
   override name = "ApiError" as const;
   readonly code: string;
   readonly status: number;
-  constructor(status: number, code: string, message: string) {
+  /** Sen's own rule code from the envelope (e.g. RISK_INSUFFICIENT_FUNDS), for messages in the page's language. */
+  readonly senCode?: string;
+  constructor(status: number, code: string, message: string, senCode?: string) {
     super(message);
     this.status = status;
     this.code = code;
+    this.senCode = senCode;
   }
 }
 
@@ -31,7 +34,7 @@ function headers(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 async function unwrap<T>(res: Response): Promise<T> {
-  let body: { code?: string; data?: T; msg?: string };
+  let body: { code?: string; data?: T; msg?: string; senCode?: string };
   try {
     body = (await res.json()) as typeof body;
   } catch {
@@ -39,7 +42,7 @@ async function unwrap<T>(res: Response): Promise<T> {
   }
   if (body.code !== "200000") {
     if (res.status === 401 && token) onUnauthorized?.();
-    throw new ApiError(res.status, body.code ?? String(res.status), body.msg ?? `HTTP ${res.status}`);
+    throw new ApiError(res.status, body.code ?? String(res.status), body.msg ?? `HTTP ${res.status}`, typeof body.senCode === "string" ? body.senCode : undefined);
   }
   return body.data as T;
 }

@@ -54,6 +54,8 @@ const schema = z.object({
   SEN_ONBOARDING_URL: z.string().url().optional(),
   /** The trader app's link to a transaction: this prefix + the hash (e.g. https://explorer.example/tx/); none for a local chain. */
   SEN_EXPLORER_TX_URL: z.string().url().optional(),
+  /** The trader app asks before placing an order worth this many đồng or more (a whole number; the default is 100 million). */
+  SEN_CONFIRM_ORDER_VND: z.string().regex(/^[1-9]\d{0,17}$/, "a whole number of đồng above 0, e.g. 100000000").default("100000000"),
 });
 
 /** Every environment variable Sen reads: derived from the schema, so the two cannot drift. */
@@ -113,6 +115,8 @@ export type ServerConfig = {
   onboardingUrl: string;
   /** Prefix of a transaction's explorer page; absent: the app shows the hash only. */
   explorerTxUrl?: string;
+  /** The trader app's large-order confirmation threshold, in đồng (decimal string: amounts are never floats). */
+  confirmOrderVnd: string;
 };
 
 /** Validates the environment once; a bad setting stops the process with a clear message. */
@@ -167,6 +171,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     // npm start runs the issuer on 8090 beside the gateway.
     onboardingUrl: e.SEN_ONBOARDING_URL ?? `${u.protocol}//${u.hostname}:8090/onboarding/`,
     explorerTxUrl: e.SEN_EXPLORER_TX_URL,
+    confirmOrderVnd: e.SEN_CONFIRM_ORDER_VND,
     ...overrides,
   };
 }

@@ -85,6 +85,9 @@ const TABLE: Record<string, KucoinError> = {
   AUDIT_KEY_MISMATCH: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },
 };
 
+/** Every code with its own KuCoin mapping, the edge's ad-hoc ones included (the trader app's words for them are checked against it). */
+export const MAPPED_CODES: readonly string[] = Object.keys(TABLE);
+
 /** Refusals by the pilot's rules: the reply names the rule and says it in words. */
 const PILOT_RULE_CODES = new Set(["LISTING_RULE", "LISTING_CHAIN", "RISK_OFFERING_NOT_OPEN", "TRADING_OFFERING_NOT_OPEN", "TRADING_LISTING_REFUSED"]);
 

@@ -4,6 +4,7 @@ import { html } from "../../console/src/html.ts";
 import type { AccountData } from "./accountData.ts";
 import { formatTime, useI18n, type Key } from "./i18n.ts";
 import { formatAmount, formatDecimal, parseInput } from "./money.ts";
+import { ProblemText, toProblem, type Problem } from "./problem.ts";
 import type { Fill, Order, Settings } from "./types.ts";
 
 /** Balances: available and on hold in the ledger, and what the vault holds for the wallet on chain. */
@@ -40,17 +41,17 @@ function AmendRow({ o, onDone }: { o: Order; onDone: () => void }) {
   const { t, lang } = useI18n();
   const [price, setPrice] = useState(formatDecimal(o.price, lang));
   const [size, setSize] = useState(formatDecimal(o.size, lang));
-  const [error, setError] = useState("");
+  const [error, setError] = useState<Problem | null>(null);
   const save = async (ev: Event) => {
     ev.preventDefault();
     const newPrice = parseInput(price, lang);
     const newSize = parseInput(size, lang);
-    if (!newPrice || !newSize) return setError(t("badNumber"));
+    if (!newPrice || !newSize) return setError({ key: "badNumber" });
     try {
       await apiPost("/api/v1/hf/orders/alter", { symbol: o.symbol, orderId: o.id, newPrice, newSize });
       onDone();
     } catch (err) {
-      setError((err as Error).message);
+      setError(toProblem(err));
     }
   };
   return html`<tr class="amend"><td colspan="7">
@@ -59,7 +60,7 @@ function AmendRow({ o, onDone }: { o: Order; onDone: () => void }) {
       <label class="inline">${t("newSize")}<input inputmode="decimal" value=${size} onInput=${(e: Event) => setSize((e.target as HTMLInputElement).value)} /></label>
       <button type="submit" class="primary">${t("save")}</button>
       <button type="button" class="secondary" onClick=${onDone}>${t("cancel")}</button>
-      ${error ? html`<span class="error" role="alert">${error}</span>` : null}
+      ${error ? html`<span class="error" role="alert" data-testid="amend-error"><${ProblemText} problem=${error} /></span>` : null}
     </form>
   </td></tr>`;
 }
@@ -67,23 +68,23 @@ function AmendRow({ o, onDone }: { o: Order; onDone: () => void }) {
 function OrderRows({ orders, actions, onChanged }: { orders: Order[]; actions: boolean; onChanged: () => void }) {
   const { t, lang } = useI18n();
   const [amending, setAmending] = useState<string | null>(null);
-  const [error, setError] = useState("");
+  const [error, setError] = useState<Problem | null>(null);
   if (orders.length === 0) return html`<p class="muted">${t("none")}</p>`;
   const cancel = async (o: Order) => {
-    setError("");
+    setError(null);
     try {
       await apiDelete(`/api/v1/orders/${o.id}`);
       onChanged();
     } catch (err) {
-      setError((err as Error).message);
+      setError(toProblem(err));
     }
   };
-  return html`${error ? html`<p class="error" role="alert">${error}</p>` : null}
+  return html`${error ? html`<p class="error" role="alert" data-testid="cancel-error"><${ProblemText} problem=${error} /></p>` : null}
     <div class="scroll"><table class="grid" data-testid=${actions ? "open-orders" : "order-history"}>
       <thead><tr><th>${t("market")}</th><th>${t("side")}</th><th>${t("type")}</th><th class="num">${t("price")}</th><th class="num">${t("filled")}/${t("size")}</th><th>${t("time")}</th><th></th></tr></thead>
       <tbody>
         ${orders.map(
-          (o) => html`<tr key=${o.id} data-order=${o.id} data-size=${o.size} data-price=${o.price}>
+          (o) => html`<tr key=${o.id} data-order=${o.id} data-size=${o.size} data-price=${o.price} data-done=${actions ? undefined : o.cancelExist ? "cancelled" : "filled"}>
               <td>${o.symbol}</td>
               <td class=${o.side === "buy" ? "up" : "down"}>${o.side === "buy" ? t("buy") : t("sell")}</td>
               <td>${o.type}${o.postOnly ? " · post" : ""}${o.timeInForce && o.timeInForce !== "GTC" ? ` · ${o.timeInForce}` : ""}</td>
@@ -93,7 +94,7 @@ function OrderRows({ orders, actions, onChanged }: { orders: Order[]; actions: b
               <td class="actions">${actions
                 ? html`<button type="button" class="secondary small" data-testid="amend" onClick=${() => setAmending(amending === o.id ? null : o.id)}>${t("amend")}</button>
                     <button type="button" class="secondary small" data-testid="cancel-order" onClick=${() => cancel(o)}>${t("cancel")}</button>`
-                : o.cancelExist ? t("cancel") : t("done")}</td>
+                : o.cancelExist ? t("cancelled") : t("done")}</td>
             </tr>
             ${amending === o.id ? html`<${AmendRow} o=${o} onDone=${() => (setAmending(null), onChanged())} />` : null}`,
         )}
@@ -103,9 +104,9 @@ function OrderRows({ orders, actions, onChanged }: { orders: Order[]; actions: b
 
 function Stops({ data }: { data: AccountData }) {
   const { t, lang } = useI18n();
-  const [error, setError] = useState("");
+  const [error, setError] = useState<Problem | null>(null);
   if (data.stops.length === 0) return html`<p class="muted">${t("none")}</p>`;
-  return html`${error ? html`<p class="error" role="alert">${error}</p>` : null}
+  return html`${error ? html`<p class="error" role="alert" data-testid="cancel-stop-error"><${ProblemText} problem=${error} /></p>` : null}
     <div class="scroll"><table class="grid" data-testid="stop-orders">
       <thead><tr><th>${t("market")}</th><th>${t("side")}</th><th>${t("type")}</th><th class="num">${t("stopPrice")}</th><th class="num">${t("price")}</th><th class="num">${t("size")}</th><th></th></tr></thead>
       <tbody>
@@ -119,7 +120,7 @@ function Stops({ data }: { data: AccountData }) {
                 await apiDelete(`/api/v1/stop-order/${s.id}`);
                 data.reload();
               } catch (err) {
-                setError((err as Error).message);
+                setError(toProblem(err));
               }
             }}>${t("cancel")}</button></td>
           </tr>`,

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { apiDelete, apiGet, apiPost } from "../../console/src/api.ts";
 import { html } from "../../console/src/html.ts";
 import { formatTime, useI18n } from "./i18n.ts";
+import { ProblemText, toProblem, type Problem } from "./problem.ts";
 import type { ApiKey } from "./types.ts";
 
 const PERMISSIONS = ["General", "Trade", "Withdraw"] as const;
@@ -15,12 +16,12 @@ export function ApiKeys() {
   const [perms, setPerms] = useState<string[]>(["General", "Trade"]);
   const [ips, setIps] = useState("");
   const [secret, setSecret] = useState<{ apiKeyId: string; apiSecret: string } | null>(null);
-  const [error, setError] = useState("");
-  const load = () => apiGet<ApiKey[]>("/api/v1/sen/api-keys").then(setKeys, (e: Error) => setError(e.message));
+  const [error, setError] = useState<Problem | null>(null);
+  const load = () => apiGet<ApiKey[]>("/api/v1/sen/api-keys").then(setKeys, (e: unknown) => setError(toProblem(e)));
   useEffect(() => void load(), []);
   const create = async (ev: Event) => {
     ev.preventDefault();
-    setError("");
+    setError(null);
     setSecret(null);
     try {
       const ipWhitelist = ips.split(/[\s,]+/).filter(Boolean);
@@ -29,7 +30,7 @@ export function ApiKeys() {
       setPassphrase("");
       void load();
     } catch (err) {
-      setError((err as Error).message);
+      setError(toProblem(err));
     }
   };
   const revoke = async (id: string) => {
@@ -37,7 +38,7 @@ export function ApiKeys() {
       await apiDelete(`/api/v1/sen/api-keys/${id}`);
       void load();
     } catch (err) {
-      setError((err as Error).message);
+      setError(toProblem(err));
     }
   };
   return html`<section class="panel api-keys" aria-labelledby="keys-h">
@@ -52,7 +53,7 @@ export function ApiKeys() {
       <button type="submit" class="primary" data-testid="key-create">${t("create")}</button>
     </form>
     ${secret ? html`<div class="notice" role="status" data-testid="key-secret"><p>${t("secretOnce")}</p><p class="mono">KC-API-KEY ${secret.apiKeyId}</p><p class="mono secret">${secret.apiSecret}</p></div>` : null}
-    ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+    ${error ? html`<p class="error" role="alert" data-testid="key-error"><${ProblemText} problem=${error} /></p>` : null}
     <div class="scroll"><table class="grid" data-testid="keys">
       <thead><tr><th>${t("label")}</th><th>KC-API-KEY</th><th>${t("permissions")}</th><th>IP</th><th>${t("created")}</th><th></th></tr></thead>
       <tbody>

@@ -10,6 +10,7 @@ import { Funding } from "./funding.ts";
 import { I18nContext, i18n, initialLang, rememberLang, useI18n, type Lang } from "./i18n.ts";
 import { MarketList, OrderBook, TradesTape } from "./market.ts";
 import { OrderForm } from "./orderForm.ts";
+import { ProblemText, toProblem, type Problem } from "./problem.ts";
 import { openFeed, type Feed, type LinkState } from "./ws.ts";
 import type { Eligibility, Settings, SymbolInfo, Trade } from "./types.ts";
 
@@ -26,11 +27,11 @@ function onboardingHref(settings: Settings | null): string {
 function SignIn({ settings, onSession }: { settings: Settings | null; onSession: (s: Session) => void }) {
   const { t } = useI18n();
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const [error, setError] = useState<Problem | null>(null);
   const [noEid, setNoEid] = useState(false);
   const connect = async () => {
     setBusy(true);
-    setError("");
+    setError(null);
     setNoEid(false);
     try {
       const s = await signIn();
@@ -39,7 +40,7 @@ function SignIn({ settings, onSession }: { settings: Settings | null; onSession:
     } catch (err) {
       // ID_NOT_VERIFIED (KuCoin 400303): the wallet signed, but has no e-ID yet.
       if (err instanceof ApiError && err.code === "400303") setNoEid(true);
-      else setError(err instanceof WalletError && !window.ethereum ? t("noWallet") : (err as Error).message);
+      else setError(err instanceof WalletError && !window.ethereum ? { key: "noWallet" } : toProblem(err));
     } finally {
       setBusy(false);
     }
@@ -49,7 +50,7 @@ function SignIn({ settings, onSession }: { settings: Settings | null; onSession:
     ${noEid
       ? html`<p class="warn" role="alert" data-testid="no-eid">${t("noEid")} <a href=${onboardingHref(settings)} data-testid="onboarding-link" rel="noopener">${t("onboard")} →</a></p>`
       : null}
-    ${error ? html`<p class="error" role="alert" data-testid="login-error">${error}</p>` : null}
+    ${error ? html`<p class="error" role="alert" data-testid="login-error"><${ProblemText} problem=${error} /></p>` : null}
   </div>`;
 }
 
@@ -105,7 +106,7 @@ function Trader({ session, settings, symbols, feed }: { session: Session | null;
       <${OrderBook} symbol=${symbol} info=${info} feed=${feed} onPick=${setPicked} />
       <${TradesTape} symbol=${symbol} info=${info} feed=${feed} />
       ${session
-        ? html`<${OrderForm} info=${info} pickedPrice=${picked} lastPrice=${last} eligibility=${eligibility} onPlaced=${data.reload} />`
+        ? html`<${OrderForm} info=${info} pickedPrice=${picked} lastPrice=${last} eligibility=${eligibility} confirmFrom=${settings?.confirmOrderVnd ?? null} onPlaced=${data.reload} />`
         : html`<section class="panel order-form"><p class="muted">${t("signInToTrade")}</p></section>`}
       ${session ? html`<${Balances} data=${data} />` : null}
       ${session ? html`<${OrdersPanel} data=${data} settings=${settings} />` : null}

@@ -5,6 +5,7 @@ import { useAmountInput } from "./amountInput.ts";
 import type { AccountData } from "./accountData.ts";
 import { useI18n, type Key } from "./i18n.ts";
 import { add, compare, formatAmount, parseInput } from "./money.ts";
+import { ProblemText, toProblem, type Problem } from "./problem.ts";
 import type { Balance, Paged, Settings, Withdrawal } from "./types.ts";
 
 type StepState = "todo" | "busy" | "done" | "failed";
@@ -54,7 +55,7 @@ export function Funding({ data, address, settings }: { data: AccountData; addres
   const [amount, setAmount] = useAmountInput(lang);
   const [steps, setSteps] = useState<Step[]>([]);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const [error, setError] = useState<Problem | null>(null);
   const [result, setResult] = useState<{ key: Key; value: string; currency: string } | null>(null);
   const mark = (i: number, state: StepState, hash?: string) => setSteps((ss) => ss.map((s, j) => (j === i ? { ...s, state, hash: hash ?? s.hash } : s)));
 
@@ -94,17 +95,17 @@ export function Funding({ data, address, settings }: { data: AccountData; addres
   };
   const submit = async (ev: Event) => {
     ev.preventDefault();
-    setError("");
+    setError(null);
     setResult(null);
     const value = parseInput(amount, lang);
-    if (!value) return setError(t("badNumber"));
+    if (!value) return setError({ key: "badNumber" });
     setBusy(true);
     try {
       await (mode === "deposit" ? deposit(value) : withdraw(value));
       data.reload();
     } catch (err) {
       setSteps((ss) => ss.map((s) => (s.state === "busy" ? { ...s, state: "failed" } : s)));
-      setError((err as Error).message);
+      setError(toProblem(err));
     } finally {
       setBusy(false);
     }
@@ -124,7 +125,7 @@ export function Funding({ data, address, settings }: { data: AccountData; addres
     </form>
     ${steps.length ? html`<${Steps} steps=${steps} />` : null}
     ${result ? html`<p class="ok" role="status" data-testid="fund-result">${t(result.key)}: ${formatAmount(result.value, result.currency, lang)}</p>` : null}
-    ${error ? html`<p class="error" role="alert" data-testid="fund-error">${error}</p>` : null}
+    ${error ? html`<p class="error" role="alert" data-testid="fund-error"><${ProblemText} problem=${error} /></p>` : null}
     ${settings?.vault ? html`<p class="muted small">Vault <span class="mono">${settings.vault}</span></p>` : null}
   </section>`;
 }

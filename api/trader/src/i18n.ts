@@ -109,6 +109,10 @@ const vi = {
   interval: "Khung",
   tabTrade: "Giao dịch",
   tabAccount: "Tài khoản",
+  cancelled: "Đã huỷ",
+  walletRejected: "Bạn đã từ chối giao dịch trong ví; không có gì thay đổi.",
+  confirmFrom: "Lệnh từ mức này trở lên cần xác nhận (cài đặt của sàn):",
+  problem: "Lỗi",
 } as const;
 
 export type Key = keyof typeof vi;
@@ -217,6 +221,10 @@ const en: Record<Key, string> = {
   interval: "Interval",
   tabTrade: "Trade",
   tabAccount: "Account",
+  cancelled: "Cancelled",
+  walletRejected: "You rejected the transaction in the wallet; nothing changed.",
+  confirmFrom: "Orders of this value or more ask for confirmation (the exchange's setting):",
+  problem: "Error",
 };
 
 const STRINGS: Record<Lang, Record<Key, string>> = { vi, en };

@@ -4,6 +4,7 @@ import { html } from "../../console/src/html.ts";
 import { useI18n, type Key } from "./i18n.ts";
 import { useAmountInput } from "./amountInput.ts";
 import { compare, formatAmount, formatDecimal, multiply, parseInput } from "./money.ts";
+import { ProblemText, toProblem, type Problem } from "./problem.ts";
 import type { Eligibility, SymbolInfo } from "./types.ts";
 
 type Kind = "limit" | "market" | "stopLimit" | "stopMarket";
@@ -14,15 +15,15 @@ const KINDS: Array<[Kind, Key]> = [
   ["stopMarket", "stopMarket"],
 ];
 
-/** An order at or above this value (in đồng) asks for confirmation first. */
-export const LARGE_ORDER_VND = "100000000";
-
 /**
  * Order entry: limit (post-only, GTC/IOC/FOK), market by size or by funds, stop-limit and
- * stop-market (KuCoin's /api/v1/stop-order). What the gateway refuses is shown in its words
- * (the risk rule), and what the holder rules refuse in advance comes from /sen/eligibility.
+ * stop-market (KuCoin's /api/v1/stop-order). What the gateway refuses is said as the risk rule
+ * in the page's language (problem.ts), and what the holder rules refuse in advance comes from
+ * /sen/eligibility. An order worth `confirmFrom` đồng or more (the gateway's
+ * SEN_CONFIRM_ORDER_VND, from /sen/trader-settings) asks first; until the settings arrive every
+ * order with a value asks, so none slips through unconfirmed.
  */
-export function OrderForm({ info, pickedPrice, lastPrice, eligibility, onPlaced }: { info: SymbolInfo; pickedPrice: string | null; lastPrice: string | null; eligibility: Eligibility | null; onPlaced: () => void }) {
+export function OrderForm({ info, pickedPrice, lastPrice, eligibility, confirmFrom, onPlaced }: { info: SymbolInfo; pickedPrice: string | null; lastPrice: string | null; eligibility: Eligibility | null; confirmFrom: string | null; onPlaced: () => void }) {
   const { t, lang } = useI18n();
   const [side, setSide] = useState<"buy" | "sell">("buy");
   const [kind, setKind] = useState<Kind>("limit");
@@ -35,18 +36,27 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, onPlaced 
   const [postOnly, setPostOnly] = useState(false);
   const [tif, setTif] = useState<"GTC" | "IOC" | "FOK">("GTC");
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
+  const [error, setError] = useState<Problem | null>(null);
   const [done, setDone] = useState(false);
   const [confirming, setConfirming] = useState<{ body: Record<string, unknown>; path: string; value: string } | null>(null);
   const dialog = useRef<HTMLDialogElement>(null);
+  const placeButton = useRef<HTMLButtonElement>(null);
+  const asked = useRef(false);
 
   useEffect(() => {
     if (pickedPrice) setPrice(formatDecimal(pickedPrice, lang));
   }, [pickedPrice]);
   useEffect(() => setStop(side === "buy" ? "entry" : "loss"), [side]);
   useEffect(() => {
-    if (confirming) dialog.current?.showModal?.();
-    else dialog.current?.close?.();
+    if (confirming) {
+      asked.current = true;
+      dialog.current?.showModal?.();
+    } else {
+      dialog.current?.close?.();
+      // Whether confirmed, cancelled or escaped: the keyboard goes on from the button that asked.
+      if (asked.current) placeButton.current?.focus();
+      asked.current = false;
+    }
   }, [confirming]);
 
   const hasPrice = kind === "limit" || kind === "stopLimit";
@@ -64,9 +74,9 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, onPlaced 
 
   const submit = async (ev: Event) => {
     ev.preventDefault();
-    setError("");
+    setError(null);
     setDone(false);
-    if ((hasPrice && !p) || (useFunds ? !f : !q) || (isStop && !sp)) return setError(t("badNumber"));
+    if ((hasPrice && !p) || (useFunds ? !f : !q) || (isStop && !sp)) return setError({ key: "badNumber" });
     const body: Record<string, unknown> = { clientOid: crypto.randomUUID(), side, symbol: info.symbol, type: hasPrice ? "limit" : "market" };
     if (hasPrice) body.price = p;
     if (useFunds) body.funds = f;
@@ -80,7 +90,7 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, onPlaced 
       body.stopPrice = sp;
     }
     const path = isStop ? "/api/v1/stop-order" : "/api/v1/orders";
-    if (value && compare(value, LARGE_ORDER_VND) >= 0) return setConfirming({ body, path, value });
+    if (value && (confirmFrom === null || compare(value, confirmFrom) >= 0)) return setConfirming({ body, path, value });
     await send(path, body);
   };
   const send = async (path: string, body: Record<string, unknown>) => {
@@ -90,7 +100,7 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, onPlaced 
       setDone(true);
       onPlaced();
     } catch (err) {
-      setError((err as Error).message);
+      setError(toProblem(err));
     } finally {
       setBusy(false);
     }
@@ -99,7 +109,7 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, onPlaced 
   return html`<section class="panel order-form" aria-labelledby="form-h">
     <h2 id="form-h" class="sr-only">${t("place")}</h2>
     <form onSubmit=${submit} data-testid="order-form" novalidate>
-      <div class="segmented sides" role="group">
+      <div class="segmented sides" role="group" aria-label=${t("side")}>
         <button type="button" class="buy" aria-pressed=${side === "buy"} data-testid="side-buy" onClick=${() => setSide("buy")}>${t("buy")}</button>
         <button type="button" class="sell" aria-pressed=${side === "sell"} data-testid="side-sell" onClick=${() => setSide("sell")}>${t("sell")}</button>
       </div>
@@ -127,14 +137,15 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, onPlaced 
           </div>`
         : null}
       <p class="muted total" data-testid="order-total">${t("total")}: ${value ? formatAmount(value, info.quoteCurrency, lang) : "—"}</p>
+      ${confirmFrom && info.quoteCurrency === "VND" ? html`<p class="muted small" data-testid="confirm-threshold" data-value=${confirmFrom}>${t("confirmFrom")} ${formatAmount(confirmFrom, "VND", lang)}</p>` : null}
       ${refusal ? html`<p class="warn" data-testid="eligibility-refusal">${side === "buy" ? t("cannotBuy") : t("cannotSell")}: ${refusal}</p>` : null}
-      <button type="submit" class=${`primary ${side}`} disabled=${busy} data-testid="place">${side === "buy" ? t("buy") : t("sell")} ${info.baseCurrency}</button>
-      ${error ? html`<p class="error" role="alert" data-testid="order-error"><strong>${t("refused")}:</strong> ${error}</p>` : null}
+      <button type="submit" ref=${placeButton} class=${`primary ${side}`} disabled=${busy} data-testid="place">${side === "buy" ? t("buy") : t("sell")} ${info.baseCurrency}</button>
+      ${error ? html`<p class="error" role="alert" data-testid="order-error"><strong>${"api" in error ? t("refused") : t("problem")}:</strong> <${ProblemText} problem=${error} /></p>` : null}
       ${done ? html`<p class="ok" role="status" data-testid="order-ok">${t("placed")}</p>` : null}
     </form>
-    <dialog ref=${dialog} data-testid="confirm-dialog" onClose=${() => setConfirming(null)} onCancel=${() => setConfirming(null)}>
+    <dialog ref=${dialog} data-testid="confirm-dialog" aria-labelledby="confirm-h" onClose=${() => setConfirming(null)} onCancel=${() => setConfirming(null)}>
       ${confirming
-        ? html`<h3>${t("confirmTitle")}</h3>
+        ? html`<h3 id="confirm-h">${t("confirmTitle")}</h3>
             <p>${t("confirmBody")}</p>
             <p class="mono">${side === "buy" ? t("buy") : t("sell")} ${confirming.body.size ? `${formatDecimal(String(confirming.body.size), lang)} ${info.baseCurrency}` : ""} · ${t("total")} ${formatAmount(confirming.value, info.quoteCurrency, lang)}</p>
             <div class="row">

@@ -43,5 +43,6 @@ export type WalletHoldings = { wallet: string; vault: string; items: Array<{ cur
 export type Withdrawal = { id: string; currency: string; amount: string; status: "PROCESSING" | "SUCCESS" | "FAILURE"; walletTxId: string | null; remark: string; createdAt: number };
 export type ApiKey = { apiKeyId: string; label: string; permissions: string[]; ipWhitelist: string[]; createdAt: string; revokedAt?: string; disabledReason?: string };
 export type Eligibility = { checked: boolean; items: Array<{ symbol: string; canBuy: boolean; canSell: boolean; buyRefusal: { reason: string } | null; sellRefusal: { reason: string } | null; buyCapacity: string | null }> };
-export type Settings = { chainId: number; onboardingUrl: string; explorerTxUrl: string | null; vault: string | null };
+/** GET /api/v1/sen/trader-settings. confirmOrderVnd: orders worth this many đồng or more ask first (SEN_CONFIRM_ORDER_VND). */
+export type Settings = { chainId: number; onboardingUrl: string; explorerTxUrl: string | null; vault: string | null; confirmOrderVnd?: string };
 export type Paged<T> = { items: T[] };

@@ -36,7 +36,7 @@ export function walletTransactionRoutes(ctx: AppContext): Route[] {
       summary: "The trader app's settings: chain, onboarding page for a wallet without an e-ID, explorer link prefix",
       auth: "public",
       whileHalted: true,
-      handler: () => ({ chainId: ctx.config.chainId, onboardingUrl: ctx.config.onboardingUrl, explorerTxUrl: ctx.config.explorerTxUrl ?? null, vault: ctx.chain?.contracts.SettlementVault ?? null }),
+      handler: () => ({ chainId: ctx.config.chainId, onboardingUrl: ctx.config.onboardingUrl, explorerTxUrl: ctx.config.explorerTxUrl ?? null, confirmOrderVnd: ctx.config.confirmOrderVnd, vault: ctx.chain?.contracts.SettlementVault ?? null }),
     }),
     defineRoute({
       method: "get",
