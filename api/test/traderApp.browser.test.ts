@@ -67,9 +67,10 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
   /**
    * A page whose `window.ethereum` is an EIP-1193 wallet for `account`: personal_sign and
    * eth_sendTransaction are signed with its key here, the transaction sent to the chain's
-   * JSON-RPC node; reads (receipts) go to the node as they are.
+   * JSON-RPC node; reads (receipts) go to the node as they are. With `rejectTransactions` the
+   * user says no to every transaction, as a wallet reports it (EIP-1193 error 4001).
    */
-  async function openApp(account: LocalAccount, width = 1280): Promise<{ page: Page; errors: string[] }> {
+  async function openApp(account: LocalAccount, width = 1280, opts: { rejectTransactions?: boolean } = {}): Promise<{ page: Page; errors: string[] }> {
     if (!browser) {
       const { chromium } = await import("playwright-core");
       browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
@@ -91,7 +92,10 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
       content: `window.ethereum = { request: async ({ method, params }) => {
         if (method === "eth_requestAccounts" || method === "eth_accounts") return [${JSON.stringify(account.address)}];
         if (method === "personal_sign") return window.senTestSign(params[0]);
-        if (method === "eth_sendTransaction") return window.senTestSend(params[0]);
+        if (method === "eth_sendTransaction") {
+          if (${opts.rejectTransactions === true}) throw Object.assign(new Error("User rejected the request."), { code: 4001 });
+          return window.senTestSend(params[0]);
+        }
         return window.senTestRpc(method, params ?? []);
       } };`,
     });
@@ -121,6 +125,14 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
   }
 
   const attr = (page: Page, selector: string, name: string) => page.locator(selector).first().getAttribute(name);
+
+  /**
+   * Waits for the confirmation dialog to close, on its reflected `open` attribute. Not with
+   * waitForFunction("…"): Playwright evaluates a string predicate once directly, but polls it
+   * with eval in the page, which the app's CSP (no 'unsafe-eval') refuses, so it failed
+   * whenever the dialog was not yet closed at the first look (the rare failure of this test).
+   */
+  const dialogClosed = (page: Page) => page.locator('[data-testid="confirm-dialog"][open]').waitFor({ state: "detached" });
 
   it("serves the app at / with a strict CSP and only allow-listed files", async () => {
     const index = await fetch(`${gw.url}/`);
@@ -176,14 +188,17 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     await page.getByTestId("size").fill("5");
     await page.getByTestId("place").click();
     await page.getByTestId("order-error").waitFor();
-    assert.match(await page.getByTestId("order-error").innerText(), /Balance insufficient/);
+    // Said as the rule in Vietnamese, the gateway's own words kept beside it.
+    assert.match(await page.getByTestId("order-error").innerText(), /^Lệnh bị từ chối: Số dư khả dụng không đủ\. \(Balance insufficient!?\)$/);
+    assert.equal(await attr(page, '[data-testid="order-error"] [data-testid="problem-detail"]', "data-sen-code"), "RISK_INSUFFICIENT_FUNDS");
 
-    // A large order asks first; cancelling sends nothing.
+    // A large order asks first (from the gateway's default threshold, which the page states); cancelling sends nothing.
+    assert.match(await page.getByTestId("confirm-threshold").innerText(), /100\.000\.000\s₫$/);
     await page.getByTestId("side-buy").click();
     await page.getByTestId("size").fill("2000");
     await page.getByTestId("place").click();
     await page.getByTestId("confirm-dialog").getByText("Huỷ").click();
-    await page.waitForFunction("!document.querySelector('[data-testid=confirm-dialog]').open");
+    await dialogClosed(page);
     assert.equal((await gw.ctx.trading.core.accountOrders(trader.address.toLowerCase())).length, 0);
 
     // Limit buy 10 GOLD at 100.000 ₫: on the book and in the open orders, live.
@@ -204,6 +219,11 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     await until("GOLD on the page", async () => (await attr(page, '[data-testid="balances"] tr[data-currency="GOLD"]', "data-available")) === "10");
     await until("a candle drawn from the live trade", async () => Number(await attr(page, '[data-testid="candles"]', "data-candles")) >= 1);
     await until("market list last price", async () => /100\.000/.test(await page.getByTestId("markets").locator(`tr[data-symbol="${SYMBOL}"] [data-testid="market-last"]`).innerText()));
+
+    // The filled order moves to the order history.
+    await page.getByTestId("tab-history").click();
+    await page.getByTestId("order-history").locator('tr[data-done="filled"][data-price="100000"][data-size="10"]').waitFor();
+    assert.match(await page.getByTestId("order-history").locator('tr[data-done="filled"]').first().innerText(), /10 \/ 10[\s\S]*Đã xong/);
 
     // The fill settles on chain; its transaction is linked.
     await page.getByTestId("tab-fills").click();
@@ -262,10 +282,16 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
       await page.getByTestId("book-bids").locator('tr[data-price="95000"][data-size="2"]').waitFor();
       await page.getByTestId("book-bids").locator('tr[data-price="90000"]').waitFor({ state: "detached" });
     } else t.diagnostic("no POST /api/v1/hf/orders/alter on this gateway yet: amend not exercised");
+    const cancelledId = await row.getAttribute("data-order");
     await page.getByTestId("open-orders").getByTestId("cancel-order").click();
     await page.getByTestId("open-orders").waitFor({ state: "detached" });
-    assert.equal(await page.getByTestId("book-bids").locator("tr").count(), 0);
+    // The open orders reload over REST, the book over the level2 stream: wait for the book too, not read it once.
+    await until("the book empty after the cancel", async () => (await page.getByTestId("book-bids").locator("tr").count()) === 0);
     await until("hold released", async () => (await attr(page, '[data-testid="balances"] tr[data-currency="VND"]', "data-holds")) === "0");
+    await page.getByTestId("tab-history").click();
+    await page.getByTestId("order-history").locator(`tr[data-order="${cancelledId}"][data-done="cancelled"]`).waitFor();
+    assert.match(await page.getByTestId("order-history").locator(`tr[data-order="${cancelledId}"]`).innerText(), /Đã huỷ/);
+    await page.getByTestId("tab-open").click();
 
     if (await hasRoute("GET", "/api/v1/stop-order")) {
       await page.getByTestId("kind-stopLimit").click();
@@ -301,6 +327,79 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     await page.getByTestId("eligibility-refusal").waitFor();
     assert.match(await page.getByTestId("eligibility-refusal").innerText(), /^Không thể mua: .+/);
     assert.deepEqual(errors, []);
+  });
+
+
+  it("says a refusal in the page's language and again after the switch; takes the confirmation threshold from the gateway; a rejected transaction changes nothing; a hash without an explorer", async () => {
+    // The gateway as configured without SEN_EXPLORER_TX_URL and with SEN_CONFIRM_ORDER_VND=5000000:
+    // the settings route reads its config on every request.
+    const config = gw.ctx.config as { explorerTxUrl?: string; confirmOrderVnd: string };
+    const saved = { explorerTxUrl: config.explorerTxUrl, confirmOrderVnd: config.confirmOrderVnd };
+    config.explorerTxUrl = undefined;
+    config.confirmOrderVnd = "5000000";
+    try {
+      const { page, errors } = await openApp(trader, 1280, { rejectTransactions: true });
+      await page.getByTestId("connect").click();
+      await page.getByTestId("signed-in-as").waitFor();
+      await page.getByTestId("kind-limit").click();
+      await until("the threshold from the settings", async () => (await attr(page, '[data-testid="confirm-threshold"]', "data-value")) === "5000000");
+      assert.match(await page.getByTestId("confirm-threshold").innerText(), /5\.000\.000\s₫$/);
+
+      // 60 GOLD at 100.000 ₫ is 6.000.000 ₫: above this gateway's threshold, so it asks; cancelled, nothing sent, the keyboard back on the button.
+      const orders = (await gw.ctx.trading.core.accountOrders(trader.address.toLowerCase())).length;
+      await page.getByTestId("side-buy").click();
+      await page.getByTestId("price").fill("100.000");
+      await page.getByTestId("size").fill("60");
+      await page.getByTestId("place").click();
+      await page.getByTestId("confirm-dialog").getByText("Huỷ").click();
+      await dialogClosed(page);
+      await until("focus back on the order button", async () => (await page.evaluate("document.activeElement?.getAttribute('data-testid')")) === "place");
+      assert.equal((await gw.ctx.trading.core.accountOrders(trader.address.toLowerCase())).length, orders);
+
+      // Selling 40 GOLD (4.000.000 ₫, under the threshold) that the trader does not have: the rule in Vietnamese, then in English.
+      await page.getByTestId("side-sell").click();
+      await page.getByTestId("size").fill("40");
+      await page.getByTestId("place").click();
+      const refusal = page.getByTestId("order-error");
+      await refusal.waitFor();
+      assert.equal(await refusal.getByTestId("problem-detail").getAttribute("data-sen-code"), "RISK_INSUFFICIENT_FUNDS");
+      const detail = await refusal.getByTestId("problem-detail").innerText();
+      assert.match(await refusal.innerText(), /^Lệnh bị từ chối: Số dư khả dụng không đủ\./);
+      await page.getByTestId("lang-en").click();
+      await until("the same refusal in English", async () => /^Order refused: Your available balance is not enough\./.test(await refusal.innerText()));
+      assert.equal(await refusal.getByTestId("problem-detail").innerText(), detail, "the gateway's detail is kept as it came");
+      assert.equal(await refusal.getByTestId("problem-detail").getAttribute("lang"), "en");
+
+      // The wallet says no to the approval: the page says so, nothing is sent, nothing credited.
+      const nonce = await chain.publicClient.getTransactionCount({ address: trader.address });
+      const deposits = gw.ctx.trading.core.deposits(trader.address.toLowerCase()).length;
+      const vault = await chain.vaultBalance("CashToken", trader.address);
+      const available = await attr(page, '[data-testid="balances"] tr[data-currency="VND"]', "data-available");
+      await page.getByTestId("mode-deposit").click();
+      await page.getByTestId("fund-currency").selectOption("VND");
+      await page.getByTestId("fund-amount").fill("1,000,000");
+      await page.getByTestId("fund-submit").click();
+      await page.getByTestId("fund-error").waitFor();
+      assert.equal(await page.getByTestId("fund-error").innerText(), "You rejected the transaction in the wallet; nothing changed.");
+      assert.equal(await attr(page, '[data-step="stepApprove"]', "data-state"), "failed");
+      assert.equal(await attr(page, '[data-step="stepCredit"]', "data-state"), "todo");
+      assert.equal(await page.getByTestId("fund-result").count(), 0);
+      assert.equal(await chain.publicClient.getTransactionCount({ address: trader.address }), nonce, "no transaction sent");
+      assert.equal(await chain.vaultBalance("CashToken", trader.address), vault);
+      assert.equal(gw.ctx.trading.core.ledger.balance(trader.address.toLowerCase(), "VND").available.toString(), available);
+      assert.equal(await page.getByTestId("fund-submit").isDisabled(), false, "the form can be used again");
+      assert.equal(gw.ctx.trading.core.deposits(trader.address.toLowerCase()).length, deposits, "no deposit recorded");
+
+      // Without an explorer the settlement transaction is its hash, not a link.
+      await page.getByTestId("tab-fills").click();
+      const hash = page.getByTestId("fills").locator('tr[data-settlement="settled"] [data-testid="tx-hash"]').first();
+      await hash.waitFor({ timeout: 30_000 });
+      assert.match((await hash.getAttribute("data-hash")) ?? "", /^0x[0-9a-f]{64}$/);
+      assert.equal(await page.getByTestId("fills").getByTestId("tx-link").count(), 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      Object.assign(config, saved);
+    }
   });
 
   it("creates, lists and revokes an API key; the secret is shown once", async () => {
