@@ -95,7 +95,9 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
     orders.set(ord.orderId, ord);
     switch (e.change) {
       case "open":
-        if (record.t === "place" && record.orderId === ord.orderId) {
+        // A stop the last price already meets opens twice in its own record: accepted (waiting),
+        // then in the book once triggered; only the first is its acceptance.
+        if (record.t === "place" && record.orderId === ord.orderId && !ord.stop?.triggered) {
           append({ type: "order.accepted", ts, jseq, ...fromOrder(ord), price: priceText(ord.symbol, ord.price), qty: sizeText(ord.symbol, ord.size), orderType: orderType(record), tif: ord.tif });
         }
         return;

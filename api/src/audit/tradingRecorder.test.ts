@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { KucoinFormat } from "../http/kucoinFormat.ts";
+import { defaultCatalog } from "../markets/marketCatalog.ts";
+import type { TradingEvent } from "../trading/events.ts";
+import type { PlaceRecord, TradingRecord } from "../trading/records.ts";
+import { TradingCore } from "../trading/tradingCore.ts";
+import type { AuditEventInput } from "./auditEvent.ts";
+import { createTradingRecorder } from "./tradingRecorder.ts";
+
+const T0 = 1_700_000_000_000;
+const S = "GOLD-VND";
+const hexId = (n: number) => n.toString(16).padStart(24, "0");
+
+/** A core whose applied records go through the recorder, as the sequencer passes them; the audit events collected in order. */
+function recordedMarket() {
+  const catalog = defaultCatalog();
+  const core = new TradingCore({ catalog, feeAccount: "fees", taxAccount: "tax" });
+  const audit: AuditEventInput[] = [];
+  const recorder = createTradingRecorder({ catalog, format: new KucoinFormat(catalog), append: (e) => audit.push(e), flush: async () => undefined, refPrice: () => 0, audited: { seq: 0n, eventsOfSeq: 0 } });
+  let seq = 0n;
+  let ts = T0;
+  const apply = (r: TradingRecord) => {
+    const events: TradingEvent[] = [];
+    const stop = core.subscribe((e) => events.push(e));
+    const result = core.apply(r);
+    stop();
+    recorder.recordApplied(++seq, r, events, result, false);
+    return result;
+  };
+  for (const a of ["a", "b"]) {
+    apply({ t: "deposit", ts: ++ts, accountId: a, currency: "VND", amount: "10000000", ref: `v-${a}` });
+    apply({ t: "deposit", ts: ++ts, accountId: a, currency: "GOLD", amount: "100", ref: `g-${a}` });
+  }
+  let n = 0;
+  const place = (accountId: string, o: Partial<PlaceRecord> & Pick<PlaceRecord, "side">) => {
+    const orderId = hexId(++n);
+    apply({ t: "place", ts: ++ts, orderId, accountId, identityHash: `id-${accountId}`, symbol: S, type: "limit", tif: "GTC", postOnly: false, stp: "CN", clientOid: `c${n}`, ...o });
+    return orderId;
+  };
+  const of = (orderId: string) => audit.filter((e) => e.orderId === orderId).map((e) => e.type);
+  return { place, of };
+}
+
+describe("trading recorder: stop orders in the audit trail", () => {
+  it("a stop the last price already meets is accepted once, then triggered (not accepted again as it enters the book)", () => {
+    const m = recordedMarket();
+    m.place("b", { side: "sell", price: 10_000, size: 1 });
+    m.place("a", { side: "buy", price: 10_000, size: 1 }); // last price 10,000
+    const stop = m.place("a", { side: "buy", price: 9_000, size: 1, stop: { stopPrice: 11_000, kind: "loss" } });
+    assert.deepEqual(m.of(stop), ["order.accepted", "order.triggered"]);
+  });
+
+  it("a stop that waits is accepted when placed and triggered by a later trade, once each", () => {
+    const m = recordedMarket();
+    const stop = m.place("a", { side: "buy", price: 9_000, size: 1, stop: { stopPrice: 9_500, kind: "loss" } });
+    m.place("b", { side: "sell", price: 9_500, size: 1 });
+    m.place("a", { side: "buy", price: 9_500, size: 1 });
+    assert.deepEqual(m.of(stop), ["order.accepted", "order.triggered"]);
+  });
+});
