@@ -38,8 +38,9 @@ function recordedMarket() {
     apply({ t: "place", ts: ++ts, orderId, accountId, identityHash: `id-${accountId}`, symbol: S, type: "limit", tif: "GTC", postOnly: false, stp: "CN", clientOid: `c${n}`, ...o });
     return orderId;
   };
+  const amend = (accountId: string, orderId: string, change: { price?: number; size?: number }) => apply({ t: "amend", ts: ++ts, orderId, accountId, ...change });
   const of = (orderId: string) => audit.filter((e) => e.orderId === orderId).map((e) => e.type);
-  return { place, of };
+  return { place, amend, of };
 }
 
 describe("trading recorder: stop orders in the audit trail", () => {
@@ -57,5 +58,21 @@ describe("trading recorder: stop orders in the audit trail", () => {
     m.place("b", { side: "sell", price: 9_500, size: 1 });
     m.place("a", { side: "buy", price: 9_500, size: 1 });
     assert.deepEqual(m.of(stop), ["order.accepted", "order.triggered"]);
+  });
+});
+
+describe("trading recorder: amendments in the order's lifecycle", () => {
+  it("an amendment that crosses is recorded before the fills it makes, and before an STP cancel it causes", () => {
+    const m = recordedMarket();
+    const ask = m.place("b", { side: "sell", price: 12_000, size: 2 });
+    const bid = m.place("a", { side: "buy", price: 9_000, size: 1 });
+    m.amend("a", bid, { price: 12_000 });
+    assert.deepEqual(m.of(bid), ["order.accepted", "order.amended", "order.filled"]);
+    assert.deepEqual(m.of(ask), ["order.accepted", "order.filled"]);
+    // Amended onto the account's own bid: self-trade prevention cancels it, after the amendment.
+    m.place("a", { side: "buy", price: 9_000, size: 1 });
+    const own = m.place("a", { side: "sell", price: 12_000, size: 1 });
+    m.amend("a", own, { price: 9_000 });
+    assert.deepEqual(m.of(own), ["order.accepted", "order.amended", "order.stp"]);
   });
 });

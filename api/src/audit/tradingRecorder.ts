@@ -89,8 +89,21 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
     side: ord.side,
   });
 
-  /** `lastTrade`: per symbol, the latest trade among this record's events so far (what a stop triggers on). */
-  function onOrderEvent(jseq: number, ts: string, record: TradingRecord, e: Extract<TradingEvent, { kind: "order" }>, orders: Map<string, Readonly<Order>>, lastTrade: Map<string, { price: number; tradeId: string }>): void {
+  /** Per record: the latest trade per symbol so far (what a stop triggers on), and whether its amendment is recorded. */
+  type RecordScope = { lastTrade: Map<string, { price: number; tradeId: string }>; amended: boolean };
+
+  /** An accepted amendment, with the order's new terms. */
+  const amendedEvent = (jseq: number, ts: string, record: Extract<TradingRecord, { t: "amend" }>, ord: Readonly<Order>): AuditEventInput => ({
+    type: "order.amended",
+    ts,
+    jseq,
+    ...fromOrder(ord),
+    price: priceText(ord.symbol, ord.price),
+    qty: sizeText(ord.symbol, ord.size),
+    detail: { newPrice: record.price !== undefined ? priceText(ord.symbol, record.price) : undefined, newSize: record.size !== undefined ? sizeText(ord.symbol, record.size) : undefined },
+  });
+
+  function onOrderEvent(jseq: number, ts: string, record: TradingRecord, e: Extract<TradingEvent, { kind: "order" }>, orders: Map<string, Readonly<Order>>, scope: RecordScope): void {
     const ord = e.order;
     orders.set(ord.orderId, ord);
     switch (e.change) {
@@ -105,7 +118,7 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
         return; // fills are recorded from the trade, once per side, below
       case "triggered": {
         // The trade that reached the stop price; none when the last price met it at acceptance.
-        const by = lastTrade.get(ord.symbol);
+        const by = scope.lastTrade.get(ord.symbol);
         const trigger = by ? { triggerPrice: priceText(ord.symbol, by.price), triggerTradeId: by.tradeId } : { atAcceptance: true };
         append({ type: "order.triggered", ts, jseq, ...fromOrder(ord), detail: { stopPrice: ord.stop ? priceText(ord.symbol, ord.stop.stopPrice) : undefined, kind: ord.stop?.kind, ...trigger, ...(ord.isActive ? {} : { refused: ord.doneReason }) } });
         return;
@@ -121,8 +134,15 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
       case "rejected":
         append({ type: "order.rejected", ts, jseq, ...fromOrder(ord), ruleId: ord.doneReason, reason: "refused by the matching engine" });
         return;
-      case "filled":
       case "update":
+        // The engine reports an amendment before the trades and cancels it causes: recorded
+        // here, the order's lifecycle reads in the order things happened.
+        if (record.t === "amend" && record.orderId === ord.orderId && !scope.amended) {
+          scope.amended = true;
+          append(amendedEvent(jseq, ts, record, ord));
+        }
+        return;
+      case "filled":
         return;
     }
   }
@@ -165,13 +185,13 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
       const orders = new Map<string, Readonly<Order>>();
       // Each side's fee arrives on its order's fill, just before the trade.
       const fees = new Map<string, bigint>();
-      const lastTrade = new Map<string, { price: number; tradeId: string }>();
+      const scope: RecordScope = { lastTrade: new Map(), amended: false };
       for (const e of events) {
         if (e.kind === "order") {
           if (e.fill) fees.set(`${e.fill.tradeId}:${e.order.orderId}`, e.fill.fee);
-          onOrderEvent(jseq, ts, record, e, orders, lastTrade);
+          onOrderEvent(jseq, ts, record, e, orders, scope);
         } else if (e.kind === "trade") {
-          lastTrade.set(e.symbol, { price: e.price, tradeId: e.tradeId });
+          scope.lastTrade.set(e.symbol, { price: e.price, tradeId: e.tradeId });
           const maker = orders.get(e.makerOrderId);
           const taker = orders.get(e.takerOrderId);
           if (!maker || !taker) continue;
@@ -274,7 +294,7 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
           const ord = orders.get(record.orderId) ?? result.order;
           if (!ord) break;
           if (result.ok) {
-            append({ type: "order.amended", ts, jseq, ...fromOrder(ord), price: priceText(ord.symbol, ord.price), qty: sizeText(ord.symbol, ord.size), detail: { newPrice: record.price !== undefined ? priceText(ord.symbol, record.price) : undefined, newSize: record.size !== undefined ? sizeText(ord.symbol, record.size) : undefined } });
+            if (!scope.amended) append(amendedEvent(jseq, ts, record, ord));
           } else {
             append({ type: "order.rejected", ts, jseq, ...fromOrder(ord), ruleId: result.code, reason: "amendment refused" });
           }
