@@ -168,7 +168,7 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
         ip: origin?.ip,
         ruleId: code,
         reason: `amendment refused: ${message}`,
-        detail: { newPrice: change.price !== undefined ? priceText(ord.symbol, change.price) : undefined, newSize: change.size !== undefined ? sizeText(ord.symbol, change.size) : undefined },
+        detail: { amendment: true, newPrice: change.price !== undefined ? priceText(ord.symbol, change.price) : undefined, newSize: change.size !== undefined ? sizeText(ord.symbol, change.size) : undefined },
       });
     },
 
@@ -296,7 +296,7 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
           if (result.ok) {
             if (!scope.amended) append(amendedEvent(jseq, ts, record, ord));
           } else {
-            append({ type: "order.rejected", ts, jseq, ...fromOrder(ord), ruleId: result.code, reason: "amendment refused" });
+            append({ type: "order.rejected", ts, jseq, ...fromOrder(ord), ruleId: result.code, reason: "amendment refused", detail: { amendment: true, newPrice: record.price !== undefined ? priceText(ord.symbol, record.price) : undefined, newSize: record.size !== undefined ? sizeText(ord.symbol, record.size) : undefined } });
           }
           break;
         }

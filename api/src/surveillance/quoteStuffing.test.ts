@@ -23,6 +23,16 @@ describe("QUOTE_STUFFING", () => {
     assert.match(a.summary, /500 order messages in VNM-VND within 10 s against 0 trade/);
   });
 
+  it("counts amendments, refused ones too (as a refused placement counts by its order.received)", () => {
+    const s = new Scenario();
+    const id = s.place({ trader: Q, side: "buy", price: "24990", qty: "1" });
+    for (let i = 0; i < 300; i++) s.wait(0.01).amend(id, { price: i % 2 ? "24980" : "24990" });
+    for (let i = 0; i < 250; i++) s.wait(0.01).amendRefused(id, { price: "24970" });
+    const alerts = run(s.events, createQuoteStuffingDetector(config).onEvent);
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0].detail.messages, 500);
+  });
+
   it("counts one identity across its wallets", () => {
     const s = new Scenario();
     const w1 = trader("stuffer", "w1");

@@ -2,8 +2,10 @@
  * QUOTE_STUFFING: flooding the book with order messages that do not trade.
  *
  * Counted per identity (all its accounts) per symbol: order messages are order.received,
- * order.amended and trader cancels (order.cancelled, except operator cancels: kill switch,
- * halt, identity revocation); trades are that identity's order.filled events. The
+ * order.amended, refused amendments (order.rejected with detail.amendment, as a refused
+ * placement is counted by its order.received) and trader cancels (order.cancelled, except
+ * operator cancels: kill switch, halt, identity revocation); trades are that identity's
+ * order.filled events. The
  * order-to-trade ratio (OTR) is messages ÷ trades (infinite with no trade).
  *  - Burst: within a sliding 10 s (default) window, at least 500 messages (default) AND an
  *    OTR of at least 100:1 (default).
@@ -86,7 +88,11 @@ export function createQuoteStuffingDetector(config: SurveillanceConfig, cooldown
   return {
     rule: "QUOTE_STUFFING",
     onEvent(e: AuditEvent): Alert[] {
-      const isMsg = e.type === "order.received" || e.type === "order.amended" || (e.type === "order.cancelled" && !(e.reason !== undefined && OPERATOR_REASONS.has(e.reason)));
+      const isMsg =
+        e.type === "order.received" ||
+        e.type === "order.amended" ||
+        (e.type === "order.rejected" && e.detail?.amendment === true) ||
+        (e.type === "order.cancelled" && !(e.reason !== undefined && OPERATOR_REASONS.has(e.reason)));
       const isTrade = e.type === "order.filled";
       if ((!isMsg && !isTrade) || !e.identityHash || e.symbol === undefined) return [];
       const now = eventMicros(e);

@@ -87,6 +87,13 @@ export class Scenario {
     return this.emit({ type: "order.amended", account: o.trader.account, identityHash: o.trader.identity, wallet: o.trader.account, orderId, symbol: o.symbol, side: o.side, price: o.price, qty: o.qty });
   }
 
+  /** order.rejected for an amendment the gateway refused (the order is unchanged). */
+  amendRefused(orderId: string, change: { price?: string; qty?: string }, ruleId = "RISK_RATE_LIMIT_ACCOUNT"): AuditEvent {
+    const o = this.orders.get(orderId);
+    if (!o) throw new RangeError(`unknown order ${orderId}`);
+    return this.emit({ type: "order.rejected", account: o.trader.account, identityHash: o.trader.identity, wallet: o.trader.account, orderId, symbol: o.symbol, side: o.side, price: change.price ?? o.price, qty: change.qty ?? o.qty, ruleId, reason: "amendment refused", detail: { amendment: true, newPrice: change.price, newSize: change.qty } });
+  }
+
   cancel(orderId: string, reason = "user"): AuditEvent {
     const o = this.orders.get(orderId);
     if (!o) throw new RangeError(`unknown order ${orderId}`);
