@@ -2,15 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import ccxt from "ccxt";
 import { startChain, hardhatAccount, type ChainFixture } from "./support/chainFixture.ts";
+import { kucoinAt } from "./support/ccxtClients.ts";
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 
-/** The stock ccxt kucoin class, changed in nothing but where its URLs point. */
-function kucoinAt(url: string, creds?: ApiCredentials) {
-  const ex = new ccxt.kucoin(creds ? { apiKey: creds.apiKey, secret: creds.apiSecret, password: creds.passphrase } : {});
-  const api = ex.urls.api as Record<string, string>;
-  for (const k of Object.keys(api)) api[k] = url;
-  return ex;
-}
 
 describe("ccxt kucoin against Sen (unchanged client, real gateway, real chain)", () => {
   let chain: ChainFixture;

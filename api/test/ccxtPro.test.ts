@@ -6,7 +6,9 @@ import { after, before, describe, it } from "node:test";
 import ccxt from "ccxt";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { kucoinAt, kucoinProAt, nudge } from "./support/ccxtClients.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
+import { until } from "./support/until.ts";
 import { connectWs } from "./support/wsClient.ts";
 import { DEFAULT_RISK } from "../src/risk/types.ts";
 
@@ -31,16 +33,6 @@ const now = () => fixed ?? Date.now() + ahead;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 /** Resolves `p` within `ms` or fails naming `what`. */
 async function within<T>(what: string, p: Promise<T>, ms = 5_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -49,24 +41,6 @@ async function within<T>(what: string, p: Promise<T>, ms = 5_000): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * A watcher resolves on the first message after its subscription went out, which is not
- * visible from here: act (one change at a time) until it has resolved.
- */
-async function nudge<T>(what: string, p: Promise<T>, act: (i: number) => Promise<unknown>, max = 40): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; !done; i++) {
-    assert.ok(i < max, `${what} never resolved`);
-    await act(i);
-    await sleep(150);
-  }
-  return p;
 }
 
 /** The reference: candles of ccxt timeframe `tf` from trades, as ccxt returns them [t, o, h, l, c, v]. */
@@ -135,20 +109,11 @@ describe("ccxt pro (kucoin) market data and candle history against Sen", () => {
     await place("buy", price, size);
   };
   const pro = async (creds?: ApiCredentials) => {
-    const ex = new ccxt.pro.kucoin(creds ? { apiKey: creds.apiKey, secret: creds.apiSecret, password: creds.passphrase } : {});
-    const api = ex.urls.api as Record<string, string>;
-    for (const k of Object.keys(api)) api[k] = gw.url;
-    await ex.loadHttpProxyAgent(); // the bullet endpoint is ws://
-    await ex.loadMarkets();
+    const ex = await kucoinProAt(gw.url, creds);
     clients.push(ex);
     return ex;
   };
-  const rest = () => {
-    const ex = new ccxt.kucoin({});
-    const api = ex.urls.api as Record<string, string>;
-    for (const k of Object.keys(api)) api[k] = gw.url;
-    return ex;
-  };
+  const rest = () => kucoinAt(gw.url);
   /** GET a public route's `data`. */
   const pub = async <T>(route: string) => ((await (await fetch(`${gw.url}${route}`)).json()) as { data: T }).data;
   const restBook = () => pub<{ sequence: string; bids: string[][]; asks: string[][] }>(`/api/v1/market/orderbook/level2_100?symbol=${SYMBOL}`);

@@ -7,40 +7,12 @@ import { after, before, describe, it } from "node:test";
 import ccxt from "ccxt";
 import { startChain, hardhatAccount, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, startTestChainServices, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { kucoinAt, kucoinProAt as proAt, nudge } from "./support/ccxtClients.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 import type { ChainServices } from "../src/chain/chainServices.ts";
 
 const S = "GOLD/VND";
-
-/** The stock ccxt kucoin classes (REST and pro), changed in nothing but where their URLs point. */
-function kucoinAt(url: string, creds: ApiCredentials) {
-  const ex = new ccxt.kucoin({ apiKey: creds.apiKey, secret: creds.apiSecret, password: creds.passphrase });
-  for (const k of Object.keys(ex.urls.api)) (ex.urls.api as Record<string, string>)[k] = url;
-  return ex;
-}
-async function proAt(url: string, creds: ApiCredentials) {
-  const ex = new ccxt.pro.kucoin({ apiKey: creds.apiKey, secret: creds.apiSecret, password: creds.passphrase });
-  for (const k of Object.keys(ex.urls.api)) (ex.urls.api as Record<string, string>)[k] = url;
-  await ex.loadHttpProxyAgent(); // the bullet endpoint is ws://
-  await ex.loadMarkets();
-  return ex;
-}
-
-/** Repeats `act` until the watch `p` resolves (a subscription is live only some time after the call). */
-async function nudge<T>(what: string, p: Promise<T>, act: (i: number) => Promise<unknown>, max = 30): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  for (let i = 0; !done; i++) {
-    assert.ok(i < max, `${what} never resolved`);
-    await act(i);
-    await sleep(150);
-  }
-  return p;
-}
 
 describe("ccxt kucoin trading against Sen: stop orders, editOrder, createOrders, deposits, fees (stock client, real gateway, real chain)", () => {
   let chain: ChainFixture;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import ccxt from "ccxt";
+import { kucoinAt } from "./support/ccxtClients.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { rawRequest, signedClient, type SignedClient } from "./support/httpProbe.ts";
@@ -12,13 +12,6 @@ type Trader = { creds: ApiCredentials; api: SignedClient };
 
 const PATH = "/api/v1/accounts/ledgers";
 
-/** The stock ccxt kucoin class, changed in nothing but where its URLs point (as in ccxt.test.ts). */
-function kucoinAt(url: string, creds: ApiCredentials) {
-  const ex = new ccxt.kucoin({ apiKey: creds.apiKey, secret: creds.apiSecret, password: creds.passphrase });
-  const api = ex.urls.api as Record<string, string>;
-  for (const k of Object.keys(api)) api[k] = url;
-  return ex;
-}
 
 /**
  * KuCoin's account ledger through the real gateway on the real chain (issue #13: the tax

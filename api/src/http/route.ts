@@ -43,3 +43,14 @@ export function defineRoute<Q = Record<string, never>, B = undefined>(route: Rou
 export const decimalString = z.string().regex(/^\d{1,30}(\.\d{1,18})?$/, "a non-negative decimal string");
 export const symbolParam = z.string().regex(/^[A-Z0-9]{1,12}-[A-Z0-9]{1,12}$/, "a symbol like GOLD-VND");
 export const clientOid = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, "1-40 characters of [A-Za-z0-9_-]");
+
+/** KuCoin's page envelope over a whole filtered list (currentPage counts from 1). */
+export function kucoinPage<T>(items: readonly T[], currentPage: number, pageSize: number) {
+  return {
+    currentPage,
+    pageSize,
+    totalNum: items.length,
+    totalPage: Math.max(1, Math.ceil(items.length / pageSize)),
+    items: items.slice((currentPage - 1) * pageSize, currentPage * pageSize),
+  };
+}

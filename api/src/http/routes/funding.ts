@@ -2,7 +2,7 @@ import { z } from "zod/v4";
 import type { AppContext } from "../../context.ts";
 import { SenError } from "../../errors/SenError.ts";
 import { ValidationError } from "../errors.ts";
-import { defineRoute, symbolParam, type Route } from "../route.ts";
+import { defineRoute, kucoinPage, symbolParam, type Route } from "../route.ts";
 
 /** KuCoin answers trade fees for at most 10 symbols at once. */
 const MAX_FEE_SYMBOLS = 10;
@@ -58,13 +58,7 @@ export function fundingRoutes(ctx: AppContext): Route[] {
             remark: "",
             arrears: false,
           }));
-        return {
-          currentPage: query.currentPage,
-          pageSize: query.pageSize,
-          totalNum: items.length,
-          totalPage: Math.max(1, Math.ceil(items.length / query.pageSize)),
-          items: items.slice((query.currentPage - 1) * query.pageSize, query.currentPage * query.pageSize),
-        };
+        return kucoinPage(items, query.currentPage, query.pageSize);
       },
     }),
     defineRoute({

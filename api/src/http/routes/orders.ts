@@ -5,7 +5,7 @@ import { SenError } from "../../errors/SenError.ts";
 import { isWaitingStop, type Fill, type Order } from "../../trading/orders.ts";
 import type { PlaceInput } from "../../trading/tradingService.ts";
 import { ValidationError } from "../errors.ts";
-import { clientOid, decimalString, defineRoute, symbolParam, type Route } from "../route.ts";
+import { clientOid, decimalString, defineRoute, kucoinPage, symbolParam, type Route } from "../route.ts";
 
 export const placeBody = z
   .object({
@@ -48,13 +48,6 @@ export function orderRoutes(ctx: AppContext): Route[] {
     if (!o || o.accountId !== p.accountId || isWaitingStop(o)) throw new SenError("TRADING_ORDER_NOT_FOUND", msg);
     return o;
   };
-  const page = <T>(items: T[], currentPage: number, pageSize: number) => ({
-    currentPage,
-    pageSize,
-    totalNum: items.length,
-    totalPage: Math.max(1, Math.ceil(items.length / pageSize)),
-    items: items.slice((currentPage - 1) * pageSize, currentPage * pageSize),
-  });
 
   return [
     defineRoute({
@@ -95,7 +88,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
           )
           .sort((a, b) => b.createdAt - a.createdAt)
           .map((o) => format.order(o));
-        return page(items, query.currentPage, query.pageSize);
+        return kucoinPage(items, query.currentPage, query.pageSize);
       },
     }),
     defineRoute({
@@ -190,7 +183,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
           .reverse()
           // Sen extension: the DvP transaction that settled the trade on chain (null while pending).
           .map((f) => ({ ...format.fill(f, f.orderType ?? trading.core.order(f.orderId)?.type ?? "limit"), settlementTxHash: f.settlementTxHash ?? null, ...settlementOf(f) }));
-        return page(items, query.currentPage, query.pageSize);
+        return kucoinPage(items, query.currentPage, query.pageSize);
       },
     }),
   ];

@@ -4,7 +4,7 @@ import type { Principal } from "../../auth/types.ts";
 import { SenError } from "../../errors/SenError.ts";
 import { isWaitingStop, type Order } from "../../trading/orders.ts";
 import { ValidationError } from "../errors.ts";
-import { clientOid, decimalString, defineRoute, symbolParam, type Route } from "../route.ts";
+import { clientOid, decimalString, defineRoute, kucoinPage, symbolParam, type Route } from "../route.ts";
 import { placeBody, placeInputOf } from "./orders.ts";
 
 /** KuCoin's stop-order body: an order body plus the trigger (`stop` defaults to loss, as on KuCoin). */
@@ -96,13 +96,7 @@ export function stopOrderRoutes(ctx: AppContext): Route[] {
               (query.endAt === undefined || o.createdAt <= query.endAt),
           )
           .map((o) => format.stopOrder(o));
-        return {
-          currentPage: query.currentPage,
-          pageSize: query.pageSize,
-          totalNum: items.length,
-          totalPage: Math.max(1, Math.ceil(items.length / query.pageSize)),
-          items: items.slice((query.currentPage - 1) * query.pageSize, query.currentPage * query.pageSize),
-        };
+        return kucoinPage(items, query.currentPage, query.pageSize);
       },
     }),
     // Before /:orderId, so these fixed paths are not taken for ids.
