@@ -132,6 +132,10 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
    * with eval in the page, which the app's CSP (no 'unsafe-eval') refuses, so it failed
    * whenever the dialog was not yet closed at the first look (the rare failure of this test).
    */
+  /** Form fields without an accessible name (no label, no aria-label): what a screen reader could not announce. */
+  const unlabelled = (page: Page) =>
+    page.evaluate("[...document.querySelectorAll('input, select, textarea')].filter((e) => !e.labels?.length && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')).map((e) => e.outerHTML.slice(0, 80))") as Promise<string[]>;
+
   const dialogClosed = (page: Page) => page.locator('[data-testid="confirm-dialog"][open]').waitFor({ state: "detached" });
 
   it("serves the app at / with a strict CSP and only allow-listed files", async () => {
@@ -171,6 +175,9 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     assert.equal(await page.getByTestId("connect").innerText(), "Kết nối ví");
     await page.getByTestId("connect").click();
     await page.getByTestId("signed-in-as").waitFor();
+    await page.locator('[data-testid="live-status"][data-state="live"]').waitFor();
+    // Shown beside the view switch, which only narrow screens display.
+    await page.locator('[data-testid="account-live-status"][data-state="live"]').waitFor({ state: "attached" });
 
     // Deposit 50.000.000 ₫ from the wallet: approve + deposit sent by the wallet, then credited.
     await page.getByTestId("fund-amount").fill("50.000.000");
@@ -275,6 +282,8 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     if (await hasRoute("POST", "/api/v1/hf/orders/alter")) {
       await row.getByTestId("amend").click();
       const form = page.getByTestId("amend-form");
+      await until("the keyboard in the amend form", async () => (await page.evaluate("document.activeElement === document.querySelector('[data-testid=amend-form] input')")) === true);
+      assert.deepEqual(await unlabelled(page), []);
       await form.locator("input").nth(0).fill("95.000");
       await form.locator("input").nth(1).fill("2");
       await form.locator('button[type="submit"]').click();
@@ -295,6 +304,7 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
 
     if (await hasRoute("GET", "/api/v1/stop-order")) {
       await page.getByTestId("kind-stopLimit").click();
+      assert.deepEqual(await unlabelled(page), []);
       await page.getByTestId("stop-price").fill("120.000");
       await page.getByTestId("price").fill("121.000");
       await page.getByTestId("size").fill("1");
@@ -325,7 +335,9 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     await page.getByTestId("markets").locator('tr[data-symbol="RIVER-VND"] button').click();
     await page.getByTestId("kind-limit").click();
     await page.getByTestId("eligibility-refusal").waitFor();
-    assert.match(await page.getByTestId("eligibility-refusal").innerText(), /^Không thể mua: .+/);
+    // The rule in Vietnamese, its id and text as the gateway gives them beside it.
+    assert.match(await page.getByTestId("eligibility-refusal").innerText(), /^Không thể mua: Tài sản này không dành cho nhà đầu tư ở quốc gia của bạn\. \(NQ05-FOREIGN-ONLY: .+\)$/);
+    assert.equal(await attr(page, '[data-testid="eligibility-refusal"] [data-testid="problem-detail"]', "data-sen-code"), "RISK_HOLDER_COUNTRY");
     assert.deepEqual(errors, []);
   });
 
@@ -342,6 +354,7 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
       await page.getByTestId("connect").click();
       await page.getByTestId("signed-in-as").waitFor();
       await page.getByTestId("kind-limit").click();
+      assert.deepEqual(await unlabelled(page), [], "every field of the signed-in page has a label");
       await until("the threshold from the settings", async () => (await attr(page, '[data-testid="confirm-threshold"]', "data-value")) === "5000000");
       assert.match(await page.getByTestId("confirm-threshold").innerText(), /5\.000\.000\s₫$/);
 
@@ -351,7 +364,8 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
       await page.getByTestId("price").fill("100.000");
       await page.getByTestId("size").fill("60");
       await page.getByTestId("place").click();
-      await page.getByTestId("confirm-dialog").getByText("Huỷ").click();
+      await page.getByTestId("confirm-dialog").getByTestId("confirm-order").waitFor();
+      await page.keyboard.press("Escape");
       await dialogClosed(page);
       await until("focus back on the order button", async () => (await page.evaluate("document.activeElement?.getAttribute('data-testid')")) === "place");
       assert.equal((await gw.ctx.trading.core.accountOrders(trader.address.toLowerCase())).length, orders);

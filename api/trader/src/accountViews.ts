@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { apiDelete, apiPost } from "../../console/src/api.ts";
 import { html } from "../../console/src/html.ts";
 import type { AccountData } from "./accountData.ts";
@@ -42,6 +42,9 @@ function AmendRow({ o, onDone }: { o: Order; onDone: () => void }) {
   const [price, setPrice] = useState(formatDecimal(o.price, lang));
   const [size, setSize] = useState(formatDecimal(o.size, lang));
   const [error, setError] = useState<Problem | null>(null);
+  const first = useRef<HTMLInputElement>(null);
+  // The amend button opened this row: the keyboard continues in its first field.
+  useEffect(() => first.current?.focus(), []);
   const save = async (ev: Event) => {
     ev.preventDefault();
     const newPrice = parseInput(price, lang);
@@ -56,7 +59,7 @@ function AmendRow({ o, onDone }: { o: Order; onDone: () => void }) {
   };
   return html`<tr class="amend"><td colspan="7">
     <form class="row" onSubmit=${save} data-testid="amend-form">
-      <label class="inline">${t("newPrice")}<input inputmode="decimal" value=${price} onInput=${(e: Event) => setPrice((e.target as HTMLInputElement).value)} /></label>
+      <label class="inline">${t("newPrice")}<input ref=${first} inputmode="decimal" value=${price} onInput=${(e: Event) => setPrice((e.target as HTMLInputElement).value)} /></label>
       <label class="inline">${t("newSize")}<input inputmode="decimal" value=${size} onInput=${(e: Event) => setSize((e.target as HTMLInputElement).value)} /></label>
       <button type="submit" class="primary">${t("save")}</button>
       <button type="button" class="secondary" onClick=${onDone}>${t("cancel")}</button>

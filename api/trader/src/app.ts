@@ -58,7 +58,7 @@ function SignIn({ settings, onSession }: { settings: Settings | null; onSession:
 function LiveBadge({ state, account = false }: { state: LinkState; account?: boolean }) {
   const { t } = useI18n();
   const words = state === "live" ? t("live") : state === "connecting" ? t("reconnecting") : t("offline");
-  return html`<span class=${`live live-${state}`} data-testid=${account ? "account-live-status" : "live-status"}>${words}${account ? ` · ${t("tabAccount")}` : ""}</span>`;
+  return html`<span class=${`live live-${state}`} data-state=${state} role="status" data-testid=${account ? "account-live-status" : "live-status"}>${words}${account ? ` · ${t("tabAccount")}` : ""}</span>`;
 }
 
 function Trader({ session, settings, symbols, feed }: { session: Session | null; settings: Settings | null; symbols: SymbolInfo[]; feed: Feed }) {

@@ -35,7 +35,7 @@ async function sendAndWait(from: string, tx: { to: string; data: string }): Prom
 
 function Steps({ steps }: { steps: Step[] }) {
   const { t } = useI18n();
-  return html`<ol class="steps" data-testid="steps">
+  return html`<ol class="steps" data-testid="steps" aria-live="polite">
     ${steps.map((s) => html`<li key=${s.key} class=${`step ${s.state}`} data-step=${s.key} data-state=${s.state}>${s.state === "done" ? "✓" : s.state === "busy" ? "…" : s.state === "failed" ? "✗" : "○"} ${t(s.key)}${s.hash ? html` <span class="mono muted" title=${s.hash}>${s.hash.slice(0, 10)}…</span>` : null}</li>`)}
   </ol>`;
 }

@@ -64,7 +64,7 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, confirmFr
   const isStop = kind === "stopLimit" || kind === "stopMarket";
   const useFunds = isMarket && byFunds;
   const e = eligibility?.items.find((x) => x.symbol === info.symbol);
-  const refusal = e && (side === "buy" ? (!e.canBuy ? e.buyRefusal?.reason : null) : !e.canSell ? e.sellRefusal?.reason : null);
+  const refusal = e && (side === "buy" ? (!e.canBuy ? e.buyRefusal : null) : !e.canSell ? e.sellRefusal : null);
 
   const p = hasPrice ? parseInput(price, lang) : null;
   const q = useFunds ? null : parseInput(size, lang);
@@ -117,14 +117,14 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, confirmFr
         ${KINDS.map(([k, label]) => html`<button type="button" key=${k} aria-pressed=${kind === k} data-testid=${`kind-${k}`} onClick=${() => setKind(k)}>${t(label)}</button>`)}
       </div>
       ${isMarket && side === "buy"
-        ? html`<div class="segmented" role="group">
+        ? html`<div class="segmented" role="group" aria-label=${t("amount")}>
             <button type="button" aria-pressed=${!byFunds} onClick=${() => setByFunds(false)}>${t("bySize")}</button>
             <button type="button" aria-pressed=${byFunds} data-testid="by-funds" onClick=${() => setByFunds(true)}>${t("byFunds")}</button>
           </div>`
         : null}
       ${isStop
         ? html`<label>${t("stopPrice")} (${info.quoteCurrency})<input inputmode="decimal" data-testid="stop-price" value=${stopPrice} onInput=${(ev: Event) => setStopPrice((ev.target as HTMLInputElement).value)} /></label>
-            <label>stop<select value=${stop} onChange=${(ev: Event) => setStop((ev.target as HTMLSelectElement).value as "loss" | "entry")}><option value="entry">entry ≥</option><option value="loss">loss ≤</option></select></label>`
+            <label>${t("trigger")}<select value=${stop} data-testid="stop-direction" onChange=${(ev: Event) => setStop((ev.target as HTMLSelectElement).value as "loss" | "entry")}><option value="entry">${t("stopEntry")}</option><option value="loss">${t("stopLoss")}</option></select></label>`
         : null}
       ${hasPrice ? html`<label>${t("price")} (${info.quoteCurrency})<input inputmode="decimal" data-testid="price" value=${price} onInput=${(ev: Event) => setPrice((ev.target as HTMLInputElement).value)} /></label>` : null}
       ${useFunds
@@ -138,7 +138,9 @@ export function OrderForm({ info, pickedPrice, lastPrice, eligibility, confirmFr
         : null}
       <p class="muted total" data-testid="order-total">${t("total")}: ${value ? formatAmount(value, info.quoteCurrency, lang) : "—"}</p>
       ${confirmFrom && info.quoteCurrency === "VND" ? html`<p class="muted small" data-testid="confirm-threshold" data-value=${confirmFrom}>${t("confirmFrom")} ${formatAmount(confirmFrom, "VND", lang)}</p>` : null}
-      ${refusal ? html`<p class="warn" data-testid="eligibility-refusal">${side === "buy" ? t("cannotBuy") : t("cannotSell")}: ${refusal}</p>` : null}
+      ${refusal
+        ? html`<p class="warn" data-testid="eligibility-refusal">${side === "buy" ? t("cannotBuy") : t("cannotSell")}: <${ProblemText} problem=${{ api: { senCode: refusal.senCode, msg: refusal.reason, status: 403 } }} /></p>`
+        : null}
       <button type="submit" ref=${placeButton} class=${`primary ${side}`} disabled=${busy} data-testid="place">${side === "buy" ? t("buy") : t("sell")} ${info.baseCurrency}</button>
       ${error ? html`<p class="error" role="alert" data-testid="order-error"><strong>${"api" in error ? t("refused") : t("problem")}:</strong> <${ProblemText} problem=${error} /></p>` : null}
       ${done ? html`<p class="ok" role="status" data-testid="order-ok">${t("placed")}</p>` : null}

@@ -42,7 +42,9 @@ export type Balance = { currency: string; balance: string; available: string; ho
 export type WalletHoldings = { wallet: string; vault: string; items: Array<{ currency: string; token: string; wallet: string; custody: string }> };
 export type Withdrawal = { id: string; currency: string; amount: string; status: "PROCESSING" | "SUCCESS" | "FAILURE"; walletTxId: string | null; remark: string; createdAt: number };
 export type ApiKey = { apiKeyId: string; label: string; permissions: string[]; ipWhitelist: string[]; createdAt: string; revokedAt?: string; disabledReason?: string };
-export type Eligibility = { checked: boolean; items: Array<{ symbol: string; canBuy: boolean; canSell: boolean; buyRefusal: { reason: string } | null; sellRefusal: { reason: string } | null; buyCapacity: string | null }> };
+/** The holder rule that would refuse: Sen's code, KuCoin's, and the rule's own words (e.g. NQ05-FOREIGN-ONLY: …). */
+export type EligibilityRefusal = { senCode: string; code: string; reason: string };
+export type Eligibility = { checked: boolean; items: Array<{ symbol: string; canBuy: boolean; canSell: boolean; buyRefusal: EligibilityRefusal | null; sellRefusal: EligibilityRefusal | null; buyCapacity: string | null }> };
 /** GET /api/v1/sen/trader-settings. confirmOrderVnd: orders worth this many đồng or more ask first (SEN_CONFIRM_ORDER_VND). */
 export type Settings = { chainId: number; onboardingUrl: string; explorerTxUrl: string | null; vault: string | null; confirmOrderVnd?: string };
 export type Paged<T> = { items: T[] };
