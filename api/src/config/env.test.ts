@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { envToConfig } from "./config.ts";
+import { readFileSync } from "node:fs";
+import { ENV_KEYS, envToConfig } from "./config.ts";
 import { readEnv, unknownSettings } from "./env.ts";
 
 describe("environment", () => {
@@ -22,5 +23,13 @@ describe("environment", () => {
     assert.deepEqual(unknownSettings({ SEN_PORTT: "1", SEN_PORT: "2", SEN_NODE_BOOTSTRAP: "/x", PATH: "/bin" }), ["SEN_PORTT"]);
     // Settings of another part of the same process (npm start runs the issuer too) are known, their typos are not.
     assert.deepEqual(unknownSettings({ SEN_ISSUER_PORT: "1", SEN_ISSUER_PROT: "2" }, ["SEN_ISSUER_PORT"]), ["SEN_ISSUER_PROT"]);
+  });
+
+  it("has every setting documented in the README's Configuration section (the list is the schema's)", () => {
+    const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+    const start = readme.indexOf("### Configuration");
+    const section = readme.slice(start, readme.indexOf("\n### ", start + 1));
+    assert.ok(start >= 0 && section.length > 100, "README has a Configuration section");
+    assert.deepEqual(ENV_KEYS.filter((k) => !section.includes(`\`${k}\``)), [], "settings missing from README \"Configuration\"");
   });
 });
