@@ -6,8 +6,9 @@ import { catalogEntries, type Listing } from "../listing/listing.ts";
 import { divCeil } from "../money/decimal.ts";
 import { TradingCode } from "./codes.ts";
 import type { TradingEvent, TradingListener, OrderChange } from "./events.ts";
-import { isWaitingStop, orderFromRecord, stopReached, type Deposit, type FailedSettlement, type Fill, type Order, type SettlementTrade, type Withdrawal } from "./orders.ts";
+import { isWaitingStop, orderFromRecord, type Deposit, type FailedSettlement, type Fill, type Order, type SettlementTrade, type Withdrawal } from "./orders.ts";
 import type { AmendRecord, CancelAllRecord, KucoinStp, PlaceRecord, SettleResolveRecord, TradingRecord } from "./records.ts";
+import { indexedWaitingStops, type WaitingStops, type WaitingStopsFactory } from "./waitingStops.ts";
 
 const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
 const BPS = 10_000n;
@@ -32,6 +33,8 @@ export type TradingCoreOptions = {
    * live apply and replay drop the same orders at the same record. Default 7 days.
    */
   orderRetentionMs?: number;
+  /** How each symbol's waiting stops are kept (tests check the index against a plain scan). */
+  waitingStops?: WaitingStopsFactory;
 };
 
 export const DEFAULT_ORDER_RETENTION_MS = 7 * 24 * 3_600_000;
@@ -102,7 +105,8 @@ export class TradingCore {
    * triggered first). The engine never sees them before: the core triggers them with KuCoin's
    * loss/entry rule and then places them as ordinary orders under the same id.
    */
-  readonly #stops = new Map<string, Set<string>>();
+  readonly #stops = new Map<string, WaitingStops>();
+  readonly #newWaitingStops: WaitingStopsFactory;
   /** Symbols that traded (or got a stop) in this apply: their stops are checked before it ends. */
   readonly #stopsDirty = new Set<string>();
   readonly #frozen = new Map<string, string>(); // accountId -> reason
@@ -132,6 +136,7 @@ export class TradingCore {
     this.#volatility = options.volatility;
     this.#fillsPerAccount = options.fillsPerAccount ?? 10_000;
     this.#orderRetentionMs = options.orderRetentionMs ?? DEFAULT_ORDER_RETENTION_MS;
+    this.#newWaitingStops = options.waitingStops ?? indexedWaitingStops;
     this.#engine = new MatchingEngine({ symbols: [...options.catalog.markets.values()].map((m) => options.catalog.engineConfig(m)), l2: true });
     this.#ledger = new Ledger();
     for (const symbol of options.catalog.markets.keys()) this.#markets.set(symbol, freshMarketState());
@@ -539,7 +544,7 @@ export class TradingCore {
     if (r.stop) {
       // Waits in the core (holding its funds) until a trade reaches its stop price; one that the
       // last price already meets triggers before this apply ends.
-      entryOf(this.#stops, r.symbol, () => new Set()).add(order.orderId);
+      entryOf(this.#stops, r.symbol, this.#newWaitingStops).add(order.orderId, order.stop!);
       this.#orderEvent(order, "open");
       this.#stopsDirty.add(r.symbol);
       return { ok: true, order };
@@ -586,17 +591,10 @@ export class TradingCore {
       while (waiting && waiting.size > 0) {
         const last = this.#markets.get(symbol)?.lastPrice ?? 0;
         if (last === 0 || this.isHalted(symbol, this.#ts)) break;
-        let next: Order | undefined;
-        for (const id of waiting) {
-          const o = this.#orders.get(id)!;
-          if (stopReached(o.stop!, last)) {
-            next = o;
-            break;
-          }
-        }
-        if (!next) break;
-        waiting.delete(next.orderId);
-        this.#trigger(next);
+        const next = waiting.next(last);
+        if (next === undefined) break;
+        waiting.delete(next);
+        this.#trigger(this.#orders.get(next)!);
       }
     }
   }
@@ -1015,7 +1013,7 @@ export class TradingCore {
       core.#accountSet(o.accountId).add(o.orderId);
       if (o.isActive) core.#openSet(o.accountId).add(o.orderId);
       // Orders are snapshotted in placement order: the stops' trigger order is kept.
-      if (o.isActive && isWaitingStop(o)) entryOf(core.#stops, o.symbol, () => new Set()).add(o.orderId);
+      if (o.isActive && isWaitingStop(o)) entryOf(core.#stops, o.symbol, core.#newWaitingStops).add(o.orderId, o.stop!);
     }
     // Snapshots from before retention existed: finished orders in the order they finished.
     core.#finished =
