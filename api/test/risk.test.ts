@@ -234,6 +234,28 @@ describe("pre-trade controls through the signed REST API", () => {
     await cancelAll(t);
   });
 
+  it("symbol halt: a size cut at the same price goes through (it only lowers risk, like a cancel); a rise or a new price is refused", async () => {
+    const t = await trader({ VND: 1_000_000n });
+    const id = await placeOk(t, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "3" });
+    const held = (await balances(t)).VND.holds;
+    assert.equal((await op("POST", "/api/v1/sen/operator/markets/GOLD-VND/halt", { reason: "cut test" })).code, "200000");
+    try {
+      const alter = (change: Record<string, string>) => t.api("POST", "/api/v1/hf/orders/alter", { symbol: "GOLD-VND", orderId: id, ...change });
+      for (const change of [{ newSize: "4" }, { newPrice: "1100" }, { newPrice: "900", newSize: "2" }]) {
+        const r = await alter(change);
+        assert.equal(r.senCode, "RISK_SYMBOL_HALTED", `${JSON.stringify(change)} during a halt: ${r.code} ${r.msg}`);
+      }
+      const cut = await alter({ newSize: "2" });
+      assert.equal(cut.code, "200000", `${cut.code} ${cut.senCode} ${cut.msg}`);
+      const [o] = await openOrders(t);
+      assert.deepEqual([o.id, o.size, o.price], [id, "2", "1000"]);
+      assert.ok(BigInt((await balances(t)).VND.holds) < BigInt(held), "the cut releases part of the hold");
+    } finally {
+      assert.equal((await op("POST", "/api/v1/sen/operator/markets/GOLD-VND/resume", { reason: "cut test over" })).code, "200000");
+    }
+    await cancelAll(t);
+  });
+
   it("account kill switch: open orders cancelled, holds released, new orders refused (411100) until unfrozen", async () => {
     const t = await trader({ VND: 1_000_000n, GOLD: 10n });
     const ids = [await placeOk(t, { side: "buy", symbol: "GOLD-VND", price: "1000", size: "3" }), await placeOk(t, { side: "sell", symbol: "GOLD-VND", price: "20000", size: "4" })];

@@ -41,7 +41,10 @@ export function preTradeCheck(
   }
   const frozen = core.isFrozen(order.accountId);
   if (frozen !== undefined) return { code: RiskCode.ACCOUNT_FROZEN, message: `account frozen: ${frozen}` };
-  if (core.isHalted(order.symbol, now)) {
+  // A size cut at the same price keeps the order's place and can only trade less: like a
+  // cancel, it lowers risk, so a halt (which still allows cancels) does not stop it.
+  const sizeCut = replacing !== undefined && order.price === replacing.price && (order.size ?? 0) < replacing.size - replacing.dealSize;
+  if (!sizeCut && core.isHalted(order.symbol, now)) {
     return { code: RiskCode.SYMBOL_HALTED, message: `${order.symbol} is halted: ${core.marketState(order.symbol)?.haltReason ?? ""}` };
   }
   const listing = core.listing(order.symbol);
