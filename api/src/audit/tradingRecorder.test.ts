@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { KucoinFormat } from "../http/kucoinFormat.ts";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
 import type { TradingEvent } from "../trading/events.ts";
-import type { PlaceRecord, TradingRecord } from "../trading/records.ts";
+import { IDENTITY_SWEEP, type PlaceRecord, type TradingRecord } from "../trading/records.ts";
 import { TradingCore } from "../trading/tradingCore.ts";
 import type { AuditEventInput } from "./auditEvent.ts";
 import { createTradingRecorder } from "./tradingRecorder.ts";
@@ -40,7 +40,7 @@ function recordedMarket() {
   };
   const amend = (accountId: string, orderId: string, change: { price?: number; size?: number }) => apply({ t: "amend", ts: ++ts, orderId, accountId, ...change });
   const of = (orderId: string) => audit.filter((e) => e.orderId === orderId).map((e) => e.type);
-  return { place, amend, of };
+  return { place, amend, of, apply, audit, ts: () => ++ts };
 }
 
 describe("trading recorder: stop orders in the audit trail", () => {
@@ -74,5 +74,18 @@ describe("trading recorder: amendments in the order's lifecycle", () => {
     const own = m.place("a", { side: "sell", price: 12_000, size: 1 });
     m.amend("a", own, { price: 9_000 });
     assert.deepEqual(m.of(own), ["order.accepted", "order.amended", "order.stp"]);
+  });
+});
+
+describe("trading recorder: why a frozen account's orders were cancelled", () => {
+  it("the identity sweep's freeze cancels for identity (actor identity-sweep); an operator's kill switch for killSwitch", () => {
+    const m = recordedMarket();
+    const cancels = (ids: string[]) => m.audit.filter((e) => e.type === "order.cancelled" && ids.includes(e.orderId!)).map((e) => [e.orderId, e.reason, e.actor]);
+    const revoked = [m.place("a", { side: "buy", price: 9_000, size: 1 }), m.place("a", { side: "sell", price: 9_000, size: 1, stop: { stopPrice: 8_000, kind: "loss" } })];
+    const killed = [m.place("b", { side: "sell", price: 12_000, size: 1 }), m.place("b", { side: "buy", price: 12_000, size: 1, stop: { stopPrice: 13_000, kind: "entry" } })];
+    m.apply({ t: "accountStatus", ts: m.ts(), accountId: "a", frozen: true, reason: "e-ID revoked", by: IDENTITY_SWEEP });
+    m.apply({ t: "accountStatus", ts: m.ts(), accountId: "b", frozen: true, reason: "suspicious activity", by: "0xoperator" });
+    assert.deepEqual(cancels(revoked), revoked.map((id) => [id, "identity", IDENTITY_SWEEP]), "the open order and the waiting stop");
+    assert.deepEqual(cancels(killed), killed.map((id) => [id, "killSwitch", "0xoperator"]));
   });
 });

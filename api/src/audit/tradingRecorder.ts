@@ -2,7 +2,7 @@ import type { KucoinFormat } from "../http/kucoinFormat.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { TradingEvent } from "../trading/events.ts";
 import type { Order } from "../trading/orders.ts";
-import type { PlaceRecord, TradingRecord } from "../trading/records.ts";
+import { IDENTITY_SWEEP, type PlaceRecord, type TradingRecord } from "../trading/records.ts";
 import type { ApplyResult } from "../trading/tradingCore.ts";
 import type { CommandOrigin, PlaceInput, TradingObserver } from "../trading/tradingService.ts";
 import type { AuditEventInput } from "./auditEvent.ts";
@@ -317,7 +317,7 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
 function cancelReason(record: TradingRecord, code: string): string {
   if (record.t === "cancel") return "user";
   if (record.t === "cancelAll") return record.reason;
-  if (record.t === "accountStatus") return "killSwitch";
+  if (record.t === "accountStatus") return record.by === IDENTITY_SWEEP ? "identity" : "killSwitch";
   if (record.t === "marketStatus") return "halt";
   switch (code) {
     case "ENGINE_IOC_REMAINDER":

@@ -1,6 +1,7 @@
 import { getAddress, type Address, type Hash, type PublicClient, type WalletClient } from "viem";
 import type { AppContext } from "../context.ts";
 import type { Withdrawal } from "../trading/orders.ts";
+import { IDENTITY_SWEEP } from "../trading/records.ts";
 import { identityRegistryAbi } from "./identityOracle.ts";
 import { contractErrorsAbi, describeChainError, revertOf, rootCause } from "./contractErrors.ts";
 import { SettlementBatcher, settlementVaultAbi } from "./settlementBatcher.ts";
@@ -187,8 +188,8 @@ export async function startChainServices(o: ChainServicesOptions) {
       const verified = await o.publicClient.readContract({ address: o.contracts.IdentityRegistry, abi: identityRegistryAbi, functionName: "isVerified", args: [getAddress(account)] });
       if (verified) continue;
       const reason = "e-ID revoked, expired or no longer attested";
-      ctx.audit.record({ type: "identity.revoked", account, wallet: account, reason, actor: "identity-sweep", detail: { block: lastBlock.toString() } });
-      if (ctx.trading.core.isFrozen(account) === undefined) await ctx.trading.setAccountFrozen(account, true, reason, "identity-sweep");
+      ctx.audit.record({ type: "identity.revoked", account, wallet: account, reason, actor: IDENTITY_SWEEP, detail: { block: lastBlock.toString() } });
+      if (ctx.trading.core.isFrozen(account) === undefined) await ctx.trading.setAccountFrozen(account, true, reason, IDENTITY_SWEEP);
       ctx.keys.disableAccount(account, reason);
       ctx.sessions.revokeSessions(account);
       ctx.bullets.revokeAccount(account);

@@ -50,6 +50,9 @@ export type DepositRecord = { t: "deposit"; ts: number; accountId: string; curre
 
 export type MarketStatusRecord = { t: "marketStatus"; ts: number; symbol: string; halted: boolean; reason: string; until?: number; by?: string };
 
+/** The `by` of the freeze the chain's identity sweep journals for a revoked e-ID: its cancels are for "identity", not a kill switch. */
+export const IDENTITY_SWEEP = "identity-sweep";
+
 /** `by`: the operator wallet or service that acted (audit trail). */
 export type AccountStatusRecord = { t: "accountStatus"; ts: number; accountId: string; frozen: boolean; reason: string; by?: string };
 
