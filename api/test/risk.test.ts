@@ -240,7 +240,7 @@ describe("pre-trade controls through the signed REST API", () => {
     const held = (await balances(t)).VND.holds;
     assert.equal((await op("POST", "/api/v1/sen/operator/markets/GOLD-VND/halt", { reason: "cut test" })).code, "200000");
     try {
-      const alter = (change: Record<string, string>) => t.api("POST", "/api/v1/hf/orders/alter", { symbol: "GOLD-VND", orderId: id, ...change });
+      const alter = (change: { newPrice?: string; newSize?: string }) => t.api("POST", "/api/v1/hf/orders/alter", { symbol: "GOLD-VND", orderId: id, ...change });
       for (const change of [{ newSize: "4" }, { newPrice: "1100" }, { newPrice: "900", newSize: "2" }]) {
         const r = await alter(change);
         assert.equal(r.senCode, "RISK_SYMBOL_HALTED", `${JSON.stringify(change)} during a halt: ${r.code} ${r.msg}`);
