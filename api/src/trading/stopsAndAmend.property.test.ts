@@ -91,7 +91,7 @@ describe("stops and amends with kill switches, halts and every order kind", () =
   it("holds match open orders and waiting stops after every record; snapshot + tail and replay from nothing equal the live core; trade ids only grow", () => {
     const seen = { triggered: 0, amended: 0, frozenWithStops: 0 };
     fc.assert(
-      fc.property(fc.array(step, { minLength: 5, maxLength: 120 }), fc.nat(), (steps, cutSeed) => {
+      fc.property(fc.array(step, { minLength: 5, maxLength: 120, size: "medium" }), fc.nat(), (steps, cutSeed) => {
         const records = recordsOf(steps);
         const live = new TradingCore(options());
         const events: TradingEvent[] = [];
