@@ -101,9 +101,10 @@ export class TradingCore {
   readonly #deposits = new Set<string>();
   readonly #depositHistory = new Map<string, Deposit[]>();
   /**
-   * Stop orders waiting for their trigger, per symbol, in acceptance order (the earliest is
-   * triggered first). The engine never sees them before: the core triggers them with KuCoin's
-   * loss/entry rule and then places them as ordinary orders under the same id.
+   * Stop orders waiting for their trigger, per symbol, indexed by stop price and acceptance (of
+   * those the last price meets, the earliest accepted is triggered first). The engine never sees
+   * them before: the core triggers them with KuCoin's loss/entry rule and then places them as
+   * ordinary orders under the same id. Not in snapshots: rebuilt from the waiting orders.
    */
   readonly #stops = new Map<string, WaitingStops>();
   readonly #newWaitingStops: WaitingStopsFactory;
