@@ -2,13 +2,13 @@ import { createPublicKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { BaseError, ContractFunctionRevertedError, createPublicClient, http, parseAbi, zeroHash } from "viem";
-import type { Address, Hex, PublicClient } from "viem";
 import { readLines } from "../journal/readLines.ts";
 import type { AnchoredCheckpoint } from "./checkpoint.ts";
 import { verifyCheckpoint } from "./checkpoint.ts";
 import { AuditCode, AuditError } from "./errors.ts";
 import { fromHex, HASH_BYTES, leafHash, MerkleTree, toHex, verifyConsistency } from "./merkle.ts";
+import type { TrustedAnchor } from "./trustedAnchor.ts";
+import { readAnchorHistory } from "./trustedAnchor.ts";
 
 /**
  * Verifies an audit-log export (the directory written by AuditLog.exportTo) offline:
@@ -19,14 +19,17 @@ import { fromHex, HASH_BYTES, leafHash, MerkleTree, toHex, verifyConsistency } f
  *   checkpoints are consistent (an RFC 9162 proof computed from the events verifies against
  *   the two signed roots);
  * - the `seq` fields run 0..N-1;
- * - with an RPC endpoint, each anchored checkpoint's root equals AuditAnchor.rootAt(size).
+ * - with a trusted chain (RPC, AuditAnchor address and chain id given by the auditor), every
+ *   root in the contract's RootAnchored history up to the export's end equals the root of the
+ *   export's events at that size, the export's anchor records name that contract, and the
+ *   export reaches the contract's latest anchored size (or the requested `partialTo`).
  *
  * To name the FIRST altered record, the untrusted `leaves.bin` is used only once its own
  * Merkle root equals a signed root covering the failure (then it is as good as signed); the
  * first event whose leaf hash differs is classified as edited, missing, inserted or
  * reordered. Otherwise the verifier names the checkpoint range that fails.
  */
-export type ProblemKind = "edited" | "missing" | "reordered" | "inserted" | "badSignature" | "rootMismatch" | "anchorMismatch" | "parse";
+export type ProblemKind = "edited" | "missing" | "reordered" | "inserted" | "badSignature" | "rootMismatch" | "anchorMismatch" | "truncated" | "parse";
 export type VerifyProblem = { kind: ProblemKind; seq?: number; treeSize?: number; message: string };
 export type VerifyResult = {
   ok: boolean;
@@ -38,27 +41,18 @@ export type VerifyResult = {
   notes: string[];
 };
 export type VerifyExportOptions = {
-  rpcUrl?: string;
-  /** AuditAnchor address; default: the one recorded with each anchor. */
-  anchorAddress?: string;
+  /** The chain to check against, from trusted input (deployment file or flags), never from the export. */
+  chain?: TrustedAnchor;
   /** Pin the log's key instead of trusting the export's checkpoint.pub. */
   publicKeyPem?: string;
+  /**
+   * The auditor asked for an export ending at this tree size: the export must end exactly
+   * there, and later anchored roots are then not a sign of truncation.
+   */
+  partialTo?: number;
 };
 
-type Manifest = { origin?: string; events?: number; rpcUrl?: string; anchor?: { chainId: number; contract: string } };
-
-export const auditAnchorReadAbi = parseAbi(["function rootAt(uint64 treeSize) view returns (bytes32)", "error AnchorUnknownTreeSize(uint64 treeSize)"]);
-
-/** AuditAnchor.rootAt, its "never anchored" revert read as the zero root: a finding, not an I/O failure. */
-async function anchoredRoot(client: PublicClient, address: Address, treeSize: number): Promise<Hex> {
-  try {
-    return await client.readContract({ address, abi: auditAnchorReadAbi, functionName: "rootAt", args: [BigInt(treeSize)] });
-  } catch (e) {
-    const revert = e instanceof BaseError ? e.walk((x) => x instanceof ContractFunctionRevertedError) : null;
-    if (revert instanceof ContractFunctionRevertedError && revert.data?.errorName === "AnchorUnknownTreeSize") return zeroHash;
-    throw e;
-  }
-}
+type Manifest = { origin?: string; events?: number; anchor?: { chainId: number; contract: string } };
 
 async function readRequired(path: string): Promise<Buffer> {
   try {
@@ -226,39 +220,65 @@ export async function verifyExport(dir: string, opts: VerifyExportOptions = {}):
   if (firstParse) problems.unshift(parseCount > 1 ? { ...firstParse, message: `${firstParse.message} (${parseCount} bad lines)` } : firstParse);
   problems.unshift(...eventProblems);
 
-  // ---- anchors
+  // ---- the chain: trusted address, every anchored root, and how far the contract has got
   let anchorsChecked = 0;
-  const rpcUrl = opts.rpcUrl ?? manifest.rpcUrl;
-  const anchored = trusted.filter((c) => c.anchor !== undefined);
-  if (!rpcUrl) {
-    notes.push(anchored.length > 0 ? `anchors not checked (no --rpc): ${anchored.length} checkpoint(s) have anchor records` : "anchors not checked (no --rpc)");
-  } else if (anchored.length === 0 && !opts.anchorAddress) {
-    notes.push("no checkpoint has an anchor record; nothing to check on chain");
+  const end = trusted.length > 0 ? trusted[trusted.length - 1].treeSize : 0;
+  if (!opts.chain) {
+    const anchored = trusted.filter((c) => c.anchor !== undefined).length;
+    notes.push(anchored > 0 ? `anchors not checked (no --rpc): ${anchored} checkpoint(s) have anchor records` : "anchors not checked (no --rpc)");
+    if (opts.partialTo !== undefined && opts.partialTo !== end) problems.push(partialMismatch(end, opts.partialTo));
   } else {
-    const client = createPublicClient({ transport: http(rpcUrl) });
-    const chainId = await client.getChainId();
-    const toCheck = anchored.length > 0 ? anchored : trusted.slice(-1);
-    for (const cp of toCheck) {
-      const address = (opts.anchorAddress ?? cp.anchor?.contract ?? manifest.anchor?.contract) as Address | undefined;
-      if (!address) continue;
-      if (cp.anchor && cp.anchor.chainId !== chainId) {
-        problems.push({ kind: "anchorMismatch", treeSize: cp.treeSize, message: `anchor of tree size ${cp.treeSize} was recorded on chain ${cp.anchor.chainId}, the RPC serves chain ${chainId}` });
-        continue;
+    const t = opts.chain;
+    const history = await readAnchorHistory(t);
+    const address = t.address.toLowerCase();
+    const byTreeSize = new Map(trusted.map((c) => [c.treeSize, c]));
+
+    // The export's own anchor records are unsigned: one naming another contract or chain is a lie, not a pointer.
+    for (const cp of trusted) {
+      if (!cp.anchor) continue;
+      if (String(cp.anchor.contract).toLowerCase() !== address) {
+        problems.push({ kind: "anchorMismatch", treeSize: cp.treeSize, message: `the anchor record of tree size ${cp.treeSize} names contract ${cp.anchor.contract}, the trusted AuditAnchor is ${t.address}` });
+      } else if (cp.anchor.chainId !== t.chainId) {
+        problems.push({ kind: "anchorMismatch", treeSize: cp.treeSize, message: `the anchor record of tree size ${cp.treeSize} says chain ${cp.anchor.chainId}, the trusted AuditAnchor is on chain ${t.chainId}` });
+      } else if (!history.roots.has(cp.treeSize)) {
+        problems.push({ kind: "anchorMismatch", treeSize: cp.treeSize, message: `AuditAnchor ${t.address} has no root for tree size ${cp.treeSize}, though the export records an anchor there` });
       }
-      const onChain = await anchoredRoot(client, address, cp.treeSize);
-      // Probing a checkpoint that claims no anchor: anchoring lags checkpoints, so "none yet" is not tampering.
-      if (!cp.anchor && /^0x0+$/.test(onChain)) {
-        notes.push(`tree size ${cp.treeSize} is not anchored in ${address} (yet); nothing to compare`);
-        continue;
-      }
+    }
+    if (manifest.anchor && (String(manifest.anchor.contract).toLowerCase() !== address || manifest.anchor.chainId !== t.chainId)) {
+      problems.push({ kind: "anchorMismatch", message: `manifest.json names AuditAnchor ${manifest.anchor.contract} on chain ${manifest.anchor.chainId}, the trusted one is ${t.address} on chain ${t.chainId}` });
+    }
+
+    // Every anchored root the export covers is recomputed from the events themselves, whether or
+    // not the export kept a checkpoint or an anchor record there: stripping records hides nothing.
+    const sizes = [...history.roots.keys()].sort((a, b) => a - b);
+    for (const size of sizes) {
+      if (size > end) break;
+      const onChain = history.roots.get(size)!;
       anchorsChecked++;
-      if (onChain.toLowerCase() !== cp.root.toLowerCase()) {
-        problems.push({
-          kind: "anchorMismatch",
-          treeSize: cp.treeSize,
-          message: /^0x0+$/.test(onChain) ? `AuditAnchor ${address} has no root for tree size ${cp.treeSize}` : `AuditAnchor ${address} holds ${onChain} for tree size ${cp.treeSize}, the signed checkpoint says ${cp.root}`,
-        });
+      const cp = byTreeSize.get(size);
+      if (cp && cp.root.toLowerCase() !== onChain) {
+        problems.push({ kind: "anchorMismatch", treeSize: size, message: `AuditAnchor ${t.address} holds ${onChain} for tree size ${size}, the signed checkpoint says ${cp.root}` });
+      } else if (size > n) {
+        problems.push({ kind: "anchorMismatch", treeSize: size, message: `AuditAnchor ${t.address} anchors tree size ${size}, the export has only ${n} events` });
+      } else if (toHex(events.root(size)) !== onChain) {
+        problems.push({ kind: "anchorMismatch", treeSize: size, message: `the first ${size} events do not hash to the root AuditAnchor ${t.address} holds for tree size ${size} (${onChain})` });
       }
+    }
+
+    // Coverage: the contract proves how far the log had got; an export that stops earlier was cut short.
+    const latest = history.latestTreeSize;
+    if (opts.partialTo !== undefined) {
+      if (opts.partialTo !== end) problems.push(partialMismatch(end, opts.partialTo));
+      else if (latest > end) notes.push(`a partial export by request (--partial-to ${end}): AuditAnchor holds roots up to tree size ${latest}, not covered`);
+    } else if (latest > end) {
+      problems.push({
+        kind: "truncated",
+        treeSize: latest,
+        message: `the export ends at tree size ${end} but AuditAnchor ${t.address} already anchors tree size ${latest}: the export was cut short (pass --partial-to ${end} if you asked for an export ending there)`,
+      });
+    }
+    if (end > latest) {
+      notes.push(`tree sizes ${latest}..${end} are not anchored yet: only the signature${opts.publicKeyPem === undefined ? " (with the export's own key)" : ""} vouches for them`);
     }
   }
 
@@ -297,6 +317,10 @@ async function locate(dir: string, events: MerkleTree, trusted: AnchoredCheckpoi
   if (hereIsSigned > i && wantIsPresent < 0) return { kind: "missing", seq: i, message: `seq ${i} was deleted: line ${i + 1} holds the event signed as seq ${hereIsSigned}` };
   if (hereIsSigned >= 0 && wantIsPresent >= 0) return { kind: "reordered", seq: i, message: `events were reordered: line ${i + 1} holds signed seq ${hereIsSigned}, seq ${i}'s event is on line ${wantIsPresent + 1}` };
   return { kind: "edited", seq: i, message: `seq ${i} does not match its signed leaf` };
+}
+
+function partialMismatch(end: number, partialTo: number): VerifyProblem {
+  return { kind: "truncated", treeSize: end, message: `the export ends at tree size ${end}, not at the requested --partial-to ${partialTo}` };
 }
 
 function checkSeqFields(seqs: number[]): VerifyProblem | undefined {

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import type { Address } from "viem";
 import { startChain, type ChainFixture } from "../../test/support/chainFixture.ts";
@@ -11,7 +13,11 @@ import { startAuditAnchorer } from "../chain/auditAnchorer.ts";
 import type { AuditEventInput } from "./auditEvent.ts";
 import { openAuditLog, type AuditLog } from "./auditLog.ts";
 import type { AnchoredCheckpoint } from "./checkpoint.ts";
+import { runAuditVerify } from "./verifyCli.ts";
 import { verifyExport } from "./verifyExport.ts";
+
+const CLI = fileURLToPath(new URL("../../../scripts/auditVerify.ts", import.meta.url));
+const OTHER = "0x00000000000000000000000000000000deadbeef";
 
 const tmp = mkdtempSync(join(tmpdir(), "sen-verify-anchors-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -48,6 +54,29 @@ describe("verifyExport: anchors on chain", () => {
   const copy = (from: string) => {
     const dir = join(tmp, `copy${++copies}`);
     cpSync(from, dir, { recursive: true });
+    return dir;
+  };
+  const trusted = () => ({ rpcUrl, address: anchorAddress, chainId });
+  const strip = (from: string) => {
+    const dir = copy(from);
+    writeCheckpoints(
+      dir,
+      readCheckpoints(dir).map(({ anchor: _, ...cp }) => cp),
+    );
+    return dir;
+  };
+  /** An export cut short consistently: events, leaves and checkpoints all end at `size`. */
+  const cutTo = (from: string, size: number) => {
+    const dir = copy(from);
+    const rows = readFileSync(join(dir, "events.jsonl"), "utf8").split("\n").slice(0, size);
+    writeFileSync(join(dir, "events.jsonl"), `${rows.join("\n")}\n`);
+    writeFileSync(join(dir, "leaves.bin"), readFileSync(join(dir, "leaves.bin")).subarray(0, size * 32));
+    writeCheckpoints(
+      dir,
+      readCheckpoints(dir).filter((c) => c.treeSize <= size),
+    );
+    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(join(dir, "manifest.json"), JSON.stringify({ ...manifest, events: size }));
     return dir;
   };
 
@@ -106,8 +135,8 @@ describe("verifyExport: anchors on chain", () => {
     await chain?.close();
   });
 
-  it("an export whose anchored roots are on chain verifies, each anchor checked", async () => {
-    const r = await verifyExport(genuine, { rpcUrl });
+  it("an export whose anchored roots are on chain verifies, each anchored root checked", async () => {
+    const r = await verifyExport(genuine, { chain: trusted() });
     assert.deepEqual(r.problems, []);
     assert.equal(r.anchorsChecked, ANCHORED.length);
     const without = await verifyExport(genuine);
@@ -118,7 +147,7 @@ describe("verifyExport: anchors on chain", () => {
   it("a history rewritten and re-signed with the exchange's key is caught by the anchored roots", async () => {
     // Signatures, roots and seq numbers are all in order: without the chain nothing is wrong.
     assert.deepEqual((await verifyExport(rewritten)).problems, []);
-    const r = await verifyExport(rewritten, { rpcUrl });
+    const r = await verifyExport(rewritten, { chain: trusted() });
     assert.equal(r.ok, false);
     assert.equal(r.anchorsChecked, ANCHORED.length);
     assert.deepEqual(
@@ -131,19 +160,26 @@ describe("verifyExport: anchors on chain", () => {
     assert.equal(r.problems[0].message, `AuditAnchor ${anchorAddress} holds ${real.root} for tree size 40, the signed checkpoint says ${fake.root}`);
   });
 
-  it("an anchor record naming another chain is a mismatch, not checked against this one", async () => {
+  it("an anchor record naming another chain or contract is a mismatch: the export does not choose what is trusted", async () => {
     const dir = copy(genuine);
     const cps = readCheckpoints(dir);
     const i = cps.findIndex((c) => c.treeSize === 120);
     cps[i] = { ...cps[i], anchor: { ...cps[i].anchor!, chainId: 11155111 } };
+    const j = cps.findIndex((c) => c.treeSize === 160);
+    cps[j] = { ...cps[j], anchor: { ...cps[j].anchor!, contract: OTHER } };
     writeCheckpoints(dir, cps);
-    const r = await verifyExport(dir, { rpcUrl });
+    const r = await verifyExport(dir, { chain: trusted() });
     assert.deepEqual(
       r.problems.map((p) => [p.kind, p.treeSize]),
-      [["anchorMismatch", 120]],
+      [
+        ["anchorMismatch", 120],
+        ["anchorMismatch", 160],
+      ],
     );
-    assert.match(r.problems[0].message, new RegExp(`recorded on chain 11155111, the RPC serves chain ${chainId}`));
-    assert.equal(r.anchorsChecked, ANCHORED.length - 1);
+    assert.equal(r.problems[0].message, `the anchor record of tree size 120 says chain 11155111, the trusted AuditAnchor is on chain ${chainId}`);
+    assert.equal(r.problems[1].message, `the anchor record of tree size 160 names contract ${OTHER}, the trusted AuditAnchor is ${anchorAddress}`);
+    // The roots themselves are still all checked against the trusted contract.
+    assert.equal(r.anchorsChecked, ANCHORED.length);
   });
 
   it("an anchor record for a tree size the contract never anchored is a mismatch", async () => {
@@ -152,36 +188,74 @@ describe("verifyExport: anchors on chain", () => {
     const i = cps.findIndex((c) => c.treeSize === 80);
     cps[i] = { ...cps[i], anchor: cps.find((c) => c.treeSize === 120)!.anchor };
     writeCheckpoints(dir, cps);
-    const r = await verifyExport(dir, { rpcUrl });
+    const r = await verifyExport(dir, { chain: trusted() });
     assert.deepEqual(
       r.problems.map((p) => [p.kind, p.treeSize]),
       [["anchorMismatch", 80]],
     );
-    assert.equal(r.problems[0].message, `AuditAnchor ${anchorAddress} has no root for tree size 80`);
+    assert.equal(r.problems[0].message, `AuditAnchor ${anchorAddress} has no root for tree size 80, though the export records an anchor there`);
   });
 
-  it("with the contract's address and no anchor records, the last signed checkpoint is checked", async () => {
-    const strip = (from: string) => {
-      const dir = copy(from);
-      writeCheckpoints(
-        dir,
-        readCheckpoints(dir).map(({ anchor: _, ...cp }) => cp),
-      );
-      return dir;
-    };
+  it("stripping the anchor records hides nothing: every anchored root is recomputed from the events", async () => {
     const bare = strip(genuine);
-    const nothing = await verifyExport(bare, { rpcUrl });
-    assert.equal(nothing.anchorsChecked, 0);
-    assert.ok(nothing.notes.includes("no checkpoint has an anchor record; nothing to check on chain"));
-
-    const good = await verifyExport(bare, { rpcUrl, anchorAddress });
+    const good = await verifyExport(bare, { chain: trusted() });
     assert.deepEqual(good.problems, []);
-    assert.equal(good.anchorsChecked, 1);
+    assert.equal(good.anchorsChecked, ANCHORED.length);
 
-    const bad = await verifyExport(strip(rewritten), { rpcUrl, anchorAddress });
+    const bad = await verifyExport(strip(rewritten), { chain: trusted() });
     assert.deepEqual(
       bad.problems.map((p) => [p.kind, p.treeSize]),
-      [["anchorMismatch", 160]],
+      ANCHORED.map((n) => ["anchorMismatch", n]),
     );
+  });
+
+  it("an export cut short of the contract's latest anchor is truncated, unless the auditor asked for that end", async () => {
+    const dir = cutTo(genuine, 120);
+    assert.deepEqual((await verifyExport(dir)).problems, []);
+    const r = await verifyExport(dir, { chain: trusted() });
+    assert.deepEqual(
+      r.problems.map((p) => [p.kind, p.treeSize]),
+      [["truncated", 160]],
+    );
+    assert.match(r.problems[0].message, /^the export ends at tree size 120 but AuditAnchor 0x[0-9a-fA-F]{40} already anchors tree size 160: the export was cut short/);
+    const asked = await verifyExport(dir, { chain: trusted(), partialTo: 120 });
+    assert.deepEqual(asked.problems, []);
+    assert.ok(asked.notes.some((n) => n.includes("--partial-to 120")));
+    const wrongEnd = await verifyExport(dir, { chain: trusted(), partialTo: 80 });
+    assert.deepEqual(
+      wrongEnd.problems.map((p) => p.kind),
+      ["truncated"],
+    );
+  });
+
+  it("the CLI: failures exit 1 with one line, a missing trusted anchor or a wrong chain exit 2 with one line", async () => {
+    const ok = await runAuditVerify([genuine, "--rpc", rpcUrl, "--deployment", chain.deploymentFile!]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const okFlags = await runAuditVerify([genuine, "--rpc", rpcUrl, "--anchor", anchorAddress, "--chain-id", String(chainId), "--json"]);
+    assert.equal(okFlags.code, 0, okFlags.stderr);
+    assert.equal((JSON.parse(okFlags.stdout) as { anchorsChecked: number }).anchorsChecked, ANCHORED.length);
+
+    const bad = await runAuditVerify([strip(rewritten), "--rpc", rpcUrl, "--deployment", chain.deploymentFile!]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^audit:verify: FAILED \(anchorMismatch\): AuditAnchor 0x[0-9a-fA-F]{40} holds 0x[0-9a-f]{64} for tree size 40, the signed checkpoint says 0x[0-9a-f]{64}\n$/);
+
+    // Usage: --rpc without a trusted address (the export's records would otherwise be believed).
+    const noAnchor = await runAuditVerify([genuine, "--rpc", rpcUrl]);
+    assert.equal(noAnchor.code, 2);
+    assert.match(noAnchor.stderr.split("\n")[0], /--rpc needs the trusted AuditAnchor/);
+    const wrongChain = await runAuditVerify([genuine, "--rpc", rpcUrl, "--anchor", anchorAddress, "--chain-id", "1"]);
+    assert.equal(wrongChain.code, 2);
+    assert.equal(wrongChain.stderr, `audit:verify: the RPC endpoint serves chain ${chainId}, the trusted AuditAnchor is on chain 1\n`);
+    const notAContract = await runAuditVerify([genuine, "--rpc", rpcUrl, "--anchor", OTHER, "--chain-id", String(chainId)]);
+    assert.equal(notAContract.code, 2);
+    assert.equal(notAContract.stderr.split("\n").length, 2, notAContract.stderr);
+    assert.match(notAContract.stderr, /^audit:verify: cannot read AuditAnchor.latest\(\) at /);
+
+    // The real process, once (asynchronously: this process serves the chain): same exit code and the single line.
+    const spawned = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, [CLI, cutTo(genuine, 80), "--rpc", rpcUrl, "--deployment", chain.deploymentFile!], { encoding: "utf8" }, (_e, _out, stderr) => resolve({ status: child.exitCode, stderr }));
+    });
+    assert.equal(spawned.status, 1, spawned.stderr);
+    assert.match(spawned.stderr, /^audit:verify: FAILED \(truncated\): the export ends at tree size 80 but AuditAnchor .* already anchors tree size 160: [^\n]*\n$/);
   });
 });
