@@ -13,6 +13,8 @@ import { startAuditAnchorer } from "../chain/auditAnchorer.ts";
 import type { AuditEventInput } from "./auditEvent.ts";
 import { openAuditLog, type AuditLog } from "./auditLog.ts";
 import type { AnchoredCheckpoint } from "./checkpoint.ts";
+import { signCheckpoint } from "./checkpoint.ts";
+import { leafHash, MerkleTree, toHex } from "./merkle.ts";
 import { runAuditVerify } from "./verifyCli.ts";
 import { verifyExport } from "./verifyExport.ts";
 
@@ -226,6 +228,29 @@ describe("verifyExport: anchors on chain", () => {
       wrongEnd.problems.map((p) => p.kind),
       ["truncated"],
     );
+  });
+
+  it("past the latest anchor only the signature vouches: the export's own key is noted, a pinned key catches a forger's tail", async () => {
+    // A forger appends events after the last anchor and re-signs every checkpoint with a key of his own.
+    const forger = generateKeyPairSync("ed25519");
+    const dir = copy(genuine);
+    const rows = readFileSync(join(dir, "events.jsonl"), "utf8").split("\n").slice(0, -1);
+    for (let i = 0; i < 10; i++) rows.push(JSON.stringify({ ...(JSON.parse(rows[rows.length - 1]) as object), seq: rows.length, tradeId: `forged-${i}` }));
+    writeFileSync(join(dir, "events.jsonl"), `${rows.join("\n")}\n`);
+    const tree = new MerkleTree();
+    for (const r of rows) tree.append(leafHash(Buffer.from(r)));
+    const cps = readCheckpoints(dir);
+    const resign = (treeSize: number, time: string) => signCheckpoint({ origin: cps[0].origin, treeSize, root: toHex(tree.root(treeSize)), time }, forger.privateKey);
+    writeCheckpoints(dir, [...cps.map((c) => ({ ...resign(c.treeSize, c.time), anchor: c.anchor })), resign(170, cps[cps.length - 1].time)]);
+    writeFileSync(join(dir, "checkpoint.pub"), forger.publicKey.export({ type: "spki", format: "pem" }).toString());
+    writeFileSync(join(dir, "leaves.bin"), Buffer.concat(rows.map((r) => leafHash(Buffer.from(r)))));
+
+    const unpinned = await verifyExport(dir, { chain: trusted() });
+    assert.deepEqual(unpinned.problems, []);
+    assert.ok(unpinned.notes.includes("tree sizes 160..170 are not anchored yet: only the signature (with the export's own key) vouches for them"), unpinned.notes.join("; "));
+    const pinned = await verifyExport(dir, { chain: trusted(), publicKeyPem: signingKey.publicKey.export({ type: "spki", format: "pem" }).toString() });
+    assert.equal(pinned.ok, false);
+    assert.equal(pinned.problems[0].kind, "badSignature");
   });
 
   it("the CLI: failures exit 1 with one line, a missing trusted anchor or a wrong chain exit 2 with one line", async () => {
