@@ -94,7 +94,9 @@ export async function verifyExport(dir: string, opts: VerifyExportOptions = {}):
 
   let manifest: Manifest = {};
   try {
-    manifest = JSON.parse((await readRequired(join(dir, "manifest.json"))).toString("utf8")) as Manifest;
+    const parsed = JSON.parse((await readRequired(join(dir, "manifest.json"))).toString("utf8")) as unknown;
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) manifest = parsed as Manifest;
+    else problems.push({ kind: "parse", message: "manifest.json is not a JSON object" });
   } catch (e) {
     if (e instanceof AuditError) throw e;
     problems.push({ kind: "parse", message: `manifest.json is not JSON: ${(e as Error).message}` });
@@ -244,7 +246,7 @@ export async function verifyExport(dir: string, opts: VerifyExportOptions = {}):
         problems.push({ kind: "anchorMismatch", treeSize: cp.treeSize, message: `AuditAnchor ${t.address} has no root for tree size ${cp.treeSize}, though the export records an anchor there` });
       }
     }
-    if (manifest.anchor && (String(manifest.anchor.contract).toLowerCase() !== address || manifest.anchor.chainId !== t.chainId)) {
+    if (typeof manifest.anchor === "object" && manifest.anchor !== null && (String(manifest.anchor.contract).toLowerCase() !== address || manifest.anchor.chainId !== t.chainId)) {
       problems.push({ kind: "anchorMismatch", message: `manifest.json names AuditAnchor ${manifest.anchor.contract} on chain ${manifest.anchor.chainId}, the trusted one is ${t.address} on chain ${t.chainId}` });
     }
 
