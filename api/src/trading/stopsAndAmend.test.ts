@@ -8,12 +8,10 @@ import { TokenBuckets } from "../risk/tokenBucket.ts";
 import { DEFAULT_RISK, HolderCode, RiskCode, type RiskConfig } from "../risk/types.ts";
 import type { TradingEvent } from "./events.ts";
 import type { PlaceRecord, TradingRecord } from "./records.ts";
+import { SYMBOL as S, T0, commandStream, hexId, json } from "./testing/commandStream.ts";
 import { TradingCore, type TradingCoreOptions } from "./tradingCore.ts";
 
 const options = (): TradingCoreOptions => ({ catalog: defaultCatalog(), feeAccount: "fees", taxAccount: "tax" });
-const T0 = 1_700_000_000_000;
-const hexId = (n: number) => n.toString(16).padStart(24, "0");
-const S = "GOLD-VND";
 
 /** A core funded for two accounts, and helpers that journal-like number the orders. */
 function market() {
@@ -150,51 +148,20 @@ describe("amend in the core", () => {
   });
 });
 
-/** Random streams of orders, stops, amends and cancels across two symbols' worth of accounts. */
-const step = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ k: fc.constant("limit" as const), a: fc.constantFrom("a", "b", "c"), side: fc.constantFrom("buy" as const, "sell" as const), ticks: fc.integer({ min: -4, max: 4 }), q: fc.integer({ min: 1, max: 20 }) }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant("market" as const), a: fc.constantFrom("a", "b", "c"), side: fc.constantFrom("buy" as const, "sell" as const), q: fc.integer({ min: 1, max: 20 }) }) },
-  {
-    weight: 3,
-    arbitrary: fc.record({ k: fc.constant("stop" as const), a: fc.constantFrom("a", "b", "c"), side: fc.constantFrom("buy" as const, "sell" as const), kind: fc.constantFrom("loss" as const, "entry" as const), sp: fc.integer({ min: -4, max: 4 }), ticks: fc.option(fc.integer({ min: -4, max: 4 }), { nil: undefined }), q: fc.integer({ min: 1, max: 20 }) }),
-  },
-  { weight: 3, arbitrary: fc.record({ k: fc.constant("amend" as const), n: fc.nat(), ticks: fc.option(fc.integer({ min: -4, max: 4 }), { nil: undefined }), q: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }) }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant("cancel" as const), n: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant("cancelAll" as const), a: fc.constantFrom("a", "b", "c"), scope: fc.constantFrom("orders" as const, "stops" as const, undefined) }) },
-);
-
-function recordsOf(steps: Array<typeof step extends fc.Arbitrary<infer C> ? C : never>): TradingRecord[] {
-  const out: TradingRecord[] = [];
-  let ts = T0;
-  for (const a of ["a", "b", "c"]) {
-    out.push({ t: "deposit", ts: ++ts, accountId: a, currency: "VND", amount: "3000000", ref: `v-${a}` });
-    out.push({ t: "deposit", ts: ++ts, accountId: a, currency: "GOLD", amount: "200", ref: `g-${a}` });
-  }
-  const placed: Array<{ orderId: string; accountId: string }> = [];
-  steps.forEach((c, i) => {
-    if (c.k === "limit" || c.k === "market" || c.k === "stop") {
-      const orderId = hexId(placed.length + 1);
-      placed.push({ orderId, accountId: c.a });
-      const common = { t: "place" as const, ts: ++ts, orderId, accountId: c.a, identityHash: `id-${c.a}`, symbol: S, side: c.side, clientOid: `c${i}`, stp: "CN" as const, tif: "GTC" as const, postOnly: false };
-      if (c.k === "limit") out.push({ ...common, type: "limit", price: 10_000 + 100 * c.ticks, size: c.q });
-      else if (c.k === "market") out.push({ ...common, type: "market", size: c.q });
-      else {
-        const stop = { stopPrice: 10_000 + 100 * c.sp, kind: c.kind };
-        if (c.ticks === undefined) out.push({ ...common, type: "market", size: c.q, stop });
-        else out.push({ ...common, type: "limit", price: 10_000 + 100 * c.ticks, size: c.q, stop });
-      }
-    } else if (c.k === "amend" || c.k === "cancel") {
-      if (placed.length === 0) return;
-      const o = placed[placed.length - 1 - (c.n % Math.min(placed.length, 6))];
-      if (c.k === "cancel") out.push({ t: "cancel", ts: ++ts, orderId: o.orderId, accountId: o.accountId });
-      else out.push({ t: "amend", ts: ++ts, orderId: o.orderId, accountId: o.accountId, price: c.ticks === undefined ? undefined : 10_000 + 100 * c.ticks, size: c.q });
-    } else out.push({ t: "cancelAll", ts: ++ts, accountId: c.a, reason: "user", scope: c.scope });
-  });
-  return out;
-}
+/** Random streams of orders, stops, amends and cancels by three accounts. */
+const { step, recordsOf } = commandStream({
+  accounts: ["a", "b", "c"],
+  deposit: { VND: 3_000_000n, GOLD: 200n },
+  ticks: 4,
+  weights: { limit: 6, market: 2, stop: 3, amend: 3, cancel: 2, cancelAll: 1 },
+  maxSize: { limit: 20, market: 20, stop: 20, amend: 30 },
+  everyOption: false,
+  partialAmends: true,
+  recent: 6,
+});
 
 describe("stops and amends replay deterministically", () => {
-  it("snapshot at any point + the rest of the records = never stopped (state and events)", () => {
+  it("snapshot at any point + the rest of the records = never stopped (state and events)", (t) => {
     const stats = { amendsApplied: 0, triggered: 0 };
     fc.assert(
       fc.property(fc.array(step, { minLength: 5, maxLength: 60 }), fc.nat(), (steps, cutSeed) => {
@@ -222,7 +189,6 @@ describe("stops and amends replay deterministically", () => {
         const tail: TradingEvent[] = [];
         restored.subscribe((e) => tail.push(e));
         for (const r of records.slice(cut)) restored.apply(r);
-        const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x));
         assert.equal(json(restored.snapshot()), json(whole.snapshot()));
         assert.equal(json(tail), json(events.slice(mark)));
         // Replay from nothing gives the same state too.
@@ -239,6 +205,7 @@ describe("stops and amends replay deterministically", () => {
       }),
       { numRuns: 300 },
     );
+    t.diagnostic(json(stats));
     assert.ok(stats.amendsApplied > 20, `only ${stats.amendsApplied} amends applied`);
     assert.ok(stats.triggered > 10, `only ${stats.triggered} stops triggered`);
   });

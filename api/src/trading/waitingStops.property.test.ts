@@ -5,7 +5,8 @@ import { EngineCode } from "../../../matching-engine/src/index.ts";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
 import type { TradingEvent } from "./events.ts";
 import { stopReached } from "./orders.ts";
-import type { PlaceRecord, TradingRecord } from "./records.ts";
+import type { PlaceRecord } from "./records.ts";
+import { SYMBOL as S, T0, commandStream, hexId, json } from "./testing/commandStream.ts";
 import { TradingCore, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
 import { IndexedWaitingStops, type WaitingStops } from "./waitingStops.ts";
 
@@ -30,11 +31,6 @@ class LinearWaitingStops implements WaitingStops {
   }
 }
 
-const T0 = 1_700_000_000_000;
-const S = "GOLD-VND";
-const ACCOUNTS = ["a", "b", "c", "d"] as const;
-const hexId = (n: number) => n.toString(16).padStart(24, "0");
-const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x));
 const options = (reference: boolean, volatility = true): TradingCoreOptions => ({
   catalog: defaultCatalog(),
   feeAccount: "fees",
@@ -81,55 +77,16 @@ describe("the waiting-stop index", () => {
 });
 
 /** Resting liquidity on a grid, many stops of both kinds (market ones cascade through the book), cancels, amends, kill switches, halts. */
-const account = fc.constantFrom(...ACCOUNTS);
-const side = fc.constantFrom("buy" as const, "sell" as const);
-const ticks = fc.integer({ min: -6, max: 6 });
-const step = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ k: fc.constant("limit" as const), a: account, side, ticks, q: fc.integer({ min: 1, max: 6 }) }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant("market" as const), a: account, side, q: fc.integer({ min: 1, max: 8 }) }) },
-  { weight: 8, arbitrary: fc.record({ k: fc.constant("stop" as const), a: account, side, kind: fc.constantFrom("loss" as const, "entry" as const), sp: ticks, limit: fc.option(ticks, { nil: undefined }), q: fc.integer({ min: 1, max: 4 }) }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant("cancel" as const), n: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant("amend" as const), n: fc.nat(), ticks, q: fc.integer({ min: 1, max: 6 }) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant("cancelAll" as const), a: account, scope: fc.constantFrom("orders" as const, "stops" as const, undefined) }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant("freeze" as const), a: account, frozen: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant("halt" as const), halted: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant("wait" as const), ms: fc.integer({ min: 1, max: 40 }) }) },
-);
-type Step = typeof step extends fc.Arbitrary<infer C> ? C : never;
-
-function recordsOf(steps: Step[]): TradingRecord[] {
-  const out: TradingRecord[] = [];
-  let ts = T0;
-  for (const a of ACCOUNTS) {
-    out.push({ t: "deposit", ts: ++ts, accountId: a, currency: "VND", amount: "50000000", ref: `v-${a}` });
-    out.push({ t: "deposit", ts: ++ts, accountId: a, currency: "GOLD", amount: "2000", ref: `g-${a}` });
-  }
-  const placed: Array<{ orderId: string; accountId: string }> = [];
-  steps.forEach((c, i) => {
-    if (c.k === "limit" || c.k === "market" || c.k === "stop") {
-      const orderId = hexId(placed.length + 1);
-      placed.push({ orderId, accountId: c.a });
-      const common = { t: "place" as const, ts: ++ts, orderId, accountId: c.a, identityHash: `id-${c.a}`, symbol: S, side: c.side, clientOid: `c${i}`, stp: "CN" as const, tif: "GTC" as const, postOnly: false };
-      let r: PlaceRecord;
-      if (c.k === "limit") r = { ...common, type: "limit", price: 10_000 + 100 * c.ticks, size: c.q };
-      else if (c.k === "market") r = { ...common, type: "market", size: c.q };
-      else {
-        const stop = { stopPrice: 10_000 + 100 * c.sp, kind: c.kind };
-        r = c.limit === undefined ? { ...common, type: "market", size: c.q, stop } : { ...common, type: "limit", price: 10_000 + 100 * c.limit, size: c.q, stop };
-      }
-      out.push(r);
-    } else if (c.k === "cancel" || c.k === "amend") {
-      if (placed.length === 0) return;
-      const o = placed[placed.length - 1 - (c.n % Math.min(placed.length, 10))];
-      if (c.k === "cancel") out.push({ t: "cancel", ts: ++ts, orderId: o.orderId, accountId: o.accountId });
-      else out.push({ t: "amend", ts: ++ts, orderId: o.orderId, accountId: o.accountId, price: 10_000 + 100 * c.ticks, size: c.q });
-    } else if (c.k === "cancelAll") out.push({ t: "cancelAll", ts: ++ts, accountId: c.a, reason: "user", scope: c.scope });
-    else if (c.k === "freeze") out.push({ t: "accountStatus", ts: ++ts, accountId: c.a, frozen: c.frozen, reason: "kill switch" });
-    else if (c.k === "halt") out.push({ t: "marketStatus", ts: ++ts, symbol: S, halted: c.halted, reason: "operator" });
-    else ts += c.ms;
-  });
-  return out;
-}
+const { step, recordsOf } = commandStream({
+  accounts: ["a", "b", "c", "d"],
+  deposit: { VND: 50_000_000n, GOLD: 2_000n },
+  ticks: 6,
+  weights: { limit: 5, market: 2, stop: 8, cancel: 2, amend: 1, cancelAll: 1, freeze: 1, halt: 1, wait: 1 },
+  maxSize: { limit: 6, market: 8, stop: 4, amend: 6 },
+  everyOption: false,
+  partialAmends: false,
+  recent: 10,
+});
 
 describe("stop triggers through the index equal the acceptance-order scan", () => {
   it("same results, events (byte for byte) and snapshots after every record; a restored core rebuilds the index", (t) => {
