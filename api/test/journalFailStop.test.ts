@@ -97,53 +97,66 @@ async function failStopScenario(
   await chain.attest(account.address, `failstop-${options.label}`);
   const env = { SEN_JOURNAL_DEADLINE_MS: String(DEADLINE_MS), SEN_WS_CONFLATE_MS: "5", ...options.env };
   let gw = await startTestGateway(chain, { dataDir: options.dataDir, env });
-  const trader = await loginAndCreateKey(gw.url, account);
-  const api = kucoinClient(() => gw.url, trader);
-  await gw.ctx.trading.deposit(trader.accountId, "VND", 10n ** 10n, `failstop-${options.label}-vnd`);
-  const ws = await subscriber(gw, trader.token);
+  let ws: Awaited<ReturnType<typeof subscriber>> | undefined;
+  let api: ReturnType<typeof kucoinClient>;
+  let before: Awaited<ReturnType<typeof balances>>;
+  let seqBefore: bigint;
+  try {
+    const trader = await loginAndCreateKey(gw.url, account);
+    api = kucoinClient(() => gw.url, trader);
+    await gw.ctx.trading.deposit(trader.accountId, "VND", 10n ** 10n, `failstop-${options.label}-vnd`);
+    ws = await subscriber(gw, trader.token);
 
-  const first = await api("POST", "/api/v1/orders", { clientOid: `${options.label}-1`, side: "buy", symbol: SYMBOL, type: "limit", price: "9000", size: "1" });
-  assert.equal(first.code, "200000", JSON.stringify(first));
-  const firstId = (first.data as { orderId: string }).orderId;
-  // The subscriber works: the acknowledged order reached it.
-  await ws.next((m) => m.topic === "/spotMarket/tradeOrders" && m.data?.orderId === firstId);
-  await ws.next((m) => m.topic === `/market/level2:${SYMBOL}`);
-  const before = await balances(api);
-  const seqBefore = gw.ctx.trading.lastSeq;
+    const first = await api("POST", "/api/v1/orders", { clientOid: `${options.label}-1`, side: "buy", symbol: SYMBOL, type: "limit", price: "9000", size: "1" });
+    assert.equal(first.code, "200000", JSON.stringify(first));
+    const firstId = (first.data as { orderId: string }).orderId;
+    // The subscriber works: the acknowledged order reached it.
+    await ws.next((m) => m.topic === "/spotMarket/tradeOrders" && m.data?.orderId === firstId);
+    // The order's own book change (the empty primers sent right after the subscription carry none).
+    await ws.next((m) => m.topic === `/market/level2:${SYMBOL}` && m.data.changes.bids.length > 0);
+    before = await balances(api);
+    seqBefore = gw.ctx.trading.lastSeq;
 
-  await fault(gw);
-  const mark = ws.messages.length;
-  const started = Date.now();
-  const refused = await api("POST", "/api/v1/orders", { clientOid: `${options.label}-2`, side: "buy", symbol: SYMBOL, type: "limit", price: "9100", size: "2" });
-  const tookMs = Date.now() - started;
-  assert.equal(refused.status, 503, JSON.stringify(refused));
-  assert.equal(refused.code, "500000");
-  assert.equal(refused.senCode, "JOURNAL_IO");
-  assert.ok(tookMs < DEADLINE_MS + 4_000, `answered in ${tookMs} ms, not left hanging`);
+    await fault(gw);
+    const mark = ws.messages.length;
+    const started = Date.now();
+    const refused = await api("POST", "/api/v1/orders", { clientOid: `${options.label}-2`, side: "buy", symbol: SYMBOL, type: "limit", price: "9100", size: "2" });
+    const tookMs = Date.now() - started;
+    assert.equal(refused.status, 503, JSON.stringify(refused));
+    assert.equal(refused.code, "500000");
+    assert.equal(refused.senCode, "JOURNAL_IO");
+    assert.ok(tookMs < DEADLINE_MS + 4_000, `answered in ${tookMs} ms, not left hanging`);
 
-  // Fail-stop: every trading route now answers 503, reads too (memory may hold the lost record).
-  for (const [method, route] of [
-    ["GET", "/api/v1/accounts"],
-    ["GET", `/api/v1/orders?status=active&symbol=${SYMBOL}`],
-    ["DELETE", `/api/v1/orders/${firstId}`],
-    ["POST", "/api/v1/orders"],
-  ] as const) {
-    const r = await api(method, route, method === "POST" ? { clientOid: `${options.label}-3`, side: "buy", symbol: SYMBOL, type: "limit", price: "9000", size: "1" } : undefined);
-    assert.equal(r.status, 503, `${method} ${route}: ${JSON.stringify(r)}`);
-    assert.equal(r.senCode, "JOURNAL_IO", `${method} ${route}`);
+    // Fail-stop: every trading route now answers 503, reads too (memory may hold the lost record).
+    for (const [method, route] of [
+      ["GET", "/api/v1/accounts"],
+      ["GET", `/api/v1/orders?status=active&symbol=${SYMBOL}`],
+      ["DELETE", `/api/v1/orders/${firstId}`],
+      ["POST", "/api/v1/orders"],
+    ] as const) {
+      const r = await api(method, route, method === "POST" ? { clientOid: `${options.label}-3`, side: "buy", symbol: SYMBOL, type: "limit", price: "9000", size: "1" } : undefined);
+      assert.equal(r.status, 503, `${method} ${route}: ${JSON.stringify(r)}`);
+      assert.equal(r.senCode, "JOURNAL_IO", `${method} ${route}`);
+    }
+    const book = await fetch(`${gw.url}/api/v1/market/orderbook/level2_20?symbol=${SYMBOL}`);
+    assert.equal(book.status, 503, "public market data stops too");
+    const status = (await (await fetch(`${gw.url}/api/v1/status`)).json()) as Msg;
+    assert.equal(status.data.status, "close");
+    const h = await health(gw);
+    assert.equal(h.status, 503);
+    assert.equal(h.body.status, "failed");
+    assert.equal(h.body.journal, "failed");
+
+    // Nothing reached a subscriber: not the refused order, its book change or its balance hold.
+    assert.deepEqual(await ws.since(mark, 100), [], "nothing is published after the journal failed");
+    ws.close();
+  } catch (err) {
+    // A failed assertion must not leave a gateway, a socket or a stopped redis-server behind: the test process would never exit.
+    ws?.close();
+    await gw.close().catch(() => undefined);
+    await repair().catch(() => undefined);
+    throw err;
   }
-  const book = await fetch(`${gw.url}/api/v1/market/orderbook/level2_20?symbol=${SYMBOL}`);
-  assert.equal(book.status, 503, "public market data stops too");
-  const status = (await (await fetch(`${gw.url}/api/v1/status`)).json()) as Msg;
-  assert.equal(status.data.status, "close");
-  const h = await health(gw);
-  assert.equal(h.status, 503);
-  assert.equal(h.body.status, "failed");
-  assert.equal(h.body.journal, "failed");
-
-  // Nothing reached a subscriber: not the refused order, its book change or its balance hold.
-  assert.deepEqual(await ws.since(mark, 100), [], "nothing is published after the journal failed");
-  ws.close();
 
   await gw.close().catch(() => undefined); // the journal cannot flush: closing may report it
   await repair();
