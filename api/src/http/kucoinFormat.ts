@@ -1,3 +1,4 @@
+import type { AppContext } from "../context.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { Market } from "../markets/types.ts";
 import { formatUnits, increment, parseUnits } from "../money/decimal.ts";
@@ -196,4 +197,22 @@ export class KucoinFormat {
       createdAt: f.createdAt,
     };
   }
+}
+
+/** KuCoin level 1: REST `/api/v1/market/orderbook/level1` and the `trade.ticker` data of `/market/ticker:SYM|all` (best bid/ask, last trade, the book's sequence). */
+export function level1Data(ctx: Pick<AppContext, "catalog" | "format" | "marketData" | "now">, symbol: string) {
+  const m = ctx.catalog.market(symbol)!;
+  const f = ctx.format;
+  const best = ctx.marketData.best(symbol);
+  const last = ctx.marketData.lastTrade(symbol);
+  return {
+    sequence: String(best.sequence),
+    price: last ? f.price(m, last.price) : null,
+    size: last ? f.size(m, last.size) : null,
+    bestBid: best.bid ? f.price(m, best.bid[0]) : null,
+    bestBidSize: best.bid ? f.size(m, best.bid[1]) : null,
+    bestAsk: best.ask ? f.price(m, best.ask[0]) : null,
+    bestAskSize: best.ask ? f.size(m, best.ask[1]) : null,
+    time: ctx.now(),
+  };
 }

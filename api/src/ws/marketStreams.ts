@@ -1,4 +1,5 @@
 import type { AppContext } from "../context.ts";
+import { level1Data } from "../http/kucoinFormat.ts";
 import { CANDLE_TYPES, bucketStart, type Candle, type CandleType } from "../marketdata/candleStore.ts";
 
 /**
@@ -112,7 +113,7 @@ export class MarketStreams {
         this.#io.fanout(l1, text);
       }
     }
-    if (this.#io.has(TICKER_ALL)) this.#io.fanout(TICKER_ALL, JSON.stringify({ type: "message", topic: TICKER_ALL, subject: symbol, data: tickerData(this.#ctx, symbol) }));
+    if (this.#io.has(TICKER_ALL)) this.#io.fanout(TICKER_ALL, JSON.stringify({ type: "message", topic: TICKER_ALL, subject: symbol, data: level1Data(this.#ctx, symbol) }));
     const at = this.#tradedAt.get(symbol);
     if (at === undefined) return;
     this.#tradedAt.delete(symbol);
@@ -168,24 +169,6 @@ export class MarketStreams {
     const key = JSON.stringify([asks, bids]);
     return { key, text: JSON.stringify({ type: "message", topic: `/spotMarket/level1:${symbol}`, subject: "level1", data: { asks, bids, timestamp: this.#ctx.now() } }) };
   }
-}
-
-/** `trade.ticker` data (`/market/ticker:SYM` and `/market/ticker:all`): best bid/ask, last trade, and the book's sequence. */
-export function tickerData(ctx: Pick<AppContext, "catalog" | "format" | "marketData" | "now">, symbol: string) {
-  const m = ctx.catalog.market(symbol)!;
-  const f = ctx.format;
-  const best = ctx.marketData.best(symbol);
-  const last = ctx.marketData.lastTrade(symbol);
-  return {
-    sequence: String(best.sequence),
-    price: last ? f.price(m, last.price) : null,
-    size: last ? f.size(m, last.size) : null,
-    bestBid: best.bid ? f.price(m, best.bid[0]) : null,
-    bestBidSize: best.bid ? f.size(m, best.bid[1]) : null,
-    bestAsk: best.ask ? f.price(m, best.ask[0]) : null,
-    bestAskSize: best.ask ? f.size(m, best.ask[1]) : null,
-    time: ctx.now(),
-  };
 }
 
 /** "GOLD-VND_1min" → ["GOLD-VND", "1min"] (symbol ids hold no "_"). */

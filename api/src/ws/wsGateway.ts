@@ -5,7 +5,8 @@ import { z } from "zod/v4";
 import type { Principal } from "../auth/types.ts";
 import type { AppContext } from "../context.ts";
 import type { PublicTrade } from "../marketdata/marketData.ts";
-import { MarketStreams, tickerData } from "./marketStreams.ts";
+import { level1Data } from "../http/kucoinFormat.ts";
+import { MarketStreams } from "./marketStreams.ts";
 
 type L2Change = { side: "buy" | "sell"; price: number; size: number; sequence: number };
 import type { TradingEvent } from "../trading/events.ts";
@@ -331,7 +332,7 @@ export class WsGateway {
     const best = md.best(symbol);
     const now = this.#ctx.now();
     const tickerTopic = `/market/ticker:${symbol}`;
-    if (this.#subs.get(tickerTopic)?.size) this.#fanout(tickerTopic, JSON.stringify({ type: "message", topic: tickerTopic, subject: "trade.ticker", data: tickerData(this.#ctx, symbol) }));
+    if (this.#subs.get(tickerTopic)?.size) this.#fanout(tickerTopic, JSON.stringify({ type: "message", topic: tickerTopic, subject: "trade.ticker", data: level1Data(this.#ctx, symbol) }));
     const snapTopic = `/market/snapshot:${symbol}`;
     if (this.#subs.get(snapTopic)?.size) {
       const s = md.stats24h(symbol, now);

@@ -4,6 +4,7 @@ import { limitsFor } from "../../risk/types.ts";
 import { healthOf } from "../health.ts";
 import { CANDLE_TYPES, MAX_CANDLES } from "../../marketdata/candleStore.ts";
 import { SenError } from "../../errors/SenError.ts";
+import { level1Data } from "../kucoinFormat.ts";
 import { defineRoute, symbolParam, type Route } from "../route.ts";
 
 const bySymbol = z.object({ symbol: symbolParam });
@@ -102,19 +103,8 @@ export function marketRoutes(ctx: AppContext): Route[] {
       auth: "public",
       query: bySymbol,
       handler: ({ query }) => {
-        const m = market(query.symbol);
-        const best = marketData.best(query.symbol);
-        const last = marketData.lastTrade(query.symbol);
-        return {
-          sequence: String(best.sequence),
-          time: ctx.now(),
-          price: last ? format.price(m, last.price) : null,
-          size: last ? format.size(m, last.size) : null,
-          bestBid: best.bid ? format.price(m, best.bid[0]) : null,
-          bestBidSize: best.bid ? format.size(m, best.bid[1]) : null,
-          bestAsk: best.ask ? format.price(m, best.ask[0]) : null,
-          bestAskSize: best.ask ? format.size(m, best.ask[1]) : null,
-        };
+        market(query.symbol);
+        return level1Data(ctx, query.symbol);
       },
     }),
     defineRoute({ method: "get", path: "/api/v1/market/orderbook/level2_20", tag: "market", summary: "Order book, 20 levels", auth: "public", query: bySymbol, handler: ({ query }) => book(query.symbol, 20) }),
