@@ -162,9 +162,11 @@ const { step, recordsOf } = commandStream({
 
 describe("stops and amends replay deterministically", () => {
   it("snapshot at any point + the rest of the records = never stopped (state and events)", (t) => {
-    const stats = { amendsApplied: 0, triggered: 0 };
+    const stats = { amendsApplied: 0, triggered: 0, longest: 0 };
     fc.assert(
-      fc.property(fc.array(step, { minLength: 5, maxLength: 60 }), fc.nat(), (steps, cutSeed) => {
+      // size: fast-check 4 otherwise stops arrays at about 10 steps, short of any cascade.
+      fc.property(fc.array(step, { minLength: 5, maxLength: 60, size: "max" }), fc.nat(), (steps, cutSeed) => {
+        stats.longest = Math.max(stats.longest, steps.length);
         const records = recordsOf(steps);
         const whole = new TradingCore(options());
         const events: TradingEvent[] = [];
@@ -208,6 +210,7 @@ describe("stops and amends replay deterministically", () => {
     t.diagnostic(json(stats));
     assert.ok(stats.amendsApplied > 20, `only ${stats.amendsApplied} amends applied`);
     assert.ok(stats.triggered > 10, `only ${stats.triggered} stops triggered`);
+    assert.ok(stats.longest > 30, `streams of at most ${stats.longest} steps`);
   });
 });
 
