@@ -74,7 +74,7 @@ describe("pre-trade controls through the signed REST API", () => {
   }
 
   async function setLimits(scope: "account" | "symbol" | "defaults", key: string | undefined, limits: Record<string, unknown>): Promise<void> {
-    const r = await op("PUT", "/api/v1/sen/operator/risk-limits", { scope, key, limits });
+    const r = await op("PUT", "/api/v1/sen/operator/risk-limits", { scope, key, reason: "risk test", limits });
     assert.equal(r.code, "200000", r.msg);
   }
 

@@ -28,7 +28,7 @@ describe("symbol metadata", () => {
     assert.equal(vgb.priceLimitRate, String(gw.ctx.trading.risk.defaults.collarBps / 10_000));
     assert.equal(vgb.priceLimitRate, "0.1");
     const operator = kucoinClient(() => gw.url, await loginAndCreateKey(gw.url, op));
-    const r = await operator("PUT", "/api/v1/sen/operator/risk-limits", { scope: "symbol", key: "GOLD-VND", limits: { collarBps: 500, maxOrderQty: 1234 } });
+    const r = await operator("PUT", "/api/v1/sen/operator/risk-limits", { scope: "symbol", key: "GOLD-VND", reason: "metadata test", limits: { collarBps: 500, maxOrderQty: 1234 } });
     assert.equal(r.code, "200000", JSON.stringify(r));
     const after = await symbols();
     const changed = after.find((s) => s.symbol === "GOLD-VND")!;

@@ -40,4 +40,5 @@ export const EVENT_TYPES: readonly AuditEventType[] = [
   "settlement.batch", "settlement.failed", "settlement.resolved", "deposit", "withdrawal.requested", "withdrawal.completed", "withdrawal.failed",
   "auth.login", "auth.loginFailed", "apiKey.created", "apiKey.revoked", "role.changed", "risk.limitsChanged", "killSwitch",
   "market.halted", "market.resumed", "identity.revoked", "audit.query", "alert.raised",
+  "report.generated",
 ];

@@ -91,6 +91,7 @@ export const AUDIT_EVENT_TYPES = [
   "rules.loaded", // the pilot rule set in force at start: `detail.version`, `detail.sha256`
   // compliance itself
   "audit.query", // every compliance query is itself audited
+  "report.generated", // a regulatory report produced for an officer: `reason` = which report, `detail` = parameters, rows, sha256 of the file
   "alert.raised", // a surveillance alert
 ] as const;
 

@@ -288,7 +288,7 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
           break;
         }
         case "riskLimits":
-          append({ type: "risk.limitsChanged", ts, jseq, actor: record.by, reason: `${record.scope}${record.key ? ` ${record.key}` : ""}`, detail: { scope: record.scope, key: record.key, limits: record.limits } });
+          append({ type: "risk.limitsChanged", ts, jseq, actor: record.by, reason: record.reason ?? `${record.scope}${record.key ? ` ${record.key}` : ""}`, detail: { scope: record.scope, key: record.key, limits: record.limits } });
           break;
         case "amend": {
           const ord = orders.get(record.orderId) ?? result.order;

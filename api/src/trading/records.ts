@@ -57,7 +57,8 @@ export const IDENTITY_SWEEP = "identity-sweep";
 export type AccountStatusRecord = { t: "accountStatus"; ts: number; accountId: string; frozen: boolean; reason: string; by?: string };
 
 /** Operator change of pre-trade limits: journaled so limits survive restarts and are audited. */
-export type RiskLimitsRecord = { t: "riskLimits"; ts: number; scope: "defaults" | "symbol" | "account"; key?: string; limits: Record<string, unknown>; by: string };
+/** `reason`: the operator's words (required by the route since #17; absent in older journals, which replay as they were). */
+export type RiskLimitsRecord = { t: "riskLimits"; ts: number; scope: "defaults" | "symbol" | "account"; key?: string; limits: Record<string, unknown>; by: string; reason?: string };
 
 /**
  * The personal income tax rate withheld from every sale from this record on (basis points of

@@ -191,6 +191,11 @@ export class TradingCore {
     return this.#frozen.get(accountId);
   }
 
+  /** Every frozen account with the reason it was frozen for (operator console). */
+  frozenAccounts(): ReadonlyMap<string, string> {
+    return this.#frozen;
+  }
+
   marketState(symbol: string): Readonly<MarketState> | undefined {
     return this.#markets.get(symbol);
   }

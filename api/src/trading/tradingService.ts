@@ -406,8 +406,8 @@ export class TradingService {
     await this.#commit({ t: "taxPolicy", ts: this.#now(), rateBps, source, by });
   }
 
-  async setRiskLimits(scope: "defaults" | "symbol" | "account", key: string | undefined, limits: Record<string, unknown>, by: string): Promise<void> {
-    await this.#commit({ t: "riskLimits", ts: this.#now(), scope, key, limits, by });
+  async setRiskLimits(scope: "defaults" | "symbol" | "account", key: string | undefined, limits: Record<string, unknown>, by: string, reason?: string): Promise<void> {
+    await this.#commit({ t: "riskLimits", ts: this.#now(), scope, key, limits, by, reason });
   }
 
   /**

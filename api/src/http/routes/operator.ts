@@ -1,6 +1,7 @@
 import { z } from "zod/v4";
 import type { AppContext } from "../../context.ts";
 import { ValidationError } from "../errors.ts";
+import { limitsFor } from "../../risk/types.ts";
 import { defineRoute, decimalString, symbolParam, type Route } from "../route.ts";
 
 const accountId = z
@@ -22,6 +23,40 @@ export function operatorRoutes(ctx: AppContext): Route[] {
   const { trading } = ctx;
   const op = { auth: "signedOrSession", roles: ["operator"], tag: "operator" } as const;
   return [
+    defineRoute({
+      ...op,
+      method: "get",
+      path: "/api/v1/sen/operator/markets",
+      summary: "Every market with its halt state (operator or volatility guard), its units and its effective pre-trade limits",
+      handler: () => {
+        const now = ctx.now();
+        return {
+          items: [...ctx.catalog.markets.values()].map((m) => {
+            const state = trading.core.marketState(m.symbol);
+            const halted = trading.core.isHalted(m.symbol, now);
+            return {
+              symbol: m.symbol,
+              base: m.base,
+              quote: m.quote,
+              baseDecimals: ctx.catalog.currency(m.base)?.decimals ?? 0,
+              quoteDecimals: ctx.catalog.currency(m.quote)?.decimals ?? 0,
+              halted,
+              haltReason: halted ? (state?.haltReason ?? "") : "",
+              // 0: until an operator resumes it; otherwise the volatility guard's end (epoch ms).
+              haltedUntil: halted ? (state?.haltedUntil ?? 0) : 0,
+              limits: limitsFor(trading.risk, m.symbol, ""),
+            };
+          }),
+        };
+      },
+    }),
+    defineRoute({
+      ...op,
+      method: "get",
+      path: "/api/v1/sen/operator/accounts/frozen",
+      summary: "Accounts under a kill switch (or frozen by the identity sweep), with the reason",
+      handler: () => ({ items: [...trading.core.frozenAccounts()].map(([accountId, reason]) => ({ accountId, reason, openOrders: [...trading.core.openOrderIds(accountId)].length })) }),
+    }),
     defineRoute({
       ...op,
       method: "post",
@@ -98,10 +133,11 @@ export function operatorRoutes(ctx: AppContext): Route[] {
       ...op,
       method: "put",
       path: "/api/v1/sen/operator/risk-limits",
-      summary: "Override limits for a symbol or an account (merged over the defaults)",
+      summary: "Override limits for a symbol or an account (merged over the defaults), with the operator's reason",
       body: z
         .object({
           scope: z.enum(["defaults", "symbol", "account"]),
+          reason: z.string().trim().min(1).max(200),
           key: z.string().max(64).optional(),
           limits: z
             .object({
@@ -118,7 +154,7 @@ export function operatorRoutes(ctx: AppContext): Route[] {
         .strict(),
       handler: async ({ body, principal }) => {
         if (body.scope !== "defaults" && !body.key) throw new ValidationError("key is required for a symbol or account scope");
-        await trading.setRiskLimits(body.scope, body.key, body.limits, principal!.accountId);
+        await trading.setRiskLimits(body.scope, body.key, body.limits, principal!.accountId, body.reason);
         return trading.risk;
       },
     }),
