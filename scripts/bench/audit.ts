@@ -180,7 +180,7 @@ async function main(): Promise<void> {
   for (let r = 0; r < REPEATS; r++) {
     const out = join(root, `export${r}`);
     const t0 = performance.now();
-    const { events: rows } = await log.exportTo(out, { toSeq: n - 1 });
+    const { events: rows } = await log.exportTo(out, { toSeq: n });
     exportRates.push((rows / (performance.now() - t0)) * 1000);
     rmSync(out, { recursive: true, force: true });
   }

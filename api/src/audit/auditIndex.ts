@@ -38,9 +38,17 @@ export type AuditQuery = {
   from?: string;
   /** ISO 8601 UTC, exclusive. */
   to?: string;
+  /** Inclusive. */
   fromSeq?: number;
+  /** Exclusive (a tree size), like every `toSeq` in Sen. */
   toSeq?: number;
-  /** Opaque cursor from a previous page. */
+  /**
+   * "time" (default): (event time, seq), what a search shows. "seq": log order, what an export
+   * needs: event times are not monotonic in seq (an event is stamped before it is appended),
+   * and only seq order matches the log a verifier hashes.
+   */
+  orderBy?: "time" | "seq";
+  /** Opaque cursor from a previous page (of the same orderBy). */
   cursor?: string;
   limit: number;
   order: "asc" | "desc";
@@ -92,7 +100,9 @@ export function seqOfCursor(cursor: string): number {
  * column has a (column, ts_us, seq) index, so the first page of any query — one key, a time
  * window, or both — is one index range scan of at most a page of rows, whatever the log's
  * size. With `hint`, the most selective filter's index is named (SQLite's INDEXED BY), so
- * the plan never depends on statistics.
+ * the plan never depends on statistics. With `orderBy: "seq"` rows come in seq order and the
+ * cursor's seq alone positions the next page; without a key filter the table is walked by its
+ * primary key (seq) from the cursor, filtering time and type as it goes.
  */
 export function buildEventQuery(q: AuditQuery, p: (i: number) => string, hint = false): { sql: string; params: Array<string | number | bigint> } {
   const where: string[] = [];
@@ -121,10 +131,14 @@ export function buildEventQuery(q: AuditQuery, p: (i: number) => string, hint = 
   if (q.to) add((x) => `ts_us < ${x}`, parseIsoMicros(q.to));
   if (q.fromSeq !== undefined) add((x) => `seq >= ${x}`, q.fromSeq);
   if (q.toSeq !== undefined) add((x) => `seq < ${x}`, q.toSeq);
+  const bySeq = q.orderBy === "seq";
   if (q.cursor) {
     const c = positionOfCursor(q.cursor);
-    params.push(c.tsUs, c.seq);
-    where.push(`(ts_us, seq) ${q.order === "asc" ? ">" : "<"} (${p(params.length - 1)}, ${p(params.length)})`);
+    if (bySeq) add((x) => `seq ${q.order === "asc" ? ">" : "<"} ${x}`, c.seq);
+    else {
+      params.push(c.tsUs, c.seq);
+      where.push(`(ts_us, seq) ${q.order === "asc" ? ">" : "<"} (${p(params.length - 1)}, ${p(params.length)})`);
+    }
   }
   if (q.types?.length) {
     const phs = q.types.map((t) => {
@@ -135,8 +149,10 @@ export function buildEventQuery(q: AuditQuery, p: (i: number) => string, hint = 
   }
   params.push(q.limit + 1);
   const dir = q.order === "asc" ? "ASC" : "DESC";
-  const from = !hint ? "audit_events" : seqRange ? "audit_events NOT INDEXED" : `audit_events INDEXED BY ${index}`;
-  const sql = `SELECT seq, ts_us, line FROM ${from}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ts_us ${dir}, seq ${dir} LIMIT ${p(params.length)}`;
+  const byPrimaryKey = seqRange || (bySeq && !keyed());
+  const from = !hint ? "audit_events" : byPrimaryKey ? "audit_events NOT INDEXED" : `audit_events INDEXED BY ${index}`;
+  const order = bySeq ? `seq ${dir}` : `ts_us ${dir}, seq ${dir}`;
+  const sql = `SELECT seq, ts_us, line FROM ${from}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${order} LIMIT ${p(params.length)}`;
   return { sql, params };
 }
 

@@ -379,6 +379,9 @@ describe("audit log", () => {
     const partial = join(tmp, `export${dirs}-partial`);
     assert.equal((await log.exportTo(partial, { toSeq: 140 })).events, first.treeSize);
     assert.equal(readFileSync(join(partial, "events.jsonl"), "utf8").split("\n").length, 121);
+    // toSeq is exclusive (a tree size): the checkpoint at exactly toSeq is the end; one seq less has none.
+    assert.equal((await log.exportTo(join(tmp, `export${dirs}-exact`), { toSeq: first.treeSize })).events, first.treeSize);
+    await assert.rejects(log.exportTo(join(tmp, `export${dirs}-none`), { toSeq: first.treeSize - 1 }), /no checkpoint at or below tree size 119/);
     await assert.rejects(log.exportTo(partial), /not empty/);
     await log.close();
   });

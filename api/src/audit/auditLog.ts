@@ -86,7 +86,10 @@ export interface AuditLog {
   /** Audit path of leaf `seq` in the tree of `treeSize` (default: the current size). Hashes are 0x hex. */
   inclusionProof(seq: number, treeSize?: number): InclusionProofResult;
   consistencyProof(m: number, n: number): ConsistencyProofResult;
-  /** Writes a verifiable export (README.md); it ends exactly at a checkpoint. */
+  /**
+   * Writes a verifiable export (README.md); it ends exactly at a checkpoint: a fresh one without
+   * `toSeq`, else the latest with treeSize <= `toSeq` (exclusive: the seqs below it).
+   */
   exportTo(dir: string, opts?: { toSeq?: number }): Promise<{ events: number; checkpoint: Checkpoint }>;
   /** Flushes, signs a final checkpoint if the log grew, stops the timers. Idempotent. */
   close(): Promise<void>;
@@ -648,10 +651,9 @@ class FileAuditLog implements AuditLog {
     if (opts.toSeq === undefined) {
       cp = await this.checkpointNow();
     } else {
-      // toSeq is the last seq wanted (inclusive): the export ends at the latest checkpoint covering no more than that.
-      const limit = opts.toSeq + 1;
-      for (const c of this.#checkpoints) if (c.treeSize <= limit) cp = c;
-      if (!cp) throw new AuditError(AuditCode.BAD_RANGE, `no checkpoint at or below seq ${opts.toSeq} to end an export at`);
+      // toSeq is exclusive (seqs below it, i.e. a tree size, as everywhere): the export ends at the latest checkpoint with treeSize <= toSeq.
+      for (const c of this.#checkpoints) if (c.treeSize <= opts.toSeq) cp = c;
+      if (!cp) throw new AuditError(AuditCode.BAD_RANGE, `no checkpoint at or below tree size ${opts.toSeq} (toSeq is exclusive) to end an export at`);
     }
     const n = cp.treeSize;
     await mkdir(dir, { recursive: true });

@@ -113,7 +113,7 @@ describe("verifyExport: anchors on chain", () => {
     await anchorer.anchorNow();
     await anchorer.stop();
     genuine = join(tmp, "genuine");
-    await log.exportTo(genuine, { toSeq: 159 });
+    await log.exportTo(genuine, { toSeq: 160 });
     checkpointSizes = log.checkpoints().map((c) => c.treeSize);
     assert.deepEqual(checkpointSizes, [40, 80, 120, 160]);
     assert.deepEqual(
@@ -129,7 +129,7 @@ describe("verifyExport: anchors on chain", () => {
     }
     for (const cp of log.checkpoints()) if (cp.anchor) fork.recordAnchor(cp.treeSize, cp.anchor);
     rewritten = join(tmp, "rewritten");
-    await fork.exportTo(rewritten, { toSeq: 159 });
+    await fork.exportTo(rewritten, { toSeq: 160 });
     await fork.close();
     await log.close();
   });

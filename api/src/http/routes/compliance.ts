@@ -104,7 +104,7 @@ export function complianceRoutes(ctx: AppContext): Route[] {
       ...c,
       method: "get",
       path: "/api/v1/compliance/events",
-      summary: "Search the audit trail (identity, account, wallet, symbol, order, type, time/seq range), cursor-paginated",
+      summary: "Search the audit trail (identity, account, wallet, symbol, order, type, time range, seq range with toSeq exclusive), cursor-paginated in time order",
       query: eventsQuery,
       handler: async ({ query, principal, ip }) => {
         const q = query as z.infer<typeof eventsQuery>;
@@ -116,7 +116,7 @@ export function complianceRoutes(ctx: AppContext): Route[] {
       ...c,
       method: "get",
       path: "/api/v1/compliance/events/export",
-      summary: "Stream every matching event as CSV or JSONL (no size limit)",
+      summary: "Stream every matching event as CSV or JSONL (no size limit), in seq (log) order; from/to filter by event time, toSeq is exclusive",
       query: exportQuery,
       handler: async ({ query, principal, ip, res }) => {
         const q = query as z.infer<typeof exportQuery>;
@@ -124,7 +124,8 @@ export function complianceRoutes(ctx: AppContext): Route[] {
         await audit.flush(); // the record of who exported what is durable before any data leaves
         const base = toQuery(q);
         // Validate the filters (and fail with a proper envelope) before the stream starts.
-        let page = await audit.index.query({ ...base, limit: 5_000, order: "asc" });
+        // Seq order, not time order: event times are not monotonic in seq, and a file in log order is what matches the signed log.
+        let page = await audit.index.query({ ...base, limit: 5_000, order: "asc", orderBy: "seq" });
         res.status(200);
         res.setHeader("content-type", q.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson");
         res.setHeader("content-disposition", `attachment; filename="sen-audit.${q.format}"`);
@@ -135,7 +136,7 @@ export function complianceRoutes(ctx: AppContext): Route[] {
             for (const e of page.items) chunk += q.format === "csv" ? csvRow(e) : `${JSON.stringify(e)}\n`;
             if (chunk) await write(res, chunk);
             if (!page.nextCursor) break;
-            page = await audit.index.query({ ...base, cursor: page.nextCursor, limit: 5_000, order: "asc" });
+            page = await audit.index.query({ ...base, cursor: page.nextCursor, limit: 5_000, order: "asc", orderBy: "seq" });
           }
           res.end();
         } catch (err) {
@@ -180,7 +181,7 @@ export function complianceRoutes(ctx: AppContext): Route[] {
           const r = received.items.find((e) => e.clientOid === first.clientOid);
           if (r) events.unshift(r);
         }
-        if (events.length === 0) throw new SenError("TRADING_ORDER_NOT_FOUND", "no audit events for this order");
+        if (events.length === 0) throw new SenError("COMPLIANCE_NOT_FOUND", `No order with id ${orderId.data} in the audit trail`);
         const order = ctx.trading.core.order(orderId.data);
         return { orderId: orderId.data, events, current: order ? ctx.format.order(order) : undefined };
       },
@@ -206,7 +207,7 @@ export function complianceRoutes(ctx: AppContext): Route[] {
       ...c,
       method: "get",
       path: "/api/v1/compliance/books/:symbol",
-      summary: "The order book of a symbol as it was after a journal sequence or at a time (replayed from the journal)",
+      summary: "The order book of a symbol as it was after a journal sequence or at a time (replayed from the journal), with the previous and next records that changed it at this depth",
       query: z
         .object({ seq: z.coerce.bigint().positive().optional(), time: isoTime.optional(), depth: z.coerce.number().int().min(1).max(500).default(50) })
         .strict()
@@ -217,13 +218,26 @@ export function complianceRoutes(ctx: AppContext): Route[] {
         const q = query as { seq?: bigint; time?: string; depth: number };
         audited(principal, ip, "bookAt", { symbol: symbol.data, seq: q.seq?.toString(), time: q.time });
         const m = ctx.catalog.market(symbol.data);
-        if (!m) throw new SenError("TRADING_UNKNOWN_SYMBOL", `unknown symbol ${symbol.data}`);
+        if (!m) throw new SenError("COMPLIANCE_NOT_FOUND", `No market ${symbol.data} on this exchange`);
         // An officer who leaves stops the replay (what it replayed so far is kept for the next one).
         const gone = new AbortController();
         res.once("close", () => gone.abort());
         const book = await ctx.trading.bookAt(symbol.data, { seq: q.seq, ts: q.time ? Date.parse(q.time) : undefined }, q.depth, gone.signal);
         const level = ([p, s]: [number, number]) => [ctx.format.price(m, p), ctx.format.size(m, s)];
-        return { symbol: symbol.data, journalSeq: book.seq.toString(), time: book.ts ? new Date(book.ts).toISOString() : null, bids: book.bids.map(level), asks: book.asks.map(level) };
+        const seqText = (s: bigint | null) => (s === null ? null : s.toString());
+        return {
+          symbol: symbol.data,
+          journalSeq: book.seq.toString(),
+          time: book.ts ? new Date(book.ts).toISOString() : null,
+          bids: book.bids.map(level),
+          asks: book.asks.map(level),
+          depth: q.depth,
+          // The records to step to (null: this is the first / the latest state of the book at this depth).
+          changedAt: seqText(book.changedAt),
+          prevSeq: seqText(book.prevSeq),
+          nextSeq: seqText(book.nextSeq),
+          journalEnd: book.journalEnd.toString(),
+        };
       },
     }),
     defineRoute({
@@ -258,7 +272,7 @@ export function complianceRoutes(ctx: AppContext): Route[] {
         if (!alertId.success) throw new ValidationError("alertId too long");
         audited(principal, ip, "alert", { alertId: alertId.data });
         const alert = await audit.index.alert(alertId.data);
-        if (!alert) throw new SenError("NOT_FOUND", "no such alert");
+        if (!alert) throw new SenError("COMPLIANCE_NOT_FOUND", `No alert with id ${alertId.data}`);
         const evidence = await audit.index.eventsBySeq(alert.eventSeqs.slice(0, 200));
         const w = (query as { windowMinutes: number }).windowMinutes * 60_000;
         const at = Date.parse(alert.ts);
@@ -288,7 +302,7 @@ export function complianceRoutes(ctx: AppContext): Route[] {
       handler: async ({ params, body, principal, ip }) => {
         const b = body as { status: "open" | "acknowledged" | "closed"; note?: string };
         const alert = await audit.index.setAlertStatus(String(params.alertId).slice(0, 128), b.status, principal!.accountId, b.note);
-        if (!alert) throw new SenError("NOT_FOUND", "no such alert");
+        if (!alert) throw new SenError("COMPLIANCE_NOT_FOUND", `No alert with id ${String(params.alertId).slice(0, 128)}`);
         audited(principal, ip, "alertStatus", { alertId: alert.alertId, status: b.status, note: b.note });
         await audit.flush();
         return alert;
