@@ -2,10 +2,10 @@ import type { KucoinFormat } from "../http/kucoinFormat.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { TradingEvent } from "../trading/events.ts";
 import type { Order } from "../trading/orders.ts";
-import { IDENTITY_SWEEP, type PlaceRecord, type TradingRecord } from "../trading/records.ts";
+import { IDENTITY_SWEEP, recordMicros, type PlaceRecord, type RecordTime, type TradingRecord } from "../trading/records.ts";
 import type { ApplyResult } from "../trading/tradingCore.ts";
 import type { CommandOrigin, PlaceInput, TradingObserver } from "../trading/tradingService.ts";
-import type { AuditEventInput } from "./auditEvent.ts";
+import { isoMicros, type AuditEventInput } from "./auditEvent.ts";
 
 export type TradingRecorderOptions = {
   catalog: MarketCatalog;
@@ -40,7 +40,8 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
   // Orders carry the e-ID; money movements and controls name only the account.
   const identities = new Map<string, string>();
   const identityOf = (account: string) => identities.get(account) ?? o.identityOf?.(account);
-  const iso = (ms: number) => new Date(ms).toISOString().replace("Z", "000Z");
+  // The record's own time (journaled with its µs; older records have none: .xxx000Z), never a clock read here.
+  const iso = (t: RecordTime) => isoMicros(recordMicros(t));
   const priceText = (symbol: string, units: number) => {
     const m = catalog.market(symbol);
     return m && units > 0 ? format.price(m, units) : undefined;
@@ -148,17 +149,17 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
   }
 
   return {
-    orderReceived(input: PlaceInput, origin: CommandOrigin | undefined, ts: number): void {
+    orderReceived(input: PlaceInput, origin: CommandOrigin | undefined, ts: RecordTime): void {
       identities.set(input.accountId, input.identityHash);
       const ref = o.refPrice(input.symbol);
       append({ type: "order.received", ts: iso(ts), ...orderFields(input), refPrice: ref > 0 ? priceText(input.symbol, ref) : undefined, ip: origin?.ip, detail: orderDetail(input) });
     },
 
-    orderRefused(input: PlaceInput, code: string, message: string, origin: CommandOrigin | undefined, ts: number): void {
+    orderRefused(input: PlaceInput, code: string, message: string, origin: CommandOrigin | undefined, ts: RecordTime): void {
       append({ type: "order.rejected", ts: iso(ts), ...orderFields(input), ip: origin?.ip, ruleId: code, reason: message });
     },
 
-    amendmentRefused(ord: Readonly<Order>, change: { price?: number; size?: number }, code: string, message: string, origin: CommandOrigin | undefined, ts: number): void {
+    amendmentRefused(ord: Readonly<Order>, change: { price?: number; size?: number }, code: string, message: string, origin: CommandOrigin | undefined, ts: RecordTime): void {
       append({
         type: "order.rejected",
         ts: iso(ts),
@@ -172,7 +173,7 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
       });
     },
 
-    withdrawalRefused(accountId: string, currency: string, amount: bigint, code: string, message: string, ts: number): void {
+    withdrawalRefused(accountId: string, currency: string, amount: bigint, code: string, message: string, ts: RecordTime): void {
       append({ type: "withdrawal.failed", ts: iso(ts), account: accountId, identityHash: identityOf(accountId), wallet: accountId, currency, amount: format.amount(currency, amount), ruleId: code, reason: message });
     },
 
@@ -181,7 +182,7 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
       if (replay && seq < auditedThrough) return;
       skip = replay && seq === auditedThrough ? o.audited.eventsOfSeq : 0;
       const jseq = Number(seq);
-      const ts = iso(record.ts);
+      const ts = iso(record);
       const orders = new Map<string, Readonly<Order>>();
       // Each side's fee arrives on its order's fill, just before the trade.
       const fees = new Map<string, bigint>();

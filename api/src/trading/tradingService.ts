@@ -9,7 +9,7 @@ import { SenError } from "../errors/SenError.ts";
 import { TradingCode } from "./codes.ts";
 import type { TradingEvent, TradingListener } from "./events.ts";
 import { isWaitingStop, type Order, type SettlementTrade } from "./orders.ts";
-import type { CancelReason, PlaceRecord, TradingRecord } from "./records.ts";
+import { recordTimeOf, type CancelReason, type PlaceRecord, type RecordTime, type TradingRecord } from "./records.ts";
 import { TradingCore, type ApplyResult, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
 
 export { TradingCode } from "./codes.ts";
@@ -41,6 +41,11 @@ export type TradingServiceOptions = {
   /** The pilot's rules, for naming them in refusals (listing/pilotRules.ts). */
   pilotRules?: PilotRules;
   now: () => number;
+  /**
+   * The business clock (clock/microClock.ts), epoch µs, strictly increasing: every record is
+   * stamped from it as it is journaled (`ts` + `us`). Absent: records carry `now`'s milliseconds.
+   */
+  clock?: () => bigint;
   parts?: SnapshotPart[];
   /** Durable-event listeners: called after the journal made the events' records durable. */
   listeners?: TradingListener[];
@@ -55,7 +60,7 @@ export type TradingServiceOptions = {
   observer?: TradingObserver;
 };
 
-export type PlaceInput = Omit<PlaceRecord, "t" | "ts" | "orderId">;
+export type PlaceInput = Omit<PlaceRecord, "t" | "ts" | "us" | "orderId">;
 
 /** Where a command came from, for the audit trail (not journaled: it does not change state). */
 export type CommandOrigin = { ip?: string; wallet?: string };
@@ -66,15 +71,15 @@ export type CommandOrigin = { ip?: string; wallet?: string };
  * true) so an observer that fell behind before a crash can catch up from the journal.
  */
 export interface TradingObserver {
-  orderReceived(input: PlaceInput, origin: CommandOrigin | undefined, ts: number): void;
-  orderRefused(input: PlaceInput, code: string, message: string, origin: CommandOrigin | undefined, ts: number): void;
+  orderReceived(input: PlaceInput, origin: CommandOrigin | undefined, at: RecordTime): void;
+  orderRefused(input: PlaceInput, code: string, message: string, origin: CommandOrigin | undefined, at: RecordTime): void;
   /**
    * An amendment of live order `order` refused before it was journaled: recorded under the
    * order's id, so the order's lifecycle shows it (a refused placement has no id yet).
    */
-  amendmentRefused?(order: Readonly<Order>, change: { price?: number; size?: number }, code: string, message: string, origin: CommandOrigin | undefined, ts: number): void;
+  amendmentRefused?(order: Readonly<Order>, change: { price?: number; size?: number }, code: string, message: string, origin: CommandOrigin | undefined, at: RecordTime): void;
   /** A withdrawal refused before it was journaled (the chain would not pay it out). */
-  withdrawalRefused?(accountId: string, currency: string, amount: bigint, code: string, message: string, ts: number): void;
+  withdrawalRefused?(accountId: string, currency: string, amount: bigint, code: string, message: string, at: RecordTime): void;
   recordApplied(seq: bigint, record: TradingRecord, events: readonly TradingEvent[], result: ApplyResult, replay: boolean): void;
   /** Resolves once everything observed so far is durable; snapshots wait for it (so replay can always fill the observer's gaps). */
   flush(): Promise<void>;
@@ -126,6 +131,7 @@ export class TradingService {
   readonly #retrying = new Set<string>();
   #holderRules: HolderRules | null = null;
 
+  readonly #clock?: () => bigint;
   private constructor(core: TradingCore, options: TradingServiceOptions, lastSeq: bigint) {
     this.core = core;
     this.risk = options.risk;
@@ -159,6 +165,7 @@ export class TradingService {
     if (snap) {
       const state = snap.state as { core: TradingCoreSnapshot; risk: RiskConfig; parts: Record<string, unknown> };
       core = TradingCore.restore(state.core, options.core);
+    this.#clock = options.clock;
       options = { ...options, risk: state.risk };
       for (const p of options.parts ?? []) if (p.name in state.parts) p.restore(state.parts[p.name]);
       from = snap.seq + 1n;
@@ -231,11 +238,12 @@ export class TradingService {
   // ------------------------------------------------------------------ commands
 
   async placeOrder(input: PlaceInput, origin?: CommandOrigin): Promise<Readonly<Order>> {
-    const now = this.#now();
-    this.#observer?.orderReceived(input, origin, now);
+    const received = this.#stamp();
+    const now = received.ts;
+    this.#observer?.orderReceived(input, origin, received);
     const refuse = (code: string, message: string) => {
       this.#onRejected(code);
-      this.#observer?.orderRefused(input, code, message, origin, now);
+      this.#observer?.orderRefused(input, code, message, origin, this.#stamp());
       return new TradingError(code, message);
     };
     if (!this.core.catalog.market(input.symbol)) throw refuse(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${input.symbol}`);
@@ -296,8 +304,9 @@ export class TradingService {
     const rejection = preTradeCheck({ ...input, ts: now }, this.core, this.risk, this.#buckets, now, this.#holderRules, this.pilotRules, order);
     if (rejection) {
       this.#onRejected(rejection.code);
-      if (this.#observer?.amendmentRefused) this.#observer.amendmentRefused(order, change, rejection.code, rejection.message, origin, now);
-      else this.#observer?.orderRefused(input, rejection.code, rejection.message, origin, now);
+      const at = this.#stamp();
+      if (this.#observer?.amendmentRefused) this.#observer.amendmentRefused(order, change, rejection.code, rejection.message, origin, at);
+      else this.#observer?.orderRefused(input, rejection.code, rejection.message, origin, at);
       throw new TradingError(rejection.code, rejection.message);
     }
     const result = await this.#commit({ t: "amend", ts: now, orderId, accountId, price: change.price, size: change.size });
@@ -364,7 +373,7 @@ export class TradingService {
     const refusal = this.#holderRules?.checkWithdrawal(accountId, currency, amount, this.core, now);
     if (refusal) {
       this.#onRejected(refusal.code);
-      this.#observer?.withdrawalRefused?.(accountId, currency, amount, refusal.code, refusal.message, now);
+      this.#observer?.withdrawalRefused?.(accountId, currency, amount, refusal.code, refusal.message, this.#stamp());
       throw new TradingError(refusal.code, refusal.message);
     }
     const withdrawalId = String([...this.core.withdrawals()].length + 1);
@@ -549,8 +558,16 @@ export class TradingService {
       this.#observer!.recordApplied(seq, record, events, result, replay);
     } catch (err) {
       this.#onError(err, "audit observer");
+  /** Now, as records carry it: from the business clock when there is one. */
+  #stamp(): RecordTime {
+    return this.#clock ? recordTimeOf(this.#clock()) : { ts: this.#now() };
+  }
+
     }
   }
+    // Every record's time is assigned here, as it is journaled, so journal order is time order
+    // (the clock is strictly increasing); its µs are journaled, and replay never reads a clock.
+    if (this.#clock) Object.assign(record, recordTimeOf(this.#clock()));
 
   #deliver(events: TradingEvent[]): void {
     for (const e of events) {
