@@ -53,6 +53,8 @@ const NOT_TRADER_FACING: Record<string, string> = {
   [SurveillanceCode.BAD_CONFIG]: "server failure (5xx)",
   // Operator, compliance and service routes the trader app does not call.
   [AuditCode.BAD_RANGE]: "audit routes (compliance)",
+  COMPLIANCE_NO_CHAIN: "compliance identity lookups (server failure, 5xx)",
+  COMPLIANCE_CHAIN_UNAVAILABLE: "compliance identity lookups (server failure, 5xx)",
   [ListingCode.RULE]: "listing (operators)",
   [ListingCode.CHAIN]: "listing (operators)",
   [TradingCode.LISTING_REFUSED]: "listing (operators)",

@@ -77,6 +77,9 @@ const TABLE: Record<string, KucoinError> = {
   SURVEILLANCE_BAD_CONFIG: { status: 503, code: "500000", msg: "Service unavailable: misconfigured" },
   RATE_LIMITED: { status: 429, code: "429000", msg: "Too many requests" },
   HISTORY_BUSY: { status: 429, code: "429000", msg: "Too many requests: past order books are being rebuilt, retry shortly" },
+  // The e-ID registry is read on chain for compliance lookups: without a chain there is no second source to fall back to.
+  COMPLIANCE_NO_CHAIN: { status: 503, code: "500000", msg: "Service unavailable: this gateway runs without a chain, so the e-ID registry cannot be read" },
+  COMPLIANCE_CHAIN_UNAVAILABLE: { status: 503, code: "500000", msg: "Service unavailable: the chain did not answer, so the e-ID registry could not be read; retry shortly" },
   // Nothing is accepted that the audit trail cannot record (Resolution 05: every order on record).
   AUDIT_IO: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },
   AUDIT_CLOSED: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },

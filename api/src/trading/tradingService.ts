@@ -9,7 +9,7 @@ import { SenError } from "../errors/SenError.ts";
 import { TradingCode } from "./codes.ts";
 import type { TradingEvent, TradingListener } from "./events.ts";
 import { isWaitingStop, type Order, type SettlementTrade } from "./orders.ts";
-import { recordTimeOf, type CancelReason, type PlaceRecord, type RecordTime, type TradingRecord } from "./records.ts";
+import { recordMicros, recordTimeOf, type CancelReason, type PlaceRecord, type RecordTime, type TradingRecord } from "./records.ts";
 import { TradingCore, type ApplyResult, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
 
 export { TradingCode } from "./codes.ts";
@@ -88,8 +88,34 @@ export interface TradingObserver {
 /** Past-book replays running or waiting at once; more are refused (each one holds the event loop in turns). */
 const MAX_QUEUED_REPLAYS = 3;
 
-/** A core replayed from the journal up to record `seq` (time `ts`; `maxTs`: latest time seen). */
-type HistoryCursor = { core: TradingCore; seq: bigint; ts: number; maxTs: number };
+/**
+ * One symbol's book at one depth as a replay moves: the book it shows (`key`) and the last two
+ * records that changed it, so a past book knows the record before it that changed it too.
+ */
+type BookTrack = { symbol: string; depth: number; key: string; touched: boolean; last: bigint | null; before: bigint | null };
+
+/** A core replayed from the journal up to record `seq` (its time `ts` in ms, `us` in epoch µs; `maxUs`: latest time seen). */
+type HistoryCursor = { core: TradingCore; seq: bigint; ts: number; us: bigint; maxUs: bigint; track: BookTrack };
+
+/** A past book, and the records around it that changed what it shows (null: none, it is the first or last state). */
+export type PastBook = {
+  seq: bigint;
+  ts: number;
+  /** The record's time in epoch microseconds. */
+  us: bigint;
+  bids: Array<[number, number]>;
+  asks: Array<[number, number]>;
+  /** The record that made the book what it shows (null: it has not changed since the journal began). */
+  changedAt: bigint | null;
+  /** A record after which the book showed the state before this one. */
+  prevSeq: bigint | null;
+  /** The next record that changed it (null: none up to `journalEnd`). */
+  nextSeq: bigint | null;
+  /** The journal's last record when the next change was looked for. */
+  journalEnd: bigint;
+};
+
+const bookKey = (l2: { bids: Array<[number, number]>; asks: Array<[number, number]> } | null) => (l2 ? `${l2.bids.join(";")}|${l2.asks.join(";")}` : "|");
 
 /**
  * The sequencer: the single writer of the exchange's state. For each command it runs the
@@ -447,29 +473,55 @@ export class TradingService {
    * at or before time `ts`), rebuilt by replaying the journal through a separate core: the same
    * deterministic apply that built the live book. For compliance queries.
    *
+   * It also names the records to step to: `prevSeq`, a record after which the book (at this
+   * depth) showed its previous state, and `nextSeq`, the next record that changed it. Both come
+   * from the same replay (the previous change is tracked on the way; the next one is found by
+   * replaying on until the book changes, or to the journal's end), so a step always shows a
+   * different book.
+   *
    * Replays run one at a time (each one takes the event loop's time from trading), and the
    * last one is kept for a minute: a later point in history continues from it instead of from
    * the first record, so stepping forward through a day costs the records in between.
    */
-  async bookAt(symbol: string, at: { seq?: bigint; ts?: number }, depth = 50, signal?: AbortSignal): Promise<{ seq: bigint; ts: number; bids: Array<[number, number]>; asks: Array<[number, number]> }> {
+  async bookAt(symbol: string, at: { seq?: bigint; ts?: number; us?: bigint }, depth = 50, signal?: AbortSignal): Promise<PastBook> {
     if (!this.core.catalog.market(symbol)) throw new TradingError(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${symbol}`);
     if (this.#historyQueued >= MAX_QUEUED_REPLAYS) throw new SenError("HISTORY_BUSY", "past order books are being rebuilt for other queries; retry shortly");
     this.#historyQueued++;
-    const run = this.#historyChain.then(() => this.#replayTo(at, signal)).finally(() => this.#historyQueued--);
+    const run = this.#historyChain
+      .then(async () => {
+        // A time in ms means every record stamped within that millisecond.
+        const until = { seq: at.seq, us: at.us ?? (at.ts !== undefined ? BigInt(at.ts) * 1000n + 999n : undefined) };
+        const h = await this.#replayTo(symbol, depth, until, signal);
+        const l2 = h.core.l2(symbol, depth);
+        const { last, before } = h.track;
+        // Before its first change the book was as the journal began (empty): the record before that change shows it.
+        const prevSeq = last === null ? null : (before ?? (last > 1n ? last - 1n : null));
+        const here = { seq: h.seq, ts: h.ts, us: h.us, bids: l2?.bids ?? [], asks: l2?.asks ?? [], changedAt: last, prevSeq };
+        const after = await this.#replayTo(symbol, depth, { change: true }, signal);
+        const nextSeq = after.track.last !== null && after.track.last > here.seq ? after.track.last : null;
+        return { ...here, nextSeq, journalEnd: after.seq };
+      })
+      .finally(() => this.#historyQueued--);
     this.#historyChain = run.catch(() => undefined);
-    const h = await run;
-    const l2 = h.core.l2(symbol, depth);
-    return { seq: h.seq, ts: h.ts, bids: l2?.bids ?? [], asks: l2?.asks ?? [] };
+    return run;
   }
 
-  async #replayTo(at: { seq?: bigint; ts?: number }, signal?: AbortSignal): Promise<HistoryCursor> {
+  /** Replays to record `at.seq`, to the last record at or before `at.us` (epoch µs), or (`at.change`) through the next record that changes the tracked book. */
+  async #replayTo(symbol: string, depth: number, at: { seq?: bigint; us?: bigint; change?: boolean }, signal?: AbortSignal): Promise<HistoryCursor> {
     signal?.throwIfAborted();
     let h = this.#history;
-    // Going back in time starts over: the journal is the only record of older states.
-    if (!h || (at.seq !== undefined && at.seq < h.seq) || (at.ts !== undefined && at.ts < h.maxTs)) {
-      h = { core: new TradingCore(this.#coreOptions), seq: 0n, ts: 0, maxTs: 0 };
+    // Going back in time starts over: the journal is the only record of older states. So does
+    // another book: its earlier changes were not tracked.
+    if (!h || (at.seq !== undefined && at.seq < h.seq) || (at.us !== undefined && at.us < h.maxUs) || h.track.symbol !== symbol || h.track.depth !== depth) {
+      const core = new TradingCore(this.#coreOptions);
+      const track: BookTrack = { symbol, depth, key: bookKey(null), touched: false, last: null, before: null };
+      core.subscribe((e) => {
+        if (e.kind === "l2" && e.symbol === symbol) track.touched = true;
+      });
+      h = { core, seq: 0n, ts: 0, us: 0n, maxUs: 0n, track };
     }
     this.#history = null; // not reusable while it moves
+    const track = h.track;
     for await (const entry of this.#journal.read(h.seq + 1n)) {
       if (signal?.aborted) {
         this.#keepHistory(h); // a consistent state after record h.seq: the next replay starts there
@@ -477,11 +529,22 @@ export class TradingService {
       }
       const record = entry.record as unknown as TradingRecord;
       if (at.seq !== undefined && entry.seq > at.seq) break;
-      if (at.ts !== undefined && record.ts > at.ts) break;
+      const us = recordMicros(record);
+      if (at.us !== undefined && us > at.us) break;
       if (record.t !== "riskLimits") h.core.apply(record);
       h.seq = entry.seq;
       h.ts = record.ts;
-      if (record.ts > h.maxTs) h.maxTs = record.ts;
+      h.us = us;
+      if (us > h.maxUs) h.maxUs = us;
+      if (!track.touched) continue;
+      // A level changed somewhere in the book; it counts when the levels shown at this depth differ.
+      track.touched = false;
+      const key = bookKey(h.core.l2(symbol, depth));
+      if (key === track.key) continue;
+      track.key = key;
+      track.before = track.last;
+      track.last = entry.seq;
+      if (at.change) break;
     }
     this.#keepHistory(h);
     return h;
