@@ -1,5 +1,10 @@
-import { readFile } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
+import tar from "tar-stream";
 import { getAddress, isAddress } from "viem";
 import type { TrustedAnchor } from "./trustedAnchor.ts";
 import { anchorFromDeploymentFile, oneLine } from "./trustedAnchor.ts";
@@ -8,7 +13,7 @@ import { verifyExport } from "./verifyExport.ts";
 import { witnessCheck } from "./witness.ts";
 
 export const USAGE =
-  "usage: npm run audit:verify -- <export dir> [--rpc <url> (--deployment <deployments/<id>.json> | --anchor <address> --chain-id <n>)] [--partial-to <tree size>] [--pubkey <pem file>] [--json]\n" +
+  "usage: npm run audit:verify -- <export dir | bundle .tar> [--rpc <url> (--deployment <deployments/<id>.json> | --anchor <address> --chain-id <n>)] [--partial-to <tree size>] [--pubkey <pem file>] [--json]\n" +
   "       npm run audit:verify -- <gateway base URL> [--state <file>] [--json]";
 
 export type CliOutcome = { code: 0 | 1 | 2; stdout: string; stderr: string };
@@ -56,6 +61,36 @@ async function trustedChain(v: { rpc?: string; deployment?: string; anchor?: str
   return { rpcUrl: v.rpc, address: getAddress(v.anchor), chainId: flagChainId };
 }
 
+/** What an export holds (README.md); a bundle with anything else is not one. */
+const BUNDLE_FILES = new Set(["events.jsonl", "checkpoints.jsonl", "checkpoint.pub", "leaves.bin", "manifest.json"]);
+
+/**
+ * Unpacks a bundle (.tar from the compliance route) into a private temp dir (mkdtemp: mode 0700)
+ * the caller removes. Only the export's own file names, as plain files, are taken: an entry
+ * with a path, a link or a name twice is refused, so nothing is written outside the dir.
+ */
+async function unpackBundle(file: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "sen-audit-bundle-"));
+  try {
+    const extract = tar.extract();
+    const feeding = pipeline(createReadStream(file), extract);
+    feeding.catch(() => {}); // surfaces through the entries loop below
+    const seen = new Set<string>();
+    for await (const entry of extract) {
+      const name = entry.header.name;
+      if (entry.header.type !== "file" || !BUNDLE_FILES.has(name) || seen.has(name)) throw new Error(`${file} is not an audit bundle: unexpected entry "${name.slice(0, 100)}"`);
+      seen.add(name);
+      await pipeline(entry, createWriteStream(join(dir, name), { flags: "wx", mode: 0o600 }));
+    }
+    await feeding;
+    if (seen.size === 0) throw new Error(`${file} is not an audit bundle: no files in it`);
+    return dir;
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`${file}: not a readable audit bundle tar (${oneLine(e)})`);
+  }
+}
+
 /**
  * `audit:verify` without the process: exit 0 verified, 1 a verification failure (stderr: one
  * line naming the first problem), 2 usage or I/O (stderr: one line, no stack or RPC dump).
@@ -82,7 +117,7 @@ export async function runAuditVerify(argv: string[]): Promise<CliOutcome> {
       throw new UsageError((e as Error).message);
     }
     const target = args.positionals[0];
-    if (!target || args.positionals.length > 1) throw new UsageError("one export directory or gateway URL expected");
+    if (!target || args.positionals.length > 1) throw new UsageError("one export directory, bundle .tar or gateway URL expected");
     const v = args.values;
     let result: VerifyResult;
     if (/^https?:\/\//.test(target)) {
@@ -94,7 +129,16 @@ export async function runAuditVerify(argv: string[]): Promise<CliOutcome> {
       const partialTo = nat("partial-to", v["partial-to"]);
       let publicKeyPem: string | undefined;
       if (v.pubkey !== undefined) publicKeyPem = await readFile(v.pubkey, "utf8");
-      result = await verifyExport(target, { chain, publicKeyPem, partialTo });
+      const isFile = await stat(target).then(
+        (st) => st.isFile(),
+        () => false,
+      );
+      const dir = isFile ? await unpackBundle(target) : target;
+      try {
+        result = await verifyExport(dir, { chain, publicKeyPem, partialTo });
+      } finally {
+        if (isFile) await rm(dir, { recursive: true, force: true });
+      }
     }
     const stdout = v.json === true ? `${JSON.stringify(result, null, 2)}\n` : report(result, target);
     if (result.ok) return { code: 0, stdout, stderr: "" };

@@ -4,6 +4,7 @@ import { accountRoutes } from "./account.ts";
 import { auditProofRoutes } from "./auditProofs.ts";
 import { auditBundleRoutes } from "./auditBundle.ts";
 import { complianceRoutes } from "./compliance.ts";
+import { complianceIdentityRoutes } from "./complianceIdentity.ts";
 import { complianceReportRoutes } from "./complianceReports.ts";
 import { eligibilityRoutes } from "./eligibility.ts";
 import { bulletRoutes } from "./bullet.ts";
@@ -21,5 +22,5 @@ import { orderBatchRoutes } from "./orderBatch.ts";
 import { fundingRoutes } from "./funding.ts";
 
 export function allRoutes(ctx: AppContext): Route[] {
-  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...ledgerRoutes(ctx), ...eligibilityRoutes(ctx), ...orderRoutes(ctx), ...stopOrderRoutes(ctx), ...orderAlterRoutes(ctx), ...orderBatchRoutes(ctx), ...fundingRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx), ...listingRoutes(ctx), ...complianceRoutes(ctx), ...complianceReportRoutes(ctx), ...taxReportRoutes(ctx), ...auditProofRoutes(ctx), ...auditBundleRoutes(ctx), ...walletTransactionRoutes(ctx)];
+  return [...marketRoutes(ctx), ...accountRoutes(ctx), ...ledgerRoutes(ctx), ...eligibilityRoutes(ctx), ...orderRoutes(ctx), ...stopOrderRoutes(ctx), ...orderAlterRoutes(ctx), ...orderBatchRoutes(ctx), ...fundingRoutes(ctx), ...bulletRoutes(ctx), ...senAuthRoutes(ctx), ...operatorRoutes(ctx), ...listingRoutes(ctx), ...complianceRoutes(ctx), ...complianceIdentityRoutes(ctx), ...complianceReportRoutes(ctx), ...taxReportRoutes(ctx), ...auditProofRoutes(ctx), ...auditBundleRoutes(ctx), ...walletTransactionRoutes(ctx)];
 }

@@ -1,0 +1,227 @@
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { AuditEvent } from "../src/audit/auditEvent.ts";
+import { parseIsoMicros, isoMicros } from "../src/audit/auditEvent.ts";
+import { loadOrCreateSigningKey } from "../src/audit/checkpoint.ts";
+import { runAuditVerify } from "../src/audit/verifyCli.ts";
+import { auditAnchorAbi } from "../src/chain/auditAnchorer.ts";
+import type { ChainServices } from "../src/chain/chainServices.ts";
+import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
+import { EXPECTED, TAMPERS, tamper, type Knobs, type Tamper } from "./support/exportTampers.ts";
+import { getJson, loginAndCreateKey, postJson, startTestGateway, startTestChainServices, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { kucoinClient } from "./support/kucoinClient.ts";
+import { until } from "./support/until.ts";
+
+const SYMBOL = "GOLD-VND";
+const VERIFY = path.resolve(import.meta.dirname, "../../scripts/auditVerify.ts");
+
+/** The real command line in its own process: exit code, stdout, stderr. */
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [VERIFY, ...args], (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const BUNDLE_FILES = ["checkpoint.pub", "checkpoints.jsonl", "manifest.json", "leaves.bin", "events.jsonl"];
+function untar(file: string, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  execFileSync("tar", ["-xf", file, "-C", dir]);
+}
+function retar(dir: string, file: string): void {
+  execFileSync("tar", ["-cf", file, "-C", dir, ...BUNDLE_FILES.filter((f) => readdirSync(dir).includes(f))]);
+}
+
+/**
+ * Issue #17's "done when": trade, wait for the checkpoint covering the fill to be anchored on
+ * chain, download the bundle from the compliance route, and the real `audit:verify` process
+ * passes it against the chain (trusted contract from the deployment file); every kind of
+ * tampered bundle fails with exit 1 and one line.
+ */
+describe("audit bundle end to end: trade → anchored → bundle from the route → verified against the chain", () => {
+  let chain: ChainFixture;
+  let gw: GatewayFixture;
+  let services: ChainServices | undefined;
+  let officer: ApiCredentials;
+  let seller: ApiCredentials;
+  let buyer: ApiCredentials;
+  const tmp = mkdtempSync(path.join(tmpdir(), "sen-bundle-e2e-"));
+  const accounts = { officer: hardhatAccount(55), seller: hardhatAccount(56), buyer: hardhatAccount(57), operator: hardhatAccount(58) };
+
+  before(async () => {
+    chain = await startChain({ serve: true });
+    await chain.attest(accounts.officer.address, "bundle-officer");
+    await chain.attest(accounts.seller.address, "bundle-seller");
+    await chain.attest(accounts.buyer.address, "bundle-buyer");
+    await chain.attest(accounts.operator.address, "bundle-operator");
+    gw = await startTestGateway(chain, {
+      env: {
+        SEN_COMPLIANCE: accounts.officer.address.toLowerCase(),
+        SEN_OPERATORS: accounts.operator.address.toLowerCase(),
+        SEN_AUDIT_CHECKPOINT_EVENTS: "20",
+        SEN_AUDIT_CHECKPOINT_MS: "200",
+        SEN_AUDIT_ANCHOR_MS: "0",
+      },
+    });
+    services = await startTestChainServices(chain, gw.ctx);
+    officer = await loginAndCreateKey(gw.url, accounts.officer, ["General"]);
+    seller = await loginAndCreateKey(gw.url, accounts.seller);
+    buyer = await loginAndCreateKey(gw.url, accounts.buyer);
+    const op = await loginAndCreateKey(gw.url, accounts.operator, ["General"]);
+    await postJson(`${gw.url}/api/v1/sen/operator/deposits`, { accountId: seller.accountId, currency: "GOLD", amount: "100", ref: "b-s" }, op.token);
+    await postJson(`${gw.url}/api/v1/sen/operator/deposits`, { accountId: buyer.accountId, currency: "VND", amount: "100000000", ref: "b-b" }, op.token);
+  });
+  after(async () => {
+    await services?.stop();
+    await gw?.close();
+    await chain?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const bundle = (query = "", token = officer.token) => fetch(`${gw.url}/api/v1/compliance/audit/bundle${query}`, { headers: { authorization: `Bearer ${token}` } });
+  const latestAnchored = async () =>
+    Number((await chain.publicClient.readContract({ address: chain.deployment.contracts.AuditAnchor!, abi: auditAnchorAbi, functionName: "latest" }))[0]);
+
+  async function download(query: string, name: string): Promise<{ file: string; treeSize: number }> {
+    const res = await bundle(query);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(res.headers.get("content-type"), "application/x-tar");
+    const disposition = /^attachment; filename="(sen-audit-[A-Za-z0-9._-]+-(\d+)\.tar)"$/.exec(res.headers.get("content-disposition") ?? "");
+    assert.ok(disposition, `content-disposition: ${res.headers.get("content-disposition")}`);
+    const treeSize = Number(disposition[2]);
+    assert.equal(res.headers.get("x-sen-audit-tree-size"), String(treeSize));
+    const file = path.join(tmp, name, disposition[1]);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    return { file, treeSize };
+  }
+
+  it("passes against the chain, and each kind of tampered bundle fails with exit 1 and a one-line reason", { timeout: 120_000 }, async () => {
+    const s = kucoinClient(() => gw.url, seller);
+    const b = kucoinClient(() => gw.url, buyer);
+    assert.equal((await s("POST", "/api/v1/orders", { clientOid: "bd-s1", side: "sell", symbol: SYMBOL, type: "limit", price: "10000", size: "3" })).code, "200000");
+    assert.equal((await b("POST", "/api/v1/orders", { clientOid: "bd-b1", side: "buy", symbol: SYMBOL, type: "limit", price: "10000", size: "2" })).code, "200000");
+    const fill = await until("the fill in the audit trail", async () => {
+      const page = (await getJson(`${gw.url}/api/v1/compliance/events?type=order.filled&account=${seller.accountId}`, officer.token)) as { items: AuditEvent[] };
+      return page.items[0];
+    });
+    // The checkpoint covering the fill anchored on chain by the gateway's own anchorer.
+    const anchoredEnd = await until("a checkpoint covering the fill anchored on chain", async () => ((await latestAnchored()) > fill.seq ? latestAnchored() : undefined), 30_000, 100);
+    // Anchoring stops here, so the contract's head is what the bundle must reach (no --partial-to).
+    await services!.stop();
+    services = undefined;
+    const head = await latestAnchored();
+    assert.ok(head >= anchoredEnd);
+
+    const { file, treeSize } = await download("", "genuine");
+    assert.ok(treeSize >= head, `bundle ends at ${treeSize}, before the anchored head ${head}`);
+    const trusted = ["--rpc", chain.rpcUrl!, "--deployment", chain.deploymentFile!];
+    const honest = await cli([file, ...trusted, "--json"]);
+    assert.equal(honest.code, 0, honest.stderr + honest.stdout);
+    assert.equal(honest.stderr, "");
+    const result = JSON.parse(honest.stdout) as { ok: boolean; events: number; anchorsChecked: number };
+    assert.equal(result.events, treeSize);
+    assert.ok(result.anchorsChecked > 0, honest.stdout);
+    // The same with the address and chain id given by hand.
+    const byHand = await cli([file, "--rpc", chain.rpcUrl!, "--anchor", chain.deployment.contracts.AuditAnchor!, "--chain-id", String(await chain.publicClient.getChainId())]);
+    assert.equal(byHand.code, 0, byHand.stderr);
+    assert.match(byHand.stdout, /OK: no tampering found/);
+
+    const genuine = path.join(tmp, "unpacked");
+    untar(file, genuine);
+    const rows = readFileSync(path.join(genuine, "events.jsonl"), "utf8").split("\n").slice(0, -1);
+    assert.equal(rows.length, treeSize);
+    assert.ok(rows.some((r) => (JSON.parse(r) as AuditEvent).id === fill.id), "the fill is in the bundle");
+
+    // The exchange's own key re-signs the rewritten history (the strongest forger); the forger's key signs the forged checkpoint.
+    const exchange = loadOrCreateSigningKey(gw.ctx.config.audit.dir);
+    const forger = generateKeyPairSync("ed25519");
+    const knobs: Knobs = { a: fill.seq, b: fill.seq + 1, sameKey: false, count: 2, address: `0x${"5e".repeat(20)}` };
+    const per: Partial<Record<Tamper, Partial<Knobs>>> = { truncate: { a: 0 }, resignedStripped: { sameKey: true }, delete: { count: 1 } };
+    for (const kind of TAMPERS) {
+      const dir = path.join(tmp, `t-${kind}`);
+      cpSync(genuine, dir, { recursive: true });
+      tamper(kind, dir, { ...knobs, ...per[kind] }, head, { exchange, forger });
+      const tar = path.join(tmp, `t-${kind}.tar`);
+      retar(dir, tar);
+      const out = await cli([tar, ...trusted, "--json"]);
+      assert.equal(out.code, 1, `${kind}: exit ${out.code} ${out.stderr}`);
+      assert.match(out.stderr, /^audit:verify: FAILED \(\w+\): [^\n]+\n$/, `${kind}: not one line with a reason`);
+      const problems = (JSON.parse(out.stdout) as { problems: Array<{ kind: string }> }).problems.map((p) => p.kind);
+      assert.ok(
+        problems.some((p) => EXPECTED[kind].includes(p)),
+        `${kind}: expected ${EXPECTED[kind].join("|")}, got ${problems.join(",")}`,
+      );
+    }
+    // Without the chain the re-signed history looks whole: only the anchors betray it.
+    const resigned = path.join(tmp, "t-resignedStripped.tar");
+    assert.equal((await cli([resigned])).code, 0);
+  });
+
+  it("refuses a toSeq with no checkpoint at or below it in the error envelope, and serves compliance only", async () => {
+    const none = await bundle("?toSeq=1");
+    assert.equal(none.status, 400);
+    const body = (await none.json()) as { code: string; msg: string };
+    assert.equal(body.code, "400100");
+    assert.match(body.msg, /toSeq 1: no signed checkpoint at or below this tree size \(toSeq is exclusive\); the first is at \d+/);
+    assert.equal((await bundle("?toSeq=-3")).status, 400);
+    assert.equal((await bundle("?toSeq=12&extra=1")).status, 400);
+    const trader = await bundle("", seller.token);
+    assert.notEqual(trader.status, 200);
+
+    // toSeq at a checkpoint's tree size: the bundle ends exactly there.
+    const cp = gw.ctx.audit.log.checkpoints().at(-1)!;
+    const { file, treeSize } = await download(`?toSeq=${cp.treeSize}`, "partial");
+    assert.equal(treeSize, cp.treeSize);
+    assert.equal((await runAuditVerify([file, "--partial-to", String(cp.treeSize)])).code, 0);
+    // Each download is recorded as an audit query.
+    const queries = (await getJson(`${gw.url}/api/v1/compliance/events?type=audit.query&account=${officer.accountId}&limit=1000`, officer.token)) as { items: AuditEvent[] };
+    assert.ok(queries.items.some((e) => e.reason === "auditBundle" && (e.detail as { toSeq?: number } | undefined)?.toSeq === cp.treeSize));
+  });
+
+  it("bundles and exports in seq order even when event times go backwards", async () => {
+    // Events stamped earlier than the ones logged before them (as a late journal catch-up is).
+    const past = parseIsoMicros(new Date(Date.now() - 3_600_000).toISOString());
+    for (let i = 0; i < 3; i++) gw.ctx.audit.record({ type: "deposit", account: seller.accountId, currency: "GOLD", amount: "1", ts: isoMicros(past + BigInt(i)) });
+    await gw.ctx.audit.flush();
+
+    const { file, treeSize } = await download("", "late");
+    const dir = path.join(tmp, "late-unpacked");
+    untar(file, dir);
+    const events = readFileSync(path.join(dir, "events.jsonl"), "utf8")
+      .split("\n")
+      .slice(0, -1)
+      .map((l) => JSON.parse(l) as AuditEvent);
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      [...Array(treeSize).keys()],
+    );
+    assert.ok(
+      events.some((e, i) => i > 0 && parseIsoMicros(e.ts) < parseIsoMicros(events[i - 1].ts)),
+      "time order differs from seq order in this log",
+    );
+    assert.equal((await runAuditVerify([file])).code, 0);
+
+    // The compliance search export is in seq order too (time filters still apply).
+    const from = new Date(Date.now() - 2 * 3_600_000).toISOString().slice(0, 19) + "Z";
+    await until("the late events indexed", async () => (await gw.ctx.audit.index.lastSeq()) >= treeSize - 1);
+    const res = await fetch(`${gw.url}/api/v1/compliance/events/export?format=jsonl&account=${seller.accountId}&from=${from}`, { headers: { authorization: `Bearer ${officer.token}` } });
+    assert.equal(res.status, 200);
+    const exported = (await res.text())
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as AuditEvent);
+    assert.ok(exported.length > 3);
+    for (let i = 1; i < exported.length; i++) assert.ok(exported[i].seq > exported[i - 1].seq, "export in seq order");
+    assert.ok(
+      exported.some((e, i) => i > 0 && parseIsoMicros(e.ts) < parseIsoMicros(exported[i - 1].ts)),
+      "the late deposits come after later-stamped events, in log order",
+    );
+  });
+});
