@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { closeSync, fdatasync, fsyncSync, openSync, write, writeSync } from "node:fs";
-import { mkdir, open, readdir, stat, truncate, writeFile } from "node:fs/promises";
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { mkdir, open, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readLines } from "../journal/readLines.ts";
 import type { AuditEvent, AuditEventInput } from "./auditEvent.ts";
@@ -9,7 +9,8 @@ import { encodeAuditEvent, isoMicros } from "./auditEvent.ts";
 import type { AnchoredCheckpoint, Checkpoint, CheckpointAnchor } from "./checkpoint.ts";
 import { signCheckpoint, verifyCheckpoint } from "./checkpoint.ts";
 import { AuditCode, AuditError } from "./errors.ts";
-import { HASH_BYTES, leafHash, MerkleTree, toHex } from "./merkle.ts";
+import { HASH_BYTES, leafHashInto, toHex } from "./merkle.ts";
+import { TiledTree, TILE_WIDTH, TILES_DIR } from "./tileTree.ts";
 
 /**
  * The append-only audit log: one canonical JSON line per event (auditEvent.ts), line i being
@@ -49,9 +50,15 @@ export type AuditLogOptions = {
   retentionYears?: number;
   /** @internal Lines per segment file (tests use small values). Default 1,000,000. */
   segmentEvents?: number;
+  /**
+   * "fast" (default): open from the stored tiles and offsets, hashing only the recent lines.
+   * "full": re-read and re-hash every event and rebuild the tiles and offsets (for auditors).
+   */
+  verify?: "fast" | "full";
 };
 
-export type AuditRepair = { file: string; offset: number; bytes: number; savedAs: string };
+/** A torn last line cut away, or a cache (tiles, offsets) rebuilt from the events. */
+export type AuditRepair = { file: string; offset: number; bytes: number; savedAs: string } | { file: string; rebuilt: string };
 
 export type InclusionProofResult = { leafIndex: number; treeSize: number; leafHash: string; proof: string[]; root: string };
 export type ConsistencyProofResult = { first: number; second: number; proof: string[]; firstRoot: string; secondRoot: string };
@@ -108,9 +115,19 @@ export function segmentFileName(firstSeq: number): string {
 type Segment = {
   firstSeq: number;
   path: string;
+  /** `events-<first seq>.offsets`: where each line ends, float64 little-endian, appended once durable. */
+  idxPath: string;
   count: number;
-  /** offsets[i] is where line i starts; offsets[count] is the end of the last line. */
-  offsets: Float64Array;
+  /** Bytes of the segment's complete lines. */
+  end: number;
+  /**
+   * offsets[i] is where line i starts; offsets[count] is the end of the last line. Held only
+   * while the segment is written to; a completed one reads its offsets file when needed.
+   */
+  offsets: Float64Array | null;
+  /** Lines whose end is in the offsets file. */
+  idxWritten: number;
+  idxFd: number;
 };
 
 type PendingGroup = { seg: Segment; bufs: Buffer[]; bytes: number; lastSeq: number };
@@ -118,18 +135,24 @@ type Waiter = { target: number; resolve: () => void; reject: (e: unknown) => voi
 type AnchorLine = CheckpointAnchor & { anchorFor: number };
 
 function pushOffset(seg: Segment, end: number): void {
-  if (seg.count + 1 >= seg.offsets.length) {
-    const grown = new Float64Array(seg.offsets.length * 2);
-    grown.set(seg.offsets);
-    seg.offsets = grown;
+  let offsets = seg.offsets!;
+  if (seg.count + 1 >= offsets.length) {
+    const grown = new Float64Array(offsets.length * 2);
+    grown.set(offsets);
+    seg.offsets = offsets = grown;
   }
   seg.count++;
-  seg.offsets[seg.count] = end;
+  offsets[seg.count] = end;
+  seg.end = end;
 }
 
 function newSegment(dir: string, firstSeq: number): Segment {
-  return { firstSeq, path: join(dir, segmentFileName(firstSeq)), count: 0, offsets: new Float64Array(1024) };
+  const path = join(dir, segmentFileName(firstSeq));
+  return { firstSeq, path, idxPath: path.replace(/\.jsonl$/, ".offsets"), count: 0, end: 0, offsets: new Float64Array(1024), idxWritten: 0, idxFd: -1 };
 }
+
+/** Lines per read of a completed segment's offsets file (512 KiB). */
+const OFFSETS_BLOCK = 1 << 16;
 
 /** Default clock: wall time at start, advanced by the monotonic clock, never repeating. */
 function monotonicMicros(): () => bigint {
@@ -149,15 +172,6 @@ function writeAllSync(fd: number, buf: Buffer): void {
   while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done);
 }
 
-function writeAsync(fd: number, buf: Buffer, offset: number): Promise<number> {
-  return new Promise((resolve, reject) => write(fd, buf, offset, buf.length - offset, null, (err, n) => (err ? reject(err) : resolve(n))));
-}
-
-async function writeAllAsync(fd: number, buf: Buffer): Promise<void> {
-  let done = 0;
-  while (done < buf.length) done += await writeAsync(fd, buf, done);
-}
-
 function fdatasyncAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
@@ -172,6 +186,7 @@ function fsyncDirSync(dir: string): void {
 }
 
 const SEQ_PREFIX = Buffer.from('{"seq":');
+const EMPTY = Buffer.alloc(0);
 
 /** The seq a canonical line starts with, or -1: a cheap order check that needs no JSON parse. */
 function leadingSeq(line: Buffer): number {
@@ -215,7 +230,7 @@ class FileAuditLog implements AuditLog {
   readonly #segmentEvents: number;
   readonly #every: { events: number; ms: number };
   readonly #now: () => bigint;
-  readonly #tree = new MerkleTree();
+  readonly #tree: TiledTree;
   readonly #segments: Segment[] = [];
   readonly #checkpoints: AnchoredCheckpoint[] = [];
 
@@ -231,10 +246,19 @@ class FileAuditLog implements AuditLog {
   #lastCheckpointSize = 0;
   #checkpointQueued = false;
   #timer: NodeJS.Timeout | null = null;
+  /** Events appended (the tree may lag: lines are hashed in batches, at flush or when a root or proof needs them). */
+  #size = 0;
+  /** Appended lines (with their newline) not hashed yet, from #unhashedHead on. */
+  #unhashed: Buffer[] = [];
+  #unhashedHead = 0;
+  /** Segments with offsets written but not yet fdatasynced. */
+  #idxDirty: Segment[] = [];
+  #dirDirty = false;
 
   constructor(o: AuditLogOptions) {
     this.#o = o;
     this.#dir = o.dir;
+    this.#tree = new TiledTree(o.dir);
     this.origin = o.origin ?? AUDIT_DEFAULT_ORIGIN;
     this.retentionYears = o.retentionYears ?? 10;
     this.#segmentEvents = o.segmentEvents ?? DEFAULT_SEGMENT_EVENTS;
@@ -245,7 +269,7 @@ class FileAuditLog implements AuditLog {
   }
 
   get size(): number {
-    return this.#tree.size;
+    return this.#size;
   }
 
   /** True once a write failed: the log refuses appends until the process restarts. */
@@ -261,39 +285,198 @@ class FileAuditLog implements AuditLog {
 
   async load(): Promise<void> {
     await mkdir(this.#dir, { recursive: true });
+    const full = this.#o.verify === "full";
     const names = (await readdir(this.#dir)).filter((f) => SEGMENT_NAME.test(f)).sort();
     for (let s = 0; s < names.length; s++) {
       const firstSeq = Number(SEGMENT_NAME.exec(names[s])![1]);
-      if (firstSeq !== this.#tree.size) {
-        throw new AuditError(AuditCode.TAMPERED, `audit log ${this.#dir}: segment ${names[s]} starts at seq ${firstSeq} but ${this.#tree.size} events precede it (a segment is missing, renamed or truncated)`, {
-          details: { segment: names[s], firstSeq, expected: this.#tree.size },
+      if (firstSeq !== this.#size) {
+        throw new AuditError(AuditCode.TAMPERED, `audit log ${this.#dir}: segment ${names[s]} starts at seq ${firstSeq} but ${this.#size} events precede it (a segment is missing, renamed or truncated)`, {
+          details: { segment: names[s], firstSeq, expected: this.#size },
         });
       }
-      await this.#loadSegment(newSegment(this.#dir, firstSeq), s === names.length - 1);
+      const seg = newSegment(this.#dir, firstSeq);
+      const isLast = s === names.length - 1;
+      const indexed = !full && (isLast ? await this.#loadOpenSegmentIndex(seg) : await this.#loadSegmentIndex(seg));
+      if (!indexed) await this.#scanSegment(seg, isLast);
+      this.#segments.push(seg);
+      this.#size += seg.count;
     }
-    this.#durable = this.#tree.size;
+    this.#durable = this.#size;
     await this.#loadCheckpoints();
+    await this.#loadTree(full);
     this.#armTimer();
   }
 
-  async #loadSegment(seg: Segment, isLast: boolean): Promise<void> {
-    for await (const line of readLines(seg.path)) {
-      const seq = this.#tree.size;
-      if (!line.terminated) {
-        if (!isLast) throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.path} ends without a newline at byte ${line.offset} but is not the last segment`, { details: { file: seg.path, offset: line.offset, seq } });
-        await saveAndCut(seg.path, line.offset, line.offset + line.bytes.length, this.#o.onRepair);
-        break;
+  /** A completed segment: its offsets file is believed when it is whole and ends where the segment ends (reads check each line again). */
+  async #loadSegmentIndex(seg: Segment): Promise<boolean> {
+    const idx = await stat(seg.idxPath).catch(() => null);
+    if (!idx || idx.size === 0 || idx.size % 8 !== 0) return false;
+    const last = Buffer.alloc(8);
+    const h = await open(seg.idxPath, "r");
+    try {
+      await h.read(last, 0, 8, idx.size - 8);
+    } finally {
+      await h.close();
+    }
+    const end = last.readDoubleLE(0);
+    if (end !== (await stat(seg.path)).size) return false;
+    seg.count = idx.size / 8;
+    seg.end = end;
+    seg.offsets = null;
+    seg.idxWritten = seg.count;
+    return true;
+  }
+
+  /**
+   * The last segment: its offsets, checked to increase and to end on the line they claim,
+   * then the lines written after them (offsets are written after the lines, so a crash can
+   * leave some out), and a torn last line cut away.
+   */
+  async #loadOpenSegmentIndex(seg: Segment): Promise<boolean> {
+    const raw = await readFile(seg.idxPath).catch(() => null);
+    if (!raw) return false;
+    const c = Math.floor(raw.length / 8);
+    const offsets = new Float64Array(Math.max(1024, 2 ** Math.ceil(Math.log2(c + 2))));
+    Buffer.from(offsets.buffer).set(raw.subarray(0, c * 8), 8);
+    for (let i = 1; i <= c; i++) if (!(offsets[i] > offsets[i - 1]) || !Number.isSafeInteger(offsets[i])) return false;
+    const size = (await stat(seg.path)).size;
+    if (offsets[c] > size) return false;
+    if (c > 0) {
+      const line = Buffer.alloc(offsets[c] - offsets[c - 1]);
+      const h = await open(seg.path, "r");
+      try {
+        await h.read(line, 0, line.length, offsets[c - 1]);
+      } finally {
+        await h.close();
       }
-      const found = leadingSeq(line.bytes);
-      if (found !== seq) {
-        throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.path} byte ${line.offset}: expected the line of seq ${seq}, found ${found < 0 ? "a line that is not a canonical event" : `seq ${found}`}`, {
-          details: { file: seg.path, offset: line.offset, seq, found },
+      if (line[line.length - 1] !== 0x0a || leadingSeq(line) !== seg.firstSeq + c - 1) return false;
+    }
+    if (raw.length !== c * 8) await truncate(seg.idxPath, c * 8);
+    seg.offsets = offsets;
+    seg.count = c;
+    seg.end = offsets[c];
+    seg.idxWritten = c;
+    if (offsets[c] < size) {
+      for await (const line of readLines(seg.path, offsets[c])) if (!(await this.#takeLine(seg, line, true))) break;
+    }
+    return true;
+  }
+
+  /** Reads a segment line by line, checking every line's seq, and writes its offsets file anew if it differs. */
+  async #scanSegment(seg: Segment, isLast: boolean): Promise<void> {
+    seg.count = 0;
+    seg.end = 0;
+    seg.offsets = new Float64Array(1024);
+    for await (const line of readLines(seg.path)) if (!(await this.#takeLine(seg, line, isLast))) break;
+    const computed = Buffer.from(seg.offsets.buffer, 8, seg.count * 8);
+    const stored = await readFile(seg.idxPath).catch(() => null);
+    if (!stored || !stored.equals(computed)) {
+      await writeFile(seg.idxPath, computed, { flush: true });
+      this.#dirDirty = true;
+      this.#o.onRepair?.({ file: seg.idxPath, rebuilt: stored ? "line offsets did not match the segment: rewritten" : "line offsets were missing: written" });
+    }
+    seg.idxWritten = seg.count;
+    if (!isLast) seg.offsets = null;
+  }
+
+  /** One line read at open: false once a torn last line was cut away. */
+  async #takeLine(seg: Segment, line: { offset: number; bytes: Buffer; terminated: boolean }, isLast: boolean): Promise<boolean> {
+    const seq = seg.firstSeq + seg.count;
+    if (!line.terminated) {
+      if (!isLast) throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.path} ends without a newline at byte ${line.offset} but is not the last segment`, { details: { file: seg.path, offset: line.offset, seq } });
+      await saveAndCut(seg.path, line.offset, line.offset + line.bytes.length, this.#o.onRepair);
+      return false;
+    }
+    const found = leadingSeq(line.bytes);
+    if (found !== seq) {
+      throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.path} byte ${line.offset}: expected the line of seq ${seq}, found ${found < 0 ? "a line that is not a canonical event" : `seq ${found}`}`, {
+        details: { file: seg.path, offset: line.offset, seq, found },
+      });
+    }
+    pushOffset(seg, line.offset + line.bytes.length + 1);
+    return true;
+  }
+
+  /**
+   * The tree from its tiles: levels and right edges from the files, the leaves after the last
+   * stored tile hashed from the lines, the root at the latest checkpoint compared with the
+   * signed one, and the most recent stored leaf tiles compared with the lines they hash.
+   * Tiles are a cache: missing or not matching, they are rebuilt from the events (level 0
+   * kept first, then everything); only events that do not hash to the signed root refuse.
+   */
+  async #loadTree(full: boolean): Promise<void> {
+    const n = this.#size;
+    const cp = this.#checkpoints.at(-1);
+    const tilesDir = join(this.#dir, TILES_DIR);
+    const rebuild = async (maxLeafTiles: number, upper: boolean, why: string | null): Promise<void> => {
+      const { feedFrom, rebuilt } = this.#tree.open(n, maxLeafTiles, upper);
+      if (why !== null && rebuilt.length > 0) {
+        const what = rebuilt.map((r) => `level ${r.level} tiles ${r.fromTile}..${r.toTile - 1}`).join(", ");
+        this.#o.onRepair?.({ file: tilesDir, rebuilt: `${why}: ${what} rebuilt from the events` });
+      }
+      await this.#feed(feedFrom, n);
+    };
+    const matches = () => !cp || toHex(this.#tree.root(cp.treeSize)) === cp.root;
+    if (full) await rebuild(0, false, null);
+    else {
+      await rebuild(Number.MAX_SAFE_INTEGER, true, "tiles missing");
+      if (!matches()) await rebuild(Number.MAX_SAFE_INTEGER, false, "tiles do not hash to the signed root");
+      if (!matches()) await rebuild(0, false, "leaf tiles do not hash to the signed root");
+    }
+    if (cp && !matches()) {
+      const root = toHex(this.#tree.root(cp.treeSize));
+      throw new AuditError(
+        AuditCode.TAMPERED,
+        `audit log ${this.#dir} was modified on disk: the first ${cp.treeSize} events hash to ${root}, but the signed checkpoint of ${cp.time} says ${cp.root}. Run the verifier on an export to find the first altered record.`,
+        { details: { treeSize: cp.treeSize, expected: cp.root, actual: root } },
+      );
+    }
+    this.#lastCheckpointSize = cp?.treeSize ?? 0;
+    if (!full) await this.#checkRecentTiles(cp?.treeSize ?? 0);
+    this.#tree.writeCompleted(n);
+    this.#syncCaches();
+  }
+
+  /** Hashes the lines [from, to) into the tree, writing tiles as they complete. */
+  async #feed(from: number, to: number): Promise<void> {
+    let k = 0;
+    for await (const { bytes } of this.#lineBuffers(from, to)) {
+      this.#tree.pushLeaf(bytes);
+      if (++k % (1 << 16) === 0) this.#tree.writeCompleted(to);
+    }
+  }
+
+  /**
+   * The newest stored leaf tile and the one ending the last completed segment, against the
+   * lines they hash: within the signed tree a difference is an edited event (the tiles just
+   * reproduced the signed root), beyond it a stale cache, rebuilt.
+   */
+  async #checkRecentTiles(signed: number): Promise<void> {
+    const stored = Math.floor(this.#size / TILE_WIDTH);
+    const tiles = new Set<number>();
+    if (stored > 0) tiles.add(stored - 1);
+    const completed = this.#segments.at(-2);
+    if (completed) tiles.add(Math.min(stored - 1, Math.floor((completed.firstSeq + completed.count - 1) / TILE_WIDTH)));
+    const scratch = Buffer.allocUnsafe(HASH_BYTES);
+    for (const t of [...tiles].sort((a, b) => a - b)) {
+      if (t < 0) continue;
+      const tile = Buffer.from(this.#tree.storedLeafTile(t)!);
+      let bad = -1;
+      for await (const { seq, bytes } of this.#lineBuffers(t * TILE_WIDTH, (t + 1) * TILE_WIDTH)) {
+        leafHashInto(bytes, scratch, 0);
+        const at = (seq - t * TILE_WIDTH) * HASH_BYTES;
+        if (bad < 0 && !scratch.equals(tile.subarray(at, at + HASH_BYTES))) bad = seq;
+      }
+      if (bad < 0) continue;
+      if (bad < signed) {
+        throw new AuditError(AuditCode.TAMPERED, `audit log ${this.#dir} was modified on disk: the event of seq ${bad} does not hash to the tree of the signed checkpoint at ${signed}. Run the verifier on an export to find every altered record.`, {
+          details: { seq: bad, treeSize: signed },
         });
       }
-      this.#tree.append(leafHash(line.bytes));
-      pushOffset(seg, line.offset + line.bytes.length + 1);
+      this.#o.onRepair?.({ file: join(this.#dir, TILES_DIR), rebuilt: `leaf tile ${t} did not match the (unsigned) events after seq ${signed}: rebuilt from the events` });
+      this.#tree.open(this.#size, t, true);
+      await this.#feed(t * TILE_WIDTH, this.#size);
     }
-    this.#segments.push(seg);
   }
 
   async #loadCheckpoints(): Promise<void> {
@@ -324,15 +507,6 @@ class FileAuditLog implements AuditLog {
           { details: { treeSize: last.treeSize, keyId: last.keyId } },
         );
       }
-      const root = toHex(this.#tree.root(last.treeSize));
-      if (root !== last.root) {
-        throw new AuditError(
-          AuditCode.TAMPERED,
-          `audit log ${this.#dir} was modified on disk: the first ${last.treeSize} events hash to ${root}, but the signed checkpoint of ${last.time} says ${last.root}. Run the verifier on an export to find the first altered record.`,
-          { details: { treeSize: last.treeSize, expected: last.root, actual: root } },
-        );
-      }
-      this.#lastCheckpointSize = last.treeSize;
     }
   }
 
@@ -360,13 +534,13 @@ class FileAuditLog implements AuditLog {
       throw new AuditError(AuditCode.TAMPERED, `audit log: ${CHECKPOINTS_FILE} byte ${offset} is neither a checkpoint nor an anchor record`);
     }
     const prev = this.#checkpoints.at(-1)?.treeSize ?? 0;
-    if (o.treeSize < prev || o.treeSize > this.#tree.size) {
+    if (o.treeSize < prev || o.treeSize > this.#size) {
       throw new AuditError(
         AuditCode.TAMPERED,
-        o.treeSize > this.#tree.size
-          ? `audit log ${this.#dir}: a checkpoint covers ${o.treeSize} events but only ${this.#tree.size} are stored: signed events were deleted`
+        o.treeSize > this.#size
+          ? `audit log ${this.#dir}: a checkpoint covers ${o.treeSize} events but only ${this.#size} are stored: signed events were deleted`
           : `audit log: ${CHECKPOINTS_FILE} byte ${offset}: checkpoint tree sizes go backwards (${prev} then ${o.treeSize})`,
-        { details: { treeSize: o.treeSize, stored: this.#tree.size } },
+        { details: { treeSize: o.treeSize, stored: this.#size } },
       );
     }
     const { origin, treeSize, root, time, keyId, signature } = o as Checkpoint;
@@ -382,7 +556,7 @@ class FileAuditLog implements AuditLog {
 
   append(input: AuditEventInput): AuditEvent {
     this.#assertWritable();
-    const seq = this.#tree.size;
+    const seq = this.#size;
     const event: AuditEvent = { ...input, seq, id: randomUUID(), ts: input.ts ?? isoMicros(this.#now()) };
     const buf = Buffer.from(`${encodeAuditEvent(event)}\n`);
 
@@ -391,14 +565,17 @@ class FileAuditLog implements AuditLog {
       seg = newSegment(this.#dir, seq);
       this.#segments.push(seg);
     }
-    pushOffset(seg, seg.offsets[seg.count] + buf.length);
-    this.#tree.append(leafHash(buf.subarray(0, buf.length - 1)));
+    pushOffset(seg, seg.end + buf.length);
+    this.#size = seq + 1;
+    this.#unhashed.push(buf);
 
     if (this.#o.fsync === "always") {
       try {
         const fd = this.#fdFor(seg);
         writeAllSync(fd, buf);
         fsyncSync(fd);
+        this.#hashUpTo(seq + 1);
+        this.#persistCaches(seq + 1);
       } catch (cause) {
         throw this.#fail(cause);
       }
@@ -419,7 +596,7 @@ class FileAuditLog implements AuditLog {
 
   flush(): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
-    const target = this.#tree.size;
+    const target = this.#size;
     if (this.#durable >= target) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.#waiters.push({ target, resolve, reject });
@@ -430,7 +607,12 @@ class FileAuditLog implements AuditLog {
     });
   }
 
-  /** The single writer: one write + fdatasync per segment touched; later appends wait for the next round. */
+  /**
+   * The single writer: one write + fdatasync per segment touched; later appends wait for the
+   * next round. The lines are hashed while the fdatasync runs on libuv's pool, and the tiles
+   * and offsets they complete are written once the lines are durable (fdatasynced themselves
+   * before the next checkpoint, see #syncCaches).
+   */
   async #drain(): Promise<void> {
     try {
       while (this.#pending.length > 0) {
@@ -438,8 +620,14 @@ class FileAuditLog implements AuditLog {
         this.#pending = [];
         for (const g of groups) {
           const fd = this.#fdFor(g.seg);
-          await writeAllAsync(fd, g.bufs.length === 1 ? g.bufs[0] : Buffer.concat(g.bufs, g.bytes));
-          await fdatasyncAsync(fd);
+          writeAllSync(fd, g.bufs.length === 1 ? g.bufs[0] : Buffer.concat(g.bufs, g.bytes));
+          const synced = fdatasyncAsync(fd);
+          try {
+            this.#hashUpTo(g.lastSeq + 1);
+          } finally {
+            await synced;
+          }
+          this.#persistCaches(g.lastSeq + 1);
           this.#durable = g.lastSeq + 1;
         }
         const still: Waiter[] = [];
@@ -472,6 +660,62 @@ class FileAuditLog implements AuditLog {
     return this.#fd;
   }
 
+  /** Hashes appended lines into the tree up to seq `n` (exclusive). */
+  #hashUpTo(n: number): void {
+    const lines = this.#unhashed;
+    let head = this.#unhashedHead;
+    while (this.#tree.size < n) {
+      const buf = lines[head];
+      lines[head++] = EMPTY;
+      this.#tree.pushLeaf(buf.subarray(0, buf.length - 1));
+    }
+    if (head === lines.length) {
+      this.#unhashed = [];
+      head = 0;
+    } else if (head > 4096) {
+      lines.splice(0, head);
+      head = 0;
+    }
+    this.#unhashedHead = head;
+  }
+
+  /** Writes the tiles completed and the line offsets of events durable up to `upTo` (page cache; #syncCaches makes them durable). */
+  #persistCaches(upTo: number): void {
+    this.#tree.writeCompleted(upTo);
+    for (let s = this.#segments.length - 1; s >= 0; s--) {
+      const seg = this.#segments[s];
+      if (seg.idxWritten === seg.count) break;
+      const count = Math.min(seg.count, upTo - seg.firstSeq);
+      if (count <= seg.idxWritten) continue;
+      if (seg.idxFd < 0) {
+        seg.idxFd = openSync(seg.idxPath, "a", 0o644);
+        this.#dirDirty = true;
+      }
+      const o = seg.offsets!;
+      writeAllSync(seg.idxFd, Buffer.from(o.buffer, o.byteOffset + (seg.idxWritten + 1) * 8, (count - seg.idxWritten) * 8));
+      seg.idxWritten = count;
+      if (!this.#idxDirty.includes(seg)) this.#idxDirty.push(seg);
+    }
+  }
+
+  /** fdatasyncs the tiles and offsets written so far; a completed segment then drops its offsets from memory. */
+  #syncCaches(): void {
+    this.#tree.sync();
+    for (const seg of this.#idxDirty) {
+      fdatasyncSync(seg.idxFd);
+      if (seg !== this.#segments.at(-1) && seg.idxWritten === seg.count) {
+        closeSync(seg.idxFd);
+        seg.idxFd = -1;
+        seg.offsets = null;
+      }
+    }
+    this.#idxDirty = [];
+    if (this.#dirDirty) {
+      fsyncDirSync(this.#dir);
+      this.#dirDirty = false;
+    }
+  }
+
   #fail(cause: unknown): AuditError {
     if (!this.#failure) {
       this.#failure =
@@ -488,6 +732,14 @@ class FileAuditLog implements AuditLog {
     if (this.#failure) throw this.#failure;
     if (this.#state === "closed") throw new AuditError(AuditCode.CLOSED, `audit log ${this.#dir} is closed`);
     const n = this.#durable;
+    this.#hashUpTo(n);
+    try {
+      // Nothing is signed over tiles or offsets a crash could lose.
+      this.#persistCaches(n);
+      this.#syncCaches();
+    } catch (cause) {
+      throw this.#fail(cause);
+    }
     const cp = signCheckpoint({ origin: this.origin, treeSize: n, root: toHex(this.#tree.root(n)), time: isoMicros(this.#now()) }, this.#o.signingKey.privateKey);
     this.#appendCheckpointsLine(JSON.stringify(cp));
     const previous = this.#lastCheckpointSize;
@@ -546,7 +798,7 @@ class FileAuditLog implements AuditLog {
     if (this.#state !== "open") return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      if (this.#tree.size > this.#lastCheckpointSize) this.#queueCheckpoint();
+      if (this.#size > this.#lastCheckpointSize) this.#queueCheckpoint();
       else this.#armTimer();
     }, this.#every.ms);
     this.#timer.unref();
@@ -590,45 +842,99 @@ class FileAuditLog implements AuditLog {
     return lo;
   }
 
-  async *read(fromSeq = 0, toSeq: number = this.#tree.size): AsyncGenerator<{ seq: number; line: string }> {
-    this.#checkRange(fromSeq, toSeq, this.#tree.size, "read");
+  async *read(fromSeq = 0, toSeq: number = this.#size): AsyncGenerator<{ seq: number; line: string }> {
+    this.#checkRange(fromSeq, toSeq, this.#size, "read");
     if (toSeq > this.#durable) await this.flush();
-    if (fromSeq === toSeq) return;
+    for await (const { seq, bytes } of this.#lineBuffers(fromSeq, toSeq)) yield { seq, line: bytes.toString("utf8") };
+  }
+
+  /** offsets[a..b] of a segment (from memory, or its offsets file); undefined when the file is short. */
+  async #offsetsRange(seg: Segment, a: number, b: number): Promise<Float64Array | undefined> {
+    if (seg.offsets) return seg.offsets.subarray(a, b + 1);
+    const out = new Float64Array(b - a + 1);
+    const view = Buffer.from(out.buffer);
+    const skip = a === 0 ? 1 : 0; // offsets[0] = 0 is not stored
+    const bytes = (b - a + 1 - skip) * 8;
+    const h = await open(seg.idxPath, "r");
+    try {
+      const { bytesRead } = await h.read(view, skip * 8, bytes, (a - 1 + skip) * 8);
+      return bytesRead === bytes ? out : undefined;
+    } finally {
+      await h.close();
+    }
+  }
+
+  /**
+   * The stored lines of [fromSeq, toSeq) as views of a read buffer (valid until the next
+   * step), each checked to end with a newline and to start with its own seq: an offsets file
+   * that disagrees with its segment is rebuilt from it (it is a cache), an event line that
+   * does not is tampering.
+   */
+  async *#lineBuffers(fromSeq: number, toSeq: number): AsyncGenerator<{ seq: number; bytes: Buffer }> {
+    if (fromSeq >= toSeq) return;
     for (let s = this.#segmentOf(fromSeq); s < this.#segments.length; s++) {
       const seg = this.#segments[s];
       if (seg.firstSeq >= toSeq) break;
-      const a = Math.max(fromSeq, seg.firstSeq) - seg.firstSeq;
       const b = Math.min(toSeq, seg.firstSeq + seg.count) - seg.firstSeq;
-      const h = await open(seg.path, "r");
-      try {
-        let i = a;
-        while (i < b) {
-          // Whole lines per read, about IO_CHUNK bytes (at least one line, however long).
-          let j = i + 1;
-          while (j < b && seg.offsets[j + 1] - seg.offsets[i] <= IO_CHUNK) j++;
-          const base = seg.offsets[i];
-          const buf = Buffer.allocUnsafe(seg.offsets[j] - base);
-          const { bytesRead } = await h.read(buf, 0, buf.length, base);
-          if (bytesRead !== buf.length) throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.path} is shorter than its indexed length (truncated while open?)`);
-          for (let k = i; k < j; k++) {
-            yield { seq: seg.firstSeq + k, line: buf.toString("utf8", seg.offsets[k] - base, seg.offsets[k + 1] - base - 1) };
+      let i = Math.max(fromSeq, seg.firstSeq) - seg.firstSeq;
+      let rescanned = false;
+      while (i < b) {
+        const stop = Math.min(b, i + OFFSETS_BLOCK);
+        const offs = await this.#offsetsRange(seg, i, stop);
+        let bad = offs === undefined;
+        if (offs) {
+          const first = i;
+          const at = (k: number): number => offs[k - first];
+          const h = await open(seg.path, "r");
+          try {
+            while (i < stop && !bad) {
+              // Whole lines per read, about IO_CHUNK bytes (at least one line, however long).
+              const base = at(i);
+              let j = i + 1;
+              while (j < stop && at(j + 1) - base <= IO_CHUNK) j++;
+              const buf = Buffer.allocUnsafe(at(j) - base);
+              const { bytesRead } = await h.read(buf, 0, buf.length, base);
+              if (bytesRead !== buf.length) {
+                bad = true;
+                break;
+              }
+              for (; i < j; i++) {
+                const end = at(i + 1) - base;
+                const line = buf.subarray(at(i) - base, end - 1);
+                if (buf[end - 1] !== 0x0a || leadingSeq(line) !== seg.firstSeq + i) {
+                  bad = true;
+                  break;
+                }
+                yield { seq: seg.firstSeq + i, bytes: line };
+              }
+            }
+          } finally {
+            await h.close();
           }
-          i = j;
         }
-      } finally {
-        await h.close();
+        if (!bad) continue;
+        if (rescanned || seg.offsets) {
+          throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.path}: the line of seq ${seg.firstSeq + i} is not where the segment's offsets say, even after re-reading the segment (modified while open?)`, {
+            details: { file: seg.path, seq: seg.firstSeq + i },
+          });
+        }
+        const count = seg.count;
+        await this.#scanSegment(seg, false);
+        if (seg.count !== count) throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.path} now holds ${seg.count} lines, not ${count} (modified while open?)`);
+        rescanned = true;
       }
     }
   }
 
   async event(seq: number): Promise<AuditEvent | undefined> {
-    if (!Number.isSafeInteger(seq) || seq < 0 || seq >= this.#tree.size) return undefined;
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq >= this.#size) return undefined;
     for await (const { line } of this.read(seq, seq + 1)) return JSON.parse(line) as AuditEvent;
     return undefined;
   }
 
-  inclusionProof(seq: number, treeSize: number = this.#tree.size): InclusionProofResult {
-    this.#checkRange(0, treeSize, this.#tree.size, "inclusion proof tree size");
+  inclusionProof(seq: number, treeSize: number = this.#size): InclusionProofResult {
+    this.#checkRange(0, treeSize, this.#size, "inclusion proof tree size");
+    this.#hashUpTo(treeSize);
     if (!Number.isSafeInteger(seq) || seq < 0 || seq >= treeSize) throw new AuditError(AuditCode.BAD_RANGE, `inclusion proof: seq ${seq} is not below tree size ${treeSize}`);
     return {
       leafIndex: seq,
@@ -640,7 +946,8 @@ class FileAuditLog implements AuditLog {
   }
 
   consistencyProof(m: number, n: number): ConsistencyProofResult {
-    this.#checkRange(m, n, this.#tree.size, "consistency proof");
+    this.#checkRange(m, n, this.#size, "consistency proof");
+    this.#hashUpTo(n);
     return { first: m, second: n, proof: this.#tree.consistencyProof(m, n).map(toHex), firstRoot: toHex(this.#tree.root(m)), secondRoot: toHex(this.#tree.root(n)) };
   }
 
@@ -663,7 +970,9 @@ class FileAuditLog implements AuditLog {
     await this.#writeFileStreamed(join(dir, "events.jsonl"), async (out) => {
       for (let s = 0; s < this.#segments.length && this.#segments[s].firstSeq < n; s++) {
         const seg = this.#segments[s];
-        const end = seg.offsets[Math.min(n - seg.firstSeq, seg.count)];
+        const last = Math.min(n - seg.firstSeq, seg.count);
+        const end = last === seg.count ? seg.end : (await this.#offsetsRange(seg, last, last))?.[0];
+        if (end === undefined) throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.idxPath} is shorter than its segment`);
         const h = await open(seg.path, "r");
         try {
           const buf = Buffer.allocUnsafe(IO_CHUNK);
@@ -744,6 +1053,8 @@ class FileAuditLog implements AuditLog {
       if (this.#durable > this.#lastCheckpointSize) this.checkpoint();
     } finally {
       this.#state = "closed";
+      this.#tree.close();
+      for (const seg of this.#segments) if (seg.idxFd >= 0) closeSync(seg.idxFd);
       if (this.#fd >= 0) closeSync(this.#fd);
       if (this.#cpFd >= 0) closeSync(this.#cpFd);
       this.#fd = -1;

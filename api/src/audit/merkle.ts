@@ -35,6 +35,27 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   return hash("sha256", NODE_SCRATCH, "buffer");
 }
 
+// hash() with a "binary" (latin1) string result, written into a caller's buffer, costs about half a
+// "buffer" result (no new backing store per hash): the log hashes about two per event.
+/** Leaf hash of `data` written at out[offset..offset+32). */
+export function leafHashInto(data: Uint8Array, out: Buffer, offset: number): void {
+  if (data.length >= LEAF_SCRATCH.length) {
+    leafHash(data).copy(out, offset);
+    return;
+  }
+  LEAF_SCRATCH[0] = 0x00;
+  LEAF_SCRATCH.set(data, 1);
+  out.write(hash("sha256", LEAF_SCRATCH.subarray(0, data.length + 1), "binary"), offset, HASH_BYTES, "latin1");
+}
+
+/** Node hash of the two 32-byte hashes at src[left..] and src[right..], written at out[offset..]. */
+export function nodeHashInto(src: Buffer, left: number, right: number, out: Buffer, offset: number): void {
+  NODE_SCRATCH[0] = 0x01;
+  src.copy(NODE_SCRATCH, 1, left, left + HASH_BYTES);
+  src.copy(NODE_SCRATCH, 1 + HASH_BYTES, right, right + HASH_BYTES);
+  out.write(hash("sha256", NODE_SCRATCH, "binary"), offset, HASH_BYTES, "latin1");
+}
+
 /** MTH({}) = SHA-256(""). */
 export function emptyRoot(): Buffer {
   return createHash("sha256").digest();
@@ -251,51 +272,74 @@ export class MerkleTree {
     if (!Number.isSafeInteger(index) || index < 0 || index >= treeSize) fail(`leaf index ${index} outside 0..${treeSize - 1}`);
   }
 
-  /**
-   * MTH(D[start:end]). `start` is always a multiple of the largest power of two not above
-   * end - start (the RFC's splits keep it so), hence a perfect range is one stored node.
-   */
+  /** The stored hash of the complete subtree of 2^level leaves starting at leaf index * 2^level. */
+  #node = (level: number, index: number): Buffer => this.#levels[level].at(index);
+
   #range(start: number, end: number): Buffer {
-    const n = end - start;
-    let level = 0;
-    let width = 1;
-    while (width < n) {
-      width *= 2;
-      level++;
-    }
-    if (width === n) return this.#levels[level].at(start / width);
-    const k = splitPoint(n);
-    return nodeHash(this.#range(start, start + k), this.#range(start + k, end));
+    return subtreeHash(this.#node, start, end);
   }
 
   #path(m: number, start: number, end: number, out: Buffer[]): void {
-    const n = end - start;
-    if (n === 1) return;
-    const k = splitPoint(n);
-    if (m < start + k) {
-      this.#path(m, start, start + k, out);
-      out.push(Buffer.from(this.#range(start + k, end)));
-    } else {
-      this.#path(m, start + k, end, out);
-      out.push(Buffer.from(this.#range(start, start + k)));
-    }
+    inclusionPath(this.#node, m, start, end, out);
   }
 
-  /** SUBPROOF(m, D[start:end], b); m counts leaves from `start`. */
   #subproof(m: number, start: number, end: number, b: boolean, out: Buffer[]): void {
-    const n = end - start;
-    if (m === n) {
-      if (!b) out.push(Buffer.from(this.#range(start, end)));
-      return;
-    }
-    const k = splitPoint(n);
-    if (m <= k) {
-      this.#subproof(m, start, start + k, b, out);
-      out.push(Buffer.from(this.#range(start + k, end)));
-    } else {
-      this.#subproof(m - k, start + k, end, false, out);
-      out.push(Buffer.from(this.#range(start, start + k)));
-    }
+    consistencySubproof(this.#node, m, start, end, b, out);
+  }
+}
+
+/**
+ * Complete subtrees of a tree, by height and index: the one hash of leaves
+ * [index * 2^height, (index + 1) * 2^height). How they are stored (memory, tiles) is the
+ * caller's business; the RFC's recursions below only ever ask for complete ones.
+ */
+export type NodeSource = (height: number, index: number) => Buffer;
+
+/**
+ * MTH(D[start:end]). `start` is always a multiple of the largest power of two not above
+ * end - start (the RFC's splits keep it so), hence a perfect range is one stored node.
+ */
+export function subtreeHash(node: NodeSource, start: number, end: number): Buffer {
+  const n = end - start;
+  let level = 0;
+  let width = 1;
+  while (width < n) {
+    width *= 2;
+    level++;
+  }
+  if (width === n) return node(level, start / width);
+  const k = splitPoint(n);
+  return nodeHash(subtreeHash(node, start, start + k), subtreeHash(node, start + k, end));
+}
+
+/** PATH(m, D[start:end]) of RFC 9162 §2.1.3.1, appended to `out` leaf-side first. */
+export function inclusionPath(node: NodeSource, m: number, start: number, end: number, out: Buffer[]): void {
+  const n = end - start;
+  if (n === 1) return;
+  const k = splitPoint(n);
+  if (m < start + k) {
+    inclusionPath(node, m, start, start + k, out);
+    out.push(Buffer.from(subtreeHash(node, start + k, end)));
+  } else {
+    inclusionPath(node, m, start + k, end, out);
+    out.push(Buffer.from(subtreeHash(node, start, start + k)));
+  }
+}
+
+/** SUBPROOF(m, D[start:end], b) of RFC 9162 §2.1.4.1; m counts leaves from `start`. */
+export function consistencySubproof(node: NodeSource, m: number, start: number, end: number, b: boolean, out: Buffer[]): void {
+  const n = end - start;
+  if (m === n) {
+    if (!b) out.push(Buffer.from(subtreeHash(node, start, end)));
+    return;
+  }
+  const k = splitPoint(n);
+  if (m <= k) {
+    consistencySubproof(node, m, start, start + k, b, out);
+    out.push(Buffer.from(subtreeHash(node, start + k, end)));
+  } else {
+    consistencySubproof(node, m - k, start + k, end, false, out);
+    out.push(Buffer.from(subtreeHash(node, start, start + k)));
   }
 }
 
