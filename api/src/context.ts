@@ -16,6 +16,9 @@ import { createSessionStore, type SessionStore } from "./auth/sessionStore.ts";
 import { createSiweNonceStore, type SiweNonceStore } from "./auth/siweNonceStore.ts";
 import type { ApiKeyStore, IdentityOracle, ReplayGuard, Role } from "./auth/types.ts";
 import { startHolderRulesView, type HolderRulesView, type HolderRulesViewOptions } from "./chain/holderRulesView.ts";
+import { registerClockMetrics } from "./clock/clockMetrics.ts";
+import { startClockMonitor, type ClockMonitor } from "./clock/clockMonitor.ts";
+import { createMicroClock, type MicroClock } from "./clock/microClock.ts";
 import type { ServerConfig } from "./config/config.ts";
 import { lockDataDir, type DataDirLock } from "./config/dataDirLock.ts";
 import { KucoinFormat } from "./http/kucoinFormat.ts";
@@ -41,6 +44,10 @@ export type AppContext = {
   logger: Logger;
   metrics: Metrics;
   now: () => number;
+  /** The business clock: every journal record and audit event is stamped from it (docs/clock.md). */
+  clock: MicroClock;
+  /** Its RTS 25 record: source, bound, measured divergence (audited as clock.status). */
+  clockMonitor: ClockMonitor;
   catalog: MarketCatalog;
   format: KucoinFormat;
   trading: TradingService;
@@ -123,6 +130,8 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   const now = deps.now ?? Date.now;
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
+  // One clock for the journal and the audit log, anchored to `now` (the wall clock unless a test gives its own).
+  const clock = createMicroClock({ sources: { monoNs: () => process.hrtime.bigint(), wallMs: now } });
   const catalog = deps.catalog ?? defaultCatalog();
   const feeAccount = deps.feeAccount ?? "sen:fees";
 
@@ -144,6 +153,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     checkpointEvery: config.audit.checkpointEvery,
     retentionYears: config.audit.retentionYears,
     onRepair: (info: unknown) => logger.warn({ info }, "audit log: torn tail repaired"),
+    now: () => clock.now(),
   });
   const auditIndex: AuditIndex = config.audit.databaseUrl ? await openPostgresAuditIndex(config.audit.databaseUrl) : await openWorkerSqliteAuditIndex(path.join(config.audit.dir, "index.sqlite"));
   const audit = await AuditTrail.open({ log: auditLog, index: auditIndex, logger });
@@ -162,6 +172,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     risk: structuredClone(deps.risk ?? DEFAULT_RISK),
     pilotRules: deps.pilotRules!.rules,
     now,
+    clock: () => clock.now(),
     parts: [marketData, candles],
     stateListeners: [marketData.handle, candles.record],
     onError: (err, what) => logger.error({ err }, `${what} failed`),
@@ -195,6 +206,13 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   // Everything replayed came from the journal; live trades are written once durable.
   candles.markDurable(trading.core.tradeCount);
   trading.subscribe(candles.durable);
+  const clockMonitor = startClockMonitor({
+    clock,
+    ...config.clock,
+    record: (e) => audit.record(e),
+    onCheck: registerClockMetrics(metrics.registry),
+    onError: (err) => logger.error({ err }, "clock check failed"),
+  });
   const pilot = deps.pilotRules!;
   audit.record({ type: "rules.loaded", actor: "gateway start", reason: pilot.rules.source, detail: { version: pilot.rules.version, sha256: pilot.sha256, file: pilot.file ?? "shipped default" } });
   const tax = deps.tax ?? { rateBps: config.taxRateBps, source: "SEN_TAX_RATE_BPS" };
@@ -242,6 +260,8 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     logger,
     metrics,
     now,
+    clock,
+    clockMonitor,
     catalog,
     format,
     trading,

@@ -29,6 +29,7 @@ export async function startGateway(ctx: AppContext): Promise<RunningGateway> {
     url,
     async close() {
       ctx.holderView?.stop();
+      ctx.clockMonitor.stop();
       ws.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

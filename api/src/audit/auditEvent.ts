@@ -89,6 +89,7 @@ export const AUDIT_EVENT_TYPES = [
   "listing.created", // an asset listed through the operator flow: `symbol`, `detail` = the listing
   "listing.refused", // a listing the pilot rules refuse: `ruleId`, `reason`
   "rules.loaded", // the pilot rule set in force at start: `detail.version`, `detail.sha256`
+  "clock.status", // RTS 25: the business clock's source, bound and measured divergence, at start and when out of bound (clock/clockMonitor.ts)
   // compliance itself
   "audit.query", // every compliance query is itself audited
   "report.generated", // a regulatory report produced for an officer: `reason` = which report, `detail` = parameters, rows, sha256 of the file

@@ -50,6 +50,11 @@ const schema = z.object({
   SEN_AUDIT_ANCHOR_MS: z.coerce.number().int().min(0).default(60_000),
   SEN_AUDIT_RETENTION_YEARS: z.coerce.number().int().min(10, "the pilot requires at least 10 years").max(100).default(10),
   SEN_AUDIT_SIGNING_KEY: z.string().includes("PRIVATE KEY", { message: "a PEM private key" }).optional(),
+  /** How the host keeps its system clock on UTC (recorded in the audit trail under RTS 25), e.g. "chrony, NTP stratum 1 servers of ...". */
+  SEN_CLOCK_SOURCE: z.string().min(1).max(200).default("system clock (source not configured: set SEN_CLOCK_SOURCE)"),
+  /** Maximum divergence from UTC committed to, µs: RTS 25 Table 1, a venue with gateway-to-gateway latency above 1 ms: 1 ms (docs/clock.md). */
+  SEN_CLOCK_MAX_DIVERGENCE_US: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  SEN_CLOCK_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   /** The trader app's link for a wallet without an e-ID (the e-KYC issuer's onboarding page). */
   SEN_ONBOARDING_URL: z.string().url().optional(),
   /** The trader app's link to a transaction: this prefix + the hash (e.g. https://explorer.example/tx/); none for a local chain. */
@@ -113,6 +118,8 @@ export type ServerConfig = {
   };
   /** Where the trader app sends a wallet without an e-ID; default the local issuer's /onboarding/ beside this host. */
   onboardingUrl: string;
+  /** The business clock's RTS 25 figures (clock/clockMonitor.ts). */
+  clock: { source: string; maxDivergenceUs: number; checkEveryMs: number };
   /** Prefix of a transaction's explorer page; absent: the app shows the hash only. */
   explorerTxUrl?: string;
   /** The trader app's large-order confirmation threshold, in đồng (decimal string: amounts are never floats). */
@@ -175,3 +182,4 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     ...overrides,
   };
 }
+    clock: { source: e.SEN_CLOCK_SOURCE, maxDivergenceUs: e.SEN_CLOCK_MAX_DIVERGENCE_US, checkEveryMs: e.SEN_CLOCK_CHECK_MS },

@@ -351,5 +351,6 @@ export async function auditStatus(ctx: AppContext) {
     latestCheckpoint: checkpoint,
     verified: checkpoint ? checkpoint.signatureOk === true && checkpoint.rootOk === true && (checkpoint.anchor === null || (checkpoint.anchor as { ok: boolean }).ok) : true,
     publicKeyPem: ctx.auditPublicKeyPem,
+    clock: ctx.clockMonitor.status(),
   };
 }
