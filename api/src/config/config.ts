@@ -116,10 +116,10 @@ export type ServerConfig = {
     /** PEM of the checkpoint signing key (a secret: never logged); generated into dir when absent. */
     signingKeyPem?: string;
   };
-  /** Where the trader app sends a wallet without an e-ID; default the local issuer's /onboarding/ beside this host. */
-  onboardingUrl: string;
   /** The business clock's RTS 25 figures (clock/clockMonitor.ts). */
   clock: { source: string; maxDivergenceUs: number; checkEveryMs: number };
+  /** Where the trader app sends a wallet without an e-ID; default the local issuer's /onboarding/ beside this host. */
+  onboardingUrl: string;
   /** Prefix of a transaction's explorer page; absent: the app shows the hash only. */
   explorerTxUrl?: string;
   /** The trader app's large-order confirmation threshold, in đồng (decimal string: amounts are never floats). */
@@ -175,6 +175,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
       retentionYears: e.SEN_AUDIT_RETENTION_YEARS,
       signingKeyPem: e.SEN_AUDIT_SIGNING_KEY,
     },
+    clock: { source: e.SEN_CLOCK_SOURCE, maxDivergenceUs: e.SEN_CLOCK_MAX_DIVERGENCE_US, checkEveryMs: e.SEN_CLOCK_CHECK_MS },
     // npm start runs the issuer on 8090 beside the gateway.
     onboardingUrl: e.SEN_ONBOARDING_URL ?? `${u.protocol}//${u.hostname}:8090/onboarding/`,
     explorerTxUrl: e.SEN_EXPLORER_TX_URL,
@@ -182,4 +183,3 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     ...overrides,
   };
 }
-    clock: { source: e.SEN_CLOCK_SOURCE, maxDivergenceUs: e.SEN_CLOCK_MAX_DIVERGENCE_US, checkEveryMs: e.SEN_CLOCK_CHECK_MS },

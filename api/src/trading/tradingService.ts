@@ -133,6 +133,7 @@ export class TradingService {
   readonly #snapshotEvery: number;
   readonly #coreOptions: TradingCoreOptions;
   readonly #now: () => number;
+  readonly #clock?: () => bigint;
   readonly #parts: SnapshotPart[];
   readonly #buckets = new TokenBuckets();
   readonly #listeners: TradingListener[];
@@ -157,7 +158,6 @@ export class TradingService {
   readonly #retrying = new Set<string>();
   #holderRules: HolderRules | null = null;
 
-  readonly #clock?: () => bigint;
   private constructor(core: TradingCore, options: TradingServiceOptions, lastSeq: bigint) {
     this.core = core;
     this.risk = options.risk;
@@ -167,6 +167,7 @@ export class TradingService {
     this.#snapshotEvery = options.snapshotEvery ?? 10_000;
     this.#coreOptions = options.core;
     this.#now = options.now;
+    this.#clock = options.clock;
     this.#parts = options.parts ?? [];
     this.#listeners = [...(options.listeners ?? [])];
     this.#onError = options.onError ?? (() => undefined);
@@ -191,7 +192,6 @@ export class TradingService {
     if (snap) {
       const state = snap.state as { core: TradingCoreSnapshot; risk: RiskConfig; parts: Record<string, unknown> };
       core = TradingCore.restore(state.core, options.core);
-    this.#clock = options.clock;
       options = { ...options, risk: state.risk };
       for (const p of options.parts ?? []) if (p.name in state.parts) p.restore(state.parts[p.name]);
       from = snap.seq + 1n;
@@ -564,8 +564,16 @@ export class TradingService {
 
   // ------------------------------------------------------------------ internals
 
+  /** Now, as records carry it: from the business clock when there is one. */
+  #stamp(): RecordTime {
+    return this.#clock ? recordTimeOf(this.#clock()) : { ts: this.#now() };
+  }
+
   async #commit(record: TradingRecord) {
     if (this.#failed) throw new SenError("JOURNAL_IO", "the journal failed; the exchange stopped accepting commands", { cause: this.#failed });
+    // Every record's time is assigned here, as it is journaled, so journal order is time order
+    // (the clock is strictly increasing); its µs are journaled, and replay never reads a clock.
+    if (this.#clock) Object.assign(record, recordTimeOf(this.#clock()));
     // append + apply run synchronously together: the journal's order is the apply order.
     const seq = this.#journal.append(record as unknown as Record<string, unknown>);
     const result = this.#applyRecord(record);
@@ -621,16 +629,8 @@ export class TradingService {
       this.#observer!.recordApplied(seq, record, events, result, replay);
     } catch (err) {
       this.#onError(err, "audit observer");
-  /** Now, as records carry it: from the business clock when there is one. */
-  #stamp(): RecordTime {
-    return this.#clock ? recordTimeOf(this.#clock()) : { ts: this.#now() };
-  }
-
     }
   }
-    // Every record's time is assigned here, as it is journaled, so journal order is time order
-    // (the clock is strictly increasing); its µs are journaled, and replay never reads a clock.
-    if (this.#clock) Object.assign(record, recordTimeOf(this.#clock()));
 
   #deliver(events: TradingEvent[]): void {
     for (const e of events) {
