@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -16,8 +16,11 @@ import { EXPECTED, TAMPERS, tamper, type Knobs, type Tamper } from "./support/ex
 import { getJson, loginAndCreateKey, postJson, startTestGateway, startTestChainServices, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
+import type { Browser } from "playwright-core";
+import type { Hex } from "viem";
 
 const SYMBOL = "GOLD-VND";
+const CHROMIUM = "/usr/bin/chromium";
 const VERIFY = path.resolve(import.meta.dirname, "../../scripts/auditVerify.ts");
 
 /** The real command line in its own process: exit code, stdout, stderr. */
@@ -48,6 +51,7 @@ describe("audit bundle end to end: trade → anchored → bundle from the route 
   let chain: ChainFixture;
   let gw: GatewayFixture;
   let services: ChainServices | undefined;
+  let browser: Browser | undefined;
   let officer: ApiCredentials;
   let seller: ApiCredentials;
   let buyer: ApiCredentials;
@@ -78,6 +82,7 @@ describe("audit bundle end to end: trade → anchored → bundle from the route 
     await postJson(`${gw.url}/api/v1/sen/operator/deposits`, { accountId: buyer.accountId, currency: "VND", amount: "100000000", ref: "b-b" }, op.token);
   });
   after(async () => {
+    await browser?.close();
     await services?.stop();
     await gw?.close();
     await chain?.close();
@@ -223,5 +228,43 @@ describe("audit bundle end to end: trade → anchored → bundle from the route 
       exported.some((e, i) => i > 0 && parseIsoMicros(e.ts) < parseIsoMicros(exported[i - 1].ts)),
       "the late deposits come after later-stamped events, in log order",
     );
+  });
+
+  it("the console's Download verifiable bundle saves a bundle that verifies, and says what it holds", { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing`, timeout: 60_000 }, async () => {
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.exposeFunction("senTestSign", (hex: Hex) => accounts.officer.signMessage({ message: { raw: hex } }));
+    await page.addInitScript({
+      content: `window.ethereum = { request: async ({ method, params }) => {
+        if (method === "eth_requestAccounts" || method === "eth_accounts") return [${JSON.stringify(accounts.officer.address)}];
+        if (method === "personal_sign") return window.senTestSign(params[0]);
+        throw new Error("unsupported method " + method);
+      } };`,
+    });
+    await page.goto(`${gw.url}/compliance/`);
+    await page.getByTestId("connect").click();
+    await page.getByTestId("verify-badge").and(page.locator("[data-verified=true]")).waitFor({ timeout: 15_000 });
+    const [saved] = await Promise.all([page.waitForEvent("download"), page.getByTestId("download-bundle").click()]);
+    const name = saved.suggestedFilename();
+    const m = /^sen-audit-[A-Za-z0-9._-]+-(\d+)\.tar$/.exec(name);
+    assert.ok(m, name);
+    const file = path.join(tmp, "console", name);
+    mkdirSync(path.dirname(file), { recursive: true });
+    await saved.saveAs(file);
+    const done = page.getByTestId("bundle-done");
+    await done.waitFor();
+    assert.equal(await done.innerText(), `Bundle of ${Number(m[1]).toLocaleString("en-US")} events to checkpoint #${m[1]} downloaded`);
+    const out = await runAuditVerify([file, "--json"]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal((JSON.parse(out.stdout) as { events: number }).events, Number(m[1]));
+    mkdirSync(path.resolve(import.meta.dirname, "../../docs/screenshots"), { recursive: true });
+    await page.locator("header.top").screenshot({ path: path.resolve(import.meta.dirname, "../../docs/screenshots/console-bundle-1280.png") });
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.locator("header.top").screenshot({ path: path.resolve(import.meta.dirname, "../../docs/screenshots/console-bundle-390.png") });
+    assert.deepEqual(errors, []);
   });
 });

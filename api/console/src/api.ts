@@ -68,6 +68,13 @@ export function query(params: Record<string, string | number | undefined | null>
   return s ? `?${s}` : "";
 }
 
+/** A GET with the session whose reply is a file: the Response (headers and body unread), or the envelope's error thrown. */
+export async function fetchFile(path: string): Promise<Response> {
+  const res = await fetch(path, { headers: headers(), cache: "no-store" });
+  if (!res.ok || (res.headers.get("content-type") ?? "").startsWith("application/json")) await unwrap<unknown>(res);
+  return res;
+}
+
 /**
  * Downloads a file that needs the Authorization header (so a plain link cannot): fetch it,
  * then save it through a temporary Blob URL.

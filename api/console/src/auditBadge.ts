@@ -1,5 +1,5 @@
-import { useEffect } from "preact/hooks";
-import { apiGet } from "./api.ts";
+import { useEffect, useState } from "preact/hooks";
+import { apiGet, fetchFile } from "./api.ts";
 import { html } from "./html.ts";
 import { plural } from "./format.ts";
 import type { AuditStatus } from "./types.ts";
@@ -24,6 +24,54 @@ function describe(s: AuditStatus): string {
   return `${head} · checkpoint #${cp.treeSize} ${anchored}`;
 }
 
+const BUNDLE_PATH = "/api/v1/compliance/audit/bundle";
+
+type BundleState = { phase: "idle" } | { phase: "working" } | { phase: "done"; events: number; treeSize: number; file: string } | { phase: "failed"; message: string };
+
+/**
+ * Downloads the verifiable bundle (ending at a checkpoint signed for it) under the gateway's
+ * file name. The fetch carries the session (a plain link could not), so the file is saved
+ * through a Blob URL. A bundle to checkpoint T holds events 0..T-1: T events.
+ */
+async function downloadBundle(): Promise<{ events: number; treeSize: number; file: string }> {
+  const res = await fetchFile(BUNDLE_PATH);
+  const file = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? "sen-audit-bundle.tar";
+  const treeSize = Number(res.headers.get("x-sen-audit-tree-size"));
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = file;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return { events: treeSize, treeSize, file };
+}
+
+/** "Download verifiable bundle": what `npm run audit:verify -- <file>` takes, in one file. */
+function BundleButton() {
+  const [state, setState] = useState<BundleState>({ phase: "idle" });
+  const run = () => {
+    setState({ phase: "working" });
+    downloadBundle().then(
+      (r) => setState({ phase: "done", ...r }),
+      (e: unknown) => setState({ phase: "failed", message: e instanceof Error ? e.message : String(e) }),
+    );
+  };
+  return html`<span class="bundle">
+    <button type="button" class="secondary" data-testid="download-bundle" disabled=${state.phase === "working"} onClick=${run}
+      title="A tar of the events in seq order ending at a freshly signed checkpoint, with the checkpoints, public key and manifest: verify it with npm run audit:verify -- <file> --rpc … --deployment …">
+      ${state.phase === "working" ? "Preparing bundle…" : "Download verifiable bundle"}
+    </button>
+    ${state.phase === "done"
+      ? html`<span class="muted" role="status" data-testid="bundle-done" data-tree-size=${String(state.treeSize)} title=${state.file}>Bundle of ${plural(state.events, "event")} to checkpoint #${state.treeSize} downloaded</span>`
+      : state.phase === "failed"
+        ? html`<span class="error" role="alert" data-testid="bundle-failed">Bundle download failed: ${state.message}</span>`
+        : null}
+  </span>`;
+}
+
 /** The header badge: whether the audit log verifies against its signed checkpoint and the chain. */
 export function AuditBadge() {
   const status = useRemote(() => apiGet<AuditStatus>("/api/v1/compliance/audit/status"), []);
@@ -37,6 +85,7 @@ export function AuditBadge() {
   const cp = s.latestCheckpoint;
   const title = cp ? `root ${cp.root}\nsigned ${cp.time}\nindex ${s.index} through #${s.indexedThrough}; retention ${s.retentionYears} years` : `index ${s.index}`;
   return html`<button type="button" class=${`badge ${s.verified ? "good" : "bad"}`} data-testid="verify-badge" data-verified=${String(s.verified)} title=${title} onClick=${status.reload} role="status">
-    ${describe(s)}
-  </button>`;
+      ${describe(s)}
+    </button>
+    <${BundleButton} />`;
 }
