@@ -77,6 +77,7 @@ export function AlertDetailView({ id }: { id: string }) {
       ${Object.entries(alert.detail).map(([k, v]) => html`<dt>${k}</dt><dd><${DetailValue} k=${k} v=${v} /></dd>`)}
     </dl>
     <${StatusActions} alert=${alert} onChange=${setAlert} />
+    <p><a href=${href.reports({ alert: alert.alertId })} data-testid="draft-str">Draft STR (suspicious-transaction report) from this alert</a></p>
     <h3>Market around the alert</h3>
     ${alert.symbol ? html`<${PriceChart} trades=${trades} alertTs=${alert.ts} label=${alert.symbol} />` : html`<p class="muted">No symbol.</p>`}
     <h3>Evidence (${evidence.length} events)</h3>

@@ -94,3 +94,30 @@ export async function download(path: string, filename: string): Promise<number> 
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
   return blob.size;
 }
+
+export async function apiPut<T>(path: string, payload: unknown): Promise<T> {
+  return unwrap<T>(await fetch(path, { method: "PUT", headers: headers({ "content-type": "application/json" }), body: JSON.stringify(payload) }));
+}
+
+/** Saves `blob` as a file named `filename` (a temporary Blob URL). */
+export function saveBlob(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** A file from a GET, or from a POST when `payload` is given (e.g. a report draft): fetched with the session, saved, returned. */
+export async function downloadFile(path: string, filename: string, payload?: unknown): Promise<Blob> {
+  const init: RequestInit = payload === undefined ? { headers: headers(), cache: "no-store" } : { method: "POST", headers: headers({ "content-type": "application/json" }), body: JSON.stringify(payload), cache: "no-store" };
+  const res = await fetch(path, init);
+  if (!res.ok || (res.headers.get("content-type") ?? "").startsWith("application/json")) await unwrap<unknown>(res);
+  const blob = await res.blob();
+  saveBlob(blob, filename);
+  return blob;
+}
