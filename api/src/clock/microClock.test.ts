@@ -110,6 +110,29 @@ describe("micro clock", () => {
     assert.ok(v - wall <= 2n && wall - v <= 2n, `exact after the check: ${v - wall} µs`);
   });
 
+  it("a pause between reading the monotonic and the wall clock (the process descheduled) does not put it ahead", () => {
+    const t = fakeTime();
+    let pauseNextWallRead = false;
+    const sources: ClockSources = {
+      monoNs: t.sources.monoNs,
+      wallMs: () => {
+        if (pauseNextWallRead) {
+          pauseNextWallRead = false;
+          t.advanceMs(7); // descheduled between the two reads
+        }
+        return t.sources.wallMs();
+      },
+    };
+    const clock = createMicroClock({ sources });
+    for (let i = 0; i < 5; i++) {
+      clock.now();
+      pauseNextWallRead = true;
+      clock.now();
+    }
+    const s = clock.check();
+    assert.ok(Math.abs(s.divergenceUs) <= 2, `divergence after pauses ${s.divergenceUs} µs`);
+  });
+
   it("measures the divergence a drifting wall clock builds up, to the microsecond, and corrects it", () => {
     const t = fakeTime();
     const clock = createMicroClock({ sources: t.sources });

@@ -149,11 +149,18 @@ export function createMicroClock(options: MicroClockOptions = {}): MicroClock {
       const mono = src.monoNs();
       let t = valueAt(mono);
       const wall = BigInt(src.wallMs()) * 1000n;
-      // Date.now truncates: ahead by a whole millisecond or more means the wall clock moved on.
+      // Date.now truncates: ahead by a whole millisecond or more means the wall clock moved on,
+      // unless the process was paused between the two reads: compared again with the clock at
+      // a monotonic reading taken after the wall clock's, the step is certain. The clock is set
+      // to the wall clock at that later instant, so it is never put ahead of it.
       if (wall - t >= followForwardUs) {
-        debtUs = 0n;
-        rebase(mono, wall);
-        t = wall;
+        const after = src.monoNs();
+        t = valueAt(after);
+        if (wall - t >= followForwardUs) {
+          debtUs = 0n;
+          rebase(after, wall);
+          t = wall;
+        }
       }
       if (t <= last) t = last + 1n;
       last = t;
