@@ -148,6 +148,28 @@ describe("micro clock", () => {
     assert.equal(ahead.correction, "slew");
   });
 
+  it("a coarse measurement corrects only what it is sure of: never past the wall clock", () => {
+    // Reads 150 µs apart (a slow, contended machine): a tick is located to about ±150 µs.
+    let mono = 9_000_000_000n;
+    let offsetNs = 1_780_000_000_123_456_000n - mono;
+    const sources: ClockSources = { monoNs: () => (mono += 150_000n), wallMs: () => Number((mono + offsetNs) / 1_000_000n) };
+    const trueWallUs = () => (mono + offsetNs) / 1000n;
+    const clock = createMicroClock({ sources });
+
+    offsetNs += 2_000_000n; // the wall clock steps 2 ms forward; checked before any reading follows it
+    const fwd = clock.check();
+    assert.equal(fwd.correction, "stepForward");
+    assert.ok(fwd.uncertaintyUs > 100, `uncertainty ${fwd.uncertaintyUs}`);
+    const v = clock.now();
+    assert.ok(v <= trueWallUs(), `not put ahead: ${v - trueWallUs()} µs`);
+
+    offsetNs -= 3_000_000n; // and 3 ms back
+    const back = clock.check();
+    assert.equal(back.correction, "slew");
+    const excess = clock.now() - trueWallUs();
+    assert.ok(clock.slewRemainingUs <= Number(excess) && clock.slewRemainingUs > 0, `slewing ${clock.slewRemainingUs} of a ${excess} µs excess`);
+  });
+
   it("locates a Date.now tick to within the loop's iteration time; a frozen wall clock gives the millisecond with 500 µs uncertainty", () => {
     const t = fakeTime();
     const s = sampleWall(t.sources);

@@ -51,7 +51,7 @@ export type DivergenceSample = {
   divergenceUs: number;
   /** Half-width of the interval the wall clock's tick was located in, µs (1,000 when no tick was seen). */
   uncertaintyUs: number;
-  /** What the check did: nothing, stepped the clock forward to the wall clock, or set it slewing back toward it. */
+  /** What the check did: nothing (within the uncertainty), stepped the clock forward to the wall clock, or set it slewing back toward it (by what the uncertainty leaves certain). */
   correction: "none" | "stepForward" | "slew";
 };
 
@@ -172,15 +172,17 @@ export function createMicroClock(options: MicroClockOptions = {}): MicroClock {
       const d = clockUs - s.wallUs;
       rebase(s.monoNs, clockUs);
       let correction: DivergenceSample["correction"] = "none";
-      // A difference within the measurement's own uncertainty is not corrected (the fallback
-      // measurement is only good to half a millisecond).
-      if ((d < 0n ? -d : d) <= BigInt(Math.floor(s.uncertaintyUs))) debtUs = 0n;
+      // The true divergence lies within d ± u: corrected by what is certain (|d| − u), so a
+      // coarse measurement never overshoots (a step forward never puts the clock ahead).
+      const u = BigInt(Math.floor(s.uncertaintyUs));
+      const abs = d < 0n ? -d : d;
+      if (abs <= u) debtUs = 0n;
       else if (d < 0n) {
         debtUs = 0n;
-        baseUs = s.wallUs;
+        baseUs = clockUs + (abs - u);
         correction = "stepForward";
-      } else if (d > 0n) {
-        debtUs = d;
+      } else {
+        debtUs = abs - u;
         correction = "slew";
       }
       lastCheck = { clockUs, wallUs: s.wallUs, divergenceUs: Number(d), uncertaintyUs: s.uncertaintyUs, correction };
