@@ -84,6 +84,8 @@ async function main(): Promise<void> {
     SEN_COMPLIANCE: env.SEN_COMPLIANCE ?? officer.address.toLowerCase(),
     // Anchor often on the local chain so the console's verify badge shows anchors at once.
     SEN_AUDIT_ANCHOR_MS: env.SEN_AUDIT_ANCHOR_MS ?? "10000",
+    // The in-process chain is Hardhat's (31337): the console may offer sign-in with its public test keys.
+    SEN_DEV_SIGNIN: env.SEN_DEV_SIGNIN ?? "1",
   });
   config.chainId = deployment.chainId;
   const publicClient = await connection.viem.getPublicClient({ cacheTime: 0 });
@@ -178,7 +180,7 @@ Sen is running (in-process chain ${deployment.chainId}, ${config.journal.kind} j
   markets        ${[...ctx.trading.core.listings()].map((l) => `${l.symbol} ${ctx.pilot.rules.assetClasses[l.assetClass]?.holders.ruleId ?? l.assetClass} (${gateway.url}/listings/${l.symbol})`).join(", ")}
   pilot rules    ${ctx.pilot.rules.version} (${gateway.url}/api/v1/sen/rules); income tax ${ctx.trading.core.taxRateBps} bps of each sale, from the vault
   credentials    ${rel(credentialsFile)}   (API key, secret, passphrase per trader)
-  compliance     ${gateway.url}/compliance/   (sign in with ${officer.address}, Hardhat test account #${DEMO_OFFICER.accountIndex})
+  compliance     ${gateway.url}/compliance/   (sign in with ${officer.address}, Hardhat test account #${DEMO_OFFICER.accountIndex}${config.devSignIn ? `; no wallet extension: "Development sign-in" with its key, complianceOfficer.privateKey in ${rel(credentialsFile)}` : ""})
   operator       ${operator.address}, Hardhat test account #${DEMO_OPERATOR.accountIndex} (e-ID attested; signs in like a trader, then /api/v1/sen/operator/…)
   e-KYC issuer   ${issuer.url}/onboarding/?exchange=${encodeURIComponent(gateway.url)}   (a new wallet applies for an e-ID; officer ${issuerOfficer.address}, Hardhat test account #${DEMO_ISSUER_OFFICER.accountIndex}, reviews at ${issuer.url}/review/; development verification provider: NOT FOR PRODUCTION)
   audit          ${rel(config.audit.dir)}   (signed checkpoints anchored in AuditAnchor; \`npm run audit:verify\`)

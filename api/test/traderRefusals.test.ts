@@ -63,6 +63,7 @@ const NOT_TRADER_FACING: Record<string, string> = {
   [TradingCode.SETTLEMENT_NOT_PENDING]: "settlement (operators)",
   [TradingCode.SETTLEMENT_NOT_FAILED]: "settlement (operators)",
   [TradingCode.SETTLEMENT_REVERSE_INSUFFICIENT]: "settlement (operators)",
+  COMPLIANCE_NOT_FOUND: "audit routes (compliance)",
 };
 
 describe("the trader app's refusals in words", () => {

@@ -5,22 +5,24 @@ import { formatTime } from "./format.ts";
 import { href } from "./router.ts";
 import { EventsTable, IdentityLink, OrderLink } from "./eventsTable.ts";
 import { PriceChart } from "./priceChart.ts";
+import { detailLabel, detailValueWords, ruleWords } from "./alertWords.ts";
 import type { AlertDetail, AlertStatus, StoredAlert } from "./types.ts";
 import { useRemote } from "./useRemote.ts";
 
-function DetailValue({ k, v }: { k: string; v: unknown }): ReturnType<typeof html> {
-  if (typeof v === "string" && /OrderId$/.test(k)) return html`<${OrderLink} id=${v} />`;
+function DetailValue({ k, v, symbol }: { k: string; v: unknown; symbol?: string }): ReturnType<typeof html> {
+  if (typeof v === "string" && /OrderId$|^orderId$/.test(k)) return html`<${OrderLink} id=${v} />`;
   if (typeof v === "string" && /^0x[0-9a-fA-F]{64}$/.test(v)) return html`<${IdentityLink} hash=${v} />`;
-  // A list of records (e.g. a ring's members): a small table with one column per key.
+  if (typeof v === "string" && /Account$/.test(k) && /^0x[0-9a-fA-F]{40}$/.test(v)) return html`<a class="mono" href=${href.search({ account: v })} title=${v}>${v}</a>`;
+  // A list of records (e.g. a ring's members): a small table with one column per key, headed in words.
   if (Array.isArray(v) && v.length > 0 && v.every((x) => x !== null && typeof x === "object" && !Array.isArray(x))) {
     const rows = v as Array<Record<string, unknown>>;
     const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-    return html`<table class="nested">
-      <thead><tr>${keys.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
-      <tbody>${rows.map((r) => html`<tr>${keys.map((c) => html`<td>${r[c] === undefined ? "" : html`<${DetailValue} k=${c} v=${r[c]} />`}</td>`)}</tr>`)}</tbody>
-    </table>`;
+    return html`<div class="pc-nested-wrap"><table class="nested">
+      <thead><tr>${keys.map((c) => html`<th scope="col" title=${c}>${detailLabel(c)}</th>`)}</tr></thead>
+      <tbody>${rows.map((r) => html`<tr>${keys.map((c) => html`<td>${r[c] === undefined ? "" : html`<${DetailValue} k=${c} v=${r[c]} symbol=${symbol} />`}</td>`)}</tr>`)}</tbody>
+    </table></div>`;
   }
-  return html`<span class="mono">${typeof v === "object" ? JSON.stringify(v) : String(v)}</span>`;
+  return html`<span>${detailValueWords(k, v, symbol)}</span>`;
 }
 
 /** Acknowledge / close / reopen, with a note; both go to the audit log. */
@@ -62,7 +64,7 @@ export function AlertDetailView({ id }: { id: string }) {
   const setAlert = (a: StoredAlert) => r.set({ ...r.data!, alert: a });
   return html`<section aria-labelledby="alert-h" data-testid="alert-detail" data-alert-id=${alert.alertId}>
     <p><a href=${href.alerts()}>← Alerts</a></p>
-    <h2 id="alert-h"><code>${alert.rule}</code> <span class=${`sev sev-${alert.severity}`}>${alert.severity}</span></h2>
+    <h2 id="alert-h"><span data-testid="alert-rule-words">${ruleWords(alert.rule)}</span> <code class="pc-hint" title="Rule code">${alert.rule}</code> <span class=${`sev sev-${alert.severity}`}>${alert.severity}</span></h2>
     <p class="summary" data-testid="alert-summary">${alert.summary}</p>
     <dl class="facts">
       <dt>Time</dt><dd class="mono">${formatTime(alert.ts)}</dd>
@@ -74,7 +76,7 @@ export function AlertDetailView({ id }: { id: string }) {
     </dl>
     <h3>Thresholds and measurements</h3>
     <dl class="facts" data-testid="alert-detail-values">
-      ${Object.entries(alert.detail).map(([k, v]) => html`<dt>${k}</dt><dd><${DetailValue} k=${k} v=${v} /></dd>`)}
+      ${Object.entries(alert.detail).map(([k, v]) => html`<dt data-key=${k} title=${k}>${detailLabel(k)}</dt><dd><${DetailValue} k=${k} v=${v} symbol=${alert.symbol} /></dd>`)}
     </dl>
     <${StatusActions} alert=${alert} onChange=${setAlert} />
     <p><a href=${href.reports({ alert: alert.alertId })} data-testid="draft-str">Draft STR (suspicious-transaction report) from this alert</a></p>

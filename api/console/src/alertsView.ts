@@ -6,6 +6,7 @@ import { href, navigate } from "./router.ts";
 import { LoadMore } from "./eventsTable.ts";
 import { ALERT_RULES, ALERT_STATUSES, type Page, type StoredAlert } from "./types.ts";
 import { useRemote } from "./useRemote.ts";
+import { ruleWords } from "./alertWords.ts";
 
 /** The surveillance alerts, newest first, filtered by status and rule; live alerts appear on top. */
 export function AlertsView({ params, live }: { params: URLSearchParams; live: StoredAlert[] }) {
@@ -52,7 +53,7 @@ export function AlertsView({ params, live }: { params: URLSearchParams; live: St
       <label>Rule
         <select data-testid="alerts-rule" value=${rule} onChange=${(e: Event) => setFilter("rule", (e.target as HTMLSelectElement).value)}>
           <option value="">any</option>
-          ${ALERT_RULES.map((r) => html`<option value=${r}>${r}</option>`)}
+          ${ALERT_RULES.map((r) => html`<option value=${r}>${ruleWords(r)}</option>`)}
         </select>
       </label>
       <button type="button" onClick=${page.reload}>Refresh</button>
@@ -69,7 +70,7 @@ export function AlertsView({ params, live }: { params: URLSearchParams; live: St
                 if (!(e.target as HTMLElement).closest("a")) navigate(href.alert(a.alertId));
               }}>
                 <td class="mono nowrap"><a href=${href.alert(a.alertId)} data-testid="alert-link">${formatTime(a.ts)}</a></td>
-                <td><code>${a.rule}</code></td>
+                <td>${ruleWords(a.rule)} <code class="pc-hint">${a.rule}</code></td>
                 <td><span class=${`sev sev-${a.severity}`}>${a.severity}</span></td>
                 <td>${a.symbol ?? ""}</td>
                 <td>${a.identityHashes.map((h) => html`<a href=${href.identity(h)} class="mono chip" title=${h}>${short(h)}</a> `)}</td>

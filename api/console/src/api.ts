@@ -1,6 +1,7 @@
 /**
  * The gateway's API from the browser: KuCoin envelopes (`{ code: "200000", data }`, errors
- * `{ code, msg }`), the session token as a Bearer header. The token lives in memory only.
+ * `{ code, msg }`), the session token as a Bearer header. The token lives in memory here; the
+ * console keeps a copy in sessionStorage (session.ts) so that a reload does not sign the officer out.
  */
 
 export class ApiError extends Error {
@@ -79,7 +80,7 @@ export async function fetchFile(path: string): Promise<Response> {
  * Downloads a file that needs the Authorization header (so a plain link cannot): fetch it,
  * then save it through a temporary Blob URL.
  */
-export async function download(path: string, filename: string): Promise<number> {
+export async function download(path: string, filename: string): Promise<Blob> {
   const res = await fetch(path, { headers: headers(), cache: "no-store" });
   if (!res.ok || (res.headers.get("content-type") ?? "").startsWith("application/json")) await unwrap<unknown>(res);
   const blob = await res.blob();
@@ -92,7 +93,7 @@ export async function download(path: string, filename: string): Promise<number> 
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  return blob.size;
+  return blob;
 }
 
 export async function apiPut<T>(path: string, payload: unknown): Promise<T> {

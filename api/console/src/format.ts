@@ -26,3 +26,27 @@ export function short(h: string | undefined, keep = 6): string {
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
 }
+
+/** The quote currency of a symbol (`GOLD-VND` → `VND`). */
+export function quoteOf(symbol: string | undefined): string | undefined {
+  return symbol?.split("-")[1];
+}
+
+/** The base asset of a symbol (`GOLD-VND` → `GOLD`). */
+export function baseOf(symbol: string | undefined): string | undefined {
+  return symbol?.split("-")[0];
+}
+
+/**
+ * A decimal string grouped for reading, the digits unchanged (no float): đồng the Vietnamese way,
+ * `1234000` → `1.234.000 ₫`; other currencies `1,234.5 GOLD`; no currency: grouped only.
+ */
+export function formatAmount(value: string | undefined, currency?: string): string {
+  if (value === undefined || value === "") return "";
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(value);
+  if (!m) return currency ? `${value} ${currency}` : value;
+  const vnd = currency === "VND";
+  const int = m[2].replace(/\B(?=(\d{3})+(?!\d))/g, vnd ? "." : ",");
+  const n = `${m[1]}${int}${m[3] ? `${vnd ? "," : "."}${m[3]}` : ""}`;
+  return vnd ? `${n} ₫` : currency ? `${n} ${currency}` : n;
+}

@@ -8,7 +8,7 @@ import { useRemote } from "./useRemote.ts";
 /** Every event of one order, oldest first, and its state now. */
 export function OrderLifecycleView({ id }: { id: string }) {
   const r = useRemote(() => apiGet<OrderLifecycle>(`/api/v1/compliance/orders/${encodeURIComponent(id)}/lifecycle`), [id]);
-  if (r.error) return html`<section><h2>Order <code>${id}</code></h2><p class="error" role="alert">${r.error.message}</p></section>`;
+  if (r.error) return html`<section><h2>Order <code>${id}</code></h2><p class="error" role="alert" data-testid="order-error">${r.error.message}</p><p><a href=${href.search({ orderId: id })}>Search the audit trail for this id</a></p></section>`;
   if (!r.data) return html`<p class="muted">Loading…</p>`;
   const { events, current } = r.data;
   return html`<section aria-labelledby="order-h" data-testid="order-lifecycle" data-order-id=${id}>

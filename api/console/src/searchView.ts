@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { apiGet, download, query } from "./api.ts";
 import { html } from "./html.ts";
-import { parseTimeInput } from "./format.ts";
+import { parseTimeInput, plural } from "./format.ts";
 import { href, navigate } from "./router.ts";
 import { EventsTable, LoadMore } from "./eventsTable.ts";
+import { eventTypeWords } from "./eventWords.ts";
 import { EVENT_TYPES, type AuditEvent, type Page } from "./types.ts";
 import { useRemote } from "./useRemote.ts";
 
@@ -48,6 +49,7 @@ export function SearchView({ params }: { params: URLSearchParams }) {
   const [extra, setExtra] = useState<{ items: AuditEvent[]; cursor?: string; loading: boolean }>({ items: [], loading: false });
   useEffect(() => setExtra({ items: [], loading: false }), [r.data]);
   const [exporting, setExporting] = useState("");
+  const [exported, setExported] = useState<{ ok: boolean; text: string } | null>(null);
 
   const submit = (e: Event) => {
     e.preventDefault();
@@ -66,8 +68,14 @@ export function SearchView({ params }: { params: URLSearchParams }) {
   };
   const exportAs = async (format: "csv" | "jsonl") => {
     setExporting(format);
+    setExported(null);
+    const file = `sen-audit-${new Date().toISOString().replaceAll(":", "")}.${format}`;
     try {
-      await download(`/api/v1/compliance/events/export${query({ ...applied, format })}`, `sen-audit-${new Date().toISOString().replaceAll(":", "")}.${format}`);
+      const blob = await download(`/api/v1/compliance/events/export${query({ ...applied, format })}`, file);
+      const n = recordCount(await blob.text(), format);
+      setExported({ ok: true, text: `Exported ${plural(n, "event")} (file ${file}, ${plural(blob.size, "byte")}).` });
+    } catch (err) {
+      setExported({ ok: false, text: `Export failed: ${(err as Error).message}` });
     } finally {
       setExporting("");
     }
@@ -85,7 +93,7 @@ export function SearchView({ params }: { params: URLSearchParams }) {
       )}
       <label class="types">Event types (Ctrl/⌘-click for several)
         <select multiple size="6" data-testid="search-type" onChange=${(e: Event) => setForm({ ...form, type: [...(e.target as HTMLSelectElement).selectedOptions].map((o) => o.value).join(",") })}>
-          ${EVENT_TYPES.map((t) => html`<option value=${t} selected=${types.has(t)}>${t}</option>`)}
+          ${EVENT_TYPES.map((t) => html`<option value=${t} selected=${types.has(t)}>${eventTypeWords(t)} (${t})</option>`)}
         </select>
       </label>
       <label>Order
@@ -103,9 +111,28 @@ export function SearchView({ params }: { params: URLSearchParams }) {
           <button type="button" class="secondary" data-testid="export-jsonl" disabled=${exporting !== ""} onClick=${() => exportAs("jsonl")}>${exporting === "jsonl" ? "Exporting…" : "Export JSONL"}</button>
         </div>`
       : html`<p class="muted">Give at least one filter.</p>`}
+    ${exported ? html`<p class=${exported.ok ? "pc-ok" : "error"} role=${exported.ok ? "status" : "alert"} data-testid="export-result" data-ok=${String(exported.ok)}>${exported.text}</p>` : null}
     ${r.error ? html`<p class="error" role="alert" data-testid="search-error">${r.error.message}</p>` : null}
     ${r.loading && hasFilter ? html`<p class="muted">Searching…</p>` : null}
     ${r.data ? html`<div data-testid="search-results" data-count=${items.length}><${EventsTable} events=${items} caption=${`${items.length} events${cursor ? " (more available)" : ""}`} /></div>` : null}
     <${LoadMore} cursor=${cursor} loading=${extra.loading} onMore=${more} />
   </section>`;
+}
+
+/** Records in an export: JSONL lines, or CSV rows after the header (line breaks inside quoted cells do not count). */
+export function recordCount(text: string, format: "csv" | "jsonl"): number {
+  if (format === "jsonl") return text.split("\n").filter((l) => l.trim() !== "").length;
+  let rows = 0;
+  let quoted = false;
+  let content = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    if (c === "\n" && !quoted) {
+      if (content) rows++;
+      content = false;
+    } else if (c !== "\r") content = true;
+  }
+  if (content) rows++;
+  return Math.max(0, rows - 1);
 }

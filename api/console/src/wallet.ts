@@ -31,8 +31,16 @@ export async function signIn(): Promise<Session & { address: string }> {
   const accounts = (await eth.request({ method: "eth_requestAccounts" })) as string[];
   const address = accounts?.[0];
   if (!address) throw new WalletError("The wallet shared no account.");
+  return siweLogin(address, async (message) => (await eth.request({ method: "personal_sign", params: [utf8Hex(message), address] })) as string);
+}
+
+/**
+ * The gateway's challenge for `address`, signed by `sign` (EIP-191 personal message), exchanged
+ * for a session. Whoever signs, the gateway verifies the signature the same way.
+ */
+export async function siweLogin(address: string, sign: (message: string) => Promise<string>): Promise<Session & { address: string }> {
   const challenge = await apiGet<{ message: string }>(`/api/v1/sen/auth/challenge?address=${encodeURIComponent(address)}`);
-  const signature = (await eth.request({ method: "personal_sign", params: [utf8Hex(challenge.message), address] })) as string;
+  const signature = await sign(challenge.message);
   const session = await apiPost<Session>("/api/v1/sen/auth/login", { message: challenge.message, signature });
   return { ...session, address };
 }

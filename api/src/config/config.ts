@@ -61,6 +61,8 @@ const schema = z.object({
   SEN_EXPLORER_TX_URL: z.string().url().optional(),
   /** The trader app asks before placing an order worth this many đồng or more (a whole number; the default is 100 million). */
   SEN_CONFIRM_ORDER_VND: z.string().regex(/^[1-9]\d{0,17}$/, "a whole number of đồng above 0, e.g. 100000000").default("100000000"),
+  /** "1": the compliance console offers sign-in with a pasted development key (local chain only; the gateway refuses it on any other chain). */
+  SEN_DEV_SIGNIN: z.enum(["0", "1"]).default("0"),
 });
 
 /** Every environment variable Sen reads: derived from the schema, so the two cannot drift. */
@@ -124,7 +126,22 @@ export type ServerConfig = {
   explorerTxUrl?: string;
   /** The trader app's large-order confirmation threshold, in đồng (decimal string: amounts are never floats). */
   confirmOrderVnd: string;
+  /**
+   * The console's development sign-in (a private key pasted into the page, signing in-page): for
+   * a local development chain only (LOCAL_DEV_CHAIN_IDS), checked when the gateway starts.
+   */
+  devSignIn: boolean;
 };
+
+/** Chains that hold nothing of value (Hardhat, Ganache/geth --dev): the only ones development sign-in may run on. */
+export const LOCAL_DEV_CHAIN_IDS: ReadonlySet<number> = new Set([31337, 1337]);
+
+/** Why this configuration may not offer development sign-in, or undefined when it may (or does not ask to). */
+export function devSignInRefusal(config: Pick<ServerConfig, "devSignIn" | "chainId">): string | undefined {
+  if (!config.devSignIn) return undefined;
+  if (!LOCAL_DEV_CHAIN_IDS.has(config.chainId)) return `configuration: SEN_DEV_SIGNIN=1 is for a local development chain (chain id 31337 or 1337), not chain ${config.chainId}`;
+  return undefined;
+}
 
 /** Validates the environment once; a bad setting stops the process with a clear message. */
 export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -180,6 +197,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     onboardingUrl: e.SEN_ONBOARDING_URL ?? `${u.protocol}//${u.hostname}:8090/onboarding/`,
     explorerTxUrl: e.SEN_EXPLORER_TX_URL,
     confirmOrderVnd: e.SEN_CONFIRM_ORDER_VND,
+    devSignIn: e.SEN_DEV_SIGNIN === "1",
     ...overrides,
   };
 }

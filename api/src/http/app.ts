@@ -44,7 +44,7 @@ export function createHttpApp(ctx: AppContext): express.Express {
   app.get("/openapi.json", (_req, res) => {
     res.json(openapi);
   });
-  mountConsole(app);
+  mountConsole(app, ctx.config);
   mountTrader(app);
   mountApiDocs(app);
   mountListingPages(app, ctx);

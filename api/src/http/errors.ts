@@ -69,6 +69,8 @@ const TABLE: Record<string, KucoinError> = {
   SETTLEMENT_REVERSE_INSUFFICIENT: { status: 409, code: "400100", msg: "Cannot reverse yet: a side no longer has available what the trade gave it (cancel its orders or wait for its withdrawals first)" },
   VALIDATION: { status: 400, code: "400100", msg: "Parameter error" },
   NOT_FOUND: { status: 404, code: "404000", msg: "Url Not Found" },
+  // A compliance lookup of something the audit trail does not hold: the reply is the route's own sentence (never a trading message).
+  COMPLIANCE_NOT_FOUND: { status: 404, code: "404000", msg: "Not found in the audit trail" },
   BODY_TOO_LARGE: { status: 413, code: "400100", msg: "Request body too large" },
   JOURNAL_IO: { status: 503, code: "500000", msg: "Service unavailable: journal failure" },
   JOURNAL_CORRUPT: { status: 503, code: "500000", msg: "Service unavailable: journal failure" },
@@ -103,6 +105,7 @@ export function toKucoinError(err: unknown): KucoinError & { senCode: string; de
     if (entry) {
       // Rule rejections say which rule fired and why; auth failures say no more than KuCoin does.
       const detail = err.code.startsWith("AUTH_") ? undefined : err.message;
+      if (err.code === "COMPLIANCE_NOT_FOUND") return { ...entry, msg: err.message, senCode: err.code, detail };
       const explain = entry === INVALID_ORDER || err.code === "VALIDATION" || err.code in HOLDER || PILOT_RULE_CODES.has(err.code);
       return { ...entry, msg: explain ? `${entry.msg}: ${err.message}` : entry.msg, senCode: err.code, detail };
     }

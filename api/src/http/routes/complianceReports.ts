@@ -268,7 +268,7 @@ export function complianceReportRoutes(ctx: AppContext): Route[] {
         const q = query as z.infer<typeof strQuery>;
         const b = body as z.infer<typeof strBody>;
         const alert = await audit.index.alert(alertId.data);
-        if (!alert) throw new SenError("NOT_FOUND", "no such alert");
+        if (!alert) throw new SenError("COMPLIANCE_NOT_FOUND", `No alert with id ${alertId.data}`);
         const evidence = await audit.index.eventsBySeq(alert.eventSeqs.slice(0, 1000));
         const transactions = evidence.map((e) => ({
           time: e.ts,
