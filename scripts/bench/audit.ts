@@ -21,6 +21,7 @@ import { encodeAuditEvent, isoMicros } from "../../api/src/audit/auditEvent.ts";
 import { openAuditLog } from "../../api/src/audit/auditLog.ts";
 import type { AuditLog } from "../../api/src/audit/auditLog.ts";
 import { fromHex, verifyInclusion } from "../../api/src/audit/merkle.ts";
+import { mulberry32, workload } from "./auditWorkload.ts";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
 
 const QUICK = process.env.SEN_BENCH_QUICK === "1";
@@ -30,53 +31,6 @@ const FLUSH_EVERY = 1_000;
 const CHECKPOINT_EVERY = 10_000;
 const PROOFS = 10_000;
 const WRITE = !QUICK && process.env.BENCH_WRITE !== "0";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Order-lifecycle and fill events shaped like the trading recorder's (tradingRecorder.ts). */
-function workload(n: number): AuditEventInput[] {
-  const rnd = mulberry32(42);
-  const hex = (bytes: number) => Array.from({ length: bytes }, () => Math.floor(rnd() * 256).toString(16).padStart(2, "0")).join("");
-  const accounts = Array.from({ length: 500 }, (_, i) => ({ account: `acc-${i}`, identityHash: `0x${hex(32)}`, wallet: `0x${hex(20)}`, apiKeyId: randomUUID() }));
-  const symbols = ["VNM-VND", "FPT-VND", "VIC-VND", "HPG-VND", "GOLD-VND"];
-  const out: AuditEventInput[] = [];
-  for (let i = 0; out.length < n; i++) {
-    const a = accounts[Math.floor(rnd() * accounts.length)];
-    const symbol = symbols[i % symbols.length];
-    const side = rnd() < 0.5 ? "buy" : "sell";
-    const price = `${60_000 + Math.floor(rnd() * 2_000)}.${Math.floor(rnd() * 10)}`;
-    const qty = `${1 + Math.floor(rnd() * 500)}`;
-    const orderId = `${(1_000_000 + i).toString(16)}${hex(4)}`;
-    const base = { account: a.account, identityHash: a.identityHash, wallet: a.wallet, apiKeyId: a.apiKeyId, symbol, side, price, qty, orderId } as const;
-    out.push({ type: "order.received", ...base, clientOid: randomUUID(), orderType: "limit", tif: "GTC", refPrice: price, ip: `10.1.${i % 250}.${(i * 7) % 250}` });
-    out.push({ type: "order.accepted", ...base, jseq: i });
-    if (rnd() < 0.4) {
-      const c = accounts[Math.floor(rnd() * accounts.length)];
-      out.push({
-        type: "order.filled",
-        ...base,
-        jseq: i,
-        tradeId: `tr-${i}`,
-        liquidity: "taker",
-        counterpartyAccount: c.account,
-        counterpartyIdentityHash: c.identityHash,
-        counterpartyOrderId: `${i.toString(16)}${hex(4)}`,
-      });
-    } else if (rnd() < 0.3) {
-      out.push({ type: "order.cancelled", ...base, jseq: i, reason: "user" });
-    }
-  }
-  return out.slice(0, n);
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
