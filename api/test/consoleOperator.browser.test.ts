@@ -26,6 +26,11 @@ const CHROMIUM = "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SHOTS = process.env.SEN_UPDATE_SCREENSHOTS === "1" ? path.join(ROOT, "docs/screenshots") : mkdtempSync(path.join(tmpdir(), "sen-operator-shots-"));
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+/** Moves the page to another console route in place (the session stays in the page). */
+const goHash = (page: Page, hash: string) =>
+  page.evaluate((h) => {
+    (globalThis as unknown as { location: { hash: string } }).location.hash = h;
+  }, hash);
 
 describe("console: operator controls and regulatory reports (Chromium)", { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing`, timeout: 150_000 }, () => {
   let chain: ChainFixture;
@@ -221,7 +226,7 @@ describe("console: operator controls and regulatory reports (Chromium)", { skip:
     assert.match(await page.getByTestId("op-kill-result").innerText(), /is unfrozen/);
 
     // the operator cannot open the reports: the app keeps showing the operator's controls
-    await page.evaluate(() => (location.hash = "#/reports"));
+    await goHash(page, "#/reports");
     await view.waitFor();
     assert.equal(await page.getByTestId("reports-view").count(), 0);
 
@@ -275,7 +280,7 @@ describe("console: operator controls and regulatory reports (Chromium)", { skip:
     await page.screenshot({ path: path.join(SHOTS, "console-reports-1280.png"), fullPage: true });
 
     // STR draft: from the alert's page
-    await page.evaluate((id) => (location.hash = `#/alerts/${encodeURIComponent(id)}`), alertId);
+    await goHash(page, `#/alerts/${encodeURIComponent(alertId)}`);
     await page.getByTestId("draft-str").click();
     assert.equal(await page.getByTestId("rep-alert").inputValue(), alertId);
     await page.getByTestId("rep-narrative").fill("Two customers traded RIVER back and forth and ended where they started.");
@@ -304,7 +309,7 @@ describe("console: operator controls and regulatory reports (Chromium)", { skip:
     for (const h of [sha256(csv), previewHash, sha256(strCsv)]) assert.ok(hashes.includes(h), `${h} on record`);
 
     // no operator controls for an officer
-    await page.evaluate(() => (location.hash = "#/operator"));
+    await goHash(page, "#/operator");
     await page.getByTestId("operator-only").waitFor();
     assert.equal(await page.getByTestId("operator-view").count(), 0);
     assert.deepEqual(errors, []);
