@@ -94,7 +94,8 @@ export function sampleWall(src: ClockSources): { wallUs: bigint; monoNs: bigint;
       const after = src.monoNs();
       if (w !== w0) {
         // The tick lies between the previous read (≥ prevBefore) and this one (≤ after).
-        const uncertaintyUs = Number(after - prevBefore) / 2000;
+        // Rounded up to a tenth of a µs: conservative, and short in the audit record.
+        const uncertaintyUs = Math.ceil(Number(after - prevBefore) / 200) / 10;
         if (w === w0 + 1 && uncertaintyUs < 500 && (!best || uncertaintyUs < best.uncertaintyUs)) {
           best = { wallUs: BigInt(w) * 1000n, monoNs: (prevBefore + after) / 2n, uncertaintyUs };
         }
