@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import { mkdir, open, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readLines } from "../journal/readLines.ts";
@@ -258,7 +258,10 @@ class FileAuditLog implements AuditLog {
   constructor(o: AuditLogOptions) {
     this.#o = o;
     this.#dir = o.dir;
-    this.#tree = new TiledTree(o.dir);
+    this.#tree = new TiledTree(o.dir, {
+      readLeaves: (from, to) => this.#readLinesSync(from, to),
+      onRepair: (rebuilt) => this.#o.onRepair?.({ file: join(this.#dir, TILES_DIR), rebuilt }),
+    });
     this.origin = o.origin ?? AUDIT_DEFAULT_ORIGIN;
     this.retentionYears = o.retentionYears ?? 10;
     this.#segmentEvents = o.segmentEvents ?? DEFAULT_SEGMENT_EVENTS;
@@ -848,20 +851,47 @@ class FileAuditLog implements AuditLog {
     for await (const { seq, bytes } of this.#lineBuffers(fromSeq, toSeq)) yield { seq, line: bytes.toString("utf8") };
   }
 
-  /** offsets[a..b] of a segment (from memory, or its offsets file); undefined when the file is short. */
-  async #offsetsRange(seg: Segment, a: number, b: number): Promise<Float64Array | undefined> {
+  /** offsets[a..b] of a segment (from memory, or its offsets file: at most 512 KiB, read at once); undefined when the file is short. */
+  #offsetsRange(seg: Segment, a: number, b: number): Float64Array | undefined {
     if (seg.offsets) return seg.offsets.subarray(a, b + 1);
     const out = new Float64Array(b - a + 1);
     const view = Buffer.from(out.buffer);
     const skip = a === 0 ? 1 : 0; // offsets[0] = 0 is not stored
     const bytes = (b - a + 1 - skip) * 8;
-    const h = await open(seg.idxPath, "r");
+    const fd = openSync(seg.idxPath, "r");
     try {
-      const { bytesRead } = await h.read(view, skip * 8, bytes, (a - 1 + skip) * 8);
-      return bytesRead === bytes ? out : undefined;
+      return readSync(fd, view, skip * 8, bytes, (a - 1 + skip) * 8) === bytes ? out : undefined;
     } finally {
-      await h.close();
+      closeSync(fd);
     }
+  }
+
+  /** The lines of [from, to), read synchronously (a leaf tile rebuilt while a proof is served). */
+  #readLinesSync(from: number, to: number): Buffer[] {
+    const out: Buffer[] = [];
+    for (let s = this.#segmentOf(from); s < this.#segments.length && this.#segments[s].firstSeq < to; s++) {
+      const seg = this.#segments[s];
+      const a = Math.max(from, seg.firstSeq) - seg.firstSeq;
+      const b = Math.min(to, seg.firstSeq + seg.count) - seg.firstSeq;
+      const offs = this.#offsetsRange(seg, a, b);
+      if (!offs) throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.idxPath} is shorter than its segment`);
+      const buf = Buffer.allocUnsafe(offs[b - a] - offs[0]);
+      const fd = openSync(seg.path, "r");
+      try {
+        if (readSync(fd, buf, 0, buf.length, offs[0]) !== buf.length) throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.path} is shorter than its offsets say`);
+      } finally {
+        closeSync(fd);
+      }
+      for (let i = a; i < b; i++) {
+        const end = offs[i + 1 - a] - offs[0];
+        const line = buf.subarray(offs[i - a] - offs[0], end - 1);
+        if (buf[end - 1] !== 0x0a || leadingSeq(line) !== seg.firstSeq + i) {
+          throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.path}: the line of seq ${seg.firstSeq + i} is not where the offsets say`, { details: { seq: seg.firstSeq + i } });
+        }
+        out.push(line);
+      }
+    }
+    return out;
   }
 
   /**
@@ -880,7 +910,7 @@ class FileAuditLog implements AuditLog {
       let rescanned = false;
       while (i < b) {
         const stop = Math.min(b, i + OFFSETS_BLOCK);
-        const offs = await this.#offsetsRange(seg, i, stop);
+        const offs = this.#offsetsRange(seg, i, stop);
         let bad = offs === undefined;
         if (offs) {
           const first = i;
@@ -971,7 +1001,7 @@ class FileAuditLog implements AuditLog {
       for (let s = 0; s < this.#segments.length && this.#segments[s].firstSeq < n; s++) {
         const seg = this.#segments[s];
         const last = Math.min(n - seg.firstSeq, seg.count);
-        const end = last === seg.count ? seg.end : (await this.#offsetsRange(seg, last, last))?.[0];
+        const end = last === seg.count ? seg.end : this.#offsetsRange(seg, last, last)?.[0];
         if (end === undefined) throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.idxPath} is shorter than its segment`);
         const h = await open(seg.path, "r");
         try {

@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { AuditCode, AuditError } from "./errors.ts";
 import type { NodeSource } from "./merkle.ts";
 import { consistencySubproof, emptyRoot, HASH_BYTES, inclusionPath, leafHashInto, nodeHash, nodeHashInto, subtreeHash } from "./merkle.ts";
 
@@ -17,8 +18,11 @@ import { consistencySubproof, emptyRoot, HASH_BYTES, inclusionPath, leafHashInto
  * right edge of each level lives in memory only and is recomputed on open (from the last
  * lines of the log for level 0, from the level below for the others).
  *
- * The tiles are a cache of what the events hash to: the log checks them against the signed
- * checkpoint on open and rebuilds them from the events when they do not match.
+ * The tiles are a cache of what the events hash to: the log checks the top of them against
+ * the signed checkpoint on open (rebuilding them from the events when that fails), and every
+ * stored tile read afterwards is checked against its parent entry one level up, so a tile
+ * corrupted on disk is found when first used and rebuilt (from the events for level 0, from
+ * the level below otherwise) rather than served.
  *
  * Memory: the right edge (≤ 8 KiB per level) and a bounded cache of recently used tiles
  * with their inner nodes (16 KiB each), whatever the log's size.
@@ -69,15 +73,26 @@ type Level = {
 
 export type TileRepair = { level: number; fromTile: number; toTile: number };
 
+export type TiledTreeOptions = {
+  /** The bytes of leaves [from, to), read synchronously: to rebuild a leaf tile found corrupt while open. */
+  readLeaves: (from: number, to: number) => Buffer[];
+  /** A tile found corrupt and rebuilt. */
+  onRepair: (what: string) => void;
+};
+
 export class TiledTree {
   readonly #dir: string;
+  readonly #o: TiledTreeOptions;
   #levels: Level[] = [];
   #size = 0;
   #cache = new Map<string, Buffer>();
   #dirDirty = false;
+  /** Off while open() derives the right edges from the stored tiles (their parents do not exist yet). */
+  #checkParents = false;
 
-  constructor(logDir: string) {
+  constructor(logDir: string, options: TiledTreeOptions) {
     this.#dir = join(logDir, TILES_DIR);
+    this.#o = options;
   }
 
   /** Leaves in the tree (hashed), including those whose tiles are not written yet. */
@@ -94,6 +109,7 @@ export class TiledTree {
   open(leaves: number, maxLeafTiles = Number.MAX_SAFE_INTEGER, upper = true): { feedFrom: number; rebuilt: TileRepair[] } {
     this.close();
     mkdirSync(this.#dir, { recursive: true });
+    this.#checkParents = false;
     this.#cache.clear();
     this.#levels = [];
     const rebuilt: TileRepair[] = [];
@@ -101,7 +117,8 @@ export class TiledTree {
     for (let L = 0; ; L++) {
       const path = join(this.#dir, tileFileName(L));
       const exists = existsSync(path);
-      if (!exists && available === 0) break;
+      // a level exists once the one below has a full tile (its root is this level's first hash)
+      if (!exists && available === 0 && (L === 0 || this.#levels[L - 1].stored === 0)) break;
       const fd = openSync(path, "a+", 0o644);
       if (!exists) this.#dirDirty = true;
       const inFile = Math.floor(fstatSync(fd).size / TILE_BYTES);
@@ -123,6 +140,8 @@ export class TiledTree {
     }
     const feedFrom = (this.#levels[0]?.stored ?? 0) * TILE_WIDTH;
     this.#size = feedFrom;
+    this.#cache.clear(); // tiles read above were not checked against their parents
+    this.#checkParents = true;
     return { feedFrom, rebuilt };
   }
 
@@ -182,15 +201,54 @@ export class TiledTree {
       return hit;
     }
     const lv = this.#levels[L];
-    let tile: Buffer;
-    if (n >= lv.stored) tile = lv.queued[n - lv.stored];
-    else {
-      tile = Buffer.allocUnsafe(TILE_BYTES);
-      const got = readSync(lv.fd, tile, 0, TILE_BYTES, n * TILE_BYTES);
-      if (got !== TILE_BYTES) throw new Error(`tile ${L}/${n}: file ${tileFileName(L)} is shorter than its ${lv.stored} tiles`);
-    }
-    const nodes = tileNodes(tile);
+    let nodes = tileNodes(n >= lv.stored ? lv.queued[n - lv.stored] : this.#readTile(L, n));
+    if (n < lv.stored && this.#checkParents && !this.#matchesParent(L, n, nodes)) nodes = this.#rebuildTile(L, n);
     this.#remember(key, nodes);
+    return nodes;
+  }
+
+  #readTile(L: number, n: number): Buffer {
+    const tile = Buffer.allocUnsafe(TILE_BYTES);
+    if (readSync(this.#levels[L].fd, tile, 0, TILE_BYTES, n * TILE_BYTES) !== TILE_BYTES) {
+      throw new AuditError(AuditCode.IO, `audit tiles: ${tileFileName(L)} is shorter than its ${this.#levels[L].stored} tiles (cut while open?)`);
+    }
+    return tile;
+  }
+
+  /** Does the tile's root equal its entry one level up (itself checked the same way, up to what open() checked against the signed root)? */
+  #matchesParent(L: number, n: number, nodes: Buffer): boolean {
+    const at = heightStart(TILE_HEIGHT) * HASH_BYTES;
+    return this.#node((L + 1) * TILE_HEIGHT, n).equals(nodes.subarray(at, at + HASH_BYTES));
+  }
+
+  /** A stored tile that does not hash to its parent: recomputed (leaf hashes from the events, or roots of the tiles below), checked, rewritten in place. */
+  #rebuildTile(L: number, n: number): Buffer {
+    const fresh = Buffer.allocUnsafe(TILE_BYTES);
+    if (L === 0) {
+      const lines = this.#o.readLeaves(n * TILE_WIDTH, (n + 1) * TILE_WIDTH);
+      for (let i = 0; i < TILE_WIDTH; i++) leafHashInto(lines[i], fresh, i * HASH_BYTES);
+    } else {
+      const root = heightStart(TILE_HEIGHT) * HASH_BYTES;
+      for (let i = 0; i < TILE_WIDTH; i++) tileNodes(this.#readTile(L - 1, n * TILE_WIDTH + i)).copy(fresh, i * HASH_BYTES, root, root + HASH_BYTES);
+    }
+    const nodes = tileNodes(fresh);
+    if (!this.#matchesParent(L, n, nodes)) {
+      throw new AuditError(
+        AuditCode.TAMPERED,
+        L === 0
+          ? `audit log: the events ${n * TILE_WIDTH}..${(n + 1) * TILE_WIDTH - 1} do not hash to the tree verified at open (leaf tile ${n}): an event was modified on disk`
+          : `audit tiles: level ${L} tile ${n} and tiles below it are corrupt; reopen the log to rebuild them from the events`,
+        { details: { level: L, tile: n } },
+      );
+    }
+    const fd = openSync(join(this.#dir, tileFileName(L)), "r+");
+    try {
+      writeSync(fd, fresh, 0, TILE_BYTES, n * TILE_BYTES);
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.#o.onRepair(`level ${L} tile ${n} did not hash to its parent: rebuilt from ${L === 0 ? "the events" : "the level below"}`);
     return nodes;
   }
 
