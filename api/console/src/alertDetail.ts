@@ -83,6 +83,7 @@ export function AlertDetailView({ id }: { id: string }) {
     <h3>Market around the alert</h3>
     ${alert.symbol ? html`<${PriceChart} trades=${trades} alertTs=${alert.ts} label=${alert.symbol} />` : html`<p class="muted">No symbol.</p>`}
     <h3>Evidence (${evidence.length} events)</h3>
+    ${alert.symbol && evidence.some((e) => e.jseq !== undefined) ? html`<p><a data-testid="alert-book-link" href=${href.book(alert.symbol, { seq: String(evidence.find((e) => e.jseq !== undefined)!.jseq) })}>Order book at the first evidence event</a></p>` : null}
     <${EventsTable} events=${evidence} testid="evidence-table" />
   </section>`;
 }

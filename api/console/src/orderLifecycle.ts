@@ -5,6 +5,15 @@ import { EventsTable } from "./eventsTable.ts";
 import type { OrderLifecycle } from "./types.ts";
 import { useRemote } from "./useRemote.ts";
 
+/** "Order book at this event" for each event that came from a journal record. */
+function BookLinks({ events }: { events: OrderLifecycle["events"] }) {
+  const at = events.filter((e) => e.jseq !== undefined && e.symbol);
+  if (at.length === 0) return null;
+  return html`<p class="book-links" data-testid="lifecycle-book-links">Order book at this event:
+    ${at.map((e, i) => html`${i ? " · " : ""}<a href=${href.book(e.symbol!, { seq: String(e.jseq) })} data-testid="book-at-event" data-jseq=${e.jseq}>${e.type.replace(/^order\./, "")} (record #${e.jseq})</a>`)}
+  </p>`;
+}
+
 /** Every event of one order, oldest first, and its state now. */
 export function OrderLifecycleView({ id }: { id: string }) {
   const r = useRemote(() => apiGet<OrderLifecycle>(`/api/v1/compliance/orders/${encodeURIComponent(id)}/lifecycle`), [id]);
@@ -23,5 +32,6 @@ export function OrderLifecycleView({ id }: { id: string }) {
       : html`<p class="muted">No longer in the engine's memory; the audit trail below is complete.</p>`}
     <p><a href=${href.search({ orderId: id })}>Search this order</a></p>
     <${EventsTable} events=${events} caption=${`${events.length} events, oldest first`} testid="lifecycle-table" />
+    <${BookLinks} events=${events} />
   </section>`;
 }

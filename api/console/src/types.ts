@@ -42,3 +42,51 @@ export const EVENT_TYPES: readonly AuditEventType[] = [
   "market.halted", "market.resumed", "identity.revoked", "audit.query", "alert.raised", "clock.status",
   "report.generated",
 ];
+
+/** A past order book (GET /api/v1/compliance/books/:symbol): levels are [price, size] decimal strings. */
+export type PastBook = {
+  symbol: string;
+  journalSeq: string;
+  time: string | null;
+  bids: Array<[string, string]>;
+  asks: Array<[string, string]>;
+  depth: number;
+  /** The record that made the book what it shows (null: unchanged since the journal began). */
+  changedAt: string | null;
+  /** Where "step back" goes: a record after which the book showed its previous state (null: this is the first). */
+  prevSeq: string | null;
+  /** The next record that changed the book (null: none up to journalEnd). */
+  nextSeq: string | null;
+  journalEnd: string;
+};
+export type MarketSymbol = { symbol: string; name?: string; baseCurrency?: string; quoteCurrency?: string; enableTrading?: boolean };
+
+/** An e-ID's attributes as the IdentityRegistry holds them on chain (GET /api/v1/compliance/identities/:hash). */
+export type IdentityAttributes = {
+  identityHash: string;
+  registry: string;
+  chainId: number;
+  block: string;
+  blockTime: string;
+  verified: boolean;
+  notVerifiedBecause: string[];
+  kycLevel: { level: number; name: string };
+  country: { code: number; alpha2: string | null; name: string };
+  investorType: { code: number; name: string };
+  expiresAt: string;
+  expired: boolean;
+  issuer: { address: string; trusted: boolean };
+  attestedAt: string | null;
+  revoked: boolean;
+  revokedBy: string | null;
+  revokedByGovernance: boolean | null;
+  revokedAt: string | null;
+  wallets: Array<{ wallet: string; bound: boolean; boundAt: string; unboundAt: string | null }>;
+};
+
+/** Settlement failures (GET /api/v1/compliance/settlements?status=open|resolved). */
+export type SettlementSide = { account: string; identityHash: string | null };
+type SettlementBase = { tradeId: string; symbol: string; size: string; amount: string; currency: string; buyer: SettlementSide; seller: SettlementSide; reason: string; reasonText: string; auditSeq: number | null; jseq: number | null };
+export type OpenSettlement = SettlementBase & { tradedAt: string; failedAt: string };
+export type ResolvedSettlement = SettlementBase & { action: "retry" | "reverse"; by: string; note: string | null; resolvedAt: string };
+export type SettlementList<T> = { status: "open" | "resolved"; asOf: string; items: T[]; nextCursor?: string };

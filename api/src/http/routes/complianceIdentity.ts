@@ -37,8 +37,8 @@ const KYC_LEVELS: Readonly<Record<number, string>> = { 1: "level 1 (basic e-ID)"
  */
 const REFUSALS: Readonly<Record<string, string>> = {
   SettlementNotVerified: "A side's e-ID no longer verifies (revoked, expired or its issuer no longer trusted)",
-  ERC7943CannotReceive: "The token's rules do not let the buyer receive it",
-  ERC7943CannotSend: "The token's rules do not let the seller send it",
+  ERC7943CannotReceive: "The token refuses the buyer as a holder (its e-ID no longer verifies, or a holder rule such as country or investor type)",
+  ERC7943CannotSend: "The token refuses to let the seller send it (its e-ID no longer verifies, or the wallet is frozen)",
   ERC7943CannotTransfer: "The token's rules refuse this transfer",
   ERC7943InsufficientUnfrozenBalance: "Part of the seller's tokens are frozen by the token's agent",
   TokenIsPaused: "The token is paused",
