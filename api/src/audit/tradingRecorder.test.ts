@@ -89,3 +89,16 @@ describe("trading recorder: why a frozen account's orders were cancelled", () =>
     assert.deepEqual(cancels(killed), killed.map((id) => [id, "killSwitch", "0xoperator"]));
   });
 });
+
+describe("trading recorder: event times are the record's, to the microsecond", () => {
+  it("every event of a record carries its ts + us; a record without us (older journals) gives …000Z", () => {
+    const m = recordedMarket();
+    const ask = m.place("b", { side: "sell", price: 10_000, size: 1 });
+    m.place("a", { side: "buy", price: 10_000, size: 1, us: 7 });
+    const fromIt = m.audit.filter((e) => e.jseq === m.audit.at(-1)!.jseq);
+    assert.deepEqual(fromIt.map((e) => e.type), ["order.accepted", "order.filled", "order.filled"]);
+    assert.match(fromIt[0].ts!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}007Z$/);
+    assert.deepEqual(fromIt.map((e) => e.ts), [fromIt[0].ts, fromIt[0].ts, fromIt[0].ts]);
+    assert.equal(m.audit.find((e) => e.orderId === ask && e.type === "order.accepted")!.ts!.slice(-4), "000Z");
+  });
+});
