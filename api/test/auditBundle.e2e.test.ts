@@ -170,11 +170,12 @@ describe("audit bundle end to end: trade → anchored → bundle from the route 
   });
 
   it("refuses a toSeq with no checkpoint at or below it in the error envelope, and serves compliance only", async () => {
-    const none = await bundle("?toSeq=1");
+    // No checkpoint is ever signed at size 0 (only when the log grew): toSeq=0 has nothing to end at.
+    const none = await bundle("?toSeq=0");
     assert.equal(none.status, 400);
     const body = (await none.json()) as { code: string; msg: string };
     assert.equal(body.code, "400100");
-    assert.match(body.msg, /toSeq 1: no signed checkpoint at or below this tree size \(toSeq is exclusive\); the first is at \d+/);
+    assert.match(body.msg, /toSeq 0: no signed checkpoint at or below this tree size \(toSeq is exclusive\); the first is at \d+/);
     assert.equal((await bundle("?toSeq=-3")).status, 400);
     assert.equal((await bundle("?toSeq=12&extra=1")).status, 400);
     const trader = await bundle("", seller.token);
