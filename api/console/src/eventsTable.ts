@@ -26,7 +26,7 @@ function Who({ e }: { e: AuditEvent }) {
 function What({ e }: { e: AuditEvent }) {
   const raw: Record<string, unknown> = { ...e };
   for (const k of ["seq", "id", "ts", "type"]) delete raw[k];
-  return html`<span data-testid="event-summary">${eventSummary(e)}</span>${e.ruleId && e.type !== "alert.raised" ? html` <code class="pc-hint" title="Rule code">${e.ruleId}</code>` : null}${e.counterpartyIdentityHash ? html` <span class="muted">e-ID</span> <${IdentityLink} hash=${e.counterpartyIdentityHash} />` : null}
+  return html`<span data-testid="event-summary">${eventSummary(e)}</span>${e.ruleId && e.type !== "alert.raised" ? html` <code class="pc-hint" title="Rule code">${e.ruleId}</code>` : null}${e.counterpartyIdentityHash ? html` <span class="pc-nowrap"><span class="muted">e-ID</span> <${IdentityLink} hash=${e.counterpartyIdentityHash} /></span>` : null}
     <details class="pc-raw"><summary>Raw record</summary><pre class="mono">${JSON.stringify(raw, null, 1)}</pre></details>`;
 }
 
