@@ -5,7 +5,7 @@ import type { AuditLog } from "./auditLog.ts";
 import { CHECKPOINTS_FILE } from "./auditLog.ts";
 import { isoMicros } from "./auditEvent.ts";
 import type { AnchoredCheckpoint } from "./checkpoint.ts";
-import { HASH_BYTES, leafHash } from "./merkle.ts";
+import { HASH_BYTES, leafHashInto } from "./merkle.ts";
 import { SenError } from "../errors/SenError.ts";
 
 /**
@@ -121,10 +121,13 @@ export async function writeAuditBundle(log: AuditLog, cp: AnchoredCheckpoint, ou
     await fill("leaves.bin", n * HASH_BYTES, async (put) => {
       let buf = Buffer.allocUnsafe(CHUNK);
       let at = 0;
+      let scratch = Buffer.allocUnsafe(64 * 1024);
       for await (const { line } of log.read(0, n)) {
-        const bytes = Buffer.from(line);
-        eventBytes += bytes.length + 1;
-        leafHash(bytes).copy(buf, at);
+        // UTF-8 takes at most 3 bytes per UTF-16 unit: encoded into a reused buffer, not a new one per line.
+        if (line.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(line.length * 3);
+        const len = scratch.write(line, 0, "utf8");
+        eventBytes += len + 1;
+        leafHashInto(scratch.subarray(0, len), buf, at);
         at += HASH_BYTES;
         if (at === CHUNK) {
           await put(buf);
@@ -136,18 +139,20 @@ export async function writeAuditBundle(log: AuditLog, cp: AnchoredCheckpoint, ou
     });
 
     await fill("events.jsonl", eventBytes, async (put) => {
-      let parts: string[] = [];
-      let bytes = 0;
+      // Lines encoded straight into ~1 MiB chunks; a chunk handed to the tar is never reused.
+      let buf = Buffer.allocUnsafe(CHUNK);
+      let at = 0;
       for await (const { line } of log.read(0, n)) {
-        parts.push(line, "\n");
-        bytes += line.length + 1;
-        if (bytes >= CHUNK) {
-          await put(Buffer.from(parts.join("")));
-          parts = [];
-          bytes = 0;
+        const most = line.length * 3 + 1;
+        if (at + most > buf.length) {
+          if (at > 0) await put(buf.subarray(0, at));
+          buf = Buffer.allocUnsafe(Math.max(CHUNK, most));
+          at = 0;
         }
+        at += buf.write(line, at, "utf8");
+        buf[at++] = 0x0a;
       }
-      if (parts.length > 0) await put(Buffer.from(parts.join("")));
+      if (at > 0) await put(buf.subarray(0, at));
     });
     pack.finalize();
   })();
