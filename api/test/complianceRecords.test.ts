@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { getAddress, keccak256, toHex, type Hex } from "viem";
+import { createPublicClient, getAddress, http, keccak256, toHex, type Hex } from "viem";
 import type { ChainServices } from "../src/chain/chainServices.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
+import { freePort } from "./support/freePort.ts";
 import { loginAndCreateKey, startTestChainServices, startTestGateway, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { sessionClient, siweLogin, type SessionClient } from "./support/httpProbe.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
@@ -229,7 +230,7 @@ describe("compliance records: past books with steps, e-ID attributes from the re
     assert.match(none.msg ?? "", /No e-ID 0x[0-9a-f]{64} in the IdentityRegistry/);
   });
 
-  it("a gateway without a chain says the registry cannot be read", async () => {
+  it("a gateway without a chain, or whose chain does not answer, says the registry cannot be read", async () => {
     const bare = await startTestGateway(chain, { holderRules: false, env: { SEN_COMPLIANCE: acct.officer.address.toLowerCase(), SEN_JOURNAL_FSYNC: "none" } });
     try {
       const c = sessionClient(bare.url, (await siweLogin(bare.url, acct.officer)).data.token);
@@ -239,6 +240,14 @@ describe("compliance records: past books with steps, e-ID attributes from the re
       assert.match(r.msg ?? "", /without a chain.*e-ID registry cannot be read/);
       // The settlement queue is the gateway's own: it still answers.
       assert.equal((await c("GET", "/api/v1/compliance/settlements")).code, "200000");
+      // A chain that does not answer: said so, without the RPC's address.
+      const port = await freePort();
+      bare.ctx.chain = { ...gw.ctx.chain!, publicClient: createPublicClient({ transport: http(`http://127.0.0.1:${port}`, { retryCount: 0, timeout: 2_000 }) }) };
+      const down = await c("GET", `/api/v1/compliance/identities/${ids.seller}`);
+      assert.equal(down.status, 503, JSON.stringify(down));
+      assert.equal(down.senCode, "COMPLIANCE_CHAIN_UNAVAILABLE");
+      assert.match(down.msg ?? "", /chain did not answer/);
+      assert.ok(!JSON.stringify(down).includes(String(port)), "the RPC address is not in the reply");
     } finally {
       await bare.close();
     }
