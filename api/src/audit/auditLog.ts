@@ -128,6 +128,9 @@ type Segment = {
   /** Lines whose end is in the offsets file. */
   idxWritten: number;
   idxFd: number;
+  /** Writes to the offsets file, and how many of them an fdatasync has covered. */
+  idxWrites: number;
+  idxSynced: number;
 };
 
 type PendingGroup = { seg: Segment; bufs: Buffer[]; bytes: number; lastSeq: number };
@@ -148,7 +151,7 @@ function pushOffset(seg: Segment, end: number): void {
 
 function newSegment(dir: string, firstSeq: number): Segment {
   const path = join(dir, segmentFileName(firstSeq));
-  return { firstSeq, path, idxPath: path.replace(/\.jsonl$/, ".offsets"), count: 0, end: 0, offsets: new Float64Array(1024), idxWritten: 0, idxFd: -1 };
+  return { firstSeq, path, idxPath: path.replace(/\.jsonl$/, ".offsets"), count: 0, end: 0, offsets: new Float64Array(1024), idxWritten: 0, idxFd: -1, idxWrites: 0, idxSynced: 0 };
 }
 
 /** Lines per read of a completed segment's offsets file (512 KiB). */
@@ -254,6 +257,8 @@ class FileAuditLog implements AuditLog {
   /** Segments with offsets written but not yet fdatasynced. */
   #idxDirty: Segment[] = [];
   #dirDirty = false;
+  /** Tiles and offsets of the events below this are durable. */
+  #cachesSyncedTo = 0;
 
   constructor(o: AuditLogOptions) {
     this.#o = o;
@@ -697,6 +702,7 @@ class FileAuditLog implements AuditLog {
       const o = seg.offsets!;
       writeAllSync(seg.idxFd, Buffer.from(o.buffer, o.byteOffset + (seg.idxWritten + 1) * 8, (count - seg.idxWritten) * 8));
       seg.idxWritten = count;
+      seg.idxWrites++;
       if (!this.#idxDirty.includes(seg)) this.#idxDirty.push(seg);
     }
   }
@@ -705,14 +711,40 @@ class FileAuditLog implements AuditLog {
   #syncCaches(): void {
     this.#tree.sync();
     for (const seg of this.#idxDirty) {
-      fdatasyncSync(seg.idxFd);
-      if (seg !== this.#segments.at(-1) && seg.idxWritten === seg.count) {
+      if (seg.idxWrites !== seg.idxSynced) fdatasyncSync(seg.idxFd);
+      seg.idxSynced = seg.idxWrites;
+    }
+    this.#settleCaches();
+  }
+
+  /**
+   * #syncCaches off the event loop, for the checkpoints the log takes by itself (a blocking
+   * fdatasync of each cache file per checkpoint was a tenth of the append cost): resolves
+   * with the size whose tiles and offsets are then durable.
+   */
+  async #syncCachesAsync(): Promise<number> {
+    const upTo = this.#durable; // #drain writes the caches of events before counting them durable
+    const segs = this.#idxDirty.filter((s) => s.idxWrites !== s.idxSynced).map((seg) => ({ seg, writes: seg.idxWrites }));
+    await Promise.all([
+      this.#tree.syncAsync(),
+      ...segs.map(({ seg }) => new Promise<void>((resolve, reject) => fdatasync(seg.idxFd, (err) => (err ? reject(err) : resolve())))),
+    ]);
+    for (const { seg, writes } of segs) seg.idxSynced = Math.max(seg.idxSynced, writes);
+    this.#settleCaches();
+    return upTo;
+  }
+
+  /** Completed segments whose offsets are all durable close their offsets file and drop their offsets from memory. */
+  #settleCaches(): void {
+    this.#idxDirty = this.#idxDirty.filter((seg) => {
+      if (seg.idxWrites !== seg.idxSynced) return true;
+      if (seg !== this.#segments.at(-1) && seg.idxWritten === seg.count && seg.idxFd >= 0) {
         closeSync(seg.idxFd);
         seg.idxFd = -1;
         seg.offsets = null;
       }
-    }
-    this.#idxDirty = [];
+      return false;
+    });
     if (this.#dirDirty) {
       fsyncDirSync(this.#dir);
       this.#dirDirty = false;
@@ -732,16 +764,23 @@ class FileAuditLog implements AuditLog {
   // ---- checkpoints --------------------------------------------------------------------
 
   checkpoint(): Checkpoint {
+    return this.#checkpointAt(this.#durable);
+  }
+
+  /** Signs a checkpoint of the first `n` (durable) events. */
+  #checkpointAt(n: number): Checkpoint {
     if (this.#failure) throw this.#failure;
     if (this.#state === "closed") throw new AuditError(AuditCode.CLOSED, `audit log ${this.#dir} is closed`);
-    const n = this.#durable;
     this.#hashUpTo(n);
-    try {
-      // Nothing is signed over tiles or offsets a crash could lose.
-      this.#persistCaches(n);
-      this.#syncCaches();
-    } catch (cause) {
-      throw this.#fail(cause);
+    if (n > this.#cachesSyncedTo) {
+      try {
+        // Nothing is signed over tiles or offsets a crash could lose.
+        this.#persistCaches(n);
+        this.#syncCaches();
+      } catch (cause) {
+        throw this.#fail(cause);
+      }
+      this.#cachesSyncedTo = n;
     }
     const cp = signCheckpoint({ origin: this.origin, treeSize: n, root: toHex(this.#tree.root(n)), time: isoMicros(this.#now()) }, this.#o.signingKey.privateKey);
     this.#appendCheckpointsLine(JSON.stringify(cp));
@@ -784,9 +823,11 @@ class FileAuditLog implements AuditLog {
     this.#checkpointQueued = true;
     setImmediate(() => {
       this.flush()
-        .then(() => {
+        .then(() => this.#syncCachesAsync())
+        .then((synced) => {
           this.#checkpointQueued = false;
-          if (this.#state === "open" && this.#durable > this.#lastCheckpointSize) this.checkpoint();
+          this.#cachesSyncedTo = Math.max(this.#cachesSyncedTo, synced);
+          if (this.#state === "open" && synced > this.#lastCheckpointSize) this.#checkpointAt(synced);
         })
         .catch((err: unknown) => {
           this.#checkpointQueued = false;

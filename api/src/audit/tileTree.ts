@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { AuditCode, AuditError } from "./errors.ts";
 import type { NodeSource } from "./merkle.ts";
@@ -68,7 +68,11 @@ type Level = {
   /** The incomplete tile: `edgeCount` hashes. */
   edge: Buffer;
   edgeCount: number;
-  unsynced: boolean;
+  /** Subtrees of the edge already hashed ("start:span"): complete ones never change until the tile completes. */
+  edgeNodes: Map<string, Buffer>;
+  /** Writes to the file, and how many of them an fdatasync has covered. */
+  writes: number;
+  synced: number;
 };
 
 export type TileRepair = { level: number; fromTile: number; toTile: number };
@@ -126,7 +130,7 @@ export class TiledTree {
       if (L > 0) keep = Math.min(keep, Math.floor(this.#levels[L - 1].stored / TILE_WIDTH));
       if (fstatSync(fd).size !== keep * TILE_BYTES) ftruncateSync(fd, keep * TILE_BYTES);
       if (keep < available) rebuilt.push({ level: L, fromTile: keep, toTile: available });
-      this.#levels.push({ fd, stored: keep, queued: [], edge: Buffer.alloc(TILE_BYTES), edgeCount: 0, unsynced: keep !== inFile });
+      this.#levels.push({ fd, stored: keep, queued: [], edge: Buffer.alloc(TILE_BYTES), edgeCount: 0, edgeNodes: new Map(), writes: keep !== inFile ? 1 : 0, synced: 0 });
       available = Math.floor(available / TILE_WIDTH);
     }
     // Levels above 0 get the roots of the stored tiles below that their own files lack: from
@@ -164,7 +168,7 @@ export class TiledTree {
     while (this.#levels.length <= L) {
       const fd = openSync(join(this.#dir, tileFileName(this.#levels.length)), "a+", 0o644);
       this.#dirDirty = true;
-      this.#levels.push({ fd, stored: 0, queued: [], edge: Buffer.alloc(TILE_BYTES), edgeCount: 0, unsynced: false });
+      this.#levels.push({ fd, stored: 0, queued: [], edge: Buffer.alloc(TILE_BYTES), edgeCount: 0, edgeNodes: new Map(), writes: 0, synced: 0 });
     }
     return this.#levels[L];
   }
@@ -181,6 +185,7 @@ export class TiledTree {
     const index = lv.stored + lv.queued.length;
     lv.queued.push(nodes.subarray(0, TILE_BYTES));
     lv.edgeCount = 0;
+    lv.edgeNodes.clear();
     this.#remember(`${L}:${index}`, nodes);
     this.#pushHash(L + 1, nodes, heightStart(TILE_HEIGHT) * HASH_BYTES);
   }
@@ -266,7 +271,7 @@ export class TiledTree {
       return this.#tile(L, n).subarray(at, at + HASH_BYTES);
     }
     if (within + span > lv.edgeCount) throw new RangeError(`tree node ${height}/${index} is not complete`);
-    return edgeSubtree(lv.edge, within, span);
+    return edgeSubtree(lv, within, span);
   };
 
   root(treeSize: number = this.#size): Buffer {
@@ -333,17 +338,29 @@ export class TiledTree {
       for (let done = 0; done < buf.length; ) done += writeSync(lv.fd, buf, done, buf.length - done);
       lv.stored += ready;
       lv.queued = lv.queued.slice(ready);
-      lv.unsynced = true;
+      lv.writes++;
     }
   }
 
   /** Makes the written tiles durable (before a checkpoint that covers them is signed). */
   sync(): void {
     for (const lv of this.#levels) {
-      if (!lv.unsynced) continue;
+      if (lv.writes === lv.synced) continue;
       fdatasyncSync(lv.fd);
-      lv.unsynced = false;
+      lv.synced = lv.writes;
     }
+    this.#syncDir();
+  }
+
+  /** sync() off the event loop: covers every tile written before the call. */
+  async syncAsync(): Promise<void> {
+    const pending = this.#levels.filter((lv) => lv.writes !== lv.synced).map((lv) => ({ lv, writes: lv.writes, fd: lv.fd }));
+    await Promise.all(pending.map(({ fd }) => new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())))));
+    for (const { lv, writes } of pending) lv.synced = Math.max(lv.synced, writes);
+    this.#syncDir();
+  }
+
+  #syncDir(): void {
     if (this.#dirDirty) {
       const fd = openSync(this.#dir, "r");
       try {
@@ -365,9 +382,15 @@ export class TiledTree {
   }
 }
 
-/** Root of the `span` (a power of two) edge hashes from `start`: at most 127 node hashes. */
-function edgeSubtree(edge: Buffer, start: number, span: number): Buffer {
-  if (span === 1) return edge.subarray(start * HASH_BYTES, (start + 1) * HASH_BYTES);
-  const half = span / 2;
-  return nodeHash(edgeSubtree(edge, start, half), edgeSubtree(edge, start + half, half));
+/** Root of the `span` (a power of two) edge hashes from `start`, remembered: each inner node of the edge is hashed once. */
+function edgeSubtree(lv: Level, start: number, span: number): Buffer {
+  if (span === 1) return lv.edge.subarray(start * HASH_BYTES, (start + 1) * HASH_BYTES);
+  const key = `${start}:${span}`;
+  let h = lv.edgeNodes.get(key);
+  if (!h) {
+    const half = span / 2;
+    h = nodeHash(edgeSubtree(lv, start, half), edgeSubtree(lv, start + half, half));
+    lv.edgeNodes.set(key, h);
+  }
+  return h;
 }
