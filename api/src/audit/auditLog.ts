@@ -248,6 +248,8 @@ class FileAuditLog implements AuditLog {
   #cpFd = -1;
   #lastCheckpointSize = 0;
   #checkpointQueued = false;
+  /** The queued checkpoint's fdatasyncs in flight: close() waits for them before closing the files they use. */
+  #cacheSync: Promise<number> | null = null;
   #timer: NodeJS.Timeout | null = null;
   /** Events appended (the tree may lag: lines are hashed in batches, at flush or when a root or proof needs them). */
   #size = 0;
@@ -823,13 +825,19 @@ class FileAuditLog implements AuditLog {
     this.#checkpointQueued = true;
     setImmediate(() => {
       this.flush()
-        .then(() => this.#syncCachesAsync())
+        .then(() => {
+          if (this.#state !== "open") return this.#durable; // close() takes its own checkpoint
+          this.#cacheSync = this.#syncCachesAsync();
+          return this.#cacheSync;
+        })
         .then((synced) => {
+          this.#cacheSync = null;
           this.#checkpointQueued = false;
           this.#cachesSyncedTo = Math.max(this.#cachesSyncedTo, synced);
           if (this.#state === "open" && synced > this.#lastCheckpointSize) this.#checkpointAt(synced);
         })
         .catch((err: unknown) => {
+          this.#cacheSync = null;
           this.#checkpointQueued = false;
           this.#o.onError?.(err);
         });
@@ -1121,11 +1129,15 @@ class FileAuditLog implements AuditLog {
     this.#timer = null;
     try {
       await this.flush();
+      await this.#cacheSync?.catch(() => {}); // its failure went to onError; the checkpoint below syncs again
       if (this.#durable > this.#lastCheckpointSize) this.checkpoint();
     } finally {
       this.#state = "closed";
       this.#tree.close();
-      for (const seg of this.#segments) if (seg.idxFd >= 0) closeSync(seg.idxFd);
+      for (const seg of this.#segments) {
+        if (seg.idxFd >= 0) closeSync(seg.idxFd);
+        seg.idxFd = -1;
+      }
       if (this.#fd >= 0) closeSync(this.#fd);
       if (this.#cpFd >= 0) closeSync(this.#cpFd);
       this.#fd = -1;
