@@ -6,7 +6,8 @@ import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { postgresUnavailable, startPostgres, type PostgresServer } from "../../test/support/postgresServer.ts";
 import { encodeAuditEvent, isoMicros, parseIsoMicros, type AuditEvent, type AuditEventType } from "./auditEvent.ts";
-import type { AuditIndex, AuditQuery } from "./auditIndex.ts";
+import { DatabaseSync } from "node:sqlite";
+import { buildEventQuery, cursorOf, type AuditIndex, type AuditQuery } from "./auditIndex.ts";
 import { openPostgresAuditIndex } from "./postgresAuditIndex.ts";
 import { openSqliteAuditIndex } from "./sqliteAuditIndex.ts";
 import { openWorkerSqliteAuditIndex } from "./workerAuditIndex.ts";
@@ -109,6 +110,18 @@ function indexSuite(name: string, open: () => Promise<AuditIndex>, skip: string 
       for (const q of cases) assert.deepEqual((await all(index, q)).map((e) => e.seq), reference(events, q).map((e) => e.seq), JSON.stringify(q));
     });
 
+    it("pages a seq-ordered export of one key across several pages: exactly its events, in seq order", async () => {
+      const keys: Array<Partial<AuditQuery>> = [{ identityHash: IDS[1] }, { account: ACCOUNTS[2] }, { wallet: ACCOUNTS[0] }, { orderId: "o40" }, { symbol: SYMBOLS[1] }, { types: ["order.filled"] }];
+      for (const key of keys)
+        for (const order of ["asc", "desc"] as const)
+          for (const range of [{}, { fromSeq: 120, toSeq: 480 }]) {
+            const q: AuditQuery = { ...key, ...range, limit: 4, order, orderBy: "seq" };
+            const want = reference(events, q).map((e) => e.seq);
+            assert.ok(want.length > 4 || key.orderId, `several pages for ${JSON.stringify(q)}`);
+            assert.deepEqual((await all(index, q)).map((e) => e.seq), want, JSON.stringify(q));
+          }
+    });
+
     it("returns the stored events exactly", async () => {
       const page = await index.query({ orderId: "o3", limit: 10, order: "asc" });
       assert.deepEqual(page.items, events.filter((e) => e.orderId === "o3"));
@@ -195,6 +208,48 @@ indexSuite(
   },
   pgSkip ?? false,
 );
+
+describe("sqlite query plans for seq-ordered (export) pages", () => {
+  const file = path.join(dir, "plan.sqlite");
+  let db: DatabaseSync;
+  before(async () => {
+    await (await openSqliteAuditIndex(file)).close();
+    db = new DatabaseSync(file);
+  });
+  after(() => db?.close());
+  const plan = (q: AuditQuery) => {
+    const { sql, params } = buildEventQuery(q, () => "?", true);
+    return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join("\n");
+  };
+  const cursor = cursorOf(T0, 123);
+
+  it("reads a key's (column, seq) index from the cursor with no sort", () => {
+    const cases: Array<[Partial<AuditQuery>, string]> = [
+      [{ identityHash: IDS[0] }, "audit_events_identity_seq (identity=? AND seq>?)"],
+      [{ account: ACCOUNTS[0] }, "audit_events_account_seq (account=? AND seq>?)"],
+      [{ wallet: ACCOUNTS[0] }, "audit_events_wallet_seq (wallet=? AND seq>?)"],
+      [{ orderId: "o1" }, "audit_events_order_seq (order_id=? AND seq>?)"],
+      [{ symbol: SYMBOLS[0] }, "audit_events_symbol_seq (symbol=? AND seq>?)"],
+      [{ types: ["deposit"] }, "audit_events_type_seq (type=? AND seq>?)"],
+    ];
+    for (const [key, index] of cases) {
+      const p = plan({ ...key, cursor, limit: 5000, order: "asc", orderBy: "seq" });
+      assert.doesNotMatch(p, /TEMP B-TREE/, p);
+      assert.ok(p.includes(`USING INDEX ${index}`), p);
+    }
+    const desc = plan({ account: ACCOUNTS[0], cursor, limit: 5000, order: "desc", orderBy: "seq" });
+    assert.doesNotMatch(desc, /TEMP B-TREE/, desc);
+    assert.ok(desc.includes("USING INDEX audit_events_account_seq (account=? AND seq<?)"), desc);
+  });
+
+  it("walks the primary key from the cursor without a key or with several types", () => {
+    for (const key of [{}, { types: ["deposit", "auth.login"] as AuditEventType[] }, { from: isoMicros(T0) }]) {
+      const p = plan({ ...key, cursor, limit: 5000, order: "asc", orderBy: "seq" });
+      assert.doesNotMatch(p, /TEMP B-TREE/, p);
+      assert.match(p, /USING INTEGER PRIMARY KEY \(rowid>\?\)/, p);
+    }
+  });
+});
 
 describe("sqlite in a worker thread: failures reach the caller", () => {
   it("rejects the open when the file cannot be created", async () => {

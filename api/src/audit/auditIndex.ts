@@ -101,8 +101,10 @@ export function seqOfCursor(cursor: string): number {
  * window, or both — is one index range scan of at most a page of rows, whatever the log's
  * size. With `hint`, the most selective filter's index is named (SQLite's INDEXED BY), so
  * the plan never depends on statistics. With `orderBy: "seq"` rows come in seq order and the
- * cursor's seq alone positions the next page; without a key filter the table is walked by its
- * primary key (seq) from the cursor, filtering time and type as it goes.
+ * cursor's seq alone positions the next page: a key filter uses that key's (column, seq) index
+ * (`<name>_seq`), so a page is one range scan from the cursor; without a key filter (or with
+ * several types) the table is walked by its primary key (seq) from the cursor, filtering time
+ * and type as it goes.
  */
 export function buildEventQuery(q: AuditQuery, p: (i: number) => string, hint = false): { sql: string; params: Array<string | number | bigint> } {
   const where: string[] = [];
@@ -149,7 +151,12 @@ export function buildEventQuery(q: AuditQuery, p: (i: number) => string, hint = 
   }
   params.push(q.limit + 1);
   const dir = q.order === "asc" ? "ASC" : "DESC";
-  const byPrimaryKey = seqRange || (bySeq && !keyed());
+  // In seq order a key's (column, seq) index gives the rows already sorted and lets the cursor
+  // start the range: its (column, ts_us, seq) twin would read and sort all the key's rows on
+  // every page. Several types are several seq ranges: the primary key walk is linear over an export.
+  const multiType = index === "audit_events_type" && q.types!.length > 1;
+  const byPrimaryKey = seqRange || (bySeq && (!keyed() || multiType));
+  if (bySeq) index = `${index}_seq`;
   const from = !hint ? "audit_events" : byPrimaryKey ? "audit_events NOT INDEXED" : `audit_events INDEXED BY ${index}`;
   const order = bySeq ? `seq ${dir}` : `ts_us ${dir}, seq ${dir}`;
   const sql = `SELECT seq, ts_us, line FROM ${from}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${order} LIMIT ${p(params.length)}`;

@@ -21,6 +21,13 @@ CREATE INDEX IF NOT EXISTS audit_events_order ON audit_events(order_id, ts_us, s
 CREATE INDEX IF NOT EXISTS audit_events_symbol ON audit_events(symbol, ts_us, seq);
 CREATE INDEX IF NOT EXISTS audit_events_type ON audit_events(type, ts_us, seq);
 CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events(ts_us, seq);
+-- Seq-ordered (export) pages of one key: rows in seq order from the cursor, no sort.
+CREATE INDEX IF NOT EXISTS audit_events_identity_seq ON audit_events(identity, seq);
+CREATE INDEX IF NOT EXISTS audit_events_account_seq ON audit_events(account, seq);
+CREATE INDEX IF NOT EXISTS audit_events_wallet_seq ON audit_events(wallet, seq);
+CREATE INDEX IF NOT EXISTS audit_events_order_seq ON audit_events(order_id, seq);
+CREATE INDEX IF NOT EXISTS audit_events_symbol_seq ON audit_events(symbol, seq);
+CREATE INDEX IF NOT EXISTS audit_events_type_seq ON audit_events(type, seq);
 CREATE TABLE IF NOT EXISTS audit_alerts (
   alert_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL, symbol TEXT,
   identities TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open', status_by TEXT, status_note TEXT
