@@ -32,11 +32,11 @@ function Attributes({ hash }: { hash: string }) {
       ${a.attestedAt ? html`<dt>Attested</dt><dd class="mono">${formatTime(a.attestedAt)}</dd>` : null}
       <dt>Revoked</dt>
       <dd data-testid="idattr-revoked">${a.revoked
-        ? html`<span class="badge bad">revoked</span> ${a.revokedByGovernance ? "by governance (the issuer cannot re-attest until governance lifts it)" : "by its issuer"}${a.revokedBy ? html` <span class="mono" title=${a.revokedBy}>${short(a.revokedBy)}</span>` : null}${a.revokedAt ? html` on <span class="mono">${formatTime(a.revokedAt)}</span>` : null}`
+        ? html`<span class="badge bad">revoked</span> ${a.revokedByGovernance === true ? "by governance (the issuer cannot re-attest until governance lifts it)" : a.revokedByGovernance === false ? "by its issuer" : ""}${a.revokedBy ? html` <span class="mono" title=${a.revokedBy}>${short(a.revokedBy)}</span>` : null}${a.revokedAt ? html` on <span class="mono">${formatTime(a.revokedAt)}</span>` : null}`
         : "No"}</dd>
       <dt>Bound wallets (${bound.length})</dt>
       <dd data-testid="idattr-wallets">${bound.length
-        ? bound.map((w) => html`<a class="mono chip idattr-wallet" href=${href.search({ wallet: w.wallet })} data-wallet=${w.wallet} title=${`bound since ${formatTime(w.boundAt)}`}>${w.wallet}</a> `)
+        ? bound.map((w) => html`<a class="mono chip idattr-wallet" href=${href.search({ wallet: w.wallet })} data-wallet=${w.wallet} title=${w.boundAt ? `bound since ${formatTime(w.boundAt)}` : undefined}>${w.wallet}</a> `)
         : html`<span class="muted">none</span>`}</dd>
       ${former.length
         ? html`<dt>Formerly bound</dt><dd data-testid="idattr-former">${former.map((w) => html`<a class="mono chip idattr-wallet idattr-former" href=${href.search({ wallet: w.wallet })} data-wallet=${w.wallet}>${w.wallet}</a> <span class="muted">unbound ${w.unboundAt ? formatTime(w.unboundAt) : ""}</span> `)}</dd>`

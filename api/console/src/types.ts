@@ -81,7 +81,7 @@ export type IdentityAttributes = {
   revokedBy: string | null;
   revokedByGovernance: boolean | null;
   revokedAt: string | null;
-  wallets: Array<{ wallet: string; bound: boolean; boundAt: string; unboundAt: string | null }>;
+  wallets: Array<{ wallet: string; bound: boolean; boundAt: string | null; unboundAt: string | null }>;
 };
 
 /** Settlement failures (GET /api/v1/compliance/settlements?status=open|resolved). */

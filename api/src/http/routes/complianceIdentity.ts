@@ -1,5 +1,6 @@
 import { z } from "zod/v4";
-import { getAddress, keccak256, parseAbi, toHex, type Address, type Hex } from "viem";
+import { getAddress, keccak256, parseAbi, toHex, type Hex } from "viem";
+import { oneLine } from "../../audit/trustedAnchor.ts";
 import type { AuditEvent } from "../../audit/auditEvent.ts";
 import type { Principal } from "../../auth/types.ts";
 import { countryOf } from "../../chain/countries.ts";
@@ -13,18 +14,9 @@ import { hex32 } from "./compliance.ts";
 const registryAbi = parseAbi([
   "struct Identity { uint8 kycLevel; uint16 country; uint8 investorType; uint40 expiresAt; bool revoked; address issuer; }",
   "function identity(bytes32 identityHash) view returns (Identity)",
-  "function identityOf(address wallet) view returns (bytes32 identityHash, Identity id)",
   "function hasRole(bytes32 role, address account) view returns (bool)",
 ]);
-const [walletAdded, walletRemoved, identityRevoked, identityAttested] = parseAbi([
-  "event WalletAdded(bytes32 indexed identityHash, address indexed wallet)",
-  "event WalletRemoved(bytes32 indexed identityHash, address indexed wallet)",
-  "event IdentityRevoked(bytes32 indexed identityHash, address indexed by)",
-  "event IdentityAttested(bytes32 indexed identityHash, address indexed issuer, uint8 kycLevel, uint16 country, uint8 investorType, uint40 expiresAt)",
-]);
 const ISSUER_ROLE = keccak256(toHex("ISSUER_ROLE"));
-/** Blocks per eth_getLogs request (providers cap the range), as the holder rules view reads them. */
-const LOG_RANGE = 10_000n;
 
 /** The registry's INVESTOR_* constants. */
 const INVESTOR_TYPES: Readonly<Record<number, string>> = { 1: "retail", 2: "professional", 3: "institutional" };
@@ -88,52 +80,28 @@ export function complianceIdentityRoutes(ctx: AppContext): Route[] {
   async function identityOnChain(identityHash: Hex) {
     const chain = ctx.chain;
     if (!chain) throw new SenError("COMPLIANCE_NO_CHAIN", "this gateway runs without a chain");
-    const { publicClient: client, contracts, startBlock } = chain;
+    const { publicClient: client, contracts } = chain;
     const registry = contracts.IdentityRegistry;
     try {
-      // Every read at one block, so the attributes, the issuer's trust and the wallets agree.
-      const head = await client.getBlockNumber({ cacheTime: 0 });
+      // The registry keeps a wallet → identity map but cannot list an identity's wallets. The
+      // gateway's holder view follows the registry's WalletAdded / WalletRemoved events and
+      // re-reads identityOf for each, so it knows the bound wallets without a log scan per
+      // request (from the deployment block, thousands of eth_getLogs calls on a long chain).
+      // Synced first (new blocks only), then every read is at the view's block, so the
+      // attributes, the issuer's trust and the wallets agree.
+      const view = ctx.holderView;
+      if (view) await view.sync();
+      const state = view?.states()[0];
+      // Taken before any await: a later poll moves the view on.
+      const at = state ? state.block : await client.getBlockNumber({ cacheTime: 0 });
+      const wallets = state ? [...state.walletsOf(identityHash.toLowerCase())].map((w) => w.toLowerCase()).sort() : [];
       const [block, id] = await Promise.all([
-        client.getBlock({ blockNumber: head }),
-        client.readContract({ address: registry, abi: registryAbi, functionName: "identity", args: [identityHash], blockNumber: head }),
+        client.getBlock({ blockNumber: at }),
+        client.readContract({ address: registry, abi: registryAbi, functionName: "identity", args: [identityHash], blockNumber: at }),
       ]);
       if (/^0x0{40}$/.test(id.issuer)) throw new SenError("COMPLIANCE_NOT_FOUND", `No e-ID ${identityHash} in the IdentityRegistry at ${registry}`);
-      const trusted = await client.readContract({ address: registry, abi: registryAbi, functionName: "hasRole", args: [ISSUER_ROLE, id.issuer], blockNumber: head });
-
-      // The registry keeps a wallet → identity map but cannot list an identity's wallets: its
-      // WalletAdded / WalletRemoved events (indexed by identity) name every wallet it ever had,
-      // and identityOf at this block says which are bound now.
-      const logs = { added: [] as Log[], removed: [] as Log[], revoked: [] as Log[], attested: [] as Log[] };
-      for (let lo = startBlock; lo <= head; lo += LOG_RANGE) {
-        const hi = lo + LOG_RANGE - 1n < head ? lo + LOG_RANGE - 1n : head;
-        const range = { address: registry, args: { identityHash }, fromBlock: lo, toBlock: hi } as const;
-        const [a, r, v, t] = await Promise.all([
-          client.getLogs({ ...range, event: walletAdded }),
-          client.getLogs({ ...range, event: walletRemoved }),
-          client.getLogs({ ...range, event: identityRevoked }),
-          client.getLogs({ ...range, event: identityAttested }),
-        ]);
-        logs.added.push(...a.map(asLog));
-        logs.removed.push(...r.map(asLog));
-        logs.revoked.push(...v.map(asLog));
-        logs.attested.push(...t.map(asLog));
-      }
-      const blockTimes = new Map<bigint, string>();
-      const timeOf = async (n: bigint) => {
-        if (!blockTimes.has(n)) blockTimes.set(n, new Date(Number((await client.getBlock({ blockNumber: n })).timestamp) * 1000).toISOString());
-        return blockTimes.get(n)!;
-      };
-      const candidates = [...new Set(logs.added.map((l) => getAddress(l.wallet!)))];
-      const wallets = await Promise.all(
-        candidates.map(async (w) => {
-          const [bound] = await client.readContract({ address: registry, abi: registryAbi, functionName: "identityOf", args: [w], blockNumber: head });
-          const added = logs.added.filter((l) => getAddress(l.wallet!) === w).at(-1)!;
-          const removed = logs.removed.filter((l) => getAddress(l.wallet!) === w && l.block > added.block).at(-1);
-          return { wallet: w.toLowerCase(), bound: bound.toLowerCase() === identityHash.toLowerCase(), boundAt: await timeOf(added.block), unboundAt: removed ? await timeOf(removed.block) : null };
-        }),
-      );
-      const lastRevocation = id.revoked ? logs.revoked.at(-1) : undefined;
-      const lastAttestation = logs.attested.at(-1);
+      if (!state) throw new SenError("COMPLIANCE_NO_CHAIN", "this gateway does not follow the chain's holder state (its e-ID wallets)");
+      const trusted = await client.readContract({ address: registry, abi: registryAbi, functionName: "hasRole", args: [ISSUER_ROLE, id.issuer], blockNumber: at });
       const now = block.timestamp;
       const expired = BigInt(id.expiresAt) <= now;
       // The registry's own rule (IdentityRegistry._isValid), read at the same block.
@@ -145,7 +113,7 @@ export function complianceIdentityRoutes(ctx: AppContext): Route[] {
         identityHash: identityHash.toLowerCase(),
         registry: getAddress(registry),
         chainId: ctx.config.chainId,
-        block: head.toString(),
+        block: at.toString(),
         blockTime: new Date(Number(now) * 1000).toISOString(),
         verified: why.length === 0,
         notVerifiedBecause: why,
@@ -155,18 +123,20 @@ export function complianceIdentityRoutes(ctx: AppContext): Route[] {
         expiresAt: new Date(Number(id.expiresAt) * 1000).toISOString(),
         expired,
         issuer: { address: getAddress(id.issuer), trusted },
-        attestedAt: lastAttestation ? await timeOf(lastAttestation.block) : null,
+        // When and by whom are only in the registry's events, which this route no longer scans
+        // (see above); the audit trail and a block explorer have them.
+        attestedAt: null,
         revoked: id.revoked,
-        revokedBy: lastRevocation?.by ? getAddress(lastRevocation.by) : null,
-        // Governance revocations bind the issuer: it cannot re-attest until governance lifts them.
-        revokedByGovernance: lastRevocation?.by ? getAddress(lastRevocation.by) !== getAddress(id.issuer) : null,
-        revokedAt: lastRevocation ? await timeOf(lastRevocation.block) : null,
-        wallets: wallets.sort((a, b) => Number(b.bound) - Number(a.bound) || a.boundAt.localeCompare(b.boundAt)),
+        revokedBy: null,
+        revokedByGovernance: null,
+        revokedAt: null,
+        // Bound now only: the view forgets a wallet once it is unbound.
+        wallets: wallets.map((wallet) => ({ wallet, bound: true, boundAt: null, unboundAt: null })),
       };
     } catch (err) {
       if (err instanceof SenError) throw err;
-      // The RPC error may name the provider's URL (and its key): logged, not returned.
-      ctx.logger.warn({ err }, "identity registry read failed");
+      // viem's messages can carry the provider's URL (and its key): one line, URLs removed.
+      ctx.logger.warn({ error: withoutUrls(oneLine(err)) }, "identity registry read failed");
       throw new SenError("COMPLIANCE_CHAIN_UNAVAILABLE", "the chain did not answer", { cause: err });
     }
   }
@@ -245,7 +215,7 @@ export function complianceIdentityRoutes(ctx: AppContext): Route[] {
       ...c,
       method: "get",
       path: "/api/v1/compliance/identities/:identityHash",
-      summary: "An e-ID's attributes read from the IdentityRegistry on chain: KYC level, country, investor type, expiry, issuer, verified or revoked, and every wallet bound to it (from its WalletAdded/WalletRemoved events)",
+      summary: "An e-ID's attributes read from the IdentityRegistry on chain: KYC level, country, investor type, expiry, issuer, verified or revoked, and the wallets bound to it now (the gateway's chain-fed holder view), all at one block",
       handler: async ({ params, principal, ip }) => {
         const id = hex32.safeParse(params.identityHash);
         if (!id.success) throw new ValidationError("identityHash: a 0x-prefixed 32-byte hex value");
@@ -270,9 +240,5 @@ export function complianceIdentityRoutes(ctx: AppContext): Route[] {
   ];
 }
 
-type Log = { block: bigint; wallet?: Address; by?: Address };
-
-function asLog(l: { blockNumber: bigint | null; args: object }): Log {
-  const args = l.args as { wallet?: Address; by?: Address };
-  return { block: l.blockNumber ?? 0n, wallet: args.wallet, by: args.by };
-}
+/** Any URL in a message (an RPC provider's may hold its API key in the path or query). */
+export const withoutUrls = (text: string) => text.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, "<url>");
