@@ -184,7 +184,7 @@ export class TradingService {
    * Rebuilds the exchange from the latest snapshot plus the journal's tail. Listeners given
    * in options see the replayed events (market data rebuilds itself that way).
    */
-  static async open(options: TradingServiceOptions): Promise<{ service: TradingService; replayed: number }> {
+  static async open(options: TradingServiceOptions): Promise<{ service: TradingService; replayed: number; lastRecordUs?: bigint }> {
     const { lastSeq } = await options.journal.open();
     const snap = options.snapshots ? await options.snapshots.load() : null;
     let core: TradingCore;
@@ -200,8 +200,11 @@ export class TradingService {
     }
     const service = new TradingService(core, options, snap?.seq ?? 0n);
     let replayed = 0;
+    // The last record's time: the business clock must not restart below it (context.ts, docs/clock.md).
+    let lastRecordUs: bigint | undefined;
     for await (const entry of options.journal.read(from)) {
       const record = entry.record as unknown as TradingRecord;
+      lastRecordUs = recordMicros(record);
       const result = service.#applyRecord(record);
       if (service.#observer) service.#observe(entry.seq, record, service.#buffer, result, true);
       service.#buffer = []; // history: state listeners saw it; nothing to deliver live
@@ -212,7 +215,7 @@ export class TradingService {
       throw new SenError("JOURNAL_CORRUPT", `journal ends at ${lastSeq} but replay stopped at ${service.#lastSeq}`);
     }
     service.#durableTrades = service.core.tradeCount; // everything replayed was durable
-    return { service, replayed };
+    return { service, replayed, lastRecordUs };
   }
 
   subscribe(listener: TradingListener): () => void {
