@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { Hex } from "viem";
+import { flooredVnd, vndMinorOf } from "../src/http/routes/complianceReports.ts";
 import { DEFAULT_RISK } from "../src/risk/types.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
@@ -156,7 +157,9 @@ describe("compliance reports (large-value transactions, STR draft)", { timeout: 
     assert.ok(rec, "the CSV's hash is on record");
     assert.equal(rec.actor, officer.address.toLowerCase());
     assert.equal(rec.reason, "large-value");
-    assert.deepEqual([rec.detail.rows, rec.detail.params], [2, { date: dayD, threshold: "400000000", format: "csv" }]);
+    const { asOfSeq, ...params } = rec.detail.params as Record<string, unknown>;
+    assert.deepEqual([rec.detail.rows, params], [2, { date: dayD, threshold: "400000000", format: "csv" }]);
+    assert.ok(Number.isInteger(asOfSeq) && (asOfSeq as number) > 0, "the CSV's asOfSeq is on record, to produce it again");
   });
 
   it("STR draft from an alert: DRAFT, the rule in words, the customers, the transactions and totals, the actions taken; audited", async () => {
@@ -206,6 +209,44 @@ describe("compliance reports (large-value transactions, STR draft)", { timeout: 
     assert.equal((await officerApi("POST", `/api/v1/compliance/alerts/${alertId}/str-draft?format=pdf`)).status, 400);
     assert.equal((await officerApi("POST", `/api/v1/compliance/alerts/${alertId}/str-draft`, { narrative: 5 })).status, 400);
     assert.equal((await officerApi("POST", "/api/v1/compliance/alerts/NOPE-1-2/str-draft")).status, 404);
+  });
+
+  it("a report is cut at the log's end it names (asOfSeq): produced again from it, the same rows and hash; later events wait for the next", async () => {
+    const today = new Date(now() + 7 * 3_600_000).toISOString().slice(0, 10);
+    type Cut = Report & { asOfSeq: number; generatedAt: string };
+    await gw.ctx.audit.flush();
+    const logEnd = (await gw.ctx.audit.index.lastSeq()) + 1;
+    const first = await officerApi<Cut>("GET", `/api/v1/compliance/reports/large-value?date=${today}`);
+    assert.equal(first.code, "200000", first.msg);
+    await gw.ctx.audit.flush();
+    const [record] = (await gw.ctx.audit.index.query({ types: ["report.generated"], account: officer.address.toLowerCase(), limit: 1, order: "desc" })).items;
+    assert.ok(first.data.asOfSeq >= logEnd && first.data.asOfSeq <= record.seq, `cut at the log's end when produced: ${logEnd} <= ${first.data.asOfSeq} <= ${record.seq}`);
+    assert.ok(!first.data.customers.some((c) => c.identityHash === ids.e));
+    // e deposits 450M the same day, after the cut.
+    await gw.ctx.trading.deposit(creds.e.accountId, "VND", 450_000_000n, "rep-e3");
+    const live = await officerApi<Cut>("GET", `/api/v1/compliance/reports/large-value?date=${today}`);
+    assert.ok(live.data.asOfSeq > first.data.asOfSeq);
+    assert.ok(live.data.customers.some((c) => c.identityHash === ids.e), "the next report has it");
+    const again = await officerApi<Cut>("GET", `/api/v1/compliance/reports/large-value?date=${today}&asOfSeq=${first.data.asOfSeq}`);
+    assert.equal(again.code, "200000", again.msg);
+    // The same report but for when and by whom it was produced (and the customers' KYC, read from the chain now: unchanged here).
+    assert.deepEqual({ ...again.data, generatedAt: "" }, { ...first.data, generatedAt: "" });
+    const hashOf = (d: Cut) => createHash("sha256").update(JSON.stringify(d)).digest("hex");
+    const withTime = (d: Cut, t: string) => ({ ...d, generatedAt: t }) as Cut;
+    assert.equal(hashOf(withTime(again.data, first.data.generatedAt)), hashOf(first.data), "the JSON hash is over the data value: the same bytes but for generatedAt");
+    // The audit record says where it was cut.
+    await gw.ctx.audit.flush();
+    const rec = await gw.ctx.audit.index.query({ types: ["report.generated"], account: officer.address.toLowerCase(), limit: 1, order: "desc" });
+    assert.deepEqual((rec.items[0].detail as { params: unknown }).params, { date: today, threshold: "400000000", format: "json", asOfSeq: first.data.asOfSeq });
+    // A cut beyond the log is refused.
+    const beyond = await officerApi("GET", `/api/v1/compliance/reports/large-value?date=${today}&asOfSeq=999999999`);
+    assert.equal(beyond.status, 400, JSON.stringify(beyond));
+  });
+
+  it("sums amounts exactly and floors the day's total once (not each amount)", () => {
+    const total = ["0.6", "0.6", "399999999.9"].reduce((a, t) => a + vndMinorOf(t)!, 0n);
+    assert.equal(flooredVnd(total), 400_000_001n);
+    assert.equal(vndMinorOf("1e9"), undefined);
   });
 
   it("operator routes: markets with their halt state, frozen accounts, and a risk-limit change needs a reason that the audit log keeps", async () => {

@@ -51,15 +51,39 @@ const largeValueQuery = z
     date: dateParam,
     format: z.enum(["json", "csv"]).default("json"),
     threshold: z.string().regex(/^[1-9]\d{0,17}$/, "a whole number of đồng, at least 1").optional(),
+    asOfSeq: z
+      .string()
+      .regex(/^\d{1,15}$/, "an audit seq (a report's asOfSeq)")
+      .transform(Number)
+      .optional(),
   })
   .strict();
 const strQuery = z.object({ format: z.enum(["json", "csv"]).default("json") }).strict();
 const strBody = z.object({ narrative: z.string().trim().max(4000).optional() }).strict();
 
-/** Decimal text in display units → đồng (floor); undefined for text that is not a decimal. */
-function vndOf(text: string | undefined): bigint | undefined {
+/** Amounts in the log have at most 18 decimals: sums are kept in 10^-18 đồng, floored once at the end. */
+const VND_SCALE = 10n ** 18n;
+
+/** Decimal text in display units → 10^-18 đồng (exact); undefined for text that is not a decimal. */
+export function vndMinorOf(text: string | undefined): bigint | undefined {
   if (!text || !/^\d{1,30}(\.\d{1,18})?$/.test(text)) return undefined;
-  return BigInt(text.split(".")[0]);
+  const [whole, frac = ""] = text.split(".");
+  return BigInt(whole) * VND_SCALE + BigInt(frac.padEnd(18, "0"));
+}
+
+/** 10^-18 đồng → whole đồng, floored (sums are floored after adding, never each amount). */
+export const flooredVnd = (minor: bigint): bigint => minor / VND_SCALE;
+
+const vndTextOf = (text: string | undefined) => {
+  const m = vndMinorOf(text);
+  return m === undefined ? "" : vndText(m);
+};
+
+/** An amount as the log has it, without trailing zeros ("1.50" → "1.5", "7.0" → "7"). */
+function vndText(minor: bigint): string {
+  const whole = minor / VND_SCALE;
+  const frac = (minor % VND_SCALE).toString().padStart(18, "0").replace(/0+$/, "");
+  return frac ? `${whole}.${frac}` : whole.toString();
 }
 
 /** `2026-11-23T16:55:00.000000Z` → `2026-11-23T23:55:00.000000+07:00`. */
@@ -122,9 +146,9 @@ const LV_TYPES: AuditEventType[] = ["order.filled", "deposit", "withdrawal.compl
 /** A transaction's row and the đồng it counts for; undefined when it has no VND value (e.g. a token deposit). */
 function largeValueRow(e: AuditEvent, ctx: AppContext): LargeValueRow | undefined {
   if (e.currency !== "VND") return undefined;
-  const vnd = vndOf(e.amount);
+  const vnd = vndMinorOf(e.amount);
   if (vnd === undefined) return undefined;
-  const base = { identityHash: identityOfEvent(e, ctx), wallet: e.wallet ?? e.account ?? "", time: e.ts, timeVietnam: vietnamTime(e.ts), amountVnd: vnd.toString(), auditSeq: e.seq };
+  const base = { identityHash: identityOfEvent(e, ctx), wallet: e.wallet ?? e.account ?? "", time: e.ts, timeVietnam: vietnamTime(e.ts), amountVnd: vndText(vnd), auditSeq: e.seq };
   if (e.type === "order.filled") {
     const m = e.symbol ? ctx.catalog.market(e.symbol) : undefined;
     return {
@@ -153,13 +177,13 @@ export function complianceReportRoutes(ctx: AppContext): Route[] {
   const { audit } = ctx;
   const c = { auth: "signedOrSession", roles: ["compliance"], tag: "compliance" } as const;
 
-  /** Every event of `types` in [from, to), oldest first, a page at a time. */
-  async function* eventsIn(types: AuditEventType[], from: string, to: string): AsyncGenerator<AuditEvent> {
-    let page = await audit.index.query({ types, from, to, limit: 5_000, order: "asc" });
+  /** Every event of `types` in [from, to) and below audit seq `toSeq`, oldest first, a page at a time. */
+  async function* eventsIn(types: AuditEventType[], from: string, to: string, toSeq: number): AsyncGenerator<AuditEvent> {
+    let page = await audit.index.query({ types, from, to, toSeq, limit: 5_000, order: "asc" });
     for (;;) {
       yield* page.items;
       if (!page.nextCursor) return;
-      page = await audit.index.query({ types, from, to, cursor: page.nextCursor, limit: 5_000, order: "asc" });
+      page = await audit.index.query({ types, from, to, toSeq, cursor: page.nextCursor, limit: 5_000, order: "asc" });
     }
   }
 
@@ -186,20 +210,28 @@ export function complianceReportRoutes(ctx: AppContext): Route[] {
         const start = Date.parse(`${q.date}T00:00:00Z`) - VIETNAM_OFFSET_MS;
         const from = new Date(start).toISOString();
         const to = new Date(start + 86_400_000).toISOString();
+        // Everything recorded so far is indexed, then the report is cut at the index's end (or at
+        // the asOfSeq of an earlier report, to produce it again): both passes see the same
+        // events, and events appended meanwhile (the day may be today) wait for the next report.
+        await audit.flush();
+        const indexedThrough = (await audit.index.lastSeq()) + 1;
+        if (q.asOfSeq !== undefined && q.asOfSeq > indexedThrough) throw new ValidationError(`asOfSeq: the audit log holds ${indexedThrough} events`);
+        const asOfSeq = q.asOfSeq ?? indexedThrough;
         // Two passes: totals first, then the rows of the customers over the threshold, so a busy
         // day costs memory per customer, not per transaction.
-        const totals = new Map<string, bigint>();
+        const minor = new Map<string, bigint>();
         const keyOf = (r: LargeValueRow) => r.identityHash || `wallet:${r.wallet.toLowerCase()}`;
-        for await (const e of eventsIn(LV_TYPES, from, to)) {
+        for await (const e of eventsIn(LV_TYPES, from, to, asOfSeq)) {
           const row = largeValueRow(e, ctx);
-          if (row) totals.set(keyOf(row), (totals.get(keyOf(row)) ?? 0n) + BigInt(row.amountVnd));
+          if (row) minor.set(keyOf(row), (minor.get(keyOf(row)) ?? 0n) + vndMinorOf(row.amountVnd)!);
         }
+        const totals = new Map([...minor].map(([k, v]) => [k, flooredVnd(v)]));
         const reported = new Set([...totals].filter(([, v]) => v >= threshold).map(([k]) => k));
         const rows: LargeValueRow[] = [];
         const wallets = new Map<string, Set<string>>();
         const counts = new Map<string, number>();
         if (reported.size > 0) {
-          for await (const e of eventsIn(LV_TYPES, from, to)) {
+          for await (const e of eventsIn(LV_TYPES, from, to, asOfSeq)) {
             const row = largeValueRow(e, ctx);
             if (!row) continue;
             const k = keyOf(row);
@@ -222,6 +254,8 @@ export function complianceReportRoutes(ctx: AppContext): Route[] {
           reportDate: q.date,
           timeZone: "Vietnam time, UTC+07:00",
           period: { from, to },
+          // The log's events below this seq (a tree size); ?asOfSeq= gives the same rows again.
+          asOfSeq,
           thresholdVnd: threshold.toString(),
           aggregation: "per customer (e-ID) and day: trades (both sides) plus VND deposits and withdrawals, summed; reported when the day's sum is at or above the threshold",
           generatedAt: new Date(ctx.now()).toISOString(),
@@ -229,7 +263,7 @@ export function complianceReportRoutes(ctx: AppContext): Route[] {
           customers,
           rows,
         };
-        const params = { date: q.date, threshold: threshold.toString(), format: q.format };
+        const params = { date: q.date, threshold: threshold.toString(), format: q.format, asOfSeq };
         if (q.format === "json") {
           const sha = await recordReport(principal, ip, "large-value", params, rows.length, JSON.stringify(report));
           res.setHeader("x-sen-report-sha256", sha);
@@ -238,7 +272,7 @@ export function complianceReportRoutes(ctx: AppContext): Route[] {
         const byKey = new Map(customers.map((cu) => [cu.identityHash || `wallet:${cu.wallets[0]}`, cu]));
         let csv = `${LARGE_VALUE_CSV_COLUMNS.join(",")}\n`;
         for (const r of rows) {
-          const cu = byKey.get(r.identityHash || `wallet:${r.wallet}`);
+          const cu = byKey.get(r.identityHash || `wallet:${r.wallet.toLowerCase()}`);
           const kyc = cu?.kyc;
           const cells = [
             REPORTING_ENTITY.name, q.date, r.identityHash, kyc?.kycLevel, kyc?.country, kyc?.investorType, kyc?.expiresAt, kyc?.issuer, kyc?.revoked, cu?.wallets.join(" "), cu?.dayTotalVnd,
@@ -280,7 +314,7 @@ export function complianceReportRoutes(ctx: AppContext): Route[] {
           side: e.side ?? "",
           price: e.price ?? "",
           quantity: e.qty ?? "",
-          amountVnd: e.currency === "VND" ? (vndOf(e.amount)?.toString() ?? "") : "",
+          amountVnd: e.currency === "VND" ? vndTextOf(e.amount) : "",
           counterpartyIdentityHash: e.counterpartyIdentityHash ?? "",
           counterpartyWallet: e.counterpartyAccount ?? "",
           reference: e.tradeId ? `trade ${e.tradeId}` : e.orderId ? `order ${e.orderId}` : e.txHash ? `tx ${e.txHash}` : "",
@@ -288,8 +322,8 @@ export function complianceReportRoutes(ctx: AppContext): Route[] {
         }));
         // Trades appear once per side in the log: the value traded counts each trade once.
         const tradeValue = new Map<string, bigint>();
-        for (const e of evidence) if (e.type === "order.filled" && e.tradeId && e.currency === "VND") tradeValue.set(e.tradeId, vndOf(e.amount) ?? 0n);
-        const totalVnd = [...tradeValue.values()].reduce((a, v) => a + v, 0n);
+        for (const e of evidence) if (e.type === "order.filled" && e.tradeId && e.currency === "VND") tradeValue.set(e.tradeId, vndMinorOf(e.amount) ?? 0n);
+        const totalVnd = flooredVnd([...tradeValue.values()].reduce((a, v) => a + v, 0n));
         const times = evidence.map((e) => e.ts).sort();
         const accountsFrozen = alert.accounts.filter((a) => ctx.trading.core.isFrozen(a) !== undefined);
         const wallets = new Map<string, Set<string>>();
