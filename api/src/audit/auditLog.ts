@@ -677,7 +677,7 @@ class FileAuditLog implements AuditLog {
     while (this.#tree.size < n) {
       const buf = lines[head];
       lines[head++] = EMPTY;
-      this.#tree.pushLeaf(buf.subarray(0, buf.length - 1));
+      this.#tree.pushLeaf(buf, buf.length - 1);
     }
     if (head === lines.length) {
       this.#unhashed = [];

@@ -37,22 +37,25 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
 
 // hash() with a "binary" (latin1) string result, written into a caller's buffer, costs about half a
 // "buffer" result (no new backing store per hash): the log hashes about two per event.
-/** Leaf hash of `data` written at out[offset..offset+32). */
-export function leafHashInto(data: Uint8Array, out: Buffer, offset: number): void {
-  if (data.length >= LEAF_SCRATCH.length) {
-    leafHash(data).copy(out, offset);
+/** Leaf hash of data[0..end) written at out[offset..offset+32). */
+export function leafHashInto(data: Buffer, out: Buffer, offset: number, end = data.length): void {
+  if (end >= LEAF_SCRATCH.length) {
+    leafHash(data.subarray(0, end)).copy(out, offset);
     return;
   }
   LEAF_SCRATCH[0] = 0x00;
-  LEAF_SCRATCH.set(data, 1);
-  out.write(hash("sha256", LEAF_SCRATCH.subarray(0, data.length + 1), "binary"), offset, HASH_BYTES, "latin1");
+  data.copy(LEAF_SCRATCH, 1, 0, end);
+  out.write(hash("sha256", LEAF_SCRATCH.subarray(0, end + 1), "binary"), offset, HASH_BYTES, "latin1");
 }
 
 /** Node hash of the two 32-byte hashes at src[left..] and src[right..], written at out[offset..]. */
 export function nodeHashInto(src: Buffer, left: number, right: number, out: Buffer, offset: number): void {
   NODE_SCRATCH[0] = 0x01;
-  src.copy(NODE_SCRATCH, 1, left, left + HASH_BYTES);
-  src.copy(NODE_SCRATCH, 1 + HASH_BYTES, right, right + HASH_BYTES);
+  if (right === left + HASH_BYTES) src.copy(NODE_SCRATCH, 1, left, right + HASH_BYTES); // siblings side by side, as in a tile: one copy
+  else {
+    src.copy(NODE_SCRATCH, 1, left, left + HASH_BYTES);
+    src.copy(NODE_SCRATCH, 1 + HASH_BYTES, right, right + HASH_BYTES);
+  }
   out.write(hash("sha256", NODE_SCRATCH, "binary"), offset, HASH_BYTES, "latin1");
 }
 

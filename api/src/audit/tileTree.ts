@@ -149,10 +149,10 @@ export class TiledTree {
     return { feedFrom, rebuilt };
   }
 
-  /** Appends the leaf whose bytes are `data` (the line without its newline). */
-  pushLeaf(data: Uint8Array): void {
+  /** Appends the leaf whose bytes are data[0..end) (the line without its newline). */
+  pushLeaf(data: Buffer, end = data.length): void {
     const lv = this.#level(0);
-    leafHashInto(data, lv.edge, lv.edgeCount * HASH_BYTES);
+    leafHashInto(data, lv.edge, lv.edgeCount * HASH_BYTES, end);
     this.#size++;
     if (++lv.edgeCount === TILE_WIDTH) this.#complete(0);
   }
