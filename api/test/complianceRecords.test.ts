@@ -10,7 +10,7 @@ import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 
 const SYMBOL = "GOLD-VND";
-type Book = { journalSeq: string; asks: string[][]; bids: string[][]; changedAt: string | null; prevSeq: string | null; nextSeq: string | null; journalEnd: string; depth: number };
+type Book = { journalSeq: string; asks: string[][]; bids: string[][]; changedAt: string | null; prevSeq: string | null; nextSeq: string | null; nextSearchedTo: string | null; journalEnd: string; depth: number };
 
 /**
  * The compliance routes behind the console's past books, e-ID attributes and settlement queue,
@@ -99,6 +99,7 @@ describe("compliance records: past books with steps, e-ID attributes from the re
     const at3 = await book(`seq=${at2.nextSeq}`);
     assert.deepEqual(at3.asks, [["10000", "3"], ["10100", "3"]]);
     assert.equal(at3.nextSeq, null);
+    assert.equal(at3.nextSearchedTo, null, "the search reached the journal's end");
     assert.equal(at3.journalEnd, String(gw.ctx.trading.lastSeq));
 
     // At depth 1 the ask behind the best is not shown, so its record is no step: back from the trade is the first ask.
@@ -118,6 +119,32 @@ describe("compliance records: past books with steps, e-ID attributes from the re
     const now = await book(`time=${new Date(Date.now() + 1000).toISOString().replace("Z", "123Z")}`);
     assert.equal(now.journalSeq, String(gw.ctx.trading.lastSeq));
     assert.deepEqual(now.asks, at3.asks);
+  });
+
+  it("the search for a past book's next change is bounded and continues where it stopped; a query inside the last unchanged stretch replays nothing", async () => {
+    const t = gw.ctx.trading;
+    // At depth 1 the ask behind the best (s2) changes nothing shown: after s1 the next change is s3.
+    const first = await t.bookAt(SYMBOL, { seq: s.s1 }, 1);
+    assert.deepEqual([first.changedAt, first.nextSeq, first.nextSearchedTo], [s.s1, s.s3, null]);
+    // Between s1 and the change it found: the same book, from the stretch, with no record replayed.
+    const replayed = t.historyReplayed;
+    const mid = await t.bookAt(SYMBOL, { seq: s.s2 }, 1);
+    assert.equal(t.historyReplayed, replayed, "answered without replaying");
+    assert.deepEqual([mid.seq, mid.changedAt, mid.prevSeq, mid.nextSeq, mid.asks], [s.s2, s.s1, first.prevSeq, s.s3, first.asks]);
+    const fresh = await t.bookAt(SYMBOL, { seq: s.s2 }, 2); // another depth: a real replay, to compare times
+    assert.deepEqual([mid.ts, mid.us], [fresh.ts, fresh.us], "the record's own time");
+    const byTime = await t.bookAt(SYMBOL, { us: mid.us }, 2);
+    assert.equal(byTime.seq, s.s2);
+
+    // A search limited to one record finds no change after s1: it says how far it looked.
+    assert.ok(s.s3 - s.s1 >= 2n);
+    let at = await t.bookAt(SYMBOL, { seq: s.s1 }, 1, undefined, 1n);
+    assert.deepEqual([at.nextSeq, at.nextSearchedTo], [null, s.s1 + 1n]);
+    // "Search further" asks again at that record: it continues from there, one record at a time, to the change.
+    const before = t.historyReplayed;
+    while (at.nextSeq === null && at.nextSearchedTo !== null) at = await t.bookAt(SYMBOL, { seq: at.nextSearchedTo }, 1, undefined, 1n);
+    assert.deepEqual([at.seq, at.changedAt, at.nextSeq], [s.s3 - 1n, s.s1, s.s3]);
+    assert.equal(t.historyReplayed - before, Number(s.s3 - s.s1 - 1n), "each record replayed once, none from the journal's start");
   });
 
   it("an e-ID's attributes come from the registry on chain, its bound wallets from the chain-fed holder view, and a revocation shows", async () => {

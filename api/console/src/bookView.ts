@@ -119,8 +119,15 @@ export function BookView({ symbol, params }: { symbol: string; params: URLSearch
           </div>
           <p class="muted book-edge" data-testid="book-edge" role="status">
             ${!b.prevSeq ? "This is the first state of the book at this depth. " : html`Back: record #${b.prevSeq}. `}
-            ${!b.nextSeq ? `This is the latest state: no record changed it up to journal record #${b.journalEnd}.` : html`Forward: record #${b.nextSeq}.`}
+            ${b.nextSeq
+              ? html`Forward: record #${b.nextSeq}.`
+              : b.nextSearchedTo
+                ? html`No change in the next ${(BigInt(b.nextSearchedTo) - BigInt(b.journalSeq)).toString()} records (up to #${b.nextSearchedTo} of ${b.journalEnd}).`
+                : `This is the latest state: no record changed it up to journal record #${b.journalEnd}.`}
           </p>
+          ${b.nextSearchedTo
+            ? html`<div class="buttons"><button type="button" class="secondary" data-testid="book-search-further" onClick=${() => b.nextSearchedTo && stepTo(b.nextSearchedTo)}>Search further from #${b.nextSearchedTo} →</button></div>`
+            : null}
           <${Ladder} book=${b} />
         </div>`
       : null}

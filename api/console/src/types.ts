@@ -55,8 +55,10 @@ export type PastBook = {
   changedAt: string | null;
   /** Where "step back" goes: a record after which the book showed its previous state (null: this is the first). */
   prevSeq: string | null;
-  /** The next record that changed the book (null: none up to journalEnd). */
+  /** The next record that changed the book (null: none up to journalEnd, or up to nextSearchedTo). */
   nextSeq: string | null;
+  /** Set when the search for the next change stopped without one: the last record searched. */
+  nextSearchedTo: string | null;
   journalEnd: string;
 };
 export type MarketSymbol = { symbol: string; name?: string; baseCurrency?: string; quoteCurrency?: string; enableTrading?: boolean };

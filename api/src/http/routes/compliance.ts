@@ -236,6 +236,8 @@ export function complianceRoutes(ctx: AppContext): Route[] {
           changedAt: seqText(book.changedAt),
           prevSeq: seqText(book.prevSeq),
           nextSeq: seqText(book.nextSeq),
+          // Set when no change turned up in the next NEXT_CHANGE_SEARCH records: ask again at this seq to search further.
+          nextSearchedTo: seqText(book.nextSearchedTo),
           journalEnd: book.journalEnd.toString(),
         };
       },
