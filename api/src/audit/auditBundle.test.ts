@@ -50,7 +50,7 @@ function untar(file: string): string {
 }
 
 describe("audit bundle: an export as one tar stream", () => {
-  it("holds exportTo's files byte for byte (the manifest's exportedAt aside), and verifies", async () => {
+  it("holds exportTo's files, byte for byte for an intact log (the manifest's exportedAt aside), and verifies", async () => {
     const log = await logWith(300, [100, 200]);
     const { file, events, treeSize } = await bundleTo(log);
     assert.equal(events, 300); // a fresh checkpoint of everything appended
@@ -119,6 +119,23 @@ describe("audit bundle: an export as one tar stream", () => {
     const gone = new PassThrough();
     gone.once("data", () => gone.destroy());
     await assert.rejects(writeAuditBundle(log, cp, gone, { publicKeyPem: pem }));
+    await log.close();
+  });
+
+  it("streams a checkpoints.jsonl over its 1 MiB chunk (thousands of checkpoints) with the size the tar header said, and verifies it line by line", async () => {
+    // One checkpoint per event: ~280 bytes a line, so 4,000 lines cross a chunk boundary (a year at one per 10 s is ~3M).
+    const log = await logWith(4_000, [...Array(4_000).keys()].map((i) => i + 1));
+    const { file, treeSize } = await bundleTo(log, 4_000);
+    assert.equal(treeSize, 4_000);
+    const exported = fresh("export");
+    await log.exportTo(exported, { toSeq: 4_000 });
+    const unpacked = untar(file);
+    const lines = readFileSync(join(unpacked, "checkpoints.jsonl"));
+    assert.ok(lines.length > 1 << 20, `${lines.length} bytes`);
+    assert.ok(lines.equals(readFileSync(join(exported, "checkpoints.jsonl"))), "checkpoints.jsonl differs from exportTo's");
+    const ok = await runAuditVerify([file, "--json"]);
+    assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+    assert.equal((JSON.parse(ok.stdout) as { checkpoints: number }).checkpoints, 4_000);
     await log.close();
   });
 

@@ -13,10 +13,19 @@ import { SenError } from "../errors/SenError.ts";
  * written straight from the log with backpressure and no staging directory, so a download of
  * any size costs no disk and starts at once. `audit:verify` takes the .tar as it is.
  *
- * The files are those `exportTo` writes, byte for byte (only the manifest's `exportedAt`
- * differs). The log's public API does not give the byte length of its first n lines, which a
- * tar header needs before the data, so leaves.bin (size 32·n, known up front) goes first and
+ * The files have exportTo's names and layout. events.jsonl and checkpoints.jsonl are the log's
+ * own lines. leaves.bin is NOT copied from the log's leaf store as exportTo copies it: the
+ * log's public API has no leaf reader, so it is recomputed here from the lines read back from
+ * disk. For an intact log the bytes are the same (a leaf is the hash of its line); for a log
+ * whose disk lines no longer match its leaves they differ, and that is harmless: the verifier
+ * trusts leaves.bin only once its root equals a signed one, and recomputes every leaf from
+ * events.jsonl anyway. The manifest's `exportedAt` is the time of the bundle.
+ *
+ * A tar header needs an entry's size before its data. The log's public API does not give the
+ * byte length of its first n lines, so leaves.bin (size 32·n, known up front) goes first and
  * its pass over the events also sums their length; events.jsonl is then a second pass.
+ * checkpoints.jsonl (one line per checkpoint: ~3M a year at one every 10 s) is never one
+ * string: its size is summed per line, then the lines go out in chunks.
  */
 
 /** Bytes per chunk handed to the tar entry: big enough to amortise the stream machinery. */
@@ -70,6 +79,13 @@ export function bundleManifest(log: AuditLog, cp: AnchoredCheckpoint, included: 
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
+/** The byte length of checkpoints.jsonl for `included`, line by line (the tar header needs it first). */
+function checkpointBytes(included: readonly AnchoredCheckpoint[]): number {
+  let total = 0;
+  for (const c of included) total += Buffer.byteLength(JSON.stringify(c)) + 1;
+  return total;
+}
+
 /** Writes the bundle ending at `cp` (from bundleCheckpoint) to `out`; resolves when `out` has everything. */
 export async function writeAuditBundle(log: AuditLog, cp: AnchoredCheckpoint, out: Writable, opts: BundleOptions): Promise<BundleResult> {
   const n = cp.treeSize;
@@ -114,7 +130,21 @@ export async function writeAuditBundle(log: AuditLog, cp: AnchoredCheckpoint, ou
   const producing = (async () => {
     const included = log.checkpoints().filter((c) => c.treeSize <= n);
     await small("checkpoint.pub", opts.publicKeyPem);
-    await small(CHECKPOINTS_FILE, included.map((c) => `${JSON.stringify(c)}\n`).join(""));
+    await fill(CHECKPOINTS_FILE, checkpointBytes(included), async (put) => {
+      let buf = Buffer.allocUnsafe(CHUNK);
+      let at = 0;
+      for (const c of included) {
+        const line = `${JSON.stringify(c)}\n`;
+        const most = line.length * 3;
+        if (at + most > buf.length) {
+          if (at > 0) await put(buf.subarray(0, at));
+          buf = Buffer.allocUnsafe(Math.max(CHUNK, most));
+          at = 0;
+        }
+        at += buf.write(line, at, "utf8");
+      }
+      if (at > 0) await put(buf.subarray(0, at));
+    });
     await small("manifest.json", bundleManifest(log, cp, included));
 
     let eventBytes = 0;
