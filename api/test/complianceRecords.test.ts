@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createPublicClient, getAddress, http, keccak256, toHex, type Hex } from "viem";
 import type { ChainServices } from "../src/chain/chainServices.ts";
+import { withoutUrls } from "../src/http/routes/complianceIdentity.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { freePort } from "./support/freePort.ts";
 import { loginAndCreateKey, startTestChainServices, startTestGateway, type GatewayFixture } from "./support/gatewayFixture.ts";
@@ -285,8 +286,17 @@ describe("compliance records: past books with steps, e-ID attributes from the re
       // A chain that does not answer: said so, without the RPC's address.
       const port = await freePort();
       bare.ctx.chain = { ...gw.ctx.chain!, publicClient: createPublicClient({ transport: http(`http://127.0.0.1:${port}`, { retryCount: 0, timeout: 2_000 }) }) };
+      const logged: unknown[] = [];
+      const warn = bare.ctx.logger.warn;
+      bare.ctx.logger.warn = ((...args: unknown[]) => void logged.push(args)) as typeof warn;
       const down = await c("GET", `/api/v1/compliance/identities/${ids.seller}`);
+      bare.ctx.logger.warn = warn;
       assert.equal(down.status, 503, JSON.stringify(down));
+      // Logged as one line without the RPC's URL (a provider's may hold its API key).
+      assert.equal(logged.length, 1, JSON.stringify(logged));
+      const [fields] = logged[0] as [{ error: string }];
+      assert.equal(withoutUrls("fetch failed: https://eth.example/v2/SECRETKEY?x=1 (wss://a.example/k)"), "fetch failed: <url> (<url>");
+      assert.ok(fields.error && !fields.error.includes("\n") && !fields.error.includes(String(port)) && !/https?:\/\//.test(fields.error), fields.error);
       assert.equal(down.senCode, "COMPLIANCE_CHAIN_UNAVAILABLE");
       assert.match(down.msg ?? "", /chain did not answer/);
       assert.ok(!JSON.stringify(down).includes(String(port)), "the RPC address is not in the reply");
