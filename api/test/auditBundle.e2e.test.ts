@@ -231,6 +231,65 @@ describe("audit bundle end to end: trade → anchored → bundle from the route 
     );
   });
 
+  it("a single-use link: issued to compliance only, bound to its checkpoint, consumed by its first use, expired or unknown refused in the envelope", async () => {
+    const link = async (body: unknown, token = officer.token) =>
+      fetch(`${gw.url}/api/v1/compliance/audit/bundle/link`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    assert.notEqual((await link({}, seller.token)).status, 200);
+    assert.equal((await link({ toSeq: 0 })).status, 400);
+    const res = await link({});
+    assert.equal(res.status, 200);
+    const l = ((await res.json()) as { data: { url: string; expiresAt: string; treeSize: number; root: string; file: string } }).data;
+    assert.match(l.url, /^\/api\/v1\/compliance\/audit\/bundle\/download\?token=[A-Za-z0-9_-]{43}$/);
+    assert.ok(Date.parse(l.expiresAt) - Date.now() <= 60_000 && Date.parse(l.expiresAt) > Date.now());
+    // More events after the link: the download still ends at the checkpoint the link named.
+    gw.ctx.audit.record({ type: "deposit", account: seller.accountId, currency: "GOLD", amount: "1" });
+    const got = await fetch(`${gw.url}${l.url}`);
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get("x-sen-audit-tree-size"), String(l.treeSize));
+    assert.equal(got.headers.get("x-sen-audit-checkpoint-root"), l.root);
+    assert.equal(got.headers.get("content-disposition"), `attachment; filename="${l.file}"`);
+    const file = path.join(tmp, "link", l.file);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, Buffer.from(await got.arrayBuffer()));
+    assert.equal((await runAuditVerify([file, "--partial-to", String(l.treeSize)])).code, 0);
+    // Used once: a second use, a made-up token and a malformed one are refused alike.
+    const again = await fetch(`${gw.url}${l.url}`);
+    assert.equal(again.status, 401);
+    assert.match(((await again.json()) as { msg: string }).msg, /Download link invalid, already used or expired/);
+    assert.equal((await fetch(`${gw.url}/api/v1/compliance/audit/bundle/download?token=${"A".repeat(43)}`)).status, 401);
+    assert.equal((await fetch(`${gw.url}/api/v1/compliance/audit/bundle/download?token=short`)).status, 400);
+
+    // On record: the link's request (in the bundle: the checkpoint covers it), the download, and what was served; never the token.
+    await gw.ctx.audit.flush();
+    await until("the served record indexed", async () => (await gw.ctx.audit.index.lastSeq()) >= gw.ctx.audit.log.size - 1);
+    const queries = ((await getJson(`${gw.url}/api/v1/compliance/events?type=audit.query&account=${officer.accountId}&limit=1000`, officer.token)) as { items: AuditEvent[] }).items;
+    const served = queries.find((e) => e.reason === "auditBundleServed" && (e.detail as { treeSize?: number }).treeSize === l.treeSize);
+    assert.deepEqual(served?.detail, { treeSize: l.treeSize, root: l.root, complete: true });
+    assert.ok(queries.some((e) => e.reason === "auditBundleLink" && e.seq < l.treeSize));
+    assert.ok(queries.some((e) => e.reason === "auditBundle" && (e.detail as { via?: string }).via === "link" && e.seq >= l.treeSize));
+    const token = l.url.split("token=")[1];
+    assert.ok(!JSON.stringify(queries).includes(token), "the token is on record");
+  });
+
+  it("writes one bundle at a time per officer: a second is refused with 429 in the envelope while the first streams", async () => {
+    // Big enough (~20 MB) that the kernel's socket buffers cannot take it all while nobody reads.
+    for (let i = 0; i < 60_000; i++) gw.ctx.audit.record({ type: "deposit", account: buyer.accountId, currency: "VND", amount: "1", reason: "x".repeat(200) });
+    await gw.ctx.audit.flush();
+    const first = await bundle();
+    assert.equal(first.status, 200);
+    // The first stream is not read on: its writer waits on backpressure, still holding its slot (the bundle is larger than the socket buffers).
+    const second = await bundle();
+    const link = await fetch(`${gw.url}/api/v1/compliance/audit/bundle/link`, { method: "POST", headers: { authorization: `Bearer ${officer.token}`, "content-type": "application/json" }, body: "{}" });
+    await first.body!.cancel();
+    assert.equal(second.status, 429);
+    const body = (await second.json()) as { code: string; msg: string; senCode: string };
+    assert.equal(body.code, "429000");
+    assert.equal(body.senCode, "AUDIT_BUNDLE_BUSY");
+    assert.equal(link.status, 429);
+    // Once the first has ended (here: cut by the reader), the officer may bundle again, and the cut one is on record as incomplete.
+    await until("a bundle served again", async () => ((await bundle("?toSeq=" + gw.ctx.audit.log.checkpoints()[0].treeSize)).status === 200 ? true : undefined));
+  });
+
   it("the console's Download verifiable bundle saves a bundle that verifies, and says what it holds", { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing`, timeout: 60_000 }, async () => {
     const { chromium } = await import("playwright-core");
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
@@ -249,6 +308,11 @@ describe("audit bundle end to end: trade → anchored → bundle from the route 
     await page.goto(`${gw.url}/compliance/`);
     await page.getByTestId("connect").click();
     await page.getByTestId("verify-badge").and(page.locator("[data-verified=true]")).waitFor({ timeout: 15_000 });
+    // The browser follows a single-use link itself: no fetch of the body by the page (it would sit in the tab's memory).
+    const fetched: string[] = [];
+    page.on("request", (r) => {
+      if (r.url().includes("/audit/bundle")) fetched.push(`${r.method()} ${new URL(r.url()).pathname} ${r.headers().authorization ? "bearer" : "no-auth"}`);
+    });
     const [saved] = await Promise.all([page.waitForEvent("download"), page.getByTestId("download-bundle").click()]);
     const name = saved.suggestedFilename();
     const m = /^sen-audit-[A-Za-z0-9._-]+-(\d+)\.tar$/.exec(name);
@@ -258,10 +322,29 @@ describe("audit bundle end to end: trade → anchored → bundle from the route 
     await saved.saveAs(file);
     const done = page.getByTestId("bundle-done");
     await done.waitFor();
-    assert.equal(await done.innerText(), `Bundle of ${Number(m[1]).toLocaleString("en-US")} events to checkpoint #${m[1]} downloaded`);
+    assert.equal(await done.innerText(), `Download started: ${Number(m[1]).toLocaleString("en-US")} events to checkpoint #${m[1]} (${name})`);
     const out = await runAuditVerify([file, "--json"]);
     assert.equal(out.code, 0, out.stderr);
     assert.equal((JSON.parse(out.stdout) as { events: number }).events, Number(m[1]));
+    // The page fetched only the link; the browser's own download (not a page request) took the link, as the log says.
+    assert.deepEqual(fetched, ["POST /api/v1/compliance/audit/bundle/link bearer"]);
+    await until("the console's download on record", async () => {
+      const q = (await getJson(`${gw.url}/api/v1/compliance/events?type=audit.query&account=${officer.accountId}&limit=1000`, officer.token)) as { items: AuditEvent[] };
+      return q.items.find((e) => e.reason === "auditBundle" && (e.detail as { via?: string; toSeq?: number }).via === "link" && (e.detail as { toSeq?: number }).toSeq === Number(m[1]));
+    });
+
+    // toSeq from the console: the bundle ends at the latest checkpoint at or below it.
+    await page.getByTestId("bundle-to-seq").fill("0");
+    await page.getByTestId("download-bundle").click();
+    assert.match(await page.getByTestId("bundle-failed").innerText(), /toSeq 0: no signed checkpoint/);
+    const cp = gw.ctx.audit.log.checkpoints()[0];
+    await page.getByTestId("bundle-to-seq").fill(String(cp.treeSize));
+    const [partial] = await Promise.all([page.waitForEvent("download"), page.getByTestId("download-bundle").click()]);
+    assert.match(partial.suggestedFilename(), new RegExp(`-${cp.treeSize}\\.tar$`));
+    const partialFile = path.join(tmp, "console", partial.suggestedFilename());
+    await partial.saveAs(partialFile);
+    assert.equal((await runAuditVerify([partialFile, "--partial-to", String(cp.treeSize)])).code, 0);
+    await page.getByTestId("bundle-done").and(page.locator(`[data-tree-size="${cp.treeSize}"]`)).waitFor();
     mkdirSync(path.resolve(import.meta.dirname, "../../docs/screenshots"), { recursive: true });
     await page.locator("header.top").screenshot({ path: path.resolve(import.meta.dirname, "../../docs/screenshots/console-bundle-1280.png") });
     await page.setViewportSize({ width: 390, height: 800 });

@@ -64,6 +64,8 @@ const NOT_TRADER_FACING: Record<string, string> = {
   [TradingCode.SETTLEMENT_NOT_FAILED]: "settlement (operators)",
   [TradingCode.SETTLEMENT_REVERSE_INSUFFICIENT]: "settlement (operators)",
   COMPLIANCE_NOT_FOUND: "audit routes (compliance)",
+  AUDIT_BUNDLE_BUSY: "audit routes (compliance)",
+  DOWNLOAD_TOKEN_INVALID: "audit routes (compliance)",
 };
 
 describe("the trader app's refusals in words", () => {

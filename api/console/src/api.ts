@@ -69,16 +69,10 @@ export function query(params: Record<string, string | number | undefined | null>
   return s ? `?${s}` : "";
 }
 
-/** A GET with the session whose reply is a file: the Response (headers and body unread), or the envelope's error thrown. */
-export async function fetchFile(path: string): Promise<Response> {
-  const res = await fetch(path, { headers: headers(), cache: "no-store" });
-  if (!res.ok || (res.headers.get("content-type") ?? "").startsWith("application/json")) await unwrap<unknown>(res);
-  return res;
-}
-
 /**
  * Downloads a file that needs the Authorization header (so a plain link cannot): fetch it,
- * then save it through a temporary Blob URL.
+ * then save it through a temporary Blob URL. The whole file passes through the tab's memory:
+ * for files that can grow without bound (the audit bundle) use a single-use link and saveUrl.
  */
 export async function download(path: string, filename: string): Promise<Blob> {
   const res = await fetch(path, { headers: headers(), cache: "no-store" });
@@ -98,6 +92,20 @@ export async function download(path: string, filename: string): Promise<Blob> {
 
 export async function apiPut<T>(path: string, payload: unknown): Promise<T> {
   return unwrap<T>(await fetch(path, { method: "PUT", headers: headers({ "content-type": "application/json" }), body: JSON.stringify(payload) }));
+}
+
+/**
+ * Has the browser download `url` itself (an <a download> it follows), so the file streams to
+ * disk instead of into the tab's memory. The URL must need no header: a single-use link.
+ */
+export function saveUrl(url: string, filename: string): void {
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
 }
 
 /** Saves `blob` as a file named `filename` (a temporary Blob URL). */

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { apiGet, fetchFile } from "./api.ts";
+import { apiGet, apiPost, saveUrl } from "./api.ts";
 import { html } from "./html.ts";
 import { plural } from "./format.ts";
 import type { AuditStatus } from "./types.ts";
@@ -24,52 +24,55 @@ function describe(s: AuditStatus): string {
   return `${head} · checkpoint #${cp.treeSize} ${anchored}`;
 }
 
-const BUNDLE_PATH = "/api/v1/compliance/audit/bundle";
+const LINK_PATH = "/api/v1/compliance/audit/bundle/link";
 
-type BundleState = { phase: "idle" } | { phase: "working" } | { phase: "done"; events: number; treeSize: number; file: string } | { phase: "failed"; message: string };
+type BundleLink = { url: string; expiresAt: string; treeSize: number; root: string; file: string };
+type BundleState = { phase: "idle" } | { phase: "working" } | { phase: "done"; treeSize: number; file: string } | { phase: "failed"; message: string };
 
 /**
- * Downloads the verifiable bundle (ending at a checkpoint signed for it) under the gateway's
- * file name. The fetch carries the session (a plain link could not), so the file is saved
- * through a Blob URL. A bundle to checkpoint T holds events 0..T-1: T events.
+ * Starts the download of the verifiable bundle. The session asks for a single-use link (the
+ * checkpoint to end at is signed then, and named in the reply); the browser then follows the
+ * link itself and streams the tar to disk, so a bundle of years of events never sits in the
+ * tab's memory. A bundle to checkpoint T holds events 0..T-1: T events.
  */
-async function downloadBundle(): Promise<{ events: number; treeSize: number; file: string }> {
-  const res = await fetchFile(BUNDLE_PATH);
-  const file = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") ?? "")?.[1] ?? "sen-audit-bundle.tar";
-  const treeSize = Number(res.headers.get("x-sen-audit-tree-size"));
-  const url = URL.createObjectURL(await res.blob());
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = file;
-  a.hidden = true;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-  return { events: treeSize, treeSize, file };
+async function startBundle(toSeq: number | undefined): Promise<{ treeSize: number; file: string }> {
+  const link = await apiPost<BundleLink>(LINK_PATH, toSeq === undefined ? {} : { toSeq });
+  saveUrl(link.url, link.file);
+  return { treeSize: link.treeSize, file: link.file };
 }
 
 /** "Download verifiable bundle": what `npm run audit:verify -- <file>` takes, in one file. */
 function BundleButton() {
   const [state, setState] = useState<BundleState>({ phase: "idle" });
-  const run = () => {
+  const [toSeq, setToSeq] = useState("");
+  const run = (e: Event) => {
+    e.preventDefault();
+    const t = toSeq.trim();
+    if (t !== "" && !/^\d+$/.test(t)) {
+      setState({ phase: "failed", message: "the end must be a whole number of events (a tree size), or empty for everything" });
+      return;
+    }
     setState({ phase: "working" });
-    downloadBundle().then(
+    startBundle(t === "" ? undefined : Number(t)).then(
       (r) => setState({ phase: "done", ...r }),
-      (e: unknown) => setState({ phase: "failed", message: e instanceof Error ? e.message : String(e) }),
+      (err: unknown) => setState({ phase: "failed", message: err instanceof Error ? err.message : String(err) }),
     );
   };
-  return html`<span class="bundle">
-    <button type="button" class="secondary" data-testid="download-bundle" disabled=${state.phase === "working"} onClick=${run}
-      title="A tar of the events in seq order ending at a freshly signed checkpoint, with the checkpoints, public key and manifest: verify it with npm run audit:verify -- <file> --rpc … --deployment …">
+  return html`<form class="bundle" onSubmit=${run}>
+    <label title="Optional. The bundle holds events 0 to N-1 and ends at the latest signed checkpoint with tree size N or less. Empty: everything, to a checkpoint signed now.">
+      ${"End before event "}<input type="text" inputmode="numeric" size="8" placeholder="all" data-testid="bundle-to-seq" value=${toSeq} onInput=${(e: Event) => setToSeq((e.target as HTMLInputElement).value)} />
+      <span class="muted"> (exclusive, a tree size; empty = all)</span>
+    </label>
+    <button type="submit" class="secondary" data-testid="download-bundle" disabled=${state.phase === "working"}
+      title="A tar of the events in seq order ending at a signed checkpoint, with the checkpoints, public key and manifest: verify it with npm run audit:verify -- <file> --rpc … --deployment …">
       ${state.phase === "working" ? "Preparing bundle…" : "Download verifiable bundle"}
     </button>
     ${state.phase === "done"
-      ? html`<span class="muted" role="status" data-testid="bundle-done" data-tree-size=${String(state.treeSize)} title=${state.file}>Bundle of ${plural(state.events, "event")} to checkpoint #${state.treeSize} downloaded</span>`
+      ? html`<span class="muted" role="status" data-testid="bundle-done" data-tree-size=${String(state.treeSize)} title=${state.file}>Download started: ${plural(state.treeSize, "event")} to checkpoint #${state.treeSize} (${state.file})</span>`
       : state.phase === "failed"
         ? html`<span class="error" role="alert" data-testid="bundle-failed">Bundle download failed: ${state.message}</span>`
         : null}
-  </span>`;
+  </form>`;
 }
 
 /** The header badge: whether the audit log verifies against its signed checkpoint and the chain. */

@@ -79,6 +79,10 @@ const TABLE: Record<string, KucoinError> = {
   SURVEILLANCE_BAD_CONFIG: { status: 503, code: "500000", msg: "Service unavailable: misconfigured" },
   RATE_LIMITED: { status: 429, code: "429000", msg: "Too many requests" },
   HISTORY_BUSY: { status: 429, code: "429000", msg: "Too many requests: past order books are being rebuilt, retry shortly" },
+  // Each bundle reads the whole log twice: one at a time per officer, a couple at once in all.
+  AUDIT_BUNDLE_BUSY: { status: 429, code: "429000", msg: "Too many requests: an audit bundle is already being written (one at a time per officer, two at once in all); retry when it has finished" },
+  // A native-download link (routes/auditBundle.ts): never says which of the three, a guesser learns nothing.
+  DOWNLOAD_TOKEN_INVALID: { status: 401, code: "401", msg: "Download link invalid, already used or expired: start the download again" },
   // The e-ID registry is read on chain for compliance lookups: without a chain there is no second source to fall back to.
   COMPLIANCE_NO_CHAIN: { status: 503, code: "500000", msg: "Service unavailable: this gateway runs without a chain, so the e-ID registry cannot be read" },
   COMPLIANCE_CHAIN_UNAVAILABLE: { status: 503, code: "500000", msg: "Service unavailable: the chain did not answer, so the e-ID registry could not be read; retry shortly" },
