@@ -261,6 +261,8 @@ class FileAuditLog implements AuditLog {
   #dirDirty = false;
   /** Tiles and offsets of the events below this are durable. */
   #cachesSyncedTo = 0;
+  /** Segments whose offsets open had to rebuild by reading them: their lines are checked against the stored tiles too. */
+  #rescanned: Segment[] = [];
 
   constructor(o: AuditLogOptions) {
     this.#o = o;
@@ -307,7 +309,10 @@ class FileAuditLog implements AuditLog {
       const seg = newSegment(this.#dir, firstSeq);
       const isLast = s === names.length - 1;
       const indexed = !full && (isLast ? await this.#loadOpenSegmentIndex(seg) : await this.#loadSegmentIndex(seg));
-      if (!indexed) await this.#scanSegment(seg, isLast);
+      if (!indexed) {
+        await this.#scanSegment(seg, isLast);
+        if (!full) this.#rescanned.push(seg);
+      }
       this.#segments.push(seg);
       this.#size += seg.count;
     }
@@ -418,8 +423,10 @@ class FileAuditLog implements AuditLog {
     const n = this.#size;
     const cp = this.#checkpoints.at(-1);
     const tilesDir = join(this.#dir, TILES_DIR);
+    let fromDisk = Number.MAX_SAFE_INTEGER; // leaf tiles below this were read from disk, not just hashed from the lines
     const rebuild = async (maxLeafTiles: number, upper: boolean, why: string | null): Promise<void> => {
       const { feedFrom, rebuilt } = this.#tree.open(n, maxLeafTiles, upper);
+      fromDisk = Math.min(fromDisk, feedFrom / TILE_WIDTH);
       if (why !== null && rebuilt.length > 0) {
         const what = rebuilt.map((r) => `level ${r.level} tiles ${r.fromTile}..${r.toTile - 1}`).join(", ");
         this.#o.onRepair?.({ file: tilesDir, rebuilt: `${why}: ${what} rebuilt from the events` });
@@ -442,7 +449,7 @@ class FileAuditLog implements AuditLog {
       );
     }
     this.#lastCheckpointSize = cp?.treeSize ?? 0;
-    if (!full) await this.#checkRecentTiles(cp?.treeSize ?? 0);
+    if (!full) await this.#checkRecentTiles(cp?.treeSize ?? 0, fromDisk);
     this.#tree.writeCompleted(n);
     this.#syncCaches();
   }
@@ -457,19 +464,25 @@ class FileAuditLog implements AuditLog {
   }
 
   /**
-   * The newest stored leaf tile and the one ending the last completed segment, against the
-   * lines they hash: within the signed tree a difference is an edited event (the tiles just
-   * reproduced the signed root), beyond it a stale cache, rebuilt.
+   * The newest stored leaf tile, the one ending the last completed segment, and those of any
+   * segment whose offsets had to be rebuilt (it was read anyway; a line whose length changed
+   * moves the segment's end), against the lines they hash: within the signed tree a difference
+   * is an edited event (the tiles just reproduced the signed root), beyond it a stale cache,
+   * rebuilt. Tiles just hashed from the lines need no check.
    */
-  async #checkRecentTiles(signed: number): Promise<void> {
+  async #checkRecentTiles(signed: number, fromDisk: number): Promise<void> {
     const stored = Math.floor(this.#size / TILE_WIDTH);
     const tiles = new Set<number>();
     if (stored > 0) tiles.add(stored - 1);
     const completed = this.#segments.at(-2);
     if (completed) tiles.add(Math.min(stored - 1, Math.floor((completed.firstSeq + completed.count - 1) / TILE_WIDTH)));
+    for (const seg of this.#rescanned) {
+      for (let t = Math.floor(seg.firstSeq / TILE_WIDTH); t * TILE_WIDTH < seg.firstSeq + seg.count && t < stored; t++) tiles.add(t);
+    }
+    this.#rescanned = [];
     const scratch = Buffer.allocUnsafe(HASH_BYTES);
     for (const t of [...tiles].sort((a, b) => a - b)) {
-      if (t < 0) continue;
+      if (t < 0 || t >= fromDisk) continue;
       const tile = Buffer.from(this.#tree.storedLeafTile(t)!);
       let bad = -1;
       for await (const { seq, bytes } of this.#lineBuffers(t * TILE_WIDTH, (t + 1) * TILE_WIDTH)) {
@@ -486,6 +499,7 @@ class FileAuditLog implements AuditLog {
       this.#o.onRepair?.({ file: join(this.#dir, TILES_DIR), rebuilt: `leaf tile ${t} did not match the (unsigned) events after seq ${signed}: rebuilt from the events` });
       this.#tree.open(this.#size, t, true);
       await this.#feed(t * TILE_WIDTH, this.#size);
+      fromDisk = t;
     }
   }
 

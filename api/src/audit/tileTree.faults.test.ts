@@ -158,7 +158,21 @@ describe("audit log tiles: faults", () => {
       editLine(dir, seq);
       await assert.rejects(openAuditLog(options(dir)), (e: unknown) => e instanceof AuditError && e.code === "AUDIT_TAMPERED" && /modified on disk/.test(e.message));
     }
-    // an old segment is not read by a normal open (that is its point); the auditor's full verification reads it
+    // an edit that changes a line's length in an old segment moves the segment's end: the open re-reads that segment and compares it with the tiles
+    {
+      const dir = copyOfLog();
+      const path = join(dir, segmentFileName(20_000));
+      const rows = readFileSync(path, "utf8").split("\n");
+      rows[4_321] = rows[4_321].replace(/"qty":"(\d+)"/, '"qty":"$1$1"');
+      writeFileSync(path, rows.join("\n"));
+      const repairs: AuditRepair[] = [];
+      await assert.rejects(
+        openAuditLog(options(dir, { onRepair: (r) => repairs.push(r) })),
+        (e: unknown) => e instanceof AuditError && e.code === "AUDIT_TAMPERED" && /the event of seq 24321 does not hash to the tree of the signed checkpoint at 70000/.test(e.message),
+      );
+      assert.deepEqual(repairs.map((r) => (r as { rebuilt: string }).rebuilt), ["line offsets did not match the segment: rewritten"]);
+    }
+    // a same-length edit in an old segment is not read by a normal open (that is its point); the auditor's full verification reads it
     const dir = copyOfLog();
     editLine(dir, 1_234);
     const fast = await openAuditLog(options(dir));
