@@ -200,4 +200,47 @@ describe("micro clock", () => {
     const s = clock.check();
     assert.ok(Math.abs(s.divergenceUs) < 1_000 || s.uncertaintyUs === 500, `divergence ${s.divergenceUs} µs ± ${s.uncertaintyUs}`);
   });
+
+  it("notBefore: a restart floor above the wall clock is honoured at once, then slewed back, never stalled", () => {
+    const t = fakeTime();
+    const clock = createMicroClock({ sources: t.sources, maxSlewPpm: 83_333 });
+    const floor = t.trueWallUs() + 2_000_000n; // the journal's last record, stamped before a 2 s step back
+    const raised = clock.notBefore(floor);
+    assert.ok(Math.abs(raised - 2_000_000) <= 2, `raised by ${raised} µs`);
+    let prev = clock.now();
+    assert.ok(prev > floor, `first reading ${prev} above the floor ${floor}`);
+    assert.ok(clock.slewRemainingUs > 1_999_000);
+    // Readings keep advancing (at most 8.3 % slower), not frozen until the wall clock catches up.
+    for (let i = 0; i < 10; i++) {
+      t.advanceMs(100);
+      const v = clock.now();
+      const rate = Number(v - prev) / 100_000;
+      assert.ok(rate > 0.9 && rate < 0.93, `rate while above the floor ${rate}`);
+      prev = v;
+    }
+    const s = clock.check();
+    assert.equal(s.correction, "slew");
+    assert.ok(s.divergenceUs > 1_900_000, `divergence ${s.divergenceUs}`);
+    t.advanceMs(25_000); // 2 s at 83,333 ppm is shed in 24 s
+    assert.equal(clock.slewRemainingUs, 0);
+    const v = clock.now();
+    const wall = t.trueWallUs();
+    assert.ok(v - wall <= 2n && wall - v <= 2n, `back on the wall clock: ${v - wall} µs`);
+    // A floor already below the clock changes nothing.
+    assert.equal(clock.notBefore(wall - 5_000_000n), 0);
+  });
+
+  it("apply: a sample taken elsewhere is applied without sampling here; a stale one (before a rebase) is skipped", () => {
+    const t = fakeTime();
+    let wallReads = 0;
+    const clock = createMicroClock({ sources: { monoNs: t.sources.monoNs, wallMs: () => (wallReads++, t.sources.wallMs()) } });
+    t.advanceMs(10);
+    const sample = sampleWall(t.sources);
+    t.stepWallUs(-3_000n);
+    const reads = wallReads;
+    const applied = clock.apply(sampleWall(t.sources));
+    assert.equal(wallReads, reads, "apply reads neither clock itself");
+    assert.equal(applied?.correction, "slew");
+    assert.equal(clock.apply(sample), undefined, "the older sample predates the rebase");
+  });
 });

@@ -55,11 +55,30 @@ export type DivergenceSample = {
   correction: "none" | "stepForward" | "slew";
 };
 
+/** The wall clock at one instant of the monotonic clock (sampleWall). */
+export type WallSample = { wallUs: bigint; monoNs: bigint; uncertaintyUs: number };
+
 export interface MicroClock {
   /** Epoch microseconds, UTC; strictly greater than every earlier reading. */
   now(): bigint;
-  /** Measures the divergence from the wall clock and starts converging on it (forward: step; back: slew). */
+  /**
+   * Measures the divergence from the wall clock and starts converging on it (forward: step;
+   * back: slew). Samples the wall clock itself, spinning up to about a millisecond.
+   */
   check(): DivergenceSample;
+  /**
+   * check() with a sample taken elsewhere (the sampler worker: clockSampler.ts), so this thread
+   * does not spin; undefined when the clock was rebased after the sample was taken (a forward
+   * step followed meanwhile): a stale sample, the next one will do.
+   */
+  apply(sample: WallSample): DivergenceSample | undefined;
+  /**
+   * Every later reading is greater than `us`. A clock below it is raised to `us` + 1 and then
+   * slews back to the wall clock at the bounded rate, as after the wall clock stepped back:
+   * readings keep advancing, never stall. Returns how far it was raised, µs (0: already above).
+   * The restart floor: nothing is stamped before what the journal and audit log already hold.
+   */
+  notBefore(us: bigint): number;
   /** The last check (the anchoring at creation counts as one). */
   readonly lastCheck: DivergenceSample;
   /** Excess over the wall clock still to be shed by slewing, µs (0 when converged). */
@@ -81,8 +100,8 @@ const GOOD_ENOUGH_US = 20;
  * (a tick that is not a plain +1 ms means a step happened or the process was descheduled between
  * two reads); with no usable tick, the millisecond read, its midpoint and an uncertainty of 500 µs.
  */
-export function sampleWall(src: ClockSources): { wallUs: bigint; monoNs: bigint; uncertaintyUs: number } {
-  let best: { wallUs: bigint; monoNs: bigint; uncertaintyUs: number } | undefined;
+export function sampleWall(src: ClockSources): WallSample {
+  let best: WallSample | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     const start = src.monoNs();
     const w0 = src.wallMs();
@@ -145,6 +164,29 @@ export function createMicroClock(options: MicroClockOptions = {}): MicroClock {
     baseUs = value;
   };
 
+  const apply = (s: WallSample): DivergenceSample | undefined => {
+    if (s.monoNs < baseMono) return undefined;
+    const clockUs = valueAt(s.monoNs);
+    const d = clockUs - s.wallUs;
+    rebase(s.monoNs, clockUs);
+    let correction: DivergenceSample["correction"] = "none";
+    // The true divergence lies within d ± u: corrected by what is certain (|d| − u), so a
+    // coarse measurement never overshoots (a step forward never puts the clock ahead).
+    const u = BigInt(Math.floor(s.uncertaintyUs));
+    const abs = d < 0n ? -d : d;
+    if (abs <= u) debtUs = 0n;
+    else if (d < 0n) {
+      debtUs = 0n;
+      baseUs = clockUs + (abs - u);
+      correction = "stepForward";
+    } else {
+      debtUs = abs - u;
+      correction = "slew";
+    }
+    lastCheck = { clockUs, wallUs: s.wallUs, divergenceUs: Number(d), uncertaintyUs: s.uncertaintyUs, correction };
+    return lastCheck;
+  };
+
   return {
     now() {
       const mono = src.monoNs();
@@ -168,26 +210,19 @@ export function createMicroClock(options: MicroClockOptions = {}): MicroClock {
       return t;
     },
     check() {
-      const s = sampleWall(src);
-      const clockUs = valueAt(s.monoNs);
-      const d = clockUs - s.wallUs;
-      rebase(s.monoNs, clockUs);
-      let correction: DivergenceSample["correction"] = "none";
-      // The true divergence lies within d ± u: corrected by what is certain (|d| − u), so a
-      // coarse measurement never overshoots (a step forward never puts the clock ahead).
-      const u = BigInt(Math.floor(s.uncertaintyUs));
-      const abs = d < 0n ? -d : d;
-      if (abs <= u) debtUs = 0n;
-      else if (d < 0n) {
-        debtUs = 0n;
-        baseUs = clockUs + (abs - u);
-        correction = "stepForward";
-      } else {
-        debtUs = abs - u;
-        correction = "slew";
-      }
-      lastCheck = { clockUs, wallUs: s.wallUs, divergenceUs: Number(d), uncertaintyUs: s.uncertaintyUs, correction };
-      return lastCheck;
+      return apply(sampleWall(src))!;
+    },
+    apply,
+    notBefore(us: bigint) {
+      if (us > last) last = us;
+      const mono = src.monoNs();
+      const v = valueAt(mono);
+      if (v > us) return 0;
+      rebase(mono, v);
+      const raise = us + 1n - v;
+      baseUs = v + raise;
+      debtUs += raise;
+      return Number(raise);
     },
     get lastCheck() {
       return lastCheck;
