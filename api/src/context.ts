@@ -18,6 +18,8 @@ import type { ApiKeyStore, IdentityOracle, ReplayGuard, Role } from "./auth/type
 import { startHolderRulesView, type HolderRulesView, type HolderRulesViewOptions } from "./chain/holderRulesView.ts";
 import { registerClockMetrics } from "./clock/clockMetrics.ts";
 import { startClockMonitor, type ClockMonitor } from "./clock/clockMonitor.ts";
+import { startClockSampler } from "./clock/clockSampler.ts";
+import { latestRecordedTime } from "./clock/restartFloor.ts";
 import { createMicroClock, type MicroClock } from "./clock/microClock.ts";
 import type { ServerConfig } from "./config/config.ts";
 import { lockDataDir, type DataDirLock } from "./config/dataDirLock.ts";
@@ -155,6 +157,10 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     onRepair: (info: unknown) => logger.warn({ info }, "audit log: torn tail repaired"),
     now: () => clock.now(),
   });
+  // Nothing stamped from here on may be earlier than what is already recorded (a host clock
+  // stepped back across the restart): floored now at the audit log, after replay at the journal.
+  const auditLatest = await latestRecordedTime({ auditLog });
+  if (auditLatest) clock.notBefore(auditLatest.us);
   const auditIndex: AuditIndex = config.audit.databaseUrl ? await openPostgresAuditIndex(config.audit.databaseUrl) : await openWorkerSqliteAuditIndex(path.join(config.audit.dir, "index.sqlite"));
   const audit = await AuditTrail.open({ log: auditLog, index: auditIndex, logger });
   const format = new KucoinFormat(catalog);
@@ -163,7 +169,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   const candles = new CandleStore({ file: path.join(config.dataDir, "candles.sqlite"), onError: (err) => logger.error({ err }, "candle store: write failed; retried after a pause, stopped after 10 attempts in a row (the unwritten trades stay in snapshots)") });
   const started = Date.now();
   let tradingRef: TradingService | undefined;
-  const { service: trading, replayed } = await TradingService.open({
+  const { service: trading, replayed, lastRecordUs } = await TradingService.open({
     core: { catalog, feeAccount, volatility: { windowMs: 5 * 60_000, bandBps: 1_500, haltMs: 5 * 60_000 }, orderRetentionMs: config.orderRetentionMs },
     journal,
     snapshots,
@@ -206,9 +212,14 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   // Everything replayed came from the journal; live trades are written once durable.
   candles.markDurable(trading.core.tradeCount);
   trading.subscribe(candles.durable);
-  const clockMonitor = startClockMonitor({
+  const latest = await latestRecordedTime({ auditLog, journal: { journal, lastSeq: trading.lastSeq, lastRecordUs } });
+  if (latest) clock.notBefore(latest.us);
+  const clockMonitor = await startClockMonitor({
     clock,
     ...config.clock,
+    floor: latest && { ...latest, raisedUs: clock.slewRemainingUs },
+    // The system clock's sampling spins until Date.now ticks: in a worker, not on the sequencer's thread.
+    sampler: deps.now ? undefined : startClockSampler(),
     record: (e) => audit.record(e),
     onCheck: registerClockMetrics(metrics.registry),
     onError: (err) => logger.error({ err }, "clock check failed"),

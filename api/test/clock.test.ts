@@ -70,22 +70,27 @@ describe("microsecond business clock through the gateway (RTS 25)", () => {
     assert.equal(d.source, SOURCE);
     assert.equal(d.maxDivergenceUs, 1000);
     assert.equal(d.granularityUs, 1);
-    assert.equal(typeof d.divergenceUs, "number");
+    assert.equal(typeof d.divergenceFromSystemClockUs, "number");
     assert.equal(typeof d.uncertaintyUs, "number");
-    assert.equal(d.withinBound, true, `divergence at start ${d.divergenceUs} µs ± ${d.uncertaintyUs}`);
-    assert.ok(d.syncState === "synchronized" || d.syncState === "unknown", `sync state ${d.syncState}: reported, never invented`);
+    assert.equal(d.withinBoundOfSystemClock, true, `divergence from the system clock at start ${d.divergenceFromSystemClockUs} µs ± ${d.uncertaintyUs}`);
+    // What Sen can read of UTC traceability, never invented: this host runs neither timesyncd nor chrony, or one of them answered.
+    assert.match(String(d.utcTraceability), /^(synchronized per systemd-timesyncd|chrony: .*|not measured by Sen)$/);
+    assert.equal(d.divergenceUs, undefined, "no field that reads as a divergence from UTC");
     assert.match(first.reason ?? "", /1000 µs/);
+    assert.match(first.reason ?? "", /from the system clock, not UTC/);
 
     const status = (await getJson(`${gw.url}/api/v1/compliance/audit/status`, officer.token)) as { clock: Record<string, unknown> };
     assert.equal(status.clock.source, SOURCE);
     assert.equal(status.clock.maxDivergenceUs, 1000);
-    assert.equal(status.clock.withinBound, true);
+    assert.equal(status.clock.withinBoundOfSystemClock, true);
+    assert.equal(typeof status.clock.utcTraceability, "string");
     assert.match((status.clock.lastCheck as { at: string }).at, /\.\d{6}Z$/);
 
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     assert.match(metrics, /^sen_clock_max_divergence_microseconds 1000$/m);
-    assert.match(metrics, /^sen_clock_divergence_microseconds -?\d+(\.\d+)?$/m);
-    assert.match(metrics, /^sen_clock_within_bound 1$/m);
+    assert.match(metrics, /^sen_clock_divergence_from_system_clock_microseconds -?\d+(\.\d+)?$/m);
+    assert.match(metrics, /^sen_clock_within_bound_of_system_clock 1$/m);
+    assert.match(metrics, /^sen_clock_utc_synchronized [01]$/m);
   });
 
   it("an order's audit events carry microsecond timestamps, strictly later record by record", async () => {
