@@ -78,7 +78,7 @@ describe("audit log tiles: faults", () => {
     originalRoot = log.latestCheckpoint()!.root;
   });
 
-  it("a reopened log reads nothing but its tiles, offsets and newest lines; the tiles are written once and not grown by a reopen", async () => {
+  it("a reopened intact log reports no repair, gives the signed root, and leaves its tiles as written (one 8 KiB tile per 256 events, written once)", async () => {
     const dir = copyOfLog();
     const sizes = [0, 1].map((l) => statSync(tile(dir, l)).size);
     assert.deepEqual(sizes, [Math.floor(EVENTS / 256) * TILE_BYTES, TILE_BYTES]);
