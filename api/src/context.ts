@@ -154,7 +154,8 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     signingKey,
     checkpointEvery: config.audit.checkpointEvery,
     retentionYears: config.audit.retentionYears,
-    onRepair: (info: unknown) => logger.warn({ info }, "audit log: torn tail repaired"),
+    // Two kinds: a torn last line cut (offset, bytes, savedAs) or a cache rebuilt from the events (tiles, offsets files).
+    onRepair: (info) => logger.warn({ info }, "rebuilt" in info ? "audit log: cache rebuilt from the events" : "audit log: torn tail repaired"),
     now: () => clock.now(),
   });
   // Nothing stamped from here on may be earlier than what is already recorded (a host clock

@@ -42,7 +42,7 @@ export type AuditLogOptions = {
   /** Epoch microseconds. Default: Date.now at start plus process.hrtime since, strictly increasing. */
   now?: () => bigint;
   onCheckpoint?: (cp: Checkpoint, previousTreeSize: number) => void;
-  /** Called when open() cut a torn (never acknowledged) last line away. */
+  /** Called when open() cut a torn (never acknowledged) last line away, or rebuilt tiles or offsets (an untrusted cache) from the events. */
   onRepair?: (info: AuditRepair) => void;
   /** Background failures (timed checkpoints, a throwing onCheckpoint); the log also refuses further appends after an I/O failure. */
   onError?: (error: unknown) => void;
