@@ -269,11 +269,27 @@ describe("audit bundle end to end: trade → anchored → bundle from the route 
     assert.ok(queries.some((e) => e.reason === "auditBundle" && (e.detail as { via?: string }).via === "link" && e.seq >= l.treeSize));
     const token = l.url.split("token=")[1];
     assert.ok(!JSON.stringify(queries).includes(token), "the token is on record");
+
+    // The search export has the same kind of link (the body holds the export's query).
+    const exportLink = (body: unknown, t = officer.token) =>
+      fetch(`${gw.url}/api/v1/compliance/events/export/link`, { method: "POST", headers: { authorization: `Bearer ${t}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    assert.notEqual((await exportLink({ account: seller.accountId }, seller.token)).status, 200);
+    const badRange = await exportLink({ account: seller.accountId, from: "2026-01-02T00:00:00Z", to: "2026-01-01T00:00:00Z" });
+    assert.equal(badRange.status, 400);
+    assert.match(((await badRange.json()) as { msg: string }).msg, /from must be before to/);
+    const e = ((await (await exportLink({ account: seller.accountId, type: "deposit", format: "csv" })).json()) as { data: { url: string } }).data;
+    assert.match(e.url, /^\/api\/v1\/compliance\/events\/export\/download\?token=[A-Za-z0-9_-]{43}$/);
+    const csv = await fetch(`${gw.url}${e.url}`);
+    assert.equal(csv.status, 200);
+    assert.equal(csv.headers.get("content-type"), "text/csv; charset=utf-8");
+    const viaHeader = await (await fetch(`${gw.url}/api/v1/compliance/events/export?account=${seller.accountId}&type=deposit&format=csv`, { headers: { authorization: `Bearer ${officer.token}` } })).text();
+    assert.equal(await csv.text(), viaHeader);
+    assert.equal((await fetch(`${gw.url}${e.url}`)).status, 401);
   });
 
   it("writes one bundle at a time per officer: a second is refused with 429 in the envelope while the first streams", async () => {
     // Big enough (~20 MB) that the kernel's socket buffers cannot take it all while nobody reads.
-    for (let i = 0; i < 60_000; i++) gw.ctx.audit.record({ type: "deposit", account: buyer.accountId, currency: "VND", amount: "1", reason: "x".repeat(200) });
+    for (let i = 0; i < 40_000; i++) gw.ctx.audit.record({ type: "deposit", account: buyer.accountId, currency: "VND", amount: "1", reason: "x".repeat(300) });
     await gw.ctx.audit.flush();
     const first = await bundle();
     assert.equal(first.status, 200);
@@ -345,6 +361,23 @@ describe("audit bundle end to end: trade → anchored → bundle from the route 
     await partial.saveAs(partialFile);
     assert.equal((await runAuditVerify([partialFile, "--partial-to", String(cp.treeSize)])).code, 0);
     await page.getByTestId("bundle-done").and(page.locator(`[data-tree-size="${cp.treeSize}"]`)).waitFor();
+    // A search export with more matches than the page: the browser saves it from a link too, and the page says it started.
+    await page.goto(`${gw.url}/compliance/#/search?account=${seller.accountId}&limit=5&order=asc`);
+    await page.getByTestId("search-results").waitFor();
+    const [exported] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-jsonl").click()]);
+    const exportResult = page.getByTestId("export-result");
+    await exportResult.waitFor();
+    assert.match(await exportResult.innerText(), /^Export of more than 5 events started \(file sen-audit-.*\.jsonl\); your browser saves it\.$/);
+    const exportedRows = readFileSync(await exported.path(), "utf8").split("\n").filter(Boolean);
+    const expected = (await (await fetch(`${gw.url}/api/v1/compliance/events/export?account=${seller.accountId}&format=jsonl`, { headers: { authorization: `Bearer ${officer.token}` } })).text()).split("\n").filter(Boolean);
+    assert.ok(exportedRows.length > 5);
+    assert.deepEqual(exportedRows, expected);
+    await page.goto(`${gw.url}/compliance/`);
+    await page.getByTestId("verify-badge").and(page.locator("[data-verified=true]")).waitFor({ timeout: 15_000 });
+    await page.getByTestId("bundle-to-seq").fill(String(cp.treeSize));
+    await Promise.all([page.waitForEvent("download"), page.getByTestId("download-bundle").click()]);
+    await page.getByTestId("bundle-done").waitFor();
+
     mkdirSync(path.resolve(import.meta.dirname, "../../docs/screenshots"), { recursive: true });
     await page.locator("header.top").screenshot({ path: path.resolve(import.meta.dirname, "../../docs/screenshots/console-bundle-1280.png") });
     await page.setViewportSize({ width: 390, height: 800 });

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { apiGet, download, query } from "./api.ts";
+import { apiGet, apiPost, download, query, saveUrl } from "./api.ts";
 import { html } from "./html.ts";
 import { parseTimeInput, plural } from "./format.ts";
 import { href, navigate } from "./router.ts";
@@ -71,6 +71,16 @@ export function SearchView({ params }: { params: URLSearchParams }) {
     setExported(null);
     const file = `sen-audit-${new Date().toISOString().replaceAll(":", "")}.${format}`;
     try {
+      if (cursor) {
+        // More matches than the page holds, maybe millions: the browser follows a single-use link and
+        // streams the file to disk (never into the tab), so no count exists here: the lower bound shown is.
+        const filters = Object.fromEntries(Object.entries(applied).filter(([, v]) => v !== ""));
+        const link = await apiPost<{ url: string }>("/api/v1/compliance/events/export/link", { ...filters, format });
+        saveUrl(link.url, file);
+        setExported({ ok: true, text: `Export of more than ${plural(items.length, "event")} started (file ${file}); your browser saves it.` });
+        return;
+      }
+      // Every match is on the page: a small file, fetched and counted before it is saved.
       const blob = await download(`/api/v1/compliance/events/export${query({ ...applied, format })}`, file);
       const n = recordCount(await blob.text(), format);
       setExported({ ok: true, text: `Exported ${plural(n, "event")} (file ${file}, ${plural(blob.size, "byte")}).` });

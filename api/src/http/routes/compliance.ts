@@ -6,6 +6,7 @@ import type { AuditQuery } from "../../audit/auditIndex.ts";
 import type { Principal } from "../../auth/types.ts";
 import type { AppContext } from "../../context.ts";
 import { SenError } from "../../errors/SenError.ts";
+import { DownloadTokens } from "../downloadTokens.ts";
 import { ValidationError } from "../errors.ts";
 import { defineRoute, symbolParam, type Route } from "../route.ts";
 
@@ -46,6 +47,7 @@ const eventsQuery = z
   })
   .strict();
 const exportQuery = z.object({ ...filters, format: z.enum(["csv", "jsonl"]).default("jsonl") }).strict();
+const downloadQuery = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "a download token") }).strict();
 
 export const CSV_COLUMNS = [
   "seq", "id", "ts", "type", "jseq", "account", "identityHash", "wallet", "apiKeyId", "clientOid", "orderId", "symbol", "side", "price", "qty",
@@ -78,7 +80,8 @@ function toQuery(q: z.infer<typeof eventsQuery> | z.infer<typeof exportQuery>): 
 export function complianceRoutes(ctx: AppContext): Route[] {
   const { audit } = ctx;
   const c = { auth: "signedOrSession", roles: ["compliance"], tag: "compliance" } as const;
-  const audited = (principal: Principal | null, ip: string, what: string, detail: Record<string, unknown>) =>
+  const exportLinks = new DownloadTokens<z.infer<typeof exportQuery>>({ ttlMs: 60_000 });
+  const audited = (principal: Pick<Principal, "accountId" | "identityHash"> | null, ip: string, what: string, detail: Record<string, unknown>) =>
     audit.record({ type: "audit.query", actor: principal!.accountId, account: principal!.accountId, wallet: principal!.accountId, identityHash: principal!.identityHash, ip, reason: what, detail });
 
   /** Writes with backpressure; rejects when the client has gone (a wait for "drain" would never end). */
@@ -97,6 +100,35 @@ export function complianceRoutes(ctx: AppContext): Route[] {
       res.once("drain", drained);
       res.once("close", closed);
     });
+  }
+
+  /** Streams every event matching `q` (CSV or JSONL) in seq order, recorded first as `who`'s export. */
+  async function streamExport(q: z.infer<typeof exportQuery>, who: Pick<Principal, "accountId" | "identityHash">, ip: string, res: Response, via?: "link"): Promise<void> {
+    audited(who, ip, "export", via ? { ...q, via } : { ...q });
+    await audit.flush(); // the record of who exported what is durable before any data leaves
+    const base = toQuery(q);
+    // Validate the filters (and fail with a proper envelope) before the stream starts.
+    // Seq order, not time order: event times are not monotonic in seq, and a file in log order is what matches the signed log.
+    let page = await audit.index.query({ ...base, limit: 5_000, order: "asc", orderBy: "seq" });
+    res.status(200);
+    res.setHeader("content-type", q.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson");
+    res.setHeader("content-disposition", `attachment; filename="sen-audit.${q.format}"`);
+    try {
+      if (q.format === "csv") await write(res, `${CSV_COLUMNS.join(",")}\n`);
+      for (;;) {
+        let chunk = "";
+        for (const e of page.items) chunk += q.format === "csv" ? csvRow(e) : `${JSON.stringify(e)}\n`;
+        if (chunk) await write(res, chunk);
+        if (!page.nextCursor) break;
+        page = await audit.index.query({ ...base, cursor: page.nextCursor, limit: 5_000, order: "asc", orderBy: "seq" });
+      }
+      res.end();
+    } catch (err) {
+      // The status line is gone: the only honest signal left is to cut the stream, so the
+      // download fails instead of ending as a file that looks complete.
+      ctx.logger.warn({ err }, "audit export aborted");
+      res.destroy();
+    }
   }
 
   return [
@@ -119,32 +151,36 @@ export function complianceRoutes(ctx: AppContext): Route[] {
       summary: "Stream every matching event as CSV or JSONL (no size limit), in seq (log) order; from/to filter by event time, toSeq is exclusive",
       query: exportQuery,
       handler: async ({ query, principal, ip, res }) => {
-        const q = query as z.infer<typeof exportQuery>;
-        audited(principal, ip, "export", { ...q });
-        await audit.flush(); // the record of who exported what is durable before any data leaves
-        const base = toQuery(q);
-        // Validate the filters (and fail with a proper envelope) before the stream starts.
-        // Seq order, not time order: event times are not monotonic in seq, and a file in log order is what matches the signed log.
-        let page = await audit.index.query({ ...base, limit: 5_000, order: "asc", orderBy: "seq" });
-        res.status(200);
-        res.setHeader("content-type", q.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson");
-        res.setHeader("content-disposition", `attachment; filename="sen-audit.${q.format}"`);
-        try {
-          if (q.format === "csv") await write(res, `${CSV_COLUMNS.join(",")}\n`);
-          for (;;) {
-            let chunk = "";
-            for (const e of page.items) chunk += q.format === "csv" ? csvRow(e) : `${JSON.stringify(e)}\n`;
-            if (chunk) await write(res, chunk);
-            if (!page.nextCursor) break;
-            page = await audit.index.query({ ...base, cursor: page.nextCursor, limit: 5_000, order: "asc", orderBy: "seq" });
-          }
-          res.end();
-        } catch (err) {
-          // The status line is gone: the only honest signal left is to cut the stream, so the
-          // download fails instead of ending as a file that looks complete.
-          ctx.logger.warn({ err }, "audit export aborted");
-          res.destroy();
-        }
+        await streamExport(query as z.infer<typeof exportQuery>, principal!, ip, res);
+        return undefined;
+      },
+    }),
+    defineRoute({
+      ...c,
+      method: "post",
+      path: "/api/v1/compliance/events/export/link",
+      summary: "A single-use link (60 s) to download an export (the body holds the export's query parameters) natively in a browser: GET the link's url without credentials",
+      body: exportQuery,
+      handler: async ({ body, principal, ip }) => {
+        const q = body as z.infer<typeof exportQuery>;
+        toQuery(q); // a bad range fails here, in the envelope, not in the browser's download
+        audited(principal, ip, "exportLink", { ...q });
+        const { token, expiresAt } = exportLinks.issue({ accountId: principal!.accountId, wallet: principal!.wallet, identityHash: principal!.identityHash, what: q });
+        return { url: `/api/v1/compliance/events/export/download?token=${token}`, expiresAt: new Date(expiresAt).toISOString() };
+      },
+    }),
+    defineRoute({
+      // The token is the credential: it stands for the session that asked for it (POST …/export/link).
+      auth: "public",
+      tag: "compliance",
+      method: "get",
+      path: "/api/v1/compliance/events/export/download",
+      summary: "The export of a link from POST /api/v1/compliance/events/export/link (single use, 60 s; the role is checked again now)",
+      query: downloadQuery,
+      handler: async ({ query, ip, res }) => {
+        const grant = exportLinks.consume((query as z.infer<typeof downloadQuery>).token);
+        if (ctx.roles(grant.wallet) !== "compliance") throw new SenError("AUTH_ROLE_FORBIDDEN", "the wallet that asked for this link no longer has the compliance role");
+        await streamExport(grant.what, grant, ip, res, "link");
         return undefined;
       },
     }),
