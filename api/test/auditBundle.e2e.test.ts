@@ -304,6 +304,12 @@ describe("audit bundle end to end: trade → anchored → bundle from the route 
     assert.equal(link.status, 429);
     // Once the first has ended (here: cut by the reader), the officer may bundle again, and the cut one is on record as incomplete.
     await until("a bundle served again", async () => ((await bundle("?toSeq=" + gw.ctx.audit.log.checkpoints()[0].treeSize)).status === 200 ? true : undefined));
+    const treeSize = Number(first.headers.get("x-sen-audit-tree-size"));
+    await gw.ctx.audit.flush();
+    await until("the cut bundle on record as incomplete", async () => {
+      const q = (await getJson(`${gw.url}/api/v1/compliance/events?type=audit.query&account=${officer.accountId}&limit=1000`, officer.token)) as { items: AuditEvent[] };
+      return q.items.find((e) => e.reason === "auditBundleServed" && (e.detail as { treeSize?: number; complete?: boolean }).treeSize === treeSize && (e.detail as { complete?: boolean }).complete === false);
+    });
   });
 
   it("the console's Download verifiable bundle saves a bundle that verifies, and says what it holds", { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing`, timeout: 60_000 }, async () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DownloadTokens } from "./downloadTokens.ts";
+import { bundleSlots } from "./routes/auditBundle.ts";
 
 const officer = { accountId: "0xaaa", wallet: "0x00000000000000000000000000000000000000aa" as const, identityHash: "0x01" as const };
 const invalid = (e: Error & { code?: string }) => e.code === "DOWNLOAD_TOKEN_INVALID";
@@ -36,5 +37,21 @@ describe("download tokens: single-use links for native downloads", () => {
     for (let i = 0; i < 8; i++) tokens.issue({ ...officer, what: null });
     assert.throws(() => tokens.issue({ ...officer, what: null }), (e: Error & { code?: string }) => e.code === "RATE_LIMITED");
     tokens.issue({ ...officer, accountId: "0xbbb", what: null });
+  });
+});
+
+describe("bundle slots: one bundle at a time per officer, two in all", () => {
+  it("refuses a second bundle of the same officer and a third in all with AUDIT_BUNDLE_BUSY, until a release", () => {
+    const claim = bundleSlots(2);
+    const busy = (e: Error & { code?: string }) => e.code === "AUDIT_BUNDLE_BUSY";
+    const a = claim("0xa");
+    assert.throws(() => claim("0xa"), busy);
+    const b = claim("0xb");
+    assert.throws(() => claim("0xc"), (e: Error & { code?: string }) => busy(e) && /2 audit bundles are being written/.test(e.message));
+    a();
+    claim("0xc")();
+    claim("0xa");
+    b();
+    claim("0xb");
   });
 });

@@ -21,6 +21,20 @@ const LINK_TTL_MS = 60_000;
 type Who = Pick<Principal, "accountId" | "identityHash">;
 
 /**
+ * One bundle at a time per account and `max` in all: a claim returns its release, or throws
+ * AUDIT_BUNDLE_BUSY (429 in the envelope) before anything is recorded or read.
+ */
+export function bundleSlots(max: number): (accountId: string) => () => void {
+  const writing = new Set<string>();
+  return (accountId) => {
+    if (writing.has(accountId)) throw new SenError("AUDIT_BUNDLE_BUSY", "your previous audit bundle is still being written; retry when it has finished");
+    if (writing.size >= max) throw new SenError("AUDIT_BUNDLE_BUSY", `${max} audit bundles are being written; retry shortly`);
+    writing.add(accountId);
+    return () => writing.delete(accountId);
+  };
+}
+
+/**
  * The verifiable bundle (audit/auditBundle.ts): exactly what `audit:verify` takes, as one tar,
  * for the compliance role, three ways:
  *
@@ -38,18 +52,10 @@ type Who = Pick<Principal, "accountId" | "identityHash">;
 export function auditBundleRoutes(ctx: AppContext): Route[] {
   const { audit } = ctx;
   const links = new DownloadTokens<{ treeSize: number }>({ ttlMs: LINK_TTL_MS });
-  const writing = new Set<string>();
+  const claim = bundleSlots(MAX_BUNDLES);
 
   const record = (who: Who, ip: string, reason: string, detail: Record<string, unknown>) =>
     audit.record({ type: "audit.query", actor: who.accountId, account: who.accountId, wallet: who.accountId, identityHash: who.identityHash, ip, reason, detail });
-
-  /** One bundle at a time per officer and MAX_BUNDLES in all; refused in the envelope, before anything is recorded or read. */
-  function claim(accountId: string): () => void {
-    if (writing.has(accountId)) throw new SenError("AUDIT_BUNDLE_BUSY", "your previous audit bundle is still being written; retry when it has finished");
-    if (writing.size >= MAX_BUNDLES) throw new SenError("AUDIT_BUNDLE_BUSY", `${MAX_BUNDLES} audit bundles are being written; retry shortly`);
-    writing.add(accountId);
-    return () => writing.delete(accountId);
-  }
 
   /** Streams the bundle ending at `cp`, then records what was served. */
   async function serve(who: Who, ip: string, cp: AnchoredCheckpoint, res: Response): Promise<void> {
