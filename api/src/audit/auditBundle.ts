@@ -5,7 +5,7 @@ import type { AuditLog } from "./auditLog.ts";
 import { CHECKPOINTS_FILE } from "./auditLog.ts";
 import { isoMicros } from "./auditEvent.ts";
 import type { AnchoredCheckpoint } from "./checkpoint.ts";
-import { HASH_BYTES, leafHashInto } from "./merkle.ts";
+import { HASH_BYTES } from "./merkle.ts";
 import { SenError } from "../errors/SenError.ts";
 
 /**
@@ -13,17 +13,9 @@ import { SenError } from "../errors/SenError.ts";
  * written straight from the log with backpressure and no staging directory, so a download of
  * any size costs no disk and starts at once. `audit:verify` takes the .tar as it is.
  *
- * The files have exportTo's names and layout. events.jsonl and checkpoints.jsonl are the log's
- * own lines. leaves.bin is NOT copied from the log's leaf store as exportTo copies it: the
- * log's public API has no leaf reader, so it is recomputed here from the lines read back from
- * disk. For an intact log the bytes are the same (a leaf is the hash of its line); for a log
- * whose disk lines no longer match its leaves they differ, and that is harmless: the verifier
- * trusts leaves.bin only once its root equals a signed one, and recomputes every leaf from
- * events.jsonl anyway. The manifest's `exportedAt` is the time of the bundle.
- *
- * A tar header needs an entry's size before its data. The log's public API does not give the
- * byte length of its first n lines, so leaves.bin (size 32·n, known up front) goes first and
- * its pass over the events also sums their length; events.jsonl is then a second pass.
+ * The files are exportTo's, byte for byte except the manifest's `exportedAt` (the time of the
+ * bundle): events.jsonl is the log's stored bytes and leaves.bin its own leaf hashes, each read
+ * once (AuditLog.storedBytes / leafHashes), so their sizes are known before the tar headers.
  * checkpoints.jsonl (one line per checkpoint: ~3M a year at one every 10 s) is never one
  * string: its size is summed per line, then the lines go out in chunks.
  */
@@ -147,42 +139,13 @@ export async function writeAuditBundle(log: AuditLog, cp: AnchoredCheckpoint, ou
     });
     await small("manifest.json", bundleManifest(log, cp, included));
 
-    let eventBytes = 0;
+    // The log's own leaves and stored bytes, as exportTo copies them: one read of each, no re-encoding or re-hashing.
     await fill("leaves.bin", n * HASH_BYTES, async (put) => {
-      let buf = Buffer.allocUnsafe(CHUNK);
-      let at = 0;
-      let scratch = Buffer.allocUnsafe(64 * 1024);
-      for await (const { line } of log.read(0, n)) {
-        // UTF-8 takes at most 3 bytes per UTF-16 unit: encoded into a reused buffer, not a new one per line.
-        if (line.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(line.length * 3);
-        const len = scratch.write(line, 0, "utf8");
-        eventBytes += len + 1;
-        leafHashInto(scratch.subarray(0, len), buf, at);
-        at += HASH_BYTES;
-        if (at === CHUNK) {
-          await put(buf);
-          buf = Buffer.allocUnsafe(CHUNK);
-          at = 0;
-        }
-      }
-      if (at > 0) await put(buf.subarray(0, at));
+      for await (const b of log.leafHashes(n)) await put(b);
     });
-
-    await fill("events.jsonl", eventBytes, async (put) => {
-      // Lines encoded straight into ~1 MiB chunks; a chunk handed to the tar is never reused.
-      let buf = Buffer.allocUnsafe(CHUNK);
-      let at = 0;
-      for await (const { line } of log.read(0, n)) {
-        const most = line.length * 3 + 1;
-        if (at + most > buf.length) {
-          if (at > 0) await put(buf.subarray(0, at));
-          buf = Buffer.allocUnsafe(Math.max(CHUNK, most));
-          at = 0;
-        }
-        at += buf.write(line, at, "utf8");
-        buf[at++] = 0x0a;
-      }
-      if (at > 0) await put(buf.subarray(0, at));
+    const stored = log.storedBytes(n);
+    await fill("events.jsonl", stored.length, async (put) => {
+      for await (const b of stored.chunks()) await put(b);
     });
     pack.finalize();
   })();

@@ -98,6 +98,13 @@ export interface AuditLog {
    * `toSeq`, else the latest with treeSize <= `toSeq` (exclusive: the seqs below it).
    */
   exportTo(dir: string, opts?: { toSeq?: number }): Promise<{ events: number; checkpoint: Checkpoint }>;
+  /**
+   * The stored bytes of seqs [0, n) as they are on disk ("\n"-terminated lines, no decoding): the
+   * total length first (a tar header needs it) and the bytes in chunks. n must be durable.
+   */
+  storedBytes(n: number): { length: number; chunks: () => AsyncIterable<Buffer> };
+  /** The log's own leaf hashes of seqs [0, n), 32 bytes each, in chunks (what exportTo writes as leaves.bin). */
+  leafHashes(n: number): AsyncIterable<Buffer>;
   /** Flushes, signs a final checkpoint if the log grew, stops the timers. Idempotent. */
   close(): Promise<void>;
 }
@@ -1061,33 +1068,10 @@ class FileAuditLog implements AuditLog {
     if (existing.length > 0) throw new AuditError(AuditCode.BAD_RANGE, `export directory ${dir} is not empty`);
 
     await this.#writeFileStreamed(join(dir, "events.jsonl"), async (out) => {
-      for (let s = 0; s < this.#segments.length && this.#segments[s].firstSeq < n; s++) {
-        const seg = this.#segments[s];
-        const last = Math.min(n - seg.firstSeq, seg.count);
-        const end = last === seg.count ? seg.end : this.#offsetsRange(seg, last, last)?.[0];
-        if (end === undefined) throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.idxPath} is shorter than its segment`);
-        const h = await open(seg.path, "r");
-        try {
-          const buf = Buffer.allocUnsafe(IO_CHUNK);
-          for (let pos = 0; pos < end; ) {
-            const { bytesRead } = await h.read(buf, 0, Math.min(IO_CHUNK, end - pos), pos);
-            if (bytesRead === 0) throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.path} is shorter than its indexed length`);
-            await out(buf.subarray(0, bytesRead));
-            pos += bytesRead;
-          }
-        } finally {
-          await h.close();
-        }
-      }
+      for await (const b of this.storedBytes(n).chunks()) await out(b);
     });
     await this.#writeFileStreamed(join(dir, "leaves.bin"), async (out) => {
-      const per = IO_CHUNK / HASH_BYTES;
-      const buf = Buffer.allocUnsafe(IO_CHUNK);
-      for (let i = 0; i < n; i += per) {
-        const j = Math.min(n, i + per);
-        this.#tree.copyLeaves(i, j, buf);
-        await out(buf.subarray(0, (j - i) * HASH_BYTES));
-      }
+      for await (const b of this.leafHashes(n)) await out(b);
     });
     const included = this.#checkpoints.filter((c) => c.treeSize <= n);
     await this.#writeFileStreamed(join(dir, CHECKPOINTS_FILE), async (out) => {
@@ -1119,6 +1103,55 @@ class FileAuditLog implements AuditLog {
     await writeFile(join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`, { flush: true });
     fsyncDirSync(dir);
     return { events: n, checkpoint: cp };
+  }
+
+  /** Where seq n ends in each segment holding seqs below it: [segment, end byte offset]. */
+  #segmentEnds(n: number): Array<[Segment, number]> {
+    this.#checkRange(0, n, this.#durable, "storedBytes");
+    const ends: Array<[Segment, number]> = [];
+    for (let s = 0; s < this.#segments.length && this.#segments[s].firstSeq < n; s++) {
+      const seg = this.#segments[s];
+      const last = Math.min(n - seg.firstSeq, seg.count);
+      const end = last === seg.count ? seg.end : this.#offsetsRange(seg, last, last)?.[0];
+      if (end === undefined) throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.idxPath} is shorter than its segment`);
+      ends.push([seg, end]);
+    }
+    return ends;
+  }
+
+  storedBytes(n: number): { length: number; chunks: () => AsyncIterable<Buffer> } {
+    const ends = this.#segmentEnds(n);
+    return {
+      length: ends.reduce((sum, [, end]) => sum + end, 0),
+      // A fresh buffer per chunk: a consumer such as a tar stream may still hold the previous one.
+      chunks: async function* () {
+        for (const [seg, end] of ends) {
+          const h = await open(seg.path, "r");
+          try {
+            for (let pos = 0; pos < end; ) {
+              const buf = Buffer.allocUnsafe(Math.min(IO_CHUNK, end - pos));
+              const { bytesRead } = await h.read(buf, 0, buf.length, pos);
+              if (bytesRead === 0) throw new AuditError(AuditCode.TAMPERED, `audit log: ${seg.path} is shorter than its indexed length`);
+              yield buf.subarray(0, bytesRead);
+              pos += bytesRead;
+            }
+          } finally {
+            await h.close();
+          }
+        }
+      },
+    };
+  }
+
+  async *leafHashes(n: number): AsyncGenerator<Buffer> {
+    this.#checkRange(0, n, this.#size, "leafHashes");
+    const per = IO_CHUNK / HASH_BYTES;
+    for (let i = 0; i < n; i += per) {
+      const j = Math.min(n, i + per);
+      const buf = Buffer.allocUnsafe((j - i) * HASH_BYTES);
+      this.#tree.copyLeaves(i, j, buf);
+      yield buf;
+    }
   }
 
   async #writeFileStreamed(path: string, body: (out: (b: Buffer) => Promise<void>) => Promise<void>): Promise<void> {
