@@ -122,7 +122,7 @@ Workload: ${N.toLocaleString("en")} events of \`bench:audit\`'s order-lifecycle 
 | verify against the chain: the same with \`--rpc\` and the trusted AuditAnchor (${(N / ANCHOR_EVERY).toLocaleString("en")} anchored roots compared) | ${fmt(c)} events/s | \`sha256sum\` of the same bundle: ${fmt(s)} events/s | **${(c / s).toFixed(2)}×** |
 
 Notes:
-- The bundle is written straight from the log with backpressure (no staging directory): one pass over the events hashes the leaves and sums their bytes (a tar header needs the size first), a second writes them. \`tar -cf\` only copies files that already exist.
+- The bundle is written straight from the log with backpressure (no staging directory): the log's stored event bytes and its own leaf hashes (from the level-0 tiles) are each read once, their sizes known before the tar headers, as \`exportTo\` copies them; \`tar -cf\` copies files that already exist (written by \`exportTo\` beforehand, not timed).
 - Verifying runs in the benchmark's process (the CLI's own \`runAuditVerify\`), files in the page cache; \`sha256sum\` is one SHA-256 pass over the same bytes, about what any check of the bundle must at least do.
 `;
     console.log(`\n${body}`);
