@@ -384,10 +384,12 @@ describe("audit bundle end to end: trade → anchored → bundle from the route 
     await Promise.all([page.waitForEvent("download"), page.getByTestId("download-bundle").click()]);
     await page.getByTestId("bundle-done").waitFor();
 
-    mkdirSync(path.resolve(import.meta.dirname, "../../docs/screenshots"), { recursive: true });
-    await page.locator("header.top").screenshot({ path: path.resolve(import.meta.dirname, "../../docs/screenshots/console-bundle-1280.png") });
+    // A test run never rewrites the repository: screenshots go to docs/ only with SEN_UPDATE_SCREENSHOTS=1.
+    const shots = process.env.SEN_UPDATE_SCREENSHOTS === "1" ? path.resolve(import.meta.dirname, "../../docs/screenshots") : mkdtempSync(path.join(tmpdir(), "sen-bundle-shots-"));
+    mkdirSync(shots, { recursive: true });
+    await page.locator("header.top").screenshot({ path: path.join(shots, "console-bundle-1280.png") });
     await page.setViewportSize({ width: 390, height: 800 });
-    await page.locator("header.top").screenshot({ path: path.resolve(import.meta.dirname, "../../docs/screenshots/console-bundle-390.png") });
+    await page.locator("header.top").screenshot({ path: path.join(shots, "console-bundle-390.png") });
     assert.deepEqual(errors, []);
   });
 });
