@@ -11,8 +11,9 @@ import { verifyCheckpoint, type AnchoredCheckpoint } from "../src/audit/checkpoi
 import { auditAnchorAbi } from "../src/chain/auditAnchorer.ts";
 import { verifyInclusion, verifyConsistency } from "../src/audit/merkle.ts";
 import type { ChainServices } from "../src/chain/chainServices.ts";
-import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
-import { getJson, loginAndCreateKey, postJson, startTestGateway, type ApiCredentials, type GatewayFixture, startTestChainServices } from "./support/gatewayFixture.ts";
+import { hardhatAccount, type ChainFixture } from "./support/chainFixture.ts";
+import { getJson, loginAndCreateKey, postJson, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { startAuditedExchange } from "./support/auditedExchange.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 
@@ -39,27 +40,7 @@ describe("audit trail: recording, compliance queries, proofs, anchoring, export"
   const accounts = { officer: hardhatAccount(45), seller: hardhatAccount(46), buyer: hardhatAccount(47), operator: hardhatAccount(48) };
 
   before(async () => {
-    chain = await startChain({ serve: true }); // served over JSON-RPC for the verifier's anchor check
-    await chain.attest(accounts.officer.address, "audit-officer");
-    sellerId = await chain.attest(accounts.seller.address, "audit-seller");
-    buyerId = await chain.attest(accounts.buyer.address, "audit-buyer");
-    await chain.attest(accounts.operator.address, "audit-operator");
-    gw = await startTestGateway(chain, {
-      env: {
-        SEN_COMPLIANCE: accounts.officer.address.toLowerCase(),
-        SEN_OPERATORS: accounts.operator.address.toLowerCase(),
-        SEN_AUDIT_CHECKPOINT_EVENTS: "20",
-        SEN_AUDIT_CHECKPOINT_MS: "200",
-        SEN_AUDIT_ANCHOR_MS: "0",
-      },
-    });
-    services = await startTestChainServices(chain, gw.ctx);
-    officer = await loginAndCreateKey(gw.url, accounts.officer, ["General"]);
-    seller = await loginAndCreateKey(gw.url, accounts.seller);
-    buyer = await loginAndCreateKey(gw.url, accounts.buyer);
-    const op = await loginAndCreateKey(gw.url, accounts.operator, ["General"]);
-    await postJson(`${gw.url}/api/v1/sen/operator/deposits`, { accountId: seller.accountId, currency: "GOLD", amount: "1000", ref: "a-s" }, op.token);
-    await postJson(`${gw.url}/api/v1/sen/operator/deposits`, { accountId: buyer.accountId, currency: "VND", amount: "100000000", ref: "a-b" }, op.token);
+    ({ chain, gw, services, officer, seller, buyer, sellerId, buyerId } = await startAuditedExchange({ name: "audit", accounts, gold: "1000" }));
   });
   after(async () => {
     await services?.stop();

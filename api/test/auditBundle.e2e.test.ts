@@ -11,9 +11,10 @@ import { loadOrCreateSigningKey } from "../src/audit/checkpoint.ts";
 import { runAuditVerify } from "../src/audit/verifyCli.ts";
 import { auditAnchorAbi } from "../src/chain/auditAnchorer.ts";
 import type { ChainServices } from "../src/chain/chainServices.ts";
-import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
+import { hardhatAccount, type ChainFixture } from "./support/chainFixture.ts";
 import { EXPECTED, TAMPERS, tamper, type Knobs, type Tamper } from "./support/exportTampers.ts";
-import { getJson, loginAndCreateKey, postJson, startTestGateway, startTestChainServices, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { getJson, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { startAuditedExchange } from "./support/auditedExchange.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 import type { Browser } from "playwright-core";
@@ -59,27 +60,7 @@ describe("audit bundle end to end: trade → anchored → bundle from the route 
   const accounts = { officer: hardhatAccount(55), seller: hardhatAccount(56), buyer: hardhatAccount(57), operator: hardhatAccount(58) };
 
   before(async () => {
-    chain = await startChain({ serve: true });
-    await chain.attest(accounts.officer.address, "bundle-officer");
-    await chain.attest(accounts.seller.address, "bundle-seller");
-    await chain.attest(accounts.buyer.address, "bundle-buyer");
-    await chain.attest(accounts.operator.address, "bundle-operator");
-    gw = await startTestGateway(chain, {
-      env: {
-        SEN_COMPLIANCE: accounts.officer.address.toLowerCase(),
-        SEN_OPERATORS: accounts.operator.address.toLowerCase(),
-        SEN_AUDIT_CHECKPOINT_EVENTS: "20",
-        SEN_AUDIT_CHECKPOINT_MS: "200",
-        SEN_AUDIT_ANCHOR_MS: "0",
-      },
-    });
-    services = await startTestChainServices(chain, gw.ctx);
-    officer = await loginAndCreateKey(gw.url, accounts.officer, ["General"]);
-    seller = await loginAndCreateKey(gw.url, accounts.seller);
-    buyer = await loginAndCreateKey(gw.url, accounts.buyer);
-    const op = await loginAndCreateKey(gw.url, accounts.operator, ["General"]);
-    await postJson(`${gw.url}/api/v1/sen/operator/deposits`, { accountId: seller.accountId, currency: "GOLD", amount: "100", ref: "b-s" }, op.token);
-    await postJson(`${gw.url}/api/v1/sen/operator/deposits`, { accountId: buyer.accountId, currency: "VND", amount: "100000000", ref: "b-b" }, op.token);
+    ({ chain, gw, services, officer, seller, buyer } = await startAuditedExchange({ name: "bundle", accounts, gold: "100" }));
   });
   after(async () => {
     await browser?.close();

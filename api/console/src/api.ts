@@ -74,20 +74,8 @@ export function query(params: Record<string, string | number | undefined | null>
  * then save it through a temporary Blob URL. The whole file passes through the tab's memory:
  * for files that can grow without bound (the audit bundle) use a single-use link and saveUrl.
  */
-export async function download(path: string, filename: string): Promise<Blob> {
-  const res = await fetch(path, { headers: headers(), cache: "no-store" });
-  if (!res.ok || (res.headers.get("content-type") ?? "").startsWith("application/json")) await unwrap<unknown>(res);
-  const blob = await res.blob();
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = filename;
-  a.hidden = true;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  return blob;
+export function download(path: string, filename: string): Promise<Blob> {
+  return downloadFile(path, filename);
 }
 
 export async function apiPut<T>(path: string, payload: unknown): Promise<T> {
@@ -111,13 +99,7 @@ export function saveUrl(url: string, filename: string): void {
 /** Saves `blob` as a file named `filename` (a temporary Blob URL). */
 export function saveBlob(blob: Blob, filename: string): void {
   const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = filename;
-  a.hidden = true;
-  document.body.append(a);
-  a.click();
-  a.remove();
+  saveUrl(url, filename);
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
