@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import path from "node:path";
 import { z } from "zod/v4";
 import type { Env } from "./env.ts";
@@ -18,6 +19,15 @@ const schema = z.object({
   SEN_JOURNAL_DEADLINE_MS: z.coerce.number().int().min(10).max(600_000).default(3_000),
   SEN_ORDER_RETENTION_DAYS: z.coerce.number().positive().max(3660).default(7),
   REDIS_URL: z.string().url().optional(),
+  /**
+   * "all" (default): one process does everything. "sequencer": the single writer (risk, ledger,
+   * engine, journal, settlement, audit), active while it holds the lease in Redis, a standby
+   * otherwise. "edge": HTTP/websocket termination, signatures, sessions, fan-out; commands go to
+   * the sequencer over Redis Streams. Both split roles need REDIS_URL (ARCHITECTURE.md).
+   */
+  SEN_ROLE: z.enum(["all", "sequencer", "edge"]).default("all"),
+  /** This process's name in the split (edge reply streams, lease holder): unique per process; default host-pid. */
+  SEN_NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 of A-Z a-z 0-9 _ . -").optional(),
   SEN_CHAIN_RPC: z.string().url().optional(),
   SEN_DEPLOYMENT: z.string().optional(),
   SEN_RPC_PORT: z.coerce.number().int().min(0).max(65535).default(8545),
@@ -77,6 +87,10 @@ export type ServerConfig = {
   chainId: number;
   dataDir: string;
   journal: { kind: "file"; dir: string; fsync: "always" | "interval" | "none" } | { kind: "redis"; url: string };
+  /** This process's part: everything, the sequencer (active or standby) or an edge (see SEN_ROLE). */
+  role: "all" | "sequencer" | "edge";
+  /** Unique name of this process among the split's processes. */
+  nodeId: string;
   /** A journal write not durable within this long stops the exchange (fail-stop). */
   journalDeadlineMs: number;
   snapshotDir: string;
@@ -151,6 +165,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     throw new Error(`configuration: ${i?.path.join(".")}: ${i?.message}`);
   }
   const e = r.data;
+  if (e.SEN_ROLE !== "all" && !e.REDIS_URL) throw new Error(`configuration: SEN_ROLE=${e.SEN_ROLE} needs REDIS_URL (the split's processes meet in Redis)`);
   const dataDir = path.resolve(e.SEN_DATA_DIR);
   const publicUrl = e.SEN_PUBLIC_URL ?? `http://${e.SEN_HOST}:${e.SEN_PORT}`;
   const u = new URL(publicUrl);
@@ -163,6 +178,8 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     chainId: 31337,
     dataDir,
     journal: e.REDIS_URL ? { kind: "redis", url: e.REDIS_URL } : { kind: "file", dir: path.join(dataDir, "journal"), fsync: e.SEN_JOURNAL_FSYNC },
+    role: e.SEN_ROLE,
+    nodeId: e.SEN_NODE_ID ?? `${hostname().replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40)}-${process.pid}`,
     journalDeadlineMs: e.SEN_JOURNAL_DEADLINE_MS,
     snapshotDir: path.join(dataDir, "snapshots"),
     snapshotEvery: e.SEN_SNAPSHOT_EVERY,
