@@ -3,6 +3,7 @@ import type { KeyObject } from "node:crypto";
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import { mkdir, open, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fsyncDirSync } from "../fs/fsyncDir.ts";
 import { readLines } from "../journal/readLines.ts";
 import type { AuditEvent, AuditEventInput } from "./auditEvent.ts";
 import { encodeAuditEvent, isoMicros } from "./auditEvent.ts";
@@ -184,15 +185,6 @@ function writeAllSync(fd: number, buf: Buffer): void {
 
 function fdatasyncAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
-}
-
-function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 const SEQ_PREFIX = Buffer.from('{"seq":');

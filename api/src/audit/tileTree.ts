@@ -1,5 +1,6 @@
-import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { fsyncDirSync } from "../fs/fsyncDir.ts";
 import { AuditCode, AuditError } from "./errors.ts";
 import type { NodeSource } from "./merkle.ts";
 import { consistencySubproof, emptyRoot, HASH_BYTES, inclusionPath, leafHashInto, nodeHash, nodeHashInto, subtreeHash } from "./merkle.ts";
@@ -362,12 +363,7 @@ export class TiledTree {
 
   #syncDir(): void {
     if (this.#dirDirty) {
-      const fd = openSync(this.#dir, "r");
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      fsyncDirSync(this.#dir);
       this.#dirDirty = false;
     }
   }

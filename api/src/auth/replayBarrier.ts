@@ -1,5 +1,6 @@
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, writeSync } from "node:fs";
 import path from "node:path";
+import { fsyncDirSync } from "../fs/fsyncDir.ts";
 
 /**
  * Keeps signed requests single-use across a restart. The replay guard remembers signatures in
@@ -51,12 +52,7 @@ export function openReplayBarrier(dataDir: string, now: () => number, windowMs: 
     fdatasyncSync(fd);
   };
   write("running", ceiling);
-  const dir = openSync(dataDir, "r");
-  try {
-    fsyncSync(dir); // the file's own entry survives a crash too
-  } finally {
-    closeSync(dir);
-  }
+  fsyncDirSync(dataDir); // the file's own entry survives a crash too
   let closed = false;
   return {
     notBeforeMs,

@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { fsyncDirSync } from "./fsyncDir.ts";
 
 /**
  * Replaces `file` with `contents` so that after a crash it holds the old or the new contents,
@@ -18,12 +19,7 @@ export function writeFileAtomic(file: string, contents: string, suffix: string, 
   renameSync(tmp, file);
   // Make the rename itself durable.
   try {
-    const dirFd = openSync(dirname(file), "r");
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
+    fsyncDirSync(dirname(file));
   } catch {
     // Directory fsync is unsupported on some platforms; the rename is still atomic.
   }

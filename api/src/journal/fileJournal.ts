@@ -2,6 +2,7 @@ import { mkdir, open, readdir, stat, truncate, writeFile } from "node:fs/promise
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { JournalCode, JournalError } from "../errors/SenError.ts";
+import { fsyncDir } from "../fs/fsyncDir.ts";
 import { decodeJson, encodeJson } from "./jsonCodec.ts";
 import { readLines } from "./readLines.ts";
 import { encodeRecordLine, parseRecordLine } from "./recordLine.ts";
@@ -44,15 +45,6 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 function segmentName(firstSeq: bigint): string {
   return `${firstSeq.toString().padStart(20, "0")}.journal`;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 export function createFileJournal(options: FileJournalOptions): FileJournal {

@@ -2,6 +2,7 @@ import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { JournalCode, JournalError } from "../errors/SenError.ts";
+import { fsyncDir } from "../fs/fsyncDir.ts";
 import { decodeJson, encodeJsonYielding } from "./jsonCodec.ts";
 import type { SnapshotStore } from "./types.ts";
 
@@ -26,15 +27,6 @@ export type FileSnapshotStoreOptions = {
 
 const NAME = /^snapshot-(\d{20})\.snap$/;
 const TMP = ".snapshot.tmp";
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 function decode(file: string, bytes: Buffer, expectedSeq: bigint): { seq: bigint; state: unknown } {
   const bad = (reason: string) => new JournalError(JournalCode.CORRUPT, `snapshot ${file} is corrupt: ${reason}`, { details: { file, reason } });
