@@ -3,6 +3,7 @@ import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { JournalCode, JournalError } from "../errors/SenError.ts";
 import { fsyncDir } from "../fs/fsyncDir.ts";
+import { GroupCommit } from "../fs/groupCommit.ts";
 import { decodeJson, encodeJson } from "./jsonCodec.ts";
 import { readLines } from "./readLines.ts";
 import { encodeRecordLine, parseRecordLine } from "./recordLine.ts";
@@ -38,7 +39,6 @@ export type FileJournalOptions = {
 export type FileJournal = Journal & { stats(): JournalStats };
 
 type Segment = { firstSeq: bigint; path: string };
-type Waiter = { seq: bigint; resolve: () => void; reject: (error: unknown) => void };
 
 const SEGMENT_NAME = /^(\d{20})\.journal$/;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -62,9 +62,6 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
   let ackedSeq = 0n; // written, and fsynced when the policy is "always"
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  let waiters: Waiter[] = [];
-  let draining: Promise<void> = Promise.resolve();
-  let running = false;
   let fsyncDue = false;
   let lastFsyncAt = 0;
   let fsyncTimer: NodeJS.Timeout | null = null;
@@ -170,55 +167,45 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
 
   function kick(): void {
     // Once closed, only close() itself runs the loop (a late fsync timer must not touch the handle).
-    if (running || failure !== null || handle === null || state !== "open") return;
-    running = true;
-    draining = drain();
+    if (failure !== null || handle === null || state !== "open") return;
+    group.start();
   }
 
-  /** The single writer loop: at most one write + fsync in flight; everything buffered meanwhile goes in the next write. */
-  async function drain(): Promise<void> {
-    try {
-      while (pending.length > 0 || fsyncDue) {
-        if (pending.length > 0) {
-          const batch = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
-          const count = pending.length;
-          const batchLast = lastSeq; // every buffered record is in this batch
-          const batchFirst = batchLast - BigInt(count) + 1n;
-          pending = [];
-          pendingBytes = 0;
-          if (segmentSize > 0 && segmentSize + batch.length > segmentBytes) {
-            await datasync();
-            await handle!.close();
-            handle = null;
-            await startSegment(batchFirst);
-          }
-          await writeAll(batch);
-          segmentSize += batch.length;
-          stats.writes += 1;
-          stats.records += count;
-          stats.bytes += batch.length;
-          if (policy === "always") await datasync();
-          else if (policy === "interval") scheduleIntervalFsync();
-          ackedSeq = batchLast;
-          const ready = waiters.filter((w) => w.seq <= ackedSeq);
-          waiters = waiters.filter((w) => w.seq > ackedSeq);
-          for (const w of ready) w.resolve();
-        }
-        if (fsyncDue) await datasync();
+  /** One round of the writer loop: everything buffered in one write, then the fsync the policy asks for. */
+  async function commitBatch(settle: (durable: bigint) => void): Promise<void> {
+    if (pending.length > 0) {
+      const batch = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+      const count = pending.length;
+      const batchLast = lastSeq; // every buffered record is in this batch
+      const batchFirst = batchLast - BigInt(count) + 1n;
+      pending = [];
+      pendingBytes = 0;
+      if (segmentSize > 0 && segmentSize + batch.length > segmentBytes) {
+        await datasync();
+        await handle!.close();
+        handle = null;
+        await startSegment(batchFirst);
       }
-    } catch (cause) {
-      // After a failed write or fsync the file's state is unknown (and after a failed fsync
-      // the page cache cannot be trusted): refuse everything; reopening repairs the tail.
-      failure = ioError(`journal write failed in ${dir}`, cause);
-      const all = waiters;
-      waiters = [];
-      for (const w of all) w.reject(failure);
-    } finally {
-      // Cleared in the same synchronous step as the loop's last check, so a flush() queued
-      // by a resolved waiter either finds `running` false or its records already taken.
-      running = false;
+      await writeAll(batch);
+      segmentSize += batch.length;
+      stats.writes += 1;
+      stats.records += count;
+      stats.bytes += batch.length;
+      if (policy === "always") await datasync();
+      else if (policy === "interval") scheduleIntervalFsync();
+      ackedSeq = batchLast;
+      settle(ackedSeq);
     }
+    if (fsyncDue) await datasync();
   }
+
+  // At most one write + fsync in flight; everything buffered meanwhile goes in the next write.
+  // A failed one refuses everything after it; reopening repairs the tail.
+  const group = new GroupCommit<bigint>({
+    hasWork: () => pending.length > 0 || fsyncDue,
+    commit: commitBatch,
+    failed: (cause) => (failure = ioError(`journal write failed in ${dir}`, cause)),
+  });
 
   return {
     async open() {
@@ -268,10 +255,9 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
       if (state === "new") return Promise.reject(new JournalError(JournalCode.CLOSED, `journal ${dir} is not open`));
       const target = lastSeq;
       if (ackedSeq >= target) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        waiters.push({ seq: target, resolve, reject });
-        kick();
-      });
+      const durable = group.wait(target);
+      kick();
+      return durable;
     },
 
     read(fromSeq = 1n): AsyncIterable<JournalEntry> {
@@ -302,11 +288,8 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
         return;
       }
       state = "closed";
-      if (failure === null && pending.length > 0 && !running) {
-        running = true;
-        draining = drain();
-      }
-      while (running) await draining;
+      if (failure === null && pending.length > 0) group.start();
+      while (group.running) await group.idle();
       if (fsyncTimer !== null) clearTimeout(fsyncTimer);
       fsyncTimer = null;
       if (handle !== null) {
