@@ -2,36 +2,7 @@ import pg from "pg";
 import type { Alert } from "../surveillance/types.ts";
 import type { AuditEvent } from "./auditEvent.ts";
 import { alertCursorOf, buildAlertQuery, cursorOf, buildEventQuery, indexColumns, pageOf, storedAlert, type AlertQuery, type AlertStatus, type AuditIndex, type AuditPage, type AuditQuery, type StoredAlert } from "./auditIndex.ts";
-
-/** Bumped when the layout changes: an index is derived data, so an old one is dropped and rebuilt from the log. */
-const LAYOUT = 2;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS audit_index_meta (layout INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS audit_events (
-  seq BIGINT PRIMARY KEY, ts_us BIGINT NOT NULL, type TEXT NOT NULL,
-  account TEXT, identity TEXT, wallet TEXT, order_id TEXT, symbol TEXT, line TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_events_identity ON audit_events(identity, ts_us, seq);
-CREATE INDEX IF NOT EXISTS audit_events_account ON audit_events(account, ts_us, seq);
-CREATE INDEX IF NOT EXISTS audit_events_wallet ON audit_events(wallet, ts_us, seq);
-CREATE INDEX IF NOT EXISTS audit_events_order ON audit_events(order_id, ts_us, seq);
-CREATE INDEX IF NOT EXISTS audit_events_symbol ON audit_events(symbol, ts_us, seq);
-CREATE INDEX IF NOT EXISTS audit_events_type ON audit_events(type, ts_us, seq);
-CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events(ts_us, seq);
--- Seq-ordered (export) pages of one key: rows in seq order from the cursor, no sort.
-CREATE INDEX IF NOT EXISTS audit_events_identity_seq ON audit_events(identity, seq);
-CREATE INDEX IF NOT EXISTS audit_events_account_seq ON audit_events(account, seq);
-CREATE INDEX IF NOT EXISTS audit_events_wallet_seq ON audit_events(wallet, seq);
-CREATE INDEX IF NOT EXISTS audit_events_order_seq ON audit_events(order_id, seq);
-CREATE INDEX IF NOT EXISTS audit_events_symbol_seq ON audit_events(symbol, seq);
-CREATE INDEX IF NOT EXISTS audit_events_type_seq ON audit_events(type, seq);
-CREATE TABLE IF NOT EXISTS audit_alerts (
-  alert_id TEXT PRIMARY KEY, seq BIGINT NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL, symbol TEXT,
-  identities TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open', status_by TEXT, status_note TEXT
-);
-CREATE INDEX IF NOT EXISTS audit_alerts_seq ON audit_alerts(seq);
-`;
+import { AUDIT_EVENT_COLUMNS, AUDIT_INDEX_LAYOUT, auditIndexSchema, DROP_AUDIT_INDEX } from "./auditIndexSchema.ts";
 
 type AlertRow = { seq: string; body: string; status: string; status_by: string | null; status_note: string | null };
 
@@ -39,9 +10,9 @@ type AlertRow = { seq: string; body: string; status: string; status_by: string |
 export async function openPostgresAuditIndex(connectionString: string): Promise<AuditIndex> {
   const pool = new pg.Pool({ connectionString, max: 4 });
   const meta = await pool.query<{ layout: number }>("SELECT layout FROM audit_index_meta").catch(() => ({ rows: [] as Array<{ layout: number }> }));
-  if (meta.rows[0]?.layout !== LAYOUT) await pool.query("DROP TABLE IF EXISTS audit_events; DROP TABLE IF EXISTS audit_alerts; DROP TABLE IF EXISTS audit_index_meta;");
-  await pool.query(SCHEMA);
-  if (meta.rows[0]?.layout !== LAYOUT) await pool.query("INSERT INTO audit_index_meta (layout) VALUES ($1)", [LAYOUT]);
+  if (meta.rows[0]?.layout !== AUDIT_INDEX_LAYOUT) await pool.query(DROP_AUDIT_INDEX);
+  await pool.query(auditIndexSchema("BIGINT"));
+  if (meta.rows[0]?.layout !== AUDIT_INDEX_LAYOUT) await pool.query("INSERT INTO audit_index_meta (layout) VALUES ($1)", [AUDIT_INDEX_LAYOUT]);
   const p = (i: number) => `$${i}`;
   const params = (xs: Array<string | number | bigint>) => xs.map((x) => (typeof x === "bigint" ? x.toString() : x));
 
@@ -61,9 +32,9 @@ export async function openPostgresAuditIndex(connectionString: string): Promise<
           const c = indexColumns(event);
           const base = values.length;
           values.push(c.seq, c.tsUs.toString(), c.type, c.account, c.identity, c.wallet, c.orderId, c.symbol, line);
-          return `(${Array.from({ length: 9 }, (_, k) => `$${base + k + 1}`).join(", ")})`;
+          return `(${AUDIT_EVENT_COLUMNS.map((_, k) => `$${base + k + 1}`).join(", ")})`;
         });
-        await pool.query(`INSERT INTO audit_events (seq, ts_us, type, account, identity, wallet, order_id, symbol, line) VALUES ${tuples.join(", ")} ON CONFLICT (seq) DO NOTHING`, values);
+        await pool.query(`INSERT INTO audit_events (${AUDIT_EVENT_COLUMNS.join(", ")}) VALUES ${tuples.join(", ")} ON CONFLICT (seq) DO NOTHING`, values);
       }
     },
     async query(query: AuditQuery): Promise<AuditPage> {

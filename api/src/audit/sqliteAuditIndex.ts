@@ -4,36 +4,7 @@ import { DatabaseSync } from "node:sqlite";
 import type { Alert } from "../surveillance/types.ts";
 import type { AuditEvent } from "./auditEvent.ts";
 import { alertCursorOf, buildAlertQuery, cursorOf, buildEventQuery, indexColumns, pageOf, storedAlert, type AlertQuery, type AlertStatus, type AuditIndex, type AuditPage, type AuditQuery, type StoredAlert } from "./auditIndex.ts";
-
-/** Bumped when the layout changes: an index is derived data, so an old one is dropped and rebuilt from the log. */
-const LAYOUT = 2;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS audit_index_meta (layout INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS audit_events (
-  seq INTEGER PRIMARY KEY, ts_us INTEGER NOT NULL, type TEXT NOT NULL,
-  account TEXT, identity TEXT, wallet TEXT, order_id TEXT, symbol TEXT, line TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_events_identity ON audit_events(identity, ts_us, seq);
-CREATE INDEX IF NOT EXISTS audit_events_account ON audit_events(account, ts_us, seq);
-CREATE INDEX IF NOT EXISTS audit_events_wallet ON audit_events(wallet, ts_us, seq);
-CREATE INDEX IF NOT EXISTS audit_events_order ON audit_events(order_id, ts_us, seq);
-CREATE INDEX IF NOT EXISTS audit_events_symbol ON audit_events(symbol, ts_us, seq);
-CREATE INDEX IF NOT EXISTS audit_events_type ON audit_events(type, ts_us, seq);
-CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events(ts_us, seq);
--- Seq-ordered (export) pages of one key: rows in seq order from the cursor, no sort.
-CREATE INDEX IF NOT EXISTS audit_events_identity_seq ON audit_events(identity, seq);
-CREATE INDEX IF NOT EXISTS audit_events_account_seq ON audit_events(account, seq);
-CREATE INDEX IF NOT EXISTS audit_events_wallet_seq ON audit_events(wallet, seq);
-CREATE INDEX IF NOT EXISTS audit_events_order_seq ON audit_events(order_id, seq);
-CREATE INDEX IF NOT EXISTS audit_events_symbol_seq ON audit_events(symbol, seq);
-CREATE INDEX IF NOT EXISTS audit_events_type_seq ON audit_events(type, seq);
-CREATE TABLE IF NOT EXISTS audit_alerts (
-  alert_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL, symbol TEXT,
-  identities TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open', status_by TEXT, status_note TEXT
-);
-CREATE INDEX IF NOT EXISTS audit_alerts_seq ON audit_alerts(seq);
-`;
+import { AUDIT_EVENT_COLUMNS, AUDIT_INDEX_LAYOUT, auditIndexSchema, DROP_AUDIT_INDEX } from "./auditIndexSchema.ts";
 
 /**
  * The default audit index: Node's built-in SQLite (nothing to install), one file under the
@@ -46,10 +17,10 @@ export function openSqliteAuditIndex(file: string): AuditIndex {
   const meta = db.prepare("SELECT name FROM sqlite_master WHERE name = 'audit_index_meta'").get()
     ? (db.prepare("SELECT layout FROM audit_index_meta").get() as { layout: number } | undefined)
     : undefined;
-  if (meta?.layout !== LAYOUT) db.exec("DROP TABLE IF EXISTS audit_events; DROP TABLE IF EXISTS audit_alerts; DROP TABLE IF EXISTS audit_index_meta;");
-  db.exec(SCHEMA);
-  if (meta?.layout !== LAYOUT) db.prepare("INSERT INTO audit_index_meta (layout) VALUES (?)").run(LAYOUT);
-  const insertEvent = db.prepare("INSERT OR IGNORE INTO audit_events (seq, ts_us, type, account, identity, wallet, order_id, symbol, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (meta?.layout !== AUDIT_INDEX_LAYOUT) db.exec(DROP_AUDIT_INDEX);
+  db.exec(auditIndexSchema("INTEGER"));
+  if (meta?.layout !== AUDIT_INDEX_LAYOUT) db.prepare("INSERT INTO audit_index_meta (layout) VALUES (?)").run(AUDIT_INDEX_LAYOUT);
+  const insertEvent = db.prepare(`INSERT OR IGNORE INTO audit_events (${AUDIT_EVENT_COLUMNS.join(", ")}) VALUES (${AUDIT_EVENT_COLUMNS.map(() => "?").join(", ")})`);
   const q = () => "?";
 
   return {
