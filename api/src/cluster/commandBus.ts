@@ -1,0 +1,383 @@
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import { z } from "zod/v4";
+import { AUDIT_EVENT_TYPES, type AuditEventInput } from "../audit/auditEvent.ts";
+import { SenError } from "../errors/SenError.ts";
+import { decodeJson, encodeJson } from "../journal/jsonCodec.ts";
+import { TradingError, type CommandOrigin, type PlaceInput } from "../trading/tradingService.ts";
+import type { CancelReason } from "../trading/records.ts";
+
+/**
+ * The command bus between edges and the sequencer, on Redis Streams (split-design: `sen:cmd`
+ * in, `sen:reply:<nodeId>` out, `sen:cmd:applied` = the last command whose effect is durable).
+ *
+ * Edges XADD commands; the one active sequencer reads them in stream order, calls the
+ * TradingService method for each (the journal's order is the stream's order), and replies on
+ * the edge's reply stream once the command's record is durable. The position in `sen:cmd` is
+ * written by the journal's own batch script together with the records (redisJournal
+ * setCursor), so a sequencer taking over resumes exactly after the last durable command: a
+ * command is never applied twice, and one whose record never became durable is applied by the
+ * next sequencer (its edge then gets the reply from that one).
+ */
+export const CMD_STREAM = "sen:cmd";
+export const CMD_APPLIED = "sen:cmd:applied";
+export const replyStream = (nodeId: string) => `sen:reply:${nodeId}`;
+
+export const ClusterCode = {
+  /** No reply in time: the command may still be applied (check by clientOid). */
+  COMMAND_TIMEOUT: "CLUSTER_COMMAND_TIMEOUT",
+  /** The sequencer could not read the command (bad JSON, unknown op, arguments of the wrong shape). */
+  BAD_COMMAND: "CLUSTER_BAD_COMMAND",
+  /** The client was closed before the reply came. */
+  CLIENT_CLOSED: "CLUSTER_CLIENT_CLOSED",
+  /** The command could not be queued (Redis unreachable). */
+  BUS_IO: "CLUSTER_BUS_IO",
+  /** The sequencer lost its lease (another one is active now). */
+  LEASE_LOST: "CLUSTER_LEASE_LOST",
+} as const;
+export type ClusterCode = (typeof ClusterCode)[keyof typeof ClusterCode];
+
+export type CommandOp = "placeOrder" | "cancelOrder" | "cancelAll" | "amendOrder" | "audit";
+
+type ErrorReply = { name: string; code: string; message: string; details?: Record<string, unknown> };
+type Reply = { ok: true; value: unknown; seq: string } | { ok: false; error: ErrorReply };
+
+// ------------------------------------------------------------------------------------ client
+
+export type CommandClient = {
+  /** Resolves with the method's result and the journal seq right after it (read-your-writes); throws the sequencer's error re-created. */
+  send(op: CommandOp, args: unknown[]): Promise<{ value: unknown; seq: bigint }>;
+  close(): Promise<void>;
+};
+
+export type CommandClientOptions = {
+  /** Used for XADD; a duplicate connection of it does the blocking reads of replies. */
+  redis: Redis;
+  nodeId: string;
+  /** A command without a reply in this many ms fails with CLUSTER_COMMAND_TIMEOUT (default 10,000). */
+  timeoutMs?: number;
+  /** How long one blocking read of the reply stream waits (default 1,000 ms; also bounds close()). */
+  blockMs?: number;
+};
+
+type Pending = { resolve: (r: { value: unknown; seq: bigint }) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout };
+
+/** Re-creates the error the sequencer threw, so the edge's error envelope is the one a single process gives. */
+export function errorFromReply(e: ErrorReply): SenError {
+  const options = e.details === undefined ? {} : { details: e.details };
+  if (e.name === "TradingError") return new TradingError(e.code, e.message, options);
+  const err = new SenError(e.code, e.message, options);
+  err.name = e.name;
+  return err;
+}
+
+export function createCommandClient(options: CommandClientOptions): CommandClient {
+  const { redis, nodeId } = options;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const blockMs = options.blockMs ?? 1_000;
+  const replies = replyStream(nodeId);
+  // A restarted edge with the same node id must not take the previous run's replies as its own.
+  const boot = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+  let counter = 0;
+  const pending = new Map<string, Pending>();
+  const reader = redis.duplicate();
+  reader.on("error", () => undefined); // reconnects by itself; reads fail and are retried below
+  let closed = false;
+
+  // Replies are read from the stream's top at creation: ours all come after it.
+  const ready = (async () => {
+    const top = await redis.xrevrange(replies, "+", "-", "COUNT", 1);
+    return top.length === 0 ? "0-0" : top[0][0];
+  })();
+  ready.catch(() => undefined);
+
+  const loop = (async () => {
+    let last: string;
+    try {
+      last = await ready;
+    } catch {
+      return;
+    }
+    while (!closed) {
+      let res: [string, [string, string[]][]][] | null;
+      try {
+        res = (await reader.xread("COUNT", 1000, "BLOCK", blockMs, "STREAMS", replies, last)) as typeof res;
+      } catch {
+        if (closed) return;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      if (res === null) continue;
+      for (const [, entries] of res) {
+        for (const [entryId, fields] of entries) {
+          last = entryId;
+          const id = field(fields, "id");
+          const p = id === undefined ? undefined : pending.get(id);
+          if (p === undefined) continue; // another run's, or timed out already
+          pending.delete(id!);
+          clearTimeout(p.timer);
+          let reply: Reply;
+          try {
+            reply = decodeJson(field(fields, "v") ?? "") as Reply;
+          } catch (cause) {
+            p.reject(new SenError(ClusterCode.BAD_COMMAND, "the sequencer's reply is not valid JSON", { cause }));
+            continue;
+          }
+          if (reply.ok) p.resolve({ value: reply.value, seq: BigInt(reply.seq) });
+          else p.reject(errorFromReply(reply.error));
+        }
+      }
+    }
+  })();
+
+  return {
+    async send(op, args) {
+      if (closed) throw new SenError(ClusterCode.CLIENT_CLOSED, "the command client is closed");
+      try {
+        await ready;
+      } catch (cause) {
+        throw new SenError(ClusterCode.BUS_IO, `cannot reach the command bus: ${(cause as Error)?.message ?? cause}`, { cause });
+      }
+      const id = `${nodeId}:${boot}-${++counter}`;
+      const result = new Promise<{ value: unknown; seq: bigint }>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(
+            new SenError(ClusterCode.COMMAND_TIMEOUT, `no answer from the sequencer within ${timeoutMs} ms; the command may still be applied (look the order up by clientOid)`, {
+              details: { commandId: id, op },
+            }),
+          );
+        }, timeoutMs);
+        pending.set(id, { resolve, reject, timer });
+      });
+      try {
+        await redis.xadd(CMD_STREAM, "*", "id", id, "r", replies, "c", encodeJson({ op, args }));
+      } catch (cause) {
+        const p = pending.get(id);
+        pending.delete(id);
+        if (p) clearTimeout(p.timer);
+        result.catch(() => undefined);
+        throw new SenError(ClusterCode.BUS_IO, `cannot queue the command: ${(cause as Error)?.message ?? cause}`, { cause });
+      }
+      return result;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const [, p] of pending) {
+        clearTimeout(p.timer);
+        p.reject(new SenError(ClusterCode.CLIENT_CLOSED, "the command client was closed before the sequencer answered"));
+      }
+      pending.clear();
+      reader.disconnect();
+      await loop;
+    },
+  };
+}
+
+function field(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------- consumer
+
+/** What the consumer needs of the TradingService (its command methods and its journal position). */
+export type CommandTarget = {
+  readonly lastSeq: bigint;
+  placeOrder(input: PlaceInput, origin?: CommandOrigin): Promise<unknown>;
+  cancelOrder(accountId: string, orderId: string): Promise<unknown>;
+  cancelAll(accountId: string, reason: CancelReason, symbol?: string, scope?: "orders" | "stops"): Promise<unknown>;
+  amendOrder(accountId: string, orderId: string, change: { price?: number; size?: number }, origin?: CommandOrigin): Promise<unknown>;
+};
+
+/** The journal's side of the bus: the command position written atomically with the next batch. */
+export type CursorJournal = { setCursor(key: string, value: string): void; flush(): Promise<void> };
+
+export type CommandConsumerOptions = {
+  redis: Redis;
+  trading: CommandTarget;
+  audit: { record(input: AuditEventInput): unknown };
+  journal: CursorJournal;
+  /** Checked before each command: false = the lease is gone, stop taking commands. */
+  isActive?: () => boolean;
+  onError?: (err: unknown, what: string) => void;
+  /** One blocking read waits at most this long (default 1,000 ms; bounds stop()). */
+  blockMs?: number;
+};
+
+export type CommandConsumer = {
+  /** Commands read so far (tests, metrics). */
+  readonly consumed: number;
+  /** Stops reading; resolves once the commands already started are answered. */
+  stop(): Promise<void>;
+};
+
+const int = z.number().int().safe();
+const origin = z.object({ ip: z.string().max(100).optional(), wallet: z.string().max(100).optional() }).strict().optional();
+const id = z.string().min(1).max(200);
+const placeInput = z
+  .object({
+    accountId: id,
+    identityHash: z.string().max(200),
+    symbol: z.string().min(1).max(50),
+    side: z.enum(["buy", "sell"]),
+    type: z.enum(["limit", "market"]),
+    price: int.positive().optional(),
+    size: int.positive().optional(),
+    funds: z.string().regex(/^\d+$/).max(80).optional(),
+    tif: z.enum(["GTC", "IOC", "FOK"]),
+    postOnly: z.boolean(),
+    visibleSize: int.nonnegative().optional(),
+    stp: z.enum(["CN", "CO", "CB", "DC"]),
+    stop: z.object({ stopPrice: int.positive(), kind: z.enum(["loss", "entry"]) }).strict().optional(),
+    clientOid: z.string().max(200),
+    apiKeyId: z.string().max(200).optional(),
+  })
+  .strict();
+const change = z.object({ price: int.positive().optional(), size: int.positive().optional() }).strict();
+const ARGS = {
+  placeOrder: z.union([z.tuple([placeInput]), z.tuple([placeInput, origin])]),
+  cancelOrder: z.tuple([id, id]),
+  cancelAll: z.union([
+    z.tuple([id, z.enum(["user", "killSwitch", "disconnect", "identity", "halt"])]),
+    z.tuple([id, z.enum(["user", "killSwitch", "disconnect", "identity", "halt"]), z.string().max(50).optional()]),
+    z.tuple([id, z.enum(["user", "killSwitch", "disconnect", "identity", "halt"]), z.string().max(50).optional(), z.enum(["orders", "stops"]).optional()]),
+  ]),
+  amendOrder: z.union([z.tuple([id, id, change]), z.tuple([id, id, change, origin])]),
+  audit: z.tuple([z.looseObject({ type: z.enum(AUDIT_EVENT_TYPES) })]),
+} as const;
+const COMMAND = z.object({ op: z.string(), args: z.array(z.unknown()) });
+
+/**
+ * Reads `sen:cmd` from after `sen:cmd:applied` and applies each command in stream order. The
+ * methods are called one after another without waiting for each to become durable: their
+ * synchronous part appends and applies, so the journal order is the stream order, and a whole
+ * read's worth of commands shares one group commit.
+ */
+export async function startCommandConsumer(options: CommandConsumerOptions): Promise<CommandConsumer> {
+  const { redis, trading, journal } = options;
+  const onError = options.onError ?? (() => undefined);
+  const isActive = options.isActive ?? (() => true);
+  const blockMs = options.blockMs ?? 1_000;
+  const reader = redis.duplicate();
+  reader.on("error", () => undefined);
+  let position = (await redis.get(CMD_APPLIED)) ?? "0-0";
+  let stopped = false;
+  let consumed = 0;
+  const inFlight = new Set<Promise<void>>();
+
+  function reply(to: string | undefined, commandId: string | undefined, r: Reply): Promise<void> {
+    if (to === undefined || commandId === undefined || !to.startsWith("sen:reply:")) return Promise.resolve();
+    return redis
+      .xadd(to, "MAXLEN", "~", 100_000, "*", "id", commandId, "v", encodeJson(r))
+      .then(() => undefined)
+      .catch((err: unknown) => onError(err, `reply to ${commandId}`));
+  }
+
+  function refusal(err: unknown): Reply {
+    if (err instanceof SenError) {
+      const error: ErrorReply = { name: err.name, code: err.code, message: err.message };
+      if (err.details !== undefined) error.details = err.details;
+      return { ok: false, error };
+    }
+    return { ok: false, error: { name: "SenError", code: "INTERNAL", message: (err as Error)?.message ?? String(err) } };
+  }
+
+  /** Starts one command (its journal append happens synchronously in here). */
+  function dispatch(fields: string[]): Promise<unknown> {
+    let cmd: z.infer<typeof COMMAND>;
+    try {
+      cmd = COMMAND.parse(decodeJson(field(fields, "c") ?? ""));
+    } catch (cause) {
+      return Promise.reject(new SenError(ClusterCode.BAD_COMMAND, "the command is not {op, args} JSON", { cause }));
+    }
+    const schema = (ARGS as Record<string, z.ZodType>)[cmd.op];
+    if (schema === undefined || !Object.hasOwn(ARGS, cmd.op)) return Promise.reject(new SenError(ClusterCode.BAD_COMMAND, `unknown command ${cmd.op.slice(0, 50)}`));
+    const parsed = schema.safeParse(cmd.args);
+    if (!parsed.success) {
+      return Promise.reject(new SenError(ClusterCode.BAD_COMMAND, `bad arguments for ${cmd.op}: ${z.prettifyError(parsed.error).slice(0, 500)}`));
+    }
+    const a = parsed.data as unknown[];
+    try {
+      switch (cmd.op as CommandOp) {
+        case "placeOrder":
+          return trading.placeOrder(a[0] as PlaceInput, a[1] as CommandOrigin | undefined);
+        case "cancelOrder":
+          return trading.cancelOrder(a[0] as string, a[1] as string);
+        case "cancelAll":
+          return trading.cancelAll(a[0] as string, a[1] as CancelReason, a[2] as string | undefined, a[3] as "orders" | "stops" | undefined);
+        case "amendOrder":
+          return trading.amendOrder(a[0] as string, a[1] as string, a[2] as { price?: number; size?: number }, a[3] as CommandOrigin | undefined);
+        case "audit": {
+          const e = options.audit.record(a[0] as AuditEventInput) as { id?: string; seq?: number } | undefined;
+          return Promise.resolve(e === undefined ? null : { id: e.id, seq: e.seq });
+        }
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.reject(new SenError(ClusterCode.BAD_COMMAND, `unknown command ${cmd.op}`));
+  }
+
+  const loop = (async () => {
+    while (!stopped && isActive()) {
+      let res: [string, [string, string[]][]][] | null;
+      try {
+        res = (await reader.xread("COUNT", 1000, "BLOCK", blockMs, "STREAMS", CMD_STREAM, position)) as typeof res;
+      } catch (err) {
+        if (stopped) return;
+        onError(err, "reading the command stream");
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      if (res === null) continue;
+      const started: Array<{ done: Promise<unknown>; to?: string; id?: string; seq: bigint }> = [];
+      for (const [, entries] of res) {
+        for (const [entryId, fields] of entries) {
+          if (stopped || !isActive()) break;
+          const done = dispatch(fields);
+          // Journaled with the command's record (or with the next batch when it made none).
+          journal.setCursor(CMD_APPLIED, entryId);
+          position = entryId;
+          consumed++;
+          started.push({ done, to: field(fields, "r"), id: field(fields, "id"), seq: trading.lastSeq });
+        }
+      }
+      // One group commit for the whole read. A refused command has no record, but its position
+      // still has to be durable before the refusal is told (else a new sequencer could run it
+      // again and accept it); flush() writes a pending position even without records.
+      const cursorDurable = journal.flush();
+      for (const s of started) {
+        const p = s.done.then(
+          async (value) => {
+            await cursorDurable;
+            await reply(s.to, s.id, { ok: true, value, seq: s.seq.toString() });
+          },
+          async (err: unknown) => {
+            await cursorDurable;
+            // The journal failed (fenced, Redis gone): this command's fate is the next
+            // sequencer's, which re-reads it after the durable position and answers it.
+            if (err instanceof SenError && err.code === "JOURNAL_IO") return;
+            await reply(s.to, s.id, refusal(err));
+          },
+        );
+        const tracked = p.catch((err: unknown) => onError(err, `command ${s.id}`)).finally(() => inFlight.delete(tracked));
+        inFlight.add(tracked);
+      }
+      cursorDurable.catch((err: unknown) => onError(err, "writing the command position"));
+    }
+  })();
+
+  return {
+    get consumed() {
+      return consumed;
+    },
+    async stop() {
+      stopped = true;
+      reader.disconnect();
+      await loop;
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
