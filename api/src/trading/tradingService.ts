@@ -85,6 +85,19 @@ export interface TradingObserver {
   flush(): Promise<void>;
 }
 
+/** A replica's journal: it has nothing to write and nothing of its own to read. */
+const REPLICA_JOURNAL: Journal = {
+  open: () => Promise.resolve({ lastSeq: 0n }),
+  append() {
+    throw new SenError("CLUSTER_REPLICA_READ_ONLY", "a replica applies the sequencer's records; commands go to the sequencer");
+  },
+  flush: () => Promise.resolve(),
+  read() {
+    throw new SenError("CLUSTER_REPLICA_READ_ONLY", "a replica has no journal of its own to read; past books are the sequencer's");
+  },
+  close: () => Promise.resolve(),
+};
+
 /** Past-book replays running or waiting at once; more are refused (each one holds the event loop in turns). */
 const MAX_QUEUED_REPLAYS = 3;
 
@@ -193,6 +206,8 @@ export class TradingService {
   /** Failed trades queued again by a retry whose record is not durable yet: not to be settled before it is. */
   readonly #retrying = new Set<string>();
   #holderRules: HolderRules | null = null;
+  /** Built by follower(): applies the sequencer's records, journals none. */
+  #replica = false;
 
   private constructor(core: TradingCore, options: TradingServiceOptions, lastSeq: bigint) {
     this.core = core;
@@ -252,6 +267,46 @@ export class TradingService {
     }
     service.#durableTrades = service.core.tradeCount; // everything replayed was durable
     return { service, replayed, lastRecordUs };
+  }
+
+  /**
+   * A read replica (an edge, scale-out): it never writes a journal; the sequencer's durable
+   * records are fed to applyDurable in journal order and give the same events, to the same
+   * kinds of listeners, as on the sequencer. Its commands refuse (the stand-in journal throws
+   * before anything is applied): commands go to the sequencer.
+   */
+  static follower(options: Omit<TradingServiceOptions, "journal" | "snapshots" | "observer" | "clock">): TradingService {
+    const service = new TradingService(new TradingCore(options.core), { ...options, journal: REPLICA_JOURNAL }, 0n);
+    service.#replica = true;
+    return service;
+  }
+
+  /**
+   * Applies journal record `seq`, durable on the sequencer, through the replay path and
+   * delivers its events to the subscribers at once (it is durable already). Records must come
+   * gap-free in order; a gap, or a record the core throws on, is refused with JOURNAL_CORRUPT
+   * and nothing after it may be applied (the replica is then behind for good: fail-stop).
+   */
+  applyDurable(seq: bigint, record: TradingRecord): ApplyResult {
+    if (!this.#replica) throw new SenError("JOURNAL_CORRUPT", "applyDurable is for replicas; the sequencer applies its own records");
+    if (this.#failed) throw new SenError("JOURNAL_CORRUPT", "the replica stopped at a record it could not apply", { cause: this.#failed });
+    if (seq !== this.#lastSeq + 1n) {
+      this.#failed = new SenError("JOURNAL_CORRUPT", `replica at record ${this.#lastSeq} was fed record ${seq}`);
+      throw this.#failed;
+    }
+    let result: ApplyResult;
+    try {
+      result = this.#applyRecord(record);
+    } catch (err) {
+      this.#failed = err;
+      throw new SenError("JOURNAL_CORRUPT", `record ${seq} (${record.t}) cannot be applied: ${(err as Error)?.message ?? err}`, { cause: err });
+    }
+    this.#lastSeq = seq;
+    this.#durableTrades = this.core.tradeCount;
+    const events = this.#buffer;
+    this.#buffer = [];
+    this.#deliver(events);
+    return result;
   }
 
   subscribe(listener: TradingListener): () => void {
