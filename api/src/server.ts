@@ -1,14 +1,14 @@
 import { createServer, type Server } from "node:http";
 import type { AppContext } from "./context.ts";
-import { createHttpApp } from "./http/app.ts";
+import { createGatewayListener } from "./http/leanRouter.ts";
 import { WsGateway } from "./ws/wsGateway.ts";
 
 export type RunningGateway = { server: Server; ws: WsGateway; url: string; close(): Promise<void> };
 
 /** Starts HTTP + websocket on the configured host/port (0 = any free port). */
 export async function startGateway(ctx: AppContext): Promise<RunningGateway> {
-  const app = createHttpApp(ctx);
-  const server = createServer({ keepAliveTimeout: 65_000 }, app);
+  // The hot order path on plain node:http, every other route on Express (http/leanRouter.ts).
+  const server = createServer({ keepAliveTimeout: 65_000 }, createGatewayListener(ctx));
   const ws = new WsGateway(ctx, { conflateMs: ctx.config.wsConflateMs, maxBufferedBytes: ctx.config.wsMaxBufferedBytes, path: "/ws" });
   ws.attach(server);
   await new Promise<void>((resolve, reject) => {

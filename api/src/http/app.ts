@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import express, { type Request, type Response } from "express";
 import { z } from "zod/v4";
 import { requirePermission, requireRole } from "../auth/roles.ts";
@@ -23,12 +24,30 @@ import { allRoutes } from "./routes/index.ts";
  */
 const STATE_FREE_TAGS = new Set(["compliance", "audit", "sen-auth"]);
 
+/**
+ * What a route reads of its request. Express builds it for every route; the lean order path
+ * (leanRouter.ts) builds the same from node:http, so both run the very same checks below.
+ */
+export type RouteRequest = {
+  method: string;
+  /** Path and query as received: what a KuCoin signature covers. */
+  originalUrl: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  query: unknown;
+  params: Record<string, string>;
+  ip: string;
+  /** The body's raw bytes as UTF-8 ("" when none). */
+  raw: string;
+  req: Request;
+  res: Response;
+};
+
 /** Builds the Express app: every route from one table, the error mapper last. */
-export function createHttpApp(ctx: AppContext): express.Express {
+export function createHttpApp(ctx: AppContext, routes: Route[] = allRoutes(ctx)): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("query parser", "simple");
-  const routes = allRoutes(ctx);
   const publicBuckets = new TokenBuckets();
   const openapi = buildOpenApi(routes, { title: "Sen exchange API", version: "1.0.0" });
 
@@ -55,14 +74,18 @@ export function createHttpApp(ctx: AppContext): express.Express {
     app[route.method](route.path, async (req, res, next) => {
       const end = ctx.metrics.httpDuration.startTimer({ route: route.path, method: route.method });
       try {
-        // Unauthenticated routes are limited per client IP (signed routes have their own limits).
-        if (route.auth === "public" && !publicBuckets.take(req.socket.remoteAddress ?? "", ctx.config.publicRate.burst, ctx.config.publicRate.perSecond, ctx.now())) {
-          throw new SenError("RATE_LIMITED", "too many requests from this address; slow down");
-        }
-        if (ctx.trading.failed && !route.whileHalted && !STATE_FREE_TAGS.has(route.tag)) {
-          throw new SenError("JOURNAL_IO", "the journal failed; the exchange is stopped until it restarts");
-        }
-        const data = await handle(ctx, route, req, res);
+        const data = await serveRoute(ctx, route, publicBuckets, {
+          method: req.method,
+          originalUrl: req.originalUrl,
+          path: req.path,
+          headers: req.headers,
+          query: req.query,
+          params: req.params as Record<string, string>,
+          ip: req.socket.remoteAddress ?? "",
+          raw: Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "",
+          req,
+          res,
+        });
         if (!res.headersSent) res.json({ code: "200000", data });
         end({ status: String(res.statusCode) });
       } catch (err) {
@@ -76,10 +99,21 @@ export function createHttpApp(ctx: AppContext): express.Express {
   return app;
 }
 
-async function handle(ctx: AppContext, route: Route, req: Request, res: Response): Promise<unknown> {
-  const raw = Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "";
-  const ip = req.socket.remoteAddress ?? "";
-  const authenticated = authenticate(ctx, route, req, raw, ip);
+/** Everything a route does between receiving its request and its envelope's `data`. */
+export async function serveRoute(ctx: AppContext, route: Route, publicBuckets: TokenBuckets, req: RouteRequest): Promise<unknown> {
+  // Unauthenticated routes are limited per client IP (signed routes have their own limits).
+  if (route.auth === "public" && !publicBuckets.take(req.ip, ctx.config.publicRate.burst, ctx.config.publicRate.perSecond, ctx.now())) {
+    throw new SenError("RATE_LIMITED", "too many requests from this address; slow down");
+  }
+  if (ctx.trading.failed && !route.whileHalted && !STATE_FREE_TAGS.has(route.tag)) {
+    throw new SenError("JOURNAL_IO", "the journal failed; the exchange is stopped until it restarts");
+  }
+  return handle(ctx, route, req);
+}
+
+async function handle(ctx: AppContext, route: Route, req: RouteRequest): Promise<unknown> {
+  const { raw, ip } = req;
+  const authenticated = await authenticate(ctx, route, req, raw, ip);
   // The role comes from today's configuration, not from when the key or session was made: a
   // wallet taken off the compliance or operator list loses that role on its existing keys too.
   const principal = authenticated && { ...authenticated, role: ctx.roles(authenticated.wallet) };
@@ -109,10 +143,10 @@ async function handle(ctx: AppContext, route: Route, req: Request, res: Response
     if (duplicate !== undefined) throw new ValidationError(`body: key "${duplicate.slice(0, 64)}" appears twice`);
     body = parse(route.body, json, "body");
   }
-  return route.handler({ query, body, params: req.params as Record<string, string>, principal, ip, req, res });
+  return route.handler({ query, body, params: req.params, principal, ip, req: req.req, res: req.res });
 }
 
-function authenticate(ctx: AppContext, route: Route, req: Request, raw: string, ip: string): Principal | null {
+function authenticate(ctx: AppContext, route: Route, req: RouteRequest, raw: string, ip: string): Principal | null {
   if (route.auth === "public") return null;
   const bearer = req.headers.authorization;
   if (bearer?.startsWith("Bearer ") && route.auth !== "signed") return ctx.sessions.sessionFromToken(bearer.slice(7));
