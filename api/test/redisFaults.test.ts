@@ -8,6 +8,7 @@ import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFi
 import { spawnExchange, type ExchangeProcess } from "./support/exchangeProcess.ts";
 import { loginAndCreateKey } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
+import { mulberry32 } from "./support/mulberry32.ts";
 import { redisServerPath, startRedis, type RedisServer } from "./support/redisServer.ts";
 import { until } from "./support/until.ts";
 import { ledgerBooks, tradeSettledEvents, vaultBooks, type Trader } from "./support/vaultBooks.ts";
@@ -30,18 +31,6 @@ type FaultPlan = { fault: "stop" | "kill"; gateway: "midStall" | "afterFailStop"
 type Acked = { client: Client; clientOid: string; orderId: string; side: string; price: string; size: string };
 type Order = { id: string; clientOid: string; side: string; price: string; size: string };
 type Fill = { tradeId: string; side: "buy" | "sell"; size: string; funds: string; fee: string; tax: string; settlementStatus: string; settlementTxHash: string | null };
-
-/** mulberry32: a small seeded generator, so a failing plan can be run again. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Where the traders wait while there is no gateway to talk to: after a 503 (it failed) or a cut
@@ -116,7 +105,7 @@ function startLoad(traders: Array<{ name: string; client: Client }>, gate: Gate,
     }
   }
 
-  const running = Promise.all(traders.map((t, i) => trader(t.name, t.client, rng(seed + i + 1))));
+  const running = Promise.all(traders.map((t, i) => trader(t.name, t.client, mulberry32(seed + i + 1))));
   return {
     acked,
     requests,
@@ -256,7 +245,7 @@ describe("Redis journal faults under load: SIGSTOP/SIGKILL of redis-server, kill
   });
 
   it(`${ROUNDS} rounds: nothing acknowledged lost, nothing settled that is not durable, no trade id reused, the vault's books equal the ledger`, { timeout: 400_000 }, async (t) => {
-    const random = rng(SEED);
+    const random = mulberry32(SEED);
     const plan: FaultPlan[] = Array.from({ length: ROUNDS }, () => ({
       fault: random() < 0.5 ? "stop" : "kill",
       gateway: random() < 0.5 ? "midStall" : "afterFailStop",

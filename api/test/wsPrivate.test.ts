@@ -3,22 +3,11 @@ import { after, before, describe, it } from "node:test";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
+import { mulberry32 } from "./support/mulberry32.ts";
 import { connectWs, type WsClient, type WsMessage } from "./support/wsClient.ts";
 import { DEFAULT_RISK } from "../src/risk/types.ts";
 
 const SYMBOL = "GOLD-VND";
-
-/** A small seeded generator (mulberry32): the same script of orders on every run. */
-function seeded(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 type Trader = { name: string; creds: ApiCredentials; rest: ReturnType<typeof kucoinClient>; ws: WsClient };
 
@@ -56,7 +45,7 @@ describe("private websocket streams of two traders", () => {
   });
 
   it("each connection gets every message of its own account and none of the other's", async () => {
-    const rand = seeded(20_240_611);
+    const rand = mulberry32(20_240_611);
     const pick = (n: number) => Math.floor(rand() * n);
     let oid = 0;
     const counts = { limit: 0, market: 0, cancel: 0, cancelAll: 0 };

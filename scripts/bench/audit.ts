@@ -31,7 +31,8 @@ import type { AuditLog } from "../../api/src/audit/auditLog.ts";
 import { signCheckpoint } from "../../api/src/audit/checkpoint.ts";
 import { fromHex, toHex, verifyInclusion } from "../../api/src/audit/merkle.ts";
 import { TiledTree } from "../../api/src/audit/tileTree.ts";
-import { mulberry32, workload } from "./auditWorkload.ts";
+import { mulberry32 } from "../../api/test/support/mulberry32.ts";
+import { workload } from "./auditWorkload.ts";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
 
 const QUICK = process.env.SEN_BENCH_QUICK === "1";

@@ -15,6 +15,7 @@ import { DatabaseSync } from "node:sqlite";
 import { encodeAuditEvent, isoMicros, type AuditEvent, type AuditEventType } from "../../api/src/audit/auditEvent.ts";
 import type { AuditQuery } from "../../api/src/audit/auditIndex.ts";
 import { openSqliteAuditIndex } from "../../api/src/audit/sqliteAuditIndex.ts";
+import { mulberry32 } from "../../api/test/support/mulberry32.ts";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
 
 const QUICK = process.env.SEN_BENCH_QUICK === "1";
@@ -22,17 +23,6 @@ const N = QUICK ? 200_000 : 10_000_000;
 const RUNS = 21;
 const WRITE = !QUICK && process.env.BENCH_WRITE !== "0";
 const T0 = 1_795_000_000_000_000n;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const IDENTITIES = 20_000;
 const SYMBOLS = ["GOLD-VND", "RIVER-VND", "VNM-VND", "FPT-VND", "HPG-VND"];

@@ -1,18 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { AuditEventInput } from "../../api/src/audit/auditEvent.ts";
+import { mulberry32 } from "../../api/test/support/mulberry32.ts";
 
 /** The audit benchmarks' workload (bench:audit, bench:audit-bundle): one definition, so their figures are of the same events. */
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Order-lifecycle and fill events shaped like the trading recorder's (tradingRecorder.ts), seeded: the same n events every run. */
 export function workload(n: number): AuditEventInput[] {

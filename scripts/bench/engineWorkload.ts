@@ -13,17 +13,7 @@
  */
 import type { Command } from "../../matching-engine/src/command.ts";
 import { MatchingEngine } from "../../matching-engine/src/engine.ts";
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../api/test/support/mulberry32.ts";
 
 export interface WorkloadOptions {
   commands: number;
