@@ -79,6 +79,12 @@ export class OrderPool {
   readonly ownerIndex = new Map<string, number>();
   /** Head of each owner's live-order list (-1 = none), indexed by owner id. */
   ownerHead: Int32Array = new Int32Array(1024).fill(-1);
+  /** Live string-id orders naming each owner (as owner or beneficial owner), see holdOwners. */
+  private ownerRefs: Int32Array = new Int32Array(1024);
+  /** 1 = never forgotten (handed out by ownerIndex, or owner of a restored numeric-core order). */
+  private ownerPinned: Uint8Array = new Uint8Array(1024);
+  private freeOwners: Int32Array = new Int32Array(64);
+  private freeOwnerTop = 0;
 
   constructor(cap = 1024) {
     this.cap = cap;
@@ -107,16 +113,59 @@ export class OrderPool {
   intern(name: string): number {
     let i = this.ownerIndex.get(name);
     if (i === undefined) {
-      i = this.ownerNames.length;
-      this.ownerNames.push(name);
-      this.ownerIndex.set(name, i);
-      if (i >= this.ownerHead.length) {
-        const h = new Int32Array(this.ownerHead.length * 2).fill(-1);
-        h.set(this.ownerHead);
-        this.ownerHead = h;
+      if (this.freeOwnerTop > 0) {
+        i = this.freeOwners[--this.freeOwnerTop];
+        this.ownerNames[i] = name;
+      } else {
+        i = this.ownerNames.length;
+        this.ownerNames.push(name);
+        if (i >= this.ownerHead.length) this.growOwners();
       }
+      this.ownerIndex.set(name, i);
     }
     return i;
+  }
+
+  /** Keeps owner `i` interned for good: the numeric entry points hold owner ids. */
+  pin(i: number): void {
+    this.ownerPinned[i] = 1;
+  }
+
+  /** Counts a live string-id order (slot h) on its owner and beneficial owner. */
+  holdOwners(h: number): void {
+    this.ownerRefs[this.owner[h]]++;
+    const b = this.ben[h];
+    if (b >= 0) this.ownerRefs[b]++;
+  }
+
+  /**
+   * Forgets an owner no live string-id order names any more (and that was never
+   * pinned), so a stream of one-off owners keeps the table at the size of the
+   * book. Its name stays readable until the id is reused by a later `intern`
+   * (events of the current command may still print it).
+   */
+  private dropOwner(i: number): void {
+    if (--this.ownerRefs[i] !== 0 || this.ownerPinned[i] === 1) return;
+    this.ownerIndex.delete(this.ownerNames[i]);
+    if (this.freeOwnerTop === this.freeOwners.length) {
+      const f = new Int32Array(this.freeOwners.length * 2);
+      f.set(this.freeOwners);
+      this.freeOwners = f;
+    }
+    this.freeOwners[this.freeOwnerTop++] = i;
+  }
+
+  private growOwners(): void {
+    const n = this.ownerHead.length * 2;
+    const h = new Int32Array(n).fill(-1);
+    h.set(this.ownerHead);
+    this.ownerHead = h;
+    const r = new Int32Array(n);
+    r.set(this.ownerRefs);
+    this.ownerRefs = r;
+    const p = new Uint8Array(n);
+    p.set(this.ownerPinned);
+    this.ownerPinned = p;
   }
 
   alloc(): number {
@@ -128,6 +177,10 @@ export class OrderPool {
 
   release(h: number): void {
     this.live--;
+    if (this.flags[h] & OrderFlag.INDEXED) {
+      this.dropOwner(this.owner[h]);
+      if (this.ben[h] >= 0) this.dropOwner(this.ben[h]);
+    }
     this.gen[h] = (this.gen[h] + 1) & 0x7f;
     this.ids[h] = "";
     this.free[this.freeTop++] = h;
