@@ -1,0 +1,197 @@
+/**
+ * `npm run bench:sequencer`: the sequencer's CPU per order with journaling on, fed decoded
+ * orders straight (no HTTP, no signature, no JSON): the real createContext (file journal,
+ * snapshots, the audit trail and its trading recorder, market data, candles, metrics), as the
+ * gateway wires it, without a chain. Writes the "sequencer" section of BENCHMARKS.md.
+ *
+ * Environment (defaults in brackets): BENCH_ORDERS [50000] measured per variant after
+ * BENCH_WARMUP_ORDERS [10000], BENCH_IN_FLIGHT [20] orders awaiting their journal
+ * acknowledgement at once (the HTTP bench's connections), BENCH_PROFILE_ORDERS [30000] (a
+ * separate profiled pass with fsync always; 0 skips it), BENCH_WRITE [1] (0 prints the section
+ * instead of writing BENCHMARKS.md).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { IdentityOracle, Principal } from "../../api/src/auth/types.ts";
+import { envToConfig } from "../../api/src/config/config.ts";
+import { createContext, type AppContext } from "../../api/src/context.ts";
+import { placeBody, placeInputOf } from "../../api/src/http/routes/orders.ts";
+import { DEFAULT_RISK } from "../../api/src/risk/types.ts";
+import type { PlaceInput } from "../../api/src/trading/tradingService.ts";
+import { cpuMs, cpuSample } from "./apiChild.ts";
+import { profileCpu, type CpuBreakdown } from "./apiCpuProfile.ts";
+import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
+
+const ORDERS = Number(process.env.BENCH_ORDERS ?? 50_000);
+const WARMUP_ORDERS = Number(process.env.BENCH_WARMUP_ORDERS ?? 10_000);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 20);
+const PROFILE_ORDERS = Number(process.env.BENCH_PROFILE_ORDERS ?? 30_000);
+const WRITE = process.env.BENCH_WRITE !== "0";
+
+const SYMBOL = "GOLD-VND";
+const UNLIMITED = 1_000_000_000;
+const TARGET_US = 50;
+
+type Trader = Principal;
+
+/** Identity is checked at sign-in, never on the order path: an oracle that is never asked. */
+const NO_SIGN_IN: IdentityOracle = {
+  verifiedIdentityOf: () => Promise.reject(new Error("bench:sequencer: no sign-in here, the orders come decoded")),
+};
+type Run = { orders: number; cpuMs: number; wallMs: number; records: number };
+type Variant = { name: string; fsync: "always" | "none"; run: Run; trades: number; resting: number };
+
+/** The gateway's context, rate limits lifted as in bench:api, two funded traders. */
+async function openSequencer(fsync: "always" | "none"): Promise<{ ctx: AppContext; traders: [Trader, Trader]; dir: string; close(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), "sen-bench-sequencer-"));
+  const config = envToConfig({ SEN_PORT: "0", SEN_DATA_DIR: dir, SEN_LOG_LEVEL: "silent", SEN_JOURNAL_FSYNC: fsync });
+  const risk = structuredClone(DEFAULT_RISK);
+  risk.defaults.keyRate = { burst: UNLIMITED, perSecond: UNLIMITED };
+  risk.defaults.accountRate = { burst: UNLIMITED, perSecond: UNLIMITED };
+  risk.defaults.maxOpenOrders = UNLIMITED;
+  const ctx = await createContext(config, {
+    identity: NO_SIGN_IN,
+    risk,
+  });
+  const trader = (i: number): Trader => {
+    const wallet = `0x00000000000000000000000000000000000000c${i}` as const;
+    return { accountId: wallet, wallet, identityHash: `0x${String(i).padStart(64, "0")}`, role: "trader", apiKeyId: `bench-key-${i}`, permissions: ["General", "Trade"] };
+  };
+  const traders: [Trader, Trader] = [trader(1), trader(2)];
+  for (const [i, t] of traders.entries()) {
+    await ctx.trading.deposit(t.accountId, "VND", 10n ** 15n, `bench-seq-vnd-${i}`);
+    await ctx.trading.deposit(t.accountId, "GOLD", 10n ** 11n, `bench-seq-gold-${i}`);
+  }
+  return {
+    ctx,
+    traders,
+    dir,
+    async close() {
+      ctx.clockMonitor.stop();
+      try {
+        await ctx.trading.close();
+      } finally {
+        ctx.candles.close();
+        await ctx.audit.close();
+        ctx.dataDirLock.release();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * The decoded orders, made before the clock starts: the gateway's own placeInputOf over the
+ * bench:api ladder (1 lot alternating buy/sell on 9,900 / 10,000 / 10,100, sells one step
+ * ahead), so the book both trades and rests.
+ */
+function decodedOrders(ctx: AppContext, traders: [Trader, Trader], count: number, prefix: string): PlaceInput[] {
+  const out: PlaceInput[] = [];
+  for (let k = 0; k < count; k++) {
+    const buy = k % 2 === 0;
+    const pair = k >> 1;
+    const price = 9_900 + 100 * ((buy ? pair : pair + 1) % 3);
+    const body = placeBody.parse({ clientOid: `${prefix}${k}`, side: buy ? "buy" : "sell", symbol: SYMBOL, type: "limit", price: String(price), size: "1" });
+    out.push(placeInputOf(ctx, body, traders[buy ? 0 : 1]));
+  }
+  return out;
+}
+
+/** Places every order, `IN_FLIGHT` awaiting their acknowledgement at once; CPU and wall time. */
+async function feed(ctx: AppContext, orders: PlaceInput[]): Promise<Run> {
+  const seq0 = ctx.trading.lastSeq;
+  const from = cpuSample();
+  let next = 0;
+  const worker = async () => {
+    while (next < orders.length) {
+      const o = orders[next++]!;
+      await ctx.trading.placeOrder(o, { ip: "127.0.0.1", wallet: "0x00000000000000000000000000000000000000c1" });
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  const to = cpuSample();
+  return { orders: orders.length, cpuMs: cpuMs(from, to), wallMs: to.at - from.at, records: Number(ctx.trading.lastSeq - seq0) };
+}
+
+async function measure(fsync: "always" | "none"): Promise<Variant> {
+  const s = await openSequencer(fsync);
+  try {
+    await feed(s.ctx, decodedOrders(s.ctx, s.traders, WARMUP_ORDERS, "w"));
+    const run = await feed(s.ctx, decodedOrders(s.ctx, s.traders, ORDERS, "m"));
+    const trades = (await s.ctx.metrics.trades.get()).values.reduce((sum, v) => sum + v.value, 0);
+    const resting = s.traders.reduce((sum, t) => sum + s.ctx.trading.core.openOrderIds(t.accountId).size, 0);
+    return { name: `file journal, fsync ${fsync}`, fsync, run, trades, resting };
+  } finally {
+    await s.close();
+  }
+}
+
+console.error("bench:sequencer: fsync always");
+const always = await measure("always");
+console.error("bench:sequencer: fsync none");
+const none = await measure("none");
+
+let profile: CpuBreakdown | null = null;
+let profiled: Run | null = null;
+if (PROFILE_ORDERS > 0) {
+  console.error("bench:sequencer: profiled pass (fsync always)");
+  const s = await openSequencer("always");
+  try {
+    await feed(s.ctx, decodedOrders(s.ctx, s.traders, WARMUP_ORDERS, "w"));
+    const orders = decodedOrders(s.ctx, s.traders, PROFILE_ORDERS, "p");
+    profile = await profileCpu(async () => {
+      profiled = await feed(s.ctx, orders);
+    });
+  } finally {
+    await s.close();
+  }
+  console.error("bench:sequencer: top self time (profiled pass):");
+  for (const t of profile.top) console.error(`  ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.where}  [${t.category}]`);
+}
+
+// ------------------------------------------------------------------ report
+
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const usPerOrder = (r: Run) => (r.cpuMs * 1000) / r.orders;
+const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+const row = (v: Variant, target: string) =>
+  `| ${v.name} | ${int(v.run.orders)} | ${int((v.run.orders * 1000) / v.run.wallMs)} | ${((v.run.cpuMs / v.run.wallMs)).toFixed(2)} | ${usPerOrder(v.run).toFixed(1)} | ${(v.run.records / v.run.orders).toFixed(2)} | ${target} |`;
+
+const markdown = [
+  "## Sequencer (`npm run bench:sequencer`)",
+  "",
+  machineLine(),
+  "",
+  "Method:",
+  `- The gateway's own \`createContext\` (the same wiring as \`npm start\`, without a chain): file journal in a temporary directory, snapshots every 10,000 records, the audit trail with its trading recorder (every order received, accepted or rejected, every trade on record), market data, candles, metrics. Rate limits lifted as in bench:api; two accounts funded with in-process deposits.`,
+  `- Orders are fed decoded: \`PlaceInput\`s made beforehand by the gateway's own \`placeInputOf\` (no HTTP, no signature, no JSON), the bench:api ladder (1 lot on ${SYMBOL}, alternating buy and sell on 9,900 / 10,000 / 10,100, sells one step ahead), straight into \`TradingService.placeOrder\`, ${IN_FLIGHT} awaiting their journal acknowledgement at once (the HTTP bench's connections).`,
+  `- Each variant: ${int(WARMUP_ORDERS)} orders of warm-up, then ${int(ORDERS)} measured. CPU = this process's user + system time over the measured orders (the libuv thread pool's journal writes and fdatasync and V8's GC threads included) ÷ orders.`,
+  "",
+  "| Journal | orders | orders/s | CPU (cores) | CPU µs / order | journal records / order | Target ≤ 50 µs |",
+  "|---|---:|---:|---:|---:|---:|---|",
+  row(always, verdict(usPerOrder(always.run) <= TARGET_US)),
+  row(none, "(comparison)"),
+  "",
+  `The fsync-always run made ${int(always.trades)} trades with ${int(always.resting)} orders resting at the end (${int(none.trades)} and ${int(none.resting)} with fsync none), warm-up included.`,
+  "",
+  ...(profile && profiled
+    ? [
+        `Where the microseconds go (V8 sampling profiler, separate pass of ${int((profiled as Run).orders)} orders with fsync always at ${usPerOrder(profiled as Run).toFixed(1)} µs of CPU per order; self time, natives charged to their JS caller; share of busy time and its µs per order, idle ${pct(profile.idleShare)}):`,
+        "",
+        "| Code | Share | µs / order |",
+        "|---|---:|---:|",
+        ...(profile as CpuBreakdown).rows
+          .filter((r) => r.share >= 0.01)
+          .map((r) => `| ${r.category} | ${pct(r.share)} | ${(r.share * usPerOrder(profiled as Run)).toFixed(1)} |`),
+        "",
+        "The µs column spreads the profiled pass's CPU per order over the shares (the profiler samples the main thread; the thread pool's fdatasync time is in the total but not in the shares).",
+      ]
+    : []),
+];
+
+const text = markdown.join("\n");
+console.log(text);
+if (WRITE) writeBenchmarkSection("sequencer", text);
+process.exit(0);
