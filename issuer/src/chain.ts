@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { getAddress, parseAbi, zeroHash, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import { describeChainError, revertOf } from "../../api/src/chain/contractErrors.ts";
+import { ATTESTATION_TYPES } from "../../contracts/src/identity/attestationTypes.ts";
 import { ISSUER_ERROR, IssuerError } from "./errors.ts";
 import type { IssuancePort } from "./types.ts";
 
@@ -14,21 +15,6 @@ export const issuerRegistryAbi = parseAbi([
   "function identityVersion(bytes32 identityHash) view returns (uint256)",
   "function identityOf(address wallet) view returns (bytes32 identityHash, Identity id)",
 ]);
-
-export const ATTESTATION_TYPES = {
-  Attestation: [
-    { name: "identityHash", type: "bytes32" },
-    { name: "wallet", type: "address" },
-    { name: "kycLevel", type: "uint8" },
-    { name: "country", type: "uint16" },
-    { name: "investorType", type: "uint8" },
-    { name: "expiresAt", type: "uint40" },
-    { name: "issuer", type: "address" },
-    { name: "identityVersion", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-} as const;
 
 /** How long a signed attestation may wait to be relayed. */
 const SIGNATURE_TTL_SECONDS = 3600n;

@@ -7,7 +7,7 @@
  * enough. Every measured transaction starts with cold storage (EIP-2929 warmth is per
  * transaction); "existing holder" means the balances written are non-zero before and after.
  */
-import { ATTESTATION_TYPES } from "../../issuer/src/chain.ts";
+import { ATTESTATION_TYPES } from "../../contracts/src/identity/attestationTypes.ts";
 import hre, { network } from "hardhat";
 import { getAddress, keccak256, toHex, type Address, type Hash, type Hex } from "viem";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";

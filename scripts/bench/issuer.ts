@@ -25,7 +25,8 @@ import { createWalletClient, custom, keccak256, type Abi, type Address, type Hex
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { hardhatAccount, startChain } from "../../api/test/support/chainFixture.ts";
 import { LOCAL_ROLE_ACCOUNTS } from "../../contracts/ignition/roleHolders.ts";
-import { ATTESTATION_TYPES, createIssuancePort, issuerRegistryAbi, type Attestation, type SignedAttestation } from "../../issuer/src/chain.ts";
+import { ATTESTATION_TYPES } from "../../contracts/src/identity/attestationTypes.ts";
+import { createIssuancePort, issuerRegistryAbi, type Attestation, type SignedAttestation } from "../../issuer/src/chain.ts";
 import { centurySexDigit, PROVINCE_CODES } from "../../issuer/src/idNumber.ts";
 import { createPiiVault } from "../../issuer/src/piiVault.ts";
 import { DEVELOPMENT_PROVIDER_NAME, DevelopmentProvider } from "../../issuer/src/provider.ts";

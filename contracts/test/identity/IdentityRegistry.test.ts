@@ -1,22 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { getAddress, zeroAddress, zeroHash, type Address, type Hex } from "viem";
+import { ATTESTATION_TYPES } from "../../src/identity/attestationTypes.ts";
 import { deploySen, identityHash, INSTITUTIONAL, ONE_YEAR, PROFESSIONAL, RETAIL, SINGAPORE, VIET_NAM, type Sen } from "../helpers/fixture.ts";
-
-const ATTESTATION_TYPES = {
-  Attestation: [
-    { name: "identityHash", type: "bytes32" },
-    { name: "wallet", type: "address" },
-    { name: "kycLevel", type: "uint8" },
-    { name: "country", type: "uint16" },
-    { name: "investorType", type: "uint8" },
-    { name: "expiresAt", type: "uint40" },
-    { name: "issuer", type: "address" },
-    { name: "identityVersion", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-} as const;
 
 async function signAttestation(
   sen: Sen,
