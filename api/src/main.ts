@@ -16,6 +16,7 @@ import { createListingChain } from "./chain/listingChain.ts";
 import { readTaxPolicy } from "./chain/taxPolicy.ts";
 import { demoLaunchListings } from "./listing/launchListings.ts";
 import { startGateway } from "./server.ts";
+import { startEdge } from "./cluster/edgeRole.ts";
 
 async function main(): Promise<void> {
   const config = envToConfig(readEnv());
@@ -24,6 +25,19 @@ async function main(): Promise<void> {
   const deployment = readDeploymentFile(config.deploymentFile);
   config.chainId = deployment.chainId;
   const client = createPublicClient({ transport: http(config.chainRpc), cacheTime: 0 });
+  if (config.role === "edge") {
+    // An edge follows the sequencer's journal and serves trading + market data; the rest is forwarded (cluster/edgeRole.ts).
+    const edge = await startEdge(config, {
+      identity: createIdentityOracle(client, deployment.contracts.IdentityRegistry),
+      catalog: new MarketCatalog([{ currency: "VND", fullName: "Vietnamese đồng (Sen VND token)", decimals: 0, token: deployment.contracts.CashToken }], []),
+    });
+    edge.ctx.logger.info({ url: edge.url, node: config.nodeId }, "Sen edge listening");
+    process.stdout.write(`SEN_READY ${edge.url}\n`);
+    const stopEdge = () => void edge.close().finally(() => process.exit(0));
+    process.once("SIGINT", stopEdge);
+    process.once("SIGTERM", stopEdge);
+    return;
+  }
   const ctx = await createContext(config, {
     identity: createIdentityOracle(client, deployment.contracts.IdentityRegistry),
     // The markets come from the listing flow: the demo assets of the deployment are the launch listings.

@@ -1,0 +1,296 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { Redis } from "ioredis";
+import type { AuditEventInput } from "../audit/auditEvent.ts";
+import { createApiKeyStore } from "../auth/apiKeyStore.ts";
+import { createReplayGuard } from "../auth/replayGuard.ts";
+import { createRoleResolver } from "../auth/roles.ts";
+import { createSessionStore } from "../auth/sessionStore.ts";
+import { createSiweNonceStore } from "../auth/siweNonceStore.ts";
+import type { IdentityOracle } from "../auth/types.ts";
+import { createMicroClock } from "../clock/microClock.ts";
+import type { ServerConfig } from "../config/config.ts";
+import type { AppContext } from "../context.ts";
+import { SenError } from "../errors/SenError.ts";
+import { createHttpApp } from "../http/app.ts";
+import { KucoinFormat } from "../http/kucoinFormat.ts";
+import { allRoutes } from "../http/routes/index.ts";
+import { loadPilotRules } from "../listing/pilotRules.ts";
+import { CandleStore } from "../marketdata/candleStore.ts";
+import { MarketData } from "../marketdata/marketData.ts";
+import type { MarketCatalog } from "../markets/marketCatalog.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import { createMetrics } from "../observability/metrics.ts";
+import { DEFAULT_RISK } from "../risk/types.ts";
+import { TradingService } from "../trading/tradingService.ts";
+import { BulletTokens } from "../ws/bulletTokens.ts";
+import { WsGateway } from "../ws/wsGateway.ts";
+import { createCommandClient } from "./commandBus.ts";
+import { EdgeCode, EdgeTrading } from "./edgeTrading.ts";
+import { startJournalFollower } from "./journalFollower.ts";
+
+/** The active sequencer's lease (split-design): JSON with its `http` base URL. */
+export const LEASE_KEY = "sen:seq:lease";
+
+/**
+ * Route groups an edge serves itself (tags of http/routes): market data, balances, ledgers,
+ * deposits and fees, orders and stop orders (commands over the bus), fills, websocket tokens,
+ * sign-in and API keys. Everything else is forwarded to the sequencer: operator, compliance,
+ * audit, tax, wallet (chain) views, and within these tags the Sen routes that read what only
+ * the sequencer holds (listings and their prospectuses, eligibility under the chain's holder
+ * rules) and withdrawals (checked against the holder rules).
+ */
+const LOCAL_TAGS = new Set(["market", "compat", "account", "orders", "websocket", "sen-auth"]);
+const forwardedAnyway = (method: string, path: string) =>
+  (method === "post" && path === "/api/v3/withdrawals") || (path.startsWith("/api/v1/sen/") && !path.startsWith("/api/v1/sen/auth/") && !path.startsWith("/api/v1/sen/api-keys"));
+/** Pages outside /api/ that read the sequencer's files (the prospectuses). */
+const FORWARDED_PAGES = /^\/listings\//;
+
+/** The core's options as context.ts gives them to the sequencer: a replica must apply records with the same rules. */
+const VOLATILITY = { windowMs: 5 * 60_000, bandBps: 1_500, haltMs: 5 * 60_000 };
+const FEE_ACCOUNT = "sen:fees";
+
+export type EdgeDeps = {
+  identity: IdentityOracle;
+  /** The currencies and markets as the sequencer starts with them (listings arrive through the journal). */
+  catalog: MarketCatalog;
+  logger?: Logger;
+  /** The replica cannot follow the journal any more (gap, unappliable record): default logs and exits. */
+  onFatal?: (err: Error) => void;
+};
+
+export type RunningEdge = { url: string; server: Server; ctx: AppContext; close(): Promise<void> };
+
+/**
+ * An edge: HTTP + websocket termination in front of the one active sequencer (split-design).
+ * It keeps a replica of the exchange from `sen:journal`, serves the trading routes, market data
+ * and the websocket from it (commands go over the command bus), and forwards every other route
+ * to the sequencer named in the lease.
+ */
+export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<RunningEdge> {
+  if (config.journal.kind !== "redis") throw new SenError("CONFIG", "SEN_ROLE=edge needs REDIS_URL");
+  const redisUrl = config.journal.url;
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const now = Date.now;
+  const metrics = createMetrics();
+  const { catalog } = deps;
+  const pilot = loadPilotRules(config.pilotRulesFile);
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const marketData = new MarketData(catalog.markets.keys(), (symbol) => 10n ** BigInt(catalog.currency(catalog.market(symbol)!.base)!.decimals));
+  // The replica replays the whole journal at each start: its candles need not outlive it.
+  const candles = new CandleStore({ file: ":memory:", onError: (err) => logger.error({ err }, "candle store (replica) failed") });
+  const replica = TradingService.follower({
+    core: { catalog, feeAccount: FEE_ACCOUNT, volatility: VOLATILITY, orderRetentionMs: config.orderRetentionMs },
+    risk: structuredClone(DEFAULT_RISK),
+    pilotRules: pilot.rules,
+    now,
+    stateListeners: [marketData.handle, candles.record],
+    onError: (err, what) => logger.error({ err }, `${what} failed`),
+  });
+  replica.subscribe(candles.durable);
+  replica.subscribe((e) => {
+    if (e.kind === "trade") metrics.trades.inc({ symbol: e.symbol });
+  });
+
+  const onFatal =
+    deps.onFatal ??
+    ((err: Error) => {
+      // The replica can never be right again: stop serving it (a supervisor restarts the edge, which replays from the start).
+      logger.fatal({ err }, "edge: the journal replica stopped; exiting");
+      process.exit(70);
+    });
+  const follower = startJournalFollower({
+    url: redisUrl,
+    replica,
+    onFatal,
+    onConnectionError: (err) => logger.warn({ err: err.message }, "edge: journal follower lost Redis; reading on from the last record"),
+  });
+  const redis = new Redis(redisUrl, { lazyConnect: true });
+  redis.on("error", (err: Error) => logger.warn({ err: err.message }, "edge: Redis connection error"));
+  await redis.connect();
+  const started = Date.now();
+  await follower.caughtUp;
+  logger.info({ lastSeq: replica.lastSeq.toString(), ms: Date.now() - started }, "edge: replica caught up with the journal");
+
+  const commands = createCommandClient({ redis, nodeId: config.nodeId });
+  const trading = new EdgeTrading(replica, follower, commands);
+  const audit = edgeAudit((input) => commands.send("audit", [input]), logger);
+
+  const replayWindowMs = 5_000;
+  const ctx = {
+    config,
+    logger,
+    metrics,
+    now,
+    clock: createMicroClock({ sources: { monoNs: () => process.hrtime.bigint(), wallMs: now } }),
+    clockMonitor: sequencerOnly("clockMonitor", { stop: () => undefined }),
+    catalog,
+    format: new KucoinFormat(catalog),
+    trading: sequencerOnly("trading", trading),
+    marketData,
+    candles,
+    keys: createApiKeyStore({ file: config.keysFile, masterKey: Buffer.from(config.masterKeyHex ?? randomBytes(32).toString("hex"), "hex"), now, randomBytes }),
+    sessions: createSessionStore({ now, randomBytes }),
+    siweNonces: createSiweNonceStore({ now }),
+    replay: createReplayGuard({ now, windowMs: replayWindowMs }),
+    // The replay guard is shared in Redis: a restarted edge still knows what was accepted, no file ceiling needed.
+    replayBarrier: { notBeforeMs: Number.NEGATIVE_INFINITY, accepted: () => undefined, close: () => undefined },
+    identity: deps.identity,
+    roles: createRoleResolver({ operatorWallets: config.operators, complianceWallets: config.compliance }),
+    bullets: new BulletTokens(now),
+    audit,
+    auditPublicKeyPem: "",
+    feeAccount: FEE_ACCOUNT,
+    dataDirLock: { release: () => undefined },
+    pilot,
+    listings: sequencerOnly("listings", {}),
+  } as unknown as AppContext;
+
+  const app = createHttpApp(ctx);
+  const local = localMatcher(ctx);
+  const forward = forwarder(redis, logger);
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    if (local(req.method ?? "GET", req.url ?? "/")) app(req, res);
+    else forward(req, res);
+  });
+  const ws = new WsGateway(ctx, { conflateMs: config.wsConflateMs, maxBufferedBytes: config.wsMaxBufferedBytes, path: "/ws" });
+  ws.attach(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as { port: number };
+  const url = `http://${config.host}:${port}`;
+  if (config.port === 0) {
+    config.publicUrl = url;
+    config.wsEndpoint = `ws://${config.host}:${port}/ws`;
+    config.siweDomain = `${config.host}:${port}`;
+  }
+  return {
+    url,
+    server,
+    ctx,
+    async close() {
+      ws.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await audit.flush().catch(() => undefined);
+      await commands.close();
+      await follower.close();
+      candles.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/**
+ * Audit events produced at the edge (sign-ins, API keys, websocket queries) go to the
+ * sequencer's audit trail over the bus; flush() resolves once it has recorded them.
+ */
+function edgeAudit(send: (input: AuditEventInput) => Promise<unknown>, logger: Logger) {
+  const pending = new Set<Promise<unknown>>();
+  const standIn = {
+    record(input: AuditEventInput): undefined {
+      const p = send(input).catch((err: unknown) => {
+        logger.error({ err, type: input.type }, "edge: audit event not recorded by the sequencer");
+        throw err;
+      });
+      p.catch(() => undefined);
+      pending.add(p);
+      void p.finally(() => pending.delete(p)).catch(() => undefined);
+      return undefined;
+    },
+    async flush(): Promise<void> {
+      const now = [...pending];
+      await Promise.all(now);
+    },
+    /** Surveillance alerts are raised by the sequencer's audit trail; an edge has no stream of them. */
+    onAlert: () => () => undefined,
+    /** The audit log is the sequencer's; health of this edge does not depend on it. */
+    log: { failed: null },
+  };
+  return sequencerOnly("audit", standIn);
+}
+
+/**
+ * A stand-in whose members outside `own` fail loudly: an edge-local route reaching for
+ * something only the sequencer can do must not quietly answer from the replica.
+ */
+function sequencerOnly<T extends object>(what: string, own: T): T {
+  return new Proxy(own, {
+    get(target, prop, receiver) {
+      if (typeof prop === "symbol" || prop in target || prop === "then") return Reflect.get(target, prop, receiver);
+      throw new SenError(EdgeCode.SEQUENCER_ONLY, `${what}.${prop} is the sequencer's; this route should be forwarded to it`);
+    },
+  });
+}
+
+/** Which requests the edge serves itself: its local routes, health, metrics and the static pages. */
+function localMatcher(ctx: AppContext): (method: string, url: string) => boolean {
+  const routes = allRoutes(ctx)
+    .filter((r) => LOCAL_TAGS.has(r.tag) && !forwardedAnyway(r.method, r.path))
+    .map((r) => ({ method: r.method.toUpperCase(), re: new RegExp(`^${r.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\\?:[A-Za-z]+/g, "[^/]+")}$`) }));
+  return (method, url) => {
+    const pathname = url.split("?", 1)[0];
+    if (!pathname.startsWith("/api/")) return !FORWARDED_PAGES.test(pathname);
+    return routes.some((r) => r.method === method && r.re.test(pathname));
+  };
+}
+
+/** Headers that describe one hop, not the message (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
+
+/**
+ * Forwards a request to the active sequencer (from the lease), streaming both ways: method,
+ * path, headers and body as sent (a signed request's signature covers them), status and
+ * headers as answered. No active sequencer: 503 in the API's error envelope.
+ */
+function forwarder(redis: Redis, logger: Logger) {
+  const fail = (res: ServerResponse, status: number, senCode: string, msg: string) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
+    res.end(JSON.stringify({ code: "500000", msg, senCode }));
+  };
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let base: string | undefined;
+    try {
+      const lease = await redis.get(LEASE_KEY);
+      base = lease === null ? undefined : (JSON.parse(lease) as { http?: string }).http;
+    } catch (err) {
+      logger.warn({ err }, "edge: cannot read the sequencer's lease");
+    }
+    if (!base) {
+      req.resume();
+      fail(res, 503, EdgeCode.NO_SEQUENCER, "Service unavailable: no sequencer is active; retry shortly");
+      return;
+    }
+    const target = new URL(req.url ?? "/", base);
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+    headers.host = target.host;
+    const from = req.socket.remoteAddress ?? "";
+    headers["x-forwarded-for"] = typeof req.headers["x-forwarded-for"] === "string" ? `${req.headers["x-forwarded-for"]}, ${from}` : from;
+    const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+    const upstream = send(target, { method: req.method, headers }, (up) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, out);
+      up.pipe(res);
+      up.on("error", () => res.destroy());
+    });
+    upstream.on("error", (err) => {
+      logger.warn({ err: err.message, path: target.pathname }, "edge: forwarding to the sequencer failed");
+      fail(res, 503, EdgeCode.NO_SEQUENCER, "Service unavailable: the sequencer did not answer; retry shortly");
+    });
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.pipe(upstream);
+  };
+}

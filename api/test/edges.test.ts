@@ -1,0 +1,228 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import { decodeJson } from "../src/journal/jsonCodec.ts";
+import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
+import { spawnExchange, type ExchangeProcess } from "./support/exchangeProcess.ts";
+import { loginAndCreateKey } from "./support/gatewayFixture.ts";
+import { kucoinClient } from "./support/kucoinClient.ts";
+import { redisServerPath, startRedis, type RedisServer } from "./support/redisServer.ts";
+import { until } from "./support/until.ts";
+import { connectWs } from "./support/wsClient.ts";
+
+/**
+ * The split on real processes: one SEN_ROLE=sequencer and two SEN_ROLE=edge spawned from
+ * api/src/main.ts on a real redis-server and a real chain. Orders go in through both edges;
+ * what one edge acknowledged is seen by the other (its replica follows the journal); killing
+ * an edge loses nothing it acknowledged and the other edge goes on serving.
+ */
+const skip = redisServerPath() === null ? "redis-server not installed" : undefined;
+if (skip) console.log(`# skipping edge tests: ${skip}`);
+
+const SYMBOL = "GOLD-VND";
+const SELLER = 10;
+const BUYER = 11;
+
+type Client = ReturnType<typeof kucoinClient>;
+
+describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120_000 }, () => {
+  let chain: ChainFixture;
+  let redis: RedisServer;
+  let sequencer: ExchangeProcess;
+  let edgeA: ExchangeProcess;
+  let edgeB: ExchangeProcess;
+  const dirs: string[] = [];
+  const children: ExchangeProcess[] = [];
+  const reap = () => {
+    for (const c of children) {
+      try {
+        if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    if (redis?.pid !== undefined) process.kill(redis.pid, "SIGKILL");
+  };
+
+  const env = (role: "sequencer" | "edge", node: string): Record<string, string> => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), `sen-${node}-`));
+    dirs.push(dataDir);
+    return {
+      SEN_ROLE: role,
+      SEN_NODE_ID: node,
+      REDIS_URL: redis.url,
+      SEN_MASTER_KEY: masterKey,
+      SEN_CHAIN_RPC: chain.rpcUrl!,
+      SEN_DEPLOYMENT: chain.deploymentFile!,
+      SEN_DATA_DIR: dataDir,
+      SEN_CONFIRMATIONS: "0",
+      SEN_CHAIN_POLL_MS: "100",
+      SEN_AUDIT_CHECKPOINT_MS: "3600000",
+      SEN_LOG_LEVEL: "error",
+      ...(role === "sequencer" ? { SEN_CHAIN_KEY: chain.operatorKey } : {}),
+    };
+  };
+  const masterKey = randomBytes(32).toString("hex");
+  const spawn = async (role: "sequencer" | "edge", node: string) => {
+    const p = await spawnExchange(env(role, node));
+    children.push(p);
+    return p;
+  };
+
+  const traders: Record<"seller" | "buyer", { accountId: string; viaA: Client; viaB: Client; direct: Client }> = {} as never;
+
+  before(async () => {
+    process.once("exit", reap);
+    chain = await startChain({ serve: true });
+    redis = await startRedis();
+    sequencer = await spawn("sequencer", "seq-1");
+    [edgeA, edgeB] = await Promise.all([spawn("edge", "edge-a"), spawn("edge", "edge-b")]);
+    for (const [name, idx] of [["seller", SELLER], ["buyer", BUYER]] as const) {
+      const account = hardhatAccount(idx);
+      await chain.attest(account.address, `edges-${idx}`);
+      await chain.fundAndDeposit(idx, { vnd: 10n ** 10n, gold: 100_000n });
+      // Signed in and keyed through edge A; the key works on edge B too (shared in Redis).
+      const creds = await loginAndCreateKey(edgeA.url, account);
+      traders[name] = { accountId: creds.accountId, viaA: kucoinClient(() => edgeA.url, creds), viaB: kucoinClient(() => edgeB.url, creds), direct: kucoinClient(() => sequencer.url, creds) };
+    }
+    // The deposits are the sequencer's (chain services); both replicas see them through the journal.
+    for (const t of Object.values(traders)) {
+      for (const via of [t.viaA, t.viaB]) {
+        await until("deposits on both edges", async () => {
+          const r = await via<Array<{ currency: string; available: string }>>("GET", "/api/v1/accounts");
+          return r.code === "200000" && r.data.filter((b) => b.currency === "VND" || b.currency === "GOLD").every((b) => Number(b.available) > 0) && r.data.length >= 2;
+        }, 30_000);
+      }
+    }
+  });
+
+  after(async () => {
+    for (const c of children) await c.kill9().catch(() => undefined);
+    await redis?.stop();
+    await chain?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    process.removeListener("exit", reap);
+  });
+
+  it("an order placed on edge A shows in edge B's level 2 and its fill on the owner's private websocket on edge B", async () => {
+    const { seller, buyer } = traders;
+    const publicB = await connectWs(...(await bullet(edgeB.url, "/api/v1/bullet-public")));
+    const bulletB = await seller.viaB<{ token: string; instanceServers: Array<{ endpoint: string }> }>("POST", "/api/v1/bullet-private");
+    assert.equal(bulletB.code, "200000", JSON.stringify(bulletB));
+    assert.ok(bulletB.data.instanceServers[0].endpoint.startsWith(edgeB.url.replace("http", "ws")), "edge B hands out its own websocket");
+    const privateB = await connectWs(bulletB.data.instanceServers[0].endpoint, bulletB.data.token);
+    try {
+      await publicB.subscribe(`/market/level2:${SYMBOL}`);
+      await privateB.subscribe("/spotMarket/tradeOrders", true);
+
+      const sell = await seller.viaA<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: "edge-sell-1", side: "sell", symbol: SYMBOL, type: "limit", price: "12345", size: "5" });
+      assert.equal(sell.code, "200000", JSON.stringify(sell));
+      // Read-your-writes on edge A: acknowledged means its replica has it.
+      const onA = await seller.viaA<{ id: string; isActive: boolean }>("GET", `/api/v1/orders/${sell.data.orderId}`);
+      assert.equal(onA.data.id, sell.data.orderId);
+
+      await publicB.next((m) => m.topic === `/market/level2:${SYMBOL}` && (m.data.changes.asks as string[][]).some((a) => a[0] === "12345" && a[1] === "5"), "edge B's level2 showing edge A's ask");
+      const bookB = await seller.viaB<{ asks: string[][] }>("GET", `/api/v3/market/orderbook/level2?symbol=${SYMBOL}`);
+      assert.ok(bookB.data.asks.some((a) => a[0] === "12345"), JSON.stringify(bookB.data));
+
+      const buy = await buyer.viaB<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: "edge-buy-1", side: "buy", symbol: SYMBOL, type: "limit", price: "12345", size: "2" });
+      assert.equal(buy.code, "200000", JSON.stringify(buy));
+      const fill = await privateB.next((m) => m.topic === "/spotMarket/tradeOrders" && m.data.orderId === sell.data.orderId && m.data.type === "match", "the seller's fill on edge B");
+      assert.equal(fill.data.matchSize, "2");
+      assert.equal(fill.data.matchPrice, "12345");
+      // Both edges agree on the trade (each from its own replica).
+      for (const via of [seller.viaA, seller.viaB]) {
+        const fills = await until("the fill on the edge's replica", async () => {
+          const r = await via<{ items: Array<{ orderId: string; size: string }> }>("GET", `/api/v1/fills?symbol=${SYMBOL}`);
+          return r.data.items.some((f) => f.orderId === sell.data.orderId) && r.data.items;
+        });
+        assert.equal(fills.find((f) => f.orderId === sell.data.orderId)!.size, "2");
+      }
+      // Cancel through edge B of an order placed through edge A.
+      const cancel = await seller.viaB<{ cancelledOrderIds: string[] }>("DELETE", `/api/v1/orders/${sell.data.orderId}`);
+      assert.deepEqual(cancel.data.cancelledOrderIds, [sell.data.orderId]);
+      await until("the cancel on edge A", async () => (await seller.viaA<{ isActive: boolean }>("GET", `/api/v1/orders/${sell.data.orderId}`)).data.isActive === false);
+    } finally {
+      await publicB.close();
+      await privateB.close();
+    }
+  });
+
+  it("routes an edge does not serve are forwarded to the sequencer, refusals keep their envelope", async () => {
+    // Forwarded: the listings are the sequencer's (prospectus files).
+    const viaEdge = await fetch(`${edgeB.url}/api/v1/sen/listings`);
+    const direct = await fetch(`${sequencer.url}/api/v1/sen/listings`);
+    assert.equal(viaEdge.status, 200);
+    assert.deepEqual(await viaEdge.json(), await direct.json());
+    // A refusal from the sequencer through the bus is the single process's envelope.
+    const r = await traders.buyer.viaA("POST", "/api/v1/orders", { clientOid: "too-big", side: "buy", symbol: SYMBOL, type: "limit", price: "10000", size: "999999999" });
+    assert.equal(r.status, 400);
+    assert.equal(r.code, "200004", JSON.stringify(r)); // balance insufficient
+  });
+
+  it("kill -9 of edge A under load: every order it acknowledged is on edge B's replica and in the journal; edge B goes on serving", async () => {
+    const { seller, buyer } = traders;
+    const ackedByA: string[] = [];
+    const ackedByB: string[] = [];
+    let stop = false;
+    let cut = 0;
+    // Resting orders only (sells high, buys low): the load never runs out of funds.
+    const load = async (name: string, via: Client, side: "buy" | "sell", acked: string[]) => {
+      for (let i = 0; !stop; i++) {
+        try {
+          const r = await via<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: `${name}-${i}`, side, symbol: SYMBOL, type: "limit", price: side === "sell" ? String(20_000 + (i % 50)) : String(5_000 - (i % 50)), size: "1" });
+          if (r.code === "200000") acked.push(r.data.orderId);
+        } catch {
+          cut++; // the edge died under the request: unknown, not acknowledged
+          if (via === seller.viaA || via === buyer.viaA) return;
+        }
+      }
+    };
+    const running = [load("sa", seller.viaA, "sell", ackedByA), load("ba", buyer.viaA, "buy", ackedByA), load("sb", seller.viaB, "sell", ackedByB), load("bb", buyer.viaB, "buy", ackedByB)];
+    await until("load through edge A", () => ackedByA.length >= 40, 30_000);
+    await edgeA.kill9();
+    const ackedAtKill = ackedByA.length;
+    const bAtKill = ackedByB.length;
+    await until("edge B serving after the kill", () => ackedByB.length >= bAtKill + 20, 20_000);
+    stop = true;
+    await Promise.all(running);
+    assert.equal(ackedByA.length, ackedAtKill, "nothing acknowledged by a dead edge");
+
+    // Edge B's replica has every order edge A acknowledged (read-your-writes made them durable first).
+    for (const orderId of ackedByA) {
+      const owner = (await seller.viaB<{ id?: string }>("GET", `/api/v1/orders/${orderId}`)).data?.id === orderId ? "seller" : "buyer";
+      const r = await traders[owner].viaB<{ id: string }>("GET", `/api/v1/orders/${orderId}`);
+      assert.equal(r.data?.id, orderId, `order ${orderId} acknowledged by edge A is on edge B`);
+    }
+    // ... and the sequencer's journal holds each exactly once.
+    const client = new Redis(redis.url);
+    try {
+      const placed = new Map<string, number>();
+      for (const [, fields] of await client.xrange("sen:journal", "-", "+")) {
+        const rec = decodeJson(fields[1]) as { t: string; orderId?: string };
+        if (rec.t === "place") placed.set(rec.orderId!, (placed.get(rec.orderId!) ?? 0) + 1);
+      }
+      for (const orderId of [...ackedByA, ...ackedByB]) assert.equal(placed.get(orderId), 1, `order ${orderId} journaled once`);
+    } finally {
+      client.disconnect();
+    }
+    // The sequencer answers for them too, from its own state.
+    for (const orderId of ackedByA.slice(-5)) {
+      const answers = await Promise.all([seller.direct, buyer.direct].map((c) => c<{ id?: string }>("GET", `/api/v1/orders/${orderId}`)));
+      assert.ok(answers.some((a) => a.data?.id === orderId), `the sequencer has order ${orderId}`);
+    }
+    console.log(`# edge A acknowledged ${ackedByA.length} orders before kill -9 (${cut} requests cut), edge B ${ackedByB.length}`);
+    const health = await fetch(`${edgeB.url}/health`);
+    assert.equal(health.status, 200);
+  });
+});
+
+async function bullet(url: string, path: string): Promise<[string, string]> {
+  const res = await fetch(`${url}${path}`, { method: "POST" });
+  const body = (await res.json()) as { data: { token: string; instanceServers: Array<{ endpoint: string }> } };
+  return [body.data.instanceServers[0].endpoint, body.data.token];
+}
