@@ -332,26 +332,80 @@ for (const v of variants.filter((_, i) => ONLY === undefined || ONLY.includes(i)
   }
 }
 
-// Replay tool end to end: JSON lines in, JSON lines out (to /dev/null), separate process.
-let replayLine = "";
+// Replay tool end to end: JSON lines in, JSON lines out (to /dev/null), separate process, against
+// a JSON.parse + JSON.stringify echo of the same file (scripts/bench/engineEcho.ts), interleaved.
+const replayLines: string[] = [];
 if (REPLAY && mainWorkload !== null) {
   const dir = mkdtempSync(join(tmpdir(), "sen-bench-"));
   try {
-    const file = join(dir, "commands.jsonl");
-    writeFileSync(file, mainWorkload.commands.map((c) => JSON.stringify(c)).join("\n") + "\n");
     const cli = new URL("../../matching-engine/src/cli/replay.ts", import.meta.url).pathname;
-    const times: number[] = [];
-    for (let rep = 0; rep < REPEAT; rep++) {
+    const echo = new URL("./engineEcho.ts", import.meta.url).pathname;
+    const timed = (script: string, file: string) => {
       const t0 = performance.now();
-      execFileSync("bash", ["-c", `"${process.execPath}" "${cli}" < "${file}" > /dev/null`], { stdio: "inherit" });
-      times.push((performance.now() - t0) / 1000);
+      execFileSync("bash", ["-c", `"${process.execPath}" "${script}" < "${file}" > /dev/null`], { stdio: "inherit" });
+      return (performance.now() - t0) / 1000;
+    };
+    const inputs: [string, Command[]][] = [
+      ["main workload (997 owners per side)", mainWorkload.commands],
+      ["many-owner workload (every order its own owner and id)", generateWorkload({ commands: N, ownerPerOrder: true }).commands],
+    ];
+    for (const [label, cmds] of inputs) {
+      const file = join(dir, "commands.jsonl");
+      writeFileSync(file, cmds.map((c) => JSON.stringify(c)).join("\n") + "\n");
+      const rt: number[] = [];
+      const et: number[] = [];
+      for (let rep = 0; rep < REPEAT; rep++) {
+        rt.push(timed(cli, file));
+        et.push(timed(echo, file));
+      }
+      const r = median(rt);
+      const e = median(et);
+      const line = `| ${label} | ${fmtOps(N / r)} (${r.toFixed(2)} s; ${rt.map((t) => t.toFixed(2)).join(", ")}) | ${fmtOps(N / e)} (${e.toFixed(2)} s; ${et.map((t) => t.toFixed(2)).join(", ")}) | **${(e / r).toFixed(2)}×** |`;
+      replayLines.push(line);
+      console.log(line);
     }
-    const s = median(times);
-    replayLine = `Replay tool end to end (\`node matching-engine/src/cli/replay.ts < commands.jsonl > /dev/null\` on the main workload as ${N.toLocaleString("en")} JSON lines, process start included, median of ${REPEAT}): **${fmtOps(N / s)} commands/s** (${s.toFixed(2)} s; runs ${times.map((t) => t.toFixed(2)).join(", ")} s).`;
-    console.log(replayLine);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// Snapshot capture of a ~30k-order book: a full capture, then incremental ones after k more commands.
+const SNAP_ORDERS = Number(process.env.BENCH_SNAPSHOT_ORDERS ?? 30_000);
+const snapRows: string[] = [];
+{
+  const reps = Math.max(5, REPEAT * 3);
+  const steps = [0, 100, 1_000, 10_000];
+  // enough commands to build the book up to its depth, then every step's commands
+  const warm = Math.max(160_000, SNAP_ORDERS * 6);
+  const cmds = generateWorkload({ commands: warm + reps * steps.reduce((a, b) => a + b, 0), targetDepth: SNAP_ORDERS, seed: 7 }).commands;
+  const e = new MatchingEngine({ symbols: [{ symbol: symbolName(0) }] });
+  for (let i = 0; i < warm; i++) e.apply(cmds[i]);
+  const cpuMs = (f: () => void) => {
+    const t = process.cpuUsage();
+    f();
+    const d = process.cpuUsage(t);
+    return (d.user + d.system) / 1000;
+  };
+  // warm the capture code both ways
+  for (let i = 0; i < 3; i++) {
+    e.snapshot({ full: true });
+    e.snapshot();
+  }
+  const full = median(Array.from({ length: reps }, () => cpuMs(() => e.snapshot({ full: true }))));
+  snapRows.push(`| full (every order copied, the previous behaviour) | ${e.liveOrders()} | ${e.liveOrders()} | ${full.toFixed(2)} ms |`);
+  let at = warm;
+  for (const k of steps) {
+    const ms: number[] = [];
+    let copied = 0;
+    for (let r = 0; r < reps; r++) {
+      e.snapshot();
+      for (const to = at + k; at < to; at++) e.apply(cmds[at]);
+      ms.push(cpuMs(() => e.snapshot()));
+      copied = e.snapshotCost.copied;
+    }
+    snapRows.push(`| incremental, ${k.toLocaleString("en")} commands since the last capture | ${e.liveOrders()} | ${copied} | ${median(ms).toFixed(2)} ms |`);
+  }
+  console.log(snapRows.join("\n"));
 }
 
 const md = [
@@ -375,7 +429,18 @@ const md = [
   "",
   latencyBlock,
   "",
-  replayLine,
+  "Replay tool end to end against a plain JSON echo of the same file, each a separate process reading stdin and writing stdout to `/dev/null`, process start included, interleaved, median of " +
+    `${REPEAT} (runs in brackets): \`node matching-engine/src/cli/replay.ts < commands.jsonl\` (match every command, one JSON line per event plus the final book) vs \`node scripts/bench/engineEcho.ts < commands.jsonl\` (\`JSON.stringify(JSON.parse(line))\` per line, the same chunked reads and 64 KB writes). ${N.toLocaleString("en")} lines each; the many-owner file is the main workload's generator with an owner of its own for every order (${N.toLocaleString("en")} distinct ids and about as many owners).`,
+  "",
+  "| input | replay commands/s | JSON echo lines/s | replay ÷ echo |",
+  "|---|---|---|---|",
+  ...replayLines,
+  "",
+  `Snapshot capture (\`engine.snapshot()\`, the engine part of the gateway's synchronous state capture), one book of ~${SNAP_ORDERS.toLocaleString("en")} resting orders (the generator's depth target; mulberry32(7)), CPU time per capture, median of ${Math.max(5, REPEAT * 3)}: an order unchanged since the previous capture is handed out again (its changeable fields are stamped per slot), so a capture copies only new or changed orders and walks the book once.`,
+  "",
+  "| capture | live orders | order objects made | CPU per capture |",
+  "|---|---|---|---|",
+  ...snapRows,
   "",
   `Total bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`,
 ].join("\n");

@@ -9,7 +9,8 @@
  * The generator tracks the resting orders by running Sen's engine untimed;
  * the timed runs then feed the identical command array to each engine.
  * Owners: buyers "b*", sellers "s*", so no order can meet its own owner
- * (no STP action, same trades in both engines).
+ * (no STP action, same trades in both engines); 997 per side, or one per
+ * order with `ownerPerOrder` (the replay's many-owner, many-id workload).
  */
 import type { Command } from "../../matching-engine/src/command.ts";
 import { MatchingEngine } from "../../matching-engine/src/engine.ts";
@@ -22,6 +23,8 @@ export interface WorkloadOptions {
   targetDepth?: number;
   center?: number;
   halfSpread?: number;
+  /** Every order gets an owner of its own ("b<n>" / "s<n>") instead of one of 997 per side. */
+  ownerPerOrder?: boolean;
 }
 
 export interface Workload {
@@ -72,7 +75,7 @@ export function generateWorkload(o: WorkloadOptions): Workload {
     const r = rng();
     const buy = rng() < 0.5;
     const qty = 1 + Math.floor(rng() * 100);
-    const owner = (buy ? "b" : "s") + (n % 997);
+    const owner = (buy ? "b" : "s") + (o.ownerPerOrder ? n : n % 997);
     let cmd: Command;
     if (r < 0.2 && L.ids.length > 0) {
       const id = L.ids[Math.floor(rng() * L.ids.length)];
