@@ -216,3 +216,29 @@ export function level1Data(ctx: Pick<AppContext, "catalog" | "format" | "marketD
     time: ctx.now(),
   };
 }
+
+/**
+ * KuCoin's 24-hour statistics of a symbol, formatted once for REST `/market/stats` and
+ * `/market/allTickers` and the websocket `/market/snapshot:SYM` (which renames `last`).
+ */
+export function stats24hData(ctx: Pick<AppContext, "catalog" | "format" | "marketData">, symbol: string, now: number) {
+  const m = ctx.catalog.market(symbol)!;
+  const f = ctx.format;
+  const s = ctx.marketData.stats24h(symbol, now);
+  const best = ctx.marketData.best(symbol);
+  const change = s.open === 0 ? 0 : s.last - s.open;
+  return {
+    buy: best.bid ? f.price(m, best.bid[0]) : null,
+    bestBidSize: best.bid ? f.size(m, best.bid[1]) : null,
+    sell: best.ask ? f.price(m, best.ask[0]) : null,
+    bestAskSize: best.ask ? f.size(m, best.ask[1]) : null,
+    changeRate: s.open === 0 ? "0" : (change / s.open).toFixed(4), // display ratio, not money
+    changePrice: f.price(m, BigInt(change)),
+    open: f.price(m, s.open),
+    high: f.price(m, s.high),
+    low: f.price(m, s.low),
+    last: f.price(m, s.last),
+    vol: f.size(m, s.vol),
+    volValue: f.amount(m.quote, s.volValue),
+  };
+}

@@ -4,7 +4,7 @@ import { limitsFor } from "../../risk/types.ts";
 import { healthOf } from "../health.ts";
 import { CANDLE_TYPES, MAX_CANDLES } from "../../marketdata/candleStore.ts";
 import { SenError } from "../../errors/SenError.ts";
-import { level1Data } from "../kucoinFormat.ts";
+import { level1Data, stats24hData } from "../kucoinFormat.ts";
 import { defineRoute, symbolParam, type Route } from "../route.ts";
 
 const bySymbol = z.object({ symbol: symbolParam });
@@ -20,26 +20,13 @@ export function marketRoutes(ctx: AppContext): Route[] {
   const ticker = (symbol: string) => {
     const m = market(symbol);
     const now = ctx.now();
-    const s = marketData.stats24h(symbol, now);
-    const best = marketData.best(symbol);
-    const change = s.open === 0 ? 0 : s.last - s.open;
+    const stats = stats24hData(ctx, symbol, now);
     return {
       symbol,
       symbolName: symbol,
       time: now,
-      buy: best.bid ? format.price(m, best.bid[0]) : null,
-      bestBidSize: best.bid ? format.size(m, best.bid[1]) : null,
-      sell: best.ask ? format.price(m, best.ask[0]) : null,
-      bestAskSize: best.ask ? format.size(m, best.ask[1]) : null,
-      changeRate: s.open === 0 ? "0" : (change / s.open).toFixed(4), // display ratio, not money
-      changePrice: format.price(m, BigInt(change)),
-      open: format.price(m, s.open),
-      high: format.price(m, s.high),
-      low: format.price(m, s.low),
-      last: format.price(m, s.last),
-      vol: format.size(m, s.vol),
-      volValue: format.amount(m.quote, s.volValue),
-      averagePrice: format.price(m, s.last),
+      ...stats,
+      averagePrice: stats.last,
       takerFeeRate: (m.takerFeeBps / 10_000).toString(),
       makerFeeRate: (m.makerFeeBps / 10_000).toString(),
       takerCoefficient: "1",
