@@ -38,7 +38,8 @@ import { TradingService } from "./trading/tradingService.ts";
 import { loadPilotRules, type LoadedPilotRules } from "./listing/pilotRules.ts";
 import { ListingService, type ListingChain } from "./listing/listingService.ts";
 import type { ListingInput } from "./listing/listing.ts";
-import { BulletTokens } from "./ws/bulletTokens.ts";
+import { BulletTokens, type BulletTokenStore } from "./ws/bulletTokens.ts";
+import { createLocalRateBuckets, type RateBuckets } from "./auth/rateBuckets.ts";
 
 /** Everything a route or a websocket handler may use. Built in one place; holds no logic. */
 export type AppContext = {
@@ -64,7 +65,9 @@ export type AppContext = {
   replayBarrier: ReplayBarrier;
   identity: IdentityOracle;
   roles: (wallet: `0x${string}`) => Role;
-  bullets: BulletTokens;
+  bullets: BulletTokenStore;
+  /** Per-IP limits of the unauthenticated routes. */
+  publicBuckets: RateBuckets;
   /** The tamper-evident audit log, its query index and the surveillance detectors. */
   audit: AuditTrail;
   /** Public key (PEM) that verifies the audit log's signed checkpoints. */
@@ -287,6 +290,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     identity,
     roles: createRoleResolver({ operatorWallets: config.operators, complianceWallets: config.compliance }),
     bullets: new BulletTokens(now),
+    publicBuckets: createLocalRateBuckets(),
     audit,
     auditPublicKeyPem: signingKey.publicKeyPem,
     feeAccount,

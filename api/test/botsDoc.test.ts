@@ -83,7 +83,7 @@ describe("docs/bots.md code blocks", { timeout: 90_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     keyEnv = Object.fromEntries(r.stdout.trim().split("\n").map((l) => l.split("=", 2) as [string, string]));
     assert.deepEqual(Object.keys(keyEnv), ["SEN_API_KEY", "SEN_API_SECRET", "SEN_API_PASSPHRASE"]);
-    assert.deepEqual(gw.ctx.keys.list(bot.address.toLowerCase()).map((k) => k.apiKeyId), [keyEnv.SEN_API_KEY]);
+    assert.deepEqual((await gw.ctx.keys.list(bot.address.toLowerCase())).map((k) => k.apiKeyId), [keyEnv.SEN_API_KEY]);
   });
 
   it("§2 ccxt REST: balance, book, place and cancel with that key", async () => {

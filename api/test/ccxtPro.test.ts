@@ -319,7 +319,7 @@ describe("ccxt pro (kucoin) market data and candle history against Sen", () => {
     ahead = target - Date.now();
     const minute = Math.floor(now() / MIN) * MIN;
     const ex = await pro();
-    const raw = await connectWs(gw.ctx.config.wsEndpoint, gw.ctx.bullets.issue(null, "127.0.0.1")!);
+    const raw = await connectWs(gw.ctx.config.wsEndpoint, (await gw.ctx.bullets.issue(null, "127.0.0.1"))!);
     await raw.subscribe(`/market/candles:${SYMBOL}_1min`);
     const first = await nudge("watchOHLCV", ex.watchOHLCV(S, "1m"), () => cross(10_000, 1));
     assert.equal(first[first.length - 1][0], minute);

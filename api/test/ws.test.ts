@@ -207,7 +207,7 @@ describe("websocket (KuCoin protocol)", () => {
   });
 
   it("a consumer that stops reading is cut off instead of slowing the exchange", async () => {
-    const token = gw.ctx.bullets.issue(null, "127.0.0.1")!;
+    const token = (await gw.ctx.bullets.issue(null, "127.0.0.1"))!;
     // A raw TCP peer that completes the websocket handshake, subscribes, then never reads
     // again (the ws client library would resume its socket by itself).
     const u = new URL(gw.ctx.config.wsEndpoint);

@@ -108,13 +108,13 @@ async function startBenchGateway(chain: ChainFixture, fsync: "always" | "none"):
     creds.push(c);
   }
   const [a, b] = creds;
-  const identity = (apiKey: string) => gw.ctx.keys.get(apiKey)!.identityHash;
+  const identity = async (apiKey: string) => (await gw.ctx.keys.get(apiKey))!.identityHash;
   return {
     gw,
     traders: [a, b],
     accounts: [
-      { accountId: a.accountId, identityHash: identity(a.apiKey) },
-      { accountId: b.accountId, identityHash: identity(b.apiKey) },
+      { accountId: a.accountId, identityHash: await identity(a.apiKey) },
+      { accountId: b.accountId, identityHash: await identity(b.apiKey) },
     ],
   };
 }

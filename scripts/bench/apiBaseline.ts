@@ -32,27 +32,28 @@ const placeBody = orderRoutes({} as AppContext).find((r) => r.method === "post" 
 const dir = mkdtempSync(path.join(tmpdir(), "sen-bench-baseline-"));
 const keys = createApiKeyStore({ file: path.join(dir, "api-keys.json"), masterKey: randomBytes(32), now: Date.now, randomBytes });
 const replay = createReplayGuard({ now: Date.now, windowMs: 5_000 });
-const traders = ["0x00000000000000000000000000000000000000b1", "0x00000000000000000000000000000000000000b2"].map((wallet): LoadTrader => {
-  const { record, apiSecret } = keys.create(
+const traders: LoadTrader[] = [];
+for (const wallet of ["0x00000000000000000000000000000000000000b1", "0x00000000000000000000000000000000000000b2"]) {
+  const { record, apiSecret } = await keys.create(
     { accountId: wallet, wallet: wallet as `0x${string}`, identityHash: "0x01", role: "trader", apiKeyId: undefined },
     { label: "bench", permissions: ["General", "Trade"], passphrase: PASSPHRASE },
   );
-  return { apiKey: record.apiKeyId, apiSecret, passphrase: PASSPHRASE };
-});
+  traders.push({ apiKey: record.apiKeyId, apiSecret, passphrase: PASSPHRASE });
+}
 
 let orders = 0;
 const app = express();
 app.disable("x-powered-by");
 app.set("query parser", "simple");
 app.use(express.raw({ type: () => true, limit: "64kb" }));
-app.post(PATH, (req, res) => {
+app.post(PATH, async (req, res) => {
   const raw = Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "";
   const header = (name: string) => {
     const v = req.headers[name];
     return Array.isArray(v) ? v[0] : v;
   };
   try {
-    verifyKucoinRequest(
+    await verifyKucoinRequest(
       {
         method: req.method,
         pathWithQuery: req.originalUrl,

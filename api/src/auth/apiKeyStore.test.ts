@@ -36,31 +36,31 @@ function setup() {
   return { dir, file, masterKey, clock, open };
 }
 
-function rejects(fn: () => unknown, code: string) {
-  assert.throws(fn, (e: unknown) => e instanceof AuthError && e.code === code, `expected ${code}`);
+async function rejects(fn: () => unknown, code: string) {
+  await assert.rejects(async () => fn(), (e: unknown) => e instanceof AuthError && e.code === code, `expected ${code}`);
 }
 
 const input = { label: "market maker", permissions: ["General" as const, "Trade" as const], passphrase: PASSPHRASE };
 
-describe("createApiKeyStore", () => {
-  it("creates KuCoin-like ids and shows the secret once", () => {
+describe("createApiKeyStore", async () => {
+  it("creates KuCoin-like ids and shows the secret once", async () => {
     const s = setup();
     const store = s.open();
-    const { record, apiSecret } = store.create(ALICE, { ...input, ipWhitelist: ["10.0.0.0/8"] });
+    const { record, apiSecret } = await store.create(ALICE, { ...input, ipWhitelist: ["10.0.0.0/8"] });
     assert.match(record.apiKeyId, /^[0-9a-f]{24}$/);
     assert.match(apiSecret, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(record.createdAt, "2025-01-02T03:04:05.000Z");
     assert.deepEqual(record.ipWhitelist, ["10.0.0.0/8"]);
     // Nothing public carries the secret.
-    assert.ok(!JSON.stringify(store.get(record.apiKeyId)).includes(apiSecret));
-    assert.ok(!JSON.stringify(store.list(ALICE.accountId)).includes(apiSecret));
-    assert.equal(store.secretFor(record.apiKeyId), apiSecret);
+    assert.ok(!JSON.stringify(await store.get(record.apiKeyId)).includes(apiSecret));
+    assert.ok(!JSON.stringify(await store.list(ALICE.accountId)).includes(apiSecret));
+    assert.equal((await store.credentials(record.apiKeyId))!.secret, apiSecret);
   });
 
-  it("never writes the secret or the passphrase (or its v2 header) in clear", () => {
+  it("never writes the secret or the passphrase (or its v2 header) in clear", async () => {
     const s = setup();
     const store = s.open();
-    const { apiSecret } = store.create(ALICE, input);
+    const { apiSecret } = await store.create(ALICE, input);
     const disk = readFileSync(s.file, "utf8");
     const header = kucoinHmac(apiSecret, PASSPHRASE);
     for (const needle of [apiSecret, apiSecret.replaceAll("-", ""), PASSPHRASE, header]) {
@@ -74,85 +74,87 @@ describe("createApiKeyStore", () => {
     assert.equal(Buffer.from(entry.secret.tag, "base64").length, 16);
   });
 
-  it("uses a fresh IV per key", () => {
+  it("uses a fresh IV per key", async () => {
     const s = setup();
     const store = s.open();
-    store.create(ALICE, input);
-    store.create(ALICE, input);
+    await store.create(ALICE, input);
+    await store.create(ALICE, input);
     const [a, b] = JSON.parse(readFileSync(s.file, "utf8")).keys;
     assert.notEqual(a.secret.iv, b.secret.iv);
   });
 
-  it("checks the v2 passphrase header against the stored verifier", () => {
+  it("checks the v2 passphrase header against the stored verifier", async () => {
     const s = setup();
     const store = s.open();
-    const { record, apiSecret } = store.create(ALICE, input);
-    assert.equal(store.passphraseMatches(record.apiKeyId, kucoinHmac(apiSecret, PASSPHRASE)), true);
-    assert.equal(store.passphraseMatches(record.apiKeyId, kucoinHmac(apiSecret, PASSPHRASE + "x")), false);
-    assert.equal(store.passphraseMatches(record.apiKeyId, PASSPHRASE), false, "v1 plaintext form does not match");
-    assert.equal(store.passphraseMatches("000000000000000000000000", "x"), false);
+    const { record, apiSecret } = await store.create(ALICE, input);
+    const credentials = (await store.credentials(record.apiKeyId))!;
+    assert.equal(credentials.passphraseMatches(kucoinHmac(apiSecret, PASSPHRASE)), true);
+    assert.equal(credentials.passphraseMatches(kucoinHmac(apiSecret, PASSPHRASE + "x")), false);
+    assert.equal(credentials.passphraseMatches(PASSPHRASE), false, "v1 plaintext form does not match");
+    assert.equal(await store.credentials("000000000000000000000000"), undefined);
   });
 
-  it("persists across re-open, and refuses a wrong master key or a tampered file", () => {
+  it("persists across re-open, and refuses a wrong master key or a tampered file", async () => {
     const s = setup();
     const first = s.open();
-    const { record, apiSecret } = first.create(ALICE, input);
-    first.create(BOB, { ...input, permissions: ["General"] });
-    first.revoke(BOB.accountId, first.list(BOB.accountId)[0].apiKeyId);
+    const { record, apiSecret } = await first.create(ALICE, input);
+    await first.create(BOB, { ...input, permissions: ["General"] });
+    await first.revoke(BOB.accountId, (await first.list(BOB.accountId))[0].apiKeyId);
 
     const again = s.open();
-    assert.deepEqual(again.get(record.apiKeyId), record);
-    assert.equal(again.secretFor(record.apiKeyId), apiSecret);
-    assert.equal(again.passphraseMatches(record.apiKeyId, kucoinHmac(apiSecret, PASSPHRASE)), true);
-    assert.ok(again.list(BOB.accountId)[0].revokedAt);
+    assert.deepEqual(await again.get(record.apiKeyId), record);
+    const credentials = (await again.credentials(record.apiKeyId))!;
+    assert.equal(credentials.secret, apiSecret);
+    assert.equal(credentials.passphraseMatches(kucoinHmac(apiSecret, PASSPHRASE)), true);
+    assert.ok((await again.list(BOB.accountId))[0].revokedAt);
 
-    rejects(() => s.open(randomBytes(32)), AuthCode.STORE_CORRUPT);
+    await rejects(() => s.open(randomBytes(32)), AuthCode.STORE_CORRUPT);
     const json = JSON.parse(readFileSync(s.file, "utf8"));
     // Moving one key's ciphertext to another record fails authentication (apiKeyId is the AAD).
     [json.keys[0].secret, json.keys[1].secret] = [json.keys[1].secret, json.keys[0].secret];
     writeFileSync(s.file, JSON.stringify(json));
-    rejects(() => s.open(), AuthCode.STORE_CORRUPT);
+    await rejects(() => s.open(), AuthCode.STORE_CORRUPT);
     writeFileSync(s.file, "{not json");
-    rejects(() => s.open(), AuthCode.STORE_CORRUPT);
+    await rejects(() => s.open(), AuthCode.STORE_CORRUPT);
   });
 
-  it("revokes by owner only", () => {
+  it("revokes by owner only", async () => {
     const s = setup();
     const store = s.open();
-    const { record } = store.create(ALICE, input);
-    rejects(() => store.revoke(BOB.accountId, record.apiKeyId), AuthCode.UNKNOWN_KEY);
-    assert.equal(store.get(record.apiKeyId)!.revokedAt, undefined);
-    const revoked = store.revoke(ALICE.accountId, record.apiKeyId);
+    const { record } = await store.create(ALICE, input);
+    await rejects(() => store.revoke(BOB.accountId, record.apiKeyId), AuthCode.UNKNOWN_KEY);
+    assert.equal((await store.get(record.apiKeyId))!.revokedAt, undefined);
+    const revoked = await store.revoke(ALICE.accountId, record.apiKeyId);
     assert.equal(revoked.revokedAt, "2025-01-02T03:04:05.000Z");
-    assert.equal(store.revoke(ALICE.accountId, record.apiKeyId), revoked, "idempotent");
-    rejects(() => store.revoke(ALICE.accountId, "ffffffffffffffffffffffff"), AuthCode.UNKNOWN_KEY);
+    assert.equal(await store.revoke(ALICE.accountId, record.apiKeyId), revoked, "idempotent");
+    await rejects(() => store.revoke(ALICE.accountId, "ffffffffffffffffffffffff"), AuthCode.UNKNOWN_KEY);
   });
 
-  it("disables every key of an account, persistently, and refuses new keys for it", () => {
+  it("disables every key of an account, persistently, and refuses new keys for it", async () => {
     const s = setup();
     const store = s.open();
-    store.create(ALICE, input);
-    store.create(ALICE, input);
-    const bobKey = store.create(BOB, input).record;
-    assert.equal(store.disableAccount(ALICE.accountId, "identity revoked"), 2);
+    await store.create(ALICE, input);
+    await store.create(ALICE, input);
+    const bobKey = (await store.create(BOB, input)).record;
+    assert.equal(await store.disableAccount(ALICE.accountId, "identity revoked"), 2);
     const reopened = s.open();
-    for (const k of reopened.list(ALICE.accountId)) assert.equal(k.disabledReason, "identity revoked");
-    assert.equal(reopened.get(bobKey.apiKeyId)!.disabledReason, undefined);
-    assert.equal(reopened.isAccountDisabled(ALICE.accountId), "identity revoked");
-    rejects(() => reopened.create(ALICE, input), AuthCode.ACCOUNT_DISABLED);
+    for (const k of await reopened.list(ALICE.accountId)) assert.equal(k.disabledReason, "identity revoked");
+    assert.equal((await reopened.get(bobKey.apiKeyId))!.disabledReason, undefined);
+    assert.equal(await reopened.isAccountDisabled(ALICE.accountId), "identity revoked");
+    await rejects(() => reopened.create(ALICE, input), AuthCode.ACCOUNT_DISABLED);
   });
 
-  it("validates input and refuses key creation from an API-key principal", () => {
+  it("validates input and refuses key creation from an API-key principal", async () => {
     const s = setup();
     const store = s.open();
-    rejects(() => store.create(ALICE, { ...input, passphrase: "short" }), AuthCode.INVALID_INPUT);
-    rejects(() => store.create(ALICE, { ...input, label: " " }), AuthCode.INVALID_INPUT);
-    rejects(() => store.create(ALICE, { ...input, permissions: [] }), AuthCode.INVALID_INPUT);
-    rejects(() => store.create(ALICE, { ...input, permissions: ["Admin" as never] }), AuthCode.INVALID_INPUT);
-    rejects(() => store.create(ALICE, { ...input, ipWhitelist: ["10.0.0.0/33"] }), AuthCode.INVALID_INPUT);
-    rejects(() => store.create(ALICE, { ...input, ipWhitelist: ["example.com"] }), AuthCode.INVALID_INPUT);
-    rejects(() => store.create({ ...ALICE, apiKeyId: "abc" }, input), AuthCode.PERMISSION_DENIED);
-    rejects(() => createApiKeyStore({ file: s.file, masterKey: randomBytes(16), now: Date.now, randomBytes }), AuthCode.INVALID_INPUT);
+    await rejects(() => store.create(ALICE, { ...input, passphrase: "short" }), AuthCode.INVALID_INPUT);
+    await rejects(() => store.create(ALICE, { ...input, label: " " }), AuthCode.INVALID_INPUT);
+    await rejects(() => store.create(ALICE, { ...input, permissions: [] }), AuthCode.INVALID_INPUT);
+    await rejects(() => store.create(ALICE, { ...input, permissions: ["Admin" as never] }), AuthCode.INVALID_INPUT);
+    await rejects(() => store.create(ALICE, { ...input, ipWhitelist: ["10.0.0.0/33"] }), AuthCode.INVALID_INPUT);
+    await rejects(() => store.create(ALICE, { ...input, ipWhitelist: ["example.com"] }), AuthCode.INVALID_INPUT);
+    await rejects(() => store.create({ ...ALICE, apiKeyId: "abc" }, input), AuthCode.PERMISSION_DENIED);
+    await rejects(() => createApiKeyStore({ file: s.file, masterKey: randomBytes(16), now: Date.now, randomBytes }), AuthCode.INVALID_INPUT);
     assert.equal(existsSync(s.file), false, "nothing written for refused input");
   });
 });

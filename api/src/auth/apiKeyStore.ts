@@ -5,7 +5,7 @@ import { z } from "zod/v4";
 import { AuthCode, AuthError } from "../errors/SenError.ts";
 import { constantTimeEqual, kucoinHmac } from "./kucoinSignature.ts";
 import { parseIpAllowList } from "./ipAllowList.ts";
-import type { ApiKeyOwner, ApiKeyRecord, ApiKeyStore, CreateApiKeyInput, Permission } from "./types.ts";
+import type { ApiKeyCredentials, ApiKeyOwner, ApiKeyRecord, ApiKeyStore, CreateApiKeyInput, Permission } from "./types.ts";
 
 export type CreateApiKeyStoreParameters = {
   /** JSON file holding the keys; created on first write. */
@@ -66,8 +66,96 @@ const fileSchema = z.object({
   disabledAccounts: z.record(z.string(), z.string()),
 });
 type StoredFile = z.infer<typeof fileSchema>;
-type StoredKey = StoredFile["keys"][number];
+/** One key as stored (file or Redis): its record, the sealed secret and the passphrase verifier. */
+export type StoredKey = StoredFile["keys"][number];
 type Encrypted = z.infer<typeof encryptedSchema>;
+/** Parses a stored key (the Redis store keeps each one as this JSON). */
+export const storedKeySchema = fileSchema.shape.keys.element;
+
+/**
+ * The secret box and the passphrase verifier, from the master key. Every process holding the
+ * same master key derives the same subkeys, so a key sealed by one opens on any other.
+ */
+export type ApiKeyCrypto = {
+  seal(apiKeyId: string, apiSecret: string, iv: Buffer): Encrypted;
+  /** Throws AUTH_STORE_CORRUPT when the box does not open (wrong master key, tampering, swapped records). */
+  open(apiKeyId: string, box: Encrypted): string;
+  verifierOf(passphraseHeader: string): string;
+};
+
+export function apiKeyCrypto(masterKey: Buffer): ApiKeyCrypto {
+  if (masterKey.length !== 32) throw new AuthError(AuthCode.INVALID_INPUT, "masterKey must be 32 bytes");
+  const encKey = Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "sen/api-key/secret/v1", 32));
+  const verifierKey = Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "sen/api-key/passphrase/v1", 32));
+  return {
+    seal: (apiKeyId, apiSecret, iv) => encrypt(encKey, iv, apiSecret, apiKeyId),
+    open: (apiKeyId, box) => decrypt(encKey, box, apiKeyId),
+    verifierOf: (header) => createHmac("sha256", verifierKey).update(header, "utf8").digest("base64"),
+  };
+}
+
+/** What request verification needs of a stored key whose secret is already open. */
+export function credentialsOf(crypto: ApiKeyCrypto, record: ApiKeyRecord, stored: StoredKey, secret: string): ApiKeyCredentials {
+  return {
+    record,
+    secret,
+    passphraseMatches: (header) => constantTimeEqual(crypto.verifierOf(header), stored.passphraseVerifier),
+  };
+}
+
+/**
+ * Checks a key request and builds the new key (the secret is returned once, to show the
+ * caller). The store checks the account is not disabled and that `apiKeyId` is free.
+ */
+export function newApiKey(
+  owner: ApiKeyOwner,
+  input: CreateApiKeyInput,
+  deps: { crypto: ApiKeyCrypto; apiKeyId: string; now: () => number; randomBytes: (size: number) => Buffer },
+): { record: ApiKeyRecord; stored: StoredKey; apiSecret: string } {
+  const parsed = createInputSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new AuthError(AuthCode.INVALID_INPUT, "Invalid API key parameters", {
+      details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
+    });
+  }
+  const { label, permissions, ipWhitelist, passphrase } = parsed.data;
+  parseIpAllowList(ipWhitelist);
+  const { apiKeyId } = deps;
+  const apiSecret = uuidV4(deps.randomBytes(16));
+  const record = freezeKeyRecord<ApiKeyRecord>({
+    apiKeyId,
+    accountId: owner.accountId,
+    wallet: owner.wallet,
+    identityHash: owner.identityHash,
+    role: owner.role,
+    label,
+    permissions: [...new Set(permissions)],
+    ipWhitelist,
+    createdAt: new Date(deps.now()).toISOString(),
+  });
+  const stored: StoredKey = {
+    record,
+    secret: deps.crypto.seal(apiKeyId, apiSecret, deps.randomBytes(12)),
+    passphraseVerifier: deps.crypto.verifierOf(kucoinHmac(apiSecret, passphrase)),
+  };
+  return { record, stored, apiSecret };
+}
+
+/** Key creation from an API-key principal is refused: keys cannot mint keys. */
+export function assertSessionOwner(owner: ApiKeyOwner): void {
+  if (owner.apiKeyId !== undefined) {
+    throw new AuthError(AuthCode.PERMISSION_DENIED, "API keys can only be created from a wallet session");
+  }
+}
+
+export function accountDisabledError(reason: string): AuthError {
+  return new AuthError(AuthCode.ACCOUNT_DISABLED, "Account disabled", { details: { reason } });
+}
+
+/** Someone else's key is reported as unknown: no oracle for which key ids exist. */
+export function unknownKeyError(apiKeyId: string): AuthError {
+  return new AuthError(AuthCode.UNKNOWN_KEY, "Unknown API key", { details: { apiKeyId } });
+}
 
 /**
  * Creates (or re-opens) the file-backed API-key store.
@@ -77,9 +165,7 @@ type Encrypted = z.infer<typeof encryptedSchema>;
  */
 export function createApiKeyStore(parameters: CreateApiKeyStoreParameters): ApiKeyStore {
   const { file, masterKey, now, randomBytes } = parameters;
-  if (masterKey.length !== 32) throw new AuthError(AuthCode.INVALID_INPUT, "masterKey must be 32 bytes");
-  const encKey = Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "sen/api-key/secret/v1", 32));
-  const verifierKey = Buffer.from(hkdfSync("sha256", masterKey, Buffer.alloc(0), "sen/api-key/passphrase/v1", 32));
+  const crypto = apiKeyCrypto(masterKey);
 
   const stored = new Map<string, StoredKey>();
   const records = new Map<string, ApiKeyRecord>();
@@ -89,14 +175,10 @@ export function createApiKeyStore(parameters: CreateApiKeyStoreParameters): ApiK
   const initial = load(file);
   for (const entry of initial.keys) {
     stored.set(entry.record.apiKeyId, entry);
-    records.set(entry.record.apiKeyId, freeze(entry.record as ApiKeyRecord));
-    secrets.set(entry.record.apiKeyId, decrypt(encKey, entry.secret, entry.record.apiKeyId));
+    records.set(entry.record.apiKeyId, freezeKeyRecord(entry.record as ApiKeyRecord));
+    secrets.set(entry.record.apiKeyId, crypto.open(entry.record.apiKeyId, entry.secret));
   }
   for (const [accountId, reason] of Object.entries(initial.disabledAccounts)) disabledAccounts.set(accountId, reason);
-
-  function verifierOf(passphraseHeader: string): string {
-    return createHmac("sha256", verifierKey).update(passphraseHeader, "utf8").digest("base64");
-  }
 
   function persist(): void {
     const data: StoredFile = {
@@ -109,51 +191,23 @@ export function createApiKeyStore(parameters: CreateApiKeyStoreParameters): ApiK
 
   function update(apiKeyId: string, change: Partial<ApiKeyRecord>): ApiKeyRecord {
     const entry = stored.get(apiKeyId)!;
-    const record = freeze({ ...records.get(apiKeyId)!, ...change });
+    const record = freezeKeyRecord({ ...records.get(apiKeyId)!, ...change });
     stored.set(apiKeyId, { ...entry, record });
     records.set(apiKeyId, record);
     return record;
   }
 
+  // Async to match the shared store; everything here is synchronous (writes stay strictly ordered).
   return {
-    create(owner: ApiKeyOwner, input: CreateApiKeyInput) {
-      if (owner.apiKeyId !== undefined) {
-        throw new AuthError(AuthCode.PERMISSION_DENIED, "API keys can only be created from a wallet session");
-      }
+    async create(owner: ApiKeyOwner, input: CreateApiKeyInput) {
+      assertSessionOwner(owner);
       const reason = disabledAccounts.get(owner.accountId);
-      if (reason !== undefined) {
-        throw new AuthError(AuthCode.ACCOUNT_DISABLED, "Account disabled", { details: { reason } });
-      }
-      const parsed = createInputSchema.safeParse(input);
-      if (!parsed.success) {
-        throw new AuthError(AuthCode.INVALID_INPUT, "Invalid API key parameters", {
-          details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
-        });
-      }
-      const { label, permissions, ipWhitelist, passphrase } = parsed.data;
-      parseIpAllowList(ipWhitelist);
-
+      if (reason !== undefined) throw accountDisabledError(reason);
       let apiKeyId: string;
       do apiKeyId = randomBytes(12).toString("hex");
       while (records.has(apiKeyId));
-      const apiSecret = uuidV4(randomBytes(16));
-
-      const record = freeze<ApiKeyRecord>({
-        apiKeyId,
-        accountId: owner.accountId,
-        wallet: owner.wallet,
-        identityHash: owner.identityHash,
-        role: owner.role,
-        label,
-        permissions: [...new Set(permissions)],
-        ipWhitelist,
-        createdAt: new Date(now()).toISOString(),
-      });
-      stored.set(apiKeyId, {
-        record,
-        secret: encrypt(encKey, randomBytes(12), apiSecret, apiKeyId),
-        passphraseVerifier: verifierOf(kucoinHmac(apiSecret, passphrase)),
-      });
+      const { record, stored: entry, apiSecret } = newApiKey(owner, input, { crypto, apiKeyId, now, randomBytes });
+      stored.set(apiKeyId, entry);
       records.set(apiKeyId, record);
       secrets.set(apiKeyId, apiSecret);
       try {
@@ -167,31 +221,28 @@ export function createApiKeyStore(parameters: CreateApiKeyStoreParameters): ApiK
       return { record, apiSecret };
     },
 
-    get(apiKeyId) {
+    async get(apiKeyId) {
       return records.get(apiKeyId);
     },
 
-    list(accountId) {
+    async list(accountId) {
       return [...records.values()].filter((r) => r.accountId === accountId);
     },
 
-    accounts() {
+    async accounts() {
       return [...new Set([...records.values()].map((r) => r.accountId))];
     },
 
-    revoke(accountId, apiKeyId) {
+    async revoke(accountId, apiKeyId) {
       const record = records.get(apiKeyId);
-      // Someone else's key is reported as unknown: no oracle for which key ids exist.
-      if (record === undefined || record.accountId !== accountId) {
-        throw new AuthError(AuthCode.UNKNOWN_KEY, "Unknown API key", { details: { apiKeyId } });
-      }
+      if (record === undefined || record.accountId !== accountId) throw unknownKeyError(apiKeyId);
       if (record.revokedAt !== undefined) return record;
       const revoked = update(apiKeyId, { revokedAt: new Date(now()).toISOString() });
       persist();
       return revoked;
     },
 
-    disableAccount(accountId, reason) {
+    async disableAccount(accountId, reason) {
       disabledAccounts.set(accountId, reason);
       let count = 0;
       for (const record of records.values()) {
@@ -204,25 +255,19 @@ export function createApiKeyStore(parameters: CreateApiKeyStoreParameters): ApiK
       return count;
     },
 
-    isAccountDisabled(accountId) {
+    async isAccountDisabled(accountId) {
       return disabledAccounts.get(accountId);
     },
 
-    secretFor(apiKeyId) {
-      const secret = secrets.get(apiKeyId);
-      if (secret === undefined) throw new AuthError(AuthCode.UNKNOWN_KEY, "Unknown API key");
-      return secret;
-    },
-
-    passphraseMatches(apiKeyId, passphraseHeader) {
+    async credentials(apiKeyId) {
       const entry = stored.get(apiKeyId);
-      if (entry === undefined) return false;
-      return constantTimeEqual(verifierOf(passphraseHeader), entry.passphraseVerifier);
+      if (entry === undefined) return undefined;
+      return credentialsOf(crypto, records.get(apiKeyId)!, entry, secrets.get(apiKeyId)!);
     },
   };
 }
 
-function freeze<T extends ApiKeyRecord>(record: T): T {
+export function freezeKeyRecord<T extends ApiKeyRecord>(record: T): T {
   Object.freeze(record.permissions);
   Object.freeze(record.ipWhitelist);
   return Object.freeze(record);

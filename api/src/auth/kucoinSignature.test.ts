@@ -25,13 +25,13 @@ const OWNER: ApiKeyOwner = {
   role: "trader",
 };
 
-function fixture(options: { ipWhitelist?: string[]; permissions?: Permission[] } = {}) {
+async function fixture(options: { ipWhitelist?: string[]; permissions?: Permission[] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "sen-auth-sig-"));
   dirs.push(dir);
   const clock = { t: T0 };
   const now = () => clock.t;
   const keys = createApiKeyStore({ file: join(dir, "keys.json"), masterKey: randomBytes(32), now, randomBytes });
-  const { record, apiSecret } = keys.create(OWNER, {
+  const { record, apiSecret } = await keys.create(OWNER, {
     label: "bot",
     permissions: options.permissions ?? ["General", "Trade"],
     ipWhitelist: options.ipWhitelist,
@@ -71,8 +71,8 @@ function fixture(options: { ipWhitelist?: string[]; permissions?: Permission[] }
   return { clock, keys, record, apiSecret, replay, deps, request };
 }
 
-function rejects(fn: () => unknown, code: string) {
-  assert.throws(fn, (e: unknown) => e instanceof AuthError && e.code === code, `expected ${code}`);
+async function rejects(fn: () => unknown, code: string) {
+  await assert.rejects(async () => fn(), (e: unknown) => e instanceof AuthError && e.code === code, `expected ${code}`);
 }
 
 function ccxtKucoin(apiKey: string, secret: string, password: string, ms: number) {
@@ -111,12 +111,12 @@ describe("signKucoinRequest matches ccxt kucoin.sign()", () => {
 });
 
 describe("verifyKucoinRequest", () => {
-  it("accepts a ccxt-signed request and returns the key's principal", () => {
-    const f = fixture();
+  it("accepts a ccxt-signed request and returns the key's principal", async () => {
+    const f = await fixture();
     const ex = ccxtKucoin(f.record.apiKeyId, f.apiSecret, PASSPHRASE, T0 - 1200);
     const signed = ex.sign("orders", "private", "POST", { symbol: "VNM-VND", side: "buy", size: "1" });
     const h = signed.headers;
-    const principal = verifyKucoinRequest(
+    const principal = await verifyKucoinRequest(
       {
         method: signed.method,
         pathWithQuery: signed.url.slice(KUCOIN_HOST.length),
@@ -142,119 +142,119 @@ describe("verifyKucoinRequest", () => {
     });
   });
 
-  it("accepts a GET with a query string and an empty body", () => {
-    const f = fixture();
-    const p = verifyKucoinRequest(f.request({ method: "GET", pathWithQuery: "/api/v1/orders?status=active", body: "" }), f.deps);
+  it("accepts a GET with a query string and an empty body", async () => {
+    const f = await fixture();
+    const p = await verifyKucoinRequest(f.request({ method: "GET", pathWithQuery: "/api/v1/orders?status=active", body: "" }), f.deps);
     assert.equal(p.apiKeyId, f.record.apiKeyId);
   });
 
-  it("refuses missing headers", () => {
-    const f = fixture();
+  it("refuses missing headers", async () => {
+    const f = await fixture();
     for (const h of ["key", "sign", "timestamp", "passphrase", "keyVersion"] as const) {
       const req = f.request();
-      rejects(() => verifyKucoinRequest({ ...req, headers: { ...req.headers, [h]: undefined } }, f.deps), AuthCode.MISSING_HEADERS);
+      await rejects(() => verifyKucoinRequest({ ...req, headers: { ...req.headers, [h]: undefined } }, f.deps), AuthCode.MISSING_HEADERS);
     }
   });
 
-  it("refuses an unknown key", () => {
-    const f = fixture();
+  it("refuses an unknown key", async () => {
+    const f = await fixture();
     const req = f.request();
-    rejects(
+    await rejects(
       () => verifyKucoinRequest({ ...req, headers: { ...req.headers, key: "0123456789abcdef01234567" } }, f.deps),
       AuthCode.UNKNOWN_KEY,
     );
   });
 
-  it("refuses key version 1 (plaintext passphrase) and anything but 2", () => {
-    const f = fixture();
+  it("refuses key version 1 (plaintext passphrase) and anything but 2", async () => {
+    const f = await fixture();
     const req = f.request();
     for (const v of ["1", "3", "2 "]) {
-      rejects(() => verifyKucoinRequest({ ...req, headers: { ...req.headers, keyVersion: v } }, f.deps), AuthCode.BAD_KEY_VERSION);
+      await rejects(() => verifyKucoinRequest({ ...req, headers: { ...req.headers, keyVersion: v } }, f.deps), AuthCode.BAD_KEY_VERSION);
     }
     // A v1 client puts the plaintext passphrase in the header.
-    rejects(
+    await rejects(
       () => verifyKucoinRequest({ ...req, headers: { ...req.headers, keyVersion: "1", passphrase: PASSPHRASE } }, f.deps),
       AuthCode.BAD_KEY_VERSION,
     );
   });
 
-  it("refuses a revoked key and a disabled account", () => {
-    const f = fixture();
-    f.keys.revoke(OWNER.accountId, f.record.apiKeyId);
-    rejects(() => verifyKucoinRequest(f.request(), f.deps), AuthCode.KEY_REVOKED);
+  it("refuses a revoked key and a disabled account", async () => {
+    const f = await fixture();
+    await f.keys.revoke(OWNER.accountId, f.record.apiKeyId);
+    await rejects(() => verifyKucoinRequest(f.request(), f.deps), AuthCode.KEY_REVOKED);
 
-    const g = fixture();
-    g.keys.disableAccount(OWNER.accountId, "identity revoked");
-    rejects(() => verifyKucoinRequest(g.request(), g.deps), AuthCode.ACCOUNT_DISABLED);
+    const g = await fixture();
+    await g.keys.disableAccount(OWNER.accountId, "identity revoked");
+    await rejects(() => verifyKucoinRequest(g.request(), g.deps), AuthCode.ACCOUNT_DISABLED);
   });
 
-  it("refuses expired and future timestamps, accepts the window's edges", () => {
-    const f = fixture();
-    rejects(() => verifyKucoinRequest(f.request({ timestamp: T0 - 5001 }), f.deps), AuthCode.TIMESTAMP_EXPIRED);
-    rejects(() => verifyKucoinRequest(f.request({ timestamp: T0 + 5001 }), f.deps), AuthCode.TIMESTAMP_EXPIRED);
-    verifyKucoinRequest(f.request({ timestamp: T0 - 5000 }), f.deps);
-    verifyKucoinRequest(f.request({ timestamp: T0 + 5000 }), f.deps);
+  it("refuses expired and future timestamps, accepts the window's edges", async () => {
+    const f = await fixture();
+    await rejects(() => verifyKucoinRequest(f.request({ timestamp: T0 - 5001 }), f.deps), AuthCode.TIMESTAMP_EXPIRED);
+    await rejects(() => verifyKucoinRequest(f.request({ timestamp: T0 + 5001 }), f.deps), AuthCode.TIMESTAMP_EXPIRED);
+    await verifyKucoinRequest(f.request({ timestamp: T0 - 5000 }), f.deps);
+    await verifyKucoinRequest(f.request({ timestamp: T0 + 5000 }), f.deps);
     const req = f.request();
     for (const ts of ["abc", "1.7e12", "-1", "", " 1700000000000"]) {
       const code = ts === "" ? AuthCode.MISSING_HEADERS : AuthCode.TIMESTAMP_EXPIRED;
-      rejects(() => verifyKucoinRequest({ ...req, headers: { ...req.headers, timestamp: ts } }, f.deps), code);
+      await rejects(() => verifyKucoinRequest({ ...req, headers: { ...req.headers, timestamp: ts } }, f.deps), code);
     }
     // A request that was fine becomes expired when the clock moves on.
     const late = f.request();
     f.clock.t += 5001;
-    rejects(() => verifyKucoinRequest(late, f.deps), AuthCode.TIMESTAMP_EXPIRED);
+    await rejects(() => verifyKucoinRequest(late, f.deps), AuthCode.TIMESTAMP_EXPIRED);
   });
 
-  it("refuses a wrong passphrase", () => {
-    const f = fixture();
+  it("refuses a wrong passphrase", async () => {
+    const f = await fixture();
     const req = f.request();
     const wrong = signKucoinRequest({ ...baseSign(f), passphrase: "wrong horse" })["KC-API-PASSPHRASE"];
-    rejects(() => verifyKucoinRequest({ ...req, headers: { ...req.headers, passphrase: wrong } }, f.deps), AuthCode.BAD_PASSPHRASE);
+    await rejects(() => verifyKucoinRequest({ ...req, headers: { ...req.headers, passphrase: wrong } }, f.deps), AuthCode.BAD_PASSPHRASE);
   });
 
-  it("refuses a signature made with another secret", () => {
-    const f = fixture();
+  it("refuses a signature made with another secret", async () => {
+    const f = await fixture();
     const req = f.request();
     const forged = signKucoinRequest({ ...baseSign(f), apiSecret: "00000000-0000-4000-8000-000000000000" })["KC-API-SIGN"];
-    rejects(() => verifyKucoinRequest({ ...req, headers: { ...req.headers, sign: forged } }, f.deps), AuthCode.BAD_SIGNATURE);
+    await rejects(() => verifyKucoinRequest({ ...req, headers: { ...req.headers, sign: forged } }, f.deps), AuthCode.BAD_SIGNATURE);
   });
 
-  it("refuses a lower-case method (the signed method is compared as sent)", () => {
-    const f = fixture();
+  it("refuses a lower-case method (the signed method is compared as sent)", async () => {
+    const f = await fixture();
     const req = f.request();
-    rejects(() => verifyKucoinRequest({ ...req, method: "post" }, f.deps), AuthCode.BAD_SIGNATURE);
+    await rejects(() => verifyKucoinRequest({ ...req, method: "post" }, f.deps), AuthCode.BAD_SIGNATURE);
   });
 
-  it("refuses a replayed signature within the window, even after time passes", () => {
-    const f = fixture();
+  it("refuses a replayed signature within the window, even after time passes", async () => {
+    const f = await fixture();
     const req = f.request();
-    verifyKucoinRequest(req, f.deps);
-    rejects(() => verifyKucoinRequest(req, f.deps), AuthCode.REPLAYED);
+    await verifyKucoinRequest(req, f.deps);
+    await rejects(() => verifyKucoinRequest(req, f.deps), AuthCode.REPLAYED);
     f.clock.t += 4000;
-    rejects(() => verifyKucoinRequest(req, f.deps), AuthCode.REPLAYED);
+    await rejects(() => verifyKucoinRequest(req, f.deps), AuthCode.REPLAYED);
     f.clock.t += 2000; // now outside the window: expired, no longer remembered
-    rejects(() => verifyKucoinRequest(req, f.deps), AuthCode.TIMESTAMP_EXPIRED);
+    await rejects(() => verifyKucoinRequest(req, f.deps), AuthCode.TIMESTAMP_EXPIRED);
     // A fresh request with a new timestamp is fine.
-    verifyKucoinRequest(f.request(), f.deps);
+    await verifyKucoinRequest(f.request(), f.deps);
   });
 
-  it("enforces the IP allow-list (addresses and CIDR, IPv4-mapped IPv6)", () => {
-    const f = fixture({ ipWhitelist: ["198.51.100.0/24", "2001:db8::1"] });
-    verifyKucoinRequest(f.request({ ip: "198.51.100.20" }), f.deps);
-    verifyKucoinRequest(f.request({ ip: "::ffff:198.51.100.21", body: "{}" }), f.deps);
-    verifyKucoinRequest(f.request({ ip: "2001:db8::1", body: "[]" }), f.deps);
-    rejects(() => verifyKucoinRequest(f.request({ ip: "198.51.101.1" }), f.deps), AuthCode.IP_NOT_ALLOWED);
-    rejects(() => verifyKucoinRequest(f.request({ ip: "2001:db8::2" }), f.deps), AuthCode.IP_NOT_ALLOWED);
-    rejects(() => verifyKucoinRequest(f.request({ ip: "not-an-ip" }), f.deps), AuthCode.IP_NOT_ALLOWED);
+  it("enforces the IP allow-list (addresses and CIDR, IPv4-mapped IPv6)", async () => {
+    const f = await fixture({ ipWhitelist: ["198.51.100.0/24", "2001:db8::1"] });
+    await verifyKucoinRequest(f.request({ ip: "198.51.100.20" }), f.deps);
+    await verifyKucoinRequest(f.request({ ip: "::ffff:198.51.100.21", body: "{}" }), f.deps);
+    await verifyKucoinRequest(f.request({ ip: "2001:db8::1", body: "[]" }), f.deps);
+    await rejects(() => verifyKucoinRequest(f.request({ ip: "198.51.101.1" }), f.deps), AuthCode.IP_NOT_ALLOWED);
+    await rejects(() => verifyKucoinRequest(f.request({ ip: "2001:db8::2" }), f.deps), AuthCode.IP_NOT_ALLOWED);
+    await rejects(() => verifyKucoinRequest(f.request({ ip: "not-an-ip" }), f.deps), AuthCode.IP_NOT_ALLOWED);
   });
 
-  it("property: a single-character change to method, path, query, body, timestamp or signature is refused", () => {
-    const f = fixture();
+  it("property: a single-character change to method, path, query, body, timestamp or signature is refused", async () => {
+    const f = await fixture();
     const field = fc.constantFrom("method", "path", "query", "body", "timestamp", "sign");
     const printable = fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c));
     const segment = fc.stringMatching(/^[a-z0-9-]{1,12}$/);
-    fc.assert(
-      fc.property(
+    await fc.assert(
+      fc.asyncProperty(
         fc.constantFrom("GET", "POST", "DELETE", "PUT"),
         fc.array(segment, { minLength: 1, maxLength: 4 }),
         fc.array(fc.tuple(segment, segment), { minLength: 1, maxLength: 3 }),
@@ -263,7 +263,7 @@ describe("verifyKucoinRequest", () => {
         field,
         fc.nat(),
         printable,
-        (method, segments, query, body, skew, which, at, ch) => {
+        async (method, segments, query, body, skew, which, at, ch) => {
           const path = "/api/v1/" + segments.join("/");
           const qs = query.map(([k, v]) => `${k}=${v}`).join("&");
           const req = f.request({ method, pathWithQuery: `${path}?${qs}`, body, timestamp: f.clock.t + skew });
@@ -279,15 +279,15 @@ describe("verifyKucoinRequest", () => {
           if (which === "body") bad.body = mutate(body);
           if (which === "timestamp") bad.headers.timestamp = mutate(req.headers.timestamp!);
           if (which === "sign") bad.headers.sign = mutate(req.headers.sign!);
-          assert.throws(
-            () => verifyKucoinRequest(bad, f.deps),
+          await assert.rejects(
+            verifyKucoinRequest(bad, f.deps),
             (e: unknown) =>
               e instanceof AuthError &&
               ([AuthCode.BAD_SIGNATURE, AuthCode.TIMESTAMP_EXPIRED] as string[]).includes(e.code),
           );
           // The unmodified request still verifies (so the refusal came from the change).
           // (Fresh guard: fast-check may generate the same request twice.)
-          verifyKucoinRequest(req, { ...f.deps, replay: createReplayGuard({ now: () => f.clock.t, windowMs: 5000 }) });
+          await verifyKucoinRequest(req, { ...f.deps, replay: createReplayGuard({ now: () => f.clock.t, windowMs: 5000 }) });
         },
       ),
       { numRuns: 300 },
@@ -295,7 +295,7 @@ describe("verifyKucoinRequest", () => {
   });
 });
 
-function baseSign(f: ReturnType<typeof fixture>) {
+function baseSign(f: Awaited<ReturnType<typeof fixture>>) {
   return {
     method: "POST",
     pathWithQuery: "/api/v1/orders",

@@ -25,7 +25,7 @@ export type VerifyKucoinRequestInput = {
 };
 
 export type VerifyKucoinRequestDeps = {
-  keys: Pick<ApiKeyStore, "get" | "secretFor" | "passphraseMatches">;
+  keys: Pick<ApiKeyStore, "credentials">;
   replay: ReplayGuard;
   now: () => number;
   /** Accepted clock skew either side, in ms. KuCoin uses 5 s. */
@@ -69,7 +69,7 @@ export function kucoinPrehash(timestamp: string, method: string, pathWithQuery: 
  * decoders ignore the unused low bits of the last character, so a decoded comparison would
  * accept altered header strings.
  */
-export function verifyKucoinRequest(input: VerifyKucoinRequestInput, deps: VerifyKucoinRequestDeps): Principal {
+export async function verifyKucoinRequest(input: VerifyKucoinRequestInput, deps: VerifyKucoinRequestDeps): Promise<Principal> {
   const { method, pathWithQuery, body, headers, ip } = input;
   const { key, sign, timestamp, passphrase, keyVersion } = headers;
   const windowMs = deps.windowMs ?? 5000;
@@ -89,8 +89,9 @@ export function verifyKucoinRequest(input: VerifyKucoinRequestInput, deps: Verif
     });
   }
 
-  const record = deps.keys.get(key);
-  if (record === undefined) throw new AuthError(AuthCode.UNKNOWN_KEY, "Unknown API key");
+  const credentials = await deps.keys.credentials(key);
+  if (credentials === undefined) throw new AuthError(AuthCode.UNKNOWN_KEY, "Unknown API key");
+  const { record } = credentials;
   if (record.revokedAt !== undefined) {
     throw new AuthError(AuthCode.KEY_REVOKED, "API key revoked", { details: { apiKeyId: key } });
   }
@@ -112,11 +113,11 @@ export function verifyKucoinRequest(input: VerifyKucoinRequestInput, deps: Verif
     });
   }
 
-  if (!deps.keys.passphraseMatches(key, passphrase)) {
+  if (!credentials.passphraseMatches(passphrase)) {
     throw new AuthError(AuthCode.BAD_PASSPHRASE, "Invalid KC-API-PASSPHRASE");
   }
 
-  const expected = kucoinHmac(deps.keys.secretFor(key), kucoinPrehash(timestamp, method, pathWithQuery, body));
+  const expected = kucoinHmac(credentials.secret, kucoinPrehash(timestamp, method, pathWithQuery, body));
   if (!constantTimeEqual(expected, sign)) {
     throw new AuthError(AuthCode.BAD_SIGNATURE, "Invalid KC-API-SIGN");
   }
@@ -128,7 +129,7 @@ export function verifyKucoinRequest(input: VerifyKucoinRequestInput, deps: Verif
     });
   }
 
-  if (!deps.replay.remember(key, sign, ts)) {
+  if (!(await deps.replay.remember(key, sign, ts))) {
     throw new AuthError(AuthCode.REPLAYED, "Request already seen (replayed signature)");
   }
   if (changesState) deps.barrier?.accepted(ts);

@@ -17,9 +17,9 @@ export type CreateReplayGuardParameters = {
  * gives amortised O(1) pruning on insert. Insertion order is not strictly expiry order (client
  * timestamps vary by up to ±window), so pruning stops at the first live head: an entry may
  * outlive its expiry by at most one window, but is never dropped early.
- * One process only: several gateway instances need a shared guard (e.g. Redis SET NX PX).
+ * One process only: several gateways share redisReplayGuard.ts instead.
  */
-export function createReplayGuard(parameters: CreateReplayGuardParameters): ReplayGuard {
+export function createReplayGuard(parameters: CreateReplayGuardParameters): ReplayGuard & { readonly size: number } {
   const { now, windowMs, maxEntries = 1_000_000 } = parameters;
   const expiryOf = new Map<string, number>();
   let queueKeys: string[] = [];
@@ -41,7 +41,8 @@ export function createReplayGuard(parameters: CreateReplayGuardParameters): Repl
   }
 
   return {
-    remember(apiKeyId, signature, timestampMs) {
+    // Async to match the shared guard; the check and the insert stay in one synchronous step.
+    async remember(apiKeyId, signature, timestampMs) {
       const t = now();
       prune(t);
       const key = apiKeyId + "\n" + signature;

@@ -2,13 +2,13 @@ import { createHash } from "node:crypto";
 import { AuthCode, AuthError } from "../errors/SenError.ts";
 import type { Principal, Session } from "./types.ts";
 
+/** Sessions as the routes see them: in memory (one process) or in Redis (redisSessionStore.ts, every edge). */
 export type SessionStore = {
-  issue(principal: Principal): Session;
-  /** The Principal of a live session, or AuthError AUTH_BAD_SESSION. */
-  sessionFromToken(token: string): Principal;
-  /** Ends every session of the account (logout everywhere, identity revoked). Returns the count. */
-  revokeSessions(accountId: string): number;
-  readonly size: number;
+  issue(principal: Principal): Promise<Session>;
+  /** The Principal of a live session; rejects with AuthError AUTH_BAD_SESSION. */
+  sessionFromToken(token: string): Promise<Principal>;
+  /** Ends every session of the account (logout everywhere, identity revoked). Resolves to the count. */
+  revokeSessions(accountId: string): Promise<number>;
 };
 
 export type CreateSessionStoreParameters = {
@@ -18,7 +18,7 @@ export type CreateSessionStoreParameters = {
   ttlMs?: number;
 };
 
-const hashToken = (token: string) => createHash("sha256").update(token, "utf8").digest("base64url");
+export const hashToken = (token: string) => createHash("sha256").update(token, "utf8").digest("base64url");
 
 /**
  * In-memory session store. Only SHA-256(token) is kept, so a memory or log dump of the store
@@ -26,7 +26,7 @@ const hashToken = (token: string) => createHash("sha256").update(token, "utf8").
  * Expiry is issue time + a constant TTL, so insertion order is expiry order and pruning on
  * issue is amortised O(1). Sessions do not survive a restart (users sign in again).
  */
-export function createSessionStore(parameters: CreateSessionStoreParameters): SessionStore {
+export function createSessionStore(parameters: CreateSessionStoreParameters): SessionStore & { readonly size: number } {
   const { now, randomBytes, ttlMs = 12 * 60 * 60 * 1000 } = parameters;
   const byHash = new Map<string, { principal: Principal; expiresAt: number }>();
   const byAccount = new Map<string, Set<string>>();
@@ -51,7 +51,7 @@ export function createSessionStore(parameters: CreateSessionStoreParameters): Se
   }
 
   return {
-    issue(principal) {
+    async issue(principal) {
       const t = now();
       prune(t);
       const token = randomBytes(32).toString("base64url");
@@ -66,7 +66,7 @@ export function createSessionStore(parameters: CreateSessionStoreParameters): Se
       return { token, principal: frozen, expiresAt: new Date(expiresAt).toISOString() };
     },
 
-    sessionFromToken(token) {
+    async sessionFromToken(token) {
       const hash = hashToken(token);
       const entry = byHash.get(hash);
       if (entry === undefined) throw new AuthError(AuthCode.BAD_SESSION, "Unknown or revoked session");
@@ -77,7 +77,7 @@ export function createSessionStore(parameters: CreateSessionStoreParameters): Se
       return entry.principal;
     },
 
-    revokeSessions(accountId) {
+    async revokeSessions(accountId) {
       const set = byAccount.get(accountId);
       if (set === undefined) return 0;
       const hashes = [...set];

@@ -43,7 +43,7 @@ const rejectsWith = (code: string) => (e: unknown) => e instanceof AuthError && 
 describe("SIWE login", () => {
   it("happy path: challenge → signature → session → principal", async () => {
     const s = setup();
-    const { message, nonce } = s.challenge();
+    const { message, nonce } = await s.challenge();
     assert.match(message, new RegExp(`^${DOMAIN} wants you to sign in with your Ethereum account:\\n${alice.address}`));
     assert.ok(message.includes(`Nonce: ${nonce}`));
     const signature = await alice.signMessage({ message });
@@ -57,26 +57,26 @@ describe("SIWE login", () => {
       role: "trader",
       permissions: ["General", "Trade", "Withdraw"],
     });
-    assert.deepEqual(s.sessions.sessionFromToken(session.token), session.principal);
+    assert.deepEqual(await s.sessions.sessionFromToken(session.token), session.principal);
   });
 
   it("gives configured wallets their role", async () => {
     const s = setup();
-    const { message } = s.challenge(operator.address);
+    const { message } = await s.challenge(operator.address);
     const session = await verifySiweLogin({ message, signature: await operator.signMessage({ message }) }, s.deps);
     assert.equal(session.principal.role, "operator");
   });
 
   it("refuses a message for another domain", async () => {
     const s = setup();
-    const { message } = s.challenge(alice.address, { domain: "evil.example" });
+    const { message } = await s.challenge(alice.address, { domain: "evil.example" });
     const signature = await alice.signMessage({ message });
     await assert.rejects(verifySiweLogin({ message, signature }, s.deps), rejectsWith(AuthCode.SIWE_INVALID));
   });
 
   it("refuses an expired message", async () => {
     const s = setup();
-    const { message } = s.challenge();
+    const { message } = await s.challenge();
     const signature = await alice.signMessage({ message });
     s.clock.t += 5 * 60 * 1000;
     await assert.rejects(verifySiweLogin({ message, signature }, s.deps), rejectsWith(AuthCode.SIWE_INVALID));
@@ -84,7 +84,7 @@ describe("SIWE login", () => {
 
   it("refuses a reused nonce", async () => {
     const s = setup();
-    const { message } = s.challenge();
+    const { message } = await s.challenge();
     const signature = await alice.signMessage({ message });
     await verifySiweLogin({ message, signature }, s.deps);
     await assert.rejects(verifySiweLogin({ message, signature }, s.deps), rejectsWith(AuthCode.SIWE_INVALID));
@@ -92,7 +92,7 @@ describe("SIWE login", () => {
 
   it("refuses concurrent double use of one nonce", async () => {
     const s = setup();
-    const { message } = s.challenge();
+    const { message } = await s.challenge();
     const signature = await alice.signMessage({ message });
     const results = await Promise.allSettled([
       verifySiweLogin({ message, signature }, s.deps),
@@ -103,7 +103,7 @@ describe("SIWE login", () => {
 
   it("refuses a nonce we never issued", async () => {
     const s = setup();
-    const { message, nonce } = s.challenge();
+    const { message, nonce } = await s.challenge();
     const forged = message.replace(`Nonce: ${nonce}`, "Nonce: abcdefgh12345678");
     const signature = await alice.signMessage({ message: forged });
     await assert.rejects(verifySiweLogin({ message: forged, signature }, s.deps), rejectsWith(AuthCode.SIWE_INVALID));
@@ -111,7 +111,7 @@ describe("SIWE login", () => {
 
   it("refuses a wrong signer, and the real owner can still use the challenge", async () => {
     const s = setup();
-    const { message } = s.challenge();
+    const { message } = await s.challenge();
     const signature = await mallory.signMessage({ message });
     await assert.rejects(verifySiweLogin({ message, signature }, s.deps), rejectsWith(AuthCode.SIWE_INVALID));
     await assert.rejects(verifySiweLogin({ message, signature: "0x1234" }, s.deps), rejectsWith(AuthCode.SIWE_INVALID));
@@ -120,8 +120,8 @@ describe("SIWE login", () => {
 
   it("refuses a nonce issued to another wallet", async () => {
     const s = setup([mallory.address]);
-    const { message: forAlice, nonce } = s.challenge(alice.address);
-    const { message: own } = s.challenge(mallory.address);
+    const { message: forAlice, nonce } = await s.challenge(alice.address);
+    const { message: own } = await s.challenge(mallory.address);
     const ownNonce = /Nonce: (\w+)/.exec(own)![1];
     const swapped = own.replace(`Nonce: ${ownNonce}`, `Nonce: ${nonce}`);
     assert.ok(forAlice.includes(nonce));
@@ -131,14 +131,14 @@ describe("SIWE login", () => {
 
   it("refuses a wallet without a verified e-ID", async () => {
     const s = setup([]);
-    const { message } = s.challenge();
+    const { message } = await s.challenge();
     const signature = await alice.signMessage({ message });
     await assert.rejects(verifySiweLogin({ message, signature }, s.deps), rejectsWith(AuthCode.NOT_VERIFIED));
   });
 
   it("refuses a message for another chain, and garbage", async () => {
     const s = setup();
-    const { message } = s.challenge();
+    const { message } = await s.challenge();
     const other = message.replace(`Chain ID: ${CHAIN}`, "Chain ID: 1");
     await assert.rejects(
       verifySiweLogin({ message: other, signature: await alice.signMessage({ message: other }) }, s.deps),
@@ -151,23 +151,23 @@ describe("SIWE login", () => {
 describe("sessions", () => {
   it("refuses unknown tokens, expires, and revokes every session of an account", async () => {
     const s = setup();
-    const { message } = s.challenge();
+    const { message } = await s.challenge();
     const session = await verifySiweLogin({ message, signature: await alice.signMessage({ message }) }, s.deps);
-    const second = s.sessions.issue(session.principal);
+    const second = await s.sessions.issue(session.principal);
     assert.notEqual(second.token, session.token);
 
-    rejects(() => s.sessions.sessionFromToken(session.token + "x"), AuthCode.BAD_SESSION);
-    assert.equal(s.sessions.revokeSessions(alice.address.toLowerCase()), 2);
-    rejects(() => s.sessions.sessionFromToken(session.token), AuthCode.BAD_SESSION);
-    rejects(() => s.sessions.sessionFromToken(second.token), AuthCode.BAD_SESSION);
+    await rejects(() => s.sessions.sessionFromToken(session.token + "x"), AuthCode.BAD_SESSION);
+    assert.equal(await s.sessions.revokeSessions(alice.address.toLowerCase()), 2);
+    await rejects(() => s.sessions.sessionFromToken(session.token), AuthCode.BAD_SESSION);
+    await rejects(() => s.sessions.sessionFromToken(second.token), AuthCode.BAD_SESSION);
 
-    const third = s.sessions.issue(session.principal);
+    const third = await s.sessions.issue(session.principal);
     s.clock.t += 3600_000;
-    rejects(() => s.sessions.sessionFromToken(third.token), AuthCode.BAD_SESSION);
+    await rejects(() => s.sessions.sessionFromToken(third.token), AuthCode.BAD_SESSION);
     assert.equal(s.sessions.size, 0);
   });
 });
 
-function rejects(fn: () => unknown, code: string) {
-  assert.throws(fn, rejectsWith(code));
+async function rejects(fn: () => unknown, code: string) {
+  await assert.rejects(async () => fn(), rejectsWith(code));
 }

@@ -30,10 +30,10 @@ const DEFAULT_STATEMENT = "Sign in to Sen with your verified e-ID wallet.";
  * Builds an EIP-4361 message for `address` and records its nonce (single use, expires with the
  * message's Expiration Time).
  */
-export function createSiweChallenge(
+export async function createSiweChallenge(
   input: CreateSiweChallengeInput,
   deps: CreateSiweChallengeDeps,
-): { message: string; nonce: string } {
+): Promise<{ message: string; nonce: string }> {
   if (!isAddress(input.address, { strict: false })) {
     throw new AuthError(AuthCode.INVALID_INPUT, "Invalid wallet address", { details: { address: input.address } });
   }
@@ -51,7 +51,7 @@ export function createSiweChallenge(
     issuedAt: new Date(input.now),
     expirationTime: new Date(expiresAt),
   });
-  deps.nonces.issue(nonce, input.address, expiresAt);
+  await deps.nonces.issue(nonce, input.address, expiresAt);
   return { message, nonce };
 }
 
@@ -108,7 +108,7 @@ export async function verifySiweLogin(
   if (!ok) throw invalid("signature");
 
   // The nonce store checks expiry against its own clock (verifyMessage is async).
-  if (!deps.nonces.consume(nonce, address)) throw invalid("nonce unknown, expired or already used");
+  if (!(await deps.nonces.consume(nonce, address))) throw invalid("nonce unknown, expired or already used");
 
   const wallet = getAddress(address);
   const identity = await deps.identity.verifiedIdentityOf(wallet);

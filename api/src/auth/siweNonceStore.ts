@@ -1,12 +1,12 @@
 import { getAddress } from "viem";
 import type { Address } from "viem";
 
+/** Sign-in challenges: in memory (one process) or in Redis (redisSiweNonceStore.ts, every edge). */
 export type SiweNonceStore = {
   /** Records a nonce issued to `address`, usable once until `expiresAt` (ms). */
-  issue(nonce: string, address: Address, expiresAt: number): void;
+  issue(nonce: string, address: Address, expiresAt: number): Promise<void>;
   /** Single use: true once for a live nonce issued to `address`, false afterwards or when expired. */
-  consume(nonce: string, address: Address): boolean;
-  readonly size: number;
+  consume(nonce: string, address: Address): Promise<boolean>;
 };
 
 export type CreateSiweNonceStoreParameters = {
@@ -20,12 +20,12 @@ export type CreateSiweNonceStoreParameters = {
  * excess entries are pruned on issue (a Map iterates in insertion order, so the oldest come
  * first). Dropping an unused challenge only forces that user to request a new one.
  */
-export function createSiweNonceStore(parameters: CreateSiweNonceStoreParameters): SiweNonceStore {
+export function createSiweNonceStore(parameters: CreateSiweNonceStoreParameters): SiweNonceStore & { readonly size: number } {
   const { now, maxEntries = 100_000 } = parameters;
   const nonces = new Map<string, { address: Address; expiresAt: number }>();
 
   return {
-    issue(nonce, address, expiresAt) {
+    async issue(nonce, address, expiresAt) {
       const t = now();
       for (const [n, entry] of nonces) {
         if (entry.expiresAt > t && nonces.size < maxEntries) break;
@@ -33,7 +33,7 @@ export function createSiweNonceStore(parameters: CreateSiweNonceStoreParameters)
       }
       nonces.set(nonce, { address: getAddress(address), expiresAt });
     },
-    consume(nonce, address) {
+    async consume(nonce, address) {
       const entry = nonces.get(nonce);
       if (entry === undefined) return false;
       nonces.delete(nonce);

@@ -46,27 +46,38 @@ export type CreateApiKeyInput = {
   passphrase: string;
 };
 
-/** API-key storage as the request verifier and the key routes see it (see apiKeyStore.ts). */
+/**
+ * API-key storage as the request verifier and the key routes see it: the file store
+ * (apiKeyStore.ts, one process) or the Redis one (redisApiKeyStore.ts, shared by every edge).
+ * Async because the shared store answers over the network.
+ */
 export interface ApiKeyStore {
-  create(owner: ApiKeyOwner, input: CreateApiKeyInput): { record: ApiKeyRecord; apiSecret: string };
-  get(apiKeyId: string): ApiKeyRecord | undefined;
-  list(accountId: string): ApiKeyRecord[];
+  create(owner: ApiKeyOwner, input: CreateApiKeyInput): Promise<{ record: ApiKeyRecord; apiSecret: string }>;
+  get(apiKeyId: string): Promise<ApiKeyRecord | undefined>;
+  list(accountId: string): Promise<ApiKeyRecord[]>;
   /** Every account that holds (or held) a key. */
-  accounts(): string[];
-  revoke(accountId: string, apiKeyId: string): ApiKeyRecord;
-  disableAccount(accountId: string, reason: string): number;
-  isAccountDisabled(accountId: string): string | undefined;
-  /** Internal: the decrypted secret, for request verification only. */
-  secretFor(apiKeyId: string): string;
-  /** Constant-time check of a KC-API-PASSPHRASE v2 header against the stored verifier. */
-  passphraseMatches(apiKeyId: string, passphraseHeader: string): boolean;
+  accounts(): Promise<string[]>;
+  revoke(accountId: string, apiKeyId: string): Promise<ApiKeyRecord>;
+  disableAccount(accountId: string, reason: string): Promise<number>;
+  isAccountDisabled(accountId: string): Promise<string | undefined>;
+  /** Internal, for request verification only: the record, its decrypted secret and the passphrase check, in one read. */
+  credentials(apiKeyId: string): Promise<ApiKeyCredentials | undefined>;
 }
+
+export type ApiKeyCredentials = {
+  record: ApiKeyRecord;
+  secret: string;
+  /** Constant-time check of a KC-API-PASSPHRASE v2 header against the stored verifier. */
+  passphraseMatches(passphraseHeader: string): boolean;
+};
 
 /** Remembers (apiKeyId, signature) pairs while their timestamp is inside the window. */
 export interface ReplayGuard {
-  /** Returns false when the pair was already seen (a replay); otherwise records it and returns true. */
-  remember(apiKeyId: string, signature: string, timestampMs: number): boolean;
-  readonly size: number;
+  /**
+   * Resolves false when the pair was already seen (a replay); otherwise records it and resolves
+   * true. Rejects when it cannot tell (full, or the shared store did not answer): never a guess.
+   */
+  remember(apiKeyId: string, signature: string, timestampMs: number): Promise<boolean>;
 }
 
 export type Session = {

@@ -182,17 +182,17 @@ export async function startChainServices(o: ChainServicesOptions) {
   async function sweepIdentities(): Promise<void> {
     const accounts = new Set<string>();
     for (const a of ctx.trading.core.ledger.accounts()) if (/^0x[0-9a-f]{40}$/.test(a)) accounts.add(a);
-    for (const a of ctx.keys.accounts()) accounts.add(a);
+    for (const a of await ctx.keys.accounts()) accounts.add(a);
     for (const account of accounts) {
-      if (ctx.trading.core.isFrozen(account) !== undefined && ctx.keys.isAccountDisabled(account) !== undefined) continue;
+      if (ctx.trading.core.isFrozen(account) !== undefined && (await ctx.keys.isAccountDisabled(account)) !== undefined) continue;
       const verified = await o.publicClient.readContract({ address: o.contracts.IdentityRegistry, abi: identityRegistryAbi, functionName: "isVerified", args: [getAddress(account)] });
       if (verified) continue;
       const reason = "e-ID revoked, expired or no longer attested";
       ctx.audit.record({ type: "identity.revoked", account, wallet: account, reason, actor: IDENTITY_SWEEP, detail: { block: lastBlock.toString() } });
       if (ctx.trading.core.isFrozen(account) === undefined) await ctx.trading.setAccountFrozen(account, true, reason, IDENTITY_SWEEP);
-      ctx.keys.disableAccount(account, reason);
-      ctx.sessions.revokeSessions(account);
-      ctx.bullets.revokeAccount(account);
+      await ctx.keys.disableAccount(account, reason);
+      await ctx.sessions.revokeSessions(account);
+      await ctx.bullets.revokeAccount(account);
       log.warn({ account, reason }, "identity no longer verified: account frozen, keys and sessions revoked");
     }
   }

@@ -5,7 +5,7 @@ import { requirePermission, requireRole } from "../auth/roles.ts";
 import { verifyKucoinRequest } from "../auth/kucoinSignature.ts";
 import type { Principal } from "../auth/types.ts";
 import { AuthCode, AuthError, SenError } from "../errors/SenError.ts";
-import { TokenBuckets } from "../risk/tokenBucket.ts";
+import type { RateBuckets } from "../auth/rateBuckets.ts";
 import type { AppContext } from "../context.ts";
 import { mountConsole } from "./consoleAssets.ts";
 import { mountTrader } from "./traderAssets.ts";
@@ -48,7 +48,7 @@ export function createHttpApp(ctx: AppContext, routes: Route[] = allRoutes(ctx))
   const app = express();
   app.disable("x-powered-by");
   app.set("query parser", "simple");
-  const publicBuckets = new TokenBuckets();
+  const publicBuckets = ctx.publicBuckets;
   const openapi = buildOpenApi(routes, { title: "Sen exchange API", version: "1.0.0" });
 
   app.get("/health", (_req, res) => {
@@ -100,9 +100,9 @@ export function createHttpApp(ctx: AppContext, routes: Route[] = allRoutes(ctx))
 }
 
 /** Everything a route does between receiving its request and its envelope's `data`. */
-export async function serveRoute(ctx: AppContext, route: Route, publicBuckets: TokenBuckets, req: RouteRequest): Promise<unknown> {
+export async function serveRoute(ctx: AppContext, route: Route, publicBuckets: RateBuckets, req: RouteRequest): Promise<unknown> {
   // Unauthenticated routes are limited per client IP (signed routes have their own limits).
-  if (route.auth === "public" && !publicBuckets.take(req.ip, ctx.config.publicRate.burst, ctx.config.publicRate.perSecond, ctx.now())) {
+  if (route.auth === "public" && !(await publicBuckets.take(req.ip, ctx.config.publicRate.burst, ctx.config.publicRate.perSecond, ctx.now()))) {
     throw new SenError("RATE_LIMITED", "too many requests from this address; slow down");
   }
   if (ctx.trading.failed && !route.whileHalted && !STATE_FREE_TAGS.has(route.tag)) {
@@ -146,7 +146,7 @@ async function handle(ctx: AppContext, route: Route, req: RouteRequest): Promise
   return route.handler({ query, body, params: req.params, principal, ip, req: req.req, res: req.res });
 }
 
-function authenticate(ctx: AppContext, route: Route, req: RouteRequest, raw: string, ip: string): Principal | null {
+async function authenticate(ctx: AppContext, route: Route, req: RouteRequest, raw: string, ip: string): Promise<Principal | null> {
   if (route.auth === "public") return null;
   const bearer = req.headers.authorization;
   if (bearer?.startsWith("Bearer ") && route.auth !== "signed") return ctx.sessions.sessionFromToken(bearer.slice(7));
@@ -173,7 +173,7 @@ function authenticate(ctx: AppContext, route: Route, req: RouteRequest, raw: str
       { keys: ctx.keys, replay: ctx.replay, now: ctx.now, barrier: ctx.replayBarrier },
     );
   try {
-    return verify(req.originalUrl);
+    return await verify(req.originalUrl);
   } catch (err) {
     // ccxt signs the unencoded query but Node percent-encodes it on the wire.
     const decoded = safeDecode(req.originalUrl);

@@ -13,6 +13,21 @@ export type BulletTokenOptions = {
 /** What was revoked: every token and socket of an account, or those opened with one API key. */
 export type BulletRevocation = { accountId: string; apiKeyId?: string };
 
+/**
+ * Websocket tokens as the bullet routes and the websocket gateway see them: this in-memory
+ * table (one process) or redisBulletTokens.ts (every edge; revocations reach every edge's sockets).
+ */
+export interface BulletTokenStore {
+  /** A new token, or null when the table is full (refuse the request, retry later). */
+  issue(principal: Principal | null, ip: string): Promise<string | null>;
+  /** undefined: unknown or expired token; null principal: a public token. */
+  resolve(token: string): Promise<{ principal: Principal | null } | undefined>;
+  /** Voids the account's tokens (or those of one API key) and tells every listener, on every process sharing the store. */
+  revoke(r: BulletRevocation): Promise<void>;
+  revokeAccount(accountId: string): Promise<void>;
+  onRevoke(listener: (r: BulletRevocation) => void): () => void;
+}
+
 type Entry = { principal: Principal | null; owner: string; expiresAt: number };
 
 /**
@@ -22,7 +37,7 @@ type Entry = { principal: Principal | null; owner: string; expiresAt: number };
  * queue too, so the per-owner cap drops that owner's oldest. A client that asks for a token per
  * connection, as ccxt does, never notices the caps; one that hoards tokens cannot grow the table.
  */
-export class BulletTokens {
+export class BulletTokens implements BulletTokenStore {
   readonly #tokens = new Map<string, Entry>();
   readonly #byExpiry: string[] = [];
   #head = 0;
@@ -44,8 +59,7 @@ export class BulletTokens {
     return this.#tokens.size;
   }
 
-  /** A new token, or null when the table is full (refuse the request, retry later). */
-  issue(principal: Principal | null, ip: string): string | null {
+  async issue(principal: Principal | null, ip: string): Promise<string | null> {
     const now = this.#now();
     this.#expire(now);
     const owner = principal ? `account:${principal.accountId}` : `ip:${ip}`;
@@ -59,15 +73,13 @@ export class BulletTokens {
     return token;
   }
 
-  /** undefined: unknown or expired token; null principal: a public token. */
-  resolve(token: string): { principal: Principal | null } | undefined {
+  async resolve(token: string): Promise<{ principal: Principal | null } | undefined> {
     const t = this.#tokens.get(token);
     if (!t || t.expiresAt < this.#now()) return undefined;
     return { principal: t.principal };
   }
 
-  /** Voids the account's tokens (or those of one API key) and tells the websocket gateway to close its sockets. */
-  revoke(r: BulletRevocation): void {
+  async revoke(r: BulletRevocation): Promise<void> {
     const queue = this.#byOwner.get(`account:${r.accountId}`) ?? [];
     for (const token of queue) {
       const e = this.#tokens.get(token);
@@ -77,8 +89,8 @@ export class BulletTokens {
     for (const l of this.#listeners) l(r);
   }
 
-  revokeAccount(accountId: string): void {
-    this.revoke({ accountId });
+  async revokeAccount(accountId: string): Promise<void> {
+    await this.revoke({ accountId });
   }
 
   onRevoke(listener: (r: BulletRevocation) => void): () => void {

@@ -77,7 +77,8 @@ export class WsGateway {
     ctx.trading.subscribe((e) => {
       if (e.kind === "accountStatus" && e.frozen) {
         this.#drop((p) => p.accountId === e.accountId, "account frozen");
-        ctx.bullets.revokeAccount(e.accountId); // tokens taken before the freeze no longer connect
+        // Tokens taken before the freeze no longer connect.
+        void ctx.bullets.revokeAccount(e.accountId).catch((err: unknown) => ctx.logger.error({ err, account: e.accountId }, "websocket: token revocation failed"));
       }
     });
     ctx.bullets.onRevoke((r) => this.#drop((p) => p.accountId === r.accountId && (r.apiKeyId === undefined || p.apiKeyId === r.apiKeyId), r.apiKeyId ? "API key revoked" : "access revoked"));
@@ -95,13 +96,23 @@ export class WsGateway {
         socket.destroy();
         return;
       }
-      const token = this.#ctx.bullets.resolve(url.searchParams.get("token") ?? "");
-      if (!token) {
-        socket.write("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n");
-        socket.destroy();
-        return;
-      }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, token.principal, url));
+      this.#ctx.bullets.resolve(url.searchParams.get("token") ?? "").then(
+        (token) => {
+          if (!token) {
+            socket.write("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n");
+            socket.destroy();
+            return;
+          }
+          if (socket.destroyed) return; // the client gave up while the token was looked up
+          this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, token.principal, url));
+        },
+        (err: unknown) => {
+          // The token store did not answer: refuse (never let a socket in unchecked).
+          this.#ctx.logger.warn({ err }, "websocket: token lookup failed");
+          socket.write("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");
+          socket.destroy();
+        },
+      );
     });
   }
 

@@ -4,14 +4,14 @@ import { defineRoute, type Route } from "../route.ts";
 
 /** KuCoin's websocket handshake: a token plus where to connect and how often to ping. */
 export function bulletRoutes(ctx: AppContext): Route[] {
-  const token = (principal: Parameters<typeof ctx.bullets.issue>[0], ip: string) => {
-    const t = ctx.bullets.issue(principal, ip);
+  const token = async (principal: Parameters<typeof ctx.bullets.issue>[0], ip: string) => {
+    const t = await ctx.bullets.issue(principal, ip);
     if (t === null) throw new SenError("RATE_LIMITED", "too many live websocket tokens; retry shortly");
     return t;
   };
   const servers = () => [{ endpoint: ctx.config.wsEndpoint, encrypt: false, protocol: "websocket", pingInterval: 18_000, pingTimeout: 10_000 }];
   return [
-    defineRoute({ method: "post", path: "/api/v1/bullet-public", tag: "websocket", summary: "Token for public topics", auth: "public", handler: ({ ip }) => ({ token: token(null, ip), instanceServers: servers() }) }),
+    defineRoute({ method: "post", path: "/api/v1/bullet-public", tag: "websocket", summary: "Token for public topics", auth: "public", handler: async ({ ip }) => ({ token: await token(null, ip), instanceServers: servers() }) }),
     defineRoute({
       method: "post",
       path: "/api/v1/bullet-private",
@@ -19,10 +19,10 @@ export function bulletRoutes(ctx: AppContext): Route[] {
       summary: "Token for private topics (orders, balances)",
       auth: "signedOrSession",
       permission: "General",
-      handler: ({ principal, ip }) => {
+      handler: async ({ principal, ip }) => {
         const frozen = ctx.trading.core.isFrozen(principal!.accountId);
         if (frozen !== undefined) throw new SenError("RISK_ACCOUNT_FROZEN", `account frozen: ${frozen}`);
-        return { token: token(principal, ip), instanceServers: servers() };
+        return { token: await token(principal, ip), instanceServers: servers() };
       },
     }),
   ];

@@ -65,7 +65,7 @@ export function senAuthRoutes(ctx: AppContext): Route[] {
         })
         .strict(),
       handler: async ({ body, principal, ip }) => {
-        const { record, apiSecret } = ctx.keys.create(principal!, body);
+        const { record, apiSecret } = await ctx.keys.create(principal!, body);
         ctx.audit.record({ type: "apiKey.created", account: principal!.accountId, identityHash: principal!.identityHash, wallet: principal!.accountId, apiKeyId: record.apiKeyId, ip, detail: { label: body.label, permissions: body.permissions, ipWhitelist: body.ipWhitelist } });
         await ctx.audit.flush();
         return { ...record, apiSecret, passphrase: undefined };
@@ -79,9 +79,9 @@ export function senAuthRoutes(ctx: AppContext): Route[] {
       summary: "Revoke one of the caller's API keys",
       auth: "session",
       handler: async ({ params, principal, ip }) => {
-        const result = ctx.keys.revoke(principal!.accountId, params.apiKeyId);
+        const result = await ctx.keys.revoke(principal!.accountId, params.apiKeyId);
         // Sockets opened with this key close now, not when they next reconnect.
-        ctx.bullets.revoke({ accountId: principal!.accountId, apiKeyId: params.apiKeyId });
+        await ctx.bullets.revoke({ accountId: principal!.accountId, apiKeyId: params.apiKeyId });
         ctx.audit.record({ type: "apiKey.revoked", account: principal!.accountId, identityHash: principal!.identityHash, wallet: principal!.accountId, apiKeyId: params.apiKeyId, ip, reason: "user" });
         await ctx.audit.flush();
         return result;
