@@ -205,6 +205,7 @@ export class MatchingEngine {
       else if (cmd.tif !== undefined) return this.reject(book, id, EngineCode.INVALID_TIF);
     }
 
+    pool.sweepOwners();
     const h = this.newOrder(book.index, id, pool.intern(owner), ben === undefined ? -1 : pool.intern(ben), side, price, qty, flags | OrderFlag.INDEXED, stp);
     pool.holdOwners(h);
     pool.peak[h] = peak;

@@ -22,6 +22,10 @@ export const OrderFlag = {
 export const StpCode = { cancelNewest: 0, cancelOldest: 1, cancelBoth: 2, decrement: 3 } as const;
 export const STP_NAMES = ["cancelNewest", "cancelOldest", "cancelBoth", "decrement"] as const;
 
+/** Owner table size below which unused owners are not swept (see sweepOwners). */
+const OWNER_SWEEP_MIN = 4096;
+const FORGOTTEN = 2;
+
 export const BUY = 0;
 export const SELL = 1;
 
@@ -81,8 +85,9 @@ export class OrderPool {
   ownerHead: Int32Array = new Int32Array(1024).fill(-1);
   /** Live string-id orders naming each owner (as owner or beneficial owner), see holdOwners. */
   private ownerRefs: Int32Array = new Int32Array(1024);
-  /** 1 = never forgotten (handed out by ownerIndex, or owner of a restored numeric-core order). */
+  /** 1 = never forgotten (handed out by ownerIndex, or owner of a restored numeric-core order); FORGOTTEN = id free. */
   private ownerPinned: Uint8Array = new Uint8Array(1024);
+  private sweepAt = OWNER_SWEEP_MIN;
   private freeOwners: Int32Array = new Int32Array(64);
   private freeOwnerTop = 0;
 
@@ -116,6 +121,7 @@ export class OrderPool {
       if (this.freeOwnerTop > 0) {
         i = this.freeOwners[--this.freeOwnerTop];
         this.ownerNames[i] = name;
+        this.ownerPinned[i] = 0;
       } else {
         i = this.ownerNames.length;
         this.ownerNames.push(name);
@@ -139,20 +145,30 @@ export class OrderPool {
   }
 
   /**
-   * Forgets an owner no live string-id order names any more (and that was never
-   * pinned), so a stream of one-off owners keeps the table at the size of the
-   * book. Its name stays readable until the id is reused by a later `intern`
-   * (events of the current command may still print it).
+   * Forgets the owners no live string-id order names any more (and that were never pinned),
+   * so a stream of one-off owners keeps the table near the size of the book. Run only when
+   * the table has doubled since the last sweep (amortised O(1) per owner, and an owner whose
+   * orders come and go is not deleted and re-added each time), and only between commands
+   * (from `place`, before the command's own owners are interned): a forgotten name stays
+   * readable until a later `intern` reuses its id.
    */
-  private dropOwner(i: number): void {
-    if (--this.ownerRefs[i] !== 0 || this.ownerPinned[i] === 1) return;
-    this.ownerIndex.delete(this.ownerNames[i]);
-    if (this.freeOwnerTop === this.freeOwners.length) {
-      const f = new Int32Array(this.freeOwners.length * 2);
-      f.set(this.freeOwners);
-      this.freeOwners = f;
+  sweepOwners(): void {
+    const n = this.ownerNames.length - this.freeOwnerTop;
+    if (n < this.sweepAt) return;
+    const refs = this.ownerRefs;
+    const pinned = this.ownerPinned;
+    for (let i = 0; i < this.ownerNames.length; i++) {
+      if (refs[i] !== 0 || pinned[i] !== 0) continue;
+      pinned[i] = FORGOTTEN;
+      this.ownerIndex.delete(this.ownerNames[i]);
+      if (this.freeOwnerTop === this.freeOwners.length) {
+        const f = new Int32Array(this.freeOwners.length * 2);
+        f.set(this.freeOwners);
+        this.freeOwners = f;
+      }
+      this.freeOwners[this.freeOwnerTop++] = i;
     }
-    this.freeOwners[this.freeOwnerTop++] = i;
+    this.sweepAt = Math.max(OWNER_SWEEP_MIN, 2 * (this.ownerNames.length - this.freeOwnerTop));
   }
 
   private growOwners(): void {
@@ -178,8 +194,8 @@ export class OrderPool {
   release(h: number): void {
     this.live--;
     if (this.flags[h] & OrderFlag.INDEXED) {
-      this.dropOwner(this.owner[h]);
-      if (this.ben[h] >= 0) this.dropOwner(this.ben[h]);
+      this.ownerRefs[this.owner[h]]--;
+      if (this.ben[h] >= 0) this.ownerRefs[this.ben[h]]--;
     }
     this.gen[h] = (this.gen[h] + 1) & 0x7f;
     this.ids[h] = "";
