@@ -5,12 +5,13 @@ import { z } from "zod/v4";
 import type { Principal } from "../auth/types.ts";
 import type { AppContext } from "../context.ts";
 import type { PublicTrade } from "../marketdata/marketData.ts";
-import { level1Data, stats24hData } from "../http/kucoinFormat.ts";
+import { level1Data } from "../http/kucoinFormat.ts";
 import { MarketStreams } from "./marketStreams.ts";
 
 type L2Change = { side: "buy" | "sell"; price: number; size: number; sequence: number };
 import type { TradingEvent } from "../trading/events.ts";
 import { ADVANCED_ORDERS, advancedOrderMessage, isAdvancedOrderEvent } from "./advancedOrders.ts";
+import { textFrame, writePreparedFrame } from "./preparedFrame.ts";
 
 /**
  * KuCoin's websocket protocol over `ws`: welcome, ping/pong, subscribe/unsubscribe with ack,
@@ -55,6 +56,8 @@ export class WsGateway {
    */
   readonly #l2Delivered = new Map<string, number>();
   #l2Timer: NodeJS.Timeout | null = null;
+  /** performance.now() of the last level2 flush. */
+  #l2FlushedAt = Number.NEGATIVE_INFINITY;
   readonly #tickerDue = new Set<string>();
   /** Candles, depth-5/50 snapshots, level1 and ticker:all (marketStreams.ts). */
   readonly #streams: MarketStreams;
@@ -77,8 +80,7 @@ export class WsGateway {
     ctx.trading.subscribe((e) => {
       if (e.kind === "accountStatus" && e.frozen) {
         this.#drop((p) => p.accountId === e.accountId, "account frozen");
-        // Tokens taken before the freeze no longer connect.
-        void ctx.bullets.revokeAccount(e.accountId).catch((err: unknown) => ctx.logger.error({ err, account: e.accountId }, "websocket: token revocation failed"));
+        ctx.bullets.revokeAccount(e.accountId); // tokens taken before the freeze no longer connect
       }
     });
     ctx.bullets.onRevoke((r) => this.#drop((p) => p.accountId === r.accountId && (r.apiKeyId === undefined || p.apiKeyId === r.apiKeyId), r.apiKeyId ? "API key revoked" : "access revoked"));
@@ -96,23 +98,13 @@ export class WsGateway {
         socket.destroy();
         return;
       }
-      this.#ctx.bullets.resolve(url.searchParams.get("token") ?? "").then(
-        (token) => {
-          if (!token) {
-            socket.write("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n");
-            socket.destroy();
-            return;
-          }
-          if (socket.destroyed) return; // the client gave up while the token was looked up
-          this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, token.principal, url));
-        },
-        (err: unknown) => {
-          // The token store did not answer: refuse (never let a socket in unchecked).
-          this.#ctx.logger.warn({ err }, "websocket: token lookup failed");
-          socket.write("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");
-          socket.destroy();
-        },
-      );
+      const token = this.#ctx.bullets.resolve(url.searchParams.get("token") ?? "");
+      if (!token) {
+        socket.write("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n");
+        socket.destroy();
+        return;
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, token.principal, url));
     });
   }
 
@@ -235,7 +227,8 @@ export class WsGateway {
     return symbols.map((s) => `${prefix}${s}`);
   }
 
-  #send(client: Client, text: string | Buffer): void {
+  /** `frame`: the same bytes as one prepared text frame (preparedFrame.ts), written as is when ws allows. */
+  #send(client: Client, text: string | Buffer, frame?: Buffer): void {
     const ws = client.ws;
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > this.#opts.maxBufferedBytes) {
@@ -244,15 +237,17 @@ export class WsGateway {
       ws.terminate();
       return;
     }
+    if (frame && writePreparedFrame(ws, frame)) return;
     ws.send(text, { binary: false });
   }
 
   #fanout(topic: string, text: string): void {
     const set = this.#subs.get(topic);
     if (!set) return;
-    // Encoded once: every subscriber gets the same bytes, only the frame header is per socket.
+    // Encoded and framed once: every subscriber gets the same bytes in one write.
     const bytes = Buffer.from(text);
-    for (const c of set) this.#send(c, bytes);
+    const frame = textFrame(bytes);
+    for (const c of set) this.#send(c, bytes, frame);
   }
 
   // ------------------------------------------------------------------ level2
@@ -267,7 +262,9 @@ export class WsGateway {
     p.end = change.sequence;
     this.#l2Delivered.set(symbol, change.sequence);
     (change.side === "buy" ? p.bids : p.asks).set(change.price, [this.#ctx.format.price(m, change.price), this.#ctx.format.size(m, change.size), String(change.sequence)]);
-    if (!this.#l2Timer) this.#l2Timer = setTimeout(() => this.#flushL2(), this.#opts.conflateMs);
+    // At most one level2 message per window, the window counted from the last flush: a change
+    // after a quiet spell goes out at once instead of waiting a whole window for company.
+    if (!this.#l2Timer) this.#l2Timer = setTimeout(() => this.#flushL2(), Math.max(0, this.#l2FlushedAt + this.#opts.conflateMs - performance.now()));
   }
 
   /** The last level2 sequence already sent for `symbol` (what is still conflating comes after it). */
@@ -278,6 +275,7 @@ export class WsGateway {
 
   #flushL2(): void {
     this.#l2Timer = null;
+    this.#l2FlushedAt = performance.now();
     const now = this.#ctx.now();
     for (const [symbol, p] of this.#l2Pending) {
       const topic = `/market/level2:${symbol}`;
@@ -337,12 +335,16 @@ export class WsGateway {
   }
 
   #publishTicker(symbol: string): void {
+    const m = this.#ctx.catalog.market(symbol)!;
+    const f = this.#ctx.format;
+    const md = this.#ctx.marketData;
+    const best = md.best(symbol);
     const now = this.#ctx.now();
     const tickerTopic = `/market/ticker:${symbol}`;
     if (this.#subs.get(tickerTopic)?.size) this.#fanout(tickerTopic, JSON.stringify({ type: "message", topic: tickerTopic, subject: "trade.ticker", data: level1Data(this.#ctx, symbol) }));
     const snapTopic = `/market/snapshot:${symbol}`;
     if (this.#subs.get(snapTopic)?.size) {
-      const s = stats24hData(this.#ctx, symbol, now);
+      const s = md.stats24h(symbol, now);
       this.#fanout(
         snapTopic,
         JSON.stringify({
@@ -350,8 +352,20 @@ export class WsGateway {
           topic: snapTopic,
           subject: "trade.snapshot",
           data: {
-            sequence: String(this.#ctx.marketData.best(symbol).sequence),
-            data: { symbol, buy: s.buy, sell: s.sell, lastTradedPrice: s.last, high: s.high, low: s.low, vol: s.vol, volValue: s.volValue, changePrice: s.changePrice, changeRate: s.changeRate, datetime: now },
+            sequence: String(best.sequence),
+            data: {
+              symbol,
+              buy: best.bid ? f.price(m, best.bid[0]) : null,
+              sell: best.ask ? f.price(m, best.ask[0]) : null,
+              lastTradedPrice: f.price(m, s.last),
+              high: f.price(m, s.high),
+              low: f.price(m, s.low),
+              vol: f.size(m, s.vol),
+              volValue: f.amount(m.quote, s.volValue),
+              changePrice: f.price(m, BigInt(s.last - s.open)),
+              changeRate: s.open === 0 ? "0" : ((s.last - s.open) / s.open).toFixed(4),
+              datetime: now,
+            },
           },
         }),
       );
