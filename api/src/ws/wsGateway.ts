@@ -5,7 +5,7 @@ import { z } from "zod/v4";
 import type { Principal } from "../auth/types.ts";
 import type { AppContext } from "../context.ts";
 import type { PublicTrade } from "../marketdata/marketData.ts";
-import { level1Data } from "../http/kucoinFormat.ts";
+import { level1Data, stats24hData } from "../http/kucoinFormat.ts";
 import { MarketStreams } from "./marketStreams.ts";
 
 type L2Change = { side: "buy" | "sell"; price: number; size: number; sequence: number };
@@ -80,7 +80,8 @@ export class WsGateway {
     ctx.trading.subscribe((e) => {
       if (e.kind === "accountStatus" && e.frozen) {
         this.#drop((p) => p.accountId === e.accountId, "account frozen");
-        ctx.bullets.revokeAccount(e.accountId); // tokens taken before the freeze no longer connect
+        // Tokens taken before the freeze no longer connect.
+        void ctx.bullets.revokeAccount(e.accountId).catch((err: unknown) => ctx.logger.error({ err, account: e.accountId }, "websocket: token revocation failed"));
       }
     });
     ctx.bullets.onRevoke((r) => this.#drop((p) => p.accountId === r.accountId && (r.apiKeyId === undefined || p.apiKeyId === r.apiKeyId), r.apiKeyId ? "API key revoked" : "access revoked"));
@@ -98,13 +99,23 @@ export class WsGateway {
         socket.destroy();
         return;
       }
-      const token = this.#ctx.bullets.resolve(url.searchParams.get("token") ?? "");
-      if (!token) {
-        socket.write("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n");
-        socket.destroy();
-        return;
-      }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, token.principal, url));
+      this.#ctx.bullets.resolve(url.searchParams.get("token") ?? "").then(
+        (token) => {
+          if (!token) {
+            socket.write("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n");
+            socket.destroy();
+            return;
+          }
+          if (socket.destroyed) return; // the client gave up while the token was looked up
+          this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, token.principal, url));
+        },
+        (err: unknown) => {
+          // The token store did not answer: refuse (never let a socket in unchecked).
+          this.#ctx.logger.warn({ err }, "websocket: token lookup failed");
+          socket.write("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");
+          socket.destroy();
+        },
+      );
     });
   }
 
@@ -335,16 +346,12 @@ export class WsGateway {
   }
 
   #publishTicker(symbol: string): void {
-    const m = this.#ctx.catalog.market(symbol)!;
-    const f = this.#ctx.format;
-    const md = this.#ctx.marketData;
-    const best = md.best(symbol);
     const now = this.#ctx.now();
     const tickerTopic = `/market/ticker:${symbol}`;
     if (this.#subs.get(tickerTopic)?.size) this.#fanout(tickerTopic, JSON.stringify({ type: "message", topic: tickerTopic, subject: "trade.ticker", data: level1Data(this.#ctx, symbol) }));
     const snapTopic = `/market/snapshot:${symbol}`;
     if (this.#subs.get(snapTopic)?.size) {
-      const s = md.stats24h(symbol, now);
+      const s = stats24hData(this.#ctx, symbol, now);
       this.#fanout(
         snapTopic,
         JSON.stringify({
@@ -352,20 +359,8 @@ export class WsGateway {
           topic: snapTopic,
           subject: "trade.snapshot",
           data: {
-            sequence: String(best.sequence),
-            data: {
-              symbol,
-              buy: best.bid ? f.price(m, best.bid[0]) : null,
-              sell: best.ask ? f.price(m, best.ask[0]) : null,
-              lastTradedPrice: f.price(m, s.last),
-              high: f.price(m, s.high),
-              low: f.price(m, s.low),
-              vol: f.size(m, s.vol),
-              volValue: f.amount(m.quote, s.volValue),
-              changePrice: f.price(m, BigInt(s.last - s.open)),
-              changeRate: s.open === 0 ? "0" : ((s.last - s.open) / s.open).toFixed(4),
-              datetime: now,
-            },
+            sequence: String(this.#ctx.marketData.best(symbol).sequence),
+            data: { symbol, buy: s.buy, sell: s.sell, lastTradedPrice: s.last, high: s.high, low: s.low, vol: s.vol, volValue: s.volValue, changePrice: s.changePrice, changeRate: s.changeRate, datetime: now },
           },
         }),
       );
