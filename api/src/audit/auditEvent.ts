@@ -96,7 +96,8 @@ export const AUDIT_EVENT_TYPES = [
   "alert.raised", // a surveillance alert
 ] as const;
 
-const FIELD_ORDER: ReadonlyArray<keyof AuditEvent> = [
+/** The stored line's key order. */
+export const FIELD_ORDER: ReadonlyArray<keyof AuditEvent> = [
   "seq", "id", "ts", "type", "jseq", "account", "identityHash", "wallet", "apiKeyId", "clientOid", "orderId", "symbol", "side",
   "price", "qty", "orderType", "tif", "refPrice", "ip", "reason", "ruleId", "tradeId", "liquidity", "counterpartyAccount",
   "counterpartyIdentityHash", "counterpartyOrderId", "txHash", "currency", "amount", "actor", "detail",
@@ -104,9 +105,16 @@ const FIELD_ORDER: ReadonlyArray<keyof AuditEvent> = [
 
 /** The canonical line for an event (no trailing newline): fixed key order, undefined fields dropped. */
 export function encodeAuditEvent(e: AuditEvent): string {
-  const o: Record<string, unknown> = {};
-  for (const k of FIELD_ORDER) if (e[k] !== undefined) o[k] = e[k];
-  return JSON.stringify(o);
+  // One object literal in FIELD_ORDER (JSON.stringify drops its undefined fields): a single
+  // hidden class, which V8 stringifies 2-3x faster than an object built key by key, on the
+  // order path several times per order. auditEvent.test.ts holds it to FIELD_ORDER.
+  return JSON.stringify({
+    seq: e.seq, id: e.id, ts: e.ts, type: e.type, jseq: e.jseq, account: e.account, identityHash: e.identityHash, wallet: e.wallet, apiKeyId: e.apiKeyId,
+    clientOid: e.clientOid, orderId: e.orderId, symbol: e.symbol, side: e.side, price: e.price, qty: e.qty, orderType: e.orderType, tif: e.tif, refPrice: e.refPrice,
+    ip: e.ip, reason: e.reason, ruleId: e.ruleId, tradeId: e.tradeId, liquidity: e.liquidity, counterpartyAccount: e.counterpartyAccount,
+    counterpartyIdentityHash: e.counterpartyIdentityHash, counterpartyOrderId: e.counterpartyOrderId, txHash: e.txHash, currency: e.currency, amount: e.amount,
+    actor: e.actor, detail: e.detail,
+  } satisfies Record<keyof AuditEvent, unknown>);
 }
 
 /** UTC ISO 8601 with microseconds from epoch microseconds. */
