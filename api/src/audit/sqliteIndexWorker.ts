@@ -4,10 +4,16 @@
  * would hold up order handling and market data for as long as SQLite works.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import type { AuditEvent } from "./auditEvent.ts";
 import type { AuditIndex } from "./auditIndex.ts";
 import { openSqliteAuditIndex } from "./sqliteAuditIndex.ts";
 
-export type IndexCall = { id: number; method: Exclude<keyof AuditIndex, "kind">; args: unknown[] };
+/**
+ * `insertLines`: insert with only the stored lines sent over (the events are parsed back here):
+ * a string crosses the thread boundary as one copy, an event object as a structured clone of
+ * every field, on the gateway's thread, for every audit event.
+ */
+export type IndexCall = { id: number; method: Exclude<keyof AuditIndex, "kind"> | "insertLines"; args: unknown[] };
 export type IndexReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; code?: string } };
 
 const port = parentPort!;
@@ -23,8 +29,13 @@ try {
 port.on("message", async (call: IndexCall) => {
   let reply: IndexReply;
   try {
-    const fn = index[call.method] as (...args: unknown[]) => Promise<unknown>;
-    reply = { id: call.id, ok: true, value: await fn.apply(index, call.args) };
+    if (call.method === "insertLines") {
+      const lines = call.args[0] as string[];
+      reply = { id: call.id, ok: true, value: await index.insert(lines.map((line) => ({ event: JSON.parse(line) as AuditEvent, line }))) };
+    } else {
+      const fn = index[call.method] as (...args: unknown[]) => Promise<unknown>;
+      reply = { id: call.id, ok: true, value: await fn.apply(index, call.args) };
+    }
   } catch (err) {
     const e = err as { name?: string; message?: string; code?: string };
     reply = { id: call.id, ok: false, error: { name: e.name ?? "Error", message: e.message ?? String(err), code: typeof e.code === "string" ? e.code : undefined } };

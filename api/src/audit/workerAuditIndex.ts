@@ -53,7 +53,8 @@ export async function openWorkerSqliteAuditIndex(file: string): Promise<AuditInd
   return {
     kind: "sqlite",
     lastSeq: () => call("lastSeq"),
-    insert: (rows) => call("insert", rows),
+    // The lines only: the worker parses the events back (sqliteIndexWorker.ts, insertLines).
+    insert: (rows) => call("insertLines", rows.map((r) => r.line)),
     query: (q) => call("query", q),
     eventsBySeq: (seqs) => call("eventsBySeq", seqs),
     saveAlert: (alert, seq) => call("saveAlert", alert, seq),
