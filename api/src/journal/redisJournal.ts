@@ -38,30 +38,57 @@ export type RedisJournalOptions = ({ url: string; redis?: undefined } | { redis:
   commandTimeoutMs?: number;
   /** Connection errors (ioredis reports each reconnect attempt); the journal's own failures are thrown. */
   onConnectionError?: (err: Error) => void;
+  /**
+   * Fencing by a lease (cluster/lease.ts): every batch first checks that the value of `key`
+   * still carries this writer's token `value` (the whole value, or a JSON value whose
+   * "token" is it), in the same script as the XADDs. A writer that lost its lease cannot
+   * append: its batch is refused whole with SENJOURNAL_FENCED and the journal fails.
+   */
+  fence?: { key: string; value: string };
 };
 
-export type RedisJournal = Journal & { stats(): JournalStats };
+export type RedisJournal = Journal & {
+  stats(): JournalStats;
+  /**
+   * Sets Redis key `key` to `value` in the same script as the batch holding every record
+   * appended so far (atomically with them: both land or neither), or in a batch of its own at
+   * the next flush() when there is nothing else to write. The last call per key wins. The
+   * command bus keeps its position in the command stream this way.
+   */
+  setCursor(key: string, value: string): void;
+};
 
 const MAX_BATCH = 5000;
 const FIELD = "d";
 const ID = /^(\d+)-0$/;
 
+// KEYS: stream, fence key, cursor key (the last two may be '' = none).
+// ARGV: expected top id, fence token, cursor value, then (id, payload) pairs (maybe none).
 const APPEND_BATCH = `
+if KEYS[2] ~= '' then
+  local lease = redis.call('GET', KEYS[2])
+  if not lease or (lease ~= ARGV[2] and not string.find(lease, '"token":"' .. ARGV[2] .. '"', 1, true)) then
+    return redis.error_reply('SENJOURNAL_FENCED the lease ' .. KEYS[2] .. ' is not held by this writer; nothing was written')
+  end
+end
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local lastId = '0-0'
 if #top > 0 then lastId = top[1][1] end
 local n = #ARGV
 if lastId ~= ARGV[1] then
-  if lastId == ARGV[n - 1] and top[1][2][2] == ARGV[n] then return 0 end
+  if n > 3 and lastId == ARGV[n - 1] and top[1][2][2] == ARGV[n] then return 0 end
   return redis.error_reply('SENJOURNAL_CONFLICT stream top is ' .. lastId .. ', this writer expected ' .. ARGV[1])
 end
-for i = 2, n, 2 do
+for i = 4, n, 2 do
   redis.call('XADD', KEYS[1], ARGV[i], '${FIELD}', ARGV[i + 1])
 end
-return (n - 1) / 2
+if KEYS[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
+return (n - 3) / 2
 `;
 
 type Waiter = { seq: bigint; resolve: () => void; reject: (error: unknown) => void };
+/** A cursor write and the last seq appended when it was set: it goes with the batch reaching that seq. */
+type Cursor = { key: string; value: string; seq: bigint; no: bigint };
 
 export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
   const { stream } = options;
@@ -76,6 +103,9 @@ export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
   let ackedSeq = 0n;
   let pending: string[] = []; // JSON payloads of seqs ackedSeq+1 .. lastSeq, in order
   let waiters: Waiter[] = [];
+  let cursors: Cursor[] = []; // in call order, not yet written
+  let cursorsSet = 0n; // setCursor calls so far; a cursor waiter's seq is this count at its flush()
+  let cursorWaiters: Waiter[] = [];
   let running = false;
   let draining: Promise<void> = Promise.resolve();
   const stats: JournalStats = { writes: 0, fsyncs: 0, records: 0, bytes: 0 };
@@ -110,17 +140,28 @@ export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
 
   async function drain(): Promise<void> {
     try {
-      while (pending.length > 0) {
+      while (pending.length > 0 || cursors.length > 0) {
         const count = Math.min(pending.length, MAX_BATCH);
         const payloads = pending.slice(0, count);
         const first = ackedSeq + 1n;
-        const args: string[] = [ackedSeq === 0n ? "0-0" : `${ackedSeq}-0`];
+        const last = ackedSeq + BigInt(count);
+        // The newest cursor set at or before this batch's last record rides with it (one key
+        // per batch: the command bus uses one). Cursors of other keys wait for the next batch.
+        let riding: Cursor | undefined;
+        for (const c of cursors) if (c.seq <= last && (riding === undefined || c.key === riding.key)) riding = c;
+        const args: string[] = [ackedSeq === 0n ? "0-0" : `${ackedSeq}-0`, options.fence?.value ?? "", riding?.value ?? ""];
         let bytes = 0;
         for (let i = 0; i < count; i++) {
           args.push(`${first + BigInt(i)}-0`, payloads[i]);
           bytes += payloads[i].length;
         }
-        await redis.eval(APPEND_BATCH, 1, stream, ...args);
+        if (count === 0 && riding === undefined) break; // cannot happen: a cursor's seq is never past lastSeq
+        await redis.eval(APPEND_BATCH, 3, stream, options.fence?.key ?? "", riding?.key ?? "", ...args);
+        if (riding !== undefined) {
+          const written = riding;
+          // Same key, set at or before this batch's end: superseded by (or equal to) the one written.
+          cursors = cursors.filter((c) => c.key !== written.key || c.seq > last);
+        }
         pending = pending.slice(count);
         stats.writes += 1;
         stats.records += count;
@@ -129,14 +170,20 @@ export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
         const ready = waiters.filter((w) => w.seq <= ackedSeq);
         waiters = waiters.filter((w) => w.seq > ackedSeq);
         for (const w of ready) w.resolve();
+        // Every cursor set before this number is written (or superseded by a written one).
+        const done = cursors.length === 0 ? cursorsSet : cursors.reduce((m, c) => (c.no < m ? c.no : m), cursorsSet + 1n) - 1n;
+        const written = cursorWaiters.filter((w) => w.seq <= done);
+        cursorWaiters = cursorWaiters.filter((w) => w.seq > done);
+        for (const w of written) w.resolve();
       }
     } catch (cause) {
       failure = new JournalError(JournalCode.IO, `journal batch to stream ${stream} failed: ${(cause as Error)?.message ?? cause}`, {
         cause,
         details: { stream, ackedSeq: ackedSeq.toString() },
       });
-      const all = waiters;
+      const all = [...waiters, ...cursorWaiters];
       waiters = [];
+      cursorWaiters = [];
       for (const w of all) w.reject(failure);
     } finally {
       running = false;
@@ -170,11 +217,13 @@ export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
       if (failure) return Promise.reject(failure);
       if (state === "new") return Promise.reject(new JournalError(JournalCode.CLOSED, `journal ${stream} is not open`));
       const target = lastSeq;
-      if (ackedSeq >= target) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        waiters.push({ seq: target, resolve, reject });
-        kick();
-      });
+      const waits: Promise<void>[] = [];
+      if (ackedSeq < target) waits.push(new Promise<void>((resolve, reject) => waiters.push({ seq: target, resolve, reject })));
+      // Cursors set so far are written too, even when they came with no record (a cursor-only batch).
+      if (cursors.length > 0) waits.push(new Promise<void>((resolve, reject) => cursorWaiters.push({ seq: cursorsSet, resolve, reject })));
+      if (waits.length === 0) return Promise.resolve();
+      kick();
+      return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
     },
 
     read(fromSeq = 1n): AsyncIterable<JournalEntry> {
@@ -202,7 +251,7 @@ export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
     async close() {
       const wasOpen = state === "open";
       state = "closed";
-      if (wasOpen && failure === null && pending.length > 0 && !running) {
+      if (wasOpen && failure === null && (pending.length > 0 || cursors.length > 0) && !running) {
         running = true;
         draining = drain();
       }
@@ -212,6 +261,11 @@ export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
         else redis.disconnect();
       }
       if (failure) throw failure;
+    },
+
+    setCursor(key: string, value: string): void {
+      assertWritable();
+      cursors.push({ key, value, seq: lastSeq, no: ++cursorsSet });
     },
 
     stats: () => ({ ...stats }),

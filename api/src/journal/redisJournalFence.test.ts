@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import { JournalError } from "../errors/SenError.ts";
+import { redisServerPath, startRedis, type RedisServer } from "../../test/support/redisServer.ts";
+import { createRedisJournal } from "./redisJournal.ts";
+import { collect } from "./testing/journalBehaviour.ts";
+
+const skip = redisServerPath() === null ? "redis-server not installed" : undefined;
+if (skip) console.log(`# skipping Redis journal fence tests: ${skip}`);
+
+describe("Redis journal: lease fence and atomic cursor", { skip }, () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let n = 0;
+  const fresh = () => `t${process.pid}:${++n}`;
+  before(async () => {
+    server = await startRedis();
+    redis = new Redis(server.url);
+  });
+  after(async () => {
+    await redis?.quit();
+    await server?.stop();
+  });
+
+  it("appends while the lease carries the writer's token, refuses the whole batch once it does not", async () => {
+    const stream = `sen:journal:${fresh()}`;
+    const lease = `sen:lease:${fresh()}`;
+    await redis.set(lease, JSON.stringify({ token: "aaaa", node: "n1", http: "", since: 1 }));
+    const journal = createRedisJournal({ url: server.url, stream, fence: { key: lease, value: "aaaa" } });
+    await journal.open();
+    journal.append({ i: 1 });
+    await journal.flush();
+    // Another node took the lease: the old writer's next batch must not land, not even partly.
+    await redis.set(lease, JSON.stringify({ token: "bbbb", node: "n2", http: "", since: 2 }));
+    journal.append({ i: 2 });
+    journal.append({ i: 3 });
+    await assert.rejects(journal.flush(), (e: unknown) => e instanceof JournalError && e.code === "JOURNAL_IO" && /SENJOURNAL_FENCED/.test(e.message) && /nothing was written/.test(e.message));
+    assert.throws(() => journal.append({ i: 4 }), (e: unknown) => e instanceof JournalError && e.code === "JOURNAL_IO");
+    assert.equal(await redis.xlen(stream), 1);
+    await journal.close().catch(() => undefined);
+  });
+
+  it("refuses when the lease expired (no key at all), and a token inside another value does not pass", async () => {
+    const stream = `sen:journal:${fresh()}`;
+    const lease = `sen:lease:${fresh()}`;
+    const gone = createRedisJournal({ url: server.url, stream, fence: { key: lease, value: "cafe" } });
+    await gone.open();
+    gone.append({ i: 1 });
+    await assert.rejects(gone.flush(), /SENJOURNAL_FENCED/);
+    await gone.close().catch(() => undefined);
+    await redis.set(lease, JSON.stringify({ token: "cafebabe", node: "n2" }));
+    const prefix = createRedisJournal({ url: server.url, stream, fence: { key: lease, value: "cafe" } });
+    await prefix.open();
+    prefix.append({ i: 1 });
+    await assert.rejects(prefix.flush(), /SENJOURNAL_FENCED/);
+    await prefix.close().catch(() => undefined);
+    assert.equal(await redis.xlen(stream), 0);
+  });
+
+  it("writes the cursor in the same script as the records it was set after", async () => {
+    const stream = `sen:journal:${fresh()}`;
+    const cursor = `sen:cursor:${fresh()}`;
+    const journal = createRedisJournal({ url: server.url, stream });
+    await journal.open();
+    journal.append({ cmd: "a" });
+    journal.setCursor(cursor, "1-0");
+    journal.append({ cmd: "b" });
+    journal.setCursor(cursor, "2-0");
+    await journal.flush();
+    assert.equal(await redis.get(cursor), "2-0");
+    assert.equal(journal.stats().writes, 1, "records and cursor in one batch");
+    // A refused command appends nothing: its cursor still goes out at the next flush, alone.
+    journal.setCursor(cursor, "3-0");
+    await journal.flush();
+    assert.equal(await redis.get(cursor), "3-0");
+    assert.equal(journal.stats().writes, 2);
+    assert.equal(journal.stats().records, 2);
+    await journal.close();
+  });
+
+  it("a fenced batch writes neither its records nor its cursor", async () => {
+    const stream = `sen:journal:${fresh()}`;
+    const cursor = `sen:cursor:${fresh()}`;
+    const lease = `sen:lease:${fresh()}`;
+    await redis.set(lease, JSON.stringify({ token: "t1" }));
+    const journal = createRedisJournal({ url: server.url, stream, fence: { key: lease, value: "t1" } });
+    await journal.open();
+    journal.append({ cmd: "a" });
+    journal.setCursor(cursor, "1-0");
+    await journal.flush();
+    await redis.set(lease, JSON.stringify({ token: "t2" }));
+    journal.append({ cmd: "b" });
+    journal.setCursor(cursor, "2-0");
+    await assert.rejects(journal.flush(), /SENJOURNAL_FENCED/);
+    assert.equal(await redis.get(cursor), "1-0");
+    assert.equal(await redis.xlen(stream), 1);
+    await journal.close().catch(() => undefined);
+  });
+
+  it("a writer that dies between batches leaves the cursor with the last durable record (never ahead of it)", async () => {
+    const stream = `sen:journal:${fresh()}`;
+    const cursor = `sen:cursor:${fresh()}`;
+    const journal = createRedisJournal({ url: server.url, stream });
+    await journal.open();
+    const flushes: Promise<void>[] = [];
+    for (let i = 1; i <= 200; i++) {
+      journal.append({ cmd: i });
+      journal.setCursor(cursor, `${i}-0`);
+      if (i % 7 === 0) flushes.push(journal.flush());
+    }
+    await Promise.all(flushes);
+    // Whatever batches landed, the cursor names the last command whose record is in the stream.
+    const records = await redis.xlen(stream);
+    assert.equal(await redis.get(cursor), `${records}-0`);
+    await journal.close();
+    assert.equal(await redis.get(cursor), "200-0");
+    const reopened = createRedisJournal({ url: server.url, stream });
+    await reopened.open();
+    assert.deepEqual((await collect(reopened.read())).map((e) => e.record.cmd), Array.from({ length: 200 }, (_, i) => i + 1));
+    await reopened.close();
+  });
+
+  it("concurrent flushes under steady appends all resolve (cursor waiters are not starved)", async () => {
+    const stream = `sen:journal:${fresh()}`;
+    const cursor = `sen:cursor:${fresh()}`;
+    const journal = createRedisJournal({ url: server.url, stream });
+    await journal.open();
+    const all: Promise<void>[] = [];
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 20; i++) {
+        journal.append({ r: round, i });
+        journal.setCursor(cursor, `${round}:${i}`);
+      }
+      all.push(journal.flush());
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(all);
+    assert.equal(await redis.get(cursor), "49:19");
+    await journal.close();
+  });
+});
