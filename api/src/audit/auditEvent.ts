@@ -1,3 +1,4 @@
+import { AuditCode, AuditError } from "./errors.ts";
 /**
  * One line of Sen's audit log. Field names follow FINRA CAT / MiFID II RTS 24 practice:
  * every event has a unique id, a global gap-free sequence (its leaf index in the log's
@@ -128,7 +129,7 @@ export function isoMicros(epochMicros: bigint): string {
 /** Epoch microseconds from an ISO timestamp with up to microsecond precision. */
 export function parseIsoMicros(iso: string): bigint {
   const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z$/.exec(iso);
-  if (!m) throw new Error(`not a UTC ISO timestamp: ${iso}`);
+  if (!m) throw new AuditError(AuditCode.BAD_TIMESTAMP, `not a UTC ISO timestamp: ${iso}`);
   const frac = (m[2] ?? "").padEnd(6, "0");
   return BigInt(Date.parse(`${m[1]}Z`)) * 1000n + BigInt(frac);
 }

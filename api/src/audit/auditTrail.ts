@@ -5,6 +5,7 @@ import type { AuditEvent, AuditEventInput } from "./auditEvent.ts";
 import { encodeAuditEvent, parseIsoMicros } from "./auditEvent.ts";
 import type { AuditIndex, StoredAlert } from "./auditIndex.ts";
 import type { AuditLog } from "./auditLog.ts";
+import { AuditCode, AuditError } from "./errors.ts";
 
 export type AuditTrailOptions = {
   log: AuditLog;
@@ -53,7 +54,7 @@ export class AuditTrail {
 
   /** Appends an event (synchronously sequenced); `flush()` makes it durable and indexed. */
   record(input: AuditEventInput): AuditEvent {
-    if (this.#closed) throw new Error("audit trail closed");
+    if (this.#closed) throw new AuditError(AuditCode.CLOSED, "audit trail closed");
     const e = this.log.append(input);
     this.#pending.push(e);
     return e;

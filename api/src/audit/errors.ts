@@ -9,6 +9,8 @@ export const AuditCode = {
   IO: "AUDIT_IO",
   /** A proof, read or export asked for sizes or seqs the log does not have. */
   BAD_RANGE: "AUDIT_BAD_RANGE",
+  /** A time that is not a UTC ISO timestamp with at most microseconds. */
+  BAD_TIMESTAMP: "AUDIT_BAD_TIMESTAMP",
 } as const;
 export type AuditCode = (typeof AuditCode)[keyof typeof AuditCode];
 

@@ -314,7 +314,7 @@ export class TiledTree {
         // Contiguous tiles in the file: one read for the whole stored part of the range.
         const stop = Math.min(end, lv.stored * TILE_WIDTH);
         const bytes = (stop - i) * HASH_BYTES;
-        if (readSync(lv.fd, out, dst, bytes, i * HASH_BYTES) !== bytes) throw new Error(`tiles: ${tileFileName(0)} is shorter than its ${lv.stored} tiles`);
+        if (readSync(lv.fd, out, dst, bytes, i * HASH_BYTES) !== bytes) throw new AuditError(AuditCode.IO, `tiles: ${tileFileName(0)} is shorter than its ${lv.stored} tiles`);
         i = stop;
         continue;
       }

@@ -2,6 +2,7 @@ import { parseAbi, type Address, type Hex, type PublicClient, type WalletClient 
 import type { AuditLog } from "../audit/auditLog.ts";
 import type { AuditAnchorView } from "../context.ts";
 import type { Logger } from "../observability/logger.ts";
+import { ChainCode, ChainError } from "./errors.ts";
 
 export const auditAnchorAbi = parseAbi([
   "function anchor(uint64 fromSeq, uint64 toSeq, bytes32 root)",
@@ -51,7 +52,7 @@ export async function startAuditAnchorer(o: AuditAnchorerOptions): Promise<Audit
       chain: o.walletClient.chain ?? null,
     });
     const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`anchor transaction ${hash} reverted`);
+    if (receipt.status !== "success") throw new ChainError(ChainCode.TX_REVERTED, `anchor transaction ${hash} reverted`);
     o.log.recordAnchor(cp.treeSize, { chainId: o.chainId, contract: o.contract, txHash: hash, blockNumber: Number(receipt.blockNumber) });
     o.logger.info({ fromSeq: anchored, toSeq: cp.treeSize, txHash: hash }, "audit checkpoint anchored on chain");
     anchored = cp.treeSize;

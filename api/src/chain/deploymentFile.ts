@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod/v4";
+import { ConfigCode, ConfigError } from "../config/errors.ts";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/).transform((a) => a as `0x${string}`);
 
@@ -20,6 +21,6 @@ export type Deployment = z.infer<typeof deploymentSchema>;
 
 export function readDeploymentFile(file: string): Deployment {
   const parsed = deploymentSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
-  if (!parsed.success) throw new Error(`deployment file ${file}: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success) throw new ConfigError(ConfigCode.INVALID, `deployment file ${file}: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }

@@ -3,6 +3,7 @@ import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import { contractErrorsAbi, revertOf, rootCause, type DecodedRevert } from "./contractErrors.ts";
 import type { SettlementTrade } from "../trading/orders.ts";
 import type { TradingService } from "../trading/tradingService.ts";
+import { ChainCode, ChainError } from "./errors.ts";
 
 export const settlementVaultAbi = parseAbi([
   "struct Trade { uint256 tradeId; address asset; address seller; address buyer; uint256 assetAmount; uint256 cashAmount; uint256 sellerFee; uint256 buyerFee; uint256 sellerTax; }",
@@ -184,7 +185,7 @@ export class SettlementBatcher {
         chain: this.#o.walletClient.chain ?? null,
       });
       const receipt = await this.#o.publicClient.waitForTransactionReceipt({ hash, timeout: this.#o.receiptTimeoutMs });
-      if (receipt.status !== "success") throw new Error(`settleBatch ${hash} reverted`);
+      if (receipt.status !== "success") throw new ChainError(ChainCode.TX_REVERTED, `settleBatch ${hash} reverted`);
       for (const [txHash, tradeIds] of await this.#settledBy(batch, hash, receipt.logs)) await this.#o.trading.confirmSettled(tradeIds, txHash);
       this.#o.onSettled?.(batch.length, hash, Date.now() - Math.min(...batch.map((t) => t.createdAt)));
     } catch (err) {
@@ -275,7 +276,7 @@ export class SettlementBatcher {
   #toVaultTrade(t: Readonly<SettlementTrade>) {
     const market = this.#o.catalog.market(t.symbol)!;
     const asset = this.#o.catalog.currency(market.base)!.token;
-    if (!asset) throw new Error(`no token address for ${market.base}`);
+    if (!asset) throw new ChainError(ChainCode.NO_TOKEN, `no token address for ${market.base}`);
     return {
       tradeId: BigInt(`0x${t.tradeId}`),
       asset,

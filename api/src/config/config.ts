@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { z } from "zod/v4";
 import type { Env } from "./env.ts";
+import { ConfigCode, ConfigError } from "./errors.ts";
 
 const addressList = z
   .string()
@@ -162,10 +163,10 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
   const r = schema.safeParse(env);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new Error(`configuration: ${i?.path.join(".")}: ${i?.message}`);
+    throw new ConfigError(ConfigCode.INVALID, `configuration: ${i?.path.join(".")}: ${i?.message}`);
   }
   const e = r.data;
-  if (e.SEN_ROLE !== "all" && !e.REDIS_URL) throw new Error(`configuration: SEN_ROLE=${e.SEN_ROLE} needs REDIS_URL (the split's processes meet in Redis)`);
+  if (e.SEN_ROLE !== "all" && !e.REDIS_URL) throw new ConfigError(ConfigCode.INVALID, `configuration: SEN_ROLE=${e.SEN_ROLE} needs REDIS_URL (the split's processes meet in Redis)`);
   const dataDir = path.resolve(e.SEN_DATA_DIR);
   const publicUrl = e.SEN_PUBLIC_URL ?? `http://${e.SEN_HOST}:${e.SEN_PORT}`;
   const u = new URL(publicUrl);

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
+import { ConfigCode, ConfigError } from "./errors.ts";
 
 /**
  * One process owns a data directory: its journal, audit log, keys and master key must never
@@ -10,11 +11,11 @@ import path from "node:path";
  */
 export type DataDirLock = { readonly file: string; release(): void };
 
-export class DataDirBusyError extends Error {
+export class DataDirBusyError extends ConfigError {
   override name = "DataDirBusyError" as const;
   readonly pid: number;
   constructor(dir: string, pid: number) {
-    super(`data directory ${dir} is in use by process ${pid}; stop it first (or use another SEN_DATA_DIR)`);
+    super(ConfigCode.DATA_DIR_BUSY, `data directory ${dir} is in use by process ${pid}; stop it first (or use another SEN_DATA_DIR)`);
     this.pid = pid;
   }
 }
@@ -64,7 +65,7 @@ export function lockDataDir(dir: string): DataDirLock {
       },
     };
   }
-  throw new Error(`cannot lock data directory ${dir}: the lock keeps changing hands`);
+  throw new ConfigError(ConfigCode.DATA_DIR_BUSY, `cannot lock data directory ${dir}: the lock keeps changing hands`);
 }
 
 function ownerOf(file: string): number | null {

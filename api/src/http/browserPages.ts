@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { brotliCompress, gzip, constants as zlibConstants } from "node:zlib";
 import type { RequestHandler } from "express";
+import { ConfigCode, ConfigError } from "../config/errors.ts";
 
 /**
  * Browser pages without a build step, as Sen's compliance console and the e-KYC issuer's pages
@@ -39,7 +40,7 @@ export function uiLibraries(prefix: string): Array<[string, PageAsset]> {
 /** The CSP `script-src` hash of a page's inline import map (its only inline script). */
 export function importMapHash(html: string): string {
   const m = /<script type="importmap">([\s\S]*?)<\/script>/.exec(html);
-  if (!m) throw new Error("the page has no inline import map");
+  if (!m) throw new ConfigError(ConfigCode.BROKEN_ASSET, "the page has no inline import map");
   return `'sha256-${createHash("sha256").update(m[1], "utf8").digest("base64")}'`;
 }
 

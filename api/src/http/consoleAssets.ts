@@ -6,6 +6,7 @@ import type express from "express";
 import { CSS, HTML, JS, packageDir, pageCsp, serveAssets, uiLibraries, type PageAsset } from "./browserPages.ts";
 import { HDKey, hdKeyToAccount } from "viem/accounts";
 import { devSignInRefusal, type ServerConfig } from "../config/config.ts";
+import { ConfigCode, ConfigError } from "../config/errors.ts";
 
 /** Where the console's sources live (api/console), relative to this file (api/src/http). */
 const CONSOLE_DIR = fileURLToPath(new URL("../../console/", import.meta.url));
@@ -90,7 +91,7 @@ export function devSignInInfo(config: Pick<ServerConfig, "devSignIn" | "chainId"
  */
 export function mountConsole(app: express.Express, config: Pick<ServerConfig, "devSignIn" | "chainId" | "compliance" | "operators">): void {
   const refusal = devSignInRefusal(config);
-  if (refusal) throw new Error(refusal);
+  if (refusal) throw new ConfigError(ConfigCode.INVALID, refusal);
   const csp = pageCsp(readFileSync(path.join(CONSOLE_DIR, "index.html"), "utf8"));
   const serve = serveAssets(assetMap(config.devSignIn), csp);
   let devInfo: DevSignInInfo | undefined;

@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
+import { AuditCode } from "../audit/errors.ts";
 import { SenError } from "../errors/SenError.ts";
 import { HolderCode } from "../risk/types.ts";
+import { TradingCode } from "../trading/codes.ts";
 
 /**
  * The edge mapper: the only place that knows KuCoin's numeric codes. ccxt decides its error
@@ -90,6 +92,8 @@ const TABLE: Record<string, KucoinError> = {
   AUDIT_IO: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },
   AUDIT_CLOSED: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },
   AUDIT_BAD_RANGE: { status: 400, code: "400100", msg: "Parameter error: outside the audit log" },
+  [AuditCode.BAD_TIMESTAMP]: { status: 400, code: "400100", msg: "Parameter error: not a UTC ISO timestamp" },
+  [TradingCode.SNAPSHOT_UNSUPPORTED]: { status: 503, code: "500000", msg: "Service unavailable: recovery failed" },
   AUDIT_TAMPERED: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },
   AUDIT_KEY_MISMATCH: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },
 };
@@ -99,6 +103,12 @@ export const MAPPED_CODES: readonly string[] = Object.keys(TABLE);
 
 /** Refusals by the pilot's rules: the reply names the rule and says it in words. */
 const PILOT_RULE_CODES = new Set(["LISTING_RULE", "LISTING_CHAIN", "RISK_OFFERING_NOT_OPEN", "TRADING_OFFERING_NOT_OPEN", "TRADING_LISTING_REFUSED"]);
+
+/** The edge's own failures that no other table holds. */
+export const HttpCode = {
+  /** The client went away in the middle of a streamed reply (an export): the stream stops. */
+  CLIENT_GONE: "HTTP_CLIENT_GONE",
+} as const;
 
 const INVALID_ORDER: KucoinError = { status: 400, code: "300000", msg: "Order refused" };
 const INTERNAL: KucoinError = { status: 500, code: "500000", msg: "Internal Server Error" };

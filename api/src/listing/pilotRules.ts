@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod/v4";
+import { ConfigCode, ConfigError } from "../config/errors.ts";
 
 /**
  * The rules of Viet Nam's crypto-asset pilot (Resolution 05/2025/NQ-CP) as Sen applies them,
@@ -126,18 +127,18 @@ export function loadPilotRules(file?: string): LoadedPilotRules {
   try {
     raw = readFileSync(file, "utf8");
   } catch (err) {
-    throw new Error(`SEN_PILOT_RULES: cannot read ${file}: ${(err as Error).message}`);
+    throw new ConfigError(ConfigCode.INVALID, `SEN_PILOT_RULES: cannot read ${file}: ${(err as Error).message}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch (err) {
-    throw new Error(`SEN_PILOT_RULES: ${file} is not JSON: ${(err as Error).message}`);
+    throw new ConfigError(ConfigCode.INVALID, `SEN_PILOT_RULES: ${file} is not JSON: ${(err as Error).message}`);
   }
   const parsed = pilotRulesSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`SEN_PILOT_RULES: ${file}: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
+    throw new ConfigError(ConfigCode.INVALID, `SEN_PILOT_RULES: ${file}: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
   }
   return { rules: parsed.data, sha256: sha256(raw), file };
 }

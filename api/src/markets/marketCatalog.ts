@@ -1,5 +1,6 @@
 import type { SymbolConfig } from "../../../matching-engine/src/index.ts";
 import type { Currency, Market } from "./types.ts";
+import { CatalogCode, CatalogError } from "./errors.ts";
 
 /** Looks markets and currencies up by name and converts them for the engine. */
 export class MarketCatalog {
@@ -25,10 +26,10 @@ export class MarketCatalog {
    * exists, its quote is unknown, or its base is known with other properties.
    */
   add(currency: Currency, market: Market): void {
-    if (this.#markets.has(market.symbol)) throw new Error(`market ${market.symbol} exists`);
+    if (this.#markets.has(market.symbol)) throw new CatalogError(CatalogCode.MARKET_EXISTS, `market ${market.symbol} exists`);
     const known = this.#currencies.get(currency.currency);
     if (known && (known.decimals !== currency.decimals || known.token?.toLowerCase() !== currency.token?.toLowerCase())) {
-      throw new Error(`currency ${currency.currency} exists with other decimals or token`);
+      throw new CatalogError(CatalogCode.CURRENCY_CONFLICT, `currency ${currency.currency} exists with other decimals or token`);
     }
     const added = !known;
     if (added) this.#currencies.set(currency.currency, currency);
@@ -53,12 +54,12 @@ export class MarketCatalog {
 
   #addMarket(m: Market): void {
     const base = this.#currencies.get(m.base);
-    if (!base || !this.#currencies.has(m.quote)) throw new Error(`market ${m.symbol}: unknown currency`);
+    if (!base || !this.#currencies.has(m.quote)) throw new CatalogError(CatalogCode.BAD_MARKET, `market ${m.symbol}: unknown currency`);
     // Notional must be a whole number of quote units for every valid price and size.
     if ((BigInt(m.tickSize) * BigInt(m.lotSize)) % 10n ** BigInt(base.decimals) !== 0n) {
-      throw new Error(`market ${m.symbol}: tickSize * lotSize must be a multiple of 10^${base.decimals}`);
+      throw new CatalogError(CatalogCode.BAD_MARKET, `market ${m.symbol}: tickSize * lotSize must be a multiple of 10^${base.decimals}`);
     }
-    if (m.minQty > m.maxQty || m.minQty % m.lotSize !== 0) throw new Error(`market ${m.symbol}: minQty must be a multiple of lotSize and at most maxQty`);
+    if (m.minQty > m.maxQty || m.minQty % m.lotSize !== 0) throw new CatalogError(CatalogCode.BAD_MARKET, `market ${m.symbol}: minQty must be a multiple of lotSize and at most maxQty`);
     this.#markets.set(m.symbol, m);
   }
 

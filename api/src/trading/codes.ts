@@ -21,5 +21,7 @@ export const TradingCode = {
   OFFERING_NOT_OPEN: "TRADING_OFFERING_NOT_OPEN",
   /** A listing of a market that exists, or that the catalog cannot take (e.g. tick and lot sizes that make fractional amounts). */
   LISTING_REFUSED: "TRADING_LISTING_REFUSED",
+  /** A snapshot written by a version of Sen this one cannot read: recovery stops rather than guess. */
+  SNAPSHOT_UNSUPPORTED: "TRADING_SNAPSHOT_UNSUPPORTED",
 } as const;
 export type TradingCode = (typeof TradingCode)[keyof typeof TradingCode];

@@ -9,6 +9,7 @@ import type { TradingEvent, TradingListener, OrderChange } from "./events.ts";
 import { isWaitingStop, orderFromRecord, type Deposit, type FailedSettlement, type Fill, type Order, type SettlementTrade, type Withdrawal } from "./orders.ts";
 import type { AmendRecord, CancelAllRecord, KucoinStp, PlaceRecord, SettleResolveRecord, TradingRecord } from "./records.ts";
 import { indexedWaitingStops, type WaitingStops, type WaitingStopsFactory } from "./waitingStops.ts";
+import { SenError } from "../errors/SenError.ts";
 
 const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
 const BPS = 10_000n;
@@ -995,7 +996,7 @@ export class TradingCore {
   }
 
   static restore(snapshot: TradingCoreSnapshot, options: TradingCoreOptions): TradingCore {
-    if (snapshot.version !== 1) throw new Error(`unsupported trading snapshot version ${String(snapshot.version)}`);
+    if (snapshot.version !== 1) throw new SenError(TradingCode.SNAPSHOT_UNSUPPORTED, `unsupported trading snapshot version ${String(snapshot.version)}`);
     for (const l of snapshot.listings ?? []) {
       if (options.catalog.market(l.symbol)) continue;
       const { currency, market } = catalogEntries(l);

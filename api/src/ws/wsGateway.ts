@@ -7,6 +7,8 @@ import type { AppContext } from "../context.ts";
 import type { PublicTrade } from "../marketdata/marketData.ts";
 import { level1Data, stats24hData } from "../http/kucoinFormat.ts";
 import { MarketStreams } from "./marketStreams.ts";
+import { CLOSE_ACCESS_REVOKED, UPGRADE_UNAUTHORIZED, WsCode, wsErrorFrame } from "./errors.ts";
+import { SenError } from "../errors/SenError.ts";
 
 type L2Change = { side: "buy" | "sell"; price: number; size: number; sequence: number };
 import type { TradingEvent } from "../trading/events.ts";
@@ -102,7 +104,7 @@ export class WsGateway {
       this.#ctx.bullets.resolve(url.searchParams.get("token") ?? "").then(
         (token) => {
           if (!token) {
-            socket.write("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n");
+            socket.write(UPGRADE_UNAUTHORIZED);
             socket.destroy();
             return;
           }
@@ -141,8 +143,8 @@ export class WsGateway {
   #drop(match: (p: Principal) => boolean, reason: string): void {
     for (const c of this.#clients) {
       if (!c.principal || !match(c.principal)) continue;
-      if (c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify({ type: "error", code: 411100, data: reason }));
-      c.ws.close(4003, reason);
+      if (c.ws.readyState === c.ws.OPEN) c.ws.send(wsErrorFrame(WsCode.ACCESS_REVOKED, undefined, reason));
+      c.ws.close(CLOSE_ACCESS_REVOKED, reason);
       for (const t of c.topics) this.#subs.get(t)?.delete(c);
       c.topics.clear();
     }
@@ -169,10 +171,10 @@ export class WsGateway {
     let msg: z.infer<typeof inbound>;
     try {
       const parsed = inbound.safeParse(JSON.parse(text));
-      if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? "bad message");
+      if (!parsed.success) throw new SenError(WsCode.BAD_MESSAGE, parsed.error.issues[0]?.message ?? "bad message");
       msg = parsed.data;
     } catch (err) {
-      this.#send(client, JSON.stringify({ type: "error", code: 400, data: `bad message: ${(err as Error).message}` }));
+      this.#send(client, wsErrorFrame(WsCode.BAD_MESSAGE, undefined, `bad message: ${(err as Error).message}`));
       return;
     }
     const id = msg.id === undefined ? undefined : String(msg.id);
@@ -182,7 +184,7 @@ export class WsGateway {
     }
     const topics = this.#expand(msg.topic ?? "", client);
     if (typeof topics === "string") {
-      this.#send(client, JSON.stringify({ id, type: "error", code: topics === "unauthorized" ? 401 : 404, data: topics }));
+      this.#send(client, wsErrorFrame(topics === "unauthorized" ? WsCode.UNAUTHORIZED : WsCode.TOPIC_NOT_FOUND, id, topics));
       return;
     }
     for (const t of topics) {
@@ -209,7 +211,7 @@ export class WsGateway {
         } catch (err) {
           // One topic's opening message failing (e.g. the candle store unreadable) is that client's error, never the process's.
           this.#ctx.logger.error({ err, topic: t }, "websocket: opening message failed");
-          this.#send(client, JSON.stringify({ id, type: "error", code: 500, data: "opening message failed" }));
+          this.#send(client, wsErrorFrame(WsCode.OPENING_FAILED, id));
           continue;
         }
         for (const text of texts) this.#send(client, text);

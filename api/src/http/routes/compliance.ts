@@ -7,7 +7,7 @@ import type { Principal } from "../../auth/types.ts";
 import type { AppContext } from "../../context.ts";
 import { SenError } from "../../errors/SenError.ts";
 import { DownloadTokens } from "../downloadTokens.ts";
-import { ValidationError } from "../errors.ts";
+import { HttpCode, ValidationError } from "../errors.ts";
 import { defineRoute, symbolParam, type Route } from "../route.ts";
 
 export const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex identity hash");
@@ -86,7 +86,7 @@ export function complianceRoutes(ctx: AppContext): Route[] {
 
   /** Writes with backpressure; rejects when the client has gone (a wait for "drain" would never end). */
   async function write(res: Response, chunk: string): Promise<void> {
-    if (res.destroyed) throw new Error("the client closed the export");
+    if (res.destroyed) throw new SenError(HttpCode.CLIENT_GONE, "the client closed the export");
     if (res.write(chunk)) return;
     await new Promise<void>((resolve, reject) => {
       const drained = () => {
