@@ -58,7 +58,7 @@ export class WsGateway {
    */
   readonly #l2Delivered = new Map<string, number>();
   #l2Timer: NodeJS.Timeout | null = null;
-  /** performance.now() of the last level2 flush. */
+  /** performance.now() when the last level2 flush finished. */
   #l2FlushedAt = Number.NEGATIVE_INFINITY;
   readonly #tickerDue = new Set<string>();
   /** Candles, depth-5/50 snapshots, level1 and ticker:all (marketStreams.ts). */
@@ -275,8 +275,8 @@ export class WsGateway {
     p.end = change.sequence;
     this.#l2Delivered.set(symbol, change.sequence);
     (change.side === "buy" ? p.bids : p.asks).set(change.price, [this.#ctx.format.price(m, change.price), this.#ctx.format.size(m, change.size), String(change.sequence)]);
-    // At most one level2 message per window, the window counted from the last flush: a change
-    // after a quiet spell goes out at once instead of waiting a whole window for company.
+    // At most one level2 message per window, the window counted from the end of the last
+    // flush: a change after a quiet spell goes out at once instead of waiting a whole window.
     if (!this.#l2Timer) this.#l2Timer = setTimeout(() => this.#flushL2(), Math.max(0, this.#l2FlushedAt + this.#opts.conflateMs - performance.now()));
   }
 
@@ -288,7 +288,6 @@ export class WsGateway {
 
   #flushL2(): void {
     this.#l2Timer = null;
-    this.#l2FlushedAt = performance.now();
     const now = this.#ctx.now();
     for (const [symbol, p] of this.#l2Pending) {
       const topic = `/market/level2:${symbol}`;
@@ -304,6 +303,9 @@ export class WsGateway {
       this.#tickerDue.add(symbol);
     }
     this.#l2Pending.clear();
+    // Counted from the end of the fan-out: the loop keeps a whole window for orders between
+    // two flushes, however long writing to every subscriber took.
+    this.#l2FlushedAt = performance.now();
     this.#scheduleTickers();
   }
 
