@@ -68,3 +68,26 @@ describe("encodeJsonYielding", () => {
     assert.deepEqual(decodeJson(text), state);
   });
 });
+
+describe("encodeJson", () => {
+  it("writes what JSON.stringify with the bigint replacer writes, bigints or not (the fast path changes no byte)", () => {
+    const tagged = (_k: string, v: unknown) => (typeof v === "bigint" ? { $bigint: v.toString() } : v);
+    fc.assert(
+      fc.property(fc.oneof(stateLike, fc.anything({ maxDepth: 5, withBigInt: true, withNullPrototype: true, withSparseArray: true, withDate: true, withBoxedValues: true }), fc.anything({ maxDepth: 3 })), (value) => {
+        let expected: string | undefined | Error;
+        try {
+          expected = JSON.stringify(value, tagged);
+        } catch (err) {
+          expected = err as Error;
+        }
+        if (typeof expected !== "string") assert.throws(() => encodeJson(value));
+        else assert.equal(encodeJson(value), expected);
+      }),
+      { numRuns: 500 },
+    );
+    // Deeper than the scan follows: still tagged.
+    let deep: unknown = { n: 5n };
+    for (let i = 0; i < 40; i++) deep = { d: deep };
+    assert.equal(encodeJson(deep), JSON.stringify(deep, tagged));
+  });
+});
