@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { encodeAuditEvent, FIELD_ORDER, type AuditEvent } from "./auditEvent.ts";
+import { encodeAuditEvent, FIELD_ORDER, isoMicros, parseIsoMicros, type AuditEvent } from "./auditEvent.ts";
 
 /** The line as defined: FIELD_ORDER's keys in order, undefined fields dropped. */
 function byFieldOrder(e: AuditEvent): string {
@@ -24,5 +24,17 @@ describe("encodeAuditEvent", () => {
       { seq: 8, id: "k", ts: "2026-12-03T10:00:00.000003Z", type: "alert.raised", detail: { nested: { deep: [1, "two", null] }, gone: undefined } },
     ];
     for (const e of events) assert.equal(encodeAuditEvent(e), byFieldOrder(e));
+  });
+});
+
+describe("isoMicros", () => {
+  it("writes the same text as the bigint arithmetic, and parseIsoMicros reads it back", () => {
+    const byBigint = (us: bigint) => `${new Date(Number(us / 1000n)).toISOString().slice(0, -1)}${String(Number(us % 1000n)).padStart(3, "0")}Z`;
+    const samples = [0n, 1n, 999n, 1000n, 1_764_790_000_000_000n, 1_764_790_000_123_456n, 1_764_790_000_999_009n, 9_007_199_254_740_991n, 9_007_199_254_740_993n];
+    for (let i = 0; i < 2000; i++) samples.push(BigInt(Math.floor(Math.random() * 4e15)));
+    for (const us of samples) {
+      assert.equal(isoMicros(us), byBigint(us), String(us));
+      if (us < 8_640_000_000_000_000n) assert.equal(parseIsoMicros(isoMicros(us)), us);
+    }
   });
 });

@@ -120,10 +120,13 @@ export function encodeAuditEvent(e: AuditEvent): string {
 
 /** UTC ISO 8601 with microseconds from epoch microseconds. */
 export function isoMicros(epochMicros: bigint): string {
-  const ms = epochMicros / 1000n;
-  const micros = Number(epochMicros % 1000n);
-  const base = new Date(Number(ms)).toISOString(); // ...SSSZ
-  return `${base.slice(0, -1)}${String(micros).padStart(3, "0")}Z`;
+  // Number arithmetic while exact (every time until the year 2255): no bigint divisions per event.
+  const n = Number(epochMicros);
+  const exact = n >= 0 && Number.isSafeInteger(n);
+  const ms = exact ? Math.floor(n / 1000) : Number(epochMicros / 1000n);
+  const micros = exact ? n - ms * 1000 : Number(epochMicros % 1000n);
+  const base = new Date(ms).toISOString(); // ...SSSZ
+  return `${base.slice(0, -1)}${micros < 10 ? "00" : micros < 100 ? "0" : ""}${micros}Z`;
 }
 
 /** Epoch microseconds from an ISO timestamp with up to microsecond precision. */
