@@ -10,6 +10,7 @@ import { isWaitingStop, orderFromRecord, type Deposit, type FailedSettlement, ty
 import type { AmendRecord, CancelAllRecord, KucoinStp, PlaceRecord, SettleResolveRecord, TradingRecord } from "./records.ts";
 import { indexedWaitingStops, type WaitingStops, type WaitingStopsFactory } from "./waitingStops.ts";
 import { SenError } from "../errors/SenError.ts";
+import { CaptureCache, copyFill, copyOrder, sameFill, sameOrder } from "./captureCache.ts";
 
 const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
 const BPS = 10_000n;
@@ -97,6 +98,9 @@ export class TradingCore {
   /** Finished orders in finishing order, from #finishedHead on: the next to be dropped first. */
   #finished: string[] = [];
   #finishedHead = 0;
+  /** Snapshot forms of orders and fills from earlier captures, reused while unchanged. */
+  #orderForms = new CaptureCache<Order, TradingCoreSnapshot["orders"][number]>(sameOrder, copyOrder);
+  #fillForms = new CaptureCache<Fill, TradingCoreSnapshot["fills"][number][1][number]>(sameFill, copyFill);
   readonly #orderRetentionMs: number;
   readonly #fills = new Map<string, Fill[]>();
   readonly #deposits = new Set<string>();
@@ -964,27 +968,41 @@ export class TradingCore {
 
   // ------------------------------------------------------------------ snapshot
 
-  snapshot(): TradingCoreSnapshot {
+  /**
+   * The whole state, captured synchronously. Incremental: an order or fill unchanged since the
+   * previous capture is the same (read-only) snapshot object as then (see CaptureCache), and the
+   * engine's capture is incremental too: conversion and allocation follow what changed, and each
+   * retained record is still compared field by field once (about what converting it cost, without
+   * the garbage). `{ full: true }` converts everything afresh (what the incremental path is tested against).
+   */
+  snapshot(opts: { full?: boolean } = {}): TradingCoreSnapshot {
     const big = (v: bigint) => v.toString();
+    const full = opts.full === true;
+    const orderForm = (o: Order) => ({
+      ...o,
+      // Its own copy: the state is captured now and saved later, while a trigger mutates the live one.
+      stop: o.stop ? { ...o.stop } : undefined,
+      funds: big(o.funds),
+      dealFunds: big(o.dealFunds),
+      fee: big(o.fee),
+      feeBasis: big(o.feeBasis),
+      holdRemaining: big(o.holdRemaining),
+    });
+    const fillForm = (f: Fill) => ({ ...f, funds: big(f.funds), fee: big(f.fee), tax: big(f.tax) });
+    const orders = this.#orderForms;
+    const fills = this.#fillForms;
+    orders.begin();
+    fills.begin();
     return {
       version: 1,
-      engine: this.#engine.snapshot(),
+      engine: this.#engine.snapshot({ full }),
       ledger: this.#ledger.snapshot(),
-      orders: [...this.#orders.values()].map((o) => ({
-        ...o,
-        // Its own copy: the state is captured now and saved later, while a trigger mutates the live one.
-        stop: o.stop ? { ...o.stop } : undefined,
-        funds: big(o.funds),
-        dealFunds: big(o.dealFunds),
-        fee: big(o.fee),
-        feeBasis: big(o.feeBasis),
-        holdRemaining: big(o.holdRemaining),
-      })),
+      orders: [...this.#orders.values()].map(full ? orderForm : (o) => orders.form(o, orderForm)),
       counters: { order: this.#orderCounter, trade: this.#tradeCounter },
       deposits: [...this.#deposits],
       frozen: [...this.#frozen],
       markets: [...this.#markets].map(([s, m]) => [s, { ...m, window: m.window.map((w) => [w[0], w[1]] as [number, number]) }]),
-      fills: [...this.#fills].map(([a, fs]) => [a, fs.map((f) => ({ ...f, funds: big(f.funds), fee: big(f.fee), tax: big(f.tax) }))]),
+      fills: [...this.#fills].map(([a, fs]) => [a, fs.map(full ? fillForm : (f) => fills.form(f, fillForm))]),
       unsettled: [...this.#unsettled.values()].map(tradeToSnapshot),
       withdrawals: [...this.#withdrawals.values()].map((w) => ({ ...w, amount: big(w.amount) })),
       failedSettlements: [...this.#failedSettlements.values()].map((t) => ({ ...tradeToSnapshot(t), reason: t.reason, failedAt: t.failedAt })),

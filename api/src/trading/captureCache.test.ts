@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { defaultCatalog } from "../markets/marketCatalog.ts";
+import { copyFill, copyOrder, FILL_FIELDS, ORDER_FIELDS, sameFill, sameOrder, STOP_FIELDS } from "./captureCache.ts";
+import type { Fill, Order } from "./orders.ts";
+import type { TradingRecord } from "./records.ts";
+import { TradingCore, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
+
+const options = (): TradingCoreOptions => ({ catalog: defaultCatalog(), feeAccount: "fees", taxAccount: "tax", volatility: { windowMs: 60_000, bandBps: 2_000, haltMs: 30_000 } });
+
+/** A value of the same kind that differs from v. */
+function other(v: unknown): unknown {
+  if (typeof v === "number") return v + 1;
+  if (typeof v === "bigint") return v + 1n;
+  if (typeof v === "boolean") return !v;
+  if (typeof v === "string") return `${v}x`;
+  return "set";
+}
+
+const ORDER: Order = {
+  orderId: "o1",
+  clientOid: "c1",
+  accountId: "a",
+  identityHash: "h",
+  symbol: "GOLD-VND",
+  side: "buy",
+  type: "limit",
+  price: 10_000,
+  size: 5,
+  funds: 0n,
+  tif: "GTC",
+  postOnly: false,
+  visibleSize: 0,
+  stp: "CN",
+  stop: { stopPrice: 9_000, kind: "loss", triggered: false },
+  createdAt: 1,
+  updatedAt: 1,
+  isActive: true,
+  cancelExist: false,
+  dealSize: 0,
+  dealFunds: 0n,
+  fee: 0n,
+  feeBasis: 0n,
+  holdCurrency: "VND",
+  holdRemaining: 50_000n,
+};
+const FILL: Fill = {
+  tradeId: "t1",
+  orderId: "o1",
+  counterOrderId: "o2",
+  accountId: "a",
+  symbol: "GOLD-VND",
+  side: "buy",
+  liquidity: "maker",
+  price: 10_000,
+  size: 5,
+  funds: 50_000n,
+  fee: 5n,
+  feeRate: 10,
+  tax: 0n,
+  createdAt: 1,
+};
+
+describe("capture cache comparators", () => {
+  it("see a change in every field of an order, its stop and a fill", () => {
+    assert.ok(sameOrder(ORDER, copyOrder(ORDER)));
+    for (const k of Object.keys(ORDER_FIELDS) as (keyof Order)[]) {
+      if (k === "stop") continue;
+      const changed = { ...ORDER, [k]: other(ORDER[k]) } as Order;
+      assert.equal(sameOrder(changed, copyOrder(ORDER)), false, `order field ${k}`);
+    }
+    for (const k of Object.keys(STOP_FIELDS) as (keyof NonNullable<Order["stop"]>)[]) {
+      const o = copyOrder(ORDER);
+      (o.stop as Record<string, unknown>)[k] = other(ORDER.stop?.[k]);
+      assert.equal(sameOrder(o, copyOrder(ORDER)), false, `stop field ${k}`);
+    }
+    assert.equal(sameOrder({ ...ORDER, stop: undefined }, copyOrder(ORDER)), false, "stop removed");
+    // the copy is deep enough: mutating the live stop in place is seen
+    const live = copyOrder(ORDER);
+    const from = copyOrder(live);
+    (live.stop as { triggered: boolean }).triggered = true;
+    assert.equal(sameOrder(live, from), false, "stop mutated in place");
+    assert.ok(sameFill(FILL, copyFill(FILL)));
+    for (const k of Object.keys(FILL_FIELDS) as (keyof Fill)[]) {
+      assert.equal(sameFill({ ...FILL, [k]: other(FILL[k]) } as Fill, copyFill(FILL)), false, `fill field ${k}`);
+    }
+  });
+});
+
+const ACCOUNTS = ["a1", "a2", "a3"];
+const step = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      k: fc.constant("limit" as const),
+      a: fc.nat(2),
+      buy: fc.boolean(),
+      ticks: fc.integer({ min: -3, max: 3 }),
+      q: fc.integer({ min: 1, max: 30 }),
+      peak: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined, freq: 4 }),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("market" as const), a: fc.nat(2), buy: fc.boolean(), q: fc.integer({ min: 1, max: 30 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("stop" as const), a: fc.nat(2), buy: fc.boolean(), ticks: fc.integer({ min: -2, max: 2 }), q: fc.integer({ min: 1, max: 10 }) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant("cancel" as const), n: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("amend" as const), n: fc.nat(), q: fc.integer({ min: 1, max: 30 }) }) },
+);
+/** Segments of steps with a capture after each: up to 8 × 25. */
+const segments = fc.array(fc.array(step, { minLength: 1, maxLength: 25, size: "max" }), { minLength: 2, maxLength: 8, size: "max" });
+
+const json = (s: TradingCoreSnapshot) => JSON.stringify(s);
+
+describe("trading core snapshot", () => {
+  it("an incremental capture equals a full one, restores to the same state, and reuses only unchanged orders and fills", () => {
+    const seen = new Map<string, number>();
+    const count = (k: string, n = 1) => seen.set(k, (seen.get(k) ?? 0) + n);
+    fc.assert(
+      fc.property(segments, (segs) => {
+        const core = new TradingCore(options());
+        let ts = 1_700_000_000_000;
+        const apply = (r: TradingRecord) => core.apply({ ...r, ts: (ts += 250) } as TradingRecord);
+        for (const a of ACCOUNTS) {
+          apply({ t: "deposit", ts: 0, accountId: a, currency: "VND", amount: "100000000000", ref: `v-${a}` });
+          apply({ t: "deposit", ts: 0, accountId: a, currency: "GOLD", amount: "1000000", ref: `g-${a}` });
+        }
+        const placed: { orderId: string; accountId: string }[] = [];
+        let prev: TradingCoreSnapshot | null = null;
+        for (const seg of segs) {
+          for (const s of seg) {
+            if (s.k === "cancel" || s.k === "amend") {
+              if (placed.length === 0) continue;
+              const o = placed[placed.length - 1 - (s.n % Math.min(placed.length, 8))];
+              if (s.k === "cancel") apply({ t: "cancel", ts: 0, ...o });
+              else apply({ t: "amend", ts: 0, ...o, size: s.q });
+              continue;
+            }
+            const orderId = `o${placed.length + 1}`;
+            const accountId = ACCOUNTS[s.a];
+            placed.push({ orderId, accountId });
+            const common = { t: "place" as const, ts: 0, orderId, accountId, identityHash: accountId, symbol: "GOLD-VND", side: s.buy ? ("buy" as const) : ("sell" as const), clientOid: `c${orderId}`, stp: "CO" as const, tif: "GTC" as const, postOnly: false };
+            if (s.k === "limit") apply({ ...common, type: "limit", price: 10_000 + 100 * s.ticks, size: s.q, visibleSize: s.peak !== undefined && s.peak < s.q ? s.peak : undefined });
+            else if (s.k === "market") apply({ ...common, type: "market", size: s.q });
+            else apply({ ...common, type: "market", size: s.q, stop: { stopPrice: 10_000 + 100 * s.ticks, kind: s.buy ? "entry" : "loss" } });
+          }
+          const inc = core.snapshot();
+          const full = core.snapshot({ full: true });
+          assert.equal(json(inc), json(full));
+          const restored = TradingCore.restore(JSON.parse(json(inc)) as TradingCoreSnapshot, options());
+          assert.equal(json(restored.snapshot({ full: true })), json(full));
+          // what was reused: the same object as in the previous capture, never for a changed order or fill
+          if (prev !== null) {
+            const before = new Map(prev.orders.map((o) => [o.orderId, o]));
+            for (const o of inc.orders) {
+              const b = before.get(o.orderId);
+              if (b === undefined) count("newOrder");
+              else if (b === o) count("orderReused");
+              else {
+                assert.notEqual(JSON.stringify(b), JSON.stringify(o), "an unchanged order was converted again");
+                count(o.isActive ? "liveOrderChanged" : b.isActive ? "orderFinished" : "finishedOrderChanged");
+              }
+            }
+            const fillsBefore = new Set(prev.fills.flatMap(([, fs]) => fs));
+            for (const [, fs] of inc.fills) for (const f of fs) count(fillsBefore.has(f) ? "fillReused" : "newFill");
+          }
+          prev = inc;
+        }
+      }),
+      { numRuns: 60 },
+    );
+    for (const k of ["newOrder", "orderReused", "liveOrderChanged", "orderFinished", "fillReused", "newFill"]) {
+      assert.ok((seen.get(k) ?? 0) > 0, `never exercised: ${k} (saw ${JSON.stringify(Object.fromEntries(seen))})`);
+    }
+  });
+});
