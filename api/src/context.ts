@@ -40,6 +40,7 @@ import { ListingService, type ListingChain } from "./listing/listingService.ts";
 import type { ListingInput } from "./listing/listing.ts";
 import { BulletTokens, type BulletTokenStore } from "./ws/bulletTokens.ts";
 import { createLocalRateBuckets, type RateBuckets } from "./auth/rateBuckets.ts";
+import { openSharedState } from "./auth/sharedState.ts";
 
 /** Everything a route or a websocket handler may use. Built in one place; holds no logic. */
 export type AppContext = {
@@ -270,6 +271,8 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   }
 
   const replayWindowMs = 5_000;
+  // The split's processes share sessions, keys, the replay guard, websocket tokens and rate limits in Redis; one process keeps its own.
+  const shared = config.role === "all" ? undefined : await openSharedState(config, { now, replayWindowMs, onError: (err) => logger.warn({ err }, "shared store (Redis): connection or token-revocation feed error") });
   return {
     config,
     logger,
@@ -282,15 +285,15 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     trading,
     marketData,
     candles,
-    keys: createApiKeyStore({ file: config.keysFile, masterKey: loadMasterKey(config), now, randomBytes }),
-    sessions: createSessionStore({ now, randomBytes }),
-    siweNonces: createSiweNonceStore({ now }),
-    replay: createReplayGuard({ now, windowMs: replayWindowMs }),
-    replayBarrier: openReplayBarrier(config.dataDir, now, replayWindowMs),
+    keys: shared?.keys ?? createApiKeyStore({ file: config.keysFile, masterKey: loadMasterKey(config), now, randomBytes }),
+    sessions: shared?.sessions ?? createSessionStore({ now, randomBytes }),
+    siweNonces: shared?.siweNonces ?? createSiweNonceStore({ now }),
+    replay: shared?.replay ?? createReplayGuard({ now, windowMs: replayWindowMs }),
+    replayBarrier: shared?.barrier ?? openReplayBarrier(config.dataDir, now, replayWindowMs),
     identity,
     roles: createRoleResolver({ operatorWallets: config.operators, complianceWallets: config.compliance }),
-    bullets: new BulletTokens(now),
-    publicBuckets: createLocalRateBuckets(),
+    bullets: shared?.bullets ?? new BulletTokens(now),
+    publicBuckets: shared?.publicBuckets ?? createLocalRateBuckets(),
     audit,
     auditPublicKeyPem: signingKey.publicKeyPem,
     feeAccount,

@@ -43,6 +43,7 @@ const NOT_TRADER_FACING: Record<string, string> = {
   [AuthCode.SIGNED_BEFORE_RESTART]: "HMAC-signed requests only (and a 503: the page says the exchange is unavailable)",
   // The exchange's own failures are 5xx: the page says the exchange is unavailable (UNAVAILABLE) and shows the msg.
   [AuthCode.STORE_CORRUPT]: "server failure (5xx)",
+  [AuthCode.SHARED_STATE_UNAVAILABLE]: "server failure (5xx)",
   [JournalCode.IO]: "server failure (5xx)",
   [JournalCode.CORRUPT]: "server failure (5xx)",
   [JournalCode.CLOSED]: "server failure (5xx)",

@@ -167,6 +167,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
   }
   const e = r.data;
   if (e.SEN_ROLE !== "all" && !e.REDIS_URL) throw new ConfigError(ConfigCode.INVALID, `configuration: SEN_ROLE=${e.SEN_ROLE} needs REDIS_URL (the split's processes meet in Redis)`);
+  if (e.SEN_ROLE !== "all" && !e.SEN_MASTER_KEY) throw new ConfigError(ConfigCode.INVALID, `configuration: SEN_ROLE=${e.SEN_ROLE} needs SEN_MASTER_KEY, the same on every process (API secrets in Redis are sealed under it)`);
   const dataDir = path.resolve(e.SEN_DATA_DIR);
   const publicUrl = e.SEN_PUBLIC_URL ?? `http://${e.SEN_HOST}:${e.SEN_PORT}`;
   const u = new URL(publicUrl);

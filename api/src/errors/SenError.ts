@@ -40,6 +40,8 @@ export const AuthCode = {
   REPLAY_GUARD_FULL: "AUTH_REPLAY_GUARD_FULL",
   /** The API-key file cannot be parsed or decrypted (wrong master key, tampering). */
   STORE_CORRUPT: "AUTH_STORE_CORRUPT",
+  /** The shared store (Redis, split roles) did not answer: refused rather than checked against nothing. */
+  SHARED_STATE_UNAVAILABLE: "AUTH_SHARED_STATE_UNAVAILABLE",
 } as const;
 export type AuthCode = (typeof AuthCode)[keyof typeof AuthCode];
 

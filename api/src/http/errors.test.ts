@@ -14,7 +14,7 @@ const TABLES = { AuthCode, JournalCode, AuditCode, RiskCode, HolderCode, Trading
 /** Failures of the exchange itself: the client can only retry, so 5xx is right. */
 const SERVER_SIDE = new Set<string>([
   JournalCode.IO, JournalCode.CORRUPT, JournalCode.CLOSED, AuditCode.IO, AuditCode.CLOSED, AuditCode.TAMPERED, AuditCode.KEY_MISMATCH,
-  AuthCode.STORE_CORRUPT, AuthCode.SIGNED_BEFORE_RESTART, SurveillanceCode.BAD_CONFIG, TradingCode.SNAPSHOT_UNSUPPORTED,
+  AuthCode.STORE_CORRUPT, AuthCode.SIGNED_BEFORE_RESTART, AuthCode.SHARED_STATE_UNAVAILABLE, SurveillanceCode.BAD_CONFIG, TradingCode.SNAPSHOT_UNSUPPORTED,
 ]);
 
 describe("error codes at the edge", () => {

@@ -78,6 +78,7 @@ const TABLE: Record<string, KucoinError> = {
   JOURNAL_CORRUPT: { status: 503, code: "500000", msg: "Service unavailable: journal failure" },
   JOURNAL_CLOSED: { status: 503, code: "500000", msg: "Service unavailable: the exchange is stopping" },
   AUTH_STORE_CORRUPT: { status: 503, code: "500000", msg: "Service unavailable: key store failure" },
+  AUTH_SHARED_STATE_UNAVAILABLE: { status: 503, code: "500000", msg: "Service unavailable: the shared session and key store did not answer; retry shortly" },
   SURVEILLANCE_BAD_CONFIG: { status: 503, code: "500000", msg: "Service unavailable: misconfigured" },
   RATE_LIMITED: { status: 429, code: "429000", msg: "Too many requests" },
   HISTORY_BUSY: { status: 429, code: "429000", msg: "Too many requests: past order books are being rebuilt, retry shortly" },

@@ -1,0 +1,78 @@
+import type { Redis } from "ioredis";
+import { AuthCode, AuthError } from "../errors/SenError.ts";
+import { hashToken, type SessionStore } from "./sessionStore.ts";
+import { shared } from "./sharedStateError.ts";
+import type { Principal } from "./types.ts";
+
+export type RedisSessionStoreOptions = {
+  redis: Redis;
+  now: () => number;
+  randomBytes: (size: number) => Buffer;
+  /** Session lifetime; default 12 h (as the in-memory store). */
+  ttlMs?: number;
+  prefix?: string;
+};
+
+// KEYS[1]: the account's set of session hashes. ARGV[1]: the session key prefix.
+const REVOKE_ALL = `
+local n = 0
+for _, h in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  n = n + redis.call('DEL', ARGV[1] .. h)
+end
+redis.call('DEL', KEYS[1])
+return n
+`;
+
+/**
+ * Sessions shared by every edge: a session opened at one edge is valid at all of them, and
+ * "log out everywhere" (revokeSessions) ends them on all of them at once. As in the in-memory
+ * store only SHA-256(token) is kept (a dump of Redis gives no usable token). Each session is
+ * one key with the session's life as its PX; the account's set of hashes lets revokeSessions
+ * delete them in one atomic script. The stored expiry is also checked against this process's
+ * clock, so a session never outlives its stated expiresAt.
+ */
+export function createRedisSessionStore(options: RedisSessionStoreOptions): SessionStore {
+  const { redis, now, randomBytes, ttlMs = 12 * 60 * 60 * 1000, prefix = "sen:" } = options;
+  const sessionKey = (hash: string) => `${prefix}session:${hash}`;
+  const accountKey = (accountId: string) => `${prefix}sessions:${accountId}`;
+
+  return {
+    async issue(principal) {
+      const t = now();
+      const token = randomBytes(32).toString("base64url");
+      const hash = hashToken(token);
+      const expiresAt = t + ttlMs;
+      const frozen = Object.freeze({ ...principal, permissions: Object.freeze([...principal.permissions]) });
+      await shared("session", () =>
+        redis
+          .multi()
+          .set(sessionKey(hash), JSON.stringify({ p: frozen, e: expiresAt }), "PX", ttlMs)
+          .sadd(accountKey(principal.accountId), hash)
+          // Every session lives ttlMs, so the set may go when its newest session does.
+          .pexpire(accountKey(principal.accountId), ttlMs)
+          .exec()
+          .then(failedStep),
+      );
+      return { token, principal: frozen, expiresAt: new Date(expiresAt).toISOString() };
+    },
+
+    async sessionFromToken(token) {
+      const raw = await shared("session", () => redis.get(sessionKey(hashToken(token))));
+      if (raw === null) throw new AuthError(AuthCode.BAD_SESSION, "Unknown or revoked session");
+      const entry = JSON.parse(raw) as { p: Principal; e: number };
+      if (entry.e <= now()) throw new AuthError(AuthCode.BAD_SESSION, "Session expired");
+      return Object.freeze({ ...entry.p, permissions: Object.freeze([...entry.p.permissions]) });
+    },
+
+    async revokeSessions(accountId) {
+      const n = await shared("session", () => redis.eval(REVOKE_ALL, 1, accountKey(accountId), `${prefix}session:`));
+      return Number(n);
+    },
+  };
+}
+
+/** MULTI replies carry each command's own error; any of them fails the whole operation. */
+export function failedStep(replies: [Error | null, unknown][] | null): void {
+  if (replies === null) throw new Error("transaction aborted");
+  for (const [err] of replies) if (err) throw err;
+}
