@@ -77,6 +77,32 @@ async function main(): Promise<void> {
   const wallets = await connection.viem.getWalletClients();
   const officer = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_OFFICER.accountIndex });
   const operator = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_OPERATOR.accountIndex });
+  // The e-KYC issuer service, as the issuer organisation would run it, with the e-KYC issuer's
+  // key (its own process in production: `npm run start:issuer`); started before the gateway,
+  // whose config names its onboarding page. Development secrets are made here and kept beside
+  // its data (0600); SEN_ISSUER_PII_KEYS / SEN_ISSUER_SALT override them.
+  const issuerDir = path.join(dataDir, "issuer");
+  const issuerOfficer = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_ISSUER_OFFICER.accountIndex });
+  const devSecrets = { piiKeys: `k1:${randomBytes(32).toString("hex")}`, salt: randomBytes(32).toString("hex") };
+  const issuerConfig = readIssuerConfig({
+    // Beside a gateway on a free port (tests), the issuer takes a free port too.
+    SEN_ISSUER_PORT: process.env.SEN_ISSUER_PORT ?? (checked.port === 0 ? "0" : "8090"),
+    SEN_ISSUER_HOST: process.env.SEN_ISSUER_HOST,
+    SEN_ISSUER_DATA_DIR: issuerDir,
+    SEN_ISSUER_KEY: `0x${Buffer.from(mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: LOCAL_ROLE_ACCOUNTS.kycIssuer }).getHdKey().privateKey!).toString("hex")}`,
+    SEN_CHAIN_RPC: `http://127.0.0.1:${rpcPort}`,
+    SEN_DEPLOYMENT: deploymentFile,
+    SEN_ISSUER_OFFICERS: process.env.SEN_ISSUER_OFFICERS ?? issuerOfficer.address,
+    SEN_ISSUER_PII_KEYS: process.env.SEN_ISSUER_PII_KEYS ?? devSecrets.piiKeys,
+    SEN_ISSUER_SALT: process.env.SEN_ISSUER_SALT ?? devSecrets.salt,
+    SEN_ISSUER_SIWE_DOMAIN: process.env.SEN_ISSUER_SIWE_DOMAIN,
+  });
+  mkdirSync(issuerDir, { recursive: true });
+  if (!process.env.SEN_ISSUER_PII_KEYS || !process.env.SEN_ISSUER_SALT) {
+    writeFileSync(path.join(issuerDir, "dev-secrets.json"), `${JSON.stringify({ SEN_ISSUER_PII_KEYS: issuerConfig.piiKeys.join(","), SEN_ISSUER_SALT: devSecrets.salt }, null, 2)}\n`, { mode: 0o600 });
+  }
+  const issuer = await startIssuer(issuerConfig, { logger: pino({ name: "sen-issuer", level: checked.logLevel }), createService: defaultService });
+
   const config = envToConfig({
     ...env,
     SEN_DATA_DIR: dataDir,
@@ -86,8 +112,9 @@ async function main(): Promise<void> {
     SEN_AUDIT_ANCHOR_MS: env.SEN_AUDIT_ANCHOR_MS ?? "10000",
     // The in-process chain is Hardhat's (31337): the console may offer sign-in with its public test keys.
     SEN_DEV_SIGNIN: env.SEN_DEV_SIGNIN ?? "1",
-  });
-  config.chainId = deployment.chainId;
+    // The trader app links a wallet without an e-ID to this issuer's onboarding (wherever it listens).
+    SEN_ONBOARDING_URL: env.SEN_ONBOARDING_URL ?? `${issuer.url}/onboarding/`,
+  }, { chainId: deployment.chainId });
   const publicClient = await connection.viem.getPublicClient({ cacheTime: 0 });
   const c = deployment.contracts;
   // The markets come from the listing flow: the demo assets are the launch listings.
@@ -114,33 +141,6 @@ async function main(): Promise<void> {
     pollMs: 250,
   });
   await chain.poll();
-
-  // The e-KYC issuer service, as the issuer organisation would run it, with the e-KYC issuer's
-  // key (its own process in production: `npm run start:issuer`). Development secrets are made
-  // here and kept beside its data (0600); SEN_ISSUER_PII_KEYS / SEN_ISSUER_SALT override them.
-  const issuerDir = path.join(dataDir, "issuer");
-  const issuerOfficer = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_ISSUER_OFFICER.accountIndex });
-  const devSecrets = { piiKeys: `k1:${randomBytes(32).toString("hex")}`, salt: randomBytes(32).toString("hex") };
-  const issuerConfig = readIssuerConfig({
-    // Beside a gateway on a free port (tests), the issuer takes a free port too.
-    SEN_ISSUER_PORT: process.env.SEN_ISSUER_PORT ?? (checked.port === 0 ? "0" : "8090"),
-    SEN_ISSUER_HOST: process.env.SEN_ISSUER_HOST,
-    SEN_ISSUER_DATA_DIR: issuerDir,
-    SEN_ISSUER_KEY: `0x${Buffer.from(mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: LOCAL_ROLE_ACCOUNTS.kycIssuer }).getHdKey().privateKey!).toString("hex")}`,
-    SEN_CHAIN_RPC: `http://127.0.0.1:${rpcPort}`,
-    SEN_DEPLOYMENT: deploymentFile,
-    SEN_ISSUER_OFFICERS: process.env.SEN_ISSUER_OFFICERS ?? issuerOfficer.address,
-    SEN_ISSUER_PII_KEYS: process.env.SEN_ISSUER_PII_KEYS ?? devSecrets.piiKeys,
-    SEN_ISSUER_SALT: process.env.SEN_ISSUER_SALT ?? devSecrets.salt,
-    SEN_ISSUER_SIWE_DOMAIN: process.env.SEN_ISSUER_SIWE_DOMAIN,
-  });
-  mkdirSync(issuerDir, { recursive: true });
-  if (!process.env.SEN_ISSUER_PII_KEYS || !process.env.SEN_ISSUER_SALT) {
-    writeFileSync(path.join(issuerDir, "dev-secrets.json"), `${JSON.stringify({ SEN_ISSUER_PII_KEYS: issuerConfig.piiKeys.join(","), SEN_ISSUER_SALT: devSecrets.salt }, null, 2)}\n`, { mode: 0o600 });
-  }
-  const issuer = await startIssuer(issuerConfig, { logger: pino({ name: "sen-issuer", level: config.logLevel }), createService: defaultService });
-  // The trader app links a wallet without an e-ID to this issuer's onboarding (wherever it listens).
-  if (!env.SEN_ONBOARDING_URL) config.onboardingUrl = `${issuer.url}/onboarding/`;
 
   const credentials = [];
   for (const t of DEMO_TRADERS) {

@@ -8,6 +8,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { startChainServices, type ChainServices } from "./chain/chainServices.ts";
 import { envToConfig } from "./config/config.ts";
 import { readEnv, unknownSettings } from "./config/env.ts";
+import { ConfigCode, ConfigError } from "./config/errors.ts";
 import { createIdentityOracle } from "./chain/identityOracle.ts";
 import { readDeploymentFile } from "./chain/deploymentFile.ts";
 import { createContext } from "./context.ts";
@@ -19,11 +20,12 @@ import { startGateway } from "./server.ts";
 import { startEdge } from "./cluster/edgeRole.ts";
 
 async function main(): Promise<void> {
-  const config = envToConfig(readEnv());
+  const env = readEnv();
   for (const name of unknownSettings()) console.warn(`warning: ${name} is not a Sen setting (ignored); see README "Configuration"`);
-  if (!config.chainRpc || !config.deploymentFile) throw new Error("SEN_CHAIN_RPC and SEN_DEPLOYMENT are required (or use `npm start`)");
-  const deployment = readDeploymentFile(config.deploymentFile);
-  config.chainId = deployment.chainId;
+  if (!env.SEN_CHAIN_RPC || !env.SEN_DEPLOYMENT) throw new ConfigError(ConfigCode.INVALID, "SEN_CHAIN_RPC and SEN_DEPLOYMENT are required (or use `npm start`)");
+  // The chain id is the deployment's: read first, so the config is built once, with it.
+  const deployment = readDeploymentFile(env.SEN_DEPLOYMENT);
+  const config = envToConfig(env, { chainId: deployment.chainId });
   const client = createPublicClient({ transport: http(config.chainRpc), cacheTime: 0 });
   if (config.role === "edge") {
     // An edge follows the sequencer's journal and serves trading + market data; the rest is forwarded (cluster/edgeRole.ts).

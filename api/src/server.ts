@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AppContext } from "./context.ts";
 import { createGatewayListener } from "./http/leanRouter.ts";
 import { WsGateway } from "./ws/wsGateway.ts";
+import { listeningOn } from "./config/config.ts";
 
 export type RunningGateway = { server: Server; ws: WsGateway; url: string; close(): Promise<void> };
 
@@ -17,12 +18,8 @@ export async function startGateway(ctx: AppContext): Promise<RunningGateway> {
   });
   const { port } = server.address() as { port: number };
   const url = `http://${ctx.config.host}:${port}`;
-  if (ctx.config.port === 0) {
-    // Port chosen by the OS: publish the real address to clients (bullet endpoint, SIWE domain).
-    ctx.config.publicUrl = url;
-    ctx.config.wsEndpoint = `ws://${ctx.config.host}:${port}/ws`;
-    ctx.config.siweDomain = `${ctx.config.host}:${port}`;
-  }
+  // Port chosen by the OS: publish the real address to clients (bullet endpoint, SIWE domain).
+  ctx.config = listeningOn(ctx.config, port);
   return {
     server,
     ws,

@@ -344,11 +344,9 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
 
   it("says a refusal in the page's language and again after the switch; takes the confirmation threshold from the gateway; a rejected transaction changes nothing; a hash without an explorer", async () => {
     // The gateway as configured without SEN_EXPLORER_TX_URL and with SEN_CONFIRM_ORDER_VND=5000000:
-    // the settings route reads its config on every request.
-    const config = gw.ctx.config as { explorerTxUrl?: string; confirmOrderVnd: string };
-    const saved = { explorerTxUrl: config.explorerTxUrl, confirmOrderVnd: config.confirmOrderVnd };
-    config.explorerTxUrl = undefined;
-    config.confirmOrderVnd = "5000000";
+    // the settings route reads the context's config on every request (a config is frozen: swap it).
+    const saved = gw.ctx.config;
+    gw.ctx.config = { ...saved, explorerTxUrl: undefined, confirmOrderVnd: "5000000" };
     try {
       const { page, errors } = await openApp(trader, 1280, { rejectTransactions: true });
       await page.getByTestId("connect").click();
@@ -413,7 +411,7 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
       assert.equal(await page.getByTestId("fills").getByTestId("tx-link").count(), 0);
       assert.deepEqual(errors, []);
     } finally {
-      Object.assign(config, saved);
+      gw.ctx.config = saved;
     }
   });
 

@@ -11,7 +11,7 @@ import { createSessionStore } from "../auth/sessionStore.ts";
 import { createSiweNonceStore } from "../auth/siweNonceStore.ts";
 import type { IdentityOracle } from "../auth/types.ts";
 import { createMicroClock } from "../clock/microClock.ts";
-import type { ServerConfig } from "../config/config.ts";
+import { listeningOn, type ServerConfig } from "../config/config.ts";
 import type { AppContext } from "../context.ts";
 import { SenError } from "../errors/SenError.ts";
 import { createHttpApp } from "../http/app.ts";
@@ -164,11 +164,7 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
   });
   const { port } = server.address() as { port: number };
   const url = `http://${config.host}:${port}`;
-  if (config.port === 0) {
-    config.publicUrl = url;
-    config.wsEndpoint = `ws://${config.host}:${port}/ws`;
-    config.siweDomain = `${config.host}:${port}`;
-  }
+  ctx.config = listeningOn(config, port);
   return {
     url,
     server,

@@ -158,7 +158,20 @@ export function devSignInRefusal(config: Pick<ServerConfig, "devSignIn" | "chain
   return undefined;
 }
 
-/** Validates the environment once; a bad setting stops the process with a clear message. */
+/** Freezes an object and everything it holds. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Validates the environment once; a bad setting stops the process with a clear message. The
+ * result is frozen: what is only known later (the chain id from the deployment file) comes in
+ * as an override, so no module ever sees the config change under it.
+ */
 export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): ServerConfig {
   const r = schema.safeParse(env);
   if (!r.success) {
@@ -171,7 +184,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
   const dataDir = path.resolve(e.SEN_DATA_DIR);
   const publicUrl = e.SEN_PUBLIC_URL ?? `http://${e.SEN_HOST}:${e.SEN_PORT}`;
   const u = new URL(publicUrl);
-  return {
+  return deepFreeze({
     host: e.SEN_HOST,
     port: e.SEN_PORT,
     publicUrl,
@@ -218,5 +231,14 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     confirmOrderVnd: e.SEN_CONFIRM_ORDER_VND,
     devSignIn: e.SEN_DEV_SIGNIN === "1",
     ...overrides,
-  };
+  });
+}
+
+/**
+ * The config of a gateway the OS gave a port (SEN_PORT=0, tests and benchmarks): the same
+ * settings, frozen too, with the address clients are told (bullet endpoint, SIWE domain).
+ */
+export function listeningOn(config: ServerConfig, port: number): ServerConfig {
+  if (config.port !== 0) return config;
+  return deepFreeze({ ...config, publicUrl: `http://${config.host}:${port}`, wsEndpoint: `ws://${config.host}:${port}/ws`, siweDomain: `${config.host}:${port}` });
 }
