@@ -6,7 +6,9 @@ import { signKucoinRequest } from "../src/auth/kucoinSignature.ts";
 import { createSharedState, SHARED_REDIS_OPTIONS, type SharedState } from "../src/auth/sharedState.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { kucoinClient } from "./support/kucoinClient.ts";
 import { redisServerPath, startRedis, type RedisServer } from "./support/redisServer.ts";
+import { connectWs } from "./support/wsClient.ts";
 
 const skip = redisServerPath() === null ? "redis-server not installed" : undefined;
 if (skip) console.log(`# skipping shared-state gateway test: ${skip}`);
@@ -69,6 +71,22 @@ describe("gateway on the shared (Redis) stores", { skip, timeout: 120_000 }, () 
     const fresh = await get("/api/v1/accounts", signed("/api/v1/accounts", Date.now() + 1));
     assert.equal(fresh.status, 200);
     assert.equal(fresh.body.code, "200000");
+  });
+
+  it("a websocket token taken at the gateway resolves at the other process; revoking the key there closes the gateway's socket", async () => {
+    const bullet = await kucoinClient(() => gw.url, creds)<{ token: string }>("POST", "/api/v1/bullet-private");
+    assert.equal(bullet.code, "200000", JSON.stringify(bullet));
+    assert.equal((await edgeB.bullets.resolve(bullet.data.token))?.principal?.apiKeyId, creds.apiKey);
+    const socket = await connectWs(gw.ctx.config.wsEndpoint, bullet.data.token);
+    const closed = new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("the socket stayed open")), 10_000);
+      socket.ws.once("close", (code: number) => (clearTimeout(t), resolve(code)));
+    });
+    const spare = (await kucoinClient(() => gw.url, creds)<{ token: string }>("POST", "/api/v1/bullet-private")).data.token;
+    await edgeB.bullets.revoke({ accountId: creds.accountId, apiKeyId: creds.apiKey });
+    assert.equal(await closed, 4003, "closed by the gateway on the other process's revocation");
+    assert.ok(socket.messages.some((m) => m.type === "error" && m.code === 411100), "told why");
+    assert.equal(await edgeB.bullets.resolve(spare), undefined, "tokens taken before the revocation no longer connect");
   });
 
   it("with Redis stalled, signed, session and public requests get 503 500000, never an unchecked pass", async () => {
