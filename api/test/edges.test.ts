@@ -119,21 +119,21 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
       await publicB.subscribe(`/market/level2:${SYMBOL}`);
       await privateB.subscribe("/spotMarket/tradeOrders", true);
 
-      const sell = await seller.viaA<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: "edge-sell-1", side: "sell", symbol: SYMBOL, type: "limit", price: "12345", size: "5" });
+      const sell = await seller.viaA<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: "edge-sell-1", side: "sell", symbol: SYMBOL, type: "limit", price: "10500", size: "5" });
       assert.equal(sell.code, "200000", JSON.stringify(sell));
       // Read-your-writes on edge A: acknowledged means its replica has it.
       const onA = await seller.viaA<{ id: string; isActive: boolean }>("GET", `/api/v1/orders/${sell.data.orderId}`);
       assert.equal(onA.data.id, sell.data.orderId);
 
-      await publicB.next((m) => m.topic === `/market/level2:${SYMBOL}` && (m.data.changes.asks as string[][]).some((a) => a[0] === "12345" && a[1] === "5"), "edge B's level2 showing edge A's ask");
+      await publicB.next((m) => m.topic === `/market/level2:${SYMBOL}` && (m.data.changes.asks as string[][]).some((a) => a[0] === "10500" && a[1] === "5"), "edge B's level2 showing edge A's ask");
       const bookB = await seller.viaB<{ asks: string[][] }>("GET", `/api/v3/market/orderbook/level2?symbol=${SYMBOL}`);
-      assert.ok(bookB.data.asks.some((a) => a[0] === "12345"), JSON.stringify(bookB.data));
+      assert.ok(bookB.data.asks.some((a) => a[0] === "10500"), JSON.stringify(bookB.data));
 
-      const buy = await buyer.viaB<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: "edge-buy-1", side: "buy", symbol: SYMBOL, type: "limit", price: "12345", size: "2" });
+      const buy = await buyer.viaB<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: "edge-buy-1", side: "buy", symbol: SYMBOL, type: "limit", price: "10500", size: "2" });
       assert.equal(buy.code, "200000", JSON.stringify(buy));
       const fill = await privateB.next((m) => m.topic === "/spotMarket/tradeOrders" && m.data.orderId === sell.data.orderId && m.data.type === "match", "the seller's fill on edge B");
       assert.equal(fill.data.matchSize, "2");
-      assert.equal(fill.data.matchPrice, "12345");
+      assert.equal(fill.data.matchPrice, "10500");
       // Both edges agree on the trade (each from its own replica).
       for (const via of [seller.viaA, seller.viaB]) {
         const fills = await until("the fill on the edge's replica", async () => {
@@ -159,7 +159,7 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
     assert.equal(viaEdge.status, 200);
     assert.deepEqual(await viaEdge.json(), await direct.json());
     // A refusal from the sequencer through the bus is the single process's envelope.
-    const r = await traders.buyer.viaA("POST", "/api/v1/orders", { clientOid: "too-big", side: "buy", symbol: SYMBOL, type: "limit", price: "10000", size: "999999999" });
+    const r = await traders.buyer.viaA("POST", "/api/v1/orders", { clientOid: "too-big", side: "buy", symbol: SYMBOL, type: "limit", price: "10900", size: "1000000" });
     assert.equal(r.status, 400);
     assert.equal(r.code, "200004", JSON.stringify(r)); // balance insufficient
   });
@@ -170,11 +170,11 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
     const ackedByB: string[] = [];
     let stop = false;
     let cut = 0;
-    // Resting orders only (sells high, buys low): the load never runs out of funds.
+    // Resting orders only (sells above, buys below the test's trades, inside the price collar): the load never runs out of funds.
     const load = async (name: string, via: Client, side: "buy" | "sell", acked: string[]) => {
       for (let i = 0; !stop; i++) {
         try {
-          const r = await via<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: `${name}-${i}`, side, symbol: SYMBOL, type: "limit", price: side === "sell" ? String(20_000 + (i % 50)) : String(5_000 - (i % 50)), size: "1" });
+          const r = await via<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: `${name}-${i}`, side, symbol: SYMBOL, type: "limit", price: side === "sell" ? String(10_600 + 100 * (i % 4)) : String(9_100 + 100 * (i % 4)), size: "1" });
           if (r.code === "200000") acked.push(r.data.orderId);
         } catch {
           cut++; // the edge died under the request: unknown, not acknowledged
@@ -218,6 +218,28 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
     console.log(`# edge A acknowledged ${ackedByA.length} orders before kill -9 (${cut} requests cut), edge B ${ackedByB.length}`);
     const health = await fetch(`${edgeB.url}/health`);
     assert.equal(health.status, 200);
+  });
+
+  it("without a sequencer an edge answers forwarded routes 503 in the error envelope and still serves reads from its replica", async () => {
+    await sequencer.kill9();
+    const lease = new Redis(redis.url);
+    try {
+      // Its lease still names it for up to the lease's ttl (a dead address), then names no one: 503 both ways.
+      for (const phase of ["dead address", "no lease"]) {
+        if (phase === "no lease") await until("the dead sequencer's lease to expire", async () => (await lease.exists("sen:seq:lease")) === 0, 15_000);
+        const r = await fetch(`${edgeB.url}/api/v1/sen/listings`);
+        assert.equal(r.status, 503, phase);
+        const body = (await r.json()) as { code: string; msg: string; senCode: string };
+        assert.equal(body.code, "500000", phase);
+        assert.equal(body.senCode, "CLUSTER_NO_SEQUENCER", phase);
+        assert.match(body.msg, phase === "no lease" ? /no sequencer is active/ : /Service unavailable/, phase);
+      }
+    } finally {
+      lease.disconnect();
+    }
+    const balances = await traders.seller.viaB<Array<{ currency: string }>>("GET", "/api/v1/accounts");
+    assert.equal(balances.status, 200);
+    assert.ok(balances.data.some((b) => b.currency === "GOLD"));
   });
 });
 

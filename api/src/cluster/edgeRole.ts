@@ -1,20 +1,17 @@
-import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Redis } from "ioredis";
 import type { AuditEventInput } from "../audit/auditEvent.ts";
-import { createApiKeyStore } from "../auth/apiKeyStore.ts";
-import { createReplayGuard } from "../auth/replayGuard.ts";
 import { createRoleResolver } from "../auth/roles.ts";
-import { createSessionStore } from "../auth/sessionStore.ts";
-import { createSiweNonceStore } from "../auth/siweNonceStore.ts";
+import { createSharedState, SHARED_REDIS_OPTIONS } from "../auth/sharedState.ts";
 import type { IdentityOracle } from "../auth/types.ts";
 import { createMicroClock } from "../clock/microClock.ts";
 import { listeningOn, type ServerConfig } from "../config/config.ts";
+import { ConfigCode, ConfigError } from "../config/errors.ts";
 import type { AppContext } from "../context.ts";
 import { SenError } from "../errors/SenError.ts";
-import { createHttpApp } from "../http/app.ts";
+import { createGatewayListener } from "../http/leanRouter.ts";
 import { KucoinFormat } from "../http/kucoinFormat.ts";
 import { allRoutes } from "../http/routes/index.ts";
 import { loadPilotRules } from "../listing/pilotRules.ts";
@@ -25,7 +22,6 @@ import { createLogger, type Logger } from "../observability/logger.ts";
 import { createMetrics } from "../observability/metrics.ts";
 import { DEFAULT_RISK } from "../risk/types.ts";
 import { TradingService } from "../trading/tradingService.ts";
-import { BulletTokens } from "../ws/bulletTokens.ts";
 import { WsGateway } from "../ws/wsGateway.ts";
 import { createCommandClient } from "./commandBus.ts";
 import { EdgeCode, EdgeTrading } from "./edgeTrading.ts";
@@ -70,7 +66,7 @@ export type RunningEdge = { url: string; server: Server; ctx: AppContext; close(
  * to the sequencer named in the lease.
  */
 export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<RunningEdge> {
-  if (config.journal.kind !== "redis") throw new SenError("CONFIG", "SEN_ROLE=edge needs REDIS_URL");
+  if (config.journal.kind !== "redis") throw new ConfigError(ConfigCode.INVALID, "SEN_ROLE=edge needs REDIS_URL");
   const redisUrl = config.journal.url;
   const logger = deps.logger ?? createLogger(config.logLevel);
   const now = Date.now;
@@ -108,18 +104,20 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
     onFatal,
     onConnectionError: (err) => logger.warn({ err: err.message }, "edge: journal follower lost Redis; reading on from the last record"),
   });
-  const redis = new Redis(redisUrl, { lazyConnect: true });
+  // Commands, lease reads and the shared stores: short requests that must fail rather than hang.
+  const redis = new Redis(redisUrl, { lazyConnect: true, ...SHARED_REDIS_OPTIONS });
   redis.on("error", (err: Error) => logger.warn({ err: err.message }, "edge: Redis connection error"));
   await redis.connect();
   const started = Date.now();
   await follower.caughtUp;
   logger.info({ lastSeq: replica.lastSeq.toString(), ms: Date.now() - started }, "edge: replica caught up with the journal");
 
+  // Sign-ins, API keys, the replay guard, websocket tokens and per-IP limits: shared by every edge.
+  const shared = await createSharedState(config, redis, { now, onError: (err) => logger.warn({ err }, "edge: shared state feed interrupted") });
   const commands = createCommandClient({ redis, nodeId: config.nodeId });
   const trading = new EdgeTrading(replica, follower, commands);
   const audit = edgeAudit((input) => commands.send("audit", [input]), logger);
 
-  const replayWindowMs = 5_000;
   const ctx = {
     config,
     logger,
@@ -132,15 +130,15 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
     trading: sequencerOnly("trading", trading),
     marketData,
     candles,
-    keys: createApiKeyStore({ file: config.keysFile, masterKey: Buffer.from(config.masterKeyHex ?? randomBytes(32).toString("hex"), "hex"), now, randomBytes }),
-    sessions: createSessionStore({ now, randomBytes }),
-    siweNonces: createSiweNonceStore({ now }),
-    replay: createReplayGuard({ now, windowMs: replayWindowMs }),
-    // The replay guard is shared in Redis: a restarted edge still knows what was accepted, no file ceiling needed.
-    replayBarrier: { notBeforeMs: Number.NEGATIVE_INFINITY, accepted: () => undefined, close: () => undefined },
+    keys: shared.keys,
+    sessions: shared.sessions,
+    siweNonces: shared.siweNonces,
+    replay: shared.replay,
+    replayBarrier: shared.barrier,
+    publicBuckets: shared.publicBuckets,
     identity: deps.identity,
     roles: createRoleResolver({ operatorWallets: config.operators, complianceWallets: config.compliance }),
-    bullets: new BulletTokens(now),
+    bullets: shared.bullets,
     audit,
     auditPublicKeyPem: "",
     feeAccount: FEE_ACCOUNT,
@@ -149,7 +147,8 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
     listings: sequencerOnly("listings", {}),
   } as unknown as AppContext;
 
-  const app = createHttpApp(ctx);
+  // The same listener as a single process (the lean order path included) for what is served here.
+  const app = createGatewayListener(ctx);
   const local = localMatcher(ctx);
   const forward = forwarder(redis, logger);
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -175,6 +174,7 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await audit.flush().catch(() => undefined);
       await commands.close();
+      await shared.close();
       await follower.close();
       candles.close();
       redis.disconnect();
@@ -217,8 +217,12 @@ function edgeAudit(send: (input: AuditEventInput) => Promise<unknown>, logger: L
  */
 function sequencerOnly<T extends object>(what: string, own: T): T {
   return new Proxy(own, {
-    get(target, prop, receiver) {
-      if (typeof prop === "symbol" || prop in target || prop === "then") return Reflect.get(target, prop, receiver);
+    get(target, prop) {
+      if (typeof prop === "symbol" || prop in target || prop === "then") {
+        // The target itself as `this`: its private fields are not on the proxy.
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      }
       throw new SenError(EdgeCode.SEQUENCER_ONLY, `${what}.${prop} is the sequencer's; this route should be forwarded to it`);
     },
   });
