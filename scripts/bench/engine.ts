@@ -16,6 +16,8 @@ import type { Command } from "../../matching-engine/src/command.ts";
 import { MatchingEngine } from "../../matching-engine/src/engine.ts";
 import { EventBuffer, EventKind } from "../../matching-engine/src/eventBuffer.ts";
 import type { EngineEvent } from "../../matching-engine/src/events.ts";
+import { defaultCatalog } from "../../api/src/markets/marketCatalog.ts";
+import { TradingCore } from "../../api/src/trading/tradingCore.ts";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
 import { generateWorkload, symbolName } from "./engineWorkload.ts";
 import type { Workload } from "./engineWorkload.ts";
@@ -408,6 +410,48 @@ const snapRows: string[] = [];
   console.log(snapRows.join("\n"));
 }
 
+// The gateway's whole synchronous capture (TradingCore.snapshot(): engine, ledger, retained orders
+// and fills converted for saving) at ~30k retained orders, full vs incremental.
+const coreRows: string[] = [];
+{
+  const core = new TradingCore({ catalog: defaultCatalog(), feeAccount: "fees", taxAccount: "tax" });
+  core.apply({ t: "deposit", ts: 0, accountId: "s", currency: "GOLD", amount: "100000000000", ref: "d1" });
+  core.apply({ t: "deposit", ts: 0, accountId: "b", currency: "VND", amount: "100000000000000000", ref: "d2" });
+  let n = 0;
+  const place = () => {
+    const i = n++;
+    const buy = i % 2 === 0;
+    const side = buy ? ("buy" as const) : ("sell" as const);
+    // nine prices around 10,000 (tick 100): about a fifth rests, the rest trades
+    core.apply({ t: "place", ts: 1 + i, orderId: `o${i}`, accountId: buy ? "b" : "s", identityHash: buy ? "b" : "s", symbol: "GOLD-VND", side, type: "limit", price: 10_000 + (((i * 7) % 9) - 4) * 100, size: 1 + (i % 5), tif: "GTC", postOnly: false, stp: "CN", clientOid: `c${i}` });
+  };
+  while (n < SNAP_ORDERS) place();
+  const first = core.snapshot();
+  const fills = first.fills.reduce((a, [, f]) => a + f.length, 0);
+  const resting = first.engine.books.reduce((a, b) => a + b.orders.length, 0);
+  const cpuMs = (f: () => void) => {
+    const t = process.cpuUsage();
+    f();
+    const d = process.cpuUsage(t);
+    return (d.user + d.system) / 1000;
+  };
+  const reps = Math.max(5, REPEAT * 3);
+  for (let i = 0; i < 3; i++) core.snapshot({ full: true });
+  const full = median(Array.from({ length: reps }, () => cpuMs(() => core.snapshot({ full: true }))));
+  coreRows.push(`| full (every order and fill converted, the previous behaviour) | ${full.toFixed(2)} ms |`);
+  for (const k of [0, 100, 1_000]) {
+    const ms: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      core.snapshot();
+      for (let j = 0; j < k; j++) place();
+      ms.push(cpuMs(() => core.snapshot()));
+    }
+    coreRows.push(`| incremental, ${k.toLocaleString("en")} orders placed since the last capture | ${median(ms).toFixed(2)} ms |`);
+  }
+  coreRows.unshift(`${first.orders.length.toLocaleString("en")} retained orders (${resting.toLocaleString("en")} resting), ${fills.toLocaleString("en")} fills kept:`, "", "| capture | CPU per capture |", "|---|---|");
+  console.log(coreRows.join("\n"));
+}
+
 const md = [
   "## Matching engine (`npm run bench:engine`)",
   "",
@@ -441,6 +485,9 @@ const md = [
   "| capture | live orders | order objects made | CPU per capture |",
   "|---|---|---|---|",
   ...snapRows,
+  "",
+  `The gateway's whole capture (\`TradingCore.snapshot()\`: engine, ledger, and the retained orders and fills converted for saving, bigints to strings), one market, limit orders alternating sides over nine prices so most trade, CPU time per capture, median of ${Math.max(5, REPEAT * 3)}. An order or fill unchanged since the previous capture is handed out again; each is still compared field by field, so what the incremental capture saves is mostly the conversion's allocation and garbage. `,
+  ...coreRows,
   "",
   `Total bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`,
 ].join("\n");

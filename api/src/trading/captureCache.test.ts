@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
-import { copyFill, copyOrder, FILL_FIELDS, ORDER_FIELDS, sameFill, sameOrder, STOP_FIELDS } from "./captureCache.ts";
-import type { Fill, Order } from "./orders.ts";
+import { copyFill, copyOrder, copyTrade, FILL_FIELDS, ORDER_FIELDS, sameFill, sameOrder, sameTrade, STOP_FIELDS, TRADE_FIELDS } from "./captureCache.ts";
+import type { Fill, Order, SettlementTrade } from "./orders.ts";
 import type { TradingRecord } from "./records.ts";
 import { TradingCore, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
 
@@ -62,8 +62,10 @@ const FILL: Fill = {
   createdAt: 1,
 };
 
+const TRADE: SettlementTrade = { tradeId: "t1", symbol: "GOLD-VND", sellerAccount: "s", buyerAccount: "b", size: 5, funds: 50_000n, sellerFee: 5n, buyerFee: 5n, sellerTax: 0n, createdAt: 1 };
+
 describe("capture cache comparators", () => {
-  it("see a change in every field of an order, its stop and a fill", () => {
+  it("see a change in every field of an order, its stop, a fill and a settlement trade", () => {
     assert.ok(sameOrder(ORDER, copyOrder(ORDER)));
     for (const k of Object.keys(ORDER_FIELDS) as (keyof Order)[]) {
       if (k === "stop") continue;
@@ -84,6 +86,10 @@ describe("capture cache comparators", () => {
     assert.ok(sameFill(FILL, copyFill(FILL)));
     for (const k of Object.keys(FILL_FIELDS) as (keyof Fill)[]) {
       assert.equal(sameFill({ ...FILL, [k]: other(FILL[k]) } as Fill, copyFill(FILL)), false, `fill field ${k}`);
+    }
+    assert.ok(sameTrade(TRADE, copyTrade(TRADE)));
+    for (const k of Object.keys(TRADE_FIELDS) as (keyof SettlementTrade)[]) {
+      assert.equal(sameTrade({ ...TRADE, [k]: other(TRADE[k]) } as SettlementTrade, copyTrade(TRADE)), false, `trade field ${k}`);
     }
   });
 });
@@ -162,13 +168,15 @@ describe("trading core snapshot", () => {
             }
             const fillsBefore = new Set(prev.fills.flatMap(([, fs]) => fs));
             for (const [, fs] of inc.fills) for (const f of fs) count(fillsBefore.has(f) ? "fillReused" : "newFill");
+            const tradesBefore = new Set(prev.unsettled);
+            for (const t of inc.unsettled) count(tradesBefore.has(t) ? "tradeReused" : "newTrade");
           }
           prev = inc;
         }
       }),
       { numRuns: 60 },
     );
-    for (const k of ["newOrder", "orderReused", "liveOrderChanged", "orderFinished", "fillReused", "newFill"]) {
+    for (const k of ["newOrder", "orderReused", "liveOrderChanged", "orderFinished", "fillReused", "newFill", "tradeReused", "newTrade"]) {
       assert.ok((seen.get(k) ?? 0) > 0, `never exercised: ${k} (saw ${JSON.stringify(Object.fromEntries(seen))})`);
     }
   });

@@ -1,7 +1,7 @@
-import type { Fill, Order } from "./orders.ts";
+import type { Fill, Order, SettlementTrade } from "./orders.ts";
 
 /**
- * Snapshot forms of long-lived mutable records (orders, fills), reused while the record is
+ * Snapshot forms of long-lived mutable records (orders, fills, unsettled trades), reused while the record is
  * unchanged, so a state capture converts (bigints to strings, copies) only what changed since
  * the last capture instead of every retained record.
  *
@@ -9,7 +9,7 @@ import type { Fill, Order } from "./orders.ts";
  * form was made and compares every field, so no mutation site has to remember to mark anything
  * dirty. The comparators are written out per type (a generic for-in compare cost more than
  * building the forms afresh); the key tables below make the compiler reject a field added to
- * `Order` or `Fill` until it is listed here, and `captureCache.test.ts` changes each listed
+ * `Order`, `Fill` or `SettlementTrade` until it is listed here, and `captureCache.test.ts` changes each listed
  * field in turn and expects a new form. The forms handed out are shared between captures and
  * must be treated as read-only.
  */
@@ -168,4 +168,37 @@ export function sameFill(a: Fill, b: Fill): boolean {
 
 export function copyFill(f: Fill): Fill {
   return { ...f };
+}
+
+/** Every field of SettlementTrade, compared by sameTrade. */
+export const TRADE_FIELDS = {
+  tradeId: 1,
+  symbol: 1,
+  sellerAccount: 1,
+  buyerAccount: 1,
+  size: 1,
+  funds: 1,
+  sellerFee: 1,
+  buyerFee: 1,
+  sellerTax: 1,
+  createdAt: 1,
+} as const satisfies Record<keyof SettlementTrade, 1>;
+
+export function sameTrade(a: SettlementTrade, b: SettlementTrade): boolean {
+  return (
+    a.tradeId === b.tradeId &&
+    a.symbol === b.symbol &&
+    a.sellerAccount === b.sellerAccount &&
+    a.buyerAccount === b.buyerAccount &&
+    a.size === b.size &&
+    a.funds === b.funds &&
+    a.sellerFee === b.sellerFee &&
+    a.buyerFee === b.buyerFee &&
+    a.sellerTax === b.sellerTax &&
+    a.createdAt === b.createdAt
+  );
+}
+
+export function copyTrade(t: SettlementTrade): SettlementTrade {
+  return { ...t };
 }

@@ -10,7 +10,7 @@ import { isWaitingStop, orderFromRecord, type Deposit, type FailedSettlement, ty
 import type { AmendRecord, CancelAllRecord, KucoinStp, PlaceRecord, SettleResolveRecord, TradingRecord } from "./records.ts";
 import { indexedWaitingStops, type WaitingStops, type WaitingStopsFactory } from "./waitingStops.ts";
 import { SenError } from "../errors/SenError.ts";
-import { CaptureCache, copyFill, copyOrder, sameFill, sameOrder } from "./captureCache.ts";
+import { CaptureCache, copyFill, copyOrder, copyTrade, sameFill, sameOrder, sameTrade } from "./captureCache.ts";
 
 const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
 const BPS = 10_000n;
@@ -101,6 +101,7 @@ export class TradingCore {
   /** Snapshot forms of orders and fills from earlier captures, reused while unchanged. */
   #orderForms = new CaptureCache<Order, TradingCoreSnapshot["orders"][number]>(sameOrder, copyOrder);
   #fillForms = new CaptureCache<Fill, TradingCoreSnapshot["fills"][number][1][number]>(sameFill, copyFill);
+  #tradeForms = new CaptureCache<SettlementTrade, SnapshotTrade>(sameTrade, copyTrade);
   readonly #orderRetentionMs: number;
   readonly #fills = new Map<string, Fill[]>();
   readonly #deposits = new Set<string>();
@@ -991,8 +992,10 @@ export class TradingCore {
     const fillForm = (f: Fill) => ({ ...f, funds: big(f.funds), fee: big(f.fee), tax: big(f.tax) });
     const orders = this.#orderForms;
     const fills = this.#fillForms;
+    const trades = this.#tradeForms;
     orders.begin();
     fills.begin();
+    trades.begin();
     return {
       version: 1,
       engine: this.#engine.snapshot({ full }),
@@ -1003,7 +1006,7 @@ export class TradingCore {
       frozen: [...this.#frozen],
       markets: [...this.#markets].map(([s, m]) => [s, { ...m, window: m.window.map((w) => [w[0], w[1]] as [number, number]) }]),
       fills: [...this.#fills].map(([a, fs]) => [a, fs.map(full ? fillForm : (f) => fills.form(f, fillForm))]),
-      unsettled: [...this.#unsettled.values()].map(tradeToSnapshot),
+      unsettled: [...this.#unsettled.values()].map(full ? tradeToSnapshot : (t) => trades.form(t, tradeToSnapshot)),
       withdrawals: [...this.#withdrawals.values()].map((w) => ({ ...w, amount: big(w.amount) })),
       failedSettlements: [...this.#failedSettlements.values()].map((t) => ({ ...tradeToSnapshot(t), reason: t.reason, failedAt: t.failedAt })),
       finished: this.#finished.slice(this.#finishedHead),
