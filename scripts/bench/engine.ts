@@ -5,7 +5,11 @@
  * matching engine and through nodejs-order-book in the same process, checks
  * that both traded the same total quantity, and writes the "engine" section
  * of BENCHMARKS.md: throughput, per-command latency percentiles, the ratio,
- * depth / wide-price / 10-symbol variants and the replay tool end to end.
+ * depth / wide-price / 10-symbol variants, the replay tool end to end against a
+ * JSON echo of the same file (main and many-owner workloads), and snapshot
+ * capture at ~30k orders (engine alone, and the trading core's whole capture),
+ * full vs incremental. Quick runs: BENCH_COMMANDS, BENCH_ONLY, BENCH_REPEAT,
+ * BENCH_REPLAY=0, BENCH_SNAPSHOT_ORDERS, BENCH_WRITE=0.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
