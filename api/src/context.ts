@@ -106,6 +106,8 @@ export type ContextDeps = {
   feeAccount?: string;
   /** The data directory's lock, when the caller took it earlier (npm start takes it before deploying). */
   dataDirLock?: DataDirLock;
+  /** The journal, when the caller made it (the sequencer's Redis journal, fenced by its lease); default from config.journal. */
+  journal?: Journal;
   /** The tax rate and where it was read (the vault's tax policy when there is a chain); default: SEN_TAX_RATE_BPS. */
   tax?: { rateBps: number; source: string };
   /** The pilot's rules (default: SEN_PILOT_RULES or the shipped rules). */
@@ -142,14 +144,15 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   const feeAccount = deps.feeAccount ?? "sen:fees";
 
   const journal: Journal =
-    config.journal.kind === "file"
+    deps.journal ??
+    (config.journal.kind === "file"
       ? createFileJournal({ dir: config.journal.dir, fsync: config.journal.fsync, onRepair: (info) => logger.warn(info, "journal: torn tail repaired") })
       : createRedisJournal({
           url: config.journal.url,
           stream: "sen:journal",
           commandTimeoutMs: config.journalDeadlineMs,
           onConnectionError: (err) => logger.warn({ err: err.message }, "journal: Redis connection error"),
-        });
+        }));
   const snapshots = createFileSnapshotStore({ dir: config.snapshotDir, onCorrupt: (file, error) => logger.error({ file, err: error }, "snapshot corrupt, falling back") });
 
   const signingKey = loadOrCreateSigningKey(config.audit.dir, config.audit.signingKeyPem);

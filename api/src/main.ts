@@ -11,13 +11,14 @@ import { readEnv, unknownSettings } from "./config/env.ts";
 import { ConfigCode, ConfigError } from "./config/errors.ts";
 import { createIdentityOracle } from "./chain/identityOracle.ts";
 import { readDeploymentFile } from "./chain/deploymentFile.ts";
-import { createContext } from "./context.ts";
+import { createContext, type ContextDeps } from "./context.ts";
 import { MarketCatalog } from "./markets/marketCatalog.ts";
 import { createListingChain } from "./chain/listingChain.ts";
 import { readTaxPolicy } from "./chain/taxPolicy.ts";
 import { demoLaunchListings } from "./listing/launchListings.ts";
 import { startGateway } from "./server.ts";
 import { startEdge } from "./cluster/edgeRole.ts";
+import { runSequencer, type OpenedExchange } from "./cluster/sequencerRole.ts";
 
 async function main(): Promise<void> {
   const env = readEnv();
@@ -40,36 +41,40 @@ async function main(): Promise<void> {
     process.once("SIGTERM", stopEdge);
     return;
   }
-  const ctx = await createContext(config, {
-    identity: createIdentityOracle(client, deployment.contracts.IdentityRegistry),
-    // The markets come from the listing flow: the demo assets of the deployment are the launch listings.
-    catalog: new MarketCatalog([{ currency: "VND", fullName: "Vietnamese đồng (Sen VND token)", decimals: 0, token: deployment.contracts.CashToken }], []),
-    listingChain: createListingChain(client, deployment.contracts.SettlementVault),
-    launchListings: demoLaunchListings({ GOLD: deployment.contracts.GoldToken, RIVER: deployment.contracts.RiverToken }),
-    tax: { rateBps: (await readTaxPolicy(client, deployment.contracts.SettlementVault)).rateBps, source: `SettlementVault ${deployment.contracts.SettlementVault}` },
-    chain: { publicClient: client, contracts: deployment.contracts, startBlock: BigInt(deployment.startBlock ?? "0"), confirmations: config.confirmations },
-  });
-  const gateway = await startGateway(ctx);
-  let chainServices: ChainServices | undefined;
-  if (config.chainKey) {
-    const walletClient = createWalletClient({ account: privateKeyToAccount(config.chainKey), transport: http(config.chainRpc) });
-    chainServices = await startChainServices({
-      ctx,
-      publicClient: client,
-      walletClient,
-      contracts: deployment.contracts,
-      startBlock: BigInt(deployment.startBlock ?? "0"),
-      confirmations: config.confirmations,
-      pollMs: config.chainPollMs,
+  // The exchange as one process runs it; a sequencer opens the same, with its fenced journal, once it holds the lease.
+  const open = async (extra: Pick<ContextDeps, "journal" | "dataDirLock"> = {}): Promise<OpenedExchange> => {
+    const ctx = await createContext(config, {
+      identity: createIdentityOracle(client, deployment.contracts.IdentityRegistry),
+      // The markets come from the listing flow: the demo assets of the deployment are the launch listings.
+      catalog: new MarketCatalog([{ currency: "VND", fullName: "Vietnamese đồng (Sen VND token)", decimals: 0, token: deployment.contracts.CashToken }], []),
+      listingChain: createListingChain(client, deployment.contracts.SettlementVault),
+      launchListings: demoLaunchListings({ GOLD: deployment.contracts.GoldToken, RIVER: deployment.contracts.RiverToken }),
+      tax: { rateBps: (await readTaxPolicy(client, deployment.contracts.SettlementVault)).rateBps, source: `SettlementVault ${deployment.contracts.SettlementVault}` },
+      chain: { publicClient: client, contracts: deployment.contracts, startBlock: BigInt(deployment.startBlock ?? "0"), confirmations: config.confirmations },
+      ...extra,
     });
-  } else {
-    ctx.logger.warn("SEN_CHAIN_KEY not set: deposits, settlement and withdrawals are not processed by this gateway");
-  }
-  ctx.logger.info({ url: gateway.url, ws: ctx.config.wsEndpoint }, "Sen gateway listening");
-  process.stdout.write(`SEN_READY ${gateway.url}\n`);
-  const stop = () => {
-    void (chainServices?.stop() ?? Promise.resolve()).then(() => gateway.close()).finally(() => process.exit(0));
+    const gateway = await startGateway(ctx);
+    let chainServices: ChainServices | undefined;
+    if (config.chainKey) {
+      const walletClient = createWalletClient({ account: privateKeyToAccount(config.chainKey), transport: http(config.chainRpc) });
+      chainServices = await startChainServices({
+        ctx,
+        publicClient: client,
+        walletClient,
+        contracts: deployment.contracts,
+        startBlock: BigInt(deployment.startBlock ?? "0"),
+        confirmations: config.confirmations,
+        pollMs: config.chainPollMs,
+      });
+    } else {
+      ctx.logger.warn("SEN_CHAIN_KEY not set: deposits, settlement and withdrawals are not processed by this gateway");
+    }
+    ctx.logger.info({ url: gateway.url, ws: ctx.config.wsEndpoint }, "Sen gateway listening");
+    return { ctx, url: gateway.url, stop: () => (chainServices?.stop() ?? Promise.resolve()).then(() => gateway.close()) };
   };
+  const exchange = config.role === "sequencer" ? await runSequencer({ config, open }) : await open();
+  process.stdout.write(`SEN_READY ${exchange.url}\n`);
+  const stop = () => void exchange.stop().finally(() => process.exit(0));
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
 }

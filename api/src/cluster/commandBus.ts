@@ -34,6 +34,8 @@ export const ClusterCode = {
   BUS_IO: "CLUSTER_BUS_IO",
   /** The sequencer lost its lease (another one is active now). */
   LEASE_LOST: "CLUSTER_LEASE_LOST",
+  /** Refused by the previous sequencer, whose answer (with its reason) was lost when it failed. */
+  REFUSED_BEFORE_FAILOVER: "CLUSTER_REFUSED_BEFORE_FAILOVER",
 } as const;
 export type ClusterCode = (typeof ClusterCode)[keyof typeof ClusterCode];
 
@@ -191,12 +193,26 @@ export type CommandTarget = {
   amendOrder(accountId: string, orderId: string, change: { price?: number; size?: number }, origin?: CommandOrigin): Promise<unknown>;
 };
 
-/** The journal's side of the bus: the command position written atomically with the next batch. */
+/** The journal's side of the bus: the command position, written atomically with the command's records (redisJournal setCursor). */
 export type CursorJournal = { setCursor(key: string, value: string): void; flush(): Promise<void> };
+
+/** Orders as they stand, to answer again commands a failed sequencer applied but never answered. */
+export type OrderLookup = {
+  order(orderId: string): { readonly accountId: string; readonly isActive: boolean; readonly price?: number; readonly size?: number } | undefined;
+  orderByClientOid(accountId: string, clientOid: string): unknown;
+};
 
 export type CommandConsumerOptions = {
   redis: Redis;
   trading: CommandTarget;
+  /**
+   * Where commands read before the takeover are answered from: those up to the durable
+   * position and younger than `answerAgainMs` get their answer from the state (their effect is
+   * durable, their reply may never have left the previous sequencer). Absent: not answered again.
+   */
+  lookup?: OrderLookup;
+  /** How far back (ms, by stream id) commands are answered again on start (default 60,000: past any edge's timeout). */
+  answerAgainMs?: number;
   audit: { record(input: AuditEventInput): unknown };
   journal: CursorJournal;
   /** Checked before each command: false = the lease is gone, stop taking commands. */
@@ -207,6 +223,8 @@ export type CommandConsumerOptions = {
 };
 
 export type CommandConsumer = {
+  /** Commands answered again at start (read before the takeover, see CommandConsumerOptions.lookup). */
+  readonly answeredAgain: number;
   /** Commands read so far (tests, metrics). */
   readonly consumed: number;
   /** Stops reading; resolves once the commands already started are answered. */
@@ -320,6 +338,51 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
     return Promise.reject(new SenError(ClusterCode.BAD_COMMAND, `unknown command ${cmd.op}`));
   }
 
+  /**
+   * The previous sequencer made these commands' effects durable (the position is past them)
+   * but may have died before answering. Answered again from the state as it stands; an edge
+   * that got the first answer ignores the second (its id is no longer awaited).
+   */
+  async function answerAgain(lookup: OrderLookup): Promise<number> {
+    if (position === "0-0") return 0;
+    const from = `${Math.max(0, Date.now() - (options.answerAgainMs ?? 60_000))}-0`;
+    const entries = await redis.xrange(CMD_STREAM, from, position);
+    const lost = (what: string): Reply => ({
+      ok: false,
+      error: { name: "SenError", code: ClusterCode.REFUSED_BEFORE_FAILOVER, message: `${what} was refused by the previous sequencer; its reason was lost when that sequencer failed` },
+    });
+    const seq = trading.lastSeq.toString();
+    for (const [, fields] of entries) {
+      let r: Reply;
+      try {
+        const cmd = COMMAND.parse(decodeJson(field(fields, "c") ?? ""));
+        const a = cmd.args as never[];
+        if (cmd.op === "placeOrder") {
+          const input = placeInput.parse(a[0]);
+          const order = lookup.orderByClientOid(input.accountId, input.clientOid);
+          r = order === undefined ? lost(`order ${input.clientOid}`) : { ok: true, value: order, seq };
+        } else if (cmd.op === "cancelOrder" || cmd.op === "amendOrder") {
+          const [accountId, orderId] = [id.parse(a[0]), id.parse(a[1])];
+          const order = lookup.order(orderId);
+          const ch = cmd.op === "amendOrder" ? change.parse(a[2]) : undefined;
+          const applied =
+            order !== undefined &&
+            order.accountId === accountId &&
+            (ch === undefined ? !order.isActive : (ch.price === undefined || ch.price === order.price) && (ch.size === undefined || ch.size === order.size));
+          r = applied ? { ok: true, value: order, seq } : lost(`${cmd.op} of ${orderId}`);
+        } else {
+          // cancelAll's ids are not kept; audit has no answer.
+          r = { ok: true, value: cmd.op === "cancelAll" ? [] : null, seq };
+        }
+      } catch {
+        r = { ok: false, error: { name: "SenError", code: ClusterCode.BAD_COMMAND, message: "the command is malformed" } };
+      }
+      await reply(field(fields, "r"), field(fields, "id"), r);
+    }
+    return entries.length;
+  }
+  const answeredAgain = options.lookup ? await answerAgain(options.lookup) : 0;
+
   const loop = (async () => {
     while (!stopped && isActive()) {
       let res: [string, [string, string[]][]][] | null;
@@ -336,9 +399,11 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
       for (const [, entries] of res) {
         for (const [entryId, fields] of entries) {
           if (stopped || !isActive()) break;
-          const done = dispatch(fields);
-          // Journaled with the command's record (or with the next batch when it made none).
+          // Before the command: its method's append may start the batch at once, and the
+          // position must ride in the batch with the command's record (or, if it makes none,
+          // in the next batch).
           journal.setCursor(CMD_APPLIED, entryId);
+          const done = dispatch(fields);
           position = entryId;
           consumed++;
           started.push({ done, to: field(fields, "r"), id: field(fields, "id"), seq: trading.lastSeq });
@@ -370,6 +435,7 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
   })();
 
   return {
+    answeredAgain,
     get consumed() {
       return consumed;
     },

@@ -48,7 +48,9 @@ export type LeaseOptions = {
 };
 
 const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not v then return -1 end
 return 0`;
 const REPLACE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end
@@ -113,11 +115,14 @@ export async function acquireLease(options: LeaseOptions): Promise<Lease> {
       if (renewing) return;
       renewing = true;
       const sentAt = performance.now();
-      (redis.eval(RENEW, 1, key, value, ttlMs) as Promise<number>)
+      const sent = value;
+      (redis.eval(RENEW, 1, key, sent, ttlMs) as Promise<number>)
         .then((r) => {
           if (state !== "held") return;
           if (Number(r) === 1) validUntil = sentAt + ttlMs;
-          else lose("the lease is held by another node");
+          // setHttp replaced the value while this renewal was on its way: not a loss.
+          else if (sent !== value) return;
+          else lose(Number(r) === -1 ? "the lease expired in Redis" : "the lease is held by another node");
         })
         .catch(() => {
           if (performance.now() >= validUntil) lose(`no renewal for ${ttlMs} ms (Redis unreachable)`);

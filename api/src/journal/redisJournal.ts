@@ -50,10 +50,13 @@ export type RedisJournalOptions = ({ url: string; redis?: undefined } | { redis:
 export type RedisJournal = Journal & {
   stats(): JournalStats;
   /**
-   * Sets Redis key `key` to `value` in the same script as the batch holding every record
-   * appended so far (atomically with them: both land or neither), or in a batch of its own at
-   * the next flush() when there is nothing else to write. The last call per key wins. The
-   * command bus keeps its position in the command stream this way.
+   * Sets Redis key `key` to `value` in the same script as a batch of records (atomically: both
+   * land or neither), never in a batch that lacks a record appended before the call, and in
+   * the same batch as the records appended right after it in the same synchronous run; in a
+   * batch of its own at the next flush() when there is nothing else to write. Call it just
+   * BEFORE appending the records it stands for: a caller's append may start the write at
+   * once (its flush), so a cursor set after it could miss that batch. The last call per key
+   * wins. The command bus keeps its position in the command stream this way.
    */
   setCursor(key: string, value: string): void;
 };
@@ -145,10 +148,15 @@ export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
         const payloads = pending.slice(0, count);
         const first = ackedSeq + 1n;
         const last = ackedSeq + BigInt(count);
-        // The newest cursor set at or before this batch's last record rides with it (one key
-        // per batch: the command bus uses one). Cursors of other keys wait for the next batch.
+        // The newest cursor this batch may carry rides with it (one key per batch: the command
+        // bus uses one; other keys wait for the next batch). A cursor set when the journal stood
+        // at seq s may go with a batch reaching past s, or reaching s when the batch takes all
+        // that is pending: the records appended right after the cursor (the command it names)
+        // are then in it too.
         let riding: Cursor | undefined;
-        for (const c of cursors) if (c.seq <= last && (riding === undefined || c.key === riding.key)) riding = c;
+        for (const c of cursors) {
+          if ((c.seq < last || (c.seq === last && count === pending.length)) && (riding === undefined || c.key === riding.key)) riding = c;
+        }
         const args: string[] = [ackedSeq === 0n ? "0-0" : `${ackedSeq}-0`, options.fence?.value ?? "", riding?.value ?? ""];
         let bytes = 0;
         for (let i = 0; i < count; i++) {
@@ -159,8 +167,8 @@ export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
         await redis.eval(APPEND_BATCH, 3, stream, options.fence?.key ?? "", riding?.key ?? "", ...args);
         if (riding !== undefined) {
           const written = riding;
-          // Same key, set at or before this batch's end: superseded by (or equal to) the one written.
-          cursors = cursors.filter((c) => c.key !== written.key || c.seq > last);
+          // Same key, set up to the one written (call order): superseded by it. Later ones wait.
+          cursors = cursors.filter((c) => c.key !== written.key || c.no > written.no);
         }
         pending = pending.slice(count);
         stats.writes += 1;

@@ -79,6 +79,63 @@ describe("Redis journal: lease fence and atomic cursor", { skip }, () => {
     await journal.close();
   });
 
+  it("a cursor set just before an append whose flush starts the write at once goes with that record", async () => {
+    // The sequencer's consumer: the position first, then the command's method, which appends
+    // and waits for durability (its flush starts the batch synchronously).
+    const stream = `sen:journal:${fresh()}`;
+    const cursor = `sen:cursor:${fresh()}`;
+    const journal = createRedisJournal({ url: server.url, stream });
+    await journal.open();
+    journal.setCursor(cursor, "a");
+    journal.append({ cmd: "a" });
+    const durable = journal.flush();
+    await durable;
+    assert.equal(await redis.get(cursor), "a");
+    assert.equal(journal.stats().writes, 1);
+    // While a batch is in flight: a refused command (a cursor, no record), then one with a record.
+    journal.setCursor(cursor, "b");
+    journal.append({ cmd: "b" });
+    const first = journal.flush();
+    journal.setCursor(cursor, "b2-refused");
+    journal.setCursor(cursor, "c");
+    journal.append({ cmd: "c" });
+    const second = journal.flush();
+    await first;
+    // The first batch carried "b" only: the later cursors were set after it left.
+    await Promise.all([second]);
+    assert.equal(await redis.get(cursor), "c");
+    assert.equal(journal.stats().writes, 3);
+    await journal.close();
+  });
+
+  it("a cursor is never written ahead of a record appended before it (a batch split at MAX_BATCH)", async () => {
+    const stream = `sen:journal:${fresh()}`;
+    const cursor = `sen:cursor:${fresh()}`;
+    const journal = createRedisJournal({ url: server.url, stream });
+    await journal.open();
+    for (let i = 1; i <= 12_000; i++) {
+      journal.setCursor(cursor, String(i));
+      journal.append({ i });
+    }
+    // Watch each batch land: the cursor never names a command whose record is not in the stream.
+    const seen: Array<[number, number]> = [];
+    const done = journal.flush();
+    const watcher = (async () => {
+      const r2 = new Redis(server.url);
+      for (let k = 0; k < 200; k++) {
+        const [len, cur] = await r2.multi().xlen(stream).get(cursor).exec().then((x) => [Number(x![0][1]), Number(x![1][1] ?? 0)]);
+        seen.push([len, cur]);
+        if (len === 12_000) break;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      r2.disconnect();
+    })();
+    await Promise.all([done, watcher]);
+    for (const [len, cur] of seen) assert.ok(cur <= len, `cursor ${cur} with ${len} records`);
+    assert.equal(await redis.get(cursor), "12000");
+    await journal.close();
+  });
+
   it("a fenced batch writes neither its records nor its cursor", async () => {
     const stream = `sen:journal:${fresh()}`;
     const cursor = `sen:cursor:${fresh()}`;

@@ -1,0 +1,139 @@
+import { renameSync, unlinkSync, writeSync } from "node:fs";
+import { Redis } from "ioredis";
+import type { ServerConfig } from "../config/config.ts";
+import { DataDirBusyError, lockDataDir, type DataDirLock } from "../config/dataDirLock.ts";
+import type { AppContext } from "../context.ts";
+import { createRedisJournal } from "../journal/redisJournal.ts";
+import type { Journal } from "../journal/types.ts";
+import { startCommandConsumer } from "./commandBus.ts";
+import { acquireLease, DEFAULT_LEASE_MS, LEASE_KEY, type LeaseInfo } from "./lease.ts";
+
+/**
+ * A sequencer process (SEN_ROLE=sequencer): a standby until it holds the lease, then the whole
+ * exchange as a normal start (context from the data directory's latest snapshot + the journal
+ * tail in Redis, every route, chain services), plus the command consumer feeding edges'
+ * commands to the TradingService.
+ *
+ * Nothing in the data directory is touched before the lease is held: a standby does not take
+ * the directory's lock, so the active one on the same machine (or a shared volume) keeps it.
+ * Losing the lease is fail-stop: stop taking commands and exit non-zero at once (the journal
+ * refuses this process's batches anyway: they are fenced by the lease token). A supervisor
+ * restarts it, as a standby.
+ */
+export type OpenedExchange = { ctx: AppContext; url: string; stop(): Promise<void> };
+
+export type SequencerOptions = {
+  config: ServerConfig;
+  /** Opens the context, the gateway and the chain services like a normal start, with the given journal and lock. */
+  open(deps: { journal: Journal; dataDirLock: DataDirLock }): Promise<OpenedExchange>;
+  leaseMs?: number;
+};
+
+/** Exit code of a sequencer that lost its lease (or whose journal failed): a supervisor restarts it as a standby. */
+export const EXIT_LEASE_LOST = 75;
+
+function die(message: string, code = EXIT_LEASE_LOST): never {
+  // Synchronous: a lease lost after a pause must stop this process before anything else runs.
+  try {
+    writeSync(2, `${new Date().toISOString()} sequencer: ${message}; exiting\n`);
+  } catch {
+    // stderr gone
+  }
+  process.exit(code);
+}
+
+/**
+ * The directory lock for the lease holder. A lock left by a process that died is taken over by
+ * lockDataDir itself; one held by a LIVE process means that process lost the lease while
+ * paused or cut off (the lease is the authority between sequencers): it is fenced from the
+ * journal and exits as soon as it runs, so its lock is taken from it.
+ */
+function lockAsLeaseHolder(config: ServerConfig, log: (msg: string, extra?: object) => void): DataDirLock {
+  try {
+    return lockDataDir(config.dataDir);
+  } catch (err) {
+    if (!(err instanceof DataDirBusyError)) throw err;
+    log("the data directory is locked by a live process that no longer holds the sequencer lease: taking the lock from it", { pid: err.pid });
+    const file = `${config.dataDir}/LOCK`;
+    const aside = `${file}.fenced-${err.pid}-${process.pid}`;
+    try {
+      renameSync(file, aside);
+      unlinkSync(aside);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    return lockDataDir(config.dataDir);
+  }
+}
+
+export async function runSequencer(options: SequencerOptions): Promise<OpenedExchange> {
+  const { config } = options;
+  if (config.journal.kind !== "redis") throw new Error("SEN_ROLE=sequencer needs REDIS_URL");
+  const redisUrl = config.journal.url;
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const log = (msg: string, extra: object = {}) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), node: config.nodeId, ...extra, msg })}\n`);
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: Math.max(500, Math.floor(leaseMs / 2)) });
+  redis.on("error", () => undefined); // retried by ioredis; the lease notices a long outage
+
+  let holder: LeaseInfo | null = null;
+  const waitStarted = Date.now();
+  const lease = await acquireLease({
+    redis,
+    nodeId: config.nodeId,
+    ttlMs: leaseMs,
+    onWaiting: (h) => {
+      holder = h;
+      log("standby: waiting for the sequencer lease", { holder: h?.node ?? null });
+      process.stdout.write(`SEN_STANDBY ${config.nodeId}\n`);
+    },
+    onLost: (reason) => die(`lost the sequencer lease (${reason})`),
+  });
+  const acquiredAt = Date.now();
+  log("holding the sequencer lease: opening the exchange", { previous: (holder as LeaseInfo | null)?.node ?? null, waitedMs: acquiredAt - waitStarted });
+
+  const dataDirLock = lockAsLeaseHolder(config, log);
+  const journal = createRedisJournal({
+    url: redisUrl,
+    stream: "sen:journal",
+    commandTimeoutMs: config.journalDeadlineMs,
+    fence: { key: LEASE_KEY, value: lease.token },
+    onConnectionError: (err) => log("journal: Redis connection error", { err: err.message }),
+  });
+  let opened: OpenedExchange;
+  try {
+    opened = await options.open({ journal, dataDirLock });
+  } catch (err) {
+    await lease.release();
+    throw err;
+  }
+  const { ctx } = opened;
+  if (!lease.isValid()) die("the lease ran out while the exchange was opening");
+  await lease.setHttp(opened.url);
+  const consumer = await startCommandConsumer({
+    redis,
+    trading: ctx.trading,
+    lookup: ctx.trading.core,
+    audit: ctx.audit,
+    journal,
+    isActive: () => lease.isValid() && !ctx.trading.failed,
+    onError: (err, what) => ctx.logger.warn({ err, what }, "command bus"),
+  });
+  // A journal that failed (fenced by a newer holder, Redis gone past the deadline) stops this one.
+  const watch = setInterval(() => {
+    if (ctx.trading.failed) die("the journal failed (fenced or unreachable)", 70);
+  }, 100);
+  watch.unref();
+  ctx.logger.info({ url: opened.url, node: config.nodeId, openMs: Date.now() - acquiredAt, lastSeq: ctx.trading.lastSeq.toString(), answeredAgain: consumer.answeredAgain }, "Sen sequencer active");
+
+  return {
+    ctx,
+    url: opened.url,
+    async stop() {
+      clearInterval(watch);
+      await consumer.stop();
+      await opened.stop();
+      await lease.release();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,233 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import { createCommandClient, type CommandClient } from "../src/cluster/commandBus.ts";
+import { readLease } from "../src/cluster/lease.ts";
+import { EXIT_LEASE_LOST } from "../src/cluster/sequencerRole.ts";
+import { decodeJson } from "../src/journal/jsonCodec.ts";
+import type { PlaceInput } from "../src/trading/tradingService.ts";
+import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
+import { loginAndCreateKey, postJson } from "./support/gatewayFixture.ts";
+import { kucoinClient } from "./support/kucoinClient.ts";
+import { redisServerPath, startRedis, type RedisServer } from "./support/redisServer.ts";
+import { until } from "./support/until.ts";
+
+const MAIN = path.resolve(import.meta.dirname, "../src/main.ts");
+const SYMBOL = "GOLD-VND";
+const skip = redisServerPath() === null ? "redis-server not installed (apt-get install redis-server)" : undefined;
+
+type Sequencer = { node: string; child: ChildProcess; ready: Promise<string>; standby: Promise<void>; exit: Promise<number | null>; readyAt?: number };
+
+/**
+ * Sequencer failover on real processes (SEN_ROLE=sequencer from api/src/main.ts) sharing one
+ * data directory and one redis-server; the test is the edge, sending commands through the
+ * command bus client. kill -9 of the active under load: the standby takes the lease, opens
+ * from the snapshot + journal tail, answers the commands that were in flight, and the journal
+ * holds every acknowledged command exactly once. A paused active (SIGSTOP) is replaced, and on
+ * SIGCONT finds its lease gone and exits without writing.
+ */
+describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 120_000 }, () => {
+  let chain: ChainFixture;
+  let redis: RedisServer;
+  let r: Redis;
+  let client: CommandClient;
+  const dataDir = mkdtempSync(path.join(tmpdir(), "sen-seq-"));
+  const masterKey = randomBytes(32).toString("hex");
+  const operator = hardhatAccount(17);
+  const all: Sequencer[] = [];
+
+  const reap = () => {
+    for (const s of all) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill("SIGKILL");
+    if (redis?.pid !== undefined) process.kill(redis.pid, "SIGKILL");
+  };
+
+  function start(node: string): Sequencer {
+    const child = spawn(process.execPath, [MAIN], {
+      env: {
+        ...process.env,
+        SEN_PORT: "0",
+        SEN_LOG_LEVEL: "warn",
+        SEN_ROLE: "sequencer",
+        SEN_NODE_ID: node,
+        REDIS_URL: redis.url,
+        SEN_MASTER_KEY: masterKey,
+        SEN_CHAIN_RPC: chain.rpcUrl!,
+        SEN_DEPLOYMENT: chain.deploymentFile!,
+        SEN_DATA_DIR: dataDir,
+        SEN_OPERATORS: operator.address.toLowerCase(),
+        SEN_CONFIRMATIONS: "0",
+        SEN_AUDIT_CHECKPOINT_MS: "3600000",
+        // Frequent snapshots keep the journal tail a taking-over standby replays short.
+        SEN_SNAPSHOT_EVERY: "200",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
+    const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const s: Sequencer = { node, child, exit } as Sequencer;
+    s.ready = new Promise<string>((resolve, reject) => {
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /SEN_READY (\S+)/.exec(out);
+        if (m) {
+          s.readyAt ??= Date.now();
+          resolve(m[1]);
+        }
+      });
+      void exit.then((code) => reject(new Error(`sequencer ${node} exited with ${code} before it was ready:\n${err}`)));
+    });
+    s.ready.catch(() => undefined);
+    s.standby = new Promise<void>((resolve) => child.stdout!.on("data", () => /SEN_STANDBY/.test(out) && resolve()));
+    all.push(s);
+    return s;
+  }
+
+  /** Every place record in the journal, counted by clientOid. */
+  async function placesByClientOid(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const [, fields] of await r.xrange("sen:journal", "-", "+")) {
+      const rec = decodeJson(fields[1]) as { t: string; clientOid?: string };
+      if (rec.t === "place" && rec.clientOid) counts.set(rec.clientOid, (counts.get(rec.clientOid) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  before(async () => {
+    process.once("exit", reap);
+    [chain, redis] = await Promise.all([startChain({ serve: true }), startRedis()]);
+    r = new Redis(redis.url);
+    client = createCommandClient({ redis: r, nodeId: "test-edge", timeoutMs: 30_000 });
+  });
+
+  after(async () => {
+    await client?.close();
+    reap();
+    r?.disconnect();
+    await redis?.stop();
+    await chain?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("kill -9 of the active under load: the standby takes over, every acknowledged command is journaled once, in-flight ones are answered", async () => {
+    const a = start("seq-a");
+    const aUrl = await a.ready;
+    const b = start("seq-b");
+    await b.standby;
+    assert.equal((await readLease(r))?.node, "seq-a");
+    assert.equal((await readLease(r))?.http, aUrl, "the lease names the active's URL for edges");
+
+    // Two funded traders; one order each over HTTP gives the place input shape (units, identity) the bus carries.
+    await chain.attest(hardhatAccount(13).address, "failover-13");
+    await chain.attest(hardhatAccount(14).address, "failover-14");
+    await chain.attest(operator.address, "failover-operator");
+    const seller = await loginAndCreateKey(aUrl, hardhatAccount(13));
+    const buyer = await loginAndCreateKey(aUrl, hardhatAccount(14));
+    const op = await loginAndCreateKey(aUrl, operator);
+    await postJson(`${aUrl}/api/v1/sen/operator/deposits`, { accountId: seller.accountId, currency: "GOLD", amount: "100000000", ref: "dep-s" }, op.token);
+    await postJson(`${aUrl}/api/v1/sen/operator/deposits`, { accountId: buyer.accountId, currency: "VND", amount: "1000000000000000", ref: "dep-b" }, op.token);
+    for (const [who, creds] of [["sell", seller], ["buy", buyer]] as const) {
+      const res = await kucoinClient(() => aUrl, creds)("POST", "/api/v1/orders", { clientOid: `http-${who}`, side: who, symbol: SYMBOL, type: "limit", price: "10000", size: "1" });
+      assert.equal(res.code, "200000", JSON.stringify(res));
+    }
+    const templates = new Map<string, PlaceInput>();
+    for (const [, fields] of await r.xrange("sen:journal", "-", "+")) {
+      const rec = decodeJson(fields[1]) as PlaceInput & { t: string; ts: number; us?: number; orderId: string };
+      if (rec.t !== "place") continue;
+      const { t: _t, ts: _ts, us: _us, orderId: _o, apiKeyId: _k, ...input } = rec;
+      templates.set(rec.side, input);
+    }
+    assert.equal(templates.size, 2);
+
+    // A refusal over the bus keeps its code (the edge re-creates it for the error envelope).
+    await assert.rejects(client.send("placeOrder", [{ ...templates.get("buy")!, symbol: "NOPE-VND", clientOid: "bad-symbol" }]), (e: Error & { code?: string }) => e.name === "TradingError" && e.code === "TRADING_UNKNOWN_SYMBOL");
+    // A malformed command is refused with a clear code and the consumer goes on.
+    await assert.rejects(client.send("placeOrder", [{ accountId: 1 }]), (e: Error & { code?: string }) => e.code === "CLUSTER_BAD_COMMAND");
+
+    const acked = new Map<string, bigint>(); // clientOid -> seq in the reply
+    const sent = new Set<string>();
+    const failures: string[] = [];
+    let killedAt = 0;
+    let firstAckAfterKill = 0;
+    const ackedBeforeKill = { n: 0 };
+    let stop = false;
+    const worker = async (w: number) => {
+      for (let i = 0; !stop; i++) {
+        const side = (w + i) % 2 === 0 ? "sell" : "buy";
+        const clientOid = `w${w}-${i}`;
+        sent.add(clientOid);
+        try {
+          const { seq } = await client.send("placeOrder", [{ ...templates.get(side)!, clientOid, size: 1 + ((w + i) % 3) }]);
+          acked.set(clientOid, seq);
+          if (killedAt > 0 && firstAckAfterKill === 0) firstAckAfterKill = Date.now();
+        } catch (e) {
+          failures.push(`${clientOid}: ${(e as Error & { code?: string }).code} ${(e as Error).message}`);
+        }
+      }
+    };
+    const workers = Array.from({ length: 12 }, (_, w) => worker(w));
+    await until("300 acknowledged commands", () => acked.size >= 300, 30_000);
+    ackedBeforeKill.n = acked.size;
+    a.child.kill("SIGKILL");
+    killedAt = Date.now();
+    assert.equal(await a.exit, null);
+    const bUrl = await b.ready;
+    const takeoverMs = b.readyAt! - killedAt;
+    await until("300 more after the takeover", () => acked.size >= ackedBeforeKill.n + 300, 30_000);
+    stop = true;
+    await Promise.all(workers);
+    console.log(`# takeover: standby ready ${takeoverMs} ms after kill -9, first answer after ${firstAckAfterKill - killedAt} ms; ${ackedBeforeKill.n} acked before, ${acked.size} in all`);
+
+    assert.ok(takeoverMs < 15_000, `standby active ${takeoverMs} ms after the kill`);
+    assert.deepEqual(failures, [], "every command sent is answered (those in flight at the kill by the new sequencer)");
+    assert.equal(acked.size, sent.size);
+    const lease = await readLease(r);
+    assert.equal(lease?.node, "seq-b");
+    assert.equal(lease?.http, bUrl);
+    const counts = await placesByClientOid();
+    for (const oid of acked.keys()) assert.equal(counts.get(oid), 1, `acknowledged ${oid} is journaled exactly once`);
+    for (const [oid, n] of counts) assert.equal(n, 1, `${oid} journaled once`);
+    // Read-your-writes: each reply's seq is at or past the command's own record.
+    const lastSeq = BigInt((await r.xrevrange("sen:journal", "+", "-", "COUNT", 1))[0][0].split("-")[0]);
+    for (const seq of acked.values()) assert.ok(seq <= lastSeq);
+    // The command position is durable and names the last command read.
+    const top = await r.xrevrange("sen:cmd", "+", "-", "COUNT", 1);
+    assert.equal(await r.get("sen:cmd:applied"), top[0][0]);
+  });
+
+  it("a paused active is replaced; woken up it finds its lease gone and exits without appending", async () => {
+    const b = all.find((s) => s.node === "seq-b")!;
+    assert.ok(b.readyAt !== undefined, "needs the active from the first test");
+    const c = start("seq-c");
+    await c.standby;
+    const before = await r.xlen("sen:journal");
+    b.child.kill("SIGSTOP");
+    const pausedAt = Date.now();
+    const cUrl = await c.ready;
+    const takeoverMs = c.readyAt! - pausedAt;
+    assert.equal((await readLease(r))?.node, "seq-c");
+    // The new active takes commands; the paused one holds the data directory's lock no more.
+    const template = decodeJson((await r.xrange("sen:journal", "-", "+")).map(([, f]) => f[1]).find((d) => d.includes('"t":"place"'))!) as PlaceInput & Record<string, unknown>;
+    const { t: _t, ts: _ts, us: _us, orderId: _o, apiKeyId: _k, ...input } = template;
+    const reply = await client.send("placeOrder", [{ ...(input as PlaceInput), clientOid: "after-pause" }]);
+    assert.ok(reply.seq > BigInt(before));
+    b.child.kill("SIGCONT");
+    const code = await Promise.race([b.exit, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), 10_000))]);
+    assert.equal(code, EXIT_LEASE_LOST, "the woken sequencer exits on its lost lease");
+    assert.equal((await readLease(r))?.node, "seq-c");
+    assert.equal((await readLease(r))?.http, cUrl);
+    const counts = await placesByClientOid();
+    assert.equal(counts.get("after-pause"), 1);
+    for (const [oid, n] of counts) assert.equal(n, 1, `${oid} journaled once`);
+    console.log(`# paused active replaced: standby ready ${takeoverMs} ms after SIGSTOP`);
+    c.child.kill("SIGTERM");
+    assert.equal(await c.exit, 0);
+    assert.equal(await r.get("sen:seq:lease"), null, "a clean stop gives the lease back");
+  });
+});
