@@ -52,6 +52,13 @@ const NOT_TRADER_FACING: Record<string, string> = {
   [AuditCode.TAMPERED]: "server failure (5xx)",
   [AuditCode.KEY_MISMATCH]: "server failure (5xx)",
   [SurveillanceCode.BAD_CONFIG]: "server failure (5xx)",
+  // The split (an edge in front of the sequencer): 503s, the page says the exchange is unavailable.
+  CLUSTER_NO_SEQUENCER: "server failure (5xx)",
+  CLUSTER_SEQUENCER_ONLY: "server failure (5xx)",
+  CLUSTER_REPLICA_READ_ONLY: "server failure (5xx)",
+  CLUSTER_COMMAND_TIMEOUT: "server failure (5xx)",
+  CLUSTER_BUS_IO: "server failure (5xx)",
+  CLUSTER_CLIENT_CLOSED: "server failure (5xx)",
   // Operator, compliance and service routes the trader app does not call.
   [AuditCode.BAD_RANGE]: "audit routes (compliance)",
   COMPLIANCE_NO_CHAIN: "compliance identity lookups (server failure, 5xx)",

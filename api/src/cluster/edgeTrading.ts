@@ -14,6 +14,8 @@ export const EdgeCode = {
   SEQUENCER_ONLY: "CLUSTER_SEQUENCER_ONLY",
   /** No sequencer holds the lease: forwarded routes cannot be served. */
   NO_SEQUENCER: "CLUSTER_NO_SEQUENCER",
+  /** A command reached the replica itself (TradingService.follower) instead of the bus. */
+  REPLICA_READ_ONLY: "CLUSTER_REPLICA_READ_ONLY",
 } as const;
 
 /**

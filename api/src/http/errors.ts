@@ -3,6 +3,8 @@ import { AuditCode } from "../audit/errors.ts";
 import { SenError } from "../errors/SenError.ts";
 import { HolderCode } from "../risk/types.ts";
 import { TradingCode } from "../trading/codes.ts";
+import { ClusterCode } from "../cluster/commandBus.ts";
+import { EdgeCode } from "../cluster/edgeTrading.ts";
 
 /**
  * The edge mapper: the only place that knows KuCoin's numeric codes. ccxt decides its error
@@ -97,6 +99,13 @@ const TABLE: Record<string, KucoinError> = {
   [TradingCode.SNAPSHOT_UNSUPPORTED]: { status: 503, code: "500000", msg: "Service unavailable: recovery failed" },
   AUDIT_TAMPERED: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },
   AUDIT_KEY_MISMATCH: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },
+  // The split (cluster/): what an edge answers when the sequencer is not there to answer.
+  [EdgeCode.NO_SEQUENCER]: { status: 503, code: "500000", msg: "Service unavailable: no sequencer is active; retry shortly" },
+  [EdgeCode.SEQUENCER_ONLY]: { status: 503, code: "500000", msg: "Service unavailable: this edge cannot serve that; retry shortly" },
+  [EdgeCode.REPLICA_READ_ONLY]: { status: 503, code: "500000", msg: "Service unavailable: this edge cannot serve that; retry shortly" },
+  [ClusterCode.COMMAND_TIMEOUT]: { status: 503, code: "500000", msg: "Service unavailable: no answer from the matching engine in time; the order may still have been placed, look it up by clientOid" },
+  [ClusterCode.BUS_IO]: { status: 503, code: "500000", msg: "Service unavailable: the matching engine cannot be reached; retry shortly" },
+  [ClusterCode.CLIENT_CLOSED]: { status: 503, code: "500000", msg: "Service unavailable: the exchange is stopping" },
 };
 
 /** Every code with its own KuCoin mapping, the edge's ad-hoc ones included (the trader app's words for them are checked against it). */
