@@ -1,4 +1,4 @@
-import type { KucoinFormat } from "../http/kucoinFormat.ts";
+import type { MarketUnits } from "../markets/marketUnits.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { TradingEvent } from "../trading/events.ts";
 import type { Order } from "../trading/orders.ts";
@@ -9,7 +9,7 @@ import { isoMicros, type AuditEventInput } from "./auditEvent.ts";
 
 export type TradingRecorderOptions = {
   catalog: MarketCatalog;
-  format: KucoinFormat;
+  format: MarketUnits;
   /** Appends one event to the audit log (synchronous; durability via `flush`). */
   append: (e: AuditEventInput) => void;
   flush: () => Promise<void>;

@@ -1,43 +1,10 @@
-import type { AppContext } from "../context.ts";
-import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { Market } from "../markets/types.ts";
-import { formatUnits, increment, parseUnits } from "../money/decimal.ts";
+import { MarketUnits } from "../markets/marketUnits.ts";
+import { formatUnits, increment } from "../money/decimal.ts";
 import type { FailedSettlement, Fill, Order } from "../trading/orders.ts";
-import { ValidationError } from "./errors.ts";
 
-/** KuCoin's wire shapes, built from Sen's integer state (the one formatter, STYLE.md). */
-export class KucoinFormat {
-  readonly #catalog: MarketCatalog;
-
-  constructor(catalog: MarketCatalog) {
-    this.#catalog = catalog;
-  }
-
-  decimals(currency: string): number {
-    return this.#catalog.currency(currency)?.decimals ?? 0;
-  }
-
-  /** Engine price units -> decimal string in the quote currency. */
-  price(market: Market, units: number | bigint): string {
-    return formatUnits(BigInt(units), this.decimals(market.quote));
-  }
-
-  size(market: Market, units: number | bigint): string {
-    return formatUnits(BigInt(units), this.decimals(market.base));
-  }
-
-  amount(currency: string, units: bigint): string {
-    return formatUnits(units, this.decimals(currency));
-  }
-
-  /** Decimal string -> integer units of `currency`, refusing excess precision and non-safe values. */
-  parseAmount(field: string, text: string, currency: string, safe = true): bigint {
-    const r = parseUnits(text, this.decimals(currency));
-    if (!r.ok) throw new ValidationError(`${field}: ${r.reason === "precision" ? `at most ${this.decimals(currency)} decimals for ${currency}` : "not a decimal number"}`);
-    if (safe && r.value > BigInt(Number.MAX_SAFE_INTEGER)) throw new ValidationError(`${field}: too large`);
-    return r.value;
-  }
-
+/** KuCoin's wire shapes, built from Sen's integer state (the one formatter, STYLE.md); the unit conversions are MarketUnits'. */
+export class KucoinFormat extends MarketUnits {
   /** `limits`: the pre-trade limits in force for the symbol, so the metadata says what risk enforces. */
   symbol(m: Market, enableTrading: boolean, limits: { collarBps: number; maxOrderQty: number }) {
     const baseDec = this.decimals(m.base);
@@ -69,7 +36,7 @@ export class KucoinFormat {
   }
 
   order(o: Readonly<Order>) {
-    const m = this.#catalog.market(o.symbol)!;
+    const m = this.catalog.market(o.symbol)!;
     return {
       id: o.orderId,
       symbol: o.symbol,
@@ -112,7 +79,7 @@ export class KucoinFormat {
    * so ccxt reads open / closed / canceled right.
    */
   stopOrder(o: Readonly<Order>) {
-    const m = this.#catalog.market(o.symbol)!;
+    const m = this.catalog.market(o.symbol)!;
     const stop = o.stop!;
     return {
       id: o.orderId,
@@ -157,7 +124,7 @@ export class KucoinFormat {
   }
 
   failedSettlement(t: Readonly<FailedSettlement>) {
-    const m = this.#catalog.market(t.symbol)!;
+    const m = this.catalog.market(t.symbol)!;
     return {
       tradeId: t.tradeId,
       symbol: t.symbol,
@@ -174,7 +141,7 @@ export class KucoinFormat {
   }
 
   fill(f: Fill, orderType: "limit" | "market") {
-    const m = this.#catalog.market(f.symbol)!;
+    const m = this.catalog.market(f.symbol)!;
     return {
       symbol: f.symbol,
       tradeId: f.tradeId,
@@ -197,48 +164,4 @@ export class KucoinFormat {
       createdAt: f.createdAt,
     };
   }
-}
-
-/** KuCoin level 1: REST `/api/v1/market/orderbook/level1` and the `trade.ticker` data of `/market/ticker:SYM|all` (best bid/ask, last trade, the book's sequence). */
-export function level1Data(ctx: Pick<AppContext, "catalog" | "format" | "marketData" | "now">, symbol: string) {
-  const m = ctx.catalog.market(symbol)!;
-  const f = ctx.format;
-  const best = ctx.marketData.best(symbol);
-  const last = ctx.marketData.lastTrade(symbol);
-  return {
-    sequence: String(best.sequence),
-    price: last ? f.price(m, last.price) : null,
-    size: last ? f.size(m, last.size) : null,
-    bestBid: best.bid ? f.price(m, best.bid[0]) : null,
-    bestBidSize: best.bid ? f.size(m, best.bid[1]) : null,
-    bestAsk: best.ask ? f.price(m, best.ask[0]) : null,
-    bestAskSize: best.ask ? f.size(m, best.ask[1]) : null,
-    time: ctx.now(),
-  };
-}
-
-/**
- * KuCoin's 24-hour statistics of a symbol, formatted once for REST `/market/stats` and
- * `/market/allTickers` and the websocket `/market/snapshot:SYM` (which renames `last`).
- */
-export function stats24hData(ctx: Pick<AppContext, "catalog" | "format" | "marketData">, symbol: string, now: number) {
-  const m = ctx.catalog.market(symbol)!;
-  const f = ctx.format;
-  const s = ctx.marketData.stats24h(symbol, now);
-  const best = ctx.marketData.best(symbol);
-  const change = s.open === 0 ? 0 : s.last - s.open;
-  return {
-    buy: best.bid ? f.price(m, best.bid[0]) : null,
-    bestBidSize: best.bid ? f.size(m, best.bid[1]) : null,
-    sell: best.ask ? f.price(m, best.ask[0]) : null,
-    bestAskSize: best.ask ? f.size(m, best.ask[1]) : null,
-    changeRate: s.open === 0 ? "0" : (change / s.open).toFixed(4), // display ratio, not money
-    changePrice: f.price(m, BigInt(change)),
-    open: f.price(m, s.open),
-    high: f.price(m, s.high),
-    low: f.price(m, s.low),
-    last: f.price(m, s.last),
-    vol: f.size(m, s.vol),
-    volValue: f.amount(m.quote, s.volValue),
-  };
 }

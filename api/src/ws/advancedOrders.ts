@@ -1,4 +1,4 @@
-import type { KucoinFormat } from "../http/kucoinFormat.ts";
+import type { MarketUnits } from "../markets/marketUnits.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { TradingEvent } from "../trading/events.ts";
 import { isWaitingStop } from "../trading/orders.ts";
@@ -22,7 +22,7 @@ export function isAdvancedOrderEvent(e: OrderEvent): boolean {
  * stopPrice, type, createdAt and triggerSuccess (false makes a trigger read as canceled).
  * A stop refused when it triggers (funds no longer cover it) is "triggered" with triggerSuccess false.
  */
-export function advancedOrderMessage(e: OrderEvent, catalog: MarketCatalog, format: KucoinFormat): string {
+export function advancedOrderMessage(e: OrderEvent, catalog: MarketCatalog, format: MarketUnits): string {
   const o = e.order;
   const m = catalog.market(o.symbol)!;
   const data: Record<string, unknown> = {

@@ -1,5 +1,5 @@
 import type { AppContext } from "../context.ts";
-import { level1Data } from "../http/kucoinFormat.ts";
+import { level1Data } from "../marketdata/kucoinTickers.ts";
 import { CANDLE_TYPES, bucketStart, type Candle, type CandleType } from "../marketdata/candleStore.ts";
 
 /**

@@ -5,7 +5,7 @@ import { z } from "zod/v4";
 import type { Principal } from "../auth/types.ts";
 import type { AppContext } from "../context.ts";
 import type { PublicTrade } from "../marketdata/marketData.ts";
-import { level1Data, stats24hData } from "../http/kucoinFormat.ts";
+import { level1Data, stats24hData } from "../marketdata/kucoinTickers.ts";
 import { MarketStreams } from "./marketStreams.ts";
 import { CLOSE_ACCESS_REVOKED, UPGRADE_UNAUTHORIZED, WsCode, wsErrorFrame } from "./errors.ts";
 import { SenError } from "../errors/SenError.ts";

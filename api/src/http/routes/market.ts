@@ -4,7 +4,7 @@ import { limitsFor } from "../../risk/types.ts";
 import { healthOf } from "../health.ts";
 import { CANDLE_TYPES, MAX_CANDLES } from "../../marketdata/candleStore.ts";
 import { SenError } from "../../errors/SenError.ts";
-import { level1Data, stats24hData } from "../kucoinFormat.ts";
+import { level1Data, stats24hData } from "../../marketdata/kucoinTickers.ts";
 import { defineRoute, symbolParam, type Route } from "../route.ts";
 
 const bySymbol = z.object({ symbol: symbolParam });
