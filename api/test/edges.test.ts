@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn as spawnChild } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,6 +34,8 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
   let chain: ChainFixture;
   let redis: RedisServer;
   let sequencer: ExchangeProcess;
+  /** A hot standby on the same data directory: it serves (SEN_READY) once it holds the lease. */
+  let standby: ExchangeProcess & { ready: Promise<string> };
   let edgeA: ExchangeProcess;
   let edgeB: ExchangeProcess;
   const dirs: string[] = [];
@@ -48,9 +51,12 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
     if (redis?.pid !== undefined) process.kill(redis.pid, "SIGKILL");
   };
 
+  let sequencerDir: string | undefined;
   const env = (role: "sequencer" | "edge", node: string): Record<string, string> => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), `sen-${node}-`));
-    dirs.push(dataDir);
+    // The sequencers share one data directory (the standby opens the active one's snapshots); each edge has its own.
+    const dataDir = (role === "sequencer" ? sequencerDir : undefined) ?? mkdtempSync(path.join(tmpdir(), `sen-${node}-`));
+    if (role === "sequencer") sequencerDir = dataDir;
+    if (!dirs.includes(dataDir)) dirs.push(dataDir);
     return {
       SEN_ROLE: role,
       SEN_NODE_ID: node,
@@ -80,6 +86,8 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
     chain = await startChain({ serve: true });
     redis = await startRedis();
     sequencer = await spawn("sequencer", "seq-1");
+    standby = startStandby(env("sequencer", "seq-2"));
+    children.push(standby);
     [edgeA, edgeB] = await Promise.all([spawn("edge", "edge-a"), spawn("edge", "edge-b")]);
     for (const [name, idx] of [["seller", SELLER], ["buyer", BUYER]] as const) {
       const account = hardhatAccount(idx);
@@ -220,8 +228,24 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
     assert.equal(health.status, 200);
   });
 
-  it("without a sequencer an edge answers forwarded routes 503 in the error envelope and still serves reads from its replica", async () => {
+  it("kill -9 of the sequencer: the standby takes over behind the edges, which send it commands and forward to it", async () => {
     await sequencer.kill9();
+    const newUrl = await standby.ready;
+    const { seller, buyer } = traders;
+    // A command sent while no one held the lease waits in sen:cmd for the new sequencer.
+    const sell = await seller.viaB<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: "after-failover-sell", side: "sell", symbol: SYMBOL, type: "limit", price: "10400", size: "1" });
+    assert.equal(sell.code, "200000", JSON.stringify(sell));
+    const buy = await buyer.viaB<{ orderId: string }>("POST", "/api/v1/orders", { clientOid: "after-failover-buy", side: "buy", symbol: SYMBOL, type: "limit", price: "10400", size: "1" });
+    assert.equal(buy.code, "200000", JSON.stringify(buy));
+    const fills = await seller.viaB<{ items: Array<{ orderId: string }> }>("GET", `/api/v1/fills?symbol=${SYMBOL}`);
+    assert.ok(fills.data.items.some((f) => f.orderId === sell.data.orderId), "the trade made by the new sequencer is on edge B's replica");
+    const viaEdge = await fetch(`${edgeB.url}/api/v1/sen/listings`);
+    assert.equal(viaEdge.status, 200);
+    assert.deepEqual(await viaEdge.json(), await (await fetch(`${newUrl}/api/v1/sen/listings`)).json());
+  });
+
+  it("without a sequencer an edge answers forwarded routes 503 in the error envelope and still serves reads from its replica", async () => {
+    await standby.kill9();
     const lease = new Redis(redis.url);
     try {
       // Its lease still names it for up to the lease's ttl (a dead address), then names no one: 503 both ways.
@@ -242,6 +266,42 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
     assert.ok(balances.data.some((b) => b.currency === "GOLD"));
   });
 });
+
+/** A standby sequencer: running at once, serving (SEN_READY) only once it holds the lease. */
+function startStandby(env: Record<string, string>): ExchangeProcess & { ready: Promise<string> } {
+  const child = spawnChild(process.execPath, [path.resolve(import.meta.dirname, "../src/main.ts")], {
+    env: { ...process.env, SEN_PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stderr!.pipe(process.stderr);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const p = {
+    url: "",
+    child,
+    ready: new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /SEN_READY (\S+)/.exec(out);
+        if (m) {
+          p.url = m[1];
+          resolve(m[1]);
+        }
+      });
+      void exited.then(() => reject(new Error("the standby exited before it served")));
+    }),
+    async kill9() {
+      child.kill("SIGKILL");
+      await exited;
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+  p.ready.catch(() => undefined);
+  return p;
+}
 
 async function bullet(url: string, path: string): Promise<[string, string]> {
   const res = await fetch(`${url}${path}`, { method: "POST" });

@@ -26,9 +26,7 @@ import { WsGateway } from "../ws/wsGateway.ts";
 import { createCommandClient } from "./commandBus.ts";
 import { EdgeCode, EdgeTrading } from "./edgeTrading.ts";
 import { startJournalFollower } from "./journalFollower.ts";
-
-/** The active sequencer's lease (split-design): JSON with its `http` base URL. */
-export const LEASE_KEY = "sen:seq:lease";
+import { readLease } from "./lease.ts";
 
 /**
  * Route groups an edge serves itself (tags of http/routes): market data, balances, ledgers,
@@ -260,8 +258,8 @@ function forwarder(redis: Redis, logger: Logger) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let base: string | undefined;
     try {
-      const lease = await redis.get(LEASE_KEY);
-      base = lease === null ? undefined : (JSON.parse(lease) as { http?: string }).http;
+      // Read per request: after a failover the next request goes to the new sequencer.
+      base = (await readLease(redis))?.http || undefined;
     } catch (err) {
       logger.warn({ err }, "edge: cannot read the sequencer's lease");
     }
