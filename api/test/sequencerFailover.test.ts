@@ -228,9 +228,11 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
     const { t: _t, ts: _ts, us: _us, orderId: _o, apiKeyId: _k, ...input } = template;
     const reply = await client.send("placeOrder", [{ ...(input as PlaceInput), clientOid: "after-pause" }]);
     assert.ok(reply.seq > BigInt(before));
+    const lengthBeforeWake = await r.xlen("sen:journal");
     b.child.kill("SIGCONT");
     const code = await Promise.race([b.exit, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), 10_000))]);
     assert.equal(code, EXIT_LEASE_LOST, "the woken sequencer exits on its lost lease");
+    assert.equal(await r.xlen("sen:journal"), lengthBeforeWake, "nothing appended by the woken one");
     assert.equal((await readLease(r))?.node, "seq-c");
     assert.equal((await readLease(r))?.http, cUrl);
     const counts = await placesByClientOid();

@@ -383,6 +383,22 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
   }
   const answeredAgain = options.lookup ? await answerAgain(options.lookup) : 0;
 
+  /**
+   * The command stream is only needed after the durable position, plus the window a new
+   * sequencer answers again: older entries are trimmed (XTRIM MINID, at most every few seconds).
+   */
+  const keepMs = Math.max(options.answerAgainMs ?? 60_000, 60_000) * 2;
+  let lastTrim = 0;
+  function trim(durable: string): void {
+    const now = Date.now();
+    if (now - lastTrim < 5_000) return;
+    lastTrim = now;
+    const byAge = now - keepMs;
+    const durableMs = Number(durable.split("-")[0]);
+    const minId = `${Math.min(byAge, durableMs)}-0`;
+    redis.xtrim(CMD_STREAM, "MINID", "~", minId).catch((err: unknown) => onError(err, "trimming the command stream"));
+  }
+
   const loop = (async () => {
     while (!stopped && isActive()) {
       let res: [string, [string, string[]][]][] | null;
@@ -413,6 +429,8 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
       // still has to be durable before the refusal is told (else a new sequencer could run it
       // again and accept it); flush() writes a pending position even without records.
       const cursorDurable = journal.flush();
+      const readUpTo = position;
+      void cursorDurable.then(() => trim(readUpTo), () => undefined);
       for (const s of started) {
         const p = s.done.then(
           async (value) => {
