@@ -1,4 +1,4 @@
-import { SenError } from "../errors/SenError.ts";
+import { CodedError } from "../errors/SenError.ts";
 
 export const AuditCode = {
   /** The stored log is not what it should be: a bad line, a gap, a root that does not match its signed checkpoint. */
@@ -14,9 +14,6 @@ export const AuditCode = {
 } as const;
 export type AuditCode = (typeof AuditCode)[keyof typeof AuditCode];
 
-export class AuditError extends SenError {
+export class AuditError extends CodedError<AuditCode> {
   override name = "AuditError" as const;
-  constructor(code: AuditCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
-    super(code, message, options);
-  }
 }

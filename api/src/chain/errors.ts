@@ -1,4 +1,4 @@
-import { SenError } from "../errors/SenError.ts";
+import { CodedError } from "../errors/SenError.ts";
 
 /** Failures of Sen's own chain writers (settlement, anchoring); each writer retries after one. */
 export const ChainCode = {
@@ -9,9 +9,6 @@ export const ChainCode = {
 } as const;
 export type ChainCode = (typeof ChainCode)[keyof typeof ChainCode];
 
-export class ChainError extends SenError {
+export class ChainError extends CodedError<ChainCode> {
   override name = "ChainError" as const;
-  constructor(code: ChainCode, message: string, options?: { details?: Record<string, unknown> }) {
-    super(code, message, options);
-  }
 }

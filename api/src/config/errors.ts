@@ -1,4 +1,4 @@
-import { SenError } from "../errors/SenError.ts";
+import { CodedError } from "../errors/SenError.ts";
 
 /** Refusals to start: the configuration, the data directory or a shipped file is not usable. */
 export const ConfigCode = {
@@ -11,9 +11,6 @@ export const ConfigCode = {
 } as const;
 export type ConfigCode = (typeof ConfigCode)[keyof typeof ConfigCode];
 
-export class ConfigError extends SenError {
+export class ConfigError extends CodedError<ConfigCode> {
   override name: string = "ConfigError";
-  constructor(code: ConfigCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
-    super(code, message, options);
-  }
 }

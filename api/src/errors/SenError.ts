@@ -15,6 +15,13 @@ export class SenError extends Error {
   }
 }
 
+/** A module's error: SenError with its code narrowed to the module's table (AuthCode, AuditCode, ...). */
+export class CodedError<Code extends string> extends SenError {
+  constructor(code: Code, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(code, message, options);
+  }
+}
+
 export const AuthCode = {
   MISSING_HEADERS: "AUTH_MISSING_HEADERS",
   UNKNOWN_KEY: "AUTH_UNKNOWN_KEY",
@@ -45,11 +52,8 @@ export const AuthCode = {
 } as const;
 export type AuthCode = (typeof AuthCode)[keyof typeof AuthCode];
 
-export class AuthError extends SenError {
+export class AuthError extends CodedError<AuthCode> {
   override name = "AuthError" as const;
-  constructor(code: AuthCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
-    super(code, message, options);
-  }
 }
 
 export const JournalCode = {
@@ -59,9 +63,6 @@ export const JournalCode = {
 } as const;
 export type JournalCode = (typeof JournalCode)[keyof typeof JournalCode];
 
-export class JournalError extends SenError {
+export class JournalError extends CodedError<JournalCode> {
   override name = "JournalError" as const;
-  constructor(code: JournalCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
-    super(code, message, options);
-  }
 }

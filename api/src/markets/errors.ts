@@ -1,4 +1,4 @@
-import { SenError } from "../errors/SenError.ts";
+import { CodedError } from "../errors/SenError.ts";
 
 /** What the market catalog refuses to add (a listing turns these into TRADING_LISTING_REFUSED). */
 export const CatalogCode = {
@@ -10,9 +10,6 @@ export const CatalogCode = {
 } as const;
 export type CatalogCode = (typeof CatalogCode)[keyof typeof CatalogCode];
 
-export class CatalogError extends SenError {
+export class CatalogError extends CodedError<CatalogCode> {
   override name = "CatalogError" as const;
-  constructor(code: CatalogCode, message: string) {
-    super(code, message);
-  }
 }

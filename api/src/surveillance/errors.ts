@@ -1,4 +1,4 @@
-import { SenError } from "../errors/SenError.ts";
+import { CodedError } from "../errors/SenError.ts";
 
 export const SurveillanceCode = {
   /** A threshold or close time in the surveillance configuration is malformed. */
@@ -6,9 +6,6 @@ export const SurveillanceCode = {
 } as const;
 export type SurveillanceCode = (typeof SurveillanceCode)[keyof typeof SurveillanceCode];
 
-export class SurveillanceError extends SenError {
+export class SurveillanceError extends CodedError<SurveillanceCode> {
   override name = "SurveillanceError" as const;
-  constructor(code: SurveillanceCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
-    super(code, message, options);
-  }
 }
