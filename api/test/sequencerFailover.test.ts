@@ -12,10 +12,11 @@ import { EXIT_LEASE_LOST } from "../src/cluster/sequencerRole.ts";
 import { decodeJson } from "../src/journal/jsonCodec.ts";
 import type { PlaceInput } from "../src/trading/tradingService.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
-import { loginAndCreateKey, postJson } from "./support/gatewayFixture.ts";
+import { loginAndCreateKey } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { redisServerPath, startRedis, type RedisServer } from "./support/redisServer.ts";
 import { until } from "./support/until.ts";
+import { ledgerBooks, tradeSettledEvents, vaultBooks, type Trader } from "./support/vaultBooks.ts";
 
 const MAIN = path.resolve(import.meta.dirname, "../src/main.ts");
 const SYMBOL = "GOLD-VND";
@@ -61,6 +62,9 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
         SEN_DATA_DIR: dataDir,
         SEN_OPERATORS: operator.address.toLowerCase(),
         SEN_CONFIRMATIONS: "0",
+        SEN_CHAIN_POLL_MS: "100",
+        // Deposits, settlement and withdrawals: the active sequencer's chain services.
+        SEN_CHAIN_KEY: chain.operatorKey,
         SEN_AUDIT_CHECKPOINT_MS: "3600000",
         // Frequent snapshots keep the journal tail a taking-over standby replays short.
         SEN_SNAPSHOT_EVERY: "200",
@@ -118,20 +122,24 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
   it("kill -9 of the active under load: the standby takes over, every acknowledged command is journaled once, in-flight ones are answered", async () => {
     const a = start("seq-a");
     const aUrl = await a.ready;
+    let active = aUrl;
     const b = start("seq-b");
     await b.standby;
     assert.equal((await readLease(r))?.node, "seq-a");
     assert.equal((await readLease(r))?.http, aUrl, "the lease names the active's URL for edges");
 
-    // Two funded traders; one order each over HTTP gives the place input shape (units, identity) the bus carries.
+    // Two traders funded in the vault; one order each over HTTP gives the place input shape (units, identity) the bus carries.
     await chain.attest(hardhatAccount(13).address, "failover-13");
     await chain.attest(hardhatAccount(14).address, "failover-14");
-    await chain.attest(operator.address, "failover-operator");
+    await chain.fundAndDeposit(13, { gold: 1_000_000n });
+    await chain.fundAndDeposit(14, { vnd: 10n ** 13n });
     const seller = await loginAndCreateKey(aUrl, hardhatAccount(13));
     const buyer = await loginAndCreateKey(aUrl, hardhatAccount(14));
-    const op = await loginAndCreateKey(aUrl, operator);
-    await postJson(`${aUrl}/api/v1/sen/operator/deposits`, { accountId: seller.accountId, currency: "GOLD", amount: "100000000", ref: "dep-s" }, op.token);
-    await postJson(`${aUrl}/api/v1/sen/operator/deposits`, { accountId: buyer.accountId, currency: "VND", amount: "1000000000000000", ref: "dep-b" }, op.token);
+    const traders: Trader[] = [
+      { wallet: hardhatAccount(13).address, client: kucoinClient(() => active, seller) },
+      { wallet: hardhatAccount(14).address, client: kucoinClient(() => active, buyer) },
+    ];
+    await until("deposits credited", async () => Object.values(await ledgerBooks(traders)).filter((b) => b > 0n).length === 2, 30_000);
     for (const [who, creds] of [["sell", seller], ["buy", buyer]] as const) {
       const res = await kucoinClient(() => aUrl, creds)("POST", "/api/v1/orders", { clientOid: `http-${who}`, side: who, symbol: SYMBOL, type: "limit", price: "10000", size: "1" });
       assert.equal(res.code, "200000", JSON.stringify(res));
@@ -189,6 +197,7 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
     killedAt = Date.now();
     assert.equal(await a.exit, null);
     const bUrl = await b.ready;
+    active = bUrl;
     const takeoverMs = b.readyAt! - killedAt;
     await until("300 more after the takeover", () => acked.size >= ackedBeforeKill.n + 300, 30_000);
     stop = true;
@@ -207,6 +216,18 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
     // Read-your-writes: each reply's seq is at or past the command's own record.
     const lastSeq = BigInt((await r.xrevrange("sen:journal", "+", "-", "COUNT", 1))[0][0].split("-")[0]);
     for (const seq of acked.values()) assert.ok(seq <= lastSeq);
+    // Settlement went on across the takeover: every trade settled once, and the vault's books equal the ledger.
+    await until(
+      "the vault's books equal the ledger",
+      async () => {
+        const [vault, ledger] = await Promise.all([vaultBooks(chain, traders.map((t) => t.wallet)), ledgerBooks(traders)]);
+        return Object.keys(ledger).every((k) => ledger[k] === vault[k]);
+      },
+      45_000,
+    );
+    const settled = await tradeSettledEvents(chain);
+    assert.ok(settled.length > 100, `${settled.length} trades settled`);
+    assert.equal(new Set(settled.map((e) => e.tradeId)).size, settled.length, "no trade settled twice");
     // The command position is durable and names the last command read.
     const top = await r.xrevrange("sen:cmd", "+", "-", "COUNT", 1);
     assert.equal(await r.get("sen:cmd:applied"), top[0][0]);
@@ -228,7 +249,12 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
     const { t: _t, ts: _ts, us: _us, orderId: _o, apiKeyId: _k, ...input } = template;
     const reply = await client.send("placeOrder", [{ ...(input as PlaceInput), clientOid: "after-pause" }]);
     assert.ok(reply.seq > BigInt(before));
-    const lengthBeforeWake = await r.xlen("sen:journal");
+    // The new active settles that order's trades (records of its own): wait until it is quiet.
+    const lengthBeforeWake = await until("the new active quiet", async () => {
+      const n = await r.xlen("sen:journal");
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      return (await r.xlen("sen:journal")) === n && n;
+    });
     b.child.kill("SIGCONT");
     const code = await Promise.race([b.exit, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), 10_000))]);
     assert.equal(code, EXIT_LEASE_LOST, "the woken sequencer exits on its lost lease");
