@@ -120,6 +120,9 @@ export type ContextDeps = {
   chain?: Pick<HolderRulesViewOptions, "publicClient" | "contracts" | "startBlock" | "confirmations">;
 };
 
+/** The volatility halts' rule; a replica (cluster/edgeRole.ts) must apply the journal with the same one. */
+export const VOLATILITY_BANDS = { windowMs: 5 * 60_000, bandBps: 1_500, haltMs: 5 * 60_000 } as const;
+
 export async function createContext(config: ServerConfig, deps: ContextDeps): Promise<AppContext> {
   // Configuration first: a bad rule file stops the start before anything is written.
   deps = { ...deps, pilotRules: deps.pilotRules ?? loadPilotRules(config.pilotRulesFile) };
@@ -178,7 +181,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   const started = Date.now();
   let tradingRef: TradingService | undefined;
   const { service: trading, replayed, lastRecordUs } = await TradingService.open({
-    core: { catalog, feeAccount, volatility: { windowMs: 5 * 60_000, bandBps: 1_500, haltMs: 5 * 60_000 }, orderRetentionMs: config.orderRetentionMs },
+    core: { catalog, feeAccount, volatility: VOLATILITY_BANDS, orderRetentionMs: config.orderRetentionMs },
     journal,
     snapshots,
     snapshotEvery: config.snapshotEvery,

@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Redis } from "ioredis";
@@ -9,7 +8,7 @@ import type { IdentityOracle } from "../auth/types.ts";
 import { createMicroClock } from "../clock/microClock.ts";
 import { listeningOn, type ServerConfig } from "../config/config.ts";
 import { ConfigCode, ConfigError } from "../config/errors.ts";
-import type { AppContext } from "../context.ts";
+import { VOLATILITY_BANDS, type AppContext } from "../context.ts";
 import { SenError } from "../errors/SenError.ts";
 import { createGatewayListener } from "../http/leanRouter.ts";
 import { KucoinFormat } from "../http/kucoinFormat.ts";
@@ -42,8 +41,7 @@ const forwardedAnyway = (method: string, path: string) =>
 /** Pages outside /api/ that read the sequencer's files (the prospectuses). */
 const FORWARDED_PAGES = /^\/listings\//;
 
-/** The core's options as context.ts gives them to the sequencer: a replica must apply records with the same rules. */
-const VOLATILITY = { windowMs: 5 * 60_000, bandBps: 1_500, haltMs: 5 * 60_000 };
+/** The sequencer's fee account as main.ts leaves it (context.ts default): trades credit it on the replica too. */
 const FEE_ACCOUNT = "sen:fees";
 
 export type EdgeDeps = {
@@ -71,13 +69,12 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
   const metrics = createMetrics();
   const { catalog } = deps;
   const pilot = loadPilotRules(config.pilotRulesFile);
-  mkdirSync(config.dataDir, { recursive: true });
 
   const marketData = new MarketData(catalog.markets.keys(), (symbol) => 10n ** BigInt(catalog.currency(catalog.market(symbol)!.base)!.decimals));
   // The replica replays the whole journal at each start: its candles need not outlive it.
   const candles = new CandleStore({ file: ":memory:", onError: (err) => logger.error({ err }, "candle store (replica) failed") });
   const replica = TradingService.follower({
-    core: { catalog, feeAccount: FEE_ACCOUNT, volatility: VOLATILITY, orderRetentionMs: config.orderRetentionMs },
+    core: { catalog, feeAccount: FEE_ACCOUNT, volatility: VOLATILITY_BANDS, orderRetentionMs: config.orderRetentionMs },
     risk: structuredClone(DEFAULT_RISK),
     pilotRules: pilot.rules,
     now,
