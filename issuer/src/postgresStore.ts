@@ -12,6 +12,7 @@
  */
 import pg from "pg";
 import type { Address, Hex } from "viem";
+import { POSTGRES, schemaV1 } from "./schema.ts";
 import type { ApplicationStatus } from "./types.ts";
 import {
   fromRow, INSERT_COLUMNS, insertValues, PAST_RETENTION_WHERE, PATCH_COLUMNS, readFromRow,
@@ -22,44 +23,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     // seq is SQLite's implicit rowid made explicit: the insertion order that breaks ties.
-    sql: `
-CREATE TABLE applications (
-  seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
-  id TEXT PRIMARY KEY,
-  wallet TEXT NOT NULL,
-  identity_hash TEXT NOT NULL,
-  status TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  submitted_at BIGINT NOT NULL,
-  provider TEXT NOT NULL,
-  provider_production INTEGER NOT NULL,
-  verification TEXT NOT NULL,
-  investor_type TEXT NOT NULL,
-  nationality INTEGER NOT NULL,
-  decided_at BIGINT,
-  decided_by TEXT,
-  reason TEXT,
-  kyc_level INTEGER,
-  expires_at BIGINT,
-  tx_hash TEXT,
-  pii_kid TEXT,
-  pii_blob BYTEA,
-  request_key TEXT NOT NULL UNIQUE
-);
-CREATE INDEX applications_wallet ON applications(wallet, submitted_at);
-CREATE INDEX applications_identity ON applications(identity_hash, status);
-CREATE INDEX applications_status ON applications(status, submitted_at);
-CREATE INDEX applications_expiry ON applications(status, expires_at);
-CREATE TABLE pii_reads (
-  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  application_id TEXT NOT NULL REFERENCES applications(id),
-  reader TEXT NOT NULL,
-  role TEXT NOT NULL,
-  why TEXT NOT NULL,
-  read_at BIGINT NOT NULL
-);
-CREATE INDEX pii_reads_application ON pii_reads(application_id, seq);
-`,
+    sql: schemaV1(POSTGRES),
   },
 ];
 

@@ -11,51 +11,16 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import type { Address, Hex } from "viem";
+import { schemaV1, SQLITE } from "./schema.ts";
 import type { Application, ApplicationStatus, InvestorType, VerificationResult } from "./types.ts";
 
 export type Migration = { version: number; sql: string };
 
-/** SQLite's migrations; postgresStore.ts holds the same schema in PostgreSQL's types. */
+/** SQLite's migrations; postgresStore.ts runs the same schema (schema.ts) in PostgreSQL's types. */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    sql: `
-CREATE TABLE applications (
-  id TEXT PRIMARY KEY,
-  wallet TEXT NOT NULL,
-  identity_hash TEXT NOT NULL,
-  status TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  submitted_at INTEGER NOT NULL,
-  provider TEXT NOT NULL,
-  provider_production INTEGER NOT NULL,
-  verification TEXT NOT NULL,
-  investor_type TEXT NOT NULL,
-  nationality INTEGER NOT NULL,
-  decided_at INTEGER,
-  decided_by TEXT,
-  reason TEXT,
-  kyc_level INTEGER,
-  expires_at INTEGER,
-  tx_hash TEXT,
-  pii_kid TEXT,
-  pii_blob BLOB,
-  request_key TEXT NOT NULL UNIQUE
-);
-CREATE INDEX applications_wallet ON applications(wallet, submitted_at);
-CREATE INDEX applications_identity ON applications(identity_hash, status);
-CREATE INDEX applications_status ON applications(status, submitted_at);
-CREATE INDEX applications_expiry ON applications(status, expires_at);
-CREATE TABLE pii_reads (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  application_id TEXT NOT NULL REFERENCES applications(id),
-  reader TEXT NOT NULL,
-  role TEXT NOT NULL,
-  why TEXT NOT NULL,
-  read_at INTEGER NOT NULL
-);
-CREATE INDEX pii_reads_application ON pii_reads(application_id, seq);
-`,
+    sql: schemaV1(SQLITE),
   },
 ];
 
