@@ -143,13 +143,17 @@ export async function verifyExport(dir: string, opts: VerifyExportOptions = {}):
     const i = events.size;
     events.append(leafHash(line.bytes));
     let seq = Number.NaN;
+    let unreadable: string | undefined;
     try {
       const v = JSON.parse(line.bytes.toString("utf8")) as { seq?: unknown };
       if (typeof v === "object" && v !== null && typeof v.seq === "number") seq = v.seq;
-      else throw new Error("no numeric seq field");
+      else unreadable = "no numeric seq field";
     } catch (e) {
+      unreadable = (e as Error).message;
+    }
+    if (unreadable !== undefined) {
       parseCount++;
-      firstParse ??= { kind: "parse", seq: i, message: `events.jsonl line ${i + 1} (seq ${i}) is not an audit event: ${(e as Error).message}` };
+      firstParse ??= { kind: "parse", seq: i, message: `events.jsonl line ${i + 1} (seq ${i}) is not an audit event: ${unreadable}` };
     }
     if (!line.terminated) {
       parseCount++;
