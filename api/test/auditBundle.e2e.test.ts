@@ -11,6 +11,7 @@ import { loadOrCreateSigningKey } from "../src/audit/checkpoint.ts";
 import { runAuditVerify } from "../src/audit/verifyCli.ts";
 import { auditAnchorAbi } from "../src/chain/auditAnchorer.ts";
 import type { ChainServices } from "../src/chain/chainServices.ts";
+import { injectSigningWallet } from "./support/browserWallet.ts";
 import { hardhatAccount, type ChainFixture } from "./support/chainFixture.ts";
 import { EXPECTED, TAMPERS, tamper, type Knobs, type Tamper } from "./support/exportTampers.ts";
 import { getJson, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
@@ -18,7 +19,6 @@ import { startAuditedExchange } from "./support/auditedExchange.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 import type { Browser } from "playwright-core";
-import type { Hex } from "viem";
 
 const SYMBOL = "GOLD-VND";
 const CHROMIUM = "/usr/bin/chromium";
@@ -300,14 +300,7 @@ describe("audit bundle end to end: trade → anchored → bundle from the route 
     const page = await context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
-    await page.exposeFunction("senTestSign", (hex: Hex) => accounts.officer.signMessage({ message: { raw: hex } }));
-    await page.addInitScript({
-      content: `window.ethereum = { request: async ({ method, params }) => {
-        if (method === "eth_requestAccounts" || method === "eth_accounts") return [${JSON.stringify(accounts.officer.address)}];
-        if (method === "personal_sign") return window.senTestSign(params[0]);
-        throw new Error("unsupported method " + method);
-      } };`,
-    });
+    await injectSigningWallet(page, accounts.officer);
     await page.goto(`${gw.url}/compliance/`);
     await page.getByTestId("connect").click();
     await page.getByTestId("verify-badge").and(page.locator("[data-verified=true]")).waitFor({ timeout: 15_000 });

@@ -5,6 +5,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { Hex, LocalAccount } from "viem";
 import { CONSOLE_MODULES } from "../src/http/consoleAssets.ts";
 import { DEFAULT_RISK } from "../src/risk/types.ts";
+import { injectSigningWallet } from "./support/browserWallet.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { sessionClient, type SessionClient } from "./support/httpProbe.ts";
@@ -127,15 +128,7 @@ describe("compliance console (Chromium)", { skip: existsSync(CHROMIUM) ? false :
       if (m.type() === "error") errors.push(`console: ${m.text()}`);
     });
     page.on("pageerror", (e) => errors.push(`page: ${e.message}`));
-    // personal_sign receives the message as 0x-hex of its UTF-8 bytes, as MetaMask does.
-    await page.exposeFunction("senTestSign", (hex: Hex) => account.signMessage({ message: { raw: hex } }));
-    await page.addInitScript({
-      content: `window.ethereum = { request: async ({ method, params }) => {
-        if (method === "eth_requestAccounts" || method === "eth_accounts") return [${JSON.stringify(account.address)}];
-        if (method === "personal_sign") return window.senTestSign(params[0]);
-        throw new Error("unsupported method " + method);
-      } };`,
-    });
+    await injectSigningWallet(page, account);
     await page.goto(`${gw.url}/compliance/`);
     return { page, errors };
   }

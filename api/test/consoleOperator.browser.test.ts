@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { Hex, LocalAccount } from "viem";
 import { DEFAULT_RISK } from "../src/risk/types.ts";
+import { injectSigningWallet } from "./support/browserWallet.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { sessionClient, signedClient, type SessionClient } from "./support/httpProbe.ts";
@@ -111,14 +112,7 @@ describe("console: operator controls and regulatory reports (Chromium)", { skip:
       if (m.type() === "error" && !/the server responded with a status of 4\d\d/.test(m.text())) errors.push(`console: ${m.text()}`);
     });
     page.on("pageerror", (e) => errors.push(`page: ${e.message}`));
-    await page.exposeFunction("senTestSign", (hex: Hex) => account.signMessage({ message: { raw: hex } }));
-    await page.addInitScript({
-      content: `window.ethereum = { request: async ({ method, params }) => {
-        if (method === "eth_requestAccounts" || method === "eth_accounts") return [${JSON.stringify(account.address)}];
-        if (method === "personal_sign") return window.senTestSign(params[0]);
-        throw new Error("unsupported method " + method);
-      } };`,
-    });
+    await injectSigningWallet(page, account);
     await page.goto(`${gw.url}/compliance/`);
     await page.getByTestId("connect").click();
     return { page, errors };

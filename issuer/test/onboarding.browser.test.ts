@@ -9,6 +9,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { toHex, type Hex, type LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { LOCAL_ROLE_ACCOUNTS } from "../../contracts/ignition/roleHolders.ts";
+import { injectSigningWallet } from "../../api/test/support/browserWallet.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "../../api/test/support/chainFixture.ts";
 import { loginAndCreateKey, startTestGateway, type GatewayFixture } from "../../api/test/support/gatewayFixture.ts";
 import { readIssuerConfig } from "../src/config.ts";
@@ -82,15 +83,7 @@ describe("e-ID onboarding in Chromium: fresh wallet → application → officer 
       // The browser logs refused fetches itself; the page shows those in words, which the test checks.
       if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(`console: ${m.text()}`);
     });
-    // personal_sign receives the message as 0x-hex of its UTF-8 bytes, as MetaMask does.
-    await page.exposeFunction("senTestSign", (hex: Hex) => account.signMessage({ message: { raw: hex } }));
-    await page.addInitScript({
-      content: `window.ethereum = { request: async ({ method, params }) => {
-        if (method === "eth_requestAccounts" || method === "eth_accounts") return [${JSON.stringify(account.address)}];
-        if (method === "personal_sign") return window.senTestSign(params[0]);
-        throw new Error("unsupported method " + method);
-      } };`,
-    });
+    await injectSigningWallet(page, account);
     await page.goto(url);
     return { page, errors };
   }
