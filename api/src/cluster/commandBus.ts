@@ -152,6 +152,9 @@ export function createCommandClient(options: CommandClientOptions): CommandClien
         }, timeoutMs);
         pending.set(id, { resolve, reject, timer });
       });
+      // The reply (a refusal too) can be read before the XADD's own answer: until `result` is
+      // returned below nobody awaits it, and an unhandled rejection would end the process.
+      result.catch(() => undefined);
       try {
         await redis.xadd(CMD_STREAM, "*", "id", id, "r", replies, "c", encodeJson({ op, args }));
       } catch (cause) {
