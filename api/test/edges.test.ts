@@ -160,6 +160,19 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
     }
   });
 
+  it("a stop order placed on edge A waits on edge B's replica and is cancelled through edge B", async () => {
+    const { seller } = traders;
+    const stop = await seller.viaA<{ orderId: string }>("POST", "/api/v1/stop-order", { clientOid: "edge-stop-1", side: "sell", symbol: SYMBOL, type: "limit", price: "9800", size: "1", stop: "loss", stopPrice: "9900" });
+    assert.equal(stop.code, "200000", JSON.stringify(stop));
+    const onB = await until("the stop on edge B", async () => {
+      const r = await seller.viaB<{ id: string; stopPrice: string }>("GET", `/api/v1/stop-order/${stop.data.orderId}`);
+      return r.code === "200000" && r.data;
+    });
+    assert.equal(onB.stopPrice, "9900");
+    const cancel = await seller.viaB<{ cancelledOrderIds: string[] }>("DELETE", `/api/v1/stop-order/${stop.data.orderId}`);
+    assert.deepEqual(cancel.data.cancelledOrderIds, [stop.data.orderId]);
+  });
+
   it("routes an edge does not serve are forwarded to the sequencer, refusals keep their envelope", async () => {
     // Forwarded: the listings are the sequencer's (prospectus files).
     const viaEdge = await fetch(`${edgeB.url}/api/v1/sen/listings`);
