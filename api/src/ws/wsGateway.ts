@@ -7,7 +7,7 @@ import type { AppContext } from "../context.ts";
 import type { PublicTrade } from "../marketdata/marketData.ts";
 import { level1Data, stats24hData } from "../marketdata/kucoinTickers.ts";
 import { MarketStreams } from "./marketStreams.ts";
-import { CLOSE_ACCESS_REVOKED, UPGRADE_UNAUTHORIZED, WsCode, wsErrorFrame } from "./errors.ts";
+import { CLOSE_ACCESS_REVOKED, UPGRADE_UNAUTHORIZED, UPGRADE_UNAVAILABLE, WsCode, wsErrorFrame } from "./errors.ts";
 import { SenError } from "../errors/SenError.ts";
 
 type L2Change = { side: "buy" | "sell"; price: number; size: number; sequence: number };
@@ -114,7 +114,7 @@ export class WsGateway {
         (err: unknown) => {
           // The token store did not answer: refuse (never let a socket in unchecked).
           this.#ctx.logger.warn({ err }, "websocket: token lookup failed");
-          socket.write("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n");
+          socket.write(UPGRADE_UNAVAILABLE);
           socket.destroy();
         },
       );
