@@ -185,7 +185,7 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
     assert.equal(r.code, "200004", JSON.stringify(r)); // balance insufficient
   });
 
-  it("kill -9 of edge A under load: every order it acknowledged is on edge B's replica and in the journal; edge B goes on serving", async () => {
+  it("kill -9 of edge A under load: every order it acknowledged is on edge B's replica and in the journal; edge B goes on serving; a restarted edge A replays to the same state", async () => {
     const { seller, buyer } = traders;
     const ackedByA: string[] = [];
     const ackedByB: string[] = [];
@@ -243,6 +243,12 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
     const [bookB, bookSeq] = [await book(seller.viaB), await book(seller.direct)];
     assert.deepEqual([bookB.data.bids, bookB.data.asks], [bookSeq.data.bids, bookSeq.data.asks]);
     for (const t of [seller, buyer]) assert.deepEqual((await t.viaB("GET", "/api/v1/accounts")).data, (await t.direct("GET", "/api/v1/accounts")).data);
+    // A restarted edge replays the journal from its start and serves the same state.
+    edgeA = await spawn("edge", "edge-a");
+    const again = await until("the restarted edge A at the sequencer's last record", async () => (await seqOf(edgeA.url)) === (await seqOf(sequencer.url)));
+    assert.ok(again);
+    for (const t of [seller, buyer]) assert.deepEqual((await t.viaA("GET", "/api/v1/accounts")).data, (await t.direct("GET", "/api/v1/accounts")).data);
+    assert.equal((await seller.viaA<{ id: string }>("GET", `/api/v1/orders/${ackedByB.at(-1)}`)).data?.id ?? (await buyer.viaA<{ id: string }>("GET", `/api/v1/orders/${ackedByB.at(-1)}`)).data?.id, ackedByB.at(-1));
     console.log(`# edge A acknowledged ${ackedByA.length} orders before kill -9 (${cut} requests cut), edge B ${ackedByB.length}`);
     const health = await fetch(`${edgeB.url}/health`);
     assert.equal(health.status, 200);
