@@ -52,6 +52,7 @@ const NOT_TRADER_FACING: Record<string, string> = {
   [AuditCode.TAMPERED]: "server failure (5xx)",
   [AuditCode.KEY_MISMATCH]: "server failure (5xx)",
   [SurveillanceCode.BAD_CONFIG]: "server failure (5xx)",
+  [TradingCode.SNAPSHOT_UNSUPPORTED]: "server failure (5xx: recovery from a snapshot failed)",
   // The split (an edge in front of the sequencer): 503s, the page says the exchange is unavailable.
   CLUSTER_NO_SEQUENCER: "server failure (5xx)",
   CLUSTER_SEQUENCER_ONLY: "server failure (5xx)",
@@ -61,6 +62,7 @@ const NOT_TRADER_FACING: Record<string, string> = {
   CLUSTER_CLIENT_CLOSED: "server failure (5xx)",
   // Operator, compliance and service routes the trader app does not call.
   [AuditCode.BAD_RANGE]: "audit routes (compliance)",
+  [AuditCode.BAD_TIMESTAMP]: "audit routes (compliance: a malformed time in a query)",
   COMPLIANCE_NO_CHAIN: "compliance identity lookups (server failure, 5xx)",
   COMPLIANCE_CHAIN_UNAVAILABLE: "compliance identity lookups (server failure, 5xx)",
   [ListingCode.RULE]: "listing (operators)",
