@@ -73,6 +73,6 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
 
 /** MULTI replies carry each command's own error; any of them fails the whole operation. */
 export function failedStep(replies: [Error | null, unknown][] | null): void {
-  if (replies === null) throw new Error("transaction aborted");
+  if (replies === null) throw new AuthError(AuthCode.SHARED_STATE_UNAVAILABLE, "the shared store aborted a transaction (sessions)");
   for (const [err] of replies) if (err) throw err;
 }

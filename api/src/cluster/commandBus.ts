@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { z } from "zod/v4";
 import { AUDIT_EVENT_TYPES, type AuditEventInput } from "../audit/auditEvent.ts";
-import { SenError } from "../errors/SenError.ts";
+import { ClusterCode, SenError } from "../errors/SenError.ts";
 import { decodeJson, encodeJson } from "../journal/jsonCodec.ts";
 import { TradingError, type CommandOrigin, type PlaceInput } from "../trading/tradingService.ts";
 import type { CancelReason } from "../trading/records.ts";
@@ -23,21 +23,7 @@ export const CMD_STREAM = "sen:cmd";
 export const CMD_APPLIED = "sen:cmd:applied";
 export const replyStream = (nodeId: string) => `sen:reply:${nodeId}`;
 
-export const ClusterCode = {
-  /** No reply in time: the command may still be applied (check by clientOid). */
-  COMMAND_TIMEOUT: "CLUSTER_COMMAND_TIMEOUT",
-  /** The sequencer could not read the command (bad JSON, unknown op, arguments of the wrong shape). */
-  BAD_COMMAND: "CLUSTER_BAD_COMMAND",
-  /** The client was closed before the reply came. */
-  CLIENT_CLOSED: "CLUSTER_CLIENT_CLOSED",
-  /** The command could not be queued (Redis unreachable). */
-  BUS_IO: "CLUSTER_BUS_IO",
-  /** The sequencer lost its lease (another one is active now). */
-  LEASE_LOST: "CLUSTER_LEASE_LOST",
-  /** Refused by the previous sequencer, whose answer (with its reason) was lost when it failed. */
-  REFUSED_BEFORE_FAILOVER: "CLUSTER_REFUSED_BEFORE_FAILOVER",
-} as const;
-export type ClusterCode = (typeof ClusterCode)[keyof typeof ClusterCode];
+export { ClusterCode } from "../errors/SenError.ts";
 
 export type CommandOp = "placeOrder" | "cancelOrder" | "cancelAll" | "amendOrder" | "audit";
 

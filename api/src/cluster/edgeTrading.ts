@@ -1,4 +1,4 @@
-import { SenError } from "../errors/SenError.ts";
+import { EdgeCode, SenError } from "../errors/SenError.ts";
 import type { TradingListener } from "../trading/events.ts";
 import type { Order } from "../trading/orders.ts";
 import type { CancelReason } from "../trading/records.ts";
@@ -9,14 +9,7 @@ import type { JournalFollower } from "./journalFollower.ts";
 /** What the edge's routes and websocket gateway use of a TradingService (grep `ctx.trading.`). */
 export type EdgeTradingSurface = Pick<TradingService, "core" | "risk" | "pilotRules" | "holderRules" | "lastSeq" | "failed" | "subscribe" | "placeOrder" | "cancelOrder" | "cancelAll" | "amendOrder" | "close">;
 
-export const EdgeCode = {
-  /** Something only the sequencer does was asked of an edge (its route should have been forwarded). */
-  SEQUENCER_ONLY: "CLUSTER_SEQUENCER_ONLY",
-  /** No sequencer holds the lease: forwarded routes cannot be served. */
-  NO_SEQUENCER: "CLUSTER_NO_SEQUENCER",
-  /** A command reached the replica itself (TradingService.follower) instead of the bus. */
-  REPLICA_READ_ONLY: "CLUSTER_REPLICA_READ_ONLY",
-} as const;
+export { EdgeCode } from "../errors/SenError.ts";
 
 /**
  * The exchange as an edge sees it: reads from the replica (a TradingService.follower fed by the

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
+import { ClusterCode, SenError } from "../errors/SenError.ts";
 
 /**
  * The sequencer's lease in Redis: whoever holds `sen:seq:lease` is the one active sequencer.
@@ -143,7 +144,7 @@ export async function acquireLease(options: LeaseOptions): Promise<Lease> {
         const r = Number(await redis.eval(REPLACE, 1, key, value, next));
         if (r !== 1) {
           lose("the lease is held by another node");
-          throw new Error("lease lost before its URL was published");
+          throw new SenError(ClusterCode.LEASE_LOST, "lease lost before its URL was published");
         }
         info.http = url;
         value = next;

@@ -7,6 +7,7 @@ import { createRedisJournal } from "../journal/redisJournal.ts";
 import type { Journal } from "../journal/types.ts";
 import { startCommandConsumer } from "./commandBus.ts";
 import { acquireLease, DEFAULT_LEASE_MS, LEASE_KEY, type LeaseInfo } from "./lease.ts";
+import { ConfigCode, ConfigError } from "../config/errors.ts";
 
 /**
  * A sequencer process (SEN_ROLE=sequencer): a standby until it holds the lease, then the whole
@@ -68,7 +69,7 @@ function lockAsLeaseHolder(config: ServerConfig, log: (msg: string, extra?: obje
 
 export async function runSequencer(options: SequencerOptions): Promise<OpenedExchange> {
   const { config } = options;
-  if (config.journal.kind !== "redis") throw new Error("SEN_ROLE=sequencer needs REDIS_URL");
+  if (config.journal.kind !== "redis") throw new ConfigError(ConfigCode.INVALID, "SEN_ROLE=sequencer needs REDIS_URL");
   const redisUrl = config.journal.url;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const log = (msg: string, extra: object = {}) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), node: config.nodeId, ...extra, msg })}\n`);

@@ -66,3 +66,30 @@ export type JournalCode = (typeof JournalCode)[keyof typeof JournalCode];
 export class JournalError extends CodedError<JournalCode> {
   override name = "JournalError" as const;
 }
+
+/** The split's command bus and lease (api/src/cluster/commandBus.ts, lease.ts). */
+export const ClusterCode = {
+  /** No reply in time: the command may still be applied (check by clientOid). */
+  COMMAND_TIMEOUT: "CLUSTER_COMMAND_TIMEOUT",
+  /** The sequencer could not read the command (bad JSON, unknown op, arguments of the wrong shape). */
+  BAD_COMMAND: "CLUSTER_BAD_COMMAND",
+  /** The client was closed before the reply came. */
+  CLIENT_CLOSED: "CLUSTER_CLIENT_CLOSED",
+  /** The command could not be queued (Redis unreachable). */
+  BUS_IO: "CLUSTER_BUS_IO",
+  /** The sequencer lost its lease (another one is active now). */
+  LEASE_LOST: "CLUSTER_LEASE_LOST",
+  /** Refused by the previous sequencer, whose answer (with its reason) was lost when it failed. */
+  REFUSED_BEFORE_FAILOVER: "CLUSTER_REFUSED_BEFORE_FAILOVER",
+} as const;
+export type ClusterCode = (typeof ClusterCode)[keyof typeof ClusterCode];
+
+/** An edge in front of the sequencer (api/src/cluster/edgeTrading.ts, edgeRole.ts). */
+export const EdgeCode = {
+  /** Something only the sequencer does was asked of an edge (its route should have been forwarded). */
+  SEQUENCER_ONLY: "CLUSTER_SEQUENCER_ONLY",
+  /** No sequencer holds the lease: forwarded routes cannot be served. */
+  NO_SEQUENCER: "CLUSTER_NO_SEQUENCER",
+  /** A command reached the replica itself (TradingService.follower) instead of the bus. */
+  REPLICA_READ_ONLY: "CLUSTER_REPLICA_READ_ONLY",
+} as const;

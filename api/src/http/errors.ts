@@ -1,10 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { AuditCode } from "../audit/errors.ts";
-import { SenError } from "../errors/SenError.ts";
+import { ClusterCode, EdgeCode, SenError } from "../errors/SenError.ts";
 import { HolderCode } from "../risk/types.ts";
 import { TradingCode } from "../trading/codes.ts";
-import { ClusterCode } from "../cluster/commandBus.ts";
-import { EdgeCode } from "../cluster/edgeTrading.ts";
 
 /**
  * The edge mapper: the only place that knows KuCoin's numeric codes. ccxt decides its error
@@ -106,6 +104,9 @@ const TABLE: Record<string, KucoinError> = {
   [ClusterCode.COMMAND_TIMEOUT]: { status: 503, code: "500000", msg: "Service unavailable: no answer from the matching engine in time; the order may still have been placed, look it up by clientOid" },
   [ClusterCode.BUS_IO]: { status: 503, code: "500000", msg: "Service unavailable: the matching engine cannot be reached; retry shortly" },
   [ClusterCode.CLIENT_CLOSED]: { status: 503, code: "500000", msg: "Service unavailable: the exchange is stopping" },
+  [ClusterCode.BAD_COMMAND]: { status: 500, code: "500000", msg: "Internal error: the matching engine could not read the command" },
+  [ClusterCode.LEASE_LOST]: { status: 503, code: "500000", msg: "Service unavailable: the matching engine is changing over; retry shortly" },
+  [ClusterCode.REFUSED_BEFORE_FAILOVER]: { status: 400, code: "400100", msg: "The order was refused before a failover of the matching engine; its reason was lost: check it and send it again" },
 };
 
 /** Every code with its own KuCoin mapping, the edge's ad-hoc ones included (the trader app's words for them are checked against it). */

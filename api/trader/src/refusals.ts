@@ -64,6 +64,7 @@ export const REFUSALS: Record<string, Sentence> = {
   ENGINE_UNKNOWN_ORDER: { vi: "Không tìm thấy lệnh.", en: "The order was not found." },
   ENGINE_NOT_AMENDABLE: { vi: "Lệnh này không thể sửa.", en: "This order cannot be amended." },
   ENGINE_AMEND_NO_CHANGE: { vi: "Giá và khối lượng mới giống như cũ.", en: "The new price and size are the same as before." },
+  CLUSTER_REFUSED_BEFORE_FAILOVER: { vi: "Lệnh đã bị từ chối ngay trước khi hệ thống khớp lệnh chuyển đổi, và lý do không còn: hãy kiểm tra rồi gửi lại.", en: "The order was refused just before the matching engine changed over and the reason was lost: check it and send it again." },
   // The trading layer (api/src/trading/codes.ts).
   TRADING_ORDER_NOT_FOUND: { vi: "Lệnh không tồn tại hoặc không thể huỷ.", en: "The order does not exist or cannot be cancelled." },
   TRADING_ORDER_NOT_ACTIVE: { vi: "Lệnh đã khớp hết hoặc đã huỷ.", en: "The order is already filled or cancelled." },
