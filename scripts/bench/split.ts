@@ -68,7 +68,7 @@ function baseEnv(chain: ChainFixture, node: string, extra: Record<string, string
     SEN_DEPLOYMENT: chain.deploymentFile!,
     SEN_DATA_DIR: dataDir,
     SEN_CONFIRMATIONS: "0",
-    SEN_CHAIN_POLL_MS: "200",
+    SEN_CHAIN_POLL_MS: "1000",
     SEN_AUDIT_CHECKPOINT_MS: "3600000",
     SEN_LOG_LEVEL: "error",
     SEN_OPERATORS: hardhatAccount(OPERATOR).address.toLowerCase(),
@@ -96,6 +96,18 @@ async function prepare(url: string, readers: string[]): Promise<[LoadTrader, Loa
     body: JSON.stringify({ scope: "defaults", reason: "benchmark load", limits: { keyRate: huge, accountRate: huge, maxOpenOrders: 1_000_000_000 } }),
   });
   if (!res.ok) throw new Error(`risk limits: ${res.status} ${await res.text()}`);
+  // Credited by the operator route, as bench:api credits in-process deposits: no chain services
+  // run, so the figures are the exchange's work per order, not settlement's.
+  for (const c of creds) {
+    for (const [currency, amount] of [["VND", "1000000000000"], ["GOLD", "10000000"]]) {
+      const d = await fetch(`${url}/api/v1/sen/operator/deposits`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${op.token}` },
+        body: JSON.stringify({ accountId: c.accountId, currency, amount, ref: `bench-${c.accountId}-${currency}` }),
+      });
+      if (!d.ok) throw new Error(`deposit: ${d.status} ${await d.text()}`);
+    }
+  }
   for (const reader of readers) {
     for (const c of creds) {
       await until("deposits credited", async () => {
@@ -158,13 +170,12 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const chain = await startChain({ serve: true });
   for (const idx of [BUYER, SELLER, OPERATOR]) await chain.attest(hardhatAccount(idx).address, `bench-split-${idx}`);
-  for (const idx of [BUYER, SELLER]) await chain.fundAndDeposit(idx, { vnd: 10n ** 12n, gold: 10_000_000n });
   const out: VariantResult[] = [];
   const redisList: RedisServer[] = [];
   try {
     // 1. One process, the embedded default (file journal, fsync always).
     {
-      const gw = await spawn(baseEnv(chain, "all-file", { SEN_CHAIN_KEY: chain.operatorKey }));
+      const gw = await spawn(baseEnv(chain, "all-file", {}));
       const traders = await prepare(gw.url, [gw.url]);
       out.push(await measure("one process (SEN_ROLE=all), file journal", [gw.url], traders, [{ name: "gateway", pid: gw.child.pid! }]));
       await stopAll([gw]);
@@ -173,7 +184,7 @@ async function main(): Promise<void> {
     {
       const redis = await startRedis();
       redisList.push(redis);
-      const gw = await spawn(baseEnv(chain, "all-redis", { REDIS_URL: redis.url, SEN_CHAIN_KEY: chain.operatorKey }));
+      const gw = await spawn(baseEnv(chain, "all-redis", { REDIS_URL: redis.url }));
       const traders = await prepare(gw.url, [gw.url]);
       out.push(await measure("one process (SEN_ROLE=all), Redis journal", [gw.url], traders, [{ name: "gateway", pid: gw.child.pid! }, { name: "redis-server", pid: redis.pid! }]));
       await stopAll([gw]);
@@ -183,7 +194,7 @@ async function main(): Promise<void> {
     {
       const redis = await startRedis();
       redisList.push(redis);
-      const seq = await spawn(baseEnv(chain, "seq", { SEN_ROLE: "sequencer", REDIS_URL: redis.url, SEN_CHAIN_KEY: chain.operatorKey }));
+      const seq = await spawn(baseEnv(chain, "seq", { SEN_ROLE: "sequencer", REDIS_URL: redis.url }));
       const edges = await Promise.all(["edge-a", "edge-b"].map((n) => spawn(baseEnv(chain, n, { SEN_ROLE: "edge", REDIS_URL: redis.url }))));
       const traders = await prepare(edges[0].url, edges.map((e) => e.url));
       out.push(
@@ -240,7 +251,7 @@ function render(rows: VariantResult[], wallS: number): string {
     "",
     machineLine(),
     "",
-    `Method: every server is the real entry point (\`api/src/main.ts\`) in its own process, on an in-process Hardhat chain served over JSON-RPC (idle while measuring) with \`--max-semi-space-size=32\`; the load is autocannon in its own process per target (\`apiLoad.ts\`: ${CONNECTIONS} connections in all, one request in flight each, every request signed afresh, limit orders of 1 lot alternating buy and sell on a 9,900 / 10,000 / 10,100 ladder on ${SYMBOL}, so the book both trades and rests), ${WARMUP_SECONDS} s warm-up then ${SECONDS} s measured. Pre-trade rate limits lifted through the operator route. Redis: a throw-away redis-server with \`appendonly yes\`, \`appendfsync always\` (the journal's durability). The split's two edges each get half the connections. CPU per order = a process's user + system CPU over the measured window (all threads; "main thread" = its event-loop thread alone, from \`/proc/<pid>/task/<pid>/stat\`) ÷ the orders acknowledged in the window. With 2 cores, every process and the load generators share them: the split cannot be faster than one process on this machine; what it measures is the cost of each part.`,
+    `Method: every server is the real entry point (\`api/src/main.ts\`) in its own process, on an in-process Hardhat chain served over JSON-RPC (sign-in and e-ID checks; no chain services, so no settlement: traders are credited through the operator's deposit route, as bench:api credits in-process deposits) with \`--max-semi-space-size=32\`; the load is autocannon in its own process per target (\`apiLoad.ts\`: ${CONNECTIONS} connections in all, one request in flight each, every request signed afresh, limit orders of 1 lot alternating buy and sell on a 9,900 / 10,000 / 10,100 ladder on ${SYMBOL}, so the book both trades and rests), ${WARMUP_SECONDS} s warm-up then ${SECONDS} s measured. Pre-trade rate limits lifted through the operator route. Redis: a throw-away redis-server with \`appendonly yes\`, \`appendfsync always\` (the journal's durability). The split's two edges each get half the connections. CPU per order = a process's user + system CPU over the measured window (all threads; "main thread" = its event-loop thread alone, from \`/proc/<pid>/task/<pid>/stat\`) ÷ the orders acknowledged in the window. With 2 cores, every process and the load generators share them: the split cannot be faster than one process on this machine; what it measures is the cost of each part.`,
     "",
     "| Layout | orders/s | vs one process (file journal) | p50 ms | p99 ms | not 200000 / errors | load generators' CPU (cores) |",
     "|---|---:|---:|---:|---:|---|---:|",
