@@ -72,6 +72,7 @@ describe("encodeJsonYielding", () => {
 describe("encodeJson", () => {
   it("writes what JSON.stringify with the bigint replacer writes, bigints or not (the fast path changes no byte)", () => {
     const tagged = (_k: string, v: unknown) => (typeof v === "bigint" ? { $bigint: v.toString() } : v);
+    const seen = { withBigint: 0, withoutBigint: 0 };
     fc.assert(
       fc.property(fc.oneof(stateLike, fc.anything({ maxDepth: 5, withBigInt: true, withNullPrototype: true, withSparseArray: true, withDate: true, withBoxedValues: true }), fc.anything({ maxDepth: 3 })), (value) => {
         let expected: string | undefined | Error;
@@ -81,10 +82,15 @@ describe("encodeJson", () => {
           expected = err as Error;
         }
         if (typeof expected !== "string") assert.throws(() => encodeJson(value));
-        else assert.equal(encodeJson(value), expected);
+        else {
+          assert.equal(encodeJson(value), expected);
+          seen[expected.includes('"$bigint"') ? "withBigint" : "withoutBigint"]++;
+        }
       }),
       { numRuns: 500 },
     );
+    // Both paths were taken (the replacer's and the fast one), many times each.
+    assert.ok(seen.withBigint >= 50 && seen.withoutBigint >= 50, JSON.stringify(seen));
     // Deeper than the scan follows: still tagged.
     let deep: unknown = { n: 5n };
     for (let i = 0; i < 40; i++) deep = { d: deep };
