@@ -97,3 +97,23 @@ describe("encodeJson", () => {
     assert.equal(encodeJson(deep), JSON.stringify(deep, tagged));
   });
 });
+
+describe("decodeJson", () => {
+  it("reads what the reviver reads, with or without tagged bigints and escapes (the plain path changes no value)", () => {
+    const reviver = (_k: string, v: unknown) =>
+      v !== null && typeof v === "object" && !Array.isArray(v) && typeof (v as Record<string, unknown>).$bigint === "string" && /^-?\d+$/.test((v as Record<string, string>).$bigint) && Object.keys(v).length === 1
+        ? BigInt((v as Record<string, string>).$bigint)
+        : v;
+    const seen = { plain: 0, revived: 0 };
+    const escapedTag = fc.constant('{"a":{"\\u0024bigint":"12"}}');
+    fc.assert(
+      fc.property(fc.oneof(fc.anything({ maxDepth: 4, withBigInt: true }).map((v) => { try { return encodeJson(v); } catch { return "null"; } }), fc.json(), escapedTag), (text) => {
+        assert.deepEqual(decodeJson(text), JSON.parse(text, reviver));
+        seen[text.includes('"$bigint"') || text.includes("\\u") ? "revived" : "plain"]++;
+      }),
+      { numRuns: 500 },
+    );
+    assert.ok(seen.plain >= 50 && seen.revived >= 50, JSON.stringify(seen));
+    assert.equal((decodeJson('{"a":{"\\u0024bigint":"12"}}') as { a: bigint }).a, 12n);
+  });
+});
