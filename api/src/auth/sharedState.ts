@@ -45,9 +45,7 @@ export type SharedStateOptions = {
 };
 
 /** Options for the shared store's connection: a command that gets no reply fails, and the request with it. */
-// Auto-pipelining: the commands of one event-loop turn (many requests' key reads and replay
-// checks, the bus's commands) go out in one socket write instead of one each.
-export const SHARED_REDIS_OPTIONS = { commandTimeout: 2_000, maxRetriesPerRequest: 1, enableAutoPipelining: true } as const;
+export const SHARED_REDIS_OPTIONS = { commandTimeout: 2_000, maxRetriesPerRequest: 1 } as const;
 
 /**
  * The Redis-backed stores of the split roles (SEN_ROLE=edge|sequencer). Every process of the

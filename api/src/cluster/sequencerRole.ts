@@ -73,8 +73,7 @@ export async function runSequencer(options: SequencerOptions): Promise<OpenedExc
   const redisUrl = config.journal.url;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const log = (msg: string, extra: object = {}) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), node: config.nodeId, ...extra, msg })}\n`);
-  // Auto-pipelining: a read's worth of replies goes out in one socket write.
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: Math.max(500, Math.floor(leaseMs / 2)), enableAutoPipelining: true });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: Math.max(500, Math.floor(leaseMs / 2)) });
   redis.on("error", () => undefined); // retried by ioredis; the lease notices a long outage
 
   let holder: LeaseInfo | null = null;
