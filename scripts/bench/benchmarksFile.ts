@@ -15,7 +15,7 @@ export function writeBenchmarkSection(name: string, body: string): void {
   const block = `${start}\n${body.trim()}\n${end}`;
   const text = existsSync(FILE) ? readFileSync(FILE, "utf8") : HEADER;
   const i = text.indexOf(start);
-  const j = text.indexOf(end);
+  const j = i >= 0 ? text.indexOf(end, i) : -1;
   const next =
     i >= 0 && j > i
       ? text.slice(0, i) + block + text.slice(j + end.length)
