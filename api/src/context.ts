@@ -43,6 +43,9 @@ import { createLocalRateBuckets, type RateBuckets } from "./auth/rateBuckets.ts"
 import { openSharedState } from "./auth/sharedState.ts";
 
 /** Everything a route or a websocket handler may use. Built in one place; holds no logic. */
+/** The ledger account trading fees are credited to unless a caller names another (an edge's replica applies trades with it too). */
+export const DEFAULT_FEE_ACCOUNT = "sen:fees";
+
 export type AppContext = {
   config: ServerConfig;
   logger: Logger;
@@ -144,7 +147,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   // One clock for the journal and the audit log, anchored to `now` (the wall clock unless a test gives its own).
   const clock = createMicroClock({ sources: { monoNs: () => process.hrtime.bigint(), wallMs: now } });
   const catalog = deps.catalog ?? defaultCatalog();
-  const feeAccount = deps.feeAccount ?? "sen:fees";
+  const feeAccount = deps.feeAccount ?? DEFAULT_FEE_ACCOUNT;
 
   const journal: Journal =
     deps.journal ??

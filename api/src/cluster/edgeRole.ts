@@ -8,7 +8,7 @@ import type { IdentityOracle } from "../auth/types.ts";
 import { createMicroClock } from "../clock/microClock.ts";
 import { listeningOn, type ServerConfig } from "../config/config.ts";
 import { ConfigCode, ConfigError } from "../config/errors.ts";
-import { VOLATILITY_BANDS, type AppContext } from "../context.ts";
+import { DEFAULT_FEE_ACCOUNT, VOLATILITY_BANDS, type AppContext } from "../context.ts";
 import { SenError } from "../errors/SenError.ts";
 import { createGatewayListener } from "../http/leanRouter.ts";
 import { KucoinFormat } from "../http/kucoinFormat.ts";
@@ -41,8 +41,6 @@ const forwardedAnyway = (method: string, path: string) =>
 /** Pages outside /api/ that read the sequencer's files (the prospectuses). */
 const FORWARDED_PAGES = /^\/listings\//;
 
-/** The sequencer's fee account as main.ts leaves it (context.ts default): trades credit it on the replica too. */
-const FEE_ACCOUNT = "sen:fees";
 
 export type EdgeDeps = {
   identity: IdentityOracle;
@@ -74,7 +72,7 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
   // The replica replays the whole journal at each start: its candles need not outlive it.
   const candles = new CandleStore({ file: ":memory:", onError: (err) => logger.error({ err }, "candle store (replica) failed") });
   const replica = TradingService.follower({
-    core: { catalog, feeAccount: FEE_ACCOUNT, volatility: VOLATILITY_BANDS, orderRetentionMs: config.orderRetentionMs },
+    core: { catalog, feeAccount: DEFAULT_FEE_ACCOUNT, volatility: VOLATILITY_BANDS, orderRetentionMs: config.orderRetentionMs },
     risk: structuredClone(DEFAULT_RISK),
     pilotRules: pilot.rules,
     now,
@@ -136,7 +134,7 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
     bullets: shared.bullets,
     audit,
     auditPublicKeyPem: "",
-    feeAccount: FEE_ACCOUNT,
+    feeAccount: DEFAULT_FEE_ACCOUNT,
     dataDirLock: { release: () => undefined },
     pilot,
     listings: sequencerOnly("listings", {}),
