@@ -9,15 +9,15 @@
  * (never from the export); every root in the contract's RootAnchored history up to the
  * export's end must be the root of the export's events at that size, and the export must
  * reach the contract's latest anchored tree size unless --partial-to names where it was asked
- * to end. Logic: api/src/audit/verifyExport.ts, the command line: api/src/audit/verifyCli.ts.
+ * to end. Logic: api/src/compliance/audit/verifyExport.ts, the command line: api/src/compliance/audit/verifyCli.ts.
  *
- * Gateway URL (witness mode, api/src/audit/witness.ts): fetches the latest signed checkpoint
+ * Gateway URL (witness mode, api/src/compliance/audit/witness.ts): fetches the latest signed checkpoint
  * and checks it extends the one saved in --state (created on first run).
  *
  * Exit codes: 0 all good; 1 verification failed (stderr: one line with the first reason);
  * 2 usage or I/O error (stderr: one line).
  */
-import { runAuditVerify } from "../api/src/audit/verifyCli.ts";
+import { runAuditVerify } from "../api/src/compliance/audit/verifyCli.ts";
 
 const outcome = await runAuditVerify(process.argv.slice(2));
 process.stdout.write(outcome.stdout);

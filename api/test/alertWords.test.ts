@@ -3,17 +3,17 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import ts from "typescript";
 import { DETAIL_LABELS, RULE_WORDS, detailValueWords } from "../console/src/alertWords.ts";
-import { ALERT_RULES } from "../src/surveillance/types.ts";
-import { DEFAULT_SURVEILLANCE } from "../src/surveillance/config.ts";
+import { ALERT_RULES } from "../src/compliance/surveillance/types.ts";
+import { DEFAULT_SURVEILLANCE } from "../src/compliance/surveillance/config.ts";
 
 /**
  * The console shows an alert's `detail` keys (thresholds and measurements) in words. The keys
  * are whatever the detectors write, so they are read here from the detectors' own sources in
- * api/src/surveillance: every property of an object literal given as `detail` (and of the
+ * api/src/compliance/surveillance: every property of an object literal given as `detail` (and of the
  * records nested in it, e.g. a ring's members), and every `detail.<key> =` assignment. A key
  * added to a detector without words in api/console/src/alertWords.ts fails this test.
  */
-const SURVEILLANCE = new URL("../src/surveillance/", import.meta.url);
+const SURVEILLANCE = new URL("../src/compliance/surveillance/", import.meta.url);
 
 function detailKeysOf(file: string): Set<string> {
   const source = ts.createSourceFile(file, readFileSync(new URL(file, SURVEILLANCE), "utf8"), ts.ScriptTarget.Latest, true);
@@ -58,7 +58,7 @@ describe("alert details in words (console)", () => {
   it("every key a detector writes into an alert's detail has words", () => {
     // The scan itself finds the thresholds it should (so a broken scan cannot pass by finding nothing).
     for (const k of ["minTrades", "windowSeconds", "netToleranceBps", "placedToCancelMs", "minOrderToTrade", "windowMinutes", "evidenceSeqsOmitted", "netBpsOfGross", "tradedInSymbol", "medianOrderQty", "reversalAfterMs"]) {
-      assert.ok(keys.has(k), `the scan of api/src/surveillance finds ${k}`);
+      assert.ok(keys.has(k), `the scan of api/src/compliance/surveillance finds ${k}`);
     }
     const missing = [...keys].filter(([k]) => !(k in DETAIL_LABELS)).map(([k, f]) => `${k} (${f})`);
     assert.deepEqual(missing, [], "detail keys without words in api/console/src/alertWords.ts DETAIL_LABELS");

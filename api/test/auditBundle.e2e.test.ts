@@ -5,10 +5,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { AuditEvent } from "../src/audit/auditEvent.ts";
-import { parseIsoMicros, isoMicros } from "../src/audit/auditEvent.ts";
-import { loadOrCreateSigningKey } from "../src/audit/checkpoint.ts";
-import { runAuditVerify } from "../src/audit/verifyCli.ts";
+import type { AuditEvent } from "../src/compliance/audit/auditEvent.ts";
+import { parseIsoMicros, isoMicros } from "../src/compliance/audit/auditEvent.ts";
+import { loadOrCreateSigningKey } from "../src/compliance/audit/checkpoint.ts";
+import { runAuditVerify } from "../src/compliance/audit/verifyCli.ts";
 import { auditAnchorAbi } from "../src/chain/auditAnchorer.ts";
 import type { ChainServices } from "../src/chain/chainServices.ts";
 import { injectSigningWallet } from "./support/browserWallet.ts";

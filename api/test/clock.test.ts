@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { AuditEvent } from "../src/audit/auditEvent.ts";
-import { parseIsoMicros } from "../src/audit/auditEvent.ts";
+import type { AuditEvent } from "../src/compliance/audit/auditEvent.ts";
+import { parseIsoMicros } from "../src/compliance/audit/auditEvent.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { getJson, loginAndCreateKey, postJson, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";

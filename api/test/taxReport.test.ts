@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { AuditEvent } from "../src/audit/auditEvent.ts";
+import type { AuditEvent } from "../src/compliance/audit/auditEvent.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { rawRequest, signedClient, signedHeaders, type RawReply, type SignedClient } from "./support/httpProbe.ts";

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { EngineCode } from "../../matching-engine/src/codes.ts";
-import { AuditCode } from "../src/audit/errors.ts";
+import { AuditCode } from "../src/compliance/audit/errors.ts";
 import { AuthCode, JournalCode, SenError } from "../src/errors/SenError.ts";
 import { MAPPED_CODES, toKucoinError } from "../src/http/errors.ts";
 import { ListingCode } from "../src/listing/listingService.ts";
 import { HolderCode, RiskCode } from "../src/risk/types.ts";
-import { SurveillanceCode } from "../src/surveillance/errors.ts";
+import { SurveillanceCode } from "../src/compliance/surveillance/errors.ts";
 import { TradingCode } from "../src/trading/codes.ts";
 import { REFUSALS, UNAVAILABLE, refusalWords } from "../trader/src/refusals.ts";
 

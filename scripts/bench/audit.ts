@@ -1,7 +1,7 @@
 /**
  * npm run bench:audit   (SEN_BENCH_QUICK=1 for a 20k-event smoke run that does not touch BENCHMARKS.md)
  *
- * Measures the audit log (api/src/audit/auditLog.ts) and writes the "audit" section of
+ * Measures the audit log (api/src/compliance/audit/auditLog.ts) and writes the "audit" section of
  * BENCHMARKS.md:
  *  (a) appends/s with the Merkle tree and signed checkpoints on (fsync "batch": flush = one
  *      write + fdatasync every 1,000 appends; a checkpoint every 10,000 events), against a
@@ -9,7 +9,7 @@
  *      same way, appended to a plain file with the same write + fdatasync every 1,000 lines;
  *  (b) inclusion proof generation and verification at the full size (10,000 random proofs);
  *  (c) export rate of the whole log (events.jsonl + leaves.bin + checkpoints);
- *  (d) reopen time from the tiles and offsets (api/src/audit/tileTree.ts), and with
+ *  (d) reopen time from the tiles and offsets (api/src/compliance/audit/tileTree.ts), and with
  *      verify: "full" (every segment re-read, the tree rebuilt), at the size of (a);
  *  (e) reopen time and memory at SEN_BENCH_AUDIT_REOPEN_EVENTS (default 100,000,000; 0 skips
  *      it) events: a log of small events (~130-byte lines, ~17 GB with its tiles and offsets)
@@ -24,13 +24,13 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID } fr
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AuditEventInput } from "../../api/src/audit/auditEvent.ts";
-import { encodeAuditEvent, isoMicros } from "../../api/src/audit/auditEvent.ts";
-import { AUDIT_DEFAULT_ORIGIN, CHECKPOINTS_FILE, openAuditLog, segmentFileName } from "../../api/src/audit/auditLog.ts";
-import type { AuditLog } from "../../api/src/audit/auditLog.ts";
-import { signCheckpoint } from "../../api/src/audit/checkpoint.ts";
-import { fromHex, toHex, verifyInclusion } from "../../api/src/audit/merkle.ts";
-import { TiledTree } from "../../api/src/audit/tileTree.ts";
+import type { AuditEventInput } from "../../api/src/compliance/audit/auditEvent.ts";
+import { encodeAuditEvent, isoMicros } from "../../api/src/compliance/audit/auditEvent.ts";
+import { AUDIT_DEFAULT_ORIGIN, CHECKPOINTS_FILE, openAuditLog, segmentFileName } from "../../api/src/compliance/audit/auditLog.ts";
+import type { AuditLog } from "../../api/src/compliance/audit/auditLog.ts";
+import { signCheckpoint } from "../../api/src/compliance/audit/checkpoint.ts";
+import { fromHex, toHex, verifyInclusion } from "../../api/src/compliance/audit/merkle.ts";
+import { TiledTree } from "../../api/src/compliance/audit/tileTree.ts";
 import { mulberry32 } from "../../api/test/support/mulberry32.ts";
 import { workload } from "./auditWorkload.ts";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
@@ -268,7 +268,7 @@ async function main(): Promise<void> {
 
 ${machineLine()}
 
-Workload: ${N.toLocaleString("en")} order-lifecycle events (received / accepted / filled / cancelled, seeded mulberry32(42); average canonical line ${Math.round(avgLine)} bytes) appended to the tamper-evident log (\`api/src/audit/auditLog.ts\`): each append assigns seq, UUID and µs timestamp and encodes the canonical line; fsync "batch" with \`flush()\` (one write + fdatasync) every ${FLUSH_EVERY.toLocaleString("en")} appends, the leaf and node hashes of the batch computed while that fdatasync runs, the hash tiles and line offsets it completes written after it (and fdatasynced, off the event loop, before each checkpoint); an Ed25519-signed checkpoint every ${CHECKPOINT_EVERY.toLocaleString("en")} events (${kept!.checkpoints} in the run). The baseline, in the same run and interleaved with it, does the same seq/UUID/timestamp assignment and canonical encoding and writes the lines to a plain file with the same write + fdatasync every ${FLUSH_EVERY.toLocaleString("en")} lines, so the ratio is the cost of the tree, leaf hashing and checkpoints. ${REPEATS} repeats, median shown.
+Workload: ${N.toLocaleString("en")} order-lifecycle events (received / accepted / filled / cancelled, seeded mulberry32(42); average canonical line ${Math.round(avgLine)} bytes) appended to the tamper-evident log (\`api/src/compliance/audit/auditLog.ts\`): each append assigns seq, UUID and µs timestamp and encodes the canonical line; fsync "batch" with \`flush()\` (one write + fdatasync) every ${FLUSH_EVERY.toLocaleString("en")} appends, the leaf and node hashes of the batch computed while that fdatasync runs, the hash tiles and line offsets it completes written after it (and fdatasynced, off the event loop, before each checkpoint); an Ed25519-signed checkpoint every ${CHECKPOINT_EVERY.toLocaleString("en")} events (${kept!.checkpoints} in the run). The baseline, in the same run and interleaved with it, does the same seq/UUID/timestamp assignment and canonical encoding and writes the lines to a plain file with the same write + fdatasync every ${FLUSH_EVERY.toLocaleString("en")} lines, so the ratio is the cost of the tree, leaf hashing and checkpoints. ${REPEATS} repeats, median shown.
 
 | measurement | Sen audit log | baseline (plain file) | ratio |
 |---|---:|---:|---:|

@@ -2,7 +2,7 @@
  * npm run bench:audit-bundle   (SEN_BENCH_QUICK=1: 20,000 events, BENCHMARKS.md untouched;
  * SEN_BENCH_AUDIT_EVENTS=<n> for another size)
  *
- * The verifiable bundle (api/src/audit/auditBundle.ts) at 1,000,000 events of the workload of
+ * The verifiable bundle (api/src/compliance/audit/auditBundle.ts) at 1,000,000 events of the workload of
  * bench:audit (scripts/bench/auditWorkload.ts), each figure against a baseline in the same run:
  *  (a) bundle export rate: writeAuditBundle to a file (the tar the compliance route streams),
  *      events/s, against `tar -cf` of the same files written by exportTo;
@@ -19,9 +19,9 @@ import { createWriteStream, mkdtempSync, readdirSync, rmSync, statSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { bundleCheckpoint, writeAuditBundle } from "../../api/src/audit/auditBundle.ts";
-import { openAuditLog } from "../../api/src/audit/auditLog.ts";
-import { runAuditVerify } from "../../api/src/audit/verifyCli.ts";
+import { bundleCheckpoint, writeAuditBundle } from "../../api/src/compliance/audit/auditBundle.ts";
+import { openAuditLog } from "../../api/src/compliance/audit/auditLog.ts";
+import { runAuditVerify } from "../../api/src/compliance/audit/verifyCli.ts";
 import { startAuditAnchorer } from "../../api/src/chain/auditAnchorer.ts";
 import { startChain } from "../../api/test/support/chainFixture.ts";
 import { workload } from "./auditWorkload.ts";

@@ -2,7 +2,7 @@
  * npm run bench:audit-query   (SEN_BENCH_QUICK=1: 200k events, BENCHMARKS.md untouched)
  *
  * The compliance queries' first page over a large audit index: 10,000,000 events in the
- * embedded SQLite index (api/src/audit/sqliteAuditIndex.ts), then the first page (100 rows)
+ * embedded SQLite index (api/src/compliance/audit/sqliteAuditIndex.ts), then the first page (100 rows)
  * of the queries a compliance officer runs, each answered by `AuditIndex.query` exactly as
  * the HTTP route calls it. Baseline in the same run: the same filter evaluated by a scan of
  * the table without its indexes (what a store without the (column, ts_us, seq) indexes would do).
@@ -12,9 +12,9 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { encodeAuditEvent, isoMicros, type AuditEvent, type AuditEventType } from "../../api/src/audit/auditEvent.ts";
-import type { AuditQuery } from "../../api/src/audit/auditIndex.ts";
-import { openSqliteAuditIndex } from "../../api/src/audit/sqliteAuditIndex.ts";
+import { encodeAuditEvent, isoMicros, type AuditEvent, type AuditEventType } from "../../api/src/compliance/audit/auditEvent.ts";
+import type { AuditQuery } from "../../api/src/compliance/audit/auditIndex.ts";
+import { openSqliteAuditIndex } from "../../api/src/compliance/audit/sqliteAuditIndex.ts";
 import { mulberry32 } from "../../api/test/support/mulberry32.ts";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { AuditEventInput } from "../../api/src/audit/auditEvent.ts";
+import type { AuditEventInput } from "../../api/src/compliance/audit/auditEvent.ts";
 import { mulberry32 } from "../../api/test/support/mulberry32.ts";
 
 /** The audit benchmarks' workload (bench:audit, bench:audit-bundle): one definition, so their figures are of the same events. */

@@ -19,7 +19,7 @@ export function ruleWords(rule: string): string {
  * The words for every key a detector puts in an alert's `detail` (thresholds from
  * SurveillanceConfig and measured values), nested record keys included. The unit comes from the
  * key's suffix (…Seconds, …Ms, …Minutes, …Bps), see detailValueWords. api/test/alertWords.test.ts
- * reads the detectors' sources in api/src/surveillance and fails when a key has no words here.
+ * reads the detectors' sources in api/src/compliance/surveillance and fails when a key has no words here.
  */
 export const DETAIL_LABELS: Record<string, string> = {
   // thresholds (copied from the surveillance configuration into each alert)

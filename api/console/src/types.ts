@@ -1,5 +1,5 @@
-import type { AuditEvent, AuditEventType } from "../../src/audit/auditEvent.ts";
-import type { Alert, AlertRule, AlertSeverity } from "../../src/surveillance/types.ts";
+import type { AuditEvent, AuditEventType } from "../../src/compliance/audit/auditEvent.ts";
+import type { Alert, AlertRule, AlertSeverity } from "../../src/compliance/surveillance/types.ts";
 
 /** Shapes of the gateway's compliance API (type-only imports: erased when served). */
 export type { AuditEvent, AuditEventType, Alert, AlertRule, AlertSeverity };

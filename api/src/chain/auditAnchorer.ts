@@ -1,5 +1,5 @@
 import { parseAbi, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
-import type { AuditLog } from "../audit/auditLog.ts";
+import type { AuditLog } from "../compliance/audit/auditLog.ts";
 import type { AuditAnchorView } from "../context.ts";
 import type { Logger } from "../observability/logger.ts";
 import { ChainCode, ChainError } from "./errors.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Registry } from "prom-client";
-import type { AuditEventInput } from "../audit/auditEvent.ts";
+import type { AuditEventInput } from "../compliance/audit/auditEvent.ts";
 import { registerClockMetrics } from "./clockMetrics.ts";
 import { startClockMonitor } from "./clockMonitor.ts";
 import { createMicroClock, type ClockSources } from "./microClock.ts";

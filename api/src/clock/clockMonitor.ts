@@ -1,5 +1,5 @@
-import type { AuditEventInput } from "../audit/auditEvent.ts";
-import { isoMicros } from "../audit/auditEvent.ts";
+import type { AuditEventInput } from "../compliance/audit/auditEvent.ts";
+import { isoMicros } from "../compliance/audit/auditEvent.ts";
 import type { ClockSampler } from "./clockSampler.ts";
 import type { DivergenceSample, MicroClock } from "./microClock.ts";
 import { measureUtcTraceability, type UtcTraceability } from "./utcTraceability.ts";

@@ -1,5 +1,5 @@
-import { parseIsoMicros } from "../audit/auditEvent.ts";
-import type { AuditLog } from "../audit/auditLog.ts";
+import { parseIsoMicros } from "../compliance/audit/auditEvent.ts";
+import type { AuditLog } from "../compliance/audit/auditLog.ts";
 import type { Journal } from "../journal/types.ts";
 import { recordMicros, type RecordTime } from "../trading/records.ts";
 

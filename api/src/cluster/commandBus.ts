@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { z } from "zod/v4";
-import { AUDIT_EVENT_TYPES, type AuditEventInput } from "../audit/auditEvent.ts";
+import { AUDIT_EVENT_TYPES, type AuditEventInput } from "../compliance/audit/auditEvent.ts";
 import { ClusterCode, SenError } from "../errors/SenError.ts";
 import { decodeJson, encodeJson } from "../journal/jsonCodec.ts";
 import { TradingError, type CommandOrigin, type PlaceInput } from "../trading/tradingService.ts";

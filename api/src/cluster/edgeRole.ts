@@ -1,7 +1,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Redis } from "ioredis";
-import type { AuditEventInput } from "../audit/auditEvent.ts";
+import type { AuditEventInput } from "../compliance/audit/auditEvent.ts";
 import { createRoleResolver } from "../auth/roles.ts";
 import { createSharedState, SHARED_REDIS_OPTIONS } from "../auth/sharedState.ts";
 import type { IdentityOracle } from "../auth/types.ts";

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { EngineCode } from "../../../matching-engine/src/codes.ts";
-import { AuditCode } from "../audit/errors.ts";
+import { AuditCode } from "../compliance/audit/errors.ts";
 import { AuthCode, JournalCode, SenError } from "../errors/SenError.ts";
 import { HolderCode, RiskCode } from "../risk/types.ts";
-import { SurveillanceCode } from "../surveillance/errors.ts";
+import { SurveillanceCode } from "../compliance/surveillance/errors.ts";
 import { TradingCode } from "../trading/codes.ts";
 import { toKucoinError } from "./errors.ts";
 

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
-import { AuditCode } from "../audit/errors.ts";
+import { AuditCode } from "../compliance/audit/errors.ts";
 import { ClusterCode, EdgeCode, SenError } from "../errors/SenError.ts";
 import { HolderCode } from "../risk/types.ts";
 import { TradingCode } from "../trading/codes.ts";

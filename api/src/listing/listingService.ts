@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../fs/writeFileAtomic.ts";
 import path from "node:path";
 import { SenError } from "../errors/SenError.ts";
-import type { AuditEventInput } from "../audit/auditEvent.ts";
+import type { AuditEventInput } from "../compliance/audit/auditEvent.ts";
 import type { TradingService } from "../trading/tradingService.ts";
 import { catalogEntries, listingRefusal, toListing, type Listing, type ListingInput } from "./listing.ts";
 import type { AssetClassRules, LoadedPilotRules } from "./pilotRules.ts";

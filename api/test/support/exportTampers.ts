@@ -1,9 +1,9 @@
 import type { KeyObject } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { AnchoredCheckpoint } from "../../src/audit/checkpoint.ts";
-import { signCheckpoint } from "../../src/audit/checkpoint.ts";
-import { leafHash, MerkleTree, toHex } from "../../src/audit/merkle.ts";
+import type { AnchoredCheckpoint } from "../../src/compliance/audit/checkpoint.ts";
+import { signCheckpoint } from "../../src/compliance/audit/checkpoint.ts";
+import { leafHash, MerkleTree, toHex } from "../../src/compliance/audit/merkle.ts";
 
 /**
  * Every kind of tampered export (issue #17's list), applied in place to an export directory:

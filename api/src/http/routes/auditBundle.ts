@@ -1,7 +1,7 @@
 import type { Response } from "express";
 import { z } from "zod/v4";
-import { bundleCheckpoint, bundleFileName, writeAuditBundle } from "../../audit/auditBundle.ts";
-import type { AnchoredCheckpoint } from "../../audit/checkpoint.ts";
+import { bundleCheckpoint, bundleFileName, writeAuditBundle } from "../../compliance/audit/auditBundle.ts";
+import type { AnchoredCheckpoint } from "../../compliance/audit/checkpoint.ts";
 import type { Principal } from "../../auth/types.ts";
 import type { AppContext } from "../../context.ts";
 import { SenError } from "../../errors/SenError.ts";

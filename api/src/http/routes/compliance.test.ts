@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import type { AuditEvent } from "../../audit/auditEvent.ts";
+import type { AuditEvent } from "../../compliance/audit/auditEvent.ts";
 import { CSV_COLUMNS, csvRow } from "./compliance.ts";
 
 /** RFC 4180 fields of one row (quotes doubled inside quoted fields). */

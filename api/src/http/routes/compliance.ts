@@ -1,8 +1,8 @@
-import { ALERT_RULES } from "../../surveillance/types.ts";
+import { ALERT_RULES } from "../../compliance/surveillance/types.ts";
 import type { Response } from "express";
 import { z } from "zod/v4";
-import { AUDIT_EVENT_TYPES, isoMicros, parseIsoMicros, type AuditEvent, type AuditEventType } from "../../audit/auditEvent.ts";
-import type { AuditQuery } from "../../audit/auditIndex.ts";
+import { AUDIT_EVENT_TYPES, isoMicros, parseIsoMicros, type AuditEvent, type AuditEventType } from "../../compliance/audit/auditEvent.ts";
+import type { AuditQuery } from "../../compliance/audit/auditIndex.ts";
 import type { Principal } from "../../auth/types.ts";
 import type { AppContext } from "../../context.ts";
 import { SenError } from "../../errors/SenError.ts";
@@ -364,7 +364,7 @@ export async function auditStatus(ctx: AppContext) {
   const { audit } = ctx;
   const log = audit.log;
   const cp = log.latestCheckpoint();
-  const { verifyCheckpoint } = await import("../../audit/checkpoint.ts");
+  const { verifyCheckpoint } = await import("../../compliance/audit/checkpoint.ts");
   const { createPublicKey } = await import("node:crypto");
   let checkpoint: Record<string, unknown> | null = null;
   if (cp) {

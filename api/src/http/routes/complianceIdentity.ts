@@ -1,7 +1,7 @@
 import { z } from "zod/v4";
 import { getAddress, keccak256, parseAbi, toHex, type Hex } from "viem";
-import { oneLine } from "../../audit/trustedAnchor.ts";
-import type { AuditEvent } from "../../audit/auditEvent.ts";
+import { oneLine } from "../../compliance/audit/trustedAnchor.ts";
+import type { AuditEvent } from "../../compliance/audit/auditEvent.ts";
 import type { Principal } from "../../auth/types.ts";
 import { countryOf } from "../../chain/countries.ts";
 import type { AppContext } from "../../context.ts";

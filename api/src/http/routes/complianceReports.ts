@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { z } from "zod/v4";
-import type { AuditEvent, AuditEventType } from "../../audit/auditEvent.ts";
+import type { AuditEvent, AuditEventType } from "../../compliance/audit/auditEvent.ts";
 import type { Principal } from "../../auth/types.ts";
 import type { AppContext } from "../../context.ts";
 import { SenError } from "../../errors/SenError.ts";
-import type { AlertRule } from "../../surveillance/types.ts";
+import type { AlertRule } from "../../compliance/surveillance/types.ts";
 import { ValidationError } from "../errors.ts";
 import { defineRoute, type Route } from "../route.ts";
 import { csvCell } from "./compliance.ts";

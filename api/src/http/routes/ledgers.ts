@@ -1,6 +1,6 @@
 import { z } from "zod/v4";
-import { parseIsoMicros, type AuditEvent, type AuditEventType } from "../../audit/auditEvent.ts";
-import { AuditCode, AuditError } from "../../audit/errors.ts";
+import { parseIsoMicros, type AuditEvent, type AuditEventType } from "../../compliance/audit/auditEvent.ts";
+import { AuditCode, AuditError } from "../../compliance/audit/errors.ts";
 import type { AppContext } from "../../context.ts";
 import { formatUnits, parseUnits } from "../../money/decimal.ts";
 import { ValidationError } from "../errors.ts";

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { SenError } from "../errors/SenError.ts";
+import { SenError } from "../../errors/SenError.ts";
 import type { AuditIndex } from "./auditIndex.ts";
 import type { IndexCall, IndexReply } from "./sqliteIndexWorker.ts";
 

@@ -6,7 +6,7 @@ import { CHECKPOINTS_FILE } from "./auditLog.ts";
 import { isoMicros } from "./auditEvent.ts";
 import type { AnchoredCheckpoint } from "./checkpoint.ts";
 import { HASH_BYTES } from "./merkle.ts";
-import { SenError } from "../errors/SenError.ts";
+import { SenError } from "../../errors/SenError.ts";
 
 /**
  * The verifiable bundle: the files of an export (README.md, "Export layout") as ONE tar stream,

@@ -8,8 +8,8 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import type { Address } from "viem";
-import { startChain, type ChainFixture } from "../../test/support/chainFixture.ts";
-import { startAuditAnchorer } from "../chain/auditAnchorer.ts";
+import { startChain, type ChainFixture } from "../../../test/support/chainFixture.ts";
+import { startAuditAnchorer } from "../../chain/auditAnchorer.ts";
 import type { AuditEventInput } from "./auditEvent.ts";
 import { openAuditLog, type AuditLog } from "./auditLog.ts";
 import type { AnchoredCheckpoint } from "./checkpoint.ts";
@@ -18,7 +18,7 @@ import { leafHash, MerkleTree, toHex } from "./merkle.ts";
 import { runAuditVerify } from "./verifyCli.ts";
 import { verifyExport } from "./verifyExport.ts";
 
-const CLI = fileURLToPath(new URL("../../../scripts/auditVerify.ts", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../../scripts/auditVerify.ts", import.meta.url));
 const OTHER = "0x00000000000000000000000000000000deadbeef";
 
 const tmp = mkdtempSync(join(tmpdir(), "sen-verify-anchors-"));

@@ -1,4 +1,4 @@
-import { formatUnits, parseUnits } from "../money/decimal.ts";
+import { formatUnits, parseUnits } from "../../money/decimal.ts";
 
 /**
  * Detector arithmetic on the audit log's decimal strings: every price and quantity becomes a

@@ -26,7 +26,7 @@ const signingKey = generateKeyPairSync("ed25519");
 const otherKey = generateKeyPairSync("ed25519");
 const pemOf = (k: { publicKey: KeyObject }) => k.publicKey.export({ type: "spki", format: "pem" }).toString();
 const EVENTS = 3_000;
-const CLI = fileURLToPath(new URL("../../../scripts/auditVerify.ts", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../../scripts/auditVerify.ts", import.meta.url));
 
 function fill(i: number): AuditEventInput {
   return { type: "order.filled", account: `acc-${i % 23}`, symbol: "VNM-VND", side: i % 2 ? "buy" : "sell", price: `${20_000 + (i % 40)}`, qty: `${1 + (i % 9)}`, tradeId: `t-${i}`, liquidity: "maker" };

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { fsyncDirSync } from "../fs/fsyncDir.ts";
+import { fsyncDirSync } from "../../fs/fsyncDir.ts";
 import { AuditCode, AuditError } from "./errors.ts";
 import type { NodeSource } from "./merkle.ts";
 import { consistencySubproof, emptyRoot, HASH_BYTES, inclusionPath, leafHashInto, nodeHash, nodeHashInto, subtreeHash } from "./merkle.ts";

@@ -1,4 +1,4 @@
-import type { Logger } from "../observability/logger.ts";
+import type { Logger } from "../../observability/logger.ts";
 import { createSurveillance } from "../surveillance/surveillance.ts";
 import type { Alert } from "../surveillance/types.ts";
 import type { AuditEvent, AuditEventInput } from "./auditEvent.ts";

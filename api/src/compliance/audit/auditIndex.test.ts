@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
-import { postgresUnavailable, startPostgres, type PostgresServer } from "../../test/support/postgresServer.ts";
+import { postgresUnavailable, startPostgres, type PostgresServer } from "../../../test/support/postgresServer.ts";
 import { encodeAuditEvent, isoMicros, parseIsoMicros, type AuditEvent, type AuditEventType } from "./auditEvent.ts";
 import { DatabaseSync } from "node:sqlite";
 import { buildEventQuery, cursorOf, type AuditIndex, type AuditQuery } from "./auditIndex.ts";

@@ -1,9 +1,9 @@
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import { mkdir, open, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fsyncDirSync } from "../fs/fsyncDir.ts";
-import { GroupCommit } from "../fs/groupCommit.ts";
-import { readLines } from "../journal/readLines.ts";
+import { fsyncDirSync } from "../../fs/fsyncDir.ts";
+import { GroupCommit } from "../../fs/groupCommit.ts";
+import { readLines } from "../../journal/readLines.ts";
 import { AuditCode, AuditError } from "./errors.ts";
 
 /**

@@ -1,4 +1,4 @@
-import { CodedError } from "../errors/SenError.ts";
+import { CodedError } from "../../errors/SenError.ts";
 
 export const SurveillanceCode = {
   /** A threshold or close time in the surveillance configuration is malformed. */

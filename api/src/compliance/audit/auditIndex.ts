@@ -1,4 +1,4 @@
-import { SenError } from "../errors/SenError.ts";
+import { SenError } from "../../errors/SenError.ts";
 import type { AuditEvent, AuditEventType } from "./auditEvent.ts";
 import { parseIsoMicros } from "./auditEvent.ts";
 import type { Alert } from "../surveillance/types.ts";

@@ -1,4 +1,4 @@
-import { CodedError } from "../errors/SenError.ts";
+import { CodedError } from "../../errors/SenError.ts";
 
 export const AuditCode = {
   /** The stored log is not what it should be: a bad line, a gap, a root that does not match its signed checkpoint. */

@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { mkdir, open, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fsyncDirSync } from "../fs/fsyncDir.ts";
+import { fsyncDirSync } from "../../fs/fsyncDir.ts";
 import { isoMicros } from "./auditEvent.ts";
 import type { AnchoredCheckpoint, Checkpoint } from "./checkpoint.ts";
 import type { Checkpointer } from "./checkpointer.ts";

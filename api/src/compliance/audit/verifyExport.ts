@@ -2,7 +2,7 @@ import { createPublicKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { readLines } from "../journal/readLines.ts";
+import { readLines } from "../../journal/readLines.ts";
 import type { AnchoredCheckpoint } from "./checkpoint.ts";
 import { verifyCheckpoint } from "./checkpoint.ts";
 import { AuditCode, AuditError } from "./errors.ts";
