@@ -1,0 +1,226 @@
+import type { Journal } from "../journal/types.ts";
+import type { RiskConfig } from "../risk/types.ts";
+import { SenError } from "../errors/SenError.ts";
+import type { TradingEvent, TradingListener } from "./events.ts";
+import { recordTimeOf, type RecordTime, type TradingRecord } from "./records.ts";
+import type { TradingObserver } from "./serviceTypes.ts";
+import type { ApplyResult, TradingCore } from "./tradingCore.ts";
+
+export type SequencerParts = {
+  core: TradingCore;
+  /** Mutable: riskLimits records change it in place (the pre-trade checks read the same object). */
+  risk: RiskConfig;
+  journal: Journal;
+  now: () => number;
+  clock?: () => bigint;
+  listeners: TradingListener[];
+  stateListeners: TradingListener[];
+  observer?: TradingObserver;
+  onError: (err: unknown, what: string) => void;
+  journalDeadlineMs: number;
+  /** The journal record the core's state is at. */
+  lastSeq: bigint;
+  /** A read replica (TradingService.follower): applies the sequencer's durable records, journals none. */
+  replica: boolean;
+};
+
+/** Told of every record committed live; the snapshot schedule counts them. */
+export type CommitCounter = { recorded(): void };
+
+/**
+ * The one writer: stamps each record, appends it to the journal and applies it in the same
+ * synchronous step (journal order is apply order), waits for the group commit to make it
+ * durable (bounded by the journal deadline: fail-stop past it), then reports it to the audit
+ * observer and delivers its events. Recovery and replicas feed it records already durable
+ * (`replayed`, `applyDurable`) through the same apply.
+ */
+export class Sequencer {
+  readonly core: TradingCore;
+  readonly risk: RiskConfig;
+  readonly journal: Journal;
+  observer: TradingObserver | undefined;
+  /** Set by the snapshot schedule; told of every live commit. */
+  counter: CommitCounter | null = null;
+  readonly #now: () => number;
+  readonly #clock?: () => bigint;
+  readonly #listeners: TradingListener[];
+  readonly #onError: (err: unknown, what: string) => void;
+  readonly #journalDeadlineMs: number;
+  readonly #replica: boolean;
+  #buffer: TradingEvent[] = [];
+  #lastSeq: bigint;
+  /** Set when the journal failed: the state may be ahead of what is durable, so stop. */
+  #failed: unknown = null;
+  /** Trades 1..n are in durable records: only those may be settled on chain. */
+  #durableTrades: number;
+
+  constructor(parts: SequencerParts) {
+    this.core = parts.core;
+    this.risk = parts.risk;
+    this.journal = parts.journal;
+    this.observer = parts.observer;
+    this.#now = parts.now;
+    this.#clock = parts.clock;
+    this.#listeners = parts.listeners;
+    this.#onError = parts.onError;
+    this.#journalDeadlineMs = parts.journalDeadlineMs;
+    this.#replica = parts.replica;
+    this.#lastSeq = parts.lastSeq;
+    this.#durableTrades = parts.core.tradeCount;
+    for (const l of parts.stateListeners) parts.core.subscribe(l);
+    parts.core.subscribe((e) => this.#buffer.push(e));
+  }
+
+  get lastSeq(): bigint {
+    return this.#lastSeq;
+  }
+
+  /** The journal's failure (null while it works): nothing is acknowledged after it. */
+  get failure(): unknown {
+    return this.#failed;
+  }
+
+  get durableTrades(): number {
+    return this.#durableTrades;
+  }
+
+  get isReplica(): boolean {
+    return this.#replica;
+  }
+
+  subscribe(listener: TradingListener): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const i = this.#listeners.indexOf(listener);
+      if (i >= 0) this.#listeners.splice(i, 1);
+    };
+  }
+
+  /** Now, as records carry it: from the business clock when there is one. */
+  stamp(): RecordTime {
+    return this.#clock ? recordTimeOf(this.#clock()) : { ts: this.#now() };
+  }
+
+  /** Refuses a command once the journal failed. */
+  checkRunning(): void {
+    if (this.#failed) throw new SenError("JOURNAL_IO", "the journal failed; the exchange stopped accepting commands", { cause: this.#failed });
+  }
+
+  async commit(record: TradingRecord): Promise<ApplyResult> {
+    if (this.#failed) throw new SenError("JOURNAL_IO", "the journal failed; the exchange stopped accepting commands", { cause: this.#failed });
+    // Every record's time is assigned here, as it is journaled, so journal order is time order
+    // (the clock is strictly increasing); its µs are journaled, and replay never reads a clock.
+    if (this.#clock) Object.assign(record, recordTimeOf(this.#clock()));
+    // append + apply run synchronously together: the journal's order is the apply order.
+    const seq = this.journal.append(record as unknown as Record<string, unknown>);
+    const result = this.#applyRecord(record);
+    this.#lastSeq = seq;
+    const tradesThrough = this.core.tradeCount;
+    const events = this.#buffer;
+    this.#buffer = [];
+    try {
+      await this.#durable();
+    } catch (err) {
+      // Fail-stop: nothing from here on is acknowledged; a restart replays what is durable.
+      this.#failed ??= err;
+      throw new SenError("JOURNAL_IO", "the journal failed; the command was not acknowledged", { cause: err });
+    }
+    if (tradesThrough > this.#durableTrades) this.#durableTrades = tradesThrough;
+    if (this.observer) this.#observe(seq, record, events, result, false);
+    this.#deliver(events);
+    this.counter?.recorded();
+    return result;
+  }
+
+  /**
+   * Record `seq` read back from the journal at start-up: applied, shown to the observer as
+   * replay (it fills its gaps), not delivered (state listeners saw it; it is history).
+   */
+  replayed(seq: bigint, record: TradingRecord): void {
+    const result = this.#applyRecord(record);
+    if (this.observer) this.#observe(seq, record, this.#buffer, result, true);
+    this.#buffer = [];
+    this.#lastSeq = seq;
+  }
+
+  /** After replay: every trade in the state came from durable records. */
+  markAllDurable(): void {
+    this.#durableTrades = this.core.tradeCount;
+  }
+
+  /**
+   * Applies journal record `seq`, durable on the sequencer, through the replay path and
+   * delivers its events to the subscribers at once (it is durable already). Records must come
+   * gap-free in order; a gap, or a record the core throws on, is refused with JOURNAL_CORRUPT
+   * and nothing after it may be applied (the replica is then behind for good: fail-stop).
+   */
+  applyDurable(seq: bigint, record: TradingRecord): ApplyResult {
+    if (!this.#replica) throw new SenError("JOURNAL_CORRUPT", "applyDurable is for replicas; the sequencer applies its own records");
+    if (this.#failed) throw new SenError("JOURNAL_CORRUPT", "the replica stopped at a record it could not apply", { cause: this.#failed });
+    if (seq !== this.#lastSeq + 1n) {
+      this.#failed = new SenError("JOURNAL_CORRUPT", `replica at record ${this.#lastSeq} was fed record ${seq}`);
+      throw this.#failed;
+    }
+    let result: ApplyResult;
+    try {
+      result = this.#applyRecord(record);
+    } catch (err) {
+      this.#failed = err;
+      throw new SenError("JOURNAL_CORRUPT", `record ${seq} (${record.t}) cannot be applied: ${(err as Error)?.message ?? err}`, { cause: err });
+    }
+    this.#lastSeq = seq;
+    this.#durableTrades = this.core.tradeCount;
+    const events = this.#buffer;
+    this.#buffer = [];
+    this.#deliver(events);
+    return result;
+  }
+
+  /** The journal's flush, bounded: a write stalled past the deadline counts as failed. */
+  async #durable(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      // After a blocked event loop, expired timers run before the I/O that finished meanwhile:
+      // let one round of I/O callbacks through first, so a stalled loop is not taken for a stalled disk.
+      const expire = () => setImmediate(() => reject(new SenError("JOURNAL_IO", `journal write not durable within ${this.#journalDeadlineMs} ms`)));
+      timer = setTimeout(expire, this.#journalDeadlineMs);
+    });
+    try {
+      await Promise.race([this.journal.flush(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #applyRecord(record: TradingRecord): ApplyResult {
+    if (record.t === "riskLimits") {
+      if (record.scope === "defaults") Object.assign(this.risk.defaults, record.limits);
+      else {
+        const table = record.scope === "symbol" ? this.risk.symbols : this.risk.accounts;
+        table[record.key!] = { ...table[record.key!], ...record.limits };
+      }
+      return { ok: true };
+    }
+    return this.core.apply(record);
+  }
+
+  #observe(seq: bigint, record: TradingRecord, events: readonly TradingEvent[], result: ApplyResult, replay: boolean): void {
+    try {
+      this.observer!.recordApplied(seq, record, events, result, replay);
+    } catch (err) {
+      this.#onError(err, "audit observer");
+    }
+  }
+
+  #deliver(events: TradingEvent[]): void {
+    for (const e of events) {
+      for (const l of this.#listeners) {
+        try {
+          l(e);
+        } catch {
+          // A failing subscriber (e.g. a closed socket) must never stop the exchange.
+        }
+      }
+    }
+  }
+}

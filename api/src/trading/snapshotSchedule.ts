@@ -1,0 +1,57 @@
+import type { SnapshotStore } from "../journal/types.ts";
+import { SenError } from "../errors/SenError.ts";
+import type { Sequencer } from "./sequencer.ts";
+import type { SnapshotPart } from "./serviceTypes.ts";
+import type { TradingCoreSnapshot } from "./tradingCore.ts";
+import type { RiskConfig } from "../risk/types.ts";
+
+/** What a snapshot holds: the core, the risk limits in force and the parts beside them. */
+export type SnapshotState = { core: TradingCoreSnapshot; risk: RiskConfig; parts: Record<string, unknown> };
+
+/**
+ * Snapshots of the sequencer's state: every `every` live records and on demand. The state is
+ * captured synchronously, so it is exactly the state after record `seq`, and saved only once
+ * the journal says record `seq` is durable (and the audit observer has flushed, so replay can
+ * always fill its gaps): a snapshot never runs ahead of the journal. Saves are serialised.
+ */
+export class SnapshotSchedule {
+  readonly #sequencer: Sequencer;
+  readonly #store?: SnapshotStore;
+  readonly #parts: SnapshotPart[];
+  readonly #every: number;
+  readonly #onError: (err: unknown, what: string) => void;
+  #since = 0;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(sequencer: Sequencer, options: { store?: SnapshotStore; parts: SnapshotPart[]; every: number; onError: (err: unknown, what: string) => void }) {
+    this.#sequencer = sequencer;
+    this.#store = options.store;
+    this.#parts = options.parts;
+    this.#every = options.every;
+    this.#onError = options.onError;
+    sequencer.counter = this;
+  }
+
+  /** One more live record; at the N-th a snapshot is taken (a failure only means a longer replay next start). */
+  recorded(): void {
+    if (++this.#since >= this.#every) this.snapshot().catch((err: unknown) => this.#onError(err, "snapshot"));
+  }
+
+  snapshot(): Promise<void> {
+    const store = this.#store;
+    if (!store) return Promise.resolve();
+    const seqr = this.#sequencer;
+    // After a journal failure memory may hold records that never became durable.
+    if (seqr.failure) return Promise.reject(new SenError("JOURNAL_IO", "the journal failed; no snapshot of a state that may not be durable", { cause: seqr.failure }));
+    const state: SnapshotState = { core: seqr.core.snapshot(), risk: structuredClone(seqr.risk), parts: Object.fromEntries(this.#parts.map((p) => [p.name, p.snapshot()])) };
+    const seq = seqr.lastSeq;
+    this.#since = 0;
+    const run = this.#chain.then(async () => {
+      await seqr.journal.flush();
+      await seqr.observer?.flush();
+      await store.save(seq, state);
+    });
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+}
