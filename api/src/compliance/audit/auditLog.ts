@@ -79,6 +79,8 @@ export interface AuditLog {
   readonly failed: boolean;
   /** Assigns seq, id and ts (unless given); synchronous; the tree includes the event at once. */
   append(input: AuditEventInput): AuditEvent;
+  /** `append`, also giving the event's stored line (without "\n"): the index takes the line as it is, not encoded twice. */
+  appendEncoded(input: AuditEventInput): { event: AuditEvent; line: string };
   /** Everything appended so far is written and fsynced; concurrent callers share one fsync. */
   flush(): Promise<void>;
   /**
@@ -190,16 +192,21 @@ class FileAuditLog implements AuditLog {
   }
 
   append(input: AuditEventInput): AuditEvent {
+    return this.appendEncoded(input).event;
+  }
+
+  appendEncoded(input: AuditEventInput): { event: AuditEvent; line: string } {
     const failure = this.#store.failure;
     if (failure) throw failure;
     if (this.#state !== "open") throw new AuditError(AuditCode.CLOSED, `audit log ${this.#dir} is closed`);
     const seq = this.#store.size;
     const event: AuditEvent = { ...input, seq, id: randomUUID(), ts: input.ts ?? isoMicros(this.#now()) };
-    const buf = Buffer.from(`${encodeAuditEvent(event)}\n`);
+    const line = encodeAuditEvent(event);
+    const buf = Buffer.from(`${line}\n`);
     this.#cp.toHash(buf);
     this.#store.append(buf);
     this.#cp.grew(seq + 1);
-    return event;
+    return { event, line };
   }
 
   flush(): Promise<void> {

@@ -2,7 +2,7 @@ import type { Logger } from "../../observability/logger.ts";
 import { createSurveillance } from "../surveillance/surveillance.ts";
 import type { Alert } from "../surveillance/types.ts";
 import type { AuditEvent, AuditEventInput } from "./auditEvent.ts";
-import { encodeAuditEvent, parseIsoMicros } from "./auditEvent.ts";
+import { parseIsoMicros } from "./auditEvent.ts";
 import type { AuditIndex, StoredAlert } from "./auditIndex.ts";
 import type { AuditLog } from "./auditLog.ts";
 import { AuditCode, AuditError } from "./errors.ts";
@@ -30,8 +30,8 @@ export class AuditTrail {
   readonly #logger: Logger;
   readonly #surveillance = createSurveillance();
   readonly #alertListeners = new Set<(a: StoredAlert) => void>();
-  /** Events appended but not yet indexed/screened, in seq order. */
-  #pending: AuditEvent[] = [];
+  /** Events appended but not yet indexed/screened, in seq order, with their stored lines (encoded once, at append). */
+  #pending: Array<{ event: AuditEvent; line: string }> = [];
   #indexedThrough = -1;
   #timer: NodeJS.Timeout | undefined;
   #draining: Promise<void> = Promise.resolve();
@@ -55,9 +55,9 @@ export class AuditTrail {
   /** Appends an event (synchronously sequenced); `flush()` makes it durable and indexed. */
   record(input: AuditEventInput): AuditEvent {
     if (this.#closed) throw new AuditError(AuditCode.CLOSED, "audit trail closed");
-    const e = this.log.append(input);
-    this.#pending.push(e);
-    return e;
+    const row = this.log.appendEncoded(input);
+    this.#pending.push(row);
+    return row.event;
   }
 
   /**
@@ -132,10 +132,10 @@ export class AuditTrail {
     while (this.#pending.length > 0) {
       const batch = this.#pending;
       this.#pending = [];
-      await this.index.insert(batch.map((event) => ({ event, line: encodeAuditEvent(event) })));
-      this.#indexedThrough = batch[batch.length - 1].seq;
+      await this.index.insert(batch);
+      this.#indexedThrough = batch[batch.length - 1].event.seq;
       const alerts: Alert[] = [];
-      for (const e of batch) {
+      for (const { event: e } of batch) {
         if (e.type === "alert.raised" || e.type === "audit.query") continue;
         for (const a of this.#screen(e)) alerts.push(a);
       }

@@ -9,11 +9,12 @@ import type { AuditIndex } from "./auditIndex.ts";
 import { openSqliteAuditIndex } from "./sqliteAuditIndex.ts";
 
 /**
- * `insertLines`: insert with only the stored lines sent over (the events are parsed back here):
- * a string crosses the thread boundary as one copy, an event object as a structured clone of
- * every field, on the gateway's thread, for every audit event.
+ * `insertText`: insert with only the stored lines sent over, joined by "\n" into one string
+ * (the events are parsed back here): a string crosses the thread boundary as one copy, an
+ * event object as a structured clone of every field, and one string per batch costs the
+ * gateway's thread one message instead of one per line.
  */
-export type IndexCall = { id: number; method: Exclude<keyof AuditIndex, "kind"> | "insertLines"; args: unknown[] };
+export type IndexCall = { id: number; method: Exclude<keyof AuditIndex, "kind"> | "insertText"; args: unknown[] };
 export type IndexReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; code?: string } };
 
 const port = parentPort!;
@@ -29,8 +30,9 @@ try {
 port.on("message", async (call: IndexCall) => {
   let reply: IndexReply;
   try {
-    if (call.method === "insertLines") {
-      const lines = call.args[0] as string[];
+    if (call.method === "insertText") {
+      const text = call.args[0] as string;
+      const lines = text === "" ? [] : text.split("\n");
       reply = { id: call.id, ok: true, value: await index.insert(lines.map((line) => ({ event: JSON.parse(line) as AuditEvent, line }))) };
     } else {
       const fn = index[call.method] as (...args: unknown[]) => Promise<unknown>;

@@ -3,6 +3,12 @@ import { SenError } from "../../errors/SenError.ts";
 import type { AuditIndex } from "./auditIndex.ts";
 import type { IndexCall, IndexReply } from "./sqliteIndexWorker.ts";
 
+function joinLines(rows: ReadonlyArray<{ line: string }>): string {
+  let text = "";
+  for (let i = 0; i < rows.length; i++) text += i === 0 ? rows[i].line : `\n${rows[i].line}`;
+  return text;
+}
+
 /**
  * The embedded SQLite audit index, run in a worker thread: the same store and the same
  * answers as `openSqliteAuditIndex`, but SQLite's work (index inserts, compliance queries,
@@ -53,8 +59,10 @@ export async function openWorkerSqliteAuditIndex(file: string): Promise<AuditInd
   return {
     kind: "sqlite",
     lastSeq: () => call("lastSeq"),
-    // The lines only: the worker parses the events back (sqliteIndexWorker.ts, insertLines).
-    insert: (rows) => call("insertLines", rows.map((r) => r.line)),
+    // The lines only, joined into one string (a canonical line holds no raw "\n"): one copy
+    // across the thread boundary per batch instead of a structured clone per line; the worker
+    // splits and parses them back (sqliteIndexWorker.ts, insertText).
+    insert: (rows) => call("insertText", joinLines(rows)),
     query: (q) => call("query", q),
     eventsBySeq: (seqs) => call("eventsBySeq", seqs),
     saveAlert: (alert, seq) => call("saveAlert", alert, seq),
