@@ -251,6 +251,45 @@ export class MatchingEngine {
     return i;
   }
 
+  /**
+   * A fresh owner id with no name, for a caller that keeps its own owner table (the byte-level
+   * replay interns owner bytes itself): valid for `placeLimit` / `placeMarket`, never forgotten,
+   * never matched by name. Two orders conflict (STP) exactly when they carry the same id.
+   */
+  anonymousOwner(): number {
+    return this.pool.anonymous();
+  }
+
+  /**
+   * Emits a rejection of an order on book `book` (seq counted as for any rejection) for a caller
+   * that validates fields the numeric entry points do not see (the byte-level replay checks ids
+   * itself); returns REJECTED.
+   */
+  rejectOrder(book: number, reason: EngineCode, sink: EventSink | EventBuffer | null = null): number {
+    this.output(sink);
+    return this.rejectNumeric(this.validBook(book) ? book : -1, "", reason);
+  }
+
+  /**
+   * Hands a live numeric-core order over to the string-id API, as if `apply` had placed it:
+   * client id `id` (unique among live orders, not checked), owner `owner` interned by name. After
+   * this, `cancel` / `amend` / `cancelAll` / `order(id)` see it. For a caller that switches from
+   * the numeric entry points to `apply` mid-stream (the byte-level replay on an unusual line).
+   * Returns false for a stale handle.
+   */
+  adoptOrder(handle: number, id: string, owner: string): boolean {
+    const p = this.pool;
+    const h = p.slotOf(handle);
+    if (h < 0 || (p.flags[h] & OrderFlag.INDEXED) !== 0) return false;
+    p.ids[h] = id;
+    p.owner[h] = p.intern(owner);
+    p.flags[h] |= OrderFlag.INDEXED;
+    p.holdOwners(h);
+    p.index(h);
+    p.linkOwner(h);
+    return true;
+  }
+
   /** Routes the events of one core call to a sink, an EventBuffer (cleared here) or nowhere. */
   private output(out: EventSink | EventBuffer | null): void {
     const ctx = this.ctx;

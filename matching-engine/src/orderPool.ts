@@ -132,6 +132,18 @@ export class OrderPool {
     return i;
   }
 
+  /**
+   * A fresh owner id with no name, pinned: for a caller that keeps its own owner table (the
+   * byte-level replay) and only needs ids the numeric entry points accept. Never found by name.
+   */
+  anonymous(): number {
+    const i = this.ownerNames.length;
+    this.ownerNames.push("");
+    if (i >= this.ownerHead.length) this.growOwners();
+    this.ownerPinned[i] = 1;
+    return i;
+  }
+
   /** Keeps owner `i` interned for good: the numeric entry points hold owner ids. */
   pin(i: number): void {
     this.ownerPinned[i] = 1;

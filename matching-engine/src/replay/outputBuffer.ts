@@ -89,6 +89,20 @@ export class OutputBuffer {
     this.pos = p;
   }
 
+  /**
+   * A JSON string literal of bytes src[s, s+n) that need no escaping (printable ASCII without
+   * `"` or `\\`, as the fast-path scanner guarantees): the same bytes `str` writes for them.
+   */
+  quoted(src: Uint8Array, s: number, n: number): void {
+    this.room(n + 2);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 34;
+    for (let i = s; i < s + n; i++) buf[p++] = src[i];
+    buf[p++] = 34;
+    this.pos = p;
+  }
+
   /** A number as JSON prints it (integers digit by digit). */
   num(x: number): void {
     if (x >= 0 && x <= 0x7fffffff && x === (x | 0)) {

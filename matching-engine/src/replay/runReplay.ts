@@ -4,12 +4,20 @@ import { MatchingEngine } from "../engine.ts";
 import type { EngineEvent } from "../events.ts";
 import { OutputBuffer } from "./outputBuffer.ts";
 import { scanCommand } from "./scanCommand.ts";
-import { scanFast } from "./scanFast.ts";
+import { ByteReplay } from "./byteReplay.ts";
+import { scanFast, scanSpans } from "./scanFast.ts";
 import { writeEvent } from "./writeEvent.ts";
 
 export interface ReplayOptions {
   /** Also print l2 delta events. */
   l2?: boolean;
+  /**
+   * Start on the byte-level path (default true; see byteReplay.ts). false runs every line
+   * through `apply`: the reference the byte path is tested against. Same output either way.
+   */
+  bytes?: boolean;
+  /** Filled in: lines run by the byte path, resting orders it handed over to `apply` (tests). */
+  stats?: { byteLines: number; handedOver: number };
 }
 
 export interface ReplayOutput {
@@ -29,6 +37,9 @@ export async function runReplay(input: AsyncIterable<Buffer>, output: ReplayOutp
   const out = new OutputBuffer();
   let line = 0;
   const sink = (e: Readonly<EngineEvent>) => writeEvent(out, e, line);
+  const bytes = new ByteReplay(engine, out);
+  let byteMode = options.bytes ?? true;
+  const stats = options.stats;
   // One write per ~64 KB; back-pressure is honoured once per input chunk.
   let blocked = false;
   const write = () => {
@@ -43,6 +54,16 @@ export async function runReplay(input: AsyncIterable<Buffer>, output: ReplayOutp
     let i = s;
     while (i < e && (buf[i] === 32 || buf[i] === 9 || buf[i] === 13)) i++;
     if (i === e) return;
+    if (byteMode) {
+      if (scanSpans(buf, s, e) && bytes.run(buf, line)) {
+        if (stats !== undefined) stats.byteLines++;
+        return;
+      }
+      // the first line the byte path cannot run: apply takes over for good
+      byteMode = false;
+      const n = bytes.handOver();
+      if (stats !== undefined) stats.handedOver += n;
+    }
     const fast = scanFast(buf, s, e);
     if (fast !== null) {
       engine.apply(fast, sink);

@@ -58,29 +58,56 @@ function keyBit(buf: Buffer, s: number, n: number): number {
   }
 }
 
-export function scanFast(buf: Buffer, start: number, end: number): Command | null {
+/** Command shapes of the fast path (`FastLine.type`). */
+export const FastType = { limit: T_LIMIT, market: T_MARKET, cancel: T_CANCEL } as const;
+
+/**
+ * One fast-path line as byte spans into the scanned buffer (valid until the buffer is reused):
+ * the byte-level replay reads ids and owners from here without making strings.
+ */
+export interface FastLine {
+  type: number;
+  idStart: number;
+  idLen: number;
+  ownerStart: number;
+  ownerLen: number;
+  buy: boolean;
+  price: number;
+  qty: number;
+}
+
+/** The one FastLine scanSpans fills (reused, so a line allocates nothing). */
+export const fastLine: FastLine = { type: 0, idStart: 0, idLen: 0, ownerStart: 0, ownerLen: 0, buy: true, price: 0, qty: 0 };
+
+/**
+ * Scans one line of a fast-path shape into `fastLine` (spans, no strings); returns false for
+ * anything else. Exactly the lines scanFast accepts (scanFast is this plus the strings).
+ */
+export function scanSpans(buf: Buffer, start: number, end: number): boolean {
   let i = start;
   while (i < end && (buf[i] === 32 || buf[i] === 9)) i++;
-  if (buf[i] !== 123) return null;
+  if (buf[i] !== 123) return false;
   i++;
   let seen = 0;
   let type = 0;
-  let id = "";
-  let owner = "";
+  let idStart = 0;
+  let idLen = 0;
+  let ownerStart = 0;
+  let ownerLen = 0;
   let buy = true;
   let price = 0;
   let qty = 0;
   for (;;) {
     while (buf[i] === 32 || buf[i] === 9) i++;
-    if (buf[i] !== 34) return null;
+    if (buf[i] !== 34) return false;
     const ks = ++i;
     while (i < end && buf[i] !== 34) i++;
     const bit = keyBit(buf, ks, i - ks);
-    if (bit === 0 || (seen & bit) !== 0 || i >= end) return null;
+    if (bit === 0 || (seen & bit) !== 0 || i >= end) return false;
     seen |= bit;
     i++;
     while (buf[i] === 32 || buf[i] === 9) i++;
-    if (buf[i] !== 58) return null; // :
+    if (buf[i] !== 58) return false; // :
     i++;
     while (buf[i] === 32 || buf[i] === 9) i++;
     if (bit === F_PRICE || bit === F_QTY || bit === F_TS) {
@@ -88,31 +115,35 @@ export function scanFast(buf: Buffer, start: number, end: number): Command | nul
       let n = 0;
       while (i < end && buf[i] >= 48 && buf[i] <= 57) n = n * 10 + (buf[i++] - 48);
       const len = i - ds;
-      if (len === 0 || len > 15 || (len > 1 && buf[ds] === 48)) return null;
+      if (len === 0 || len > 15 || (len > 1 && buf[ds] === 48)) return false;
       const nc = buf[i];
-      if (nc === 46 || nc === 101 || nc === 69) return null; // . e E
+      if (nc === 46 || nc === 101 || nc === 69) return false; // . e E
       if (bit === F_PRICE) price = n;
       else if (bit === F_QTY) qty = n;
     } else {
-      if (buf[i] !== 34) return null;
+      if (buf[i] !== 34) return false;
       const vs = ++i;
       while (i < end && buf[i] !== 34) {
         const c = buf[i];
-        if (c === 92 || c >= 128 || c < 32) return null;
+        if (c === 92 || c >= 128 || c < 32) return false;
         i++;
       }
-      if (i >= end) return null;
+      if (i >= end) return false;
       const n = i - vs;
       i++;
-      if (bit === F_ID) id = latin1(buf, vs, vs + n);
-      else if (bit === F_OWNER) owner = latin1(buf, vs, vs + n);
-      else if (bit === F_SIDE) {
+      if (bit === F_ID) {
+        idStart = vs;
+        idLen = n;
+      } else if (bit === F_OWNER) {
+        ownerStart = vs;
+        ownerLen = n;
+      } else if (bit === F_SIDE) {
         if (eq(buf, vs, n, "buy")) buy = true;
         else if (eq(buf, vs, n, "sell")) buy = false;
-        else return null;
+        else return false;
       } else if (bit === F_TYPE) {
         type = eq(buf, vs, n, "limit") ? T_LIMIT : eq(buf, vs, n, "market") ? T_MARKET : eq(buf, vs, n, "cancel") ? T_CANCEL : 0;
-        if (type === 0) return null;
+        if (type === 0) return false;
       }
     }
     while (buf[i] === 32 || buf[i] === 9) i++;
@@ -124,31 +155,45 @@ export function scanFast(buf: Buffer, start: number, end: number): Command | nul
       i++;
       break;
     }
-    return null;
+    return false;
   }
   while (i < end && (buf[i] === 32 || buf[i] === 9 || buf[i] === 13)) i++;
-  if (i !== end) return null;
+  if (i !== end) return false;
   const keys = seen & ~IGNORED;
-  if (type === T_LIMIT && keys === LIMIT_KEYS) {
+  if (!((type === T_LIMIT && keys === LIMIT_KEYS) || (type === T_MARKET && keys === MARKET_KEYS) || (type === T_CANCEL && keys === CANCEL_KEYS))) return false;
+  const f = fastLine;
+  f.type = type;
+  f.idStart = idStart;
+  f.idLen = idLen;
+  f.ownerStart = ownerStart;
+  f.ownerLen = ownerLen;
+  f.buy = buy;
+  f.price = price;
+  f.qty = qty;
+  return true;
+}
+
+export function scanFast(buf: Buffer, start: number, end: number): Command | null {
+  if (!scanSpans(buf, start, end)) return null;
+  const f = fastLine;
+  const id = latin1(buf, f.idStart, f.idStart + f.idLen);
+  if (f.type === T_LIMIT) {
     const c = limitCmd;
     c.id = id;
-    c.owner = owner;
-    c.side = buy ? "buy" : "sell";
-    c.price = price;
-    c.qty = qty;
+    c.owner = latin1(buf, f.ownerStart, f.ownerStart + f.ownerLen);
+    c.side = f.buy ? "buy" : "sell";
+    c.price = f.price;
+    c.qty = f.qty;
     return c;
   }
-  if (type === T_MARKET && keys === MARKET_KEYS) {
+  if (f.type === T_MARKET) {
     const c = marketCmd;
     c.id = id;
-    c.owner = owner;
-    c.side = buy ? "buy" : "sell";
-    c.qty = qty;
+    c.owner = latin1(buf, f.ownerStart, f.ownerStart + f.ownerLen);
+    c.side = f.buy ? "buy" : "sell";
+    c.qty = f.qty;
     return c;
   }
-  if (type === T_CANCEL && keys === CANCEL_KEYS) {
-    cancelCmd.id = id;
-    return cancelCmd;
-  }
-  return null;
+  cancelCmd.id = id;
+  return cancelCmd;
 }

@@ -2,36 +2,36 @@ import type { EngineEvent } from "../events.ts";
 import { encodePiece } from "./outputBuffer.ts";
 import type { OutputBuffer } from "./outputBuffer.ts";
 
-/** The constant pieces of the output lines, encoded once. */
+/** The constant pieces of the output lines, encoded once (writeRecord.ts shares them). */
 const enc = encodePiece;
-const K_TRADE_MAKER = enc('{"type":"trade","maker":');
-const K_TAKER = enc(',"taker":');
-const K_PRICE = enc(',"price":');
-const K_QTY = enc(',"qty":');
-const K_SIDE_BUY_MAKEROWNER = enc(',"side":"buy","makerOwner":');
-const K_SIDE_SELL_MAKEROWNER = enc(',"side":"sell","makerOwner":');
-const K_TAKEROWNER = enc(',"takerOwner":');
-const K_MAKERLEFT = enc(',"makerLeft":');
-const K_TAKERLEFT = enc(',"takerLeft":');
-const K_ACCEPTED_ID = enc('{"type":"accepted","id":');
-const K_OWNER = enc(',"owner":');
-const K_SIDE_BUY_ORDERTYPE = enc(',"side":"buy","orderType":');
-const K_SIDE_SELL_ORDERTYPE = enc(',"side":"sell","orderType":');
-const K_CANCELLED_ID = enc('{"type":"cancelled","id":');
-const K_LEFT = enc(',"left":');
-const K_REASON = enc(',"reason":');
-const K_REJECTED_ID = enc('{"type":"rejected","id":');
-const K_LINE = enc(',"line":');
-const K_AMENDED_ID = enc('{"type":"amended","id":');
-const K_PRIORITYKEPT_TRUE = enc(',"priorityKept":true');
-const K_PRIORITYKEPT_FALSE = enc(',"priorityKept":false');
-const K_TRIGGERED_ID = enc('{"type":"triggered","id":');
-const K_STOPPRICE = enc(',"stopPrice":');
-const K_LASTPRICE = enc(',"lastPrice":');
-const K_L2_SIDE_BUY_PRICE = enc('{"type":"l2","side":"buy","price":');
-const K_L2_SIDE_SELL_PRICE = enc('{"type":"l2","side":"sell","price":');
-const K_SEQ = enc(',"seq":');
-const K_END = enc("}\n");
+export const K_TRADE_MAKER = enc('{"type":"trade","maker":');
+export const K_TAKER = enc(',"taker":');
+export const K_PRICE = enc(',"price":');
+export const K_QTY = enc(',"qty":');
+export const K_SIDE_BUY_MAKEROWNER = enc(',"side":"buy","makerOwner":');
+export const K_SIDE_SELL_MAKEROWNER = enc(',"side":"sell","makerOwner":');
+export const K_TAKEROWNER = enc(',"takerOwner":');
+export const K_MAKERLEFT = enc(',"makerLeft":');
+export const K_TAKERLEFT = enc(',"takerLeft":');
+export const K_ACCEPTED_ID = enc('{"type":"accepted","id":');
+export const K_OWNER = enc(',"owner":');
+export const K_SIDE_BUY_ORDERTYPE = enc(',"side":"buy","orderType":');
+export const K_SIDE_SELL_ORDERTYPE = enc(',"side":"sell","orderType":');
+export const K_CANCELLED_ID = enc('{"type":"cancelled","id":');
+export const K_LEFT = enc(',"left":');
+export const K_REASON = enc(',"reason":');
+export const K_REJECTED_ID = enc('{"type":"rejected","id":');
+export const K_LINE = enc(',"line":');
+export const K_AMENDED_ID = enc('{"type":"amended","id":');
+export const K_PRIORITYKEPT_TRUE = enc(',"priorityKept":true');
+export const K_PRIORITYKEPT_FALSE = enc(',"priorityKept":false');
+export const K_TRIGGERED_ID = enc('{"type":"triggered","id":');
+export const K_STOPPRICE = enc(',"stopPrice":');
+export const K_LASTPRICE = enc(',"lastPrice":');
+export const K_L2_SIDE_BUY_PRICE = enc('{"type":"l2","side":"buy","price":');
+export const K_L2_SIDE_SELL_PRICE = enc('{"type":"l2","side":"sell","price":');
+export const K_SEQ = enc(',"seq":');
+export const K_END = enc("}\n");
 
 /**
  * Writes one replay output line for an engine event, newline included:
