@@ -1,8 +1,8 @@
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { Market } from "../markets/types.ts";
 import type { PlaceRecord } from "../trading/records.ts";
-import type { TradingCore } from "../trading/tradingCore.ts";
 import type { RiskRejection } from "./preTradeCheck.ts";
+import type { RiskView } from "./riskView.ts";
 import { HolderCode, RiskCode } from "./types.ts";
 
 /** PermissionedToken.COUNTRY_RULE_*: how the token's country list binds receivers. */
@@ -160,11 +160,11 @@ export type MarketEligibility = {
 /** The chain's rules on an order or a withdrawal, checked before it reaches the engine. */
 export interface HolderRules {
   /** Why the vault would refuse to settle this order's trades, or null. */
-  checkOrder(order: HolderOrder, core: TradingCore, now: number): RiskRejection | null;
+  checkOrder(order: HolderOrder, view: RiskView, now: number): RiskRejection | null;
   /** Why the vault would refuse to pay this withdrawal out to the account's wallet, or null. */
-  checkWithdrawal(accountId: string, currency: string, amount: bigint, core: TradingCore, now: number): RiskRejection | null;
+  checkWithdrawal(accountId: string, currency: string, amount: bigint, view: RiskView, now: number): RiskRejection | null;
   /** Per market: whether the account may buy and sell its smallest size now, and why not. */
-  eligibility(accountId: string, core: TradingCore, now: number): MarketEligibility[];
+  eligibility(accountId: string, view: RiskView, now: number): MarketEligibility[];
 }
 
 export type HolderRulesOptions = {
@@ -202,9 +202,9 @@ export function createHolderRules(o: HolderRulesOptions): HolderRules {
 
   type Remaining = { symbol: string; side: "buy" | "sell"; size: bigint; funds: bigint; price: number };
   /** The most of `token` an order can still bring its owner (a buy: base units; a sell: quote). */
-  const incoming = (core: TradingCore, r: Remaining, token: string): bigint => {
+  const incoming = (view: RiskView, r: Remaining, token: string): bigint => {
     const m = catalog.market(r.symbol)!;
-    const best = core.bestPrices(r.symbol);
+    const best = view.bestPrices(r.symbol);
     if (r.side === "buy" && tokenOf(m.base) === token) {
       if (r.size > 0n) return r.size;
       // By funds: the lowest price it can pay gives the most units.
@@ -226,17 +226,17 @@ export function createHolderRules(o: HolderRulesOptions): HolderRules {
   });
 
   /** The per-identity cap (PermissionedToken._moveIdentityBalance) after everything pending. */
-  const capRefusal = (s: HolderState, core: TradingCore, token: string, currency: string, wallet: string, more: bigint): { refusal: HolderRefusal | null; room?: bigint } => {
+  const capRefusal = (s: HolderState, view: RiskView, token: string, currency: string, wallet: string, more: bigint): { refusal: HolderRefusal | null; room?: bigint } => {
     const r = s.rules(token)!;
     if (!r.tracksIdentityBalances || r.maxBalancePerIdentity === 0n) return { refusal: null };
     const id = s.identityOf(wallet)!.identityHash;
     let held = s.identityBalance(token, id) + s.pendingReceipts(token, id);
     for (const w of new Set([wallet, ...s.walletsOf(id)])) {
-      for (const orderId of core.openOrderIds(w)) {
-        const ord = core.order(orderId);
+      for (const orderId of view.openOrderIds(w)) {
+        const ord = view.order(orderId);
         if (!ord?.isActive) continue;
         const size = ord.size > 0 ? BigInt(ord.size - ord.dealSize) : 0n;
-        held += incoming(core, { symbol: ord.symbol, side: ord.side, size, funds: ord.funds - ord.dealFunds, price: ord.price || (ord.stop?.stopPrice ?? 0) }, token);
+        held += incoming(view, { symbol: ord.symbol, side: ord.side, size, funds: ord.funds - ord.dealFunds, price: ord.price || (ord.stop?.stopPrice ?? 0) }, token);
       }
     }
     const cap = r.maxBalancePerIdentity;
@@ -245,7 +245,7 @@ export function createHolderRules(o: HolderRulesOptions): HolderRules {
     return { refusal: { code: HolderCode.HOLDER_CAP, message: `${currency} allows ${cap} per identity; with holdings, unsettled trades and open orders this identity may acquire at most ${room} more` }, room };
   };
 
-  const buyRefusal = (s: HolderState, core: TradingCore, m: Market, wallet: string, more: bigint, pay: bigint, now: number) => {
+  const buyRefusal = (s: HolderState, view: RiskView, m: Market, wallet: string, more: bigint, pay: bigint, now: number) => {
     const base = tokenOf(m.base);
     const quote = tokenOf(m.quote);
     if (!base || !quote) return { refusal: null };
@@ -255,11 +255,11 @@ export function createHolderRules(o: HolderRulesOptions): HolderRules {
       eligibilityRefusal(s, base, wallet, true, at, m.base) ??
       paused(s, quote, m.quote) ??
       eligibilityRefusal(s, quote, wallet, false, at, m.quote) ??
-      frozenAmountRefusal(s, core, quote, m.quote, wallet, pay, "spent");
-    return refusal ? { refusal } : capRefusal(s, core, base, m.base, wallet, more);
+      frozenAmountRefusal(s, view, quote, m.quote, wallet, pay, "spent");
+    return refusal ? { refusal } : capRefusal(s, view, base, m.base, wallet, more);
   };
 
-  const sellRefusal = (s: HolderState, core: TradingCore, m: Market, wallet: string, size: bigint, cash: bigint, now: number): HolderRefusal | null => {
+  const sellRefusal = (s: HolderState, view: RiskView, m: Market, wallet: string, size: bigint, cash: bigint, now: number): HolderRefusal | null => {
     const base = tokenOf(m.base);
     const quote = tokenOf(m.quote);
     if (!base || !quote) return null;
@@ -267,10 +267,10 @@ export function createHolderRules(o: HolderRulesOptions): HolderRules {
     return (
       paused(s, base, m.base) ??
       eligibilityRefusal(s, base, wallet, false, at, m.base) ??
-      frozenAmountRefusal(s, core, base, m.base, wallet, size, "sold") ??
+      frozenAmountRefusal(s, view, base, m.base, wallet, size, "sold") ??
       paused(s, quote, m.quote) ??
       eligibilityRefusal(s, quote, wallet, true, at, m.quote) ??
-      capRefusal(s, core, quote, m.quote, wallet, cash).refusal
+      capRefusal(s, view, quote, m.quote, wallet, cash).refusal
     );
   };
 
@@ -279,31 +279,31 @@ export function createHolderRules(o: HolderRulesOptions): HolderRules {
    * what the ledger has available (custody once everything pending settles) must stay at
    * least the frozen amount after this sale.
    */
-  const frozenAmountRefusal = (s: HolderState, core: TradingCore, token: string, currency: string, wallet: string, amount: bigint, verb: string): HolderRefusal | null => {
+  const frozenAmountRefusal = (s: HolderState, view: RiskView, token: string, currency: string, wallet: string, amount: bigint, verb: string): HolderRefusal | null => {
     const frozen = s.frozenTokens(token, wallet);
     if (frozen === 0n) return null;
-    const held = s.balanceOf(token, wallet) + core.ledger.balance(wallet, currency).available;
+    const held = s.balanceOf(token, wallet) + view.ledger.balance(wallet, currency).available;
     if (held - amount >= frozen) return null;
     const free = held > frozen ? held - frozen : 0n;
     return { code: HolderCode.HOLDER_FROZEN_AMOUNT, message: `${frozen} ${currency} of this wallet are frozen by the transfer agent; at most ${free} can be ${verb}` };
   };
 
   return {
-    checkOrder(order, core, now) {
+    checkOrder(order, view, now) {
       const m = catalog.market(order.symbol);
       if (!m) return null;
       const r = remainingOf(order);
       for (const s of o.states()) {
         const refusal =
           order.side === "buy"
-            ? buyRefusal(s, core, m, order.accountId, incoming(core, r, tokenOf(m.base) ?? ""), core.holdFor(order)?.amount ?? 0n, now).refusal
-            : sellRefusal(s, core, m, order.accountId, r.size, incoming(core, r, tokenOf(m.quote) ?? ""), now);
+            ? buyRefusal(s, view, m, order.accountId, incoming(view, r, tokenOf(m.base) ?? ""), view.holdFor(order)?.amount ?? 0n, now).refusal
+            : sellRefusal(s, view, m, order.accountId, r.size, incoming(view, r, tokenOf(m.quote) ?? ""), now);
         if (refusal) return refusal;
       }
       return null;
     },
 
-    checkWithdrawal(accountId, currency, _amount, _core, now) {
+    checkWithdrawal(accountId, currency, _amount, _view, now) {
       const token = tokenOf(currency);
       if (!token) return null;
       // The payout moves custody to the wallet: the identity's holdings (and a partial
@@ -315,17 +315,17 @@ export function createHolderRules(o: HolderRulesOptions): HolderRules {
       return null;
     },
 
-    eligibility(accountId, core, now) {
+    eligibility(accountId, view, now) {
       return [...catalog.markets.values()].map((m) => {
         const minQty = BigInt(m.minQty);
         let buy: HolderRefusal | null = null;
         let sell: HolderRefusal | null = null;
         let buyCapacity: bigint | undefined;
         for (const s of o.states()) {
-          const b = buyRefusal(s, core, m, accountId, minQty, 0n, now);
+          const b = buyRefusal(s, view, m, accountId, minQty, 0n, now);
           buy ??= b.refusal;
           if (b.room !== undefined) buyCapacity = buyCapacity === undefined || b.room < buyCapacity ? b.room : buyCapacity;
-          sell ??= sellRefusal(s, core, m, accountId, minQty, 0n, now);
+          sell ??= sellRefusal(s, view, m, accountId, minQty, 0n, now);
         }
         return {
           symbol: m.symbol,

@@ -1,10 +1,10 @@
-import type { TradingCore } from "../trading/tradingCore.ts";
 import type { PlaceRecord } from "../trading/records.ts";
 import { stopReached, type Order } from "../trading/orders.ts";
 import type { HolderRules } from "./holderRules.ts";
 import type { PilotRules } from "../listing/pilotRules.ts";
 import { inPilotWords, offeringRefusal } from "./pilotWording.ts";
 import { RiskCode, limitsFor, type RiskConfig } from "./types.ts";
+import type { RiskView } from "./riskView.ts";
 import type { TokenBuckets } from "./tokenBucket.ts";
 
 export type RiskRejection = { code: RiskCode; message: string };
@@ -16,7 +16,7 @@ export type RiskRejection = { code: RiskCode; message: string };
  */
 export function preTradeCheck(
   order: Omit<PlaceRecord, "t" | "orderId">,
-  core: TradingCore,
+  view: RiskView,
   config: RiskConfig,
   buckets: TokenBuckets,
   now: number,
@@ -31,7 +31,7 @@ export function preTradeCheck(
   replacing?: Readonly<Order>,
 ): RiskRejection | null {
   const limits = limitsFor(config, order.symbol, order.accountId);
-  const market = core.catalog.market(order.symbol)!;
+  const market = view.catalog.market(order.symbol)!;
 
   if (order.apiKeyId !== undefined && !buckets.take(`key:${order.apiKeyId}`, limits.keyRate.burst, limits.keyRate.perSecond, now)) {
     return { code: RiskCode.RATE_LIMIT_KEY, message: `more than ${limits.keyRate.perSecond} orders/s on this API key` };
@@ -39,18 +39,18 @@ export function preTradeCheck(
   if (!buckets.take(`acct:${order.accountId}`, limits.accountRate.burst, limits.accountRate.perSecond, now)) {
     return { code: RiskCode.RATE_LIMIT_ACCOUNT, message: `more than ${limits.accountRate.perSecond} orders/s on this account` };
   }
-  const frozen = core.isFrozen(order.accountId);
+  const frozen = view.isFrozen(order.accountId);
   if (frozen !== undefined) return { code: RiskCode.ACCOUNT_FROZEN, message: `account frozen: ${frozen}` };
   // A size cut at the same price keeps the order's place and can only trade less: like a
   // cancel, it lowers risk, so a halt (which still allows cancels) does not stop it.
   const sizeCut = replacing !== undefined && order.price === replacing.price && (order.size ?? 0) < replacing.size - replacing.dealSize;
-  if (!sizeCut && core.isHalted(order.symbol, now)) {
-    return { code: RiskCode.SYMBOL_HALTED, message: `${order.symbol} is halted: ${core.marketState(order.symbol)?.haltReason ?? ""}` };
+  if (!sizeCut && view.isHalted(order.symbol, now)) {
+    return { code: RiskCode.SYMBOL_HALTED, message: `${order.symbol} is halted: ${view.marketState(order.symbol)?.haltReason ?? ""}` };
   }
-  const listing = core.listing(order.symbol);
+  const listing = view.listing(order.symbol);
   const notOpen = offeringRefusal(listing, now, pilot);
   if (notOpen) return notOpen;
-  if (!replacing && core.orderByClientOid(order.accountId, order.clientOid)) {
+  if (!replacing && view.orderByClientOid(order.accountId, order.clientOid)) {
     return { code: RiskCode.DUPLICATE_CLIENT_OID, message: `clientOid ${order.clientOid} was already used` };
   }
   if (order.stop !== undefined && (!Number.isSafeInteger(order.stop.stopPrice) || order.stop.stopPrice <= 0 || order.stop.stopPrice % market.tickSize !== 0)) {
@@ -66,12 +66,12 @@ export function preTradeCheck(
       return { code: RiskCode.MAX_ORDER_QTY, message: `size above the maximum ${Math.min(limits.maxOrderQty, market.maxQty)}` };
     }
   }
-  if (!replacing && core.openOrderIds(order.accountId).size >= limits.maxOpenOrders) {
+  if (!replacing && view.openOrderIds(order.accountId).size >= limits.maxOpenOrders) {
     return { code: RiskCode.MAX_OPEN_ORDERS, message: `at most ${limits.maxOpenOrders} open orders` };
   }
 
-  const best = core.bestPrices(order.symbol);
-  const last = core.marketState(order.symbol)?.lastPrice ?? 0;
+  const best = view.bestPrices(order.symbol);
+  const last = view.marketState(order.symbol)?.lastPrice ?? 0;
   // A stop trades when the last price reaches its stop price: that is its reference. One the
   // last price already meets triggers as it is accepted, so it is checked as the order it
   // becomes (else any stop price would carry a limit price past the collar, or value a market
@@ -87,17 +87,17 @@ export function preTradeCheck(
 
   const value =
     order.type === "limit"
-      ? core.catalog.notional(market, order.price ?? 0, order.size ?? 0)
+      ? view.catalog.notional(market, order.price ?? 0, order.size ?? 0)
       : order.funds !== undefined
         ? BigInt(order.funds)
-        : core.catalog.notional(market, waits ? order.stop!.stopPrice : order.side === "buy" ? best.ask : best.bid, order.size ?? 0);
+        : view.catalog.notional(market, waits ? order.stop!.stopPrice : order.side === "buy" ? best.ask : best.bid, order.size ?? 0);
   if (value > BigInt(limits.maxOrderValue)) {
     return { code: RiskCode.MAX_ORDER_VALUE, message: `order value above the maximum ${limits.maxOrderValue}` };
   }
 
-  const hold = core.holdFor(order);
+  const hold = view.holdFor(order);
   const held = replacing?.holdRemaining ?? 0n;
-  if (!hold || core.ledger.balance(order.accountId, hold.currency).available + held < hold.amount) {
+  if (!hold || view.ledger.balance(order.accountId, hold.currency).available + held < hold.amount) {
     return { code: RiskCode.INSUFFICIENT_FUNDS, message: `balance insufficient: ${hold?.amount ?? "?"} ${hold?.currency ?? ""} needed` };
   }
   // Last: it reads open orders and unsettled trades; and what the chain would refuse to
@@ -111,5 +111,5 @@ export function preTradeCheck(
     if (added <= 0 && order.price === replacing.price) return null;
     checked = { ...order, size: Math.max(added, 0) };
   }
-  return inPilotWords(holderRules?.checkOrder(checked, core, now) ?? null, listing?.assetClass ?? market.assetClass, pilot);
+  return inPilotWords(holderRules?.checkOrder(checked, view, now) ?? null, listing?.assetClass ?? market.assetClass, pilot);
 }
