@@ -11,6 +11,7 @@ import type { AmendRecord, CancelAllRecord, KucoinStp, PlaceRecord, SettleResolv
 import { indexedWaitingStops, type WaitingStops, type WaitingStopsFactory } from "./waitingStops.ts";
 import { SenError } from "../errors/SenError.ts";
 import { CaptureCache, copyFill, copyOrder, copyTrade, sameFill, sameOrder, sameTrade } from "./captureCache.ts";
+import { Funding, type FundingSnapshot } from "./funding.ts";
 
 const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
 const BPS = 10_000n;
@@ -57,12 +58,12 @@ export type TradingCoreSnapshot = {
   ledger: LedgerSnapshot;
   orders: Array<Omit<Order, "funds" | "dealFunds" | "fee" | "feeBasis" | "holdRemaining"> & Record<"funds" | "dealFunds" | "fee" | "feeBasis" | "holdRemaining", string>>;
   counters: { order: number; trade: number };
-  deposits: string[];
+  deposits: FundingSnapshot["deposits"];
   frozen: Array<[string, string]>;
   markets: Array<[string, MarketState]>;
   fills: Array<[string, Array<Omit<Fill, "funds" | "fee" | "tax"> & { funds: string; fee: string; tax?: string }>]>;
   unsettled: Array<SnapshotTrade>;
-  withdrawals: Array<Omit<Withdrawal, "amount"> & { amount: string }>;
+  withdrawals: FundingSnapshot["withdrawals"];
   /** Older snapshots only: tradeId -> settlement tx (now kept on the fills). */
   settlementTx?: Array<[string, string]>;
   /** Trades the vault refused, waiting for an operator (absent in older snapshots). */
@@ -73,8 +74,7 @@ export type TradingCoreSnapshot = {
   taxRateBps?: number;
   /** Finished orders in the order they finished: the eviction queue (absent in older snapshots). */
   finished?: string[];
-  /** Each account's credited deposits, oldest first (absent in older snapshots: their deposits are not listed). */
-  depositHistory?: Array<[string, Array<Omit<Deposit, "amount" | "accountId"> & { amount: string }>]>;
+  depositHistory?: FundingSnapshot["depositHistory"];
 };
 
 /**
@@ -104,8 +104,7 @@ export class TradingCore {
   #tradeForms = new CaptureCache<SettlementTrade, SnapshotTrade>(sameTrade, copyTrade);
   readonly #orderRetentionMs: number;
   readonly #fills = new Map<string, Fill[]>();
-  readonly #deposits = new Set<string>();
-  readonly #depositHistory = new Map<string, Deposit[]>();
+  readonly #funding = new Funding();
   /**
    * Stop orders waiting for their trigger, per symbol, indexed by stop price and acceptance (of
    * those the last price meets, the earliest accepted is triggered first). The engine never sees
@@ -122,7 +121,6 @@ export class TradingCore {
   readonly #unsettled = new Map<string, SettlementTrade>();
   /** Trades the vault refused, until an operator retries or reverses them. */
   readonly #failedSettlements = new Map<string, FailedSettlement>();
-  readonly #withdrawals = new Map<string, Withdrawal>();
   readonly #listings = new Map<string, Listing>();
   readonly #listeners: TradingListener[] = [];
   readonly #volatility?: VolatilityRule;
@@ -279,11 +277,11 @@ export class TradingCore {
   }
 
   withdrawal(withdrawalId: string): Readonly<Withdrawal> | undefined {
-    return this.#withdrawals.get(withdrawalId);
+    return this.#funding.withdrawal(withdrawalId);
   }
 
   withdrawals(): IterableIterator<Readonly<Withdrawal>> {
-    return this.#withdrawals.values();
+    return this.#funding.withdrawals();
   }
 
   nextOrderId(): string {
@@ -291,12 +289,12 @@ export class TradingCore {
   }
 
   depositApplied(ref: string): boolean {
-    return this.#deposits.has(ref);
+    return this.#funding.applied(ref);
   }
 
   /** The account's credited deposits, oldest first. */
   deposits(accountId: string): readonly Readonly<Deposit>[] {
-    return this.#depositHistory.get(accountId) ?? [];
+    return this.#funding.deposits(accountId);
   }
 
   /** The hold an order needs at acceptance (quote for buys, base for sells), or null if it cannot be priced. */
@@ -366,12 +364,10 @@ export class TradingCore {
         break;
       }
       case "deposit": {
-        if (this.#deposits.has(record.ref)) {
+        if (!this.#funding.credit(record)) {
           result = { ok: false, code: TradingCode.DEPOSIT_DUPLICATE };
           break;
         }
-        this.#deposits.add(record.ref);
-        entryOf(this.#depositHistory, record.accountId, () => []).push({ accountId: record.accountId, currency: record.currency, amount: BigInt(record.amount), ref: record.ref, createdAt: record.ts });
         this.#ledger.deposit(record.accountId, record.currency, BigInt(record.amount));
         this.#balanceChanged(record.accountId, record.currency, "deposit");
         result = { ok: true };
@@ -429,12 +425,12 @@ export class TradingCore {
         break;
       case "withdrawRequest": {
         const amount = BigInt(record.amount);
-        if (this.#withdrawals.has(record.withdrawalId) || amount <= 0n || !this.#ledger.hold(record.accountId, record.currency, amount)) {
+        if (this.#funding.hasWithdrawal(record.withdrawalId) || amount <= 0n || !this.#ledger.hold(record.accountId, record.currency, amount)) {
           result = { ok: false, code: "RISK_INSUFFICIENT_FUNDS" };
           break;
         }
         const w: Withdrawal = { withdrawalId: record.withdrawalId, accountId: record.accountId, currency: record.currency, amount, status: "PROCESSING", createdAt: record.ts, updatedAt: record.ts };
-        this.#withdrawals.set(w.withdrawalId, w);
+        this.#funding.addWithdrawal(w);
         this.#balanceChanged(record.accountId, record.currency, "trade.hold");
         this.#pending.push({ kind: "withdrawal", withdrawal: { ...w }, ts: this.#ts });
         result = { ok: true };
@@ -442,7 +438,7 @@ export class TradingCore {
       }
       case "withdrawDone":
       case "withdrawFailed": {
-        const w = this.#withdrawals.get(record.withdrawalId);
+        const w = this.#funding.withdrawal(record.withdrawalId);
         if (!w || w.status !== "PROCESSING") {
           result = { ok: false, code: TradingCode.WITHDRAWAL_NOT_PENDING };
           break;
@@ -996,23 +992,24 @@ export class TradingCore {
     orders.begin();
     fills.begin();
     trades.begin();
+    const funding = this.#funding.snapshot();
     return {
       version: 1,
       engine: this.#engine.snapshot({ full }),
       ledger: this.#ledger.snapshot(),
       orders: [...this.#orders.values()].map(full ? orderForm : (o) => orders.form(o, orderForm)),
       counters: { order: this.#orderCounter, trade: this.#tradeCounter },
-      deposits: [...this.#deposits],
+      deposits: funding.deposits,
       frozen: [...this.#frozen],
       markets: [...this.#markets].map(([s, m]) => [s, { ...m, window: m.window.map((w) => [w[0], w[1]] as [number, number]) }]),
       fills: [...this.#fills].map(([a, fs]) => [a, fs.map(full ? fillForm : (f) => fills.form(f, fillForm))]),
       unsettled: [...this.#unsettled.values()].map(full ? tradeToSnapshot : (t) => trades.form(t, tradeToSnapshot)),
-      withdrawals: [...this.#withdrawals.values()].map((w) => ({ ...w, amount: big(w.amount) })),
+      withdrawals: funding.withdrawals,
       failedSettlements: [...this.#failedSettlements.values()].map((t) => ({ ...tradeToSnapshot(t), reason: t.reason, failedAt: t.failedAt })),
       finished: this.#finished.slice(this.#finishedHead),
       taxRateBps: this.#taxRateBps,
       listings: [...this.#listings.values()],
-      depositHistory: [...this.#depositHistory].map(([a, ds]) => [a, ds.map((d) => ({ currency: d.currency, amount: big(d.amount), ref: d.ref, createdAt: d.createdAt }))]),
+      depositHistory: funding.depositHistory,
     };
   }
 
@@ -1052,13 +1049,11 @@ export class TradingCore {
         .map((o) => o.orderId);
     core.#orderCounter = snapshot.counters.order;
     core.#tradeCounter = snapshot.counters.trade;
-    for (const d of snapshot.deposits) core.#deposits.add(d);
-    for (const [a, ds] of snapshot.depositHistory ?? []) core.#depositHistory.set(a, ds.map((d) => ({ ...d, accountId: a, amount: BigInt(d.amount) })));
+    core.#funding.restore(snapshot);
     for (const [a, r] of snapshot.frozen) core.#frozen.set(a, r);
     for (const [s, m] of snapshot.markets) core.#markets.set(s, m);
     for (const [a, fs] of snapshot.fills) core.#fills.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee), tax: BigInt(f.tax ?? 0) })));
     for (const t of snapshot.unsettled) core.#unsettled.set(t.tradeId, tradeFromSnapshot(t));
-    for (const w of snapshot.withdrawals) core.#withdrawals.set(w.withdrawalId, { ...w, amount: BigInt(w.amount) });
     for (const t of snapshot.failedSettlements ?? []) core.#failedSettlements.set(t.tradeId, { ...tradeFromSnapshot(t), reason: t.reason, failedAt: t.failedAt });
     core.#taxRateBps = snapshot.taxRateBps ?? 0;
     if (snapshot.settlementTx?.length) {
