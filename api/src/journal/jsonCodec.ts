@@ -44,8 +44,26 @@ function mayHoldBigint(value: unknown, depth: number): boolean {
 
 /** Throws a TypeError for values JSON cannot represent faithfully at the top level (undefined, functions). */
 export function encodeJson(value: unknown): string {
-  // Without a bigint the replacer changes nothing: the same text, written on the fast path
-  // (journal records of orders, most of a snapshot's leaves).
+  // Plain JSON.stringify first: it throws a TypeError at the first bigint it meets, and
+  // without one the replacer would change nothing, so a value it writes is the same text the
+  // replacer writes, on V8's fast path and without first walking the value (journal records
+  // hold no bigint: their amounts are strings). A value it refuses gets the replacer (and
+  // throws again if it is not serialisable for another reason).
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = JSON.stringify(value, replacer);
+  }
+  if (typeof text !== "string") throw new TypeError("value is not JSON-serialisable");
+  return text;
+}
+
+/**
+ * `encodeJson` for the pieces of a snapshot, whose leaves often hold bigints (balances): a
+ * walk decides the path, where a refused first attempt would cost an exception per leaf.
+ */
+function encodeJsonScanned(value: unknown): string {
   const text = mayHoldBigint(value, 0) ? JSON.stringify(value, replacer) : JSON.stringify(value);
   if (typeof text !== "string") throw new TypeError("value is not JSON-serialisable");
   return text;
@@ -71,7 +89,7 @@ function* pieces(value: unknown, depth: number): Generator<string> {
         // stays close to one JSON.stringify of the array.
         for (let i = 0; i < value.length; i += SPLIT_AT) {
           if (i > 0) yield ",";
-          yield encodeJson(value.slice(i, i + SPLIT_AT)).slice(1, -1);
+          yield encodeJsonScanned(value.slice(i, i + SPLIT_AT)).slice(1, -1);
         }
       } else {
         for (let i = 0; i < value.length; i++) {
@@ -97,7 +115,7 @@ function* pieces(value: unknown, depth: number): Generator<string> {
       return;
     }
   }
-  yield encodeJson(value);
+  yield encodeJsonScanned(value);
 }
 
 /**

@@ -18,9 +18,30 @@ export const LF = 0x0a;
 const TAB = 0x09;
 
 export function encodeRecordLine(seq: bigint, json: string): Buffer {
-  const head = `${seq}\t`;
-  const crc = crc32(json, crc32(head));
-  return Buffer.from(`${head}${crc.toString(16).padStart(8, "0")}\t${json}\n`, "utf8");
+  const buf = Buffer.allocUnsafe(maxRecordLineBytes(json));
+  return buf.subarray(0, writeRecordLine(buf, 0, seq, json));
+}
+
+/** Room `writeRecordLine` may need: a seq of up to 20 digits (parseRecordLine's limit), the checksum, the tabs, the LF and the JSON at 3 bytes per UTF-16 unit. */
+export function maxRecordLineBytes(json: string): number {
+  return 31 + 3 * json.length;
+}
+
+/**
+ * Writes the line of `encodeRecordLine(seq, json)` into `buf` at `offset` (which must have
+ * `maxRecordLineBytes` room) and returns where it ends: the JSON is encoded to UTF-8 once,
+ * straight into the batch's buffer, and checksummed there.
+ */
+export function writeRecordLine(buf: Buffer, offset: number, seq: bigint, json: string): number {
+  const tab1 = offset + buf.write(`${seq}`, offset, "latin1");
+  buf[tab1] = TAB;
+  const tab2 = tab1 + 9;
+  buf[tab2] = TAB;
+  const end = tab2 + 1 + buf.write(json, tab2 + 1, "utf8");
+  buf[end] = LF;
+  const crc = crc32(buf.subarray(tab2 + 1, end), crc32(buf.subarray(offset, tab1 + 1)));
+  buf.write(crc.toString(16).padStart(8, "0"), tab1 + 1, "latin1");
+  return end + 1;
 }
 
 export type ParsedLine = { seq: bigint; json: string };
