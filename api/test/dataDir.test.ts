@@ -80,7 +80,10 @@ describe("data directory ownership and start-up order", () => {
     const second = run(START, await env());
     assert.notEqual(await second.exited, 0);
     assert.match(second.out(), /already running on .* \(process \d+\)/, second.out());
-    assert.deepEqual(readdirSync(auditDir).sort(), before, "the running exchange's files are untouched");
+    // The running exchange may add files of its own meanwhile (a checkpoint on a slow machine); none of its files went.
+    const after = readdirSync(auditDir);
+    assert.deepEqual(before.filter((f) => !after.includes(f)), [], "the running exchange's files are untouched");
+    assert.ok(readFileSync(path.join(auditDir, events[0]), "utf8").startsWith(trail), "its audit trail is whole");
     assert.ok(existsSync(path.join(dataDir, "dev", "LOCK")));
 
     first.child.kill("SIGINT");
