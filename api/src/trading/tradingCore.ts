@@ -12,13 +12,14 @@ import { indexedWaitingStops, type WaitingStops, type WaitingStopsFactory } from
 import { SenError } from "../errors/SenError.ts";
 import { CaptureCache, copyFill, copyOrder, copyTrade, sameFill, sameOrder, sameTrade } from "./captureCache.ts";
 import { Funding, type FundingSnapshot } from "./funding.ts";
+import { TradingHalts, type MarketState, type TradingHaltsSnapshot, type VolatilityRule } from "./tradingHalts.ts";
 
 const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
 const BPS = 10_000n;
 
 export type ApplyResult = { ok: true; order?: Readonly<Order> } | { ok: false; code: string; order?: Readonly<Order> };
 
-export type VolatilityRule = { windowMs: number; bandBps: number; haltMs: number };
+export type { VolatilityRule } from "./tradingHalts.ts";
 
 export type TradingCoreOptions = {
   catalog: MarketCatalog;
@@ -42,14 +43,6 @@ export type TradingCoreOptions = {
 
 export const DEFAULT_ORDER_RETENTION_MS = 7 * 24 * 3_600_000;
 
-type MarketState = {
-  lastPrice: number;
-  halted: boolean;
-  haltReason: string;
-  haltedUntil: number; // 0 = until resumed by an operator
-  window: Array<[ts: number, price: number]>;
-};
-
 type SnapshotTrade = Omit<SettlementTrade, "funds" | "sellerFee" | "buyerFee" | "sellerTax"> & Record<"funds" | "sellerFee" | "buyerFee", string> & { sellerTax?: string };
 
 export type TradingCoreSnapshot = {
@@ -59,8 +52,8 @@ export type TradingCoreSnapshot = {
   orders: Array<Omit<Order, "funds" | "dealFunds" | "fee" | "feeBasis" | "holdRemaining"> & Record<"funds" | "dealFunds" | "fee" | "feeBasis" | "holdRemaining", string>>;
   counters: { order: number; trade: number };
   deposits: FundingSnapshot["deposits"];
-  frozen: Array<[string, string]>;
-  markets: Array<[string, MarketState]>;
+  frozen: TradingHaltsSnapshot["frozen"];
+  markets: TradingHaltsSnapshot["markets"];
   fills: Array<[string, Array<Omit<Fill, "funds" | "fee" | "tax"> & { funds: string; fee: string; tax?: string }>]>;
   unsettled: Array<SnapshotTrade>;
   withdrawals: FundingSnapshot["withdrawals"];
@@ -115,15 +108,13 @@ export class TradingCore {
   readonly #newWaitingStops: WaitingStopsFactory;
   /** Symbols that traded (or got a stop) in this apply: their stops are checked before it ends. */
   readonly #stopsDirty = new Set<string>();
-  readonly #frozen = new Map<string, string>(); // accountId -> reason
-  readonly #markets = new Map<string, MarketState>();
+  readonly #halts: TradingHalts;
   /** Trades not yet confirmed settled on chain, in trade order (a retried failed trade joins at the end). */
   readonly #unsettled = new Map<string, SettlementTrade>();
   /** Trades the vault refused, until an operator retries or reverses them. */
   readonly #failedSettlements = new Map<string, FailedSettlement>();
   readonly #listings = new Map<string, Listing>();
   readonly #listeners: TradingListener[] = [];
-  readonly #volatility?: VolatilityRule;
   readonly #fillsPerAccount: number;
   #orderCounter = 0;
   #tradeCounter = 0;
@@ -138,13 +129,12 @@ export class TradingCore {
     this.catalog = options.catalog;
     this.feeAccount = options.feeAccount;
     this.taxAccount = options.taxAccount ?? "sen:tax";
-    this.#volatility = options.volatility;
+    this.#halts = new TradingHalts(options.catalog.markets.keys(), options.volatility);
     this.#fillsPerAccount = options.fillsPerAccount ?? 10_000;
     this.#orderRetentionMs = options.orderRetentionMs ?? DEFAULT_ORDER_RETENTION_MS;
     this.#newWaitingStops = options.waitingStops ?? indexedWaitingStops;
     this.#engine = new MatchingEngine({ symbols: [...options.catalog.markets.values()].map((m) => options.catalog.engineConfig(m)), l2: true });
     this.#ledger = new Ledger();
-    for (const symbol of options.catalog.markets.keys()) this.#markets.set(symbol, freshMarketState());
   }
 
   subscribe(listener: TradingListener): () => void {
@@ -192,23 +182,21 @@ export class TradingCore {
   }
 
   isFrozen(accountId: string): string | undefined {
-    return this.#frozen.get(accountId);
+    return this.#halts.isFrozen(accountId);
   }
 
   /** Every frozen account with the reason it was frozen for (operator console). */
   frozenAccounts(): ReadonlyMap<string, string> {
-    return this.#frozen;
+    return this.#halts.frozenAccounts();
   }
 
   marketState(symbol: string): Readonly<MarketState> | undefined {
-    return this.#markets.get(symbol);
+    return this.#halts.market(symbol);
   }
 
   /** Whether new orders are refused on `symbol` at time `now` (a volatility halt lapses by itself). */
   isHalted(symbol: string, now: number): boolean {
-    const m = this.#markets.get(symbol);
-    if (!m || !m.halted) return false;
-    return m.haltedUntil === 0 || now < m.haltedUntil;
+    return this.#halts.isHalted(symbol, now);
   }
 
   bestPrices(symbol: string): { bid: number; ask: number; bidSize: number; askSize: number; sequence: number } {
@@ -374,22 +362,16 @@ export class TradingCore {
         break;
       }
       case "marketStatus": {
-        const m = this.#markets.get(record.symbol);
-        if (!m) {
+        if (!this.#halts.setStatus(record.symbol, record.halted, record.reason, record.until)) {
           result = { ok: false, code: EngineCode.UNKNOWN_SYMBOL };
           break;
         }
-        m.halted = record.halted;
-        m.haltReason = record.reason;
-        m.haltedUntil = record.until ?? 0;
-        if (!record.halted) m.window = [];
         this.#pending.push({ kind: "marketStatus", symbol: record.symbol, halted: record.halted, reason: record.reason, ts: this.#ts });
         result = { ok: true };
         break;
       }
       case "accountStatus": {
-        if (record.frozen) this.#frozen.set(record.accountId, record.reason);
-        else this.#frozen.delete(record.accountId);
+        this.#halts.setFrozen(record.accountId, record.frozen, record.reason);
         this.#pending.push({ kind: "accountStatus", accountId: record.accountId, frozen: record.frozen, reason: record.reason, ts: this.#ts });
         if (record.frozen) this.#cancelAll({ t: "cancelAll", ts: record.ts, accountId: record.accountId, reason: "killSwitch" });
         result = { ok: true };
@@ -528,7 +510,7 @@ export class TradingCore {
     if (!this.#engine.symbols().includes(l.symbol)) this.#engine.addSymbol(this.catalog.engineConfig(this.catalog.market(l.symbol)!));
     this.#listings.set(l.symbol, l);
     // The offering price is the collar's reference until the first trade sets one.
-    this.#markets.set(l.symbol, { ...freshMarketState(), lastPrice: l.market.referencePrice ?? 0 });
+    this.#halts.open(l.symbol, l.market.referencePrice ?? 0);
     this.#pending.push({ kind: "listed", listing: l, ts: this.#ts });
     return { ok: true };
   }
@@ -597,8 +579,8 @@ export class TradingCore {
       this.#stopsDirty.delete(symbol);
       const waiting = this.#stops.get(symbol);
       while (waiting && waiting.size > 0) {
-        const last = this.#markets.get(symbol)?.lastPrice ?? 0;
-        if (last === 0 || this.isHalted(symbol, this.#ts)) break;
+        const last = this.#halts.lastPrice(symbol);
+        if (last === 0 || this.#halts.isHalted(symbol, this.#ts)) break;
         const next = waiting.next(last);
         if (next === undefined) break;
         waiting.delete(next);
@@ -825,29 +807,11 @@ export class TradingCore {
     this.#orderEvent(o, "update");
   }
 
-  /** Volatility halt: a price move beyond the band within the window halts new orders. */
+  /** The new last price may trigger stops, and may halt the market (volatility rule). */
   #afterTrade(symbol: string, price: number): void {
-    const m = this.#markets.get(symbol)!;
-    m.lastPrice = price;
     if (this.#stops.get(symbol)?.size) this.#stopsDirty.add(symbol);
-    const rule = this.#volatility;
-    if (!rule) return;
-    const from = this.#ts - rule.windowMs;
-    while (m.window.length > 0 && m.window[0][0] < from) m.window.shift();
-    if (m.halted && m.haltedUntil !== 0 && this.#ts >= m.haltedUntil) {
-      // The volatility halt lapsed: the band is measured afresh from here.
-      m.halted = false;
-      m.window = [];
-    }
-    const ref = m.window[0]?.[1];
-    m.window.push([this.#ts, price]);
-    if (ref === undefined || m.halted) return;
-    if (BigInt(Math.abs(price - ref)) * BPS > BigInt(ref) * BigInt(rule.bandBps)) {
-      m.halted = true;
-      m.haltReason = `volatility: ${ref} -> ${price} within ${rule.windowMs} ms`;
-      m.haltedUntil = this.#ts + rule.haltMs;
-      this.#pending.push({ kind: "marketStatus", symbol, halted: true, reason: m.haltReason, ts: this.#ts });
-    }
+    const halt = this.#halts.traded(symbol, price, this.#ts);
+    if (halt !== undefined) this.#pending.push({ kind: "marketStatus", symbol, halted: true, reason: halt, ts: this.#ts });
   }
 
   // ------------------------------------------------------------------ bookkeeping
@@ -993,6 +957,7 @@ export class TradingCore {
     fills.begin();
     trades.begin();
     const funding = this.#funding.snapshot();
+    const halts = this.#halts.snapshot();
     return {
       version: 1,
       engine: this.#engine.snapshot({ full }),
@@ -1000,8 +965,8 @@ export class TradingCore {
       orders: [...this.#orders.values()].map(full ? orderForm : (o) => orders.form(o, orderForm)),
       counters: { order: this.#orderCounter, trade: this.#tradeCounter },
       deposits: funding.deposits,
-      frozen: [...this.#frozen],
-      markets: [...this.#markets].map(([s, m]) => [s, { ...m, window: m.window.map((w) => [w[0], w[1]] as [number, number]) }]),
+      frozen: halts.frozen,
+      markets: halts.markets,
       fills: [...this.#fills].map(([a, fs]) => [a, fs.map(full ? fillForm : (f) => fills.form(f, fillForm))]),
       unsettled: [...this.#unsettled.values()].map(full ? tradeToSnapshot : (t) => trades.form(t, tradeToSnapshot)),
       withdrawals: funding.withdrawals,
@@ -1050,8 +1015,7 @@ export class TradingCore {
     core.#orderCounter = snapshot.counters.order;
     core.#tradeCounter = snapshot.counters.trade;
     core.#funding.restore(snapshot);
-    for (const [a, r] of snapshot.frozen) core.#frozen.set(a, r);
-    for (const [s, m] of snapshot.markets) core.#markets.set(s, m);
+    core.#halts.restore(snapshot);
     for (const [a, fs] of snapshot.fills) core.#fills.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee), tax: BigInt(f.tax ?? 0) })));
     for (const t of snapshot.unsettled) core.#unsettled.set(t.tradeId, tradeFromSnapshot(t));
     for (const t of snapshot.failedSettlements ?? []) core.#failedSettlements.set(t.tradeId, { ...tradeFromSnapshot(t), reason: t.reason, failedAt: t.failedAt });
@@ -1100,10 +1064,6 @@ function entryOf<K, V>(map: Map<K, V>, key: K, make: () => V): V {
     map.set(key, v);
   }
   return v;
-}
-
-function freshMarketState(): MarketState {
-  return { lastPrice: 0, halted: false, haltReason: "", haltedUntil: 0, window: [] };
 }
 
 export type { Market };
