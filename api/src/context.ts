@@ -27,7 +27,7 @@ import { KucoinFormat } from "./http/kucoinFormat.ts";
 import { createFileJournal } from "./journal/fileJournal.ts";
 import { createFileSnapshotStore } from "./journal/fileSnapshotStore.ts";
 import { createRedisJournal } from "./journal/redisJournal.ts";
-import type { Journal } from "./journal/types.ts";
+import type { Journal, SnapshotStore } from "./journal/types.ts";
 import { MarketData } from "./marketdata/marketData.ts";
 import { CandleStore } from "./marketdata/candleStore.ts";
 import { defaultCatalog, type MarketCatalog } from "./markets/marketCatalog.ts";
@@ -111,6 +111,8 @@ export type ContextDeps = {
   dataDirLock?: DataDirLock;
   /** The journal, when the caller made it (the sequencer's Redis journal, fenced by its lease); default from config.journal. */
   journal?: Journal;
+  /** Wraps the data directory's snapshot store (the split's sequencer also publishes each snapshot for edges: cluster/snapshotRelay.ts). */
+  publishSnapshots?: (local: SnapshotStore) => SnapshotStore;
   /** The tax rate and where it was read (the vault's tax policy when there is a chain); default: SEN_TAX_RATE_BPS. */
   tax?: { rateBps: number; source: string };
   /** The pilot's rules (default: SEN_PILOT_RULES or the shipped rules). */
@@ -159,7 +161,8 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
           commandTimeoutMs: config.journalDeadlineMs,
           onConnectionError: (err) => logger.warn({ err: err.message }, "journal: Redis connection error"),
         }));
-  const snapshots = createFileSnapshotStore({ dir: config.snapshotDir, onCorrupt: (file, error) => logger.error({ file, err: error }, "snapshot corrupt, falling back") });
+  const fileSnapshots = createFileSnapshotStore({ dir: config.snapshotDir, onCorrupt: (file, error) => logger.error({ file, err: error }, "snapshot corrupt, falling back") });
+  const snapshots = deps.publishSnapshots?.(fileSnapshots) ?? fileSnapshots;
 
   const signingKey = loadOrCreateSigningKey(config.audit.dir, config.audit.signingKeyPem);
   const auditLog = await openAuditLog({

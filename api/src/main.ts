@@ -19,6 +19,7 @@ import { demoLaunchListings } from "./listing/launchListings.ts";
 import { startGateway } from "./server.ts";
 import { startEdge } from "./cluster/edgeRole.ts";
 import { runSequencer, type OpenedExchange } from "./cluster/sequencerRole.ts";
+import { openSequencerFeeds } from "./cluster/sequencerFeeds.ts";
 
 async function main(): Promise<void> {
   const env = readEnv();
@@ -43,6 +44,8 @@ async function main(): Promise<void> {
   }
   // The exchange as one process runs it; a sequencer opens the same, with its fenced journal, once it holds the lease.
   const open = async (extra: Pick<ContextDeps, "journal" | "dataDirLock"> = {}): Promise<OpenedExchange> => {
+    // A sequencer publishes its snapshots and alerts for the edges (it holds the lease by now).
+    const feeds = config.role === "sequencer" ? await openSequencerFeeds(config) : undefined;
     const ctx = await createContext(config, {
       identity: createIdentityOracle(client, deployment.contracts.IdentityRegistry),
       // The markets come from the listing flow: the demo assets of the deployment are the launch listings.
@@ -52,7 +55,9 @@ async function main(): Promise<void> {
       tax: { rateBps: (await readTaxPolicy(client, deployment.contracts.SettlementVault)).rateBps, source: `SettlementVault ${deployment.contracts.SettlementVault}` },
       chain: { publicClient: client, contracts: deployment.contracts, startBlock: BigInt(deployment.startBlock ?? "0"), confirmations: config.confirmations },
       ...extra,
+      ...(feeds ? { publishSnapshots: feeds.publishSnapshots } : {}),
     });
+    feeds?.attach(ctx);
     const gateway = await startGateway(ctx);
     let chainServices: ChainServices | undefined;
     if (config.chainKey) {
@@ -70,7 +75,7 @@ async function main(): Promise<void> {
       ctx.logger.warn("SEN_CHAIN_KEY not set: deposits, settlement and withdrawals are not processed by this gateway");
     }
     ctx.logger.info({ url: gateway.url, ws: ctx.config.wsEndpoint }, "Sen gateway listening");
-    return { ctx, url: gateway.url, stop: () => (chainServices?.stop() ?? Promise.resolve()).then(() => gateway.close()) };
+    return { ctx, url: gateway.url, stop: () => (chainServices?.stop() ?? Promise.resolve()).then(() => gateway.close()).finally(() => feeds?.close()) };
   };
   const exchange = config.role === "sequencer" ? await runSequencer({ config, open }) : await open();
   process.stdout.write(`SEN_READY ${exchange.url}\n`);

@@ -1,6 +1,8 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Redis } from "ioredis";
+import { Gauge } from "prom-client";
+import type { StoredAlert } from "../compliance/audit/auditIndex.ts";
 import type { AuditEventInput } from "../compliance/audit/auditEvent.ts";
 import { createRoleResolver } from "../auth/roles.ts";
 import { createSharedState, SHARED_REDIS_OPTIONS } from "../auth/sharedState.ts";
@@ -10,6 +12,7 @@ import { listeningOn, type ServerConfig } from "../config/config.ts";
 import { ConfigCode, ConfigError } from "../config/errors.ts";
 import { DEFAULT_FEE_ACCOUNT, VOLATILITY_BANDS, type AppContext } from "../context.ts";
 import { SenError } from "../errors/SenError.ts";
+import { edgeForwardHeaders, edgeForwardingKey, HOLDER_RULES_SYNC_PATH } from "../http/forwardedFor.ts";
 import { createGatewayListener } from "../http/leanRouter.ts";
 import { KucoinFormat } from "../http/kucoinFormat.ts";
 import { allRoutes } from "../http/routes/index.ts";
@@ -26,6 +29,8 @@ import { createCommandClient } from "./commandBus.ts";
 import { EdgeCode, EdgeTrading } from "./edgeTrading.ts";
 import { startJournalFollower } from "./journalFollower.ts";
 import { readLease } from "./lease.ts";
+import { subscribeAlerts, type AlertFeed } from "./alertRelay.ts";
+import { JOURNAL_STREAM, loadPublishedSnapshot } from "./snapshotRelay.ts";
 
 /**
  * Route groups an edge serves itself (tags of http/routes): market data, balances, ledgers,
@@ -37,7 +42,10 @@ import { readLease } from "./lease.ts";
  */
 const LOCAL_TAGS = new Set(["market", "compat", "account", "orders", "websocket", "sen-auth"]);
 const forwardedAnyway = (method: string, path: string) =>
-  (method === "post" && path === "/api/v3/withdrawals") || (path.startsWith("/api/v1/sen/") && !path.startsWith("/api/v1/sen/auth/") && !path.startsWith("/api/v1/sen/api-keys"));
+  (method === "post" && path === "/api/v3/withdrawals") ||
+  (path.startsWith("/api/v1/sen/") && !path.startsWith("/api/v1/sen/auth/") && !path.startsWith("/api/v1/sen/api-keys"));
+/** Candle history: an edge started from a snapshot has only the candles of the trades after it; the sequencer has them all. */
+const CANDLES = "/api/v1/market/candles";
 /** Pages outside /api/ that read the sequencer's files (the prospectuses). */
 const FORWARDED_PAGES = /^\/listings\//;
 
@@ -68,17 +76,28 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
   const { catalog } = deps;
   const pilot = loadPilotRules(config.pilotRulesFile);
 
+  // Commands, lease reads, the snapshot and the shared stores: short requests that must fail rather than hang.
+  const redis = new Redis(redisUrl, { lazyConnect: true, ...SHARED_REDIS_OPTIONS });
+  redis.on("error", (err: Error) => logger.warn({ err: err.message }, "edge: Redis connection error"));
+  await redis.connect();
+  const started = Date.now();
+  const snapshot = await startSnapshot(redis, logger);
+
   const marketData = new MarketData(catalog.markets.keys(), (symbol) => 10n ** BigInt(catalog.currency(catalog.market(symbol)!.base)!.decimals));
-  // The replica replays the whole journal at each start: its candles need not outlive it.
-  const candles = new CandleStore({ file: ":memory:", onError: (err) => logger.error({ err }, "candle store (replica) failed") });
-  const replica = TradingService.follower({
+  // The replica's candles live as long as it does: from a snapshot they are only the later trades' (the candle route is then forwarded).
+  const candles = new CandleStore({ file: ":memory:", onError: (err) => logger.warn({ err }, "candle store (replica)") });
+  const replicaOptions = {
     core: { catalog, feeAccount: DEFAULT_FEE_ACCOUNT, volatility: VOLATILITY_BANDS, orderRetentionMs: config.orderRetentionMs },
     risk: structuredClone(DEFAULT_RISK),
     pilotRules: pilot.rules,
     now,
+    // Market data (tickers, recent trades) comes back with the snapshot; the candle history stays the sequencer's.
+    parts: [marketData],
     stateListeners: [marketData.handle, candles.record],
-    onError: (err, what) => logger.error({ err }, `${what} failed`),
-  });
+    onError: (err: unknown, what: string) => logger.error({ err }, `${what} failed`),
+  };
+  const replica = snapshot ? TradingService.follower(replicaOptions, snapshot) : TradingService.follower(replicaOptions);
+  const startSeq = replica.lastSeq;
   replica.subscribe(candles.durable);
   replica.subscribe((e) => {
     if (e.kind === "trade") metrics.trades.inc({ symbol: e.symbol });
@@ -97,19 +116,20 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
     onFatal,
     onConnectionError: (err) => logger.warn({ err: err.message }, "edge: journal follower lost Redis; reading on from the last record"),
   });
-  // Commands, lease reads and the shared stores: short requests that must fail rather than hang.
-  const redis = new Redis(redisUrl, { lazyConnect: true, ...SHARED_REDIS_OPTIONS });
-  redis.on("error", (err: Error) => logger.warn({ err: err.message }, "edge: Redis connection error"));
-  await redis.connect();
-  const started = Date.now();
   await follower.caughtUp;
-  logger.info({ lastSeq: replica.lastSeq.toString(), ms: Date.now() - started }, "edge: replica caught up with the journal");
+  const replayed = replica.lastSeq - startSeq;
+  logger.info({ lastSeq: replica.lastSeq.toString(), fromSnapshot: startSeq.toString(), replayed: replayed.toString(), ms: Date.now() - started }, "edge: replica caught up with the journal");
+  new Gauge({ name: "sen_edge_start_snapshot_seq", help: "The journal record of the snapshot this edge's replica started from (0: none, replayed from record 1)", registers: [metrics.registry] }).set(Number(startSeq));
+  new Gauge({ name: "sen_edge_start_records_replayed", help: "Journal records this edge's replica applied to catch up at start", registers: [metrics.registry] }).set(Number(replayed));
+  const alerts = subscribeAlerts(redisUrl, (err) => logger.warn({ err }, "edge: surveillance alert feed"));
 
   // Sign-ins, API keys, the replay guard, websocket tokens and per-IP limits: shared by every edge.
   const shared = await createSharedState(config, redis, { now, onError: (err) => logger.warn({ err }, "edge: shared state feed interrupted") });
   const commands = createCommandClient({ redis, nodeId: config.nodeId });
   const trading = new EdgeTrading(replica, follower, commands);
-  const audit = edgeAudit((input) => commands.send("audit", [input]), logger);
+  // SEN_MASTER_KEY is there (createSharedState refuses to start without it).
+  const forwardKey = edgeForwardingKey(config.masterKeyHex)!;
+  const audit = edgeAudit((input) => commands.send("audit", [input]), alerts, logger);
 
   const ctx = {
     config,
@@ -129,7 +149,7 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
     replay: shared.replay,
     replayBarrier: shared.barrier,
     publicBuckets: shared.publicBuckets,
-    identity: deps.identity,
+    identity: syncingAtSignIn(deps.identity, redis, forwardKey, logger),
     roles: createRoleResolver({ operatorWallets: config.operators, complianceWallets: config.compliance }),
     bullets: shared.bullets,
     audit,
@@ -142,8 +162,8 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
 
   // The same listener as a single process (the lean order path included) for what is served here.
   const app = createGatewayListener(ctx);
-  const local = localMatcher(ctx);
-  const forward = forwarder(redis, logger);
+  const local = localMatcher(ctx, { candles: snapshot === null });
+  const forward = forwarder(redis, logger, forwardKey);
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     if (local(req.method ?? "GET", req.url ?? "/")) app(req, res);
     else forward(req, res);
@@ -169,6 +189,7 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
       await commands.close();
       await shared.close();
       await follower.close();
+      alerts.close();
       candles.close();
       redis.disconnect();
     },
@@ -179,7 +200,7 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
  * Audit events produced at the edge (sign-ins, API keys, websocket queries) go to the
  * sequencer's audit trail over the bus; flush() resolves once it has recorded them.
  */
-function edgeAudit(send: (input: AuditEventInput) => Promise<unknown>, logger: Logger) {
+function edgeAudit(send: (input: AuditEventInput) => Promise<unknown>, alerts: Pick<AlertFeed, "onAlert">, logger: Logger) {
   const pending = new Set<Promise<unknown>>();
   const standIn = {
     record(input: AuditEventInput): undefined {
@@ -196,8 +217,8 @@ function edgeAudit(send: (input: AuditEventInput) => Promise<unknown>, logger: L
       const now = [...pending];
       await Promise.all(now);
     },
-    /** Surveillance alerts are raised by the sequencer's audit trail; an edge has no stream of them. */
-    onAlert: () => () => undefined,
+    /** Surveillance alerts are raised by the sequencer's audit trail and relayed to every edge (alertRelay.ts). */
+    onAlert: (listener: (a: StoredAlert) => void) => alerts.onAlert(listener),
     /** The audit log is the sequencer's; health of this edge does not depend on it. */
     log: { failed: null },
   };
@@ -222,9 +243,9 @@ function sequencerOnly<T extends object>(what: string, own: T): T {
 }
 
 /** Which requests the edge serves itself: its local routes, health, metrics and the static pages. */
-function localMatcher(ctx: AppContext): (method: string, url: string) => boolean {
+function localMatcher(ctx: AppContext, serve: { candles: boolean }): (method: string, url: string) => boolean {
   const routes = allRoutes(ctx)
-    .filter((r) => LOCAL_TAGS.has(r.tag) && !forwardedAnyway(r.method, r.path))
+    .filter((r) => LOCAL_TAGS.has(r.tag) && !forwardedAnyway(r.method, r.path) && (serve.candles || r.path !== CANDLES))
     .map((r) => ({ method: r.method.toUpperCase(), re: new RegExp(`^${r.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\\?:[A-Za-z]+/g, "[^/]+")}$`) }));
   return (method, url) => {
     const pathname = url.split("?", 1)[0];
@@ -241,7 +262,7 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "tra
  * path, headers and body as sent (a signed request's signature covers them), status and
  * headers as answered. No active sequencer: 503 in the API's error envelope.
  */
-function forwarder(redis: Redis, logger: Logger) {
+function forwarder(redis: Redis, logger: Logger, forwardKey: Buffer) {
   const fail = (res: ServerResponse, status: number, senCode: string, msg: string) => {
     if (res.headersSent) {
       res.destroy();
@@ -267,8 +288,8 @@ function forwarder(redis: Redis, logger: Logger) {
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
     headers.host = target.host;
-    const from = req.socket.remoteAddress ?? "";
-    headers["x-forwarded-for"] = typeof req.headers["x-forwarded-for"] === "string" ? `${req.headers["x-forwarded-for"]}, ${from}` : from;
+    // The client's address, with the proof the sequencer trusts it on (a client's own X-Forwarded-For is dropped).
+    Object.assign(headers, edgeForwardHeaders(forwardKey, req.socket.remoteAddress ?? "", req.method ?? "GET", req.url ?? "/"));
     const send = target.protocol === "https:" ? httpsRequest : httpRequest;
     const upstream = send(target, { method: req.method, headers }, (up) => {
       const out: Record<string, string | string[]> = {};
@@ -285,5 +306,53 @@ function forwarder(redis: Redis, logger: Logger) {
       if (!res.writableFinished) upstream.destroy();
     });
     req.pipe(upstream);
+  };
+}
+
+/**
+ * The snapshot the replica starts from: the sequencer's latest published one, unless there is
+ * none or it is ahead of the journal (a journal stream reset under a stale snapshot key): then
+ * the replica replays from record 1, as it always can.
+ */
+async function startSnapshot(redis: Redis, logger: Logger): Promise<{ seq: bigint; state: unknown } | null> {
+  let snap: { seq: bigint; state: unknown } | null;
+  try {
+    snap = await loadPublishedSnapshot(redis);
+  } catch (err) {
+    logger.warn({ err }, "edge: the published snapshot is unreadable; replaying the journal from record 1");
+    return null;
+  }
+  if (snap === null) return null;
+  const top = await redis.xrevrange(JOURNAL_STREAM, "+", "-", "COUNT", 1);
+  const topSeq = top.length === 0 ? 0n : BigInt(top[0][0].split("-", 1)[0]);
+  if (snap.seq > topSeq) {
+    logger.warn({ snapshot: snap.seq.toString(), journal: topSeq.toString() }, "edge: the published snapshot is ahead of the journal; replaying the journal from record 1");
+    return null;
+  }
+  return snap;
+}
+
+/**
+ * The identity oracle of an edge's sign-in: a verified wallet makes the sequencer read the
+ * chain's holder rules again before answering (as a single process does at sign-in), so the
+ * wallet's first order is not refused for a holder state older than its attestation. A failed
+ * request only delays that to the next chain poll, as a failed sync does in one process.
+ */
+function syncingAtSignIn(identity: IdentityOracle, redis: Redis, key: Buffer, logger: Logger): IdentityOracle {
+  return {
+    async verifiedIdentityOf(wallet) {
+      const id = await identity.verifiedIdentityOf(wallet);
+      if (!id) return id;
+      try {
+        const base = (await readLease(redis))?.http;
+        if (!base) throw new Error("no sequencer is active");
+        const res = await fetch(new URL(HOLDER_RULES_SYNC_PATH, base), { method: "POST", headers: edgeForwardHeaders(key, "edge", "POST", HOLDER_RULES_SYNC_PATH), signal: AbortSignal.timeout(5_000) });
+        await res.body?.cancel();
+        if (!res.ok) throw new Error(`the sequencer answered ${res.status}`);
+      } catch (err) {
+        logger.warn({ err }, "edge: holder rules sync at sign-in failed; the next chain poll catches up");
+      }
+      return id;
+    },
   };
 }

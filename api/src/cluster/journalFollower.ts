@@ -45,8 +45,8 @@ type Waiter = { seq: bigint; resolve: () => void; reject: (err: unknown) => void
 
 /**
  * Tails the sequencer's journal stream and applies every record to a replica, in order, from
- * the stream's first record (a start from a snapshot is not done yet: an edge replays the
- * whole journal at start). Entries are `<seq>-0` with the record as JSON in field `d`
+ * the record after the replica's own (record 1, or the one after the published snapshot the
+ * edge restored it from: snapshotRelay.ts). Entries are `<seq>-0` with the record as JSON in field `d`
  * (redisJournal.ts), so the stream id is the seq and a gap is visible: it is a fail-stop,
  * never skipped. A lost connection only delays: the next XREAD starts after the last record
  * applied, so nothing is read twice or missed.

@@ -13,6 +13,7 @@ import { mountApiDocs } from "./apiDocs.ts";
 import { mountListingPages } from "./routes/listings.ts";
 import { errorHandler, notFound, ValidationError } from "./errors.ts";
 import { firstDuplicateKey } from "./duplicateKeys.ts";
+import { clientAddress, edgeForwardingKey, HOLDER_RULES_SYNC_PATH, provenForwardedFor } from "./forwardedFor.ts";
 import { healthOf } from "./health.ts";
 import { buildOpenApi } from "./openapi.ts";
 import type { Route } from "./route.ts";
@@ -50,6 +51,8 @@ export function createHttpApp(ctx: AppContext, routes: Route[] = allRoutes(ctx))
   app.set("query parser", "simple");
   const publicBuckets = ctx.publicBuckets;
   const openapi = buildOpenApi(routes, { title: "Sen exchange API", version: "1.0.0" });
+  // Only a sequencer has edges in front of it; their forwarded client address is trusted on proof (forwardedFor.ts).
+  const forwardKey = ctx.config.role === "sequencer" ? edgeForwardingKey(ctx.config.masterKeyHex) : null;
 
   app.get("/health", (_req, res) => {
     // Component states only: the failures' own messages can name paths or hosts, and they are logged.
@@ -63,6 +66,25 @@ export function createHttpApp(ctx: AppContext, routes: Route[] = allRoutes(ctx))
   app.get("/openapi.json", (_req, res) => {
     res.json(openapi);
   });
+  if (forwardKey) {
+    // An edge's sign-in: the chain's holder rules read again before the wallet's first order (forwardedFor.ts).
+    app.post(HOLDER_RULES_SYNC_PATH, async (req, res, next) => {
+      const end = ctx.metrics.httpDuration.startTimer({ route: HOLDER_RULES_SYNC_PATH, method: "post" });
+      if (provenForwardedFor(forwardKey, req.headers, req.method, req.originalUrl) === null) {
+        end({ status: "403" });
+        next(new AuthError(AuthCode.ROLE_FORBIDDEN, "only an edge of this exchange may ask for this"));
+        return;
+      }
+      try {
+        await ctx.holderView?.sync();
+        res.json({ code: "200000", data: { synced: ctx.holderView !== undefined } });
+        end({ status: "200" });
+      } catch (err) {
+        end({ status: "error" });
+        next(err);
+      }
+    });
+  }
   mountConsole(app, ctx.config);
   mountTrader(app);
   mountApiDocs(app);
@@ -81,7 +103,7 @@ export function createHttpApp(ctx: AppContext, routes: Route[] = allRoutes(ctx))
           headers: req.headers,
           query: req.query,
           params: req.params as Record<string, string>,
-          ip: req.socket.remoteAddress ?? "",
+          ip: clientAddress(forwardKey, req.headers, req.socket.remoteAddress ?? "", req.method, req.originalUrl),
           raw: Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "",
           req,
           res,
