@@ -11,6 +11,7 @@ import type { AmendRecord, CancelAllRecord, KucoinStp, PlaceRecord, SettleResolv
 import { indexedWaitingStops, type WaitingStops, type WaitingStopsFactory } from "./waitingStops.ts";
 import { SenError } from "../errors/SenError.ts";
 import { CaptureCache, copyFill, copyOrder, copyTrade, sameFill, sameOrder, sameTrade } from "./captureCache.ts";
+import { FillHistory, type FillHistorySnapshot } from "./fillHistory.ts";
 import { Funding, type FundingSnapshot } from "./funding.ts";
 import { TradingHalts, type MarketState, type TradingHaltsSnapshot, type VolatilityRule } from "./tradingHalts.ts";
 
@@ -54,11 +55,10 @@ export type TradingCoreSnapshot = {
   deposits: FundingSnapshot["deposits"];
   frozen: TradingHaltsSnapshot["frozen"];
   markets: TradingHaltsSnapshot["markets"];
-  fills: Array<[string, Array<Omit<Fill, "funds" | "fee" | "tax"> & { funds: string; fee: string; tax?: string }>]>;
+  fills: FillHistorySnapshot["fills"];
   unsettled: Array<SnapshotTrade>;
   withdrawals: FundingSnapshot["withdrawals"];
-  /** Older snapshots only: tradeId -> settlement tx (now kept on the fills). */
-  settlementTx?: Array<[string, string]>;
+  settlementTx?: FillHistorySnapshot["settlementTx"];
   /** Trades the vault refused, waiting for an operator (absent in older snapshots). */
   failedSettlements?: Array<SnapshotTrade & { reason: string; failedAt: number }>;
   /** Markets added by the listing flow (absent in older snapshots). */
@@ -93,10 +93,9 @@ export class TradingCore {
   #finishedHead = 0;
   /** Snapshot forms of orders and fills from earlier captures, reused while unchanged. */
   #orderForms = new CaptureCache<Order, TradingCoreSnapshot["orders"][number]>(sameOrder, copyOrder);
-  #fillForms = new CaptureCache<Fill, TradingCoreSnapshot["fills"][number][1][number]>(sameFill, copyFill);
   #tradeForms = new CaptureCache<SettlementTrade, SnapshotTrade>(sameTrade, copyTrade);
   readonly #orderRetentionMs: number;
-  readonly #fills = new Map<string, Fill[]>();
+  readonly #fills: FillHistory;
   readonly #funding = new Funding();
   /**
    * Stop orders waiting for their trigger, per symbol, indexed by stop price and acceptance (of
@@ -115,7 +114,6 @@ export class TradingCore {
   readonly #failedSettlements = new Map<string, FailedSettlement>();
   readonly #listings = new Map<string, Listing>();
   readonly #listeners: TradingListener[] = [];
-  readonly #fillsPerAccount: number;
   #orderCounter = 0;
   #tradeCounter = 0;
 
@@ -130,7 +128,7 @@ export class TradingCore {
     this.feeAccount = options.feeAccount;
     this.taxAccount = options.taxAccount ?? "sen:tax";
     this.#halts = new TradingHalts(options.catalog.markets.keys(), options.volatility);
-    this.#fillsPerAccount = options.fillsPerAccount ?? 10_000;
+    this.#fills = new FillHistory(options.fillsPerAccount ?? 10_000);
     this.#orderRetentionMs = options.orderRetentionMs ?? DEFAULT_ORDER_RETENTION_MS;
     this.#newWaitingStops = options.waitingStops ?? indexedWaitingStops;
     this.#engine = new MatchingEngine({ symbols: [...options.catalog.markets.values()].map((m) => options.catalog.engineConfig(m)), l2: true });
@@ -178,7 +176,7 @@ export class TradingCore {
   }
 
   fills(accountId: string): readonly Fill[] {
-    return this.#fills.get(accountId) ?? [];
+    return this.#fills.list(accountId);
   }
 
   isFrozen(accountId: string): string | undefined {
@@ -382,8 +380,7 @@ export class TradingCore {
           const t = this.#unsettled.get(id);
           if (!t) continue;
           this.#unsettled.delete(id);
-          this.#markSettled(t.sellerAccount, id, record.txHash);
-          if (t.buyerAccount !== t.sellerAccount) this.#markSettled(t.buyerAccount, id, record.txHash);
+          this.#fills.markSettled(t, record.txHash);
         }
         this.#pending.push({ kind: "settled", tradeIds: record.tradeIds, txHash: record.txHash, ts: this.#ts });
         result = { ok: true };
@@ -397,7 +394,7 @@ export class TradingCore {
         this.#unsettled.delete(record.tradeId);
         const failed: FailedSettlement = { ...t, reason: record.reason, failedAt: record.ts };
         this.#failedSettlements.set(record.tradeId, failed);
-        this.#markFills(t, { settlementStatus: "failed", settlementError: record.reason });
+        this.#fills.mark(t, { settlementStatus: "failed", settlementError: record.reason });
         this.#pending.push({ kind: "settlementFailed", trade: { ...failed }, ts: this.#ts });
         result = { ok: true };
         break;
@@ -458,7 +455,7 @@ export class TradingCore {
       this.#failedSettlements.delete(r.tradeId);
       const { reason: _reason, failedAt: _failedAt, ...trade } = f;
       this.#unsettled.set(r.tradeId, trade);
-      this.#markFills(f, { settlementStatus: undefined, settlementError: undefined });
+      this.#fills.mark(f, { settlementStatus: undefined, settlementError: undefined });
     } else {
       // Each side gives back exactly what the trade gave it: the seller the cash net of its fee
       // and tax, the fee account both fees, the tax account the tax, the buyer the units; the
@@ -481,7 +478,7 @@ export class TradingCore {
         this.#ledger.transferFromHold(from, to, currency, amount);
       }
       this.#failedSettlements.delete(r.tradeId);
-      this.#markFills(f, { settlementStatus: "reversed", settlementError: f.reason });
+      this.#fills.mark(f, { settlementStatus: "reversed", settlementError: f.reason });
       for (const [account, currency] of [
         [f.sellerAccount, market.quote],
         [f.sellerAccount, market.base],
@@ -769,9 +766,7 @@ export class TradingCore {
         createdAt: this.#ts,
         orderType: o.type,
       };
-      const list = this.#fillList(o.accountId);
-      list.push(fill);
-      if (list.length > this.#fillsPerAccount) list.splice(0, list.length - this.#fillsPerAccount);
+      this.#fills.add(fill);
       this.#orderEvent(o, "match", fill);
     }
     this.#pending.push({ kind: "trade", symbol, tradeId, price, size: qty, side: takerSide, makerOrderId: makerId, takerOrderId: takerId, ts: this.#ts, sequence, funds: notional, sellerTax });
@@ -900,32 +895,6 @@ export class TradingCore {
     return entryOf(this.#byAccount, accountId, () => new Set());
   }
 
-  #markFills(t: Readonly<SettlementTrade>, status: Pick<Fill, "settlementStatus" | "settlementError">): void {
-    for (const account of new Set([t.sellerAccount, t.buyerAccount])) {
-      const fill = this.#fills.get(account)?.findLast((f) => f.tradeId === t.tradeId);
-      if (!fill) continue; // beyond the fills kept per account
-      fill.settlementStatus = status.settlementStatus;
-      fill.settlementError = status.settlementError;
-      if (fill.settlementStatus === undefined) delete fill.settlementStatus;
-      if (fill.settlementError === undefined) delete fill.settlementError;
-    }
-  }
-
-  /** Settlement follows the trade closely: the fill is near the end of the account's list. */
-  #markSettled(accountId: string, tradeId: string, txHash: string): void {
-    const list = this.#fills.get(accountId);
-    if (!list) return;
-    for (let i = list.length - 1; i >= 0; i--) {
-      if (list[i].tradeId === tradeId) {
-        list[i].settlementTxHash = txHash;
-        return;
-      }
-    }
-  }
-
-  #fillList(accountId: string): Fill[] {
-    return entryOf(this.#fills, accountId, () => []);
-  }
 
   // ------------------------------------------------------------------ snapshot
 
@@ -949,12 +918,9 @@ export class TradingCore {
       feeBasis: big(o.feeBasis),
       holdRemaining: big(o.holdRemaining),
     });
-    const fillForm = (f: Fill) => ({ ...f, funds: big(f.funds), fee: big(f.fee), tax: big(f.tax) });
     const orders = this.#orderForms;
-    const fills = this.#fillForms;
     const trades = this.#tradeForms;
     orders.begin();
-    fills.begin();
     trades.begin();
     const funding = this.#funding.snapshot();
     const halts = this.#halts.snapshot();
@@ -967,7 +933,7 @@ export class TradingCore {
       deposits: funding.deposits,
       frozen: halts.frozen,
       markets: halts.markets,
-      fills: [...this.#fills].map(([a, fs]) => [a, fs.map(full ? fillForm : (f) => fills.form(f, fillForm))]),
+      fills: this.#fills.snapshot(full),
       unsettled: [...this.#unsettled.values()].map(full ? tradeToSnapshot : (t) => trades.form(t, tradeToSnapshot)),
       withdrawals: funding.withdrawals,
       failedSettlements: [...this.#failedSettlements.values()].map((t) => ({ ...tradeToSnapshot(t), reason: t.reason, failedAt: t.failedAt })),
@@ -1016,14 +982,10 @@ export class TradingCore {
     core.#tradeCounter = snapshot.counters.trade;
     core.#funding.restore(snapshot);
     core.#halts.restore(snapshot);
-    for (const [a, fs] of snapshot.fills) core.#fills.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee), tax: BigInt(f.tax ?? 0) })));
+    core.#fills.restore(snapshot);
     for (const t of snapshot.unsettled) core.#unsettled.set(t.tradeId, tradeFromSnapshot(t));
     for (const t of snapshot.failedSettlements ?? []) core.#failedSettlements.set(t.tradeId, { ...tradeFromSnapshot(t), reason: t.reason, failedAt: t.failedAt });
     core.#taxRateBps = snapshot.taxRateBps ?? 0;
-    if (snapshot.settlementTx?.length) {
-      const tx = new Map(snapshot.settlementTx);
-      for (const list of core.#fills.values()) for (const f of list) f.settlementTxHash ??= tx.get(f.tradeId);
-    }
     return core;
   }
 }

@@ -1,0 +1,89 @@
+import { CaptureCache, copyFill, sameFill } from "./captureCache.ts";
+import type { Fill, SettlementTrade } from "./orders.ts";
+
+export type SnapshotFill = Omit<Fill, "funds" | "fee" | "tax"> & { funds: string; fee: string; tax?: string };
+
+/** The fills part of a trading core snapshot (see TradingCoreSnapshot for the whole). */
+export type FillHistorySnapshot = {
+  fills: Array<[string, SnapshotFill[]]>;
+  /** Older snapshots only: tradeId -> settlement tx (now kept on the fills). */
+  settlementTx?: Array<[string, string]>;
+};
+
+/**
+ * Each account's latest fills (for /api/v1/fills), oldest first and capped per account (older
+ * ones live in the audit log), with how each fill's settlement went. The fills are the core's
+ * live records: settlement marks them in place.
+ */
+export class FillHistory {
+  readonly #byAccount = new Map<string, Fill[]>();
+  readonly #perAccount: number;
+  /** Snapshot forms from earlier captures, reused while a fill is unchanged. */
+  readonly #forms = new CaptureCache<Fill, SnapshotFill>(sameFill, copyFill);
+
+  constructor(perAccount: number) {
+    this.#perAccount = perAccount;
+  }
+
+  list(accountId: string): readonly Fill[] {
+    return this.#byAccount.get(accountId) ?? [];
+  }
+
+  add(fill: Fill): void {
+    let list = this.#byAccount.get(fill.accountId);
+    if (list === undefined) {
+      list = [];
+      this.#byAccount.set(fill.accountId, list);
+    }
+    list.push(fill);
+    if (list.length > this.#perAccount) list.splice(0, list.length - this.#perAccount);
+  }
+
+  /** Settlement follows the trade closely: the fill is near the end of each side's list. */
+  markSettled(t: Readonly<SettlementTrade>, txHash: string): void {
+    this.#markSettled(t.sellerAccount, t.tradeId, txHash);
+    if (t.buyerAccount !== t.sellerAccount) this.#markSettled(t.buyerAccount, t.tradeId, txHash);
+  }
+
+  /** Sets (or, with undefined, clears) the settlement status of both sides' fills of a trade. */
+  mark(t: Readonly<SettlementTrade>, status: Pick<Fill, "settlementStatus" | "settlementError">): void {
+    for (const account of new Set([t.sellerAccount, t.buyerAccount])) {
+      const fill = this.#byAccount.get(account)?.findLast((f) => f.tradeId === t.tradeId);
+      if (!fill) continue; // beyond the fills kept per account
+      fill.settlementStatus = status.settlementStatus;
+      fill.settlementError = status.settlementError;
+      if (fill.settlementStatus === undefined) delete fill.settlementStatus;
+      if (fill.settlementError === undefined) delete fill.settlementError;
+    }
+  }
+
+  #markSettled(accountId: string, tradeId: string, txHash: string): void {
+    const list = this.#byAccount.get(accountId);
+    if (!list) return;
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (list[i].tradeId === tradeId) {
+        list[i].settlementTxHash = txHash;
+        return;
+      }
+    }
+  }
+
+  /** Incremental unless `full`: a fill unchanged since the last capture keeps its form (see CaptureCache). */
+  snapshot(full: boolean): FillHistorySnapshot["fills"] {
+    const forms = this.#forms;
+    forms.begin();
+    return [...this.#byAccount].map(([a, fs]) => [a, fs.map(full ? fillForm : (f) => forms.form(f, fillForm))]);
+  }
+
+  restore(s: FillHistorySnapshot): void {
+    for (const [a, fs] of s.fills) this.#byAccount.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee), tax: BigInt(f.tax ?? 0) })));
+    if (s.settlementTx?.length) {
+      const tx = new Map(s.settlementTx);
+      for (const list of this.#byAccount.values()) for (const f of list) f.settlementTxHash ??= tx.get(f.tradeId);
+    }
+  }
+}
+
+function fillForm(f: Fill): SnapshotFill {
+  return { ...f, funds: f.funds.toString(), fee: f.fee.toString(), tax: f.tax.toString() };
+}
