@@ -39,6 +39,16 @@ const MAX_OWNER = 128;
 const BOOK = 0;
 const Q_LIMIT = encodePiece('"limit"');
 const Q_MARKET = encodePiece('"market"');
+/** Reason codes as quoted pieces, made on first use (a handful of codes). */
+const reasonPieces = new Map<string, Uint32Array>();
+function reasonPiece(reason: string): Uint32Array {
+  let k = reasonPieces.get(reason);
+  if (k === undefined) {
+    k = encodePiece(JSON.stringify(reason));
+    reasonPieces.set(reason, k);
+  }
+  return k;
+}
 
 /**
  * The replay's byte-level path for the three fast-path shapes (limit GTC, market by qty,
@@ -199,7 +209,7 @@ export class ByteReplay {
     const f = fastLine;
     o.quoted(this.buf, f.idStart, f.idLen);
     o.piece(K_REASON);
-    o.str(reason);
+    o.piece(reasonPiece(reason));
     o.piece(K_LINE);
     o.num(this.line);
     o.piece(K_SEQ);
@@ -257,7 +267,7 @@ export class ByteReplay {
           o.piece(K_LEFT);
           o.num(ev.left[i]);
           o.piece(K_REASON);
-          o.str(ev.reason[i]);
+          o.piece(reasonPiece(ev.reason[i]));
           if (m >= 0 && ev.left[i] === 0) this.finished(m);
           break;
         }

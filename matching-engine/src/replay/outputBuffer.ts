@@ -112,12 +112,7 @@ export class OutputBuffer {
         buf[this.pos++] = 48 + x;
         return;
       }
-      let d = 10;
-      let len = 2;
-      while (d * 10 <= x && len < 10) {
-        d *= 10;
-        len++;
-      }
+      const len = x < 100 ? 2 : x < 1000 ? 3 : x < 10000 ? 4 : x < 100000 ? 5 : x < 1000000 ? 6 : x < 10000000 ? 7 : x < 100000000 ? 8 : x < 1000000000 ? 9 : 10;
       let p = this.pos + len;
       this.pos = p;
       while (x > 0) {
