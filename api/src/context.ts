@@ -35,6 +35,7 @@ import { createLogger, type Logger } from "./observability/logger.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { DEFAULT_RISK, type RiskConfig } from "./risk/types.ts";
 import { TradingService } from "./trading/tradingService.ts";
+import { tradingQueries, type TradingQueries } from "./trading/queries.ts";
 import { loadPilotRules, type LoadedPilotRules } from "./listing/pilotRules.ts";
 import { ListingService, type ListingChain } from "./listing/listingService.ts";
 import type { ListingInput } from "./listing/listing.ts";
@@ -58,6 +59,8 @@ export type AppContext = {
   catalog: MarketCatalog;
   format: KucoinFormat;
   trading: TradingService;
+  /** Reads of the exchange's state (routes, chain services, listings); commands go through `trading`. */
+  queries: TradingQueries;
   marketData: MarketData;
   /** Candles for the life of each market (SQLite in the data directory). */
   candles: CandleStore;
@@ -226,6 +229,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   });
   await audit.flush();
   tradingRef = trading;
+  const queries = tradingQueries(trading.core);
   // Everything replayed came from the journal; live trades are written once durable.
   candles.markDurable(trading.core.tradeCount);
   trading.subscribe(candles.durable);
@@ -245,10 +249,10 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   audit.record({ type: "rules.loaded", actor: "gateway start", reason: pilot.rules.source, detail: { version: pilot.rules.version, sha256: pilot.sha256, file: pilot.file ?? "shipped default" } });
   const tax = deps.tax ?? { rateBps: config.taxRateBps, source: "SEN_TAX_RATE_BPS" };
   await trading.setTaxRate(tax.rateBps, tax.source, "gateway start");
-  const listings = new ListingService({ trading, pilot, dir: path.join(config.dataDir, "prospectus"), chain: deps.listingChain, now, record: (e) => audit.record(e) });
+  const listings = new ListingService({ trading, queries, pilot, dir: path.join(config.dataDir, "prospectus"), chain: deps.listingChain, now, record: (e) => audit.record(e) });
   // Before the holder rules view starts, so that it follows the listed tokens from its first read.
   for (const l of deps.launchListings ?? []) {
-    if (trading.core.listing(`${l.input.base}-${l.input.quote}`)) continue;
+    if (queries.listing(`${l.input.base}-${l.input.quote}`)) continue;
     await listings.list(l.input, l.by, l.publishedAt);
   }
   logger.info({ replayed, lastSeq: trading.lastSeq.toString(), ms: Date.now() - started, journal: config.journal.kind }, "state recovered");
@@ -265,7 +269,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     const view = await startHolderRulesView({
       ...deps.chain,
       catalog,
-      core: trading.core,
+      queries,
       pollMs: config.chainPollMs,
       horizonMs: config.settlementHorizonMs,
       onError: (err) => logger.warn({ err }, "holder rules: chain poll failed; the last state read stays in force"),
@@ -295,6 +299,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     catalog,
     format,
     trading,
+    queries,
     marketData,
     candles,
     keys: shared?.keys ?? createApiKeyStore({ file: config.keysFile, masterKey: loadMasterKey(config), now, randomBytes }),

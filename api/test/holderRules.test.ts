@@ -358,7 +358,7 @@ describe("holder rules: an order or withdrawal the chain would refuse is refused
       publicClient: chain.publicClient,
       contracts: chain.deployment.contracts,
       catalog: ex.gw.ctx.catalog,
-      core,
+      queries: ex.gw.ctx.queries,
       startBlock: BigInt(chain.deployment.startBlock),
       confirmations: 2,
       pollMs: 60_000,

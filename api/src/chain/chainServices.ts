@@ -39,10 +39,11 @@ export async function startChainServices(o: ChainServicesOptions) {
     ? await startAuditAnchorer({ log: ctx.audit.log, logger: log, publicClient: o.publicClient, walletClient, contract: o.contracts.AuditAnchor, chainId: ctx.config.chainId, everyMs: ctx.config.audit.anchorEveryMs })
     : undefined;
   if (anchorer) ctx.auditAnchor = anchorer;
-  const countFailed = () => [...ctx.trading.core.failedSettlements()].length;
+  const countFailed = () => [...ctx.queries.failedSettlements()].length;
   ctx.metrics.settlementFailedOpen.set(countFailed());
   const batcher = new SettlementBatcher({
     trading: ctx.trading,
+    queries: ctx.queries,
     catalog: ctx.catalog,
     vault: o.contracts.SettlementVault,
     publicClient: o.publicClient,
@@ -130,7 +131,7 @@ export async function startChainServices(o: ChainServicesOptions) {
     if (outcome || stopped || ctx.trading.failed) return;
     const timer = setTimeout(() => {
       retries.delete(timer);
-      const current = ctx.trading.core.withdrawal(w.withdrawalId);
+      const current = ctx.queries.withdrawal(w.withdrawalId);
       if (current?.status === "PROCESSING") void executeWithdrawal(current);
     }, WITHDRAWAL_RETRY_MS);
     retries.add(timer);
@@ -173,23 +174,23 @@ export async function startChainServices(o: ChainServicesOptions) {
   const unsubscribe = ctx.trading.subscribe((e) => {
     if (e.kind === "withdrawal" && e.withdrawal.status === "PROCESSING") void executeWithdrawal(e.withdrawal);
     else if (e.kind === "settlementResolved") ctx.metrics.settlementFailedOpen.set(countFailed());
-    else if (e.kind === "trade" || e.kind === "settled") ctx.metrics.settlementPending.set(ctx.trading.core.unsettledCount());
+    else if (e.kind === "trade" || e.kind === "settled") ctx.metrics.settlementPending.set(ctx.queries.unsettledCount());
   });
   // Withdrawals that were pending when the process stopped are driven again (idempotent by id).
-  for (const w of ctx.trading.core.withdrawals()) if (w.status === "PROCESSING") void executeWithdrawal(w);
+  for (const w of ctx.queries.withdrawals()) if (w.status === "PROCESSING") void executeWithdrawal(w);
 
   /** Accounts whose wallet no longer verifies are frozen and lose their keys and sessions. */
   async function sweepIdentities(): Promise<void> {
     const accounts = new Set<string>();
-    for (const a of ctx.trading.core.ledger.accounts()) if (/^0x[0-9a-f]{40}$/.test(a)) accounts.add(a);
+    for (const a of ctx.queries.ledgerAccounts()) if (/^0x[0-9a-f]{40}$/.test(a)) accounts.add(a);
     for (const a of await ctx.keys.accounts()) accounts.add(a);
     for (const account of accounts) {
-      if (ctx.trading.core.isFrozen(account) !== undefined && (await ctx.keys.isAccountDisabled(account)) !== undefined) continue;
+      if (ctx.queries.isFrozen(account) !== undefined && (await ctx.keys.isAccountDisabled(account)) !== undefined) continue;
       const verified = await o.publicClient.readContract({ address: o.contracts.IdentityRegistry, abi: identityRegistryAbi, functionName: "isVerified", args: [getAddress(account)] });
       if (verified) continue;
       const reason = "e-ID revoked, expired or no longer attested";
       ctx.audit.record({ type: "identity.revoked", account, wallet: account, reason, actor: IDENTITY_SWEEP, detail: { block: lastBlock.toString() } });
-      if (ctx.trading.core.isFrozen(account) === undefined) await ctx.trading.setAccountFrozen(account, true, reason, IDENTITY_SWEEP);
+      if (ctx.queries.isFrozen(account) === undefined) await ctx.trading.setAccountFrozen(account, true, reason, IDENTITY_SWEEP);
       await ctx.keys.disableAccount(account, reason);
       await ctx.sessions.revokeSessions(account);
       await ctx.bullets.revokeAccount(account);

@@ -1,7 +1,7 @@
 import { BlockNotFoundError, keccak256, parseAbi, toHex, zeroAddress, zeroHash, type Address, type Hex, type PublicClient } from "viem";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import { createHolderRules, type HolderRules, type HolderState, type IdentityRecord, type TokenRules } from "../risk/holderRules.ts";
-import type { TradingCore } from "../trading/tradingCore.ts";
+import type { TradingQueries } from "../trading/queries.ts";
 
 export const holderStateAbi = parseAbi([
   "struct Identity { uint8 kycLevel; uint16 country; uint8 investorType; uint40 expiresAt; bool revoked; address issuer; }",
@@ -57,7 +57,7 @@ export type HolderRulesViewOptions = {
   contracts: { IdentityRegistry: Address; SettlementVault: Address };
   catalog: MarketCatalog;
   /** Its trades count against a buyer's cap until the view sees them settled on chain. */
-  core: TradingCore;
+  queries: Pick<TradingQueries, "unsettledTrades" | "failedSettlements" | "onApplied" | "order">;
   /** The deployment block: events are read from here on start. */
   startBlock: bigint;
   /** A change that permits counts once this many blocks deep; one that restricts, at once. */
@@ -95,12 +95,12 @@ export async function startHolderRulesView(o: HolderRulesViewOptions): Promise<H
     const quote = m && tokenOf(m.quote);
     if (base && quote) pending.add(tradeId, [[base, buyer, size], [quote, seller, funds]]);
   };
-  for (const t of o.core.unsettledTrades()) addTrade(t.tradeId, t.symbol, t.buyerAccount, t.sellerAccount, BigInt(t.size), t.funds);
-  for (const t of o.core.failedSettlements()) addTrade(t.tradeId, t.symbol, t.buyerAccount, t.sellerAccount, BigInt(t.size), t.funds);
-  const unsubscribe = o.core.subscribe((e) => {
+  for (const t of o.queries.unsettledTrades()) addTrade(t.tradeId, t.symbol, t.buyerAccount, t.sellerAccount, BigInt(t.size), t.funds);
+  for (const t of o.queries.failedSettlements()) addTrade(t.tradeId, t.symbol, t.buyerAccount, t.sellerAccount, BigInt(t.size), t.funds);
+  const unsubscribe = o.queries.onApplied((e) => {
     if (e.kind === "trade") {
-      const maker = o.core.order(e.makerOrderId);
-      const taker = o.core.order(e.takerOrderId);
+      const maker = o.queries.order(e.makerOrderId);
+      const taker = o.queries.order(e.takerOrderId);
       if (!maker || !taker) return;
       const [buyer, seller] = e.side === "buy" ? [taker, maker] : [maker, taker];
       const m = o.catalog.market(e.symbol)!;

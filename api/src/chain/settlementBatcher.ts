@@ -2,6 +2,7 @@ import { getAddress, isAddressEqual, parseAbi, parseEventLogs, type Address, typ
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import { contractErrorsAbi, revertOf, rootCause, type DecodedRevert } from "./contractErrors.ts";
 import type { SettlementTrade } from "../trading/orders.ts";
+import type { TradingQueries } from "../trading/queries.ts";
 import type { TradingService } from "../trading/tradingService.ts";
 import { ChainCode, ChainError } from "./errors.ts";
 
@@ -19,6 +20,7 @@ export const settlementVaultAbi = parseAbi([
 
 export type SettlementBatcherOptions = {
   trading: TradingService;
+  queries: Pick<TradingQueries, "unsettledCount">;
   catalog: MarketCatalog;
   vault: Address;
   publicClient: Pick<PublicClient, "waitForTransactionReceipt" | "readContract" | "getContractEvents" | "simulateContract">;
@@ -91,7 +93,7 @@ export class SettlementBatcher {
 
   /** Trades waiting for settlement right now. */
   pendingCount(): number {
-    return this.#o.trading.core.unsettledCount();
+    return this.#o.queries.unsettledCount();
   }
 
   /** Settles everything durable and pending now (used before a withdrawal, and by tests). */

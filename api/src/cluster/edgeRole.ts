@@ -24,6 +24,7 @@ import { createLogger, type Logger } from "../observability/logger.ts";
 import { createMetrics } from "../observability/metrics.ts";
 import { DEFAULT_RISK } from "../risk/types.ts";
 import { TradingService } from "../trading/tradingService.ts";
+import { tradingQueries } from "../trading/queries.ts";
 import { WsGateway } from "../ws/wsGateway.ts";
 import { createCommandClient } from "./commandBus.ts";
 import { EdgeCode, EdgeTrading } from "./edgeTrading.ts";
@@ -141,6 +142,8 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
     catalog,
     format: new KucoinFormat(catalog),
     trading: sequencerOnly("trading", trading),
+    // The routes served here read the replica, as they read the core in one process.
+    queries: tradingQueries(replica.core),
     marketData,
     candles,
     keys: shared.keys,

@@ -4,6 +4,7 @@ import { writeFileAtomic } from "../fs/writeFileAtomic.ts";
 import path from "node:path";
 import { SenError } from "../errors/SenError.ts";
 import type { AuditEventInput } from "../compliance/audit/auditEvent.ts";
+import type { TradingQueries } from "../trading/queries.ts";
 import type { TradingService } from "../trading/tradingService.ts";
 import { catalogEntries, listingRefusal, toListing, type Listing, type ListingInput } from "./listing.ts";
 import type { AssetClassRules, LoadedPilotRules } from "./pilotRules.ts";
@@ -28,7 +29,8 @@ export interface ListingChain {
 }
 
 export type ListingServiceOptions = {
-  trading: TradingService;
+  trading: Pick<TradingService, "list">;
+  queries: Pick<TradingQueries, "catalog">;
   pilot: LoadedPilotRules;
   /** Where prospectus documents are kept, by their SHA-256. */
   dir: string;
@@ -60,7 +62,7 @@ export class ListingService {
    * states it, and the same rules apply to it.
    */
   async list(input: ListingInput, by: string, publishedAt?: number): Promise<Listing> {
-    const { trading, pilot, chain } = this.#o;
+    const { trading, queries, pilot, chain } = this.#o;
     const at = publishedAt ?? this.#o.now();
     const symbol = `${input.base}-${input.quote}`;
     const refuse = (code: string, ruleId: string, message: string): never => {
@@ -72,7 +74,7 @@ export class ListingService {
     const hash = `0x${createHash("sha256").update(input.prospectus.document, "utf8").digest("hex")}` as const;
     const listing = toListing(input, hash, at, by);
     const { currency, market } = catalogEntries(listing);
-    const bad = trading.core.catalog.market(symbol) ? `market ${symbol} exists` : trading.core.catalog.check(currency, market);
+    const bad = queries.catalog.market(symbol) ? `market ${symbol} exists` : queries.catalog.check(currency, market);
     if (bad) refuse(ListingCode.RULE, "LISTING-MARKET", bad);
     if (chain) {
       if (!input.token) refuse(ListingCode.CHAIN, "LISTING-TOKEN", "a listing on a chain names its token");

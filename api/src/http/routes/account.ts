@@ -6,7 +6,7 @@ import type { Withdrawal } from "../../trading/orders.ts";
 
 /** Balances per currency, KuCoin "trade" accounts (Sen has one trading account per wallet). */
 export function accountRoutes(ctx: AppContext): Route[] {
-  const { trading, format, catalog } = ctx;
+  const { trading, queries, format, catalog } = ctx;
   return [
     defineRoute({
       method: "get",
@@ -22,7 +22,7 @@ export function accountRoutes(ctx: AppContext): Route[] {
         return [...catalog.currencies.keys()]
           .filter((c) => query.currency === undefined || c === query.currency)
           .map((currency) => {
-            const b = trading.core.ledger.balance(p.accountId, currency);
+            const b = queries.balance(p.accountId, currency);
             return {
               id: `${p.accountId}:${currency}`,
               currency,
@@ -74,7 +74,7 @@ export function accountRoutes(ctx: AppContext): Route[] {
       permission: "General",
       query: z.object({ currency: z.string().max(12).optional(), status: z.string().max(20).optional(), startAt: z.string().optional(), endAt: z.string().optional(), pageSize: z.string().optional(), currentPage: z.string().optional() }),
       handler: ({ query, principal }) => {
-        const items = [...trading.core.withdrawals()]
+        const items = [...queries.withdrawals()]
           .filter((w) => w.accountId === principal!.accountId && (query.currency === undefined || w.currency === query.currency) && (query.status === undefined || w.status === query.status))
           .sort((a, b) => b.createdAt - a.createdAt)
           .map((w: Readonly<Withdrawal>) => ({

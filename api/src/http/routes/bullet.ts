@@ -20,7 +20,7 @@ export function bulletRoutes(ctx: AppContext): Route[] {
       auth: "signedOrSession",
       permission: "General",
       handler: async ({ principal, ip }) => {
-        const frozen = ctx.trading.core.isFrozen(principal!.accountId);
+        const frozen = ctx.queries.isFrozen(principal!.accountId);
         if (frozen !== undefined) throw new SenError("RISK_ACCOUNT_FROZEN", `account frozen: ${frozen}`);
         return { token: await token(principal, ip), instanceServers: servers() };
       },

@@ -218,7 +218,7 @@ export function complianceRoutes(ctx: AppContext): Route[] {
           if (r) events.unshift(r);
         }
         if (events.length === 0) throw new SenError("COMPLIANCE_NOT_FOUND", `No order with id ${orderId.data} in the audit trail`);
-        const order = ctx.trading.core.order(orderId.data);
+        const order = ctx.queries.order(orderId.data);
         return { orderId: orderId.data, events, current: order ? ctx.format.order(order) : undefined };
       },
     }),

@@ -143,11 +143,11 @@ export function complianceIdentityRoutes(ctx: AppContext): Route[] {
 
   const sideOf = (account: string, fromAudit: string | undefined): Side => ({
     account,
-    identityHash: fromAudit ?? ctx.trading.core.accountOrders(account)[0]?.identityHash ?? null,
+    identityHash: fromAudit ?? ctx.queries.accountOrders(account)[0]?.identityHash ?? null,
   });
 
   async function openSettlements() {
-    const open = [...ctx.trading.core.failedSettlements()];
+    const open = [...ctx.queries.failedSettlements()];
     // Each waiting trade's own settlement.failed event (its audit seq and both identities), from the earliest failure on.
     const failedEvents = new Map<string, AuditEvent>();
     if (open.length > 0) {

@@ -325,7 +325,7 @@ export function complianceReportRoutes(ctx: AppContext): Route[] {
         for (const e of evidence) if (e.type === "order.filled" && e.tradeId && e.currency === "VND") tradeValue.set(e.tradeId, vndMinorOf(e.amount) ?? 0n);
         const totalVnd = flooredVnd([...tradeValue.values()].reduce((a, v) => a + v, 0n));
         const times = evidence.map((e) => e.ts).sort();
-        const accountsFrozen = alert.accounts.filter((a) => ctx.trading.core.isFrozen(a) !== undefined);
+        const accountsFrozen = alert.accounts.filter((a) => ctx.queries.isFrozen(a) !== undefined);
         const wallets = new Map<string, Set<string>>();
         for (const e of evidence) if (e.identityHash && (e.wallet ?? e.account)) wallets.set(e.identityHash.toLowerCase(), (wallets.get(e.identityHash.toLowerCase()) ?? new Set()).add((e.wallet ?? e.account)!));
         const draft = {

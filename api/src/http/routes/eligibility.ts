@@ -11,7 +11,7 @@ import { defineRoute, type Route } from "../route.ts";
  * pause, per-identity cap), so a trader learns it before an order is refused.
  */
 export function eligibilityRoutes(ctx: AppContext): Route[] {
-  const { trading, catalog, format } = ctx;
+  const { trading, queries, catalog, format } = ctx;
   const refusal = (r: RiskRejection | null | undefined) => {
     if (!r) return null;
     return { senCode: r.code, code: toKucoinError(new SenError(r.code, r.message)).code, reason: r.message };
@@ -35,9 +35,9 @@ export function eligibilityRoutes(ctx: AppContext): Route[] {
         return {
           checked: true,
           settleBy,
-          items: rules.eligibility(principal!.accountId, trading.core, now).map((e) => {
+          items: rules.eligibility(principal!.accountId, queries.riskView, now).map((e) => {
             // The pilot's words: the offering window first, then the holder rule of the asset's class.
-            const listing = trading.core.listing(e.symbol);
+            const listing = queries.listing(e.symbol);
             const closed = offeringRefusal(listing, now, ctx.pilot.rules);
             const words = (r: RiskRejection | undefined) => closed ?? inPilotWords(r ?? null, listing?.assetClass ?? catalog.market(e.symbol)?.assetClass, ctx.pilot.rules);
             const [buy, sell] = [words(e.buyRefusal), words(e.sellRefusal)];

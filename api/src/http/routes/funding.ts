@@ -9,7 +9,7 @@ const MAX_FEE_SYMBOLS = 10;
 
 /** KuCoin's deposit history and trade-fee routes (ccxt fetchDeposits, fetchTradingFee). */
 export function fundingRoutes(ctx: AppContext): Route[] {
-  const { trading, format, catalog } = ctx;
+  const { queries, format, catalog } = ctx;
   return [
     defineRoute({
       method: "get",
@@ -29,7 +29,7 @@ export function fundingRoutes(ctx: AppContext): Route[] {
       }),
       handler: ({ query, principal }) => {
         const p = principal!;
-        const items = trading.core
+        const items = queries
           .deposits(p.accountId)
           .filter(
             (d) =>

@@ -29,9 +29,9 @@ function publicView(ctx: AppContext, l: Readonly<Listing>) {
 
 /** The listing flow (operators) and its public side: the listings, the rules in force. */
 export function listingRoutes(ctx: AppContext): Route[] {
-  const { listings, trading } = ctx;
+  const { queries, listings } = ctx;
   const find = (symbol: string) => {
-    const l = trading.core.listing(symbol);
+    const l = queries.listing(symbol);
     if (!l) throw new SenError("NOT_FOUND", `no listing for ${symbol}`);
     return l;
   };
@@ -52,7 +52,7 @@ export function listingRoutes(ctx: AppContext): Route[] {
       tag: "market",
       auth: "public",
       summary: "Listed assets: issuer, class, underlying, custody, prospectus and offering",
-      handler: () => [...trading.core.listings()].map((l) => publicView(ctx, l)),
+      handler: () => [...queries.listings()].map((l) => publicView(ctx, l)),
     }),
     defineRoute({
       method: "get",
@@ -75,7 +75,7 @@ export function listingRoutes(ctx: AppContext): Route[] {
       auth: "public",
       whileHalted: true,
       summary: "The pilot's rules in force (Resolution 05/2025/NQ-CP as Sen applies them) and their fingerprint",
-      handler: () => ({ ...ctx.pilot.rules, sha256: ctx.pilot.sha256, taxRateBpsInForce: trading.core.taxRateBps }),
+      handler: () => ({ ...ctx.pilot.rules, sha256: ctx.pilot.sha256, taxRateBpsInForce: queries.taxRateBps() }),
     }),
   ];
 }
@@ -89,7 +89,7 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
  */
 export function mountListingPages(app: Express, ctx: AppContext): void {
   app.get("/listings/:symbol", async (req, res) => {
-    const l = ctx.trading.core.listing(String(req.params.symbol));
+    const l = ctx.queries.listing(String(req.params.symbol));
     if (!l) {
       res.status(404).type("text/plain").send("no such listing");
       return;
@@ -127,7 +127,7 @@ Original: <code>${escapeHtml(l.prospectus.uri)}</code></p>
 </body></html>`);
   });
   app.get("/listings/:symbol/prospectus.txt", (req, res) => {
-    const l = ctx.trading.core.listing(String(req.params.symbol));
+    const l = ctx.queries.listing(String(req.params.symbol));
     const doc = l && ctx.listings.document(l.prospectus.hash);
     if (doc === undefined || !l) {
       res.status(404).type("text/plain").send("no such listing");

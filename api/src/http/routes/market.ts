@@ -78,7 +78,7 @@ export function marketRoutes(ctx: AppContext): Route[] {
       tag: "market",
       summary: "Symbols with their increments and limits",
       auth: "public",
-      handler: () => [...catalog.markets.values()].map((m) => format.symbol(m, !ctx.trading.core.isHalted(m.symbol, ctx.now()), limitsFor(ctx.trading.risk, m.symbol, ""))),
+      handler: () => [...catalog.markets.values()].map((m) => format.symbol(m, !ctx.queries.isHalted(m.symbol, ctx.now()), limitsFor(ctx.trading.risk, m.symbol, ""))),
     }),
     defineRoute({ method: "get", path: "/api/v1/market/allTickers", tag: "market", summary: "All tickers", auth: "public", handler: () => ({ time: ctx.now(), ticker: [...catalog.markets.keys()].map(ticker) }) }),
     defineRoute({ method: "get", path: "/api/v1/market/stats", tag: "market", summary: "24h statistics of one symbol", auth: "public", query: bySymbol, handler: ({ query }) => ticker(query.symbol) }),

@@ -20,7 +20,7 @@ const reason = z.object({ reason: z.string().min(1).max(200) }).strict();
 
 /** Operator controls: halts, kill switches, risk limits and failed settlements. Operators only; every action is journaled. */
 export function operatorRoutes(ctx: AppContext): Route[] {
-  const { trading } = ctx;
+  const { trading, queries } = ctx;
   const op = { auth: "signedOrSession", roles: ["operator"], tag: "operator" } as const;
   return [
     defineRoute({
@@ -32,8 +32,8 @@ export function operatorRoutes(ctx: AppContext): Route[] {
         const now = ctx.now();
         return {
           items: [...ctx.catalog.markets.values()].map((m) => {
-            const state = trading.core.marketState(m.symbol);
-            const halted = trading.core.isHalted(m.symbol, now);
+            const state = queries.marketState(m.symbol);
+            const halted = queries.isHalted(m.symbol, now);
             return {
               symbol: m.symbol,
               base: m.base,
@@ -55,7 +55,7 @@ export function operatorRoutes(ctx: AppContext): Route[] {
       method: "get",
       path: "/api/v1/sen/operator/accounts/frozen",
       summary: "Accounts under a kill switch (or frozen by the identity sweep), with the reason",
-      handler: () => ({ items: [...trading.core.frozenAccounts()].map(([accountId, reason]) => ({ accountId, reason, openOrders: [...trading.core.openOrderIds(accountId)].length })) }),
+      handler: () => ({ items: [...queries.frozenAccounts()].map(([accountId, reason]) => ({ accountId, reason, openOrders: [...queries.openOrderIds(accountId)].length })) }),
     }),
     defineRoute({
       ...op,
@@ -87,7 +87,7 @@ export function operatorRoutes(ctx: AppContext): Route[] {
       body: reason,
       handler: async ({ params, body, principal }) => {
         const id = param(accountId, params.accountId, "accountId");
-        const cancelled = [...trading.core.openOrderIds(id)];
+        const cancelled = [...queries.openOrderIds(id)];
         await trading.setAccountFrozen(id, true, body.reason, principal!.accountId);
         return { accountId: id, frozen: true, cancelledOrderIds: cancelled };
       },
@@ -109,7 +109,7 @@ export function operatorRoutes(ctx: AppContext): Route[] {
       method: "get",
       path: "/api/v1/sen/operator/settlements/failed",
       summary: "Trades the settlement vault refused, with the decoded reason, waiting for retry or reversal",
-      handler: () => ({ items: [...trading.core.failedSettlements()].map((t) => ctx.format.failedSettlement(t)) }),
+      handler: () => ({ items: [...queries.failedSettlements()].map((t) => ctx.format.failedSettlement(t)) }),
     }),
     ...(["retry", "reverse"] as const).map((action) =>
       defineRoute({

@@ -10,7 +10,7 @@ import { clientOid, decimalString, defineRoute, symbolParam, type Route } from "
  * time priority only when its size goes down at the same price.
  */
 export function orderAlterRoutes(ctx: AppContext): Route[] {
-  const { trading, format, catalog } = ctx;
+  const { trading, queries, format, catalog } = ctx;
   return [
     defineRoute({
       method: "post",
@@ -32,7 +32,7 @@ export function orderAlterRoutes(ctx: AppContext): Route[] {
         if (body.newPrice === undefined && body.newSize === undefined) throw new ValidationError("give newPrice and/or newSize");
         const m = catalog.market(body.symbol);
         if (!m) throw new SenError("TRADING_UNKNOWN_SYMBOL", `unknown symbol ${body.symbol}`);
-        const o = body.orderId !== undefined ? trading.core.order(body.orderId) : trading.core.orderByClientOid(p.accountId, body.clientOid!);
+        const o = body.orderId !== undefined ? queries.order(body.orderId) : queries.orderByClientOid(p.accountId, body.clientOid!);
         if (!o || o.accountId !== p.accountId || o.symbol !== body.symbol) throw new SenError("TRADING_ORDER_NOT_FOUND", "order_not_exist");
         const price = body.newPrice === undefined ? undefined : Number(format.parseAmount("newPrice", body.newPrice, m.quote));
         const size = body.newSize === undefined ? undefined : Number(format.parseAmount("newSize", body.newSize, m.base));

@@ -41,7 +41,7 @@ const listQuery = z.object({
 
 /** Classic KuCoin spot order routes. A trader only ever sees or touches its own orders. */
 export function orderRoutes(ctx: AppContext): Route[] {
-  const { trading, format } = ctx;
+  const { trading, queries, format } = ctx;
   const me = (p: Principal | null) => p!;
   // Stops waiting for their trigger live apart (routes/stopOrders.ts), as on KuCoin.
   const own = (p: Principal, o: Readonly<Order> | undefined, msg = "order_not_exist") => {
@@ -74,7 +74,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       query: listQuery,
       handler: ({ query, principal }) => {
         const p = me(principal);
-        const items = trading.core
+        const items = queries
           .accountOrders(p.accountId)
           .filter(
             (o) =>
@@ -98,7 +98,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       summary: "One own order",
       auth: "signedOrSession",
       permission: "General",
-      handler: ({ params, principal }) => format.order(own(me(principal), trading.core.order(params.orderId))),
+      handler: ({ params, principal }) => format.order(own(me(principal), queries.order(params.orderId))),
     }),
     defineRoute({
       method: "get",
@@ -109,7 +109,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       permission: "General",
       handler: ({ params, principal }) => {
         const p = me(principal);
-        return format.order(own(p, trading.core.orderByClientOid(p.accountId, params.clientOid)));
+        return format.order(own(p, queries.orderByClientOid(p.accountId, params.clientOid)));
       },
     }),
     defineRoute({
@@ -121,7 +121,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       permission: "Trade",
       handler: async ({ params, principal }) => {
         const p = me(principal);
-        own(p, trading.core.order(params.orderId), "order_not_exist_or_not_allow_to_cancel");
+        own(p, queries.order(params.orderId), "order_not_exist_or_not_allow_to_cancel");
         const o = await trading.cancelOrder(p.accountId, params.orderId);
         return { cancelledOrderIds: [o.orderId] };
       },
@@ -135,7 +135,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       permission: "Trade",
       handler: async ({ params, principal }) => {
         const p = me(principal);
-        const o = own(p, trading.core.orderByClientOid(p.accountId, params.clientOid), "order_not_exist_or_not_allow_to_cancel");
+        const o = own(p, queries.orderByClientOid(p.accountId, params.clientOid), "order_not_exist_or_not_allow_to_cancel");
         await trading.cancelOrder(p.accountId, o.orderId);
         return { cancelledOrderId: o.orderId, clientOid: o.clientOid };
       },
@@ -169,7 +169,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
       }),
       handler: ({ query, principal }) => {
         const p = me(principal);
-        const items = trading.core
+        const items = queries
           .fills(p.accountId)
           .filter(
             (f) =>
@@ -182,7 +182,7 @@ export function orderRoutes(ctx: AppContext): Route[] {
           .slice()
           .reverse()
           // Sen extension: the DvP transaction that settled the trade on chain (null while pending).
-          .map((f) => ({ ...format.fill(f, f.orderType ?? trading.core.order(f.orderId)?.type ?? "limit"), settlementTxHash: f.settlementTxHash ?? null, ...settlementOf(f) }));
+          .map((f) => ({ ...format.fill(f, f.orderType ?? queries.order(f.orderId)?.type ?? "limit"), settlementTxHash: f.settlementTxHash ?? null, ...settlementOf(f) }));
         return kucoinPage(items, query.currentPage, query.pageSize);
       },
     }),

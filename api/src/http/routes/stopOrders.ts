@@ -39,7 +39,7 @@ const listQuery = z.object({
  * (stopTriggered true) and still readable here with status TRIGGERED.
  */
 export function stopOrderRoutes(ctx: AppContext): Route[] {
-  const { trading, format, catalog } = ctx;
+  const { trading, queries, format, catalog } = ctx;
   const me = (p: Principal | null) => p!;
   const ownStop = (p: Principal, o: Readonly<Order> | undefined, msg = "order_not_exist") => {
     if (!o || o.accountId !== p.accountId || !o.stop) throw new SenError("TRADING_ORDER_NOT_FOUND", msg);
@@ -82,7 +82,7 @@ export function stopOrderRoutes(ctx: AppContext): Route[] {
         const p = me(principal);
         const ids = query.orderIds === undefined ? undefined : new Set(query.orderIds.split(","));
         const done = query.status === "done";
-        const items = trading.core
+        const items = queries
           .accountOrders(p.accountId)
           .filter(
             (o) =>
@@ -112,7 +112,7 @@ export function stopOrderRoutes(ctx: AppContext): Route[] {
       query: z.object({ clientOid, symbol: symbolParam.optional() }),
       handler: ({ query, principal }) => {
         const p = me(principal);
-        const o = ownStop(p, trading.core.orderByClientOid(p.accountId, query.clientOid));
+        const o = ownStop(p, queries.orderByClientOid(p.accountId, query.clientOid));
         if (query.symbol !== undefined && o.symbol !== query.symbol) throw new SenError("TRADING_ORDER_NOT_FOUND", "order_not_exist");
         return format.stopOrder(o);
       },
@@ -127,7 +127,7 @@ export function stopOrderRoutes(ctx: AppContext): Route[] {
       query: z.object({ clientOid, symbol: symbolParam.optional() }),
       handler: async ({ query, principal }) => {
         const p = me(principal);
-        const o = ownStop(p, trading.core.orderByClientOid(p.accountId, query.clientOid), "order_not_exist_or_not_allow_to_cancel");
+        const o = ownStop(p, queries.orderByClientOid(p.accountId, query.clientOid), "order_not_exist_or_not_allow_to_cancel");
         if (query.symbol !== undefined && o.symbol !== query.symbol) throw new SenError("TRADING_ORDER_NOT_FOUND", "order_not_exist_or_not_allow_to_cancel");
         await cancelWaiting(p, o);
         return { cancelledOrderId: o.orderId, clientOid: o.clientOid };
@@ -146,7 +146,7 @@ export function stopOrderRoutes(ctx: AppContext): Route[] {
         if (query.orderIds === undefined) return { cancelledOrderIds: await trading.cancelAll(p.accountId, "user", query.symbol, "stops") };
         const cancelled: string[] = [];
         for (const id of new Set(query.orderIds.split(","))) {
-          const o = trading.core.order(id);
+          const o = queries.order(id);
           // As KuCoin: ids that are not own waiting stops are left out of the answer, not refused.
           if (!o || o.accountId !== p.accountId || !isWaitingStop(o) || !o.isActive || (query.symbol !== undefined && o.symbol !== query.symbol)) continue;
           await trading.cancelOrder(p.accountId, id);
@@ -162,7 +162,7 @@ export function stopOrderRoutes(ctx: AppContext): Route[] {
       summary: "One own stop order (waiting, triggered or cancelled)",
       auth: "signedOrSession",
       permission: "General",
-      handler: ({ params, principal }) => format.stopOrder(ownStop(me(principal), trading.core.order(params.orderId))),
+      handler: ({ params, principal }) => format.stopOrder(ownStop(me(principal), queries.order(params.orderId))),
     }),
     defineRoute({
       method: "delete",
@@ -173,7 +173,7 @@ export function stopOrderRoutes(ctx: AppContext): Route[] {
       permission: "Trade",
       handler: async ({ params, principal }) => {
         const p = me(principal);
-        const o = ownStop(p, trading.core.order(params.orderId), "order_not_exist_or_not_allow_to_cancel");
+        const o = ownStop(p, queries.order(params.orderId), "order_not_exist_or_not_allow_to_cancel");
         await cancelWaiting(p, o);
         return { cancelledOrderIds: [o.orderId] };
       },
