@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { defaultCatalog } from "../src/markets/marketCatalog.ts";
+import { tradingQueries } from "../src/trading/queries.ts";
+import { TradingCore } from "../src/trading/tradingCore.ts";
+
+const SRC = fileURLToPath(new URL("../src/", import.meta.url));
+
+/**
+ * Files outside trading/ that may still hold the trading core, each for a reason (ARCHITECTURE.md,
+ * "Known exceptions"). Listed so the list does not grow: everything else reads through
+ * TradingQueries (ctx.queries) and commands through TradingService.
+ */
+const MAY_HOLD_THE_CORE: Record<string, string> = {
+  "context.ts": "wiring: builds ctx.queries from the core; the candles' durable mark and the audit recorder's identity lookup are set up while the core opens",
+  "cluster/edgeRole.ts": "wiring of an edge: builds ctx.queries from its replica's core",
+  "cluster/edgeTrading.ts": "the edge's TradingService stand-in: a command's answer is the replica's order",
+  "cluster/sequencerRole.ts": "the command consumer answers again from the core at takeover (OrderLookup)",
+  "compliance/pastBook.ts": "replays the journal through a scratch core of its own (never the live one) to show a past book",
+};
+
+/** `.core` as a property (also `trading.core` broken over lines) or the TradingCore class by name. */
+const REACHES_CORE = /\.core\b|\bTradingCore\b/;
+
+function sourceFiles(): string[] {
+  return (readdirSync(SRC, { recursive: true }) as string[])
+    .map((f) => f.split(path.sep).join("/"))
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && !f.startsWith("trading/"));
+}
+
+describe("layering: reads go through the query port", () => {
+  it("no file outside trading/ reaches into the trading core, but the listed wiring", () => {
+    const offenders: string[] = [];
+    for (const file of sourceFiles()) {
+      if (file in MAY_HOLD_THE_CORE) continue;
+      readFileSync(path.join(SRC, file), "utf8")
+        .split("\n")
+        .forEach((line, i) => {
+          if (REACHES_CORE.test(line)) offenders.push(`api/src/${file}:${i + 1}: ${line.trim()}`);
+        });
+    }
+    assert.deepEqual(offenders, [], "read through ctx.queries (api/src/trading/queries.ts), command through ctx.trading");
+  });
+
+  it("the rule sees what it forbids (a route reading trading.core, a listing service importing TradingCore)", () => {
+    assert.ok(REACHES_CORE.test("const o = ctx.trading.core.order(id);"));
+    assert.ok(REACHES_CORE.test("        const items = trading.core"));
+    assert.ok(REACHES_CORE.test('import type { TradingCore } from "../trading/tradingCore.ts";'));
+    assert.ok(!REACHES_CORE.test("const o = ctx.queries.order(id);"));
+    // The scan covers the callers this port is for.
+    const files = sourceFiles();
+    for (const f of ["http/routes/orders.ts", "chain/chainServices.ts", "listing/listingService.ts"]) assert.ok(files.includes(f), f);
+  });
+
+  it("the port hands out reads only: no ledger, no apply, no snapshot, no core", () => {
+    const core = new TradingCore({ catalog: defaultCatalog(), feeAccount: "fees" });
+    const q = tradingQueries(core);
+    for (const name of ["ledger", "apply", "snapshot", "core", "subscribe", "nextOrderId"]) assert.ok(!(name in q), name);
+    // A read answers from the core as the core does.
+    assert.deepEqual(q.balance("a", "VND"), core.ledger.balance("a", "VND"));
+    assert.equal(q.taxRateBps(), core.taxRateBps);
+    assert.equal(q.catalog, core.catalog);
+  });
+});
