@@ -13,6 +13,7 @@ import { SenError } from "../errors/SenError.ts";
 import { CaptureCache, copyFill, copyOrder, copyTrade, sameFill, sameOrder, sameTrade } from "./captureCache.ts";
 import { FillHistory, type FillHistorySnapshot } from "./fillHistory.ts";
 import { Funding, type FundingSnapshot } from "./funding.ts";
+import { SettlementBook, type SettlementBookSnapshot } from "./settlementBook.ts";
 import { TradingHalts, type MarketState, type TradingHaltsSnapshot, type VolatilityRule } from "./tradingHalts.ts";
 
 const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
@@ -44,8 +45,6 @@ export type TradingCoreOptions = {
 
 export const DEFAULT_ORDER_RETENTION_MS = 7 * 24 * 3_600_000;
 
-type SnapshotTrade = Omit<SettlementTrade, "funds" | "sellerFee" | "buyerFee" | "sellerTax"> & Record<"funds" | "sellerFee" | "buyerFee", string> & { sellerTax?: string };
-
 export type TradingCoreSnapshot = {
   version: 1;
   engine: EngineSnapshot;
@@ -56,11 +55,10 @@ export type TradingCoreSnapshot = {
   frozen: TradingHaltsSnapshot["frozen"];
   markets: TradingHaltsSnapshot["markets"];
   fills: FillHistorySnapshot["fills"];
-  unsettled: Array<SnapshotTrade>;
+  unsettled: SettlementBookSnapshot["unsettled"];
   withdrawals: FundingSnapshot["withdrawals"];
   settlementTx?: FillHistorySnapshot["settlementTx"];
-  /** Trades the vault refused, waiting for an operator (absent in older snapshots). */
-  failedSettlements?: Array<SnapshotTrade & { reason: string; failedAt: number }>;
+  failedSettlements?: SettlementBookSnapshot["failedSettlements"];
   /** Markets added by the listing flow (absent in older snapshots). */
   listings?: Listing[];
   /** The tax rate in force (absent in snapshots from before tax: 0). */
@@ -93,7 +91,6 @@ export class TradingCore {
   #finishedHead = 0;
   /** Snapshot forms of orders and fills from earlier captures, reused while unchanged. */
   #orderForms = new CaptureCache<Order, TradingCoreSnapshot["orders"][number]>(sameOrder, copyOrder);
-  #tradeForms = new CaptureCache<SettlementTrade, SnapshotTrade>(sameTrade, copyTrade);
   readonly #orderRetentionMs: number;
   readonly #fills: FillHistory;
   readonly #funding = new Funding();
@@ -108,10 +105,7 @@ export class TradingCore {
   /** Symbols that traded (or got a stop) in this apply: their stops are checked before it ends. */
   readonly #stopsDirty = new Set<string>();
   readonly #halts: TradingHalts;
-  /** Trades not yet confirmed settled on chain, in trade order (a retried failed trade joins at the end). */
-  readonly #unsettled = new Map<string, SettlementTrade>();
-  /** Trades the vault refused, until an operator retries or reverses them. */
-  readonly #failedSettlements = new Map<string, FailedSettlement>();
+  readonly #settlements = new SettlementBook();
   readonly #listings = new Map<string, Listing>();
   readonly #listeners: TradingListener[] = [];
   #orderCounter = 0;
@@ -213,15 +207,15 @@ export class TradingCore {
   }
 
   unsettledCount(): number {
-    return this.#unsettled.size;
+    return this.#settlements.unsettledCount;
   }
 
   failedSettlements(): IterableIterator<Readonly<FailedSettlement>> {
-    return this.#failedSettlements.values();
+    return this.#settlements.allFailed();
   }
 
   failedSettlement(tradeId: string): Readonly<FailedSettlement> | undefined {
-    return this.#failedSettlements.get(tradeId);
+    return this.#settlements.failed(tradeId);
   }
 
   /**
@@ -229,7 +223,7 @@ export class TradingCore {
    * be reversed yet), or undefined when the reversal can go through.
    */
   reversalShortOf(tradeId: string): string | undefined {
-    const f = this.#failedSettlements.get(tradeId);
+    const f = this.#settlements.failed(tradeId);
     if (!f) return undefined;
     const market = this.catalog.market(f.symbol)!;
     if (this.#ledger.balance(f.sellerAccount, market.quote).available < f.funds - f.sellerFee - f.sellerTax) return f.sellerAccount;
@@ -259,7 +253,7 @@ export class TradingCore {
   }
 
   unsettledTrades(): IterableIterator<Readonly<SettlementTrade>> {
-    return this.#unsettled.values();
+    return this.#settlements.unsettled();
   }
 
   withdrawal(withdrawalId: string): Readonly<Withdrawal> | undefined {
@@ -377,24 +371,19 @@ export class TradingCore {
       }
       case "settled":
         for (const id of record.tradeIds) {
-          const t = this.#unsettled.get(id);
-          if (!t) continue;
-          this.#unsettled.delete(id);
-          this.#fills.markSettled(t, record.txHash);
+          const t = this.#settlements.settle(id);
+          if (t !== undefined) this.#fills.markSettled(t, record.txHash);
         }
         this.#pending.push({ kind: "settled", tradeIds: record.tradeIds, txHash: record.txHash, ts: this.#ts });
         result = { ok: true };
         break;
       case "settleFailed": {
-        const t = this.#unsettled.get(record.tradeId);
-        if (!t) {
+        const failed = this.#settlements.fail(record.tradeId, record.reason, record.ts);
+        if (failed === undefined) {
           result = { ok: false, code: TradingCode.SETTLEMENT_NOT_PENDING };
           break;
         }
-        this.#unsettled.delete(record.tradeId);
-        const failed: FailedSettlement = { ...t, reason: record.reason, failedAt: record.ts };
-        this.#failedSettlements.set(record.tradeId, failed);
-        this.#fills.mark(t, { settlementStatus: "failed", settlementError: record.reason });
+        this.#fills.mark(failed, { settlementStatus: "failed", settlementError: record.reason });
         this.#pending.push({ kind: "settlementFailed", trade: { ...failed }, ts: this.#ts });
         result = { ok: true };
         break;
@@ -449,12 +438,10 @@ export class TradingCore {
   }
 
   #resolveSettlement(r: SettleResolveRecord): ApplyResult {
-    const f = this.#failedSettlements.get(r.tradeId);
+    const f = this.#settlements.failed(r.tradeId);
     if (!f) return { ok: false, code: TradingCode.SETTLEMENT_NOT_FAILED };
     if (r.action === "retry") {
-      this.#failedSettlements.delete(r.tradeId);
-      const { reason: _reason, failedAt: _failedAt, ...trade } = f;
-      this.#unsettled.set(r.tradeId, trade);
+      this.#settlements.retry(f);
       this.#fills.mark(f, { settlementStatus: undefined, settlementError: undefined });
     } else {
       // Each side gives back exactly what the trade gave it: the seller the cash net of its fee
@@ -477,7 +464,7 @@ export class TradingCore {
         this.#ledger.hold(from, currency, amount);
         this.#ledger.transferFromHold(from, to, currency, amount);
       }
-      this.#failedSettlements.delete(r.tradeId);
+      this.#settlements.reversed(r.tradeId);
       this.#fills.mark(f, { settlementStatus: "reversed", settlementError: f.reason });
       for (const [account, currency] of [
         [f.sellerAccount, market.quote],
@@ -733,7 +720,7 @@ export class TradingCore {
     }
     const tradeId = (++this.#tradeCounter).toString(16).padStart(24, "0");
     const sequence = this.#tradeCounter;
-    this.#unsettled.set(tradeId, {
+    this.#settlements.add({
       tradeId,
       symbol,
       sellerAccount: seller.accountId,
@@ -919,9 +906,7 @@ export class TradingCore {
       holdRemaining: big(o.holdRemaining),
     });
     const orders = this.#orderForms;
-    const trades = this.#tradeForms;
     orders.begin();
-    trades.begin();
     const funding = this.#funding.snapshot();
     const halts = this.#halts.snapshot();
     return {
@@ -934,9 +919,9 @@ export class TradingCore {
       frozen: halts.frozen,
       markets: halts.markets,
       fills: this.#fills.snapshot(full),
-      unsettled: [...this.#unsettled.values()].map(full ? tradeToSnapshot : (t) => trades.form(t, tradeToSnapshot)),
+      unsettled: this.#settlements.snapshotUnsettled(full),
       withdrawals: funding.withdrawals,
-      failedSettlements: [...this.#failedSettlements.values()].map((t) => ({ ...tradeToSnapshot(t), reason: t.reason, failedAt: t.failedAt })),
+      failedSettlements: this.#settlements.snapshotFailed(),
       finished: this.#finished.slice(this.#finishedHead),
       taxRateBps: this.#taxRateBps,
       listings: [...this.#listings.values()],
@@ -983,8 +968,7 @@ export class TradingCore {
     core.#funding.restore(snapshot);
     core.#halts.restore(snapshot);
     core.#fills.restore(snapshot);
-    for (const t of snapshot.unsettled) core.#unsettled.set(t.tradeId, tradeFromSnapshot(t));
-    for (const t of snapshot.failedSettlements ?? []) core.#failedSettlements.set(t.tradeId, { ...tradeFromSnapshot(t), reason: t.reason, failedAt: t.failedAt });
+    core.#settlements.restore(snapshot);
     core.#taxRateBps = snapshot.taxRateBps ?? 0;
     return core;
   }
@@ -997,25 +981,6 @@ function engineCommand(o: Readonly<Order>): Command {
   // The engine takes funds as a safe integer; larger amounts are refused before journaling.
   if (o.funds > 0n) return { ...base, type: "market", funds: Number(o.funds) };
   return { ...base, type: "market", qty: o.size };
-}
-
-function tradeToSnapshot(t: Readonly<SettlementTrade>): SnapshotTrade {
-  return {
-    tradeId: t.tradeId,
-    symbol: t.symbol,
-    sellerAccount: t.sellerAccount,
-    buyerAccount: t.buyerAccount,
-    size: t.size,
-    funds: t.funds.toString(),
-    sellerFee: t.sellerFee.toString(),
-    buyerFee: t.buyerFee.toString(),
-    sellerTax: t.sellerTax.toString(),
-    createdAt: t.createdAt,
-  };
-}
-
-function tradeFromSnapshot(t: SnapshotTrade): SettlementTrade {
-  return { ...t, funds: BigInt(t.funds), sellerFee: BigInt(t.sellerFee), buyerFee: BigInt(t.buyerFee), sellerTax: BigInt(t.sellerTax ?? 0) };
 }
 
 /** The value under `key`, created by `make` the first time. */
