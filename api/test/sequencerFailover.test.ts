@@ -22,7 +22,23 @@ const MAIN = path.resolve(import.meta.dirname, "../src/main.ts");
 const SYMBOL = "GOLD-VND";
 const skip = redisServerPath() === null ? "redis-server not installed (apt-get install redis-server)" : undefined;
 
-type Sequencer = { node: string; child: ChildProcess; ready: Promise<string>; standby: Promise<void>; exit: Promise<number | null>; readyAt?: number };
+type Sequencer = {
+  node: string;
+  child: ChildProcess;
+  ready: Promise<string>;
+  /** Resolves with the hot standby's /health URL once it waits for the lease. */
+  standby: Promise<string>;
+  exit: Promise<number | null>;
+  readyAt?: number;
+  /** The last of its stderr (its JSON log lines). */
+  stderr(): string;
+};
+
+/** A sequencer's log line with message `msg` (sequencerRole.ts logs JSON lines to stderr). */
+function logLine(s: Sequencer, msg: string): Record<string, unknown> | undefined {
+  const line = s.stderr().split("\n").find((l) => l.includes(`"msg":"${msg}"`));
+  return line === undefined ? undefined : (JSON.parse(line) as Record<string, unknown>);
+}
 
 /**
  * Sequencer failover on real processes (SEN_ROLE=sequencer from api/src/main.ts) sharing one
@@ -75,7 +91,7 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
     let err = "";
     child.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
     const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const s: Sequencer = { node, child, exit } as Sequencer;
+    const s: Sequencer = { node, child, exit, stderr: () => err } as Sequencer;
     s.ready = new Promise<string>((resolve, reject) => {
       child.stdout!.on("data", (d: Buffer) => {
         out += d.toString();
@@ -88,7 +104,12 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
       void exit.then((code) => reject(new Error(`sequencer ${node} exited with ${code} before it was ready:\n${err}`)));
     });
     s.ready.catch(() => undefined);
-    s.standby = new Promise<void>((resolve) => child.stdout!.on("data", () => /SEN_STANDBY/.test(out) && resolve()));
+    s.standby = new Promise<string>((resolve) =>
+      child.stdout!.on("data", () => {
+        const m = /SEN_STANDBY \S+ ?(\S*)\n/.exec(out);
+        if (m) resolve(m[1]);
+      }),
+    );
     all.push(s);
     return s;
   }
@@ -124,7 +145,8 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
     const aUrl = await a.ready;
     let active = aUrl;
     const b = start("seq-b");
-    await b.standby;
+    const bHealth = await b.standby;
+    assert.ok(bHealth, "the standby is hot: it answers /health");
     assert.equal((await readLease(r))?.node, "seq-a");
     assert.equal((await readLease(r))?.http, aUrl, "the lease names the active's URL for edges");
 
@@ -192,6 +214,17 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
     };
     const workers = Array.from({ length: 12 }, (_, w) => worker(w));
     await until("300 acknowledged commands", () => acked.size >= 300, 30_000);
+    // The standby's replica follows the journal live: it holds every acknowledged record.
+    const ackedTop = [...acked.values()].reduce((m, q) => (q > m ? q : m), 0n);
+    const health = await until("the standby's replica is current", async () => {
+      const h = (await (await fetch(`${bHealth}/health`)).json()) as { role: string; replicaSeq: string; lease: { node: string; http: string } | null; node: string };
+      return BigInt(h.replicaSeq) >= ackedTop && h;
+    });
+    assert.equal(health.role, "sequencer-standby");
+    assert.equal(health.node, "seq-b");
+    assert.equal(health.lease?.node, "seq-a");
+    assert.equal(health.lease?.http, aUrl);
+    assert.equal(JSON.stringify(health).includes((await r.get("sen:seq:lease"))!.match(/"token":"(\w+)"/)![1]), false, "the lease token is not shown");
     ackedBeforeKill.n = acked.size;
     a.child.kill("SIGKILL");
     killedAt = Date.now();
@@ -202,7 +235,10 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
     await until("300 more after the takeover", () => acked.size >= ackedBeforeKill.n + 300, 30_000);
     stop = true;
     await Promise.all(workers);
-    console.log(`# takeover: standby ready ${takeoverMs} ms after kill -9 (lease ttl 3,000 ms + open from snapshot and journal tail); ${ackedBeforeKill.n} acked before, ${acked.size} in all`);
+    const held = logLine(b, "holding the sequencer lease: opening the exchange");
+    const activeLine = logLine(b, "sequencer active");
+    console.log(`# takeover: standby ready ${takeoverMs} ms after kill -9 (lease ttl 3,000 ms; waited for it ${held?.waitedMs} ms in all, opened in ${activeLine?.openMs} ms, ${activeLine?.mode}: follower stopped in ${activeLine?.stoppedFollowingMs} ms, trading state promoted in ${activeLine?.promoteMs} ms); ${ackedBeforeKill.n} acked before, ${acked.size} in all`);
+    assert.equal(activeLine?.mode, "hot", "the standby's replica became the writer (no replay from the snapshot)");
 
     assert.ok(takeoverMs < 15_000, `standby active ${takeoverMs} ms after the kill`);
     assert.deepEqual(failures, [], "every command sent is answered (those in flight at the kill by the new sequencer)");
@@ -264,7 +300,9 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
     const counts = await placesByClientOid();
     assert.equal(counts.get("after-pause"), 1);
     for (const [oid, n] of counts) assert.equal(n, 1, `${oid} journaled once`);
-    console.log(`# paused active replaced: standby ready ${takeoverMs} ms after SIGSTOP`);
+    const activeLine = logLine(c, "sequencer active");
+    console.log(`# paused active replaced: standby ready ${takeoverMs} ms after SIGSTOP (opened in ${activeLine?.openMs} ms, ${activeLine?.mode})`);
+    assert.equal(activeLine?.mode, "hot");
     c.child.kill("SIGTERM");
     assert.equal(await c.exit, 0);
     assert.equal(await r.get("sen:seq:lease"), null, "a clean stop gives the lease back");

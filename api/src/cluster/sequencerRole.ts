@@ -8,14 +8,24 @@ import type { Journal } from "../journal/types.ts";
 import { startCommandConsumer } from "./commandBus.ts";
 import { acquireLease, DEFAULT_LEASE_MS, LEASE_KEY, type LeaseInfo } from "./lease.ts";
 import { ConfigCode, ConfigError } from "../config/errors.ts";
+import type { MarketCatalog } from "../markets/marketCatalog.ts";
+import type { TradingServiceOptions, TradingService } from "../trading/tradingService.ts";
+import { startHotStandby, type HotStandby } from "./hotStandby.ts";
 
 /**
  * A sequencer process (SEN_ROLE=sequencer): a standby until it holds the lease, then the whole
- * exchange as a normal start (context from the data directory's latest snapshot + the journal
- * tail in Redis, every route, chain services), plus the command consumer feeding edges'
- * commands to the TradingService.
+ * exchange as a normal start (every route, audit trail, candles, chain services), plus the
+ * command consumer feeding edges' commands to the TradingService.
  *
- * Nothing in the data directory is touched before the lease is held: a standby does not take
+ * The standby is hot (hotStandby.ts): while it waits, a replica follows `sen:journal`; on
+ * takeover that replica becomes the writer's trading state (it reads only the records it had
+ * not yet applied), instead of replaying the journal tail from the data directory's snapshot.
+ * A replica that cannot be promoted (it stopped following, or its history does not reach the
+ * snapshot) is logged and the exchange opens from the snapshot + journal tail (warm), as does
+ * a process that gets the lease at once.
+ *
+ * Nothing in the data directory is written before the lease is held (a hot standby only reads
+ * its latest snapshot): a standby does not take
  * the directory's lock, so the active one on the same machine (or a shared volume) keeps it.
  * Losing the lease is fail-stop: stop taking commands and exit non-zero at once (the journal
  * refuses this process's batches anyway: they are fenced by the lease token). A supervisor
@@ -25,10 +35,15 @@ export type OpenedExchange = { ctx: AppContext; url: string; stop(): Promise<voi
 
 export type SequencerOptions = {
   config: ServerConfig;
-  /** Opens the context, the gateway and the chain services like a normal start, with the given journal and lock. */
-  open(deps: { journal: Journal; dataDirLock: DataDirLock }): Promise<OpenedExchange>;
+  /** Opens the context, the gateway and the chain services like a normal start, with the given journal, lock and way to open the trading state. */
+  open(deps: { journal: Journal; dataDirLock: DataDirLock; openTrading?: OpenTrading }): Promise<OpenedExchange>;
   leaseMs?: number;
+  /** The catalog `open` builds the exchange with: given, the standby is hot (its replica shares it). */
+  catalog?: MarketCatalog;
 };
+
+/** How the context opens the trading state (context.ts ContextDeps.openTrading). */
+export type OpenTrading = (options: TradingServiceOptions) => Promise<{ service: TradingService; replayed: number; lastRecordUs?: bigint }>;
 
 /** Exit code of a sequencer that lost its lease (or whose journal failed): a supervisor restarts it as a standby. */
 export const EXIT_LEASE_LOST = 75;
@@ -77,6 +92,7 @@ export async function runSequencer(options: SequencerOptions): Promise<OpenedExc
   redis.on("error", () => undefined); // retried by ioredis; the lease notices a long outage
 
   let holder: LeaseInfo | null = null;
+  let standby: Promise<HotStandby | null> | null = null;
   const waitStarted = Date.now();
   const lease = await acquireLease({
     redis,
@@ -84,13 +100,42 @@ export async function runSequencer(options: SequencerOptions): Promise<OpenedExc
     ttlMs: leaseMs,
     onWaiting: (h) => {
       holder = h;
-      log("standby: waiting for the sequencer lease", { holder: h?.node ?? null });
-      process.stdout.write(`SEN_STANDBY ${config.nodeId}\n`);
+      log("standby: waiting for the sequencer lease", { holder: h?.node ?? null, hot: options.catalog !== undefined });
+      const catalog = options.catalog;
+      if (!catalog) {
+        process.stdout.write(`SEN_STANDBY ${config.nodeId}\n`);
+        return;
+      }
+      standby = startHotStandby({ config, redisUrl, catalog, redis, log }).then(
+        (s) => {
+          process.stdout.write(`SEN_STANDBY ${config.nodeId} ${s.healthUrl}\n`);
+          return s;
+        },
+        (err: unknown) => {
+          log("hot standby: the replica could not start; a takeover opens from the snapshot and journal tail", { err: String(err) });
+          process.stdout.write(`SEN_STANDBY ${config.nodeId}\n`);
+          return null;
+        },
+      );
     },
     onLost: (reason) => die(`lost the sequencer lease (${reason})`),
   });
   const acquiredAt = Date.now();
-  log("holding the sequencer lease: opening the exchange", { previous: (holder as LeaseInfo | null)?.node ?? null, waitedMs: acquiredAt - waitStarted });
+  const hot = standby ? await (standby as Promise<HotStandby | null>) : null;
+  const promote = hot ? await hot.takeOver() : null;
+  const stoppedFollowingMs = Date.now() - acquiredAt;
+  if (hot && !promote) log("hot standby: the replica is broken; opening from the snapshot and journal tail", { err: hot.broken?.message });
+  log("holding the sequencer lease: opening the exchange", { previous: (holder as LeaseInfo | null)?.node ?? null, waitedMs: acquiredAt - waitStarted, replicaSeq: hot?.lastSeq.toString() ?? null });
+  let promotion: { replayed: number; fallback?: string; ms: number } | null = null;
+  const openTrading: OpenTrading | undefined = promote
+    ? async (opts) => {
+        const t0 = Date.now();
+        const r = await promote(opts);
+        promotion = { ...r, ms: Date.now() - t0 };
+        if (r.fallback) log("hot standby: the replica could not be promoted; opened from the snapshot and journal tail", { reason: r.fallback });
+        return r;
+      }
+    : undefined;
 
   const dataDirLock = lockAsLeaseHolder(config, log);
   const journal = createRedisJournal({
@@ -102,7 +147,7 @@ export async function runSequencer(options: SequencerOptions): Promise<OpenedExc
   });
   let opened: OpenedExchange;
   try {
-    opened = await options.open({ journal, dataDirLock });
+    opened = await options.open({ journal, dataDirLock, openTrading });
   } catch (err) {
     await lease.release();
     throw err;
@@ -124,7 +169,10 @@ export async function runSequencer(options: SequencerOptions): Promise<OpenedExc
     if (ctx.trading.failed) die("the journal failed (fenced or unreachable)", 70);
   }, 100);
   watch.unref();
-  ctx.logger.info({ url: opened.url, node: config.nodeId, openMs: Date.now() - acquiredAt, lastSeq: ctx.trading.lastSeq.toString(), answeredAgain: consumer.answeredAgain }, "Sen sequencer active");
+  const took = promotion as { replayed: number; fallback?: string; ms: number } | null;
+  const mode = took === null ? "warm" : took.fallback ? "warm (promotion refused)" : "hot";
+  log("sequencer active", { openMs: Date.now() - acquiredAt, mode, stoppedFollowingMs, promoteMs: took?.ms ?? null, recordsShownToParts: took?.replayed ?? null, lastSeq: ctx.trading.lastSeq.toString(), answeredAgain: consumer.answeredAgain });
+  ctx.logger.info({ url: opened.url, node: config.nodeId, openMs: Date.now() - acquiredAt, mode, lastSeq: ctx.trading.lastSeq.toString(), answeredAgain: consumer.answeredAgain }, "Sen sequencer active");
 
   return {
     ctx,

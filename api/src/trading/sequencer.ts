@@ -37,16 +37,17 @@ export type CommitCounter = { recorded(): void };
 export class Sequencer {
   readonly core: TradingCore;
   readonly risk: RiskConfig;
-  readonly journal: Journal;
+  /** Replaced once, when a replica is promoted to the writer (becomeActive). */
+  journal: Journal;
   observer: TradingObserver | undefined;
   /** Set by the snapshot schedule; told of every live commit. */
   counter: CommitCounter | null = null;
-  readonly #now: () => number;
-  readonly #clock?: () => bigint;
-  readonly #listeners: TradingListener[];
-  readonly #onError: (err: unknown, what: string) => void;
-  readonly #journalDeadlineMs: number;
-  readonly #replica: boolean;
+  #now: () => number;
+  #clock?: () => bigint;
+  #listeners: TradingListener[];
+  #onError: (err: unknown, what: string) => void;
+  #journalDeadlineMs: number;
+  #replica: boolean;
   #buffer: TradingEvent[] = [];
   #lastSeq: bigint;
   /** Set when the journal failed: the state may be ahead of what is durable, so stop. */
@@ -141,6 +142,27 @@ export class Sequencer {
     if (this.observer) this.#observe(seq, record, this.#buffer, result, true);
     this.#buffer = [];
     this.#lastSeq = seq;
+  }
+
+  /**
+   * A replica becomes the writer (a hot standby taking over): from now on it journals its own
+   * records with `parts.journal` and delivers to `parts.listeners` only (the replica's own
+   * listeners are dropped). It must hold every durable record (`lastSeq` the journal's end);
+   * the state listeners are attached from here on, so they only see records after it.
+   */
+  becomeActive(parts: Pick<SequencerParts, "journal" | "now" | "clock" | "listeners" | "stateListeners" | "observer" | "onError" | "journalDeadlineMs">): void {
+    if (!this.#replica) throw new SenError("JOURNAL_CORRUPT", "only a replica can be promoted to the writer");
+    if (this.#failed) throw new SenError("JOURNAL_CORRUPT", "the replica stopped at a record it could not apply; it cannot be promoted", { cause: this.#failed });
+    this.journal = parts.journal;
+    this.#now = parts.now;
+    this.#clock = parts.clock;
+    this.#listeners = parts.listeners;
+    this.observer = parts.observer;
+    this.#onError = parts.onError;
+    this.#journalDeadlineMs = parts.journalDeadlineMs;
+    for (const l of parts.stateListeners) this.core.subscribe(l);
+    this.#replica = false;
+    this.#durableTrades = this.core.tradeCount;
   }
 
   /** After replay: every trade in the state came from durable records. */

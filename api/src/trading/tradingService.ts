@@ -9,7 +9,8 @@ import { TradingCode } from "./codes.ts";
 import type { TradingListener } from "./events.ts";
 import { isWaitingStop, type Order, type SettlementTrade } from "./orders.ts";
 import type { CancelReason, PlaceRecord, TradingRecord } from "./records.ts";
-import { recover, replicaSequencer } from "./recovery.ts";
+import { promote, recover, replicaSequencer, type ReplicaStart } from "./recovery.ts";
+import type { RecordHistory, RecordTarget } from "./recordHistory.ts";
 import type { Sequencer } from "./sequencer.ts";
 import { TradingError, type CommandOrigin, type PlaceInput, type TradingObserver, type TradingServiceOptions } from "./serviceTypes.ts";
 import { SnapshotSchedule } from "./snapshotSchedule.ts";
@@ -66,11 +67,23 @@ export class TradingService {
    * A read replica (an edge, scale-out): it never writes a journal; the sequencer's durable
    * records are fed to applyDurable in journal order and give the same events, to the same
    * kinds of listeners, as on the sequencer. Its commands refuse (the stand-in journal throws
-   * before anything is applied): commands go to the sequencer.
+   * before anything is applied): commands go to the sequencer. `from`: a snapshot to start
+   * at (its records are not fed again: the first record fed is `from.seq + 1`).
    */
-  static follower(options: Omit<TradingServiceOptions, "journal" | "snapshots" | "observer" | "clock">): TradingService {
-    const sequencer = replicaSequencer(options);
+  static follower(options: Omit<TradingServiceOptions, "journal" | "snapshots" | "observer" | "clock">, from?: ReplicaStart): TradingService {
+    const sequencer = replicaSequencer(options, from);
     return new TradingService(sequencer, { ...options, journal: sequencer.journal });
+  }
+
+  /**
+   * Takes over with a hot standby's replica (a `follower()` whose records went through
+   * `history`): it reads the journal's last records and becomes the writer, without replaying
+   * the journal through a new core (recovery.ts promote). When that cannot be done exactly it
+   * opens like `open` and `fallback` says why. The replica must not be used after this.
+   */
+  static async promote(replica: TradingService, history: RecordHistory, target: RecordTarget, options: TradingServiceOptions): Promise<{ service: TradingService; replayed: number; lastRecordUs?: bigint; fallback?: string }> {
+    const r = await promote(replica.#seq, history, target, options);
+    return { service: new TradingService(r.sequencer, r.options), replayed: r.replayed, lastRecordUs: r.lastRecordUs, fallback: r.fallback };
   }
 
   /**
