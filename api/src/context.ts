@@ -34,7 +34,7 @@ import { defaultCatalog, type MarketCatalog } from "./markets/marketCatalog.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { DEFAULT_RISK, type RiskConfig } from "./risk/types.ts";
-import { TradingService } from "./trading/tradingService.ts";
+import { TradingService, type TradingServiceOptions } from "./trading/tradingService.ts";
 import { tradingQueries, type TradingQueries } from "./trading/queries.ts";
 import { loadPilotRules, type LoadedPilotRules } from "./listing/pilotRules.ts";
 import { ListingService, type ListingChain } from "./listing/listingService.ts";
@@ -114,6 +114,8 @@ export type ContextDeps = {
   dataDirLock?: DataDirLock;
   /** The journal, when the caller made it (the sequencer's Redis journal, fenced by its lease); default from config.journal. */
   journal?: Journal;
+  /** Opens the trading state (default TradingService.open: snapshot + journal tail); a hot standby promotes its replica (cluster/hotStandby.ts). */
+  openTrading?: (options: TradingServiceOptions) => ReturnType<typeof TradingService.open>;
   /** Wraps the data directory's snapshot store (the split's sequencer also publishes each snapshot for edges: cluster/snapshotRelay.ts). */
   publishSnapshots?: (local: SnapshotStore) => SnapshotStore;
   /** The tax rate and where it was read (the vault's tax policy when there is a chain); default: SEN_TAX_RATE_BPS. */
@@ -189,7 +191,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   const candles = new CandleStore({ file: path.join(config.dataDir, "candles.sqlite"), onError: (err) => logger.error({ err }, "candle store: write failed; retried after a pause, stopped after 10 attempts in a row (the unwritten trades stay in snapshots)") });
   const started = Date.now();
   let tradingRef: TradingService | undefined;
-  const { service: trading, replayed, lastRecordUs } = await TradingService.open({
+  const { service: trading, replayed, lastRecordUs } = await (deps.openTrading ?? ((o: TradingServiceOptions) => TradingService.open(o)))({
     core: { catalog, feeAccount, volatility: VOLATILITY_BANDS, orderRetentionMs: config.orderRetentionMs },
     journal,
     snapshots,

@@ -43,13 +43,15 @@ async function main(): Promise<void> {
     return;
   }
   // The exchange as one process runs it; a sequencer opens the same, with its fenced journal, once it holds the lease.
-  const open = async (extra: Pick<ContextDeps, "journal" | "dataDirLock"> = {}): Promise<OpenedExchange> => {
+  // One catalog for the exchange: a hot standby's replica (cluster/hotStandby.ts) shares it with the context it becomes.
+  const exchangeCatalog = new MarketCatalog([{ currency: "VND", fullName: "Vietnamese đồng (Sen VND token)", decimals: 0, token: deployment.contracts.CashToken }], []);
+  const open = async (extra: Pick<ContextDeps, "journal" | "dataDirLock" | "openTrading"> = {}): Promise<OpenedExchange> => {
     // A sequencer publishes its snapshots and alerts for the edges (it holds the lease by now).
     const feeds = config.role === "sequencer" ? await openSequencerFeeds(config) : undefined;
     const ctx = await createContext(config, {
       identity: createIdentityOracle(client, deployment.contracts.IdentityRegistry),
       // The markets come from the listing flow: the demo assets of the deployment are the launch listings.
-      catalog: new MarketCatalog([{ currency: "VND", fullName: "Vietnamese đồng (Sen VND token)", decimals: 0, token: deployment.contracts.CashToken }], []),
+      catalog: exchangeCatalog,
       listingChain: createListingChain(client, deployment.contracts.SettlementVault),
       launchListings: demoLaunchListings({ GOLD: deployment.contracts.GoldToken, RIVER: deployment.contracts.RiverToken }),
       tax: { rateBps: (await readTaxPolicy(client, deployment.contracts.SettlementVault)).rateBps, source: `SettlementVault ${deployment.contracts.SettlementVault}` },
@@ -77,7 +79,7 @@ async function main(): Promise<void> {
     ctx.logger.info({ url: gateway.url, ws: ctx.config.wsEndpoint }, "Sen gateway listening");
     return { ctx, url: gateway.url, stop: () => (chainServices?.stop() ?? Promise.resolve()).then(() => gateway.close()).finally(() => feeds?.close()) };
   };
-  const exchange = config.role === "sequencer" ? await runSequencer({ config, open }) : await open();
+  const exchange = config.role === "sequencer" ? await runSequencer({ config, open, catalog: exchangeCatalog }) : await open();
   process.stdout.write(`SEN_READY ${exchange.url}\n`);
   const stop = () => void exchange.stop().finally(() => process.exit(0));
   process.once("SIGINT", stop);
