@@ -175,7 +175,8 @@ describe("edge gaps (snapshot start, client address, alerts, sign-in)", { skip, 
     assert.equal(viaEdgeOther.status, 401, JSON.stringify(viaEdgeOther));
     assert.equal(viaEdgeOther.senCode, "AUTH_IP_NOT_ALLOWED", JSON.stringify(viaEdgeOther));
     // A client claiming the allowed address to the sequencer itself, with and without a made-up proof.
-    for (const headers of [{ "x-forwarded-for": "127.0.0.5" }, { "x-forwarded-for": "127.0.0.5", "x-sen-edge": `${Date.now()}.${"ab".repeat(32)}` }]) {
+    const spoofs: Array<Record<string, string>> = [{ "x-forwarded-for": "127.0.0.5" }, { "x-forwarded-for": "127.0.0.5", "x-sen-edge": `${Date.now()}.${"ab".repeat(32)}` }];
+    for (const headers of spoofs) {
       const spoofed = await signedFrom("127.0.0.6", sequencer.url, wallet, pinned, headers);
       assert.equal(spoofed.senCode, "AUTH_IP_NOT_ALLOWED", `spoofed ${JSON.stringify(headers)}: ${JSON.stringify(spoofed)}`);
     }

@@ -123,6 +123,8 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
   new Gauge({ name: "sen_edge_start_snapshot_seq", help: "The journal record of the snapshot this edge's replica started from (0: none, replayed from record 1)", registers: [metrics.registry] }).set(Number(startSeq));
   new Gauge({ name: "sen_edge_start_records_replayed", help: "Journal records this edge's replica applied to catch up at start", registers: [metrics.registry] }).set(Number(replayed));
   const alerts = subscribeAlerts(redisUrl, (err) => logger.warn({ err }, "edge: surveillance alert feed"));
+  // Subscribed before the edge serves: an officer connecting at once misses no alert raised after that.
+  await alerts.ready.catch(() => undefined);
 
   // Sign-ins, API keys, the replay guard, websocket tokens and per-IP limits: shared by every edge.
   const shared = await createSharedState(config, redis, { now, onError: (err) => logger.warn({ err }, "edge: shared state feed interrupted") });
