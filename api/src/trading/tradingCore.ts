@@ -13,6 +13,7 @@ import { SenError } from "../errors/SenError.ts";
 import { CaptureCache, copyFill, copyOrder, copyTrade, sameFill, sameOrder, sameTrade } from "./captureCache.ts";
 import { FillHistory, type FillHistorySnapshot } from "./fillHistory.ts";
 import { Funding, type FundingSnapshot } from "./funding.ts";
+import { OrderStore, type OrderStoreSnapshot } from "./orderStore.ts";
 import { SettlementBook, type SettlementBookSnapshot } from "./settlementBook.ts";
 import { TradingHalts, type MarketState, type TradingHaltsSnapshot, type VolatilityRule } from "./tradingHalts.ts";
 
@@ -49,7 +50,7 @@ export type TradingCoreSnapshot = {
   version: 1;
   engine: EngineSnapshot;
   ledger: LedgerSnapshot;
-  orders: Array<Omit<Order, "funds" | "dealFunds" | "fee" | "feeBasis" | "holdRemaining"> & Record<"funds" | "dealFunds" | "fee" | "feeBasis" | "holdRemaining", string>>;
+  orders: OrderStoreSnapshot["orders"];
   counters: { order: number; trade: number };
   deposits: FundingSnapshot["deposits"];
   frozen: TradingHaltsSnapshot["frozen"];
@@ -63,8 +64,7 @@ export type TradingCoreSnapshot = {
   listings?: Listing[];
   /** The tax rate in force (absent in snapshots from before tax: 0). */
   taxRateBps?: number;
-  /** Finished orders in the order they finished: the eviction queue (absent in older snapshots). */
-  finished?: string[];
+  finished?: OrderStoreSnapshot["finished"];
   depositHistory?: FundingSnapshot["depositHistory"];
 };
 
@@ -81,17 +81,9 @@ export class TradingCore {
   #taxRateBps = 0;
   #engine: MatchingEngine;
   #ledger: Ledger;
-  readonly #orders = new Map<string, Order>();
-  readonly #clientOids = new Map<string, string>(); // `${accountId}\n${clientOid}` -> orderId
-  readonly #openByAccount = new Map<string, Set<string>>();
-  /** Every retained order of an account, in placement order. */
-  readonly #byAccount = new Map<string, Set<string>>();
-  /** Finished orders in finishing order, from #finishedHead on: the next to be dropped first. */
-  #finished: string[] = [];
-  #finishedHead = 0;
-  /** Snapshot forms of orders and fills from earlier captures, reused while unchanged. */
-  #orderForms = new CaptureCache<Order, TradingCoreSnapshot["orders"][number]>(sameOrder, copyOrder);
-  readonly #orderRetentionMs: number;
+  readonly #store: OrderStore;
+  /** The store's map of orders, read on every engine event without going through the store. */
+  readonly #orders: Map<string, Order>;
   readonly #fills: FillHistory;
   readonly #funding = new Funding();
   /**
@@ -108,7 +100,6 @@ export class TradingCore {
   readonly #settlements = new SettlementBook();
   readonly #listings = new Map<string, Listing>();
   readonly #listeners: TradingListener[] = [];
-  #orderCounter = 0;
   #tradeCounter = 0;
 
   // Per-apply scratch, reset by #begin.
@@ -123,7 +114,8 @@ export class TradingCore {
     this.taxAccount = options.taxAccount ?? "sen:tax";
     this.#halts = new TradingHalts(options.catalog.markets.keys(), options.volatility);
     this.#fills = new FillHistory(options.fillsPerAccount ?? 10_000);
-    this.#orderRetentionMs = options.orderRetentionMs ?? DEFAULT_ORDER_RETENTION_MS;
+    this.#store = new OrderStore(options.orderRetentionMs ?? DEFAULT_ORDER_RETENTION_MS);
+    this.#orders = this.#store.byId;
     this.#newWaitingStops = options.waitingStops ?? indexedWaitingStops;
     this.#engine = new MatchingEngine({ symbols: [...options.catalog.markets.values()].map((m) => options.catalog.engineConfig(m)), l2: true });
     this.#ledger = new Ledger();
@@ -148,8 +140,7 @@ export class TradingCore {
   }
 
   orderByClientOid(accountId: string, clientOid: string): Readonly<Order> | undefined {
-    const id = this.#clientOids.get(`${accountId}\n${clientOid}`);
-    return id === undefined ? undefined : this.#orders.get(id);
+    return this.#store.byClientOid(accountId, clientOid);
   }
 
   orders(): IterableIterator<Readonly<Order>> {
@@ -158,15 +149,11 @@ export class TradingCore {
 
   /** An account's retained orders (open, and finished within the retention), newest first. */
   accountOrders(accountId: string): Readonly<Order>[] {
-    const ids = this.#byAccount.get(accountId);
-    if (!ids) return [];
-    const out: Order[] = [];
-    for (const id of ids) out.push(this.#orders.get(id)!);
-    return out.reverse();
+    return this.#store.accountOrders(accountId);
   }
 
   openOrderIds(accountId: string): ReadonlySet<string> {
-    return this.#openByAccount.get(accountId) ?? new Set();
+    return this.#store.openIds(accountId);
   }
 
   fills(accountId: string): readonly Fill[] {
@@ -265,7 +252,7 @@ export class TradingCore {
   }
 
   nextOrderId(): string {
-    return (this.#orderCounter + 1).toString(16).padStart(24, "0");
+    return this.#store.nextOrderId();
   }
 
   depositApplied(ref: string): boolean {
@@ -433,7 +420,8 @@ export class TradingCore {
     this.#runStops();
     this.#finishTouched();
     this.#flushEvents();
-    this.#dropExpired();
+    // Forgets finished orders older than the retention (the audit trail keeps them).
+    this.#store.dropExpired(this.#ts);
     return result;
   }
 
@@ -504,16 +492,13 @@ export class TradingCore {
     if (!market) return { ok: false, code: EngineCode.UNKNOWN_SYMBOL };
     const listing = this.#listings.get(r.symbol);
     if (listing && r.ts < listing.offeringOpensAt) return { ok: false, code: TradingCode.OFFERING_NOT_OPEN };
-    this.#orderCounter = Math.max(this.#orderCounter, Number.parseInt(r.orderId, 16));
+    this.#store.sawOrderId(r.orderId);
     const hold = this.holdFor(r);
     if (!hold || !this.#ledger.hold(r.accountId, hold.currency, hold.amount)) {
       return { ok: false, code: "RISK_INSUFFICIENT_FUNDS" };
     }
     const order = orderFromRecord(r, hold.currency, hold.amount);
-    this.#orders.set(order.orderId, order);
-    this.#clientOids.set(`${r.accountId}\n${r.clientOid}`, order.orderId);
-    this.#openSet(r.accountId).add(order.orderId);
-    this.#accountSet(r.accountId).add(order.orderId);
+    this.#store.add(order);
     this.#balanceChanged(r.accountId, hold.currency, "trade.hold");
     if (r.stop) {
       // Waits in the core (holding its funds) until a trade reaches its stop price; one that the
@@ -816,8 +801,7 @@ export class TradingCore {
         this.#balanceChanged(o.accountId, o.holdCurrency, "trade.hold");
         o.holdRemaining = 0n;
       }
-      this.#openSet(o.accountId).delete(id);
-      this.#finished.push(id);
+      this.#store.ended(o);
       const filled = o.type === "market" ? !o.cancelExist : o.dealSize === o.size;
       this.#orderEvent(o, filled ? "filled" : "canceled");
     }
@@ -828,35 +812,9 @@ export class TradingCore {
       this.#ledger.release(o.accountId, o.holdCurrency, o.holdRemaining);
       this.#balanceChanged(o.accountId, o.holdCurrency, "trade.hold");
       o.holdRemaining = 0n;
-      this.#openSet(o.accountId).delete(id);
-      this.#finished.push(id);
+      this.#store.ended(o);
       this.#orderEvent(o, "rejected");
     }
-  }
-
-  /** Forgets finished orders older than the retention (the audit trail keeps them). */
-  #dropExpired(): void {
-    const cutoff = this.#ts - this.#orderRetentionMs;
-    const q = this.#finished;
-    let h = this.#finishedHead;
-    while (h < q.length) {
-      const o = this.#orders.get(q[h]);
-      if (o && o.updatedAt > cutoff) break;
-      h++;
-      if (!o) continue;
-      this.#orders.delete(o.orderId);
-      const key = `${o.accountId}\n${o.clientOid}`;
-      if (this.#clientOids.get(key) === o.orderId) this.#clientOids.delete(key);
-      const mine = this.#byAccount.get(o.accountId);
-      mine?.delete(o.orderId);
-      if (mine?.size === 0) this.#byAccount.delete(o.accountId);
-    }
-    // Compact now and then so the queue's array does not keep every id ever finished.
-    if (h > 4096 && h * 2 > q.length) {
-      this.#finished = q.slice(h);
-      h = 0;
-    }
-    this.#finishedHead = h;
   }
 
   #orderEvent(o: Order, change: OrderChange, fill?: Fill): void {
@@ -874,13 +832,6 @@ export class TradingCore {
     for (const e of events) for (const l of this.#listeners) l(e);
   }
 
-  #openSet(accountId: string): Set<string> {
-    return entryOf(this.#openByAccount, accountId, () => new Set());
-  }
-
-  #accountSet(accountId: string): Set<string> {
-    return entryOf(this.#byAccount, accountId, () => new Set());
-  }
 
 
   // ------------------------------------------------------------------ snapshot
@@ -893,28 +844,15 @@ export class TradingCore {
    * the garbage). `{ full: true }` converts everything afresh (what the incremental path is tested against).
    */
   snapshot(opts: { full?: boolean } = {}): TradingCoreSnapshot {
-    const big = (v: bigint) => v.toString();
     const full = opts.full === true;
-    const orderForm = (o: Order) => ({
-      ...o,
-      // Its own copy: the state is captured now and saved later, while a trigger mutates the live one.
-      stop: o.stop ? { ...o.stop } : undefined,
-      funds: big(o.funds),
-      dealFunds: big(o.dealFunds),
-      fee: big(o.fee),
-      feeBasis: big(o.feeBasis),
-      holdRemaining: big(o.holdRemaining),
-    });
-    const orders = this.#orderForms;
-    orders.begin();
     const funding = this.#funding.snapshot();
     const halts = this.#halts.snapshot();
     return {
       version: 1,
       engine: this.#engine.snapshot({ full }),
       ledger: this.#ledger.snapshot(),
-      orders: [...this.#orders.values()].map(full ? orderForm : (o) => orders.form(o, orderForm)),
-      counters: { order: this.#orderCounter, trade: this.#tradeCounter },
+      orders: this.#store.snapshotOrders(full),
+      counters: { order: this.#store.orderCounter, trade: this.#tradeCounter },
       deposits: funding.deposits,
       frozen: halts.frozen,
       markets: halts.markets,
@@ -922,7 +860,7 @@ export class TradingCore {
       unsettled: this.#settlements.snapshotUnsettled(full),
       withdrawals: funding.withdrawals,
       failedSettlements: this.#settlements.snapshotFailed(),
-      finished: this.#finished.slice(this.#finishedHead),
+      finished: this.#store.snapshotFinished(),
       taxRateBps: this.#taxRateBps,
       listings: [...this.#listings.values()],
       depositHistory: funding.depositHistory,
@@ -940,30 +878,9 @@ export class TradingCore {
     for (const l of snapshot.listings ?? []) core.#listings.set(l.symbol, l);
     core.#engine = MatchingEngine.restore(snapshot.engine);
     core.#ledger = Ledger.restore(snapshot.ledger);
-    for (const s of snapshot.orders) {
-      const o: Order = {
-        ...s,
-        funds: BigInt(s.funds),
-        dealFunds: BigInt(s.dealFunds),
-        fee: BigInt(s.fee),
-        feeBasis: BigInt(s.feeBasis),
-        holdRemaining: BigInt(s.holdRemaining),
-      };
-      core.#orders.set(o.orderId, o);
-      core.#clientOids.set(`${o.accountId}\n${o.clientOid}`, o.orderId);
-      core.#accountSet(o.accountId).add(o.orderId);
-      if (o.isActive) core.#openSet(o.accountId).add(o.orderId);
-      // Orders are snapshotted in placement order: the stops' trigger order is kept.
-      if (o.isActive && isWaitingStop(o)) entryOf(core.#stops, o.symbol, core.#newWaitingStops).add(o.orderId, o.stop!);
-    }
-    // Snapshots from before retention existed: finished orders in the order they finished.
-    core.#finished =
-      snapshot.finished?.filter((id) => core.#orders.has(id)) ??
-      snapshot.orders
-        .filter((o) => !o.isActive)
-        .sort((a, b) => a.updatedAt - b.updatedAt)
-        .map((o) => o.orderId);
-    core.#orderCounter = snapshot.counters.order;
+    core.#store.restore(snapshot);
+    // Orders are snapshotted in placement order: the stops' trigger order is kept.
+    for (const o of core.#orders.values()) if (o.isActive && isWaitingStop(o)) entryOf(core.#stops, o.symbol, core.#newWaitingStops).add(o.orderId, o.stop!);
     core.#tradeCounter = snapshot.counters.trade;
     core.#funding.restore(snapshot);
     core.#halts.restore(snapshot);

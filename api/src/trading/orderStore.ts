@@ -1,0 +1,180 @@
+import { CaptureCache, copyOrder, sameOrder } from "./captureCache.ts";
+import type { Order } from "./orders.ts";
+
+export type SnapshotOrder = Omit<Order, "funds" | "dealFunds" | "fee" | "feeBasis" | "holdRemaining"> & Record<"funds" | "dealFunds" | "fee" | "feeBasis" | "holdRemaining", string>;
+
+/** The order store's part of a trading core snapshot (see TradingCoreSnapshot for the whole). */
+export type OrderStoreSnapshot = {
+  /** Every retained order, in placement order (waiting stops are rebuilt from it in trigger order). */
+  orders: SnapshotOrder[];
+  /** `order`: the highest order id seen (ids are that counter in hex). */
+  counters: { order: number };
+  /** Finished orders in the order they finished: the eviction queue (absent in older snapshots). */
+  finished?: string[];
+};
+
+/**
+ * Every order the trading API can still show: open ones, and finished ones for the retention
+ * (KuCoin's order list covers the last 7 days; older ones live in the audit trail), indexed by
+ * id, by client oid and by account. Orders are the core's live records: the core changes their
+ * fields as the engine reports, and tells the store when one is placed and when it ends.
+ */
+export class OrderStore {
+  /** Every retained order by id. The core reads it directly on every engine event (hot path). */
+  readonly byId = new Map<string, Order>();
+  readonly #clientOids = new Map<string, string>(); // `${accountId}\n${clientOid}` -> orderId
+  readonly #openByAccount = new Map<string, Set<string>>();
+  /** Every retained order of an account, in placement order. */
+  readonly #byAccount = new Map<string, Set<string>>();
+  /** Finished orders in finishing order, from #finishedHead on: the next to be dropped first. */
+  #finished: string[] = [];
+  #finishedHead = 0;
+  /** Measured in record time, so live apply and replay drop the same orders at the same record. */
+  readonly #retentionMs: number;
+  #counter = 0;
+  /** Snapshot forms from earlier captures, reused while an order is unchanged. */
+  readonly #forms = new CaptureCache<Order, SnapshotOrder>(sameOrder, copyOrder);
+
+  constructor(retentionMs: number) {
+    this.#retentionMs = retentionMs;
+  }
+
+  byClientOid(accountId: string, clientOid: string): Order | undefined {
+    const id = this.#clientOids.get(`${accountId}\n${clientOid}`);
+    return id === undefined ? undefined : this.byId.get(id);
+  }
+
+  /** An account's retained orders, newest first. */
+  accountOrders(accountId: string): Order[] {
+    const ids = this.#byAccount.get(accountId);
+    if (!ids) return [];
+    const out: Order[] = [];
+    for (const id of ids) out.push(this.byId.get(id)!);
+    return out.reverse();
+  }
+
+  openIds(accountId: string): ReadonlySet<string> {
+    return this.#openByAccount.get(accountId) ?? new Set();
+  }
+
+  /** The id the next order gets. */
+  nextOrderId(): string {
+    return (this.#counter + 1).toString(16).padStart(24, "0");
+  }
+
+  /** An order id was journaled: later ids follow it, whether or not the order is accepted. */
+  sawOrderId(orderId: string): void {
+    this.#counter = Math.max(this.#counter, Number.parseInt(orderId, 16));
+  }
+
+  /** An accepted order: open from now on. */
+  add(o: Order): void {
+    this.byId.set(o.orderId, o);
+    this.#clientOids.set(`${o.accountId}\n${o.clientOid}`, o.orderId);
+    this.#open(o.accountId).add(o.orderId);
+    this.#all(o.accountId).add(o.orderId);
+  }
+
+  /** An order that ended (filled, cancelled or rejected): no longer open, dropped after the retention. */
+  ended(o: Order): void {
+    this.#open(o.accountId).delete(o.orderId);
+    this.#finished.push(o.orderId);
+  }
+
+  /** Forgets finished orders older than the retention at `now` (the audit trail keeps them). */
+  dropExpired(now: number): void {
+    const cutoff = now - this.#retentionMs;
+    const q = this.#finished;
+    let h = this.#finishedHead;
+    while (h < q.length) {
+      const o = this.byId.get(q[h]);
+      if (o && o.updatedAt > cutoff) break;
+      h++;
+      if (!o) continue;
+      this.byId.delete(o.orderId);
+      const key = `${o.accountId}\n${o.clientOid}`;
+      if (this.#clientOids.get(key) === o.orderId) this.#clientOids.delete(key);
+      const mine = this.#byAccount.get(o.accountId);
+      mine?.delete(o.orderId);
+      if (mine?.size === 0) this.#byAccount.delete(o.accountId);
+    }
+    // Compact now and then so the queue's array does not keep every id ever finished.
+    if (h > 4096 && h * 2 > q.length) {
+      this.#finished = q.slice(h);
+      h = 0;
+    }
+    this.#finishedHead = h;
+  }
+
+  get orderCounter(): number {
+    return this.#counter;
+  }
+
+  /** Retained orders, incremental unless `full` (see CaptureCache). */
+  snapshotOrders(full: boolean): SnapshotOrder[] {
+    const forms = this.#forms;
+    forms.begin();
+    return [...this.byId.values()].map(full ? orderForm : (o) => forms.form(o, orderForm));
+  }
+
+  snapshotFinished(): string[] {
+    return this.#finished.slice(this.#finishedHead);
+  }
+
+  restore(s: OrderStoreSnapshot): void {
+    for (const so of s.orders) {
+      const o: Order = {
+        ...so,
+        funds: BigInt(so.funds),
+        dealFunds: BigInt(so.dealFunds),
+        fee: BigInt(so.fee),
+        feeBasis: BigInt(so.feeBasis),
+        holdRemaining: BigInt(so.holdRemaining),
+      };
+      this.byId.set(o.orderId, o);
+      this.#clientOids.set(`${o.accountId}\n${o.clientOid}`, o.orderId);
+      this.#all(o.accountId).add(o.orderId);
+      if (o.isActive) this.#open(o.accountId).add(o.orderId);
+    }
+    // Snapshots from before retention existed: finished orders in the order they finished.
+    this.#finished =
+      s.finished?.filter((id) => this.byId.has(id)) ??
+      s.orders
+        .filter((o) => !o.isActive)
+        .sort((a, b) => a.updatedAt - b.updatedAt)
+        .map((o) => o.orderId);
+    this.#finishedHead = 0;
+    this.#counter = s.counters.order;
+  }
+
+  #open(accountId: string): Set<string> {
+    let set = this.#openByAccount.get(accountId);
+    if (set === undefined) {
+      set = new Set();
+      this.#openByAccount.set(accountId, set);
+    }
+    return set;
+  }
+
+  #all(accountId: string): Set<string> {
+    let set = this.#byAccount.get(accountId);
+    if (set === undefined) {
+      set = new Set();
+      this.#byAccount.set(accountId, set);
+    }
+    return set;
+  }
+}
+
+function orderForm(o: Order): SnapshotOrder {
+  return {
+    ...o,
+    // Its own copy: the state is captured now and saved later, while a trigger mutates the live one.
+    stop: o.stop ? { ...o.stop } : undefined,
+    funds: o.funds.toString(),
+    dealFunds: o.dealFunds.toString(),
+    fee: o.fee.toString(),
+    feeBasis: o.feeBasis.toString(),
+    holdRemaining: o.holdRemaining.toString(),
+  };
+}
