@@ -8,7 +8,8 @@ import { TradingCode } from "./codes.ts";
 import type { TradingEvent, TradingListener, OrderChange } from "./events.ts";
 import { isWaitingStop, orderFromRecord, type Deposit, type FailedSettlement, type Fill, type Order, type SettlementTrade, type Withdrawal } from "./orders.ts";
 import type { AmendRecord, CancelAllRecord, KucoinStp, PlaceRecord, SettleResolveRecord, TradingRecord } from "./records.ts";
-import { indexedWaitingStops, type WaitingStops, type WaitingStopsFactory } from "./waitingStops.ts";
+import { indexedWaitingStops, type WaitingStopsFactory } from "./waitingStops.ts";
+import { StopBook } from "./stopBook.ts";
 import { SenError } from "../errors/SenError.ts";
 import { CaptureCache, copyFill, copyOrder, copyTrade, sameFill, sameOrder, sameTrade } from "./captureCache.ts";
 import { FillHistory, type FillHistorySnapshot } from "./fillHistory.ts";
@@ -86,16 +87,7 @@ export class TradingCore {
   readonly #orders: Map<string, Order>;
   readonly #fills: FillHistory;
   readonly #funding = new Funding();
-  /**
-   * Stop orders waiting for their trigger, per symbol, indexed by stop price and acceptance (of
-   * those the last price meets, the earliest accepted is triggered first). The engine never sees
-   * them before: the core triggers them with KuCoin's loss/entry rule and then places them as
-   * ordinary orders under the same id. Not in snapshots: rebuilt from the waiting orders.
-   */
-  readonly #stops = new Map<string, WaitingStops>();
-  readonly #newWaitingStops: WaitingStopsFactory;
-  /** Symbols that traded (or got a stop) in this apply: their stops are checked before it ends. */
-  readonly #stopsDirty = new Set<string>();
+  readonly #stops: StopBook;
   readonly #halts: TradingHalts;
   readonly #settlements = new SettlementBook();
   readonly #listings = new Map<string, Listing>();
@@ -116,7 +108,7 @@ export class TradingCore {
     this.#fills = new FillHistory(options.fillsPerAccount ?? 10_000);
     this.#store = new OrderStore(options.orderRetentionMs ?? DEFAULT_ORDER_RETENTION_MS);
     this.#orders = this.#store.byId;
-    this.#newWaitingStops = options.waitingStops ?? indexedWaitingStops;
+    this.#stops = new StopBook(options.waitingStops ?? indexedWaitingStops);
     this.#engine = new MatchingEngine({ symbols: [...options.catalog.markets.values()].map((m) => options.catalog.engineConfig(m)), l2: true });
     this.#ledger = new Ledger();
   }
@@ -503,9 +495,9 @@ export class TradingCore {
     if (r.stop) {
       // Waits in the core (holding its funds) until a trade reaches its stop price; one that the
       // last price already meets triggers before this apply ends.
-      entryOf(this.#stops, r.symbol, this.#newWaitingStops).add(order.orderId, order.stop!);
+      this.#stops.add(order);
       this.#orderEvent(order, "open");
-      this.#stopsDirty.add(r.symbol);
+      this.#stops.check(r.symbol);
       return { ok: true, order };
     }
     this.#touched.add(order.orderId);
@@ -531,7 +523,7 @@ export class TradingCore {
 
   /** A waiting stop leaves the core's list; #finishTouched ends it and releases its hold. */
   #cancelStop(o: Order, reason: string): void {
-    this.#stops.get(o.symbol)?.delete(o.orderId);
+    this.#stops.remove(o);
     o.cancelExist = true;
     o.doneReason = reason;
     this.#touched.add(o.orderId);
@@ -543,10 +535,8 @@ export class TradingCore {
    * halted: they wait for the next trade after it resumes.
    */
   #runStops(): void {
-    while (this.#stopsDirty.size > 0) {
-      const symbol = this.#stopsDirty.values().next().value!;
-      this.#stopsDirty.delete(symbol);
-      const waiting = this.#stops.get(symbol);
+    for (let symbol = this.#stops.nextToCheck(); symbol !== undefined; symbol = this.#stops.nextToCheck()) {
+      const waiting = this.#stops.waiting(symbol);
       while (waiting && waiting.size > 0) {
         const last = this.#halts.lastPrice(symbol);
         if (last === 0 || this.#halts.isHalted(symbol, this.#ts)) break;
@@ -776,7 +766,7 @@ export class TradingCore {
 
   /** The new last price may trigger stops, and may halt the market (volatility rule). */
   #afterTrade(symbol: string, price: number): void {
-    if (this.#stops.get(symbol)?.size) this.#stopsDirty.add(symbol);
+    this.#stops.traded(symbol);
     const halt = this.#halts.traded(symbol, price, this.#ts);
     if (halt !== undefined) this.#pending.push({ kind: "marketStatus", symbol, halted: true, reason: halt, ts: this.#ts });
   }
@@ -880,7 +870,7 @@ export class TradingCore {
     core.#ledger = Ledger.restore(snapshot.ledger);
     core.#store.restore(snapshot);
     // Orders are snapshotted in placement order: the stops' trigger order is kept.
-    for (const o of core.#orders.values()) if (o.isActive && isWaitingStop(o)) entryOf(core.#stops, o.symbol, core.#newWaitingStops).add(o.orderId, o.stop!);
+    core.#stops.rebuild(core.#orders.values());
     core.#tradeCounter = snapshot.counters.trade;
     core.#funding.restore(snapshot);
     core.#halts.restore(snapshot);
@@ -898,16 +888,6 @@ function engineCommand(o: Readonly<Order>): Command {
   // The engine takes funds as a safe integer; larger amounts are refused before journaling.
   if (o.funds > 0n) return { ...base, type: "market", funds: Number(o.funds) };
   return { ...base, type: "market", qty: o.size };
-}
-
-/** The value under `key`, created by `make` the first time. */
-function entryOf<K, V>(map: Map<K, V>, key: K, make: () => V): V {
-  let v = map.get(key);
-  if (v === undefined) {
-    v = make();
-    map.set(key, v);
-  }
-  return v;
 }
 
 export type { Market };
