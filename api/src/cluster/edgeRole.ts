@@ -173,7 +173,8 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
     if (local(req.method ?? "GET", req.url ?? "/")) app(req, res);
     else forward(req, res);
   });
-  const ws = new WsGateway(ctx, { conflateMs: config.wsConflateMs, maxBufferedBytes: config.wsMaxBufferedBytes, path: "/ws" });
+  const wsDeps = { catalog, format: ctx.format, marketData, candles, now, logger, metrics, trading, bullets: shared.bullets, audit, roles: ctx.roles };
+  const ws = new WsGateway(wsDeps, { conflateMs: config.wsConflateMs, maxBufferedBytes: config.wsMaxBufferedBytes, path: "/ws" });
   ws.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -1,6 +1,6 @@
-import type { AppContext } from "../context.ts";
-import { level1Data } from "../marketdata/kucoinTickers.ts";
-import { CANDLE_TYPES, bucketStart, type Candle, type CandleType } from "../marketdata/candleStore.ts";
+import { level1Data, type TickerSources } from "../marketdata/kucoinTickers.ts";
+import { CANDLE_TYPES, bucketStart, type Candle, type CandleStore, type CandleType } from "../marketdata/candleStore.ts";
+import type { Logger } from "../observability/logger.ts";
 
 /**
  * KuCoin's public market-data topics beyond level2/match/ticker/snapshot, as ccxt pro 4.5.84
@@ -32,11 +32,11 @@ const LEVEL2 = "/market/level2:";
 export const LEVEL2_PRIMERS = 6;
 
 type Io = { has(topic: string): boolean; fanout(topic: string, text: string): void };
-/** What MarketStreams reads (the gateway passes its AppContext). */
-type Ctx = Pick<AppContext, "catalog" | "format" | "marketData" | "candles" | "now"> & { logger?: Pick<AppContext["logger"], "error"> };
+/** What MarketStreams reads: the books, the candles and the clock (the gateway passes its own dependencies). */
+export type MarketStreamSources = TickerSources & { candles: Pick<CandleStore, "candleAt">; logger?: Pick<Logger, "error"> };
 
 export class MarketStreams {
-  readonly #ctx: Ctx;
+  readonly #ctx: MarketStreamSources;
   readonly #io: Io;
   /**
    * Times of each symbol's earliest and latest trade since the last tick: the candles between
@@ -47,7 +47,7 @@ export class MarketStreams {
   readonly #candleSent = new Map<string, number>();
   readonly #level1Sent = new Map<string, string>();
 
-  constructor(ctx: Ctx, io: Io) {
+  constructor(ctx: MarketStreamSources, io: Io) {
     this.#ctx = ctx;
     this.#io = io;
   }

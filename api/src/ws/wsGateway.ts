@@ -2,16 +2,20 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { z } from "zod/v4";
-import type { Principal } from "../auth/types.ts";
-import type { AppContext } from "../context.ts";
+import type { Principal, Role } from "../auth/types.ts";
+import type { AuditEventInput } from "../compliance/audit/auditEvent.ts";
+import type { StoredAlert } from "../compliance/audit/auditIndex.ts";
 import type { PublicTrade } from "../marketdata/marketData.ts";
 import { level1Data, stats24hData } from "../marketdata/kucoinTickers.ts";
-import { MarketStreams } from "./marketStreams.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { BulletTokenStore } from "./bulletTokens.ts";
+import { MarketStreams, type MarketStreamSources } from "./marketStreams.ts";
 import { CLOSE_ACCESS_REVOKED, UPGRADE_UNAUTHORIZED, UPGRADE_UNAVAILABLE, WsCode, wsErrorFrame } from "./errors.ts";
 import { SenError } from "../errors/SenError.ts";
 
 type L2Change = { side: "buy" | "sell"; price: number; size: number; sequence: number };
-import type { TradingEvent } from "../trading/events.ts";
+import type { TradingEvent, TradingListener } from "../trading/events.ts";
 import { ADVANCED_ORDERS, advancedOrderMessage, isAdvancedOrderEvent } from "./advancedOrders.ts";
 import { textFrame, writePreparedFrame } from "./preparedFrame.ts";
 
@@ -23,6 +27,27 @@ import { textFrame, writePreparedFrame } from "./preparedFrame.ts";
  * a client whose send buffer grows past the limit is cut off instead of slowing the engine.
  */
 export type WsGatewayOptions = { conflateMs: number; maxBufferedBytes: number; path: string };
+
+/** Of trading, the gateway needs the events it fans out and the cancel behind cancel-on-disconnect. */
+export interface WsTrading {
+  subscribe(listener: TradingListener): unknown;
+  cancelAll(accountId: string, reason: "disconnect"): Promise<unknown>;
+}
+
+/**
+ * Everything the gateway uses, named: what MarketStreams reads (books, candles, clock, units),
+ * trading's events, the websocket tokens, the compliance alerts (and the audit of who asked for
+ * them), the wallet roles, its metrics and its log. Nothing else of the process reaches it.
+ */
+export type WsGatewayDeps = MarketStreamSources & {
+  trading: WsTrading;
+  bullets: Pick<BulletTokenStore, "resolve" | "revokeAccount" | "onRevoke">;
+  /** The surveillance alerts it streams, and the record of who asked for them (its result is not read: an edge only forwards it). */
+  audit: { onAlert(listener: (a: StoredAlert) => void): unknown; record(input: AuditEventInput): unknown };
+  roles: (wallet: Principal["wallet"]) => Role;
+  metrics: { wsClients: Pick<Metrics["wsClients"], "inc" | "dec">; wsSlowConsumersDropped: Pick<Metrics["wsSlowConsumersDropped"], "inc"> };
+  logger: Pick<Logger, "error" | "warn">;
+};
 
 type Client = {
   ws: WebSocket;
@@ -45,7 +70,7 @@ const PRIVATE_TOPICS = ["/spotMarket/tradeOrders", "/account/balance", ADVANCED_
 const COMPLIANCE_ALERTS = "/compliance/alerts";
 
 export class WsGateway {
-  readonly #ctx: AppContext;
+  readonly #deps: WsGatewayDeps;
   readonly #opts: WsGatewayOptions;
   readonly #wss: WebSocketServer;
   /** topic -> subscribers (public topics are per symbol, private topics per account). */
@@ -65,30 +90,30 @@ export class WsGateway {
   readonly #streams: MarketStreams;
   #tickerTimer: NodeJS.Timeout | null = null;
 
-  constructor(ctx: AppContext, opts: WsGatewayOptions) {
-    this.#ctx = ctx;
+  constructor(deps: WsGatewayDeps, opts: WsGatewayOptions) {
+    this.#deps = deps;
     this.#opts = opts;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
     // At start everything applied is durable: the books' sequences are what clients have "seen".
-    for (const symbol of ctx.catalog.markets.keys()) this.#l2Delivered.set(symbol, ctx.marketData.best(symbol).sequence);
-    this.#streams = new MarketStreams(ctx, { has: (t) => (this.#subs.get(t)?.size ?? 0) > 0, fanout: (t, text) => this.#fanout(t, text) });
-    ctx.trading.subscribe((e) => {
+    for (const symbol of deps.catalog.markets.keys()) this.#l2Delivered.set(symbol, deps.marketData.best(symbol).sequence);
+    this.#streams = new MarketStreams(deps, { has: (t) => (this.#subs.get(t)?.size ?? 0) > 0, fanout: (t, text) => this.#fanout(t, text) });
+    deps.trading.subscribe((e) => {
       if (e.kind === "l2") this.#queueL2(e.symbol, { side: e.side, price: e.price, size: e.size, sequence: e.sequence ?? 0 });
       else if (e.kind === "trade") this.#publishTrade(e.symbol, { sequence: e.sequence, tradeId: e.tradeId, price: e.price, size: e.size, side: e.side, time: e.ts });
       else this.#onTradingEvent(e);
     });
     // A frozen account (kill switch, revoked e-ID) or a deleted key loses its open sockets at
     // once: they would otherwise go on streaming balances and accept private subscriptions.
-    ctx.trading.subscribe((e) => {
+    deps.trading.subscribe((e) => {
       if (e.kind === "accountStatus" && e.frozen) {
         this.#drop((p) => p.accountId === e.accountId, "account frozen");
         // Tokens taken before the freeze no longer connect.
-        void ctx.bullets.revokeAccount(e.accountId).catch((err: unknown) => ctx.logger.error({ err, account: e.accountId }, "websocket: token revocation failed"));
+        void deps.bullets.revokeAccount(e.accountId).catch((err: unknown) => deps.logger.error({ err, account: e.accountId }, "websocket: token revocation failed"));
       }
     });
-    ctx.bullets.onRevoke((r) => this.#drop((p) => p.accountId === r.accountId && (r.apiKeyId === undefined || p.apiKeyId === r.apiKeyId), r.apiKeyId ? "API key revoked" : "access revoked"));
+    deps.bullets.onRevoke((r) => this.#drop((p) => p.accountId === r.accountId && (r.apiKeyId === undefined || p.apiKeyId === r.apiKeyId), r.apiKeyId ? "API key revoked" : "access revoked"));
     // Surveillance alerts go to compliance officers only (one shared topic).
-    ctx.audit.onAlert((a) => {
+    deps.audit.onAlert((a) => {
       if (!this.#subs.get(COMPLIANCE_ALERTS)?.size) return;
       this.#fanout(COMPLIANCE_ALERTS, JSON.stringify({ type: "message", topic: COMPLIANCE_ALERTS, subject: "alert", channelType: "private", data: a }));
     });
@@ -101,7 +126,7 @@ export class WsGateway {
         socket.destroy();
         return;
       }
-      this.#ctx.bullets.resolve(url.searchParams.get("token") ?? "").then(
+      this.#deps.bullets.resolve(url.searchParams.get("token") ?? "").then(
         (token) => {
           if (!token) {
             socket.write(UPGRADE_UNAUTHORIZED);
@@ -113,7 +138,7 @@ export class WsGateway {
         },
         (err: unknown) => {
           // The token store did not answer: refuse (never let a socket in unchecked).
-          this.#ctx.logger.warn({ err }, "websocket: token lookup failed");
+          this.#deps.logger.warn({ err }, "websocket: token lookup failed");
           socket.write(UPGRADE_UNAVAILABLE);
           socket.destroy();
         },
@@ -153,15 +178,15 @@ export class WsGateway {
   #onConnection(ws: WebSocket, principal: Principal | null, url: URL): void {
     const client: Client = { ws, principal, topics: new Set(), cancelOnDisconnect: principal !== null && url.searchParams.get("cancelOnDisconnect") === "true" };
     this.#clients.add(client);
-    this.#ctx.metrics.wsClients.inc();
+    this.#deps.metrics.wsClients.inc();
     ws.send(JSON.stringify({ id: url.searchParams.get("connectId") ?? "welcome", type: "welcome" }));
     ws.on("message", (data, isBinary) => this.#onMessage(client, isBinary ? "" : data.toString()));
     ws.on("close", () => {
       this.#clients.delete(client);
-      this.#ctx.metrics.wsClients.dec();
+      this.#deps.metrics.wsClients.dec();
       for (const t of client.topics) this.#subs.get(t)?.delete(client);
       if (client.cancelOnDisconnect && client.principal) {
-        void this.#ctx.trading.cancelAll(client.principal.accountId, "disconnect").catch((err: unknown) => this.#ctx.logger.error({ err }, "cancel-on-disconnect failed"));
+        void this.#deps.trading.cancelAll(client.principal.accountId, "disconnect").catch((err: unknown) => this.#deps.logger.error({ err }, "cancel-on-disconnect failed"));
       }
     });
     ws.on("error", () => ws.terminate());
@@ -179,7 +204,7 @@ export class WsGateway {
     }
     const id = msg.id === undefined ? undefined : String(msg.id);
     if (msg.type === "ping") {
-      this.#send(client, JSON.stringify({ id, type: "pong", timestamp: this.#ctx.now() * 1000 }));
+      this.#send(client, JSON.stringify({ id, type: "pong", timestamp: this.#deps.now() * 1000 }));
       return;
     }
     const topics = this.#expand(msg.topic ?? "", client);
@@ -210,7 +235,7 @@ export class WsGateway {
           texts = [...this.#streams.initial(t, (s) => this.#l2SentSeq(s))];
         } catch (err) {
           // One topic's opening message failing (e.g. the candle store unreadable) is that client's error, never the process's.
-          this.#ctx.logger.error({ err, topic: t }, "websocket: opening message failed");
+          this.#deps.logger.error({ err, topic: t }, "websocket: opening message failed");
           this.#send(client, wsErrorFrame(WsCode.OPENING_FAILED, id));
           continue;
         }
@@ -223,8 +248,8 @@ export class WsGateway {
   #expand(topic: string, client: Client): string[] | string {
     if (topic === COMPLIANCE_ALERTS) {
       const p = client.principal;
-      const allowed = p !== null && this.#ctx.roles(p.wallet) === "compliance"; // today's lists, as for REST
-      if (p) this.#ctx.audit.record({ type: "audit.query", actor: p.accountId, account: p.accountId, wallet: p.accountId, identityHash: p.identityHash, reason: allowed ? "alertsStream" : "refused", detail: { topic } });
+      const allowed = p !== null && this.#deps.roles(p.wallet) === "compliance"; // today's lists, as for REST
+      if (p) this.#deps.audit.record({ type: "audit.query", actor: p.accountId, account: p.accountId, wallet: p.accountId, identityHash: p.identityHash, reason: allowed ? "alertsStream" : "refused", detail: { topic } });
       return allowed ? [COMPLIANCE_ALERTS] : "unauthorized";
     }
     if ((PRIVATE_TOPICS as readonly string[]).includes(topic)) {
@@ -236,7 +261,7 @@ export class WsGateway {
     const prefix = PUBLIC_PREFIXES.find((p) => topic.startsWith(p));
     if (!prefix) return "topic not found";
     const symbols = topic.slice(prefix.length).split(",");
-    if (symbols.length === 0 || symbols.length > 100 || symbols.some((s) => !this.#ctx.catalog.market(s))) return "topic not found";
+    if (symbols.length === 0 || symbols.length > 100 || symbols.some((s) => !this.#deps.catalog.market(s))) return "topic not found";
     return symbols.map((s) => `${prefix}${s}`);
   }
 
@@ -246,7 +271,7 @@ export class WsGateway {
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > this.#opts.maxBufferedBytes) {
       // A slow consumer is dropped, never waited for.
-      this.#ctx.metrics.wsSlowConsumersDropped.inc();
+      this.#deps.metrics.wsSlowConsumersDropped.inc();
       ws.terminate();
       return;
     }
@@ -266,7 +291,7 @@ export class WsGateway {
   // ------------------------------------------------------------------ level2
 
   #queueL2(symbol: string, change: L2Change): void {
-    const m = this.#ctx.catalog.market(symbol)!;
+    const m = this.#deps.catalog.market(symbol)!;
     let p = this.#l2Pending.get(symbol);
     if (!p) {
       p = { start: change.sequence, end: change.sequence, bids: new Map(), asks: new Map() };
@@ -274,7 +299,7 @@ export class WsGateway {
     }
     p.end = change.sequence;
     this.#l2Delivered.set(symbol, change.sequence);
-    (change.side === "buy" ? p.bids : p.asks).set(change.price, [this.#ctx.format.price(m, change.price), this.#ctx.format.size(m, change.size), String(change.sequence)]);
+    (change.side === "buy" ? p.bids : p.asks).set(change.price, [this.#deps.format.price(m, change.price), this.#deps.format.size(m, change.size), String(change.sequence)]);
     // At most one level2 message per window, the window counted from the end of the last
     // flush: a change after a quiet spell goes out at once instead of waiting a whole window.
     if (!this.#l2Timer) this.#l2Timer = setTimeout(() => this.#flushL2(), Math.max(0, this.#l2FlushedAt + this.#opts.conflateMs - performance.now()));
@@ -288,7 +313,7 @@ export class WsGateway {
 
   #flushL2(): void {
     this.#l2Timer = null;
-    const now = this.#ctx.now();
+    const now = this.#deps.now();
     for (const [symbol, p] of this.#l2Pending) {
       const topic = `/market/level2:${symbol}`;
       if (this.#subs.get(topic)?.size) {
@@ -312,8 +337,8 @@ export class WsGateway {
   // ------------------------------------------------------------------ trades and tickers
 
   #publishTrade(symbol: string, t: PublicTrade): void {
-    const m = this.#ctx.catalog.market(symbol)!;
-    const f = this.#ctx.format;
+    const m = this.#deps.catalog.market(symbol)!;
+    const f = this.#deps.format;
     const topic = `/market/match:${symbol}`;
     if (this.#subs.get(topic)?.size) {
       this.#fanout(
@@ -343,19 +368,19 @@ export class WsGateway {
           this.#publishTicker(symbol);
           this.#streams.publish(symbol);
         } catch (err) {
-          this.#ctx.logger.error({ err, symbol }, "websocket: ticker/stream publish failed");
+          this.#deps.logger.error({ err, symbol }, "websocket: ticker/stream publish failed");
         }
       }
     }, 100);
   }
 
   #publishTicker(symbol: string): void {
-    const now = this.#ctx.now();
+    const now = this.#deps.now();
     const tickerTopic = `/market/ticker:${symbol}`;
-    if (this.#subs.get(tickerTopic)?.size) this.#fanout(tickerTopic, JSON.stringify({ type: "message", topic: tickerTopic, subject: "trade.ticker", data: level1Data(this.#ctx, symbol) }));
+    if (this.#subs.get(tickerTopic)?.size) this.#fanout(tickerTopic, JSON.stringify({ type: "message", topic: tickerTopic, subject: "trade.ticker", data: level1Data(this.#deps, symbol) }));
     const snapTopic = `/market/snapshot:${symbol}`;
     if (this.#subs.get(snapTopic)?.size) {
-      const s = stats24hData(this.#ctx, symbol, now);
+      const s = stats24hData(this.#deps, symbol, now);
       this.#fanout(
         snapTopic,
         JSON.stringify({
@@ -363,7 +388,7 @@ export class WsGateway {
           topic: snapTopic,
           subject: "trade.snapshot",
           data: {
-            sequence: String(this.#ctx.marketData.best(symbol).sequence),
+            sequence: String(this.#deps.marketData.best(symbol).sequence),
             data: { symbol, buy: s.buy, sell: s.sell, lastTradedPrice: s.last, high: s.high, low: s.low, vol: s.vol, volValue: s.volValue, changePrice: s.changePrice, changeRate: s.changeRate, datetime: now },
           },
         }),
@@ -374,15 +399,15 @@ export class WsGateway {
   // ------------------------------------------------------------------ private topics
 
   #onTradingEvent(e: TradingEvent): void {
-    const f = this.#ctx.format;
+    const f = this.#deps.format;
     if (e.kind === "order" && isAdvancedOrderEvent(e)) {
       const topic = `${ADVANCED_ORDERS}@${e.order.accountId}`;
-      if (this.#subs.get(topic)?.size) this.#fanout(topic, advancedOrderMessage(e, this.#ctx.catalog, f));
+      if (this.#subs.get(topic)?.size) this.#fanout(topic, advancedOrderMessage(e, this.#deps.catalog, f));
     } else if (e.kind === "order") {
       const topic = `/spotMarket/tradeOrders@${e.order.accountId}`;
       if (!this.#subs.get(topic)?.size || e.change === "rejected" || e.change === "triggered") return;
       const o = e.order;
-      const m = this.#ctx.catalog.market(o.symbol)!;
+      const m = this.#deps.catalog.market(o.symbol)!;
       const type = e.change === "update" ? "update" : e.change;
       const data: Record<string, unknown> = {
         symbol: o.symbol,
