@@ -1,4 +1,4 @@
-import { fdatasync as fdatasyncCallback, write as writeCallback } from "node:fs";
+import { constants, fdatasync as fdatasyncCallback, write as writeCallback } from "node:fs";
 import { mkdir, open, readdir, stat, truncate, writeFile } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
@@ -63,6 +63,11 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
   const { dir, fsync: policy } = options;
   const intervalMs = options.fsyncIntervalMs ?? 50;
   const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+  // With fsync "always" the segment is opened O_DSYNC: each write returns once its bytes are
+  // durable, as write + fdatasync would make them, in one trip to libuv's pool instead of two
+  // (the sequencer thread pays each trip's hand-off). Where O_DSYNC is missing, write + fdatasync.
+  const dsyncWrites = policy === "always" && typeof constants.O_DSYNC === "number";
+  const appendFlags = dsyncWrites ? constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC : "a";
 
   let state: "new" | "open" | "closed" = "new";
   let failure: JournalError | null = null;
@@ -148,7 +153,7 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
 
   async function startSegment(firstSeq: bigint): Promise<void> {
     const path = join(dir, segmentName(firstSeq));
-    handle = await open(path, "a");
+    handle = await open(path, appendFlags);
     await fsyncDir(dir);
     segments.push({ firstSeq, path });
     segmentSize = 0;
@@ -212,7 +217,9 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
       stats.writes += 1;
       stats.records += count;
       stats.bytes += batch.length;
-      if (policy === "always") await datasync();
+      if (dsyncWrites) {
+        stats.fsyncs += 1; // the O_DSYNC write was the sync
+      } else if (policy === "always") await datasync();
       else if (policy === "interval") scheduleIntervalFsync();
       ackedSeq = batchLast;
       settle(ackedSeq);
@@ -254,7 +261,7 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
           if (isLast) segmentSize = goodEnd;
         }
         lastSeq = ackedSeq = previousLast!;
-        handle = await open(segments[segments.length - 1].path, "a");
+        handle = await open(segments[segments.length - 1].path, appendFlags);
       }
       lastFsyncAt = Date.now();
       state = "open";

@@ -47,7 +47,7 @@ export interface SnapshotStore {
 export type JournalStats = {
   /** Batches written (file: write() calls; Redis: atomic batch scripts). */
   writes: number;
-  /** fsync/fdatasync calls (file journal only; Redis fsyncs by its own AOF policy). */
+  /** fsync/fdatasync calls, or writes made durable by O_DSYNC (file journal only; Redis fsyncs by its own AOF policy). */
   fsyncs: number;
   /** Records written. */
   records: number;
