@@ -1,5 +1,10 @@
 import { CaptureCache, copyTrade, sameTrade } from "./captureCache.ts";
+import type { Ledger } from "../ledger/ledger.ts";
+import type { Market } from "../markets/types.ts";
 import type { FailedSettlement, SettlementTrade } from "./orders.ts";
+
+/** The accounts every trade pays into besides its two sides. */
+export type HouseAccounts = { readonly feeAccount: string; readonly taxAccount: string };
 
 export type SnapshotTrade = Omit<SettlementTrade, "funds" | "sellerFee" | "buyerFee" | "sellerTax"> & Record<"funds" | "sellerFee" | "buyerFee", string> & { sellerTax?: string };
 
@@ -13,8 +18,8 @@ export type SettlementBookSnapshot = {
 /**
  * Trades on their way to the chain: those not yet confirmed settled, in trade order (a retried
  * failed trade joins at the end), and those the vault refused, until an operator retries or
- * reverses them. What a reversal does to balances is the core's (it owns the ledger); this book
- * only says where each trade stands.
+ * reverses them. A reversal moves balances on the ledger it is given (the core's, which a
+ * restore replaces); reporting those balances is the core's.
  */
 export class SettlementBook {
   readonly #unsettled = new Map<string, SettlementTrade>();
@@ -67,9 +72,42 @@ export class SettlementBook {
     this.#unsettled.set(f.tradeId, trade);
   }
 
-  /** An operator's reversal went through: the trade is never settled. */
-  reversed(tradeId: string): void {
-    this.#failed.delete(tradeId);
+  /**
+   * The account that no longer has available what a failed trade gave it (so the trade cannot
+   * be reversed yet), or undefined when the reversal can go through.
+   */
+  reversalShortOf(f: Readonly<FailedSettlement>, market: Market, ledger: Ledger, house: HouseAccounts): string | undefined {
+    if (ledger.balance(f.sellerAccount, market.quote).available < f.funds - f.sellerFee - f.sellerTax) return f.sellerAccount;
+    if (ledger.balance(house.feeAccount, market.quote).available < f.buyerFee + f.sellerFee) return house.feeAccount;
+    if (ledger.balance(house.taxAccount, market.quote).available < f.sellerTax) return house.taxAccount;
+    if (ledger.balance(f.buyerAccount, market.base).available < BigInt(f.size)) return f.buyerAccount;
+    return undefined;
+  }
+
+  /**
+   * An operator's reversal: each side gives back exactly what the trade gave it (the seller the
+   * cash net of its fee and tax, the fee account both fees, the tax account the tax, the buyer
+   * the units), so the buyer gets cash plus its fee back and the seller its units, and the trade
+   * is never settled. Only from available balances: what is held belongs to open orders or
+   * withdrawals, so an operator cancels those first when a side falls short (false, nothing moved).
+   */
+  reverse(f: Readonly<FailedSettlement>, market: Market, ledger: Ledger, house: HouseAccounts): boolean {
+    if (this.reversalShortOf(f, market, ledger, house) !== undefined) return false;
+    const sellerCash = f.funds - f.sellerFee - f.sellerTax;
+    const fees = f.buyerFee + f.sellerFee;
+    const size = BigInt(f.size);
+    for (const [from, to, currency, amount] of [
+      [f.sellerAccount, f.buyerAccount, market.quote, sellerCash],
+      [house.feeAccount, f.buyerAccount, market.quote, fees],
+      [house.taxAccount, f.buyerAccount, market.quote, f.sellerTax],
+      [f.buyerAccount, f.sellerAccount, market.base, size],
+    ] as const) {
+      if (amount === 0n) continue;
+      ledger.hold(from, currency, amount);
+      ledger.transferFromHold(from, to, currency, amount);
+    }
+    this.#failed.delete(f.tradeId);
+    return true;
   }
 
   /** Unsettled trades, incremental unless `full` (see CaptureCache). */

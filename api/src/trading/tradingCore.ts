@@ -204,12 +204,7 @@ export class TradingCore {
   reversalShortOf(tradeId: string): string | undefined {
     const f = this.#settlements.failed(tradeId);
     if (!f) return undefined;
-    const market = this.catalog.market(f.symbol)!;
-    if (this.#ledger.balance(f.sellerAccount, market.quote).available < f.funds - f.sellerFee - f.sellerTax) return f.sellerAccount;
-    if (this.#ledger.balance(this.feeAccount, market.quote).available < f.buyerFee + f.sellerFee) return this.feeAccount;
-    if (this.#ledger.balance(this.taxAccount, market.quote).available < f.sellerTax) return this.taxAccount;
-    if (this.#ledger.balance(f.buyerAccount, market.base).available < BigInt(f.size)) return f.buyerAccount;
-    return undefined;
+    return this.#settlements.reversalShortOf(f, this.catalog.market(f.symbol)!, this.#ledger, this);
   }
 
   /** The listing of a market added through the listing flow (markets of the static catalog have none). */
@@ -424,27 +419,8 @@ export class TradingCore {
       this.#settlements.retry(f);
       this.#fills.mark(f, { settlementStatus: undefined, settlementError: undefined });
     } else {
-      // Each side gives back exactly what the trade gave it: the seller the cash net of its fee
-      // and tax, the fee account both fees, the tax account the tax, the buyer the units; the
-      // buyer gets cash plus its fee back,
-      // the seller its units. Only from available balances: what is held belongs to open
-      // orders or withdrawals, so an operator cancels those first when a side falls short.
       const market = this.catalog.market(f.symbol)!;
-      const sellerCash = f.funds - f.sellerFee - f.sellerTax;
-      const fees = f.buyerFee + f.sellerFee;
-      const size = BigInt(f.size);
-      if (this.reversalShortOf(r.tradeId) !== undefined) return { ok: false, code: TradingCode.SETTLEMENT_REVERSE_INSUFFICIENT };
-      for (const [from, to, currency, amount] of [
-        [f.sellerAccount, f.buyerAccount, market.quote, sellerCash],
-        [this.feeAccount, f.buyerAccount, market.quote, fees],
-        [this.taxAccount, f.buyerAccount, market.quote, f.sellerTax],
-        [f.buyerAccount, f.sellerAccount, market.base, size],
-      ] as const) {
-        if (amount === 0n) continue;
-        this.#ledger.hold(from, currency, amount);
-        this.#ledger.transferFromHold(from, to, currency, amount);
-      }
-      this.#settlements.reversed(r.tradeId);
+      if (!this.#settlements.reverse(f, market, this.#ledger, this)) return { ok: false, code: TradingCode.SETTLEMENT_REVERSE_INSUFFICIENT };
       this.#fills.mark(f, { settlementStatus: "reversed", settlementError: f.reason });
       for (const [account, currency] of [
         [f.sellerAccount, market.quote],
