@@ -43,8 +43,9 @@ function logLine(s: Sequencer, msg: string): Record<string, unknown> | undefined
 /**
  * Sequencer failover on real processes (SEN_ROLE=sequencer from api/src/main.ts) sharing one
  * data directory and one redis-server; the test is the edge, sending commands through the
- * command bus client. kill -9 of the active under load: the standby takes the lease, opens
- * from the snapshot + journal tail, answers the commands that were in flight, and the journal
+ * command bus client. kill -9 of the active under load: the hot standby, whose replica followed
+ * the journal, takes the lease, promotes that replica to the writer's state (the rest opens as a
+ * normal start), answers the commands that were in flight, and the journal
  * holds every acknowledged command exactly once. A paused active (SIGSTOP) is replaced, and on
  * SIGCONT finds its lease gone and exits without writing.
  */
@@ -239,6 +240,8 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
     const activeLine = logLine(b, "sequencer active");
     console.log(`# takeover: standby ready ${takeoverMs} ms after kill -9 (lease ttl 3,000 ms; waited for it ${held?.waitedMs} ms in all, opened in ${activeLine?.openMs} ms, ${activeLine?.mode}: follower stopped in ${activeLine?.stoppedFollowingMs} ms, trading state promoted in ${activeLine?.promoteMs} ms); ${ackedBeforeKill.n} acked before, ${acked.size} in all`);
     assert.equal(activeLine?.mode, "hot", "the standby's replica became the writer (no replay from the snapshot)");
+    // The trading state is the replica's: only the records it lacked are read (the rest of the open, audit trail, chain services, answering again, is a normal start's).
+    assert.ok(Number(activeLine?.promoteMs) < 2_000, `trading state promoted in ${activeLine?.promoteMs} ms`);
 
     assert.ok(takeoverMs < 15_000, `standby active ${takeoverMs} ms after the kill`);
     assert.deepEqual(failures, [], "every command sent is answered (those in flight at the kill by the new sequencer)");
