@@ -30,6 +30,9 @@ const SNAPSHOT_EVERY = 20;
 const SELLER = 10;
 const BUYER = 11;
 const OFFICER = 14;
+/** Attested while the exchange runs, then signs in through an edge at once. */
+const NEWCOMER = 15;
+const CHAIN_POLL_MS = 4_000;
 
 type Client = ReturnType<typeof kucoinClient>;
 
@@ -63,7 +66,8 @@ describe("edge gaps (snapshot start, client address, alerts, sign-in)", { skip, 
       SEN_DEPLOYMENT: chain.deploymentFile!,
       SEN_DATA_DIR: dataDir,
       SEN_CONFIRMATIONS: "0",
-      SEN_CHAIN_POLL_MS: "100",
+      // Slow enough that a wallet attested just before it signs in is unknown to the holder rules until the sign-in syncs them.
+      SEN_CHAIN_POLL_MS: String(CHAIN_POLL_MS),
       SEN_AUDIT_CHECKPOINT_MS: "3600000",
       SEN_SNAPSHOT_EVERY: String(SNAPSHOT_EVERY),
       SEN_COMPLIANCE: hardhatAccount(OFFICER).address,
@@ -224,7 +228,18 @@ describe("edge gaps (snapshot start, client address, alerts, sign-in)", { skip, 
       return line ? Number(line.split(" ").at(-1)) : 0;
     };
     const before = await syncs();
-    await loginAndCreateKey(edgeA.url, hardhatAccount(BUYER));
+    // A wallet attested now, signing in through the edge at once: the sequencer's holder rules know it before the next chain poll.
+    const newcomer = hardhatAccount(NEWCOMER);
+    await chain.attest(newcomer.address, "gaps-newcomer");
+    const attestedAt = Date.now();
+    const creds = await loginAndCreateKey(edgeA.url, newcomer);
+    const eligibility = await kucoinClient(() => edgeA.url, creds)<{ checked: boolean; items: Array<{ symbol: string; canBuy: boolean; buyRefusal: unknown }> }>("GET", "/api/v1/sen/eligibility");
+    const tookMs = Date.now() - attestedAt;
+    assert.equal(eligibility.code, "200000", JSON.stringify(eligibility));
+    assert.equal(eligibility.data.checked, true);
+    const gold = eligibility.data.items.find((i) => i.symbol === SYMBOL)!;
+    assert.equal(gold.canBuy, true, `eligible ${tookMs} ms after the attestation (chain poll every ${CHAIN_POLL_MS} ms): ${JSON.stringify(gold)}`);
+    console.log(`# the newcomer was eligible ${tookMs} ms after its attestation (chain poll every ${CHAIN_POLL_MS} ms)`);
     assert.ok((await syncs()) > before, "the edge's sign-in asked the sequencer to read the holder rules");
 
     const url = `${sequencer.url}${HOLDER_RULES_SYNC_PATH}`;
