@@ -1,22 +1,22 @@
-import { EngineCode, MatchingEngine, type Command, type EngineEvent, type EngineSnapshot, type StpMode } from "../../../matching-engine/src/index.ts";
-import { Ledger, type LedgerSnapshot } from "../ledger/ledger.ts";
+import { EngineCode, MatchingEngine, type Command, type EngineEvent, type StpMode } from "../../../matching-engine/src/index.ts";
+import { Ledger } from "../ledger/ledger.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { Market } from "../markets/types.ts";
 import { catalogEntries, type Listing } from "../listing/listing.ts";
 import { divCeil } from "../money/decimal.ts";
+import { SenError } from "../errors/SenError.ts";
 import { TradingCode } from "./codes.ts";
+import type { TradingCoreSnapshot } from "./coreSnapshot.ts";
 import type { TradingEvent, TradingListener, OrderChange } from "./events.ts";
+import { FillHistory } from "./fillHistory.ts";
+import { Funding } from "./funding.ts";
+import { OrderStore } from "./orderStore.ts";
 import { isWaitingStop, orderFromRecord, type Deposit, type FailedSettlement, type Fill, type Order, type SettlementTrade, type Withdrawal } from "./orders.ts";
 import type { AmendRecord, CancelAllRecord, KucoinStp, PlaceRecord, SettleResolveRecord, TradingRecord } from "./records.ts";
-import { indexedWaitingStops, type WaitingStopsFactory } from "./waitingStops.ts";
+import { SettlementBook } from "./settlementBook.ts";
 import { StopBook } from "./stopBook.ts";
-import { SenError } from "../errors/SenError.ts";
-import { CaptureCache, copyFill, copyOrder, copyTrade, sameFill, sameOrder, sameTrade } from "./captureCache.ts";
-import { FillHistory, type FillHistorySnapshot } from "./fillHistory.ts";
-import { Funding, type FundingSnapshot } from "./funding.ts";
-import { OrderStore, type OrderStoreSnapshot } from "./orderStore.ts";
-import { SettlementBook, type SettlementBookSnapshot } from "./settlementBook.ts";
-import { TradingHalts, type MarketState, type TradingHaltsSnapshot, type VolatilityRule } from "./tradingHalts.ts";
+import { TradingHalts, type MarketState, type VolatilityRule } from "./tradingHalts.ts";
+import { indexedWaitingStops, type WaitingStopsFactory } from "./waitingStops.ts";
 
 const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
 const BPS = 10_000n;
@@ -47,33 +47,19 @@ export type TradingCoreOptions = {
 
 export const DEFAULT_ORDER_RETENTION_MS = 7 * 24 * 3_600_000;
 
-export type TradingCoreSnapshot = {
-  version: 1;
-  engine: EngineSnapshot;
-  ledger: LedgerSnapshot;
-  orders: OrderStoreSnapshot["orders"];
-  counters: { order: number; trade: number };
-  deposits: FundingSnapshot["deposits"];
-  frozen: TradingHaltsSnapshot["frozen"];
-  markets: TradingHaltsSnapshot["markets"];
-  fills: FillHistorySnapshot["fills"];
-  unsettled: SettlementBookSnapshot["unsettled"];
-  withdrawals: FundingSnapshot["withdrawals"];
-  settlementTx?: FillHistorySnapshot["settlementTx"];
-  failedSettlements?: SettlementBookSnapshot["failedSettlements"];
-  /** Markets added by the listing flow (absent in older snapshots). */
-  listings?: Listing[];
-  /** The tax rate in force (absent in snapshots from before tax: 0). */
-  taxRateBps?: number;
-  finished?: OrderStoreSnapshot["finished"];
-  depositHistory?: FundingSnapshot["depositHistory"];
-};
+export type { TradingCoreSnapshot } from "./coreSnapshot.ts";
 
 /**
  * The deterministic heart of the gateway: applies journaled records to the matching engine,
  * the ledger and the order store, and reports what happened as TradingEvents. It never reads
  * a clock, a random source or the network, so replaying the journal rebuilds it exactly.
  * Pre-trade checks happen before a record is made (risk/), not here.
+ *
+ * What it keeps lives in parts, each with its own maps and its own share of the snapshot:
+ * orders (OrderStore), waiting stops (StopBook), fills (FillHistory), trades on their way to
+ * the chain (SettlementBook), halts and freezes (TradingHalts), deposits and withdrawals
+ * (Funding). The core runs `apply` across them: the order of changes and events is decided
+ * here, in one place, because a replay must repeat it exactly.
  */
 export class TradingCore {
   readonly catalog: MarketCatalog;
