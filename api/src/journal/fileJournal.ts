@@ -80,7 +80,7 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
   // The records buffered since the last write, as lines back to back in one buffer (each
   // encoded straight into it: no buffer per record, no concatenation per batch), and the
   // previous batch's buffer, free again once its write completed (null while it is in flight).
-  let batchBuf = Buffer.allocUnsafe(BATCH_BYTES);
+  let batchBuf: Buffer = Buffer.allocUnsafe(BATCH_BYTES);
   let spareBuf: Buffer | null = Buffer.allocUnsafe(BATCH_BYTES);
   let pendingBytes = 0;
   let pendingCount = 0;

@@ -25,6 +25,22 @@ export interface AuditIndex {
   /** Drops everything (before a rebuild from the log). */
   reset(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Present when the index also runs the market-abuse detectors (surveillance.ts) on what it is
+   * given, on its own thread (workerAuditIndex.ts): the audit trail then screens there instead
+   * of on the sequencer's thread.
+   */
+  readonly screening?: AuditScreening;
+}
+
+/** What the detectors made of a batch: alerts in event order, and the events a detector threw on. */
+export type ScreenOutcome = { alerts: Alert[]; failures: Array<{ seq: number; message: string }> };
+
+export interface AuditScreening {
+  /** `insert`, then every inserted event (in seq order) through the detectors. */
+  insertAndScreen(rows: ReadonlyArray<{ event: AuditEvent; line: string }>): Promise<ScreenOutcome>;
+  /** The events through the detectors only (warming them up from recent history at start). */
+  screen(lines: readonly string[]): Promise<ScreenOutcome>;
 }
 
 export type AuditQuery = {

@@ -3,7 +3,7 @@ import { createSurveillance } from "../surveillance/surveillance.ts";
 import type { Alert } from "../surveillance/types.ts";
 import type { AuditEvent, AuditEventInput } from "./auditEvent.ts";
 import { parseIsoMicros } from "./auditEvent.ts";
-import type { AuditIndex, StoredAlert } from "./auditIndex.ts";
+import type { AuditIndex, ScreenOutcome, StoredAlert } from "./auditIndex.ts";
 import type { AuditLog } from "./auditLog.ts";
 import { AuditCode, AuditError } from "./errors.ts";
 
@@ -28,6 +28,7 @@ export class AuditTrail {
   readonly log: AuditLog;
   readonly index: AuditIndex;
   readonly #logger: Logger;
+  /** The detectors on this thread, for an index that does not run them itself (`AuditIndex.screening`). */
   readonly #surveillance = createSurveillance();
   readonly #alertListeners = new Set<(a: StoredAlert) => void>();
   /** Events appended but not yet indexed/screened, in seq order, with their stored lines (encoded once, at append). */
@@ -132,13 +133,19 @@ export class AuditTrail {
     while (this.#pending.length > 0) {
       const batch = this.#pending;
       this.#pending = [];
-      await this.index.insert(batch);
-      this.#indexedThrough = batch[batch.length - 1].event.seq;
-      const alerts: Alert[] = [];
-      for (const { event: e } of batch) {
-        if (e.type === "alert.raised" || e.type === "audit.query") continue;
-        for (const a of this.#screen(e)) alerts.push(a);
+      const screening = this.index.screening;
+      let alerts: Alert[];
+      if (screening) {
+        alerts = this.#screened(await screening.insertAndScreen(batch));
+      } else {
+        await this.index.insert(batch);
+        alerts = [];
+        for (const { event: e } of batch) {
+          if (e.type === "alert.raised" || e.type === "audit.query") continue;
+          for (const a of this.#screen(e)) alerts.push(a);
+        }
       }
+      this.#indexedThrough = batch[batch.length - 1].event.seq;
       for (const a of alerts) await this.#raise(a);
       if (this.#pending.length > 0) await this.log.flush();
     }
@@ -151,6 +158,12 @@ export class AuditTrail {
       this.#logger.error({ err, seq: e.seq }, "surveillance detector failed on an event");
       return [];
     }
+  }
+
+  /** Alerts of a batch the index screened, its detector failures logged as #screen logs them. */
+  #screened(outcome: ScreenOutcome): Alert[] {
+    for (const f of outcome.failures) this.#logger.error({ err: new Error(f.message), seq: f.seq }, "surveillance detector failed on an event");
+    return outcome.alerts;
   }
 
   async #raise(alert: Alert): Promise<void> {
@@ -212,11 +225,19 @@ export class AuditTrail {
       if (!e || parseIsoMicros(e.ts) < since) break;
     }
     const alerts: Alert[] = [];
+    const screening = this.index.screening;
+    let lines: string[] = [];
+    const screenLines = async () => {
+      if (lines.length > 0 && screening) alerts.push(...this.#screened(await screening.screen(lines)));
+      lines = [];
+    };
     for await (const { line } of this.log.read(from, size)) {
       const e = JSON.parse(line) as AuditEvent;
       if (parseIsoMicros(e.ts) < since || e.type === "alert.raised" || e.type === "audit.query") continue;
-      alerts.push(...this.#screen(e));
+      if (!screening) alerts.push(...this.#screen(e));
+      else if (lines.push(line) >= 5_000) await screenLines();
     }
+    await screenLines();
     for (const a of alerts) await this.#raise(a);
   }
 

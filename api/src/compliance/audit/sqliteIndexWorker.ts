@@ -4,8 +4,9 @@
  * would hold up order handling and market data for as long as SQLite works.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { createSurveillance } from "../surveillance/surveillance.ts";
 import type { AuditEvent } from "./auditEvent.ts";
-import type { AuditIndex } from "./auditIndex.ts";
+import type { AuditIndex, ScreenOutcome } from "./auditIndex.ts";
 import { openSqliteAuditIndex } from "./sqliteAuditIndex.ts";
 
 /**
@@ -14,11 +15,32 @@ import { openSqliteAuditIndex } from "./sqliteAuditIndex.ts";
  * event object as a structured clone of every field, and one string per batch costs the
  * gateway's thread one message instead of one per line.
  */
-export type IndexCall = { id: number; method: Exclude<keyof AuditIndex, "kind"> | "insertText"; args: unknown[] };
+export type IndexCall = { id: number; method: Exclude<keyof AuditIndex, "kind" | "screening"> | "insertText" | "insertAndScreenText" | "screenText"; args: unknown[] };
 export type IndexReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; code?: string } };
 
 const port = parentPort!;
 let index: AuditIndex;
+// The market-abuse detectors, fed here (in log order, as the trail sends the lines) so that
+// screening each event does not run on the sequencer's thread.
+const surveillance = createSurveillance();
+
+function rowsOf(text: string): Array<{ event: AuditEvent; line: string }> {
+  return text === "" ? [] : text.split("\n").map((line) => ({ event: JSON.parse(line) as AuditEvent, line }));
+}
+
+function screen(events: readonly AuditEvent[]): ScreenOutcome {
+  const out: ScreenOutcome = { alerts: [], failures: [] };
+  for (const e of events) {
+    if (e.type === "alert.raised" || e.type === "audit.query") continue;
+    try {
+      for (const a of surveillance.onEvent(e)) out.alerts.push(a);
+    } catch (err) {
+      out.failures.push({ seq: e.seq, message: (err as Error)?.message ?? String(err) });
+    }
+  }
+  return out;
+}
+
 try {
   index = openSqliteAuditIndex((workerData as { file: string }).file);
   port.postMessage({ ready: true });
@@ -31,9 +53,13 @@ port.on("message", async (call: IndexCall) => {
   let reply: IndexReply;
   try {
     if (call.method === "insertText") {
-      const text = call.args[0] as string;
-      const lines = text === "" ? [] : text.split("\n");
-      reply = { id: call.id, ok: true, value: await index.insert(lines.map((line) => ({ event: JSON.parse(line) as AuditEvent, line }))) };
+      reply = { id: call.id, ok: true, value: await index.insert(rowsOf(call.args[0] as string)) };
+    } else if (call.method === "insertAndScreenText") {
+      const rows = rowsOf(call.args[0] as string);
+      await index.insert(rows);
+      reply = { id: call.id, ok: true, value: screen(rows.map((r) => r.event)) };
+    } else if (call.method === "screenText") {
+      reply = { id: call.id, ok: true, value: screen(rowsOf(call.args[0] as string).map((r) => r.event)) };
     } else {
       const fn = index[call.method] as (...args: unknown[]) => Promise<unknown>;
       reply = { id: call.id, ok: true, value: await fn.apply(index, call.args) };

@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { SenError } from "../../errors/SenError.ts";
-import type { AuditIndex } from "./auditIndex.ts";
+import type { AuditIndex, ScreenOutcome } from "./auditIndex.ts";
 import type { IndexCall, IndexReply } from "./sqliteIndexWorker.ts";
 
 function joinLines(rows: ReadonlyArray<{ line: string }>): string {
@@ -70,6 +70,11 @@ export async function openWorkerSqliteAuditIndex(file: string): Promise<AuditInd
     alerts: (q) => call("alerts", q),
     alert: (alertId) => call("alert", alertId),
     reset: () => call("reset"),
+    // The detectors run in the worker too: a batch is parsed there once, for the index and for them.
+    screening: {
+      insertAndScreen: (rows) => call<ScreenOutcome>("insertAndScreenText", joinLines(rows)),
+      screen: (lines) => call<ScreenOutcome>("screenText", lines.join("\n")),
+    },
     async close() {
       if (!dead) await call("close");
       await worker.terminate();
