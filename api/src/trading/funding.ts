@@ -1,5 +1,6 @@
+import type { Ledger } from "../ledger/ledger.ts";
 import type { Deposit, Withdrawal } from "./orders.ts";
-import type { DepositRecord } from "./records.ts";
+import type { DepositRecord, WithdrawDoneRecord, WithdrawFailedRecord, WithdrawRequestRecord } from "./records.ts";
 
 /** The funding part of a trading core snapshot (see TradingCoreSnapshot for the whole). */
 export type FundingSnapshot = {
@@ -13,7 +14,8 @@ export type FundingSnapshot = {
 /**
  * Money moving in and out of the exchange: which chain deposits were credited (once each, by
  * reference), each account's deposit history, and withdrawals from request to outcome. The
- * balances themselves are the ledger's; the core moves them and records here what moved.
+ * balances themselves are the ledger's: each step moves them on the ledger it is given (the
+ * core's, which a restore replaces); reporting the balances is the core's.
  */
 export class Funding {
   readonly #refs = new Set<string>();
@@ -24,14 +26,15 @@ export class Funding {
     return this.#refs.has(ref);
   }
 
-  /** Records a deposit as credited; false when its reference already was (nothing changes then). */
-  credit(r: DepositRecord): boolean {
+  /** Credits a deposit; false when its reference already was (nothing changes then). */
+  credit(r: DepositRecord, ledger: Ledger): boolean {
     if (this.#refs.has(r.ref)) return false;
     this.#refs.add(r.ref);
     const deposit: Deposit = { accountId: r.accountId, currency: r.currency, amount: BigInt(r.amount), ref: r.ref, createdAt: r.ts };
     const list = this.#history.get(r.accountId);
     if (list === undefined) this.#history.set(r.accountId, [deposit]);
     else list.push(deposit);
+    ledger.deposit(r.accountId, r.currency, deposit.amount);
     return true;
   }
 
@@ -40,21 +43,41 @@ export class Funding {
     return this.#history.get(accountId) ?? [];
   }
 
-  /** The live record: the core updates its status as the chain reports. */
-  withdrawal(withdrawalId: string): Withdrawal | undefined {
+  withdrawal(withdrawalId: string): Readonly<Withdrawal> | undefined {
     return this.#withdrawals.get(withdrawalId);
   }
 
-  withdrawals(): IterableIterator<Withdrawal> {
+  withdrawals(): IterableIterator<Readonly<Withdrawal>> {
     return this.#withdrawals.values();
   }
 
-  hasWithdrawal(withdrawalId: string): boolean {
-    return this.#withdrawals.has(withdrawalId);
+  /**
+   * A withdrawal asked for: its amount goes on hold until the chain says how it went. Undefined
+   * when refused (its id already used, nothing to withdraw, or not that much available).
+   */
+  request(r: WithdrawRequestRecord, ledger: Ledger): Withdrawal | undefined {
+    const amount = BigInt(r.amount);
+    if (this.#withdrawals.has(r.withdrawalId) || amount <= 0n || !ledger.hold(r.accountId, r.currency, amount)) return undefined;
+    const w: Withdrawal = { withdrawalId: r.withdrawalId, accountId: r.accountId, currency: r.currency, amount, status: "PROCESSING", createdAt: r.ts, updatedAt: r.ts };
+    this.#withdrawals.set(w.withdrawalId, w);
+    return w;
   }
 
-  addWithdrawal(w: Withdrawal): void {
-    this.#withdrawals.set(w.withdrawalId, w);
+  /** The chain's outcome: done pays the held amount out, failed gives it back. Undefined when the withdrawal was not pending. */
+  conclude(r: WithdrawDoneRecord | WithdrawFailedRecord, ledger: Ledger): Withdrawal | undefined {
+    const w = this.#withdrawals.get(r.withdrawalId);
+    if (!w || w.status !== "PROCESSING") return undefined;
+    if (r.t === "withdrawDone") {
+      ledger.withdraw(w.accountId, w.currency, w.amount);
+      w.status = "SUCCESS";
+      w.txHash = r.txHash;
+    } else {
+      ledger.release(w.accountId, w.currency, w.amount);
+      w.status = "FAILURE";
+      w.reason = r.reason;
+    }
+    w.updatedAt = r.ts;
+    return w;
   }
 
   snapshot(): Required<FundingSnapshot> {

@@ -304,11 +304,10 @@ export class TradingCore {
         break;
       }
       case "deposit": {
-        if (!this.#funding.credit(record)) {
+        if (!this.#funding.credit(record, this.#ledger)) {
           result = { ok: false, code: TradingCode.DEPOSIT_DUPLICATE };
           break;
         }
-        this.#ledger.deposit(record.accountId, record.currency, BigInt(record.amount));
         this.#balanceChanged(record.accountId, record.currency, "deposit");
         result = { ok: true };
         break;
@@ -352,13 +351,11 @@ export class TradingCore {
         result = this.#resolveSettlement(record);
         break;
       case "withdrawRequest": {
-        const amount = BigInt(record.amount);
-        if (this.#funding.hasWithdrawal(record.withdrawalId) || amount <= 0n || !this.#ledger.hold(record.accountId, record.currency, amount)) {
+        const w = this.#funding.request(record, this.#ledger);
+        if (w === undefined) {
           result = { ok: false, code: "RISK_INSUFFICIENT_FUNDS" };
           break;
         }
-        const w: Withdrawal = { withdrawalId: record.withdrawalId, accountId: record.accountId, currency: record.currency, amount, status: "PROCESSING", createdAt: record.ts, updatedAt: record.ts };
-        this.#funding.addWithdrawal(w);
         this.#balanceChanged(record.accountId, record.currency, "trade.hold");
         this.#pending.push({ kind: "withdrawal", withdrawal: { ...w }, ts: this.#ts });
         result = { ok: true };
@@ -366,21 +363,11 @@ export class TradingCore {
       }
       case "withdrawDone":
       case "withdrawFailed": {
-        const w = this.#funding.withdrawal(record.withdrawalId);
-        if (!w || w.status !== "PROCESSING") {
+        const w = this.#funding.conclude(record, this.#ledger);
+        if (w === undefined) {
           result = { ok: false, code: TradingCode.WITHDRAWAL_NOT_PENDING };
           break;
         }
-        if (record.t === "withdrawDone") {
-          this.#ledger.withdraw(w.accountId, w.currency, w.amount);
-          w.status = "SUCCESS";
-          w.txHash = record.txHash;
-        } else {
-          this.#ledger.release(w.accountId, w.currency, w.amount);
-          w.status = "FAILURE";
-          w.reason = record.reason;
-        }
-        w.updatedAt = record.ts;
         this.#balanceChanged(w.accountId, w.currency, "trade.hold");
         this.#pending.push({ kind: "withdrawal", withdrawal: { ...w }, ts: this.#ts });
         result = { ok: true };
@@ -783,8 +770,6 @@ export class TradingCore {
     this.#pending = [];
     for (const e of events) for (const l of this.#listeners) l(e);
   }
-
-
 
   // ------------------------------------------------------------------ snapshot
 
