@@ -17,114 +17,29 @@
  * layouts run in turn this many times; each layout's run with the median orders/s is shown),
  * BENCH_WRITE [1].
  */
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { hardhatAccount, startChain, type ChainFixture } from "../../api/test/support/chainFixture.ts";
-import { spawnExchange, type ExchangeProcess } from "../../api/test/support/exchangeProcess.ts";
-import { loginAndCreateKey, type ApiCredentials } from "../../api/test/support/gatewayFixture.ts";
+import { hardhatAccount, startChain } from "../../api/test/support/chainFixture.ts";
 import { startRedis, type RedisServer } from "../../api/test/support/redisServer.ts";
-import { until } from "../../api/test/support/until.ts";
 import { forkBenchChild } from "./apiChild.ts";
 import type { LoadRequest, LoadResult, LoadTrader } from "./apiLoad.ts";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
+import { BUYER, OPERATOR, SELLER, SYMBOL, baseEnv, cleanup, prepare as prepareTraders, procCpu, spawn, stopAll } from "./splitCluster.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const WRITE = process.env.BENCH_WRITE !== "0";
 const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 3));
-const SYMBOL = "GOLD-VND";
-const SELLER = 15;
-const BUYER = 13;
-const OPERATOR = 14;
-const TICK_HZ = 100; // /proc CPU times are in clock ticks (USER_HZ, 100 on Linux)
-
-type ProcCpu = { total: number; main: number };
-
-/** CPU seconds of a process (all threads) and of its main thread, from /proc. */
-function procCpu(pid: number): ProcCpu {
-  const ticks = (file: string) => {
-    const s = readFileSync(file, "utf8");
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return Number(f[11]) + Number(f[12]); // utime + stime (fields 14 and 15)
-  };
-  return { total: ticks(`/proc/${pid}/stat`) / TICK_HZ, main: ticks(`/proc/${pid}/task/${pid}/stat`) / TICK_HZ };
-}
-
 type Member = { name: string; pid: number };
 type MemberCost = { name: string; cores: number; mainCores: number; usPerOrder: number; mainUsPerOrder: number };
 type VariantResult = { name: string; runs?: number[]; reqPerSec: number; requests: number; p50: number; p99: number; notOk: number; errors: number; loadgenCores: number; members: MemberCost[] };
 
-const masterKey = randomBytes(32).toString("hex");
-const dirs: string[] = [];
-const children: ExchangeProcess[] = [];
-
-function baseEnv(chain: ChainFixture, node: string, extra: Record<string, string>): Record<string, string> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), `sen-bench-${node}-`));
-  dirs.push(dataDir);
-  return {
-    SEN_NODE_ID: node,
-    SEN_MASTER_KEY: masterKey,
-    SEN_CHAIN_RPC: chain.rpcUrl!,
-    SEN_DEPLOYMENT: chain.deploymentFile!,
-    SEN_DATA_DIR: dataDir,
-    SEN_CONFIRMATIONS: "0",
-    SEN_CHAIN_POLL_MS: "1000",
-    SEN_AUDIT_CHECKPOINT_MS: "3600000",
-    SEN_LOG_LEVEL: "error",
-    SEN_OPERATORS: hardhatAccount(OPERATOR).address.toLowerCase(),
-    // The gateway's own flag (package.json start:gateway): a 32 MiB young generation.
-    NODE_OPTIONS: "--max-semi-space-size=32",
-    ...extra,
-  };
-}
-
-async function spawn(env: Record<string, string>): Promise<ExchangeProcess> {
-  const p = await spawnExchange(env);
-  children.push(p);
-  return p;
-}
-
-/** Signs the traders and the operator in through `url`, lifts the rate limits, waits for the deposits. */
-async function prepare(url: string, readers: string[]): Promise<[LoadTrader, LoadTrader]> {
-  const creds: ApiCredentials[] = [];
-  for (const idx of [BUYER, SELLER]) creds.push(await loginAndCreateKey(url, hardhatAccount(idx)));
-  const op = await loginAndCreateKey(url, hardhatAccount(OPERATOR));
-  const huge = { burst: 1_000_000_000, perSecond: 1_000_000_000 };
-  const res = await fetch(`${url}/api/v1/sen/operator/risk-limits`, {
-    method: "PUT",
-    headers: { "content-type": "application/json", authorization: `Bearer ${op.token}` },
-    body: JSON.stringify({ scope: "defaults", reason: "benchmark load", limits: { keyRate: huge, accountRate: huge, maxOpenOrders: 1_000_000_000 } }),
-  });
-  if (!res.ok) throw new Error(`risk limits: ${res.status} ${await res.text()}`);
-  // Credited by the operator route, as bench:api credits in-process deposits: no chain services
-  // run, so the figures are the exchange's work per order, not settlement's.
-  for (const c of creds) {
-    for (const [currency, amount] of [["VND", "1000000000000"], ["GOLD", "10000000"]]) {
-      const d = await fetch(`${url}/api/v1/sen/operator/deposits`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${op.token}` },
-        body: JSON.stringify({ accountId: c.accountId, currency, amount, ref: `bench-${c.accountId}-${currency}` }),
-      });
-      if (!d.ok) throw new Error(`deposit: ${d.status} ${await d.text()}`);
-    }
-  }
-  for (const reader of readers) {
-    for (const c of creds) {
-      await until("deposits credited", async () => {
-        const r = await fetch(`${reader}/api/v1/accounts`, { headers: { authorization: `Bearer ${c.token}` } });
-        const body = (await r.json()) as { data?: Array<{ currency: string; available: string }> };
-        return (body.data ?? []).filter((b) => (b.currency === "VND" || b.currency === "GOLD") && Number(b.available) > 0).length === 2;
-      }, 60_000);
-    }
-  }
-  return creds.map((c) => ({ apiKey: c.apiKey, apiSecret: c.apiSecret, passphrase: c.passphrase })) as [LoadTrader, LoadTrader];
-}
-
 /** Runs one load process per target URL at once; measures every member's CPU over the measured window. */
 let variantNo = 0;
+
+/** The two traders as the load generator signs for them. */
+async function prepare(url: string, readers: string[]): Promise<[LoadTrader, LoadTrader]> {
+  return (await prepareTraders(url, readers)).map((c) => ({ apiKey: c.apiKey, apiSecret: c.apiSecret, passphrase: c.passphrase })) as [LoadTrader, LoadTrader];
+}
 
 async function measure(name: string, targets: string[], traders: [LoadTrader, LoadTrader], members: Member[]): Promise<VariantResult> {
   variantNo++;
@@ -163,10 +78,6 @@ async function measure(name: string, targets: string[], traders: [LoadTrader, Lo
       return { name: m.name, cores: cpu / wall, mainCores: main / wall, usPerOrder: (cpu * 1e6) / requests, mainUsPerOrder: (main * 1e6) / requests };
     }),
   };
-}
-
-async function stopAll(list: ExchangeProcess[]): Promise<void> {
-  for (const p of list) await p.stop().catch(() => p.kill9());
 }
 
 async function main(): Promise<void> {
@@ -221,10 +132,9 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
+    cleanup();
     for (const r of redisList) if (r.pid !== undefined) await r.stop().catch(() => undefined);
     await chain.close();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
   // Per layout, the run with the median orders/s (its own latencies and CPU with it).
   const out = runs[0].map((_, i) => {
@@ -289,7 +199,7 @@ main().then(
   () => process.exit(0),
   (err: unknown) => {
     console.error(err);
-    for (const c of children) if (c.child.exitCode === null) c.child.kill("SIGKILL");
+    cleanup();
     process.exit(1);
   },
 );
