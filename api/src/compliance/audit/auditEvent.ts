@@ -118,6 +118,10 @@ export function encodeAuditEvent(e: AuditEvent): string {
   } satisfies Record<keyof AuditEvent, unknown>);
 }
 
+/** The millisecond part of the last isoMicros (records and events come in time order, several per ms). */
+let lastMs = Number.NaN;
+let lastMsText = "";
+
 /** UTC ISO 8601 with microseconds from epoch microseconds. */
 export function isoMicros(epochMicros: bigint): string {
   // Number arithmetic while exact (every time until the year 2255): no bigint divisions per event.
@@ -125,8 +129,11 @@ export function isoMicros(epochMicros: bigint): string {
   const exact = n >= 0 && Number.isSafeInteger(n);
   const ms = exact ? Math.floor(n / 1000) : Number(epochMicros / 1000n);
   const micros = exact ? n - ms * 1000 : Number(epochMicros % 1000n);
-  const base = new Date(ms).toISOString(); // ...SSSZ
-  return `${base.slice(0, -1)}${micros < 10 ? "00" : micros < 100 ? "0" : ""}${micros}Z`;
+  if (ms !== lastMs) {
+    lastMsText = new Date(ms).toISOString().slice(0, -1); // ...SSS
+    lastMs = ms;
+  }
+  return `${lastMsText}${micros < 10 ? "00" : micros < 100 ? "0" : ""}${micros}Z`;
 }
 
 /** Epoch microseconds from an ISO timestamp with up to microsecond precision. */
