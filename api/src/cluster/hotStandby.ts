@@ -97,7 +97,12 @@ export async function startHotStandby(options: {
     if (closed) return;
     closed = true;
     await follower.close();
-    await new Promise<void>((resolve) => (health ? health.server.close(() => resolve()) : resolve()));
+    // The gateway binds the same port next: no keep-alive connection may hold it open.
+    await new Promise<void>((resolve) => {
+      if (!health) return resolve();
+      health.server.close(() => resolve());
+      health.server.closeAllConnections();
+    });
   };
   return {
     get lastSeq() {

@@ -90,7 +90,7 @@ async function rangeJournal(dir: string): Promise<Journal & { readCount: number 
   const entries: string[] = [];
   for await (const e of file.read(1n)) entries.push(encodeJson(e.record));
   await file.close();
-  return {
+  const journal: Journal & { readCount: number } = {
     readCount: 0,
     open: async () => ({ lastSeq }),
     append() {
@@ -99,12 +99,13 @@ async function rangeJournal(dir: string): Promise<Journal & { readCount: number 
     flush: async () => undefined,
     async *read(from: bigint) {
       for (let i = Number(from) - 1; i < entries.length; i++) {
-        this.readCount++;
+        journal.readCount++;
         yield { seq: BigInt(i + 1), record: decodeJson(entries[i]) } as JournalEntry;
       }
     },
     close: async () => undefined,
   };
+  return journal;
 }
 
 describe("hot standby promotion (TradingService.promote)", () => {
@@ -122,7 +123,7 @@ describe("hot standby promotion (TradingService.promote)", () => {
     await live.snapshot();
     // The standby starts from that snapshot; the active goes on (more snapshots), the standby lags a few records at the "kill".
     await trade(live, 20, 60);
-    await live.setRiskLimits("symbol", S, { maxOrderSize: 50 }, "op");
+    await live.setRiskLimits("symbol", S, { maxOrderQty: 50 }, "op");
     // The periodic snapshots are saved in the background: one more, awaited, so none is being written at the "kill".
     await live.snapshot();
     await trade(live, 60, 66);
@@ -142,7 +143,7 @@ describe("hot standby promotion (TradingService.promote)", () => {
     assert.equal(opened.service.lastSeq, end);
     assert.deepEqual(asSaved(promoted.service.core.snapshot()), asSaved(opened.service.core.snapshot()), "the promoted core is the replayed one");
     assert.deepEqual(promoted.service.risk, opened.service.risk, "risk limits journaled after the snapshot are in force");
-    assert.equal(promoted.service.risk.symbols[S]?.maxOrderSize, 50);
+    assert.equal(promoted.service.risk.symbols[S]?.maxOrderQty, 50);
     assert.deepEqual(asSaved(hot.marketData.snapshot()), asSaved(warm.marketData.snapshot()), "market data shown the records after the snapshot");
     assert.ok(hot.audit.length > 0, "records after the snapshot reach the audit observer");
     assert.deepEqual(asSaved(hot.audit), asSaved(warm.audit), "the audit observer is shown the same records, as replay");
