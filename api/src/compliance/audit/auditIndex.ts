@@ -37,8 +37,8 @@ export interface AuditIndex {
 export type ScreenOutcome = { alerts: Alert[]; failures: Array<{ seq: number; message: string }> };
 
 export interface AuditScreening {
-  /** `insert`, then every inserted event (in seq order) through the detectors. */
-  insertAndScreen(rows: ReadonlyArray<{ event: AuditEvent; line: string }>): Promise<ScreenOutcome>;
+  /** `insert` of the events with these stored lines (in seq order), then each through the detectors. */
+  insertAndScreen(lines: readonly string[]): Promise<ScreenOutcome>;
   /** The events through the detectors only (warming them up from recent history at start). */
   screen(lines: readonly string[]): Promise<ScreenOutcome>;
 }

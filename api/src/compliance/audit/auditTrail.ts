@@ -3,7 +3,7 @@ import { createSurveillance } from "../surveillance/surveillance.ts";
 import type { Alert } from "../surveillance/types.ts";
 import type { AuditEvent, AuditEventInput } from "./auditEvent.ts";
 import { parseIsoMicros } from "./auditEvent.ts";
-import type { AuditIndex, ScreenOutcome, StoredAlert } from "./auditIndex.ts";
+import type { AuditIndex, AuditScreening, ScreenOutcome, StoredAlert } from "./auditIndex.ts";
 import type { AuditLog } from "./auditLog.ts";
 import { AuditCode, AuditError } from "./errors.ts";
 
@@ -31,8 +31,17 @@ export class AuditTrail {
   /** The detectors on this thread, for an index that does not run them itself (`AuditIndex.screening`). */
   readonly #surveillance = createSurveillance();
   readonly #alertListeners = new Set<(a: StoredAlert) => void>();
-  /** Events appended but not yet indexed/screened, in seq order, with their stored lines (encoded once, at append). */
-  #pending: Array<{ event: AuditEvent; line: string }> = [];
+  /** The index's own detectors, when it runs them (then the trail keeps no event objects). */
+  readonly #screening: AuditScreening | undefined;
+  /**
+   * The stored lines (encoded once, at append) of the events appended but not yet indexed or
+   * screened, in seq order, the last one's seq, and the events themselves only when this
+   * thread screens them: with the index screening, an event object dies young instead of
+   * waiting (and surviving collections) until the next drain.
+   */
+  #pendingLines: string[] = [];
+  #pendingEvents: AuditEvent[] = [];
+  #pendingLastSeq = -1;
   #indexedThrough = -1;
   #timer: NodeJS.Timeout | undefined;
   #draining: Promise<void> = Promise.resolve();
@@ -41,6 +50,7 @@ export class AuditTrail {
   private constructor(o: AuditTrailOptions) {
     this.log = o.log;
     this.index = o.index;
+    this.#screening = o.index.screening;
     this.#logger = o.logger;
   }
 
@@ -56,9 +66,11 @@ export class AuditTrail {
   /** Appends an event (synchronously sequenced); `flush()` makes it durable and indexed. */
   record(input: AuditEventInput): AuditEvent {
     if (this.#closed) throw new AuditError(AuditCode.CLOSED, "audit trail closed");
-    const row = this.log.appendEncoded(input);
-    this.#pending.push(row);
-    return row.event;
+    const { event, line } = this.log.appendEncoded(input);
+    this.#pendingLines.push(line);
+    if (!this.#screening) this.#pendingEvents.push(event);
+    this.#pendingLastSeq = event.seq;
+    return event;
   }
 
   /**
@@ -130,24 +142,26 @@ export class AuditTrail {
   async #drain(): Promise<void> {
     await this.log.flush();
     // Screening may record alerts, which are drained in the same pass.
-    while (this.#pending.length > 0) {
-      const batch = this.#pending;
-      this.#pending = [];
-      const screening = this.index.screening;
+    while (this.#pendingLines.length > 0) {
+      const lines = this.#pendingLines;
+      const events = this.#pendingEvents;
+      const lastSeq = this.#pendingLastSeq;
+      this.#pendingLines = [];
+      this.#pendingEvents = [];
       let alerts: Alert[];
-      if (screening) {
-        alerts = this.#screened(await screening.insertAndScreen(batch));
+      if (this.#screening) {
+        alerts = this.#screened(await this.#screening.insertAndScreen(lines));
       } else {
-        await this.index.insert(batch);
+        await this.index.insert(events.map((event, i) => ({ event, line: lines[i] })));
         alerts = [];
-        for (const { event: e } of batch) {
+        for (const e of events) {
           if (e.type === "alert.raised" || e.type === "audit.query") continue;
           for (const a of this.#screen(e)) alerts.push(a);
         }
       }
-      this.#indexedThrough = batch[batch.length - 1].event.seq;
+      this.#indexedThrough = lastSeq;
       for (const a of alerts) await this.#raise(a);
-      if (this.#pending.length > 0) await this.log.flush();
+      if (this.#pendingLines.length > 0) await this.log.flush();
     }
   }
 

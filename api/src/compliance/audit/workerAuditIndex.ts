@@ -24,7 +24,8 @@ export async function openWorkerSqliteAuditIndex(file: string): Promise<AuditInd
 
   await new Promise<void>((resolve, reject) => {
     worker.once("message", (m: { ready: boolean; error?: string }) => (m.ready ? resolve() : reject(new Error(`audit index: ${m.error}`))));
-    worker.once("error", reject);
+    // The worker posts its failure, then throws it: whichever arrives first says the same.
+    worker.once("error", (err) => reject(new Error(`audit index: ${err.message}`, { cause: err })));
   });
   const fail = (err: Error) => {
     dead ??= err;
@@ -72,7 +73,7 @@ export async function openWorkerSqliteAuditIndex(file: string): Promise<AuditInd
     reset: () => call("reset"),
     // The detectors run in the worker too: a batch is parsed there once, for the index and for them.
     screening: {
-      insertAndScreen: (rows) => call<ScreenOutcome>("insertAndScreenText", joinLines(rows)),
+      insertAndScreen: (lines) => call<ScreenOutcome>("insertAndScreenText", lines.join("\n")),
       screen: (lines) => call<ScreenOutcome>("screenText", lines.join("\n")),
     },
     async close() {
