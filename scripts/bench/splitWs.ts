@@ -48,7 +48,7 @@ type LayoutResult = {
   members: Array<{ name: string; cores: number; cpuS: number }>;
 };
 
-type Ladder = { send: (k: number) => Promise<{ sentAt: number; ackAt: number; ok: boolean }> };
+type Ladder = { send: (k: number) => Promise<{ sentAt: number; ackAt: number; ok: boolean; refusal: string }> };
 
 function ladder(url: string, creds: { apiKey: string; apiSecret: string; passphrase: string }, tag: string): Ladder {
   const request = kucoinClient(() => url, creds);
