@@ -36,6 +36,7 @@ import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { DEFAULT_RISK, type RiskConfig } from "./risk/types.ts";
 import { TradingService, type TradingServiceOptions } from "./trading/tradingService.ts";
 import { tradingQueries, type TradingQueries } from "./trading/queries.ts";
+import { PastBooks } from "./compliance/pastBook.ts";
 import { loadPilotRules, type LoadedPilotRules } from "./listing/pilotRules.ts";
 import { ListingService, type ListingChain } from "./listing/listingService.ts";
 import type { ListingInput } from "./listing/listing.ts";
@@ -61,6 +62,8 @@ export type AppContext = {
   trading: TradingService;
   /** Reads of the exchange's state (routes, chain services, listings); commands go through `trading`. */
   queries: TradingQueries;
+  /** Past order books for compliance, replayed from the journal through a scratch core (never the live one). */
+  pastBooks: PastBooks;
   marketData: MarketData;
   /** Candles for the life of each market (SQLite in the data directory). */
   candles: CandleStore;
@@ -191,8 +194,9 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   const candles = new CandleStore({ file: path.join(config.dataDir, "candles.sqlite"), onError: (err) => logger.error({ err }, "candle store: write failed; retried after a pause, stopped after 10 attempts in a row (the unwritten trades stay in snapshots)") });
   const started = Date.now();
   let tradingRef: TradingService | undefined;
+  const coreOptions = { catalog, feeAccount, volatility: VOLATILITY_BANDS, orderRetentionMs: config.orderRetentionMs };
   const { service: trading, replayed, lastRecordUs } = await (deps.openTrading ?? ((o: TradingServiceOptions) => TradingService.open(o)))({
-    core: { catalog, feeAccount, volatility: VOLATILITY_BANDS, orderRetentionMs: config.orderRetentionMs },
+    core: coreOptions,
     journal,
     snapshots,
     snapshotEvery: config.snapshotEvery,
@@ -232,6 +236,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   await audit.flush();
   tradingRef = trading;
   const queries = tradingQueries(trading.core);
+  const pastBooks = new PastBooks({ journal, journalEnd: () => trading.lastSeq, core: coreOptions });
   // Everything replayed came from the journal; live trades are written once durable.
   candles.markDurable(trading.core.tradeCount);
   trading.subscribe(candles.durable);
@@ -302,6 +307,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     format,
     trading,
     queries,
+    pastBooks,
     marketData,
     candles,
     keys: shared?.keys ?? createApiKeyStore({ file: config.keysFile, masterKey: loadMasterKey(config), now, randomBytes }),

@@ -176,7 +176,7 @@ describe("audit trail: recording, compliance queries, proofs, anchoring, export"
     }
     assert.deepEqual(together, oneByOne);
     // a replay whose requester has gone stops, and the next one is not affected
-    await assert.rejects(gw.ctx.trading.bookAt(SYMBOL, { seq: 2n }, 10, AbortSignal.abort()), { name: "AbortError" });
+    await assert.rejects(gw.ctx.pastBooks.bookAt(SYMBOL, { seq: 2n }, 10, AbortSignal.abort()), { name: "AbortError" });
     assert.deepEqual(await at(acceptedEv.jseq!), then);
     assert.deepEqual(together[1], now);
   });

@@ -123,7 +123,7 @@ describe("compliance records: past books with steps, e-ID attributes from the re
   });
 
   it("the search for a past book's next change is bounded and continues where it stopped; a query inside the last unchanged stretch replays nothing", async () => {
-    const t = gw.ctx.trading;
+    const t = gw.ctx.pastBooks;
     // At depth 1 the ask behind the best (s2) changes nothing shown: after s1 the next change is s3.
     const first = await t.bookAt(SYMBOL, { seq: s.s1 }, 1);
     assert.deepEqual([first.changedAt, first.nextSeq, first.nextSearchedTo], [s.s1, s.s3, null]);

@@ -163,6 +163,7 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
     dataDirLock: { release: () => undefined },
     pilot,
     listings: sequencerOnly("listings", {}),
+    pastBooks: sequencerOnly("pastBooks", {}),
   } as unknown as AppContext;
 
   // The same listener as a single process (the lean order path included) for what is served here.

@@ -4,7 +4,6 @@ import type { PilotRules } from "../listing/pilotRules.ts";
 import { preTradeCheck } from "../risk/preTradeCheck.ts";
 import { TokenBuckets } from "../risk/tokenBucket.ts";
 import type { RiskConfig } from "../risk/types.ts";
-import { NEXT_CHANGE_SEARCH, PastBooks, type PastBook } from "../compliance/pastBook.ts";
 import { TradingCode } from "./codes.ts";
 import type { TradingListener } from "./events.ts";
 import { isWaitingStop, type Order, type SettlementTrade } from "./orders.ts";
@@ -19,7 +18,6 @@ import type { ApplyResult, TradingCore } from "./tradingCore.ts";
 export { TradingCode } from "./codes.ts";
 export { TradingError } from "./serviceTypes.ts";
 export type { CommandOrigin, PlaceInput, SnapshotPart, TradingObserver, TradingServiceOptions } from "./serviceTypes.ts";
-export { NEXT_CHANGE_SEARCH, type PastBook } from "../compliance/pastBook.ts";
 
 /**
  * The sequencer: the single writer of the exchange's state. For each command it runs the
@@ -34,7 +32,6 @@ export class TradingService {
   readonly pilotRules?: PilotRules;
   readonly #seq: Sequencer;
   readonly #snapshots: SnapshotSchedule;
-  readonly #pastBooks: PastBooks;
   readonly #now: () => number;
   readonly #buckets = new TokenBuckets();
   readonly #onRejected: (code: string) => void;
@@ -51,7 +48,6 @@ export class TradingService {
     this.#onRejected = options.onRejected ?? (() => undefined);
     const onError = options.onError ?? (() => undefined);
     this.#snapshots = new SnapshotSchedule(sequencer, { store: options.snapshots, parts: options.parts ?? [], every: options.snapshotEvery ?? 10_000, onError });
-    this.#pastBooks = new PastBooks({ journal: sequencer.journal, journalEnd: () => sequencer.lastSeq, core: options.core });
   }
 
   /**
@@ -327,19 +323,6 @@ export class TradingService {
    */
   snapshot(): Promise<void> {
     return this.#snapshots.snapshot();
-  }
-
-  /**
-   * The order book of `symbol` as it was right after journal record `seq` (or the last record
-   * at or before time `ts`/`us`), with the records to step to: compliance/pastBook.ts.
-   */
-  bookAt(symbol: string, at: { seq?: bigint; ts?: number; us?: bigint }, depth = 50, signal?: AbortSignal, searchLimit = NEXT_CHANGE_SEARCH): Promise<PastBook> {
-    return this.#pastBooks.bookAt(symbol, at, depth, signal, searchLimit);
-  }
-
-  /** Journal records past-book replays have applied since start (what they cost). */
-  get historyReplayed(): number {
-    return this.#pastBooks.historyReplayed;
   }
 
   async close(): Promise<void> {

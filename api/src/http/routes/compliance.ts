@@ -258,7 +258,7 @@ export function complianceRoutes(ctx: AppContext): Route[] {
         // An officer who leaves stops the replay (what it replayed so far is kept for the next one).
         const gone = new AbortController();
         res.once("close", () => gone.abort());
-        const book = await ctx.trading.bookAt(symbol.data, { seq: q.seq, us: q.time ? parseIsoMicros(q.time) : undefined }, q.depth, gone.signal);
+        const book = await ctx.pastBooks.bookAt(symbol.data, { seq: q.seq, us: q.time ? parseIsoMicros(q.time) : undefined }, q.depth, gone.signal);
         const level = ([p, s]: [number, number]) => [ctx.format.price(m, p), ctx.format.size(m, s)];
         const seqText = (s: bigint | null) => (s === null ? null : s.toString());
         return {
