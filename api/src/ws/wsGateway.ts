@@ -82,7 +82,7 @@ export class WsGateway {
    * also counts changes applied but not yet durable, which reach the gateway later.
    */
   readonly #l2Delivered = new Map<string, number>();
-  #l2Timer: NodeJS.Timeout | null = null;
+  #l2Timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   /** performance.now() when the last level2 flush finished. */
   #l2FlushedAt = Number.NEGATIVE_INFINITY;
   readonly #tickerDue = new Set<string>();
@@ -158,7 +158,7 @@ export class WsGateway {
   }
 
   close(): void {
-    if (this.#l2Timer) clearTimeout(this.#l2Timer);
+    if (this.#l2Timer) clearL2Timer(this.#l2Timer);
     if (this.#tickerTimer) clearTimeout(this.#tickerTimer);
     for (const ws of this.#wss.clients) ws.terminate();
     this.#wss.close();
@@ -302,7 +302,12 @@ export class WsGateway {
     (change.side === "buy" ? p.bids : p.asks).set(change.price, [this.#deps.format.price(m, change.price), this.#deps.format.size(m, change.size), String(change.sequence)]);
     // At most one level2 message per window, the window counted from the end of the last
     // flush: a change after a quiet spell goes out at once instead of waiting a whole window.
-    if (!this.#l2Timer) this.#l2Timer = setTimeout(() => this.#flushL2(), Math.max(0, this.#l2FlushedAt + this.#opts.conflateMs - performance.now()));
+    if (this.#l2Timer) return;
+    const wait = this.#l2FlushedAt + this.#opts.conflateMs - performance.now();
+    // Window already over: flush in this turn of the loop, after the I/O callbacks of its poll
+    // phase (a journal group commit delivers all its changes there, so they go out as one
+    // message), not on a timer at least 1 ms away behind the next turn's timers.
+    this.#l2Timer = wait > 0 ? setTimeout(() => this.#flushL2(), wait) : setImmediate(() => this.#flushL2());
   }
 
   /** The last level2 sequence already sent for `symbol` (what is still conflating comes after it). */
@@ -460,4 +465,10 @@ export class WsGateway {
       );
     }
   }
+}
+
+/** A level2 flush is due on a timer (window still open) or on the loop's check phase (window over). */
+function clearL2Timer(t: NodeJS.Timeout | NodeJS.Immediate): void {
+  if ("refresh" in t) clearTimeout(t);
+  else clearImmediate(t);
 }
