@@ -40,7 +40,7 @@ import { PastBooks } from "./compliance/pastBook.ts";
 import { loadPilotRules, type LoadedPilotRules } from "./listing/pilotRules.ts";
 import { ListingService, type ListingChain } from "./listing/listingService.ts";
 import type { ListingInput } from "./listing/listing.ts";
-import { BulletTokens, type BulletTokenStore } from "./ws/bulletTokens.ts";
+import { BulletTokens, type BulletTokenStore } from "./auth/bulletTokens.ts";
 import { createLocalRateBuckets, type RateBuckets } from "./auth/rateBuckets.ts";
 import { openSharedState } from "./auth/sharedState.ts";
 

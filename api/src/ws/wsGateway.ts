@@ -9,7 +9,7 @@ import type { PublicTrade } from "../marketdata/marketData.ts";
 import { level1Data, stats24hData } from "../marketdata/kucoinTickers.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { BulletTokenStore } from "./bulletTokens.ts";
+import type { BulletTokenStore } from "../auth/bulletTokens.ts";
 import { MarketStreams, type MarketStreamSources } from "./marketStreams.ts";
 import { CLOSE_ACCESS_REVOKED, UPGRADE_UNAUTHORIZED, UPGRADE_UNAVAILABLE, WsCode, wsErrorFrame } from "./errors.ts";
 import { SenError } from "../errors/SenError.ts";

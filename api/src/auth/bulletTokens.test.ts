@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Principal } from "../auth/types.ts";
+import type { Principal } from "./types.ts";
 import { BulletTokens } from "./bulletTokens.ts";
 
 const trader = (accountId: string, apiKeyId?: string): Principal => ({ accountId, wallet: accountId as `0x${string}`, identityHash: "0x01", role: "trader", apiKeyId, permissions: ["General"] }) as Principal;

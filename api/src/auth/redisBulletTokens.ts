@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import { shared } from "../auth/sharedStateError.ts";
-import type { Principal } from "../auth/types.ts";
+import { shared } from "./sharedStateError.ts";
+import type { Principal } from "./types.ts";
 import type { BulletRevocation, BulletTokenOptions, BulletTokenStore } from "./bulletTokens.ts";
 
 export type RedisBulletTokensOptions = BulletTokenOptions & {

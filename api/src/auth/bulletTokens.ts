@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Principal } from "../auth/types.ts";
+import type { Principal } from "./types.ts";
 
 export type BulletTokenOptions = {
   /** How long a token may be used to connect (an open connection is not cut when it expires). */
