@@ -89,6 +89,29 @@ describe("candle store", () => {
     c.close();
   });
 
+  it("a written batch stays in the snapshot until its WAL sync (off the event loop) returns; reads count it once meanwhile", async () => {
+    seq = 0; // a new database: trades from 1
+    const file = path.join(dir, "unsynced.sqlite");
+    const t0 = utc(2026, 5, 2, 12);
+    const a = new CandleStore({ file, flushMs: 60_000 });
+    const written = [trade(t0, 100, 1), trade(t0 + 1_000, 105, 2)];
+    for (const e of written) feed(a, e);
+    a.flush(); // committed, not yet known to be on disk
+    const during = a.snapshot() as Array<{ sequence: number }>;
+    assert.deepEqual(during.map((t) => t.sequence), [1, 2], "a power loss now would lose the commit: the snapshot still holds it");
+    assert.deepEqual(a.candles("GOLD-VND", "1min", t0, t0), [[t0, 100, 105, 105, 100, 3n, 100n + 210n]], "counted once, from the database");
+    await a.synced();
+    assert.deepEqual(a.snapshot(), [], "on disk: the snapshot no longer carries it");
+    a.close();
+    // A restart from the snapshot taken before the sync, over the database that has the commit: counted once.
+    const b = new CandleStore({ file, flushMs: 60_000 });
+    b.restore(JSON.parse(JSON.stringify(during)));
+    b.markDurable(2);
+    b.flush();
+    assert.deepEqual(b.candles("GOLD-VND", "1hour", t0, t0), [[t0, 100, 105, 105, 100, 3n, 310n]]);
+    b.close();
+  });
+
   it("batches: a trade costs no write until the batch is due, then one transaction", async () => {
     const store = new CandleStore({ file: path.join(dir, "batch.sqlite"), flushMs: 20, flushTrades: 1_000_000 });
     const t0 = utc(2026, 6, 1);
@@ -113,6 +136,7 @@ describe("candle store", () => {
     const t0 = utc(2026, 7, 1, 9);
     feed(store, trade(t0, 100, 1));
     store.flush();
+    await store.synced(); // on disk: no longer carried by snapshots
     // Another connection makes every write fail, as a full disk does.
     const disk = new DatabaseSync(file);
     disk.exec(`CREATE TRIGGER full_c BEFORE INSERT ON candle BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;
@@ -198,12 +222,13 @@ describe("candle store", () => {
     assert.deepEqual(store.candles("GOLD-VND", "1day", utc(2026, 11, 1), utc(2026, 11, 1)), [[utc(2026, 11, 1), 100, 110, 110, 100, 10n, 1030n]]);
     store.close();
   });
-  it("a candle database older than the snapshot (lost, restored from a backup) is reported as a gap at start", () => {
+  it("a candle database older than the snapshot (lost, restored from a backup) is reported as a gap at start", async () => {
     const t0 = utc(2026, 12, 1);
     const a = new CandleStore({ file: path.join(dir, "gap-a.sqlite"), flushMs: 60_000 });
     const written = [trade(t0, 100, 1), trade(t0 + 1, 100, 1), trade(t0 + 2, 100, 1)];
     for (const e of written) feed(a, e);
     a.flush();
+    await a.synced();
     const queued = [trade(t0 + 3, 100, 1), trade(t0 + 4, 100, 1)];
     for (const e of queued) a.record(e);
     const snapshot = JSON.parse(JSON.stringify(a.snapshot()));
