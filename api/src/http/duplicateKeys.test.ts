@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { visit } from "jsonc-parser";
 import { firstDuplicateKey } from "./duplicateKeys.ts";
 
 describe("duplicate JSON keys", () => {
@@ -32,5 +33,42 @@ describe("duplicate JSON keys", () => {
       { numRuns: 300 },
     );
     assert.ok(duplicates > 30, `${duplicates} bodies with duplicates`);
+  });
+
+  it("agrees with a full JSON visitor (jsonc-parser's) on nested bodies, escapes and blanks", () => {
+    const reference = (json: string): string | undefined => {
+      const open: Array<Set<string>> = [];
+      let found: string | undefined;
+      visit(json, {
+        onObjectBegin: () => void open.push(new Set()),
+        onObjectEnd: () => void open.pop(),
+        onObjectProperty: (key) => {
+          const keys = open[open.length - 1]!;
+          if (found === undefined && keys.has(key)) found = key;
+          keys.add(key);
+        },
+      });
+      return found;
+    };
+    // Keys spelled several ways (escaped, with quotes, backslashes and colons inside), values
+    // that are strings looking like keys, and JSON's blanks between every token.
+    const key = fc.constantFrom('"a"', '"\\u0061"', '"b"', '"a:b"', '"\\""', '"\\\\"', '"x\\\\"', '""', '"side"');
+    const blank = fc.constantFrom("", " ", "\n", "\t ", "\r\n");
+    const { value } = fc.letrec<{ value: string; object: string; array: string }>((tie) => ({
+      value: fc.oneof({ depthSize: "small", withCrossShrink: true }, fc.constantFrom('"a"', '":"', "1", "true", "null", '"\\u0061"'), tie("object"), tie("array")),
+      object: fc.array(fc.tuple(blank, key, blank, tie("value")), { maxLength: 5 }).map((ps) => `{${ps.map(([s, k, t, v]) => `${s}${k}${t}:${t}${v}${s}`).join(",")}}`),
+      array: fc.array(tie("value"), { maxLength: 4 }).map((vs) => `[${vs.join(" , ")}]`),
+    }));
+    let duplicates = 0;
+    fc.assert(
+      fc.property(value, (text) => {
+        JSON.parse(text);
+        const dup = firstDuplicateKey(text);
+        if (dup !== undefined) duplicates++;
+        assert.equal(dup, reference(text), text);
+      }),
+      { numRuns: 2000 },
+    );
+    assert.ok(duplicates > 100, `${duplicates} bodies with duplicates`);
   });
 });
