@@ -92,6 +92,18 @@ describe("createApiKeyStore", async () => {
     assert.equal(credentials.passphraseMatches(kucoinHmac(apiSecret, PASSPHRASE + "x")), false);
     assert.equal(credentials.passphraseMatches(PASSPHRASE), false, "v1 plaintext form does not match");
     assert.equal(await store.credentials("000000000000000000000000"), undefined);
+    // A matched header is remembered per key: the next requests still tell right from wrong,
+    // and a wrong header before any match is not remembered as the right one.
+    const again = (await store.credentials(record.apiKeyId))!;
+    assert.equal(again.passphraseMatches(kucoinHmac(apiSecret, PASSPHRASE)), true);
+    assert.equal(again.passphraseMatches(kucoinHmac(apiSecret, PASSPHRASE).slice(0, -1) + "A"), false);
+    assert.equal(again.passphraseMatches(""), false);
+    const other = await store.create(ALICE, input);
+    const fresh = (await store.credentials(other.record.apiKeyId))!;
+    assert.equal(fresh.passphraseMatches(kucoinHmac(other.apiSecret, "wrong")), false);
+    assert.equal(fresh.passphraseMatches(kucoinHmac(apiSecret, PASSPHRASE)), false, "another key's header");
+    assert.equal(fresh.passphraseMatches(kucoinHmac(other.apiSecret, PASSPHRASE)), true);
+    assert.equal(fresh.passphraseMatches(kucoinHmac(other.apiSecret, "wrong")), false);
   });
 
   it("persists across re-open, and refuses a wrong master key or a tampered file", async () => {

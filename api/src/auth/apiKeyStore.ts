@@ -94,12 +94,28 @@ export function apiKeyCrypto(masterKey: Buffer): ApiKeyCrypto {
   };
 }
 
+/**
+ * The KC-API-PASSPHRASE header last found to match each stored key. A v2 header is
+ * HMAC(secret, passphrase): the same on every request of a key, so once one has matched the
+ * verifier, a later header matches exactly when it is that text (two headers with one verifier
+ * would be an HMAC collision). Comparing against it in constant time spares an HMAC per signed
+ * request. Held no longer than the entry, which is replaced whenever the key changes; it is
+ * derived from the secret, which sits beside it in memory anyway, and never logged.
+ */
+const matchedPassphrase = new WeakMap<StoredKey, string>();
+
 /** What request verification needs of a stored key whose secret is already open. */
 export function credentialsOf(crypto: ApiKeyCrypto, record: ApiKeyRecord, stored: StoredKey, secret: string): ApiKeyCredentials {
   return {
     record,
     secret,
-    passphraseMatches: (header) => constantTimeEqual(crypto.verifierOf(header), stored.passphraseVerifier),
+    passphraseMatches: (header) => {
+      const matched = matchedPassphrase.get(stored);
+      if (matched !== undefined) return constantTimeEqual(header, matched);
+      if (!constantTimeEqual(crypto.verifierOf(header), stored.passphraseVerifier)) return false;
+      matchedPassphrase.set(stored, header);
+      return true;
+    },
   };
 }
 
