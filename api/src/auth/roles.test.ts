@@ -24,6 +24,18 @@ describe("roles", () => {
     assert.equal(roleOf(OP), "operator");
     assert.equal(roleOf(CO.toLowerCase() as `0x${string}`), "compliance");
     assert.equal(roleOf(TR), "trader");
+    // Asked again (answers are remembered per wallet text), in every spelling, and past the
+    // memo's bound: the same answers, and a malformed wallet still throws every time.
+    for (let round = 0; round < 2; round++) {
+      assert.equal(roleOf(OP), "operator");
+      assert.equal(roleOf(OP.toLowerCase() as `0x${string}`), "operator");
+      assert.equal(roleOf(CO.toLowerCase() as `0x${string}`), "compliance");
+      assert.equal(roleOf(TR.toLowerCase() as `0x${string}`), "trader");
+      assert.throws(() => roleOf("0x1234"));
+    }
+    for (let i = 0; i < 10_050; i++) roleOf(`0x${i.toString(16).padStart(40, "0")}`);
+    assert.equal(roleOf(OP), "operator");
+    assert.equal(roleOf(CO), "compliance");
   });
 
   it("refuses a bad configuration", () => {

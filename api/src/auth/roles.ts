@@ -45,10 +45,19 @@ export function createRoleResolver(config: RoleConfig): (wallet: Address) => Rol
       throw new AuthError(AuthCode.INVALID_INPUT, "Wallet is both operator and compliance", { details: { wallet: w } });
     }
   }
+  // Asked on every authenticated request: the answer per wallet text is remembered (the lists
+  // are fixed for this resolver) instead of checksumming the address each time. Bounded: a
+  // full memo starts over rather than growing with every wallet ever seen.
+  const known = new Map<string, Role>();
   return (wallet) => {
+    const remembered = known.get(wallet);
+    if (remembered !== undefined) return remembered;
     const w = getAddress(wallet);
-    if (operators.has(w)) return "operator";
-    if (compliance.has(w)) return "compliance";
-    return "trader";
+    const role: Role = operators.has(w) ? "operator" : compliance.has(w) ? "compliance" : "trader";
+    if (known.size >= ROLE_MEMO_SIZE) known.clear();
+    known.set(wallet, role);
+    return role;
   };
 }
+
+const ROLE_MEMO_SIZE = 10_000;
