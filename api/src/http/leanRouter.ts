@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { Request, Response } from "express";
 import type { AppContext } from "../context.ts";
@@ -28,13 +28,15 @@ const BODY_LIMIT = 64 * 1024;
 export function createGatewayListener(ctx: AppContext): RequestListener {
   const routes = allRoutes(ctx);
   const app = createHttpApp(ctx, routes);
-  const lean = new Map<string, Route>();
+  const lean = new Map<string, LeanRoute>();
   for (const route of routes) {
     const key = `${route.method.toUpperCase()} ${route.path}`;
     if (!LEAN_ROUTES.has(key)) continue;
     // Public routes take a per-IP bucket, which the lean path does not pass (serveLean).
     if (route.auth === "public") throw new Error(`lean route ${key} must not be public`);
-    lean.set(key, route);
+    // The series a successful request lands in, bound once: no labels object, timer closure
+    // or label validation per request (the series itself appears with its first observation).
+    lean.set(key, { route, ok: ctx.metrics.httpDuration.labels(route.path, route.method, "200") });
   }
   return (req, res) => {
     const route = req.method === "POST" && req.url !== undefined ? lean.get(`POST ${req.url}`) : undefined;
@@ -62,8 +64,16 @@ function readBody(req: IncomingMessage, then: (raw: string) => void): void {
   req.on("end", () => then(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")));
 }
 
-async function serveLean(ctx: AppContext, route: Route, req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
-  const end = ctx.metrics.httpDuration.startTimer({ route: route.path, method: route.method });
+type LeanRoute = { route: Route; ok: { observe(seconds: number): void } };
+
+async function serveLean(ctx: AppContext, { route, ok }: LeanRoute, req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
+  const started = performance.now();
+  // As prom-client's startTimer: seconds since the request reached its route, by status.
+  const end = (status: string) => {
+    const seconds = (performance.now() - started) / 1000;
+    if (status === "200") ok.observe(seconds);
+    else ctx.metrics.httpDuration.observe({ route: route.path, method: route.method, status }, seconds);
+  };
   const input: RouteRequest = {
     method: req.method!,
     originalUrl: req.url!,
@@ -81,9 +91,9 @@ async function serveLean(ctx: AppContext, route: Route, req: IncomingMessage, re
     // No per-IP bucket: lean routes are never public (checked above), so it is never consulted.
     const data = await serveRoute(ctx, route, undefined as never, input);
     if (!res.headersSent) sendJson(res, 200, JSON.stringify({ code: "200000", data }));
-    end({ status: String(res.statusCode) });
+    end(String(res.statusCode));
   } catch (err) {
-    end({ status: "error" });
+    end("error");
     // As errors.ts's errorHandler does for the Express routes.
     const mapped = toKucoinError(err);
     if (mapped.status >= 500) ctx.logger.error({ err, path: input.path }, "request failed");
@@ -92,18 +102,19 @@ async function serveLean(ctx: AppContext, route: Route, req: IncomingMessage, re
   }
 }
 
-/** What Express's res.status(s).json(v) writes: the same headers, its weak ETag included. */
+/**
+ * What Express's res.status(s).json(v) writes: the same headers in the same order, its weak
+ * ETag included. Nothing has set a header on a lean response before this, so they go in one
+ * writeHead (no per-header setHeader calls).
+ */
 function sendJson(res: ServerResponse, status: number, body: string): void {
   const bytes = Buffer.from(body, "utf8");
-  res.statusCode = status;
-  res.setHeader("Content-Type", "application/json; charset=utf-8");
-  res.setHeader("Content-Length", bytes.length);
-  res.setHeader("ETag", weakEtag(bytes));
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": bytes.length, ETag: weakEtag(bytes) });
   res.end(bytes);
 }
 
-/** The `etag` package's weak tag, as Express's default "etag fn" makes it. */
+/** The `etag` package's weak tag, as Express's default "etag fn" makes it (one-shot SHA-1: no Hash object). */
 function weakEtag(bytes: Buffer): string {
   if (bytes.length === 0) return 'W/"0-2jmj7l5rSw0yVb/vlWAYkK/YBwk"';
-  return `W/"${bytes.length.toString(16)}-${createHash("sha1").update(bytes).digest("base64").substring(0, 27)}"`;
+  return `W/"${bytes.length.toString(16)}-${hash("sha1", bytes, "base64").substring(0, 27)}"`;
 }
