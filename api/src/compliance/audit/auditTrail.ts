@@ -22,7 +22,9 @@ export type AuditTrailOptions = {
  * tamper-evident log; a background loop makes appended events durable, feeds them to the
  * query index (in seq order, so the index is always a prefix of the log) and to the
  * market-abuse detectors, whose alerts are themselves recorded (`alert.raised`), stored
- * for the compliance queue and pushed to listeners (the compliance websocket topic).
+ * for the compliance queue and pushed to listeners (the compliance websocket topic). With
+ * the default SQLite index the detectors run in its worker thread (`AuditIndex.screening`),
+ * off the sequencer's thread, on the lines it parses for the index anyway.
  */
 export class AuditTrail {
   readonly log: AuditLog;
