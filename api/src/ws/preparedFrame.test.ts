@@ -46,4 +46,32 @@ describe("prepared websocket text frames", () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
+
+  it("behind a backlog (the client not reading), queue after it in order, counted in bufferedAmount", async () => {
+    const server = createServer();
+    const wss = new WebSocketServer({ server, perMessageDeflate: false });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    const serverSide = new Promise<WebSocket>((resolve) => wss.once("connection", resolve));
+    const client = new WebSocket(`ws://127.0.0.1:${port}`);
+    await new Promise((resolve) => client.once("open", resolve));
+    const ws = await serverSide;
+    const got: string[] = [];
+    const all = new Promise<void>((resolve) => client.on("message", (m) => (got.push(m.toString()), got.length === 5 && resolve())));
+    (client as unknown as { _socket: { pause(): void } })._socket.pause();
+    const big = "b".repeat(16 * 1024 * 1024); // more than the kernel's buffers take: the rest waits in Node's stream
+    ws.send(big);
+    const before = ws.bufferedAmount;
+    assert.ok(before > 0, "a backlog");
+    for (const text of ["one", "two", "three"]) assert.equal(writePreparedFrame(ws, textFrame(Buffer.from(text))), true);
+    assert.ok(ws.bufferedAmount > before, "the queued frames count in bufferedAmount (the slow-consumer cut-off sees them)");
+    ws.send("last");
+    (client as unknown as { _socket: { resume(): void } })._socket.resume();
+    await all;
+    assert.deepEqual(got.map((m) => (m === big ? "big" : m)), ["big", "one", "two", "three", "last"]);
+    client.close();
+    wss.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
 });
