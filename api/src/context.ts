@@ -15,6 +15,7 @@ import { createRoleResolver } from "./auth/roles.ts";
 import { createSessionStore, type SessionStore } from "./auth/sessionStore.ts";
 import { createSiweNonceStore, type SiweNonceStore } from "./auth/siweNonceStore.ts";
 import type { ApiKeyStore, IdentityOracle, ReplayGuard, Role } from "./auth/types.ts";
+import type { AuditAnchorView } from "./chain/auditAnchorer.ts";
 import { startHolderRulesView, type HolderRulesView, type HolderRulesViewOptions } from "./chain/holderRulesView.ts";
 import { registerClockMetrics } from "./clock/clockMetrics.ts";
 import { startClockMonitor, type ClockMonitor } from "./clock/clockMonitor.ts";
@@ -98,12 +99,6 @@ export type AppContext = {
   listings: ListingService;
   /** The chain and contracts trades settle on (the trader app's wallet transactions read it); absent without a chain. */
   chain?: ContextDeps["chain"];
-};
-
-export type AuditAnchorView = {
-  describe(): { chainId: number; contract: string; anchoredTreeSize: number };
-  /** Compares the on-chain root for `treeSize` with `root` (the anchor may lag the checkpoint). */
-  check(treeSize: number, root: string): Promise<{ ok: boolean; anchoredTreeSize: number; onChainRoot?: string; note?: string }>;
 };
 
 export type ContextDeps = {

@@ -65,3 +65,24 @@ describe("layering: reads go through the query port", () => {
     assert.equal(q.catalog, core.catalog);
   });
 });
+
+/** The floors above the wiring (ARCHITECTURE.md): they receive the context; everything below gets explicit dependencies. */
+const MAY_IMPORT_THE_WIRING = /^(main\.ts|server\.ts|cluster\/|http\/)/;
+const IMPORTS_THE_WIRING = /from\s+["'](?:\.\.?\/)+context\.ts["']/;
+
+describe("layering: imports run down the floors", () => {
+  it("only the entry, cluster and http floors import context.ts", () => {
+    const offenders = (readdirSync(SRC, { recursive: true }) as string[])
+      .map((f) => f.split(path.sep).join("/"))
+      .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && f !== "context.ts" && !MAY_IMPORT_THE_WIRING.test(f))
+      .filter((f) => IMPORTS_THE_WIRING.test(readFileSync(path.join(SRC, f), "utf8")));
+    assert.deepEqual(offenders, [], "pass the module what it uses (as chain/chainServices.ts's ChainServicesContext does), not the AppContext");
+  });
+
+  it("the rule sees what it forbids", () => {
+    assert.ok(IMPORTS_THE_WIRING.test('import type { AppContext } from "../context.ts";'));
+    assert.ok(IMPORTS_THE_WIRING.test("import type { AppContext } from '../../context.ts';"));
+    assert.ok(!IMPORTS_THE_WIRING.test('import { x } from "./contextual.ts";'));
+    assert.ok(MAY_IMPORT_THE_WIRING.test("http/routes/orders.ts") && !MAY_IMPORT_THE_WIRING.test("chain/chainServices.ts"));
+  });
+});

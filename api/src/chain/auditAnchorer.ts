@@ -1,6 +1,5 @@
 import { parseAbi, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import type { AuditLog } from "../compliance/audit/auditLog.ts";
-import type { AuditAnchorView } from "../context.ts";
 import type { Logger } from "../observability/logger.ts";
 import { ChainCode, ChainError } from "./errors.ts";
 
@@ -10,6 +9,13 @@ export const auditAnchorAbi = parseAbi([
   "function rootAt(uint64 treeSize) view returns (bytes32)",
   "event RootAnchored(uint64 indexed fromSeq, uint64 indexed toSeq, bytes32 root, uint256 timestamp)",
 ]);
+
+/** What the audit routes see of the anchor: where it is and whether a checkpoint's root is on chain. */
+export type AuditAnchorView = {
+  describe(): { chainId: number; contract: string; anchoredTreeSize: number };
+  /** Compares the on-chain root for `treeSize` with `root` (the anchor may lag the checkpoint). */
+  check(treeSize: number, root: string): Promise<{ ok: boolean; anchoredTreeSize: number; onChainRoot?: string; note?: string }>;
+};
 
 export type AuditAnchorerOptions = {
   log: AuditLog;

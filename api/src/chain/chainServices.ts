@@ -1,19 +1,49 @@
 import { getAddress, type Address, type Hash, type PublicClient, type WalletClient } from "viem";
-import type { AppContext } from "../context.ts";
+import type { ApiKeyStore } from "../auth/types.ts";
+import type { BulletTokenStore } from "../auth/bulletTokens.ts";
+import type { SessionStore } from "../auth/sessionStore.ts";
+import type { AuditTrail } from "../compliance/audit/auditTrail.ts";
+import type { ServerConfig } from "../config/config.ts";
+import type { MarketCatalog } from "../markets/marketCatalog.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { TradingQueries } from "../trading/queries.ts";
+import type { TradingService } from "../trading/tradingService.ts";
 import type { Withdrawal } from "../trading/orders.ts";
 import { IDENTITY_SWEEP } from "../trading/records.ts";
 import { identityRegistryAbi } from "./identityOracle.ts";
 import { contractErrorsAbi, describeChainError, revertOf, rootCause } from "./contractErrors.ts";
 import { SettlementBatcher, settlementVaultAbi } from "./settlementBatcher.ts";
 import { creditVaultDeposits } from "./vaultDeposits.ts";
-import { startAuditAnchorer } from "./auditAnchorer.ts";
+import { startAuditAnchorer, type AuditAnchorView } from "./auditAnchorer.ts";
 import { followTaxPolicy } from "./taxPolicy.ts";
 
 /** How long an unknown withdrawal outcome waits before the payout is sent again (same id). */
 const WITHDRAWAL_RETRY_MS = 1_000;
 
+/**
+ * The parts of the gateway the chain services use, named here so that chain/ depends on
+ * the modules it drives and not on the wiring (context.ts); an AppContext satisfies it.
+ */
+export type ChainServicesContext = {
+  config: Pick<ServerConfig, "chainId" | "audit">;
+  logger: Logger;
+  metrics: Pick<Metrics, "settledTrades" | "settlementFailed" | "settlementFailedOpen" | "settlementLagMs" | "settlementPending">;
+  catalog: MarketCatalog;
+  trading: TradingService;
+  queries: TradingQueries;
+  keys: ApiKeyStore;
+  sessions: SessionStore;
+  bullets: BulletTokenStore;
+  audit: AuditTrail;
+  /** Set here when the audit anchor is configured, so the audit routes can compare roots. */
+  auditAnchor?: AuditAnchorView;
+  /** Set here: /health reports "degraded" when the chain stops answering the poll. */
+  chainHealth?: () => "ok" | "degraded";
+};
+
 export type ChainServicesOptions = {
-  ctx: AppContext;
+  ctx: ChainServicesContext;
   publicClient: PublicClient;
   /** Holds the vault's SETTLER_ROLE and WITHDRAWER_ROLE. */
   walletClient: WalletClient;
