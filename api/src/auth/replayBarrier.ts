@@ -36,12 +36,13 @@ export function openReplayBarrier(dataDir: string, now: () => number, windowMs: 
   let notBeforeMs = Number.NEGATIVE_INFINITY;
   if (existsSync(file)) {
     try {
-      const r = JSON.parse(readFileSync(file, "utf8").trim()) as Record_;
-      if (!Number.isSafeInteger(r.ceiling)) throw new Error("no ceiling");
-      notBeforeMs = r.ceiling + 1;
+      const ceiling = (JSON.parse(readFileSync(file, "utf8").trim()) as Partial<Record_> | null)?.ceiling;
+      if (typeof ceiling === "number" && Number.isSafeInteger(ceiling)) notBeforeMs = ceiling + 1;
     } catch {
-      notBeforeMs = now() + windowMs; // torn or damaged: anything the last process accepted is older than this
+      // unparsable: handled as damaged below
     }
+    // Torn or damaged: anything the last process accepted is older than this.
+    if (!Number.isFinite(notBeforeMs)) notBeforeMs = now() + windowMs;
   }
   const fd = openSync(file, existsSync(file) ? "r+" : "w+", 0o600);
   let ceiling = Number.isFinite(notBeforeMs) ? notBeforeMs - 1 : 0;

@@ -119,6 +119,8 @@ const PILOT_RULE_CODES = new Set(["LISTING_RULE", "LISTING_CHAIN", "RISK_OFFERIN
 export const HttpCode = {
   /** The client went away in the middle of a streamed reply (an export): the stream stops. */
   CLIENT_GONE: "HTTP_CLIENT_GONE",
+  /** The route table asks the lean order path for something it cannot serve (found at start, never per request). */
+  ROUTE_TABLE: "HTTP_ROUTE_TABLE",
 } as const;
 
 const INVALID_ORDER: KucoinError = { status: 400, code: "300000", msg: "Order refused" };

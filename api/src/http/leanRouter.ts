@@ -3,7 +3,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import type { Request, Response } from "express";
 import type { AppContext } from "../context.ts";
 import { createHttpApp, serveRoute, type RouteRequest } from "./app.ts";
-import { toKucoinError } from "./errors.ts";
+import { SenError } from "../errors/SenError.ts";
+import { HttpCode, toKucoinError } from "./errors.ts";
 import type { Route } from "./route.ts";
 import { allRoutes } from "./routes/index.ts";
 
@@ -33,7 +34,7 @@ export function createGatewayListener(ctx: AppContext): RequestListener {
     const key = `${route.method.toUpperCase()} ${route.path}`;
     if (!LEAN_ROUTES.has(key)) continue;
     // Public routes take a per-IP bucket, which the lean path does not pass (serveLean).
-    if (route.auth === "public") throw new Error(`lean route ${key} must not be public`);
+    if (route.auth === "public") throw new SenError(HttpCode.ROUTE_TABLE, `lean route ${key} must not be public`);
     // The series a successful request lands in, bound once: no labels object, timer closure
     // or label validation per request (the series itself appears with its first observation).
     lean.set(key, { route, ok: ctx.metrics.httpDuration.labels(route.path, route.method, "200") });
