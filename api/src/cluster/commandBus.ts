@@ -9,7 +9,7 @@ import type { CancelReason } from "../trading/records.ts";
 
 /**
  * The command bus between edges and the sequencer, on Redis Streams (split-design: `sen:cmd`
- * in, `sen:reply:<nodeId>` out, `sen:cmd:applied` = the last command whose effect is durable).
+ * in, `sen:reply:<nodeId>` out, entries of one or more (id, v) pairs, `sen:cmd:applied` = the last command whose effect is durable).
  *
  * Edges XADD commands; the one active sequencer reads them in stream order, calls the
  * TradingService method for each (the journal's order is the stream's order), and replies on
@@ -79,6 +79,22 @@ export function createCommandClient(options: CommandClientOptions): CommandClien
   })();
   ready.catch(() => undefined);
 
+  function settleReply(id: string, text: string): void {
+    const p = pending.get(id);
+    if (p === undefined) return; // another run's, or timed out already
+    pending.delete(id);
+    clearTimeout(p.timer);
+    let reply: Reply;
+    try {
+      reply = decodeJson(text) as Reply;
+    } catch (cause) {
+      p.reject(new SenError(ClusterCode.BAD_COMMAND, "the sequencer's reply is not valid JSON", { cause }));
+      return;
+    }
+    if (reply.ok) p.resolve({ value: reply.value, seq: BigInt(reply.seq) });
+    else p.reject(errorFromReply(reply.error));
+  }
+
   const loop = (async () => {
     let last: string;
     try {
@@ -99,20 +115,16 @@ export function createCommandClient(options: CommandClientOptions): CommandClien
       for (const [, entries] of res) {
         for (const [entryId, fields] of entries) {
           last = entryId;
-          const id = field(fields, "id");
-          const p = id === undefined ? undefined : pending.get(id);
-          if (p === undefined) continue; // another run's, or timed out already
-          pending.delete(id!);
-          clearTimeout(p.timer);
-          let reply: Reply;
-          try {
-            reply = decodeJson(field(fields, "v") ?? "") as Reply;
-          } catch (cause) {
-            p.reject(new SenError(ClusterCode.BAD_COMMAND, "the sequencer's reply is not valid JSON", { cause }));
-            continue;
+          // An entry holds one or more (id, v) pairs: the sequencer sends the replies of one
+          // loop turn to an edge in one XADD.
+          let id: string | undefined;
+          for (let i = 0; i + 1 < fields.length; i += 2) {
+            if (fields[i] === "id") id = fields[i + 1];
+            else if (fields[i] === "v" && id !== undefined) {
+              settleReply(id, fields[i + 1]);
+              id = undefined;
+            }
           }
-          if (reply.ok) p.resolve({ value: reply.value, seq: BigInt(reply.seq) });
-          else p.reject(errorFromReply(reply.error));
         }
       }
     }
@@ -274,12 +286,57 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
   let consumed = 0;
   const inFlight = new Set<Promise<void>>();
 
+  /**
+   * Replies wait in an outbox until the end of the loop turn, then go out as one XADD per edge
+   * with one (id, v) pair per command: a group commit's replies cost one Redis write per edge,
+   * not one per command (and one wake-up of that edge's reader).
+   */
+  type Outbox = { fields: string[]; sent: Array<() => void> };
+  const outbox = new Map<string, Outbox>();
+  let outboxScheduled = false;
+  const MAX_REPLIES_PER_ENTRY = 500;
+
+  function post(to: string, box: Outbox): void {
+    redis
+      .xadd(to, "MAXLEN", "~", 100_000, "*", ...box.fields)
+      .then(
+        () => undefined,
+        (err: unknown) => onError(err, `${box.sent.length} replies to ${to}`),
+      )
+      .finally(() => {
+        for (const done of box.sent) done();
+      });
+  }
+
+  function sendOutbox(): void {
+    outboxScheduled = false;
+    const boxes = [...outbox];
+    outbox.clear();
+    for (const [to, box] of boxes) post(to, box);
+  }
+
   function reply(to: string | undefined, commandId: string | undefined, r: Reply): Promise<void> {
     if (to === undefined || commandId === undefined || !to.startsWith("sen:reply:")) return Promise.resolve();
-    return redis
-      .xadd(to, "MAXLEN", "~", 100_000, "*", "id", commandId, "v", encodeJson(r))
-      .then(() => undefined)
-      .catch((err: unknown) => onError(err, `reply to ${commandId}`));
+    const v = encodeJson(r);
+    return new Promise<void>((resolve) => {
+      let box = outbox.get(to);
+      if (box !== undefined && box.sent.length >= MAX_REPLIES_PER_ENTRY) {
+        // A full entry leaves now; later replies start the next one (order per edge is kept: one connection).
+        outbox.delete(to);
+        post(to, box);
+        box = undefined;
+      }
+      if (box === undefined) {
+        box = { fields: [], sent: [] };
+        outbox.set(to, box);
+      }
+      box.fields.push("id", commandId, "v", v);
+      box.sent.push(resolve);
+      if (!outboxScheduled) {
+        outboxScheduled = true;
+        setImmediate(sendOutbox);
+      }
+    });
   }
 
   function refusal(err: unknown): Reply {
