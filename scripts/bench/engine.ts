@@ -24,7 +24,7 @@ import { defaultCatalog } from "../../api/src/markets/marketCatalog.ts";
 import { TradingCore } from "../../api/src/trading/tradingCore.ts";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
 import { generateWorkload, symbolName } from "./engineWorkload.ts";
-import type { Workload } from "./engineWorkload.ts";
+import type { Workload, WorkloadOptions } from "./engineWorkload.ts";
 
 const N = Number(process.env.BENCH_COMMANDS ?? 1_000_000);
 const WRITE = process.env.BENCH_WRITE !== "0";
@@ -283,6 +283,34 @@ const variants: Variant[] = [
   { label: "10 symbols, ~5k resting each", nSym: 10, targetDepth: 5000, center: 10_000, halfSpread: 50, latency: false },
 ];
 
+const runners = [sen, senNumericSink, senNumeric, nob];
+const NOB = runners.length - 1;
+
+/**
+ * Each throughput measurement runs in a process of its own (this script with BENCH_CHILD set):
+ * in one shared process the engines' code and heaps interfere (nodejs-order-book's garbage is
+ * collected during a later Sen run; Sen's book code, shared by its three ways and the workload
+ * generator, is compiled for every sink kind seen so far), so a result depended on what ran before.
+ * The child generates the same stream itself (seeded, so identical; the parent checks the traded
+ * totals agree): command objects made in that process, as in a single-process run (a stream
+ * copied in through serialization measured slower, for reasons of the copy, not of the engines).
+ */
+if (process.env.BENCH_CHILD !== undefined) {
+  const job = JSON.parse(process.env.BENCH_CHILD) as { workload: WorkloadOptions; runner: number };
+  const cmds = generateWorkload(job.workload).commands;
+  process.stdout.write(JSON.stringify(throughput(runners[job.runner], cmds, job.workload.symbols ?? 1)));
+  process.exit(0);
+}
+
+function throughputInChild(workload: WorkloadOptions, runner: number): Result {
+  const out = execFileSync(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname], {
+    env: { ...process.env, BENCH_CHILD: JSON.stringify({ workload, runner }) },
+    maxBuffer: 1 << 20,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return JSON.parse(out.toString()) as Result;
+}
+
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const started = performance.now();
@@ -291,22 +319,21 @@ const harnessNs = harnessNsPerCommand(N);
 let mainWorkload: Workload | null = null;
 const rows: string[] = [];
 let latencyBlock = "";
-const runners = [sen, senNumericSink, senNumeric, nob];
-const NOB = runners.length - 1;
 const genRows: string[] = [];
 const ONLY = process.env.BENCH_ONLY?.split(",").map(Number); // quick runs: variant indices
 const REPLAY = process.env.BENCH_REPLAY !== "0";
 for (const v of variants.filter((_, i) => ONLY === undefined || ONLY.includes(i))) {
   const g0 = performance.now();
-  const wl = generateWorkload({ commands: N, symbols: v.nSym, targetDepth: v.targetDepth, center: v.center, halfSpread: v.halfSpread });
+  const wlOptions: WorkloadOptions = { commands: N, symbols: v.nSym, targetDepth: v.targetDepth, center: v.center, halfSpread: v.halfSpread };
+  const wl = generateWorkload(wlOptions);
   const genMs = performance.now() - g0;
   if (v === variants[0]) mainWorkload = wl;
   // interleaved repeats (Sen, Sen numeric, nodejs-order-book, Sen, ...) so machine noise hits all; medians reported
   const ops: number[][] = runners.map(() => []);
   const traded: number[] = runners.map(() => 0);
   for (let rep = 0; rep < REPEAT; rep++) {
-    runners.forEach((r, k) => {
-      const x = throughput(r, wl.commands, v.nSym);
+    runners.forEach((_, k) => {
+      const x = throughputInChild(wlOptions, k);
       ops[k].push(x.opsPerSec);
       traded[k] = x.traded;
     });
@@ -461,13 +488,13 @@ const md = [
   "",
   machineLine(),
   "",
-  `Workload: mulberry32(42), ${N.toLocaleString("en")} commands per variant: 70% limit (GTC), 20% cancel of a random resting order, 10% market; qty 1..100; the price offset adapts to depth to hold the target resting count (\`scripts/bench/engineWorkload.ts\`). The identical command stream goes through every engine in the same process; the run aborts unless all traded the same total quantity. nodejs-order-book ${"10.1.1"} runs through \`limit()\`/\`market()\`/\`cancel()\` with string ids. Sen runs three ways; each receives every event and sums the trade quantities from them:`,
+  `Workload: mulberry32(42), ${N.toLocaleString("en")} commands per variant: 70% limit (GTC), 20% cancel of a random resting order, 10% market; qty 1..100; the price offset adapts to depth to hold the target resting count (\`scripts/bench/engineWorkload.ts\`). The identical command stream goes through every engine; the run aborts unless all traded the same total quantity. nodejs-order-book ${"10.1.1"} runs through \`limit()\`/\`market()\`/\`cancel()\` with string ids. Sen runs three ways; each receives every event and sums the trade quantities from them:`,
   "",
   "- **string ids** — the gateway's edge API: `engine.apply(command, sink)` on the command objects (validation, client-id `Map` lookup, owner interning per command), events to a sink function (reused event objects);",
   "- **numeric handles, sink** — the engine core: `placeLimit(book, owner, side, price, qty, tif, id, sink)` / `placeMarket(...)` / `cancelHandle(handle, sink)` on commands pre-decoded into typed arrays, owners interned once, the caller keeping handles in an array (no `Map` on the path), events to the same kind of sink;",
   "- **numeric handles, event buffer** — the same calls with an `EventBuffer` instead of the sink: the engine writes each event as a record into typed arrays, and the caller scans the records after every call.",
   "",
-  `Throughput: each engine is warmed up on a fresh instance with the first 20% of the stream, then timed (wall clock) over the whole stream on another fresh instance; ${REPEAT} interleaved repeats (each Sen way, then nodejs-order-book, then again), median shown. The ratios divide medians from the same run. Each runner drives the stream with a loop of its own (\`run(from, to)\`), so the timed loop's call site is monomorphic; that loop alone (calling an apply that only reads the decoded command) costs ${fmtNs(harnessNs)} per command here. The workload generator is not timed with the engines (it runs Sen's engine untimed to track resting orders): ${genRows.join("; ")} for ${N.toLocaleString("en")} commands.`,
+  `Throughput: each engine is warmed up on a fresh instance with the first 20% of the stream, then timed (wall clock) over the whole stream on another fresh instance, in a process of its own (a child of the bench that generates the same seeded stream and runs only that engine: in one shared process the engines' heaps and compiled code interfered, each result depending on what ran before it); ${REPEAT} interleaved repeats (each Sen way, then nodejs-order-book, then again), median shown. The ratios divide medians from the same run. Each runner drives the stream with a loop of its own (\`run(from, to)\`), so the timed loop's call site is monomorphic; that loop alone (calling an apply that only reads the decoded command) costs ${fmtNs(harnessNs)} per command here. The workload generator is not timed with the engines (it runs Sen's engine untimed to track resting orders): ${genRows.join("; ")} for ${N.toLocaleString("en")} commands.`,
   "",
   "| variant | mean resting orders | Sen string ids ops/s | Sen numeric, sink ops/s | Sen numeric, event buffer ops/s | nodejs-order-book ops/s | ratio string ids | ratio numeric, sink | ratio numeric, buffer | traded qty (all equal) |",
   "|---|---|---|---|---|---|---|---|---|---|",
