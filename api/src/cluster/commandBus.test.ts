@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import { redisServerPath, startRedis, type RedisServer } from "../../test/support/redisServer.ts";
+import { until } from "../../test/support/until.ts";
+import { createRedisJournal } from "../journal/redisJournal.ts";
+import { defaultCatalog } from "../markets/marketCatalog.ts";
+import { DEFAULT_RISK } from "../risk/types.ts";
+import type { Order } from "../trading/orders.ts";
+import { TradingService, type PlaceInput } from "../trading/tradingService.ts";
+import { CMD_APPLIED, CMD_STREAM, createCommandClient, replyStream, startCommandConsumer, type CommandClient } from "./commandBus.ts";
+
+const skip = redisServerPath() === null ? "redis-server not installed" : undefined;
+if (skip) console.log(`# skipping command bus tests: ${skip}`);
+
+const S = "GOLD-VND";
+let server: RedisServer;
+let redis: Redis;
+
+const order = (accountId: string, side: "buy" | "sell", size: number, clientOid: string): PlaceInput => ({
+  accountId,
+  identityHash: `id-${accountId}`,
+  symbol: S,
+  side,
+  type: "limit",
+  price: side === "buy" ? 9_900 : 10_100,
+  size,
+  tif: "GTC",
+  postOnly: false,
+  stp: "CN",
+  clientOid,
+});
+
+/** A sequencer's trading state on the Redis journal, its two accounts funded. */
+async function openSequencer() {
+  const journal = createRedisJournal({ url: server.url, stream: "sen:journal" });
+  // Limits lifted: the tests send hundreds of orders of one account at once.
+  const huge = { burst: 1_000_000, perSecond: 1_000_000 };
+  const risk = structuredClone(DEFAULT_RISK);
+  risk.defaults = { ...risk.defaults, maxOpenOrders: 1_000_000, keyRate: huge, accountRate: huge };
+  const { service } = await TradingService.open({ core: { catalog: defaultCatalog(), feeAccount: "fees" }, journal, risk, now: Date.now });
+  for (const a of ["a", "b"]) {
+    await service.deposit(a, "VND", 1_000_000_000n, `v-${a}`);
+    await service.deposit(a, "GOLD", 1_000n, `g-${a}`);
+  }
+  return { service, journal };
+}
+
+const noAudit = { record: () => undefined };
+
+describe("command bus (sen:cmd in, sen:reply:<node> out)", { skip }, () => {
+  before(async () => {
+    server = await startRedis();
+    redis = new Redis(server.url);
+  });
+  after(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    await redis.flushall();
+  });
+
+  it("answers every command of two edges, refusals too, sending one loop turn's replies to an edge in one entry", async () => {
+    const { service, journal } = await openSequencer();
+    const consumer = await startCommandConsumer({ redis, trading: service, audit: noAudit, journal, blockMs: 200 });
+    const clients: CommandClient[] = ["edge-1", "edge-2"].map((nodeId) => createCommandClient({ redis, nodeId, blockMs: 200 }));
+    try {
+      const perEdge = 60;
+      const sends = clients.flatMap((c, e) =>
+        Array.from({ length: perEdge }, (_, i) => {
+          const oid = `e${e}-${i}`;
+          // Every tenth asks for more GOLD than the account has: refused, with its reason.
+          const input = i % 10 === 9 ? order("b", "sell", 5_000, oid) : order(e === 0 ? "a" : "b", e === 0 ? "buy" : "sell", 1, oid);
+          return c.send("placeOrder", [input]).then(
+            (r) => ({ oid, ok: true as const, value: r.value as Order, seq: r.seq }),
+            (err: unknown) => ({ oid, ok: false as const, err: err as { code?: string; name?: string } }),
+          );
+        }),
+      );
+      const results = await Promise.all(sends);
+      for (const r of results) {
+        const refused = Number(r.oid.split("-")[1]) % 10 === 9;
+        if (refused) {
+          assert.equal(r.ok, false, `${r.oid} should be refused`);
+          if (!r.ok) assert.equal(r.err.name, "TradingError", `${r.oid}: ${JSON.stringify(r.err)}`);
+        } else {
+          assert.equal(r.ok, true, `${r.oid}: ${r.ok ? "" : JSON.stringify(r.err)}`);
+          // Each answer is its own command's: the order carries that command's clientOid.
+          if (r.ok) {
+            assert.equal(r.value.clientOid, r.oid);
+            assert.ok(r.seq <= service.lastSeq);
+          }
+        }
+      }
+      assert.equal(consumer.consumed, 2 * perEdge);
+      // All sent at once: the sequencer reads them in a few batches, so fewer entries than replies.
+      for (const nodeId of ["edge-1", "edge-2"]) {
+        const entries = await redis.xlen(replyStream(nodeId));
+        assert.ok(entries < perEdge, `${nodeId}: ${entries} reply entries for ${perEdge} replies`);
+      }
+    } finally {
+      for (const c of clients) await c.close();
+      await consumer.stop();
+      await service.close();
+    }
+  });
+
+  it("a new sequencer answers again the commands the previous one made durable but never answered", async () => {
+    const { service, journal } = await openSequencer();
+    const client = createCommandClient({ redis, nodeId: "edge-1", blockMs: 200 });
+    try {
+      const n = 700; // more than one reply entry holds
+      const inputs = Array.from({ length: n }, (_, i) => order("a", "buy", 1, `again-${i}`));
+      const pending = inputs.map((input) => client.send("placeOrder", [input]));
+      for (const p of pending) p.catch(() => undefined);
+      await until("the commands queued", async () => (await redis.xlen(CMD_STREAM)) === n);
+      // The previous sequencer: applied them all, its position is durable, then it died unheard.
+      for (const input of inputs) await service.placeOrder(input);
+      const [[lastId]] = await redis.xrevrange(CMD_STREAM, "+", "-", "COUNT", 1);
+      await redis.set(CMD_APPLIED, lastId);
+
+      const consumer = await startCommandConsumer({ redis, trading: service, lookup: service.core, audit: noAudit, journal, blockMs: 200 });
+      try {
+        assert.equal(consumer.answeredAgain, n);
+        const answers = await Promise.all(pending);
+        answers.forEach((a, i) => assert.equal((a.value as Order).clientOid, `again-${i}`));
+        // In entries of up to 500 answers, not one XADD (and one round trip) per command.
+        assert.equal(await redis.xlen(replyStream("edge-1")), 2);
+        // Not applied a second time: one order per clientOid, none read after the position.
+        assert.equal(consumer.consumed, 0);
+        assert.equal(inputs.filter((x) => service.core.orderByClientOid("a", x.clientOid) !== undefined).length, n);
+      } finally {
+        await consumer.stop();
+      }
+    } finally {
+      await client.close();
+      await service.close();
+    }
+  });
+});
