@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { decodeJson, encodeJson, encodeJsonYielding } from "./jsonCodec.ts";
+import { decodeJson, encodeJson, encodeJsonYielding, keepEncoded } from "./jsonCodec.ts";
 
 // Values shaped like Sen's state: bigints, nested objects, long arrays of records, odd keys.
 // `size: "max"` lets the arrays reach their maxLength (fast-check otherwise stops near 10),
@@ -56,6 +56,58 @@ describe("encodeJsonYielding", () => {
     );
     for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `the values never exercised ${what}: ${JSON.stringify(seen)}`);
     assert.ok(seen.mostOrders >= 250, `the largest state had only ${seen.mostOrders} orders`);
+  });
+
+  it("writes the same bytes when records were kept (keepEncoded), the first time and when it reuses their texts", async () => {
+    // Some records kept, some not, in long arrays (split into runs), short ones, and [account, records[]] pairs (the fills' shape).
+    const withFills = fc.record({ state: stateLike, fills: fc.array(fc.tuple(fc.string(), fc.array(record, { maxLength: 100, size: "max" })), { maxLength: 4 }), keep: fc.func(fc.boolean()) });
+    const seen = { reused: 0, mixed: 0 };
+    await fc.assert(
+      fc.asyncProperty(withFills, fc.integer({ min: 1, max: 4 }), async ({ state, fills, keep }, depth) => {
+        const value = structuredClone({ ...state, fills });
+        const rows = [...value.orders, ...value.fills.flatMap(([, fs]) => fs)];
+        let kept = 0;
+        for (const [i, r] of rows.entries()) if (keep(i)) kept += keepEncoded(r) === r ? 1 : 0;
+        if (kept > 0 && kept < rows.length) seen.mixed++;
+        const expected = encodeJson(value);
+        assert.equal(await encodeJsonYielding(value, 4, depth), expected);
+        assert.equal(await encodeJsonYielding(value, 4, depth), expected, "second encode, kept texts reused");
+        if (kept > 0) seen.reused++;
+      }),
+      { numRuns: 200 },
+    );
+    assert.ok(seen.reused > 0 && seen.mixed > 0, JSON.stringify(seen));
+  });
+
+  it("reuses whole runs of kept records while an array only grows at its end, and notices when it does not", async () => {
+    const row = (i: number) => keepEncoded({ id: `o-${i}`, qty: String(i * 7), price: i, note: i % 3 ? undefined : "n\"q", stop: i % 5 ? undefined : { at: i } });
+    let orders = Array.from({ length: 300 }, (_, i) => row(i));
+    const check = async (what: string) => {
+      const state = { core: { orders, fills: [["a", orders.slice(-70)]] }, n: orders.length };
+      assert.equal(await encodeJsonYielding(state), encodeJson(state), what);
+    };
+    await check("first encode");
+    await check("runs reused");
+    orders = [...orders, ...Array.from({ length: 100 }, (_, i) => row(300 + i))];
+    await check("grown at the end");
+    orders = orders.filter((_, i) => i !== 70);
+    await check("one removed in the middle: later runs shifted");
+    orders = [row(-1), ...orders];
+    await check("one added in front");
+    orders = orders.map((o, i) => (i === 200 ? row(9_999) : o));
+    await check("one replaced inside a run");
+    orders = orders.slice(0, 130);
+    await check("cut short");
+  });
+
+  it("freezes what it keeps, nested objects too: a kept text can never go stale", () => {
+    const form = keepEncoded({ id: "o-1", qty: 5n, stop: { stopPrice: 10, triggered: false } });
+    assert.throws(() => {
+      (form as { id: string }).id = "o-2";
+    }, TypeError);
+    assert.throws(() => {
+      form.stop.triggered = true;
+    }, TypeError);
   });
 
   it("lets the event loop run while it encodes a large state", async () => {

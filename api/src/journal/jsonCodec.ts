@@ -69,6 +69,97 @@ function encodeJsonScanned(value: unknown): string {
   return text;
 }
 
+/**
+ * The JSON text of values handed to `keepEncoded`, made the first time a snapshot needs it
+ * ("" until then: no JSON text is empty). A busy exchange retains tens of thousands of
+ * orders, fills and unsettled trades whose snapshot forms (trading/captureCache.ts) stay the
+ * same from one snapshot to the next: encoding each once, instead of at every snapshot, took
+ * the snapshot's encoding off the sequencer thread's per-order cost.
+ */
+const encodedOnce = new WeakMap<object, string>();
+
+function deepFreeze(value: object): void {
+  for (const v of Object.values(value)) if (v !== null && typeof v === "object" && !Object.isFrozen(v)) deepFreeze(v);
+  Object.freeze(value);
+}
+
+/**
+ * Declares `value` never to change again (it is deep-frozen here, so a later write throws
+ * instead of leaving a stale text behind): `encodeJsonYielding` then encodes it once and
+ * reuses that text wherever it appears in an array. Returns `value`.
+ */
+export function keepEncoded<T extends object>(value: T): T {
+  deepFreeze(value);
+  encodedOnce.set(value, "");
+  return value;
+}
+
+/** Whether `a` holds a kept value among its first elements, or in arrays there (fills are [account, fills[]] pairs). */
+function holdsKept(a: readonly unknown[], depth: number): boolean {
+  for (let i = 0; i < a.length && i < 2; i++) {
+    const v = a[i];
+    if (v === null || typeof v !== "object") continue;
+    if (encodedOnce.has(v)) return true;
+    if (depth < 3 && Array.isArray(v) && holdsKept(v, depth + 1)) return true;
+  }
+  return false;
+}
+
+/**
+ * `encodeJsonScanned(a)` for an array without its brackets, built from the kept texts of its
+ * kept elements (and of those in nested arrays); undefined when `a` holds no kept value near
+ * its start. Elements other than kept values, arrays, strings, numbers, booleans and null
+ * make it encode `a` the plain way, so the text is always JSON.stringify's.
+ */
+function joinReusing(a: readonly unknown[], depth: number): string | undefined {
+  if (!holdsKept(a, depth)) return undefined;
+  const parts = new Array<string>(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    let text: string | undefined;
+    if (v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean") text = JSON.stringify(v);
+    else if (typeof v === "object") {
+      const kept = encodedOnce.get(v);
+      if (kept === "") {
+        text = encodeJsonScanned(v);
+        encodedOnce.set(v, text);
+      } else if (kept !== undefined) text = kept;
+      else if (Array.isArray(v)) {
+        const inner = joinReusing(v, depth + 1);
+        text = inner === undefined ? encodeJsonScanned(v) : `[${inner}]`;
+      }
+    }
+    if (text === undefined) return encodeJsonScanned(a).slice(1, -1);
+    parts[i] = text;
+  }
+  return parts.join(",");
+}
+
+/**
+ * The text of a run of kept values (a split array's SPLIT_AT elements, joined without
+ * brackets), by its first element: a long array that only grows at its end (the orders) keeps
+ * its runs from one snapshot to the next, and each is then one comparison of its elements
+ * instead of a lookup per element and a join.
+ */
+const runTexts = new WeakMap<object, { run: readonly unknown[]; text: string }>();
+
+/** `joinReusing(run, 0)`, remembered while the run holds the same kept values. */
+function joinRun(run: readonly unknown[]): string | undefined {
+  const first = run[0];
+  if (first === null || typeof first !== "object" || !encodedOnce.has(first)) return joinReusing(run, 0);
+  const seen = runTexts.get(first);
+  if (seen !== undefined && seen.run.length === run.length && seen.run.every((v, i) => v === run[i])) return seen.text;
+  const text = joinReusing(run, 0);
+  if (text !== undefined && run.every((v) => v !== null && typeof v === "object" && encodedOnce.has(v))) runTexts.set(first, { run, text });
+  return text;
+}
+
+/** `encodeJsonScanned`, reusing kept texts in arrays. */
+function encodeLeaf(value: unknown): string {
+  const inner = Array.isArray(value) ? joinReusing(value, 0) : undefined;
+  return inner === undefined ? encodeJsonScanned(value) : `[${inner}]`;
+}
+
 export function decodeJson(text: string): unknown {
   // A reviver takes JSON.parse off its fast path. Without the tag written out, and without a
   // \u escape that could spell it, no object in the text can be a tagged bigint: parse plainly
@@ -89,7 +180,8 @@ function* pieces(value: unknown, depth: number): Generator<string> {
         // stays close to one JSON.stringify of the array.
         for (let i = 0; i < value.length; i += SPLIT_AT) {
           if (i > 0) yield ",";
-          yield encodeJsonScanned(value.slice(i, i + SPLIT_AT)).slice(1, -1);
+          const run = value.slice(i, i + SPLIT_AT);
+          yield joinRun(run) ?? encodeJsonScanned(run).slice(1, -1);
         }
       } else {
         for (let i = 0; i < value.length; i++) {
@@ -115,7 +207,7 @@ function* pieces(value: unknown, depth: number): Generator<string> {
       return;
     }
   }
-  yield encodeJsonScanned(value);
+  yield encodeLeaf(value);
 }
 
 /**

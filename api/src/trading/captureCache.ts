@@ -1,3 +1,4 @@
+import { keepEncoded } from "../journal/jsonCodec.ts";
 import type { Fill, Order, SettlementTrade } from "./orders.ts";
 
 /**
@@ -11,9 +12,10 @@ import type { Fill, Order, SettlementTrade } from "./orders.ts";
  * building the forms afresh); the key tables below make the compiler reject a field added to
  * `Order`, `Fill` or `SettlementTrade` until it is listed here, and `captureCache.test.ts` changes each listed
  * field in turn and expects a new form. The forms handed out are shared between captures and
- * must be treated as read-only.
+ * deep-frozen: the snapshot store encodes each one once (journal/jsonCodec.ts keepEncoded)
+ * and reuses that text in later snapshots.
  */
-export class CaptureCache<T extends object, S> {
+export class CaptureCache<T extends object, S extends object> {
   #seen = new WeakMap<T, { from: T; form: S }>();
   readonly #same: (a: T, b: T) => boolean;
   readonly #copy: (a: T) => T;
@@ -39,7 +41,7 @@ export class CaptureCache<T extends object, S> {
       return c.form;
     }
     this.made++;
-    const form = make(record);
+    const form = keepEncoded(make(record));
     this.#seen.set(record, { from: this.#copy(record), form });
     return form;
   }
