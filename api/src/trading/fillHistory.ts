@@ -16,17 +16,30 @@ export type FillHistorySnapshot = {
  * live records: settlement marks them in place.
  */
 export class FillHistory {
+  /**
+   * Each account's fills, oldest first: the last `perAccount` are the kept ones; up to `#slack`
+   * older ones wait in front to be dropped in bulk. Dropping the oldest at each fill moved the
+   * whole array (10,000 by default) once per fill of an account at its cap.
+   */
   readonly #byAccount = new Map<string, Fill[]>();
   readonly #perAccount: number;
+  readonly #slack: number;
   /** Snapshot forms from earlier captures, reused while a fill is unchanged. */
   readonly #forms = new CaptureCache<Fill, SnapshotFill>(sameFill, copyFill);
 
   constructor(perAccount: number) {
     this.#perAccount = perAccount;
+    this.#slack = Math.max(16, perAccount >> 1);
   }
 
   list(accountId: string): readonly Fill[] {
-    return this.#byAccount.get(accountId) ?? [];
+    const list = this.#byAccount.get(accountId);
+    return list === undefined ? [] : this.#kept(list);
+  }
+
+  /** The kept fills of a list: its last `perAccount`. */
+  #kept(list: Fill[]): Fill[] {
+    return list.length > this.#perAccount ? list.slice(list.length - this.#perAccount) : list;
   }
 
   add(fill: Fill): void {
@@ -36,7 +49,7 @@ export class FillHistory {
       this.#byAccount.set(fill.accountId, list);
     }
     list.push(fill);
-    if (list.length > this.#perAccount) list.splice(0, list.length - this.#perAccount);
+    if (list.length > this.#perAccount + this.#slack) list.splice(0, list.length - this.#perAccount);
   }
 
   /** Settlement follows the trade closely: the fill is near the end of each side's list. */
@@ -48,8 +61,10 @@ export class FillHistory {
   /** Sets (or, with undefined, clears) the settlement status of both sides' fills of a trade. */
   mark(t: Readonly<SettlementTrade>, status: Pick<Fill, "settlementStatus" | "settlementError">): void {
     for (const account of new Set([t.sellerAccount, t.buyerAccount])) {
-      const fill = this.#byAccount.get(account)?.findLast((f) => f.tradeId === t.tradeId);
-      if (!fill) continue; // beyond the fills kept per account
+      const list = this.#byAccount.get(account);
+      const at = list?.findLastIndex((f) => f.tradeId === t.tradeId) ?? -1;
+      if (list === undefined || at < list.length - this.#perAccount) continue; // beyond the fills kept per account
+      const fill = list[at];
       fill.settlementStatus = status.settlementStatus;
       fill.settlementError = status.settlementError;
       if (fill.settlementStatus === undefined) delete fill.settlementStatus;
@@ -60,7 +75,7 @@ export class FillHistory {
   #markSettled(accountId: string, tradeId: string, txHash: string): void {
     const list = this.#byAccount.get(accountId);
     if (!list) return;
-    for (let i = list.length - 1; i >= 0; i--) {
+    for (let i = list.length - 1, oldest = Math.max(0, list.length - this.#perAccount); i >= oldest; i--) {
       if (list[i].tradeId === tradeId) {
         list[i].settlementTxHash = txHash;
         return;
@@ -72,7 +87,7 @@ export class FillHistory {
   snapshot(full: boolean): FillHistorySnapshot["fills"] {
     const forms = this.#forms;
     forms.begin();
-    return [...this.#byAccount].map(([a, fs]) => [a, fs.map(full ? fillForm : (f) => forms.form(f, fillForm))]);
+    return [...this.#byAccount].map(([a, fs]) => [a, this.#kept(fs).map(full ? fillForm : (f) => forms.form(f, fillForm))]);
   }
 
   restore(s: FillHistorySnapshot): void {
