@@ -22,7 +22,7 @@ import { startRedis, type RedisServer } from "../../api/test/support/redisServer
 import { forkBenchChild } from "./apiChild.ts";
 import type { LoadRequest, LoadResult, LoadTrader } from "./apiLoad.ts";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
-import { BUYER, OPERATOR, SELLER, SYMBOL, baseEnv, cleanup, prepare as prepareTraders, procCpu, spawn, stopAll } from "./splitCluster.ts";
+import { BUYER, OPERATOR, SELLER, SYMBOL, baseEnv, cleanup, prepare as prepareTraders, procCpu, redisCommandCalls, spawn, stopAll } from "./splitCluster.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
@@ -31,7 +31,7 @@ const WRITE = process.env.BENCH_WRITE !== "0";
 const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 3));
 type Member = { name: string; pid: number };
 type MemberCost = { name: string; cores: number; mainCores: number; usPerOrder: number; mainUsPerOrder: number };
-type VariantResult = { name: string; runs?: number[]; reqPerSec: number; requests: number; p50: number; p99: number; notOk: number; errors: number; loadgenCores: number; members: MemberCost[] };
+type VariantResult = { name: string; runs?: number[]; reqPerSec: number; requests: number; p50: number; p99: number; notOk: number; errors: number; loadgenCores: number; members: MemberCost[]; redisCallsPerOrder?: Record<string, number> };
 
 /** Runs one load process per target URL at once; measures every member's CPU over the measured window. */
 let variantNo = 0;
@@ -41,7 +41,7 @@ async function prepare(url: string, readers: string[]): Promise<[LoadTrader, Loa
   return (await prepareTraders(url, readers)).map((c) => ({ apiKey: c.apiKey, apiSecret: c.apiSecret, passphrase: c.passphrase })) as [LoadTrader, LoadTrader];
 }
 
-async function measure(name: string, targets: string[], traders: [LoadTrader, LoadTrader], members: Member[]): Promise<VariantResult> {
+async function measure(name: string, targets: string[], traders: [LoadTrader, LoadTrader], members: Member[], redisUrl?: string): Promise<VariantResult> {
   variantNo++;
   const loads = targets.map((_, i) => forkBenchChild(new URL("./apiLoad.ts", import.meta.url), `load ${i}`));
   const per = Math.max(1, Math.round(CONNECTIONS / targets.length));
@@ -51,15 +51,25 @@ async function measure(name: string, targets: string[], traders: [LoadTrader, Lo
     l.send(req);
   });
   await Promise.all(started);
+  const callsBefore = redisUrl === undefined ? undefined : await redisCommandCalls(redisUrl);
   const before = members.map((m) => procCpu(m.pid));
   const t0 = performance.now();
   const ends = loads.map((l) => l.next<{ type: "mark"; phase: string }>("mark", (SECONDS + 60) * 1000));
   await Promise.all(ends);
   const wall = (performance.now() - t0) / 1000;
   const after = members.map((m) => procCpu(m.pid));
+  const callsAfter = redisUrl === undefined ? undefined : await redisCommandCalls(redisUrl);
   const results = await Promise.all(loads.map((l) => l.next<LoadResult>("result", 60_000)));
   await Promise.all(loads.map((l) => l.stop()));
   const requests = results.reduce((s, r) => s + r.requests, 0);
+  let redisCallsPerOrder: Record<string, number> | undefined;
+  if (callsBefore && callsAfter) {
+    redisCallsPerOrder = {};
+    for (const [cmd, n] of Object.entries(callsAfter)) {
+      const per = (n - (callsBefore[cmd] ?? 0)) / requests;
+      if (per >= 0.005) redisCallsPerOrder[cmd] = per;
+    }
+  }
   for (const r of results) if (r.notOkSamples.length > 0) console.error(`${name}: responses other than 200000, e.g.\n  ${r.notOkSamples.join("\n  ")}`);
   const lat = results.map((r) => r.latencyMs);
   return {
@@ -72,6 +82,7 @@ async function measure(name: string, targets: string[], traders: [LoadTrader, Lo
     notOk: results.reduce((s, r) => s + r.notOk, 0),
     errors: results.reduce((s, r) => s + r.errors + r.timeouts, 0),
     loadgenCores: results.reduce((s, r) => s + r.loadgenCores, 0),
+    redisCallsPerOrder,
     members: members.map((m, i) => {
       const cpu = after[i].total - before[i].total;
       const main = after[i].main - before[i].main;
@@ -103,7 +114,7 @@ async function main(): Promise<void> {
         redisList.push(redis);
         const gw = await spawn(baseEnv(chain, "all-redis", { REDIS_URL: redis.url }));
         const traders = await prepare(gw.url, [gw.url]);
-        out.push(await measure("one process (SEN_ROLE=all), Redis journal", [gw.url], traders, [{ name: "gateway", pid: gw.child.pid! }, { name: "redis-server", pid: redis.pid! }]));
+        out.push(await measure("one process (SEN_ROLE=all), Redis journal", [gw.url], traders, [{ name: "gateway", pid: gw.child.pid! }, { name: "redis-server", pid: redis.pid! }], redis.url));
         await stopAll([gw]);
         await redis.stop();
       }
@@ -125,6 +136,7 @@ async function main(): Promise<void> {
               { name: "edge B", pid: edges[1].child.pid! },
               { name: "redis-server", pid: redis.pid! },
             ],
+            redis.url,
           ),
         );
         await stopAll([...edges, seq]);
@@ -183,6 +195,19 @@ function render(rows: VariantResult[], wallS: number): string {
     "|---|---|---:|---:|---:|---:|",
     ...rows.flatMap((r) => r.members.map((m) => `| ${r.name} | ${m.name} | ${f2(m.cores)} | ${f2(m.mainCores)} | ${int(m.usPerOrder)} | ${int(m.mainUsPerOrder)} |`)),
   ];
+  const withCalls = rows.filter((r) => r.redisCallsPerOrder !== undefined);
+  if (withCalls.length > 0) {
+    // Counts, not times: what each order asks of Redis (Lua scripts' inner calls included), steady whatever the machine's load.
+    const cmds = [...new Set(withCalls.flatMap((r) => Object.keys(r.redisCallsPerOrder!)))].sort();
+    lines.push(
+      "",
+      "Redis commands per order (INFO commandstats over the measured window ÷ orders; the journal's Lua batch script counts as `eval` plus the calls inside it):",
+      "",
+      `| Layout | ${cmds.join(" | ")} |`,
+      `|---|${cmds.map(() => "---:").join("|")}|`,
+      ...withCalls.map((r) => `| ${r.name} | ${cmds.map((c) => (r.redisCallsPerOrder![c] ?? 0).toFixed(2)).join(" | ")} |`),
+    );
+  }
   const split = rows.find((r) => r.name.startsWith("split"));
   if (split) {
     const p = projection(split, 16);

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { Redis } from "ioredis";
 import { hardhatAccount, type ChainFixture } from "../../api/test/support/chainFixture.ts";
 import { spawnExchange, type ExchangeProcess } from "../../api/test/support/exchangeProcess.ts";
 import { loginAndCreateKey, type ApiCredentials } from "../../api/test/support/gatewayFixture.ts";
@@ -20,6 +21,20 @@ export const OPERATOR = 14;
 const TICK_HZ = 100; // /proc CPU times are in clock ticks (USER_HZ, 100 on Linux)
 
 export type ProcCpu = { total: number; main: number };
+
+/** Calls per Redis command so far (INFO commandstats; commands run inside Lua scripts counted too). */
+export async function redisCommandCalls(url: string): Promise<Record<string, number>> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const text = (await redis.info("commandstats")) as string;
+    const calls: Record<string, number> = {};
+    for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]] = Number(m[2]);
+    return calls;
+  } finally {
+    redis.disconnect();
+  }
+}
 
 /** CPU seconds of a process (all threads) and of its main thread, from /proc. */
 export function procCpu(pid: number): ProcCpu {
