@@ -125,6 +125,8 @@ export class OrderStore {
     for (const so of s.orders) {
       const o: Order = {
         ...so,
+        // Its own copy: a snapshot taken in memory shares its forms' (frozen) stop, which a trigger mutates.
+        stop: so.stop ? { ...so.stop } : undefined,
         funds: BigInt(so.funds),
         dealFunds: BigInt(so.dealFunds),
         fee: BigInt(so.fee),

@@ -58,6 +58,19 @@ describe("stop orders in the core", () => {
     assert.equal(m.core.ledger.balance("a", "GOLD").hold, 0n);
   });
 
+  it("a core restored from a snapshot held in memory (its forms frozen for reuse) still triggers its waiting stops", () => {
+    const m = market();
+    const { orderId: stop } = m.place("a", { side: "sell", price: 9_000, size: 5, stop: { stopPrice: 9_500, kind: "loss" } });
+    m.place("b", { side: "buy", price: 9_000, size: 5 });
+    m.core.snapshot(); // an earlier capture: the next one hands out the same (frozen) forms
+    const core = TradingCore.restore(m.core.snapshot(), options());
+    let ts = T0 + 1_000;
+    core.apply({ t: "place", ts: ++ts, orderId: hexId(100), accountId: "b", identityHash: "id-b", symbol: S, type: "limit", tif: "GTC", postOnly: false, stp: "CN", clientOid: "c100", side: "sell", price: 9_500, size: 1 });
+    core.apply({ t: "place", ts: ++ts, orderId: hexId(101), accountId: "a", identityHash: "id-a", symbol: S, type: "limit", tif: "GTC", postOnly: false, stp: "CN", clientOid: "c101", side: "buy", price: 9_500, size: 1 });
+    assert.equal(core.order(stop)!.stop!.triggered, true);
+    assert.equal(core.order(stop)!.dealSize, 5);
+  });
+
   it("an entry stop triggers at or above its price; cancelling a waiting stop releases its hold", () => {
     const m = market();
     const before = m.vnd("a").available;
