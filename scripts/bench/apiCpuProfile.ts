@@ -22,7 +22,7 @@ const CATEGORIES: Array<[string, RegExp]> = [
   ["Sen HTTP layer (route table, handler, KuCoin format)", /\/api\/src\/http\//],
   ["Sen journal (file journal, record encoding)", /\/api\/src\/journal\//],
   ["matching engine", /\/matching-engine\//],
-  ["Sen audit trail (event building, log append, index hand-off, surveillance)", /\/api\/src\/(audit|surveillance)\//],
+  ["Sen audit trail (event building, log append, index hand-off, surveillance)", /\/api\/src\/compliance\/(audit|surveillance)\//],
   ["Sen trading core (risk, ledger, orders, market data)", /\/api\/src\/(trading|risk|ledger|marketdata|markets|money)\//],
   ["Sen websocket gateway", /\/api\/src\/ws\//],
   ["Node HTTP server (parser, headers, responses)", /^node:(_http|http)|internal\/http/],
