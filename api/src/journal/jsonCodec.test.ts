@@ -61,7 +61,7 @@ describe("encodeJsonYielding", () => {
   it("writes the same bytes when records were kept (keepEncoded), the first time and when it reuses their texts", async () => {
     // Some records kept, some not, in long arrays (split into runs), short ones, and [account, records[]] pairs (the fills' shape).
     const withFills = fc.record({ state: stateLike, fills: fc.array(fc.tuple(fc.string(), fc.array(record, { maxLength: 100, size: "max" })), { maxLength: 4 }), keep: fc.func(fc.boolean()) });
-    const seen = { reused: 0, mixed: 0 };
+    const seen = { reused: 0, mixed: 0, longRuns: 0 };
     await fc.assert(
       fc.asyncProperty(withFills, fc.integer({ min: 1, max: 4 }), async ({ state, fills, keep }, depth) => {
         const value = structuredClone({ ...state, fills });
@@ -73,10 +73,12 @@ describe("encodeJsonYielding", () => {
         assert.equal(await encodeJsonYielding(value, 4, depth), expected);
         assert.equal(await encodeJsonYielding(value, 4, depth), expected, "second encode, kept texts reused");
         if (kept > 0) seen.reused++;
+        // Longer than one run of 64, so the split-array path ran with kept records in it.
+        if (kept > 0 && value.orders.length > 64) seen.longRuns++;
       }),
       { numRuns: 200 },
     );
-    assert.ok(seen.reused > 0 && seen.mixed > 0, JSON.stringify(seen));
+    assert.ok(seen.reused > 0 && seen.mixed > 0 && seen.longRuns > 0, JSON.stringify(seen));
   });
 
   it("reuses whole runs of kept records while an array only grows at its end, and notices when it does not", async () => {
