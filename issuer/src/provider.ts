@@ -1,4 +1,5 @@
 import type { Hex } from "viem";
+import { ISSUER_ERROR, IssuerError } from "./errors.ts";
 import type { VerificationProvider, VerificationResult } from "./types.ts";
 
 export const DEVELOPMENT_PROVIDER_NAME = "development (NOT FOR PRODUCTION)";
@@ -23,7 +24,7 @@ export class DevelopmentProvider implements VerificationProvider {
 
   async verify(input: { sessionId: string; chipDataHash: Hex }): Promise<VerificationResult> {
     const s = input.sessionId;
-    if (s.startsWith("fail-unavailable")) throw new Error("development provider: unavailable (test hook)");
+    if (s.startsWith("fail-unavailable")) throw new IssuerError(ISSUER_ERROR.PROVIDER_UNAVAILABLE, "verification", "development provider: unavailable (test hook)");
     return {
       provider: this.name,
       production: false,

@@ -44,5 +44,25 @@ export const EngineCode = {
 
 export type EngineCode = (typeof EngineCode)[keyof typeof EngineCode];
 
+/**
+ * Not a refusal (those are EngineCodes, returned): a broken invariant inside the engine's own
+ * code, which no command can cause. Thrown, with a code a caller can log and a test can match.
+ */
+export const EngineFaultCode = {
+  /** An event kind a path was written never to see (e.g. byte replay meeting an amend). */
+  UNEXPECTED_EVENT: "ENGINE_FAULT_UNEXPECTED_EVENT",
+} as const;
+export type EngineFaultCode = (typeof EngineFaultCode)[keyof typeof EngineFaultCode];
+
+export class EngineFault extends Error {
+  override name = "EngineFault" as const;
+  readonly code: EngineFaultCode;
+
+  constructor(code: EngineFaultCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
 /** Largest price, quantity or funds value the engine accepts (2^53 - 1). */
 export const MAX_VALUE = Number.MAX_SAFE_INTEGER;

@@ -175,7 +175,7 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
     else forward(req, res);
   });
   const wsDeps = { catalog, format: ctx.format, marketData, candles, now, logger, metrics, trading, bullets: shared.bullets, audit, roles: ctx.roles };
-  const ws = new WsGateway(wsDeps, { conflateMs: config.wsConflateMs, maxBufferedBytes: config.wsMaxBufferedBytes, path: "/ws" });
+  const ws = new WsGateway(wsDeps, { conflateMs: config.wsConflateMs, maxBufferedBytes: config.wsMaxBufferedBytes, fanoutChunk: config.wsFanoutChunk, path: "/ws" });
   ws.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -352,10 +352,10 @@ function syncingAtSignIn(identity: IdentityOracle, redis: Redis, key: Buffer, lo
       if (!id) return id;
       try {
         const base = (await readLease(redis))?.http;
-        if (!base) throw new Error("no sequencer is active");
+        if (!base) throw new SenError(EdgeCode.NO_SEQUENCER, "no sequencer is active");
         const res = await fetch(new URL(HOLDER_RULES_SYNC_PATH, base), { method: "POST", headers: edgeForwardHeaders(key, "edge", "POST", HOLDER_RULES_SYNC_PATH), signal: AbortSignal.timeout(5_000) });
         await res.body?.cancel();
-        if (!res.ok) throw new Error(`the sequencer answered ${res.status}`);
+        if (!res.ok) throw new SenError(EdgeCode.SEQUENCER_FAILED, `the sequencer answered ${res.status}`);
       } catch (err) {
         logger.warn({ err }, "edge: holder rules sync at sign-in failed; the next chain poll catches up");
       }

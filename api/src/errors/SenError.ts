@@ -92,4 +92,6 @@ export const EdgeCode = {
   NO_SEQUENCER: "CLUSTER_NO_SEQUENCER",
   /** A command reached the replica itself (TradingService.follower) instead of the bus. */
   REPLICA_READ_ONLY: "CLUSTER_REPLICA_READ_ONLY",
+  /** The sequencer answered a request of the edge's own (not a client's) with an error status. */
+  SEQUENCER_FAILED: "CLUSTER_SEQUENCER_FAILED",
 } as const;

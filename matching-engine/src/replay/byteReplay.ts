@@ -1,4 +1,4 @@
-import { EngineCode } from "../codes.ts";
+import { EngineCode, EngineFault, EngineFaultCode } from "../codes.ts";
 import type { MatchingEngine } from "../engine.ts";
 import { EventBuffer, EventKind, OrderTypeCode } from "../eventBuffer.ts";
 import { SLOT_MASK } from "../orderPool.ts";
@@ -283,7 +283,7 @@ export class ByteReplay {
           break;
         default:
           // amended / triggered need commands this path never runs
-          throw new Error(`byte replay: unexpected event kind ${ev.kind[i]}`);
+          throw new EngineFault(EngineFaultCode.UNEXPECTED_EVENT, `byte replay: unexpected event kind ${ev.kind[i]}`);
       }
       o.piece(K_SEQ);
       o.num(ev.seq[i]);

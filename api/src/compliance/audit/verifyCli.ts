@@ -6,6 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import tar from "tar-stream";
 import { getAddress, isAddress } from "viem";
+import { AuditCode, AuditError } from "./errors.ts";
 import type { TrustedAnchor } from "./trustedAnchor.ts";
 import { anchorFromDeploymentFile, oneLine } from "./trustedAnchor.ts";
 import type { VerifyResult } from "./verifyExport.ts";
@@ -78,16 +79,16 @@ async function unpackBundle(file: string): Promise<string> {
     const seen = new Set<string>();
     for await (const entry of extract) {
       const name = entry.header.name;
-      if (entry.header.type !== "file" || !BUNDLE_FILES.has(name) || seen.has(name)) throw new Error(`${file} is not an audit bundle: unexpected entry "${name.slice(0, 100)}"`);
+      if (entry.header.type !== "file" || !BUNDLE_FILES.has(name) || seen.has(name)) throw new AuditError(AuditCode.IO, `${file} is not an audit bundle: unexpected entry "${name.slice(0, 100)}"`);
       seen.add(name);
       await pipeline(entry, createWriteStream(join(dir, name), { flags: "wx", mode: 0o600 }));
     }
     await feeding;
-    if (seen.size === 0) throw new Error(`${file} is not an audit bundle: no files in it`);
+    if (seen.size === 0) throw new AuditError(AuditCode.IO, `${file} is not an audit bundle: no files in it`);
     return dir;
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
-    throw new Error(`${file}: not a readable audit bundle tar (${oneLine(e)})`);
+    throw new AuditError(AuditCode.IO, `${file}: not a readable audit bundle tar (${oneLine(e)})`, { cause: e });
   }
 }
 
