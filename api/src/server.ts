@@ -11,7 +11,7 @@ export async function startGateway(ctx: AppContext): Promise<RunningGateway> {
   // The hot order path on plain node:http, every other route on Express (http/leanRouter.ts).
   const server = createServer({ keepAliveTimeout: 65_000 }, createGatewayListener(ctx));
   const { catalog, format, marketData, candles, now, logger, metrics, trading, bullets, audit, roles } = ctx;
-  const ws = new WsGateway({ catalog, format, marketData, candles, now, logger, metrics, trading, bullets, audit, roles }, { conflateMs: ctx.config.wsConflateMs, maxBufferedBytes: ctx.config.wsMaxBufferedBytes, path: "/ws" });
+  const ws = new WsGateway({ catalog, format, marketData, candles, now, logger, metrics, trading, bullets, audit, roles }, { conflateMs: ctx.config.wsConflateMs, maxBufferedBytes: ctx.config.wsMaxBufferedBytes, fanoutChunk: ctx.config.wsFanoutChunk, path: "/ws" });
   ws.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

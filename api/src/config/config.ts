@@ -38,6 +38,7 @@ const schema = z.object({
   SEN_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SEN_WS_CONFLATE_MS: z.coerce.number().int().min(0).max(1000).default(10),
   SEN_WS_MAX_BUFFER: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  SEN_WS_FANOUT_CHUNK: z.coerce.number().int().min(1).max(100_000).default(256),
   // Unauthenticated routes per client IP: "<burst>/<per second>" (KuCoin allows about 2,000 per 30 s).
   SEN_PUBLIC_RATE: z
     .string()
@@ -109,6 +110,8 @@ export type ServerConfig = {
   wsConflateMs: number;
   /** A websocket client with more than this many bytes unsent is cut off. */
   wsMaxBufferedBytes: number;
+  /** Sockets written per turn of the event loop when one message goes to many subscribers. */
+  wsFanoutChunk: number;
   /** Token bucket per client IP for the unauthenticated routes. */
   publicRate: { burst: number; perSecond: number };
   /** Key holding the vault's settler and withdrawer roles (a secret: never logged). */
@@ -209,6 +212,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     logLevel: e.SEN_LOG_LEVEL,
     wsConflateMs: e.SEN_WS_CONFLATE_MS,
     wsMaxBufferedBytes: e.SEN_WS_MAX_BUFFER,
+    wsFanoutChunk: e.SEN_WS_FANOUT_CHUNK,
     publicRate: e.SEN_PUBLIC_RATE,
     chainKey: e.SEN_CHAIN_KEY as `0x${string}` | undefined,
     confirmations: e.SEN_CONFIRMATIONS,

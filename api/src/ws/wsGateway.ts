@@ -26,7 +26,18 @@ import { textFrame, writePreparedFrame } from "./preparedFrame.ts";
  * short window (sequence numbers stay gap-free: a message covers sequenceStart..End);
  * a client whose send buffer grows past the limit is cut off instead of slowing the engine.
  */
-export type WsGatewayOptions = { conflateMs: number; maxBufferedBytes: number; path: string };
+export type WsGatewayOptions = {
+  conflateMs: number;
+  maxBufferedBytes: number;
+  path: string;
+  /**
+   * Sockets written per turn of the event loop in a fan-out. A write to a loopback or LAN
+   * socket costs the kernel about 10 µs: a flush to 5,000 subscribers holds the loop for
+   * ~50 ms. Written in chunks with a turn of the loop between them, REST requests, command
+   * replies and journal acknowledgements are served during a long fan-out, not after it.
+   */
+  fanoutChunk: number;
+};
 
 /** Of trading, the gateway needs the events it fans out and the cancel behind cancel-on-disconnect. */
 export interface WsTrading {
@@ -83,8 +94,18 @@ export class WsGateway {
    */
   readonly #l2Delivered = new Map<string, number>();
   #l2Timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
-  /** performance.now() when the last level2 flush finished. */
-  #l2FlushedAt = Number.NEGATIVE_INFINITY;
+  /** performance.now() when the last level2 flush started. */
+  #l2FlushStartedAt = Number.NEGATIVE_INFINITY;
+  /** The level2 window closed while a fan-out was still being written: flush once it is. */
+  #l2AfterDrain = false;
+  /**
+   * Fan-outs not yet written to every subscriber, oldest first: each socket gets its messages
+   * in publication order across topics, as if every fan-out were written at once. The list of
+   * subscribers is taken when the message is published (a later subscriber starts from the
+   * snapshot it is sent, which already counts this message).
+   */
+  readonly #outQueue: Array<{ bytes: Buffer; frame: Buffer; clients: Client[]; next: number }> = [];
+  #outTimer: NodeJS.Immediate | null = null;
   readonly #tickerDue = new Set<string>();
   /** Candles, depth-5/50 snapshots, level1 and ticker:all (marketStreams.ts). */
   readonly #streams: MarketStreams;
@@ -160,6 +181,8 @@ export class WsGateway {
   close(): void {
     if (this.#l2Timer) clearL2Timer(this.#l2Timer);
     if (this.#tickerTimer) clearTimeout(this.#tickerTimer);
+    if (this.#outTimer) clearImmediate(this.#outTimer);
+    this.#outQueue.length = 0;
     for (const ws of this.#wss.clients) ws.terminate();
     this.#wss.close();
   }
@@ -281,11 +304,37 @@ export class WsGateway {
 
   #fanout(topic: string, text: string): void {
     const set = this.#subs.get(topic);
-    if (!set) return;
+    if (!set || set.size === 0) return;
     // Encoded and framed once: every subscriber gets the same bytes in one write.
     const bytes = Buffer.from(text);
     const frame = textFrame(bytes);
-    for (const c of set) this.#send(c, bytes, frame);
+    const chunk = this.#opts.fanoutChunk;
+    if (this.#outQueue.length === 0 && set.size <= chunk) {
+      for (const c of set) this.#send(c, bytes, frame);
+      return;
+    }
+    this.#outQueue.push({ bytes, frame, clients: [...set], next: 0 });
+    if (this.#outTimer === null) this.#writeChunk();
+  }
+
+  /** Writes the next chunk of queued fan-outs; the rest goes on after the loop's next I/O. */
+  #writeChunk(): void {
+    this.#outTimer = null;
+    let budget = this.#opts.fanoutChunk;
+    while (budget > 0 && this.#outQueue.length > 0) {
+      const job = this.#outQueue[0];
+      const end = Math.min(job.clients.length, job.next + budget);
+      for (let i = job.next; i < end; i++) this.#send(job.clients[i], job.bytes, job.frame);
+      budget -= end - job.next;
+      job.next = end;
+      if (end === job.clients.length) this.#outQueue.shift();
+    }
+    if (this.#outQueue.length > 0) {
+      this.#outTimer = setImmediate(() => this.#writeChunk());
+    } else if (this.#l2AfterDrain) {
+      this.#l2AfterDrain = false;
+      this.#flushL2();
+    }
   }
 
   // ------------------------------------------------------------------ level2
@@ -300,10 +349,12 @@ export class WsGateway {
     p.end = change.sequence;
     this.#l2Delivered.set(symbol, change.sequence);
     (change.side === "buy" ? p.bids : p.asks).set(change.price, [this.#deps.format.price(m, change.price), this.#deps.format.size(m, change.size), String(change.sequence)]);
-    // At most one level2 message per window, the window counted from the end of the last
-    // flush: a change after a quiet spell goes out at once instead of waiting a whole window.
-    if (this.#l2Timer) return;
-    const wait = this.#l2FlushedAt + this.#opts.conflateMs - performance.now();
+    // At most one level2 message per window, the window counted from the start of the last
+    // flush: a change after a quiet spell goes out at once instead of waiting a whole window,
+    // and a flush that took longer than the window is followed by the next one without a
+    // further wait (while a fan-out is still being written, changes keep conflating).
+    if (this.#l2Timer || this.#l2AfterDrain) return;
+    const wait = this.#l2FlushStartedAt + this.#opts.conflateMs - performance.now();
     // Window already over: flush in this turn of the loop, after the I/O callbacks of its poll
     // phase (a journal group commit delivers all its changes there, so they go out as one
     // message), not on a timer at least 1 ms away behind the next turn's timers.
@@ -318,6 +369,12 @@ export class WsGateway {
 
   #flushL2(): void {
     this.#l2Timer = null;
+    if (this.#outQueue.length > 0) {
+      // The previous fan-out is still going out: one message with everything since, once it has.
+      this.#l2AfterDrain = true;
+      return;
+    }
+    this.#l2FlushStartedAt = performance.now();
     const now = this.#deps.now();
     for (const [symbol, p] of this.#l2Pending) {
       const topic = `/market/level2:${symbol}`;
@@ -333,9 +390,6 @@ export class WsGateway {
       this.#tickerDue.add(symbol);
     }
     this.#l2Pending.clear();
-    // Counted from the end of the fan-out: the loop keeps a whole window for orders between
-    // two flushes, however long writing to every subscriber took.
-    this.#l2FlushedAt = performance.now();
     this.#scheduleTickers();
   }
 
