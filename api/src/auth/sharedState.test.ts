@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { AuthCode, AuthError } from "../errors/SenError.ts";
-import { redisServerPath, startRedis, type RedisServer } from "../../test/support/redisServer.ts";
+import { redisSkip, startRedis, useRedis, type RedisServer } from "../../test/support/redisServer.ts";
 import { until } from "../../test/support/until.ts";
 import type { BulletRevocation } from "./bulletTokens.ts";
 import { createRedisBulletTokens } from "./redisBulletTokens.ts";
@@ -15,8 +15,7 @@ import { createRedisSiweNonceStore } from "./redisSiweNonceStore.ts";
 import { createSharedState, SHARED_REDIS_OPTIONS, type SharedState } from "./sharedState.ts";
 import type { ApiKeyOwner, Principal } from "./types.ts";
 
-const skip = redisServerPath() === null ? "redis-server not installed" : undefined;
-if (skip) console.log(`# skipping shared-state tests: ${skip}`);
+const skip = redisSkip("shared-state");
 
 const MASTER = randomBytes(32).toString("hex");
 const ALICE: ApiKeyOwner = {
@@ -167,18 +166,10 @@ describe("shared state on Redis: two instances behave as one", { skip }, () => {
 });
 
 describe("shared state on Redis: expiry", { skip }, () => {
-  let server: RedisServer;
-  let redis: Redis;
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url, SHARED_REDIS_OPTIONS);
-  });
-  after(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  const db = useRedis({ client: SHARED_REDIS_OPTIONS });
 
   it("sessions, nonces, replay pairs, tokens and idle buckets leave Redis when their life ends", async () => {
+    const redis = db.client;
     const now = Date.now;
     const sessions = createRedisSessionStore({ redis, now, randomBytes, ttlMs: 300, prefix: "x:" });
     const nonces = createRedisSiweNonceStore({ redis, now, prefix: "x:" });

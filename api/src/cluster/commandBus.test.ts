@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
-import { Redis } from "ioredis";
-import { redisServerPath, startRedis, type RedisServer } from "../../test/support/redisServer.ts";
+import { beforeEach, describe, it } from "node:test";
+import { redisSkip, useRedis } from "../../test/support/redisServer.ts";
 import { until } from "../../test/support/until.ts";
 import { createRedisJournal } from "../journal/redisJournal.ts";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
@@ -10,12 +9,9 @@ import type { Order } from "../trading/orders.ts";
 import { TradingService, type PlaceInput } from "../trading/tradingService.ts";
 import { CMD_APPLIED, CMD_STREAM, createCommandClient, replyStream, startCommandConsumer, type CommandClient } from "./commandBus.ts";
 
-const skip = redisServerPath() === null ? "redis-server not installed" : undefined;
-if (skip) console.log(`# skipping command bus tests: ${skip}`);
+const skip = redisSkip("command bus");
 
 const S = "GOLD-VND";
-let server: RedisServer;
-let redis: Redis;
 
 const order = (accountId: string, side: "buy" | "sell", size: number, clientOid: string): PlaceInput => ({
   accountId,
@@ -32,8 +28,8 @@ const order = (accountId: string, side: "buy" | "sell", size: number, clientOid:
 });
 
 /** A sequencer's trading state on the Redis journal, its two accounts funded. */
-async function openSequencer() {
-  const journal = createRedisJournal({ url: server.url, stream: "sen:journal" });
+async function openSequencer(url: string) {
+  const journal = createRedisJournal({ url, stream: "sen:journal" });
   // Limits lifted: the tests send hundreds of orders of one account at once.
   const huge = { burst: 1_000_000, perSecond: 1_000_000 };
   const risk = structuredClone(DEFAULT_RISK);
@@ -49,20 +45,14 @@ async function openSequencer() {
 const noAudit = { record: () => undefined };
 
 describe("command bus (sen:cmd in, sen:reply:<node> out)", { skip }, () => {
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  const db = useRedis();
   beforeEach(async () => {
-    await redis.flushall();
+    await db.client.flushall();
   });
 
   it("answers every command of two edges, refusals too, sending one loop turn's replies to an edge in one entry", async () => {
-    const { service, journal } = await openSequencer();
+    const redis = db.client;
+    const { service, journal } = await openSequencer(db.url);
     const consumer = await startCommandConsumer({ redis, trading: service, audit: noAudit, journal, blockMs: 200 });
     const clients: CommandClient[] = ["edge-1", "edge-2"].map((nodeId) => createCommandClient({ redis, nodeId, blockMs: 200 }));
     try {
@@ -107,7 +97,8 @@ describe("command bus (sen:cmd in, sen:reply:<node> out)", { skip }, () => {
   });
 
   it("a new sequencer answers again the commands the previous one made durable but never answered", async () => {
-    const { service, journal } = await openSequencer();
+    const redis = db.client;
+    const { service, journal } = await openSequencer(db.url);
     const client = createCommandClient({ redis, nodeId: "edge-1", blockMs: 200 });
     try {
       const n = 700; // more than one reply entry holds

@@ -1,30 +1,20 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { after, before, describe, it } from "node:test";
-import { Redis } from "ioredis";
-import { redisServerPath, startRedis, type RedisServer } from "../../test/support/redisServer.ts";
+import { describe, it } from "node:test";
+import { redisSkip, useRedis } from "../../test/support/redisServer.ts";
 import { acquireLease, readLease, type Lease } from "./lease.ts";
 
-const skip = redisServerPath() === null ? "redis-server not installed" : undefined;
-if (skip) console.log(`# skipping lease tests: ${skip}`);
+const skip = redisSkip("lease");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("sequencer lease on Redis", { skip }, () => {
-  let server: RedisServer;
-  let redis: Redis;
+  const db = useRedis();
   let n = 0;
   const key = () => `sen:seq:lease:test:${++n}`;
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
 
   it("one holder at a time; renewals keep it past its ttl; release hands it over at once", async () => {
+    const redis = db.client;
     const k = key();
     const lost: string[] = [];
     const a = await acquireLease({ redis, key: k, nodeId: "a", http: "http://a", ttlMs: 300, onLost: (r) => lost.push(`a: ${r}`) });
@@ -51,6 +41,7 @@ describe("sequencer lease on Redis", { skip }, () => {
   });
 
   it("a holder that finds another's value in Redis loses it (onLost once) and does not delete the new holder's key", async () => {
+    const redis = db.client;
     const k = key();
     const lost: string[] = [];
     const a = await acquireLease({ redis, key: k, nodeId: "a", ttlMs: 200, onLost: (r) => lost.push(r) });
@@ -64,12 +55,13 @@ describe("sequencer lease on Redis", { skip }, () => {
   });
 
   it("expiry: the key of a holder that stops renewing (crashed) is taken over after its ttl", async () => {
+    const redis = db.client;
     const k = key();
     // A holder in another process, killed -9: nobody renews, nobody releases.
     const code = `
       const { Redis } = await import("ioredis");
       const { acquireLease } = await import(${JSON.stringify(new URL("./lease.ts", import.meta.url).href)});
-      const r = new Redis(${JSON.stringify(server.url)});
+      const r = new Redis(${JSON.stringify(db.url)});
       await acquireLease({ redis: r, key: ${JSON.stringify(k)}, nodeId: "crashing", ttlMs: 400, onLost() {} });
       process.stdout.write("HELD\\n");
       setInterval(() => {}, 1000);`;
@@ -85,11 +77,12 @@ describe("sequencer lease on Redis", { skip }, () => {
   });
 
   it("a paused holder (SIGSTOP past its ttl) finds the lease lost as soon as it runs again, before any round trip", async () => {
+    const redis = db.client;
     const k = key();
     const code = `
       const { Redis } = await import("ioredis");
       const { acquireLease } = await import(${JSON.stringify(new URL("./lease.ts", import.meta.url).href)});
-      const r = new Redis(${JSON.stringify(server.url)});
+      const r = new Redis(${JSON.stringify(db.url)});
       const lease = await acquireLease({ redis: r, key: ${JSON.stringify(k)}, nodeId: "paused", ttlMs: 400, onLost(reason) {
         process.stdout.write("LOST " + reason + "\\n");
         process.exit(3);

@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { Redis } from "ioredis";
-import { redisServerPath, startRedis, type RedisServer } from "../../test/support/redisServer.ts";
+import { describe, it } from "node:test";
+import { redisSkip, useRedis } from "../../test/support/redisServer.ts";
 import type { SnapshotStore } from "../journal/types.ts";
 import { LEASE_KEY } from "./lease.ts";
 import { loadPublishedSnapshot, publishingSnapshotStore, SNAPSHOT_KEY } from "./snapshotRelay.ts";
 
-const skip = redisServerPath() === null ? "redis-server not installed" : undefined;
-if (skip) console.log(`# skipping snapshot relay tests: ${skip}`);
+const skip = redisSkip("snapshot relay");
 
 /** The data directory's store, as far as publishing sees it: what was saved, in order. */
 function memoryStore(): SnapshotStore & { saved: bigint[] } {
@@ -16,18 +14,10 @@ function memoryStore(): SnapshotStore & { saved: bigint[] } {
 }
 
 describe("published snapshots (sen:snapshot)", { skip }, () => {
-  let server: RedisServer;
-  let redis: Redis;
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => {
-    redis?.disconnect();
-    await server?.stop();
-  });
+  const db = useRedis();
 
   it("the lease holder publishes after its local save; a newer snapshot is never replaced by an older one; bigints survive", async () => {
+    const redis = db.client;
     await redis.set(LEASE_KEY, JSON.stringify({ token: "aa11", node: "seq-a", http: "", since: 0 }));
     const errors: unknown[] = [];
     const local = memoryStore();
@@ -45,6 +35,7 @@ describe("published snapshots (sen:snapshot)", { skip }, () => {
   });
 
   it("a former holder cannot publish (fenced by the lease token); its local snapshot still stands", async () => {
+    const redis = db.client;
     await redis.del(SNAPSHOT_KEY);
     await redis.set(LEASE_KEY, JSON.stringify({ token: "bb22", node: "seq-b", http: "", since: 0 }));
     const errors: Error[] = [];

@@ -1,33 +1,24 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { JournalError } from "../errors/SenError.ts";
-import { redisServerPath, startRedis, type RedisServer } from "../../test/support/redisServer.ts";
+import { redisSkip, useRedis } from "../../test/support/redisServer.ts";
 import { createRedisJournal } from "./redisJournal.ts";
 import { collect } from "./testing/journalBehaviour.ts";
 
-const skip = redisServerPath() === null ? "redis-server not installed" : undefined;
-if (skip) console.log(`# skipping Redis journal fence tests: ${skip}`);
+const skip = redisSkip("Redis journal fence");
 
 describe("Redis journal: lease fence and atomic cursor", { skip }, () => {
-  let server: RedisServer;
-  let redis: Redis;
+  const db = useRedis({ close: "quit" });
   let n = 0;
   const fresh = () => `t${process.pid}:${++n}`;
-  before(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-  });
-  after(async () => {
-    await redis?.quit();
-    await server?.stop();
-  });
 
   it("appends while the lease carries the writer's token, refuses the whole batch once it does not", async () => {
+    const redis = db.client;
     const stream = `sen:journal:${fresh()}`;
     const lease = `sen:lease:${fresh()}`;
     await redis.set(lease, JSON.stringify({ token: "aaaa", node: "n1", http: "", since: 1 }));
-    const journal = createRedisJournal({ url: server.url, stream, fence: { key: lease, value: "aaaa" } });
+    const journal = createRedisJournal({ url: db.url, stream, fence: { key: lease, value: "aaaa" } });
     await journal.open();
     journal.append({ i: 1 });
     await journal.flush();
@@ -42,15 +33,16 @@ describe("Redis journal: lease fence and atomic cursor", { skip }, () => {
   });
 
   it("refuses when the lease expired (no key at all), and a token inside another value does not pass", async () => {
+    const redis = db.client;
     const stream = `sen:journal:${fresh()}`;
     const lease = `sen:lease:${fresh()}`;
-    const gone = createRedisJournal({ url: server.url, stream, fence: { key: lease, value: "cafe" } });
+    const gone = createRedisJournal({ url: db.url, stream, fence: { key: lease, value: "cafe" } });
     await gone.open();
     gone.append({ i: 1 });
     await assert.rejects(gone.flush(), /SENJOURNAL_FENCED/);
     await gone.close().catch(() => undefined);
     await redis.set(lease, JSON.stringify({ token: "cafebabe", node: "n2" }));
-    const prefix = createRedisJournal({ url: server.url, stream, fence: { key: lease, value: "cafe" } });
+    const prefix = createRedisJournal({ url: db.url, stream, fence: { key: lease, value: "cafe" } });
     await prefix.open();
     prefix.append({ i: 1 });
     await assert.rejects(prefix.flush(), /SENJOURNAL_FENCED/);
@@ -59,9 +51,10 @@ describe("Redis journal: lease fence and atomic cursor", { skip }, () => {
   });
 
   it("writes the cursor in the same script as the records it was set after", async () => {
+    const redis = db.client;
     const stream = `sen:journal:${fresh()}`;
     const cursor = `sen:cursor:${fresh()}`;
-    const journal = createRedisJournal({ url: server.url, stream });
+    const journal = createRedisJournal({ url: db.url, stream });
     await journal.open();
     journal.append({ cmd: "a" });
     journal.setCursor(cursor, "1-0");
@@ -80,11 +73,12 @@ describe("Redis journal: lease fence and atomic cursor", { skip }, () => {
   });
 
   it("a cursor set just before an append whose flush starts the write at once goes with that record", async () => {
+    const redis = db.client;
     // The sequencer's consumer: the position first, then the command's method, which appends
     // and waits for durability (its flush starts the batch synchronously).
     const stream = `sen:journal:${fresh()}`;
     const cursor = `sen:cursor:${fresh()}`;
-    const journal = createRedisJournal({ url: server.url, stream });
+    const journal = createRedisJournal({ url: db.url, stream });
     await journal.open();
     journal.setCursor(cursor, "a");
     journal.append({ cmd: "a" });
@@ -109,9 +103,10 @@ describe("Redis journal: lease fence and atomic cursor", { skip }, () => {
   });
 
   it("a cursor is never written ahead of a record appended before it (a batch split at MAX_BATCH)", async () => {
+    const redis = db.client;
     const stream = `sen:journal:${fresh()}`;
     const cursor = `sen:cursor:${fresh()}`;
-    const journal = createRedisJournal({ url: server.url, stream });
+    const journal = createRedisJournal({ url: db.url, stream });
     await journal.open();
     for (let i = 1; i <= 12_000; i++) {
       journal.setCursor(cursor, String(i));
@@ -121,7 +116,7 @@ describe("Redis journal: lease fence and atomic cursor", { skip }, () => {
     const seen: Array<[number, number]> = [];
     const done = journal.flush();
     const watcher = (async () => {
-      const r2 = new Redis(server.url);
+      const r2 = new Redis(db.url);
       for (let k = 0; k < 200; k++) {
         const [len, cur] = await r2.multi().xlen(stream).get(cursor).exec().then((x) => [Number(x![0][1]), Number(x![1][1] ?? 0)]);
         seen.push([len, cur]);
@@ -137,11 +132,12 @@ describe("Redis journal: lease fence and atomic cursor", { skip }, () => {
   });
 
   it("a fenced batch writes neither its records nor its cursor", async () => {
+    const redis = db.client;
     const stream = `sen:journal:${fresh()}`;
     const cursor = `sen:cursor:${fresh()}`;
     const lease = `sen:lease:${fresh()}`;
     await redis.set(lease, JSON.stringify({ token: "t1" }));
-    const journal = createRedisJournal({ url: server.url, stream, fence: { key: lease, value: "t1" } });
+    const journal = createRedisJournal({ url: db.url, stream, fence: { key: lease, value: "t1" } });
     await journal.open();
     journal.append({ cmd: "a" });
     journal.setCursor(cursor, "1-0");
@@ -156,9 +152,10 @@ describe("Redis journal: lease fence and atomic cursor", { skip }, () => {
   });
 
   it("a writer that dies between batches leaves the cursor with the last durable record (never ahead of it)", async () => {
+    const redis = db.client;
     const stream = `sen:journal:${fresh()}`;
     const cursor = `sen:cursor:${fresh()}`;
-    const journal = createRedisJournal({ url: server.url, stream });
+    const journal = createRedisJournal({ url: db.url, stream });
     await journal.open();
     const flushes: Promise<void>[] = [];
     for (let i = 1; i <= 200; i++) {
@@ -172,16 +169,17 @@ describe("Redis journal: lease fence and atomic cursor", { skip }, () => {
     assert.equal(await redis.get(cursor), `${records}-0`);
     await journal.close();
     assert.equal(await redis.get(cursor), "200-0");
-    const reopened = createRedisJournal({ url: server.url, stream });
+    const reopened = createRedisJournal({ url: db.url, stream });
     await reopened.open();
     assert.deepEqual((await collect(reopened.read())).map((e) => e.record.cmd), Array.from({ length: 200 }, (_, i) => i + 1));
     await reopened.close();
   });
 
   it("concurrent flushes under steady appends all resolve (cursor waiters are not starved)", async () => {
+    const redis = db.client;
     const stream = `sen:journal:${fresh()}`;
     const cursor = `sen:cursor:${fresh()}`;
-    const journal = createRedisJournal({ url: server.url, stream });
+    const journal = createRedisJournal({ url: db.url, stream });
     await journal.open();
     const all: Promise<void>[] = [];
     for (let round = 0; round < 50; round++) {

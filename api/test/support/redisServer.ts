@@ -3,6 +3,8 @@ import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { after, before } from "node:test";
+import { Redis, type RedisOptions } from "ioredis";
 import { freePort } from "./freePort.ts";
 
 /**
@@ -131,4 +133,49 @@ export async function startRedis(): Promise<RedisServer> {
 /** Removes a dir left by stop({ keepDir: true }) or kill9(). */
 export function removeRedisDir(server: RedisServer): void {
   rmSync(server.dir, { recursive: true, force: true });
+}
+
+/** Why a suite on a real Redis is skipped (no redis-server on PATH), logged once; undefined when it runs. */
+export function redisSkip(what: string): string | undefined {
+  const skip = redisServerPath() === null ? "redis-server not installed" : undefined;
+  if (skip) console.log(`# skipping ${what} tests: ${skip}`);
+  return skip;
+}
+
+/** A suite's Redis from useRedis(): valid in its tests and in hooks registered after useRedis(). */
+export type SuiteRedis = { readonly server: RedisServer; readonly url: string; readonly client: Redis };
+
+/**
+ * The setup most suites on Redis share. Call it inside describe(): its before() starts a real
+ * redis-server (startRedis) and connects an ioredis client to it, its after() closes the client
+ * (`disconnect()`, or `quit()` to wait for replies in flight) and stops the server. Reading a
+ * field before that before() ran throws rather than hand out a client of no server.
+ */
+export function useRedis(options: { client?: RedisOptions; close?: "disconnect" | "quit" } = {}): SuiteRedis {
+  let server: RedisServer | undefined;
+  let client: Redis | undefined;
+  before(async () => {
+    server = await startRedis();
+    client = new Redis(server.url, options.client ?? {});
+  });
+  after(async () => {
+    if (options.close === "quit") await client?.quit();
+    else client?.disconnect();
+    await server?.stop();
+  });
+  const started = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error("useRedis: read before its before() hook ran (call useRedis() inside describe)");
+    return v;
+  };
+  return {
+    get server() {
+      return started(server);
+    },
+    get url() {
+      return started(server).url;
+    },
+    get client() {
+      return started(client);
+    },
+  };
 }
