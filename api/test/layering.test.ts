@@ -18,7 +18,6 @@ const MAY_HOLD_THE_CORE: Record<string, string> = {
   "context.ts": "wiring: builds ctx.queries from the core; the candles' durable mark and the audit recorder's identity lookup are set up while the core opens",
   "cluster/edgeRole.ts": "wiring of an edge: builds ctx.queries from its replica's core",
   "cluster/edgeTrading.ts": "the edge's TradingService stand-in: a command's answer is the replica's order",
-  "cluster/sequencerRole.ts": "the command consumer answers again from the core at takeover (OrderLookup)",
   "compliance/pastBook.ts": "replays the journal through a scratch core of its own (never the live one) to show a past book",
 };
 

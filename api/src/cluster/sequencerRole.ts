@@ -158,7 +158,7 @@ export async function runSequencer(options: SequencerOptions): Promise<OpenedExc
   const consumer = await startCommandConsumer({
     redis,
     trading: ctx.trading,
-    lookup: ctx.trading.core,
+    lookup: ctx.queries,
     audit: ctx.audit,
     journal,
     isActive: () => lease.isValid() && !ctx.trading.failed,
