@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { signKucoinRequest } from "../src/auth/kucoinSignature.ts";
 import { edgeForwardHeaders, edgeForwardingKey, HOLDER_RULES_SYNC_PATH } from "../src/http/forwardedFor.ts";
-import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
-import { spawnExchange, type ExchangeProcess } from "./support/exchangeProcess.ts";
+import { hardhatAccount, type ChainFixture } from "./support/chainFixture.ts";
+import { startSplitCluster, type SplitCluster, type SplitRole } from "./support/clusterFixture.ts";
+import type { ExchangeProcess } from "./support/exchangeProcess.ts";
 import { loginAndCreateKey, postJson, type ApiCredentials } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
-import { redisServerPath, startRedis, type RedisServer } from "./support/redisServer.ts";
+import { redisServerPath, type RedisServer } from "./support/redisServer.ts";
 import { until } from "./support/until.ts";
 import { connectWs } from "./support/wsClient.ts";
 
@@ -37,52 +35,22 @@ const CHAIN_POLL_MS = 4_000;
 type Client = ReturnType<typeof kucoinClient>;
 
 describe("edge gaps (snapshot start, client address, alerts, sign-in)", { skip, timeout: 180_000 }, () => {
+  let cluster: SplitCluster;
   let chain: ChainFixture;
   let redis: RedisServer;
   let sequencer: ExchangeProcess;
   let edgeA: ExchangeProcess;
-  const dirs: string[] = [];
-  const children: ExchangeProcess[] = [];
-  const masterKey = randomBytes(32).toString("hex");
-  const reap = () => {
-    for (const c of children) {
-      try {
-        if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
-      } catch {
-        // gone already
-      }
-    }
-    if (redis?.pid !== undefined) process.kill(redis.pid, "SIGKILL");
-  };
-  const spawn = async (role: "sequencer" | "edge", node: string) => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), `sen-${node}-`));
-    dirs.push(dataDir);
-    const p = await spawnExchange({
-      SEN_ROLE: role,
-      SEN_NODE_ID: node,
-      REDIS_URL: redis.url,
-      SEN_MASTER_KEY: masterKey,
-      SEN_CHAIN_RPC: chain.rpcUrl!,
-      SEN_DEPLOYMENT: chain.deploymentFile!,
-      SEN_DATA_DIR: dataDir,
-      SEN_CONFIRMATIONS: "0",
-      // Slow enough that a wallet attested just before it signs in is unknown to the holder rules until the sign-in syncs them.
-      SEN_CHAIN_POLL_MS: String(CHAIN_POLL_MS),
-      SEN_AUDIT_CHECKPOINT_MS: "3600000",
-      SEN_SNAPSHOT_EVERY: String(SNAPSHOT_EVERY),
-      SEN_COMPLIANCE: hardhatAccount(OFFICER).address,
-      SEN_LOG_LEVEL: "error",
-      ...(role === "sequencer" ? { SEN_CHAIN_KEY: chain.operatorKey } : {}),
-    });
-    children.push(p);
-    return p;
-  };
+  const spawn = (role: SplitRole, node: string) => cluster.spawn(role, node);
   const traders = {} as Record<"seller" | "buyer", { creds: ApiCredentials; viaA: Client; direct: Client }>;
 
   before(async () => {
-    process.once("exit", reap);
-    chain = await startChain({ serve: true });
-    redis = await startRedis();
+    cluster = await startSplitCluster({
+      // Slow enough that a wallet attested just before it signs in is unknown to the holder rules until the sign-in syncs them.
+      SEN_CHAIN_POLL_MS: String(CHAIN_POLL_MS),
+      SEN_SNAPSHOT_EVERY: String(SNAPSHOT_EVERY),
+      SEN_COMPLIANCE: hardhatAccount(OFFICER).address,
+    });
+    ({ chain, redis } = cluster);
     for (const [idx, label] of [[SELLER, "gaps-seller"], [BUYER, "gaps-buyer"], [OFFICER, "gaps-officer"]] as const) await chain.attest(hardhatAccount(idx).address, label);
     for (const idx of [SELLER, BUYER]) await chain.fundAndDeposit(idx, { vnd: 10n ** 10n, gold: 100_000n });
     sequencer = await spawn("sequencer", "gaps-seq");
@@ -98,11 +66,7 @@ describe("edge gaps (snapshot start, client address, alerts, sign-in)", { skip, 
   });
 
   after(async () => {
-    for (const c of children) await c.kill9().catch(() => undefined);
-    await redis?.stop();
-    await chain?.close();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    process.removeListener("exit", reap);
+    await cluster?.close();
   });
 
   it("a new edge starts from the sequencer's published snapshot, replays only the journal after it, and shows the same orders, balances and book", async () => {
@@ -243,7 +207,7 @@ describe("edge gaps (snapshot start, client address, alerts, sign-in)", { skip, 
     assert.ok((await syncs()) > before, "the edge's sign-in asked the sequencer to read the holder rules");
 
     const url = `${sequencer.url}${HOLDER_RULES_SYNC_PATH}`;
-    const key = edgeForwardingKey(masterKey)!;
+    const key = edgeForwardingKey(cluster.masterKey)!;
     const refused = [
       {},
       { "x-forwarded-for": "edge", "x-sen-edge": `${Date.now()}.${"ab".repeat(32)}` },

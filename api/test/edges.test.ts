@@ -1,17 +1,15 @@
 import assert from "node:assert/strict";
 import { spawn as spawnChild } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { decodeJson } from "../src/journal/jsonCodec.ts";
-import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
-import { spawnExchange, type ExchangeProcess } from "./support/exchangeProcess.ts";
+import { hardhatAccount, type ChainFixture } from "./support/chainFixture.ts";
+import { startSplitCluster, type SplitCluster, type SplitRole } from "./support/clusterFixture.ts";
+import type { ExchangeProcess } from "./support/exchangeProcess.ts";
 import { loginAndCreateKey } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
-import { redisServerPath, startRedis, type RedisServer } from "./support/redisServer.ts";
+import { redisServerPath, type RedisServer } from "./support/redisServer.ts";
 import { until } from "./support/until.ts";
 import { connectWs } from "./support/wsClient.ts";
 
@@ -31,6 +29,7 @@ const BUYER = 11;
 type Client = ReturnType<typeof kucoinClient>;
 
 describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120_000 }, () => {
+  let cluster: SplitCluster;
   let chain: ChainFixture;
   let redis: RedisServer;
   let sequencer: ExchangeProcess;
@@ -38,56 +37,15 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
   let standby: ExchangeProcess & { ready: Promise<string> };
   let edgeA: ExchangeProcess;
   let edgeB: ExchangeProcess;
-  const dirs: string[] = [];
-  const children: ExchangeProcess[] = [];
-  const reap = () => {
-    for (const c of children) {
-      try {
-        if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
-      } catch {
-        // gone already
-      }
-    }
-    if (redis?.pid !== undefined) process.kill(redis.pid, "SIGKILL");
-  };
-
-  let sequencerDir: string | undefined;
-  const env = (role: "sequencer" | "edge", node: string): Record<string, string> => {
-    // The sequencers share one data directory (the standby opens the active one's snapshots); each edge has its own.
-    const dataDir = (role === "sequencer" ? sequencerDir : undefined) ?? mkdtempSync(path.join(tmpdir(), `sen-${node}-`));
-    if (role === "sequencer") sequencerDir = dataDir;
-    if (!dirs.includes(dataDir)) dirs.push(dataDir);
-    return {
-      SEN_ROLE: role,
-      SEN_NODE_ID: node,
-      REDIS_URL: redis.url,
-      SEN_MASTER_KEY: masterKey,
-      SEN_CHAIN_RPC: chain.rpcUrl!,
-      SEN_DEPLOYMENT: chain.deploymentFile!,
-      SEN_DATA_DIR: dataDir,
-      SEN_CONFIRMATIONS: "0",
-      SEN_CHAIN_POLL_MS: "100",
-      SEN_AUDIT_CHECKPOINT_MS: "3600000",
-      SEN_LOG_LEVEL: "error",
-      ...(role === "sequencer" ? { SEN_CHAIN_KEY: chain.operatorKey } : {}),
-    };
-  };
-  const masterKey = randomBytes(32).toString("hex");
-  const spawn = async (role: "sequencer" | "edge", node: string) => {
-    const p = await spawnExchange(env(role, node));
-    children.push(p);
-    return p;
-  };
+  const spawn = (role: SplitRole, node: string) => cluster.spawn(role, node, role === "sequencer" ? { shared: "sequencer" } : {});
 
   const traders: Record<"seller" | "buyer", { accountId: string; viaA: Client; viaB: Client; direct: Client }> = {} as never;
 
   before(async () => {
-    process.once("exit", reap);
-    chain = await startChain({ serve: true });
-    redis = await startRedis();
+    cluster = await startSplitCluster({ SEN_CHAIN_POLL_MS: "100" });
+    ({ chain, redis } = cluster);
     sequencer = await spawn("sequencer", "seq-1");
-    standby = startStandby(env("sequencer", "seq-2"));
-    children.push(standby);
+    standby = cluster.track(startStandby(cluster.env("sequencer", "seq-2", { shared: "sequencer" })));
     [edgeA, edgeB] = await Promise.all([spawn("edge", "edge-a"), spawn("edge", "edge-b")]);
     for (const [name, idx] of [["seller", SELLER], ["buyer", BUYER]] as const) {
       const account = hardhatAccount(idx);
@@ -109,11 +67,7 @@ describe("edges in front of one sequencer (SEN_ROLE=edge)", { skip, timeout: 120
   });
 
   after(async () => {
-    for (const c of children) await c.kill9().catch(() => undefined);
-    await redis?.stop();
-    await chain?.close();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    process.removeListener("exit", reap);
+    await cluster?.close();
   });
 
   it("an order placed on edge A shows in edge B's level 2 and its fill on the owner's private websocket on edge B", async () => {
