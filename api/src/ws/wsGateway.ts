@@ -94,9 +94,9 @@ export class WsGateway {
    */
   readonly #l2Delivered = new Map<string, number>();
   #l2Timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
-  /** performance.now() when the last level2 flush started. */
-  #l2FlushStartedAt = Number.NEGATIVE_INFINITY;
-  /** The level2 window closed while a fan-out was still being written: flush once it is. */
+  /** performance.now() when the last level2 flush (or long fan-out) was written to every subscriber. */
+  #l2FlushedAt = Number.NEGATIVE_INFINITY;
+  /** Level2 changes wait for a fan-out still being written: their window starts once it is. */
   #l2AfterDrain = false;
   /**
    * Fan-outs not yet written to every subscriber, oldest first: each socket gets its messages
@@ -331,9 +331,12 @@ export class WsGateway {
     }
     if (this.#outQueue.length > 0) {
       this.#outTimer = setImmediate(() => this.#writeChunk());
-    } else if (this.#l2AfterDrain) {
+      return;
+    }
+    this.#l2FlushedAt = performance.now();
+    if (this.#l2AfterDrain) {
       this.#l2AfterDrain = false;
-      this.#flushL2();
+      this.#scheduleL2();
     }
   }
 
@@ -349,12 +352,24 @@ export class WsGateway {
     p.end = change.sequence;
     this.#l2Delivered.set(symbol, change.sequence);
     (change.side === "buy" ? p.bids : p.asks).set(change.price, [this.#deps.format.price(m, change.price), this.#deps.format.size(m, change.size), String(change.sequence)]);
-    // At most one level2 message per window, the window counted from the start of the last
-    // flush: a change after a quiet spell goes out at once instead of waiting a whole window,
-    // and a flush that took longer than the window is followed by the next one without a
-    // further wait (while a fan-out is still being written, changes keep conflating).
-    if (this.#l2Timer || this.#l2AfterDrain) return;
-    const wait = this.#l2FlushStartedAt + this.#opts.conflateMs - performance.now();
+    this.#scheduleL2();
+  }
+
+  /**
+   * At most one level2 message per window, the window counted from the end of the last
+   * fan-out: a change after a quiet spell goes out at once instead of waiting a whole window,
+   * and however long writing to every subscriber took, the loop keeps a whole window for
+   * orders (and the subscribers' processes for reading) before the next one. Counted from the
+   * start instead, a fan-out as long as the window would follow the last without a pause,
+   * doubling the messages and the CPU they cost on both sides.
+   */
+  #scheduleL2(): void {
+    if (this.#l2Timer || this.#l2AfterDrain || this.#l2Pending.size === 0) return;
+    if (this.#outQueue.length > 0) {
+      this.#l2AfterDrain = true;
+      return;
+    }
+    const wait = this.#l2FlushedAt + this.#opts.conflateMs - performance.now();
     // Window already over: flush in this turn of the loop, after the I/O callbacks of its poll
     // phase (a journal group commit delivers all its changes there, so they go out as one
     // message), not on a timer at least 1 ms away behind the next turn's timers.
@@ -370,11 +385,10 @@ export class WsGateway {
   #flushL2(): void {
     this.#l2Timer = null;
     if (this.#outQueue.length > 0) {
-      // The previous fan-out is still going out: one message with everything since, once it has.
+      // Another fan-out went out meanwhile and is still being written: this one waits its window after it.
       this.#l2AfterDrain = true;
       return;
     }
-    this.#l2FlushStartedAt = performance.now();
     const now = this.#deps.now();
     for (const [symbol, p] of this.#l2Pending) {
       const topic = `/market/level2:${symbol}`;
@@ -390,6 +404,7 @@ export class WsGateway {
       this.#tickerDue.add(symbol);
     }
     this.#l2Pending.clear();
+    if (this.#outQueue.length === 0) this.#l2FlushedAt = performance.now();
     this.#scheduleTickers();
   }
 
