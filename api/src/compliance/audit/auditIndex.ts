@@ -37,8 +37,12 @@ export interface AuditIndex {
 export type ScreenOutcome = { alerts: Alert[]; failures: Array<{ seq: number; message: string }> };
 
 export interface AuditScreening {
-  /** `insert` of the events with these stored lines (in seq order), then each through the detectors. */
-  insertAndScreen(lines: readonly string[]): Promise<ScreenOutcome>;
+  /**
+   * `insert` of the events stored as `stored` (their "\n"-terminated lines back to back, in seq
+   * order: the bytes the log wrote), then each through the detectors. The bytes are handed
+   * over: the caller must not use them afterwards.
+   */
+  insertAndScreen(stored: Uint8Array): Promise<ScreenOutcome>;
   /** The events through the detectors only (warming them up from recent history at start). */
   screen(lines: readonly string[]): Promise<ScreenOutcome>;
 }

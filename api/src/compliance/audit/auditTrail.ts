@@ -36,11 +36,13 @@ export class AuditTrail {
   /** The index's own detectors, when it runs them (then the trail keeps no event objects). */
   readonly #screening: AuditScreening | undefined;
   /**
-   * The stored lines (encoded once, at append) of the events appended but not yet indexed or
-   * screened, in seq order, the last one's seq, and the events themselves only when this
-   * thread screens them: with the index screening, an event object dies young instead of
-   * waiting (and surviving collections) until the next drain.
+   * The events appended but not yet indexed or screened, in seq order, and the last one's
+   * seq. With the index screening: their stored bytes (the log's own, encoded once at
+   * append), handed over as one buffer; an event object or line string dies young instead of
+   * waiting (and surviving collections) until the next drain. Else their lines and events.
    */
+  #pendingStored: Buffer[] = [];
+  #pendingBytes = 0;
   #pendingLines: string[] = [];
   #pendingEvents: AuditEvent[] = [];
   #pendingLastSeq = -1;
@@ -68,9 +70,14 @@ export class AuditTrail {
   /** Appends an event (synchronously sequenced); `flush()` makes it durable and indexed. */
   record(input: AuditEventInput): AuditEvent {
     if (this.#closed) throw new AuditError(AuditCode.CLOSED, "audit trail closed");
-    const { event, line } = this.log.appendEncoded(input);
-    this.#pendingLines.push(line);
-    if (!this.#screening) this.#pendingEvents.push(event);
+    const { event, line, stored } = this.log.appendEncoded(input);
+    if (this.#screening) {
+      this.#pendingStored.push(stored);
+      this.#pendingBytes += stored.length;
+    } else {
+      this.#pendingLines.push(line);
+      this.#pendingEvents.push(event);
+    }
     this.#pendingLastSeq = event.seq;
     return event;
   }
@@ -144,7 +151,7 @@ export class AuditTrail {
   async #drain(): Promise<void> {
     await this.log.flush();
     // Screening may record alerts, which are drained in the same pass.
-    while (this.#pendingLines.length > 0) {
+    while (this.#pendingLines.length > 0 || this.#pendingStored.length > 0) {
       const lines = this.#pendingLines;
       const events = this.#pendingEvents;
       const lastSeq = this.#pendingLastSeq;
@@ -152,7 +159,7 @@ export class AuditTrail {
       this.#pendingEvents = [];
       let alerts: Alert[];
       if (this.#screening) {
-        alerts = this.#screened(await this.#screening.insertAndScreen(lines));
+        alerts = this.#screened(await this.#screening.insertAndScreen(this.#takeStored()));
       } else {
         await this.index.insert(events.map((event, i) => ({ event, line: lines[i] })));
         alerts = [];
@@ -163,8 +170,22 @@ export class AuditTrail {
       }
       this.#indexedThrough = lastSeq;
       for (const a of alerts) await this.#raise(a);
-      if (this.#pendingLines.length > 0) await this.log.flush();
+      if (this.#pendingLines.length > 0 || this.#pendingStored.length > 0) await this.log.flush();
     }
+  }
+
+  /** The pending stored lines in one buffer of its own (the index worker takes it over, uncopied). */
+  #takeStored(): Uint8Array {
+    const parts = this.#pendingStored;
+    const out = new Uint8Array(new ArrayBuffer(this.#pendingBytes));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    this.#pendingStored = [];
+    this.#pendingBytes = 0;
+    return out;
   }
 
   #screen(e: AuditEvent): Alert[] {

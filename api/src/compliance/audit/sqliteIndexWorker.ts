@@ -13,9 +13,10 @@ import { openSqliteAuditIndex } from "./sqliteAuditIndex.ts";
  * `insertText`: insert with only the stored lines sent over, joined by "\n" into one string
  * (the events are parsed back here): a string crosses the thread boundary as one copy, an
  * event object as a structured clone of every field, and one string per batch costs the
- * gateway's thread one message instead of one per line.
+ * gateway's thread one message instead of one per line. `insertAndScreenStored`: the same
+ * from the stored bytes ("\n"-terminated lines), decoded here.
  */
-export type IndexCall = { id: number; method: Exclude<keyof AuditIndex, "kind" | "screening"> | "insertText" | "insertAndScreenText" | "screenText"; args: unknown[] };
+export type IndexCall = { id: number; method: Exclude<keyof AuditIndex, "kind" | "screening"> | "insertText" | "insertAndScreenStored" | "screenText"; args: unknown[] };
 export type IndexReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; code?: string } };
 
 const port = parentPort!;
@@ -54,8 +55,10 @@ port.on("message", async (call: IndexCall) => {
   try {
     if (call.method === "insertText") {
       reply = { id: call.id, ok: true, value: await index.insert(rowsOf(call.args[0] as string)) };
-    } else if (call.method === "insertAndScreenText") {
-      const rows = rowsOf(call.args[0] as string);
+    } else if (call.method === "insertAndScreenStored") {
+      // "\n"-terminated lines: the text without its last "\n" is the lines joined by "\n".
+      const stored = call.args[0] as Uint8Array;
+      const rows = rowsOf(Buffer.from(stored.buffer, stored.byteOffset, Math.max(0, stored.byteLength - 1)).toString("utf8"));
       await index.insert(rows);
       reply = { id: call.id, ok: true, value: screen(rows.map((r) => r.event)) };
     } else if (call.method === "screenText") {

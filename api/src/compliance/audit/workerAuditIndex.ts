@@ -47,15 +47,16 @@ export async function openWorkerSqliteAuditIndex(file: string): Promise<AuditInd
   // adding a "message" listener refs the worker's port again.
   worker.unref();
 
-  const call = <T>(method: IndexCall["method"], ...args: unknown[]): Promise<T> => {
+  const callWith = <T>(transfer: ArrayBuffer[], method: IndexCall["method"], args: unknown[]): Promise<T> => {
     if (dead) return Promise.reject(dead);
     const id = nextId++;
     if (pending.size === 0) worker.ref();
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.postMessage({ id, method, args } satisfies IndexCall);
+      worker.postMessage({ id, method, args } satisfies IndexCall, transfer);
     });
   };
+  const call = <T>(method: IndexCall["method"], ...args: unknown[]): Promise<T> => callWith<T>([], method, args);
 
   return {
     kind: "sqlite",
@@ -71,9 +72,14 @@ export async function openWorkerSqliteAuditIndex(file: string): Promise<AuditInd
     alerts: (q) => call("alerts", q),
     alert: (alertId) => call("alert", alertId),
     reset: () => call("reset"),
-    // The detectors run in the worker too: a batch is parsed there once, for the index and for them.
+    // The detectors run in the worker too: a batch is parsed there once, for the index and for
+    // them. The stored bytes cross as they are: moved, not copied, when they fill their own
+    // buffer (no string joined, cloned and UTF-8-decoded on this thread).
     screening: {
-      insertAndScreen: (lines) => call<ScreenOutcome>("insertAndScreenText", lines.join("\n")),
+      insertAndScreen: (stored) => {
+        const whole = stored.byteOffset === 0 && stored.byteLength === stored.buffer.byteLength && stored.buffer instanceof ArrayBuffer;
+        return callWith<ScreenOutcome>(whole ? [stored.buffer as ArrayBuffer] : [], "insertAndScreenStored", [stored]);
+      },
       screen: (lines) => call<ScreenOutcome>("screenText", lines.join("\n")),
     },
     async close() {
