@@ -3,7 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { crc32 } from "node:zlib";
 import { createFileSnapshotStore } from "./fileSnapshotStore.ts";
+import { encodeJson, keepEncoded } from "./jsonCodec.ts";
 
 const root = mkdtempSync(join(tmpdir(), "sen-snap-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -29,6 +31,21 @@ describe("file snapshot store", () => {
     await store.save(30n, { balances: { alice: 1n }, list: [1n, null] });
     assert.deepEqual(await store.load(), { seq: 30n, state: { balances: { alice: 1n }, list: [1n, null] } });
     assert.deepEqual(readdirSync(dir).sort(), ["snapshot-00000000000000000020.snap", "snapshot-00000000000000000030.snap"]);
+  });
+
+  it("writes encodeJson's bytes, also when its reused body buffer grows or was larger before", async () => {
+    const dir = freshDir();
+    const store = createFileSnapshotStore({ dir });
+    const kept = Array.from({ length: 300 }, (_, i) => keepEncoded({ id: `o${i}`, note: i % 7 === 0 ? "phí ₫ 😀" : "fee", n: i }));
+    const big = { core: { orders: kept, fills: [["acct", kept.slice(0, 90)]], text: "x".repeat(3 << 20), amount: 10n ** 25n }, parts: { "đồng": [1n, null, "₫"] } };
+    const small = { core: { orders: kept.slice(0, 70), amount: -5n }, note: "ü" };
+    for (const [seq, state] of [[1n, small], [2n, big], [3n, small], [4n, big]] as const) {
+      await store.save(seq, state);
+      const bytes = readFileSync(join(dir, `snapshot-${seq.toString().padStart(20, "0")}.snap`));
+      const body = Buffer.from(encodeJson(state), "utf8");
+      const header = `SENSNAP1\t${seq}\t${crc32(body).toString(16).padStart(8, "0")}\t${body.length}\n`;
+      assert.ok(bytes.equals(Buffer.concat([Buffer.from(header, "latin1"), body])), `snapshot ${seq}`);
+    }
   });
 
   it("falls back to the previous snapshot when the latest is corrupt, then to null", async () => {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { JournalCode, JournalError } from "../errors/SenError.ts";
 import { fsyncDir } from "../fs/fsyncDir.ts";
-import { decodeJson, encodeJsonYielding } from "./jsonCodec.ts";
+import { decodeJson, encodeJsonPieces } from "./jsonCodec.ts";
 import type { SnapshotStore } from "./types.ts";
 
 /**
@@ -27,6 +27,30 @@ export type FileSnapshotStoreOptions = {
 
 const NAME = /^snapshot-(\d{20})\.snap$/;
 const TMP = ".snapshot.tmp";
+/** The body buffer's first size, and the largest one kept between saves. */
+const BODY_BYTES = 1 << 20;
+const BODY_BYTES_KEPT = 256 * 1024 * 1024;
+
+/**
+ * `state`'s JSON as UTF-8, written piece by piece into `buf` (grown as needed, returned with
+ * the length used): the same bytes as Buffer.from(encodeJson(state)), without the string of
+ * the whole and its copy.
+ */
+async function encodeBody(state: unknown, buf: Buffer): Promise<{ buf: Buffer; length: number }> {
+  let length = 0;
+  await encodeJsonPieces(state, (piece) => {
+    if (piece.length * 3 > buf.length - length) {
+      const need = length + Buffer.byteLength(piece, "utf8");
+      if (need > buf.length) {
+        const grown = Buffer.allocUnsafeSlow(Math.max(need, buf.length * 2));
+        buf.copy(grown, 0, 0, length);
+        buf = grown;
+      }
+    }
+    length += buf.write(piece, length, "utf8");
+  });
+  return { buf, length };
+}
 
 function decode(file: string, bytes: Buffer, expectedSeq: bigint): { seq: bigint; state: unknown } {
   const bad = (reason: string) => new JournalError(JournalCode.CORRUPT, `snapshot ${file} is corrupt: ${reason}`, { details: { file, reason } });
@@ -45,6 +69,10 @@ function decode(file: string, bytes: Buffer, expectedSeq: bigint): { seq: bigint
 export function createFileSnapshotStore(options: FileSnapshotStoreOptions): SnapshotStore {
   const { dir } = options;
   const keep = Math.max(1, options.keep ?? 2);
+  // The previous save's body buffer, reused: a snapshot is tens of MB, and fresh memory of that
+  // size costs the sequencer's thread a page fault per 4 KiB at every snapshot. Null while a
+  // save uses it (a concurrent save takes a new one).
+  let spare: Buffer | null = null;
 
   async function list(): Promise<{ seq: bigint; name: string }[]> {
     let names: string[];
@@ -63,7 +91,10 @@ export function createFileSnapshotStore(options: FileSnapshotStoreOptions): Snap
   return {
     async save(seq, state) {
       if (seq < 0n) throw new JournalError(JournalCode.IO, `snapshot seq must be >= 0, got ${seq}`);
-      const body = Buffer.from(await encodeJsonYielding(state), "utf8");
+      const taken = spare ?? Buffer.allocUnsafeSlow(BODY_BYTES);
+      spare = null;
+      const { buf, length } = await encodeBody(state, taken);
+      const body = buf.subarray(0, length);
       const header = Buffer.from(`SENSNAP1\t${seq}\t${crc32(body).toString(16).padStart(8, "0")}\t${body.length}\n`, "latin1");
       try {
         await mkdir(dir, { recursive: true });
@@ -80,6 +111,8 @@ export function createFileSnapshotStore(options: FileSnapshotStoreOptions): Snap
         for (const old of (await list()).slice(keep)) await rm(join(dir, old.name), { force: true });
       } catch (cause) {
         throw new JournalError(JournalCode.IO, `cannot save snapshot ${seq} in ${dir}: ${(cause as Error)?.message ?? cause}`, { cause });
+      } finally {
+        if (buf.length <= BODY_BYTES_KEPT) spare = buf;
       }
     },
 

@@ -219,13 +219,23 @@ function* pieces(value: unknown, depth: number): Generator<string> {
  */
 export async function encodeJsonYielding(value: unknown, sliceMs = 4, depth = 3): Promise<string> {
   const parts: string[] = [];
+  await encodeJsonPieces(value, (piece) => parts.push(piece), sliceMs, depth);
+  return parts.join("");
+}
+
+/**
+ * `encodeJsonYielding` without the final join: `sink` gets the text in pieces, in order (their
+ * concatenation is `encodeJson(value)`), so a caller that writes bytes can write each piece
+ * where it goes instead of first building one string of the whole (tens of MB of fresh memory
+ * per snapshot, then copied again into bytes).
+ */
+export async function encodeJsonPieces(value: unknown, sink: (piece: string) => void, sliceMs = 4, depth = 3): Promise<void> {
   let since = performance.now();
   for (const piece of pieces(value, depth)) {
-    parts.push(piece);
+    sink(piece);
     if (performance.now() - since >= sliceMs) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       since = performance.now();
     }
   }
-  return parts.join("");
 }
