@@ -171,6 +171,16 @@ export function decodeJson(text: string): unknown {
 /** Arrays with at least this many elements are split (into runs of this many at the last level). */
 const SPLIT_AT = 64;
 
+/** Whether `a` holds an array of SPLIT_AT elements or more, directly or (`levels` > 0) in its arrays. */
+function holdsLongArray(a: readonly unknown[], levels: number): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (!Array.isArray(v)) continue;
+    if (v.length >= SPLIT_AT || (levels > 0 && holdsLongArray(v, levels - 1))) return true;
+  }
+  return false;
+}
+
 function* pieces(value: unknown, depth: number): Generator<string> {
   if (depth > 0 && value !== null && typeof value === "object" && !("toJSON" in value && typeof value.toJSON === "function")) {
     if (Array.isArray(value) && value.length >= SPLIT_AT) {
@@ -191,6 +201,20 @@ function* pieces(value: unknown, depth: number): Generator<string> {
           if (v === undefined || typeof v === "function" || typeof v === "symbol") yield "null";
           else yield* pieces(v, depth - 1);
         }
+      }
+      yield "]";
+      return;
+    }
+    if (depth === 1 && Array.isArray(value) && holdsLongArray(value, 1)) {
+      // A short array around long ones (the fills: [account, fills[]] pairs): element by
+      // element, so the long arrays inside are split into runs too (and their kept runs
+      // reused), instead of joined into one string, then copied into its enclosing ones.
+      yield "[";
+      for (let i = 0; i < value.length; i++) {
+        if (i > 0) yield ",";
+        const v = value[i] as unknown;
+        if (v === undefined || typeof v === "function" || typeof v === "symbol") yield "null";
+        else yield* pieces(v, 1);
       }
       yield "]";
       return;
