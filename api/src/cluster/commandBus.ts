@@ -255,7 +255,7 @@ const placeInput = z
   })
   .strict();
 const change = z.object({ price: int.positive().optional(), size: int.positive().optional() }).strict();
-const ARGS = {
+export const COMMAND_ARGS = {
   placeOrder: z.union([z.tuple([placeInput]), z.tuple([placeInput, origin])]),
   cancelOrder: z.tuple([id, id]),
   cancelAll: z.union([
@@ -267,6 +267,72 @@ const ARGS = {
   audit: z.tuple([z.looseObject({ type: z.enum(AUDIT_EVENT_TYPES) })]),
 } as const;
 const COMMAND = z.object({ op: z.string(), args: z.array(z.unknown()) });
+
+/*
+ * Fast checks for the commands of every order (placeOrder, cancelOrder): zod's parse of a
+ * placeOrder cost the sequencer's thread about a tenth of its time per order in the split. Each
+ * accepts only what the schema above accepts (a subset: same keys, types, bounds); whatever it
+ * does not accept goes through zod, which accepts it or words the refusal. The test checks that
+ * both agree on every field's edge cases.
+ */
+const PLACE_KEYS = new Set(Object.keys(placeInput.shape));
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isStr = (v: unknown, min: number, max: number): boolean => typeof v === "string" && v.length >= min && v.length <= max;
+const isOptStr = (v: unknown, max: number): boolean => v === undefined || isStr(v, 0, max);
+const isOptPosInt = (v: unknown): boolean => v === undefined || (typeof v === "number" && Number.isSafeInteger(v) && v > 0);
+const isId = (v: unknown): boolean => isStr(v, 1, 200);
+
+function isPlaceInput(v: unknown): boolean {
+  if (!isRecord(v)) return false;
+  for (const k of Object.keys(v)) if (!PLACE_KEYS.has(k)) return false;
+  const { funds, visibleSize, stop } = v;
+  return (
+    isId(v.accountId) &&
+    isStr(v.identityHash, 0, 200) &&
+    isStr(v.symbol, 1, 50) &&
+    (v.side === "buy" || v.side === "sell") &&
+    (v.type === "limit" || v.type === "market") &&
+    isOptPosInt(v.price) &&
+    isOptPosInt(v.size) &&
+    (funds === undefined || (typeof funds === "string" && funds.length <= 80 && /^\d+$/.test(funds))) &&
+    (v.tif === "GTC" || v.tif === "IOC" || v.tif === "FOK") &&
+    typeof v.postOnly === "boolean" &&
+    (visibleSize === undefined || (typeof visibleSize === "number" && Number.isSafeInteger(visibleSize) && visibleSize >= 0)) &&
+    (v.stp === "CN" || v.stp === "CO" || v.stp === "CB" || v.stp === "DC") &&
+    (stop === undefined || (isRecord(stop) && Object.keys(stop).length === 2 && stop.stopPrice !== undefined && isOptPosInt(stop.stopPrice) && (stop.kind === "loss" || stop.kind === "entry"))) &&
+    isStr(v.clientOid, 0, 200) &&
+    isOptStr(v.apiKeyId, 200)
+  );
+}
+
+function isOrigin(v: unknown): boolean {
+  if (v === undefined) return true;
+  if (!isRecord(v)) return false;
+  for (const k of Object.keys(v)) if (k !== "ip" && k !== "wallet") return false;
+  return isOptStr(v.ip, 100) && isOptStr(v.wallet, 100);
+}
+
+/** Whether `args` certainly passes COMMAND_ARGS[op] (false: ask zod). */
+export function argsPassFast(op: string, args: unknown[]): boolean {
+  if (op === "placeOrder") return (args.length === 1 || (args.length === 2 && isOrigin(args[1]))) && isPlaceInput(args[0]);
+  if (op === "cancelOrder") return args.length === 2 && isId(args[0]) && isId(args[1]);
+  return false;
+}
+
+/** `COMMAND_ARGS[op].safeParse(args)`, the fast checks first. */
+export function parseCommandArgs(op: string, args: unknown[]): { success: true; data: unknown[] } | { success: false; message: string } {
+  if (!Object.hasOwn(COMMAND_ARGS, op)) return { success: false, message: `unknown command ${op.slice(0, 50)}` };
+  if (argsPassFast(op, args)) return { success: true, data: args };
+  const parsed = (COMMAND_ARGS as Record<string, z.ZodType>)[op].safeParse(args);
+  if (parsed.success) return { success: true, data: parsed.data as unknown[] };
+  return { success: false, message: `bad arguments for ${op}: ${z.prettifyError(parsed.error).slice(0, 500)}` };
+}
+
+/** COMMAND.parse, without zod for the usual shape. */
+function parseCommand(value: unknown): z.infer<typeof COMMAND> {
+  if (isRecord(value) && typeof value.op === "string" && Array.isArray(value.args)) return { op: value.op, args: value.args };
+  return COMMAND.parse(value);
+}
 
 /**
  * Reads `sen:cmd` from after `sen:cmd:applied` and applies each command in stream order. The
@@ -352,17 +418,13 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
   function dispatch(fields: string[]): Promise<unknown> {
     let cmd: z.infer<typeof COMMAND>;
     try {
-      cmd = COMMAND.parse(decodeJson(field(fields, "c") ?? ""));
+      cmd = parseCommand(decodeJson(field(fields, "c") ?? ""));
     } catch (cause) {
       return Promise.reject(new SenError(ClusterCode.BAD_COMMAND, "the command is not {op, args} JSON", { cause }));
     }
-    const schema = (ARGS as Record<string, z.ZodType>)[cmd.op];
-    if (schema === undefined || !Object.hasOwn(ARGS, cmd.op)) return Promise.reject(new SenError(ClusterCode.BAD_COMMAND, `unknown command ${cmd.op.slice(0, 50)}`));
-    const parsed = schema.safeParse(cmd.args);
-    if (!parsed.success) {
-      return Promise.reject(new SenError(ClusterCode.BAD_COMMAND, `bad arguments for ${cmd.op}: ${z.prettifyError(parsed.error).slice(0, 500)}`));
-    }
-    const a = parsed.data as unknown[];
+    const parsed = parseCommandArgs(cmd.op, cmd.args);
+    if (!parsed.success) return Promise.reject(new SenError(ClusterCode.BAD_COMMAND, parsed.message));
+    const a = parsed.data;
     try {
       switch (cmd.op as CommandOp) {
         case "placeOrder":
