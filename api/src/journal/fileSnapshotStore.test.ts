@@ -33,11 +33,11 @@ describe("file snapshot store", () => {
     assert.deepEqual(readdirSync(dir).sort(), ["snapshot-00000000000000000020.snap", "snapshot-00000000000000000030.snap"]);
   });
 
-  it("writes encodeJson's bytes, also when its reused body buffer grows or was larger before", async () => {
+  it("writes encodeJson's bytes, also when it needs more body chunks than before, fewer, or a piece outgrows a chunk", async () => {
     const dir = freshDir();
     const store = createFileSnapshotStore({ dir });
     const kept = Array.from({ length: 300 }, (_, i) => keepEncoded({ id: `o${i}`, note: i % 7 === 0 ? "phí ₫ 😀" : "fee", n: i }));
-    const big = { core: { orders: kept, fills: [["acct", kept.slice(0, 90)]], text: "x".repeat(3 << 20), amount: 10n ** 25n }, parts: { "đồng": [1n, null, "₫"] } };
+    const big = { core: { orders: kept, fills: [["acct", kept.slice(0, 90)]], text: "x".repeat(3 << 20), more: ["y".repeat(3 << 20), "₫".repeat(2 << 20)], huge: "z".repeat(5 << 20), amount: 10n ** 25n }, parts: { "đồng": [1n, null, "₫"] } };
     const small = { core: { orders: kept.slice(0, 70), amount: -5n }, note: "ü" };
     for (const [seq, state] of [[1n, small], [2n, big], [3n, small], [4n, big]] as const) {
       await store.save(seq, state);

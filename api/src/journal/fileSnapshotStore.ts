@@ -27,29 +27,48 @@ export type FileSnapshotStoreOptions = {
 
 const NAME = /^snapshot-(\d{20})\.snap$/;
 const TMP = ".snapshot.tmp";
-/** The body buffer's first size, and the largest one kept between saves. */
-const BODY_BYTES = 1 << 20;
+/** The body is written into chunks of this size, kept between saves up to BODY_BYTES_KEPT in all. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
 const BODY_BYTES_KEPT = 256 * 1024 * 1024;
 
 /**
- * `state`'s JSON as UTF-8, written piece by piece into `buf` (grown as needed, returned with
- * the length used): the same bytes as Buffer.from(encodeJson(state)), without the string of
- * the whole and its copy.
+ * `state`'s JSON as UTF-8, written piece by piece into `chunks` (reused in order, more added
+ * as needed): the body is the returned `parts` back to back, the same bytes as
+ * Buffer.from(encodeJson(state)), without the string of the whole, its copy, or a buffer
+ * grown (copied) as the body turns out longer than the last one.
  */
-async function encodeBody(state: unknown, buf: Buffer): Promise<{ buf: Buffer; length: number }> {
+async function encodeBody(state: unknown, chunks: Buffer[]): Promise<{ parts: Buffer[]; length: number }> {
+  const parts: Buffer[] = [];
   let length = 0;
+  let c = 0;
+  let buf = (chunks[0] ??= Buffer.allocUnsafeSlow(CHUNK_BYTES));
+  let start = 0; // the current chunk's bytes not yet in `parts`
+  let used = 0;
+  const emit = () => {
+    if (used > start) parts.push(buf.subarray(start, used));
+    start = used;
+  };
   await encodeJsonPieces(state, (piece) => {
-    if (piece.length * 3 > buf.length - length) {
-      const need = length + Buffer.byteLength(piece, "utf8");
-      if (need > buf.length) {
-        const grown = Buffer.allocUnsafeSlow(Math.max(need, buf.length * 2));
-        buf.copy(grown, 0, 0, length);
-        buf = grown;
+    if (piece.length * 3 > buf.length - used) {
+      const bytes = Buffer.byteLength(piece, "utf8");
+      if (bytes > buf.length - used) {
+        emit();
+        if (bytes > CHUNK_BYTES) {
+          // Longer than a chunk (rare: long arrays come in runs): a buffer of its own.
+          parts.push(Buffer.from(piece, "utf8"));
+          length += bytes;
+          return;
+        }
+        buf = chunks[++c] ??= Buffer.allocUnsafeSlow(CHUNK_BYTES);
+        start = used = 0;
       }
     }
-    length += buf.write(piece, length, "utf8");
+    const n = buf.write(piece, used, "utf8");
+    used += n;
+    length += n;
   });
-  return { buf, length };
+  emit();
+  return { parts, length };
 }
 
 function decode(file: string, bytes: Buffer, expectedSeq: bigint): { seq: bigint; state: unknown } {
@@ -69,10 +88,10 @@ function decode(file: string, bytes: Buffer, expectedSeq: bigint): { seq: bigint
 export function createFileSnapshotStore(options: FileSnapshotStoreOptions): SnapshotStore {
   const { dir } = options;
   const keep = Math.max(1, options.keep ?? 2);
-  // The previous save's body buffer, reused: a snapshot is tens of MB, and fresh memory of that
+  // The previous save's body chunks, reused: a snapshot is tens of MB, and fresh memory of that
   // size costs the sequencer's thread a page fault per 4 KiB at every snapshot. Null while a
-  // save uses it (a concurrent save takes a new one).
-  let spare: Buffer | null = null;
+  // save uses them (a concurrent save takes new ones).
+  let spare: Buffer[] | null = null;
 
   async function list(): Promise<{ seq: bigint; name: string }[]> {
     let names: string[];
@@ -91,17 +110,18 @@ export function createFileSnapshotStore(options: FileSnapshotStoreOptions): Snap
   return {
     async save(seq, state) {
       if (seq < 0n) throw new JournalError(JournalCode.IO, `snapshot seq must be >= 0, got ${seq}`);
-      const taken = spare ?? Buffer.allocUnsafeSlow(BODY_BYTES);
+      const chunks = spare ?? [];
       spare = null;
-      const { buf, length } = await encodeBody(state, taken);
-      const body = buf.subarray(0, length);
-      const header = Buffer.from(`SENSNAP1\t${seq}\t${crc32(body).toString(16).padStart(8, "0")}\t${body.length}\n`, "latin1");
+      const { parts, length } = await encodeBody(state, chunks);
+      let crc = 0;
+      for (const p of parts) crc = crc32(p, crc);
+      const header = Buffer.from(`SENSNAP1\t${seq}\t${crc.toString(16).padStart(8, "0")}\t${length}\n`, "latin1");
       try {
         await mkdir(dir, { recursive: true });
         const tmp = join(dir, TMP);
         const handle = await open(tmp, "w");
         try {
-          await handle.writev([header, body]);
+          await handle.writev([header, ...parts]);
           await handle.sync();
         } finally {
           await handle.close();
@@ -112,7 +132,7 @@ export function createFileSnapshotStore(options: FileSnapshotStoreOptions): Snap
       } catch (cause) {
         throw new JournalError(JournalCode.IO, `cannot save snapshot ${seq} in ${dir}: ${(cause as Error)?.message ?? cause}`, { cause });
       } finally {
-        if (buf.length <= BODY_BYTES_KEPT) spare = buf;
+        if (chunks.length * CHUNK_BYTES <= BODY_BYTES_KEPT) spare = chunks;
       }
     },
 
