@@ -1,19 +1,20 @@
 import { keepEncoded } from "../journal/jsonCodec.ts";
-import type { Fill, Order, SettlementTrade } from "./orders.ts";
+import type { Order } from "./orders.ts";
 
 /**
- * Snapshot forms of long-lived mutable records (orders, fills, unsettled trades), reused while the record is
- * unchanged, so a state capture converts (bigints to strings, copies) only what changed since
- * the last capture instead of every retained record.
+ * Snapshot forms of open orders, reused while the order is unchanged, so a state capture
+ * converts (bigints to strings, copies) only the open orders that changed since the last
+ * capture. (Finished orders, fills and unsettled trades need no comparing: their owners know
+ * when they change, see orderStore.ts, fillHistory.ts and settlementBook.ts.)
  *
- * "Unchanged" is checked, not tracked: the cache keeps a copy of the record as it was when its
- * form was made and compares every field, so no mutation site has to remember to mark anything
- * dirty. The comparators are written out per type (a generic for-in compare cost more than
- * building the forms afresh); the key tables below make the compiler reject a field added to
- * `Order`, `Fill` or `SettlementTrade` until it is listed here, and `captureCache.test.ts` changes each listed
- * field in turn and expects a new form. The forms handed out are shared between captures and
- * deep-frozen: the snapshot store encodes each one once (journal/jsonCodec.ts keepEncoded)
- * and reuses that text in later snapshots.
+ * "Unchanged" is checked, not tracked: an open order is changed in many places of the core, so
+ * the cache keeps a copy of the order as it was when its form was made and compares every
+ * field, and no mutation site has to remember to mark anything dirty. The comparator is
+ * written out (a generic for-in compare cost more than building the forms afresh); the key
+ * table below makes the compiler reject a field added to `Order` until it is listed here, and
+ * `captureCache.test.ts` changes each listed field in turn and expects a new form. The forms
+ * handed out are shared between captures and deep-frozen: the snapshot store encodes each one
+ * once (journal/jsonCodec.ts keepEncoded) and reuses that text in later snapshots.
  */
 export class CaptureCache<T extends object, S extends object> {
   #seen = new WeakMap<T, { from: T; form: S }>();
@@ -81,28 +82,6 @@ export const ORDER_FIELDS = {
 /** Every field of an order's stop. */
 export const STOP_FIELDS = { stopPrice: 1, kind: 1, triggered: 1, triggeredAt: 1 } as const satisfies Record<keyof NonNullable<Order["stop"]>, 1>;
 
-/** Every field of Fill, compared by sameFill. */
-export const FILL_FIELDS = {
-  tradeId: 1,
-  orderId: 1,
-  counterOrderId: 1,
-  accountId: 1,
-  symbol: 1,
-  side: 1,
-  liquidity: 1,
-  price: 1,
-  size: 1,
-  funds: 1,
-  fee: 1,
-  feeRate: 1,
-  tax: 1,
-  createdAt: 1,
-  orderType: 1,
-  settlementTxHash: 1,
-  settlementStatus: 1,
-  settlementError: 1,
-} as const satisfies Record<keyof Fill, 1>;
-
 export function sameOrder(a: Order, b: Order): boolean {
   return (
     a.updatedAt === b.updatedAt &&
@@ -143,64 +122,4 @@ function sameStop(a: Order["stop"], b: Order["stop"]): boolean {
 /** A copy for sameOrder to compare against later (the stop is an object of its own, mutated in place). */
 export function copyOrder(o: Order): Order {
   return { ...o, stop: o.stop ? { ...o.stop } : undefined };
-}
-
-export function sameFill(a: Fill, b: Fill): boolean {
-  return (
-    a.settlementTxHash === b.settlementTxHash &&
-    a.settlementStatus === b.settlementStatus &&
-    a.settlementError === b.settlementError &&
-    a.tradeId === b.tradeId &&
-    a.orderId === b.orderId &&
-    a.counterOrderId === b.counterOrderId &&
-    a.accountId === b.accountId &&
-    a.symbol === b.symbol &&
-    a.side === b.side &&
-    a.liquidity === b.liquidity &&
-    a.price === b.price &&
-    a.size === b.size &&
-    a.funds === b.funds &&
-    a.fee === b.fee &&
-    a.feeRate === b.feeRate &&
-    a.tax === b.tax &&
-    a.createdAt === b.createdAt &&
-    a.orderType === b.orderType
-  );
-}
-
-export function copyFill(f: Fill): Fill {
-  return { ...f };
-}
-
-/** Every field of SettlementTrade, compared by sameTrade. */
-export const TRADE_FIELDS = {
-  tradeId: 1,
-  symbol: 1,
-  sellerAccount: 1,
-  buyerAccount: 1,
-  size: 1,
-  funds: 1,
-  sellerFee: 1,
-  buyerFee: 1,
-  sellerTax: 1,
-  createdAt: 1,
-} as const satisfies Record<keyof SettlementTrade, 1>;
-
-export function sameTrade(a: SettlementTrade, b: SettlementTrade): boolean {
-  return (
-    a.tradeId === b.tradeId &&
-    a.symbol === b.symbol &&
-    a.sellerAccount === b.sellerAccount &&
-    a.buyerAccount === b.buyerAccount &&
-    a.size === b.size &&
-    a.funds === b.funds &&
-    a.sellerFee === b.sellerFee &&
-    a.buyerFee === b.buyerFee &&
-    a.sellerTax === b.sellerTax &&
-    a.createdAt === b.createdAt
-  );
-}
-
-export function copyTrade(t: SettlementTrade): SettlementTrade {
-  return { ...t };
 }

@@ -1,4 +1,4 @@
-import { CaptureCache, copyFill, sameFill } from "./captureCache.ts";
+import { keepEncoded } from "../journal/jsonCodec.ts";
 import type { Fill, SettlementTrade } from "./orders.ts";
 
 export type SnapshotFill = Omit<Fill, "funds" | "fee" | "tax"> & { funds: string; fee: string; tax?: string };
@@ -24,8 +24,13 @@ export class FillHistory {
   readonly #byAccount = new Map<string, Fill[]>();
   readonly #perAccount: number;
   readonly #slack: number;
-  /** Snapshot forms from earlier captures, reused while a fill is unchanged. */
-  readonly #forms = new CaptureCache<Fill, SnapshotFill>(sameFill, copyFill);
+  /**
+   * Each account's snapshot forms, index for index with its list: made by the first capture
+   * that needs them, dropped (a hole) when this class marks the fill, spliced with the list. A
+   * fill changes only here (mark, markSettled), so a capture converts only new or marked fills
+   * and hands out the rest again (deep-frozen: a stray write elsewhere throws).
+   */
+  readonly #forms = new Map<string, Array<SnapshotFill | undefined>>();
 
   constructor(perAccount: number) {
     this.#perAccount = perAccount;
@@ -49,7 +54,11 @@ export class FillHistory {
       this.#byAccount.set(fill.accountId, list);
     }
     list.push(fill);
-    if (list.length > this.#perAccount + this.#slack) list.splice(0, list.length - this.#perAccount);
+    if (list.length > this.#perAccount + this.#slack) {
+      const drop = list.length - this.#perAccount;
+      list.splice(0, drop);
+      this.#forms.get(fill.accountId)?.splice(0, drop);
+    }
   }
 
   /** Settlement follows the trade closely: the fill is near the end of each side's list. */
@@ -65,6 +74,7 @@ export class FillHistory {
       const at = list?.findLastIndex((f) => f.tradeId === t.tradeId) ?? -1;
       if (list === undefined || at < list.length - this.#perAccount) continue; // beyond the fills kept per account
       const fill = list[at];
+      this.#changed(account, at);
       fill.settlementStatus = status.settlementStatus;
       fill.settlementError = status.settlementError;
       if (fill.settlementStatus === undefined) delete fill.settlementStatus;
@@ -77,20 +87,37 @@ export class FillHistory {
     if (!list) return;
     for (let i = list.length - 1, oldest = Math.max(0, list.length - this.#perAccount); i >= oldest; i--) {
       if (list[i].tradeId === tradeId) {
+        this.#changed(accountId, i);
         list[i].settlementTxHash = txHash;
         return;
       }
     }
   }
 
-  /** Incremental unless `full`: a fill unchanged since the last capture keeps its form (see CaptureCache). */
+  /** The fill at `index` of the account's list changes: its form is made again at the next capture. */
+  #changed(accountId: string, index: number): void {
+    const forms = this.#forms.get(accountId);
+    if (forms !== undefined && index < forms.length) forms[index] = undefined;
+  }
+
+  /** Incremental unless `full`: a fill unchanged since the last capture keeps its form (see #forms). */
   snapshot(full: boolean): FillHistorySnapshot["fills"] {
-    const forms = this.#forms;
-    forms.begin();
-    return [...this.#byAccount].map(([a, fs]) => [a, this.#kept(fs).map(full ? fillForm : (f) => forms.form(f, fillForm))]);
+    return [...this.#byAccount].map(([a, list]) => {
+      const from = Math.max(0, list.length - this.#perAccount);
+      if (full) return [a, list.slice(from).map(fillForm)];
+      let forms = this.#forms.get(a);
+      if (forms === undefined) {
+        forms = [];
+        this.#forms.set(a, forms);
+      }
+      while (forms.length < from) forms.push(undefined);
+      for (let i = from; i < list.length; i++) forms[i] ??= keepEncoded(fillForm(list[i]));
+      return [a, forms.slice(from) as SnapshotFill[]];
+    });
   }
 
   restore(s: FillHistorySnapshot): void {
+    this.#forms.clear();
     for (const [a, fs] of s.fills) this.#byAccount.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee), tax: BigInt(f.tax ?? 0) })));
     if (s.settlementTx?.length) {
       const tx = new Map(s.settlementTx);

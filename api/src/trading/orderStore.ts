@@ -1,3 +1,4 @@
+import { keepEncoded } from "../journal/jsonCodec.ts";
 import { CaptureCache, copyOrder, sameOrder } from "./captureCache.ts";
 import type { Order } from "./orders.ts";
 
@@ -5,7 +6,11 @@ export type SnapshotOrder = Omit<Order, "funds" | "dealFunds" | "fee" | "feeBasi
 
 /** The order store's part of a trading core snapshot (see TradingCoreSnapshot for the whole). */
 export type OrderStoreSnapshot = {
-  /** Every retained order, in placement order (waiting stops are rebuilt from it in trigger order). */
+  /**
+   * Every retained order: the open ones in placement order, then the finished ones in the order
+   * they finished (older snapshots: all in placement order). Restore puts them back in placement
+   * order (by id: ids are a counter), which waiting stops are rebuilt from in trigger order.
+   */
   orders: SnapshotOrder[];
   /** `order`: the highest order id seen (ids are that counter in hex). */
   counters: { order: number };
@@ -26,9 +31,18 @@ export class OrderStore {
   readonly #openByAccount = new Map<string, Set<string>>();
   /** Every retained order of an account, in placement order. */
   readonly #byAccount = new Map<string, Set<string>>();
+  /** Open orders in placement order. */
+  readonly #openIds = new Set<string>();
   /** Finished orders in finishing order, from #finishedHead on: the next to be dropped first. */
   #finished: string[] = [];
   #finishedHead = 0;
+  /**
+   * Snapshot forms of the finished orders, index for index with #finished (made at the first
+   * capture that sees them, up to #finished.length). A finished order never changes again (it
+   * is frozen when it ends, so a write would throw rather than leave this form stale): a capture
+   * reuses these without looking at the orders, whatever their number.
+   */
+  #finishedForms: SnapshotOrder[] = [];
   /** Measured in record time, so live apply and replay drop the same orders at the same record. */
   readonly #retentionMs: number;
   #counter = 0;
@@ -70,6 +84,7 @@ export class OrderStore {
   /** An accepted order: open from now on. */
   add(o: Order): void {
     this.byId.set(o.orderId, o);
+    this.#openIds.add(o.orderId);
     this.#clientOids.set(`${o.accountId}\n${o.clientOid}`, o.orderId);
     this.#open(o.accountId).add(o.orderId);
     this.#all(o.accountId).add(o.orderId);
@@ -78,7 +93,9 @@ export class OrderStore {
   /** An order that ended (filled, cancelled or rejected): no longer open, dropped after the retention. */
   ended(o: Order): void {
     this.#open(o.accountId).delete(o.orderId);
+    this.#openIds.delete(o.orderId);
     this.#finished.push(o.orderId);
+    freezeOrder(o);
   }
 
   /** Forgets finished orders older than the retention at `now` (the audit trail keeps them). */
@@ -101,6 +118,7 @@ export class OrderStore {
     // Compact now and then so the queue's array does not keep every id ever finished.
     if (h > 4096 && h * 2 > q.length) {
       this.#finished = q.slice(h);
+      this.#finishedForms = this.#finishedForms.slice(h);
       h = 0;
     }
     this.#finishedHead = h;
@@ -110,11 +128,31 @@ export class OrderStore {
     return this.#counter;
   }
 
-  /** Retained orders, incremental unless `full` (see CaptureCache). */
+  /**
+   * Retained orders, open ones first (placement order), then finished ones (finishing order).
+   * Incremental unless `full`: an open order unchanged since the last capture keeps its form
+   * (see CaptureCache); a finished order's form is made once, so a capture costs what the open
+   * orders and the orders finished since the last one cost, not every retained order.
+   */
   snapshotOrders(full: boolean): SnapshotOrder[] {
+    const open: SnapshotOrder[] = [];
     const forms = this.#forms;
     forms.begin();
-    return [...this.byId.values()].map(full ? orderForm : (o) => forms.form(o, orderForm));
+    for (const id of this.#openIds) {
+      const o = this.byId.get(id)!;
+      open.push(full ? orderForm(o) : forms.form(o, orderForm));
+    }
+    const q = this.#finished;
+    const h = this.#finishedHead;
+    if (full) {
+      for (let i = h; i < q.length; i++) open.push(orderForm(this.byId.get(q[i])!));
+      return open;
+    }
+    const made = this.#finishedForms;
+    // Forms of orders dropped before any capture saw them are never made: placeholders keep the index.
+    for (let i = made.length; i < h; i++) made.push(undefined as never);
+    for (let i = Math.max(made.length, h); i < q.length; i++) made.push(keepEncoded(orderForm(this.byId.get(q[i])!)));
+    return open.concat(h === 0 ? made : made.slice(h));
   }
 
   snapshotFinished(): string[] {
@@ -122,29 +160,36 @@ export class OrderStore {
   }
 
   restore(s: OrderStoreSnapshot): void {
-    for (const so of s.orders) {
-      const o: Order = {
-        ...so,
-        // Its own copy: a snapshot taken in memory shares its forms' (frozen) stop, which a trigger mutates.
-        stop: so.stop ? { ...so.stop } : undefined,
-        funds: BigInt(so.funds),
-        dealFunds: BigInt(so.dealFunds),
-        fee: BigInt(so.fee),
-        feeBasis: BigInt(so.feeBasis),
-        holdRemaining: BigInt(so.holdRemaining),
-      };
+    const orders: Order[] = s.orders.map((so) => ({
+      ...so,
+      // Its own copy: a snapshot taken in memory shares its forms' (frozen) stop, which a trigger mutates.
+      stop: so.stop ? { ...so.stop } : undefined,
+      funds: BigInt(so.funds),
+      dealFunds: BigInt(so.dealFunds),
+      fee: BigInt(so.fee),
+      feeBasis: BigInt(so.feeBasis),
+      holdRemaining: BigInt(so.holdRemaining),
+    }));
+    // Placement order, whatever order the snapshot lists them in: ids are a counter (fixed-width
+    // hex here; a prefix and a number in tests), so a shorter id is older, then the lower one.
+    orders.sort((a, b) => a.orderId.length - b.orderId.length || (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
+    for (const o of orders) {
       this.byId.set(o.orderId, o);
       this.#clientOids.set(`${o.accountId}\n${o.clientOid}`, o.orderId);
       this.#all(o.accountId).add(o.orderId);
-      if (o.isActive) this.#open(o.accountId).add(o.orderId);
+      if (o.isActive) {
+        this.#open(o.accountId).add(o.orderId);
+        this.#openIds.add(o.orderId);
+      }
     }
-    // Snapshots from before retention existed: finished orders in the order they finished.
-    this.#finished =
-      s.finished?.filter((id) => this.byId.has(id)) ??
-      s.orders
-        .filter((o) => !o.isActive)
-        .sort((a, b) => a.updatedAt - b.updatedAt)
-        .map((o) => o.orderId);
+    // Snapshots from before retention existed: finished orders in the order they finished. An
+    // inactive order the list misses is queued after it, so no retained order is left out.
+    const listed = s.finished?.filter((id) => this.byId.has(id)) ?? [];
+    const inList = new Set(listed);
+    const rest = orders.filter((o) => !o.isActive && !inList.has(o.orderId)).sort((a, b) => a.updatedAt - b.updatedAt);
+    this.#finished = [...listed, ...rest.map((o) => o.orderId)];
+    for (const id of this.#finished) freezeOrder(this.byId.get(id)!);
+    this.#finishedForms = [];
     this.#finishedHead = 0;
     this.#counter = s.counters.order;
   }
@@ -166,6 +211,12 @@ export class OrderStore {
     }
     return set;
   }
+}
+
+/** A finished order's record is final: frozen, so a stray write throws instead of going unsaved. */
+function freezeOrder(o: Order): void {
+  if (o.stop) Object.freeze(o.stop);
+  Object.freeze(o);
 }
 
 function orderForm(o: Order): SnapshotOrder {

@@ -1,4 +1,4 @@
-import { CaptureCache, copyTrade, sameTrade } from "./captureCache.ts";
+import { keepEncoded } from "../journal/jsonCodec.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import type { Market } from "../markets/types.ts";
 import type { FailedSettlement, SettlementTrade } from "./orders.ts";
@@ -24,8 +24,14 @@ export type SettlementBookSnapshot = {
 export class SettlementBook {
   readonly #unsettled = new Map<string, SettlementTrade>();
   readonly #failed = new Map<string, FailedSettlement>();
-  /** Snapshot forms from earlier captures, reused while a trade is unchanged. */
-  readonly #forms = new CaptureCache<SettlementTrade, SnapshotTrade>(sameTrade, copyTrade);
+  /**
+   * Snapshot forms of the unsettled trades, in the book's order. A trade in the book is never
+   * changed, only replaced (retry) or removed, each of which drops its form here; trades added
+   * since the last capture wait in #formless, and the capture appends their forms, so the two
+   * maps keep the same order and a capture converts only the trades added since the last one.
+   */
+  readonly #forms = new Map<string, SnapshotTrade>();
+  #formless: SettlementTrade[] = [];
 
   get unsettledCount(): number {
     return this.#unsettled.size;
@@ -46,12 +52,14 @@ export class SettlementBook {
   /** A new trade, to be settled. */
   add(t: SettlementTrade): void {
     this.#unsettled.set(t.tradeId, t);
+    this.#formless.push(t);
   }
 
   /** Confirmed on chain: the trade leaves the book (undefined when it was not waiting to settle). */
   settle(tradeId: string): SettlementTrade | undefined {
     const t = this.#unsettled.get(tradeId);
     if (t !== undefined) this.#unsettled.delete(tradeId);
+    this.#forms.delete(tradeId);
     return t;
   }
 
@@ -60,6 +68,7 @@ export class SettlementBook {
     const t = this.#unsettled.get(tradeId);
     if (t === undefined) return undefined;
     this.#unsettled.delete(tradeId);
+    this.#forms.delete(tradeId);
     const failed: FailedSettlement = { ...t, reason, failedAt: ts };
     this.#failed.set(tradeId, failed);
     return failed;
@@ -70,6 +79,8 @@ export class SettlementBook {
     this.#failed.delete(f.tradeId);
     const { reason: _reason, failedAt: _failedAt, ...trade } = f;
     this.#unsettled.set(f.tradeId, trade);
+    this.#forms.delete(f.tradeId);
+    this.#formless.push(trade);
   }
 
   /**
@@ -110,11 +121,15 @@ export class SettlementBook {
     return true;
   }
 
-  /** Unsettled trades, incremental unless `full` (see CaptureCache). */
+  /** Unsettled trades, incremental unless `full` (see #forms). */
   snapshotUnsettled(full: boolean): SettlementBookSnapshot["unsettled"] {
-    const forms = this.#forms;
-    forms.begin();
-    return [...this.#unsettled.values()].map(full ? tradeToSnapshot : (t) => forms.form(t, tradeToSnapshot));
+    if (full) return [...this.#unsettled.values()].map(tradeToSnapshot);
+    for (const t of this.#formless) {
+      // Settled or failed before this capture: nothing to keep.
+      if (this.#unsettled.get(t.tradeId) === t) this.#forms.set(t.tradeId, keepEncoded(tradeToSnapshot(t)));
+    }
+    this.#formless = [];
+    return [...this.#forms.values()];
   }
 
   snapshotFailed(): NonNullable<SettlementBookSnapshot["failedSettlements"]> {
@@ -122,7 +137,13 @@ export class SettlementBook {
   }
 
   restore(s: SettlementBookSnapshot): void {
-    for (const t of s.unsettled) this.#unsettled.set(t.tradeId, tradeFromSnapshot(t));
+    this.#forms.clear();
+    this.#formless = [];
+    for (const t of s.unsettled) {
+      const trade = tradeFromSnapshot(t);
+      this.#unsettled.set(t.tradeId, trade);
+      this.#formless.push(trade);
+    }
     for (const t of s.failedSettlements ?? []) this.#failed.set(t.tradeId, { ...tradeFromSnapshot(t), reason: t.reason, failedAt: t.failedAt });
   }
 }

@@ -110,8 +110,10 @@ export class TradingHalts {
   snapshot(): TradingHaltsSnapshot {
     return {
       frozen: [...this.#frozen],
-      // Copies: the state is captured now and saved later, while trades go on changing it.
-      markets: [...this.#markets].map(([s, m]) => [s, { ...m, window: m.window.map((w) => [w[0], w[1]] as [number, number]) }]),
+      // Copies: the state is captured now and saved later, while trades go on changing it. The
+      // window's entries themselves are shared: one is made per trade and never changed, only
+      // dropped from the front.
+      markets: [...this.#markets].map(([s, m]) => [s, { ...m, window: m.window.slice() }]),
     };
   }
 
