@@ -68,6 +68,31 @@ describe("Redis journal: Redis specifics", { skip }, () => {
     await b.close().catch(() => undefined);
   });
 
+  it("sends the batch script by its SHA, and its text when Redis lost it (SCRIPT FLUSH, restart)", async () => {
+    const redis = new Redis(crashServer.url);
+    const stream = freshStream();
+    const journal = createRedisJournal({ url: crashServer.url, stream });
+    await journal.open();
+    await redis.script("FLUSH");
+    const calls = async () => {
+      const text = (await redis.info("commandstats")) as string;
+      const count = (cmd: string) => Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, "m").exec(text)?.[1] ?? 0);
+      return { eval: count("eval"), evalsha: count("evalsha") };
+    };
+    const before = await calls();
+    for (let i = 1; i <= 3; i++) {
+      journal.append({ i });
+      await journal.flush();
+    }
+    const after = await calls();
+    // The first batch: EVALSHA refused (NOSCRIPT), then EVAL loads the script; the others by SHA alone.
+    assert.equal(after.eval - before.eval, 1);
+    assert.equal(after.evalsha - before.evalsha, 3);
+    assert.deepEqual((await collect(journal.read())).map((e) => e.record.i), [1, 2, 3]);
+    await journal.close();
+    await redis.quit();
+  });
+
   it("works on a caller's ioredis instance and leaves it open", async () => {
     const redis = new Redis(crashServer.url);
     const journal = createRedisJournal({ redis, stream: freshStream() });

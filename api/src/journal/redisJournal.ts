@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { JournalCode, JournalError } from "../errors/SenError.ts";
 import { decodeJson, encodeJson } from "./jsonCodec.ts";
@@ -89,6 +90,22 @@ if KEYS[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
 return (n - 3) / 2
 `;
 
+/**
+ * Batches go as EVALSHA: the script's text (about 1 KB) is sent only when Redis does not know it
+ * (first batch after a Redis restart or SCRIPT FLUSH: NOSCRIPT, then EVAL, which loads it).
+ */
+const APPEND_BATCH_SHA = createHash("sha1").update(APPEND_BATCH).digest("hex");
+
+/** Runs APPEND_BATCH by its SHA, or by its text if Redis does not have it (NOSCRIPT: the script did not run). */
+async function appendBatch(redis: Redis, keysAndArgs: string[]): Promise<unknown> {
+  try {
+    return await redis.evalsha(APPEND_BATCH_SHA, 3, ...keysAndArgs);
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+    return await redis.eval(APPEND_BATCH, 3, ...keysAndArgs);
+  }
+}
+
 type Waiter = { seq: bigint; resolve: () => void; reject: (error: unknown) => void };
 /** A cursor write and the last seq appended when it was set: it goes with the batch reaching that seq. */
 type Cursor = { key: string; value: string; seq: bigint; no: bigint };
@@ -164,7 +181,7 @@ export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
           bytes += payloads[i].length;
         }
         if (count === 0 && riding === undefined) break; // cannot happen: a cursor's seq is never past lastSeq
-        await redis.eval(APPEND_BATCH, 3, stream, options.fence?.key ?? "", riding?.key ?? "", ...args);
+        await appendBatch(redis, [stream, options.fence?.key ?? "", riding?.key ?? "", ...args]);
         if (riding !== undefined) {
           const written = riding;
           // Same key, set up to the one written (call order): superseded by it. Later ones wait.
