@@ -86,7 +86,7 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
 
   const marketData = new MarketData(catalog.markets.keys(), (symbol) => 10n ** BigInt(catalog.currency(catalog.market(symbol)!.base)!.decimals));
   // The replica's candles live as long as it does: from a snapshot they are only the later trades' (the candle route is then forwarded).
-  const candles = new CandleStore({ file: ":memory:", onError: (err) => logger.warn({ err }, "candle store (replica)") });
+  const candles = new CandleStore({ file: ":memory:", fromStartOnly: true, onError: (err) => logger.warn({ err }, "candle store (replica)") });
   const replicaOptions = {
     core: { catalog, feeAccount: DEFAULT_FEE_ACCOUNT, volatility: VOLATILITY_BANDS, orderRetentionMs: config.orderRetentionMs },
     risk: structuredClone(DEFAULT_RISK),

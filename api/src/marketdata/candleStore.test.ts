@@ -250,6 +250,23 @@ describe("candle store", () => {
     assert.match((errors[0] as Error).message, new RegExp(`trades 1\\.\\.${first + 2} are missing`));
   });
 
+  it("a store that keeps only the trades from its start (an edge's replica from a snapshot) reports no gap for those before", () => {
+    const errors: unknown[] = [];
+    const t0 = utc(2026, 12, 2);
+    const replica = new CandleStore({ file: ":memory:", fromStartOnly: true, onError: (e) => errors.push(e) });
+    replica.markDurable(40); // the snapshot it started from
+    feed(replica, trade(t0, 100, 1));
+    replica.flush();
+    replica.close();
+    assert.deepEqual(errors, []);
+    const full = new CandleStore({ file: ":memory:", onError: (e) => errors.push(e) });
+    full.markDurable(40);
+    feed(full, trade(t0, 100, 1));
+    full.flush();
+    full.close();
+    assert.equal(errors.length, 1, "without the option the same start is a gap");
+  });
+
   it("writes that keep failing stop after maxAttempts (reported once), and the queue kept meanwhile is bounded, the dropped range reported", async () => {
     seq = 0; // a new database: trades from 1
     const file = path.join(dir, "stalled.sqlite");

@@ -106,6 +106,12 @@ export type CandleStoreOptions = {
   maxAttempts?: number;
   /** While stopped, at most this many trades are kept queued; older ones are dropped and reported as a gap (default 500,000). */
   maxQueued?: number;
+  /**
+   * The store holds only the trades from its start on, by design (an edge's replica started from
+   * a snapshot: its candle route is forwarded to the sequencer): the trades before are not a gap
+   * to report.
+   */
+  fromStartOnly?: boolean;
 };
 
 /**
@@ -149,7 +155,7 @@ export class CandleStore implements SnapshotPart {
   readonly #maxAttempts: number;
   readonly #maxQueued: number;
   /** The first markDurable checks that every earlier trade is written or queued (a lost or older database is reported). */
-  #checked = false;
+  #checked: boolean;
   /** #unwritten() of the current queue, reused by the reads of one ticker tick. */
   #unwrittenCache: Unwritten | null = null;
   /** Consecutive failed writes: while above 0, writes wait for the retry timer (growing pause). */
@@ -166,6 +172,7 @@ export class CandleStore implements SnapshotPart {
     this.#flushMs = options.flushMs ?? 200;
     this.#flushTrades = options.flushTrades ?? 2_000;
     this.#onError = options.onError ?? (() => undefined);
+    this.#checked = options.fromStartOnly === true;
     this.#maxRetryMs = options.maxRetryMs ?? 30_000;
     this.#maxAttempts = options.maxAttempts ?? 10;
     this.#maxQueued = options.maxQueued ?? 500_000;
