@@ -541,7 +541,7 @@ const md = [
   "|---|---|---|---|",
   ...snapRows,
   "",
-  `The gateway's whole capture (\`TradingCore.snapshot()\`: engine, ledger, and the retained orders and fills converted for saving, bigints to strings), one market, limit orders alternating sides over nine prices so most trade, CPU time per capture, median of ${Math.max(5, REPEAT * 3)}. An order or fill unchanged since the previous capture is handed out again; each is still compared field by field, so what the incremental capture saves is mostly the conversion's allocation and garbage. `,
+  `The gateway's whole capture (\`TradingCore.snapshot()\`: engine, ledger, and the retained orders and fills converted for saving, bigints to strings), one market, limit orders alternating sides over nine prices so most trade, CPU time per capture, median of ${Math.max(5, REPEAT * 3)}. Incremental: a finished order (frozen when it ends), a fill its history has not marked, and an unsettled trade keep the form made at the first capture that saw them, handed out again without being visited one by one; only open orders are still compared field by field, so a capture costs about what the open orders and the records new since the last capture cost. `,
   ...coreRows,
   "",
   `Total bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s.`,
