@@ -90,8 +90,8 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
     side: ord.side,
   });
 
-  /** Per record: the latest trade per symbol so far (what a stop triggers on), and whether its amendment is recorded. */
-  type RecordScope = { lastTrade: Map<string, { price: number; tradeId: string }>; amended: boolean };
+  /** Per record: the latest trade per symbol so far (what a stop triggers on; made at the first trade), and whether its amendment is recorded. */
+  type RecordScope = { lastTrade: Map<string, { price: number; tradeId: string }> | undefined; amended: boolean };
 
   /** An accepted amendment, with the order's new terms. */
   const amendedEvent = (jseq: number, ts: string, record: Extract<TradingRecord, { t: "amend" }>, ord: Readonly<Order>): AuditEventInput => ({
@@ -119,7 +119,7 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
         return; // fills are recorded from the trade, once per side, below
       case "triggered": {
         // The trade that reached the stop price; none when the last price met it at acceptance.
-        const by = scope.lastTrade.get(ord.symbol);
+        const by = scope.lastTrade?.get(ord.symbol);
         const trigger = by ? { triggerPrice: priceText(ord.symbol, by.price), triggerTradeId: by.tradeId } : { atAcceptance: true };
         append({ type: "order.triggered", ts, jseq, ...fromOrder(ord), detail: { stopPrice: ord.stop ? priceText(ord.symbol, ord.stop.stopPrice) : undefined, kind: ord.stop?.kind, ...trigger, ...(ord.isActive ? {} : { refused: ord.doneReason }) } });
         return;
@@ -184,29 +184,60 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
       const jseq = Number(seq);
       const ts = iso(record);
       const orders = new Map<string, Readonly<Order>>();
-      // Each side's fee arrives on its order's fill, just before the trade.
-      const fees = new Map<string, bigint>();
-      const scope: RecordScope = { lastTrade: new Map(), amended: false };
+      // Each side's fee arrives on its order's fill, just before the trade: the fills seen so
+      // far, newest last (a trade finds its two within the last few).
+      const fills: Array<{ tradeId: string; orderId: string; fee: bigint }> = [];
+      const feeOf = (tradeId: string, orderId: string): bigint | undefined => {
+        for (let i = fills.length - 1; i >= 0; i--) if (fills[i].tradeId === tradeId && fills[i].orderId === orderId) return fills[i].fee;
+        return undefined;
+      };
+      const scope: RecordScope = { lastTrade: undefined, amended: false };
       for (const e of events) {
         if (e.kind === "order") {
-          if (e.fill) fees.set(`${e.fill.tradeId}:${e.order.orderId}`, e.fill.fee);
+          if (e.fill) fills.push({ tradeId: e.fill.tradeId, orderId: e.order.orderId, fee: e.fill.fee });
           onOrderEvent(jseq, ts, record, e, orders, scope);
         } else if (e.kind === "trade") {
-          scope.lastTrade.set(e.symbol, { price: e.price, tradeId: e.tradeId });
+          (scope.lastTrade ??= new Map()).set(e.symbol, { price: e.price, tradeId: e.tradeId });
           const maker = orders.get(e.makerOrderId);
           const taker = orders.get(e.takerOrderId);
           if (!maker || !taker) continue;
-          const common = { ts, jseq, symbol: e.symbol, price: priceText(e.symbol, e.price), qty: sizeText(e.symbol, e.size), tradeId: e.tradeId };
+          const price = priceText(e.symbol, e.price);
+          const qty = sizeText(e.symbol, e.size);
           const market = catalog.market(e.symbol);
-          for (const [me, other, liquidity] of [[taker, maker, "taker"], [maker, taker, "maker"]] as const) {
-            // The sale value, this side's fee and, on the seller's side, the tax withheld from it:
-            // the tax report and the account ledger read these.
-            const money = market ? { currency: market.quote, amount: format.amount(market.quote, e.funds) } : {};
-            const fee = fees.get(`${e.tradeId}:${me.orderId}`);
+          // The sale value, each side's fee and, on the seller's side, the tax withheld from it:
+          // the tax report and the account ledger read these.
+          const amount = market ? format.amount(market.quote, e.funds) : undefined;
+          for (let side = 0; side < 2; side++) {
+            const me = side === 0 ? taker : maker;
+            const other = side === 0 ? maker : taker;
+            const fee = feeOf(e.tradeId, me.orderId);
             const detail: Record<string, string> = {};
             if (market && fee !== undefined) detail.fee = format.amount(market.quote, fee);
             if (market && me.side === "sell") detail.tax = format.amount(market.quote, e.sellerTax);
-            append({ type: "order.filled", ...common, ...fromOrder(me), liquidity, counterpartyAccount: other.accountId, counterpartyIdentityHash: other.identityHash, counterpartyOrderId: other.orderId, ...money, detail: Object.keys(detail).length ? detail : undefined });
+            // The fields of { ts, jseq, symbol, price, qty, tradeId, ...fromOrder(me), ... } in one literal (fromOrder's symbol is the order's).
+            append({
+              type: "order.filled",
+              ts,
+              jseq,
+              symbol: me.symbol,
+              price,
+              qty,
+              tradeId: e.tradeId,
+              account: me.accountId,
+              identityHash: me.identityHash,
+              wallet: me.accountId,
+              apiKeyId: me.apiKeyId,
+              clientOid: me.clientOid,
+              orderId: me.orderId,
+              side: me.side,
+              liquidity: side === 0 ? "taker" : "maker",
+              counterpartyAccount: other.accountId,
+              counterpartyIdentityHash: other.identityHash,
+              counterpartyOrderId: other.orderId,
+              currency: market?.quote,
+              amount,
+              detail: Object.keys(detail).length ? detail : undefined,
+            });
           }
         }
       }
