@@ -120,4 +120,25 @@ describe("clock monitor (RTS 25 record)", () => {
     assert.match(recorded[0].reason!, /restart floor: journal record 7 at .* is \d+ µs ahead of the system clock/);
     assert.equal(monitor.status().restartFloor?.from, "journal record 7");
   });
+  it("reads the UTC traceability again at most once per traceabilityEveryMs, not at every check", async () => {
+    let reads = 0;
+    const monitor = await startClockMonitor({
+      clock: createMicroClock({}),
+      source: "test",
+      maxDivergenceUs: 1_000,
+      checkEveryMs: 100,
+      traceabilityEveryMs: 60_000,
+      record: () => undefined,
+      traceability: async () => `reading ${++reads}`,
+      sampler: { sample: async () => ({}) as never, close: async () => undefined } as never,
+    });
+    try {
+      assert.equal(reads, 1, "read once at start");
+      for (let i = 0; i < 3; i++) await monitor.checkInWorker().catch(() => undefined);
+      assert.equal(reads, 1, "not again within the minute");
+      assert.equal(monitor.status().utcTraceability, "reading 1");
+    } finally {
+      monitor.stop();
+    }
+  });
 });

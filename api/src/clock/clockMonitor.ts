@@ -27,6 +27,11 @@ export type ClockMonitorOptions = {
   sampler?: ClockSampler;
   /** What can be read of the system clock's traceability to UTC (default: measureUtcTraceability). */
   traceability?: () => Promise<UtcTraceability>;
+  /**
+   * Read the traceability again at most this often, ms (default 60,000; it changes slowly, and
+   * reading it can start a child process, which holds the event loop for some ms).
+   */
+  traceabilityEveryMs?: number;
   /** The restart floor the clock was raised to (clock.notBefore), reported in the start event. */
   floor?: RestartFloor;
   /** Called after every check (metrics). */
@@ -60,7 +65,16 @@ export type ClockStatus = {
 export type ClockMonitor = { status(): ClockStatus; checkNow(): ClockStatus; checkInWorker(): Promise<ClockStatus | undefined>; stop(): void };
 
 export async function startClockMonitor(o: ClockMonitorOptions): Promise<ClockMonitor> {
-  const traceability = o.traceability ?? (() => measureUtcTraceability());
+  const measure = o.traceability ?? (() => measureUtcTraceability());
+  const traceabilityEveryMs = o.traceabilityEveryMs ?? 60_000;
+  let measuredAt = 0;
+  /** The last reading when it is recent enough, else a fresh one. */
+  const traceability = async (): Promise<UtcTraceability> => {
+    const now = Date.now();
+    if (measuredAt !== 0 && now - measuredAt < traceabilityEveryMs) return utc;
+    measuredAt = now;
+    return measure();
+  };
   let checks = 0;
   let exceeded = 0;
   let wasWithin = true;

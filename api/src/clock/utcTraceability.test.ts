@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { measureUtcTraceability, NOT_MEASURED, parseChronyTracking, TIMESYNCD_SYNCHRONIZED_TEXT } from "./utcTraceability.ts";
+import { chronyTracking, findExecutable, measureUtcTraceability, NOT_MEASURED, parseChronyTracking, TIMESYNCD_SYNCHRONIZED_TEXT } from "./utcTraceability.ts";
 
 const TRACKING = "A29FC87B,162.159.200.123,3,1764780000.123456789,-0.000012345,0.000003210,0.000021000,-12.345,0.001,0.020,0.012345678,0.000987654,1024.5,Normal";
 
@@ -37,6 +37,26 @@ describe("UTC traceability: what Sen can read, never invented", () => {
       const t0 = performance.now();
       assert.equal(await measureUtcTraceability({ timesyncdFile: noFlag, chronyc: hangs }), NOT_MEASURED);
       assert.ok(performance.now() - t0 < 1_000, "gave up after its 200 ms");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("an absent chronyc is found absent on PATH, without starting a child", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "sen-utc-"));
+    try {
+      const bin = path.join(dir, "chronyc");
+      writeFileSync(bin, `#!/bin/sh\necho '${TRACKING}'\n`);
+      assert.equal(findExecutable("chronyc", dir), undefined, "not executable");
+      chmodSync(bin, 0o755);
+      assert.equal(findExecutable("chronyc", `/nonexistent${path.delimiter}${dir}`), bin);
+      assert.equal(findExecutable(bin, ""), bin, "a path is taken as it is");
+      assert.equal(findExecutable("chronyc", "/nonexistent"), undefined);
+      // Absent: answered without a child (synchronously settled, before any I/O could run).
+      let settled = false;
+      void chronyTracking(path.join(dir, "absent")).then(() => (settled = true));
+      await Promise.resolve();
+      assert.equal(settled, true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
