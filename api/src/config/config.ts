@@ -38,7 +38,7 @@ const schema = z.object({
   SEN_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SEN_WS_CONFLATE_MS: z.coerce.number().int().min(0).max(1000).default(10),
   SEN_WS_MAX_BUFFER: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
-  SEN_WS_FANOUT_CHUNK: z.coerce.number().int().min(1).max(100_000).default(256),
+  SEN_WS_FANOUT_CHUNK: z.coerce.number().int().min(1).max(100_000).default(1024),
   // Unauthenticated routes per client IP: "<burst>/<per second>" (KuCoin allows about 2,000 per 30 s).
   SEN_PUBLIC_RATE: z
     .string()
