@@ -5,12 +5,11 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import ccxt from "ccxt";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
-import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { loginAndCreateKey, roamingRisk, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { kucoinAt, kucoinProAt, nudge } from "./support/ccxtClients.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { until } from "./support/until.ts";
 import { connectWs } from "./support/wsClient.ts";
-import { DEFAULT_RISK } from "../src/risk/types.ts";
 
 /**
  * Stock ccxt pro (kucoin) and ccxt's REST candles against the real gateway: the market-data
@@ -85,10 +84,7 @@ describe("ccxt pro (kucoin) market data and candle history against Sen", () => {
   const monthC = Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 1, 1);
   const history: Array<{ ts: number; price: number; size: number }> = [];
 
-  const risk = structuredClone(DEFAULT_RISK);
-  risk.defaults.collarBps = 0; // prices here roam; the collar would (rightly) refuse them
-  risk.defaults.keyRate = { burst: 10_000, perSecond: 10_000 };
-  risk.defaults.accountRate = { burst: 10_000, perSecond: 10_000 };
+  const risk = roamingRisk();
   const start = () =>
     startTestGateway(chain, {
       dataDir,

@@ -5,10 +5,9 @@ import { after, before, describe, it } from "node:test";
 import ccxt from "ccxt";
 import WebSocket from "ws";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
-import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { loginAndCreateKey, roamingRisk, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { connectWs, type WsMessage } from "./support/wsClient.ts";
-import { DEFAULT_RISK } from "../src/risk/types.ts";
 
 const SYMBOL = "GOLD-VND";
 type Msg = WsMessage;
@@ -49,13 +48,8 @@ describe("websocket (KuCoin protocol)", () => {
 
   before(async () => {
     chain = await startChain();
-    // Prices here roam far from the last trade: the collar would (rightly) refuse them.
-    const risk = structuredClone(DEFAULT_RISK);
-    risk.defaults.collarBps = 0;
-    risk.defaults.keyRate = { burst: 10_000, perSecond: 10_000 };
-    risk.defaults.accountRate = { burst: 10_000, perSecond: 10_000 };
     // Durability is tested elsewhere; here fsync would only slow the load the tests need.
-    gw = await startTestGateway(chain, { risk, env: { SEN_WS_CONFLATE_MS: "5", SEN_WS_MAX_BUFFER: "65536", SEN_JOURNAL_FSYNC: "none" } });
+    gw = await startTestGateway(chain, { risk: roamingRisk(), env: { SEN_WS_CONFLATE_MS: "5", SEN_WS_MAX_BUFFER: "65536", SEN_JOURNAL_FSYNC: "none" } });
     // Foreign investors: they also trade RIVER, theirs alone under NQ05-FOREIGN-ONLY.
     for (const i of [30, 31]) await chain.attest(hardhatAccount(i).address, `ws-${i}`, 2, 702);
     a = await loginAndCreateKey(gw.url, hardhatAccount(30));

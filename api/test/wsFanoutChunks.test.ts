@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { DEFAULT_RISK } from "../src/risk/types.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
-import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { loginAndCreateKey, roamingRisk, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { connectWs, type WsClient, type WsMessage } from "./support/wsClient.ts";
 
@@ -24,11 +23,7 @@ describe("websocket fan-out in chunks", () => {
 
   before(async () => {
     chain = await startChain();
-    const risk = structuredClone(DEFAULT_RISK);
-    risk.defaults.collarBps = 0;
-    risk.defaults.keyRate = { burst: 10_000, perSecond: 10_000 };
-    risk.defaults.accountRate = { burst: 10_000, perSecond: 10_000 };
-    gw = await startTestGateway(chain, { risk, env: { SEN_WS_FANOUT_CHUNK: "2", SEN_WS_CONFLATE_MS: "2", SEN_JOURNAL_FSYNC: "none" } });
+    gw = await startTestGateway(chain, { risk: roamingRisk(), env: { SEN_WS_FANOUT_CHUNK: "2", SEN_WS_CONFLATE_MS: "2", SEN_JOURNAL_FSYNC: "none" } });
     for (const i of [32, 33]) await chain.attest(hardhatAccount(i).address, `fanout-${i}`);
     a = await loginAndCreateKey(gw.url, hardhatAccount(32));
     b = await loginAndCreateKey(gw.url, hardhatAccount(33));

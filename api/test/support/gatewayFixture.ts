@@ -10,8 +10,20 @@ import { envToConfig, type ServerConfig } from "../../src/config/config.ts";
 import { createContext, type AppContext } from "../../src/context.ts";
 import { defaultCatalog, type MarketCatalog } from "../../src/markets/marketCatalog.ts";
 import { startGateway, type RunningGateway } from "../../src/server.ts";
-import type { RiskConfig } from "../../src/risk/types.ts";
+import { DEFAULT_RISK, type RiskConfig } from "../../src/risk/types.ts";
 import type { ChainFixture } from "./chainFixture.ts";
+
+/**
+ * The shipped risk limits for tests whose prices roam far from the last trade (the collar
+ * would, rightly, refuse them) and whose bursts pass the per-key and per-account rates.
+ */
+export function roamingRisk(perSecond = 10_000): RiskConfig {
+  const risk = structuredClone(DEFAULT_RISK);
+  risk.defaults.collarBps = 0;
+  risk.defaults.keyRate = { burst: perSecond, perSecond };
+  risk.defaults.accountRate = { burst: perSecond, perSecond };
+  return risk;
+}
 
 export type GatewayFixture = { ctx: AppContext; gateway: RunningGateway; url: string; dataDir: string; close(): Promise<void> };
 
