@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { encodeJson } from "../journal/jsonCodec.ts";
-import { argsPassFast, COMMAND_ARGS, encodeReplyJson, parseCommandArgs } from "./commandBus.ts";
+import { argsPassFast, COMMAND_ARGS, parseCommandArgs } from "./commandBus.ts";
 
 /** A placeOrder the edges send, every optional field set. */
 const full = {
@@ -75,27 +75,5 @@ describe("command arguments: the fast checks", () => {
     const u = parseCommandArgs("toString", []);
     assert.equal(u.success, false);
     if (!u.success) assert.equal(u.message, "unknown command toString");
-  });
-});
-
-describe("reply encoding", () => {
-  it("writes the same text as encodeJson, without its exception per bigint-holding reply", () => {
-    const order = { orderId: "o-1", funds: 0n, price: 10_000, fee: 12n, stop: { stopPrice: 9_000, kind: "loss", triggered: false }, holdRemaining: -5n, apiKeyId: undefined, fills: [[1n, { a: 2n }], "x", null] };
-    const deep: Record<string, unknown> = { n: 1n };
-    let at = deep;
-    for (let i = 0; i < 20; i++) at = at.next = { n: BigInt(i) } as Record<string, unknown>;
-    const values: unknown[] = [
-      { ok: true, value: order, seq: "12" },
-      { ok: true, value: null, seq: "1" },
-      { ok: true, value: ["a", "b"], seq: "1" },
-      { ok: false, error: { name: "TradingError", code: "X", message: "m", details: { need: 5n, have: 1n } } },
-      { ok: true, value: { when: new Date(0), big: 1n, toJSONLike: { toJSON: () => ({ inner: 7n }) } }, seq: "3" },
-      { ok: true, value: deep, seq: "4" },
-      { ok: true, value: Object.freeze({ frozen: 9n }), seq: "5" },
-      [1n, [2n, [3n]]],
-      5n,
-    ];
-    for (const v of values) assert.equal(encodeReplyJson(v), encodeJson(v));
-    assert.equal(order.funds, 0n, "the value itself is left as it was");
   });
 });

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { z } from "zod/v4";
 import { AUDIT_EVENT_TYPES, type AuditEventInput } from "../compliance/audit/auditEvent.ts";
 import { ClusterCode, SenError } from "../errors/SenError.ts";
-import { decodeJson, encodeJson } from "../journal/jsonCodec.ts";
+import { decodeJson, encodeJson, encodeJsonWithBigints } from "../journal/jsonCodec.ts";
 import { TradingError, type CommandOrigin, type PlaceInput } from "../trading/tradingService.ts";
 import type { CancelReason } from "../trading/records.ts";
 
@@ -176,39 +176,6 @@ export function createCommandClient(options: CommandClientOptions): CommandClien
       await loop;
     },
   };
-}
-
-/**
- * `encodeJson(value)`, the same text, for values holding bigints (orders: funds, fee, hold...):
- * encodeJson first tries plain JSON.stringify, which throws at the first bigint, then walks the
- * value again with a replacer; for a sequencer reply that cost ~4x a plain stringify. Here the
- * bigints are tagged first (as jsonCodec tags them: `{"$bigint":"<decimal>"}`) in copies of the
- * objects that hold them, so encodeJson's first attempt succeeds; anything this walk leaves
- * alone (toJSON, nesting past 16 levels) is still handled by encodeJson's own fallback.
- */
-export function encodeReplyJson(value: unknown): string {
-  return encodeJson(tagBigints(value, 0));
-}
-
-function tagBigints(value: unknown, depth: number): unknown {
-  if (typeof value === "bigint") return { $bigint: value.toString() };
-  if (value === null || typeof value !== "object" || depth > 16) return value;
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const t = tagBigints(value[i], depth + 1);
-      if (t !== value[i]) (out ??= value.slice())[i] = t;
-    }
-    return out ?? value;
-  }
-  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return value;
-  let out: Record<string, unknown> | undefined;
-  for (const k of Object.keys(value)) {
-    const v = (value as Record<string, unknown>)[k];
-    const t = tagBigints(v, depth + 1);
-    if (t !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = t;
-  }
-  return out ?? value;
 }
 
 function field(fields: string[], name: string): string | undefined {
@@ -416,7 +383,8 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
 
   function reply(to: string | undefined, commandId: string | undefined, r: Reply): Promise<void> {
     if (to === undefined || commandId === undefined || !to.startsWith("sen:reply:")) return Promise.resolve();
-    const v = encodeReplyJson(r);
+    // Replies hold orders, whose money fields are bigints.
+    const v = encodeJsonWithBigints(r);
     return new Promise<void>((resolve) => {
       let box = outbox.get(to);
       if (box !== undefined && box.sent.length >= MAX_REPLIES_PER_ENTRY) {

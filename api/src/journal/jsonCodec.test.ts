@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { decodeJson, encodeJson, encodeJsonYielding, keepEncoded } from "./jsonCodec.ts";
+import { decodeJson, encodeJson, encodeJsonWithBigints, encodeJsonYielding, keepEncoded } from "./jsonCodec.ts";
 
 // Values shaped like Sen's state: bigints, nested objects, long arrays of records, odd keys.
 // `size: "max"` lets the arrays reach their maxLength (fast-check otherwise stops near 10),
@@ -135,9 +135,12 @@ describe("encodeJson", () => {
         } catch (err) {
           expected = err as Error;
         }
-        if (typeof expected !== "string") assert.throws(() => encodeJson(value));
-        else {
+        if (typeof expected !== "string") {
+          assert.throws(() => encodeJson(value));
+          assert.throws(() => encodeJsonWithBigints(value));
+        } else {
           assert.equal(encodeJson(value), expected);
+          assert.equal(encodeJsonWithBigints(value), expected);
           seen[expected.includes('"$bigint"') ? "withBigint" : "withoutBigint"]++;
         }
       }),
@@ -149,6 +152,28 @@ describe("encodeJson", () => {
     let deep: unknown = { n: 5n };
     for (let i = 0; i < 40; i++) deep = { d: deep };
     assert.equal(encodeJson(deep), JSON.stringify(deep, tagged));
+  });
+
+  it("tags bigints in a copy (the value is left as it is), toJSON values, frozen ones and own __proto__ keys included", () => {
+    const tagged = (_k: string, v: unknown) => (typeof v === "bigint" ? { $bigint: v.toString() } : v);
+    const order = { orderId: "o-1", funds: 0n, price: 10_000, fee: 12n, stop: { stopPrice: 9_000, kind: "loss", triggered: false }, holdRemaining: -5n, apiKeyId: undefined, fills: [[1n, { a: 2n }], "x", null] };
+    const proto: Record<string, unknown> = {};
+    Object.defineProperty(proto, "__proto__", { value: 7n, enumerable: true, writable: true, configurable: true });
+    const values: unknown[] = [
+      { ok: true, value: order, seq: "12" },
+      { ok: false, error: { name: "TradingError", code: "X", message: "m", details: { need: 5n, have: 1n } } },
+      { ok: true, value: { when: new Date(0), big: 1n, toJSONLike: { toJSON: () => ({ inner: 7n }) } }, seq: "3" },
+      { ok: true, value: Object.freeze({ frozen: 9n }), seq: "5" },
+      { p: proto },
+      [1n, [2n, [3n]]],
+      5n,
+    ];
+    for (const v of values) {
+      assert.equal(encodeJsonWithBigints(v), JSON.stringify(v, tagged));
+      assert.equal(encodeJson(v), JSON.stringify(v, tagged));
+    }
+    assert.match(encodeJson({ p: proto }), /"__proto__":\{"\$bigint":"7"\}/);
+    assert.equal(order.funds, 0n, "the value itself is left as it was");
   });
 });
 

@@ -42,19 +42,65 @@ function mayHoldBigint(value: unknown, depth: number): boolean {
   return false;
 }
 
+/**
+ * `value` with its bigints tagged, copying only the objects and arrays on the way to one (the
+ * value itself is left as it is). What the walk does not follow (an object with its own toJSON,
+ * nesting past 16 levels) stays as it is, for the replacer.
+ */
+function tagBigints(value: unknown, depth: number): unknown {
+  if (typeof value === "bigint") return { [TAG]: value.toString() };
+  if (value === null || typeof value !== "object" || depth > 16) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const t = tagBigints(value[i], depth + 1);
+      if (t !== value[i]) (out ??= value.slice())[i] = t;
+    }
+    return out ?? value;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return value;
+  let out: Record<string, unknown> | undefined;
+  for (const k of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[k];
+    const t = tagBigints(v, depth + 1);
+    // The spread copies an own "__proto__" key as a key, so this sets that key.
+    if (t !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = t;
+  }
+  return out ?? value;
+}
+
+/**
+ * A value holding bigints, written on JSON.stringify's fast path: its tagged copy, and the
+ * replacer only for what the copy leaves untagged (a replacer function takes the whole value
+ * off V8's fast path: ~4x the time for an order).
+ */
+function encodeTagged(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(tagBigints(value, 0));
+  } catch {
+    return JSON.stringify(value, replacer);
+  }
+}
+
 /** Throws a TypeError for values JSON cannot represent faithfully at the top level (undefined, functions). */
 export function encodeJson(value: unknown): string {
   // Plain JSON.stringify first: it throws a TypeError at the first bigint it meets, and
-  // without one the replacer would change nothing, so a value it writes is the same text the
-  // replacer writes, on V8's fast path and without first walking the value (journal records
-  // hold no bigint: their amounts are strings). A value it refuses gets the replacer (and
-  // throws again if it is not serialisable for another reason).
+  // without one tagging would change nothing, so a value it writes is the same text, without
+  // first walking the value (journal records hold no bigint: their amounts are strings). A
+  // value it refuses is tagged (and throws again if it is not serialisable for another reason).
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
   } catch {
-    text = JSON.stringify(value, replacer);
+    text = encodeTagged(value);
   }
+  if (typeof text !== "string") throw new TypeError("value is not JSON-serialisable");
+  return text;
+}
+
+/** `encodeJson` for a value known to hold bigints (a sequencer's reply: an order), skipping the plain attempt that would throw. */
+export function encodeJsonWithBigints(value: unknown): string {
+  const text = encodeTagged(value);
   if (typeof text !== "string") throw new TypeError("value is not JSON-serialisable");
   return text;
 }
