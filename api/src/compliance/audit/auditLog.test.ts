@@ -136,6 +136,18 @@ describe("audit log", () => {
     assert.equal(readFileSync(join(dir, segmentFileName(0)), "utf8").split("\n").length, 304);
   });
 
+  it("gives every event a distinct random version-4 UUID, past the batch of random bytes drawn at once", async () => {
+    const log = await openAuditLog(options(freshDir()));
+    const ids = new Set<string>();
+    for (let i = 0; i < 600; i++) {
+      const { id } = log.append(order(i));
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      ids.add(id);
+    }
+    assert.equal(ids.size, 600);
+    await log.close();
+  });
+
   it("read() of events not yet flushed flushes first", async () => {
     const log = await openAuditLog(options(freshDir()));
     log.append(order(0));
