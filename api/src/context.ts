@@ -263,7 +263,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     // A stop is counted when accepted, not again when its trigger makes it live.
     else if (e.kind === "order" && e.change === "open" && !e.order.stop?.triggered) metrics.ordersAccepted.inc({ symbol: e.order.symbol });
   });
-  trading.subscribe(() => metrics.journalSeq.set(Number(trading.lastSeq)));
+  metrics.readJournalSeqFrom(() => Number(trading.lastSeq));
 
   let identity = deps.identity;
   let holderView: HolderRulesView | undefined;

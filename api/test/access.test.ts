@@ -335,6 +335,8 @@ describe("access control: roles, permissions, ownership and signing guards", () 
     assert.match(r.text, /^# TYPE sen_http_request_duration_seconds histogram$/m);
     assert.match(r.text, /^sen_http_request_duration_seconds_count\{route="\/api\/v1\/accounts",method="get",status="200"\} \d+$/m);
     assert.match(r.text, /^sen_orders_accepted_total\{symbol="GOLD-VND"\} \d+$/m);
+    // Read at the scrape, not kept up to date per event: it is the journal's end as /health reports it.
+    assert.equal(/^sen_journal_sequence (\d+)$/m.exec(r.text)?.[1], await journalSeq());
     for (const line of r.text.split("\n")) {
       if (line === "" || line.startsWith("#")) continue;
       assert.match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eEInfNa]+$/, `sample line: ${line}`);

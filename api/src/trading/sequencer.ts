@@ -54,6 +54,8 @@ export class Sequencer {
   #failed: unknown = null;
   /** Trades 1..n are in durable records: only those may be settled on chain. */
   #durableTrades: number;
+  /** The wait that commits appended in this turn of the event loop join (null once its flush was asked for). */
+  #round: Promise<void> | null = null;
 
   constructor(parts: SequencerParts) {
     this.core = parts.core;
@@ -198,8 +200,20 @@ export class Sequencer {
     return result;
   }
 
-  /** The journal's flush, bounded: a write stalled past the deadline counts as failed. */
-  async #durable(): Promise<void> {
+  /**
+   * The journal's flush, bounded: a write stalled past the deadline counts as failed. Commits
+   * made in one turn of the event loop (a burst of requests, or the orders that acknowledged
+   * commits release) share one flush and one deadline timer, asked for once they have all
+   * appended: a flush, a timer and a race per order cost the sequencer's thread several µs.
+   */
+  #durable(): Promise<void> {
+    return (this.#round ??= this.#newRound());
+  }
+
+  async #newRound(): Promise<void> {
+    // One microtask later: every commit already queued in this turn has appended and joined.
+    await null;
+    this.#round = null;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       // After a blocked event loop, expired timers run before the I/O that finished meanwhile:
