@@ -33,7 +33,7 @@ import { MarketData } from "./marketdata/marketData.ts";
 import { CandleStore } from "./marketdata/candleStore.ts";
 import { defaultCatalog, type MarketCatalog } from "./markets/marketCatalog.ts";
 import { createLogger, type Logger } from "./observability/logger.ts";
-import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import { countBy, createMetrics, type Metrics } from "./observability/metrics.ts";
 import { DEFAULT_RISK, type RiskConfig } from "./risk/types.ts";
 import { TradingService, type TradingServiceOptions } from "./trading/tradingService.ts";
 import { tradingQueries, type TradingQueries } from "./trading/queries.ts";
@@ -258,10 +258,12 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     await listings.list(l.input, l.by, l.publishedAt);
   }
   logger.info({ replayed, lastSeq: trading.lastSeq.toString(), ms: Date.now() - started, journal: config.journal.kind }, "state recovered");
+  const tradeCounted = countBy(metrics.trades, "symbol");
+  const acceptedCounted = countBy(metrics.ordersAccepted, "symbol");
   trading.subscribe((e) => {
-    if (e.kind === "trade") metrics.trades.inc({ symbol: e.symbol });
+    if (e.kind === "trade") tradeCounted(e.symbol);
     // A stop is counted when accepted, not again when its trigger makes it live.
-    else if (e.kind === "order" && e.change === "open" && !e.order.stop?.triggered) metrics.ordersAccepted.inc({ symbol: e.order.symbol });
+    else if (e.kind === "order" && e.change === "open" && !e.order.stop?.triggered) acceptedCounted(e.order.symbol);
   });
   metrics.readJournalSeqFrom(() => Number(trading.lastSeq));
 

@@ -21,7 +21,7 @@ import { CandleStore } from "../marketdata/candleStore.ts";
 import { MarketData } from "../marketdata/marketData.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
-import { createMetrics } from "../observability/metrics.ts";
+import { countBy, createMetrics } from "../observability/metrics.ts";
 import { DEFAULT_RISK } from "../risk/types.ts";
 import { TradingService } from "../trading/tradingService.ts";
 import { tradingQueries } from "../trading/queries.ts";
@@ -100,8 +100,9 @@ export async function startEdge(config: ServerConfig, deps: EdgeDeps): Promise<R
   const replica = snapshot ? TradingService.follower(replicaOptions, snapshot) : TradingService.follower(replicaOptions);
   const startSeq = replica.lastSeq;
   replica.subscribe(candles.durable);
+  const tradeCounted = countBy(metrics.trades, "symbol");
   replica.subscribe((e) => {
-    if (e.kind === "trade") metrics.trades.inc({ symbol: e.symbol });
+    if (e.kind === "trade") tradeCounted(e.symbol);
   });
 
   const onFatal =

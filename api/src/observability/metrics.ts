@@ -41,3 +41,19 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * `counter.inc({ [label]: value })` with the child of each label value made once: inc with a
+ * labels object hashes them on every call, and the trading counters are counted per order.
+ */
+export function countBy<L extends string>(counter: Counter<L>, label: L): (value: string) => void {
+  const children = new Map<string, Counter.Internal>();
+  return (value) => {
+    let child = children.get(value);
+    if (child === undefined) {
+      child = counter.labels({ [label]: value } as Partial<Record<L, string>>);
+      children.set(value, child);
+    }
+    child.inc();
+  };
+}

@@ -27,7 +27,8 @@ export type OrderStoreSnapshot = {
 export class OrderStore {
   /** Every retained order by id. The core reads it directly on every engine event (hot path). */
   readonly byId = new Map<string, Order>();
-  readonly #clientOids = new Map<string, string>(); // `${accountId}\n${clientOid}` -> orderId
+  /** accountId -> clientOid -> orderId (two levels: a joined key was a new string to build and hash twice per order). */
+  readonly #clientOids = new Map<string, Map<string, string>>();
   readonly #openByAccount = new Map<string, Set<string>>();
   /** Every retained order of an account, in placement order. */
   readonly #byAccount = new Map<string, Set<string>>();
@@ -54,7 +55,7 @@ export class OrderStore {
   }
 
   byClientOid(accountId: string, clientOid: string): Order | undefined {
-    const id = this.#clientOids.get(`${accountId}\n${clientOid}`);
+    const id = this.#clientOids.get(accountId)?.get(clientOid);
     return id === undefined ? undefined : this.byId.get(id);
   }
 
@@ -85,7 +86,7 @@ export class OrderStore {
   add(o: Order): void {
     this.byId.set(o.orderId, o);
     this.#openIds.add(o.orderId);
-    this.#clientOids.set(`${o.accountId}\n${o.clientOid}`, o.orderId);
+    this.#oidsOf(o.accountId).set(o.clientOid, o.orderId);
     this.#open(o.accountId).add(o.orderId);
     this.#all(o.accountId).add(o.orderId);
   }
@@ -109,8 +110,11 @@ export class OrderStore {
       h++;
       if (!o) continue;
       this.byId.delete(o.orderId);
-      const key = `${o.accountId}\n${o.clientOid}`;
-      if (this.#clientOids.get(key) === o.orderId) this.#clientOids.delete(key);
+      const oids = this.#clientOids.get(o.accountId);
+      if (oids?.get(o.clientOid) === o.orderId) {
+        oids.delete(o.clientOid);
+        if (oids.size === 0) this.#clientOids.delete(o.accountId);
+      }
       const mine = this.#byAccount.get(o.accountId);
       mine?.delete(o.orderId);
       if (mine?.size === 0) this.#byAccount.delete(o.accountId);
@@ -175,7 +179,7 @@ export class OrderStore {
     orders.sort((a, b) => a.orderId.length - b.orderId.length || (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
     for (const o of orders) {
       this.byId.set(o.orderId, o);
-      this.#clientOids.set(`${o.accountId}\n${o.clientOid}`, o.orderId);
+      this.#oidsOf(o.accountId).set(o.clientOid, o.orderId);
       this.#all(o.accountId).add(o.orderId);
       if (o.isActive) {
         this.#open(o.accountId).add(o.orderId);
@@ -192,6 +196,15 @@ export class OrderStore {
     this.#finishedForms = [];
     this.#finishedHead = 0;
     this.#counter = s.counters.order;
+  }
+
+  #oidsOf(accountId: string): Map<string, string> {
+    let oids = this.#clientOids.get(accountId);
+    if (oids === undefined) {
+      oids = new Map();
+      this.#clientOids.set(accountId, oids);
+    }
+    return oids;
   }
 
   #open(accountId: string): Set<string> {
