@@ -61,6 +61,14 @@ export type { TradingCoreSnapshot } from "./coreSnapshot.ts";
  * (Funding). The core runs `apply` across them: the order of changes and events is decided
  * here, in one place, because a replay must repeat it exactly.
  */
+/** Charges `o` its fee on a trade of `notional` at `bps`: the fee is rounded up on the order's running total, so the parts add up to the whole. */
+function chargeFee(o: Order, notional: bigint, bps: number): bigint {
+  o.feeBasis += notional * BigInt(bps);
+  const due = divCeil(o.feeBasis, BPS) - o.fee;
+  o.fee += due;
+  return due;
+}
+
 export class TradingCore {
   readonly catalog: MarketCatalog;
   readonly feeAccount: string;
@@ -613,16 +621,10 @@ export class TradingCore {
     const buyer = takerSide === "buy" ? taker : maker;
     const seller = takerSide === "buy" ? maker : taker;
     const notional = this.catalog.notional(market, price, qty);
-    const feeOf = (o: Order, bps: number) => {
-      o.feeBasis += notional * BigInt(bps);
-      const due = divCeil(o.feeBasis, BPS) - o.fee;
-      o.fee += due;
-      return due;
-    };
     const buyerBps = buyer === taker ? market.takerFeeBps : market.makerFeeBps;
     const sellerBps = seller === taker ? market.takerFeeBps : market.makerFeeBps;
-    const buyerFee = feeOf(buyer, buyerBps);
-    const sellerFee = feeOf(seller, sellerBps);
+    const buyerFee = chargeFee(buyer, notional, buyerBps);
+    const sellerFee = chargeFee(seller, notional, sellerBps);
     // Per trade and rounded down to the quote's smallest unit (a whole đồng), exactly as the
     // vault recomputes it on chain; fees and tax together never exceed the proceeds.
     const sellerTax = (notional * BigInt(this.#taxRateBps)) / BPS;
@@ -636,12 +638,8 @@ export class TradingCore {
     this.#ledger.transferFromHold(seller.accountId, buyer.accountId, market.base, BigInt(qty));
     seller.holdRemaining -= BigInt(qty);
 
-    for (const o of [maker, taker]) {
-      o.dealSize += qty;
-      o.dealFunds += notional;
-      o.updatedAt = this.#ts;
-      this.#touched.add(o.orderId);
-    }
+    this.#filled(maker, qty, notional);
+    this.#filled(taker, qty, notional);
     const tradeId = (++this.#tradeCounter).toString(16).padStart(24, "0");
     const sequence = this.#tradeCounter;
     this.#settlements.add({
@@ -656,43 +654,47 @@ export class TradingCore {
       sellerTax,
       createdAt: this.#ts,
     });
-    for (const [o, liquidity, fee, bps] of [
-      [maker, "maker", maker === buyer ? buyerFee : sellerFee, market.makerFeeBps],
-      [taker, "taker", taker === buyer ? buyerFee : sellerFee, market.takerFeeBps],
-    ] as const) {
-      const fill: Fill = {
-        tradeId,
-        orderId: o.orderId,
-        counterOrderId: o === maker ? taker.orderId : maker.orderId,
-        accountId: o.accountId,
-        symbol,
-        side: o.side,
-        liquidity,
-        price,
-        size: qty,
-        funds: notional,
-        fee,
-        feeRate: bps,
-        tax: o === seller ? sellerTax : 0n,
-        createdAt: this.#ts,
-        orderType: o.type,
-      };
-      this.#fills.add(fill);
-      this.#orderEvent(o, "match", fill);
-    }
+    this.#fill(tradeId, maker, taker, "maker", symbol, price, qty, notional, maker === buyer ? buyerFee : sellerFee, market.makerFeeBps, maker === seller ? sellerTax : 0n);
+    this.#fill(tradeId, taker, maker, "taker", symbol, price, qty, notional, taker === buyer ? buyerFee : sellerFee, market.takerFeeBps, taker === seller ? sellerTax : 0n);
     this.#pending.push({ kind: "trade", symbol, tradeId, price, size: qty, side: takerSide, makerOrderId: makerId, takerOrderId: takerId, ts: this.#ts, sequence, funds: notional, sellerTax });
-    for (const [account, currency] of [
-      [buyer.accountId, market.quote],
-      [buyer.accountId, market.base],
-      [seller.accountId, market.quote],
-      [seller.accountId, market.base],
-      [this.feeAccount, market.quote],
-      [this.taxAccount, market.quote],
-    ] as const) {
-      if (account === this.taxAccount && sellerTax === 0n) continue;
-      this.#balanceChanged(account, currency, "trade.setted");
-    }
+    this.#balanceChanged(buyer.accountId, market.quote, "trade.setted");
+    this.#balanceChanged(buyer.accountId, market.base, "trade.setted");
+    this.#balanceChanged(seller.accountId, market.quote, "trade.setted");
+    this.#balanceChanged(seller.accountId, market.base, "trade.setted");
+    this.#balanceChanged(this.feeAccount, market.quote, "trade.setted");
+    if (sellerTax !== 0n) this.#balanceChanged(this.taxAccount, market.quote, "trade.setted");
     this.#afterTrade(symbol, price);
+  }
+
+  /** One side's share of a trade. */
+  #filled(o: Order, qty: number, notional: bigint): void {
+    o.dealSize += qty;
+    o.dealFunds += notional;
+    o.updatedAt = this.#ts;
+    this.#touched.add(o.orderId);
+  }
+
+  /** One side's fill of trade `tradeId`: kept in the fill history and reported on its order. */
+  #fill(tradeId: string, o: Order, counter: Order, liquidity: "maker" | "taker", symbol: string, price: number, qty: number, notional: bigint, fee: bigint, feeRate: number, tax: bigint): void {
+    const fill: Fill = {
+      tradeId,
+      orderId: o.orderId,
+      counterOrderId: counter.orderId,
+      accountId: o.accountId,
+      symbol,
+      side: o.side,
+      liquidity,
+      price,
+      size: qty,
+      funds: notional,
+      fee,
+      feeRate,
+      tax,
+      createdAt: this.#ts,
+      orderType: o.type,
+    };
+    this.#fills.add(fill);
+    this.#orderEvent(o, "match", fill);
   }
 
   /**
