@@ -6,46 +6,57 @@ import { ByteKeys } from "./byteKeys.ts";
 import type { OutputBuffer } from "./outputBuffer.ts";
 import { FastType, fastLine } from "./scanFast.ts";
 import { latin1 } from "./scanCommand.ts";
-import {
-  K_ACCEPTED_ID,
-  K_CANCELLED_ID,
-  K_END,
-  K_L2_SIDE_BUY_PRICE,
-  K_L2_SIDE_SELL_PRICE,
-  K_LEFT,
-  K_LINE,
-  K_MAKERLEFT,
-  K_OWNER,
-  K_PRICE,
-  K_QTY,
-  K_REASON,
-  K_REJECTED_ID,
-  K_SEQ,
-  K_SIDE_BUY_MAKEROWNER,
-  K_SIDE_BUY_ORDERTYPE,
-  K_SIDE_SELL_MAKEROWNER,
-  K_SIDE_SELL_ORDERTYPE,
-  K_TAKER,
-  K_TAKERLEFT,
-  K_TAKEROWNER,
-  K_TRADE_MAKER,
-} from "./writeEvent.ts";
-import { encodePiece } from "./outputBuffer.ts";
+import { encodePiece, putBytes, putNum, putPiece } from "./outputBuffer.ts";
+import type { Piece } from "./outputBuffer.ts";
 
 /** Longest client id the engine accepts (engine.ts MAX_ID_LENGTH); longer is ENGINE_INVALID_ID. */
 const MAX_ID = 128;
 /** Longest owner the byte path keeps; a longer one hands the stream over to the string path. */
 const MAX_OWNER = 128;
 const BOOK = 0;
-const Q_LIMIT = encodePiece('"limit"');
-const Q_MARKET = encodePiece('"market"');
-/** Reason codes as quoted pieces, made on first use (a handful of codes). */
-const reasonPieces = new Map<string, Uint32Array>();
-function reasonPiece(reason: string): Uint32Array {
-  let k = reasonPieces.get(reason);
+/**
+ * The constant runs of each output line, the quotes around the ids and owners between them folded
+ * in (the same bytes as writeEvent.ts's pieces plus `str`'s quotes), so a record is a few piece
+ * copies, byte copies and numbers.
+ */
+const P_TRADE = encodePiece('{"type":"trade","maker":"');
+const P_TAKER = encodePiece('","taker":"');
+const P_PRICE_Q = encodePiece('","price":');
+const P_QTY = encodePiece(',"qty":');
+const P_BUY_MAKEROWNER = encodePiece(',"side":"buy","makerOwner":"');
+const P_SELL_MAKEROWNER = encodePiece(',"side":"sell","makerOwner":"');
+const P_TAKEROWNER = encodePiece('","takerOwner":"');
+const P_MAKERLEFT_Q = encodePiece('","makerLeft":');
+const P_TAKERLEFT = encodePiece(',"takerLeft":');
+const P_ACCEPTED = encodePiece('{"type":"accepted","id":"');
+const P_OWNER_Q = encodePiece('","owner":"');
+/** Accepted's side and order type, by [side * 2 + (market ? 1 : 0)]. */
+const P_SIDE_TYPE = [
+  encodePiece('","side":"buy","orderType":"limit","price":'),
+  encodePiece('","side":"buy","orderType":"market","price":'),
+  encodePiece('","side":"sell","orderType":"limit","price":'),
+  encodePiece('","side":"sell","orderType":"market","price":'),
+];
+const P_CANCELLED = encodePiece('{"type":"cancelled","id":"');
+const P_QTY_Q = encodePiece('","qty":');
+const P_LEFT = encodePiece(',"left":');
+const P_REJECTED = encodePiece('{"type":"rejected","id":"');
+const P_LINE = encodePiece(',"line":');
+const P_L2_BUY = encodePiece('{"type":"l2","side":"buy","price":');
+const P_L2_SELL = encodePiece('{"type":"l2","side":"sell","price":');
+const P_SEQ = encodePiece(',"seq":');
+const P_END = encodePiece("}\n");
+/** Largest record: constant runs (< 200 bytes), two ids and two owners (MAX_ID, MAX_OWNER), six numbers, a reason. */
+const MAX_RECORD = 1024;
+
+/** `","reason":"<code>"` for rejected (after the id) and `,"reason":"<code>"` for cancelled (after a number), made on first use. */
+const rejectedReasons = new Map<string, Piece>();
+const cancelledReasons = new Map<string, Piece>();
+function reasonPiece(cache: Map<string, Piece>, prefix: string, reason: string): Piece {
+  let k = cache.get(reason);
   if (k === undefined) {
-    k = encodePiece(JSON.stringify(reason));
-    reasonPieces.set(reason, k);
+    k = encodePiece(prefix + JSON.stringify(reason));
+    cache.set(reason, k);
   }
   return k;
 }
@@ -198,23 +209,23 @@ export class ByteReplay {
     this.dropOwner(this.slotOwner[s]);
   }
 
-  private writeId(s: number): void {
-    if (s >= 0) this.out.quoted(this.ids.arena, s * MAX_ID, this.ids.len[s]);
-    else this.out.quoted(this.buf, fastLine.idStart, fastLine.idLen);
-  }
-
   private writeRejected(reason: EngineCode, seq: number): void {
     const o = this.out;
-    o.piece(K_REJECTED_ID);
+    let p = o.reserve(MAX_RECORD);
+    p = this.putRejected(o.buf, o.dv, p, reason, seq);
+    o.pos = p;
+  }
+
+  private putRejected(b: Uint8Array, dv: DataView, p: number, reason: EngineCode, seq: number): number {
     const f = fastLine;
-    o.quoted(this.buf, f.idStart, f.idLen);
-    o.piece(K_REASON);
-    o.piece(reasonPiece(reason));
-    o.piece(K_LINE);
-    o.num(this.line);
-    o.piece(K_SEQ);
-    o.num(seq);
-    o.piece(K_END);
+    p = putPiece(dv, p, P_REJECTED);
+    p = putBytes(b, p, this.buf, f.idStart, f.idLen);
+    p = putPiece(dv, p, reasonPiece(rejectedReasons, '","reason":', reason));
+    p = putPiece(dv, p, P_LINE);
+    p = putNum(b, dv, p, this.line);
+    p = putPiece(dv, p, P_SEQ);
+    p = putNum(b, dv, p, seq);
+    return putPiece(dv, p, P_END);
   }
 
   /** Writes the EventBuffer's records as writeEvent would write the same events. */
@@ -222,72 +233,75 @@ export class ByteReplay {
     const ev = this.ev;
     const o = this.out;
     const f = fastLine;
+    const line = this.buf;
+    const ids = this.ids;
+    const owners = this.owners;
     for (let i = 0; i < ev.count; i++) {
+      let p = o.reserve(MAX_RECORD);
+      const b = o.buf;
+      const dv = o.dv;
       switch (ev.kind[i]) {
         case EventKind.trade: {
           const m = this.resting(ev.order[i]);
-          o.piece(K_TRADE_MAKER);
-          this.writeId(m);
-          o.piece(K_TAKER);
-          o.quoted(this.buf, f.idStart, f.idLen);
-          o.piece(K_PRICE);
-          o.num(ev.price[i]);
-          o.piece(K_QTY);
-          o.num(ev.qty[i]);
-          o.piece(ev.side[i] === 0 ? K_SIDE_BUY_MAKEROWNER : K_SIDE_SELL_MAKEROWNER);
+          p = putPiece(dv, p, P_TRADE);
+          p = m >= 0 ? putBytes(b, p, ids.arena, m * MAX_ID, ids.len[m]) : putBytes(b, p, line, f.idStart, f.idLen);
+          p = putPiece(dv, p, P_TAKER);
+          p = putBytes(b, p, line, f.idStart, f.idLen);
+          p = putPiece(dv, p, P_PRICE_Q);
+          p = putNum(b, dv, p, ev.price[i]);
+          p = putPiece(dv, p, P_QTY);
+          p = putNum(b, dv, p, ev.qty[i]);
+          p = putPiece(dv, p, ev.side[i] === 0 ? P_BUY_MAKEROWNER : P_SELL_MAKEROWNER);
           const mo = this.slotOwner[m];
-          o.quoted(this.owners.arena, mo * MAX_OWNER, this.owners.len[mo]);
-          o.piece(K_TAKEROWNER);
-          o.quoted(this.buf, f.ownerStart, f.ownerLen);
-          o.piece(K_MAKERLEFT);
-          o.num(ev.left[i]);
-          o.piece(K_TAKERLEFT);
-          o.num(ev.takerLeft[i]);
+          p = putBytes(b, p, owners.arena, mo * MAX_OWNER, owners.len[mo]);
+          p = putPiece(dv, p, P_TAKEROWNER);
+          p = putBytes(b, p, line, f.ownerStart, f.ownerLen);
+          p = putPiece(dv, p, P_MAKERLEFT_Q);
+          p = putNum(b, dv, p, ev.left[i]);
+          p = putPiece(dv, p, P_TAKERLEFT);
+          p = putNum(b, dv, p, ev.takerLeft[i]);
           if (ev.left[i] === 0) this.finished(m);
           break;
         }
         case EventKind.accepted:
-          o.piece(K_ACCEPTED_ID);
-          o.quoted(this.buf, f.idStart, f.idLen);
-          o.piece(K_OWNER);
-          o.quoted(this.buf, f.ownerStart, f.ownerLen);
-          o.piece(ev.side[i] === 0 ? K_SIDE_BUY_ORDERTYPE : K_SIDE_SELL_ORDERTYPE);
-          o.piece(ev.flag[i] === OrderTypeCode.limit ? Q_LIMIT : Q_MARKET);
-          o.piece(K_PRICE);
-          o.num(ev.price[i]);
-          o.piece(K_QTY);
-          o.num(ev.qty[i]);
+          p = putPiece(dv, p, P_ACCEPTED);
+          p = putBytes(b, p, line, f.idStart, f.idLen);
+          p = putPiece(dv, p, P_OWNER_Q);
+          p = putBytes(b, p, line, f.ownerStart, f.ownerLen);
+          p = putPiece(dv, p, P_SIDE_TYPE[ev.side[i] * 2 + (ev.flag[i] === OrderTypeCode.limit ? 0 : 1)]);
+          p = putNum(b, dv, p, ev.price[i]);
+          p = putPiece(dv, p, P_QTY);
+          p = putNum(b, dv, p, ev.qty[i]);
           break;
         case EventKind.cancelled: {
           const m = this.resting(ev.order[i]);
-          o.piece(K_CANCELLED_ID);
-          this.writeId(m);
-          o.piece(K_QTY);
-          o.num(ev.qty[i]);
-          o.piece(K_LEFT);
-          o.num(ev.left[i]);
-          o.piece(K_REASON);
-          o.piece(reasonPiece(ev.reason[i]));
+          p = putPiece(dv, p, P_CANCELLED);
+          p = m >= 0 ? putBytes(b, p, ids.arena, m * MAX_ID, ids.len[m]) : putBytes(b, p, line, f.idStart, f.idLen);
+          p = putPiece(dv, p, P_QTY_Q);
+          p = putNum(b, dv, p, ev.qty[i]);
+          p = putPiece(dv, p, P_LEFT);
+          p = putNum(b, dv, p, ev.left[i]);
+          p = putPiece(dv, p, reasonPiece(cancelledReasons, ',"reason":', ev.reason[i]));
           if (m >= 0 && ev.left[i] === 0) this.finished(m);
           break;
         }
         case EventKind.rejected:
-          // writes its own K_SEQ / K_END
-          this.writeRejected(ev.reason[i], ev.seq[i]);
+          // writes its own seq and end
+          o.pos = this.putRejected(b, dv, p, ev.reason[i], ev.seq[i]);
           continue;
         case EventKind.l2:
-          o.piece(ev.side[i] === 0 ? K_L2_SIDE_BUY_PRICE : K_L2_SIDE_SELL_PRICE);
-          o.num(ev.price[i]);
-          o.piece(K_QTY);
-          o.num(ev.qty[i]);
+          p = putPiece(dv, p, ev.side[i] === 0 ? P_L2_BUY : P_L2_SELL);
+          p = putNum(b, dv, p, ev.price[i]);
+          p = putPiece(dv, p, P_QTY);
+          p = putNum(b, dv, p, ev.qty[i]);
           break;
         default:
           // amended / triggered need commands this path never runs
           throw new EngineFault(EngineFaultCode.UNEXPECTED_EVENT, `byte replay: unexpected event kind ${ev.kind[i]}`);
       }
-      o.piece(K_SEQ);
-      o.num(ev.seq[i]);
-      o.piece(K_END);
+      p = putPiece(dv, p, P_SEQ);
+      p = putNum(b, dv, p, ev.seq[i]);
+      o.pos = putPiece(dv, p, P_END);
     }
   }
 }

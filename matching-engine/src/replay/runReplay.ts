@@ -5,6 +5,7 @@ import type { EngineEvent } from "../events.ts";
 import { OutputBuffer } from "./outputBuffer.ts";
 import { scanCommand } from "./scanCommand.ts";
 import { ByteReplay } from "./byteReplay.ts";
+import { scanCanonical } from "./scanCanonical.ts";
 import { scanFast, scanSpans } from "./scanFast.ts";
 import { writeEvent } from "./writeEvent.ts";
 
@@ -101,7 +102,19 @@ export async function runReplay(input: AsyncIterable<Buffer>, output: ReplayOutp
       handle(joined, 0, joined.length);
       s = nl + 1;
     }
+    const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     for (;;) {
+      // the common case: a line in the writer's own form, scanned and ended in one pass
+      if (byteMode) {
+        const nl = scanCanonical(chunk, dv, s, chunk.length);
+        if (nl >= 0 && bytes.run(chunk, line + 1)) {
+          line++;
+          if (stats !== undefined) stats.byteLines++;
+          s = nl + 1;
+          if (out.full()) write();
+          continue;
+        }
+      }
       const nl = chunk.indexOf(10, s);
       if (nl < 0) break;
       handle(chunk, s, nl);
