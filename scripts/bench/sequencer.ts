@@ -7,8 +7,9 @@
  * Environment (defaults in brackets): BENCH_ORDERS [50000] measured per variant after
  * BENCH_WARMUP_ORDERS [10000], BENCH_IN_FLIGHT [20] orders awaiting their journal
  * acknowledgement at once (the HTTP bench's connections), BENCH_PROFILE_ORDERS [30000] (a
- * separate profiled pass with fsync always; 0 skips it), BENCH_WRITE [1] (0 prints the section
- * instead of writing BENCHMARKS.md).
+ * separate profiled pass with fsync always; 0 skips it), BENCH_REPEAT [3] runs of each variant,
+ * interleaved (the median is reported: this VM's speed drifts by 10-20% between runs),
+ * BENCH_WRITE [1] (0 prints the section instead of writing BENCHMARKS.md).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -29,6 +30,7 @@ const WARMUP_ORDERS = Number(process.env.BENCH_WARMUP_ORDERS ?? 10_000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 20);
 const PROFILE_ORDERS = Number(process.env.BENCH_PROFILE_ORDERS ?? 30_000);
 const WRITE = process.env.BENCH_WRITE !== "0";
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 
 const SYMBOL = "GOLD-VND";
 const UNLIMITED = 1_000_000_000;
@@ -40,8 +42,8 @@ type Trader = Principal;
 const NO_SIGN_IN: IdentityOracle = {
   verifiedIdentityOf: () => Promise.reject(new Error("bench:sequencer: no sign-in here, the orders come decoded")),
 };
-/** cpuMs: the whole process; threadMs: the main thread alone (the sequencer's one thread), NaN where /proc is missing. */
-type Run = { orders: number; cpuMs: number; threadMs: number; wallMs: number; records: number };
+/** cpuMs: the whole process; threadMs: the main thread alone (the sequencer's one thread), NaN where /proc is missing; threadSysMs: its kernel part. */
+type Run = { orders: number; cpuMs: number; threadMs: number; threadSysMs: number; wallMs: number; records: number };
 
 const CLOCK_TICKS = (() => {
   try {
@@ -56,14 +58,14 @@ const CLOCK_TICKS = (() => {
  * fine over seconds). The process total also holds the libuv pool's writes and fdatasyncs,
  * V8's GC helpers and the audit index's SQLite worker, which run beside the sequencer.
  */
-function mainThreadMs(): number {
+function mainThreadMs(): { total: number; sys: number } {
   const file = `/proc/self/task/${process.pid}/stat`;
-  if (!existsSync(file)) return Number.NaN;
+  if (!existsSync(file)) return { total: Number.NaN, sys: Number.NaN };
   const stat = readFileSync(file, "utf8");
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  return { total: ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS, sys: (Number(f[12]) * 1000) / CLOCK_TICKS };
 }
-type Variant = { name: string; fsync: "always" | "none"; run: Run; trades: number; resting: number };
+type Variant = { name: string; fsync: "always" | "none"; run: Run; trades: number; resting: number; runs: number[] };
 
 /** The gateway's context, rate limits lifted as in bench:api, two funded traders. */
 async function openSequencer(fsync: "always" | "none"): Promise<{ ctx: AppContext; traders: [Trader, Trader]; dir: string; close(): Promise<void> }> {
@@ -135,7 +137,8 @@ async function feed(ctx: AppContext, orders: PlaceInput[]): Promise<Run> {
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   const to = cpuSample();
-  return { orders: orders.length, cpuMs: cpuMs(from, to), threadMs: mainThreadMs() - thread0, wallMs: to.at - from.at, records: Number(ctx.trading.lastSeq - seq0) };
+  const thread1 = mainThreadMs();
+  return { orders: orders.length, cpuMs: cpuMs(from, to), threadMs: thread1.total - thread0.total, threadSysMs: thread1.sys - thread0.sys, wallMs: to.at - from.at, records: Number(ctx.trading.lastSeq - seq0) };
 }
 
 async function measure(fsync: "always" | "none"): Promise<Variant> {
@@ -145,16 +148,27 @@ async function measure(fsync: "always" | "none"): Promise<Variant> {
     const run = await feed(s.ctx, decodedOrders(s.ctx, s.traders, ORDERS, "m"));
     const trades = (await s.ctx.metrics.trades.get()).values.reduce((sum, v) => sum + v.value, 0);
     const resting = s.traders.reduce((sum, t) => sum + s.ctx.trading.core.openOrderIds(t.accountId).size, 0);
-    return { name: `file journal, fsync ${fsync}`, fsync, run, trades, resting };
+    return { name: `file journal, fsync ${fsync}`, fsync, run, trades, resting, runs: [] };
   } finally {
     await s.close();
   }
 }
 
-console.error("bench:sequencer: fsync always");
-const always = await measure("always");
-console.error("bench:sequencer: fsync none");
-const none = await measure("none");
+/** The run with the median sequencer-thread CPU per order; every run's figure kept for the table. */
+function median(runs: Variant[]): Variant {
+  const sorted = [...runs].sort((a, b) => a.run.threadMs / a.run.orders - b.run.threadMs / b.run.orders);
+  return { ...sorted[(sorted.length - 1) >> 1], runs: runs.map((v) => (v.run.threadMs * 1000) / v.run.orders) };
+}
+const alwaysRuns: Variant[] = [];
+const noneRuns: Variant[] = [];
+for (let r = 1; r <= REPEAT; r++) {
+  console.error(`bench:sequencer: fsync always (run ${r} of ${REPEAT})`);
+  alwaysRuns.push(await measure("always"));
+  console.error(`bench:sequencer: fsync none (run ${r} of ${REPEAT})`);
+  noneRuns.push(await measure("none"));
+}
+const always = median(alwaysRuns);
+const none = median(noneRuns);
 
 let profile: CpuBreakdown | null = null;
 let profiled: Run | null = null;
@@ -183,7 +197,7 @@ const us = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "—");
 const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 const row = (v: Variant, target: string) =>
-  `| ${v.name} | ${int(v.run.orders)} | ${int((v.run.orders * 1000) / v.run.wallMs)} | ${(v.run.cpuMs / v.run.wallMs).toFixed(2)} | ${us(threadUsPerOrder(v.run))} | ${usPerOrder(v.run).toFixed(1)} | ${(v.run.records / v.run.orders).toFixed(2)} | ${target} |`;
+  `| ${v.name} | ${int(v.run.orders)} | ${int((v.run.orders * 1000) / v.run.wallMs)} | ${(v.run.cpuMs / v.run.wallMs).toFixed(2)} | ${us(threadUsPerOrder(v.run))}${v.runs.length > 1 ? ` (runs: ${v.runs.map(us).join(", ")})` : ""} | ${us((v.run.threadSysMs * 1000) / v.run.orders)} | ${usPerOrder(v.run).toFixed(1)} | ${(v.run.records / v.run.orders).toFixed(2)} | ${target} |`;
 
 const markdown = [
   "## Sequencer (`npm run bench:sequencer`)",
@@ -194,10 +208,10 @@ const markdown = [
   `- The gateway's own \`createContext\` (the same wiring as \`npm start\`, without a chain): file journal in a temporary directory, snapshots every 10,000 records, the audit trail with its trading recorder (every order received, accepted or rejected, every trade on record), market data, candles, metrics. Rate limits lifted as in bench:api; two accounts funded with in-process deposits.`,
   `- Node flags of the measured process: ${process.execArgv.filter((a) => a.startsWith("--max-semi-space")).join(" ") || "none"} (\`npm start\` and \`npm run start:gateway\` run the gateway with \`--max-semi-space-size=32\`: a larger young generation, which cut the garbage collector's share of the sequencer thread from about 13% to 5% in bench:sequencer's profile).`,
   `- Orders are fed decoded: \`PlaceInput\`s made beforehand by the gateway's own \`placeInputOf\` (no HTTP, no signature, no JSON), the bench:api ladder (1 lot on ${SYMBOL}, alternating buy and sell on 9,900 / 10,000 / 10,100, sells one step ahead), straight into \`TradingService.placeOrder\`, ${IN_FLIGHT} awaiting their journal acknowledgement at once (the HTTP bench's connections).`,
-  `- Each variant: ${int(WARMUP_ORDERS)} orders of warm-up, then ${int(ORDERS)} measured. Sequencer thread = the main thread's user + system time (Linux /proc, ${CLOCK_TICKS} Hz ticks) over the measured orders ÷ orders: the one thread that risk, ledger, engine, journal encoding and audit events run on, the figure the target is about. Process = every thread of the process (the libuv pool's journal writes and fdatasyncs, V8's GC helpers, the audit index's SQLite worker thread, which run beside it on other cores) ÷ orders.`,
+  `- Each variant: ${int(WARMUP_ORDERS)} orders of warm-up, then ${int(ORDERS)} measured, in a fresh context each time; ${REPEAT} runs of each, the variants interleaved, and the row shows the run with the median sequencer-thread CPU (every run's figure in brackets). Sequencer thread = the main thread's user + system time (Linux /proc, ${CLOCK_TICKS} Hz ticks) over the measured orders ÷ orders: the one thread that risk, ledger, engine, journal encoding and audit events run on, the figure the target is about. Process = every thread of the process (the libuv pool's journal writes and fdatasyncs, V8's GC helpers, the audit index's SQLite worker thread, which run beside it on other cores) ÷ orders.`,
   "",
-  "| Journal | orders | orders/s | process CPU (cores) | sequencer thread CPU µs / order | process CPU µs / order | journal records / order | Target ≤ 50 µs (sequencer thread) |",
-  "|---|---:|---:|---:|---:|---:|---:|---|",
+  "| Journal | orders | orders/s | process CPU (cores) | sequencer thread CPU µs / order | of which in the kernel (sys) | process CPU µs / order | journal records / order | Target ≤ 50 µs (sequencer thread) |",
+  "|---|---:|---:|---:|---:|---:|---:|---:|---|",
   row(always, verdict(threadUsPerOrder(always.run) <= TARGET_US)),
   row(none, "(comparison)"),
   "",
