@@ -207,7 +207,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     observer: createTradingRecorder({
       catalog,
       format,
-      append: (e) => audit.record(e),
+      append: (e) => audit.append(e),
       flush: () => audit.flush(),
       refPrice: (symbol) => {
         const b = marketData.best(symbol);

@@ -148,6 +148,26 @@ describe("audit log", () => {
     await log.close();
   });
 
+  it("appendStored writes the line append would, interleaved with append, in one seq order", async () => {
+    const log = await openAuditLog(options(freshDir()));
+    const stored: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      if (i % 3 === 0) stored.push(encodeAuditEvent(log.append(order(i))) + "\n");
+      else stored.push(log.appendStored({ ...order(i), ...(i % 2 ? { ts: "2026-11-23T10:00:00.000001Z" } : {}) }).toString("utf8"));
+    }
+    assert.equal(log.size, 40);
+    const back = await lines(log);
+    assert.deepEqual(back.map((l) => l + "\n"), stored);
+    for (const [seq, line] of back.entries()) {
+      const e = JSON.parse(line) as { seq: number; id: string; ts: string; orderId: string };
+      assert.equal(e.seq, seq);
+      assert.equal(e.orderId, `o-${seq}`);
+      assert.equal(encodeAuditEvent(JSON.parse(line)), line, "canonical field order");
+      if (seq % 3 !== 0 && seq % 2) assert.equal(e.ts, "2026-11-23T10:00:00.000001Z", "a given ts is kept");
+    }
+    await log.close();
+  });
+
   it("read() of events not yet flushed flushes first", async () => {
     const log = await openAuditLog(options(freshDir()));
     log.append(order(0));

@@ -1,7 +1,7 @@
 import { randomFillSync } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import type { AuditEvent, AuditEventInput } from "./auditEvent.ts";
-import { encodeAuditEvent, isoMicros } from "./auditEvent.ts";
+import { encodeAuditLine, isoMicros } from "./auditEvent.ts";
 import { exportAuditLog, leafHashChunks } from "./auditExport.ts";
 import type { AnchoredCheckpoint, Checkpoint, CheckpointAnchor } from "./checkpoint.ts";
 import type { ConsistencyProofResult, InclusionProofResult } from "./checkpointer.ts";
@@ -84,6 +84,8 @@ export interface AuditLog {
    * it; not to be modified): the index takes the line as it is, not encoded twice.
    */
   appendEncoded(input: AuditEventInput): { event: AuditEvent; line: string; stored: Buffer };
+  /** `append` for a caller that needs only the stored bytes: no event object is made. */
+  appendStored(input: AuditEventInput): Buffer;
   /** Everything appended so far is written and fsynced; concurrent callers share one fsync. */
   flush(): Promise<void>;
   /**
@@ -253,17 +255,29 @@ class FileAuditLog implements AuditLog {
   }
 
   appendEncoded(input: AuditEventInput): { event: AuditEvent; line: string; stored: Buffer } {
+    const seq = this.#store.size;
+    const id = randomUuid();
+    const ts = input.ts ?? isoMicros(this.#now());
+    const line = encodeAuditLine(input, seq, id, ts);
+    const stored = this.#appendLine(line);
+    return { event: { ...input, seq, id, ts }, line, stored };
+  }
+
+  appendStored(input: AuditEventInput): Buffer {
+    return this.#appendLine(encodeAuditLine(input, this.#store.size, randomUuid(), input.ts ?? isoMicros(this.#now())));
+  }
+
+  /** Appends the line of the next seq (the caller encoded it with `this.#store.size`). */
+  #appendLine(line: string): Buffer {
     const failure = this.#store.failure;
     if (failure) throw failure;
     if (this.#state !== "open") throw new AuditError(AuditCode.CLOSED, `audit log ${this.#dir} is closed`);
     const seq = this.#store.size;
-    const event: AuditEvent = { ...input, seq, id: randomUuid(), ts: input.ts ?? isoMicros(this.#now()) };
-    const line = encodeAuditEvent(event);
     const stored = storedLine(line);
     this.#cp.toHash(stored);
     this.#store.append(stored);
     this.#cp.grew(seq + 1);
-    return { event, line, stored };
+    return stored;
   }
 
   flush(): Promise<void> {

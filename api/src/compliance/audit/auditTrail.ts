@@ -83,6 +83,22 @@ export class AuditTrail {
   }
 
   /**
+   * `record` for a caller that does not need the event back (the trading recorder, several
+   * times per order): while the index worker screens the stored bytes, no event object is made.
+   */
+  append(input: AuditEventInput): void {
+    if (!this.#screening) {
+      this.record(input);
+      return;
+    }
+    if (this.#closed) throw new AuditError(AuditCode.CLOSED, "audit trail closed");
+    const stored = this.log.appendStored(input);
+    this.#pendingStored.push(stored);
+    this.#pendingBytes += stored.length;
+    this.#pendingLastSeq = this.log.size - 1;
+  }
+
+  /**
    * Where the log stands against the trading journal: the highest journal sequence it has
    * events for, and how many events of that record it holds (a power cut can tear a record's
    * events; replay then appends only the missing ones). `seq` 0 when none.
