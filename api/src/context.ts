@@ -195,6 +195,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     journal,
     snapshots,
     snapshotEvery: config.snapshotEvery,
+    snapshotSpacing: config.snapshotSpacing,
     journalDeadlineMs: config.journalDeadlineMs,
     risk: structuredClone(deps.risk ?? DEFAULT_RISK),
     pilotRules: deps.pilotRules!.rules,

@@ -61,6 +61,7 @@ describe("candle history across kill -9", () => {
       SEN_OPERATORS: operator.address.toLowerCase(),
       SEN_CONFIRMATIONS: "0",
       SEN_SNAPSHOT_EVERY: "37",
+      SEN_SNAPSHOT_SPACING: "fixed",
     };
     ex = await spawnExchange(env);
     const seller = await loginAndCreateKey(ex.url, hardhatAccount(13));

@@ -92,7 +92,7 @@ describe("ccxt pro (kucoin) market data and candle history against Sen", () => {
       now,
       holderRules: false,
       // Periodic snapshots every few records, so that restarts restore one and replay the rest.
-      env: { SEN_SNAPSHOT_EVERY: "7", SEN_WS_CONFLATE_MS: "5", SEN_JOURNAL_FSYNC: "none" },
+      env: { SEN_SNAPSHOT_EVERY: "7", SEN_SNAPSHOT_SPACING: "fixed", SEN_WS_CONFLATE_MS: "5", SEN_JOURNAL_FSYNC: "none" },
     });
 
   const place = (side: "buy" | "sell", price: number, size: number) => {

@@ -48,6 +48,7 @@ describe("edge gaps (snapshot start, client address, alerts, sign-in)", { skip, 
       // Slow enough that a wallet attested just before it signs in is unknown to the holder rules until the sign-in syncs them.
       SEN_CHAIN_POLL_MS: String(CHAIN_POLL_MS),
       SEN_SNAPSHOT_EVERY: String(SNAPSHOT_EVERY),
+      SEN_SNAPSHOT_SPACING: "fixed",
       SEN_COMPLIANCE: hardhatAccount(OFFICER).address,
     });
     ({ chain, redis } = cluster);

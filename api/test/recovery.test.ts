@@ -172,7 +172,7 @@ describe("crash recovery (kill -9 during load)", () => {
   });
 
   it("file journal: no acknowledged order lost, none duplicated, same state after restart", async () => {
-    const r = await crashDuringLoad(chain, { SEN_JOURNAL_FSYNC: "always", SEN_SNAPSHOT_EVERY: "97" });
+    const r = await crashDuringLoad(chain, { SEN_JOURNAL_FSYNC: "always", SEN_SNAPSHOT_EVERY: "97", SEN_SNAPSHOT_SPACING: "fixed" });
     assert.ok(r.acked > 0);
   });
 
@@ -183,7 +183,7 @@ describe("crash recovery (kill -9 during load)", () => {
     }
     const redis: RedisServer = await startRedis();
     try {
-      const r = await crashDuringLoad(chain, { REDIS_URL: redis.url, SEN_SNAPSHOT_EVERY: "97" });
+      const r = await crashDuringLoad(chain, { REDIS_URL: redis.url, SEN_SNAPSHOT_EVERY: "97", SEN_SNAPSHOT_SPACING: "fixed" });
       assert.ok(r.acked > 0);
     } finally {
       await redis.stop();

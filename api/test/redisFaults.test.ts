@@ -128,6 +128,7 @@ function gatewayOn(chain: ChainFixture, redis: RedisServer) {
     SEN_JOURNAL_DEADLINE_MS: String(DEADLINE_MS),
     // Snapshots are taken between faults too, so restarts begin from one as well as from the journal alone.
     SEN_SNAPSHOT_EVERY: "150",
+    SEN_SNAPSHOT_SPACING: "fixed",
     SEN_CHAIN_RPC: chain.rpcUrl!,
     SEN_DEPLOYMENT: chain.deploymentFile!,
     SEN_DATA_DIR: dataDir,

@@ -85,6 +85,7 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
         SEN_AUDIT_CHECKPOINT_MS: "3600000",
         // Frequent snapshots keep the journal tail a taking-over standby replays short.
         SEN_SNAPSHOT_EVERY: "200",
+        SEN_SNAPSHOT_SPACING: "fixed",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -17,6 +17,7 @@ const schema = z.object({
   SEN_DATA_DIR: z.string().default("data"),
   SEN_JOURNAL_FSYNC: z.enum(["always", "interval", "none"]).default("always"),
   SEN_SNAPSHOT_EVERY: z.coerce.number().int().positive().default(10_000),
+  SEN_SNAPSHOT_SPACING: z.enum(["state", "fixed"]).default("state"),
   SEN_JOURNAL_DEADLINE_MS: z.coerce.number().int().min(10).max(600_000).default(3_000),
   SEN_ORDER_RETENTION_DAYS: z.coerce.number().positive().max(3660).default(7),
   REDIS_URL: z.string().url().optional(),
@@ -97,6 +98,8 @@ export type ServerConfig = {
   journalDeadlineMs: number;
   snapshotDir: string;
   snapshotEvery: number;
+  /** "state": also at least as many records apart as orders and unsettled trades are retained (a snapshot writes them all); "fixed": every `snapshotEvery`. */
+  snapshotSpacing: "state" | "fixed";
   /** Finished orders stay queryable through the trading API this long (record time), ms. */
   orderRetentionMs: number;
   keysFile: string;
@@ -201,6 +204,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
     journalDeadlineMs: e.SEN_JOURNAL_DEADLINE_MS,
     snapshotDir: path.join(dataDir, "snapshots"),
     snapshotEvery: e.SEN_SNAPSHOT_EVERY,
+    snapshotSpacing: e.SEN_SNAPSHOT_SPACING,
     orderRetentionMs: Math.round(e.SEN_ORDER_RETENTION_DAYS * 86_400_000),
     keysFile: path.join(dataDir, "api-keys.json"),
     masterKeyHex: e.SEN_MASTER_KEY,

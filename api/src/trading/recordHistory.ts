@@ -20,11 +20,12 @@ export type Replica = { readonly lastSeq: bigint; applyDurable(seq: bigint, reco
  * `capacity` the oldest go, and a snapshot older than what is kept means a warm open.
  */
 export class RecordHistory {
-  readonly #capacity: number;
+  /** A number, or read as records come when the state decides it (the active's snapshot spacing). */
+  readonly #capacity: number | (() => number);
   #entries: HistoryEntry[] = [];
   #collecting: TradingEvent[] | null = null;
 
-  constructor(capacity: number) {
+  constructor(capacity: number | (() => number)) {
     this.#capacity = capacity;
   }
 
@@ -50,7 +51,8 @@ export class RecordHistory {
     }
     this.#entries.push(structuredClone({ seq, record, events, result }));
     // Trimmed in steps, not per record: one splice per half capacity.
-    if (this.#entries.length > this.#capacity * 1.5) this.#entries.splice(0, this.#entries.length - this.#capacity);
+    const capacity = typeof this.#capacity === "number" ? this.#capacity : this.#capacity();
+    if (this.#entries.length > capacity * 1.5) this.#entries.splice(0, this.#entries.length - capacity);
     return result;
   }
 

@@ -26,6 +26,13 @@ export type TradingServiceOptions = {
   /** Take a snapshot after this many records (default 10,000). */
   snapshotEvery?: number;
   /**
+   * "state" (default): once more orders and unsettled trades are retained than `snapshotEvery`,
+   * snapshots are also spaced at least that many records apart. A snapshot writes each of them,
+   * so a fixed spacing would make each record pay for a growing share of one; "fixed": every
+   * `snapshotEvery`.
+   */
+  snapshotSpacing?: "state" | "fixed";
+  /**
    * A journal write not durable within this many ms fails the exchange (fail-stop) instead of
    * leaving requests hanging on a stalled disk or Redis (default 3,000).
    */

@@ -9,7 +9,8 @@ import type { RiskConfig } from "../risk/types.ts";
 export type SnapshotState = { core: TradingCoreSnapshot; risk: RiskConfig; parts: Record<string, unknown> };
 
 /**
- * Snapshots of the sequencer's state: every `every` live records and on demand. The state is
+ * Snapshots of the sequencer's state: every `every` live records (with spacing "state", at
+ * least as many records apart as the state retains orders and unsettled trades) and on demand. The state is
  * captured synchronously, so it is exactly the state after record `seq`, and saved only once
  * the journal says record `seq` is durable (and the audit observer has flushed, so replay can
  * always fill its gaps): a snapshot never runs ahead of the journal. Saves are serialised.
@@ -19,22 +20,38 @@ export class SnapshotSchedule {
   readonly #store?: SnapshotStore;
   readonly #parts: SnapshotPart[];
   readonly #every: number;
+  readonly #spacing: "state" | "fixed";
+  /** Retained orders and unsettled trades when the last snapshot was captured (or at start). */
+  #written: number;
   readonly #onError: (err: unknown, what: string) => void;
   #since = 0;
   #chain: Promise<void> = Promise.resolve();
 
-  constructor(sequencer: Sequencer, options: { store?: SnapshotStore; parts: SnapshotPart[]; every: number; onError: (err: unknown, what: string) => void }) {
+  constructor(sequencer: Sequencer, options: { store?: SnapshotStore; parts: SnapshotPart[]; every: number; spacing?: "state" | "fixed"; onError: (err: unknown, what: string) => void }) {
     this.#sequencer = sequencer;
     this.#store = options.store;
     this.#parts = options.parts;
     this.#every = options.every;
+    this.#spacing = options.spacing ?? "fixed";
+    this.#written = sequencer.core.retainedRecordCount;
     this.#onError = options.onError;
     sequencer.counter = this;
   }
 
   /** One more live record; at the N-th a snapshot is taken (a failure only means a longer replay next start). */
   recorded(): void {
-    if (++this.#since >= this.#every) this.snapshot().catch((err: unknown) => this.#onError(err, "snapshot"));
+    if (++this.#since < this.#every) return;
+    // A snapshot writes every retained order and unsettled trade (one unchanged since the last
+    // snapshot still costs its bytes): at least as many records after the last one as it wrote,
+    // each record pays for about two of them whatever the state's size (the state can at most
+    // double meanwhile), and a restart replays no more records than the last snapshot held.
+    if (this.#spacing === "state" && this.#since < this.#written) return;
+    this.snapshot().catch((err: unknown) => this.#onError(err, "snapshot"));
+  }
+
+  /** Records between two snapshots at most, for the state as it is now (what a follower of the journal must keep to replay from the last one). */
+  get spacing(): number {
+    return this.#spacing === "state" ? Math.max(this.#every, this.#written) : this.#every;
   }
 
   snapshot(): Promise<void> {
@@ -46,6 +63,7 @@ export class SnapshotSchedule {
     const state: SnapshotState = { core: seqr.core.snapshot(), risk: structuredClone(seqr.risk), parts: Object.fromEntries(this.#parts.map((p) => [p.name, p.snapshot()])) };
     const seq = seqr.lastSeq;
     this.#since = 0;
+    this.#written = seqr.core.retainedRecordCount;
     const run = this.#chain.then(async () => {
       await seqr.journal.flush();
       await seqr.observer?.flush();

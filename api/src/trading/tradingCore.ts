@@ -215,6 +215,11 @@ export class TradingCore {
     return this.#taxRateBps;
   }
 
+  /** Retained orders plus trades waiting for settlement: the records a snapshot writes out one by one, however few changed. */
+  get retainedRecordCount(): number {
+    return this.#orders.size + this.#settlements.unsettledCount;
+  }
+
   /** Trades made so far; trade n has id n in hex, so ids and this count only ever grow. */
   get tradeCount(): number {
     return this.#tradeCounter;

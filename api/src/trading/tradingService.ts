@@ -47,7 +47,7 @@ export class TradingService {
     this.#now = options.now;
     this.#onRejected = options.onRejected ?? (() => undefined);
     const onError = options.onError ?? (() => undefined);
-    this.#snapshots = new SnapshotSchedule(sequencer, { store: options.snapshots, parts: options.parts ?? [], every: options.snapshotEvery ?? 10_000, onError });
+    this.#snapshots = new SnapshotSchedule(sequencer, { store: options.snapshots, parts: options.parts ?? [], every: options.snapshotEvery ?? 10_000, spacing: options.snapshotSpacing ?? "state", onError });
   }
 
   /**
