@@ -34,12 +34,30 @@ export class OutputBuffer {
     return this.pos >= CHUNK;
   }
 
-  /** The bytes written so far (a fresh buffer is started; the old one is not reused). */
+  /** Chunk buffers handed back by `recycle`, ready for reuse. */
+  private spares: ArrayBuffer[] = [];
+
+  /**
+   * The bytes written so far; writing goes on in a spare buffer (see `recycle`) or a fresh one.
+   * The returned bytes are not touched again unless they are handed back to `recycle`.
+   */
   take(): Buffer {
     const out = this.buf.subarray(0, this.pos);
-    this.setBuf(Buffer.allocUnsafe(CHUNK + SLACK));
+    const spare = this.spares.pop();
+    this.setBuf(spare !== undefined ? Buffer.from(spare) : Buffer.allocUnsafe(CHUNK + SLACK));
     this.pos = 0;
     return out;
+  }
+
+  /**
+   * Hands back a buffer returned by `take` once its consumer is done with it (a stream's write
+   * callback), for a later `take` to fill again. Writing 200 MB of output into fresh buffers cost
+   * the replay about 0.4 s per million lines on the 2-core bench VM (new memory is slow to touch
+   * there); the few buffers in flight at a time are enough. Buffers grown past a chunk are dropped.
+   */
+  recycle(chunk: Uint8Array): void {
+    const b = chunk.buffer;
+    if (chunk.byteOffset === 0 && b.byteLength === CHUNK + SLACK && b instanceof ArrayBuffer && this.spares.length < 16) this.spares.push(b);
   }
 
   /**

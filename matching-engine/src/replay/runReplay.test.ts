@@ -3,6 +3,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { runReplay } from "./runReplay.ts";
 import { scanCommand } from "./scanCommand.ts";
+import { replayGoldenInput } from "../testing/replayInput.ts";
 
 async function replay(text: string, chunkSize: number): Promise<string[]> {
   const bytes = Buffer.from(text);
@@ -72,4 +73,35 @@ test("replay: issue example, malformed lines, final snapshot, any chunking", asy
   assert.equal(JSON.parse(expected[6]).line, 6);
   assert.deepEqual(JSON.parse(expected[9]), { type: "snapshot", bids: [[10000, 2]], asks: [[10009, 1], [10010, 3]] });
   for (const size of [1, 3, 17, 100]) assert.deepEqual(await replay(input, size), expected);
+});
+
+test("replay: an output that hands its written chunks back (write callback) gets the same bytes, none overwritten early", async () => {
+  const text = replayGoldenInput(20_000);
+  const bytes = Buffer.from(text);
+  async function* chunks() {
+    for (let i = 0; i < bytes.length; i += 1 << 16) yield bytes.subarray(i, i + (1 << 16));
+  }
+  const plain: Buffer[] = [];
+  await runReplay(chunks(), { write: (b) => (plain.push(Buffer.from(b)), true), once: () => undefined });
+  // a slow consumer: holds up to 3 chunks, copies one only when it lets it go, and then hands it back
+  const held: [Uint8Array, () => void][] = [];
+  const got: Buffer[] = [];
+  let handedBack = 0;
+  const release = () => {
+    const [b, done] = held.shift() as [Uint8Array, () => void];
+    got.push(Buffer.from(b));
+    done();
+    handedBack++;
+  };
+  await runReplay(chunks(), {
+    write: (b, done) => {
+      held.push([b, done ?? (() => undefined)]);
+      if (held.length > 3) release();
+      return true;
+    },
+    once: () => undefined,
+  });
+  while (held.length > 0) release();
+  assert.ok(handedBack > 10, `chunks handed back: ${handedBack}`);
+  assert.ok(Buffer.concat(got).equals(Buffer.concat(plain)));
 });

@@ -22,7 +22,8 @@ export interface ReplayOptions {
 }
 
 export interface ReplayOutput {
-  write(chunk: Uint8Array): boolean;
+  /** Calling `done` (a stream does, once `chunk` is written) lets the replay fill `chunk`'s memory again. */
+  write(chunk: Uint8Array, done?: (err?: Error | null) => void): boolean;
   once(event: "drain", fn: () => void): unknown;
 }
 
@@ -44,7 +45,8 @@ export async function runReplay(input: AsyncIterable<Buffer>, output: ReplayOutp
   // One write per ~64 KB; back-pressure is honoured once per input chunk.
   let blocked = false;
   const write = () => {
-    if (!output.write(out.take())) blocked = true;
+    const chunk = out.take();
+    if (!output.write(chunk, () => out.recycle(chunk))) blocked = true;
   };
   const drain = async () => {
     if (blocked) await new Promise<void>((r) => output.once("drain", () => r()));
