@@ -258,3 +258,34 @@ describe("sqlite in a worker thread: failures reach the caller", () => {
     await assert.rejects(openWorkerSqliteAuditIndex(path.join(file, "index.sqlite")), /audit index/);
   });
 });
+
+describe("sqlite in a worker thread: batches in reused memory", () => {
+  it("indexes and screens every batch gathered in bytes(), reusing the memory the worker gave back", async () => {
+    const index = await openWorkerSqliteAuditIndex(path.join(dir, "batches.sqlite"));
+    const screening = index.screening!;
+    const events = makeEvents(900);
+    let previousMark: Buffer | null = null;
+    let reused = 0;
+    for (let from = 0; from < events.length; from += 100) {
+      const stored = Buffer.from(events.slice(from, from + 100).map((e) => `${encodeAuditEvent(e)}\n`).join(""));
+      const batch = screening.bytes!(stored.length);
+      assert.equal(batch.byteLength, stored.length);
+      // The buffer's last 16 bytes lie beyond every batch: a mark left there by the previous
+      // batch is still there only if this is the same memory, back from the worker.
+      const tail = new Uint8Array(batch.buffer, batch.buffer.byteLength - 16, 16);
+      if (previousMark && Buffer.from(tail).equals(previousMark)) reused++;
+      const mark = Buffer.from(`batch-${String(from).padStart(10, "0")}`);
+      tail.set(mark);
+      previousMark = mark;
+      batch.set(stored);
+      const outcome = await screening.insertAndScreen(batch);
+      assert.deepEqual(outcome.failures, []);
+      assert.equal(batch.buffer.byteLength, 0, "the batch memory was handed over, not copied");
+    }
+    assert.equal(reused, 8, "every batch after the first in the memory the worker gave back");
+    assert.equal(await index.lastSeq(), 899);
+    const found = await all(index, { limit: 1000, orderBy: "seq", order: "asc" });
+    assert.deepEqual(found.map((e) => e.seq), events.map((e) => e.seq));
+    await index.close();
+  });
+});

@@ -43,6 +43,12 @@ export interface AuditScreening {
    * over: the caller must not use them afterwards.
    */
   insertAndScreen(stored: Uint8Array): Promise<ScreenOutcome>;
+  /**
+   * `size` bytes to gather the next batch in for insertAndScreen: memory an earlier batch
+   * used, given back once the index had read it, or new. Reused memory is already mapped:
+   * a fresh buffer per batch faulted in every page of it on the sequencer's thread.
+   */
+  bytes?(size: number): Uint8Array;
   /** The events through the detectors only (warming them up from recent history at start). */
   screen(lines: readonly string[]): Promise<ScreenOutcome>;
 }

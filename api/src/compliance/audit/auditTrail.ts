@@ -193,9 +193,13 @@ export class AuditTrail {
   /** The pending stored lines in one buffer of its own (the index worker takes it over, uncopied). */
   #takeStored(): Uint8Array {
     const parts = this.#pendingStored;
-    const out = Buffer.allocUnsafeSlow(this.#pendingBytes); // its own memory, not zeroed (every byte is written)
+    // Its own memory, not zeroed (every byte is written).
+    const out = this.#screening?.bytes?.(this.#pendingBytes) ?? Buffer.allocUnsafeSlow(this.#pendingBytes);
     let at = 0;
-    for (const p of parts) at += p.copy(out, at);
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
     this.#pendingStored = [];
     this.#pendingBytes = 0;
     return out;

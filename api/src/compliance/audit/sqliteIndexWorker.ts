@@ -17,7 +17,8 @@ import { openSqliteAuditIndex } from "./sqliteAuditIndex.ts";
  * from the stored bytes ("\n"-terminated lines), decoded here.
  */
 export type IndexCall = { id: number; method: Exclude<keyof AuditIndex, "kind" | "screening"> | "insertText" | "insertAndScreenStored" | "screenText"; args: unknown[] };
-export type IndexReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; code?: string } };
+/** `returned`: the batch memory of an insertAndScreenStored, given back for the next batch once read. */
+export type IndexReply = { id: number; ok: true; value: unknown; returned?: ArrayBuffer } | { id: number; ok: false; error: { name: string; message: string; code?: string } };
 
 const port = parentPort!;
 let index: AuditIndex;
@@ -60,7 +61,7 @@ port.on("message", async (call: IndexCall) => {
       const stored = call.args[0] as Uint8Array;
       const rows = rowsOf(Buffer.from(stored.buffer, stored.byteOffset, Math.max(0, stored.byteLength - 1)).toString("utf8"));
       await index.insert(rows);
-      reply = { id: call.id, ok: true, value: screen(rows.map((r) => r.event)) };
+      reply = { id: call.id, ok: true, value: screen(rows.map((r) => r.event)), returned: stored.buffer instanceof ArrayBuffer ? stored.buffer : undefined };
     } else if (call.method === "screenText") {
       reply = { id: call.id, ok: true, value: screen(rowsOf(call.args[0] as string).map((r) => r.event)) };
     } else {
@@ -71,5 +72,5 @@ port.on("message", async (call: IndexCall) => {
     const e = err as { name?: string; message?: string; code?: string };
     reply = { id: call.id, ok: false, error: { name: e.name ?? "Error", message: e.message ?? String(err), code: typeof e.code === "string" ? e.code : undefined } };
   }
-  port.postMessage(reply);
+  port.postMessage(reply, reply.ok && reply.returned ? [reply.returned] : []);
 });

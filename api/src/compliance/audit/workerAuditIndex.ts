@@ -3,6 +3,10 @@ import { SenError } from "../../errors/SenError.ts";
 import type { AuditIndex, ScreenOutcome } from "./auditIndex.ts";
 import type { IndexCall, IndexReply } from "./sqliteIndexWorker.ts";
 
+/** Batch buffers kept for reuse, and the smallest one made. */
+const SPARE_BATCHES = 4;
+const BATCH_BYTES = 1 << 20;
+
 function joinLines(rows: ReadonlyArray<{ line: string }>): string {
   let text = "";
   for (let i = 0; i < rows.length; i++) text += i === 0 ? rows[i].line : `\n${rows[i].line}`;
@@ -21,6 +25,9 @@ export async function openWorkerSqliteAuditIndex(file: string): Promise<AuditInd
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let dead: Error | null = null;
+  // Batch memory the worker gave back (insertAndScreenStored), reused for later batches.
+  const spare: ArrayBuffer[] = [];
+  const batchMemory = new WeakSet<ArrayBuffer>();
 
   await new Promise<void>((resolve, reject) => {
     worker.once("message", (m: { ready: boolean; error?: string }) => (m.ready ? resolve() : reject(new Error(`audit index: ${m.error}`))));
@@ -37,6 +44,7 @@ export async function openWorkerSqliteAuditIndex(file: string): Promise<AuditInd
     if (!p) return;
     pending.delete(r.id);
     if (pending.size === 0) worker.unref();
+    if (r.ok && r.returned && r.returned.byteLength >= BATCH_BYTES && spare.length < SPARE_BATCHES) spare.push(r.returned);
     if (r.ok) p.resolve(r.value);
     else p.reject(r.error.code ? new SenError(r.error.code, r.error.message) : Object.assign(new Error(r.error.message), { name: r.error.name }));
   });
@@ -77,8 +85,16 @@ export async function openWorkerSqliteAuditIndex(file: string): Promise<AuditInd
     // buffer (no string joined, cloned and UTF-8-decoded on this thread).
     screening: {
       insertAndScreen: (stored) => {
-        const whole = stored.byteOffset === 0 && stored.byteLength === stored.buffer.byteLength && stored.buffer instanceof ArrayBuffer;
-        return callWith<ScreenOutcome>(whole ? [stored.buffer as ArrayBuffer] : [], "insertAndScreenStored", [stored]);
+        const buffer = stored.buffer;
+        const own = buffer instanceof ArrayBuffer && (batchMemory.has(buffer) || (stored.byteOffset === 0 && stored.byteLength === buffer.byteLength));
+        return callWith<ScreenOutcome>(own ? [buffer as ArrayBuffer] : [], "insertAndScreenStored", [stored]);
+      },
+      bytes: (size) => {
+        const i = spare.findIndex((b) => b.byteLength >= size);
+        // Room to grow: the next batch is usually about as large.
+        const buffer = i >= 0 ? spare.splice(i, 1)[0] : Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, size + (size >> 1))).buffer;
+        batchMemory.add(buffer);
+        return new Uint8Array(buffer, 0, size);
       },
       screen: (lines) => call<ScreenOutcome>("screenText", lines.join("\n")),
     },
