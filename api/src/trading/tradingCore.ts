@@ -90,7 +90,13 @@ export class TradingCore {
 
   // Per-apply scratch, reset by #begin.
   #ts = 0;
-  #touched = new Set<string>();
+  /**
+   * Orders the current record touched, first touch first, in reused slots up to #touchedCount
+   * (a repeat is harmless: finishing an order a second time finds it done). A Set cleared per
+   * record allocated a new hash table on the sequencer's thread for every record.
+   */
+  #touched: string[] = [];
+  #touchedCount = 0;
   #pending: TradingEvent[] = [];
   readonly #sink = (e: Readonly<EngineEvent>) => this.#onEngineEvent(e);
 
@@ -462,7 +468,7 @@ export class TradingCore {
       this.#stops.check(r.symbol);
       return { ok: true, order };
     }
-    this.#touched.add(order.orderId);
+    this.#touch(order.orderId);
     const code = this.#engine.apply(engineCommand(order), this.#sink);
     if (code !== EngineCode.OK) {
       order.isActive = false;
@@ -488,7 +494,7 @@ export class TradingCore {
     this.#stops.remove(o);
     o.cancelExist = true;
     o.doneReason = reason;
-    this.#touched.add(o.orderId);
+    this.#touch(o.orderId);
   }
 
   /**
@@ -514,7 +520,7 @@ export class TradingCore {
     o.stop!.triggered = true;
     o.stop!.triggeredAt = this.#ts;
     o.updatedAt = this.#ts;
-    this.#touched.add(o.orderId);
+    this.#touch(o.orderId);
     if (o.type === "market" && o.side === "buy" && o.funds === 0n) {
       // Held at the stop price when accepted; now it trades at the ask, within the band.
       const need = this.holdFor({ symbol: o.symbol, side: "buy", type: "market", size: o.size })!.amount;
@@ -556,7 +562,7 @@ export class TradingCore {
     if (change > 0n && !this.#ledger.hold(o.accountId, o.holdCurrency, change)) return { ok: false, code: "RISK_INSUFFICIENT_FUNDS", order: o };
     if (change < 0n) this.#ledger.release(o.accountId, o.holdCurrency, -change);
     o.holdRemaining = need;
-    this.#touched.add(o.orderId);
+    this.#touch(o.orderId);
     const code = this.#engine.apply({ type: "amend", id: o.orderId, price: r.price, qty: open, ts: r.ts }, this.#sink);
     if (code !== EngineCode.OK) {
       // Undone within the same apply: what was released is still available, what was taken still held.
@@ -584,7 +590,7 @@ export class TradingCore {
       case "cancelled": {
         const o = this.#orders.get(e.id);
         if (!o) break;
-        this.#touched.add(o.orderId);
+        this.#touch(o.orderId);
         if (e.left === 0) {
           o.cancelExist = true;
           o.doneReason = e.reason;
@@ -676,7 +682,7 @@ export class TradingCore {
     o.dealSize += qty;
     o.dealFunds += notional;
     o.updatedAt = this.#ts;
-    this.#touched.add(o.orderId);
+    this.#touch(o.orderId);
   }
 
   /** One side's fill of trade `tradeId`: kept in the fill history and reported on its order. */
@@ -731,12 +737,22 @@ export class TradingCore {
 
   #begin(ts: number): void {
     this.#ts = ts;
-    this.#touched.clear();
+    this.#touchedCount = 0;
   }
 
   /** Orders the engine no longer holds are done: release what is left of their hold. */
+  #touch(orderId: string): void {
+    const n = this.#touchedCount;
+    if (n > 0 && this.#touched[n - 1] === orderId) return;
+    this.#touched[n] = orderId;
+    this.#touchedCount = n + 1;
+  }
+
   #finishTouched(): void {
-    for (const id of this.#touched) {
+    const touched = this.#touched;
+    const count = this.#touchedCount;
+    for (let i = 0; i < count; i++) {
+      const id = touched[i];
       const o = this.#orders.get(id)!;
       if (!o.isActive) continue;
       if (this.#engine.order(id) !== null) continue;
@@ -752,8 +768,8 @@ export class TradingCore {
       this.#orderEvent(o, filled ? "filled" : "canceled");
     }
     // An order rejected by the engine never became live; it still had a hold.
-    for (const id of this.#touched) {
-      const o = this.#orders.get(id)!;
+    for (let i = 0; i < count; i++) {
+      const o = this.#orders.get(touched[i])!;
       if (o.isActive || o.holdRemaining === 0n) continue;
       this.#ledger.release(o.accountId, o.holdCurrency, o.holdRemaining);
       this.#balanceChanged(o.accountId, o.holdCurrency, "trade.hold");
