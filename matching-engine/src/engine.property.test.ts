@@ -216,6 +216,9 @@ for (const [ci, cfg] of CONFIGS.entries()) {
           const l2 = eng.l2("S");
           assert.ok(l2);
           assert.deepEqual({ bids: l2.bids, asks: l2.asks }, ref.l2());
+          const [bid, bidQty] = l2.bids[0] ?? [0, 0];
+          const [ask, askQty] = l2.asks[0] ?? [0, 0];
+          assert.deepEqual(eng.top("S"), { bid, bidQty, ask, askQty, seq: l2.seq }, "top() is l2's first level of each side");
           // never crossed after a command
           if (l2.bids.length && l2.asks.length) assert.ok(l2.bids[0][0] < l2.asks[0][0], "book crossed");
           for (const lv of [l2.bids, l2.asks]) {

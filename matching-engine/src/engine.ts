@@ -7,7 +7,7 @@ import { EventBuffer, EventKind } from "./eventBuffer.ts";
 import type { EventSink, RejectedEvent } from "./events.ts";
 import { BUY, LevelPool, NO_HANDLE, OrderFlag, OrderPool, SELL, STP_NAMES, StpCode } from "./orderPool.ts";
 import { SNAPSHOT_VERSION } from "./snapshot.ts";
-import type { BookSnapshot, EngineSnapshot, L2Snapshot, OrderSnapshot } from "./snapshot.ts";
+import type { BookSnapshot, EngineSnapshot, L2Snapshot, OrderSnapshot, TopOfBook } from "./snapshot.ts";
 import { resolveSymbolConfig } from "./symbolConfig.ts";
 import type { SymbolConfig } from "./symbolConfig.ts";
 
@@ -452,6 +452,16 @@ export class MatchingEngine {
   /** Per-book sequence number (0 for an unknown symbol). */
   seq(symbol: string): number {
     return this.bookOf(symbol)?.seq ?? 0;
+  }
+
+  /** The first level of each side of l2(symbol), read from the sides' cached best levels: what a pre-trade check asks per order, without building the depth. */
+  top(symbol: string): TopOfBook | null {
+    const book = this.bookOf(symbol);
+    if (book === null) return null;
+    const lv = this.levels;
+    const b = book.bids.best;
+    const a = book.asks.best;
+    return { bid: b >= 0 ? lv.price[b] : 0, bidQty: b >= 0 ? lv.qty[b] : 0, ask: a >= 0 ? lv.price[a] : 0, askQty: a >= 0 ? lv.qty[a] : 0, seq: book.seq };
   }
 
   /** Aggregated L2 depth (displayed quantities), `depth` levels per side. */

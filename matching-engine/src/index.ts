@@ -5,6 +5,6 @@ export type * from "./command.ts";
 export type * from "./events.ts";
 export { collectEvents } from "./events.ts";
 export type { SymbolConfig } from "./symbolConfig.ts";
-export type { EngineSnapshot, BookSnapshot, OrderSnapshot, L2Snapshot } from "./snapshot.ts";
+export type { EngineSnapshot, BookSnapshot, OrderSnapshot, L2Snapshot, TopOfBook } from "./snapshot.ts";
 export { SNAPSHOT_VERSION } from "./snapshot.ts";
 export { EventBuffer, EventKind, OrderTypeCode } from "./eventBuffer.ts";

@@ -42,6 +42,15 @@ export interface EngineSnapshot {
   books: BookSnapshot[];
 }
 
+/** The best level of each side (price and displayed qty; 0 and 0 for an empty side) at book sequence `seq`. */
+export interface TopOfBook {
+  bid: number;
+  bidQty: number;
+  ask: number;
+  askQty: number;
+  seq: number;
+}
+
 /** Aggregated depth; `seq` is the book sequence the picture belongs to. */
 export interface L2Snapshot {
   symbol: string;

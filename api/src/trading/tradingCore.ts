@@ -1,4 +1,4 @@
-import { EngineCode, MatchingEngine, type Command, type EngineEvent, type StpMode } from "../../../matching-engine/src/index.ts";
+import { EngineCode, MatchingEngine, type Command, type EngineEvent, type StpMode, type TopOfBook } from "../../../matching-engine/src/index.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { Market } from "../markets/types.ts";
@@ -20,6 +20,7 @@ import { indexedWaitingStops, type WaitingStopsFactory } from "./waitingStops.ts
 
 const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
 const BPS = 10_000n;
+const NO_TOP: Readonly<TopOfBook> = Object.freeze({ bid: 0, bidQty: 0, ask: 0, askQty: 0, seq: 0 });
 
 export type ApplyResult = { ok: true; order?: Readonly<Order> } | { ok: false; code: string; order?: Readonly<Order> };
 
@@ -170,15 +171,9 @@ export class TradingCore {
     return this.#halts.isHalted(symbol, now);
   }
 
-  bestPrices(symbol: string): { bid: number; ask: number; bidSize: number; askSize: number; sequence: number } {
-    const l2 = this.#engine.l2(symbol, 1);
-    return {
-      bid: l2?.bids[0]?.[0] ?? 0,
-      bidSize: l2?.bids[0]?.[1] ?? 0,
-      ask: l2?.asks[0]?.[0] ?? 0,
-      askSize: l2?.asks[0]?.[1] ?? 0,
-      sequence: l2?.seq ?? 0,
-    };
+  /** The book's best bid and ask (0 for an empty side or an unknown symbol), as the engine holds them now. */
+  bestPrices(symbol: string): Readonly<TopOfBook> {
+    return this.#engine.top(symbol) ?? NO_TOP;
   }
 
   l2(symbol: string, depth?: number) {
