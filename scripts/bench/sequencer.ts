@@ -7,7 +7,7 @@
  * Environment (defaults in brackets): BENCH_ORDERS [50000] measured per variant after
  * BENCH_WARMUP_ORDERS [10000], BENCH_IN_FLIGHT [20] orders awaiting their journal
  * acknowledgement at once (the HTTP bench's connections), BENCH_PROFILE_ORDERS [30000] (a
- * separate profiled pass with fsync always; 0 skips it), BENCH_REPEAT [3] runs of each variant,
+ * separate profiled pass with fsync always; 0 skips it), BENCH_REPEAT [5] runs of each variant,
  * interleaved (the median is reported: this VM's speed drifts by 10-20% between runs),
  * BENCH_WRITE [1] (0 prints the section instead of writing BENCHMARKS.md).
  */
@@ -30,7 +30,7 @@ const WARMUP_ORDERS = Number(process.env.BENCH_WARMUP_ORDERS ?? 10_000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 20);
 const PROFILE_ORDERS = Number(process.env.BENCH_PROFILE_ORDERS ?? 30_000);
 const WRITE = process.env.BENCH_WRITE !== "0";
-const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 5));
 
 const SYMBOL = "GOLD-VND";
 const UNLIMITED = 1_000_000_000;

@@ -15,7 +15,8 @@ export type RiskRejection = { code: RiskCode; message: string };
  * nothing but the rate buckets.
  */
 export function preTradeCheck(
-  order: Omit<PlaceRecord, "t" | "orderId">,
+  /** The order as received (its time is `now`). */
+  order: Omit<PlaceRecord, "t" | "orderId" | "ts" | "us">,
   view: RiskView,
   config: RiskConfig,
   buckets: TokenBuckets,

@@ -295,7 +295,7 @@ describe("the chain's holder rules on an amendment", () => {
     const rules = createHolderRules({ catalog, horizonMs: 60_000, states: () => [chainState(revoked)] });
     const now = T0 + 10;
     const amend = (price: number, open: number) =>
-      preTradeCheck({ ts: now, accountId: wallet, identityHash: order.identityHash, symbol: S, side: "buy", type: "limit", price, size: open, tif: "GTC", postOnly: false, stp: "CN", clientOid: "h1" }, core, structuredClone(DEFAULT_RISK), new TokenBuckets(), now, rules, undefined, order)?.code ?? null;
+      preTradeCheck({ accountId: wallet, identityHash: order.identityHash, symbol: S, side: "buy", type: "limit", price, size: open, tif: "GTC", postOnly: false, stp: "CN", clientOid: "h1" }, core, structuredClone(DEFAULT_RISK), new TokenBuckets(), now, rules, undefined, order)?.code ?? null;
     assert.equal(amend(9_100, 10), null, "valid e-ID: a new price is fine");
     revoked = true;
     assert.equal(amend(9_100, 10), HolderCode.IDENTITY_REVOKED, "a new price after the e-ID was revoked");

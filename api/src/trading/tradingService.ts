@@ -139,15 +139,10 @@ export class TradingService {
     const received = this.#seq.stamp();
     const now = received.ts;
     this.#seq.observer?.orderReceived(input, origin, received);
-    const refuse = (code: string, message: string) => {
-      this.#onRejected(code);
-      this.#seq.observer?.orderRefused(input, code, message, origin, this.#seq.stamp());
-      return new TradingError(code, message);
-    };
-    if (!this.core.catalog.market(input.symbol)) throw refuse(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${input.symbol}`);
+    if (!this.core.catalog.market(input.symbol)) throw this.#refused(input, origin, TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${input.symbol}`);
     this.#seq.checkRunning();
-    const rejection = preTradeCheck({ ...input, ts: now }, this.core, this.risk, this.#buckets, now, this.#holderRules, this.pilotRules);
-    if (rejection) throw refuse(rejection.code, rejection.message);
+    const rejection = preTradeCheck(input, this.core, this.risk, this.#buckets, now, this.#holderRules, this.pilotRules);
+    if (rejection) throw this.#refused(input, origin, rejection.code, rejection.message);
     const record: PlaceRecord = { t: "place", ts: now, orderId: this.core.nextOrderId(), ...input };
     const result = await this.#seq.commit(record);
     if (!result.ok) {
@@ -155,6 +150,13 @@ export class TradingService {
       throw new TradingError(result.code, `order refused by the engine: ${result.code}`, { details: { orderId: record.orderId } });
     }
     return result.order!;
+  }
+
+  /** An order refused before the journal: counted and audited, and the error to throw. */
+  #refused(input: PlaceInput, origin: CommandOrigin | undefined, code: string, message: string): TradingError {
+    this.#onRejected(code);
+    this.#seq.observer?.orderRefused(input, code, message, origin, this.#seq.stamp());
+    return new TradingError(code, message);
   }
 
   async cancelOrder(accountId: string, orderId: string): Promise<Readonly<Order>> {
@@ -199,7 +201,7 @@ export class TradingService {
     if (size <= order.dealSize) throw new TradingError("ENGINE_INVALID_QTY", "the new size must be above the size already filled");
     const now = this.#now();
     const input: PlaceInput = { ...pickPlaceInput(order), price, size: size - order.dealSize };
-    const rejection = preTradeCheck({ ...input, ts: now }, this.core, this.risk, this.#buckets, now, this.#holderRules, this.pilotRules, order);
+    const rejection = preTradeCheck(input, this.core, this.risk, this.#buckets, now, this.#holderRules, this.pilotRules, order);
     if (rejection) {
       this.#onRejected(rejection.code);
       const at = this.#seq.stamp();
