@@ -13,8 +13,9 @@
  * Environment (defaults in brackets): BENCH_SECONDS [10] per HTTP variant after
  * BENCH_WARMUP_SECONDS [2], BENCH_CONNECTIONS [20], BENCH_PROFILE_SECONDS [5] (a separate
  * profiled gateway pass; 0 skips it), BENCH_WS_CLIENTS [1000], BENCH_WS_SECONDS [10],
- * BENCH_WS_ORDERS_PER_S [200], BENCH_WS_CONFLATE_MS [10], BENCH_WRITE [1] (0 prints the
- * section instead of writing BENCHMARKS.md).
+ * BENCH_WS_ORDERS_PER_S [200], BENCH_WS_CONFLATE_MS [10], BENCH_REPEAT [3] rounds of the three
+ * HTTP variants, interleaved (each row is the variant's median round: this VM's speed drifts
+ * by 10-30% between runs), BENCH_WRITE [1] (0 prints the section instead of writing BENCHMARKS.md).
  */
 import { statfsSync } from "node:fs";
 import hre from "hardhat";
@@ -38,6 +39,7 @@ const WS_SECONDS = Number(process.env.BENCH_WS_SECONDS ?? 10);
 const WS_ORDERS_PER_S = Number(process.env.BENCH_WS_ORDERS_PER_S ?? 200);
 const WS_CONFLATE_MS = process.env.BENCH_WS_CONFLATE_MS ?? "10";
 const WRITE = process.env.BENCH_WRITE !== "0";
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
 
 const SYMBOL = "GOLD-VND";
 const ORDER_PATH = "/api/v1/orders";
@@ -154,14 +156,25 @@ await hre.tasks.getTask("build").run({ quiet: true });
 const chain = await startChain();
 for (const i of [40, 41]) await chain.attest(hardhatAccount(i).address, `bench-api-${i}`);
 
-console.error("bench:api: baseline");
-const baseline = await measureBaseline();
-
-console.error("bench:api: gateway, fsync always");
 const always = await startBenchGateway(chain, "always");
+const none = await startBenchGateway(chain, "none");
 const journalFs = fsTypeOf(always.gw.dataDir);
-const gwAlways = await measureGateway(always, "Sen gateway, file journal, fsync always", "a");
+// Rounds of baseline, fsync always, fsync none, one after another, so that a drift of the
+// machine's speed falls on all three; both gateways stay up (the idle one only runs its timers).
+const rounds: { baseline: Variant[]; always: Variant[]; none: Variant[] } = { baseline: [], always: [], none: [] };
+for (let r = 1; r <= REPEAT; r++) {
+  console.error(`bench:api: round ${r} of ${REPEAT}: baseline, gateway fsync always, gateway fsync none`);
+  rounds.baseline.push(await measureBaseline());
+  rounds.always.push(await measureGateway(always, "Sen gateway, file journal, fsync always", `a${r}-`));
+  rounds.none.push(await measureGateway(none, "Sen gateway, file journal, fsync none", `n${r}-`));
+}
+/** The round with the median req/s. */
+const medianRound = (vs: Variant[]): Variant => [...vs].sort((a, b) => a.load.reqPerSec - b.load.reqPerSec)[(vs.length - 1) >> 1];
+const baseline = medianRound(rounds.baseline);
+const gwAlways = medianRound(rounds.always);
+const gwNone = medianRound(rounds.none);
 const statsAlways = await gatewayStats(always);
+const statsNone = await gatewayStats(none);
 let profile: CpuBreakdown | null = null;
 let profiledRate = 0;
 if (PROFILE_SECONDS > 0) {
@@ -177,11 +190,6 @@ const ws: WsFanoutResult = await measureWsFanout(always.gw, { symbol: SYMBOL, cl
 const conflateMs = always.gw.ctx.config.wsConflateMs;
 const wsMaxBuffer = always.gw.ctx.config.wsMaxBufferedBytes;
 await always.gw.close();
-
-console.error("bench:api: gateway, fsync none");
-const none = await startBenchGateway(chain, "none");
-const gwNone = await measureGateway(none, "Sen gateway, file journal, fsync none", "n");
-const statsNone = await gatewayStats(none);
 await none.gw.close();
 await chain.close();
 
@@ -271,10 +279,10 @@ const markdown = [
   "Method:",
   `- Process layout: the load generator (autocannon, keep-alive, ${CONNECTIONS} connections, one request in flight per connection) runs in its own process; the bare Express baseline runs in its own process on its own port; the gateway runs in the orchestrator's process (the real \`createContext\` + \`startGateway\`, the same wiring as \`npm run start:gateway\`), next to an in-process Hardhat chain that is only used while the two traders sign in (SIWE, e-ID check) and is idle during the measurement. With 2 cores, the server under test has one core and the load generator the other; the load generator's own CPU use is in the table.`,
   `- Node flags of the measured process: ${process.execArgv.filter((a) => a.startsWith("--max-semi-space")).join(" ") || "none"} (\`npm start\` and \`npm run start:gateway\` run the gateway with \`--max-semi-space-size=32\`: a larger young generation, which cut the garbage collector's share of the sequencer thread from about 13% to 5% in bench:sequencer's profile).`,
-  `- Requests: \`POST ${ORDER_PATH}\`, each signed afresh (KuCoin API-key v2: ms timestamp, HMAC-SHA256 of the request; a unique clientOid per request, so no two signatures repeat and the replay guard accepts each). Limit orders of 1 lot on ${SYMBOL}, alternating buy (trader A) and sell (trader B) on a 9,900 / 10,000 / 10,100 ladder, so the book both trades and rests: the fsync-always run (warm-up and measured window) made ${int(statsAlways.trades)} trades with ${int(statsAlways.resting)} orders resting at the end (${int(statsNone.trades)} and ${int(statsNone.resting)} with fsync none).`,
+  `- Requests: \`POST ${ORDER_PATH}\`, each signed afresh (KuCoin API-key v2: ms timestamp, HMAC-SHA256 of the request; a unique clientOid per request, so no two signatures repeat and the replay guard accepts each). Limit orders of 1 lot on ${SYMBOL}, alternating buy (trader A) and sell (trader B) on a 9,900 / 10,000 / 10,100 ladder, so the book both trades and rests: the fsync-always gateway over its ${REPEAT} rounds (warm-up and measured windows) made ${int(statsAlways.trades)} trades with ${int(statsAlways.resting)} orders resting at the end (${int(statsNone.trades)} and ${int(statsNone.resting)} with fsync none).`,
   `- Baseline: one Express 5 route doing only what the gateway does before exchange work: \`express.raw\` body, the gateway's own \`verifyKucoinRequest\` with its API-key store and replay guard, \`JSON.parse\`, the gateway's own zod schema of the order body, \`res.json\` of a KuCoin envelope.`,
   `- Gateway: \`POST ${ORDER_PATH}\` is served by the lean order path (\`api/src/http/leanRouter.ts\`: plain node:http in front of Express, running the same route definition through the same auth, zod validation, handler, metrics and error mapper; every other route stays on Express). Rate limits raised for the bench through createContext's \`risk\` option (per-key and per-account token buckets ${int(UNLIMITED)}/s, max open orders ${int(UNLIMITED)}); price collar (10%) and volatility band (15%) on; traders funded with in-process deposits. Journal: file journal on ${journalFs} in a temporary directory, \`SEN_JOURNAL_FSYNC=always\` (one fdatasync per group commit, acknowledged after it) and \`none\` for comparison; snapshots at the defaults (every 10,000 records, spaced by the state: at least as many records apart as the last snapshot wrote orders and unsettled trades).`,
-  `- Each variant: ${WARMUP_SECONDS} s warm-up, then ${SECONDS} s measured. req/s = responses in the measured window / its length. Ack latency = request written → response received, per request, exact percentiles over every response. Every response body is checked for \`"code":"200000"\`. Server CPU = the server process's user + system CPU time over the measured window, in cores (it includes the libuv thread pool, where the journal's writes and fdatasync run, and V8's GC threads, so it can exceed 1.00).`,
+  `- Each variant: ${WARMUP_SECONDS} s warm-up, then ${SECONDS} s measured, in ${REPEAT} rounds (baseline, fsync always, fsync none, then again; the baseline a fresh process each round, the two gateways the same ones throughout); each row is the variant's round with the median req/s, and the ratios divide those medians. All rounds, req/s: baseline ${rounds.baseline.map((v) => int(v.load.reqPerSec)).join(", ")}; fsync always ${rounds.always.map((v) => int(v.load.reqPerSec)).join(", ")}; fsync none ${rounds.none.map((v) => int(v.load.reqPerSec)).join(", ")} (each round's gateway ÷ that round's baseline: ${rounds.always.map((v, i) => `${(v.load.reqPerSec / rounds.baseline[i].load.reqPerSec).toFixed(2)}×`).join(", ")} with fsync always). req/s = responses in the measured window / its length. Ack latency = request written → response received, per request, exact percentiles over every response. Every response body is checked for \`"code":"200000"\`. Server CPU = the server process's user + system CPU time over the measured window, in cores (it includes the libuv thread pool, where the journal's writes and fdatasync run, and V8's GC threads, so it can exceed 1.00).`,
   "",
   "| Server | req/s | p50 ms | p99 ms | max ms | requests | not 200000 / errors | server CPU (cores) | server CPU µs / request | load generator CPU (cores) | vs baseline | Target |",
   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
