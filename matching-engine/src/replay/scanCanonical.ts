@@ -1,4 +1,4 @@
-import { FastType, fastLine } from "./scanFast.ts";
+import { FastType, setFastLine } from "./scanFast.ts";
 
 /**
  * The replay reader's first try for a line: the three fast shapes exactly as `JSON.stringify`
@@ -105,17 +105,9 @@ export function scanCanonical(buf: Buffer, dv: DataView, s: number, end: number)
   const idStart = i;
   i = stringEnd(buf, i, end);
   if (i < 0) return -1;
-  const f = fastLine;
   if (type === FastType.cancel) {
     if (i + 2 >= end || buf[i + 1] !== CLOSE || buf[i + 2] !== NL) return -1;
-    f.type = type;
-    f.idStart = idStart;
-    f.idLen = i - idStart;
-    f.ownerStart = 0;
-    f.ownerLen = 0;
-    f.buy = true;
-    f.price = 0;
-    f.qty = 0;
+    setFastLine(type, idStart, i - idStart, 0, 0, true, 0, 0);
     return i + 2;
   }
   const idLen = i - idStart;
@@ -150,13 +142,6 @@ export function scanCanonical(buf: Buffer, dv: DataView, s: number, end: number)
   if (!digits(buf, i + 7, end)) return -1;
   i = numEnd;
   if (i + 1 >= end || buf[i] !== CLOSE || buf[i + 1] !== NL) return -1;
-  f.type = type;
-  f.idStart = idStart;
-  f.idLen = idLen;
-  f.ownerStart = ownerStart;
-  f.ownerLen = ownerLen;
-  f.buy = buy;
-  f.price = price;
-  f.qty = numValue;
+  setFastLine(type, idStart, idLen, ownerStart, ownerLen, buy, price, numValue);
   return i + 1;
 }

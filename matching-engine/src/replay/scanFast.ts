@@ -79,6 +79,19 @@ export interface FastLine {
 /** The one FastLine scanSpans fills (reused, so a line allocates nothing). */
 export const fastLine: FastLine = { type: 0, idStart: 0, idLen: 0, ownerStart: 0, ownerLen: 0, buy: true, price: 0, qty: 0 };
 
+/** Fills `fastLine` with a scanned line's fields (both scanners end with it). */
+export function setFastLine(type: number, idStart: number, idLen: number, ownerStart: number, ownerLen: number, buy: boolean, price: number, qty: number): void {
+  const f = fastLine;
+  f.type = type;
+  f.idStart = idStart;
+  f.idLen = idLen;
+  f.ownerStart = ownerStart;
+  f.ownerLen = ownerLen;
+  f.buy = buy;
+  f.price = price;
+  f.qty = qty;
+}
+
 /**
  * Scans one line of a fast-path shape into `fastLine` (spans, no strings); returns false for
  * anything else. Exactly the lines scanFast accepts (scanFast is this plus the strings).
@@ -161,15 +174,7 @@ export function scanSpans(buf: Buffer, start: number, end: number): boolean {
   if (i !== end) return false;
   const keys = seen & ~IGNORED;
   if (!((type === T_LIMIT && keys === LIMIT_KEYS) || (type === T_MARKET && keys === MARKET_KEYS) || (type === T_CANCEL && keys === CANCEL_KEYS))) return false;
-  const f = fastLine;
-  f.type = type;
-  f.idStart = idStart;
-  f.idLen = idLen;
-  f.ownerStart = ownerStart;
-  f.ownerLen = ownerLen;
-  f.buy = buy;
-  f.price = price;
-  f.qty = qty;
+  setFastLine(type, idStart, idLen, ownerStart, ownerLen, buy, price, qty);
   return true;
 }
 
