@@ -62,7 +62,7 @@ export async function startHotStandby(options: {
   // or, with spacing "state", at least as many records apart as the state retains orders and
   // unsettled trades (the replica holds the same state). Copies of records and their events take
   // about a kilobyte each: past 200,000 a takeover opens warm (snapshot + journal tail) instead.
-  const history = new RecordHistory(() => Math.max(2 * config.snapshotEvery, 10_000, config.snapshotSpacing === "state" ? Math.min(2 * replica.core.retainedRecordCount, 200_000) : 0));
+  const history = new RecordHistory(() => Math.max(2 * config.snapshotEvery, 10_000, config.snapshotSpacing === "state" ? Math.min(2 * replica.retainedRecords, 200_000) : 0));
   const target: RecordTarget = history.follow(replica);
   let broken: Error | null = null;
   const follower: JournalFollower = startJournalFollower({

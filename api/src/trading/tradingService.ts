@@ -133,6 +133,11 @@ export class TradingService {
     return this.#seq.lastSeq;
   }
 
+  /** Retained orders and unsettled trades: what a snapshot of this state writes (the "state" snapshot spacing waits that many records). */
+  get retainedRecords(): number {
+    return this.core.retainedRecordCount;
+  }
+
   // ------------------------------------------------------------------ commands
 
   async placeOrder(input: PlaceInput, origin?: CommandOrigin): Promise<Readonly<Order>> {
