@@ -131,6 +131,17 @@ export type ContextDeps = {
 /** The volatility halts' rule; a replica (cluster/edgeRole.ts) must apply the journal with the same one. */
 export const VOLATILITY_BANDS = { windowMs: 5 * 60_000, bandBps: 1_500, haltMs: 5 * 60_000 } as const;
 
+/**
+ * The journal's end for sen_journal_sequence, read at each scrape. prom-client's default GC
+ * metrics keep a registry alive for the rest of the process (a PerformanceObserver that is
+ * never disconnected), and through it this reader: made here, outside createContext, it holds
+ * only the weak reference, not createContext's scope (a closure there would keep every
+ * variable its sibling closures use, so a closed context's whole state).
+ */
+function journalEndOf(trading: WeakRef<TradingService>): () => number {
+  return () => Number(trading.deref()?.lastSeq ?? 0n);
+}
+
 export async function createContext(config: ServerConfig, deps: ContextDeps): Promise<AppContext> {
   // Configuration first: a bad rule file stops the start before anything is written.
   deps = { ...deps, pilotRules: deps.pilotRules ?? loadPilotRules(config.pilotRulesFile) };
@@ -266,7 +277,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     // A stop is counted when accepted, not again when its trigger makes it live.
     else if (e.kind === "order" && e.change === "open" && !e.order.stop?.triggered) acceptedCounted(e.order.symbol);
   });
-  metrics.readJournalSeqFrom(() => Number(trading.lastSeq));
+  metrics.readJournalSeqFrom(journalEndOf(new WeakRef(trading)));
 
   let identity = deps.identity;
   let holderView: HolderRulesView | undefined;
