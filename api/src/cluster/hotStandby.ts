@@ -59,8 +59,9 @@ export async function startHotStandby(options: {
     from ?? undefined,
   );
   // Enough for the records after the active's latest snapshot: taken every snapshotEvery records
-  // or, with spacing "state", at least as many records apart as the state retains orders and
-  // unsettled trades (the replica holds the same state). Copies of records and their events take
+  // or, with spacing "state", at least as many records apart as the last one wrote orders and
+  // unsettled trades (no more than the replica's same state holds now, twice over for the
+  // records since). Copies of records and their events take
   // about a kilobyte each: past 200,000 a takeover opens warm (snapshot + journal tail) instead.
   const history = new RecordHistory(() => Math.max(2 * config.snapshotEvery, 10_000, config.snapshotSpacing === "state" ? Math.min(2 * replica.retainedRecords, 200_000) : 0));
   const target: RecordTarget = history.follow(replica);

@@ -98,7 +98,7 @@ export type ServerConfig = {
   journalDeadlineMs: number;
   snapshotDir: string;
   snapshotEvery: number;
-  /** "state": also at least as many records apart as orders and unsettled trades are retained (a snapshot writes them all); "fixed": every `snapshotEvery`. */
+  /** "state": also at least as many records apart as the last snapshot wrote orders and unsettled trades (a snapshot writes them all); "fixed": every `snapshotEvery`. */
   snapshotSpacing: "state" | "fixed";
   /** Finished orders stay queryable through the trading API this long (record time), ms. */
   orderRetentionMs: number;

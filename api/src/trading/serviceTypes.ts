@@ -26,10 +26,9 @@ export type TradingServiceOptions = {
   /** Take a snapshot after this many records (default 10,000). */
   snapshotEvery?: number;
   /**
-   * "state" (default): once more orders and unsettled trades are retained than `snapshotEvery`,
-   * snapshots are also spaced at least that many records apart. A snapshot writes each of them,
-   * so a fixed spacing would make each record pay for a growing share of one; "fixed": every
-   * `snapshotEvery`.
+   * "state" (default): a snapshot also waits at least as many records as the last one wrote
+   * orders and unsettled trades. A snapshot writes each of them, so a fixed spacing would make
+   * each record pay for a growing share of one; "fixed": every `snapshotEvery`.
    */
   snapshotSpacing?: "state" | "fixed";
   /**

@@ -9,8 +9,8 @@ import type { RiskConfig } from "../risk/types.ts";
 export type SnapshotState = { core: TradingCoreSnapshot; risk: RiskConfig; parts: Record<string, unknown> };
 
 /**
- * Snapshots of the sequencer's state: every `every` live records (with spacing "state", at
- * least as many records apart as the state retains orders and unsettled trades) and on demand. The state is
+ * Snapshots of the sequencer's state: every `every` live records (with spacing "state", also at
+ * least as many records apart as the last snapshot wrote orders and unsettled trades) and on demand. The state is
  * captured synchronously, so it is exactly the state after record `seq`, and saved only once
  * the journal says record `seq` is durable (and the audit observer has flushed, so replay can
  * always fill its gaps): a snapshot never runs ahead of the journal. Saves are serialised.
@@ -27,12 +27,12 @@ export class SnapshotSchedule {
   #since = 0;
   #chain: Promise<void> = Promise.resolve();
 
-  constructor(sequencer: Sequencer, options: { store?: SnapshotStore; parts: SnapshotPart[]; every: number; spacing?: "state" | "fixed"; onError: (err: unknown, what: string) => void }) {
+  constructor(sequencer: Sequencer, options: { store?: SnapshotStore; parts: SnapshotPart[]; every: number; spacing: "state" | "fixed"; onError: (err: unknown, what: string) => void }) {
     this.#sequencer = sequencer;
     this.#store = options.store;
     this.#parts = options.parts;
     this.#every = options.every;
-    this.#spacing = options.spacing ?? "fixed";
+    this.#spacing = options.spacing;
     this.#written = sequencer.core.retainedRecordCount;
     this.#onError = options.onError;
     sequencer.counter = this;
@@ -47,11 +47,6 @@ export class SnapshotSchedule {
     // double meanwhile), and a restart replays no more records than the last snapshot held.
     if (this.#spacing === "state" && this.#since < this.#written) return;
     this.snapshot().catch((err: unknown) => this.#onError(err, "snapshot"));
-  }
-
-  /** Records between two snapshots at most, for the state as it is now (what a follower of the journal must keep to replay from the last one). */
-  get spacing(): number {
-    return this.#spacing === "state" ? Math.max(this.#every, this.#written) : this.#every;
   }
 
   snapshot(): Promise<void> {
