@@ -105,3 +105,29 @@ test("replay: an output that hands its written chunks back (write callback) gets
   assert.ok(handedBack > 10, `chunks handed back: ${handedBack}`);
   assert.ok(Buffer.concat(got).equals(Buffer.concat(plain)));
 });
+
+test("replay: an input that reuses one buffer for every chunk (as readChunks does) gets the same output", async () => {
+  const bytes = Buffer.from(replayGoldenInput(5_000));
+  const plain: Buffer[] = [];
+  async function* chunks(size: number) {
+    for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+  }
+  await runReplay(chunks(4099), { write: (b) => (plain.push(Buffer.from(b)), true), once: () => undefined });
+  for (const size of [61, 4099, 1 << 16]) {
+    // every chunk in the same memory; once the next is asked for, the previous bytes are scribbled over
+    const shared = Buffer.alloc(size);
+    let reused = 0;
+    async function* reusing() {
+      for (let i = 0; i < bytes.length; i += size) {
+        const n = bytes.copy(shared, 0, i, i + size);
+        yield shared.subarray(0, n);
+        shared.fill(0x7b);
+        reused++;
+      }
+    }
+    const got: Buffer[] = [];
+    await runReplay(reusing(), { write: (b) => (got.push(Buffer.from(b)), true), once: () => undefined });
+    assert.ok(reused > 5, `chunks: ${reused}`);
+    assert.ok(Buffer.concat(got).equals(Buffer.concat(plain)), `chunk size ${size}`);
+  }
+});

@@ -32,7 +32,8 @@ export interface ReplayOutput {
  * band) and writes one JSON event per line, then one `snapshot` line with
  * the full aggregated book. Memory is bounded by the resting book, not by
  * the input length. A line that is not a JSON object is answered with a
- * `rejected` event naming the line; processing goes on.
+ * `rejected` event naming the line; processing goes on. An input chunk is not read again once
+ * the next one is asked for, so the input may reuse its memory (readChunks.ts does).
  */
 export async function runReplay(input: AsyncIterable<Buffer>, output: ReplayOutput, options: ReplayOptions = {}): Promise<void> {
   const engine = new MatchingEngine({ symbols: [{ symbol: "REPLAY" }], l2: options.l2 ?? false });
