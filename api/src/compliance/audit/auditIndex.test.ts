@@ -11,6 +11,7 @@ import { buildEventQuery, cursorOf, type AuditIndex, type AuditQuery } from "./a
 import { openPostgresAuditIndex } from "./postgresAuditIndex.ts";
 import { openSqliteAuditIndex } from "./sqliteAuditIndex.ts";
 import { openWorkerSqliteAuditIndex } from "./workerAuditIndex.ts";
+import { leafHash } from "./merkle.ts";
 
 const IDS = ["0x" + "a1".repeat(32), "0x" + "b2".repeat(32), "0x" + "c3".repeat(32)];
 const ACCOUNTS = ["0x" + "11".repeat(20), "0x" + "22".repeat(20), "0x" + "33".repeat(20), "0x" + "44".repeat(20)];
@@ -280,6 +281,10 @@ describe("sqlite in a worker thread: batches in reused memory", () => {
       batch.set(stored);
       const outcome = await screening.insertAndScreen(batch);
       assert.deepEqual(outcome.failures, []);
+      // Each line's leaf hash, for the log's tree (screening.hashesLeaves).
+      const lines = stored.toString("utf8").split("\n").slice(0, -1);
+      assert.ok(screening.hashesLeaves);
+      assert.deepEqual(Buffer.from(outcome.leafHashes!), Buffer.concat(lines.map((l) => leafHash(Buffer.from(l)))));
       assert.equal(batch.buffer.byteLength, 0, "the batch memory was handed over, not copied");
     }
     assert.equal(reused, 8, "every batch after the first in the memory the worker gave back");

@@ -33,8 +33,12 @@ export interface AuditIndex {
   readonly screening?: AuditScreening;
 }
 
-/** What the detectors made of a batch: alerts in event order, and the events a detector threw on. */
-export type ScreenOutcome = { alerts: Alert[]; failures: Array<{ seq: number; message: string }> };
+/**
+ * What the detectors made of a batch: alerts in event order, and the events a detector threw
+ * on. `leafHashes`: from insertAndScreen of a screening that `hashesLeaves`, the RFC 9162 leaf
+ * hash of each line of the batch (32 bytes each, in order).
+ */
+export type ScreenOutcome = { alerts: Alert[]; failures: Array<{ seq: number; message: string }>; leafHashes?: Uint8Array };
 
 export interface AuditScreening {
   /**
@@ -43,6 +47,8 @@ export interface AuditScreening {
    * over: the caller must not use them afterwards.
    */
   insertAndScreen(stored: Uint8Array): Promise<ScreenOutcome>;
+  /** insertAndScreen also gives the lines' leaf hashes: the audit log then leaves its leaf hashing to this thread. */
+  readonly hashesLeaves?: boolean;
   /**
    * `size` bytes to gather the next batch in for insertAndScreen: memory an earlier batch
    * used, given back once the index had read it, or new. Reused memory is already mapped:

@@ -89,6 +89,14 @@ export interface AuditLog {
   /** Everything appended so far is written and fsynced; concurrent callers share one fsync. */
   flush(): Promise<void>;
   /**
+   * Leaf hashes of appended lines will come through `addLeafHashes` (from the thread that
+   * indexes the lines): not hashed on this thread unless a root, proof or checkpoint needs
+   * them first, or too many wait.
+   */
+  deferLeafHashing(): void;
+  /** The leaf hashes (32 bytes each, RFC 9162) of the stored lines from seq `from` on, in order. */
+  addLeafHashes(from: number, hashes: Uint8Array): void;
+  /**
    * Signs a checkpoint of the DURABLE prefix now (events appended but not yet flushed are not
    * covered: `await flush()` first, or use `checkpointNow()`).
    */
@@ -213,7 +221,7 @@ class FileAuditLog implements AuditLog {
       segmentEvents: o.segmentEvents ?? DEFAULT_SEGMENT_EVENTS,
       fsync: o.fsync,
       onRepair,
-      whileSyncing: (upTo) => this.#cp.hashUpTo(upTo),
+      whileSyncing: (upTo) => this.#cp.written(upTo),
       onDurable: (upTo) => this.#cp.writeTiles(upTo),
     });
     this.#cp = new Checkpointer({
@@ -282,6 +290,14 @@ class FileAuditLog implements AuditLog {
 
   flush(): Promise<void> {
     return this.#store.flush();
+  }
+
+  deferLeafHashing(): void {
+    this.#cp.deferLeafHashing();
+  }
+
+  addLeafHashes(from: number, hashes: Uint8Array): void {
+    this.#cp.addLeafHashes(from, hashes);
   }
 
   checkpoint(): Checkpoint {

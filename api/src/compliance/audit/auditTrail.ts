@@ -46,6 +46,8 @@ export class AuditTrail {
   #pendingLines: string[] = [];
   #pendingEvents: AuditEvent[] = [];
   #pendingLastSeq = -1;
+  /** The seq of #pendingStored's first line (its leaf hashes come back from the index's thread). */
+  #pendingFirstSeq = -1;
   #indexedThrough = -1;
   #timer: NodeJS.Timeout | undefined;
   #draining: Promise<void> = Promise.resolve();
@@ -56,6 +58,7 @@ export class AuditTrail {
     this.index = o.index;
     this.#screening = o.index.screening;
     this.#logger = o.logger;
+    if (this.#screening?.hashesLeaves) this.log.deferLeafHashing();
   }
 
   static async open(o: AuditTrailOptions): Promise<AuditTrail> {
@@ -72,6 +75,7 @@ export class AuditTrail {
     if (this.#closed) throw new AuditError(AuditCode.CLOSED, "audit trail closed");
     const { event, line, stored } = this.log.appendEncoded(input);
     if (this.#screening) {
+      if (this.#pendingStored.length === 0) this.#pendingFirstSeq = event.seq;
       this.#pendingStored.push(stored);
       this.#pendingBytes += stored.length;
     } else {
@@ -93,9 +97,11 @@ export class AuditTrail {
     }
     if (this.#closed) throw new AuditError(AuditCode.CLOSED, "audit trail closed");
     const stored = this.log.appendStored(input);
+    const seq = this.log.size - 1;
+    if (this.#pendingStored.length === 0) this.#pendingFirstSeq = seq;
     this.#pendingStored.push(stored);
     this.#pendingBytes += stored.length;
-    this.#pendingLastSeq = this.log.size - 1;
+    this.#pendingLastSeq = seq;
   }
 
   /**
@@ -175,7 +181,10 @@ export class AuditTrail {
       this.#pendingEvents = [];
       let alerts: Alert[];
       if (this.#screening) {
-        alerts = this.#screened(await this.#screening.insertAndScreen(this.#takeStored()));
+        const from = this.#pendingFirstSeq;
+        const outcome = await this.#screening.insertAndScreen(this.#takeStored());
+        if (outcome.leafHashes) this.log.addLeafHashes(from, outcome.leafHashes);
+        alerts = this.#screened(outcome);
       } else {
         await this.index.insert(events.map((event, i) => ({ event, line: lines[i] })));
         alerts = [];

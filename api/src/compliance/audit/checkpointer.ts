@@ -47,6 +47,8 @@ export const CHECKPOINTS_FILE = "checkpoints.jsonl";
 type AnchorLine = CheckpointAnchor & { anchorFor: number };
 
 const EMPTY = Buffer.alloc(0);
+/** Lines left waiting for leaf hashes from elsewhere at most (about a second of a busy exchange's events). */
+const MAX_UNHASHED = 1 << 15;
 
 export class Checkpointer {
   readonly #o: CheckpointerOptions;
@@ -64,6 +66,8 @@ export class Checkpointer {
   /** Appended lines (with their newline) not hashed yet, from #unhashedHead on: the tree may lag, lines are hashed in batches, at flush or when a root or proof needs them. */
   #unhashed: Buffer[] = [];
   #unhashedHead = 0;
+  /** Leaf hashes come from elsewhere (deferLeafHashing). */
+  #deferred = false;
   /** Tiles and offsets of the events below this are durable. */
   #cachesSyncedTo = 0;
 
@@ -273,6 +277,48 @@ export class Checkpointer {
       lines[head++] = EMPTY;
       this.#tree.pushLeaf(buf, buf.length - 1);
     }
+    this.#hashedThrough(head);
+  }
+
+  /**
+   * From now on the leaf hashes of appended lines come from elsewhere (`addLeafHashes`): the
+   * audit index's thread hashes the lines it indexes anyway, which takes the leaf hashing off
+   * the sequencer's thread. Lines are still hashed here when a root, a proof or a checkpoint
+   * needs them first, and once more than MAX_UNHASHED wait (the other thread failing or
+   * falling behind must not hold their bytes without bound).
+   */
+  deferLeafHashing(): void {
+    this.#deferred = true;
+  }
+
+  /** The lines up to `upTo` (exclusive) were written: hashed now, unless their leaf hashes come from elsewhere. */
+  written(upTo: number): void {
+    if (!this.#deferred || upTo - this.#tree.size > MAX_UNHASHED) this.hashUpTo(upTo);
+  }
+
+  /**
+   * Leaf hashes made elsewhere of lines [from, from + hashes.length / 32): those of lines the
+   * tree lacks are added; the tiles they complete are written once their lines are durable.
+   */
+  addLeafHashes(from: number, hashes: Uint8Array): void {
+    const end = from + Math.floor(hashes.length / HASH_BYTES);
+    if (!Number.isSafeInteger(from) || from < 0 || end > this.#store.size) throw new AuditError(AuditCode.BAD_RANGE, `leaf hashes of ${from}..${end} are not of appended lines (log size ${this.#store.size})`);
+    // Lines before `from` whose hashes never came (a batch the other thread failed) are hashed
+    // here; lines hashed here meanwhile (a checkpoint, a proof) are skipped.
+    if (from > this.#tree.size) this.hashUpTo(from);
+    const lines = this.#unhashed;
+    let head = this.#unhashedHead;
+    for (let seq = this.#tree.size; seq < end; seq++) {
+      lines[head++] = EMPTY;
+      this.#tree.pushLeafHash(hashes, (seq - from) * HASH_BYTES);
+    }
+    this.#hashedThrough(head);
+    this.#tree.writeCompleted(this.#store.durable);
+  }
+
+  /** Drops the lines before `head`, now hashed, from the queue. */
+  #hashedThrough(head: number): void {
+    const lines = this.#unhashed;
     if (head === lines.length) {
       this.#unhashed = [];
       head = 0;
@@ -306,7 +352,10 @@ export class Checkpointer {
    * with the size whose tiles and offsets are then durable.
    */
   async #syncCachesAsync(): Promise<number> {
-    const upTo = this.#store.durable; // the store writes the caches of events before counting them durable
+    const upTo = this.#store.durable; // the store writes the offsets of events before counting them durable
+    // Tiles too, once their leaves are hashed: those still waiting for hashes from elsewhere are hashed here.
+    this.hashUpTo(upTo);
+    this.#tree.writeCompleted(upTo);
     await Promise.all([this.#tree.syncAsync(), this.#store.syncOffsetsAsync()]);
     return upTo;
   }

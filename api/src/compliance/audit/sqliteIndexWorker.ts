@@ -7,6 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { createSurveillance } from "../surveillance/surveillance.ts";
 import type { AuditEvent } from "./auditEvent.ts";
 import type { AuditIndex, ScreenOutcome } from "./auditIndex.ts";
+import { HASH_BYTES, leafHashInto } from "./merkle.ts";
 import { openSqliteAuditIndex } from "./sqliteAuditIndex.ts";
 
 /**
@@ -43,6 +44,18 @@ function screen(events: readonly AuditEvent[]): ScreenOutcome {
   return out;
 }
 
+/** The leaf hash of each "\n"-terminated line of `bytes` (the audit log's tree, RFC 9162), 32 bytes each. */
+function leafHashesOf(bytes: Buffer, lines: number): Uint8Array {
+  const out = Buffer.allocUnsafeSlow(lines * HASH_BYTES);
+  let start = 0;
+  for (let i = 0; i < lines; i++) {
+    const end = bytes.indexOf(0x0a, start);
+    leafHashInto(bytes.subarray(start, end), out, i * HASH_BYTES);
+    start = end + 1;
+  }
+  return out;
+}
+
 try {
   index = openSqliteAuditIndex((workerData as { file: string }).file);
   port.postMessage({ ready: true });
@@ -59,9 +72,11 @@ port.on("message", async (call: IndexCall) => {
     } else if (call.method === "insertAndScreenStored") {
       // "\n"-terminated lines: the text without its last "\n" is the lines joined by "\n".
       const stored = call.args[0] as Uint8Array;
-      const rows = rowsOf(Buffer.from(stored.buffer, stored.byteOffset, Math.max(0, stored.byteLength - 1)).toString("utf8"));
+      const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+      const rows = rowsOf(bytes.toString("utf8", 0, Math.max(0, bytes.length - 1)));
       await index.insert(rows);
-      reply = { id: call.id, ok: true, value: screen(rows.map((r) => r.event)), returned: stored.buffer instanceof ArrayBuffer ? stored.buffer : undefined };
+      const leafHashes = leafHashesOf(bytes, rows.length);
+      reply = { id: call.id, ok: true, value: { ...screen(rows.map((r) => r.event)), leafHashes }, returned: stored.buffer instanceof ArrayBuffer ? stored.buffer : undefined };
     } else if (call.method === "screenText") {
       reply = { id: call.id, ok: true, value: screen(rowsOf(call.args[0] as string).map((r) => r.event)) };
     } else {
@@ -72,5 +87,9 @@ port.on("message", async (call: IndexCall) => {
     const e = err as { name?: string; message?: string; code?: string };
     reply = { id: call.id, ok: false, error: { name: e.name ?? "Error", message: e.message ?? String(err), code: typeof e.code === "string" ? e.code : undefined } };
   }
-  port.postMessage(reply, reply.ok && reply.returned ? [reply.returned] : []);
+  const transfer: ArrayBuffer[] = [];
+  if (reply.ok && reply.returned) transfer.push(reply.returned);
+  const hashes = reply.ok ? (reply.value as ScreenOutcome | undefined)?.leafHashes : undefined;
+  if (hashes?.buffer instanceof ArrayBuffer) transfer.push(hashes.buffer);
+  port.postMessage(reply, transfer);
 });

@@ -158,6 +158,18 @@ export class TiledTree {
     if (++lv.edgeCount === TILE_WIDTH) this.#complete(0);
   }
 
+  /**
+   * Appends a leaf whose hash was made elsewhere (the audit index's thread hashes the lines it
+   * is given): the 32 bytes at hashes[offset..], which the caller vouches is the leaf hash of
+   * the next line (leafHashInto over the same stored bytes).
+   */
+  pushLeafHash(hashes: Uint8Array, offset: number): void {
+    const lv = this.#level(0);
+    lv.edge.set(hashes.subarray(offset, offset + HASH_BYTES), lv.edgeCount * HASH_BYTES);
+    this.#size++;
+    if (++lv.edgeCount === TILE_WIDTH) this.#complete(0);
+  }
+
   /** Leaf hashes of tile `n` of level 0 as stored (or queued): for checks against the events. */
   storedLeafTile(n: number): Buffer | undefined {
     const lv = this.#levels[0];

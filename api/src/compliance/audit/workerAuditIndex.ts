@@ -84,6 +84,8 @@ export async function openWorkerSqliteAuditIndex(file: string): Promise<AuditInd
     // them. The stored bytes cross as they are: moved, not copied, when they fill their own
     // buffer (no string joined, cloned and UTF-8-decoded on this thread).
     screening: {
+      // The worker hashes each line it parses (sqliteIndexWorker.ts): the log's leaf hashing moves off the sequencer's thread.
+      hashesLeaves: true,
       insertAndScreen: (stored) => {
         const buffer = stored.buffer;
         const own = buffer instanceof ArrayBuffer && (batchMemory.has(buffer) || (stored.byteOffset === 0 && stored.byteLength === buffer.byteLength));
