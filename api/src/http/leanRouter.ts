@@ -29,18 +29,22 @@ const BODY_LIMIT = 64 * 1024;
 export function createGatewayListener(ctx: AppContext): RequestListener {
   const routes = allRoutes(ctx);
   const app = createHttpApp(ctx, routes);
-  const lean = new Map<string, LeanRoute>();
+  // Method, then path as received: no "METHOD path" key built and hashed per request.
+  const lean = new Map<string, Map<string, LeanRoute>>();
   for (const route of routes) {
-    const key = `${route.method.toUpperCase()} ${route.path}`;
+    const method = route.method.toUpperCase();
+    const key = `${method} ${route.path}`;
     if (!LEAN_ROUTES.has(key)) continue;
     // Public routes take a per-IP bucket, which the lean path does not pass (serveLean).
     if (route.auth === "public") throw new SenError(HttpCode.ROUTE_TABLE, `lean route ${key} must not be public`);
+    let paths = lean.get(method);
+    if (paths === undefined) lean.set(method, (paths = new Map()));
     // The series a successful request lands in, bound once: no labels object, timer closure
     // or label validation per request (the series itself appears with its first observation).
-    lean.set(key, { route, ok: ctx.metrics.httpDuration.labels(route.path, route.method, "200") });
+    paths.set(route.path, { route, ok: ctx.metrics.httpDuration.labels(route.path, route.method, "200") });
   }
   return (req, res) => {
-    const route = req.method === "POST" && req.url !== undefined ? lean.get(`POST ${req.url}`) : undefined;
+    const route = req.url === undefined ? undefined : lean.get(req.method!)?.get(req.url);
     if (route === undefined || !plainBody(req)) {
       app(req, res);
       return;
@@ -68,13 +72,8 @@ function readBody(req: IncomingMessage, then: (raw: string) => void): void {
 type LeanRoute = { route: Route; ok: { observe(seconds: number): void } };
 
 async function serveLean(ctx: AppContext, { route, ok }: LeanRoute, req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
-  const started = performance.now();
   // As prom-client's startTimer: seconds since the request reached its route, by status.
-  const end = (status: string) => {
-    const seconds = (performance.now() - started) / 1000;
-    if (status === "200") ok.observe(seconds);
-    else ctx.metrics.httpDuration.observe({ route: route.path, method: route.method, status }, seconds);
-  };
+  const started = performance.now();
   const input: RouteRequest = {
     method: req.method!,
     originalUrl: req.url!,
@@ -92,9 +91,11 @@ async function serveLean(ctx: AppContext, { route, ok }: LeanRoute, req: Incomin
     // No per-IP bucket: lean routes are never public (checked above), so it is never consulted.
     const data = await serveRoute(ctx, route, undefined as never, input);
     if (!res.headersSent) sendJson(res, 200, JSON.stringify({ code: "200000", data }));
-    end(String(res.statusCode));
+    const seconds = (performance.now() - started) / 1000;
+    if (res.statusCode === 200) ok.observe(seconds);
+    else ctx.metrics.httpDuration.observe({ route: route.path, method: route.method, status: String(res.statusCode) }, seconds);
   } catch (err) {
-    end("error");
+    ctx.metrics.httpDuration.observe({ route: route.path, method: route.method, status: "error" }, (performance.now() - started) / 1000);
     // As errors.ts's errorHandler does for the Express routes.
     const mapped = toKucoinError(err);
     if (mapped.status >= 500) ctx.logger.error({ err, path: input.path }, "request failed");
@@ -106,16 +107,20 @@ async function serveLean(ctx: AppContext, { route, ok }: LeanRoute, req: Incomin
 /**
  * What Express's res.status(s).json(v) writes: the same headers in the same order, its weak
  * ETag included. Nothing has set a header on a lean response before this, so they go in one
- * writeHead (no per-header setHeader calls).
+ * writeHead (no per-header setHeader calls). The body stays a string: node:http then sends the
+ * head and body as one string, where a Buffer would be one more chunk for the socket.
  */
 function sendJson(res: ServerResponse, status: number, body: string): void {
-  const bytes = Buffer.from(body, "utf8");
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": bytes.length, ETag: weakEtag(bytes) });
-  res.end(bytes);
+  const length = Buffer.byteLength(body, "utf8");
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": length, ETag: weakEtag(body, length) });
+  res.end(body, "utf8");
 }
 
-/** The `etag` package's weak tag, as Express's default "etag fn" makes it (one-shot SHA-1: no Hash object). */
-function weakEtag(bytes: Buffer): string {
-  if (bytes.length === 0) return 'W/"0-2jmj7l5rSw0yVb/vlWAYkK/YBwk"';
-  return `W/"${bytes.length.toString(16)}-${hash("sha1", bytes, "base64").substring(0, 27)}"`;
+/**
+ * The `etag` package's weak tag, as Express's default "etag fn" makes it: the length and SHA-1
+ * of the UTF-8 bytes (one-shot: no Hash object; hash() encodes a string as UTF-8).
+ */
+function weakEtag(body: string, length: number): string {
+  if (length === 0) return 'W/"0-2jmj7l5rSw0yVb/vlWAYkK/YBwk"';
+  return `W/"${length.toString(16)}-${hash("sha1", body, "base64").substring(0, 27)}"`;
 }

@@ -89,8 +89,14 @@ export class WsGateway {
   readonly #wss: WebSocketServer;
   /** topic -> subscribers (public topics are per symbol, private topics per account). */
   readonly #subs = new Map<string, Set<Client>>();
+  /**
+   * Subscriptions to private topics ("<topic>@<account>"), all clients together: while there are
+   * none, an order or balance event needs no topic name built and looked up.
+   */
+  #privateSubs = 0;
   readonly #clients = new Set<Client>();
-  readonly #l2Pending = new Map<string, { start: number; end: number; bids: Map<number, [string, string, string]>; asks: Map<number, [string, string, string]> }>();
+  /** The latest change per price level since the last flush, formatted only when a flush has subscribers. */
+  readonly #l2Pending = new Map<string, { start: number; end: number; bids: Map<number, L2Change>; asks: Map<number, L2Change> }>();
   /**
    * The last level2 sequence handed to this gateway per symbol. Not MarketData's: that one
    * also counts changes applied but not yet durable, which reach the gateway later.
@@ -196,7 +202,7 @@ export class WsGateway {
       if (!c.principal || !match(c.principal)) continue;
       if (c.ws.readyState === c.ws.OPEN) c.ws.send(wsErrorFrame(WsCode.ACCESS_REVOKED, undefined, reason));
       c.ws.close(CLOSE_ACCESS_REVOKED, reason);
-      for (const t of c.topics) this.#subs.get(t)?.delete(c);
+      for (const t of c.topics) this.#unsubscribe(c, t);
       c.topics.clear();
     }
   }
@@ -210,7 +216,7 @@ export class WsGateway {
     ws.on("close", () => {
       this.#clients.delete(client);
       this.#deps.metrics.wsClients.dec();
-      for (const t of client.topics) this.#subs.get(t)?.delete(client);
+      for (const t of client.topics) this.#unsubscribe(client, t);
       if (client.cancelOnDisconnect && client.principal) {
         void this.#deps.trading.cancelAll(client.principal.accountId, "disconnect").catch((err: unknown) => this.#deps.logger.error({ err }, "cancel-on-disconnect failed"));
       }
@@ -246,10 +252,13 @@ export class WsGateway {
           set = new Set();
           this.#subs.set(t, set);
         }
-        set.add(client);
+        if (!set.has(client)) {
+          set.add(client);
+          if (t.includes("@")) this.#privateSubs++;
+        }
       } else {
         client.topics.delete(t);
-        this.#subs.get(t)?.delete(client);
+        this.#unsubscribe(client, t);
       }
     }
     if (msg.response !== false) this.#send(client, JSON.stringify({ id, type: "ack" }));
@@ -268,6 +277,10 @@ export class WsGateway {
         for (const text of texts) this.#send(client, text);
       }
     }
+  }
+
+  #unsubscribe(client: Client, topic: string): void {
+    if (this.#subs.get(topic)?.delete(client) && topic.includes("@")) this.#privateSubs--;
   }
 
   /** Splits "/market/match:A,B" into per-symbol topics; private topics are keyed by account. */
@@ -346,7 +359,6 @@ export class WsGateway {
   // ------------------------------------------------------------------ level2
 
   #queueL2(symbol: string, change: L2Change): void {
-    const m = this.#deps.catalog.market(symbol)!;
     let p = this.#l2Pending.get(symbol);
     if (!p) {
       p = { start: change.sequence, end: change.sequence, bids: new Map(), asks: new Map() };
@@ -354,7 +366,7 @@ export class WsGateway {
     }
     p.end = change.sequence;
     this.#l2Delivered.set(symbol, change.sequence);
-    (change.side === "buy" ? p.bids : p.asks).set(change.price, [this.#deps.format.price(m, change.price), this.#deps.format.size(m, change.size), String(change.sequence)]);
+    (change.side === "buy" ? p.bids : p.asks).set(change.price, change);
     this.#scheduleL2();
   }
 
@@ -396,11 +408,14 @@ export class WsGateway {
     for (const [symbol, p] of this.#l2Pending) {
       const topic = `/market/level2:${symbol}`;
       if (this.#subs.get(topic)?.size) {
+        const m = this.#deps.catalog.market(symbol)!;
+        const f = this.#deps.format;
+        const level = (c: L2Change): [string, string, string] => [f.price(m, c.price), f.size(m, c.size), String(c.sequence)];
         const text = JSON.stringify({
           type: "message",
           topic,
           subject: "trade.l2update",
-          data: { sequenceStart: p.start, sequenceEnd: p.end, symbol, time: now, changes: { asks: [...p.asks.values()], bids: [...p.bids.values()] } },
+          data: { sequenceStart: p.start, sequenceEnd: p.end, symbol, time: now, changes: { asks: [...p.asks.values()].map(level), bids: [...p.bids.values()].map(level) } },
         });
         this.#fanout(topic, text);
       }
@@ -476,6 +491,8 @@ export class WsGateway {
   // ------------------------------------------------------------------ private topics
 
   #onTradingEvent(e: TradingEvent): void {
+    // Every topic below is private; with no private subscription at all each would find no subscriber.
+    if (this.#privateSubs === 0) return;
     const f = this.#deps.format;
     if (e.kind === "order" && isAdvancedOrderEvent(e)) {
       const topic = `${ADVANCED_ORDERS}@${e.order.accountId}`;
