@@ -125,7 +125,11 @@ function encodeJsonScanned(value: unknown): string {
 const encodedOnce = new WeakMap<object, string>();
 
 function deepFreeze(value: object): void {
-  for (const v of Object.values(value)) if (v !== null && typeof v === "object" && !Object.isFrozen(v)) deepFreeze(v);
+  // for...in, not Object.values: no array per value (several per order reach here).
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== null && typeof v === "object" && !Object.isFrozen(v)) deepFreeze(v);
+  }
   Object.freeze(value);
 }
 

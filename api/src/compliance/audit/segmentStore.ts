@@ -61,7 +61,18 @@ type Segment = {
   idxSynced: number;
 };
 
-type PendingGroup = { seg: Segment; bufs: Buffer[]; bytes: number; lastSeq: number };
+/**
+ * Lines of one segment waiting for the next commit: `bufs`, then the run of lines written back
+ * to back in one buffer that the latest lines extend (kept as bounds, made a view once it ends).
+ */
+type PendingGroup = { seg: Segment; bufs: Buffer[]; run: ArrayBufferLike; runStart: number; runEnd: number; bytes: number; lastSeq: number };
+
+/** The group's views, its open run closed. */
+function viewsOf(g: PendingGroup): Buffer[] {
+  if (g.runEnd > g.runStart) g.bufs.push(Buffer.from(g.run, g.runStart, g.runEnd - g.runStart));
+  g.runStart = g.runEnd;
+  return g.bufs;
+}
 
 function pushOffset(seg: Segment, end: number): void {
   let offsets = seg.offsets!;
@@ -358,16 +369,21 @@ export class SegmentStore {
       this.#durable = seq + 1;
     } else {
       const g = this.#pending.at(-1);
+      // Lines written back to back in one buffer (auditLog.ts writes them so) become one view,
+      // made at the commit: it writes a few views with one writev, without first copying them
+      // together, and no view is made per line meanwhile.
       if (g && g.seg === seg) {
-        // Lines written back to back in one buffer (auditLog.ts writes them so) become one view:
-        // the commit then writes a few views with one writev, without first copying them together.
-        const last = g.bufs[g.bufs.length - 1];
-        if (last.buffer === buf.buffer && last.byteOffset + last.length === buf.byteOffset) g.bufs[g.bufs.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + buf.length);
-        else g.bufs.push(buf);
+        if (g.run === buf.buffer && g.runEnd === buf.byteOffset) g.runEnd += buf.length;
+        else {
+          viewsOf(g);
+          g.run = buf.buffer;
+          g.runStart = buf.byteOffset;
+          g.runEnd = buf.byteOffset + buf.length;
+        }
         g.bytes += buf.length;
         g.lastSeq = seq;
       } else {
-        this.#pending.push({ seg, bufs: [buf], bytes: buf.length, lastSeq: seq });
+        this.#pending.push({ seg, bufs: [], run: buf.buffer, runStart: buf.byteOffset, runEnd: buf.byteOffset + buf.length, bytes: buf.length, lastSeq: seq });
       }
     }
   }
@@ -393,7 +409,7 @@ export class SegmentStore {
     this.#pending = [];
     for (const g of groups) {
       const fd = this.#fdFor(g.seg);
-      writevAllSync(fd, g.bufs);
+      writevAllSync(fd, viewsOf(g));
       const synced = fdatasyncAsync(fd);
       try {
         this.#o.whileSyncing(g.lastSeq + 1);
