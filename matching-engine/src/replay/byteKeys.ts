@@ -1,3 +1,6 @@
+/** Bytes after the last entry's key: a word copy of a key reads up to 3 bytes past it. */
+const PAD = 8;
+
 /**
  * A set of short byte strings (client ids, owner names) keyed by their bytes, for the
  * byte-level replay: the key bytes live in one arena (a fixed stride per entry), the entry
@@ -9,7 +12,10 @@
 export class ByteKeys {
   /** Longest key, bytes (the caller checks before inserting). */
   readonly stride: number;
+  /** Key bytes, entry e at e * stride, plus PAD bytes at the end so a reader may copy whole words (putSpan). */
   arena: Uint8Array;
+  /** A view of `arena` for those word copies; replaced with it. */
+  view: DataView;
   len: Int32Array;
   private hash: Int32Array;
   /** Bucket -> entry + 1 (0 = empty). */
@@ -19,7 +25,8 @@ export class ByteKeys {
 
   constructor(stride: number, entries = 1024) {
     this.stride = stride;
-    this.arena = new Uint8Array(entries * stride);
+    this.arena = new Uint8Array(entries * stride + PAD);
+    this.view = new DataView(this.arena.buffer);
     this.len = new Int32Array(entries);
     this.hash = new Int32Array(entries);
     this.table = new Int32Array(entries * 2);
@@ -95,9 +102,10 @@ export class ByteKeys {
   private growEntries(min: number): void {
     let n = this.len.length * 2;
     while (n < min) n *= 2;
-    const a = new Uint8Array(n * this.stride);
+    const a = new Uint8Array(n * this.stride + PAD);
     a.set(this.arena);
     this.arena = a;
+    this.view = new DataView(a.buffer);
     const l = new Int32Array(n);
     l.set(this.len);
     this.len = l;

@@ -6,7 +6,7 @@ import { ByteKeys } from "./byteKeys.ts";
 import type { OutputBuffer } from "./outputBuffer.ts";
 import { FastType, fastLine } from "./scanFast.ts";
 import { latin1 } from "./scanCommand.ts";
-import { encodePiece, putBytes, putNum, putPiece } from "./outputBuffer.ts";
+import { encodePiece, putNum, putPiece, putSpan } from "./outputBuffer.ts";
 import type { Piece } from "./outputBuffer.ts";
 
 /** Longest client id the engine accepts (engine.ts MAX_ID_LENGTH); longer is ENGINE_INVALID_ID. */
@@ -91,8 +91,9 @@ export class ByteReplay {
   private ownerRefs = new Int32Array(1024);
   private ownerTop = 0;
   private freeOwners: number[] = [];
-  /** The line being run: its buffer and 1-based number. */
+  /** The line being run: its buffer, a view of that buffer (for putSpan) and 1-based number. */
   private buf: Uint8Array = new Uint8Array(0);
+  private view = new DataView(this.buf.buffer);
   private line = 0;
 
   constructor(engine: MatchingEngine, out: OutputBuffer) {
@@ -104,7 +105,10 @@ export class ByteReplay {
   run(buf: Uint8Array, line: number): boolean {
     const f = fastLine;
     if (f.type !== FastType.cancel && f.ownerLen > MAX_OWNER) return false;
-    this.buf = buf;
+    if (buf !== this.buf) {
+      this.buf = buf;
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
     this.line = line;
     const engine = this.engine;
     const ev = this.ev;
@@ -219,7 +223,7 @@ export class ByteReplay {
   private putRejected(b: Uint8Array, dv: DataView, p: number, reason: EngineCode, seq: number): number {
     const f = fastLine;
     p = putPiece(dv, p, P_REJECTED);
-    p = putBytes(b, p, this.buf, f.idStart, f.idLen);
+    p = putSpan(b, dv, p, this.buf, this.view, f.idStart, f.idLen);
     p = putPiece(dv, p, reasonPiece(rejectedReasons, '","reason":', reason));
     p = putPiece(dv, p, P_LINE);
     p = putNum(b, dv, p, this.line);
@@ -234,6 +238,7 @@ export class ByteReplay {
     const o = this.out;
     const f = fastLine;
     const line = this.buf;
+    const lv = this.view;
     const ids = this.ids;
     const owners = this.owners;
     for (let i = 0; i < ev.count; i++) {
@@ -244,18 +249,18 @@ export class ByteReplay {
         case EventKind.trade: {
           const m = this.resting(ev.order[i]);
           p = putPiece(dv, p, P_TRADE);
-          p = m >= 0 ? putBytes(b, p, ids.arena, m * MAX_ID, ids.len[m]) : putBytes(b, p, line, f.idStart, f.idLen);
+          p = m >= 0 ? putSpan(b, dv, p, ids.arena, ids.view, m * MAX_ID, ids.len[m]) : putSpan(b, dv, p, line, lv, f.idStart, f.idLen);
           p = putPiece(dv, p, P_TAKER);
-          p = putBytes(b, p, line, f.idStart, f.idLen);
+          p = putSpan(b, dv, p, line, lv, f.idStart, f.idLen);
           p = putPiece(dv, p, P_PRICE_Q);
           p = putNum(b, dv, p, ev.price[i]);
           p = putPiece(dv, p, P_QTY);
           p = putNum(b, dv, p, ev.qty[i]);
           p = putPiece(dv, p, ev.side[i] === 0 ? P_BUY_MAKEROWNER : P_SELL_MAKEROWNER);
           const mo = this.slotOwner[m];
-          p = putBytes(b, p, owners.arena, mo * MAX_OWNER, owners.len[mo]);
+          p = putSpan(b, dv, p, owners.arena, owners.view, mo * MAX_OWNER, owners.len[mo]);
           p = putPiece(dv, p, P_TAKEROWNER);
-          p = putBytes(b, p, line, f.ownerStart, f.ownerLen);
+          p = putSpan(b, dv, p, line, lv, f.ownerStart, f.ownerLen);
           p = putPiece(dv, p, P_MAKERLEFT_Q);
           p = putNum(b, dv, p, ev.left[i]);
           p = putPiece(dv, p, P_TAKERLEFT);
@@ -265,9 +270,9 @@ export class ByteReplay {
         }
         case EventKind.accepted:
           p = putPiece(dv, p, P_ACCEPTED);
-          p = putBytes(b, p, line, f.idStart, f.idLen);
+          p = putSpan(b, dv, p, line, lv, f.idStart, f.idLen);
           p = putPiece(dv, p, P_OWNER_Q);
-          p = putBytes(b, p, line, f.ownerStart, f.ownerLen);
+          p = putSpan(b, dv, p, line, lv, f.ownerStart, f.ownerLen);
           p = putPiece(dv, p, P_SIDE_TYPE[ev.side[i] * 2 + (ev.flag[i] === OrderTypeCode.limit ? 0 : 1)]);
           p = putNum(b, dv, p, ev.price[i]);
           p = putPiece(dv, p, P_QTY);
@@ -276,7 +281,7 @@ export class ByteReplay {
         case EventKind.cancelled: {
           const m = this.resting(ev.order[i]);
           p = putPiece(dv, p, P_CANCELLED);
-          p = m >= 0 ? putBytes(b, p, ids.arena, m * MAX_ID, ids.len[m]) : putBytes(b, p, line, f.idStart, f.idLen);
+          p = m >= 0 ? putSpan(b, dv, p, ids.arena, ids.view, m * MAX_ID, ids.len[m]) : putSpan(b, dv, p, line, lv, f.idStart, f.idLen);
           p = putPiece(dv, p, P_QTY_Q);
           p = putNum(b, dv, p, ev.qty[i]);
           p = putPiece(dv, p, P_LEFT);

@@ -8,18 +8,26 @@ const CHUNK = 1 << 16;
 const SLACK = 1 << 12;
 
 /**
- * A constant piece of output (a key, punctuation) pre-encoded for `piece()`:
- * element 0 is the byte length, then the bytes packed little-endian four to a
- * word (zero padded), so a piece is copied a word at a time.
+ * A constant piece of output (a key, punctuation) pre-encoded for `piece()` / `putPiece`:
+ * element 0 is the byte length, then the bytes eight to an element (zero padded), read back as
+ * little-endian doubles, so a piece is copied eight bytes per store. Only bytes below 0x7f are
+ * allowed: a double whose top byte (the eighth, little-endian) is 0x7f or 0xff could be a NaN,
+ * whose bits an engine may change on the way through a double; with these bytes none is.
  */
-export type Piece = Uint32Array;
+export type Piece = Float64Array;
 
-/** Encodes Latin-1 text (no escaping needed) as a Piece. */
+/** Encodes ASCII text (no escaping needed, no byte >= 0x7f) as a Piece. */
 export function encodePiece(text: string): Piece {
   const b = Buffer.from(text, "latin1");
-  const p = new Uint32Array(1 + ((b.length + 3) >> 2));
+  const words = (b.length + 7) >> 3;
+  const bytes = new DataView(new ArrayBuffer(words * 8));
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] >= 0x7f) throw new RangeError(`encodePiece: byte ${b[i]} in ${JSON.stringify(text)}`);
+    bytes.setUint8(i, b[i]);
+  }
+  const p = new Float64Array(1 + words);
   p[0] = b.length;
-  for (let i = 0; i < b.length; i++) p[1 + (i >> 2)] |= b[i] << ((i & 3) * 8);
+  for (let i = 0; i < words; i++) p[1 + i] = bytes.getFloat64(i * 8, true);
   return p;
 }
 
@@ -83,16 +91,16 @@ export class OutputBuffer {
     this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 
-  /** A pre-encoded constant piece (see Piece): whole words, so up to 3 bytes past it are scribbled and then overwritten. */
+  /** A pre-encoded constant piece (see Piece): eight bytes per store, so up to 7 bytes past it are scribbled and then overwritten. */
   piece(k: Piece): void {
     const n = k[0];
-    this.room(n + 4);
+    this.room(n + 8);
     const dv = this.dv;
     const w = k.length;
     let p = this.pos;
     for (let i = 1; i < w; i++) {
-      dv.setUint32(p, k[i], true);
-      p += 4;
+      dv.setFloat64(p, k[i], true);
+      p += 8;
     }
     this.pos += n;
   }
@@ -166,16 +174,28 @@ export class OutputBuffer {
  * `p` and returns the end. No bounds checks: the caller reserved the record's maximum size.
  */
 
-/** A constant piece, a word at a time (up to 3 bytes past its end are scribbled, then overwritten). */
+/** A constant piece, eight bytes per store (up to 7 bytes past its end are scribbled, then overwritten). */
 export function putPiece(dv: DataView, p: number, k: Piece): number {
   const w = k.length;
-  for (let i = 1, q = p; i < w; i++, q += 4) dv.setUint32(q, k[i], true);
+  for (let i = 1, q = p; i < w; i++, q += 8) dv.setFloat64(q, k[i], true);
   return p + k[0];
 }
 
 /** Bytes src[s, s+n) as they are (ids and owners the scanner found printable, no quote or backslash). */
 export function putBytes(buf: Uint8Array, p: number, src: Uint8Array, s: number, n: number): number {
   for (let i = 0; i < n; i++) buf[p + i] = src[s + i];
+  return p + n;
+}
+
+/**
+ * The same bytes as `putBytes`, four per load and store when the source has the three bytes past
+ * the span that the last word reads (`sv` views the source; up to 3 bytes past the copy in the
+ * output are scribbled, then overwritten). Ids and owners are a few bytes: about a quarter of the
+ * byte loop's steps. Whole int32 words, so any byte value passes through unchanged.
+ */
+export function putSpan(buf: Uint8Array, dv: DataView, p: number, src: Uint8Array, sv: DataView, s: number, n: number): number {
+  if (s + n + 3 > sv.byteLength) return putBytes(buf, p, src, s, n);
+  for (let i = 0; i < n; i += 4) dv.setInt32(p + i, sv.getInt32(s + i, true), true);
   return p + n;
 }
 
