@@ -29,6 +29,10 @@ import type { LoadRequest, LoadResult, LoadTrader } from "./apiLoad.ts";
 import { probeDatasync } from "./apiDatasyncProbe.ts";
 import type { Percentiles } from "./apiPercentiles.ts";
 import { measureWsFanout, type WsFanoutResult } from "./apiWsFanout.ts";
+import { perRequestByGroup, THREAD_GROUPS, threadIds, threadTimes, type ThreadGroup, type ThreadTimes } from "./apiThreads.ts";
+
+// Before any gateway starts a Worker: the "node" threads now are V8's platform threads (apiThreads.ts).
+const startupThreads = threadIds(process.pid);
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
@@ -51,6 +55,8 @@ type Variant = {
   name: string;
   load: LoadResult;
   serverCores: number;
+  /** Server CPU µs per request in the measured window, by thread group (apiThreads.ts). */
+  threadsUs: Record<ThreadGroup, number>;
   /** Gateway only: journal records and fdatasync calls in the measured window. */
   journal?: { records: number; datasync: Percentiles };
 };
@@ -60,7 +66,7 @@ type GatewayStats = { trades: number; resting: number };
 // ------------------------------------------------------------------ load runs
 
 /** What the orchestrator reads from the server at the start and end of the measured window. */
-type ServerMark = { cpu: CpuSample; journalSeq?: bigint; datasyncs?: number };
+type ServerMark = { cpu: CpuSample; threads: ThreadTimes; journalSeq?: bigint; datasyncs?: number };
 
 /** Runs the load generator against `url`; marks the server at both ends of the measured window. */
 async function runLoad(url: string, traders: [LoadTrader, LoadTrader], oidPrefix: string, mark: () => Promise<ServerMark>, seconds = SECONDS, warmupSeconds = WARMUP_SECONDS) {
@@ -84,10 +90,12 @@ async function measureBaseline(): Promise<Variant> {
     const ready = await server.next<{ type: "ready"; url: string; traders: [LoadTrader, LoadTrader] }>("ready");
     const mark = async (): Promise<ServerMark> => {
       server.send({ type: "cpu" });
-      return { cpu: (await server.next<{ type: "cpu"; sample: CpuSample }>("cpu")).sample };
+      const cpu = (await server.next<{ type: "cpu"; sample: CpuSample }>("cpu")).sample;
+      // The baseline starts no Worker: every "node" thread besides its main one is V8's.
+      return { cpu, threads: threadTimes(server.child.pid!, null) };
     };
     const { load, from, to } = await runLoad(ready.url, ready.traders, "b", mark);
-    return { name: "Bare Express baseline (signature + zod only)", load, serverCores: coreShare(from.cpu, to.cpu) };
+    return { name: "Bare Express baseline (signature + zod only)", load, serverCores: coreShare(from.cpu, to.cpu), threadsUs: perRequestByGroup(from.threads, to.threads, load.requests) };
   } finally {
     await server.stop();
   }
@@ -131,7 +139,7 @@ const datasync = await probeDatasync();
 
 /** The gateway runs in this process: its CPU, journal position and fdatasync count. */
 function gatewayMark(g: BenchGateway) {
-  return async (): Promise<ServerMark> => ({ cpu: cpuSample(), journalSeq: g.gw.ctx.trading.lastSeq, datasyncs: datasync.mark() });
+  return async (): Promise<ServerMark> => ({ cpu: cpuSample(), threads: threadTimes(process.pid, startupThreads), journalSeq: g.gw.ctx.trading.lastSeq, datasyncs: datasync.mark() });
 }
 
 async function measureGateway(g: BenchGateway, name: string, oidPrefix: string): Promise<Variant> {
@@ -140,6 +148,7 @@ async function measureGateway(g: BenchGateway, name: string, oidPrefix: string):
     name,
     load,
     serverCores: coreShare(from.cpu, to.cpu),
+    threadsUs: perRequestByGroup(from.threads, to.threads, load.requests),
     journal: { records: Number(to.journalSeq! - from.journalSeq!), datasync: datasync.between(from.datasyncs!, to.datasyncs!) },
   };
 }
@@ -229,6 +238,14 @@ function journalLine(v: Variant): string {
   return `${v.name}: ${int(j.records)} journal records, ${int(j.datasync.count)} fdatasync calls (${(j.records / j.datasync.count).toFixed(1)} records per call: the group commit), fdatasync p50 ${ms(j.datasync.p50)} ms, p99 ${ms(j.datasync.p99)} ms`;
 }
 
+/** "main thread 210, worker threads 95, ..." (µs per request, groups under 0.5 µs left out). */
+function threadLine(v: Variant): string {
+  return (Object.keys(THREAD_GROUPS) as ThreadGroup[])
+    .filter((g) => v.threadsUs[g] >= 0.5)
+    .map((g) => `${g === "workers" && v.journal ? "worker threads (the audit index's SQLite worker, the clock sampler)" : THREAD_GROUPS[g]} ${int(v.threadsUs[g])}`)
+    .join(", ");
+}
+
 function findings(): string {
   const parts: string[] = [];
   const b = baseline;
@@ -294,9 +311,11 @@ const markdown = [
   "",
   `Journal in the measured windows: ${journalLine(gwAlways)}; ${journalLine(gwNone)}.`,
   "",
+  `Server CPU µs per request by thread, in the rows' rounds (the table's figure is their sum; the profile below samples the main thread only): baseline: ${threadLine(baseline)}; fsync always: ${threadLine(gwAlways)}; fsync none: ${threadLine(gwNone)}.`,
+  "",
   ...(profile
     ? [
-        `Where the gateway's CPU goes (V8 sampling profiler, separate ${PROFILE_SECONDS} s pass with fsync always at ${int(profiledRate)} req/s; self time, natives charged to their JS caller; share of busy time, idle ${pct(profile.idleShare)}):`,
+        `Where the gateway's main-thread CPU goes (V8 sampling profiler, which samples the main thread only, separate ${PROFILE_SECONDS} s pass with fsync always at ${int(profiledRate)} req/s; self time, natives charged to their JS caller; share of busy time, idle ${pct(profile.idleShare)}):`,
         "",
         "| Code | Share |",
         "|---|---:|",
