@@ -187,45 +187,58 @@ export async function startHolderRulesView(o: HolderRulesViewOptions): Promise<H
  * a TradeSettled event for by its block; a trade is forgotten once every state has seen it.
  */
 class PendingSettlements {
-  readonly #trades = new Map<string, string[]>();
-  /** `${token}|${wallet}` -> tradeId -> amount received. */
-  readonly #byKey = new Map<string, Map<string, bigint>>();
+  /** tradeId -> what it brings: one `${token}|${wallet}` key and amount per receipt. */
+  readonly #trades = new Map<string, Array<[key: string, amount: bigint]>>();
+  /**
+   * `${token}|${wallet}` -> what every pending trade brings it, and in how many receipts. A
+   * running total per receiver instead of a map of its trades: adding a trade touches no map
+   * as large as the unsettled trades, and a state's sum subtracts only the few trades it has
+   * seen settled instead of walking all of the wallet's unsettled ones (per order, under a cap).
+   */
+  readonly #totals = new Map<string, { amount: bigint; receipts: number }>();
 
   add(tradeId: string, receipts: Array<[token: string, wallet: string, amount: bigint]>): void {
     if (this.#trades.has(tradeId)) return;
-    const keys: string[] = [];
+    const entries: Array<[string, bigint]> = [];
     for (const [token, wallet, amount] of receipts) {
       const key = `${token}|${wallet.toLowerCase()}`;
-      let m = this.#byKey.get(key);
-      if (!m) this.#byKey.set(key, (m = new Map()));
-      m.set(tradeId, (m.get(tradeId) ?? 0n) + amount);
-      keys.push(key);
+      const total = this.#totals.get(key);
+      if (total) {
+        total.amount += amount;
+        total.receipts += 1;
+      } else this.#totals.set(key, { amount, receipts: 1 });
+      entries.push([key, amount]);
     }
-    this.#trades.set(tradeId, keys);
+    this.#trades.set(tradeId, entries);
   }
 
   has(tradeId: string): boolean {
     return this.#trades.has(tradeId);
   }
 
-  ids(): IterableIterator<string> {
-    return this.#trades.keys();
-  }
-
   remove(tradeId: string): void {
-    const keys = this.#trades.get(tradeId);
-    if (!keys) return;
+    const entries = this.#trades.get(tradeId);
+    if (!entries) return;
     this.#trades.delete(tradeId);
-    for (const key of keys) {
-      const m = this.#byKey.get(key);
-      m?.delete(tradeId);
-      if (m?.size === 0) this.#byKey.delete(key);
+    for (const [key, amount] of entries) {
+      const total = this.#totals.get(key)!;
+      total.amount -= amount;
+      total.receipts -= 1;
+      if (total.receipts === 0) this.#totals.delete(key);
     }
   }
 
-  /** tradeId -> amount `wallet` receives of `token`. */
-  receipts(token: string, wallet: string): ReadonlyMap<string, bigint> {
-    return this.#byKey.get(`${token}|${wallet}`) ?? new Map();
+  /** What the pending trades not in `settled` bring `wallet` of `token`. */
+  receivable(token: string, wallet: string, settled: ReadonlyMap<string, unknown>): bigint {
+    const key = `${token}|${wallet}`;
+    const total = this.#totals.get(key);
+    if (!total) return 0n;
+    let sum = total.amount;
+    for (const id of settled.keys()) {
+      const entries = this.#trades.get(id);
+      if (entries) for (const [k, amount] of entries) if (k === key) sum -= amount;
+    }
+    return sum;
   }
 }
 
@@ -336,9 +349,7 @@ class ChainMirror implements HolderState {
   }
   pendingReceipts(token: string, identityHash: string): bigint {
     let sum = 0n;
-    for (const w of this.walletsOf(identityHash)) {
-      for (const [id, amount] of this.#s.pending.receipts(token, w)) if (!this.#settled.has(id)) sum += amount;
-    }
+    for (const w of this.walletsOf(identityHash)) sum += this.#s.pending.receivable(token, w, this.#settled);
     return sum;
   }
 
