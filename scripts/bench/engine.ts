@@ -529,7 +529,7 @@ const md = [
   latencyBlock,
   "",
   "Replay tool end to end against a plain JSON echo of the same file, each a separate process reading stdin and writing stdout to `/dev/null`, process start included, interleaved, median of " +
-    `${REPEAT} (runs in brackets): \`node matching-engine/src/cli/replay.ts < commands.jsonl\` (match every command, one JSON line per event plus the final book) vs \`node scripts/bench/engineEcho.ts < commands.jsonl\` (\`JSON.stringify(JSON.parse(line))\` per line; the same reader, `matching-engine/src/replay/readChunks.ts`: synchronous 64 KB reads into one reused buffer, and 64 KB writes). ${N.toLocaleString("en")} lines each; the many-owner file is the main workload's generator with an owner of its own for every order (${N.toLocaleString("en")} distinct ids and about as many owners).`,
+    `${REPEAT} (runs in brackets): \`node matching-engine/src/cli/replay.ts < commands.jsonl\` (match every command, one JSON line per event plus the final book) vs \`node scripts/bench/engineEcho.ts < commands.jsonl\` (\`JSON.stringify(JSON.parse(line))\` per line; the same reader, \`matching-engine/src/replay/readChunks.ts\`: synchronous 64 KB reads into one reused buffer, and 64 KB writes). ${N.toLocaleString("en")} lines each; the many-owner file is the main workload's generator with an owner of its own for every order (${N.toLocaleString("en")} distinct ids and about as many owners).`,
   "",
   "| input | replay commands/s | JSON echo lines/s | replay ÷ echo |",
   "|---|---|---|---|",
