@@ -88,7 +88,15 @@ export type HolderRulesView = {
 export async function startHolderRulesView(o: HolderRulesViewOptions): Promise<HolderRulesView> {
   const tokens = [...o.catalog.currencies.values()].flatMap((c) => (c.token ? [c.token.toLowerCase()] : []));
   const pending = new PendingSettlements();
-  const tokenOf = (currency: string) => o.catalog.currency(currency)?.token?.toLowerCase();
+  // Lowered once per token, as in risk/holderRules.ts: two per trade otherwise.
+  const lowered = new Map<string, string>();
+  const tokenOf = (currency: string) => {
+    const token = o.catalog.currency(currency)?.token;
+    if (token === undefined || token === null) return undefined;
+    let lower = lowered.get(token);
+    if (lower === undefined) lowered.set(token, (lower = token.toLowerCase()));
+    return lower;
+  };
   const addTrade = (tradeId: string, symbol: string, buyer: string, seller: string, size: bigint, funds: bigint) => {
     const m = o.catalog.market(symbol);
     const base = m && tokenOf(m.base);

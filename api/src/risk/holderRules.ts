@@ -190,7 +190,16 @@ export type HolderRulesOptions = {
  */
 export function createHolderRules(o: HolderRulesOptions): HolderRules {
   const { catalog } = o;
-  const tokenOf = (currency: string) => catalog.currency(currency)?.token?.toLowerCase();
+  // The view keys tokens in lower case. Each lowered once: a check looks several up, and a fresh
+  // string is converted again, and hashed again by every Map it meets.
+  const lowered = new Map<string, string>();
+  const tokenOf = (currency: string) => {
+    const token = catalog.currency(currency)?.token;
+    if (token === undefined || token === null) return undefined;
+    let lower = lowered.get(token);
+    if (lower === undefined) lowered.set(token, (lower = token.toLowerCase()));
+    return lower;
+  };
   const settleBy = (s: HolderState, now: number) => Math.floor((Math.max(now, s.timestamp * 1000) + o.horizonMs) / 1000);
   const scale = (m: Market) => 10n ** BigInt(catalog.currency(m.base)!.decimals);
 
