@@ -10,6 +10,8 @@ import { AUDIT_EVENT_COLUMNS, AUDIT_INDEX_LAYOUT, auditIndexSchema, DROP_AUDIT_I
  * The default audit index: Node's built-in SQLite (nothing to install), one file under the
  * data directory, WAL mode so compliance reads never block the feeder.
  */
+const INSERT_ROWS = 32;
+
 export function openSqliteAuditIndex(file: string): AuditIndex {
   mkdirSync(path.dirname(file), { recursive: true });
   const db = new DatabaseSync(file);
@@ -20,7 +22,13 @@ export function openSqliteAuditIndex(file: string): AuditIndex {
   if (meta?.layout !== AUDIT_INDEX_LAYOUT) db.exec(DROP_AUDIT_INDEX);
   db.exec(auditIndexSchema("INTEGER"));
   if (meta?.layout !== AUDIT_INDEX_LAYOUT) db.prepare("INSERT INTO audit_index_meta (layout) VALUES (?)").run(AUDIT_INDEX_LAYOUT);
-  const insertEvent = db.prepare(`INSERT OR IGNORE INTO audit_events (${AUDIT_EVENT_COLUMNS.join(", ")}) VALUES (${AUDIT_EVENT_COLUMNS.map(() => "?").join(", ")})`);
+  const tuple = `(${AUDIT_EVENT_COLUMNS.map(() => "?").join(", ")})`;
+  const insertSql = (rows: number) => `INSERT OR IGNORE INTO audit_events (${AUDIT_EVENT_COLUMNS.join(", ")}) VALUES ${Array(rows).fill(tuple).join(", ")}`;
+  const insertEvent = db.prepare(insertSql(1));
+  // INSERT_ROWS rows per statement: one call into SQLite per 32 rows instead of per row (about a
+  // quarter of the index thread's insert CPU, several events per order).
+  const insertEvents = db.prepare(insertSql(INSERT_ROWS));
+  const params: Array<string | number | bigint | null> = [];
   const q = () => "?";
 
   return {
@@ -33,9 +41,18 @@ export function openSqliteAuditIndex(file: string): AuditIndex {
       if (rows.length === 0) return;
       db.exec("BEGIN");
       try {
-        for (const { event, line } of rows) {
-          const c = indexColumns(event);
-          insertEvent.run(c.seq, c.tsUs, c.type, c.account, c.identity, c.wallet, c.orderId, c.symbol, line);
+        let i = 0;
+        for (; i + INSERT_ROWS <= rows.length; i += INSERT_ROWS) {
+          params.length = 0;
+          for (let k = i; k < i + INSERT_ROWS; k++) {
+            const c = indexColumns(rows[k].event);
+            params.push(c.seq, c.tsUs, c.type, c.account, c.identity, c.wallet, c.orderId, c.symbol, rows[k].line);
+          }
+          insertEvents.run(...params);
+        }
+        for (; i < rows.length; i++) {
+          const c = indexColumns(rows[i].event);
+          insertEvent.run(c.seq, c.tsUs, c.type, c.account, c.identity, c.wallet, c.orderId, c.symbol, rows[i].line);
         }
         db.exec("COMMIT");
       } catch (err) {
