@@ -46,8 +46,6 @@ export class AuditTrail {
   #pendingLines: string[] = [];
   #pendingEvents: AuditEvent[] = [];
   #pendingLastSeq = -1;
-  /** The seq of #pendingStored's first line (its leaf hashes come back from the index's thread). */
-  #pendingFirstSeq = -1;
   #indexedThrough = -1;
   #timer: NodeJS.Timeout | undefined;
   #draining: Promise<void> = Promise.resolve();
@@ -75,7 +73,6 @@ export class AuditTrail {
     if (this.#closed) throw new AuditError(AuditCode.CLOSED, "audit trail closed");
     const { event, line, stored } = this.log.appendEncoded(input);
     if (this.#screening) {
-      if (this.#pendingStored.length === 0) this.#pendingFirstSeq = event.seq;
       this.#pendingStored.push(stored);
       this.#pendingBytes += stored.length;
     } else {
@@ -97,11 +94,9 @@ export class AuditTrail {
     }
     if (this.#closed) throw new AuditError(AuditCode.CLOSED, "audit trail closed");
     const stored = this.log.appendStored(input);
-    const seq = this.log.size - 1;
-    if (this.#pendingStored.length === 0) this.#pendingFirstSeq = seq;
     this.#pendingStored.push(stored);
     this.#pendingBytes += stored.length;
-    this.#pendingLastSeq = seq;
+    this.#pendingLastSeq = this.log.size - 1;
   }
 
   /**
@@ -181,7 +176,8 @@ export class AuditTrail {
       this.#pendingEvents = [];
       let alerts: Alert[];
       if (this.#screening) {
-        const from = this.#pendingFirstSeq;
+        // The pending lines are consecutive seqs ending at lastSeq (every append comes through here).
+        const from = lastSeq - this.#pendingStored.length + 1;
         const outcome = await this.#screening.insertAndScreen(this.#takeStored());
         if (outcome.leafHashes) this.log.addLeafHashes(from, outcome.leafHashes);
         alerts = this.#screened(outcome);

@@ -66,6 +66,8 @@ try {
 
 port.on("message", async (call: IndexCall) => {
   let reply: IndexReply;
+  // Moved, not copied: the batch memory given back and the leaf hashes.
+  const transfer: ArrayBuffer[] = [];
   try {
     if (call.method === "insertText") {
       reply = { id: call.id, ok: true, value: await index.insert(rowsOf(call.args[0] as string)) };
@@ -76,7 +78,10 @@ port.on("message", async (call: IndexCall) => {
       const rows = rowsOf(bytes.toString("utf8", 0, Math.max(0, bytes.length - 1)));
       await index.insert(rows);
       const leafHashes = leafHashesOf(bytes, rows.length);
-      reply = { id: call.id, ok: true, value: { ...screen(rows.map((r) => r.event)), leafHashes }, returned: stored.buffer instanceof ArrayBuffer ? stored.buffer : undefined };
+      const returned = stored.buffer instanceof ArrayBuffer ? stored.buffer : undefined;
+      reply = { id: call.id, ok: true, value: { ...screen(rows.map((r) => r.event)), leafHashes }, returned };
+      transfer.push(leafHashes.buffer as ArrayBuffer);
+      if (returned) transfer.push(returned);
     } else if (call.method === "screenText") {
       reply = { id: call.id, ok: true, value: screen(rowsOf(call.args[0] as string).map((r) => r.event)) };
     } else {
@@ -87,9 +92,5 @@ port.on("message", async (call: IndexCall) => {
     const e = err as { name?: string; message?: string; code?: string };
     reply = { id: call.id, ok: false, error: { name: e.name ?? "Error", message: e.message ?? String(err), code: typeof e.code === "string" ? e.code : undefined } };
   }
-  const transfer: ArrayBuffer[] = [];
-  if (reply.ok && reply.returned) transfer.push(reply.returned);
-  const hashes = reply.ok ? (reply.value as ScreenOutcome | undefined)?.leafHashes : undefined;
-  if (hashes?.buffer instanceof ArrayBuffer) transfer.push(hashes.buffer);
   port.postMessage(reply, transfer);
 });
