@@ -255,6 +255,43 @@ describe("sqlite query plans for seq-ordered (export) pages", () => {
   });
 });
 
+describe("sqlite page size", () => {
+  const pageSize = (file: string) => {
+    const db = new DatabaseSync(file);
+    try {
+      return (db.prepare("PRAGMA page_size").get() as { page_size: number }).page_size;
+    } finally {
+      db.close();
+    }
+  };
+
+  it("makes a new index with 16 KiB pages", async () => {
+    const file = path.join(dir, "page-new.sqlite");
+    const index = openSqliteAuditIndex(file);
+    await index.insert(makeEvents(10).map((event) => ({ event, line: encodeAuditEvent(event) })));
+    await index.close();
+    assert.equal(pageSize(file), 16_384);
+  });
+
+  it("keeps an existing index's page size, and its rows", async () => {
+    const file = path.join(dir, "page-old.sqlite");
+    const old = new DatabaseSync(file);
+    old.exec("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;");
+    old.close();
+    const events = makeEvents(300);
+    const first = openSqliteAuditIndex(file);
+    await first.insert(events.slice(0, 200).map((event) => ({ event, line: encodeAuditEvent(event) })));
+    await first.close();
+    const again = openSqliteAuditIndex(file);
+    await again.insert(events.map((event) => ({ event, line: encodeAuditEvent(event) })));
+    assert.equal(await again.lastSeq(), 299);
+    const q: AuditQuery = { account: ACCOUNTS[1], limit: 40, order: "asc" };
+    assert.deepEqual(await all(again, q), reference(events, q));
+    await again.close();
+    assert.equal(pageSize(file), 4096);
+  });
+});
+
 describe("sqlite in a worker thread: failures reach the caller", () => {
   it("rejects the open when the file cannot be created", async () => {
     const file = path.join(dir, "not-a-dir.sqlite");

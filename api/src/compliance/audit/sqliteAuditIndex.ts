@@ -16,7 +16,11 @@ const INSERT_ROWS = 32;
 export function openSqliteAuditIndex(file: string): AuditIndex {
   mkdirSync(path.dirname(file), { recursive: true });
   const db = new DatabaseSync(file);
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+  // 16 KiB pages (SQLite's default is 4): each row goes into 13 B-trees, and bigger pages split
+  // less often. Inserting a bench log's 90,000 rows took about 27% less CPU per row (13.4 ->
+  // 9.7 us; 8 and 32 KiB were between, 64 KiB four times worse). It only takes effect when the
+  // file is created: an existing index keeps its page size, and works as before.
+  db.exec("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
   const meta = db.prepare("SELECT name FROM sqlite_master WHERE name = 'audit_index_meta'").get()
     ? (db.prepare("SELECT layout FROM audit_index_meta").get() as { layout: number } | undefined)
     : undefined;
