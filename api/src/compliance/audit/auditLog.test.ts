@@ -304,6 +304,74 @@ describe("audit log", () => {
     await log.close();
   });
 
+  /**
+   * A scheduled checkpoint's line is written before its fdatasync goes to libuv's pool, which
+   * completes in a later turn of the loop than the one that wrote the line: looking after every
+   * turn catches the moment the line is in the file and the checkpoint not yet listed.
+   */
+  async function atScheduledLine(dir: string): Promise<void> {
+    const cpLines = () => {
+      try {
+        return readFileSync(join(dir, "checkpoints.jsonl"), "utf8").split("\n").filter(Boolean).length;
+      } catch {
+        return 0;
+      }
+    };
+    for (let turns = 0; cpLines() === 0; turns++) {
+      assert.ok(turns < 100_000, "the scheduled checkpoint's line never came");
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  const settle = async (log: AuditLog, n: number) => {
+    for (let i = 0; i < 1000 && log.checkpoints().length < n; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+
+  it("a scheduled checkpoint is listed once its line is fdatasynced; one signed on demand meanwhile keeps the order", async () => {
+    const dir = freshDir();
+    const reported: Array<[number, number]> = [];
+    // fsync "always": an append is durable when it returns, so the on-demand checkpoint below covers more than the scheduled one.
+    const log = await openAuditLog(options(dir, { fsync: "always", checkpointEvery: { events: 100, ms: 3_600_000 }, onCheckpoint: (cp, prev) => reported.push([prev, cp.treeSize]) }));
+    for (let i = 0; i < 100; i++) log.append(order(i));
+    await atScheduledLine(dir);
+    assert.equal(log.checkpoints().length, 0, "listed before its line was durable");
+    assert.deepEqual(reported, []);
+    log.append(order(100));
+    log.append(order(101));
+    assert.equal(log.checkpoint().treeSize, 102);
+    assert.deepEqual(reported, [[0, 102]]);
+    await settle(log, 2);
+    assert.deepEqual(
+      log.checkpoints().map((c) => c.treeSize),
+      [100, 102],
+    );
+    assert.deepEqual(reported, [[0, 102]], "the overtaken checkpoint is listed, not reported again");
+    await log.close();
+    const again = await openAuditLog(options(dir));
+    assert.deepEqual(
+      again.checkpoints().map((c) => c.treeSize),
+      [100, 102],
+    );
+    await again.close();
+  });
+
+  it("an on-demand checkpoint of the events a scheduled one is syncing returns that one, made durable", async () => {
+    const dir = freshDir();
+    const reported: Array<[number, number]> = [];
+    const log = await openAuditLog(options(dir, { checkpointEvery: { events: 100, ms: 3_600_000 }, onCheckpoint: (cp, prev) => reported.push([prev, cp.treeSize]) }));
+    await fill(log, 100);
+    await atScheduledLine(dir);
+    assert.equal(log.checkpoints().length, 0);
+    const cp = log.checkpoint();
+    assert.equal(cp.treeSize, 100);
+    assert.deepEqual(log.checkpoints(), [cp]);
+    assert.deepEqual(reported, [[0, 100]]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(log.checkpoints(), [cp], "not listed twice");
+    assert.deepEqual(reported, [[0, 100]], "not reported twice");
+    await log.close();
+    assert.equal(readFileSync(join(dir, "checkpoints.jsonl"), "utf8").trim().split("\n").length, 1, "one line, not two of the same size");
+  });
+
   it("checkpoints by time, and none while the log does not grow", async () => {
     const MS = 40;
     const feed = checkpointFeed();

@@ -1,5 +1,5 @@
 import type { KeyObject } from "node:crypto";
-import { closeSync, fsyncSync, openSync } from "node:fs";
+import { closeSync, fdatasync, fsyncSync, openSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fsyncDirSync } from "../../fs/fsyncDir.ts";
@@ -60,8 +60,10 @@ export class Checkpointer {
   #cpFd = -1;
   #lastCheckpointSize = 0;
   #checkpointQueued = false;
-  /** The queued checkpoint's fdatasyncs in flight: close() waits for them before closing the files they use. */
+  /** The queued checkpoint's fdatasyncs in flight (caches, then its line): close() waits for them before closing the files they use. */
   #cacheSync: Promise<number> | null = null;
+  /** The scheduled checkpoint whose line is written and whose fdatasync is in flight. */
+  #pending: Checkpoint | null = null;
   #timer: NodeJS.Timeout | null = null;
   /** Appended lines (with their newline) not hashed yet, from #unhashedHead on: the tree may lag, lines are hashed in batches, at flush or when a root or proof needs them. */
   #unhashed: Buffer[] = [];
@@ -364,6 +366,47 @@ export class Checkpointer {
 
   /** Signs a checkpoint of the first `n` (durable) events. */
   checkpointAt(n: number): Checkpoint {
+    const pending = this.#pending;
+    if (pending?.treeSize === n) {
+      // The scheduled checkpoint of these very events waits for its line's fdatasync: made
+      // durable here and published now instead of signing a second one of the same size.
+      try {
+        fsyncSync(this.#cpFd);
+      } catch (cause) {
+        throw this.#store.fail(cause);
+      }
+      this.#publish(pending);
+      return pending;
+    }
+    const cp = this.#sign(n);
+    this.#appendCheckpointsLine(JSON.stringify(cp), true);
+    this.#publish(cp);
+    return cp;
+  }
+
+  /**
+   * checkpointAt for the log's own schedule, with the checkpoint line's fdatasync on libuv's
+   * pool: a synchronous one held up order handling for a disk flush every 10,000 events. The
+   * line is written at once (the file keeps the order lines were written in); the checkpoint is
+   * published (listed, reported, handed to the anchor) only once the fdatasync returns.
+   */
+  async #checkpointAtAsync(n: number): Promise<void> {
+    const cp = this.#sign(n);
+    this.#appendCheckpointsLine(JSON.stringify(cp), false);
+    this.#pending = cp;
+    const fd = this.#cpFd;
+    try {
+      await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    } catch (cause) {
+      throw this.#store.fail(cause);
+    } finally {
+      this.#pending = null;
+    }
+    this.#publish(cp);
+  }
+
+  /** The checks, the tree hashed up to `n`, its tiles and offsets made durable, the checkpoint signed. */
+  #sign(n: number): Checkpoint {
     const failure = this.#store.failure;
     if (failure) throw failure;
     if (this.#o.state() === "closed") throw new AuditError(AuditCode.CLOSED, `audit log ${this.#dir} is closed`);
@@ -378,11 +421,23 @@ export class Checkpointer {
       }
       this.#cachesSyncedTo = n;
     }
-    const cp = signCheckpoint({ origin: this.#o.origin, treeSize: n, root: toHex(this.#tree.root(n)), time: isoMicros(this.#o.now()) }, this.#o.signingKey.privateKey);
-    this.#appendCheckpointsLine(JSON.stringify(cp));
+    return signCheckpoint({ origin: this.#o.origin, treeSize: n, root: toHex(this.#tree.root(n)), time: isoMicros(this.#o.now()) }, this.#o.signingKey.privateKey);
+  }
+
+  /**
+   * A durable checkpoint joins the list and goes to the listener. One that a later checkpoint
+   * overtook (an on-demand one signed while this one's fdatasync ran) is listed in its place
+   * but not reported: the later one's report already covers its events.
+   */
+  #publish(cp: Checkpoint): void {
     const previous = this.#lastCheckpointSize;
+    if (cp.treeSize <= previous) {
+      const at = this.#checkpoints.findIndex((c) => c.treeSize >= cp.treeSize);
+      if (at >= 0 && this.#checkpoints[at] !== cp) this.#checkpoints.splice(at, 0, cp);
+      return;
+    }
     this.#checkpoints.push(cp);
-    this.#lastCheckpointSize = n;
+    this.#lastCheckpointSize = cp.treeSize;
     this.armTimer();
     if (this.#o.onCheckpoint) {
       try {
@@ -392,18 +447,20 @@ export class Checkpointer {
         this.#o.onError?.(err);
       }
     }
-    return cp;
   }
 
-  /** Checkpoint lines are rare (seconds apart): a synchronous write + fsync keeps them simple and ordered. */
-  #appendCheckpointsLine(line: string): void {
+  /**
+   * Checkpoint and anchor lines are rare (seconds apart), written synchronously so the file
+   * keeps their order; `sync`: fdatasynced here too (else the caller does it).
+   */
+  #appendCheckpointsLine(line: string, sync: boolean): void {
     try {
       if (this.#cpFd < 0) {
         this.#cpFd = openSync(join(this.#dir, CHECKPOINTS_FILE), "a", 0o644);
         fsyncDirSync(this.#dir);
       }
       writeAllSync(this.#cpFd, Buffer.from(`${line}\n`));
-      fsyncSync(this.#cpFd);
+      if (sync) fsyncSync(this.#cpFd);
     } catch (cause) {
       throw this.#store.fail(cause);
     }
@@ -417,14 +474,16 @@ export class Checkpointer {
         .flush()
         .then(() => {
           if (this.#o.state() !== "open") return this.#store.durable; // close() takes its own checkpoint
-          this.#cacheSync = this.#syncCachesAsync();
+          this.#cacheSync = this.#syncCachesAsync().then(async (synced) => {
+            this.#cachesSyncedTo = Math.max(this.#cachesSyncedTo, synced);
+            if (this.#o.state() === "open" && synced > this.#lastCheckpointSize) await this.#checkpointAtAsync(synced);
+            return synced;
+          });
           return this.#cacheSync;
         })
-        .then((synced) => {
+        .then(() => {
           this.#cacheSync = null;
           this.#checkpointQueued = false;
-          this.#cachesSyncedTo = Math.max(this.#cachesSyncedTo, synced);
-          if (this.#o.state() === "open" && synced > this.#lastCheckpointSize) this.checkpointAt(synced);
         })
         .catch((err: unknown) => {
           this.#cacheSync = null;
@@ -455,7 +514,7 @@ export class Checkpointer {
     if (failure) throw failure;
     if (!this.#checkpoints.some((c) => c.treeSize === treeSize)) throw new AuditError(AuditCode.BAD_RANGE, `no checkpoint at tree size ${treeSize} to anchor`);
     const record: AnchorLine = { anchorFor: treeSize, chainId: anchor.chainId, contract: anchor.contract, txHash: anchor.txHash, blockNumber: anchor.blockNumber };
-    this.#appendCheckpointsLine(JSON.stringify(record));
+    this.#appendCheckpointsLine(JSON.stringify(record), true);
     for (let i = 0; i < this.#checkpoints.length; i++) {
       if (this.#checkpoints[i].treeSize === treeSize) this.#checkpoints[i] = { ...this.#checkpoints[i], anchor: { ...anchor } };
     }
