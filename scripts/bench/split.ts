@@ -15,13 +15,15 @@
  * Environment (defaults in brackets): BENCH_SECONDS [10] measured after BENCH_WARMUP_SECONDS
  * [2], BENCH_CONNECTIONS [20] in all (split evenly over the edges), BENCH_REPEATS [3] (the three
  * layouts run in turn this many times; each layout's run with the median orders/s is shown),
- * BENCH_WRITE [1].
+ * BENCH_FEED_IN_FLIGHT [200] commands awaiting their reply at once in the "sequencer alone"
+ * layout (splitSequencerFeed.ts), BENCH_WRITE [1].
  */
 import { hardhatAccount, startChain } from "../../api/test/support/chainFixture.ts";
 import { startRedis, type RedisServer } from "../../api/test/support/redisServer.ts";
 import { forkBenchChild } from "./apiChild.ts";
 import type { LoadRequest, LoadResult, LoadTrader } from "./apiLoad.ts";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
+import { feedSequencer } from "./splitSequencerFeed.ts";
 import { BUYER, OPERATOR, SELLER, SYMBOL, baseEnv, cleanup, prepare as prepareTraders, procCpu, redisCommandCalls, spawn, stopAll } from "./splitCluster.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -29,6 +31,8 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const WRITE = process.env.BENCH_WRITE !== "0";
 const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 3));
+const FEED_IN_FLIGHT = Number(process.env.BENCH_FEED_IN_FLIGHT ?? 200);
+const FED = "sequencer alone, fed decoded commands over Redis";
 type Member = { name: string; pid: number };
 type MemberCost = { name: string; cores: number; mainCores: number; usPerOrder: number; mainUsPerOrder: number };
 type VariantResult = { name: string; runs?: number[]; reqPerSec: number; requests: number; p50: number; p99: number; notOk: number; errors: number; loadgenCores: number; members: MemberCost[]; redisCallsPerOrder?: Record<string, number> };
@@ -91,10 +95,63 @@ async function measure(name: string, targets: string[], traders: [LoadTrader, Lo
   };
 }
 
+/** The "sequencer alone" layout: commands from this process over the command bus; the sequencer's and Redis's CPU over the measured window. */
+async function measureFed(redisUrl: string, seqPid: number, redisPid: number, traders: Parameters<typeof feedSequencer>[0]["traders"]): Promise<VariantResult> {
+  const members: Member[] = [
+    { name: "sequencer", pid: seqPid },
+    { name: "redis-server", pid: redisPid },
+  ];
+  let before: ProcCpuList = [];
+  let after: ProcCpuList = [];
+  let callsBefore: Record<string, number> = {};
+  let callsAfter: Record<string, number> = {};
+  const r = await feedSequencer({
+    redisUrl,
+    traders,
+    symbol: SYMBOL,
+    inFlight: FEED_IN_FLIGHT,
+    warmupSeconds: WARMUP_SECONDS,
+    seconds: SECONDS,
+    measuring: async (on) => {
+      if (on) {
+        callsBefore = await redisCommandCalls(redisUrl);
+        before = members.map((m) => procCpu(m.pid));
+      } else {
+        after = members.map((m) => procCpu(m.pid));
+        callsAfter = await redisCommandCalls(redisUrl);
+      }
+    },
+  });
+  if (r.errorSamples.length > 0) console.error(`${FED}: errors, e.g.\n  ${r.errorSamples.join("\n  ")}`);
+  const redisCallsPerOrder: Record<string, number> = {};
+  for (const [cmd, n] of Object.entries(callsAfter)) {
+    const per = (n - (callsBefore[cmd] ?? 0)) / r.orders;
+    if (per >= 0.005) redisCallsPerOrder[cmd] = per;
+  }
+  return {
+    name: FED,
+    requests: r.orders,
+    reqPerSec: r.orders / r.wallS,
+    p50: r.p50,
+    p99: r.p99,
+    notOk: r.errors,
+    errors: 0,
+    loadgenCores: r.driverCores,
+    redisCallsPerOrder,
+    members: members.map((m, i) => {
+      const cpu = after[i].total - before[i].total;
+      const main = after[i].main - before[i].main;
+      return { name: m.name, cores: cpu / r.wallS, mainCores: main / r.wallS, usPerOrder: (cpu * 1e6) / r.orders, mainUsPerOrder: (main * 1e6) / r.orders };
+    }),
+  };
+}
+type ProcCpuList = Array<ReturnType<typeof procCpu>>;
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   const chain = await startChain({ serve: true });
-  for (const idx of [BUYER, SELLER, OPERATOR]) await chain.attest(hardhatAccount(idx).address, `bench-split-${idx}`);
+  const identities = new Map<number, string>();
+  for (const idx of [BUYER, SELLER, OPERATOR]) identities.set(idx, await chain.attest(hardhatAccount(idx).address, `bench-split-${idx}`));
   const runs: VariantResult[][] = [];
   const redisList: RedisServer[] = [];
   try {
@@ -142,6 +199,21 @@ async function main(): Promise<void> {
         await stopAll([...edges, seq]);
         await redis.stop();
       }
+      // 4. The sequencer alone on its Redis, fed decoded commands (an edge signs the traders in and credits them, then stops).
+      {
+        const redis = await startRedis();
+        redisList.push(redis);
+        const seq = await spawn(baseEnv(chain, "seq-fed", { SEN_ROLE: "sequencer", REDIS_URL: redis.url }));
+        const edge = await spawn(baseEnv(chain, "edge-fed", { SEN_ROLE: "edge", REDIS_URL: redis.url }));
+        const creds = await prepareTraders(edge.url, [edge.url]);
+        await stopAll([edge]);
+        out.push(await measureFed(redis.url, seq.child.pid!, redis.pid!, [
+          { accountId: creds[0].accountId, identityHash: identities.get(BUYER)!, apiKeyId: creds[0].apiKey },
+          { accountId: creds[1].accountId, identityHash: identities.get(SELLER)!, apiKeyId: creds[1].apiKey },
+        ]));
+        await stopAll([seq]);
+        await redis.stop();
+      }
     }
   } finally {
     cleanup();
@@ -164,9 +236,10 @@ const f2 = (n: number) => n.toFixed(2);
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 
 /** Orders/s of a 16-core box from the split's measured per-order costs (see the section's text). */
-function projection(split: VariantResult, cores: number) {
+function projection(split: VariantResult, fed: VariantResult | undefined, cores: number) {
   const m = (n: string) => split.members.find((x) => x.name === n)!;
-  const seq = m("sequencer");
+  // The serial part's cost from the layout that loads it most (the split on 2 cores gives it only a few hundred orders/s).
+  const seq = fed?.members.find((x) => x.name === "sequencer") ?? m("sequencer");
   const redis = m("redis-server");
   const edgeUs = (m("edge A").usPerOrder + m("edge B").usPerOrder) / 2;
   const seqThreadCap = 1e6 / seq.mainUsPerOrder;
@@ -175,7 +248,7 @@ function projection(split: VariantResult, cores: number) {
   const seqCores = seq.usPerOrder / seq.mainUsPerOrder;
   const edgeCores = Math.max(0, cores - seqCores - 1 - 1); // one core for Redis, one for the OS and the rest
   const edgeCap = (edgeCores * 1e6) / edgeUs;
-  return { seqThreadCap, redisCap, edgeCap, edgeUs, edgeCores, seqCores, total: Math.min(seqThreadCap, redisCap, edgeCap) };
+  return { seqThreadCap, seqMainUs: seq.mainUsPerOrder, redisCap, edgeCap, edgeUs, edgeCores, seqCores, total: Math.min(seqThreadCap, redisCap, edgeCap) };
 }
 
 function render(rows: VariantResult[], wallS: number): string {
@@ -185,11 +258,11 @@ function render(rows: VariantResult[], wallS: number): string {
     "",
     machineLine(),
     "",
-    `Method: every server is the real entry point (\`api/src/main.ts\`) in its own process, on an in-process Hardhat chain served over JSON-RPC (sign-in and e-ID checks; no chain services, so no settlement: traders are credited through the operator's deposit route, as bench:api credits in-process deposits) with \`--max-semi-space-size=32\`; the load is autocannon in its own process per target (\`apiLoad.ts\`: ${CONNECTIONS} connections in all, one request in flight each, every request signed afresh, limit orders of 1 lot alternating buy and sell on a 9,900 / 10,000 / 10,100 ladder on ${SYMBOL}, so the book both trades and rests), ${WARMUP_SECONDS} s warm-up then ${SECONDS} s measured; the three layouts run in turn ${REPEATS} times and each row is the layout's run with the median orders/s (all runs' orders/s in brackets; the split's varies most: five processes and the load share two cores). Pre-trade rate limits lifted through the operator route. Redis: a throw-away redis-server with \`appendonly yes\`, \`appendfsync always\` (the journal's durability). The split's two edges each get half the connections. CPU per order = a process's user + system CPU over the measured window (all threads; "main thread" = its event-loop thread alone, from \`/proc/<pid>/task/<pid>/stat\`) ÷ the orders acknowledged in the window. With 2 cores, every process and the load generators share them: the split cannot be faster than one process on this machine; what it measures is the cost of each part.`,
+    `Method: every server is the real entry point (\`api/src/main.ts\`) in its own process, on an in-process Hardhat chain served over JSON-RPC (sign-in and e-ID checks; no chain services, so no settlement: traders are credited through the operator's deposit route, as bench:api credits in-process deposits) with \`--max-semi-space-size=32\`; the load is autocannon in its own process per target (\`apiLoad.ts\`: ${CONNECTIONS} connections in all, one request in flight each, every request signed afresh, limit orders of 1 lot alternating buy and sell on a 9,900 / 10,000 / 10,100 ladder on ${SYMBOL}, so the book both trades and rests), ${WARMUP_SECONDS} s warm-up then ${SECONDS} s measured; the three layouts run in turn ${REPEATS} times and each row is the layout's run with the median orders/s (all runs' orders/s in brackets; the split's varies most: five processes and the load share two cores). Pre-trade rate limits lifted through the operator route. Redis: a throw-away redis-server with \`appendonly yes\`, \`appendfsync always\` (the journal's durability). The split's two edges each get half the connections. CPU per order = a process's user + system CPU over the measured window (all threads; "main thread" = its event-loop thread alone, from \`/proc/<pid>/task/<pid>/stat\`) ÷ the orders acknowledged in the window. With 2 cores, every process and the load generators share them: the split cannot be faster than one process on this machine; what it measures is the cost of each part. The last layout, "${FED}", measures the serial part under load: a sequencer and its redis-server alone, fed placeOrder commands by this process through the edges' own command client (\`splitSequencerFeed.ts\`: the same decoded orders on the same ladder, ${FEED_IN_FLIGHT} awaiting their reply at once, no HTTP or signatures), so its rounds carry tens of orders as they would behind many edges; its latency is the command's round trip (sent → reply read), and "load generators' CPU" is this process's (it also serves the idle chain).`,
     "",
     "| Layout | orders/s | vs one process (file journal) | p50 ms | p99 ms | not 200000 / errors | load generators' CPU (cores) |",
     "|---|---:|---:|---:|---:|---|---:|",
-    ...rows.map((r) => `| ${r.name} | ${int(r.reqPerSec)}${r.runs && r.runs.length > 1 ? ` (runs: ${r.runs.map(int).join(", ")})` : ""} | ${f2(r.reqPerSec / base.reqPerSec)}× | ${f1(r.p50)} | ${f1(r.p99)} | ${r.notOk} / ${r.errors} | ${f2(r.loadgenCores)} |`),
+    ...rows.map((r) => `| ${r.name} | ${int(r.reqPerSec)}${r.runs && r.runs.length > 1 ? ` (runs: ${r.runs.map(int).join(", ")})` : ""} | ${r.name === FED ? "— (no HTTP)" : `${f2(r.reqPerSec / base.reqPerSec)}×`} | ${f1(r.p50)} | ${f1(r.p99)} | ${r.notOk} / ${r.errors} | ${f2(r.loadgenCores)} |`),
     "",
     "| Layout | process | CPU (cores) | main thread (cores) | CPU µs / order | main thread µs / order |",
     "|---|---|---:|---:|---:|---:|",
@@ -209,12 +282,26 @@ function render(rows: VariantResult[], wallS: number): string {
     );
   }
   const split = rows.find((r) => r.name.startsWith("split"));
+  const fed = rows.find((r) => r.name === FED);
   if (split) {
-    const p = projection(split, 16);
+    const p = projection(split, fed, 16);
+    const splitSeqUs = split.members.find((m) => m.name === "sequencer")!.mainUsPerOrder;
     lines.push(
       "",
-      `On paper, a 16-core box from these per-order costs: the sequencer's event-loop thread is the one serial part, ${int(split.members.find((m) => m.name === "sequencer")!.mainUsPerOrder)} µs per order → at most **${int(p.seqThreadCap)} orders/s**; its other threads (journal writes, GC, the audit index worker) bring the sequencer process to ${f2(p.seqCores)} cores at that rate; redis-server (single-threaded) at ${int(split.members.find((m) => m.name === "redis-server")!.usPerOrder)} µs per order caps at ${int(p.redisCap)} orders/s; the edges cost ${int(p.edgeUs)} µs per order each, so the ${f1(p.edgeCores)} cores left (one kept for Redis, one for the OS) carry ${int(p.edgeCap)} orders/s. The box would give about **${int(p.total)} orders/s**, bound by ${p.total === p.seqThreadCap ? "the sequencer thread" : p.total === p.redisCap ? "Redis" : "the edges"}. These costs were measured with every process sharing 2 cores with the load (context switches and cache misses included), so they are upper bounds.`,
+      `On paper, a 16-core box from these per-order costs: the sequencer's event-loop thread is the one serial part, ${int(p.seqMainUs)} µs per order ${fed ? `when fed at ${int(fed.reqPerSec)} orders/s (the "sequencer alone" layout; ${int(splitSeqUs)} µs in the split layout, whose rounds carry one or two orders each)` : ""} → at most **${int(p.seqThreadCap)} orders/s**; its other threads (journal writes, GC, the audit index worker) bring the sequencer process to ${f2(p.seqCores)} cores at that rate; redis-server (single-threaded) at ${int(split.members.find((m) => m.name === "redis-server")!.usPerOrder)} µs per order caps at ${int(p.redisCap)} orders/s; the edges cost ${int(p.edgeUs)} µs per order each, so the ${f1(p.edgeCores)} cores left (one kept for Redis, one for the OS) carry ${int(p.edgeCap)} orders/s. The box would give about **${int(p.total)} orders/s**, bound by ${p.total === p.seqThreadCap ? "the sequencer thread" : p.total === p.redisCap ? "Redis" : "the edges"}. These costs were measured with every process sharing 2 cores with the load (context switches and cache misses included), so they are upper bounds.`,
     );
+    const calls = (r: VariantResult) => Object.values(r.redisCallsPerOrder ?? {}).reduce((a, b) => a + b, 0);
+    const fedRedis = fed?.members.find((m) => m.name === "redis-server");
+    if (fed && fedRedis && calls(fed) > 0 && calls(split) > 0) {
+      // Redis's cost per command falls with load as the sequencer's does: price the split's command mix at the loaded rate.
+      const usPerCall = fedRedis.usPerOrder / calls(fed);
+      const splitRedisUs = split.members.find((m) => m.name === "redis-server")!.usPerOrder;
+      const loadedUs = usPerCall * calls(split);
+      lines.push(
+        "",
+        `Redis's figure has the same bias as the split's sequencer figure: in the split it serves ${f2(calls(split))} commands per order at ${int(splitRedisUs / calls(split))} µs each, at the split's few hundred orders/s; under the "sequencer alone" load it spent ${int(usPerCall)} µs per command. Priced at that rate, the split's commands cost ${int(loadedUs)} µs per order, a cap of ${int(1e6 / loadedUs)} orders/s, and the box would give about **${int(Math.min(p.seqThreadCap, 1e6 / loadedUs, p.edgeCap))} orders/s** (an estimate from two measurements, not one).`,
+      );
+    }
   }
   lines.push("", `Total bench wall time: ${Math.round(wallS)} s.`);
   return lines.join("\n");
