@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { redisSkip, useRedis } from "../../test/support/redisServer.ts";
 import type { SnapshotStore } from "../journal/types.ts";
 import { LEASE_KEY } from "./lease.ts";
-import { loadPublishedSnapshot, publishingSnapshotStore, SNAPSHOT_KEY } from "./snapshotRelay.ts";
+import { loadPublishedSnapshot, publishingSnapshotStore, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_DATA_KEY, SNAPSHOT_KEY } from "./snapshotRelay.ts";
 
 const skip = redisSkip("snapshot relay");
 
@@ -50,5 +50,46 @@ describe("published snapshots (sen:snapshot)", { skip }, () => {
     await zombie.save(501n, { core: {} });
     assert.equal(errors.length, 2, "no lease at all: not published either");
     assert.equal(await loadPublishedSnapshot(redis), null);
+  });
+  it("a large state goes to Redis in chunks, not one command, and is swapped in whole; no staging key stays behind", async () => {
+    const redis = db.client;
+    await redis.del(SNAPSHOT_KEY, SNAPSHOT_DATA_KEY);
+    await redis.set(LEASE_KEY, JSON.stringify({ token: "cc33", node: "seq-c", http: "", since: 0 }));
+    const calls = async () => {
+      const text = (await redis.info("commandstats")) as string;
+      const n = (cmd: string) => Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, "m").exec(text)?.[1] ?? 0);
+      return { append: n("append"), set: n("set") };
+    };
+    const published: number[] = [];
+    const store = publishingSnapshotStore(memoryStore(), { redis, token: "cc33", onPublished: (_seq, bytes) => published.push(bytes), onError: (e) => assert.fail(e as Error) });
+    // About 3.5 chunks of orders, non-ASCII text and bigints included: chunks split bytes, not characters.
+    const orders = Array.from({ length: 24_000 }, (_, i) => ({ id: `o${i}`, note: i % 7 === 0 ? "giá vàng ✓ 黄金" : "gold", funds: 10n ** 20n + BigInt(i) }));
+    const state = { core: { orders }, risk: {}, parts: {} };
+    const before = await calls();
+    await store.save(1_000n, state);
+    const after = await calls();
+    assert.equal(published.length, 1);
+    const chunks = Math.ceil(published[0] / SNAPSHOT_CHUNK_BYTES);
+    assert.ok(chunks >= 3, `the state is ${published[0]} bytes: ${chunks} chunks`);
+    assert.equal(after.set - before.set, 1);
+    assert.equal(after.append - before.append, chunks - 1);
+    assert.deepEqual(await loadPublishedSnapshot(redis), { seq: 1_000n, state });
+    assert.deepEqual(await redis.keys(`${SNAPSHOT_DATA_KEY}:staging:*`), []);
+    assert.equal(await redis.ttl(SNAPSHOT_DATA_KEY), -1, "the published state does not expire");
+    // An older one is staged, then dropped by the swap.
+    await store.save(999n, { core: { n: 999 } });
+    assert.equal((await loadPublishedSnapshot(redis))?.seq, 1_000n);
+    assert.deepEqual(await redis.keys(`${SNAPSHOT_DATA_KEY}:staging:*`), []);
+  });
+
+  it("reads a snapshot published before the state had a key of its own (the hash's field d)", async () => {
+    const redis = db.client;
+    await redis.del(SNAPSHOT_KEY, SNAPSHOT_DATA_KEY);
+    await redis.hset(SNAPSHOT_KEY, "seq", "42", "d", JSON.stringify({ core: { n: 42 } }));
+    assert.deepEqual(await loadPublishedSnapshot(redis), { seq: 42n, state: { core: { n: 42 } } });
+    await redis.set(LEASE_KEY, JSON.stringify({ token: "dd44", node: "seq-d", http: "", since: 0 }));
+    await publishingSnapshotStore(memoryStore(), { redis, token: "dd44", onError: (e) => assert.fail(e as Error) }).save(43n, { core: { n: 43 } });
+    assert.deepEqual(await loadPublishedSnapshot(redis), { seq: 43n, state: { core: { n: 43 } } });
+    assert.equal(await redis.hget(SNAPSHOT_KEY, "d"), null, "the old field is dropped once a newer state is swapped in");
   });
 });

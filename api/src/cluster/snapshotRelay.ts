@@ -8,25 +8,41 @@ import { LEASE_KEY } from "./lease.ts";
  * tails `sen:journal` after the seq it covers, instead of replaying the journal from record 1
  * (its start time then grows with the snapshot interval, not with history).
  *
- * `sen:snapshot` is a hash: `seq` (the last journal record the state includes) and `d` (the
- * state as the snapshot files hold it: TradingService's snapshot, JSON with tagged bigints).
- * Written only by the lease holder: the script checks the lease still carries the writer's
- * token, as the journal's batches do (a paused former sequencer cannot publish), and never
- * replaces a snapshot by an older one.
+ * `sen:snapshot` is a hash holding `seq` (the last journal record the state includes), and
+ * `sen:snapshot:d` the state as the snapshot files hold it (TradingService's snapshot, JSON with
+ * tagged bigints). A state of tens of MB goes to Redis in chunks of SNAPSHOT_CHUNK_BYTES onto a
+ * staging key of its own, then one script swaps it in: written in one command, Redis stalled on
+ * it (and, with appendfsync always, on its AOF write) and every journal append waited behind it,
+ * hundreds of ms at a busy book. The swap is done only by the lease holder: the script checks the
+ * lease still carries the writer's token, as the journal's batches do (a paused former sequencer
+ * cannot publish), and never replaces a snapshot by an older one. (Until 2026-12, the state was
+ * the hash's field `d`: still read when present.)
  */
 export const SNAPSHOT_KEY = "sen:snapshot";
+export const SNAPSHOT_DATA_KEY = "sen:snapshot:d";
+/** Bytes per command while staging a snapshot: small enough that a journal append waiting behind one waits about a millisecond. */
+export const SNAPSHOT_CHUNK_BYTES = 512 * 1024;
+/** A staging key a publisher died while writing is dropped by Redis after this. */
+const STAGING_TTL_S = 600;
 /** The journal stream the snapshot's seq counts in (redisJournal.ts, as the sequencer writes it). */
 export const JOURNAL_STREAM = "sen:journal";
 
-// KEYS: snapshot hash, lease key. ARGV: lease token, seq, state JSON.
+// KEYS: snapshot hash, lease key, staging key, data key. ARGV: lease token, seq.
 const PUBLISH = `
 local lease = redis.call('GET', KEYS[2])
 if not lease or not string.find(lease, '"token":"' .. ARGV[1] .. '"', 1, true) then
+  redis.call('DEL', KEYS[3])
   return redis.error_reply('SENSNAPSHOT_FENCED the lease ' .. KEYS[2] .. ' is not held by this writer; the snapshot was not published')
 end
 local cur = redis.call('HGET', KEYS[1], 'seq')
-if cur and (string.len(cur) > string.len(ARGV[2]) or (string.len(cur) == string.len(ARGV[2]) and cur >= ARGV[2])) then return 0 end
-redis.call('HSET', KEYS[1], 'seq', ARGV[2], 'd', ARGV[3])
+if cur and (string.len(cur) > string.len(ARGV[2]) or (string.len(cur) == string.len(ARGV[2]) and cur >= ARGV[2])) then
+  redis.call('DEL', KEYS[3])
+  return 0
+end
+redis.call('RENAME', KEYS[3], KEYS[4])
+redis.call('PERSIST', KEYS[4])
+redis.call('HSET', KEYS[1], 'seq', ARGV[2])
+redis.call('HDEL', KEYS[1], 'd')
 return 1
 `;
 
@@ -52,9 +68,13 @@ export function publishingSnapshotStore(local: SnapshotStore, publishing: Snapsh
       await local.save(seq, state);
       try {
         // Encoded again (the file store keeps its bytes to itself), yielding so the sequencer's turns go on.
-        const body = await encodeJsonYielding(state);
-        const written = await publishing.redis.eval(PUBLISH, 2, SNAPSHOT_KEY, LEASE_KEY, publishing.token, seq.toString(), body);
-        if (written === 1) publishing.onPublished?.(seq, Buffer.byteLength(body));
+        const body = Buffer.from(await encodeJsonYielding(state));
+        const { redis, token } = publishing;
+        const staging = `${SNAPSHOT_DATA_KEY}:staging:${token}:${seq}`;
+        await redis.set(staging, body.subarray(0, SNAPSHOT_CHUNK_BYTES), "EX", STAGING_TTL_S);
+        for (let at = SNAPSHOT_CHUNK_BYTES; at < body.length; at += SNAPSHOT_CHUNK_BYTES) await redis.append(staging, body.subarray(at, at + SNAPSHOT_CHUNK_BYTES));
+        const written = await redis.eval(PUBLISH, 4, SNAPSHOT_KEY, LEASE_KEY, staging, SNAPSHOT_DATA_KEY, token, seq.toString());
+        if (written === 1) publishing.onPublished?.(seq, body.length);
       } catch (err) {
         publishing.onError?.(err);
       }
@@ -65,7 +85,12 @@ export function publishingSnapshotStore(local: SnapshotStore, publishing: Snapsh
 
 /** The latest published snapshot, or null (none yet: the edge replays from record 1). */
 export async function loadPublishedSnapshot(redis: Redis): Promise<{ seq: bigint; state: unknown } | null> {
-  const [seq, body] = await redis.hmget(SNAPSHOT_KEY, "seq", "d");
+  // One transaction: the seq and the state it belongs to, not a newer state swapped in between.
+  const replies = await redis.multi().hmget(SNAPSHOT_KEY, "seq", "d").get(SNAPSHOT_DATA_KEY).exec();
+  if (replies === null) return null;
+  for (const [err] of replies) if (err) throw err;
+  const [seq, legacy] = replies[0][1] as [string | null, string | null];
+  const body = legacy ?? (replies[1][1] as string | null);
   if (seq === null || body === null || !/^\d+$/.test(seq)) return null;
   return { seq: BigInt(seq), state: decodeJson(body) };
 }
