@@ -142,10 +142,12 @@ export class Book {
       e.reason = reason;
       e.seq = this.seq;
       sink(e);
-    } else if (this.ctx.buf !== null) {
-      const b = this.ctx.buf;
-      b.reason[b.push(EventKind.rejected, this.index, this.seq)] = reason;
-    }
+    } else if (this.ctx.buf !== null) this.bufRejected(reason);
+  }
+
+  private bufRejected(reason: EngineCode): void {
+    const b = this.ctx.buf as EventBuffer;
+    b.reason[b.push(EventKind.rejected, this.index, this.seq)] = reason;
   }
 
   private emitAccepted(h: number, orderType: AcceptedEvent["orderType"], qty: number): void {
@@ -162,16 +164,18 @@ export class Book {
       e.qty = qty;
       e.seq = this.seq;
       sink(e);
-    } else if (this.ctx.buf !== null) {
-      const p = this.pool;
-      const b = this.ctx.buf;
-      const i = b.push(EventKind.accepted, this.index, this.seq);
-      b.order[i] = p.handle(h);
-      b.side[i] = p.side[h];
-      b.price[i] = p.price[h];
-      b.qty[i] = qty;
-      b.flag[i] = orderType === "limit" ? OrderTypeCode.limit : orderType === "market" ? OrderTypeCode.market : OrderTypeCode.stop;
-    }
+    } else if (this.ctx.buf !== null) this.bufAccepted(h, orderType, qty);
+  }
+
+  private bufAccepted(h: number, orderType: AcceptedEvent["orderType"], qty: number): void {
+    const p = this.pool;
+    const b = this.ctx.buf as EventBuffer;
+    const i = b.push(EventKind.accepted, this.index, this.seq);
+    b.order[i] = p.handle(h);
+    b.side[i] = p.side[h];
+    b.price[i] = p.price[h];
+    b.qty[i] = qty;
+    b.flag[i] = orderType === "limit" ? OrderTypeCode.limit : orderType === "market" ? OrderTypeCode.market : OrderTypeCode.stop;
   }
 
   private emitTrade(m: number, h: number, price: number, qty: number, makerLeft: number, takerLeft: number): void {
@@ -191,10 +195,12 @@ export class Book {
       e.takerLeft = takerLeft;
       e.seq = this.seq;
       sink(e);
-    } else if (this.ctx.buf !== null) {
-      const p = this.pool;
-      this.ctx.buf.trade(this.index, this.seq, p.handle(m), p.handle(h), p.side[h], price, qty, makerLeft, takerLeft);
-    }
+    } else if (this.ctx.buf !== null) this.bufTrade(m, h, price, qty, makerLeft, takerLeft);
+  }
+
+  private bufTrade(m: number, h: number, price: number, qty: number, makerLeft: number, takerLeft: number): void {
+    const p = this.pool;
+    (this.ctx.buf as EventBuffer).trade(this.index, this.seq, p.handle(m), p.handle(h), p.side[h], price, qty, makerLeft, takerLeft);
   }
 
   private emitCancelled(h: number, qty: number, left: number, reason: EngineCode): void {
@@ -208,14 +214,16 @@ export class Book {
       e.reason = reason;
       e.seq = this.seq;
       sink(e);
-    } else if (this.ctx.buf !== null) {
-      const b = this.ctx.buf;
-      const i = b.push(EventKind.cancelled, this.index, this.seq);
-      b.order[i] = this.pool.handle(h);
-      b.qty[i] = qty;
-      b.left[i] = left;
-      b.reason[i] = reason;
-    }
+    } else if (this.ctx.buf !== null) this.bufCancelled(h, qty, left, reason);
+  }
+
+  private bufCancelled(h: number, qty: number, left: number, reason: EngineCode): void {
+    const b = this.ctx.buf as EventBuffer;
+    const i = b.push(EventKind.cancelled, this.index, this.seq);
+    b.order[i] = this.pool.handle(h);
+    b.qty[i] = qty;
+    b.left[i] = left;
+    b.reason[i] = reason;
   }
 
   private emitAmended(h: number, priorityKept: boolean): void {
@@ -242,8 +250,11 @@ export class Book {
   }
 
   private emitL2(side: number, level: number): void {
+    if (this.ctx.l2) this.l2Out(side, level);
+  }
+
+  private l2Out(side: number, level: number): void {
     const sink = this.ctx.sink;
-    if (!this.ctx.l2) return;
     if (sink !== null) {
       const e = this.evL2;
       e.side = SIDE_NAMES[side];
@@ -348,16 +359,14 @@ export class Book {
     const side = p.side[h];
     const l = this.levelFor(side === BUY ? this.bids : this.asks, p.price[h]);
     this.append(l, h);
-    p.index(h);
-    p.linkOwner(h);
+    p.track(h);
     this.emitL2(side, l);
   }
 
   /** Removes a live order from every index and frees its handle. */
   private drop(h: number): void {
     const p = this.pool;
-    p.unindex(h);
-    p.unlinkOwner(h);
+    p.untrack(h);
     p.release(h);
   }
 
@@ -376,15 +385,13 @@ export class Book {
     const p = this.pool;
     const side = p.side[h];
     this.append(this.levelFor(side === BUY ? this.bids : this.asks, p.price[h]), h);
-    p.index(h);
-    p.linkOwner(h);
+    p.track(h);
   }
 
   restoreStop(h: number): void {
     const p = this.pool;
     this.stops.push(h);
-    p.index(h);
-    p.linkOwner(h);
+    p.track(h);
   }
 
   // ---------------------------------------------------------------- commands
@@ -408,8 +415,7 @@ export class Book {
     const p = this.pool;
     this.emitAccepted(h, "stop", p.qty[h]);
     this.stops.push(h);
-    p.index(h);
-    p.linkOwner(h);
+    p.track(h);
     if (this.lastPrice > 0) this.runStops();
   }
 
@@ -449,8 +455,7 @@ export class Book {
       return EngineCode.POST_ONLY_WOULD_TAKE;
     }
     this.lift(h);
-    p.unindex(h);
-    p.unlinkOwner(h);
+    p.untrack(h);
     p.price[h] = price;
     p.qty[h] = qty;
     p.hidden[h] = 0;
@@ -777,8 +782,7 @@ export class Book {
       }
       if (best < 0) return;
       stops.splice(bi, 1);
-      p.unindex(best);
-      p.unlinkOwner(best);
+      p.untrack(best);
       p.flags[best] &= ~OrderFlag.STOP;
       this.seq++;
       const sink = this.ctx.sink;

@@ -285,8 +285,7 @@ export class MatchingEngine {
     p.owner[h] = p.intern(owner);
     p.flags[h] |= OrderFlag.INDEXED;
     p.holdOwners(h);
-    p.index(h);
-    p.linkOwner(h);
+    p.track(h);
     return true;
   }
 

@@ -205,13 +205,15 @@ export class OrderPool {
 
   release(h: number): void {
     this.live--;
-    if (this.flags[h] & OrderFlag.INDEXED) {
-      this.ownerRefs[this.owner[h]]--;
-      if (this.ben[h] >= 0) this.ownerRefs[this.ben[h]]--;
-    }
+    if (this.flags[h] & OrderFlag.INDEXED) this.releaseOwners(h);
     this.gen[h] = (this.gen[h] + 1) & 0x7f;
     this.ids[h] = "";
     this.free[this.freeTop++] = h;
+  }
+
+  private releaseOwners(h: number): void {
+    this.ownerRefs[this.owner[h]]--;
+    if (this.ben[h] >= 0) this.ownerRefs[this.ben[h]]--;
   }
 
   /** Public handle of live slot h. */
@@ -227,21 +229,23 @@ export class OrderPool {
     return h < this.top && this.gen[h] === g && (g & 1) === 1 ? h : -1;
   }
 
-  /** Adds h to the client-id index if it came through the string-id API. */
-  index(h: number): void {
-    if (this.flags[h] & OrderFlag.INDEXED) this.byId.set(this.ids[h], h);
-  }
-
-  unindex(h: number): void {
-    if (this.flags[h] & OrderFlag.INDEXED) this.byId.delete(this.ids[h]);
-  }
-
   /**
-   * Links a live order into its owner's list (for cancelAll). Orders of the
-   * numeric entry points are not linked: their caller holds the handles.
+   * Puts a live order in the client-id index and its owner's list (for cancelAll) if it came
+   * through the string-id API; orders of the numeric entry points are in neither (their caller
+   * holds the handles). Only the flag test is here and the work out of line: this and `untrack`
+   * and `release` run on every order inside the hot paths, and V8 inlines by bytecode size.
    */
-  linkOwner(h: number): void {
-    if ((this.flags[h] & OrderFlag.INDEXED) === 0) return;
+  track(h: number): void {
+    if (this.flags[h] & OrderFlag.INDEXED) this.trackIndexed(h);
+  }
+
+  /** Takes a live order out of the client-id index and its owner's list (see `track`). */
+  untrack(h: number): void {
+    if (this.flags[h] & OrderFlag.INDEXED) this.untrackIndexed(h);
+  }
+
+  private trackIndexed(h: number): void {
+    this.byId.set(this.ids[h], h);
     const o = this.owner[h];
     const head = this.ownerHead[o];
     this.oPrev[h] = -1;
@@ -250,8 +254,8 @@ export class OrderPool {
     this.ownerHead[o] = h;
   }
 
-  unlinkOwner(h: number): void {
-    if ((this.flags[h] & OrderFlag.INDEXED) === 0) return;
+  private untrackIndexed(h: number): void {
+    this.byId.delete(this.ids[h]);
     const p = this.oPrev[h];
     const n = this.oNext[h];
     if (p >= 0) this.oNext[p] = n;
