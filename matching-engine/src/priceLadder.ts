@@ -9,9 +9,27 @@
  */
 const CHUNK = 256;
 
+/**
+ * A new chunk holding `key`, a double array from the start. Keys arrive both as small integers
+ * and as heap numbers (prices read from the order pool's Float64Array by unoptimized code), and
+ * `[key]` would make a small-integer array that turns into a double array at the first heap
+ * number: an elements-kind change that deoptimizes the code using the chunks and leaves their
+ * loads seeing two array maps.
+ */
+function chunkOf(key: number): number[] {
+  const c = [0.5];
+  c[0] = key;
+  return c;
+}
+
 export class PriceLadder {
-  chunks: number[][] = [];
+  /** Built holding an array, then emptied: an empty `[]` is a small-integer array and would change kind at its first push. */
+  chunks: number[][] = [chunkOf(0)];
   size = 0;
+
+  constructor() {
+    this.chunks.pop();
+  }
 
   /** Largest key, or NaN when empty. */
   max(): number {
@@ -26,7 +44,7 @@ export class PriceLadder {
     this.size++;
     const n = cs.length;
     if (n === 0) {
-      cs.push([key]);
+      cs.push(chunkOf(key));
       return;
     }
     const last = cs[n - 1];
