@@ -16,7 +16,8 @@
  * [2], BENCH_CONNECTIONS [20] in all (split evenly over the edges), BENCH_REPEATS [3] (the three
  * layouts run in turn this many times; each layout's run with the median orders/s is shown),
  * BENCH_FEED_IN_FLIGHT [200] commands awaiting their reply at once in the "sequencer alone"
- * layout (splitSequencerFeed.ts), BENCH_WRITE [1].
+ * layout (splitSequencerFeed.ts), BENCH_LAYOUTS [file,redis,split,fed] (a subset prints the
+ * section instead of writing it), BENCH_WRITE [1].
  */
 import { hardhatAccount, startChain } from "../../api/test/support/chainFixture.ts";
 import { startRedis, type RedisServer } from "../../api/test/support/redisServer.ts";
@@ -33,6 +34,9 @@ const WRITE = process.env.BENCH_WRITE !== "0";
 const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 3));
 const FEED_IN_FLIGHT = Number(process.env.BENCH_FEED_IN_FLIGHT ?? 200);
 const FED = "sequencer alone, fed decoded commands over Redis";
+/** Which layouts run (quick looks at one; BENCHMARKS.md is written only when all four ran). */
+const LAYOUTS = new Set((process.env.BENCH_LAYOUTS ?? "file,redis,split,fed").split(","));
+const ALL_LAYOUTS = ["file", "redis", "split", "fed"].every((l) => LAYOUTS.has(l));
 type Member = { name: string; pid: number };
 type MemberCost = { name: string; cores: number; mainCores: number; usPerOrder: number; mainUsPerOrder: number };
 type VariantResult = { name: string; runs?: number[]; reqPerSec: number; requests: number; p50: number; p99: number; notOk: number; errors: number; loadgenCores: number; members: MemberCost[]; redisCallsPerOrder?: Record<string, number> };
@@ -159,14 +163,14 @@ async function main(): Promise<void> {
       const out: VariantResult[] = [];
       runs.push(out);
       // 1. One process, the embedded default (file journal, fsync always).
-      {
+      if (LAYOUTS.has("file")) {
         const gw = await spawn(baseEnv(chain, "all-file", {}));
         const traders = await prepare(gw.url, [gw.url]);
         out.push(await measure("one process (SEN_ROLE=all), file journal", [gw.url], traders, [{ name: "gateway", pid: gw.child.pid! }]));
         await stopAll([gw]);
       }
       // 2. One process on the split's journal (Redis Stream, appendfsync always).
-      {
+      if (LAYOUTS.has("redis")) {
         const redis = await startRedis();
         redisList.push(redis);
         const gw = await spawn(baseEnv(chain, "all-redis", { REDIS_URL: redis.url }));
@@ -176,7 +180,7 @@ async function main(): Promise<void> {
         await redis.stop();
       }
       // 3. The split: sequencer + two edges on one redis-server.
-      {
+      if (LAYOUTS.has("split")) {
         const redis = await startRedis();
         redisList.push(redis);
         const seq = await spawn(baseEnv(chain, "seq", { SEN_ROLE: "sequencer", REDIS_URL: redis.url }));
@@ -200,7 +204,7 @@ async function main(): Promise<void> {
         await redis.stop();
       }
       // 4. The sequencer alone on its Redis, fed decoded commands (an edge signs the traders in and credits them, then stops).
-      {
+      if (LAYOUTS.has("fed")) {
         const redis = await startRedis();
         redisList.push(redis);
         const seq = await spawn(baseEnv(chain, "seq-fed", { SEN_ROLE: "sequencer", REDIS_URL: redis.url }));
@@ -226,7 +230,7 @@ async function main(): Promise<void> {
     return { ...mine[Math.floor((mine.length - 1) / 2)], runs: runs.map((r) => r[i].reqPerSec) };
   });
   const text = render(out, (Date.now() - t0) / 1000);
-  if (WRITE) writeBenchmarkSection("split", text);
+  if (WRITE && ALL_LAYOUTS) writeBenchmarkSection("split", text);
   else console.log(text);
   console.log(text.split("\n").filter((l) => l.startsWith("|")).join("\n"));
 }

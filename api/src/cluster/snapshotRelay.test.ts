@@ -62,17 +62,19 @@ describe("published snapshots (sen:snapshot)", { skip }, () => {
     };
     const published: number[] = [];
     const store = publishingSnapshotStore(memoryStore(), { redis, token: "cc33", onPublished: (_seq, bytes) => published.push(bytes), onError: (e) => assert.fail(e as Error) });
-    // About 3.5 chunks of orders, non-ASCII text and bigints included: chunks split bytes, not characters.
+    // About 3.5 chunks of orders, non-ASCII text and bigints included.
     const orders = Array.from({ length: 24_000 }, (_, i) => ({ id: `o${i}`, note: i % 7 === 0 ? "giá vàng ✓ 黄金" : "gold", funds: 10n ** 20n + BigInt(i) }));
     const state = { core: { orders }, risk: {}, parts: {} };
     const before = await calls();
     await store.save(1_000n, state);
     const after = await calls();
     assert.equal(published.length, 1);
-    const chunks = Math.ceil(published[0] / SNAPSHOT_CHUNK_BYTES);
-    assert.ok(chunks >= 3, `the state is ${published[0]} bytes: ${chunks} chunks`);
+    const least = Math.ceil(published[0] / SNAPSHOT_CHUNK_BYTES);
+    assert.ok(least >= 3, `the state is ${published[0]} bytes: at least ${least} chunks`);
     assert.equal(after.set - before.set, 1);
-    assert.equal(after.append - before.append, chunks - 1);
+    // A chunk is closed early only before a piece (a few KB here) that might not fit: each is nearly full.
+    const commands = 1 + after.append - before.append;
+    assert.ok(commands >= least && commands <= least + 1, `${commands} commands for ${published[0]} bytes`);
     assert.deepEqual(await loadPublishedSnapshot(redis), { seq: 1_000n, state });
     assert.deepEqual(await redis.keys(`${SNAPSHOT_DATA_KEY}:staging:*`), []);
     assert.equal(await redis.ttl(SNAPSHOT_DATA_KEY), -1, "the published state does not expire");

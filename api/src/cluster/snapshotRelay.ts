@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { decodeJson, encodeJsonYielding } from "../journal/jsonCodec.ts";
+import { decodeJson, encodeJsonPieces } from "../journal/jsonCodec.ts";
 import type { SnapshotStore } from "../journal/types.ts";
 import { LEASE_KEY } from "./lease.ts";
 
@@ -67,20 +67,53 @@ export function publishingSnapshotStore(local: SnapshotStore, publishing: Snapsh
     async save(seq, state) {
       await local.save(seq, state);
       try {
-        // Encoded again (the file store keeps its bytes to itself), yielding so the sequencer's turns go on.
-        const body = Buffer.from(await encodeJsonYielding(state));
         const { redis, token } = publishing;
         const staging = `${SNAPSHOT_DATA_KEY}:staging:${token}:${seq}`;
-        await redis.set(staging, body.subarray(0, SNAPSHOT_CHUNK_BYTES), "EX", STAGING_TTL_S);
-        for (let at = SNAPSHOT_CHUNK_BYTES; at < body.length; at += SNAPSHOT_CHUNK_BYTES) await redis.append(staging, body.subarray(at, at + SNAPSHOT_CHUNK_BYTES));
+        const bytes = await stageInChunks(redis, staging, state);
         const written = await redis.eval(PUBLISH, 4, SNAPSHOT_KEY, LEASE_KEY, staging, SNAPSHOT_DATA_KEY, token, seq.toString());
-        if (written === 1) publishing.onPublished?.(seq, body.length);
+        if (written === 1) publishing.onPublished?.(seq, bytes);
       } catch (err) {
         publishing.onError?.(err);
       }
     },
     load: () => local.load(),
   };
+}
+
+/**
+ * Encodes `state` again (the file store keeps its bytes to itself) in pieces, yielding so the
+ * sequencer's turns go on, and sends each chunk of bytes as it fills: SET (with the staging
+ * TTL) for the first, APPEND after, in order on the one connection. Neither the whole text nor
+ * its bytes are ever one string or buffer: joining and converting tens of MB stalled the thread
+ * for tens of ms each. Resolves with the bytes written once Redis has them all.
+ */
+async function stageInChunks(redis: Redis, staging: string, state: unknown): Promise<number> {
+  const sent: Promise<unknown>[] = [];
+  let total = 0;
+  const send = (chunk: Buffer) => {
+    const reply = sent.length === 0 ? redis.set(staging, chunk, "EX", STAGING_TTL_S) : redis.append(staging, chunk);
+    reply.catch(() => undefined); // awaited below; a failure before then must not go unhandled
+    sent.push(reply);
+    total += chunk.length;
+  };
+  let chunk = Buffer.allocUnsafe(SNAPSHOT_CHUNK_BYTES);
+  let used = 0;
+  const flush = () => {
+    if (used === 0) return;
+    send(chunk.subarray(0, used));
+    chunk = Buffer.allocUnsafe(SNAPSHOT_CHUNK_BYTES);
+    used = 0;
+  };
+  await encodeJsonPieces(state, (piece) => {
+    // piece.length * 3 bounds its UTF-8 size: a piece that might not fit goes after a flush, or alone when larger than a chunk.
+    if (piece.length * 3 > chunk.length - used) flush();
+    if (piece.length * 3 > chunk.length) send(Buffer.from(piece));
+    else used += chunk.write(piece, used);
+  });
+  flush();
+  if (sent.length === 0) send(Buffer.alloc(0));
+  await Promise.all(sent);
+  return total;
 }
 
 /** The latest published snapshot, or null (none yet: the edge replays from record 1). */
