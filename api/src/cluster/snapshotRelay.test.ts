@@ -46,6 +46,7 @@ describe("published snapshots (sen:snapshot)", { skip }, () => {
     assert.equal(errors.length, 1);
     assert.match(errors[0].message, /SENSNAPSHOT_FENCED/);
     assert.equal(await loadPublishedSnapshot(redis), null);
+    assert.deepEqual(await redis.keys(`${SNAPSHOT_DATA_KEY}:staging:*`), [], "the refused state's staging key is dropped");
     await redis.del(LEASE_KEY);
     await zombie.save(501n, { core: {} });
     assert.equal(errors.length, 2, "no lease at all: not published either");
