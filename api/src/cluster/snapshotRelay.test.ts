@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Redis } from "ioredis";
 import { redisSkip, useRedis } from "../../test/support/redisServer.ts";
 import type { SnapshotStore } from "../journal/types.ts";
 import { LEASE_KEY } from "./lease.ts";
-import { loadPublishedSnapshot, publishingSnapshotStore, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_DATA_KEY, SNAPSHOT_KEY } from "./snapshotRelay.ts";
+import { loadPublishedSnapshot, publishingSnapshotStore, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_DATA_KEY, SNAPSHOT_KEY, swapStaged } from "./snapshotRelay.ts";
 
 const skip = redisSkip("snapshot relay");
 
@@ -59,7 +60,7 @@ describe("published snapshots (sen:snapshot)", { skip }, () => {
     const calls = async () => {
       const text = (await redis.info("commandstats")) as string;
       const n = (cmd: string) => Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, "m").exec(text)?.[1] ?? 0);
-      return { append: n("append"), set: n("set") };
+      return { setrange: n("setrange"), set: n("set") };
     };
     const published: number[] = [];
     const store = publishingSnapshotStore(memoryStore(), { redis, token: "cc33", onPublished: (_seq, bytes) => published.push(bytes), onError: (e) => assert.fail(e as Error) });
@@ -74,7 +75,7 @@ describe("published snapshots (sen:snapshot)", { skip }, () => {
     assert.ok(least >= 3, `the state is ${published[0]} bytes: at least ${least} chunks`);
     assert.equal(after.set - before.set, 1);
     // A chunk is closed early only before a piece (a few KB here) that might not fit: each is nearly full.
-    const commands = 1 + after.append - before.append;
+    const commands = 1 + after.setrange - before.setrange;
     assert.ok(commands >= least && commands <= least + 1, `${commands} commands for ${published[0]} bytes`);
     assert.deepEqual(await loadPublishedSnapshot(redis), { seq: 1_000n, state });
     assert.deepEqual(await redis.keys(`${SNAPSHOT_DATA_KEY}:staging:*`), []);
@@ -94,5 +95,61 @@ describe("published snapshots (sen:snapshot)", { skip }, () => {
     await publishingSnapshotStore(memoryStore(), { redis, token: "dd44", onError: (e) => assert.fail(e as Error) }).save(43n, { core: { n: 43 } });
     assert.deepEqual(await loadPublishedSnapshot(redis), { seq: 43n, state: { core: { n: 43 } } });
     assert.equal(await redis.hget(SNAPSHOT_KEY, "d"), null, "the old field is dropped once a newer state is swapped in");
+  });
+  it("a staged state that is not the length written is not swapped in", async () => {
+    const redis = db.client;
+    await redis.del(SNAPSHOT_KEY, SNAPSHOT_DATA_KEY);
+    await redis.set(LEASE_KEY, JSON.stringify({ token: "ee55", node: "seq-e", http: "", since: 0 }));
+    await publishingSnapshotStore(memoryStore(), { redis, token: "ee55", onError: (e) => assert.fail(e as Error) }).save(10n, { core: { n: 10 } });
+    // A chunk written twice (an APPEND resent after a reconnect would do this) or one missing.
+    const staging = `${SNAPSHOT_DATA_KEY}:staging:ee55:11`;
+    const text = JSON.stringify({ core: { n: 11 } });
+    for (const stored of [text + text.slice(-5), text.slice(0, -5)]) {
+      await redis.set(staging, stored);
+      await assert.rejects(swapStaged(redis, "ee55", 11n, staging, Buffer.byteLength(text)), /SENSNAPSHOT_INCOMPLETE/);
+      assert.equal(await redis.exists(staging), 0, "dropped");
+      assert.deepEqual(await loadPublishedSnapshot(redis), { seq: 10n, state: { core: { n: 10 } } });
+    }
+    await redis.set(staging, text);
+    assert.equal(await swapStaged(redis, "ee55", 11n, staging, Buffer.byteLength(text)), true);
+    assert.deepEqual(await loadPublishedSnapshot(redis), { seq: 11n, state: { core: { n: 11 } } });
+  });
+});
+
+describe("published snapshots: Redis killed while a snapshot is staged", { skip }, () => {
+  const db = useRedis({ client: { maxRetriesPerRequest: 1 } });
+
+  it("the save reports the failure or publishes the whole state, never part of it; the next save publishes", async () => {
+    const redis = db.client;
+    redis.on("error", () => undefined);
+    await redis.set(LEASE_KEY, JSON.stringify({ token: "ff66", node: "seq-f", http: "", since: 0 }));
+    const errors: unknown[] = [];
+    const published: bigint[] = [];
+    const store = publishingSnapshotStore(memoryStore(), { redis, token: "ff66", onError: (e) => errors.push(e), onPublished: (seq) => published.push(seq) });
+    const small = { core: { n: 1 } };
+    await store.save(1n, small);
+    // About 20 chunks: the encoder yields between pieces, so the kill lands while chunks are still being sent.
+    const big = { core: { orders: Array.from({ length: 120_000 }, (_, i) => ({ id: `o${i}`, funds: 10n ** 20n + BigInt(i), note: "giá vàng" })) } };
+    const watcher = new Redis(db.url, { maxRetriesPerRequest: 0 });
+    watcher.on("error", () => undefined);
+    const saving = store.save(2n, big);
+    let staged = false;
+    for (let i = 0; i < 2000 && !staged; i++) {
+      staged = (await watcher.keys(`${SNAPSHOT_DATA_KEY}:staging:*`)).length > 0;
+      if (!staged) await new Promise((r) => setImmediate(r));
+    }
+    watcher.disconnect();
+    assert.ok(staged, "staging started");
+    await db.server.kill9();
+    await db.server.restart();
+    await saving; // resolves either way: a failed publish goes to onError
+    const after = await loadPublishedSnapshot(redis);
+    if (published.includes(2n)) assert.deepEqual(after, { seq: 2n, state: big });
+    else {
+      assert.ok(errors.length > 0, "not published, and said so");
+      assert.deepEqual(after, { seq: 1n, state: small }, "the previous state, whole");
+    }
+    await store.save(3n, small);
+    assert.deepEqual(await loadPublishedSnapshot(redis), { seq: 3n, state: small });
   });
 });

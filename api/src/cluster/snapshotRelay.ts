@@ -27,12 +27,16 @@ const STAGING_TTL_S = 600;
 /** The journal stream the snapshot's seq counts in (redisJournal.ts, as the sequencer writes it). */
 export const JOURNAL_STREAM = "sen:journal";
 
-// KEYS: snapshot hash, lease key, staging key, data key. ARGV: lease token, seq.
+// KEYS: snapshot hash, lease key, staging key, data key. ARGV: lease token, seq, bytes staged.
 const PUBLISH = `
 local lease = redis.call('GET', KEYS[2])
 if not lease or not string.find(lease, '"token":"' .. ARGV[1] .. '"', 1, true) then
   redis.call('DEL', KEYS[3])
   return redis.error_reply('SENSNAPSHOT_FENCED the lease ' .. KEYS[2] .. ' is not held by this writer; the snapshot was not published')
+end
+if redis.call('STRLEN', KEYS[3]) ~= tonumber(ARGV[3]) then
+  redis.call('DEL', KEYS[3])
+  return redis.error_reply('SENSNAPSHOT_INCOMPLETE the staged snapshot is not the ' .. ARGV[3] .. ' bytes written; the snapshot was not published')
 end
 local cur = redis.call('HGET', KEYS[1], 'seq')
 if cur and (string.len(cur) > string.len(ARGV[2]) or (string.len(cur) == string.len(ARGV[2]) and cur >= ARGV[2])) then
@@ -70,8 +74,8 @@ export function publishingSnapshotStore(local: SnapshotStore, publishing: Snapsh
         const { redis, token } = publishing;
         const staging = `${SNAPSHOT_DATA_KEY}:staging:${token}:${seq}`;
         const bytes = await stageInChunks(redis, staging, state);
-        const written = await redis.eval(PUBLISH, 4, SNAPSHOT_KEY, LEASE_KEY, staging, SNAPSHOT_DATA_KEY, token, seq.toString());
-        if (written === 1) publishing.onPublished?.(seq, bytes);
+        const written = await swapStaged(redis, token, seq, staging, bytes);
+        if (written) publishing.onPublished?.(seq, bytes);
       } catch (err) {
         publishing.onError?.(err);
       }
@@ -81,17 +85,29 @@ export function publishingSnapshotStore(local: SnapshotStore, publishing: Snapsh
 }
 
 /**
+ * The staged state becomes the published one if this writer still holds the lease, its seq is
+ * newer, and the staging key holds exactly the `bytes` written; otherwise the staging key is
+ * dropped (fenced and incomplete ones with an error). True when swapped in.
+ */
+export async function swapStaged(redis: Redis, token: string, seq: bigint, staging: string, bytes: number): Promise<boolean> {
+  return (await redis.eval(PUBLISH, 4, SNAPSHOT_KEY, LEASE_KEY, staging, SNAPSHOT_DATA_KEY, token, seq.toString(), String(bytes))) === 1;
+}
+
+/**
  * Encodes `state` again (the file store keeps its bytes to itself) in pieces, yielding so the
  * sequencer's turns go on, and sends each chunk of bytes as it fills: SET (with the staging
- * TTL) for the first, APPEND after, in order on the one connection. Neither the whole text nor
- * its bytes are ever one string or buffer: joining and converting tens of MB stalled the thread
- * for tens of ms each. Resolves with the bytes written once Redis has them all.
+ * TTL) for the first, SETRANGE at its offset after, in order on the one connection. Neither the
+ * whole text nor its bytes are ever one string or buffer: joining and converting tens of MB
+ * stalled the thread for tens of ms each. Each write is idempotent: ioredis sends the commands
+ * in flight again after a reconnect, and an APPEND that Redis ran before the connection broke
+ * would then be appended twice (the swap's length check refuses what still went wrong).
+ * Resolves with the bytes written once Redis has them all.
  */
 async function stageInChunks(redis: Redis, staging: string, state: unknown): Promise<number> {
   const sent: Promise<unknown>[] = [];
   let total = 0;
   const send = (chunk: Buffer) => {
-    const reply = sent.length === 0 ? redis.set(staging, chunk, "EX", STAGING_TTL_S) : redis.append(staging, chunk);
+    const reply = sent.length === 0 ? redis.set(staging, chunk, "EX", STAGING_TTL_S) : redis.setrange(staging, total, chunk);
     reply.catch(() => undefined); // awaited below; a failure before then must not go unhandled
     sent.push(reply);
     total += chunk.length;
