@@ -25,7 +25,7 @@ import { forkBenchChild } from "./apiChild.ts";
 import type { LoadRequest, LoadResult, LoadTrader } from "./apiLoad.ts";
 import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
 import { feedSequencer } from "./splitSequencerFeed.ts";
-import { BUYER, OPERATOR, SELLER, SYMBOL, baseEnv, cleanup, prepare as prepareTraders, procCpu, redisCommandCalls, spawn, stopAll } from "./splitCluster.ts";
+import { BUYER, OPERATOR, SELLER, SYMBOL, baseEnv, cleanup, prepare as prepareTraders, procCpu, type ProcCpu, redisCommandCalls, spawn, stopAll } from "./splitCluster.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
@@ -70,14 +70,7 @@ async function measure(name: string, targets: string[], traders: [LoadTrader, Lo
   const results = await Promise.all(loads.map((l) => l.next<LoadResult>("result", 60_000)));
   await Promise.all(loads.map((l) => l.stop()));
   const requests = results.reduce((s, r) => s + r.requests, 0);
-  let redisCallsPerOrder: Record<string, number> | undefined;
-  if (callsBefore && callsAfter) {
-    redisCallsPerOrder = {};
-    for (const [cmd, n] of Object.entries(callsAfter)) {
-      const per = (n - (callsBefore[cmd] ?? 0)) / requests;
-      if (per >= 0.005) redisCallsPerOrder[cmd] = per;
-    }
-  }
+  const redisCallsPerOrder = callsBefore && callsAfter ? callsPerOrder(callsBefore, callsAfter, requests) : undefined;
   for (const r of results) if (r.notOkSamples.length > 0) console.error(`${name}: responses other than 200000, e.g.\n  ${r.notOkSamples.join("\n  ")}`);
   const lat = results.map((r) => r.latencyMs);
   return {
@@ -91,12 +84,27 @@ async function measure(name: string, targets: string[], traders: [LoadTrader, Lo
     errors: results.reduce((s, r) => s + r.errors + r.timeouts, 0),
     loadgenCores: results.reduce((s, r) => s + r.loadgenCores, 0),
     redisCallsPerOrder,
-    members: members.map((m, i) => {
-      const cpu = after[i].total - before[i].total;
-      const main = after[i].main - before[i].main;
-      return { name: m.name, cores: cpu / wall, mainCores: main / wall, usPerOrder: (cpu * 1e6) / requests, mainUsPerOrder: (main * 1e6) / requests };
-    }),
+    members: memberCosts(members, before, after, wall, requests),
   };
+}
+
+/** Redis commands per order over a window (INFO commandstats before and after), the rare ones left out. */
+function callsPerOrder(before: Record<string, number>, after: Record<string, number>, orders: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [cmd, n] of Object.entries(after)) {
+    const per = (n - (before[cmd] ?? 0)) / orders;
+    if (per >= 0.005) out[cmd] = per;
+  }
+  return out;
+}
+
+/** Each member's CPU over a window of `wallS` seconds, in cores and per order. */
+function memberCosts(members: Member[], before: ProcCpu[], after: ProcCpu[], wallS: number, orders: number): MemberCost[] {
+  return members.map((m, i) => {
+    const cpu = after[i].total - before[i].total;
+    const main = after[i].main - before[i].main;
+    return { name: m.name, cores: cpu / wallS, mainCores: main / wallS, usPerOrder: (cpu * 1e6) / orders, mainUsPerOrder: (main * 1e6) / orders };
+  });
 }
 
 /** The "sequencer alone" layout: commands from this process over the command bus; the sequencer's and Redis's CPU over the measured window. */
@@ -105,8 +113,8 @@ async function measureFed(redisUrl: string, seqPid: number, redisPid: number, tr
     { name: "sequencer", pid: seqPid },
     { name: "redis-server", pid: redisPid },
   ];
-  let before: ProcCpuList = [];
-  let after: ProcCpuList = [];
+  let before: ProcCpu[] = [];
+  let after: ProcCpu[] = [];
   let callsBefore: Record<string, number> = {};
   let callsAfter: Record<string, number> = {};
   const r = await feedSequencer({
@@ -127,11 +135,6 @@ async function measureFed(redisUrl: string, seqPid: number, redisPid: number, tr
     },
   });
   if (r.errorSamples.length > 0) console.error(`${FED}: errors, e.g.\n  ${r.errorSamples.join("\n  ")}`);
-  const redisCallsPerOrder: Record<string, number> = {};
-  for (const [cmd, n] of Object.entries(callsAfter)) {
-    const per = (n - (callsBefore[cmd] ?? 0)) / r.orders;
-    if (per >= 0.005) redisCallsPerOrder[cmd] = per;
-  }
   return {
     name: FED,
     requests: r.orders,
@@ -141,15 +144,10 @@ async function measureFed(redisUrl: string, seqPid: number, redisPid: number, tr
     notOk: r.errors,
     errors: 0,
     loadgenCores: r.driverCores,
-    redisCallsPerOrder,
-    members: members.map((m, i) => {
-      const cpu = after[i].total - before[i].total;
-      const main = after[i].main - before[i].main;
-      return { name: m.name, cores: cpu / r.wallS, mainCores: main / r.wallS, usPerOrder: (cpu * 1e6) / r.orders, mainUsPerOrder: (main * 1e6) / r.orders };
-    }),
+    redisCallsPerOrder: callsPerOrder(callsBefore, callsAfter, r.orders),
+    members: memberCosts(members, before, after, r.wallS, r.orders),
   };
 }
-type ProcCpuList = Array<ReturnType<typeof procCpu>>;
 
 async function main(): Promise<void> {
   const t0 = Date.now();
