@@ -65,7 +65,8 @@ function mainThreadMs(): { total: number; sys: number } {
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return { total: ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS, sys: (Number(f[12]) * 1000) / CLOCK_TICKS };
 }
-type Variant = { name: string; fsync: "always" | "none"; run: Run; trades: number; resting: number; runs: number[] };
+/** captures: each synchronous state capture in the measured orders, ms; retained: orders and unsettled trades at the end. */
+type Variant = { name: string; fsync: "always" | "none"; run: Run; trades: number; resting: number; runs: number[]; captures: number[]; retained: number };
 
 /** The gateway's context, rate limits lifted as in bench:api, two funded traders. */
 async function openSequencer(fsync: "always" | "none"): Promise<{ ctx: AppContext; traders: [Trader, Trader]; dir: string; close(): Promise<void> }> {
@@ -141,14 +142,34 @@ async function feed(ctx: AppContext, orders: PlaceInput[]): Promise<Run> {
   return { orders: orders.length, cpuMs: cpuMs(from, to), threadMs: thread1.total - thread0.total, threadSysMs: thread1.sys - thread0.sys, wallMs: to.at - from.at, records: Number(ctx.trading.lastSeq - seq0) };
 }
 
+/**
+ * Times every synchronous state capture (`TradingCore.snapshot`, what the snapshot schedule
+ * takes on the sequencer thread; the encoding and write after it yield) from now on.
+ */
+function timeCaptures(ctx: AppContext): number[] {
+  const core = ctx.trading.core;
+  const capture = core.snapshot.bind(core);
+  const ms: number[] = [];
+  core.snapshot = (opts) => {
+    const t0 = performance.now();
+    try {
+      return capture(opts);
+    } finally {
+      ms.push(performance.now() - t0);
+    }
+  };
+  return ms;
+}
+
 async function measure(fsync: "always" | "none"): Promise<Variant> {
   const s = await openSequencer(fsync);
   try {
     await feed(s.ctx, decodedOrders(s.ctx, s.traders, WARMUP_ORDERS, "w"));
+    const captures = timeCaptures(s.ctx);
     const run = await feed(s.ctx, decodedOrders(s.ctx, s.traders, ORDERS, "m"));
     const trades = (await s.ctx.metrics.trades.get()).values.reduce((sum, v) => sum + v.value, 0);
     const resting = s.traders.reduce((sum, t) => sum + s.ctx.trading.core.openOrderIds(t.accountId).size, 0);
-    return { name: `file journal, fsync ${fsync}`, fsync, run, trades, resting, runs: [] };
+    return { name: `file journal, fsync ${fsync}`, fsync, run, trades, resting, runs: [], captures, retained: s.ctx.trading.retainedRecords };
   } finally {
     await s.close();
   }
@@ -199,6 +220,14 @@ const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 const row = (v: Variant, target: string) =>
   `| ${v.name} | ${int(v.run.orders)} | ${int((v.run.orders * 1000) / v.run.wallMs)} | ${(v.run.cpuMs / v.run.wallMs).toFixed(2)} | ${us(threadUsPerOrder(v.run))}${v.runs.length > 1 ? ` (runs: ${v.runs.map(us).join(", ")})` : ""} | ${us((v.run.threadSysMs * 1000) / v.run.orders)} | ${usPerOrder(v.run).toFixed(1)} | ${(v.run.records / v.run.orders).toFixed(2)} | ${target} |`;
 
+/** Captures over a variant's runs: how many, their median and longest, and the retained state they ended at. */
+function captureLine(runs: Variant[]): string {
+  const all = runs.flatMap((v) => v.captures).sort((a, b) => a - b);
+  if (all.length === 0) return "none";
+  const most = Math.max(...runs.map((v) => v.retained));
+  return `${all.length} captures, median ${all[(all.length - 1) >> 1].toFixed(1)} ms, longest ${all[all.length - 1].toFixed(1)} ms (up to ${int(most)} retained orders and unsettled trades)`;
+}
+
 const markdown = [
   "## Sequencer (`npm run bench:sequencer`)",
   "",
@@ -216,6 +245,8 @@ const markdown = [
   row(none, "(comparison)"),
   "",
   `The fsync-always run made ${int(always.trades)} trades with ${int(always.resting)} orders resting at the end (${int(none.trades)} and ${int(none.resting)} with fsync none), warm-up included.`,
+  "",
+  `Synchronous state captures (\`TradingCore.snapshot()\`, the part of a scheduled snapshot that holds the sequencer thread; encoding and writing yield), during the measured orders of every run: ${captureLine(alwaysRuns)} with fsync always, ${captureLine(noneRuns)} with fsync none. Finished orders', fills' and unsettled trades' snapshot forms are made ahead, up to 64 of each kind per record while more than 1,024 wait (\`TradingCore.formAhead\`), so a capture makes about 1,024 of each and otherwise copies references: its length follows the retained state only through those copies.`,
   "",
   ...(profile && profiled
     ? [

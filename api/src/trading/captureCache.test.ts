@@ -87,6 +87,8 @@ const step = fc.oneof(
   // Settlement marks fills in place and takes trades out of the book: a later capture must show it.
   { weight: 2, arbitrary: fc.record({ k: fc.constant("settle" as const), n: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("fail" as const), n: fc.nat() }) },
+  // What the snapshot schedule does after each live record, with a small keep and budget.
+  { weight: 3, arbitrary: fc.record({ k: fc.constant("formAhead" as const), keep: fc.nat(3), budget: fc.integer({ min: 1, max: 4 }) }) },
 );
 /** Segments of steps with a capture after each: up to 8 × 25. */
 const segments = fc.array(fc.array(step, { minLength: 1, maxLength: 25, size: "max" }), { minLength: 2, maxLength: 8, size: "max" });
@@ -110,6 +112,10 @@ describe("trading core snapshot", () => {
         let prev: TradingCoreSnapshot | null = null;
         for (const seg of segs) {
           for (const s of seg) {
+            if (s.k === "formAhead") {
+              count("formedAhead", core.formAhead(s.keep, s.budget));
+              continue;
+            }
             if (s.k === "settle" || s.k === "fail") {
               if (core.tradeCount === 0) continue;
               const tradeId = ((s.n % core.tradeCount) + 1).toString(16).padStart(24, "0");
@@ -169,8 +175,47 @@ describe("trading core snapshot", () => {
       }),
       { numRuns: 60 },
     );
-    for (const k of ["newOrder", "orderReused", "liveOrderChanged", "orderFinished", "fillReused", "newFill", "fillMarked", "tradeReused", "newTrade"]) {
+    for (const k of ["newOrder", "orderReused", "liveOrderChanged", "orderFinished", "fillReused", "newFill", "fillMarked", "tradeReused", "newTrade", "formedAhead"]) {
       assert.ok((seen.get(k) ?? 0) > 0, `never exercised: ${k} (saw ${JSON.stringify(Object.fromEntries(seen))})`);
     }
+  });
+
+  it("forms made ahead after each record leave the capture about `keep` of each kind, and a restored state is worked off within the budget", () => {
+    const core = new TradingCore(options());
+    let ts = 1_700_000_000_000;
+    const apply = (r: TradingRecord) => core.apply({ ...r, ts: (ts += 250) } as TradingRecord);
+    for (const a of ["a1", "a2"]) {
+      apply({ t: "deposit", ts: 0, accountId: a, currency: "VND", amount: "100000000000000", ref: `v-${a}` });
+      apply({ t: "deposit", ts: 0, accountId: a, currency: "GOLD", amount: "100000000", ref: `g-${a}` });
+    }
+    const KEEP = 8;
+    const BUDGET = 64;
+    let madeAhead = 0;
+    // Each pair trades: two finished orders, a fill per side and an unsettled trade per pair.
+    for (let i = 0; i < 2_000; i++) {
+      const buy = i % 2 === 0;
+      apply({ t: "place", ts: 0, orderId: `o${i}`, accountId: buy ? "a1" : "a2", identityHash: buy ? "a1" : "a2", symbol: "GOLD-VND", side: buy ? "buy" : "sell", clientOid: `c${i}`, stp: "CO", tif: "GTC", postOnly: false, type: "limit", price: 10_000, size: 1 });
+      madeAhead += core.formAhead(KEEP, BUDGET);
+    }
+    assert.equal(core.tradeCount, 1_000);
+    assert.ok(madeAhead >= 2 * 2_000 + 1_000 - 3 * KEEP, `made ahead: ${madeAhead}`);
+    // What the capture would still have to make: at most `keep` of each kind.
+    const left = core.formAhead(0, Number.POSITIVE_INFINITY);
+    assert.ok(left > 0 && left <= 3 * KEEP, `left to the capture: ${left}`);
+    const inc = core.snapshot();
+    assert.equal(json(inc), json(core.snapshot({ full: true })));
+
+    // A restore brings thousands of records without forms: each record's call makes at most
+    // `budget` of each kind, and the backlog is gone after a few dozen records.
+    const restored = TradingCore.restore(JSON.parse(json(inc)) as TradingCoreSnapshot, options());
+    let records = 0;
+    for (;;) {
+      const made = restored.formAhead(KEEP, BUDGET);
+      assert.ok(made <= 3 * BUDGET, `one call made ${made}`);
+      if (made === 0) break;
+      records++;
+    }
+    assert.ok(records >= Math.floor((2_000 - KEEP) / BUDGET) && records < 100, `records to work off the restored state: ${records}`);
+    assert.equal(json(restored.snapshot()), json(inc));
   });
 });

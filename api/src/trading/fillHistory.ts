@@ -25,12 +25,16 @@ export class FillHistory {
   readonly #perAccount: number;
   readonly #slack: number;
   /**
-   * Each account's snapshot forms, index for index with its list: made by the first capture
-   * that needs them, dropped (a hole) when this class marks the fill, spliced with the list. A
-   * fill changes only here (mark, markSettled), so a capture converts only new or marked fills
-   * and hands out the rest again (deep-frozen: a stray write elsewhere throws).
+   * Each account's snapshot forms, index for index with its list: made ahead of the capture
+   * (formAhead) or by the first capture that needs them, made again when this class marks the
+   * fill, spliced with the list. A fill changes only here (mark, markSettled), so a capture
+   * converts only fills new since the last one and hands out the rest again (deep-frozen: a
+   * stray write elsewhere throws).
    */
   readonly #forms = new Map<string, Array<SnapshotFill | undefined>>();
+  /** Accounts with fills added since their forms were last made, and how many (formAhead's queue, oldest first). */
+  readonly #unformed = new Map<string, number>();
+  #unformedCount = 0;
 
   constructor(perAccount: number) {
     this.#perAccount = perAccount;
@@ -54,6 +58,8 @@ export class FillHistory {
       this.#byAccount.set(fill.accountId, list);
     }
     list.push(fill);
+    this.#unformed.set(fill.accountId, (this.#unformed.get(fill.accountId) ?? 0) + 1);
+    this.#unformedCount++;
     if (list.length > this.#perAccount + this.#slack) {
       const drop = list.length - this.#perAccount;
       list.splice(0, drop);
@@ -74,11 +80,11 @@ export class FillHistory {
       const at = list?.findLastIndex((f) => f.tradeId === t.tradeId) ?? -1;
       if (list === undefined || at < list.length - this.#perAccount) continue; // beyond the fills kept per account
       const fill = list[at];
-      this.#changed(account, at);
       fill.settlementStatus = status.settlementStatus;
       fill.settlementError = status.settlementError;
       if (fill.settlementStatus === undefined) delete fill.settlementStatus;
       if (fill.settlementError === undefined) delete fill.settlementError;
+      this.#changed(account, at);
     }
   }
 
@@ -87,21 +93,29 @@ export class FillHistory {
     if (!list) return;
     for (let i = list.length - 1, oldest = Math.max(0, list.length - this.#perAccount); i >= oldest; i--) {
       if (list[i].tradeId === tradeId) {
-        this.#changed(accountId, i);
         list[i].settlementTxHash = txHash;
+        this.#changed(accountId, i);
         return;
       }
     }
   }
 
-  /** The fill at `index` of the account's list changes: its form is made again at the next capture. */
+  /**
+   * The fill at `index` of the account's list has changed: a form already made is made again
+   * now (settlement marks each fill once, and a capture must not have to remake every fill
+   * settled since the last one; a frozen form cannot be patched).
+   */
   #changed(accountId: string, index: number): void {
     const forms = this.#forms.get(accountId);
-    if (forms !== undefined && index < forms.length) forms[index] = undefined;
+    if (forms !== undefined && index < forms.length && forms[index] !== undefined) forms[index] = keepEncoded(fillForm(this.#byAccount.get(accountId)![index]));
   }
 
   /** Incremental unless `full`: a fill unchanged since the last capture keeps its form (see #forms). */
   snapshot(full: boolean): FillHistorySnapshot["fills"] {
+    if (!full) {
+      this.#unformed.clear();
+      this.#unformedCount = 0;
+    }
     return [...this.#byAccount].map(([a, list]) => {
       const from = Math.max(0, list.length - this.#perAccount);
       if (full) return [a, list.slice(from).map(fillForm)];
@@ -116,9 +130,44 @@ export class FillHistory {
     });
   }
 
+  /**
+   * Makes up to `budget` forms of the fills that have none yet, account by account (the account
+   * that waited longest first), while more than `keep` wait: the next capture then makes at
+   * most about `keep`, however many fills were made since the last one. Returns how many it made.
+   */
+  formAhead(keep: number, budget: number): number {
+    let made = 0;
+    for (const [a, n] of this.#unformed) {
+      if (this.#unformedCount <= keep || made >= budget) break;
+      const list = this.#byAccount.get(a);
+      const forms = list === undefined ? undefined : this.#forms.get(a) ?? [];
+      let left = 0;
+      if (list !== undefined && forms !== undefined) {
+        this.#forms.set(a, forms);
+        // Formed entries are contiguous up to forms.length (a changed fill is formed again at
+        // once), so the fills without a form are the list's tail from there.
+        let i = Math.max(forms.length, list.length - this.#perAccount);
+        while (forms.length < i) forms.push(undefined);
+        for (; i < list.length && made < budget; i++, made++) forms.push(keepEncoded(fillForm(list[i])));
+        left = list.length - i;
+      }
+      if (left === 0) this.#unformed.delete(a);
+      else this.#unformed.set(a, left);
+      this.#unformedCount -= n - left;
+    }
+    return made;
+  }
+
   restore(s: FillHistorySnapshot): void {
     this.#forms.clear();
-    for (const [a, fs] of s.fills) this.#byAccount.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee), tax: BigInt(f.tax ?? 0) })));
+    this.#unformed.clear();
+    this.#unformedCount = 0;
+    for (const [a, fs] of s.fills) {
+      this.#byAccount.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee), tax: BigInt(f.tax ?? 0) })));
+      // Formed ahead of the first capture like new ones, not all by it.
+      this.#unformed.set(a, fs.length);
+      this.#unformedCount += fs.length;
+    }
     if (s.settlementTx?.length) {
       const tx = new Map(s.settlementTx);
       for (const list of this.#byAccount.values()) for (const f of list) f.settlementTxHash ??= tx.get(f.tradeId);

@@ -38,10 +38,11 @@ export class OrderStore {
   #finished: string[] = [];
   #finishedHead = 0;
   /**
-   * Snapshot forms of the finished orders, index for index with #finished (made at the first
-   * capture that sees them, up to #finished.length). A finished order never changes again (it
-   * is frozen when it ends, so a write would throw rather than leave this form stale): a capture
-   * reuses these without looking at the orders, whatever their number.
+   * Snapshot forms of the finished orders, index for index with #finished (made ahead of the
+   * capture by formAhead, or by the first capture that sees them, up to #finished.length). A
+   * finished order never changes again (it is frozen when it ends, so a write would throw
+   * rather than leave this form stale): a capture reuses these without looking at the orders,
+   * whatever their number.
    */
   #finishedForms: SnapshotOrder[] = [];
   /** Measured in record time, so live apply and replay drop the same orders at the same record. */
@@ -152,11 +153,32 @@ export class OrderStore {
       for (let i = h; i < q.length; i++) open.push(orderForm(this.byId.get(q[i])!));
       return open;
     }
+    const made = this.#formFinished(q.length);
+    return open.concat(h === 0 ? made : made.slice(h));
+  }
+
+  /**
+   * Makes up to `budget` forms of the finished orders still without one while more than `keep`
+   * wait: a capture then makes at most about `keep`, however many orders finished since the
+   * last one. Returns how many it made.
+   */
+  formAhead(keep: number, budget: number): number {
+    const from = Math.max(this.#finishedForms.length, this.#finishedHead);
+    const until = Math.min(this.#finished.length - keep, from + budget);
+    if (from >= until) return 0;
+    this.#formFinished(until);
+    return until - from;
+  }
+
+  /** #finishedForms made up to index `until` of #finished. */
+  #formFinished(until: number): SnapshotOrder[] {
+    const q = this.#finished;
+    const h = this.#finishedHead;
     const made = this.#finishedForms;
     // Forms of orders dropped before any capture saw them are never made: placeholders keep the index.
     for (let i = made.length; i < h; i++) made.push(undefined as never);
-    for (let i = Math.max(made.length, h); i < q.length; i++) made.push(keepEncoded(orderForm(this.byId.get(q[i])!)));
-    return open.concat(h === 0 ? made : made.slice(h));
+    for (let i = Math.max(made.length, h); i < until; i++) made.push(keepEncoded(orderForm(this.byId.get(q[i])!)));
+    return made;
   }
 
   snapshotFinished(): string[] {

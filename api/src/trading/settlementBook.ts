@@ -27,11 +27,13 @@ export class SettlementBook {
   /**
    * Snapshot forms of the unsettled trades, in the book's order. A trade in the book is never
    * changed, only replaced (retry) or removed, each of which drops its form here; trades added
-   * since the last capture wait in #formless, and the capture appends their forms, so the two
-   * maps keep the same order and a capture converts only the trades added since the last one.
+   * since the last capture wait in #formless (from #formlessHead on), and formAhead or the
+   * capture appends their forms in that order, so the two maps keep the same order and a capture
+   * converts only the trades added since the last one.
    */
   readonly #forms = new Map<string, SnapshotTrade>();
   #formless: SettlementTrade[] = [];
+  #formlessHead = 0;
 
   get unsettledCount(): number {
     return this.#unsettled.size;
@@ -124,12 +126,40 @@ export class SettlementBook {
   /** Unsettled trades, incremental unless `full` (see #forms). */
   snapshotUnsettled(full: boolean): SettlementBookSnapshot["unsettled"] {
     if (full) return [...this.#unsettled.values()].map(tradeToSnapshot);
-    for (const t of this.#formless) {
-      // Settled or failed before this capture: nothing to keep.
-      if (this.#unsettled.get(t.tradeId) === t) this.#forms.set(t.tradeId, keepEncoded(tradeToSnapshot(t)));
-    }
+    const f = this.#formless;
+    for (let i = this.#formlessHead; i < f.length; i++) this.#form(f[i]);
     this.#formless = [];
+    this.#formlessHead = 0;
     return [...this.#forms.values()];
+  }
+
+  /**
+   * Makes up to `budget` forms of the trades still without one while more than `keep` wait
+   * (oldest first). While trades settle as fast as they are made, the ones reached here have
+   * settled and need none; when settlement stalls (the chain is down), the capture still makes
+   * only about `keep`, however many trades wait. Returns how many it made.
+   */
+  formAhead(keep: number, budget: number): number {
+    const f = this.#formless;
+    let h = this.#formlessHead;
+    const until = Math.min(f.length - keep, h + budget);
+    if (h >= until) return 0;
+    let made = 0;
+    for (; h < until; h++) if (this.#form(f[h])) made++;
+    // Drop the formed head now and then, so the queue does not keep every trade ever made.
+    if (h > 4096 && h * 2 > f.length) {
+      this.#formless = f.slice(h);
+      h = 0;
+    }
+    this.#formlessHead = h;
+    return made;
+  }
+
+  /** Whether `t` got a form: not when it settled or failed since it was added (nothing to keep). */
+  #form(t: SettlementTrade): boolean {
+    if (this.#unsettled.get(t.tradeId) !== t) return false;
+    this.#forms.set(t.tradeId, keepEncoded(tradeToSnapshot(t)));
+    return true;
   }
 
   snapshotFailed(): NonNullable<SettlementBookSnapshot["failedSettlements"]> {
@@ -139,6 +169,7 @@ export class SettlementBook {
   restore(s: SettlementBookSnapshot): void {
     this.#forms.clear();
     this.#formless = [];
+    this.#formlessHead = 0;
     for (const t of s.unsettled) {
       const trade = tradeFromSnapshot(t);
       this.#unsettled.set(t.tradeId, trade);

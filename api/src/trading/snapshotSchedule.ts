@@ -9,6 +9,14 @@ import type { RiskConfig } from "../risk/types.ts";
 export type SnapshotState = { core: TradingCoreSnapshot; risk: RiskConfig; parts: Record<string, unknown> };
 
 /**
+ * Snapshot forms left to the capture, of each kind (TradingCore.formAhead): the synchronous
+ * capture then makes about this many, a few ms, instead of one per record since the last one.
+ */
+export const FORM_AHEAD_KEEP = 1024;
+/** Forms made ahead per record at most, of each kind: a few records at most, more only after a restore or a mass cancel, worked off over the next records. */
+const FORM_AHEAD_BUDGET = 64;
+
+/**
  * Snapshots of the sequencer's state: every `every` live records (with spacing "state", also at
  * least as many records apart as the last snapshot wrote orders and unsettled trades) and on demand. The state is
  * captured synchronously, so it is exactly the state after record `seq`, and saved only once
@@ -40,6 +48,7 @@ export class SnapshotSchedule {
 
   /** One more live record; at the N-th a snapshot is taken (a failure only means a longer replay next start). */
   recorded(): void {
+    if (this.#store) this.#sequencer.core.formAhead(FORM_AHEAD_KEEP, FORM_AHEAD_BUDGET);
     if (++this.#since < this.#every) return;
     // A snapshot writes every retained order and unsettled trade (one unchanged since the last
     // snapshot still costs its bytes): at least as many records after the last one as it wrote,
