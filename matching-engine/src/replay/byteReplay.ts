@@ -5,9 +5,11 @@ import { SLOT_MASK } from "../orderPool.ts";
 import { ByteKeys } from "./byteKeys.ts";
 import type { OutputBuffer } from "./outputBuffer.ts";
 import { FastType, fastLine } from "./scanFast.ts";
+import { canonicalLine } from "./scanCanonical.ts";
 import { latin1 } from "./scanCommand.ts";
 import { encodePiece, putNum, putPiece, putSpan } from "./outputBuffer.ts";
 import type { Piece } from "./outputBuffer.ts";
+import { SeqPiece } from "./seqPiece.ts";
 
 /** Longest client id the engine accepts (engine.ts MAX_ID_LENGTH); longer is ENGINE_INVALID_ID. */
 const MAX_ID = 128;
@@ -29,6 +31,9 @@ const P_TAKEROWNER = encodePiece('","takerOwner":"');
 const P_MAKERLEFT_Q = encodePiece('","makerLeft":');
 const P_TAKERLEFT = encodePiece(',"takerLeft":');
 const P_ACCEPTED = encodePiece('{"type":"accepted","id":"');
+/** Accepted around the spans a canonical line gives (see `canonicalLine`), by [market ? 1 : 0]. */
+const P_ACCEPTED_OPEN = encodePiece('{"type":"accepted",');
+const P_ORDER_TYPE = [encodePiece(',"orderType":"limit"'), encodePiece(',"orderType":"market","price":0')];
 const P_OWNER_Q = encodePiece('","owner":"');
 /** Accepted's side and order type, by [side * 2 + (market ? 1 : 0)]. */
 const P_SIDE_TYPE = [
@@ -44,8 +49,6 @@ const P_REJECTED = encodePiece('{"type":"rejected","id":"');
 const P_LINE = encodePiece(',"line":');
 const P_L2_BUY = encodePiece('{"type":"l2","side":"buy","price":');
 const P_L2_SELL = encodePiece('{"type":"l2","side":"sell","price":');
-const P_SEQ = encodePiece(',"seq":');
-const P_END = encodePiece("}\n");
 /** Largest record: constant runs (< 200 bytes), two ids and two owners (MAX_ID, MAX_OWNER), six numbers, a reason. */
 const MAX_RECORD = 1024;
 
@@ -95,14 +98,21 @@ export class ByteReplay {
   private buf: Uint8Array = new Uint8Array(0);
   private view = new DataView(this.buf.buffer);
   private line = 0;
+  /** The line is in JSON.stringify's form (scanCanonical took it): `canonicalLine` holds its spans. */
+  private canonical = false;
+  /** Every record's `,"seq":N}\n`. */
+  private readonly seqs = new SeqPiece();
 
   constructor(engine: MatchingEngine, out: OutputBuffer) {
     this.engine = engine;
     this.out = out;
   }
 
-  /** Runs the line just scanned by `scanSpans` (in `fastLine`, bytes in buf); false: not here (see class doc). */
-  run(buf: Uint8Array, line: number): boolean {
+  /**
+   * Runs the line just scanned (in `fastLine`, bytes in buf) by `scanCanonical` (`canonical`) or
+   * `scanSpans`; false: not here (see class doc).
+   */
+  run(buf: Uint8Array, line: number, canonical: boolean): boolean {
     const f = fastLine;
     if (f.type !== FastType.cancel && f.ownerLen > MAX_OWNER) return false;
     if (buf !== this.buf) {
@@ -110,6 +120,7 @@ export class ByteReplay {
       this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     }
     this.line = line;
+    this.canonical = canonical;
     const engine = this.engine;
     const ev = this.ev;
     if (f.type === FastType.cancel) {
@@ -227,9 +238,7 @@ export class ByteReplay {
     p = putPiece(dv, p, reasonPiece(rejectedReasons, '","reason":', reason));
     p = putPiece(dv, p, P_LINE);
     p = putNum(b, dv, p, this.line);
-    p = putPiece(dv, p, P_SEQ);
-    p = putNum(b, dv, p, seq);
-    return putPiece(dv, p, P_END);
+    return putPiece(dv, p, this.seqs.of(seq));
   }
 
   /** Writes the EventBuffer's records as writeEvent would write the same events. */
@@ -268,16 +277,28 @@ export class ByteReplay {
           if (ev.left[i] === 0) this.finished(m);
           break;
         }
-        case EventKind.accepted:
+        case EventKind.accepted: {
+          const market = ev.flag[i] === OrderTypeCode.limit ? 0 : 1;
+          if (this.canonical && ev.qty[i] === f.qty && ev.price[i] === (market === 0 ? f.price : 0)) {
+            // the line's own `"id":"…","owner":"…","side":"…"` and `,"price":N,"qty":N` (or `,"qty":N`)
+            const c = canonicalLine;
+            const from = f.idStart - 6;
+            p = putPiece(dv, p, P_ACCEPTED_OPEN);
+            p = putSpan(b, dv, p, line, lv, from, c.sideEnd - from);
+            p = putPiece(dv, p, P_ORDER_TYPE[market]);
+            p = putSpan(b, dv, p, line, lv, c.sideEnd, c.close - c.sideEnd);
+            break;
+          }
           p = putPiece(dv, p, P_ACCEPTED);
           p = putSpan(b, dv, p, line, lv, f.idStart, f.idLen);
           p = putPiece(dv, p, P_OWNER_Q);
           p = putSpan(b, dv, p, line, lv, f.ownerStart, f.ownerLen);
-          p = putPiece(dv, p, P_SIDE_TYPE[ev.side[i] * 2 + (ev.flag[i] === OrderTypeCode.limit ? 0 : 1)]);
+          p = putPiece(dv, p, P_SIDE_TYPE[ev.side[i] * 2 + market]);
           p = putNum(b, dv, p, ev.price[i]);
           p = putPiece(dv, p, P_QTY);
           p = putNum(b, dv, p, ev.qty[i]);
           break;
+        }
         case EventKind.cancelled: {
           const m = this.resting(ev.order[i]);
           p = putPiece(dv, p, P_CANCELLED);
@@ -304,9 +325,7 @@ export class ByteReplay {
           // amended / triggered need commands this path never runs
           throw new EngineFault(EngineFaultCode.UNEXPECTED_EVENT, `byte replay: unexpected event kind ${ev.kind[i]}`);
       }
-      p = putPiece(dv, p, P_SEQ);
-      p = putNum(b, dv, p, ev.seq[i]);
-      o.pos = putPiece(dv, p, P_END);
+      o.pos = putPiece(dv, p, this.seqs.of(ev.seq[i]));
     }
   }
 }

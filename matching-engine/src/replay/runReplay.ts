@@ -59,7 +59,7 @@ export async function runReplay(input: AsyncIterable<Buffer>, output: ReplayOutp
     while (i < e && (buf[i] === 32 || buf[i] === 9 || buf[i] === 13)) i++;
     if (i === e) return;
     if (byteMode) {
-      if (scanSpans(buf, s, e) && bytes.run(buf, line)) {
+      if (scanSpans(buf, s, e) && bytes.run(buf, line, false)) {
         if (stats !== undefined) stats.byteLines++;
         return;
       }
@@ -110,7 +110,7 @@ export async function runReplay(input: AsyncIterable<Buffer>, output: ReplayOutp
       // the common case: a line in the writer's own form, scanned and ended in one pass
       if (byteMode) {
         const nl = scanCanonical(chunk, dv, s, chunk.length);
-        if (nl >= 0 && bytes.run(chunk, line + 1)) {
+        if (nl >= 0 && bytes.run(chunk, line + 1, true)) {
           line++;
           if (stats !== undefined) stats.byteLines++;
           s = nl + 1;

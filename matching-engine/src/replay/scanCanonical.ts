@@ -80,6 +80,13 @@ function digits(buf: Uint8Array, i: number, end: number): boolean {
 }
 
 /**
+ * For the last limit or market line `scanCanonical` took: the index just past its side value's
+ * closing quote, and of its closing brace. In this form the accepted record's middle is the line's
+ * own bytes (`"id":…,"owner":…,"side":…` and `,"price":N,"qty":N`), which the byte path copies.
+ */
+export const canonicalLine = { sideEnd: 0, close: 0 };
+
+/**
  * Scans the line starting at `s` (at most to `end`, the chunk's length) if it is one of the
  * templates above; returns the index of its newline with `fastLine` filled, else -1.
  */
@@ -129,6 +136,7 @@ export function scanCanonical(buf: Buffer, dv: DataView, s: number, end: number)
     buy = false;
     i += 5;
   } else return -1;
+  const sideEnd = i;
   let price = 0;
   if (type === FastType.limit) {
     // ',"price":'
@@ -143,5 +151,7 @@ export function scanCanonical(buf: Buffer, dv: DataView, s: number, end: number)
   i = numEnd;
   if (i + 1 >= end || buf[i] !== CLOSE || buf[i + 1] !== NL) return -1;
   setFastLine(type, idStart, idLen, ownerStart, ownerLen, buy, price, numValue);
+  canonicalLine.sideEnd = sideEnd;
+  canonicalLine.close = i;
   return i + 1;
 }
