@@ -33,16 +33,15 @@ export class ByteKeys {
     this.mask = entries * 2 - 1;
   }
 
-  /** FNV-1a over buf[s, s+n). */
-  private static hashOf(buf: Uint8Array, s: number, n: number): number {
+  /** FNV-1a over buf[s, s+n): a caller that finds, then inserts, the same key hashes it once and passes it to both. */
+  static hashOf(buf: Uint8Array, s: number, n: number): number {
     let h = 0x811c9dc5 | 0;
     for (let i = s; i < s + n; i++) h = Math.imul(h ^ buf[i], 0x01000193);
     return h ^ (h >>> 15);
   }
 
-  /** Entry holding the key buf[s, s+n), or -1. */
-  find(buf: Uint8Array, s: number, n: number): number {
-    const h = ByteKeys.hashOf(buf, s, n);
+  /** Entry holding the key buf[s, s+n) (`h`: its hashOf), or -1. */
+  find(buf: Uint8Array, s: number, n: number, h = ByteKeys.hashOf(buf, s, n)): number {
     const t = this.table;
     const mask = this.mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
@@ -60,11 +59,10 @@ export class ByteKeys {
     return true;
   }
 
-  /** Stores key buf[s, s+n) (absent, n <= stride) as entry `e` (not in use). */
-  insert(e: number, buf: Uint8Array, s: number, n: number): void {
+  /** Stores key buf[s, s+n) (absent, n <= stride; `h`: its hashOf) as entry `e` (not in use). */
+  insert(e: number, buf: Uint8Array, s: number, n: number, h = ByteKeys.hashOf(buf, s, n)): void {
     if (e >= this.len.length) this.growEntries(e + 1);
     if ((this.size + 1) * 2 > this.table.length) this.rehash(this.table.length * 2);
-    const h = ByteKeys.hashOf(buf, s, n);
     this.hash[e] = h;
     this.len[e] = n;
     // a byte loop: for keys this short, subarray + set (an object and a native call) costs more

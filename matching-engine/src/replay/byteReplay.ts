@@ -7,7 +7,7 @@ import type { OutputBuffer } from "./outputBuffer.ts";
 import { FastType, fastLine } from "./scanFast.ts";
 import { canonicalLine } from "./scanCanonical.ts";
 import { latin1 } from "./scanCommand.ts";
-import { encodePiece, putNum, putPiece, putSpan } from "./outputBuffer.ts";
+import { encodePiece, putAscii, putNum, putPiece } from "./outputBuffer.ts";
 import type { Piece } from "./outputBuffer.ts";
 import { SeqPiece } from "./seqPiece.ts";
 
@@ -85,6 +85,8 @@ export class ByteReplay {
   private readonly ev = new EventBuffer();
   /** Resting orders' client ids, entry = pool slot. */
   private readonly ids = new ByteKeys(MAX_ID);
+  /** Hash of the order in flight's id (found absent, inserted if it rests). */
+  private idHash = 0;
   /** Per pool slot: handle of the resting order whose id is in `ids` (-1 = none), its owner entry. */
   private slotHandle = new Int32Array(1024).fill(-1);
   private slotOwner = new Int32Array(1024);
@@ -136,7 +138,7 @@ export class ByteReplay {
     }
     // apply's order of checks: id, duplicate id, owner, then the core's (side, price, qty)
     if (f.idLen === 0 || f.idLen > MAX_ID) engine.rejectOrder(BOOK, EngineCode.INVALID_ID, ev);
-    else if (this.ids.find(buf, f.idStart, f.idLen) >= 0) engine.rejectOrder(BOOK, EngineCode.DUPLICATE_ID, ev);
+    else if (this.ids.find(buf, f.idStart, f.idLen, (this.idHash = ByteKeys.hashOf(buf, f.idStart, f.idLen))) >= 0) engine.rejectOrder(BOOK, EngineCode.DUPLICATE_ID, ev);
     else if (f.ownerLen === 0) engine.rejectOrder(BOOK, EngineCode.INVALID_OWNER, ev);
     else {
       const o = this.holdOwner(buf, f.ownerStart, f.ownerLen);
@@ -169,7 +171,8 @@ export class ByteReplay {
   }
 
   private holdOwner(buf: Uint8Array, s: number, n: number): number {
-    let o = this.owners.find(buf, s, n);
+    const h = ByteKeys.hashOf(buf, s, n);
+    let o = this.owners.find(buf, s, n, h);
     if (o < 0) {
       o = this.freeOwners.length > 0 ? (this.freeOwners.pop() as number) : this.ownerTop++;
       if (o >= this.ownerId.length) {
@@ -181,7 +184,7 @@ export class ByteReplay {
         this.ownerRefs = r;
       }
       if (this.ownerId[o] < 0) this.ownerId[o] = this.engine.anonymousOwner();
-      this.owners.insert(o, buf, s, n);
+      this.owners.insert(o, buf, s, n, h);
     }
     this.ownerRefs[o]++;
     return o;
@@ -208,7 +211,7 @@ export class ByteReplay {
     }
     this.slotHandle[s] = handle;
     this.slotOwner[s] = o;
-    this.ids.insert(s, this.buf, fastLine.idStart, fastLine.idLen);
+    this.ids.insert(s, this.buf, fastLine.idStart, fastLine.idLen, this.idHash);
   }
 
   /** Pool slot of `handle` if it is a resting order of this path, else -1 (then it is the order in flight). */
@@ -234,7 +237,7 @@ export class ByteReplay {
   private putRejected(b: Uint8Array, dv: DataView, p: number, reason: EngineCode, seq: number): number {
     const f = fastLine;
     p = putPiece(dv, p, P_REJECTED);
-    p = putSpan(b, dv, p, this.buf, this.view, f.idStart, f.idLen);
+    p = putAscii(b, dv, p, this.buf, this.view, f.idStart, f.idLen);
     p = putPiece(dv, p, reasonPiece(rejectedReasons, '","reason":', reason));
     p = putPiece(dv, p, P_LINE);
     p = putNum(b, dv, p, this.line);
@@ -258,18 +261,18 @@ export class ByteReplay {
         case EventKind.trade: {
           const m = this.resting(ev.order[i]);
           p = putPiece(dv, p, P_TRADE);
-          p = m >= 0 ? putSpan(b, dv, p, ids.arena, ids.view, m * MAX_ID, ids.len[m]) : putSpan(b, dv, p, line, lv, f.idStart, f.idLen);
+          p = m >= 0 ? putAscii(b, dv, p, ids.arena, ids.view, m * MAX_ID, ids.len[m]) : putAscii(b, dv, p, line, lv, f.idStart, f.idLen);
           p = putPiece(dv, p, P_TAKER);
-          p = putSpan(b, dv, p, line, lv, f.idStart, f.idLen);
+          p = putAscii(b, dv, p, line, lv, f.idStart, f.idLen);
           p = putPiece(dv, p, P_PRICE_Q);
           p = putNum(b, dv, p, ev.price[i]);
           p = putPiece(dv, p, P_QTY);
           p = putNum(b, dv, p, ev.qty[i]);
           p = putPiece(dv, p, ev.side[i] === 0 ? P_BUY_MAKEROWNER : P_SELL_MAKEROWNER);
           const mo = this.slotOwner[m];
-          p = putSpan(b, dv, p, owners.arena, owners.view, mo * MAX_OWNER, owners.len[mo]);
+          p = putAscii(b, dv, p, owners.arena, owners.view, mo * MAX_OWNER, owners.len[mo]);
           p = putPiece(dv, p, P_TAKEROWNER);
-          p = putSpan(b, dv, p, line, lv, f.ownerStart, f.ownerLen);
+          p = putAscii(b, dv, p, line, lv, f.ownerStart, f.ownerLen);
           p = putPiece(dv, p, P_MAKERLEFT_Q);
           p = putNum(b, dv, p, ev.left[i]);
           p = putPiece(dv, p, P_TAKERLEFT);
@@ -284,15 +287,15 @@ export class ByteReplay {
             const c = canonicalLine;
             const from = f.idStart - 6;
             p = putPiece(dv, p, P_ACCEPTED_OPEN);
-            p = putSpan(b, dv, p, line, lv, from, c.sideEnd - from);
+            p = putAscii(b, dv, p, line, lv, from, c.sideEnd - from);
             p = putPiece(dv, p, P_ORDER_TYPE[market]);
-            p = putSpan(b, dv, p, line, lv, c.sideEnd, c.close - c.sideEnd);
+            p = putAscii(b, dv, p, line, lv, c.sideEnd, c.close - c.sideEnd);
             break;
           }
           p = putPiece(dv, p, P_ACCEPTED);
-          p = putSpan(b, dv, p, line, lv, f.idStart, f.idLen);
+          p = putAscii(b, dv, p, line, lv, f.idStart, f.idLen);
           p = putPiece(dv, p, P_OWNER_Q);
-          p = putSpan(b, dv, p, line, lv, f.ownerStart, f.ownerLen);
+          p = putAscii(b, dv, p, line, lv, f.ownerStart, f.ownerLen);
           p = putPiece(dv, p, P_SIDE_TYPE[ev.side[i] * 2 + market]);
           p = putNum(b, dv, p, ev.price[i]);
           p = putPiece(dv, p, P_QTY);
@@ -302,7 +305,7 @@ export class ByteReplay {
         case EventKind.cancelled: {
           const m = this.resting(ev.order[i]);
           p = putPiece(dv, p, P_CANCELLED);
-          p = m >= 0 ? putSpan(b, dv, p, ids.arena, ids.view, m * MAX_ID, ids.len[m]) : putSpan(b, dv, p, line, lv, f.idStart, f.idLen);
+          p = m >= 0 ? putAscii(b, dv, p, ids.arena, ids.view, m * MAX_ID, ids.len[m]) : putAscii(b, dv, p, line, lv, f.idStart, f.idLen);
           p = putPiece(dv, p, P_QTY_Q);
           p = putNum(b, dv, p, ev.qty[i]);
           p = putPiece(dv, p, P_LEFT);

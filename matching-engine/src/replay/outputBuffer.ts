@@ -199,6 +199,22 @@ export function putSpan(buf: Uint8Array, dv: DataView, p: number, src: Uint8Arra
   return p + n;
 }
 
+/**
+ * `putSpan` for spans of ASCII bytes (below 0x80: the replay's scanners take no other bytes in
+ * ids and owners, so the byte path's spans and key tables hold only these): whole eight-byte
+ * words of the span go through a double, the rest as putSpan's int32 words (half the loads and
+ * stores for the longer spans). Eight ASCII bytes are never a NaN (that needs an exponent of all
+ * ones: a top byte 0x7f or 0xff and the next >= 0xf0), so the double carries them unchanged;
+ * bytes past the span are only ever read into int32 words. Same bounds as putSpan.
+ */
+export function putAscii(buf: Uint8Array, dv: DataView, p: number, src: Uint8Array, sv: DataView, s: number, n: number): number {
+  if (s + n + 3 > sv.byteLength) return putBytes(buf, p, src, s, n);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) dv.setFloat64(p + i, sv.getFloat64(s + i, true), true);
+  for (; i < n; i += 4) dv.setInt32(p + i, sv.getInt32(s + i, true), true);
+  return p + n;
+}
+
 /** "00".."99" as little-endian 16-bit words: two digits per store. */
 const PAIRS = new Uint16Array(100);
 for (let i = 0; i < 100; i++) PAIRS[i] = (48 + ((i / 10) | 0)) | ((48 + (i % 10)) << 8);
