@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { Redis } from "ioredis";
 import { redisSkip, useRedis } from "../../test/support/redisServer.ts";
+import { createFileSnapshotStore } from "../journal/fileSnapshotStore.ts";
 import type { SnapshotStore } from "../journal/types.ts";
 import { LEASE_KEY } from "./lease.ts";
 import { loadPublishedSnapshot, publishingSnapshotStore, SNAPSHOT_CHUNK_BYTES, SNAPSHOT_DATA_KEY, SNAPSHOT_KEY, swapStaged } from "./snapshotRelay.ts";
@@ -84,6 +88,46 @@ describe("published snapshots (sen:snapshot)", { skip }, () => {
     await store.save(999n, { core: { n: 999 } });
     assert.equal((await loadPublishedSnapshot(redis))?.seq, 1_000n);
     assert.deepEqual(await redis.keys(`${SNAPSHOT_DATA_KEY}:staging:*`), []);
+  });
+
+  it("behind the file store, the file's own bytes are published: the state is encoded once, in chunks, and a failed publish leaves the file", async () => {
+    const redis = db.client;
+    await redis.del(SNAPSHOT_KEY, SNAPSHOT_DATA_KEY);
+    await redis.set(LEASE_KEY, JSON.stringify({ token: "ab12", node: "seq-f", http: "", since: 0 }));
+    const dir = mkdtempSync(path.join(tmpdir(), "sen-relay-file-"));
+    try {
+      const errors: unknown[] = [];
+      const store = publishingSnapshotStore(createFileSnapshotStore({ dir }), { redis, token: "ab12", onError: (e) => errors.push(e) });
+      // A marker that counts how often the state is encoded (JSON.stringify calls toJSON once per encoding).
+      let encoded = 0;
+      const orders = Array.from({ length: 40_000 }, (_, i) => ({ id: `o${i}`, note: i % 7 === 0 ? "giá vàng ✓ 黄金" : "gold", funds: 10n ** 20n + BigInt(i) }));
+      const state = { core: { orders, marker: { toJSON: () => (encoded++, "m") } }, risk: {}, parts: {} };
+      const calls = async () => Number(/^cmdstat_setrange:calls=(\d+)/m.exec((await redis.info("commandstats")) as string)?.[1] ?? 0);
+      const before = await calls();
+      await store.save(2_000n, state);
+      assert.deepEqual(errors, []);
+      assert.equal(encoded, 1, "the relay staged the file store's bytes instead of encoding again");
+      const file = readdirSync(dir).find((n) => n.endsWith(".snap"))!;
+      const bytes = readFileSync(path.join(dir, file));
+      const body = bytes.subarray(bytes.indexOf(0x0a) + 1);
+      const published = (await redis.getBuffer(SNAPSHOT_DATA_KEY))!;
+      assert.ok(body.length > 4 * SNAPSHOT_CHUNK_BYTES, `${body.length} bytes: several chunks`);
+      assert.ok(published.equals(body), "the published state is the file's body, byte for byte");
+      assert.ok((await calls()) - before + 1 >= Math.ceil(body.length / SNAPSHOT_CHUNK_BYTES), "no command carries more than a chunk");
+      const { marker: _marker, ...core } = state.core;
+      assert.deepEqual(await loadPublishedSnapshot(redis), { seq: 2_000n, state: { ...state, core: { ...core, marker: "m" } } });
+      assert.deepEqual(await redis.keys(`${SNAPSHOT_DATA_KEY}:staging:*`), []);
+
+      // The lease moved on: the next save is durable on disk, its publish refused and reported.
+      await redis.set(LEASE_KEY, JSON.stringify({ token: "cd34", node: "seq-g", http: "", since: 0 }));
+      await store.save(2_001n, { core: { n: 1 } });
+      assert.equal(errors.length, 1);
+      assert.match(String((errors[0] as Error).message), /SENSNAPSHOT_FENCED/);
+      assert.deepEqual(await createFileSnapshotStore({ dir }).load(), { seq: 2_001n, state: { core: { n: 1 } } });
+      assert.equal((await loadPublishedSnapshot(redis))?.seq, 2_000n);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("reads a snapshot published before the state had a key of its own (the hash's field d)", async () => {

@@ -68,12 +68,19 @@ export type SnapshotPublishing = {
  */
 export function publishingSnapshotStore(local: SnapshotStore, publishing: SnapshotPublishing): SnapshotStore {
   return {
-    async save(seq, state) {
-      await local.save(seq, state);
+    async save(seq, state, body) {
+      const { redis, token } = publishing;
+      const staging = `${SNAPSHOT_DATA_KEY}:staging:${token}:${seq}`;
+      // The local store's own bytes, staged while it waits (it reuses them after): the state is
+      // encoded once, not again here. A failed staging is reported below, never fails the save.
+      let staged: Promise<number> | undefined;
+      await local.save(seq, state, async (parts, length) => {
+        staged = stageBody(redis, staging, parts);
+        await staged.catch(() => undefined);
+        await body?.(parts, length);
+      });
       try {
-        const { redis, token } = publishing;
-        const staging = `${SNAPSHOT_DATA_KEY}:staging:${token}:${seq}`;
-        const bytes = await stageInChunks(redis, staging, state);
+        const bytes = await (staged ?? stageInChunks(redis, staging, state));
         const written = await swapStaged(redis, token, seq, staging, bytes);
         if (written) publishing.onPublished?.(seq, bytes);
       } catch (err) {
@@ -94,42 +101,73 @@ export async function swapStaged(redis: Redis, token: string, seq: bigint, stagi
 }
 
 /**
- * Encodes `state` again (the file store keeps its bytes to itself) in pieces, yielding so the
- * sequencer's turns go on, and sends each chunk of bytes as it fills: SET (with the staging
- * TTL) for the first, SETRANGE at its offset after, in order on the one connection. Neither the
- * whole text nor its bytes are ever one string or buffer: joining and converting tens of MB
- * stalled the thread for tens of ms each. Each write is idempotent: ioredis sends the commands
- * in flight again after a reconnect, and an APPEND that Redis ran before the connection broke
- * would then be appended twice (the swap's length check refuses what still went wrong).
- * Resolves with the bytes written once Redis has them all.
+ * Sends an encoded state's bytes onto the staging key as stageInChunks does (SET, then SETRANGE
+ * at each offset), in pieces of at most SNAPSHOT_CHUNK_BYTES cut from `parts` without copying.
+ * Resolves with the bytes written once Redis has them all (the caller may reuse `parts` then).
  */
-async function stageInChunks(redis: Redis, staging: string, state: unknown): Promise<number> {
+function stageBody(redis: Redis, staging: string, parts: readonly Uint8Array[]): Promise<number> {
+  const stager = chunkStager(redis, staging);
+  for (const p of parts) {
+    for (let at = 0; at < p.length; at += SNAPSHOT_CHUNK_BYTES) stager.send(p.subarray(at, Math.min(p.length, at + SNAPSHOT_CHUNK_BYTES)));
+  }
+  return stager.done();
+}
+
+/**
+ * Writes chunks in order onto `staging` on the one connection: the first with SET (and the
+ * staging TTL), the rest with SETRANGE at their offset. Each write is idempotent: ioredis sends
+ * the commands in flight again after a reconnect, and an APPEND that Redis ran before the
+ * connection broke would then be appended twice (the swap's length check refuses what still
+ * went wrong). `done` resolves with the bytes written once Redis has them all, and rejects
+ * (with the first failure) only once every command has settled.
+ */
+function chunkStager(redis: Redis, staging: string): { send(chunk: Uint8Array): void; done(): Promise<number> } {
   const sent: Promise<unknown>[] = [];
   let total = 0;
-  const send = (chunk: Buffer) => {
-    const reply = sent.length === 0 ? redis.set(staging, chunk, "EX", STAGING_TTL_S) : redis.setrange(staging, total, chunk);
-    reply.catch(() => undefined); // awaited below; a failure before then must not go unhandled
+  const send = (chunk: Uint8Array) => {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const reply = sent.length === 0 ? redis.set(staging, bytes, "EX", STAGING_TTL_S) : redis.setrange(staging, total, bytes);
+    reply.catch(() => undefined); // awaited in done(); a failure before then must not go unhandled
     sent.push(reply);
-    total += chunk.length;
+    total += bytes.length;
   };
+  return {
+    send,
+    async done() {
+      if (sent.length === 0) send(Buffer.alloc(0));
+      // Every command settled, not only up to the first failure: the chunks may be the file
+      // store's buffers, reused once this returns, and ioredis may still hold a command to resend.
+      const failed = (await Promise.allSettled(sent)).find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
+      return total;
+    },
+  };
+}
+
+/**
+ * Encodes `state` (for a local store that keeps its bytes to itself) in pieces, yielding so the
+ * sequencer's turns go on, and stages each chunk of bytes as it fills. Neither the whole text
+ * nor its bytes are ever one string or buffer: joining and converting tens of MB stalled the
+ * thread for tens of ms each.
+ */
+async function stageInChunks(redis: Redis, staging: string, state: unknown): Promise<number> {
+  const stager = chunkStager(redis, staging);
   let chunk = Buffer.allocUnsafe(SNAPSHOT_CHUNK_BYTES);
   let used = 0;
   const flush = () => {
     if (used === 0) return;
-    send(chunk.subarray(0, used));
+    stager.send(chunk.subarray(0, used));
     chunk = Buffer.allocUnsafe(SNAPSHOT_CHUNK_BYTES);
     used = 0;
   };
   await encodeJsonPieces(state, (piece) => {
     // piece.length * 3 bounds its UTF-8 size: a piece that might not fit goes after a flush, or alone when larger than a chunk.
     if (piece.length * 3 > chunk.length - used) flush();
-    if (piece.length * 3 > chunk.length) send(Buffer.from(piece));
+    if (piece.length * 3 > chunk.length) stager.send(Buffer.from(piece));
     else used += chunk.write(piece, used);
   });
   flush();
-  if (sent.length === 0) send(Buffer.alloc(0));
-  await Promise.all(sent);
-  return total;
+  return stager.done();
 }
 
 /** The latest published snapshot, or null (none yet: the edge replays from record 1). */

@@ -107,8 +107,28 @@ export function createFileSnapshotStore(options: FileSnapshotStoreOptions): Snap
       .sort((a, b) => (a.seq < b.seq ? 1 : a.seq > b.seq ? -1 : 0));
   }
 
+  /** The snapshot file for `seq`, whole or not at all, fsynced with its directory; older ones beyond `keep` removed. */
+  async function writeDurably(seq: bigint, bytes: Buffer[]): Promise<void> {
+    try {
+      await mkdir(dir, { recursive: true });
+      const tmp = join(dir, TMP);
+      const handle = await open(tmp, "w");
+      try {
+        await handle.writev(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, join(dir, `snapshot-${seq.toString().padStart(20, "0")}.snap`));
+      await fsyncDir(dir);
+      for (const old of (await list()).slice(keep)) await rm(join(dir, old.name), { force: true });
+    } catch (cause) {
+      throw new JournalError(JournalCode.IO, `cannot save snapshot ${seq} in ${dir}: ${(cause as Error)?.message ?? cause}`, { cause });
+    }
+  }
+
   return {
-    async save(seq, state) {
+    async save(seq, state, body) {
       if (seq < 0n) throw new JournalError(JournalCode.IO, `snapshot seq must be >= 0, got ${seq}`);
       const chunks = spare ?? [];
       spare = null;
@@ -117,20 +137,9 @@ export function createFileSnapshotStore(options: FileSnapshotStoreOptions): Snap
       for (const p of parts) crc = crc32(p, crc);
       const header = Buffer.from(`SENSNAP1\t${seq}\t${crc.toString(16).padStart(8, "0")}\t${length}\n`, "latin1");
       try {
-        await mkdir(dir, { recursive: true });
-        const tmp = join(dir, TMP);
-        const handle = await open(tmp, "w");
-        try {
-          await handle.writev([header, ...parts]);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await rename(tmp, join(dir, `snapshot-${seq.toString().padStart(20, "0")}.snap`));
-        await fsyncDir(dir);
-        for (const old of (await list()).slice(keep)) await rm(join(dir, old.name), { force: true });
-      } catch (cause) {
-        throw new JournalError(JournalCode.IO, `cannot save snapshot ${seq} in ${dir}: ${(cause as Error)?.message ?? cause}`, { cause });
+        await writeDurably(seq, [header, ...parts]);
+        // Durable: the bytes may go on (before the chunks are reused below).
+        await body?.(parts, length);
       } finally {
         if (chunks.length * CHUNK_BYTES <= BODY_BYTES_KEPT) spare = chunks;
       }

@@ -32,10 +32,19 @@ export interface Journal {
   close(): Promise<void>;
 }
 
+/** A saved snapshot's encoded state (`encodeJson(state)` as UTF-8): `parts` back to back, `length` bytes in all. */
+export type SnapshotBody = (parts: readonly Uint8Array[], length: number) => Promise<void>;
+
 /** Periodic snapshots of the whole state let recovery replay only the journal's tail. */
 export interface SnapshotStore {
-  /** Saves atomically (a crash mid-save leaves the previous snapshot intact). */
-  save(seq: bigint, state: unknown): Promise<void>;
+  /**
+   * Saves atomically (a crash mid-save leaves the previous snapshot intact). A store that
+   * encodes the state (the file store) hands its encoded bytes to `body` once the snapshot is
+   * durable, so a second consumer (the split's relay to Redis) need not encode the state again;
+   * the bytes are the store's to reuse once `body` resolves, and a rejection fails the save. A
+   * store that never calls `body` leaves the caller to encode.
+   */
+  save(seq: bigint, state: unknown, body?: SnapshotBody): Promise<void>;
   /** The latest complete snapshot, or null. */
   load(): Promise<{ seq: bigint; state: unknown } | null>;
 }
