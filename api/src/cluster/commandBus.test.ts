@@ -96,6 +96,34 @@ describe("command bus (sen:cmd in, sen:reply:<node> out)", { skip }, () => {
     }
   });
 
+  it("an open order is answered with its ids (the edge reads its replica), a finished one whole", async () => {
+    const redis = db.client;
+    const { service, journal } = await openSequencer(db.url);
+    const consumer = await startCommandConsumer({ redis, trading: service, audit: noAudit, journal, blockMs: 200 });
+    const client = createCommandClient({ redis, nodeId: "edge-1", blockMs: 200 });
+    try {
+      const resting = await client.send("placeOrder", [order("b", "sell", 2, "rests")]);
+      const orderId = service.core.orderByClientOid("b", "rests")!.orderId;
+      assert.deepEqual(resting.value, { orderId, clientOid: "rests", isActive: true });
+      // Crosses the resting sell and fills at once: finished, so whole (money fields as bigints).
+      const { value: taken } = await client.send("placeOrder", [{ ...order("a", "buy", 1, "takes"), price: 10_100 }]);
+      const takenOrder = taken as Order;
+      assert.equal(takenOrder.isActive, false);
+      assert.equal(takenOrder.symbol, S);
+      assert.equal(takenOrder.dealSize, 1);
+      assert.equal(typeof takenOrder.dealFunds, "bigint");
+      // The resting sell, partly filled, then cancelled: finished, so whole.
+      const { value: cancelled } = await client.send("cancelOrder", ["b", orderId]);
+      assert.equal((cancelled as Order).isActive, false);
+      assert.equal((cancelled as Order).dealSize, 1);
+      assert.equal((cancelled as Order).clientOid, "rests");
+    } finally {
+      await client.close();
+      await consumer.stop();
+      await service.close();
+    }
+  });
+
   it("a new sequencer answers again the commands the previous one made durable but never answered", async () => {
     const redis = db.client;
     const { service, journal } = await openSequencer(db.url);

@@ -383,8 +383,8 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
 
   function reply(to: string | undefined, commandId: string | undefined, r: Reply): Promise<void> {
     if (to === undefined || commandId === undefined || !to.startsWith("sen:reply:")) return Promise.resolve();
-    // Replies hold orders, whose money fields are bigints.
-    const v = encodeJsonWithBigints(r);
+    // A whole order's money fields are bigints; an open order's ids (replyValue) and other answers have none, but may.
+    const v = r.ok && isWholeOrder(r.value) ? encodeJsonWithBigints(r) : encodeJson(r);
     return new Promise<void>((resolve) => {
       let box = outbox.get(to);
       if (box !== undefined && box.sent.length >= MAX_REPLIES_PER_ENTRY) {
@@ -548,7 +548,7 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
         const p = s.done.then(
           async (value) => {
             await cursorDurable;
-            await reply(s.to, s.id, { ok: true, value, seq: s.seq.toString() });
+            await reply(s.to, s.id, { ok: true, value: replyValue(value), seq: s.seq.toString() });
           },
           async (err: unknown) => {
             await cursorDurable;
@@ -577,4 +577,22 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
       await Promise.allSettled([...inFlight]);
     },
   };
+}
+
+/** Whether `value` is a whole order (a command's answer), not its ids. */
+function isWholeOrder(value: unknown): boolean {
+  return value !== null && typeof value === "object" && "funds" in value;
+}
+
+/**
+ * What a command's answer carries back to the edge. An order still open travels as its ids: the
+ * edge answers from its replica once that has applied the command (EdgeTrading), and a replica
+ * holds every open order (only finished ones are ever retired, after the retention). A finished
+ * order travels whole, for a replica that has already retired it. About 650 bytes less per
+ * resting order through Redis (AOF-fsynced) and no bigint encoding on the sequencer's thread.
+ */
+export function replyValue(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || !("isActive" in value) || value.isActive !== true || !("orderId" in value)) return value;
+  const { orderId, clientOid } = value as { orderId: unknown; clientOid?: unknown };
+  return { orderId, clientOid, isActive: true };
 }

@@ -89,11 +89,15 @@ export class EdgeTrading implements EdgeTradingSurface {
     return reply;
   }
 
-  /** The replica's order once it applied the command; the sequencer's copy if it was already retired. */
+  /**
+   * The replica's order once it applied the command; the sequencer's copy if it was already
+   * retired (a finished order comes whole in the reply; an open one as its ids only, see
+   * commandBus.ts replyValue, since a replica never retires an open order).
+   */
   #order(orderId: string, fromReply: unknown): Readonly<Order> {
     const o = this.#replica.core.order(orderId);
     if (o) return o;
-    if (fromReply && typeof fromReply === "object") return fromReply as Order;
+    if (fromReply && typeof fromReply === "object" && "symbol" in fromReply) return fromReply as Order;
     throw new SenError(EdgeCode.SEQUENCER_ONLY, `order ${orderId} is not on this edge's replica`);
   }
 }
