@@ -12,7 +12,7 @@ const PAD = 8;
 export class ByteKeys {
   /** Longest key, bytes (the caller checks before inserting). */
   readonly stride: number;
-  /** Key bytes, entry e at e * stride, plus PAD bytes at the end so a reader may copy whole words (putSpan). */
+  /** Key bytes, entry e at e * stride, plus PAD bytes at the end so a reader may copy whole words (putAscii). */
   arena: Uint8Array;
   /** A view of `arena` for those word copies; replaced with it. */
   view: DataView;

@@ -96,7 +96,7 @@ export class ByteReplay {
   private ownerRefs = new Int32Array(1024);
   private ownerTop = 0;
   private freeOwners: number[] = [];
-  /** The line being run: its buffer, a view of that buffer (for putSpan) and 1-based number. */
+  /** The line being run: its buffer, a view of that buffer (for putAscii) and 1-based number. */
   private buf: Uint8Array = new Uint8Array(0);
   private view = new DataView(this.buf.buffer);
   private line = 0;

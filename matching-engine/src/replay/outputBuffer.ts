@@ -188,24 +188,14 @@ export function putBytes(buf: Uint8Array, p: number, src: Uint8Array, s: number,
 }
 
 /**
- * The same bytes as `putBytes`, four per load and store when the source has the three bytes past
- * the span that the last word reads (`sv` views the source; up to 3 bytes past the copy in the
- * output are scribbled, then overwritten). Ids and owners are a few bytes: about a quarter of the
- * byte loop's steps. Whole int32 words, so any byte value passes through unchanged.
- */
-export function putSpan(buf: Uint8Array, dv: DataView, p: number, src: Uint8Array, sv: DataView, s: number, n: number): number {
-  if (s + n + 3 > sv.byteLength) return putBytes(buf, p, src, s, n);
-  for (let i = 0; i < n; i += 4) dv.setInt32(p + i, sv.getInt32(s + i, true), true);
-  return p + n;
-}
-
-/**
- * `putSpan` for spans of ASCII bytes (below 0x80: the replay's scanners take no other bytes in
- * ids and owners, so the byte path's spans and key tables hold only these): whole eight-byte
- * words of the span go through a double, the rest as putSpan's int32 words (half the loads and
- * stores for the longer spans). Eight ASCII bytes are never a NaN (that needs an exponent of all
- * ones: a top byte 0x7f or 0xff and the next >= 0xf0), so the double carries them unchanged;
- * bytes past the span are only ever read into int32 words. Same bounds as putSpan.
+ * The same bytes as `putBytes` for a span of ASCII bytes (below 0x80: the replay's scanners take
+ * no other bytes in ids and owners, so the byte path's spans and key tables hold only these),
+ * when the source has the three bytes past the span that the last word reads (`sv` views the
+ * source; up to 3 bytes past the copy in the output are scribbled, then overwritten): whole
+ * eight-byte words through a double, the rest as int32 words. Eight ASCII bytes are never a NaN
+ * (that needs an exponent of all ones: a top byte 0x7f or 0xff and the next >= 0xf0), so the
+ * double carries them unchanged; bytes past the span are only ever read into int32 words, which
+ * pass any value through.
  */
 export function putAscii(buf: Uint8Array, dv: DataView, p: number, src: Uint8Array, sv: DataView, s: number, n: number): number {
   if (s + n + 3 > sv.byteLength) return putBytes(buf, p, src, s, n);
