@@ -383,7 +383,7 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
 
   function reply(to: string | undefined, commandId: string | undefined, r: Reply): Promise<void> {
     if (to === undefined || commandId === undefined || !to.startsWith("sen:reply:")) return Promise.resolve();
-    // A whole order's money fields are bigints; an open order's ids (replyValue) and other answers have none, but may.
+    // A whole order's money fields are bigints (tagged at once); other answers rarely hold any (encodeJson tags them when they do).
     const v = r.ok && isWholeOrder(r.value) ? encodeJsonWithBigints(r) : encodeJson(r);
     return new Promise<void>((resolve) => {
       let box = outbox.get(to);
@@ -591,7 +591,7 @@ function isWholeOrder(value: unknown): boolean {
  * order travels whole, for a replica that has already retired it. About 650 bytes less per
  * resting order through Redis (AOF-fsynced) and no bigint encoding on the sequencer's thread.
  */
-export function replyValue(value: unknown): unknown {
+function replyValue(value: unknown): unknown {
   if (value === null || typeof value !== "object" || !("isActive" in value) || value.isActive !== true || !("orderId" in value)) return value;
   const { orderId, clientOid } = value as { orderId: unknown; clientOid?: unknown };
   return { orderId, clientOid, isActive: true };

@@ -119,15 +119,33 @@ export class FillHistory {
     return [...this.#byAccount].map(([a, list]) => {
       const from = Math.max(0, list.length - this.#perAccount);
       if (full) return [a, list.slice(from).map(fillForm)];
-      let forms = this.#forms.get(a);
-      if (forms === undefined) {
-        forms = [];
-        this.#forms.set(a, forms);
-      }
-      while (forms.length < from) forms.push(undefined);
-      for (let i = from; i < list.length; i++) forms[i] ??= keepEncoded(fillForm(list[i]));
+      const forms = this.#formsOf(a);
+      this.#formTail(list, forms, Number.POSITIVE_INFINITY);
       return [a, forms.slice(from) as SnapshotFill[]];
     });
+  }
+
+  #formsOf(accountId: string): Array<SnapshotFill | undefined> {
+    let forms = this.#forms.get(accountId);
+    if (forms === undefined) {
+      forms = [];
+      this.#forms.set(accountId, forms);
+    }
+    return forms;
+  }
+
+  /**
+   * Makes up to `budget` forms of the kept fills of `list` that have none (the ones still
+   * without are then those from forms.length on); returns how many it made. Formed entries are contiguous up to forms.length (a changed fill is formed
+   * again at once, a splice drops forms with their fills), so those are the list's tail from
+   * there; the entries before the kept fills stay holes.
+   */
+  #formTail(list: Fill[], forms: Array<SnapshotFill | undefined>, budget: number): number {
+    const from = Math.max(forms.length, list.length - this.#perAccount);
+    while (forms.length < from) forms.push(undefined);
+    const end = Math.min(list.length, from + budget);
+    for (let i = from; i < end; i++) forms.push(keepEncoded(fillForm(list[i])));
+    return end - from;
   }
 
   /**
@@ -140,16 +158,11 @@ export class FillHistory {
     for (const [a, n] of this.#unformed) {
       if (this.#unformedCount <= keep || made >= budget) break;
       const list = this.#byAccount.get(a);
-      const forms = list === undefined ? undefined : this.#forms.get(a) ?? [];
       let left = 0;
-      if (list !== undefined && forms !== undefined) {
-        this.#forms.set(a, forms);
-        // Formed entries are contiguous up to forms.length (a changed fill is formed again at
-        // once), so the fills without a form are the list's tail from there.
-        let i = Math.max(forms.length, list.length - this.#perAccount);
-        while (forms.length < i) forms.push(undefined);
-        for (; i < list.length && made < budget; i++, made++) forms.push(keepEncoded(fillForm(list[i])));
-        left = list.length - i;
+      if (list !== undefined) {
+        const forms = this.#formsOf(a);
+        made += this.#formTail(list, forms, budget - made);
+        left = list.length - forms.length;
       }
       if (left === 0) this.#unformed.delete(a);
       else this.#unformed.set(a, left);
