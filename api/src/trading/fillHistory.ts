@@ -154,6 +154,8 @@ export class FillHistory {
    * most about `keep`, however many fills were made since the last one. Returns how many it made.
    */
   formAhead(keep: number, budget: number): number {
+    // Called after every live record: nothing made, not even an iterator, while few wait.
+    if (this.#unformedCount <= keep) return 0;
     let made = 0;
     for (const [a, n] of this.#unformed) {
       if (this.#unformedCount <= keep || made >= budget) break;
