@@ -185,25 +185,6 @@ function joinReusing(a: readonly unknown[], depth: number): string | undefined {
   return parts.join(",");
 }
 
-/**
- * The text of a run of kept values (a split array's SPLIT_AT elements, joined without
- * brackets), by its first element: a long array that only grows at its end (the orders) keeps
- * its runs from one snapshot to the next, and each is then one comparison of its elements
- * instead of a lookup per element and a join.
- */
-const runTexts = new WeakMap<object, { run: readonly unknown[]; text: string }>();
-
-/** `joinReusing(run, 0)`, remembered while the run holds the same kept values. */
-function joinRun(run: readonly unknown[]): string | undefined {
-  const first = run[0];
-  if (first === null || typeof first !== "object" || !encodedOnce.has(first)) return joinReusing(run, 0);
-  const seen = runTexts.get(first);
-  if (seen !== undefined && seen.run.length === run.length && seen.run.every((v, i) => v === run[i])) return seen.text;
-  const text = joinReusing(run, 0);
-  if (text !== undefined && run.every((v) => v !== null && typeof v === "object" && encodedOnce.has(v))) runTexts.set(first, { run, text });
-  return text;
-}
-
 /** `encodeJsonScanned`, reusing kept texts in arrays. */
 function encodeLeaf(value: unknown): string {
   const inner = Array.isArray(value) ? joinReusing(value, 0) : undefined;
@@ -241,7 +222,7 @@ function* pieces(value: unknown, depth: number): Generator<string> {
         for (let i = 0; i < value.length; i += SPLIT_AT) {
           if (i > 0) yield ",";
           const run = value.slice(i, i + SPLIT_AT);
-          yield joinRun(run) ?? encodeJsonScanned(run).slice(1, -1);
+          yield joinReusing(run, 0) ?? encodeJsonScanned(run).slice(1, -1);
         }
       } else {
         for (let i = 0; i < value.length; i++) {
@@ -257,8 +238,8 @@ function* pieces(value: unknown, depth: number): Generator<string> {
     }
     if (depth === 1 && Array.isArray(value) && holdsLongArray(value, 1)) {
       // A short array around long ones (the fills: [account, fills[]] pairs): element by
-      // element, so the long arrays inside are split into runs too (and their kept runs
-      // reused), instead of joined into one string, then copied into its enclosing ones.
+      // element, so the long arrays inside are split into runs too, instead of joined into one
+      // string, then copied into its enclosing ones.
       yield "[";
       for (let i = 0; i < value.length; i++) {
         if (i > 0) yield ",";
