@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { decodeJson, encodeJson, encodeJsonWithBigints, encodeJsonYielding, keepEncoded } from "./jsonCodec.ts";
+import { decodeJson, encodeJson, encodeJsonWithBigints, encodeJsonYielding, formValue, keepEncoded, keepText, KeptText } from "./jsonCodec.ts";
 
 // Values shaped like Sen's state: bigints, nested objects, long arrays of records, odd keys.
 // `size: "max"` lets the arrays reach their maxLength (fast-check otherwise stops near 10),
@@ -58,31 +58,50 @@ describe("encodeJsonYielding", () => {
     assert.ok(seen.mostOrders >= 250, `the largest state had only ${seen.mostOrders} orders`);
   });
 
-  it("writes the same bytes when records were kept (keepEncoded), the first time and when it reuses their texts", async () => {
-    // Some records kept, some not, in long arrays (split into runs), short ones, and [account, records[]] pairs (the fills' shape).
-    const withFills = fc.record({ state: stateLike, fills: fc.array(fc.tuple(fc.string(), fc.array(record, { maxLength: 100, size: "max" })), { maxLength: 4 }), keep: fc.func(fc.boolean()) });
-    const seen = { reused: 0, mixed: 0, longRuns: 0 };
+  it("writes the same bytes when records were kept (keepEncoded, keepText), the first time and when it reuses their texts", async () => {
+    // Some records kept (0: not, 1: keepEncoded, 2: only their text), in long arrays (split into runs), short ones, and [account, records[]] pairs (the fills' shape).
+    const withFills = fc.record({ state: stateLike, fills: fc.array(fc.tuple(fc.string(), fc.array(record, { maxLength: 100, size: "max" })), { maxLength: 4 }), keep: fc.func(fc.integer({ min: 0, max: 2 })) });
+    const seen = { reused: 0, mixed: 0, longRuns: 0, texts: 0, textsInLongRuns: 0 };
     await fc.assert(
       fc.asyncProperty(withFills, fc.integer({ min: 1, max: 4 }), async ({ state, fills, keep }, depth) => {
         const value = structuredClone({ ...state, fills });
-        const rows = [...value.orders, ...value.fills.flatMap(([, fs]) => fs)];
+        const plain = structuredClone(value);
+        const lists: unknown[][] = [value.orders, ...value.fills.map(([, fs]) => fs)];
         let kept = 0;
-        for (const [i, r] of rows.entries()) if (keep(i)) kept += keepEncoded(r) === r ? 1 : 0;
-        if (kept > 0 && kept < rows.length) seen.mixed++;
-        const expected = encodeJson(value);
+        let texts = 0;
+        let rows = 0;
+        for (const list of lists) {
+          for (let j = 0; j < list.length; j++, rows++) {
+            const how = keep(rows);
+            if (how === 1) kept += keepEncoded(list[j] as object) === list[j] ? 1 : 0;
+            if (how === 2) {
+              const text = keepText(list[j] as object);
+              assert.equal(encodeJson(formValue(text)), encodeJson(list[j]), "a kept text gives its value back");
+              list[j] = text;
+              texts++;
+            }
+          }
+        }
+        if (kept + texts > 0 && kept + texts < rows) seen.mixed++;
+        const expected = encodeJson(plain);
+        assert.equal(encodeJson(value), expected, "JSON.stringify writes a kept text's bytes");
         assert.equal(await encodeJsonYielding(value, 4, depth), expected);
         assert.equal(await encodeJsonYielding(value, 4, depth), expected, "second encode, kept texts reused");
         if (kept > 0) seen.reused++;
+        if (texts > 0) seen.texts++;
         // Longer than one run of 64, so the split-array path ran with kept records in it.
         if (kept > 0 && value.orders.length > 64) seen.longRuns++;
+        if (value.orders.length > 64 && value.orders.some((o) => o instanceof KeptText)) seen.textsInLongRuns++;
       }),
       { numRuns: 200 },
     );
-    assert.ok(seen.reused > 0 && seen.mixed > 0 && seen.longRuns > 0, JSON.stringify(seen));
+    for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `the values never exercised ${what}: ${JSON.stringify(seen)}`);
   });
 
   it("encodes kept records in long arrays as JSON.stringify does, however the arrays change between snapshots", async () => {
-    const row = (i: number) => keepEncoded({ id: `o-${i}`, qty: String(i * 7), price: i, note: i % 3 ? undefined : "n\"q", stop: i % 5 ? undefined : { at: i } });
+    const record = (i: number) => ({ id: `o-${i}`, qty: String(i * 7), price: i, note: i % 3 ? undefined : "n\"q", stop: i % 5 ? undefined : { at: i } });
+    // Kept both ways, as the capture keeps open orders (keepEncoded) and finished ones (keepText).
+    const row = (i: number) => (i % 2 === 0 ? keepEncoded(record(i)) : keepText(record(i)));
     let orders = Array.from({ length: 300 }, (_, i) => row(i));
     const check = async (what: string) => {
       const state = { core: { orders, fills: [["a", orders.slice(-70)]] }, n: orders.length };

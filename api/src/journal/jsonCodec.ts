@@ -117,10 +117,10 @@ function encodeJsonScanned(value: unknown): string {
 
 /**
  * The JSON text of values handed to `keepEncoded`, made the first time a snapshot needs it
- * ("" until then: no JSON text is empty). A busy exchange retains tens of thousands of
- * orders, fills and unsettled trades whose snapshot forms (trading/captureCache.ts) stay the
- * same from one snapshot to the next: encoding each once, instead of at every snapshot, took
- * the snapshot's encoding off the sequencer thread's per-order cost.
+ * ("" until then: no JSON text is empty). The open orders' snapshot forms
+ * (trading/captureCache.ts) often stay the same from one snapshot to the next: encoding each
+ * once, instead of at every snapshot, keeps the snapshot's encoding off the sequencer thread's
+ * per-order cost. (Records that never change again are kept as their text alone: KeptText.)
  */
 const encodedOnce = new WeakMap<object, string>();
 
@@ -144,12 +144,53 @@ export function keepEncoded<T extends object>(value: T): T {
   return value;
 }
 
+/**
+ * A value that will never change again, kept only as its JSON text. A busy exchange retains
+ * hundreds of thousands of finished orders, fills and unsettled trades for its snapshots, and
+ * the live records are held anyway: a snapshot form kept as an object beside its text cost
+ * about 560 B more per order (bench:sequencer's flow), all of it for the young-generation
+ * collections to copy. The encoder writes `text` where the value goes; `JSON.stringify` writes
+ * the same bytes through `toJSON`, and `value()` gives the value again to a reader of a state
+ * that was never encoded (a restore from an in-memory capture).
+ */
+export class KeptText<T> {
+  readonly text: string;
+
+  constructor(text: string) {
+    this.text = text;
+    Object.freeze(this);
+  }
+
+  /** The value as it was kept (bigints revived). */
+  value(): T {
+    return decodeJson(this.text) as T;
+  }
+
+  /** The parsed text, which JSON.stringify writes back as these same bytes (bigint tags included, as plain objects). */
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+
+/** A snapshot form: the value itself, or its kept text. */
+export type Form<T> = T | KeptText<T>;
+
+/** `value` kept as its text (see KeptText); the value itself is not held. */
+export function keepText<T extends object>(value: T): KeptText<T> {
+  return new KeptText<T>(encodeJsonScanned(value));
+}
+
+/** A form's value: the value itself, or its kept text decoded. */
+export function formValue<T>(form: Form<T>): T {
+  return form instanceof KeptText ? form.value() : form;
+}
+
 /** Whether `a` holds a kept value among its first elements, or in arrays there (fills are [account, fills[]] pairs). */
 function holdsKept(a: readonly unknown[], depth: number): boolean {
   for (let i = 0; i < a.length && i < 2; i++) {
     const v = a[i];
     if (v === null || typeof v !== "object") continue;
-    if (encodedOnce.has(v)) return true;
+    if (v instanceof KeptText || encodedOnce.has(v)) return true;
     if (depth < 3 && Array.isArray(v) && holdsKept(v, depth + 1)) return true;
   }
   return false;
@@ -168,6 +209,7 @@ function joinReusing(a: readonly unknown[], depth: number): string | undefined {
     const v = a[i];
     let text: string | undefined;
     if (v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean") text = JSON.stringify(v);
+    else if (v instanceof KeptText) text = v.text;
     else if (typeof v === "object") {
       const kept = encodedOnce.get(v);
       if (kept === "") {
@@ -213,6 +255,10 @@ function holdsLongArray(a: readonly unknown[], levels: number): boolean {
 }
 
 function* pieces(value: unknown, depth: number): Generator<string> {
+  if (value instanceof KeptText) {
+    yield value.text;
+    return;
+  }
   if (depth > 0 && value !== null && typeof value === "object" && !("toJSON" in value && typeof value.toJSON === "function")) {
     if (Array.isArray(value) && value.length >= SPLIT_AT) {
       yield "[";

@@ -6,6 +6,7 @@ import { copyOrder, ORDER_FIELDS, sameOrder, STOP_FIELDS } from "./captureCache.
 import type { Order } from "./orders.ts";
 import type { TradingRecord } from "./records.ts";
 import { TradingCore, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
+import { formValue } from "../journal/jsonCodec.ts";
 
 const options = (): TradingCoreOptions => ({ catalog: defaultCatalog(), feeAccount: "fees", taxAccount: "tax", volatility: { windowMs: 60_000, bandBps: 2_000, haltMs: 30_000 } });
 
@@ -145,20 +146,22 @@ describe("trading core snapshot", () => {
           assert.equal(json(restored.snapshot({ full: true })), json(full));
           // what was reused: the same object as in the previous capture, never for a changed order or fill
           if (prev !== null) {
-            const before = new Map(prev.orders.map((o) => [o.orderId, o]));
+            // Finished orders, fills and trades are held as their kept text: decoded to be looked at.
+            const before = new Map(prev.orders.map((o) => [formValue(o).orderId, o]));
             for (const o of inc.orders) {
-              const b = before.get(o.orderId);
+              const now = formValue(o);
+              const b = before.get(now.orderId);
               if (b === undefined) count("newOrder");
               else if (b === o) count("orderReused");
               else {
                 assert.notEqual(JSON.stringify(b), JSON.stringify(o), "an unchanged order was converted again");
-                count(o.isActive ? "liveOrderChanged" : b.isActive ? "orderFinished" : "finishedOrderChanged");
+                count(now.isActive ? "liveOrderChanged" : formValue(b).isActive ? "orderFinished" : "finishedOrderChanged");
               }
             }
-            const fillsBefore = new Map(prev.fills.flatMap(([a, fs]) => fs.map((f) => [`${a} ${f.tradeId}`, f] as const)));
+            const fillsBefore = new Map(prev.fills.flatMap(([a, fs]) => fs.map((f) => [`${a} ${formValue(f).tradeId}`, f] as const)));
             for (const [a, fs] of inc.fills) {
               for (const f of fs) {
-                const b = fillsBefore.get(`${a} ${f.tradeId}`);
+                const b = fillsBefore.get(`${a} ${formValue(f).tradeId}`);
                 if (b === undefined) count("newFill");
                 else if (b === f) count("fillReused");
                 else {

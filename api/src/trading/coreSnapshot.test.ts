@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
 import type { TradingRecord } from "./records.ts";
 import { TradingCore, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
+import { formValue } from "../journal/jsonCodec.ts";
 
 const options = (): TradingCoreOptions => ({ catalog: defaultCatalog(), feeAccount: "fees", taxAccount: "tax", volatility: { windowMs: 60_000, bandBps: 2_000, haltMs: 30_000 }, orderRetentionMs: 10_000 });
 const place = (ts: number, orderId: string, accountId: string, side: "buy" | "sell", price: number, size: number, stop?: { stopPrice: number; kind: "loss" | "entry" }): TradingRecord => ({
@@ -82,8 +83,9 @@ describe("trading core snapshot format", () => {
     const core = new TradingCore(options());
     for (const r of RECORDS) core.apply(r);
     const now = JSON.parse(JSON.stringify(core.snapshot())) as TradingCoreSnapshot;
-    assert.ok(now.orders.some((o, i) => i > 0 && o.orderId < now.orders[i - 1].orderId), "today's list is not in placement order (open ones first)");
-    const old = { ...now, orders: [...now.orders].sort((a, b) => (a.orderId < b.orderId ? -1 : 1)) };
+    const orders = now.orders.map(formValue);
+    assert.ok(orders.some((o, i) => i > 0 && o.orderId < orders[i - 1].orderId), "today's list is not in placement order (open ones first)");
+    const old = { ...now, orders: [...orders].sort((a, b) => (a.orderId < b.orderId ? -1 : 1)) };
     const a = TradingCore.restore(now, options());
     const b = TradingCore.restore(old, options());
     assert.equal(JSON.stringify(b.snapshot()), JSON.stringify(a.snapshot()));

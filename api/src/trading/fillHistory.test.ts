@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FillHistory } from "./fillHistory.ts";
 import type { Fill, SettlementTrade } from "./orders.ts";
+import { formValue } from "../journal/jsonCodec.ts";
 
 const fill = (accountId: string, i: number): Fill => ({
   tradeId: `t-${i}`,
@@ -28,8 +29,8 @@ describe("FillHistory", () => {
       h.add(fill("a", n));
       const expected = Array.from({ length: Math.min(n, 5) }, (_, k) => `t-${n - Math.min(n, 5) + 1 + k}`);
       assert.deepEqual(h.list("a").map((f) => f.tradeId), expected, `after ${n} fills`);
-      assert.deepEqual(h.snapshot(false)[0][1].map((f) => f.tradeId), expected, `snapshot after ${n} fills`);
-      assert.deepEqual(h.snapshot(true)[0][1].map((f) => f.tradeId), expected, `full snapshot after ${n} fills`);
+      assert.deepEqual(h.snapshot(false)[0][1].map((f) => formValue(f).tradeId), expected, `snapshot after ${n} fills`);
+      assert.deepEqual(h.snapshot(true)[0][1].map((f) => formValue(f).tradeId), expected, `full snapshot after ${n} fills`);
     }
     assert.deepEqual(h.list("nobody"), []);
   });

@@ -1,11 +1,12 @@
-import { keepEncoded } from "../journal/jsonCodec.ts";
+import { formValue, keepText, type Form, type KeptText } from "../journal/jsonCodec.ts";
 import type { Fill, SettlementTrade } from "./orders.ts";
 
 export type SnapshotFill = Omit<Fill, "funds" | "fee" | "tax"> & { funds: string; fee: string; tax?: string };
 
 /** The fills part of a trading core snapshot (see TradingCoreSnapshot for the whole). */
 export type FillHistorySnapshot = {
-  fills: Array<[string, SnapshotFill[]]>;
+  /** A capture holds the fills as their kept text (decoded, every one is a SnapshotFill). */
+  fills: Array<[string, Array<Form<SnapshotFill>>]>;
   /** Older snapshots only: tradeId -> settlement tx (now kept on the fills). */
   settlementTx?: Array<[string, string]>;
 };
@@ -28,10 +29,10 @@ export class FillHistory {
    * Each account's snapshot forms, index for index with its list: made ahead of the capture
    * (formAhead) or by the first capture that needs them, made again when this class marks the
    * fill, spliced with the list. A fill changes only here (mark, markSettled), so a capture
-   * converts only fills new since the last one and hands out the rest again (deep-frozen: a
-   * stray write elsewhere throws).
+   * converts only fills new since the last one and hands out the rest again. Each is kept as its
+   * text alone (see OrderStore's finished forms).
    */
-  readonly #forms = new Map<string, Array<SnapshotFill | undefined>>();
+  readonly #forms = new Map<string, Array<KeptText<SnapshotFill> | undefined>>();
   /** Accounts with fills added since their forms were last made, and how many (formAhead's queue, oldest first). */
   readonly #unformed = new Map<string, number>();
   #unformedCount = 0;
@@ -107,7 +108,7 @@ export class FillHistory {
    */
   #changed(accountId: string, index: number): void {
     const forms = this.#forms.get(accountId);
-    if (forms !== undefined && index < forms.length && forms[index] !== undefined) forms[index] = keepEncoded(fillForm(this.#byAccount.get(accountId)![index]));
+    if (forms !== undefined && index < forms.length && forms[index] !== undefined) forms[index] = keepText(fillForm(this.#byAccount.get(accountId)![index]));
   }
 
   /** Incremental unless `full`: a fill unchanged since the last capture keeps its form (see #forms). */
@@ -121,11 +122,11 @@ export class FillHistory {
       if (full) return [a, list.slice(from).map(fillForm)];
       const forms = this.#formsOf(a);
       this.#formTail(list, forms, Number.POSITIVE_INFINITY);
-      return [a, forms.slice(from) as SnapshotFill[]];
+      return [a, forms.slice(from) as Array<KeptText<SnapshotFill>>];
     });
   }
 
-  #formsOf(accountId: string): Array<SnapshotFill | undefined> {
+  #formsOf(accountId: string): Array<KeptText<SnapshotFill> | undefined> {
     let forms = this.#forms.get(accountId);
     if (forms === undefined) {
       forms = [];
@@ -140,11 +141,11 @@ export class FillHistory {
    * again at once, a splice drops forms with their fills), so those are the list's tail from
    * there; the entries before the kept fills stay holes.
    */
-  #formTail(list: Fill[], forms: Array<SnapshotFill | undefined>, budget: number): number {
+  #formTail(list: Fill[], forms: Array<KeptText<SnapshotFill> | undefined>, budget: number): number {
     const from = Math.max(forms.length, list.length - this.#perAccount);
     while (forms.length < from) forms.push(undefined);
     const end = Math.min(list.length, from + budget);
-    for (let i = from; i < end; i++) forms.push(keepEncoded(fillForm(list[i])));
+    for (let i = from; i < end; i++) forms.push(keepText(fillForm(list[i])));
     return end - from;
   }
 
@@ -178,7 +179,7 @@ export class FillHistory {
     this.#unformed.clear();
     this.#unformedCount = 0;
     for (const [a, fs] of s.fills) {
-      this.#byAccount.set(a, fs.map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee), tax: BigInt(f.tax ?? 0) })));
+      this.#byAccount.set(a, fs.map(formValue).map((f) => ({ ...f, funds: BigInt(f.funds), fee: BigInt(f.fee), tax: BigInt(f.tax ?? 0) })));
       // Formed ahead of the first capture like new ones, not all by it.
       this.#unformed.set(a, fs.length);
       this.#unformedCount += fs.length;

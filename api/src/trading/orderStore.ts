@@ -1,4 +1,4 @@
-import { keepEncoded } from "../journal/jsonCodec.ts";
+import { formValue, keepText, type Form, type KeptText } from "../journal/jsonCodec.ts";
 import { CaptureCache, copyOrder, sameOrder } from "./captureCache.ts";
 import type { Order } from "./orders.ts";
 
@@ -10,8 +10,9 @@ export type OrderStoreSnapshot = {
    * Every retained order: the open ones in placement order, then the finished ones in the order
    * they finished (older snapshots: all in placement order). Restore puts them back in placement
    * order (by id: ids are a counter), which waiting stops are rebuilt from in trigger order.
+   * A capture holds the finished ones as their kept text (decoded, every one is a SnapshotOrder).
    */
-  orders: SnapshotOrder[];
+  orders: Array<Form<SnapshotOrder>>;
   /** `order`: the highest order id seen (ids are that counter in hex). */
   counters: { order: number };
   /** Finished orders in the order they finished: the eviction queue (absent in older snapshots). */
@@ -42,9 +43,10 @@ export class OrderStore {
    * capture by formAhead, or by the first capture that sees them, up to #finished.length). A
    * finished order never changes again (it is frozen when it ends, so a write would throw
    * rather than leave this form stale): a capture reuses these without looking at the orders,
-   * whatever their number.
+   * whatever their number. Each is kept as its text alone: the store holds the order itself
+   * already, and a second object per retained order was the larger part of the heap.
    */
-  #finishedForms: SnapshotOrder[] = [];
+  #finishedForms: Array<KeptText<SnapshotOrder>> = [];
   /** Measured in record time, so live apply and replay drop the same orders at the same record. */
   readonly #retentionMs: number;
   #counter = 0;
@@ -139,8 +141,8 @@ export class OrderStore {
    * (see CaptureCache); a finished order's form is made once, so a capture costs what the open
    * orders and the orders finished since the last one cost, not every retained order.
    */
-  snapshotOrders(full: boolean): SnapshotOrder[] {
-    const open: SnapshotOrder[] = [];
+  snapshotOrders(full: boolean): Array<Form<SnapshotOrder>> {
+    const open: Array<Form<SnapshotOrder>> = [];
     const forms = this.#forms;
     forms.begin();
     for (const id of this.#openIds) {
@@ -171,13 +173,13 @@ export class OrderStore {
   }
 
   /** #finishedForms made up to index `until` of #finished. */
-  #formFinished(until: number): SnapshotOrder[] {
+  #formFinished(until: number): Array<KeptText<SnapshotOrder>> {
     const q = this.#finished;
     const h = this.#finishedHead;
     const made = this.#finishedForms;
     // Forms of orders dropped before any capture saw them are never made: placeholders keep the index.
     for (let i = made.length; i < h; i++) made.push(undefined as never);
-    for (let i = Math.max(made.length, h); i < until; i++) made.push(keepEncoded(orderForm(this.byId.get(q[i])!)));
+    for (let i = Math.max(made.length, h); i < until; i++) made.push(keepText(orderForm(this.byId.get(q[i])!)));
     return made;
   }
 
@@ -186,7 +188,7 @@ export class OrderStore {
   }
 
   restore(s: OrderStoreSnapshot): void {
-    const orders: Order[] = s.orders.map((so) => ({
+    const orders: Order[] = s.orders.map(formValue).map((so) => ({
       ...so,
       // Its own copy: a snapshot taken in memory shares its forms' (frozen) stop, which a trigger mutates.
       stop: so.stop ? { ...so.stop } : undefined,

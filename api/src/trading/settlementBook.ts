@@ -1,4 +1,4 @@
-import { keepEncoded } from "../journal/jsonCodec.ts";
+import { formValue, keepText, type Form, type KeptText } from "../journal/jsonCodec.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import type { Market } from "../markets/types.ts";
 import type { FailedSettlement, SettlementTrade } from "./orders.ts";
@@ -10,7 +10,8 @@ export type SnapshotTrade = Omit<SettlementTrade, "funds" | "sellerFee" | "buyer
 
 /** The settlement part of a trading core snapshot (see TradingCoreSnapshot for the whole). */
 export type SettlementBookSnapshot = {
-  unsettled: SnapshotTrade[];
+  /** A capture holds the trades as their kept text (decoded, every one is a SnapshotTrade). */
+  unsettled: Array<Form<SnapshotTrade>>;
   /** Trades the vault refused, waiting for an operator (absent in older snapshots). */
   failedSettlements?: Array<SnapshotTrade & { reason: string; failedAt: number }>;
 };
@@ -29,9 +30,10 @@ export class SettlementBook {
    * changed, only replaced (retry) or removed, each of which drops its form here; trades added
    * since the last capture wait in #formless (from #formlessHead on), and formAhead or the
    * capture appends their forms in that order, so the two maps keep the same order and a capture
-   * converts only the trades added since the last one.
+   * converts only the trades added since the last one. Each is kept as its text alone (see
+   * OrderStore's finished forms).
    */
-  readonly #forms = new Map<string, SnapshotTrade>();
+  readonly #forms = new Map<string, KeptText<SnapshotTrade>>();
   #formless: SettlementTrade[] = [];
   #formlessHead = 0;
 
@@ -158,7 +160,7 @@ export class SettlementBook {
   /** Whether `t` got a form: not when it settled or failed since it was added (nothing to keep). */
   #form(t: SettlementTrade): boolean {
     if (this.#unsettled.get(t.tradeId) !== t) return false;
-    this.#forms.set(t.tradeId, keepEncoded(tradeToSnapshot(t)));
+    this.#forms.set(t.tradeId, keepText(tradeToSnapshot(t)));
     return true;
   }
 
@@ -170,7 +172,8 @@ export class SettlementBook {
     this.#forms.clear();
     this.#formless = [];
     this.#formlessHead = 0;
-    for (const t of s.unsettled) {
+    for (const form of s.unsettled) {
+      const t = formValue(form);
       const trade = tradeFromSnapshot(t);
       this.#unsettled.set(t.tradeId, trade);
       this.#formless.push(trade);

@@ -6,6 +6,7 @@ import type { TradingEvent } from "./events.ts";
 import type { Order } from "./orders.ts";
 import type { KucoinStp, TradingRecord } from "./records.ts";
 import { TradingCore, type TradingCoreOptions } from "./tradingCore.ts";
+import { formValue } from "../journal/jsonCodec.ts";
 
 const FEES = "fees";
 const TAX = "tax";
@@ -540,7 +541,7 @@ describe("TradingCore", () => {
         for (const cut of cuts) {
           while (i < cut) step();
           const snap = core.snapshot();
-          if (snap.orders.some((o) => o.isActive)) seen.restoredWithOpenOrders++;
+          if (snap.orders.some((o) => formValue(o).isActive)) seen.restoredWithOpenOrders++;
           if (snap.unsettled.length > 0) seen.restoredWithUnsettled++;
           failedAtLastCut = new Set((snap.failedSettlements ?? []).map((t) => t.tradeId));
           if (failedAtLastCut.size > 0) seen.restoredWithFailedSettlements++;
