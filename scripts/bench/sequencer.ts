@@ -2,7 +2,8 @@
  * `npm run bench:sequencer`: the sequencer's CPU per order with journaling on, fed decoded
  * orders straight (no HTTP, no signature, no JSON): the real createContext (file journal,
  * snapshots, the audit trail and its trading recorder, market data, candles, metrics), as the
- * gateway wires it, without a chain. Writes the "sequencer" section of BENCHMARKS.md.
+ * gateway wires it, without a chain; and, in a pass of its own, the heap each order placed holds
+ * while retained. Writes the "sequencer" section of BENCHMARKS.md.
  *
  * Environment (defaults in brackets): BENCH_ORDERS [50000] measured per variant after
  * BENCH_WARMUP_ORDERS [10000], BENCH_IN_FLIGHT [20] orders awaiting their journal
@@ -14,6 +15,8 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
 import path from "node:path";
 import type { IdentityOracle, Principal } from "../../api/src/auth/types.ts";
 import { envToConfig } from "../../api/src/config/config.ts";
@@ -209,6 +212,36 @@ if (PROFILE_ORDERS > 0) {
   for (const t of profile.top) console.error(`  ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.where}  [${t.category}]`);
 }
 
+/**
+ * Heap held per order placed: a separate pass, so the forced snapshots and collections do not
+ * touch the timed runs. Each side of the measured orders is taken after a snapshot (which makes
+ * every snapshot form and its text, as the schedule would) and full collections.
+ */
+type HeapPass = { orders: number; before: number; after: number; retained: number };
+async function heapPass(): Promise<HeapPass> {
+  v8.setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const used = () => {
+    gc();
+    gc();
+    return v8.getHeapStatistics().used_heap_size;
+  };
+  const s = await openSequencer("always");
+  try {
+    await feed(s.ctx, decodedOrders(s.ctx, s.traders, WARMUP_ORDERS, "w"));
+    await s.ctx.trading.snapshot();
+    const before = used();
+    await feed(s.ctx, decodedOrders(s.ctx, s.traders, ORDERS, "h"));
+    await s.ctx.trading.snapshot();
+    const after = used();
+    return { orders: ORDERS, before, after, retained: s.ctx.trading.retainedRecords };
+  } finally {
+    await s.close();
+  }
+}
+console.error("bench:sequencer: heap pass");
+const heap = await heapPass();
+
 // ------------------------------------------------------------------ report
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -247,6 +280,8 @@ const markdown = [
   `The fsync-always run made ${int(always.trades)} trades with ${int(always.resting)} orders resting at the end (${int(none.trades)} and ${int(none.resting)} with fsync none), warm-up included.`,
   "",
   `Synchronous state captures (\`TradingCore.snapshot()\`, the part of a scheduled snapshot that holds the sequencer thread; encoding and writing yield), during the measured orders of every run: ${captureLine(alwaysRuns)} with fsync always, ${captureLine(noneRuns)} with fsync none. Finished orders', fills' and unsettled trades' snapshot forms are made ahead, up to 64 of each kind per record while more than 1,024 wait (\`TradingCore.formAhead\`), so a capture makes about 1,024 of each and otherwise copies references: its length follows the retained state only through those copies.`,
+  "",
+  `Heap held per order placed (separate pass, fsync always, after a snapshot and full collections on either side of ${int(heap.orders)} orders): ${int((heap.after - heap.before) / heap.orders)} B (V8 heap ${(heap.before / 2 ** 20).toFixed(1)} → ${(heap.after / 2 ** 20).toFixed(1)} MiB; ${int(heap.retained)} retained orders and unsettled trades at the end). It is every record the order leaves while retained: the order, its fills, its trades until settled (here none settle), their indexes, and the snapshot texts of the finished ones. The live records stay for \`SEN_ORDER_RETENTION_DAYS\` (7) after they finish, so this sizes the sequencer's heap: e.g. 1,000,000 orders a day retained 7 days need about ${((7_000_000 * (heap.after - heap.before)) / heap.orders / 2 ** 30).toFixed(1)} GiB of heap (\`--max-old-space-size\`), less where trades settle.`,
   "",
   ...(profile && profiled
     ? [
