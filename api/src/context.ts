@@ -28,7 +28,7 @@ import { KucoinFormat } from "./http/kucoinFormat.ts";
 import { createFileJournal } from "./journal/fileJournal.ts";
 import { createFileSnapshotStore } from "./journal/fileSnapshotStore.ts";
 import { createRedisJournal } from "./journal/redisJournal.ts";
-import type { Journal, SnapshotStore } from "./journal/types.ts";
+import type { Journal, JournalStats, SnapshotStore } from "./journal/types.ts";
 import { MarketData } from "./marketdata/marketData.ts";
 import { CandleStore } from "./marketdata/candleStore.ts";
 import { defaultCatalog, type MarketCatalog } from "./markets/marketCatalog.ts";
@@ -140,6 +140,11 @@ export const VOLATILITY_BANDS = { windowMs: 5 * 60_000, bandBps: 1_500, haltMs: 
  */
 function journalEndOf(trading: WeakRef<TradingService>): () => number {
   return () => Number(trading.deref()?.lastSeq ?? 0n);
+}
+
+/** The journal's counters for the sen_journal_* gauges, held as journalEndOf holds the trading service (weakly). */
+function journalStatsOf(journal: WeakRef<Journal>): () => JournalStats | undefined {
+  return () => journal.deref()?.stats?.();
 }
 
 export async function createContext(config: ServerConfig, deps: ContextDeps): Promise<AppContext> {
@@ -278,6 +283,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     else if (e.kind === "order" && e.change === "open" && !e.order.stop?.triggered) acceptedCounted(e.order.symbol);
   });
   metrics.readJournalSeqFrom(journalEndOf(new WeakRef(trading)));
+  metrics.readJournalStatsFrom(journalStatsOf(new WeakRef(journal)));
 
   let identity = deps.identity;
   let holderView: HolderRulesView | undefined;

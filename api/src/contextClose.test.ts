@@ -25,7 +25,11 @@ async function openedAndClosed(): Promise<WeakRef<object>> {
   const ctx = await createContext(envToConfig({ SEN_PORT: "0", SEN_DATA_DIR: dir, SEN_LOG_LEVEL: "silent" }), { identity: NO_SIGN_IN });
   const gateway = await startGateway(ctx);
   await ctx.trading.deposit("0x00000000000000000000000000000000000000c1", "VND", 10n ** 12n, "close-test-1");
-  assert.match(await (await fetch(`${gateway.url}/metrics`)).text(), /^sen_journal_sequence [1-9]\d*$/m);
+  const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+  assert.match(metrics, /^sen_journal_sequence [1-9]\d*$/m);
+  // The journal's own counters, read at the scrape like the sequence (and held as weakly).
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1]);
+  assert.ok(gauge("sen_journal_writes") >= 1 && gauge("sen_journal_records_written") >= gauge("sen_journal_writes"), metrics.match(/^sen_journal_.*$/gm)?.join("; "));
   await gateway.close();
   return new WeakRef(ctx.trading);
 }

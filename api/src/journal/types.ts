@@ -30,6 +30,8 @@ export interface Journal {
   /** Streams durable records with seq >= fromSeq in order. */
   read(fromSeq?: bigint): AsyncIterable<JournalEntry>;
   close(): Promise<void>;
+  /** Counters since open, where the implementation keeps them (both built-in journals do). */
+  stats?(): JournalStats;
 }
 
 /** A saved snapshot's encoded state (`encodeJson(state)` as UTF-8): `parts` back to back, `length` bytes in all. */

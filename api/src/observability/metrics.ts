@@ -1,10 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { JournalStats } from "../journal/types.ts";
 
 /** Prometheus metrics of one gateway process (served at /metrics). */
 export function createMetrics() {
   const registry = new Registry();
   // Read when scraped: set on every trading event it cost the sequencer's thread several µs per order.
   let journalEnd: () => number = () => 0;
+  let journalStats: () => JournalStats | undefined = () => undefined;
   collectDefaultMetrics({ register: registry });
   return {
     registry,
@@ -29,6 +31,35 @@ export function createMetrics() {
     /** Where sen_journal_sequence is read from at each scrape. */
     readJournalSeqFrom(source: () => number): void {
       journalEnd = source;
+    },
+    // Records ÷ writes is the group commit's size: how many orders share one durable write.
+    journalWrites: new Gauge({
+      name: "sen_journal_writes",
+      help: "Journal batches written since start (each made durable before any of its records is acknowledged, with SEN_JOURNAL_FSYNC=always)",
+      registers: [registry],
+      collect() {
+        this.set(journalStats()?.writes ?? 0);
+      },
+    }),
+    journalRecords: new Gauge({
+      name: "sen_journal_records_written",
+      help: "Journal records written since start",
+      registers: [registry],
+      collect() {
+        this.set(journalStats()?.records ?? 0);
+      },
+    }),
+    journalSyncs: new Gauge({
+      name: "sen_journal_syncs",
+      help: "Journal syncs since start (fdatasync calls, or writes made durable by O_DSYNC; 0 for the Redis journal, whose AOF policy syncs)",
+      registers: [registry],
+      collect() {
+        this.set(journalStats()?.fsyncs ?? 0);
+      },
+    }),
+    /** Where the journal gauges are read from at each scrape. */
+    readJournalStatsFrom(source: () => JournalStats | undefined): void {
+      journalStats = source;
     },
     settledTrades: new Counter({ name: "sen_settled_trades_total", help: "Trades confirmed settled on chain", registers: [registry] }),
     settlementPending: new Gauge({ name: "sen_settlement_pending_trades", help: "Trades waiting for on-chain settlement", registers: [registry] }),

@@ -44,7 +44,7 @@ export class OrderStore {
    * finished order never changes again (it is frozen when it ends, so a write would throw
    * rather than leave this form stale): a capture reuses these without looking at the orders,
    * whatever their number. Each is kept as its text alone: the store holds the order itself
-   * already, and a second object per retained order was the larger part of the heap.
+   * already (see KeptText for what a second object cost).
    */
   #finishedForms: Array<KeptText<SnapshotOrder>> = [];
   /** Measured in record time, so live apply and replay drop the same orders at the same record. */
