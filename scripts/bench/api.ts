@@ -26,8 +26,6 @@ import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
 import { coreShare, cpuSample, forkBenchChild, type CpuSample } from "./apiChild.ts";
 import { profileCpu, type CpuBreakdown } from "./apiCpuProfile.ts";
 import type { LoadRequest, LoadResult, LoadTrader } from "./apiLoad.ts";
-import { probeDatasync } from "./apiDatasyncProbe.ts";
-import type { Percentiles } from "./apiPercentiles.ts";
 import { measureWsFanout, type WsFanoutResult } from "./apiWsFanout.ts";
 import { perRequestByGroup, THREAD_GROUPS, threadIds, threadTimes, type ThreadGroup, type ThreadTimes } from "./apiThreads.ts";
 
@@ -57,8 +55,8 @@ type Variant = {
   serverCores: number;
   /** Server CPU µs per request in the measured window, by thread group (apiThreads.ts). */
   threadsUs: Record<ThreadGroup, number>;
-  /** Gateway only: journal records and fdatasync calls in the measured window. */
-  journal?: { records: number; datasync: Percentiles };
+  /** Gateway only: the journal's records, writes and syncs in the measured window (its sen_journal_* gauges). */
+  journal?: JournalCounts;
 };
 /** Trades since the gateway started (warm-up included) and orders resting at the end. */
 type GatewayStats = { trades: number; resting: number };
@@ -66,7 +64,8 @@ type GatewayStats = { trades: number; resting: number };
 // ------------------------------------------------------------------ load runs
 
 /** What the orchestrator reads from the server at the start and end of the measured window. */
-type ServerMark = { cpu: CpuSample; threads: ThreadTimes; journalSeq?: bigint; datasyncs?: number };
+type JournalCounts = { records: number; writes: number; syncs: number };
+type ServerMark = { cpu: CpuSample; threads: ThreadTimes; journal?: JournalCounts };
 
 /** Runs the load generator against `url`; marks the server at both ends of the measured window. */
 async function runLoad(url: string, traders: [LoadTrader, LoadTrader], oidPrefix: string, mark: () => Promise<ServerMark>, seconds = SECONDS, warmupSeconds = WARMUP_SECONDS) {
@@ -135,11 +134,16 @@ async function gatewayStats(g: BenchGateway): Promise<GatewayStats> {
   return { trades, resting };
 }
 
-const datasync = await probeDatasync();
+/** The journal's counters as /metrics serves them. */
+async function journalCounts(g: BenchGateway): Promise<JournalCounts> {
+  const m = g.gw.ctx.metrics;
+  const value = async (gauge: typeof m.journalWrites) => (await gauge.get()).values[0]?.value ?? 0;
+  return { records: await value(m.journalRecords), writes: await value(m.journalWrites), syncs: await value(m.journalSyncs) };
+}
 
-/** The gateway runs in this process: its CPU, journal position and fdatasync count. */
+/** The gateway runs in this process: its CPU and the journal's counters. */
 function gatewayMark(g: BenchGateway) {
-  return async (): Promise<ServerMark> => ({ cpu: cpuSample(), threads: threadTimes(process.pid, startupThreads), journalSeq: g.gw.ctx.trading.lastSeq, datasyncs: datasync.mark() });
+  return async (): Promise<ServerMark> => ({ cpu: cpuSample(), threads: threadTimes(process.pid, startupThreads), journal: await journalCounts(g) });
 }
 
 async function measureGateway(g: BenchGateway, name: string, oidPrefix: string): Promise<Variant> {
@@ -149,7 +153,7 @@ async function measureGateway(g: BenchGateway, name: string, oidPrefix: string):
     load,
     serverCores: coreShare(from.cpu, to.cpu),
     threadsUs: perRequestByGroup(from.threads, to.threads, load.requests),
-    journal: { records: Number(to.journalSeq! - from.journalSeq!), datasync: datasync.between(from.datasyncs!, to.datasyncs!) },
+    journal: { records: to.journal!.records - from.journal!.records, writes: to.journal!.writes - from.journal!.writes, syncs: to.journal!.syncs - from.journal!.syncs },
   };
 }
 
@@ -221,6 +225,30 @@ const httpRows = variants.map((v, i) => {
 
 const wsOk = ws.fromApplyMs.p99 < TARGET_WS_P99_MS && ws.closed === 0 && ws.slowConsumersDropped === 0;
 const perMessageUs = (cpu: number) => (ws.messages > 0 ? (cpu * 1000) / ws.messages : Number.NaN);
+
+/**
+ * The target's latency on paper from this run's cost per client-message: a change waits at most
+ * one conflation window and a flush already under way, then its own flush reaches the last
+ * socket. One process flushes to every subscriber; edges of the split (each on cores of its own)
+ * share them. The fewest edges that leave the order's path to them some room, up to 16.
+ */
+function wsOnPaper(): string {
+  const us = perMessageUs(ws.gatewayCpuMs);
+  if (!Number.isFinite(us) || ws.connected === 0) return "";
+  const fanout = (subscribers: number) => conflateMs + (2 * us * subscribers) / 1000;
+  const one = fanout(ws.connected);
+  const journalMs = ws.fromApplyMs.p50 - ws.fromPublishMs.p50;
+  let edges = 1;
+  while (edges < 16 && fanout(Math.ceil(ws.connected / edges)) + journalMs >= TARGET_WS_P99_MS) edges++;
+  const spread = fanout(Math.ceil(ws.connected / edges));
+  const fits = spread + journalMs < TARGET_WS_P99_MS;
+  return [
+    `On paper, from the cost measured here (${ms(us)} µs per client-message, placing the orders and this VM's contention included, so an upper bound): a change waits at most one window (${conflateMs} ms) and a flush already under way, then its own flush reaches the last socket, so one process serving all ${int(ws.connected)} subscribers can take up to ${ms(one)} ms after publication${one >= TARGET_WS_P99_MS ? ", past the target before the journal's wait is counted" : ""}.`,
+    fits
+      ? `Spread over ${edges} edge${edges > 1 ? "s" : ""} of the split (README "Scale-out"; each on cores of its own, ${int(Math.ceil(ws.connected / edges))} subscribers each), that is ${ms(spread)} ms, which leaves ${ms(TARGET_WS_P99_MS - spread)} ms at the 99th percentile for the order's path to the edges (the journal's wait alone was ${ms(journalMs)} ms at the median here). A projection from a measured cost, not a measurement.`
+      : `Even 16 edges leave ${ms(spread)} ms, past the target with the journal's ${ms(journalMs)} ms: the window itself would have to shrink.`,
+  ].join(" ");
+}
 const wsRate = ws.spanMs > 0 ? (ws.messages * 1000) / ws.spanMs : 0;
 
 const share = (pattern: RegExp) => (profile ? profile.rows.filter((r) => pattern.test(r.category)).reduce((s, r) => s + r.share, 0) : Number.NaN);
@@ -234,8 +262,8 @@ const ratioNone = ratioOf(gwNone);
 
 function journalLine(v: Variant): string {
   const j = v.journal!;
-  if (j.datasync.count === 0) return `${v.name}: ${int(j.records)} journal records, no fdatasync`;
-  return `${v.name}: ${int(j.records)} journal records, ${int(j.datasync.count)} fdatasync calls (${(j.records / j.datasync.count).toFixed(1)} records per call: the group commit), fdatasync p50 ${ms(j.datasync.p50)} ms, p99 ${ms(j.datasync.p99)} ms`;
+  const perWrite = j.writes > 0 ? ` (${(j.records / j.writes).toFixed(1)} per write: the group commit)` : "";
+  return `${v.name}: ${int(j.records)} journal records in ${int(j.writes)} writes${perWrite}, ${j.syncs === 0 ? "none of them synced" : `${int(j.syncs)} of them synced`}`;
 }
 
 /** "main thread 210, worker threads 95, ..." (µs per request, groups under 0.5 µs left out). */
@@ -258,10 +286,10 @@ function findings(): string {
     );
   }
   const j = gwAlways.journal!;
-  const flush = `fdatasync p50 ${ms(j.datasync.p50)} ms, p99 ${ms(j.datasync.p99)} ms, ${(j.records / Math.max(1, j.datasync.count)).toFixed(1)} orders per fdatasync with ${CONNECTIONS} connections`;
+  const flush = `${(j.records / Math.max(1, j.writes)).toFixed(1)} orders per durable write with ${CONNECTIONS} connections`;
   const extraUs = usPerReq(gwNone) - usPerReq(b);
   if (ratioAlways >= TARGET_RATIO) {
-    parts.push(`With every order journaled and fdatasynced before its reply (${flush}) the gateway keeps ${ratioAlways.toFixed(2)}× of the bare route's throughput: the target is met.`);
+    parts.push(`With every order journaled and made durable before its reply (${flush}) the gateway keeps ${ratioAlways.toFixed(2)}× of the bare route's throughput: the target is met.`);
   } else if (ratioNone > ratioAlways * 1.05) {
     parts.push(
       `Target missed. Turning the fsync off moves the gateway from ${ratioAlways.toFixed(2)}× to ${ratioNone.toFixed(2)}× of the baseline, so waiting for the disk costs ${pct(1 - ratioAlways / ratioNone)} of its throughput (${flush}: each reply waits for the flush of its group, and the next group forms while it runs); the rest of the gap, ${ratioNone.toFixed(2)}× to 1.00×, is the gateway's work per order beyond the bare route (its full route table, metrics, risk checks, engine, ledger, market data, journal encoding): ${int(extraUs)} µs of CPU per order over the baseline's ${int(usPerReq(b))} µs.`,
@@ -298,8 +326,8 @@ const markdown = [
   `- Node flags of the measured process: ${process.execArgv.filter((a) => a.startsWith("--max-semi-space")).join(" ") || "none"} (\`npm start\` and \`npm run start:gateway\` run the gateway with \`--max-semi-space-size=32\`: a larger young generation, which cut the garbage collector's share of the sequencer thread from about 13% to 5% in bench:sequencer's profile).`,
   `- Requests: \`POST ${ORDER_PATH}\`, each signed afresh (KuCoin API-key v2: ms timestamp, HMAC-SHA256 of the request; a unique clientOid per request, so no two signatures repeat and the replay guard accepts each). Limit orders of 1 lot on ${SYMBOL}, alternating buy (trader A) and sell (trader B) on a 9,900 / 10,000 / 10,100 ladder, so the book both trades and rests: the fsync-always gateway over its ${REPEAT} rounds (warm-up and measured windows) made ${int(statsAlways.trades)} trades with ${int(statsAlways.resting)} orders resting at the end (${int(statsNone.trades)} and ${int(statsNone.resting)} with fsync none).`,
   `- Baseline: one Express 5 route doing only what the gateway does before exchange work: \`express.raw\` body, the gateway's own \`verifyKucoinRequest\` with its API-key store and replay guard, \`JSON.parse\`, the gateway's own zod schema of the order body, \`res.json\` of a KuCoin envelope.`,
-  `- Gateway: \`POST ${ORDER_PATH}\` is served by the lean order path (\`api/src/http/leanRouter.ts\`: plain node:http in front of Express, running the same route definition through the same auth, zod validation, handler, metrics and error mapper; every other route stays on Express). Rate limits raised for the bench through createContext's \`risk\` option (per-key and per-account token buckets ${int(UNLIMITED)}/s, max open orders ${int(UNLIMITED)}); price collar (10%) and volatility band (15%) on; traders funded with in-process deposits. Journal: file journal on ${journalFs} in a temporary directory, \`SEN_JOURNAL_FSYNC=always\` (one fdatasync per group commit, acknowledged after it) and \`none\` for comparison; snapshots at the defaults (every 10,000 records, spaced by the state: at least as many records apart as the last snapshot wrote orders and unsettled trades).`,
-  `- Each variant: ${WARMUP_SECONDS} s warm-up, then ${SECONDS} s measured, in ${REPEAT} rounds (baseline, fsync always, fsync none, then again; the baseline a fresh process each round, the two gateways the same ones throughout); each row is the variant's round with the median req/s, and the ratios divide those medians. All rounds, req/s: baseline ${rounds.baseline.map((v) => int(v.load.reqPerSec)).join(", ")}; fsync always ${rounds.always.map((v) => int(v.load.reqPerSec)).join(", ")}; fsync none ${rounds.none.map((v) => int(v.load.reqPerSec)).join(", ")} (each round's gateway ÷ that round's baseline: ${rounds.always.map((v, i) => `${(v.load.reqPerSec / rounds.baseline[i].load.reqPerSec).toFixed(2)}×`).join(", ")} with fsync always). req/s = responses in the measured window / its length. Ack latency = request written → response received, per request, exact percentiles over every response. Every response body is checked for \`"code":"200000"\`. Server CPU = the server process's user + system CPU time over the measured window, in cores (it includes the libuv thread pool, where the journal's writes and fdatasync run, and V8's GC threads, so it can exceed 1.00).`,
+  `- Gateway: \`POST ${ORDER_PATH}\` is served by the lean order path (\`api/src/http/leanRouter.ts\`: plain node:http in front of Express, running the same route definition through the same auth, zod validation, handler, metrics and error mapper; every other route stays on Express). Rate limits raised for the bench through createContext's \`risk\` option (per-key and per-account token buckets ${int(UNLIMITED)}/s, max open orders ${int(UNLIMITED)}); price collar (10%) and volatility band (15%) on; traders funded with in-process deposits. Journal: file journal on ${journalFs} in a temporary directory, \`SEN_JOURNAL_FSYNC=always\` (one durable write per group commit: the segment is opened O_DSYNC; acknowledged after it) and \`none\` for comparison; snapshots at the defaults (every 10,000 records, spaced by the state: at least as many records apart as the last snapshot wrote orders and unsettled trades).`,
+  `- Each variant: ${WARMUP_SECONDS} s warm-up, then ${SECONDS} s measured, in ${REPEAT} rounds (baseline, fsync always, fsync none, then again; the baseline a fresh process each round, the two gateways the same ones throughout); each row is the variant's round with the median req/s, and the ratios divide those medians. All rounds, req/s: baseline ${rounds.baseline.map((v) => int(v.load.reqPerSec)).join(", ")}; fsync always ${rounds.always.map((v) => int(v.load.reqPerSec)).join(", ")}; fsync none ${rounds.none.map((v) => int(v.load.reqPerSec)).join(", ")} (each round's gateway ÷ that round's baseline: ${rounds.always.map((v, i) => `${(v.load.reqPerSec / rounds.baseline[i].load.reqPerSec).toFixed(2)}×`).join(", ")} with fsync always). req/s = responses in the measured window / its length. Ack latency = request written → response received, per request, exact percentiles over every response. Every response body is checked for \`"code":"200000"\`. Server CPU = the server process's user + system CPU time over the measured window, in cores (it includes the libuv thread pool, where the journal's writes run, and V8's GC threads, so it can exceed 1.00).`,
   "",
   "| Server | req/s | p50 ms | p99 ms | max ms | requests | not 200000 / errors | server CPU (cores) | server CPU µs / request | load generator CPU (cores) | vs baseline | Target |",
   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
@@ -338,6 +366,7 @@ const markdown = [
       : `Target missed: ${ws.slowConsumersDropped + ws.closed > 0 ? `${ws.slowConsumersDropped + ws.closed} clients were dropped; ` : ""}p99 ${ms(ws.fromApplyMs.p99)} ms from the engine event, of which the journal wait (apply → publish) is about ${ms(ws.fromApplyMs.p50 - ws.fromPublishMs.p50)} ms at the median and conflation, fan-out and delivery the rest (publish → receipt p99 ${ms(ws.fromPublishMs.p99)} ms).`,
     ws.unmatched > 0 ? `${int(ws.unmatched)} messages started at a change not stamped here and are left out of the latencies.` : "",
     `Receipt stamps include the client process's own queueing (${ws.clientCores.toFixed(2)} cores busy for ${int(ws.connected)} sockets), so the figures are an upper bound on the gateway's part.`,
+    wsOk ? "" : wsOnPaper(),
   ]
     .filter(Boolean)
     .join(" "),
