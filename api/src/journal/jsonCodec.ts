@@ -158,7 +158,6 @@ export class KeptText<T> {
 
   constructor(text: string) {
     this.text = text;
-    Object.freeze(this);
   }
 
   /** The value as it was kept (bigints revived). */
@@ -177,7 +176,10 @@ export type Form<T> = T | KeptText<T>;
 
 /** `value` kept as its text (see KeptText); the value itself is not held. */
 export function keepText<T extends object>(value: T): KeptText<T> {
-  return new KeptText<T>(encodeJsonScanned(value));
+  // encodeJson, not encodeJsonScanned: snapshot forms hold strings where the records hold
+  // bigints, so the plain attempt succeeds without the walk first (about 0.2 of the 1.5 µs an
+  // order's form and text cost); a value holding a bigint is still tagged.
+  return new KeptText<T>(encodeJson(value));
 }
 
 /** A form's value: the value itself, or its kept text decoded. */
