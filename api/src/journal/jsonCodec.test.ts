@@ -60,8 +60,8 @@ describe("encodeJsonYielding", () => {
 
   it("writes the same bytes when records were kept (keepEncoded, keepText), the first time and when it reuses their texts", async () => {
     // Some records kept (0: not, 1: keepEncoded, 2: only their text), in long arrays (split into runs), short ones, and [account, records[]] pairs (the fills' shape).
-    const withFills = fc.record({ state: stateLike, fills: fc.array(fc.tuple(fc.string(), fc.array(record, { maxLength: 100, size: "max" })), { maxLength: 4 }), keep: fc.func(fc.integer({ min: 0, max: 2 })) });
-    const seen = { reused: 0, mixed: 0, longRuns: 0, texts: 0, textsInLongRuns: 0 };
+    const withFills = fc.record({ state: stateLike, fills: fc.array(fc.tuple(fc.string(), fc.array(record, { maxLength: 100, size: "max" })), { maxLength: 4, size: "max" }), keep: fc.func(fc.integer({ min: 0, max: 2 })) });
+    const seen = { reused: 0, mixed: 0, longRuns: 0, texts: 0, textsInLongRuns: 0, textsInSeveralFillLists: 0 };
     await fc.assert(
       fc.asyncProperty(withFills, fc.integer({ min: 1, max: 4 }), async ({ state, fills, keep }, depth) => {
         const value = structuredClone({ ...state, fills });
@@ -92,6 +92,7 @@ describe("encodeJsonYielding", () => {
         // Longer than one run of 64, so the split-array path ran with kept records in it.
         if (kept > 0 && value.orders.length > 64) seen.longRuns++;
         if (value.orders.length > 64 && value.orders.some((o) => o instanceof KeptText)) seen.textsInLongRuns++;
+        if (value.fills.length >= 2 && value.fills.some(([, fs]) => (fs as unknown[]).some((f) => f instanceof KeptText))) seen.textsInSeveralFillLists++;
       }),
       { numRuns: 200 },
     );

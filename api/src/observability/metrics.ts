@@ -10,6 +10,16 @@ export function createMetrics() {
   let journalEnd: () => number = () => 0;
   let journalStats: () => JournalCounters | undefined = () => undefined;
   collectDefaultMetrics({ register: registry });
+  /** A gauge showing one of the journal's counters, read at each scrape. */
+  const journalGauge = (name: string, help: string, counter: keyof JournalCounters) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(journalStats()?.[counter] ?? 0);
+      },
+    });
   return {
     registry,
     httpDuration: new Histogram({
@@ -35,30 +45,9 @@ export function createMetrics() {
       journalEnd = source;
     },
     // Records ÷ writes is the group commit's size: how many orders share one durable write.
-    journalWrites: new Gauge({
-      name: "sen_journal_writes",
-      help: "Journal batches written since start (each made durable before any of its records is acknowledged, with SEN_JOURNAL_FSYNC=always)",
-      registers: [registry],
-      collect() {
-        this.set(journalStats()?.writes ?? 0);
-      },
-    }),
-    journalRecords: new Gauge({
-      name: "sen_journal_records_written",
-      help: "Journal records written since start",
-      registers: [registry],
-      collect() {
-        this.set(journalStats()?.records ?? 0);
-      },
-    }),
-    journalSyncs: new Gauge({
-      name: "sen_journal_syncs",
-      help: "Journal syncs since start (fdatasync calls, or writes made durable by O_DSYNC; 0 for the Redis journal, whose AOF policy syncs)",
-      registers: [registry],
-      collect() {
-        this.set(journalStats()?.fsyncs ?? 0);
-      },
-    }),
+    journalWrites: journalGauge("sen_journal_writes", "Journal batches written since start (each made durable before any of its records is acknowledged, with SEN_JOURNAL_FSYNC=always)", "writes"),
+    journalRecords: journalGauge("sen_journal_records_written", "Journal records written since start", "records"),
+    journalSyncs: journalGauge("sen_journal_syncs", "Journal syncs since start (fdatasync calls, or writes made durable by O_DSYNC; 0 for the Redis journal, whose AOF policy syncs)", "fsyncs"),
     /** Where the journal gauges are read from at each scrape. */
     readJournalStatsFrom(source: () => JournalCounters | undefined): void {
       journalStats = source;

@@ -137,9 +137,10 @@ export class FillHistory {
 
   /**
    * Makes up to `budget` forms of the kept fills of `list` that have none (the ones still
-   * without are then those from forms.length on); returns how many it made. Formed entries are contiguous up to forms.length (a changed fill is formed
-   * again at once, a splice drops forms with their fills), so those are the list's tail from
-   * there; the entries before the kept fills stay holes.
+   * without are then those from forms.length on); returns how many it made. Formed entries are
+   * contiguous up to forms.length (a changed fill is formed again at once, a splice drops forms
+   * with their fills), so those are the list's tail from there; the entries before the kept
+   * fills stay holes.
    */
   #formTail(list: Fill[], forms: Array<KeptText<SnapshotFill> | undefined>, budget: number): number {
     const from = Math.max(forms.length, list.length - this.#perAccount);
