@@ -85,3 +85,82 @@ describe("layering: imports run down the floors", () => {
     assert.ok(MAY_IMPORT_THE_WIRING.test("http/routes/orders.ts") && !MAY_IMPORT_THE_WIRING.test("chain/chainServices.ts"));
   });
 });
+
+/** The files a source file imports by relative path (static `import`/`export … from`, type-only included), as paths under SRC. */
+const RELATIVE_IMPORT = /(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+["'](\.\.?\/[^"']+)["']/g;
+function importsOf(file: string, text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(RELATIVE_IMPORT)) {
+    const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), m[1]));
+    if (!target.startsWith("../")) out.push(target);
+  }
+  return out;
+}
+
+/** Every cycle's files (strongly connected components of more than one file, or a file importing itself). */
+function importCycles(graph: Map<string, string[]>): string[][] {
+  // Tarjan's algorithm, iterative so a deep chain cannot overflow the stack.
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const cycles: string[][] = [];
+  let next = 0;
+  for (const root of graph.keys()) {
+    if (index.has(root)) continue;
+    const work: Array<{ node: string; edge: number }> = [{ node: root, edge: 0 }];
+    index.set(root, next), low.set(root, next++), stack.push(root), onStack.add(root);
+    while (work.length > 0) {
+      const top = work[work.length - 1]!;
+      const edges = graph.get(top.node) ?? [];
+      if (top.edge < edges.length) {
+        const to = edges[top.edge++]!;
+        if (!graph.has(to)) continue;
+        if (!index.has(to)) {
+          index.set(to, next), low.set(to, next++), stack.push(to), onStack.add(to);
+          work.push({ node: to, edge: 0 });
+        } else if (onStack.has(to)) low.set(top.node, Math.min(low.get(top.node)!, index.get(to)!));
+        continue;
+      }
+      work.pop();
+      if (work.length > 0) {
+        const parent = work[work.length - 1]!.node;
+        low.set(parent, Math.min(low.get(parent)!, low.get(top.node)!));
+      }
+      if (low.get(top.node) === index.get(top.node)) {
+        const component: string[] = [];
+        let n: string;
+        do {
+          n = stack.pop()!;
+          onStack.delete(n);
+          component.push(n);
+        } while (n !== top.node);
+        if (component.length > 1 || edges.includes(top.node)) cycles.push(component.sort());
+      }
+    }
+  }
+  return cycles;
+}
+
+describe("layering: no import cycles", () => {
+  it("no two files of api/src import each other, directly or around a loop (type-only imports count)", () => {
+    const graph = new Map<string, string[]>();
+    for (const f of (readdirSync(SRC, { recursive: true }) as string[]).map((f) => f.split(path.sep).join("/"))) {
+      if (!f.endsWith(".ts") || f.endsWith(".test.ts")) continue;
+      graph.set(f, importsOf(f, readFileSync(path.join(SRC, f), "utf8")));
+    }
+    assert.ok(graph.size > 150, `source files read: ${graph.size}`);
+    assert.ok([...graph.values()].reduce((n, e) => n + e.length, 0) > 500, "imports read");
+    assert.deepEqual(importCycles(graph), [], "a shared type goes down to the module both sides already import (as risk/types.ts holds RiskRejection)");
+  });
+
+  it("the rule sees what it forbids: a two-file loop, a longer one, a type-only import, a file importing itself", () => {
+    assert.deepEqual(importsOf("config/env.ts", 'import { ENV_KEYS, type Env } from "./config.ts";\nimport x from "node:fs";'), ["config/config.ts"]);
+    assert.deepEqual(importsOf("risk/a.ts", 'import type {\n  RiskRejection,\n} from "../risk/types.ts";\nexport { y } from "../trading/records.ts";'), ["risk/types.ts", "trading/records.ts"]);
+    const g = (edges: Record<string, string[]>) => new Map(Object.entries(edges));
+    assert.deepEqual(importCycles(g({ a: ["b"], b: ["a"], c: ["a"] })), [["a", "b"]]);
+    assert.deepEqual(importCycles(g({ a: ["b"], b: ["c"], c: ["a"], d: [] })), [["a", "b", "c"]]);
+    assert.deepEqual(importCycles(g({ a: ["a"] })), [["a"]]);
+    assert.deepEqual(importCycles(g({ a: ["b", "c"], b: ["c"], c: [] })), []);
+  });
+});

@@ -1,8 +1,10 @@
 import { hostname } from "node:os";
 import path from "node:path";
 import { z } from "zod/v4";
-import type { Env } from "./env.ts";
 import { ConfigCode, ConfigError } from "./errors.ts";
+
+/** Every setting Sen understands, raw, as env.ts (the only reader of process.env) hands them over. */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 const addressList = z
   .string()

@@ -1,7 +1,7 @@
-import { ENV_KEYS } from "./config.ts";
+import { ENV_KEYS, type Env } from "./config.ts";
 
-/** The only reader of process.env (STYLE.md): every setting Sen understands, raw. */
-export type Env = Readonly<Record<string, string | undefined>>;
+/** The only reader of process.env (STYLE.md). */
+export type { Env };
 
 /** The keys are the config schema's, so a new setting cannot be forgotten here. */
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {

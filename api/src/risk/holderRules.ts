@@ -1,9 +1,8 @@
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { Market } from "../markets/types.ts";
 import type { PlaceRecord } from "../trading/records.ts";
-import type { RiskRejection } from "./preTradeCheck.ts";
 import type { RiskView } from "./riskView.ts";
-import { HolderCode, RiskCode } from "./types.ts";
+import { HolderCode, RiskCode, type RiskRejection } from "./types.ts";
 
 /** PermissionedToken.COUNTRY_RULE_*: how the token's country list binds receivers. */
 export const COUNTRY_RULE = { any: 0, allowList: 1, blockList: 2 } as const;

@@ -1,6 +1,5 @@
 import type { PilotRules } from "../listing/pilotRules.ts";
-import type { RiskRejection } from "./preTradeCheck.ts";
-import { RiskCode } from "./types.ts";
+import { RiskCode, type RiskRejection } from "./types.ts";
 
 /**
  * A holder-rule refusal said as the pilot rule it enforces: the token's country rule is the

@@ -3,11 +3,9 @@ import { stopReached, type Order } from "../trading/orders.ts";
 import type { HolderRules } from "./holderRules.ts";
 import type { PilotRules } from "../listing/pilotRules.ts";
 import { inPilotWords, offeringRefusal } from "./pilotWording.ts";
-import { RiskCode, limitsFor, type RiskConfig } from "./types.ts";
+import { RiskCode, limitsFor, type RiskConfig, type RiskRejection } from "./types.ts";
 import type { RiskView } from "./riskView.ts";
 import type { TokenBuckets } from "./tokenBucket.ts";
-
-export type RiskRejection = { code: RiskCode; message: string };
 
 /**
  * Every control an order passes before it is journaled, in a fixed order (cheapest and most

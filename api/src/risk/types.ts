@@ -40,6 +40,9 @@ export const RiskCode = {
 } as const;
 export type RiskCode = (typeof RiskCode)[keyof typeof RiskCode];
 
+/** A control that refused: its code and the words the trader sees. */
+export type RiskRejection = { code: RiskCode; message: string };
+
 /** Limits for one symbol and account; per-symbol and per-account overrides merge over the defaults. */
 export type RiskLimits = {
   /** A limit price more than this many bps from the reference price is refused (0: off). */

@@ -1,6 +1,6 @@
 import type { AppContext } from "../../context.ts";
 import { SenError } from "../../errors/SenError.ts";
-import type { RiskRejection } from "../../risk/preTradeCheck.ts";
+import type { RiskRejection } from "../../risk/types.ts";
 import { inPilotWords, offeringRefusal } from "../../risk/pilotWording.ts";
 import { toKucoinError } from "../errors.ts";
 import { defineRoute, type Route } from "../route.ts";
