@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import type { AuditEvent } from "../src/compliance/audit/auditEvent.ts";
 import { parseIsoMicros } from "../src/compliance/audit/auditEvent.ts";
 import { createFileJournal } from "../src/journal/fileJournal.ts";
-import { recordMicros, type RecordTime } from "../src/trading/records.ts";
+import { recordMicros, type RecordTime } from "../src/records/tradingRecords.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, postJson, startTestGateway, type GatewayFixture } from "./support/gatewayFixture.ts";
 

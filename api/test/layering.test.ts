@@ -164,3 +164,60 @@ describe("layering: no import cycles", () => {
     assert.deepEqual(importCycles(g({ a: ["b", "c"], b: ["c"], c: [] })), []);
   });
 });
+
+/**
+ * ARCHITECTURE.md's "Folders are layers" table, top floor first: each row's backticked names
+ * (a folder of api/src as `name/`, a top-level file as `name.ts`; `compliance/audit/` counts as
+ * `compliance`). The table is the rule: a folder that is not in it, or an import that runs up it,
+ * fails here, so the picture and the code cannot part.
+ */
+function floorsOf(markdown: string): Map<string, number> {
+  const section = markdown.slice(markdown.indexOf("## Folders are layers"));
+  const rows = section.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| floor") && !l.startsWith("|---"));
+  const floors = new Map<string, number>();
+  rows.forEach((row, floor) => {
+    const cell = row.split("|")[2] ?? "";
+    for (const m of cell.matchAll(/`([a-zA-Z]+)(?:\/[^`]*|\.ts)`/g)) if (!floors.has(m[1])) floors.set(m[1], floor);
+  });
+  return floors;
+}
+
+/** An import that runs up the table, each with its reason; listed so that nothing joins it (ARCHITECTURE.md says the same). */
+const RUNS_UP: Record<string, string> = {
+  "context -> http": "the wiring builds the routes' KuCoin formatter (http/kucoinFormat.ts); the routes import the context's type",
+};
+
+const placeOf = (file: string) => file.split("/")[0]!.replace(/\.ts$/, "");
+
+describe("layering: imports run down ARCHITECTURE.md's floors", () => {
+  const floors = floorsOf(readFileSync(fileURLToPath(new URL("../../ARCHITECTURE.md", import.meta.url)), "utf8"));
+
+  it("every folder and top-level file of api/src is on a floor, and no import runs up but the listed one", () => {
+    const files = (readdirSync(SRC, { recursive: true }) as string[]).map((f) => f.split(path.sep).join("/")).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
+    const unplaced = [...new Set(files.map(placeOf))].filter((p) => !floors.has(p));
+    assert.deepEqual(unplaced, [], "put it in ARCHITECTURE.md's table");
+    const up = new Set<string>();
+    const offenders: string[] = [];
+    for (const f of files) {
+      for (const target of importsOf(f, readFileSync(path.join(SRC, f), "utf8"))) {
+        const [a, b] = [placeOf(f), placeOf(target)];
+        if (a === b || floors.get(b)! >= floors.get(a)!) continue;
+        up.add(`${a} -> ${b}`);
+        if (!(`${a} -> ${b}` in RUNS_UP)) offenders.push(`api/src/${f} imports api/src/${target}`);
+      }
+    }
+    assert.deepEqual(offenders, [], "imports run down the floors: move the shared part down, or pass the module what it uses");
+    // the listed exception is still real (else drop it from the list and ARCHITECTURE.md)
+    assert.deepEqual([...up].sort(), Object.keys(RUNS_UP).sort());
+  });
+
+  it("the table is read: floors in order, folders and files by name", () => {
+    assert.ok(floors.get("main")! < floors.get("cluster")! && floors.get("cluster")! < floors.get("http")!, JSON.stringify([...floors]));
+    assert.ok(floors.get("http")! < floors.get("context")! && floors.get("context")! < floors.get("ws")!);
+    assert.ok(floors.get("trading")! < floors.get("risk")! && floors.get("risk")! < floors.get("records")! && floors.get("records")! < floors.get("listing")!);
+    assert.equal(floors.get("compliance"), floors.get("clock"));
+    assert.equal(floors.get("markets"), floors.get("observability"));
+    const tiny = floorsOf("## Folders are layers\n\n| floor | folders | what |\n|---|---|---|\n| top | `a/` (x), `b.ts` | … `c/` in words is not a floor's |\n| low | `d/e/` | … |\n");
+    assert.deepEqual([...tiny], [["a", 0], ["b", 0], ["d", 1]]);
+  });
+});

@@ -1,4 +1,4 @@
-import { TokenBuckets } from "../risk/tokenBucket.ts";
+import { TokenBuckets } from "./tokenBucket.ts";
 
 /**
  * Per-caller token buckets for unauthenticated routes: in memory (TokenBuckets, one process)

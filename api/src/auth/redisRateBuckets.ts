@@ -3,7 +3,7 @@ import type { RateBuckets } from "./rateBuckets.ts";
 import { shared } from "./sharedStateError.ts";
 
 // KEYS[1]: the bucket. ARGV: burst, perSecond, now (ms). Returns 1 when a token was taken.
-// The same refill rule as risk/tokenBucket.ts; time only moves forward, so an edge whose clock
+// The same refill rule as tokenBucket.ts; time only moves forward, so an edge whose clock
 // is a little behind another's neither refills nor drains a bucket by it.
 const TAKE = `
 local burst = tonumber(ARGV[1])

@@ -1,7 +1,7 @@
 import { getAddress, isAddressEqual, parseAbi, parseEventLogs, type Address, type Hash, type Log, type PublicClient, type WalletClient } from "viem";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import { contractErrorsAbi, revertOf, rootCause, type DecodedRevert } from "./contractErrors.ts";
-import type { SettlementTrade } from "../trading/orders.ts";
+import type { SettlementTrade } from "../records/orders.ts";
 import type { TradingQueries } from "../trading/queries.ts";
 import type { TradingService } from "../trading/tradingService.ts";
 import { ChainCode, ChainError } from "./errors.ts";

@@ -1,7 +1,7 @@
 import { parseIsoMicros } from "../compliance/audit/auditEvent.ts";
 import type { AuditLog } from "../compliance/audit/auditLog.ts";
 import type { Journal } from "../journal/types.ts";
-import { recordMicros, type RecordTime } from "../trading/records.ts";
+import { recordMicros, type RecordTime } from "../records/tradingRecords.ts";
 
 /**
  * The latest time the exchange has already recorded, found at start after the journal replay

@@ -5,7 +5,7 @@ import { until } from "../../test/support/until.ts";
 import { createRedisJournal } from "../journal/redisJournal.ts";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
 import { DEFAULT_RISK } from "../risk/types.ts";
-import type { Order } from "../trading/orders.ts";
+import type { Order } from "../records/orders.ts";
 import { TradingService, type PlaceInput } from "../trading/tradingService.ts";
 import { CMD_APPLIED, CMD_STREAM, createCommandClient, replyStream, startCommandConsumer, type CommandClient } from "./commandBus.ts";
 

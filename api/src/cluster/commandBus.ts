@@ -5,7 +5,7 @@ import { AUDIT_EVENT_TYPES, type AuditEventInput } from "../compliance/audit/aud
 import { ClusterCode, SenError } from "../errors/SenError.ts";
 import { decodeJson, encodeJson, encodeJsonWithBigints } from "../journal/jsonCodec.ts";
 import { TradingError, type CommandOrigin, type PlaceInput } from "../trading/tradingService.ts";
-import type { CancelReason } from "../trading/records.ts";
+import type { CancelReason } from "../records/tradingRecords.ts";
 
 /**
  * The command bus between edges and the sequencer, on Redis Streams (split-design: `sen:cmd`

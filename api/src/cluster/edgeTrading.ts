@@ -1,7 +1,7 @@
 import { EdgeCode, SenError } from "../errors/SenError.ts";
 import type { TradingListener } from "../trading/events.ts";
-import type { Order } from "../trading/orders.ts";
-import type { CancelReason } from "../trading/records.ts";
+import type { Order } from "../records/orders.ts";
+import type { CancelReason } from "../records/tradingRecords.ts";
 import type { CommandOrigin, PlaceInput, TradingService } from "../trading/tradingService.ts";
 import type { CommandClient } from "./commandBus.ts";
 import type { JournalFollower } from "./journalFollower.ts";

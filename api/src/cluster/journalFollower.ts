@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { JournalCode, JournalError } from "../errors/SenError.ts";
 import { decodeJson } from "../journal/jsonCodec.ts";
-import type { TradingRecord } from "../trading/records.ts";
+import type { TradingRecord } from "../records/tradingRecords.ts";
 
 /** What the follower feeds: a replica TradingService (TradingService.follower). */
 export type ReplicaTarget = {

@@ -1,7 +1,7 @@
 import type { Journal } from "../journal/types.ts";
 import { SenError } from "../errors/SenError.ts";
 import { TradingCode } from "../trading/codes.ts";
-import { recordMicros, type TradingRecord } from "../trading/records.ts";
+import { recordMicros, type TradingRecord } from "../records/tradingRecords.ts";
 import { TradingError } from "../trading/serviceTypes.ts";
 import { TradingCore, type TradingCoreOptions } from "../trading/tradingCore.ts";
 

@@ -1,7 +1,7 @@
 import type { Market } from "../markets/types.ts";
 import { MarketUnits } from "../markets/marketUnits.ts";
 import { formatUnits, increment } from "../money/decimal.ts";
-import type { FailedSettlement, Fill, Order } from "../trading/orders.ts";
+import type { FailedSettlement, Fill, Order } from "../records/orders.ts";
 
 /** KuCoin's wire shapes, built from Sen's integer state (the one formatter, STYLE.md); the unit conversions are MarketUnits'. */
 export class KucoinFormat extends MarketUnits {

@@ -3,9 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../fs/writeFileAtomic.ts";
 import path from "node:path";
 import { SenError } from "../errors/SenError.ts";
-import type { AuditEventInput } from "../compliance/audit/auditEvent.ts";
-import type { TradingQueries } from "../trading/queries.ts";
-import type { TradingService } from "../trading/tradingService.ts";
+import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import { catalogEntries, listingRefusal, toListing, type Listing, type ListingInput } from "./listing.ts";
 import type { AssetClassRules, LoadedPilotRules } from "./pilotRules.ts";
 
@@ -28,15 +26,23 @@ export interface ListingChain {
   documentHash(token: `0x${string}`): Promise<`0x${string}`>;
 }
 
+/**
+ * The audit event a refused application leaves. The listing flow sits below the sequencer and
+ * the audit trail, so it names the shapes it hands them (the wiring passes TradingService, the
+ * query port and the audit trail's `record`, and tsc holds each against these).
+ */
+export type ListingRefusedEvent = { type: "listing.refused"; symbol: string; actor: string; ruleId: string; reason: string; detail: Record<string, unknown> };
+
 export type ListingServiceOptions = {
-  trading: Pick<TradingService, "list">;
-  queries: Pick<TradingQueries, "catalog">;
+  /** Journals the listing (TradingService.list): the market exists from that record on. */
+  trading: { list(listing: Listing): Promise<void> };
+  queries: { readonly catalog: Pick<MarketCatalog, "market" | "check"> };
   pilot: LoadedPilotRules;
   /** Where prospectus documents are kept, by their SHA-256. */
   dir: string;
   chain?: ListingChain;
   now: () => number;
-  record: (e: AuditEventInput) => void;
+  record: (e: ListingRefusedEvent) => void;
 };
 
 /**

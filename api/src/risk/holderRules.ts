@@ -1,6 +1,6 @@
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { Market } from "../markets/types.ts";
-import type { PlaceRecord } from "../trading/records.ts";
+import type { PlaceRecord } from "../records/tradingRecords.ts";
 import type { RiskView } from "./riskView.ts";
 import { HolderCode, RiskCode, type RiskRejection } from "./types.ts";
 

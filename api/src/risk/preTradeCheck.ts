@@ -1,11 +1,11 @@
-import type { PlaceRecord } from "../trading/records.ts";
-import { stopReached, type Order } from "../trading/orders.ts";
+import type { PlaceRecord } from "../records/tradingRecords.ts";
+import { stopReached, type Order } from "../records/orders.ts";
 import type { HolderRules } from "./holderRules.ts";
 import type { PilotRules } from "../listing/pilotRules.ts";
 import { inPilotWords, offeringRefusal } from "./pilotWording.ts";
 import { RiskCode, limitsFor, type RiskConfig, type RiskRejection } from "./types.ts";
 import type { RiskView } from "./riskView.ts";
-import type { TokenBuckets } from "./tokenBucket.ts";
+import type { TokenBuckets } from "../auth/tokenBucket.ts";
 
 /**
  * Every control an order passes before it is journaled, in a fixed order (cheapest and most

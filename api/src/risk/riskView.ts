@@ -1,8 +1,8 @@
 import type { Listing } from "../listing/listing.ts";
 import type { Balance } from "../ledger/ledger.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
-import type { Order } from "../trading/orders.ts";
-import type { PlaceRecord } from "../trading/records.ts";
+import type { Order } from "../records/orders.ts";
+import type { PlaceRecord } from "../records/tradingRecords.ts";
 
 /** What the checks read of a live order: the part still open and what it can still bring. */
 export type RiskOrder = Readonly<Pick<Order, "symbol" | "side" | "price" | "size" | "dealSize" | "funds" | "dealFunds" | "stop" | "isActive">>;

@@ -3,8 +3,8 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
 import { copyOrder, ORDER_FIELDS, sameOrder, STOP_FIELDS } from "./captureCache.ts";
-import type { Order } from "./orders.ts";
-import type { TradingRecord } from "./records.ts";
+import type { Order } from "../records/orders.ts";
+import type { TradingRecord } from "../records/tradingRecords.ts";
 import { TradingCore, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
 import { formValue } from "../journal/jsonCodec.ts";
 

@@ -1,5 +1,5 @@
 import { keepEncoded } from "../journal/jsonCodec.ts";
-import type { Order } from "./orders.ts";
+import type { Order } from "../records/orders.ts";
 
 /**
  * Snapshot forms of open orders, reused while the order is unchanged, so a state capture

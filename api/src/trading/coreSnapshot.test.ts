@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
-import type { TradingRecord } from "./records.ts";
+import type { TradingRecord } from "../records/tradingRecords.ts";
 import { TradingCore, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
 import { formValue } from "../journal/jsonCodec.ts";
 

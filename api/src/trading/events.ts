@@ -1,5 +1,5 @@
 import type { Listing } from "../listing/listing.ts";
-import type { FailedSettlement, Fill, Order, Withdrawal } from "./orders.ts";
+import type { FailedSettlement, Fill, Order, Withdrawal } from "../records/orders.ts";
 
 /**
  * What the trading core tells the rest of the gateway after each applied record: market

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FillHistory } from "./fillHistory.ts";
-import type { Fill, SettlementTrade } from "./orders.ts";
+import type { Fill, SettlementTrade } from "../records/orders.ts";
 import { formValue } from "../journal/jsonCodec.ts";
 
 const fill = (accountId: string, i: number): Fill => ({

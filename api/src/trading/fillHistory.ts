@@ -1,5 +1,5 @@
 import { formValue, keepText, type Form, type KeptText } from "../journal/jsonCodec.ts";
-import type { Fill, SettlementTrade } from "./orders.ts";
+import type { Fill, SettlementTrade } from "../records/orders.ts";
 
 export type SnapshotFill = Omit<Fill, "funds" | "fee" | "tax"> & { funds: string; fee: string; tax?: string };
 

@@ -1,6 +1,6 @@
 import type { Ledger } from "../ledger/ledger.ts";
-import type { Deposit, Withdrawal } from "./orders.ts";
-import type { DepositRecord, WithdrawDoneRecord, WithdrawFailedRecord, WithdrawRequestRecord } from "./records.ts";
+import type { Deposit, Withdrawal } from "../records/orders.ts";
+import type { DepositRecord, WithdrawDoneRecord, WithdrawFailedRecord, WithdrawRequestRecord } from "../records/tradingRecords.ts";
 
 /** The funding part of a trading core snapshot (see TradingCoreSnapshot for the whole). */
 export type FundingSnapshot = {

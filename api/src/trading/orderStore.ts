@@ -1,6 +1,6 @@
 import { formValue, keepText, type Form, type KeptText } from "../journal/jsonCodec.ts";
 import { CaptureCache, copyOrder, sameOrder } from "./captureCache.ts";
-import type { Order } from "./orders.ts";
+import type { Order } from "../records/orders.ts";
 
 export type SnapshotOrder = Omit<Order, "funds" | "dealFunds" | "fee" | "feeBasis" | "holdRemaining"> & Record<"funds" | "dealFunds" | "fee" | "feeBasis" | "holdRemaining", string>;
 

@@ -13,7 +13,7 @@ import { decodeJson, encodeJson } from "../journal/jsonCodec.ts";
 import { MarketData } from "../marketdata/marketData.ts";
 import { defaultCatalog, type MarketCatalog } from "../markets/marketCatalog.ts";
 import { DEFAULT_RISK } from "../risk/types.ts";
-import type { TradingRecord } from "./records.ts";
+import type { TradingRecord } from "../records/tradingRecords.ts";
 import { RecordHistory } from "./recordHistory.ts";
 import { TradingService, type PlaceInput, type TradingServiceOptions } from "./tradingService.ts";
 

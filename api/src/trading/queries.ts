@@ -3,7 +3,7 @@ import type { Listing } from "../listing/listing.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { HolderRules } from "../risk/holderRules.ts";
 import type { TradingListener } from "./events.ts";
-import type { Deposit, FailedSettlement, Fill, Order, SettlementTrade, Withdrawal } from "./orders.ts";
+import type { Deposit, FailedSettlement, Fill, Order, SettlementTrade, Withdrawal } from "../records/orders.ts";
 import type { TradingCore } from "./tradingCore.ts";
 
 /** A market's last price and halt, as the core keeps it (its type is the core's own). */

@@ -1,5 +1,5 @@
 import type { TradingEvent } from "./events.ts";
-import type { TradingRecord } from "./records.ts";
+import type { TradingRecord } from "../records/tradingRecords.ts";
 import type { ApplyResult } from "./tradingCore.ts";
 
 /** One durable record as a replica applied it: what a promotion shows the parts and the audit observer. */

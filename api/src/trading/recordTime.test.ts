@@ -11,7 +11,7 @@ import { KucoinFormat } from "../http/kucoinFormat.ts";
 import { createFileJournal } from "../journal/fileJournal.ts";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
 import { DEFAULT_RISK } from "../risk/types.ts";
-import { recordMicros, type TradingRecord } from "./records.ts";
+import { recordMicros, type TradingRecord } from "../records/tradingRecords.ts";
 import { TradingService, type PlaceInput } from "./tradingService.ts";
 
 const S = "GOLD-VND";

@@ -1,6 +1,6 @@
 import type { Journal } from "../journal/types.ts";
 import { SenError } from "../errors/SenError.ts";
-import { recordMicros, type TradingRecord } from "./records.ts";
+import { recordMicros, type TradingRecord } from "../records/tradingRecords.ts";
 import { Sequencer } from "./sequencer.ts";
 import type { RecordHistory, RecordTarget } from "./recordHistory.ts";
 import type { SnapshotState } from "./snapshotSchedule.ts";

@@ -7,7 +7,7 @@ import { createFileJournal } from "../journal/fileJournal.ts";
 import type { Journal } from "../journal/types.ts";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
 import { DEFAULT_RISK } from "../risk/types.ts";
-import type { DepositRecord } from "./records.ts";
+import type { DepositRecord } from "../records/tradingRecords.ts";
 import { Sequencer } from "./sequencer.ts";
 import { TradingCore } from "./tradingCore.ts";
 

@@ -2,7 +2,7 @@ import type { Journal } from "../journal/types.ts";
 import type { RiskConfig } from "../risk/types.ts";
 import { SenError } from "../errors/SenError.ts";
 import type { TradingEvent, TradingListener } from "./events.ts";
-import { recordTimeOf, type RecordTime, type TradingRecord } from "./records.ts";
+import { recordTimeOf, type RecordTime, type TradingRecord } from "../records/tradingRecords.ts";
 import type { TradingObserver } from "./serviceTypes.ts";
 import type { ApplyResult, TradingCore } from "./tradingCore.ts";
 

@@ -3,8 +3,8 @@ import type { PilotRules } from "../listing/pilotRules.ts";
 import type { RiskConfig } from "../risk/types.ts";
 import { SenError } from "../errors/SenError.ts";
 import type { TradingEvent, TradingListener } from "./events.ts";
-import type { Order } from "./orders.ts";
-import type { PlaceRecord, RecordTime, TradingRecord } from "./records.ts";
+import type { Order } from "../records/orders.ts";
+import type { PlaceRecord, RecordTime, TradingRecord } from "../records/tradingRecords.ts";
 import type { ApplyResult, TradingCoreOptions } from "./tradingCore.ts";
 
 /** A refused command; `code` is a RISK_*, ENGINE_* or TRADING_* code. Nothing changed. */

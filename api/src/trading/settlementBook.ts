@@ -1,7 +1,7 @@
 import { formValue, keepText, type Form, type KeptText } from "../journal/jsonCodec.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import type { Market } from "../markets/types.ts";
-import type { FailedSettlement, SettlementTrade } from "./orders.ts";
+import type { FailedSettlement, SettlementTrade } from "../records/orders.ts";
 
 /** The accounts every trade pays into besides its two sides. */
 export type HouseAccounts = { readonly feeAccount: string; readonly taxAccount: string };

@@ -1,4 +1,4 @@
-import { isWaitingStop, type Order } from "./orders.ts";
+import { isWaitingStop, type Order } from "../records/orders.ts";
 import type { WaitingStops, WaitingStopsFactory } from "./waitingStops.ts";
 
 /**

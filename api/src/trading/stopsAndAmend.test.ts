@@ -4,10 +4,10 @@ import fc from "fast-check";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
 import { createHolderRules, type HolderState } from "../risk/holderRules.ts";
 import { preTradeCheck } from "../risk/preTradeCheck.ts";
-import { TokenBuckets } from "../risk/tokenBucket.ts";
+import { TokenBuckets } from "../auth/tokenBucket.ts";
 import { DEFAULT_RISK, HolderCode, RiskCode, type RiskConfig } from "../risk/types.ts";
 import type { TradingEvent } from "./events.ts";
-import type { PlaceRecord, TradingRecord } from "./records.ts";
+import type { PlaceRecord, TradingRecord } from "../records/tradingRecords.ts";
 import { SYMBOL as S, T0, commandStream, hexId, json } from "./testing/commandStream.ts";
 import { TradingCore, type TradingCoreOptions } from "./tradingCore.ts";
 

@@ -3,8 +3,8 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
 import type { TradingEvent } from "./events.ts";
-import type { Order } from "./orders.ts";
-import type { KucoinStp, TradingRecord } from "./records.ts";
+import type { Order } from "../records/orders.ts";
+import type { KucoinStp, TradingRecord } from "../records/tradingRecords.ts";
 import { TradingCore, type TradingCoreOptions } from "./tradingCore.ts";
 import { formValue } from "../journal/jsonCodec.ts";
 

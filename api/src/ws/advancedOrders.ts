@@ -1,7 +1,7 @@
 import type { MarketUnits } from "../markets/marketUnits.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { TradingEvent } from "../trading/events.ts";
-import { isWaitingStop } from "../trading/orders.ts";
+import { isWaitingStop } from "../records/orders.ts";
 
 export const ADVANCED_ORDERS = "/spotMarket/advancedOrders";
 

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { KucoinFormat } from "../../http/kucoinFormat.ts";
 import { defaultCatalog } from "../../markets/marketCatalog.ts";
 import type { TradingEvent } from "../../trading/events.ts";
-import { IDENTITY_SWEEP, type PlaceRecord, type TradingRecord } from "../../trading/records.ts";
+import { IDENTITY_SWEEP, type PlaceRecord, type TradingRecord } from "../../records/tradingRecords.ts";
 import { TradingCore } from "../../trading/tradingCore.ts";
 import type { AuditEventInput } from "./auditEvent.ts";
 import { createTradingRecorder } from "./tradingRecorder.ts";

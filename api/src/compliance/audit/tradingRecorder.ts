@@ -1,8 +1,8 @@
 import type { MarketUnits } from "../../markets/marketUnits.ts";
 import type { MarketCatalog } from "../../markets/marketCatalog.ts";
 import type { TradingEvent } from "../../trading/events.ts";
-import type { Order } from "../../trading/orders.ts";
-import { IDENTITY_SWEEP, recordMicros, type PlaceRecord, type RecordTime, type TradingRecord } from "../../trading/records.ts";
+import type { Order } from "../../records/orders.ts";
+import { IDENTITY_SWEEP, recordMicros, type PlaceRecord, type RecordTime, type TradingRecord } from "../../records/tradingRecords.ts";
 import type { ApplyResult } from "../../trading/tradingCore.ts";
 import type { CommandOrigin, PlaceInput, TradingObserver } from "../../trading/tradingService.ts";
 import { isoMicros, type AuditEventInput } from "./auditEvent.ts";

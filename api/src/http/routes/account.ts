@@ -2,7 +2,7 @@ import { z } from "zod/v4";
 import type { AppContext } from "../../context.ts";
 import { ValidationError } from "../errors.ts";
 import { defineRoute, type Route } from "../route.ts";
-import type { Withdrawal } from "../../trading/orders.ts";
+import type { Withdrawal } from "../../records/orders.ts";
 
 /** Balances per currency, KuCoin "trade" accounts (Sen has one trading account per wallet). */
 export function accountRoutes(ctx: AppContext): Route[] {

@@ -6,7 +6,7 @@ import type { Principal } from "../../auth/types.ts";
 import { countryOf } from "../../chain/countries.ts";
 import type { AppContext } from "../../context.ts";
 import { SenError } from "../../errors/SenError.ts";
-import type { FailedSettlement } from "../../trading/orders.ts";
+import type { FailedSettlement } from "../../records/orders.ts";
 import { ValidationError } from "../errors.ts";
 import { defineRoute, type Route } from "../route.ts";
 import { hex32 } from "./compliance.ts";

@@ -2,7 +2,7 @@ import { z } from "zod/v4";
 import type { AppContext } from "../../context.ts";
 import type { Principal } from "../../auth/types.ts";
 import { SenError } from "../../errors/SenError.ts";
-import { isWaitingStop, type Order } from "../../trading/orders.ts";
+import { isWaitingStop, type Order } from "../../records/orders.ts";
 import { ValidationError } from "../errors.ts";
 import { clientOid, decimalString, defineRoute, kucoinPage, symbolParam, type Route } from "../route.ts";
 import { placeBody, placeInputOf } from "./orders.ts";

@@ -4,7 +4,7 @@
  * the journal numbers them. The tests differ only in the shape of the stream they want.
  */
 import fc from "fast-check";
-import type { PlaceRecord, TradingRecord } from "../records.ts";
+import type { PlaceRecord, TradingRecord } from "../../records/tradingRecords.ts";
 
 export const T0 = 1_700_000_000_000;
 export const SYMBOL = "GOLD-VND";

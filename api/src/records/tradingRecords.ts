@@ -1,8 +1,8 @@
 /**
  * What the trading core journals: accepted commands, after the pre-trade checks, with the
- * ids and the time assigned at acceptance. Replaying these records through
- * `TradingCore.apply` rebuilds books, ledger and orders exactly (nothing here is random or
- * read from a clock during apply). Amounts that can exceed 2^53 are decimal strings.
+ * ids and the time assigned at acceptance. Replaying these records through the core's `apply`
+ * rebuilds books, ledger and orders exactly (nothing here is random or read from a clock
+ * during apply). Amounts that can exceed 2^53 are decimal strings.
  */
 import type { Listing } from "../listing/listing.ts";
 

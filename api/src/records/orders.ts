@@ -1,4 +1,4 @@
-import type { KucoinStp, PlaceRecord } from "./records.ts";
+import type { KucoinStp, PlaceRecord } from "./tradingRecords.ts";
 
 /** An order as the gateway reports it (KuCoin's order fields, in integer units). */
 export type Order = {
