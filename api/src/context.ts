@@ -39,7 +39,8 @@ import { TradingService, type TradingServiceOptions } from "./trading/tradingSer
 import { tradingQueries, type TradingQueries } from "./trading/queries.ts";
 import { PastBooks } from "./compliance/pastBook.ts";
 import { loadPilotRules, type LoadedPilotRules } from "./listing/pilotRules.ts";
-import { ListingService, type ListingChain } from "./listing/listingService.ts";
+import { ListingService, type ListingChain, type ListingRefusedEvent } from "./listing/listingService.ts";
+import type { AuditEventInput } from "./compliance/audit/auditEvent.ts";
 import type { ListingInput } from "./listing/listing.ts";
 import { BulletTokens, type BulletTokenStore } from "./auth/bulletTokens.ts";
 import { createLocalRateBuckets, type RateBuckets } from "./auth/rateBuckets.ts";
@@ -268,6 +269,9 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   audit.record({ type: "rules.loaded", actor: "gateway start", reason: pilot.rules.source, detail: { version: pilot.rules.version, sha256: pilot.sha256, file: pilot.file ?? "shipped default" } });
   const tax = deps.tax ?? { rateBps: config.taxRateBps, source: "SEN_TAX_RATE_BPS" };
   await trading.setTaxRate(tax.rateBps, tax.source, "gateway start");
+  // The listing flow names its audit event below the trail: every field of it must be one the
+  // log writes (a field renamed in AuditEvent would otherwise vanish from the line unnoticed).
+  void (true satisfies [Exclude<keyof ListingRefusedEvent, keyof AuditEventInput>] extends [never] ? (ListingRefusedEvent extends AuditEventInput ? true : false) : false);
   const listings = new ListingService({ trading, queries, pilot, dir: path.join(config.dataDir, "prospectus"), chain: deps.listingChain, now, record: (e) => audit.record(e) });
   // Before the holder rules view starts, so that it follows the listed tokens from its first read.
   for (const l of deps.launchListings ?? []) {

@@ -11,7 +11,7 @@ const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 
 /**
  * Files outside trading/ that may still hold the trading core, each for a reason (ARCHITECTURE.md,
- * "Known exceptions"). Listed so the list does not grow: everything else reads through
+ * "Folders are layers", the paragraph on TradingQueries). Listed so the list does not grow: everything else reads through
  * TradingQueries (ctx.queries) and commands through TradingService.
  */
 const MAY_HOLD_THE_CORE: Record<string, string> = {
@@ -86,12 +86,16 @@ describe("layering: imports run down the floors", () => {
   });
 });
 
-/** The files a source file imports by relative path (static `import`/`export … from`, type-only included), as paths under SRC. */
-const RELATIVE_IMPORT = /(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+["'](\.\.?\/[^"']+)["']/g;
+/**
+ * The files a source file imports by relative path, as paths under SRC: `import`/`export … from`
+ * (type-only included), a bare `import "./x.ts"`, and `import("./x.ts")` (a dynamic import is a
+ * dependency too, and a type written `import("./x.ts").T` is one for tsc).
+ */
+const RELATIVE_IMPORT = /(?:(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+|(?:^|\n)\s*import\s+|\bimport\s*\(\s*)["'](\.\.?\/[^"']+)["']/g;
 function importsOf(file: string, text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(RELATIVE_IMPORT)) {
-    const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), m[1]));
+    const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), m[1]!));
     if (!target.startsWith("../")) out.push(target);
   }
   return out;
@@ -157,11 +161,13 @@ describe("layering: no import cycles", () => {
   it("the rule sees what it forbids: a two-file loop, a longer one, a type-only import, a file importing itself", () => {
     assert.deepEqual(importsOf("config/env.ts", 'import { ENV_KEYS, type Env } from "./config.ts";\nimport x from "node:fs";'), ["config/config.ts"]);
     assert.deepEqual(importsOf("risk/a.ts", 'import type {\n  RiskRejection,\n} from "../risk/types.ts";\nexport { y } from "../trading/records.ts";'), ["risk/types.ts", "trading/records.ts"]);
+    assert.deepEqual(importsOf("http/a.ts", 'import "./sideEffect.ts";\nexport * from "../ws/b.ts";\nconst m = await import("../chain/c.ts");\ntype T = import("../records/orders.ts").Order;'), ["http/sideEffect.ts", "ws/b.ts", "chain/c.ts", "records/orders.ts"]);
     const g = (edges: Record<string, string[]>) => new Map(Object.entries(edges));
     assert.deepEqual(importCycles(g({ a: ["b"], b: ["a"], c: ["a"] })), [["a", "b"]]);
     assert.deepEqual(importCycles(g({ a: ["b"], b: ["c"], c: ["a"], d: [] })), [["a", "b", "c"]]);
     assert.deepEqual(importCycles(g({ a: ["a"] })), [["a"]]);
     assert.deepEqual(importCycles(g({ a: ["b", "c"], b: ["c"], c: [] })), []);
+    assert.deepEqual(importCycles(g({ a: ["b"], b: ["a", "c"], c: ["d"], d: ["c"] })), [["c", "d"], ["a", "b"]]);
   });
 });
 
@@ -172,7 +178,9 @@ describe("layering: no import cycles", () => {
  * fails here, so the picture and the code cannot part.
  */
 function floorsOf(markdown: string): Map<string, number> {
-  const section = markdown.slice(markdown.indexOf("## Folders are layers"));
+  const start = markdown.indexOf("## Folders are layers");
+  const end = markdown.indexOf("\n## ", start + 1);
+  const section = markdown.slice(start, end < 0 ? undefined : end);
   const rows = section.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| floor") && !l.startsWith("|---"));
   const floors = new Map<string, number>();
   rows.forEach((row, floor) => {
@@ -182,9 +190,9 @@ function floorsOf(markdown: string): Map<string, number> {
   return floors;
 }
 
-/** An import that runs up the table, each with its reason; listed so that nothing joins it (ARCHITECTURE.md says the same). */
+/** The imports that run up the table, file to file, each with its reason; listed so that nothing joins them (ARCHITECTURE.md says the same). */
 const RUNS_UP: Record<string, string> = {
-  "context -> http": "the wiring builds the routes' KuCoin formatter (http/kucoinFormat.ts); the routes import the context's type",
+  "context.ts -> http/kucoinFormat.ts": "the wiring builds the routes' KuCoin formatter; the routes import the context's type",
 };
 
 const placeOf = (file: string) => file.split("/")[0]!.replace(/\.ts$/, "");
@@ -201,9 +209,10 @@ describe("layering: imports run down ARCHITECTURE.md's floors", () => {
     for (const f of files) {
       for (const target of importsOf(f, readFileSync(path.join(SRC, f), "utf8"))) {
         const [a, b] = [placeOf(f), placeOf(target)];
+        // the same floor, or one below it (rows further down the table)
         if (a === b || floors.get(b)! >= floors.get(a)!) continue;
-        up.add(`${a} -> ${b}`);
-        if (!(`${a} -> ${b}` in RUNS_UP)) offenders.push(`api/src/${f} imports api/src/${target}`);
+        up.add(`${f} -> ${target}`);
+        if (!(`${f} -> ${target}` in RUNS_UP)) offenders.push(`api/src/${f} imports api/src/${target}`);
       }
     }
     assert.deepEqual(offenders, [], "imports run down the floors: move the shared part down, or pass the module what it uses");
@@ -217,7 +226,7 @@ describe("layering: imports run down ARCHITECTURE.md's floors", () => {
     assert.ok(floors.get("trading")! < floors.get("risk")! && floors.get("risk")! < floors.get("records")! && floors.get("records")! < floors.get("listing")!);
     assert.equal(floors.get("compliance"), floors.get("clock"));
     assert.equal(floors.get("markets"), floors.get("observability"));
-    const tiny = floorsOf("## Folders are layers\n\n| floor | folders | what |\n|---|---|---|\n| top | `a/` (x), `b.ts` | … `c/` in words is not a floor's |\n| low | `d/e/` | … |\n");
+    const tiny = floorsOf("## Folders are layers\n\n| floor | folders | what |\n|---|---|---|\n| top | `a/` (x), `b.ts` | … `c/` in words is not a floor's |\n| low | `d/e/` | … |\n\n## Next\n\n| floor | folders | what |\n|---|---|---|\n| other table | `f/` | … |\n");
     assert.deepEqual([...tiny], [["a", 0], ["b", 0], ["d", 1]]);
   });
 });

@@ -35,7 +35,7 @@ export type ListingRefusedEvent = { type: "listing.refused"; symbol: string; act
 
 export type ListingServiceOptions = {
   /** Journals the listing (TradingService.list): the market exists from that record on. */
-  trading: { list(listing: Listing): Promise<void> };
+  trading: { list: (listing: Listing) => Promise<void> };
   queries: { readonly catalog: Pick<MarketCatalog, "market" | "check"> };
   pilot: LoadedPilotRules;
   /** Where prospectus documents are kept, by their SHA-256. */
