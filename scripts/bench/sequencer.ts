@@ -9,7 +9,8 @@
  * BENCH_WARMUP_ORDERS [10000], BENCH_IN_FLIGHT [20] orders awaiting their journal
  * acknowledgement at once (the HTTP bench's connections), BENCH_PROFILE_ORDERS [30000] (a
  * separate profiled pass with fsync always; 0 skips it), BENCH_REPEAT [5] runs of each variant,
- * interleaved (the median is reported: this VM's speed drifts by 10-20% between runs),
+ * interleaved (the median is reported: this VM's speed drifts between runs, and a core probe
+ * before each run shows by how much),
  * BENCH_WRITE [1] (0 prints the section instead of writing BENCHMARKS.md).
  */
 import { execFileSync } from "node:child_process";
@@ -178,6 +179,24 @@ async function measure(fsync: "always" | "none"): Promise<Variant> {
   }
 }
 
+/**
+ * This VM's cores do not run at one speed: the same CPU-bound loop has taken 240 ms on one and
+ * 400 ms on the other within a minute (a neighbour on the host), and which core the sequencer
+ * thread gets is the scheduler's choice. So before each run the bench times a fixed loop in a
+ * child pinned to each core (taskset) and prints it beside the run: a run's figure can then be
+ * read against the machine it ran on. Null where taskset is missing.
+ */
+const PROBE = "function probe(){const t=process.cpuUsage();const a=new Float64Array(65536);let x=0;for(let r=0;r<3000;r++)for(let i=0;i<65536;i++){a[i]=a[i]*1.0000001+i;x+=a[(i*7)&65535];}const c=process.cpuUsage(t);return [(c.user+c.system)/1000,x>0];}console.log(probe().join(' '));";
+function coreSpeeds(): number[] | null {
+  try {
+    const cores = Number(execFileSync("nproc", { encoding: "utf8" }).trim());
+    return Array.from({ length: cores }, (_, c) => Number(execFileSync("taskset", ["-c", String(c), process.execPath, "-e", PROBE], { encoding: "utf8" }).split(" ")[0]));
+  } catch {
+    return null;
+  }
+}
+const probes: Array<{ fsync: "always" | "none"; ms: number[] | null }> = [];
+
 /** The run with the median sequencer-thread CPU per order; every run's figure kept for the table. */
 function median(runs: Variant[]): Variant {
   const sorted = [...runs].sort((a, b) => a.run.threadMs / a.run.orders - b.run.threadMs / b.run.orders);
@@ -186,9 +205,11 @@ function median(runs: Variant[]): Variant {
 const alwaysRuns: Variant[] = [];
 const noneRuns: Variant[] = [];
 for (let r = 1; r <= REPEAT; r++) {
-  console.error(`bench:sequencer: fsync always (run ${r} of ${REPEAT})`);
+  probes.push({ fsync: "always", ms: coreSpeeds() });
+  console.error(`bench:sequencer: fsync always (run ${r} of ${REPEAT}; core probe ${probes.at(-1)!.ms?.map((m) => m.toFixed(0)).join(" / ") ?? "-"} ms)`);
   alwaysRuns.push(await measure("always"));
-  console.error(`bench:sequencer: fsync none (run ${r} of ${REPEAT})`);
+  probes.push({ fsync: "none", ms: coreSpeeds() });
+  console.error(`bench:sequencer: fsync none (run ${r} of ${REPEAT}; core probe ${probes.at(-1)!.ms?.map((m) => m.toFixed(0)).join(" / ") ?? "-"} ms)`);
   noneRuns.push(await measure("none"));
 }
 const always = median(alwaysRuns);
@@ -261,6 +282,22 @@ function captureLine(runs: Variant[]): string {
   return `${all.length} captures, median ${all[(all.length - 1) >> 1].toFixed(1)} ms, longest ${all[all.length - 1].toFixed(1)} ms (up to ${int(most)} retained orders and unsettled trades)`;
 }
 
+/** The core probes beside each run's figure, and how far apart the cores' speeds were. */
+function probeLines(): string[] {
+  if (probes.some((p) => p.ms === null)) return [];
+  const cell = (fsync: "always" | "none", runs: number[]) =>
+    probes
+      .filter((p) => p.fsync === fsync)
+      .map((p, i) => `${us(runs[i])} (${p.ms!.map((m) => m.toFixed(0)).join(" / ")})`)
+      .join(", ");
+  const all = probes.flatMap((p) => p.ms!);
+  const spread = Math.max(...all) / Math.min(...all) - 1;
+  return [
+    "",
+    `Each run's sequencer-thread µs per order beside the core probe taken just before it (the same fixed CPU-bound loop in a child pinned to each core in turn, ms of CPU per core: the machine's speed at that moment, not during the run): fsync always ${cell("always", always.runs)}; fsync none ${cell("none", none.runs)}. Over the bench the same loop took ${Math.min(...all).toFixed(0)}–${Math.max(...all).toFixed(0)} ms, ${pct(spread)} apart${spread >= 0.1 ? ": the host moved a run's figure as much as a code change would, so an A/B of a smaller change needs many interleaved runs" : ": the cores held one speed at the probes"}.`,
+  ];
+}
+
 const markdown = [
   "## Sequencer (`npm run bench:sequencer`)",
   "",
@@ -277,6 +314,7 @@ const markdown = [
   row(always, verdict(threadUsPerOrder(always.run) <= TARGET_US)),
   row(none, "(comparison)"),
   "",
+  ...probeLines(),
   `The fsync-always run made ${int(always.trades)} trades with ${int(always.resting)} orders resting at the end (${int(none.trades)} and ${int(none.resting)} with fsync none), warm-up included.`,
   "",
   `Synchronous state captures (\`TradingCore.snapshot()\`, the part of a scheduled snapshot that holds the sequencer thread; encoding and writing yield), during the measured orders of every run: ${captureLine(alwaysRuns)} with fsync always, ${captureLine(noneRuns)} with fsync none. Finished orders', fills' and unsettled trades' snapshot forms are made ahead, up to 64 of each kind per record while more than 1,024 wait (\`TradingCore.formAhead\`), so a capture makes about 1,024 of each and otherwise copies references: its length follows the retained state only through those copies.`,
