@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
- * The code trees whose errors must carry a code (STYLE.md, "Errors"): api/ throws SenError
+ * The code trees whose errors must carry a code from a table: api/ throws SenError
  * subclasses, the engine EngineFault (its refusals are returned codes), the issuer IssuerError.
  * scripts/ are CLIs and benches whose throws end the run with a message, so they are not scanned.
  */

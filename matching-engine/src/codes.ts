@@ -1,5 +1,5 @@
 /**
- * The engine's one code table (STYLE.md: codes are returned, never thrown).
+ * The engine's one code table (codes are returned, never thrown: a refusal is an answer).
  * `ENGINE_OK` is the only success code; every other code is a rejection reason
  * (returned by `apply` and carried by a `rejected` event) or a cancellation
  * reason (carried by a `cancelled` event).

@@ -1,6 +1,6 @@
 import { ENV_KEYS, type Env } from "./config.ts";
 
-/** The only reader of process.env (STYLE.md). */
+/** The only reader of process.env: everything else gets the validated, frozen config. */
 export type { Env };
 
 /** The keys are the config schema's, so a new setting cannot be forgotten here. */

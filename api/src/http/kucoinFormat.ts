@@ -3,7 +3,7 @@ import { MarketUnits } from "../markets/marketUnits.ts";
 import { formatUnits, increment } from "../money/decimal.ts";
 import type { FailedSettlement, Fill, Order } from "../records/orders.ts";
 
-/** KuCoin's wire shapes, built from Sen's integer state (the one formatter, STYLE.md); the unit conversions are MarketUnits'. */
+/** KuCoin's wire shapes, built from Sen's integer state (the one formatter: every route writes a value the same way); the unit conversions are MarketUnits'. */
 export class KucoinFormat extends MarketUnits {
   /** `limits`: the pre-trade limits in force for the symbol, so the metadata says what risk enforces. */
   symbol(m: Market, enableTrading: boolean, limits: { collarBps: number; maxOrderQty: number }) {

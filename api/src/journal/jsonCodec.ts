@@ -2,7 +2,7 @@
  * JSON with bigints, shared by the journals and the snapshot store.
  *
  * A bigint is written as the tagged object `{"$bigint":"123"}` and read back as `123n`, so
- * callers pass money as bigint (STYLE.md: smallest unit, never floats) and get bigint back.
+ * callers pass money as bigint (smallest units, never floats) and get bigint back.
  * The one ambiguity: a plain object whose only key is `$bigint` with a decimal-string value
  * is read back as a bigint. Records must not use `$bigint` as a key.
  *
