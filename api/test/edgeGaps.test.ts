@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { signKucoinRequest } from "../src/auth/kucoinSignature.ts";
@@ -129,6 +130,45 @@ describe("edge gaps (snapshot start, client address, alerts, sign-in)", { skip, 
     } finally {
       client.disconnect();
     }
+  });
+
+  it("request targets that are not plain paths get an answer or a closed socket, never a crash: `//`, an absolute URL (served as its path, never sent to its host), a websocket upgrade to `//`", async () => {
+    /** One raw request on its own connection: the status line's code, or "closed" when the server hangs up without one. */
+    const raw = (url: string, text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const { hostname, port } = new URL(url);
+        const socket = connect(Number(port), hostname, () => socket.write(text));
+        let got = "";
+        socket.on("data", (d: Buffer) => (got += d.toString("latin1")));
+        socket.on("close", () => resolve(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? "closed"));
+        socket.on("error", reject);
+        socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer to ${JSON.stringify(text.split("\r\n")[0])}`)));
+      });
+    const upgrade = (target: string) => `GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+    // A listener of the test's own: an edge that forwarded an absolute-form target would reach it.
+    let reached = false;
+    const { createServer } = await import("node:http");
+    const elsewhere = createServer((_, res) => ((reached = true), res.end("elsewhere")));
+    await new Promise<void>((r) => elsewhere.listen(0, "127.0.0.1", () => r()));
+    const elsewherePort = (elsewhere.address() as { port: number }).port;
+    try {
+      // `//` is the edge's own 404 or the forwarder's 400, by which of them takes it; either way an answer
+      assert.match(await raw(edgeA.url, "GET // HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), /^40[04]$/, "GET //");
+      // An absolute-form target (RFC 9112 section 3.2.2: a server must accept it) of a forwarded route goes to the
+      // sequencer as its path (401 there: no credentials), never to the host it names.
+      assert.equal(await raw(edgeA.url, `GET http://127.0.0.1:${elsewherePort}/api/v1/sen/wallet HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), "401", "absolute-form");
+      assert.equal(reached, false, "the edge forwarded an absolute-form request to the host it named");
+      assert.equal(await raw(edgeA.url, "GET mailto:x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), "400", "no path at all");
+      for (const url of [edgeA.url, sequencer.url]) assert.equal(await raw(url, upgrade("//")), "closed", url);
+    } finally {
+      elsewhere.close();
+    }
+    // Both still serve (before the fixes, each of these requests ended the process it reached).
+    for (const url of [edgeA.url, sequencer.url]) {
+      const r = await fetch(`${url}/api/v1/timestamp`);
+      assert.equal(r.status, 200, url);
+    }
+    for (const p of [edgeA, sequencer]) assert.equal(p.child.exitCode, null);
   });
 
   it("a forwarded request is judged by the client's address; X-Forwarded-For sent straight to the sequencer is not believed", async () => {

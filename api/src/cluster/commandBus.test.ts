@@ -42,7 +42,7 @@ async function openSequencer(url: string) {
   return { service, journal };
 }
 
-const noAudit = { record: () => undefined };
+const noAudit = { record: () => undefined, flush: async () => undefined };
 
 describe("command bus (sen:cmd in, sen:reply:<node> out)", { skip }, () => {
   const db = useRedis();
@@ -149,6 +149,59 @@ describe("command bus (sen:cmd in, sen:reply:<node> out)", { skip }, () => {
         // Not applied a second time: one order per clientOid, none read after the position.
         assert.equal(consumer.consumed, 0);
         assert.equal(inputs.filter((x) => service.core.orderByClientOid("a", x.clientOid) !== undefined).length, n);
+      } finally {
+        await consumer.stop();
+      }
+    } finally {
+      await client.close();
+      await service.close();
+    }
+  });
+  it("an audit command is answered only once the trail has made it durable (the edge hands out what it records on that answer)", async () => {
+    const redis = db.client;
+    const { service, journal } = await openSequencer(db.url);
+    let recorded = 0;
+    let release!: () => void;
+    const durable = new Promise<void>((r) => (release = r));
+    const audit = { record: () => ({ id: `e-${++recorded}`, seq: recorded }), flush: () => durable };
+    const consumer = await startCommandConsumer({ redis, trading: service, audit, journal, blockMs: 200 });
+    const client = createCommandClient({ redis, nodeId: "edge-1", blockMs: 200 });
+    try {
+      let answered = false;
+      const sent = client.send("audit", [{ type: "auth.login", account: "a" }]).then((r) => ((answered = true), r));
+      await until("the sequencer recorded it", async () => recorded === 1);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(answered, false, "answered before the audit line was durable");
+      release();
+      const r = await sent;
+      assert.deepEqual(r.value, { id: "e-1", seq: 1 });
+    } finally {
+      await client.close();
+      await consumer.stop();
+      await service.close();
+    }
+  });
+
+  it("a malformed reply fails its own command, and the reader goes on answering the others", { timeout: 15_000 }, async () => {
+    const redis = db.client;
+    const { service, journal } = await openSequencer(db.url);
+    const client = createCommandClient({ redis, nodeId: "edge-1", blockMs: 200 });
+    try {
+      // No sequencer yet: the command waits in the stream, where its id can be read.
+      const first = client.send("placeOrder", [order("a", "buy", 1, "malformed-reply")]);
+      first.catch(() => undefined); // judged below, once its reply is in
+      await until("the command queued", async () => (await redis.xlen(CMD_STREAM)) === 1);
+      const [[, fields]] = await redis.xrange(CMD_STREAM, "-", "+");
+      const id = fields[fields.indexOf("id") + 1]!;
+      // Valid JSON, no reply: it threw in the reader loop, outside its catch, and ended it.
+      await redis.xadd(replyStream("edge-1"), "*", "id", id, "v", "null");
+      await assert.rejects(first, (err: { code?: string }) => err.code === "CLUSTER_BAD_COMMAND");
+      // The next command is answered (by a sequencer started now): the loop still reads.
+      await redis.set(CMD_APPLIED, (await redis.xrevrange(CMD_STREAM, "+", "-", "COUNT", 1))[0]![0]);
+      const consumer = await startCommandConsumer({ redis, trading: service, audit: noAudit, journal, blockMs: 200 });
+      try {
+        const r = await client.send("placeOrder", [order("a", "buy", 1, "after-malformed")]);
+        assert.equal((r.value as Order).clientOid, "after-malformed");
       } finally {
         await consumer.stop();
       }

@@ -84,15 +84,15 @@ export function createCommandClient(options: CommandClientOptions): CommandClien
     if (p === undefined) return; // another run's, or timed out already
     pending.delete(id);
     clearTimeout(p.timer);
-    let reply: Reply;
+    // Inside the try, the reply's shape too: a malformed entry fails its own command, never the
+    // reader loop that answers every other one.
     try {
-      reply = decodeJson(text) as Reply;
+      const reply = decodeJson(text) as Reply;
+      if (reply.ok) p.resolve({ value: reply.value, seq: BigInt(reply.seq) });
+      else p.reject(errorFromReply(reply.error));
     } catch (cause) {
-      p.reject(new SenError(ClusterCode.BAD_COMMAND, "the sequencer's reply is not valid JSON", { cause }));
-      return;
+      p.reject(new SenError(ClusterCode.BAD_COMMAND, "the sequencer's reply is not valid", { cause }));
     }
-    if (reply.ok) p.resolve({ value: reply.value, seq: BigInt(reply.seq) });
-    else p.reject(errorFromReply(reply.error));
   }
 
   const loop = (async () => {
@@ -214,7 +214,7 @@ export type CommandConsumerOptions = {
   lookup?: OrderLookup;
   /** How far back (ms, by stream id) commands are answered again on start (default 60,000: past any edge's timeout). */
   answerAgainMs?: number;
-  audit: { record(input: AuditEventInput): unknown };
+  audit: { record(input: AuditEventInput): unknown; flush(): Promise<void> };
   journal: CursorJournal;
   /** Checked before each command: false = the lease is gone, stop taking commands. */
   isActive?: () => boolean;
@@ -437,8 +437,10 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
         case "amendOrder":
           return trading.amendOrder(a[0] as string, a[1] as string, a[2] as { price?: number; size?: number }, a[3] as CommandOrigin | undefined);
         case "audit": {
+          // Answered once the line is durable: the edge hands out the session or API secret the
+          // event records on this answer, and a crash must not leave the grant unrecorded.
           const e = options.audit.record(a[0] as AuditEventInput) as { id?: string; seq?: number } | undefined;
-          return Promise.resolve(e === undefined ? null : { id: e.id, seq: e.seq });
+          return options.audit.flush().then(() => (e === undefined ? null : { id: e.id, seq: e.seq }));
         }
       }
     } catch (err) {

@@ -271,15 +271,21 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "tra
  * headers as answered. No active sequencer: 503 in the API's error envelope.
  */
 function forwarder(redis: Redis, logger: Logger, forwardKey: Buffer) {
-  const fail = (res: ServerResponse, status: number, senCode: string, msg: string) => {
+  const fail = (res: ServerResponse, status: number, senCode: string, msg: string, code = "500000") => {
     if (res.headersSent) {
       res.destroy();
       return;
     }
     res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
-    res.end(JSON.stringify({ code: "500000", msg, senCode }));
+    res.end(JSON.stringify({ code, msg, senCode }));
   };
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = pathOf(req.url ?? "/");
+    if (path === null) {
+      req.resume();
+      fail(res, 400, EdgeCode.BAD_TARGET, "Bad request target: send a path, e.g. /api/v1/timestamp", "400100");
+      return;
+    }
     let base: string | undefined;
     try {
       // Read per request: after a failover the next request goes to the new sequencer.
@@ -292,12 +298,12 @@ function forwarder(redis: Redis, logger: Logger, forwardKey: Buffer) {
       fail(res, 503, EdgeCode.NO_SEQUENCER, "Service unavailable: no sequencer is active; retry shortly");
       return;
     }
-    const target = new URL(req.url ?? "/", base);
+    const target = new URL(path, base);
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
     headers.host = target.host;
     // The client's address, with the proof the sequencer trusts it on (a client's own X-Forwarded-For is dropped).
-    Object.assign(headers, edgeForwardHeaders(forwardKey, req.socket.remoteAddress ?? "", req.method ?? "GET", req.url ?? "/"));
+    Object.assign(headers, edgeForwardHeaders(forwardKey, req.socket.remoteAddress ?? "", req.method ?? "GET", path));
     const send = target.protocol === "https:" ? httpsRequest : httpRequest;
     const upstream = send(target, { method: req.method, headers }, (up) => {
       const out: Record<string, string | string[]> = {};
@@ -315,6 +321,22 @@ function forwarder(redis: Redis, logger: Logger, forwardKey: Buffer) {
     });
     req.pipe(upstream);
   };
+}
+
+/**
+ * The path (and query) to forward, or null. An absolute-form target (`GET http://elsewhere/x`,
+ * which an HTTP/1.1 server must accept, RFC 9112 section 3.2.2) is served as its path: resolved against the
+ * sequencer's address as it came, it would have sent the request to the host it names. `//` and
+ * the like are no URL at all: they threw there, outside any catch, and took the edge down.
+ */
+function pathOf(target: string): string | null {
+  if (target.startsWith("/") && !target.startsWith("//")) return target;
+  try {
+    const u = new URL(target);
+    return u.protocol === "http:" || u.protocol === "https:" ? `${u.pathname}${u.search}` : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -94,4 +94,6 @@ export const EdgeCode = {
   REPLICA_READ_ONLY: "CLUSTER_REPLICA_READ_ONLY",
   /** The sequencer answered a request of the edge's own (not a client's) with an error status. */
   SEQUENCER_FAILED: "CLUSTER_SEQUENCER_FAILED",
+  /** A request target that is neither a path nor an absolute http(s) URL (`//`): the edge has nothing to forward. */
+  BAD_TARGET: "CLUSTER_BAD_TARGET",
 } as const;

@@ -99,6 +99,7 @@ const TABLE: Record<string, KucoinError> = {
   AUDIT_KEY_MISMATCH: { status: 503, code: "500000", msg: "Service unavailable: audit trail failure" },
   // The split (cluster/): what an edge answers when the sequencer is not there to answer.
   [EdgeCode.NO_SEQUENCER]: { status: 503, code: "500000", msg: "Service unavailable: no sequencer is active; retry shortly" },
+  [EdgeCode.BAD_TARGET]: { status: 400, code: "400100", msg: "Bad request target: send a path, e.g. /api/v1/timestamp" },
   [EdgeCode.SEQUENCER_ONLY]: { status: 503, code: "500000", msg: "Service unavailable: this edge cannot serve that; retry shortly" },
   [EdgeCode.REPLICA_READ_ONLY]: { status: 503, code: "500000", msg: "Service unavailable: this edge cannot serve that; retry shortly" },
   [ClusterCode.COMMAND_TIMEOUT]: { status: 503, code: "500000", msg: "Service unavailable: no answer from the matching engine in time; the order may still have been placed, look it up by clientOid" },

@@ -151,7 +151,14 @@ export class WsGateway {
 
   attach(server: Server): void {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const url = new URL(req.url ?? "/", "http://localhost");
+      let url: URL;
+      try {
+        url = new URL(req.url ?? "/", "http://localhost");
+      } catch {
+        // not a path (`//`): thrown here, in an event listener, it would end the process
+        socket.destroy();
+        return;
+      }
       if (url.pathname !== this.#opts.path) {
         socket.destroy();
         return;
@@ -288,7 +295,15 @@ export class WsGateway {
     if (topic === COMPLIANCE_ALERTS) {
       const p = client.principal;
       const allowed = p !== null && this.#deps.roles(p.wallet) === "compliance"; // today's lists, as for REST
-      if (p) this.#deps.audit.record({ type: "audit.query", actor: p.accountId, account: p.accountId, wallet: p.accountId, identityHash: p.identityHash, reason: allowed ? "alertsStream" : "refused", detail: { topic } });
+      if (p) {
+        try {
+          this.#deps.audit.record({ type: "audit.query", actor: p.accountId, account: p.accountId, wallet: p.accountId, identityHash: p.identityHash, reason: allowed ? "alertsStream" : "refused", detail: { topic } });
+        } catch (err) {
+          // The audit log has failed (it refuses every append from then on): no stream that cannot be on record.
+          this.#deps.logger.error({ err }, "websocket: alert stream refused, its audit record failed");
+          return "unauthorized";
+        }
+      }
       return allowed ? [COMPLIANCE_ALERTS] : "unauthorized";
     }
     if ((PRIVATE_TOPICS as readonly string[]).includes(topic)) {
