@@ -62,6 +62,7 @@ const NOT_TRADER_FACING: Record<string, string> = {
   CLUSTER_CLIENT_CLOSED: "server failure (5xx)",
   CLUSTER_BAD_COMMAND: "server failure (5xx)",
   CLUSTER_LEASE_LOST: "server failure (5xx)",
+  CLUSTER_BAD_TARGET: "a request target that is not a path (`//`): a browser's fetch never sends one",
   // Operator, compliance and service routes the trader app does not call.
   [AuditCode.BAD_RANGE]: "audit routes (compliance)",
   [AuditCode.BAD_TIMESTAMP]: "audit routes (compliance: a malformed time in a query)",
