@@ -143,6 +143,14 @@ function journalEndOf(trading: WeakRef<TradingService>): () => number {
   return () => Number(trading.deref()?.lastSeq ?? 0n);
 }
 
+/**
+ * The listing flow names its audit event below the trail (listingService.ts): every field of it
+ * must be one the log writes, with a type it takes, or a field renamed in AuditEvent would vanish
+ * from the line unnoticed. tsc refuses the line below when it does not hold.
+ */
+type ListingEventFits = [Exclude<keyof ListingRefusedEvent, keyof AuditEventInput>] extends [never] ? (ListingRefusedEvent extends AuditEventInput ? true : false) : false;
+void (true satisfies ListingEventFits);
+
 /** The journal's counters for the sen_journal_* gauges, held as journalEndOf holds the trading service (weakly). */
 function journalStatsOf(journal: WeakRef<Journal>): () => JournalStats | undefined {
   return () => journal.deref()?.stats?.();
@@ -269,9 +277,6 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   audit.record({ type: "rules.loaded", actor: "gateway start", reason: pilot.rules.source, detail: { version: pilot.rules.version, sha256: pilot.sha256, file: pilot.file ?? "shipped default" } });
   const tax = deps.tax ?? { rateBps: config.taxRateBps, source: "SEN_TAX_RATE_BPS" };
   await trading.setTaxRate(tax.rateBps, tax.source, "gateway start");
-  // The listing flow names its audit event below the trail: every field of it must be one the
-  // log writes (a field renamed in AuditEvent would otherwise vanish from the line unnoticed).
-  void (true satisfies [Exclude<keyof ListingRefusedEvent, keyof AuditEventInput>] extends [never] ? (ListingRefusedEvent extends AuditEventInput ? true : false) : false);
   const listings = new ListingService({ trading, queries, pilot, dir: path.join(config.dataDir, "prospectus"), chain: deps.listingChain, now, record: (e) => audit.record(e) });
   // Before the holder rules view starts, so that it follows the listed tokens from its first read.
   for (const l of deps.launchListings ?? []) {

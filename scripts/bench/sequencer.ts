@@ -196,6 +196,8 @@ function coreSpeeds(): number[] | null {
   }
 }
 const probes: Array<{ fsync: "always" | "none"; ms: number[] | null }> = [];
+/** "182 / 178": a probe's ms per core. */
+const probeText = (ms: number[] | null) => ms?.map((m) => m.toFixed(0)).join(" / ") ?? "-";
 
 /** The run with the median sequencer-thread CPU per order; every run's figure kept for the table. */
 function median(runs: Variant[]): Variant {
@@ -206,10 +208,10 @@ const alwaysRuns: Variant[] = [];
 const noneRuns: Variant[] = [];
 for (let r = 1; r <= REPEAT; r++) {
   probes.push({ fsync: "always", ms: coreSpeeds() });
-  console.error(`bench:sequencer: fsync always (run ${r} of ${REPEAT}; core probe ${probes.at(-1)!.ms?.map((m) => m.toFixed(0)).join(" / ") ?? "-"} ms)`);
+  console.error(`bench:sequencer: fsync always (run ${r} of ${REPEAT}; core probe ${probeText(probes.at(-1)!.ms)} ms)`);
   alwaysRuns.push(await measure("always"));
   probes.push({ fsync: "none", ms: coreSpeeds() });
-  console.error(`bench:sequencer: fsync none (run ${r} of ${REPEAT}; core probe ${probes.at(-1)!.ms?.map((m) => m.toFixed(0)).join(" / ") ?? "-"} ms)`);
+  console.error(`bench:sequencer: fsync none (run ${r} of ${REPEAT}; core probe ${probeText(probes.at(-1)!.ms)} ms)`);
   noneRuns.push(await measure("none"));
 }
 const always = median(alwaysRuns);
@@ -288,7 +290,7 @@ function probeLines(): string[] {
   const cell = (fsync: "always" | "none", runs: number[]) =>
     probes
       .filter((p) => p.fsync === fsync)
-      .map((p, i) => `${us(runs[i])} (${p.ms!.map((m) => m.toFixed(0)).join(" / ")})`)
+      .map((p, i) => `${us(runs[i])} (${probeText(p.ms)})`)
       .join(", ");
   const all = probes.flatMap((p) => p.ms!);
   const spread = Math.max(...all) / Math.min(...all) - 1;

@@ -13,6 +13,7 @@ import { ConfigCode, ConfigError } from "../config/errors.ts";
 import { DEFAULT_FEE_ACCOUNT, VOLATILITY_BANDS, type AppContext } from "../context.ts";
 import { SenError } from "../errors/SenError.ts";
 import { edgeForwardHeaders, edgeForwardingKey, HOLDER_RULES_SYNC_PATH } from "../http/forwardedFor.ts";
+import { toKucoinError } from "../http/errors.ts";
 import { createGatewayListener } from "../http/leanRouter.ts";
 import { KucoinFormat } from "../http/kucoinFormat.ts";
 import { allRoutes } from "../http/routes/index.ts";
@@ -271,19 +272,21 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "tra
  * headers as answered. No active sequencer: 503 in the API's error envelope.
  */
 function forwarder(redis: Redis, logger: Logger, forwardKey: Buffer) {
-  const fail = (res: ServerResponse, status: number, senCode: string, msg: string, code = "500000") => {
+  /** The API's error envelope for `senCode`: status, KuCoin code and words from http/errors.ts's table (`msg` when the case says more). */
+  const fail = (res: ServerResponse, senCode: string, msg?: string) => {
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
-    res.end(JSON.stringify({ code, msg, senCode }));
+    const e = toKucoinError(new SenError(senCode, ""));
+    res.writeHead(e.status, { "content-type": "application/json; charset=utf-8" });
+    res.end(JSON.stringify({ code: e.code, msg: msg ?? e.msg, senCode }));
   };
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = pathOf(req.url ?? "/");
     if (path === null) {
       req.resume();
-      fail(res, 400, EdgeCode.BAD_TARGET, "Bad request target: send a path, e.g. /api/v1/timestamp", "400100");
+      fail(res, EdgeCode.BAD_TARGET);
       return;
     }
     let base: string | undefined;
@@ -295,7 +298,7 @@ function forwarder(redis: Redis, logger: Logger, forwardKey: Buffer) {
     }
     if (!base) {
       req.resume();
-      fail(res, 503, EdgeCode.NO_SEQUENCER, "Service unavailable: no sequencer is active; retry shortly");
+      fail(res, EdgeCode.NO_SEQUENCER);
       return;
     }
     const target = new URL(path, base);
@@ -314,7 +317,7 @@ function forwarder(redis: Redis, logger: Logger, forwardKey: Buffer) {
     });
     upstream.on("error", (err) => {
       logger.warn({ err: err.message, path: target.pathname }, "edge: forwarding to the sequencer failed");
-      fail(res, 503, EdgeCode.NO_SEQUENCER, "Service unavailable: the sequencer did not answer; retry shortly");
+      fail(res, EdgeCode.NO_SEQUENCER, "Service unavailable: the sequencer did not answer; retry shortly");
     });
     res.on("close", () => {
       if (!res.writableFinished) upstream.destroy();
