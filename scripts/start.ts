@@ -21,6 +21,8 @@ import { envToConfig } from "../api/src/config/config.ts";
 import { dataDirOwner, lockDataDir } from "../api/src/config/dataDirLock.ts";
 import { readEnv, unknownSettings } from "../api/src/config/env.ts";
 import { createContext } from "../api/src/context.ts";
+import { signingKeyFromPem } from "../api/src/compliance/audit/checkpoint.ts";
+import { loadPilotRules } from "../api/src/listing/pilotRules.ts";
 import { MarketCatalog } from "../api/src/markets/marketCatalog.ts";
 import { createListingChain } from "../api/src/chain/listingChain.ts";
 import { readTaxPolicy } from "../api/src/chain/taxPolicy.ts";
@@ -49,11 +51,35 @@ async function main(): Promise<void> {
     await import("../api/src/main.ts");
     return;
   }
-  // Every setting is checked before anything on disk is touched (SEN_PORT=abc stops here, named).
+  // Every setting (the gateway's, the pilot rules, the signing key, the issuer's) is checked
+  // before anything on disk is touched or a chain deployed: a start refused later would have
+  // moved the previous run aside for nothing (SEN_PORT=abc stops here, named).
   const checked = envToConfig(env);
   // The e-KYC issuer service started below reads its own settings (issuer/src/config.ts).
   for (const name of unknownSettings(process.env, ISSUER_ENV_KEYS)) console.warn(`warning: ${name} is not a Sen setting (ignored); see README "Configuration"`);
   const dataDir = path.resolve(env.SEN_DATA_DIR ?? "data", "dev");
+  const pilotRules = loadPilotRules(checked.pilotRulesFile);
+  // Its parse and curve here; against the audit log's checkpoints in createContext (the log
+  // starts empty: the previous run's is moved aside with it).
+  if (checked.audit.signingKeyPem) signingKeyFromPem(checked.audit.signingKeyPem);
+  const rpcPort = checked.rpcPort;
+  const issuerDir = path.join(dataDir, "issuer");
+  const issuerOfficer = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_ISSUER_OFFICER.accountIndex });
+  const devSecrets = { piiKeys: `k1:${randomBytes(32).toString("hex")}`, salt: randomBytes(32).toString("hex") };
+  const issuerSettings = readIssuerConfig({
+    // Beside a gateway on a free port (tests), the issuer takes a free port too.
+    SEN_ISSUER_PORT: process.env.SEN_ISSUER_PORT ?? (checked.port === 0 ? "0" : "8090"),
+    SEN_ISSUER_HOST: process.env.SEN_ISSUER_HOST,
+    SEN_ISSUER_DATA_DIR: issuerDir,
+    SEN_ISSUER_KEY: `0x${Buffer.from(mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: LOCAL_ROLE_ACCOUNTS.kycIssuer }).getHdKey().privateKey!).toString("hex")}`,
+    SEN_CHAIN_RPC: `http://127.0.0.1:${rpcPort}`,
+    // Named once the chain is up (deployments/<chain id>.json): set below.
+    SEN_DEPLOYMENT: path.join(dataDir, "deployments"),
+    SEN_ISSUER_OFFICERS: process.env.SEN_ISSUER_OFFICERS ?? issuerOfficer.address,
+    SEN_ISSUER_PII_KEYS: process.env.SEN_ISSUER_PII_KEYS ?? devSecrets.piiKeys,
+    SEN_ISSUER_SALT: process.env.SEN_ISSUER_SALT ?? devSecrets.salt,
+    SEN_ISSUER_SIWE_DOMAIN: process.env.SEN_ISSUER_SIWE_DOMAIN,
+  });
   const owner = dataDirOwner(dataDir);
   if (owner !== null) throw new Error(`npm start is already running on ${dataDir} (process ${owner}); stop it first`);
   // The chain is new each time, so the gateway starts clean too; the previous run (its journal
@@ -71,7 +97,6 @@ async function main(): Promise<void> {
   const deployment = await deploySen(connection);
   const deploymentFile = writeDeploymentFile(deployment, path.join(dataDir, "deployments"));
   const traders = await seedDemo(connection, deployment);
-  const rpcPort = checked.rpcPort;
   const rpc = await serveProvider(connection.provider, rpcPort);
 
   const wallets = await connection.viem.getWalletClients();
@@ -79,24 +104,9 @@ async function main(): Promise<void> {
   const operator = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_OPERATOR.accountIndex });
   // The e-KYC issuer service, as the issuer organisation would run it, with the e-KYC issuer's
   // key (its own process in production: `npm run start:issuer`); started before the gateway,
-  // whose config names its onboarding page. Development secrets are made here and kept beside
+  // whose config names its onboarding page. Development secrets (made above) are kept beside
   // its data (0600); SEN_ISSUER_PII_KEYS / SEN_ISSUER_SALT override them.
-  const issuerDir = path.join(dataDir, "issuer");
-  const issuerOfficer = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_ISSUER_OFFICER.accountIndex });
-  const devSecrets = { piiKeys: `k1:${randomBytes(32).toString("hex")}`, salt: randomBytes(32).toString("hex") };
-  const issuerConfig = readIssuerConfig({
-    // Beside a gateway on a free port (tests), the issuer takes a free port too.
-    SEN_ISSUER_PORT: process.env.SEN_ISSUER_PORT ?? (checked.port === 0 ? "0" : "8090"),
-    SEN_ISSUER_HOST: process.env.SEN_ISSUER_HOST,
-    SEN_ISSUER_DATA_DIR: issuerDir,
-    SEN_ISSUER_KEY: `0x${Buffer.from(mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: LOCAL_ROLE_ACCOUNTS.kycIssuer }).getHdKey().privateKey!).toString("hex")}`,
-    SEN_CHAIN_RPC: `http://127.0.0.1:${rpcPort}`,
-    SEN_DEPLOYMENT: deploymentFile,
-    SEN_ISSUER_OFFICERS: process.env.SEN_ISSUER_OFFICERS ?? issuerOfficer.address,
-    SEN_ISSUER_PII_KEYS: process.env.SEN_ISSUER_PII_KEYS ?? devSecrets.piiKeys,
-    SEN_ISSUER_SALT: process.env.SEN_ISSUER_SALT ?? devSecrets.salt,
-    SEN_ISSUER_SIWE_DOMAIN: process.env.SEN_ISSUER_SIWE_DOMAIN,
-  });
+  const issuerConfig = { ...issuerSettings, deploymentFile };
   mkdirSync(issuerDir, { recursive: true });
   if (!process.env.SEN_ISSUER_PII_KEYS || !process.env.SEN_ISSUER_SALT) {
     writeFileSync(path.join(issuerDir, "dev-secrets.json"), `${JSON.stringify({ SEN_ISSUER_PII_KEYS: issuerConfig.piiKeys.join(","), SEN_ISSUER_SALT: devSecrets.salt }, null, 2)}\n`, { mode: 0o600 });
@@ -126,6 +136,7 @@ async function main(): Promise<void> {
     launchListings: demoLaunchListings({ GOLD: c.GoldToken, RIVER: c.RiverToken }),
     tax: { rateBps: (await readTaxPolicy(publicClient, c.SettlementVault)).rateBps, source: `SettlementVault ${c.SettlementVault}` },
     chain: { publicClient, contracts: c, startBlock: BigInt(deployment.startBlock), confirmations: 0 },
+    pilotRules,
     dataDirLock,
   });
   const gateway = await startGateway(ctx);

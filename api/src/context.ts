@@ -4,7 +4,7 @@ import path from "node:path";
 import { AuditTrail } from "./compliance/audit/auditTrail.ts";
 import type { AuditIndex } from "./compliance/audit/auditIndex.ts";
 import { openAuditLog } from "./compliance/audit/auditLog.ts";
-import { loadOrCreateSigningKey } from "./compliance/audit/checkpoint.ts";
+import { resolveSigningKey, saveSigningKey, type ResolvedSigningKey } from "./compliance/audit/checkpoint.ts";
 import { openPostgresAuditIndex } from "./compliance/audit/postgresAuditIndex.ts";
 import { openWorkerSqliteAuditIndex } from "./compliance/audit/workerAuditIndex.ts";
 import { createTradingRecorder } from "./compliance/audit/tradingRecorder.ts";
@@ -159,18 +159,21 @@ function journalStatsOf(journal: WeakRef<Journal>): () => JournalStats | undefin
 export async function createContext(config: ServerConfig, deps: ContextDeps): Promise<AppContext> {
   // Configuration first: a bad rule file stops the start before anything is written.
   deps = { ...deps, pilotRules: deps.pilotRules ?? loadPilotRules(config.pilotRulesFile) };
+  // Checked against the audit log's signed checkpoints, read only: a wrong key must not
+  // rewrite checkpoint.pub (or anything else) before the log refuses it.
+  const signingKey = resolveSigningKey(config.audit.dir, config.audit.signingKeyPem);
   mkdirSync(config.dataDir, { recursive: true });
   // Before anything in it is opened: one process per data directory.
   const dataDirLock = deps.dataDirLock ?? lockDataDir(config.dataDir);
   try {
-    return await openContext(config, deps, dataDirLock);
+    return await openContext(config, deps, dataDirLock, signingKey);
   } catch (err) {
     dataDirLock.release();
     throw err;
   }
 }
 
-async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock: DataDirLock): Promise<AppContext> {
+async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock: DataDirLock, signingKey: ResolvedSigningKey): Promise<AppContext> {
   const now = deps.now ?? Date.now;
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
@@ -192,7 +195,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   const fileSnapshots = createFileSnapshotStore({ dir: config.snapshotDir, onCorrupt: (file, error) => logger.error({ file, err: error }, "snapshot corrupt, falling back") });
   const snapshots = deps.publishSnapshots?.(fileSnapshots) ?? fileSnapshots;
 
-  const signingKey = loadOrCreateSigningKey(config.audit.dir, config.audit.signingKeyPem);
+  saveSigningKey(config.audit.dir, signingKey);
   const auditLog = await openAuditLog({
     dir: config.audit.dir,
     signingKey,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -55,6 +56,41 @@ describe("data directory ownership and start-up order", () => {
       assert.match(r.out(), new RegExp(`configuration: ${name}`), r.out());
       assert.equal(readFileSync(marker, "utf8"), "the previous run's audit trail\n", `${name}: nothing moved or deleted`);
       assert.deepEqual(readdirSync(dataDir), ["dev"]);
+    }
+  });
+
+  it("a bad issuer setting, pilot rule file or audit signing key stops `npm start` before the previous run is moved aside or a chain deployed", async () => {
+    const dataDir = path.join(base, "bad-later-config");
+    const dev = path.join(dataDir, "dev");
+    mkdirSync(path.join(dev, "audit"), { recursive: true });
+    writeFileSync(path.join(dev, "audit", "events-000000000000.jsonl"), "the previous run's audit trail\n");
+    writeFileSync(path.join(dev, "api-keys.json"), "{}\n");
+    const rules = path.join(base, "bad-rules.json");
+    writeFileSync(rules, `${JSON.stringify({ version: "broken" })}\n`);
+    const ecKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    /** Every file under the data directory with its bytes: the refused start must leave them all. */
+    const files = () =>
+      readdirSync(dataDir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => `${path.relative(dataDir, path.join(e.parentPath, e.name))} ${readFileSync(path.join(e.parentPath, e.name), "utf8")}`)
+        .sort();
+    const before = files();
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ SEN_ISSUER_SALT: "not-hex" }, /SEN_ISSUER_SALT: /],
+      [{ SEN_ISSUER_OFFICERS: "nobody" }, /SEN_ISSUER_OFFICERS: must be comma-separated 0x addresses/],
+      [{ SEN_PILOT_RULES: rules }, /SEN_PILOT_RULES: .*bad-rules\.json/],
+      [{ SEN_AUDIT_SIGNING_KEY: ecKey }, /SEN_AUDIT_SIGNING_KEY: the audit signing key must be Ed25519, got ec/],
+      [{ SEN_AUDIT_SIGNING_KEY: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" }, /SEN_AUDIT_SIGNING_KEY: not a readable PEM private key/],
+    ];
+    for (const [setting, words] of cases) {
+      const r = run(START, { SEN_DATA_DIR: dataDir, SEN_PORT: "0", SEN_RPC_PORT: String(await freePort()), ...setting });
+      running.push(r);
+      const name = Object.keys(setting)[0];
+      assert.notEqual(await r.exited, 0, `${name}: ${r.out()}`);
+      assert.match(r.out(), words, r.out());
+      assert.deepEqual(readdirSync(dataDir), ["dev"], `${name}: the previous run was moved aside`);
+      assert.deepEqual(files(), before, `${name}: the data directory changed`);
+      assert.doesNotMatch(r.out(), /previous run moved to/, name);
     }
   });
 

@@ -77,3 +77,43 @@ describe("command arguments: the fast checks", () => {
     if (!u.success) assert.equal(u.message, "unknown command toString");
   });
 });
+
+describe("command arguments: audit", () => {
+  // The events the edges record (routes/senAuth.ts, ws/wsGateway.ts), as they send them.
+  const sent = [
+    { type: "auth.loginFailed", wallet: "0xab", account: "0xab", ip: "::1", reason: "AUTH_SIWE_BAD_SIGNATURE" },
+    { type: "auth.loginFailed", ip: "::1", reason: "LOGIN_FAILED" },
+    { type: "auth.login", account: "0xab", identityHash: "h".repeat(64), wallet: "0xab", ip: "::1", detail: { role: "trader" } },
+    { type: "apiKey.created", account: "0xab", identityHash: "h", wallet: "0xab", apiKeyId: "k1", ip: "::1", detail: { label: "bot", permissions: ["general", "trade"], ipWhitelist: ["1.2.3.4"] } },
+    { type: "apiKey.revoked", account: "0xab", identityHash: "h", wallet: "0xab", apiKeyId: "k1", ip: "::1", reason: "user" },
+    { type: "audit.query", actor: "0xab", account: "0xab", wallet: "0xab", identityHash: "h", reason: "alertsStream", detail: { topic: "/compliance/alerts" } },
+    { type: "audit.query", actor: "0xab", account: "0xab", wallet: "0xab", identityHash: "h", ip: "::1", reason: "refused", detail: { method: "GET", path: "/x", role: "trader" } },
+  ];
+
+  it("accepts what the edges send", () => {
+    for (const e of sent) assert.ok(parseCommandArgs("audit", [e]).success, JSON.stringify(e));
+  });
+
+  it("refuses what the log or the journal assigns, unknown keys and the sequencer's own event types", () => {
+    const base = sent[2];
+    const refused: Array<[string, unknown[]]> = [
+      ["ts", [{ ...base, ts: "yesterday" }]],
+      ["ts", [{ ...base, ts: "2026-01-01T00:00:00.000000Z" }]],
+      ["jseq", [{ ...base, jseq: 1 }]],
+      ["seq", [{ ...base, seq: 1 }]],
+      ["id", [{ ...base, id: "x" }]],
+      ["price", [{ ...base, price: "1" }]],
+      ["type", [{ ...base, type: "rules.loaded" }]],
+      ["type", [{ ...base, type: "nope" }]],
+      ["ip", [{ ...base, ip: "x".repeat(101) }]],
+      ["detail", [{ ...base, detail: [1] }]],
+      ["args", [base, base]],
+      ["args", [null]],
+    ];
+    for (const [why, args] of refused) {
+      const r = parseCommandArgs("audit", args);
+      assert.equal(r.success, false, `${why}: ${JSON.stringify(args)}`);
+      if (!r.success) assert.match(r.message, /^bad arguments for audit: /);
+    }
+  });
+});

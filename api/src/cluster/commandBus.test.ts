@@ -182,6 +182,46 @@ describe("command bus (sen:cmd in, sen:reply:<node> out)", { skip }, () => {
     }
   });
 
+  it("an audit command carries only what an edge may set: seq, id, ts, jseq or a stray key fail that command alone", async () => {
+    const redis = db.client;
+    const { service, journal } = await openSequencer(db.url);
+    const recorded: unknown[] = [];
+    const audit = { record: (e: unknown) => (recorded.push(e), { id: `e-${recorded.length}`, seq: recorded.length }), flush: async () => undefined };
+    const consumer = await startCommandConsumer({ redis, trading: service, audit, journal, blockMs: 200 });
+    const client = createCommandClient({ redis, nodeId: "edge-1", blockMs: 200 });
+    try {
+      const login = { type: "auth.login", account: "0xab", identityHash: "h", wallet: "0xab", ip: "10.0.0.1", detail: { role: "trader" } };
+      const bad: Array<[string, Record<string, unknown>]> = [
+        // A ts the log cannot parse back: every later start replays it.
+        ["ts", { ...login, ts: "not a time" }],
+        ["ts", { ...login, ts: "2020-01-01T00:00:00.000000Z" }],
+        ["jseq", { ...login, jseq: 7 }],
+        ["seq", { ...login, seq: 0 }],
+        ["id", { ...login, id: "forged" }],
+        ["txHash", { ...login, txHash: "0x01" }],
+        ["type", { ...login, type: "order.filled" }],
+        ["account", { ...login, account: 42 }],
+      ];
+      for (const [key, event] of bad) {
+        await assert.rejects(client.send("audit", [event]), (err: { code?: string; message?: string }) => {
+          assert.equal(err.code, "CLUSTER_BAD_COMMAND", `${key}: ${JSON.stringify(err)}`);
+          assert.match(err.message ?? "", /^bad arguments for audit: /);
+          assert.ok(err.message!.includes(key), `${key}: the refusal names it: ${err.message}`);
+          return true;
+        });
+      }
+      assert.deepEqual(recorded, [], "a refused audit command reached the trail");
+      // The next well-formed one from the same edge is recorded and answered.
+      const r = await client.send("audit", [login]);
+      assert.deepEqual(r.value, { id: "e-1", seq: 1 });
+      assert.deepEqual(recorded, [login]);
+    } finally {
+      await client.close();
+      await consumer.stop();
+      await service.close();
+    }
+  });
+
   it("a malformed reply fails its own command, and the reader goes on answering the others", { timeout: 15_000 }, async () => {
     const redis = db.client;
     const { service, journal } = await openSequencer(db.url);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { z } from "zod/v4";
-import { AUDIT_EVENT_TYPES, type AuditEventInput } from "../compliance/audit/auditEvent.ts";
+import type { AuditEventInput, AuditEventType } from "../compliance/audit/auditEvent.ts";
 import { ClusterCode, SenError } from "../errors/SenError.ts";
 import { decodeJson, encodeJson, encodeJsonWithBigints } from "../journal/jsonCodec.ts";
 import { TradingError, type CommandOrigin, type PlaceInput } from "../trading/tradingService.ts";
@@ -255,6 +255,28 @@ const placeInput = z
   })
   .strict();
 const change = z.object({ price: int.positive().optional(), size: int.positive().optional() }).strict();
+/**
+ * What an edge records over the bus: sign-ins and API keys (routes/senAuth.ts) and the
+ * compliance alert stream's queries (ws/wsGateway.ts). Strict: seq, id, ts and jseq are the
+ * log's and the journal's to assign, and a line carrying an edge's ts or jseq is replayed at
+ * every start (a malformed ts stopped each later start; a jseq is read as the trading record
+ * the line derives from). Other event types are the sequencer's own.
+ */
+const EDGE_AUDIT_TYPES = ["auth.login", "auth.loginFailed", "apiKey.created", "apiKey.revoked", "audit.query"] as const satisfies ReadonlyArray<AuditEventType>;
+const text = z.string().max(200).optional();
+const edgeAuditEvent = z
+  .object({
+    type: z.enum(EDGE_AUDIT_TYPES),
+    account: text,
+    identityHash: text,
+    wallet: text,
+    apiKeyId: text,
+    ip: z.string().max(100).optional(),
+    reason: text,
+    actor: text,
+    detail: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
 export const COMMAND_ARGS = {
   placeOrder: z.union([z.tuple([placeInput]), z.tuple([placeInput, origin])]),
   cancelOrder: z.tuple([id, id]),
@@ -264,7 +286,7 @@ export const COMMAND_ARGS = {
     z.tuple([id, z.enum(["user", "killSwitch", "disconnect", "identity", "halt"]), z.string().max(50).optional(), z.enum(["orders", "stops"]).optional()]),
   ]),
   amendOrder: z.union([z.tuple([id, id, change]), z.tuple([id, id, change, origin])]),
-  audit: z.tuple([z.looseObject({ type: z.enum(AUDIT_EVENT_TYPES) })]),
+  audit: z.tuple([edgeAuditEvent]),
 } as const;
 const COMMAND = z.object({ op: z.string(), args: z.array(z.unknown()) });
 

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { checkpointBody, checkpointNote, keyId, loadOrCreateSigningKey, parseCheckpointNote, signCheckpoint, verifyCheckpoint } from "./checkpoint.ts";
+import { checkpointBody, checkpointNote, keyId, latestCheckpoint, loadOrCreateSigningKey, parseCheckpointNote, resolveSigningKey, signCheckpoint, verifyCheckpoint } from "./checkpoint.ts";
 import { leafHash, rootOf, toHex } from "./merkle.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "sen-checkpoint-"));
@@ -75,5 +76,67 @@ describe("checkpoint", () => {
     assert.ok(existsSync(join(dir, "checkpoint-key.pem")));
     const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     assert.throws(() => loadOrCreateSigningKey(dir, ec), /must be Ed25519/);
+  });
+
+  /** Every file under `dir` with a hash of its bytes (a refused start must leave them all as they were). */
+  const snapshot = (dir: string): Record<string, string> =>
+    Object.fromEntries(
+      readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name))
+        .sort()
+        .map((f) => [f, createHash("sha256").update(readFileSync(f)).digest("hex")]),
+    );
+  const pemOf = (k: ReturnType<typeof generateKeyPairSync>["privateKey"]) => k.export({ type: "pkcs8", format: "pem" }).toString();
+
+  it("a key the latest signed checkpoint refuses is refused before anything is written", () => {
+    const dir = join(tmp, "wrong-key");
+    const a = loadOrCreateSigningKey(dir);
+    const cp = signCheckpoint(input, a.privateKey);
+    // An anchor record after it and a torn last line: the checkpoint is still the latest.
+    writeFileSync(join(dir, "checkpoints.jsonl"), `${JSON.stringify(cp)}\n${JSON.stringify({ anchorFor: 2, chainId: 1, contract: "0x00", txHash: "0x01", blockNumber: 3 })}\n{"origin":"torn`);
+    const before = snapshot(dir);
+    const b = pemOf(generateKeyPairSync("ed25519").privateKey);
+    assert.throws(() => loadOrCreateSigningKey(dir, b), (err: { code?: string; message?: string }) => {
+      assert.equal(err.code, "AUDIT_KEY_MISMATCH");
+      assert.match(err.message!, /latest checkpoint \(tree size 2, key id [0-9a-f]{8}\) does not verify with the signing key from SEN_AUDIT_SIGNING_KEY/);
+      return true;
+    });
+    assert.deepEqual(snapshot(dir), before, "a refused key changed the directory");
+    // The key file gone and no key configured: a new key would not verify either, and is not written.
+    rmSync(join(dir, "checkpoint-key.pem"));
+    const withoutKey = snapshot(dir);
+    assert.throws(() => resolveSigningKey(dir), /from a new key \(there is no .*checkpoint-key\.pem/);
+    assert.deepEqual(snapshot(dir), withoutKey);
+    // The right key, from config, is taken and changes nothing.
+    assert.equal(resolveSigningKey(dir, pemOf(a.privateKey)).publicKeyPem, a.publicKeyPem);
+    assert.equal(loadOrCreateSigningKey(dir, pemOf(a.privateKey)).publicKeyPem, a.publicKeyPem);
+    assert.deepEqual(snapshot(dir), withoutKey);
+  });
+
+  it("latestCheckpoint reads the last checkpoint from the end, across reads, past anchors and a torn line", () => {
+    const dir = join(tmp, "latest");
+    mkdirSync(dir, { recursive: true });
+    assert.equal(latestCheckpoint(dir), undefined);
+    writeFileSync(join(dir, "checkpoints.jsonl"), "");
+    assert.equal(latestCheckpoint(dir), undefined);
+    writeFileSync(join(dir, "checkpoints.jsonl"), `{"origin":"torn`);
+    assert.equal(latestCheckpoint(dir), undefined);
+    const first = signCheckpoint(input, privateKey);
+    writeFileSync(join(dir, "checkpoints.jsonl"), `${JSON.stringify(first)}\n`);
+    assert.deepEqual(latestCheckpoint(dir), first);
+    // Hundreds of KiB after it: the first checkpoint again, then anchors spanning several reads.
+    let last = first;
+    for (let i = 0; i < 3_000; i++) {
+      last = signCheckpoint({ ...input, time: `2026-11-23T10:15:${String(30 + (i % 29)).padStart(2, "0")}.${String(i).padStart(6, "0")}Z` }, privateKey);
+      appendFileSync(join(dir, "checkpoints.jsonl"), `${JSON.stringify(last)}\n`);
+    }
+    const anchor = JSON.stringify({ anchorFor: 2, chainId: 1, contract: `0x${"ab".repeat(20)}`, txHash: `0x${"cd".repeat(32)}`, blockNumber: 3 });
+    appendFileSync(join(dir, "checkpoints.jsonl"), `${anchor}\n`.repeat(2_000) + `{"treeSize":`);
+    assert.ok(statSync(join(dir, "checkpoints.jsonl")).size > 3 * 65_536);
+    assert.deepEqual(latestCheckpoint(dir), last);
+    // A line that is neither: refused as the log refuses it.
+    appendFileSync(join(dir, "checkpoints.jsonl"), `\nnot json\n`);
+    assert.throws(() => latestCheckpoint(dir), /is not JSON/);
   });
 });

@@ -6,7 +6,7 @@ import { fsyncDirSync } from "../../fs/fsyncDir.ts";
 import { readLines } from "../../journal/readLines.ts";
 import { isoMicros } from "./auditEvent.ts";
 import type { AnchoredCheckpoint, Checkpoint, CheckpointAnchor } from "./checkpoint.ts";
-import { signCheckpoint, verifyCheckpoint } from "./checkpoint.ts";
+import { CHECKPOINTS_FILE, signCheckpoint, verifyCheckpoint } from "./checkpoint.ts";
 import { AuditCode, AuditError } from "./errors.ts";
 import { HASH_BYTES, leafHashInto, toHex } from "./merkle.ts";
 import type { SegmentRepair, SegmentStore } from "./segmentStore.ts";
@@ -42,7 +42,7 @@ export type CheckpointerOptions = {
 export type InclusionProofResult = { leafIndex: number; treeSize: number; leafHash: string; proof: string[]; root: string };
 export type ConsistencyProofResult = { first: number; second: number; proof: string[]; firstRoot: string; secondRoot: string };
 
-export const CHECKPOINTS_FILE = "checkpoints.jsonl";
+export { CHECKPOINTS_FILE } from "./checkpoint.ts";
 
 type AnchorLine = CheckpointAnchor & { anchorFor: number };
 
