@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createPublicClient, getAddress, http, keccak256, toHex, type Hex } from "viem";
 import type { ChainServices } from "../src/chain/chainServices.ts";
-import { withoutUrls } from "../src/http/routes/complianceIdentity.ts";
+import { withoutUrls } from "../src/observability/logger.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { freePort } from "./support/freePort.ts";
 import { loginAndCreateKey, startTestChainServices, startTestGateway, type GatewayFixture } from "./support/gatewayFixture.ts";

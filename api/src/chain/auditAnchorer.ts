@@ -1,4 +1,4 @@
-import { parseAbi, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
+import { parseAbi, TransactionReceiptNotFoundError, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import type { AuditLog } from "../compliance/audit/auditLog.ts";
 import type { Logger } from "../observability/logger.ts";
 import { ChainCode, ChainError } from "./errors.ts";
@@ -32,17 +32,49 @@ export type AuditAnchorerOptions = {
 /**
  * Puts the audit log's signed checkpoint roots on chain (AuditAnchor.anchor). Anchors tile
  * the log: each covers [previous anchored size, checkpoint size), so a failed transaction is
- * simply retried from the same start by the next attempt. Gas scales with anchors, not
+ * simply retried by the next attempt, from where the chain says the anchors end (a transaction
+ * whose receipt was lost may have been mined). Gas scales with anchors, not
  * events: one anchor per `everyMs` whatever the trading volume.
  */
 export async function startAuditAnchorer(o: AuditAnchorerOptions): Promise<AuditAnchorView & { stop(): Promise<void>; anchorNow(): Promise<void> }> {
   const [size] = await o.publicClient.readContract({ address: o.contract, abi: auditAnchorAbi, functionName: "latest" });
   let anchored = Number(size);
+  /**
+   * Set by a failed attempt: the chain may have moved without our knowing (an anchor mined whose
+   * receipt never came), and an anchor from a stale start reverts (AnchorNotContiguous) every
+   * time, so the next attempt first asks the chain where the anchors end.
+   */
+  let reread = false;
+  /** The anchor transaction sent whose receipt has not been seen (an attempt that failed after sending). */
+  let unconfirmed: { hash: Hex; treeSize: number } | undefined;
   let busy: Promise<void> | null = null;
   let stopped = false;
   let lastAttempt = 0;
 
+  async function resync(): Promise<void> {
+    const [onChain] = await o.publicClient.readContract({ address: o.contract, abi: auditAnchorAbi, functionName: "latest" });
+    const n = Number(onChain);
+    const sent = unconfirmed;
+    if (sent && n >= sent.treeSize) {
+      // Ours may be the anchor that got there: its receipt is the record the log keeps of it.
+      const receipt = await o.publicClient.getTransactionReceipt({ hash: sent.hash }).catch((err: unknown) => {
+        if (err instanceof TransactionReceiptNotFoundError) return undefined; // not ours: it was dropped or replaced
+        throw err; // asked again by the next attempt
+      });
+      unconfirmed = undefined;
+      if (receipt?.status === "success") {
+        o.log.recordAnchor(sent.treeSize, { chainId: o.chainId, contract: o.contract, txHash: sent.hash, blockNumber: Number(receipt.blockNumber) });
+        o.logger.info({ toSeq: sent.treeSize, txHash: sent.hash }, "audit checkpoint anchored on chain (its receipt came late)");
+      }
+    }
+    if (n !== anchored) o.logger.warn({ was: anchored, onChain: n }, "audit anchor position re-read from the chain after a failed attempt");
+    anchored = n;
+    unconfirmed = undefined;
+    reread = false;
+  }
+
   async function anchorLatest(): Promise<void> {
+    if (reread) await resync();
     const cp = o.log.latestCheckpoint();
     if (!cp || cp.treeSize <= anchored) return;
     if (anchored > o.log.size) {
@@ -57,7 +89,9 @@ export async function startAuditAnchorer(o: AuditAnchorerOptions): Promise<Audit
       account: o.walletClient.account!,
       chain: o.walletClient.chain ?? null,
     });
+    unconfirmed = { hash, treeSize: cp.treeSize };
     const receipt = await o.publicClient.waitForTransactionReceipt({ hash });
+    unconfirmed = undefined;
     if (receipt.status !== "success") throw new ChainError(ChainCode.TX_REVERTED, `anchor transaction ${hash} reverted`);
     o.log.recordAnchor(cp.treeSize, { chainId: o.chainId, contract: o.contract, txHash: hash, blockNumber: Number(receipt.blockNumber) });
     o.logger.info({ fromSeq: anchored, toSeq: cp.treeSize, txHash: hash }, "audit checkpoint anchored on chain");
@@ -68,7 +102,10 @@ export async function startAuditAnchorer(o: AuditAnchorerOptions): Promise<Audit
     if (busy) return busy;
     lastAttempt = Date.now();
     busy = anchorLatest()
-      .catch((err: unknown) => o.logger.warn({ err }, "audit anchoring failed; will retry"))
+      .catch((err: unknown) => {
+        reread = true;
+        o.logger.warn({ err }, "audit anchoring failed; will retry");
+      })
       .finally(() => {
         busy = null;
       });

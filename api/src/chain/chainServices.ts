@@ -20,6 +20,10 @@ import { followTaxPolicy } from "./taxPolicy.ts";
 
 /** How long an unknown withdrawal outcome waits before the payout is sent again (same id). */
 const WITHDRAWAL_RETRY_MS = 1_000;
+/** An account whose identity check failed is tried again after a poll interval, doubling up to this. */
+const IDENTITY_RETRY_MAX_MS = 60_000;
+/** Per sweep, the failed accounts logged one by one; the rest are counted. */
+const LOGGED_SWEEP_FAILURES = 5;
 
 /**
  * The parts of the gateway the chain services use, named here so that chain/ depends on
@@ -209,23 +213,66 @@ export async function startChainServices(o: ChainServicesOptions) {
   // Withdrawals that were pending when the process stopped are driven again (idempotent by id).
   for (const w of ctx.queries.withdrawals()) if (w.status === "PROCESSING") void executeWithdrawal(w);
 
-  /** Accounts whose wallet no longer verifies are frozen and lose their keys and sessions. */
+  /**
+   * Accounts whose revocation is in the audit trail (this process): a sweep that must try an
+   * account again (a step failed, or an operator unfroze it) records the revocation once, not on
+   * every block. A wallet seen verified again leaves the set, so a later revocation is recorded.
+   */
+  const revocationRecorded = new Set<string>();
+  /** Accounts whose last check failed, and when they are tried again. */
+  const sweepFailures = new Map<string, { count: number; retryAt: number }>();
+
+  /**
+   * Accounts whose wallet no longer verifies are frozen and lose their keys and sessions. Each
+   * account on its own: one that fails (its read refused, a store write refused) is logged and
+   * tried again later, backing off, while the others are swept; a retry of the same failure on
+   * every block would also hold up everything behind it.
+   */
   async function sweepIdentities(): Promise<void> {
     const accounts = new Set<string>();
     for (const a of ctx.queries.ledgerAccounts()) if (/^0x[0-9a-f]{40}$/.test(a)) accounts.add(a);
-    for (const a of await ctx.keys.accounts()) accounts.add(a);
-    for (const account of accounts) {
-      if (ctx.queries.isFrozen(account) !== undefined && (await ctx.keys.isAccountDisabled(account)) !== undefined) continue;
-      const verified = await o.publicClient.readContract({ address: o.contracts.IdentityRegistry, abi: identityRegistryAbi, functionName: "isVerified", args: [getAddress(account)] });
-      if (verified) continue;
-      const reason = "e-ID revoked, expired or no longer attested";
-      ctx.audit.record({ type: "identity.revoked", account, wallet: account, reason, actor: IDENTITY_SWEEP, detail: { block: lastBlock.toString() } });
-      if (ctx.queries.isFrozen(account) === undefined) await ctx.trading.setAccountFrozen(account, true, reason, IDENTITY_SWEEP);
-      await ctx.keys.disableAccount(account, reason);
-      await ctx.sessions.revokeSessions(account);
-      await ctx.bullets.revokeAccount(account);
-      log.warn({ account, reason }, "identity no longer verified: account frozen, keys and sessions revoked");
+    try {
+      for (const a of await ctx.keys.accounts()) accounts.add(a);
+    } catch (err) {
+      log.warn({ err }, "identity sweep: the API key store did not list its accounts; the ledger's are swept");
     }
+    let failed = 0;
+    for (const account of accounts) {
+      const before = sweepFailures.get(account);
+      if (before && Date.now() < before.retryAt) continue;
+      try {
+        await sweepAccount(account);
+        sweepFailures.delete(account);
+      } catch (err) {
+        const count = (before?.count ?? 0) + 1;
+        const retryInMs = Math.min(IDENTITY_RETRY_MAX_MS, Math.max(o.pollMs, 100) * 2 ** Math.min(count - 1, 20));
+        sweepFailures.set(account, { count, retryAt: Date.now() + retryInMs });
+        // A failure shared by many accounts (the provider refusing reads) is not written once per account.
+        if (++failed <= LOGGED_SWEEP_FAILURES) log.warn({ err, account, failures: count, retryInMs }, "identity sweep: this account's check failed; the others go on, it is tried again later");
+      }
+    }
+    if (failed > LOGGED_SWEEP_FAILURES) log.warn({ failed }, "identity sweep: more accounts' checks failed; each is tried again later");
+  }
+
+  async function sweepAccount(account: string): Promise<void> {
+    if (ctx.queries.isFrozen(account) !== undefined && (await ctx.keys.isAccountDisabled(account)) !== undefined) return;
+    const verified = await o.publicClient.readContract({ address: o.contracts.IdentityRegistry, abi: identityRegistryAbi, functionName: "isVerified", args: [getAddress(account)] });
+    if (verified) {
+      revocationRecorded.delete(account);
+      return;
+    }
+    const reason = "e-ID revoked, expired or no longer attested";
+    if (!revocationRecorded.has(account)) {
+      ctx.audit.record({ type: "identity.revoked", account, wallet: account, reason, actor: IDENTITY_SWEEP, detail: { block: lastBlock.toString() } });
+      revocationRecorded.add(account);
+    }
+    if (ctx.queries.isFrozen(account) === undefined) await ctx.trading.setAccountFrozen(account, true, reason, IDENTITY_SWEEP);
+    await ctx.sessions.revokeSessions(account);
+    await ctx.bullets.revokeAccount(account);
+    // Last: later sweeps skip a frozen account whose keys are disabled, so every step above must
+    // have been done by then (a failure before this one leaves the account to be tried again).
+    await ctx.keys.disableAccount(account, reason);
+    log.warn({ account, reason }, "identity no longer verified: account frozen, keys and sessions revoked");
   }
 
   async function tick(): Promise<void> {
@@ -235,7 +282,12 @@ export async function startChainServices(o: ChainServicesOptions) {
       const head = await o.publicClient.getBlockNumber({ cacheTime: 0 });
       if (head !== lastBlock) {
         lastBlock = head;
-        await sweepIdentities();
+        // Deposits are credited whatever the sweep meets.
+        try {
+          await sweepIdentities();
+        } catch (err) {
+          log.warn({ err }, "identity sweep failed");
+        }
         const safe = head - BigInt(o.confirmations);
         if (safe >= cursor) {
           const n = await creditVaultDeposits(o.publicClient, o.contracts.SettlementVault, ctx.catalog, ctx.trading, { fromBlock: cursor, toBlock: safe });

@@ -6,6 +6,7 @@ import type { Principal } from "../../auth/types.ts";
 import { countryOf } from "../../chain/countries.ts";
 import type { AppContext } from "../../context.ts";
 import { SenError } from "../../errors/SenError.ts";
+import { withoutUrls } from "../../observability/logger.ts";
 import type { FailedSettlement } from "../../records/orders.ts";
 import { ValidationError } from "../errors.ts";
 import { defineRoute, type Route } from "../route.ts";
@@ -239,6 +240,3 @@ export function complianceIdentityRoutes(ctx: AppContext): Route[] {
     }),
   ];
 }
-
-/** Any URL in a message (an RPC provider's may hold its API key in the path or query). */
-export const withoutUrls = (text: string) => text.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, "<url>");
