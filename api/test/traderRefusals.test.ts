@@ -53,6 +53,7 @@ const NOT_TRADER_FACING: Record<string, string> = {
   [AuditCode.KEY_MISMATCH]: "server failure (5xx)",
   [SurveillanceCode.BAD_CONFIG]: "server failure (5xx)",
   [TradingCode.SNAPSHOT_UNSUPPORTED]: "server failure (5xx: recovery from a snapshot failed)",
+  [TradingCode.HALTED]: "server failure (5xx: the sequencer stopped on a record it could not apply)",
   // The split (an edge in front of the sequencer): 503s, the page says the exchange is unavailable.
   CLUSTER_NO_SEQUENCER: "server failure (5xx)",
   CLUSTER_SEQUENCER_ONLY: "server failure (5xx)",

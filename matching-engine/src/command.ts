@@ -35,11 +35,15 @@ export interface LimitCommand extends OrderBase {
   displayQty?: number;
 }
 
-/** Market order: exactly one of `qty` (lots) or `funds` (price x qty units). */
+/**
+ * Market order: exactly one of `qty` (lots) or `funds` (price x qty units). Funds may be a
+ * bigint: a caller whose notional divides price x qty by 10^decimals passes its funds scaled
+ * up by that factor, which can pass 2^53.
+ */
 export interface MarketCommand extends OrderBase {
   type: "market";
   qty?: number;
-  funds?: number;
+  funds?: number | bigint;
 }
 
 /** Stop (market) or, when `price` is given, stop-limit; triggered by the last trade price. */

@@ -176,8 +176,9 @@ export class MatchingEngine {
       else if (tif !== undefined && tif !== "GTC") return this.reject(book, id, EngineCode.INVALID_TIF);
     }
     if (type === "market" && cmd.funds !== undefined) {
-      if (cmd.qty !== undefined || !isQty(cmd.funds)) return this.reject(book, id, EngineCode.INVALID_FUNDS);
-      funds = BigInt(cmd.funds);
+      const f = cmd.funds;
+      if (cmd.qty !== undefined || !(typeof f === "bigint" ? f > 0n : isQty(f))) return this.reject(book, id, EngineCode.INVALID_FUNDS);
+      funds = BigInt(f);
     } else {
       qty = cmd.qty as number;
       const code = this.checkQty(qty, c.lotSize, c.minQty, c.maxQty);

@@ -77,6 +77,7 @@ const TABLE: Record<string, KucoinError> = {
   JOURNAL_IO: { status: 503, code: "500000", msg: "Service unavailable: journal failure" },
   JOURNAL_CORRUPT: { status: 503, code: "500000", msg: "Service unavailable: journal failure" },
   JOURNAL_CLOSED: { status: 503, code: "500000", msg: "Service unavailable: the exchange is stopping" },
+  [TradingCode.HALTED]: { status: 503, code: "500000", msg: "Service unavailable: the exchange stopped on an internal error and must be restarted" },
   AUTH_STORE_CORRUPT: { status: 503, code: "500000", msg: "Service unavailable: key store failure" },
   AUTH_SHARED_STATE_UNAVAILABLE: { status: 503, code: "500000", msg: "Service unavailable: the shared session and key store did not answer; retry shortly" },
   SURVEILLANCE_BAD_CONFIG: { status: 503, code: "500000", msg: "Service unavailable: misconfigured" },

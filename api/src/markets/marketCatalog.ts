@@ -73,7 +73,12 @@ export class MarketCatalog {
 
   /** Quote smallest units for `qty` base units at `price`. */
   notional(market: Market, price: number, qty: number): bigint {
-    return (BigInt(price) * BigInt(qty)) / 10n ** BigInt(this.currencies.get(market.base)!.decimals);
+    return (BigInt(price) * BigInt(qty)) / this.notionalScale(market);
+  }
+
+  /** What price x qty is divided by to give the quote amount: 10^(the base's decimals). */
+  notionalScale(market: Market): bigint {
+    return 10n ** BigInt(this.currencies.get(market.base)!.decimals);
   }
 
   engineConfig(market: Market): SymbolConfig {

@@ -23,5 +23,11 @@ export const TradingCode = {
   LISTING_REFUSED: "TRADING_LISTING_REFUSED",
   /** A snapshot written by a version of Sen this one cannot read: recovery stops rather than guess. */
   SNAPSHOT_UNSUPPORTED: "TRADING_SNAPSHOT_UNSUPPORTED",
+  /**
+   * A record the core could not apply (a broken invariant) or the journal could not take: the
+   * sequencer stopped (fail-stop), the record was not journaled, and a restart rebuilds the state
+   * from the journal without it.
+   */
+  HALTED: "TRADING_HALTED",
 } as const;
 export type TradingCode = (typeof TradingCode)[keyof typeof TradingCode];

@@ -1,6 +1,7 @@
 import type { Journal } from "../journal/types.ts";
 import type { RiskConfig } from "../risk/types.ts";
 import { SenError } from "../errors/SenError.ts";
+import { TradingCode } from "./codes.ts";
 import type { TradingEvent, TradingListener } from "./events.ts";
 import { recordTimeOf, type RecordTime, type TradingRecord } from "../records/tradingRecords.ts";
 import type { TradingObserver } from "./serviceTypes.ts";
@@ -52,6 +53,8 @@ export class Sequencer {
   #lastSeq: bigint;
   /** Set when the journal failed: the state may be ahead of what is durable, so stop. */
   #failed: unknown = null;
+  /** The stop was the sequencer's own (a record it could not apply or journal), not the journal's flush. */
+  #halted = false;
   /** Trades 1..n are in durable records: only those may be settled on chain. */
   #durableTrades: number;
   /** The wait that commits appended in this turn of the event loop join (null once its flush was asked for). */
@@ -106,17 +109,41 @@ export class Sequencer {
 
   /** Refuses a command once the journal failed. */
   checkRunning(): void {
-    if (this.#failed) throw new SenError("JOURNAL_IO", "the journal failed; the exchange stopped accepting commands", { cause: this.#failed });
+    if (this.#failed) throw this.#stopped();
+  }
+
+  /** The refusal of every command once the sequencer stopped, naming why it stopped. */
+  #stopped(): SenError {
+    return this.#halted
+      ? new SenError(TradingCode.HALTED, "the exchange stopped on a record it could not apply; it accepts no commands until restarted", { cause: this.#failed })
+      : new SenError("JOURNAL_IO", "the journal failed; the exchange stopped accepting commands", { cause: this.#failed });
   }
 
   async commit(record: TradingRecord): Promise<ApplyResult> {
-    if (this.#failed) throw new SenError("JOURNAL_IO", "the journal failed; the exchange stopped accepting commands", { cause: this.#failed });
+    if (this.#failed) throw this.#stopped();
     // Every record's time is assigned here, as it is journaled, so journal order is time order
     // (the clock is strictly increasing); its µs are journaled, and replay never reads a clock.
     if (this.#clock) Object.assign(record, recordTimeOf(this.#clock()));
-    // append + apply run synchronously together: the journal's order is the apply order.
-    const seq = this.journal.append(record as unknown as Record<string, unknown>);
-    const result = this.#applyRecord(record);
+    // apply + append run synchronously together: the journal's order is the apply order. Apply
+    // first: a record the core throws on part-way (a broken invariant) must never be journaled,
+    // or every restart would stop at it. Either throwing leaves memory ahead of or beside the
+    // journal, so it stops the exchange as a journal failure does (fail-stop: nothing more is
+    // acknowledged, no snapshot or settlement is taken from this state; a restart rebuilds it
+    // from the journal, without the record).
+    let result: ApplyResult;
+    let seq: bigint;
+    try {
+      result = this.#applyRecord(record);
+      seq = this.journal.append(record as unknown as Record<string, unknown>);
+    } catch (err) {
+      if (this.#failed === null) {
+        this.#failed = err;
+        this.#halted = true;
+      }
+      this.#buffer = [];
+      this.#onError(err, "sequencer");
+      throw new SenError(TradingCode.HALTED, `the exchange stopped: a ${record.t} record could not be applied and journaled (${(err as Error)?.message ?? err})`, { cause: err });
+    }
     this.#lastSeq = seq;
     const tradesThrough = this.core.tradeCount;
     const events = this.#buffer;

@@ -1,13 +1,27 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { defaultCatalog } from "../markets/marketCatalog.ts";
+import { defaultCatalog, MarketCatalog } from "../markets/marketCatalog.ts";
 import type { TradingEvent } from "./events.ts";
 import { json, commandStream } from "./testing/commandStream.ts";
 import { TradingCore, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
 
+/**
+ * GOLD-VND as the default catalog has it but for two things the default never has: the base
+ * counts in hundredths (2 decimals: notional = price x qty / 100, funds scaled for the engine),
+ * and the maker pays more than the taker (a limit buy must hold for the higher fee).
+ */
+const fractionalCatalog = () =>
+  new MarketCatalog(
+    [
+      { currency: "VND", fullName: "VND", decimals: 0 },
+      { currency: "GOLD", fullName: "GOLD in hundredths", decimals: 2 },
+    ],
+    [{ symbol: "GOLD-VND", name: "GOLD-VND", base: "GOLD", quote: "VND", tickSize: 100, lotSize: 1, minQty: 1, maxQty: 1_000_000, bandBps: 500, makerFeeBps: 30, takerFeeBps: 10, assetClass: "crypto-asset" }],
+  );
 // A volatility rule tight enough that the random streams halt the market now and then.
-const options = (): TradingCoreOptions => ({ catalog: defaultCatalog(), feeAccount: "fees", taxAccount: "tax", volatility: { windowMs: 50, bandBps: 300, haltMs: 20 } });
+let catalogOf = defaultCatalog;
+const options = (): TradingCoreOptions => ({ catalog: catalogOf(), feeAccount: "fees", taxAccount: "tax", volatility: { windowMs: 50, bandBps: 300, haltMs: 20 } });
 const ACCOUNTS = ["a", "b", "c"] as const;
 const DEPOSIT = { VND: 3_000_000n, GOLD: 200n } as const;
 
@@ -43,8 +57,13 @@ function assertInvariants(core: TradingCore, after: string): void {
 }
 
 describe("stops and amends with kill switches, halts and every order kind", () => {
-  it("holds match open orders and waiting stops after every record; snapshot + tail and replay from nothing equal the live core; trade ids only grow", (t) => {
-    const seen = { triggered: 0, amended: 0, frozenWithStops: 0 };
+  for (const [label, catalog, numRuns] of [
+    ["the default catalog", defaultCatalog, 400],
+    ["a base in hundredths whose maker fee is above the taker fee", fractionalCatalog, 150],
+  ] as const)
+  it(`${label}: holds match open orders and waiting stops after every record; snapshot + tail and replay from nothing equal the live core; trade ids only grow`, (t) => {
+    catalogOf = catalog;
+    const seen = { triggered: 0, amended: 0, frozenWithStops: 0, makerBuyFills: 0, fundsFills: 0 };
     fc.assert(
       fc.property(fc.array(step, { minLength: 5, maxLength: 120, size: "medium" }), fc.nat(), (steps, cutSeed) => {
         const records = recordsOf(steps);
@@ -64,6 +83,13 @@ describe("stops and amends with kill switches, halts and every order kind", () =
           if (i >= 2 * ACCOUNTS.length - 1) assertInvariants(live, `record ${i} ${json(r)}`);
         });
         if (snap === undefined) [snap, mark] = [JSON.parse(JSON.stringify(live.snapshot())) as TradingCoreSnapshot, events.length];
+        for (const e of events) {
+          if (e.kind !== "trade") continue;
+          // side: the taker's
+          const buy = live.order(e.side === "buy" ? e.takerOrderId : e.makerOrderId);
+          if (e.side === "sell") seen.makerBuyFills++;
+          if (buy && buy.funds > 0n) seen.fundsFills++;
+        }
         const tradeIds = events.flatMap((e) => (e.kind === "trade" ? [Number.parseInt(e.tradeId, 16)] : []));
         assert.deepEqual(tradeIds, tradeIds.map((_, i) => i + 1), "trade ids are 1, 2, 3… in order");
         seen.triggered += events.filter((e) => e.kind === "order" && e.change === "triggered").length;
@@ -78,11 +104,13 @@ describe("stops and amends with kill switches, halts and every order kind", () =
         for (const r of records) again.apply(r);
         assert.equal(json(again.snapshot()), json(live.snapshot()));
       }),
-      { numRuns: 400 },
+      { numRuns },
     );
     t.diagnostic(json(seen));
     assert.ok(seen.triggered > 50, `only ${seen.triggered} stops triggered`);
     assert.ok(seen.amended > 50, `only ${seen.amended} amends applied`);
     assert.ok(seen.frozenWithStops > 5, `only ${seen.frozenWithStops} kill switches met waiting stops`);
+    assert.ok(seen.makerBuyFills > 100, `only ${seen.makerBuyFills} resting buys filled as makers`);
+    assert.ok(seen.fundsFills > 20, `only ${seen.fundsFills} fills of market buys by funds`);
   });
 });

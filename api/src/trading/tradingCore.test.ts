@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { defaultCatalog } from "../markets/marketCatalog.ts";
+import { defaultCatalog, MarketCatalog } from "../markets/marketCatalog.ts";
 import type { TradingEvent } from "./events.ts";
 import type { Order } from "../records/orders.ts";
 import type { KucoinStp, TradingRecord } from "../records/tradingRecords.ts";
@@ -630,6 +630,52 @@ describe("TradingCore", () => {
     assert.equal(core.ledger.balance("b", "GOLD").available, 3n);
     assert.equal(core.fills("b")[0].liquidity, "taker");
     assert.equal(core.fills("s")[0].fee, 30n);
+  });
+
+  it("a resting buy filled as maker pays a maker fee above the taker fee from its own hold, never from the account's other orders", () => {
+    const catalog = new MarketCatalog(
+      [{ currency: "VND", fullName: "VND", decimals: 0 }, { currency: "X", fullName: "X", decimals: 0 }],
+      [{ symbol: "X-VND", name: "X-VND", base: "X", quote: "VND", tickSize: 100, lotSize: 1, minQty: 1, maxQty: 1_000_000, bandBps: 500, makerFeeBps: 100, takerFeeBps: 0, assetClass: "crypto-asset" }],
+    );
+    const core = new TradingCore({ catalog, feeAccount: FEES, taxAccount: TAX });
+    const ts = 1;
+    core.apply({ t: "deposit", ts, accountId: "b", currency: "VND", amount: "1000000", ref: "d1" });
+    core.apply({ t: "deposit", ts, accountId: "s", currency: "X", amount: "10", ref: "d2" });
+    const buy = (orderId: string, price: number) =>
+      core.apply({ t: "place", ts, orderId, accountId: "b", identityHash: "b", symbol: "X-VND", side: "buy", type: "limit", price, size: 10, tif: "GTC", postOnly: false, stp: "CN", clientOid: orderId });
+    buy("01", 10_000);
+    buy("02", 9_000);
+    // held for the higher of the two fees: 100,000 + 1%
+    assert.equal(core.order("01")!.holdRemaining, 101_000n);
+    core.apply({ t: "place", ts, orderId: "03", accountId: "s", identityHash: "s", symbol: "X-VND", side: "sell", type: "market", size: 10, tif: "GTC", postOnly: false, stp: "CN", clientOid: "03" });
+    assert.equal(core.fills("b")[0].liquidity, "maker");
+    assert.equal(core.fills("b")[0].fee, 1_000n);
+    assert.equal(core.order("02")!.holdRemaining, 90_900n, "order 02's hold is untouched");
+    assert.equal(core.ledger.balance("b", "VND").hold, 90_900n);
+    assert.equal(core.apply({ t: "cancel", ts, orderId: "02", accountId: "b" }).ok, true);
+    assert.equal(core.ledger.balance("b", "VND").available, 1_000_000n - 100_000n - 1_000n);
+    assert.equal(core.ledger.balance(FEES, "VND").available, 1_000n);
+  });
+
+  it("a market buy by funds spends its funds on a base counted in hundredths (funds scaled to the engine's price x qty units)", () => {
+    const catalog = new MarketCatalog(
+      [{ currency: "VND", fullName: "VND", decimals: 0 }, { currency: "X", fullName: "X in hundredths", decimals: 2 }],
+      [{ symbol: "X-VND", name: "X-VND", base: "X", quote: "VND", tickSize: 100, lotSize: 1, minQty: 1, maxQty: 1_000_000_000, bandBps: 500, makerFeeBps: 0, takerFeeBps: 0, assetClass: "crypto-asset" }],
+    );
+    const core = new TradingCore({ catalog, feeAccount: FEES, taxAccount: TAX });
+    const ts = 1;
+    core.apply({ t: "deposit", ts, accountId: "b", currency: "VND", amount: "1000000", ref: "d1" });
+    core.apply({ t: "deposit", ts, accountId: "s", currency: "X", amount: "100000", ref: "d2" }); // 1,000.00 X
+    // 1,000 VND per whole X
+    core.apply({ t: "place", ts, orderId: "01", accountId: "s", identityHash: "s", symbol: "X-VND", side: "sell", type: "limit", price: 1_000, size: 100_000, tif: "GTC", postOnly: false, stp: "CN", clientOid: "01" });
+    const r = core.apply({ t: "place", ts, orderId: "02", accountId: "b", identityHash: "b", symbol: "X-VND", side: "buy", type: "market", funds: "100000", tif: "GTC", postOnly: false, stp: "CN", clientOid: "02" });
+    assert.equal(r.ok, true);
+    const o = core.order("02")!;
+    assert.equal(o.dealFunds, 100_000n, "the whole funds are spent");
+    assert.equal(o.dealSize, 10_000, "100.00 X");
+    assert.equal(core.ledger.balance("b", "X").available, 10_000n);
+    assert.equal(core.ledger.balance("b", "VND").available, 900_000n);
+    assert.equal(core.ledger.balance("b", "VND").hold, 0n);
   });
 
   it("halts a symbol on a price move beyond the volatility band, for the halt period", () => {

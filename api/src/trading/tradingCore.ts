@@ -266,7 +266,10 @@ export class TradingCore {
       const bound = ask === 0 ? 0 : ask + Math.floor((ask * market.bandBps) / 10_000);
       notional = this.catalog.notional(market, bound, r.size ?? 0);
     }
-    return { currency: market.quote, amount: notional + divCeil(notional * BigInt(market.takerFeeBps), BPS) };
+    // A limit buy may trade as maker or as taker, so it holds for the higher fee: a fee above the
+    // hold would be paid from the account's other orders' holds.
+    const feeBps = r.type === "limit" ? Math.max(market.makerFeeBps, market.takerFeeBps) : market.takerFeeBps;
+    return { currency: market.quote, amount: notional + divCeil(notional * BigInt(feeBps), BPS) };
   }
 
   // ------------------------------------------------------------------ apply
@@ -443,11 +446,12 @@ export class TradingCore {
   }
 
   #place(r: PlaceRecord): ApplyResult {
+    // First: a journaled id is used, whatever becomes of its order, or the next order would reuse it.
+    this.#store.sawOrderId(r.orderId);
     const market = this.catalog.market(r.symbol);
     if (!market) return { ok: false, code: EngineCode.UNKNOWN_SYMBOL };
     const listing = this.#listings.get(r.symbol);
     if (listing && r.ts < listing.offeringOpensAt) return { ok: false, code: TradingCode.OFFERING_NOT_OPEN };
-    this.#store.sawOrderId(r.orderId);
     const hold = this.holdFor(r);
     if (!hold || !this.#ledger.hold(r.accountId, hold.currency, hold.amount)) {
       return { ok: false, code: "RISK_INSUFFICIENT_FUNDS" };
@@ -464,7 +468,7 @@ export class TradingCore {
       return { ok: true, order };
     }
     this.#touch(order.orderId);
-    const code = this.#engine.apply(engineCommand(order), this.#sink);
+    const code = this.#engine.apply(engineCommand(order, this.#fundsScale(order)), this.#sink);
     if (code !== EngineCode.OK) {
       order.isActive = false;
       order.doneReason = code;
@@ -532,7 +536,7 @@ export class TradingCore {
       }
     }
     this.#orderEvent(o, "triggered");
-    const code = this.#engine.apply(engineCommand(o), this.#sink);
+    const code = this.#engine.apply(engineCommand(o, this.#fundsScale(o)), this.#sink);
     if (code !== EngineCode.OK) {
       o.isActive = false;
       o.doneReason = code;
@@ -736,6 +740,11 @@ export class TradingCore {
   }
 
   /** Orders the engine no longer holds are done: release what is left of their hold. */
+  /** The engine's funds per unit of an order's funds (see engineCommand); 1 where funds are unused. */
+  #fundsScale(o: Readonly<Order>): bigint {
+    return o.funds > 0n ? this.catalog.notionalScale(this.catalog.market(o.symbol)!) : 1n;
+  }
+
   #touch(orderId: string): void {
     const n = this.#touchedCount;
     if (n > 0 && this.#touched[n - 1] === orderId) return;
@@ -860,11 +869,12 @@ export class TradingCore {
 }
 
 /** The engine command that makes `o` live (at acceptance, or when its stop triggers). */
-function engineCommand(o: Readonly<Order>): Command {
+function engineCommand(o: Readonly<Order>, fundsScale: bigint): Command {
   const base = { symbol: o.symbol, id: o.orderId, owner: o.accountId, beneficialOwner: o.identityHash, side: o.side, stp: STP[o.stp], ts: o.updatedAt } as const;
   if (o.type === "limit") return { ...base, type: "limit", price: o.price, qty: o.size, tif: o.tif, postOnly: o.postOnly || undefined, displayQty: o.visibleSize || undefined };
-  // The engine takes funds as a safe integer; larger amounts are refused before journaling.
-  if (o.funds > 0n) return { ...base, type: "market", funds: Number(o.funds) };
+  // The engine counts funds in price x qty units; the catalog's notional is price x qty / 10^d
+  // (d: the base's decimals), so funds are scaled up to the engine's unit.
+  if (o.funds > 0n) return { ...base, type: "market", funds: o.funds * fundsScale };
   return { ...base, type: "market", qty: o.size };
 }
 
