@@ -15,7 +15,15 @@ export type AuditTrailOptions = {
   flushEveryMs?: number;
   /** Detector state is rebuilt at start from this much recent history (µs of event time). */
   surveillanceWarmupUs?: bigint;
+  /** Pause before feeding a failed index again: doubles from `firstMs` up to `maxMs`. Default 250 ms to 30 s. */
+  indexRetry?: { firstMs: number; maxMs: number };
 };
+
+/** An index refusing events: the log goes on without it, and it is fed again from `fromSeq`. */
+export type AuditIndexFailure = { fromSeq: number; attempts: number; sinceMs: number; retryAtMs: number; error: string };
+
+/** Lines per index call when the index is fed from the log (catch-up, or after a failure). */
+const FROM_LOG_BATCH = 5_000;
 
 /**
  * The audit trail as the rest of the gateway sees it: `record` appends an event to the
@@ -25,6 +33,11 @@ export type AuditTrailOptions = {
  * for the compliance queue and pushed to listeners (the compliance websocket topic). With
  * the default SQLite index the detectors run in its worker thread (`AuditIndex.screening`),
  * off the sequencer's thread, on the lines it parses for the index anyway.
+ *
+ * Only durable events are indexed and screened, and an alert is stored and pushed only once
+ * its `alert.raised` line is durable. An index that fails holds the log back in nothing: the
+ * events it refused are left to the log (not held in memory) and fed to it again from there,
+ * after a pause that doubles with each failure, so it stays a gap-free prefix of the log.
  */
 export class AuditTrail {
   readonly log: AuditLog;
@@ -47,6 +60,14 @@ export class AuditTrail {
   #pendingEvents: AuditEvent[] = [];
   #pendingLastSeq = -1;
   #indexedThrough = -1;
+  /** The events through this seq are fed to the index from the log, not from memory (they were pending when it failed). */
+  #fromLogThrough = -1;
+  /** Alerts found but not yet stored and pushed; `seq` once their line is recorded (-1: stored before). */
+  #alerts: Array<{ alert: Alert; seq?: number }> = [];
+  readonly #retry: { firstMs: number; maxMs: number };
+  #failure: AuditIndexFailure | undefined;
+  /** What flush() rejects with until the failure's pause is over (the timer does not log it again). */
+  #failureThrown: AuditError | undefined;
   #timer: NodeJS.Timeout | undefined;
   #draining: Promise<void> = Promise.resolve();
   #closed = false;
@@ -56,6 +77,7 @@ export class AuditTrail {
     this.index = o.index;
     this.#screening = o.index.screening;
     this.#logger = o.logger;
+    this.#retry = o.indexRetry ?? { firstMs: 250, maxMs: 30_000 };
     if (this.#screening?.hashesLeaves) this.log.deferLeafHashing();
   }
 
@@ -63,7 +85,13 @@ export class AuditTrail {
     const trail = new AuditTrail(o);
     await trail.#catchUp(o.surveillanceWarmupUs ?? 15n * 60n * 1_000_000n);
     const every = o.flushEveryMs ?? 50;
-    trail.#timer = setInterval(() => void trail.flush().catch((err: unknown) => trail.#logger.error({ err }, "audit flush failed")), every);
+    trail.#timer = setInterval(
+      () =>
+        void trail.flush().catch((err: unknown) => {
+          if (err !== trail.#failureThrown) trail.#logger.error({ err }, "audit flush failed"); // an index failure is logged where it happens, once per attempt
+        }),
+      every,
+    );
     trail.#timer.unref();
     return trail;
   }
@@ -143,7 +171,11 @@ export class AuditTrail {
     return () => this.#alertListeners.delete(listener);
   }
 
-  /** Makes everything recorded so far durable, indexed and screened. Calls are serialised. */
+  /**
+   * Makes everything recorded so far durable, indexed and screened. Calls are serialised. While
+   * the index refuses events it still makes them durable, then rejects (AUDIT_IO): callers read
+   * the index next, and it would not hold what they just recorded.
+   */
   flush(): Promise<void> {
     const run = this.#draining.then(() => this.#drain());
     this.#draining = run.catch(() => undefined);
@@ -167,46 +199,136 @@ export class AuditTrail {
 
   async #drain(): Promise<void> {
     await this.log.flush();
-    // Screening may record alerts, which are drained in the same pass.
-    while (this.#pendingLines.length > 0 || this.#pendingStored.length > 0) {
-      const lines = this.#pendingLines;
-      const events = this.#pendingEvents;
-      const lastSeq = this.#pendingLastSeq;
-      this.#pendingLines = [];
-      this.#pendingEvents = [];
-      let alerts: Alert[];
-      if (this.#screening) {
-        // The pending lines are consecutive seqs ending at lastSeq (every append comes through here).
-        const from = lastSeq - this.#pendingStored.length + 1;
-        const outcome = await this.#screening.insertAndScreen(this.#takeStored());
-        if (outcome.leafHashes) this.log.addLeafHashes(from, outcome.leafHashes);
-        alerts = this.#screened(outcome);
-      } else {
-        await this.index.insert(events.map((event, i) => ({ event, line: lines[i] })));
-        alerts = [];
-        for (const e of events) {
-          if (e.type === "alert.raised" || e.type === "audit.query") continue;
-          for (const a of this.#screen(e)) alerts.push(a);
-        }
-      }
-      this.#indexedThrough = lastSeq;
-      for (const a of alerts) await this.#raise(a);
-      if (this.#pendingLines.length > 0 || this.#pendingStored.length > 0) await this.log.flush();
+    const failure = this.#failure;
+    if (failure && Date.now() < failure.retryAtMs) {
+      this.#leaveToLog();
+      throw this.#failureThrown;
+    }
+    try {
+      await this.#feed();
+    } catch (err) {
+      if (this.log.failed) throw err; // the log's own failure, not the index's
+      this.#leaveToLog();
+      throw this.#failed(err);
+    }
+    if (failure) {
+      this.#logger.info({ from: failure.fromSeq, to: this.#indexedThrough + 1, attempts: failure.attempts, downMs: Date.now() - failure.sinceMs }, "audit index caught up with the log");
+      this.#failure = this.#failureThrown = undefined;
     }
   }
 
-  /** The pending stored lines in one buffer of its own (the index worker takes it over, uncopied). */
-  #takeStored(): Uint8Array {
-    const parts = this.#pendingStored;
-    // Its own memory, not zeroed (every byte is written).
-    const out = this.#screening?.bytes?.(this.#pendingBytes) ?? Buffer.allocUnsafeSlow(this.#pendingBytes);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
+  /** Feeds the index and the detectors what they lack, in seq order, and raises what they find. */
+  async #feed(): Promise<void> {
+    await this.#raiseQueued(); // left by a pass that failed
+    while (this.#indexedThrough < this.#fromLogThrough) {
+      const from = this.#indexedThrough + 1;
+      const lines: string[] = [];
+      const to = Math.min(this.#fromLogThrough + 1, from + FROM_LOG_BATCH);
+      for await (const { line } of this.log.read(from, to)) lines.push(line);
+      if (lines.length !== to - from) throw new AuditError(AuditCode.BAD_RANGE, `audit log gave ${lines.length} lines of seqs ${from}..${to}`);
+      const stored = this.#screening ? Buffer.from(`${lines.join("\n")}\n`) : undefined;
+      await this.#indexBatch(from, from + lines.length, stored ?? lines.map((line) => ({ event: JSON.parse(line) as AuditEvent, line })));
     }
+    // Screening may record alerts, which are fed in the same pass.
+    while (this.#pendingCount() > 0) {
+      if (this.log.durableSize <= this.#pendingLastSeq - this.#pendingCount() + 1) await this.log.flush();
+      // Only durable events: an index ahead of the log after a crash is dropped and rebuilt, and
+      // a detector must not act on an event a crash could take back.
+      const count = this.#pendingCount();
+      const from = this.#pendingLastSeq - count + 1;
+      const n = Math.min(count, this.log.durableSize - from);
+      let batch: Uint8Array | Array<{ event: AuditEvent; line: string }>;
+      if (this.#screening) batch = this.#takeStored(n);
+      else {
+        const lines = this.#pendingLines;
+        const events = this.#pendingEvents;
+        this.#pendingLines = n === count ? [] : lines.slice(n);
+        this.#pendingEvents = n === count ? [] : events.slice(n);
+        batch = [];
+        for (let i = 0; i < n; i++) batch.push({ event: events[i], line: lines[i] });
+      }
+      try {
+        await this.#indexBatch(from, from + n, batch);
+      } catch (err) {
+        // Taken from memory: left to the log with what is still pending.
+        this.#fromLogThrough = Math.max(this.#fromLogThrough, from + n - 1);
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Indexes and screens the events of seqs [from, to) (the screening index takes their stored
+   * bytes, else their lines and events), then stores and pushes their alerts.
+   */
+  async #indexBatch(from: number, to: number, batch: Uint8Array | ReadonlyArray<{ event: AuditEvent; line: string }>): Promise<void> {
+    let alerts: Alert[];
+    if (batch instanceof Uint8Array) {
+      const outcome = await this.#screening!.insertAndScreen(batch);
+      if (outcome.leafHashes) this.log.addLeafHashes(from, outcome.leafHashes);
+      alerts = this.#screened(outcome);
+    } else {
+      await this.index.insert(batch);
+      alerts = [];
+      for (const { event: e } of batch) {
+        if (e.type === "alert.raised" || e.type === "audit.query") continue;
+        for (const a of this.#screen(e)) alerts.push(a);
+      }
+    }
+    this.#indexedThrough = to - 1;
+    for (const alert of alerts) this.#alerts.push({ alert });
+    await this.#raiseQueued();
+  }
+
+  #pendingCount(): number {
+    return this.#screening ? this.#pendingStored.length : this.#pendingLines.length;
+  }
+
+  /**
+   * Leaves what is pending to the log, from which the index is fed once it takes events again:
+   * memory stays bounded however long it refuses them.
+   */
+  #leaveToLog(): void {
+    if (this.#pendingCount() === 0) return;
+    this.#fromLogThrough = Math.max(this.#fromLogThrough, this.#pendingLastSeq);
     this.#pendingStored = [];
     this.#pendingBytes = 0;
+    this.#pendingLines = [];
+    this.#pendingEvents = [];
+  }
+
+  /** Records an index failure: when to try again (the pause doubles each time), logged once per attempt. */
+  #failed(err: unknown): AuditError {
+    const now = Date.now();
+    const attempts = (this.#failure?.attempts ?? 0) + 1;
+    const pauseMs = Math.min(this.#retry.maxMs, this.#retry.firstMs * 2 ** (attempts - 1));
+    const fromSeq = this.#indexedThrough + 1;
+    const error = err instanceof Error ? err.message : String(err);
+    this.#failure = { fromSeq, attempts, sinceMs: this.#failure?.sinceMs ?? now, retryAtMs: now + pauseMs, error };
+    this.#failureThrown = new AuditError(AuditCode.IO, `audit index failed from seq ${fromSeq} (${error}); fed again from the log in ${pauseMs} ms`, { cause: err });
+    const fields = { err, fromSeq, attempts, retryInMs: pauseMs };
+    if (attempts === 1) this.#logger.error(fields, "audit index failed; the log goes on and feeds it again once it recovers");
+    else this.#logger.warn(fields, "audit index still failing");
+    return this.#failureThrown;
+  }
+
+  /** The first `n` pending stored lines in one buffer of its own (the index worker takes it over, uncopied). */
+  #takeStored(n: number): Uint8Array {
+    const parts = this.#pendingStored;
+    let size = this.#pendingBytes;
+    if (n < parts.length) {
+      size = 0;
+      for (let i = 0; i < n; i++) size += parts[i].length;
+    }
+    // Its own memory, not zeroed (every byte is written).
+    const out = this.#screening?.bytes?.(size) ?? Buffer.allocUnsafeSlow(size);
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      out.set(parts[i], at);
+      at += parts[i].length;
+    }
+    this.#pendingStored = n === parts.length ? [] : parts.slice(n);
+    this.#pendingBytes -= size;
     return out;
   }
 
@@ -225,9 +347,37 @@ export class AuditTrail {
     return outcome.alerts;
   }
 
-  async #raise(alert: Alert): Promise<void> {
-    if (await this.index.alert(alert.alertId)) return; // raised before a restart
-    const e = this.record({
+  /**
+   * Records, stores and pushes the queued alerts. An alert is stored and pushed only once its
+   * line is durable: else a crash would reuse its seq, and the detectors, finding it stored,
+   * would never raise it again. `logged`: the alerts whose line the log already holds (a
+   * restart came between that line and the store), stored under it rather than recorded twice.
+   */
+  async #raiseQueued(logged?: ReadonlyMap<string, number>): Promise<void> {
+    const queue = this.#alerts;
+    if (queue.length === 0) return;
+    const recorded = new Set<string>();
+    for (const q of queue) {
+      if (q.seq !== undefined) continue;
+      const { alert } = q;
+      if (recorded.has(alert.alertId) || (await this.index.alert(alert.alertId))) q.seq = -1; // raised before
+      else q.seq = logged?.get(alert.alertId) ?? this.#record(alert);
+      recorded.add(alert.alertId);
+    }
+    // The log's flush, not the trail's: this runs inside the trail's, which would wait on itself.
+    await this.log.flush();
+    while (queue.length > 0) {
+      const { alert, seq = -1 } = queue[0];
+      if (seq >= 0) {
+        await this.index.saveAlert(alert, seq);
+        this.#push({ ...alert, seq, status: "open" });
+      }
+      queue.shift();
+    }
+  }
+
+  #record(alert: Alert): number {
+    return this.record({
       type: "alert.raised",
       symbol: alert.symbol,
       identityHash: alert.identityHashes[0],
@@ -235,10 +385,11 @@ export class AuditTrail {
       reason: alert.summary,
       ruleId: alert.rule,
       detail: { alertId: alert.alertId, severity: alert.severity, identityHashes: alert.identityHashes, accounts: alert.accounts, eventSeqs: alert.eventSeqs },
-    });
-    await this.index.saveAlert(alert, e.seq);
-    const stored: StoredAlert = { ...alert, seq: e.seq, status: "open" };
-    this.#logger.warn({ alertId: alert.alertId, rule: alert.rule, symbol: alert.symbol }, "surveillance alert");
+    }).seq;
+  }
+
+  #push(stored: StoredAlert): void {
+    this.#logger.warn({ alertId: stored.alertId, rule: stored.rule, symbol: stored.symbol }, "surveillance alert");
     for (const l of this.#alertListeners) {
       try {
         l(stored);
@@ -261,7 +412,7 @@ export class AuditTrail {
     let batch: Array<{ event: AuditEvent; line: string }> = [];
     for await (const { line } of this.log.read(indexed + 1, size)) {
       batch.push({ event: JSON.parse(line) as AuditEvent, line });
-      if (batch.length === 5_000) {
+      if (batch.length === FROM_LOG_BATCH) {
         await this.index.insert(batch);
         batch = [];
       }
@@ -284,6 +435,7 @@ export class AuditTrail {
       if (!e || parseIsoMicros(e.ts) < since) break;
     }
     const alerts: Alert[] = [];
+    const logged = new Map<string, number>();
     const screening = this.index.screening;
     let lines: string[] = [];
     const screenLines = async () => {
@@ -292,15 +444,22 @@ export class AuditTrail {
     };
     for await (const { line } of this.log.read(from, size)) {
       const e = JSON.parse(line) as AuditEvent;
+      if (e.type === "alert.raised" && typeof e.detail?.alertId === "string") logged.set(e.detail.alertId, e.seq);
       if (parseIsoMicros(e.ts) < since || e.type === "alert.raised" || e.type === "audit.query") continue;
       if (!screening) alerts.push(...this.#screen(e));
-      else if (lines.push(line) >= 5_000) await screenLines();
+      else if (lines.push(line) >= FROM_LOG_BATCH) await screenLines();
     }
     await screenLines();
-    for (const a of alerts) await this.#raise(a);
+    for (const alert of alerts) this.#alerts.push({ alert });
+    await this.#raiseQueued(logged);
   }
 
   get indexedThrough(): number {
     return this.#indexedThrough;
+  }
+
+  /** Set while the index refuses events (the log goes on; `indexedThrough` says how far it lags). */
+  get indexFailure(): AuditIndexFailure | undefined {
+    return this.#failure && { ...this.#failure };
   }
 }

@@ -384,6 +384,8 @@ export async function auditStatus(ctx: AppContext) {
     durableEvents: log.durableSize,
     indexedThrough: audit.indexedThrough,
     index: audit.index.kind,
+    // Set while the index refuses events: queries lag the log (from fromSeq) until it takes them again.
+    indexFailure: audit.indexFailure ?? null,
     retentionYears: ctx.config.audit.retentionYears,
     checkpoints: log.checkpoints().length,
     latestCheckpoint: checkpoint,
