@@ -14,7 +14,7 @@ import { IDENTITY_SWEEP } from "../records/tradingRecords.ts";
 import { identityRegistryAbi } from "./identityOracle.ts";
 import { contractErrorsAbi, describeChainError, revertOf, rootCause } from "./contractErrors.ts";
 import { SettlementBatcher, settlementVaultAbi } from "./settlementBatcher.ts";
-import { creditVaultDeposits } from "./vaultDeposits.ts";
+import { creditVaultDeposit, creditVaultDeposits, type VaultDeposit } from "./vaultDeposits.ts";
 import { startAuditAnchorer, type AuditAnchorView } from "./auditAnchorer.ts";
 import { followTaxPolicy } from "./taxPolicy.ts";
 
@@ -275,6 +275,33 @@ export async function startChainServices(o: ChainServicesOptions) {
     log.warn({ account, reason }, "identity no longer verified: account frozen, keys and sessions revoked");
   }
 
+  /**
+   * Deposits of a token the vault lists and Sen does not yet, by reference. The cursor moves past
+   * their blocks, so they are held here until a listing gives their token a currency (the listing
+   * flow requires the vault listing first, so such deposits are expected, not an error). Not
+   * persisted: the cursor starts at startBlock on every start, so a restart finds them again.
+   */
+  const waiting = new Map<string, VaultDeposit>();
+
+  function awaitListing(d: VaultDeposit): void {
+    if (waiting.has(d.ref)) return;
+    waiting.set(d.ref, d);
+    // Once per deposit (per start): the money is in custody and not on the trader's balance.
+    log.warn(
+      { ref: d.ref, depositId: d.depositId.toString(), wallet: d.wallet, token: d.token, amount: d.amount.toString(), block: d.blockNumber.toString(), txHash: d.txHash },
+      "vault deposit of a token Sen has not listed: not credited; it is credited when the token is listed",
+    );
+  }
+
+  async function creditListedWaiting(): Promise<void> {
+    for (const d of waiting.values()) {
+      const outcome = await creditVaultDeposit(ctx.catalog, ctx.trading, d);
+      if (outcome === "unlisted") continue;
+      waiting.delete(d.ref);
+      if (outcome === "credited") log.info({ ref: d.ref, wallet: d.wallet, token: d.token, amount: d.amount.toString(), block: d.blockNumber.toString() }, "vault deposit credited now that its token is listed");
+    }
+  }
+
   async function tick(): Promise<void> {
     if (busy || stopped) return;
     busy = true;
@@ -290,11 +317,14 @@ export async function startChainServices(o: ChainServicesOptions) {
         }
         const safe = head - BigInt(o.confirmations);
         if (safe >= cursor) {
-          const n = await creditVaultDeposits(o.publicClient, o.contracts.SettlementVault, ctx.catalog, ctx.trading, { fromBlock: cursor, toBlock: safe });
-          if (n > 0) log.info({ credited: n, toBlock: safe.toString() }, "vault deposits credited");
+          const { credited, unlisted } = await creditVaultDeposits(o.publicClient, o.contracts.SettlementVault, ctx.catalog, ctx.trading, { fromBlock: cursor, toBlock: safe });
+          if (credited > 0) log.info({ credited, toBlock: safe.toString() }, "vault deposits credited");
+          for (const d of unlisted) awaitListing(d);
           cursor = safe + 1n;
         }
       }
+      // Every tick, new block or not: a listing adds no block, and this reads nothing from the chain.
+      await creditListedWaiting();
       lastPollOk = Date.now();
     } catch (err) {
       log.warn({ err }, "chain poll failed");
@@ -310,6 +340,8 @@ export async function startChainServices(o: ChainServicesOptions) {
   return {
     batcher,
     anchorer,
+    /** Vault deposits read but not credited: their token is not (yet) in Sen's catalog. */
+    waitingDeposits: (): VaultDeposit[] => [...waiting.values()],
     /** One poll now: credit deposits, check identities (tests and start-up use it). */
     poll: async () => {
       await taxPolicy.poll();
