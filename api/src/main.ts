@@ -64,10 +64,12 @@ async function main(): Promise<void> {
     let chainServices: ChainServices | undefined;
     if (config.chainKey) {
       const walletClient = createWalletClient({ account: privateKeyToAccount(config.chainKey), transport: http(config.chainRpc) });
+      const anchorKey = config.audit.anchorKey;
       chainServices = await startChainServices({
         ctx,
         publicClient: client,
         walletClient,
+        ...(anchorKey ? { anchorWalletClient: createWalletClient({ account: privateKeyToAccount(anchorKey), transport: http(config.chainRpc) }) } : {}),
         contracts: deployment.contracts,
         startBlock: BigInt(deployment.startBlock ?? "0"),
         confirmations: config.confirmations,

@@ -91,4 +91,19 @@ describe("audit anchorer: a lost receipt does not stop anchoring", () => {
       await anchorer.stop();
     }
   });
+
+  it("a key that is not the contract's auditor is named at start, in words, instead of only failing at each anchor", async () => {
+    const said: Array<{ msg: string; auditor?: string; key?: string }> = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => void said.push(JSON.parse(line)) });
+    const anchorer = await startAuditAnchorer({ log, logger, publicClient, walletClient: chain.wallets.governance, contract, chainId: await chain.publicClient.getChainId(), everyMs: 3_600_000 });
+    try {
+      const warned = said.find((l) => /not the AuditAnchor's auditor/.test(l.msg));
+      assert.ok(warned, said.map((l) => l.msg).join("; "));
+      assert.equal(warned.key?.toLowerCase(), chain.wallets.governance.account.address.toLowerCase());
+      assert.equal(warned.auditor?.toLowerCase(), chain.wallets.auditor.account.address.toLowerCase());
+      assert.match(warned.msg, /SEN_AUDIT_ANCHOR_KEY/);
+    } finally {
+      await anchorer.stop();
+    }
+  });
 });

@@ -7,6 +7,7 @@ export const auditAnchorAbi = parseAbi([
   "function anchor(uint64 fromSeq, uint64 toSeq, bytes32 root)",
   "function latest() view returns (uint64 treeSize, bytes32 root, uint32 anchoredAt)",
   "function rootAt(uint64 treeSize) view returns (bytes32)",
+  "function auditor() view returns (address)",
   "event RootAnchored(uint64 indexed fromSeq, uint64 indexed toSeq, bytes32 root, uint256 timestamp)",
 ]);
 
@@ -39,6 +40,13 @@ export type AuditAnchorerOptions = {
 export async function startAuditAnchorer(o: AuditAnchorerOptions): Promise<AuditAnchorView & { stop(): Promise<void>; anchorNow(): Promise<void> }> {
   const [size] = await o.publicClient.readContract({ address: o.contract, abi: auditAnchorAbi, functionName: "latest" });
   let anchored = Number(size);
+  // Said once at start, in words: every anchor would otherwise just be refused (AnchorNotAuditor).
+  // The attempts go on, as governance may hand the role to this key (setAuditor).
+  const auditor = await o.publicClient.readContract({ address: o.contract, abi: auditAnchorAbi, functionName: "auditor" });
+  const sender = o.walletClient.account?.address;
+  if (sender && auditor.toLowerCase() !== sender.toLowerCase()) {
+    o.logger.warn({ auditor, key: sender }, "audit anchoring: this gateway's anchoring key is not the AuditAnchor's auditor, so its anchors are refused; set SEN_AUDIT_ANCHOR_KEY to the auditor's key");
+  }
   /**
    * Set by a failed attempt: the chain may have moved without our knowing (an anchor mined whose
    * receipt never came), and an anchor from a stale start reverts (AnchorNotContiguous) every

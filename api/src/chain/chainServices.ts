@@ -51,6 +51,11 @@ export type ChainServicesOptions = {
   publicClient: PublicClient;
   /** Holds the vault's SETTLER_ROLE and WITHDRAWER_ROLE. */
   walletClient: WalletClient;
+  /**
+   * Holds the AuditAnchor's auditor role when that is not walletClient's key: the key vouching
+   * for the log should not be one whose actions the log records. walletClient when absent.
+   */
+  anchorWalletClient?: WalletClient;
   contracts: { IdentityRegistry: Address; SettlementVault: Address; AuditAnchor?: Address };
   startBlock: bigint;
   /** Deposits are credited once this many blocks deep (0 on the in-process chain). */
@@ -68,9 +73,11 @@ export async function startChainServices(o: ChainServicesOptions) {
   const { ctx } = o;
   const log = ctx.logger;
   const walletClient = oneSendAtATime(o.walletClient);
-  // Checkpoint roots go on chain with the same operator key (the contract's auditor by default).
+  // Checkpoint roots go on chain with the auditor's key; the operator key's when it is the auditor
+  // (the local dev chain). A key of its own has a nonce sequence of its own.
+  const anchorWallet = o.anchorWalletClient ? oneSendAtATime(o.anchorWalletClient) : walletClient;
   const anchorer = o.contracts.AuditAnchor
-    ? await startAuditAnchorer({ log: ctx.audit.log, logger: log, publicClient: o.publicClient, walletClient, contract: o.contracts.AuditAnchor, chainId: ctx.config.chainId, everyMs: ctx.config.audit.anchorEveryMs })
+    ? await startAuditAnchorer({ log: ctx.audit.log, logger: log, publicClient: o.publicClient, walletClient: anchorWallet, contract: o.contracts.AuditAnchor, chainId: ctx.config.chainId, everyMs: ctx.config.audit.anchorEveryMs })
     : undefined;
   if (anchorer) ctx.auditAnchor = anchorer;
   const countFailed = () => [...ctx.queries.failedSettlements()].length;
@@ -367,7 +374,7 @@ type PayoutOutcome = { paidBy: Hash } | { refused: string };
 
 
 /**
- * The operator key sends settlement batches, payouts and audit anchors; sent concurrently they
+ * The operator key sends settlement batches, payouts (and audit anchors, unless the auditor has a key of its own); sent concurrently they
  * would be given the same nonce and all but one refused. Each send waits for the previous one
  * to be accepted (or refused), so it sees its predecessor in the pending nonce.
  */

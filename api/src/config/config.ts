@@ -63,6 +63,8 @@ const schema = z.object({
   SEN_AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).default(10_000),
   SEN_AUDIT_CHECKPOINT_MS: z.coerce.number().int().min(100).default(10_000),
   SEN_AUDIT_ANCHOR_MS: z.coerce.number().int().min(0).default(60_000),
+  /** The AuditAnchor's auditor key, when it is not SEN_CHAIN_KEY (a public deployment keeps the two apart). */
+  SEN_AUDIT_ANCHOR_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 32-byte hex private key").optional(),
   SEN_AUDIT_RETENTION_YEARS: z.coerce.number().int().min(10, "the pilot requires at least 10 years").max(100).default(10),
   SEN_AUDIT_SIGNING_KEY: z.string().includes("PRIVATE KEY", { message: "a PEM private key" }).optional(),
   /** How the host keeps its system clock on UTC (recorded in the audit trail under RTS 25), e.g. "chrony, NTP stratum 1 servers of ...". */
@@ -140,6 +142,8 @@ export type ServerConfig = {
     retentionYears: number;
     /** PEM of the checkpoint signing key (a secret: never logged); generated into dir when absent. */
     signingKeyPem?: string;
+    /** Key the checkpoint roots are anchored with (a secret: never logged); chainKey when absent. */
+    anchorKey?: `0x${string}`;
   };
   /** The business clock's RTS 25 figures (clock/clockMonitor.ts). */
   clock: { source: string; maxDivergenceUs: number; checkEveryMs: number };
@@ -233,6 +237,7 @@ export function envToConfig(env: Env, overrides: Partial<ServerConfig> = {}): Se
       anchorEveryMs: e.SEN_AUDIT_ANCHOR_MS,
       retentionYears: e.SEN_AUDIT_RETENTION_YEARS,
       signingKeyPem: e.SEN_AUDIT_SIGNING_KEY,
+      anchorKey: e.SEN_AUDIT_ANCHOR_KEY as `0x${string}` | undefined,
     },
     clock: { source: e.SEN_CLOCK_SOURCE, maxDivergenceUs: e.SEN_CLOCK_MAX_DIVERGENCE_US, checkEveryMs: e.SEN_CLOCK_CHECK_MS },
     // npm start runs the issuer on 8090 beside the gateway.
