@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createPublicClient, createWalletClient, getAddress, http, keccak256, parseAbi, toHex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
-import { contractErrorsAbi, describeChainError } from "../api/src/chain/contractErrors.ts";
+import { contractErrorsAbi, describeChainError, revertOf } from "../api/src/chain/contractErrors.ts";
 import { readDeploymentFile } from "../api/src/chain/deploymentFile.ts";
 import { readEnv } from "../api/src/config/env.ts";
 
@@ -47,6 +47,12 @@ const abi = parseAbi([
   "function burn(address from, uint256 amount, bytes32 bankReference)",
   "function balanceOf(address) view returns (uint256)",
 ]);
+/** The token's refusals of a pay-out, in the words a bank operator needs: the error alone names no cause. */
+const PAYOUT_REFUSALS: Record<string, string> = {
+  ERC7943CannotSend: "the wallet is address-frozen, or its e-ID is revoked, expired or unbound: its đồng are not paid out",
+  ERC7943InsufficientUnfrozenBalance: "more than the wallet holds outside its frozen amount, the last figure: frozen đồng are not paid out",
+  TokenIsPaused: "the VND token is paused: nothing is paid out until the agent unpauses it",
+};
 const to = getAddress(walletArg);
 const amount = BigInt(amountArg!);
 const ref = keccak256(toHex(values.ref ?? `sen-bank-${action}-${Date.now()}`));
@@ -60,7 +66,8 @@ try {
     chain: null,
   });
 } catch (err) {
-  console.error(`${action} refused: ${describeChainError(err)}`);
+  const why = action === "withdraw" ? PAYOUT_REFUSALS[revertOf(err)?.name ?? ""] : undefined;
+  console.error(`${action} refused: ${describeChainError(err)}${why ? ` (${why})` : ""}`);
   process.exit(1);
 }
 const receipt = await reader.waitForTransactionReceipt({ hash });

@@ -22,7 +22,9 @@ export type RoleHolders = Record<RoleHolder, `0x${string}`>;
 /**
  * The local default: each holder is its own Hardhat test account (#0 deploys), so a local
  * chain is shaped like a public one. The gateway signs settlement, withdrawals and audit
- * anchors with one key (`SEN_CHAIN_KEY`), hence #5 for all three. The demo's traders are #8
+ * anchors with one key (`SEN_CHAIN_KEY`), hence #5 for all three, here only: a public deployment
+ * gives the auditor a key of its own (parameters.sepolia.example.json, README "Deploying"), so
+ * that the key anchoring the audit log is not one whose actions the log records. The demo's traders are #8
  * and #9, its compliance officer #10 and operator #11. The tax account, #12, holds no role but
  * its vault book takes every sale's tax: no test or demo account trades with it.
  */

@@ -25,9 +25,18 @@ contract CashToken is PermissionedToken {
     }
 
     /// @notice Burns `amount` đồng the bank paid out in fiat to the holder of `from`.
-    /// Frozen tokens are never paid out: only what the wallet holds above the frozen amount
-    /// (which covers the wallet and its custody together) can be burned here.
+    /// A pay-out takes the holder's đồng off chain, so it is held to what the holder could
+    /// send itself: refused while the token is paused (TokenIsPaused), from an address-frozen
+    /// wallet or one whose e-ID is revoked, expired or unbound (ERC7943CannotSend), and above
+    /// what the wallet holds over its frozen amount, which covers the wallet and its custody
+    /// together (ERC7943InsufficientUnfrozenBalance). What is held back stays on chain, within
+    /// reach of the agent's forced transfer and recovery.
     function burn(address from, uint256 amount, bytes32 bankReference) external onlyRole(PAYMENT_BANK_ROLE) {
+        // _privilegedBurn skips the holder-side checks (an asset's redemption may take what its
+        // holder could not send); a pay-out that skipped them would let fiat leave past a hold.
+        if (paused()) revert TokenIsPaused();
+        (bool eligible,) = _eligible(from, false);
+        if (!eligible) revert ERC7943CannotSend(from);
         uint256 unfrozen = _spendable(from, balanceOf(from));
         if (amount > unfrozen) revert ERC7943InsufficientUnfrozenBalance(from, amount, unfrozen);
         _privilegedBurn(from, amount);

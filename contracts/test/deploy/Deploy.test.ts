@@ -126,6 +126,8 @@ describe("deployment on the in-process chain: every role with its holder, none w
     const distinct = new Set([d.deployer, holders.governance, holders.kycIssuer, holders.paymentBank, holders.agent, holders.settler, holders.assetIssuer, holders.feeAccount, holders.taxAccount]);
     assert.equal(distinct.size, 9, "deployer, governance, issuer, bank, agent, gateway key, asset issuer, fee and tax accounts differ");
     assert.equal(holders.taxAccount, accounts[12]);
+    // The local dev chain only: the gateway's one key (SEN_CHAIN_KEY) also anchors there. A public
+    // deployment gives the auditor its own key (the example parameters, tested below).
     assert.equal(holders.withdrawer, holders.settler);
     assert.equal(holders.auditor, holders.settler);
     const client = await connection.viem.getPublicClient();
@@ -218,6 +220,24 @@ describe("deployment on the in-process chain: every role with its holder, none w
     assert.deepEqual(await held(d.contracts.RiverToken, emma), [DEMO_FUNDING.assetDeposited, DEMO_FUNDING.assetUnits - DEMO_FUNDING.assetDeposited]);
     assert.equal(await river.read.canReceive([an]), false);
     assert.equal(await registry.read.isVerified([d.roles.taxAccount]), true, "the tax account can be paid out");
+  });
+});
+
+describe("the public testnet's example parameters", () => {
+  it("name every holder, each its own key except settler and withdrawer (the gateway's); the auditor is not theirs", () => {
+    const file = path.join(ROOT, "contracts/ignition/parameters.sepolia.example.json");
+    const holders = (JSON.parse(readFileSync(file, "utf8")) as { $global: Record<string, string> }).$global;
+    assert.deepEqual(Object.keys(holders).sort(), [...ROLE_HOLDERS].sort(), "every role holder under $global, nothing else");
+    for (const [name, address] of Object.entries(holders)) {
+      assert.equal(address, getAddress(address), `${name}: a checksummed address`);
+      assert.notEqual(BigInt(address), 0n, `${name}: not the zero address`);
+    }
+    // The auditor's anchors are what make the audit log's roots evidence against the exchange's
+    // own keys: a key that also settles and pays out could anchor a log rewritten to match.
+    assert.notEqual(holders.auditor, holders.settler, "auditor and settler are separate keys");
+    assert.notEqual(holders.auditor, holders.withdrawer, "auditor and withdrawer are separate keys");
+    const { withdrawer: _sharedWithSettler, ...own } = holders;
+    assert.equal(new Set(Object.values(own)).size, Object.keys(own).length, "every other holder is its own key");
   });
 });
 

@@ -504,4 +504,68 @@ describe("SettlementVault", async () => {
     assert.equal(await book(hostile, S), 0n);
     assert.equal(await vault.read.isWithdrawn([9n]), false);
   });
+
+  describe("a hostile listed token cannot re-enter the vault while a batch settles", () => {
+    // Governance may list any contract as an asset, so settleBatch's call to the asset's
+    // custodyTransfer runs code the vault does not control, in the middle of a batch whose
+    // books are already debited. Each payload below is valid on its own (sent again by the
+    // token outside a batch, it succeeds): only the reentrancy guard refuses it.
+    const reentries = {
+      settleBatch: (inner: Trade) => encodeFunctionData({ abi: vault.abi, functionName: "settleBatch", args: [[inner]] }),
+      withdraw: () => encodeFunctionData({ abi: vault.abi, functionName: "withdraw", args: [9n, Bu, cash.address, 1n] }),
+      returnCustody: () => encodeFunctionData({ abi: vault.abi, functionName: "returnCustody", args: [S, T] }),
+    } as const;
+
+    it("the token's transfer during a withdrawal cannot settle a batch either", async () => {
+      await base.restore();
+      const hostile = await viem.deployContract("ReentrantToken");
+      await vault.write.setAssetListed([hostile.address, true]);
+      await hostile.write.transfer([S, 1_000n]);
+      await hostile.write.approve([vault.address, 1_000n], as(seller));
+      await vault.write.deposit([hostile.address, 1_000n], as(seller));
+      await vault.write.grantRole([await vault.read.SETTLER_ROLE(), hostile.address]);
+      const inner = trade();
+      await hostile.write.arm([vault.address, reentries.settleBatch(inner)]);
+      await viem.assertions.revertWithCustomError(vault.write.withdraw([1n, S, hostile.address, 10n], as(withdrawer)), vault, "ReentrancyGuardReentrantCall");
+      assert.equal(await vault.read.isWithdrawn([1n]), false);
+      assert.equal(await vault.read.isSettled([inner.tradeId]), false);
+      assert.equal(await book(hostile, S), 1_000n);
+    });
+
+    for (const name of Object.keys(reentries) as (keyof typeof reentries)[]) {
+      it(`custodyTransfer calling ${name} fails the trade with the guard's error; nothing moves`, async () => {
+        await base.restore();
+        const hostile = await viem.deployContract("ReentrantToken");
+        await vault.write.setAssetListed([hostile.address, true]);
+        await hostile.write.transfer([S, 1_000n]);
+        await hostile.write.approve([vault.address, 1_000n], as(seller));
+        await vault.write.deposit([hostile.address, 1_000n], as(seller));
+        await vault.write.grantRole([await vault.read.SETTLER_ROLE(), hostile.address]);
+        await vault.write.grantRole([await vault.read.WITHDRAWER_ROLE(), hostile.address]);
+        const inner = trade();
+        const payload = reentries[name](inner);
+        await hostile.write.arm([vault.address, payload]);
+
+        const outer = trade({ asset: hostile.address, assetAmount: 10n });
+        await expectTradeFailed([outer], outer, errorData(vault.abi, "ReentrancyGuardReentrantCall"));
+        assert.equal(await vault.read.isSettled([outer.tradeId]), false);
+        assert.equal(await vault.read.isSettled([inner.tradeId]), false);
+        assert.equal(await vault.read.isWithdrawn([9n]), false);
+        assert.equal(await book(hostile, S), 1_000n);
+        assert.equal(await book(hostile, T), 0n);
+        assert.equal(await book(cash, Bu), 10_000_000n);
+        assert.equal(await book(bond, S), 1_000n);
+
+        // Disarmed, the same trade settles and the token's own call goes through.
+        await hostile.write.arm([zeroAddress, "0x"]);
+        await vault.write.settleBatch([[outer]], as(settler));
+        await networkHelpers.impersonateAccount(hostile.address);
+        await networkHelpers.setBalance(hostile.address, 10n ** 18n);
+        const asHostile = await viem.getWalletClient(hostile.address);
+        const hash = await asHostile.sendTransaction({ to: vault.address, data: payload, account: hostile.address, chain: asHostile.chain });
+        assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, "success");
+        await networkHelpers.stopImpersonatingAccount(hostile.address);
+      });
+    }
+  });
 });

@@ -6,7 +6,7 @@ import { deploySen } from "../helpers/fixture.ts";
 describe("CashToken (VND)", async () => {
   const sen = await deploySen();
   const { cash, viem, networkHelpers, bank, agent, traders, as, attest, registry, issuer } = sen;
-  const [alice, bob, mallory, dave] = traders;
+  const [alice, bob, mallory, dave, erin] = traders;
   const A = alice.account.address;
   const B = bob.account.address;
   const ref = keccak256(toHex("bank-ref-1"));
@@ -48,6 +48,61 @@ describe("CashToken (VND)", async () => {
     await viem.assertions.emit(cash.write.burn([A, 700n, ref], as(bank)), cash, "FiatWithdrawn");
     assert.equal(await cash.read.totalSupply(), 300n);
     await viem.assertions.revertWithCustomError(cash.write.burn([A, 1n, ref], as(alice)), cash, "AccessControlUnauthorizedAccount");
+  });
+
+  describe("a pay-out takes only what the holder could send itself", () => {
+    const unchanged = async () => {
+      assert.equal(await cash.read.balanceOf([A]), 1000n);
+      assert.equal(await cash.read.totalSupply(), 1000n);
+    };
+
+    it("pays out unfrozen đồng of a verified wallet", async () => {
+      await base.restore();
+      await cash.write.mint([A, 1000n, ref], as(bank));
+      await viem.assertions.emitWithArgs(cash.write.burn([A, 400n, ref], as(bank)), cash, "FiatWithdrawn", [getAddress(A), 400n, ref]);
+      assert.equal(await cash.read.balanceOf([A]), 600n);
+      assert.equal(await cash.read.totalSupply(), 600n);
+    });
+
+    it("nothing from an address-frozen wallet (an AML hold), until the agent lifts it", async () => {
+      await base.restore();
+      await cash.write.mint([A, 1000n, ref], as(bank));
+      await cash.write.setAddressFrozen([A, true], as(agent));
+      await viem.assertions.revertWithCustomErrorWithArgs(cash.write.burn([A, 1n, ref], as(bank)), cash, "ERC7943CannotSend", [getAddress(A)]);
+      await unchanged();
+      await cash.write.setAddressFrozen([A, false], as(agent));
+      await cash.write.burn([A, 1000n, ref], as(bank));
+      assert.equal(await cash.read.totalSupply(), 0n);
+    });
+
+    it("nothing from a wallet whose e-ID was revoked", async () => {
+      await base.restore();
+      await cash.write.mint([A, 1000n, ref], as(bank));
+      await registry.write.revoke([aliceId], as(issuer));
+      await viem.assertions.revertWithCustomErrorWithArgs(cash.write.burn([A, 1n, ref], as(bank)), cash, "ERC7943CannotSend", [getAddress(A)]);
+      await unchanged();
+    });
+
+    it("nothing from a wallet whose e-ID expired", async () => {
+      await base.restore();
+      const E = erin.account.address;
+      await attest(E, { label: "erin", ttl: 3600n });
+      await cash.write.mint([E, 1000n, ref], as(bank));
+      await networkHelpers.time.increase(3601);
+      assert.equal(await registry.read.isVerified([E]), false);
+      await viem.assertions.revertWithCustomErrorWithArgs(cash.write.burn([E, 1n, ref], as(bank)), cash, "ERC7943CannotSend", [getAddress(E)]);
+      assert.equal(await cash.read.balanceOf([E]), 1000n);
+    });
+
+    it("nothing while the token is paused", async () => {
+      await base.restore();
+      await cash.write.mint([A, 1000n, ref], as(bank));
+      await cash.write.pause(as(agent));
+      await viem.assertions.revertWithCustomError(cash.write.burn([A, 1n, ref], as(bank)), cash, "TokenIsPaused");
+      await unchanged();
+      await cash.write.unpause(as(agent));
+      await cash.write.burn([A, 1n, ref], as(bank));
+    });
   });
 
   it("a lost wallet's đồng are recoverable after the wallet was unbound (the registry remembers whose it was)", async () => {

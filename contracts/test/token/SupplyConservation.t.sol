@@ -104,6 +104,7 @@ contract SupplyHandler {
     function burn(uint256 fromSeed, bool useCash, uint256 amount) external {
         address from = _wallet(fromSeed);
         if (useCash) {
+            if (cash.isAddressFrozen(from)) return; // nor anything of an address-frozen wallet
             amount = _bound(amount, 0, _spendable(cash, from)); // pay-outs never take frozen cash
             uint256 covered = _covered(cash, from);
             cash.burn(from, amount, bytes32(0));
