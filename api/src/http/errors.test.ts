@@ -15,6 +15,7 @@ const TABLES = { AuthCode, JournalCode, AuditCode, RiskCode, HolderCode, Trading
 const SERVER_SIDE = new Set<string>([
   JournalCode.IO, JournalCode.CORRUPT, JournalCode.CLOSED, AuditCode.IO, AuditCode.CLOSED, AuditCode.TAMPERED, AuditCode.KEY_MISMATCH,
   AuthCode.STORE_CORRUPT, AuthCode.SIGNED_BEFORE_RESTART, AuthCode.SHARED_STATE_UNAVAILABLE, SurveillanceCode.BAD_CONFIG, TradingCode.SNAPSHOT_UNSUPPORTED,
+  TradingCode.HALTED,
 ]);
 
 describe("error codes at the edge", () => {

@@ -1,6 +1,6 @@
 import type { Journal } from "../journal/types.ts";
 import type { RiskConfig } from "../risk/types.ts";
-import { SenError } from "../errors/SenError.ts";
+import { EdgeCode, SenError } from "../errors/SenError.ts";
 import { TradingCode } from "./codes.ts";
 import type { TradingEvent, TradingListener } from "./events.ts";
 import { recordTimeOf, type RecordTime, type TradingRecord } from "../records/tradingRecords.ts";
@@ -121,6 +121,9 @@ export class Sequencer {
 
   async commit(record: TradingRecord): Promise<ApplyResult> {
     if (this.#failed) throw this.#stopped();
+    // Refused before anything changes: a replica's journal refuses every append, and applying
+    // first (below) would then stop it.
+    if (this.#replica) throw new SenError(EdgeCode.REPLICA_READ_ONLY, "a replica applies the sequencer's records; commands go to the sequencer");
     // Every record's time is assigned here, as it is journaled, so journal order is time order
     // (the clock is strictly increasing); its µs are journaled, and replay never reads a clock.
     if (this.#clock) Object.assign(record, recordTimeOf(this.#clock()));
