@@ -157,6 +157,30 @@ describe("access control: roles, permissions, ownership and signing guards", () 
     },
   );
 
+  it("an operator's hand credit: never their own account, never a vault reference (the chain watcher's), and the audit trail names the operator", async () => {
+    const vaultRef = `vault:${gw.ctx.config.chainId}:7`;
+    const refused = await opSession("POST", "/api/v1/sen/operator/deposits", { accountId: alice.accountId, currency: "VND", amount: "1000", ref: vaultRef.replace(/^v/, "V") });
+    assert.deepEqual([refused.status, refused.code], [400, "400100"], refused.msg);
+    assert.match(String(refused.msg), /chain watcher/);
+    const own = await opSession("POST", "/api/v1/sen/operator/deposits", { accountId: operator.accountId, currency: "VND", amount: "1000", ref: "access-own" });
+    assert.deepEqual([own.status, own.code], [400, "400100"], own.msg);
+    assert.match(String(own.msg), /their own account/);
+    assert.equal(gw.ctx.queries.deposits(operator.accountId).length, 0, "refused: nothing journaled");
+
+    const before = gw.ctx.queries.balance(alice.accountId, "VND").available;
+    const ok = await opSession("POST", "/api/v1/sen/operator/deposits", { accountId: alice.accountId, currency: "VND", amount: "1000", ref: "access-hand-credit" });
+    assert.deepEqual(ok.data, { applied: true });
+    assert.equal(gw.ctx.queries.balance(alice.accountId, "VND").available, before + 1000n);
+    await gw.ctx.audit.flush();
+    let credited: { actor?: string; account?: string; detail?: { ref?: string } } | undefined;
+    for await (const { line } of gw.ctx.audit.log.read()) {
+      const e = JSON.parse(line) as typeof credited & { type: string };
+      if (e.type === "deposit" && e.detail?.ref === "access-hand-credit") credited = e;
+    }
+    assert.equal(credited?.account, alice.accountId);
+    assert.equal(credited?.actor, operator.accountId, "the audit event names who credited it");
+  });
+
   it("a key without the Trade permission can read but not place or cancel (400007)", async () => {
     const readOnly = signedClient(gw.url, await createKey(gw.url, alice.token, { permissions: ["General"] }));
     const placed = await aliceApi("POST", "/api/v1/orders", { ...ORDER, clientOid: "acc-perm" });

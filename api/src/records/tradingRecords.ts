@@ -66,7 +66,8 @@ export type CancelAllRecord = { t: "cancelAll"; ts: number; us?: number; account
  */
 export type AmendRecord = { t: "amend"; ts: number; us?: number; orderId: string; accountId: string; price?: number; size?: number };
 
-export type DepositRecord = { t: "deposit"; ts: number; us?: number; accountId: string; currency: string; amount: string; ref: string };
+/** `by`: the operator who credited it by hand; absent for the chain watcher's credits of vault deposits. */
+export type DepositRecord = { t: "deposit"; ts: number; us?: number; accountId: string; currency: string; amount: string; ref: string; by?: string };
 
 export type MarketStatusRecord = { t: "marketStatus"; ts: number; us?: number; symbol: string; halted: boolean; reason: string; until?: number; by?: string };
 

@@ -223,11 +223,11 @@ export class TradingService {
   }
 
   /** Credits a deposit exactly once per `ref` (the chain's deposit id); false if already applied. */
-  async deposit(accountId: string, currency: string, amount: bigint, ref: string): Promise<boolean> {
+  async deposit(accountId: string, currency: string, amount: bigint, ref: string, by?: string): Promise<boolean> {
     if (!this.core.catalog.currency(currency)) throw new TradingError(TradingCode.UNKNOWN_CURRENCY, `unknown currency ${currency}`);
     if (amount <= 0n) throw new TradingError(TradingCode.BAD_AMOUNT, "amount must be positive");
     if (this.core.depositApplied(ref)) return false;
-    const r = await this.#seq.commit({ t: "deposit", ts: this.#now(), accountId, currency, amount: amount.toString(), ref });
+    const r = await this.#seq.commit({ t: "deposit", ts: this.#now(), accountId, currency, amount: amount.toString(), ref, ...(by ? { by } : {}) });
     return r.ok;
   }
 

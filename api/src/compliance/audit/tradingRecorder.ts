@@ -249,7 +249,7 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
           }
           break;
         case "deposit":
-          if (result.ok) append({ type: "deposit", ts, jseq, account: record.accountId, identityHash: identityOf(record.accountId), wallet: record.accountId, currency: record.currency, amount: format.amount(record.currency, BigInt(record.amount)), detail: { ref: record.ref } });
+          if (result.ok) append({ type: "deposit", ts, jseq, account: record.accountId, identityHash: identityOf(record.accountId), wallet: record.accountId, currency: record.currency, amount: format.amount(record.currency, BigInt(record.amount)), actor: record.by, detail: { ref: record.ref } });
           break;
         case "settled":
           append({ type: "settlement.batch", ts, jseq, txHash: record.txHash, detail: { tradeIds: record.tradeIds, trades: record.tradeIds.length } });

@@ -162,10 +162,25 @@ export function operatorRoutes(ctx: AppContext): Route[] {
       ...op,
       method: "post",
       path: "/api/v1/sen/operator/deposits",
-      summary: "Credit a deposit seen on chain (exactly once per reference)",
-      body: z.object({ accountId, currency: z.string().min(1).max(12), amount: decimalString, ref: z.string().min(1).max(128) }).strict(),
-      handler: async ({ body }) => {
-        const applied = await trading.deposit(body.accountId, body.currency, ctx.format.parseAmount("amount", body.amount, body.currency, false), body.ref);
+      summary: "Credit a deposit by hand (exactly once per reference; never the operator's own account, never a vault reference)",
+      body: z
+        .object({
+          accountId,
+          currency: z.string().min(1).max(12),
+          amount: decimalString,
+          // vault:<vault>:<depositId> is the chain watcher's reference for a vault deposit: taken
+          // here, it would make the watcher skip the real deposit as already credited.
+          ref: z
+            .string()
+            .min(1)
+            .max(128)
+            .refine((r) => !r.toLowerCase().startsWith("vault:"), "vault: references are the chain watcher's (a vault deposit is credited from the chain)"),
+        })
+        .strict(),
+      handler: async ({ body, principal }) => {
+        // Segregation of duties: an operator's own balance is credited by another operator or the chain.
+        if (body.accountId === principal!.accountId) throw new ValidationError("accountId: an operator cannot credit their own account");
+        const applied = await trading.deposit(body.accountId, body.currency, ctx.format.parseAmount("amount", body.amount, body.currency, false), body.ref, principal!.accountId);
         return { applied };
       },
     }),
