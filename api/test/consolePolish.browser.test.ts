@@ -301,6 +301,8 @@ describe("compliance console polish (Chromium)", { skip: existsSync(CHROMIUM) ? 
     await page.getByTestId("sign-out").click();
     await page.getByTestId("connect").waitFor();
     assert.equal(await page.evaluate(`sessionStorage.getItem(${JSON.stringify(SESSION_KEY)})`), null);
+    // Ended at the gateway too, not only forgotten by the page: a copy of the token is worthless.
+    await until("the signed-out token refused", async () => (await fetch(`${gw.url}/api/v1/sen/api-keys`, { headers: { authorization: `Bearer ${stored.token}` } })).status === 401);
     await page.reload();
     await page.getByTestId("connect").waitFor();
 

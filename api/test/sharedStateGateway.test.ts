@@ -6,6 +6,7 @@ import { signKucoinRequest } from "../src/auth/kucoinSignature.ts";
 import { createSharedState, SHARED_REDIS_OPTIONS, type SharedState } from "../src/auth/sharedState.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { siweLogin } from "./support/httpProbe.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { redisServerPath, startRedis, type RedisServer } from "./support/redisServer.ts";
 import { connectWs } from "./support/wsClient.ts";
@@ -61,6 +62,16 @@ describe("gateway on the shared (Redis) stores", { skip, timeout: 120_000 }, () 
     assert.equal(principal.accountId, trader.address.toLowerCase());
     const credentials = await edgeB.keys.credentials(creds.apiKey);
     assert.equal(credentials?.secret, creds.apiSecret);
+  });
+
+  it("a session signed out at the gateway is refused by the other process; the account's other session stays", async () => {
+    const second = await siweLogin(gw.url, trader);
+    assert.equal(second.code, "200000", second.msg);
+    assert.equal((await edgeB.sessions.sessionFromToken(second.data.token)).accountId, trader.address.toLowerCase());
+    const out = await fetch(`${gw.url}/api/v1/sen/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${second.data.token}` } });
+    assert.deepEqual(await out.json(), { code: "200000", data: { sessions: 1 } });
+    await assert.rejects(edgeB.sessions.sessionFromToken(second.data.token), (e: Error & { code?: string }) => e.code === "AUTH_BAD_SESSION");
+    assert.equal((await edgeB.sessions.sessionFromToken(creds.token)).accountId, trader.address.toLowerCase());
   });
 
   it("a signature accepted by the other process is a replay at the gateway, with the single process's envelope", async () => {

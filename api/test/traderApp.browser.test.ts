@@ -432,6 +432,20 @@ describe("trader web app in Chromium: sign in → deposit → limit order → fi
     assert.deepEqual(errors, []);
   });
 
+  it("sign-out ends the session at the gateway, not only in the page", async () => {
+    const { page, errors } = await openApp(trader);
+    const login = page.waitForResponse((r) => r.url().endsWith("/api/v1/sen/auth/login"));
+    await page.getByTestId("connect").click();
+    const { data } = (await (await login).json()) as { data: { token: string } };
+    await page.getByTestId("signed-in-as").waitFor();
+    const keys = () => fetch(`${gw.url}/api/v1/sen/api-keys`, { headers: { authorization: `Bearer ${data.token}` } }).then((r) => r.status);
+    assert.equal(await keys(), 200);
+    await page.getByTestId("sign-out").click();
+    await page.getByTestId("connect").waitFor();
+    await until("the signed-out token refused", async () => (await keys()) === 401);
+    assert.deepEqual(errors, []);
+  });
+
   it("sends a wallet without an e-ID to onboarding", async () => {
     const { page } = await openApp(privateKeyToAccount(generatePrivateKey()), 390);
     await page.getByTestId("connect").click();

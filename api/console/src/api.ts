@@ -25,6 +25,20 @@ export function setToken(t: string | null): void {
   token = t;
 }
 
+/**
+ * Asks the gateway to end the current session (POST `path`), best effort: the request is
+ * sent with the token as it is now, and outlives the page (keepalive), so the caller may
+ * forget the token at once. A token the gateway refuses is over already, so the unauthorized
+ * handler is not called, and no failure stops the page from signing out.
+ */
+export function endSession(path: string): Promise<void> {
+  if (!token) return Promise.resolve();
+  return fetch(path, { method: "POST", headers: { authorization: `Bearer ${token}` }, keepalive: true, cache: "no-store" }).then(
+    (res) => void res.body?.cancel().catch(() => undefined),
+    () => undefined,
+  );
+}
+
 /** Called when the gateway refuses the session (expired or revoked): the app returns to login. */
 export function setUnauthorizedHandler(f: (() => void) | null): void {
   onUnauthorized = f;

@@ -113,8 +113,8 @@ export function App() {
   const [announce, setAnnounce] = useState("");
   const route = useRoute();
 
-  const end = (why: string) => {
-    signOut();
+  const end = (why: string, atGateway = false) => {
+    void signOut({ atGateway });
     clearSession();
     setSession(null);
     setLive([]);
@@ -167,7 +167,7 @@ export function App() {
             <span class=${`live live-${liveState}`} data-testid="live-status" title="Live surveillance alerts">${liveState === "live" ? "● live" : liveState === "connecting" ? "○ connecting" : "○ offline"}</span>`
         : html`<span class="role" data-testid="role">Operator</span>`}
       <span class="who mono" title=${session.address} data-testid="signed-in-as">${short(session.address)}</span>
-      <button type="button" class="secondary" data-testid="sign-out" onClick=${() => end("Signed out.")}>Sign out</button>
+      <button type="button" class="secondary" data-testid="sign-out" onClick=${() => end("Signed out.", true)}>Sign out</button>
     </header>
     ${session.role === "operator"
       ? html`<nav aria-label="Views"><a href=${href.operator()} aria-current="page" data-testid="nav-operator">Operator controls</a></nav>`

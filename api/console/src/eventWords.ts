@@ -22,6 +22,7 @@ export const EVENT_TYPE_WORDS: Record<AuditEventType, string> = {
   "withdrawal.failed": "Withdrawal failed",
   "auth.login": "Signed in",
   "auth.loginFailed": "Sign-in failed",
+  "auth.logout": "Signed out",
   "apiKey.created": "API key created",
   "apiKey.revoked": "API key revoked",
   "role.changed": "Role changed",

@@ -1,4 +1,4 @@
-import { apiGet, apiPost, setToken } from "./api.ts";
+import { apiGet, apiPost, endSession, setToken } from "./api.ts";
 import type { Session } from "./types.ts";
 
 /** An EIP-1193 provider, as MetaMask injects it. */
@@ -45,6 +45,14 @@ export async function siweLogin(address: string, sign: (message: string) => Prom
   return { ...session, address };
 }
 
-export function signOut(): void {
+/**
+ * Forgets the session. `atGateway`: the user signed out, so the gateway ends the session too
+ * (best effort, the token is forgotten here either way); a page that only forgets it leaves
+ * the token valid for the rest of its life to anyone who copied it. Not for a session the
+ * gateway already refused or that expired.
+ */
+export function signOut(options: { atGateway?: boolean } = {}): Promise<void> {
+  const ended = options.atGateway ? endSession("/api/v1/sen/auth/logout") : Promise.resolve();
   setToken(null);
+  return ended;
 }

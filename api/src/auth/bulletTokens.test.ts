@@ -8,7 +8,7 @@ const trader = (accountId: string, apiKeyId?: string): Principal => ({ accountId
 describe("bullet tokens", () => {
   it("expire after their life, in O(1) upkeep: a hoarding client cannot grow the table", async () => {
     let now = 0;
-    const b = new BulletTokens(() => now, { ttlMs: 1_000, maxPerOwner: 50, maxTotal: 10_000 });
+    const b = new BulletTokens(() => now, { ttlMs: 1_000, maxPerOwner: 50, maxPublic: 10_000 });
     const first = (await b.issue(null, "10.0.0.1"))!;
     assert.ok(await b.resolve(first));
     // One IP asking again and again keeps at most its cap alive; the oldest goes first.
@@ -28,9 +28,47 @@ describe("bullet tokens", () => {
   });
 
   it("refuses new tokens when the whole table is full, instead of scanning it", async () => {
-    const b = new BulletTokens(() => 0, { ttlMs: 1_000, maxPerOwner: 5, maxTotal: 20 });
+    const b = new BulletTokens(() => 0, { ttlMs: 1_000, maxPerOwner: 5, maxPublic: 20 });
     for (let i = 0; i < 20; i++) assert.ok(await b.issue(null, `10.0.1.${i}`));
     assert.equal(await b.issue(null, "10.0.2.1"), null);
+  });
+
+  it("public tokens, which anyone may ask for from every address they hold, never take a trader's room", async () => {
+    // The shipped caps, filled as a reviewer did: 2,000 addresses (one /64 each) × 100 tokens.
+    const b = new BulletTokens(() => 0);
+    let issued = 0;
+    for (let n = 0; n < 2_000; n++) for (let i = 0; i < 100; i++) if (await b.issue(null, `2001:db8:${n.toString(16)}::${i.toString(16)}`)) issued++;
+    assert.equal(issued, 100_000, "public tokens stop at their own cap");
+    assert.equal(await b.issue(null, "2001:db8:ffff::1"), null);
+    const token = await b.issue(trader("0xabc"), "192.0.2.1");
+    assert.ok(token, "a trader still gets a private token");
+    assert.equal((await b.resolve(token))?.principal?.accountId, "0xabc");
+  });
+
+  it("private tokens have a cap of their own too, and a full private room leaves public tokens alone", async () => {
+    const b = new BulletTokens(() => 0, { ttlMs: 1_000, maxPerOwner: 2, maxPrivate: 3, maxPublic: 2 });
+    for (const a of ["0xa", "0xb", "0xc"]) assert.ok(await b.issue(trader(a), "ip"));
+    assert.equal(await b.issue(trader("0xd"), "ip"), null);
+    assert.ok(await b.issue(null, "10.0.0.1"));
+    assert.ok(await b.issue(null, "10.0.0.2"));
+    assert.equal(await b.issue(null, "10.0.0.3"), null);
+    // A revoked or replaced token frees its own room, not the other's.
+    await b.revokeAccount("0xa");
+    assert.ok(await b.issue(trader("0xd"), "ip"));
+    assert.equal(await b.issue(null, "10.0.0.3"), null);
+  });
+
+  it("counts an IPv6 client by its /64 (it holds every address in it), an IPv4 one by its address", async () => {
+    const b = new BulletTokens(() => 0, { ttlMs: 1_000, maxPerOwner: 10 });
+    const first = (await b.issue(null, "2001:db8:1:2::1"))!;
+    // 30 more addresses of the same /64, as one host may use: the /64 keeps its 10 newest.
+    for (let i = 2; i <= 31; i++) assert.ok(await b.issue(null, `2001:db8:1:2:${i.toString(16)}::${i}`));
+    assert.equal(b.size, 10);
+    assert.equal(await b.resolve(first), undefined, "the /64's oldest token went first");
+    // The next /64 is another subscriber, and so is every IPv4 address, mapped or not.
+    assert.ok(await b.issue(null, "2001:db8:1:3::1"));
+    for (let i = 0; i < 10; i++) assert.ok(await b.issue(null, i % 2 ? `::ffff:198.51.100.${i}` : `198.51.100.${i}`));
+    assert.equal(b.size, 21);
   });
 
   it("revocation voids an account's tokens, or only one key's, and tells the listeners", async () => {

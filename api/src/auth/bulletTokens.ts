@@ -1,14 +1,26 @@
 import { randomBytes } from "node:crypto";
+import { ipLimitKey } from "./ipLimitKey.ts";
 import type { Principal } from "./types.ts";
 
 export type BulletTokenOptions = {
   /** How long a token may be used to connect (an open connection is not cut when it expires). */
   ttlMs?: number;
-  /** Live tokens per owner (client IP for public tokens, account for private ones); the oldest goes first. */
+  /** Live tokens per owner (client IP, an IPv6 client by its /64, for public tokens; account for private ones); the oldest goes first. */
   maxPerOwner?: number;
-  /** Live tokens in all; past it new ones are refused (the caller answers 429). */
-  maxTotal?: number;
+  /** Live private tokens (signed-in traders) in all; past it new ones are refused (the caller answers 429). */
+  maxPrivate?: number;
+  /**
+   * Live public tokens in all, a room of their own: anyone can ask for public tokens from as
+   * many addresses as they hold, so were the rooms shared, filling it would refuse every
+   * trader's private socket too.
+   */
+  maxPublic?: number;
 };
+
+/** Whose room a token takes: the per-owner and total caps of public and private tokens are kept apart. */
+export function bulletOwner(principal: Principal | null, ip: string): string {
+  return principal ? `account:${principal.accountId}` : `ip:${ipLimitKey(ip)}`;
+}
 
 /** What was revoked: every token and socket of an account, or those opened with one API key. */
 export type BulletRevocation = { accountId: string; apiKeyId?: string };
@@ -46,13 +58,16 @@ export class BulletTokens implements BulletTokenStore {
   readonly #now: () => number;
   readonly #ttlMs: number;
   readonly #maxPerOwner: number;
-  readonly #maxTotal: number;
+  readonly #maxPrivate: number;
+  readonly #maxPublic: number;
+  #publicCount = 0;
 
   constructor(now: () => number, options: BulletTokenOptions = {}) {
     this.#now = now;
     this.#ttlMs = options.ttlMs ?? 10 * 60_000;
     this.#maxPerOwner = options.maxPerOwner ?? 100;
-    this.#maxTotal = options.maxTotal ?? 200_000;
+    this.#maxPrivate = options.maxPrivate ?? 200_000;
+    this.#maxPublic = options.maxPublic ?? 100_000;
   }
 
   get size(): number {
@@ -62,12 +77,14 @@ export class BulletTokens implements BulletTokenStore {
   async issue(principal: Principal | null, ip: string): Promise<string | null> {
     const now = this.#now();
     this.#expire(now);
-    const owner = principal ? `account:${principal.accountId}` : `ip:${ip}`;
+    const owner = bulletOwner(principal, ip);
     const mine = this.#ownerQueue(owner);
-    while (mine.length >= this.#maxPerOwner) this.#tokens.delete(mine.shift()!);
-    if (this.#tokens.size >= this.#maxTotal) return null;
+    while (mine.length >= this.#maxPerOwner) this.#forget(mine.shift()!);
+    const live = principal ? this.#tokens.size - this.#publicCount : this.#publicCount;
+    if (live >= (principal ? this.#maxPrivate : this.#maxPublic)) return null;
     const token = randomBytes(24).toString("base64url");
     this.#tokens.set(token, { principal, owner, expiresAt: now + this.#ttlMs });
+    if (!principal) this.#publicCount++;
     this.#byExpiry.push(token);
     mine.push(token);
     return token;
@@ -83,7 +100,7 @@ export class BulletTokens implements BulletTokenStore {
     const queue = this.#byOwner.get(`account:${r.accountId}`) ?? [];
     for (const token of queue) {
       const e = this.#tokens.get(token);
-      if (e && (r.apiKeyId === undefined || e.principal?.apiKeyId === r.apiKeyId)) this.#tokens.delete(token);
+      if (e && (r.apiKeyId === undefined || e.principal?.apiKeyId === r.apiKeyId)) this.#forget(token);
     }
     this.#compact(`account:${r.accountId}`);
     for (const l of this.#listeners) l(r);
@@ -96,6 +113,13 @@ export class BulletTokens implements BulletTokenStore {
   onRevoke(listener: (r: BulletRevocation) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  #forget(token: string): void {
+    const e = this.#tokens.get(token);
+    if (!e) return;
+    this.#tokens.delete(token);
+    if (!e.principal) this.#publicCount--;
   }
 
   #ownerQueue(owner: string): string[] {
@@ -121,7 +145,7 @@ export class BulletTokens implements BulletTokenStore {
       const e = this.#tokens.get(token);
       if (e && e.expiresAt >= now) break;
       if (e) {
-        this.#tokens.delete(token);
+        this.#forget(token);
         const mine = this.#byOwner.get(e.owner);
         if (mine?.[0] === token) {
           mine.shift();

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { shared } from "./sharedStateError.ts";
 import type { Principal } from "./types.ts";
-import type { BulletRevocation, BulletTokenOptions, BulletTokenStore } from "./bulletTokens.ts";
+import { bulletOwner, type BulletRevocation, type BulletTokenOptions, type BulletTokenStore } from "./bulletTokens.ts";
 
 export type RedisBulletTokensOptions = BulletTokenOptions & {
   redis: Redis;
@@ -19,8 +19,9 @@ export type RedisBulletTokens = BulletTokenStore & {
   close(): Promise<void>;
 };
 
-// KEYS: token key, owner's zset, all tokens zset. ARGV: value, now, expiresAt, maxPerOwner,
-// maxTotal, ttlMs, token, token key prefix. Returns 1 when issued, 0 when the table is full.
+// KEYS: token key, owner's zset, the zset of its class (public or private tokens). ARGV: value,
+// now, expiresAt, maxPerOwner, the class's cap, ttlMs, token, token key prefix. Returns 1 when
+// issued, 0 when the class is full.
 const ISSUE = `
 local now = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
@@ -35,10 +36,11 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[7])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[7])
+redis.call('PEXPIRE', KEYS[3], ARGV[6])
 return 1
 `;
 
-// KEYS: the account's zset, all tokens zset, revocation stream. ARGV: apiKeyId ('' = every
+// KEYS: the account's zset, the private tokens' zset, revocation stream. ARGV: apiKeyId ('' = every
 // token), token key prefix, the broadcast message. Deletes and announces in one step, so a
 // revocation that voided tokens is always announced to the other processes.
 const REVOKE = `
@@ -65,7 +67,8 @@ const BLOCK_MS = 1_000;
  * Websocket tokens shared by every edge: a token taken at one edge opens a socket at any of
  * them, and revoking an account (or one API key) closes its sockets on every edge. Tokens are
  * keys with the token's life as PX; each owner's tokens are a sorted set (score = expiry) so
- * the per-owner cap drops the oldest, and one sorted set of all tokens enforces the total cap.
+ * the per-owner cap drops the oldest, and one sorted set per class (public, private) enforces
+ * that class's cap: public tokens, which anyone can ask for, never take the traders' room.
  *
  * Revocations are broadcast on a Redis stream rather than pub/sub: every process reads it
  * with XREAD BLOCK from the last entry it saw, so a process whose connection dropped for a
@@ -78,10 +81,12 @@ export async function createRedisBulletTokens(options: RedisBulletTokensOptions)
   const { redis, now, prefix = "sen:", nodeId, onError } = options;
   const ttlMs = options.ttlMs ?? 10 * 60_000;
   const maxPerOwner = options.maxPerOwner ?? 100;
-  const maxTotal = options.maxTotal ?? 200_000;
+  const maxPrivate = options.maxPrivate ?? 200_000;
+  const maxPublic = options.maxPublic ?? 100_000;
   const tokenPrefix = `${prefix}bullet:`;
   const ownerKey = (owner: string) => `${prefix}bullets:${owner}`;
-  const allKey = `${prefix}bullets-all`;
+  const privateKey = `${prefix}bullets-private`;
+  const publicKey = `${prefix}bullets-public`;
   const feed = `${prefix}bullets-revoked`;
   const listeners = new Set<(r: BulletRevocation) => void>();
   const notify = (r: BulletRevocation) => {
@@ -122,19 +127,19 @@ export async function createRedisBulletTokens(options: RedisBulletTokensOptions)
 
   const revoke = async (r: BulletRevocation) => {
     const message = JSON.stringify({ from: nodeId, r });
-    await shared("websocket tokens", () => redis.eval(REVOKE, 3, ownerKey(`account:${r.accountId}`), allKey, feed, r.apiKeyId ?? "", tokenPrefix, message));
+    await shared("websocket tokens", () => redis.eval(REVOKE, 3, ownerKey(`account:${r.accountId}`), privateKey, feed, r.apiKeyId ?? "", tokenPrefix, message));
     notify(r);
   };
 
   return {
     async issue(principal: Principal | null, ip: string) {
       const t = now();
-      const owner = principal ? `account:${principal.accountId}` : `ip:${ip}`;
+      const owner = bulletOwner(principal, ip);
       const token = randomBytes(24).toString("base64url");
       const expiresAt = t + ttlMs;
       const value = JSON.stringify({ p: principal, e: expiresAt });
       const ok = await shared("websocket tokens", () =>
-        redis.eval(ISSUE, 3, tokenPrefix + token, ownerKey(owner), allKey, value, t, expiresAt, maxPerOwner, maxTotal, ttlMs, token, tokenPrefix),
+        redis.eval(ISSUE, 3, tokenPrefix + token, ownerKey(owner), principal ? privateKey : publicKey, value, t, expiresAt, maxPerOwner, principal ? maxPrivate : maxPublic, ttlMs, token, tokenPrefix),
       );
       return ok === 1 ? token : null;
     },

@@ -23,6 +23,16 @@ redis.call('DEL', KEYS[1])
 return n
 `;
 
+// KEYS[1]: the session. ARGV[1]: the account set prefix, ARGV[2]: the session's hash. The
+// session is read for its account, so that sign-out also takes it out of the account's set.
+const REVOKE_ONE = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', ARGV[1] .. cjson.decode(raw).p.accountId, ARGV[2])
+return raw
+`;
+
 /**
  * Sessions shared by every edge: a session opened at one edge is valid at all of them, and
  * "log out everywhere" (revokeSessions) ends them on all of them at once. As in the in-memory
@@ -62,6 +72,13 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       const entry = JSON.parse(raw) as { p: Principal; e: number };
       if (entry.e <= now()) throw new AuthError(AuthCode.BAD_SESSION, "Session expired");
       return Object.freeze({ ...entry.p, permissions: Object.freeze([...entry.p.permissions]) });
+    },
+
+    async revokeSession(token) {
+      const hash = hashToken(token);
+      const raw = await shared("session", () => redis.eval(REVOKE_ONE, 1, sessionKey(hash), `${prefix}sessions:`, hash));
+      if (typeof raw !== "string") return false;
+      return (JSON.parse(raw) as { e: number }).e > now();
     },
 
     async revokeSessions(accountId) {

@@ -9,6 +9,8 @@ export type SessionStore = {
   sessionFromToken(token: string): Promise<Principal>;
   /** Ends every session of the account (logout everywhere, identity revoked). Resolves to the count. */
   revokeSessions(accountId: string): Promise<number>;
+  /** Ends the one session of `token` (sign-out). Resolves to whether it was live. */
+  revokeSession(token: string): Promise<boolean>;
 };
 
 export type CreateSessionStoreParameters = {
@@ -75,6 +77,14 @@ export function createSessionStore(parameters: CreateSessionStoreParameters): Se
         throw new AuthError(AuthCode.BAD_SESSION, "Session expired");
       }
       return entry.principal;
+    },
+
+    async revokeSession(token) {
+      const hash = hashToken(token);
+      const entry = byHash.get(hash);
+      if (entry === undefined) return false;
+      drop(hash);
+      return entry.expiresAt > now();
     },
 
     async revokeSessions(accountId) {

@@ -71,6 +71,19 @@ describe("shared state on Redis: two instances behave as one", { skip }, () => {
     await assert.rejects(b.sessions.sessionFromToken(s.token + "x"), is(AuthCode.BAD_SESSION));
   });
 
+  it("a session signed out at B is refused at A; the account's other sessions stay", async () => {
+    const [a, b, prefix] = await pair();
+    const s = await a.sessions.issue(principal());
+    const other = await a.sessions.issue(principal());
+    assert.equal(await b.sessions.revokeSession(s.token), true);
+    await assert.rejects(a.sessions.sessionFromToken(s.token), is(AuthCode.BAD_SESSION));
+    assert.deepEqual(await a.sessions.sessionFromToken(other.token), other.principal);
+    assert.equal(await a.sessions.revokeSession(s.token), false, "already ended");
+    const redis = connections.at(-1)!;
+    assert.equal(await redis.scard(`${prefix}sessions:${ALICE.accountId}`), 1, "out of the account's set too");
+    assert.equal(await a.sessions.revokeSessions(ALICE.accountId), 1);
+  });
+
   it("a signature remembered at A is a replay at B, and of simultaneous attempts exactly one wins", async () => {
     const [a, b] = await pair();
     const t = Date.now();

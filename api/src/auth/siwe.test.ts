@@ -32,7 +32,7 @@ function setup(verified: Address[] = [alice.address, operator.address]) {
     },
   };
   const roles = createRoleResolver({ operatorWallets: [operator.address], complianceWallets: [] });
-  const deps = { identity, domain: DOMAIN, chainId: CHAIN, now, roles, nonces, sessions };
+  const deps = { identity, domain: DOMAIN, uri: URI, chainId: CHAIN, now, roles, nonces, sessions };
   const challenge = (address: Address = alice.address, over: { domain?: string } = {}) =>
     createSiweChallenge({ address, chainId: CHAIN, domain: over.domain ?? DOMAIN, uri: URI, now: clock.t }, { nonces });
   return { clock, nonces, sessions, deps, challenge };
@@ -146,6 +146,35 @@ describe("SIWE login", () => {
     );
     await assert.rejects(verifySiweLogin({ message: "hello", signature: "0x" }, s.deps), rejectsWith(AuthCode.SIWE_INVALID));
   });
+
+  it("refuses a message whose URI is of another origin, or of another version, before it spends the nonce", async () => {
+    const s = setup();
+    const { message } = await s.challenge();
+    assert.ok(message.includes(`\nURI: ${URI}\n`) && message.includes("\nVersion: 1\n"));
+    const signed = async (m: string) => ({ message: m, signature: await alice.signMessage({ message: m }) });
+    for (const uri of ["https://evil.example/login", "http://sen.example/login", "https://sen.example:8443/login", "https://sen.example.evil.example/", "data:text/plain,sen.example"]) {
+      const other = message.replace(`URI: ${URI}`, `URI: ${uri}`);
+      await assert.rejects(verifySiweLogin(await signed(other), s.deps), (e) => rejectsWith(AuthCode.SIWE_INVALID)(e) && (e as AuthError).details?.reason === "uri", uri);
+    }
+    const v2 = message.replace("Version: 1", "Version: 2");
+    await assert.rejects(verifySiweLogin(await signed(v2), s.deps), (e) => rejectsWith(AuthCode.SIWE_INVALID)(e) && (e as AuthError).details?.reason === "version");
+    // The origin is what is compared: another page of this site is the same site.
+    const samePlace = message.replace(`URI: ${URI}`, "URI: https://sen.example/");
+    const session = await verifySiweLogin(await signed(samePlace), s.deps);
+    assert.equal(session.principal.wallet, alice.address);
+  });
+
+  it("names the signer only once its signature is verified", async () => {
+    const s = setup([]);
+    const seen: string[] = [];
+    const deps = { ...s.deps, onSigned: (w: string) => seen.push(w) };
+    const { message } = await s.challenge();
+    await assert.rejects(verifySiweLogin({ message, signature: await mallory.signMessage({ message }) }, deps), rejectsWith(AuthCode.SIWE_INVALID));
+    await assert.rejects(verifySiweLogin({ message: message.replace(`URI: ${URI}`, "URI: https://evil.example"), signature: await alice.signMessage({ message }) }, deps), rejectsWith(AuthCode.SIWE_INVALID));
+    assert.deepEqual(seen, [], "a wrong signer or a refused message names no one");
+    await assert.rejects(verifySiweLogin({ message, signature: await alice.signMessage({ message }) }, deps), rejectsWith(AuthCode.NOT_VERIFIED));
+    assert.deepEqual(seen, [alice.address], "signed by alice, refused for her e-ID: her own attempt");
+  });
 });
 
 describe("sessions", () => {
@@ -165,6 +194,19 @@ describe("sessions", () => {
     s.clock.t += 3600_000;
     await rejects(() => s.sessions.sessionFromToken(third.token), AuthCode.BAD_SESSION);
     assert.equal(s.sessions.size, 0);
+  });
+
+  it("sign-out ends the one session whose token it is", async () => {
+    const s = setup();
+    const { message } = await s.challenge();
+    const session = await verifySiweLogin({ message, signature: await alice.signMessage({ message }) }, s.deps);
+    const other = await s.sessions.issue(session.principal);
+    assert.equal(await s.sessions.revokeSession(session.token), true);
+    await rejects(() => s.sessions.sessionFromToken(session.token), AuthCode.BAD_SESSION);
+    assert.deepEqual(await s.sessions.sessionFromToken(other.token), session.principal, "another session of the account stays");
+    assert.equal(await s.sessions.revokeSession(session.token), false, "twice: nothing left to end");
+    assert.equal(await s.sessions.revokeSession("not-a-token"), false);
+    assert.equal(await s.sessions.revokeSessions(alice.address.toLowerCase()), 1, "the ended one is out of the account's set");
   });
 });
 

@@ -59,6 +59,13 @@ export type VerifySiweLoginDeps = {
   identity: IdentityOracle;
   /** Our own domain: a message signed for another site is refused. */
   domain: string;
+  /**
+   * Our own public URL (what the challenge puts in `URI`): a message whose URI is of another
+   * origin is refused. The domain alone does not bind it: a wallet shows the URI as the
+   * resource being signed in to, and a message naming another site's URI under our domain is
+   * not one we issued.
+   */
+  uri: string;
   /** When set, the message must name this chain. */
   chainId?: number;
   now: () => number;
@@ -67,12 +74,17 @@ export type VerifySiweLoginDeps = {
   sessions: Pick<SessionStore, "issue">;
   /** Permissions a wallet session carries; default all (a session is the wallet owner). */
   sessionPermissions?: readonly Permission[];
+  /**
+   * Told the wallet once its signature over the message is verified: a refusal after that
+   * (nonce, e-ID) is that wallet's own attempt, one before it proves nothing about who asked.
+   */
+  onSigned?: (wallet: Address) => void;
 };
 
 /**
  * Verifies a signed SIWE message and opens a session.
  *
- * Order: parse and validate the message (domain, chain, time, nonce format) → verify the EOA
+ * Order: parse and validate the message (domain, URI origin, version 1, chain, time, nonce format) → verify the EOA
  * signature over the exact message text → consume the nonce (single use; consumed only after
  * the signature checks, so garbage submissions cannot burn a user's challenge) → require a
  * verified e-ID for the wallet (ID_NOT_VERIFIED) → issue a session.
@@ -93,6 +105,10 @@ export async function verifySiweLogin(
   if (!address || !chainId || !nonce || !uri || !version || !issuedAt || !parsed.domain) {
     throw invalid("missing fields");
   }
+  // viem's validation below checks the version too; checked here so that the refusal says why
+  // and does not hang on what a viem upgrade keeps checking.
+  if (version !== "1") throw invalid("version");
+  if (!sameOrigin(uri, deps.uri)) throw invalid("uri");
   if (!validateSiweMessage({ message: parsed, domain: deps.domain, time: new Date(now) })) {
     throw invalid("domain, time or format");
   }
@@ -106,6 +122,7 @@ export async function verifySiweLogin(
     throw invalid("signature", cause);
   }
   if (!ok) throw invalid("signature");
+  deps.onSigned?.(getAddress(address));
 
   // The nonce store checks expiry against its own clock (verifyMessage is async).
   if (!(await deps.nonces.consume(nonce, address))) throw invalid("nonce unknown, expired or already used");
@@ -124,4 +141,14 @@ export async function verifySiweLogin(
     permissions: deps.sessionPermissions ?? ["General", "Trade", "Withdraw"],
   };
   return deps.sessions.issue(principal);
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    const origin = new URL(a).origin;
+    // An opaque origin ("null": data:, mailto:, ...) matches nothing, not even itself.
+    return origin !== "null" && origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
 }

@@ -83,6 +83,8 @@ describe("command arguments: audit", () => {
   const sent = [
     { type: "auth.loginFailed", wallet: "0xab", account: "0xab", ip: "::1", reason: "AUTH_SIWE_BAD_SIGNATURE" },
     { type: "auth.loginFailed", ip: "::1", reason: "LOGIN_FAILED" },
+    { type: "auth.loginFailed", ip: "::1", reason: "AUTH_SIWE_INVALID", detail: { claimedWallet: "0xab" } },
+    { type: "auth.logout", account: "0xab", identityHash: "h", wallet: "0xab", ip: "::1", reason: "user", detail: { scope: "session", sessions: 1 } },
     { type: "auth.login", account: "0xab", identityHash: "h".repeat(64), wallet: "0xab", ip: "::1", detail: { role: "trader" } },
     { type: "apiKey.created", account: "0xab", identityHash: "h", wallet: "0xab", apiKeyId: "k1", ip: "::1", detail: { label: "bot", permissions: ["general", "trade"], ipWhitelist: ["1.2.3.4"] } },
     { type: "apiKey.revoked", account: "0xab", identityHash: "h", wallet: "0xab", apiKeyId: "k1", ip: "::1", reason: "user" },

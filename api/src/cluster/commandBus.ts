@@ -262,7 +262,7 @@ const change = z.object({ price: int.positive().optional(), size: int.positive()
  * every start (a malformed ts stopped each later start; a jseq is read as the trading record
  * the line derives from). Other event types are the sequencer's own.
  */
-const EDGE_AUDIT_TYPES = ["auth.login", "auth.loginFailed", "apiKey.created", "apiKey.revoked", "audit.query"] as const satisfies ReadonlyArray<AuditEventType>;
+const EDGE_AUDIT_TYPES = ["auth.login", "auth.loginFailed", "auth.logout", "apiKey.created", "apiKey.revoked", "audit.query"] as const satisfies ReadonlyArray<AuditEventType>;
 const text = z.string().max(200).optional();
 const edgeAuditEvent = z
   .object({

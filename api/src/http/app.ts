@@ -6,6 +6,7 @@ import { verifyKucoinRequest } from "../auth/kucoinSignature.ts";
 import type { Principal } from "../auth/types.ts";
 import { AuthCode, AuthError, SenError } from "../errors/SenError.ts";
 import type { RateBuckets } from "../auth/rateBuckets.ts";
+import { ipLimitKey } from "../auth/ipLimitKey.ts";
 import type { AppContext } from "../context.ts";
 import { mountConsole } from "./consoleAssets.ts";
 import { mountTrader } from "./traderAssets.ts";
@@ -123,8 +124,9 @@ export function createHttpApp(ctx: AppContext, routes: Route[] = allRoutes(ctx))
 
 /** Everything a route does between receiving its request and its envelope's `data`. */
 export async function serveRoute(ctx: AppContext, route: Route, publicBuckets: RateBuckets, req: RouteRequest): Promise<unknown> {
-  // Unauthenticated routes are limited per client IP (signed routes have their own limits).
-  if (route.auth === "public" && !(await publicBuckets.take(req.ip, ctx.config.publicRate.burst, ctx.config.publicRate.perSecond, ctx.now()))) {
+  // Unauthenticated routes are limited per client address, an IPv6 one by its /64 (one host
+  // holds a whole /64); signed routes have their own limits.
+  if (route.auth === "public" && !(await publicBuckets.take(ipLimitKey(req.ip), ctx.config.publicRate.burst, ctx.config.publicRate.perSecond, ctx.now()))) {
     throw new SenError("RATE_LIMITED", "too many requests from this address; slow down");
   }
   if (ctx.trading.failed && !route.whileHalted && !STATE_FREE_TAGS.has(route.tag)) {

@@ -140,8 +140,8 @@ export function App() {
     apiGet<Settings>("/api/v1/sen/trader-settings").then(setSettings, () => undefined);
     apiGet<SymbolInfo[]>("/api/v2/symbols").then(setSymbols, () => setSymbols([]));
   }, []);
-  const end = (why: string) => {
-    signOut();
+  const end = (why: string, atGateway = false) => {
+    void signOut({ atGateway });
     setSession(null);
     setNotice(why);
   };
@@ -168,7 +168,7 @@ export function App() {
         </div>
         ${session
           ? html`<span class="who mono" title=${session.address} data-testid="signed-in-as">${session.address.slice(0, 6)}…${session.address.slice(-4)}</span>
-              <button type="button" class="secondary" data-testid="sign-out" onClick=${() => end("")}>${ctx.t("signOut")}</button>`
+              <button type="button" class="secondary" data-testid="sign-out" onClick=${() => end("", true)}>${ctx.t("signOut")}</button>`
           : html`<${SignIn} settings=${settings} onSession=${(s: Session) => (setNotice(""), setSession(s))} />`}
       </header>
       ${notice ? html`<p class="notice" role="status">${notice}</p>` : null}

@@ -76,7 +76,8 @@ export const AUDIT_EVENT_TYPES = [
   "withdrawal.failed",
   // access and controls
   "auth.login",
-  "auth.loginFailed",
+  "auth.loginFailed", // `account`/`wallet` only when the message's signature verified; else `detail.claimedWallet`
+  "auth.logout", // a session ended by its holder: `detail.scope` session | account, `detail.sessions` ended
   "apiKey.created",
   "apiKey.revoked",
   "role.changed",

@@ -1,16 +1,22 @@
 import { z } from "zod/v4";
 import { getAddress, isAddress, type Hex } from "viem";
 import type { AppContext } from "../../context.ts";
+import { createLoginFailureGate, type LoginFailureGate } from "../../auth/loginFailureGate.ts";
 import { createSiweChallenge, verifySiweLogin } from "../../auth/siwe.ts";
 import { defineRoute, type Route } from "../route.ts";
 
 const address = z.string().refine((a) => isAddress(a), "an Ethereum address");
+
+/** The session token a "session" route was authenticated with (app.ts admits those only with it). */
+const bearerToken = (headers: { authorization?: string }) => headers.authorization!.slice("Bearer ".length);
 
 /**
  * Sen's own account routes (not part of KuCoin's API): Sign-In with Ethereum for a wallet
  * with a verified e-ID, then API keys for that wallet's trading account.
  */
 export function senAuthRoutes(ctx: AppContext): Route[] {
+  let gate: LoginFailureGate | undefined;
+  const failures = () => (gate ??= createLoginFailureGate({ buckets: ctx.publicBuckets, now: ctx.now, registry: ctx.metrics.registry, warn: (fields, msg) => ctx.logger.warn(fields, msg) }));
   return [
     defineRoute({
       method: "get",
@@ -34,20 +40,68 @@ export function senAuthRoutes(ctx: AppContext): Route[] {
       body: z.object({ message: z.string().min(1).max(4096), signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/) }).strict(),
       handler: async ({ body, ip }) => {
         let session;
+        let signer: string | undefined;
         try {
           session = await verifySiweLogin(
             { message: body.message, signature: body.signature as Hex },
-            { identity: ctx.identity, domain: ctx.config.siweDomain, chainId: ctx.config.chainId, now: ctx.now, roles: ctx.roles, nonces: ctx.siweNonces, sessions: ctx.sessions },
+            {
+              identity: ctx.identity,
+              domain: ctx.config.siweDomain,
+              uri: ctx.config.publicUrl,
+              chainId: ctx.config.chainId,
+              now: ctx.now,
+              roles: ctx.roles,
+              nonces: ctx.siweNonces,
+              sessions: ctx.sessions,
+              onSigned: (wallet) => (signer = wallet.toLowerCase()),
+            },
           );
         } catch (err) {
-          const claimed = /0x[0-9a-fA-F]{40}/.exec(body.message)?.[0]?.toLowerCase();
-          ctx.audit.record({ type: "auth.loginFailed", wallet: claimed, account: claimed, ip, reason: (err as { code?: string }).code ?? "LOGIN_FAILED" });
+          if (await failures().admit(ip)) {
+            // Only a verified signature says whose attempt it was: anyone can type a wallet into
+            // a message, and the record would put that wallet's account on a failed sign-in.
+            const claimed = signer === undefined ? /0x[0-9a-fA-F]{40}/.exec(body.message)?.[0]?.toLowerCase() : undefined;
+            ctx.audit.record({
+              type: "auth.loginFailed",
+              wallet: signer,
+              account: signer,
+              ip,
+              reason: (err as { code?: string }).code ?? "LOGIN_FAILED",
+              detail: claimed === undefined ? undefined : { claimedWallet: claimed },
+            });
+          }
           throw err;
         }
         const p = session.principal;
         ctx.audit.record({ type: "auth.login", account: p.accountId, identityHash: p.identityHash, wallet: p.accountId, ip, detail: { role: p.role } });
         await ctx.audit.flush();
         return { token: session.token, expiresAt: session.expiresAt, accountId: session.principal.accountId, role: session.principal.role };
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/api/v1/sen/auth/logout",
+      tag: "sen-auth",
+      summary: "Sign out: end the calling session (its token is refused from now on; API keys stay)",
+      auth: "session",
+      handler: async ({ principal, ip, req }) => {
+        const sessions = (await ctx.sessions.revokeSession(bearerToken(req.headers))) ? 1 : 0;
+        ctx.audit.record({ type: "auth.logout", account: principal!.accountId, identityHash: principal!.identityHash, wallet: principal!.accountId, ip, reason: "user", detail: { scope: "session", sessions } });
+        await ctx.audit.flush();
+        return { sessions };
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/api/v1/sen/auth/logout-all",
+      tag: "sen-auth",
+      summary: "Sign out everywhere: end every session of the caller's account (API keys stay)",
+      auth: "session",
+      handler: async ({ principal, ip }) => {
+        const sessions = await ctx.sessions.revokeSessions(principal!.accountId);
+        ctx.audit.record({ type: "auth.logout", account: principal!.accountId, identityHash: principal!.identityHash, wallet: principal!.accountId, ip, reason: "user", detail: { scope: "account", sessions } });
+        await ctx.audit.flush();
+        return { sessions };
       },
     }),
     defineRoute({
