@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     SEN_ISSUER_PII_KEYS: process.env.SEN_ISSUER_PII_KEYS ?? devSecrets.piiKeys,
     SEN_ISSUER_SALT: process.env.SEN_ISSUER_SALT ?? devSecrets.salt,
     SEN_ISSUER_SIWE_DOMAIN: process.env.SEN_ISSUER_SIWE_DOMAIN,
+    SEN_ISSUER_PUBLIC_URL: process.env.SEN_ISSUER_PUBLIC_URL,
   });
   const owner = dataDirOwner(dataDir);
   if (owner !== null) throw new Error(`npm start is already running on ${dataDir} (process ${owner}); stop it first`);

@@ -24,8 +24,10 @@ export type IssuerConfig = {
   databaseUrl: string | undefined;
   /** Days personal data is kept once no longer needed (IssuerService.purgeExpired; DEFAULT_RETENTION_DAYS says why 5 years). */
   retentionDays: number;
-  /** The sign-in domain (host[:port]) the SIWE messages must name; default the listening address. */
+  /** The sign-in domain (host[:port]) the SIWE messages must name; default publicUrl's host, else the listening address. */
   siweDomain: string | undefined;
+  /** The origin people open the issuer at (https://kyc.example); the SIWE messages' URI must have it. Default http://<siweDomain>. */
+  publicUrl: string | undefined;
 };
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
@@ -45,6 +47,11 @@ const envSchema = z.object({
   SEN_ISSUER_PII_KEYS: z.string().min(1, "must list the personal-data keys as kid:hex64,..."),
   SEN_ISSUER_SALT: z.string().min(1, "must be the identity salt, at least 32 bytes of hex"),
   SEN_ISSUER_SIWE_DOMAIN: z.string().min(1).optional(),
+  SEN_ISSUER_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: "must be the http(s) address people open the issuer at, e.g. https://kyc.example.vn" })
+    // zod 4 runs a refinement even after a failed check: parse only what can be.
+    .refine((u) => !URL.canParse(u) || new URL(u).href === `${new URL(u).origin}/`, "must be an origin only (scheme, host and port), e.g. https://kyc.example.vn")
+    .optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
@@ -91,5 +98,6 @@ export function readIssuerConfig(env: Record<string, string | undefined>): Issue
     databaseUrl: e.DATABASE_URL,
     retentionDays: e.SEN_ISSUER_RETENTION_DAYS,
     siweDomain: e.SEN_ISSUER_SIWE_DOMAIN,
+    publicUrl: e.SEN_ISSUER_PUBLIC_URL === undefined ? undefined : new URL(e.SEN_ISSUER_PUBLIC_URL).origin,
   };
 }

@@ -5,6 +5,7 @@ import { getAddress, type Address, type Hex } from "viem";
 import { z } from "zod/v4";
 import { IssuerChainError } from "./chain.ts";
 import { ISSUER_ERROR, IssuerError, type IssuerErrorCode } from "./errors.ts";
+import { clientKey, RateBuckets, type RateLimit } from "./limits.ts";
 import { mountIssuerPages } from "./pages.ts";
 import { SiweAuthError, type IssuerSession, type SiweAuth } from "./siweAuth.ts";
 import type { IssuerService } from "./service.ts";
@@ -26,7 +27,18 @@ export type IssuerAppDeps = {
   logger: Logger;
   /** Extra facts for /health (e.g. the provider and whether it is for production). */
   health?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
+  /** Requests to each sign-in route per client address (IPv4, or IPv6 /64); SIGN_IN_RATE by default. */
+  signInRate?: RateLimit;
+  /** Milliseconds since the epoch, for the rate limits. */
+  now?: () => number;
 };
+
+/**
+ * The sign-in routes answer anyone, and login verifies a signature: a person signs in a few
+ * times a day, so 30 at once and one a second after that, per address, leave room for many
+ * people behind one carrier-grade NAT while one machine's flood is refused in O(1).
+ */
+export const SIGN_IN_RATE: RateLimit = { burst: 30, perSecond: 1 };
 
 /** An answer other than 2xx, with the code table's name and, for bad input, the field. */
 export class IssuerHttpError extends Error {
@@ -115,6 +127,16 @@ export function createIssuerApp(deps: IssuerAppDeps): express.Express {
     });
   };
 
+  const now = deps.now ?? Date.now;
+  const limited = (buckets: RateBuckets) => (req: Request, res: Response, next: NextFunction) => {
+    const waitMs = buckets.take(clientKey(req.ip ?? req.socket.remoteAddress), now());
+    if (waitMs === 0) return next();
+    const seconds = Math.ceil(waitMs / 1000);
+    res.set("retry-after", String(seconds));
+    next(new IssuerHttpError(429, "ISSUER_RATE_LIMITED", `too many sign-in requests from this address; try again in ${seconds} s`));
+  };
+  v1.post("/siwe/nonce", limited(new RateBuckets(deps.signInRate ?? SIGN_IN_RATE)));
+  v1.post("/siwe/login", limited(new RateBuckets(deps.signInRate ?? SIGN_IN_RATE)));
   route("post", "/siwe/nonce", async (req) => auth.challenge(parse(schemas.nonce, req.body).address));
   route("post", "/siwe/login", async (req) => {
     const { message, signature } = parse(schemas.login, req.body);
@@ -181,6 +203,7 @@ const STATUS_OF: Record<IssuerErrorCode, number> = {
   [ISSUER_ERROR.NOT_FOUND]: 404,
   [ISSUER_ERROR.WRONG_STATUS]: 409,
   [ISSUER_ERROR.NOT_OFFICER]: 403,
+  [ISSUER_ERROR.SELF_REVIEW]: 403,
   [ISSUER_ERROR.CHAIN_FAILED]: 502,
   [ISSUER_ERROR.PII_KEY_UNKNOWN]: 500,
   [ISSUER_ERROR.PII_CORRUPT]: 500,

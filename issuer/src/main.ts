@@ -99,8 +99,8 @@ export async function startIssuer(config: IssuerConfig, o: { logger: Logger; cre
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const authority = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
-  const domain = config.siweDomain ?? authority;
-  const auth = createSiweAuth({ domain, uri: `http://${domain}`, chainId, isOfficer: (w) => config.officers.has(w) });
+  const domain = config.siweDomain ?? (config.publicUrl ? new URL(config.publicUrl).host : authority);
+  const auth = createSiweAuth({ domain, uri: config.publicUrl ?? `http://${domain}`, chainId, isOfficer: (w) => config.officers.has(w) });
   server.on("request", createIssuerApp({ service, auth, logger, health: () => ({ chainId, issuer: account.address, registry, provider: { name: provider.name, production: provider.production } }) }));
   return {
     url: `http://${authority}`,

@@ -14,7 +14,7 @@
 import { randomUUID } from "node:crypto";
 import { getAddress, isAddress, isHex, verifyMessage, type Address, type Hex } from "viem";
 import { checkApplication } from "./application.ts";
-import { IssuerError, ISSUER_ERROR } from "./errors.ts";
+import { IssuerError, ISSUER_ERROR, type IssuerErrorCode } from "./errors.ts";
 import { identityHash } from "./identityHash.ts";
 import type { PiiVault } from "./piiVault.ts";
 import type { IssuerStore, IssuerStoreOps, StoredApplication } from "./store.ts";
@@ -39,7 +39,7 @@ const DAY_MS = 86_400_000;
 export const DEFAULT_RETENTION_DAYS = 1825;
 
 export type IssuerAuditEvent = {
-  type: "application.submitted" | "application.approved" | "application.issued" | "application.rejected" | "identity.revoked" | "pii.read" | "pii.erased" | "pii.purged";
+  type: "application.submitted" | "application.approved" | "application.issued" | "application.rejected" | "identity.revoked" | "pii.read" | "pii.erased" | "pii.purged" | "review.refused";
   at: number;
   /** The wallet that acted, or "retention" for the purge of data past its retention period. */
   actor: Address | "retention";
@@ -50,6 +50,8 @@ export type IssuerAuditEvent = {
   providerProduction?: boolean;
   why?: string;
   txHash?: Hex;
+  /** Why a decision was refused (review.refused). */
+  code?: IssuerErrorCode;
 };
 
 export type IssuerServiceDeps = {
@@ -119,13 +121,26 @@ export class IssuerService {
     return a;
   }
 
-  /** Refusals that depend only on what is stored; run before the provider and again inside the insert transaction. */
-  async #storedRefusals(wallet: Address, idHash: Hex, store: IssuerStoreOps = this.#d.store): Promise<{ kind: Application["kind"]; boundWallets: Address[] }> {
+  /**
+   * Refusals about the signed-in wallet's own applications: they tell the caller only what its
+   * own wallet holds, so they may be said before the provider has proven who the caller is.
+   */
+  async #walletRefusals(wallet: Address, idHash: Hex, store: IssuerStoreOps = this.#d.store): Promise<void> {
     const mine = await store.byWallet(wallet);
     if (mine.some((a) => (OPEN as readonly string[]).includes(a.status)))
       throw new IssuerError(ISSUER_ERROR.DUPLICATE, "wallet", "wallet: an application of this wallet is already under review");
     if (mine.some((a) => a.status === "issued" && a.identityHash !== idHash))
       throw new IssuerError(ISSUER_ERROR.WALLET_BOUND, "wallet", "wallet: already bound to another identity");
+  }
+
+  /**
+   * Every refusal that depends only on what is stored, the identity's too; run after the
+   * provider and again inside the insert transaction. The identity's refusals say that someone
+   * else applied with this ID number: said to anyone who typed it, they would tell a stranger
+   * whether a person is applying (Decree 13/2023), so only the verified person hears them.
+   */
+  async #storedRefusals(wallet: Address, idHash: Hex, store: IssuerStoreOps = this.#d.store): Promise<{ kind: Application["kind"]; boundWallets: Address[] }> {
+    await this.#walletRefusals(wallet, idHash, store);
     const same = await store.byIdentity(idHash);
     if (same.some((a) => a.wallet !== wallet && (OPEN as readonly string[]).includes(a.status)))
       throw new IssuerError(ISSUER_ERROR.IDENTITY_PENDING, "idNumber", "idNumber: an application for this identity from another wallet is under review; wait for its decision");
@@ -153,7 +168,7 @@ export class IssuerService {
 
     const replay = await this.#replay(w, idHash, value, requestKey);
     if (replay) return replay;
-    await this.#storedRefusals(w, idHash);
+    await this.#walletRefusals(w, idHash);
 
     const onChain = await port.identityOf(w);
     if (onChain && onChain.identityHash.toLowerCase() !== idHash.toLowerCase())
@@ -256,11 +271,25 @@ export class IssuerService {
     return this.#open(a, o, "officer", reason);
   }
 
+  /**
+   * Four eyes: an officer never decides their own case, whether it comes from their own wallet
+   * or from another wallet of their identity (an add-wallet or a renewal after a revocation).
+   * Their identity is any that a wallet of theirs was bound to: issued, or issued before a
+   * revocation or an erasure (txHash says it was issued). The attempt is audited, as decisions are.
+   */
+  async #refuseOwnCase(officer: Address, a: StoredApplication, action: "approve" | "reject"): Promise<void> {
+    const own = a.wallet === officer || (await this.#d.store.byWallet(officer)).some((b) => b.identityHash === a.identityHash && b.txHash !== undefined);
+    if (!own) return;
+    this.#d.audit({ type: "review.refused", at: this.#d.clock(), actor: officer, applicationId: a.id, identityHash: a.identityHash, wallet: a.wallet, code: ISSUER_ERROR.SELF_REVIEW });
+    throw new IssuerError(ISSUER_ERROR.SELF_REVIEW, "id", `id: this application is of your own wallet or identity; another officer must ${action} it`);
+  }
+
   /** Approval: signs and relays the attestation (or binds the added wallet); issued only once the chain call succeeded. */
   async approve(officer: unknown, id: unknown, decision: unknown): Promise<Application> {
     const o = this.#officer(officer);
     const { store, port, clock } = this.#d;
     const a = await this.#get(id);
+    await this.#refuseOwnCase(o, a, "approve");
     if (a.status !== "submitted") throw new IssuerError(ISSUER_ERROR.WRONG_STATUS, "id", `id: the application is ${a.status}, not submitted`);
     const d = (decision ?? {}) as Partial<Decision>;
     const now = clock();
@@ -303,6 +332,7 @@ export class IssuerService {
     const o = this.#officer(officer);
     const why = text(reason, "reason", 3, 500);
     const a = await this.#get(id);
+    await this.#refuseOwnCase(o, a, "reject");
     const now = this.#d.clock();
     if (!(await this.#d.store.update(a.id, ["submitted"], { status: "rejected", decidedAt: now, decidedBy: o, reason: why })))
       throw new IssuerError(ISSUER_ERROR.WRONG_STATUS, "id", `id: the application is ${a.status}, not submitted`);

@@ -62,6 +62,8 @@ describe("issuer configuration", () => {
     const pgc = readIssuerConfig(baseEnv({ DATABASE_URL: "postgresql://issuer:secret@db.internal:5432/issuer", SEN_ISSUER_RETENTION_DAYS: "30" }));
     assert.equal(pgc.databaseUrl, "postgresql://issuer:secret@db.internal:5432/issuer");
     assert.equal(pgc.retentionDays, 30);
+    assert.equal(c.publicUrl, undefined, "the listening address by default");
+    assert.equal(readIssuerConfig(baseEnv({ SEN_ISSUER_PUBLIC_URL: "https://KYC.sen.example:8443/" })).publicUrl, "https://kyc.sen.example:8443");
   });
 
   it("refuses each bad variable by name, never quoting a secret", () => {
@@ -82,6 +84,9 @@ describe("issuer configuration", () => {
       [{ SEN_ISSUER_RETENTION_DAYS: "1.5" }, "SEN_ISSUER_RETENTION_DAYS"],
       [{ SEN_ISSUER_RETENTION_DAYS: "forever" }, "SEN_ISSUER_RETENTION_DAYS"],
       [{ SEN_ISSUER_RETENTION_DAYS: "182500" }, "SEN_ISSUER_RETENTION_DAYS"],
+      [{ SEN_ISSUER_PUBLIC_URL: "kyc.sen.example" }, "SEN_ISSUER_PUBLIC_URL"],
+      [{ SEN_ISSUER_PUBLIC_URL: "ftp://kyc.sen.example" }, "SEN_ISSUER_PUBLIC_URL"],
+      [{ SEN_ISSUER_PUBLIC_URL: "https://kyc.sen.example/onboarding/" }, "SEN_ISSUER_PUBLIC_URL"],
     ];
     for (const [over, name] of cases) {
       const err = refusal(baseEnv(over));
@@ -184,6 +189,31 @@ describe("npm run start:issuer (issuer/src/main.ts) as a process", () => {
     assert.ok(!output.text.includes("ab".repeat(32)), "the PII key is never printed");
     assert.match(output.text, /"issuer audit"/, "the run was logged");
     for (const secret of ["001190123456", "Nguyễn", "1990-05-17"]) assert.ok(!output.text.includes(secret), `the process printed ${secret}`);
+  });
+
+  it("signs in on the configured public origin (SEN_ISSUER_PUBLIC_URL): its host is the domain, its origin the URI; a message naming another URI is refused", async () => {
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), "sen-issuer-")), "data");
+    const config = readIssuerConfig(baseEnv({ SEN_ISSUER_PORT: "0", SEN_ISSUER_PUBLIC_URL: "https://kyc.sen.example", SEN_ISSUER_DATA_DIR: dataDir, SEN_CHAIN_RPC: chain.rpcUrl!, SEN_DEPLOYMENT: chain.deploymentFile! }));
+    const running = await startIssuer(config, { logger: pino({ level: "silent" }), createService: defaultService });
+    try {
+      const post = async (p: string, body: unknown) => {
+        const res = await fetch(`${running.url}/issuer/v1${p}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+        return { status: res.status, body: (await res.json()) as any };
+      };
+      const applicant = privateKeyToAccount(generatePrivateKey());
+      const login = async (edit: (m: string) => string = (m) => m) => {
+        const message = edit((await post("/siwe/nonce", { address: applicant.address })).body.message);
+        return post("/siwe/login", { message, signature: await applicant.signMessage({ message }) });
+      };
+      const { message } = (await post("/siwe/nonce", { address: applicant.address })).body;
+      assert.match(message, /^kyc\.sen\.example wants you to sign in/);
+      assert.match(message, /\nURI: https:\/\/kyc\.sen\.example\n/);
+      assert.equal((await login()).status, 200);
+      const elsewhere = await login((m) => m.replace("URI: https://kyc.sen.example", `URI: ${running.url}`));
+      assert.deepEqual([elsewhere.status, elsewhere.body.code], [401, "ISSUER_AUTH_SIWE_INVALID"]);
+    } finally {
+      await running.close();
+    }
   });
 
   it("with DATABASE_URL runs on PostgreSQL, purging at start only the personal data past retention (SEN_ISSUER_RETENTION_DAYS)", { skip: postgres.skip }, async () => {

@@ -50,4 +50,24 @@ describe("issuer SIWE sign-in", () => {
     const s = await auth.login(message, await applicant.signMessage({ message }));
     assert.equal(s.role, "applicant");
   });
+
+  it("issues a challenge as fast with 20 000 live as with one: no request walks the whole table", () => {
+    const clock = { t: Date.parse("2026-12-03T05:00:00Z") };
+    const perCall = (auth: ReturnType<typeof createSiweAuth>, n: number, step: number) => {
+      const started = performance.now();
+      for (let i = 0; i < n; i++) {
+        auth.challenge(applicant.address);
+        clock.t += step;
+      }
+      return (performance.now() - started) / n;
+    };
+    // One live at a time: each challenge has expired before the next is asked for.
+    const lone = createSiweAuth({ domain: "issuer.sen.example", uri: "https://issuer.sen.example", chainId: 31337, isOfficer: () => false, now: () => clock.t, challengeTtlMs: 1 });
+    perCall(lone, 500, 2);
+    const one = Math.min(perCall(lone, 1000, 2), perCall(lone, 1000, 2));
+    const crowded = createSiweAuth({ domain: "issuer.sen.example", uri: "https://issuer.sen.example", chainId: 31337, isOfficer: () => false, now: () => clock.t, maxChallenges: 100_000 });
+    perCall(crowded, 20_000, 0);
+    const many = Math.min(perCall(crowded, 1000, 0), perCall(crowded, 1000, 0));
+    assert.ok(many < 5 * one, `${(many * 1000).toFixed(1)} µs a challenge with 20 000 live, ${(one * 1000).toFixed(1)} µs with one`);
+  });
 });
