@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { createPublicClient, http, type Address, type Hex } from "viem";
 import { hardhatAccount, startChain, type ChainFixture } from "../../test/support/chainFixture.ts";
-import { freePort } from "../../test/support/freePort.ts";
+import { startFaultyRpc } from "../../test/support/faultyRpc.ts";
 import { loginAndCreateKey, startTestGateway, type GatewayFixture } from "../../test/support/gatewayFixture.ts";
 import { sessionClient } from "../../test/support/httpProbe.ts";
 import { redisServerPath, startRedis, type RedisServer } from "../../test/support/redisServer.ts";
@@ -20,51 +19,6 @@ function capture() {
   const lines: Logged[] = [];
   const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line) as Logged) });
   return { logger, lines };
-}
-
-/**
- * A JSON-RPC hop to the real chain that answers HTTP 429 to the eth_calls whose calldata names
- * one wallet, as a provider's rate limit refuses some requests of a sweep and not others; the
- * rest reach the chain unchanged.
- */
-async function startRefusingRpc(upstream: string) {
-  let refused: string | undefined;
-  let refusals = 0;
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", async () => {
-      const raw = Buffer.concat(chunks);
-      const body = JSON.parse(raw.toString("utf8")) as { method: string; params?: Array<{ data?: string }> };
-      if (refused !== undefined && body.method === "eth_call" && body.params?.[0]?.data?.toLowerCase().includes(refused)) {
-        refusals++;
-        res.writeHead(429, { "content-type": "text/plain" }).end("Too Many Requests");
-        return;
-      }
-      try {
-        const reply = await fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body: raw });
-        res.writeHead(reply.status, { "content-type": "application/json" }).end(await reply.text());
-      } catch {
-        res.writeHead(502).end();
-      }
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()));
-  return {
-    url: `http://127.0.0.1:${port}`,
-    /** Refuse the eth_calls that name `wallet` (undefined: refuse nothing). */
-    refuse(wallet: Address | undefined) {
-      refused = wallet?.slice(2).toLowerCase();
-    },
-    get refusals() {
-      return refusals;
-    },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 /** The identity.revoked events of `account` in the gateway's audit log. */
@@ -88,14 +42,14 @@ describe("chain services: identity sweep isolation", { timeout: 180_000 }, () =>
   describe("one account's read refused", () => {
     let chain: ChainFixture;
     let gw: GatewayFixture;
-    let rpc: Awaited<ReturnType<typeof startRefusingRpc>>;
+    let rpc: Awaited<ReturnType<typeof startFaultyRpc>>;
     let services: ChainServices | undefined;
     const [depositor, failing, other] = [hardhatAccount(13), hardhatAccount(14), hardhatAccount(15)];
     const identities: Record<string, Hex> = {};
 
     before(async () => {
       chain = await startChain({ serve: true });
-      rpc = await startRefusingRpc(chain.rpcUrl!);
+      rpc = await startFaultyRpc(chain.rpcUrl!);
       gw = await startTestGateway(chain);
       await chain.attest(depositor.address, "sweep-depositor");
       // Keys made in this order: the sweep meets the failing account before the other.
@@ -117,7 +71,7 @@ describe("chain services: identity sweep isolation", { timeout: 180_000 }, () =>
       await chain.revoke(identities.failing);
       await chain.revoke(identities.other);
       await chain.fundAndDeposit(13, { vnd: 5_000_000n });
-      rpc.refuse(failing.address);
+      rpc.refuseCallsNaming(failing.address);
       const { logger, lines } = capture();
       const publicClient = createPublicClient({ transport: http(rpc.url, { retryCount: 0 }), cacheTime: 0 });
       services = await startChainServices({
@@ -130,7 +84,7 @@ describe("chain services: identity sweep isolation", { timeout: 180_000 }, () =>
         pollMs: 100,
       });
       await services.poll();
-      assert.ok(rpc.refusals > 0, "the fault is the one meant: the failing account's read was refused");
+      assert.ok(rpc.refusedCount("eth_call") > 0, "the fault is the one meant: the failing account's read was refused");
       const logs = () => lines.map((l) => l.msg).join("; ");
       assert.equal(gw.ctx.queries.balance(d, "VND").available, 5_000_000n, `the deposit is credited: ${logs()}`);
       assert.notEqual(gw.ctx.queries.isFrozen(b), undefined, `the other revoked account is frozen: ${logs()}`);
@@ -148,7 +102,7 @@ describe("chain services: identity sweep isolation", { timeout: 180_000 }, () =>
       const waits = lines.filter((l) => l.account === a && /check failed/.test(l.msg)).map((l) => l.retryInMs!);
       assert.deepEqual(waits.slice(0, 3), [100, 200, 400]);
 
-      rpc.refuse(undefined);
+      rpc.refuseCallsNaming(undefined);
       await until("the failing account frozen once its read answers", async () => {
         await services!.poll();
         return gw.ctx.queries.isFrozen(a) !== undefined;

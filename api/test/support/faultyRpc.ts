@@ -2,22 +2,32 @@ import { createServer } from "node:http";
 import { freePort } from "./freePort.ts";
 
 /**
- * A JSON-RPC hop between a gateway and the real chain that can refuse one method with HTTP 429,
- * as a hosted RPC provider does when it rate-limits: the gateway meets a real network failure,
- * and everything else it asks reaches the chain unchanged.
+ * A JSON-RPC hop between a gateway and the real chain that can refuse one method, or the
+ * eth_calls naming one address, with HTTP 429, as a hosted RPC provider does when it
+ * rate-limits (some requests of a sweep and not others): the gateway meets a real network
+ * failure, and everything else it asks reaches the chain unchanged.
  */
 export async function startFaultyRpc(upstream: string) {
   let limited: string | undefined;
+  /** Lower-case hex, no 0x: eth_calls whose calldata holds it are refused. */
+  let limitedCallData: string | undefined;
   const refused = new Map<string, number>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
       const raw = Buffer.concat(chunks);
-      const body = JSON.parse(raw.toString("utf8")) as { method?: string } | Array<{ method?: string }>;
-      const methods = (Array.isArray(body) ? body : [body]).map((r) => r.method);
-      if (limited !== undefined && methods.includes(limited)) {
-        refused.set(limited, (refused.get(limited) ?? 0) + 1);
+      type Call = { method?: string; params?: Array<{ data?: string }> };
+      const body = JSON.parse(raw.toString("utf8")) as Call | Call[];
+      const calls = Array.isArray(body) ? body : [body];
+      const hit =
+        limited !== undefined && calls.some((c) => c.method === limited)
+          ? limited
+          : limitedCallData !== undefined && calls.some((c) => c.method === "eth_call" && c.params?.[0]?.data?.toLowerCase().includes(limitedCallData!))
+            ? "eth_call"
+            : undefined;
+      if (hit !== undefined) {
+        refused.set(hit, (refused.get(hit) ?? 0) + 1);
         res.writeHead(429, { "content-type": "text/plain" }).end("Too Many Requests");
         return;
       }
@@ -39,6 +49,10 @@ export async function startFaultyRpc(upstream: string) {
     /** Refuse `method` from now on (undefined: refuse nothing). */
     rateLimit(method: string | undefined): void {
       limited = method;
+    },
+    /** Refuse the eth_calls whose calldata names `address` from now on (undefined: none). */
+    refuseCallsNaming(address: string | undefined): void {
+      limitedCallData = address?.slice(2).toLowerCase();
     },
     /** How many requests for `method` were refused so far. */
     refusedCount(method: string): number {
