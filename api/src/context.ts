@@ -127,6 +127,11 @@ export type ContextDeps = {
   launchListings?: Array<{ input: ListingInput; publishedAt: number; by: string }>;
   /** The chain trades settle on: orders and withdrawals are then checked against its holder rules. */
   chain?: Pick<HolderRulesViewOptions, "publicClient" | "contracts" | "startBlock" | "confirmations">;
+  /**
+   * Run before the audit log's and the snapshots' writes; throws (or ends the process) to refuse
+   * one. The split's sequencer checks its lease here: the directory is the next holder's once it ran out.
+   */
+  writeFence?: () => void;
 };
 
 /** The volatility halts' rule; a replica (cluster/edgeRole.ts) must apply the journal with the same one. */
@@ -156,12 +161,21 @@ function journalStatsOf(journal: WeakRef<Journal>): () => JournalStats | undefin
   return () => journal.deref()?.stats?.();
 }
 
-export async function createContext(config: ServerConfig, deps: ContextDeps): Promise<AppContext> {
-  // Configuration first: a bad rule file stops the start before anything is written.
-  deps = { ...deps, pilotRules: deps.pilotRules ?? loadPilotRules(config.pilotRulesFile) };
+/**
+ * What a start checks before it touches the data directory; a sequencer runs it before taking
+ * the directory's lock too (cluster/sequencerRole.ts), so a bad configuration writes nothing.
+ */
+export function checkContextConfig(config: ServerConfig, pilotRules?: LoadedPilotRules): { pilotRules: LoadedPilotRules; signingKey: ResolvedSigningKey } {
+  // A bad rule file stops the start before anything is written.
+  const rules = pilotRules ?? loadPilotRules(config.pilotRulesFile);
   // Checked against the audit log's signed checkpoints, read only: a wrong key must not
   // rewrite checkpoint.pub (or anything else) before the log refuses it.
-  const signingKey = resolveSigningKey(config.audit.dir, config.audit.signingKeyPem);
+  return { pilotRules: rules, signingKey: resolveSigningKey(config.audit.dir, config.audit.signingKeyPem) };
+}
+
+export async function createContext(config: ServerConfig, deps: ContextDeps): Promise<AppContext> {
+  const { pilotRules, signingKey } = checkContextConfig(config, deps.pilotRules);
+  deps = { ...deps, pilotRules };
   mkdirSync(config.dataDir, { recursive: true });
   // Before anything in it is opened: one process per data directory.
   const dataDirLock = deps.dataDirLock ?? lockDataDir(config.dataDir);
@@ -193,12 +207,24 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
           onConnectionError: (err) => logger.warn({ err: err.message }, "journal: Redis connection error"),
         }));
   const fileSnapshots = createFileSnapshotStore({ dir: config.snapshotDir, onCorrupt: (file, error) => logger.error({ file, err: error }, "snapshot corrupt, falling back") });
-  const snapshots = deps.publishSnapshots?.(fileSnapshots) ?? fileSnapshots;
+  const fence = deps.writeFence;
+  // Checked as a save starts (its temp file, fsync and rename are the file store's).
+  const local: SnapshotStore = fence
+    ? {
+        async save(seq, state, body) {
+          fence();
+          return fileSnapshots.save(seq, state, body);
+        },
+        load: () => fileSnapshots.load(),
+      }
+    : fileSnapshots;
+  const snapshots = deps.publishSnapshots?.(local) ?? local;
 
   saveSigningKey(config.audit.dir, signingKey);
   const auditLog = await openAuditLog({
     dir: config.audit.dir,
     signingKey,
+    writeFence: deps.writeFence,
     checkpointEvery: config.audit.checkpointEvery,
     retentionYears: config.audit.retentionYears,
     // Two kinds: a torn last line cut (offset, bytes, savedAs) or a cache rebuilt from the events (tiles, offsets files).

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   // The exchange as one process runs it; a sequencer opens the same, with its fenced journal, once it holds the lease.
   // One catalog for the exchange: a hot standby's replica (cluster/hotStandby.ts) shares it with the context it becomes.
   const exchangeCatalog = new MarketCatalog([{ currency: "VND", fullName: "Vietnamese đồng (Sen VND token)", decimals: 0, token: deployment.contracts.CashToken }], []);
-  const open = async (extra: Pick<ContextDeps, "journal" | "dataDirLock" | "openTrading"> = {}): Promise<OpenedExchange> => {
+  const open = async (extra: Pick<ContextDeps, "journal" | "dataDirLock" | "openTrading" | "writeFence"> = {}): Promise<OpenedExchange> => {
     // A sequencer publishes its snapshots and alerts for the edges (it holds the lease by now).
     const feeds = config.role === "sequencer" ? await openSequencerFeeds(config) : undefined;
     const ctx = await createContext(config, {

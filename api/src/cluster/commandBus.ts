@@ -437,17 +437,25 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
     return { ok: false, error: { name: "SenError", code: "INTERNAL", message: (err as Error)?.message ?? String(err) } };
   }
 
-  /** Starts one command (its journal append happens synchronously in here). */
-  function dispatch(fields: string[]): Promise<unknown> {
+  type Parsed = { op: string; a: unknown[] } | { refused: SenError };
+
+  function parseEntry(fields: string[]): Parsed {
     let cmd: z.infer<typeof COMMAND>;
     try {
       cmd = parseCommand(decodeJson(field(fields, "c") ?? ""));
     } catch (cause) {
-      return Promise.reject(new SenError(ClusterCode.BAD_COMMAND, "the command is not {op, args} JSON", { cause }));
+      return { refused: new SenError(ClusterCode.BAD_COMMAND, "the command is not {op, args} JSON", { cause }) };
     }
     const parsed = parseCommandArgs(cmd.op, cmd.args);
-    if (!parsed.success) return Promise.reject(new SenError(ClusterCode.BAD_COMMAND, parsed.message));
-    const a = parsed.data;
+    if (!parsed.success) return { refused: new SenError(ClusterCode.BAD_COMMAND, parsed.message) };
+    return { op: cmd.op, a: parsed.data };
+  }
+
+  /** Starts one command (its journal append happens synchronously in here). */
+  function dispatch(parsed: Parsed): Promise<unknown> {
+    if ("refused" in parsed) return Promise.reject(parsed.refused);
+    const cmd = parsed;
+    const a = parsed.a;
     try {
       switch (cmd.op as CommandOp) {
         case "placeOrder":
@@ -549,18 +557,49 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
       }
       if (res === null) continue;
       const started: Array<{ done: Promise<unknown>; to?: string; id?: string; seq: bigint }> = [];
-      for (const [, entries] of res) {
-        for (const [entryId, fields] of entries) {
-          if (stopped || !isActive()) break;
-          // Before the command: its method's append may start the batch at once, and the
-          // position must ride in the batch with the command's record (or, if it makes none,
-          // in the next batch).
-          journal.setCursor(CMD_APPLIED, entryId);
-          const done = dispatch(fields);
-          position = entryId;
-          consumed++;
-          started.push({ done, to: field(fields, "r"), id: field(fields, "id"), seq: trading.lastSeq });
+      // An audit command has no journal record: a position written past it before its line is
+      // durable would let a crash in between lose the line while the next sequencer answers it
+      // again as done (and the edge hands out the grant). Its position waits for its flush;
+      // audit commands in a row share that wait.
+      let heldAudit: string | null = null;
+      let heldFrom = 0;
+      const releaseAudit = async () => {
+        if (heldAudit === null) return;
+        await Promise.allSettled(started.slice(heldFrom).map((s) => s.done));
+        journal.setCursor(CMD_APPLIED, heldAudit);
+        heldAudit = null;
+      };
+      let journalFailed = false;
+      try {
+        reading: for (const [, entries] of res) {
+          for (const [entryId, fields] of entries) {
+            if (stopped || !isActive()) break reading;
+            const cmd = parseEntry(fields);
+            let done: Promise<unknown>;
+            if ("op" in cmd && cmd.op === "audit") {
+              if (heldAudit === null) heldFrom = started.length;
+              done = dispatch(cmd);
+              heldAudit = entryId;
+            } else {
+              await releaseAudit();
+              // Before the command: its method's append may start the batch at once, and the
+              // position must ride in the batch with the command's record (or, if it makes none,
+              // in the next batch).
+              journal.setCursor(CMD_APPLIED, entryId);
+              done = dispatch(cmd);
+            }
+            position = entryId;
+            consumed++;
+            started.push({ done, to: field(fields, "r"), id: field(fields, "id"), seq: trading.lastSeq });
+          }
         }
+        await releaseAudit();
+      } catch (err) {
+        // setCursor throws once the journal failed, also when only a batch of positions did (no
+        // caller's append saw it): stop here, the owner sees journal.failed and exits; the
+        // commands after the durable position are the next sequencer's to apply and answer.
+        onError(err, "setting the command position (the journal failed)");
+        journalFailed = true;
       }
       // One group commit for the whole read. A refused command has no record, but its position
       // still has to be durable before the refusal is told (else a new sequencer could run it
@@ -586,6 +625,7 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
         inFlight.add(tracked);
       }
       cursorDurable.catch((err: unknown) => onError(err, "writing the command position"));
+      if (journalFailed) return;
     }
   })();
 

@@ -1,12 +1,12 @@
-import { renameSync, unlinkSync, writeSync } from "node:fs";
+import { mkdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { Redis } from "ioredis";
 import type { ServerConfig } from "../config/config.ts";
 import { DataDirBusyError, lockDataDir, type DataDirLock } from "../config/dataDirLock.ts";
-import type { AppContext } from "../context.ts";
-import { createRedisJournal } from "../journal/redisJournal.ts";
+import { checkContextConfig, type AppContext } from "../context.ts";
+import { createRedisJournal, type RedisJournal } from "../journal/redisJournal.ts";
 import type { Journal } from "../journal/types.ts";
 import { startCommandConsumer } from "./commandBus.ts";
-import { acquireLease, DEFAULT_LEASE_MS, LEASE_KEY, type LeaseInfo } from "./lease.ts";
+import { acquireLease, DEFAULT_LEASE_MS, LEASE_KEY, type Lease, type LeaseInfo } from "./lease.ts";
 import { ConfigCode, ConfigError } from "../config/errors.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { TradingServiceOptions, TradingService } from "../trading/tradingService.ts";
@@ -35,8 +35,8 @@ export type OpenedExchange = { ctx: AppContext; url: string; stop(): Promise<voi
 
 export type SequencerOptions = {
   config: ServerConfig;
-  /** Opens the context, the gateway and the chain services like a normal start, with the given journal, lock and way to open the trading state. */
-  open(deps: { journal: Journal; dataDirLock: DataDirLock; openTrading?: OpenTrading }): Promise<OpenedExchange>;
+  /** Opens the context, the gateway and the chain services like a normal start, with the given journal, lock, way to open the trading state and data-directory write fence. */
+  open(deps: { journal: Journal; dataDirLock: DataDirLock; openTrading?: OpenTrading; writeFence?: () => void }): Promise<OpenedExchange>;
   leaseMs?: number;
   /** The catalog `open` builds the exchange with: given, the standby is hot (its replica shares it). */
   catalog?: MarketCatalog;
@@ -56,6 +56,19 @@ function die(message: string, code = EXIT_LEASE_LOST): never {
     // stderr gone
   }
   process.exit(code);
+}
+
+/**
+ * The data directory's write fence for a lease holder. The journal is fenced in Redis, the
+ * directory only by this check: a holder paused past its lease (SIGSTOP, GC, VM stall) may wake
+ * with a timer due before the lease's own check (the audit trail flushes every 50 ms), and must
+ * not append to files the next holder now owns. Local (no round trip): the lease's expiry has
+ * passed on this clock by then. Ends the process as the lease's loss does.
+ */
+export function leaseWriteFence(lease: Pick<Lease, "isValid">): () => void {
+  return () => {
+    if (!lease.isValid()) die("the sequencer lease ran out before a write to the data directory");
+  };
 }
 
 /**
@@ -86,6 +99,9 @@ export async function runSequencer(options: SequencerOptions): Promise<OpenedExc
   const { config } = options;
   if (config.journal.kind !== "redis") throw new ConfigError(ConfigCode.INVALID, "SEN_ROLE=sequencer needs REDIS_URL");
   const redisUrl = config.journal.url;
+  // Before the lease: a standby with a bad rule file or signing key fails now, not at takeover
+  // with the lease held and the directory locked.
+  checkContextConfig(config);
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const log = (msg: string, extra: object = {}) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), node: config.nodeId, ...extra, msg })}\n`);
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: Math.max(500, Math.floor(leaseMs / 2)) });
@@ -121,52 +137,69 @@ export async function runSequencer(options: SequencerOptions): Promise<OpenedExc
     onLost: (reason) => die(`lost the sequencer lease (${reason})`),
   });
   const acquiredAt = Date.now();
-  const hot = standby ? await (standby as Promise<HotStandby | null>) : null;
-  const promote = hot ? await hot.takeOver() : null;
-  const stoppedFollowingMs = Date.now() - acquiredAt;
-  if (hot && !promote) log("hot standby: the replica is broken; opening from the snapshot and journal tail", { err: hot.broken?.message });
-  log("holding the sequencer lease: opening the exchange", { previous: (holder as LeaseInfo | null)?.node ?? null, waitedMs: acquiredAt - waitStarted, replicaSeq: hot?.lastSeq.toString() ?? null });
-  let promotion: { replayed: number; fallback?: string; ms: number } | null = null;
-  const openTrading: OpenTrading | undefined = promote
-    ? async (opts) => {
-        const t0 = Date.now();
-        const r = await promote(opts);
-        promotion = { ...r, ms: Date.now() - t0 };
-        if (r.fallback) log("hot standby: the replica could not be promoted; opened from the snapshot and journal tail", { reason: r.fallback });
-        return r;
-      }
-    : undefined;
-
-  const dataDirLock = lockAsLeaseHolder(config, log);
-  const journal = createRedisJournal({
-    url: redisUrl,
-    stream: "sen:journal",
-    commandTimeoutMs: config.journalDeadlineMs,
-    fence: { key: LEASE_KEY, value: lease.token },
-    onConnectionError: (err) => log("journal: Redis connection error", { err: err.message }),
-  });
+  // From here the lease is held: a start that fails gives it back at once (else a standby waits out its ttl).
+  let dataDirLock: DataDirLock | undefined;
+  let journal: RedisJournal | undefined;
   let opened: OpenedExchange;
+  let stoppedFollowingMs: number;
+  let promotion: { replayed: number; fallback?: string; ms: number } | null = null;
   try {
-    opened = await options.open({ journal, dataDirLock, openTrading });
+    const hot = standby ? await (standby as Promise<HotStandby | null>) : null;
+    const promote = hot ? await hot.takeOver() : null;
+    stoppedFollowingMs = Date.now() - acquiredAt;
+    if (hot && !promote) log("hot standby: the replica is broken; opening from the snapshot and journal tail", { err: hot.broken?.message });
+    log("holding the sequencer lease: opening the exchange", { previous: (holder as LeaseInfo | null)?.node ?? null, waitedMs: acquiredAt - waitStarted, replicaSeq: hot?.lastSeq.toString() ?? null });
+    const openTrading: OpenTrading | undefined = promote
+      ? async (opts) => {
+          const t0 = Date.now();
+          const r = await promote(opts);
+          promotion = { ...r, ms: Date.now() - t0 };
+          if (r.fallback) log("hot standby: the replica could not be promoted; opened from the snapshot and journal tail", { reason: r.fallback });
+          return r;
+        }
+      : undefined;
+
+    // A fresh SEN_DATA_DIR has no directory for LOCK yet.
+    mkdirSync(config.dataDir, { recursive: true });
+    dataDirLock = lockAsLeaseHolder(config, log);
+    journal = createRedisJournal({
+      url: redisUrl,
+      stream: "sen:journal",
+      commandTimeoutMs: config.journalDeadlineMs,
+      fence: { key: LEASE_KEY, value: lease.token },
+      onConnectionError: (err) => log("journal: Redis connection error", { err: err.message }),
+    });
+    opened = await options.open({ journal, dataDirLock, openTrading, writeFence: leaseWriteFence(lease) });
   } catch (err) {
+    dataDirLock?.release();
+    await journal?.close().catch(() => undefined);
     await lease.release();
     throw err;
   }
   const { ctx } = opened;
+  const live = journal!;
   if (!lease.isValid()) die("the lease ran out while the exchange was opening");
-  await lease.setHttp(opened.url);
-  const consumer = await startCommandConsumer({
-    redis,
-    trading: ctx.trading,
-    lookup: ctx.queries,
-    audit: ctx.audit,
-    journal,
-    isActive: () => lease.isValid() && !ctx.trading.failed,
-    onError: (err, what) => ctx.logger.warn({ err, what }, "command bus"),
-  });
+  let consumer: Awaited<ReturnType<typeof startCommandConsumer>>;
+  try {
+    await lease.setHttp(opened.url);
+    consumer = await startCommandConsumer({
+      redis,
+      trading: ctx.trading,
+      lookup: ctx.queries,
+      audit: ctx.audit,
+      journal: live,
+      isActive: () => lease.isValid() && !ctx.trading.failed && !live.failed,
+      onError: (err, what) => ctx.logger.warn({ err, what }, "command bus"),
+    });
+  } catch (err) {
+    await opened.stop().catch(() => undefined);
+    await lease.release();
+    throw err;
+  }
   // A journal that failed (fenced by a newer holder, Redis gone past the deadline) stops this one.
   const watch = setInterval(() => {
-    if (ctx.trading.failed) die("the journal failed (fenced or unreachable)", 70);
+    // journal.failed covers a batch of command positions only, which the trading service never sees.
+    if (ctx.trading.failed || live.failed) die("the journal failed (fenced or unreachable)", 70);
   }, 100);
   watch.unref();
   const took = promotion as { replayed: number; fallback?: string; ms: number } | null;

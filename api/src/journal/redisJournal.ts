@@ -60,6 +60,11 @@ export type RedisJournal = Journal & {
    * wins. The command bus keeps its position in the command stream this way.
    */
   setCursor(key: string, value: string): void;
+  /**
+   * True once a batch failed (fenced, Redis gone past the deadline): every later call throws.
+   * A batch holding only cursors fails no caller's append, so its owner watches this.
+   */
+  readonly failed: boolean;
 };
 
 const MAX_BATCH = 5000;
@@ -294,5 +299,9 @@ export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
     },
 
     stats: () => ({ ...stats }),
+
+    get failed() {
+      return failure !== null;
+    },
   };
 }

@@ -63,6 +63,8 @@ export type AuditLogOptions = {
    * "full": re-read and re-hash every event and rebuild the tiles and offsets (for auditors).
    */
   verify?: "fast" | "full";
+  /** Run before each write to the directory; throws to refuse it (SegmentStoreOptions.writeFence). */
+  writeFence?: () => void;
 };
 
 /** A torn last line cut away, or a cache (tiles, offsets) rebuilt from the events. */
@@ -223,6 +225,7 @@ class FileAuditLog implements AuditLog {
       onRepair,
       whileSyncing: (upTo) => this.#cp.written(upTo),
       onDurable: (upTo) => this.#cp.writeTiles(upTo),
+      writeFence: o.writeFence,
     });
     this.#cp = new Checkpointer({
       dir: o.dir,

@@ -333,11 +333,13 @@ export class Checkpointer {
 
   /** Writes the tiles completed by the events durable up to `upTo` (page cache; fdatasynced before a checkpoint covers them). */
   writeTiles(upTo: number): void {
+    this.#store.checkFence();
     this.#tree.writeCompleted(upTo);
   }
 
   /** Writes the tiles and line offsets of events durable up to `upTo` (page cache; #syncCaches makes them durable). */
   #persistCaches(upTo: number): void {
+    this.#store.checkFence();
     this.#tree.writeCompleted(upTo);
     this.#store.writeOffsets(upTo);
   }
@@ -454,6 +456,7 @@ export class Checkpointer {
    * keeps their order; `sync`: fdatasynced here too (else the caller does it).
    */
   #appendCheckpointsLine(line: string, sync: boolean): void {
+    this.#store.checkFence();
     try {
       if (this.#cpFd < 0) {
         this.#cpFd = openSync(join(this.#dir, CHECKPOINTS_FILE), "a", 0o644);

@@ -26,6 +26,12 @@ export type SegmentStoreOptions = {
   whileSyncing: (upTo: number) => void;
   /** Lines up to `upTo` are durable; called before they are counted durable (to write what they complete). */
   onDurable: (upTo: number) => void;
+  /**
+   * Run before each write to the directory (lines, offsets, and the checkpointer's tiles and
+   * checkpoints through checkFence); throws to refuse it. A split's sequencer ends its process
+   * here once its lease ran out: the next holder owns these files (cluster/sequencerRole.ts).
+   */
+  writeFence?: () => void;
 };
 
 export type SegmentRepair = { file: string; offset: number; bytes: number; savedAs: string } | { file: string; rebuilt: string };
@@ -200,6 +206,16 @@ export class SegmentStore {
     return this.#failure;
   }
 
+  /** Throws (and fails the store) when the write fence refuses a write. */
+  checkFence(): void {
+    if (!this.#o.writeFence) return;
+    try {
+      this.#o.writeFence();
+    } catch (cause) {
+      throw this.fail(cause);
+    }
+  }
+
   /** Records a write failure (the first one sticks) and returns it. */
   fail(cause: unknown): AuditError {
     if (!this.#failure) {
@@ -356,6 +372,7 @@ export class SegmentStore {
     this.#size = seq + 1;
 
     if (this.#o.fsync === "always") {
+      this.checkFence();
       try {
         const fd = this.#fdFor(seg);
         writeAllSync(fd, buf);
@@ -408,6 +425,8 @@ export class SegmentStore {
     const groups = this.#pending;
     this.#pending = [];
     for (const g of groups) {
+      // Checked per write, not per round: the fdatasync below yields, and a pause may come there.
+      this.checkFence();
       const fd = this.#fdFor(g.seg);
       writevAllSync(fd, viewsOf(g));
       const synced = fdatasyncAsync(fd);
@@ -444,6 +463,7 @@ export class SegmentStore {
       if (seg.idxWritten === seg.count) break;
       const count = Math.min(seg.count, upTo - seg.firstSeq);
       if (count <= seg.idxWritten) continue;
+      this.checkFence();
       if (seg.idxFd < 0) {
         seg.idxFd = openSync(seg.idxPath, "a", 0o644);
         this.#dirDirty = true;
