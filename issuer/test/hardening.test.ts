@@ -8,10 +8,11 @@ import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 
 import { freePort } from "../../api/test/support/freePort.ts";
 import { createIssuerApp, listen, type IssuerAppDeps } from "../src/http.ts";
 import { createPiiVault } from "../src/piiVault.ts";
-import { DEVELOPMENT_PROVIDER_NAME, DevelopmentProvider } from "../src/provider.ts";
+import { DevelopmentProvider } from "../src/provider.ts";
 import { addWalletMessage, IssuerService, type IssuerAuditEvent } from "../src/service.ts";
 import { createSiweAuth, type SiweAuthOptions } from "../src/siweAuth.ts";
 import { openIssuerStore, type IssuerStore } from "../src/store.ts";
+import { PERSON } from "./support/person.ts";
 import type { ApplicationInput, IssuancePort } from "../src/types.ts";
 
 /**
@@ -19,16 +20,6 @@ import type { ApplicationInput, IssuancePort } from "../src/types.ts";
  * the chain is a recording port (what would have been sent is what matters here).
  */
 
-const PERSON: ApplicationInput = {
-  idNumber: "001190123456",
-  fullName: "Nguyễn Thị Bích Ngọc",
-  dateOfBirth: "1990-05-17",
-  sex: "female",
-  nationality: 704,
-  chipDataHash: `0x${"ab".repeat(32)}`,
-  verification: { provider: DEVELOPMENT_PROVIDER_NAME, sessionId: "session-1" },
-  investorType: "retail",
-};
 const person = (n: number, sessionId = "session-1"): ApplicationInput => ({ ...PERSON, idNumber: `0011901${String(n).padStart(5, "0")}`, verification: { ...PERSON.verification, sessionId } });
 const account = () => privateKeyToAccount(generatePrivateKey());
 const year = 365 * 86400;

@@ -16,19 +16,9 @@ import { DEVELOPMENT_PROVIDER_NAME, DevelopmentProvider } from "../src/provider.
 import { addWalletMessage, IssuerService } from "../src/service.ts";
 import { createSiweAuth } from "../src/siweAuth.ts";
 import { openIssuerStore, type IssuerStore } from "../src/store.ts";
+import { PERSON } from "./support/person.ts";
 import type { ApplicationInput } from "../src/types.ts";
 
-// Structurally valid ID numbers: Hà Nội (001), a woman born in 1990 (century/sex digit 1, year 90).
-const PERSON: ApplicationInput = {
-  idNumber: "001190123456",
-  fullName: "Nguyễn Thị Bích Ngọc",
-  dateOfBirth: "1990-05-17",
-  sex: "female",
-  nationality: 704,
-  chipDataHash: `0x${"ab".repeat(32)}`,
-  verification: { provider: DEVELOPMENT_PROVIDER_NAME, sessionId: "session-1" },
-  investorType: "retail",
-};
 const person = (n: number): ApplicationInput => ({ ...PERSON, idNumber: `0011901${String(n).padStart(5, "0")}`, fullName: `${PERSON.fullName} ${"ABCDEFGHIJ"[n % 10]}` });
 /** What must never reach the log. */
 const SECRETS = [PERSON.idNumber, "0011901", "Nguyễn", "Bích Ngọc", PERSON.dateOfBirth];

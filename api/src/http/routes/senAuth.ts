@@ -3,6 +3,7 @@ import { getAddress, isAddress, type Hex } from "viem";
 import type { AppContext } from "../../context.ts";
 import { createLoginFailureGate, type LoginFailureGate } from "../../auth/loginFailureGate.ts";
 import { createSiweChallenge, verifySiweLogin } from "../../auth/siwe.ts";
+import type { Principal } from "../../auth/types.ts";
 import { defineRoute, type Route } from "../route.ts";
 
 const address = z.string().refine((a) => isAddress(a), "an Ethereum address");
@@ -17,6 +18,12 @@ const bearerToken = (headers: { authorization?: string }) => headers.authorizati
 export function senAuthRoutes(ctx: AppContext): Route[] {
   let gate: LoginFailureGate | undefined;
   const failures = () => (gate ??= createLoginFailureGate({ buckets: ctx.publicBuckets, now: ctx.now, registry: ctx.metrics.registry, warn: (fields, msg) => ctx.logger.warn(fields, msg) }));
+  /** A sign-out, on the audit trail before it is answered (as a sign-in is). */
+  const loggedOut = async (principal: Principal, ip: string | undefined, scope: "session" | "account", sessions: number) => {
+    ctx.audit.record({ type: "auth.logout", account: principal.accountId, identityHash: principal.identityHash, wallet: principal.accountId, ip, reason: "user", detail: { scope, sessions } });
+    await ctx.audit.flush();
+    return { sessions };
+  };
   return [
     defineRoute({
       method: "get",
@@ -85,10 +92,7 @@ export function senAuthRoutes(ctx: AppContext): Route[] {
       summary: "Sign out: end the calling session (its token is refused from now on; API keys stay)",
       auth: "session",
       handler: async ({ principal, ip, req }) => {
-        const sessions = (await ctx.sessions.revokeSession(bearerToken(req.headers))) ? 1 : 0;
-        ctx.audit.record({ type: "auth.logout", account: principal!.accountId, identityHash: principal!.identityHash, wallet: principal!.accountId, ip, reason: "user", detail: { scope: "session", sessions } });
-        await ctx.audit.flush();
-        return { sessions };
+        return loggedOut(principal!, ip, "session", (await ctx.sessions.revokeSession(bearerToken(req.headers))) ? 1 : 0);
       },
     }),
     defineRoute({
@@ -98,10 +102,7 @@ export function senAuthRoutes(ctx: AppContext): Route[] {
       summary: "Sign out everywhere: end every session of the caller's account (API keys stay)",
       auth: "session",
       handler: async ({ principal, ip }) => {
-        const sessions = await ctx.sessions.revokeSessions(principal!.accountId);
-        ctx.audit.record({ type: "auth.logout", account: principal!.accountId, identityHash: principal!.identityHash, wallet: principal!.accountId, ip, reason: "user", detail: { scope: "account", sessions } });
-        await ctx.audit.flush();
-        return { sessions };
+        return loggedOut(principal!, ip, "account", await ctx.sessions.revokeSessions(principal!.accountId));
       },
     }),
     defineRoute({
