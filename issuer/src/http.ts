@@ -5,7 +5,8 @@ import { getAddress, type Address, type Hex } from "viem";
 import { z } from "zod/v4";
 import { IssuerChainError } from "./chain.ts";
 import { ISSUER_ERROR, IssuerError, type IssuerErrorCode } from "./errors.ts";
-import { clientKey, RateBuckets, type RateLimit } from "./limits.ts";
+import { ipLimitKey } from "../../api/src/auth/ipLimitKey.ts";
+import { TokenBuckets } from "../../api/src/auth/tokenBucket.ts";
 import { mountIssuerPages } from "./pages.ts";
 import { SiweAuthError, type IssuerSession, type SiweAuth } from "./siweAuth.ts";
 import type { IssuerService } from "./service.ts";
@@ -38,6 +39,9 @@ export type IssuerAppDeps = {
  * times a day, so 30 at once and one a second after that, per address, leave room for many
  * people behind one carrier-grade NAT while one machine's flood is refused in O(1).
  */
+/** A per-client limit: a burst, then `perSecond` refilled continuously. */
+export type RateLimit = { burst: number; perSecond: number };
+
 export const SIGN_IN_RATE: RateLimit = { burst: 30, perSecond: 1 };
 
 /** An answer other than 2xx, with the code table's name and, for bad input, the field. */
@@ -128,15 +132,19 @@ export function createIssuerApp(deps: IssuerAppDeps): express.Express {
   };
 
   const now = deps.now ?? Date.now;
-  const limited = (buckets: RateBuckets) => (req: Request, res: Response, next: NextFunction) => {
-    const waitMs = buckets.take(clientKey(req.ip ?? req.socket.remoteAddress), now());
-    if (waitMs === 0) return next();
-    const seconds = Math.ceil(waitMs / 1000);
-    res.set("retry-after", String(seconds));
-    next(new IssuerHttpError(429, "ISSUER_RATE_LIMITED", `too many sign-in requests from this address; try again in ${seconds} s`));
+  const limited = ({ burst, perSecond }: RateLimit) => {
+    if (!(burst >= 1) || !(perSecond > 0)) throw new RangeError("a rate limit needs a burst of 1 or more and a positive refill");
+    const buckets = new TokenBuckets();
+    return (req: Request, res: Response, next: NextFunction) => {
+      const waitMs = buckets.waitMs(ipLimitKey(req.ip ?? req.socket.remoteAddress ?? "unknown"), burst, perSecond, now());
+      if (waitMs === 0) return next();
+      const seconds = Math.ceil(waitMs / 1000);
+      res.set("retry-after", String(seconds));
+      next(new IssuerHttpError(429, "ISSUER_RATE_LIMITED", `too many sign-in requests from this address; try again in ${seconds} s`));
+    };
   };
-  v1.post("/siwe/nonce", limited(new RateBuckets(deps.signInRate ?? SIGN_IN_RATE)));
-  v1.post("/siwe/login", limited(new RateBuckets(deps.signInRate ?? SIGN_IN_RATE)));
+  v1.post("/siwe/nonce", limited(deps.signInRate ?? SIGN_IN_RATE));
+  v1.post("/siwe/login", limited(deps.signInRate ?? SIGN_IN_RATE));
   route("post", "/siwe/nonce", async (req) => auth.challenge(parse(schemas.nonce, req.body).address));
   route("post", "/siwe/login", async (req) => {
     const { message, signature } = parse(schemas.login, req.body);

@@ -11,6 +11,9 @@ describe("ipLimitKey", () => {
     assert.equal(ipLimitKey("2001:db8:0:2::1"), "2001:db8:0:2::/64");
     assert.equal(ipLimitKey("::1"), "0:0:0:0::/64");
     assert.equal(ipLimitKey("fe80::1"), "fe80:0:0:0::/64");
+    assert.equal(ipLimitKey("fe80::1%eth0"), "fe80:0:0:0::/64");
+    assert.equal(ipLimitKey("2001:db8::1"), "2001:db8:0:0::/64");
+    assert.equal(ipLimitKey("2001:0db8:0001:0002:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
   });
 
   it("keeps IPv4 per address, IPv4-mapped IPv6 included (else every IPv4 client of a dual-stack socket shares one key)", () => {
