@@ -239,6 +239,33 @@ describe("holder rules: an order or withdrawal the chain would refuse is refused
     }
   });
 
+  it("custody the token's agent seizes leaves the view's copy of the holder's custody and identity holdings", async () => {
+    const idx = 15; // funded: it deposits into the vault itself
+    const holder = hardhatAccount(idx).address;
+    const holderId = await attest(chain, holder, "seized-holder", { country: SINGAPORE });
+    await chain.fundAndDeposit(idx, { river: 30n });
+    const court = hardhatAccount(118).address; // where a court order sends the units
+    const courtId = await attest(chain, court, "court-escrow", { country: SINGAPORE });
+    // A partial freeze is what makes the view keep the holder's custody.
+    await onChain(await c.agent.river.write.setFrozenTokens([holder, 10n]));
+    const river = c.river.address.toLowerCase();
+    const state = () => view().states()[0];
+    assert.equal(state().custodyOf(river, holder.toLowerCase()), 30n);
+    assert.equal(state().identityBalance(river, holderId), 30n);
+    try {
+      // 20 of the 20 unfrozen: the freeze does not change, so no Frozen event says so; the
+      // token's Transfer names the vault and the receiver, not the holder.
+      await onChain(await c.agent.river.write.forcedCustodyTransfer([c.vault.address, holder, court, 20n]));
+      assert.equal(await chain.vaultBalance("RiverToken", holder), 10n);
+      assert.equal(state().custodyOf(river, holder.toLowerCase()), 10n);
+      assert.equal(state().identityBalance(river, holderId), 10n);
+      assert.equal(state().identityBalance(river, courtId), 20n);
+      assert.equal(state().balanceOf(river, court.toLowerCase()), 20n);
+    } finally {
+      await onChain(await c.agent.river.write.setFrozenTokens([holder, 0n]));
+    }
+  });
+
   it("a paused token: its market is refused; a paused cash token stops every market", async () => {
     const t = await trader(110, { country: SINGAPORE }, { VND: 10_000_000n, GOLD: 10n, RIVER: 10n });
     await onChain(await c.agent.gold.write.pause());

@@ -49,6 +49,7 @@ export const CONTRACT_ERROR_SIGNATURES = [
   "error SettlementInvalidTaxRate(uint16 rateBps)",
   "error SettlementNotVerified(address wallet)",
   "error SettlementSelfTrade(address wallet)",
+  "error SettlementSelfTradeIdentity(address seller, address buyer, bytes32 identityHash)",
   "error SettlementTaxMismatch(uint256 expected, uint256 submitted)",
   "error SettlementTokenNotListed(address token)",
   "error SettlementTradeFailed(uint256 tradeId, bytes reason)",

@@ -43,6 +43,7 @@ const changeEvents = parseAbi([
   "event Deposited(uint256 indexed depositId, address indexed wallet, address indexed token, uint256 amount)",
   "event Withdrawn(uint256 indexed withdrawalId, address indexed wallet, address indexed token, uint256 amount)",
   "event CustodyReturned(address indexed token, address indexed fromWallet, address indexed toWallet, uint256 amount)",
+  "event CustodySeized(address indexed token, address indexed fromWallet, address indexed toWallet, uint256 amount)",
 ]);
 
 const ISSUER_ROLE = keccak256(toHex("ISSUER_ROLE"));
@@ -526,6 +527,15 @@ class ChainMirror implements HolderState {
           d.custody.add(`${lc(a.token)}|${lc(a.fromWallet)}`);
           d.custody.add(`${lc(a.token)}|${lc(a.toWallet)}`);
           return;
+        case "CustodySeized": {
+          // The token's Transfer names the vault, not the holder whose custody (and, for a
+          // tracked token, whose identity's holdings) the agent's forced transfer took.
+          const token = lc(a.token);
+          const from = lc(a.fromWallet);
+          d.custody.add(`${token}|${from}`);
+          if (s.tracks.get(token)) d.idBalanceWallets.add(`${token}|${from}`);
+          return;
+        }
       }
       return;
     }

@@ -52,7 +52,12 @@ import {IPermissionedToken} from "../interfaces/IPermissionedToken.sol";
 ///   because the exchange's ledger holds funds for open orders; they can only go to the
 ///   wallet that owns the balance, and that wallet must still be verified. The custody of a
 ///   lost (unbound) wallet leaves through the token's audited agent recovery instead
-///   ({PermissionedToken-recoverBalance} calls {returnCustody}).
+///   ({PermissionedToken-recoverBalance} calls {returnCustody}), and custody that a court
+///   order or a sanction takes leaves through the token agent's forced transfer
+///   ({PermissionedToken-forcedCustodyTransfer} calls {seizeCustody}).
+/// - A trade's two wallets must belong to two identities: one person on both sides through
+///   two wallets bound to its one e-ID is a wash trade, which the matching engine's
+///   self-trade prevention already keeps apart by identity; the vault holds the same rule.
 contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, ICustodian {
     using SafeERC20 for IERC20;
 
@@ -133,6 +138,8 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
     event TradeAlreadySettled(uint256 indexed tradeId);
     event WithdrawalAlreadyDone(uint256 indexed withdrawalId);
     event CustodyReturned(address indexed token, address indexed fromWallet, address indexed toWallet, uint256 amount);
+    /// @notice `token`'s agent took `amount` of `fromWallet`'s custody for `toWallet`'s wallet.
+    event CustodySeized(address indexed token, address indexed fromWallet, address indexed toWallet, uint256 amount);
 
     /// @notice Trade `tradeId` of a batch cannot settle; `reason` is the encoded error why.
     error SettlementTradeFailed(uint256 tradeId, bytes reason);
@@ -142,6 +149,8 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
     error SettlementZeroAmount();
     error SettlementInvalidPrice(uint256 assetAmount, uint256 cashAmount);
     error SettlementSelfTrade(address wallet);
+    /// @notice The trade's two wallets are bound to one identity: one person on both sides.
+    error SettlementSelfTradeIdentity(address seller, address buyer, bytes32 identityHash);
     error SettlementFeeExceedsCap(uint256 fee, uint256 cashAmount, uint256 capBps);
     error SettlementInvalidFeeCap(uint16 capBps);
     error SettlementTaxMismatch(uint256 expected, uint256 submitted);
@@ -266,6 +275,19 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
         emit CustodyReturned(token, fromWallet, toWallet, amount);
     }
 
+    /// @inheritdoc ICustodian
+    /// @dev Only the calling token's own books (`msg.sender` is the token), checked like a
+    /// withdrawal's debit; the token moves the tokens themselves in the same call, so the
+    /// vault's balance falls with its books. Nothing leaves a paused vault, as for
+    /// {returnCustody}: a pause is the exchange's stop while its books are in doubt.
+    /// Emits {CustodySeized}.
+    function seizeCustody(address fromWallet, address toWallet, uint256 amount) external nonReentrant whenNotPaused {
+        if (amount == 0) revert SettlementZeroAmount();
+        if (toWallet == address(0) || toWallet == fromWallet) revert SettlementInvalidAccount(toWallet);
+        _debit(msg.sender, fromWallet, amount);
+        emit CustodySeized(msg.sender, fromWallet, toWallet, amount);
+    }
+
     // ---------------------------------------------------------------- admin
 
     function setAssetListed(address asset, bool listed) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -347,6 +369,12 @@ contract SettlementVault is AccessControl, Pausable, ReentrancyGuardTransient, I
             _fail(t.tradeId, abi.encodeWithSelector(SettlementTokenNotListed.selector, t.asset));
         }
         if (t.seller == t.buyer) _fail(t.tradeId, abi.encodeWithSelector(SettlementSelfTrade.selector, t.seller));
+        // lastIdentityOf reads one slot, the one the tokens' checks of the same wallet read
+        // next (then warm). A wallet never bound (zero) is the tokens' to refuse.
+        bytes32 sellerId = identityRegistry.lastIdentityOf(t.seller);
+        if (sellerId != bytes32(0) && sellerId == identityRegistry.lastIdentityOf(t.buyer)) {
+            _fail(t.tradeId, abi.encodeWithSelector(SettlementSelfTradeIdentity.selector, t.seller, t.buyer, sellerId));
+        }
         if (t.assetAmount == 0 || t.cashAmount == 0) {
             _fail(t.tradeId, abi.encodeWithSelector(SettlementInvalidPrice.selector, t.assetAmount, t.cashAmount));
         }

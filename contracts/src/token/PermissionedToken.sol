@@ -19,8 +19,8 @@ import {IPermissionedToken} from "../interfaces/IPermissionedToken.sol";
 ///
 /// Roles (least privilege):
 /// - DEFAULT_ADMIN_ROLE: governance; grants roles, registers custodians, sets rules.
-/// - AGENT_ROLE: the asset's transfer agent; freezes, forces transfers, recovers lost
-///   wallets, pauses.
+/// - AGENT_ROLE: the asset's transfer agent; freezes, forces transfers (out of a wallet or
+///   out of a custodian's books), recovers lost wallets, pauses.
 /// - the minting role of the subclass (issuer / payment bank).
 ///
 /// Custodians (the settlement vault) hold tokens on behalf of verified wallets: they are
@@ -84,6 +84,9 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
     event AddressFrozen(address indexed account, bool frozen, address indexed agent);
     event CustodianSet(address indexed account, bool isCustodian);
     event BalanceRecovered(address indexed lostWallet, address indexed newWallet, bytes32 indexed identityHash, uint256 amount);
+    /// @notice The agent's forced transfer of `amount` out of what `custodian` books for `from`
+    /// into `to`'s wallet (ERC-7943's {ForcedTransfer} is kept for moves of wallet balances).
+    event ForcedCustodyTransfer(address indexed custodian, address indexed from, address indexed to, uint256 amount);
     event TokenPaused(address indexed by);
     event TransferRulesSet(uint8 minKycLevel, uint8 investorTypeMask, uint8 countryRule, uint128 maxBalancePerIdentity);
     event CountryListed(uint16 indexed country, bool listed);
@@ -221,6 +224,44 @@ abstract contract PermissionedToken is ERC20, AccessControl, Multicall, IPermiss
         _unfreezeFor(from, amount);
         _privilegedUpdate(from, to, amount);
         emit ForcedTransfer(from, to, amount);
+        return true;
+    }
+
+    /// @notice {forcedTransfer} for what `from` holds in `custodian`'s books (a trader's
+    /// deposits in the settlement vault): the custodian debits `from`'s book and `amount` of
+    /// its token balance goes to `to`'s wallet. The same rules as {forcedTransfer}: `from`'s
+    /// eligibility, freezes and frozen amount are bypassed (unfreezing what it takes, custody
+    /// counting as holdings), `to` must be able to receive and stays under the per-identity
+    /// cap, and a paused token does not stop it. To a wallet, not into `to`'s custody: the
+    /// exchange credits custody only for deposits it saw, and a receiver (an escrow, the
+    /// court's wallet) need not trade on it.
+    /// Requirements: the agent role; `custodian` registered; `to` neither `from` (that would be
+    /// a withdrawal, the exchange's) nor a custodian; the custodian not paused and its book of
+    /// `from` holding `amount`. Emits {Frozen} when a freeze shrinks, the custodian's event
+    /// ({SettlementVault-CustodySeized}), {Transfer} from the custodian and
+    /// {ForcedCustodyTransfer}.
+    function forcedCustodyTransfer(address custodian, address from, address to, uint256 amount)
+        external
+        onlyRole(AGENT_ROLE)
+        returns (bool)
+    {
+        if (!_custodians.contains(custodian)) revert TokenNotCustodian(custodian);
+        if (from == address(0)) revert ERC20InvalidSender(address(0));
+        if (to == address(0)) revert ERC20InvalidReceiver(address(0));
+        if (to == from || _custodians.contains(to)) revert TokenInvalidAccount(to);
+        if (!canReceive(to)) revert ERC7943CannotReceive(to);
+        // Before the debit: the frozen part is what custody and wallet together held above it.
+        _unfreezeFor(from, amount);
+        ICustodian(custodian).seizeCustody(from, to, amount);
+        // Custody stays attributed to `from`'s identity until now (deposits keep attribution),
+        // so the per-identity holdings move as for a transfer out of `from`'s wallet.
+        if (tracksIdentityBalances) {
+            bytes32 fromId = identityRegistry.lastIdentityOf(from);
+            bytes32 toId = identityRegistry.lastIdentityOf(to);
+            if (fromId != toId) _moveIdentityBalance(fromId, toId, amount);
+        }
+        ERC20._update(custodian, to, amount);
+        emit ForcedCustodyTransfer(custodian, from, to, amount);
         return true;
     }
 

@@ -151,6 +151,22 @@ describe("SettlementVault", async () => {
       await expectTradeFailed([ok, delisted], delisted, errorData(vault.abi, "SettlementTokenNotListed", [getAddress(fund.address)]));
     });
 
+    it("two wallets of one identity cannot trade with each other (wash trade across one's own wallets)", async () => {
+      await base.restore();
+      await registry.write.addWallet([buyerId, N], as(issuer)); // the buyer's second wallet
+      await bond.write.mint([N, 10n], as(issuer));
+      await bond.write.approve([vault.address, 10n], as(spare));
+      await vault.write.deposit([bond.address, 10n], as(spare));
+      const wash = trade({ seller: N, buyer: Bu });
+      await expectTradeFailed([trade(), wash], wash, errorData(vault.abi, "SettlementSelfTradeIdentity", [getAddress(N), getAddress(Bu), buyerId]));
+      // once unbound, the wallet is still that person's: the rule holds on its last identity
+      await registry.write.removeWallet([N], as(issuer));
+      const later = trade({ seller: Bu, buyer: N });
+      await expectTradeFailed([later], later, errorData(vault.abi, "SettlementSelfTradeIdentity", [getAddress(Bu), getAddress(N), buyerId]));
+      // two identities still trade
+      await vault.write.settleBatch([[trade()]], as(settler));
+    });
+
     it("the tokens' holder rules, freezes and pauses fail a trade by its id too", async () => {
       await base.restore();
       await registry.write.revoke([buyerId], as(issuer));
@@ -488,6 +504,143 @@ describe("SettlementVault", async () => {
     });
   });
 
+  describe("the agent's forced transfer out of custody", () => {
+    /** Every event of a receipt, by name, in order (token and vault logs together). */
+    async function eventNames(hash: Hex) {
+      const receipt = await publicClient.waitForTransactionReceipt({ hash });
+      return parseEventLogs({ abi: [...bond.abi, ...vault.abi], logs: receipt.logs }).map((l) => l.eventName);
+    }
+
+    it("takes custody of a revoked, address-frozen holder to an eligible wallet: books, balances and events", async () => {
+      await base.restore();
+      await registry.write.revoke([sellerId], as(issuer));
+      await bond.write.setAddressFrozen([S, true], as(agent));
+      // the wallet path cannot reach it: the holder's wallet is empty, its tokens are in custody
+      await viem.assertions.revertWithCustomError(bond.write.forcedTransfer([S, T, 400n], as(agent)), bond, "ERC20InsufficientBalance");
+      const hash = await bond.write.forcedCustodyTransfer([vault.address, S, T, 400n], as(agent));
+      const receipt = await publicClient.waitForTransactionReceipt({ hash });
+      assert.deepEqual(
+        parseEventLogs({ abi: vault.abi, logs: receipt.logs, eventName: "CustodySeized" }).map((e) => e.args),
+        [{ token: getAddress(bond.address), fromWallet: getAddress(S), toWallet: getAddress(T), amount: 400n }],
+      );
+      assert.deepEqual(
+        parseEventLogs({ abi: bond.abi, logs: receipt.logs, eventName: "ForcedCustodyTransfer" }).map((e) => e.args),
+        [{ custodian: getAddress(vault.address), from: getAddress(S), to: getAddress(T), amount: 400n }],
+      );
+      assert.deepEqual(
+        parseEventLogs({ abi: bond.abi, logs: receipt.logs, eventName: "Transfer" }).map((e) => e.args),
+        [{ from: getAddress(vault.address), to: getAddress(T), value: 400n }],
+      );
+      assert.equal(await book(bond, S), 600n);
+      assert.equal(await bond.read.balanceOf([T]), 400n);
+      assert.equal(await bond.read.balanceOf([vault.address]), 600n, "the vault holds exactly its books");
+      assert.equal(await bond.read.totalSupply(), 1_000n, "nothing minted or burnt");
+      // the cash token has the same power
+      await registry.write.revoke([buyerId], as(issuer));
+      await cash.write.forcedCustodyTransfer([vault.address, Bu, T, 1_000n], as(agent));
+      assert.equal(await book(cash, Bu), 10_000_000n - 1_000n);
+      assert.equal(await cash.read.balanceOf([T]), 1_000n);
+    });
+
+    it("only the agent, only from a registered custodian, only to an eligible wallet that is neither the holder nor a custodian", async () => {
+      await base.restore();
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.forcedCustodyTransfer([vault.address, S, T, 1n], as(mallory)), bond, "AccessControlUnauthorizedAccount", [
+        getAddress(mallory.account.address),
+        await bond.read.AGENT_ROLE(),
+      ]);
+      // the vault's own roles give no power over a token's custody
+      await viem.assertions.revertWithCustomError(bond.write.forcedCustodyTransfer([vault.address, S, T, 1n], as(withdrawer)), bond, "AccessControlUnauthorizedAccount");
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.forcedCustodyTransfer([T, S, Bu, 1n], as(agent)), bond, "TokenNotCustodian", [getAddress(T)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.forcedCustodyTransfer([vault.address, zeroAddress, T, 1n], as(agent)), bond, "ERC20InvalidSender", [zeroAddress]);
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.forcedCustodyTransfer([vault.address, S, zeroAddress, 1n], as(agent)), bond, "ERC20InvalidReceiver", [zeroAddress]);
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.forcedCustodyTransfer([vault.address, S, S, 1n], as(agent)), bond, "TokenInvalidAccount", [getAddress(S)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.forcedCustodyTransfer([vault.address, S, vault.address, 1n], as(agent)), bond, "TokenInvalidAccount", [getAddress(vault.address)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.forcedCustodyTransfer([vault.address, S, mallory.account.address, 1n], as(agent)), bond, "ERC7943CannotReceive", [
+        getAddress(mallory.account.address),
+      ]);
+      await bond.write.setAddressFrozen([T, true], as(agent));
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.forcedCustodyTransfer([vault.address, S, T, 1n], as(agent)), bond, "ERC7943CannotReceive", [getAddress(T)]);
+      // more than the book holds, or nothing at all, is the vault's to refuse
+      await viem.assertions.revertWithCustomErrorWithArgs(bond.write.forcedCustodyTransfer([vault.address, S, Bu, 1_001n], as(agent)), vault, "SettlementInsufficientBalance", [
+        getAddress(S),
+        getAddress(bond.address),
+        1_000n,
+        1_001n,
+      ]);
+      await viem.assertions.revertWithCustomError(bond.write.forcedCustodyTransfer([vault.address, S, Bu, 0n], as(agent)), vault, "SettlementZeroAmount");
+      assert.equal(await book(bond, S), 1_000n);
+      // a token moves only its own books: anyone else calling the vault debits nothing of the bond's
+      await viem.assertions.revertWithCustomErrorWithArgs(vault.write.seizeCustody([S, T, 1n], as(mallory)), vault, "SettlementInsufficientBalance", [
+        getAddress(S),
+        getAddress(mallory.account.address),
+        0n,
+        1n,
+      ]);
+      assert.equal(await book(bond, S), 1_000n);
+    });
+
+    it("takes frozen units as forcedTransfer does: the freeze shrinks by the frozen part taken (Frozen before Transfer)", async () => {
+      await base.restore();
+      await bond.write.setFrozenTokens([S, 900n], as(agent)); // custody 1,000: 100 unfrozen
+      const names = await eventNames(await bond.write.forcedCustodyTransfer([vault.address, S, T, 300n], as(agent)));
+      assert.deepEqual(names, ["Frozen", "CustodySeized", "Transfer", "ForcedCustodyTransfer"]);
+      assert.equal(await bond.read.getFrozenTokens([S]), 700n, "200 of the 300 were frozen");
+      // the same rule as forcedTransfer from the wallet: a wallet of 100 + custody 600 above a freeze of 700
+      await vault.write.withdraw([1n, S, bond.address, 100n], as(withdrawer));
+      await bond.write.forcedTransfer([S, T, 50n], as(agent));
+      assert.equal(await bond.read.getFrozenTokens([S]), 650n);
+      await bond.write.forcedCustodyTransfer([vault.address, S, T, 600n], as(agent));
+      assert.equal(await bond.read.getFrozenTokens([S]), 50n, "everything left (50 in the wallet) is frozen");
+      assert.equal(await book(bond, S), 0n);
+      assert.equal(await bond.read.balanceOf([T]), 950n);
+    });
+
+    it("a paused vault refuses it, as it refuses recovery; a paused token does not, as for forcedTransfer", async () => {
+      await base.restore();
+      await vault.write.pause(as(agent));
+      await viem.assertions.revertWithCustomError(bond.write.forcedCustodyTransfer([vault.address, S, T, 1n], as(agent)), vault, "EnforcedPause");
+      await vault.write.unpause(as(agent));
+      await bond.write.pause(as(agent));
+      await bond.write.forcedCustodyTransfer([vault.address, S, T, 1n], as(agent));
+      assert.equal(await bond.read.balanceOf([T]), 1n);
+      assert.equal(await book(bond, S), 999n);
+    });
+
+    it("moves per-identity holdings of an identity-tracked asset, within the receiver's cap", async () => {
+      await base.restore();
+      const thirdId = (await registry.read.identityOf([T]))[0];
+      assert.equal(await fund.read.identityBalance([sellerId]), 1_000n);
+      await fund.write.setTransferRules([0, 0, 0, 500n], as(gov));
+      await viem.assertions.revertWithCustomErrorWithArgs(fund.write.forcedCustodyTransfer([vault.address, S, T, 501n], as(agent)), fund, "TokenIdentityCapExceeded", [
+        thirdId,
+        501n,
+        500n,
+      ]);
+      await fund.write.forcedCustodyTransfer([vault.address, S, T, 500n], as(agent));
+      assert.equal(await fund.read.identityBalance([sellerId]), 500n);
+      assert.equal(await fund.read.identityBalance([thirdId]), 500n);
+      // to another wallet of the holder's own identity the holdings stay where they are
+      await registry.write.addWallet([sellerId, N], as(issuer));
+      await fund.write.forcedCustodyTransfer([vault.address, S, N, 100n], as(agent));
+      assert.equal(await fund.read.identityBalance([sellerId]), 500n);
+      assert.equal(await fund.read.balanceOf([N]), 100n);
+    });
+
+    it("a hostile token cannot seize custody by re-entering the vault during a withdrawal", async () => {
+      await base.restore();
+      const hostile = await viem.deployContract("ReentrantToken");
+      await vault.write.setAssetListed([hostile.address, true]);
+      await hostile.write.transfer([S, 1_000n]);
+      await hostile.write.approve([vault.address, 1_000n], as(seller));
+      await vault.write.deposit([hostile.address, 1_000n], as(seller));
+      // while the vault pays S out, the token tries to take what is left of S's book for T
+      await hostile.write.arm([vault.address, encodeFunctionData({ abi: vault.abi, functionName: "seizeCustody", args: [S, T, 900n] })]);
+      await viem.assertions.revertWithCustomError(vault.write.withdraw([1n, S, hostile.address, 100n], as(withdrawer)), vault, "ReentrancyGuardReentrantCall");
+      assert.equal(await book(hostile, S), 1_000n);
+      assert.equal(await vault.read.isWithdrawn([1n]), false);
+    });
+  });
+
   it("a hostile token cannot re-enter deposit or withdraw", async () => {
     await base.restore();
     const hostile = await viem.deployContract("ReentrantToken");
@@ -514,6 +667,7 @@ describe("SettlementVault", async () => {
       settleBatch: (inner: Trade) => encodeFunctionData({ abi: vault.abi, functionName: "settleBatch", args: [[inner]] }),
       withdraw: () => encodeFunctionData({ abi: vault.abi, functionName: "withdraw", args: [9n, Bu, cash.address, 1n] }),
       returnCustody: () => encodeFunctionData({ abi: vault.abi, functionName: "returnCustody", args: [S, T] }),
+      seizeCustody: () => encodeFunctionData({ abi: vault.abi, functionName: "seizeCustody", args: [S, T, 1n] }),
     } as const;
 
     it("the token's transfer during a withdrawal cannot settle a batch either", async () => {

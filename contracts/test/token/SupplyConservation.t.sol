@@ -5,6 +5,7 @@ import {Vm} from "forge-std/Vm.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IERC7943Fungible} from "../../src/interfaces/IERC7943Fungible.sol";
+import {IIdentityRegistry} from "../../src/interfaces/IIdentityRegistry.sol";
 import {AssetToken} from "../../src/token/AssetToken.sol";
 import {CashToken} from "../../src/token/CashToken.sol";
 import {PermissionedToken} from "../../src/token/PermissionedToken.sol";
@@ -13,7 +14,8 @@ import {SenFixture} from "../fixtures/SenFixture.t.sol";
 
 /// @notice The invariant fuzzer's only target. It holds every operator role and turns
 /// random inputs into *valid* operations on the real contracts: mints, holder transfers
-/// (never above the unfrozen amount), forced transfers, burns, freezes, custody deposits,
+/// (never above the unfrozen amount), forced transfers out of wallets and out of custody,
+/// burns, freezes, custody deposits,
 /// withdrawals (sometimes replaying an old id), settlements (sometimes with an already
 /// settled trade appended) withholding income tax at the rate in force, changes of that
 /// rate, and recoveries of a wallet with its custody. Because every
@@ -99,6 +101,28 @@ contract SupplyHandler {
         amount = _bound(amount, 0, token.balanceOf(from)); // may take frozen tokens
         token.forcedTransfer(from, to, amount);
         ++calls[this.forcedTransfer.selector];
+    }
+
+    /// The agent's forced transfer out of `from`'s custody into `to`'s wallet: exactly that
+    /// much leaves the book and reaches the wallet, and the freeze shrinks by the frozen part
+    /// taken, as forcedTransfer's does.
+    function forcedCustodyTransfer(uint256 fromSeed, uint256 toSeed, bool useCash, uint256 amount) external {
+        address from = _wallet(fromSeed);
+        address to = _wallet(toSeed);
+        PermissionedToken token = _token(useCash);
+        if (from == to || token.isAddressFrozen(to)) return;
+        uint256 book = vault.balanceOf(address(token), from);
+        if (book == 0) return;
+        amount = _bound(amount, 1, book); // may take frozen tokens
+        uint256 frozen = token.getFrozenTokens(from);
+        uint256 unfrozen = _unfrozenTotal(token, from);
+        uint256 held = token.balanceOf(to);
+        token.forcedCustodyTransfer(address(vault), from, to, amount);
+        _same("seized: book debited", vault.balanceOf(address(token), from), book - amount);
+        _same("seized: receiver's wallet credited", token.balanceOf(to), held + amount);
+        uint256 taken = amount > unfrozen ? amount - unfrozen : 0;
+        _same("seized: freeze shrinks by the frozen part taken", token.getFrozenTokens(from), frozen - _min(frozen, taken));
+        ++calls[this.forcedCustodyTransfer.selector];
     }
 
     function burn(uint256 fromSeed, bool useCash, uint256 amount) external {
@@ -328,8 +352,12 @@ contract SupplyHandler {
 
     function _parties(uint256 sellerSeed, uint256 buyerSeed) internal view returns (address seller, address buyer) {
         uint256 traders = wallets.length - 2; // not the fee or tax account
-        seller = wallets[sellerSeed % traders];
-        buyer = wallets[(sellerSeed % traders + 1 + buyerSeed % (traders - 1)) % traders];
+        uint256 s = sellerSeed % traders;
+        uint256 b = (s + 1 + buyerSeed % (traders - 1)) % traders;
+        // nor two wallets of one identity (DAVE, DAVE2): the vault refuses that as a wash trade
+        IIdentityRegistry registry = asset.identityRegistry();
+        while (registry.lastIdentityOf(wallets[b]) == registry.lastIdentityOf(wallets[s])) b = (b + 1) % traders;
+        (seller, buyer) = (wallets[s], wallets[b]);
     }
 
     /// @dev What `who` holds of `token`: its wallet plus its custody in the vault.
@@ -417,11 +445,13 @@ contract SupplyConservationTest is SenFixture {
         handler.withdraw(1, false, 10, false);
         handler.withdraw(0, false, 0, true); // replay
         handler.forcedTransfer(3, 2, false, 10);
+        handler.forcedCustodyTransfer(0, 2, false, 100); // of ALICE's custody (901, 900 frozen) to CAROL
         handler.burn(3, true, 50);
         handler.recover(false, false); // DAVE's asset, wallet and custody -> DAVE2
         handler.recover(true, true); // DAVE2's cash -> DAVE
 
-        bytes4[13] memory acted = [
+        bytes4[14] memory acted = [
+            handler.forcedCustodyTransfer.selector,
             handler.mint.selector,
             handler.deposit.selector,
             handler.transfer.selector,
@@ -444,6 +474,8 @@ contract SupplyConservationTest is SenFixture {
         assertEq(vault.balanceOf(address(cash), TAX), 510 - 1, "the tax account's book, less its pay-out");
         assertEq(vault.balanceOf(address(asset), DAVE), 0, "DAVE's custody was recovered");
         assertEq(asset.balanceOf(DAVE2), 450 + 50 - 10, "DAVE2 holds DAVE's wallet and custody");
+        assertEq(asset.getFrozenTokens(ALICE), 900 - 99, "1 of the 100 seized was unfrozen");
+        assertEq(asset.balanceOf(CAROL), 10 + 100, "CAROL holds the forced transfers");
         invariant_vaultHoldsExactlyItsBooks();
         invariant_holdersNeverMoveFrozenUnits();
         invariant_identityHoldingsFollowWallets();

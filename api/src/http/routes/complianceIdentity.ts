@@ -43,6 +43,7 @@ const REFUSALS: Readonly<Record<string, string>> = {
   SettlementDeductionsExceedProceeds: "Fees and tax exceed the sale's proceeds",
   SettlementTokenNotListed: "The token is not listed in the vault",
   SettlementSelfTrade: "Both sides are the same wallet",
+  SettlementSelfTradeIdentity: "Both sides are wallets of the same e-ID",
   SettlementInvalidAccount: "A side's account is not a wallet",
   SettlementInvalidPrice: "The trade's amounts are not a valid price",
   SettlementZeroAmount: "The trade's amount is zero",
