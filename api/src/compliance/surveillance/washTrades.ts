@@ -2,8 +2,10 @@
  * WASH TRADES: trades that change no one's position.
  *
  * WASH_SAME_IDENTITY: a trade where the same person (e-ID `identityHash`) is on both sides,
- * even when the two sides are different wallets/accounts. Self-trade prevention in the engine
- * only sees one account; this rule sees the identity. Evaluated on the taker side of each trade
+ * even when the two sides are different wallets/accounts. The engine's self-trade prevention
+ * already keeps one e-ID's orders apart (by beneficial owner), and the vault refuses such a
+ * trade; this rule is the check after the fact, for whatever reaches the trade record anyway
+ * (orders resting from before a wallet was bound to the identity). Evaluated on the taker side of each trade
  * (one alert per trade, not two); the same identity in the same symbol is alerted again only
  * after the cool-down (default 5 minutes). Severity high when the accounts differ (a deliberate
  * cross-wallet trade), medium when it is one account.
