@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { getAddress, type Address, type Hex } from "viem";
 import { z } from "zod/v4";
 import { ISSUER_ERROR, IssuerError } from "./errors.ts";
@@ -28,9 +29,27 @@ export type IssuerConfig = {
   siweDomain: string | undefined;
   /** The origin people open the issuer at (https://kyc.example); the SIWE messages' URI must have it. Default http://<siweDomain>. */
   publicUrl: string | undefined;
+  /**
+   * The reverse proxies in front of the issuer (addresses, CIDR ranges or proxy-addr's
+   * loopback / linklocal / uniquelocal), whose X-Forwarded-For names the client; empty: none,
+   * the connecting address is the client.
+   */
+  trustProxy: readonly string[];
 };
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+const PROXY_KEYWORDS = ["loopback", "linklocal", "uniquelocal"];
+
+/** An address, a CIDR range of one, or one of proxy-addr's named ranges. */
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_KEYWORDS.includes(entry)) return true;
+  const [addr, prefix, extra] = entry.split("/");
+  const family = isIP(addr!);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 const envSchema = z.object({
   SEN_ISSUER_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
@@ -57,6 +76,13 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
     .refine((u) => URL.canParse(u), "must be a postgres:// URL")
     .optional(),
+  // Behind a reverse proxy every client connects from the proxy's address: without this, the
+  // sign-in limits would count all of them as one client.
+  SEN_ISSUER_TRUST_PROXY: z
+    .string()
+    .transform((v) => v.split(",").map((x) => x.trim()).filter((x) => x !== ""))
+    .refine((list) => list.every(isProxyEntry), "must list the proxies' addresses or CIDR ranges (or loopback, linklocal, uniquelocal), comma-separated")
+    .default([]),
   // Up to 100 years: a typo of extra digits is refused rather than keeping data forever.
   SEN_ISSUER_RETENTION_DAYS: z.coerce.number().int("must be a whole number of days").min(1, "must be at least 1 day").max(36_500, "must be at most 36500 days").default(DEFAULT_RETENTION_DAYS),
 });
@@ -99,5 +125,6 @@ export function readIssuerConfig(env: Record<string, string | undefined>): Issue
     retentionDays: e.SEN_ISSUER_RETENTION_DAYS,
     siweDomain: e.SEN_ISSUER_SIWE_DOMAIN,
     publicUrl: e.SEN_ISSUER_PUBLIC_URL === undefined ? undefined : new URL(e.SEN_ISSUER_PUBLIC_URL).origin,
+    trustProxy: e.SEN_ISSUER_TRUST_PROXY,
   };
 }

@@ -32,6 +32,8 @@ export type IssuerAppDeps = {
   signInRate?: RateLimit;
   /** Milliseconds since the epoch, for the rate limits. */
   now?: () => number;
+  /** The reverse proxies whose X-Forwarded-For names the client (IssuerConfig.trustProxy); none by default. */
+  trustProxy?: readonly string[];
 };
 
 /**
@@ -98,6 +100,9 @@ export function createIssuerApp(deps: IssuerAppDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("query parser", "simple");
+  // Only the configured proxies' X-Forwarded-For is believed: from anyone else the header is
+  // ignored, so a client cannot name another address to get a fresh sign-in bucket.
+  if (deps.trustProxy && deps.trustProxy.length > 0) app.set("trust proxy", [...deps.trustProxy]);
 
   app.use((req, res, next) => {
     const started = performance.now();

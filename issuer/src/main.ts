@@ -101,7 +101,7 @@ export async function startIssuer(config: IssuerConfig, o: { logger: Logger; cre
   const authority = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   const domain = config.siweDomain ?? (config.publicUrl ? new URL(config.publicUrl).host : authority);
   const auth = createSiweAuth({ domain, uri: config.publicUrl ?? `http://${domain}`, chainId, isOfficer: (w) => config.officers.has(w) });
-  server.on("request", createIssuerApp({ service, auth, logger, health: () => ({ chainId, issuer: account.address, registry, provider: { name: provider.name, production: provider.production } }) }));
+  server.on("request", createIssuerApp({ service, auth, logger, trustProxy: config.trustProxy, health: () => ({ chainId, issuer: account.address, registry, provider: { name: provider.name, production: provider.production } }) }));
   return {
     url: `http://${authority}`,
     server,

@@ -219,6 +219,21 @@ describe("sign-in holds what anyone can make it keep", () => {
     assert.ok(logins.filter((s) => s === 429).length >= 5, `login limited: ${logins.join(",")}`);
   });
 
+  it("counts the client a trusted reverse proxy names, and believes X-Forwarded-For from no one else", async () => {
+    const who = account();
+    const nonceAs = (i: { call: (m: string, p: string, c?: { body?: unknown; headers?: Record<string, string> }) => Promise<Answer> }, client: string) =>
+      i.call("POST", "/siwe/nonce", { body: { address: who.address }, headers: { "x-forwarded-for": client } }).then((r) => r.status);
+    const rate = { burst: 2, perSecond: 0.001 };
+    // Behind the proxy (the test connects from loopback): each client it names has its own bucket.
+    const proxied = await startIssuer({ officers: [account().address], app: { signInRate: rate, trustProxy: ["loopback"] } });
+    assert.deepEqual([await nonceAs(proxied, "203.0.113.1"), await nonceAs(proxied, "203.0.113.1"), await nonceAs(proxied, "203.0.113.1")], [200, 200, 429]);
+    assert.equal(await nonceAs(proxied, "203.0.113.2"), 200, "another client behind the same proxy is not limited by the first");
+    assert.deepEqual([await nonceAs(proxied, "2001:db8:7:7::1"), await nonceAs(proxied, "2001:db8:7:7::2"), await nonceAs(proxied, "2001:db8:7:7::3")], [200, 200, 429], "an IPv6 client by its /64");
+    // No proxy trusted (the default): a client naming other addresses still meets its own limit.
+    const direct = await startIssuer({ officers: [account().address], app: { signInRate: rate } });
+    assert.deepEqual([await nonceAs(direct, "203.0.113.1"), await nonceAs(direct, "203.0.113.2"), await nonceAs(direct, "203.0.113.3")], [200, 200, 429]);
+  });
+
   it("keeps at most the configured number of live challenges, dropping the oldest first", async () => {
     const i = await startIssuer({ officers: [account().address], auth: { maxChallenges: 3 } });
     const wallets = [account(), account(), account(), account()];

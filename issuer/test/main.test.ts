@@ -64,6 +64,8 @@ describe("issuer configuration", () => {
     assert.equal(pgc.retentionDays, 30);
     assert.equal(c.publicUrl, undefined, "the listening address by default");
     assert.equal(readIssuerConfig(baseEnv({ SEN_ISSUER_PUBLIC_URL: "https://KYC.sen.example:8443/" })).publicUrl, "https://kyc.sen.example:8443");
+    assert.deepEqual(c.trustProxy, [], "no proxy is trusted by default");
+    assert.deepEqual(readIssuerConfig(baseEnv({ SEN_ISSUER_TRUST_PROXY: "loopback, 10.0.0.0/8,2001:db8::/32 ,192.0.2.7" })).trustProxy, ["loopback", "10.0.0.0/8", "2001:db8::/32", "192.0.2.7"]);
   });
 
   it("refuses each bad variable by name, never quoting a secret", () => {
@@ -87,6 +89,9 @@ describe("issuer configuration", () => {
       [{ SEN_ISSUER_PUBLIC_URL: "kyc.sen.example" }, "SEN_ISSUER_PUBLIC_URL"],
       [{ SEN_ISSUER_PUBLIC_URL: "ftp://kyc.sen.example" }, "SEN_ISSUER_PUBLIC_URL"],
       [{ SEN_ISSUER_PUBLIC_URL: "https://kyc.sen.example/onboarding/" }, "SEN_ISSUER_PUBLIC_URL"],
+      [{ SEN_ISSUER_TRUST_PROXY: "nginx" }, "SEN_ISSUER_TRUST_PROXY"],
+      [{ SEN_ISSUER_TRUST_PROXY: "10.0.0.0/33" }, "SEN_ISSUER_TRUST_PROXY"],
+      [{ SEN_ISSUER_TRUST_PROXY: "10.0.0.1/8/1" }, "SEN_ISSUER_TRUST_PROXY"],
     ];
     for (const [over, name] of cases) {
       const err = refusal(baseEnv(over));
