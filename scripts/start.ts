@@ -66,10 +66,13 @@ async function main(): Promise<void> {
   const issuerDir = path.join(dataDir, "issuer");
   const issuerOfficer = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: DEMO_ISSUER_OFFICER.accountIndex });
   const devSecrets = { piiKeys: `k1:${randomBytes(32).toString("hex")}`, salt: randomBytes(32).toString("hex") };
+  // Every issuer setting the operator gave (the list is the issuer's own schema, so a new one
+  // cannot be forgotten here), then what the local run decides: its chain, key and folders.
+  const givenIssuerSettings = Object.fromEntries(ISSUER_ENV_KEYS.filter((k) => k.startsWith("SEN_ISSUER_")).map((k) => [k, process.env[k]]));
   const issuerSettings = readIssuerConfig({
+    ...givenIssuerSettings,
     // Beside a gateway on a free port (tests), the issuer takes a free port too.
     SEN_ISSUER_PORT: process.env.SEN_ISSUER_PORT ?? (checked.port === 0 ? "0" : "8090"),
-    SEN_ISSUER_HOST: process.env.SEN_ISSUER_HOST,
     SEN_ISSUER_DATA_DIR: issuerDir,
     SEN_ISSUER_KEY: `0x${Buffer.from(mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: LOCAL_ROLE_ACCOUNTS.kycIssuer }).getHdKey().privateKey!).toString("hex")}`,
     SEN_CHAIN_RPC: `http://127.0.0.1:${rpcPort}`,
@@ -78,8 +81,6 @@ async function main(): Promise<void> {
     SEN_ISSUER_OFFICERS: process.env.SEN_ISSUER_OFFICERS ?? issuerOfficer.address,
     SEN_ISSUER_PII_KEYS: process.env.SEN_ISSUER_PII_KEYS ?? devSecrets.piiKeys,
     SEN_ISSUER_SALT: process.env.SEN_ISSUER_SALT ?? devSecrets.salt,
-    SEN_ISSUER_SIWE_DOMAIN: process.env.SEN_ISSUER_SIWE_DOMAIN,
-    SEN_ISSUER_PUBLIC_URL: process.env.SEN_ISSUER_PUBLIC_URL,
   });
   const owner = dataDirOwner(dataDir);
   if (owner !== null) throw new Error(`npm start is already running on ${dataDir} (process ${owner}); stop it first`);

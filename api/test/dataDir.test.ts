@@ -78,6 +78,9 @@ describe("data directory ownership and start-up order", () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
       [{ SEN_ISSUER_SALT: "not-hex" }, /SEN_ISSUER_SALT: /],
       [{ SEN_ISSUER_OFFICERS: "nobody" }, /SEN_ISSUER_OFFICERS: must be comma-separated 0x addresses/],
+      // Every issuer setting reaches the issuer's check (these two were not passed on before).
+      [{ SEN_ISSUER_TRUST_PROXY: "nginx" }, /SEN_ISSUER_TRUST_PROXY: must list the proxies/],
+      [{ SEN_ISSUER_RETENTION_DAYS: "0" }, /SEN_ISSUER_RETENTION_DAYS: must be at least 1 day/],
       [{ SEN_PILOT_RULES: rules }, /SEN_PILOT_RULES: .*bad-rules\.json/],
       [{ SEN_AUDIT_SIGNING_KEY: ecKey }, /SEN_AUDIT_SIGNING_KEY: the audit signing key must be Ed25519, got ec/],
       [{ SEN_AUDIT_SIGNING_KEY: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" }, /SEN_AUDIT_SIGNING_KEY: not a readable PEM private key/],
