@@ -42,7 +42,7 @@ import { loadPilotRules, type LoadedPilotRules } from "./listing/pilotRules.ts";
 import { ListingService, type ListingChain, type ListingRefusedEvent } from "./listing/listingService.ts";
 import type { AuditEventInput } from "./compliance/audit/auditEvent.ts";
 import type { ListingInput } from "./listing/listing.ts";
-import { BulletTokens, type BulletTokenStore } from "./auth/bulletTokens.ts";
+import { BulletTokens, endSessionBullets, type BulletTokenStore } from "./auth/bulletTokens.ts";
 import { createLocalRateBuckets, type RateBuckets } from "./auth/rateBuckets.ts";
 import { openSharedState } from "./auth/sharedState.ts";
 
@@ -349,6 +349,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
   const replayWindowMs = 5_000;
   // The split's processes share sessions, keys, the replay guard, websocket tokens and rate limits in Redis; one process keeps its own.
   const shared = config.role === "all" ? undefined : await openSharedState(config, { now, replayWindowMs, onError: (err) => logger.warn({ err }, "shared store (Redis): connection or token-revocation feed error") });
+  const bullets = shared?.bullets ?? new BulletTokens(now);
   return {
     config,
     logger,
@@ -364,13 +365,13 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
     marketData,
     candles,
     keys: shared?.keys ?? createApiKeyStore({ file: config.keysFile, masterKey: loadMasterKey(config), now, randomBytes }),
-    sessions: shared?.sessions ?? createSessionStore({ now, randomBytes }),
+    sessions: shared?.sessions ?? createSessionStore({ now, randomBytes, onEnded: endSessionBullets(bullets) }),
     siweNonces: shared?.siweNonces ?? createSiweNonceStore({ now }),
     replay: shared?.replay ?? createReplayGuard({ now, windowMs: replayWindowMs }),
     replayBarrier: shared?.barrier ?? openReplayBarrier(config.dataDir, now, replayWindowMs),
     identity,
     roles: createRoleResolver({ operatorWallets: config.operators, complianceWallets: config.compliance }),
-    bullets: shared?.bullets ?? new BulletTokens(now),
+    bullets,
     publicBuckets: shared?.publicBuckets ?? createLocalRateBuckets(),
     audit,
     auditPublicKeyPem: signingKey.publicKeyPem,

@@ -4,22 +4,25 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
+import WebSocket from "ws";
 import { signKucoinRequest } from "../src/auth/kucoinSignature.ts";
 import { edgeForwardHeaders, edgeForwardingKey, HOLDER_RULES_SYNC_PATH } from "../src/http/forwardedFor.ts";
 import { hardhatAccount, type ChainFixture } from "./support/chainFixture.ts";
 import { startSplitCluster, type SplitCluster, type SplitRole } from "./support/clusterFixture.ts";
 import type { ExchangeProcess } from "./support/exchangeProcess.ts";
 import { loginAndCreateKey, postJson, type ApiCredentials } from "./support/gatewayFixture.ts";
+import { siweLogin } from "./support/httpProbe.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { redisServerPath, type RedisServer } from "./support/redisServer.ts";
 import { until } from "./support/until.ts";
-import { connectWs } from "./support/wsClient.ts";
+import { connectWs, type WsClient } from "./support/wsClient.ts";
 
 /**
  * The split's gaps at the edges (issue #18), on real processes (one SEN_ROLE=sequencer, edges
  * spawned from api/src/main.ts) over a real redis-server and a real chain: an edge starting
  * from the sequencer's published snapshot, the client's address through an edge's forwarding,
- * surveillance alerts on an edge's websocket, sign-in reaching the sequencer.
+ * surveillance alerts on an edge's websocket, sign-in reaching the sequencer, a sign-out at one
+ * edge ending what its session authorised at another (websocket tokens and sockets).
  */
 const skip = redisServerPath() === null ? "redis-server not installed" : undefined;
 if (skip) console.log(`# skipping edge gap tests: ${skip}`);
@@ -31,6 +34,8 @@ const BUYER = 11;
 const OFFICER = 14;
 /** Attested while the exchange runs, then signs in through an edge at once. */
 const NEWCOMER = 15;
+/** Signs out at edge A with sockets open at edge B. */
+const SIGNER_OUT = 12;
 const CHAIN_POLL_MS = 4_000;
 
 type Client = ReturnType<typeof kucoinClient>;
@@ -226,6 +231,48 @@ describe("edge gaps (snapshot start, client address, alerts, sign-in)", { skip, 
     }
   });
 
+  it("a sign-out at edge A closes the sockets its session opened at edge B and voids its unused tokens there; logout-all the rest; the API key's socket stays", async () => {
+    const edgeB = await spawn("edge", "gaps-edge-signout");
+    try {
+      const trader = hardhatAccount(SIGNER_OUT);
+      await chain.attest(trader.address, "gaps-sign-out");
+      const creds = await loginAndCreateKey(edgeA.url, trader);
+      const other = await siweLogin(edgeB.url, trader);
+      assert.equal(other.code, "200000", other.msg);
+      /** A private token minted at `url` under the session `token`, and edge B's websocket endpoint. */
+      const bullet = async (url: string, token: string) => (await postJson(`${url}/api/v1/bullet-private`, {}, token)) as { token: string; instanceServers: Array<{ endpoint: string }> };
+      const atB = (await bullet(edgeB.url, creds.token)).instanceServers[0].endpoint;
+      assert.ok(atB.startsWith(edgeB.url.replace("http", "ws")), atB);
+      const unused = (await bullet(edgeA.url, creds.token)).token;
+      const mine = await connectWs(atB, (await bullet(edgeA.url, creds.token)).token);
+      const theirs = await connectWs(atB, (await bullet(edgeB.url, other.data.token)).token);
+      const keyBullet = await kucoinClient(() => edgeB.url, creds)<{ token: string }>("POST", "/api/v1/bullet-private");
+      assert.equal(keyBullet.code, "200000", JSON.stringify(keyBullet));
+      const byKey = await connectWs(atB, keyBullet.data.token);
+      for (const s of [mine, theirs, byKey]) await s.subscribe("/account/balance", true);
+      const bye = closedWithin(mine, 5_000);
+
+      const out = await fetch(`${edgeA.url}/api/v1/sen/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${creds.token}` } });
+      assert.deepEqual(await out.json(), { code: "200000", data: { sessions: 1 } });
+      assert.match(await upgradeAnswer(atB, unused), /401/, "a token minted under the session signed out at edge A no longer connects at edge B");
+      assert.equal(await bye, 4003, "edge B closed the signed-out session's socket");
+      assert.ok(mine.messages.some((m) => m.type === "error" && m.code === 411100), "told why");
+      for (const s of [theirs, byKey]) await s.barrier();
+
+      const spare = (await bullet(edgeB.url, other.data.token)).token;
+      const byeToo = closedWithin(theirs, 5_000);
+      const all = await fetch(`${edgeA.url}/api/v1/sen/auth/logout-all`, { method: "POST", headers: { authorization: `Bearer ${other.data.token}` } });
+      assert.deepEqual(await all.json(), { code: "200000", data: { sessions: 1 } });
+      assert.match(await upgradeAnswer(atB, spare), /401/);
+      assert.equal(await byeToo, 4003);
+      await byKey.barrier();
+      assert.equal(byKey.ws.readyState, byKey.ws.OPEN, "signing out leaves the API key's socket alone");
+      await byKey.close();
+    } finally {
+      await edgeB.kill9();
+    }
+  });
+
   it("a sign-in at an edge has the sequencer read the chain's holder rules at once; only an edge may ask it to", async () => {
     const syncs = async () => {
       const text = await (await fetch(`${sequencer.url}/metrics`)).text();
@@ -289,5 +336,23 @@ function signedFrom(localAddress: string, base: string, pathWithQuery: string, c
     });
     req.on("error", reject);
     req.end();
+  });
+}
+
+/** Resolves with the close code once the server closes the socket; rejects if it is still open after `ms`. */
+function closedWithin(c: WsClient, ms: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (c.ws.readyState === c.ws.CLOSED) return reject(new Error("already closed"));
+    const t = setTimeout(() => reject(new Error(`the socket stayed open ${ms} ms`)), ms);
+    c.ws.once("close", (code: number) => (clearTimeout(t), resolve(code)));
+  });
+}
+
+/** How a websocket upgrade with `token` is answered ("opened" if it gets in). */
+function upgradeAnswer(endpoint: string, token: string): Promise<string> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`${endpoint}?token=${token}`);
+    ws.on("error", (err) => resolve(err.message));
+    ws.on("open", () => (ws.close(), resolve("opened")));
   });
 }

@@ -4,6 +4,7 @@ import WebSocket from "ws";
 import { startChainServices, type ChainServices } from "../src/chain/chainServices.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, postJson, startTestGateway, type ApiCredentials, type GatewayFixture } from "./support/gatewayFixture.ts";
+import { siweLogin } from "./support/httpProbe.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { connectWs, type WsClient } from "./support/wsClient.ts";
 
@@ -31,6 +32,19 @@ async function privateSocket(gw: GatewayFixture, creds: ApiCredentials): Promise
   const c = await connectWs(gw.ctx.config.wsEndpoint, bullet.data.token);
   await c.subscribe("/account/balance", true);
   await c.subscribe("/spotMarket/tradeOrders", true);
+  return c;
+}
+
+/** Signs a session out over HTTP (`logout` or `logout-all`); resolves to the envelope. */
+async function signOut(gw: GatewayFixture, token: string, route: "logout" | "logout-all"): Promise<unknown> {
+  const res = await fetch(`${gw.url}/api/v1/sen/auth/${route}`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+  return res.json();
+}
+
+/** A private socket opened with a token minted under the session `token`. */
+async function sessionSocket(gw: GatewayFixture, token: string): Promise<WsClient> {
+  const c = await connectWs(gw.ctx.config.wsEndpoint, (await postJson(`${gw.url}/api/v1/bullet-private`, {}, token)).token as string);
+  await c.subscribe("/account/balance", true);
   return c;
 }
 
@@ -109,5 +123,40 @@ describe("websocket access ends with the access", () => {
     assert.equal(await bye, 4003);
     // The token taken before is void: the upgrade is refused.
     assert.match(await upgradeRefusal(gw, spare), /401/);
+  });
+
+  it("signing out voids the session's unused websocket tokens and closes its sockets; another session's and the API key's stay until logout-all, which leaves the key's", async () => {
+    const a = hardhatAccount(14);
+    await chain.attest(a.address, "wsrev-logout");
+    const creds = await loginAndCreateKey(gw.url, a);
+    const other = await siweLogin(gw.url, a);
+    assert.equal(other.code, "200000", other.msg);
+    const unused = (await postJson(`${gw.url}/api/v1/bullet-private`, {}, creds.token)).token as string;
+    const mine = await sessionSocket(gw, creds.token);
+    const theirs = await sessionSocket(gw, other.data.token);
+    const byKey = await privateSocket(gw, creds);
+    const bye = closed(mine);
+
+    assert.deepEqual(await signOut(gw, creds.token, "logout"), { code: "200000", data: { sessions: 1 } });
+    const signedOutAt = Date.now();
+    assert.match(await upgradeRefusal(gw, unused), /401/, "a token minted under the signed-out session no longer connects");
+    assert.equal(await bye, 4003);
+    assert.ok(Date.now() - signedOutAt < 2_000, `closed ${Date.now() - signedOutAt} ms after the sign-out was answered`);
+    assert.ok(mine.messages.some((m) => m.type === "error" && m.code === 411100 && m.data === "signed out"), "told why");
+    // The account's other session and its API key keep their sockets (and stream).
+    await gw.ctx.trading.deposit(creds.accountId, "VND", 1_000n, "wsrev-logout-dep");
+    for (const s of [theirs, byKey]) await s.next((m) => m.topic === "/account/balance" && m.data.currency === "VND");
+
+    const spare = (await postJson(`${gw.url}/api/v1/bullet-private`, {}, other.data.token)).token as string;
+    const keySpare = (await kucoinClient(() => gw.url, creds)<{ token: string }>("POST", "/api/v1/bullet-private")).data.token;
+    const byeToo = closed(theirs);
+    assert.deepEqual(await signOut(gw, other.data.token, "logout-all"), { code: "200000", data: { sessions: 1 } });
+    assert.match(await upgradeRefusal(gw, spare), /401/);
+    assert.equal(await byeToo, 4003);
+    // Sign-out leaves API keys alone: the key's socket streams on and its token still connects.
+    await byKey.barrier();
+    assert.equal(byKey.ws.readyState, byKey.ws.OPEN);
+    assert.equal(await upgradeRefusal(gw, keySpare), "opened");
+    await byKey.close();
   });
 });

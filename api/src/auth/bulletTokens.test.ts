@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import type { Principal } from "./types.ts";
-import { BulletTokens } from "./bulletTokens.ts";
+import { BulletTokens, endSessionBullets, type BulletRevocation } from "./bulletTokens.ts";
+import { createSessionStore, sessionIdOf } from "./sessionStore.ts";
 
 const trader = (accountId: string, apiKeyId?: string): Principal => ({ accountId, wallet: accountId as `0x${string}`, identityHash: "0x01", role: "trader", apiKeyId, permissions: ["General"] }) as Principal;
 
@@ -85,5 +87,34 @@ describe("bullet tokens", () => {
     assert.equal(await b.resolve(k2), undefined);
     assert.ok(await b.resolve(other));
     assert.deepEqual(seen, [{ accountId: "0xa", apiKeyId: "key1" }, { accountId: "0xa" }]);
+  });
+
+  it("ending a session through the session store voids the tokens minted under it, and only those", async () => {
+    const b = new BulletTokens(() => 0);
+    const sessions = createSessionStore({ now: () => 0, randomBytes, onEnded: endSessionBullets(b) });
+    const seen: BulletRevocation[] = [];
+    b.onRevoke((r) => seen.push(r));
+    const alice = trader("0xa");
+    const [s1, s2, s3] = [await sessions.issue(alice), await sessions.issue(alice), await sessions.issue(alice)];
+    const t1 = (await b.issue(alice, "ip", sessionIdOf(s1.token)))!;
+    const t2 = (await b.issue(alice, "ip", sessionIdOf(s2.token)))!;
+    const t3 = (await b.issue(alice, "ip", sessionIdOf(s3.token)))!;
+    const byKey = (await b.issue(trader("0xa", "key1"), "ip"))!;
+    const bob = await sessions.issue(trader("0xb"));
+    const bobs = (await b.issue(trader("0xb"), "ip", sessionIdOf(bob.token)))!;
+
+    assert.equal(await sessions.revokeSession(s1.token), true);
+    assert.equal(await b.resolve(t1), undefined, "minted under the signed-out session");
+    assert.deepEqual(await b.resolve(t2), { principal: alice, sessionId: sessionIdOf(s2.token) });
+    assert.deepEqual(seen, [{ accountId: "0xa", sessionIds: [sessionIdOf(s1.token)] }], "listeners (the sockets) are told which session");
+
+    assert.equal(await sessions.revokeSession(s1.token), false);
+    assert.equal(seen.length, 1, "nothing ended, nothing revoked");
+    assert.equal(await sessions.revokeSessions("0xa"), 2);
+    assert.equal(await b.resolve(t2), undefined);
+    assert.equal(await b.resolve(t3), undefined);
+    assert.deepEqual(await b.resolve(byKey), { principal: trader("0xa", "key1") }, "an API key's token is not a session's");
+    assert.ok(await b.resolve(bobs), "another account's session token stays");
+    assert.deepEqual(seen[1], { accountId: "0xa", sessionIds: [sessionIdOf(s2.token), sessionIdOf(s3.token)] });
   });
 });

@@ -22,25 +22,51 @@ export function bulletOwner(principal: Principal | null, ip: string): string {
   return principal ? `account:${principal.accountId}` : `ip:${ipLimitKey(ip)}`;
 }
 
-/** What was revoked: every token and socket of an account, or those opened with one API key. */
-export type BulletRevocation = { accountId: string; apiKeyId?: string };
+/**
+ * What was revoked: every token and socket of an account, or those opened with one API key, or
+ * those minted under the named sessions (signed out: `sessionIds` are sessionIdOf(token) of
+ * sessionStore.ts). A revocation names one of apiKeyId and sessionIds at most.
+ */
+export type BulletRevocation = { accountId: string; apiKeyId?: string; sessionIds?: readonly string[] };
+
+/**
+ * The sessions' hook (SessionsEnded of sessionStore.ts) that voids the websocket tokens minted
+ * under ended sessions and closes their sockets, on every process sharing `bullets`.
+ */
+export function endSessionBullets(bullets: Pick<BulletTokenStore, "revoke">): (accountId: string, sessionIds: string[]) => Promise<void> {
+  return (accountId, sessionIds) => bullets.revoke({ accountId, sessionIds });
+}
+
+/** Whether a token or socket of `principal`, minted under session `sessionId` (if any), falls under `r`. */
+export function revocationCovers(r: BulletRevocation, principal: Principal | null, sessionId: string | undefined): boolean {
+  if (principal === null || principal.accountId !== r.accountId) return false;
+  if (r.apiKeyId !== undefined) return principal.apiKeyId === r.apiKeyId;
+  if (r.sessionIds !== undefined) return sessionId !== undefined && r.sessionIds.includes(sessionId);
+  return true;
+}
 
 /**
  * Websocket tokens as the bullet routes and the websocket gateway see them: this in-memory
  * table (one process) or redisBulletTokens.ts (every edge; revocations reach every edge's sockets).
  */
 export interface BulletTokenStore {
-  /** A new token, or null when the table is full (refuse the request, retry later). */
-  issue(principal: Principal | null, ip: string): Promise<string | null>;
+  /**
+   * A new token, or null when the table is full (refuse the request, retry later). `sessionId`:
+   * the session the request came with (none for an API key), so that its sign-out voids the token.
+   */
+  issue(principal: Principal | null, ip: string, sessionId?: string): Promise<string | null>;
   /** undefined: unknown or expired token; null principal: a public token. */
-  resolve(token: string): Promise<{ principal: Principal | null } | undefined>;
+  resolve(token: string): Promise<ResolvedBullet | undefined>;
   /** Voids the account's tokens (or those of one API key) and tells every listener, on every process sharing the store. */
   revoke(r: BulletRevocation): Promise<void>;
   revokeAccount(accountId: string): Promise<void>;
   onRevoke(listener: (r: BulletRevocation) => void): () => void;
 }
 
-type Entry = { principal: Principal | null; owner: string; expiresAt: number };
+/** Who a token lets in, and the session it was minted under (whose sign-out closes the socket). */
+export type ResolvedBullet = { principal: Principal | null; sessionId?: string };
+
+type Entry = { principal: Principal | null; sessionId?: string; owner: string; expiresAt: number };
 
 /**
  * Websocket tokens (KuCoin's "bullet"): a short-lived secret that authorises one websocket
@@ -74,7 +100,7 @@ export class BulletTokens implements BulletTokenStore {
     return this.#tokens.size;
   }
 
-  async issue(principal: Principal | null, ip: string): Promise<string | null> {
+  async issue(principal: Principal | null, ip: string, sessionId?: string): Promise<string | null> {
     const now = this.#now();
     this.#expire(now);
     const owner = bulletOwner(principal, ip);
@@ -83,24 +109,24 @@ export class BulletTokens implements BulletTokenStore {
     const live = principal ? this.#tokens.size - this.#publicCount : this.#publicCount;
     if (live >= (principal ? this.#maxPrivate : this.#maxPublic)) return null;
     const token = randomBytes(24).toString("base64url");
-    this.#tokens.set(token, { principal, owner, expiresAt: now + this.#ttlMs });
+    this.#tokens.set(token, { principal, sessionId: principal ? sessionId : undefined, owner, expiresAt: now + this.#ttlMs });
     if (!principal) this.#publicCount++;
     this.#byExpiry.push(token);
     mine.push(token);
     return token;
   }
 
-  async resolve(token: string): Promise<{ principal: Principal | null } | undefined> {
+  async resolve(token: string): Promise<ResolvedBullet | undefined> {
     const t = this.#tokens.get(token);
     if (!t || t.expiresAt < this.#now()) return undefined;
-    return { principal: t.principal };
+    return t.sessionId === undefined ? { principal: t.principal } : { principal: t.principal, sessionId: t.sessionId };
   }
 
   async revoke(r: BulletRevocation): Promise<void> {
     const queue = this.#byOwner.get(`account:${r.accountId}`) ?? [];
     for (const token of queue) {
       const e = this.#tokens.get(token);
-      if (e && (r.apiKeyId === undefined || e.principal?.apiKeyId === r.apiKeyId)) this.#forget(token);
+      if (e && revocationCovers(r, e.principal, e.sessionId)) this.#forget(token);
     }
     this.#compact(`account:${r.accountId}`);
     for (const l of this.#listeners) l(r);

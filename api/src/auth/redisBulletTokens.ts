@@ -40,16 +40,23 @@ redis.call('PEXPIRE', KEYS[3], ARGV[6])
 return 1
 `;
 
-// KEYS: the account's zset, the private tokens' zset, revocation stream. ARGV: apiKeyId ('' = every
-// token), token key prefix, the broadcast message. Deletes and announces in one step, so a
-// revocation that voided tokens is always announced to the other processes.
+// KEYS: the account's zset, the private tokens' zset, revocation stream. ARGV: what goes ('all',
+// 'key' or 'sessions'), token key prefix, the broadcast message, the apiKeyId, then the session
+// ids. Deletes and announces in one step, so a revocation that voided tokens is always announced
+// to the other processes.
 const REVOKE = `
+local sessions = {}
+for i = 5, #ARGV do sessions[ARGV[i]] = true end
 for _, t in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local raw = redis.call('GET', ARGV[2] .. t)
-  local drop = ARGV[1] == '' or not raw
+  local drop = ARGV[1] == 'all' or not raw
   if not drop then
     local v = cjson.decode(raw)
-    drop = type(v.p) == 'table' and v.p.apiKeyId == ARGV[1]
+    if ARGV[1] == 'key' then
+      drop = type(v.p) == 'table' and v.p.apiKeyId == ARGV[4]
+    else
+      drop = type(v.s) == 'string' and sessions[v.s] == true
+    end
   end
   if drop then
     redis.call('DEL', ARGV[2] .. t)
@@ -127,17 +134,18 @@ export async function createRedisBulletTokens(options: RedisBulletTokensOptions)
 
   const revoke = async (r: BulletRevocation) => {
     const message = JSON.stringify({ from: nodeId, r });
-    await shared("websocket tokens", () => redis.eval(REVOKE, 3, ownerKey(`account:${r.accountId}`), privateKey, feed, r.apiKeyId ?? "", tokenPrefix, message));
+    const what = r.apiKeyId !== undefined ? "key" : r.sessionIds !== undefined ? "sessions" : "all";
+    await shared("websocket tokens", () => redis.eval(REVOKE, 3, ownerKey(`account:${r.accountId}`), privateKey, feed, what, tokenPrefix, message, r.apiKeyId ?? "", ...(r.sessionIds ?? [])));
     notify(r);
   };
 
   return {
-    async issue(principal: Principal | null, ip: string) {
+    async issue(principal: Principal | null, ip: string, sessionId?: string) {
       const t = now();
       const owner = bulletOwner(principal, ip);
       const token = randomBytes(24).toString("base64url");
       const expiresAt = t + ttlMs;
-      const value = JSON.stringify({ p: principal, e: expiresAt });
+      const value = JSON.stringify({ p: principal, e: expiresAt, s: principal ? sessionId : undefined });
       const ok = await shared("websocket tokens", () =>
         redis.eval(ISSUE, 3, tokenPrefix + token, ownerKey(owner), principal ? privateKey : publicKey, value, t, expiresAt, maxPerOwner, principal ? maxPrivate : maxPublic, ttlMs, token, tokenPrefix),
       );
@@ -146,9 +154,9 @@ export async function createRedisBulletTokens(options: RedisBulletTokensOptions)
     async resolve(token) {
       const raw = await shared("websocket tokens", () => redis.get(tokenPrefix + token));
       if (raw === null) return undefined;
-      const v = JSON.parse(raw) as { p: Principal | null; e: number };
+      const v = JSON.parse(raw) as { p: Principal | null; e: number; s?: string };
       if (v.e < now()) return undefined;
-      return { principal: v.p };
+      return v.s === undefined ? { principal: v.p } : { principal: v.p, sessionId: v.s };
     },
     revoke,
     revokeAccount: (accountId) => revoke({ accountId }),

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { AuthCode, AuthError } from "../errors/SenError.ts";
-import { hashToken, type SessionStore } from "./sessionStore.ts";
+import { hashToken, type SessionStore, type SessionsEnded } from "./sessionStore.ts";
 import { shared } from "./sharedStateError.ts";
 import type { Principal } from "./types.ts";
 
@@ -11,16 +11,21 @@ export type RedisSessionStoreOptions = {
   /** Session lifetime; default 12 h (as the in-memory store). */
   ttlMs?: number;
   prefix?: string;
+  /** As in the in-memory store: told the ended sessions before a revocation resolves. */
+  onEnded?: SessionsEnded;
 };
 
-// KEYS[1]: the account's set of session hashes. ARGV[1]: the session key prefix.
+// KEYS[1]: the account's set of session hashes. ARGV[1]: the session key prefix. Returns the
+// count of live sessions ended and every hash the set held (an expired session's grants, such
+// as a websocket token taken just before it expired, end too).
 const REVOKE_ALL = `
 local n = 0
-for _, h in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+local hashes = redis.call('SMEMBERS', KEYS[1])
+for _, h in ipairs(hashes) do
   n = n + redis.call('DEL', ARGV[1] .. h)
 end
 redis.call('DEL', KEYS[1])
-return n
+return {n, hashes}
 `;
 
 // KEYS[1]: the session. ARGV[1]: the account set prefix, ARGV[2]: the session's hash. The
@@ -42,7 +47,7 @@ return raw
  * clock, so a session never outlives its stated expiresAt.
  */
 export function createRedisSessionStore(options: RedisSessionStoreOptions): SessionStore {
-  const { redis, now, randomBytes, ttlMs = 12 * 60 * 60 * 1000, prefix = "sen:" } = options;
+  const { redis, now, randomBytes, ttlMs = 12 * 60 * 60 * 1000, prefix = "sen:", onEnded } = options;
   const sessionKey = (hash: string) => `${prefix}session:${hash}`;
   const accountKey = (accountId: string) => `${prefix}sessions:${accountId}`;
 
@@ -78,11 +83,14 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       const hash = hashToken(token);
       const raw = await shared("session", () => redis.eval(REVOKE_ONE, 1, sessionKey(hash), `${prefix}sessions:`, hash));
       if (typeof raw !== "string") return false;
-      return (JSON.parse(raw) as { e: number }).e > now();
+      const entry = JSON.parse(raw) as { p: Principal; e: number };
+      await onEnded?.(entry.p.accountId, [hash]);
+      return entry.e > now();
     },
 
     async revokeSessions(accountId) {
-      const n = await shared("session", () => redis.eval(REVOKE_ALL, 1, accountKey(accountId), `${prefix}session:`));
+      const [n, hashes] = (await shared("session", () => redis.eval(REVOKE_ALL, 1, accountKey(accountId), `${prefix}session:`))) as [number, string[]];
+      if (hashes.length > 0) await onEnded?.(accountId, hashes);
       return Number(n);
     },
   };

@@ -7,20 +7,37 @@ export type SessionStore = {
   issue(principal: Principal): Promise<Session>;
   /** The Principal of a live session; rejects with AuthError AUTH_BAD_SESSION. */
   sessionFromToken(token: string): Promise<Principal>;
-  /** Ends every session of the account (logout everywhere, identity revoked). Resolves to the count. */
+  /**
+   * Ends every session of the account (logout everywhere, identity revoked). Resolves to the
+   * count, once `onEnded` (if any) is done with them.
+   */
   revokeSessions(accountId: string): Promise<number>;
-  /** Ends the one session of `token` (sign-out). Resolves to whether it was live. */
+  /** Ends the one session of `token` (sign-out). Resolves to whether it was live, once `onEnded` (if any) is done with it. */
   revokeSession(token: string): Promise<boolean>;
 };
+
+/**
+ * Told which sessions a revocation ended, by account and sessionIdOf(token), before the revocation
+ * resolves: what the sessions authorised (websocket tokens and sockets) ends with them, whoever
+ * ended them. A rejection rejects the revocation (the sessions are already gone then).
+ */
+export type SessionsEnded = (accountId: string, sessionIds: string[]) => Promise<void>;
 
 export type CreateSessionStoreParameters = {
   now: () => number;
   randomBytes: (size: number) => Buffer;
   /** Session lifetime; default 12 h. */
   ttlMs?: number;
+  onEnded?: SessionsEnded;
 };
 
 export const hashToken = (token: string) => createHash("sha256").update(token, "utf8").digest("base64url");
+
+/**
+ * A session's id, for what was granted under it (a websocket token): the SHA-256 the stores key
+ * it by, so a revocation can name its sessions without holding their tokens.
+ */
+export const sessionIdOf = hashToken;
 
 /**
  * In-memory session store. Only SHA-256(token) is kept, so a memory or log dump of the store
@@ -29,7 +46,7 @@ export const hashToken = (token: string) => createHash("sha256").update(token, "
  * issue is amortised O(1). Sessions do not survive a restart (users sign in again).
  */
 export function createSessionStore(parameters: CreateSessionStoreParameters): SessionStore & { readonly size: number } {
-  const { now, randomBytes, ttlMs = 12 * 60 * 60 * 1000 } = parameters;
+  const { now, randomBytes, ttlMs = 12 * 60 * 60 * 1000, onEnded } = parameters;
   const byHash = new Map<string, { principal: Principal; expiresAt: number }>();
   const byAccount = new Map<string, Set<string>>();
   const order: { hash: string; expiresAt: number }[] = [];
@@ -84,6 +101,7 @@ export function createSessionStore(parameters: CreateSessionStoreParameters): Se
       const entry = byHash.get(hash);
       if (entry === undefined) return false;
       drop(hash);
+      await onEnded?.(entry.principal.accountId, [hash]);
       return entry.expiresAt > now();
     },
 
@@ -92,6 +110,7 @@ export function createSessionStore(parameters: CreateSessionStoreParameters): Se
       if (set === undefined) return 0;
       const hashes = [...set];
       for (const hash of hashes) drop(hash);
+      await onEnded?.(accountId, hashes);
       return hashes.length;
     },
 

@@ -11,6 +11,7 @@ import { signKucoinRequest, verifyKucoinRequest, kucoinHmac } from "./kucoinSign
 import { createRedisApiKeyStore } from "./redisApiKeyStore.ts";
 import { createRedisReplayGuard } from "./redisReplayGuard.ts";
 import { createRedisSessionStore } from "./redisSessionStore.ts";
+import { sessionIdOf } from "./sessionStore.ts";
 import { createRedisSiweNonceStore } from "./redisSiweNonceStore.ts";
 import { createSharedState, SHARED_REDIS_OPTIONS, type SharedState } from "./sharedState.ts";
 import type { ApiKeyOwner, Principal } from "./types.ts";
@@ -164,6 +165,30 @@ describe("shared state on Redis: two instances behave as one", { skip }, () => {
     await until("B told of both revocations", () => seenAtB.length === 2);
     assert.deepEqual(seenAtB, [{ accountId: ALICE.accountId, apiKeyId: "key1" }, { accountId: ALICE.accountId }]);
     assert.equal(seenAtA.length, 2, "the revoking process hears its own revocations once");
+  });
+
+  it("a session ended at B voids at A the websocket tokens minted under it, and A's sockets are told which; other sessions' and keys' tokens stay", async () => {
+    const [a, b] = await pair();
+    const seenAtA: BulletRevocation[] = [];
+    a.bullets.onRevoke((r) => seenAtA.push(r));
+    const [s1, s2, s3] = [await a.sessions.issue(principal()), await a.sessions.issue(principal()), await a.sessions.issue(principal())];
+    const t1 = (await a.bullets.issue(principal(), "10.0.0.1", sessionIdOf(s1.token)))!;
+    const t2 = (await a.bullets.issue(principal(), "10.0.0.1", sessionIdOf(s2.token)))!;
+    const t3 = (await a.bullets.issue(principal(), "10.0.0.1", sessionIdOf(s3.token)))!;
+    const byKey = (await a.bullets.issue(principal("key1"), "10.0.0.1"))!;
+    assert.deepEqual(await b.bullets.resolve(t1), { principal: principal(), sessionId: sessionIdOf(s1.token) });
+
+    assert.equal(await b.sessions.revokeSession(s1.token), true);
+    assert.equal(await a.bullets.resolve(t1), undefined, "minted under the session signed out at B");
+    assert.ok(await a.bullets.resolve(t2));
+    await until("A told of the sign-out", () => seenAtA.length === 1);
+    assert.deepEqual(seenAtA, [{ accountId: ALICE.accountId, sessionIds: [sessionIdOf(s1.token)] }]);
+
+    assert.equal(await b.sessions.revokeSessions(ALICE.accountId), 2);
+    for (const t of [t2, t3]) assert.equal(await a.bullets.resolve(t), undefined);
+    assert.ok(await a.bullets.resolve(byKey), "an API key's token is not a session's");
+    await until("A told of the sign-out everywhere", () => seenAtA.length === 2);
+    assert.deepEqual([...seenAtA[1].sessionIds!].sort(), [sessionIdOf(s2.token), sessionIdOf(s3.token)].sort());
   });
 
   it("public rate buckets are one limit across edges", async () => {

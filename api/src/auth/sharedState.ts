@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import type { ServerConfig } from "../config/config.ts";
 import { AuthCode, AuthError } from "../errors/SenError.ts";
 import { createRedisBulletTokens } from "./redisBulletTokens.ts";
-import type { BulletTokenStore } from "./bulletTokens.ts";
+import { endSessionBullets, type BulletTokenStore } from "./bulletTokens.ts";
 import type { RateBuckets } from "./rateBuckets.ts";
 import { createRedisApiKeyStore } from "./redisApiKeyStore.ts";
 import { createRedisRateBuckets } from "./redisRateBuckets.ts";
@@ -63,7 +63,7 @@ export async function createSharedState(config: Pick<ServerConfig, "role" | "nod
   const close = () => (closed ??= bullets.close());
   return {
     keys: createRedisApiKeyStore({ redis, masterKey: Buffer.from(config.masterKeyHex, "hex"), now, randomBytes, prefix }),
-    sessions: createRedisSessionStore({ redis, now, randomBytes, prefix }),
+    sessions: createRedisSessionStore({ redis, now, randomBytes, prefix, onEnded: endSessionBullets(bullets) }),
     siweNonces: createRedisSiweNonceStore({ redis, now, prefix }),
     replay: createRedisReplayGuard({ redis, now, windowMs: options.replayWindowMs ?? 5_000, prefix }),
     bullets,

@@ -9,7 +9,7 @@ import type { PublicTrade } from "../marketdata/marketData.ts";
 import { level1Data, stats24hData } from "../marketdata/kucoinTickers.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { BulletTokenStore } from "../auth/bulletTokens.ts";
+import { revocationCovers, type BulletRevocation, type BulletTokenStore, type ResolvedBullet } from "../auth/bulletTokens.ts";
 import { MarketStreams, type MarketStreamSources } from "./marketStreams.ts";
 import { CLOSE_ACCESS_REVOKED, UPGRADE_UNAUTHORIZED, UPGRADE_UNAVAILABLE, WsCode, wsErrorFrame } from "./errors.ts";
 import { SenError } from "../errors/SenError.ts";
@@ -66,6 +66,8 @@ export type WsGatewayDeps = MarketStreamSources & {
 type Client = {
   ws: WebSocket;
   principal: Principal | null;
+  /** The session its token was minted under: its sign-out closes this socket. */
+  sessionId?: string;
   topics: Set<string>;
   cancelOnDisconnect: boolean;
 };
@@ -95,6 +97,11 @@ export class WsGateway {
    */
   #privateSubs = 0;
   readonly #clients = new Set<Client>();
+  /**
+   * The revocations heard by each upgrade while its token was being looked up: a token revoked
+   * after the lookup read it must not let its socket in.
+   */
+  readonly #lookups = new Set<BulletRevocation[]>();
   /** The latest change per price level since the last flush, formatted only when a flush has subscribers. */
   readonly #l2Pending = new Map<string, { start: number; end: number; bids: Map<number, L2Change>; asks: Map<number, L2Change> }>();
   /**
@@ -136,12 +143,16 @@ export class WsGateway {
     // once: they would otherwise go on streaming balances and accept private subscriptions.
     deps.trading.subscribe((e) => {
       if (e.kind === "accountStatus" && e.frozen) {
-        this.#drop((p) => p.accountId === e.accountId, "account frozen");
+        this.#drop((c) => c.principal?.accountId === e.accountId, "account frozen");
         // Tokens taken before the freeze no longer connect.
         void deps.bullets.revokeAccount(e.accountId).catch((err: unknown) => deps.logger.error({ err, account: e.accountId }, "websocket: token revocation failed"));
       }
     });
-    deps.bullets.onRevoke((r) => this.#drop((p) => p.accountId === r.accountId && (r.apiKeyId === undefined || p.apiKeyId === r.apiKeyId), r.apiKeyId ? "API key revoked" : "access revoked"));
+    // A sign-out (revokeSession/revokeSessions of the SessionStore) closes the sockets its session authorised.
+    deps.bullets.onRevoke((r) => {
+      for (const heard of this.#lookups) heard.push(r);
+      this.#drop((c) => revocationCovers(r, c.principal, c.sessionId), r.apiKeyId !== undefined ? "API key revoked" : r.sessionIds !== undefined ? "signed out" : "access revoked");
+    });
     // Surveillance alerts go to compliance officers only (one shared topic).
     deps.audit.onAlert((a) => {
       if (!this.#subs.get(COMPLIANCE_ALERTS)?.size) return;
@@ -163,17 +174,22 @@ export class WsGateway {
         socket.destroy();
         return;
       }
+      const heard: BulletRevocation[] = [];
+      this.#lookups.add(heard);
       this.#deps.bullets.resolve(url.searchParams.get("token") ?? "").then(
         (token) => {
-          if (!token) {
+          this.#lookups.delete(heard);
+          if (!token || heard.some((r) => revocationCovers(r, token.principal, token.sessionId))) {
             socket.write(UPGRADE_UNAUTHORIZED);
             socket.destroy();
             return;
           }
           if (socket.destroyed) return; // the client gave up while the token was looked up
-          this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, token.principal, url));
+          // Synchronous (no verifyClient): the client is listed before the next revocation is heard.
+          this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, token, url));
         },
         (err: unknown) => {
+          this.#lookups.delete(heard);
           // The token store did not answer: refuse (never let a socket in unchecked).
           this.#deps.logger.warn({ err }, "websocket: token lookup failed");
           socket.write(UPGRADE_UNAVAILABLE);
@@ -203,10 +219,10 @@ export class WsGateway {
     this.#wss.close();
   }
 
-  /** Closes every authenticated socket whose principal matches, telling the client why (KuCoin's frozen-account code). */
-  #drop(match: (p: Principal) => boolean, reason: string): void {
+  /** Closes every authenticated socket that matches, telling the client why (KuCoin's frozen-account code). */
+  #drop(match: (c: Client) => boolean, reason: string): void {
     for (const c of this.#clients) {
-      if (!c.principal || !match(c.principal)) continue;
+      if (!c.principal || !match(c)) continue;
       if (c.ws.readyState === c.ws.OPEN) c.ws.send(wsErrorFrame(WsCode.ACCESS_REVOKED, undefined, reason));
       c.ws.close(CLOSE_ACCESS_REVOKED, reason);
       for (const t of c.topics) this.#unsubscribe(c, t);
@@ -214,8 +230,8 @@ export class WsGateway {
     }
   }
 
-  #onConnection(ws: WebSocket, principal: Principal | null, url: URL): void {
-    const client: Client = { ws, principal, topics: new Set(), cancelOnDisconnect: principal !== null && url.searchParams.get("cancelOnDisconnect") === "true" };
+  #onConnection(ws: WebSocket, { principal, sessionId }: ResolvedBullet, url: URL): void {
+    const client: Client = { ws, principal, sessionId, topics: new Set(), cancelOnDisconnect: principal !== null && url.searchParams.get("cancelOnDisconnect") === "true" };
     this.#clients.add(client);
     this.#deps.metrics.wsClients.inc();
     ws.send(JSON.stringify({ id: url.searchParams.get("connectId") ?? "welcome", type: "welcome" }));

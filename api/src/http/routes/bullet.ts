@@ -1,11 +1,12 @@
 import type { AppContext } from "../../context.ts";
+import { sessionIdOf } from "../../auth/sessionStore.ts";
 import { SenError } from "../../errors/SenError.ts";
 import { defineRoute, type Route } from "../route.ts";
 
 /** KuCoin's websocket handshake: a token plus where to connect and how often to ping. */
 export function bulletRoutes(ctx: AppContext): Route[] {
-  const token = async (principal: Parameters<typeof ctx.bullets.issue>[0], ip: string) => {
-    const t = await ctx.bullets.issue(principal, ip);
+  const token = async (principal: Parameters<typeof ctx.bullets.issue>[0], ip: string, sessionId?: string) => {
+    const t = await ctx.bullets.issue(principal, ip, sessionId);
     if (t === null) throw new SenError("RATE_LIMITED", "too many live websocket tokens; retry shortly");
     return t;
   };
@@ -19,10 +20,18 @@ export function bulletRoutes(ctx: AppContext): Route[] {
       summary: "Token for private topics (orders, balances)",
       auth: "signedOrSession",
       permission: "General",
-      handler: async ({ principal, ip }) => {
+      handler: async ({ principal, ip, req }) => {
         const frozen = ctx.queries.isFrozen(principal!.accountId);
         if (frozen !== undefined) throw new SenError("RISK_ACCOUNT_FROZEN", `account frozen: ${frozen}`);
-        return { token: await token(principal, ip), instanceServers: servers() };
+        // A bearer token is what authenticated the request when present (app.ts tries it first):
+        // the token is tied to that session, and signing it out closes the socket.
+        const bearer = req.headers.authorization;
+        const session = principal!.apiKeyId === undefined && bearer?.startsWith("Bearer ") ? bearer.slice("Bearer ".length) : undefined;
+        const t = await token(principal, ip, session === undefined ? undefined : sessionIdOf(session));
+        // A sign-out ends the session, then voids its tokens: one issued after that voiding found
+        // the session already ended here, and is never handed out (it expires unused).
+        if (session !== undefined) await ctx.sessions.sessionFromToken(session);
+        return { token: t, instanceServers: servers() };
       },
     }),
   ];
