@@ -51,6 +51,15 @@ describe("SettlementVault", async () => {
   }
   const TAX = taxes.account.address;
   const book = (token: { address: Address }, w: Address) => vault.read.balanceOf([token.address, w]);
+  /** A hostile token (it calls back into the vault while it transfers), listed, 1,000 of it in S's custody. */
+  const hostileInCustody = async () => {
+    const hostile = await viem.deployContract("ReentrantToken");
+    await vault.write.setAssetListed([hostile.address, true]);
+    await hostile.write.transfer([S, 1_000n]);
+    await hostile.write.approve([vault.address, 1_000n], as(seller));
+    await vault.write.deposit([hostile.address, 1_000n], as(seller));
+    return hostile;
+  };
 
   type Trade = ReturnType<typeof trade>;
   /** The revert data of `errorName(args)` as a contract encodes it. */
@@ -628,11 +637,7 @@ describe("SettlementVault", async () => {
 
     it("a hostile token cannot seize custody by re-entering the vault during a withdrawal", async () => {
       await base.restore();
-      const hostile = await viem.deployContract("ReentrantToken");
-      await vault.write.setAssetListed([hostile.address, true]);
-      await hostile.write.transfer([S, 1_000n]);
-      await hostile.write.approve([vault.address, 1_000n], as(seller));
-      await vault.write.deposit([hostile.address, 1_000n], as(seller));
+      const hostile = await hostileInCustody();
       // while the vault pays S out, the token tries to take what is left of S's book for T
       await hostile.write.arm([vault.address, encodeFunctionData({ abi: vault.abi, functionName: "seizeCustody", args: [S, T, 900n] })]);
       await viem.assertions.revertWithCustomError(vault.write.withdraw([1n, S, hostile.address, 100n], as(withdrawer)), vault, "ReentrancyGuardReentrantCall");
@@ -672,11 +677,7 @@ describe("SettlementVault", async () => {
 
     it("the token's transfer during a withdrawal cannot settle a batch either", async () => {
       await base.restore();
-      const hostile = await viem.deployContract("ReentrantToken");
-      await vault.write.setAssetListed([hostile.address, true]);
-      await hostile.write.transfer([S, 1_000n]);
-      await hostile.write.approve([vault.address, 1_000n], as(seller));
-      await vault.write.deposit([hostile.address, 1_000n], as(seller));
+      const hostile = await hostileInCustody();
       await vault.write.grantRole([await vault.read.SETTLER_ROLE(), hostile.address]);
       const inner = trade();
       await hostile.write.arm([vault.address, reentries.settleBatch(inner)]);
@@ -689,11 +690,7 @@ describe("SettlementVault", async () => {
     for (const name of Object.keys(reentries) as (keyof typeof reentries)[]) {
       it(`custodyTransfer calling ${name} fails the trade with the guard's error; nothing moves`, async () => {
         await base.restore();
-        const hostile = await viem.deployContract("ReentrantToken");
-        await vault.write.setAssetListed([hostile.address, true]);
-        await hostile.write.transfer([S, 1_000n]);
-        await hostile.write.approve([vault.address, 1_000n], as(seller));
-        await vault.write.deposit([hostile.address, 1_000n], as(seller));
+        const hostile = await hostileInCustody();
         await vault.write.grantRole([await vault.read.SETTLER_ROLE(), hostile.address]);
         await vault.write.grantRole([await vault.read.WITHDRAWER_ROLE(), hostile.address]);
         const inner = trade();
