@@ -214,7 +214,8 @@ describe("command bus (sen:cmd in, sen:reply:<node> out)", { skip }, () => {
       // The next well-formed one from the same edge is recorded and answered.
       const r = await client.send("audit", [login]);
       assert.deepEqual(r.value, { id: "e-1", seq: 1 });
-      assert.deepEqual(recorded, [login]);
+      const [[entry]] = await redis.xrevrange(CMD_STREAM, "+", "-", "COUNT", 1);
+      assert.deepEqual(recorded, [{ ...login, detail: { ...login.detail, commandEntry: entry } }], "with its entry in the stream, which a successor looks for");
     } finally {
       await client.close();
       await consumer.stop();

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { z } from "zod/v4";
-import type { AuditEventInput, AuditEventType } from "../compliance/audit/auditEvent.ts";
+import { parseIsoMicros, type AuditEventInput, type AuditEventType } from "../compliance/audit/auditEvent.ts";
 import { ClusterCode, SenError } from "../errors/SenError.ts";
 import { decodeJson, encodeJson, encodeJsonWithBigints } from "../journal/jsonCodec.ts";
 import { TradingError, type CommandOrigin, type PlaceInput } from "../trading/tradingService.ts";
+import { TradingCode } from "../trading/codes.ts";
 import type { CancelReason } from "../records/tradingRecords.ts";
 
 /**
@@ -189,7 +190,8 @@ function field(fields: string[], name: string): string | undefined {
 export type CommandTarget = {
   readonly lastSeq: bigint;
   placeOrder(input: PlaceInput, origin?: CommandOrigin): Promise<unknown>;
-  cancelOrder(accountId: string, orderId: string): Promise<unknown>;
+  /** `command`: the entry id in `sen:cmd`, journaled with the cancel (see answerAgain). */
+  cancelOrder(accountId: string, orderId: string, command?: string): Promise<unknown>;
   cancelAll(accountId: string, reason: CancelReason, symbol?: string, scope?: "orders" | "stops"): Promise<unknown>;
   amendOrder(accountId: string, orderId: string, change: { price?: number; size?: number }, origin?: CommandOrigin): Promise<unknown>;
 };
@@ -212,9 +214,20 @@ export type CommandConsumerOptions = {
    * durable, their reply may never have left the previous sequencer). Absent: not answered again.
    */
   lookup?: OrderLookup;
-  /** How far back (ms, by stream id) commands are answered again on start (default 60,000: past any edge's timeout). */
+  /** How far back (ms, by stream id) from the durable position commands are answered again on start (default 60,000: past any edge's timeout). */
   answerAgainMs?: number;
-  audit: { record(input: AuditEventInput): unknown; flush(): Promise<void> };
+  /**
+   * The journal's records, newest first: answering again, a cancel's own record tells an order
+   * it cancelled from one it found inactive (refused). Absent: an inactive order is answered as
+   * cancelled.
+   */
+  journalRecords?: () => AsyncIterable<Record<string, unknown>>;
+  /**
+   * `newestLines`: the log's durable lines, newest first. Given, an edge's audit command that the
+   * previous sequencer recorded but whose position never became durable (it died in between)
+   * is answered with that line instead of recorded again; see AUDIT_COMMAND_FIELD.
+   */
+  audit: { record(input: AuditEventInput): unknown; flush(): Promise<void>; newestLines?(): AsyncIterable<string> };
   journal: CursorJournal;
   /** Checked before each command: false = the lease is gone, stop taking commands. */
   isActive?: () => boolean;
@@ -263,6 +276,20 @@ const change = z.object({ price: int.positive().optional(), size: int.positive()
  * the line derives from). Other event types are the sequencer's own.
  */
 const EDGE_AUDIT_TYPES = ["auth.login", "auth.loginFailed", "auth.logout", "apiKey.created", "apiKey.revoked", "audit.query"] as const satisfies ReadonlyArray<AuditEventType>;
+/**
+ * The `detail` key under which an edge's audit line carries its command's entry id in
+ * `sen:cmd`. The entry id, not the edge's own command id: it is what the durable position is
+ * compared with (a line for an entry at or before the position is the predecessor's, seen
+ * already), and the successor reads the same stream. A key an edge sends itself is replaced.
+ */
+export const AUDIT_COMMAND_FIELD = "commandEntry";
+/**
+ * How far a sequencer's clock (audit lines, journal records) may sit behind Redis's (entry ids)
+ * while both hosts keep to UTC (RTS 25 asks 1 ms): a successor's searches for what its
+ * predecessor wrote for a command stop at lines or records older than the command by more.
+ * Skew past it only costs what the search is for: a second audit line, a cancel answered as lost.
+ */
+const CLOCK_SKEW_MS = 10_000;
 const text = z.string().max(200).optional();
 const edgeAuditEvent = z
   .object({
@@ -451,8 +478,8 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
     return { op: cmd.op, a: parsed.data };
   }
 
-  /** Starts one command (its journal append happens synchronously in here). */
-  function dispatch(parsed: Parsed): Promise<unknown> {
+  /** Starts command `entryId` (its journal append happens synchronously in here). */
+  function dispatch(parsed: Parsed, entryId: string): Promise<unknown> {
     if ("refused" in parsed) return Promise.reject(parsed.refused);
     const cmd = parsed;
     const a = parsed.a;
@@ -461,15 +488,22 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
         case "placeOrder":
           return trading.placeOrder(a[0] as PlaceInput, a[1] as CommandOrigin | undefined);
         case "cancelOrder":
-          return trading.cancelOrder(a[0] as string, a[1] as string);
+          return trading.cancelOrder(a[0] as string, a[1] as string, entryId);
         case "cancelAll":
           return trading.cancelAll(a[0] as string, a[1] as CancelReason, a[2] as string | undefined, a[3] as "orders" | "stops" | undefined);
         case "amendOrder":
           return trading.amendOrder(a[0] as string, a[1] as string, a[2] as { price?: number; size?: number }, a[3] as CommandOrigin | undefined);
         case "audit": {
+          // The predecessor's line, durable before it died: its position was not.
+          const line = recordedBefore.get(entryId);
+          if (line !== undefined) {
+            recordedBefore.delete(entryId);
+            return Promise.resolve(line);
+          }
           // Answered once the line is durable: the edge hands out the session or API secret the
           // event records on this answer, and a crash must not leave the grant unrecorded.
-          const e = options.audit.record(a[0] as AuditEventInput) as { id?: string; seq?: number } | undefined;
+          const { [AUDIT_COMMAND_FIELD]: _sent, ...detail } = (a[0] as AuditEventInput).detail ?? {};
+          const e = options.audit.record({ ...(a[0] as AuditEventInput), detail: { ...detail, [AUDIT_COMMAND_FIELD]: entryId } }) as { id?: string; seq?: number } | undefined;
           return options.audit.flush().then(() => (e === undefined ? null : { id: e.id, seq: e.seq }));
         }
       }
@@ -481,52 +515,113 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
 
   /**
    * The previous sequencer made these commands' effects durable (the position is past them)
-   * but may have died before answering. Answered again from the state as it stands; an edge
-   * that got the first answer ignores the second (its id is no longer awaited).
+   * but may have died before answering. Answered again from the state as it stands, with the
+   * answer that sequencer gave; an edge that got the first answer ignores the second (its id is
+   * no longer awaited). The window ends at the position and is measured from its entry id, on
+   * Redis's clock like the ids it bounds: this sequencer's own clock may sit anywhere.
    */
   async function answerAgain(lookup: OrderLookup): Promise<number> {
     if (position === "0-0") return 0;
-    const from = `${Math.max(0, Date.now() - (options.answerAgainMs ?? 60_000))}-0`;
+    const from = `${Math.max(0, entryMs(position) - (options.answerAgainMs ?? 60_000))}-0`;
     const entries = await redis.xrange(CMD_STREAM, from, position);
     const lost = (what: string): Reply => ({
       ok: false,
       error: { name: "SenError", code: ClusterCode.REFUSED_BEFORE_FAILOVER, message: `${what} was refused by the previous sequencer; its reason was lost when that sequencer failed` },
     });
     const seq = trading.lastSeq.toString();
-    const sent: Promise<void>[] = [];
-    for (const [, fields] of entries) {
-      let r: Reply;
+    type Again = { fields: string[]; r?: Reply; cancel?: { entryId: string; orderId: string; order: NonNullable<ReturnType<OrderLookup["order"]>> } };
+    const again: Again[] = [];
+    for (const [entryId, fields] of entries) {
+      const one: Again = { fields };
+      again.push(one);
       try {
         const cmd = COMMAND.parse(decodeJson(field(fields, "c") ?? ""));
         const a = cmd.args as never[];
         if (cmd.op === "placeOrder") {
           const input = placeInput.parse(a[0]);
           const order = lookup.orderByClientOid(input.accountId, input.clientOid);
-          r = order === undefined ? lost(`order ${input.clientOid}`) : { ok: true, value: order, seq };
-        } else if (cmd.op === "cancelOrder" || cmd.op === "amendOrder") {
+          one.r = order === undefined ? lost(`order ${input.clientOid}`) : { ok: true, value: order, seq };
+        } else if (cmd.op === "cancelOrder") {
           const [accountId, orderId] = [id.parse(a[0]), id.parse(a[1])];
           const order = lookup.order(orderId);
-          const ch = cmd.op === "amendOrder" ? change.parse(a[2]) : undefined;
-          const applied =
-            order !== undefined &&
-            order.accountId === accountId &&
-            (ch === undefined ? !order.isActive : (ch.price === undefined || ch.price === order.price) && (ch.size === undefined || ch.size === order.size));
-          r = applied ? { ok: true, value: order, seq } : lost(`${cmd.op} of ${orderId}`);
+          // What TradingService.cancelOrder refuses before it journals anything: the order was
+          // missing then too (ids are never reused, ended orders are kept for days) or someone else's.
+          if (order === undefined || order.accountId !== accountId) one.r = refusal(new TradingError(TradingCode.ORDER_NOT_FOUND, "order not found"));
+          else one.cancel = { entryId, orderId, order };
+        } else if (cmd.op === "amendOrder") {
+          const [accountId, orderId] = [id.parse(a[0]), id.parse(a[1])];
+          const order = lookup.order(orderId);
+          const ch = change.parse(a[2]);
+          const applied = order !== undefined && order.accountId === accountId && (ch.price === undefined || ch.price === order.price) && (ch.size === undefined || ch.size === order.size);
+          one.r = applied ? { ok: true, value: order, seq } : lost(`${cmd.op} of ${orderId}`);
         } else {
           // cancelAll's ids are not kept; audit has no answer.
-          r = { ok: true, value: cmd.op === "cancelAll" ? [] : null, seq };
+          one.r = { ok: true, value: cmd.op === "cancelAll" ? [] : null, seq };
         }
       } catch {
-        r = { ok: false, error: { name: "SenError", code: ClusterCode.BAD_COMMAND, message: "the command is malformed" } };
+        one.r = { ok: false, error: { name: "SenError", code: ClusterCode.BAD_COMMAND, message: "the command is malformed" } };
       }
-      // Not awaited one by one: the answers go out in entries of up to MAX_REPLIES_PER_ENTRY per
-      // edge (a minute of commands at a busy rate is tens of thousands), in stream order.
-      sent.push(reply(field(fields, "r"), field(fields, "id"), r));
     }
-    await Promise.all(sent);
+    // An inactive order does not say whether this cancel ended it or found it ended: the cancel
+    // record it journaled names its entry (TradingService.cancelOrder's `command`).
+    const cancels = again.filter((x) => x.cancel !== undefined);
+    const cancelledBy = cancels.length > 0 && options.journalRecords ? await cancelEntries(options.journalRecords, Math.min(...cancels.map((x) => entryMs(x.cancel!.entryId)))) : null;
+    for (const x of cancels) {
+      const { entryId, orderId, order } = x.cancel!;
+      if (cancelledBy === null) x.r = order.isActive ? lost(`cancelOrder of ${orderId}`) : { ok: true, value: order, seq };
+      else if (!cancelledBy.has(entryId)) x.r = order.isActive ? lost(`cancelOrder of ${orderId}`) : refusal(new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active"));
+      // Journaled but refused by the core (the record changed nothing): TradingService says so with the same code.
+      else x.r = order.isActive ? refusal(new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active")) : { ok: true, value: order, seq };
+    }
+    // Not awaited one by one: the answers go out in entries of up to MAX_REPLIES_PER_ENTRY per
+    // edge (a minute of commands at a busy rate is tens of thousands), in stream order.
+    await Promise.all(again.map((x) => reply(field(x.fields, "r"), field(x.fields, "id"), x.r!)));
     return entries.length;
   }
+
+  /** The entries named by the cancel records journaled since (about) `sinceMs`, read newest first. */
+  async function cancelEntries(records: () => AsyncIterable<Record<string, unknown>>, sinceMs: number): Promise<Set<string>> {
+    const found = new Set<string>();
+    for await (const rec of records()) {
+      // Records are journaled in time order; theirs is the sequencer's clock, the entries' Redis's.
+      if (typeof rec.ts === "number" && rec.ts < sinceMs - CLOCK_SKEW_MS) break;
+      if (rec.t === "cancel" && typeof rec.cmd === "string") found.add(rec.cmd);
+    }
+    return found;
+  }
   const answeredAgain = options.lookup ? await answerAgain(options.lookup) : 0;
+
+  /**
+   * An audit command's position is written only once its line is durable (see the loop), so
+   * the previous sequencer may have died with the line in the log and the position before it.
+   * Its lines are the newest in the log that name an entry after the position: found here
+   * once, before the first read, and answered with instead of a second line.
+   */
+  async function auditLinesAfterPosition(newestLines: () => AsyncIterable<string>): Promise<Map<string, { id: string; seq: number }>> {
+    const found = new Map<string, { id: string; seq: number }>();
+    const next = await redis.xrange(CMD_STREAM, `(${position}`, "+", "COUNT", 1);
+    if (next.length === 0) return found;
+    const oldestUs = BigInt(entryMs(next[0][0]) - CLOCK_SKEW_MS) * 1000n;
+    const named = new RegExp(`"${AUDIT_COMMAND_FIELD}":"\\d+-\\d+"`);
+    for await (const line of newestLines()) {
+      // The text only picks lines to parse: the key may also sit deeper in an edge's detail.
+      const e = !named.test(line) ? undefined : (JSON.parse(line) as { id: string; seq: number; detail?: Record<string, unknown> });
+      const entry = e?.detail?.[AUDIT_COMMAND_FIELD];
+      if (e !== undefined && typeof entry === "string" && /^\d+-\d+$/.test(entry)) {
+        // Audit commands are recorded in stream order: one at or before the position means every older line is too.
+        if (compareEntryIds(entry, position) <= 0) break;
+        found.set(entry, { id: e.id, seq: e.seq });
+        continue;
+      }
+      // Lines derived from journal records (jseq) carry their record's time and may be written
+      // late; the others are stamped as appended, so one older than the entry ends the search.
+      if (line.includes('"jseq":')) continue;
+      const ts = /"ts":"([^"]+)"/.exec(line);
+      if (ts !== null && parseIsoMicros(ts[1]) < oldestUs) break;
+    }
+    return found;
+  }
+  const recordedBefore = options.audit.newestLines ? await auditLinesAfterPosition(() => options.audit.newestLines!()) : new Map<string, { id: string; seq: number }>();
 
   /**
    * The command stream is only needed after the durable position, plus the window a new
@@ -578,7 +673,7 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
             let done: Promise<unknown>;
             if ("op" in cmd && cmd.op === "audit") {
               if (heldAudit === null) heldFrom = started.length;
-              done = dispatch(cmd);
+              done = dispatch(cmd, entryId);
               heldAudit = entryId;
             } else {
               await releaseAudit();
@@ -586,7 +681,7 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
               // position must ride in the batch with the command's record (or, if it makes none,
               // in the next batch).
               journal.setCursor(CMD_APPLIED, entryId);
-              done = dispatch(cmd);
+              done = dispatch(cmd, entryId);
             }
             position = entryId;
             consumed++;
@@ -641,6 +736,18 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
       await Promise.allSettled([...inFlight]);
     },
   };
+}
+
+/** The milliseconds (Redis's clock at XADD) of a stream entry id. */
+function entryMs(entryId: string): number {
+  return Number(entryId.slice(0, entryId.indexOf("-")));
+}
+
+/** Stream entry ids in stream order (`<ms>-<n>`, each part compared as a number). */
+export function compareEntryIds(a: string, b: string): number {
+  const [am, an] = a.split("-").map(BigInt);
+  const [bm, bn] = b.split("-").map(BigInt);
+  return am !== bm ? (am < bm ? -1 : 1) : an === bn ? 0 : an < bn ? -1 : 1;
 }
 
 /** Whether `value` is a whole order (a command's answer), not its ids. */

@@ -46,6 +46,47 @@ describe("command bus: failures around the command position", { skip: redisSkip(
     await journal.close();
   });
 
+  it("a successor answers an audit command with the line its predecessor wrote for it, not with a line that only quotes the entry", async () => {
+    const redis = db.client;
+    await redis.flushall();
+    const journal = createRedisJournal({ url: db.url, stream: "sen:journal" });
+    const { service } = await TradingService.open({ core: { catalog: defaultCatalog(), feeAccount: "fees" }, journal, risk: structuredClone(DEFAULT_RISK), now: Date.now });
+    const edge = createCommandClient({ redis, nodeId: "edge-1", blockMs: 200, timeoutMs: 10_000 });
+    const first = edge.send("audit", [{ type: "apiKey.created", account: "a", apiKeyId: "k1" }]);
+    const second = edge.send("audit", [{ type: "audit.query", account: "o", detail: { path: "/x" } }]);
+    const [[entry1], [entry2]] = await until("queued", async () => {
+      const e = await redis.xrange(CMD_STREAM, "-", "+");
+      return e.length === 2 && e;
+    });
+    // The log as the predecessor left it: the first command's line durable (its position not),
+    // and a compliance query whose detail quotes the second entry (an officer's own words).
+    const ts = new Date().toISOString().replace("Z", "000Z");
+    const log = [
+      `{"seq":7,"id":"line-7","ts":"${ts}","type":"apiKey.created","account":"a","apiKeyId":"k1","detail":{"commandEntry":"${entry1}"}}`,
+      `{"seq":8,"id":"line-8","ts":"${ts}","type":"audit.query","account":"o","detail":{"query":{"commandEntry":"${entry2}"}}}`,
+    ];
+    const recorded: Array<{ detail?: Record<string, unknown> }> = [];
+    const audit = {
+      record: (e: { detail?: Record<string, unknown> }) => (recorded.push(e), { id: "line-9", seq: 9 }),
+      flush: async () => undefined,
+      newestLines: async function* () {
+        yield* [...log].reverse();
+      },
+    };
+    const consumer = await startCommandConsumer({ redis, trading: service, lookup: service.core, audit, journal, blockMs: 200 });
+    assert.deepEqual((await first).value, { id: "line-7", seq: 7 }, "answered with the predecessor's line");
+    assert.deepEqual((await second).value, { id: "line-9", seq: 9 });
+    assert.deepEqual(
+      recorded.map((e) => e.detail),
+      [{ path: "/x", commandEntry: entry2 }],
+      "only the second is recorded, naming its entry",
+    );
+    await until("the position durable", async () => (await redis.get(CMD_APPLIED)) === entry2);
+    await consumer.stop();
+    await edge.close();
+    await journal.close();
+  });
+
   it("a journal failure on a batch of positions only stops the loop without an unhandled rejection and shows as journal.failed", async () => {
     const redis = db.client;
     await redis.flushall();

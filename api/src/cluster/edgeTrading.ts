@@ -7,7 +7,7 @@ import type { CommandClient } from "./commandBus.ts";
 import type { JournalFollower } from "./journalFollower.ts";
 
 /** What the edge's routes and websocket gateway use of a TradingService (grep `ctx.trading.`). */
-export type EdgeTradingSurface = Pick<TradingService, "core" | "risk" | "pilotRules" | "holderRules" | "lastSeq" | "failed" | "subscribe" | "placeOrder" | "cancelOrder" | "cancelAll" | "amendOrder" | "close">;
+export type EdgeTradingSurface = Pick<TradingService, "core" | "risk" | "pilotRules" | "holderRules" | "lastSeq" | "failed" | "haltReason" | "subscribe" | "placeOrder" | "cancelOrder" | "cancelAll" | "amendOrder" | "close">;
 
 export { EdgeCode } from "../errors/SenError.ts";
 
@@ -49,6 +49,9 @@ export class EdgeTrading implements EdgeTradingSurface {
   /** The replica stopped at a record it could not apply: the edge is about to exit. */
   get failed(): boolean {
     return this.#replica.failed;
+  }
+  get haltReason(): string | null {
+    return this.#replica.haltReason;
   }
 
   subscribe(listener: TradingListener): () => void {

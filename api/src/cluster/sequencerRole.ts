@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import type { ServerConfig } from "../config/config.ts";
 import { DataDirBusyError, lockDataDir, type DataDirLock } from "../config/dataDirLock.ts";
 import { checkContextConfig, type AppContext } from "../context.ts";
-import { createRedisJournal, type RedisJournal } from "../journal/redisJournal.ts";
+import { createRedisJournal, newestRecords, type RedisJournal } from "../journal/redisJournal.ts";
 import type { Journal } from "../journal/types.ts";
 import { startCommandConsumer } from "./commandBus.ts";
 import { acquireLease, DEFAULT_LEASE_MS, LEASE_KEY, type Lease, type LeaseInfo } from "./lease.ts";
@@ -44,6 +44,8 @@ export type SequencerOptions = {
 
 /** How the context opens the trading state (context.ts ContextDeps.openTrading). */
 export type OpenTrading = (options: TradingServiceOptions) => Promise<{ service: TradingService; replayed: number; lastRecordUs?: bigint }>;
+
+const JOURNAL_STREAM = "sen:journal";
 
 /** Exit code of a sequencer that lost its lease (or whose journal failed): a supervisor restarts it as a standby. */
 export const EXIT_LEASE_LOST = 75;
@@ -164,7 +166,7 @@ export async function runSequencer(options: SequencerOptions): Promise<OpenedExc
     dataDirLock = lockAsLeaseHolder(config, log);
     journal = createRedisJournal({
       url: redisUrl,
-      stream: "sen:journal",
+      stream: JOURNAL_STREAM,
       commandTimeoutMs: config.journalDeadlineMs,
       fence: { key: LEASE_KEY, value: lease.token },
       onConnectionError: (err) => log("journal: Redis connection error", { err: err.message }),
@@ -186,6 +188,7 @@ export async function runSequencer(options: SequencerOptions): Promise<OpenedExc
       redis,
       trading: ctx.trading,
       lookup: ctx.queries,
+      journalRecords: () => newestRecords(redis, JOURNAL_STREAM),
       audit: ctx.audit,
       journal: live,
       isActive: () => lease.isValid() && !ctx.trading.failed && !live.failed,
@@ -199,7 +202,7 @@ export async function runSequencer(options: SequencerOptions): Promise<OpenedExc
   // A journal that failed (fenced by a newer holder, Redis gone past the deadline) stops this one.
   const watch = setInterval(() => {
     // journal.failed covers a batch of command positions only, which the trading service never sees.
-    if (ctx.trading.failed || live.failed) die("the journal failed (fenced or unreachable)", 70);
+    if (ctx.trading.failed || live.failed) die(ctx.trading.haltReason === null ? "the journal failed (fenced or unreachable)" : `trading halted: ${ctx.trading.haltReason}`, 70);
   }, 100);
   watch.unref();
   const took = promotion as { replayed: number; fallback?: string; ms: number } | null;

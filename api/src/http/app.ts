@@ -15,7 +15,8 @@ import { mountListingPages } from "./routes/listings.ts";
 import { errorHandler, notFound, ValidationError } from "./errors.ts";
 import { firstDuplicateKey } from "./duplicateKeys.ts";
 import { clientAddress, edgeForwardingKey, HOLDER_RULES_SYNC_PATH, provenForwardedFor } from "./forwardedFor.ts";
-import { healthOf } from "./health.ts";
+import { healthOf, healthUnavailable } from "./health.ts";
+import { TradingCode } from "../trading/codes.ts";
 import { buildOpenApi } from "./openapi.ts";
 import type { Route } from "./route.ts";
 import { allRoutes } from "./routes/index.ts";
@@ -58,8 +59,7 @@ export function createHttpApp(ctx: AppContext, routes: Route[] = allRoutes(ctx))
   app.get("/health", (_req, res) => {
     // Component states only: the failures' own messages can name paths or hosts, and they are logged.
     const h = healthOf(ctx);
-    // 503 when this gateway cannot take orders; a slow chain delays settlement, not trading.
-    res.status(h.journal === "failed" || h.audit === "failed" ? 503 : 200).json({ ...h, journalSeq: ctx.trading.lastSeq.toString(), uptimeS: Math.round(process.uptime()) });
+    res.status(healthUnavailable(h) ? 503 : 200).json({ ...h, journalSeq: ctx.trading.lastSeq.toString(), uptimeS: Math.round(process.uptime()) });
   });
   app.get("/metrics", async (_req, res) => {
     res.set("content-type", ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
@@ -130,6 +130,8 @@ export async function serveRoute(ctx: AppContext, route: Route, publicBuckets: R
     throw new SenError("RATE_LIMITED", "too many requests from this address; slow down");
   }
   if (ctx.trading.failed && !route.whileHalted && !STATE_FREE_TAGS.has(route.tag)) {
+    const halt = ctx.trading.haltReason;
+    if (halt !== null) throw new SenError(TradingCode.HALTED, `trading halted: ${halt}; the exchange is stopped until it restarts`);
     throw new SenError("JOURNAL_IO", "the journal failed; the exchange is stopped until it restarts");
   }
   return handle(ctx, route, req);

@@ -95,6 +95,16 @@ if KEYS[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
 return (n - 3) / 2
 `;
 
+/** The records of journal `stream` from its top down (a reader that wants only the newest stops early). */
+export async function* newestRecords(redis: Redis, stream: string, pageSize = 500): AsyncGenerator<Record<string, unknown>> {
+  for (let end = "+"; ; ) {
+    const page = await redis.xrevrange(stream, end, "-", "COUNT", pageSize);
+    for (const [, fields] of page) yield decodeJson(fields[fields.indexOf(FIELD) + 1] ?? "") as Record<string, unknown>;
+    if (page.length < pageSize) return;
+    end = `(${page[page.length - 1][0]}`;
+  }
+}
+
 /**
  * Batches go as EVALSHA: the script's text (about 1 KB) is sent only when Redis does not know it
  * (first batch after a Redis restart or SCRIPT FLUSH: NOSCRIPT, then EVAL, which loads it).

@@ -49,7 +49,12 @@ export type PlaceRecord = {
   apiKeyId?: string;
 };
 
-export type CancelRecord = { t: "cancel"; ts: number; us?: number; orderId: string; accountId: string };
+/**
+ * `cmd`: the command bus entry that asked for it (split deployments). A sequencer taking over
+ * answers that command again, and only this tells an order the cancel ended from one it found
+ * already ended and refused.
+ */
+export type CancelRecord = { t: "cancel"; ts: number; us?: number; orderId: string; accountId: string; cmd?: string };
 
 export type CancelReason = "user" | "killSwitch" | "disconnect" | "identity" | "halt";
 /**

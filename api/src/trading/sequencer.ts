@@ -1,6 +1,6 @@
 import type { Journal } from "../journal/types.ts";
 import type { RiskConfig } from "../risk/types.ts";
-import { EdgeCode, SenError } from "../errors/SenError.ts";
+import { EdgeCode, JournalCode, SenError } from "../errors/SenError.ts";
 import { TradingCode } from "./codes.ts";
 import type { TradingEvent, TradingListener } from "./events.ts";
 import { recordTimeOf, type RecordTime, type TradingRecord } from "../records/tradingRecords.ts";
@@ -55,6 +55,8 @@ export class Sequencer {
   #failed: unknown = null;
   /** The stop was the sequencer's own (a record it could not apply or journal), not the journal's flush. */
   #halted = false;
+  /** Which record stopped it and how, in words an operator can be shown (the error's message is logged only). */
+  #haltReason: string | null = null;
   /** Trades 1..n are in durable records: only those may be settled on chain. */
   #durableTrades: number;
   /** The wait that commits appended in this turn of the event loop join (null once its flush was asked for). */
@@ -84,6 +86,15 @@ export class Sequencer {
   /** The journal's failure (null while it works): nothing is acknowledged after it. */
   get failure(): unknown {
     return this.#failed;
+  }
+
+  /**
+   * Set once it stopped on a record it could not apply (TRADING_HALTED), not on the journal:
+   * the record's type and the error's code or class. The message stays in the log: it may name
+   * accounts.
+   */
+  get haltReason(): string | null {
+    return this.#haltReason;
   }
 
   get durableTrades(): number {
@@ -135,16 +146,26 @@ export class Sequencer {
     // from the journal, without the record).
     let result: ApplyResult;
     let seq: bigint;
+    let applied = false;
     try {
       result = this.#applyRecord(record);
+      applied = true;
       seq = this.journal.append(record as unknown as Record<string, unknown>);
     } catch (err) {
+      this.#buffer = [];
+      this.#onError(err, "sequencer");
+      // A journal that already failed (a batch of command positions alone, which no commit
+      // waited on) refuses the append with its own failure: the journal's stop, not a halt.
+      if (applied && err instanceof SenError && err.code === JournalCode.IO) {
+        this.#failed ??= err;
+        throw new SenError(JournalCode.IO, "the journal failed; the command was not acknowledged", { cause: err });
+      }
       if (this.#failed === null) {
         this.#failed = err;
         this.#halted = true;
+        const how = err instanceof SenError ? err.code : ((err as Error)?.name ?? typeof err);
+        this.#haltReason = `a ${record.t} record could not be ${applied ? "journaled" : "applied"} (${how})`;
       }
-      this.#buffer = [];
-      this.#onError(err, "sequencer");
       throw new SenError(TradingCode.HALTED, `the exchange stopped: a ${record.t} record could not be applied and journaled (${(err as Error)?.message ?? err})`, { cause: err });
     }
     this.#lastSeq = seq;

@@ -112,6 +112,11 @@ export class TradingService {
     return this.#seq.failure !== null;
   }
 
+  /** Why it stopped, when that was a record it could not apply (TRADING_HALTED) rather than the journal: see Sequencer.haltReason. */
+  get haltReason(): string | null {
+    return this.#seq.haltReason;
+  }
+
   /**
    * Unsettled trades whose records the journal has made durable, in queue order, stopping at
    * the first one that is not (a retried trade queued behind it waits one group commit). A
@@ -164,12 +169,13 @@ export class TradingService {
     return new TradingError(code, message);
   }
 
-  async cancelOrder(accountId: string, orderId: string): Promise<Readonly<Order>> {
+  /** `command`: the edge's command (its entry in the command bus) this cancel answers, journaled with it. */
+  async cancelOrder(accountId: string, orderId: string, command?: string): Promise<Readonly<Order>> {
     const order = this.core.order(orderId);
     // Someone else's order is reported exactly like a missing one.
     if (!order || order.accountId !== accountId) throw new TradingError(TradingCode.ORDER_NOT_FOUND, "order not found");
     if (!order.isActive) throw new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active");
-    const result = await this.#seq.commit({ t: "cancel", ts: this.#now(), orderId, accountId });
+    const result = await this.#seq.commit(command === undefined ? { t: "cancel", ts: this.#now(), orderId, accountId } : { t: "cancel", ts: this.#now(), orderId, accountId, cmd: command });
     if (!result.ok) throw new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active");
     return this.core.order(orderId)!;
   }

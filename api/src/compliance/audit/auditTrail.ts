@@ -166,6 +166,21 @@ export class AuditTrail {
     return { seq: 0n, eventsOfSeq: 0 };
   }
 
+  /**
+   * The durable lines, newest first, read back in chunks: a caller that wants only the recent
+   * ones (a successor sequencer looking for what its predecessor recorded) stops early and
+   * reads no more of the log than that.
+   */
+  async *newestLines(): AsyncGenerator<string> {
+    for (let to = this.log.durableSize; to > 0; ) {
+      const from = Math.max(0, to - 4096);
+      const chunk: string[] = [];
+      for await (const { line } of this.log.read(from, to)) chunk.push(line);
+      for (let i = chunk.length - 1; i >= 0; i--) yield chunk[i];
+      to = from;
+    }
+  }
+
   onAlert(listener: (a: StoredAlert) => void): () => void {
     this.#alertListeners.add(listener);
     return () => this.#alertListeners.delete(listener);

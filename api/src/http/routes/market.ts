@@ -49,8 +49,8 @@ export function marketRoutes(ctx: AppContext): Route[] {
     defineRoute({ method: "get", path: "/api/v1/status", tag: "market", summary: "Service status", auth: "public", whileHalted: true, handler: () => {
         // KuCoin's values: open, close, cancelonly (a failed audit log refuses new orders, not cancels).
         const h = healthOf(ctx);
-        const status = h.journal === "failed" ? "close" : h.audit === "failed" ? "cancelonly" : "open";
-        const msg = [h.journal === "failed" && "journal failed", h.audit === "failed" && "audit trail failed", h.chain === "degraded" && "chain not answering: deposits, withdrawals and settlement delayed"].filter(Boolean).join("; ");
+        const status = h.status === "failed" ? "close" : h.audit === "failed" ? "cancelonly" : "open";
+        const msg = [h.journal === "failed" && "journal failed", h.haltReason !== undefined && `trading halted: ${h.haltReason}`, h.audit === "failed" && "audit trail failed", h.chain === "degraded" && "chain not answering: deposits, withdrawals and settlement delayed"].filter(Boolean).join("; ");
         return { status, msg };
       } }),
     defineRoute({
