@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,24 +14,14 @@ import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFi
 import { loginAndCreateKey } from "./support/gatewayFixture.ts";
 import { kucoinClient } from "./support/kucoinClient.ts";
 import { redisServerPath, startRedis, type RedisServer } from "./support/redisServer.ts";
+import { startSequencer, type SequencerProcess } from "./support/sequencerProcess.ts";
 import { until } from "./support/until.ts";
 import { ledgerBooks, tradeSettledEvents, vaultBooks, type Trader } from "./support/vaultBooks.ts";
 
-const MAIN = path.resolve(import.meta.dirname, "../src/main.ts");
 const SYMBOL = "GOLD-VND";
 const skip = redisServerPath() === null ? "redis-server not installed (apt-get install redis-server)" : undefined;
 
-type Sequencer = {
-  node: string;
-  child: ChildProcess;
-  ready: Promise<string>;
-  /** Resolves with the hot standby's /health URL once it waits for the lease. */
-  standby: Promise<string>;
-  exit: Promise<number | null>;
-  readyAt?: number;
-  /** The last of its stderr (its JSON log lines). */
-  stderr(): string;
-};
+type Sequencer = SequencerProcess;
 
 /** A sequencer's log line with message `msg` (sequencerRole.ts logs JSON lines to stderr). */
 function logLine(s: Sequencer, msg: string): Record<string, unknown> | undefined {
@@ -65,53 +54,23 @@ describe("sequencer failover (lease, fencing, command bus)", { skip, timeout: 12
   };
 
   function start(node: string): Sequencer {
-    const child = spawn(process.execPath, [MAIN], {
-      env: {
-        ...process.env,
-        SEN_PORT: "0",
-        SEN_LOG_LEVEL: "warn",
-        SEN_ROLE: "sequencer",
-        SEN_NODE_ID: node,
-        REDIS_URL: redis.url,
-        SEN_MASTER_KEY: masterKey,
-        SEN_CHAIN_RPC: chain.rpcUrl!,
-        SEN_DEPLOYMENT: chain.deploymentFile!,
-        SEN_DATA_DIR: dataDir,
-        SEN_OPERATORS: operator.address.toLowerCase(),
-        SEN_CONFIRMATIONS: "0",
-        SEN_CHAIN_POLL_MS: "100",
-        // Deposits, settlement and withdrawals: the active sequencer's chain services.
-        SEN_CHAIN_KEY: chain.operatorKey,
-        SEN_AUDIT_CHECKPOINT_MS: "3600000",
-        // Frequent snapshots keep the journal tail a taking-over standby replays short.
-        SEN_SNAPSHOT_EVERY: "200",
-        SEN_SNAPSHOT_SPACING: "fixed",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    const s = startSequencer({
+      SEN_NODE_ID: node,
+      REDIS_URL: redis.url,
+      SEN_MASTER_KEY: masterKey,
+      SEN_CHAIN_RPC: chain.rpcUrl!,
+      SEN_DEPLOYMENT: chain.deploymentFile!,
+      SEN_DATA_DIR: dataDir,
+      SEN_OPERATORS: operator.address.toLowerCase(),
+      SEN_CONFIRMATIONS: "0",
+      SEN_CHAIN_POLL_MS: "100",
+      // Deposits, settlement and withdrawals: the active sequencer's chain services.
+      SEN_CHAIN_KEY: chain.operatorKey,
+      SEN_AUDIT_CHECKPOINT_MS: "3600000",
+      // Frequent snapshots keep the journal tail a taking-over standby replays short.
+      SEN_SNAPSHOT_EVERY: "200",
+      SEN_SNAPSHOT_SPACING: "fixed",
     });
-    let out = "";
-    let err = "";
-    child.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
-    const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const s: Sequencer = { node, child, exit, stderr: () => err } as Sequencer;
-    s.ready = new Promise<string>((resolve, reject) => {
-      child.stdout!.on("data", (d: Buffer) => {
-        out += d.toString();
-        const m = /SEN_READY (\S+)/.exec(out);
-        if (m) {
-          s.readyAt ??= Date.now();
-          resolve(m[1]);
-        }
-      });
-      void exit.then((code) => reject(new Error(`sequencer ${node} exited with ${code} before it was ready:\n${err}`)));
-    });
-    s.ready.catch(() => undefined);
-    s.standby = new Promise<string>((resolve) =>
-      child.stdout!.on("data", () => {
-        const m = /SEN_STANDBY \S+ ?(\S*)\n/.exec(out);
-        if (m) resolve(m[1]);
-      }),
-    );
     all.push(s);
     return s;
   }
