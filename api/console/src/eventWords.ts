@@ -20,6 +20,7 @@ export const EVENT_TYPE_WORDS: Record<AuditEventType, string> = {
   "withdrawal.requested": "Withdrawal requested",
   "withdrawal.completed": "Withdrawal paid",
   "withdrawal.failed": "Withdrawal failed",
+  "custody.debited": "Custody taken by the token's agent",
   "auth.login": "Signed in",
   "auth.loginFailed": "Sign-in failed",
   "auth.logout": "Signed out",
@@ -52,6 +53,7 @@ const CANCEL_REASONS: Record<string, string> = {
   disconnect: "on disconnect",
   identity: "the e-ID was revoked",
   halt: "the market was halted",
+  custody: "its funds left the vault (token agent)",
   ioc: "immediate-or-cancel remainder",
   fok: "fill-or-kill not filled",
   postOnly: "post-only would have taken liquidity",
@@ -115,6 +117,11 @@ export function eventSummary(e: AuditEvent): string {
     case "withdrawal.failed":
       parts.push(formatAmount(e.amount, e.currency), e.reason ? `: ${e.reason}` : "", e.txHash ? `tx ${short(e.txHash)}` : "");
       break;
+    case "custody.debited": {
+      const owed = typeof e.detail?.owed === "string" && e.detail.owed !== "0" ? `, ${formatAmount(e.detail.owed, e.currency)} owed` : "";
+      parts.push(`${formatAmount(e.amount, e.currency)} ${e.detail?.kind === "seized" ? "seized" : "recovered"} to ${typeof e.detail?.to === "string" ? short(e.detail.to) : "?"}${owed}`, e.txHash ? `tx ${short(e.txHash)}` : "");
+      break;
+    }
     case "settlement.batch": {
       const ids = e.detail?.tradeIds;
       parts.push(Array.isArray(ids) ? `${ids.length} trade${ids.length === 1 ? "" : "s"}` : "", e.txHash ? `tx ${short(e.txHash)}` : "");

@@ -38,7 +38,7 @@ export const ALERT_STATUSES: readonly AlertStatus[] = ["open", "acknowledged", "
 export const EVENT_TYPES: readonly AuditEventType[] = [
   "order.received", "order.accepted", "order.rejected", "order.amended", "order.cancelled", "order.expired", "order.stp", "order.triggered", "order.filled",
   "settlement.batch", "settlement.failed", "settlement.resolved", "deposit", "withdrawal.requested", "withdrawal.completed", "withdrawal.failed",
-  "auth.login", "auth.loginFailed", "auth.logout", "apiKey.created", "apiKey.revoked", "role.changed", "risk.limitsChanged", "killSwitch",
+  "custody.debited", "auth.login", "auth.loginFailed", "auth.logout", "apiKey.created", "apiKey.revoked", "role.changed", "risk.limitsChanged", "killSwitch",
   "market.halted", "market.resumed", "identity.revoked", "audit.query", "alert.raised", "clock.status",
   "report.generated",
 ];

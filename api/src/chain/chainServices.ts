@@ -14,7 +14,7 @@ import { IDENTITY_SWEEP } from "../records/tradingRecords.ts";
 import { identityRegistryAbi } from "./identityOracle.ts";
 import { contractErrorsAbi, describeChainError, revertOf, rootCause } from "./contractErrors.ts";
 import { SettlementBatcher, settlementVaultAbi } from "./settlementBatcher.ts";
-import { creditVaultDeposit, creditVaultDeposits, type VaultDeposit } from "./vaultDeposits.ts";
+import { creditVaultDeposit, creditVaultDeposits, debitVaultCustody, readVaultCustodyDebits, type VaultCustodyDebit, type VaultDeposit } from "./vaultDeposits.ts";
 import { startAuditAnchorer, type AuditAnchorView } from "./auditAnchorer.ts";
 import { followTaxPolicy } from "./taxPolicy.ts";
 
@@ -65,7 +65,8 @@ export type ChainServicesOptions = {
 };
 
 /**
- * The gateway's link to the chain: credits confirmed vault deposits, settles trades in DvP
+ * The gateway's link to the chain: credits confirmed vault deposits, debits custody the token's
+ * agent took out of the vault (recovery, seizure), settles trades in DvP
  * batches, executes withdrawals, and reacts to e-ID revocations within a block. All of it
  * goes through the TradingService, so every effect is journaled like a trader's command.
  */
@@ -216,6 +217,12 @@ export async function startChainServices(o: ChainServicesOptions) {
     if (e.kind === "withdrawal" && e.withdrawal.status === "PROCESSING") void executeWithdrawal(e.withdrawal);
     else if (e.kind === "settlementResolved") ctx.metrics.settlementFailedOpen.set(countFailed());
     else if (e.kind === "trade" || e.kind === "settled") ctx.metrics.settlementPending.set(ctx.queries.unsettledCount());
+    else if (e.kind === "custodyDebited" && e.owed > 0n) {
+      log.error(
+        { ref: e.debit.ref, account: e.debit.accountId, currency: e.debit.currency, amount: e.debit.amount, owed: e.owed.toString(), cancelled: e.cancelled },
+        "custody left the vault beyond what the ledger still had for the account: the rest is owed, its unsettled trades will fail at the vault and wait for an operator",
+      );
+    }
   });
   // Withdrawals that were pending when the process stopped are driven again (idempotent by id).
   for (const w of ctx.queries.withdrawals()) if (w.status === "PROCESSING") void executeWithdrawal(w);
@@ -307,6 +314,27 @@ export async function startChainServices(o: ChainServicesOptions) {
       waiting.delete(d.ref);
       if (outcome === "credited") log.info({ ref: d.ref, wallet: d.wallet, token: d.token, amount: d.amount.toString(), block: d.blockNumber.toString() }, "vault deposit credited now that its token is listed");
     }
+    // After the deposits: custody can only leave once it was deposited.
+    for (const d of waitingDebits.values()) {
+      if ((await debitCustody(d)) !== "unlisted") waitingDebits.delete(d.ref);
+    }
+  }
+
+  /**
+   * Custody debits (recovery, seizure) of a token Sen has not listed: its deposits wait too (see
+   * `waiting`), and the debit must follow them, so it waits with them. Not persisted, like them.
+   */
+  const waitingDebits = new Map<string, VaultCustodyDebit>();
+
+  async function debitCustody(d: VaultCustodyDebit): Promise<"debited" | "already" | "unlisted"> {
+    const outcome = await debitVaultCustody(ctx.catalog, ctx.trading, d);
+    const fields = { ref: d.ref, kind: d.kind, wallet: d.wallet, to: d.to, token: d.token, amount: d.amount.toString(), block: d.blockNumber.toString(), txHash: d.txHash };
+    if (outcome === "debited") log.warn(fields, "custody taken out of the vault by the token's agent: debited from the account");
+    else if (outcome === "unlisted" && !waitingDebits.has(d.ref)) {
+      waitingDebits.set(d.ref, d);
+      log.warn(fields, "custody of a token Sen has not listed left the vault: debited when the token is listed, after its deposits");
+    }
+    return outcome;
   }
 
   async function tick(): Promise<void> {
@@ -327,6 +355,10 @@ export async function startChainServices(o: ChainServicesOptions) {
           const { credited, unlisted } = await creditVaultDeposits(o.publicClient, o.contracts.SettlementVault, ctx.catalog, ctx.trading, { fromBlock: cursor, toBlock: safe });
           if (credited > 0) log.info({ credited, toBlock: safe.toString() }, "vault deposits credited");
           for (const d of unlisted) awaitListing(d);
+          // Same confirmed range, after its deposits (a deposit and its seizure in one range debit
+          // nothing that was not first credited); a failed read leaves the cursor, and both are
+          // read again (each applies once by its reference).
+          for (const d of await readVaultCustodyDebits(o.publicClient, o.contracts.SettlementVault, { fromBlock: cursor, toBlock: safe })) await debitCustody(d);
           cursor = safe + 1n;
         }
       }
@@ -349,7 +381,9 @@ export async function startChainServices(o: ChainServicesOptions) {
     anchorer,
     /** Vault deposits read but not credited: their token is not (yet) in Sen's catalog. */
     waitingDeposits: (): VaultDeposit[] => [...waiting.values()],
-    /** One poll now: credit deposits, check identities (tests and start-up use it). */
+    /** Custody debits read but not applied, for the same reason. */
+    waitingCustodyDebits: (): VaultCustodyDebit[] => [...waitingDebits.values()],
+    /** One poll now: credit deposits, debit custody taken out of the vault, check identities (tests and start-up use it). */
     poll: async () => {
       await taxPolicy.poll();
       lastBlock = -1n;

@@ -86,3 +86,61 @@ export async function creditVaultDeposits(
   }
   return { credited, unlisted };
 }
+
+export const custodyReturnedEvent = parseAbiItem("event CustodyReturned(address indexed token, address indexed fromWallet, address indexed toWallet, uint256 amount)");
+export const custodySeizedEvent = parseAbiItem("event CustodySeized(address indexed token, address indexed fromWallet, address indexed toWallet, uint256 amount)");
+
+/**
+ * Custody that left the vault by the token agent's powers, not by a trade or a withdrawal:
+ * `returned` (recoverBalance: paid out to another wallet of the same identity, into its wallet,
+ * not its custody) or `seized` (forcedCustodyTransfer).
+ */
+export type VaultCustodyDebit = {
+  kind: "returned" | "seized";
+  /** Lower case: the ledger's account id, whose custody it was. */
+  wallet: string;
+  /** Lower case: the wallet that received it. */
+  to: string;
+  token: Address;
+  amount: bigint;
+  blockNumber: bigint;
+  logIndex: number;
+  txHash: Hash;
+  /** The journaled reference that makes debiting idempotent: the event's place in the chain. */
+  ref: string;
+};
+
+/** The vault's CustodyReturned and CustodySeized events in [fromBlock, toBlock], in chain order. */
+export async function readVaultCustodyDebits(
+  client: Pick<PublicClient, "getLogs" | "getBlockNumber">,
+  vault: Address,
+  range: { fromBlock: bigint; toBlock?: bigint },
+): Promise<VaultCustodyDebit[]> {
+  const logs = await client.getLogs({ address: vault, events: [custodyReturnedEvent, custodySeizedEvent], fromBlock: range.fromBlock, toBlock: range.toBlock ?? (await client.getBlockNumber()) });
+  const debits: VaultCustodyDebit[] = [];
+  for (const log of logs) {
+    const { token, fromWallet, toWallet, amount } = log.args;
+    // The vault emits neither for zero; a pending log has no place yet (never the case for a confirmed range).
+    if (!token || !fromWallet || !toWallet || !amount || log.transactionHash === null || log.logIndex === null || log.blockNumber === null) continue;
+    debits.push({
+      kind: log.eventName === "CustodySeized" ? "seized" : "returned",
+      wallet: fromWallet.toLowerCase(),
+      to: toWallet.toLowerCase(),
+      token: getAddress(token),
+      amount,
+      blockNumber: log.blockNumber,
+      logIndex: log.logIndex,
+      txHash: log.transactionHash,
+      ref: `vault:${getAddress(vault)}:${log.transactionHash}:${log.logIndex}`,
+    });
+  }
+  return debits.sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+}
+
+/** Debits one custody event from the ledger, exactly once (by its reference, journaled); "unlisted" when Sen has no currency for its token (yet). */
+export async function debitVaultCustody(catalog: MarketCatalog, trading: TradingService, d: VaultCustodyDebit): Promise<"debited" | "already" | "unlisted"> {
+  const currency = currencyOfToken(catalog, d.token);
+  if (!currency) return "unlisted";
+  const applied = await trading.debitCustody({ accountId: d.wallet, currency, amount: d.amount, ref: d.ref, kind: d.kind, to: d.to, txHash: d.txHash });
+  return applied ? "debited" : "already";
+}

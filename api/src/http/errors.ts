@@ -62,6 +62,8 @@ const TABLE: Record<string, KucoinError> = {
   TRADING_BAD_AMOUNT: { status: 400, code: "400100", msg: "Parameter error: the amount must be positive" },
   DEPOSIT_DUPLICATE: { status: 400, code: "400100", msg: "Deposit already credited" },
   WITHDRAWAL_NOT_PENDING: { status: 400, code: "400100", msg: "Withdrawal is not pending" },
+  CUSTODY_DEBIT_DUPLICATE: { status: 400, code: "400100", msg: "Custody debit already applied" },
+  TRADING_CUSTODY_DEBITED: { status: 409, code: "400100", msg: "Order cancelled: its funds left the settlement vault (the token agent's recovery or seizure)" },
   SETTLEMENT_NOT_PENDING: { status: 400, code: "400100", msg: "Trade is not waiting for settlement" },
   SETTLEMENT_NOT_FAILED: { status: 400, code: "400100", msg: "No failed settlement for this trade" },
   TRADING_OFFERING_NOT_OPEN: { status: 400, code: "400100", msg: "The trading pair is not open yet: its offering has not opened" },

@@ -2,12 +2,20 @@
  * Balances per account and currency in integer smallest units: `available` can be spent,
  * `hold` is reserved for open orders and pending withdrawals. Every operation either
  * applies whole or returns false / throws before changing anything, and no operation
- * creates or destroys value except `deposit` and `withdraw` (conservation is
+ * creates or destroys value except `deposit`, `withdraw` and `debit` (conservation is
  * property-tested).
+ *
+ * `owed` (absent when none): what a `debit` could not take because the account no longer had
+ * it here (custody the token's agent took from the vault while the ledger had already given it
+ * to trades not yet settled). It is never negative available: whatever later becomes available
+ * to the account in that currency (a deposit, a fill, a released hold, a reversal) pays it off
+ * first, so while anything is owed available stays 0 and nothing can be spent or withdrawn.
+ * An account's worth is available + hold - owed.
  */
-export type Balance = { available: bigint; hold: bigint };
+export type Balance = { available: bigint; hold: bigint; owed?: bigint };
 
-export type LedgerSnapshot = Array<[account: string, currency: string, available: string, hold: string]>;
+/** `owed`: only in rows that owe something (and absent in snapshots from before it existed). */
+export type LedgerSnapshot = Array<[account: string, currency: string, available: string, hold: string, owed?: string]>;
 
 export class LedgerInvariantError extends Error {
   override name = "LedgerInvariantError" as const;
@@ -32,7 +40,22 @@ export class Ledger {
   /** Credits money that entered the exchange (an on-chain deposit). */
   deposit(account: string, currency: string, amount: bigint): void {
     this.#positive(amount);
-    this.#entry(account, currency).available += amount;
+    this.#credit(this.#entry(account, currency), amount);
+  }
+
+  /**
+   * Removes `amount` that left the exchange other than by a withdrawal (custody taken from the
+   * vault by the token's agent): from available, and what available lacks becomes owed (the
+   * caller first releases whatever holds it can). Returns the part that is owed.
+   */
+  debit(account: string, currency: string, amount: bigint): bigint {
+    this.#positive(amount);
+    const b = this.#entry(account, currency);
+    const taken = b.available < amount ? b.available : amount;
+    b.available -= taken;
+    const owed = amount - taken;
+    if (owed > 0n) b.owed = (b.owed ?? 0n) + owed;
+    return owed;
   }
 
   /** Moves `amount` from available to hold; false (and nothing changed) if not enough. */
@@ -51,7 +74,7 @@ export class Ledger {
     const b = this.#entry(account, currency);
     if (b.hold < amount) throw new LedgerInvariantError(`release ${amount} > hold ${b.hold} (${account} ${currency})`);
     b.hold -= amount;
-    b.available += amount;
+    this.#credit(b, amount);
   }
 
   /** Pays `amount` out of `from`'s hold into `to`'s available (a fill, a fee). */
@@ -60,7 +83,7 @@ export class Ledger {
     const src = this.#entry(from, currency);
     if (src.hold < amount) throw new LedgerInvariantError(`transfer ${amount} > hold ${src.hold} (${from} ${currency})`);
     src.hold -= amount;
-    this.#entry(to, currency).available += amount;
+    this.#credit(this.#entry(to, currency), amount);
   }
 
   /** Removes `amount` from hold: money that left the exchange (a confirmed withdrawal). */
@@ -76,7 +99,7 @@ export class Ledger {
     let sum = 0n;
     for (const byCurrency of this.#accounts.values()) {
       const b = byCurrency.get(currency);
-      if (b) sum += b.available + b.hold;
+      if (b) sum += b.available + b.hold - (b.owed ?? 0n);
     }
     return sum;
   }
@@ -84,17 +107,20 @@ export class Ledger {
   snapshot(): LedgerSnapshot {
     const out: LedgerSnapshot = [];
     for (const [account, byCurrency] of this.#accounts) {
-      for (const [currency, b] of byCurrency) out.push([account, currency, b.available.toString(), b.hold.toString()]);
+      for (const [currency, b] of byCurrency) {
+        out.push(b.owed === undefined ? [account, currency, b.available.toString(), b.hold.toString()] : [account, currency, b.available.toString(), b.hold.toString(), b.owed.toString()]);
+      }
     }
     return out;
   }
 
   static restore(snapshot: LedgerSnapshot): Ledger {
     const ledger = new Ledger();
-    for (const [account, currency, available, hold] of snapshot) {
+    for (const [account, currency, available, hold, owed] of snapshot) {
       const b = ledger.#entry(account, currency);
       b.available = BigInt(available);
       b.hold = BigInt(hold);
+      if (owed !== undefined) b.owed = BigInt(owed);
     }
     return ledger;
   }
@@ -111,6 +137,21 @@ export class Ledger {
       byCurrency.set(currency, b);
     }
     return b;
+  }
+
+  /** Money becoming available to the account pays what it owes first. */
+  #credit(b: Balance, amount: bigint): void {
+    const owed = b.owed;
+    if (owed === undefined) {
+      b.available += amount;
+      return;
+    }
+    if (amount < owed) {
+      b.owed = owed - amount;
+      return;
+    }
+    delete b.owed;
+    b.available += amount - owed;
   }
 
   #positive(amount: bigint): void {

@@ -119,6 +119,17 @@ export type WithdrawRequestRecord = { t: "withdrawRequest"; ts: number; us?: num
 export type WithdrawDoneRecord = { t: "withdrawDone"; ts: number; us?: number; withdrawalId: string; txHash: string };
 export type WithdrawFailedRecord = { t: "withdrawFailed"; ts: number; us?: number; withdrawalId: string; reason: string };
 
+/**
+ * Custody that left the settlement vault by the token agent's powers, not by a trade or a
+ * withdrawal: `returned` (PermissionedToken.recoverBalance: a lost wallet's custody paid out to
+ * a new wallet of the same identity, into that wallet, not into its custody) or `seized`
+ * (forcedCustodyTransfer: a court order or a sanction). Debited from `accountId` (the wallet the
+ * vault booked it for) exactly once per `ref`, `vault:<vault>:<txHash>:<logIndex>`; `to` is the
+ * wallet that received it. Applying it takes available first, then cancels the account's orders
+ * holding the currency, and records what is still missing as owed (see TradingCore).
+ */
+export type CustodyDebitRecord = { t: "custodyDebit"; ts: number; us?: number; accountId: string; currency: string; amount: string; ref: string; kind: "returned" | "seized"; to: string; txHash: string };
+
 export type TradingRecord =
   | RiskLimitsRecord
   | TaxPolicyRecord
@@ -135,4 +146,5 @@ export type TradingRecord =
   | SettleResolveRecord
   | WithdrawRequestRecord
   | WithdrawDoneRecord
-  | WithdrawFailedRecord;
+  | WithdrawFailedRecord
+  | CustodyDebitRecord;

@@ -14,6 +14,13 @@ export const TradingCode = {
   /** A deposit reference already credited (the core's answer; the service skips it before). */
   DEPOSIT_DUPLICATE: "DEPOSIT_DUPLICATE",
   WITHDRAWAL_NOT_PENDING: "WITHDRAWAL_NOT_PENDING",
+  /** A custody debit reference already applied (the core's answer; the service skips it before). */
+  CUSTODY_DEBIT_DUPLICATE: "CUSTODY_DEBIT_DUPLICATE",
+  /**
+   * Why an order ended when custody left the vault by the token agent's powers (recovery,
+   * seizure): its hold was released to cover the debit (the order's `remark`, the audit's `ruleId`).
+   */
+  CUSTODY_DEBITED: "TRADING_CUSTODY_DEBITED",
   SETTLEMENT_NOT_PENDING: "SETTLEMENT_NOT_PENDING",
   SETTLEMENT_NOT_FAILED: "SETTLEMENT_NOT_FAILED",
   SETTLEMENT_REVERSE_INSUFFICIENT: "SETTLEMENT_REVERSE_INSUFFICIENT",

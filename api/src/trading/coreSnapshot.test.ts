@@ -79,6 +79,21 @@ describe("trading core snapshot format", () => {
     assert.equal(restored.order(tradeId(4))?.stop?.triggered, true);
   });
 
+  it("a custody debit adds its references last and an owing ledger row its fifth column, only when there are some; both restore", () => {
+    const core = new TradingCore(options());
+    for (const r of RECORDS) core.apply(r);
+    const before = core.snapshot();
+    // More than "c" has: its pending withdrawal's hold stays, the rest is owed.
+    assert.ok(core.apply({ t: "custodyDebit", ts: 60, accountId: "c", currency: "VND", amount: "5000000", ref: "vault:0xV:0xt:1", kind: "seized", to: "0xcourt", txHash: "0xt" }).ok);
+    const after = core.snapshot();
+    assert.deepEqual(Object.keys(after), [...Object.keys(before), "custodyDebits"]);
+    assert.deepEqual(after.custodyDebits, ["vault:0xV:0xt:1"]);
+    assert.deepEqual(after.ledger.find(([a, c]) => a === "c" && c === "VND"), ["c", "VND", "0", "2000", "3000"]);
+    const json = JSON.stringify(after);
+    const restored = TradingCore.restore(JSON.parse(json) as TradingCoreSnapshot, options());
+    assert.equal(JSON.stringify(restored.snapshot()), json);
+  });
+
   it("restores snapshots that list the orders in placement order (before 2026-12-04) to the same state", () => {
     const core = new TradingCore(options());
     for (const r of RECORDS) core.apply(r);

@@ -34,4 +34,5 @@ export type TradingCoreSnapshot = {
   taxRateBps?: number;
   finished?: OrderStoreSnapshot["finished"];
   depositHistory?: FundingSnapshot["depositHistory"];
+  custodyDebits?: FundingSnapshot["custodyDebits"];
 };

@@ -1,5 +1,6 @@
 import type { Listing } from "../listing/listing.ts";
 import type { FailedSettlement, Fill, Order, Withdrawal } from "../records/orders.ts";
+import type { CustodyDebitRecord } from "../records/tradingRecords.ts";
 
 /**
  * What the trading core tells the rest of the gateway after each applied record: market
@@ -21,6 +22,12 @@ export type TradingEvent =
   | { kind: "settlementFailed"; trade: FailedSettlement; ts: number }
   | { kind: "settlementResolved"; trade: FailedSettlement; action: "retry" | "reverse"; by: string; note?: string; ts: number }
   | { kind: "withdrawal"; withdrawal: Withdrawal; ts: number }
+  /**
+   * Custody that left the vault by the token agent's powers was taken off the ledger: `cancelled`
+   * the orders ended to release their holds (newest first), `owed` what the account still lacked
+   * (0 when it was all there): the operator's to look into.
+   */
+  | { kind: "custodyDebited"; debit: CustodyDebitRecord; cancelled: string[]; owed: bigint; ts: number }
   | { kind: "listed"; listing: Listing; ts: number }
   | { kind: "taxPolicy"; rateBps: number; previousBps: number; source: string; by: string; ts: number };
 

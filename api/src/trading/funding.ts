@@ -1,6 +1,6 @@
 import type { Ledger } from "../ledger/ledger.ts";
 import type { Deposit, Withdrawal } from "../records/orders.ts";
-import type { DepositRecord, WithdrawDoneRecord, WithdrawFailedRecord, WithdrawRequestRecord } from "../records/tradingRecords.ts";
+import type { CustodyDebitRecord, DepositRecord, WithdrawDoneRecord, WithdrawFailedRecord, WithdrawRequestRecord } from "../records/tradingRecords.ts";
 
 /** The funding part of a trading core snapshot (see TradingCoreSnapshot for the whole). */
 export type FundingSnapshot = {
@@ -9,6 +9,8 @@ export type FundingSnapshot = {
   withdrawals: Array<Omit<Withdrawal, "amount"> & { amount: string }>;
   /** Each account's credited deposits, oldest first (absent in older snapshots: their deposits are not listed). */
   depositHistory?: Array<[string, Array<Omit<Deposit, "amount" | "accountId"> & { amount: string }>]>;
+  /** Every custody debit reference ever applied (absent in snapshots from before custody debits). */
+  custodyDebits?: string[];
 };
 
 /**
@@ -21,6 +23,8 @@ export class Funding {
   readonly #refs = new Set<string>();
   readonly #history = new Map<string, Deposit[]>();
   readonly #withdrawals = new Map<string, Withdrawal>();
+  /** Apart from deposits' references: `depositApplied` answers for deposits only. */
+  readonly #debits = new Set<string>();
 
   applied(ref: string): boolean {
     return this.#refs.has(ref);
@@ -36,6 +40,22 @@ export class Funding {
     else list.push(deposit);
     ledger.deposit(r.accountId, r.currency, deposit.amount);
     return true;
+  }
+
+  debitApplied(ref: string): boolean {
+    return this.#debits.has(ref);
+  }
+
+  /**
+   * Takes custody that left the vault off the account's ledger: from available, the rest owed
+   * (the core has released what holds it could before). Undefined when its reference already
+   * was (nothing changes then); else the part owed.
+   */
+  debit(r: CustodyDebitRecord, ledger: Ledger): bigint | undefined {
+    if (this.#debits.has(r.ref)) return undefined;
+    const owed = ledger.debit(r.accountId, r.currency, BigInt(r.amount));
+    this.#debits.add(r.ref);
+    return owed;
   }
 
   /** The account's credited deposits, oldest first. */
@@ -82,6 +102,7 @@ export class Funding {
 
   snapshot(): Required<FundingSnapshot> {
     return {
+      custodyDebits: [...this.#debits],
       deposits: [...this.#refs],
       withdrawals: [...this.#withdrawals.values()].map((w) => ({ ...w, amount: w.amount.toString() })),
       depositHistory: [...this.#history].map(([a, ds]) => [a, ds.map((d) => ({ currency: d.currency, amount: d.amount.toString(), ref: d.ref, createdAt: d.createdAt }))]),
@@ -90,6 +111,7 @@ export class Funding {
 
   restore(s: FundingSnapshot): void {
     for (const d of s.deposits) this.#refs.add(d);
+    for (const d of s.custodyDebits ?? []) this.#debits.add(d);
     for (const [a, ds] of s.depositHistory ?? []) this.#history.set(a, ds.map((d) => ({ ...d, accountId: a, amount: BigInt(d.amount) })));
     for (const w of s.withdrawals) this.#withdrawals.set(w.withdrawalId, { ...w, amount: BigInt(w.amount) });
   }

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { defaultCatalog, MarketCatalog } from "../markets/marketCatalog.ts";
 import type { TradingEvent } from "./events.ts";
 import type { Order } from "../records/orders.ts";
-import type { KucoinStp, TradingRecord } from "../records/tradingRecords.ts";
+import type { CustodyDebitRecord, KucoinStp, TradingRecord } from "../records/tradingRecords.ts";
 import { TradingCore, type TradingCoreOptions } from "./tradingCore.ts";
 import { formValue } from "../journal/jsonCodec.ts";
 
@@ -72,6 +72,12 @@ const command = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant("settle" as const), n: fc.nat(), len: fc.integer({ min: 1, max: 5 }), stray: sometimes }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant("settleFail" as const), n: fc.nat(), stray: sometimes }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant("resolve" as const), n: fc.nat(), action: fc.constantFrom("retry" as const, "reverse" as const), stray: sometimes }) },
+  // Custody the token's agent takes from the vault: within available, beyond it (orders are
+  // cancelled), beyond everything the account has here (owed), or an event read again.
+  {
+    weight: 2,
+    arbitrary: fc.record({ k: fc.constant("custodyDebit" as const), a: account, c: currency, how: fc.constantFrom("available" as const, "orders" as const, "owed" as const, "again" as const), amt: fc.integer({ min: 1, max: 300 }), n: fc.nat() }),
+  },
 );
 type Command = typeof command extends fc.Arbitrary<infer C> ? C : never;
 
@@ -108,6 +114,7 @@ function toRecords(start: Array<[number, number, number]>, cmds: Command[], taxR
   );
   const placed: Array<{ orderId: string; accountId: string }> = [];
   const withdrawals: string[] = [];
+  const debits: CustodyDebitRecord[] = [];
   // The tax rate changes a few times along the stream (as a law change would): trades are taxed at the rate of their moment.
   const taxAt = new Map(taxRates.map((rate, k) => [Math.floor((k * cmds.length) / Math.max(1, taxRates.length)), rate]));
   const frozenUntil = new Map<string, number>(); // account -> command index of its unfreeze
@@ -167,6 +174,17 @@ function toRecords(start: Array<[number, number, number]>, cmds: Command[], taxR
       const tradeIds = queue.slice(from, from + c.len);
       if (c.stray) tradeIds.push(strayTrade(c.n, shadow.unsettledTrades()));
       if (tradeIds.length > 0) emit({ t: "settled", ts: next(), tradeIds, txHash: `0xs${i}` });
+    } else if (c.k === "custodyDebit") {
+      if (c.how === "again") {
+        if (debits.length > 0) emit({ ...debits[c.n % debits.length], ts: next() });
+        return;
+      }
+      const b = shadow.ledger.balance(c.a, c.c);
+      const n = BigInt(scaled(c.c, c.amt));
+      const amount = c.how === "available" ? (b.available > 0n ? 1n + (n % b.available) : n) : c.how === "orders" ? b.available + 1n + (n % (b.hold > 0n ? b.hold : 1n)) : b.available + b.hold + n;
+      const r: CustodyDebitRecord = { t: "custodyDebit", ts: next(), accountId: c.a, currency: c.c, amount: amount.toString(), ref: `vault:0xVault:0x${i.toString(16)}:${c.n % 3}`, kind: c.n % 2 === 0 ? "seized" : "returned", to: "0xcourt", txHash: `0x${i.toString(16)}` };
+      debits.push(r);
+      emit(r);
     } else if (c.k === "settleFail") {
       const queue = [...shadow.unsettledTrades()];
       if (queue.length === 0 && !c.stray) return;
@@ -191,9 +209,11 @@ const key = (accountId: string, ccy: string) => `${accountId}/${ccy}`;
 
 /**
  * Exact bookkeeping after every record: each account holds what its deposits, confirmed
- * withdrawals and fills say it should (so each currency is conserved across accounts and the
- * fee account), every hold is explained by an open order or a pending withdrawal, IOC and FOK
- * never rest, FOK fills all or nothing, and no book is crossed.
+ * withdrawals, custody debits and fills say it should (so each currency is conserved across
+ * accounts and the fee account: value leaves only by a withdrawal or a custody debit), every
+ * hold is explained by an open order or a pending withdrawal, an account owes only what it
+ * has nothing available to pay and no order of it holds that currency, IOC and FOK never
+ * rest, FOK fills all or nothing, and no book is crossed.
  */
 function checkInvariants(core: TradingCore, expected: ReadonlyMap<string, bigint>, net: ReadonlyMap<string, bigint>): void {
   for (const ccy of CURRENCIES) {
@@ -201,7 +221,10 @@ function checkInvariants(core: TradingCore, expected: ReadonlyMap<string, bigint
     for (const a of [...ACCOUNTS, FEES, TAX]) {
       const b = core.ledger.balance(a, ccy);
       assert.ok(b.available >= 0n && b.hold >= 0n, `${a} ${ccy} went negative`);
-      assert.equal(b.available + b.hold, expected.get(key(a, ccy)) ?? 0n, `${a} ${ccy} differs from its deposits, withdrawals and fills`);
+      const owed = b.owed ?? 0n;
+      assert.ok(b.owed === undefined || (owed > 0n && b.available === 0n), `${a} ${ccy} owes ${b.owed} with ${b.available} available`);
+      if (owed > 0n) assert.ok(!core.accountOrders(a).some((o) => o.isActive && o.holdCurrency === ccy && o.holdRemaining > 0n), `${a} owes ${ccy} while an order holds it`);
+      assert.equal(b.available + b.hold - owed, expected.get(key(a, ccy)) ?? 0n, `${a} ${ccy} differs from its deposits, withdrawals, custody debits and fills`);
     }
   }
   const holds = new Map<string, bigint>();
@@ -241,9 +264,15 @@ type TradeModel = {
   retried: boolean;
 };
 
-function balancesOf(core: TradingCore): Map<string, { available: bigint; hold: bigint }> {
-  const out = new Map<string, { available: bigint; hold: bigint }>();
-  for (const a of [...ACCOUNTS, FEES, TAX]) for (const ccy of CURRENCIES) out.set(key(a, ccy), { ...core.ledger.balance(a, ccy) });
+/** What each account/currency is worth (available less what it owes: a credit pays the debt first) and holds. */
+function balancesOf(core: TradingCore): Map<string, { worth: bigint; hold: bigint }> {
+  const out = new Map<string, { worth: bigint; hold: bigint }>();
+  for (const a of [...ACCOUNTS, FEES, TAX]) {
+    for (const ccy of CURRENCIES) {
+      const b = core.ledger.balance(a, ccy);
+      out.set(key(a, ccy), { worth: b.available - (b.owed ?? 0n), hold: b.hold });
+    }
+  }
   return out;
 }
 
@@ -307,6 +336,11 @@ describe("TradingCore", () => {
       reversed: 0,
       reverseRefusedForBalance: 0,
       resolveRefusedNotFailed: 0,
+      custodyDebited: 0,
+      custodyDebitCancelledOrders: 0,
+      custodyDebitOwed: 0,
+      owedPaidOff: 0,
+      custodyDebitDuplicate: 0,
     };
     fc.assert(
       fc.property(recordsArb, (records) => {
@@ -316,9 +350,15 @@ describe("TradingCore", () => {
         const add = (m: Map<string, bigint>, k: string, v: bigint) => m.set(k, (m.get(k) ?? 0n) + v);
         const feeByOrder = new Map<string, { basis: bigint; fee: bigint }>();
         const trades = new Map<string, TradeModel>(); // built from the fills alone
+        const debited = new Set<string>(); // custody debit references applied so far
+        const last: { debit?: Extract<TradingEvent, { kind: "custodyDebited" }> } = {}; // the record's custody debit event
+        // Read through a call: tsc would keep `last.debit` narrowed to the undefined set before apply.
+        const debitEvent = () => last.debit;
+        const totalOwed = () => [...ACCOUNTS, FEES, TAX].reduce((sum, a) => CURRENCIES.reduce((s2, ccy) => s2 + (core.ledger.balance(a, ccy).owed ?? 0n), sum), 0n);
         let events = 0;
         core.subscribe((e) => {
           events++;
+          if (e.kind === "custodyDebited") last.debit = e;
           if (e.kind === "trade") seen.trades++;
           else if (e.kind === "order" && e.fill) {
             const f = e.fill;
@@ -383,6 +423,31 @@ describe("TradingCore", () => {
               ]);
             }
           } else if (r.t === "settleFailed" || r.t === "settleResolve") moves = new Map();
+          // A custody debit, from the state before it: available first, then the account's orders
+          // holding the currency, newest first, until their holds cover it; the rest is owed.
+          let debit: { cancelled: string[]; owed: bigint; after: { available: bigint; hold: bigint; owed: bigint } } | undefined;
+          if (r.t === "custodyDebit") {
+            if (debited.has(r.ref)) refusal = "CUSTODY_DEBIT_DUPLICATE";
+            else {
+              const b = core.ledger.balance(r.accountId, r.currency);
+              const amount = BigInt(r.amount);
+              let short = amount - b.available;
+              let released = 0n;
+              const cancelled: string[] = [];
+              for (const o of core.accountOrders(r.accountId)) {
+                if (short <= 0n) break;
+                if (!o.isActive || o.holdCurrency !== r.currency || o.holdRemaining === 0n) continue;
+                cancelled.push(o.orderId);
+                short -= o.holdRemaining;
+                released += o.holdRemaining;
+              }
+              const owed = short > 0n ? short : 0n;
+              const left = b.available + released - amount;
+              debit = { cancelled, owed, after: { available: left > 0n ? left : 0n, hold: b.hold - released, owed: (b.owed ?? 0n) + owed } };
+            }
+          }
+          const owedBefore = totalOwed();
+          last.debit = undefined;
           const stateBefore = refusal === undefined ? "" : JSON.stringify(core.snapshot());
           const balancesBefore = moves === undefined ? undefined : balancesOf(core);
           events = 0;
@@ -395,13 +460,14 @@ describe("TradingCore", () => {
             assert.equal(events, 0, `a refused ${r.t} emitted events`);
             if (refusal === "SETTLEMENT_NOT_PENDING") seen.failRefusedNotPending++;
             else if (refusal === "SETTLEMENT_NOT_FAILED") seen.resolveRefusedNotFailed++;
+            else if (refusal === "CUSTODY_DEBIT_DUPLICATE") seen.custodyDebitDuplicate++;
             else seen.reverseRefusedForBalance++;
           } else if (moves !== undefined) {
             assert.deepEqual(result, { ok: true }, `${r.t} ${json(r)}`);
             // Only a reversal moves money: exactly what the trade's fills moved, backwards, and only available (holds are untouched).
             const after = balancesOf(core);
             for (const [k, b] of balancesBefore!) {
-              assert.deepEqual(after.get(k), { available: b.available + (moves.get(k) ?? 0n), hold: b.hold }, `${k} after ${json(r)}`);
+              assert.deepEqual(after.get(k), { worth: b.worth + (moves.get(k) ?? 0n), hold: b.hold }, `${k} after ${json(r)}`);
             }
             for (const [k, v] of moves) add(expected, k, v);
             const t = target!;
@@ -416,6 +482,19 @@ describe("TradingCore", () => {
               seen.reversed++;
             }
           }
+          if (debit !== undefined && r.t === "custodyDebit") {
+            assert.deepEqual(result, { ok: true }, json(r));
+            assert.deepEqual([debitEvent()?.debit.ref, debitEvent()?.cancelled, debitEvent()?.owed], [r.ref, debit.cancelled, debit.owed], `custody debit ${json(r)}`);
+            for (const id of debit.cancelled) assert.deepEqual([core.order(id)?.isActive, core.order(id)?.doneReason], [false, "TRADING_CUSTODY_DEBITED"], `order ${id}`);
+            const b = core.ledger.balance(r.accountId, r.currency);
+            assert.deepEqual({ available: b.available, hold: b.hold, owed: b.owed ?? 0n }, debit.after, `${r.accountId} ${r.currency} after ${json(r)}`);
+            add(expected, key(r.accountId, r.currency), -BigInt(r.amount));
+            add(net, r.currency, -BigInt(r.amount));
+            debited.add(r.ref);
+            seen.custodyDebited++;
+            if (debit.cancelled.length > 0) seen.custodyDebitCancelledOrders++;
+            if (debit.owed > 0n) seen.custodyDebitOwed++;
+          } else if (totalOwed() < owedBefore) seen.owedPaidOff++;
           if (r.t === "deposit") {
             assert.ok(result.ok);
             add(expected, key(r.accountId, r.currency), BigInt(r.amount));
@@ -502,6 +581,9 @@ describe("TradingCore", () => {
       failedTradesResolvedAfterRestore: 0,
       volatilityHalts: 0,
       ordersForgotten: 0,
+      restoredOwing: 0,
+      // A custody event read again after a restart (the chain watcher reads from its start block): refused as before.
+      custodyDebitAgainAfterRestore: 0,
     };
     // A band the clustered prices (±3%) can break, so volatility halts and their windows cross the cuts.
     const tightBand = { windowMs: 10_000, bandBps: 300, haltMs: 5_000 };
@@ -531,7 +613,11 @@ describe("TradingCore", () => {
         let core = new TradingCore(opts());
         let i = 0;
         let failedAtLastCut = new Set<string>();
+        const firstDebit = new Map<string, number>();
+        records.forEach((r, j) => r.t === "custodyDebit" && !firstDebit.has(r.ref) && firstDebit.set(r.ref, j));
         const step = () => {
+          const r = records[i];
+          if (r.t === "custodyDebit" && firstDebit.get(r.ref)! < i && cuts.some((c) => firstDebit.get(r.ref)! < c && c <= i)) seen.custodyDebitAgainAfterRestore++;
           const events = run(core, records[i++], log);
           if (i > cuts[0]) seen.tradesAfterRestore += events.filter((e) => e.kind === "trade").length;
           // Failed before the cut, retried or reversed after it: only the snapshot knew the trade.
@@ -546,6 +632,7 @@ describe("TradingCore", () => {
           failedAtLastCut = new Set((snap.failedSettlements ?? []).map((t) => t.tradeId));
           if (failedAtLastCut.size > 0) seen.restoredWithFailedSettlements++;
           if (snap.markets.some(([, m]) => m.window.length > 0)) seen.restoredInVolatilityWindow++;
+          if (snap.ledger.some((row) => row[4] !== undefined)) seen.restoredOwing++;
           core = TradingCore.restore(JSON.parse(JSON.stringify(snap)), opts());
           seen.restores++;
         }

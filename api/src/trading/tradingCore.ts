@@ -12,7 +12,7 @@ import { FillHistory } from "./fillHistory.ts";
 import { Funding } from "./funding.ts";
 import { OrderStore } from "./orderStore.ts";
 import { isWaitingStop, orderFromRecord, type Deposit, type FailedSettlement, type Fill, type Order, type SettlementTrade, type Withdrawal } from "../records/orders.ts";
-import type { AmendRecord, CancelAllRecord, KucoinStp, PlaceRecord, SettleResolveRecord, TradingRecord } from "../records/tradingRecords.ts";
+import type { AmendRecord, CancelAllRecord, CustodyDebitRecord, KucoinStp, PlaceRecord, SettleResolveRecord, TradingRecord } from "../records/tradingRecords.ts";
 import { SettlementBook } from "./settlementBook.ts";
 import { StopBook } from "./stopBook.ts";
 import { TradingHalts, type MarketState, type VolatilityRule } from "./tradingHalts.ts";
@@ -246,6 +246,10 @@ export class TradingCore {
     return this.#funding.applied(ref);
   }
 
+  custodyDebitApplied(ref: string): boolean {
+    return this.#funding.debitApplied(ref);
+  }
+
   /** The account's credited deposits, oldest first. */
   deposits(accountId: string): readonly Readonly<Deposit>[] {
     return this.#funding.deposits(accountId);
@@ -378,6 +382,9 @@ export class TradingCore {
         result = { ok: true };
         break;
       }
+      case "custodyDebit":
+        result = this.#debitCustody(record);
+        break;
       case "withdrawDone":
       case "withdrawFailed": {
         const w = this.#funding.conclude(record, this.#ledger);
@@ -422,6 +429,45 @@ export class TradingCore {
       ] as const) this.#balanceChanged(account, currency, "trade.reversed");
     }
     this.#pending.push({ kind: "settlementResolved", trade: { ...f }, action: r.action, by: r.by, note: r.note, ts: this.#ts });
+    return { ok: true };
+  }
+
+  /**
+   * Custody the vault no longer books leaves the ledger too, so the account cannot sell or
+   * withdraw what the vault would refuse to deliver. Available goes first; if it is short, the
+   * account's open orders holding the currency are cancelled, newest first (waiting stops too),
+   * until their holds cover the rest. A pending withdrawal's hold is left alone: the vault will
+   * refuse that payout (or pay what it still can) and the outcome moves the hold. What is still
+   * missing is owed (see Ledger): the account had given it to trades not yet settled, which the
+   * vault will now refuse; whatever the account is credited next pays it off first, and the
+   * event names it for the operator. Never refused for lack of funds: the chain has already moved.
+   */
+  #debitCustody(r: CustodyDebitRecord): ApplyResult {
+    const amount = BigInt(r.amount);
+    if (amount <= 0n) return { ok: false, code: TradingCode.BAD_AMOUNT };
+    if (this.#funding.debitApplied(r.ref)) return { ok: false, code: TradingCode.CUSTODY_DEBIT_DUPLICATE };
+    const cancelled: string[] = [];
+    let short = amount - this.#ledger.balance(r.accountId, r.currency).available;
+    if (short > 0n) {
+      for (const o of this.#store.accountOrders(r.accountId)) {
+        if (short <= 0n) break;
+        if (!o.isActive || o.holdCurrency !== r.currency || o.holdRemaining === 0n) continue;
+        short -= o.holdRemaining;
+        cancelled.push(o.orderId);
+        if (isWaitingStop(o)) this.#cancelStop(o, TradingCode.CUSTODY_DEBITED);
+        else {
+          this.#touch(o.orderId);
+          this.#engine.apply({ type: "cancel", id: o.orderId }, this.#sink);
+          o.doneReason = TradingCode.CUSTODY_DEBITED;
+        }
+      }
+      // Their holds must be available before the debit: end them now, not after this record.
+      this.#finishTouched();
+      this.#touchedCount = 0;
+    }
+    const owed = this.#funding.debit(r, this.#ledger)!;
+    this.#balanceChanged(r.accountId, r.currency, "custody.debited");
+    this.#pending.push({ kind: "custodyDebited", debit: r, cancelled, owed, ts: this.#ts });
     return { ok: true };
   }
 
@@ -828,6 +874,8 @@ export class TradingCore {
       taxRateBps: this.#taxRateBps,
       listings: [...this.#listings.values()],
       depositHistory: funding.depositHistory,
+      // Only once there is one: a snapshot without custody debits keeps the pinned format.
+      ...(funding.custodyDebits.length > 0 ? { custodyDebits: funding.custodyDebits } : {}),
     };
   }
 

@@ -237,6 +237,19 @@ export class TradingService {
     return r.ok;
   }
 
+  /**
+   * Takes custody that left the settlement vault by the token agent's powers (recovery,
+   * seizure) off the account, exactly once per `ref` (the vault event's); false if already
+   * applied. Never refused for lack of funds: the chain has moved it (see TradingCore).
+   */
+  async debitCustody(d: { accountId: string; currency: string; amount: bigint; ref: string; kind: "returned" | "seized"; to: string; txHash: string }): Promise<boolean> {
+    if (!this.core.catalog.currency(d.currency)) throw new TradingError(TradingCode.UNKNOWN_CURRENCY, `unknown currency ${d.currency}`);
+    if (d.amount <= 0n) throw new TradingError(TradingCode.BAD_AMOUNT, "amount must be positive");
+    if (this.core.custodyDebitApplied(d.ref)) return false;
+    const r = await this.#seq.commit({ t: "custodyDebit", ts: this.#now(), accountId: d.accountId, currency: d.currency, amount: d.amount.toString(), ref: d.ref, kind: d.kind, to: d.to, txHash: d.txHash });
+    return r.ok;
+  }
+
   async setMarketHalted(symbol: string, halted: boolean, reason: string, by?: string): Promise<void> {
     if (!this.core.catalog.market(symbol)) throw new TradingError(TradingCode.UNKNOWN_SYMBOL, `unknown symbol ${symbol}`);
     await this.#seq.commit({ t: "marketStatus", ts: this.#now(), symbol, halted, reason, by });

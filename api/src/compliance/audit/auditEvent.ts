@@ -61,7 +61,7 @@ export const AUDIT_EVENT_TYPES = [
   "order.accepted", // passed the pre-trade checks, journaled, resting or matched
   "order.rejected", // refused: `ruleId` is the RISK_* / ENGINE_* / TRADING_* code
   "order.amended",
-  "order.cancelled", // `reason`: user | killSwitch | disconnect | identity | halt | ioc | fok | postOnly
+  "order.cancelled", // `reason`: user | killSwitch | disconnect | identity | halt | custody | ioc | fok | postOnly
   "order.expired",
   "order.stp", // cancelled by self-trade prevention
   "order.triggered", // a stop order became active
@@ -74,6 +74,7 @@ export const AUDIT_EVENT_TYPES = [
   "withdrawal.requested",
   "withdrawal.completed",
   "withdrawal.failed",
+  "custody.debited", // custody the token's agent took from the vault (recovery, seizure) left the ledger: `detail.kind` returned | seized, `detail.ref`, `detail.to`, `detail.cancelledOrders`, `detail.owed`; `txHash`
   // access and controls
   "auth.login",
   "auth.loginFailed", // `account`/`wallet` only when the message's signature verified; else `detail.claimedWallet`

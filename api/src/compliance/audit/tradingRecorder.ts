@@ -302,6 +302,33 @@ export function createTradingRecorder(o: TradingRecorderOptions): TradingObserve
           });
           break;
         }
+        case "custodyDebit": {
+          if (!result.ok) break;
+          const e = events.find((x) => x.kind === "custodyDebited");
+          const owed = e?.kind === "custodyDebited" ? e.owed : 0n;
+          append({
+            type: "custody.debited",
+            ts,
+            jseq,
+            account: record.accountId,
+            identityHash: identityOf(record.accountId),
+            wallet: record.accountId,
+            currency: record.currency,
+            amount: format.amount(record.currency, BigInt(record.amount)),
+            txHash: record.txHash,
+            actor: "token-agent",
+            reason: record.kind === "seized" ? "custody seized by the token's agent (forced transfer)" : "custody returned to another wallet of the identity (recovery)",
+            detail: {
+              ref: record.ref,
+              kind: record.kind,
+              to: record.to,
+              cancelledOrders: e?.kind === "custodyDebited" ? e.cancelled : [],
+              // What the account no longer had on the ledger: its unsettled trades will fail at the vault.
+              owed: format.amount(record.currency, owed),
+            },
+          });
+          break;
+        }
         case "marketStatus":
           append({ type: record.halted ? "market.halted" : "market.resumed", ts, jseq, symbol: record.symbol, reason: record.reason, actor: record.by });
           break;
@@ -351,6 +378,7 @@ function cancelReason(record: TradingRecord, code: string): string {
   if (record.t === "cancelAll") return record.reason;
   if (record.t === "accountStatus") return record.by === IDENTITY_SWEEP ? "identity" : "killSwitch";
   if (record.t === "marketStatus") return "halt";
+  if (record.t === "custodyDebit") return "custody";
   switch (code) {
     case "ENGINE_IOC_REMAINDER":
       return "ioc";

@@ -6,19 +6,20 @@ import { formatUnits, parseUnits } from "../../money/decimal.ts";
 import { ValidationError } from "../errors.ts";
 import { defineRoute, type Route } from "../route.ts";
 
-/** The bizType filter codes KuCoin takes, and the bizType its entries carry; the last two are Sen's. */
+/** The bizType filter codes KuCoin takes, and the bizType its entries carry; the last three are Sen's. */
 const BIZ_TYPES = {
   TRADE_EXCHANGE: "Exchange",
   DEPOSIT: "Deposit",
   WITHDRAW: "Withdrawal",
   TAX_WITHHOLDING: "Tax withholding",
   TRADE_REVERSAL: "Trade reversal",
+  CUSTODY_DEBIT: "Custody debit",
 } as const;
 // KuCoin codes for movements Sen does not have: accepted, and they match nothing.
 const OTHER_KUCOIN_BIZ_TYPES = ["TRANSFER", "SUB_TRANSFER", "MARGIN_EXCHANGE", "KUCOIN_BONUS", "BROKER_TRANSFER"] as const;
 type BizType = (typeof BIZ_TYPES)[keyof typeof BIZ_TYPES];
 
-const TYPES: AuditEventType[] = ["order.filled", "deposit", "withdrawal.completed", "settlement.resolved"];
+const TYPES: AuditEventType[] = ["order.filled", "deposit", "withdrawal.completed", "settlement.resolved", "custody.debited"];
 const PAGE = 5_000;
 /** Audit events one request may read: a wider period is refused (KuCoin bounds its periods too). */
 const MAX_SCAN = 100_000;
@@ -57,7 +58,8 @@ export type LedgerEntry = {
  * KuCoin's account ledger (GET /api/v1/accounts/ledgers, ccxt `fetchLedger`) for the caller's
  * own trading account, newest first, read from the audit trail: each fill as a base and a quote
  * entry, the income tax withheld from each sale as an entry of its own (issue #13), deposits,
- * completed withdrawals and trades reversed after a failed settlement. As on KuCoin, `amount` is
+ * completed withdrawals, trades reversed after a failed settlement and custody the token's agent
+ * took from the vault (recovery or seizure: bizType "Custody debit"). As on KuCoin, `amount` is
  * what the balance gained or lost, fees included (a buy's quote entry is the cost plus the fee,
  * a sale's the proceeds less the fee) and `fee` says how much of it was the fee; so a currency's
  * balance moves by Σ in − Σ out. No `balance` field: the trail read for a page does not give the
@@ -99,6 +101,11 @@ export function ledgerRoutes(ctx: AppContext): Route[] {
       return { id: `${e.seq}${suffix}`, currency, amount: formatUnits(amount, decimals), fee: formatUnits(fee, decimals), accountType: "TRADE", bizType, direction, createdAt, context: JSON.stringify(context) };
     };
     switch (e.type) {
+      case "custody.debited": {
+        const amount = e.currency ? units(e.amount, decimalsOf(e.currency, e)) : undefined;
+        if (!e.currency || amount === undefined) throw new AuditError(AuditCode.BAD_RANGE, `${e.type} seq ${e.seq} has no amount`);
+        return [entry("", e.currency, "out", amount, "Custody debit", { orderId: e.detail?.ref, txId: e.txHash, kind: e.detail?.kind, to: e.detail?.to })];
+      }
       case "deposit":
       case "withdrawal.completed": {
         const amount = e.currency ? units(e.amount, decimalsOf(e.currency, e)) : undefined;
