@@ -17,6 +17,7 @@ export const EVENT_TYPE_WORDS: Record<AuditEventType, string> = {
   "settlement.failed": "Settlement failed",
   "settlement.resolved": "Settlement resolved",
   deposit: "Deposit",
+  "deposit.waiting": "Deposit waiting for its listing",
   "withdrawal.requested": "Withdrawal requested",
   "withdrawal.completed": "Withdrawal paid",
   "withdrawal.failed": "Withdrawal failed",
@@ -116,6 +117,9 @@ export function eventSummary(e: AuditEvent): string {
     case "withdrawal.completed":
     case "withdrawal.failed":
       parts.push(formatAmount(e.amount, e.currency), e.reason ? `: ${e.reason}` : "", e.txHash ? `tx ${short(e.txHash)}` : "");
+      break;
+    case "deposit.waiting":
+      parts.push(`${typeof e.detail?.amount === "string" ? e.detail.amount : "?"} of token ${typeof e.detail?.token === "string" ? short(e.detail.token) : "?"} not credited until it is listed`, e.txHash ? `tx ${short(e.txHash)}` : "");
       break;
     case "custody.debited": {
       const owed = typeof e.detail?.owed === "string" && e.detail.owed !== "0" ? `, ${formatAmount(e.detail.owed, e.currency)} owed` : "";

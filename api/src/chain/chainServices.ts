@@ -18,6 +18,9 @@ import { creditVaultDeposit, creditVaultDeposits, debitVaultCustody, readVaultCu
 import { startAuditAnchorer, type AuditAnchorView } from "./auditAnchorer.ts";
 import { followTaxPolicy } from "./taxPolicy.ts";
 
+/** The actor of what the chain watcher records on its own (a deposit waiting for its token's listing). */
+const VAULT_WATCHER = "vault-watcher";
+
 /** How long an unknown withdrawal outcome waits before the payout is sent again (same id). */
 const WITHDRAWAL_RETRY_MS = 1_000;
 /** An account whose identity check failed is tried again after a poll interval, doubling up to this. */
@@ -305,6 +308,18 @@ export async function startChainServices(o: ChainServicesOptions) {
       { ref: d.ref, depositId: d.depositId.toString(), wallet: d.wallet, token: d.token, amount: d.amount.toString(), block: d.blockNumber.toString(), txHash: d.txHash },
       "vault deposit of a token Sen has not listed: not credited; it is credited when the token is listed",
     );
+    // Compliance sees money in custody that no balance shows yet; its `deposit` event, with the
+    // same ref, follows once the token is listed. Recorded again after a restart that finds it
+    // still waiting (the list is not persisted; the ref ties the records together).
+    ctx.audit.record({
+      type: "deposit.waiting",
+      account: d.wallet,
+      wallet: d.wallet,
+      txHash: d.txHash ?? undefined,
+      actor: VAULT_WATCHER,
+      reason: "token not listed",
+      detail: { ref: d.ref, depositId: d.depositId.toString(), token: d.token, amount: d.amount.toString(), block: d.blockNumber.toString() },
+    });
   }
 
   async function creditListedWaiting(): Promise<void> {

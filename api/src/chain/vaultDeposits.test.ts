@@ -174,10 +174,20 @@ describe("vault deposits of a token the vault lists before Sen does", { timeout:
 
     await gw.ctx.audit.flush();
     const audited: string[] = [];
+    const waited: Array<{ ref?: unknown; token?: unknown; amount?: unknown; txHash?: string }> = [];
     for await (const { line } of gw.ctx.audit.log.read()) {
-      const e = JSON.parse(line) as { type: string; currency?: string; account?: string };
+      const e = JSON.parse(line) as { type: string; currency?: string; account?: string; txHash?: string; detail?: Record<string, unknown> };
       if (e.type === "deposit" && e.account === account) audited.push(e.currency!);
+      if (e.type === "deposit.waiting" && e.account === account) waited.push({ ...e.detail, txHash: e.txHash });
     }
     assert.deepEqual(audited.sort(), ["PHO", "VND"], "one audited deposit each");
+    // Compliance saw the money in custody before any balance showed it: once per start that found it waiting.
+    assert.equal(waited.length, 2, "the first start and the restart before the listing, not once per tick");
+    for (const w of waited) {
+      assert.equal(w.ref, phoDeposits()[0].ref);
+      assert.equal(getAddress(w.token as string), getAddress(token));
+      assert.equal(w.amount, "40");
+      assert.match(w.txHash ?? "", /^0x[0-9a-f]{64}$/);
+    }
   });
 });

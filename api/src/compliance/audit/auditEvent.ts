@@ -71,6 +71,7 @@ export const AUDIT_EVENT_TYPES = [
   "settlement.failed", // the vault refused a trade: `tradeId`, `reason` (the decoded revert); it waits for an operator
   "settlement.resolved", // an operator retried or reversed a failed settlement: `detail.action`, `actor`
   "deposit",
+  "deposit.waiting", // a vault deposit of a token Sen has not listed yet: in custody, not credited; `detail` = ref, token, raw amount, block (once per start while it waits)
   "withdrawal.requested",
   "withdrawal.completed",
   "withdrawal.failed",

@@ -30,6 +30,9 @@ export function accountRoutes(ctx: AppContext): Route[] {
               balance: format.amount(currency, b.available + b.hold),
               available: format.amount(currency, b.available),
               holds: format.amount(currency, b.hold),
+              // Sen's own, only while non-zero: custody the token's agent took from the vault that
+              // the account had already traded away (see Ledger); the next credits pay it first.
+              ...(b.owed ? { owed: format.amount(currency, b.owed) } : {}),
             };
           });
       },
