@@ -73,6 +73,7 @@ const NOT_TRADER_FACING: Record<string, string> = {
   [ListingCode.CHAIN]: "listing (operators)",
   [TradingCode.LISTING_REFUSED]: "listing (operators)",
   [TradingCode.DEPOSIT_DUPLICATE]: "the chain watcher's crediting, not a trader's request",
+  [TradingCode.CUSTODY_DEBIT_DUPLICATE]: "the chain watcher's custody debits, not a trader's request",
   [TradingCode.WITHDRAWAL_NOT_PENDING]: "the payout service's bookkeeping, not a trader's request",
   [TradingCode.SETTLEMENT_NOT_PENDING]: "settlement (operators)",
   [TradingCode.SETTLEMENT_NOT_FAILED]: "settlement (operators)",

@@ -126,7 +126,7 @@ export type WithdrawFailedRecord = { t: "withdrawFailed"; ts: number; us?: numbe
  * (forcedCustodyTransfer: a court order or a sanction). Debited from `accountId` (the wallet the
  * vault booked it for) exactly once per `ref`, `vault:<vault>:<txHash>:<logIndex>`; `to` is the
  * wallet that received it. Applying it takes available first, then cancels the account's orders
- * holding the currency, and records what is still missing as owed (see TradingCore).
+ * holding the currency, and records what is still missing as owed (see the trading core).
  */
 export type CustodyDebitRecord = { t: "custodyDebit"; ts: number; us?: number; accountId: string; currency: string; amount: string; ref: string; kind: "returned" | "seized"; to: string; txHash: string };
 

@@ -68,6 +68,10 @@ export const REFUSALS: Record<string, Sentence> = {
   // The trading layer (api/src/trading/codes.ts).
   TRADING_ORDER_NOT_FOUND: { vi: "Lệnh không tồn tại hoặc không thể huỷ.", en: "The order does not exist or cannot be cancelled." },
   TRADING_ORDER_NOT_ACTIVE: { vi: "Lệnh đã khớp hết hoặc đã huỷ.", en: "The order is already filled or cancelled." },
+  TRADING_CUSTODY_DEBITED: {
+    vi: "Lệnh bị huỷ: tài sản ký gửi của bạn trong kho thanh toán đã bị đại lý của token chuyển đi (thu hồi ví hoặc cưỡng chế theo quyết định có thẩm quyền).",
+    en: "Order cancelled: the token's agent moved your custody out of the settlement vault (a wallet recovery or an enforced transfer).",
+  },
   TRADING_ENGINE_REJECTED: { vi: "Bộ khớp lệnh từ chối lệnh này.", en: "The matching engine refused this order." },
   TRADING_UNKNOWN_SYMBOL: { vi: "Thị trường không được hỗ trợ.", en: "This market is not supported." },
   TRADING_UNKNOWN_CURRENCY: { vi: "Tiền tệ không được hỗ trợ.", en: "This currency is not supported." },
