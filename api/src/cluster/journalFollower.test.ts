@@ -11,6 +11,7 @@ import { defaultCatalog } from "../markets/marketCatalog.ts";
 import { DEFAULT_RISK } from "../risk/types.ts";
 import type { TradingEvent } from "../trading/events.ts";
 import { TradingService, type PlaceInput } from "../trading/tradingService.ts";
+import { limitOrder } from "../trading/testing/limitOrders.ts";
 import { startJournalFollower } from "./journalFollower.ts";
 
 const skip = redisServerPath() === null ? "redis-server not installed" : undefined;
@@ -21,19 +22,7 @@ let server: RedisServer;
 let n = 0;
 const freshStream = () => `sen:journal:follower:${process.pid}:${++n}`;
 
-const order = (accountId: string, side: "buy" | "sell", price: number, size: number, i: number): PlaceInput => ({
-  accountId,
-  identityHash: `id-${accountId}`,
-  symbol: S,
-  side,
-  type: "limit",
-  price,
-  size,
-  tif: "GTC",
-  postOnly: false,
-  stp: "CN",
-  clientOid: `c${i}`,
-});
+const order = (accountId: string, side: "buy" | "sell", price: number, size: number, i: number): PlaceInput => limitOrder(accountId, side, price, size, `c${i}`);
 
 /** The sequencer as today: a TradingService on the Redis journal, with market data and a listener. */
 async function openSequencer(stream: string) {

@@ -4,26 +4,12 @@ import { describe, it } from "node:test";
 import { defaultCatalog } from "../markets/marketCatalog.ts";
 import type { TradingRecord } from "../records/tradingRecords.ts";
 import { TradingCore, type TradingCoreOptions, type TradingCoreSnapshot } from "./tradingCore.ts";
+import { limitPlaceRecord } from "./testing/limitOrders.ts";
 import { formValue } from "../journal/jsonCodec.ts";
 
 const options = (): TradingCoreOptions => ({ catalog: defaultCatalog(), feeAccount: "fees", taxAccount: "tax", volatility: { windowMs: 60_000, bandBps: 2_000, haltMs: 30_000 }, orderRetentionMs: 10_000 });
-const place = (ts: number, orderId: string, accountId: string, side: "buy" | "sell", price: number, size: number, stop?: { stopPrice: number; kind: "loss" | "entry" }): TradingRecord => ({
-  t: "place",
-  ts,
-  orderId: orderId.padStart(24, "0"),
-  accountId,
-  identityHash: `id-${accountId}`,
-  symbol: "GOLD-VND",
-  side,
-  type: "limit",
-  price,
-  size,
-  tif: "GTC",
-  postOnly: false,
-  stp: "CN",
-  clientOid: `c-${orderId}`,
-  ...(stop ? { stop } : {}),
-});
+const place = (ts: number, orderId: string, accountId: string, side: "buy" | "sell", price: number, size: number, stop?: { stopPrice: number; kind: "loss" | "entry" }): TradingRecord =>
+  limitPlaceRecord(ts, orderId.padStart(24, "0"), { accountId, side, price, size, clientOid: `c-${orderId}` }, stop);
 const tradeId = (n: number) => n.toString(16).padStart(24, "0");
 
 /** A little of everything each part of the core keeps: orders (open, finished, a waiting stop), fills, settlement, halts, freezes, funding, tax. */

@@ -12,6 +12,7 @@ import { TradingCode } from "./codes.ts";
 import type { TradingEvent } from "./events.ts";
 import { TradingCore } from "./tradingCore.ts";
 import { TradingService } from "./tradingService.ts";
+import { limitPlaceRecord } from "./testing/limitOrders.ts";
 
 const FEES = "fees";
 const TAX = "tax";
@@ -33,23 +34,8 @@ const debit = (accountId: string, currency: string, amount: bigint, n: number, k
   to: COURT,
   txHash: `0x${n.toString(16).padStart(64, "0")}`,
 });
-const place = (orderId: string, accountId: string, side: "buy" | "sell", price: number, size: number, stop?: PlaceRecord["stop"]): PlaceRecord => ({
-  t: "place",
-  ts: ++ts,
-  orderId,
-  accountId,
-  identityHash: `id-${accountId}`,
-  symbol: "GOLD-VND",
-  side,
-  type: "limit",
-  price,
-  size,
-  tif: "GTC",
-  postOnly: false,
-  stp: "CN",
-  clientOid: orderId,
-  ...(stop ? { stop } : {}),
-});
+const place = (orderId: string, accountId: string, side: "buy" | "sell", price: number, size: number, stop?: PlaceRecord["stop"]): PlaceRecord =>
+  limitPlaceRecord(++ts, orderId, { accountId, side, price, size, clientOid: orderId }, stop);
 const deposit = (accountId: string, currency: string, amount: bigint, ref: string) => ({ t: "deposit" as const, ts: ++ts, accountId, currency, amount: amount.toString(), ref });
 
 function recorded(core: TradingCore): TradingEvent[] {

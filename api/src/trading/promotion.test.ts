@@ -16,6 +16,7 @@ import { DEFAULT_RISK } from "../risk/types.ts";
 import type { TradingRecord } from "../records/tradingRecords.ts";
 import { RecordHistory } from "./recordHistory.ts";
 import { TradingService, type PlaceInput, type TradingServiceOptions } from "./tradingService.ts";
+import { limitOrder } from "./testing/limitOrders.ts";
 
 const S = "GOLD-VND";
 const dirs: string[] = [];
@@ -23,19 +24,7 @@ const dirs: string[] = [];
 const asSaved = (x: unknown) => decodeJson(encodeJson(x));
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-const order = (accountId: string, side: "buy" | "sell", price: number, size: number, n: number): PlaceInput => ({
-  accountId,
-  identityHash: `id-${accountId}`,
-  symbol: S,
-  side,
-  type: "limit",
-  price,
-  size,
-  tif: "GTC",
-  postOnly: false,
-  stp: "CN",
-  clientOid: `c${n}`,
-});
+const order = (accountId: string, side: "buy" | "sell", price: number, size: number, n: number): PlaceInput => limitOrder(accountId, side, price, size, `c${n}`);
 
 /** The options a sequencer opens with in `dir`: market data beside the core, the audit recorder as observer (its events collected). */
 function optionsFor(dir: string, catalog: MarketCatalog, auditedThrough = 0n) {

@@ -13,6 +13,7 @@ import { defaultCatalog } from "../markets/marketCatalog.ts";
 import { DEFAULT_RISK } from "../risk/types.ts";
 import { recordMicros, type TradingRecord } from "../records/tradingRecords.ts";
 import { TradingService, type PlaceInput } from "./tradingService.ts";
+import { limitOrder } from "./testing/limitOrders.ts";
 
 const S = "GOLD-VND";
 const dirs: string[] = [];
@@ -33,19 +34,7 @@ async function open(dir: string, clock?: () => bigint) {
   return { service, audit };
 }
 
-const order = (accountId: string, side: "buy" | "sell", price: number, size: number, n: number): PlaceInput => ({
-  accountId,
-  identityHash: `id-${accountId}`,
-  symbol: S,
-  side,
-  type: "limit",
-  price,
-  size,
-  tif: "GTC",
-  postOnly: false,
-  stp: "CN",
-  clientOid: `c${n}`,
-});
+const order = (accountId: string, side: "buy" | "sell", price: number, size: number, n: number): PlaceInput => limitOrder(accountId, side, price, size, `c${n}`);
 
 /** Deposits, 40 orders that rest and trade, a cancel: a journal of every kind of stamp. */
 async function trade(service: TradingService) {
