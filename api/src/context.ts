@@ -27,7 +27,7 @@ import { lockDataDir, type DataDirLock } from "./config/dataDirLock.ts";
 import { KucoinFormat } from "./http/kucoinFormat.ts";
 import { createFileJournal } from "./journal/fileJournal.ts";
 import { createFileSnapshotStore } from "./journal/fileSnapshotStore.ts";
-import { createRedisJournal } from "./journal/redisJournal.ts";
+import { createRedisJournal, JOURNAL_STREAM } from "./journal/redisJournal.ts";
 import type { Journal, JournalStats, SnapshotStore } from "./journal/types.ts";
 import { MarketData } from "./marketdata/marketData.ts";
 import { CandleStore } from "./marketdata/candleStore.ts";
@@ -202,7 +202,7 @@ async function openContext(config: ServerConfig, deps: ContextDeps, dataDirLock:
       ? createFileJournal({ dir: config.journal.dir, fsync: config.journal.fsync, onRepair: (info) => logger.warn(info, "journal: torn tail repaired") })
       : createRedisJournal({
           url: config.journal.url,
-          stream: "sen:journal",
+          stream: JOURNAL_STREAM,
           commandTimeoutMs: config.journalDeadlineMs,
           onConnectionError: (err) => logger.warn({ err: err.message }, "journal: Redis connection error"),
         }));

@@ -32,7 +32,8 @@ import { EdgeCode, EdgeTrading } from "./edgeTrading.ts";
 import { startJournalFollower } from "./journalFollower.ts";
 import { readLease } from "./lease.ts";
 import { subscribeAlerts, type AlertFeed } from "./alertRelay.ts";
-import { JOURNAL_STREAM, loadPublishedSnapshot } from "./snapshotRelay.ts";
+import { JOURNAL_STREAM } from "../journal/redisJournal.ts";
+import { loadPublishedSnapshot } from "./snapshotRelay.ts";
 
 /**
  * Route groups an edge serves itself (tags of http/routes): market data, balances, ledgers,

@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { JournalCode, JournalError } from "../errors/SenError.ts";
 import { decodeJson } from "../journal/jsonCodec.ts";
+import { JOURNAL_STREAM } from "../journal/redisJournal.ts";
 import type { TradingRecord } from "../records/tradingRecords.ts";
 
 /** What the follower feeds: a replica TradingService (TradingService.follower). */
@@ -52,7 +53,7 @@ type Waiter = { seq: bigint; resolve: () => void; reject: (err: unknown) => void
  * applied, so nothing is read twice or missed.
  */
 export function startJournalFollower(options: JournalFollowerOptions): JournalFollower {
-  const stream = options.stream ?? "sen:journal";
+  const stream = options.stream ?? JOURNAL_STREAM;
   const count = options.count ?? 1000;
   const blockMs = options.blockMs ?? 1_000;
   const { replica } = options;

@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import type { ServerConfig } from "../config/config.ts";
 import { DataDirBusyError, lockDataDir, type DataDirLock } from "../config/dataDirLock.ts";
 import { checkContextConfig, type AppContext } from "../context.ts";
-import { createRedisJournal, newestRecords, type RedisJournal } from "../journal/redisJournal.ts";
+import { createRedisJournal, JOURNAL_STREAM, newestRecords, type RedisJournal } from "../journal/redisJournal.ts";
 import type { Journal } from "../journal/types.ts";
 import { startCommandConsumer } from "./commandBus.ts";
 import { acquireLease, DEFAULT_LEASE_MS, LEASE_KEY, type Lease, type LeaseInfo } from "./lease.ts";
@@ -44,8 +44,6 @@ export type SequencerOptions = {
 
 /** How the context opens the trading state (context.ts ContextDeps.openTrading). */
 export type OpenTrading = (options: TradingServiceOptions) => Promise<{ service: TradingService; replayed: number; lastRecordUs?: bigint }>;
-
-const JOURNAL_STREAM = "sen:journal";
 
 /** Exit code of a sequencer that lost its lease (or whose journal failed): a supervisor restarts it as a standby. */
 export const EXIT_LEASE_LOST = 75;

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { decodeJson, encodeJsonPieces } from "../journal/jsonCodec.ts";
+import { JOURNAL_STREAM } from "../journal/redisJournal.ts";
 import type { SnapshotStore } from "../journal/types.ts";
 import { LEASE_KEY } from "./lease.ts";
 
@@ -24,8 +25,6 @@ export const SNAPSHOT_DATA_KEY = "sen:snapshot:d";
 export const SNAPSHOT_CHUNK_BYTES = 512 * 1024;
 /** A staging key a publisher died while writing is dropped by Redis after this. */
 const STAGING_TTL_S = 600;
-/** The journal stream the snapshot's seq counts in (redisJournal.ts, as the sequencer writes it). */
-export const JOURNAL_STREAM = "sen:journal";
 
 // KEYS: snapshot hash, lease key, staging key, data key. ARGV: lease token, seq, bytes staged.
 const PUBLISH = `

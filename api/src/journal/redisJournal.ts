@@ -67,6 +67,8 @@ export type RedisJournal = Journal & {
   readonly failed: boolean;
 };
 
+/** The stream the split's sequencer journals to, and every reader of it follows. */
+export const JOURNAL_STREAM = "sen:journal";
 const MAX_BATCH = 5000;
 const FIELD = "d";
 const ID = /^(\d+)-0$/;
