@@ -14,7 +14,7 @@ import { IDENTITY_SWEEP } from "../records/tradingRecords.ts";
 import { identityRegistryAbi } from "./identityOracle.ts";
 import { contractErrorsAbi, describeChainError, revertOf, rootCause } from "./contractErrors.ts";
 import { SettlementBatcher, settlementVaultAbi } from "./settlementBatcher.ts";
-import { creditVaultDeposit, creditVaultDeposits, debitVaultCustody, readVaultCustodyDebits, type VaultCustodyDebit, type VaultDeposit } from "./vaultDeposits.ts";
+import { creditVaultDeposit, debitVaultCustody, readVaultEvents, type VaultCustodyDebit, type VaultDeposit } from "./vaultDeposits.ts";
 import { startAuditAnchorer, type AuditAnchorView } from "./auditAnchorer.ts";
 import { followTaxPolicy } from "./taxPolicy.ts";
 
@@ -367,13 +367,19 @@ export async function startChainServices(o: ChainServicesOptions) {
         }
         const safe = head - BigInt(o.confirmations);
         if (safe >= cursor) {
-          const { credited, unlisted } = await creditVaultDeposits(o.publicClient, o.contracts.SettlementVault, ctx.catalog, ctx.trading, { fromBlock: cursor, toBlock: safe });
+          const { deposits, custodyDebits } = await readVaultEvents(o.publicClient, o.contracts.SettlementVault, { fromBlock: cursor, toBlock: safe });
+          // A deposit of a token Sen has not listed waits for the listing (it will not be read again).
+          let credited = 0;
+          for (const d of deposits) {
+            const outcome = await creditVaultDeposit(ctx.catalog, ctx.trading, d);
+            if (outcome === "credited") credited++;
+            else if (outcome === "unlisted") awaitListing(d);
+          }
           if (credited > 0) log.info({ credited, toBlock: safe.toString() }, "vault deposits credited");
-          for (const d of unlisted) awaitListing(d);
-          // Same confirmed range, after its deposits (a deposit and its seizure in one range debit
-          // nothing that was not first credited); a failed read leaves the cursor, and both are
-          // read again (each applies once by its reference).
-          for (const d of await readVaultCustodyDebits(o.publicClient, o.contracts.SettlementVault, { fromBlock: cursor, toBlock: safe })) await debitCustody(d);
+          // The range's debits after all its deposits: a deposit and its seizure in one range debit
+          // nothing that was not first credited. A failure part-way leaves the cursor, and the
+          // range is applied again: each deposit and debit once, by its reference.
+          for (const d of custodyDebits) await debitCustody(d);
           cursor = safe + 1n;
         }
       }

@@ -56,21 +56,27 @@ describe("vault deposits of a token the vault lists before Sen does", { timeout:
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** Chain services whose Deposited reads are recorded, so the test sees which blocks each tick reads. */
+  /** The vault's events the chain watcher applies to the ledger, sorted. */
+  const LEDGER_EVENTS = ["CustodyReturned", "CustodySeized", "Deposited"];
+
+  /** Chain services whose reads of the vault's Deposited events are recorded, so the test sees which blocks each tick reads. */
   async function startServices() {
     const { logger, lines } = capture();
     const depositReads: bigint[] = [];
+    const vaultReads: string[][] = [];
     const publicClient = {
       ...chain.publicClient,
-      getLogs: ((args: { event?: { name?: string }; fromBlock?: bigint }) => {
-        if (args.event?.name === "Deposited") depositReads.push(args.fromBlock!);
+      getLogs: ((args: { event?: { name?: string }; events?: { name?: string }[]; fromBlock?: bigint }) => {
+        const names = (args.events ?? [args.event]).map((e) => e?.name ?? "");
+        if (names.includes("Deposited")) depositReads.push(args.fromBlock!);
+        if (names.some((n) => LEDGER_EVENTS.includes(n))) vaultReads.push(names.sort());
         return chain.publicClient.getLogs(args as never);
       }) as PublicClient["getLogs"],
     } as PublicClient;
     // Only the test's polls tick: each assertion follows a known number of ticks.
     services = await startTestChainServices(chain, { ...gw.ctx, logger }, { publicClient, pollMs: 3_600_000 });
     const waitingWarnings = () => lines.filter((l) => l.level === 40 && /has not listed/.test(l.msg));
-    return { services, depositReads, waitingWarnings };
+    return { services, depositReads, vaultReads, waitingWarnings };
   }
 
   async function restart() {
@@ -158,6 +164,9 @@ describe("vault deposits of a token the vault lists before Sen does", { timeout:
     assert.equal(warnedBeforeListing, 1, "one warning for the waiting deposit over two ticks, not one per tick");
     assert.equal(s.waitingWarnings().length, 1, "warned once again after the restart, before the listing");
     assert.equal(s.waitingWarnings()[0].ref, phoDeposits()[0].ref);
+    // One read per confirmed range: the deposits and the custody taken out together.
+    assert.ok(s.vaultReads.length > 0);
+    for (const events of s.vaultReads) assert.deepEqual(events, LEDGER_EVENTS);
     const readsAfterListing = s.depositReads.slice(readsBeforeListing);
     assert.ok(readsAfterListing.length >= 1, "the tick after the listing read the new block");
     assert.ok(readsAfterListing.every((from) => from > block), `no tick after the first reads the deposit's block ${block} again: ${readsAfterListing}`);

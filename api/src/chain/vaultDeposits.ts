@@ -22,29 +22,20 @@ export type VaultDeposit = {
 /** What crediting one deposit did: "unlisted" when Sen has no currency for its token (yet). */
 export type DepositOutcome = "credited" | "already" | "unlisted";
 
-/** The vault's Deposited events in [fromBlock, toBlock], oldest first. */
-export async function readVaultDeposits(
-  client: Pick<PublicClient, "getLogs" | "getBlockNumber">,
-  vault: Address,
-  range: { fromBlock: bigint; toBlock?: bigint },
-): Promise<VaultDeposit[]> {
-  const logs = await client.getLogs({ address: vault, event: depositedEvent, fromBlock: range.fromBlock, toBlock: range.toBlock ?? (await client.getBlockNumber()) });
-  const deposits: VaultDeposit[] = [];
-  for (const log of logs) {
-    const { depositId, wallet, token, amount } = log.args;
-    // The vault refuses a zero deposit: one here credits nothing and is not worth waiting for.
-    if (depositId === undefined || !wallet || !token || !amount) continue;
-    deposits.push({
-      depositId,
-      wallet: wallet.toLowerCase(),
-      token: getAddress(token),
-      amount,
-      blockNumber: log.blockNumber!,
-      txHash: log.transactionHash,
-      ref: `vault:${getAddress(vault)}:${depositId}`,
-    });
-  }
-  return deposits;
+/** One Deposited log as the vault emitted it, or null for one that credits nothing. */
+function depositOf(vault: Address, log: { args: { depositId?: bigint; wallet?: Address; token?: Address; amount?: bigint }; blockNumber: bigint | null; transactionHash: Hash | null }): VaultDeposit | null {
+  const { depositId, wallet, token, amount } = log.args;
+  // The vault refuses a zero deposit: one here credits nothing and is not worth waiting for.
+  if (depositId === undefined || !wallet || !token || !amount || log.blockNumber === null) return null;
+  return {
+    depositId,
+    wallet: wallet.toLowerCase(),
+    token: getAddress(token),
+    amount,
+    blockNumber: log.blockNumber,
+    txHash: log.transactionHash,
+    ref: `vault:${getAddress(vault)}:${depositId}`,
+  };
 }
 
 /** Sen's currency whose token is `token`, if the catalog has one. */
@@ -61,30 +52,6 @@ export async function creditVaultDeposit(catalog: MarketCatalog, trading: Tradin
   const currency = currencyOfToken(catalog, d.token);
   if (!currency) return "unlisted";
   return (await trading.deposit(d.wallet, currency, d.amount, d.ref)) ? "credited" : "already";
-}
-
-/**
- * Credits the ledger with the settlement vault's Deposited events in [fromBlock, toBlock].
- * Exactly once per deposit (see creditVaultDeposit). A deposit of a token the vault lists and
- * Sen does not (governance lists a token in the vault before Sen's listing flow accepts it) is
- * returned in `unlisted`, not dropped: the caller must credit it once Sen lists the token, since
- * it will not read that block again.
- */
-export async function creditVaultDeposits(
-  client: Pick<PublicClient, "getLogs" | "getBlockNumber">,
-  vault: Address,
-  catalog: MarketCatalog,
-  trading: TradingService,
-  range: { fromBlock: bigint; toBlock?: bigint },
-): Promise<{ credited: number; unlisted: VaultDeposit[] }> {
-  let credited = 0;
-  const unlisted: VaultDeposit[] = [];
-  for (const d of await readVaultDeposits(client, vault, range)) {
-    const outcome = await creditVaultDeposit(catalog, trading, d);
-    if (outcome === "credited") credited++;
-    else if (outcome === "unlisted") unlisted.push(d);
-  }
-  return { credited, unlisted };
 }
 
 export const custodyReturnedEvent = parseAbiItem("event CustodyReturned(address indexed token, address indexed fromWallet, address indexed toWallet, uint256 amount)");
@@ -110,31 +77,56 @@ export type VaultCustodyDebit = {
   ref: string;
 };
 
-/** The vault's CustodyReturned and CustodySeized events in [fromBlock, toBlock], in chain order. */
-export async function readVaultCustodyDebits(
+/** One CustodyReturned or CustodySeized log, or null for one with nothing to debit. */
+function custodyDebitOf(
+  vault: Address,
+  log: { eventName: "CustodyReturned" | "CustodySeized"; args: { token?: Address; fromWallet?: Address; toWallet?: Address; amount?: bigint }; blockNumber: bigint | null; logIndex: number | null; transactionHash: Hash | null },
+): VaultCustodyDebit | null {
+  const { token, fromWallet, toWallet, amount } = log.args;
+  // The vault emits neither for zero; a pending log has no place yet (never the case for a confirmed range).
+  if (!token || !fromWallet || !toWallet || !amount || log.transactionHash === null || log.logIndex === null || log.blockNumber === null) return null;
+  return {
+    kind: log.eventName === "CustodySeized" ? "seized" : "returned",
+    wallet: fromWallet.toLowerCase(),
+    to: toWallet.toLowerCase(),
+    token: getAddress(token),
+    amount,
+    blockNumber: log.blockNumber,
+    logIndex: log.logIndex,
+    txHash: log.transactionHash,
+    ref: `vault:${getAddress(vault)}:${log.transactionHash}:${log.logIndex}`,
+  };
+}
+
+/**
+ * The vault's events that move the ledger, in [fromBlock, toBlock], in chain order: its
+ * deposits and the custody its tokens' agents took out. One `getLogs` for the three events, so
+ * a range is read whole or not at all (a failed read leaves the caller's cursor where it was).
+ */
+export async function readVaultEvents(
   client: Pick<PublicClient, "getLogs" | "getBlockNumber">,
   vault: Address,
   range: { fromBlock: bigint; toBlock?: bigint },
-): Promise<VaultCustodyDebit[]> {
-  const logs = await client.getLogs({ address: vault, events: [custodyReturnedEvent, custodySeizedEvent], fromBlock: range.fromBlock, toBlock: range.toBlock ?? (await client.getBlockNumber()) });
-  const debits: VaultCustodyDebit[] = [];
-  for (const log of logs) {
-    const { token, fromWallet, toWallet, amount } = log.args;
-    // The vault emits neither for zero; a pending log has no place yet (never the case for a confirmed range).
-    if (!token || !fromWallet || !toWallet || !amount || log.transactionHash === null || log.logIndex === null || log.blockNumber === null) continue;
-    debits.push({
-      kind: log.eventName === "CustodySeized" ? "seized" : "returned",
-      wallet: fromWallet.toLowerCase(),
-      to: toWallet.toLowerCase(),
-      token: getAddress(token),
-      amount,
-      blockNumber: log.blockNumber,
-      logIndex: log.logIndex,
-      txHash: log.transactionHash,
-      ref: `vault:${getAddress(vault)}:${log.transactionHash}:${log.logIndex}`,
-    });
+): Promise<{ deposits: VaultDeposit[]; custodyDebits: VaultCustodyDebit[] }> {
+  const logs = await client.getLogs({
+    address: vault,
+    events: [depositedEvent, custodyReturnedEvent, custodySeizedEvent],
+    fromBlock: range.fromBlock,
+    toBlock: range.toBlock ?? (await client.getBlockNumber()),
+  });
+  const inChainOrder = [...logs].sort((a, b) => (a.blockNumber === b.blockNumber ? (a.logIndex ?? 0) - (b.logIndex ?? 0) : (a.blockNumber ?? 0n) < (b.blockNumber ?? 0n) ? -1 : 1));
+  const deposits: VaultDeposit[] = [];
+  const custodyDebits: VaultCustodyDebit[] = [];
+  for (const log of inChainOrder) {
+    if (log.eventName === "Deposited") {
+      const d = depositOf(vault, log);
+      if (d !== null) deposits.push(d);
+    } else {
+      const d = custodyDebitOf(vault, log);
+      if (d !== null) custodyDebits.push(d);
+    }
   }
-  return debits.sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+  return { deposits, custodyDebits };
 }
 
 /** Debits one custody event from the ledger, exactly once (by its reference, journaled); "unlisted" when Sen has no currency for its token (yet). */
