@@ -79,16 +79,26 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
       return Object.freeze({ ...entry.p, permissions: Object.freeze([...entry.p.permissions]) });
     },
 
+    // What a session authorised (websocket tokens, sockets) is voided before the session is
+    // deleted: a failure between the two steps leaves the session live, so the caller's retry
+    // voids and deletes again, instead of finding no session and leaving the tokens and sockets
+    // open. And again after: a token minted meanwhile passed the bullet route's check that its
+    // session is live (routes/bullet.ts), and is voided with the rest.
     async revokeSession(token) {
       const hash = hashToken(token);
+      const before = await shared("session", () => redis.get(sessionKey(hash)));
+      if (before === null) return false;
+      const accountId = (JSON.parse(before) as { p: Principal }).p.accountId;
+      await onEnded?.(accountId, [hash]);
       const raw = await shared("session", () => redis.eval(REVOKE_ONE, 1, sessionKey(hash), `${prefix}sessions:`, hash));
       if (typeof raw !== "string") return false;
-      const entry = JSON.parse(raw) as { p: Principal; e: number };
-      await onEnded?.(entry.p.accountId, [hash]);
-      return entry.e > now();
+      await onEnded?.(accountId, [hash]);
+      return (JSON.parse(raw) as { e: number }).e > now();
     },
 
     async revokeSessions(accountId) {
+      const before = await shared("session", () => redis.smembers(accountKey(accountId)));
+      if (before.length > 0) await onEnded?.(accountId, before);
       const [n, hashes] = (await shared("session", () => redis.eval(REVOKE_ALL, 1, accountKey(accountId), `${prefix}session:`))) as [number, string[]];
       if (hashes.length > 0) await onEnded?.(accountId, hashes);
       return Number(n);

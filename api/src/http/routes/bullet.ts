@@ -28,8 +28,8 @@ export function bulletRoutes(ctx: AppContext): Route[] {
         const bearer = req.headers.authorization;
         const session = principal!.apiKeyId === undefined && bearer?.startsWith("Bearer ") ? bearer.slice("Bearer ".length) : undefined;
         const t = await token(principal, ip, session === undefined ? undefined : sessionIdOf(session));
-        // A sign-out ends the session, then voids its tokens: one issued after that voiding found
-        // the session already ended here, and is never handed out (it expires unused).
+        // A sign-out voids the session's tokens, ends the session, then voids them again: one
+        // issued after that found the session ended here, and is never handed out (it expires unused).
         if (session !== undefined) await ctx.sessions.sessionFromToken(session);
         return { token: t, instanceServers: servers() };
       },
