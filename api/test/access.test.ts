@@ -73,6 +73,7 @@ describe("access control: roles, permissions, ownership and signing guards", () 
       { method: "GET" as const, path: "/api/v1/sen/operator/risk-limits" },
       { method: "GET" as const, path: "/api/v1/sen/operator/markets" },
       { method: "GET" as const, path: "/api/v1/sen/operator/accounts/frozen" },
+      { method: "GET" as const, path: "/api/v1/sen/operator/accounts/owed" },
       { method: "PUT" as const, path: "/api/v1/sen/operator/risk-limits", body: { scope: "defaults", reason: "access test", limits: { maxOpenOrders: 1 } } },
       { method: "POST" as const, path: "/api/v1/sen/operator/deposits", body: { accountId: alice.accountId, currency: "VND", amount: "1000000", ref: "forged" } },
       { method: "GET" as const, path: "/api/v1/sen/operator/settlements/failed" },

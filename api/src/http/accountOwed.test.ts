@@ -11,6 +11,7 @@ import { startGateway } from "../server.ts";
 const NO_SIGN_IN: IdentityOracle = { verifiedIdentityOf: async () => null };
 const S = "0x00000000000000000000000000000000000000a1";
 const COURT = "0x00000000000000000000000000000000000000c3";
+const OPERATOR = "0x00000000000000000000000000000000000000d4";
 const TX = `0x${"ab".repeat(32)}`;
 
 /**
@@ -21,8 +22,8 @@ describe("GET /api/v1/accounts after a custody debit the account could not cover
   const dir = mkdtempSync(path.join(tmpdir(), "sen-owed-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("shows what is owed beside available 0, and nothing owed once a credit pays it", async () => {
-    const ctx = await createContext(envToConfig({ SEN_PORT: "0", SEN_DATA_DIR: dir, SEN_LOG_LEVEL: "silent" }), { identity: NO_SIGN_IN });
+  it("shows what is owed beside available 0, and nothing owed once a credit pays it; the operator's list shows it until then", async () => {
+    const ctx = await createContext(envToConfig({ SEN_PORT: "0", SEN_DATA_DIR: dir, SEN_LOG_LEVEL: "silent", SEN_OPERATORS: OPERATOR }), { identity: NO_SIGN_IN });
     const gateway = await startGateway(ctx);
     try {
       const { token } = await ctx.sessions.issue({ accountId: S, wallet: S, identityHash: `0x${"11".repeat(32)}`, role: "trader", permissions: ["General", "Trade", "Withdraw"] });
@@ -38,9 +39,18 @@ describe("GET /api/v1/accounts after a custody debit the account could not cover
       assert.equal(await ctx.trading.debitCustody({ accountId: S, currency: "GOLD", amount: 15n, ref: `vault:0xVault:${TX}:0`, kind: "seized", to: COURT, txHash: TX }), true);
       const owing = await gold();
       assert.deepEqual([owing.available, owing.holds, owing.owed], ["0", "15", "15"], JSON.stringify(owing));
+      // The operator's list of what is owed (the role is the configuration's); a trader may not read it.
+      const operator = await ctx.sessions.issue({ accountId: OPERATOR, wallet: OPERATOR, identityHash: `0x${"22".repeat(32)}`, role: "operator", permissions: ["General"] });
+      const owedList = async (bearer: string) => {
+        const res = await fetch(`${gateway.url}/api/v1/sen/operator/accounts/owed`, { headers: { authorization: `Bearer ${bearer}` } });
+        return (await res.json()) as { code: string; data?: { items: Array<Record<string, unknown>> } };
+      };
+      assert.deepEqual((await owedList(operator.token)).data?.items, [{ accountId: S, currency: "GOLD", owed: "15", available: "0", holds: "15", openOrders: 0 }]);
+      assert.notEqual((await owedList(token)).code, "200000", "operators only");
       await ctx.trading.deposit(S, "GOLD", 20n, "d2");
       const paid = await gold();
       assert.deepEqual([paid.available, paid.holds, paid.owed], ["5", "15", undefined], JSON.stringify(paid));
+      assert.deepEqual((await owedList(operator.token)).data?.items, [], "paid: off the list");
     } finally {
       await gateway.close();
     }

@@ -23,6 +23,8 @@ export class LedgerInvariantError extends Error {
 
 export class Ledger {
   readonly #accounts = new Map<string, Map<string, Balance>>();
+  /** The balances that owe something, with whose they are: the operator's list without a walk over every account. */
+  readonly #owing = new Map<Balance, readonly [account: string, currency: string]>();
 
   balance(account: string, currency: string): Readonly<Balance> {
     return this.#accounts.get(account)?.get(currency) ?? { available: 0n, hold: 0n };
@@ -35,6 +37,11 @@ export class Ledger {
 
   accounts(): IterableIterator<string> {
     return this.#accounts.keys();
+  }
+
+  /** Every balance that owes something (see `owed`), in the order its debt arose. */
+  owing(): Array<{ account: string; currency: string; balance: Readonly<Balance> }> {
+    return [...this.#owing].map(([balance, [account, currency]]) => ({ account, currency, balance }));
   }
 
   /** Credits money that entered the exchange (an on-chain deposit). */
@@ -54,7 +61,10 @@ export class Ledger {
     const taken = b.available < amount ? b.available : amount;
     b.available -= taken;
     const owed = amount - taken;
-    if (owed > 0n) b.owed = (b.owed ?? 0n) + owed;
+    if (owed > 0n) {
+      b.owed = (b.owed ?? 0n) + owed;
+      if (!this.#owing.has(b)) this.#owing.set(b, [account, currency]);
+    }
     return owed;
   }
 
@@ -120,7 +130,10 @@ export class Ledger {
       const b = ledger.#entry(account, currency);
       b.available = BigInt(available);
       b.hold = BigInt(hold);
-      if (owed !== undefined) b.owed = BigInt(owed);
+      if (owed !== undefined) {
+        b.owed = BigInt(owed);
+        ledger.#owing.set(b, [account, currency]);
+      }
     }
     return ledger;
   }
@@ -151,6 +164,7 @@ export class Ledger {
       return;
     }
     delete b.owed;
+    this.#owing.delete(b);
     b.available += amount - owed;
   }
 

@@ -108,6 +108,7 @@ describe("custody that leaves the vault by the token agent's powers (custodyDebi
     // The agent seizes all 15 the vault books.
     assert.deepEqual(core.apply(debit(S, "GOLD", 15n, 1)), { ok: true });
     assert.deepEqual(core.ledger.balance(S, "GOLD"), { available: 0n, hold: 5n, owed: 15n }, "the pending withdrawal's hold is left alone");
+    assert.deepEqual(core.ledger.owing().map((o) => [o.account, o.currency, o.balance.owed]), [[S, "GOLD", 15n]]);
     const e = events.find((x) => x.kind === "custodyDebited");
     assert.ok(e?.kind === "custodyDebited" && e.owed === 15n);
     assert.equal(core.ledger.total("GOLD"), 0n, "15 deposited, 15 left: B's 10 unsettled units are what S owes");
@@ -122,6 +123,7 @@ describe("custody that leaves the vault by the token agent's powers (custodyDebi
     assert.ok(core.apply({ t: "settleFailed", ts: ++ts, tradeId, reason: "SettlementInsufficientBalance" }).ok);
     assert.ok(core.apply({ t: "settleResolve", ts: ++ts, tradeId, action: "reverse", by: "op" }).ok);
     assert.deepEqual(core.ledger.balance(S, "GOLD"), { available: 4n, hold: 0n }, "what the vault books now: 15 - 15 + 4");
+    assert.deepEqual(core.ledger.owing(), [], "paid off: no longer listed");
     assert.equal(core.ledger.total("GOLD"), 4n);
   });
 
@@ -140,6 +142,7 @@ describe("custody that leaves the vault by the token agent's powers (custodyDebi
     core.apply(debit(S, "GOLD", 100n, 8));
     const restored = TradingCore.restore(JSON.parse(JSON.stringify(core.snapshot())), options());
     assert.deepEqual(restored.ledger.balance(S, "GOLD"), { available: 0n, hold: 0n, owed: 30n });
+    assert.deepEqual(restored.ledger.owing().map((o) => [o.account, o.currency, o.balance.owed]), [[S, "GOLD", 30n]], "the list of debts is restored with them");
     assert.deepEqual(restored.apply(debit(S, "GOLD", 30n, 7)), { ok: false, code: TradingCode.CUSTODY_DEBIT_DUPLICATE });
     assert.deepEqual(restored.apply(debit(S, "GOLD", 100n, 8)), { ok: false, code: TradingCode.CUSTODY_DEBIT_DUPLICATE });
   });

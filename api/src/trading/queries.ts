@@ -32,6 +32,8 @@ export interface TradingQueries {
   balance(accountId: string, currency: string): Readonly<Balance>;
   /** Every account the ledger holds a balance row for (wallets, and the fee and tax accounts). */
   ledgerAccounts(): Iterable<string>;
+  /** The balances that owe what a custody debit could not take (Ledger's `owed`), oldest debt first. */
+  owing(): Array<{ account: string; currency: string; balance: Readonly<Balance> }>;
 
   /** The kill switch's reason, undefined when the account trades. */
   isFrozen(accountId: string): string | undefined;
@@ -72,6 +74,7 @@ export function tradingQueries(core: TradingCore): TradingQueries {
     deposits: (accountId) => core.deposits(accountId),
     balance: (accountId, currency) => core.ledger.balance(accountId, currency),
     ledgerAccounts: () => core.ledger.accounts(),
+    owing: () => core.ledger.owing(),
     isFrozen: (accountId) => core.isFrozen(accountId),
     frozenAccounts: () => core.frozenAccounts(),
     marketState: (symbol) => core.marketState(symbol),

@@ -216,6 +216,10 @@ const key = (accountId: string, ccy: string) => `${accountId}/${ccy}`;
  * rest, FOK fills all or nothing, and no book is crossed.
  */
 function checkInvariants(core: TradingCore, expected: ReadonlyMap<string, bigint>, net: ReadonlyMap<string, bigint>): void {
+  // The operator's list of debts is exactly the balances that owe.
+  const owing = core.ledger.owing().map((o) => key(o.account, o.currency)).sort();
+  const owingBalances = [...ACCOUNTS, FEES, TAX].flatMap((a) => CURRENCIES.filter((c) => core.ledger.balance(a, c).owed !== undefined).map((c) => key(a, c))).sort();
+  assert.deepEqual(owing, owingBalances, "Ledger.owing() lists every balance that owes, and no other");
   for (const ccy of CURRENCIES) {
     assert.equal(core.ledger.total(ccy), net.get(ccy) ?? 0n, `conservation of ${ccy}`);
     for (const a of [...ACCOUNTS, FEES, TAX]) {

@@ -59,6 +59,22 @@ export function operatorRoutes(ctx: AppContext): Route[] {
     }),
     defineRoute({
       ...op,
+      method: "get",
+      path: "/api/v1/sen/operator/accounts/owed",
+      summary: "Balances that owe what a custody debit (a seizure or recovery by the token's agent) could not take, oldest debt first; the next credit in the currency pays it",
+      handler: () => ({
+        items: queries.owing().map(({ account, currency, balance }) => ({
+          accountId: account,
+          currency,
+          owed: ctx.format.amount(currency, balance.owed ?? 0n),
+          available: ctx.format.amount(currency, balance.available),
+          holds: ctx.format.amount(currency, balance.hold),
+          openOrders: [...queries.openOrderIds(account)].length,
+        })),
+      }),
+    }),
+    defineRoute({
+      ...op,
       method: "post",
       path: "/api/v1/sen/operator/markets/:symbol/halt",
       summary: "Halt trading on a symbol (new orders refused; resting orders stay)",
