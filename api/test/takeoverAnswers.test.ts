@@ -163,8 +163,47 @@ describe("a takeover answers and records as the previous sequencer would have", 
     assert.deepEqual(again, first, "the answers again are the first answers");
   });
 
+  it("an amendment is answered again as the core answered it: applied though amended again since, refused with the engine's code", async () => {
+    const trader = hardhatAccount(14);
+    await cluster.chain.attest(trader.address, "takeover-14");
+    await cluster.chain.fundAndDeposit(14, { vnd: 10n ** 12n, gold: 10n });
+    const creds = await loginAndCreateKey(activeUrl, trader);
+    const api = kucoinClient(() => activeUrl, creds);
+    for (const currency of ["VND", "GOLD"]) {
+      await until(`the ${currency} deposit credited`, async () => {
+        const res = await api("GET", `/api/v1/accounts?currency=${currency}`);
+        return (res.data as Array<{ available: string }> | undefined)?.some((a) => Number(a.available) > 0);
+      }, 30_000);
+    }
+    const place = async (clientOid: string, side: "buy" | "sell", price: string, postOnly = false) => {
+      const res = await api("POST", "/api/v1/orders", { clientOid, side, symbol: SYMBOL, type: "limit", price, size: "1", postOnly });
+      assert.equal(res.code, "200000", JSON.stringify(res));
+      return (res.data as { orderId: string }).orderId;
+    };
+    const plain = await place("takeover-amended", "buy", "9200");
+    await place("takeover-ask", "sell", "9500");
+    const postOnly = await place("takeover-post-only", "buy", "9100", true);
+
+    const e = start("seq-e");
+    await e.standby;
+    // Prices in the quote's smallest unit (VND has no decimals): the engine's units; all within the price collar.
+    const ids = [
+      await send("amendOrder", [creds.accountId, plain, { price: 9300 }]),
+      await send("amendOrder", [creds.accountId, plain, { price: 9400 }]),
+      await send("amendOrder", [creds.accountId, postOnly, { price: 9500 }]), // would take the ask
+    ];
+    await until("the active sequencer answers", async () => (await Promise.all(ids.map(replies))).every((x) => x.length === 1));
+    const first = await Promise.all(ids.map(async (id) => outcome((await replies(id))[0])));
+    assert.deepEqual(first, ["ok", "ok", "ENGINE_POST_ONLY_WOULD_TAKE"]);
+
+    await handOver(e);
+    await until("the successor answers them again", async () => (await Promise.all(ids.map(replies))).every((x) => x.length === 2), 20_000);
+    const again = await Promise.all(ids.map(async (id) => outcome((await replies(id))[1])));
+    assert.deepEqual(again, first, "the answers again are the first answers");
+  });
+
   it("the commands answered again are those before the position, whatever the successor's clock says", async () => {
-    assert.ok(cancelOfEnded, "needs the order of the test before");
+    assert.ok(cancelOfEnded, "needs the order of the cancel test");
     // A host whose clock runs two minutes ahead of Redis's (answerAgainMs is one minute).
     const d = start("seq-d", { nodeArgs: ["--import", CLOCK_AHEAD], env: { TEST_CLOCK_AHEAD_MS: "120000" } });
     await d.standby;

@@ -7,6 +7,7 @@ import { decodeJson, encodeJson, encodeJsonWithBigints } from "../journal/jsonCo
 import { TradingError, type CommandOrigin, type PlaceInput } from "../trading/tradingService.ts";
 import { TradingCode } from "../trading/codes.ts";
 import type { CancelReason } from "../records/tradingRecords.ts";
+import { EngineCode } from "../../../matching-engine/src/index.ts";
 
 /**
  * The command bus between edges and the sequencer, on Redis Streams (split-design: `sen:cmd`
@@ -193,7 +194,8 @@ export type CommandTarget = {
   /** `command`: the entry id in `sen:cmd`, journaled with the cancel (see answerAgain). */
   cancelOrder(accountId: string, orderId: string, command?: string): Promise<unknown>;
   cancelAll(accountId: string, reason: CancelReason, symbol?: string, scope?: "orders" | "stops"): Promise<unknown>;
-  amendOrder(accountId: string, orderId: string, change: { price?: number; size?: number }, origin?: CommandOrigin): Promise<unknown>;
+  /** `command`: as cancelOrder's, journaled with the amendment. */
+  amendOrder(accountId: string, orderId: string, change: { price?: number; size?: number }, origin?: CommandOrigin, command?: string): Promise<unknown>;
 };
 
 /** The journal's side of the bus: the command position, written atomically with the command's records (redisJournal setCursor). */
@@ -201,7 +203,7 @@ export type CursorJournal = { setCursor(key: string, value: string): void; flush
 
 /** Orders as they stand, to answer again commands a failed sequencer applied but never answered. */
 export type OrderLookup = {
-  order(orderId: string): { readonly accountId: string; readonly isActive: boolean; readonly price?: number; readonly size?: number } | undefined;
+  order(orderId: string): { readonly accountId: string; readonly isActive: boolean; readonly price?: number; readonly size?: number; readonly postOnly?: boolean } | undefined;
   orderByClientOid(accountId: string, clientOid: string): unknown;
 };
 
@@ -218,8 +220,9 @@ export type CommandConsumerOptions = {
   answerAgainMs?: number;
   /**
    * The journal's records, newest first: answering again, a cancel's own record tells an order
-   * it cancelled from one it found inactive (refused). Absent: an inactive order is answered as
-   * cancelled.
+   * it cancelled from one it found inactive (refused), and an amendment's own record one that
+   * reached the core from one the pre-trade checks refused. Absent: an inactive order is
+   * answered as cancelled, an order whose terms are an amendment's as amended.
    */
   journalRecords?: () => AsyncIterable<Record<string, unknown>>;
   /**
@@ -316,6 +319,8 @@ export const COMMAND_ARGS = {
   audit: z.tuple([edgeAuditEvent]),
 } as const;
 const COMMAND = z.object({ op: z.string(), args: z.array(z.unknown()) });
+/** An amend record as answerAgain reads it: its price, and whether a later amendment of its order gave one. */
+type JournaledAmend = { price?: number; pricedLater: boolean };
 
 /*
  * Fast checks for the commands of every order (placeOrder, cancelOrder): zod's parse of a
@@ -492,7 +497,7 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
         case "cancelAll":
           return trading.cancelAll(a[0] as string, a[1] as CancelReason, a[2] as string | undefined, a[3] as "orders" | "stops" | undefined);
         case "amendOrder":
-          return trading.amendOrder(a[0] as string, a[1] as string, a[2] as { price?: number; size?: number }, a[3] as CommandOrigin | undefined);
+          return trading.amendOrder(a[0] as string, a[1] as string, a[2] as { price?: number; size?: number }, a[3] as CommandOrigin | undefined, entryId);
         case "audit": {
           // The predecessor's line, durable before it died: its position was not.
           const line = recordedBefore.get(entryId);
@@ -513,6 +518,11 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
     return Promise.reject(new SenError(ClusterCode.BAD_COMMAND, `unknown command ${cmd.op}`));
   }
 
+  const lost = (what: string): Reply => ({
+    ok: false,
+    error: { name: "SenError", code: ClusterCode.REFUSED_BEFORE_FAILOVER, message: `${what} was refused by the previous sequencer; its reason was lost when that sequencer failed` },
+  });
+
   /**
    * The previous sequencer made these commands' effects durable (the position is past them)
    * but may have died before answering. Answered again from the state as it stands, with the
@@ -524,12 +534,9 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
     if (position === "0-0") return 0;
     const from = `${Math.max(0, entryMs(position) - (options.answerAgainMs ?? 60_000))}-0`;
     const entries = await redis.xrange(CMD_STREAM, from, position);
-    const lost = (what: string): Reply => ({
-      ok: false,
-      error: { name: "SenError", code: ClusterCode.REFUSED_BEFORE_FAILOVER, message: `${what} was refused by the previous sequencer; its reason was lost when that sequencer failed` },
-    });
     const seq = trading.lastSeq.toString();
-    type Again = { fields: string[]; r?: Reply; cancel?: { entryId: string; orderId: string; order: NonNullable<ReturnType<OrderLookup["order"]>> } };
+    type Found = { entryId: string; orderId: string; order: NonNullable<ReturnType<OrderLookup["order"]>> };
+    type Again = { fields: string[]; r?: Reply; cancel?: Found; amend?: Found & { change: z.infer<typeof change> } };
     const again: Again[] = [];
     for (const [entryId, fields] of entries) {
       const one: Again = { fields };
@@ -552,8 +559,9 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
           const [accountId, orderId] = [id.parse(a[0]), id.parse(a[1])];
           const order = lookup.order(orderId);
           const ch = change.parse(a[2]);
-          const applied = order !== undefined && order.accountId === accountId && (ch.price === undefined || ch.price === order.price) && (ch.size === undefined || ch.size === order.size);
-          one.r = applied ? { ok: true, value: order, seq } : lost(`${cmd.op} of ${orderId}`);
+          // As for a cancel: missing then too, or someone else's (TradingService.amendOrder's first refusal).
+          if (order === undefined || order.accountId !== accountId) one.r = refusal(new TradingError(TradingCode.ORDER_NOT_FOUND, "order not found"));
+          else one.amend = { entryId, orderId, order, change: ch };
         } else {
           // cancelAll's ids are not kept; audit has no answer.
           one.r = { ok: true, value: cmd.op === "cancelAll" ? [] : null, seq };
@@ -562,16 +570,31 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
         one.r = { ok: false, error: { name: "SenError", code: ClusterCode.BAD_COMMAND, message: "the command is malformed" } };
       }
     }
-    // An inactive order does not say whether this cancel ended it or found it ended: the cancel
-    // record it journaled names its entry (TradingService.cancelOrder's `command`).
+    // An inactive order does not say whether this cancel ended it or found it ended, nor an
+    // order's terms whether this amendment made them: the record each journaled names its entry
+    // (TradingService's `command`). One read of the journal for both.
     const cancels = again.filter((x) => x.cancel !== undefined);
-    const cancelledBy = cancels.length > 0 && options.journalRecords ? await cancelEntries(options.journalRecords, Math.min(...cancels.map((x) => entryMs(x.cancel!.entryId)))) : null;
+    const amends = again.filter((x) => x.amend !== undefined);
+    const oldest = again.find((x) => x.cancel !== undefined || x.amend !== undefined); // entries are in stream order
+    const journaled = oldest !== undefined && options.journalRecords ? await commandRecords(options.journalRecords, entryMs((oldest.cancel ?? oldest.amend)!.entryId)) : null;
     for (const x of cancels) {
       const { entryId, orderId, order } = x.cancel!;
-      if (cancelledBy === null) x.r = order.isActive ? lost(`cancelOrder of ${orderId}`) : { ok: true, value: order, seq };
-      else if (!cancelledBy.has(entryId)) x.r = order.isActive ? lost(`cancelOrder of ${orderId}`) : refusal(new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active"));
+      if (journaled === null) x.r = order.isActive ? lost(`cancelOrder of ${orderId}`) : { ok: true, value: order, seq };
+      else if (!journaled.cancels.has(entryId)) x.r = order.isActive ? lost(`cancelOrder of ${orderId}`) : refusal(new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active"));
       // Journaled but refused by the core (the record changed nothing): TradingService says so with the same code.
       else x.r = order.isActive ? refusal(new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active")) : { ok: true, value: order, seq };
+    }
+    for (const x of amends) {
+      const { entryId, orderId, order, change: ch } = x.amend!;
+      if (journaled === null) {
+        const applied = (ch.price === undefined || ch.price === order.price) && (ch.size === undefined || ch.size === order.size);
+        x.r = applied ? { ok: true, value: order, seq } : lost(`amendOrder of ${orderId}`);
+        continue;
+      }
+      const rec = journaled.amends.get(entryId);
+      // Not journaled: TradingService refused it first (inactive, nothing to change, a pre-trade check), and why is not known now.
+      if (rec === undefined) x.r = lost(`amendOrder of ${orderId}`);
+      else x.r = amendAnswer(orderId, order, rec) ?? { ok: true, value: order, seq };
     }
     // Not awaited one by one: the answers go out in entries of up to MAX_REPLIES_PER_ENTRY per
     // edge (a minute of commands at a busy rate is tens of thousands), in stream order.
@@ -579,15 +602,60 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
     return entries.length;
   }
 
-  /** The entries named by the cancel records journaled since (about) `sinceMs`, read newest first. */
-  async function cancelEntries(records: () => AsyncIterable<Record<string, unknown>>, sinceMs: number): Promise<Set<string>> {
-    const found = new Set<string>();
+  /**
+   * The entries named by the cancel and amend records journaled since (about) `sinceMs`, read
+   * newest first; for an amendment, its price and whether a later amendment of the same order
+   * gave a price (see amendAnswer).
+   */
+  async function commandRecords(records: () => AsyncIterable<Record<string, unknown>>, sinceMs: number): Promise<{ cancels: Set<string>; amends: Map<string, JournaledAmend> }> {
+    const cancels = new Set<string>();
+    const amends = new Map<string, JournaledAmend>();
+    const pricedLater = new Set<string>();
     for await (const rec of records()) {
       // Records are journaled in time order; theirs is the sequencer's clock, the entries' Redis's.
       if (typeof rec.ts === "number" && rec.ts < sinceMs - CLOCK_SKEW_MS) break;
-      if (rec.t === "cancel" && typeof rec.cmd === "string") found.add(rec.cmd);
+      if (rec.t === "cancel" && typeof rec.cmd === "string") cancels.add(rec.cmd);
+      else if (rec.t === "amend" && typeof rec.orderId === "string") {
+        const price = typeof rec.price === "number" ? rec.price : undefined;
+        if (typeof rec.cmd === "string") amends.set(rec.cmd, { price, pricedLater: pricedLater.has(rec.orderId) });
+        if (price !== undefined) pricedLater.add(rec.orderId);
+      }
     }
-    return found;
+    return { cancels, amends };
+  }
+
+  /**
+   * What TradingService.amendOrder answered a journaled amendment: undefined for the order (the
+   * core applied it), else the core's refusal. The journal keeps what was asked, not the core's
+   * answer, so this reasons from the core: the service's checks and the core's apply run in one
+   * synchronous step, and the core's #amend repeats those checks (active, limit, size above the
+   * filled part, funds for the hold) and adds the engine's, of which the pre-trade checks already
+   * make tick, lot and bounds. The one left is post-only: a new price that would take. And an
+   * order's price moves only by an amendment that gives one (a self-trade decrement cuts its
+   * size, which is why sizes are not compared). Hence:
+   * - no price: applied;
+   * - a price no later amendment of the order gave a price after: applied exactly when the
+   *   order's price is this one (refused, it kept its old price, which the service checked was
+   *   not this one); refused, a post-only order's code is the engine's, any other order's reason
+   *   (none is known today) is answered as lost;
+   * - a price moved again later: the order's price says nothing of this one. Applied for an
+   *   order that is not post-only; for one that is, not known, and said so (the edge's own
+   *   timeout would say the same, later) rather than answered as either.
+   */
+  function amendAnswer(orderId: string, order: NonNullable<ReturnType<OrderLookup["order"]>>, rec: JournaledAmend): Reply | undefined {
+    if (rec.price === undefined) return undefined;
+    if (!rec.pricedLater) {
+      if (order.price === rec.price) return undefined;
+      if (order.postOnly !== true) return lost(`amendOrder of ${orderId}`);
+      const code = EngineCode.POST_ONLY_WOULD_TAKE;
+      return refusal(new TradingError(code, `amendment refused: ${code}`, { details: { orderId } }));
+    }
+    if (order.postOnly !== true) return undefined;
+    return refusal(
+      new SenError(ClusterCode.COMMAND_TIMEOUT, `the sequencer that journaled amendOrder of ${orderId} failed before answering, and whether the engine applied it is not known: look the order up`, {
+        details: { orderId },
+      }),
+    );
   }
   const answeredAgain = options.lookup ? await answerAgain(options.lookup) : 0;
 

@@ -68,8 +68,11 @@ export type CancelAllRecord = { t: "cancelAll"; ts: number; us?: number; account
  * A change of a live limit order's price and/or total size (KuCoin's order alter), after the
  * pre-trade checks for the new price and size. `size` is the new total (filled part included).
  * The engine keeps the order's time priority only when the size goes down at the same price.
+ * `cmd`: the command bus entry that asked for it (split deployments), as a cancel's: a
+ * sequencer taking over answers that command again, and only this tells an amendment that
+ * reached the journal from one refused before it.
  */
-export type AmendRecord = { t: "amend"; ts: number; us?: number; orderId: string; accountId: string; price?: number; size?: number };
+export type AmendRecord = { t: "amend"; ts: number; us?: number; orderId: string; accountId: string; price?: number; size?: number; cmd?: string };
 
 /** `by`: the operator who credited it by hand; absent for the chain watcher's credits of vault deposits. */
 export type DepositRecord = { t: "deposit"; ts: number; us?: number; accountId: string; currency: string; amount: string; ref: string; by?: string };

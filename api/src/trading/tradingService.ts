@@ -198,9 +198,9 @@ export class TradingService {
   /**
    * New price and/or total size (`size`, filled part included) for an own live limit order,
    * after the pre-trade checks for the order it becomes (a rise must be covered by available
-   * funds and the limits). Refused: nothing changed.
+   * funds and the limits). Refused: nothing changed. `command`: as cancelOrder's, journaled with it.
    */
-  async amendOrder(accountId: string, orderId: string, change: { price?: number; size?: number }, origin?: CommandOrigin): Promise<Readonly<Order>> {
+  async amendOrder(accountId: string, orderId: string, change: { price?: number; size?: number }, origin?: CommandOrigin, command?: string): Promise<Readonly<Order>> {
     const order = this.core.order(orderId);
     if (!order || order.accountId !== accountId || isWaitingStop(order)) throw new TradingError(TradingCode.ORDER_NOT_FOUND, "order not found");
     if (!order.isActive) throw new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active");
@@ -220,7 +220,9 @@ export class TradingService {
       else this.#seq.observer?.orderRefused(input, rejection.code, rejection.message, origin, at);
       throw new TradingError(rejection.code, rejection.message);
     }
-    const result = await this.#seq.commit({ t: "amend", ts: now, orderId, accountId, price: change.price, size: change.size });
+    const result = await this.#seq.commit(
+      command === undefined ? { t: "amend", ts: now, orderId, accountId, price: change.price, size: change.size } : { t: "amend", ts: now, orderId, accountId, price: change.price, size: change.size, cmd: command },
+    );
     if (!result.ok) {
       this.#onRejected(result.code);
       throw new TradingError(result.code, `amendment refused: ${result.code}`, { details: { orderId } });
