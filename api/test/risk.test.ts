@@ -381,7 +381,8 @@ describe("pre-trade controls through the signed REST API", () => {
       },
       { weight: 2, arbitrary: fc.record({ t: fc.constant("selfCross" as const), who, nth: fc.nat(), size: fc.integer({ min: 1, max: 60 }), stp }) },
       { weight: 1, arbitrary: fc.record({ t: fc.constant("duplicate" as const), who, nth: fc.nat() }) },
-      { weight: 3, arbitrary: fc.record({ t: fc.constant("cancel" as const), who, nth: fc.nat(), byClientOid: fc.boolean() }) },
+      // `own`: one of the trader's resting orders (else any order placed in the run, often filled or another's).
+      { weight: 3, arbitrary: fc.record({ t: fc.constant("cancel" as const), who, nth: fc.nat(), byClientOid: fc.boolean(), own: fc.boolean() }) },
       { weight: 1, arbitrary: fc.record({ t: fc.constant("cancelAll" as const), who }) },
     );
 
@@ -420,8 +421,10 @@ describe("pre-trade controls through the signed REST API", () => {
               r = await place(t, { ...base, clientOid: mine.length ? mine[c.nth % mine.length].clientOid : oid, side: "buy", price: "10000", size: "1" });
               if (mine.length) assert.equal(r.senCode, "RISK_DUPLICATE_CLIENT_OID");
             } else if (c.t === "cancel") {
-              if (placed.length === 0) continue;
-              const target = placed[c.nth % placed.length];
+              const open = c.own ? new Set((await openOrders(t)).map((o) => o.id)) : null;
+              const candidates = open === null ? placed : placed.filter((p) => open.has(p.orderId));
+              if (candidates.length === 0) continue;
+              const target = candidates[c.nth % candidates.length];
               r = await t.api("DELETE", c.byClientOid ? `/api/v1/order/client-order/${target.clientOid}` : `/api/v1/orders/${target.orderId}`);
               if (target.who !== c.who) assert.deepEqual([r.code, r.senCode], ["400100", "TRADING_ORDER_NOT_FOUND"], "another trader's order is not found");
             } else r = await t.api("DELETE", `/api/v1/orders?symbol=${symbol}`);
