@@ -8,6 +8,8 @@ import type { ChainServices } from "../src/chain/chainServices.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, startTestChainServices, startTestGateway, type GatewayFixture } from "./support/gatewayFixture.ts";
 import { signedClient } from "./support/httpProbe.ts";
+import { until } from "./support/until.ts";
+import { vaultHouseBooks } from "./support/vaultBooks.ts";
 
 type OrderView = { id: string; isActive: boolean; cancelExist: boolean; remark: string | null };
 type LedgerEntry = { currency: string; amount: string; bizType: string; direction: string; context: string };
@@ -57,8 +59,8 @@ describe("custody the token's agent takes out of the vault leaves the ledger", {
     return { wallet: wallet.address, identity, accountId, api: signedClient(gw.url, creds) };
   }
 
-  async function sell(api: ReturnType<typeof signedClient>, size: number, clientOid: string): Promise<string> {
-    const r = await api<{ orderId: string }>("POST", "/api/v1/orders", { clientOid, side: "sell", symbol: "GOLD-VND", type: "limit", price: "11000", size: String(size) });
+  async function sell(api: ReturnType<typeof signedClient>, size: number, clientOid: string, side: "sell" | "buy" = "sell"): Promise<string> {
+    const r = await api<{ orderId: string }>("POST", "/api/v1/orders", { clientOid, side, symbol: "GOLD-VND", type: "limit", price: "11000", size: String(size) });
     assert.equal(r.code, "200000", `${r.senCode} ${r.msg}`);
     return r.data.orderId;
   }
@@ -113,6 +115,34 @@ describe("custody the token's agent takes out of the vault leaves the ledger", {
     await services.poll();
     assert.deepEqual(gw.ctx.queries.balance(h.accountId, "GOLD"), { available: 5n, hold: 0n });
     assert.equal((await auditedDebits(h.accountId)).length, 1);
+  });
+
+  it("custody taken from the vault's fee account leaves the ledger's fee account, which mirrors it, not an account of the fee wallet", async () => {
+    const seller = await holder(17, "fee-seller", 10n);
+    const buyer = await holder(18, "fee-buyer", 1n);
+    await sell(seller.api, 2, "fee-sell");
+    await sell(buyer.api, 2, "fee-buy", "buy");
+    const { fee } = gw.ctx.queries.houseAccounts;
+    const ledgerFees = () => gw.ctx.queries.balance(fee, "VND").available;
+    // The trade settles: the vault books its fees into the fee account's custody.
+    const fees = await until("the trade's fees are in the vault's fee book", async () => {
+      const book = (await vaultHouseBooks(chain)).fees;
+      return book > 0n && book === ledgerFees() ? book : undefined;
+    });
+    const feeWallet = chain.deployment.roles.feeAccount;
+    const court = hardhatAccount(120).address;
+    await chain.attest(court, "court-fees");
+    const cashAgent = await chain.connection.viem.getContractAt("CashToken", chain.deployment.contracts.CashToken, { client: { wallet: chain.wallets.agent } });
+    await mined(await cashAgent.write.forcedCustodyTransfer([chain.deployment.contracts.SettlementVault, feeWallet, court, 10n]));
+    await services!.poll();
+
+    assert.equal((await vaultHouseBooks(chain)).fees, fees - 10n);
+    assert.equal(ledgerFees(), fees - 10n, "the ledger's fee account follows the vault's fee book");
+    assert.deepEqual(gw.ctx.queries.balance(feeWallet.toLowerCase(), "VND"), { available: 0n, hold: 0n }, "no account of the fee wallet, and nothing owed by one");
+    assert.deepEqual(gw.ctx.queries.owing(), []);
+    const [debit, ...more] = await auditedDebits(fee);
+    assert.deepEqual(more, []);
+    assert.deepEqual([debit.currency, debit.amount, debit.detail?.kind, debit.detail?.owed], ["VND", "10", "seized", "0"]);
   });
 
   it("a lost wallet's recovery: its custody goes to the new wallet's own balance, so it is debited from the lost wallet's account only", async () => {

@@ -14,7 +14,7 @@ import { IDENTITY_SWEEP } from "../records/tradingRecords.ts";
 import { identityRegistryAbi } from "./identityOracle.ts";
 import { contractErrorsAbi, describeChainError, revertOf, rootCause } from "./contractErrors.ts";
 import { SettlementBatcher, settlementVaultAbi } from "./settlementBatcher.ts";
-import { creditVaultDeposit, debitVaultCustody, readVaultEvents, type VaultCustodyDebit, type VaultDeposit } from "./vaultDeposits.ts";
+import { creditVaultDeposit, debitVaultCustody, HouseWallets, readVaultEvents, type VaultCustodyDebit, type VaultDeposit } from "./vaultDeposits.ts";
 import { startAuditAnchorer, type AuditAnchorView } from "./auditAnchorer.ts";
 import { followTaxPolicy } from "./taxPolicy.ts";
 
@@ -352,6 +352,15 @@ export async function startChainServices(o: ChainServicesOptions) {
     return outcome;
   }
 
+  /**
+   * The vault books the fees and withheld tax of settled trades into the wallets it names the fee
+   * and tax accounts, and the ledger's fee and tax accounts mirror those books: a deposit into
+   * one, or custody the token's agent takes from one, moves the house account, not an account of
+   * that wallet (which nobody trades from, and which would owe for ever). Rebuilt on every start:
+   * the cursor starts at the start block, where the vault's constructor named both.
+   */
+  const houseWallets = new HouseWallets(ctx.queries.houseAccounts);
+
   async function tick(): Promise<void> {
     if (busy || stopped) return;
     busy = true;
@@ -367,7 +376,10 @@ export async function startChainServices(o: ChainServicesOptions) {
         }
         const safe = head - BigInt(o.confirmations);
         if (safe >= cursor) {
-          const { deposits, custodyDebits } = await readVaultEvents(o.publicClient, o.contracts.SettlementVault, { fromBlock: cursor, toBlock: safe });
+          const read = await readVaultEvents(o.publicClient, o.contracts.SettlementVault, { fromBlock: cursor, toBlock: safe });
+          houseWallets.learn(read.houseWallets);
+          const deposits = read.deposits.map((d) => ({ ...d, wallet: houseWallets.ledgerAccount(d.wallet, d.blockNumber, d.logIndex) }));
+          const custodyDebits = read.custodyDebits.map((d) => ({ ...d, wallet: houseWallets.ledgerAccount(d.wallet, d.blockNumber, d.logIndex) }));
           // A deposit of a token Sen has not listed waits for the listing (it will not be read again).
           let credited = 0;
           for (const d of deposits) {

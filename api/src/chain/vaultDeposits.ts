@@ -1,6 +1,7 @@
 import { getAddress, parseAbiItem, type Address, type Hash, type PublicClient } from "viem";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { TradingService } from "../trading/tradingService.ts";
+import { taxPolicySetEvent } from "./taxPolicy.ts";
 
 export const depositedEvent = parseAbiItem(
   "event Deposited(uint256 indexed depositId, address indexed wallet, address indexed token, uint256 amount)",
@@ -14,6 +15,7 @@ export type VaultDeposit = {
   token: Address;
   amount: bigint;
   blockNumber: bigint;
+  logIndex: number;
   txHash: Hash | null;
   /** The journaled reference that makes crediting idempotent. */
   ref: string;
@@ -23,16 +25,17 @@ export type VaultDeposit = {
 export type DepositOutcome = "credited" | "already" | "unlisted";
 
 /** One Deposited log as the vault emitted it, or null for one that credits nothing. */
-function depositOf(vault: Address, log: { args: { depositId?: bigint; wallet?: Address; token?: Address; amount?: bigint }; blockNumber: bigint | null; transactionHash: Hash | null }): VaultDeposit | null {
+function depositOf(vault: Address, log: { args: { depositId?: bigint; wallet?: Address; token?: Address; amount?: bigint }; blockNumber: bigint | null; logIndex: number | null; transactionHash: Hash | null }): VaultDeposit | null {
   const { depositId, wallet, token, amount } = log.args;
   // The vault refuses a zero deposit: one here credits nothing and is not worth waiting for.
-  if (depositId === undefined || !wallet || !token || !amount || log.blockNumber === null) return null;
+  if (depositId === undefined || !wallet || !token || !amount || log.blockNumber === null || log.logIndex === null) return null;
   return {
     depositId,
     wallet: wallet.toLowerCase(),
     token: getAddress(token),
     amount,
     blockNumber: log.blockNumber,
+    logIndex: log.logIndex,
     txHash: log.transactionHash,
     ref: `vault:${getAddress(vault)}:${depositId}`,
   };
@@ -98,35 +101,80 @@ function custodyDebitOf(
   };
 }
 
+export const feeAccountChangedEvent = parseAbiItem("event FeeAccountChanged(address indexed feeAccount)");
+
+/**
+ * A vault wallet named the fee account (FeeAccountChanged) or the tax account (TaxPolicySet):
+ * the vault settles fees and withheld tax into its book, which the ledger's fee or tax account
+ * mirrors. The constructor names both, so a read from the deployment block finds them.
+ */
+export type HouseWalletNamed = { kind: "fee" | "tax"; wallet: string; blockNumber: bigint; logIndex: number };
+
 /**
  * The vault's events that move the ledger, in [fromBlock, toBlock], in chain order: its
- * deposits and the custody its tokens' agents took out. One `getLogs` for the three events, so
- * a range is read whole or not at all (a failed read leaves the caller's cursor where it was).
+ * deposits, the custody its tokens' agents took out, and the wallets it named the fee and tax
+ * accounts. One `getLogs` for all of them, so a range is read whole or not at all (a failed
+ * read leaves the caller's cursor where it was).
  */
 export async function readVaultEvents(
   client: Pick<PublicClient, "getLogs" | "getBlockNumber">,
   vault: Address,
   range: { fromBlock: bigint; toBlock?: bigint },
-): Promise<{ deposits: VaultDeposit[]; custodyDebits: VaultCustodyDebit[] }> {
+): Promise<{ deposits: VaultDeposit[]; custodyDebits: VaultCustodyDebit[]; houseWallets: HouseWalletNamed[] }> {
   const logs = await client.getLogs({
     address: vault,
-    events: [depositedEvent, custodyReturnedEvent, custodySeizedEvent],
+    events: [depositedEvent, custodyReturnedEvent, custodySeizedEvent, feeAccountChangedEvent, taxPolicySetEvent],
     fromBlock: range.fromBlock,
     toBlock: range.toBlock ?? (await client.getBlockNumber()),
   });
   const inChainOrder = [...logs].sort((a, b) => (a.blockNumber === b.blockNumber ? (a.logIndex ?? 0) - (b.logIndex ?? 0) : (a.blockNumber ?? 0n) < (b.blockNumber ?? 0n) ? -1 : 1));
   const deposits: VaultDeposit[] = [];
   const custodyDebits: VaultCustodyDebit[] = [];
+  const houseWallets: HouseWalletNamed[] = [];
   for (const log of inChainOrder) {
     if (log.eventName === "Deposited") {
       const d = depositOf(vault, log);
       if (d !== null) deposits.push(d);
+    } else if (log.eventName === "FeeAccountChanged" || log.eventName === "TaxPolicySet") {
+      const wallet = log.eventName === "FeeAccountChanged" ? log.args.feeAccount : log.args.account;
+      if (wallet && log.blockNumber !== null && log.logIndex !== null) {
+        houseWallets.push({ kind: log.eventName === "FeeAccountChanged" ? "fee" : "tax", wallet: wallet.toLowerCase(), blockNumber: log.blockNumber, logIndex: log.logIndex });
+      }
     } else {
       const d = custodyDebitOf(vault, log);
       if (d !== null) custodyDebits.push(d);
     }
   }
-  return { deposits, custodyDebits };
+  return { deposits, custodyDebits, houseWallets };
+}
+
+/**
+ * The vault wallets named the fee or tax account so far, and the ledger account their custody
+ * is booked to. Once named, always: a wallet that stops being the fee account keeps the fees
+ * already in its book. Fed each range's names (again after a failed range: kept by place).
+ */
+export class HouseWallets {
+  readonly #named = new Map<string, HouseWalletNamed>();
+  readonly #accounts: { readonly fee: string; readonly tax: string };
+
+  constructor(accounts: { readonly fee: string; readonly tax: string }) {
+    this.#accounts = accounts;
+  }
+
+  learn(names: readonly HouseWalletNamed[]): void {
+    for (const n of names) this.#named.set(`${n.blockNumber}:${n.logIndex}`, n);
+  }
+
+  /** The ledger account of `wallet`'s vault custody at a place in the chain: a house account once the vault named it one, else the wallet's own. */
+  ledgerAccount(wallet: string, blockNumber: bigint, logIndex: number): string {
+    let kind: "fee" | "tax" | undefined;
+    let at: HouseWalletNamed | undefined;
+    for (const n of this.#named.values()) {
+      if (n.wallet !== wallet || n.blockNumber > blockNumber || (n.blockNumber === blockNumber && n.logIndex > logIndex)) continue;
+      if (at === undefined || n.blockNumber > at.blockNumber || (n.blockNumber === at.blockNumber && n.logIndex > at.logIndex)) [at, kind] = [n, n.kind];
+    }
+    return kind === undefined ? wallet : kind === "fee" ? this.#accounts.fee : this.#accounts.tax;
+  }
 }
 
 /** Debits one custody event from the ledger, exactly once (by its reference, journaled); "unlisted" when Sen has no currency for its token (yet). */

@@ -32,6 +32,8 @@ export interface TradingQueries {
   balance(accountId: string, currency: string): Readonly<Balance>;
   /** Every account the ledger holds a balance row for (wallets, and the fee and tax accounts). */
   ledgerAccounts(): Iterable<string>;
+  /** The ledger accounts credited with every fee and with the tax withheld from sales. */
+  readonly houseAccounts: { readonly fee: string; readonly tax: string };
   /** The balances that owe what a custody debit could not take (Ledger's `owed`), oldest debt first. */
   owing(): Array<{ account: string; currency: string; balance: Readonly<Balance> }>;
 
@@ -75,6 +77,7 @@ export function tradingQueries(core: TradingCore): TradingQueries {
     balance: (accountId, currency) => core.ledger.balance(accountId, currency),
     ledgerAccounts: () => core.ledger.accounts(),
     owing: () => core.ledger.owing(),
+    houseAccounts: Object.freeze({ fee: core.feeAccount, tax: core.taxAccount }),
     isFrozen: (accountId) => core.isFrozen(accountId),
     frozenAccounts: () => core.frozenAccounts(),
     marketState: (symbol) => core.marketState(symbol),
