@@ -126,9 +126,13 @@ describe("console: operator controls and regulatory reports (Chromium)", { skip:
   }
 
   it("an operator halts a market with a reason (a trader's order is refused), resumes it, freezes an account after a confirmation and changes a limit in words; each action is in the audit log", async () => {
+    // Custody the token's agent took from an account that had nothing left here: owed, listed for the operator.
+    const owing = "0x00000000000000000000000000000000000000e5";
+    assert.ok(await gw.ctx.trading.debitCustody({ accountId: owing, currency: "GOLD", amount: 4n, ref: `vault:0xVault:0x${"cd".repeat(32)}:0`, kind: "seized", to: "0x00000000000000000000000000000000000000e6", txHash: `0x${"cd".repeat(32)}` }));
     const { page, errors } = await openConsole(operator);
     const view = page.getByTestId("operator-view");
     await view.locator("[data-testid=op-market]").first().waitFor();
+    assert.equal(await page.locator(`[data-testid=op-owed][data-account="${owing}"][data-currency=GOLD]`).getByTestId("op-owed-amount").innerText(), "4 GOLD");
     assert.equal(await page.getByTestId("nav-reports").count(), 0, "no reports for an operator");
     assert.equal(await page.getByTestId("nav-search").count(), 0);
 

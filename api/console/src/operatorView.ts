@@ -6,7 +6,7 @@ import { useRemote } from "./useRemote.ts";
 
 /**
  * Operator controls: halt/resume a symbol, kill switch / unfreeze an account, the pre-trade
- * limits in words, failed settlements. Every action asks for a reason (the gateway journals it
+ * limits in words, failed settlements, balances owing after a custody debit. Every action asks for a reason (the gateway journals it
  * and the audit log keeps it) and shows what happened, or the gateway's refusal, in words.
  */
 
@@ -21,6 +21,7 @@ type Limits = {
 type RiskConfig = { defaults: Limits; symbols: Record<string, Partial<Limits>>; accounts: Record<string, Partial<Limits>> };
 type Market = { symbol: string; base: string; quote: string; baseDecimals: number; quoteDecimals: number; halted: boolean; haltReason: string; haltedUntil: number; limits: Limits };
 type Frozen = { accountId: string; reason: string; openOrders: number };
+type Owed = { accountId: string; currency: string; owed: string; available: string; holds: string; openOrders: number };
 type FailedSettlement = { tradeId: string; symbol: string; seller: string; buyer: string; size: string; funds: string; tradedAt: number; failedAt: number; reason: string };
 type Outcome = { ok: boolean; text: string } | null;
 
@@ -433,20 +434,43 @@ function FailedSettlements({ items, reload }: { items: FailedSettlement[]; reloa
   </section>`;
 }
 
+// ---------------------------------------------------------------- owed balances
+
+/**
+ * Balances a custody debit (the token's agent seizing or recovering custody in the vault) left
+ * owing: nothing to act on here, the next credit in the currency pays it, but the operator must
+ * see who owes what (the account cannot trade or withdraw that currency meanwhile).
+ */
+function OwedBalances({ items }: { items: Owed[] }) {
+  return html`<section class="op-panel" aria-labelledby="op-owed-h">
+    <h3 id="op-owed-h">Owed after custody debits</h3>
+    ${items.length === 0
+      ? html`<p class="muted" data-testid="op-owed-empty">Nothing is owed.</p>`
+      : html`<p class="muted">The token's agent took custody these accounts had already traded away; the next credit in the currency pays it first.</p>
+          <ul class="op-list">${items.map(
+            (o) => html`<li class="op-item" data-testid="op-owed" data-account=${o.accountId} data-currency=${o.currency}>
+              <span class="mono op-symbol" title=${o.accountId}>${short(o.accountId)}</span>
+              <span class="op-state">owes <strong data-testid="op-owed-amount">${o.owed} ${o.currency}</strong> · available ${o.available}, on hold ${o.holds}, ${o.openOrders} open order${o.openOrders === 1 ? "" : "s"}</span>
+            </li>`,
+          )}</ul>`}
+  </section>`;
+}
+
 // ---------------------------------------------------------------- the view
 
-type OperatorState = { markets: Market[]; frozen: Frozen[]; risk: RiskConfig; failed: FailedSettlement[] };
+type OperatorState = { markets: Market[]; frozen: Frozen[]; risk: RiskConfig; failed: FailedSettlement[]; owed: Owed[] };
 
 /** Operator controls: halt/resume a symbol, kill switch, risk limits; each with a reason, audited. */
 export function OperatorView() {
   const r = useRemote<OperatorState>(async () => {
-    const [markets, frozen, risk, failed] = await Promise.all([
+    const [markets, frozen, risk, failed, owed] = await Promise.all([
       apiGet<{ items: Market[] }>("/api/v1/sen/operator/markets"),
       apiGet<{ items: Frozen[] }>("/api/v1/sen/operator/accounts/frozen"),
       apiGet<RiskConfig>("/api/v1/sen/operator/risk-limits"),
       apiGet<{ items: FailedSettlement[] }>("/api/v1/sen/operator/settlements/failed"),
+      apiGet<{ items: Owed[] }>("/api/v1/sen/operator/accounts/owed"),
     ]);
-    return { markets: markets.items, frozen: frozen.items, risk, failed: failed.items };
+    return { markets: markets.items, frozen: frozen.items, risk, failed: failed.items, owed: owed.items };
   }, []);
   if (r.error && !r.data) return html`<section data-testid="operator-view"><h2>Operator controls</h2><p class="error" role="alert">${refusal(r.error)}</p></section>`;
   if (!r.data) return html`<section data-testid="operator-view"><h2>Operator controls</h2><p class="muted">Loading…</p></section>`;
@@ -458,5 +482,6 @@ export function OperatorView() {
     <${KillSwitch} frozen=${d.frozen} reload=${r.reload} />
     <${RiskLimits} risk=${d.risk} markets=${d.markets} reload=${r.reload} />
     <${FailedSettlements} items=${d.failed} reload=${r.reload} />
+    <${OwedBalances} items=${d.owed} />
   </section>`;
 }
