@@ -1,9 +1,8 @@
-import { EngineCode, MatchingEngine, type Command, type EngineEvent, type StpMode, type TopOfBook } from "../../../matching-engine/src/index.ts";
+import { EngineCode, MatchingEngine, type EngineEvent, type TopOfBook } from "../../../matching-engine/src/index.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import type { MarketCatalog } from "../markets/marketCatalog.ts";
 import type { Market } from "../markets/types.ts";
 import { catalogEntries, type Listing } from "../listing/listing.ts";
-import { divCeil } from "../money/decimal.ts";
 import { SenError } from "../errors/SenError.ts";
 import { TradingCode } from "./codes.ts";
 import type { TradingCoreSnapshot } from "./coreSnapshot.ts";
@@ -12,14 +11,14 @@ import { FillHistory } from "./fillHistory.ts";
 import { Funding } from "./funding.ts";
 import { OrderStore } from "./orderStore.ts";
 import { isWaitingStop, orderFromRecord, type Deposit, type FailedSettlement, type Fill, type Order, type SettlementTrade, type Withdrawal } from "../records/orders.ts";
-import type { AmendRecord, CancelAllRecord, CustodyDebitRecord, KucoinStp, PlaceRecord, SettleResolveRecord, TradingRecord } from "../records/tradingRecords.ts";
+import type { AmendRecord, CancelAllRecord, CustodyDebitRecord, PlaceRecord, TradingRecord } from "../records/tradingRecords.ts";
+import { applyFundsRecord, type FundsScope } from "./fundsRecords.ts";
+import { chargeFee, engineCommand, fundsScaleOf, holdOf, sellerTaxOf, type HoldTerms } from "./orderTerms.ts";
 import { SettlementBook } from "./settlementBook.ts";
 import { StopBook } from "./stopBook.ts";
 import { TradingHalts, type MarketState, type VolatilityRule } from "./tradingHalts.ts";
 import { indexedWaitingStops, type WaitingStopsFactory } from "./waitingStops.ts";
 
-const STP: Record<KucoinStp, StpMode> = { CN: "cancelNewest", CO: "cancelOldest", CB: "cancelBoth", DC: "decrement" };
-const BPS = 10_000n;
 const NO_TOP: Readonly<TopOfBook> = Object.freeze({ bid: 0, bidQty: 0, ask: 0, askQty: 0, seq: 0 });
 
 export type ApplyResult = { ok: true; order?: Readonly<Order> } | { ok: false; code: string; order?: Readonly<Order> };
@@ -60,16 +59,11 @@ export type { TradingCoreSnapshot } from "./coreSnapshot.ts";
  * orders (OrderStore), waiting stops (StopBook), fills (FillHistory), trades on their way to
  * the chain (SettlementBook), halts and freezes (TradingHalts), deposits and withdrawals
  * (Funding). The core runs `apply` across them: the order of changes and events is decided
- * here, in one place, because a replay must repeat it exactly.
+ * here, in one place, because a replay must repeat it exactly. What it runs itself is the order
+ * lifecycle (placement, stops, amendments, cancels, trades, fills, custody debits that cancel
+ * orders); records that move money without an order go to fundsRecords.ts, and an order's
+ * terms (its hold, its fee, its engine command) come from orderTerms.ts.
  */
-/** Charges `o` its fee on a trade of `notional` at `bps`: the fee is rounded up on the order's running total, so the parts add up to the whole. */
-function chargeFee(o: Order, notional: bigint, bps: number): bigint {
-  o.feeBasis += notional * BigInt(bps);
-  const due = divCeil(o.feeBasis, BPS) - o.fee;
-  o.fee += due;
-  return due;
-}
-
 export class TradingCore {
   readonly catalog: MarketCatalog;
   readonly feeAccount: string;
@@ -100,6 +94,8 @@ export class TradingCore {
   #touchedCount = 0;
   #pending: TradingEvent[] = [];
   readonly #sink = (e: Readonly<EngineEvent>) => this.#onEngineEvent(e);
+  /** The parts and outlets the records that move money without an order are applied with (fundsRecords.ts). */
+  readonly #funds: FundsScope;
 
   constructor(options: TradingCoreOptions) {
     this.catalog = options.catalog;
@@ -112,6 +108,22 @@ export class TradingCore {
     this.#stops = new StopBook(options.waitingStops ?? indexedWaitingStops);
     this.#engine = new MatchingEngine({ symbols: [...options.catalog.markets.values()].map((m) => options.catalog.engineConfig(m)), l2: true });
     this.#ledger = new Ledger();
+    const core = this;
+    this.#funds = {
+      catalog: this.catalog,
+      house: this,
+      get ledger() {
+        return core.#ledger;
+      },
+      funding: this.#funding,
+      settlements: this.#settlements,
+      fills: this.#fills,
+      get ts() {
+        return core.#ts;
+      },
+      emit: (e) => this.#pending.push(e),
+      balanceChanged: (accountId, currency, relationEvent) => this.#balanceChanged(accountId, currency, relationEvent),
+    };
   }
 
   subscribe(listener: TradingListener): () => void {
@@ -255,25 +267,9 @@ export class TradingCore {
     return this.#funding.deposits(accountId);
   }
 
-  /** The hold an order needs at acceptance (quote for buys, base for sells), or null if it cannot be priced. */
-  holdFor(r: Pick<PlaceRecord, "symbol" | "side" | "type" | "price" | "size" | "funds" | "stop">): { currency: string; amount: bigint } | null {
-    const market = this.catalog.market(r.symbol);
-    if (!market) return null;
-    if (r.side === "sell") return { currency: market.base, amount: BigInt(r.size ?? 0) };
-    let notional: bigint;
-    if (r.type === "limit") notional = this.catalog.notional(market, r.price ?? 0, r.size ?? 0);
-    else if (r.funds !== undefined) notional = BigInt(r.funds);
-    else {
-      // A market buy by size cannot trade beyond the protection band: hold for its edge. A stop
-      // waiting for its trigger is priced at its stop price (held again at the ask when it triggers).
-      const ask = r.stop ? r.stop.stopPrice : this.bestPrices(r.symbol).ask;
-      const bound = ask === 0 ? 0 : ask + Math.floor((ask * market.bandBps) / 10_000);
-      notional = this.catalog.notional(market, bound, r.size ?? 0);
-    }
-    // A limit buy may trade as maker or as taker, so it holds for the higher fee: a fee above the
-    // hold would be paid from the account's other orders' holds.
-    const feeBps = r.type === "limit" ? Math.max(market.makerFeeBps, market.takerFeeBps) : market.takerFeeBps;
-    return { currency: market.quote, amount: notional + divCeil(notional * BigInt(feeBps), BPS) };
+  /** The hold an order needs at acceptance (quote for buys, base for sells), or null if it cannot be priced (orderTerms.ts). */
+  holdFor(r: HoldTerms): { currency: string; amount: bigint } | null {
+    return holdOf(this.catalog, r, (symbol) => this.bestPrices(symbol).ask);
   }
 
   // ------------------------------------------------------------------ apply
@@ -324,15 +320,6 @@ export class TradingCore {
         result = { ok: true };
         break;
       }
-      case "deposit": {
-        if (!this.#funding.credit(record, this.#ledger)) {
-          result = { ok: false, code: TradingCode.DEPOSIT_DUPLICATE };
-          break;
-        }
-        this.#balanceChanged(record.accountId, record.currency, "deposit");
-        result = { ok: true };
-        break;
-      }
       case "marketStatus": {
         if (!this.#halts.setStatus(record.symbol, record.halted, record.reason, record.until)) {
           result = { ok: false, code: EngineCode.UNKNOWN_SYMBOL };
@@ -349,54 +336,18 @@ export class TradingCore {
         result = { ok: true };
         break;
       }
-      case "settled":
-        for (const id of record.tradeIds) {
-          const t = this.#settlements.settle(id);
-          if (t !== undefined) this.#fills.markSettled(t, record.txHash);
-        }
-        this.#pending.push({ kind: "settled", tradeIds: record.tradeIds, txHash: record.txHash, ts: this.#ts });
-        result = { ok: true };
-        break;
-      case "settleFailed": {
-        const failed = this.#settlements.fail(record.tradeId, record.reason, record.ts);
-        if (failed === undefined) {
-          result = { ok: false, code: TradingCode.SETTLEMENT_NOT_PENDING };
-          break;
-        }
-        this.#fills.mark(failed, { settlementStatus: "failed", settlementError: record.reason });
-        this.#pending.push({ kind: "settlementFailed", trade: { ...failed }, ts: this.#ts });
-        result = { ok: true };
-        break;
-      }
-      case "settleResolve":
-        result = this.#resolveSettlement(record);
-        break;
-      case "withdrawRequest": {
-        const w = this.#funding.request(record, this.#ledger);
-        if (w === undefined) {
-          result = { ok: false, code: "RISK_INSUFFICIENT_FUNDS" };
-          break;
-        }
-        this.#balanceChanged(record.accountId, record.currency, "trade.hold");
-        this.#pending.push({ kind: "withdrawal", withdrawal: { ...w }, ts: this.#ts });
-        result = { ok: true };
-        break;
-      }
       case "custodyDebit":
         result = this.#debitCustody(record);
         break;
+      case "deposit":
+      case "withdrawRequest":
       case "withdrawDone":
-      case "withdrawFailed": {
-        const w = this.#funding.conclude(record, this.#ledger);
-        if (w === undefined) {
-          result = { ok: false, code: TradingCode.WITHDRAWAL_NOT_PENDING };
-          break;
-        }
-        this.#balanceChanged(w.accountId, w.currency, "trade.hold");
-        this.#pending.push({ kind: "withdrawal", withdrawal: { ...w }, ts: this.#ts });
-        result = { ok: true };
+      case "withdrawFailed":
+      case "settled":
+      case "settleFailed":
+      case "settleResolve":
+        result = applyFundsRecord(this.#funds, record);
         break;
-      }
       default:
         // Records for other parts of the gateway (e.g. risk limits) change nothing here.
         result = { ok: true };
@@ -407,29 +358,6 @@ export class TradingCore {
     // Forgets finished orders older than the retention (the audit trail keeps them).
     this.#store.dropExpired(this.#ts);
     return result;
-  }
-
-  #resolveSettlement(r: SettleResolveRecord): ApplyResult {
-    const f = this.#settlements.failed(r.tradeId);
-    if (!f) return { ok: false, code: TradingCode.SETTLEMENT_NOT_FAILED };
-    if (r.action === "retry") {
-      this.#settlements.retry(f);
-      this.#fills.mark(f, { settlementStatus: undefined, settlementError: undefined });
-    } else {
-      const market = this.catalog.market(f.symbol)!;
-      if (!this.#settlements.reverse(f, market, this.#ledger, this)) return { ok: false, code: TradingCode.SETTLEMENT_REVERSE_INSUFFICIENT };
-      this.#fills.mark(f, { settlementStatus: "reversed", settlementError: f.reason });
-      for (const [account, currency] of [
-        [f.sellerAccount, market.quote],
-        [f.sellerAccount, market.base],
-        [f.buyerAccount, market.quote],
-        [f.buyerAccount, market.base],
-        [this.feeAccount, market.quote],
-        [this.taxAccount, market.quote],
-      ] as const) this.#balanceChanged(account, currency, "trade.reversed");
-    }
-    this.#pending.push({ kind: "settlementResolved", trade: { ...f }, action: r.action, by: r.by, note: r.note, ts: this.#ts });
-    return { ok: true };
   }
 
   /**
@@ -514,7 +442,7 @@ export class TradingCore {
       return { ok: true, order };
     }
     this.#touch(order.orderId);
-    const code = this.#engine.apply(engineCommand(order, this.#fundsScale(order)), this.#sink);
+    const code = this.#engine.apply(engineCommand(order, fundsScaleOf(this.catalog, order)), this.#sink);
     if (code !== EngineCode.OK) {
       order.isActive = false;
       order.doneReason = code;
@@ -582,7 +510,7 @@ export class TradingCore {
       }
     }
     this.#orderEvent(o, "triggered");
-    const code = this.#engine.apply(engineCommand(o, this.#fundsScale(o)), this.#sink);
+    const code = this.#engine.apply(engineCommand(o, fundsScaleOf(this.catalog, o)), this.#sink);
     if (code !== EngineCode.OK) {
       o.isActive = false;
       o.doneReason = code;
@@ -681,9 +609,8 @@ export class TradingCore {
     const sellerBps = seller === taker ? market.takerFeeBps : market.makerFeeBps;
     const buyerFee = chargeFee(buyer, notional, buyerBps);
     const sellerFee = chargeFee(seller, notional, sellerBps);
-    // Per trade and rounded down to the quote's smallest unit (a whole đồng), exactly as the
-    // vault recomputes it on chain; fees and tax together never exceed the proceeds.
-    const sellerTax = (notional * BigInt(this.#taxRateBps)) / BPS;
+    // Fees and tax together never exceed the proceeds.
+    const sellerTax = sellerTaxOf(notional, this.#taxRateBps);
 
     // Cash: buyer's hold pays the seller (net of the seller's fee and tax), both fees and the tax.
     this.#ledger.transferFromHold(buyer.accountId, seller.accountId, market.quote, notional - sellerFee - sellerTax);
@@ -785,12 +712,6 @@ export class TradingCore {
     this.#touchedCount = 0;
   }
 
-  /** Orders the engine no longer holds are done: release what is left of their hold. */
-  /** The engine's funds per unit of an order's funds (see engineCommand); 1 where funds are unused. */
-  #fundsScale(o: Readonly<Order>): bigint {
-    return o.funds > 0n ? this.catalog.notionalScale(this.catalog.market(o.symbol)!) : 1n;
-  }
-
   #touch(orderId: string): void {
     const n = this.#touchedCount;
     if (n > 0 && this.#touched[n - 1] === orderId) return;
@@ -798,6 +719,7 @@ export class TradingCore {
     this.#touchedCount = n + 1;
   }
 
+  /** Orders the engine no longer holds are done: release what is left of their hold. */
   #finishTouched(): void {
     const touched = this.#touched;
     const count = this.#touchedCount;
@@ -914,16 +836,6 @@ export class TradingCore {
     core.#taxRateBps = snapshot.taxRateBps ?? 0;
     return core;
   }
-}
-
-/** The engine command that makes `o` live (at acceptance, or when its stop triggers). */
-function engineCommand(o: Readonly<Order>, fundsScale: bigint): Command {
-  const base = { symbol: o.symbol, id: o.orderId, owner: o.accountId, beneficialOwner: o.identityHash, side: o.side, stp: STP[o.stp], ts: o.updatedAt } as const;
-  if (o.type === "limit") return { ...base, type: "limit", price: o.price, qty: o.size, tif: o.tif, postOnly: o.postOnly || undefined, displayQty: o.visibleSize || undefined };
-  // The engine counts funds in price x qty units; the catalog's notional is price x qty / 10^d
-  // (d: the base's decimals), so funds are scaled up to the engine's unit.
-  if (o.funds > 0n) return { ...base, type: "market", funds: o.funds * fundsScale };
-  return { ...base, type: "market", qty: o.size };
 }
 
 export type { Market };
