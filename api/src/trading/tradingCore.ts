@@ -94,6 +94,7 @@ export class TradingCore {
   #touchedCount = 0;
   #pending: TradingEvent[] = [];
   readonly #sink = (e: Readonly<EngineEvent>) => this.#onEngineEvent(e);
+  readonly #bestAsk = (symbol: string) => this.bestPrices(symbol).ask;
   /** The parts and outlets the records that move money without an order are applied with (fundsRecords.ts). */
   readonly #funds: FundsScope;
 
@@ -269,7 +270,7 @@ export class TradingCore {
 
   /** The hold an order needs at acceptance (quote for buys, base for sells), or null if it cannot be priced (orderTerms.ts). */
   holdFor(r: HoldTerms): { currency: string; amount: bigint } | null {
-    return holdOf(this.catalog, r, (symbol) => this.bestPrices(symbol).ask);
+    return holdOf(this.catalog, r, this.#bestAsk);
   }
 
   // ------------------------------------------------------------------ apply
