@@ -77,6 +77,15 @@ describe("a takeover answers and records as the previous sequencer would have", 
     activeUrl = await next.ready;
     active = next;
   }
+  /** The outcomes the active sequencer gave commands `ids`, and those `next` gives them again once it took over. */
+  async function answeredTwice(ids: string[], next: SequencerProcess): Promise<{ first: string[]; again: string[] }> {
+    await until("the active sequencer answers", async () => (await Promise.all(ids.map(replies))).every((x) => x.length === 1));
+    const first = await Promise.all(ids.map(async (id) => outcome((await replies(id))[0])));
+    await handOver(next);
+    await until("the successor answers them again", async () => (await Promise.all(ids.map(replies))).every((x) => x.length === 2), 20_000);
+    const again = await Promise.all(ids.map(async (id) => outcome((await replies(id))[1])));
+    return { first, again };
+  }
 
   before(async () => {
     cluster = await startSplitCluster({ SEN_CHAIN_POLL_MS: "100" });
@@ -152,14 +161,8 @@ describe("a takeover answers and records as the previous sequencer would have", 
     const refused = await send("cancelOrder", cancelOfEnded);
     const cancelled = await send("cancelOrder", [creds.accountId, open]);
     const missing = await send("cancelOrder", [creds.accountId, "ffffffffffffffffffffffff"]);
-    const ids = [refused, cancelled, missing];
-    await until("the active sequencer answers", async () => (await Promise.all(ids.map(replies))).every((x) => x.length === 1));
-    const first = await Promise.all(ids.map(async (id) => outcome((await replies(id))[0])));
+    const { first, again } = await answeredTwice([refused, cancelled, missing], c);
     assert.deepEqual(first, ["TRADING_ORDER_NOT_ACTIVE", "ok", "TRADING_ORDER_NOT_FOUND"]);
-
-    await handOver(c);
-    await until("the successor answers them again", async () => (await Promise.all(ids.map(replies))).every((x) => x.length === 2), 20_000);
-    const again = await Promise.all(ids.map(async (id) => outcome((await replies(id))[1])));
     assert.deepEqual(again, first, "the answers again are the first answers");
   });
 
@@ -192,13 +195,8 @@ describe("a takeover answers and records as the previous sequencer would have", 
       await send("amendOrder", [creds.accountId, plain, { price: 9400 }]),
       await send("amendOrder", [creds.accountId, postOnly, { price: 9500 }]), // would take the ask
     ];
-    await until("the active sequencer answers", async () => (await Promise.all(ids.map(replies))).every((x) => x.length === 1));
-    const first = await Promise.all(ids.map(async (id) => outcome((await replies(id))[0])));
+    const { first, again } = await answeredTwice(ids, e);
     assert.deepEqual(first, ["ok", "ok", "ENGINE_POST_ONLY_WOULD_TAKE"]);
-
-    await handOver(e);
-    await until("the successor answers them again", async () => (await Promise.all(ids.map(replies))).every((x) => x.length === 2), 20_000);
-    const again = await Promise.all(ids.map(async (id) => outcome((await replies(id))[1])));
     assert.deepEqual(again, first, "the answers again are the first answers");
   });
 
