@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Address, Hex } from "viem";
+import { keccak256, toHex, type Address, type Hex } from "viem";
 import type { ChainServices } from "../src/chain/chainServices.ts";
 import { hardhatAccount, startChain, type ChainFixture } from "./support/chainFixture.ts";
 import { loginAndCreateKey, startTestChainServices, startTestGateway, type GatewayFixture } from "./support/gatewayFixture.ts";
@@ -143,6 +143,18 @@ describe("custody the token's agent takes out of the vault leaves the ledger", {
     const [debit, ...more] = await auditedDebits(fee);
     assert.deepEqual(more, []);
     assert.deepEqual([debit.currency, debit.amount, debit.detail?.kind, debit.detail?.owed], ["VND", "10", "seized", "0"]);
+
+    // The fee wallet tops its custody up by a deposit of its own: the house account is credited.
+    await chain.attest(feeWallet, "fee-house");
+    const asFee = { client: { wallet: chain.wallets.feeAccount } };
+    const bank = await chain.connection.viem.getContractAt("CashToken", chain.deployment.contracts.CashToken, { client: { wallet: chain.wallets.paymentBank } });
+    await mined(await bank.write.mint([feeWallet, 7n, keccak256(toHex("fiat-fee-house"))]));
+    await mined(await (await chain.connection.viem.getContractAt("CashToken", chain.deployment.contracts.CashToken, asFee)).write.approve([chain.deployment.contracts.SettlementVault, 7n]));
+    await mined(await (await chain.connection.viem.getContractAt("SettlementVault", chain.deployment.contracts.SettlementVault, asFee)).write.deposit([chain.deployment.contracts.CashToken, 7n]));
+    await services!.poll();
+    assert.equal((await vaultHouseBooks(chain)).fees, fees - 3n);
+    assert.equal(ledgerFees(), fees - 3n, "credited to the ledger's fee account");
+    assert.deepEqual(gw.ctx.queries.balance(feeWallet.toLowerCase(), "VND"), { available: 0n, hold: 0n });
   });
 
   it("a lost wallet's recovery: its custody goes to the new wallet's own balance, so it is debited from the lost wallet's account only", async () => {
