@@ -101,6 +101,12 @@ function custodyDebitOf(
   };
 }
 
+/** Negative when `a` was logged before `b`: by block, then by place in the block. */
+function chainOrder(a: { blockNumber: bigint | null; logIndex: number | null }, b: { blockNumber: bigint | null; logIndex: number | null }): number {
+  const [ab, bb] = [a.blockNumber ?? 0n, b.blockNumber ?? 0n];
+  return ab === bb ? (a.logIndex ?? 0) - (b.logIndex ?? 0) : ab < bb ? -1 : 1;
+}
+
 export const feeAccountChangedEvent = parseAbiItem("event FeeAccountChanged(address indexed feeAccount)");
 
 /**
@@ -127,7 +133,7 @@ export async function readVaultEvents(
     fromBlock: range.fromBlock,
     toBlock: range.toBlock ?? (await client.getBlockNumber()),
   });
-  const inChainOrder = [...logs].sort((a, b) => (a.blockNumber === b.blockNumber ? (a.logIndex ?? 0) - (b.logIndex ?? 0) : (a.blockNumber ?? 0n) < (b.blockNumber ?? 0n) ? -1 : 1));
+  const inChainOrder = [...logs].sort(chainOrder);
   const deposits: VaultDeposit[] = [];
   const custodyDebits: VaultCustodyDebit[] = [];
   const houseWallets: HouseWalletNamed[] = [];
@@ -167,13 +173,14 @@ export class HouseWallets {
 
   /** The ledger account of `wallet`'s vault custody at a place in the chain: a house account once the vault named it one, else the wallet's own. */
   ledgerAccount(wallet: string, blockNumber: bigint, logIndex: number): string {
-    let kind: "fee" | "tax" | undefined;
-    let at: HouseWalletNamed | undefined;
+    const place = { blockNumber, logIndex };
+    let latest: HouseWalletNamed | undefined;
     for (const n of this.#named.values()) {
-      if (n.wallet !== wallet || n.blockNumber > blockNumber || (n.blockNumber === blockNumber && n.logIndex > logIndex)) continue;
-      if (at === undefined || n.blockNumber > at.blockNumber || (n.blockNumber === at.blockNumber && n.logIndex > at.logIndex)) [at, kind] = [n, n.kind];
+      if (n.wallet !== wallet || chainOrder(n, place) > 0) continue;
+      if (latest === undefined || chainOrder(n, latest) > 0) latest = n;
     }
-    return kind === undefined ? wallet : kind === "fee" ? this.#accounts.fee : this.#accounts.tax;
+    if (latest === undefined) return wallet;
+    return latest.kind === "fee" ? this.#accounts.fee : this.#accounts.tax;
   }
 }
 
