@@ -175,7 +175,7 @@ export class TradingService {
     // Someone else's order is reported exactly like a missing one.
     if (!order || order.accountId !== accountId) throw new TradingError(TradingCode.ORDER_NOT_FOUND, "order not found");
     if (!order.isActive) throw new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active");
-    const result = await this.#seq.commit(command === undefined ? { t: "cancel", ts: this.#now(), orderId, accountId } : { t: "cancel", ts: this.#now(), orderId, accountId, cmd: command });
+    const result = await this.#seq.commit({ t: "cancel", ts: this.#now(), orderId, accountId, ...(command === undefined ? {} : { cmd: command }) });
     if (!result.ok) throw new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active");
     return this.core.order(orderId)!;
   }
@@ -220,9 +220,7 @@ export class TradingService {
       else this.#seq.observer?.orderRefused(input, rejection.code, rejection.message, origin, at);
       throw new TradingError(rejection.code, rejection.message);
     }
-    const result = await this.#seq.commit(
-      command === undefined ? { t: "amend", ts: now, orderId, accountId, price: change.price, size: change.size } : { t: "amend", ts: now, orderId, accountId, price: change.price, size: change.size, cmd: command },
-    );
+    const result = await this.#seq.commit({ t: "amend", ts: now, orderId, accountId, price: change.price, size: change.size, ...(command === undefined ? {} : { cmd: command }) });
     if (!result.ok) {
       this.#onRejected(result.code);
       throw new TradingError(result.code, `amendment refused: ${result.code}`, { details: { orderId } });
