@@ -27,7 +27,7 @@ import { DEFAULT_RISK } from "../../api/src/risk/types.ts";
 import type { PlaceInput } from "../../api/src/trading/tradingService.ts";
 import { cpuMs, cpuSample } from "./apiChild.ts";
 import { profileCpu, type CpuBreakdown } from "./apiCpuProfile.ts";
-import { machineLine, writeBenchmarkSection } from "./benchmarksFile.ts";
+import { machineLine, nodeFlagsLine, writeBenchmarkSection } from "./benchmarksFile.ts";
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 50_000);
 const WARMUP_ORDERS = Number(process.env.BENCH_WARMUP_ORDERS ?? 10_000);
@@ -307,7 +307,7 @@ const markdown = [
   "",
   "Method:",
   `- The gateway's own \`createContext\` (the same wiring as \`npm start\`, without a chain): file journal in a temporary directory, snapshots at the defaults (every 10,000 records, spaced by the state: at least as many records apart as the last snapshot wrote orders and unsettled trades; without a chain no trade settles, so the unsettled trades grow with the run), the audit trail with its trading recorder (every order received, accepted or rejected, every trade on record), market data, candles, metrics. Rate limits lifted as in bench:api; two accounts funded with in-process deposits.`,
-  `- Node flags of the measured process: ${process.execArgv.filter((a) => a.startsWith("--max-semi-space")).join(" ") || "none"} (\`npm start\` and \`npm run start:gateway\` run the gateway with \`--max-semi-space-size=32\`: a larger young generation, which cut the garbage collector's share of the sequencer thread from about 13% to 5% in bench:sequencer's profile).`,
+  nodeFlagsLine(),
   `- Orders are fed decoded: \`PlaceInput\`s made beforehand by the gateway's own \`placeInputOf\` (no HTTP, no signature, no JSON), the bench:api ladder (1 lot on ${SYMBOL}, alternating buy and sell on 9,900 / 10,000 / 10,100, sells one step ahead), straight into \`TradingService.placeOrder\`, ${IN_FLIGHT} awaiting their journal acknowledgement at once (the HTTP bench's connections).`,
   `- Each variant: ${int(WARMUP_ORDERS)} orders of warm-up, then ${int(ORDERS)} measured, in a fresh context each time; ${REPEAT} runs of each, the variants interleaved, and the row shows the run with the median sequencer-thread CPU (every run's figure in brackets). Sequencer thread = the main thread's user + system time (Linux /proc, ${CLOCK_TICKS} Hz ticks) over the measured orders ÷ orders: the one thread that risk, ledger, engine, journal encoding and audit events run on, the figure the target is about. Process = every thread of the process (the libuv pool's journal writes and fdatasyncs, V8's GC helpers, the audit index's SQLite worker thread, which also makes the audit log's leaf hashes, all running beside it on other cores) ÷ orders.`,
   "",

@@ -65,7 +65,7 @@ export function baseEnv(chain: ChainFixture, node: string, extra: Record<string,
     SEN_LOG_LEVEL: "error",
     SEN_OPERATORS: hardhatAccount(OPERATOR).address.toLowerCase(),
     // The gateway's own flag (package.json start:gateway): a 32 MiB young generation.
-    NODE_OPTIONS: "--max-semi-space-size=32",
+    NODE_OPTIONS: "--max-semi-space-size=32 --min-semi-space-size=32",
     ...extra,
   };
 }
