@@ -64,14 +64,15 @@ export function baseEnv(chain: ChainFixture, node: string, extra: Record<string,
     SEN_AUDIT_CHECKPOINT_MS: "3600000",
     SEN_LOG_LEVEL: "error",
     SEN_OPERATORS: hardhatAccount(OPERATOR).address.toLowerCase(),
-    // The gateway's own flag (package.json start:gateway): a 32 MiB young generation.
-    NODE_OPTIONS: "--max-semi-space-size=32 --min-semi-space-size=32",
     ...extra,
   };
 }
 
+/** The gateway's own flags (package.json start:gateway): a fixed 32 MiB young generation. NODE_OPTIONS refuses --min-semi-space-size. */
+export const GATEWAY_NODE_FLAGS = ["--max-semi-space-size=32", "--min-semi-space-size=32"];
+
 export async function spawn(env: Record<string, string>): Promise<ExchangeProcess> {
-  const p = await spawnExchange(env);
+  const p = await spawnExchange(env, GATEWAY_NODE_FLAGS);
   children.push(p);
   return p;
 }

@@ -5,9 +5,12 @@ const MAIN = path.resolve(import.meta.dirname, "../../src/main.ts");
 
 export type ExchangeProcess = { url: string; child: ChildProcess; kill9(): Promise<void>; stop(): Promise<void> };
 
-/** Runs the real gateway entry point (api/src/main.ts) as a child process and waits until it serves. */
-export async function spawnExchange(env: Record<string, string>): Promise<ExchangeProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+/**
+ * Runs the real gateway entry point (api/src/main.ts) as a child process and waits until it
+ * serves. `nodeFlags`: Node's own options before the entry point (V8 flags NODE_OPTIONS refuses).
+ */
+export async function spawnExchange(env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ExchangeProcess> {
+  const child = spawn(process.execPath, [...nodeFlags, MAIN], {
     env: { ...process.env, SEN_PORT: "0", SEN_LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
