@@ -31,8 +31,13 @@ export class OrderStore {
   /** accountId -> clientOid -> orderId (two levels: a joined key was a new string to build and hash twice per order). */
   readonly #clientOids = new Map<string, Map<string, string>>();
   readonly #openByAccount = new Map<string, Set<string>>();
-  /** Every retained order of an account, in placement order. */
-  readonly #byAccount = new Map<string, Set<string>>();
+  /**
+   * Every retained order of an account, in placement order: an id is pushed when its order is
+   * placed, and one dropped after the retention stays in the list (it is no longer in byId)
+   * until dead ids outnumber `live` ones and the list is compacted. An array push instead of
+   * a third large hash table written per order (the store's add was its costliest line).
+   */
+  readonly #byAccount = new Map<string, { ids: string[]; live: number }>();
   /** Open orders in placement order. */
   readonly #openIds = new Set<string>();
   /** Finished orders in finishing order, from #finishedHead on: the next to be dropped first. */
@@ -64,11 +69,14 @@ export class OrderStore {
 
   /** An account's retained orders, newest first. */
   accountOrders(accountId: string): Order[] {
-    const ids = this.#byAccount.get(accountId);
+    const ids = this.#byAccount.get(accountId)?.ids;
     if (!ids) return [];
     const out: Order[] = [];
-    for (const id of ids) out.push(this.byId.get(id)!);
-    return out.reverse();
+    for (let i = ids.length - 1; i >= 0; i--) {
+      const o = this.byId.get(ids[i]);
+      if (o !== undefined) out.push(o);
+    }
+    return out;
   }
 
   openIds(accountId: string): ReadonlySet<string> {
@@ -93,7 +101,7 @@ export class OrderStore {
     this.#openIds.add(o.orderId);
     this.#oidsOf(o.accountId).set(o.clientOid, o.orderId);
     this.#open(o.accountId).add(o.orderId);
-    this.#all(o.accountId).add(o.orderId);
+    this.#placed(o.accountId, o.orderId);
   }
 
   /** An order that ended (filled, cancelled or rejected): no longer open, dropped after the retention. */
@@ -121,8 +129,8 @@ export class OrderStore {
         if (oids.size === 0) this.#clientOids.delete(o.accountId);
       }
       const mine = this.#byAccount.get(o.accountId);
-      mine?.delete(o.orderId);
-      if (mine?.size === 0) this.#byAccount.delete(o.accountId);
+      if (mine !== undefined && --mine.live === 0) this.#byAccount.delete(o.accountId);
+      else if (mine !== undefined && mine.ids.length > 64 && mine.live * 2 < mine.ids.length) mine.ids = mine.ids.filter((id) => this.byId.has(id));
     }
     // Compact now and then so the queue's array does not keep every id ever finished.
     if (h > 4096 && h * 2 > q.length) {
@@ -206,7 +214,7 @@ export class OrderStore {
     for (const o of orders) {
       this.byId.set(o.orderId, o);
       this.#oidsOf(o.accountId).set(o.clientOid, o.orderId);
-      this.#all(o.accountId).add(o.orderId);
+      this.#placed(o.accountId, o.orderId);
       if (o.isActive) {
         this.#open(o.accountId).add(o.orderId);
         this.#openIds.add(o.orderId);
@@ -242,13 +250,13 @@ export class OrderStore {
     return set;
   }
 
-  #all(accountId: string): Set<string> {
-    let set = this.#byAccount.get(accountId);
-    if (set === undefined) {
-      set = new Set();
-      this.#byAccount.set(accountId, set);
+  #placed(accountId: string, orderId: string): void {
+    const mine = this.#byAccount.get(accountId);
+    if (mine === undefined) this.#byAccount.set(accountId, { ids: [orderId], live: 1 });
+    else {
+      mine.ids.push(orderId);
+      mine.live++;
     }
-    return set;
   }
 }
 
