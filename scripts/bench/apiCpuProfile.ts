@@ -23,7 +23,7 @@ const CATEGORIES: Array<[string, RegExp]> = [
   ["Sen journal (file journal, record encoding)", /\/api\/src\/journal\//],
   ["matching engine", /\/matching-engine\//],
   ["Sen audit trail (event building, log append, index hand-off, surveillance)", /\/api\/src\/compliance\/(audit|surveillance)\//],
-  ["Sen trading core (risk, ledger, orders, market data)", /\/api\/src\/(trading|risk|ledger|marketdata|markets|money)\//],
+  ["Sen trading core (risk, ledger, orders, market data)", /\/api\/src\/(trading|risk|ledger|marketdata|markets|money|records)\//],
   ["Sen websocket gateway", /\/api\/src\/ws\//],
   ["Node HTTP server (parser, headers, responses)", /^node:(_http|http)|internal\/http/],
   ["Node net, streams and timers", /^node:(net|stream|timers|events|buffer)|internal\/(streams|net|timers|stream_base|event_target|process\/task_queues|buffer)/],
@@ -31,7 +31,7 @@ const CATEGORIES: Array<[string, RegExp]> = [
   ["Node fs (journal writes, fsync)", /^node:fs|internal\/fs/],
 ];
 
-function categoryOf(url: string): string {
+export function categoryOf(url: string): string {
   for (const [name, re] of CATEGORIES) if (re.test(url)) return name;
   if (url.startsWith("node:") || url.includes("internal/")) return "Node core, other";
   if (/node_modules\/(hardhat|@nomicfoundation|viem|ox|abitype)/.test(url)) return "in-process chain (Hardhat, viem)";

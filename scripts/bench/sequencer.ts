@@ -27,6 +27,7 @@ import { DEFAULT_RISK } from "../../api/src/risk/types.ts";
 import type { PlaceInput } from "../../api/src/trading/tradingService.ts";
 import { cpuMs, cpuSample } from "./apiChild.ts";
 import { profileCpu, type CpuBreakdown } from "./apiCpuProfile.ts";
+import { perfBreakdown, perfRecordArgs, perfWorks } from "./perfCpuProfile.ts";
 import { machineLine, nodeFlagsLine, writeBenchmarkSection } from "./benchmarksFile.ts";
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 50_000);
@@ -204,6 +205,26 @@ function median(runs: Variant[]): Variant {
   const sorted = [...runs].sort((a, b) => a.run.threadMs / a.run.orders - b.run.threadMs / b.run.orders);
   return { ...sorted[(sorted.length - 1) >> 1], runs: runs.map((v) => (v.run.threadMs * 1000) / v.run.orders) };
 }
+/**
+ * The profiled pass, as a child of its own under `perf record` (BENCH_SEQUENCER_PERF_CHILD=1):
+ * warm-up, then PROFILE_ORDERS orders with fsync always; prints its main thread's id, the
+ * measured window on CLOCK_MONOTONIC and the run, as one JSON line.
+ */
+if (process.env.BENCH_SEQUENCER_PERF_CHILD === "1") {
+  const s = await openSequencer("always");
+  try {
+    await feed(s.ctx, decodedOrders(s.ctx, s.traders, WARMUP_ORDERS, "w"));
+    const orders = decodedOrders(s.ctx, s.traders, PROFILE_ORDERS, "p");
+    const from = Number(process.hrtime.bigint()) / 1e9;
+    const run = await feed(s.ctx, orders);
+    const to = Number(process.hrtime.bigint()) / 1e9;
+    console.log(JSON.stringify({ tid: process.pid, from, to, run }));
+  } finally {
+    await s.close();
+  }
+  process.exit(0);
+}
+
 const alwaysRuns: Variant[] = [];
 const noneRuns: Variant[] = [];
 for (let r = 1; r <= REPEAT; r++) {
@@ -219,7 +240,27 @@ const none = median(noneRuns);
 
 let profile: CpuBreakdown | null = null;
 let profiled: Run | null = null;
-if (PROFILE_ORDERS > 0) {
+/** "perf": CPU-time samples of the main thread (perfCpuProfile.ts); "inspector": V8's wall-time sampler, where perf cannot run. */
+let profiler: "perf" | "inspector" = "inspector";
+if (PROFILE_ORDERS > 0 && perfWorks()) {
+  console.error("bench:sequencer: profiled pass (fsync always), a child under perf record");
+  profiler = "perf";
+  const dir = mkdtempSync(path.join(tmpdir(), "sen-bench-perf-"));
+  try {
+    const data = path.join(dir, "perf.data");
+    // --perf-basic-prof names JIT code for perf; --interpreted-frames-native-stack names functions still in the interpreter.
+    const child = [process.execPath, "--perf-basic-prof", "--interpreted-frames-native-stack", ...process.execArgv, new URL(import.meta.url).pathname];
+    const out = execFileSync("perf", perfRecordArgs(data, child), { encoding: "utf8", env: { ...process.env, BENCH_SEQUENCER_PERF_CHILD: "1" }, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
+    const line = out.trim().split("\n").findLast((l) => l.startsWith("{"));
+    if (!line) throw new Error(`bench:sequencer: the profiled child printed no result: ${out.slice(-500)}`);
+    const r = JSON.parse(line) as { tid: number; from: number; to: number; run: Run };
+    profiled = r.run;
+    profile = perfBreakdown(data, r.tid, r.from, r.to);
+    rmSync(`/tmp/perf-${r.tid}.map`, { force: true }); // the JIT map --perf-basic-prof wrote (V8 writes it to /tmp)
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+} else if (PROFILE_ORDERS > 0) {
   console.error("bench:sequencer: profiled pass (fsync always)");
   const s = await openSequencer("always");
   try {
@@ -231,6 +272,8 @@ if (PROFILE_ORDERS > 0) {
   } finally {
     await s.close();
   }
+}
+if (profile) {
   console.error("bench:sequencer: top self time (profiled pass):");
   for (const t of profile.top) console.error(`  ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.where}  [${t.category}]`);
 }
@@ -325,7 +368,9 @@ const markdown = [
   "",
   ...(profile && profiled
     ? [
-        `Where the microseconds go (V8 sampling profiler on the main thread, separate pass of ${int((profiled as Run).orders)} orders with fsync always at ${us(threadUsPerOrder(profiled as Run))} µs of sequencer-thread CPU per order (${usPerOrder(profiled as Run).toFixed(1)} µs for the process); self time, natives charged to their JS caller; share of busy time and its µs per order, idle ${pct(profile.idleShare)}):`,
+        profiler === "perf"
+          ? `Where the microseconds go (Linux perf, cpu-clock samples of the main thread with call stacks, ~2 kHz, in a separate pass of ${int((profiled as Run).orders)} orders with fsync always, in a child process of its own, at ${us(threadUsPerOrder(profiled as Run))} µs of sequencer-thread CPU per order (${usPerOrder(profiled as Run).toFixed(1)} µs for the process); each sample charged to its nearest JavaScript frame, natives, builtins and system calls included, or to the garbage collector when a collection is on the stack first; share of the thread's CPU time and its µs per order):`
+          : `Where the microseconds go (V8 sampling profiler on the main thread, separate pass of ${int((profiled as Run).orders)} orders with fsync always at ${us(threadUsPerOrder(profiled as Run))} µs of sequencer-thread CPU per order (${usPerOrder(profiled as Run).toFixed(1)} µs for the process); self time, natives charged to their JS caller; share of busy time and its µs per order, idle ${pct(profile!.idleShare)}):`,
         "",
         "| Code | Share | µs / order |",
         "|---|---:|---:|",
@@ -333,7 +378,9 @@ const markdown = [
           .filter((r) => r.share >= 0.01)
           .map((r) => `| ${r.category} | ${pct(r.share)} | ${us(r.share * threadUsPerOrder(profiled as Run))} |`),
         "",
-        "The µs column spreads the profiled pass's sequencer-thread CPU per order over the shares. The profiler samples the main thread's wall time while it is not idle, so on a loaded machine a native call that wakes another thread (a file write or fdatasync handed to the libuv pool, a postMessage to the index worker) is also charged the time the main thread then waits for a core.",
+        profiler === "perf"
+          ? "The µs column spreads the profiled pass's sequencer-thread CPU per order over the shares. perf samples only while the thread runs, so time it waits (for a core, for the disk, for the pool's threads) is in no row; the worker threads (the audit index, V8's collector helpers, libuv's pool) are the process's CPU beyond the sequencer thread's. Where perf cannot run, the bench falls back to V8's own sampler, which charges such waits to the call that began them."
+          : "The µs column spreads the profiled pass's sequencer-thread CPU per order over the shares. The profiler samples the main thread's wall time while it is not idle, so on a loaded machine a native call that wakes another thread (a file write or fdatasync handed to the libuv pool, a postMessage to the index worker) is also charged the time the main thread then waits for a core.",
       ]
     : []),
 ];
