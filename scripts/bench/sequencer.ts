@@ -379,7 +379,7 @@ const markdown = [
           .map((r) => `| ${r.category} | ${pct(r.share)} | ${us(r.share * threadUsPerOrder(profiled as Run))} |`),
         "",
         profiler === "perf"
-          ? "The µs column spreads the profiled pass's sequencer-thread CPU per order over the shares. perf samples only while the thread runs, so time it waits (for a core, for the disk, for the pool's threads) is in no row; the worker threads (the audit index, V8's collector helpers, libuv's pool) are the process's CPU beyond the sequencer thread's. Where perf cannot run, the bench falls back to V8's own sampler, which charges such waits to the call that began them."
+          ? "The µs column spreads the profiled pass's sequencer-thread CPU per order over the shares. perf samples only while the thread runs, so time it waits (for a core, for the disk, for the pool's threads) is in no row. It sees the code that runs, so a function the optimiser inlined is charged to the one it was inlined into (the audit trail's append, encoding included, runs inlined in the trading recorder's hook in api/src/context.ts). The worker threads (the audit index, V8's collector helpers, libuv's pool) are the process's CPU beyond the sequencer thread's. Where perf cannot run, the bench falls back to V8's own sampler, which charges such waits to the call that began them."
           : "The µs column spreads the profiled pass's sequencer-thread CPU per order over the shares. The profiler samples the main thread's wall time while it is not idle, so on a loaded machine a native call that wakes another thread (a file write or fdatasync handed to the libuv pool, a postMessage to the index worker) is also charged the time the main thread then waits for a core.",
       ]
     : []),
