@@ -8,7 +8,8 @@
  * Environment (defaults in brackets): BENCH_ORDERS [50000] measured per variant after
  * BENCH_WARMUP_ORDERS [10000], BENCH_IN_FLIGHT [20] orders awaiting their journal
  * acknowledgement at once (the HTTP bench's connections), BENCH_PROFILE_ORDERS [30000] (a
- * separate profiled pass with fsync always; 0 skips it), BENCH_REPEAT [5] runs of each variant,
+ * separate profiled pass with fsync always: a child under Linux perf where perf runs, see
+ * perfCpuProfile.ts, else V8's sampler in this process; 0 skips it), BENCH_REPEAT [5] runs of each variant,
  * interleaved (the median is reported: this VM's speed drifts between runs, and a core probe
  * before each run shows by how much),
  * BENCH_WRITE [1] (0 prints the section instead of writing BENCHMARKS.md).
