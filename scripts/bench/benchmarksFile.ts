@@ -39,7 +39,6 @@ export function nodeFlagsLine(): string {
   return (
     `- Node flags of the measured process: ${flags} (\`npm start\` and \`npm run start:gateway\` run the gateway with ` +
     "`--max-semi-space-size=32 --min-semi-space-size=32`: a 32 MB young generation from the start, which V8 neither starts small nor shrinks after a full collection. " +
-    "The larger maximum cut the garbage collector's share of the sequencer thread from about 13% to 5% in bench:sequencer's profile; the minimum roughly halves the full collections " +
-    "and cuts the scavenges by a third over the same orders, each one a pause of the sequencer thread.)"
+    "The larger maximum cut the garbage collector's share of the sequencer thread from about 13% to 5% in bench:sequencer's profile; the minimum keeps it at that size.)"
   );
 }

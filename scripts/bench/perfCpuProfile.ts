@@ -23,10 +23,13 @@ export function perfWorks(): boolean {
   }
 }
 
+/** perf's sampling rate: each sample stands for 1/SAMPLES_PER_S s of the thread's CPU time. */
+const SAMPLES_PER_S = 1999;
+
 /** The command that runs `argv` under perf, sampling every thread's CPU time with call stacks into `file`. */
 export function perfRecordArgs(file: string, argv: string[]): string[] {
   // CLOCK_MONOTONIC: the sample times compare with the child's process.hrtime (its measured window).
-  return ["record", "-q", "-e", "cpu-clock", "-F", "1999", "-g", "-k", "CLOCK_MONOTONIC", "-o", file, "--", ...argv];
+  return ["record", "-q", "-e", "cpu-clock", "-F", String(SAMPLES_PER_S), "-g", "-k", "CLOCK_MONOTONIC", "-o", file, "--", ...argv];
 }
 
 const GC = /v8::internal::(Scavenger|ScavengerCollector|MarkCompactCollector|MinorMarkSweep|Heap::(CollectGarbage|PerformGarbageCollection)|ConcurrentMarking|Sweeper|IncrementalMarking)/;
@@ -81,5 +84,5 @@ export function perfBreakdown(file: string, tid: number, fromS: number, toS: num
     .sort((a, b) => b.share - a.share)
     .slice(0, 30);
   // cpu-clock samples only a running thread: there is no idle share to report.
-  return { totalMs: total, idleShare: 0, rows, top };
+  return { totalMs: (total * 1000) / SAMPLES_PER_S, idleShare: 0, rows, top };
 }

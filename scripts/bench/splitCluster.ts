@@ -68,8 +68,15 @@ export function baseEnv(chain: ChainFixture, node: string, extra: Record<string,
   };
 }
 
-/** The gateway's own flags (package.json start:gateway): a fixed 32 MiB young generation. NODE_OPTIONS refuses --min-semi-space-size. */
-export const GATEWAY_NODE_FLAGS = ["--max-semi-space-size=32", "--min-semi-space-size=32"];
+/**
+ * The gateway's own Node flags, read from package.json's start:gateway (a fixed 32 MiB young
+ * generation), so the bench runs the gateway as it is run. Passed on the command line:
+ * NODE_OPTIONS refuses --min-semi-space-size.
+ */
+export const GATEWAY_NODE_FLAGS: string[] = (() => {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> };
+  return pkg.scripts["start:gateway"].split(/\s+/).filter((a) => a.startsWith("--"));
+})();
 
 export async function spawn(env: Record<string, string>): Promise<ExchangeProcess> {
   const p = await spawnExchange(env, GATEWAY_NODE_FLAGS);

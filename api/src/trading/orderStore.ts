@@ -129,8 +129,9 @@ export class OrderStore {
         if (oids.size === 0) this.#clientOids.delete(o.accountId);
       }
       const mine = this.#byAccount.get(o.accountId);
-      if (mine !== undefined && --mine.live === 0) this.#byAccount.delete(o.accountId);
-      else if (mine !== undefined && mine.ids.length > 64 && mine.live * 2 < mine.ids.length) mine.ids = mine.ids.filter((id) => this.byId.has(id));
+      if (mine === undefined) continue;
+      if (--mine.live === 0) this.#byAccount.delete(o.accountId);
+      else if (mine.ids.length > 64 && mine.live * 2 < mine.ids.length) mine.ids = mine.ids.filter((id) => this.byId.has(id));
     }
     // Compact now and then so the queue's array does not keep every id ever finished.
     if (h > 4096 && h * 2 > q.length) {

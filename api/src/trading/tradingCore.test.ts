@@ -593,7 +593,7 @@ describe("TradingCore", () => {
     const tightBand = { windowMs: 10_000, bandBps: 300, haltMs: 5_000 };
     fc.assert(
       // Short retentions (records are 250 ms apart) make finished orders expire mid-stream.
-      fc.property(recordsArb, fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), fc.constantFrom(undefined, 1_000, 5_000), fc.boolean(), (records, cutSeeds, orderRetentionMs, tight) => {
+      fc.property(recordsArb, fc.array(fc.nat(), { minLength: 1, maxLength: 3, size: "max" }), fc.constantFrom(undefined, 1_000, 5_000), fc.boolean(), (records, cutSeeds, orderRetentionMs, tight) => {
         const opts = () => ({ ...options(), orderRetentionMs, ...(tight ? { volatility: tightBand } : {}) });
         // What each record returned and emitted, in order.
         const run = (core: TradingCore, r: TradingRecord, log: string[]) => {
