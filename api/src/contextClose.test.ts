@@ -30,6 +30,9 @@ async function openedAndClosed(): Promise<WeakRef<object>> {
   // The journal's own counters, read at the scrape like the sequence (and held as weakly).
   const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1]);
   assert.ok(gauge("sen_journal_writes") >= 1 && gauge("sen_journal_records_written") >= gauge("sen_journal_writes"), metrics.match(/^sen_journal_.*$/gm)?.join("; "));
+  // The batches' commit time, in seconds (a fraction: not matched by `gauge`).
+  const commit = Number(/^sen_journal_commit_seconds (\S+)$/m.exec(metrics)?.[1]);
+  assert.ok(commit > 0 && commit < 60, `sen_journal_commit_seconds ${commit}`);
   await gateway.close();
   return new WeakRef(ctx.trading);
 }

@@ -27,7 +27,7 @@ import { coreShare, cpuSample, forkBenchChild, type CpuSample } from "./apiChild
 import { profileCpu, type CpuBreakdown } from "./apiCpuProfile.ts";
 import type { LoadRequest, LoadResult, LoadTrader } from "./apiLoad.ts";
 import { measureWsFanout, type WsFanoutResult } from "./apiWsFanout.ts";
-import { perRequestByGroup, THREAD_GROUPS, threadIds, threadTimes, type ThreadGroup, type ThreadTimes } from "./apiThreads.ts";
+import { perRequestByGroup, runQueueWaitMs, THREAD_GROUPS, threadIds, threadTimes, type ThreadGroup, type ThreadTimes } from "./apiThreads.ts";
 
 // Before any gateway starts a Worker: the "node" threads now are V8's platform threads (apiThreads.ts).
 const startupThreads = threadIds(process.pid);
@@ -55,6 +55,8 @@ type Variant = {
   serverCores: number;
   /** Server CPU µs per request in the measured window, by thread group (apiThreads.ts). */
   threadsUs: Record<ThreadGroup, number>;
+  /** The main thread's time runnable but off the CPU, µs per request (Linux schedstat; NaN where missing). */
+  mainWaitUs: number;
   /** Gateway only: the journal's records, writes and syncs in the measured window (its sen_journal_* gauges). */
   journal?: JournalCounts;
 };
@@ -63,9 +65,10 @@ type GatewayStats = { trades: number; resting: number };
 
 // ------------------------------------------------------------------ load runs
 
-/** What the orchestrator reads from the server at the start and end of the measured window. */
-type JournalCounts = { records: number; writes: number; syncs: number };
-type ServerMark = { cpu: CpuSample; threads: ThreadTimes; journal?: JournalCounts };
+/** commitMs: the batches' summed time from write start until acknowledged (sen_journal_commit_seconds). */
+type JournalCounts = { records: number; writes: number; syncs: number; commitMs: number };
+/** What the orchestrator reads from the server at the start and end of the measured window (waitMs: its main thread's time runnable off the CPU). */
+type ServerMark = { cpu: CpuSample; threads: ThreadTimes; waitMs: number; journal?: JournalCounts };
 
 /** Runs the load generator against `url`; marks the server at both ends of the measured window. */
 async function runLoad(url: string, traders: [LoadTrader, LoadTrader], oidPrefix: string, mark: () => Promise<ServerMark>, seconds = SECONDS, warmupSeconds = WARMUP_SECONDS) {
@@ -91,10 +94,16 @@ async function measureBaseline(): Promise<Variant> {
       server.send({ type: "cpu" });
       const cpu = (await server.next<{ type: "cpu"; sample: CpuSample }>("cpu")).sample;
       // The baseline starts no Worker: every "node" thread besides its main one is V8's.
-      return { cpu, threads: threadTimes(server.child.pid!, null) };
+      return { cpu, threads: threadTimes(server.child.pid!, null), waitMs: runQueueWaitMs(server.child.pid!) };
     };
     const { load, from, to } = await runLoad(ready.url, ready.traders, "b", mark);
-    return { name: "Bare Express baseline (signature + zod only)", load, serverCores: coreShare(from.cpu, to.cpu), threadsUs: perRequestByGroup(from.threads, to.threads, load.requests) };
+    return {
+      name: "Bare Express baseline (signature + zod only)",
+      load,
+      serverCores: coreShare(from.cpu, to.cpu),
+      threadsUs: perRequestByGroup(from.threads, to.threads, load.requests),
+      mainWaitUs: ((to.waitMs - from.waitMs) * 1000) / load.requests,
+    };
   } finally {
     await server.stop();
   }
@@ -138,12 +147,12 @@ async function gatewayStats(g: BenchGateway): Promise<GatewayStats> {
 async function journalCounts(g: BenchGateway): Promise<JournalCounts> {
   const m = g.gw.ctx.metrics;
   const value = async (gauge: typeof m.journalWrites) => (await gauge.get()).values[0]?.value ?? 0;
-  return { records: await value(m.journalRecords), writes: await value(m.journalWrites), syncs: await value(m.journalSyncs) };
+  return { records: await value(m.journalRecords), writes: await value(m.journalWrites), syncs: await value(m.journalSyncs), commitMs: (await value(m.journalCommitSeconds)) * 1000 };
 }
 
 /** The gateway runs in this process: its CPU and the journal's counters. */
 function gatewayMark(g: BenchGateway) {
-  return async (): Promise<ServerMark> => ({ cpu: cpuSample(), threads: threadTimes(process.pid, startupThreads), journal: await journalCounts(g) });
+  return async (): Promise<ServerMark> => ({ cpu: cpuSample(), threads: threadTimes(process.pid, startupThreads), waitMs: runQueueWaitMs(process.pid), journal: await journalCounts(g) });
 }
 
 async function measureGateway(g: BenchGateway, name: string, oidPrefix: string): Promise<Variant> {
@@ -153,7 +162,13 @@ async function measureGateway(g: BenchGateway, name: string, oidPrefix: string):
     load,
     serverCores: coreShare(from.cpu, to.cpu),
     threadsUs: perRequestByGroup(from.threads, to.threads, load.requests),
-    journal: { records: to.journal!.records - from.journal!.records, writes: to.journal!.writes - from.journal!.writes, syncs: to.journal!.syncs - from.journal!.syncs },
+    mainWaitUs: ((to.waitMs - from.waitMs) * 1000) / load.requests,
+    journal: {
+      records: to.journal!.records - from.journal!.records,
+      writes: to.journal!.writes - from.journal!.writes,
+      syncs: to.journal!.syncs - from.journal!.syncs,
+      commitMs: to.journal!.commitMs - from.journal!.commitMs,
+    },
   };
 }
 
@@ -263,8 +278,11 @@ const ratioNone = ratioOf(gwNone);
 function journalLine(v: Variant): string {
   const j = v.journal!;
   const perWrite = j.writes > 0 ? ` (${(j.records / j.writes).toFixed(1)} per write: the group commit)` : "";
-  return `${v.name}: ${int(j.records)} journal records in ${int(j.writes)} writes${perWrite}, ${j.syncs === 0 ? "none of them synced" : `${int(j.syncs)} of them synced`}`;
+  const commit = j.writes > 0 ? `, each ${(j.commitMs / j.writes).toFixed(2)} ms from its write starting until acknowledged` : "";
+  return `${v.name}: ${int(j.records)} journal records in ${int(j.writes)} writes${perWrite}, ${j.syncs === 0 ? "none of them synced" : `${int(j.syncs)} of them synced`}${commit}`;
 }
+
+const waitUs = (v: Variant) => (Number.isFinite(v.mainWaitUs) ? int(v.mainWaitUs) : "—");
 
 /** "main thread 210, worker threads 95, ..." (µs per request, groups under 0.5 µs left out). */
 function threadLine(v: Variant): string {
@@ -352,6 +370,8 @@ const markdown = [
   `Journal in the measured windows: ${journalLine(gwAlways)}; ${journalLine(gwNone)}.`,
   "",
   `Server CPU µs per request by thread, in the rows' rounds (the table's figure is their sum; the profile below samples the main thread only): baseline: ${threadLine(baseline)}; fsync always: ${threadLine(gwAlways)}; fsync none: ${threadLine(gwNone)}.`,
+  "",
+  `The main thread's time runnable but off the CPU (Linux schedstat: it waited for a core that its own process's other threads, the load generator and the host shared), µs per request: baseline ${waitUs(baseline)}, fsync always ${waitUs(gwAlways)}, fsync none ${waitUs(gwNone)}.`,
   "",
   ...(profile
     ? [

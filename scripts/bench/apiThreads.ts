@@ -63,3 +63,17 @@ export function perRequestByGroup(from: ThreadTimes, to: ThreadTimes, requests: 
   for (const [tid, t] of to) us[t.group] += ((t.ms - (from.get(tid)?.ms ?? 0)) * 1000) / requests;
   return us;
 }
+
+/**
+ * How long thread `tid` of `pid` has waited runnable for a core, in ms (Linux schedstat: the
+ * scheduler's own account, ns). CPU time says what a thread cost; this says what it lost to the
+ * other threads and processes on the same cores. NaN where schedstat is missing.
+ */
+export function runQueueWaitMs(pid: number, tid: number = pid): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(" ");
+    return Number(fields[1]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}

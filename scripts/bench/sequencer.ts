@@ -15,7 +15,7 @@
  * BENCH_WRITE [1] (0 prints the section instead of writing BENCHMARKS.md).
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -27,6 +27,7 @@ import { placeBody, placeInputOf } from "../../api/src/http/routes/orders.ts";
 import { DEFAULT_RISK } from "../../api/src/risk/types.ts";
 import type { PlaceInput } from "../../api/src/trading/tradingService.ts";
 import { cpuMs, cpuSample } from "./apiChild.ts";
+import { runQueueWaitMs } from "./apiThreads.ts";
 import { profileCpu, type CpuBreakdown } from "./apiCpuProfile.ts";
 import { perfBreakdown, perfRecordArgs, perfWorks } from "./perfCpuProfile.ts";
 import { machineLine, nodeFlagsLine, writeBenchmarkSection } from "./benchmarksFile.ts";
@@ -48,8 +49,22 @@ type Trader = Principal;
 const NO_SIGN_IN: IdentityOracle = {
   verifiedIdentityOf: () => Promise.reject(new Error("bench:sequencer: no sign-in here, the orders come decoded")),
 };
-/** cpuMs: the whole process; threadMs: the main thread alone (the sequencer's one thread), NaN where /proc is missing; threadSysMs: its kernel part. */
-type Run = { orders: number; cpuMs: number; threadMs: number; threadSysMs: number; wallMs: number; records: number };
+/**
+ * cpuMs: the whole process; threadMs: the main thread alone (the sequencer's one thread), NaN where /proc is missing; threadSysMs: its kernel part;
+ * waitMs: the main thread's time runnable but off the CPU (schedstat); journal: its batches in the window (sen_journal_* gauges).
+ */
+type Run = {
+  orders: number;
+  cpuMs: number;
+  threadMs: number;
+  threadSysMs: number;
+  waitMs: number;
+  wallMs: number;
+  records: number;
+  journal: JournalWindow;
+};
+/** The journal's batches over a window: writes, records and bytes written, and their summed time until acknowledged. */
+type JournalWindow = { writes: number; records: number; bytes: number; commitMs: number };
 
 const CLOCK_TICKS = (() => {
   try {
@@ -71,8 +86,38 @@ function mainThreadMs(): { total: number; sys: number } {
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return { total: ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS, sys: (Number(f[12]) * 1000) / CLOCK_TICKS };
 }
-/** captures: each synchronous state capture in the measured orders, ms; retained: orders and unsettled trades at the end. */
-type Variant = { name: string; fsync: "always" | "none"; run: Run; trades: number; resting: number; runs: number[]; captures: number[]; retained: number };
+/**
+ * captures: each synchronous state capture in the measured orders, ms; retained: orders and unsettled trades at the end;
+ * writeAloneMs: the run's mean journal batch written alone in the same directory (diskProbe).
+ */
+type Variant = { name: string; fsync: "always" | "none"; run: Run; trades: number; resting: number; runs: number[]; captures: number[]; retained: number; writeAloneMs: number };
+
+const PROBE_WRITES = 200;
+/**
+ * The median time of one write of `bytes` (O_DSYNC with fsync always, as the journal opens its
+ * segment; a plain write otherwise), appended PROBE_WRITES times to a scratch file in `dir` with
+ * nothing else running: what the device and the file system take, so the journal's own commit
+ * time (the pool's round trip, the wait for a core) can be read against it.
+ */
+function diskProbe(dir: string, bytes: number, fsync: "always" | "none"): number {
+  const file = path.join(dir, "disk-probe");
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (fsync === "always" && typeof constants.O_DSYNC === "number" ? constants.O_DSYNC : 0);
+  const fd = openSync(file, flags, 0o644);
+  const buf = Buffer.alloc(Math.max(1, Math.round(bytes)), 0x61);
+  const ms: number[] = [];
+  try {
+    for (let i = 0; i < PROBE_WRITES; i++) {
+      const t0 = performance.now();
+      writeSync(fd, buf);
+      ms.push(performance.now() - t0);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  ms.sort((a, b) => a - b);
+  return ms[ms.length >> 1];
+}
 
 /** The gateway's context, rate limits lifted as in bench:api, two funded traders. */
 async function openSequencer(fsync: "always" | "none"): Promise<{ ctx: AppContext; traders: [Trader, Trader]; dir: string; close(): Promise<void> }> {
@@ -130,9 +175,18 @@ function decodedOrders(ctx: AppContext, traders: [Trader, Trader], count: number
   return out;
 }
 
+/** The journal's counters now, as /metrics serves them (the sen_journal_* gauges). */
+async function journalNow(ctx: AppContext): Promise<JournalWindow> {
+  const m = ctx.metrics;
+  const value = async (gauge: typeof m.journalWrites) => (await gauge.get()).values[0]?.value ?? 0;
+  return { writes: await value(m.journalWrites), records: await value(m.journalRecords), bytes: await value(m.journalBytes), commitMs: (await value(m.journalCommitSeconds)) * 1000 };
+}
+
 /** Places every order, `IN_FLIGHT` awaiting their acknowledgement at once; CPU and wall time. */
 async function feed(ctx: AppContext, orders: PlaceInput[]): Promise<Run> {
   const seq0 = ctx.trading.lastSeq;
+  const journal0 = await journalNow(ctx);
+  const wait0 = runQueueWaitMs(process.pid);
   const thread0 = mainThreadMs();
   const from = cpuSample();
   let next = 0;
@@ -145,7 +199,23 @@ async function feed(ctx: AppContext, orders: PlaceInput[]): Promise<Run> {
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   const to = cpuSample();
   const thread1 = mainThreadMs();
-  return { orders: orders.length, cpuMs: cpuMs(from, to), threadMs: thread1.total - thread0.total, threadSysMs: thread1.sys - thread0.sys, wallMs: to.at - from.at, records: Number(ctx.trading.lastSeq - seq0) };
+  const wait1 = runQueueWaitMs(process.pid);
+  const journal1 = await journalNow(ctx);
+  return {
+    orders: orders.length,
+    cpuMs: cpuMs(from, to),
+    threadMs: thread1.total - thread0.total,
+    threadSysMs: thread1.sys - thread0.sys,
+    waitMs: wait1 - wait0,
+    wallMs: to.at - from.at,
+    records: Number(ctx.trading.lastSeq - seq0),
+    journal: {
+      writes: journal1.writes - journal0.writes,
+      records: journal1.records - journal0.records,
+      bytes: journal1.bytes - journal0.bytes,
+      commitMs: journal1.commitMs - journal0.commitMs,
+    },
+  };
 }
 
 /**
@@ -175,7 +245,8 @@ async function measure(fsync: "always" | "none"): Promise<Variant> {
     const run = await feed(s.ctx, decodedOrders(s.ctx, s.traders, ORDERS, "m"));
     const trades = (await s.ctx.metrics.trades.get()).values.reduce((sum, v) => sum + v.value, 0);
     const resting = s.traders.reduce((sum, t) => sum + s.ctx.trading.core.openOrderIds(t.accountId).size, 0);
-    return { name: `file journal, fsync ${fsync}`, fsync, run, trades, resting, runs: [], captures, retained: s.ctx.trading.retainedRecords };
+    const writeAloneMs = diskProbe(s.dir, run.journal.bytes / Math.max(1, run.journal.writes), fsync);
+    return { name: `file journal, fsync ${fsync}`, fsync, run, trades, resting, runs: [], captures, retained: s.ctx.trading.retainedRecords, writeAloneMs };
   } finally {
     await s.close();
   }
@@ -328,6 +399,24 @@ function captureLine(runs: Variant[]): string {
   return `${all.length} captures, median ${all[(all.length - 1) >> 1].toFixed(1)} ms, longest ${all[all.length - 1].toFixed(1)} ms (up to ${int(most)} retained orders and unsettled trades)`;
 }
 
+/** One variant's journal batches and the sequencer thread's waits, for waitLine. */
+function waitText(v: Variant): string {
+  const j = v.run.journal;
+  if (j.writes === 0) return `${v.name}: no journal write measured`;
+  const runnable = Number.isFinite(v.run.waitMs) ? `; the sequencer thread waited ${us((v.run.waitMs * 1000) / v.run.orders)} µs per order runnable but off the CPU, beside its ${us(threadUsPerOrder(v.run))} µs on it` : "";
+  return `${v.name}: ${int(j.writes)} batches of ${(j.records / j.writes).toFixed(1)} records (${int(j.bytes / j.writes)} bytes), each ${(j.commitMs / j.writes).toFixed(2)} ms from its write starting until acknowledged, against ${v.writeAloneMs.toFixed(2)} ms for that write alone${runnable}`;
+}
+
+/**
+ * Time that is not CPU: how long the median run's journal batches took against the same write
+ * with nothing else running (the rest is the trip through libuv's pool and the waits for a core
+ * of the pool's thread and of the main thread that takes the callback), and how long the
+ * sequencer thread waited for a core (Linux schedstat), which the CPU figures leave out.
+ */
+function waitLine(): string {
+  return `Time that is not CPU, in the rows' runs (journal: its sen_journal_* counters over the measured orders; "alone": the median of ${PROBE_WRITES} writes of the same size appended to a scratch file in the same directory after the run, with nothing else running; waits: Linux schedstat): ${waitText(always)}; ${waitText(none)}. A batch's time beyond its write alone is the trip through libuv's pool: a pool thread woken to write, then the sequencer thread woken for the callback, each waiting for a core that the sequencer thread, the audit index's worker, V8's helpers and the pool's threads share.`;
+}
+
 /** The core probes beside each run's figure, and how far apart the cores' speeds were. */
 function probeLines(): string[] {
   if (probes.some((p) => p.ms === null)) return [];
@@ -361,6 +450,8 @@ const markdown = [
   row(none, "(comparison)"),
   "",
   ...probeLines(),
+  waitLine(),
+  "",
   `The fsync-always run made ${int(always.trades)} trades with ${int(always.resting)} orders resting at the end (${int(none.trades)} and ${int(none.resting)} with fsync none), warm-up included.`,
   "",
   `Synchronous state captures (\`TradingCore.snapshot()\`, the part of a scheduled snapshot that holds the sequencer thread; encoding and writing yield), during the measured orders of every run: ${captureLine(alwaysRuns)} with fsync always, ${captureLine(noneRuns)} with fsync none. Finished orders', fills' and unsettled trades' snapshot forms are made ahead, up to 64 of each kind per record while more than 1,024 wait (\`TradingCore.formAhead\`), so a capture makes about 1,024 of each and otherwise copies references: its length follows the retained state only through those copies.`,

@@ -53,6 +53,8 @@ describe("file journal: on-disk integrity", () => {
         await journal.flush();
       }
       assert.deepEqual([journal.stats().writes, journal.stats().fsyncs], [10, 10 * perWrite]);
+      // Every write's time until acknowledged is counted: each took some, none took seconds.
+      assert.ok(journal.stats().commitMs > 0 && journal.stats().commitMs < 10 * 5000, `commitMs ${journal.stats().commitMs}`);
       await journal.close();
     }
   });

@@ -87,7 +87,7 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
   let fsyncDue = false;
   let lastFsyncAt = 0;
   let fsyncTimer: NodeJS.Timeout | null = null;
-  const stats: JournalStats = { writes: 0, fsyncs: 0, records: 0, bytes: 0 };
+  const stats: JournalStats = { writes: 0, fsyncs: 0, records: 0, bytes: 0, commitMs: 0 };
 
   function ioError(message: string, cause: unknown): JournalError {
     return new JournalError(JournalCode.IO, `${message}: ${(cause as Error)?.message ?? cause}`, { cause, details: { dir } });
@@ -211,6 +211,7 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
         handle = null;
         await startSegment(batchFirst);
       }
+      const started = performance.now();
       await writeAll(batch);
       spareBuf = full.length <= BATCH_BYTES_KEPT ? full : null;
       segmentSize += batch.length;
@@ -221,6 +222,7 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
         stats.fsyncs += 1; // the O_DSYNC write was the sync
       } else if (policy === "always") await datasync();
       else if (policy === "interval") scheduleIntervalFsync();
+      stats.commitMs += performance.now() - started;
       ackedSeq = batchLast;
       settle(ackedSeq);
     }

@@ -145,7 +145,7 @@ export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
   let cursorWaiters: Waiter[] = [];
   let running = false;
   let draining: Promise<void> = Promise.resolve();
-  const stats: JournalStats = { writes: 0, fsyncs: 0, records: 0, bytes: 0 };
+  const stats: JournalStats = { writes: 0, fsyncs: 0, records: 0, bytes: 0, commitMs: 0 };
 
   function parseId(id: string): bigint {
     const m = ID.exec(id);
@@ -198,7 +198,9 @@ export function createRedisJournal(options: RedisJournalOptions): RedisJournal {
           bytes += payloads[i].length;
         }
         if (count === 0 && riding === undefined) break; // cannot happen: a cursor's seq is never past lastSeq
+        const started = performance.now();
         await appendBatch(redis, [stream, options.fence?.key ?? "", riding?.key ?? "", ...args]);
+        stats.commitMs += performance.now() - started;
         if (riding !== undefined) {
           const written = riding;
           // Same key, set up to the one written (call order): superseded by it. Later ones wait.

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** What the journal gauges read (journal/types.ts JournalStats has these; named here so this ground floor imports nothing above it). */
-export type JournalCounters = { readonly writes: number; readonly fsyncs: number; readonly records: number };
+export type JournalCounters = { readonly writes: number; readonly fsyncs: number; readonly records: number; readonly bytes: number; readonly commitMs: number };
 
 /** Prometheus metrics of one gateway process (served at /metrics). */
 export function createMetrics() {
@@ -11,13 +11,13 @@ export function createMetrics() {
   let journalStats: () => JournalCounters | undefined = () => undefined;
   collectDefaultMetrics({ register: registry });
   /** A gauge showing one of the journal's counters, read at each scrape. */
-  const journalGauge = (name: string, help: string, counter: keyof JournalCounters) =>
+  const journalGauge = (name: string, help: string, counter: keyof JournalCounters, scale = 1) =>
     new Gauge({
       name,
       help,
       registers: [registry],
       collect() {
-        this.set(journalStats()?.[counter] ?? 0);
+        this.set((journalStats()?.[counter] ?? 0) * scale);
       },
     });
   return {
@@ -47,6 +47,14 @@ export function createMetrics() {
     // Records ÷ writes is the group commit's size: how many orders share one durable write.
     journalWrites: journalGauge("sen_journal_writes", "Journal batches written since start (each made durable before any of its records is acknowledged, with SEN_JOURNAL_FSYNC=always)", "writes"),
     journalRecords: journalGauge("sen_journal_records_written", "Journal records written since start", "records"),
+    journalBytes: journalGauge("sen_journal_bytes_written", "Journal bytes written since start", "bytes"),
+    // ÷ sen_journal_writes: how long a batch takes to become durable, which every acknowledgement waits for.
+    journalCommitSeconds: journalGauge(
+      "sen_journal_commit_seconds",
+      "Time journal batches took from their write starting until acknowledged, summed since start (with SEN_JOURNAL_FSYNC=always, until durable)",
+      "commitMs",
+      1 / 1000,
+    ),
     journalSyncs: journalGauge("sen_journal_syncs", "Journal syncs since start (fdatasync calls, or writes made durable by O_DSYNC; 0 for the Redis journal, whose AOF policy syncs)", "fsyncs"),
     /** Where the journal gauges are read from at each scrape. */
     readJournalStatsFrom(source: () => JournalCounters | undefined): void {
