@@ -9,6 +9,7 @@ import type { AuditEvent } from "./auditEvent.ts";
 import type { AuditIndex, ScreenOutcome } from "./auditIndex.ts";
 import { HASH_BYTES, leafHashInto } from "./merkle.ts";
 import { openSqliteAuditIndex } from "./sqliteAuditIndex.ts";
+import { INDEX_WORKER_NICE_STEPS, lowerThreadPriority } from "./threadPriority.ts";
 
 /**
  * `insertText`: insert with only the stored lines sent over, joined by "\n" into one string
@@ -56,6 +57,8 @@ function leafHashesOf(bytes: Buffer, lines: number): Uint8Array {
   return out;
 }
 
+// Below the journal's writes and the sequencer thread when cores are short (threadPriority.ts).
+lowerThreadPriority(INDEX_WORKER_NICE_STEPS);
 try {
   index = openSqliteAuditIndex((workerData as { file: string }).file);
   port.postMessage({ ready: true });
