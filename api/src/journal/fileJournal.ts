@@ -205,13 +205,14 @@ export function createFileJournal(options: FileJournalOptions): FileJournal {
       spareBuf = null;
       pendingBytes = 0;
       pendingCount = 0;
+      // Its records wait for a segment roll-over too: counted in the batch's time.
+      const started = performance.now();
       if (segmentSize > 0 && segmentSize + batch.length > segmentBytes) {
         await datasync();
         await handle!.close();
         handle = null;
         await startSegment(batchFirst);
       }
-      const started = performance.now();
       await writeAll(batch);
       spareBuf = full.length <= BATCH_BYTES_KEPT ? full : null;
       segmentSize += batch.length;

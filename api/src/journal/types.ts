@@ -65,9 +65,10 @@ export type JournalStats = {
   /** Bytes written. */
   bytes: number;
   /**
-   * Time from each batch's write starting until it was acknowledged (durable with fsync
-   * `always`; for Redis, the batch script's round trip), summed, ms: ÷ writes is how long a
-   * batch takes, which every acknowledgement waits for on top of the batch it queued behind.
+   * Time from each batch's write starting (a segment roll-over before it included) until it
+   * was acknowledged (durable with fsync `always`; for Redis, the batch script's round trip),
+   * summed, ms: ÷ writes is how long a batch takes, which every acknowledgement waits for on top
+   * of the batch it queued behind.
    */
   commitMs: number;
 };
