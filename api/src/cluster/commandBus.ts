@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { z } from "zod/v4";
 import { parseIsoMicros, type AuditEventInput, type AuditEventType } from "../compliance/audit/auditEvent.ts";
+import type { AuditIndex } from "../compliance/audit/auditIndex.ts";
 import { ClusterCode, SenError } from "../errors/SenError.ts";
 import { decodeJson, encodeJson, encodeJsonWithBigints } from "../journal/jsonCodec.ts";
 import { TradingError, type CommandOrigin, type PlaceInput } from "../trading/tradingService.ts";
@@ -228,9 +229,11 @@ export type CommandConsumerOptions = {
   /**
    * `newestLines`: the log's durable lines, newest first. Given, an edge's audit command that the
    * previous sequencer recorded but whose position never became durable (it died in between)
-   * is answered with that line instead of recorded again; see AUDIT_COMMAND_FIELD.
+   * is answered with that line instead of recorded again; see AUDIT_COMMAND_FIELD. `index`:
+   * where a place the previous sequencer refused before the journal finds its refusal again
+   * (placeRefusals); absent, such a place is answered as lost.
    */
-  audit: { record(input: AuditEventInput): unknown; flush(): Promise<void>; newestLines?(): AsyncIterable<string> };
+  audit: { record(input: AuditEventInput): unknown; flush(): Promise<void>; newestLines?(): AsyncIterable<string>; index?: AuditQueries };
   journal: CursorJournal;
   /** Checked before each command: false = the lease is gone, stop taking commands. */
   isActive?: () => boolean;
@@ -319,6 +322,13 @@ export const COMMAND_ARGS = {
   audit: z.tuple([edgeAuditEvent]),
 } as const;
 const COMMAND = z.object({ op: z.string(), args: z.array(z.unknown()) });
+/** A placeOrder answered again that left no order: its entry, and what its refusal in the audit trail would name. */
+type RefusedPlace = { entryId: string; accountId: string; clientOid: string };
+/** The audit index's event query, all answering again needs of it (AuditTrail.index). */
+type AuditQueries = Pick<AuditIndex, "query">;
+/** An account's refusals read at once when answering again; more in the window and its places are answered as lost. */
+const REFUSALS_PAGE = 1_000;
+
 /** An amend record as answerAgain reads it: its price, and whether a later amendment of its order gave one. */
 type JournaledAmend = { price?: number; pricedLater: boolean };
 
@@ -536,7 +546,7 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
     const entries = await redis.xrange(CMD_STREAM, from, position);
     const seq = trading.lastSeq.toString();
     type Found = { entryId: string; orderId: string; order: NonNullable<ReturnType<OrderLookup["order"]>> };
-    type Again = { fields: string[]; r?: Reply; cancel?: Found; amend?: Found & { change: z.infer<typeof change> } };
+    type Again = { fields: string[]; r?: Reply; cancel?: Found; amend?: Found & { change: z.infer<typeof change> }; refused?: RefusedPlace };
     const again: Again[] = [];
     for (const [entryId, fields] of entries) {
       const one: Again = { fields };
@@ -547,7 +557,8 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
         if (cmd.op === "placeOrder") {
           const input = placeInput.parse(a[0]);
           const order = lookup.orderByClientOid(input.accountId, input.clientOid);
-          one.r = order === undefined ? lost(`order ${input.clientOid}`) : { ok: true, value: order, seq };
+          if (order !== undefined) one.r = { ok: true, value: order, seq };
+          else one.refused = { entryId, accountId: input.accountId, clientOid: input.clientOid };
         } else if (cmd.op === "cancelOrder") {
           const [accountId, orderId] = [id.parse(a[0]), id.parse(a[1])];
           const order = lookup.order(orderId);
@@ -584,6 +595,13 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
       // Journaled but refused by the core (the record changed nothing): TradingService says so with the same code.
       else x.r = order.isActive ? refusal(new TradingError(TradingCode.ORDER_NOT_ACTIVE, "order is not active")) : { ok: true, value: order, seq };
     }
+    // A place with no order was refused before the journal: its refusal is in the audit log if it became durable.
+    const refusedPlaces = again.filter((x) => x.refused !== undefined);
+    const recorded = refusedPlaces.length > 0 && options.audit.index ? await placeRefusals(options.audit.index, refusedPlaces.map((x) => x.refused!)) : null;
+    for (const x of refusedPlaces) {
+      const r = recorded?.get(x.refused!.entryId);
+      x.r = r === undefined ? lost(`order ${x.refused!.clientOid}`) : refusal(new TradingError(r.code, r.message));
+    }
     for (const x of amends) {
       const { entryId, orderId, order, change: ch } = x.amend!;
       if (journaled === null) {
@@ -600,6 +618,44 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
     // edge (a minute of commands at a busy rate is tens of thousands), in stream order.
     await Promise.all(again.map((x) => reply(field(x.fields, "r"), field(x.fields, "id"), x.r!)));
     return entries.length;
+  }
+
+  /**
+   * The refusals the audit trail recorded for places refused before the journal (TradingService's
+   * `order.rejected` with no order id and no journal record: the pre-trade checks, an unknown
+   * symbol), by entry, read from the audit index (one query per account, which the trail fed from
+   * the durable log as it opened). An entry gets one only when it is the only command in the
+   * window for its account and clientOid and the index holds exactly one such refusal for them
+   * from the entry's time on (less the clock skew): a retry with the same clientOid, or a refusal
+   * of a later command, would leave it unclear whose reason is whose, and that is answered as
+   * lost. So is one whose line never became durable, and every entry of an account with more
+   * refusals in the window than one page holds.
+   */
+  async function placeRefusals(index: AuditQueries, places: RefusedPlace[]): Promise<Map<string, { code: string; message: string }>> {
+    const out = new Map<string, { code: string; message: string }>();
+    const sinceMs = (entryId: string) => entryMs(entryId) - CLOCK_SKEW_MS;
+    const byAccount = new Map<string, RefusedPlace[]>();
+    for (const p of places) byAccount.set(p.accountId, [...(byAccount.get(p.accountId) ?? []), p]);
+    for (const [account, mine] of byAccount) {
+      const from = new Date(Math.max(0, Math.min(...mine.map((p) => sinceMs(p.entryId))))).toISOString();
+      let page: Awaited<ReturnType<AuditQueries["query"]>>;
+      try {
+        page = await index.query({ account, types: ["order.rejected"], from, limit: REFUSALS_PAGE, order: "asc" });
+      } catch (err) {
+        options.onError?.(err, "answering again: reading refusals from the audit index");
+        continue;
+      }
+      if (page.nextCursor !== undefined) continue;
+      const entriesOf = new Map<string, RefusedPlace[]>();
+      for (const p of mine) entriesOf.set(p.clientOid, [...(entriesOf.get(p.clientOid) ?? []), p]);
+      for (const [clientOid, entries] of entriesOf) {
+        if (entries.length !== 1) continue;
+        const since = BigInt(sinceMs(entries[0].entryId)) * 1000n;
+        const refusals = page.items.filter((e) => e.clientOid === clientOid && e.orderId === undefined && e.jseq === undefined && e.ruleId !== undefined && parseIsoMicros(e.ts) >= since);
+        if (refusals.length === 1) out.set(entries[0].entryId, { code: refusals[0].ruleId!, message: refusals[0].reason ?? refusals[0].ruleId! });
+      }
+    }
+    return out;
   }
 
   /**
