@@ -629,7 +629,11 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
    * from the entry's time on (less the clock skew): a retry with the same clientOid, or a refusal
    * of a later command, would leave it unclear whose reason is whose, and that is answered as
    * lost. So is one whose line never became durable, and every entry of an account with more
-   * refusals in the window than one page holds.
+   * refusals in the window than one page holds. One refusal cannot be a later command's: every
+   * place the service refuses after its checks began records its refusal, in order, and the log
+   * is durable as a prefix, so a later one's line is durable only if this one's is too (then
+   * there are two). Amendments are not answered this way: some of their refusals (nothing to
+   * change, an inactive order) record nothing, so one line could be another command's.
    */
   async function placeRefusals(index: AuditQueries, places: RefusedPlace[]): Promise<Map<string, { code: string; message: string }>> {
     const out = new Map<string, { code: string; message: string }>();
