@@ -630,9 +630,10 @@ export async function startCommandConsumer(options: CommandConsumerOptions): Pro
    * of a later command, would leave it unclear whose reason is whose, and that is answered as
    * lost. So is one whose line never became durable, and every entry of an account with more
    * refusals in the window than one page holds. One refusal cannot be a later command's: every
-   * place the service refuses after its checks began records its refusal, in order, and the log
+   * place the catalog or the pre-trade checks refuse records its refusal, in order, and the log
    * is durable as a prefix, so a later one's line is durable only if this one's is too (then
-   * there are two). Amendments are not answered this way: some of their refusals (nothing to
+   * there are two); a place refused otherwise (the sequencer already failing) records none, and
+   * neither does any place after it, the failure being for good. Amendments are not answered this way: some of their refusals (nothing to
    * change, an inactive order) record nothing, so one line could be another command's.
    */
   async function placeRefusals(index: AuditQueries, places: RefusedPlace[]): Promise<Map<string, { code: string; message: string }>> {
