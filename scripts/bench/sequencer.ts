@@ -245,6 +245,7 @@ async function measure(fsync: "always" | "none"): Promise<Variant> {
     const run = await feed(s.ctx, decodedOrders(s.ctx, s.traders, ORDERS, "m"));
     const trades = (await s.ctx.metrics.trades.get()).values.reduce((sum, v) => sum + v.value, 0);
     const resting = s.traders.reduce((sum, t) => sum + s.ctx.trading.core.openOrderIds(t.accountId).size, 0);
+    await s.ctx.audit.flush(); // the index worker caught up: the probe's writes then have the machine to themselves
     const writeAloneMs = diskProbe(s.dir, run.journal.bytes / Math.max(1, run.journal.writes), fsync);
     return { name: `file journal, fsync ${fsync}`, fsync, run, trades, resting, runs: [], captures, retained: s.ctx.trading.retainedRecords, writeAloneMs };
   } finally {
@@ -414,7 +415,7 @@ function waitText(v: Variant): string {
  * sequencer thread waited for a core (Linux schedstat), which the CPU figures leave out.
  */
 function waitLine(): string {
-  return `Time that is not CPU, in the rows' runs (journal: its sen_journal_* counters over the measured orders; "alone": the median of ${PROBE_WRITES} writes of the same size appended to a scratch file in the same directory after the run, with nothing else running; waits: Linux schedstat): ${waitText(always)}; ${waitText(none)}. A batch's time beyond its write alone is the trip through libuv's pool: a pool thread woken to write, then the sequencer thread woken for the callback, each waiting for a core that the sequencer thread, the audit index's worker, V8's helpers and the pool's threads share.`;
+  return `Time that is not CPU, in the rows' runs (journal: its sen_journal_* counters over the measured orders; "alone": the median of ${PROBE_WRITES} writes of the same size appended to a scratch file in the same directory after the run, once the audit trail had caught up, with nothing else running; waits: Linux schedstat): ${waitText(always)}; ${waitText(none)}. A batch's time beyond its write alone is the trip through libuv's pool: a pool thread woken to write, then the sequencer thread woken for the callback, each waiting for a core that the sequencer thread, the audit index's worker, V8's helpers and the pool's threads share.`;
 }
 
 /** The core probes beside each run's figure, and how far apart the cores' speeds were. */
