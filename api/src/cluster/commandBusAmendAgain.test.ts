@@ -8,11 +8,11 @@ import { DEFAULT_RISK } from "../risk/types.ts";
 import { limitOrder } from "../trading/testing/limitOrders.ts";
 import { TradingService, type PlaceInput } from "../trading/tradingService.ts";
 import { CMD_APPLIED, CMD_STREAM, startCommandConsumer } from "./commandBus.ts";
+import { commandStream, outcome } from "./testing/commandStream.ts";
 
 const JOURNAL = "sen:journal";
 const REPLIES = "sen:reply:amend-again";
 
-type Reply = { ok: boolean; value?: { orderId?: string }; error?: { name: string; code: string; message: string; details?: unknown } };
 
 /**
  * A successor answering again the amendments its predecessor applied or refused: sequencer A
@@ -40,19 +40,7 @@ describe("command bus: amendments answered again after a takeover", { skip: redi
       const postOnly = await place({ ...limitOrder("a", "buy", 9_700, 1, "post-only"), postOnly: true });
       const postOnly2 = await place({ ...limitOrder("a", "buy", 9_400, 1, "post-only-2"), postOnly: true });
 
-      let n = 0;
-      const send = async (op: string, args: unknown[]) => {
-        const id = `amend-again:${++n}`;
-        await redis.xadd(CMD_STREAM, "*", "id", id, "r", REPLIES, "c", JSON.stringify({ op, args }));
-        return id;
-      };
-      const replies = async (id: string) =>
-        (await redis.xrange(REPLIES, "-", "+")).flatMap(([, f]) => {
-          const out: Reply[] = [];
-          for (let i = 0; i + 3 < f.length; i += 4) if (f[i + 1] === id) out.push(JSON.parse(f[i + 3]) as Reply);
-          return out;
-        });
-      const outcome = (x: Reply) => (x.ok ? "ok" : x.error!.code);
+      const { send, replies, answers } = commandStream(redis, REPLIES, "amend-again");
 
       // Sequencer A answers each as it applies it.
       const consumerA = await startCommandConsumer({ redis, trading: service, audit: noAudit, journal, blockMs: 200 });
@@ -74,7 +62,7 @@ describe("command bus: amendments answered again after a takeover", { skip: redi
       await until("A's position durable", async () => (await redis.get(CMD_APPLIED)) === lastEntry);
       await consumerA.stop(); // then dies: B takes over with the state A left
 
-      const first = await Promise.all(ids.map(async (id) => (await replies(id))[0]));
+      const first = await answers(ids, 1);
       assert.deepEqual(
         first.map(outcome),
         ["ok", "ok", "ENGINE_POST_ONLY_WOULD_TAKE", "ok", "ok", "ENGINE_AMEND_NO_CHANGE", "ok", "ok", "RISK_PRICE_COLLAR", "TRADING_ORDER_NOT_FOUND"],
@@ -86,8 +74,7 @@ describe("command bus: amendments answered again after a takeover", { skip: redi
       const consumerB = await startCommandConsumer({ redis, trading: service, lookup: service.core, journalRecords: () => newestRecords(redis, JOURNAL), audit: noAudit, journal, blockMs: 200 });
       try {
         assert.equal(consumerB.answeredAgain, ids.length);
-        await until("B answers them again", async () => (await Promise.all(ids.map(replies))).every((x) => x.length === 2));
-        const again = await Promise.all(ids.map(async (id) => (await replies(id))[1]));
+        const again = await answers(ids, 2);
         const got = Object.fromEntries(cases.map(([what], i) => [what, outcome(again[i])]));
         assert.deepEqual(got, {
           "applied, then amended again": "ok",

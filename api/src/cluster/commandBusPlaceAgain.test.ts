@@ -18,11 +18,11 @@ import { DEFAULT_RISK } from "../risk/types.ts";
 import { limitOrder } from "../trading/testing/limitOrders.ts";
 import { TradingService, type PlaceInput } from "../trading/tradingService.ts";
 import { CMD_APPLIED, CMD_STREAM, startCommandConsumer } from "./commandBus.ts";
+import { commandStream, outcome } from "./testing/commandStream.ts";
 
 const JOURNAL = "sen:journal";
 const REPLIES = "sen:reply:place-again";
 
-type Reply = { ok: boolean; value?: { orderId?: string }; error?: { name: string; code: string; message: string; details?: unknown } };
 
 const tmp = mkdtempSync(join(tmpdir(), "sen-place-again-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -59,19 +59,9 @@ describe("command bus: places refused before the journal, answered again after a
       await service.placeOrder(limitOrder("b", "sell", 10_100, 1, "ask"));
       await service.placeOrder(limitOrder("b", "buy", 9_900, 1, "bid"));
 
-      let n = 0;
-      const send = async (input: PlaceInput) => {
-        const id = `place-again:${++n}`;
-        await redis.xadd(CMD_STREAM, "*", "id", id, "r", REPLIES, "c", JSON.stringify({ op: "placeOrder", args: [input] }));
-        return id;
-      };
-      const replies = async (id: string) =>
-        (await redis.xrange(REPLIES, "-", "+")).flatMap(([, f]) => {
-          const out: Reply[] = [];
-          for (let i = 0; i + 3 < f.length; i += 4) if (f[i + 1] === id) out.push(JSON.parse(f[i + 3]) as Reply);
-          return out;
-        });
-      const outcome = (x: Reply) => (x.ok ? "ok" : x.error!.code);
+      const commands = commandStream(redis, REPLIES, "place-again");
+      const send = (input: PlaceInput) => commands.send("placeOrder", [input]);
+      const { replies, answers } = commands;
 
       const consumerA = await startCommandConsumer({ redis, trading: service, audit: trail, journal, blockMs: 200 });
       const cases: Array<[what: string, id: string]> = [];
@@ -91,7 +81,7 @@ describe("command bus: places refused before the journal, answered again after a
       await until("A's position durable", async () => (await redis.get(CMD_APPLIED)) === lastEntry);
       await consumerA.stop(); // then dies: B takes over with the state and the durable log A left
 
-      const first = await Promise.all(ids.map(async (id) => (await replies(id))[0]));
+      const first = await answers(ids, 1);
       assert.deepEqual(
         first.map(outcome),
         // Refused, the first "twice" left no order, so the second is refused by the collar too, not as a duplicate.
@@ -102,8 +92,7 @@ describe("command bus: places refused before the journal, answered again after a
       const consumerB = await startCommandConsumer({ redis, trading: service, lookup: service.core, audit: trail, journal, blockMs: 200 });
       try {
         assert.equal(consumerB.answeredAgain, ids.length);
-        await until("B answers them again", async () => (await Promise.all(ids.map(replies))).every((x) => x.length === 2));
-        const again = await Promise.all(ids.map(async (id) => (await replies(id))[1]));
+        const again = await answers(ids, 2);
         const got = Object.fromEntries(cases.map(([what], i) => [what, outcome(again[i])]));
         assert.deepEqual(got, {
           "past the collar": "RISK_PRICE_COLLAR",
