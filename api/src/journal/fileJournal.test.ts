@@ -149,9 +149,11 @@ describe("file journal: on-disk integrity", () => {
 
   it("property: after a crash at any byte, reopening yields a prefix of the appends that holds every flushed record", async () => {
     const record = fc.record({ s: fc.string({ maxLength: 40, unit: "grapheme" }), v: fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }) }, { noNullPrototype: true });
+    // What the runs exercised: a crash that lost records, and appends spread over several segments.
+    const seen = { lost: 0, multiSegment: 0 };
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.array(record, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.array(record, { minLength: 1, maxLength: 6, size: "max" }), { minLength: 1, maxLength: 6, size: "max" }),
         fc.nat(),
         fc.nat({ max: 600 }),
         async (batches, crashSeed, zeros) => {
@@ -172,6 +174,7 @@ describe("file journal: on-disk integrity", () => {
           // The crash: the newest segment loses everything after a random byte (maybe with a
           // run of zeros where unwritten blocks were, as after a power loss on ext4).
           const segments = segmentsOf(dir);
+          if (segments.length > 1) seen.multiSegment++;
           const last = segments[segments.length - 1];
           const before = segments.slice(0, -1).reduce((s, p) => s + statSync(p).size, 0);
           const cut = crashSeed % (statSync(last).size + 1);
@@ -183,6 +186,7 @@ describe("file journal: on-disk integrity", () => {
           const mustHave = flushed.filter((f) => f.size <= crashAt).reduce((m, f) => Math.max(m, f.count), 0);
           assert.ok(lastSeq >= BigInt(mustHave), `lost flushed records: lastSeq ${lastSeq}, flushed ${mustHave}`);
           assert.deepEqual((await collect(reopened.read())).map((e) => e.record), appended.slice(0, Number(lastSeq)));
+          if (lastSeq < BigInt(appended.length)) seen.lost++;
           assert.equal(reopened.append({ after: true }), lastSeq + 1n);
           await reopened.close();
           rmSync(dir, { recursive: true, force: true });
@@ -190,6 +194,7 @@ describe("file journal: on-disk integrity", () => {
       ),
       { numRuns: 60 },
     );
+    assert.ok(seen.lost >= 5 && seen.multiSegment >= 5, `the runs exercised too little: ${JSON.stringify(seen)}`);
   });
 });
 
